@@ -1,0 +1,14 @@
+/*
+ * cairn.h — the public C API of cairn, the experiment manager.
+ *
+ * This header is the only surface the CLI, the server and the Python binding
+ * use.  See cairn/common.h for the conventions shared by every call.
+ */
+#ifndef CAIRN_H
+#define CAIRN_H
+
+#include "cairn/common.h"
+#include "cairn/store.h"
+#include "cairn/run.h"
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * cairn/run.h — creating runs and logging into them; reading them back.
+ *
+ * A cairn_run is a handle on one run of one store, used from any thread.
+ * Metrics are buffered: cairn_run_log_metric appends to memory and returns;
+ * the store's flusher thread commits batches.  Everything else (params, tags,
+ * properties, artifacts) is written at once, in its own transaction.
+ */
+#ifndef CAIRN_RUN_H
+#define CAIRN_RUN_H
+
+#include "common.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cairn_run cairn_run;
+
+typedef enum cairn_status {
+	CAIRN_STATUS_RUNNING = 0,
+	CAIRN_STATUS_FINISHED = 1,
+	CAIRN_STATUS_FAILED = 2,
+	CAIRN_STATUS_KILLED = 3,
+	CAIRN_STATUS_CRASHED = 4,
+} cairn_status;
+
+CAIRN_EXTERN(const char *) cairn_status_name(cairn_status status);
+CAIRN_EXTERN(int) cairn_status_parse(cairn_status *out, const char *name);
+
+#define CAIRN_RUN_ID_HEXSZ 32
+
+typedef struct cairn_run_options {
+	unsigned int version;
+	const char *project;        /* NULL: $CAIRN_PROJECT or "default" */
+	const char *name;           /* NULL: a generated name */
+	const char *const *tags;    /* ntags tags */
+	size_t ntags;
+	const char *command;        /* the command line, for the record */
+	const char *cwd;            /* NULL: the working directory */
+	const char *parent;         /* parent run id (sweeps), or NULL */
+} cairn_run_options;
+
+#define CAIRN_RUN_OPTIONS_VERSION 1
+#define CAIRN_RUN_OPTIONS_INIT {CAIRN_RUN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, NULL, NULL}
+
+/* Create a run (status running) and return a handle on it. */
+CAIRN_EXTERN(int) cairn_run_create(cairn_run **out, cairn_store *store,
+                                   const cairn_run_options *opts);
+/* A handle on an existing run named by its id or a unique prefix (4+ hex). */
+CAIRN_EXTERN(int) cairn_run_open(cairn_run **out, cairn_store *store, const char *id);
+/* Resolve an id or unique prefix to the full 32-hex id. */
+CAIRN_EXTERN(int) cairn_run_resolve(char out_id[CAIRN_RUN_ID_HEXSZ + 1], cairn_store *store,
+                                    const char *id);
+/* Flush pending metrics and release the handle (NULL-safe).  The run's
+ * status is not changed: call cairn_run_finish for that. */
+CAIRN_EXTERN(void) cairn_run_free(cairn_run *run);
+
+CAIRN_EXTERN(const char *) cairn_run_id(const cairn_run *run);
+CAIRN_EXTERN(const char *) cairn_run_name(const cairn_run *run);
+CAIRN_EXTERN(const char *) cairn_run_project(const cairn_run *run);
+CAIRN_EXTERN(int64_t) cairn_run_seq(const cairn_run *run);
+CAIRN_EXTERN(cairn_store *) cairn_run_store(const cairn_run *run);
+
+/* Metrics.  step CAIRN_STEP_AUTO: one past the key's last step in this
+ * handle (0 for a new key).  timestamp 0: now (seconds since the epoch).
+ * value may be NaN or +-Inf.  Returns once the point is buffered; when the
+ * buffer is full the call waits for the flusher (back-pressure). */
+#define CAIRN_STEP_AUTO INT64_MIN
+CAIRN_EXTERN(int) cairn_run_log_metric(cairn_run *run, const char *key, double value,
+                                       int64_t step, double timestamp);
+/* Commit every buffered point of this store now. */
+CAIRN_EXTERN(int) cairn_run_flush(cairn_run *run);
+
+/* Params are write-once: re-logging the same value is fine, another value is
+ * CAIRN_ECONFLICT. */
+CAIRN_EXTERN(int) cairn_run_log_param(cairn_run *run, const char *key, const cairn_value *value);
+/* Same, the value typed from text by cairn_value_parse. */
+CAIRN_EXTERN(int) cairn_run_log_param_text(cairn_run *run, const char *key, const char *text);
+/* Same, but a later value replaces an earlier one (explicit overrides such as
+ * `cairn run --param` over the parsed command line). */
+CAIRN_EXTERN(int) cairn_run_set_param(cairn_run *run, const char *key, const cairn_value *value);
+
+CAIRN_EXTERN(int) cairn_run_set_tag(cairn_run *run, const char *tag);
+CAIRN_EXTERN(int) cairn_run_remove_tag(cairn_run *run, const char *tag);
+CAIRN_EXTERN(int) cairn_run_set_property(cairn_run *run, const char *key, const char *value);
+CAIRN_EXTERN(int) cairn_run_set_note(cairn_run *run, const char *text);
+CAIRN_EXTERN(int) cairn_run_set_name(cairn_run *run, const char *name);
+
+/* Artifact kinds, recorded with each file. */
+#define CAIRN_ARTIFACT_FILE "file"
+#define CAIRN_ARTIFACT_IMAGE "image"
+#define CAIRN_ARTIFACT_LOG "log"
+#define CAIRN_ARTIFACT_CONFIG "config"
+#define CAIRN_ARTIFACT_ENV "env"
+
+/* Store a file or directory (recursively) under run-relative `name` (NULL:
+ * the base name of path).  Names are relative paths without `..`. */
+CAIRN_EXTERN(int) cairn_run_log_artifact(cairn_run *run, const char *path, const char *name);
+/* Same with an explicit kind (CAIRN_ARTIFACT_*). */
+CAIRN_EXTERN(int) cairn_run_log_artifact_kind(cairn_run *run, const char *path, const char *name,
+                                              const char *kind);
+/* Store bytes already in memory as an artifact. */
+CAIRN_EXTERN(int) cairn_run_log_artifact_buf(cairn_run *run, const void *data, size_t len,
+                                             const char *name, const char *kind);
+/* An image (PNG, JPEG, SVG; checked by content) under a key and optional
+ * step (CAIRN_STEP_AUTO for none). */
+CAIRN_EXTERN(int) cairn_run_log_image(cairn_run *run, const char *key, const char *path,
+                                      int64_t step);
+CAIRN_EXTERN(int) cairn_run_log_image_buf(cairn_run *run, const char *key, const void *data,
+                                          size_t len, int64_t step);
+
+/* Record lifecycle facts. */
+CAIRN_EXTERN(int) cairn_run_heartbeat(cairn_run *run);
+/* Flush and set the final status, end time and exit code. */
+CAIRN_EXTERN(int) cairn_run_finish(cairn_run *run, cairn_status status, int exit_code);
+
+/* --- reading ------------------------------------------------------------ */
+
+/* One run as a JSON object (see docs/internals/json.md): id, name, project,
+ * seq, status, start_time, end_time, exit_code, command, cwd, host, user,
+ * params, metrics {key: {last,min,max,count,step}}, tags, note, properties,
+ * artifacts, and the code/env/data records when present. */
+CAIRN_EXTERN(int) cairn_run_get_json(char **out, cairn_store *store, const char *id);
+
+typedef struct cairn_list_options {
+	unsigned int version;
+	const char *project; /* NULL: every project */
+	int64_t limit;       /* <= 0: no limit */
+	int include_deleted;
+} cairn_list_options;
+#define CAIRN_LIST_OPTIONS_VERSION 1
+#define CAIRN_LIST_OPTIONS_INIT {CAIRN_LIST_OPTIONS_VERSION, NULL, 0, 0}
+
+/* Runs newest first, as a JSON array of the objects cairn_run_get_json
+ * returns (without artifacts). */
+CAIRN_EXTERN(int) cairn_run_list_json(char **out, cairn_store *store,
+                                      const cairn_list_options *opts);
+
+/* The metric's full history as a JSON array of [step, timestamp, value]. */
+CAIRN_EXTERN(int) cairn_run_metric_history_json(char **out, cairn_store *store, const char *id,
+                                                const char *key);
+
+/* Hide a run (purge = 0) or delete it and objects only it referenced. */
+CAIRN_EXTERN(int) cairn_run_delete(cairn_store *store, const char *id, int purge);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

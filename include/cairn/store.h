@@ -1,0 +1,53 @@
+/*
+ * cairn/store.h — opening a store and its content-addressed object store.
+ *
+ * A store is a directory (normally `.cairn/`) holding `cairn.db` (SQLite, WAL)
+ * and `objects/`.  A cairn_store handle is thread-safe: every call that touches
+ * the database holds the handle's lock, and several processes may open the
+ * same store at once (SQLite's locking, with a busy timeout and retries).
+ */
+#ifndef CAIRN_STORE_H
+#define CAIRN_STORE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cairn_store cairn_store;
+
+/* Locate the store directory: `explicit_dir` if not NULL, else $CAIRN_DIR,
+ * else the nearest `.cairn/` walking up from the working directory, else the
+ * per-user store ($XDG_DATA_HOME/cairn or ~/.local/share/cairn). */
+CAIRN_EXTERN(int) cairn_store_find(char **out_dir, const char *explicit_dir);
+
+/* Create `<dir>/.cairn` (dir NULL = working directory) and its database.
+ * Existing stores are left as they are (CAIRN_EEXISTS). */
+CAIRN_EXTERN(int) cairn_store_init(char **out_dir, const char *dir);
+
+/* Open the store at `store_dir` (NULL: cairn_store_find).  An explicit
+ * directory must exist; the per-user default is created on demand. */
+CAIRN_EXTERN(int) cairn_store_open(cairn_store **out, const char *store_dir);
+CAIRN_EXTERN(void) cairn_store_close(cairn_store *store);
+CAIRN_EXTERN(const char *) cairn_store_path(const cairn_store *store);
+
+/* PRAGMA integrity_check; 0 when ok, CAIRN_ESTORE with the first problem. */
+CAIRN_EXTERN(int) cairn_store_check(cairn_store *store);
+
+/* Objects are named by the lowercase hex SHA-256 of their content. */
+#define CAIRN_OID_HEXSZ 64
+CAIRN_EXTERN(int) cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store,
+                                        const char *path);
+CAIRN_EXTERN(int) cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store,
+                                       const void *data, size_t len);
+/* The filesystem path of a stored object (CAIRN_ENOTFOUND if absent). */
+CAIRN_EXTERN(int) cairn_object_path(char **out_path, cairn_store *store, const char *oid);
+/* Read a whole object into memory, refusing objects over `cap` bytes. */
+CAIRN_EXTERN(int) cairn_object_read(void **out, size_t *out_len, cairn_store *store,
+                                    const char *oid, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,411 @@
+/*
+ * cli/cli.c — shared CLI helpers; see cli.h.
+ */
+#include "cli/cli.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+const char *cli_store_dir;
+
+/* --- option parsing -------------------------------------------------------- */
+
+void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv)
+{
+	memset(a, 0, sizeof *a);
+	a->cmd = cmd;
+	a->argc = argc;
+	a->argv = argv;
+	a->i = 1;
+	a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
+}
+
+void cli_args_free(cli_args *a)
+{
+	free(a->pos);
+	a->pos = NULL;
+}
+
+static bool looks_numeric(const char *s)
+{
+	if (s[0] != '-' || !s[1])
+		return false;
+	char *end;
+	strtod(s, &end);
+	return *end == '\0';
+}
+
+int cli_next(cli_args *a, const cli_opt *opts)
+{
+	while (a->i < a->argc) {
+		char *arg = a->argv[a->i++];
+		if (a->rest) {
+			a->pos[a->npos++] = arg;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			a->rest = true;
+			continue;
+		}
+		if (arg[0] != '-' || arg[1] == '\0' || looks_numeric(arg)) {
+			a->pos[a->npos++] = arg;
+			if (a->stop_at_first_pos)
+				a->rest = true;
+			continue;
+		}
+		const cli_opt *o = NULL;
+		const char *val = NULL;
+		if (arg[1] == '-') {
+			const char *name = arg + 2;
+			const char *eq = strchr(name, '=');
+			size_t n = eq ? (size_t)(eq - name) : strlen(name);
+			for (const cli_opt *p = opts; p && p->name; p++)
+				if (strlen(p->name) == n && strncmp(p->name, name, n) == 0)
+					o = p;
+			if (!o) {
+				cli_usage_error(a->cmd, "unknown option '--%.*s'", (int)n, name);
+				return -1;
+			}
+			if (eq) {
+				if (!o->has_arg) {
+					cli_usage_error(a->cmd, "option '--%s' takes no value", o->name);
+					return -1;
+				}
+				val = eq + 1;
+			}
+		} else {
+			for (const cli_opt *p = opts; p && p->name; p++)
+				if (p->short_name && p->short_name == arg[1])
+					o = p;
+			if (!o) {
+				cli_usage_error(a->cmd, "unknown option '%s'", arg);
+				return -1;
+			}
+			if (arg[2]) {
+				if (!o->has_arg) {
+					cli_usage_error(a->cmd, "option '-%c' takes no value", o->short_name);
+					return -1;
+				}
+				val = arg + 2;
+			}
+		}
+		if (o->has_arg && !val) {
+			if (a->i >= a->argc) {
+				cli_usage_error(a->cmd, "option '--%s' needs a value", o->name);
+				return -1;
+			}
+			val = a->argv[a->i++];
+		}
+		a->id = o->id;
+		a->val = val;
+		return o->id;
+	}
+	return 0;
+}
+
+/* --- errors ---------------------------------------------------------------- */
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+int cli_fail_lib(const char *context)
+{
+	const char *m = cairn_error_last();
+	if (context)
+		fprintf(stderr, "error: %s: %s\n", context, m && *m ? m : "unknown error");
+	else
+		fprintf(stderr, "error: %s\n", m && *m ? m : "unknown error");
+	return EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'cairn %s -h')\n", cmd ? cmd : "");
+	return EXIT_USAGE;
+}
+
+void cli_help(const char *usage)
+{
+	fputs(usage, stdout);
+}
+
+/* --- store and runs ----------------------------------------------------------- */
+
+int cli_open_store(cairn_store **out)
+{
+	if (cairn_store_open(out, cli_store_dir) != 0)
+		return cli_fail_lib(NULL);
+	return 0;
+}
+
+int cli_open_run(cairn_run **out, cairn_store *s, const char *run_opt)
+{
+	const char *id = run_opt;
+	if (!id || !*id)
+		id = getenv("CAIRN_RUN_ID");
+	if (!id || !*id)
+		return cli_fail("no run given: use --run RUN or set CAIRN_RUN_ID (as 'cairn run' does)");
+	if (cairn_run_open(out, s, id) != 0)
+		return cli_fail_lib(NULL);
+	return 0;
+}
+
+/* --- output ------------------------------------------------------------------ */
+
+bool cli_isatty(FILE *f)
+{
+	return isatty(fileno(f));
+}
+
+bool cli_color(void)
+{
+	const char *nc = getenv("NO_COLOR");
+	return cli_isatty(stdout) && !(nc && *nc);
+}
+
+int cli_term_width(void)
+{
+	const char *c = getenv("COLUMNS");
+	if (c && atoi(c) > 0)
+		return atoi(c);
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0; /* not a terminal: never truncate */
+}
+
+size_t cli_strwidth(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+void cli_fmt_num(char *out, size_t n, double v)
+{
+	if (isnan(v))
+		snprintf(out, n, "nan");
+	else if (isinf(v))
+		snprintf(out, n, v > 0 ? "inf" : "-inf");
+	else if (v == (double)(long long)v && fabs(v) < 1e12)
+		snprintf(out, n, "%lld", (long long)v);
+	else
+		snprintf(out, n, "%.6g", v);
+}
+
+struct table {
+	int ncols;
+	char **head;
+	bool *right;
+	char **cells; /* nrows * ncols */
+	size_t nrows, cap;
+};
+
+table *table_new(int ncols)
+{
+	table *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->ncols = ncols;
+	t->head = calloc((size_t)ncols, sizeof *t->head);
+	t->right = calloc((size_t)ncols, sizeof *t->right);
+	return t;
+}
+
+void table_header(table *t, int col, const char *text)
+{
+	free(t->head[col]);
+	t->head[col] = strdup(text ? text : "");
+}
+
+void table_align_right(table *t, int col, bool right)
+{
+	t->right[col] = right;
+}
+
+/* Table cells are single-line: control characters become spaces. */
+static char *cell_dup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (d)
+		for (char *p = d; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+	return d;
+}
+
+void table_row(table *t, const char *const *cells)
+{
+	if (t->nrows == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 16;
+		char **n = realloc(t->cells, nc * (size_t)t->ncols * sizeof *n);
+		if (!n)
+			return;
+		t->cells = n;
+		t->cap = nc;
+	}
+	for (int c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = cell_dup(cells[c]);
+	t->nrows++;
+}
+
+/* Print s padded/truncated to exactly w columns. */
+static void put_cell(FILE *f, const char *s, size_t w, bool right)
+{
+	size_t sw = cli_strwidth(s);
+	if (sw <= w) {
+		if (right)
+			for (size_t i = sw; i < w; i++)
+				fputc(' ', f);
+		fputs(s, f);
+		if (!right)
+			for (size_t i = sw; i < w; i++)
+				fputc(' ', f);
+		return;
+	}
+	/* truncate to w-1 code points and an ellipsis */
+	size_t cps = 0;
+	const char *p = s;
+	while (*p && cps < (w ? w - 1 : 0)) {
+		p++;
+		while (((unsigned char)*p & 0xC0) == 0x80)
+			p++;
+		cps++;
+	}
+	fwrite(s, 1, (size_t)(p - s), f);
+	if (w)
+		fputs("…", f);
+}
+
+void table_print(table *t, FILE *f, int width)
+{
+	size_t *w = calloc((size_t)t->ncols, sizeof *w);
+	if (!w)
+		return;
+	for (int c = 0; c < t->ncols; c++) {
+		w[c] = cli_strwidth(t->head[c] ? t->head[c] : "");
+		for (size_t r = 0; r < t->nrows; r++) {
+			size_t cw = cli_strwidth(t->cells[r * (size_t)t->ncols + (size_t)c]);
+			if (cw > w[c])
+				w[c] = cw;
+		}
+		if (w[c] > 60)
+			w[c] = 60;
+	}
+	/* Fit the terminal: shrink the widest columns first, not below 6. */
+	int shown = t->ncols;
+	if (width > 0) {
+		for (;;) {
+			size_t total = 0;
+			for (int c = 0; c < shown; c++)
+				total += w[c] + (c ? 2 : 0);
+			if (total <= (size_t)width)
+				break;
+			int widest = 0;
+			for (int c = 1; c < shown; c++)
+				if (w[c] > w[widest])
+					widest = c;
+			if (w[widest] <= 6) {
+				/* cannot shrink further: drop trailing columns */
+				if (shown > 1) {
+					shown--;
+					continue;
+				}
+				break;
+			}
+			w[widest]--;
+		}
+	}
+	bool color = cli_color() && f == stdout;
+	if (color)
+		fputs("\033[1m", f);
+	for (int c = 0; c < shown; c++) {
+		if (c)
+			fputs("  ", f);
+		put_cell(f, t->head[c] ? t->head[c] : "", w[c], t->right[c]);
+	}
+	if (color)
+		fputs("\033[0m", f);
+	fputc('\n', f);
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (int c = 0; c < shown; c++) {
+			if (c)
+				fputs("  ", f);
+			/* trailing column: do not pad */
+			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)c];
+			if (c == shown - 1 && !t->right[c] && cli_strwidth(cell) <= w[c])
+				fputs(cell, f);
+			else
+				put_cell(f, cell, w[c], t->right[c]);
+		}
+		fputc('\n', f);
+	}
+	free(w);
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void table_print_csv(table *t, FILE *f)
+{
+	for (int c = 0; c < t->ncols; c++) {
+		if (c)
+			fputc(',', f);
+		csv_field(f, t->head[c] ? t->head[c] : "");
+	}
+	fputc('\n', f);
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (int c = 0; c < t->ncols; c++) {
+			if (c)
+				fputc(',', f);
+			csv_field(f, t->cells[r * (size_t)t->ncols + (size_t)c]);
+		}
+		fputc('\n', f);
+	}
+}
+
+void table_free(table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nrows; i++)
+		for (int c = 0; c < t->ncols; c++)
+			free(t->cells[i * (size_t)t->ncols + (size_t)c]);
+	for (int c = 0; c < t->ncols; c++)
+		free(t->head[c]);
+	free(t->head);
+	free(t->right);
+	free(t->cells);
+	free(t);
+}

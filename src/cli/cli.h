@@ -1,0 +1,86 @@
+/*
+ * cli/cli.h — what the subcommands share: option parsing, opening the store,
+ * error reporting, and table/CSV output.  The CLI uses only the public API
+ * (cairn.h) and util/; it is the only part that prints and chooses exit codes:
+ * 0 ok, 1 the operation failed, 2 usage error.
+ */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cairn.h"
+#include "util/buf.h"
+
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Global options, set by main before dispatch. */
+extern const char *cli_store_dir; /* --store DIR */
+
+/* --- option parsing -------------------------------------------------------- */
+typedef struct cli_opt {
+	const char *name; /* long name without "--" */
+	char short_name;  /* 0 for none */
+	bool has_arg;
+	int id;
+} cli_opt;
+
+typedef struct cli_args {
+	const char *cmd; /* for messages */
+	int id;          /* the option matched by cli_next */
+	const char *val; /* its argument */
+	char **pos;      /* positionals collected so far */
+	int npos;
+	char **argv;
+	int argc, i;
+	bool stop_at_first_pos; /* `cairn run`: everything after the first positional is the command */
+	bool rest;
+} cli_args;
+
+/* Iterate: returns an option id (>0), 0 when done, or -1 on a usage error
+ * (message printed).  Positionals accumulate in a->pos.  Arguments that look
+ * like negative numbers are positionals, so `cairn log metric loss -0.5` works. */
+void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv);
+int cli_next(cli_args *a, const cli_opt *opts);
+void cli_args_free(cli_args *a);
+
+/* --- errors ---------------------------------------------------------------- */
+/* Print "error: <fmt>" and return EXIT_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "error: <cairn_error_last()>" (with an optional context prefix). */
+int cli_fail_lib(const char *context);
+/* Print "error: <fmt>" and the usage hint; return EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a help page for cmd from its usage text. */
+void cli_help(const char *usage);
+
+/* --- store and runs ----------------------------------------------------------- */
+int cli_open_store(cairn_store **out);
+/* The run named by --run, else $CAIRN_RUN_ID. */
+int cli_open_run(cairn_run **out, cairn_store *s, const char *run_opt);
+
+/* --- output ------------------------------------------------------------------ */
+bool cli_isatty(FILE *f);
+bool cli_color(void); /* stdout is a terminal and NO_COLOR is unset */
+int cli_term_width(void);
+/* Number of display columns of a UTF-8 string (each code point = 1). */
+size_t cli_strwidth(const char *s);
+
+typedef struct table table;
+table *table_new(int ncols);
+void table_header(table *t, int col, const char *text);
+/* Right-align a numeric column. */
+void table_align_right(table *t, int col, bool right);
+/* Add a row; cells are copied. */
+void table_row(table *t, const char *const *cells);
+/* Print fitted to `width` columns (0: no limit), truncating cells with "…". */
+void table_print(table *t, FILE *f, int width);
+void table_print_csv(table *t, FILE *f);
+void table_free(table *t);
+
+/* Format a double compactly for tables ("0.9312", "1.2e-05", "nan"). */
+void cli_fmt_num(char *out, size_t n, double v);
+
+#endif

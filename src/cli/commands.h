@@ -1,0 +1,18 @@
+/*
+ * cli/commands.h — one entry point per subcommand (src/cli/cmd-<name>.c).
+ * Each takes argv with argv[0] = the subcommand's name and returns the exit code.
+ */
+#ifndef CAIRN_CLI_COMMANDS_H
+#define CAIRN_CLI_COMMANDS_H
+
+int cmd_init(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_finish(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_note(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * util/sha.h — streaming SHA-256 (OpenSSL libcrypto EVP) and hex helpers.
+ * A sha_ctx belongs to one thread at a time.
+ */
+#ifndef CAIRN_UTIL_SHA_H
+#define CAIRN_UTIL_SHA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sha_ctx sha_ctx;
+
+sha_ctx *sha_new(void);
+void sha_update(sha_ctx *c, const void *data, size_t len);
+/* Writes 64 hex digits + NUL and frees the context. */
+void sha_final_hex(sha_ctx *c, char out[65]);
+void sha_free(sha_ctx *c);
+void sha_buf_hex(const void *data, size_t len, char out[65]);
+
+void hex_encode(char *out, const unsigned char *in, size_t n); /* writes 2n+1 */
+/* Fill `n` bytes from the kernel's CSPRNG (getrandom). 0 or -1. */
+int random_bytes(void *out, size_t n);
+
+#endif

@@ -1,0 +1,57 @@
+# tests/e2e/lib.sh — TAP helpers for end-to-end tests of the real `cairn`
+# binary.  Each test file sources this, calls `plan N`, and uses the checks
+# below.  Every test runs in a fresh temporary directory with its own store
+# (CAIRN_DIR) and HOME, removed at exit.
+#
+#   CAIRN   the binary under test (default: build-san/cairn, else build/cairn)
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+if [ -z "${CAIRN:-}" ]; then
+	if [ -x "$ROOT/build-san/cairn" ]; then CAIRN=$ROOT/build-san/cairn; else CAIRN=$ROOT/build/cairn; fi
+fi
+case $CAIRN in /*) ;; *) CAIRN=$ROOT/$CAIRN ;; esac
+export CAIRN
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/cairn-e2e.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export HOME=$T/home
+mkdir -p "$HOME"
+unset CAIRN_RUN_ID CAIRN_URI CAIRN_PROJECT XDG_DATA_HOME
+export CAIRN_DIR=$T/store
+mkdir -p "$CAIRN_DIR"
+cd "$T"
+export NO_COLOR=1
+
+_n=0
+_fail=0
+plan() { echo "1..$1"; }
+_report() { # ok? description
+	_n=$((_n + 1))
+	if [ "$1" = 0 ]; then echo "ok $_n - $2"; else echo "not ok $_n - $2"; _fail=$((_fail + 1)); fi
+}
+# ok DESC CMD...: the command succeeds
+ok() { local d=$1; shift; "$@" >"$T/.out" 2>"$T/.err"; local rc=$?; _report $rc "$d"; [ $rc = 0 ] || { echo "# exit $rc: $*"; sed 's/^/# /' "$T/.err" | head -20; }; return 0; }
+# fails DESC CODE CMD...: the command exits with CODE (1 or 2)
+fails() { local d=$1 want=$2; shift 2; "$@" >"$T/.out" 2>"$T/.err"; local rc=$?; [ $rc = "$want" ]; _report $? "$d"; [ $rc = "$want" ] || { echo "# wanted exit $want, got $rc: $*"; sed 's/^/# /' "$T/.err" | head -20; }; return 0; }
+# is DESC GOT WANT
+is() { [ "$2" = "$3" ]; _report $? "$1"; [ "$2" = "$3" ] || { echo "#   got: '$2'"; echo "#  want: '$3'"; }; return 0; }
+# like DESC TEXT REGEX
+like() { echo "$2" | grep -Eq -- "$3"; local rc=$?; _report $rc "$1"; [ $rc = 0 ] || { echo "#   '$2'"; echo "#   does not match /$3/"; }; return 0; }
+unlike() { echo "$2" | grep -Eq -- "$3"; local rc=$?; [ $rc != 0 ]; _report $? "$1"; return 0; }
+# the stdout / stderr of the last ok/fails
+out() { cat "$T/.out"; }
+err() { cat "$T/.err"; }
+# Exactly one line on stderr, starting "error: "
+one_error_line() {
+	local n; n=$(grep -c '' "$T/.err"); local first; first=$(head -1 "$T/.err")
+	[ "$n" = 1 ] && [ "${first#error: }" != "$first" ]; _report $? "$1"
+	[ "$n" = 1 ] || { echo "# stderr:"; sed 's/^/#   /' "$T/.err"; }; return 0
+}
+# json EXPR: evaluate a Python expression over the JSON on stdin bound to `j`
+json() { python3 -c 'import json,sys; j=json.load(sys.stdin); r=eval(sys.argv[1]); print(r if not isinstance(r,(dict,list)) else json.dumps(r,sort_keys=True))' "$1"; }
+# a fingerprint of the store's contents (to assert "unchanged")
+store_digest() { sqlite3 "$CAIRN_DIR/cairn.db" .dump 2>/dev/null | grep -v '^PRAGMA' | sha256sum | cut -c1-16; }
+done_testing() { [ $_fail = 0 ]; exit $?; }
