@@ -278,6 +278,52 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 	return writer_append(r->store, &p);
 }
 
+int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *values,
+                          size_t n, int64_t step, double timestamp)
+{
+	if (!r || (n && (!keys || !values)))
+		return err_set(CAIRN_EINVALID, "no run, no metric keys or no values");
+	if (step != CAIRN_STEP_AUTO && step < 0)
+		return err_set(CAIRN_EINVALID, "metrics: negative step %lld", (long long)step);
+	mpoint stackpts[128], *pts = stackpts;
+	if (n > sizeof stackpts / sizeof stackpts[0]) {
+		if (n > SIZE_MAX / sizeof *pts || !(pts = malloc(n * sizeof *pts)))
+			return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	int64_t ts_ms = timestamp > 0 && isfinite(timestamp) ? (int64_t)llround(timestamp * 1000.0)
+	                                                     : clock_now_ms();
+	keyent *k = NULL;
+	int rc = 0;
+	pthread_mutex_lock(&r->mu);
+	/* Pass 1 interns every key (and may grow the table); nothing is changed
+	 * that a failure would have to undo.  Pass 2 finds each key again — the
+	 * table no longer moves — and takes its step. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!keys[i])
+			rc = err_set(CAIRN_EINVALID, "metrics: key %zu is NULL", i);
+		else
+			rc = key_slot(r, keys[i], &k);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		key_slot(r, keys[i], &k);
+		int64_t st = step == CAIRN_STEP_AUTO ? k->last_step + 1 : step;
+		if (st > k->last_step)
+			k->last_step = st;
+		pts[i] = (mpoint){r->rid, k->kid, st, ts_ms, values[i]};
+	}
+	pthread_mutex_unlock(&r->mu);
+	/* writer_append buffers the point even when it reports an earlier
+	 * flush failure, so every point goes in and the first error comes out. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int arc = writer_append(r->store, &pts[i]);
+		if (arc && !rc)
+			rc = arc;
+	}
+	if (pts != stackpts)
+		free(pts);
+	return rc;
+}
+
 int cairn_run_flush(cairn_run *r)
 {
 	if (!r)
