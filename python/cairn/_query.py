@@ -1,0 +1,268 @@
+"""cairn._query — reading runs back: records, queries, history, diffs, digests.
+
+``runs()`` returns a ``RunList`` (a list of ``RunRecord``) from the library's
+query engine (``cairn_query_runs_json``: the query language of DESIGN.md §6,
+sorting, limits).  With an older library that lacks it, an empty query still
+works — the runs come from ``cairn_run_list_json`` and are sorted here — and
+a non-empty query raises NotSupportedError.
+
+A ``RunRecord`` is a snapshot: plain dicts and lists parsed from the run's
+JSON (see docs/python.md), with non-finite metric values ("NaN",
+"Infinity", "-Infinity" in JSON) turned back into floats.
+
+Pure functions over the shared store handles of cairn._run; no state.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from collections import namedtuple
+
+from . import _lib
+from ._lib import enc, take_string
+
+_NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+MetricPoint = namedtuple("MetricPoint", "step timestamp value")
+
+
+def _num(x):
+    if isinstance(x, str):
+        return _NONFINITE.get(x, x)
+    return x
+
+
+def _store(store):
+    from ._run import active_run, open_store
+
+    if store is None:
+        r = active_run()
+        if r is not None:
+            return open_store(r.store)
+    return open_store(store)
+
+
+def _run_id(r):
+    if isinstance(r, str):
+        return r
+    rid = getattr(r, "id", None)
+    if isinstance(rid, str):
+        return rid
+    raise TypeError("expected a run id, a Run or a RunRecord, not %s" % type(r).__name__)
+
+
+class RunRecord:
+    """One run as stored.  Attributes: id, name, project, seq, status,
+    start_time, end_time (seconds since the epoch), params (dict), metrics
+    (dict key -> last value), metric_summaries (key -> {last, min, max,
+    count, step, timestamp}), tags (list), properties (dict), note, code,
+    environment, datasets, artifacts (as stored; artifacts only from
+    ``get_run``), and ``data``: the whole JSON object."""
+
+    def __init__(self, data: dict, store_dir: str):
+        self.data = data
+        self.store = store_dir
+        self.id = data.get("id")
+        self.name = data.get("name")
+        self.project = data.get("project")
+        self.seq = data.get("seq")
+        self.status = data.get("status")
+        self.start_time = data.get("start_time")
+        self.end_time = data.get("end_time")
+        self.params = dict(data.get("params") or {})
+        summ = {}
+        for k, s in (data.get("metrics") or {}).items():
+            summ[k] = {f: _num(v) for f, v in s.items()} if isinstance(s, dict) else _num(s)
+        self.metric_summaries = summ
+        self.metrics = {k: (s.get("last") if isinstance(s, dict) else s) for k, s in summ.items()}
+        self.tags = list(data.get("tags") or [])
+        self.properties = dict(data.get("properties") or {})
+        self.note = data.get("note")
+        self.code = data.get("code")
+        self.environment = data.get("environment")
+        self.datasets = list(data.get("datasets") or [])
+        self.artifacts = list(data.get("artifacts") or [])
+
+    def metric_history(self, key, numpy=False):
+        """Every point of metric ``key``: a list of MetricPoint(step,
+        timestamp, value), or with numpy=True an (n, 3) float array with the
+        columns step, timestamp, value."""
+        h, _ = _lib_store(self.store)
+        text = take_string(_lib.lib().cairn_run_metric_history_json, h, enc(self.id), enc(key))
+        pts = [MetricPoint(p[0], p[1], _num(p[2])) for p in json.loads(text)]
+        if numpy:
+            import numpy as np
+
+            return np.array(pts, dtype=np.float64).reshape(len(pts), 3)
+        return pts
+
+    def to_dict(self):
+        return self.data
+
+    def __repr__(self):
+        return "<cairn.RunRecord %s %s (%s)>" % ((self.id or "")[:8], self.name, self.status)
+
+
+def _lib_store(store_dir):
+    from ._run import open_store
+
+    return open_store(store_dir)
+
+
+class RunList(list):
+    """A list of RunRecord with ``to_pandas()``."""
+
+    total = None  # runs matching the query before the limit, when the library says
+
+    def to_pandas(self):
+        """One row per run: id, name, project, status, start_time, end_time,
+        tags, then ``params.K`` and ``metrics.K`` columns.  Needs pandas."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "RunList.to_pandas() needs pandas (pip install pandas, "
+                "or apt-get install python3-pandas)"
+            ) from None
+        rows = []
+        for r in self:
+            row = {
+                "id": r.id,
+                "name": r.name,
+                "project": r.project,
+                "status": r.status,
+                "start_time": r.start_time,
+                "end_time": r.end_time,
+                "tags": ",".join(r.tags),
+            }
+            for k, v in r.params.items():
+                row["params." + k] = v
+            for k, v in r.metrics.items():
+                row["metrics." + k] = v
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        for c in ("start_time", "end_time"):
+            if c in df:
+                df[c] = pd.to_datetime(df[c], unit="s", utc=True)
+        return df
+
+
+def _field(r: RunRecord, name: str):
+    if name.startswith("metrics."):
+        return r.metrics.get(name[8:])
+    if name.startswith("params."):
+        return r.params.get(name[7:])
+    if name.startswith("properties."):
+        return r.properties.get(name[11:])
+    alias = {"started": "start_time", "ended": "end_time"}
+    return r.data.get(alias.get(name, name))
+
+
+def _sort_key(v):
+    # runs without the field, and NaN, sort last whatever the direction
+    if v is None or (isinstance(v, float) and v != v):
+        return (2, 0, "")
+    if isinstance(v, bool):
+        return (0, int(v), "")
+    if isinstance(v, (int, float)):
+        return (0, v, "")
+    return (1, 0, str(v))
+
+
+def _sort(records, sort):
+    for part in reversed([p.strip() for p in sort.split(",") if p.strip()]):
+        desc = part.startswith("-")
+        name = part.lstrip("+-")
+        present = [r for r in records if _sort_key(_field(r, name))[0] != 2]
+        missing = [r for r in records if _sort_key(_field(r, name))[0] == 2]
+        present.sort(key=lambda r: _sort_key(_field(r, name)), reverse=desc)
+        records = present + missing
+    return records
+
+
+def runs(query="", sort=None, limit=None, project=None, store=None, include_deleted=False):
+    """Runs matching ``query`` (DESIGN.md §6, e.g. ``'metrics.auc > 0.9 and
+    params.model = "gbm"'``), sorted by ``sort`` (e.g. ``"-metrics.auc"``),
+    at most ``limit``; newest first by default."""
+    h, sdir = _store(store)
+    L = _lib.lib()
+    out = RunList()
+    if _lib.has("cairn_query_runs_json"):
+        o = _lib.QueryOptions(
+            _lib.QUERY_OPTIONS_VERSION,
+            enc(query or ""),
+            enc(sort) if sort else None,
+            int(limit) if limit else 0,
+            0,
+            enc(project) if project else None,
+            1 if include_deleted else 0,
+        )
+        data = json.loads(take_string(L.cairn_query_runs_json, h, ctypes.byref(o)))
+        out.extend(RunRecord(d, sdir) for d in data.get("runs", []))
+        out.total = data.get("total")
+        return out
+    if query and query.strip():
+        _lib.need("cairn_query_runs_json", "cairn.runs(query=...)")
+    o = _lib.ListOptions(
+        _lib.LIST_OPTIONS_VERSION,
+        enc(project) if project else None,
+        0 if sort else (int(limit) if limit else 0),
+        1 if include_deleted else 0,
+    )
+    recs = [RunRecord(d, sdir) for d in json.loads(take_string(L.cairn_run_list_json, h, ctypes.byref(o)))]
+    out.total = len(recs)
+    if sort:
+        recs = _sort(recs, sort)
+    if limit:
+        recs = recs[: int(limit)]
+    out.extend(recs)
+    return out
+
+
+def get_run(run_id, store=None):
+    """One run by id, unique id prefix (4+ hex digits) or name."""
+    h, sdir = _store(store)
+    text = take_string(_lib.lib().cairn_run_get_json, h, enc(_run_id(run_id)))
+    return RunRecord(json.loads(text), sdir)
+
+
+def diff(a, b, store=None):
+    """The difference of two runs across every dimension, as ``cairn diff
+    --json`` prints it, as a dict."""
+    fn = _lib.need("cairn_run_diff_json", "cairn.diff")
+    h, _ = _store(store)
+    return json.loads(take_string(fn, h, enc(_run_id(a)), enc(_run_id(b))))
+
+
+class Digest(str):
+    """A path's digest, ``"<algo>:<hex>"``, with ``algo``, ``files``,
+    ``bytes``, ``path`` and ``errors`` attributes."""
+
+    def __new__(cls, info: dict):
+        self = super().__new__(cls, info.get("digest") or "")
+        self.info = info
+        self.path = info.get("path")
+        self.algo = info.get("algo")
+        self.files = info.get("files")
+        self.bytes = info.get("bytes")
+        self.errors = list(info.get("errors") or [])
+        return self
+
+
+def hash_path(path, digest="xxh128", store=None):
+    """The digest of a file or directory (``"xxh128:…"``; ``digest`` may be
+    "sha256" or "md5"), using the store's hash cache when a store is given or
+    a run is active."""
+    fn = _lib.need("cairn_hash_path_json", "cairn.hash_path")
+    from ._run import active_run, open_store
+
+    h = None
+    if store is not None:
+        h, _ = open_store(store)
+    elif active_run() is not None:
+        h, _ = open_store(active_run().store)
+    import os
+
+    text = take_string(fn, h, enc(os.fspath(path)), enc(digest) if digest else None)
+    return Digest(json.loads(text))

@@ -1,0 +1,665 @@
+"""cairn._run — creating, attaching to and logging into runs.
+
+``init()`` opens the store (``store=``, else ``$CAIRN_DIR``, else the nearest
+``.cairn/``, else the per-user store — the library's own search) and either
+attaches to the run named by ``$CAIRN_RUN_ID`` (set by ``cairn run`` and by
+scripts that ``export CAIRN_RUN_ID=$(cairn start)``) or creates a run and
+captures code, environment, the interpreter's packages, the script path and,
+in Jupyter, the notebook.
+
+Ownership and lifecycle.  A run this process created is *owned*: it is
+finished by ``finish()``, by leaving its ``with`` block (``failed`` on an
+exception, ``killed`` on KeyboardInterrupt), or at interpreter exit
+(``failed`` after an uncaught exception), and a heartbeat thread marks it
+alive every few seconds so that a process killed outright shows as
+``crashed``.  An *attached* run belongs to whoever created it (the ``cairn
+run`` wrapper sets its status from the exit code): ``finish()`` only flushes
+and lets go of it.
+
+Store handles are shared per store directory within a process, so a query
+(``cairn.get_run``) sees every metric this process logged: reading through a
+handle flushes its writer first.  After ``fork()`` the child opens its own.
+
+Thread-safety: logging calls may come from any thread (the C library is
+thread-safe).  ``finish()`` must not race with logging calls on the same run.
+The heartbeat thread takes the run's lock; nothing else does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import sys
+import threading
+
+from . import _capture, _lib
+from ._errors import DirtyError, Error
+from ._image import image_source
+from ._lib import STEP_AUTO, check, dec, enc, last_error
+from ._params import as_mapping, flatten, typed
+
+# --- store handles -----------------------------------------------------------
+
+_stores: dict = {}
+_stores_pid = os.getpid()
+_stores_lock = threading.Lock()
+
+
+def open_store(store=None):
+    """(handle, directory) of the store, opened once per directory per process."""
+    global _stores, _stores_pid
+    L = _lib.lib()
+    explicit = enc(os.path.abspath(os.fspath(store))) if store is not None else None
+    with _stores_lock:
+        if _stores_pid != os.getpid():  # a forked child must not use its parent's handles
+            _stores, _stores_pid = {}, os.getpid()
+        out = ctypes.c_void_p()
+        check(L.cairn_store_find(ctypes.byref(out), explicit))
+        try:
+            found = ctypes.string_at(out.value).decode("utf-8", "surrogateescape")
+        finally:
+            L.cairn_free(out)
+        h = _stores.get(found)
+        if h is not None:
+            return h, found
+        hp = ctypes.c_void_p()
+        check(L.cairn_store_open(ctypes.byref(hp), explicit))
+        path = dec(L.cairn_store_path(hp)) or found
+        _stores[found] = hp.value
+        if path != found:
+            _stores[path] = hp.value
+        return hp.value, found
+
+
+def _close_stores():
+    with _stores_lock:
+        if _stores_pid != os.getpid():
+            return
+        L = _lib.lib()
+        for h in set(_stores.values()):
+            L.cairn_store_close(h)
+        _stores.clear()
+
+
+# --- values --------------------------------------------------------------------
+
+
+def _number(value, key):
+    """A metric value as float; TypeError for anything that is not a number."""
+    if value is None or isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(
+            "metric '%s': value %r is not a number (a %s)" % (key, value, type(value).__name__)
+        )
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "metric '%s': value %r is not a number (a %s)" % (key, value, type(value).__name__)
+        ) from None
+
+
+def _step(step):
+    if step is None:
+        return STEP_AUTO
+    if isinstance(step, bool) or not hasattr(step, "__index__"):
+        raise TypeError("step must be an int, not %s" % type(step).__name__)
+    return step.__index__()
+
+
+def _timestamp(ts):
+    if ts is None:
+        return 0.0
+    if hasattr(ts, "timestamp"):  # datetime
+        return float(ts.timestamp())
+    return _number(ts, "timestamp")
+
+
+_EXIT_CODES = {"finished": 0, "failed": 1, "killed": 130, "crashed": 1}
+
+# --- runs ------------------------------------------------------------------------
+
+_live: dict = {}  # id(run) -> run, every run this process holds a handle on
+_live_lock = threading.Lock()
+_active = None
+
+
+class Run:
+    """A run being logged into: returned by ``cairn.init()``.
+
+    Attributes: ``id`` (32 hex digits), ``name``, ``project``, ``seq``,
+    ``store`` (the store directory), ``attached`` (True inside ``cairn run``),
+    ``status`` ("running" until finished), ``notebook`` / ``script`` (paths
+    recorded, or None).
+    """
+
+    def __init__(self, handle, store_handle, store_dir, owned):
+        L = _lib.lib()
+        self._h = handle
+        self._store_h = store_handle
+        self._log = L.cairn_run_log_metric
+        self._logn = getattr(L, "cairn_run_log_metrics", None)
+        self._keys: dict = {}
+        self._batches: dict = {}
+        self._lock = threading.Lock()
+        self._owned = owned
+        self.id = dec(L.cairn_run_id(handle))
+        self.name = dec(L.cairn_run_name(handle))
+        self.project = dec(L.cairn_run_project(handle))
+        self.seq = L.cairn_run_seq(handle)
+        self.store = store_dir
+        self.attached = not owned
+        self.status = "running"
+        self.notebook = None
+        self.script = None
+
+    # -- hot paths ----------------------------------------------------------
+
+    def _key(self, key):
+        if not isinstance(key, str):
+            raise TypeError("metric key must be a str, not %s" % type(key).__name__)
+        k = key.encode("utf-8", "surrogateescape")
+        if len(self._keys) < 100000:
+            self._keys[key] = k
+        return k
+
+    def log_metric(self, key, value, step=None, timestamp=None):
+        """Log one point of metric ``key``.  ``step``: an int (default: the
+        key's next step); ``timestamp``: seconds since the epoch or a datetime
+        (default: now).  NaN and +-Inf are stored as they are; a value that is
+        not a number raises TypeError."""
+        k = self._keys.get(key)
+        if k is None:
+            k = self._key(key)
+        if type(value) is not float:
+            value = _number(value, key)
+        rc = self._log(
+            self._h,
+            k,
+            value,
+            STEP_AUTO if step is None else (step if type(step) is int else _step(step)),
+            0.0 if timestamp is None else _timestamp(timestamp),
+        )
+        if rc:
+            self._raise(rc)
+
+    def log_metrics(self, metrics, step=None, timestamp=None):
+        """Log several metrics at once: ``{key: value}``, all at ``step``
+        (default: each key's next step) and the same timestamp."""
+        n = len(metrics)
+        if not n:
+            return
+        st = _step(step)
+        ts = _timestamp(timestamp)
+        if self._logn is None:  # an older library: one call per key
+            for k, v in metrics.items():
+                self.log_metric(k, v, st, ts or None)
+            return
+        keys = tuple(metrics)
+        karr = self._batches.get(keys)
+        if karr is None:
+            karr = (ctypes.c_char_p * n)(*(self._keys.get(k) or self._key(k) for k in keys))
+            if len(self._batches) >= 256:
+                self._batches.clear()
+            self._batches[keys] = karr
+        try:
+            varr = (ctypes.c_double * n)(*metrics.values())
+        except TypeError:
+            varr = (ctypes.c_double * n)(*(_number(v, k) for k, v in metrics.items()))
+        rc = self._logn(self._h, karr, varr, n, st, ts)
+        if rc:
+            self._raise(rc)
+
+    def _raise(self, rc):
+        if self._h is None:
+            raise Error("run %s is finished; it takes no more logging" % self.id)
+        raise last_error(rc)
+
+    def _call(self, fn, *args):
+        if self._h is None:
+            raise Error("run %s is finished; it takes no more logging" % self.id)
+        rc = fn(self._h, *args)
+        if rc:
+            raise last_error(rc)
+
+    # -- params, tags, properties ---------------------------------------------
+
+    def _param(self, fn, key, value):
+        if not isinstance(key, str):
+            raise TypeError("param key must be a str, not %s" % type(key).__name__)
+        t, i, f, s = typed(value)
+        v = _lib.Value(t, i, f, enc(s) if s is not None else None)
+        self._call(fn, enc(key), ctypes.byref(v))
+
+    def log_param(self, key, value):
+        """Record a param (int, float, bool or str; other values as text).
+        Params are write-once: the same value again is fine, another value
+        raises ConflictError."""
+        self._param(_lib.lib().cairn_run_log_param, key, value)
+
+    def log_params(self, params):
+        """Record every param of a dict (nested dicts become dotted keys) or
+        an argparse.Namespace."""
+        for k, v in flatten(params):
+            self.log_param(k, v)
+
+    def set_param(self, key, value):
+        """Record a param, replacing an earlier value (an explicit override)."""
+        self._param(_lib.lib().cairn_run_set_param, key, value)
+
+    def set_params(self, params):
+        for k, v in flatten(params):
+            self.set_param(k, v)
+
+    def set_tag(self, tag):
+        self._call(_lib.lib().cairn_run_set_tag, enc(tag))
+
+    def set_tags(self, tags):
+        for t in tags:
+            self.set_tag(t)
+
+    def remove_tag(self, tag):
+        self._call(_lib.lib().cairn_run_remove_tag, enc(tag))
+
+    def set_property(self, key, value):
+        """A string key/value (numbers and digests are recorded as text)."""
+        self._call(_lib.lib().cairn_run_set_property, enc(key), enc(str(value)))
+
+    def set_note(self, text):
+        self._call(_lib.lib().cairn_run_set_note, enc(text))
+
+    def set_name(self, name):
+        self._call(_lib.lib().cairn_run_set_name, enc(name))
+        self.name = name
+
+    # -- files ------------------------------------------------------------------
+
+    def log_text(self, name, text):
+        """Store text as an artifact named ``name`` (a relative path such as
+        ``notes/summary.md``)."""
+        if not isinstance(text, str):
+            raise TypeError("log_text takes a str, not %s" % type(text).__name__)
+        data = text.encode("utf-8")
+        self._call(_lib.lib().cairn_run_log_artifact_buf, data, len(data), enc(name), b"file")
+
+    def log_artifact(self, path, name=None, kind="file"):
+        """Store a file or a directory (recursively) under ``name`` (default:
+        its base name)."""
+        self._call(
+            _lib.lib().cairn_run_log_artifact_kind,
+            enc(path),
+            enc(name) if name is not None else None,
+            enc(kind),
+        )
+
+    def log_image(self, key, image, step=None):
+        """Store an image under ``key`` (and ``step``): a path, PNG/JPEG/SVG
+        bytes, a matplotlib figure, a PIL image, or a 2-D/3-D array."""
+        st = _step(step)
+        how, what = image_source(image)
+        L = _lib.lib()
+        if how == "path":
+            self._call(L.cairn_run_log_image, enc(key), enc(what), st)
+        else:
+            self._call(L.cairn_run_log_image_buf, enc(key), what, len(what), st)
+
+    def log_dataset(self, name, path, role="input"):
+        """Record a dataset: its digest, file count, bytes and manifest."""
+        fn = _lib.need("cairn_run_log_dataset", "run.log_dataset")
+        self._call(fn, enc(name), enc(path), enc(role))
+
+    def log_config(self, config):
+        """Record a config: a YAML/JSON file (flattened into params, the file
+        kept as a "config" artifact) or a dict (flattened into params)."""
+        if config is None:
+            return
+        if isinstance(config, (str, os.PathLike)):
+            p = os.fspath(config)
+            if _lib.has("cairn_run_log_config"):
+                self._call(_lib.lib().cairn_run_log_config, enc(p))
+                return
+            self.set_params(_load_config(p))
+            self.log_artifact(p, os.path.basename(p), kind="config")
+            return
+        self.set_params(as_mapping(config))
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def flush(self):
+        """Commit every buffered metric point now."""
+        self._call(_lib.lib().cairn_run_flush)
+
+    def heartbeat(self):
+        with self._lock:
+            if self._h is not None:
+                _lib.lib().cairn_run_heartbeat(self._h)
+
+    def finish(self, status="finished", exit_code=None):
+        """End the run: flush, set the status ("finished", "failed",
+        "killed") and the end time.  On an attached run (inside ``cairn run``)
+        this only flushes: the wrapper sets the status.  Idempotent."""
+        global _active
+        if status not in ("finished", "failed", "killed", "crashed"):
+            raise _invalid_status(status)
+        L = _lib.lib()
+        with self._lock:
+            h, self._h = self._h, None
+        if h is None:
+            return
+        with _live_lock:
+            _live.pop(id(self), None)
+        if _active is self:
+            _active = None
+        try:
+            if self._owned:
+                code = _EXIT_CODES[status] if exit_code is None else int(exit_code)
+                rc = L.cairn_run_finish(h, _lib.STATUS[status], code)
+                if rc:
+                    raise last_error(rc)
+                self.status = status
+            else:
+                rc = L.cairn_run_flush(h)
+                if rc:
+                    raise last_error(rc)
+        finally:
+            L.cairn_run_free(h)
+
+    @property
+    def finished(self):
+        return self._h is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is None:
+            self.finish("finished")
+        elif issubclass(et, KeyboardInterrupt):
+            self.finish("killed")
+        else:
+            self.finish("failed")
+        return False
+
+    def get(self):
+        """The run as stored now (a RunRecord: params, metrics, tags, ...)."""
+        from ._query import get_run
+
+        if self._h is not None:
+            self.flush()
+        return get_run(self.id, store=self.store)
+
+    def __repr__(self):
+        return "<cairn.Run %s %s (%s)%s>" % (
+            self.id[:8],
+            self.name,
+            "finished" if self._h is None and self.attached else self.status,
+            " attached" if self.attached else "",
+        )
+
+
+def _invalid_status(status):
+    from ._errors import InvalidError
+
+    return InvalidError(
+        "a run cannot finish with status %r (expected finished, failed or killed)" % (status,)
+    )
+
+
+def _load_config(path):
+    """A YAML/JSON config file as a dict (used when the library cannot)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith((".yaml", ".yml")):
+        try:
+            import yaml
+        except ImportError:
+            raise Error("cannot read %s: YAML configs need PyYAML or a newer libcairn" % path)
+        try:
+            obj = yaml.safe_load(data)
+        except yaml.YAMLError as e:
+            raise Error("cannot parse %s: %s" % (path, e)) from None
+    else:
+        import json
+
+        try:
+            obj = json.loads(data)
+        except ValueError as e:
+            raise Error("cannot parse %s: %s" % (path, e)) from None
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict):
+        raise Error("config %s: the top level is not a mapping" % path)
+    return obj
+
+
+# --- heartbeat ---------------------------------------------------------------------
+
+_heart = None
+_heart_stop = threading.Event()
+
+
+def _heartbeat_interval():
+    try:
+        stale = float(os.environ.get("CAIRN_HEARTBEAT_STALE", "60"))
+    except ValueError:
+        stale = 60.0
+    return max(0.5, min(15.0, stale / 4))
+
+
+def _heart_loop(interval):
+    while not _heart_stop.wait(interval):
+        with _live_lock:
+            runs = [r for r in _live.values() if r._owned]
+        for r in runs:
+            try:
+                r.heartbeat()
+            except Exception:
+                pass
+
+
+def _start_heart():
+    global _heart
+    if _heart is None or not _heart.is_alive():
+        _heart_stop.clear()
+        _heart = threading.Thread(
+            target=_heart_loop, args=(_heartbeat_interval(),), name="cairn-heartbeat", daemon=True
+        )
+        _heart.start()
+
+
+def _at_exit():
+    _heart_stop.set()
+    if _heart is not None:
+        _heart.join(timeout=5)
+    if _lib._lib is None:
+        return
+    last = getattr(sys, "last_value", None)
+    if _capture.in_jupyter() or last is None:
+        status = "finished"
+    elif isinstance(last, KeyboardInterrupt):
+        status = "killed"
+    else:
+        status = "failed"
+    with _live_lock:
+        runs = list(_live.values())
+    for r in runs:
+        try:
+            r.finish(status)
+        except Exception as e:  # never fail interpreter exit
+            print("cairn: cannot finish run %s: %s" % (r.id, e), file=sys.stderr)
+    _close_stores()
+
+
+atexit.register(_at_exit)
+
+# --- init ------------------------------------------------------------------------------
+
+
+def _register(run):
+    global _active
+    with _live_lock:
+        _live[id(run)] = run
+    _active = run
+
+
+def active_run():
+    """The run the last ``cairn.init()`` returned, while it is not finished."""
+    return _active
+
+
+def init(
+    project=None,
+    name=None,
+    params=None,
+    config=None,
+    tags=None,
+    upload_source_files=None,
+    capture_code=True,
+    capture_env=True,
+    require_clean=False,
+    notebook=None,
+    note=None,
+    parent=None,
+    store=None,
+    attach=True,
+):
+    """Start a run (or attach to the one ``cairn run`` started) and return it.
+
+    project, name, tags, note, parent: how the run is filed (defaults:
+        $CAIRN_PROJECT or "default", a generated name).
+    params: a dict (nested dicts flattened to dotted keys) or an
+        argparse.Namespace; recorded after ``config``, overriding it.
+    config: a YAML/JSON file (flattened into params and kept as an artifact)
+        or a dict.
+    upload_source_files: glob patterns of extra files for the code snapshot.
+    capture_code, capture_env, require_clean: the library's code and
+        environment capture (git state and dirty snapshot; OS, hardware,
+        packages of this interpreter); require_clean raises DirtyError on a
+        dirty working tree and leaves no run behind.
+    notebook: the notebook file, when running in Jupyter and it cannot be
+        found automatically.
+    store: the store directory (default: $CAIRN_DIR, the nearest .cairn/,
+        else the per-user store).
+    attach: with $CAIRN_RUN_ID set (inside ``cairn run``), log into that run
+        instead of creating one (default True).
+    """
+    L = _lib.lib()
+    if tags is not None and isinstance(tags, (str, bytes)):
+        tags = [tags]
+    tags = list(tags or [])
+    if params is not None:
+        params = as_mapping(params)
+    sh, sdir = open_store(store)
+    env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
+    in_nb = _capture.in_jupyter()
+    if env_id:
+        hp = ctypes.c_void_p()
+        check(L.cairn_run_open(ctypes.byref(hp), sh, enc(env_id)))
+        run = Run(hp.value, sh, sdir, owned=False)
+        _register(run)
+        try:
+            if name:
+                run.set_name(name)
+        except Exception:
+            run.finish()
+            raise
+    else:
+        globs = [enc(g) for g in (upload_source_files or [])]
+        nb = os.path.abspath(notebook) if notebook else (_capture.notebook_path() if in_nb else None)
+        if in_nb and not nb:
+            _capture.warn_notebook_not_found()
+        if nb and os.path.commonpath([nb, os.getcwd()]) == os.getcwd():
+            globs.append(enc(os.path.relpath(nb)))
+        tag_arr = (ctypes.c_char_p * len(tags))(*[enc(t) for t in tags]) if tags else None
+        opts = _lib.RunOptions(
+            _lib.RUN_OPTIONS_VERSION,
+            enc(project) if project else None,
+            enc(name) if name else None,
+            tag_arr,
+            len(tags),
+            None if in_nb else enc(_capture.command_line()),
+            None,
+            enc(parent) if parent else None,
+        )
+        hp = ctypes.c_void_p()
+        check(L.cairn_run_create(ctypes.byref(hp), sh, ctypes.byref(opts)))
+        run = Run(hp.value, sh, sdir, owned=True)
+        _register(run)
+        try:
+            _capture_into(run, capture_code, capture_env, require_clean, globs)
+        except DirtyError:
+            _discard(run)
+            raise
+        try:
+            run.script = _capture.script_path()
+            if run.script:
+                run.set_property("script", run.script)
+            if nb:
+                run.notebook = nb
+                run.set_property("notebook", nb)
+                run.log_artifact(nb, "notebook/" + os.path.basename(nb))
+            if note:
+                run.set_note(note)
+        except Exception:
+            run.finish("failed")
+            raise
+        _start_heart()
+        run.heartbeat()
+    try:
+        if config is not None:
+            run.log_config(config)
+        if params is not None:
+            run.set_params(params)
+        if env_id:
+            for t in tags:
+                run.set_tag(t)
+    except Exception:
+        run.finish("failed")
+        raise
+    return run
+
+
+def _capture_into(run, code, env, require_clean, globs):
+    if not (code or env or globs):
+        return
+    fn = getattr(_lib.lib(), "cairn_run_capture", None)
+    if fn is None:
+        return  # a library without capture: the run still works
+    garr = (ctypes.c_char_p * len(globs))(*globs) if globs else None
+    opts = _lib.CaptureOptions(
+        _lib.CAPTURE_OPTIONS_VERSION,
+        1 if code else 0,
+        1 if env else 0,
+        1 if require_clean else 0,
+        None,
+        0,
+        enc(sys.executable) if (env and sys.executable) else None,
+        enc(_capture.packages_json()) if env else None,
+        garr,
+        len(globs),
+    )
+    rc = fn(run._h, ctypes.byref(opts))
+    if rc:
+        err = last_error(rc)
+        if isinstance(err, DirtyError):
+            raise err
+        import warnings
+
+        from . import CaptureWarning
+
+        warnings.warn("cairn: capture incomplete: %s" % err, CaptureWarning, stacklevel=3)
+
+
+def _discard(run):
+    """Delete a run that init() refused (require_clean on a dirty tree)."""
+    L = _lib.lib()
+    with run._lock:
+        h, run._h = run._h, None
+    with _live_lock:
+        _live.pop(id(run), None)
+    global _active
+    if _active is run:
+        _active = None
+    if h is not None:
+        L.cairn_run_free(h)
+    L.cairn_run_delete(run._store_h, enc(run.id), 1)
