@@ -137,7 +137,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'cairn %s -h')\n", cmd ? cmd : "");
+	fprintf(stderr, " (see 'cairn %s -h')\n", cmd ? cmd : "");
 	return EXIT_USAGE;
 }
 

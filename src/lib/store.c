@@ -280,9 +280,14 @@ int store_db_open(cairn_store *s, bool create)
 	sqlite3_extended_result_codes(s->db, 0);
 
 	int appid = 0, version = 0, ntables = 0;
-	if (pragma_int(s, "PRAGMA application_id", &appid) != 0)
+	if (pragma_int(s, "PRAGMA application_id", &appid) != 0) {
+		int ec = sqlite3_errcode(s->db);
+		if (ec == SQLITE_READONLY || ec == SQLITE_CANTOPEN || ec == SQLITE_PERM)
+			return err_set(CAIRN_ESTORE, "cannot open store '%s': it is read-only for this user (%s)",
+			               s->dir, sqlite3_errmsg(s->db));
 		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", s->db_path,
 		               sqlite3_errmsg(s->db));
+	}
 	if (pragma_int(s, "PRAGMA user_version", &version) != 0 ||
 	    pragma_int(s, "SELECT count(*) FROM sqlite_schema", &ntables) != 0)
 		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", s->db_path,
