@@ -272,7 +272,8 @@ int store_db_open(cairn_store *s, bool create)
 	int rc = sqlite3_open_v2(s->db_path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		if (rc == SQLITE_CANTOPEN && access(s->dir, W_OK) != 0 && errno == EACCES)
-			return err_set(CAIRN_ESTORE, "cannot open store '%s': permission denied", s->dir);
+			return err_set(CAIRN_ESTORE, "cannot open store '%s': permission denied",
+			               s->dir);
 		return err_set(CAIRN_ESTORE, "cannot open store '%s': %s", s->dir,
 		               s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	}
@@ -283,7 +284,8 @@ int store_db_open(cairn_store *s, bool create)
 	if (pragma_int(s, "PRAGMA application_id", &appid) != 0) {
 		int ec = sqlite3_errcode(s->db);
 		if (ec == SQLITE_READONLY || ec == SQLITE_CANTOPEN || ec == SQLITE_PERM)
-			return err_set(CAIRN_ESTORE, "cannot open store '%s': it is read-only for this user (%s)",
+			return err_set(CAIRN_ESTORE,
+			               "cannot open store '%s': it is read-only for this user (%s)",
 			               s->dir, sqlite3_errmsg(s->db));
 		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", s->db_path,
 		               sqlite3_errmsg(s->db));
@@ -315,8 +317,9 @@ int store_db_open(cairn_store *s, bool create)
 	}
 	if (!wal_ok && access(s->db_path, W_OK) == 0)
 		return store_sqlerr(s, "switch the store to WAL mode");
-	exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
-	        "PRAGMA cache_size=-65536",
+	exec(s,
+	     "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+	     "PRAGMA cache_size=-65536",
 	     "configure the store");
 	if (version < NMIGRATIONS)
 		return store_migrate(s, NMIGRATIONS);
@@ -447,8 +450,9 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 		memcpy(hi, lo, n);
 		hi[n] = 'g'; /* every hex digit sorts below 'g' */
 		hi[n + 1] = '\0';
-		sqlite3_stmt *st = store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
-		                                 " ORDER BY id LIMIT 3");
+		sqlite3_stmt *st =
+		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
+		                  " ORDER BY id LIMIT 3");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
@@ -467,7 +471,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 	}
 	if (!found) {
 		/* Not a hex prefix of any run: try the run's name. */
-		sqlite3_stmt *st = store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
+		sqlite3_stmt *st =
+		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
@@ -486,7 +491,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 	if (found == 0)
 		rc = err_set(CAIRN_ENOTFOUND, "no run '%s'", id);
 	else if (found > 1)
-		rc = err_set(CAIRN_EAMBIGUOUS, "run id '%s' is ambiguous (matches several runs; give more digits)",
+		rc = err_set(CAIRN_EAMBIGUOUS,
+		             "run id '%s' is ambiguous (matches several runs; give more digits)",
 		             id);
 done:
 	store_unlock(s);
@@ -646,7 +652,8 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 			e->last = p->value;
 			e->last_step = p->step;
 			e->last_ts = p->ts_ms;
-		} else if (p->step > e->last_step || (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
+		} else if (p->step > e->last_step ||
+		           (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
 			e->last = p->value;
 			e->last_step = p->step;
 			e->last_ts = p->ts_ms;
@@ -665,8 +672,9 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "INSERT OR REPLACE INTO metric_points(rid, kid, step, ts, value)"
-	                                 " VALUES(?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR REPLACE INTO metric_points(rid, kid, step, ts, value)"
+	                  " VALUES(?, ?, ?, ?, ?)");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -685,18 +693,19 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 		sqlite3_reset(st);
 	}
 	st = store_prep(
-	    s, "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max, count)"
-	       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(rid, kid) DO UPDATE SET"
-	       " last = CASE WHEN excluded.last_step > last_step OR (excluded.last_step = last_step"
-	       "   AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,"
-	       " last_ts = CASE WHEN excluded.last_step > last_step OR (excluded.last_step ="
-	       "   last_step AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,"
-	       " last_step = max(last_step, excluded.last_step),"
-	       " min = CASE WHEN min IS NULL OR excluded.min < min THEN coalesce(excluded.min, min)"
-	       "   ELSE min END,"
-	       " max = CASE WHEN max IS NULL OR excluded.max > max THEN coalesce(excluded.max, max)"
-	       "   ELSE max END,"
-	       " count = count + excluded.count");
+	    s,
+	    "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max, count)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(rid, kid) DO UPDATE SET"
+	    " last = CASE WHEN excluded.last_step > last_step OR (excluded.last_step = last_step"
+	    "   AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,"
+	    " last_ts = CASE WHEN excluded.last_step > last_step OR (excluded.last_step ="
+	    "   last_step AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,"
+	    " last_step = max(last_step, excluded.last_step),"
+	    " min = CASE WHEN min IS NULL OR excluded.min < min THEN coalesce(excluded.min, min)"
+	    "   ELSE min END,"
+	    " max = CASE WHEN max IS NULL OR excluded.max > max THEN coalesce(excluded.max, max)"
+	    "   ELSE max END,"
+	    " count = count + excluded.count");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -775,7 +784,8 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -792,11 +802,13 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 		value_describe(old, sizeof old, st, 0, 1);
 		sqlite3_reset(st);
 		rc = err_set(CAIRN_ECONFLICT,
-		             "param '%s' is already '%s' in this run; params are write-once", key, old);
+		             "param '%s' is already '%s' in this run; params are write-once", key,
+		             old);
 		goto fail;
 	}
 	sqlite3_reset(st);
-	st = store_prep(s, "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
+	st = store_prep(s,
+	                "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -843,8 +855,9 @@ static int write1(cairn_store *s, sqlite3_stmt *st, const char *what)
 int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 {
 	store_lock(s);
-	sqlite3_stmt *st = remove ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
-	                          : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
+	sqlite3_stmt *st = remove
+	                       ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
+	                       : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		bind_text(st, 2, tag);
@@ -900,9 +913,8 @@ int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const ch
 	return rc;
 }
 
-int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid,
-                       int64_t size, const char *media_type, const char *kind, const char *key,
-                       int64_t step)
+int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
+                       const char *media_type, const char *kind, const char *key, int64_t step)
 {
 	store_lock(s);
 	sqlite3_stmt *st = store_prep(
@@ -930,7 +942,8 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
 {
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		bind_text(st, 2, oid);
@@ -974,9 +987,7 @@ int store_heartbeat(cairn_store *s, int64_t rid, double now)
 static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
 {
 	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL:
-		buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null");
-		break;
+	case SQLITE_NULL: buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null"); break;
 	case SQLITE_INTEGER:
 		if (type == CAIRN_TYPE_BOOL)
 			json_bool(b, sqlite3_column_int64(st, col) != 0);
@@ -990,13 +1001,13 @@ static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
 		size_t before = b->len;
 		json_num(b, d);
 		/* keep a float param recognisable as float in JSON ("1.0", not "1") */
-		if (type == CAIRN_TYPE_FLOAT && isfinite(d) && !memchr(b->ptr + before, '.', b->len - before) &&
+		if (type == CAIRN_TYPE_FLOAT && isfinite(d) &&
+		    !memchr(b->ptr + before, '.', b->len - before) &&
 		    !memchr(b->ptr + before, 'e', b->len - before))
 			buf_puts(b, ".0");
 		break;
 	}
-	default:
-		json_str(b, (const char *)sqlite3_column_text(st, col));
+	default: json_str(b, (const char *)sqlite3_column_text(st, col));
 	}
 }
 
@@ -1033,11 +1044,12 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	char env_oid[65] = "", code_oid[65] = "";
 	store_lock(s);
 	sqlite3_stmt *st = store_prep(
-	    s, "SELECT r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
-	       " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
-	       " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
-	       " q.rid = r.parent_rid), r.pid, r.deleted"
-	       " FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.rid = ?");
+	    s,
+	    "SELECT r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
+	    " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
+	    " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
+	    " q.rid = r.parent_rid), r.pid, r.deleted"
+	    " FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.rid = ?");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1088,7 +1100,8 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	json_key(b, &first, "deleted");
 	json_bool(b, sqlite3_column_int(st, 22) != 0);
 	json_key(b, &first, "code");
-	if (sqlite3_column_type(st, 14) == SQLITE_NULL && sqlite3_column_type(st, 18) == SQLITE_NULL) {
+	if (sqlite3_column_type(st, 14) == SQLITE_NULL &&
+	    sqlite3_column_type(st, 18) == SQLITE_NULL) {
 		buf_puts(b, "null");
 	} else {
 		bool f2 = true;
@@ -1120,8 +1133,9 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	/* params */
 	json_key(b, &first, "params");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT k.name, p.type, p.value FROM params p JOIN keys k ON k.id = p.kid"
-	                   " WHERE p.rid = ? ORDER BY k.name");
+	st =
+	    store_prep(s, "SELECT k.name, p.type, p.value FROM params p JOIN keys k ON k.id = p.kid"
+	                  " WHERE p.rid = ? ORDER BY k.name");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1288,10 +1302,10 @@ int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *b)
 	int64_t *rids = NULL;
 	size_t n = 0, cap = 0;
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
-	       " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 OR r.deleted = 0)"
-	       " ORDER BY r.start_time DESC, r.rid DESC LIMIT ?3");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
+	                  " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 OR r.deleted = 0)"
+	                  " ORDER BY r.start_time DESC, r.rid DESC LIMIT ?3");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1331,9 +1345,10 @@ int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf 
 {
 	int rc = 0;
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
-	                                 " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
-	                                 " ORDER BY m.step, m.ts");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
+	                  " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
+	                  " ORDER BY m.step, m.ts");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1381,8 +1396,9 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 			goto fail;
 	} else {
 		/* Objects that only this run references are removed after commit. */
-		sqlite3_stmt *q = store_prep(s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
-		                                " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");
+		sqlite3_stmt *q = store_prep(
+		    s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
+		       " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");
 		if (!q) {
 			rc = cairn_error_last_code();
 			goto fail;
@@ -1396,10 +1412,14 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 		sqlite3_reset(q);
 		static const char *const dels[] = {
 		    "DELETE FROM object_refs WHERE rid = ?",
-		    "DELETE FROM metric_points WHERE rid = ?", "DELETE FROM metric_summary WHERE rid = ?",
-		    "DELETE FROM params WHERE rid = ?",        "DELETE FROM tags WHERE rid = ?",
-		    "DELETE FROM properties WHERE rid = ?",    "DELETE FROM artifacts WHERE rid = ?",
-		    "DELETE FROM datasets WHERE rid = ?",      "DELETE FROM runs WHERE rid = ?",
+		    "DELETE FROM metric_points WHERE rid = ?",
+		    "DELETE FROM metric_summary WHERE rid = ?",
+		    "DELETE FROM params WHERE rid = ?",
+		    "DELETE FROM tags WHERE rid = ?",
+		    "DELETE FROM properties WHERE rid = ?",
+		    "DELETE FROM artifacts WHERE rid = ?",
+		    "DELETE FROM datasets WHERE rid = ?",
+		    "DELETE FROM runs WHERE rid = ?",
 		};
 		for (size_t i = 0; i < sizeof dels / sizeof dels[0]; i++) {
 			sqlite3_stmt *st = store_prep(s, dels[i]);

@@ -53,11 +53,13 @@ int cairn_key_validate(const char *key, const char *what)
 		return err_set(CAIRN_EINVALID, "empty %s", what);
 	size_t n = strlen(key);
 	if (n > KEY_MAX)
-		return err_set(CAIRN_EINVALID, "%s too long (%zu bytes, at most %d)", what, n, KEY_MAX);
+		return err_set(CAIRN_EINVALID, "%s too long (%zu bytes, at most %d)", what, n,
+		               KEY_MAX);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)key[i];
 		if (c < 0x20 || c == 0x7f)
-			return err_set(CAIRN_EINVALID, "%s contains a control character at byte %zu", what, i);
+			return err_set(CAIRN_EINVALID,
+			               "%s contains a control character at byte %zu", what, i);
 	}
 	if (key[0] == ' ' || key[n - 1] == ' ')
 		return err_set(CAIRN_EINVALID, "%s '%s' has leading or trailing spaces", what, key);
@@ -71,8 +73,8 @@ int cairn_key_validate(const char *key, const char *what)
 			p++;
 		size_t l = (size_t)(p - s);
 		if ((l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
-			return err_set(CAIRN_EINVALID, "%s '%s' contains a '%.*s' component", what, key,
-			               (int)l, s);
+			return err_set(CAIRN_EINVALID, "%s '%s' contains a '%.*s' component", what,
+			               key, (int)l, s);
 		if (*p)
 			p++;
 	}

@@ -127,7 +127,8 @@ static void test_lookup_prefix(void **st)
 	char path[4200];
 	snprintf(path, sizeof path, "%s/cairn.db", u.store_dir);
 	assert_int_equal(sqlite3_open(path, &db), 0);
-	assert_int_equal(sqlite3_exec(db, "UPDATE runs SET id = 'abcdef' || substr(id, 7)", 0, 0, 0), 0);
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE runs SET id = 'abcdef' || substr(id, 7)", 0, 0, 0), 0);
 	sqlite3_close(db);
 	assert_int_equal(cairn_run_resolve(id, u.s, "abcdef"), CAIRN_EAMBIGUOUS);
 	assert_non_null(strstr(cairn_error_last(), "ambiguous"));
@@ -185,7 +186,8 @@ static void test_artifacts_and_images(void **st)
 	assert_ok(cairn_run_log_artifact(r, dir, NULL));
 	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0};
 	assert_ok(cairn_run_log_image_buf(r, "confusion", png, sizeof png, 3));
-	assert_int_equal(cairn_run_log_image_buf(r, "x", "hello", 5, CAIRN_STEP_AUTO), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_log_image_buf(r, "x", "hello", 5, CAIRN_STEP_AUTO),
+	                 CAIRN_EINVALID);
 	assert_ok(cairn_run_log_artifact_buf(r, "text", 4, "notes/n.txt", NULL));
 	char *out;
 	assert_ok(cairn_run_get_json(&out, u.s, cairn_run_id(r)));
@@ -198,11 +200,14 @@ static void test_artifacts_and_images(void **st)
 	cairn_free(out);
 	/* the object is whole, read-only, and named by its SHA-256 */
 	char *op;
-	assert_int_equal(cairn_object_path(&op, u.s, "ebeee0eef4ec7a8a7b1d4c7d4ae3f6b4ac6a8a7e0be2d8b0c7b8c1d8b0e5c2a1"),
-	                 CAIRN_ENOTFOUND);
+	assert_int_equal(
+	    cairn_object_path(&op, u.s,
+	                      "ebeee0eef4ec7a8a7b1d4c7d4ae3f6b4ac6a8a7e0be2d8b0c7b8c1d8b0e5c2a1"),
+	    CAIRN_ENOTFOUND);
 	char oid[65];
 	assert_ok(cairn_object_put_buf(oid, u.s, "abc", 3));
-	assert_string_equal(oid, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(oid,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_ok(cairn_object_path(&op, u.s, oid));
 	struct stat sb;
 	assert_int_equal(stat(op, &sb), 0);

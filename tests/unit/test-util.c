@@ -66,7 +66,8 @@ static void test_json_strings(void **st)
 
 static void test_json_structure(void **st)
 {
-	const char *in = "{\"a\": [1, 2.5, true, null, \"x\"], \"b\": {\"c\": \"NaN\"}, \"big\": 9007199254740993}";
+	const char *in = "{\"a\": [1, 2.5, true, null, \"x\"], \"b\": {\"c\": \"NaN\"}, \"big\": "
+	                 "9007199254740993}";
 	char err[128];
 	json_doc *d = json_parse(in, strlen(in), NULL, err, sizeof err);
 	assert_non_null(d);
@@ -80,7 +81,8 @@ static void test_json_structure(void **st)
 	double v;
 	assert_true(json_get_num(json_get(r, "b"), "c", &v));
 	assert_true(isnan(v));
-	assert_true(json_get(r, "big")->is_int == false || json_get(r, "big")->i == 9007199254740993LL);
+	assert_true(json_get(r, "big")->is_int == false ||
+	            json_get(r, "big")->i == 9007199254740993LL);
 	assert_null(json_get(r, "zzz"));
 	json_doc_free(d);
 }
@@ -149,12 +151,14 @@ static void test_sha(void **st)
 {
 	char hex[65];
 	sha_buf_hex("abc", 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	sha_ctx *c = sha_new();
 	sha_update(c, "a", 1);
 	sha_update(c, "bc", 2);
 	sha_final_hex(c, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 static void test_value_parse(void **st)
@@ -211,10 +215,14 @@ static void test_key_validate(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buf_basic),     cmocka_unit_test(test_json_strings),
-	    cmocka_unit_test(test_json_structure), cmocka_unit_test(test_json_errors),
-	    cmocka_unit_test(test_json_nonfinite), cmocka_unit_test(test_relpath),
-	    cmocka_unit_test(test_sha),           cmocka_unit_test(test_value_parse),
+	    cmocka_unit_test(test_buf_basic),
+	    cmocka_unit_test(test_json_strings),
+	    cmocka_unit_test(test_json_structure),
+	    cmocka_unit_test(test_json_errors),
+	    cmocka_unit_test(test_json_nonfinite),
+	    cmocka_unit_test(test_relpath),
+	    cmocka_unit_test(test_sha),
+	    cmocka_unit_test(test_value_parse),
 	    cmocka_unit_test(test_key_validate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
