@@ -44,4 +44,10 @@ is "every point is there" "$(sqlite3 "$CAIRN_DIR/cairn.db" "SELECT count(*) FROM
 ok "show" $CAIRN show "$id2" --json
 is "each series complete" "$(out | json 'sorted(set(v["count"] for v in j["metrics"].values()))')" "[100000]"
 is "integrity_check after concurrency" "$(sqlite3 "$CAIRN_DIR/cairn.db" 'PRAGMA integrity_check')" "ok"
+
+# 8 processes creating runs in one project at once: distinct ids and sequence numbers
+for i in 1 2 3 4 5 6 7 8; do $CAIRN start -p par > "start$i.out" 2> "start$i.err" & done
+wait
+is "8 concurrent starts gave 8 ids" "$(cat start*.out | sort -u | wc -l)" "8"
+is "and sequence numbers 1..8" "$($CAIRN ls -p par --format json | json 'sorted(r["seq"] for r in j)')" "[1, 2, 3, 4, 5, 6, 7, 8]"
 done_testing
