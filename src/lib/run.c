@@ -562,23 +562,32 @@ static int image_name(char *out, size_t n, const char *key, int64_t step, const 
 	return 0;
 }
 
-int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, size_t len,
-                            int64_t step)
+/* Validate an image's key, step and content; names its artifact path. */
+static int image_check(const char *key, int64_t step, const void *head, size_t n, const char *what,
+                       char *name, size_t namesz, const char **media)
 {
-	if (!r || !data)
-		return err_set(CAIRN_EINVALID, "no run or no image data");
 	int rc = cairn_key_validate(key, "image key");
 	if (rc)
 		return rc;
 	if (step != CAIRN_STEP_AUTO && step < 0)
 		return err_set(CAIRN_EINVALID, "image '%s': negative step", key);
-	const char *media = NULL;
-	const char *ext = image_kind(data, len, &media);
+	const char *ext = image_kind(head, n, media);
 	if (!ext)
-		return err_set(CAIRN_EINVALID, "image '%s' is not a PNG, JPEG or SVG image", key);
-	char name[KEY_MAX + 64], oid[CAIRN_OID_HEXSZ + 1];
-	image_name(name, sizeof name, key, step, ext);
-	if ((rc = cairn_object_put_buf(oid, r->store, data, len)) != 0)
+		return err_set(CAIRN_EINVALID, "%s is not a PNG, JPEG or SVG image", what);
+	image_name(name, namesz, key, step, ext);
+	return 0;
+}
+
+int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, size_t len,
+                            int64_t step)
+{
+	char name[KEY_MAX + 64], oid[CAIRN_OID_HEXSZ + 1], what[KEY_MAX + 16];
+	const char *media = NULL;
+	if (!r || !data)
+		return err_set(CAIRN_EINVALID, "no run or no image data");
+	snprintf(what, sizeof what, "image '%s'", key ? key : "");
+	int rc = image_check(key, step, data, len, what, name, sizeof name, &media);
+	if (rc || (rc = cairn_object_put_buf(oid, r->store, data, len)) != 0)
 		return rc;
 	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
 	                          CAIRN_ARTIFACT_IMAGE, key, step);
@@ -586,26 +595,21 @@ int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, siz
 
 int cairn_run_log_image(cairn_run *r, const char *key, const char *path, int64_t step)
 {
+	char name[KEY_MAX + 64], what[4200];
+	const char *media = NULL;
+	unsigned char head[1024];
 	if (!r || !path)
 		return err_set(CAIRN_EINVALID, "no run or no path");
-	unsigned char head[1024];
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
 		               "cannot read image '%s': %s", path, strerror(errno));
 	size_t n = fread(head, 1, sizeof head, f);
 	fclose(f);
-	int rc = cairn_key_validate(key, "image key");
+	snprintf(what, sizeof what, "'%s'", path);
+	int rc = image_check(key, step, head, n, what, name, sizeof name, &media);
 	if (rc)
 		return rc;
-	if (step != CAIRN_STEP_AUTO && step < 0)
-		return err_set(CAIRN_EINVALID, "image '%s': negative step", key);
-	const char *media = NULL;
-	const char *ext = image_kind(head, n, &media);
-	if (!ext)
-		return err_set(CAIRN_EINVALID, "'%s' is not a PNG, JPEG or SVG image", path);
-	char name[KEY_MAX + 64];
-	image_name(name, sizeof name, key, step, ext);
 	return artifact_file(r, path, name, CAIRN_ARTIFACT_IMAGE, key, step, media);
 }
 

@@ -1037,6 +1037,15 @@ static void put_object_json(cairn_store *s, buf *b, const char *oid)
 	free(data);
 }
 
+/* A cached statement with the run id bound to its first parameter. */
+static sqlite3_stmt *prep_rid(cairn_store *s, const char *sql, int64_t rid)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+	if (st)
+		sqlite3_bind_int64(st, 1, rid);
+	return st;
+}
+
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 {
 	int rc = 0;
@@ -1152,14 +1161,14 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	/* metrics: summaries only */
 	json_key(b, &first, "metrics");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT k.name, m.last, m.min, m.max, m.count, m.last_step, m.last_ts"
-	                   " FROM metric_summary m JOIN keys k ON k.id = m.kid WHERE m.rid = ?"
-	                   " ORDER BY k.name");
-	if (!st) {
+	if (!(st = prep_rid(s,
+	                    "SELECT k.name, m.last, m.min, m.max, m.count, m.last_step, m.last_ts"
+	                    " FROM metric_summary m JOIN keys k ON k.id = m.kid WHERE m.rid = ?"
+	                    " ORDER BY k.name",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		bool f2 = true;
@@ -1184,12 +1193,10 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "tags");
 	buf_putc(b, '[');
-	st = store_prep(s, "SELECT tag FROM tags WHERE rid = ? ORDER BY tag");
-	if (!st) {
+	if (!(st = prep_rid(s, "SELECT tag FROM tags WHERE rid = ? ORDER BY tag", rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (!f)
@@ -1202,12 +1209,11 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "properties");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT key, value FROM properties WHERE rid = ? ORDER BY key");
-	if (!st) {
+	if (!(st = prep_rid(s, "SELECT key, value FROM properties WHERE rid = ? ORDER BY key",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_key(b, &f, col_text(st, 0));
@@ -1218,13 +1224,13 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "datasets");
 	buf_putc(b, '[');
-	st = store_prep(s, "SELECT name, path, role, algo, digest, files, bytes, manifest_oid"
-	                   " FROM datasets WHERE rid = ? ORDER BY name");
-	if (!st) {
+	if (!(st = prep_rid(s,
+	                    "SELECT name, path, role, algo, digest, files, bytes, manifest_oid"
+	                    " FROM datasets WHERE rid = ? ORDER BY name",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		bool f2 = true;
@@ -1251,13 +1257,13 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	if (with_artifacts) {
 		json_key(b, &first, "artifacts");
 		buf_putc(b, '[');
-		st = store_prep(s, "SELECT path, oid, size, media_type, kind, key, step, created"
-		                   " FROM artifacts WHERE rid = ? ORDER BY path");
-		if (!st) {
+		if (!(st = prep_rid(s,
+		                    "SELECT path, oid, size, media_type, kind, key, step, created"
+		                    " FROM artifacts WHERE rid = ? ORDER BY path",
+		                    rid))) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
-		sqlite3_bind_int64(st, 1, rid);
 		f = true;
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			bool f2 = true;
