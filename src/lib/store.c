@@ -1037,6 +1037,29 @@ static void put_object_json(cairn_store *s, buf *b, const char *oid)
 	free(data);
 }
 
+/* Each row of st as an object {names[i]: column i}, typed by the column. */
+static void put_rows(buf *b, sqlite3_stmt *st, const char *const *names, int n)
+{
+	bool first = true;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		bool f = true;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_putc(b, '{');
+		for (int i = 0; i < n; i++) {
+			json_key(b, &f, names[i]);
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_NULL: buf_puts(b, "null"); break;
+			case SQLITE_INTEGER: json_int(b, sqlite3_column_int64(st, i)); break;
+			case SQLITE_FLOAT: json_num(b, sqlite3_column_double(st, i)); break;
+			default: json_str(b, col_text(st, i)); break;
+			}
+		}
+		buf_putc(b, '}');
+	}
+}
+
 /* A cached statement with the run id bound to its first parameter. */
 static sqlite3_stmt *prep_rid(cairn_store *s, const char *sql, int64_t rid)
 {
@@ -1231,26 +1254,9 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	f = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		bool f2 = true;
-		if (!f)
-			buf_putc(b, ',');
-		f = false;
-		buf_putc(b, '{');
-		static const char *const dn[] = {"name", "path", "role", "algo", "digest"};
-		for (int i = 0; i < 5; i++) {
-			json_key(b, &f2, dn[i]);
-			json_str(b, col_text(st, i));
-		}
-		json_key(b, &f2, "files");
-		json_int(b, sqlite3_column_int64(st, 5));
-		json_key(b, &f2, "bytes");
-		json_int(b, sqlite3_column_int64(st, 6));
-		json_key(b, &f2, "manifest");
-		json_str(b, col_text(st, 7));
-		buf_putc(b, '}');
-	}
+	static const char *const dcols[] = {"name",   "path",  "role",  "algo",
+	                                    "digest", "files", "bytes", "manifest"};
+	put_rows(b, st, dcols, 8);
 	sqlite3_reset(st);
 	buf_putc(b, ']');
 
@@ -1258,38 +1264,15 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 		json_key(b, &first, "artifacts");
 		buf_putc(b, '[');
 		if (!(st = prep_rid(s,
-		                    "SELECT path, oid, size, media_type, kind, key, step, created"
+		                    "SELECT path, oid, size, media_type, kind, key, step"
 		                    " FROM artifacts WHERE rid = ? ORDER BY path",
 		                    rid))) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
-		f = true;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			bool f2 = true;
-			if (!f)
-				buf_putc(b, ',');
-			f = false;
-			buf_putc(b, '{');
-			json_key(b, &f2, "path");
-			json_str(b, col_text(st, 0));
-			json_key(b, &f2, "digest");
-			json_str(b, col_text(st, 1));
-			json_key(b, &f2, "size");
-			json_int(b, sqlite3_column_int64(st, 2));
-			json_key(b, &f2, "media_type");
-			json_str(b, col_text(st, 3));
-			json_key(b, &f2, "kind");
-			json_str(b, col_text(st, 4));
-			json_key(b, &f2, "key");
-			json_str(b, col_text(st, 5));
-			json_key(b, &f2, "step");
-			if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-				buf_puts(b, "null");
-			else
-				json_int(b, sqlite3_column_int64(st, 6));
-			buf_putc(b, '}');
-		}
+		static const char *const acols[] = {"path", "digest", "size", "media_type",
+		                                    "kind", "key",    "step"};
+		put_rows(b, st, acols, 7);
 		sqlite3_reset(st);
 		buf_putc(b, ']');
 	}
