@@ -78,9 +78,9 @@ cairn_run_log_metric(cairn_run *run, const char *key, double value, int64_t step
  * step) and `timestamp` (0: now).  Every key is validated before any point
  * is buffered, so a bad key logs nothing.  Bindings use it to cross the
  * language boundary once per call instead of once per key. */
-CAIRN_EXTERN(int) cairn_run_log_metrics(cairn_run *run, const char *const *keys,
-                                        const double *values, size_t n, int64_t step,
-                                        double timestamp);
+CAIRN_EXTERN(int)
+cairn_run_log_metrics(cairn_run *run, const char *const *keys, const double *values, size_t n,
+                      int64_t step, double timestamp);
 /* Commit every buffered point of this store now. */
 CAIRN_EXTERN(int) cairn_run_flush(cairn_run *run);
 

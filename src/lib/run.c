@@ -281,8 +281,8 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 	return writer_append(r->store, &p);
 }
 
-int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *values,
-                          size_t n, int64_t step, double timestamp)
+int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *values, size_t n,
+                          int64_t step, double timestamp)
 {
 	if (!r || (n && (!keys || !values)))
 		return err_set(CAIRN_EINVALID, "no run, no metric keys or no values");
