@@ -88,12 +88,57 @@ def packages_json() -> str:
     return json.dumps(packages(), sort_keys=True)
 
 
-def command_line():
-    """The command line that started this interpreter, or None in a notebook."""
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "PRIVATE",
+                 "COOKIE")
+
+
+def name_is_secret(name: str) -> bool:
+    """Whether a param / option name looks like it holds a secret (the
+    library's rule, cairn_name_is_secret, when the library has it)."""
+    from . import _lib
+
+    fn = getattr(_lib.lib(), "cairn_name_is_secret", None)
+    if fn is not None:
+        return bool(fn(_lib.enc(name)))
+    up = name.upper()
+    return any(w in up for w in _SECRET_WORDS)
+
+
+def _mask_fallback(argv):
+    import re
     import shlex
 
+    out, hide_next = [], False
+    for a in argv:
+        if hide_next and not a.startswith("-"):
+            out.append("***")
+            hide_next = False
+            continue
+        hide_next = False
+        if a.startswith("-"):
+            name, eq, _ = a.lstrip("-").partition("=")
+            if name and name_is_secret(name):
+                if eq:
+                    a = a[: a.index("=") + 1] + "***"
+                else:
+                    hide_next = True
+        a = re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", a)
+        out.append(a)
+    return " ".join(shlex.quote(a) if a != "***" and not a.endswith("=***") else a for a in out)
+
+
+def command_line():
+    """The command line that started this interpreter, secrets masked."""
+    import ctypes
+
+    from . import _lib
+
     argv = [sys.executable or "python3"] + list(sys.argv)
-    return " ".join(shlex.quote(a) for a in argv)
+    fn = getattr(_lib.lib(), "cairn_command_line_masked", None)
+    if fn is None:
+        return _mask_fallback(argv)
+    arr = (ctypes.c_char_p * len(argv))(*[_lib.enc(a) for a in argv])
+    return _lib.take_string(fn, len(argv), arr)
 
 
 def script_path():

@@ -103,10 +103,20 @@ class QueryOptions(Structure):
     ]
 
 
+class MonitorOptions(Structure):
+    _fields_ = [
+        ("version", c_uint),
+        ("pid", c_int64),
+        ("heartbeat_interval", c_double),
+        ("sample_interval", c_double),
+    ]
+
+
 RUN_OPTIONS_VERSION = 1
 LIST_OPTIONS_VERSION = 1
 CAPTURE_OPTIONS_VERSION = 1
 QUERY_OPTIONS_VERSION = 1
+MONITOR_OPTIONS_VERSION = 1
 
 _out = POINTER(c_void_p)  # char ** / cairn_x ** out-parameters
 _R = c_int  # every fallible call returns int
@@ -158,6 +168,11 @@ _OPTIONAL = {
         [c_void_p, POINTER(c_char_p), POINTER(c_double), c_size_t, c_int64, c_double],
     ),
     "cairn_run_capture": (_R, [c_void_p, POINTER(CaptureOptions)]),
+    "cairn_run_capture_report": (_R, [_out, c_void_p, POINTER(CaptureOptions)]),
+    "cairn_monitor_start": (_R, [_out, c_void_p, POINTER(MonitorOptions)]),
+    "cairn_monitor_stop": (None, [c_void_p]),
+    "cairn_command_line_masked": (_R, [_out, c_int, POINTER(c_char_p)]),
+    "cairn_name_is_secret": (c_int, [c_char_p]),
     "cairn_run_log_config": (_R, [c_void_p, c_char_p]),
     "cairn_run_log_dataset": (_R, [c_void_p, c_char_p, c_char_p, c_char_p]),
     "cairn_hash_path_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),

@@ -152,6 +152,8 @@ class Run:
         self.status = "running"
         self.notebook = None
         self.script = None
+        self._monitor = None
+        self.capture_report = None
 
     # -- hot paths ----------------------------------------------------------
 
@@ -239,8 +241,10 @@ class Run:
 
     def log_params(self, params):
         """Record every param of a dict (nested dicts become dotted keys) or
-        an argparse.Namespace."""
-        for k, v in flatten(params):
+        an argparse.Namespace.  Keys that look like secrets (``api_key``,
+        ``db_password``, ...) are left out with a CaptureWarning; log one
+        with ``log_param`` to record it anyway."""
+        for k, v in _not_secret(flatten(params)):
             self.log_param(k, v)
 
     def set_param(self, key, value):
@@ -248,7 +252,8 @@ class Run:
         self._param(_lib.lib().cairn_run_set_param, key, value)
 
     def set_params(self, params):
-        for k, v in flatten(params):
+        """Like log_params, replacing earlier values."""
+        for k, v in _not_secret(flatten(params)):
             self.set_param(k, v)
 
     def set_tag(self, tag):
@@ -330,9 +335,28 @@ class Run:
         self._call(_lib.lib().cairn_run_flush)
 
     def heartbeat(self):
+        """Record that the run is alive (done every few seconds by a
+        background thread for runs this process created)."""
         with self._lock:
             if self._h is not None:
                 _lib.lib().cairn_run_heartbeat(self._h)
+
+    def _start_monitor(self):
+        """Heartbeat and system usage (sys/* metrics) from the library's
+        monitor thread, or heartbeats from a Python thread with an older
+        library."""
+        L = _lib.lib()
+        fn = getattr(L, "cairn_monitor_start", None)
+        if fn is None:
+            _start_heart()
+            self.heartbeat()
+            return
+        o = _lib.MonitorOptions(_lib.MONITOR_OPTIONS_VERSION, 0, 0.0, 0.0)
+        m = ctypes.c_void_p()
+        rc = fn(ctypes.byref(m), self._h, ctypes.byref(o))
+        if rc:
+            raise last_error(rc)
+        self._monitor = m.value
 
     def finish(self, status="finished", exit_code=None):
         """End the run: flush, set the status ("finished", "failed",
@@ -346,6 +370,9 @@ class Run:
             h, self._h = self._h, None
         if h is None:
             return
+        if self._monitor is not None:
+            L.cairn_monitor_stop(self._monitor)
+            self._monitor = None
         with _live_lock:
             _live.pop(id(self), None)
         if _active is self:
@@ -395,6 +422,23 @@ class Run:
             "finished" if self._h is None and self.attached else self.status,
             " attached" if self.attached else "",
         )
+
+
+def _not_secret(items):
+    for k, v in items:
+        if _capture.name_is_secret(k):
+            import warnings
+
+            from . import CaptureWarning
+
+            warnings.warn(
+                "cairn: param '%s' looks like a secret and is not recorded "
+                "(run.log_param records it anyway)" % k,
+                CaptureWarning,
+                stacklevel=4,
+            )
+            continue
+        yield k, v
 
 
 def _invalid_status(status):
@@ -449,7 +493,7 @@ def _heartbeat_interval():
 def _heart_loop(interval):
     while not _heart_stop.wait(interval):
         with _live_lock:
-            runs = [r for r in _live.values() if r._owned]
+            runs = [r for r in _live.values() if r._owned and r._monitor is None]
         for r in runs:
             try:
                 r.heartbeat()
@@ -603,8 +647,11 @@ def init(
         except Exception:
             run.finish("failed")
             raise
-        _start_heart()
-        run.heartbeat()
+        try:
+            run._start_monitor()
+        except Exception:
+            run.finish("failed")
+            raise
     try:
         if config is not None:
             run.log_config(config)
@@ -638,16 +685,34 @@ def _capture_into(run, code, env, require_clean, globs):
         garr,
         len(globs),
     )
-    rc = fn(run._h, ctypes.byref(opts))
+    rep = getattr(_lib.lib(), "cairn_run_capture_report", None)
+    out = ctypes.c_void_p()
+    if rep is not None:
+        rc = rep(ctypes.byref(out), run._h, ctypes.byref(opts))
+    else:
+        rc = fn(run._h, ctypes.byref(opts))
+    import warnings
+
+    from . import CaptureWarning
+
     if rc:
         err = last_error(rc)
+        if out.value:
+            _lib.lib().cairn_free(out)
         if isinstance(err, DirtyError):
             raise err
-        import warnings
-
-        from . import CaptureWarning
-
         warnings.warn("cairn: capture incomplete: %s" % err, CaptureWarning, stacklevel=3)
+        return
+    if out.value:
+        import json
+
+        try:
+            report = json.loads(ctypes.string_at(out.value).decode("utf-8", "replace"))
+        finally:
+            _lib.lib().cairn_free(out)
+        run.capture_report = report
+        for w in report.get("warnings") or []:
+            warnings.warn("cairn: %s" % w, CaptureWarning, stacklevel=3)
 
 
 def _discard(run):
