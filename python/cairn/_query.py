@@ -28,8 +28,11 @@ MetricPoint = namedtuple("MetricPoint", "step timestamp value")
 
 
 def _num(x):
+    """A metric value from JSON: non-finite strings back to floats, ints to float."""
     if isinstance(x, str):
         return _NONFINITE.get(x, x)
+    if isinstance(x, int) and not isinstance(x, bool):
+        return float(x)
     return x
 
 
@@ -73,7 +76,10 @@ class RunRecord:
         self.params = dict(data.get("params") or {})
         summ = {}
         for k, s in (data.get("metrics") or {}).items():
-            summ[k] = {f: _num(v) for f, v in s.items()} if isinstance(s, dict) else _num(s)
+            if isinstance(s, dict):
+                summ[k] = {f: (_num(v) if f in ("last", "min", "max") else v) for f, v in s.items()}
+            else:
+                summ[k] = _num(s)
         self.metric_summaries = summ
         self.metrics = {k: (s.get("last") if isinstance(s, dict) else s) for k, s in summ.items()}
         self.tags = list(data.get("tags") or [])

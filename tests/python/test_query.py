@@ -1,0 +1,163 @@
+"""Reading runs back: cairn.runs (sort, limit, project, queries), get_run,
+metric histories as lists and numpy arrays, to_pandas, cairn.diff, and the
+data calls (log_dataset, hash_path)."""
+
+import math
+import sys
+
+import pytest
+
+import cairn
+from conftest import requires
+
+
+@pytest.fixture
+def three_runs(store):
+    made = []
+    for i, (lr, auc, model) in enumerate([(0.1, 0.90, "gbm"), (0.3, 0.95, "gbm"), (0.2, float("nan"), "rf")]):
+        with cairn.init(project="p" if i < 2 else "q", params={"lr": lr, "model": model}, tags=["t%d" % i]) as run:
+            for step in range(3):
+                run.log_metric("valid_auc", auc - 0.1 * (2 - step), step=step)
+        made.append(run.id)
+    return made
+
+
+def test_runs_all_newest_first(three_runs):
+    rs = cairn.runs()
+    assert isinstance(rs, cairn.RunList) and [r.id for r in rs] == three_runs[::-1]
+    assert all(isinstance(r, cairn.RunRecord) for r in rs)
+    assert rs.total == 3
+
+
+def test_runs_sort_limit_project(three_runs):
+    best = cairn.runs(sort="-metrics.valid_auc")
+    assert [r.params["lr"] for r in best] == [0.3, 0.1, 0.2]  # NaN sorts last
+    assert [r.params["lr"] for r in cairn.runs(sort="metrics.valid_auc")] == [0.1, 0.3, 0.2]
+    assert [r.params["lr"] for r in cairn.runs(sort="params.lr", limit=2)] == [0.1, 0.2]
+    assert [r.params["lr"] for r in cairn.runs(sort="-params.model,params.lr")] == [0.2, 0.1, 0.3]
+    assert len(cairn.runs(limit=1)) == 1
+    assert {r.id for r in cairn.runs(project="p")} == set(three_runs[:2])
+    assert cairn.runs(project="none") == []
+    assert cairn.query is cairn.runs
+
+
+def test_records(three_runs):
+    r = cairn.get_run(three_runs[1][:8])
+    assert r.id == three_runs[1] and r.project == "p" and r.status == "finished"
+    assert r.params == {"lr": 0.3, "model": "gbm"} and r.tags == ["t1"]
+    assert r.metrics["valid_auc"] == pytest.approx(0.95)
+    assert isinstance(r.metrics["valid_auc"], float)
+    assert r.start_time <= r.end_time
+    assert r.to_dict()["id"] == r.id
+    nan_run = cairn.get_run(three_runs[2])
+    assert math.isnan(nan_run.metrics["valid_auc"]) and math.isnan(nan_run.metric_summaries["valid_auc"]["last"])
+
+
+def test_metric_history_list_and_numpy(three_runs):
+    np = pytest.importorskip("numpy")
+    r = cairn.get_run(three_runs[0])
+    h = r.metric_history("valid_auc")
+    assert [p.step for p in h] == [0, 1, 2] and h[2].value == pytest.approx(0.9)
+    assert isinstance(h[0], cairn.MetricPoint)
+    a = r.metric_history("valid_auc", numpy=True)
+    assert a.shape == (3, 3) and a.dtype == np.float64
+    assert a[:, 0].tolist() == [0, 1, 2] and a[2, 2] == pytest.approx(0.9)
+    assert r.metric_history("absent") == []
+    assert r.metric_history("absent", numpy=True).shape == (0, 3)
+
+
+def test_to_pandas_without_pandas(three_runs, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
+    with pytest.raises(ImportError, match="needs pandas"):
+        cairn.runs().to_pandas()
+
+
+def test_to_pandas(three_runs):
+    pd = pytest.importorskip("pandas")
+    df = cairn.runs(sort="-metrics.valid_auc").to_pandas()
+    assert list(df["params.lr"]) == [0.3, 0.1, 0.2]
+    assert "metrics.valid_auc" in df.columns and str(df["start_time"].dtype).startswith("datetime64")
+    assert isinstance(df, pd.DataFrame)
+
+
+def test_get_run_sees_unflushed_metrics(store):
+    run = cairn.init()
+    run.log_metric("fresh", 1.0)  # still in the writer's buffer
+    assert cairn.get_run(run.id).metrics == {"fresh": 1.0}
+    assert run.get().metrics == {"fresh": 1.0}
+    run.finish()
+
+
+def test_runs_accepts_run_objects(store):
+    with cairn.init() as run:
+        pass
+    assert cairn.get_run(run).id == run.id
+    assert cairn.get_run(cairn.get_run(run.id)).id == run.id
+    with pytest.raises(TypeError):
+        cairn.get_run(42)
+
+
+@requires("cairn_query_runs_json")
+def test_query_language(three_runs):
+    rs = cairn.runs('metrics.valid_auc > 0.92 and params.model = "gbm"')
+    assert [r.params["lr"] for r in rs] == [0.3]
+    rs = cairn.runs("params.lr < 0.25", sort="-params.lr")
+    assert [r.params["lr"] for r in rs] == [0.2, 0.1]
+    assert len(cairn.runs("tags.t2")) == 1
+    with pytest.raises(cairn.InvalidError):
+        cairn.runs("metrics.valid_auc >")
+
+
+def test_query_without_query_support(three_runs, monkeypatch):
+    from cairn import _lib
+
+    if _lib.has("cairn_query_runs_json"):
+        real = _lib.has
+        monkeypatch.setattr(_lib, "has", lambda n: False if n == "cairn_query_runs_json" else real(n))
+        monkeypatch.delattr(_lib.lib(), "cairn_query_runs_json")
+    with pytest.raises(cairn.NotSupportedError, match="cairn_query_runs_json"):
+        cairn.runs("params.lr > 0")
+    assert len(cairn.runs(sort="-metrics.valid_auc")) == 3  # the fallback still sorts
+
+
+@requires("cairn_run_diff_json")
+def test_diff(three_runs):
+    d = cairn.diff(three_runs[0], cairn.get_run(three_runs[1]))
+    assert isinstance(d, dict)
+    text = repr(d)
+    assert "lr" in text and "valid_auc" in text
+
+
+@requires("cairn_run_log_dataset")
+def test_log_dataset(store, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("x,y\n1,2\n")
+    (data / "b.csv").write_text("x,y\n3,4\n")
+    with cairn.init() as run:
+        run.log_dataset("train", str(data))
+        run.log_dataset("out", str(data / "a.csv"), role="output")
+        with pytest.raises(cairn.Error):
+            run.log_dataset("missing", str(tmp_path / "none"))
+    ds = {d["name"]: d for d in cairn.get_run(run.id).datasets}
+    assert ds["train"]["files"] == 2 and ds["train"]["role"] == "input"
+    assert ds["train"]["digest"].startswith("xxh128:")
+    assert ds["out"]["role"] == "output" and ds["out"]["files"] == 1
+
+
+@requires("cairn_hash_path_json")
+def test_hash_path(store, tmp_path):
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"abc")
+    d = cairn.hash_path(f)
+    assert isinstance(d, cairn.Digest) and isinstance(d, str)
+    assert d.startswith("xxh128:") and d.algo == "xxh128" and d.files == 1 and d.bytes == 3
+    s = cairn.hash_path(str(f), digest="sha256")
+    assert s == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    with cairn.init() as run:  # with a run active, its store's hash cache is used
+        run.set_property("data_version", cairn.hash_path(tmp_path))
+    assert cairn.get_run(run.id).properties["data_version"].startswith("xxh128:")
+    with pytest.raises(cairn.Error):
+        cairn.hash_path(tmp_path / "missing")
+    with pytest.raises(cairn.InvalidError):
+        cairn.hash_path(f, digest="crc7")
