@@ -128,6 +128,7 @@ _REQUIRED = {
     "cairn_error_last_code": (c_int, []),
     "cairn_error_clear": (None, []),
     "cairn_free": (None, [c_void_p]),
+    "cairn_key_validate": (c_int, [c_char_p, c_char_p]),
     "cairn_store_find": (_R, [_out, c_char_p]),
     "cairn_store_open": (_R, [_out, c_char_p]),
     "cairn_store_close": (None, [c_void_p]),

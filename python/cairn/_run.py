@@ -193,8 +193,15 @@ class Run:
             return
         st = _step(step)
         ts = _timestamp(timestamp)
-        if self._logn is None:  # an older library: one call per key
-            for k, v in metrics.items():
+        if self._logn is None:  # an older library: one call per key, all checked first
+            items = [(k, v if type(v) is float else _number(v, k)) for k, v in metrics.items()]
+            validate = _lib.lib().cairn_key_validate
+            for k, _ in items:
+                if not isinstance(k, str):
+                    raise TypeError("metric key must be a str, not %s" % type(k).__name__)
+                if validate(k.encode("utf-8", "surrogateescape"), b"metric key"):
+                    raise last_error(-2)
+            for k, v in items:
                 self.log_metric(k, v, st, ts or None)
             return
         keys = tuple(metrics)
