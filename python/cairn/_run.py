@@ -543,6 +543,20 @@ def _at_exit():
 
 atexit.register(_at_exit)
 
+
+def _after_fork_in_child():
+    """A forked child must not touch its parent's handles: the writer and
+    monitor threads did not survive the fork.  It starts afresh (cairn.init
+    in the child); the parent's runs stay the parent's to finish."""
+    global _live, _live_lock, _active, _heart, _stores, _stores_lock, _stores_pid
+    _live, _live_lock, _active, _heart = {}, threading.Lock(), None, None
+    _stores, _stores_lock, _stores_pid = {}, threading.Lock(), os.getpid()
+    _heart_stop.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 # --- init ------------------------------------------------------------------------------
 
 
@@ -603,6 +617,9 @@ def init(
     sh, sdir = open_store(store)
     env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
     in_nb = _capture.in_jupyter()
+    prev = _active
+    if in_nb and prev is not None and prev._owned and not prev.finished:
+        prev.finish()  # re-running a notebook cell starts over, as a new run
     if env_id:
         hp = ctypes.c_void_p()
         check(L.cairn_run_open(ctypes.byref(hp), sh, enc(env_id)))

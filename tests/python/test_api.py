@@ -325,3 +325,24 @@ def test_threads_log_concurrently(store):
 
 def test_environment_does_not_leak_between_tests(store):
     assert os.environ.get("CAIRN_RUN_ID") is None
+
+
+def test_fork_child_starts_afresh(store):
+    code = """
+import os, sys, cairn
+a = cairn.init(name="parent")
+a.log_metric("x", 1)
+pid = os.fork()
+if pid == 0:
+    b = cairn.init(name="child")
+    b.log_metric("y", 2)
+    sys.exit(0)  # atexit in the child finishes b, and leaves a alone
+_, status = os.waitpid(pid, 0)
+assert status == 0, status
+a.log_metric("x", 3)
+a.finish()
+"""
+    run_python(code)
+    a, b = cairn.get_run("parent"), cairn.get_run("child")
+    assert a.status == "finished" and a.metric_summaries["x"]["count"] == 2
+    assert b.status == "finished" and b.metrics == {"y": 2}

@@ -74,9 +74,13 @@ def test_notebook_logs_a_run_and_records_itself(store, tmp_path):
     d.mkdir()
     nb = d / "experiment.ipynb"
     nb.write_text(json.dumps(notebook(TRAIN)))
+    nbjson = notebook(TRAIN + ["r1 = cairn.init()\nr2 = cairn.init()  # a re-run cell\n"
+                               "print('R1', r1.finished, r2.finished)\nr2.finish()\n"])
+    nb.write_text(json.dumps(nbjson))
     stdout, stderr = execute(nb, tmp_path / "out")
     rid = _field(stdout, "RUN")
     assert _field(stdout, "NOTEBOOK") == str(nb)
+    assert _field(stdout, "R1") == "True False"  # a new init finishes the previous run
     r = cairn.get_run(rid)
     assert r.status == "finished" and r.project == "nb" and r.params == {"lr": 0.1}
     assert r.metric_summaries["loss"]["count"] == 3
