@@ -260,7 +260,7 @@ def has(name: str) -> bool:
 def need(name: str, what: str):
     """The optional function `name`, or NotSupportedError saying what needs it."""
     L = lib()
-    f = getattr(L, name, None)
+    f = getattr(L, name, None) if has(name) else None
     if f is None:
         raise NotSupportedError(
             "%s needs %s(), which the loaded libcairn (%s) does not have; "

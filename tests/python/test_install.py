@@ -13,7 +13,7 @@ from conftest import PYTHON, ROOT
 
 
 def test_pip_install_into_venv(tmp_path):
-    probe = subprocess.run([PYTHON, "-c", "import pip, setuptools, wheel"], capture_output=True)
+    probe = subprocess.run([PYTHON, "-c", "import setuptools, wheel, pip"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("pip, setuptools or wheel is missing (python3-pip, python3-setuptools, python3-wheel)")
     src = tmp_path / "src"
