@@ -1,0 +1,357 @@
+/*
+ * lib/store-browse.c — SQL for browsing a store: projects with run counts,
+ * the keys runs carry (table columns), metric histories thinned on the way
+ * out, and artifact lookups by path.
+ *
+ * Only reads.  Invariants relied on: metric_summary holds one row per
+ * (run, key) with the series' count and highest step, so a sampled read
+ * knows its bucket width before it scans; metric_points is clustered by
+ * (rid, kid, step, ts), so one range scan yields a series in step order.
+ * Thread-safety: every function holds the store's recursive lock.
+ */
+#include "lib/store-browse.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/json.h"
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static const char *coltext(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int store_project_list_json(cairn_store *s, buf *b)
+{
+	int rc = 0, r;
+	store_lock(s);
+	sqlite3_stmt *st = store_prep(
+	    s, "SELECT p.name, p.created, (SELECT count(*) FROM runs r WHERE r.project_id = p.id"
+	       " AND r.deleted = 0) FROM projects p ORDER BY p.name");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	buf_putc(b, '[');
+	bool first = true;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		bool f = true;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_putc(b, '{');
+		json_key(b, &f, "name");
+		json_str(b, coltext(st, 0));
+		json_key(b, &f, "runs");
+		json_int(b, sqlite3_column_int64(st, 2));
+		json_key(b, &f, "created");
+		json_num(b, sqlite3_column_double(st, 1));
+		buf_putc(b, '}');
+	}
+	sqlite3_reset(st);
+	buf_putc(b, ']');
+	if (r != SQLITE_DONE)
+		rc = store_sqlerr(s, "list projects");
+done:
+	store_unlock(s);
+	return rc;
+}
+
+/* One "name": [{key, count[, distinct]}] member from a statement whose rows
+ * are (key, count[, distinct]); the project is bound as ?1. */
+static int columns_section(cairn_store *s, buf *b, bool *first, const char *name,
+                           const char *keyname, const char *sql, const char *project,
+                           bool with_distinct)
+{
+	int r;
+	sqlite3_stmt *st = store_prep(s, sql);
+	if (!st)
+		return cairn_error_last_code();
+	bind_text_or_null(st, 1, project);
+	json_key(b, first, name);
+	buf_putc(b, '[');
+	bool f1 = true;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		bool f = true;
+		if (!f1)
+			buf_putc(b, ',');
+		f1 = false;
+		buf_putc(b, '{');
+		json_key(b, &f, keyname);
+		json_str(b, coltext(st, 0));
+		json_key(b, &f, "count");
+		json_int(b, sqlite3_column_int64(st, 1));
+		if (with_distinct) {
+			json_key(b, &f, "distinct");
+			json_int(b, sqlite3_column_int64(st, 2));
+		}
+		buf_putc(b, '}');
+	}
+	sqlite3_reset(st);
+	buf_putc(b, ']');
+	if (r != SQLITE_DONE)
+		return store_sqlerr(s, "list the columns of runs");
+	return 0;
+}
+
+/* The runs in scope: not deleted, of project ?1 (NULL: all). */
+#define IN_SCOPE                                                                                 \
+	" IN (SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"                       \
+	" WHERE r.deleted = 0 AND (?1 IS NULL OR p.name = ?1))"
+
+int store_run_columns_json(cairn_store *s, const char *project, buf *b)
+{
+	int rc = 0;
+	bool first = true;
+	store_lock(s);
+	sqlite3_stmt *st = store_prep(s, "SELECT count(*) FROM runs r JOIN projects p ON"
+	                                 " p.id = r.project_id WHERE r.deleted = 0 AND"
+	                                 " (?1 IS NULL OR p.name = ?1)");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	bind_text_or_null(st, 1, project);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		rc = store_sqlerr(s, "count runs");
+		goto done;
+	}
+	buf_putc(b, '{');
+	json_key(b, &first, "runs");
+	json_int(b, sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+	/* Distinct counts go through the (kid, value, rid) index of params. */
+	if ((rc = columns_section(s, b, &first, "params", "key",
+	                          "SELECT k.name, count(*), count(DISTINCT x.value) FROM params x"
+	                          " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
+	                          " GROUP BY x.kid ORDER BY k.name",
+	                          project, true)) != 0 ||
+	    (rc = columns_section(s, b, &first, "metrics", "key",
+	                          "SELECT k.name, count(*) FROM metric_summary x"
+	                          " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
+	                          " GROUP BY x.kid ORDER BY k.name",
+	                          project, false)) != 0 ||
+	    (rc = columns_section(s, b, &first, "properties", "key",
+	                          "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
+	                          " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
+	                          project, true)) != 0 ||
+	    (rc = columns_section(s, b, &first, "tags", "tag",
+	                          "SELECT x.tag, count(*) FROM tags x WHERE x.rid" IN_SCOPE
+	                          " GROUP BY x.tag ORDER BY x.tag",
+	                          project, false)) != 0)
+		goto done;
+	buf_putc(b, '}');
+	if (!buf_ok(b))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+done:
+	store_unlock(s);
+	return rc;
+}
+
+/* --- sampled metric history ------------------------------------------------- */
+
+typedef struct pt {
+	int64_t step, ts;
+	double value;
+} pt;
+
+static void put_point(buf *b, bool *first, const pt *p)
+{
+	if (!*first)
+		buf_putc(b, ',');
+	*first = false;
+	buf_putc(b, '[');
+	json_int(b, p->step);
+	buf_putc(b, ',');
+	json_num(b, (double)p->ts / 1000.0);
+	buf_putc(b, ',');
+	json_num(b, p->value);
+	buf_putc(b, ']');
+}
+
+typedef struct bucket {
+	pt lo, hi, nan;
+	bool has_val, has_nan;
+} bucket;
+
+/* Emit a bucket's kept points in step order: its minimum and maximum (once if
+ * they are the same point), or its first NaN when it has no number. */
+static size_t bucket_flush(buf *b, bool *first, bucket *k)
+{
+	size_t n = 0;
+	if (k->has_val) {
+		const pt *a = &k->lo, *c = &k->hi;
+		bool same = a->step == c->step && a->ts == c->ts;
+		if (c->step < a->step || (c->step == a->step && c->ts < a->ts)) {
+			const pt *t = a;
+			a = c;
+			c = t;
+		}
+		put_point(b, first, a);
+		n++;
+		if (!same) {
+			put_point(b, first, c);
+			n++;
+		}
+	} else if (k->has_nan) {
+		put_point(b, first, &k->nan);
+		n++;
+	}
+	memset(k, 0, sizeof *k);
+	return n;
+}
+
+static double col_value(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
+                             buf *b)
+{
+	int rc = 0, r;
+	if (max_points < 2)
+		max_points = 2;
+	if (max_points > 1000000)
+		max_points = 1000000;
+	store_lock(s);
+	sqlite3_stmt *st = store_prep(s, "SELECT m.kid, m.count, m.last_step, (SELECT min(step) FROM"
+	                                 " metric_points p WHERE p.rid = m.rid AND p.kid = m.kid)"
+	                                 " FROM metric_summary m JOIN keys k ON k.id = m.kid"
+	                                 " WHERE m.rid = ? AND k.name = ?");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, rid);
+	bind_text_or_null(st, 2, key);
+	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		rc = r == SQLITE_DONE ? err_set(CAIRN_ENOTFOUND, "the run has no metric '%s'", key)
+		                      : store_sqlerr(s, "read the metric summary");
+		goto done;
+	}
+	int64_t kid = sqlite3_column_int64(st, 0);
+	int64_t count = sqlite3_column_int64(st, 1);
+	int64_t hi_step = sqlite3_column_int64(st, 2);
+	int64_t lo_step = sqlite3_column_int64(st, 3);
+	sqlite3_reset(st);
+	bool sampled = count > (int64_t)max_points && hi_step > lo_step;
+
+	st = store_prep(s, "SELECT step, ts, value FROM metric_points WHERE rid = ? AND kid = ?"
+	                   " ORDER BY step, ts");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, kid);
+	bool first = true, f = true;
+	buf_putc(b, '{');
+	json_key(b, &first, "key");
+	json_str(b, key);
+	size_t hdr = b->len; /* "count" and "sampled" follow the scan */
+	buf_puts(b, ",\"points\":[");
+	int64_t seen = 0;
+	if (!sampled) {
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			pt p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), col_value(st, 2)};
+			put_point(b, &f, &p);
+			seen++;
+		}
+	} else {
+		/* Bucket i covers steps [lo + i*span/nb, lo + (i+1)*span/nb). */
+		uint64_t nb = max_points / 2;
+		unsigned __int128 span = (unsigned __int128)(uint64_t)(hi_step - lo_step) + 1;
+		uint64_t cur = UINT64_MAX;
+		bucket k;
+		memset(&k, 0, sizeof k);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			pt p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), col_value(st, 2)};
+			seen++;
+			uint64_t bi = (uint64_t)((unsigned __int128)(uint64_t)(p.step - lo_step) * nb / span);
+			if (bi != cur) {
+				bucket_flush(b, &f, &k);
+				cur = bi;
+			}
+			if (isnan(p.value)) {
+				if (!k.has_nan) {
+					k.nan = p;
+					k.has_nan = true;
+				}
+			} else if (!k.has_val) {
+				k.lo = k.hi = p;
+				k.has_val = true;
+			} else if (p.value < k.lo.value) {
+				k.lo = p;
+			} else if (p.value > k.hi.value) {
+				k.hi = p;
+			}
+		}
+		bucket_flush(b, &f, &k);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		rc = store_sqlerr(s, "read the metric history");
+		goto done;
+	}
+	buf_puts(b, "]}");
+	/* Splice "count" and "sampled" in after the key (known only now). */
+	char extra[96];
+	int n = snprintf(extra, sizeof extra, ",\"count\":%lld,\"sampled\":%s", (long long)seen,
+	                 sampled ? "true" : "false");
+	buf_grow(b, (size_t)n);
+	if (buf_ok(b)) {
+		memmove(b->ptr + hdr + n, b->ptr + hdr, b->len - hdr + 1);
+		memcpy(b->ptr + hdr, extra, (size_t)n);
+		b->len += (size_t)n;
+	} else {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	}
+done:
+	store_unlock(s);
+	return rc;
+}
+
+int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
+                          char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media)
+{
+	int rc = 0, r;
+	store_lock(s);
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT oid, size, media_type FROM artifacts WHERE rid = ? AND path = ?");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, rid);
+	bind_text_or_null(st, 2, path);
+	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		rc = r == SQLITE_DONE ? err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path)
+		                      : store_sqlerr(s, "look up the artifact");
+		goto done;
+	}
+	const char *oid = coltext(st, 0);
+	const char *media = coltext(st, 2);
+	snprintf(out_oid, CAIRN_OID_HEXSZ + 1, "%s", oid ? oid : "");
+	*out_size = sqlite3_column_int64(st, 1);
+	*out_media = strdup(media ? media : "application/octet-stream");
+	sqlite3_reset(st);
+	if (!*out_media)
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+done:
+	store_unlock(s);
+	return rc;
+}
