@@ -702,7 +702,74 @@ static int h_artifact_get(request *rq, response *rs)
 		close(rs->fd);
 		rs->fd = -1;
 		rs->status = 304;
+		return 0;
 	}
+	/* One byte range ("bytes=A-B" or "bytes=A-"), for previews of big logs. */
+	const char *range = req_header(rq, "Range");
+	unsigned long long a, b;
+	char dash;
+	if (range && sscanf(range, "bytes=%llu%c", &a, &dash) == 2 && dash == '-' &&
+	    a < rs->fd_size) {
+		const char *tail = strchr(range, '-') + 1;
+		b = rs->fd_size - 1;
+		if (*tail) {
+			char *end;
+			unsigned long long x = strtoull(tail, &end, 10);
+			if (*end == '\0' && x >= a && x < b)
+				b = x;
+		}
+		rs->status = 206;
+		rs->fd_offset = a;
+		rs->fd_size = b - a + 1;
+		snprintf(rs->range, sizeof rs->range, "bytes %llu-%llu/%llu", a, b,
+		         (unsigned long long)st.st_size);
+	}
+	return 0;
+}
+
+/* A dataset's manifest (the object its record names), as JSON when it is
+ * JSON, else wrapped as {"text": ...}. */
+static int h_manifest(request *rq, response *rs)
+{
+	const char *name = rq->params[1];
+	char *text = NULL;
+	json_doc *doc = NULL;
+	if (!get_run_doc(rq, rs, run_param(rq), &text, &doc))
+		return 0;
+	const json *ds = json_get(json_root(doc), "datasets");
+	const char *oid = NULL;
+	for (const json *d = ds ? ds->child : NULL; d; d = d->next) {
+		const char *n = json_get_str(d, "name");
+		if (n && strcmp(n, name) == 0)
+			oid = json_get_str(d, "manifest");
+	}
+	void *data = NULL;
+	size_t len = 0;
+	int rc = 0;
+	if (!oid) {
+		resp_error(rs, 404, "not_found", "the run has no dataset '%.200s' with a manifest", name);
+		goto done;
+	}
+	if ((rc = cairn_object_read(&data, &len, rq->srv->store, oid, (size_t)64 << 20)) != 0) {
+		resp_lib_error(rs, rc);
+		goto done;
+	}
+	json_doc *m = json_parse(data, len, NULL, NULL, 0);
+	if (m) {
+		buf_add(&rs->body, data, len);
+		json_doc_free(m);
+	} else {
+		bool f = true;
+		buf_putc(&rs->body, '{');
+		json_key(&rs->body, &f, "text");
+		json_strn(&rs->body, data, len);
+		buf_putc(&rs->body, '}');
+	}
+	resp_json_buf(rs, 200);
+done:
+	free(data);
+	json_doc_free(doc);
+	cairn_free(text);
 	return 0;
 }
 
@@ -1065,6 +1132,7 @@ const route api_v1_routes[] = {
     {"POST", "/api/v1/runs/{run}/heartbeat", h_heartbeat},
     {"GET", "/api/v1/runs/{run}/artifacts", h_artifacts},
     {"GET", "/api/v1/runs/{run}/artifacts/{*}", h_artifact_get},
+    {"GET", "/api/v1/runs/{run}/manifests/{*}", h_manifest},
     {"POST", "/api/v1/runs/{run}/tags", h_tags_add},
     {"DELETE", "/api/v1/runs/{run}/tags/{*}", h_tag_remove},
     {"PUT", "/api/v1/runs/{run}/note", h_note_set},

@@ -64,6 +64,8 @@ typedef struct response {
 	buf body;
 	int fd;                   /* >= 0: serve this file (body unused) */
 	uint64_t fd_size;
+	uint64_t fd_offset;       /* 206 partial content */
+	char range[96];           /* Content-Range */
 	const char *disposition;  /* "inline" / "attachment" or NULL */
 	char *filename;           /* for Content-Disposition (owned) */
 	const char *allow;        /* Allow header for 405 */

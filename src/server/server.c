@@ -341,7 +341,7 @@ static enum MHD_Result send_response(request *rq, response *rs)
 {
 	struct MHD_Response *r;
 	if (rs->fd >= 0) {
-		r = MHD_create_response_from_fd64(rs->fd_size, rs->fd);
+		r = MHD_create_response_from_fd_at_offset64(rs->fd_size, rs->fd, rs->fd_offset);
 		if (r)
 			rs->fd = -1; /* owned by the response now */
 	} else if (rs->static_data || rs->status == 304) {
@@ -369,6 +369,10 @@ static enum MHD_Result send_response(request *rq, response *rs)
 	}
 	if (rs->allow)
 		MHD_add_response_header(r, "Allow", rs->allow);
+	if (rs->range[0])
+		MHD_add_response_header(r, "Content-Range", rs->range);
+	if (rs->sandbox)
+		MHD_add_response_header(r, "Accept-Ranges", "bytes");
 	MHD_add_response_header(r, "Cache-Control", rs->cache ? rs->cache : "no-store");
 	if (rs->etag[0])
 		MHD_add_response_header(r, "ETag", rs->etag);
