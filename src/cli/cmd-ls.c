@@ -35,9 +35,12 @@ static void fmt_duration(char *out, size_t n, double secs)
 int cmd_ls(int argc, char **argv)
 {
 	enum { O_HELP = 1, O_PROJECT, O_LIMIT, O_FORMAT, O_JSON, O_ALL };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},  {"project", 'p', true, O_PROJECT},
-	                               {"limit", 'n', true, O_LIMIT}, {"format", 'f', true, O_FORMAT},
-	                               {"json", 0, false, O_JSON},    {"all", 'a', false, O_ALL},
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"project", 'p', true, O_PROJECT},
+	                               {"limit", 'n', true, O_LIMIT},
+	                               {"format", 'f', true, O_FORMAT},
+	                               {"json", 0, false, O_JSON},
+	                               {"all", 'a', false, O_ALL},
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
@@ -56,7 +59,8 @@ int cmd_ls(int argc, char **argv)
 			char *end;
 			long long v = strtoll(a.val, &end, 10);
 			if (*end || end == a.val || v < 0) {
-				rc = cli_usage_error("ls", "--limit needs a non-negative integer, got '%s'", a.val);
+				rc = cli_usage_error(
+				    "ls", "--limit needs a non-negative integer, got '%s'", a.val);
 				goto done;
 			}
 			lo.limit = v;
@@ -114,10 +118,15 @@ int cmd_ls(int argc, char **argv)
 		size_t tl = 0;
 		const json *tg = json_get(r, "tags");
 		for (const json *x = tg ? tg->child : NULL; x; x = x->next)
-			tl += (size_t)snprintf(tags + tl, tl < sizeof tags ? sizeof tags - tl : 0, "%s%s",
-			                       tl ? "," : "", x->str);
-		const char *cells[] = {id,      json_get_str(r, "name"), json_get_str(r, "project"),
-		                       json_get_str(r, "status"), started, dur, tags};
+			tl += (size_t)snprintf(tags + tl, tl < sizeof tags ? sizeof tags - tl : 0,
+			                       "%s%s", tl ? "," : "", x->str);
+		const char *cells[] = {id,
+		                       json_get_str(r, "name"),
+		                       json_get_str(r, "project"),
+		                       json_get_str(r, "status"),
+		                       started,
+		                       dur,
+		                       tags};
 		table_row(t, cells);
 	}
 	if (strcmp(format, "csv") == 0)

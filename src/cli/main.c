@@ -35,11 +35,12 @@ static void usage(FILE *f)
 	           "commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nglobal options:\n"
-	           "  --store DIR   use the store in DIR (default: $CAIRN_DIR, the nearest .cairn/,\n"
-	           "                or the per-user store)\n"
-	           "  --version     print the version\n\n"
-	           "'cairn <command> -h' shows a command's options.\n");
+	fprintf(f,
+	        "\nglobal options:\n"
+	        "  --store DIR   use the store in DIR (default: $CAIRN_DIR, the nearest .cairn/,\n"
+	        "                or the per-user store)\n"
+	        "  --version     print the version\n\n"
+	        "'cairn <command> -h' shows a command's options.\n");
 }
 
 int main(int argc, char **argv)

@@ -272,7 +272,8 @@ int store_db_open(cairn_store *s, bool create)
 	int rc = sqlite3_open_v2(s->db_path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		if (rc == SQLITE_CANTOPEN && access(s->dir, W_OK) != 0 && errno == EACCES)
-			return err_set(CAIRN_ESTORE, "cannot open store '%s': permission denied", s->dir);
+			return err_set(CAIRN_ESTORE, "cannot open store '%s': permission denied",
+			               s->dir);
 		return err_set(CAIRN_ESTORE, "cannot open store '%s': %s", s->dir,
 		               s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	}
@@ -280,9 +281,15 @@ int store_db_open(cairn_store *s, bool create)
 	sqlite3_extended_result_codes(s->db, 0);
 
 	int appid = 0, version = 0, ntables = 0;
-	if (pragma_int(s, "PRAGMA application_id", &appid) != 0)
+	if (pragma_int(s, "PRAGMA application_id", &appid) != 0) {
+		int ec = sqlite3_errcode(s->db);
+		if (ec == SQLITE_READONLY || ec == SQLITE_CANTOPEN || ec == SQLITE_PERM)
+			return err_set(CAIRN_ESTORE,
+			               "cannot open store '%s': it is read-only for this user (%s)",
+			               s->dir, sqlite3_errmsg(s->db));
 		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", s->db_path,
 		               sqlite3_errmsg(s->db));
+	}
 	if (pragma_int(s, "PRAGMA user_version", &version) != 0 ||
 	    pragma_int(s, "SELECT count(*) FROM sqlite_schema", &ntables) != 0)
 		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", s->db_path,
@@ -310,8 +317,9 @@ int store_db_open(cairn_store *s, bool create)
 	}
 	if (!wal_ok && access(s->db_path, W_OK) == 0)
 		return store_sqlerr(s, "switch the store to WAL mode");
-	exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
-	        "PRAGMA cache_size=-65536",
+	exec(s,
+	     "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+	     "PRAGMA cache_size=-65536",
 	     "configure the store");
 	if (version < NMIGRATIONS)
 		return store_migrate(s, NMIGRATIONS);
@@ -442,8 +450,9 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 		memcpy(hi, lo, n);
 		hi[n] = 'g'; /* every hex digit sorts below 'g' */
 		hi[n + 1] = '\0';
-		sqlite3_stmt *st = store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
-		                                 " ORDER BY id LIMIT 3");
+		sqlite3_stmt *st =
+		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
+		                  " ORDER BY id LIMIT 3");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
@@ -462,7 +471,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 	}
 	if (!found) {
 		/* Not a hex prefix of any run: try the run's name. */
-		sqlite3_stmt *st = store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
+		sqlite3_stmt *st =
+		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
@@ -481,7 +491,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 	if (found == 0)
 		rc = err_set(CAIRN_ENOTFOUND, "no run '%s'", id);
 	else if (found > 1)
-		rc = err_set(CAIRN_EAMBIGUOUS, "run id '%s' is ambiguous (matches several runs; give more digits)",
+		rc = err_set(CAIRN_EAMBIGUOUS,
+		             "run id '%s' is ambiguous (matches several runs; give more digits)",
 		             id);
 done:
 	store_unlock(s);
@@ -641,7 +652,8 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 			e->last = p->value;
 			e->last_step = p->step;
 			e->last_ts = p->ts_ms;
-		} else if (p->step > e->last_step || (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
+		} else if (p->step > e->last_step ||
+		           (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
 			e->last = p->value;
 			e->last_step = p->step;
 			e->last_ts = p->ts_ms;
@@ -660,8 +672,9 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "INSERT OR REPLACE INTO metric_points(rid, kid, step, ts, value)"
-	                                 " VALUES(?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR REPLACE INTO metric_points(rid, kid, step, ts, value)"
+	                  " VALUES(?, ?, ?, ?, ?)");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -680,18 +693,19 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 		sqlite3_reset(st);
 	}
 	st = store_prep(
-	    s, "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max, count)"
-	       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(rid, kid) DO UPDATE SET"
-	       " last = CASE WHEN excluded.last_step > last_step OR (excluded.last_step = last_step"
-	       "   AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,"
-	       " last_ts = CASE WHEN excluded.last_step > last_step OR (excluded.last_step ="
-	       "   last_step AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,"
-	       " last_step = max(last_step, excluded.last_step),"
-	       " min = CASE WHEN min IS NULL OR excluded.min < min THEN coalesce(excluded.min, min)"
-	       "   ELSE min END,"
-	       " max = CASE WHEN max IS NULL OR excluded.max > max THEN coalesce(excluded.max, max)"
-	       "   ELSE max END,"
-	       " count = count + excluded.count");
+	    s,
+	    "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max, count)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(rid, kid) DO UPDATE SET"
+	    " last = CASE WHEN excluded.last_step > last_step OR (excluded.last_step = last_step"
+	    "   AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,"
+	    " last_ts = CASE WHEN excluded.last_step > last_step OR (excluded.last_step ="
+	    "   last_step AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,"
+	    " last_step = max(last_step, excluded.last_step),"
+	    " min = CASE WHEN min IS NULL OR excluded.min < min THEN coalesce(excluded.min, min)"
+	    "   ELSE min END,"
+	    " max = CASE WHEN max IS NULL OR excluded.max > max THEN coalesce(excluded.max, max)"
+	    "   ELSE max END,"
+	    " count = count + excluded.count");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -770,7 +784,8 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -787,11 +802,13 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 		value_describe(old, sizeof old, st, 0, 1);
 		sqlite3_reset(st);
 		rc = err_set(CAIRN_ECONFLICT,
-		             "param '%s' is already '%s' in this run; params are write-once", key, old);
+		             "param '%s' is already '%s' in this run; params are write-once", key,
+		             old);
 		goto fail;
 	}
 	sqlite3_reset(st);
-	st = store_prep(s, "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
+	st = store_prep(s,
+	                "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -838,8 +855,9 @@ static int write1(cairn_store *s, sqlite3_stmt *st, const char *what)
 int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 {
 	store_lock(s);
-	sqlite3_stmt *st = remove ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
-	                          : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
+	sqlite3_stmt *st = remove
+	                       ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
+	                       : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		bind_text(st, 2, tag);
@@ -895,9 +913,8 @@ int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const ch
 	return rc;
 }
 
-int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid,
-                       int64_t size, const char *media_type, const char *kind, const char *key,
-                       int64_t step)
+int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
+                       const char *media_type, const char *kind, const char *key, int64_t step)
 {
 	store_lock(s);
 	sqlite3_stmt *st = store_prep(
@@ -925,7 +942,8 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
 {
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		bind_text(st, 2, oid);
@@ -969,9 +987,7 @@ int store_heartbeat(cairn_store *s, int64_t rid, double now)
 static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
 {
 	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL:
-		buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null");
-		break;
+	case SQLITE_NULL: buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null"); break;
 	case SQLITE_INTEGER:
 		if (type == CAIRN_TYPE_BOOL)
 			json_bool(b, sqlite3_column_int64(st, col) != 0);
@@ -985,13 +1001,13 @@ static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
 		size_t before = b->len;
 		json_num(b, d);
 		/* keep a float param recognisable as float in JSON ("1.0", not "1") */
-		if (type == CAIRN_TYPE_FLOAT && isfinite(d) && !memchr(b->ptr + before, '.', b->len - before) &&
+		if (type == CAIRN_TYPE_FLOAT && isfinite(d) &&
+		    !memchr(b->ptr + before, '.', b->len - before) &&
 		    !memchr(b->ptr + before, 'e', b->len - before))
 			buf_puts(b, ".0");
 		break;
 	}
-	default:
-		json_str(b, (const char *)sqlite3_column_text(st, col));
+	default: json_str(b, (const char *)sqlite3_column_text(st, col));
 	}
 }
 
@@ -1021,6 +1037,38 @@ static void put_object_json(cairn_store *s, buf *b, const char *oid)
 	free(data);
 }
 
+/* Each row of st as an object {names[i]: column i}, typed by the column. */
+static void put_rows(buf *b, sqlite3_stmt *st, const char *const *names, int n)
+{
+	bool first = true;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		bool f = true;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_putc(b, '{');
+		for (int i = 0; i < n; i++) {
+			json_key(b, &f, names[i]);
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_NULL: buf_puts(b, "null"); break;
+			case SQLITE_INTEGER: json_int(b, sqlite3_column_int64(st, i)); break;
+			case SQLITE_FLOAT: json_num(b, sqlite3_column_double(st, i)); break;
+			default: json_str(b, col_text(st, i)); break;
+			}
+		}
+		buf_putc(b, '}');
+	}
+}
+
+/* A cached statement with the run id bound to its first parameter. */
+static sqlite3_stmt *prep_rid(cairn_store *s, const char *sql, int64_t rid)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+	if (st)
+		sqlite3_bind_int64(st, 1, rid);
+	return st;
+}
+
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 {
 	int rc = 0;
@@ -1028,11 +1076,12 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	char env_oid[65] = "", code_oid[65] = "";
 	store_lock(s);
 	sqlite3_stmt *st = store_prep(
-	    s, "SELECT r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
-	       " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
-	       " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
-	       " q.rid = r.parent_rid), r.pid, r.deleted"
-	       " FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.rid = ?");
+	    s,
+	    "SELECT r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
+	    " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
+	    " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
+	    " q.rid = r.parent_rid), r.pid, r.deleted"
+	    " FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.rid = ?");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1083,7 +1132,8 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	json_key(b, &first, "deleted");
 	json_bool(b, sqlite3_column_int(st, 22) != 0);
 	json_key(b, &first, "code");
-	if (sqlite3_column_type(st, 14) == SQLITE_NULL && sqlite3_column_type(st, 18) == SQLITE_NULL) {
+	if (sqlite3_column_type(st, 14) == SQLITE_NULL &&
+	    sqlite3_column_type(st, 18) == SQLITE_NULL) {
 		buf_puts(b, "null");
 	} else {
 		bool f2 = true;
@@ -1115,8 +1165,9 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	/* params */
 	json_key(b, &first, "params");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT k.name, p.type, p.value FROM params p JOIN keys k ON k.id = p.kid"
-	                   " WHERE p.rid = ? ORDER BY k.name");
+	st =
+	    store_prep(s, "SELECT k.name, p.type, p.value FROM params p JOIN keys k ON k.id = p.kid"
+	                  " WHERE p.rid = ? ORDER BY k.name");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1133,14 +1184,14 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	/* metrics: summaries only */
 	json_key(b, &first, "metrics");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT k.name, m.last, m.min, m.max, m.count, m.last_step, m.last_ts"
-	                   " FROM metric_summary m JOIN keys k ON k.id = m.kid WHERE m.rid = ?"
-	                   " ORDER BY k.name");
-	if (!st) {
+	if (!(st = prep_rid(s,
+	                    "SELECT k.name, m.last, m.min, m.max, m.count, m.last_step, m.last_ts"
+	                    " FROM metric_summary m JOIN keys k ON k.id = m.kid WHERE m.rid = ?"
+	                    " ORDER BY k.name",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		bool f2 = true;
@@ -1165,12 +1216,10 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "tags");
 	buf_putc(b, '[');
-	st = store_prep(s, "SELECT tag FROM tags WHERE rid = ? ORDER BY tag");
-	if (!st) {
+	if (!(st = prep_rid(s, "SELECT tag FROM tags WHERE rid = ? ORDER BY tag", rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (!f)
@@ -1183,12 +1232,11 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "properties");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT key, value FROM properties WHERE rid = ? ORDER BY key");
-	if (!st) {
+	if (!(st = prep_rid(s, "SELECT key, value FROM properties WHERE rid = ? ORDER BY key",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_key(b, &f, col_text(st, 0));
@@ -1199,72 +1247,32 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "datasets");
 	buf_putc(b, '[');
-	st = store_prep(s, "SELECT name, path, role, algo, digest, files, bytes, manifest_oid"
-	                   " FROM datasets WHERE rid = ? ORDER BY name");
-	if (!st) {
+	if (!(st = prep_rid(s,
+	                    "SELECT name, path, role, algo, digest, files, bytes, manifest_oid"
+	                    " FROM datasets WHERE rid = ? ORDER BY name",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
-	f = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		bool f2 = true;
-		if (!f)
-			buf_putc(b, ',');
-		f = false;
-		buf_putc(b, '{');
-		static const char *const dn[] = {"name", "path", "role", "algo", "digest"};
-		for (int i = 0; i < 5; i++) {
-			json_key(b, &f2, dn[i]);
-			json_str(b, col_text(st, i));
-		}
-		json_key(b, &f2, "files");
-		json_int(b, sqlite3_column_int64(st, 5));
-		json_key(b, &f2, "bytes");
-		json_int(b, sqlite3_column_int64(st, 6));
-		json_key(b, &f2, "manifest");
-		json_str(b, col_text(st, 7));
-		buf_putc(b, '}');
-	}
+	static const char *const dcols[] = {"name",   "path",  "role",  "algo",
+	                                    "digest", "files", "bytes", "manifest"};
+	put_rows(b, st, dcols, 8);
 	sqlite3_reset(st);
 	buf_putc(b, ']');
 
 	if (with_artifacts) {
 		json_key(b, &first, "artifacts");
 		buf_putc(b, '[');
-		st = store_prep(s, "SELECT path, oid, size, media_type, kind, key, step, created"
-		                   " FROM artifacts WHERE rid = ? ORDER BY path");
-		if (!st) {
+		if (!(st = prep_rid(s,
+		                    "SELECT path, oid, size, media_type, kind, key, step"
+		                    " FROM artifacts WHERE rid = ? ORDER BY path",
+		                    rid))) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
-		sqlite3_bind_int64(st, 1, rid);
-		f = true;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			bool f2 = true;
-			if (!f)
-				buf_putc(b, ',');
-			f = false;
-			buf_putc(b, '{');
-			json_key(b, &f2, "path");
-			json_str(b, col_text(st, 0));
-			json_key(b, &f2, "digest");
-			json_str(b, col_text(st, 1));
-			json_key(b, &f2, "size");
-			json_int(b, sqlite3_column_int64(st, 2));
-			json_key(b, &f2, "media_type");
-			json_str(b, col_text(st, 3));
-			json_key(b, &f2, "kind");
-			json_str(b, col_text(st, 4));
-			json_key(b, &f2, "key");
-			json_str(b, col_text(st, 5));
-			json_key(b, &f2, "step");
-			if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-				buf_puts(b, "null");
-			else
-				json_int(b, sqlite3_column_int64(st, 6));
-			buf_putc(b, '}');
-		}
+		static const char *const acols[] = {"path", "digest", "size", "media_type",
+		                                    "kind", "key",    "step"};
+		put_rows(b, st, acols, 7);
 		sqlite3_reset(st);
 		buf_putc(b, ']');
 	}
@@ -1283,10 +1291,10 @@ int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *b)
 	int64_t *rids = NULL;
 	size_t n = 0, cap = 0;
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
-	       " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 OR r.deleted = 0)"
-	       " ORDER BY r.start_time DESC, r.rid DESC LIMIT ?3");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
+	                  " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 OR r.deleted = 0)"
+	                  " ORDER BY r.start_time DESC, r.rid DESC LIMIT ?3");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1326,9 +1334,10 @@ int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf 
 {
 	int rc = 0;
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
-	                                 " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
-	                                 " ORDER BY m.step, m.ts");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
+	                  " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
+	                  " ORDER BY m.step, m.ts");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1376,8 +1385,9 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 			goto fail;
 	} else {
 		/* Objects that only this run references are removed after commit. */
-		sqlite3_stmt *q = store_prep(s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
-		                                " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");
+		sqlite3_stmt *q = store_prep(
+		    s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
+		       " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");
 		if (!q) {
 			rc = cairn_error_last_code();
 			goto fail;
@@ -1391,10 +1401,14 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 		sqlite3_reset(q);
 		static const char *const dels[] = {
 		    "DELETE FROM object_refs WHERE rid = ?",
-		    "DELETE FROM metric_points WHERE rid = ?", "DELETE FROM metric_summary WHERE rid = ?",
-		    "DELETE FROM params WHERE rid = ?",        "DELETE FROM tags WHERE rid = ?",
-		    "DELETE FROM properties WHERE rid = ?",    "DELETE FROM artifacts WHERE rid = ?",
-		    "DELETE FROM datasets WHERE rid = ?",      "DELETE FROM runs WHERE rid = ?",
+		    "DELETE FROM metric_points WHERE rid = ?",
+		    "DELETE FROM metric_summary WHERE rid = ?",
+		    "DELETE FROM params WHERE rid = ?",
+		    "DELETE FROM tags WHERE rid = ?",
+		    "DELETE FROM properties WHERE rid = ?",
+		    "DELETE FROM artifacts WHERE rid = ?",
+		    "DELETE FROM datasets WHERE rid = ?",
+		    "DELETE FROM runs WHERE rid = ?",
 		};
 		for (size_t i = 0; i < sizeof dels / sizeof dels[0]; i++) {
 			sqlite3_stmt *st = store_prep(s, dels[i]);
