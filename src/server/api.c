@@ -649,8 +649,13 @@ static bool artifact_path_ok(const char *path)
 	return true;
 }
 
+/* Shown in the browser rather than saved: images and plain text.  HTML is
+ * always an attachment (on top of the sandboxing policy), so an artifact can
+ * never act as a page of the UI's origin. */
 static bool inline_type(const char *media)
 {
+	if (strncmp(media, "text/html", 9) == 0 || strstr(media, "xhtml") || strstr(media, "xml"))
+		return strncmp(media, "image/svg+xml", 13) == 0;
 	return strncmp(media, "image/", 6) == 0 || strncmp(media, "text/", 5) == 0 ||
 	       strcmp(media, "application/json") == 0 || strcmp(media, "application/yaml") == 0;
 }
@@ -666,11 +671,13 @@ static int h_artifact_get(request *rq, response *rs)
 	char oid[CAIRN_OID_HEXSZ + 1], *media = NULL, *file = NULL;
 	int64_t size = 0;
 	int rc = cairn_artifact_lookup(oid, &size, &media, rq->srv->store, run_param(rq), path);
-	if (rc == 0)
-		rc = cairn_object_path(&file, rq->srv->store, oid);
-	if (rc) {
-		cairn_free(media);
+	if (rc)
 		return resp_lib_error(rs, rc);
+	/* The run records the artifact: a missing object is the store's fault. */
+	if ((rc = cairn_object_path(&file, rq->srv->store, oid)) != 0) {
+		cairn_free(media);
+		return resp_error(rs, 500, "internal", "the store has lost the bytes of artifact '%.200s' (%s)",
+		                  path, cairn_error_last());
 	}
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	struct stat st;

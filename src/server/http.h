@@ -55,6 +55,7 @@ typedef struct request {
 	buf body;
 	bool body_too_big;
 	bool answered; /* a response was queued early (413) */
+	uint64_t discarded; /* body bytes dropped past the cap */
 	double started;
 } request;
 

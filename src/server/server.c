@@ -460,10 +460,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (rq->body.len + *upload_size > srv->cfg.max_body) {
-			buf_free(&rq->body);
+		/* Past the cap the rest of the body is read and dropped (the answer
+		 * is 413 once it ends); a client that keeps sending far beyond the
+		 * cap is cut off. */
+		if (rq->body_too_big || rq->body.len + *upload_size > srv->cfg.max_body) {
+			if (!rq->body_too_big)
+				buf_free(&rq->body);
+			rq->body_too_big = true;
+			rq->discarded += *upload_size;
 			*upload_size = 0;
-			return answer_too_big(rq);
+			return rq->discarded > 16 * (uint64_t)srv->cfg.max_body ? MHD_NO : MHD_YES;
 		}
 		buf_add(&rq->body, upload_data, *upload_size);
 		*upload_size = 0;
