@@ -34,9 +34,11 @@ CAIRN_EXTERN(int) cairn_run_columns_json(char **out, cairn_store *store, const c
 
 /* A metric's history thinned to at most max_points points:
  *   {"key", "count", "sampled": bool, "points": [[step, timestamp, value], ...]}
- * The step range is cut into max_points/2 equal buckets and each bucket keeps
- * its lowest and its highest point (in step order), so spikes survive; a
- * bucket whose values are all NaN keeps one NaN point.  A series of at most
+ * The step range is cut into max_points/2 buckets of (nearly) equal width and
+ * each bucket keeps its lowest and its highest point (in step order), so
+ * spikes survive; a bucket whose values are all NaN keeps one NaN point.
+ * Buckets wider than 256 steps are read from per-256-step tiles kept beside
+ * the points, so a long series costs ~1/256 of a scan.  A series of at most
  * max_points points comes back whole (sampled false).  max_points is clamped
  * to [2, 1000000]. */
 CAIRN_EXTERN(int) cairn_run_metric_sample_json(char **out, cairn_store *store, const char *id,

@@ -13,6 +13,9 @@ int store_run_columns_json(cairn_store *s, const char *project, buf *out);
 /* rid's series `key` thinned to at most max_points (see cairn_run_metric_sample_json). */
 int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
                              buf *out);
+/* Fold a batch of points into metric_tiles; called by store_metrics_insert
+ * inside its transaction, with the lock held. */
+int store_tiles_fold(cairn_store *s, const mpoint *pts, size_t n);
 int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
                           char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media);
 
