@@ -32,12 +32,13 @@
 #include "bench.h"
 #include "cairn.h"
 
-#define NRUNS 100000
+#define NRUNS   100000
 #define NPOINTS 1000000
 
 static void die(const char *what)
 {
-	fprintf(stderr, "bench-http: %s: %s\n", what, cairn_error_last()[0] ? cairn_error_last() : strerror(errno));
+	fprintf(stderr, "bench-http: %s: %s\n", what,
+	        cairn_error_last()[0] ? cairn_error_last() : strerror(errno));
 	exit(1);
 }
 
@@ -80,24 +81,28 @@ static void make_store(const char *dir, char big_id[33])
 	sql(db, "INSERT OR IGNORE INTO keys(name) VALUES('lr'),('batch'),('model'),('depth'),"
 	        "('dropout'),('valid_auc'),('train_loss'),('epoch_time')");
 	sqlite3_stmt *run, *par, *sum, *tag;
-	sqlite3_prepare_v2(db,
-	                   "INSERT INTO runs(id, project_id, seq, name, status, start_time, end_time,"
-	                   " host, user) VALUES(?, (SELECT id FROM projects WHERE name = ?), ?, ?, ?, ?,"
-	                   " ?, 'bench', 'bench')",
-	                   -1, &run, NULL);
-	sqlite3_prepare_v2(db,
-	                   "INSERT INTO params(rid, kid, type, value) VALUES(?, (SELECT id FROM keys"
-	                   " WHERE name = ?), ?, ?)",
-	                   -1, &par, NULL);
-	sqlite3_prepare_v2(db,
-	                   "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max,"
-	                   " count) VALUES(?, (SELECT id FROM keys WHERE name = ?), ?, 99, 0, ?, ?, 100)",
-	                   -1, &sum, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO runs(id, project_id, seq, name, status, start_time, end_time,"
+	    " host, user) VALUES(?, (SELECT id FROM projects WHERE name = ?), ?, ?, ?, ?,"
+	    " ?, 'bench', 'bench')",
+	    -1, &run, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO params(rid, kid, type, value) VALUES(?, (SELECT id FROM keys"
+	    " WHERE name = ?), ?, ?)",
+	    -1, &par, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max,"
+	    " count) VALUES(?, (SELECT id FROM keys WHERE name = ?), ?, 99, 0, ?, ?, 100)",
+	    -1, &sum, NULL);
 	sqlite3_prepare_v2(db, "INSERT INTO tags(rid, tag) VALUES(?, ?)", -1, &tag, NULL);
 	static const char *const models[] = {"mlp", "cnn", "lgbm", "resnet"};
 	for (int i = 0; i < NRUNS; i++) {
 		char id[33], name[64];
-		snprintf(id, sizeof id, "%08x%024x", 0xb0000000u + (unsigned)i, (unsigned)i * 2654435761u);
+		snprintf(id, sizeof id, "%08x%024x", 0xb0000000u + (unsigned)i,
+		         (unsigned)i * 2654435761u);
 		snprintf(name, sizeof name, "run-%d", i);
 		const char *proj = i % 10 ? "sweep" : "other";
 		sqlite3_bind_text(run, 1, id, -1, SQLITE_TRANSIENT);
@@ -164,8 +169,8 @@ static void make_store(const char *dir, char big_id[33])
 	if (cairn_store_open(&s, store_dir) != 0 || cairn_run_open(&r, s, big_id) != 0)
 		die("reopen the store");
 	for (int i = 1; i < NPOINTS; i++)
-		if (cairn_run_log_metric(r, "loss", 1.0 / (1 + i * 1e-4) + (i % 9973 == 0 ? 5 : 0), i,
-		                         1700000000.0 + i * 0.01) != 0)
+		if (cairn_run_log_metric(r, "loss", 1.0 / (1 + i * 1e-4) + (i % 9973 == 0 ? 5 : 0),
+		                         i, 1700000000.0 + i * 0.01) != 0)
 			die("log a point");
 	if (cairn_run_flush(r) != 0)
 		die("flush");
@@ -284,8 +289,8 @@ static void report_floor(const char *name, double v, const char *unit, double fl
                          const char *floor_what, const char *op, double target)
 {
 	int pass = strcmp(op, ">=") == 0 ? v >= target : v <= target;
-	printf("BENCH %s: %.4g %s | floor %.4g %s (%s) | ratio %.3f | target %s %g %s | %s\n", name, v,
-	       unit, floor, unit, floor_what, floor ? v / floor : 0, op, target, unit,
+	printf("BENCH %s: %.4g %s | floor %.4g %s (%s) | ratio %.3f | target %s %g %s | %s\n", name,
+	       v, unit, floor, unit, floor_what, floor ? v / floor : 0, op, target, unit,
 	       pass ? "PASS" : "MISS");
 	fflush(stdout);
 }
@@ -305,8 +310,8 @@ int main(int argc, char **argv)
 		die("mkdtemp");
 	double t0 = bench_now();
 	make_store(dir, big);
-	fprintf(stderr, "bench-http: generated %d runs and a %d-point series in %.1fs\n", NRUNS, NPOINTS,
-	        bench_now() - t0);
+	fprintf(stderr, "bench-http: generated %d runs and a %d-point series in %.1fs\n", NRUNS,
+	        NPOINTS, bench_now() - t0);
 	char store_dir[4200];
 	snprintf(store_dir, sizeof store_dir, "%s/.cairn", dir);
 
@@ -330,16 +335,18 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof path, "%s/cairn.db", store_dir);
 		sqlite3_open(path, &db);
 		sqlite3_stmt *st;
-		sqlite3_prepare_v2(db,
-		                   "SELECT step, ts, value FROM metric_points WHERE rid = (SELECT rid FROM"
-		                   " runs WHERE id = ?) AND kid = (SELECT id FROM keys WHERE name = 'loss')"
-		                   " ORDER BY step, ts",
-		                   -1, &st, NULL);
+		sqlite3_prepare_v2(
+		    db,
+		    "SELECT step, ts, value FROM metric_points WHERE rid = (SELECT rid FROM"
+		    " runs WHERE id = ?) AND kid = (SELECT id FROM keys WHERE name = 'loss')"
+		    " ORDER BY step, ts",
+		    -1, &st, NULL);
 		for (int k = 0; k < 7; k++) {
 			double a = bench_now(), sum = 0;
 			sqlite3_bind_text(st, 1, big, -1, SQLITE_STATIC);
 			while (sqlite3_step(st) == SQLITE_ROW)
-				sum += sqlite3_column_double(st, 2) + (double)sqlite3_column_int64(st, 0);
+				sum += sqlite3_column_double(st, 2) +
+				       (double)sqlite3_column_int64(st, 0);
 			sqlite3_reset(st);
 			floor_scan[k] = (bench_now() - a) * 1000;
 			if (sum == -1)
@@ -374,8 +381,9 @@ int main(int argc, char **argv)
 		lat[i] = (bench_now() - a) * 1000;
 	}
 	double floor_ms = bench_median(empty, NREQ);
-	report_floor("GET /api/v1/runs first page of 100 of 100k runs, p50", bench_median(lat, NREQ), "ms",
-	             floor_ms, "GET /api/v1/ on the same connection", "<=", 20);
+	report_floor("GET /api/v1/runs first page of 100 of 100k runs, p50",
+	             bench_median(lat, NREQ), "ms", floor_ms, "GET /api/v1/ on the same connection",
+	             "<=", 20);
 
 	char path[256];
 	double hist[9];
@@ -404,9 +412,10 @@ int main(int argc, char **argv)
 	for (int b = 0; b < NBATCH; b++) {
 		size_t n = (size_t)snprintf(body, cap, "{\"metrics\":[");
 		for (int i = 0; i < PER; i++)
-			n += (size_t)snprintf(body + n, cap - n, "%s{\"key\":\"%s\",\"value\":%.6f,\"step\":%d}",
-			                      i ? "," : "", i % 2 ? "loss" : "acc", 1.0 / (b * PER + i + 1),
-			                      b * (PER / 2) + i / 2);
+			n += (size_t)snprintf(body + n, cap - n,
+			                      "%s{\"key\":\"%s\",\"value\":%.6f,\"step\":%d}",
+			                      i ? "," : "", i % 2 ? "loss" : "acc",
+			                      1.0 / (b * PER + i + 1), b * (PER / 2) + i / 2);
 		snprintf(body + n, cap - n, "]}");
 		double a = bench_now();
 		if (request(&c, "POST", mpath, body, &bl) != 200)
@@ -422,8 +431,8 @@ int main(int argc, char **argv)
 	double drain = bench_now() - a;
 	double rate = (double)NBATCH * PER / (ingest_t + drain);
 	double floor_rate = (double)NBATCH * PER / empty_t;
-	report_floor("HTTP ingest, 1000 points per request, keep-alive", rate, "points/s", floor_rate,
-	             "empty requests at 1000 points each", ">=", 300000);
+	report_floor("HTTP ingest, 1000 points per request, keep-alive", rate, "points/s",
+	             floor_rate, "empty requests at 1000 points each", ">=", 300000);
 	free(body);
 	close(c.fd);
 	free(c.buf);

@@ -72,6 +72,7 @@ let c = `/*
  */
 #include "server/web-assets.h"
 
+/* clang-format off */
 `;
 const names = [...files.keys()].sort();
 names.forEach((name, i) => {

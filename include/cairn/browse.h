@@ -41,16 +41,17 @@ CAIRN_EXTERN(int) cairn_run_columns_json(char **out, cairn_store *store, const c
  * the points, so a long series costs ~1/256 of a scan.  A series of at most
  * max_points points comes back whole (sampled false).  max_points is clamped
  * to [2, 1000000]. */
-CAIRN_EXTERN(int) cairn_run_metric_sample_json(char **out, cairn_store *store, const char *id,
-                                               const char *key, size_t max_points);
+CAIRN_EXTERN(int)
+cairn_run_metric_sample_json(char **out, cairn_store *store, const char *id, const char *key,
+                             size_t max_points);
 
 /* The artifact stored under run-relative `path` of run `id`: its object id,
  * size and media type (*out_media_type freed with cairn_free).
  * CAIRN_EINVALID for a path that is not a clean relative path,
  * CAIRN_ENOTFOUND when the run has no such artifact. */
-CAIRN_EXTERN(int) cairn_artifact_lookup(char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size,
-                                        char **out_media_type, cairn_store *store, const char *id,
-                                        const char *path);
+CAIRN_EXTERN(int)
+cairn_artifact_lookup(char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media_type,
+                      cairn_store *store, const char *id, const char *path);
 
 #ifdef __cplusplus
 }

@@ -91,9 +91,12 @@ static int parse_size(const char *s, unsigned long long lo, unsigned long long h
 static int serve(const char *cmd, int argc, char **argv)
 {
 	enum { O_HELP = 1, O_LISTEN, O_PUBLIC, O_TIMEOUT, O_MAXBODY, O_QUIET };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},       {"listen", 'l', true, O_LISTEN},
-	                               {"public", 0, false, O_PUBLIC},     {"timeout", 0, true, O_TIMEOUT},
-	                               {"max-body", 0, true, O_MAXBODY},   {"quiet", 'q', false, O_QUIET},
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"listen", 'l', true, O_LISTEN},
+	                               {"public", 0, false, O_PUBLIC},
+	                               {"timeout", 0, true, O_TIMEOUT},
+	                               {"max-body", 0, true, O_MAXBODY},
+	                               {"quiet", 'q', false, O_QUIET},
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
@@ -109,23 +112,26 @@ static int serve(const char *cmd, int argc, char **argv)
 		case O_HELP: cli_help(ui_usage); goto done;
 		case O_LISTEN:
 			if (parse_listen(a.val, host, sizeof host, &port) != 0) {
-				rc = cli_usage_error(cmd, "--listen needs ADDR:PORT (e.g. 127.0.0.1:0), got '%s'",
-				                     a.val);
+				rc = cli_usage_error(
+				    cmd, "--listen needs ADDR:PORT (e.g. 127.0.0.1:0), got '%s'",
+				    a.val);
 				goto done;
 			}
 			break;
 		case O_PUBLIC: public_ok = true; break;
 		case O_TIMEOUT:
 			if (parse_size(a.val, 1, 3600, &v) != 0) {
-				rc = cli_usage_error(cmd, "--timeout needs seconds from 1 to 3600, got '%s'", a.val);
+				rc = cli_usage_error(
+				    cmd, "--timeout needs seconds from 1 to 3600, got '%s'", a.val);
 				goto done;
 			}
 			cfg.timeout_s = (unsigned)v;
 			break;
 		case O_MAXBODY:
 			if (parse_size(a.val, 1024, (unsigned long long)1 << 32, &v) != 0) {
-				rc = cli_usage_error(cmd, "--max-body needs bytes from 1024 to 4294967296, got '%s'",
-				                     a.val);
+				rc = cli_usage_error(
+				    cmd, "--max-body needs bytes from 1024 to 4294967296, got '%s'",
+				    a.val);
 				goto done;
 			}
 			cfg.max_body = (size_t)v;
@@ -143,10 +149,11 @@ static int serve(const char *cmd, int argc, char **argv)
 	}
 	bool loopback = server_host_is_loopback(host);
 	if (!loopback && !public_ok) {
-		rc = cli_usage_error(cmd,
-		                     "'%s' is not a loopback address; the server has no authentication, "
-		                     "so add --public to expose the store anyway",
-		                     host);
+		rc = cli_usage_error(
+		    cmd,
+		    "'%s' is not a loopback address; the server has no authentication, "
+		    "so add --public to expose the store anyway",
+		    host);
 		goto done;
 	}
 	if ((rc = cli_open_store(&s)) != 0)
@@ -168,12 +175,13 @@ static int serve(const char *cmd, int argc, char **argv)
 		goto done;
 	}
 	if (!loopback)
-		fprintf(stderr, "warning: listening on %s without authentication: anyone who can reach "
-		                "this address can read and change the store\n",
+		fprintf(stderr,
+		        "warning: listening on %s without authentication: anyone who can reach "
+		        "this address can read and change the store\n",
 		        host);
 	bool v6 = strchr(host, ':') != NULL;
-	printf("cairn %s: serving %s at http://%s%s%s:%d/\n", cmd, cairn_store_path(s), v6 ? "[" : "",
-	       host, v6 ? "]" : "", server_port(srv));
+	printf("cairn %s: serving %s at http://%s%s%s:%d/\n", cmd, cairn_store_path(s),
+	       v6 ? "[" : "", host, v6 ? "]" : "", server_port(srv));
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&stop, &sig);

@@ -70,7 +70,8 @@ int cairn_artifact_lookup(char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size,
 	if (!s || !path)
 		return err_set(CAIRN_EINVALID, "no store or no path");
 	if (strlen(path) > 4096 || !relpath_is_safe(path))
-		return err_set(CAIRN_EINVALID, "artifact path '%.200s' is not a clean relative path", path);
+		return err_set(CAIRN_EINVALID,
+		               "artifact path '%.200s' is not a clean relative path", path);
 	int rc = store_run_lookup(s, id, false, &rid, full);
 	if (rc)
 		return rc;

@@ -105,8 +105,8 @@ static int columns_section(cairn_store *s, buf *b, bool *first, const char *name
 }
 
 /* The runs in scope: not deleted, of project ?1 (NULL: all). */
-#define IN_SCOPE                                                                                 \
-	" IN (SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"                       \
+#define IN_SCOPE                                                                                   \
+	" IN (SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"                     \
 	" WHERE r.deleted = 0 AND (?1 IS NULL OR p.name = ?1))"
 
 int store_run_columns_json(cairn_store *s, const char *project, buf *b)
@@ -142,10 +142,11 @@ int store_run_columns_json(cairn_store *s, const char *project, buf *b)
 	                          " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
 	                          " GROUP BY x.kid ORDER BY k.name",
 	                          project, false)) != 0 ||
-	    (rc = columns_section(s, b, &first, "properties", "key",
-	                          "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
-	                          " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
-	                          project, true)) != 0 ||
+	    (rc =
+	         columns_section(s, b, &first, "properties", "key",
+	                         "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
+	                         " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
+	                         project, true)) != 0 ||
 	    (rc = columns_section(s, b, &first, "tags", "tag",
 	                          "SELECT x.tag, count(*) FROM tags x WHERE x.rid" IN_SCOPE
 	                          " GROUP BY x.tag ORDER BY x.tag",
@@ -230,10 +231,11 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 	if (max_points > 1000000)
 		max_points = 1000000;
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "SELECT m.kid, m.count, m.last_step, (SELECT min(step) FROM"
-	                                 " metric_points p WHERE p.rid = m.rid AND p.kid = m.kid)"
-	                                 " FROM metric_summary m JOIN keys k ON k.id = m.kid"
-	                                 " WHERE m.rid = ? AND k.name = ?");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT m.kid, m.count, m.last_step, (SELECT min(step) FROM"
+	                  " metric_points p WHERE p.rid = m.rid AND p.kid = m.kid)"
+	                  " FROM metric_summary m JOIN keys k ON k.id = m.kid"
+	                  " WHERE m.rid = ? AND k.name = ?");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -258,11 +260,13 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 	uint64_t nbk = max_points / 2;
 	bool tiles = sampled && (uint64_t)(hi_step - lo_step) / nbk >= TILE_STEPS;
 	if (tiles)
-		st = store_prep(s, "SELECT tile, n, lo, lo_step, lo_ts, hi, hi_step, hi_ts, nan_step,"
-		                   " nan_ts FROM metric_tiles WHERE rid = ? AND kid = ? ORDER BY tile");
+		st = store_prep(
+		    s, "SELECT tile, n, lo, lo_step, lo_ts, hi, hi_step, hi_ts, nan_step,"
+		       " nan_ts FROM metric_tiles WHERE rid = ? AND kid = ? ORDER BY tile");
 	else
-		st = store_prep(s, "SELECT step, ts, value FROM metric_points WHERE rid = ? AND kid = ?"
-		                   " ORDER BY step, ts");
+		st = store_prep(
+		    s, "SELECT step, ts, value FROM metric_points WHERE rid = ? AND kid = ?"
+		       " ORDER BY step, ts");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -286,8 +290,9 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 		memset(&k, 0, sizeof k);
 		seen = count;
 		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-			int64_t bi = (int64_t)((unsigned __int128)(sqlite3_column_int64(st, 0) - t0) * nbk /
-			                       ntiles);
+			int64_t bi =
+			    (int64_t)((unsigned __int128)(sqlite3_column_int64(st, 0) - t0) * nbk /
+			              ntiles);
 			if (bi != cur) {
 				bucket_flush(b, &f, &k);
 				cur = bi;
@@ -303,14 +308,16 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 					k.hi = hi;
 				k.has_val = true;
 			} else if (sqlite3_column_type(st, 8) != SQLITE_NULL && !k.has_nan) {
-				k.nan = (pt){sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9), NAN};
+				k.nan = (pt){sqlite3_column_int64(st, 8),
+				             sqlite3_column_int64(st, 9), NAN};
 				k.has_nan = true;
 			}
 		}
 		bucket_flush(b, &f, &k);
 	} else if (!sampled) {
 		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-			pt p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), col_value(st, 2)};
+			pt p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+			        col_value(st, 2)};
 			put_point(b, &f, &p);
 			seen++;
 		}
@@ -322,9 +329,11 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 		bucket k;
 		memset(&k, 0, sizeof k);
 		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-			pt p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), col_value(st, 2)};
+			pt p = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+			        col_value(st, 2)};
 			seen++;
-			uint64_t bi = (uint64_t)((unsigned __int128)(uint64_t)(p.step - lo_step) * nb / span);
+			uint64_t bi =
+			    (uint64_t)((unsigned __int128)(uint64_t)(p.step - lo_step) * nb / span);
 			if (bi != cur) {
 				bucket_flush(b, &f, &k);
 				cur = bi;
@@ -422,7 +431,8 @@ int store_tiles_fold(cairn_store *s, const mpoint *pts, size_t n)
 			for (size_t j = 0; j < cap; j++) {
 				if (!tab[j].used)
 					continue;
-				size_t h = tile_hash(tab[j].rid, tab[j].kid, tab[j].tile) & (ncap - 1);
+				size_t h =
+				    tile_hash(tab[j].rid, tab[j].kid, tab[j].tile) & (ncap - 1);
 				while (nt[h].used)
 					h = (h + 1) & (ncap - 1);
 				nt[h] = tab[j];
@@ -432,7 +442,8 @@ int store_tiles_fold(cairn_store *s, const mpoint *pts, size_t n)
 			cap = ncap;
 		}
 		size_t h = tile_hash(p->rid, p->kid, tile) & (cap - 1);
-		while (tab[h].used && (tab[h].rid != p->rid || tab[h].kid != p->kid || tab[h].tile != tile))
+		while (tab[h].used &&
+		       (tab[h].rid != p->rid || tab[h].kid != p->kid || tab[h].tile != tile))
 			h = (h + 1) & (cap - 1);
 		tile_acc *t = &tab[h];
 		if (!t->used) {
@@ -461,12 +472,14 @@ int store_tiles_fold(cairn_store *s, const mpoint *pts, size_t n)
 	    s, "INSERT INTO metric_tiles(rid, kid, tile, n, lo, lo_step, lo_ts, hi, hi_step, hi_ts,"
 	       " nan_step, nan_ts) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
 	       " ON CONFLICT(rid, kid, tile) DO UPDATE SET n = n + excluded.n,"
-	       " lo = CASE WHEN excluded.lo < lo OR lo IS NULL THEN coalesce(excluded.lo, lo) ELSE lo END,"
+	       " lo = CASE WHEN excluded.lo < lo OR lo IS NULL THEN coalesce(excluded.lo, lo) ELSE "
+	       "lo END,"
 	       " lo_step = CASE WHEN excluded.lo < lo OR (lo IS NULL AND excluded.lo IS NOT NULL)"
 	       "   THEN excluded.lo_step ELSE lo_step END,"
 	       " lo_ts = CASE WHEN excluded.lo < lo OR (lo IS NULL AND excluded.lo IS NOT NULL)"
 	       "   THEN excluded.lo_ts ELSE lo_ts END,"
-	       " hi = CASE WHEN excluded.hi > hi OR hi IS NULL THEN coalesce(excluded.hi, hi) ELSE hi END,"
+	       " hi = CASE WHEN excluded.hi > hi OR hi IS NULL THEN coalesce(excluded.hi, hi) ELSE "
+	       "hi END,"
 	       " hi_step = CASE WHEN excluded.hi > hi OR (hi IS NULL AND excluded.hi IS NOT NULL)"
 	       "   THEN excluded.hi_step ELSE hi_step END,"
 	       " hi_ts = CASE WHEN excluded.hi > hi OR (hi IS NULL AND excluded.hi IS NOT NULL)"
@@ -517,8 +530,9 @@ int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
 	bind_text_or_null(st, 2, path);
 	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_reset(st);
-		rc = r == SQLITE_DONE ? err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path)
-		                      : store_sqlerr(s, "look up the artifact");
+		rc = r == SQLITE_DONE
+		         ? err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path)
+		         : store_sqlerr(s, "look up the artifact");
 		goto done;
 	}
 	const char *oid = coltext(st, 0);

@@ -28,9 +28,9 @@
 #include "util/json.h"
 
 #define RUNS_DEFAULT_LIMIT 100
-#define RUNS_MAX_LIMIT 10000
-#define COLUMNS_MAX 256
-#define SAMPLE_DEFAULT 1000
+#define RUNS_MAX_LIMIT     10000
+#define COLUMNS_MAX        256
+#define SAMPLE_DEFAULT     1000
 
 /* --- the run cache ----------------------------------------------------------- */
 
@@ -187,8 +187,9 @@ static bool parse_int_arg(request *rq, response *rs, const char *name, int64_t l
 	char *end;
 	long long x = strtoll(v, &end, 10);
 	if (!*v || *end || x < lo || x > hi) {
-		resp_error(rs, 400, "bad_request", "argument '%s' must be an integer from %lld to %lld",
-		           name, (long long)lo, (long long)hi);
+		resp_error(rs, 400, "bad_request",
+		           "argument '%s' must be an integer from %lld to %lld", name,
+		           (long long)lo, (long long)hi);
 		return false;
 	}
 	*out = x;
@@ -284,7 +285,8 @@ static uint64_t fnv(uint64_t h, const char *s)
 static void cursor_encode(char *out, size_t outsz, int64_t offset, uint64_t qhash)
 {
 	char raw[64];
-	int n = snprintf(raw, sizeof raw, "%lld.%016llx", (long long)offset, (unsigned long long)qhash);
+	int n =
+	    snprintf(raw, sizeof raw, "%lld.%016llx", (long long)offset, (unsigned long long)qhash);
 	size_t j = 0;
 	for (int i = 0; i < n && j + 5 < outsz; i += 3) {
 		unsigned v = (unsigned char)raw[i] << 16;
@@ -354,7 +356,8 @@ static bool colspec_parse(colspec *cs, const char *cols)
 	cs->copy = strdup(cols);
 	if (!cs->copy)
 		return false;
-	for (char *save = NULL, *t = strtok_r(cs->copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *t = strtok_r(cs->copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
 		while (*t == ' ')
 			t++;
 		size_t l = strlen(t);
@@ -423,7 +426,8 @@ static int h_runs_list(request *rq, response *rs)
 	const char *project, *q, *sort, *group, *cols, *cursor;
 	if (!req_arg_checked(rq, rs, "project", &project) || !req_arg_checked(rq, rs, "q", &q) ||
 	    !req_arg_checked(rq, rs, "sort", &sort) || !req_arg_checked(rq, rs, "group", &group) ||
-	    !req_arg_checked(rq, rs, "columns", &cols) || !req_arg_checked(rq, rs, "cursor", &cursor))
+	    !req_arg_checked(rq, rs, "columns", &cols) ||
+	    !req_arg_checked(rq, rs, "cursor", &cursor))
 		return 0;
 	if (project && !*project)
 		project = NULL;
@@ -438,15 +442,18 @@ static int h_runs_list(request *rq, response *rs)
 	qhash = fnv(qhash, sort);
 	qhash = fnv(qhash, deleted ? "1" : "0");
 	if (cursor && *cursor && !cursor_decode(cursor, qhash, &offset))
-		return resp_error(rs, 400, "bad_cursor",
-		                  "the cursor is not valid for this query (start again without it)");
+		return resp_error(
+		    rs, 400, "bad_cursor",
+		    "the cursor is not valid for this query (start again without it)");
 	if ((q && *q) || (sort && *sort) || (group && *group))
-		return resp_error(rs, 400, "bad_request",
-		                  "q, sort and group need the query compiler, which this build lacks");
+		return resp_error(
+		    rs, 400, "bad_request",
+		    "q, sort and group need the query compiler, which this build lacks");
 	colspec cs;
 	if (!colspec_parse(&cs, cols)) {
 		free(cs.copy);
-		return resp_error(rs, 400, "bad_request", "too many columns (at most %d)", COLUMNS_MAX);
+		return resp_error(rs, 400, "bad_request", "too many columns (at most %d)",
+		                  COLUMNS_MAX);
 	}
 	char *list = NULL, *projects = NULL;
 	json_doc *doc = NULL, *pdoc = NULL;
@@ -559,7 +566,8 @@ static int h_metric(request *rq, response *rs)
 		if (strcmp(out, "[]") == 0) {
 			cairn_free(out);
 			char *chk = NULL;
-			rc = cairn_run_metric_sample_json(&chk, rq->srv->store, run_param(rq), key, 2);
+			rc = cairn_run_metric_sample_json(&chk, rq->srv->store, run_param(rq), key,
+			                                  2);
 			cairn_free(chk);
 			if (rc)
 				return resp_lib_error(rs, rc);
@@ -664,10 +672,11 @@ static int h_artifact_get(request *rq, response *rs)
 {
 	const char *path = rq->params[1];
 	if (!artifact_path_ok(path))
-		return resp_error(rs, 400, "bad_path",
-		                  "artifact path '%.200s' is not a clean relative path (no '..', no "
-		                  "leading '/', no encoded separators)",
-		                  path);
+		return resp_error(
+		    rs, 400, "bad_path",
+		    "artifact path '%.200s' is not a clean relative path (no '..', no "
+		    "leading '/', no encoded separators)",
+		    path);
 	char oid[CAIRN_OID_HEXSZ + 1], *media = NULL, *file = NULL;
 	int64_t size = 0;
 	int rc = cairn_artifact_lookup(oid, &size, &media, rq->srv->store, run_param(rq), path);
@@ -676,8 +685,9 @@ static int h_artifact_get(request *rq, response *rs)
 	/* The run records the artifact: a missing object is the store's fault. */
 	if ((rc = cairn_object_path(&file, rq->srv->store, oid)) != 0) {
 		cairn_free(media);
-		return resp_error(rs, 500, "internal", "the store has lost the bytes of artifact '%.200s' (%s)",
-		                  path, cairn_error_last());
+		return resp_error(rs, 500, "internal",
+		                  "the store has lost the bytes of artifact '%.200s' (%s)", path,
+		                  cairn_error_last());
 	}
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -754,7 +764,8 @@ static int h_manifest(request *rq, response *rs)
 	size_t len = 0;
 	int rc = 0;
 	if (!oid) {
-		resp_error(rs, 404, "not_found", "the run has no dataset '%.200s' with a manifest", name);
+		resp_error(rs, 404, "not_found", "the run has no dataset '%.200s' with a manifest",
+		           name);
 		goto done;
 	}
 	if ((rc = cairn_object_read(&data, &len, rq->srv->store, oid, (size_t)64 << 20)) != 0) {
@@ -813,7 +824,8 @@ static int h_run_create(request *rq, response *rs)
 	for (size_t i = 0; rc == 0 && i < c.nparams; i++)
 		for (size_t j = i + 1; j < c.nparams; j++)
 			if (strcmp(c.params[i].key, c.params[j].key) == 0) {
-				resp_error(rs, 409, "conflict", "param '%s' given twice", c.params[i].key);
+				resp_error(rs, 409, "conflict", "param '%s' given twice",
+				           c.params[i].key);
 				goto done;
 			}
 	if (c.note && strlen(c.note) > (1 << 20)) {
@@ -913,9 +925,10 @@ static int h_params_log(request *rq, response *rs)
 	for (size_t i = 0; i < n; i++) {
 		const json *h = json_get(have, p[i].key);
 		if (h && param_differs(h, &p[i].value)) {
-			resp_error(rs, 409, "conflict",
-			           "param '%s' is already set to another value (params are write-once)",
-			           p[i].key);
+			resp_error(
+			    rs, 409, "conflict",
+			    "param '%s' is already set to another value (params are write-once)",
+			    p[i].key);
 			goto done;
 		}
 		for (size_t j = i + 1; j < n; j++)
@@ -960,8 +973,8 @@ static int h_properties(request *rq, response *rs)
 	}
 	for (const json *e = obj->child; e; e = e->next)
 		if (e->len > 64 * 1024) {
-			resp_error(rs, 413, "too_large", "property '%.100s' value too long (at most 64 KiB)",
-			           e->key);
+			resp_error(rs, 413, "too_large",
+			           "property '%.100s' value too long (at most 64 KiB)", e->key);
 			goto done;
 		}
 	int rc = run_cache_get(rq->srv, run_param(rq), &run);
@@ -1008,8 +1021,8 @@ static int h_finish(request *rq, response *rs)
 		goto done;
 	const char *st = json_get_str(json_root(rdoc), "status");
 	if (st && strcmp(st, "running") != 0) {
-		resp_error(rs, 409, "conflict", "run %s is already %s", json_get_str(json_root(rdoc), "id"),
-		           st);
+		resp_error(rs, 409, "conflict", "run %s is already %s",
+		           json_get_str(json_root(rdoc), "id"), st);
 		goto done;
 	}
 	int rc = run_cache_get(rq->srv, json_get_str(json_root(rdoc), "id"), &run);

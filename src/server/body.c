@@ -60,10 +60,11 @@ int body_metrics(const json *root, metric_in **out, size_t *n, char *err, size_t
 	*n = 0;
 	const json *arr = json_get(root, "metrics");
 	if (!arr || arr->type != JSON_ARR)
-		return bad(err, errsz, "expected \"metrics\": [{\"key\", \"value\", \"step\"}, ...]");
+		return bad(err, errsz,
+		           "expected \"metrics\": [{\"key\", \"value\", \"step\"}, ...]");
 	if (arr->len > BODY_MAX_ITEMS)
-		return bad(err, errsz, "too many metrics in one request (%zu, at most %d)", arr->len,
-		           BODY_MAX_ITEMS);
+		return bad(err, errsz, "too many metrics in one request (%zu, at most %d)",
+		           arr->len, BODY_MAX_ITEMS);
 	metric_in *m = calloc(arr->len ? arr->len : 1, sizeof *m);
 	if (!m)
 		return bad(err, errsz, "out of memory");
@@ -90,24 +91,27 @@ int body_metrics(const json *root, metric_in **out, size_t *n, char *err, size_t
 		m[i].key = k->str;
 		if (!json_num_value(v, &m[i].value)) {
 			free(m);
-			return bad(err, errsz,
-			           "metrics[%zu].value: expected a number (or \"NaN\", \"Infinity\", "
-			           "\"-Infinity\")",
-			           i);
+			return bad(
+			    err, errsz,
+			    "metrics[%zu].value: expected a number (or \"NaN\", \"Infinity\", "
+			    "\"-Infinity\")",
+			    i);
 		}
 		m[i].step = CAIRN_STEP_AUTO;
 		if (s && s->type != JSON_NULL) {
 			if (s->type != JSON_NUM || !s->is_int || s->i < 0) {
 				free(m);
-				return bad(err, errsz, "metrics[%zu].step: expected a non-negative integer", i);
+				return bad(err, errsz,
+				           "metrics[%zu].step: expected a non-negative integer", i);
 			}
 			m[i].step = s->i;
 		}
 		if (t && t->type != JSON_NULL) {
 			if (t->type != JSON_NUM || !isfinite(t->num) || t->num < 0) {
 				free(m);
-				return bad(err, errsz,
-				           "metrics[%zu].timestamp: expected seconds since the epoch", i);
+				return bad(
+				    err, errsz,
+				    "metrics[%zu].timestamp: expected seconds since the epoch", i);
 			}
 			m[i].timestamp = t->num;
 		}
@@ -138,7 +142,8 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 		size_t plen = prefix ? strlen(prefix) : 0;
 		size_t klen = strlen(e->key);
 		if (plen + klen + 2 > 1024)
-			return bad(err, errsz, "param key '%.60s…' too long", prefix ? prefix : e->key);
+			return bad(err, errsz, "param key '%.60s…' too long",
+			           prefix ? prefix : e->key);
 		char key[1024];
 		if (prefix)
 			snprintf(key, sizeof key, "%s.%s", prefix, e->key);
@@ -170,7 +175,8 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 			break;
 		case JSON_STR:
 			if (strlen(e->str) != e->len)
-				return bad(err, errsz, "params.%s: the value contains a NUL byte", key);
+				return bad(err, errsz, "params.%s: the value contains a NUL byte",
+				           key);
 			/* The non-finite spellings are floats, as everywhere in cairn's JSON. */
 			if (json_num_value(e, &v.f)) {
 				v.type = CAIRN_TYPE_FLOAT;
@@ -180,10 +186,12 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 			}
 			break;
 		default:
-			return bad(err, errsz, "params.%s: expected a number, string or boolean", key);
+			return bad(err, errsz, "params.%s: expected a number, string or boolean",
+			           key);
 		}
 		if (pv->n >= BODY_MAX_ITEMS)
-			return bad(err, errsz, "too many params in one request (at most %d)", BODY_MAX_ITEMS);
+			return bad(err, errsz, "too many params in one request (at most %d)",
+			           BODY_MAX_ITEMS);
 		if (pv->n == pv->cap) {
 			size_t nc = pv->cap ? pv->cap * 2 : 16;
 			param_in *nv = realloc(pv->v, nc * sizeof *nv);
@@ -233,7 +241,8 @@ int body_properties(const json *root, const json **out_obj, char *err, size_t er
 		if (check_key(e->key, strlen(e->key), "property key", err, errsz) != 0)
 			return -1;
 		if (e->type != JSON_STR || strlen(e->str) != e->len)
-			return bad(err, errsz, "properties.%.200s: expected a string without NUL bytes",
+			return bad(err, errsz,
+			           "properties.%.200s: expected a string without NUL bytes",
 			           e->key);
 	}
 	*out_obj = obj;
@@ -289,7 +298,8 @@ int body_finish(const json *root, finish_in *out, char *err, size_t errsz)
 	if (s) {
 		if (s->type != JSON_STR || cairn_status_parse(&out->status, s->str) != 0 ||
 		    out->status == CAIRN_STATUS_RUNNING || out->status == CAIRN_STATUS_CRASHED)
-			return bad(err, errsz, "status: expected \"finished\", \"failed\" or \"killed\"");
+			return bad(err, errsz,
+			           "status: expected \"finished\", \"failed\" or \"killed\"");
 		if (out->status == CAIRN_STATUS_FAILED)
 			out->exit_code = 1;
 	}
@@ -301,8 +311,8 @@ int body_finish(const json *root, finish_in *out, char *err, size_t errsz)
 	return 0;
 }
 
-static int opt_str(const json *root, const char *key, const char **out, const char *what,
-                   char *err, size_t errsz)
+static int opt_str(const json *root, const char *key, const char **out, const char *what, char *err,
+                   size_t errsz)
 {
 	const json *v = json_get(root, key);
 	*out = NULL;

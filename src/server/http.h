@@ -19,7 +19,7 @@
 #include "util/buf.h"
 
 #define ROUTE_MAX_PARAMS 4
-#define QUERY_ARG_MAX 8192 /* bytes in one query-string argument */
+#define QUERY_ARG_MAX    8192 /* bytes in one query-string argument */
 
 struct MHD_Connection;
 
@@ -54,7 +54,7 @@ typedef struct request {
 	int nparams;
 	buf body;
 	bool body_too_big;
-	bool answered; /* a response was queued early (413) */
+	bool answered;      /* a response was queued early (413) */
 	uint64_t discarded; /* body bytes dropped past the cap */
 	double started;
 } request;
@@ -63,17 +63,17 @@ typedef struct response {
 	int status;
 	const char *content_type; /* static string */
 	buf body;
-	int fd;                   /* >= 0: serve this file (body unused) */
+	int fd; /* >= 0: serve this file (body unused) */
 	uint64_t fd_size;
-	uint64_t fd_offset;       /* 206 partial content */
-	char range[96];           /* Content-Range */
-	const char *disposition;  /* "inline" / "attachment" or NULL */
-	char *filename;           /* for Content-Disposition (owned) */
-	const char *allow;        /* Allow header for 405 */
-	const char *cache;        /* Cache-Control or NULL */
+	uint64_t fd_offset;      /* 206 partial content */
+	char range[96];          /* Content-Range */
+	const char *disposition; /* "inline" / "attachment" or NULL */
+	char *filename;          /* for Content-Disposition (owned) */
+	const char *allow;       /* Allow header for 405 */
+	const char *cache;       /* Cache-Control or NULL */
 	char etag[72];
-	bool sandbox;             /* CSP sandbox: user content */
-	const void *static_data;  /* embedded asset (not freed) */
+	bool sandbox;            /* CSP sandbox: user content */
+	const void *static_data; /* embedded asset (not freed) */
 	size_t static_len;
 } response;
 

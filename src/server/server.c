@@ -117,8 +117,8 @@ bool req_arg_checked(request *rq, response *rs, const char *name, const char **o
 {
 	const char *v = req_arg(rq, name);
 	if (v && strlen(v) > QUERY_ARG_MAX) {
-		resp_error(rs, 400, "bad_request", "argument '%s' is too long (at most %d bytes)", name,
-		           QUERY_ARG_MAX);
+		resp_error(rs, 400, "bad_request", "argument '%s' is too long (at most %d bytes)",
+		           name, QUERY_ARG_MAX);
 		return false;
 	}
 	*out = v;
@@ -203,9 +203,10 @@ static int dispatch_table(request *rq, response *rs, const route *table, const c
 		if (strcmp(r->method, rq->method) != 0 &&
 		    !(strcmp(r->method, "GET") == 0 && strcmp(rq->method, "HEAD") == 0)) {
 			path_seen = true;
-			if (strlen(allow) + strlen(r->method) + 3 < sizeof allow && !strstr(allow, r->method))
-				snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
-				         allow[0] ? ", " : "", r->method);
+			if (strlen(allow) + strlen(r->method) + 3 < sizeof allow &&
+			    !strstr(allow, r->method))
+				snprintf(allow + strlen(allow), sizeof allow - strlen(allow),
+				         "%s%s", allow[0] ? ", " : "", r->method);
 			continue;
 		}
 		rq->nparams = probe.nparams;
@@ -237,7 +238,8 @@ static int serve_asset(request *rq, response *rs)
 {
 	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) {
 		rs->allow = "GET, HEAD";
-		return resp_error(rs, 405, "method_not_allowed", "%s is not allowed here", rq->method);
+		return resp_error(rs, 405, "method_not_allowed", "%s is not allowed here",
+		                  rq->method);
 	}
 	const web_asset *a = asset_find(rq->path);
 	if (!a) {
@@ -315,15 +317,16 @@ static int dispatch(request *rq, response *rs)
 		if (is_write(rq->method) && rq->body.len > 0) {
 			const char *ct = req_header(rq, "Content-Type");
 			if (!ct || strncasecmp(ct, "application/json", 16) != 0)
-				return resp_error(rs, 415, "unsupported_media_type",
-				                  "a request body must be JSON (Content-Type: application/json)");
+				return resp_error(
+				    rs, 415, "unsupported_media_type",
+				    "a request body must be JSON (Content-Type: application/json)");
 		}
 		if (strncmp(rq->path, "/api/v1/", 8) == 0)
 			return dispatch_table(rq, rs, api_v1_routes, "API");
 		if (strncmp(rq->path, "/api/2.0/mlflow/", 16) == 0)
 			return dispatch_table(rq, rs, mlflow_routes, "MLflow API");
-		return resp_error(rs, 404, "not_found", "no API at %s (the native API is under /api/v1/)",
-		                  rq->path);
+		return resp_error(rs, 404, "not_found",
+		                  "no API at %s (the native API is under /api/v1/)", rq->path);
 	}
 	return serve_asset(rq, rs);
 }
@@ -351,7 +354,8 @@ static enum MHD_Result send_response(request *rq, response *rs)
 		size_t len = rs->body.len;
 		char *body = buf_detach(&rs->body);
 		r = MHD_create_response_from_buffer(len, body ? body : (char *)"",
-		                                    body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		                                    body ? MHD_RESPMEM_MUST_FREE
+		                                         : MHD_RESPMEM_PERSISTENT);
 		if (!r)
 			free(body);
 	}
@@ -384,7 +388,8 @@ static enum MHD_Result send_response(request *rq, response *rs)
 		if (rs->filename) {
 			size_t j = 0;
 			for (const char *p = rs->filename; *p && j + 1 < sizeof name; p++)
-				name[j++] = ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f)
+				name[j++] = ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' ||
+				             *p == 0x7f)
 				                ? '_'
 				                : *p;
 			name[j] = '\0';
@@ -429,8 +434,8 @@ static enum MHD_Result answer_too_big(request *rq)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
 	server *srv = cls;
 	request *rq = *con_cls;
@@ -445,7 +450,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->started = clock_mono();
 		buf_init(&rq->body);
 		*con_cls = rq;
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		const char *cl =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {
 			char *end;
 			errno = 0;
@@ -558,7 +564,8 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		v6->sin6_port = htons((uint16_t)srv->cfg.port);
 		flags |= MHD_USE_IPv6;
 	} else {
-		snprintf(err, errsz, "'%s' is not a numeric IP address or 'localhost'", srv->cfg.host);
+		snprintf(err, errsz, "'%s' is not a numeric IP address or 'localhost'",
+		         srv->cfg.host);
 		pthread_mutex_destroy(&srv->cache_mu);
 		free(srv);
 		return -1;
@@ -584,7 +591,8 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		free(srv);
 		return -1;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : srv->cfg.port;
 	*out = srv;
 	return 0;

@@ -15,17 +15,17 @@
 
 #include "cairn.h"
 
-#define SERVER_DEFAULT_PORT 7460
+#define SERVER_DEFAULT_PORT     7460
 #define SERVER_DEFAULT_MAX_BODY ((size_t)16 << 20) /* bytes in one request body */
-#define SERVER_DEFAULT_TIMEOUT 30                  /* seconds a connection may idle */
+#define SERVER_DEFAULT_TIMEOUT  30                 /* seconds a connection may idle */
 
 typedef struct server_config {
-	const char *host;    /* numeric address or "localhost" (default 127.0.0.1) */
-	int port;            /* 0: a free port */
-	size_t max_body;     /* 0: SERVER_DEFAULT_MAX_BODY */
-	unsigned timeout_s;  /* 0: SERVER_DEFAULT_TIMEOUT */
-	unsigned threads;    /* 0: 4 */
-	bool quiet;          /* no access log on stderr */
+	const char *host;   /* numeric address or "localhost" (default 127.0.0.1) */
+	int port;           /* 0: a free port */
+	size_t max_body;    /* 0: SERVER_DEFAULT_MAX_BODY */
+	unsigned timeout_s; /* 0: SERVER_DEFAULT_TIMEOUT */
+	unsigned threads;   /* 0: 4 */
+	bool quiet;         /* no access log on stderr */
 } server_config;
 
 typedef struct server server;

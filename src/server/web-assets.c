@@ -5,6 +5,7 @@
  */
 #include "server/web-assets.h"
 
+/* clang-format off */
 /* /assets/app.css (8796 bytes) */
 static const unsigned char asset_0[] =
 	".uplot,.uplot *,.uplot *:before,.uplot *:after{box-sizing:border-box}.uplot{font-family:system-u"

@@ -165,15 +165,17 @@ static void test_tiles_backfill(void **st)
 		tmp.dir = sd;
 		assert_int_equal(sqlite3_open(db, &tmp.db), 0);
 		assert_ok(store_migrate(&tmp, 2));
-		assert_int_equal(sqlite3_exec(tmp.db,
-		                              "INSERT INTO projects(id, name, created) VALUES(1, 'p', 0);"
-		                              "INSERT INTO runs(rid, id, project_id, seq, name, start_time)"
-		                              " VALUES(1, 'abcdabcdabcdabcdabcdabcdabcdabcd', 1, 1, 'old', 0);"
-		                              "INSERT INTO keys(id, name) VALUES(1, 'loss');",
-		                              0, 0, 0),
-		                 0);
+		assert_int_equal(
+		    sqlite3_exec(tmp.db,
+		                 "INSERT INTO projects(id, name, created) VALUES(1, 'p', 0);"
+		                 "INSERT INTO runs(rid, id, project_id, seq, name, start_time)"
+		                 " VALUES(1, 'abcdabcdabcdabcdabcdabcdabcdabcd', 1, 1, 'old', 0);"
+		                 "INSERT INTO keys(id, name) VALUES(1, 'loss');",
+		                 0, 0, 0),
+		    0);
 		sqlite3_stmt *ins;
-		sqlite3_prepare_v2(tmp.db, "INSERT INTO metric_points VALUES(1, 1, ?, ?, ?)", -1, &ins, 0);
+		sqlite3_prepare_v2(tmp.db, "INSERT INTO metric_points VALUES(1, 1, ?, ?, ?)", -1,
+		                   &ins, 0);
 		sqlite3_exec(tmp.db, "BEGIN", 0, 0, 0);
 		for (int64_t i = 0; i < n; i++) {
 			sqlite3_bind_int64(ins, 1, i);
@@ -186,10 +188,11 @@ static void test_tiles_backfill(void **st)
 			sqlite3_reset(ins);
 		}
 		sqlite3_finalize(ins);
-		sqlite3_exec(tmp.db,
-		             "INSERT INTO metric_summary VALUES(1, 1, 0.5, 19999, 19999000, 0, 77, 20000);"
-		             "COMMIT",
-		             0, 0, 0);
+		sqlite3_exec(
+		    tmp.db,
+		    "INSERT INTO metric_summary VALUES(1, 1, 0.5, 19999, 19999000, 0, 77, 20000);"
+		    "COMMIT",
+		    0, 0, 0);
 		sqlite3_close(tmp.db);
 		pthread_mutex_destroy(&tmp.lock);
 	}
