@@ -131,26 +131,70 @@ int store_run_columns_json(cairn_store *s, const char *project, buf *b)
 	json_key(b, &first, "runs");
 	json_int(b, sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
-	/* Distinct counts go through the (kid, value, rid) index of params. */
-	if ((rc = columns_section(s, b, &first, "params", "key",
-	                          "SELECT k.name, count(*), count(DISTINCT x.value) FROM params x"
-	                          " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
-	                          " GROUP BY x.kid ORDER BY k.name",
-	                          project, true)) != 0 ||
-	    (rc = columns_section(s, b, &first, "metrics", "key",
-	                          "SELECT k.name, count(*) FROM metric_summary x"
-	                          " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
-	                          " GROUP BY x.kid ORDER BY k.name",
-	                          project, false)) != 0 ||
-	    (rc =
-	         columns_section(s, b, &first, "properties", "key",
-	                         "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
-	                         " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
-	                         project, true)) != 0 ||
-	    (rc = columns_section(s, b, &first, "tags", "tag",
-	                          "SELECT x.tag, count(*) FROM tags x WHERE x.rid" IN_SCOPE
-	                          " GROUP BY x.tag ORDER BY x.tag",
-	                          project, false)) != 0)
+	/* The whole store without deleted runs (the usual case) is counted
+	 * straight from the key indexes; otherwise each row is checked against
+	 * the runs in scope. */
+	bool all = !project;
+	if (all) {
+		st = store_prep(s, "SELECT EXISTS(SELECT 1 FROM runs WHERE deleted != 0)");
+		if (!st) {
+			rc = cairn_error_last_code();
+			goto done;
+		}
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0))
+			all = false;
+		sqlite3_reset(st);
+	}
+	if (all)
+		rc = columns_section(s, b, &first, "params", "key",
+		                     "SELECT k.name, x.n, x.d FROM (SELECT kid, count(*) AS n,"
+		                     " count(DISTINCT value) AS d FROM params GROUP BY kid) x"
+		                     " JOIN keys k ON k.id = x.kid ORDER BY k.name",
+		                     NULL, true);
+	else
+		rc = columns_section(s, b, &first, "params", "key",
+		                     "SELECT k.name, count(*), count(DISTINCT x.value) FROM params x"
+		                     " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
+		                     " GROUP BY x.kid ORDER BY k.name",
+		                     project, true);
+	if (rc)
+		goto done;
+	if (all)
+		rc = columns_section(s, b, &first, "metrics", "key",
+		                     "SELECT k.name, x.n FROM (SELECT kid, count(*) AS n FROM"
+		                     " metric_summary GROUP BY kid) x JOIN keys k ON k.id = x.kid"
+		                     " ORDER BY k.name",
+		                     NULL, false);
+	else
+		rc = columns_section(s, b, &first, "metrics", "key",
+		                     "SELECT k.name, count(*) FROM metric_summary x"
+		                     " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
+		                     " GROUP BY x.kid ORDER BY k.name",
+		                     project, false);
+	if (rc)
+		goto done;
+	if (all)
+		rc = columns_section(s, b, &first, "properties", "key",
+		                     "SELECT key, count(*), count(DISTINCT value) FROM properties"
+		                     " GROUP BY key ORDER BY key",
+		                     NULL, true);
+	else
+		rc = columns_section(s, b, &first, "properties", "key",
+		                     "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
+		                     " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
+		                     project, true);
+	if (rc)
+		goto done;
+	if (all)
+		rc = columns_section(s, b, &first, "tags", "tag",
+		                     "SELECT tag, count(*) FROM tags GROUP BY tag ORDER BY tag", NULL,
+		                     false);
+	else
+		rc = columns_section(s, b, &first, "tags", "tag",
+		                     "SELECT x.tag, count(*) FROM tags x WHERE x.rid" IN_SCOPE
+		                     " GROUP BY x.tag ORDER BY x.tag",
+		                     project, false);
+	if (rc)
 		goto done;
 	buf_putc(b, '}');
 	if (!buf_ok(b))

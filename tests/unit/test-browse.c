@@ -257,6 +257,16 @@ static void test_projects_columns_artifacts(void **st)
 	json_doc_free(d);
 	cairn_free(out);
 
+	/* A deleted run leaves the counts. */
+	assert_ok(cairn_run_delete(u.s, cairn_run_id(b), 0));
+	assert_ok(cairn_run_columns_json(&out, u.s, NULL));
+	d = parse(out);
+	assert_int_equal(json_get(json_root(d), "runs")->i, 1);
+	assert_int_equal(json_get(json_get(json_root(d), "params")->child, "count")->i, 1);
+	assert_int_equal(json_get(json_get(json_root(d), "params")->child, "distinct")->i, 1);
+	json_doc_free(d);
+	cairn_free(out);
+
 	char oid[CAIRN_OID_HEXSZ + 1], *media;
 	int64_t size;
 	assert_ok(cairn_artifact_lookup(oid, &size, &media, u.s, cairn_run_id(a), "d/x.txt"));

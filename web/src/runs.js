@@ -307,7 +307,20 @@ export function runsPage(root) {
       if (!refresh) showError(e);
     } finally {
       if (st.loading.get(pg) === ctl) st.loading.delete(pg);
+      startColumns();
     }
+  }
+
+  let columnsStarted = false;
+  function startColumns() {
+    if (columnsStarted || disposed) return;
+    columnsStarted = true;
+    loadColumns().then(() => {
+      if (!st.cols && !disposed) {
+        renderHead();
+        render(true);
+      }
+    });
   }
 
   function showError(e) {
@@ -465,15 +478,10 @@ export function runsPage(root) {
   window.addEventListener('resize', onResize);
   selChanged();
   renderHead();
-  // Rows first (the first page is what a person waits for); the default
-  // columns (those that differ) follow when the column list arrives.
+  // Rows first (the first page is what a person waits for; the store
+  // answers one request at a time), then the column list, which picks the
+  // default columns (those that differ).
   reload();
-  loadColumns().then(() => {
-    if (!st.cols && !disposed) {
-      renderHead();
-      render(true);
-    }
-  });
   if (st.group) loadGroups();
   api('/api/v1/projects').then((res) => {
     for (const pr of res.projects) projectSel.appendChild(h('option', { value: pr.name }, `${pr.name} (${pr.runs})`));
