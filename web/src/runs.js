@@ -20,14 +20,14 @@ const LIVE_MS = 4000;
 const ATTRS = [
   { id: 'name', label: 'Name', width: 220, sort: 'name' },
   { id: 'status', label: 'Status', width: 90, sort: 'status' },
-  { id: 'start_time', label: 'Started', width: 140, sort: 'start_time' },
-  { id: 'duration', label: 'Duration', width: 80 },
+  { id: 'start_time', label: 'Started', width: 140, sort: 'started' },
+  { id: 'duration', label: 'Duration', width: 80, sort: 'duration' },
   { id: 'tags', label: 'Tags', width: 200 },
   { id: 'project', label: 'Project', width: 110, sort: 'project' },
   { id: 'seq', label: '#', width: 60, sort: 'seq' },
   { id: 'user', label: 'User', width: 100, sort: 'user' },
   { id: 'host', label: 'Host', width: 110, sort: 'host' },
-  { id: 'note', label: 'Note', width: 200 },
+  { id: 'note', label: 'Note', width: 200, sort: 'note' },
 ];
 const DEFAULT_ATTRS = ['name', 'status', 'start_time', 'duration', 'tags'];
 
