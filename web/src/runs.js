@@ -73,6 +73,14 @@ function cellValue(r, c) {
   return fmt.value(r[c]);
 }
 
+function isNumeric(r, c) {
+  if (c.startsWith('metrics.')) return true;
+  const m = /^(params|properties)\.(.*)$/.exec(c);
+  if (!m) return c === 'seq';
+  const v = r[m[1]] && r[m[1]][m[2]];
+  return typeof v === 'number' || v === 'NaN' || v === 'Infinity' || v === '-Infinity';
+}
+
 export function runsPage(root) {
   const p = params();
   const st = {
@@ -381,7 +389,7 @@ export function runsPage(root) {
         else if (c === 'tags') content = tagEditor(r, (tags) => { r.tags = tags; });
         else content = cellValue(r, c);
         const text = typeof content === 'string' ? content : undefined;
-        row.appendChild(h('div', { class: 'cell' + (c.startsWith('metrics.') || c.startsWith('params.') ? ' num' : ''), title: text }, content));
+        row.appendChild(h('div', { class: 'cell' + (isNumeric(r, c) ? ' num' : ''), title: text }, content));
       }
       rowsEl.appendChild(row);
     }
