@@ -421,11 +421,78 @@ static void project_run(buf *b, const json *run, const colspec *cs)
 	buf_putc(b, '}');
 }
 
+/* The page answer: {"total", "offset", "runs" (projected), "next"}; the
+ * first `skip` runs of the array are left out. */
+static void write_page(buf *b, const json *runs, int64_t total, int64_t offset, int64_t limit,
+                       int64_t skip, const colspec *cs, uint64_t qhash)
+{
+	bool first = true, f2 = true;
+	int64_t i = 0, n = 0;
+	buf_putc(b, '{');
+	json_key(b, &first, "total");
+	json_int(b, total);
+	json_key(b, &first, "offset");
+	json_int(b, offset);
+	json_key(b, &first, "runs");
+	buf_putc(b, '[');
+	for (const json *r = runs ? runs->child : NULL; r && n < limit; r = r->next, i++) {
+		if (i < skip)
+			continue;
+		if (!f2)
+			buf_putc(b, ',');
+		f2 = false;
+		if (cs->n)
+			project_run(b, r, cs);
+		else
+			json_write_node(b, r);
+		n++;
+	}
+	buf_putc(b, ']');
+	json_key(b, &first, "next");
+	if (offset + n < total && n == limit) {
+		char c[128];
+		cursor_encode(c, sizeof c, offset + n, qhash);
+		json_str(b, c);
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_putc(b, '}');
+}
+
+#ifdef CAIRN_QUERY_H
+/* A query or sort that does not parse: 400 with the position of the problem. */
+static bool check_query(response *rs, const char *q, const char *sort)
+{
+	size_t pos = 0;
+	if (q && *q && cairn_query_validate(q, &pos) != 0) {
+		resp_error_pos(rs, 400, "invalid_query", pos, "%s", cairn_error_last());
+		return false;
+	}
+	if (sort && *sort && cairn_query_sort_validate(sort, &pos) != 0) {
+		resp_error_pos(rs, 400, "invalid_sort", pos, "%s", cairn_error_last());
+		return false;
+	}
+	return true;
+}
+
+static int h_query_check(request *rq, response *rs)
+{
+	const char *q, *sort;
+	if (!req_arg_checked(rq, rs, "q", &q) || !req_arg_checked(rq, rs, "sort", &sort))
+		return 0;
+	if (!check_query(rs, q, sort))
+		return 0;
+	buf_puts(&rs->body, "{\"ok\":true}");
+	return resp_json_buf(rs, 200);
+}
+#endif
+
 static int h_runs_list(request *rq, response *rs)
 {
-	const char *project, *q, *sort, *group, *cols, *cursor;
+	const char *project, *q, *sort, *group, *metric, *cols, *cursor;
 	if (!req_arg_checked(rq, rs, "project", &project) || !req_arg_checked(rq, rs, "q", &q) ||
 	    !req_arg_checked(rq, rs, "sort", &sort) || !req_arg_checked(rq, rs, "group", &group) ||
+	    !req_arg_checked(rq, rs, "metric", &metric) ||
 	    !req_arg_checked(rq, rs, "columns", &cols) ||
 	    !req_arg_checked(rq, rs, "cursor", &cursor))
 		return 0;
@@ -445,10 +512,6 @@ static int h_runs_list(request *rq, response *rs)
 		return resp_error(
 		    rs, 400, "bad_cursor",
 		    "the cursor is not valid for this query (start again without it)");
-	if ((q && *q) || (sort && *sort) || (group && *group))
-		return resp_error(
-		    rs, 400, "bad_request",
-		    "q, sort and group need the query compiler, which this build lacks");
 	colspec cs;
 	if (!colspec_parse(&cs, cols)) {
 		free(cs.copy);
@@ -457,18 +520,58 @@ static int h_runs_list(request *rq, response *rs)
 	}
 	char *list = NULL, *projects = NULL;
 	json_doc *doc = NULL, *pdoc = NULL;
+	char err[128];
+	int rc;
+#ifdef CAIRN_QUERY_H
+	if (!check_query(rs, q, sort))
+		goto done;
+	cairn_query_options qo = CAIRN_QUERY_OPTIONS_INIT;
+	qo.query = q && *q ? q : NULL;
+	qo.sort = sort && *sort ? sort : NULL;
+	qo.project = project;
+	qo.include_deleted = deleted;
+	if (group && *group) {
+		rc = cairn_query_group_json(&list, rq->srv->store, &qo, group,
+		                            metric && *metric ? metric : NULL);
+		if (rc)
+			resp_lib_error(rs, rc);
+		else
+			resp_json_take(rs, 200, list);
+		list = NULL;
+		goto done;
+	}
+	qo.limit = limit;
+	qo.offset = offset;
+	if ((rc = cairn_query_runs_json(&list, rq->srv->store, &qo)) != 0) {
+		resp_lib_error(rs, rc);
+		goto done;
+	}
+	if (!(doc = json_parse(list, strlen(list), NULL, err, sizeof err))) {
+		resp_error(rs, 500, "internal", "the library returned bad JSON: %s", err);
+		goto done;
+	}
+	const json *tot = json_get(json_root(doc), "total");
+	write_page(&rs->body, json_get(json_root(doc), "runs"), tot ? tot->i : 0, offset, limit, 0,
+	           &cs, qhash);
+	resp_json_buf(rs, 200);
+#else
+	/* Without the query compiler: newest first, unfiltered. */
+	if ((q && *q) || (sort && *sort) || (group && *group)) {
+		resp_error(rs, 400, "bad_request",
+		           "q, sort and group need the query compiler, which this build lacks");
+		goto done;
+	}
 	cairn_list_options lo = CAIRN_LIST_OPTIONS_INIT;
 	lo.project = project;
 	lo.limit = offset + limit;
 	lo.include_deleted = deleted;
-	int rc = cairn_run_list_json(&list, rq->srv->store, &lo);
+	rc = cairn_run_list_json(&list, rq->srv->store, &lo);
 	if (rc == 0)
 		rc = cairn_project_list_json(&projects, rq->srv->store);
 	if (rc) {
 		resp_lib_error(rs, rc);
 		goto done;
 	}
-	char err[128];
 	doc = json_parse(list, strlen(list), NULL, err, sizeof err);
 	pdoc = json_parse(projects, strlen(projects), NULL, err, sizeof err);
 	if (!doc || !pdoc) {
@@ -479,39 +582,10 @@ static int h_runs_list(request *rq, response *rs)
 	for (const json *p = json_root(pdoc)->child; p; p = p->next)
 		if (!project || strcmp(json_get_str(p, "name"), project) == 0)
 			total += json_get(p, "runs")->i;
-	buf *b = &rs->body;
-	bool first = true, f2 = true;
-	int64_t i = 0, n = 0;
-	buf_putc(b, '{');
-	json_key(b, &first, "total");
-	json_int(b, total);
-	json_key(b, &first, "offset");
-	json_int(b, offset);
-	json_key(b, &first, "runs");
-	buf_putc(b, '[');
-	for (const json *r = json_root(doc)->child; r; r = r->next, i++) {
-		if (i < offset)
-			continue;
-		if (!f2)
-			buf_putc(b, ',');
-		f2 = false;
-		if (cs.n)
-			project_run(b, r, &cs);
-		else
-			json_write_node(b, r);
-		n++;
-	}
-	buf_putc(b, ']');
-	json_key(b, &first, "next");
-	if (offset + n < total && n == limit) {
-		char c[128];
-		cursor_encode(c, sizeof c, offset + n, qhash);
-		json_str(b, c);
-	} else {
-		buf_puts(b, "null");
-	}
-	buf_putc(b, '}');
+	write_page(&rs->body, json_root(doc), total, offset, limit, offset, &cs, qhash);
 	resp_json_buf(rs, 200);
+	(void)metric;
+#endif
 done:
 	json_doc_free(doc);
 	json_doc_free(pdoc);
@@ -520,6 +594,66 @@ done:
 	free(cs.copy);
 	return 0;
 }
+
+/* --- diffs --------------------------------------------------------------------- */
+
+#if defined(CAIRN_QUERY_H) || defined(CAIRN_CAPTURE_H) || defined(CAIRN_DATA_H)
+/* The two runs (or paths) a diff compares: ?a=&b=, both required. */
+static bool diff_args(request *rq, response *rs, const char **a, const char **b)
+{
+	if (!req_arg_checked(rq, rs, "a", a) || !req_arg_checked(rq, rs, "b", b))
+		return false;
+	if (!*a || !**a || !*b || !**b) {
+		resp_error(rs, 400, "bad_request", "name the two runs to compare: ?a=RUN&b=RUN");
+		return false;
+	}
+	return true;
+}
+#endif
+
+#ifdef CAIRN_QUERY_H
+static int h_diff(request *rq, response *rs)
+{
+	const char *a, *b;
+	char *out = NULL;
+	if (!diff_args(rq, rs, &a, &b))
+		return 0;
+	int rc = cairn_run_diff_json(&out, rq->srv->store, a, b);
+	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
+}
+#endif
+
+#ifdef CAIRN_CAPTURE_H
+static int h_diff_code(request *rq, response *rs)
+{
+	const char *a, *b;
+	char *out = NULL;
+	if (!diff_args(rq, rs, &a, &b))
+		return 0;
+	int rc = cairn_code_diff(&out, rq->srv->store, a, b);
+	if (rc)
+		return resp_lib_error(rs, rc);
+	bool f = true;
+	buf_putc(&rs->body, '{');
+	json_key(&rs->body, &f, "diff");
+	json_str(&rs->body, out);
+	buf_putc(&rs->body, '}');
+	cairn_free(out);
+	return resp_json_buf(rs, 200);
+}
+#endif
+
+#ifdef CAIRN_DATA_H
+static int h_diff_data(request *rq, response *rs)
+{
+	const char *a, *b;
+	char *out = NULL;
+	if (!diff_args(rq, rs, &a, &b))
+		return 0;
+	int rc = cairn_data_diff_json(&out, rq->srv->store, a, b);
+	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
+}
+#endif
 
 /* --- one run --------------------------------------------------------------------- */
 
@@ -1158,6 +1292,16 @@ const route api_v1_routes[] = {
     {"PUT", "/api/v1/runs/{run}/note", h_note_set},
     {"POST", "/api/v1/runs/{run}/note", h_note_set},
     {"DELETE", "/api/v1/runs/{run}/note", h_note_clear},
+#ifdef CAIRN_QUERY_H
+    {"GET", "/api/v1/query", h_query_check},
+    {"GET", "/api/v1/diff", h_diff},
+#endif
+#ifdef CAIRN_CAPTURE_H
+    {"GET", "/api/v1/diff/code", h_diff_code},
+#endif
+#ifdef CAIRN_DATA_H
+    {"GET", "/api/v1/diff/data", h_diff_data},
+#endif
     {NULL, NULL, NULL},
 };
 

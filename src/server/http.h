@@ -100,6 +100,9 @@ int resp_json_buf(response *rs, int status);
 /* {"error":{"code","message"}} with status; returns 0 (handled). */
 int resp_error(response *rs, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Same with "position" (a byte offset into the named input, e.g. a query). */
+int resp_error_pos(response *rs, int status, const char *code, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Map the library's last error (rc) to a status and error response. */
 int resp_lib_error(response *rs, int rc);
 

@@ -65,13 +65,9 @@ int resp_json_buf(response *rs, int status)
 	return 0;
 }
 
-int resp_error(response *rs, int status, const char *code, const char *fmt, ...)
+static int error_body(response *rs, int status, const char *code, const char *msg, bool has_pos,
+                      size_t pos)
 {
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	bool f = true, g = true;
 	buf_free(&rs->body);
 	if (rs->fd >= 0) {
@@ -87,8 +83,32 @@ int resp_error(response *rs, int status, const char *code, const char *fmt, ...)
 	json_str(&rs->body, code);
 	json_key(&rs->body, &g, "message");
 	json_str(&rs->body, msg);
+	if (has_pos) {
+		json_key(&rs->body, &g, "position");
+		json_int(&rs->body, (int64_t)pos);
+	}
 	buf_puts(&rs->body, "}}");
 	return 0;
+}
+
+int resp_error(response *rs, int status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return error_body(rs, status, code, msg, false, 0);
+}
+
+int resp_error_pos(response *rs, int status, const char *code, size_t pos, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return error_body(rs, status, code, msg, true, pos);
 }
 
 int resp_lib_error(response *rs, int rc)
