@@ -925,6 +925,42 @@ done:
 	return 0;
 }
 
+/* The run's code snapshot record (commit, branch, dirty, the changed files
+ * against the commit), as the capture part stored it. */
+static int h_code(request *rq, response *rs)
+{
+	char *text = NULL;
+	json_doc *doc = NULL;
+	if (!get_run_doc(rq, rs, run_param(rq), &text, &doc))
+		return 0;
+	const json *code = json_get(json_root(doc), "code");
+	const char *oid = code ? json_get_str(code, "snapshot") : NULL;
+	void *data = NULL;
+	size_t len = 0;
+	int rc;
+	if (!oid) {
+		resp_error(rs, 404, "not_found", "no code snapshot was captured for this run");
+	} else if ((rc = cairn_object_read(&data, &len, rq->srv->store, oid, (size_t)64 << 20)) !=
+	           0) {
+		resp_error(rs, 500, "internal", "cannot read the run's code snapshot: %s",
+		           cairn_error_last());
+	} else {
+		json_doc *m = json_parse(data, len, NULL, NULL, 0);
+		if (m && json_root(m)->type == JSON_OBJ) {
+			buf_add(&rs->body, data, len);
+			resp_json_buf(rs, 200);
+		} else {
+			resp_error(rs, 500, "internal",
+			           "the run's code snapshot is not a JSON object");
+		}
+		json_doc_free(m);
+	}
+	free(data);
+	json_doc_free(doc);
+	cairn_free(text);
+	return 0;
+}
+
 /* --- writes --------------------------------------------------------------------------- */
 
 static int h_run_create(request *rq, response *rs)
@@ -1287,6 +1323,7 @@ const route api_v1_routes[] = {
     {"GET", "/api/v1/runs/{run}/artifacts", h_artifacts},
     {"GET", "/api/v1/runs/{run}/artifacts/{*}", h_artifact_get},
     {"GET", "/api/v1/runs/{run}/manifests/{*}", h_manifest},
+    {"GET", "/api/v1/runs/{run}/code", h_code},
     {"POST", "/api/v1/runs/{run}/tags", h_tags_add},
     {"DELETE", "/api/v1/runs/{run}/tags/{*}", h_tag_remove},
     {"PUT", "/api/v1/runs/{run}/note", h_note_set},

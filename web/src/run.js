@@ -241,12 +241,18 @@ export function runPage(root, id) {
   function codeSection() {
     const c = run.code;
     if (!c) return section('Code', h('p', { class: 'muted' }, 'No code was captured for this run.'));
-    const diffEl = h('div', { class: 'diff' });
+    const changesEl = h('div', { class: 'changes' });
     if (c.snapshot) {
-      api(`/api/v1/runs/${enc(run.id)}/code/diff`).then((res) => {
-        clear(diffEl);
-        diffEl.appendChild(res.diff ? diffView(res.diff) : h('p', { class: 'muted' }, 'No uncommitted changes.'));
-      }).catch((e) => { diffEl.appendChild(h('p', { class: 'muted' }, 'Uncommitted changes: ', e.message)); });
+      api(`/api/v1/runs/${enc(run.id)}/code`).then((snap) => {
+        const ch = Array.isArray(snap.changes) ? snap.changes : [];
+        changesEl.appendChild(h('h3', null, `Uncommitted changes (${ch.length})`));
+        if (!ch.length) return changesEl.appendChild(h('p', { class: 'muted' }, 'None: the work tree matched the commit.'));
+        changesEl.appendChild(h('table', { class: 'grid small' },
+          h('thead', null, h('tr', null, ['path', 'change', 'size'].map((x) => h('th', null, x)))),
+          h('tbody', null, ch.map((f) => h('tr', null, h('td', null, h('code', null, f.path || '')),
+            h('td', null, f.status || ''), h('td', { class: 'num' }, f.size >= 0 ? fmt.bytes(f.size) : ''))))));
+        changesEl.appendChild(h('p', { class: 'muted' }, 'The line-by-line diff between two runs\' code is on the Compare page.'));
+      }).catch((e) => changesEl.appendChild(h('p', { class: 'muted' }, 'Code snapshot: ', e.message)));
     }
     return section('Code', kv([
       ['commit', h('code', null, c.commit || '(not a git repository)')],
@@ -254,7 +260,7 @@ export function runPage(root, id) {
       c.remote ? ['remote', c.remote] : null,
       c.dirty !== null && c.dirty !== undefined ? ['dirty', c.dirty ? 'yes (uncommitted changes captured)' : 'no'] : null,
       c.snapshot ? ['snapshot', h('code', null, fmt.shortId(c.snapshot))] : null,
-    ]), diffEl);
+    ]), changesEl);
   }
 
   function datasetsSection() {
