@@ -4,7 +4,7 @@
 # 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
 # path traversal attempts, the Host check, and idle-connection timeouts.
 . "$(dirname "$0")/lib.sh"
-plan 118
+plan 127
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -225,6 +225,29 @@ req GET "/api/v1/runs/$ID/artifacts/logs/notes.txt"
 is 'an artifact whose object the store lost: 500' "$STATUS" 500
 is '... code internal' "$(errcode)" internal
 mv "$T/saved-object" "$CAIRN_DIR/objects/${oid:0:2}/${oid:2}"
+
+req GET "/api/v1/runs/$ID/code"
+is 'a run without a code snapshot: 404' "$STATUS" 404
+
+# --- queries, groups, diffs (when the library has the query compiler) ----------------
+req GET '/api/v1/query?q=status%20%3D%20finished'
+if [ "$STATUS" = 404 ]; then
+	for i in 1 2 3 4 5 6 7 8; do _report 0 "# SKIP no query compiler in this build"; done
+else
+	is 'a valid query: 200' "$STATUS" 200
+	req GET '/api/v1/runs?q=params.lr%20%3E'
+	is 'an invalid query: 400' "$STATUS" 400
+	is '... code invalid_query' "$(errcode)" invalid_query
+	like '... with its position' "$(body | json 'j["error"]["position"]')" '^[0-9]+$'
+	req GET '/api/v1/runs?q=params.lr%20%3E%200.15&columns=name'
+	is 'a query filters' "$(body | json '[r["name"] for r in j["runs"]]')" '["beta"]'
+	req GET '/api/v1/runs?project=demo&sort=params.lr&columns=name'
+	is 'sort ascending' "$(body | json '[r["name"] for r in j["runs"]]')" '["alpha", "beta"]'
+	req GET '/api/v1/runs?project=demo&group=params.lr'
+	is 'group by a param' "$(body | json 'len(j["groups"])')" 2
+	req GET "/api/v1/diff?a=$ID&b=beta"
+	is 'the full diff of two runs: 200' "$STATUS" 200
+fi
 
 # --- routing, methods, hosts ----------------------------------------------------------
 req PATCH /api/v1/runs
