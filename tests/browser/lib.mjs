@@ -7,7 +7,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 
@@ -15,7 +15,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHOTS = join(ROOT, 'tests/browser/screenshots');
 
 export function cairnBin() {
-  if (process.env.CAIRN) return process.env.CAIRN;
+  if (process.env.CAIRN) return isAbsolute(process.env.CAIRN) ? process.env.CAIRN : join(ROOT, process.env.CAIRN);
   const san = join(ROOT, 'build-san/cairn');
   return existsSync(san) ? san : join(ROOT, 'build/cairn');
 }
