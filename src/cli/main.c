@@ -24,6 +24,8 @@ static const command commands[] = {
     {"tag", cmd_tag, "add or remove tags"},
     {"note", cmd_note, "set a run's note"},
     {"rm", cmd_rm, "delete runs"},
+    {"ui", cmd_ui, "browse the store in a web browser (web UI and HTTP API)"},
+    {"server", cmd_server, "serve the store's HTTP API and web UI to a team"},
 };
 
 static void usage(FILE *f)

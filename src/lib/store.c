@@ -13,6 +13,7 @@
  * Multi-process: WAL mode, writes begin IMMEDIATE with a long busy timeout.
  */
 #include "lib/store.h"
+#include "lib/store-browse.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,6 +75,35 @@ static const char *const migrations[] = {
     "CREATE INDEX params_kid_value ON params(kid, value, rid);"
     "CREATE INDEX metric_summary_kid_last ON metric_summary(kid, last, rid);"
     "CREATE INDEX tags_tag ON tags(tag, rid);",
+    /* 3: metric tiles, so a thinned history reads ~1/256 of a long series
+     * (store-browse.c): per run, key and 256-step tile, the number of points
+     * and the lowest, highest and first NaN point, folded in with each batch
+     * of points (store_tiles_fold) and filled here for points already stored,
+     * dropped with their run by a trigger; and an index
+     * that counts a project's live runs without reading the runs. */
+    "CREATE TABLE metric_tiles(rid INTEGER NOT NULL, kid INTEGER NOT NULL, tile INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, lo REAL, lo_step INTEGER, lo_ts INTEGER, hi REAL, hi_step INTEGER,"
+    "  hi_ts INTEGER, nan_step INTEGER, nan_ts INTEGER,"
+    "  PRIMARY KEY(rid, kid, tile)) WITHOUT ROWID;"
+    "INSERT INTO metric_tiles(rid, kid, tile, n, lo, hi)"
+    "  SELECT rid, kid, step >> 8, count(*), min(value), max(value) FROM metric_points"
+    "  GROUP BY rid, kid, step >> 8;"
+    "UPDATE metric_tiles SET"
+    "  (lo_step, lo_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value = metric_tiles.lo"
+    "    ORDER BY step, ts LIMIT 1),"
+    "  (hi_step, hi_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value = metric_tiles.hi"
+    "    ORDER BY step, ts LIMIT 1),"
+    "  (nan_step, nan_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value IS NULL ORDER BY step, ts LIMIT 1);"
+    "CREATE TRIGGER runs_delete_tiles AFTER DELETE ON runs BEGIN"
+    "  DELETE FROM metric_tiles WHERE rid = OLD.rid;"
+    "END;"
+    "CREATE INDEX runs_project_live ON runs(project_id, deleted);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -734,6 +764,8 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 		}
 		sqlite3_reset(st);
 	}
+	if ((rc = store_tiles_fold(s, pts, n)) != 0)
+		goto fail;
 	rc = store_commit(s);
 	goto done;
 fail:
