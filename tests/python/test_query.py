@@ -123,8 +123,14 @@ def test_query_without_query_support(three_runs, monkeypatch):
 def test_diff(three_runs):
     d = cairn.diff(three_runs[0], cairn.get_run(three_runs[1]))
     assert isinstance(d, dict)
-    text = repr(d)
-    assert "lr" in text and "valid_auc" in text
+    assert d["a"]["id"] == three_runs[0] and d["b"]["id"] == three_runs[1]
+    changed = {c["key"]: (c["a"], c["b"]) for c in d["params"]["changed"]}
+    assert changed == {"lr": (0.1, 0.3)}
+    assert [c["key"] for c in d["metrics"]["changed"]] == ["valid_auc"]
+    same = cairn.diff(three_runs[0], three_runs[0])
+    assert same["identical"] is True
+    with pytest.raises(cairn.NotFoundError):
+        cairn.diff(three_runs[0], "ffffffff")
 
 
 @requires("cairn_run_log_dataset")
