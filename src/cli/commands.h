@@ -14,5 +14,7 @@ int cmd_show(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_note(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_checkout(int argc, char **argv);
 
 #endif

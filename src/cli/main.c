@@ -16,6 +16,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"init", cmd_init, "create a store (.cairn/) in a directory"},
+    {"run", cmd_run, "run a command and record its code, params, environment and output"},
     {"start", cmd_start, "create a run and print its id (for shell scripts)"},
     {"finish", cmd_finish, "set a run's final status"},
     {"log", cmd_log, "log a metric, param, tag, property, artifact or image"},
@@ -24,6 +25,7 @@ static const command commands[] = {
     {"tag", cmd_tag, "add or remove tags"},
     {"note", cmd_note, "set a run's note"},
     {"rm", cmd_rm, "delete runs"},
+    {"checkout", cmd_checkout, "restore a run's code into a directory"},
 };
 
 static void usage(FILE *f)

@@ -74,6 +74,10 @@ static const char *const migrations[] = {
     "CREATE INDEX params_kid_value ON params(kid, value, rid);"
     "CREATE INDEX metric_summary_kid_last ON metric_summary(kid, last, rid);"
     "CREATE INDEX tags_tag ON tags(tag, rid);",
+    /* 3: code capture: which stored object holds a git blob's bytes
+     * ("blob:<sha1>") or a committed tree's manifest ("tree:<sha1>:<cap>"). */
+    "CREATE TABLE code_map(key TEXT PRIMARY KEY, oid TEXT NOT NULL,"
+    "  size INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
