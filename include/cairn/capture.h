@@ -125,10 +125,13 @@ typedef struct cairn_checkout_options {
 CAIRN_EXTERN(int) cairn_code_checkout(cairn_store *store, const char *run, const char *dir);
 
 /* Same with options; *out_report (if not NULL) receives
- *   {"files": n, "bytes": n, "commit": ..., "subdir": ..., "missing": [paths]}.
+ *   {"files": n, "bytes": n, "vcs": "git"|"none", "commit": ..., "subdir": ...,
+ *    "missing": [paths], "secret": [paths]}
+ * (also when the call fails with CAIRN_ENOTFOUND; free it either way).
  * Files whose content is neither stored nor in a reachable repository are
  * listed in "missing" and the call returns CAIRN_ENOTFOUND after restoring
- * everything else. */
+ * everything else.  Secret-looking files the snapshot left out on purpose
+ * are listed in "secret" and are not an error. */
 CAIRN_EXTERN(int) cairn_code_checkout_ext(char **out_report, cairn_store *store, const char *run,
                                           const char *dir, const cairn_checkout_options *opts);
 

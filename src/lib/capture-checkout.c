@@ -35,7 +35,8 @@ typedef struct restore {
 	git_repository *repo;
 	bool repo_tried;
 	int64_t files, bytes;
-	code_list missing;
+	code_list missing; /* content nowhere to be found */
+	code_list secret;  /* left out on purpose (secret-looking files) */
 } restore;
 
 /* Open the directory that will hold rel's last component, creating the
@@ -185,7 +186,10 @@ static int restore_file(restore *r, const code_entry *e)
 	git_buf gb = {0};
 	bool have_git = !e->oid[0] && git_bytes(r, e, &gb) == 0;
 	if (!e->oid[0] && !have_git) {
-		rc = add_missing(r, e->path);
+		if (e->omitted && strcmp(e->omitted, "secret") == 0)
+			rc = code_list_add(&r->secret, e->path) ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+		else
+			rc = add_missing(r, e->path);
 		goto done;
 	}
 	mode_t mode = e->mode == MODE_EXEC ? 0777 : 0666;
@@ -359,6 +363,14 @@ int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, 
 				buf_putc(&b, ',');
 			json_str(&b, r.missing.v[i].path);
 		}
+		buf_puts(&b, "],");
+		json_str(&b, "secret");
+		buf_puts(&b, ":[");
+		for (size_t i = 0; i < r.secret.n; i++) {
+			if (i)
+				buf_putc(&b, ',');
+			json_str(&b, r.secret.v[i].path);
+		}
 		buf_puts(&b, "]}");
 		*out_report = buf_detach(&b);
 		if (!*out_report) {
@@ -385,6 +397,7 @@ done:
 	git_repository_free(r.repo);
 	git_libgit2_shutdown();
 	code_list_free(&r.missing);
+	code_list_free(&r.secret);
 	code_tree_free(&t);
 	return rc;
 }

@@ -195,16 +195,32 @@ static bool ends_with(const char *s, const char *suffix)
 	return n > m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+/* Interpreters whose first non-option argument is a script (or whose -c /
+ * -m / -e option takes the code): the params are the script's arguments. */
+static bool interpreter(const char *base)
+{
+	static const char *const names[] = {"sh",   "bash", "dash",    "zsh",  "ksh",   "fish",
+	                                    "perl", "ruby", "node",    "deno", "julia", "Rscript",
+	                                    "lua",  "php",  "ipython", "R"};
+	if (python_prog(base))
+		return true;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(base, names[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Where the program's own arguments start. */
 static int args_start(int argc, const char *const *argv)
 {
-	if (python_prog(path_base(argv[0]))) {
+	if (interpreter(path_base(argv[0]))) {
 		int i = 1;
 		while (i < argc) {
 			const char *a = argv[i];
-			if (strcmp(a, "-m") == 0 || strcmp(a, "-c") == 0)
-				return i + 2;
-			if ((strncmp(a, "-m", 2) == 0 || strncmp(a, "-c", 2) == 0) && a[2])
+			if (strcmp(a, "-m") == 0 || strcmp(a, "-c") == 0 || strcmp(a, "-e") == 0)
+				return i + 2; /* the arguments after the code / module */
+			if ((strncmp(a, "-m", 2) == 0 || strncmp(a, "-c", 2) == 0) && a[2] &&
+			    python_prog(path_base(argv[0])))
 				return i + 1;
 			if (strcmp(a, "-") == 0)
 				return i + 1;
@@ -232,6 +248,21 @@ static bool config_file(const char *s)
 		return false;
 	struct stat st;
 	return stat(s, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "key=value" as a positional (Hydra's +key=v and ++key=v too). */
+static bool key_value_arg(const char *a)
+{
+	const char *eq = strchr(a, '=');
+	const char *k = a;
+	while (*k == '+' || *k == '~')
+		k++;
+	if (!eq || eq <= k || !(isalpha((unsigned char)*k) || *k == '_'))
+		return false;
+	for (const char *p = k; p < eq; p++)
+		if (!(isalnum((unsigned char)*p) || strchr("_.-/[]", *p)))
+			return false;
+	return true;
 }
 
 typedef struct pkey {
@@ -348,21 +379,17 @@ int cairn_argv_params_json(char **out, int argc, const char *const *argv)
 					add_unique(&configs, &nconfigs, val);
 			} else {
 				key = option_key(name, strlen(name));
-				if (i + 1 < argc && !option_like(argv[i + 1]) && strcmp(argv[i + 1], "--") != 0)
+				if (i + 1 < argc && !option_like(argv[i + 1]) && strcmp(argv[i + 1], "--") != 0 &&
+				    !key_value_arg(argv[i + 1]))
 					val = argv[++i];
 			}
 		} else {
+			if (!key_value_arg(a))
+				continue;
 			const char *eq = strchr(a, '=');
 			const char *k = a;
-			while (*k == '+' || *k == '~') /* Hydra's +key=v, ++key=v */
+			while (*k == '+' || *k == '~')
 				k++;
-			if (!eq || eq <= k || !(isalpha((unsigned char)*k) || *k == '_'))
-				continue;
-			bool ok = true;
-			for (const char *p = k; p < eq && ok; p++)
-				ok = isalnum((unsigned char)*p) || strchr("_.-/[]", *p);
-			if (!ok)
-				continue;
 			key = strndup(k, (size_t)(eq - k));
 			val = eq + 1;
 		}
