@@ -58,6 +58,12 @@ CAIRN_EXTERN(int) cairn_run_capture(cairn_run *run, const cairn_capture_options 
 CAIRN_EXTERN(int) cairn_run_capture_report(char **out_report, cairn_run *run,
                                            const cairn_capture_options *opts);
 
+/* 0 when cwd (NULL: the working directory) is in a git work tree without
+ * changes; CAIRN_EDIRTY naming the changes (or saying it is not in git)
+ * otherwise.  Nothing is stored: `cairn run --require-clean` asks this before
+ * it creates the run. */
+CAIRN_EXTERN(int) cairn_code_require_clean(cairn_store *store, const char *cwd);
+
 /* The interpreter a command runs under when it is Python: the command itself
  * when its name is python/python3/python3.X, or the interpreter named by its
  * `#!` line (`#!/usr/bin/env python3` is looked up in PATH).  *out is NULL

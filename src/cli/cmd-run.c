@@ -458,6 +458,11 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 
+	if (co.require_clean && co.code && cairn_code_require_clean(s, NULL) != 0) {
+		rc = cli_fail_lib("refusing to run (--require-clean)");
+		goto done;
+	}
+
 	/* Params: configs (named in the command, then --config), the command
 	 * line, then --param; later ones win. */
 	if (cairn_argv_params_json(&argv_json, ncmd, (const char *const *)cmd) != 0 ||

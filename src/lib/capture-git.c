@@ -73,26 +73,43 @@ static char *url_strip_credentials(const char *url)
 	return buf_detach(&b);
 }
 
+/* The URL of the branch's upstream remote, else origin, else the first
+ * remote configured.  Read from the config directly: in libgit2 1.5,
+ * git_remote_lookup and git_remote_list leak when a regex does not match. */
 static char *remote_url(git_repository *repo, git_reference *head)
 {
-	git_buf name = {0};
-	git_remote *remote = NULL;
+	git_config *cfg = NULL;
+	char key[512], name[256] = "";
+	const char *v = NULL;
 	char *url = NULL;
-	if (head && git_reference_is_branch(head) &&
-	    git_branch_upstream_remote(&name, repo, git_reference_name(head)) == 0)
-		git_remote_lookup(&remote, repo, name.ptr);
-	if (!remote)
-		git_remote_lookup(&remote, repo, "origin");
-	if (!remote) {
-		git_strarray list = {0};
-		if (git_remote_list(&list, repo) == 0 && list.count > 0)
-			git_remote_lookup(&remote, repo, list.strings[0]);
-		git_strarray_dispose(&list);
+	if (git_repository_config_snapshot(&cfg, repo) != 0) {
+		git_error_clear();
+		return NULL;
 	}
-	if (remote)
-		url = url_strip_credentials(git_remote_url(remote));
-	git_remote_free(remote);
-	git_buf_dispose(&name);
+	if (head && git_reference_is_branch(head)) {
+		snprintf(key, sizeof key, "branch.%s.remote", git_reference_shorthand(head));
+		if (git_config_get_string(&v, cfg, key) == 0 && v && *v && strcmp(v, ".") != 0)
+			snprintf(name, sizeof name, "%s", v);
+	}
+	if (!name[0] && git_config_get_string(&v, cfg, "remote.origin.url") == 0)
+		snprintf(name, sizeof name, "origin");
+	if (!name[0]) {
+		git_config_iterator *it = NULL;
+		git_config_entry *ce = NULL;
+		if (git_config_iterator_new(&it, cfg) == 0) {
+			while (!name[0] && git_config_next(&ce, it) == 0) {
+				size_t n = strlen(ce->name);
+				if (strncmp(ce->name, "remote.", 7) == 0 && n > 11 &&
+				    strcmp(ce->name + n - 4, ".url") == 0 && n - 11 < sizeof name)
+					snprintf(name, sizeof name, "%.*s", (int)(n - 11), ce->name + 7);
+			}
+		}
+		git_config_iterator_free(it);
+	}
+	snprintf(key, sizeof key, "remote.%s.url", name);
+	if (name[0] && git_config_get_string(&v, cfg, key) == 0 && v)
+		url = url_strip_credentials(v);
+	git_config_free(cfg);
 	git_error_clear();
 	return url;
 }
@@ -715,6 +732,8 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 		buf_free(&m);
 		goto done;
 	}
+	if (c->check_only)
+		goto done;
 	if (tree) {
 		if ((rc = ensure_base(c, repo, tree, &bi)) != 0)
 			goto done;

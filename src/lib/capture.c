@@ -238,6 +238,34 @@ int cairn_run_capture(cairn_run *run, const cairn_capture_options *opts)
 	return cairn_run_capture_report(NULL, run, opts);
 }
 
+int cairn_code_require_clean(cairn_store *store, const char *cwd)
+{
+	cairn_capture_options o = CAIRN_CAPTURE_OPTIONS_INIT;
+	capture_ctx c;
+	memset(&c, 0, sizeof c);
+	buf_init(&c.warnings);
+	buf_init(&c.code_report);
+	if (!store)
+		return err_set(CAIRN_EINVALID, "no store");
+	o.require_clean = 1;
+	o.cwd = cwd;
+	c.store = store;
+	c.o = &o;
+	c.check_only = true;
+	c.cap = CAIRN_SNAPSHOT_MAX_DEFAULT;
+	c.cwd = path_abs(cwd && *cwd ? cwd : ".");
+	int rc = 0;
+	bool is_git = false;
+	if (!c.cwd)
+		rc = err_set(CAIRN_ENOTFOUND, "cannot check '%s': %s", cwd ? cwd : ".", strerror(errno));
+	else if ((rc = code_capture_git(&c, &is_git)) == 0 && !is_git)
+		rc = err_set(CAIRN_EDIRTY,
+		             "'%s' is not in a git repository: --require-clean needs committed code",
+		             c.cwd);
+	ctx_free(&c);
+	return rc;
+}
+
 /* --- is the command Python? -------------------------------------------------- */
 
 static bool python_name(const char *base)

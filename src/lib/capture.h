@@ -47,6 +47,7 @@ typedef struct capture_ctx {
 	char env_oid[65];
 	char **env_allow; /* extra allow-list globs from the store's config.json */
 	size_t nenv_allow;
+	bool check_only;  /* code_capture_git: stop after the require_clean check */
 } capture_ctx;
 
 void capture_warn(capture_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
