@@ -36,6 +36,7 @@ struct cairn_metric_parser {
 	bool custom;
 	regex_t re;
 	char *carry; /* the partial last line */
+	char *line;  /* custom patterns: the segment, NUL-terminated for regexec */
 	size_t ncarry;
 	bool overflow; /* the current line outgrew LINE_MAX_BYTES: skip to its end */
 };
@@ -68,6 +69,12 @@ int cairn_metric_parser_new(cairn_metric_parser **out, const char *pattern)
 			               "metric pattern '%s' needs two groups: (key) and (value)", pattern);
 		}
 		p->custom = true;
+		if (!(p->line = malloc(LINE_MAX_BYTES + 1))) {
+			regfree(&p->re);
+			free(p->carry);
+			free(p);
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		}
 	}
 	*out = p;
 	return 0;
@@ -79,6 +86,7 @@ void cairn_metric_parser_free(cairn_metric_parser *p)
 		return;
 	if (p->custom)
 		regfree(&p->re);
+	free(p->line);
 	free(p->carry);
 	free(p);
 }
@@ -236,7 +244,10 @@ static int parse_default(const char *a, const char *b, cairn_metric_cb cb, void 
 				while (de < b && isdigit((unsigned char)*de))
 					de++;
 				if (de > ds && de - ds < 19 && (de == b || value_end(*de) || *de == '/')) {
-					step = strtoll(ds, NULL, 10);
+					/* the line is not NUL-terminated: no strtoll */
+					step = 0;
+					for (const char *q = ds; q < de; q++)
+						step = step * 10 + (*q - '0');
 					break;
 				}
 			}
@@ -252,6 +263,15 @@ static int parse_custom(cairn_metric_parser *p, const char *a, const char *b, ca
 	pair pairs[PAIRS_MAX];
 	int npairs = 0;
 	int64_t step = CAIRN_STEP_AUTO;
+	/* regexec wants a C string (and sanitizers read up to its NUL even with
+	 * REG_STARTEND): work on a bounded copy */
+	size_t n = (size_t)(b - a);
+	if (n > LINE_MAX_BYTES)
+		n = LINE_MAX_BYTES;
+	memcpy(p->line, a, n);
+	p->line[n] = '\0';
+	a = p->line;
+	b = p->line + n;
 	const char *s = a;
 	while (s <= b && npairs < PAIRS_MAX) {
 		regmatch_t m[3];
