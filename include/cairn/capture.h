@@ -183,15 +183,23 @@ CAIRN_EXTERN(int) cairn_metric_parser_finish(cairn_metric_parser *p, cairn_run *
 
 /* --- streamed artifacts (logs) ----------------------------------------------- */
 
-/* An artifact written in pieces with bounded memory: bytes go to a temp file
- * in the object store, hashed on the way; close() names the object and
- * records the artifact.  Not thread-safe: one writer per stream. */
+/* An artifact written in pieces with bounded memory (8 MiB per stream): bytes
+ * go through a ring of buffers to two threads, one writing a temp file in the
+ * object store and one hashing, so the writer is not held up by either;
+ * close() names the object and records the artifact.  One producer per
+ * stream. */
 typedef struct cairn_artifact_stream cairn_artifact_stream;
 
 CAIRN_EXTERN(int) cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run,
                                              const char *name, const char *kind);
+/* Copy bytes into the stream (waits while the ring is full). */
 CAIRN_EXTERN(int) cairn_artifact_stream_write(cairn_artifact_stream *s, const void *data,
                                               size_t len);
+/* Zero-copy: get the next free buffer (*len bytes, waiting while the ring is
+ * full), fill it, then commit the n bytes used (0 gives it back).  The buffer
+ * belongs to the stream again after commit. */
+CAIRN_EXTERN(int) cairn_artifact_stream_reserve(cairn_artifact_stream *s, void **out, size_t *len);
+CAIRN_EXTERN(int) cairn_artifact_stream_commit(cairn_artifact_stream *s, size_t n);
 /* Store the object, record the artifact, free the stream (also on error). */
 CAIRN_EXTERN(int) cairn_artifact_stream_close(cairn_artifact_stream *s);
 /* Drop what was written and free the stream (NULL-safe). */

@@ -196,7 +196,8 @@ static void warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void chunk(stream *s, cairn_run *run, const char *data, size_t n)
+/* Pass a chunk on (we own the data until the log commit). */
+static void pass_on(stream *s, cairn_run *run, const char *data, size_t n)
 {
 	if (s->pass) {
 		int e = write_all(s->out_fd, data, n);
@@ -210,30 +211,44 @@ static void chunk(stream *s, cairn_run *run, const char *data, size_t n)
 			}
 		}
 	}
-	if (s->log && cairn_artifact_stream_write(s->log, data, n) != 0) {
-		warn("the %s log will be incomplete: %s", s->name, cairn_error_last());
-		cairn_artifact_stream_abort(s->log);
-		s->log = NULL;
-	}
 	if (s->mp)
 		cairn_metric_parser_feed(s->mp, run, data, n);
 }
 
-/* Read what is there; false at EOF / error (the stream is then closed). */
+static void log_failed(stream *s)
+{
+	warn("the %s log will be incomplete: %s", s->name, cairn_error_last());
+	cairn_artifact_stream_abort(s->log);
+	s->log = NULL;
+}
+
+/* Read what is there; false at EOF / error (the stream is then closed).
+ * With a log, the read goes straight into the log's next buffer. */
 static bool drain_once(stream *s, cairn_run *run, char *b, size_t bsz)
 {
 	if (s->fd < 0)
 		return false;
-	ssize_t n = read(s->fd, b, bsz);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return errno == EINTR;
-	if (n <= 0) {
-		close(s->fd);
-		s->fd = -1;
-		return false;
+	void *slot = NULL;
+	size_t cap = 0;
+	if (s->log && cairn_artifact_stream_reserve(s->log, &slot, &cap) != 0)
+		log_failed(s);
+	char *p = s->log ? slot : b;
+	ssize_t n = read(s->fd, p, s->log ? cap : bsz);
+	int e = errno;
+	if (n > 0) {
+		pass_on(s, run, p, (size_t)n);
+		if (s->log && cairn_artifact_stream_commit(s->log, (size_t)n) != 0)
+			log_failed(s);
+		return true;
 	}
-	chunk(s, run, b, (size_t)n);
-	return true;
+	if (s->log)
+		cairn_artifact_stream_commit(s->log, 0);
+	if (n < 0 && (e == EINTR || e == EAGAIN))
+		return e == EINTR;
+	if (s->fd >= 0) /* pass_on may have closed it */
+		close(s->fd);
+	s->fd = -1;
+	return false;
 }
 
 /* --- the environment, captured beside the child ------------------------------------------ */

@@ -45,9 +45,23 @@ static void test_stream(void **state)
 		size_t n = 1 + (off * 31) % 100000;
 		if (off + n > total)
 			n = total - off;
-		assert_ok(cairn_artifact_stream_write(s, all + off, n));
+		if (off % 2) { /* half through the zero-copy path */
+			void *slot;
+			size_t cap;
+			assert_ok(cairn_artifact_stream_reserve(s, &slot, &cap));
+			assert_int_equal(cairn_artifact_stream_reserve(s, &slot, &cap), CAIRN_EINVALID);
+			if (n > cap)
+				n = cap;
+			memcpy(slot, all + off, n);
+			assert_ok(cairn_artifact_stream_commit(s, n));
+			assert_ok(cairn_artifact_stream_reserve(s, &slot, &cap));
+			assert_ok(cairn_artifact_stream_commit(s, 0)); /* given back unused */
+		} else {
+			assert_ok(cairn_artifact_stream_write(s, all + off, n));
+		}
 		off += n;
 	}
+	assert_int_equal(cairn_artifact_stream_commit(s, 1), CAIRN_EINVALID); /* nothing reserved */
 	assert_ok(cairn_artifact_stream_close(s));
 	char want[65];
 	sha_buf_hex(all, total, want);
