@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -222,33 +223,45 @@ static void log_failed(stream *s)
 	s->log = NULL;
 }
 
-/* Read what is there; false at EOF / error (the stream is then closed).
- * With a log, the read goes straight into the log's next buffer. */
+static ssize_t drain_counted(stream *s, cairn_run *run, char *b, size_t bsz, int *err);
+
+/* Read what is there; false at EOF / error (the stream is then closed). */
 static bool drain_once(stream *s, cairn_run *run, char *b, size_t bsz)
 {
-	if (s->fd < 0)
-		return false;
-	void *slot = NULL;
-	size_t cap = 0;
-	if (s->log && cairn_artifact_stream_reserve(s->log, &slot, &cap) != 0)
-		log_failed(s);
-	char *p = s->log ? slot : b;
-	ssize_t n = read(s->fd, p, s->log ? cap : bsz);
-	int e = errno;
-	if (n > 0) {
-		pass_on(s, run, p, (size_t)n);
-		if (s->log && cairn_artifact_stream_commit(s->log, (size_t)n) != 0)
-			log_failed(s);
+	int e = 0;
+	ssize_t n = drain_counted(s, run, b, bsz, &e);
+	if (n > 0)
 		return true;
-	}
-	if (s->log)
-		cairn_artifact_stream_commit(s->log, 0);
 	if (n < 0 && (e == EINTR || e == EAGAIN))
 		return e == EINTR;
 	if (s->fd >= 0) /* pass_on may have closed it */
 		close(s->fd);
 	s->fd = -1;
 	return false;
+}
+
+/* One read, with a log straight into the log's next buffer; the bytes
+ * read, 0 at EOF, -1 with *err on error. */
+static ssize_t drain_counted(stream *s, cairn_run *run, char *b, size_t bsz, int *err)
+{
+	if (s->fd < 0)
+		return 0;
+	void *slot = NULL;
+	size_t cap = 0;
+	if (s->log && cairn_artifact_stream_reserve(s->log, &slot, &cap) != 0)
+		log_failed(s);
+	char *p = s->log ? slot : b;
+	ssize_t n = read(s->fd, p, s->log ? cap : bsz);
+	*err = errno;
+	if (n > 0) {
+		pass_on(s, run, p, (size_t)n);
+		if (s->log && cairn_artifact_stream_commit(s->log, (size_t)n) != 0)
+			log_failed(s);
+		return n;
+	}
+	if (s->log)
+		cairn_artifact_stream_commit(s->log, 0);
+	return n;
 }
 
 /* --- the environment, captured beside the child ------------------------------------------ */
@@ -547,6 +560,13 @@ int cmd_run(int argc, char **argv)
 	ro.tags = tags;
 	ro.ntags = ntags;
 	ro.command = cmdline;
+	/* Started from inside another run (a sweep script under cairn run):
+	 * that run is the parent. */
+	char parent[CAIRN_RUN_ID_HEXSZ + 1];
+	const char *outer = getenv("CAIRN_RUN_ID");
+	if (outer && *outer && cairn_run_resolve(parent, s, outer) == 0)
+		ro.parent = parent;
+	cairn_error_clear();
 	if (cairn_run_create(&run, s, &ro) != 0) {
 		rc = cli_fail_lib("cannot create the run");
 		goto done;
@@ -702,15 +722,29 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 	}
-	/* What the child wrote before it ended is still in the pipes. */
-	if (out.fd >= 0)
-		fcntl(out.fd, F_SETFL, O_NONBLOCK);
-	if (err.fd >= 0)
-		fcntl(err.fd, F_SETFL, O_NONBLOCK);
-	while (drain_once(&out, run, iobuf, 1 << 20))
-		;
-	while (drain_once(&err, run, iobuf, 1 << 20))
-		;
+	/* What the child wrote before it ended is still in the pipes: read
+	 * that much, not what a background grandchild keeps writing after. */
+	for (int i = 0; i < 2; i++) {
+		stream *x = i ? &err : &out;
+		int pending = 0;
+		if (x->fd < 0)
+			continue;
+		fcntl(x->fd, F_SETFL, O_NONBLOCK);
+		if (ioctl(x->fd, FIONREAD, &pending) != 0)
+			pending = 1 << 20;
+		int64_t left = pending;
+		while (left > 0 && x->fd >= 0) {
+			int rerr;
+			ssize_t got = drain_counted(x, run, iobuf, 1 << 20, &rerr);
+			if (got <= 0)
+				break;
+			left -= got;
+		}
+		if (x->fd >= 0) {
+			close(x->fd);
+			x->fd = -1;
+		}
+	}
 	double elapsed = clock_mono() - t0;
 
 	cairn_status st;

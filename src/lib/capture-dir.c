@@ -5,7 +5,8 @@
  * "vcs": "none" and the run's commit stays null, so `cairn show` reports that
  * the code was not in a git repository.
  *
- * Bounded: at most DIR_MAX_FILES files and DIR_MAX_DEPTH levels; hidden
+ * Bounded: at most DIR_MAX_FILES files and DIR_MAX_DEPTH levels; files over
+ * DIR_FILE_MAX are taken for data and left out (with a warning); hidden
  * directories, virtual environments (a pyvenv.cfg or conda-meta inside),
  * caches and the store are skipped.
  * Thread-safety: the walk state is per call.
@@ -25,6 +26,7 @@
 
 #define DIR_MAX_FILES 20000
 #define DIR_MAX_DEPTH 24
+#define DIR_FILE_MAX ((off_t)4 << 20) /* larger files are data, not source */
 
 static bool source_ext(const char *name)
 {
@@ -72,7 +74,7 @@ typedef struct dwalk {
 	capture_ctx *c;
 	code_list *l;
 	const char *store_abs;
-	size_t nfiles;
+	size_t nfiles, nbig;
 	bool truncated;
 	int rc;
 } dwalk;
@@ -106,7 +108,9 @@ static void walk(dwalk *w, const char *rel, int depth)
 				walk(w, sub, depth + 1);
 		} else if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) && source_ext(name) &&
 		           relpath_is_safe(sub)) {
-			if (w->nfiles >= DIR_MAX_FILES) {
+			if (S_ISREG(st.st_mode) && st.st_size > DIR_FILE_MAX) {
+				w->nbig++;
+			} else if (w->nfiles >= DIR_MAX_FILES) {
 				w->truncated = true;
 			} else {
 				code_entry *e = code_list_add(w->l, sub);
@@ -192,10 +196,15 @@ int code_capture_dir(capture_ctx *c)
 		rc = add_globs(c, &l);
 	} else {
 		char *store_abs = path_abs(cairn_store_path(c->store));
-		dwalk w = {c, &l, store_abs, 0, false, 0};
+		dwalk w = {c, &l, store_abs, 0, 0, false, 0};
 		walk(&w, "", 0);
 		free(store_abs);
 		rc = w.rc;
+		if (w.nbig)
+			capture_warn(c, "%zu file%s under '%s' larger than %lld bytes %s taken for data, "
+			                "not source, and left out of the snapshot",
+			             w.nbig, w.nbig == 1 ? "" : "s", c->root, (long long)DIR_FILE_MAX,
+			             w.nbig == 1 ? "was" : "were");
 		if (w.truncated)
 			capture_warn(c, "more than %d source files under '%s': only the first %d are in "
 			                "the snapshot",

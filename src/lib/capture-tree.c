@@ -307,7 +307,29 @@ void code_store_script(cairn_store *s, const void *data, size_t len, char script
 typedef struct cand {
 	code_entry *e;
 	int64_t size;
+	struct stat st;
 } cand;
+
+/* The digest of a file not stored, from the stat-keyed cache when the file
+ * has not changed since it was last read (a big untracked file is read once,
+ * not on every run).  The cache entry's algo label is capture's own. */
+static void omitted_digest(capture_ctx *c, const char *full, const struct stat *st, char out[80])
+{
+	int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	int64_t ct = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	static const char algo[] = "capture-xxh128";
+	if (store_hash_cache_get(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
+	                         (int64_t)st->st_size, mt, ct, out, 80) == 0 &&
+	    strncmp(out, "xxh128:", 7) == 0)
+		return;
+	if (file_xxh128(full, out) != 0) {
+		out[0] = '\0';
+		return;
+	}
+	store_hash_cache_put(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
+	                     (int64_t)st->st_size, mt, ct, out);
+	cairn_error_clear();
+}
 
 static int by_size(const void *a, const void *b)
 {
@@ -388,6 +410,7 @@ int code_store_files(capture_ctx *c, code_list *l, int64_t cap)
 		if (!e->omitted) {
 			cs[n].e = e;
 			cs[n].size = e->size;
+			cs[n].st = st;
 			n++;
 		}
 	}
@@ -421,8 +444,8 @@ int code_store_files(capture_ctx *c, code_list *l, int64_t cap)
 				ssize_t k = readlink(full, target, sizeof target);
 				if (k >= 0)
 					buf_xxh128(target, (size_t)k, e->digest);
-			} else if (file_xxh128(full, e->digest) != 0) {
-				e->digest[0] = '\0';
+			} else {
+				omitted_digest(c, full, &cs[i].st, e->digest);
 			}
 			over[nover++] = cs[i];
 			over_bytes += cs[i].size;

@@ -320,3 +320,66 @@ done:
 	store_unlock(s);
 	return rc;
 }
+
+int store_hash_cache_get(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+                         int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
+{
+	int rc = 0;
+	out[0] = '\0';
+	store_lock(s);
+	sqlite3_stmt *st = store_prep(s, "SELECT digest FROM hash_cache WHERE dev = ? AND ino = ? AND"
+	                                 " algo = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ?");
+	if (!st) {
+		rc = prep_fail();
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, dev);
+	sqlite3_bind_int64(st, 2, ino);
+	sqlite3_bind_text(st, 3, algo, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, size);
+	sqlite3_bind_int64(st, 5, mtime_ns);
+	sqlite3_bind_int64(st, 6, ctime_ns);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *d = sqlite3_column_text(st, 0);
+		if (d)
+			snprintf(out, outsz, "%s", (const char *)d);
+	}
+	sqlite3_reset(st);
+done:
+	store_unlock(s);
+	return rc;
+}
+
+int store_hash_cache_put(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+                         int64_t mtime_ns, int64_t ctime_ns, const char *digest)
+{
+	int rc;
+	store_lock(s);
+	if ((rc = store_begin(s)) != 0)
+		goto done;
+	sqlite3_stmt *st = store_prep(s, "INSERT OR REPLACE INTO hash_cache(dev, ino, algo, size,"
+	                                 " mtime_ns, ctime_ns, digest) VALUES(?, ?, ?, ?, ?, ?, ?)");
+	if (!st) {
+		rc = prep_fail();
+		store_rollback(s);
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, dev);
+	sqlite3_bind_int64(st, 2, ino);
+	sqlite3_bind_text(st, 3, algo, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, size);
+	sqlite3_bind_int64(st, 5, mtime_ns);
+	sqlite3_bind_int64(st, 6, ctime_ns);
+	sqlite3_bind_text(st, 7, digest, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		rc = store_sqlerr(s, "record a digest");
+		store_rollback(s);
+		goto done;
+	}
+	rc = store_commit(s);
+done:
+	store_unlock(s);
+	return rc;
+}

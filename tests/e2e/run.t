@@ -3,7 +3,7 @@
 # start, CAIRN_RUN_ID/CAIRN_DIR, metric lines, params and configs, signals,
 # crashed detection, secrets, system samples, GPUs through a fake NVML.
 . "$(dirname "$0")/lib.sh"
-plan 83
+plan 86
 
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
 field() { "$CAIRN" show "$1" --json | json "$2"; }
@@ -164,6 +164,12 @@ else
 fi
 ok "a run without NVML" "$CAIRN" run -- true
 is "records its GPUs as a list (empty without NVML)" "$(field "$(last)" 'isinstance(j["environment"]["gpus"], list)')" True
+
+# --- runs inside runs; background writers ------------------------------------------------------------------
+ok "a run started inside a run" "$CAIRN" run -- sh -c '"$CAIRN" run -- true'
+is "has the outer run as its parent" "$(field "$(last)" 'j["parent"]')" "$("$CAIRN" ls --format json | json 'j[1]["id"]')"
+timeout 30 "$CAIRN" run -- sh -c 'echo out; (while :; do echo bg; done) & sleep 0.2' > bg.out 2>/dev/null
+is "a background writer left behind does not keep cairn run waiting" $? 0
 
 # --- a closed reader stops the child as it would without cairn ------------------------------------------
 timeout 20 "$CAIRN" run -- yes 2>/dev/null | head -1 > /dev/null

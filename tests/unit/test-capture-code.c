@@ -274,6 +274,12 @@ static void test_size_cap(void **state)
 	assert_non_null(strstr(report, "big.dat"));
 	assert_non_null(strstr(report, "committed file"));
 	cairn_free(report);
+	/* the big file's digest is remembered by its stat, not re-read each run */
+	sh("test \"$(sqlite3 %s/cairn.db \"SELECT count(*) FROM hash_cache WHERE algo = "
+	   "'capture-xxh128' AND digest LIKE 'xxh128:%%'\")\" = 1",
+	   u.store_dir);
+	cairn_run *again = capture(&u, repo, 1000, 0, NULL);
+	cairn_run_free(again);
 	/* committed.bin comes back from the repository, big.dat cannot */
 	char *rep = NULL;
 	assert_int_equal(cairn_code_checkout_ext(&rep, u.s, cairn_run_id(r), out, NULL),
@@ -306,7 +312,7 @@ static void test_not_git(void **state)
 	sh("mkdir -p %s/pkg %s/__pycache__ %s/.hidden %s/venv && cd %s && echo a > train.py && "
 	   "echo b > pkg/m.py && echo c > notes.md && head -c 100 /dev/zero > data.bin && "
 	   "echo d > __pycache__/x.py && echo e > .hidden/y.py && touch venv/pyvenv.cfg && "
-	   "echo f > venv/z.py",
+	   "echo f > venv/z.py && head -c 5000000 /dev/zero > big.txt",
 	   dir, dir, dir, dir, dir);
 	char *report = NULL;
 	cairn_run *r = capture(&u, dir, 0, 0, &report);
@@ -314,6 +320,7 @@ static void test_not_git(void **state)
 	const json *code = json_get(json_root(d), "code");
 	assert_string_equal(json_get_str(code, "vcs"), "none");
 	assert_int_equal(json_get(code, "files")->i, 3);
+	assert_non_null(strstr(report, "taken for data")); /* big.txt */
 	json_doc_free(d);
 	cairn_free(report);
 	char *js = NULL;
