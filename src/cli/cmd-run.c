@@ -5,16 +5,17 @@
  * Order of events:
  *   1. find the command (PATH); one that cannot be started is an error
  *      before any run exists;
- *   2. create the run, capture the code (--require-clean refuses here and
- *      the run is purged), record params (configs < command line < --param)
- *      and snapshot the config files;
- *   3. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, its stdout/stderr on
- *      pipes; start the monitor (heartbeat, system samples) and, on another
- *      thread, the environment capture (asking Python takes a while, so it
- *      runs beside the child instead of before it);
- *   4. pump: each chunk goes to our stdout/stderr unchanged, to the log
+ *   2. with --require-clean, refuse a dirty tree (nothing stored);
+ *   3. create the run; start the environment capture on its own thread
+ *      (asking Python for its packages takes a while: it runs beside the code
+ *      capture and the child instead of before them); capture the code;
+ *      record params (configs < command line < --param) and snapshot the
+ *      config files;
+ *   4. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, its stdout/stderr on
+ *      pipes; start the monitor (heartbeat, system samples);
+ *   5. pump: each chunk goes to our stdout/stderr unchanged, to the log
  *      stream (logs/stdout.log, logs/stderr.log) and to the metric parser;
- *   5. the child ends: drain the pipes, store the logs, finish the run with
+ *   6. the child ends: drain the pipes, store the logs, finish the run with
  *      its status, and exit with the child's exit code (128+N for signal N).
  *
  * Signals: INT, TERM, HUP and QUIT are taken through a signalfd (blocked in
@@ -574,6 +575,20 @@ int cmd_run(int argc, char **argv)
 	run_live = true;
 	cairn_run_heartbeat(run); /* from now on a dead wrapper shows as crashed */
 
+	/* The environment on its own thread: it does not depend on the code or
+	 * the child, and asking Python for its packages takes a while. */
+	if (co.env) {
+		ej.run = run;
+		ej.o = co;
+		ej.o.code = 0;
+		ej.o.require_clean = 0;
+		if (cairn_command_python(&python, path) == 0 && python)
+			ej.o.python = python;
+		env_started = pthread_create(&env_th, NULL, env_main, &ej) == 0;
+		if (!env_started)
+			warn("the environment will not be recorded: cannot start a thread");
+	}
+
 	/* The code, before the child can touch the tree. */
 	cairn_capture_options cc = co;
 	cc.env = 0;
@@ -666,16 +681,6 @@ int cmd_run(int argc, char **argv)
 		mo.sample_interval = -1;
 	if (cairn_monitor_start(&mon, run, &mo) != 0)
 		warn("no heartbeat or system samples: %s", cairn_error_last());
-	if (co.env) {
-		ej.run = run;
-		ej.o = co;
-		ej.o.code = 0;
-		if (cairn_command_python(&python, path) == 0 && python)
-			ej.o.python = python;
-		env_started = pthread_create(&env_th, NULL, env_main, &ej) == 0;
-		if (!env_started)
-			warn("the environment will not be recorded: cannot start a thread");
-	}
 
 	/* Pump until the child is gone. */
 	int wstatus = 0;
@@ -793,7 +798,11 @@ int cmd_run(int argc, char **argv)
 	goto done;
 
 fail_purge:
-	/* Nothing ran: leave no trace of the run. */
+	/* Nothing ran: leave no trace of the run (once nothing writes to it). */
+	if (env_started) {
+		pthread_join(env_th, NULL);
+		env_started = false;
+	}
 	if (run_live) {
 		char id[CAIRN_RUN_ID_HEXSZ + 1];
 		snprintf(id, sizeof id, "%s", cairn_run_id(run));

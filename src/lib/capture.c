@@ -113,6 +113,29 @@ static void load_store_config(capture_ctx *c, int64_t *cap_from_config)
 	free(path);
 }
 
+/* The project root without libgit2 (environment-only captures): the
+ * nearest directory above cwd holding .git (a directory, or a file for
+ * worktrees and submodules), else cwd. */
+static char *project_root(const char *cwd)
+{
+	char *d = strdup(cwd);
+	if (!d)
+		return NULL;
+	for (;;) {
+		char *g = path_join(d, ".git");
+		bool found = g && path_exists(g);
+		free(g);
+		if (found)
+			return d;
+		char *slash = strrchr(d, '/');
+		if (!slash || slash == d)
+			break;
+		*slash = '\0';
+	}
+	free(d);
+	return strdup(cwd);
+}
+
 static void ctx_free(capture_ctx *c)
 {
 	free(c->cwd);
@@ -195,7 +218,7 @@ int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capt
 		}
 	}
 	if (!c.root)
-		c.root = strdup(c.cwd);
+		c.root = project_root(c.cwd);
 	if (o->env) {
 		if (!c.root) {
 			rc = err_set(CAIRN_ENOMEM, "out of memory");

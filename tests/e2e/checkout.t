@@ -5,7 +5,7 @@
 # with the repository gone, a pushed commit, --require-clean, code outside
 # git, and the errors.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 36
 
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
 field() { "$CAIRN" show "$1" --json | json "$2"; }
@@ -22,6 +22,7 @@ printf 'def f():\n    return 1\n' > src/model.py
 printf 'lr: 0.1\n' > config.yaml
 printf '#!/bin/sh\necho tool\n' > tool.sh && chmod +x tool.sh
 printf 'obsolete\n' > old.py
+printf 'numpy\n' > requirements.txt
 printf '*.log\ndata/\n' > .gitignore
 cat > notebooks/explore.ipynb <<'NB'
 {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
@@ -51,6 +52,8 @@ is "the commit is recorded" "$(field "$id" 'j["code"]["commit"]')" "$(cd repo &&
 is "the branch" "$(field "$id" 'j["code"]["branch"]')" main
 is "the tree is dirty" "$(field "$id" 'j["code"]["dirty"]')" True
 is "there is a snapshot" "$(field "$id" 'len(j["code"]["snapshot"])')" 64
+is "environment files are found at the project root" "$(field "$id" '[f["path"] for f in j["environment"]["files"]]')" '["requirements.txt"]'
+is "the interpreter was asked" "$(field "$id" 'j["environment"]["python"]["version"].count(".")')" 2
 
 ok "checkout" "$CAIRN" checkout "$id" co
 like "says what it restored" "$(out)" "restored [0-9]+ files into co \(commit [0-9a-f]{12}"
