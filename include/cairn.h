@@ -11,5 +11,6 @@
 #include "cairn/store.h"
 #include "cairn/run.h"
 #include "cairn/browse.h"
+#include "cairn/capture.h"
 
 #endif

@@ -16,5 +16,7 @@ int cmd_note(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_ui(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_checkout(int argc, char **argv);
 
 #endif

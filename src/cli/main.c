@@ -16,6 +16,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"init", cmd_init, "create a store (.cairn/) in a directory"},
+    {"run", cmd_run, "run a command and record its code, params, environment and output"},
     {"start", cmd_start, "create a run and print its id (for shell scripts)"},
     {"finish", cmd_finish, "set a run's final status"},
     {"log", cmd_log, "log a metric, param, tag, property, artifact or image"},
@@ -26,6 +27,7 @@ static const command commands[] = {
     {"rm", cmd_rm, "delete runs"},
     {"ui", cmd_ui, "browse the store in a web browser (web UI and HTTP API)"},
     {"server", cmd_server, "serve the store's HTTP API and web UI to a team"},
+    {"checkout", cmd_checkout, "restore a run's code into a directory"},
 };
 
 static void usage(FILE *f)

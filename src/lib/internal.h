@@ -56,4 +56,8 @@ void writer_stop(cairn_store *s);
 
 /* objects.c */
 void object_remove(cairn_store *s, const char *oid);
+/* A temp file in objects/tmp (returns its fd, or -1 with the error set), and
+ * moving a finished one into place under oid (streamed objects). */
+int object_temp_open(cairn_store *s, char **out_path);
+int object_publish(cairn_store *s, const char *tmp, const char *oid);
 #endif

@@ -254,3 +254,15 @@ void object_remove(cairn_store *s, const char *oid)
 		free(p);
 	}
 }
+
+/* Streamed objects (capture-stream.c): a temp file in objects/tmp to write
+ * into, then published under the name of its content. */
+int object_temp_open(cairn_store *s, char **out_path)
+{
+	return temp_open(s, out_path);
+}
+
+int object_publish(cairn_store *s, const char *tmp, const char *oid)
+{
+	return publish(s, tmp, oid);
+}

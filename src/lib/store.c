@@ -104,6 +104,10 @@ static const char *const migrations[] = {
     "  DELETE FROM metric_tiles WHERE rid = OLD.rid;"
     "END;"
     "CREATE INDEX runs_project_live ON runs(project_id, deleted);",
+    /* 4: code capture: which stored object holds a git blob's bytes
+     * ("blob:<sha1>") or a committed tree's manifest ("tree:<sha1>:<cap>"). */
+    "CREATE TABLE code_map(key TEXT PRIMARY KEY, oid TEXT NOT NULL,"
+    "  size INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
