@@ -14,7 +14,6 @@ bench/python-binding.sh from `make bench`), each beside its floor:
 Prints BENCH lines in the format of bench/bench.h.
 """
 
-import ctypes
 import os
 import statistics
 import subprocess

@@ -88,57 +88,24 @@ def packages_json() -> str:
     return json.dumps(packages(), sort_keys=True)
 
 
-_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "PRIVATE",
-                 "COOKIE")
-
-
 def name_is_secret(name: str) -> bool:
     """Whether a param / option name looks like it holds a secret (the
-    library's rule, cairn_name_is_secret, when the library has it)."""
+    library's rule, shared with `cairn run`)."""
     from . import _lib
 
-    fn = getattr(_lib.lib(), "cairn_name_is_secret", None)
-    if fn is not None:
-        return bool(fn(_lib.enc(name)))
-    up = name.upper()
-    return any(w in up for w in _SECRET_WORDS)
-
-
-def _mask_fallback(argv):
-    import re
-    import shlex
-
-    out, hide_next = [], False
-    for a in argv:
-        if hide_next and not a.startswith("-"):
-            out.append("***")
-            hide_next = False
-            continue
-        hide_next = False
-        if a.startswith("-"):
-            name, eq, _ = a.lstrip("-").partition("=")
-            if name and name_is_secret(name):
-                if eq:
-                    a = a[: a.index("=") + 1] + "***"
-                else:
-                    hide_next = True
-        a = re.sub(r"(\w+://)[^/@\s]+@", r"\1***@", a)
-        out.append(a)
-    return " ".join(shlex.quote(a) if a != "***" and not a.endswith("=***") else a for a in out)
+    return bool(_lib.lib().cairn_name_is_secret(_lib.enc(name)))
 
 
 def command_line():
-    """The command line that started this interpreter, secrets masked."""
+    """The command line that started this interpreter, secrets masked as
+    `cairn run` masks them (option values, credentials inside URLs)."""
     import ctypes
 
     from . import _lib
 
     argv = [sys.executable or "python3"] + list(sys.argv)
-    fn = getattr(_lib.lib(), "cairn_command_line_masked", None)
-    if fn is None:
-        return _mask_fallback(argv)
     arr = (ctypes.c_char_p * len(argv))(*[_lib.enc(a) for a in argv])
-    return _lib.take_string(fn, len(argv), arr)
+    return _lib.take_string(_lib.lib().cairn_command_line_masked, len(argv), arr)
 
 
 def script_path():
@@ -183,7 +150,6 @@ def _resolve(p):
 def _from_servers():
     """Ask running Jupyter servers which session owns our kernel."""
     try:
-        import ipykernel  # noqa: F401
         from ipykernel import get_connection_file
         import json
         import glob

@@ -160,21 +160,20 @@ _REQUIRED = {
     "cairn_run_list_json": (_R, [_out, c_void_p, POINTER(ListOptions)]),
     "cairn_run_metric_history_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
     "cairn_run_delete": (_R, [c_void_p, c_char_p, c_int]),
-}
-
-# Added by later parts of the library; feature-detected with has().
-_OPTIONAL = {
     "cairn_run_log_metrics": (
         _R,
         [c_void_p, POINTER(c_char_p), POINTER(c_double), c_size_t, c_int64, c_double],
     ),
-    "cairn_run_capture": (_R, [c_void_p, POINTER(CaptureOptions)]),
     "cairn_run_capture_report": (_R, [_out, c_void_p, POINTER(CaptureOptions)]),
+    "cairn_run_log_config": (_R, [c_void_p, c_char_p]),
     "cairn_monitor_start": (_R, [_out, c_void_p, POINTER(MonitorOptions)]),
     "cairn_monitor_stop": (None, [c_void_p]),
     "cairn_command_line_masked": (_R, [_out, c_int, POINTER(c_char_p)]),
     "cairn_name_is_secret": (c_int, [c_char_p]),
-    "cairn_run_log_config": (_R, [c_void_p, c_char_p]),
+}
+
+# Added by later parts of the library; feature-detected with has().
+_OPTIONAL = {
     "cairn_run_log_dataset": (_R, [c_void_p, c_char_p, c_char_p, c_char_p]),
     "cairn_hash_path_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
     "cairn_data_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),

@@ -10,19 +10,19 @@ in Jupyter, the notebook.
 Ownership and lifecycle.  A run this process created is *owned*: it is
 finished by ``finish()``, by leaving its ``with`` block (``failed`` on an
 exception, ``killed`` on KeyboardInterrupt), or at interpreter exit
-(``failed`` after an uncaught exception), and a heartbeat thread marks it
-alive every few seconds so that a process killed outright shows as
-``crashed``.  An *attached* run belongs to whoever created it (the ``cairn
-run`` wrapper sets its status from the exit code): ``finish()`` only flushes
-and lets go of it.
+(``failed`` after an uncaught exception), and the library's monitor thread
+records its heartbeat and this process's CPU/memory/GPU use while it lives,
+so that a process killed outright shows as ``crashed``.  An *attached* run
+belongs to whoever created it (the ``cairn run`` wrapper sets its status
+from the exit code): ``finish()`` only flushes and lets go of it.
 
 Store handles are shared per store directory within a process, so a query
 (``cairn.get_run``) sees every metric this process logged: reading through a
 handle flushes its writer first.  After ``fork()`` the child opens its own.
 
 Thread-safety: logging calls may come from any thread (the C library is
-thread-safe).  ``finish()`` must not race with logging calls on the same run.
-The heartbeat thread takes the run's lock; nothing else does.
+thread-safe).  ``finish()`` must not race with logging calls on the same run;
+the run's lock only orders ``heartbeat()`` against ``finish()``.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class Run:
         self._h = handle
         self._store_h = store_handle
         self._log = L.cairn_run_log_metric
-        self._logn = getattr(L, "cairn_run_log_metrics", None)
+        self._logn = L.cairn_run_log_metrics
         self._keys: dict = {}
         self._batches: dict = {}
         self._lock = threading.Lock()
@@ -193,17 +193,6 @@ class Run:
             return
         st = _step(step)
         ts = _timestamp(timestamp)
-        if self._logn is None:  # an older library: one call per key, all checked first
-            items = [(k, v if type(v) is float else _number(v, k)) for k, v in metrics.items()]
-            validate = _lib.lib().cairn_key_validate
-            for k, _ in items:
-                if not isinstance(k, str):
-                    raise TypeError("metric key must be a str, not %s" % type(k).__name__)
-                if validate(k.encode("utf-8", "surrogateescape"), b"metric key"):
-                    raise last_error(-2)
-            for k, v in items:
-                self.log_metric(k, v, st, ts or None)
-            return
         keys = tuple(metrics)
         karr = self._batches.get(keys)
         if karr is None:
@@ -326,12 +315,7 @@ class Run:
         if config is None:
             return
         if isinstance(config, (str, os.PathLike)):
-            p = os.fspath(config)
-            if _lib.has("cairn_run_log_config"):
-                self._call(_lib.lib().cairn_run_log_config, enc(p))
-                return
-            self.set_params(_load_config(p))
-            self.log_artifact(p, os.path.basename(p), kind="config")
+            self._call(_lib.lib().cairn_run_log_config, enc(os.fspath(config)))
             return
         self.set_params(as_mapping(config))
 
@@ -342,25 +326,19 @@ class Run:
         self._call(_lib.lib().cairn_run_flush)
 
     def heartbeat(self):
-        """Record that the run is alive (done every few seconds by a
-        background thread for runs this process created)."""
+        """Record that the run is alive (the library's monitor does it every
+        few seconds for runs this process created)."""
         with self._lock:
             if self._h is not None:
                 _lib.lib().cairn_run_heartbeat(self._h)
 
     def _start_monitor(self):
-        """Heartbeat and system usage (sys/* metrics) from the library's
-        monitor thread, or heartbeats from a Python thread with an older
-        library."""
-        L = _lib.lib()
-        fn = getattr(L, "cairn_monitor_start", None)
-        if fn is None:
-            _start_heart()
-            self.heartbeat()
-            return
+        """Heartbeat and system usage (sys/* metrics) of this process, from
+        the library's monitor thread (the first heartbeat is written before
+        it returns)."""
         o = _lib.MonitorOptions(_lib.MONITOR_OPTIONS_VERSION, 0, 0.0, 0.0)
         m = ctypes.c_void_p()
-        rc = fn(ctypes.byref(m), self._h, ctypes.byref(o))
+        rc = _lib.lib().cairn_monitor_start(ctypes.byref(m), self._h, ctypes.byref(o))
         if rc:
             raise last_error(rc)
         self._monitor = m.value
@@ -456,72 +434,7 @@ def _invalid_status(status):
     )
 
 
-def _load_config(path):
-    """A YAML/JSON config file as a dict (used when the library cannot)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if path.endswith((".yaml", ".yml")):
-        try:
-            import yaml
-        except ImportError:
-            raise Error("cannot read %s: YAML configs need PyYAML or a newer libcairn" % path)
-        try:
-            obj = yaml.safe_load(data)
-        except yaml.YAMLError as e:
-            raise Error("cannot parse %s: %s" % (path, e)) from None
-    else:
-        import json
-
-        try:
-            obj = json.loads(data)
-        except ValueError as e:
-            raise Error("cannot parse %s: %s" % (path, e)) from None
-    if obj is None:
-        return {}
-    if not isinstance(obj, dict):
-        raise Error("config %s: the top level is not a mapping" % path)
-    return obj
-
-
-# --- heartbeat ---------------------------------------------------------------------
-
-_heart = None
-_heart_stop = threading.Event()
-
-
-def _heartbeat_interval():
-    try:
-        stale = float(os.environ.get("CAIRN_HEARTBEAT_STALE", "60"))
-    except ValueError:
-        stale = 60.0
-    return max(0.5, min(15.0, stale / 4))
-
-
-def _heart_loop(interval):
-    while not _heart_stop.wait(interval):
-        with _live_lock:
-            runs = [r for r in _live.values() if r._owned and r._monitor is None]
-        for r in runs:
-            try:
-                r.heartbeat()
-            except Exception:
-                pass
-
-
-def _start_heart():
-    global _heart
-    if _heart is None or not _heart.is_alive():
-        _heart_stop.clear()
-        _heart = threading.Thread(
-            target=_heart_loop, args=(_heartbeat_interval(),), name="cairn-heartbeat", daemon=True
-        )
-        _heart.start()
-
-
 def _at_exit():
-    _heart_stop.set()
-    if _heart is not None:
-        _heart.join(timeout=5)
     if _lib._lib is None:
         return
     last = getattr(sys, "last_value", None)
@@ -548,10 +461,9 @@ def _after_fork_in_child():
     """A forked child must not touch its parent's handles: the writer and
     monitor threads did not survive the fork.  It starts afresh (cairn.init
     in the child); the parent's runs stay the parent's to finish."""
-    global _live, _live_lock, _active, _heart, _stores, _stores_lock, _stores_pid
-    _live, _live_lock, _active, _heart = {}, threading.Lock(), None, None
+    global _live, _live_lock, _active, _stores, _stores_lock, _stores_pid
+    _live, _live_lock, _active = {}, threading.Lock(), None
     _stores, _stores_lock, _stores_pid = {}, threading.Lock(), os.getpid()
-    _heart_stop.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -693,9 +605,6 @@ def init(
 def _capture_into(run, code, env, require_clean, globs):
     if not (code or env or globs):
         return
-    fn = getattr(_lib.lib(), "cairn_run_capture", None)
-    if fn is None:
-        return  # a library without capture: the run still works
     garr = (ctypes.c_char_p * len(globs))(*globs) if globs else None
     opts = _lib.CaptureOptions(
         _lib.CAPTURE_OPTIONS_VERSION,
@@ -709,12 +618,8 @@ def _capture_into(run, code, env, require_clean, globs):
         garr,
         len(globs),
     )
-    rep = getattr(_lib.lib(), "cairn_run_capture_report", None)
     out = ctypes.c_void_p()
-    if rep is not None:
-        rc = rep(ctypes.byref(out), run._h, ctypes.byref(opts))
-    else:
-        rc = fn(run._h, ctypes.byref(opts))
+    rc = _lib.lib().cairn_run_capture_report(ctypes.byref(out), run._h, ctypes.byref(opts))
     import warnings
 
     from . import CaptureWarning

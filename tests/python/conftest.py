@@ -16,16 +16,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
-import cairn  # noqa: E402
+import cairn  # noqa: E402  (this repository's copy, not an installed one)
 from cairn import _lib  # noqa: E402
 
+PACKAGE_DIR = os.path.dirname(cairn.__file__)
 CAIRN_BIN = os.environ.get("CAIRN_BIN") or os.path.join(ROOT, "build", "cairn")
 PYTHON = sys.executable
 
 _OWNER = {
-    "cairn_run_capture": "code/env capture (issue 3)",
-    "cairn_run_log_config": "config capture (issue 3)",
-    "cairn_monitor_start": "the run monitor (issue 3)",
     "cairn_run_log_dataset": "data versions (issue 4)",
     "cairn_hash_path_json": "data versions (issue 4)",
     "cairn_query_runs_json": "queries (issue 5)",
@@ -39,14 +37,6 @@ def requires(symbol):
         not _lib.has(symbol),
         reason="libcairn lacks %s() — %s not merged yet" % (symbol, _OWNER.get(symbol, "?")),
     )
-
-
-def has_cli_command(name):
-    try:
-        r = subprocess.run([CAIRN_BIN, name, "-h"], capture_output=True, timeout=30)
-    except OSError:
-        return False
-    return r.returncode == 0
 
 
 @pytest.fixture

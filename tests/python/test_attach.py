@@ -7,7 +7,7 @@ import os
 import pytest
 
 import cairn
-from conftest import cli, has_cli_command, run_python, CAIRN_BIN, PYTHON
+from conftest import cli, run_python, CAIRN_BIN, PYTHON
 
 SCRIPT = """
 import argparse, cairn
@@ -78,7 +78,6 @@ def test_attach_to_unknown_run_fails(store, monkeypatch):
         cairn.init()
 
 
-@pytest.mark.skipif(not has_cli_command("run"), reason="`cairn run` not merged yet (issue 3)")
 def test_inside_cairn_run(store, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)

@@ -1,6 +1,6 @@
 """Capture from Python: the interpreter's packages (checked against
-importlib.metadata), the command line with secrets masked, and — once the
-library has cairn_run_capture — code and environment through the library."""
+importlib.metadata), secret-looking names, the script path, and code and
+environment through the library's capture."""
 
 import json
 import os
@@ -11,7 +11,7 @@ import pytest
 
 import cairn
 from cairn import _capture
-from conftest import requires, run_python
+from conftest import run_python
 
 
 def _canon(name):
@@ -47,11 +47,9 @@ def test_packages_from_unusual_entries(tmp_path, monkeypatch):
     assert _capture.packages() == {"foo-bar": "1.2.3", "plainpkg": "0.9", "single": "4.5", "debian-pkg": "2.0"}
 
 
-def test_command_line_masking():
-    m = _capture._mask_fallback(["python3", "t.py", "--api-key", "s3cr3t", "--password=hunter2", "--lr", "0.1",
-                                 "--url", "https://user:pw@example.com/x", "a b"])
-    assert "s3cr3t" not in m and "hunter2" not in m and "pw@" not in m
-    assert "--lr 0.1" in m and "'a b'" in m and "https://***@example.com/x" in m
+def test_secret_names():
+    assert _capture.name_is_secret("api_key") and _capture.name_is_secret("DB_PASSWORD")
+    assert not _capture.name_is_secret("learning_rate")
 
 
 def test_not_in_jupyter():
@@ -85,7 +83,6 @@ def repo(store, tmp_path, monkeypatch):
     return r
 
 
-@requires("cairn_run_capture")
 def test_capture_code_and_env(repo):
     (repo / "train.py").write_text("print('changed')\n")  # dirty
     (repo / "extra.cfg").write_text("x=1\n")
@@ -99,7 +96,6 @@ def test_capture_code_and_env(repo):
     assert env["cpu_count"] >= 1 and env["os"]
 
 
-@requires("cairn_run_capture")
 def test_capture_off(repo):
     with cairn.init(capture_code=False, capture_env=False) as run:
         pass
@@ -107,7 +103,6 @@ def test_capture_off(repo):
     assert not r.code and not r.environment
 
 
-@requires("cairn_run_capture")
 def test_require_clean(repo):
     with cairn.init(require_clean=True) as run:  # clean tree: fine
         pass

@@ -4,7 +4,6 @@ library's message and code; a missing library says where it looked."""
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 

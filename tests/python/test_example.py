@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 import cairn
-from conftest import CAIRN_BIN, PYTHON, ROOT, has_cli_command, requires
+from conftest import CAIRN_BIN, PYTHON, ROOT, requires
 
 EX = os.path.join(ROOT, "examples", "sklearn")
 
@@ -56,7 +56,6 @@ def test_train_py(store, tmp_path):
     assert r.id[:8] in p.stdout
 
 
-@pytest.mark.skipif(not has_cli_command("run"), reason="`cairn run` not merged yet (issue 3)")
 def test_train_plain_under_cairn_run(store, tmp_path):
     p = subprocess.run(
         [CAIRN_BIN, "run", "-p", "breast-cancer", "--", PYTHON, os.path.join(EX, "train_plain.py"),

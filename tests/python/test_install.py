@@ -5,7 +5,6 @@ library, and the installed package runs from anywhere."""
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
