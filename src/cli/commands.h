@@ -5,6 +5,8 @@
 #ifndef CAIRN_CLI_COMMANDS_H
 #define CAIRN_CLI_COMMANDS_H
 
+#include "cairn.h"
+
 int cmd_init(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_finish(int argc, char **argv);
@@ -14,5 +16,8 @@ int cmd_show(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_note(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+/* cmd-data.c: print a few manifest paths of a run's directory dataset. */
+void data_print_sample(cairn_store *s, const char *run, const char *name, int n);
 
 #endif

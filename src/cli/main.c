@@ -24,6 +24,7 @@ static const command commands[] = {
     {"tag", cmd_tag, "add or remove tags"},
     {"note", cmd_note, "set a run's note"},
     {"rm", cmd_rm, "delete runs"},
+    {"data", cmd_data, "hash, compare and list data versions"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,33 @@
+/*
+ * lib/store-data.h — the SQL of data versions (store-data.c): the hash cache
+ * and the datasets recorded on runs.  Same rules as lib/store.h: bound
+ * parameters only, writes in transactions, the store's lock held throughout.
+ */
+#ifndef CAIRN_LIB_STORE_DATA_H
+#define CAIRN_LIB_STORE_DATA_H
+
+#include "lib/data.h"
+#include "lib/store.h"
+
+/* Fill the digest of every entry of `files` whose (device, inode, algo) row
+ * matches its size, mtime and ctime, and mark it ENTRY_CACHED.  Entries are
+ * reordered (sorted by device and inode).  *out_hits counts the matches. */
+int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size_t n,
+                            int64_t *out_hits);
+/* Insert or replace the rows of `files` in one transaction. */
+int store_hash_cache_put(cairn_store *s, data_algo algo, mentry *const *files, size_t n);
+
+typedef struct dataset_row {
+	char *name, *path, *role, *algo, *digest, *manifest_oid;
+	int64_t files, bytes;
+} dataset_row;
+
+/* Record (or replace) a dataset of run rid and reference its manifest
+ * object, in one transaction. */
+int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d);
+/* The run's datasets ordered by name (only `name` when not NULL). */
+int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_row **out,
+                       size_t *out_n);
+void dataset_rows_free(dataset_row *v, size_t n);
+
+#endif
