@@ -2,30 +2,38 @@
  * lib/data-hash.c — the hash engine: list a tree, look its files up in the
  * hash cache, hash the rest on a thread per core, build the manifest.
  *
- * One hash is three phases, each a fork-join over the same number of
- * threads, with the calling thread reporting progress in between:
+ * One hash is a walk and two parallel passes, each a fork-join over the same
+ * threads, with the calling thread reporting progress meanwhile:
  *
  *  1. walk — a shared stack of directories (relative paths under the root's
- *     fd); each thread pops one, reads it with readdir + fstatat (no stat for
- *     entries readdir already types as directories), pushes subdirectories,
- *     and collects entries into its own manifest and arena.  Symbolic links
- *     are recorded with readlinkat and never followed; special files are
- *     noted and skipped; unreadable or vanished entries are noted as errors
- *     and the walk goes on.  The stat taken here is the "before" stat.
- *  2. cache — one merge-join lookup of every regular file (store-data.c);
- *     a hit needs the same device, inode, size, mtime and ctime.
- *  3. hash — threads take the remaining files by an atomic index.  A file is
- *     opened (O_NOFOLLOW, O_NONBLOCK so a FIFO swapped in cannot block),
- *     read with reads of up to 1 MiB until its walked size is reached (a file
- *     smaller than the buffer is one read, hashed one-shot), then fstat'ed:
- *     if device, inode, size, mtime or ctime differ from the walk, or fewer or
- *     more bytes came than the size, the file changed while being hashed and
- *     is reported as an error.  Hashed files are then written to the cache,
- *     except "racy" ones whose ctime is too recent to trust (below).
+ *     fd); each thread pops one, reads it with readdir and records regular
+ *     files by name and inode number (d_ino) without a stat: the stat that
+ *     matters is the one taken on the open file.  Only entries readdir cannot
+ *     type are stat'ed.  Symbolic links are recorded with readlinkat and
+ *     never followed; special files are noted and skipped; unreadable or
+ *     vanished entries are noted as errors and the walk goes on.
+ *  2. cache — one merge-join of every file's (device, inode) with the hash
+ *     cache (store-data.c) on the calling thread; a row is a candidate.
+ *  3. verify — candidates are stat'ed (in parallel); a hit needs the same
+ *     device, inode, size, mtime and ctime as the row.  A miss is hashed.
+ *  4. hash — threads take runs of files by an atomic index, open each with
+ *     openat on its directory's fd (O_NOFOLLOW, and O_NONBLOCK so a FIFO
+ *     swapped in cannot block), fstat it (the "before" stat), read it with
+ *     reads of up to 1 MiB until the size is reached (a file smaller than
+ *     the buffer is one read, hashed one-shot), and fstat it again: if
+ *     device, inode, size, mtime or ctime moved, or the bytes read differ
+ *     from the size, the file changed while being hashed and is reported as
+ *     an error.  Hashed files go into the cache, except "racy" ones (below).
+ *
+ * Why no stat in the walk: on a first hash of 100,000 small files, stat'ing
+ * by name in the walk and again on the open file cost a fifth of the CPU;
+ * d_ino is enough to find cache candidates.  Where a filesystem's d_ino
+ * differs from st_ino (some FUSE filesystems) nothing breaks: lookups miss
+ * and the files are read again.
  *
  * Why read() and not mmap (measured, docs/internals/data.md): on a 1 GiB
- * file in the page cache, 1 MiB reads + XXH3 run at 0.95x of `cat`, mmap at
- * about 1.0x; mmap's small gain is not worth a SIGBUS when a file is
+ * file in the page cache, 1 MiB reads + XXH3 run at 0.95-1.15x of `cat`,
+ * mmap at about 1.0x; mmap's gain is not worth a SIGBUS when a file is
  * truncated under the mapping, which a library cannot guard against.
  *
  * Racy entries: a file modified again within the same timestamp tick after
@@ -35,7 +43,7 @@
  * (ctime and mtime nanoseconds both 0) the window is 2 s.
  *
  * Thread-safety: a hash_job belongs to one caller; the threads it starts
- * share only the atomics and the locked directory stack.
+ * share only atomics and the locked directory stack and table.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,7 +65,7 @@
 
 #define BLOCK (1u << 20)          /* bytes per read */
 #define BIG_FILE (16ll << 20)     /* files at least this large get fadvise SEQUENTIAL */
-#define INLINE_BYTES (1ll << 20)  /* less pending work than this: no threads */
+#define RUN_MAX 64                /* files a thread takes at once */
 #define ERRORS_IN_JSON 1000
 
 int data_ncores(void)
@@ -86,6 +94,13 @@ static void fill_stat(mentry *e, const struct stat *st)
 	e->ctime_ns = ts_ns(&st->st_ctim);
 }
 
+static bool same_stat(const mentry *e, const struct stat *st)
+{
+	return (uint64_t)st->st_dev == e->dev && (uint64_t)st->st_ino == e->ino &&
+	       (int64_t)st->st_size == e->size && ts_ns(&st->st_mtim) == e->mtime_ns &&
+	       ts_ns(&st->st_ctim) == e->ctime_ns;
+}
+
 static const char *special_kind(mode_t m)
 {
 	if (S_ISFIFO(m))
@@ -99,6 +114,17 @@ static const char *special_kind(mode_t m)
 	return "special file skipped";
 }
 
+static const char *special_dtype(unsigned char t)
+{
+	switch (t) {
+	case DT_FIFO: return "special file skipped: FIFO";
+	case DT_SOCK: return "special file skipped: socket";
+	case DT_CHR: return "special file skipped: character device";
+	case DT_BLK: return "special file skipped: block device";
+	default: return NULL;
+	}
+}
+
 /* --- the job ----------------------------------------------------------------- */
 
 typedef struct worker worker;
@@ -108,19 +134,21 @@ typedef struct engine {
 	int rootfd;         /* the root directory, or -1 for a file root */
 	int nthreads;
 	atomic_int cancel;
-	/* walk */
+	/* walk: the stack of directories to read, the table of those read */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	char **stack;
 	size_t sn, scap;
 	int active;
+	char **dirs;
+	size_t ndirs, dcap;
 	atomic_llong found_files, found_bytes;
 	atomic_int walking;
-	/* hash */
-	mentry **pending;
-	size_t npending;
+	/* verify and hash: a list of entries taken in runs */
+	mentry **list;
+	size_t nlist;
 	atomic_size_t next;
-	atomic_llong done_files, done_bytes;
+	atomic_llong done_files, done_bytes, hits;
 	worker *w;
 	/* progress */
 	double t0;
@@ -129,7 +157,6 @@ typedef struct engine {
 
 struct worker {
 	engine *en;
-	int idx;
 	manifest *m;      /* walk: this thread's entries */
 	problems errors;  /* walk and hash problems */
 	problems skipped;
@@ -139,6 +166,9 @@ struct worker {
 	int fatal;        /* an error that stops the whole job (out of memory) */
 	int64_t files_read, bytes_read;
 	buf path;         /* scratch */
+	uint32_t cur_dir; /* the directory dirfd is open on */
+	int dirfd;
+	int dir_errno;    /* why dirfd could not be opened */
 };
 
 void hash_job_init(hash_job *j, const char *path, data_algo algo)
@@ -205,6 +235,12 @@ static void note_errno(worker *w, const char *rel, int e, bool walking)
 		note_error(w, rel, strerror(e));
 }
 
+/* A worker publishes an entry's final state (and with it the digest). */
+static void set_state(mentry *e, entry_state st)
+{
+	__atomic_store_n(&e->state, (uint8_t)st, __ATOMIC_RELEASE);
+}
+
 /* --- fork-join ------------------------------------------------------------------ */
 
 typedef struct joiner {
@@ -212,7 +248,6 @@ typedef struct joiner {
 	pthread_cond_t cv;
 	int left;
 	void (*fn)(worker *w);
-	worker *w;
 } joiner;
 
 typedef struct thread_arg {
@@ -248,19 +283,19 @@ static void report(engine *en)
 		atomic_store(&en->cancel, 1);
 }
 
-/* Run fn on n workers; the caller reports progress while they work. */
-static int fork_join(engine *en, int n, void (*fn)(worker *w))
+/* Run fn on n workers while the calling thread reports progress. */
+static void fork_join(engine *en, int n, void (*fn)(worker *w))
 {
 	if (n <= 1 && !en->j->progress) {
 		fn(&en->w[0]);
-		return 0;
+		return;
 	}
-	joiner jn = {.left = 0, .fn = fn, .w = en->w};
+	joiner jn = {.left = 0, .fn = fn};
 	pthread_mutex_init(&jn.mu, NULL);
 	pthread_cond_init(&jn.cv, NULL);
 	pthread_t th[n];
 	thread_arg args[n];
-	int started = 0, rc = 0;
+	int started = 0;
 	for (int i = 0; i < n; i++) {
 		args[i].jn = &jn;
 		args[i].w = &en->w[i];
@@ -271,19 +306,17 @@ static int fork_join(engine *en, int n, void (*fn)(worker *w))
 			pthread_mutex_lock(&jn.mu);
 			jn.left--;
 			pthread_mutex_unlock(&jn.mu);
-			if (started == 0) {
-				/* No thread at all: do the work here. */
-				fn(&en->w[0]);
-			}
+			if (started == 0)
+				fn(&en->w[0]); /* no thread at all: do the work here */
 			break;
 		}
 		started++;
 	}
+	double iv = en->j->interval > 0 ? en->j->interval : 0.1;
 	pthread_mutex_lock(&jn.mu);
 	while (jn.left > 0) {
 		struct timespec dl;
 		clock_gettime(CLOCK_REALTIME, &dl);
-		double iv = en->j->interval > 0 ? en->j->interval : 0.1;
 		int64_t ns = dl.tv_nsec + (int64_t)(iv * 1e9);
 		dl.tv_sec += ns / 1000000000LL;
 		dl.tv_nsec = ns % 1000000000LL;
@@ -299,7 +332,6 @@ static int fork_join(engine *en, int n, void (*fn)(worker *w))
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&jn.mu);
 	pthread_cond_destroy(&jn.cv);
-	return rc;
 }
 
 /* --- phase 1: walk ------------------------------------------------------------------ */
@@ -327,7 +359,28 @@ static int push_dir(engine *en, const char *rel)
 	return 0;
 }
 
-static void walk_dir(worker *w, const char *rel)
+/* Keep a directory's path for the hash pass; returns its index (or -1). */
+static int64_t register_dir(engine *en, char *rel)
+{
+	int64_t idx = -1;
+	pthread_mutex_lock(&en->mu);
+	if (en->ndirs == en->dcap && en->dcap < UINT32_MAX / 2) {
+		size_t ncap = en->dcap ? en->dcap * 2 : 64;
+		char **nd = realloc(en->dirs, ncap * sizeof *nd);
+		if (nd) {
+			en->dirs = nd;
+			en->dcap = ncap;
+		}
+	}
+	if (en->ndirs < en->dcap) {
+		idx = (int64_t)en->ndirs;
+		en->dirs[en->ndirs++] = rel;
+	}
+	pthread_mutex_unlock(&en->mu);
+	return idx;
+}
+
+static void walk_dir(worker *w, const char *rel, uint32_t dir_idx)
 {
 	engine *en = w->en;
 	int dfd = *rel ? openat(en->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -335,6 +388,12 @@ static void walk_dir(worker *w, const char *rel)
 	if (dfd < 0) {
 		int e = errno;
 		note_errno(w, rel, e == ELOOP ? ENOTDIR : e, true);
+		return;
+	}
+	struct stat dst;
+	if (fstat(dfd, &dst) != 0) {
+		note_errno(w, rel, errno, true);
+		close(dfd);
 		return;
 	}
 	DIR *d = fdopendir(dfd);
@@ -345,6 +404,12 @@ static void walk_dir(worker *w, const char *rel)
 	}
 	buf child = BUF_INIT;
 	char target[PATH_MAX + 1];
+	size_t prefix = 0;
+	if (*rel) {
+		buf_puts(&child, rel);
+		buf_putc(&child, '/');
+		prefix = child.len;
+	}
 	for (;;) {
 		if (atomic_load_explicit(&en->cancel, memory_order_relaxed))
 			break;
@@ -358,37 +423,43 @@ static void walk_dir(worker *w, const char *rel)
 		const char *name = de->d_name;
 		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 			continue;
-		buf_clear(&child);
-		if (*rel) {
-			buf_puts(&child, rel);
-			buf_putc(&child, '/');
-		}
+		buf_truncate(&child, prefix);
 		buf_puts(&child, name);
 		if (!buf_ok(&child)) {
 			w->fatal = err_set(CAIRN_ENOMEM, "out of memory");
 			break;
 		}
-		if (de->d_type == DT_DIR) {
-			if ((w->fatal = push_dir(en, child.ptr)) != 0)
-				break;
-			continue;
-		}
-		struct stat st;
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			note_errno(w, child.ptr, errno, true);
-			continue;
-		}
+		unsigned char type = de->d_type;
 		mentry e;
 		memset(&e, 0, sizeof e);
 		e.path = child.ptr;
-		if (S_ISDIR(st.st_mode)) {
+		e.dir = dir_idx;
+		e.name_off = (uint32_t)prefix;
+		e.dev = (uint64_t)dst.st_dev;
+		e.ino = (uint64_t)de->d_ino;
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+				note_errno(w, child.ptr, errno, true);
+				continue;
+			}
+			type = S_ISDIR(st.st_mode)   ? DT_DIR
+			       : S_ISREG(st.st_mode) ? DT_REG
+			       : S_ISLNK(st.st_mode) ? DT_LNK
+			                             : DT_UNKNOWN;
+			if (type == DT_UNKNOWN) {
+				problems_add(&w->skipped, user_path(w, child.ptr), special_kind(st.st_mode));
+				continue;
+			}
+			e.ino = (uint64_t)st.st_ino;
+		}
+		if (type == DT_DIR) {
 			if ((w->fatal = push_dir(en, child.ptr)) != 0)
 				break;
 			continue;
-		} else if (S_ISREG(st.st_mode)) {
+		} else if (type == DT_REG) {
 			e.type = 'f';
-			fill_stat(&e, &st);
-		} else if (S_ISLNK(st.st_mode)) {
+		} else if (type == DT_LNK) {
 			ssize_t n = readlinkat(dfd, name, target, sizeof target - 1);
 			if (n < 0) {
 				note_errno(w, child.ptr, errno, true);
@@ -400,20 +471,19 @@ static void walk_dir(worker *w, const char *rel)
 			}
 			target[n] = '\0';
 			e.type = 'l';
-			fill_stat(&e, &st);
 			e.size = (int64_t)n;
 			e.target = target;
 			e.state = ENTRY_HASHED;
 			digest_buf_hex(&w->dc, target, (size_t)n, e.digest);
 		} else {
-			problems_add(&w->skipped, user_path(w, child.ptr), special_kind(st.st_mode));
+			const char *why = special_dtype(type);
+			problems_add(&w->skipped, user_path(w, child.ptr),
+			             why ? why : "special file skipped");
 			continue;
 		}
 		if ((w->fatal = manifest_add(w->m, &e)) != 0)
 			break;
 		atomic_fetch_add_explicit(&en->found_files, 1, memory_order_relaxed);
-		if (e.type == 'f')
-			atomic_fetch_add_explicit(&en->found_bytes, e.size, memory_order_relaxed);
 	}
 	buf_free(&child);
 	closedir(d);
@@ -434,8 +504,13 @@ static void walk_worker(worker *w)
 		char *rel = en->stack[--en->sn];
 		en->active++;
 		pthread_mutex_unlock(&en->mu);
-		walk_dir(w, rel);
-		free(rel);
+		int64_t idx = register_dir(en, rel);
+		if (idx < 0) {
+			free(rel);
+			w->fatal = err_set(CAIRN_ENOMEM, "out of memory");
+		} else {
+			walk_dir(w, rel, (uint32_t)idx);
+		}
 		if (w->fatal)
 			atomic_store(&en->cancel, 1);
 		pthread_mutex_lock(&en->mu);
@@ -446,7 +521,82 @@ static void walk_worker(worker *w)
 	}
 }
 
-/* --- phase 3: hash -------------------------------------------------------------------- */
+/* --- phases 3 and 4: verify and hash -------------------------------------------------------- */
+
+/* The fd of entry e's directory (cached per worker); -1 with errno set. */
+static int entry_dirfd(worker *w, const mentry *e)
+{
+	engine *en = w->en;
+	if (w->dirfd >= 0 && w->cur_dir == e->dir)
+		return w->dirfd;
+	if (w->dirfd >= 0 && w->dirfd != en->rootfd)
+		close(w->dirfd);
+	w->dirfd = -1;
+	w->cur_dir = e->dir;
+	const char *rel = en->dirs[e->dir];
+	w->dirfd = *rel ? openat(en->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+	                : en->rootfd;
+	w->dir_errno = w->dirfd < 0 ? errno : 0;
+	if (w->dirfd < 0)
+		errno = w->dir_errno;
+	return w->dirfd;
+}
+
+static void close_dirfd(worker *w)
+{
+	if (w->dirfd >= 0 && w->dirfd != w->en->rootfd)
+		close(w->dirfd);
+	w->dirfd = -1;
+}
+
+/* Take the next run of entries: [*lo, *hi).  Runs shrink toward the end so
+ * the last files (maybe big ones) spread over every thread. */
+static bool take_run(engine *en, size_t *lo, size_t *hi)
+{
+	size_t seen = atomic_load_explicit(&en->next, memory_order_relaxed);
+	size_t left = seen < en->nlist ? en->nlist - seen : 0;
+	size_t k = left / (4 * (size_t)en->nthreads);
+	if (k > RUN_MAX)
+		k = RUN_MAX;
+	if (k < 1)
+		k = 1;
+	size_t i = atomic_fetch_add_explicit(&en->next, k, memory_order_relaxed);
+	if (i >= en->nlist)
+		return false;
+	*lo = i;
+	*hi = i + k < en->nlist ? i + k : en->nlist;
+	return true;
+}
+
+static void verify_worker(worker *w)
+{
+	engine *en = w->en;
+	size_t lo, hi;
+	while (!atomic_load_explicit(&en->cancel, memory_order_relaxed) && take_run(en, &lo, &hi)) {
+		for (size_t i = lo; i < hi; i++) {
+			mentry *e = en->list[i];
+			struct stat st;
+			int ok;
+			if (en->rootfd < 0) {
+				ok = stat(en->j->path, &st) == 0; /* a file root */
+			} else {
+				int dfd = entry_dirfd(w, e);
+				ok = dfd >= 0 &&
+				     fstatat(dfd, e->path + e->name_off, &st, AT_SYMLINK_NOFOLLOW) == 0;
+			}
+			if (ok && S_ISREG(st.st_mode) && same_stat(e, &st)) {
+				e->state = ENTRY_CACHED;
+				atomic_fetch_add_explicit(&en->hits, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&en->done_files, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&en->done_bytes, e->size, memory_order_relaxed);
+				atomic_fetch_add_explicit(&en->found_bytes, e->size, memory_order_relaxed);
+			} else {
+				e->state = ENTRY_PENDING; /* changed, or gone: the hash pass decides */
+			}
+		}
+	}
+	close_dirfd(w);
+}
 
 static int open_entry(worker *w, const mentry *e)
 {
@@ -454,7 +604,10 @@ static int open_entry(worker *w, const mentry *e)
 	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	if (en->rootfd < 0)
 		return open(en->j->path, flags); /* a file root: the user's path, links followed */
-	return openat(en->rootfd, e->path, flags | O_NOFOLLOW);
+	int dfd = entry_dirfd(w, e);
+	if (dfd < 0)
+		return -1;
+	return openat(dfd, e->path + e->name_off, flags | O_NOFOLLOW);
 }
 
 static void hash_entry(worker *w, mentry *e)
@@ -462,23 +615,35 @@ static void hash_entry(worker *w, mentry *e)
 	engine *en = w->en;
 	hash_job *j = en->j;
 	const char *rel = en->rootfd < 0 ? NULL : e->path;
-	e->state = ENTRY_FAILED;
 	int inj = j->fault ? j->fault(j->fault_arg, FAULT_OPEN, e->path) : 0;
 	int fd = inj ? (errno = inj, -1) : open_entry(w, e);
 	if (fd < 0) {
 		note_errno(w, rel, errno, false);
+		set_state(e, ENTRY_FAILED);
 		return;
 	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int err = errno;
+		close(fd);
+		note_errno(w, rel, err, false);
+		set_state(e, ENTRY_FAILED);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		note_error(w, rel, "replaced by a special file while being hashed");
+		set_state(e, ENTRY_FAILED);
+		return;
+	}
+	fill_stat(e, &st); /* the "before" stat */
+	atomic_fetch_add_explicit(&en->found_bytes, e->size, memory_order_relaxed);
 	if (e->size >= BIG_FILE)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	int64_t total = 0;
 	bool streaming = false, faulted = false;
 	char one[DIGEST_HEX_MAX + 1];
-	for (;;) {
-		if (total >= e->size && total > 0)
-			break;
-		if (e->size == 0)
-			break;
+	while (total < e->size) {
 		ssize_t r = read(fd, w->block, BLOCK);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -486,6 +651,7 @@ static void hash_entry(worker *w, mentry *e)
 			int err = errno;
 			close(fd);
 			note_errno(w, rel, err, false);
+			set_state(e, ENTRY_FAILED);
 			return;
 		}
 		if (r == 0)
@@ -510,7 +676,6 @@ static void hash_entry(worker *w, mentry *e)
 	}
 	if (e->size == 0 && j->fault)
 		j->fault(j->fault_arg, FAULT_READ, e->path);
-	struct stat st;
 	int fe = fstat(fd, &st);
 	int ferr = errno;
 	close(fd);
@@ -518,13 +683,13 @@ static void hash_entry(worker *w, mentry *e)
 	w->bytes_read += total;
 	if (fe != 0) {
 		note_errno(w, rel, ferr, false);
+		set_state(e, ENTRY_FAILED);
 		return;
 	}
-	if ((uint64_t)st.st_dev != e->dev || (uint64_t)st.st_ino != e->ino ||
-	    (int64_t)st.st_size != e->size || ts_ns(&st.st_mtim) != e->mtime_ns ||
-	    ts_ns(&st.st_ctim) != e->ctime_ns || total != e->size) {
+	if (!same_stat(e, &st) || total != e->size) {
 		if (!atomic_load(&en->cancel))
 			note_error(w, rel, "changed while being hashed");
+		set_state(e, ENTRY_FAILED);
 		return;
 	}
 	if (streaming)
@@ -533,7 +698,7 @@ static void hash_entry(worker *w, mentry *e)
 		digest_buf_hex(&w->dc, "", 0, e->digest);
 	else
 		memcpy(e->digest, one, sizeof one);
-	e->state = ENTRY_HASHED;
+	set_state(e, ENTRY_HASHED);
 	atomic_fetch_add_explicit(&en->done_files, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&en->done_bytes, e->size, memory_order_relaxed);
 }
@@ -549,14 +714,25 @@ static void hash_worker(worker *w)
 			return;
 		}
 	}
-	for (;;) {
-		if (atomic_load_explicit(&en->cancel, memory_order_relaxed))
-			return;
-		size_t i = atomic_fetch_add_explicit(&en->next, 1, memory_order_relaxed);
-		if (i >= en->npending)
-			return;
-		hash_entry(w, en->pending[i]);
-	}
+	size_t lo, hi;
+	while (!atomic_load_explicit(&en->cancel, memory_order_relaxed) && take_run(en, &lo, &hi))
+		for (size_t i = lo; i < hi; i++)
+			hash_entry(w, en->list[i]);
+	close_dirfd(w);
+}
+
+/* Run fn over list[0, n) on up to nthreads threads. */
+static void run_list(engine *en, mentry **list, size_t n, void (*fn)(worker *w), int per_thread)
+{
+	en->list = list;
+	en->nlist = n;
+	atomic_store(&en->next, 0);
+	int threads = en->nthreads;
+	if ((size_t)threads * (size_t)per_thread > n)
+		threads = (int)(n / (size_t)per_thread) + 1;
+	if (threads > en->nthreads)
+		threads = en->nthreads;
+	fork_join(en, threads, fn);
 }
 
 /* --- the whole hash ---------------------------------------------------------------------- */
@@ -585,11 +761,9 @@ static int stat_root(hash_job *j, struct stat *st)
 	return err_set(CAIRN_EIO, "cannot hash '%s': %s", j->path, strerror(e));
 }
 
-static void workers_free(engine *en, int n)
+static void engine_free(engine *en)
 {
-	if (!en->w)
-		return;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; en->w && i < en->nthreads; i++) {
 		worker *w = &en->w[i];
 		manifest_free(w->m);
 		problems_free(&w->errors);
@@ -600,7 +774,16 @@ static void workers_free(engine *en, int n)
 		buf_free(&w->path);
 	}
 	free(en->w);
-	en->w = NULL;
+	for (size_t i = 0; i < en->sn; i++)
+		free(en->stack[i]);
+	free(en->stack);
+	for (size_t i = 0; i < en->ndirs; i++)
+		free(en->dirs[i]);
+	free(en->dirs);
+	if (en->rootfd >= 0)
+		close(en->rootfd);
+	pthread_mutex_destroy(&en->mu);
+	pthread_cond_destroy(&en->cv);
 }
 
 /* Move every worker's walk results into one manifest. */
@@ -622,6 +805,31 @@ static int gather(engine *en, manifest *m)
 		m->n += wm->n;
 		wm->n = 0;
 		arena_adopt(&m->mem, &wm->mem);
+	}
+	return 0;
+}
+
+static int setup(engine *en, hash_job *j)
+{
+	en->nthreads = j->threads > 0 ? j->threads : data_ncores();
+	if (en->nthreads > 256)
+		en->nthreads = 256;
+	en->w = calloc((size_t)en->nthreads, sizeof *en->w);
+	j->m = manifest_new(j->algo);
+	if (!en->w || !j->m)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	for (int i = 0; i < en->nthreads; i++) {
+		worker *w = &en->w[i];
+		w->en = en;
+		w->dirfd = -1;
+		buf_init(&w->path);
+		w->m = manifest_new(j->algo);
+		if (!w->m)
+			return CAIRN_ENOMEM;
+		int rc = digest_ctx_init(&w->dc, j->algo);
+		if (rc)
+			return rc;
+		w->dc_ready = true;
 	}
 	return 0;
 }
@@ -656,30 +864,10 @@ int data_hash(hash_job *j, cairn_store *s)
 		             j->path, special_kind(st.st_mode) + strlen("special file skipped: "));
 		goto done;
 	}
-	en.nthreads = j->threads > 0 ? j->threads : data_ncores();
-	if (en.nthreads > 256)
-		en.nthreads = 256;
-	en.w = calloc((size_t)en.nthreads, sizeof *en.w);
-	j->m = manifest_new(j->algo);
-	if (!en.w || !j->m) {
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	if ((rc = setup(&en, j)) != 0)
 		goto done;
-	}
-	for (int i = 0; i < en.nthreads; i++) {
-		worker *w = &en.w[i];
-		w->en = &en;
-		w->idx = i;
-		buf_init(&w->path);
-		w->m = manifest_new(j->algo);
-		if (!w->m) {
-			rc = CAIRN_ENOMEM;
-			goto done;
-		}
-		if ((rc = digest_ctx_init(&w->dc, j->algo)) != 0)
-			goto done;
-		w->dc_ready = true;
-	}
 
+	/* Phase 1: list the entries. */
 	if (S_ISREG(st.st_mode)) {
 		/* One file: its digest is the version's digest. */
 		mentry e;
@@ -693,7 +881,6 @@ int data_hash(hash_job *j, cairn_store *s)
 		if ((rc = manifest_add(en.w[0].m, &e)) != 0)
 			goto done;
 		atomic_store(&en.found_files, 1);
-		atomic_store(&en.found_bytes, e.size);
 	} else {
 		en.rootfd = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (en.rootfd < 0) {
@@ -722,7 +909,7 @@ int data_hash(hash_job *j, cairn_store *s)
 	if (j->fault)
 		j->fault(j->fault_arg, FAULT_AFTER_WALK, NULL);
 
-	/* Phase 2: the cache. */
+	/* Phase 2: cache candidates. */
 	size_t nfiles = 0;
 	files = malloc((j->m->n ? j->m->n : 1) * sizeof *files);
 	if (!files) {
@@ -733,35 +920,35 @@ int data_hash(hash_job *j, cairn_store *s)
 		if (j->m->e[i].type == 'f')
 			files[nfiles++] = &j->m->e[i];
 	atomic_store(&en.done_files, (long long)(j->m->n - nfiles)); /* links are done */
+	size_t ncand = 0;
 	if (s && j->use_cache && nfiles) {
-		int64_t hits = 0;
-		if (store_hash_cache_lookup(s, j->algo, files, nfiles, &hits) != 0)
+		int64_t found = 0;
+		if (store_hash_cache_lookup(s, j->algo, files, nfiles, &found) != 0)
 			cairn_error_clear(); /* an unreadable cache only costs time */
-		j->stats.cache_hits = hits;
-	}
-	size_t np = 0;
-	int64_t pending_bytes = 0;
-	for (size_t i = 0; i < nfiles; i++) {
-		if (files[i]->state == ENTRY_CACHED) {
-			atomic_fetch_add(&en.done_files, 1);
-			atomic_fetch_add(&en.done_bytes, files[i]->size);
-		} else {
-			files[np++] = files[i];
-			pending_bytes += files[i]->size;
+		/* Candidates first (they are sorted by inode: stat order), then the rest
+		 * in walk order, so the hash pass reads directory by directory. */
+		if (found) {
+			mentry **cand = malloc((size_t)found * sizeof *cand);
+			if (!cand) {
+				rc = err_set(CAIRN_ENOMEM, "out of memory");
+				goto done;
+			}
+			for (size_t i = 0; i < nfiles; i++)
+				if (files[i]->state == ENTRY_CANDIDATE)
+					cand[ncand++] = files[i];
+			run_list(&en, cand, ncand, verify_worker, 256);
+			free(cand);
 		}
 	}
 
-	/* Phase 3: hash what the cache did not have. */
-	en.pending = files;
-	en.npending = np;
-	if (np) {
-		int n = en.nthreads;
-		if ((size_t)n > np)
-			n = (int)np;
-		if (np < 64 && pending_bytes < INLINE_BYTES)
-			n = 1;
-		fork_join(&en, n, hash_worker);
-	}
+	/* Phase 4: hash the rest, in walk order. */
+	size_t np = 0;
+	for (size_t i = 0; i < j->m->n; i++)
+		if (j->m->e[i].type == 'f' && j->m->e[i].state != ENTRY_CACHED)
+			files[np++] = &j->m->e[i];
+	if (np && !atomic_load(&en.cancel))
+		run_list(&en, files, np, hash_worker, 16);
+	j->stats.cache_hits = atomic_load(&en.hits);
 	for (int i = 0; i < en.nthreads; i++) {
 		worker *w = &en.w[i];
 		if (w->fatal && !rc)
@@ -800,8 +987,6 @@ int data_hash(hash_job *j, cairn_store *s)
 		/* The only file failed: a plain error. */
 		rc = err_set(CAIRN_EIO, "cannot hash '%s': %s", j->path,
 		             j->errors.n ? j->errors.v[0].msg : "unreadable");
-		manifest_free(j->m);
-		j->m = NULL;
 		goto done;
 	}
 	if ((rc = manifest_finish(j->m)) != 0)
@@ -814,25 +999,17 @@ int data_hash(hash_job *j, cairn_store *s)
 		rc = err_set(CAIRN_EIO, "cannot hash '%s': %zu %s could not be hashed (first: '%s': %s)",
 		             j->path, j->errors.n, j->errors.n == 1 ? "entry" : "entries",
 		             j->errors.v[0].path, j->errors.v[0].msg);
+		goto done_partial;
 	}
 done:
-	j->stats.seconds = clock_mono() - en.t0;
-	if (rc && rc != CAIRN_EIO) {
-		manifest_free(j->m);
-		j->m = NULL;
-	} else if (rc == CAIRN_EIO && !j->errors.n) {
+	if (rc) {
 		manifest_free(j->m);
 		j->m = NULL;
 	}
+done_partial:
+	j->stats.seconds = clock_mono() - en.t0;
 	free(files);
-	workers_free(&en, en.nthreads);
-	for (size_t i = 0; i < en.sn; i++)
-		free(en.stack[i]);
-	free(en.stack);
-	if (en.rootfd >= 0)
-		close(en.rootfd);
-	pthread_mutex_destroy(&en.mu);
-	pthread_cond_destroy(&en.cv);
+	engine_free(&en);
 	return rc;
 }
 

@@ -22,35 +22,32 @@
 #include "util/fs.h"
 #include "util/json.h"
 
-int cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path,
-                               const char *role, const cairn_hash_options *opts)
+int data_log(cairn_run *run, const char *name, const char *role, hash_job *j)
 {
-	if (!run || !path || !*path)
+	if (!run || !j->path || !*j->path)
 		return err_set(CAIRN_EINVALID, "cannot log a dataset: no run or no path");
 	if (!role || !*role)
 		role = "input";
 	if (strcmp(role, "input") != 0 && strcmp(role, "output") != 0)
 		return err_set(CAIRN_EINVALID, "dataset role must be 'input' or 'output', not '%.40s'", role);
+	if (name && *name && cairn_key_validate(name, "dataset name") != 0)
+		return CAIRN_EINVALID;
 	cairn_store *s = cairn_run_store(run);
-	hash_job j;
-	hash_job_init(&j, path, ALGO_XXH128);
 	char *abs = NULL, oid[CAIRN_OID_HEXSZ + 1];
 	buf text = BUF_INIT;
-	int rc = hash_job_options(&j, opts);
-	if (rc)
+	int rc;
+	if ((rc = data_hash(j, s)) != 0)
 		goto done;
-	if ((rc = data_hash(&j, s)) != 0)
-		goto done;
-	abs = path_abs(path);
+	abs = path_abs(j->path);
 	if (!abs) {
-		rc = err_set(CAIRN_EIO, "cannot log dataset '%s': %s", path, strerror(errno));
+		rc = err_set(CAIRN_EIO, "cannot log dataset '%s': %s", j->path, strerror(errno));
 		goto done;
 	}
 	if (!name || !*name)
 		name = path_base(abs);
 	if ((rc = cairn_key_validate(name, "dataset name")) != 0)
 		goto done;
-	manifest_format(j.m, &text);
+	manifest_format(j->m, &text);
 	if (!buf_ok(&text)) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
@@ -65,16 +62,29 @@ int cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *pat
 	    .name = (char *)name,
 	    .path = abs,
 	    .role = (char *)role,
-	    .algo = (char *)algo_name(j.algo),
-	    .digest = j.m->digest,
+	    .algo = (char *)algo_name(j->algo),
+	    .digest = j->m->digest,
 	    .manifest_oid = oid,
-	    .files = j.m->files,
-	    .bytes = j.m->bytes,
+	    .files = j->m->files,
+	    .bytes = j->m->bytes,
 	};
 	rc = store_dataset_put(s, rid, &d);
 done:
 	buf_free(&text);
 	free(abs);
+	return rc;
+}
+
+int cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path,
+                               const char *role, const cairn_hash_options *opts)
+{
+	if (!path || !*path)
+		return err_set(CAIRN_EINVALID, "cannot log a dataset: no path");
+	hash_job j;
+	hash_job_init(&j, path, ALGO_XXH128);
+	int rc = hash_job_options(&j, opts);
+	if (rc == 0)
+		rc = data_log(run, name, role, &j);
 	hash_job_free(&j);
 	return rc;
 }

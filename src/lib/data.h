@@ -69,20 +69,23 @@ void arena_adopt(arena *to, arena *from);
 /* --- manifests (data-manifest.c) --------------------------------------------- */
 
 typedef enum entry_state {
-	ENTRY_PENDING = 0,
-	ENTRY_CACHED,
-	ENTRY_HASHED,
-	ENTRY_FAILED,
+	ENTRY_PENDING = 0, /* to be hashed */
+	ENTRY_CANDIDATE,   /* the cache has a row for its inode: stat to confirm */
+	ENTRY_CACHED,      /* digest from the cache */
+	ENTRY_HASHED,      /* digest computed now (links: from the target text) */
+	ENTRY_FAILED,      /* could not be hashed: listed as an error */
 } entry_state;
 
 typedef struct mentry {
-	char *path;   /* relative path, raw bytes (arena) */
-	char *target; /* a link's target text (arena), else NULL */
-	int64_t size; /* file size; a link: the target's length */
-	uint64_t dev, ino;
+	char *path;        /* relative path, raw bytes (arena) */
+	char *target;      /* a link's target text (arena), else NULL */
+	int64_t size;      /* file size; a link: the target's length */
+	uint64_t dev, ino; /* hash engine: from the walk (readdir), then fstat */
 	int64_t mtime_ns, ctime_ns;
-	char type;        /* 'f' regular file, 'l' symbolic link */
-	uint8_t state;    /* entry_state, used by the hash engine */
+	uint32_t dir;      /* hash engine: index of the parent directory */
+	uint32_t name_off; /* offset of the last component in path */
+	char type;         /* 'f' regular file, 'l' symbolic link */
+	uint8_t state;     /* entry_state, used by the hash engine */
 	char digest[DIGEST_HEX_MAX + 1];
 } mentry;
 
@@ -182,6 +185,9 @@ int data_hash(hash_job *j, cairn_store *s);
 void hash_job_json(const hash_job *j, buf *out);
 void hash_job_free(hash_job *j);
 
+/* Hash j->path and record it on the run (data-log.c); nothing is recorded
+ * unless the hash is complete. */
+int data_log(cairn_run *run, const char *name, const char *role, hash_job *j);
 /* Read a whole manifest object of the store, counts and digest filled
  * (data-log.c). */
 int manifest_load(manifest **out, cairn_store *s, const char *oid);

@@ -9,13 +9,15 @@
 #include "lib/data.h"
 #include "lib/store.h"
 
-/* Fill the digest of every entry of `files` whose (device, inode, algo) row
- * matches its size, mtime and ctime, and mark it ENTRY_CACHED.  Entries are
- * reordered (sorted by device and inode).  *out_hits counts the matches. */
+/* For every entry of `files` (dev and ino from the walk) that the cache has
+ * a row for, copy the row's size, mtime, ctime and digest into the entry and
+ * mark it ENTRY_CANDIDATE: a hit once a stat confirms all three.  Entries
+ * are reordered (sorted by device and inode).  *out_found counts them. */
 int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size_t n,
-                            int64_t *out_hits);
-/* Insert or replace the rows of `files` in one transaction. */
-int store_hash_cache_put(cairn_store *s, data_algo algo, mentry *const *files, size_t n);
+                            int64_t *out_found);
+/* Insert or replace the rows of `files` in one transaction (reorders
+ * `files` by device and inode). */
+int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t n);
 
 typedef struct dataset_row {
 	char *name, *path, *role, *algo, *digest, *manifest_oid;
