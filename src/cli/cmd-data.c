@@ -152,10 +152,11 @@ static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache,
 		o.progress = progress_cb;
 		o.payload = &b;
 	}
-	int npaths = a->npos - 1;
+	int npaths = a->npos - 1, printed = 0;
 	if (as_json && npaths > 1)
 		putchar('[');
-	for (int i = 1; i <= npaths && rc == 0; i++) {
+	/* Like md5sum: every PATH is tried; any failure makes the exit status 1. */
+	for (int i = 1; i <= npaths; i++) {
 		const char *path = a->pos[i];
 		char *out = NULL;
 		int r = cairn_hash_path(&out, NULL, s, path, &o);
@@ -167,10 +168,16 @@ static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache,
 		const json *root = doc ? json_root(doc) : NULL;
 		if (r != 0) {
 			rc = cli_fail_lib(NULL);
-			if (root)
+			if (root && !as_json)
 				print_problems(json_get(root, "errors"), "error", "  ");
+			if (root && as_json) {
+				/* The problems, machine-readable (digest null). */
+				if (printed++)
+					putchar(',');
+				fputs(out, stdout);
+			}
 		} else if (as_json) {
-			if (i > 1)
+			if (printed++)
 				putchar(',');
 			fputs(out, stdout);
 		} else if (root) {
@@ -184,9 +191,9 @@ static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache,
 		json_doc_free(doc);
 		cairn_free(out);
 	}
-	if (as_json && npaths > 1 && rc == 0)
+	if (as_json && npaths > 1)
 		putchar(']');
-	if (as_json && rc == 0)
+	if (as_json && (printed || npaths > 1))
 		putchar('\n');
 	cairn_store_close(s);
 	return rc;

@@ -273,19 +273,18 @@ static int parse_header(parser *p, const char *line, size_t len, data_algo *algo
 	const char *sp = memchr(rest, ' ', rl);
 	if (!sp)
 		return bad(p, "header lacks the kind (dir or file)");
-	char name[16];
 	size_t nl = (size_t)(sp - rest);
-	if (nl == 0 || nl >= sizeof name)
+	if (nl == 0)
 		return bad(p, "header names no digest algorithm");
-	memcpy(name, rest, nl);
-	name[nl] = '\0';
-	if (strcmp(name, "xxh128") == 0)
-		*algo = ALGO_XXH128;
-	else if (strcmp(name, "sha256") == 0)
-		*algo = ALGO_SHA256;
-	else if (strcmp(name, "md5") == 0)
-		*algo = ALGO_MD5;
-	else
+	bool found = false;
+	for (data_algo a = ALGO_XXH128; a <= ALGO_MD5 && !found; a++) {
+		const char *name = algo_name(a);
+		if (strlen(name) == nl && memcmp(rest, name, nl) == 0) {
+			*algo = a;
+			found = true;
+		}
+	}
+	if (!found)
 		return bad(p, "unknown digest algorithm");
 	size_t kl = rl - nl - 1;
 	if (kl == 3 && memcmp(sp + 1, "dir", 3) == 0)
