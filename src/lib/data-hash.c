@@ -169,6 +169,7 @@ struct worker {
 	uint32_t cur_dir; /* the directory dirfd is open on */
 	int dirfd;
 	int dir_errno;    /* why dirfd could not be opened */
+	bool no_noatime;  /* O_NOATIME was refused (not the owner) */
 };
 
 void hash_job_init(hash_job *j, const char *path, data_algo algo)
@@ -598,16 +599,27 @@ static void verify_worker(worker *w)
 	close_dirfd(w);
 }
 
+/* O_NOATIME keeps hashing from dirtying every inode it reads (relatime
+ * still writes the first read after a change); only the owner (or root) may
+ * ask for it, so on EPERM the worker stops asking. */
 static int open_entry(worker *w, const mentry *e)
 {
 	engine *en = w->en;
-	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	if (en->rootfd < 0)
-		return open(en->j->path, flags); /* a file root: the user's path, links followed */
-	int dfd = entry_dirfd(w, e);
-	if (dfd < 0)
-		return -1;
-	return openat(dfd, e->path + e->name_off, flags | O_NOFOLLOW);
+	for (;;) {
+		int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (w->no_noatime ? 0 : O_NOATIME);
+		int fd;
+		if (en->rootfd < 0) {
+			fd = open(en->j->path, flags); /* a file root: the user's path, links followed */
+		} else {
+			int dfd = entry_dirfd(w, e);
+			if (dfd < 0)
+				return -1;
+			fd = openat(dfd, e->path + e->name_off, flags | O_NOFOLLOW);
+		}
+		if (fd >= 0 || errno != EPERM || w->no_noatime)
+			return fd;
+		w->no_noatime = true;
+	}
 }
 
 static void hash_entry(worker *w, mentry *e)
