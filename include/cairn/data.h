@@ -30,9 +30,10 @@ extern "C" {
 /* Progress of one hash, reported every `progress_interval` seconds. */
 typedef struct cairn_hash_progress {
 	int walking;         /* 1 while the tree is still being listed */
-	int64_t files_total; /* files found so far (final once walking is 0) */
-	int64_t bytes_total;
-	int64_t files_done;  /* files hashed or found in the cache */
+	int64_t files_total; /* entries found so far (final once walking is 0) */
+	int64_t bytes_total; /* bytes of the files stat'ed so far: sizes are learnt
+	                        as files are opened, so this grows while hashing */
+	int64_t files_done;  /* entries hashed or found in the cache */
 	int64_t bytes_done;
 	double elapsed;      /* seconds since the hash began */
 } cairn_hash_progress;

@@ -80,31 +80,25 @@ static int progress_cb(const cairn_hash_progress *p, void *payload)
 	bar *b = payload;
 	if (!b->force && p->elapsed < 0.5)
 		return 0;
-	char files[32], total[32], done[32], all[32], rate[32];
+	char files[32], total[32], done[32], rate[32];
 	fmt_count(files, sizeof files, p->files_done);
 	fmt_count(total, sizeof total, p->files_total);
 	if (p->walking) {
-		fmt_bytes(all, sizeof all, (double)p->bytes_total);
-		fprintf(stderr, "\r\033[K  listing: %s files, %s", total, all);
+		fprintf(stderr, "\r\033[K  listing: %s files", total);
 	} else {
+		/* Sizes are learnt as files are opened, so the ETA goes by files. */
 		fmt_bytes(done, sizeof done, (double)p->bytes_done);
-		fmt_bytes(all, sizeof all, (double)p->bytes_total);
 		double r = p->elapsed > 0 ? (double)p->bytes_done / p->elapsed : 0;
 		fmt_bytes(rate, sizeof rate, r);
 		char eta[32] = "-";
 		double left = -1;
-		if (r > 0 && p->bytes_total > p->bytes_done)
-			left = (double)(p->bytes_total - p->bytes_done) / r;
-		else if (p->files_done > 0 && p->files_total > p->files_done)
+		if (p->files_done > 0 && p->files_total >= p->files_done)
 			left = (double)(p->files_total - p->files_done) * p->elapsed / (double)p->files_done;
-		else if (p->files_total == p->files_done)
-			left = 0;
 		if (left >= 0) {
-			long s = (long)(left + 0.5);
-			snprintf(eta, sizeof eta, "%ld:%02ld", s / 60, s % 60);
+			long sec = (long)(left + 0.5);
+			snprintf(eta, sizeof eta, "%ld:%02ld", sec / 60, sec % 60);
 		}
-		fprintf(stderr, "\r\033[K  %s/%s files  %s/%s  %s/s  ETA %s", files, total, done, all,
-		        rate, eta);
+		fprintf(stderr, "\r\033[K  %s/%s files  %s  %s/s  ETA %s", files, total, done, rate, eta);
 	}
 	fflush(stderr);
 	b->shown = true;
