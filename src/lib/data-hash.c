@@ -455,6 +455,12 @@ static void walk_dir(worker *w, const char *rel, uint32_t dir_idx)
 			e.ino = (uint64_t)st.st_ino;
 		}
 		if (type == DT_DIR) {
+			/* A store inside the tree changes with every command: hashing it
+			 * would make every version differ. */
+			if (strcmp(name, ".cairn") == 0) {
+				problems_add(&w->skipped, user_path(w, child.ptr), "cairn store skipped");
+				continue;
+			}
 			if ((w->fatal = push_dir(en, child.ptr)) != 0)
 				break;
 			continue;

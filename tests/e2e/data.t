@@ -4,7 +4,7 @@
 # size, same mtime), datasets on runs, diffs, and the error paths (missing
 # path, symlink loop, unreadable files as an unprivileged user).
 . "$(dirname "$0")/lib.sh"
-plan 99
+plan 100
 
 # Files older than the cache's racy window (50 ms) are cached.
 settle() { sleep 0.12; }
@@ -74,7 +74,9 @@ printf 'in\n' > l/in.txt
 ln -s ../d/a.txt l/out
 ln -s loop2 l/loop1; ln -s loop1 l/loop2
 mkfifo l/pipe
+mkdir -p l/.cairn && printf 'db\n' > l/.cairn/cairn.db
 ok "links inside a tree are recorded, not followed" "$CAIRN" data hash l
+like "a store inside the tree is skipped" "$(err)" "^note: l/.cairn: cairn store skipped$"
 like "special file: a note" "$(err)" "^note: l/pipe: special file skipped: FIFO$"
 is "links count as entries" "$("$CAIRN" data hash l --json | json 'j["files"]')" 4
 is "only the regular file is read" "$("$CAIRN" data hash l --json --no-cache | json 'j["stats"]["files_read"]')" 1
