@@ -384,6 +384,8 @@ static int64_t register_dir(engine *en, char *rel)
 static void walk_dir(worker *w, const char *rel, uint32_t dir_idx)
 {
 	engine *en = w->en;
+	if (*rel && en->j->fault)
+		en->j->fault(en->j->fault_arg, FAULT_DIR, rel);
 	int dfd = *rel ? openat(en->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 	               : openat(en->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {

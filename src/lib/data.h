@@ -150,6 +150,7 @@ typedef enum fault_stage {
 	FAULT_AFTER_WALK = 1, /* once, after the walk, relpath NULL */
 	FAULT_OPEN,           /* before each file is opened */
 	FAULT_READ,           /* after the first block of each file is read */
+	FAULT_DIR,            /* before each subdirectory is opened by the walk */
 } fault_stage;
 typedef int (*fault_fn)(void *arg, fault_stage stage, const char *relpath);
 

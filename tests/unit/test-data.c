@@ -422,6 +422,7 @@ static void test_missing_and_loop_roots(void **state)
 }
 
 typedef struct fault_plan {
+	const char *rmdir;     /* FAULT_DIR: remove this directory just before the walk opens it */
 	const char *deny;      /* FAULT_OPEN: this relpath fails with EACCES */
 	const char *remove;    /* FAULT_AFTER_WALK: unlink root/remove */
 	const char *grow;      /* FAULT_READ: append to root/grow */
@@ -437,6 +438,9 @@ static int fault(void *arg, fault_stage stage, const char *rel)
 		__atomic_fetch_add(&f->opens, 1, __ATOMIC_RELAXED);
 		if (f->deny && strcmp(rel, f->deny) == 0)
 			return EACCES;
+	} else if (stage == FAULT_DIR && f->rmdir && strcmp(rel, f->rmdir) == 0) {
+		snprintf(p, sizeof p, "%s/%s", f->root, f->rmdir);
+		unit_rmrf(p);
 	} else if (stage == FAULT_AFTER_WALK && f->remove) {
 		snprintf(p, sizeof p, "%s/%s", f->root, f->remove);
 		assert_int_equal(unlink(p), 0);
@@ -514,6 +518,25 @@ static void test_vanished_mid_walk(void **state)
 	assert_int_equal(j.errors.n, 1);
 	assert_non_null(strstr(j.errors.v[0].path, "d2/f006.txt"));
 	assert_string_equal(j.errors.v[0].msg, "vanished while being hashed");
+	hash_job_free(&j);
+	free(root);
+	unit_rmrf(d);
+	free(d);
+}
+
+static void test_dir_vanished_mid_walk(void **state)
+{
+	(void)state;
+	char *d = unit_tmpdir();
+	char *root = join(d, "data");
+	make_tree(root, 12);
+	fault_plan f = {.rmdir = "d2"};
+	hash_job j;
+	assert_int_equal(faulty_hash(&j, NULL, root, &f), CAIRN_EIO);
+	assert_int_equal(j.errors.n, 1);
+	assert_non_null(strstr(j.errors.v[0].path, "data/d2"));
+	assert_string_equal(j.errors.v[0].msg, "vanished during the walk");
+	assert_int_equal(j.stats.files_read, 9); /* the other directories were hashed */
 	hash_job_free(&j);
 	free(root);
 	unit_rmrf(d);
@@ -1062,6 +1085,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_and_loop_roots),
 	    cmocka_unit_test(test_unreadable_file_inside),
 	    cmocka_unit_test(test_vanished_mid_walk),
+	    cmocka_unit_test(test_dir_vanished_mid_walk),
 	    cmocka_unit_test(test_changed_while_hashed),
 	    cmocka_unit_test(test_cache_hits_and_invalidation),
 	    cmocka_unit_test(test_one_changed_among_many),
