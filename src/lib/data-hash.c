@@ -32,9 +32,10 @@
  * and the files are read again.
  *
  * Why read() and not mmap (measured, docs/internals/data.md): on a 1 GiB
- * file in the page cache, 1 MiB reads + XXH3 run at 0.95-1.15x of `cat`,
- * mmap at about 1.0x; mmap's gain is not worth a SIGBUS when a file is
- * truncated under the mapping, which a library cannot guard against.
+ * file in the page cache, 1 MiB reads + XXH3 run at about 1.1x `cat` and
+ * mmap at about 1.9x, but a file truncated under a mapping raises SIGBUS in
+ * the user's process, which a library cannot guard against without a
+ * process-wide signal handler.  read() is well above the 0.8x target.
  *
  * Racy entries: a file modified again within the same timestamp tick after
  * we hashed it would keep its (size, mtime, ctime) key with new content.  So
