@@ -12,5 +12,6 @@
 #include "cairn/run.h"
 #include "cairn/browse.h"
 #include "cairn/capture.h"
+#include "cairn/data.h"
 
 #endif

@@ -63,6 +63,8 @@ static const char usage[] =
     "  -n, --name NAME          run name (default: generated)\n"
     "  -t, --tag TAG            add a tag (repeatable)\n"
     "      --param K=V          record a param, over the command line's (repeatable)\n"
+    "  -d, --data [NAME=]PATH   record a dataset's version: digest, counts and manifest\n"
+    "                           (repeatable; NAME defaults to the path's base name)\n"
     "      --config FILE        flatten a YAML/JSON config into params (repeatable;\n"
     "                           config files named in the command are found anyway)\n"
     "      --note TEXT          a free-text note\n"
@@ -328,6 +330,23 @@ static char **child_env(const char *run_id, const char *store_dir, bool unbuffer
 	return v;
 }
 
+/* --data [NAME=]PATH: NAME is the part before '=' when it names no path. */
+static const char *data_path(const char *spec)
+{
+	const char *eq = strchr(spec, '=');
+	if (eq && eq != spec && !memchr(spec, '/', (size_t)(eq - spec)))
+		return eq + 1;
+	return spec;
+}
+
+static char *data_name(const char *spec)
+{
+	const char *p = data_path(spec);
+	if (p == spec)
+		return NULL; /* the library names it after the path's base name */
+	return strndup(spec, (size_t)(p - 1 - spec));
+}
+
 /* --- the command ------------------------------------------------------------------------------ */
 
 int cmd_run(int argc, char **argv)
@@ -348,8 +367,7 @@ int cmd_run(int argc, char **argv)
 		O_NO_ENV,
 		O_NO_SYS,
 		O_VERBOSE,
-		/* O_DATA: --data [NAME=]PATH goes here (repeatable, collected like
-		 * --config into `datas`, logged once the run exists). */
+		O_DATA,
 	};
 	static const cli_opt opts[] = {
 	    {"help", 'h', false, O_HELP},
@@ -367,6 +385,7 @@ int cmd_run(int argc, char **argv)
 	    {"no-env", 0, false, O_NO_ENV},
 	    {"no-sys", 0, false, O_NO_SYS},
 	    {"verbose", 'v', false, O_VERBOSE},
+	    {"data", 'd', true, O_DATA},
 	    {0}};
 	cli_args a;
 	cairn_store *s = NULL;
@@ -376,7 +395,8 @@ int cmd_run(int argc, char **argv)
 	const char **tags = calloc((size_t)argc + 1, sizeof *tags);
 	const char **params = calloc((size_t)argc + 1, sizeof *params);
 	const char **configs = calloc((size_t)argc + 1, sizeof *configs);
-	size_t ntags = 0, nparams = 0, nconfigs = 0;
+	const char **datas = calloc((size_t)argc + 1, sizeof *datas);
+	size_t ntags = 0, nparams = 0, nconfigs = 0, ndatas = 0;
 	const char *note = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
 	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
 	char *path = NULL, *cmdline = NULL, *argv_json = NULL, *report = NULL, *store_abs = NULL;
@@ -410,6 +430,7 @@ int cmd_run(int argc, char **argv)
 			params[nparams++] = a.val;
 			break;
 		case O_CONFIG: configs[nconfigs++] = a.val; break;
+		case O_DATA: datas[ndatas++] = a.val; break;
 		case O_NOTE: note = a.val; break;
 		case O_REQUIRE_CLEAN: co.require_clean = 1; break;
 		case O_SNAPSHOT_MAX: {
@@ -471,6 +492,15 @@ int cmd_run(int argc, char **argv)
 
 	if ((rc = resolve_command(cmd[0], &path)) != 0)
 		goto done;
+	for (size_t i = 0; i < ndatas; i++) {
+		const char *dp = data_path(datas[i]);
+		struct stat st;
+		if (!*dp || stat(dp, &st) != 0) {
+			rc = cli_fail("cannot record dataset '%s': %s", dp,
+			              *dp ? strerror(errno) : "empty path");
+			goto done;
+		}
+	}
 	for (size_t i = 0; i < nconfigs; i++) {
 		struct stat st;
 		if (stat(configs[i], &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -612,6 +642,17 @@ int cmd_run(int argc, char **argv)
 	}
 	if (note && cairn_run_set_note(run, note) != 0)
 		warn("note not recorded: %s", cairn_error_last());
+	/* Datasets, hashed before the child can change them.  One that cannot be
+	 * hashed whole is an error: the run is removed and nothing starts. */
+	for (size_t i = 0; i < ndatas; i++) {
+		char *name = data_name(datas[i]);
+		int e = cairn_run_log_dataset(run, name, data_path(datas[i]), "input");
+		free(name);
+		if (e != 0) {
+			rc = cli_fail_lib("cannot record the dataset");
+			goto fail_purge;
+		}
+	}
 
 	/* The child. */
 	iobuf = malloc(1 << 20);
@@ -847,5 +888,6 @@ done:
 	free(tags);
 	free(params);
 	free(configs);
+	free(datas);
 	return rc;
 }

@@ -5,6 +5,8 @@
 #ifndef CAIRN_CLI_COMMANDS_H
 #define CAIRN_CLI_COMMANDS_H
 
+#include "cairn.h"
+
 int cmd_init(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_finish(int argc, char **argv);
@@ -18,5 +20,8 @@ int cmd_ui(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_checkout(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+/* cmd-data.c: print a few manifest paths of a run's directory dataset. */
+void data_print_sample(cairn_store *s, const char *run, const char *name, int n);
 
 #endif

@@ -28,6 +28,7 @@ static const command commands[] = {
     {"ui", cmd_ui, "browse the store in a web browser (web UI and HTTP API)"},
     {"server", cmd_server, "serve the store's HTTP API and web UI to a team"},
     {"checkout", cmd_checkout, "restore a run's code into a directory"},
+    {"data", cmd_data, "hash, compare and list data versions"},
 };
 
 static void usage(FILE *f)

@@ -318,7 +318,7 @@ static void omitted_digest(capture_ctx *c, const char *full, const struct stat *
 	int64_t mt = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	int64_t ct = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 	static const char algo[] = "capture-xxh128";
-	if (store_hash_cache_get(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
+	if (store_hash_cache_get1(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
 	                         (int64_t)st->st_size, mt, ct, out, 80) == 0 &&
 	    strncmp(out, "xxh128:", 7) == 0)
 		return;
@@ -326,7 +326,7 @@ static void omitted_digest(capture_ctx *c, const char *full, const struct stat *
 		out[0] = '\0';
 		return;
 	}
-	store_hash_cache_put(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
+	store_hash_cache_put1(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
 	                     (int64_t)st->st_size, mt, ct, out);
 	cairn_error_clear();
 }

@@ -321,7 +321,7 @@ done:
 	return rc;
 }
 
-int store_hash_cache_get(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
                          int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
 {
 	int rc = 0;
@@ -350,7 +350,7 @@ done:
 	return rc;
 }
 
-int store_hash_cache_put(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
                          int64_t mtime_ns, int64_t ctime_ns, const char *digest)
 {
 	int rc;

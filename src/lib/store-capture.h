@@ -36,9 +36,9 @@ int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
 /* The stat-keyed digest cache (hash_cache table), shared with dataset
  * hashing; capture uses its own algo label so entries never mix.  get: 0 and
  * out[0] == '\0' when absent or stale. */
-int store_hash_cache_get(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
                          int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz);
-int store_hash_cache_put(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
                          int64_t mtime_ns, int64_t ctime_ns, const char *digest);
 
 #endif

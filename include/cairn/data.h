@@ -1,0 +1,121 @@
+/*
+ * cairn/data.h — data versions: digests of files and directory trees, their
+ * manifests, recording them on runs, and diffs between two versions.
+ *
+ * A file's digest is XXH3-128 by default ("xxh128"), or "sha256" / "md5" on
+ * request.  A directory's digest is the digest (same algorithm) of its
+ * canonical manifest: one line per regular file or symbolic link, sorted by
+ * relative path, giving type, digest, size and path (docs/internals/data.md).
+ * Symbolic links inside a tree are recorded as links (their target text),
+ * never followed; special files (FIFOs, sockets, devices) are skipped with a
+ * note.  Digests are written as text "<algo>:<hex>".
+ *
+ * Hashing runs on a thread per core; with a store, a cache keyed by (device,
+ * inode, size, mtime, ctime) lets an unchanged file cost one stat.  A file
+ * that changes while it is read is reported as an error, never recorded.
+ *
+ * Every call is thread-safe; progress callbacks run on the calling thread.
+ */
+#ifndef CAIRN_DATA_H
+#define CAIRN_DATA_H
+
+#include "common.h"
+#include "run.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Progress of one hash, reported every `progress_interval` seconds. */
+typedef struct cairn_hash_progress {
+	int walking;         /* 1 while the tree is still being listed */
+	int64_t files_total; /* entries found so far (final once walking is 0) */
+	int64_t bytes_total; /* bytes of the files stat'ed so far: sizes are learnt
+	                        as files are opened, so this grows while hashing */
+	int64_t files_done;  /* entries hashed or found in the cache */
+	int64_t bytes_done;
+	double elapsed;      /* seconds since the hash began */
+} cairn_hash_progress;
+
+/* Return non-zero to cancel the hash (it then fails with CAIRN_ERROR). */
+typedef int (*cairn_hash_progress_cb)(const cairn_hash_progress *p, void *payload);
+
+typedef struct cairn_hash_options {
+	unsigned int version;            /* CAIRN_HASH_OPTIONS_VERSION */
+	const char *algo;                /* "xxh128" (NULL), "sha256" or "md5" */
+	int use_cache;                   /* use the store's hash cache (default 1) */
+	int threads;                     /* 0: one per online core */
+	cairn_hash_progress_cb progress; /* or NULL */
+	void *payload;
+	double progress_interval;        /* seconds; 0: 0.1 */
+} cairn_hash_options;
+
+#define CAIRN_HASH_OPTIONS_VERSION 1
+#define CAIRN_HASH_OPTIONS_INIT {CAIRN_HASH_OPTIONS_VERSION, NULL, 1, 0, NULL, NULL, 0}
+
+/* Counters of one hash: what the result covers and what it cost. */
+typedef struct cairn_hash_stats {
+	int64_t files;       /* entries in the manifest (regular files + links) */
+	int64_t bytes;       /* bytes of the regular files */
+	int64_t cache_hits;  /* files whose digest came from the cache */
+	int64_t files_read;  /* files whose content was read */
+	int64_t bytes_read;
+	int64_t errors;      /* files or directories that could not be hashed */
+	int64_t skipped;     /* special files left out */
+	double seconds;
+} cairn_hash_stats;
+
+/* Hash a file or directory tree.  `store` may be NULL (no cache).  *out is
+ * the JSON object
+ *   {"path", "algo", "digest": "<algo>:<hex>" | null, "files", "bytes",
+ *    "errors": [{"path", "error"}], "skipped": [{"path", "reason"}],
+ *    "stats": {"cache_hits", "files_read", "bytes_read", "seconds"}}
+ * When files inside a directory cannot be read (or change while being
+ * read), the walk goes on, the call returns CAIRN_EIO with the first problem
+ * in cairn_error_last(), and *out is still set, with "digest": null and every
+ * problem under "errors".  For other failures (missing path, symlink loop)
+ * *out is NULL.  `stats` may be NULL. */
+CAIRN_EXTERN(int) cairn_hash_path(char **out, cairn_hash_stats *stats, cairn_store *store,
+                                  const char *path, const cairn_hash_options *opts);
+
+/* The same with default options and the given algorithm (NULL: xxh128). */
+CAIRN_EXTERN(int) cairn_hash_path_json(char **out, cairn_store *store, const char *path,
+                                       const char *algo);
+
+/* Hash `path` (file or directory) and record it on the run as dataset
+ * `name` (NULL: the base name of path) with role "input" (NULL) or
+ * "output": digest, counts, absolute path, and the manifest as an object of
+ * the store referenced by the run.  Re-logging a name replaces it.  Nothing is
+ * recorded when any file could not be hashed. */
+CAIRN_EXTERN(int) cairn_run_log_dataset(cairn_run *run, const char *name, const char *path,
+                                        const char *role);
+/* The same with hashing options (algorithm, progress). */
+CAIRN_EXTERN(int) cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path,
+                                             const char *role, const cairn_hash_options *opts);
+
+/* Compare two data versions.  A and B are each a path (hashed now, with the
+ * store's cache), a stored manifest object id (64 hex digits), a run (id,
+ * prefix or name: each dataset of that run, paired by name), or RUN:NAME (one
+ * dataset of a run).  *out is
+ *   {"datasets": [{"name", "same", "a": {"digest", "files", "bytes"} | null,
+ *                  "b": {...} | null, "added": [paths], "removed": [paths],
+ *                  "changed": [paths]}]}
+ * with one entry whose name is null when neither side is a run.  `store` may
+ * be NULL when both sides are paths. */
+CAIRN_EXTERN(int) cairn_data_diff_json(char **out, cairn_store *store, const char *a,
+                                       const char *b);
+
+/* A run's datasets with (a prefix of) each manifest:
+ *   {"run": id, "datasets": [{"name", "path", "role", "algo", "digest", "files", "bytes",
+ *    "manifest", "entries": [{"path", "type", "size", "digest", "target"?}],
+ *    "truncated": bool}]}
+ * `name` NULL: every dataset; `limit` <= 0: every entry, else at most limit
+ * entries per dataset (only that much of each manifest is read). */
+CAIRN_EXTERN(int) cairn_data_show_json(char **out, cairn_store *store, const char *run,
+                                       const char *name, int64_t limit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
