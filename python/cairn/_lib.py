@@ -170,13 +170,13 @@ _REQUIRED = {
     "cairn_monitor_stop": (None, [c_void_p]),
     "cairn_command_line_masked": (_R, [_out, c_int, POINTER(c_char_p)]),
     "cairn_name_is_secret": (c_int, [c_char_p]),
+    "cairn_run_log_dataset": (_R, [c_void_p, c_char_p, c_char_p, c_char_p]),
+    "cairn_hash_path_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
+    "cairn_data_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
 }
 
 # Added by later parts of the library; feature-detected with has().
 _OPTIONAL = {
-    "cairn_run_log_dataset": (_R, [c_void_p, c_char_p, c_char_p, c_char_p]),
-    "cairn_hash_path_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
-    "cairn_data_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
     "cairn_query_runs_json": (_R, [_out, c_void_p, POINTER(QueryOptions)]),
     "cairn_run_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
     "cairn_code_diff": (_R, [_out, c_void_p, c_char_p, c_char_p]),

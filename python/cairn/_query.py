@@ -260,7 +260,6 @@ def hash_path(path, digest="xxh128", store=None):
     """The digest of a file or directory (``"xxh128:…"``; ``digest`` may be
     "sha256" or "md5"), using the store's hash cache when a store is given or
     a run is active."""
-    fn = _lib.need("cairn_hash_path_json", "cairn.hash_path")
     from ._run import active_run, open_store
 
     h = None
@@ -270,5 +269,7 @@ def hash_path(path, digest="xxh128", store=None):
         h, _ = open_store(active_run().store)
     import os
 
-    text = take_string(fn, h, enc(os.fspath(path)), enc(digest) if digest else None)
+    text = take_string(
+        _lib.lib().cairn_hash_path_json, h, enc(os.fspath(path)), enc(digest) if digest else None
+    )
     return Digest(json.loads(text))

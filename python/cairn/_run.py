@@ -306,8 +306,7 @@ class Run:
 
     def log_dataset(self, name, path, role="input"):
         """Record a dataset: its digest, file count, bytes and manifest."""
-        fn = _lib.need("cairn_run_log_dataset", "run.log_dataset")
-        self._call(fn, enc(name), enc(path), enc(role))
+        self._call(_lib.lib().cairn_run_log_dataset, enc(name), enc(os.fspath(path)), enc(role))
 
     def log_config(self, config):
         """Record a config: a YAML/JSON file (flattened into params, the file

@@ -24,8 +24,6 @@ CAIRN_BIN = os.environ.get("CAIRN_BIN") or os.path.join(ROOT, "build", "cairn")
 PYTHON = sys.executable
 
 _OWNER = {
-    "cairn_run_log_dataset": "data versions (issue 4)",
-    "cairn_hash_path_json": "data versions (issue 4)",
     "cairn_query_runs_json": "queries (issue 5)",
     "cairn_run_diff_json": "run diffs (issue 5)",
 }

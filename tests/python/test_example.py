@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 import cairn
-from conftest import CAIRN_BIN, PYTHON, ROOT, requires
+from conftest import CAIRN_BIN, PYTHON, ROOT
 
 EX = os.path.join(ROOT, "examples", "sklearn")
 
@@ -26,7 +26,6 @@ def _env():
     return env
 
 
-@requires("cairn_run_log_dataset")
 def test_train_py(store, tmp_path):
     out = tmp_path / "out"
     p = subprocess.run(

@@ -133,7 +133,6 @@ def test_diff(three_runs):
         cairn.diff(three_runs[0], "ffffffff")
 
 
-@requires("cairn_run_log_dataset")
 def test_log_dataset(store, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -150,7 +149,6 @@ def test_log_dataset(store, tmp_path):
     assert ds["out"]["role"] == "output" and ds["out"]["files"] == 1
 
 
-@requires("cairn_hash_path_json")
 def test_hash_path(store, tmp_path):
     f = tmp_path / "f.bin"
     f.write_bytes(b"abc")
