@@ -10,5 +10,6 @@
 #include "cairn/common.h"
 #include "cairn/store.h"
 #include "cairn/run.h"
+#include "cairn/query.h"
 
 #endif

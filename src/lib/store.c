@@ -74,6 +74,19 @@ static const char *const migrations[] = {
     "CREATE INDEX params_kid_value ON params(kid, value, rid);"
     "CREATE INDEX metric_summary_kid_last ON metric_summary(kid, last, rid);"
     "CREATE INDEX tags_tag ON tags(tag, rid);",
+    /* 3: indexes for the query compiler (docs/internals/query.md): params by
+     * (key, value) with the type covered so typed comparisons never read the
+     * table; the visible-run set; the run attributes a query filters on. */
+    "DROP INDEX params_kid_value;"
+    "CREATE INDEX params_kid_value_type ON params(kid, value, type, rid);"
+    "CREATE INDEX runs_visible ON runs(deleted, project_id);"
+    "CREATE INDEX runs_name ON runs(name);"
+    "CREATE INDEX runs_status ON runs(status, heartbeat);"
+    "CREATE INDEX runs_end ON runs(end_time);"
+    "CREATE INDEX runs_commit ON runs(git_commit);"
+    "CREATE INDEX runs_branch ON runs(git_branch);"
+    "CREATE INDEX properties_key_value ON properties(key, value, rid);"
+    "CREATE INDEX datasets_name_digest ON datasets(name, digest, rid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

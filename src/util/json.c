@@ -5,6 +5,8 @@
  */
 #include "util/json.h"
 
+#include "util/dtoa.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,14 +60,9 @@ void json_num(buf *b, double v)
 	} else if (v == (double)(int64_t)v && fabs(v) < 1e15) {
 		buf_printf(b, "%lld", (long long)v);
 	} else {
-		/* The shortest representation that round-trips. */
+		/* The shortest representation that round-trips (util/dtoa.c). */
 		char tmp[32];
-		for (int p = 6; p <= 17; p++) {
-			snprintf(tmp, sizeof tmp, "%.*g", p, v);
-			if (p == 17 || strtod(tmp, NULL) == v)
-				break;
-		}
-		buf_puts(b, tmp);
+		buf_add(b, tmp, dtoa_shortest(tmp, v));
 	}
 }
 
