@@ -217,6 +217,7 @@ struct table {
 	char **head;
 	bool *right;
 	char **cells; /* nrows * ncols */
+	const char **sgr; /* nrows * ncols, NULL: no colour */
 	size_t nrows, cap;
 };
 
@@ -261,10 +262,16 @@ void table_row(table *t, const char *const *cells)
 		if (!n)
 			return;
 		t->cells = n;
+		const char **ns = realloc(t->sgr, nc * (size_t)t->ncols * sizeof *ns);
+		if (!ns)
+			return;
+		t->sgr = ns;
 		t->cap = nc;
 	}
-	for (int c = 0; c < t->ncols; c++)
+	for (int c = 0; c < t->ncols; c++) {
 		t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = cell_dup(cells[c]);
+		t->sgr[t->nrows * (size_t)t->ncols + (size_t)c] = NULL;
+	}
 	t->nrows++;
 }
 
@@ -296,11 +303,22 @@ static void put_cell(FILE *f, const char *s, size_t w, bool right)
 		fputs("…", f);
 }
 
-void table_print(table *t, FILE *f, int width)
+void table_cell_color(table *t, size_t row, int col, const char *sgr)
+{
+	if (row < t->nrows && col >= 0 && col < t->ncols)
+		t->sgr[row * (size_t)t->ncols + (size_t)col] = sgr;
+}
+
+size_t table_nrows(const table *t)
+{
+	return t ? t->nrows : 0;
+}
+
+int table_print(table *t, FILE *f, int width)
 {
 	size_t *w = calloc((size_t)t->ncols, sizeof *w);
 	if (!w)
-		return;
+		return 0;
 	for (int c = 0; c < t->ncols; c++) {
 		w[c] = cli_strwidth(t->head[c] ? t->head[c] : "");
 		for (size_t r = 0; r < t->nrows; r++) {
@@ -352,14 +370,20 @@ void table_print(table *t, FILE *f, int width)
 				fputs("  ", f);
 			/* trailing column: do not pad */
 			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)c];
+			const char *sgr = color ? t->sgr[r * (size_t)t->ncols + (size_t)c] : NULL;
+			if (sgr)
+				fprintf(f, "\033[%sm", sgr);
 			if (c == shown - 1 && !t->right[c] && cli_strwidth(cell) <= w[c])
 				fputs(cell, f);
 			else
 				put_cell(f, cell, w[c], t->right[c]);
+			if (sgr)
+				fputs("\033[0m", f);
 		}
 		fputc('\n', f);
 	}
 	free(w);
+	return t->ncols - shown;
 }
 
 static void csv_field(FILE *f, const char *s)
@@ -407,5 +431,6 @@ void table_free(table *t)
 	free(t->head);
 	free(t->right);
 	free(t->cells);
+	free(t->sgr);
 	free(t);
 }

@@ -5,6 +5,8 @@
 #ifndef CAIRN_CLI_COMMANDS_H
 #define CAIRN_CLI_COMMANDS_H
 
+#include <stdbool.h>
+
 int cmd_init(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_finish(int argc, char **argv);
@@ -14,5 +16,10 @@ int cmd_show(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_note(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_best(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+/* cmd-ls.c: ls, and best (the top run by a metric) */
+int ls_run(int argc, char **argv, bool best);
 
 #endif

@@ -133,6 +133,8 @@ int qerror_raise(const qerror *err, const char *what, const char *text)
 	return err_set(CAIRN_EINVALID, "invalid %s: %s at character %zu", what, err->msg, ch);
 }
 
+static bool is_key_char(unsigned char c);
+
 /* A short quote of the text at pos for messages: "'abc'" or "the end". */
 static void quote_at(qp *p, size_t pos, size_t len, char *out, size_t outsz)
 {
@@ -141,7 +143,12 @@ static void quote_at(qp *p, size_t pos, size_t len, char *out, size_t outsz)
 		return;
 	}
 	if (len == 0) {
+		/* the token there: a word or key, else one character */
 		len = 1;
+		if (is_key_char((unsigned char)p->s[pos]))
+			while (pos + len < p->n && (is_key_char((unsigned char)p->s[pos + len]) ||
+			                            p->s[pos + len] == '.'))
+				len++;
 		while (pos + len < p->n && ((unsigned char)p->s[pos + len] & 0xC0) == 0x80)
 			len++;
 	}
@@ -538,25 +545,34 @@ static bool key_needs_quotes(const char *k, bool has_parts, const char *const *p
 	return false;
 }
 
+/* Append to a fixed buffer, truncating (a name only ever goes into messages
+ * and column headers, so a cut name is harmless; overflow is not). */
+static void app(char *out, size_t n, size_t *o, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len && *o + 1 < n; i++)
+		out[(*o)++] = s[i];
+	out[*o < n ? *o : n - 1] = '\0';
+}
+
 static void put_key(char *out, size_t n, const char *prefix, const char *key, bool quote,
                     const char *suffix)
 {
-	size_t o = (size_t)snprintf(out, n, "%s", prefix);
-	if (quote && o + 1 < n) {
-		out[o++] = '`';
-		for (const char *k = key; *k && o + 2 < n; k++) {
-			if (*k == '`')
-				out[o++] = '`';
-			out[o++] = *k;
-		}
-		out[o++] = '`';
-		out[o] = '\0';
-	} else if (o < n) {
-		snprintf(out + o, n - o, "%s", key);
+	size_t o = 0;
+	if (n == 0)
+		return;
+	out[0] = '\0';
+	app(out, n, &o, prefix, strlen(prefix));
+	if (quote)
+		app(out, n, &o, "`", 1);
+	for (const char *k = key; *k; k++) {
+		if (*k == '`' && quote)
+			app(out, n, &o, "`", 1);
+		app(out, n, &o, k, 1);
 	}
-	o = strlen(out);
-	if (suffix && o < n)
-		snprintf(out + o, n - o, "%s", suffix);
+	if (quote)
+		app(out, n, &o, "`", 1);
+	if (suffix)
+		app(out, n, &o, suffix, strlen(suffix));
 }
 
 void qfield_name(char *out, size_t n, const qfield *f)

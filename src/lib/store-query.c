@@ -129,11 +129,21 @@ static inline bool rset_has(const rset *r, int64_t rid)
 	return rid >= 0 && (size_t)(rid >> 6) < r->nw && (r->w[rid >> 6] >> (rid & 63) & 1);
 }
 
+/* Bits set in a word (portable: the default x86-64 target has no popcnt
+ * instruction and the builtin becomes a libgcc call). */
+static inline unsigned pop64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
 static int64_t rset_count(const rset *r)
 {
 	int64_t n = 0;
 	for (size_t i = 0; i < r->nw; i++)
-		n += __builtin_popcountll(r->w[i]);
+		n += pop64(r->w[i]);
 	return n;
 }
 
@@ -196,7 +206,7 @@ static int rrank_init(rrank *k, const rset *s)
 	uint32_t acc = 0;
 	for (size_t i = 0; i < s->nw; i++) {
 		k->pre[i] = acc;
-		acc += (uint32_t)__builtin_popcountll(s->w[i]);
+		acc += pop64(s->w[i]);
 	}
 	k->pre[s->nw] = acc;
 	return 0;
@@ -206,7 +216,7 @@ static inline uint32_t rrank_of(const rrank *k, int64_t rid)
 {
 	size_t i = (size_t)(rid >> 6);
 	uint64_t below = (1ull << (rid & 63)) - 1;
-	return k->pre[i] + (uint32_t)__builtin_popcountll(k->s->w[i] & below);
+	return k->pre[i] + pop64(k->s->w[i] & below);
 }
 
 /* --- SQL functions over sets -------------------------------------------------- */
@@ -341,6 +351,15 @@ static int bind_all(sqlite3_stmt *st, int first, const qbind *b, int nb)
 		}
 	}
 	return first + nb;
+}
+
+/* Bind the unnamed parameters (?) in order, skipping named ones (:x). */
+static void bind_anon(sqlite3_stmt *st, const qbind *b, int nb)
+{
+	int n = sqlite3_bind_parameter_count(st), k = 0;
+	for (int i = 1; i <= n && k < nb; i++)
+		if (!sqlite3_bind_parameter_name(st, i))
+			bind_all(st, i, &b[k++], 1);
 }
 
 /* --- the query context --------------------------------------------------------- */
@@ -2322,12 +2341,105 @@ done_unlocked:
 	return rc;
 }
 
-/* --- grouping ------------------------------------------------------------------------ */
+/* --- grouping ------------------------------------------------------------------------
+ *
+ * Two passes, neither returning rows per run: GROUP BY the field over the
+ * matches with an aggregate (cairn_gid) that writes each run's group number
+ * into an array indexed by rid, then one pass over the metric's rows with an
+ * aggregate (cairn_gstat) that adds each value to its run's group.
+ */
+
+typedef struct gstat {
+	int64_t count, nvals;
+	double min, max, sum;
+} gstat;
+
+#define GID_OUT (-2)  /* not a match */
+#define GID_NONE (-1) /* a match without the field */
+
+typedef struct gctx {
+	int32_t *gid;       /* by rid: group number, GID_NONE or GID_OUT */
+	int64_t maxrid;
+	int32_t ngroups;
+	gstat *stats;       /* ngroups + 1 (the last: runs without the field) */
+} gctx;
+
+#define GCTX_PTR "cairn_gctx"
+
+static void fn_gid_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	gctx *g = sqlite3_value_pointer(argv[0], GCTX_PTR);
+	int32_t *id = sqlite3_aggregate_context(ctx, 2 * sizeof *id);
+	if (!g || !id)
+		return;
+	int64_t rid = sqlite3_value_int64(argv[1]);
+	if (rid < 0 || rid > g->maxrid || g->gid[rid] == GID_OUT)
+		return; /* not a match */
+	if (!id[1]) {
+		id[0] = g->ngroups++;
+		id[1] = 1;
+	}
+	g->gid[rid] = id[0];
+}
+
+static void fn_gid_final(sqlite3_context *ctx)
+{
+	int32_t *id = sqlite3_aggregate_context(ctx, 0);
+	sqlite3_result_int(ctx, id && id[1] ? id[0] : -1);
+}
+
+static void fn_gstat_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)ctx;
+	gctx *g = sqlite3_value_pointer(argv[0], GCTX_PTR);
+	int t = sqlite3_value_type(argv[2]);
+	if (!g || (t != SQLITE_INTEGER && t != SQLITE_FLOAT))
+		return;
+	int64_t rid = sqlite3_value_int64(argv[1]);
+	if (rid < 0 || rid > g->maxrid || g->gid[rid] == GID_OUT)
+		return;
+	double v = sqlite3_value_double(argv[2]);
+	if (isnan(v))
+		return;
+	int32_t k = g->gid[rid];
+	gstat *st = &g->stats[k < 0 ? g->ngroups : k];
+	if (st->nvals == 0 || v < st->min)
+		st->min = v;
+	if (st->nvals == 0 || v > st->max)
+		st->max = v;
+	st->sum += v;
+	st->nvals++;
+}
+
+static void fn_gstat_final(sqlite3_context *ctx)
+{
+	sqlite3_result_null(ctx);
+}
+
+static int ensure_group_functions(cairn_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT cairn_gid(NULL, 0), cairn_gstat(NULL, 0, 0)", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+	if (sqlite3_create_function_v2(s->db, "cairn_gid", 2, flags, NULL, NULL, fn_gid_step,
+	                               fn_gid_final, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(s->db, "cairn_gstat", 3, flags, NULL, NULL, fn_gstat_step,
+	                               fn_gstat_final, NULL) != SQLITE_OK)
+		return store_sqlerr(s, "register the query functions");
+	return 0;
+}
 
 typedef struct group {
 	sval v;
-	int64_t count, nvals;
-	double min, max, sum;
+	int32_t id;   /* aggregate group number, -1: runs without the field */
+	int64_t count;
+	gstat st;
 } group;
 
 static void put_sval(buf *b, const sval *v)
@@ -2365,8 +2477,7 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 {
 	qctx q;
 	rset M = {0};
-	rrank rk = {0};
-	int32_t *gid = NULL;
+	gctx g = {0};
 	group *groups = NULL;
 	size_t ng = 0, capg = 0;
 	bool own = false;
@@ -2376,7 +2487,7 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 	store_lock(s);
 	if ((rc = begin_read(s, &own)) != 0)
 		goto done_unlocked;
-	if ((rc = ctx_open(&q, s)) != 0)
+	if ((rc = ctx_open(&q, s)) != 0 || (rc = ensure_group_functions(s)) != 0)
 		goto done;
 	if ((rc = match_set(&q, sq, &M)) != 0)
 		goto done;
@@ -2384,102 +2495,131 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 	skey gk;
 	if ((rc = make_key(&q, gf, false, &gk)) != 0)
 		goto done;
-	if ((rc = rrank_init(&rk, &M)) != 0)
-		goto done;
-	gid = malloc(((size_t)total + 1) * sizeof *gid);
-	if (!gid) {
+	g.maxrid = q.maxrid;
+	g.gid = malloc(((size_t)q.maxrid + 1) * sizeof *g.gid);
+	if (!g.gid) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (int64_t i = 0; i < total; i++)
-		gid[i] = -1;
-	/* one pass over the field's rows of the matches, in value order */
-	snprintf(sql, sizeof sql,
-	         "SELECT rid, %s FROM %s WHERE %s AND cairn_inset(?%d, rid) ORDER BY %s", gk.val,
-	         gk.table, gk.keycond, gk.nb + 1, gk.form == F_PARAM ? "2, 3" : "2");
+	for (int64_t i = 0; i <= q.maxrid; i++)
+		g.gid[i] = rset_has(&M, i) ? GID_NONE : GID_OUT;
+	/* pass 1: the groups, each match's group number through cairn_gid
+	 * (which skips runs that are not matches: no cairn_inset needed) */
+	int nv = gk.form == F_PARAM ? 2 : 1;
+	snprintf(sql, sizeof sql, "SELECT %s, cairn_gid(:g, rid) FROM %s WHERE %s GROUP BY %s", gk.val,
+	         gk.table, gk.keycond, nv == 2 ? "1, 2" : "1");
 	if ((rc = prep(&q, sql, &st)) != 0)
 		goto done;
-	bind_all(st, 1, gk.b, gk.nb);
-	sqlite3_bind_pointer(st, gk.nb + 1, &M, RSET_PTR, NULL);
+	bind_anon(st, gk.b, gk.nb);
+	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), &g, GCTX_PTR, NULL);
 	int srow;
-	while ((srow = sqlite3_step(st)) == SQLITE_ROW) {
+	int64_t grouped = 0;
+	typedef struct pending {
 		sval v;
-		if ((rc = read_val(&q, &gk, st, 1, &v)) != 0)
-			goto done;
-		if (v.cls == V_MISSING)
-			continue; /* a NULL column: the run joins the missing group */
-		if (ng == 0 || !same_val(&v, &groups[ng - 1].v)) {
-			if (ng == capg) {
-				capg = capg ? capg * 2 : 16;
-				group *n = realloc(groups, capg * sizeof *n);
-				if (!n) {
-					rc = err_set(CAIRN_ENOMEM, "out of memory");
-					goto done;
-				}
-				groups = n;
+		int32_t id;
+	} pending;
+	pending *pend = NULL;
+	size_t np = 0, capp = 0;
+	while ((srow = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, nv) == SQLITE_NULL || sqlite3_column_int(st, nv) < 0)
+			continue; /* a value no match has */
+		if (np == capp) {
+			capp = capp ? capp * 2 : 16;
+			pending *n = realloc(pend, capp * sizeof *n);
+			if (!n) {
+				free(pend);
+				rc = err_set(CAIRN_ENOMEM, "out of memory");
+				goto done;
 			}
-			memset(&groups[ng], 0, sizeof groups[ng]);
-			groups[ng].v = v;
-			ng++;
+			pend = n;
 		}
-		int64_t rid = sqlite3_column_int64(st, 0);
-		gid[rrank_of(&rk, rid)] = (int32_t)(ng - 1);
-		groups[ng - 1].count++;
+		if ((rc = read_val(&q, &gk, st, 0, &pend[np].v)) != 0) {
+			free(pend);
+			goto done;
+		}
+		pend[np++].id = sqlite3_column_int(st, nv);
 	}
 	if (srow != SQLITE_DONE) {
+		free(pend);
 		rc = store_sqlerr(s, "run the query");
 		goto done;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	/* runs without the field: the last group */
-	int64_t grouped = 0;
-	for (size_t g = 0; g < ng; g++)
-		grouped += groups[g].count;
-	size_t missing = ng;
-	{
-		group *n = realloc(groups, (ng + 1) * sizeof *n);
-		if (!n) {
-			rc = err_set(CAIRN_ENOMEM, "out of memory");
-			goto done;
+	/* sizes of the groups, from the group numbers */
+	int64_t *counts = calloc((size_t)g.ngroups + 1, sizeof *counts);
+	if (!counts) {
+		free(pend);
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int64_t r = 0; r <= q.maxrid; r++)
+		if (g.gid[r] >= 0)
+			counts[g.gid[r]]++;
+	for (size_t k = 0; k < np && rc == 0; k++) {
+		sval v = pend[k].v;
+		int32_t id = pend[k].id;
+		int64_t cnt = counts[id];
+		if (v.cls == V_MISSING) {
+			/* a NULL column: these runs are in the missing group */
+			for (int64_t r = 0; r <= q.maxrid; r++)
+				if (g.gid[r] == id)
+					g.gid[r] = GID_NONE;
+			continue;
 		}
-		groups = n;
+		if (ng == capg) {
+			capg = capg ? capg * 2 : 16;
+			group *n = realloc(groups, (capg + 1) * sizeof *n);
+			if (!n) {
+				rc = err_set(CAIRN_ENOMEM, "out of memory");
+				break;
+			}
+			groups = n;
+		}
 		memset(&groups[ng], 0, sizeof groups[ng]);
-		groups[ng].v.cls = V_MISSING;
-		groups[ng].count = total - grouped;
+		groups[ng].v = v;
+		groups[ng].id = id;
+		groups[ng].count = cnt;
+		grouped += cnt;
+		ng++;
+	}
+	free(pend);
+	free(counts);
+	if (rc)
+		goto done;
+	/* pass 2: the metric's values into their runs' groups */
+	g.stats = calloc((size_t)g.ngroups + 1, sizeof *g.stats);
+	if (!g.stats) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
 	}
 	if (mf) {
 		skey mk;
 		if ((rc = make_key(&q, mf, false, &mk)) != 0)
 			goto done;
-		snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND cairn_inset(?%d, rid)",
-		         mk.val, mk.table, mk.keycond, mk.nb + 1);
+		snprintf(sql, sizeof sql, "SELECT cairn_gstat(:g, rid, %s) FROM %s WHERE %s",
+		         mk.form == F_PARAM ? "CASE WHEN type IN (1, 2) THEN value END" : mk.val,
+		         mk.table, mk.keycond);
 		if ((rc = prep(&q, sql, &st)) != 0)
 			goto done;
-		bind_all(st, 1, mk.b, mk.nb);
-		sqlite3_bind_pointer(st, mk.nb + 1, &M, RSET_PTR, NULL);
-		while ((srow = sqlite3_step(st)) == SQLITE_ROW) {
-			sval v;
-			if ((rc = read_val(&q, &mk, st, 1, &v)) != 0)
-				goto done;
-			if (v.cls != V_NUM || isnan(v.d))
-				continue;
-			int32_t g = gid[rrank_of(&rk, sqlite3_column_int64(st, 0))];
-			group *gr = &groups[g < 0 ? missing : (size_t)g];
-			if (gr->nvals == 0 || v.d < gr->min)
-				gr->min = v.d;
-			if (gr->nvals == 0 || v.d > gr->max)
-				gr->max = v.d;
-			gr->sum += v.d;
-			gr->nvals++;
-		}
-		if (srow != SQLITE_DONE) {
-			rc = store_sqlerr(s, "run the query");
+		bind_anon(st, mk.b, mk.nb);
+		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), &g, GCTX_PTR, NULL);
+		if ((rc = step_err(&q, st, sqlite3_step(st))) != 0)
 			goto done;
-		}
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	/* the runs without the field form the last group */
+	if (!groups && !(groups = malloc(sizeof *groups))) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	memset(&groups[ng], 0, sizeof groups[ng]);
+	groups[ng].v.cls = V_MISSING;
+	groups[ng].id = -1;
+	groups[ng].count = total - grouped;
+	for (size_t k = 0; k <= ng; k++)
+		groups[k].st = g.stats[groups[k].id < 0 ? g.ngroups : groups[k].id];
 	qsort(groups, ng, sizeof *groups, cmp_groups);
 	char gname[320], mname[320];
 	qfield_name(gname, sizeof gname, gf);
@@ -2493,29 +2633,30 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 	json_str(b, mf ? mname : NULL);
 	buf_puts(b, ",\"groups\":[");
 	bool first = true;
-	for (size_t g = 0; g <= ng; g++) {
-		group *gr = &groups[g];
-		if (g == ng && gr->count == 0)
+	for (size_t k = 0; k <= ng; k++) {
+		group *gr = &groups[k];
+		if (k == ng && gr->count == 0)
 			break;
 		if (!first)
 			buf_putc(b, ',');
 		first = false;
 		buf_puts(b, "{\"value\":");
 		put_sval(b, &gr->v);
-		if (g == ng)
+		if (k == ng)
 			buf_puts(b, ",\"missing\":true");
 		buf_puts(b, ",\"count\":");
 		json_int(b, gr->count);
 		buf_puts(b, ",\"metric\":");
 		json_str(b, mf ? mname : NULL);
 		buf_puts(b, ",\"values\":");
-		json_int(b, gr->nvals);
+		json_int(b, gr->st.nvals);
 		static const char *const names[] = {",\"min\":", ",\"mean\":", ",\"max\":"};
-		double vals[] = {gr->min, gr->nvals ? gr->sum / (double)gr->nvals : 0, gr->max};
-		for (int k = 0; k < 3; k++) {
-			buf_puts(b, names[k]);
-			if (gr->nvals)
-				json_num(b, vals[k]);
+		double vals[] = {gr->st.min, gr->st.nvals ? gr->st.sum / (double)gr->st.nvals : 0,
+		                 gr->st.max};
+		for (int j = 0; j < 3; j++) {
+			buf_puts(b, names[j]);
+			if (gr->st.nvals)
+				json_num(b, vals[j]);
 			else
 				buf_puts(b, "null");
 		}
@@ -2526,9 +2667,9 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 done:
 	sqlite3_finalize(st);
-	free(gid);
+	free(g.gid);
+	free(g.stats);
 	free(groups);
-	free(rk.pre);
 	rset_free(&M);
 	ctx_close(&q);
 	end_read(s, own);
