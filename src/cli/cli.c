@@ -359,7 +359,11 @@ int table_print(table *t, FILE *f, int width)
 	for (int c = 0; c < shown; c++) {
 		if (c)
 			fputs("  ", f);
-		put_cell(f, t->head[c] ? t->head[c] : "", w[c], t->right[c]);
+		const char *h = t->head[c] ? t->head[c] : "";
+		if (c == shown - 1 && !t->right[c] && cli_strwidth(h) <= w[c])
+			fputs(h, f); /* trailing column: do not pad */
+		else
+			put_cell(f, h, w[c], t->right[c]);
 	}
 	if (color)
 		fputs("\033[0m", f);

@@ -600,6 +600,28 @@ int ls_run(int argc, char **argv, bool best)
 		rc = cli_fail_lib(best ? "cannot find the best run" : "cannot list runs");
 		goto done;
 	}
+	/* {"total":N,"runs":[...]}: the library's fixed layout */
+	const char *runs_text = strstr(out, "\"runs\":");
+	if (!runs_text) {
+		rc = cli_fail("internal: bad JSON from the library");
+		goto done;
+	}
+	runs_text += 7;
+	bool none = strncmp(runs_text, "[]", 2) == 0;
+	if (best && none) {
+		rc = cli_fail("no run%s has a value for %s", *query ? " that matches the query" : "",
+		              sort + (sort[0] == '-'));
+		goto done;
+	}
+	if (strcmp(format, "json") == 0) {
+		/* the runs themselves (for `best`, the one run), without parsing them */
+		size_t l = strlen(runs_text);
+		if (best && l >= 4) /* strip "[" ... "]}" */
+			printf("%.*s\n", (int)(l - 3), runs_text + 1);
+		else if (l >= 1)
+			printf("%.*s\n", (int)(l - 1), runs_text);
+		goto done;
+	}
 	char err[128];
 	doc = json_parse(out, strlen(out), NULL, err, sizeof err);
 	if (!doc) {
@@ -610,24 +632,6 @@ int ls_run(int argc, char **argv, bool best)
 	const json *runs = json_get(root, "runs");
 	double total = 0;
 	json_get_num(root, "total", &total);
-	if (best && (!runs || !runs->child)) {
-		rc = cli_fail("no run%s has a value for %s", *query ? " that matches the query" : "",
-		              sort + (sort[0] == '-'));
-		goto done;
-	}
-	if (strcmp(format, "json") == 0) {
-		/* the runs themselves (for `best`, the one run) */
-		const char *p = strstr(out, "\"runs\":");
-		if (p) {
-			p += 7;
-			size_t l = strlen(p);
-			if (best && l >= 4) /* strip "[" ... "]}" */
-				printf("%.*s\n", (int)(l - 3), p + 1);
-			else if (l >= 1)
-				printf("%.*s\n", (int)(l - 1), p);
-		}
-		goto done;
-	}
 	bool plus = columns && columns[0] == '+';
 	if (columns && split_fields(columns + plus, &colf, &ncolf, false) != 0) {
 		rc = cli_fail("out of memory");

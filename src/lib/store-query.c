@@ -228,21 +228,31 @@ static void fn_inset(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, r && rset_has(r, sqlite3_value_int64(argv[1])));
 }
 
+typedef struct bits_agg {
+	rset *r; /* looked up once: sqlite3_value_pointer compares type names */
+	int64_t n;
+	bool init;
+} bits_agg;
+
 static void fn_bits_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	(void)argc;
-	rset *r = sqlite3_value_pointer(argv[0], RSET_PTR);
-	int64_t *n = sqlite3_aggregate_context(ctx, sizeof *n);
-	if (r)
-		rset_add(r, sqlite3_value_int64(argv[1]));
-	if (n)
-		(*n)++;
+	bits_agg *a = sqlite3_aggregate_context(ctx, sizeof *a);
+	if (!a)
+		return;
+	if (!a->init) {
+		a->r = sqlite3_value_pointer(argv[0], RSET_PTR);
+		a->init = true;
+	}
+	if (a->r)
+		rset_add(a->r, sqlite3_value_int64(argv[1]));
+	a->n++;
 }
 
 static void fn_bits_final(sqlite3_context *ctx)
 {
-	int64_t *n = sqlite3_aggregate_context(ctx, 0);
-	sqlite3_result_int64(ctx, n ? *n : 0);
+	bits_agg *a = sqlite3_aggregate_context(ctx, 0);
+	sqlite3_result_int64(ctx, a ? a->n : 0);
 }
 
 /* Register cairn_inset / cairn_bits on the connection once. */
@@ -1866,8 +1876,10 @@ static void put_value(buf *b, sqlite3_stmt *st, int col, int type)
 	case SQLITE_INTEGER:
 		if (type == CAIRN_TYPE_BOOL)
 			json_bool(b, sqlite3_column_int64(st, col) != 0);
-		else if (type == CAIRN_TYPE_FLOAT)
-			buf_printf(b, "%lld.0", (long long)sqlite3_column_int64(st, col));
+		else if (type == CAIRN_TYPE_FLOAT) {
+			json_int(b, sqlite3_column_int64(st, col));
+			buf_puts(b, ".0");
+		}
 		else
 			json_int(b, sqlite3_column_int64(st, col));
 		break;
@@ -2290,13 +2302,10 @@ int store_query_runs_json(cairn_store *s, const store_query *sq, buf *b)
 	store_lock(s);
 	if ((rc = begin_read(s, &own)) != 0)
 		goto done_unlocked;
-	double T0 = clock_mono();
 	if ((rc = ctx_open(&q, s)) != 0)
 		goto done;
-	double T1 = clock_mono();
 	if ((rc = match_set(&q, sq, &M)) != 0)
 		goto done;
-	double T2 = clock_mono();
 	int64_t total = rset_count(&M);
 	size_t off = sq->offset > 0 ? (size_t)sq->offset : 0;
 	size_t need = (size_t)total;
@@ -2321,14 +2330,12 @@ int store_query_runs_json(cairn_store *s, const store_query *sq, buf *b)
 	}
 	if (off < need && (rc = top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
 		goto done;
-	double T3 = clock_mono();
 	buf_puts(b, "{\"total\":");
 	json_int(b, total);
 	buf_puts(b, ",\"runs\":[");
 	if (nout > off && (rc = runs_json_batch(&q, ids + off, nout - off, b)) != 0)
 		goto done;
 	buf_puts(b, "]}");
-	if (getenv("QTIME")) fprintf(stderr, "open %.3f match %.3f topk %.3f json %.3f\n", (T1-T0)*1e3, (T2-T1)*1e3, (T3-T2)*1e3, (clock_mono()-T3)*1e3);
 	if (!buf_ok(b))
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 done:
