@@ -38,7 +38,7 @@
  * primary-key probe from C, ~95 ns per row of a full scan of runs). */
 #define COST_PROBE 12
 #define COST_FULL 2
-#define EST_CAP 1024 /* rows counted to estimate a range (≈30 µs) */
+#define EST_CAP 256 /* rows counted to estimate a range (≈10 µs) */
 
 /* --- memory: everything a query allocates, freed at once ------------------------ */
 
@@ -145,12 +145,6 @@ static int64_t rset_count(const rset *r)
 	for (size_t i = 0; i < r->nw; i++)
 		n += pop64(r->w[i]);
 	return n;
-}
-
-static void rset_and(rset *a, const rset *b)
-{
-	for (size_t i = 0; i < a->nw; i++)
-		a->w[i] &= b->w[i];
 }
 
 static void rset_or(rset *a, const rset *b)
@@ -463,9 +457,12 @@ static int universe(qctx *q, const rset **out)
 		if (rc)
 			return rc;
 		if (q->nruns == q->maxrid) {
-			/* rids are dense (nothing purged): no need to read them */
-			for (int64_t r = 1; r <= q->maxrid; r++)
+			/* rids are dense (nothing purged): 1..maxrid, no need to read them */
+			size_t full = (size_t)(q->maxrid + 1) >> 6;
+			memset(q->universe.w, 0xff, full * sizeof *q->universe.w);
+			for (int64_t r = (int64_t)full * 64; r <= q->maxrid; r++)
 				rset_add(&q->universe, r);
+			q->universe.w[0] &= ~1ull; /* rid 0 is never a run */
 		} else if ((rc = run_bits(q, "SELECT cairn_bits(?, rid) FROM runs INDEXED BY runs_visible",
 		                          NULL, 0, &q->universe)) != 0) {
 			return rc;
@@ -1146,11 +1143,24 @@ static int scan_estimate(qctx *q, qscan *sc, int64_t cap)
 	return rc;
 }
 
-static int scan_fill(qctx *q, const qscan *sc, rset *out)
+/* Rows of the scan (members of C only, when given) into out. */
+static int scan_fill(qctx *q, const qscan *sc, const rset *C, rset *out)
 {
 	char sql[1024];
-	snprintf(sql, sizeof sql, "SELECT cairn_bits(?, rid) FROM %s WHERE %s", sc->table, sc->cond);
-	return run_bits(q, sql, sc->b, sc->nb, out);
+	snprintf(sql, sizeof sql, "SELECT cairn_bits(:out, rid) FROM %s WHERE %s%s", sc->table,
+	         sc->cond, C ? " AND cairn_inset(:c, rid)" : "");
+	sqlite3_stmt *st;
+	int rc = prep(q, sql, &st);
+	if (rc)
+		return rc;
+	bind_anon(st, sc->b, sc->nb);
+	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":out"), out, RSET_PTR, NULL);
+	if (C)
+		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":c"), (void *)C, RSET_PTR,
+		                     NULL);
+	rc = step_err(q, st, sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Members of C for which one of the scans has a row, probing by rid. */
@@ -1204,10 +1214,8 @@ static int eval_scans(qctx *q, qscan *scans, int n, const rset *C, int64_t ncand
 			return probe(q, scans, n, C, out);
 	}
 	for (int k = 0; k < n; k++)
-		if ((rc = scan_fill(q, &scans[k], out)) != 0)
+		if ((rc = scan_fill(q, &scans[k], C, out)) != 0)
 			return rc;
-	if (C)
-		rset_and(out, C);
 	return 0;
 }
 
@@ -1920,68 +1928,69 @@ static void put_object(cairn_store *s, buf *b, const char *oid)
 	free(data);
 }
 
+/* A literal fragment (keys are fixed: no escaping to do). */
+#define LIT(b, s) buf_add((b), (s), sizeof(s) - 1)
+
 static void put_head(qctx *q, buf *b, sqlite3_stmt *st)
 {
-	bool first = true;
 	int status = sqlite3_column_int(st, 5);
 	if (status == CAIRN_STATUS_RUNNING && sqlite3_column_type(st, 8) != SQLITE_NULL &&
 	    sqlite3_column_double(st, 8) < q->stale)
 		status = CAIRN_STATUS_CRASHED;
-	json_key(b, &first, "id");
+	LIT(b, "\"id\":");
 	json_str(b, ctext(st, 1));
-	json_key(b, &first, "seq");
+	LIT(b, ",\"seq\":");
 	json_int(b, sqlite3_column_int64(st, 2));
-	json_key(b, &first, "name");
+	LIT(b, ",\"name\":");
 	json_str(b, ctext(st, 3));
-	json_key(b, &first, "project");
+	LIT(b, ",\"project\":");
 	json_str(b, ctext(st, 4));
-	json_key(b, &first, "status");
+	LIT(b, ",\"status\":");
 	json_str(b, cairn_status_name((cairn_status)status));
-	json_key(b, &first, "start_time");
+	LIT(b, ",\"start_time\":");
 	put_dbl(b, st, 6);
-	json_key(b, &first, "end_time");
+	LIT(b, ",\"end_time\":");
 	put_dbl(b, st, 7);
-	json_key(b, &first, "heartbeat");
+	LIT(b, ",\"heartbeat\":");
 	put_dbl(b, st, 8);
-	json_key(b, &first, "exit_code");
+	LIT(b, ",\"exit_code\":");
 	if (sqlite3_column_type(st, 9) == SQLITE_NULL)
 		buf_puts(b, "null");
 	else
 		json_int(b, sqlite3_column_int64(st, 9));
-	static const char *const textcols[] = {"command", "cwd", "host", "user", "note"};
+	static const char *const textcols[] = {",\"command\":", ",\"cwd\":", ",\"host\":",
+	                                       ",\"user\":", ",\"note\":"};
 	for (int i = 0; i < 5; i++) {
-		json_key(b, &first, textcols[i]);
+		buf_puts(b, textcols[i]);
 		const char *t = ctext(st, 10 + i);
 		json_str(b, t ? t : (i == 4 ? "" : NULL));
 	}
-	json_key(b, &first, "parent");
+	LIT(b, ",\"parent\":");
 	json_str(b, ctext(st, 21));
-	json_key(b, &first, "pid");
+	LIT(b, ",\"pid\":");
 	json_int(b, sqlite3_column_int64(st, 22));
-	json_key(b, &first, "deleted");
+	LIT(b, ",\"deleted\":");
 	json_bool(b, sqlite3_column_int(st, 23) != 0);
-	json_key(b, &first, "code");
+	LIT(b, ",\"code\":");
 	if (sqlite3_column_type(st, 15) == SQLITE_NULL && sqlite3_column_type(st, 19) == SQLITE_NULL) {
 		buf_puts(b, "null");
 	} else {
-		bool f2 = true;
-		buf_putc(b, '{');
-		json_key(b, &f2, "commit");
+		LIT(b, "{\"commit\":");
 		json_str(b, ctext(st, 15));
-		json_key(b, &f2, "branch");
+		LIT(b, ",\"branch\":");
 		json_str(b, ctext(st, 16));
-		json_key(b, &f2, "remote");
+		LIT(b, ",\"remote\":");
 		json_str(b, ctext(st, 17));
-		json_key(b, &f2, "dirty");
+		LIT(b, ",\"dirty\":");
 		if (sqlite3_column_type(st, 18) == SQLITE_NULL)
 			buf_puts(b, "null");
 		else
 			json_bool(b, sqlite3_column_int(st, 18) != 0);
-		json_key(b, &f2, "snapshot");
+		LIT(b, ",\"snapshot\":");
 		json_str(b, ctext(st, 19));
 		buf_putc(b, '}');
 	}
-	json_key(b, &first, "environment");
+	LIT(b, ",\"environment\":");
 	put_object(q->s, b, ctext(st, 20));
 }
 
@@ -1995,18 +2004,17 @@ static void put_row(qctx *q, int sect, buf *b, sqlite3_stmt *st, bool first_of_r
 		put_value(b, st, 3, sqlite3_column_int(st, 2));
 		break;
 	case S_METRICS:
-		buf_putc(b, '{');
-		json_key(b, &f2, "last");
+		LIT(b, "{\"last\":");
 		json_num(b, sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2));
-		json_key(b, &f2, "min");
+		LIT(b, ",\"min\":");
 		put_dbl(b, st, 3);
-		json_key(b, &f2, "max");
+		LIT(b, ",\"max\":");
 		put_dbl(b, st, 4);
-		json_key(b, &f2, "count");
+		LIT(b, ",\"count\":");
 		json_int(b, sqlite3_column_int64(st, 5));
-		json_key(b, &f2, "step");
+		LIT(b, ",\"step\":");
 		json_int(b, sqlite3_column_int64(st, 6));
-		json_key(b, &f2, "timestamp");
+		LIT(b, ",\"timestamp\":");
 		json_num(b, (double)sqlite3_column_int64(st, 7) / 1000.0);
 		buf_putc(b, '}');
 		break;
@@ -2239,6 +2247,10 @@ static int runs_json_batch(qctx *q, const int64_t *rids, size_t n, buf *b)
 			sqlite3_finalize(st);
 		}
 	}
+	size_t total = 0;
+	for (int k = 0; k < S_NSECT; k++)
+		total += sect[k].len;
+	buf_grow(b, total + n * 64); /* one allocation for the whole page */
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		int64_t *hit = bsearch(&rids[i], sorted, n, sizeof *sorted, cmp_i64);
 		const frag *f = &fr[hit - sorted];

@@ -39,7 +39,7 @@ static const char *const vocabulary[] = {
     "exit_code", "deleted", "cwd", "pid", "parent_rid", "code_oid", "env_oid", "runs_visible",
     "r", "p", "q", "k", "m", "PRAGMA", "user_version", "application_id", "journal_mode",
     "WAL", "synchronous", "NORMAL", "foreign_keys", "OFF", "temp_store", "MEMORY",
-    "cache_size", "sqlite_schema", "GROUP", "cairn_gid", "cairn_gstat", "g", NULL};
+    "cache_size", "mmap_size", "sqlite_schema", "GROUP", "cairn_gid", "cairn_gstat", "g", "c", "out", NULL};
 
 static bool known_word(const char *w, size_t n)
 {
