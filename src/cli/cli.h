@@ -65,7 +65,8 @@ int cli_open_run(cairn_run **out, cairn_store *s, const char *run_opt);
 bool cli_isatty(FILE *f);
 bool cli_color(void); /* stdout is a terminal and NO_COLOR is unset */
 int cli_term_width(void);
-/* Number of display columns of a UTF-8 string (each code point = 1). */
+/* Number of terminal columns of a UTF-8 string (wide East Asian characters
+ * and emoji count 2, combining marks 0). */
 size_t cli_strwidth(const char *s);
 
 typedef struct table table;

@@ -4,7 +4,7 @@
 # differs, terminal fitting, colour only on a terminal, csv/json, and the
 # caret under a bad query.
 . "$(dirname "$0")/lib.sh"
-plan 80
+plan 82
 export TZ=UTC
 
 mk() { # mk PROJECT NAME PARAMS... -- METRICS...
@@ -98,6 +98,11 @@ ok "narrow terminal" env COLUMNS=50 $CAIRN ls
 maxw=$(out | python3 -c 'import sys; print(max(len(l.rstrip("\n")) for l in sys.stdin))')
 [ "$maxw" -le 50 ]; _report $? "no line wider than the terminal ($maxw)"
 like "truncated with an ellipsis" "$(out)" "…"
+W=$($CAIRN start -p wide -n 学習率の実験ランその一 -t データ)
+ok "wide characters" env COLUMNS=30 $CAIRN ls -p wide
+maxw=$(out | python3 -c 'import sys, unicodedata as u; print(max(sum(2 if u.east_asian_width(c) in "WF" else 1 for c in l.rstrip("\n")) for l in sys.stdin))')
+[ "$maxw" -le 30 ]; _report $? "count two columns each ($maxw)"
+$CAIRN rm --purge "$W" >/dev/null
 unlike "no colour into a pipe" "$(cat "$T/.out")" $'\033'
 tty_out=$(env -u NO_COLOR script -qc "COLUMNS=200 $CAIRN ls" /dev/null)
 like "colour on a terminal" "$tty_out" $'\033\\[1m'
