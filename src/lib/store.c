@@ -1038,6 +1038,8 @@ static void put_object_json(cairn_store *s, buf *b, const char *oid)
 	free(data);
 }
 
+/* Query results build the same objects in batches (runs_json_batch in
+ * store-query.c): change both together; tests/unit/test-query.c compares them. */
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 {
 	int rc = 0;
