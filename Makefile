@@ -42,6 +42,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/bench-*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/tool-*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
@@ -77,13 +79,17 @@ $(B)/bench/%: bench/%.c bench/bench.h $(B)/libcairn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
 
+$(B)/tests/tool-%: tests/tools/tool-%.c $(B)/libcairn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
 # Fuzz targets: with clang they are libFuzzer binaries; the replay driver links
 # the same target against tests/fuzz/replay.c so `make test` runs the corpus with gcc.
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(B)/libcairn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(TOOL_BIN)
 fuzz: $(FUZZ_BIN)
 bench-bin: $(BENCH_BIN)
 

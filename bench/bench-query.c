@@ -34,7 +34,7 @@
 
 extern char **environ;
 
-#define REPS 41
+#define REPS     41
 #define CLI_REPS 15
 
 static const char *cairn_bin;
@@ -43,7 +43,8 @@ static char store_dir[4200];
 static void line(const char *name, double v, double floor, const char *floor_what, double target)
 {
 	printf("BENCH %s: %.3g ms | floor %.3g ms (%s) | ratio %.1f | target <= %g ms | %s\n", name,
-	       v, floor, floor_what, floor > 0 ? v / floor : 0, target, v <= target ? "PASS" : "MISS");
+	       v, floor, floor_what, floor > 0 ? v / floor : 0, target,
+	       v <= target ? "PASS" : "MISS");
 	fflush(stdout);
 }
 
@@ -162,8 +163,8 @@ static double sql_naive(sqlite3 *db, int64_t kid_auc, int64_t kid_model)
 static double sql_floor_group(sqlite3 *db, int64_t kid_model)
 {
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db, "SELECT value, count(*) FROM params WHERE kid = ? GROUP BY value", -1,
-	                   &st, NULL);
+	sqlite3_prepare_v2(db, "SELECT value, count(*) FROM params WHERE kid = ? GROUP BY value",
+	                   -1, &st, NULL);
 	double t[REPS];
 	for (int i = 0; i < REPS; i++) {
 		double t0 = bench_now();
@@ -244,24 +245,26 @@ int main(int argc, char **argv)
 	double naive = sql_naive(db, kid_auc, kid_model);
 	double topk = lib_p50(s, q1, "-metrics.valid_auc", 100, NULL, NULL);
 	line("query.topk (library p50)", topk, floor_topk, "hand-ordered SQL, 100 ids only", 5);
-	printf("      for scale: the same as plain SQL joins, as SQLite plans them: %.3g ms\n", naive);
+	printf("      for scale: the same as plain SQL joins, as SQLite plans them: %.3g ms\n",
+	       naive);
 
 	double ver = cli_p50((const char *const[]){"--version", NULL});
-	double topk_cli = cli_p50((const char *const[]){"ls", q1, "--sort", "-metrics.valid_auc",
-	                                                 "--limit", "100", "--format", "json", NULL});
+	double topk_cli = cli_p50((const char *const[]){
+	    "ls", q1, "--sort", "-metrics.valid_auc", "--limit", "100", "--format", "json", NULL});
 	line("query.topk_cli (process p50)", topk_cli, ver, "cairn --version", 50);
 
 	double orq = lib_p50(s, q2, "-metrics.valid_auc", 100, NULL, NULL);
 	line("query.or_glob (library p50)", orq, floor_topk, "hand-ordered SQL of query.topk", 20);
 	double orq_cli = cli_p50((const char *const[]){"ls", q2, "--sort", "-metrics.valid_auc",
-	                                                "--limit", "100", "--format", "json", NULL});
+	                                               "--limit", "100", "--format", "json", NULL});
 	line("query.or_glob_cli (process p50)", orq_cli, ver, "cairn --version", 20);
 
 	double floor_group = sql_floor_group(db, kid_model);
 	double grp = lib_p50(s, NULL, NULL, 0, "params.model", "metrics.valid_auc");
 	line("query.group (library p50)", grp, floor_group, "SQL GROUP BY value, counts only", 50);
-	double grp_cli = cli_p50((const char *const[]){"ls", "--group", "params.model", "--sort",
-	                                                "-metrics.valid_auc", "--format", "json", NULL});
+	double grp_cli =
+	    cli_p50((const char *const[]){"ls", "--group", "params.model", "--sort",
+	                                  "-metrics.valid_auc", "--format", "json", NULL});
 	line("query.group_cli (process p50)", grp_cli, ver, "cairn --version", 50);
 
 	/* the run objects: batched vs one store_run_json per run */
@@ -309,9 +312,10 @@ int main(int argc, char **argv)
 		cairn_free(out);
 	}
 	double batched = bench_median(tb, REPS);
-	printf("BENCH query.json100 (100 run objects, p50): %.3g ms batched (incl. an id-in query) | "
-	       "floor %.3g ms (store_run_json per run, one transaction) | ratio %.2f\n",
-	       batched, per_run, per_run > 0 ? batched / per_run : 0);
+	printf(
+	    "BENCH query.json100 (100 run objects, p50): %.3g ms batched (incl. an id-in query) | "
+	    "floor %.3g ms (store_run_json per run, one transaction) | ratio %.2f\n",
+	    batched, per_run, per_run > 0 ? batched / per_run : 0);
 
 	sqlite3_close(db);
 	cairn_store_close(s);

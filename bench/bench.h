@@ -28,8 +28,8 @@ static inline void bench_report(const char *name, double value, const char *unit
 {
 	double ratio = floor != 0 ? value / floor : 0;
 	int pass = strcmp(op, ">=") == 0 ? ratio >= target : ratio <= target;
-	printf("BENCH %s: %.4g %s | floor %.4g %s | ratio %.3f | target %s %.3g | %s\n", name, value,
-	       unit, floor, floor_unit, ratio, op, target, pass ? "PASS" : "MISS");
+	printf("BENCH %s: %.4g %s | floor %.4g %s | ratio %.3f | target %s %.3g | %s\n", name,
+	       value, unit, floor, floor_unit, ratio, op, target, pass ? "PASS" : "MISS");
 	fflush(stdout);
 }
 

@@ -36,13 +36,13 @@ static inline double gen_unif(void)
 	return (double)(gen_next() >> 11) / 9007199254740992.0;
 }
 
-#define GEN_NPARAMS 20
+#define GEN_NPARAMS  20
 #define GEN_NMETRICS 10
 
 static const char *const gen_param_names[GEN_NPARAMS] = {
-    "model",    "optimizer", "lr",        "batch_size", "epochs",   "dropout",      "seed",
-    "layers",   "hidden",    "weight_decay", "augment", "momentum", "warmup",       "scheduler",
-    "loss",     "depth",     "n_estimators", "subsample", "data_version", "activation"};
+    "model",  "optimizer", "lr",           "batch_size", "epochs",       "dropout",   "seed",
+    "layers", "hidden",    "weight_decay", "augment",    "momentum",     "warmup",    "scheduler",
+    "loss",   "depth",     "n_estimators", "subsample",  "data_version", "activation"};
 static const char *const gen_metric_names[GEN_NMETRICS] = {
     "valid_auc", "train_auc", "valid_loss", "train_loss", "accuracy",
     "f1",        "precision", "recall",     "rmse",       "epoch_time"};
@@ -83,7 +83,8 @@ static inline int gen_runs(const char *store_dir, int nruns)
 	sqlite3_stmt *k;
 	sqlite3_prepare_v2(db, "INSERT INTO keys(name) VALUES(?)", -1, &k, NULL);
 	for (int i = 0; i < GEN_NPARAMS + GEN_NMETRICS; i++) {
-		const char *n = i < GEN_NPARAMS ? gen_param_names[i] : gen_metric_names[i - GEN_NPARAMS];
+		const char *n =
+		    i < GEN_NPARAMS ? gen_param_names[i] : gen_metric_names[i - GEN_NPARAMS];
 		sqlite3_bind_text(k, 1, n, -1, SQLITE_STATIC);
 		sqlite3_step(k);
 		sqlite3_reset(k);
@@ -91,21 +92,24 @@ static inline int gen_runs(const char *store_dir, int nruns)
 	}
 	sqlite3_finalize(k);
 	sqlite3_stmt *ru, *pa, *ms, *mp, *tg;
-	sqlite3_prepare_v2(db,
-	                   "INSERT INTO runs(rid, id, project_id, seq, name, status, start_time,"
-	                   " end_time, heartbeat, exit_code, command, cwd, host, user, pid, note,"
-	                   " git_commit, git_branch, git_dirty)"
-	                   " VALUES(?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, '/home/me/proj', ?, 'me', 4242,"
-	                   " '', ?, ?, ?)",
-	                   -1, &ru, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO runs(rid, id, project_id, seq, name, status, start_time,"
+	    " end_time, heartbeat, exit_code, command, cwd, host, user, pid, note,"
+	    " git_commit, git_branch, git_dirty)"
+	    " VALUES(?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, '/home/me/proj', ?, 'me', 4242,"
+	    " '', ?, ?, ?)",
+	    -1, &ru, NULL);
 	sqlite3_prepare_v2(db, "INSERT INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)", -1,
 	                   &pa, NULL);
-	sqlite3_prepare_v2(db,
-	                   "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max,"
-	                   " count) VALUES(?, ?, ?, 0, ?, ?, ?, 1)",
-	                   -1, &ms, NULL);
-	sqlite3_prepare_v2(db, "INSERT INTO metric_points(rid, kid, step, ts, value) VALUES(?, ?, 0, ?, ?)",
-	                   -1, &mp, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max,"
+	    " count) VALUES(?, ?, ?, 0, ?, ?, ?, 1)",
+	    -1, &ms, NULL);
+	sqlite3_prepare_v2(
+	    db, "INSERT INTO metric_points(rid, kid, step, ts, value) VALUES(?, ?, 0, ?, ?)", -1,
+	    &mp, NULL);
 	sqlite3_prepare_v2(db, "INSERT INTO tags(rid, tag) VALUES(?, ?)", -1, &tg, NULL);
 	const double t0 = 1767225600.0; /* 2026-01-01 */
 	for (int r = 1; r <= nruns; r++) {
@@ -114,7 +118,8 @@ static inline int gen_runs(const char *store_dir, int nruns)
 			snprintf(id + i, 17, "%016llx", (unsigned long long)gen_next());
 		snprintf(name, sizeof name, "run-%d", r);
 		for (int i = 0; i < 40; i += 10)
-			snprintf(commit + i, 11, "%010llx", (unsigned long long)(gen_next() % 64 * 997));
+			snprintf(commit + i, 11, "%010llx",
+			         (unsigned long long)(gen_next() % 64 * 997));
 		double u = gen_unif();
 		int status = u < 0.9 ? 1 : u < 0.97 ? 2 : u < 0.99 ? 3 : 0;
 		double start = t0 + (double)r * 300.0 + gen_unif() * 100.0;
@@ -163,7 +168,8 @@ static inline int gen_runs(const char *store_dir, int nruns)
 				if (p == 1)
 					snprintf(v, sizeof v, "%s", gen_opts[gen_next() % 4]);
 				else
-					snprintf(v, sizeof v, "%c%d", "sclda"[p % 5], (int)(gen_next() % 8));
+					snprintf(v, sizeof v, "%c%d", "sclda"[p % 5],
+					         (int)(gen_next() % 8));
 				sqlite3_bind_int(pa, 3, CAIRN_TYPE_STRING);
 				sqlite3_bind_text(pa, 4, v, -1, SQLITE_TRANSIENT);
 				break;
@@ -175,7 +181,8 @@ static inline int gen_runs(const char *store_dir, int nruns)
 			case 17:
 				sqlite3_bind_int(pa, 3, CAIRN_TYPE_FLOAT);
 				sqlite3_bind_double(pa, 4,
-				                    p == 2 ? pow(10, -5 + 4 * gen_unif()) : round(gen_unif() * 1000) / 1000);
+				                    p == 2 ? pow(10, -5 + 4 * gen_unif())
+				                           : round(gen_unif() * 1000) / 1000);
 				break;
 			case 10:
 				sqlite3_bind_int(pa, 3, CAIRN_TYPE_BOOL);
@@ -193,7 +200,8 @@ static inline int gen_runs(const char *store_dir, int nruns)
 			sqlite3_reset(pa);
 		}
 		for (int m = 0; m < GEN_NMETRICS; m++) {
-			double v = m < 2 || (m >= 4 && m < 8) ? 0.5 + 0.5 * gen_unif() : gen_unif() * 3;
+			double v =
+			    m < 2 || (m >= 4 && m < 8) ? 0.5 + 0.5 * gen_unif() : gen_unif() * 3;
 			bool nan = gen_next() % 200 == 0;
 			int64_t ts = (int64_t)(end * 1000);
 			sqlite3_bind_int64(ms, 1, r);

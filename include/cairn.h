@@ -10,6 +10,8 @@
 #include "cairn/common.h"
 #include "cairn/store.h"
 #include "cairn/run.h"
+#include "cairn/browse.h"
+#include "cairn/capture.h"
 #include "cairn/query.h"
 
 #endif

@@ -25,25 +25,28 @@ extern "C" {
 #endif
 
 typedef struct cairn_query_options {
-	unsigned int version;   /* CAIRN_QUERY_OPTIONS_VERSION */
-	const char *query;      /* the query language, "" or NULL for every run */
-	const char *sort;       /* "-metrics.valid_auc,params.lr" (- descending); NULL: newest first */
-	int64_t limit;          /* <= 0: no limit */
+	unsigned int version; /* CAIRN_QUERY_OPTIONS_VERSION */
+	const char *query;    /* the query language, "" or NULL for every run */
+	const char *sort; /* "-metrics.valid_auc,params.lr" (- descending); NULL: newest first */
+	int64_t limit;    /* <= 0: no limit */
 	int64_t offset;
-	const char *project;    /* NULL: every project */
+	const char *project; /* NULL: every project */
 	int include_deleted;
 } cairn_query_options;
 
 #define CAIRN_QUERY_OPTIONS_VERSION 1
-#define CAIRN_QUERY_OPTIONS_INIT {CAIRN_QUERY_OPTIONS_VERSION, NULL, NULL, 0, 0, NULL, 0}
+#define CAIRN_QUERY_OPTIONS_INIT                                                                   \
+	{                                                                                          \
+		CAIRN_QUERY_OPTIONS_VERSION, NULL, NULL, 0, 0, NULL, 0                             \
+	}
 
 /* The matching runs, sorted, as {"total": N, "runs": [run objects as
  * cairn_run_get_json returns them, without artifacts]}.  total counts every
  * match, before offset and limit.  A run without a sort key's field sorts
  * after the runs that have it, and NaN after every number, in both
  * directions; runs equal on every key are newest first. */
-CAIRN_EXTERN(int) cairn_query_runs_json(char **out, cairn_store *store,
-                                        const cairn_query_options *opts);
+CAIRN_EXTERN(int)
+cairn_query_runs_json(char **out, cairn_store *store, const cairn_query_options *opts);
 
 /* The matching runs grouped by the value of a field (group_by, e.g.
  * "params.model"), with the count and min/mean/max of a metric (e.g.
@@ -53,9 +56,9 @@ CAIRN_EXTERN(int) cairn_query_runs_json(char **out, cairn_store *store,
  * Groups are ordered by value (numbers, then text); runs without the field
  * form the last group, with value null and "missing": true.  NaN values of
  * the metric are left out of min/mean/max ("values" counts the rest). */
-CAIRN_EXTERN(int) cairn_query_group_json(char **out, cairn_store *store,
-                                         const cairn_query_options *opts, const char *group_by,
-                                         const char *metric);
+CAIRN_EXTERN(int)
+cairn_query_group_json(char **out, cairn_store *store, const cairn_query_options *opts,
+                       const char *group_by, const char *metric);
 
 /* Check a query without running it.  0, or CAIRN_EINVALID with the message in
  * cairn_error_last() and *out_pos set to the 0-based byte offset of the
@@ -79,26 +82,29 @@ CAIRN_EXTERN(int) cairn_query_field_json(char **out, const char *field, size_t *
 CAIRN_EXTERN(int) cairn_metric_direction(const char *key);
 
 typedef struct cairn_diff_options {
-	unsigned int version;          /* CAIRN_DIFF_OPTIONS_VERSION */
-	const char *const *higher;     /* metric keys where higher is better */
+	unsigned int version;      /* CAIRN_DIFF_OPTIONS_VERSION */
+	const char *const *higher; /* metric keys where higher is better */
 	size_t nhigher;
-	const char *const *lower;      /* metric keys where lower is better */
+	const char *const *lower; /* metric keys where lower is better */
 	size_t nlower;
 } cairn_diff_options;
 
 #define CAIRN_DIFF_OPTIONS_VERSION 1
-#define CAIRN_DIFF_OPTIONS_INIT {CAIRN_DIFF_OPTIONS_VERSION, NULL, 0, NULL, 0}
+#define CAIRN_DIFF_OPTIONS_INIT                                                                    \
+	{                                                                                          \
+		CAIRN_DIFF_OPTIONS_VERSION, NULL, 0, NULL, 0                                       \
+	}
 
 /* The full diff of two runs across every dimension, as cairn diff --json
  * prints it (shape in docs/cli/diff.md): params, metrics (absolute and
  * relative change, which run is better where the direction is known), code,
  * data, environment, command, tags, properties; "identical": true when
  * nothing differs. */
-CAIRN_EXTERN(int) cairn_run_diff_json(char **out, cairn_store *store, const char *a,
-                                      const char *b);
+CAIRN_EXTERN(int) cairn_run_diff_json(char **out, cairn_store *store, const char *a, const char *b);
 /* Same, with metric directions given by the caller (NULL: guessed). */
-CAIRN_EXTERN(int) cairn_run_diff_json_opts(char **out, cairn_store *store, const char *a,
-                                           const char *b, const cairn_diff_options *opts);
+CAIRN_EXTERN(int)
+cairn_run_diff_json_opts(char **out, cairn_store *store, const char *a, const char *b,
+                         const cairn_diff_options *opts);
 
 #ifdef __cplusplus
 }

@@ -33,26 +33,29 @@ CAIRN_EXTERN(int) cairn_status_parse(cairn_status *out, const char *name);
 
 typedef struct cairn_run_options {
 	unsigned int version;
-	const char *project;        /* NULL: $CAIRN_PROJECT or "default" */
-	const char *name;           /* NULL: a generated name */
-	const char *const *tags;    /* ntags tags */
+	const char *project;     /* NULL: $CAIRN_PROJECT or "default" */
+	const char *name;        /* NULL: a generated name */
+	const char *const *tags; /* ntags tags */
 	size_t ntags;
-	const char *command;        /* the command line, for the record */
-	const char *cwd;            /* NULL: the working directory */
-	const char *parent;         /* parent run id (sweeps), or NULL */
+	const char *command; /* the command line, for the record */
+	const char *cwd;     /* NULL: the working directory */
+	const char *parent;  /* parent run id (sweeps), or NULL */
 } cairn_run_options;
 
 #define CAIRN_RUN_OPTIONS_VERSION 1
-#define CAIRN_RUN_OPTIONS_INIT {CAIRN_RUN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, NULL, NULL}
+#define CAIRN_RUN_OPTIONS_INIT                                                                     \
+	{                                                                                          \
+		CAIRN_RUN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, NULL, NULL                   \
+	}
 
 /* Create a run (status running) and return a handle on it. */
-CAIRN_EXTERN(int) cairn_run_create(cairn_run **out, cairn_store *store,
-                                   const cairn_run_options *opts);
+CAIRN_EXTERN(int)
+cairn_run_create(cairn_run **out, cairn_store *store, const cairn_run_options *opts);
 /* A handle on an existing run named by its id or a unique prefix (4+ hex). */
 CAIRN_EXTERN(int) cairn_run_open(cairn_run **out, cairn_store *store, const char *id);
 /* Resolve an id or unique prefix to the full 32-hex id. */
-CAIRN_EXTERN(int) cairn_run_resolve(char out_id[CAIRN_RUN_ID_HEXSZ + 1], cairn_store *store,
-                                    const char *id);
+CAIRN_EXTERN(int)
+cairn_run_resolve(char out_id[CAIRN_RUN_ID_HEXSZ + 1], cairn_store *store, const char *id);
 /* Flush pending metrics and release the handle (NULL-safe).  The run's
  * status is not changed: call cairn_run_finish for that. */
 CAIRN_EXTERN(void) cairn_run_free(cairn_run *run);
@@ -68,8 +71,8 @@ CAIRN_EXTERN(cairn_store *) cairn_run_store(const cairn_run *run);
  * value may be NaN or +-Inf.  Returns once the point is buffered; when the
  * buffer is full the call waits for the flusher (back-pressure). */
 #define CAIRN_STEP_AUTO INT64_MIN
-CAIRN_EXTERN(int) cairn_run_log_metric(cairn_run *run, const char *key, double value,
-                                       int64_t step, double timestamp);
+CAIRN_EXTERN(int)
+cairn_run_log_metric(cairn_run *run, const char *key, double value, int64_t step, double timestamp);
 /* Commit every buffered point of this store now. */
 CAIRN_EXTERN(int) cairn_run_flush(cairn_run *run);
 
@@ -89,27 +92,29 @@ CAIRN_EXTERN(int) cairn_run_set_note(cairn_run *run, const char *text);
 CAIRN_EXTERN(int) cairn_run_set_name(cairn_run *run, const char *name);
 
 /* Artifact kinds, recorded with each file. */
-#define CAIRN_ARTIFACT_FILE "file"
-#define CAIRN_ARTIFACT_IMAGE "image"
-#define CAIRN_ARTIFACT_LOG "log"
+#define CAIRN_ARTIFACT_FILE   "file"
+#define CAIRN_ARTIFACT_IMAGE  "image"
+#define CAIRN_ARTIFACT_LOG    "log"
 #define CAIRN_ARTIFACT_CONFIG "config"
-#define CAIRN_ARTIFACT_ENV "env"
+#define CAIRN_ARTIFACT_ENV    "env"
 
 /* Store a file or directory (recursively) under run-relative `name` (NULL:
  * the base name of path).  Names are relative paths without `..`. */
 CAIRN_EXTERN(int) cairn_run_log_artifact(cairn_run *run, const char *path, const char *name);
 /* Same with an explicit kind (CAIRN_ARTIFACT_*). */
-CAIRN_EXTERN(int) cairn_run_log_artifact_kind(cairn_run *run, const char *path, const char *name,
-                                              const char *kind);
+CAIRN_EXTERN(int)
+cairn_run_log_artifact_kind(cairn_run *run, const char *path, const char *name, const char *kind);
 /* Store bytes already in memory as an artifact. */
-CAIRN_EXTERN(int) cairn_run_log_artifact_buf(cairn_run *run, const void *data, size_t len,
-                                             const char *name, const char *kind);
+CAIRN_EXTERN(int)
+cairn_run_log_artifact_buf(cairn_run *run, const void *data, size_t len, const char *name,
+                           const char *kind);
 /* An image (PNG, JPEG, SVG; checked by content) under a key and optional
  * step (CAIRN_STEP_AUTO for none). */
-CAIRN_EXTERN(int) cairn_run_log_image(cairn_run *run, const char *key, const char *path,
-                                      int64_t step);
-CAIRN_EXTERN(int) cairn_run_log_image_buf(cairn_run *run, const char *key, const void *data,
-                                          size_t len, int64_t step);
+CAIRN_EXTERN(int)
+cairn_run_log_image(cairn_run *run, const char *key, const char *path, int64_t step);
+CAIRN_EXTERN(int)
+cairn_run_log_image_buf(cairn_run *run, const char *key, const void *data, size_t len,
+                        int64_t step);
 
 /* Record lifecycle facts. */
 CAIRN_EXTERN(int) cairn_run_heartbeat(cairn_run *run);
@@ -131,16 +136,19 @@ typedef struct cairn_list_options {
 	int include_deleted;
 } cairn_list_options;
 #define CAIRN_LIST_OPTIONS_VERSION 1
-#define CAIRN_LIST_OPTIONS_INIT {CAIRN_LIST_OPTIONS_VERSION, NULL, 0, 0}
+#define CAIRN_LIST_OPTIONS_INIT                                                                    \
+	{                                                                                          \
+		CAIRN_LIST_OPTIONS_VERSION, NULL, 0, 0                                             \
+	}
 
 /* Runs newest first, as a JSON array of the objects cairn_run_get_json
  * returns (without artifacts). */
-CAIRN_EXTERN(int) cairn_run_list_json(char **out, cairn_store *store,
-                                      const cairn_list_options *opts);
+CAIRN_EXTERN(int)
+cairn_run_list_json(char **out, cairn_store *store, const cairn_list_options *opts);
 
 /* The metric's full history as a JSON array of [step, timestamp, value]. */
-CAIRN_EXTERN(int) cairn_run_metric_history_json(char **out, cairn_store *store, const char *id,
-                                                const char *key);
+CAIRN_EXTERN(int)
+cairn_run_metric_history_json(char **out, cairn_store *store, const char *id, const char *key);
 
 /* Hide a run (purge = 0) or delete it and objects only it referenced. */
 CAIRN_EXTERN(int) cairn_run_delete(cairn_store *store, const char *id, int purge);

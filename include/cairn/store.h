@@ -37,15 +37,16 @@ CAIRN_EXTERN(int) cairn_store_check(cairn_store *store);
 
 /* Objects are named by the lowercase hex SHA-256 of their content. */
 #define CAIRN_OID_HEXSZ 64
-CAIRN_EXTERN(int) cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store,
-                                        const char *path);
-CAIRN_EXTERN(int) cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store,
-                                       const void *data, size_t len);
+CAIRN_EXTERN(int)
+cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store, const char *path);
+CAIRN_EXTERN(int)
+cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store, const void *data,
+                     size_t len);
 /* The filesystem path of a stored object (CAIRN_ENOTFOUND if absent). */
 CAIRN_EXTERN(int) cairn_object_path(char **out_path, cairn_store *store, const char *oid);
 /* Read a whole object into memory, refusing objects over `cap` bytes. */
-CAIRN_EXTERN(int) cairn_object_read(void **out, size_t *out_len, cairn_store *store,
-                                    const char *oid, size_t cap);
+CAIRN_EXTERN(int)
+cairn_object_read(void **out, size_t *out_len, cairn_store *store, const char *oid, size_t cap);
 
 #ifdef __cplusplus
 }

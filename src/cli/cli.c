@@ -73,7 +73,8 @@ int cli_next(cli_args *a, const cli_opt *opts)
 			}
 			if (eq) {
 				if (!o->has_arg) {
-					cli_usage_error(a->cmd, "option '--%s' takes no value", o->name);
+					cli_usage_error(a->cmd, "option '--%s' takes no value",
+					                o->name);
 					return -1;
 				}
 				val = eq + 1;
@@ -88,7 +89,8 @@ int cli_next(cli_args *a, const cli_opt *opts)
 			}
 			if (arg[2]) {
 				if (!o->has_arg) {
-					cli_usage_error(a->cmd, "option '-%c' takes no value", o->short_name);
+					cli_usage_error(a->cmd, "option '-%c' takes no value",
+					                o->short_name);
 					return -1;
 				}
 				val = arg + 2;
@@ -138,7 +140,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'cairn %s -h')\n", cmd ? cmd : "");
+	fprintf(stderr, " (see 'cairn %s -h')\n", cmd ? cmd : "");
 	return EXIT_USAGE;
 }
 
@@ -162,7 +164,8 @@ int cli_open_run(cairn_run **out, cairn_store *s, const char *run_opt)
 	if (!id || !*id)
 		id = getenv("CAIRN_RUN_ID");
 	if (!id || !*id)
-		return cli_fail("no run given: use --run RUN or set CAIRN_RUN_ID (as 'cairn run' does)");
+		return cli_fail(
+		    "no run given: use --run RUN or set CAIRN_RUN_ID (as 'cairn run' does)");
 	if (cairn_run_open(out, s, id) != 0)
 		return cli_fail_lib(NULL);
 	return 0;
@@ -247,7 +250,7 @@ struct table {
 	int ncols;
 	char **head;
 	bool *right;
-	char **cells; /* nrows * ncols */
+	char **cells;     /* nrows * ncols */
 	const char **sgr; /* nrows * ncols, NULL: no colour */
 	size_t nrows, cap;
 };

@@ -13,7 +13,7 @@
 #include "cairn.h"
 #include "util/buf.h"
 
-#define EXIT_FAIL 1
+#define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
 /* Global options, set by main before dispatch. */
@@ -35,7 +35,8 @@ typedef struct cli_args {
 	int npos;
 	char **argv;
 	int argc, i;
-	bool stop_at_first_pos; /* `cairn run`: everything after the first positional is the command */
+	bool stop_at_first_pos; /* `cairn run`: everything after the first positional is the command
+	                         */
 	bool rest;
 } cli_args;
 

@@ -67,7 +67,8 @@ static int add_keys(frow **rows, int *nrows, int *cap, json_doc **docs, int n, c
 	for (int i = 0; i < n; i++) {
 		const json *o = json_get(json_root(docs[i]), member);
 		for (const json *k = o ? o->child : NULL; k; k = k->next) {
-			const char *name = strcmp(member, "datasets") == 0 ? json_get_str(k, "name") : k->key;
+			const char *name =
+			    strcmp(member, "datasets") == 0 ? json_get_str(k, "name") : k->key;
 			if (!name)
 				continue;
 			bool seen = false;
@@ -139,7 +140,8 @@ int cmd_compare(int argc, char **argv)
 		goto done;
 	}
 	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
-		rc = cli_usage_error("compare", "--format must be table, json or csv, not '%s'", format);
+		rc = cli_usage_error("compare", "--format must be table, json or csv, not '%s'",
+		                     format);
 		goto done;
 	}
 	if (a.npos < 1) {
@@ -230,7 +232,8 @@ int cmd_compare(int argc, char **argv)
 			bool right = rfield_numeric(&rows[k].f, json_root(docs[0]));
 			cells[0] = rows[k].f.name;
 			for (int i = 0; i < n; i++) {
-				rfield_text(json_root(docs[i]), &rows[k].f, vals[i], sizeof vals[i], csv);
+				rfield_text(json_root(docs[i]), &rows[k].f, vals[i], sizeof vals[i],
+				            csv);
 				cells[i + 1] = vals[i];
 				if (right)
 					table_align_right(t, i + 1, true);
@@ -257,7 +260,8 @@ int cmd_compare(int argc, char **argv)
 			         json_get_str(json_root(docs[i]), "id"));
 			tcells[0] = tv[0];
 			for (int k = 0; k < nrows; k++) {
-				rfield_text(json_root(docs[i]), &rows[k].f, tv[k + 1], sizeof tv[k + 1], csv);
+				rfield_text(json_root(docs[i]), &rows[k].f, tv[k + 1],
+				            sizeof tv[k + 1], csv);
 				tcells[k + 1] = tv[k + 1];
 			}
 			table_row(t, tcells);

@@ -99,11 +99,13 @@ static bool print_kv(const json *o, const char *keyname)
 	}
 	for (const json *e = ad ? ad->child : NULL; e; e = e->next) {
 		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s+ %-*s  %s%s\n", c_on("32"), (int)w, json_get_str(e, keyname), x, c_off());
+		printf("  %s+ %-*s  %s%s\n", c_on("32"), (int)w, json_get_str(e, keyname), x,
+		       c_off());
 	}
 	for (const json *e = rm ? rm->child : NULL; e; e = e->next) {
 		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s- %-*s  %s%s\n", c_on("31"), (int)w, json_get_str(e, keyname), x, c_off());
+		printf("  %s- %-*s  %s%s\n", c_on("31"), (int)w, json_get_str(e, keyname), x,
+		       c_off());
 	}
 	return true;
 }
@@ -111,8 +113,9 @@ static bool print_kv(const json *o, const char *keyname)
 static void print_metrics(const json *m)
 {
 	const json *ch = json_get(m, "changed");
-	size_t w = key_width(ch, "key", key_width(json_get(m, "added"), "key",
-	                                          key_width(json_get(m, "removed"), "key", 4)));
+	size_t w = key_width(
+	    ch, "key",
+	    key_width(json_get(m, "added"), "key", key_width(json_get(m, "removed"), "key", 4)));
 	if (ch && ch->len)
 		printf("  %-*s  %12s  %12s  %s\n", (int)w + 2, "", "a", "b", "change");
 	for (const json *e = ch ? ch->child : NULL; e; e = e->next) {
@@ -130,25 +133,25 @@ static void print_metrics(const json *m)
 		const char *better = json_get_str(e, "better");
 		const char *dir = json_get_str(e, "direction");
 		const char *sgr = better ? (strcmp(better, "b") == 0 ? "32" : "31") : NULL;
-		printf("  ~ %-*s  %12s  %12s  %s%s%s%s", (int)w, json_get_str(e, "key"), x, y, c_on(sgr),
-		       d, r, c_off());
+		printf("  ~ %-*s  %12s  %12s  %s%s%s%s", (int)w, json_get_str(e, "key"), x, y,
+		       c_on(sgr), d, r, c_off());
 		if (better)
-			printf("  %s is better (%s is better)", better, dir && strcmp(dir, "lower") == 0
-			                                                   ? "lower"
-			                                                   : "higher");
+			printf("  %s is better (%s is better)", better,
+			       dir && strcmp(dir, "lower") == 0 ? "lower" : "higher");
 		printf("\n");
 	}
 	char x[64];
-	for (const json *e = json_get(m, "added") ? json_get(m, "added")->child : NULL; e; e = e->next) {
+	for (const json *e = json_get(m, "added") ? json_get(m, "added")->child : NULL; e;
+	     e = e->next) {
 		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s+ %-*s  %12s%s  (only in b)\n", c_on("32"), (int)w, json_get_str(e, "key"),
-		       x, c_off());
+		printf("  %s+ %-*s  %12s%s  (only in b)\n", c_on("32"), (int)w,
+		       json_get_str(e, "key"), x, c_off());
 	}
 	for (const json *e = json_get(m, "removed") ? json_get(m, "removed")->child : NULL; e;
 	     e = e->next) {
 		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s- %-*s  %12s%s  (only in a)\n", c_on("31"), (int)w, json_get_str(e, "key"),
-		       x, c_off());
+		printf("  %s- %-*s  %12s%s  (only in a)\n", c_on("31"), (int)w,
+		       json_get_str(e, "key"), x, c_off());
 	}
 }
 
@@ -165,7 +168,8 @@ static void print_code(const json *code)
 {
 	const json *a = json_get(code, "a"), *b = json_get(code, "b");
 	static const char *const keys[] = {"commit", "branch", "dirty", "remote"};
-	static const char *const flags[] = {"commit_changed", "branch_changed", "dirty_changed", NULL};
+	static const char *const flags[] = {"commit_changed", "branch_changed", "dirty_changed",
+	                                    NULL};
 	for (int k = 0; k < 4; k++) {
 		char x[128], y[128];
 		code_side(x, sizeof x, a, keys[k]);
@@ -194,7 +198,8 @@ static void print_data(const json *data)
 		const json *a = json_get(d, "a"), *b = json_get(d, "b");
 		if (strcmp(st, "same") == 0) {
 			if (o < sizeof same)
-				o += (size_t)snprintf(same + o, sizeof same - o, "%s%s", o ? ", " : "", name);
+				o += (size_t)snprintf(same + o, sizeof same - o, "%s%s",
+				                      o ? ", " : "", name);
 			continue;
 		}
 		if (strcmp(st, "added") == 0) {
@@ -210,7 +215,8 @@ static void print_data(const json *data)
 			json_get_num(a, "bytes", &ba);
 			json_get_num(b, "bytes", &bb);
 			printf("  ~ %s  %s → %s  (%.0f → %.0f files, %.0f → %.0f bytes)\n", name,
-			       json_get_str(a, "digest"), json_get_str(b, "digest"), fa, fb, ba, bb);
+			       json_get_str(a, "digest"), json_get_str(b, "digest"), fa, fb, ba,
+			       bb);
 		}
 		const json *files = json_get(d, "files");
 		if (files && files->type == JSON_OBJ) {
@@ -219,7 +225,8 @@ static void print_data(const json *data)
 			for (int k = 0; k < 3; k++) {
 				const json *l = json_get(files, kinds[k]);
 				for (const json *p = l ? l->child : NULL; p; p = p->next)
-					printf("      %s %s\n", marks[k], p->type == JSON_STR ? p->str : "?");
+					printf("      %s %s\n", marks[k],
+					       p->type == JSON_STR ? p->str : "?");
 			}
 		}
 	}
@@ -268,16 +275,19 @@ static void print_env(const json *env)
 		for (const json *e = ad ? ad->child : NULL; e; e = e->next) {
 			char x[256];
 			value_text(x, sizeof x, json_get(e, "value"));
-			printf("    %s+ %s  %s%s\n", c_on("32"), json_get_str(e, "name"), x, c_off());
+			printf("    %s+ %s  %s%s\n", c_on("32"), json_get_str(e, "name"), x,
+			       c_off());
 		}
 		for (const json *e = rm ? rm->child : NULL; e; e = e->next) {
 			char x[256];
 			value_text(x, sizeof x, json_get(e, "value"));
-			printf("    %s- %s  %s%s\n", c_on("31"), json_get_str(e, "name"), x, c_off());
+			printf("    %s- %s  %s%s\n", c_on("31"), json_get_str(e, "name"), x,
+			       c_off());
 		}
 	}
 	const json *f = json_get(env, "files");
-	const json *fc = json_get(f, "changed"), *fa = json_get(f, "added"), *fr = json_get(f, "removed");
+	const json *fc = json_get(f, "changed"), *fa = json_get(f, "added"),
+	           *fr = json_get(f, "removed");
 	if ((fc && fc->len) || (fa && fa->len) || (fr && fr->len)) {
 		printf("  files:\n");
 		for (const json *e = fc ? fc->child : NULL; e; e = e->next)
@@ -403,7 +413,8 @@ int cmd_diff(int argc, char **argv)
 		value_text(ca, sizeof ca, json_get(x, "a"));
 		value_text(cb, sizeof cb, json_get(x, "b"));
 		section("command");
-		printf("  %s- %s%s\n  %s+ %s%s\n", c_on("31"), ca, c_off(), c_on("32"), cb, c_off());
+		printf("  %s- %s%s\n  %s+ %s%s\n", c_on("31"), ca, c_off(), c_on("32"), cb,
+		       c_off());
 	}
 	x = json_get(r, "tags");
 	if ((json_get(x, "added") && json_get(x, "added")->len) ||

@@ -4,9 +4,10 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
-static const char usage[] = "usage: cairn init [DIR]\n\n"
-                            "Create a store (.cairn/) in DIR (default: the working directory).\n"
-                            "cairn commands run below DIR find it by walking up, as git finds .git.\n";
+static const char usage[] =
+    "usage: cairn init [DIR]\n\n"
+    "Create a store (.cairn/) in DIR (default: the working directory).\n"
+    "cairn commands run below DIR find it by walking up, as git finds .git.\n";
 
 int cmd_init(int argc, char **argv)
 {

@@ -32,7 +32,8 @@ static int parse_double(const char *s, double *out)
 		*out = NAN;
 		return 0;
 	}
-	if (strcasecmp(s, "inf") == 0 || strcasecmp(s, "+inf") == 0 || strcasecmp(s, "infinity") == 0) {
+	if (strcasecmp(s, "inf") == 0 || strcasecmp(s, "+inf") == 0 ||
+	    strcasecmp(s, "infinity") == 0) {
 		*out = INFINITY;
 		return 0;
 	}
@@ -88,7 +89,8 @@ int cmd_log(int argc, char **argv)
 		goto done;
 	}
 	if (a.npos < 1) {
-		rc = cli_usage_error("log", "say what to log: metric, param, tag, property, artifact or image");
+		rc = cli_usage_error(
+		    "log", "say what to log: metric, param, tag, property, artifact or image");
 		goto done;
 	}
 	const char *what = a.pos[0];
@@ -101,17 +103,20 @@ int cmd_log(int argc, char **argv)
 	else if (strcmp(what, "tag") == 0)
 		need = -1;
 	else {
-		rc = cli_usage_error("log", "cannot log '%s' (metric, param, tag, property, artifact, image)",
-		                     what);
+		rc = cli_usage_error(
+		    "log", "cannot log '%s' (metric, param, tag, property, artifact, image)", what);
 		goto done;
 	}
 	if ((need > 0 && a.npos - 1 != need) || (need < 0 && a.npos < 2)) {
 		rc = cli_usage_error("log", "'log %s' takes %s", what,
-		                     need == 2 ? "two arguments" : need == 1 ? "one argument" : "at least one tag");
+		                     need == 2   ? "two arguments"
+		                     : need == 1 ? "one argument"
+		                                 : "at least one tag");
 		goto done;
 	}
 	if (step_s && parse_step(step_s, &step) != 0) {
-		rc = cli_usage_error("log", "--step needs a non-negative integer, got '%s'", step_s);
+		rc =
+		    cli_usage_error("log", "--step needs a non-negative integer, got '%s'", step_s);
 		goto done;
 	}
 	double value = 0;

@@ -299,7 +299,8 @@ static void print_runs(const json *runs, cols *c, bool csv, int64_t total)
 		}
 		table_row(t, cells);
 		for (int i = 0; i < c->n; i++)
-			if (strcmp(c->v[i].f.kind, "attribute") == 0 && strcmp(c->v[i].f.key, "status") == 0)
+			if (strcmp(c->v[i].f.kind, "attribute") == 0 &&
+			    strcmp(c->v[i].f.key, "status") == 0)
 				table_cell_color(t, table_nrows(t) - 1, i, status_color(vals[i]));
 	}
 	if (csv) {
@@ -309,9 +310,11 @@ static void print_runs(const json *runs, cols *c, bool csv, int64_t total)
 		if (cli_isatty(stdout)) {
 			size_t shown = table_nrows(t);
 			if ((int64_t)shown < total || hidden)
-				printf("%s%zu of %lld runs%s%s%s\n", cli_color() ? "\033[2m" : "", shown,
-				       (long long)total, hidden ? "; " : "",
-				       hidden ? "some columns hidden (widen the terminal or use --columns)" : "",
+				printf("%s%zu of %lld runs%s%s%s\n", cli_color() ? "\033[2m" : "",
+				       shown, (long long)total, hidden ? "; " : "",
+				       hidden ? "some columns hidden (widen the terminal or use "
+				                "--columns)"
+				              : "",
 				       cli_color() ? "\033[0m" : "");
 		}
 	}
@@ -456,12 +459,15 @@ int ls_run(int argc, char **argv, bool best)
 	    {"all", 'a', false, O_ALL},        {"sort", 's', true, O_SORT},
 	    {"group", 'g', true, O_GROUP},     {"metric", 'm', true, O_METRIC},
 	    {"columns", 'c', true, O_COLUMNS}, {0}};
-	static const cli_opt best_opts[] = {
-	    {"help", 'h', false, O_HELP},      {"project", 'p', true, O_PROJECT},
-	    {"format", 'f', true, O_FORMAT},   {"json", 0, false, O_JSON},
-	    {"all", 'a', false, O_ALL},        {"columns", 'c', true, O_COLUMNS},
-	    {"higher", 0, false, O_HIGHER},    {"lower", 0, false, O_LOWER},
-	    {0}};
+	static const cli_opt best_opts[] = {{"help", 'h', false, O_HELP},
+	                                    {"project", 'p', true, O_PROJECT},
+	                                    {"format", 'f', true, O_FORMAT},
+	                                    {"json", 0, false, O_JSON},
+	                                    {"all", 'a', false, O_ALL},
+	                                    {"columns", 'c', true, O_COLUMNS},
+	                                    {"higher", 0, false, O_HIGHER},
+	                                    {"lower", 0, false, O_LOWER},
+	                                    {0}};
 	const char *cmd = best ? "best" : "ls";
 	cli_args a;
 	cairn_store *s = NULL;
@@ -548,10 +554,11 @@ int ls_run(int argc, char **argv, bool best)
 		if (!dir)
 			dir = cairn_metric_direction(mf.key);
 		if (!dir) {
-			rc = cli_usage_error(cmd,
-			                     "cannot tell whether a higher or a lower %s is better: give "
-			                     "--higher or --lower",
-			                     mf.name);
+			rc = cli_usage_error(
+			    cmd,
+			    "cannot tell whether a higher or a lower %s is better: give "
+			    "--higher or --lower",
+			    mf.name);
 			goto done;
 		}
 		snprintf(bestsort, sizeof bestsort, "%s%s", dir > 0 ? "-" : "", mf.name);
@@ -593,7 +600,8 @@ int ls_run(int argc, char **argv, bool best)
 			goto done;
 		}
 		bool by_metric = metric && nsort > 0 && strcmp(metric, sortf[0]) == 0;
-		rc = print_groups(out, strcmp(format, "csv") == 0, by_metric, sort && sort[0] == '-');
+		rc = print_groups(out, strcmp(format, "csv") == 0, by_metric,
+		                  sort && sort[0] == '-');
 		goto done;
 	}
 	if (cairn_query_runs_json(&out, s, &qo) != 0) {
@@ -609,8 +617,8 @@ int ls_run(int argc, char **argv, bool best)
 	runs_text += 7;
 	bool none = strncmp(runs_text, "[]", 2) == 0;
 	if (best && none) {
-		rc = cli_fail("no run%s has a value for %s", *query ? " that matches the query" : "",
-		              sort + (sort[0] == '-'));
+		rc = cli_fail("no run%s has a value for %s",
+		              *query ? " that matches the query" : "", sort + (sort[0] == '-'));
 		goto done;
 	}
 	if (strcmp(format, "json") == 0) {

@@ -51,7 +51,8 @@ static void section(const char *title, bool color)
 int cmd_show(int argc, char **argv)
 {
 	enum { O_HELP = 1, O_JSON };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP}, {"json", 0, false, O_JSON}, {0}};
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP}, {"json", 0, false, O_JSON}, {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	char *out = NULL;
@@ -195,8 +196,9 @@ int cmd_show(int argc, char **argv)
 	if (ds && ds->len) {
 		section("data", color);
 		for (const json *d = ds->child; d; d = d->next)
-			printf("  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n", json_get_str(d, "name"),
-			       json_get_str(d, "role"), json_get_str(d, "path"), json_get_str(d, "algo"),
+			printf("  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n",
+			       json_get_str(d, "name"), json_get_str(d, "role"),
+			       json_get_str(d, "path"), json_get_str(d, "algo"),
 			       json_get_str(d, "digest"), (long long)json_get(d, "files")->i,
 			       (long long)json_get(d, "bytes")->i);
 	}

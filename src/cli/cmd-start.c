@@ -24,11 +24,13 @@ static const char start_usage[] =
 int cmd_start(int argc, char **argv)
 {
 	enum { O_HELP = 1, O_PROJECT, O_NAME, O_TAG, O_PARAM, O_NOTE };
-	static const cli_opt opts[] = {
-	    {"help", 'h', false, O_HELP},  {"project", 'p', true, O_PROJECT},
-	    {"name", 'n', true, O_NAME},   {"tag", 't', true, O_TAG},
-	    {"param", 0, true, O_PARAM},   {"note", 0, true, O_NOTE},
-	    {0}};
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"project", 'p', true, O_PROJECT},
+	                               {"name", 'n', true, O_NAME},
+	                               {"tag", 't', true, O_TAG},
+	                               {"param", 0, true, O_PARAM},
+	                               {"note", 0, true, O_NOTE},
+	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	cairn_run *r = NULL;
@@ -47,7 +49,8 @@ int cmd_start(int argc, char **argv)
 		case O_TAG: tags[ntags++] = a.val; break;
 		case O_PARAM:
 			if (!strchr(a.val, '=')) {
-				rc = cli_usage_error("start", "--param needs KEY=VALUE, got '%s'", a.val);
+				rc = cli_usage_error("start", "--param needs KEY=VALUE, got '%s'",
+				                     a.val);
 				goto done;
 			}
 			params[nparams++] = a.val;
@@ -125,8 +128,9 @@ int cmd_finish(int argc, char **argv)
 		case O_STATUS:
 			if (cairn_status_parse(&st, a.val) != 0 || st == CAIRN_STATUS_RUNNING ||
 			    st == CAIRN_STATUS_CRASHED) {
-				rc = cli_usage_error("finish", "--status must be finished, failed or killed, not '%s'",
-				                     a.val);
+				rc = cli_usage_error(
+				    "finish",
+				    "--status must be finished, failed or killed, not '%s'", a.val);
 				goto done;
 			}
 			break;
@@ -134,7 +138,8 @@ int cmd_finish(int argc, char **argv)
 			char *end;
 			long v = strtol(a.val, &end, 10);
 			if (*end || end == a.val) {
-				rc = cli_usage_error("finish", "--exit-code needs an integer, got '%s'", a.val);
+				rc = cli_usage_error(
+				    "finish", "--exit-code needs an integer, got '%s'", a.val);
 				goto done;
 			}
 			exit_code = (int)v;

@@ -12,7 +12,8 @@ static const char tag_usage[] = "usage: cairn tag RUN TAG... [--remove]\n\n"
 int cmd_tag(int argc, char **argv)
 {
 	enum { O_HELP = 1, O_REMOVE };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP}, {"remove", 'd', false, O_REMOVE}, {0}};
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP}, {"remove", 'd', false, O_REMOVE}, {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	cairn_run *r = NULL;
@@ -100,7 +101,8 @@ static const char rm_usage[] =
 int cmd_rm(int argc, char **argv)
 {
 	enum { O_HELP = 1, O_PURGE };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP}, {"purge", 0, false, O_PURGE}, {0}};
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP}, {"purge", 0, false, O_PURGE}, {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	bool purge = false;

@@ -49,7 +49,8 @@ void rfield_make(rfield *f, const char *kind, const char *key, const char *part)
 	snprintf(f->part, sizeof f->part, "%s", part ? part : "");
 	if (strcmp(kind, "metric") == 0)
 		snprintf(f->name, sizeof f->name, "metrics.%s%s%s", key,
-		         part && strcmp(part, "last") ? "." : "", part && strcmp(part, "last") ? part : "");
+		         part && strcmp(part, "last") ? "." : "",
+		         part && strcmp(part, "last") ? part : "");
 	else if (strcmp(kind, "param") == 0)
 		snprintf(f->name, sizeof f->name, "params.%s", key);
 	else if (strcmp(kind, "dataset") == 0)
@@ -220,7 +221,8 @@ bool rfield_text(const json *run, const rfield *f, char *out, size_t n, bool ful
 		for (const json *d = ds ? ds->child : NULL; d; d = d->next) {
 			const char *name = json_get_str(d, "name");
 			if (name && strcmp(name, f->key) == 0)
-				return value_text(out, n, json_get(d, f->part[0] ? f->part : "digest"), full);
+				return value_text(
+				    out, n, json_get(d, f->part[0] ? f->part : "digest"), full);
 		}
 		return false;
 	}

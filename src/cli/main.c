@@ -16,6 +16,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"init", cmd_init, "create a store (.cairn/) in a directory"},
+    {"run", cmd_run, "run a command and record its code, params, environment and output"},
     {"start", cmd_start, "create a run and print its id (for shell scripts)"},
     {"finish", cmd_finish, "set a run's final status"},
     {"log", cmd_log, "log a metric, param, tag, property, artifact or image"},
@@ -27,6 +28,9 @@ static const command commands[] = {
     {"tag", cmd_tag, "add or remove tags"},
     {"note", cmd_note, "set a run's note"},
     {"rm", cmd_rm, "delete runs"},
+    {"ui", cmd_ui, "browse the store in a web browser (web UI and HTTP API)"},
+    {"server", cmd_server, "serve the store's HTTP API and web UI to a team"},
+    {"checkout", cmd_checkout, "restore a run's code into a directory"},
 };
 
 static void usage(FILE *f)
@@ -36,11 +40,12 @@ static void usage(FILE *f)
 	           "commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nglobal options:\n"
-	           "  --store DIR   use the store in DIR (default: $CAIRN_DIR, the nearest .cairn/,\n"
-	           "                or the per-user store)\n"
-	           "  --version     print the version\n\n"
-	           "'cairn <command> -h' shows a command's options.\n");
+	fprintf(f,
+	        "\nglobal options:\n"
+	        "  --store DIR   use the store in DIR (default: $CAIRN_DIR, the nearest .cairn/,\n"
+	        "                or the per-user store)\n"
+	        "  --version     print the version\n\n"
+	        "'cairn <command> -h' shows a command's options.\n");
 }
 
 int main(int argc, char **argv)

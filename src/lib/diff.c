@@ -261,12 +261,17 @@ static void put_code(buf *b, const json *c)
 static bool diff_code(buf *b, const json *ca, const json *cb)
 {
 	bool oa = ca && ca->type == JSON_OBJ, ob = cb && cb->type == JSON_OBJ;
-	bool commit = !same_json(oa ? json_get(ca, "commit") : NULL, ob ? json_get(cb, "commit") : NULL);
-	bool branch = !same_json(oa ? json_get(ca, "branch") : NULL, ob ? json_get(cb, "branch") : NULL);
-	bool dirty = !same_json(oa ? json_get(ca, "dirty") : NULL, ob ? json_get(cb, "dirty") : NULL);
-	bool remote = !same_json(oa ? json_get(ca, "remote") : NULL, ob ? json_get(cb, "remote") : NULL);
+	bool commit =
+	    !same_json(oa ? json_get(ca, "commit") : NULL, ob ? json_get(cb, "commit") : NULL);
+	bool branch =
+	    !same_json(oa ? json_get(ca, "branch") : NULL, ob ? json_get(cb, "branch") : NULL);
+	bool dirty =
+	    !same_json(oa ? json_get(ca, "dirty") : NULL, ob ? json_get(cb, "dirty") : NULL);
+	bool remote =
+	    !same_json(oa ? json_get(ca, "remote") : NULL, ob ? json_get(cb, "remote") : NULL);
 	/* two dirty snapshots of the same commit may still differ */
-	bool snap = !same_json(oa ? json_get(ca, "snapshot") : NULL, ob ? json_get(cb, "snapshot") : NULL);
+	bool snap =
+	    !same_json(oa ? json_get(ca, "snapshot") : NULL, ob ? json_get(cb, "snapshot") : NULL);
 	bool any = commit || branch || dirty || remote || snap;
 	buf_puts(b, "{\"same\":");
 	json_bool(b, !any);
@@ -322,7 +327,8 @@ static bool diff_data(buf *b, const json *da, const json *db)
 			const char *name = json_get_str(d, "name");
 			if (!name)
 				continue;
-			const json *x = find_named(da, "name", name), *y = find_named(db, "name", name);
+			const json *x = find_named(da, "name", name),
+			           *y = find_named(db, "name", name);
 			if (pass == 1 && x)
 				continue; /* listed in the first pass */
 			const char *status;
@@ -415,7 +421,8 @@ static bool diff_env(buf *b, const json *ea, const json *eb)
 			if (strcmp(p->key, "packages") == 0 || strcmp(p->key, "files") == 0 ||
 			    strcmp(p->key, "env_vars") == 0)
 				continue;
-			const json *q = other && other->type == JSON_OBJ ? json_get(other, p->key) : NULL;
+			const json *q =
+			    other && other->type == JSON_OBJ ? json_get(other, p->key) : NULL;
 			if (pass == 1 && q)
 				continue;
 			if (same_json(p, q))
@@ -432,13 +439,14 @@ static bool diff_env(buf *b, const json *ea, const json *eb)
 		}
 	}
 	buf_puts(b, "],\"packages\":");
-	any |= diff_objects(b, oa ? json_get(ea, "packages") : NULL, ob ? json_get(eb, "packages") : NULL,
-	                    "name");
+	any |= diff_objects(b, oa ? json_get(ea, "packages") : NULL,
+	                    ob ? json_get(eb, "packages") : NULL, "name");
 	buf_puts(b, ",\"env_vars\":");
-	any |= diff_objects(b, oa ? json_get(ea, "env_vars") : NULL, ob ? json_get(eb, "env_vars") : NULL,
-	                    "name");
+	any |= diff_objects(b, oa ? json_get(ea, "env_vars") : NULL,
+	                    ob ? json_get(eb, "env_vars") : NULL, "name");
 	buf_puts(b, ",\"files\":");
-	any |= diff_env_files(b, oa ? json_get(ea, "files") : NULL, ob ? json_get(eb, "files") : NULL);
+	any |=
+	    diff_env_files(b, oa ? json_get(ea, "files") : NULL, ob ? json_get(eb, "files") : NULL);
 	any |= oa != ob;
 	buf_puts(b, ",\"same\":");
 	json_bool(b, !any);
@@ -456,7 +464,8 @@ static bool diff_tags(buf *b, const json *ta, const json *tb)
 		for (const json *t = from ? from->child : NULL; t; t = t->next) {
 			bool found = false;
 			for (const json *u = other ? other->child : NULL; u && !found; u = u->next)
-				found = u->type == JSON_STR && t->type == JSON_STR && strcmp(u->str, t->str) == 0;
+				found = u->type == JSON_STR && t->type == JSON_STR &&
+				        strcmp(u->str, t->str) == 0;
 			if (found)
 				continue;
 			any = true;
@@ -491,7 +500,8 @@ int cairn_run_diff_json_opts(char **out, cairn_store *s, const char *a, const ch
 	if (o && o->version != CAIRN_DIFF_OPTIONS_VERSION)
 		return err_set(CAIRN_EINVALID, "cairn_diff_options version %u is not supported",
 		               o->version);
-	if ((rc = cairn_run_get_json(&ja, s, a)) != 0 || (rc = cairn_run_get_json(&jb, s, bid)) != 0)
+	if ((rc = cairn_run_get_json(&ja, s, a)) != 0 ||
+	    (rc = cairn_run_get_json(&jb, s, bid)) != 0)
 		goto done;
 	da = json_parse(ja, strlen(ja), NULL, err, sizeof err);
 	db = json_parse(jb, strlen(jb), NULL, err, sizeof err);

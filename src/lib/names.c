@@ -15,11 +15,11 @@ static const char *const adjectives[] = {
 };
 
 static const char *const nouns[] = {
-    "badger", "beacon", "birch",  "bison",  "brook",  "cedar",  "comet",  "crane",
-    "delta",  "falcon", "fern",   "fjord",  "gecko",  "glacier", "heron", "ibex",
-    "lark",   "lynx",   "maple",  "marmot", "mesa",   "moss",   "otter",  "owl",
-    "pebble", "pine",   "plover", "quartz", "raven",  "reef",   "ridge",  "sparrow",
-    "spruce", "summit", "tern",   "thistle", "tundra", "vole",  "willow", "wren",
+    "badger", "beacon", "birch",  "bison",   "brook",  "cedar",   "comet",  "crane",
+    "delta",  "falcon", "fern",   "fjord",   "gecko",  "glacier", "heron",  "ibex",
+    "lark",   "lynx",   "maple",  "marmot",  "mesa",   "moss",    "otter",  "owl",
+    "pebble", "pine",   "plover", "quartz",  "raven",  "reef",    "ridge",  "sparrow",
+    "spruce", "summit", "tern",   "thistle", "tundra", "vole",    "willow", "wren",
 };
 
 void name_generate(char *out, size_t outsz, uint32_t rnd, int64_t seq)

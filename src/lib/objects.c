@@ -47,7 +47,8 @@ static int temp_open(cairn_store *s, char **out_path)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	int e = mkdir_p(dir);
 	if (e) {
-		err_set(CAIRN_EIO, "cannot write to the object store '%s': %s", s->objects_dir, strerror(-e));
+		err_set(CAIRN_EIO, "cannot write to the object store '%s': %s", s->objects_dir,
+		        strerror(-e));
 		free(dir);
 		return -1;
 	}
@@ -141,8 +142,8 @@ int cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, con
 {
 	int in = open(path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
-		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO, "cannot read '%s': %s", path,
-		               strerror(errno));
+		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot read '%s': %s", path, strerror(errno));
 	struct stat st;
 	if (fstat(in, &st) == 0 && !S_ISREG(st.st_mode)) {
 		close(in);
@@ -233,7 +234,8 @@ int cairn_object_read(void **out, size_t *out_len, cairn_store *s, const char *o
 	if (e) {
 		buf_free(&b);
 		if (e == -EFBIG)
-			return err_set(CAIRN_ETOOBIG, "object %s is larger than %zu bytes", oid, cap);
+			return err_set(CAIRN_ETOOBIG, "object %s is larger than %zu bytes", oid,
+			               cap);
 		return err_set(CAIRN_EIO, "cannot read object %s: %s", oid, strerror(-e));
 	}
 	*out_len = b.len;
@@ -251,4 +253,16 @@ void object_remove(cairn_store *s, const char *oid)
 		unlink(p);
 		free(p);
 	}
+}
+
+/* Streamed objects (capture-stream.c): a temp file in objects/tmp to write
+ * into, then published under the name of its content. */
+int object_temp_open(cairn_store *s, char **out_path)
+{
+	return temp_open(s, out_path);
+}
+
+int object_publish(cairn_store *s, const char *tmp, const char *oid)
+{
+	return publish(s, tmp, oid);
 }

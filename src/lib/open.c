@@ -115,7 +115,8 @@ int cairn_store_init(char **out_dir, const char *dir)
 	if (!dir || !*dir)
 		dir = ".";
 	if (!path_is_dir(dir))
-		return err_set(CAIRN_ENOTFOUND, "cannot create store: '%s' is not a directory", dir);
+		return err_set(CAIRN_ENOTFOUND, "cannot create store: '%s' is not a directory",
+		               dir);
 	base = path_abs(dir);
 	if (!base)
 		return err_set(CAIRN_EIO, "cannot resolve '%s': %s", dir, strerror(errno));
@@ -126,7 +127,8 @@ int cairn_store_init(char **out_dir, const char *dir)
 	}
 	bool existed = path_exists(sd);
 	if (existed && !path_is_dir(sd)) {
-		rc = err_set(CAIRN_EEXISTS, "cannot create store: '%s' exists and is not a directory", sd);
+		rc = err_set(CAIRN_EEXISTS,
+		             "cannot create store: '%s' exists and is not a directory", sd);
 		goto done;
 	}
 	char *objs = path_join(sd, "objects");
@@ -158,13 +160,16 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 	cairn_store *s = NULL;
 	int rc;
 	*out = NULL;
-	bool explicit_dir = (store_dir && *store_dir) || (getenv("CAIRN_DIR") && *getenv("CAIRN_DIR"));
+	bool explicit_dir =
+	    (store_dir && *store_dir) || (getenv("CAIRN_DIR") && *getenv("CAIRN_DIR"));
 	if ((rc = cairn_store_find(&dir, store_dir)) != 0)
 		return rc;
-	bool walked = !explicit_dir && strlen(dir) >= 7 && strcmp(dir + strlen(dir) - 7, "/.cairn") == 0;
+	bool walked =
+	    !explicit_dir && strlen(dir) >= 7 && strcmp(dir + strlen(dir) - 7, "/.cairn") == 0;
 	if (!path_is_dir(dir)) {
 		if (explicit_dir || walked) {
-			rc = err_set(CAIRN_ENOTFOUND, "cannot open store '%s': no such directory", dir);
+			rc = err_set(CAIRN_ENOTFOUND, "cannot open store '%s': no such directory",
+			             dir);
 			goto done;
 		}
 		/* the per-user default is created on first use */
@@ -190,7 +195,8 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 			goto done;
 		}
 	} else if (!S_ISREG(st.st_mode)) {
-		rc = err_set(CAIRN_ESTORE, "'%s' is not a cairn store (not a regular file)", s->db_path);
+		rc = err_set(CAIRN_ESTORE, "'%s' is not a cairn store (not a regular file)",
+		             s->db_path);
 		goto done;
 	}
 	if ((rc = store_db_open(s, true)) != 0)
@@ -228,7 +234,8 @@ int cairn_store_check(cairn_store *s)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *m = (const char *)sqlite3_column_text(st, 0);
 		if (!m || strcmp(m, "ok") != 0)
-			rc = err_set(CAIRN_ESTORE, "store '%s' is damaged: %s", s->dir, m ? m : "?");
+			rc =
+			    err_set(CAIRN_ESTORE, "store '%s' is damaged: %s", s->dir, m ? m : "?");
 	} else {
 		rc = store_sqlerr(s, "check the store");
 	}

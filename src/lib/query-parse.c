@@ -408,7 +408,10 @@ static int scan_field(qp *p, qfield *f)
 		} else if (np == 0) {
 			char q[64];
 			quote_at(p, p->i, 0, q, sizeof q);
-			return perr(p, p->i, "expected a field (metrics.KEY, params.KEY, tags.TAG, status, …), found %s", q);
+			return perr(p, p->i,
+			            "expected a field (metrics.KEY, params.KEY, tags.TAG, status, "
+			            "…), found %s",
+			            q);
 		} else {
 			return perr(p, p->i, "expected a key after '.'");
 		}
@@ -465,7 +468,8 @@ static int scan_field(qp *p, qfield *f)
 		bool prefixed = false;
 		if (part_in(p0, attr_words)) {
 			if (np != 2)
-				return np < 2 ? perr(p, p->i, "expected an attribute name after '%.*s'",
+				return np < 2 ? perr(p, p->i,
+				                     "expected an attribute name after '%.*s'",
 				                     (int)p0->n, p0->s)
 				              : unknown_field(p, start, f->len);
 			ap = &parts[1];
@@ -475,7 +479,8 @@ static int scan_field(qp *p, qfield *f)
 		}
 		bool found = false;
 		for (size_t k = 0; k < sizeof attr_names / sizeof attr_names[0]; k++) {
-			if ((prefixed || !attr_names[k].mlflow_only) && part_is(ap, attr_names[k].name)) {
+			if ((prefixed || !attr_names[k].mlflow_only) &&
+			    part_is(ap, attr_names[k].name)) {
 				f->kind = QK_ATTR;
 				f->part = attr_names[k].a;
 				found = true;
@@ -489,7 +494,8 @@ static int scan_field(qp *p, qfield *f)
 		if (!f->key)
 			return oom(p);
 		if (klen > KEY_MAX)
-			return perr(p, start, "key too long (%zu bytes, at most %d)", klen, KEY_MAX);
+			return perr(p, start, "key too long (%zu bytes, at most %d)", klen,
+			            KEY_MAX);
 	}
 	return 0;
 }
@@ -584,8 +590,12 @@ void qfield_name(char *out, size_t n, const qfield *f)
 		put_key(out, n, "metrics.", f->key, key_needs_quotes(f->key, true, metric_parts),
 		        msuf[f->part]);
 		break;
-	case QK_PARAM: put_key(out, n, "params.", f->key, key_needs_quotes(f->key, false, NULL), NULL); break;
-	case QK_TAG: put_key(out, n, "tags.", f->key, key_needs_quotes(f->key, false, NULL), NULL); break;
+	case QK_PARAM:
+		put_key(out, n, "params.", f->key, key_needs_quotes(f->key, false, NULL), NULL);
+		break;
+	case QK_TAG:
+		put_key(out, n, "tags.", f->key, key_needs_quotes(f->key, false, NULL), NULL);
+		break;
 	case QK_TAGS: snprintf(out, n, "tags"); break;
 	case QK_PROPERTY:
 		put_key(out, n, "properties.", f->key, key_needs_quotes(f->key, false, NULL), NULL);
@@ -643,7 +653,8 @@ static int parse_date(const char *s, size_t n, bool allow_space, double *out)
 		if (!(s[i] == 'T' || s[i] == 't' || (allow_space && s[i] == ' ')))
 			return -1;
 		i++;
-		if (n - i < 5 || !all_digits(s + i, 2) || s[i + 2] != ':' || !all_digits(s + i + 3, 2))
+		if (n - i < 5 || !all_digits(s + i, 2) || s[i + 2] != ':' ||
+		    !all_digits(s + i + 3, 2))
 			return -1;
 		tm.tm_hour = num2(s + i);
 		tm.tm_min = num2(s + i + 3);
@@ -673,7 +684,8 @@ static int parse_date(const char *s, size_t n, bool allow_space, double *out)
 		} else if (i < n && (s[i] == '+' || s[i] == '-')) {
 			int sign = s[i] == '-' ? -1 : 1;
 			i++;
-			if (n - i >= 5 && all_digits(s + i, 2) && s[i + 2] == ':' && all_digits(s + i + 3, 2)) {
+			if (n - i >= 5 && all_digits(s + i, 2) && s[i + 2] == ':' &&
+			    all_digits(s + i + 3, 2)) {
 				offset = sign * (num2(s + i) * 3600L + num2(s + i + 3) * 60L);
 				i += 5;
 			} else if (n - i >= 4 && all_digits(s + i, 4)) {
@@ -847,21 +859,27 @@ static int scan_value(qp *p, qlit *l, const char *after)
 		return oom(p);
 	for (int k = 0; value_keywords[k]; k++)
 		if (strlen(value_keywords[k]) == n && strncasecmp(s, value_keywords[k], n) == 0)
-			return perr(p, st, "expected a value after %s, found the keyword '%.*s'", after,
-			            (int)n, s);
-	if ((n == 4 && strncasecmp(s, "true", 4) == 0) || (n == 5 && strncasecmp(s, "false", 5) == 0)) {
+			return perr(p, st, "expected a value after %s, found the keyword '%.*s'",
+			            after, (int)n, s);
+	if ((n == 4 && strncasecmp(s, "true", 4) == 0) ||
+	    (n == 5 && strncasecmp(s, "false", 5) == 0)) {
 		l->kind = QL_BOOL;
 		l->has_bool = true;
 		l->b = n == 4;
 		return 0;
 	}
 	if (n == 4 && strncasecmp(s, "null", 4) == 0)
-		return perr(p, st, "null is not a value: write 'FIELD is null' or 'FIELD is not null'");
+		return perr(p, st,
+		            "null is not a value: write 'FIELD is null' or 'FIELD is not null'");
 	static const struct {
 		const char *w;
 		double v;
-	} specials[] = {{"nan", NAN},       {"inf", INFINITY},        {"+inf", INFINITY},
-	                {"-inf", -INFINITY}, {"infinity", INFINITY}, {"+infinity", INFINITY},
+	} specials[] = {{"nan", NAN},
+	                {"inf", INFINITY},
+	                {"+inf", INFINITY},
+	                {"-inf", -INFINITY},
+	                {"infinity", INFINITY},
+	                {"+infinity", INFINITY},
 	                {"-infinity", -INFINITY}};
 	for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
 		if (strlen(specials[k].w) == n && strncasecmp(s, specials[k].w, n) == 0) {
@@ -874,7 +892,8 @@ static int scan_value(qp *p, qlit *l, const char *after)
 	double t;
 	int d = parse_date(s, n, false, &t);
 	if (d < 0)
-		return perr(p, st, "invalid date '%.*s' (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])",
+		return perr(p, st,
+		            "invalid date '%.*s' (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z])",
 		            (int)(n > 40 ? 40 : n), s);
 	if (d > 0) {
 		l->kind = QL_DATE;
@@ -901,9 +920,9 @@ static int scan_value(qp *p, qlit *l, const char *after)
 
 static const char *op_text(qop op)
 {
-	static const char *const t[] = {"=",    "!=",       "<",     "<=",        ">",  ">=",
-	                                "~",    "!~",       "like",  "not like",  "ilike",
-	                                "not ilike", "in", "not in", "",      "is not null"};
+	static const char *const t[] = {
+	    "=",    "!=",       "<",     "<=",        ">",  ">=",     "~", "!~",
+	    "like", "not like", "ilike", "not ilike", "in", "not in", "",  "is not null"};
 	return t[op];
 }
 
@@ -941,7 +960,8 @@ static int check_lit(qp *p, const qnode *n, qtype t, qlit *l)
 	switch (t) {
 	case QT_NUM:
 		if (!l->has_num)
-			return perr(p, l->pos, "%s is a number; '%s' is not", fname, l->text ? l->text : "");
+			return perr(p, l->pos, "%s is a number; '%s' is not", fname,
+			            l->text ? l->text : "");
 		return 0;
 	case QT_BOOL:
 		if (!l->has_bool)
@@ -952,9 +972,11 @@ static int check_lit(qp *p, const qnode *n, qtype t, qlit *l)
 	case QT_TIMEMS: {
 		double v;
 		if (l->kind == QL_DURATION)
-			return perr(p, l->pos, "%s is a time: compare it with a date, not a duration", fname);
+			return perr(p, l->pos,
+			            "%s is a time: compare it with a date, not a duration", fname);
 		if (l->kind == QL_BOOL || (l->has_num && isnan(l->num)))
-			return perr(p, l->pos, "%s is a time; '%s' is not", fname, l->text ? l->text : "");
+			return perr(p, l->pos, "%s is a time; '%s' is not", fname,
+			            l->text ? l->text : "");
 		if (l->kind == QL_STR || l->kind == QL_WORD) {
 			int d = parse_date(l->text, strlen(l->text), true, &v);
 			if (d > 0) {
@@ -1000,10 +1022,11 @@ static int check_lit(qp *p, const qnode *n, qtype t, qlit *l)
 			if (strcmp(low, status_words[s]) == 0)
 				l->status_mask = 1u << s;
 		if (!l->status_mask && strcmp(low, "scheduled") != 0)
-			return perr(p, l->pos,
-			            "unknown status '%.40s' (expected running, finished, failed, killed or "
-			            "crashed)",
-			            l->text);
+			return perr(
+			    p, l->pos,
+			    "unknown status '%.40s' (expected running, finished, failed, killed or "
+			    "crashed)",
+			    l->text);
 		return 0;
 	}
 	default: return 0;
@@ -1046,8 +1069,9 @@ static int check_cmp(qp *p, qnode **np)
 			return 0;
 		}
 		if (all_bool)
-			return perr(p, n->pos, "%s is present or not: write %s, not %s, or %s = true",
-			            fname, fname, fname, fname);
+			return perr(p, n->pos,
+			            "%s is present or not: write %s, not %s, or %s = true", fname,
+			            fname, fname, fname);
 		/* MLflow tags are key/value: compare the property of that key. */
 		n->f.kind = QK_PROPERTY;
 		t = QT_TEXT;
@@ -1134,9 +1158,10 @@ static int parse_cond(qp *p, qnode **out)
 	} else {
 		char q[64];
 		quote_at(p, p->i, 0, q, sizeof q);
-		return perr(p, opos,
-		            "expected an operator (=, !=, <, <=, >, >=, ~, in, like) after %s, found %s",
-		            fname, q);
+		return perr(
+		    p, opos,
+		    "expected an operator (=, !=, <, <=, >, >=, ~, in, like) after %s, found %s",
+		    fname, q);
 	}
 	char after[64];
 	snprintf(after, sizeof after, "'%.*s'", (int)(p->i - opos), p->s + opos);
@@ -1154,7 +1179,8 @@ static int parse_cond(qp *p, qnode **out)
 			if (n->nlits == 0 && p->i < p->n && p->s[p->i] == ')')
 				return perr(p, lpos, "empty list after %s", after);
 			if (n->nlits == QUERY_MAX_LIST)
-				return perr(p, p->i, "list too long (at most %d values)", QUERY_MAX_LIST);
+				return perr(p, p->i, "list too long (at most %d values)",
+				            QUERY_MAX_LIST);
 			if (n->nlits == cap) {
 				qlit *nl = qalloc(p->e, 2 * cap * sizeof *nl);
 				if (!nl)
@@ -1202,7 +1228,8 @@ static int parse_not(qp *p, qnode **out)
 {
 	skip_ws(p);
 	if (++p->depth > QUERY_MAX_DEPTH)
-		return perr(p, p->i, "query nests too deeply (more than %d levels)", QUERY_MAX_DEPTH);
+		return perr(p, p->i, "query nests too deeply (more than %d levels)",
+		            QUERY_MAX_DEPTH);
 	int rc;
 	if (at_kw(p, "not")) {
 		size_t pos = p->i;
@@ -1283,7 +1310,8 @@ static int start(qp *p, qexpr *e, const char *text, qerror *err)
 	p->e = e;
 	p->err = err;
 	if (p->n > QUERY_MAX_BYTES)
-		return perr(p, QUERY_MAX_BYTES, "too long (%zu bytes, at most %d)", p->n, QUERY_MAX_BYTES);
+		return perr(p, QUERY_MAX_BYTES, "too long (%zu bytes, at most %d)", p->n,
+		            QUERY_MAX_BYTES);
 	return check_controls(p);
 }
 
@@ -1304,7 +1332,8 @@ int qexpr_parse(qexpr *e, const char *text, qerror *err)
 		quote_at(&p, p.i, 0, q, sizeof q);
 		if (p.s[p.i] == ')')
 			return perr(&p, p.i, "unexpected ')'");
-		return perr(&p, p.i, "expected 'and', 'or' or the end after the condition, found %s", q);
+		return perr(&p, p.i,
+		            "expected 'and', 'or' or the end after the condition, found %s", q);
 	}
 	return 0;
 }

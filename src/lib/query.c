@@ -111,7 +111,7 @@ done:
 }
 
 int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options *o,
-                                         const char *group_by, const char *metric)
+                           const char *group_by, const char *metric)
 {
 	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
 	qexpr e = {0}, fe = {0};
@@ -135,8 +135,9 @@ int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options
 		goto done;
 	}
 	if (!qtype_sortable(qfield_type(&gf))) {
-		rc = err_set(CAIRN_EINVALID, "cannot group by '%s' (a run has many tags: filter with "
-		                             "tags.TAG instead)",
+		rc = err_set(CAIRN_EINVALID,
+		             "cannot group by '%s' (a run has many tags: filter with "
+		             "tags.TAG instead)",
 		             group_by);
 		goto done;
 	}
@@ -151,9 +152,8 @@ int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options
 		}
 	}
 	writer_flush(s);
-	store_query sq = {.q = &e,
-	                  .project = o->project,
-	                  .include_deleted = o->include_deleted != 0};
+	store_query sq = {
+	    .q = &e, .project = o->project, .include_deleted = o->include_deleted != 0};
 	rc = store_query_group_json(s, &sq, &gf, metric && *metric ? &mf : NULL, &b);
 done:
 	qexpr_free(&e);
@@ -230,13 +230,13 @@ static bool has_word(const char *key, const char *word)
 
 int cairn_metric_direction(const char *key)
 {
-	static const char *const lower[] = {"loss", "error", "err",  "rmse", "mse",  "mae",
-	                                    "mape", "rmsle", "wer",  "cer",  "perplexity",
-	                                    "ppl",  "latency", "nll", "logloss", "regret", NULL};
-	static const char *const higher[] = {"acc",  "accuracy", "auc",  "f1",    "f1score",
-	                                     "precision", "recall", "map", "ndcg", "bleu",
-	                                     "rouge", "r2",      "iou",  "dice",  "reward",
-	                                     "top1", "top5",    "mrr",  "roc",   "pr", NULL};
+	static const char *const lower[] = {
+	    "loss", "error",      "err", "rmse",    "mse", "mae",     "mape",   "rmsle", "wer",
+	    "cer",  "perplexity", "ppl", "latency", "nll", "logloss", "regret", NULL};
+	static const char *const higher[] = {
+	    "acc",    "accuracy", "auc",  "f1",    "f1score", "precision", "recall",
+	    "map",    "ndcg",     "bleu", "rouge", "r2",      "iou",       "dice",
+	    "reward", "top1",     "top5", "mrr",   "roc",     "pr",        NULL};
 	if (!key)
 		return 0;
 	for (int k = 0; lower[k]; k++)

@@ -22,8 +22,8 @@
 #define QUERY_MAX_BYTES (16 << 10) /* longest query text */
 #define QUERY_MAX_DEPTH 64         /* parentheses and `not`s nested */
 #define QUERY_MAX_TERMS 256        /* comparisons in one query */
-#define QUERY_MAX_LIST 1000        /* values in one `in (…)` */
-#define QUERY_MAX_SORT 8           /* keys in one sort */
+#define QUERY_MAX_LIST  1000       /* values in one `in (…)` */
+#define QUERY_MAX_SORT  8          /* keys in one sort */
 
 /* What a field names. */
 typedef enum qkind {
@@ -109,7 +109,7 @@ typedef struct qlit {
 	const char *text; /* a string's value, else the token as written */
 	bool has_num;     /* num holds it as a number (NaN for `nan`) */
 	double num;
-	bool is_int;      /* ...and exactly as an integer */
+	bool is_int; /* ...and exactly as an integer */
 	int64_t i;
 	bool has_bool;
 	bool b;

@@ -59,9 +59,10 @@ int cairn_status_parse(cairn_status *out, const char *name)
 			return 0;
 		}
 	}
-	return err_set(CAIRN_EINVALID,
-	               "unknown status '%s' (expected running, finished, failed, killed or crashed)",
-	               name ? name : "");
+	return err_set(
+	    CAIRN_EINVALID,
+	    "unknown status '%s' (expected running, finished, failed, killed or crashed)",
+	    name ? name : "");
 }
 
 static int run_alloc(cairn_run **out, cairn_store *s, int64_t rid, const char *id)
@@ -92,7 +93,8 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 	if (!o)
 		o = &def;
 	if (o->version != CAIRN_RUN_OPTIONS_VERSION)
-		return err_set(CAIRN_EINVALID, "cairn_run_options version %u is not supported", o->version);
+		return err_set(CAIRN_EINVALID, "cairn_run_options version %u is not supported",
+		               o->version);
 	const char *project = o->project;
 	if (!project || !*project)
 		project = getenv("CAIRN_PROJECT");
@@ -265,7 +267,8 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 		step = k->last_step + 1;
 	else if (step < 0) {
 		pthread_mutex_unlock(&r->mu);
-		return err_set(CAIRN_EINVALID, "metric '%s': negative step %lld", key, (long long)step);
+		return err_set(CAIRN_EINVALID, "metric '%s': negative step %lld", key,
+		               (long long)step);
 	}
 	if (step > k->last_step)
 		k->last_step = step;
@@ -297,7 +300,8 @@ static int check_value(const char *key, const cairn_value *v)
 		if (!v->s)
 			return err_set(CAIRN_EINVALID, "param '%s' has no value", key);
 		if (strlen(v->s) > TEXT_VALUE_MAX)
-			return err_set(CAIRN_ETOOBIG, "param '%s' value too long (%zu bytes, at most %d)", key,
+			return err_set(CAIRN_ETOOBIG,
+			               "param '%s' value too long (%zu bytes, at most %d)", key,
 			               strlen(v->s), TEXT_VALUE_MAX);
 	}
 	return 0;
@@ -356,8 +360,8 @@ int cairn_run_set_property(cairn_run *r, const char *key, const char *value)
 	if (!value)
 		return err_set(CAIRN_EINVALID, "property '%s' has no value", key);
 	if (strlen(value) > TEXT_VALUE_MAX)
-		return err_set(CAIRN_ETOOBIG, "property '%s' value too long (at most %d bytes)", key,
-		               TEXT_VALUE_MAX);
+		return err_set(CAIRN_ETOOBIG, "property '%s' value too long (at most %d bytes)",
+		               key, TEXT_VALUE_MAX);
 	return store_property_put(r->store, r->rid, key, value);
 }
 
@@ -393,14 +397,28 @@ int cairn_run_set_name(cairn_run *r, const char *name)
 static const char *media_type_of(const char *path)
 {
 	static const char *const map[][2] = {
-	    {".png", "image/png"},         {".jpg", "image/jpeg"},       {".jpeg", "image/jpeg"},
-	    {".svg", "image/svg+xml"},     {".gif", "image/gif"},        {".txt", "text/plain"},
-	    {".log", "text/plain"},        {".md", "text/markdown"},     {".csv", "text/csv"},
-	    {".tsv", "text/tab-separated-values"}, {".json", "application/json"},
-	    {".yaml", "application/yaml"}, {".yml", "application/yaml"}, {".py", "text/x-python"},
-	    {".ipynb", "application/x-ipynb+json"}, {".html", "text/html"}, {".c", "text/x-c"},
-	    {".h", "text/x-c"},            {".sh", "text/x-shellscript"}, {".toml", "application/toml"},
-	    {".pkl", "application/octet-stream"}, {".pdf", "application/pdf"},
+	    {".png", "image/png"},
+	    {".jpg", "image/jpeg"},
+	    {".jpeg", "image/jpeg"},
+	    {".svg", "image/svg+xml"},
+	    {".gif", "image/gif"},
+	    {".txt", "text/plain"},
+	    {".log", "text/plain"},
+	    {".md", "text/markdown"},
+	    {".csv", "text/csv"},
+	    {".tsv", "text/tab-separated-values"},
+	    {".json", "application/json"},
+	    {".yaml", "application/yaml"},
+	    {".yml", "application/yaml"},
+	    {".py", "text/x-python"},
+	    {".ipynb", "application/x-ipynb+json"},
+	    {".html", "text/html"},
+	    {".c", "text/x-c"},
+	    {".h", "text/x-c"},
+	    {".sh", "text/x-shellscript"},
+	    {".toml", "application/toml"},
+	    {".pkl", "application/octet-stream"},
+	    {".pdf", "application/pdf"},
 	};
 	const char *dot = strrchr(path_base(path), '.');
 	if (dot)
@@ -455,8 +473,7 @@ static int walk_cb(const char *fpath, const struct stat *sb, int type, struct FT
 	return c->rc ? 1 : 0;
 }
 
-int cairn_run_log_artifact_kind(cairn_run *r, const char *path, const char *name,
-                                const char *kind)
+int cairn_run_log_artifact_kind(cairn_run *r, const char *path, const char *name, const char *kind)
 {
 	if (!r || !path)
 		return err_set(CAIRN_EINVALID, "no run or no path");
@@ -470,13 +487,15 @@ int cairn_run_log_artifact_kind(cairn_run *r, const char *path, const char *name
 	if (rc)
 		return rc;
 	if (!relpath_is_safe(name))
-		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path", name);
+		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
+		               name);
 	if (!kind)
 		kind = CAIRN_ARTIFACT_FILE;
 	if (S_ISREG(st.st_mode))
 		return artifact_file(r, path, name, kind, NULL, CAIRN_STEP_AUTO, NULL);
 	if (!S_ISDIR(st.st_mode))
-		return err_set(CAIRN_EINVALID, "cannot log artifact '%s': not a file or directory", path);
+		return err_set(CAIRN_EINVALID, "cannot log artifact '%s': not a file or directory",
+		               path);
 	walk_ctx c = {r, path, name, kind, 0};
 	walk_ctx *saved = walk_cur;
 	walk_cur = &c;
@@ -503,7 +522,8 @@ int cairn_run_log_artifact_buf(cairn_run *r, const void *data, size_t len, const
 	if (rc)
 		return rc;
 	if (!relpath_is_safe(name))
-		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path", name);
+		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
+		               name);
 	char oid[CAIRN_OID_HEXSZ + 1];
 	if ((rc = cairn_object_put_buf(oid, r->store, data ? data : "", len)) != 0)
 		return rc;
@@ -542,23 +562,32 @@ static int image_name(char *out, size_t n, const char *key, int64_t step, const 
 	return 0;
 }
 
-int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, size_t len,
-                            int64_t step)
+/* Validate an image's key, step and content; names its artifact path. */
+static int image_check(const char *key, int64_t step, const void *head, size_t n, const char *what,
+                       char *name, size_t namesz, const char **media)
 {
-	if (!r || !data)
-		return err_set(CAIRN_EINVALID, "no run or no image data");
 	int rc = cairn_key_validate(key, "image key");
 	if (rc)
 		return rc;
 	if (step != CAIRN_STEP_AUTO && step < 0)
 		return err_set(CAIRN_EINVALID, "image '%s': negative step", key);
-	const char *media = NULL;
-	const char *ext = image_kind(data, len, &media);
+	const char *ext = image_kind(head, n, media);
 	if (!ext)
-		return err_set(CAIRN_EINVALID, "image '%s' is not a PNG, JPEG or SVG image", key);
-	char name[KEY_MAX + 64], oid[CAIRN_OID_HEXSZ + 1];
-	image_name(name, sizeof name, key, step, ext);
-	if ((rc = cairn_object_put_buf(oid, r->store, data, len)) != 0)
+		return err_set(CAIRN_EINVALID, "%s is not a PNG, JPEG or SVG image", what);
+	image_name(name, namesz, key, step, ext);
+	return 0;
+}
+
+int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, size_t len,
+                            int64_t step)
+{
+	char name[KEY_MAX + 64], oid[CAIRN_OID_HEXSZ + 1], what[KEY_MAX + 16];
+	const char *media = NULL;
+	if (!r || !data)
+		return err_set(CAIRN_EINVALID, "no run or no image data");
+	snprintf(what, sizeof what, "image '%s'", key ? key : "");
+	int rc = image_check(key, step, data, len, what, name, sizeof name, &media);
+	if (rc || (rc = cairn_object_put_buf(oid, r->store, data, len)) != 0)
 		return rc;
 	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
 	                          CAIRN_ARTIFACT_IMAGE, key, step);
@@ -566,26 +595,21 @@ int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, siz
 
 int cairn_run_log_image(cairn_run *r, const char *key, const char *path, int64_t step)
 {
+	char name[KEY_MAX + 64], what[4200];
+	const char *media = NULL;
+	unsigned char head[1024];
 	if (!r || !path)
 		return err_set(CAIRN_EINVALID, "no run or no path");
-	unsigned char head[1024];
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO, "cannot read image '%s': %s",
-		               path, strerror(errno));
+		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot read image '%s': %s", path, strerror(errno));
 	size_t n = fread(head, 1, sizeof head, f);
 	fclose(f);
-	int rc = cairn_key_validate(key, "image key");
+	snprintf(what, sizeof what, "'%s'", path);
+	int rc = image_check(key, step, head, n, what, name, sizeof name, &media);
 	if (rc)
 		return rc;
-	if (step != CAIRN_STEP_AUTO && step < 0)
-		return err_set(CAIRN_EINVALID, "image '%s': negative step", key);
-	const char *media = NULL;
-	const char *ext = image_kind(head, n, &media);
-	if (!ext)
-		return err_set(CAIRN_EINVALID, "'%s' is not a PNG, JPEG or SVG image", path);
-	char name[KEY_MAX + 64];
-	image_name(name, sizeof name, key, step, ext);
 	return artifact_file(r, path, name, CAIRN_ARTIFACT_IMAGE, key, step, media);
 }
 

@@ -37,8 +37,8 @@
  * benchmark store: ~65 ns per scanned index row with cairn_bits, ~0.8 µs per
  * primary-key probe from C, ~95 ns per row of a full scan of runs). */
 #define COST_PROBE 12
-#define COST_FULL 2
-#define EST_CAP 256 /* rows counted to estimate a range (≈10 µs) */
+#define COST_FULL  2
+#define EST_CAP    256 /* rows counted to estimate a range (≈10 µs) */
 
 /* --- memory: everything a query allocates, freed at once ------------------------ */
 
@@ -371,10 +371,10 @@ static void bind_anon(sqlite3_stmt *st, const qbind *b, int nb)
 typedef struct qctx {
 	cairn_store *s;
 	sqlite3 *db;
-	size_t nw;          /* words in every set */
+	size_t nw; /* words in every set */
 	int64_t maxrid;
 	int64_t nruns;
-	double now, stale;  /* running runs whose heartbeat is older than stale are crashed */
+	double now, stale; /* running runs whose heartbeat is older than stale are crashed */
 	rset universe;
 	bool have_universe;
 	mem m;
@@ -463,8 +463,9 @@ static int universe(qctx *q, const rset **out)
 			for (int64_t r = (int64_t)full * 64; r <= q->maxrid; r++)
 				rset_add(&q->universe, r);
 			q->universe.w[0] &= ~1ull; /* rid 0 is never a run */
-		} else if ((rc = run_bits(q, "SELECT cairn_bits(?, rid) FROM runs INDEXED BY runs_visible",
-		                          NULL, 0, &q->universe)) != 0) {
+		} else if ((rc = run_bits(
+		                q, "SELECT cairn_bits(?, rid) FROM runs INDEXED BY runs_visible",
+		                NULL, 0, &q->universe)) != 0) {
 			return rc;
 		}
 		q->have_universe = true;
@@ -478,8 +479,8 @@ static int universe(qctx *q, const rset **out)
 typedef struct qleaf {
 	qscan *pos; /* OR of these */
 	int npos;
-	bool neg;   /* result: present − pos */
-	bool all;   /* matches every candidate */
+	bool neg; /* result: present − pos */
+	bool all; /* matches every candidate */
 	bool present_all;
 	qscan present;
 } qleaf;
@@ -604,9 +605,9 @@ static qop positive(qop op, bool *neg)
 }
 
 /* Text column comparisons: col OP value; match ops; prefix ids. */
-static int text_scans(qctx *q, qleaf *l, const char *table, const char *keyfrag,
-                      const qbind *keyb, int nkeyb, const char *col, qop op, const qlit *lits,
-                      size_t nlits, int cost, bool hexprefix)
+static int text_scans(qctx *q, qleaf *l, const char *table, const char *keyfrag, const qbind *keyb,
+                      int nkeyb, const char *col, qop op, const qlit *lits, size_t nlits, int cost,
+                      bool hexprefix)
 {
 	int rc;
 	size_t nl = (op == QO_IN) ? nlits : 1;
@@ -621,12 +622,15 @@ static int text_scans(qctx *q, qleaf *l, const char *table, const char *keyfrag,
 		size_t hn;
 		if (o == QO_EQ && hexprefix && is_hex(lt->text, &hn) && hn >= 4 && hn < 32) {
 			/* a commit or run id prefix, as everywhere a run is named */
-			char *lo = mem_strdup(&q->m, lt->text, hn), *hi = mem_strdup(&q->m, lt->text, hn);
+			char *lo = mem_strdup(&q->m, lt->text, hn),
+			     *hi = mem_strdup(&q->m, lt->text, hn);
 			if (!lo || !hi)
 				return err_set(CAIRN_ENOMEM, "out of memory");
 			for (size_t i = 0; i < hn; i++)
 				lo[i] = hi[i] = (char)tolower((unsigned char)lo[i]);
-			hi[hn - 1] = hi[hn - 1] == '9' ? 'a' : hi[hn - 1] == 'f' ? 'g' : (char)(hi[hn - 1] + 1);
+			hi[hn - 1] = hi[hn - 1] == '9'   ? 'a'
+			             : hi[hn - 1] == 'f' ? 'g'
+			                                 : (char)(hi[hn - 1] + 1);
 			cb_sql(&c, " AND ");
 			cb_sql(&c, col);
 			cb_sql(&c, " >= ? AND ");
@@ -634,7 +638,8 @@ static int text_scans(qctx *q, qleaf *l, const char *table, const char *keyfrag,
 			cb_sql(&c, " < ?");
 			cb_txt(&c, lo);
 			cb_txt(&c, hi);
-		} else if (o == QO_EQ && hexprefix && is_hex(lt->text, &hn) && (hn == 32 || hn == 40)) {
+		} else if (o == QO_EQ && hexprefix && is_hex(lt->text, &hn) &&
+		           (hn == 32 || hn == 40)) {
 			char *lo = mem_strdup(&q->m, lt->text, hn);
 			if (!lo)
 				return err_set(CAIRN_ENOMEM, "out of memory");
@@ -677,9 +682,9 @@ static int text_scans(qctx *q, qleaf *l, const char *table, const char *keyfrag,
 }
 
 /* Numeric column comparisons (NaN stored as NULL in nan_col columns). */
-static int num_scans(qctx *q, qleaf *l, const char *table, const char *keyfrag,
-                     const qbind *keyb, int nkeyb, const char *col, qop op, const qlit *lits,
-                     size_t nlits, int cost, bool can_nan)
+static int num_scans(qctx *q, qleaf *l, const char *table, const char *keyfrag, const qbind *keyb,
+                     int nkeyb, const char *col, qop op, const qlit *lits, size_t nlits, int cost,
+                     bool can_nan)
 {
 	int rc;
 	size_t nl = (op == QO_IN) ? nlits : 1;
@@ -720,8 +725,8 @@ static int param_scans(qctx *q, qleaf *l, int64_t kid, qop op, const qlit *lits,
 		const qlit *lt = &lits[k];
 		qop o = op == QO_IN ? QO_EQ : op;
 		if (o == QO_GLOB || o == QO_LIKE || o == QO_ILIKE) {
-			if ((rc = text_scans(q, l, "params", "kid = ? AND type = 4", &kb, 1, "value", o, lt,
-			                     1, C_RANGE, false)) != 0)
+			if ((rc = text_scans(q, l, "params", "kid = ? AND type = 4", &kb, 1,
+			                     "value", o, lt, 1, C_RANGE, false)) != 0)
 				return rc;
 			continue;
 		}
@@ -753,8 +758,8 @@ static int param_scans(qctx *q, qleaf *l, int64_t kid, qop op, const qlit *lits,
 			if ((rc = add_scan(q, l, "params", &c, C_RANGE)) != 0)
 				return rc;
 		}
-		if ((rc = text_scans(q, l, "params", "kid = ? AND type = 4", &kb, 1, "value", o, lt, 1,
-		                     C_RANGE, false)) != 0)
+		if ((rc = text_scans(q, l, "params", "kid = ? AND type = 4", &kb, 1, "value", o, lt,
+		                     1, C_RANGE, false)) != 0)
 			return rc;
 	}
 	return 0;
@@ -770,9 +775,9 @@ typedef struct attr_sql {
 	const char *present; /* NULL: every run has it */
 	const char *truthy;  /* condition for a bare attribute */
 	int cost;
-	int nstale;          /* ?s in expr taking the stale time (then `now`, if nnow) */
+	int nstale; /* ?s in expr taking the stale time (then `now`, if nnow) */
 	int nnow;
-	int pstale;          /* ?s in present taking the stale time */
+	int pstale; /* ?s in present taking the stale time */
 } attr_sql;
 
 #define LIVE "(status = 0 AND (heartbeat IS NULL OR heartbeat >= ?))"
@@ -784,48 +789,93 @@ static attr_sql attr_of(qattr a)
 	case QA_SEQ: return (attr_sql){"seq", NULL, "1", C_FULL, 0, 0, 0};
 	case QA_NAME: return (attr_sql){"name", NULL, "1", C_RANGE, 0, 0, 0};
 	case QA_PROJECT:
-		return (attr_sql){"(SELECT name FROM projects WHERE id = project_id)", NULL, "1", C_FULL,
-		                  0, 0, 0};
+		return (attr_sql){"(SELECT name FROM projects WHERE id = project_id)",
+		                  NULL,
+		                  "1",
+		                  C_FULL,
+		                  0,
+		                  0,
+		                  0};
 	case QA_STATUS:
-		return (attr_sql){"(CASE WHEN status = 0 AND heartbeat < ? THEN 4 ELSE status END)", NULL,
-		                  "1", C_RANGE, 1, 0, 0};
+		return (attr_sql){"(CASE WHEN status = 0 AND heartbeat < ? THEN 4 ELSE status END)",
+		                  NULL,
+		                  "1",
+		                  C_RANGE,
+		                  1,
+		                  0,
+		                  0};
 	case QA_STARTED: return (attr_sql){"start_time", NULL, "1", C_RANGE, 0, 0, 0};
 	case QA_ENDED:
-		return (attr_sql){"end_time", "end_time IS NOT NULL", "end_time IS NOT NULL", C_RANGE, 0,
-		                  0, 0};
+		return (attr_sql){
+		    "end_time", "end_time IS NOT NULL", "end_time IS NOT NULL", C_RANGE, 0, 0, 0};
 	case QA_START_MS:
 		return (attr_sql){"CAST(start_time * 1000 AS INTEGER)", NULL, "1", C_FULL, 0, 0, 0};
 	case QA_END_MS:
-		return (attr_sql){"CAST(end_time * 1000 AS INTEGER)", "end_time IS NOT NULL",
-		                  "end_time IS NOT NULL", C_FULL, 0, 0, 0};
+		return (attr_sql){"CAST(end_time * 1000 AS INTEGER)",
+		                  "end_time IS NOT NULL",
+		                  "end_time IS NOT NULL",
+		                  C_FULL,
+		                  0,
+		                  0,
+		                  0};
 	case QA_DURATION:
-		return (attr_sql){"(coalesce(end_time, CASE WHEN " LIVE " THEN ? END) - start_time)",
+		return (attr_sql){"(coalesce(end_time, CASE WHEN " LIVE
+		                  " THEN ? END) - start_time)",
 		                  "(end_time IS NOT NULL OR " LIVE ")",
-		                  "(end_time IS NOT NULL OR " LIVE ")", C_FULL, 1, 1, 1};
+		                  "(end_time IS NOT NULL OR " LIVE ")",
+		                  C_FULL,
+		                  1,
+		                  1,
+		                  1};
 	case QA_USER:
-		return (attr_sql){"user", "user IS NOT NULL", "(user IS NOT NULL AND user != '')",
-		                  C_FULL, 0, 0, 0};
+		return (attr_sql){
+		    "user", "user IS NOT NULL", "(user IS NOT NULL AND user != '')", C_FULL, 0, 0,
+		    0};
 	case QA_HOST:
-		return (attr_sql){"host", "host IS NOT NULL", "(host IS NOT NULL AND host != '')",
-		                  C_FULL, 0, 0, 0};
+		return (attr_sql){
+		    "host", "host IS NOT NULL", "(host IS NOT NULL AND host != '')", C_FULL, 0, 0,
+		    0};
 	case QA_COMMIT:
-		return (attr_sql){"git_commit", "git_commit IS NOT NULL",
-		                  "(git_commit IS NOT NULL AND git_commit != '')", C_RANGE, 0, 0, 0};
+		return (attr_sql){"git_commit",
+		                  "git_commit IS NOT NULL",
+		                  "(git_commit IS NOT NULL AND git_commit != '')",
+		                  C_RANGE,
+		                  0,
+		                  0,
+		                  0};
 	case QA_BRANCH:
-		return (attr_sql){"git_branch", "git_branch IS NOT NULL",
-		                  "(git_branch IS NOT NULL AND git_branch != '')", C_RANGE, 0, 0, 0};
+		return (attr_sql){"git_branch",
+		                  "git_branch IS NOT NULL",
+		                  "(git_branch IS NOT NULL AND git_branch != '')",
+		                  C_RANGE,
+		                  0,
+		                  0,
+		                  0};
 	case QA_REMOTE:
-		return (attr_sql){"git_remote", "git_remote IS NOT NULL",
-		                  "(git_remote IS NOT NULL AND git_remote != '')", C_FULL, 0, 0, 0};
+		return (attr_sql){"git_remote",
+		                  "git_remote IS NOT NULL",
+		                  "(git_remote IS NOT NULL AND git_remote != '')",
+		                  C_FULL,
+		                  0,
+		                  0,
+		                  0};
 	case QA_DIRTY:
-		return (attr_sql){"git_dirty", "git_dirty IS NOT NULL", "git_dirty = 1", C_FULL, 0, 0, 0};
+		return (attr_sql){
+		    "git_dirty", "git_dirty IS NOT NULL", "git_dirty = 1", C_FULL, 0, 0, 0};
 	case QA_COMMAND:
-		return (attr_sql){"command", "command IS NOT NULL",
-		                  "(command IS NOT NULL AND command != '')", C_FULL, 0, 0, 0};
-	case QA_NOTE: return (attr_sql){"coalesce(note, '')", NULL, "coalesce(note, '') != ''", C_FULL, 0, 0, 0};
+		return (attr_sql){"command",
+		                  "command IS NOT NULL",
+		                  "(command IS NOT NULL AND command != '')",
+		                  C_FULL,
+		                  0,
+		                  0,
+		                  0};
+	case QA_NOTE:
+		return (attr_sql){
+		    "coalesce(note, '')", NULL, "coalesce(note, '') != ''", C_FULL, 0, 0, 0};
 	case QA_EXIT_CODE:
-		return (attr_sql){"exit_code", "exit_code IS NOT NULL", "exit_code IS NOT NULL", C_FULL,
-		                  0, 0, 0};
+		return (attr_sql){
+		    "exit_code", "exit_code IS NOT NULL", "exit_code IS NOT NULL", C_FULL, 0, 0, 0};
 	default: return (attr_sql){"NULL", "0", "0", C_FULL, 0, 0, 0};
 	}
 }
@@ -929,7 +979,8 @@ static int compile_attr(qctx *q, const qnode *n, qop op, qleaf *l)
 		for (size_t k = 0; k < nl; k++) {
 			qleaf tmp = {0};
 			if ((rc = text_scans(q, &tmp, "runs", pfrag[0], NULL, 0, "name",
-			                     op == QO_IN ? QO_EQ : op, &n->lits[k], 1, C_RANGE, false)) != 0)
+			                     op == QO_IN ? QO_EQ : op, &n->lits[k], 1, C_RANGE,
+			                     false)) != 0)
 				return rc;
 			cb c = {0};
 			cb_sql(&c, tmp.pos[0].cond);
@@ -943,8 +994,8 @@ static int compile_attr(qctx *q, const qnode *n, qop op, qleaf *l)
 	}
 	qtype t = qfield_type(&n->f);
 	if (t == QT_TEXT) {
-		return text_scans(q, l, "runs", "1", NULL, 0, as.expr, op, n->lits, n->nlits, as.cost,
-		                  a == QA_ID || a == QA_COMMIT);
+		return text_scans(q, l, "runs", "1", NULL, 0, as.expr, op, n->lits, n->nlits,
+		                  as.cost, a == QA_ID || a == QA_COMMIT);
 	}
 	/* numbers and times; the expression may take the stale time and now */
 	size_t nl = op == QO_IN ? n->nlits : 1;
@@ -997,8 +1048,8 @@ static int compile_cmp(qctx *q, const qnode *n, qleaf *l)
 			return rc;
 		if (op == QO_TRUE || op == QO_PRESENT)
 			return add_scan(q, l, "metric_summary", &c, C_KEY);
-		return num_scans(q, l, "metric_summary", "kid = ?", &kb, 1, col, op, n->lits, n->nlits,
-		                 cost, f->part <= QM_MAX);
+		return num_scans(q, l, "metric_summary", "kid = ?", &kb, 1, col, op, n->lits,
+		                 n->nlits, cost, f->part <= QM_MAX);
 	}
 	case QK_PARAM: {
 		cb c = {0};
@@ -1029,9 +1080,10 @@ static int compile_cmp(qctx *q, const qnode *n, qleaf *l)
 			return add_scan(q, l, table, &c, C_KEY);
 		int cost = prop || f->part == QD_DIGEST ? C_RANGE : C_KEY;
 		if (qfield_type(f) == QT_NUM)
-			return num_scans(q, l, table, keyfrag, &sb, 1, col, op, n->lits, n->nlits, cost,
-			                 false);
-		return text_scans(q, l, table, keyfrag, &sb, 1, col, op, n->lits, n->nlits, cost, false);
+			return num_scans(q, l, table, keyfrag, &sb, 1, col, op, n->lits, n->nlits,
+			                 cost, false);
+		return text_scans(q, l, table, keyfrag, &sb, 1, col, op, n->lits, n->nlits, cost,
+		                  false);
 	}
 	case QK_TAG: {
 		cb c = {0};
@@ -1063,7 +1115,7 @@ typedef struct cnode {
 	qntype type;
 	struct cnode **kids; /* AND / OR (flattened), NOT (one) */
 	int nkids;
-	qleaf leaf;          /* QN_CMP */
+	qleaf leaf; /* QN_CMP */
 } cnode;
 
 static int flatten(qctx *q, const qnode *n, qntype t, cnode ***kids, int *nk, int *cap);
@@ -1156,8 +1208,8 @@ static int scan_fill(qctx *q, const qscan *sc, const rset *C, rset *out)
 	bind_anon(st, sc->b, sc->nb);
 	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":out"), out, RSET_PTR, NULL);
 	if (C)
-		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":c"), (void *)C, RSET_PTR,
-		                     NULL);
+		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":c"), (void *)C,
+		                     RSET_PTR, NULL);
 	rc = step_err(q, st, sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
@@ -1170,7 +1222,8 @@ static int probe(qctx *q, const qscan *scans, int n, const rset *C, rset *out)
 	size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE rid = ? AND (",
 	                            scans[0].table);
 	for (int k = 0; k < n && o < sizeof sql; k++)
-		o += (size_t)snprintf(sql + o, sizeof sql - o, "%s(%s)", k ? " OR " : "", scans[k].cond);
+		o += (size_t)snprintf(sql + o, sizeof sql - o, "%s(%s)", k ? " OR " : "",
+		                      scans[k].cond);
 	if (o + 2 >= sizeof sql)
 		return err_set(CAIRN_ERROR, "internal: query condition too long");
 	memcpy(sql + o, ")", 2);
@@ -1353,7 +1406,8 @@ static int eval_node(qctx *q, cnode *c, const rset *C, int64_t ncand, rset *out)
 		for (int k = 0; k < c->nkids; k++) {
 			if ((rc = rset_init(&r, q->nw)) != 0)
 				break;
-			if ((rc = eval_node(q, order[k].c, have ? &cur : C, have ? n : ncand, &r)) != 0)
+			if ((rc = eval_node(q, order[k].c, have ? &cur : C, have ? n : ncand,
+			                    &r)) != 0)
 				break;
 			rset_free(&cur);
 			cur = r;
@@ -1386,8 +1440,11 @@ static int match_set(qctx *q, const store_query *sq, rset *out)
 	if (sq->project) {
 		/* the project is one more conjunct, planned like the others */
 		qlit lit = {.kind = QL_STR, .text = sq->project};
-		qnode pn = {.type = QN_CMP, .f = {.kind = QK_ATTR, .part = QA_PROJECT}, .op = QO_EQ,
-		            .lits = &lit, .nlits = 1};
+		qnode pn = {.type = QN_CMP,
+		            .f = {.kind = QK_ATTR, .part = QA_PROJECT},
+		            .op = QO_EQ,
+		            .lits = &lit,
+		            .nlits = 1};
 		cnode *pc;
 		if ((rc = compile_node(q, &pn, &pc)) != 0)
 			return rc;
@@ -1420,7 +1477,8 @@ static int match_set(qctx *q, const store_query *sq, rset *out)
 		rset del;
 		if ((rc = rset_init(&del, q->nw)) != 0)
 			return rc;
-		rc = run_bits(q, "SELECT cairn_bits(?, rid) FROM runs WHERE deleted > 0", NULL, 0, &del);
+		rc = run_bits(q, "SELECT cairn_bits(?, rid) FROM runs WHERE deleted > 0", NULL, 0,
+		              &del);
 		rset_andnot(out, &del);
 		rset_free(&del);
 	}
@@ -1433,7 +1491,7 @@ enum { V_NUM, V_TEXT, V_NAN, V_MISSING };
 
 typedef struct sval {
 	uint8_t cls;
-	uint8_t type;  /* param type (ties between equal numbers of different types) */
+	uint8_t type; /* param type (ties between equal numbers of different types) */
 	bool is_int;
 	int64_t i;
 	double d;
@@ -1478,8 +1536,10 @@ static int make_key(qctx *q, const qfield *f, bool desc, skey *k)
 			k->form = F_METRIC;
 			if (f->part == QM_LAST) {
 				k->walk = true;
-				snprintf(k->walk_notnull, sizeof k->walk_notnull, "last IS NOT NULL");
-				snprintf(k->walk_order, sizeof k->walk_order, "last %s", desc ? "DESC" : "ASC");
+				snprintf(k->walk_notnull, sizeof k->walk_notnull,
+				         "last IS NOT NULL");
+				snprintf(k->walk_order, sizeof k->walk_order, "last %s",
+				         desc ? "DESC" : "ASC");
 			}
 		} else {
 			k->table = "params";
@@ -1515,9 +1575,12 @@ static int make_key(qctx *q, const qfield *f, bool desc, skey *k)
 		qattr a = (qattr)f->part;
 		if (a == QA_STARTED || a == QA_NAME || a == QA_ENDED) {
 			k->walk = true;
-			const char *col = a == QA_STARTED ? "start_time" : a == QA_NAME ? "name" : "end_time";
+			const char *col = a == QA_STARTED ? "start_time"
+			                  : a == QA_NAME  ? "name"
+			                                  : "end_time";
 			snprintf(k->walk_notnull, sizeof k->walk_notnull, "%s IS NOT NULL", col);
-			snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col, desc ? "DESC" : "ASC");
+			snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col,
+			         desc ? "DESC" : "ASC");
 		}
 		break;
 	}
@@ -1695,7 +1758,8 @@ static int gather(qctx *q, const skey *key, int k, srows *r, size_t from)
 			sqlite3_bind_int64(st, ridx, r->rid[i]);
 			int s = sqlite3_step(st);
 			if (s == SQLITE_ROW)
-				rc = read_val(q, key, st, 0, &r->v[i * (size_t)r->nkeys + (size_t)k]);
+				rc = read_val(q, key, st, 0,
+				              &r->v[i * (size_t)r->nkeys + (size_t)k]);
 			else if (s != SQLITE_DONE)
 				rc = store_sqlerr(q->s, "run the query");
 			sqlite3_reset(st);
@@ -1793,10 +1857,11 @@ static int top_k(qctx *q, const rset *M, int64_t nm, skey *keys, int nkeys, size
 	int64_t gather_cost = nm * COST_PROBE < q->nruns * COST_FULL ? nm * COST_PROBE : q->nruns;
 	if (keys[0].walk && walk_cost < gather_cost) {
 		char sql[1024];
-		snprintf(sql, sizeof sql,
-		         "SELECT rid, %s FROM %s WHERE %s AND %s AND cairn_inset(?%d, rid) ORDER BY %s",
-		         keys[0].val, keys[0].table, keys[0].keycond, keys[0].walk_notnull,
-		         keys[0].nb + 1, keys[0].walk_order);
+		snprintf(
+		    sql, sizeof sql,
+		    "SELECT rid, %s FROM %s WHERE %s AND %s AND cairn_inset(?%d, rid) ORDER BY %s",
+		    keys[0].val, keys[0].table, keys[0].keycond, keys[0].walk_notnull,
+		    keys[0].nb + 1, keys[0].walk_order);
 		sqlite3_stmt *st;
 		if ((rc = prep(q, sql, &st)) != 0)
 			return rc;
@@ -1887,15 +1952,15 @@ static void put_value(buf *b, sqlite3_stmt *st, int col, int type)
 		else if (type == CAIRN_TYPE_FLOAT) {
 			json_int(b, sqlite3_column_int64(st, col));
 			buf_puts(b, ".0");
-		}
-		else
+		} else
 			json_int(b, sqlite3_column_int64(st, col));
 		break;
 	case SQLITE_FLOAT: {
 		double d = sqlite3_column_double(st, col);
 		size_t before = b->len;
 		json_num(b, d);
-		if (type == CAIRN_TYPE_FLOAT && isfinite(d) && !memchr(b->ptr + before, '.', b->len - before) &&
+		if (type == CAIRN_TYPE_FLOAT && isfinite(d) &&
+		    !memchr(b->ptr + before, '.', b->len - before) &&
 		    !memchr(b->ptr + before, 'e', b->len - before))
 			buf_puts(b, ".0");
 		break;
@@ -1958,8 +2023,8 @@ static void put_head(qctx *q, buf *b, sqlite3_stmt *st)
 		buf_puts(b, "null");
 	else
 		json_int(b, sqlite3_column_int64(st, 9));
-	static const char *const textcols[] = {",\"command\":", ",\"cwd\":", ",\"host\":",
-	                                       ",\"user\":", ",\"note\":"};
+	static const char *const textcols[] = {
+	    ",\"command\":", ",\"cwd\":", ",\"host\":", ",\"user\":", ",\"note\":"};
 	for (int i = 0; i < 5; i++) {
 		buf_puts(b, textcols[i]);
 		const char *t = ctext(st, 10 + i);
@@ -1972,7 +2037,8 @@ static void put_head(qctx *q, buf *b, sqlite3_stmt *st)
 	LIT(b, ",\"deleted\":");
 	json_bool(b, sqlite3_column_int(st, 23) != 0);
 	LIT(b, ",\"code\":");
-	if (sqlite3_column_type(st, 15) == SQLITE_NULL && sqlite3_column_type(st, 19) == SQLITE_NULL) {
+	if (sqlite3_column_type(st, 15) == SQLITE_NULL &&
+	    sqlite3_column_type(st, 19) == SQLITE_NULL) {
 		buf_puts(b, "null");
 	} else {
 		LIT(b, "{\"commit\":");
@@ -2005,7 +2071,9 @@ static void put_row(qctx *q, int sect, buf *b, sqlite3_stmt *st, bool first_of_r
 		break;
 	case S_METRICS:
 		LIT(b, "{\"last\":");
-		json_num(b, sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2));
+		json_num(b, sqlite3_column_type(st, 2) == SQLITE_NULL
+		                ? NAN
+		                : sqlite3_column_double(st, 2));
 		LIT(b, ",\"min\":");
 		put_dbl(b, st, 3);
 		LIT(b, ",\"max\":");
@@ -2118,7 +2186,8 @@ static int kcache_name(qctx *q, kcache *c, int64_t kid, const char **out)
 	sqlite3_bind_int64(c->st, 1, kid);
 	if (sqlite3_step(c->st) != SQLITE_ROW)
 		return store_sqlerr(q->s, "read a key name");
-	const char *name = mem_strdup(&q->m, ctext(c->st, 0), (size_t)sqlite3_column_bytes(c->st, 0));
+	const char *name =
+	    mem_strdup(&q->m, ctext(c->st, 0), (size_t)sqlite3_column_bytes(c->st, 0));
 	if (!name)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	c->tab[h].kid = kid;
@@ -2225,7 +2294,8 @@ static int runs_json_batch(qctx *q, const int64_t *rids, size_t n, buf *b)
 						}
 						krows = nr;
 					}
-					if ((rc = kcache_name(q, &kc, sqlite3_column_int64(st, 1), &krows[nk].name)) != 0)
+					if ((rc = kcache_name(q, &kc, sqlite3_column_int64(st, 1),
+					                      &krows[nk].name)) != 0)
 						break;
 					krows[nk].at = scratch.len;
 					put_row(q, k, &scratch, st, true);
@@ -2260,8 +2330,9 @@ static int runs_json_batch(qctx *q, const int64_t *rids, size_t n, buf *b)
 			rc = err_set(CAIRN_ENOTFOUND, "run vanished from the store");
 			break;
 		}
-		static const char *const open[] = {NULL, ",\"params\":{", ",\"metrics\":{",
-		                                   ",\"tags\":[", ",\"properties\":{", ",\"datasets\":["};
+		static const char *const open[] = {
+		    NULL,          ",\"params\":{",     ",\"metrics\":{",
+		    ",\"tags\":[", ",\"properties\":{", ",\"datasets\":["};
 		static const char close[] = {0, '}', '}', ']', '}', ']'};
 		buf_putc(b, '{');
 		for (int k = 0; k < S_NSECT; k++) {
@@ -2373,14 +2444,14 @@ typedef struct gstat {
 	double min, max, sum;
 } gstat;
 
-#define GID_OUT (-2)  /* not a match */
+#define GID_OUT  (-2) /* not a match */
 #define GID_NONE (-1) /* a match without the field */
 
 typedef struct gctx {
-	int32_t *gid;       /* by rid: group number, GID_NONE or GID_OUT */
+	int32_t *gid; /* by rid: group number, GID_NONE or GID_OUT */
 	int64_t maxrid;
 	int32_t ngroups;
-	gstat *stats;       /* ngroups + 1 (the last: runs without the field) */
+	gstat *stats; /* ngroups + 1 (the last: runs without the field) */
 } gctx;
 
 #define GCTX_PTR "cairn_gctx"
@@ -2456,7 +2527,7 @@ static int ensure_group_functions(cairn_store *s)
 
 typedef struct group {
 	sval v;
-	int32_t id;   /* aggregate group number, -1: runs without the field */
+	int32_t id; /* aggregate group number, -1: runs without the field */
 	int64_t count;
 	gstat st;
 } group;
@@ -2525,8 +2596,8 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 	/* pass 1: the groups, each match's group number through cairn_gid
 	 * (which skips runs that are not matches: no cairn_inset needed) */
 	int nv = gk.form == F_PARAM ? 2 : 1;
-	snprintf(sql, sizeof sql, "SELECT %s, cairn_gid(:g, rid) FROM %s WHERE %s GROUP BY %s", gk.val,
-	         gk.table, gk.keycond, nv == 2 ? "1, 2" : "1");
+	snprintf(sql, sizeof sql, "SELECT %s, cairn_gid(:g, rid) FROM %s WHERE %s GROUP BY %s",
+	         gk.val, gk.table, gk.keycond, nv == 2 ? "1, 2" : "1");
 	if ((rc = prep(&q, sql, &st)) != 0)
 		goto done;
 	bind_anon(st, gk.b, gk.nb);
@@ -2622,7 +2693,8 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 		if ((rc = prep(&q, sql, &st)) != 0)
 			goto done;
 		bind_anon(st, mk.b, mk.nb);
-		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), &g, GCTX_PTR, NULL);
+		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), &g, GCTX_PTR,
+		                     NULL);
 		if ((rc = step_err(&q, st, sqlite3_step(st))) != 0)
 			goto done;
 		sqlite3_finalize(st);

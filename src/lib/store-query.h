@@ -9,11 +9,11 @@
 #include "lib/query.h"
 
 typedef struct store_query {
-	const qexpr *q;          /* parsed filter (root NULL: every run) */
-	const qsortkey *keys;    /* sort keys; none: newest first */
+	const qexpr *q;       /* parsed filter (root NULL: every run) */
+	const qsortkey *keys; /* sort keys; none: newest first */
 	size_t nkeys;
-	int64_t limit, offset;   /* limit <= 0: all */
-	const char *project;     /* NULL: every project */
+	int64_t limit, offset; /* limit <= 0: all */
+	const char *project;   /* NULL: every project */
 	bool include_deleted;
 } store_query;
 

@@ -13,6 +13,7 @@
  * Multi-process: WAL mode, writes begin IMMEDIATE with a long busy timeout.
  */
 #include "lib/store.h"
+#include "lib/store-browse.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,7 +75,40 @@ static const char *const migrations[] = {
     "CREATE INDEX params_kid_value ON params(kid, value, rid);"
     "CREATE INDEX metric_summary_kid_last ON metric_summary(kid, last, rid);"
     "CREATE INDEX tags_tag ON tags(tag, rid);",
-    /* 3: indexes for the query compiler (docs/internals/query.md): params by
+    /* 3: metric tiles, so a thinned history reads ~1/256 of a long series
+     * (store-browse.c): per run, key and 256-step tile, the number of points
+     * and the lowest, highest and first NaN point, folded in with each batch
+     * of points (store_tiles_fold) and filled here for points already stored,
+     * dropped with their run by a trigger; and an index
+     * that counts a project's live runs without reading the runs. */
+    "CREATE TABLE metric_tiles(rid INTEGER NOT NULL, kid INTEGER NOT NULL, tile INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, lo REAL, lo_step INTEGER, lo_ts INTEGER, hi REAL, hi_step INTEGER,"
+    "  hi_ts INTEGER, nan_step INTEGER, nan_ts INTEGER,"
+    "  PRIMARY KEY(rid, kid, tile)) WITHOUT ROWID;"
+    "INSERT INTO metric_tiles(rid, kid, tile, n, lo, hi)"
+    "  SELECT rid, kid, step >> 8, count(*), min(value), max(value) FROM metric_points"
+    "  GROUP BY rid, kid, step >> 8;"
+    "UPDATE metric_tiles SET"
+    "  (lo_step, lo_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value = metric_tiles.lo"
+    "    ORDER BY step, ts LIMIT 1),"
+    "  (hi_step, hi_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value = metric_tiles.hi"
+    "    ORDER BY step, ts LIMIT 1),"
+    "  (nan_step, nan_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value IS NULL ORDER BY step, ts LIMIT 1);"
+    "CREATE TRIGGER runs_delete_tiles AFTER DELETE ON runs BEGIN"
+    "  DELETE FROM metric_tiles WHERE rid = OLD.rid;"
+    "END;"
+    "CREATE INDEX runs_project_live ON runs(project_id, deleted);",
+    /* 4: code capture: which stored object holds a git blob's bytes
+     * ("blob:<sha1>") or a committed tree's manifest ("tree:<sha1>:<cap>"). */
+    "CREATE TABLE code_map(key TEXT PRIMARY KEY, oid TEXT NOT NULL,"
+    "  size INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+    /* 5: indexes for the query compiler (docs/internals/query.md): params by
      * (key, value) with the type covered so typed comparisons never read the
      * table; the visible-run set; the run attributes a query filters on. */
     "DROP INDEX params_kid_value;"
@@ -285,7 +319,8 @@ int store_db_open(cairn_store *s, bool create)
 	int rc = sqlite3_open_v2(s->db_path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		if (rc == SQLITE_CANTOPEN && access(s->dir, W_OK) != 0 && errno == EACCES)
-			return err_set(CAIRN_ESTORE, "cannot open store '%s': permission denied", s->dir);
+			return err_set(CAIRN_ESTORE, "cannot open store '%s': permission denied",
+			               s->dir);
 		return err_set(CAIRN_ESTORE, "cannot open store '%s': %s", s->dir,
 		               s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	}
@@ -293,9 +328,15 @@ int store_db_open(cairn_store *s, bool create)
 	sqlite3_extended_result_codes(s->db, 0);
 
 	int appid = 0, version = 0, ntables = 0;
-	if (pragma_int(s, "PRAGMA application_id", &appid) != 0)
+	if (pragma_int(s, "PRAGMA application_id", &appid) != 0) {
+		int ec = sqlite3_errcode(s->db);
+		if (ec == SQLITE_READONLY || ec == SQLITE_CANTOPEN || ec == SQLITE_PERM)
+			return err_set(CAIRN_ESTORE,
+			               "cannot open store '%s': it is read-only for this user (%s)",
+			               s->dir, sqlite3_errmsg(s->db));
 		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", s->db_path,
 		               sqlite3_errmsg(s->db));
+	}
 	if (pragma_int(s, "PRAGMA user_version", &version) != 0 ||
 	    pragma_int(s, "SELECT count(*) FROM sqlite_schema", &ntables) != 0)
 		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", s->db_path,
@@ -323,8 +364,9 @@ int store_db_open(cairn_store *s, bool create)
 	}
 	if (!wal_ok && access(s->db_path, W_OK) == 0)
 		return store_sqlerr(s, "switch the store to WAL mode");
-	exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
-	        "PRAGMA cache_size=-65536",
+	exec(s,
+	     "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+	     "PRAGMA cache_size=-65536",
 	     "configure the store");
 	/* Reads through a memory map: a fresh process (every CLI command) reads
 	 * the pages a query touches without a pread and a copy each (~2 ms of
@@ -459,8 +501,9 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 		memcpy(hi, lo, n);
 		hi[n] = 'g'; /* every hex digit sorts below 'g' */
 		hi[n + 1] = '\0';
-		sqlite3_stmt *st = store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
-		                                 " ORDER BY id LIMIT 3");
+		sqlite3_stmt *st =
+		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
+		                  " ORDER BY id LIMIT 3");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
@@ -479,7 +522,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 	}
 	if (!found) {
 		/* Not a hex prefix of any run: try the run's name. */
-		sqlite3_stmt *st = store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
+		sqlite3_stmt *st =
+		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
@@ -498,7 +542,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 	if (found == 0)
 		rc = err_set(CAIRN_ENOTFOUND, "no run '%s'", id);
 	else if (found > 1)
-		rc = err_set(CAIRN_EAMBIGUOUS, "run id '%s' is ambiguous (matches several runs; give more digits)",
+		rc = err_set(CAIRN_EAMBIGUOUS,
+		             "run id '%s' is ambiguous (matches several runs; give more digits)",
 		             id);
 done:
 	store_unlock(s);
@@ -658,7 +703,8 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 			e->last = p->value;
 			e->last_step = p->step;
 			e->last_ts = p->ts_ms;
-		} else if (p->step > e->last_step || (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
+		} else if (p->step > e->last_step ||
+		           (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
 			e->last = p->value;
 			e->last_step = p->step;
 			e->last_ts = p->ts_ms;
@@ -677,8 +723,9 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "INSERT OR REPLACE INTO metric_points(rid, kid, step, ts, value)"
-	                                 " VALUES(?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR REPLACE INTO metric_points(rid, kid, step, ts, value)"
+	                  " VALUES(?, ?, ?, ?, ?)");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -697,18 +744,19 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 		sqlite3_reset(st);
 	}
 	st = store_prep(
-	    s, "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max, count)"
-	       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(rid, kid) DO UPDATE SET"
-	       " last = CASE WHEN excluded.last_step > last_step OR (excluded.last_step = last_step"
-	       "   AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,"
-	       " last_ts = CASE WHEN excluded.last_step > last_step OR (excluded.last_step ="
-	       "   last_step AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,"
-	       " last_step = max(last_step, excluded.last_step),"
-	       " min = CASE WHEN min IS NULL OR excluded.min < min THEN coalesce(excluded.min, min)"
-	       "   ELSE min END,"
-	       " max = CASE WHEN max IS NULL OR excluded.max > max THEN coalesce(excluded.max, max)"
-	       "   ELSE max END,"
-	       " count = count + excluded.count");
+	    s,
+	    "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max, count)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(rid, kid) DO UPDATE SET"
+	    " last = CASE WHEN excluded.last_step > last_step OR (excluded.last_step = last_step"
+	    "   AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,"
+	    " last_ts = CASE WHEN excluded.last_step > last_step OR (excluded.last_step ="
+	    "   last_step AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,"
+	    " last_step = max(last_step, excluded.last_step),"
+	    " min = CASE WHEN min IS NULL OR excluded.min < min THEN coalesce(excluded.min, min)"
+	    "   ELSE min END,"
+	    " max = CASE WHEN max IS NULL OR excluded.max > max THEN coalesce(excluded.max, max)"
+	    "   ELSE max END,"
+	    " count = count + excluded.count");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -737,6 +785,8 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 		}
 		sqlite3_reset(st);
 	}
+	if ((rc = store_tiles_fold(s, pts, n)) != 0)
+		goto fail;
 	rc = store_commit(s);
 	goto done;
 fail:
@@ -787,7 +837,8 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -804,11 +855,13 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 		value_describe(old, sizeof old, st, 0, 1);
 		sqlite3_reset(st);
 		rc = err_set(CAIRN_ECONFLICT,
-		             "param '%s' is already '%s' in this run; params are write-once", key, old);
+		             "param '%s' is already '%s' in this run; params are write-once", key,
+		             old);
 		goto fail;
 	}
 	sqlite3_reset(st);
-	st = store_prep(s, "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
+	st = store_prep(s,
+	                "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
@@ -855,8 +908,9 @@ static int write1(cairn_store *s, sqlite3_stmt *st, const char *what)
 int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 {
 	store_lock(s);
-	sqlite3_stmt *st = remove ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
-	                          : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
+	sqlite3_stmt *st = remove
+	                       ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
+	                       : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		bind_text(st, 2, tag);
@@ -912,9 +966,8 @@ int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const ch
 	return rc;
 }
 
-int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid,
-                       int64_t size, const char *media_type, const char *kind, const char *key,
-                       int64_t step)
+int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
+                       const char *media_type, const char *kind, const char *key, int64_t step)
 {
 	store_lock(s);
 	sqlite3_stmt *st = store_prep(
@@ -942,7 +995,8 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
 {
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		bind_text(st, 2, oid);
@@ -986,9 +1040,7 @@ int store_heartbeat(cairn_store *s, int64_t rid, double now)
 static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
 {
 	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL:
-		buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null");
-		break;
+	case SQLITE_NULL: buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null"); break;
 	case SQLITE_INTEGER:
 		if (type == CAIRN_TYPE_BOOL)
 			json_bool(b, sqlite3_column_int64(st, col) != 0);
@@ -1002,13 +1054,13 @@ static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
 		size_t before = b->len;
 		json_num(b, d);
 		/* keep a float param recognisable as float in JSON ("1.0", not "1") */
-		if (type == CAIRN_TYPE_FLOAT && isfinite(d) && !memchr(b->ptr + before, '.', b->len - before) &&
+		if (type == CAIRN_TYPE_FLOAT && isfinite(d) &&
+		    !memchr(b->ptr + before, '.', b->len - before) &&
 		    !memchr(b->ptr + before, 'e', b->len - before))
 			buf_puts(b, ".0");
 		break;
 	}
-	default:
-		json_str(b, (const char *)sqlite3_column_text(st, col));
+	default: json_str(b, (const char *)sqlite3_column_text(st, col));
 	}
 }
 
@@ -1038,6 +1090,38 @@ static void put_object_json(cairn_store *s, buf *b, const char *oid)
 	free(data);
 }
 
+/* Each row of st as an object {names[i]: column i}, typed by the column. */
+static void put_rows(buf *b, sqlite3_stmt *st, const char *const *names, int n)
+{
+	bool first = true;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		bool f = true;
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		buf_putc(b, '{');
+		for (int i = 0; i < n; i++) {
+			json_key(b, &f, names[i]);
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_NULL: buf_puts(b, "null"); break;
+			case SQLITE_INTEGER: json_int(b, sqlite3_column_int64(st, i)); break;
+			case SQLITE_FLOAT: json_num(b, sqlite3_column_double(st, i)); break;
+			default: json_str(b, col_text(st, i)); break;
+			}
+		}
+		buf_putc(b, '}');
+	}
+}
+
+/* A cached statement with the run id bound to its first parameter. */
+static sqlite3_stmt *prep_rid(cairn_store *s, const char *sql, int64_t rid)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+	if (st)
+		sqlite3_bind_int64(st, 1, rid);
+	return st;
+}
+
 /* Query results build the same objects in batches (runs_json_batch in
  * store-query.c): change both together; tests/unit/test-query.c compares them. */
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
@@ -1047,11 +1131,12 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	char env_oid[65] = "", code_oid[65] = "";
 	store_lock(s);
 	sqlite3_stmt *st = store_prep(
-	    s, "SELECT r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
-	       " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
-	       " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
-	       " q.rid = r.parent_rid), r.pid, r.deleted"
-	       " FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.rid = ?");
+	    s,
+	    "SELECT r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
+	    " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
+	    " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
+	    " q.rid = r.parent_rid), r.pid, r.deleted"
+	    " FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.rid = ?");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1102,7 +1187,8 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	json_key(b, &first, "deleted");
 	json_bool(b, sqlite3_column_int(st, 22) != 0);
 	json_key(b, &first, "code");
-	if (sqlite3_column_type(st, 14) == SQLITE_NULL && sqlite3_column_type(st, 18) == SQLITE_NULL) {
+	if (sqlite3_column_type(st, 14) == SQLITE_NULL &&
+	    sqlite3_column_type(st, 18) == SQLITE_NULL) {
 		buf_puts(b, "null");
 	} else {
 		bool f2 = true;
@@ -1134,8 +1220,9 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	/* params */
 	json_key(b, &first, "params");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT k.name, p.type, p.value FROM params p JOIN keys k ON k.id = p.kid"
-	                   " WHERE p.rid = ? ORDER BY k.name");
+	st =
+	    store_prep(s, "SELECT k.name, p.type, p.value FROM params p JOIN keys k ON k.id = p.kid"
+	                  " WHERE p.rid = ? ORDER BY k.name");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1152,14 +1239,14 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	/* metrics: summaries only */
 	json_key(b, &first, "metrics");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT k.name, m.last, m.min, m.max, m.count, m.last_step, m.last_ts"
-	                   " FROM metric_summary m JOIN keys k ON k.id = m.kid WHERE m.rid = ?"
-	                   " ORDER BY k.name");
-	if (!st) {
+	if (!(st = prep_rid(s,
+	                    "SELECT k.name, m.last, m.min, m.max, m.count, m.last_step, m.last_ts"
+	                    " FROM metric_summary m JOIN keys k ON k.id = m.kid WHERE m.rid = ?"
+	                    " ORDER BY k.name",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		bool f2 = true;
@@ -1184,12 +1271,10 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "tags");
 	buf_putc(b, '[');
-	st = store_prep(s, "SELECT tag FROM tags WHERE rid = ? ORDER BY tag");
-	if (!st) {
+	if (!(st = prep_rid(s, "SELECT tag FROM tags WHERE rid = ? ORDER BY tag", rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (!f)
@@ -1202,12 +1287,11 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "properties");
 	buf_putc(b, '{');
-	st = store_prep(s, "SELECT key, value FROM properties WHERE rid = ? ORDER BY key");
-	if (!st) {
+	if (!(st = prep_rid(s, "SELECT key, value FROM properties WHERE rid = ? ORDER BY key",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
 	f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_key(b, &f, col_text(st, 0));
@@ -1218,72 +1302,32 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 
 	json_key(b, &first, "datasets");
 	buf_putc(b, '[');
-	st = store_prep(s, "SELECT name, path, role, algo, digest, files, bytes, manifest_oid"
-	                   " FROM datasets WHERE rid = ? ORDER BY name");
-	if (!st) {
+	if (!(st = prep_rid(s,
+	                    "SELECT name, path, role, algo, digest, files, bytes, manifest_oid"
+	                    " FROM datasets WHERE rid = ? ORDER BY name",
+	                    rid))) {
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, rid);
-	f = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		bool f2 = true;
-		if (!f)
-			buf_putc(b, ',');
-		f = false;
-		buf_putc(b, '{');
-		static const char *const dn[] = {"name", "path", "role", "algo", "digest"};
-		for (int i = 0; i < 5; i++) {
-			json_key(b, &f2, dn[i]);
-			json_str(b, col_text(st, i));
-		}
-		json_key(b, &f2, "files");
-		json_int(b, sqlite3_column_int64(st, 5));
-		json_key(b, &f2, "bytes");
-		json_int(b, sqlite3_column_int64(st, 6));
-		json_key(b, &f2, "manifest");
-		json_str(b, col_text(st, 7));
-		buf_putc(b, '}');
-	}
+	static const char *const dcols[] = {"name",   "path",  "role",  "algo",
+	                                    "digest", "files", "bytes", "manifest"};
+	put_rows(b, st, dcols, 8);
 	sqlite3_reset(st);
 	buf_putc(b, ']');
 
 	if (with_artifacts) {
 		json_key(b, &first, "artifacts");
 		buf_putc(b, '[');
-		st = store_prep(s, "SELECT path, oid, size, media_type, kind, key, step, created"
-		                   " FROM artifacts WHERE rid = ? ORDER BY path");
-		if (!st) {
+		if (!(st = prep_rid(s,
+		                    "SELECT path, oid, size, media_type, kind, key, step"
+		                    " FROM artifacts WHERE rid = ? ORDER BY path",
+		                    rid))) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
-		sqlite3_bind_int64(st, 1, rid);
-		f = true;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			bool f2 = true;
-			if (!f)
-				buf_putc(b, ',');
-			f = false;
-			buf_putc(b, '{');
-			json_key(b, &f2, "path");
-			json_str(b, col_text(st, 0));
-			json_key(b, &f2, "digest");
-			json_str(b, col_text(st, 1));
-			json_key(b, &f2, "size");
-			json_int(b, sqlite3_column_int64(st, 2));
-			json_key(b, &f2, "media_type");
-			json_str(b, col_text(st, 3));
-			json_key(b, &f2, "kind");
-			json_str(b, col_text(st, 4));
-			json_key(b, &f2, "key");
-			json_str(b, col_text(st, 5));
-			json_key(b, &f2, "step");
-			if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-				buf_puts(b, "null");
-			else
-				json_int(b, sqlite3_column_int64(st, 6));
-			buf_putc(b, '}');
-		}
+		static const char *const acols[] = {"path", "digest", "size", "media_type",
+		                                    "kind", "key",    "step"};
+		put_rows(b, st, acols, 7);
 		sqlite3_reset(st);
 		buf_putc(b, ']');
 	}
@@ -1302,10 +1346,10 @@ int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *b)
 	int64_t *rids = NULL;
 	size_t n = 0, cap = 0;
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
-	       " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 OR r.deleted = 0)"
-	       " ORDER BY r.start_time DESC, r.rid DESC LIMIT ?3");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
+	                  " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 OR r.deleted = 0)"
+	                  " ORDER BY r.start_time DESC, r.rid DESC LIMIT ?3");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1345,9 +1389,10 @@ int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf 
 {
 	int rc = 0;
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
-	                                 " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
-	                                 " ORDER BY m.step, m.ts");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
+	                  " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
+	                  " ORDER BY m.step, m.ts");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto done;
@@ -1395,8 +1440,9 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 			goto fail;
 	} else {
 		/* Objects that only this run references are removed after commit. */
-		sqlite3_stmt *q = store_prep(s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
-		                                " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");
+		sqlite3_stmt *q = store_prep(
+		    s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
+		       " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");
 		if (!q) {
 			rc = cairn_error_last_code();
 			goto fail;
@@ -1410,10 +1456,14 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 		sqlite3_reset(q);
 		static const char *const dels[] = {
 		    "DELETE FROM object_refs WHERE rid = ?",
-		    "DELETE FROM metric_points WHERE rid = ?", "DELETE FROM metric_summary WHERE rid = ?",
-		    "DELETE FROM params WHERE rid = ?",        "DELETE FROM tags WHERE rid = ?",
-		    "DELETE FROM properties WHERE rid = ?",    "DELETE FROM artifacts WHERE rid = ?",
-		    "DELETE FROM datasets WHERE rid = ?",      "DELETE FROM runs WHERE rid = ?",
+		    "DELETE FROM metric_points WHERE rid = ?",
+		    "DELETE FROM metric_summary WHERE rid = ?",
+		    "DELETE FROM params WHERE rid = ?",
+		    "DELETE FROM tags WHERE rid = ?",
+		    "DELETE FROM properties WHERE rid = ?",
+		    "DELETE FROM artifacts WHERE rid = ?",
+		    "DELETE FROM datasets WHERE rid = ?",
+		    "DELETE FROM runs WHERE rid = ?",
 		};
 		for (size_t i = 0; i < sizeof dels / sizeof dels[0]; i++) {
 			sqlite3_stmt *st = store_prep(s, dels[i]);

@@ -19,7 +19,7 @@ void store_unlock(cairn_store *s);
 /* A cached prepared statement (sql must be a string literal: cached by address). */
 sqlite3_stmt *store_prep(cairn_store *s, const char *sql);
 int store_sqlerr(cairn_store *s, const char *what);
-int store_begin(cairn_store *s);  /* BEGIN IMMEDIATE */
+int store_begin(cairn_store *s); /* BEGIN IMMEDIATE */
 int store_commit(cairn_store *s);
 void store_rollback(cairn_store *s);
 
@@ -32,12 +32,12 @@ int store_schema_latest(void);
 
 typedef struct run_row {
 	const char *project;
-	const char *name;    /* NULL: generated */
+	const char *name; /* NULL: generated */
 	const char *command;
 	const char *cwd;
 	const char *host;
 	const char *user;
-	const char *parent;  /* parent run id or NULL */
+	const char *parent; /* parent run id or NULL */
 	int pid;
 	double start_time;
 } run_row;
@@ -58,9 +58,8 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
 int store_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
 int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value);
-int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid,
-                       int64_t size, const char *media_type, const char *kind, const char *key,
-                       int64_t step);
+int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
+                       const char *media_type, const char *kind, const char *key, int64_t step);
 int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);
 int store_heartbeat(cairn_store *s, int64_t rid, double now);
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);

@@ -22,11 +22,15 @@ void cairn_value_parse(cairn_value *out, const char *text)
 		out->i = (text[0] == 't' || text[0] == 'T');
 		return;
 	}
+	/* Leading zeros ("007", "-01") mark identifiers, not numbers; so does a
+	 * leading '+'. */
+	const char *digits = text[0] == '-' ? text + 1 : text;
+	if (text[0] == '+' || (digits[0] == '0' && digits[1] >= '0' && digits[1] <= '9'))
+		return;
 	char *end;
 	errno = 0;
 	long long ll = strtoll(text, &end, 10);
-	if (*end == '\0' && errno == 0 && !(text[0] == '+' ) &&
-	    !(text[0] == '0' && text[1] != '\0') && !(text[0] == '-' && text[1] == '0' && text[2])) {
+	if (*end == '\0' && errno == 0) {
 		out->type = CAIRN_TYPE_INT;
 		out->i = ll;
 		return;
@@ -49,12 +53,13 @@ int cairn_key_validate(const char *key, const char *what)
 		return err_set(CAIRN_EINVALID, "empty %s", what);
 	size_t n = strlen(key);
 	if (n > KEY_MAX)
-		return err_set(CAIRN_EINVALID, "%s too long (%zu bytes, at most %d)", what, n, KEY_MAX);
+		return err_set(CAIRN_EINVALID, "%s too long (%zu bytes, at most %d)", what, n,
+		               KEY_MAX);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)key[i];
 		if (c < 0x20 || c == 0x7f)
-			return err_set(CAIRN_EINVALID, "%s '%.40s…' contains a control character at byte %zu",
-			               what, "", i);
+			return err_set(CAIRN_EINVALID,
+			               "%s contains a control character at byte %zu", what, i);
 	}
 	if (key[0] == ' ' || key[n - 1] == ' ')
 		return err_set(CAIRN_EINVALID, "%s '%s' has leading or trailing spaces", what, key);
@@ -68,8 +73,8 @@ int cairn_key_validate(const char *key, const char *what)
 			p++;
 		size_t l = (size_t)(p - s);
 		if ((l == 1 && s[0] == '.') || (l == 2 && s[0] == '.' && s[1] == '.'))
-			return err_set(CAIRN_EINVALID, "%s '%s' contains a '%.*s' component", what, key,
-			               (int)l, s);
+			return err_set(CAIRN_EINVALID, "%s '%s' contains a '%.*s' component", what,
+			               key, (int)l, s);
 		if (*p)
 			p++;
 	}

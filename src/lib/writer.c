@@ -21,9 +21,9 @@
 
 #include "lib/store.h"
 
-#define CAP (256 * 1024)     /* points per buffer; two buffers per store */
-#define TRIGGER (64 * 1024)  /* flush early once this many are waiting */
-#define INTERVAL_MS 200      /* flush at least this often */
+#define CAP         (256 * 1024) /* points per buffer; two buffers per store */
+#define TRIGGER     (64 * 1024)  /* flush early once this many are waiting */
+#define INTERVAL_MS 200          /* flush at least this often */
 
 struct writer {
 	cairn_store *s;

@@ -21,7 +21,10 @@ typedef struct buf {
 } buf;
 
 extern char buf_empty_[];
-#define BUF_INIT {buf_empty_, 0, 0, false}
+#define BUF_INIT                                                                                   \
+	{                                                                                          \
+		buf_empty_, 0, 0, false                                                            \
+	}
 
 void buf_init(buf *b);
 void buf_free(buf *b);

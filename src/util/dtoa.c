@@ -109,7 +109,7 @@ size_t dtoa_shortest(char out[32], double v)
 		return dtoa_shortest_slow(out, v);
 	uint64_t N = (uint64_t)n128;
 	u128 rmask = ((u128)1 << s) - 1;
-	u128 rem = num & rmask;            /* fraction = rem / 2^s */
+	u128 rem = num & rmask; /* fraction = rem / 2^s */
 	u128 half = (u128)1 << (s - 1);
 	/* the rounding interval, scaled by 10^k, over 2^(s+2) */
 	bool pow2 = m == (1ull << 52) && bexp > 1;

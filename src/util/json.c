@@ -480,8 +480,7 @@ static json *parse_value(parser *ps)
 	}
 }
 
-json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char *err,
-                     size_t errsz)
+json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char *err, size_t errsz)
 {
 	size_t max_bytes = lim && lim->max_bytes ? lim->max_bytes : (size_t)64 << 20;
 	size_t max_depth = lim && lim->max_depth ? lim->max_depth : 64;

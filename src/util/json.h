@@ -41,7 +41,7 @@ typedef enum json_type {
 typedef struct json {
 	json_type type;
 	bool b;
-	bool is_int;     /* a number written without fraction/exponent, fits int64 */
+	bool is_int; /* a number written without fraction/exponent, fits int64 */
 	int64_t i;
 	double num;
 	const char *str; /* JSON_STR: NUL-terminated (may contain NULs; see len) */
@@ -59,8 +59,7 @@ typedef struct json_limits {
 
 /* Parse `len` bytes.  On error returns NULL and writes "what at offset N" to
  * err.  The doc owns every node and string. */
-json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char *err,
-                     size_t errsz);
+json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char *err, size_t errsz);
 const json *json_root(const json_doc *doc);
 void json_doc_free(json_doc *doc);
 

@@ -27,7 +27,8 @@ export NO_COLOR=1
 
 _n=0
 _fail=0
-plan() { echo "1..$1"; }
+_planned=
+plan() { echo "1..$1"; _planned=1; }
 _report() { # ok? description
 	_n=$((_n + 1))
 	if [ "$1" = 0 ]; then echo "ok $_n - $2"; else echo "not ok $_n - $2"; _fail=$((_fail + 1)); fi
@@ -54,4 +55,5 @@ one_error_line() {
 json() { python3 -c 'import json,sys; j=json.load(sys.stdin); r=eval(sys.argv[1]); print(r if not isinstance(r,(dict,list)) else json.dumps(r,sort_keys=True))' "$1"; }
 # a fingerprint of the store's contents (to assert "unchanged")
 store_digest() { sqlite3 "$CAIRN_DIR/cairn.db" .dump 2>/dev/null | grep -v '^PRAGMA' | sha256sum | cut -c1-16; }
-done_testing() { [ $_fail = 0 ]; exit $?; }
+# done_testing: print the plan at the end (when plan was not called) and exit
+done_testing() { [ -n "$_planned" ] || echo "1..$_n"; [ $_fail = 0 ]; exit $?; }

@@ -27,19 +27,116 @@
 static cairn_store *store;
 static char store_dir[64];
 
-static const char *const vocabulary[] = {
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIMIT", "ORDER", "BY",
-    "ASC", "DESC", "JOIN", "ON", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "CAST", "INTEGER",
-    "GLOB", "LIKE", "INDEXED", "BEGIN", "COMMIT", "ROLLBACK", "count", "coalesce", "max",
-    "cairn_bits", "cairn_inset", "runs", "params", "metric_summary", "tags", "properties",
-    "datasets", "projects", "keys", "rid", "kid", "id", "name", "type", "value", "last", "min",
-    "last_step", "last_ts", "tag", "key", "digest", "path", "role", "algo", "files", "bytes",
-    "manifest_oid", "status", "heartbeat", "start_time", "end_time", "seq", "project_id",
-    "user", "host", "git_commit", "git_branch", "git_remote", "git_dirty", "command", "note",
-    "exit_code", "deleted", "cwd", "pid", "parent_rid", "code_oid", "env_oid", "runs_visible",
-    "r", "p", "q", "k", "m", "PRAGMA", "user_version", "application_id", "journal_mode",
-    "WAL", "synchronous", "NORMAL", "foreign_keys", "OFF", "temp_store", "MEMORY",
-    "cache_size", "mmap_size", "sqlite_schema", "GROUP", "cairn_gid", "cairn_gstat", "g", "c", "out", NULL};
+static const char *const vocabulary[] = {"SELECT",
+                                         "FROM",
+                                         "WHERE",
+                                         "AND",
+                                         "OR",
+                                         "NOT",
+                                         "IN",
+                                         "IS",
+                                         "NULL",
+                                         "LIMIT",
+                                         "ORDER",
+                                         "BY",
+                                         "ASC",
+                                         "DESC",
+                                         "JOIN",
+                                         "ON",
+                                         "AS",
+                                         "CASE",
+                                         "WHEN",
+                                         "THEN",
+                                         "ELSE",
+                                         "END",
+                                         "CAST",
+                                         "INTEGER",
+                                         "GLOB",
+                                         "LIKE",
+                                         "INDEXED",
+                                         "BEGIN",
+                                         "COMMIT",
+                                         "ROLLBACK",
+                                         "count",
+                                         "coalesce",
+                                         "max",
+                                         "cairn_bits",
+                                         "cairn_inset",
+                                         "runs",
+                                         "params",
+                                         "metric_summary",
+                                         "tags",
+                                         "properties",
+                                         "datasets",
+                                         "projects",
+                                         "keys",
+                                         "rid",
+                                         "kid",
+                                         "id",
+                                         "name",
+                                         "type",
+                                         "value",
+                                         "last",
+                                         "min",
+                                         "last_step",
+                                         "last_ts",
+                                         "tag",
+                                         "key",
+                                         "digest",
+                                         "path",
+                                         "role",
+                                         "algo",
+                                         "files",
+                                         "bytes",
+                                         "manifest_oid",
+                                         "status",
+                                         "heartbeat",
+                                         "start_time",
+                                         "end_time",
+                                         "seq",
+                                         "project_id",
+                                         "user",
+                                         "host",
+                                         "git_commit",
+                                         "git_branch",
+                                         "git_remote",
+                                         "git_dirty",
+                                         "command",
+                                         "note",
+                                         "exit_code",
+                                         "deleted",
+                                         "cwd",
+                                         "pid",
+                                         "parent_rid",
+                                         "code_oid",
+                                         "env_oid",
+                                         "runs_visible",
+                                         "r",
+                                         "p",
+                                         "q",
+                                         "k",
+                                         "m",
+                                         "PRAGMA",
+                                         "user_version",
+                                         "application_id",
+                                         "journal_mode",
+                                         "WAL",
+                                         "synchronous",
+                                         "NORMAL",
+                                         "foreign_keys",
+                                         "OFF",
+                                         "temp_store",
+                                         "MEMORY",
+                                         "cache_size",
+                                         "mmap_size",
+                                         "sqlite_schema",
+                                         "GROUP",
+                                         "cairn_gid",
+                                         "cairn_gstat",
+                                         "g",
+                                         "c",
+                                         "out",
+                                         NULL};
 
 static bool known_word(const char *w, size_t n)
 {
@@ -63,7 +160,8 @@ static int trace(unsigned type, void *ctx, void *p, void *x)
 			while (isalnum((unsigned char)*c) || *c == '_')
 				c++;
 			if (!known_word(st, (size_t)(c - st))) {
-				fprintf(stderr, "word '%.*s' reached SQL: %s\n", (int)(c - st), st, sql);
+				fprintf(stderr, "word '%.*s' reached SQL: %s\n", (int)(c - st), st,
+				        sql);
 				abort();
 			}
 		} else if (isdigit((unsigned char)*c)) {
@@ -72,7 +170,8 @@ static int trace(unsigned type, void *ctx, void *p, void *x)
 				c++;
 			long v = strtol(st, NULL, 10);
 			if (c - st > 4 || (v > 4 && v != 1000 && v != 65536)) {
-				fprintf(stderr, "number '%.*s' reached SQL: %s\n", (int)(c - st), st, sql);
+				fprintf(stderr, "number '%.*s' reached SQL: %s\n", (int)(c - st),
+				        st, sql);
 				abort();
 			}
 		} else if (*c == '\'') {
@@ -176,7 +275,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cairn_query_runs_json(&out, store, &o) != 0)
 			abort();
 		cairn_free(out);
-		if (lines[2] && cairn_query_group_json(&out, store, &o, lines[2], "metrics.acc") == 0)
+		if (lines[2] &&
+		    cairn_query_group_json(&out, store, &o, lines[2], "metrics.acc") == 0)
 			cairn_free(out);
 	}
 	rc = cairn_query_field_json(&out, lines[0], &pos);

@@ -14,9 +14,9 @@
 /* The tree as an s-expression: (and A B), (or A B), (not A), [field op lits]. */
 static void dump(buf *b, const qnode *n)
 {
-	static const char *const ops[] = {"=",    "!=",     "<",      "<=",     ">",     ">=",
-	                                  "~",    "!~",     "like",   "!like",  "ilike", "!ilike",
-	                                  "in",   "!in",    "true",   "present"};
+	static const char *const ops[] = {
+	    "=",    "!=",    "<",     "<=",     ">",  ">=",  "~",    "!~",
+	    "like", "!like", "ilike", "!ilike", "in", "!in", "true", "present"};
 	static const char *const kinds[] = {"num", "str", "word", "bool", "date", "dur"};
 	char name[320];
 	switch (n->type) {
@@ -79,8 +79,10 @@ static void precedence(void **state)
 	(void)state;
 	expect_tree("", "");
 	expect_tree("   ", "");
-	expect_tree("tags.a or tags.b and tags.c", "(or [tags.a true] (and [tags.b true] [tags.c true]))");
-	expect_tree("tags.a and tags.b or tags.c", "(or (and [tags.a true] [tags.b true]) [tags.c true])");
+	expect_tree("tags.a or tags.b and tags.c",
+	            "(or [tags.a true] (and [tags.b true] [tags.c true]))");
+	expect_tree("tags.a and tags.b or tags.c",
+	            "(or (and [tags.a true] [tags.b true]) [tags.c true])");
 	expect_tree("not tags.a and tags.b", "(and (not [tags.a true]) [tags.b true])");
 	expect_tree("not tags.a or not not tags.b",
 	            "(or (not [tags.a true]) (not (not [tags.b true])))");
@@ -96,9 +98,10 @@ static void precedence(void **state)
 	expect_tree("metrics.valid_auc > 0.9 and params.model = \"lgbm\" and not tags.debug",
 	            "(and (and [metrics.valid_auc > num:0.9] [params.model = str:lgbm]) (not "
 	            "[tags.debug true]))");
-	expect_tree("(params.lr < 1e-3 or params.optimizer in (\"adam\", \"sgd\")) and status = finished",
-	            "(and (or [params.lr < num:0.001] [params.optimizer in str:adam str:sgd]) "
-	            "[status = word:finished])");
+	expect_tree(
+	    "(params.lr < 1e-3 or params.optimizer in (\"adam\", \"sgd\")) and status = finished",
+	    "(and (or [params.lr < num:0.001] [params.optimizer in str:adam str:sgd]) "
+	    "[status = word:finished])");
 }
 
 static void operators(void **state)
@@ -164,7 +167,8 @@ static void literals(void **state)
 	expect_tree("started > 2026-11-01T12:30:00-0100", "[started > date:1793539800]");
 	expect_tree("started > '2026-11-01 12:30'", "[started > str:2026-11-01 12:30]");
 	expect_tree("started > 1793491200", "[started > num:1793491200]");
-	expect_tree("attributes.start_time > 2026-11-01", "[attributes.start_time > date:1.7934912e+12]");
+	expect_tree("attributes.start_time > 2026-11-01",
+	            "[attributes.start_time > date:1.7934912e+12]");
 	expect_tree("params.a = true", "[params.a = bool:true]");
 	expect_tree("params.a = FALSE", "[params.a = bool:false]");
 	expect_tree("params.a = 'it''s'", "[params.a = str:it's]");
@@ -237,9 +241,9 @@ static void fields(void **state)
 	expect_tree("attributes.created > 5", "[attributes.start_time > num:5]");
 	expect_tree("attributes.end_time > 5", "[attributes.end_time > num:5]");
 	expect_tree("STATUS = finished", "[status = word:finished]");
-	static const char *const attrs[] = {"id", "seq", "name", "project", "status", "started",
-	                                    "ended", "duration", "user", "host", "commit", "branch",
-	                                    "remote", "dirty", "command", "note", "exit_code"};
+	static const char *const attrs[] = {
+	    "id",   "seq",    "name",   "project", "status", "started", "ended", "duration", "user",
+	    "host", "commit", "branch", "remote",  "dirty",  "command", "note",  "exit_code"};
 	for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
 		char q[64], want[64];
 		snprintf(q, sizeof q, "%s is not null", attrs[i]);
@@ -262,7 +266,8 @@ static void fields(void **state)
 	                         "\"train\",\"part\":\"digest\"}");
 	cairn_free(out);
 	assert_ok(cairn_query_field_json(&out, "tags", &pos));
-	assert_string_equal(out, "{\"field\":\"tags\",\"kind\":\"tags\",\"key\":null,\"part\":null}");
+	assert_string_equal(out,
+	                    "{\"field\":\"tags\",\"kind\":\"tags\",\"key\":null,\"part\":null}");
 	cairn_free(out);
 	assert_int_equal(cairn_query_field_json(&out, "params.a b", &pos), CAIRN_EINVALID);
 	assert_int_equal(pos, 9);
@@ -307,7 +312,8 @@ static void errors(void **state)
 	    {"params.`abc = 1", "unterminated backquote", 7},
 	    {"params.`` = 1", "empty key in backquotes", 7},
 	    {"params.\"\" = 1", "empty key in quotes", 7},
-	    {"= 1", "expected a field (metrics.KEY, params.KEY, tags.TAG, status, …), found '='", 0},
+	    {"= 1", "expected a field (metrics.KEY, params.KEY, tags.TAG, status, …), found '='",
+	     0},
 	    {"1 = 1", "expected a field", 0},
 	    {"params. = 1", "expected a key after '.'", 7},
 	    {"foo = 1", "unknown field 'foo' (fields are metrics.KEY", 0},
@@ -321,7 +327,8 @@ static void errors(void **state)
 	    {"metrics.a > )", "expected a value after '>', found ')'", 12},
 	    {"params.a = `x`", "backquotes name fields; quote values with ' or \"", 11},
 	    {"params.a = and", "expected a value after '=', found the keyword 'and'", 11},
-	    {"params.a = null", "null is not a value: write 'FIELD is null' or 'FIELD is not null'", 11},
+	    {"params.a = null", "null is not a value: write 'FIELD is null' or 'FIELD is not null'",
+	     11},
 	    {"started > 2026-13-01", "invalid date '2026-13-01'", 10},
 	    {"started > 2026-02-30", "invalid date", 10},
 	    {"started > 2025-02-29", "invalid date", 10},
@@ -334,10 +341,12 @@ static void errors(void **state)
 	    {"started > true", "started is a time; 'true' is not", 10},
 	    {"started > nan", "started is a time; 'nan' is not", 10},
 	    {"started > 'yesterday'", "invalid date 'yesterday'", 10},
-	    {"status = bogus", "unknown status 'bogus' (expected running, finished, failed, killed or "
-	                       "crashed)",
+	    {"status = bogus",
+	     "unknown status 'bogus' (expected running, finished, failed, killed or "
+	     "crashed)",
 	     9},
-	    {"tags.a > true", "tags.a is present or not: write tags.a, not tags.a, or tags.a = true", 0},
+	    {"tags.a > true",
+	     "tags.a is present or not: write tags.a, not tags.a, or tags.a = true", 0},
 	    {"tags.a in (true, false)", "tags.a is present or not", 0},
 	    {"tags > 'a'", "tags is a set of tags: it has no order (use =, != or in)", 0},
 	    {"status < finished", "status is a status: it has no order", 0},
@@ -348,8 +357,9 @@ static void errors(void **state)
 	    {"params.a not = 1", "expected 'in', 'like' or 'ilike' after 'not'", 13},
 	    {"params.a is nothing", "expected 'null' after 'is'", 12},
 	    {"params.a is not 1", "expected 'null' after 'is'", 16},
-	    {"params.a 1", "expected an operator (=, !=, <, <=, >, >=, ~, in, like) after params.a, "
-	                   "found '1'",
+	    {"params.a 1",
+	     "expected an operator (=, !=, <, <=, >, >=, ~, in, like) after params.a, "
+	     "found '1'",
 	     9},
 	    {"params.a in 1", "expected '(' after 'in'", 12},
 	    {"params.a in ()", "empty list after 'in'", 12},
@@ -364,8 +374,10 @@ static void errors(void **state)
 	    {"tags.a and", "expected a condition", 10},
 	    {"not", "expected a condition", 3},
 	    {"tags.a tags.b", "expected an operator", 7},
-	    {"tags.a = true x", "expected 'and', 'or' or the end after the condition, found 'x'", 14},
-	    {"params.a = 1 2", "expected 'and', 'or' or the end after the condition, found '2'", 13},
+	    {"tags.a = true x", "expected 'and', 'or' or the end after the condition, found 'x'",
+	     14},
+	    {"params.a = 1 2", "expected 'and', 'or' or the end after the condition, found '2'",
+	     13},
 	    {"params.a = 'x' 'y'", "expected 'and', 'or' or the end", 15},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -377,7 +389,8 @@ static void errors(void **state)
 		if (!strstr(m, cases[i].msg))
 			fail_msg("'%s':\n   got  %s\n   want %s", cases[i].q, m, cases[i].msg);
 		if (pos != cases[i].pos)
-			fail_msg("'%s': position %zu, want %zu (%s)", cases[i].q, pos, cases[i].pos, m);
+			fail_msg("'%s': position %zu, want %zu (%s)", cases[i].q, pos, cases[i].pos,
+			         m);
 		assert_true(strncmp(m, "invalid query: ", 15) == 0);
 	}
 	/* the position in the message counts characters from 1, or says "the end" */
@@ -450,13 +463,14 @@ static void errors(void **state)
 		assert_int_equal(cairn_query_sort_validate(scases[i].s, &pos), CAIRN_EINVALID);
 		const char *m = cairn_error_last();
 		if (!strstr(m, scases[i].msg) || pos != scases[i].pos)
-			fail_msg("sort '%s':\n   got  %s (at %zu)\n   want %s (at %zu)", scases[i].s, m, pos,
-			         scases[i].msg, scases[i].pos);
+			fail_msg("sort '%s':\n   got  %s (at %zu)\n   want %s (at %zu)",
+			         scases[i].s, m, pos, scases[i].msg, scases[i].pos);
 		assert_true(strncmp(m, "invalid sort: ", 14) == 0);
 	}
 	char *out;
 	assert_int_equal(cairn_query_field_json(&out, "metrics.a > 1", &pos), CAIRN_EINVALID);
-	assert_non_null(strstr(cairn_error_last(), "invalid field: unexpected '>' after the field"));
+	assert_non_null(
+	    strstr(cairn_error_last(), "invalid field: unexpected '>' after the field"));
 	assert_int_equal(pos, 10);
 }
 
@@ -466,11 +480,26 @@ static void directions(void **state)
 	static const struct {
 		const char *k;
 		int dir;
-	} cases[] = {{"loss", -1},         {"valid_loss", -1},  {"trainLoss", -1},  {"val/error", -1},
-	             {"rmse", -1},         {"test.mae", -1},    {"perplexity", -1}, {"valid_auc", 1},
-	             {"accuracy", 1},      {"top1_acc", 1},     {"f1", 1},          {"macro-F1", 1},
-	             {"precision@5", 1},   {"recall", 1},       {"epoch", 0},       {"lr", 0},
-	             {"glossary", 0},      {"accident_rate", 0}, {"val_loss_acc", -1}, {"", 0}};
+	} cases[] = {{"loss", -1},
+	             {"valid_loss", -1},
+	             {"trainLoss", -1},
+	             {"val/error", -1},
+	             {"rmse", -1},
+	             {"test.mae", -1},
+	             {"perplexity", -1},
+	             {"valid_auc", 1},
+	             {"accuracy", 1},
+	             {"top1_acc", 1},
+	             {"f1", 1},
+	             {"macro-F1", 1},
+	             {"precision@5", 1},
+	             {"recall", 1},
+	             {"epoch", 0},
+	             {"lr", 0},
+	             {"glossary", 0},
+	             {"accident_rate", 0},
+	             {"val_loss_acc", -1},
+	             {"", 0}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		if (cairn_metric_direction(cases[i].k) != cases[i].dir)
 			fail_msg("direction of '%s' is %d, want %d", cases[i].k,

@@ -52,10 +52,10 @@ static double unif(void)
 typedef struct world {
 	unit_store u;
 	double now;
-	int n;                  /* runs (alive or soft-deleted) */
+	int n; /* runs (alive or soft-deleted) */
 	char ids[NRUNS][33];
 	int64_t rid[NRUNS];
-	json_doc *docs[NRUNS];  /* run JSON */
+	json_doc *docs[NRUNS]; /* run JSON */
 	bool deleted[NRUNS];
 	char *texts[NRUNS];
 } world;
@@ -79,10 +79,9 @@ static const char *const models[] = {"lgbm", "xgb", "rf", "Resnet", "mlp_2", "5"
 static const char *const owners[] = {"alice", "bob", "Carol", "dave%", "e_f", ""};
 static const char *const tagpool[] = {"a", "b", "c", "debug", "x y", "Debug"};
 static const char *const projects[] = {"p1", "p2", "p3"};
-static const char *const commits[] = {"3fa2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4",
-                                      "3fa2b1c0000000000000000000000000000000ff",
-                                      "abcdef0123456789abcdef0123456789abcdef01",
-                                      "ABCDEF0123456789ABCDEF0123456789ABCDEF02"};
+static const char *const commits[] = {
+    "3fa2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4", "3fa2b1c0000000000000000000000000000000ff",
+    "abcdef0123456789abcdef0123456789abcdef01", "ABCDEF0123456789ABCDEF0123456789ABCDEF02"};
 
 static void log_param(cairn_run *r, const char *k, cairn_value v)
 {
@@ -120,25 +119,41 @@ static void build_world(void)
 		memcpy(W.ids[i], cairn_run_id(r), 33);
 		/* params: typed, sometimes missing, one key with mixed types */
 		if (rn(6))
-			log_param(r, "lr", (cairn_value){.type = CAIRN_TYPE_FLOAT,
-			                                 .f = rn(10) ? round(pow(10, -4 + 3 * unif()) * 1e5) / 1e5
-			                                             : rn(2) ? NAN : 0.5});
+			log_param(
+			    r, "lr",
+			    (cairn_value){.type = CAIRN_TYPE_FLOAT,
+			                  .f = rn(10)  ? round(pow(10, -4 + 3 * unif()) * 1e5) / 1e5
+			                       : rn(2) ? NAN
+			                               : 0.5});
 		if (rn(6))
 			log_param(r, "bs", (cairn_value){.type = CAIRN_TYPE_INT, .i = 16 << rn(5)});
 		if (rn(8))
-			log_param(r, "model", (cairn_value){.type = CAIRN_TYPE_STRING, .s = models[rn(7)]});
+			log_param(r, "model",
+			          (cairn_value){.type = CAIRN_TYPE_STRING, .s = models[rn(7)]});
 		if (rn(3))
 			log_param(r, "flag", (cairn_value){.type = CAIRN_TYPE_BOOL, .i = rn(2)});
 		switch (rn(6)) {
-		case 0: log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_INT, .i = rn(3)}); break;
-		case 1: log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = rn(3)}); break;
-		case 2: log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_BOOL, .i = rn(2)}); break;
-		case 3: log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_STRING, .s = rn(2) ? "1" : "b"}); break;
-		case 4: log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = 1.5}); break;
+		case 0:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_INT, .i = rn(3)});
+			break;
+		case 1:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = rn(3)});
+			break;
+		case 2:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_BOOL, .i = rn(2)});
+			break;
+		case 3:
+			log_param(r, "mixed",
+			          (cairn_value){.type = CAIRN_TYPE_STRING, .s = rn(2) ? "1" : "b"});
+			break;
+		case 4:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = 1.5});
+			break;
 		default: break;
 		}
 		if (rn(2))
-			log_param(r, "odd.key x", (cairn_value){.type = CAIRN_TYPE_INT, .i = rn(4)});
+			log_param(r, "odd.key x",
+			          (cairn_value){.type = CAIRN_TYPE_INT, .i = rn(4)});
 		/* metrics with histories (last differs from min/max), NaN, inf */
 		static const char *const mk[] = {"acc", "loss", "val.loss", "nanny", "acc.min"};
 		for (int m = 0; m < 5; m++) {
@@ -146,7 +161,9 @@ static void build_world(void)
 				continue;
 			int npts = 1 + rn(4);
 			for (int p = 0; p < npts; p++) {
-				double v = m == 0 ? round(unif() * 100) / 100 : m == 1 ? unif() * 3 : rn(20) / 4.0;
+				double v = m == 0   ? round(unif() * 100) / 100
+				           : m == 1 ? unif() * 3
+				                    : rn(20) / 4.0;
 				if (m == 3 && rn(2))
 					v = NAN;
 				if (m == 2 && rn(15) == 0)
@@ -170,7 +187,8 @@ static void build_world(void)
 		                      : st < 8 ? CAIRN_STATUS_KILLED
 		                               : CAIRN_STATUS_RUNNING;
 		if (status != CAIRN_STATUS_RUNNING)
-			assert_ok(cairn_run_finish(r, status, status == CAIRN_STATUS_FINISHED ? 0 : 1 + rn(2)));
+			assert_ok(cairn_run_finish(
+			    r, status, status == CAIRN_STATUS_FINISHED ? 0 : 1 + rn(2)));
 		cairn_run_free(r);
 		int64_t rid;
 		char full[33];
@@ -181,34 +199,54 @@ static void build_world(void)
 		double dur = 10 + rn(4) * 1800 + rn(1000);
 		if (status == CAIRN_STATUS_RUNNING) {
 			/* live (fresh heartbeat) or crashed (stale) */
-			exec_sql("UPDATE runs SET start_time = %.3f, heartbeat = %s WHERE rid = %lld", start,
-			         rn(2) ? "NULL" : rn(2) ? "1e9" : "strftime('%s','now') + 0.0",
-			         (long long)rid);
+			exec_sql(
+			    "UPDATE runs SET start_time = %.3f, heartbeat = %s WHERE rid = %lld",
+			    start,
+			    rn(2)   ? "NULL"
+			    : rn(2) ? "1e9"
+			            : "strftime('%s','now') + 0.0",
+			    (long long)rid);
 		} else {
-			exec_sql("UPDATE runs SET start_time = %.3f, end_time = %.3f WHERE rid = %lld", start,
-			         start + dur, (long long)rid);
+			exec_sql(
+			    "UPDATE runs SET start_time = %.3f, end_time = %.3f WHERE rid = %lld",
+			    start, start + dur, (long long)rid);
 		}
 		if (rn(4)) {
-			exec_sql("UPDATE runs SET git_commit = '%s', git_branch = %s, git_dirty = %s WHERE rid "
+			exec_sql("UPDATE runs SET git_commit = '%s', git_branch = %s, git_dirty = "
+			         "%s WHERE rid "
 			         "= %lld",
-			         commits[rn(4)], rn(3) ? "'main'" : rn(2) ? "'dev'" : "NULL",
-			         rn(3) ? "0" : rn(2) ? "1" : "NULL", (long long)rid);
+			         commits[rn(4)],
+			         rn(3)   ? "'main'"
+			         : rn(2) ? "'dev'"
+			                 : "NULL",
+			         rn(3)   ? "0"
+			         : rn(2) ? "1"
+			                 : "NULL",
+			         (long long)rid);
 		}
 		exec_sql("UPDATE runs SET user = %s, host = 'h%d' WHERE rid = %lld",
-		         rn(5) ? "'u1'" : rn(2) ? "'u2'" : "NULL", rn(3), (long long)rid);
+		         rn(5)   ? "'u1'"
+		         : rn(2) ? "'u2'"
+		                 : "NULL",
+		         rn(3), (long long)rid);
 		if (rn(3) == 0)
-			exec_sql("UPDATE runs SET env_oid = '%s' WHERE rid = %lld", envs[0], (long long)rid);
+			exec_sql("UPDATE runs SET env_oid = '%s' WHERE rid = %lld", envs[0],
+			         (long long)rid);
 		if (rn(3)) {
-			exec_sql("INSERT INTO datasets(rid, name, path, role, algo, digest, files, bytes,"
-			         " manifest_oid, created) VALUES(%lld, 'train', 'data/train', 'input',"
-			         " 'xxh128', 'xxh128:%032x', %d, %d, NULL, 0)",
-			         (long long)rid, rn(4), 1 + rn(50), rn(100000));
+			exec_sql(
+			    "INSERT INTO datasets(rid, name, path, role, algo, digest, files, "
+			    "bytes,"
+			    " manifest_oid, created) VALUES(%lld, 'train', 'data/train', 'input',"
+			    " 'xxh128', 'xxh128:%032x', %d, %d, NULL, 0)",
+			    (long long)rid, rn(4), 1 + rn(50), rn(100000));
 		}
 		if (rn(4) == 0)
-			exec_sql("INSERT INTO datasets(rid, name, path, role, algo, digest, files, bytes,"
-			         " manifest_oid, created) VALUES(%lld, 'v.2', 'out', 'output', 'sha256',"
-			         " 'sha256:%d', 1, 10, NULL, 0)",
-			         (long long)rid, rn(3));
+			exec_sql(
+			    "INSERT INTO datasets(rid, name, path, role, algo, digest, files, "
+			    "bytes,"
+			    " manifest_oid, created) VALUES(%lld, 'v.2', 'out', 'output', 'sha256',"
+			    " 'sha256:%d', 1, 10, NULL, 0)",
+			    (long long)rid, rn(3));
 	}
 	free((char *)envs[0]);
 	/* some deleted, some purged (holes in the rids) */
@@ -267,10 +305,10 @@ enum { E_MISSING, E_NUM, E_TEXT };
 
 typedef struct ev {
 	int cls;
-	double d;     /* E_NUM (NaN possible) */
+	double d; /* E_NUM (NaN possible) */
 	bool is_int;
 	int64_t i;
-	int ptype;    /* params: 1 int, 2 float, 3 bool, 4 string; else 0 */
+	int ptype; /* params: 1 int, 2 float, 3 bool, 4 string; else 0 */
 	const char *s;
 } ev;
 
@@ -345,7 +383,8 @@ static ev field_value(const json *run, const qfield *f)
 		const json *d = find_dataset(run, f->key);
 		if (!d)
 			return none;
-		static const char *const parts[] = {"digest", "path", "role", "algo", "files", "bytes"};
+		static const char *const parts[] = {"digest", "path",  "role",
+		                                    "algo",   "files", "bytes"};
 		if (f->part >= QD_FILES)
 			return num_ev(json_get(d, parts[f->part]));
 		return text_ev(json_get_str(d, parts[f->part]));
@@ -491,7 +530,8 @@ static bool lit_match(const qfield *f, qop op, const ev *v, const qlit *l)
 	}
 	if (t == QT_STATUS) {
 		for (unsigned s = 0; s < 5; s++)
-			if ((l->status_mask >> s & 1) && strcmp(v->s, cairn_status_name((cairn_status)s)) == 0)
+			if ((l->status_mask >> s & 1) &&
+			    strcmp(v->s, cairn_status_name((cairn_status)s)) == 0)
 				return true;
 		return false;
 	}
@@ -542,8 +582,12 @@ static bool eval_cmp(const json *run, const qnode *n)
 	const qfield *f = &n->f;
 	bool neg = n->op == QO_NE || n->op == QO_NGLOB || n->op == QO_NLIKE || n->op == QO_NILIKE ||
 	           n->op == QO_NIN;
-	qop op = n->op == QO_NE ? QO_EQ : n->op == QO_NGLOB ? QO_GLOB : n->op == QO_NLIKE ? QO_LIKE
-	         : n->op == QO_NILIKE ? QO_ILIKE : n->op == QO_NIN ? QO_IN : n->op;
+	qop op = n->op == QO_NE       ? QO_EQ
+	         : n->op == QO_NGLOB  ? QO_GLOB
+	         : n->op == QO_NLIKE  ? QO_LIKE
+	         : n->op == QO_NILIKE ? QO_ILIKE
+	         : n->op == QO_NIN    ? QO_IN
+	                              : n->op;
 	if (f->kind == QK_TAG) {
 		const json *tags = json_get(run, "tags");
 		for (const json *t = tags->child; t; t = t->next)
@@ -736,7 +780,8 @@ static int check_query(const char *query, const char *sort, const char *project,
 			fail_msg("query '%s': more runs than expected", query);
 		int i = find_run(json_get_str(r, "id"));
 		if (i != want[k].idx) {
-			fail_msg("query '%s' sort '%s' limit %lld offset %lld: position %d is %s, expected %s",
+			fail_msg("query '%s' sort '%s' limit %lld offset %lld: position %d is %s, "
+			         "expected %s",
 			         query, sort ? sort : "-", (long long)limit, (long long)offset, k,
 			         json_get_str(r, "id"), W.ids[want[k].idx]);
 		}
@@ -819,8 +864,8 @@ static void gen_lit_num(gen *g)
 }
 
 static const char *const ops_num[] = {"=", "!=", "<", "<=", ">", ">=", "==", "<>"};
-static const char *const ops_text[] = {"=", "!=", "<", ">=", "~", "!~", "like", "not like",
-                                       "ilike", "not ilike"};
+static const char *const ops_text[] = {"=",  "!=",   "<",        ">=",    "~",
+                                       "!~", "like", "not like", "ilike", "not ilike"};
 
 static void gen_in_list(gen *g, void (*lit)(gen *), bool neg)
 {
@@ -846,9 +891,10 @@ static void lit_sampled(gen *g)
 
 static void lit_pattern(gen *g)
 {
-	static const char *const pats[] = {"\"r*\"", "\"*es*\"", "\"a%\"", "\"%o%\"", "\"L_bm\"",
-	                                   "\"l%\"", "\"[a-c]*\"", "\"?b\"", "\"_\"", "\"%\"",
-	                                   "\"RES%\"", "\"*\"", "\"dave\\\\%\"", "\"%e\\\\_f\""};
+	static const char *const pats[] = {"\"r*\"",        "\"*es*\"",    "\"a%\"",     "\"%o%\"",
+	                                   "\"L_bm\"",      "\"l%\"",      "\"[a-c]*\"", "\"?b\"",
+	                                   "\"_\"",         "\"%\"",       "\"RES%\"",   "\"*\"",
+	                                   "\"dave\\\\%\"", "\"%e\\\\_f\""};
 	g_puts(g, pats[rn(14)]);
 }
 
@@ -879,8 +925,10 @@ static void gen_metric(gen *g)
 
 static void gen_param(gen *g)
 {
-	static const char *const keys[] = {"lr", "bs", "model", "flag", "mixed", "`odd.key x`", "none"};
-	static const char *const raw[] = {"lr", "bs", "model", "flag", "mixed", "odd.key x", "none"};
+	static const char *const keys[] = {"lr",    "bs",          "model", "flag",
+	                                   "mixed", "`odd.key x`", "none"};
+	static const char *const raw[] = {"lr",    "bs",        "model", "flag",
+	                                  "mixed", "odd.key x", "none"};
 	int k = rn(7);
 	g_printf(g, "params.%s", keys[k]);
 	cur_section = "params";
@@ -900,8 +948,9 @@ static void gen_param(gen *g)
 	} else if (o == 13) {
 		g_puts(g, rn(2) ? " is null" : " is not null");
 	} else {
-		static const char *const lits[] = {"\"1\"", "1", "1.0", "true", "\"true\"", "b", "5",
-		                                   "\"lgbm\"", "'xgb'", "0.5", "nan", "False"};
+		static const char *const lits[] = {"\"1\"",    "1",   "1.0", "true",
+		                                   "\"true\"", "b",   "5",   "\"lgbm\"",
+		                                   "'xgb'",    "0.5", "nan", "False"};
 		g_printf(g, " %s %s", ops_num[rn(8)], lits[rn(12)]);
 	}
 }
@@ -928,8 +977,8 @@ static void gen_text_field(gen *g, const char *field, const char *section, const
 
 static void lit_status(gen *g)
 {
-	static const char *const st[] = {"finished", "failed", "killed", "running", "crashed",
-	                                 "'FINISHED'", "Running", "scheduled"};
+	static const char *const st[] = {"finished", "failed",     "killed",  "running",
+	                                 "crashed",  "'FINISHED'", "Running", "scheduled"};
 	g_puts(g, st[rn(8)]);
 }
 
@@ -954,7 +1003,10 @@ static void gen_attr(gen *g)
 		} else if (rn(2)) {
 			gen_in_list(g, lit_status, rn(2));
 		} else {
-			g_printf(g, " %s %s", rn(2) ? "~" : rn(2) ? "like" : "not ilike",
+			g_printf(g, " %s %s",
+			         rn(2)   ? "~"
+			         : rn(2) ? "like"
+			                 : "not ilike",
 			         rn(2) ? "\"f*\"" : "'%ED'");
 		}
 		break;
@@ -968,13 +1020,17 @@ static void gen_attr(gen *g)
 		break;
 	case 4:
 		g_printf(g, "duration %s %s", ops_num[2 + rn(4)],
-		         rn(2) ? "1h" : rn(2) ? "30m" : rn(2) ? "1h30m" : "3600");
+		         rn(2)   ? "1h"
+		         : rn(2) ? "30m"
+		         : rn(2) ? "1h30m"
+		                 : "3600");
 		break;
 	case 5: gen_text_field(g, "user", "", "user"); break;
 	case 6: gen_text_field(g, "host", "", "host"); break;
 	case 7: {
-		static const char *const c[] = {"3fa2", "3FA2B1C0", "abcd", "abcdef01", "zzzz",
-		                                "abcdef0123456789abcdef0123456789abcdef01"};
+		static const char *const c[] = {"3fa2", "3FA2B1C0",
+		                                "abcd", "abcdef01",
+		                                "zzzz", "abcdef0123456789abcdef0123456789abcdef01"};
 		g_printf(g, "commit %s %s", rn(3) ? "=" : "!=", c[rn(6)]);
 		break;
 	}
@@ -996,8 +1052,9 @@ static void gen_attr(gen *g)
 	case 16: g_puts(g, rn(2) ? "command" : "command is null"); break;
 	case 17: g_puts(g, rn(2) ? "user" : "branch is not null"); break;
 	case 18: g_printf(g, "run.run_name %s \"r-%d\"", rn(2) ? "=" : "like", rn(40)); break;
-	default: g_printf(g, "attributes.end_time %s %.0f", ops_num[2 + rn(4)],
-	                  (W.now - 86400.0 * 200 + unif() * 86400.0 * 80) * 1000);
+	default:
+		g_printf(g, "attributes.end_time %s %.0f", ops_num[2 + rn(4)],
+		         (W.now - 86400.0 * 200 + unif() * 86400.0 * 80) * 1000);
 	}
 }
 
@@ -1011,22 +1068,30 @@ static void gen_atom(gen *g)
 	case 4:
 	case 5: gen_param(g); break;
 	case 6: {
-		static const char *const t[] = {"tags.a", "tags.debug", "tags.`x y`", "tags.b = true",
-		                                "tags.c = false", "tags.zz", "tag.Debug"};
+		static const char *const t[] = {"tags.a",        "tags.debug",     "tags.`x y`",
+		                                "tags.b = true", "tags.c = false", "tags.zz",
+		                                "tag.Debug"};
 		g_puts(g, t[rn(7)]);
 		break;
 	}
 	case 7: {
-		static const char *const t[] = {"tags = a", "tags != \"debug\"", "tags ~ \"d*\"",
-		                                "tags in (a, \"x y\")", "tags not in (b, c)",
-		                                "tags ilike \"DEBUG\"", "tags", "tags is not null",
-		                                "tags !~ \"[ab]\"", "tags like \"D%\""};
+		static const char *const t[] = {"tags = a",
+		                                "tags != \"debug\"",
+		                                "tags ~ \"d*\"",
+		                                "tags in (a, \"x y\")",
+		                                "tags not in (b, c)",
+		                                "tags ilike \"DEBUG\"",
+		                                "tags",
+		                                "tags is not null",
+		                                "tags !~ \"[ab]\"",
+		                                "tags like \"D%\""};
 		g_puts(g, t[rn(10)]);
 		break;
 	}
 	case 8:
 		if (rn(3))
-			gen_text_field(g, rn(3) ? "properties.owner" : "tags.owner", "properties", "owner");
+			gen_text_field(g, rn(3) ? "properties.owner" : "tags.owner", "properties",
+			               "owner");
 		else
 			gen_text_field(g, "properties.ver", "properties", "ver");
 		break;
@@ -1034,8 +1099,10 @@ static void gen_atom(gen *g)
 		if (rn(2)) {
 			gen_text_field(g, "datasets.train.digest", "", "");
 		} else {
-			static const char *const t[] = {"datasets.train.files > 10", "datasets.`v.2`",
-			                                "datasets.train", "datasets.train.bytes <= 50000",
+			static const char *const t[] = {"datasets.train.files > 10",
+			                                "datasets.`v.2`",
+			                                "datasets.train",
+			                                "datasets.train.bytes <= 50000",
 			                                "datasets.`v.2`.digest = \"sha256:1\"",
 			                                "datasets.train.role = input"};
 			g_puts(g, t[rn(6)]);
@@ -1076,13 +1143,31 @@ static void gen_expr(gen *g, int depth)
 
 static void gen_sort(gen *g)
 {
-	static const char *const k[] = {"metrics.acc",  "metrics.loss", "metrics.nanny",
-	                                "metrics.val.loss.max", "params.lr", "params.mixed",
-	                                "params.model", "params.flag", "started", "name",
-	                                "ended", "duration", "status", "project",
-	                                "properties.owner", "datasets.train.digest", "user",
-	                                "exit_code", "dirty", "metrics.acc.count", "commit",
-	                                "params.none", "id", "attributes.start_time", "seq"};
+	static const char *const k[] = {"metrics.acc",
+	                                "metrics.loss",
+	                                "metrics.nanny",
+	                                "metrics.val.loss.max",
+	                                "params.lr",
+	                                "params.mixed",
+	                                "params.model",
+	                                "params.flag",
+	                                "started",
+	                                "name",
+	                                "ended",
+	                                "duration",
+	                                "status",
+	                                "project",
+	                                "properties.owner",
+	                                "datasets.train.digest",
+	                                "user",
+	                                "exit_code",
+	                                "dirty",
+	                                "metrics.acc.count",
+	                                "commit",
+	                                "params.none",
+	                                "id",
+	                                "attributes.start_time",
+	                                "seq"};
 	int n = 1 + (rn(3) == 0) + (rn(5) == 0);
 	for (int i = 0; i < n; i++) {
 		if (i)
@@ -1135,28 +1220,77 @@ static void fixed_queries(void **state)
 {
 	(void)state;
 	static const char *const q[] = {
-	    "metrics.nanny = nan", "metrics.nanny != nan", "metrics.nanny != 1", "metrics.nanny < inf",
-	    "metrics.val.loss = inf", "metrics.val.loss > 1e308", "metrics.val.loss < -1e308",
-	    "params.lr = nan", "params.lr != nan", "params.mixed = 1", "params.mixed = \"1\"",
-	    "params.mixed = true", "params.mixed > 0", "params.mixed", "not params.flag",
-	    "params.flag", "params.flag = false", "params.model = 5", "params.model = \"true\"",
-	    "params.model = true", "params.model > \"m\"", "params.model ~ \"*b*\"",
-	    "params.model like \"%G%\"", "params.model ilike \"%G%\"", "params.bs in (16, 64, \"32\")",
-	    "params.bs not in (16, 64)", "params.lr < 1e-3 or params.model in (\"rf\", \"xgb\")",
-	    "status = crashed", "status = running", "status != running", "status in (failed, killed)",
-	    "not (status = finished or status = failed)", "duration > 1h", "duration < 30m",
-	    "ended", "not ended", "tags = a and not tags.debug", "tags ~ \"*\"", "not tags",
+	    "metrics.nanny = nan",
+	    "metrics.nanny != nan",
+	    "metrics.nanny != 1",
+	    "metrics.nanny < inf",
+	    "metrics.val.loss = inf",
+	    "metrics.val.loss > 1e308",
+	    "metrics.val.loss < -1e308",
+	    "params.lr = nan",
+	    "params.lr != nan",
+	    "params.mixed = 1",
+	    "params.mixed = \"1\"",
+	    "params.mixed = true",
+	    "params.mixed > 0",
+	    "params.mixed",
+	    "not params.flag",
+	    "params.flag",
+	    "params.flag = false",
+	    "params.model = 5",
+	    "params.model = \"true\"",
+	    "params.model = true",
+	    "params.model > \"m\"",
+	    "params.model ~ \"*b*\"",
+	    "params.model like \"%G%\"",
+	    "params.model ilike \"%G%\"",
+	    "params.bs in (16, 64, \"32\")",
+	    "params.bs not in (16, 64)",
+	    "params.lr < 1e-3 or params.model in (\"rf\", \"xgb\")",
+	    "status = crashed",
+	    "status = running",
+	    "status != running",
+	    "status in (failed, killed)",
+	    "not (status = finished or status = failed)",
+	    "duration > 1h",
+	    "duration < 30m",
+	    "ended",
+	    "not ended",
+	    "tags = a and not tags.debug",
+	    "tags ~ \"*\"",
+	    "not tags",
 	    "datasets.train.digest = \"xxh128:00000000000000000000000000000001\"",
-	    "datasets.`v.2`.files = 1", "properties.owner = \"\"", "properties.owner",
-	    "properties.owner like \"dave\\\\%\"", "properties.owner like \"dave%\"",
-	    "properties.ver > 5", "properties.ver = 10", "commit = 3fa2", "commit = 3FA2B1C0",
-	    "commit = abcdef01", "commit != 3fa2", "commit ~ \"ABC*\"", "dirty", "not dirty",
-	    "dirty = false", "branch = main and user = u1", "note", "note = \"good run\"",
-	    "metrics.acc.min < metrics", "metrics.`acc.min` > 2", "metrics.acc.count >= 3",
-	    "metrics.acc.step = 2", "metrics.acc.last > 0.5", "exit_code > 0", "seq <= 3",
-	    "attributes.status = 'FINISHED' and metrics.loss < 1", "run.status = \"Killed\"",
-	    "project = p1 or project = p3", "project ~ \"p*\"", "name ~ \"resnet*\"",
-    };
+	    "datasets.`v.2`.files = 1",
+	    "properties.owner = \"\"",
+	    "properties.owner",
+	    "properties.owner like \"dave\\\\%\"",
+	    "properties.owner like \"dave%\"",
+	    "properties.ver > 5",
+	    "properties.ver = 10",
+	    "commit = 3fa2",
+	    "commit = 3FA2B1C0",
+	    "commit = abcdef01",
+	    "commit != 3fa2",
+	    "commit ~ \"ABC*\"",
+	    "dirty",
+	    "not dirty",
+	    "dirty = false",
+	    "branch = main and user = u1",
+	    "note",
+	    "note = \"good run\"",
+	    "metrics.acc.min < metrics",
+	    "metrics.`acc.min` > 2",
+	    "metrics.acc.count >= 3",
+	    "metrics.acc.step = 2",
+	    "metrics.acc.last > 0.5",
+	    "exit_code > 0",
+	    "seq <= 3",
+	    "attributes.status = 'FINISHED' and metrics.loss < 1",
+	    "run.status = \"Killed\"",
+	    "project = p1 or project = p3",
+	    "project ~ \"p*\"",
+	    "name ~ \"resnet*\"",
+	};
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		size_t pos;
 		if (cairn_query_validate(q[i], &pos) != 0) {
@@ -1185,7 +1319,8 @@ static void batch_json_matches(void **state)
 		buf b = BUF_INIT;
 		assert_ok(store_run_json(W.u.s, W.rid[i], false, &b));
 		if (!strstr(out, b.ptr))
-			fail_msg("run %s: batched JSON differs from store_run_json:\n%s", W.ids[i], b.ptr);
+			fail_msg("run %s: batched JSON differs from store_run_json:\n%s", W.ids[i],
+			         b.ptr);
 		buf_free(&b);
 		n++;
 	}
@@ -1198,12 +1333,15 @@ static void batch_json_matches(void **state)
 static void groups(void **state)
 {
 	(void)state;
-	static const char *const by[] = {"params.model", "params.mixed", "status", "project",
-	                                 "params.flag", "metrics.acc.count", "params.none",
-	                                 "datasets.train.digest", "dirty"};
+	static const char *const by[] = {
+	    "params.model", "params.mixed",          "status",
+	    "project",      "params.flag",           "metrics.acc.count",
+	    "params.none",  "datasets.train.digest", "dirty"};
 	for (size_t gi = 0; gi < sizeof by / sizeof by[0]; gi++) {
 		for (int qi = 0; qi < 3; qi++) {
-			const char *query = qi == 0 ? "" : qi == 1 ? "metrics.loss < 2" : "tags.a or tags.b";
+			const char *query = qi == 0   ? ""
+			                    : qi == 1 ? "metrics.loss < 2"
+			                              : "tags.a or tags.b";
 			cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
 			o.query = query;
 			char *out;
@@ -1218,7 +1356,8 @@ static void groups(void **state)
 			assert_int_equal(qfield_parse(&gf, &fe, by[gi], &qe), 0);
 			qfield acc = {.kind = QK_METRIC, .key = "acc", .part = QM_LAST};
 			int64_t total = 0, sum_counts = 0;
-			for (const json *g = json_get(json_root(d), "groups")->child; g; g = g->next) {
+			for (const json *g = json_get(json_root(d), "groups")->child; g;
+			     g = g->next) {
 				const json *val = json_get(g, "value");
 				const json *miss = json_get(g, "missing");
 				double cnt = 0, nvals = 0, mn = 0, mx = 0;
@@ -1239,12 +1378,16 @@ static void groups(void **state)
 					else if (v.cls == E_MISSING)
 						in = false;
 					else if (v.cls == E_TEXT)
-						in = val->type == JSON_STR && strcmp(val->str, v.s) == 0;
+						in = val->type == JSON_STR &&
+						     strcmp(val->str, v.s) == 0;
 					else if (isnan(v.d))
-						in = val->type == JSON_STR && strcmp(val->str, "NaN") == 0;
+						in = val->type == JSON_STR &&
+						     strcmp(val->str, "NaN") == 0;
 					else {
 						ev gv = num_ev(val);
-						int ptype = val->type == JSON_BOOL ? 3 : gv.is_int ? 1 : 2;
+						int ptype = val->type == JSON_BOOL ? 3
+						            : gv.is_int            ? 1
+						                                   : 2;
 						in = val->type != JSON_STR && gv.d == v.d &&
 						     (gf.kind != QK_PARAM || ptype == v.ptype);
 					}
@@ -1261,8 +1404,8 @@ static void groups(void **state)
 					}
 				}
 				if (want != (int64_t)cnt)
-					fail_msg("group by %s (%s): count %g, expected %lld", by[gi], query, cnt,
-					         (long long)want);
+					fail_msg("group by %s (%s): count %g, expected %lld",
+					         by[gi], query, cnt, (long long)want);
 				assert_int_equal((int64_t)nvals, wvals);
 				if (wvals) {
 					assert_true(mn == wmin);
@@ -1271,7 +1414,8 @@ static void groups(void **state)
 				sum_counts += (int64_t)cnt;
 			}
 			for (int i = 0; i < W.n; i++)
-				if (!W.deleted[i] && (!e.root || eval(json_root(W.docs[i]), e.root)))
+				if (!W.deleted[i] &&
+				    (!e.root || eval(json_root(W.docs[i]), e.root)))
 					total++;
 			assert_int_equal(sum_counts, total);
 			json_doc_free(d);
@@ -1306,7 +1450,8 @@ static void bad_input(void **state)
 	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "params.", NULL), CAIRN_EINVALID);
 	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "", NULL), CAIRN_EINVALID);
 	/* an unknown key matches nothing, positive or negative */
-	assert_int_equal(check_query("metrics.nokey != 1 or params.nokey != 2", NULL, NULL, false, 0, 0), 0);
+	assert_int_equal(
+	    check_query("metrics.nokey != 1 or params.nokey != 2", NULL, NULL, false, 0, 0), 0);
 	/* an empty store answers too */
 	unit_store u;
 	unit_store_open(&u);
@@ -1324,12 +1469,9 @@ static void bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(fixed_queries),
-	    cmocka_unit_test(random_queries),
-	    cmocka_unit_test(sorts_everything),
-	    cmocka_unit_test(batch_json_matches),
-	    cmocka_unit_test(groups),
-	    cmocka_unit_test(bad_input),
+	    cmocka_unit_test(fixed_queries),    cmocka_unit_test(random_queries),
+	    cmocka_unit_test(sorts_everything), cmocka_unit_test(batch_json_matches),
+	    cmocka_unit_test(groups),           cmocka_unit_test(bad_input),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

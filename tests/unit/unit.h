@@ -55,11 +55,11 @@ static inline void unit_store_close(unit_store *u)
 	cairn_free(u->store_dir);
 }
 
-#define assert_ok(expr)                                                                          \
-	do {                                                                                         \
-		int rc_ = (expr);                                                                        \
-		if (rc_ != 0)                                                                            \
-			fail_msg("%s returned %d: %s", #expr, rc_, cairn_error_last());                      \
+#define assert_ok(expr)                                                                            \
+	do {                                                                                       \
+		int rc_ = (expr);                                                                  \
+		if (rc_ != 0)                                                                      \
+			fail_msg("%s returned %d: %s", #expr, rc_, cairn_error_last());            \
 	} while (0)
 
 #endif

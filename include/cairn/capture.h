@@ -1,0 +1,234 @@
+/*
+ * cairn/capture.h — recording what a run cannot tell by itself: the code
+ * version (git state plus a complete snapshot of the working tree), the
+ * environment, params from a command line and config files, metric lines in
+ * a program's output, system usage, and streamed logs.  Also the way back:
+ * restoring a run's code into a directory, and diffing two runs' code.
+ *
+ * `cairn run` is built from these calls; the Python binding reuses them so a
+ * script that calls cairn.init() records the same things.  The formats and
+ * the decisions behind them are in docs/internals/capture.md.
+ */
+#ifndef CAIRN_CAPTURE_H
+#define CAIRN_CAPTURE_H
+
+#include "common.h"
+#include "run.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- capturing code and environment --------------------------------------- */
+
+typedef struct cairn_capture_options {
+	unsigned int version;            /* CAIRN_CAPTURE_OPTIONS_VERSION */
+	int code;                        /* capture git state + dirty snapshot (default 1) */
+	int env;                         /* capture the environment (default 1) */
+	int require_clean;               /* refuse a dirty tree: CAIRN_EDIRTY */
+	const char *cwd;                 /* where to look for the repo / project (NULL: cwd) */
+	int64_t snapshot_max_bytes;      /* cap on the snapshot (0: default) */
+	const char *python;              /* interpreter to ask for its packages, or NULL */
+	const char *packages_json;       /* {"name": "version", ...} given by the caller, or NULL */
+	const char *const *source_globs; /* extra files to snapshot (Python upload_source_files) */
+	size_t nsource_globs;
+} cairn_capture_options;
+
+#define CAIRN_CAPTURE_OPTIONS_VERSION 1
+#define CAIRN_CAPTURE_OPTIONS_INIT {CAIRN_CAPTURE_OPTIONS_VERSION, 1, 1, 0, NULL, 0, NULL, NULL, NULL, 0}
+
+/* The default cap on the bytes of a code snapshot (64 MiB), applied
+ * separately to the committed tree and to the working-tree changes; also
+ * settable with $CAIRN_SNAPSHOT_MAX (bytes, or with a K/M/G suffix). */
+#define CAIRN_SNAPSHOT_MAX_DEFAULT ((int64_t)64 << 20)
+
+/* Capture the code version and/or the environment of a run.  With
+ * require_clean, a tree with any change (staged, unstaged or untracked) is
+ * refused with CAIRN_EDIRTY before anything is stored.  What does not fit the
+ * size cap is listed in the snapshot with its digest; the run is never lost. */
+CAIRN_EXTERN(int) cairn_run_capture(cairn_run *run, const cairn_capture_options *opts);
+
+/* Same, and *out_report (if not NULL) receives a JSON object
+ *   {"code": {"vcs", "commit", "branch", "remote", "dirty", "files", "bytes",
+ *             "changed", "deleted", "omitted", "snapshot"} or null,
+ *    "environment": "<oid>" or null, "warnings": ["...", ...]}
+ * The warnings are what a user should hear about (files over the cap, secret
+ * files left out, an interpreter that could not be asked). */
+CAIRN_EXTERN(int) cairn_run_capture_report(char **out_report, cairn_run *run,
+                                           const cairn_capture_options *opts);
+
+/* 0 when cwd (NULL: the working directory) is in a git work tree without
+ * changes; CAIRN_EDIRTY naming the changes (or saying it is not in git)
+ * otherwise.  Nothing is stored: `cairn run --require-clean` asks this before
+ * it creates the run. */
+CAIRN_EXTERN(int) cairn_code_require_clean(cairn_store *store, const char *cwd);
+
+/* The interpreter a command runs under when it is Python: the command itself
+ * when its name is python/python3/python3.X, or the interpreter named by its
+ * `#!` line (`#!/usr/bin/env python3` is looked up in PATH).  *out is NULL
+ * when the command is not Python.  `path` is the resolved command file. */
+CAIRN_EXTERN(int) cairn_command_python(char **out, const char *path);
+
+/* --- params: command lines and config files -------------------------------- */
+
+/* Parse a wrapped command line (argv[0] is the program) into
+ *   {"params": {"key": typed value, ...}, "configs": ["cfg.yaml", ...],
+ *    "secrets": ["api_key", ...]}
+ * `--key value`, `--key=value`, `-k value` (key "k"), `key=value`, bare flags
+ * (true), repeated flags (a list, as JSON text); hyphens in option names
+ * become underscores (argparse's dest).  For interpreters (python, python -m)
+ * only the script's own arguments are parsed.  Arguments naming an existing
+ * .yaml/.yml/.json file are listed in "configs".  Keys that look secret are
+ * listed in "secrets" and left out of "params". */
+CAIRN_EXTERN(int) cairn_argv_params_json(char **out, int argc, const char *const *argv);
+
+/* The command line as one string for the record: arguments shell-quoted
+ * where needed, values of secret-looking options and credentials inside URLs
+ * masked as "***". */
+CAIRN_EXTERN(int) cairn_command_line_masked(char **out, int argc, const char *const *argv);
+
+/* Flatten a YAML or JSON config file (by extension; .yaml/.yml/.json) into a
+ * JSON object of params with dotted keys.  Lists become JSON text strings;
+ * null becomes the string "null"; secret-looking keys are left out.  A
+ * malformed file is CAIRN_EINVALID with the file and line in the message. */
+CAIRN_EXTERN(int) cairn_config_flatten_json(char **out, const char *path);
+
+/* Flatten a YAML/JSON config into params (dotted keys) and snapshot the file
+ * as an artifact of kind "config" (named config/<path>).  Params already set
+ * are replaced.  A malformed file is CAIRN_EINVALID (file and line in the
+ * message) and is still snapshotted. */
+CAIRN_EXTERN(int) cairn_run_log_config(cairn_run *run, const char *path);
+
+/* Log every member of a flat JSON object as a param, in one transaction.
+ * Numbers are int or float as written, true/false are bools, strings stay
+ * strings, anything else is recorded as its JSON text.  overwrite = 0 keeps
+ * params write-once (CAIRN_ECONFLICT on another value). */
+CAIRN_EXTERN(int) cairn_run_log_params_json(cairn_run *run, const char *json_object,
+                                            int overwrite);
+
+/* Secret handling, shared by everything that records text from outside. */
+/* Non-zero when a name (env var, option, config key) looks like it holds a
+ * secret: it contains TOKEN, SECRET, PASSWORD, PASSWD, KEY, CREDENTIAL, AUTH,
+ * PRIVATE or COOKIE, in any case. */
+CAIRN_EXTERN(int) cairn_name_is_secret(const char *name);
+/* Copy text with credentials inside URLs masked: `https://user:pw@host` ->
+ * `https://` + `***@host`, and secret-looking query parameters -> `name=***`. */
+CAIRN_EXTERN(int) cairn_mask_credentials(char **out, const char *text);
+
+/* --- restoring and comparing code ------------------------------------------ */
+
+typedef struct cairn_checkout_options {
+	unsigned int version; /* CAIRN_CHECKOUT_OPTIONS_VERSION */
+	const char *repo;     /* a git repository to take files not stored in the
+	                         snapshot from (NULL: the run's own repository) */
+} cairn_checkout_options;
+#define CAIRN_CHECKOUT_OPTIONS_VERSION 1
+#define CAIRN_CHECKOUT_OPTIONS_INIT {CAIRN_CHECKOUT_OPTIONS_VERSION, NULL}
+
+/* Restore the run's code snapshot (commit + changes + untracked) into dir,
+ * which must not exist or be empty. */
+CAIRN_EXTERN(int) cairn_code_checkout(cairn_store *store, const char *run, const char *dir);
+
+/* Same with options; *out_report (if not NULL) receives
+ *   {"files": n, "bytes": n, "vcs": "git"|"none", "commit": ..., "subdir": ...,
+ *    "missing": [paths], "secret": [paths]}
+ * (also when the call fails with CAIRN_ENOTFOUND; free it either way).
+ * Files whose content is neither stored nor in a reachable repository are
+ * listed in "missing" and the call returns CAIRN_ENOTFOUND after restoring
+ * everything else.  Secret-looking files the snapshot left out on purpose
+ * are listed in "secret" and are not an error. */
+CAIRN_EXTERN(int) cairn_code_checkout_ext(char **out_report, cairn_store *store, const char *run,
+                                          const char *dir, const cairn_checkout_options *opts);
+
+/* Unified diff of the source between two runs' snapshots; notebooks compared
+ * by their extracted code. "" when identical.  CAIRN_ENOTFOUND when a run has
+ * no code snapshot. */
+CAIRN_EXTERN(int) cairn_code_diff(char **out, cairn_store *store, const char *run_a,
+                                  const char *run_b);
+
+/* The code cells of a Jupyter notebook as one script ("# %%" before each
+ * cell).  CAIRN_EINVALID when the text is not a notebook. */
+CAIRN_EXTERN(int) cairn_notebook_code(char **out, const void *ipynb, size_t len);
+
+/* --- metric lines ------------------------------------------------------------ */
+
+/* Recognises metrics in lines of program output.  The default pattern finds
+ * `key=value` and `key: value` pairs (also quoted keys, as in a printed
+ * Python dict), several per line; a step/epoch/iter key with an integer
+ * value (`step=3`, `epoch: 3`, `Epoch 3/10`) gives the line's step.  A custom
+ * pattern is a POSIX extended regular expression whose first two groups are
+ * the key and the value, applied repeatedly along each line.  One parser per
+ * stream: feed() keeps the partial last line (at most 64 KiB of it). */
+typedef struct cairn_metric_parser cairn_metric_parser;
+
+/* pattern NULL or "": the default. */
+CAIRN_EXTERN(int) cairn_metric_parser_new(cairn_metric_parser **out, const char *pattern);
+CAIRN_EXTERN(void) cairn_metric_parser_free(cairn_metric_parser *p);
+
+/* Called once per metric found; step is CAIRN_STEP_AUTO when the line has
+ * none.  A non-zero return stops the parse and is returned. */
+typedef int (*cairn_metric_cb)(void *ctx, const char *key, double value, int64_t step);
+
+/* Parse one line (without its newline).  Returns the number of metrics found
+ * or a negative error. */
+CAIRN_EXTERN(int) cairn_metric_parse_line(cairn_metric_parser *p, const char *line, size_t len,
+                                          cairn_metric_cb cb, void *ctx);
+/* Feed a chunk of a stream; complete lines are parsed and their metrics
+ * logged into run. */
+CAIRN_EXTERN(int) cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run,
+                                           const void *data, size_t len);
+/* The stream ended: parse what is left of the last line. */
+CAIRN_EXTERN(int) cairn_metric_parser_finish(cairn_metric_parser *p, cairn_run *run);
+
+/* --- streamed artifacts (logs) ----------------------------------------------- */
+
+/* An artifact written in pieces with bounded memory (8 MiB per stream): bytes
+ * go through a ring of buffers to two threads, one writing a temp file in the
+ * object store and one hashing, so the writer is not held up by either;
+ * close() names the object and records the artifact.  One producer per
+ * stream. */
+typedef struct cairn_artifact_stream cairn_artifact_stream;
+
+CAIRN_EXTERN(int) cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run,
+                                             const char *name, const char *kind);
+/* Copy bytes into the stream (waits while the ring is full). */
+CAIRN_EXTERN(int) cairn_artifact_stream_write(cairn_artifact_stream *s, const void *data,
+                                              size_t len);
+/* Zero-copy: get the next free buffer (*len bytes, waiting while the ring is
+ * full), fill it, then commit the n bytes used (0 gives it back).  The buffer
+ * belongs to the stream again after commit. */
+CAIRN_EXTERN(int) cairn_artifact_stream_reserve(cairn_artifact_stream *s, void **out, size_t *len);
+CAIRN_EXTERN(int) cairn_artifact_stream_commit(cairn_artifact_stream *s, size_t n);
+/* Store the object, record the artifact, free the stream (also on error). */
+CAIRN_EXTERN(int) cairn_artifact_stream_close(cairn_artifact_stream *s);
+/* Drop what was written and free the stream (NULL-safe). */
+CAIRN_EXTERN(void) cairn_artifact_stream_abort(cairn_artifact_stream *s);
+
+/* --- heartbeat and system sampling -------------------------------------------- */
+
+typedef struct cairn_monitor cairn_monitor;
+
+typedef struct cairn_monitor_options {
+	unsigned int version;      /* CAIRN_MONITOR_OPTIONS_VERSION */
+	int64_t pid;               /* root of the process tree to sample (0: this process) */
+	double heartbeat_interval; /* seconds; 0: $CAIRN_HEARTBEAT_INTERVAL or 10; < 0: none */
+	double sample_interval;    /* seconds; 0: $CAIRN_SAMPLE_INTERVAL or 5; < 0: none */
+} cairn_monitor_options;
+#define CAIRN_MONITOR_OPTIONS_VERSION 1
+#define CAIRN_MONITOR_OPTIONS_INIT {CAIRN_MONITOR_OPTIONS_VERSION, 0, 0, 0}
+
+/* Start a thread that records the run's heartbeat (so a run whose process
+ * died shows as crashed) and samples sys/cpu_percent, sys/rss_bytes,
+ * sys/memory_percent and, with NVML, sys/gpuN/{util_percent,memory_bytes,
+ * temperature_c,power_w} of the process tree rooted at pid.  The first
+ * heartbeat is written before this returns. */
+CAIRN_EXTERN(int) cairn_monitor_start(cairn_monitor **out, cairn_run *run,
+                                      const cairn_monitor_options *opts);
+/* Stop the thread and free the monitor (NULL-safe). */
+CAIRN_EXTERN(void) cairn_monitor_stop(cairn_monitor *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,851 @@
+/*
+ * cli/cmd-run.c — `cairn run [options] [--] COMMAND [ARG]...`: run any
+ * command and record it, with no change to the command.
+ *
+ * Order of events:
+ *   1. find the command (PATH); one that cannot be started is an error
+ *      before any run exists;
+ *   2. with --require-clean, refuse a dirty tree (nothing stored);
+ *   3. create the run; start the environment capture on its own thread
+ *      (asking Python for its packages takes a while: it runs beside the code
+ *      capture and the child instead of before them); capture the code;
+ *      record params (configs < command line < --param) and snapshot the
+ *      config files;
+ *   4. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, its stdout/stderr on
+ *      pipes; start the monitor (heartbeat, system samples);
+ *   5. pump: each chunk goes to our stdout/stderr unchanged, to the log
+ *      stream (logs/stdout.log, logs/stderr.log) and to the metric parser;
+ *   6. the child ends: drain the pipes, store the logs, finish the run with
+ *      its status, and exit with the child's exit code (128+N for signal N).
+ *
+ * Signals: INT, TERM, HUP and QUIT are taken through a signalfd (blocked in
+ * every thread) and forwarded to the child; the run then ends "killed".
+ * A signal the terminal already sent to the whole foreground group
+ * (si_code SI_KERNEL) is not sent a second time.  USR1/USR2 are forwarded
+ * without changing the status.  SIGPIPE is ignored here and restored to the
+ * default for the child.  A cairn problem while the child runs (store full,
+ * log write error) is a warning: the child's output is never held up by it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+extern char **environ;
+
+static const char usage[] =
+    "usage: cairn run [options] [--] COMMAND [ARG]...\n\n"
+    "Run COMMAND and record it: the code version (git commit, branch, remote and\n"
+    "a snapshot of every uncommitted change), params from its command line and\n"
+    "config files, the environment, its output (passed through unchanged and\n"
+    "stored as logs), metrics printed in that output, and system usage.  The\n"
+    "command sees CAIRN_RUN_ID and CAIRN_DIR, so 'cairn log' and the Python\n"
+    "binding log into the same run.  Exits with the command's exit code.\n\n"
+    "options:\n"
+    "  -p, --project PROJECT    project (default: $CAIRN_PROJECT or 'default')\n"
+    "  -n, --name NAME          run name (default: generated)\n"
+    "  -t, --tag TAG            add a tag (repeatable)\n"
+    "      --param K=V          record a param, over the command line's (repeatable)\n"
+    "      --config FILE        flatten a YAML/JSON config into params (repeatable;\n"
+    "                           config files named in the command are found anyway)\n"
+    "      --note TEXT          a free-text note\n"
+    "      --require-clean      refuse to run when the work tree has changes\n"
+    "      --snapshot-max SIZE  cap on the code snapshot (bytes, or 64K/64M/1G;\n"
+    "                           default 64M)\n"
+    "      --metric-pattern RE  find metrics with this POSIX extended regex, whose\n"
+    "                           groups 1 and 2 are key and value\n"
+    "      --no-metrics         do not look for metrics in the output\n"
+    "      --no-code            do not capture the code\n"
+    "      --no-env             do not capture the environment\n"
+    "      --no-sys             do not sample CPU, memory and GPU\n"
+    "  -v, --verbose            say which run this is and how it ended (on stderr)\n\n"
+    "See docs/cli/run.md for what is recorded and how.\n";
+
+/* --- finding the command ------------------------------------------------------------ */
+
+/* 0 and *out (malloc'd) or an error printed (exit 1). */
+static int resolve_command(const char *name, char **out)
+{
+	struct stat st;
+	*out = NULL;
+	if (!*name)
+		return cli_fail("cannot run '': no command");
+	if (strchr(name, '/')) {
+		if (stat(name, &st) != 0)
+			return cli_fail("cannot run '%s': %s", name, strerror(errno));
+		if (S_ISDIR(st.st_mode))
+			return cli_fail("cannot run '%s': is a directory", name);
+		if (access(name, X_OK) != 0)
+			return cli_fail("cannot run '%s': permission denied (not executable)", name);
+		*out = strdup(name);
+		return *out ? 0 : cli_fail("out of memory");
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	char *copy = strdup(path);
+	bool denied = false;
+	char *save = NULL;
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+		char *p = path_join(*d ? d : ".", name);
+		if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(p, X_OK) == 0) {
+				*out = p;
+				break;
+			}
+			denied = true;
+		}
+		free(p);
+	}
+	free(copy);
+	if (*out)
+		return 0;
+	if (denied)
+		return cli_fail("cannot run '%s': permission denied (not executable)", name);
+	return cli_fail("cannot run '%s': command not found", name);
+}
+
+/* --- params ------------------------------------------------------------------------------ */
+
+/* Append the members of a JSON object text ("{...}") to an object body. */
+static void add_members(buf *b, bool *first, const char *obj)
+{
+	size_t n = strlen(obj);
+	if (n < 2 || obj[0] != '{' || obj[n - 1] != '}' || n == 2)
+		return;
+	if (!*first)
+		buf_putc(b, ',');
+	*first = false;
+	buf_add(b, obj + 1, n - 2);
+}
+
+static void typed_json(buf *b, const char *text)
+{
+	cairn_value v;
+	cairn_value_parse(&v, text);
+	switch (v.type) {
+	case CAIRN_TYPE_INT: json_int(b, v.i); break;
+	case CAIRN_TYPE_BOOL: json_bool(b, v.i != 0); break;
+	case CAIRN_TYPE_FLOAT: {
+		size_t before = b->len;
+		json_num(b, v.f);
+		if (!memchr(b->ptr + before, '.', b->len - before) &&
+		    !memchr(b->ptr + before, 'e', b->len - before) && b->ptr[before] != '"')
+			buf_puts(b, ".0");
+		break;
+	}
+	default: json_str(b, text);
+	}
+}
+
+/* "config/<path>" for a relative path, "config/<base name>" otherwise. */
+static char *config_artifact_name(const char *path)
+{
+	return path_join("config", relpath_is_safe(path) ? path : path_base(path));
+}
+
+/* --- the child's output -------------------------------------------------------------------- */
+
+typedef struct stream {
+	const char *name; /* "stdout" / "stderr" */
+	int fd;           /* our read end, -1 when closed */
+	int out_fd;       /* where we pass it on: 1 or 2 */
+	bool pass;        /* still passing it on */
+	cairn_artifact_stream *log;
+	cairn_metric_parser *mp;
+} stream;
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Pass a chunk on (we own the data until the log commit). */
+static void pass_on(stream *s, cairn_run *run, const char *data, size_t n)
+{
+	if (s->pass) {
+		int e = write_all(s->out_fd, data, n);
+		if (e) {
+			/* Our reader went away (`cairn run … | head`): stop reading too,
+			 * so the child meets the closed pipe as it would without us. */
+			s->pass = false;
+			if (e == -EPIPE) {
+				close(s->fd);
+				s->fd = -1;
+			}
+		}
+	}
+	if (s->mp)
+		cairn_metric_parser_feed(s->mp, run, data, n);
+}
+
+static void log_failed(stream *s)
+{
+	warn("the %s log will be incomplete: %s", s->name, cairn_error_last());
+	cairn_artifact_stream_abort(s->log);
+	s->log = NULL;
+}
+
+static ssize_t drain_counted(stream *s, cairn_run *run, char *b, size_t bsz, int *err);
+
+/* Read what is there; false at EOF / error (the stream is then closed). */
+static bool drain_once(stream *s, cairn_run *run, char *b, size_t bsz)
+{
+	int e = 0;
+	ssize_t n = drain_counted(s, run, b, bsz, &e);
+	if (n > 0)
+		return true;
+	if (n < 0 && (e == EINTR || e == EAGAIN))
+		return e == EINTR;
+	if (s->fd >= 0) /* pass_on may have closed it */
+		close(s->fd);
+	s->fd = -1;
+	return false;
+}
+
+/* One read, with a log straight into the log's next buffer; the bytes
+ * read, 0 at EOF, -1 with *err on error. */
+static ssize_t drain_counted(stream *s, cairn_run *run, char *b, size_t bsz, int *err)
+{
+	if (s->fd < 0)
+		return 0;
+	void *slot = NULL;
+	size_t cap = 0;
+	if (s->log && cairn_artifact_stream_reserve(s->log, &slot, &cap) != 0)
+		log_failed(s);
+	char *p = s->log ? slot : b;
+	ssize_t n = read(s->fd, p, s->log ? cap : bsz);
+	*err = errno;
+	if (n > 0) {
+		pass_on(s, run, p, (size_t)n);
+		if (s->log && cairn_artifact_stream_commit(s->log, (size_t)n) != 0)
+			log_failed(s);
+		return n;
+	}
+	if (s->log)
+		cairn_artifact_stream_commit(s->log, 0);
+	return n;
+}
+
+/* --- the environment, captured beside the child ------------------------------------------ */
+
+typedef struct env_job {
+	cairn_run *run;
+	cairn_capture_options o;
+	char *report;
+	int rc;
+	char msg[512];
+} env_job;
+
+static void *env_main(void *arg)
+{
+	env_job *j = arg;
+	j->rc = cairn_run_capture_report(&j->report, j->run, &j->o);
+	if (j->rc)
+		snprintf(j->msg, sizeof j->msg, "%s", cairn_error_last());
+	return NULL;
+}
+
+static void print_warnings(const char *report)
+{
+	char err[128];
+	if (!report)
+		return;
+	json_doc *d = json_parse(report, strlen(report), NULL, err, sizeof err);
+	const json *w = d ? json_get(json_root(d), "warnings") : NULL;
+	for (const json *x = w ? w->child : NULL; x; x = x->next)
+		if (x->type == JSON_STR)
+			warn("%s", x->str);
+	json_doc_free(d);
+}
+
+/* The child's environment: ours, plus CAIRN_RUN_ID and CAIRN_DIR. */
+static char **child_env(const char *run_id, const char *store_dir, bool unbuffered)
+{
+	size_t n = 0;
+	for (char **e = environ; *e; e++)
+		n++;
+	char **v = calloc(n + 4, sizeof *v);
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "CAIRN_RUN_ID=", 13) != 0 && strncmp(*e, "CAIRN_DIR=", 10) != 0)
+			v[k++] = *e;
+	size_t l1 = strlen(run_id) + 14, l2 = strlen(store_dir) + 11;
+	v[k] = malloc(l1);
+	v[k + 1] = malloc(l2);
+	if (!v[k] || !v[k + 1]) {
+		free(v[k]);
+		free(v[k + 1]);
+		free(v);
+		return NULL;
+	}
+	snprintf(v[k], l1, "CAIRN_RUN_ID=%s", run_id);
+	snprintf(v[k + 1], l2, "CAIRN_DIR=%s", store_dir);
+	k += 2;
+	if (unbuffered)
+		v[k++] = "PYTHONUNBUFFERED=1";
+	v[k] = NULL;
+	return v;
+}
+
+/* --- the command ------------------------------------------------------------------------------ */
+
+int cmd_run(int argc, char **argv)
+{
+	enum {
+		O_HELP = 1,
+		O_PROJECT,
+		O_NAME,
+		O_TAG,
+		O_PARAM,
+		O_CONFIG,
+		O_NOTE,
+		O_REQUIRE_CLEAN,
+		O_SNAPSHOT_MAX,
+		O_METRIC_PATTERN,
+		O_NO_METRICS,
+		O_NO_CODE,
+		O_NO_ENV,
+		O_NO_SYS,
+		O_VERBOSE,
+		/* O_DATA: --data [NAME=]PATH goes here (repeatable, collected like
+		 * --config into `datas`, logged once the run exists). */
+	};
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP},
+	    {"project", 'p', true, O_PROJECT},
+	    {"name", 'n', true, O_NAME},
+	    {"tag", 't', true, O_TAG},
+	    {"param", 0, true, O_PARAM},
+	    {"config", 0, true, O_CONFIG},
+	    {"note", 0, true, O_NOTE},
+	    {"require-clean", 0, false, O_REQUIRE_CLEAN},
+	    {"snapshot-max", 0, true, O_SNAPSHOT_MAX},
+	    {"metric-pattern", 0, true, O_METRIC_PATTERN},
+	    {"no-metrics", 0, false, O_NO_METRICS},
+	    {"no-code", 0, false, O_NO_CODE},
+	    {"no-env", 0, false, O_NO_ENV},
+	    {"no-sys", 0, false, O_NO_SYS},
+	    {"verbose", 'v', false, O_VERBOSE},
+	    {0}};
+	cli_args a;
+	cairn_store *s = NULL;
+	cairn_run *run = NULL;
+	cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
+	cairn_capture_options co = CAIRN_CAPTURE_OPTIONS_INIT;
+	const char **tags = calloc((size_t)argc + 1, sizeof *tags);
+	const char **params = calloc((size_t)argc + 1, sizeof *params);
+	const char **configs = calloc((size_t)argc + 1, sizeof *configs);
+	size_t ntags = 0, nparams = 0, nconfigs = 0;
+	const char *note = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
+	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
+	char *path = NULL, *cmdline = NULL, *argv_json = NULL, *report = NULL, *store_abs = NULL;
+	char *python = NULL, **envp = NULL;
+	json_doc *argv_doc = NULL;
+	buf pjson = BUF_INIT;
+	stream out = {"stdout", -1, 1, true, NULL, NULL}, err = {"stderr", -1, 2, true, NULL, NULL};
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, sfd = -1;
+	char *iobuf = NULL;
+	cairn_monitor *mon = NULL;
+	pthread_t env_th;
+	bool env_started = false;
+	env_job ej;
+	pid_t pid = -1;
+	int o, rc = 0;
+	memset(&ej, 0, sizeof ej);
+
+	cli_args_init(&a, "run", argc, argv);
+	a.stop_at_first_pos = true; /* everything from COMMAND on is the command's */
+	while ((o = cli_next(&a, opts)) > 0) {
+		switch (o) {
+		case O_HELP: cli_help(usage); goto done;
+		case O_PROJECT: ro.project = a.val; break;
+		case O_NAME: ro.name = a.val; break;
+		case O_TAG: tags[ntags++] = a.val; break;
+		case O_PARAM:
+			if (!strchr(a.val, '=') || a.val[0] == '=') {
+				rc = cli_usage_error("run", "--param needs KEY=VALUE, got '%s'", a.val);
+				goto done;
+			}
+			params[nparams++] = a.val;
+			break;
+		case O_CONFIG: configs[nconfigs++] = a.val; break;
+		case O_NOTE: note = a.val; break;
+		case O_REQUIRE_CLEAN: co.require_clean = 1; break;
+		case O_SNAPSHOT_MAX: {
+			char *end;
+			double v = strtod(a.val, &end);
+			double m = 1;
+			if (*end == 'K' || *end == 'k')
+				m = 1024.0, end++;
+			else if (*end == 'M' || *end == 'm')
+				m = 1024.0 * 1024, end++;
+			else if (*end == 'G' || *end == 'g')
+				m = 1024.0 * 1024 * 1024, end++;
+			if (end == a.val || *end || v <= 0) {
+				rc = cli_usage_error("run", "--snapshot-max needs a size such as 64M, got '%s'",
+				                     a.val);
+				goto done;
+			}
+			co.snapshot_max_bytes = (int64_t)(v * m);
+			break;
+		}
+		case O_METRIC_PATTERN: pattern = a.val; break;
+		case O_NO_METRICS: no_metrics = true; break;
+		case O_NO_CODE: co.code = 0; break;
+		case O_NO_ENV: co.env = 0; break;
+		case O_NO_SYS: no_sys = true; break;
+		case O_VERBOSE: verbose = true; break;
+		}
+	}
+	if (o < 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (a.npos == 0) {
+		rc = cli_usage_error("run", "name the command to run (cairn run -- COMMAND [ARG]...)");
+		goto done;
+	}
+	char **cmd = a.pos;
+	int ncmd = a.npos;
+	cmd[ncmd] = NULL;
+	if (!no_metrics) {
+		/* a bad pattern is a usage error, found before anything runs */
+		cairn_metric_parser *probe = NULL;
+		if (cairn_metric_parser_new(&probe, pattern) != 0) {
+			rc = cli_usage_error("run", "%s", cairn_error_last());
+			goto done;
+		}
+		cairn_metric_parser_free(probe);
+	}
+
+	/* Signals first, before any thread exists, so every thread has them
+	 * blocked and only the signalfd sees them. */
+	sigset_t mask, old_mask;
+	sigemptyset(&mask);
+	int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
+	for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+		sigaddset(&mask, fwd[i]);
+	pthread_sigmask(SIG_BLOCK, &mask, &old_mask);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = resolve_command(cmd[0], &path)) != 0)
+		goto done;
+	for (size_t i = 0; i < nconfigs; i++) {
+		struct stat st;
+		if (stat(configs[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+			rc = cli_fail("cannot read config '%s': %s", configs[i],
+			              errno ? strerror(errno) : "not a file");
+			goto done;
+		}
+	}
+	if ((rc = cli_open_store(&s)) != 0)
+		goto done;
+	store_abs = path_abs(cairn_store_path(s));
+	if (!store_abs) {
+		rc = cli_fail("cannot resolve the store '%s': %s", cairn_store_path(s), strerror(errno));
+		goto done;
+	}
+
+	if (co.require_clean && co.code && cairn_code_require_clean(s, NULL) != 0) {
+		rc = cli_fail_lib("refusing to run (--require-clean)");
+		goto done;
+	}
+
+	/* Params: configs (named in the command, then --config), the command
+	 * line, then --param; later ones win. */
+	if (cairn_argv_params_json(&argv_json, ncmd, (const char *const *)cmd) != 0 ||
+	    cairn_command_line_masked(&cmdline, ncmd, (const char *const *)cmd) != 0) {
+		rc = cli_fail_lib("cannot read the command line");
+		goto done;
+	}
+	char perr[128];
+	argv_doc = json_parse(argv_json, strlen(argv_json), NULL, perr, sizeof perr);
+	if (!argv_doc) {
+		rc = cli_fail("internal: bad JSON from the library: %s", perr);
+		goto done;
+	}
+	const json *acfg = json_get(json_root(argv_doc), "configs");
+	for (const json *x = acfg ? acfg->child : NULL; x; x = x->next) {
+		bool dup = false;
+		for (size_t i = 0; i < nconfigs; i++)
+			dup = dup || strcmp(configs[i], x->str) == 0;
+		if (!dup) { /* named in the command: before the --config ones */
+			memmove(configs + 1, configs, nconfigs * sizeof *configs);
+			configs[0] = x->str;
+			nconfigs++;
+		}
+	}
+	bool pfirst = true;
+	buf_putc(&pjson, '{');
+	for (size_t i = 0; i < nconfigs; i++) {
+		char *flat = NULL;
+		if (cairn_config_flatten_json(&flat, configs[i]) != 0)
+			warn("%s (the run goes on)", cairn_error_last());
+		else
+			add_members(&pjson, &pfirst, flat);
+		cairn_free(flat);
+	}
+	const json *ap = json_get(json_root(argv_doc), "params");
+	for (const json *x = ap ? ap->child : NULL; x; x = x->next) {
+		if (!pfirst)
+			buf_putc(&pjson, ',');
+		pfirst = false;
+		json_str(&pjson, x->key);
+		buf_putc(&pjson, ':');
+		if (x->type == JSON_STR)
+			json_strn(&pjson, x->str, x->len);
+		else if (x->type == JSON_BOOL)
+			json_bool(&pjson, x->b);
+		else if (x->is_int)
+			json_int(&pjson, x->i);
+		else {
+			char num[64];
+			snprintf(num, sizeof num, "%.17g", x->num);
+			buf_puts(&pjson, num);
+			if (!strpbrk(num, ".eE"))
+				buf_puts(&pjson, ".0");
+		}
+	}
+	for (size_t i = 0; i < nparams; i++) {
+		const char *eq = strchr(params[i], '=');
+		if (!pfirst)
+			buf_putc(&pjson, ',');
+		pfirst = false;
+		json_strn(&pjson, params[i], (size_t)(eq - params[i]));
+		buf_putc(&pjson, ':');
+		typed_json(&pjson, eq + 1);
+	}
+	buf_putc(&pjson, '}');
+
+	ro.tags = tags;
+	ro.ntags = ntags;
+	ro.command = cmdline;
+	/* Started from inside another run (a sweep script under cairn run):
+	 * that run is the parent. */
+	char parent[CAIRN_RUN_ID_HEXSZ + 1];
+	const char *outer = getenv("CAIRN_RUN_ID");
+	if (outer && *outer && cairn_run_resolve(parent, s, outer) == 0)
+		ro.parent = parent;
+	cairn_error_clear();
+	if (cairn_run_create(&run, s, &ro) != 0) {
+		rc = cli_fail_lib("cannot create the run");
+		goto done;
+	}
+	run_live = true;
+	cairn_run_heartbeat(run); /* from now on a dead wrapper shows as crashed */
+
+	/* The environment on its own thread: it does not depend on the code or
+	 * the child, and asking Python for its packages takes a while. */
+	if (co.env) {
+		ej.run = run;
+		ej.o = co;
+		ej.o.code = 0;
+		ej.o.require_clean = 0;
+		if (cairn_command_python(&python, path) == 0 && python)
+			ej.o.python = python;
+		env_started = pthread_create(&env_th, NULL, env_main, &ej) == 0;
+		if (!env_started)
+			warn("the environment will not be recorded: cannot start a thread");
+	}
+
+	/* The code, before the child can touch the tree. */
+	cairn_capture_options cc = co;
+	cc.env = 0;
+	if (cairn_run_capture_report(&report, run, &cc) != 0) {
+		rc = cli_fail_lib(co.require_clean && cairn_error_last_code() == CAIRN_EDIRTY
+		                      ? "refusing to run (--require-clean)"
+		                      : "cannot capture the run");
+		goto fail_purge;
+	}
+	print_warnings(report);
+	if (verbose)
+		fprintf(stderr, "cairn: run %s (%s) in project %s\n", cairn_run_name(run),
+		        cairn_run_id(run), cairn_run_project(run));
+	if (cairn_run_log_params_json(run, pjson.ptr, 1) != 0)
+		warn("params not recorded: %s", cairn_error_last());
+	for (size_t i = 0; i < nconfigs; i++) {
+		char *name = config_artifact_name(configs[i]);
+		if (!name || cairn_run_log_artifact_kind(run, configs[i], name, CAIRN_ARTIFACT_CONFIG) != 0)
+			warn("config '%s' not stored: %s", configs[i], cairn_error_last());
+		free(name);
+	}
+	if (note && cairn_run_set_note(run, note) != 0)
+		warn("note not recorded: %s", cairn_error_last());
+
+	/* The child. */
+	iobuf = malloc(1 << 20);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!iobuf || sfd < 0 || pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+		rc = cli_fail("cannot set up the command's output: %s", strerror(errno));
+		goto fail_purge;
+	}
+	/* Bigger pipes: fewer wake-ups when the child writes a lot. */
+	fcntl(outp[0], F_SETPIPE_SZ, 1 << 20);
+	fcntl(errp[0], F_SETPIPE_SZ, 1 << 20);
+	bool tty = isatty(1) || isatty(2);
+	envp = child_env(cairn_run_id(run), store_abs, tty && !getenv("PYTHONUNBUFFERED"));
+	if (!envp) {
+		rc = cli_fail("out of memory");
+		goto fail_purge;
+	}
+	if (!no_metrics) {
+		cairn_metric_parser_new(&out.mp, pattern);
+		cairn_metric_parser_new(&err.mp, pattern);
+	}
+	if (cairn_artifact_stream_open(&out.log, run, "logs/stdout.log", CAIRN_ARTIFACT_LOG) != 0 ||
+	    cairn_artifact_stream_open(&err.log, run, "logs/stderr.log", CAIRN_ARTIFACT_LOG) != 0)
+		warn("the output will not be stored: %s", cairn_error_last());
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	sigset_t def;
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(&at, &old_mask);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int e = posix_spawn(&pid, path, &fa, &at, cmd, envp);
+	if (e == ENOEXEC) {
+		/* a script without #!: the shell runs it, as execvp would */
+		char **sh = calloc((size_t)ncmd + 2, sizeof *sh);
+		if (sh) {
+			sh[0] = "/bin/sh";
+			sh[1] = path;
+			for (int i = 1; i < ncmd; i++)
+				sh[i + 1] = cmd[i];
+			e = posix_spawn(&pid, "/bin/sh", &fa, &at, sh, envp);
+			free(sh);
+		}
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+	if (e != 0) {
+		rc = cli_fail("cannot run '%s': %s", cmd[0], strerror(e));
+		goto fail_purge;
+	}
+	out.fd = outp[0];
+	err.fd = errp[0];
+	outp[0] = errp[0] = -1;
+	double t0 = clock_mono();
+
+	cairn_monitor_options mo = CAIRN_MONITOR_OPTIONS_INIT;
+	mo.pid = pid;
+	if (no_sys)
+		mo.sample_interval = -1;
+	if (cairn_monitor_start(&mon, run, &mo) != 0)
+		warn("no heartbeat or system samples: %s", cairn_error_last());
+
+	/* Pump until the child is gone. */
+	int wstatus = 0;
+	bool child_done = false, killed = false;
+	while (!child_done) {
+		struct pollfd pf[3];
+		int np = 0, io = -1, ie = -1;
+		if (out.fd >= 0) {
+			pf[np] = (struct pollfd){out.fd, POLLIN, 0};
+			io = np++;
+		}
+		if (err.fd >= 0) {
+			pf[np] = (struct pollfd){err.fd, POLLIN, 0};
+			ie = np++;
+		}
+		pf[np] = (struct pollfd){sfd, POLLIN, 0};
+		int is = np++;
+		if (poll(pf, (nfds_t)np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			warn("poll: %s", strerror(errno));
+			break;
+		}
+		if (io >= 0 && pf[io].revents)
+			drain_once(&out, run, iobuf, 1 << 20);
+		if (ie >= 0 && pf[ie].revents)
+			drain_once(&err, run, iobuf, 1 << 20);
+		if (pf[is].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGCHLD) {
+					if (waitpid(pid, &wstatus, WNOHANG) == pid)
+						child_done = true;
+					continue;
+				}
+				if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+					killed = true;
+				/* The terminal sends ^C to the whole foreground group, the
+				 * child included: do not send it twice. */
+				bool from_tty = si.ssi_code == SI_KERNEL && getpgid(pid) == getpgrp();
+				if (!from_tty)
+					kill(pid, sig);
+			}
+		}
+	}
+	/* What the child wrote before it ended is still in the pipes: read
+	 * that much, not what a background grandchild keeps writing after. */
+	for (int i = 0; i < 2; i++) {
+		stream *x = i ? &err : &out;
+		int pending = 0;
+		if (x->fd < 0)
+			continue;
+		fcntl(x->fd, F_SETFL, O_NONBLOCK);
+		if (ioctl(x->fd, FIONREAD, &pending) != 0)
+			pending = 1 << 20;
+		int64_t left = pending;
+		while (left > 0 && x->fd >= 0) {
+			int rerr;
+			ssize_t got = drain_counted(x, run, iobuf, 1 << 20, &rerr);
+			if (got <= 0)
+				break;
+			left -= got;
+		}
+		if (x->fd >= 0) {
+			close(x->fd);
+			x->fd = -1;
+		}
+	}
+	double elapsed = clock_mono() - t0;
+
+	cairn_status st;
+	int code;
+	if (WIFEXITED(wstatus)) {
+		code = WEXITSTATUS(wstatus);
+		st = code == 0 ? CAIRN_STATUS_FINISHED : CAIRN_STATUS_FAILED;
+	} else if (WIFSIGNALED(wstatus)) {
+		int sig = WTERMSIG(wstatus);
+		code = 128 + sig;
+		st = (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGKILL ||
+		      sig == SIGQUIT || sig == SIGPIPE)
+		         ? CAIRN_STATUS_KILLED
+		         : CAIRN_STATUS_FAILED;
+	} else {
+		code = 1;
+		st = CAIRN_STATUS_FAILED;
+	}
+	if (killed)
+		st = CAIRN_STATUS_KILLED;
+
+	/* Store what we have, then end the run. */
+	stream *ss[2] = {&out, &err};
+	for (int i = 0; i < 2; i++) {
+		if (ss[i]->mp)
+			cairn_metric_parser_finish(ss[i]->mp, run);
+		if (ss[i]->log && cairn_artifact_stream_close(ss[i]->log) != 0)
+			warn("the %s log was not stored: %s", ss[i]->name, cairn_error_last());
+		ss[i]->log = NULL;
+	}
+	cairn_monitor_stop(mon);
+	mon = NULL;
+	if (env_started) {
+		pthread_join(env_th, NULL);
+		env_started = false;
+		if (ej.rc)
+			warn("the environment was not recorded: %s", ej.msg);
+		print_warnings(ej.report);
+	}
+	if (cairn_run_finish(run, st, code) != 0)
+		warn("cannot record the end of the run: %s", cairn_error_last());
+	if (verbose)
+		fprintf(stderr, "cairn: run %s %s (exit code %d) after %.1fs\n", cairn_run_name(run),
+		        cairn_status_name(st), code, elapsed);
+	rc = code;
+	goto done;
+
+fail_purge:
+	/* Nothing ran: leave no trace of the run (once nothing writes to it). */
+	if (env_started) {
+		pthread_join(env_th, NULL);
+		env_started = false;
+	}
+	if (run_live) {
+		char id[CAIRN_RUN_ID_HEXSZ + 1];
+		snprintf(id, sizeof id, "%s", cairn_run_id(run));
+		cairn_run_free(run);
+		run = NULL;
+		cairn_run_delete(s, id, 1);
+	}
+done:
+	if (env_started)
+		pthread_join(env_th, NULL);
+	cairn_monitor_stop(mon);
+	for (int i = 0; i < 2; i++) {
+		stream *x = i ? &err : &out;
+		cairn_artifact_stream_abort(x->log);
+		cairn_metric_parser_free(x->mp);
+		if (x->fd >= 0)
+			close(x->fd);
+	}
+	int fds[] = {outp[0], outp[1], errp[0], errp[1], sfd};
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (envp) {
+		for (char **p = envp; *p; p++)
+			if (strncmp(*p, "CAIRN_RUN_ID=", 13) == 0 || strncmp(*p, "CAIRN_DIR=", 10) == 0)
+				free(*p);
+		free(envp);
+	}
+	cairn_free(ej.report);
+	json_doc_free(argv_doc);
+	buf_free(&pjson);
+	cairn_free(argv_json);
+	cairn_free(cmdline);
+	cairn_free(report);
+	cairn_free(python);
+	free(store_abs);
+	free(path);
+	free(iobuf);
+	cairn_run_free(run);
+	cairn_store_close(s);
+	cli_args_free(&a);
+	free(tags);
+	free(params);
+	free(configs);
+	return rc;
+}

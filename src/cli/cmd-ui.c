@@ -1,0 +1,205 @@
+/*
+ * cli/cmd-ui.c — `cairn ui` and `cairn server`: serve the store's web UI and
+ * HTTP API (src/server) until interrupted.
+ *
+ * Both listen on loopback by default.  Any other address exposes the store
+ * to the network with no authentication, so it needs --public and prints a
+ * warning.  Port 0 picks a free port; the URL is printed on stdout (one
+ * line, flushed) so scripts and tests can read it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "server/server.h"
+
+static const char ui_usage[] =
+    "usage: cairn ui [--listen ADDR:PORT] [--public] [--timeout S] [--max-body BYTES] [--quiet]\n"
+    "       cairn server [same options]\n\n"
+    "Serve the store's web UI and JSON API (/api/v1/) over HTTP until interrupted.\n"
+    "'cairn ui' is for browsing your own store; 'cairn server' is the same program\n"
+    "meant for a store shared by a team.  Both listen on 127.0.0.1:7460 by default.\n\n"
+    "options:\n"
+    "  -l, --listen ADDR:PORT  address and port (port 0 picks a free one); ADDR may be\n"
+    "                          an IPv4 address, [IPv6] or localhost\n"
+    "      --public            allow a non-loopback address (there is no\n"
+    "                          authentication: anyone who can reach it can read and\n"
+    "                          change the store)\n"
+    "      --timeout S         close connections idle for S seconds (default 30)\n"
+    "      --max-body BYTES    largest request body accepted (default 16777216)\n"
+    "  -q, --quiet             no access log on stderr\n";
+
+/* Split "host:port", "[v6]:port", ":port", "port" or "host". */
+static int parse_listen(const char *s, char *host, size_t hostsz, int *port)
+{
+	const char *colon = NULL;
+	*port = SERVER_DEFAULT_PORT;
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e || (size_t)(e - s - 1) >= hostsz || (e[1] && e[1] != ':'))
+			return -1;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		colon = e[1] ? e + 1 : NULL;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon)
+			return -1; /* a bare IPv6 address needs brackets */
+		bool digits = *s != '\0';
+		for (const char *p = s; *p; p++)
+			digits = digits && *p >= '0' && *p <= '9';
+		if (digits) {
+			snprintf(host, hostsz, "127.0.0.1");
+			colon = s - 1;
+		} else {
+			size_t n = colon ? (size_t)(colon - s) : strlen(s);
+			if (n >= hostsz)
+				return -1;
+			memcpy(host, s, n);
+			host[n] = '\0';
+			if (n == 0)
+				snprintf(host, hostsz, "127.0.0.1");
+		}
+	}
+	if (colon) {
+		char *end;
+		errno = 0;
+		long p = strtol(colon + 1, &end, 10);
+		if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
+			return -1;
+		*port = (int)p;
+	}
+	return host[0] ? 0 : -1;
+}
+
+static int parse_size(const char *s, unsigned long long lo, unsigned long long hi,
+                      unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int serve(const char *cmd, int argc, char **argv)
+{
+	enum { O_HELP = 1, O_LISTEN, O_PUBLIC, O_TIMEOUT, O_MAXBODY, O_QUIET };
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"listen", 'l', true, O_LISTEN},
+	                               {"public", 0, false, O_PUBLIC},
+	                               {"timeout", 0, true, O_TIMEOUT},
+	                               {"max-body", 0, true, O_MAXBODY},
+	                               {"quiet", 'q', false, O_QUIET},
+	                               {0}};
+	cli_args a;
+	cairn_store *s = NULL;
+	server *srv = NULL;
+	server_config cfg = {0};
+	char host[256] = "127.0.0.1";
+	int port = SERVER_DEFAULT_PORT, o, rc = 0;
+	bool public_ok = false;
+	unsigned long long v;
+	cli_args_init(&a, cmd, argc, argv);
+	while ((o = cli_next(&a, opts)) > 0) {
+		switch (o) {
+		case O_HELP: cli_help(ui_usage); goto done;
+		case O_LISTEN:
+			if (parse_listen(a.val, host, sizeof host, &port) != 0) {
+				rc = cli_usage_error(
+				    cmd, "--listen needs ADDR:PORT (e.g. 127.0.0.1:0), got '%s'",
+				    a.val);
+				goto done;
+			}
+			break;
+		case O_PUBLIC: public_ok = true; break;
+		case O_TIMEOUT:
+			if (parse_size(a.val, 1, 3600, &v) != 0) {
+				rc = cli_usage_error(
+				    cmd, "--timeout needs seconds from 1 to 3600, got '%s'", a.val);
+				goto done;
+			}
+			cfg.timeout_s = (unsigned)v;
+			break;
+		case O_MAXBODY:
+			if (parse_size(a.val, 1024, (unsigned long long)1 << 32, &v) != 0) {
+				rc = cli_usage_error(
+				    cmd, "--max-body needs bytes from 1024 to 4294967296, got '%s'",
+				    a.val);
+				goto done;
+			}
+			cfg.max_body = (size_t)v;
+			break;
+		case O_QUIET: cfg.quiet = true; break;
+		}
+	}
+	if (o < 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (a.npos) {
+		rc = cli_usage_error(cmd, "unexpected argument '%s'", a.pos[0]);
+		goto done;
+	}
+	bool loopback = server_host_is_loopback(host);
+	if (!loopback && !public_ok) {
+		rc = cli_usage_error(
+		    cmd,
+		    "'%s' is not a loopback address; the server has no authentication, "
+		    "so add --public to expose the store anyway",
+		    host);
+		goto done;
+	}
+	if ((rc = cli_open_store(&s)) != 0)
+		goto done;
+	/* Block the stop signals before libmicrohttpd starts its threads, so
+	 * they all inherit the mask and this thread alone receives them. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	cfg.host = host;
+	cfg.port = port;
+	char err[512];
+	if (server_start(&srv, s, &cfg, err, sizeof err) != 0) {
+		rc = cli_fail("%s", err);
+		goto done;
+	}
+	if (!loopback)
+		fprintf(stderr,
+		        "warning: listening on %s without authentication: anyone who can reach "
+		        "this address can read and change the store\n",
+		        host);
+	bool v6 = strchr(host, ':') != NULL;
+	printf("cairn %s: serving %s at http://%s%s%s:%d/\n", cmd, cairn_store_path(s),
+	       v6 ? "[" : "", host, v6 ? "]" : "", server_port(srv));
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&stop, &sig);
+	if (!cfg.quiet)
+		fprintf(stderr, "cairn %s: stopping\n", cmd);
+done:
+	server_stop(srv);
+	cairn_store_close(s);
+	cli_args_free(&a);
+	return rc;
+}
+
+int cmd_ui(int argc, char **argv)
+{
+	return serve("ui", argc, argv);
+}
+
+int cmd_server(int argc, char **argv)
+{
+	return serve("server", argc, argv);
+}

@@ -1,0 +1,124 @@
+/*
+ * server/http.h — what the server's parts share: one request as the handlers
+ * see it, the response they fill, the route table, and the helpers that turn
+ * library errors into JSON error responses.
+ *
+ * A request is handled on one libmicrohttpd thread from start to end; the
+ * structures here belong to that thread.  The server object (store, run
+ * cache) is shared by every thread and guards its own mutable state.
+ */
+#ifndef CAIRN_SERVER_HTTP_H
+#define CAIRN_SERVER_HTTP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cairn.h"
+#include "server/server.h"
+#include "util/buf.h"
+
+#define ROUTE_MAX_PARAMS 4
+#define QUERY_ARG_MAX    8192 /* bytes in one query-string argument */
+
+struct MHD_Connection;
+
+typedef struct run_cache_ent {
+	char id[CAIRN_RUN_ID_HEXSZ + 1];
+	cairn_run *run;
+	uint64_t used;
+	int refs; /* requests using the handle now; evicted only at 0 */
+} run_cache_ent;
+
+#define RUN_CACHE_SIZE 64
+
+struct server {
+	cairn_store *store;
+	server_config cfg;
+	struct MHD_Daemon *daemon;
+	int port;
+	bool loopback;
+	/* Open run handles of runs being logged to over HTTP, so consecutive
+	 * batches reuse the handle's key cache and automatic steps. */
+	pthread_mutex_t cache_mu;
+	run_cache_ent cache[RUN_CACHE_SIZE];
+	uint64_t cache_clock;
+};
+
+typedef struct request {
+	server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;                     /* decoded path, without the query string */
+	const char *params[ROUTE_MAX_PARAMS]; /* captured path segments, in order */
+	int nparams;
+	buf body;
+	bool body_too_big;
+	bool answered;      /* a response was queued early (413) */
+	uint64_t discarded; /* body bytes dropped past the cap */
+	double started;
+} request;
+
+typedef struct response {
+	int status;
+	const char *content_type; /* static string */
+	buf body;
+	int fd; /* >= 0: serve this file (body unused) */
+	uint64_t fd_size;
+	uint64_t fd_offset;      /* 206 partial content */
+	char range[96];          /* Content-Range */
+	const char *disposition; /* "inline" / "attachment" or NULL */
+	char *filename;          /* for Content-Disposition (owned) */
+	const char *allow;       /* Allow header for 405 */
+	const char *cache;       /* Cache-Control or NULL */
+	char etag[72];
+	bool sandbox;            /* CSP sandbox: user content */
+	const void *static_data; /* embedded asset (not freed) */
+	size_t static_len;
+} response;
+
+typedef int (*handler_fn)(request *rq, response *rs);
+
+typedef struct route {
+	const char *method;
+	const char *pattern; /* "/api/v1/runs/{run}/metrics/{*}": {x} one segment, {*} the rest */
+	handler_fn fn;
+} route;
+
+/* Route tables (routes.c, api.c). */
+extern const route api_v1_routes[];
+extern const route mlflow_routes[];
+
+/* Match path against pattern; fills rq->params.  Returns true on a match. */
+bool route_match(const char *pattern, const char *path, request *rq);
+
+/* --- responses ------------------------------------------------------------ */
+/* Take ownership of JSON text (from a cairn_*_json call) as a 200/201 body. */
+int resp_json_take(response *rs, int status, char *text);
+/* The buffer rs->body already holds JSON. */
+int resp_json_buf(response *rs, int status);
+/* {"error":{"code","message"}} with status; returns 0 (handled). */
+int resp_error(response *rs, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Same with "position" (a byte offset into the named input, e.g. a query). */
+int resp_error_pos(response *rs, int status, const char *code, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Map the library's last error (rc) to a status and error response. */
+int resp_lib_error(response *rs, int rc);
+
+/* A query-string argument (decoded), NULL when absent.  Arguments longer
+ * than QUERY_ARG_MAX are treated as present but refused by arg_checked. */
+const char *req_arg(request *rq, const char *name);
+/* Same, but writes a 400 response and returns false when it is too long. */
+bool req_arg_checked(request *rq, response *rs, const char *name, const char **out);
+/* A request header, NULL when absent. */
+const char *req_header(request *rq, const char *name);
+
+/* --- run handles ---------------------------------------------------------- */
+/* A handle on the run named by id (full id, prefix or name), from the cache
+ * when possible.  Give it back with run_cache_release. */
+int run_cache_get(server *srv, const char *id, cairn_run **out);
+void run_cache_release(server *srv, cairn_run *run);
+void run_cache_clear(server *srv);
+
+#endif

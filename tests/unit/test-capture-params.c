@@ -1,0 +1,405 @@
+/*
+ * tests/unit/test-capture-params.c — params from command lines and config
+ * files, secret names and credential masking, notebooks' code.
+ */
+#include "unit.h"
+
+#include <math.h>
+
+#include "util/json.h"
+
+/* Parse argv and return the doc (caller frees). */
+static json_doc *argv_doc(int argc, const char *const *argv)
+{
+	char *out = NULL, err[128];
+	assert_ok(cairn_argv_params_json(&out, argc, argv));
+	json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
+	assert_non_null(d);
+	cairn_free(out);
+	return d;
+}
+
+static const json *param(json_doc *d, const char *key)
+{
+	return json_get(json_get(json_root(d), "params"), key);
+}
+
+static void test_argv_forms(void **state)
+{
+	(void)state;
+	const char *argv[] = {"python3", "-u", "train.py", "--lr", "0.1", "--epochs=10", "-b", "32",
+	                      "--debug", "model.depth=4", "--name", "resnet", "--no-cuda",
+	                      "--momentum", "-0.5", "+extra.flag=yes", "--learning-rate", "1e-3"};
+	json_doc *d = argv_doc(18, argv);
+	const json *p;
+	assert_non_null(p = param(d, "lr"));
+	assert_int_equal(p->type, JSON_NUM);
+	assert_false(p->is_int);
+	assert_true(p->num == 0.1);
+	assert_non_null(p = param(d, "epochs"));
+	assert_true(p->is_int && p->i == 10);
+	assert_non_null(p = param(d, "b"));
+	assert_true(p->is_int && p->i == 32);
+	assert_non_null(p = param(d, "debug"));
+	assert_int_equal(p->type, JSON_BOOL);
+	assert_true(p->b);
+	assert_non_null(p = param(d, "model.depth"));
+	assert_true(p->is_int && p->i == 4);
+	assert_string_equal(json_get_str(json_get(json_root(d), "params"), "name"), "resnet");
+	assert_non_null(p = param(d, "no_cuda"));
+	assert_int_equal(p->type, JSON_BOOL);
+	assert_non_null(p = param(d, "momentum"));
+	assert_true(p->num == -0.5);
+	assert_string_equal(json_get_str(json_get(json_root(d), "params"), "extra.flag"), "yes");
+	assert_non_null(p = param(d, "learning_rate")); /* hyphens -> underscores */
+	assert_true(p->num == 1e-3);
+	/* the interpreter's own options are not params */
+	assert_null(param(d, "u"));
+	json_doc_free(d);
+}
+
+static void test_argv_floats_stay_floats(void **state)
+{
+	(void)state;
+	const char *argv[] = {"prog", "--a", "1.0", "--b", "2", "--c", "true", "--d", "nan"};
+	json_doc *d = argv_doc(9, argv);
+	const json *a = param(d, "a"), *b = param(d, "b"), *c = param(d, "c"), *dd = param(d, "d");
+	assert_true(a->type == JSON_NUM && !a->is_int && a->num == 1.0);
+	assert_true(b->type == JSON_NUM && b->is_int);
+	assert_int_equal(c->type, JSON_BOOL);
+	assert_int_equal(dd->type, JSON_STR); /* words stay strings */
+	json_doc_free(d);
+}
+
+static void test_argv_repeated_and_bare(void **state)
+{
+	(void)state;
+	const char *argv[] = {"prog", "--layer", "64", "--layer", "128", "-v", "-v", "--x"};
+	json_doc *d = argv_doc(8, argv);
+	assert_string_equal(json_get_str(json_get(json_root(d), "params"), "layer"), "[64, 128]");
+	assert_string_equal(json_get_str(json_get(json_root(d), "params"), "v"), "[true, true]");
+	assert_int_equal(param(d, "x")->type, JSON_BOOL);
+	json_doc_free(d);
+}
+
+static void test_argv_interpreters(void **state)
+{
+	(void)state;
+	const char *m[] = {"python", "-m", "pkg.train", "--lr", "3"};
+	json_doc *d = argv_doc(5, m);
+	assert_null(param(d, "m"));
+	assert_int_equal(param(d, "lr")->i, 3);
+	json_doc_free(d);
+	const char *sh[] = {"sh", "-c", "echo hi --no", "--x", "1"};
+	d = argv_doc(5, sh);
+	assert_null(param(d, "c"));
+	assert_null(param(d, "no"));
+	assert_int_equal(param(d, "x")->i, 1);
+	json_doc_free(d);
+	const char *launcher[] = {"torchrun", "--nproc_per_node=4", "train.py", "--bs", "8"};
+	d = argv_doc(5, launcher);
+	assert_null(param(d, "nproc_per_node"));
+	assert_int_equal(param(d, "bs")->i, 8);
+	json_doc_free(d);
+	const char *dashdash[] = {"prog", "--a", "1", "--", "--b", "2", "k=v"};
+	d = argv_doc(7, dashdash);
+	assert_non_null(param(d, "a"));
+	assert_null(param(d, "b"));
+	assert_non_null(param(d, "k")); /* key=value still counts after -- */
+	json_doc_free(d);
+}
+
+static void test_argv_secrets(void **state)
+{
+	(void)state;
+	const char *argv[] = {"prog",       "--api-key",   "s3cr3t-A", "--lr",
+	                      "0.1",        "token=s3cr3t-B", "--db", "postgres://u:s3cr3t-C@h/db",
+	                      "--password=s3cr3t-D"};
+	char *out = NULL, *cmd = NULL;
+	assert_ok(cairn_argv_params_json(&out, 9, argv));
+	assert_null(strstr(out, "s3cr3t"));
+	assert_non_null(strstr(out, "\"api_key\""));  /* listed as a secret */
+	assert_non_null(strstr(out, "postgres://***@h/db"));
+	assert_ok(cairn_command_line_masked(&cmd, 9, argv));
+	assert_null(strstr(cmd, "s3cr3t"));
+	assert_string_equal(cmd, "prog --api-key *** --lr 0.1 'token=***' --db 'postgres://***@h/db' "
+	                         "'--password=***'");
+	cairn_free(out);
+	cairn_free(cmd);
+}
+
+static void test_command_line_quoting(void **state)
+{
+	(void)state;
+	const char *argv[] = {"echo", "a b", "it's", "", "plain-1.0"};
+	char *cmd = NULL;
+	assert_ok(cairn_command_line_masked(&cmd, 5, argv));
+	assert_string_equal(cmd, "echo 'a b' 'it'\\''s' '' plain-1.0");
+	cairn_free(cmd);
+}
+
+static void test_secret_names_and_masking(void **state)
+{
+	(void)state;
+	assert_true(cairn_name_is_secret("GITHUB_TOKEN"));
+	assert_true(cairn_name_is_secret("aws_secret_access_key"));
+	assert_true(cairn_name_is_secret("DB_PASSWORD"));
+	assert_true(cairn_name_is_secret("GOOGLE_APPLICATION_CREDENTIALS"));
+	assert_true(cairn_name_is_secret("api-key"));
+	assert_false(cairn_name_is_secret("CUDA_VISIBLE_DEVICES"));
+	assert_false(cairn_name_is_secret("lr"));
+	static const char *const cases[][2] = {
+	    {"https://user:pw@github.com/x.git", "https://***@github.com/x.git"},
+	    {"see http://tok@host:8080/p?a=1&token=abc&b=2 ok", "see http://***@host:8080/p?a=1&token=***&b=2 ok"},
+	    {"s3://bucket/key?X-Amz-Signature=dead&x=1", "s3://bucket/key?X-Amz-Signature=***&x=1"},
+	    {"no url here", "no url here"},
+	    {"a:b@c", "a:b@c"},
+	    {"://weird", "://weird"},
+	    {"postgres://u:p@h/db and redis://:p@r:6379", "postgres://***@h/db and redis://***@r:6379"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *m = NULL;
+		assert_ok(cairn_mask_credentials(&m, cases[i][0]));
+		assert_string_equal(m, cases[i][1]);
+		cairn_free(m);
+	}
+}
+
+/* --- configs ------------------------------------------------------------------ */
+
+static char *write_tmp(const char *dir, const char *name, const char *text)
+{
+	char *p = malloc(strlen(dir) + strlen(name) + 2);
+	sprintf(p, "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+static json_doc *flatten(const char *path)
+{
+	char *out = NULL, err[128];
+	assert_ok(cairn_config_flatten_json(&out, path));
+	json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
+	assert_non_null(d);
+	cairn_free(out);
+	return d;
+}
+
+static void test_yaml_flatten(void **state)
+{
+	(void)state;
+	char *dir = unit_tmpdir();
+	char *p = write_tmp(dir, "cfg.yaml",
+	                    "# a config\n"
+	                    "lr: 0.001\n"
+	                    "epochs: 10\n"
+	                    "big: 1_000\n"
+	                    "use_amp: yes\n"
+	                    "name: 'resnet'\n"
+	                    "version: \"12\"\n"
+	                    "dropout: ~\n"
+	                    "model:\n"
+	                    "  depth: 50\n"
+	                    "  act: relu\n"
+	                    "  head:\n"
+	                    "    sizes: [512, 256]\n"
+	                    "    dict_list: [{a: 1}, b]\n"
+	                    "empty: {}\n"
+	                    "api_token: nope\n"
+	                    "scale: .inf\n");
+	json_doc *d = flatten(p);
+	const json *r = json_root(d);
+	assert_true(json_get(r, "lr")->num == 0.001);
+	assert_true(json_get(r, "epochs")->is_int && json_get(r, "epochs")->i == 10);
+	assert_int_equal(json_get(r, "big")->i, 1000);
+	assert_int_equal(json_get(r, "use_amp")->type, JSON_BOOL);
+	assert_string_equal(json_get_str(r, "name"), "resnet");
+	assert_string_equal(json_get_str(r, "version"), "12"); /* quoted: a string */
+	assert_string_equal(json_get_str(r, "dropout"), "null");
+	assert_int_equal(json_get(r, "model.depth")->i, 50);
+	assert_string_equal(json_get_str(r, "model.act"), "relu");
+	assert_string_equal(json_get_str(r, "model.head.sizes"), "[512, 256]");
+	assert_string_equal(json_get_str(r, "model.head.dict_list"), "[{\"a\": 1}, \"b\"]");
+	assert_null(json_get(r, "api_token")); /* secret-looking: left out */
+	assert_string_equal(json_get_str(r, "scale"), "Infinity");
+	json_doc_free(d);
+	free(p);
+	unit_rmrf(dir);
+	free(dir);
+}
+
+static void test_yaml_malformed(void **state)
+{
+	(void)state;
+	char *dir = unit_tmpdir();
+	char *p = write_tmp(dir, "bad.yml", "a: 1\nb: [1, 2\nc: 3\n");
+	char *out = NULL;
+	assert_int_equal(cairn_config_flatten_json(&out, p), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "bad.yml"));
+	assert_non_null(strstr(cairn_error_last(), "line "));
+	free(p);
+	p = write_tmp(dir, "list.yaml", "- 1\n- 2\n");
+	assert_int_equal(cairn_config_flatten_json(&out, p), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "not a mapping"));
+	free(p);
+	p = write_tmp(dir, "cfg.txt", "a: 1\n");
+	assert_int_equal(cairn_config_flatten_json(&out, p), CAIRN_EINVALID);
+	free(p);
+	/* a billion laughs: bounded, not a hang or an explosion */
+	p = write_tmp(dir, "bomb.yaml",
+	              "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	              "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	              "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	              "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	              "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+	              "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+	              "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n");
+	int rc = cairn_config_flatten_json(&out, p);
+	assert_true(rc == 0 || rc == CAIRN_ETOOBIG);
+	cairn_free(out);
+	free(p);
+	unit_rmrf(dir);
+	free(dir);
+}
+
+static void test_json_flatten(void **state)
+{
+	(void)state;
+	char *dir = unit_tmpdir();
+	char *p = write_tmp(dir, "cfg.json",
+	                    "{\"optim\": {\"lr\": 0.1, \"betas\": [0.9, 0.999], \"name\": \"adam\"},"
+	                    " \"seed\": 42, \"amp\": false, \"note\": null, \"w\": 1.0}");
+	json_doc *d = flatten(p);
+	const json *r = json_root(d);
+	assert_true(json_get(r, "optim.lr")->num == 0.1);
+	assert_string_equal(json_get_str(r, "optim.betas"), "[0.9, 0.999]");
+	assert_string_equal(json_get_str(r, "optim.name"), "adam");
+	assert_int_equal(json_get(r, "seed")->i, 42);
+	assert_int_equal(json_get(r, "amp")->type, JSON_BOOL);
+	assert_string_equal(json_get_str(r, "note"), "null");
+	assert_false(json_get(r, "w")->is_int); /* 1.0 stays a float */
+	json_doc_free(d);
+	free(p);
+	p = write_tmp(dir, "bad.json", "{\n  \"a\": 1,\n  \"b\": }\n");
+	char *out = NULL;
+	assert_int_equal(cairn_config_flatten_json(&out, p), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "line 3"));
+	free(p);
+	unit_rmrf(dir);
+	free(dir);
+}
+
+static void test_argv_finds_configs(void **state)
+{
+	(void)state;
+	char *dir = unit_tmpdir();
+	char *p = write_tmp(dir, "c.yaml", "a: 1\n");
+	char *q = write_tmp(dir, "d.json", "{}");
+	char eqarg[4200];
+	snprintf(eqarg, sizeof eqarg, "--other=%s", q);
+	const char *argv[] = {"python", "t.py", "--config", p, eqarg, "missing.yaml"};
+	json_doc *d = argv_doc(6, argv);
+	const json *c = json_get(json_root(d), "configs");
+	assert_int_equal(c->len, 2);
+	assert_string_equal(c->child->str, p);
+	assert_string_equal(c->child->next->str, q);
+	json_doc_free(d);
+	free(p);
+	free(q);
+	unit_rmrf(dir);
+	free(dir);
+}
+
+/* --- logging params and configs into a run ---------------------------------------- */
+
+static void test_log_params_and_config(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r = NULL;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	assert_ok(cairn_run_log_params_json(r, "{\"a\": 1, \"b\": 2.5, \"c\": \"x\", \"d\": true,"
+	                                       " \"e\": [1, 2], \"f\": null}",
+	                                    0));
+	/* write-once: the same value is fine, another is a conflict */
+	assert_ok(cairn_run_log_params_json(r, "{\"a\": 1}", 0));
+	assert_int_equal(cairn_run_log_params_json(r, "{\"a\": 2}", 0), CAIRN_ECONFLICT);
+	assert_ok(cairn_run_log_params_json(r, "{\"a\": 3}", 1));
+	assert_int_equal(cairn_run_log_params_json(r, "[1]", 0), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_log_params_json(r, "{\"\": 1}", 0), CAIRN_EINVALID);
+
+	char *p = write_tmp(u.dir, "cfg.yaml", "opt:\n  lr: 0.5\n");
+	assert_ok(cairn_run_log_config(r, p));
+	char *bad = write_tmp(u.dir, "bad.yaml", "x: [\n");
+	assert_int_equal(cairn_run_log_config(r, bad), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "line"));
+
+	char *js = NULL, err[128];
+	assert_ok(cairn_run_get_json(&js, u.s, cairn_run_id(r)));
+	json_doc *d = json_parse(js, strlen(js), NULL, err, sizeof err);
+	const json *params = json_get(json_root(d), "params");
+	assert_int_equal(json_get(params, "a")->i, 3);
+	assert_true(json_get(params, "b")->num == 2.5);
+	assert_string_equal(json_get_str(params, "e"), "[1, 2]");
+	assert_string_equal(json_get_str(params, "f"), "null");
+	assert_true(json_get(params, "opt.lr")->num == 0.5);
+	/* both configs snapshotted, the malformed one too */
+	int nconfig = 0;
+	for (const json *a = json_get(json_root(d), "artifacts")->child; a; a = a->next)
+		if (strcmp(json_get_str(a, "kind"), "config") == 0)
+			nconfig++;
+	assert_int_equal(nconfig, 2);
+	json_doc_free(d);
+	cairn_free(js);
+	free(p);
+	free(bad);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
+/* --- notebooks ------------------------------------------------------------------ */
+
+static void test_notebook_code(void **state)
+{
+	(void)state;
+	const char *nb4 = "{\"nbformat\": 4, \"cells\": ["
+	                  "{\"cell_type\": \"markdown\", \"source\": [\"# Title\"]},"
+	                  "{\"cell_type\": \"code\", \"source\": [\"import os\\n\", \"x = 1\"],"
+	                  " \"outputs\": [{\"text\": \"noise\"}], \"execution_count\": 7},"
+	                  "{\"cell_type\": \"code\", \"source\": \"print(x)\\n\"}]}";
+	char *code = NULL;
+	assert_ok(cairn_notebook_code(&code, nb4, strlen(nb4)));
+	assert_string_equal(code, "# %%\nimport os\nx = 1\n# %%\nprint(x)\n");
+	cairn_free(code);
+	const char *nb3 = "{\"nbformat\": 3, \"worksheets\": [{\"cells\": ["
+	                  "{\"cell_type\": \"code\", \"input\": [\"a = 2\\n\"]}]}]}";
+	assert_ok(cairn_notebook_code(&code, nb3, strlen(nb3)));
+	assert_string_equal(code, "# %%\na = 2\n");
+	cairn_free(code);
+	assert_int_equal(cairn_notebook_code(&code, "{\"x\": 1}", 8), CAIRN_EINVALID);
+	assert_int_equal(cairn_notebook_code(&code, "not json", 8), CAIRN_EINVALID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_argv_forms),
+	    cmocka_unit_test(test_argv_floats_stay_floats),
+	    cmocka_unit_test(test_argv_repeated_and_bare),
+	    cmocka_unit_test(test_argv_interpreters),
+	    cmocka_unit_test(test_argv_secrets),
+	    cmocka_unit_test(test_command_line_quoting),
+	    cmocka_unit_test(test_secret_names_and_masking),
+	    cmocka_unit_test(test_yaml_flatten),
+	    cmocka_unit_test(test_yaml_malformed),
+	    cmocka_unit_test(test_json_flatten),
+	    cmocka_unit_test(test_argv_finds_configs),
+	    cmocka_unit_test(test_log_params_and_config),
+	    cmocka_unit_test(test_notebook_code),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,229 @@
+/*
+ * tests/unit/test-util.c — buf, json, fs and value helpers.
+ */
+#include "unit.h"
+
+#include <math.h>
+
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/sha.h"
+
+static void test_buf_basic(void **st)
+{
+	buf b = BUF_INIT;
+	assert_string_equal(b.ptr, "");
+	buf_puts(&b, "hello");
+	buf_putc(&b, ' ');
+	buf_printf(&b, "%d-%s", 42, "x");
+	assert_string_equal(b.ptr, "hello 42-x");
+	assert_int_equal(b.len, 10);
+	for (int i = 0; i < 1000; i++)
+		buf_printf(&b, "%0300d", i); /* forces the large-format path and growth */
+	assert_int_equal(b.len, 10 + 1000 * 300);
+	assert_true(buf_ok(&b));
+	buf_truncate(&b, 5);
+	assert_string_equal(b.ptr, "hello");
+	char *s = buf_detach(&b);
+	assert_string_equal(s, "hello");
+	assert_string_equal(b.ptr, "");
+	free(s);
+	s = buf_detach(&b); /* an empty buffer detaches to "" */
+	assert_string_equal(s, "");
+	free(s);
+	buf_free(&b);
+}
+
+static void roundtrip(const char *in, const char *want)
+{
+	char err[128];
+	json_doc *d = json_parse(in, strlen(in), NULL, err, sizeof err);
+	if (!d)
+		fail_msg("parse '%s': %s", in, err);
+	const json *r = json_root(d);
+	buf b = BUF_INIT;
+	if (r->type == JSON_STR)
+		json_strn(&b, r->str, r->len);
+	else if (r->type == JSON_NUM)
+		json_num(&b, r->num);
+	assert_string_equal(b.ptr, want);
+	buf_free(&b);
+	json_doc_free(d);
+}
+
+static void test_json_strings(void **st)
+{
+	roundtrip("\"a\\\"b\\\\c\\n\\t\"", "\"a\\\"b\\\\c\\n\\t\"");
+	roundtrip("\"\\u00e9\\u4e2d\"", "\"é中\"");
+	roundtrip("\"\\ud83d\\ude00\"", "\"😀\"");
+	roundtrip("\"\\u0001\"", "\"\\u0001\"");
+	roundtrip("0.1", "0.1");
+	roundtrip("1e300", "1e+300");
+	roundtrip("-3", "-3");
+	roundtrip("123456789012", "123456789012");
+}
+
+static void test_json_structure(void **st)
+{
+	const char *in = "{\"a\": [1, 2.5, true, null, \"x\"], \"b\": {\"c\": \"NaN\"}, \"big\": "
+	                 "9007199254740993}";
+	char err[128];
+	json_doc *d = json_parse(in, strlen(in), NULL, err, sizeof err);
+	assert_non_null(d);
+	const json *r = json_root(d);
+	const json *a = json_get(r, "a");
+	assert_int_equal(a->type, JSON_ARR);
+	assert_int_equal(a->len, 5);
+	assert_true(a->child->is_int);
+	assert_int_equal(a->child->i, 1);
+	assert_false(a->child->next->is_int);
+	double v;
+	assert_true(json_get_num(json_get(r, "b"), "c", &v));
+	assert_true(isnan(v));
+	assert_true(json_get(r, "big")->is_int == false ||
+	            json_get(r, "big")->i == 9007199254740993LL);
+	assert_null(json_get(r, "zzz"));
+	json_doc_free(d);
+}
+
+static void test_json_errors(void **st)
+{
+	static const char *const bad[][2] = {
+	    {"", "unexpected end of input at offset 0"},
+	    {"{", "expected a member name at offset 1"},
+	    {"[1,]", "unexpected character at offset 3"},
+	    {"{\"a\" 1}", "expected ':' at offset 5"},
+	    {"\"abc", "unterminated string at offset 4"},
+	    {"[1] x", "trailing characters at offset 4"},
+	    {"01", "trailing characters at offset 1"},
+	    {"\"\\ud800\"", "unpaired surrogate at offset 7"},
+	    {"tru", "invalid literal at offset 0"},
+	    {"\"a\x01\"", "control character in string at offset 2"},
+	};
+	char err[128];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_doc *d = json_parse(bad[i][0], strlen(bad[i][0]), NULL, err, sizeof err);
+		assert_null(d);
+		assert_string_equal(err, bad[i][1]);
+	}
+	/* nesting and size limits */
+	char deep[200];
+	memset(deep, '[', sizeof deep);
+	json_limits lim = {10, 0};
+	assert_null(json_parse(deep, sizeof deep, &lim, err, sizeof err));
+	assert_non_null(strstr(err, "nesting too deep"));
+	json_limits small = {0, 4};
+	assert_null(json_parse("[1,2,3]", 7, &small, err, sizeof err));
+	assert_non_null(strstr(err, "too large"));
+}
+
+static void test_json_nonfinite(void **st)
+{
+	buf b = BUF_INIT;
+	json_num(&b, NAN);
+	buf_putc(&b, ',');
+	json_num(&b, INFINITY);
+	buf_putc(&b, ',');
+	json_num(&b, -INFINITY);
+	assert_string_equal(b.ptr, "\"NaN\",\"Infinity\",\"-Infinity\"");
+	buf_free(&b);
+}
+
+static void test_relpath(void **st)
+{
+	assert_true(relpath_is_safe("a/b.txt"));
+	assert_true(relpath_is_safe("images/cm/001.png"));
+	assert_false(relpath_is_safe(""));
+	assert_false(relpath_is_safe("/etc/passwd"));
+	assert_false(relpath_is_safe("../x"));
+	assert_false(relpath_is_safe("a/../../x"));
+	assert_false(relpath_is_safe("a/./b"));
+	assert_false(relpath_is_safe("a//b"));
+	assert_false(relpath_is_safe("a/"));
+	assert_false(relpath_is_safe("a\\b"));
+	assert_false(relpath_is_safe("a\nb"));
+	assert_string_equal(path_base("/x/y/z.txt"), "z.txt");
+	assert_string_equal(path_base("z"), "z");
+}
+
+static void test_sha(void **st)
+{
+	char hex[65];
+	sha_buf_hex("abc", 3, hex);
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	sha_ctx *c = sha_new();
+	sha_update(c, "a", 1);
+	sha_update(c, "bc", 2);
+	sha_final_hex(c, hex);
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_value_parse(void **st)
+{
+	cairn_value v;
+	cairn_value_parse(&v, "42");
+	assert_int_equal(v.type, CAIRN_TYPE_INT);
+	assert_int_equal(v.i, 42);
+	cairn_value_parse(&v, "-7");
+	assert_int_equal(v.type, CAIRN_TYPE_INT);
+	cairn_value_parse(&v, "0.1");
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	cairn_value_parse(&v, "1e-3");
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	assert_true(v.f == 1e-3);
+	cairn_value_parse(&v, "True");
+	assert_int_equal(v.type, CAIRN_TYPE_BOOL);
+	assert_int_equal(v.i, 1);
+	cairn_value_parse(&v, "false");
+	assert_int_equal(v.type, CAIRN_TYPE_BOOL);
+	assert_int_equal(v.i, 0);
+	cairn_value_parse(&v, "adam");
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	cairn_value_parse(&v, "007"); /* leading zeros: an id, not a number */
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	cairn_value_parse(&v, "nan");
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	cairn_value_parse(&v, "0x10");
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	cairn_value_parse(&v, "");
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+}
+
+static void test_key_validate(void **st)
+{
+	assert_int_equal(cairn_key_validate("model.learning_rate", NULL), 0);
+	assert_int_equal(cairn_key_validate("sys/cpu_percent", NULL), 0);
+	assert_int_equal(cairn_key_validate("", "metric key"), CAIRN_EINVALID);
+	assert_string_equal(cairn_error_last(), "empty metric key");
+	assert_int_equal(cairn_key_validate("a\tb", "metric key"), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "control character"));
+	assert_int_equal(cairn_key_validate("../x", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_key_validate("a/../b", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_key_validate("/abs", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_key_validate("a/", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_key_validate(" a", NULL), CAIRN_EINVALID);
+	char longk[300];
+	memset(longk, 'k', sizeof longk - 1);
+	longk[sizeof longk - 1] = '\0';
+	assert_int_equal(cairn_key_validate(longk, NULL), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "too long"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_buf_basic),
+	    cmocka_unit_test(test_json_strings),
+	    cmocka_unit_test(test_json_structure),
+	    cmocka_unit_test(test_json_errors),
+	    cmocka_unit_test(test_json_nonfinite),
+	    cmocka_unit_test(test_relpath),
+	    cmocka_unit_test(test_sha),
+	    cmocka_unit_test(test_value_parse),
+	    cmocka_unit_test(test_key_validate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,93 @@
+// parcoords.js — a parallel-coordinates chart on a canvas: one vertical axis
+// per param (numeric axes scaled to their range, categorical ones spread
+// evenly) and a last axis for the chosen metric; one line per run, coloured
+// by the metric.  Text is drawn with fillText, never as HTML.
+import { toNumber } from './fmt.js';
+
+function ramp(t) {
+  // blue (low) -> amber (high)
+  const a = [37, 99, 235], b = [234, 88, 12];
+  const c = a.map((x, i) => Math.round(x + (b[i] - x) * t));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+// axes: [{label, values: [per run]}]; the last axis colours the lines.
+export function parallelCoordinates(canvas, axes, runLabels) {
+  const dpr = window.devicePixelRatio || 1;
+  const W = canvas.clientWidth || 800, H = canvas.clientHeight || 320;
+  canvas.width = W * dpr;
+  canvas.height = H * dpr;
+  const g = canvas.getContext('2d');
+  g.scale(dpr, dpr);
+  g.clearRect(0, 0, W, H);
+  const n = axes.length;
+  if (n < 2) return;
+  const top = 44, bottom = H - 24, left = 60, right = W - 60;
+  const xAt = (i) => left + ((right - left) * i) / (n - 1);
+  const scales = axes.map((ax) => {
+    const nums = ax.values.map(toNumber);
+    const numeric = ax.values.every((v) => v === undefined || v === null || typeof v === 'number' || ['NaN', 'Infinity', '-Infinity'].includes(v));
+    if (numeric) {
+      const fin = nums.filter((v) => isFinite(v));
+      const lo = Math.min(...fin), hi = Math.max(...fin);
+      return {
+        numeric: true, lo, hi,
+        y: (v) => { const x = toNumber(v); if (!isFinite(x)) return null; return hi === lo ? (top + bottom) / 2 : bottom - ((x - lo) / (hi - lo)) * (bottom - top); },
+      };
+    }
+    const cats = [...new Set(ax.values.filter((v) => v !== undefined && v !== null).map(String))].sort();
+    return {
+      numeric: false, cats,
+      y: (v) => { if (v === undefined || v === null) return null; const i = cats.indexOf(String(v)); return cats.length === 1 ? (top + bottom) / 2 : bottom - (i / (cats.length - 1)) * (bottom - top); },
+    };
+  });
+  const last = scales[n - 1];
+  const nruns = axes[0].values.length;
+  for (let r = 0; r < nruns; r++) {
+    const mv = toNumber(axes[n - 1].values[r]);
+    const t = last.numeric && isFinite(mv) && last.hi > last.lo ? (mv - last.lo) / (last.hi - last.lo) : 0.5;
+    g.strokeStyle = ramp(t);
+    g.globalAlpha = 0.85;
+    g.lineWidth = 1.6;
+    g.beginPath();
+    let pen = false;
+    for (let i = 0; i < n; i++) {
+      const y = scales[i].y(axes[i].values[r]);
+      if (y === null) { pen = false; continue; }
+      if (pen) g.lineTo(xAt(i), y);
+      else g.moveTo(xAt(i), y);
+      pen = true;
+    }
+    g.stroke();
+  }
+  g.globalAlpha = 1;
+  g.fillStyle = '#111827';
+  g.strokeStyle = '#6b7280';
+  g.lineWidth = 1;
+  g.font = '12px system-ui, sans-serif';
+  g.textAlign = 'center';
+  for (let i = 0; i < n; i++) {
+    const x = xAt(i);
+    g.beginPath();
+    g.moveTo(x, top);
+    g.lineTo(x, bottom);
+    g.stroke();
+    const label = axes[i].label.length > 24 ? axes[i].label.slice(0, 23) + '…' : axes[i].label;
+    g.fillText(label, x, top - 22);
+    const s = scales[i];
+    g.fillStyle = '#6b7280';
+    if (s.numeric && isFinite(s.lo)) {
+      g.fillText(fmtTick(s.hi), x, top - 6);
+      g.fillText(fmtTick(s.lo), x, bottom + 14);
+    } else if (!s.numeric) {
+      for (const c of s.cats.slice(0, 12)) g.fillText(c.length > 16 ? c.slice(0, 15) + '…' : c, x + 4, s.y(c) - 3);
+    }
+    g.fillStyle = '#111827';
+  }
+}
+
+function fmtTick(v) {
+  if (!isFinite(v)) return '';
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
