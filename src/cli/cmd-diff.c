@@ -184,8 +184,26 @@ static void print_code(const json *code)
 	if (snap && snap->b && !(fa && fa->b))
 		printf("  the uncommitted changes differ\n");
 	const json *d = json_get(code, "diff");
-	if (d && d->type == JSON_STR && d->len)
-		printf("%s", d->str);
+	if (d && d->type == JSON_STR && d->len) {
+		/* the unified diff, coloured by line on a terminal */
+		const char *p = d->str;
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			const char *sgr = NULL;
+			if (strncmp(p, "+++", 3) == 0 || strncmp(p, "---", 3) == 0 ||
+			    strncmp(p, "diff ", 5) == 0)
+				sgr = "1";
+			else if (*p == '+')
+				sgr = "32";
+			else if (*p == '-')
+				sgr = "31";
+			else if (strncmp(p, "@@", 2) == 0)
+				sgr = "36";
+			printf("  %s%.*s%s\n", c_on(sgr), (int)n, p, sgr ? c_off() : "");
+			p += n + (nl ? 1 : 0);
+		}
+	}
 }
 
 static void print_data(const json *data)

@@ -6,9 +6,10 @@
  * Works on the two runs' JSON (cairn_run_get_json), so it sees exactly what
  * `cairn show` shows and needs no SQL of its own.  Sections come in the
  * order a reader wants them: params, metrics, code, data, environment,
- * command, tags, properties.  The unified source diff (cairn_code_diff) and
- * the file-level data diff (cairn_data_diff_json) belong to other modules;
- * the "diff" and "files" members are left null for them.  Stateless.
+ * command, tags, properties.  The unified source diff comes from
+ * cairn_code_diff (capture); the file-level data diff (cairn_data_diff_json,
+ * data module) is left null ("files") until that module is merged.
+ * Stateless.
  */
 #include <math.h>
 #include <stdio.h>
@@ -258,7 +259,8 @@ static void put_code(buf *b, const json *c)
 	buf_putc(b, '}');
 }
 
-static bool diff_code(buf *b, const json *ca, const json *cb)
+static bool diff_code(buf *b, const json *ca, const json *cb, cairn_store *s, const char *ida,
+                      const char *idb)
 {
 	bool oa = ca && ca->type == JSON_OBJ, ob = cb && cb->type == JSON_OBJ;
 	bool commit =
@@ -287,7 +289,17 @@ static bool diff_code(buf *b, const json *ca, const json *cb)
 	json_bool(b, dirty);
 	buf_puts(b, ",\"snapshot_changed\":");
 	json_bool(b, snap);
-	buf_puts(b, ",\"diff\":null}");
+	/* the unified diff of the two source snapshots (capture module); null
+	 * when either run has no snapshot or the diff cannot be made */
+	char *ud = NULL;
+	buf_puts(b, ",\"diff\":");
+	if (any && oa && ob && cairn_code_diff(&ud, s, ida, idb) == 0)
+		json_str(b, ud);
+	else
+		buf_puts(b, "null");
+	cairn_free(ud);
+	cairn_error_clear();
+	buf_putc(b, '}');
 	return any;
 }
 
@@ -520,7 +532,8 @@ int cairn_run_diff_json_opts(char **out, cairn_store *s, const char *a, const ch
 	buf_puts(&b, ",\"metrics\":");
 	any |= diff_metrics(&b, json_get(ra, "metrics"), json_get(rb, "metrics"), o);
 	buf_puts(&b, ",\"code\":");
-	any |= diff_code(&b, json_get(ra, "code"), json_get(rb, "code"));
+	any |= diff_code(&b, json_get(ra, "code"), json_get(rb, "code"), s, json_get_str(ra, "id"),
+	                 json_get_str(rb, "id"));
 	buf_puts(&b, ",\"data\":");
 	any |= diff_data(&b, json_get(ra, "datasets"), json_get(rb, "datasets"));
 	buf_puts(&b, ",\"environment\":");

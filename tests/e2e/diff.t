@@ -5,7 +5,7 @@
 # Code, data, environment and command are written into the store directly,
 # as `cairn run` and `cairn run --data` would record them.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 62
 
 DB=$CAIRN_DIR/cairn.db
 sql() { sqlite3 "$DB" "$1"; }
@@ -105,6 +105,20 @@ ok "identical --json" $CAIRN diff "$C" "$E" --json
 is "identical" "$(out | json 'j["identical"]')" "True"
 ok "a run against itself" $CAIRN diff "$A" alpha
 like "is identical" "$(out)" "identical"
+
+# code: two `cairn run`s of a git repository whose file changed in between
+mkdir repo && (cd repo && git init -q && git config user.email t@t && git config user.name t &&
+	printf 'lr = 0.1\nprint(lr)\n' >train.py && git add . && git commit -qm init)
+(cd repo && $CAIRN run -n code1 -- true && sed -i 's/0.1/0.01/' train.py && $CAIRN run -n code2 -- true) >/dev/null 2>&1
+ok "diff of two captured runs" $CAIRN diff code1 code2
+like "the unified source diff" "$(out)" "-lr = 0.1"
+like "both sides" "$(out)" "\+lr = 0.01"
+ok "in json" $CAIRN diff code1 code2 --json
+like "code.diff" "$(out | json 'j["code"]["diff"]')" "^diff --git a/train.py b/train.py"
+(cd repo && $CAIRN run -n code3 -- true) >/dev/null 2>&1
+ok "same code" $CAIRN diff code2 code3 --json
+is "no code section" "$(out | json '(j["code"]["same"], j["code"]["diff"])')" "(True, None)"
+before=$(store_digest)
 
 fails "an unknown run" 1 $CAIRN diff "$A" ffff0000
 one_error_line "one error line"
