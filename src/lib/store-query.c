@@ -1977,6 +1977,25 @@ static void put_dbl(buf *b, sqlite3_stmt *st, int col)
 		json_num(b, sqlite3_column_double(st, col));
 }
 
+/* ms / 1000.0 as json_num writes it, without the double: for 0 <= ms <
+ * 1e15 the decimal has at most 15 significant digits, so (DBL_DIG) it is
+ * the shortest text that reads back as that double. */
+static void put_millis(buf *b, int64_t ms)
+{
+	if (ms < 0 || ms >= 1000000000000000LL || ms % 1000 == 0) {
+		json_num(b, (double)ms / 1000.0);
+		return;
+	}
+	char frac[4] = {(char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
+	                (char)('0' + ms % 10), 0};
+	int n = 3;
+	while (frac[n - 1] == '0')
+		n--;
+	json_int(b, ms / 1000);
+	buf_putc(b, '.');
+	buf_add(b, frac, (size_t)n);
+}
+
 static const char *ctext(sqlite3_stmt *st, int col)
 {
 	return (const char *)sqlite3_column_text(st, col);
@@ -2069,23 +2088,36 @@ static void put_row(qctx *q, int sect, buf *b, sqlite3_stmt *st, bool first_of_r
 		/* the value only: keys are added when the run's rows are sorted */
 		put_value(b, st, 3, sqlite3_column_int(st, 2));
 		break;
-	case S_METRICS:
+	case S_METRICS: {
+		/* min and max are often the last value: format it once */
+		double last =
+		    sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
 		LIT(b, "{\"last\":");
-		json_num(b, sqlite3_column_type(st, 2) == SQLITE_NULL
-		                ? NAN
-		                : sqlite3_column_double(st, 2));
-		LIT(b, ",\"min\":");
-		put_dbl(b, st, 3);
-		LIT(b, ",\"max\":");
-		put_dbl(b, st, 4);
+		size_t at = b->len;
+		json_num(b, last);
+		char text[40];
+		size_t tlen = b->len - at < sizeof text ? b->len - at : 0;
+		memcpy(text, b->ptr + at, tlen); /* a copy: appending may move b->ptr */
+		for (int c = 3; c <= 4; c++) {
+			if (c == 3)
+				LIT(b, ",\"min\":");
+			else
+				LIT(b, ",\"max\":");
+			if (tlen && sqlite3_column_type(st, c) != SQLITE_NULL &&
+			    sqlite3_column_double(st, c) == last)
+				buf_add(b, text, tlen);
+			else
+				put_dbl(b, st, c);
+		}
 		LIT(b, ",\"count\":");
 		json_int(b, sqlite3_column_int64(st, 5));
 		LIT(b, ",\"step\":");
 		json_int(b, sqlite3_column_int64(st, 6));
 		LIT(b, ",\"timestamp\":");
-		json_num(b, (double)sqlite3_column_int64(st, 7) / 1000.0);
+		put_millis(b, sqlite3_column_int64(st, 7));
 		buf_putc(b, '}');
 		break;
+	}
 	case S_TAGS:
 		if (!first_of_run)
 			buf_putc(b, ',');
@@ -2244,6 +2276,9 @@ static int runs_json_batch(qctx *q, const int64_t *rids, size_t n, buf *b)
 	}
 	memcpy(sorted, rids, n * sizeof *rids);
 	qsort(sorted, n, sizeof *sorted, cmp_i64);
+	static const size_t per_run[S_NSECT] = {512, 512, 1024, 32, 64, 64};
+	for (int k = 0; k < S_NSECT; k++)
+		buf_grow(&sect[k], n * per_run[k]);
 	for (size_t from = 0; from < n && rc == 0; from += BATCH) {
 		size_t cnt = n - from < BATCH ? n - from : BATCH;
 		for (int k = 0; k < S_NSECT && rc == 0; k++) {

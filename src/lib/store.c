@@ -368,10 +368,6 @@ int store_db_open(cairn_store *s, bool create)
 	     "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
 	     "PRAGMA cache_size=-65536",
 	     "configure the store");
-	/* Reads through a memory map: a fresh process (every CLI command) reads
-	 * the pages a query touches without a pread and a copy each (~2 ms of
-	 * the ~20 ms of `cairn ls` over 100k runs; docs/internals/query.md). */
-	exec(s, "PRAGMA mmap_size=1073741824", "configure the store");
 	if (version < NMIGRATIONS)
 		return store_migrate(s, NMIGRATIONS);
 	return 0;
