@@ -1118,7 +1118,37 @@ typedef struct cnode {
 	qleaf leaf; /* QN_CMP */
 } cnode;
 
-static int flatten(qctx *q, const qnode *n, qntype t, cnode ***kids, int *nk, int *cap);
+/* The operands of a chain of one operator (a and b and c), in order. */
+static int collect(qctx *q, const qnode *n, qntype t, const qnode ***v, int *nv, int *cap)
+{
+	if (n->type == t) {
+		int rc = collect(q, n->l, t, v, nv, cap);
+		return rc ? rc : collect(q, n->r, t, v, nv, cap);
+	}
+	if (*nv == *cap) {
+		int ncap = *cap ? *cap * 2 : 8;
+		const qnode **nn = mem_alloc(&q->m, (size_t)ncap * sizeof *nn);
+		if (!nn)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		if (*nv)
+			memcpy(nn, *v, (size_t)*nv * sizeof *nn);
+		*v = nn;
+		*cap = ncap;
+	}
+	(*v)[(*nv)++] = n;
+	return 0;
+}
+
+static bool mergeable(const qnode *n)
+{
+	return n->type == QN_CMP && (n->op == QO_EQ || n->op == QO_IN) && n->f.kind != QK_TAG;
+}
+
+static bool same_field(const qfield *a, const qfield *b)
+{
+	return a->kind == b->kind && a->part == b->part &&
+	       (a->key == b->key || (a->key && b->key && strcmp(a->key, b->key) == 0));
+}
 
 static int compile_node(qctx *q, const qnode *n, cnode **out)
 {
@@ -1128,7 +1158,8 @@ static int compile_node(qctx *q, const qnode *n, cnode **out)
 	memset(c, 0, sizeof *c);
 	c->type = n->type;
 	*out = c;
-	int rc, cap = 0;
+	int rc, nv = 0, cap = 0;
+	const qnode **v = NULL;
 	switch (n->type) {
 	case QN_CMP: return compile_cmp(q, n, &c->leaf);
 	case QN_NOT:
@@ -1138,29 +1169,58 @@ static int compile_node(qctx *q, const qnode *n, cnode **out)
 		c->nkids = 1;
 		return compile_node(q, n->l, &c->kids[0]);
 	default:
-		if ((rc = flatten(q, n->l, n->type, &c->kids, &c->nkids, &cap)) != 0)
+		if ((rc = collect(q, n, n->type, &v, &nv, &cap)) != 0)
 			return rc;
-		return flatten(q, n->r, n->type, &c->kids, &c->nkids, &cap);
-	}
-}
-
-static int flatten(qctx *q, const qnode *n, qntype t, cnode ***kids, int *nk, int *cap)
-{
-	if (n->type == t) {
-		int rc = flatten(q, n->l, t, kids, nk, cap);
-		return rc ? rc : flatten(q, n->r, t, kids, nk, cap);
-	}
-	if (*nk == *cap) {
-		int ncap = *cap ? *cap * 2 : 4;
-		cnode **nkids = mem_alloc(&q->m, (size_t)ncap * sizeof *nkids);
-		if (!nkids)
+		if (n->type == QN_OR) {
+			/* a = x or a = y or a in (z): one comparison a in (x, y, z),
+			 * probed or scanned as one (its scans share one decision) */
+			for (int i = 0; i < nv; i++) {
+				if (!v[i] || !mergeable(v[i]))
+					continue;
+				size_t nl = v[i]->nlits;
+				int same = 0;
+				for (int j = i + 1; j < nv; j++)
+					if (v[j] && mergeable(v[j]) &&
+					    same_field(&v[i]->f, &v[j]->f)) {
+						nl += v[j]->nlits;
+						same++;
+					}
+				if (!same)
+					continue;
+				qnode *m = mem_alloc(&q->m, sizeof *m);
+				qlit *lits = mem_alloc(&q->m, nl * sizeof *lits);
+				if (!m || !lits)
+					return err_set(CAIRN_ENOMEM, "out of memory");
+				*m = *v[i];
+				m->op = QO_IN;
+				m->lits = lits;
+				m->nlits = 0;
+				for (int j = i; j < nv; j++) {
+					if (!v[j] || (j > i && !(mergeable(v[j]) &&
+					                         same_field(&v[i]->f, &v[j]->f))))
+						continue;
+					memcpy(lits + m->nlits, v[j]->lits,
+					       v[j]->nlits * sizeof *lits);
+					m->nlits += v[j]->nlits;
+					if (j > i)
+						v[j] = NULL;
+				}
+				v[i] = m;
+			}
+		}
+		c->kids = mem_alloc(&q->m, (size_t)(nv ? nv : 1) * sizeof *c->kids);
+		if (!c->kids)
 			return err_set(CAIRN_ENOMEM, "out of memory");
-		if (*nk)
-			memcpy(nkids, *kids, (size_t)*nk * sizeof *nkids);
-		*kids = nkids;
-		*cap = ncap;
+		for (int i = 0; i < nv; i++) {
+			if (!v[i])
+				continue;
+			if ((rc = compile_node(q, v[i], &c->kids[c->nkids++])) != 0)
+				return rc;
+		}
+		if (c->nkids == 1) /* everything merged into one comparison */
+			*out = c->kids[0];
+		return 0;
 	}
-	return compile_node(q, n, &(*kids)[(*nk)++]);
 }
 
 /* --- evaluating ------------------------------------------------------------------ */
@@ -1250,21 +1310,78 @@ static int probe(qctx *q, const qscan *scans, int n, const rset *C, rset *out)
 }
 
 /* out = members of C (NULL: of every run) matching any of the scans. */
+/* Fill out with a range scan's rows, giving up after `limit` rows: the
+ * number of rows, or -1 with nothing filled when there were more. */
+static int fill_limited(qctx *q, const qscan *sc, int64_t limit, rset *out, int64_t *got)
+{
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+	         "SELECT cairn_bits(:out, rid) FROM (SELECT rid FROM %s WHERE %s LIMIT :lim)",
+	         sc->table, sc->cond);
+	sqlite3_stmt *st;
+	int rc = prep(q, sql, &st);
+	if (rc)
+		return rc;
+	bind_anon(st, sc->b, sc->nb);
+	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":out"), out, RSET_PTR, NULL);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":lim"), limit);
+	int r = sqlite3_step(st);
+	*got = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	rc = step_err(q, st, r);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* out = members of C (NULL: of every run) matching any of the scans.
+ *
+ * With few candidates, probing them one by one may beat scanning: an index
+ * range is filled with a budget of rows (what probing would cost) and the
+ * fill is abandoned for probes when the ranges turn out bigger, so a scan
+ * is never paid twice and a probe never costs more than twice the best. */
 static int eval_scans(qctx *q, qscan *scans, int n, const rset *C, int64_t ncand, rset *out)
 {
 	int rc;
 	if (n == 0)
 		return 0;
 	if (C && ncand * COST_PROBE < q->nruns * COST_FULL) {
-		int64_t probe_cost = ncand * COST_PROBE;
-		int64_t scan_cost = 0;
-		for (int k = 0; k < n && scan_cost <= probe_cost; k++) {
-			if ((rc = scan_estimate(q, &scans[k], probe_cost + 1)) != 0)
-				return rc;
-			scan_cost += scans[k].est;
+		/* several scans probe through one OR'd condition: dearer per run */
+		int64_t budget = ncand * COST_PROBE * (n > 1 ? 2 : 1);
+		int64_t used = 0;
+		bool ranges = false;
+		for (int k = 0; k < n; k++) {
+			if (scans[k].cost == C_RANGE)
+				ranges = true;
+			else
+				used += scans[k].cost == C_KEY ? q->nruns : q->nruns * COST_FULL;
 		}
-		if (probe_cost < scan_cost)
+		if (used > budget)
 			return probe(q, scans, n, C, out);
+		if (ranges) {
+			rset tmp;
+			if ((rc = rset_init(&tmp, q->nw)) != 0)
+				return rc;
+			for (int k = 0; k < n && rc == 0; k++) {
+				if (scans[k].cost != C_RANGE)
+					continue;
+				int64_t got;
+				if ((rc = fill_limited(q, &scans[k], budget - used + 1, &tmp,
+				                       &got)) != 0)
+					break;
+				used += got;
+				if (used > budget) {
+					rset_free(&tmp);
+					return probe(q, scans, n, C, out);
+				}
+			}
+			for (int k = 0; k < n && rc == 0; k++)
+				if (scans[k].cost != C_RANGE)
+					rc = scan_fill(q, &scans[k], C, &tmp);
+			if (rc == 0)
+				for (size_t i = 0; i < out->nw; i++)
+					out->w[i] |= tmp.w[i] & C->w[i];
+			rset_free(&tmp);
+			return rc;
+		}
 	}
 	for (int k = 0; k < n; k++)
 		if ((rc = scan_fill(q, &scans[k], C, out)) != 0)

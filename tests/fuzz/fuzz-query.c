@@ -128,7 +128,6 @@ static const char *const vocabulary[] = {"SELECT",
                                          "temp_store",
                                          "MEMORY",
                                          "cache_size",
-                                         "mmap_size",
                                          "sqlite_schema",
                                          "GROUP",
                                          "cairn_gid",
@@ -136,6 +135,7 @@ static const char *const vocabulary[] = {"SELECT",
                                          "g",
                                          "c",
                                          "out",
+                                         "lim",
                                          NULL};
 
 static bool known_word(const char *w, size_t n)
