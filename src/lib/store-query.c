@@ -378,6 +378,13 @@ typedef struct qctx {
 	rset universe;
 	bool have_universe;
 	mem m;
+	/* statements this query prepared, reused when the same text comes back
+	 * (the scans of one `in (...)` list differ only in their values) */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[32];
+	int ncache, evict;
 } qctx;
 
 static int prep(qctx *q, const char *sql, sqlite3_stmt **st)
@@ -386,6 +393,39 @@ static int prep(qctx *q, const char *sql, sqlite3_stmt **st)
 		*st = NULL;
 		return store_sqlerr(q->s, "prepare the query");
 	}
+	return 0;
+}
+
+/* A statement for sql, prepared once per query: reset and unbound when it
+ * comes back.  Owned by the query (ctx_close finalizes it): do not finalize. */
+static int prep_reuse(qctx *q, const char *sql, sqlite3_stmt **st)
+{
+	for (int i = 0; i < q->ncache; i++) {
+		if (strcmp(q->cache[i].sql, sql) == 0) {
+			*st = q->cache[i].st;
+			sqlite3_reset(*st);
+			sqlite3_clear_bindings(*st);
+			return 0;
+		}
+	}
+	int rc = prep(q, sql, st);
+	if (rc)
+		return rc;
+	const char *copy = mem_strdup(&q->m, sql, strlen(sql));
+	if (!copy) {
+		sqlite3_finalize(*st);
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	/* full: replace the oldest (no caller holds a statement across calls) */
+	int slot = q->ncache;
+	if (slot == (int)(sizeof q->cache / sizeof q->cache[0])) {
+		slot = q->evict++ % slot;
+		sqlite3_finalize(q->cache[slot].st);
+	} else {
+		q->ncache++;
+	}
+	q->cache[slot].sql = copy;
+	q->cache[slot].st = *st;
 	return 0;
 }
 
@@ -432,6 +472,9 @@ static int ctx_open(qctx *q, cairn_store *s)
 
 static void ctx_close(qctx *q)
 {
+	for (int i = 0; i < q->ncache; i++)
+		sqlite3_finalize(q->cache[i].st);
+	q->ncache = 0;
 	rset_free(&q->universe);
 	mem_free(&q->m);
 }
@@ -1242,7 +1285,7 @@ static int scan_estimate(qctx *q, qscan *sc, int64_t cap)
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s LIMIT ?)",
 	         sc->table, sc->cond);
 	sqlite3_stmt *st;
-	int rc = prep(q, sql, &st);
+	int rc = prep_reuse(q, sql, &st);
 	if (rc)
 		return rc;
 	int i = bind_all(st, 1, sc->b, sc->nb);
@@ -1251,7 +1294,7 @@ static int scan_estimate(qctx *q, qscan *sc, int64_t cap)
 	sc->est = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : q->nruns;
 	sc->est_cap = cap;
 	rc = step_err(q, st, r);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -1262,7 +1305,7 @@ static int scan_fill(qctx *q, const qscan *sc, const rset *C, rset *out)
 	snprintf(sql, sizeof sql, "SELECT cairn_bits(:out, rid) FROM %s WHERE %s%s", sc->table,
 	         sc->cond, C ? " AND cairn_inset(:c, rid)" : "");
 	sqlite3_stmt *st;
-	int rc = prep(q, sql, &st);
+	int rc = prep_reuse(q, sql, &st);
 	if (rc)
 		return rc;
 	bind_anon(st, sc->b, sc->nb);
@@ -1271,7 +1314,7 @@ static int scan_fill(qctx *q, const qscan *sc, const rset *C, rset *out)
 		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":c"), (void *)C,
 		                     RSET_PTR, NULL);
 	rc = step_err(q, st, sqlite3_step(st));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -1288,7 +1331,7 @@ static int probe(qctx *q, const qscan *scans, int n, const rset *C, rset *out)
 		return err_set(CAIRN_ERROR, "internal: query condition too long");
 	memcpy(sql + o, ")", 2);
 	sqlite3_stmt *st;
-	int rc = prep(q, sql, &st);
+	int rc = prep_reuse(q, sql, &st);
 	if (rc)
 		return rc;
 	int i = 2;
@@ -1305,13 +1348,12 @@ static int probe(qctx *q, const qscan *scans, int n, const rset *C, rset *out)
 		}
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
-/* out = members of C (NULL: of every run) matching any of the scans. */
-/* Fill out with a range scan's rows, giving up after `limit` rows: the
- * number of rows, or -1 with nothing filled when there were more. */
+/* Fill out with a range scan's rows, at most `limit` of them; *got is how
+ * many (limit: the range is at least that big, out holds part of it). */
 static int fill_limited(qctx *q, const qscan *sc, int64_t limit, rset *out, int64_t *got)
 {
 	char sql[1024];
@@ -1319,7 +1361,7 @@ static int fill_limited(qctx *q, const qscan *sc, int64_t limit, rset *out, int6
 	         "SELECT cairn_bits(:out, rid) FROM (SELECT rid FROM %s WHERE %s LIMIT :lim)",
 	         sc->table, sc->cond);
 	sqlite3_stmt *st;
-	int rc = prep(q, sql, &st);
+	int rc = prep_reuse(q, sql, &st);
 	if (rc)
 		return rc;
 	bind_anon(st, sc->b, sc->nb);
@@ -1328,7 +1370,7 @@ static int fill_limited(qctx *q, const qscan *sc, int64_t limit, rset *out, int6
 	int r = sqlite3_step(st);
 	*got = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	rc = step_err(q, st, r);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 

@@ -1449,6 +1449,19 @@ static void bad_input(void **state)
 	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "tags", NULL), CAIRN_EINVALID);
 	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "params.", NULL), CAIRN_EINVALID);
 	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "", NULL), CAIRN_EINVALID);
+	/* many distinct statements in one query (more than it keeps prepared) */
+	{
+		static const char *const f[] = {"metrics.acc", "metrics.loss",    "params.lr",
+		                                "params.bs",   "metrics.acc.max", "params.mixed",
+		                                "seq",         "exit_code"};
+		static const char *const op[] = {">", "<", ">=", "<=", "!=", "="};
+		gen g = {.n = 0};
+		g.s[0] = '\0';
+		for (int i = 0; i < 96; i++)
+			g_printf(&g, "%s(%s %s %d.%d and not tags.t%d)", i ? " or " : "", f[i % 8],
+			         op[i / 8 % 6], i % 3, i % 10, i);
+		check_query(g.s, "-metrics.acc", NULL, false, 0, 0);
+	}
 	/* an unknown key matches nothing, positive or negative */
 	assert_int_equal(
 	    check_query("metrics.nokey != 1 or params.nokey != 2", NULL, NULL, false, 0, 0), 0);
