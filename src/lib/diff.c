@@ -7,8 +7,8 @@
  * `cairn show` shows and needs no SQL of its own.  Sections come in the
  * order a reader wants them: params, metrics, code, data, environment,
  * command, tags, properties.  The unified source diff comes from
- * cairn_code_diff (capture); the file-level data diff (cairn_data_diff_json,
- * data module) is left null ("files") until that module is merged.
+ * cairn_code_diff (capture); the files added, removed and changed in a
+ * changed dataset come from its two manifests (cairn_data_diff_json, data).
  * Stateless.
  */
 #include <math.h>
@@ -329,7 +329,38 @@ static void put_dataset(buf *b, const json *d)
 	buf_putc(b, '}');
 }
 
-static bool diff_data(buf *b, const json *da, const json *db)
+/* The files added, removed and changed between two datasets' manifests, as
+ * {"added": [...], "removed": [...], "changed": [...]}, or null when a
+ * manifest is missing or unreadable. */
+static void put_file_changes(buf *b, cairn_store *s, const json *x, const json *y)
+{
+	const char *ma = json_get_str(x, "manifest"), *mb = json_get_str(y, "manifest");
+	char *out = NULL;
+	json_doc *doc = NULL;
+	const json *d = NULL;
+	if (ma && mb && cairn_data_diff_json(&out, s, ma, mb) == 0 &&
+	    (doc = json_parse(out, strlen(out), NULL, NULL, 0)) != NULL) {
+		const json *list = json_get(json_root(doc), "datasets");
+		d = list ? list->child : NULL;
+	}
+	if (!d) {
+		buf_puts(b, "null");
+	} else {
+		bool first = true;
+		buf_putc(b, '{');
+		static const char *const keys[] = {"added", "removed", "changed"};
+		for (int k = 0; k < 3; k++) {
+			json_key(b, &first, keys[k]);
+			put_json(b, json_get(d, keys[k]));
+		}
+		buf_putc(b, '}');
+	}
+	json_doc_free(doc);
+	cairn_free(out);
+	cairn_error_clear();
+}
+
+static bool diff_data(buf *b, const json *da, const json *db, cairn_store *s)
 {
 	bool any = false, first = true;
 	buf_puts(b, "{\"datasets\":[");
@@ -365,7 +396,12 @@ static bool diff_data(buf *b, const json *da, const json *db)
 			put_dataset(b, x);
 			buf_puts(b, ",\"b\":");
 			put_dataset(b, y);
-			buf_puts(b, ",\"files\":null}");
+			buf_puts(b, ",\"files\":");
+			if (strcmp(status, "changed") == 0)
+				put_file_changes(b, s, x, y);
+			else
+				buf_puts(b, "null");
+			buf_putc(b, '}');
 		}
 	}
 	buf_puts(b, "],\"same\":");
@@ -535,7 +571,7 @@ int cairn_run_diff_json_opts(char **out, cairn_store *s, const char *a, const ch
 	any |= diff_code(&b, json_get(ra, "code"), json_get(rb, "code"), s, json_get_str(ra, "id"),
 	                 json_get_str(rb, "id"));
 	buf_puts(&b, ",\"data\":");
-	any |= diff_data(&b, json_get(ra, "datasets"), json_get(rb, "datasets"));
+	any |= diff_data(&b, json_get(ra, "datasets"), json_get(rb, "datasets"), s);
 	buf_puts(&b, ",\"environment\":");
 	any |= diff_env(&b, json_get(ra, "environment"), json_get(rb, "environment"));
 	const json *ca = json_get(ra, "command"), *cb = json_get(rb, "command");
