@@ -13,5 +13,6 @@
 #include "cairn/browse.h"
 #include "cairn/capture.h"
 #include "cairn/data.h"
+#include "cairn/query.h"
 
 #endif

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,12 +195,42 @@ int cli_term_width(void)
 	return 0; /* not a terminal: never truncate */
 }
 
+/* Decode one UTF-8 code point at *p (advancing it); invalid bytes are one
+ * replacement-width column each. */
+static uint32_t next_cp(const char **p)
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	uint32_t c = s[0];
+	int n = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+	if (n)
+		c &= 0x3F >> n;
+	int i = 1;
+	for (; i <= n && (s[i] & 0xC0) == 0x80; i++)
+		c = (c << 6) | (s[i] & 0x3F);
+	*p += i;
+	return c;
+}
+
+/* Terminal columns of a code point: 2 for East Asian wide and fullwidth
+ * forms and emoji, 0 for combining marks, else 1. */
+static size_t cp_width(uint32_t c)
+{
+	if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x200B && c <= 0x200F) || c == 0xFE0F)
+		return 0;
+	if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF) ||
+	    (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
+	    (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
+	    (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1FAFF) ||
+	    (c >= 0x20000 && c <= 0x3FFFD))
+		return 2;
+	return 1;
+}
+
 size_t cli_strwidth(const char *s)
 {
 	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			w++;
+	while (*s)
+		w += cp_width(next_cp(&s));
 	return w;
 }
 
@@ -219,7 +250,8 @@ struct table {
 	int ncols;
 	char **head;
 	bool *right;
-	char **cells; /* nrows * ncols */
+	char **cells;     /* nrows * ncols */
+	const char **sgr; /* nrows * ncols, NULL: no colour */
 	size_t nrows, cap;
 };
 
@@ -264,10 +296,16 @@ void table_row(table *t, const char *const *cells)
 		if (!n)
 			return;
 		t->cells = n;
+		const char **ns = realloc(t->sgr, nc * (size_t)t->ncols * sizeof *ns);
+		if (!ns)
+			return;
+		t->sgr = ns;
 		t->cap = nc;
 	}
-	for (int c = 0; c < t->ncols; c++)
+	for (int c = 0; c < t->ncols; c++) {
 		t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = cell_dup(cells[c]);
+		t->sgr[t->nrows * (size_t)t->ncols + (size_t)c] = NULL;
+	}
 	t->nrows++;
 }
 
@@ -285,25 +323,45 @@ static void put_cell(FILE *f, const char *s, size_t w, bool right)
 				fputc(' ', f);
 		return;
 	}
-	/* truncate to w-1 code points and an ellipsis */
-	size_t cps = 0;
+	/* truncate to at most w-1 columns and an ellipsis (pad if a wide
+	 * character does not fit) */
+	size_t used = 0;
 	const char *p = s;
-	while (*p && cps < (w ? w - 1 : 0)) {
-		p++;
-		while (((unsigned char)*p & 0xC0) == 0x80)
-			p++;
-		cps++;
+	while (*p) {
+		const char *q = p;
+		size_t cw = cp_width(next_cp(&q));
+		if (used + cw > (w ? w - 1 : 0))
+			break;
+		used += cw;
+		p = q;
 	}
+	if (right)
+		for (size_t i = used + 1; i < w; i++)
+			fputc(' ', f);
 	fwrite(s, 1, (size_t)(p - s), f);
 	if (w)
 		fputs("…", f);
+	if (!right)
+		for (size_t i = used + 1; i < w; i++)
+			fputc(' ', f);
 }
 
-void table_print(table *t, FILE *f, int width)
+void table_cell_color(table *t, size_t row, int col, const char *sgr)
+{
+	if (row < t->nrows && col >= 0 && col < t->ncols)
+		t->sgr[row * (size_t)t->ncols + (size_t)col] = sgr;
+}
+
+size_t table_nrows(const table *t)
+{
+	return t ? t->nrows : 0;
+}
+
+int table_print(table *t, FILE *f, int width)
 {
 	size_t *w = calloc((size_t)t->ncols, sizeof *w);
 	if (!w)
-		return;
+		return 0;
 	for (int c = 0; c < t->ncols; c++) {
 		w[c] = cli_strwidth(t->head[c] ? t->head[c] : "");
 		for (size_t r = 0; r < t->nrows; r++) {
@@ -344,7 +402,11 @@ void table_print(table *t, FILE *f, int width)
 	for (int c = 0; c < shown; c++) {
 		if (c)
 			fputs("  ", f);
-		put_cell(f, t->head[c] ? t->head[c] : "", w[c], t->right[c]);
+		const char *h = t->head[c] ? t->head[c] : "";
+		if (c == shown - 1 && !t->right[c] && cli_strwidth(h) <= w[c])
+			fputs(h, f); /* trailing column: do not pad */
+		else
+			put_cell(f, h, w[c], t->right[c]);
 	}
 	if (color)
 		fputs("\033[0m", f);
@@ -355,14 +417,20 @@ void table_print(table *t, FILE *f, int width)
 				fputs("  ", f);
 			/* trailing column: do not pad */
 			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)c];
+			const char *sgr = color ? t->sgr[r * (size_t)t->ncols + (size_t)c] : NULL;
+			if (sgr)
+				fprintf(f, "\033[%sm", sgr);
 			if (c == shown - 1 && !t->right[c] && cli_strwidth(cell) <= w[c])
 				fputs(cell, f);
 			else
 				put_cell(f, cell, w[c], t->right[c]);
+			if (sgr)
+				fputs("\033[0m", f);
 		}
 		fputc('\n', f);
 	}
 	free(w);
+	return t->ncols - shown;
 }
 
 static void csv_field(FILE *f, const char *s)
@@ -410,5 +478,6 @@ void table_free(table *t)
 	free(t->head);
 	free(t->right);
 	free(t->cells);
+	free(t->sgr);
 	free(t);
 }

@@ -66,7 +66,8 @@ int cli_open_run(cairn_run **out, cairn_store *s, const char *run_opt);
 bool cli_isatty(FILE *f);
 bool cli_color(void); /* stdout is a terminal and NO_COLOR is unset */
 int cli_term_width(void);
-/* Number of display columns of a UTF-8 string (each code point = 1). */
+/* Number of terminal columns of a UTF-8 string (wide East Asian characters
+ * and emoji count 2, combining marks 0). */
 size_t cli_strwidth(const char *s);
 
 typedef struct table table;
@@ -76,8 +77,13 @@ void table_header(table *t, int col, const char *text);
 void table_align_right(table *t, int col, bool right);
 /* Add a row; cells are copied. */
 void table_row(table *t, const char *const *cells);
-/* Print fitted to `width` columns (0: no limit), truncating cells with "…". */
-void table_print(table *t, FILE *f, int width);
+/* Colour one cell on a terminal (an SGR code such as "32"; static string). */
+void table_cell_color(table *t, size_t row, int col, const char *sgr);
+size_t table_nrows(const table *t);
+/* Print fitted to `width` columns (0: no limit), truncating cells with "…";
+ * columns that cannot fit even at 6 characters are left out from the right.
+ * Returns how many were left out. */
+int table_print(table *t, FILE *f, int width);
 void table_print_csv(table *t, FILE *f);
 void table_free(table *t);
 

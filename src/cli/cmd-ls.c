@@ -1,74 +1,507 @@
 /*
- * cli/cmd-ls.c — `cairn ls`: list runs, newest first.
+ * cli/cmd-ls.c — `cairn ls [QUERY]`: find runs with the query language, sort,
+ * group, and show them as a table that fits the terminal, CSV or JSON.
+ * Also the engine of `cairn best` (ls_run with best = true).
+ *
+ * The default columns show what varies: id, name, status, start, duration,
+ * the sort keys, then the final metrics and the params whose values differ
+ * among the listed runs, then tags.  A query or sort that does not parse is
+ * a usage error printed with a caret under the problem.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "util/clock.h"
+#include "cli/fields.h"
 #include "util/json.h"
 
 static const char usage[] =
-    "usage: cairn ls [-p PROJECT] [--limit N] [--format table|json|csv] [--all]\n\n"
-    "List runs, newest first.\n\n"
+    "usage: cairn ls [QUERY] [--sort KEYS] [--group FIELD [--metric M]] [--columns COLS]\n"
+    "                [--limit N] [--offset N] [--format table|json|csv] [-p PROJECT] [--all]\n\n"
+    "List the runs that match QUERY, newest first.  QUERY is the query language\n"
+    "(docs/internals/query.md), for example\n"
+    "  cairn ls 'metrics.valid_auc > 0.9 and params.model = \"lgbm\" and not tags.debug'\n\n"
     "options:\n"
-    "  -p, --project P    only runs of project P\n"
-    "  -n, --limit N      at most N runs\n"
-    "  -f, --format F     table (default), json or csv\n"
-    "      --json         same as --format json\n"
-    "  -a, --all          include deleted runs\n";
+    "  -s, --sort KEYS      comma-separated fields, '-' for descending:\n"
+    "                       -metrics.valid_auc,params.lr (runs without a field sort last)\n"
+    "  -g, --group FIELD    one row per value of FIELD, with the number of runs and the\n"
+    "                       min/mean/max of a metric\n"
+    "  -m, --metric M       the metric --group summarises (default: the first sort key)\n"
+    "  -c, --columns COLS   comma-separated fields to show (default: what differs among\n"
+    "                       the runs); +COLS adds them to the default columns\n"
+    "  -n, --limit N        at most N runs\n"
+    "      --offset N       skip the first N runs\n"
+    "  -f, --format F       table (default), json (an array of runs) or csv\n"
+    "      --json           same as --format json\n"
+    "  -p, --project P      only runs of project P\n"
+    "  -a, --all            include deleted runs\n";
 
-static void fmt_duration(char *out, size_t n, double secs)
+static const char best_usage[] =
+    "usage: cairn best METRIC [QUERY] [--higher | --lower] [-p PROJECT] [--format F] [--all]\n\n"
+    "The best run so far by METRIC (metrics.KEY, or just KEY) among the runs that match\n"
+    "QUERY.  Whether higher or lower is better is guessed from the name (loss, error,\n"
+    "rmse: lower; acc, auc, f1, precision, recall: higher) unless given.\n\n"
+    "options:\n"
+    "      --higher         higher values are better\n"
+    "      --lower          lower values are better\n"
+    "  -c, --columns COLS   more fields to show\n"
+    "  -f, --format F       table (default), json (the run object) or csv\n"
+    "      --json           same as --format json\n"
+    "  -p, --project P      only runs of project P\n"
+    "  -a, --all            include deleted runs\n";
+
+/* --- columns ------------------------------------------------------------------ */
+
+typedef struct col {
+	rfield f;
+	char head[320];
+	bool right;
+} col;
+
+typedef struct cols {
+	col *v;
+	int n, cap;
+} cols;
+
+static bool cols_has(const cols *c, const char *name)
 {
-	if (secs < 0)
-		secs = 0;
-	long s = (long)secs;
-	if (s < 60)
-		snprintf(out, n, "%.1fs", secs);
-	else if (s < 3600)
-		snprintf(out, n, "%ldm%02lds", s / 60, s % 60);
-	else
-		snprintf(out, n, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].f.name, name) == 0)
+			return true;
+	return false;
 }
 
-int cmd_ls(int argc, char **argv)
+static void cols_add(cols *c, const rfield *f, const char *head)
 {
-	enum { O_HELP = 1, O_PROJECT, O_LIMIT, O_FORMAT, O_JSON, O_ALL };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
-	                               {"project", 'p', true, O_PROJECT},
-	                               {"limit", 'n', true, O_LIMIT},
-	                               {"format", 'f', true, O_FORMAT},
-	                               {"json", 0, false, O_JSON},
-	                               {"all", 'a', false, O_ALL},
-	                               {0}};
+	if (cols_has(c, f->name))
+		return;
+	if (c->n == c->cap) {
+		int nc = c->cap ? c->cap * 2 : 16;
+		col *nv = realloc(c->v, (size_t)nc * sizeof *nv);
+		if (!nv)
+			return;
+		c->v = nv;
+		c->cap = nc;
+	}
+	col *x = &c->v[c->n++];
+	memset(x, 0, sizeof *x);
+	x->f = *f;
+	snprintf(x->head, sizeof x->head, "%s", head ? head : f->name);
+}
+
+static void cols_attr(cols *c, const char *attr, const char *head)
+{
+	rfield f;
+	rfield_make(&f, "attribute", attr, NULL);
+	cols_add(c, &f, head);
+}
+
+/* Split a comma-separated list of fields (commas inside `…` or "…" do not
+ * split), dropping a leading -/+ and a trailing asc/desc from each. */
+static int split_fields(const char *text, char ***out, int *n, bool sortspec)
+{
+	*out = NULL;
+	*n = 0;
+	size_t len = strlen(text);
+	char **v = calloc(len / 2 + 2, sizeof *v);
+	if (!v)
+		return -1;
+	size_t st = 0;
+	char q = 0;
+	for (size_t i = 0; i <= len; i++) {
+		char c = text[i];
+		if (q) {
+			if (c == q)
+				q = 0;
+			continue;
+		}
+		if (c == '`' || c == '"') {
+			q = c;
+			continue;
+		}
+		if (c != ',' && c != '\0')
+			continue;
+		const char *s = text + st;
+		size_t l = i - st;
+		while (l && (*s == ' ' || (sortspec && (*s == '-' || *s == '+')))) {
+			s++;
+			l--;
+		}
+		while (l && s[l - 1] == ' ')
+			l--;
+		if (sortspec) {
+			if (l > 5 && strncasecmp(s + l - 5, " desc", 5) == 0)
+				l -= 5;
+			else if (l > 4 && strncasecmp(s + l - 4, " asc", 4) == 0)
+				l -= 4;
+			while (l && s[l - 1] == ' ')
+				l--;
+		}
+		if (l)
+			v[(*n)++] = strndup(s, l);
+		st = i + 1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void free_fields(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Keys of an object member over all runs, sorted, deduplicated. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **all_keys(const json *runs, const char *member, int *n)
+{
+	int cap = 16;
+	char **v = malloc((size_t)cap * sizeof *v);
+	*n = 0;
+	for (const json *r = runs->child; r && v; r = r->next) {
+		const json *o = json_get(r, member);
+		for (const json *k = o ? o->child : NULL; k; k = k->next) {
+			bool seen = false;
+			for (int i = 0; i < *n && !seen; i++)
+				seen = strcmp(v[i], k->key) == 0;
+			if (seen)
+				continue;
+			if (*n == cap) {
+				cap *= 2;
+				char **nv = realloc(v, (size_t)cap * sizeof *nv);
+				if (!nv)
+					return v;
+				v = nv;
+			}
+			v[(*n)++] = (char *)k->key;
+		}
+	}
+	if (v)
+		qsort(v, (size_t)*n, sizeof *v, cmp_str);
+	return v;
+}
+
+/* Does the field's displayed value differ between the runs? */
+static bool differs(const json *runs, const rfield *f)
+{
+	char first[512], cur[512];
+	bool have = false, firstp = false;
+	for (const json *r = runs->child; r; r = r->next) {
+		bool p = rfield_text(r, f, cur, sizeof cur, true);
+		if (!have) {
+			memcpy(first, cur, sizeof cur);
+			firstp = p;
+			have = true;
+		} else if (p != firstp || strcmp(first, cur) != 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void default_columns(cols *c, const json *runs, char **sortf, int nsort)
+{
+	cols_attr(c, "id", "ID");
+	cols_attr(c, "name", "NAME");
+	const char *proj = NULL;
+	bool projects = false;
+	for (const json *r = runs->child; r; r = r->next) {
+		const char *p = json_get_str(r, "project");
+		if (proj && p && strcmp(proj, p) != 0)
+			projects = true;
+		proj = p;
+	}
+	if (projects)
+		cols_attr(c, "project", "PROJECT");
+	cols_attr(c, "status", "STATUS");
+	cols_attr(c, "started", "STARTED");
+	cols_attr(c, "duration", "DURATION");
+	for (int i = 0; i < nsort; i++) {
+		rfield f;
+		if (rfield_parse(&f, sortf[i], NULL) == 0)
+			cols_add(c, &f, NULL);
+	}
+	int n;
+	char **keys = all_keys(runs, "metrics", &n);
+	for (int i = 0; keys && i < n; i++) {
+		rfield f;
+		rfield_make(&f, "metric", keys[i], "last");
+		if (differs(runs, &f))
+			cols_add(c, &f, NULL);
+	}
+	free(keys);
+	keys = all_keys(runs, "params", &n);
+	for (int i = 0; keys && i < n; i++) {
+		rfield f;
+		rfield_make(&f, "param", keys[i], NULL);
+		if (differs(runs, &f))
+			cols_add(c, &f, NULL);
+	}
+	free(keys);
+	bool tags = false;
+	for (const json *r = runs->child; r && !tags; r = r->next) {
+		const json *t = json_get(r, "tags");
+		tags = t && t->len > 0;
+	}
+	if (tags) {
+		rfield f;
+		rfield_make(&f, "tags", "tags", NULL);
+		cols_add(c, &f, "TAGS");
+	}
+}
+
+static const char *status_color(const char *s)
+{
+	if (!s)
+		return NULL;
+	if (strcmp(s, "finished") == 0)
+		return "32";
+	if (strcmp(s, "failed") == 0)
+		return "31";
+	if (strcmp(s, "running") == 0)
+		return "36";
+	if (strcmp(s, "crashed") == 0)
+		return "35";
+	return "33";
+}
+
+static void print_runs(const json *runs, cols *c, bool csv, int64_t total)
+{
+	table *t = table_new(c->n);
+	if (!t)
+		return;
+	const json *sample = runs->child;
+	for (int i = 0; i < c->n; i++) {
+		c->v[i].right = rfield_numeric(&c->v[i].f, sample);
+		table_header(t, i, c->v[i].head);
+		table_align_right(t, i, c->v[i].right);
+	}
+	const char **cells = calloc((size_t)c->n, sizeof *cells);
+	char(*vals)[512] = calloc((size_t)c->n, sizeof *vals);
+	if (!cells || !vals) {
+		free(cells);
+		free(vals);
+		table_free(t);
+		return;
+	}
+	for (const json *r = runs->child; r; r = r->next) {
+		for (int i = 0; i < c->n; i++) {
+			rfield_text(r, &c->v[i].f, vals[i], sizeof vals[i], csv);
+			cells[i] = vals[i];
+		}
+		table_row(t, cells);
+		for (int i = 0; i < c->n; i++)
+			if (strcmp(c->v[i].f.kind, "attribute") == 0 &&
+			    strcmp(c->v[i].f.key, "status") == 0)
+				table_cell_color(t, table_nrows(t) - 1, i, status_color(vals[i]));
+	}
+	if (csv) {
+		table_print_csv(t, stdout);
+	} else {
+		int hidden = table_print(t, stdout, cli_term_width());
+		if (cli_isatty(stdout)) {
+			size_t shown = table_nrows(t);
+			if ((int64_t)shown < total || hidden)
+				printf("%s%zu of %lld runs%s%s%s\n", cli_color() ? "\033[2m" : "",
+				       shown, (long long)total, hidden ? "; " : "",
+				       hidden ? "some columns hidden (widen the terminal or use "
+				                "--columns)"
+				              : "",
+				       cli_color() ? "\033[0m" : "");
+		}
+	}
+	free(cells);
+	free(vals);
+	table_free(t);
+}
+
+/* --- groups ----------------------------------------------------------------------- */
+
+typedef struct grow {
+	const json *g;
+	double mean;
+	bool has;
+} grow;
+
+static int grow_desc;
+
+static int cmp_grow(const void *a, const void *b)
+{
+	const grow *x = a, *y = b;
+	if (x->has != y->has)
+		return x->has ? -1 : 1;
+	if (!x->has)
+		return 0;
+	int r = (x->mean > y->mean) - (x->mean < y->mean);
+	return grow_desc ? -r : r;
+}
+
+static int print_groups(const char *out, bool csv, bool by_metric, bool desc)
+{
+	char err[128];
+	json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
+	if (!d)
+		return cli_fail("internal: bad JSON from the library: %s", err);
+	const json *root = json_root(d);
+	const json *groups = json_get(root, "groups");
+	const char *metric = json_get_str(root, "metric");
+	size_t n = groups ? groups->len : 0;
+	grow *rows = calloc(n ? n : 1, sizeof *rows);
+	size_t i = 0;
+	for (const json *g = groups ? groups->child : NULL; g && rows; g = g->next, i++) {
+		rows[i].g = g;
+		rows[i].has = json_get_num(g, "mean", &rows[i].mean);
+	}
+	if (by_metric && rows) {
+		grow_desc = desc;
+		/* stable: the library's value order breaks ties */
+		for (size_t a = 1; a < n; a++)
+			for (size_t b = a; b > 0 && cmp_grow(&rows[b - 1], &rows[b]) > 0; b--) {
+				grow tmp = rows[b];
+				rows[b] = rows[b - 1];
+				rows[b - 1] = tmp;
+			}
+	}
+	int ncols = metric ? 5 : 2;
+	table *t = table_new(ncols);
+	char h[4][360];
+	snprintf(h[0], sizeof h[0], "%s", json_get_str(root, "group_by"));
+	table_header(t, 0, h[0]);
+	table_header(t, 1, "RUNS");
+	table_align_right(t, 1, true);
+	if (metric) {
+		static const char *const names[] = {"MIN", "MEAN", "MAX"};
+		for (int k = 0; k < 3; k++) {
+			snprintf(h[k + 1], sizeof h[k + 1], "%s %s", names[k], metric);
+			table_header(t, 2 + k, h[k + 1]);
+			table_align_right(t, 2 + k, true);
+		}
+	}
+	for (i = 0; i < n && rows; i++) {
+		char v[512], cnt[32], st[3][64];
+		const json *g = rows[i].g;
+		const json *val = json_get(g, "value");
+		if (json_get(g, "missing"))
+			snprintf(v, sizeof v, "(none)");
+		else if (val->type == JSON_STR)
+			snprintf(v, sizeof v, "%s", val->str);
+		else if (val->type == JSON_BOOL)
+			snprintf(v, sizeof v, "%s", val->b ? "true" : "false");
+		else if (val->type == JSON_NUM && val->is_int)
+			snprintf(v, sizeof v, "%lld", (long long)val->i);
+		else
+			cli_fmt_num(v, sizeof v, val->num);
+		double c = 0;
+		json_get_num(g, "count", &c);
+		snprintf(cnt, sizeof cnt, "%.0f", c);
+		static const char *const keys[] = {"min", "mean", "max"};
+		for (int k = 0; k < 3; k++) {
+			double x;
+			if (json_get_num(g, keys[k], &x))
+				cli_fmt_num(st[k], sizeof st[k], x);
+			else
+				st[k][0] = '\0';
+		}
+		const char *cells[] = {v, cnt, st[0], st[1], st[2]};
+		table_row(t, cells);
+	}
+	if (csv)
+		table_print_csv(t, stdout);
+	else
+		table_print(t, stdout, cli_term_width());
+	table_free(t);
+	free(rows);
+	json_doc_free(d);
+	return 0;
+}
+
+/* --- the command ------------------------------------------------------------------ */
+
+static int parse_count(const char *cmd, const char *opt, const char *val, int64_t *out)
+{
+	char *end;
+	long long v = strtoll(val, &end, 10);
+	if (*end || end == val || v < 0)
+		return cli_usage_error(cmd, "%s needs a non-negative integer, got '%s'", opt, val);
+	*out = v;
+	return 0;
+}
+
+int ls_run(int argc, char **argv, bool best)
+{
+	enum {
+		O_HELP = 1,
+		O_PROJECT,
+		O_LIMIT,
+		O_OFFSET,
+		O_FORMAT,
+		O_JSON,
+		O_ALL,
+		O_SORT,
+		O_GROUP,
+		O_METRIC,
+		O_COLUMNS,
+		O_HIGHER,
+		O_LOWER
+	};
+	static const cli_opt ls_opts[] = {
+	    {"help", 'h', false, O_HELP},      {"project", 'p', true, O_PROJECT},
+	    {"limit", 'n', true, O_LIMIT},     {"offset", 0, true, O_OFFSET},
+	    {"format", 'f', true, O_FORMAT},   {"json", 0, false, O_JSON},
+	    {"all", 'a', false, O_ALL},        {"sort", 's', true, O_SORT},
+	    {"group", 'g', true, O_GROUP},     {"metric", 'm', true, O_METRIC},
+	    {"columns", 'c', true, O_COLUMNS}, {0}};
+	static const cli_opt best_opts[] = {{"help", 'h', false, O_HELP},
+	                                    {"project", 'p', true, O_PROJECT},
+	                                    {"format", 'f', true, O_FORMAT},
+	                                    {"json", 0, false, O_JSON},
+	                                    {"all", 'a', false, O_ALL},
+	                                    {"columns", 'c', true, O_COLUMNS},
+	                                    {"higher", 0, false, O_HIGHER},
+	                                    {"lower", 0, false, O_LOWER},
+	                                    {0}};
+	const char *cmd = best ? "best" : "ls";
 	cli_args a;
 	cairn_store *s = NULL;
-	cairn_list_options lo = CAIRN_LIST_OPTIONS_INIT;
-	const char *format = "table";
-	char *out = NULL;
+	cairn_query_options qo = CAIRN_QUERY_OPTIONS_INIT;
+	const char *format = "table", *group = NULL, *metric = NULL, *columns = NULL, *sort = NULL;
+	char *query = NULL, *out = NULL, *bestq = NULL, bestsort[400];
+	char **sortf = NULL, **colf = NULL;
+	int nsort = 0, ncolf = 0, dir = 0;
 	json_doc *doc = NULL;
-	table *t = NULL;
+	cols c = {0};
 	int o, rc = 0;
-	cli_args_init(&a, "ls", argc, argv);
-	while ((o = cli_next(&a, opts)) > 0) {
+	size_t pos;
+	cli_args_init(&a, cmd, argc, argv);
+	while ((o = cli_next(&a, best ? best_opts : ls_opts)) > 0) {
 		switch (o) {
-		case O_HELP: cli_help(usage); goto done;
-		case O_PROJECT: lo.project = a.val; break;
-		case O_LIMIT: {
-			char *end;
-			long long v = strtoll(a.val, &end, 10);
-			if (*end || end == a.val || v < 0) {
-				rc = cli_usage_error(
-				    "ls", "--limit needs a non-negative integer, got '%s'", a.val);
+		case O_HELP: cli_help(best ? best_usage : usage); goto done;
+		case O_PROJECT: qo.project = a.val; break;
+		case O_LIMIT:
+			if ((rc = parse_count(cmd, "--limit", a.val, &qo.limit)) != 0)
 				goto done;
-			}
-			lo.limit = v;
 			break;
-		}
+		case O_OFFSET:
+			if ((rc = parse_count(cmd, "--offset", a.val, &qo.offset)) != 0)
+				goto done;
+			break;
 		case O_FORMAT: format = a.val; break;
 		case O_JSON: format = "json"; break;
-		case O_ALL: lo.include_deleted = 1; break;
+		case O_ALL: qo.include_deleted = 1; break;
+		case O_SORT: sort = a.val; break;
+		case O_GROUP: group = a.val; break;
+		case O_METRIC: metric = a.val; break;
+		case O_COLUMNS: columns = a.val; break;
+		case O_HIGHER: dir = 1; break;
+		case O_LOWER: dir = -1; break;
 		}
 	}
 	if (o < 0) {
@@ -76,22 +509,125 @@ int cmd_ls(int argc, char **argv)
 		goto done;
 	}
 	if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
-		rc = cli_usage_error("ls", "--format must be table, json or csv, not '%s'", format);
+		rc = cli_usage_error(cmd, "--format must be table, json or csv, not '%s'", format);
 		goto done;
 	}
-	if (a.npos) {
-		rc = cli_usage_error("ls", "unexpected argument '%s'", a.pos[0]);
+	/* QUERY: the positionals, joined (so `cairn ls status = finished` works) */
+	int first = 0;
+	if (best) {
+		if (a.npos < 1) {
+			rc = cli_usage_error(cmd, "name the metric to rank runs by");
+			goto done;
+		}
+		first = 1;
+	}
+	size_t qlen = 0;
+	for (int i = first; i < a.npos; i++)
+		qlen += strlen(a.pos[i]) + 1;
+	query = calloc(qlen + 1, 1);
+	if (!query) {
+		rc = cli_fail("out of memory");
+		goto done;
+	}
+	for (int i = first; i < a.npos; i++) {
+		if (i > first)
+			strcat(query, " ");
+		strcat(query, a.pos[i]);
+	}
+	if (cairn_query_validate(query, &pos) != 0) {
+		rc = cli_caret_error(query, pos);
+		goto done;
+	}
+	if (best) {
+		/* METRIC: metrics.KEY[.part] or KEY */
+		rfield mf;
+		char mname[400];
+		const char *m = a.pos[0];
+		if (strchr(m, '.') || strchr(m, '`'))
+			snprintf(mname, sizeof mname, "%s", m);
+		else
+			snprintf(mname, sizeof mname, "metrics.%s", m);
+		if (rfield_parse(&mf, mname, &pos) != 0) {
+			rc = cli_caret_error(mname, pos);
+			goto done;
+		}
+		if (!dir)
+			dir = cairn_metric_direction(mf.key);
+		if (!dir) {
+			rc = cli_usage_error(
+			    cmd,
+			    "cannot tell whether a higher or a lower %s is better: give "
+			    "--higher or --lower",
+			    mf.name);
+			goto done;
+		}
+		snprintf(bestsort, sizeof bestsort, "%s%s", dir > 0 ? "-" : "", mf.name);
+		sort = bestsort;
+		size_t bl = strlen(query) + strlen(mf.name) + 32;
+		bestq = malloc(bl);
+		if (!bestq) {
+			rc = cli_fail("out of memory");
+			goto done;
+		}
+		/* only runs with a number for the metric can be best */
+		if (*query)
+			snprintf(bestq, bl, "(%s) and %s != nan", query, mf.name);
+		else
+			snprintf(bestq, bl, "%s != nan", mf.name);
+		qo.limit = 1;
+	}
+	if (sort && cairn_query_sort_validate(sort, &pos) != 0) {
+		rc = cli_caret_error(sort, pos);
+		goto done;
+	}
+	qo.query = bestq ? bestq : query;
+	qo.sort = sort;
+	if (sort && split_fields(sort, &sortf, &nsort, true) != 0) {
+		rc = cli_fail("out of memory");
 		goto done;
 	}
 	if ((rc = cli_open_store(&s)) != 0)
 		goto done;
-	if (cairn_run_list_json(&out, s, &lo) != 0) {
-		rc = cli_fail_lib("cannot list runs");
+	if (group) {
+		if (!metric && nsort > 0)
+			metric = sortf[0];
+		if (cairn_query_group_json(&out, s, &qo, group, metric) != 0) {
+			rc = cli_fail_lib("cannot group runs");
+			goto done;
+		}
+		if (strcmp(format, "json") == 0) {
+			puts(out);
+			goto done;
+		}
+		bool by_metric = metric && nsort > 0 && strcmp(metric, sortf[0]) == 0;
+		rc = print_groups(out, strcmp(format, "csv") == 0, by_metric,
+		                  sort && sort[0] == '-');
+		goto done;
+	}
+	if (cairn_query_runs_json(&out, s, &qo) != 0) {
+		rc = cli_fail_lib(best ? "cannot find the best run" : "cannot list runs");
+		goto done;
+	}
+	/* {"total":N,"runs":[...]}: the library's fixed layout */
+	const char *runs_text = strstr(out, "\"runs\":");
+	if (!runs_text) {
+		rc = cli_fail("internal: bad JSON from the library");
+		goto done;
+	}
+	runs_text += 7;
+	bool none = strncmp(runs_text, "[]", 2) == 0;
+	if (best && none) {
+		rc = cli_fail("no run%s has a value for %s",
+		              *query ? " that matches the query" : "", sort + (sort[0] == '-'));
 		goto done;
 	}
 	if (strcmp(format, "json") == 0) {
-		fputs(out, stdout);
-		fputc('\n', stdout);
+		/* the runs themselves (for `best`, the one run), without parsing them */
+		size_t l = strlen(runs_text);
+		if (best && l >= 4) /* strip "[" ... "]}" */
+			printf("%.*s\n", (int)(l - 3), runs_text + 1);
+		else if (l >= 1)
+			printf("%.*s\n", (int)(l - 1), runs_text);
 		goto done;
 	}
 	char err[128];
@@ -100,44 +636,45 @@ int cmd_ls(int argc, char **argv)
 		rc = cli_fail("internal: bad JSON from the library: %s", err);
 		goto done;
 	}
-	t = table_new(7);
-	const char *heads[] = {"ID", "NAME", "PROJECT", "STATUS", "STARTED", "DURATION", "TAGS"};
-	for (int c = 0; c < 7; c++)
-		table_header(t, c, heads[c]);
-	table_align_right(t, 5, true);
-	for (const json *r = json_root(doc)->child; r; r = r->next) {
-		char id[9], started[32], dur[32] = "", tags[512] = "";
-		snprintf(id, sizeof id, "%s", json_get_str(r, "id"));
-		double st = 0, en = 0;
-		json_get_num(r, "start_time", &st);
-		clock_format_short(started, st);
-		if (json_get_num(r, "end_time", &en) && en > 0)
-			fmt_duration(dur, sizeof dur, en - st);
-		else if (strcmp(json_get_str(r, "status"), "running") == 0)
-			fmt_duration(dur, sizeof dur, clock_now() - st);
-		size_t tl = 0;
-		const json *tg = json_get(r, "tags");
-		for (const json *x = tg ? tg->child : NULL; x; x = x->next)
-			tl += (size_t)snprintf(tags + tl, tl < sizeof tags ? sizeof tags - tl : 0,
-			                       "%s%s", tl ? "," : "", x->str);
-		const char *cells[] = {id,
-		                       json_get_str(r, "name"),
-		                       json_get_str(r, "project"),
-		                       json_get_str(r, "status"),
-		                       started,
-		                       dur,
-		                       tags};
-		table_row(t, cells);
+	const json *root = json_root(doc);
+	const json *runs = json_get(root, "runs");
+	double total = 0;
+	json_get_num(root, "total", &total);
+	bool plus = columns && columns[0] == '+';
+	if (columns && split_fields(columns + plus, &colf, &ncolf, false) != 0) {
+		rc = cli_fail("out of memory");
+		goto done;
 	}
-	if (strcmp(format, "csv") == 0)
-		table_print_csv(t, stdout);
-	else
-		table_print(t, stdout, cli_term_width());
+	if (!columns || plus)
+		default_columns(&c, runs, sortf, nsort);
+	for (int i = 0; i < ncolf; i++) {
+		rfield f;
+		if (rfield_parse(&f, colf[i], &pos) != 0) {
+			rc = cli_caret_error(colf[i], pos);
+			goto done;
+		}
+		cols_add(&c, &f, NULL);
+	}
+	print_runs(runs, &c, strcmp(format, "csv") == 0, (int64_t)total);
 done:
-	table_free(t);
+	free(c.v);
+	free_fields(sortf, nsort);
+	free_fields(colf, ncolf);
 	json_doc_free(doc);
 	cairn_free(out);
+	free(query);
+	free(bestq);
 	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	return ls_run(argc, argv, false);
+}
+
+int cmd_best(int argc, char **argv)
+{
+	return ls_run(argc, argv, true);
 }

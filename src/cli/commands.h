@@ -6,6 +6,7 @@
 #define CAIRN_CLI_COMMANDS_H
 
 #include "cairn.h"
+#include <stdbool.h>
 
 int cmd_init(int argc, char **argv);
 int cmd_start(int argc, char **argv);
@@ -23,5 +24,10 @@ int cmd_checkout(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 /* cmd-data.c: print a few manifest paths of a run's directory dataset. */
 void data_print_sample(cairn_store *s, const char *run, const char *name, int n);
+int cmd_best(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+/* cmd-ls.c: ls, and best (the top run by a metric) */
+int ls_run(int argc, char **argv, bool best);
 
 #endif

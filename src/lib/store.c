@@ -108,6 +108,19 @@ static const char *const migrations[] = {
      * ("blob:<sha1>") or a committed tree's manifest ("tree:<sha1>:<cap>"). */
     "CREATE TABLE code_map(key TEXT PRIMARY KEY, oid TEXT NOT NULL,"
     "  size INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+    /* 5: indexes for the query compiler (docs/internals/query.md): params by
+     * (key, value) with the type covered so typed comparisons never read the
+     * table; the visible-run set; the run attributes a query filters on. */
+    "DROP INDEX params_kid_value;"
+    "CREATE INDEX params_kid_value_type ON params(kid, value, type, rid);"
+    "CREATE INDEX runs_visible ON runs(deleted, project_id);"
+    "CREATE INDEX runs_name ON runs(name);"
+    "CREATE INDEX runs_status ON runs(status, heartbeat);"
+    "CREATE INDEX runs_end ON runs(end_time);"
+    "CREATE INDEX runs_commit ON runs(git_commit);"
+    "CREATE INDEX runs_branch ON runs(git_branch);"
+    "CREATE INDEX properties_key_value ON properties(key, value, rid);"
+    "CREATE INDEX datasets_name_digest ON datasets(name, digest, rid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1105,6 +1118,8 @@ static sqlite3_stmt *prep_rid(cairn_store *s, const char *sql, int64_t rid)
 	return st;
 }
 
+/* Query results build the same objects in batches (runs_json_batch in
+ * store-query.c): change both together; tests/unit/test-query.c compares them. */
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 {
 	int rc = 0;

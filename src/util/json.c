@@ -5,6 +5,8 @@
  */
 #include "util/json.h"
 
+#include "util/dtoa.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,20 +60,24 @@ void json_num(buf *b, double v)
 	} else if (v == (double)(int64_t)v && fabs(v) < 1e15) {
 		buf_printf(b, "%lld", (long long)v);
 	} else {
-		/* The shortest representation that round-trips. */
+		/* The shortest representation that round-trips (util/dtoa.c). */
 		char tmp[32];
-		for (int p = 6; p <= 17; p++) {
-			snprintf(tmp, sizeof tmp, "%.*g", p, v);
-			if (p == 17 || strtod(tmp, NULL) == v)
-				break;
-		}
-		buf_puts(b, tmp);
+		buf_add(b, tmp, dtoa_shortest(tmp, v));
 	}
 }
 
 void json_int(buf *b, int64_t v)
 {
-	buf_printf(b, "%lld", (long long)v);
+	/* by hand: printf is the slowest part of writing big run lists */
+	char tmp[24], *p = tmp + sizeof tmp;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void json_bool(buf *b, bool v)

@@ -1,0 +1,1490 @@
+/*
+ * tests/unit/test-query.c — the compiled queries against a brute-force
+ * evaluation, property style.
+ *
+ * A generated store (a few hundred runs with every kind of field: typed and
+ * mixed-type params, NaN and infinite metrics with histories, tags,
+ * properties, datasets, git state, every status including crashed, deleted
+ * and purged runs) is read back as run JSON; thousands of random queries
+ * and sorts are then answered twice: by cairn_query_runs_json (the SQL
+ * compiler and planner) and by an evaluator here that walks the parsed query
+ * over the JSON following the semantics of docs/internals/query.md.  The
+ * match sets, counts and orders must agree exactly.  Also: the batched run
+ * objects equal cairn_run_get_json's, grouping agrees with a recount, and
+ * the planner's choices (probe vs scan, index walks) are all exercised by
+ * the same queries under different candidate sizes.
+ */
+#include "unit.h"
+
+#include <math.h>
+#include <sqlite3.h>
+
+#include "lib/store.h"
+#include <ctype.h>
+#include <strings.h>
+#include "lib/query.h"
+#include "util/json.h"
+
+#define NRUNS 260
+
+static uint64_t rs = 0x2545F4914F6CDD1Dull;
+
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+static int rn(int n)
+{
+	return (int)(rnd() % (uint64_t)n);
+}
+
+static double unif(void)
+{
+	return (double)(rnd() >> 11) / 9007199254740992.0;
+}
+
+/* --- the store -------------------------------------------------------------- */
+
+typedef struct world {
+	unit_store u;
+	double now;
+	int n; /* runs (alive or soft-deleted) */
+	char ids[NRUNS][33];
+	int64_t rid[NRUNS];
+	json_doc *docs[NRUNS]; /* run JSON */
+	bool deleted[NRUNS];
+	char *texts[NRUNS];
+} world;
+
+static world W;
+
+static void exec_sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void exec_sql(const char *fmt, ...)
+{
+	char sql[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof sql, fmt, ap);
+	va_end(ap);
+	char *err = NULL;
+	if (sqlite3_exec(W.u.s->db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err);
+}
+
+static const char *const models[] = {"lgbm", "xgb", "rf", "Resnet", "mlp_2", "5", "true"};
+static const char *const owners[] = {"alice", "bob", "Carol", "dave%", "e_f", ""};
+static const char *const tagpool[] = {"a", "b", "c", "debug", "x y", "Debug"};
+static const char *const projects[] = {"p1", "p2", "p3"};
+static const char *const commits[] = {
+    "3fa2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4", "3fa2b1c0000000000000000000000000000000ff",
+    "abcdef0123456789abcdef0123456789abcdef01", "ABCDEF0123456789ABCDEF0123456789ABCDEF02"};
+
+static void log_param(cairn_run *r, const char *k, cairn_value v)
+{
+	assert_ok(cairn_run_log_param(r, k, &v));
+}
+
+static void build_world(void)
+{
+	unit_store_open(&W.u);
+	W.now = (double)time(NULL);
+	const char *envs[2];
+	char oid[CAIRN_OID_HEXSZ + 1];
+	static const char env_a[] = "{\"os\":\"Linux\",\"packages\":{\"numpy\":\"1.26\"}}";
+	assert_ok(cairn_object_put_buf(oid, W.u.s, env_a, strlen(env_a)));
+	envs[0] = strdup(oid);
+	envs[1] = NULL;
+	for (int i = 0; i < NRUNS; i++) {
+		cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+		char name[64];
+		const char *tags[4];
+		size_t nt = 0;
+		for (int t = 0; t < 6; t++)
+			if (rn(4) == 0 && nt < 4)
+				tags[nt++] = tagpool[t];
+		snprintf(name, sizeof name, "%s-%d", rn(3) ? "r" : "resnet", i);
+		o.project = projects[rn(3)];
+		o.name = name;
+		o.tags = tags;
+		o.ntags = nt;
+		o.command = rn(5) ? "python train.py" : NULL;
+		if (i > 10 && rn(8) == 0)
+			o.parent = W.ids[rn(i)];
+		cairn_run *r;
+		assert_ok(cairn_run_create(&r, W.u.s, &o));
+		memcpy(W.ids[i], cairn_run_id(r), 33);
+		/* params: typed, sometimes missing, one key with mixed types */
+		if (rn(6))
+			log_param(
+			    r, "lr",
+			    (cairn_value){.type = CAIRN_TYPE_FLOAT,
+			                  .f = rn(10)  ? round(pow(10, -4 + 3 * unif()) * 1e5) / 1e5
+			                       : rn(2) ? NAN
+			                               : 0.5});
+		if (rn(6))
+			log_param(r, "bs", (cairn_value){.type = CAIRN_TYPE_INT, .i = 16 << rn(5)});
+		if (rn(8))
+			log_param(r, "model",
+			          (cairn_value){.type = CAIRN_TYPE_STRING, .s = models[rn(7)]});
+		if (rn(3))
+			log_param(r, "flag", (cairn_value){.type = CAIRN_TYPE_BOOL, .i = rn(2)});
+		switch (rn(6)) {
+		case 0:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_INT, .i = rn(3)});
+			break;
+		case 1:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = rn(3)});
+			break;
+		case 2:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_BOOL, .i = rn(2)});
+			break;
+		case 3:
+			log_param(r, "mixed",
+			          (cairn_value){.type = CAIRN_TYPE_STRING, .s = rn(2) ? "1" : "b"});
+			break;
+		case 4:
+			log_param(r, "mixed", (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = 1.5});
+			break;
+		default: break;
+		}
+		if (rn(2))
+			log_param(r, "odd.key x",
+			          (cairn_value){.type = CAIRN_TYPE_INT, .i = rn(4)});
+		/* metrics with histories (last differs from min/max), NaN, inf */
+		static const char *const mk[] = {"acc", "loss", "val.loss", "nanny", "acc.min"};
+		for (int m = 0; m < 5; m++) {
+			if (rn(7) == 0)
+				continue;
+			int npts = 1 + rn(4);
+			for (int p = 0; p < npts; p++) {
+				double v = m == 0   ? round(unif() * 100) / 100
+				           : m == 1 ? unif() * 3
+				                    : rn(20) / 4.0;
+				if (m == 3 && rn(2))
+					v = NAN;
+				if (m == 2 && rn(15) == 0)
+					v = rn(2) ? INFINITY : -INFINITY;
+				assert_ok(cairn_run_log_metric(r, mk[m], v, p, 0));
+			}
+		}
+		assert_ok(cairn_run_flush(r));
+		if (rn(2))
+			assert_ok(cairn_run_set_property(r, "owner", owners[rn(6)]));
+		if (rn(2)) {
+			char v[8];
+			snprintf(v, sizeof v, "%d", rn(12));
+			assert_ok(cairn_run_set_property(r, "ver", v));
+		}
+		if (rn(3) == 0)
+			assert_ok(cairn_run_set_note(r, rn(2) ? "good run" : ""));
+		int st = rn(10);
+		cairn_status status = st < 5   ? CAIRN_STATUS_FINISHED
+		                      : st < 7 ? CAIRN_STATUS_FAILED
+		                      : st < 8 ? CAIRN_STATUS_KILLED
+		                               : CAIRN_STATUS_RUNNING;
+		if (status != CAIRN_STATUS_RUNNING)
+			assert_ok(cairn_run_finish(
+			    r, status, status == CAIRN_STATUS_FINISHED ? 0 : 1 + rn(2)));
+		cairn_run_free(r);
+		int64_t rid;
+		char full[33];
+		assert_ok(store_run_lookup(W.u.s, W.ids[i], true, &rid, full));
+		W.rid[i] = rid;
+		/* times, git state and the rest straight into the row */
+		double start = W.now - 86400.0 * 200 + i * 7 * 3600.0 + rn(3600);
+		double dur = 10 + rn(4) * 1800 + rn(1000);
+		if (status == CAIRN_STATUS_RUNNING) {
+			/* live (fresh heartbeat) or crashed (stale) */
+			exec_sql(
+			    "UPDATE runs SET start_time = %.3f, heartbeat = %s WHERE rid = %lld",
+			    start,
+			    rn(2)   ? "NULL"
+			    : rn(2) ? "1e9"
+			            : "strftime('%s','now') + 0.0",
+			    (long long)rid);
+		} else {
+			exec_sql(
+			    "UPDATE runs SET start_time = %.3f, end_time = %.3f WHERE rid = %lld",
+			    start, start + dur, (long long)rid);
+		}
+		if (rn(4)) {
+			exec_sql("UPDATE runs SET git_commit = '%s', git_branch = %s, git_dirty = "
+			         "%s WHERE rid "
+			         "= %lld",
+			         commits[rn(4)],
+			         rn(3)   ? "'main'"
+			         : rn(2) ? "'dev'"
+			                 : "NULL",
+			         rn(3)   ? "0"
+			         : rn(2) ? "1"
+			                 : "NULL",
+			         (long long)rid);
+		}
+		exec_sql("UPDATE runs SET user = %s, host = 'h%d' WHERE rid = %lld",
+		         rn(5)   ? "'u1'"
+		         : rn(2) ? "'u2'"
+		                 : "NULL",
+		         rn(3), (long long)rid);
+		if (rn(3) == 0)
+			exec_sql("UPDATE runs SET env_oid = '%s' WHERE rid = %lld", envs[0],
+			         (long long)rid);
+		if (rn(3)) {
+			exec_sql(
+			    "INSERT INTO datasets(rid, name, path, role, algo, digest, files, "
+			    "bytes,"
+			    " manifest_oid, created) VALUES(%lld, 'train', 'data/train', 'input',"
+			    " 'xxh128', 'xxh128:%032x', %d, %d, NULL, 0)",
+			    (long long)rid, rn(4), 1 + rn(50), rn(100000));
+		}
+		if (rn(4) == 0)
+			exec_sql(
+			    "INSERT INTO datasets(rid, name, path, role, algo, digest, files, "
+			    "bytes,"
+			    " manifest_oid, created) VALUES(%lld, 'v.2', 'out', 'output', 'sha256',"
+			    " 'sha256:%d', 1, 10, NULL, 0)",
+			    (long long)rid, rn(3));
+	}
+	free((char *)envs[0]);
+	/* some deleted, some purged (holes in the rids) */
+	int keep = 0;
+	for (int i = 0; i < NRUNS; i++) {
+		int d = rn(25);
+		if (d == 0) {
+			assert_ok(cairn_run_delete(W.u.s, W.ids[i], 1));
+			continue;
+		}
+		if (d == 1) {
+			assert_ok(cairn_run_delete(W.u.s, W.ids[i], 0));
+			W.deleted[keep] = true;
+		} else {
+			W.deleted[keep] = false;
+		}
+		memcpy(W.ids[keep], W.ids[i], 33);
+		W.rid[keep] = W.rid[i];
+		keep++;
+	}
+	W.n = keep;
+	for (int i = 0; i < W.n; i++) {
+		char *out;
+		/* cairn_run_get_json hides deleted runs: read through the store */
+		buf b = BUF_INIT;
+		assert_ok(store_run_json(W.u.s, W.rid[i], false, &b));
+		out = buf_detach(&b);
+		char err[128];
+		W.docs[i] = json_parse(out, strlen(out), NULL, err, sizeof err);
+		assert_non_null(W.docs[i]);
+		W.texts[i] = out;
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	build_world();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < W.n; i++) {
+		json_doc_free(W.docs[i]);
+		free(W.texts[i]);
+	}
+	unit_store_close(&W.u);
+	return 0;
+}
+
+/* --- the evaluator --------------------------------------------------------------- */
+
+enum { E_MISSING, E_NUM, E_TEXT };
+
+typedef struct ev {
+	int cls;
+	double d; /* E_NUM (NaN possible) */
+	bool is_int;
+	int64_t i;
+	int ptype; /* params: 1 int, 2 float, 3 bool, 4 string; else 0 */
+	const char *s;
+} ev;
+
+static ev num_ev(const json *v)
+{
+	ev e = {.cls = E_NUM};
+	if (!v || v->type == JSON_NULL) {
+		e.d = NAN; /* min/max of all-NaN series */
+		return e;
+	}
+	if (v->type == JSON_BOOL) {
+		e.d = v->b;
+		e.is_int = true;
+		e.i = v->b;
+		return e;
+	}
+	json_num_value(v, &e.d);
+	if (v->type == JSON_NUM && v->is_int) {
+		e.is_int = true;
+		e.i = v->i;
+	}
+	return e;
+}
+
+static ev text_ev(const char *s)
+{
+	ev e = {.cls = s ? E_TEXT : E_MISSING, .s = s};
+	return e;
+}
+
+static const json *find_dataset(const json *run, const char *name)
+{
+	const json *ds = json_get(run, "datasets");
+	for (const json *d = ds ? ds->child : NULL; d; d = d->next)
+		if (strcmp(json_get_str(d, "name"), name) == 0)
+			return d;
+	return NULL;
+}
+
+static ev field_value(const json *run, const qfield *f)
+{
+	ev none = {.cls = E_MISSING};
+	switch (f->kind) {
+	case QK_METRIC: {
+		const json *m = json_get(json_get(run, "metrics"), f->key);
+		if (!m)
+			return none;
+		static const char *const parts[] = {"last", "min", "max", "count", "step"};
+		return num_ev(json_get(m, parts[f->part]));
+	}
+	case QK_PARAM: {
+		const json *p = json_get(json_get(run, "params"), f->key);
+		if (!p)
+			return none;
+		if (p->type == JSON_STR) {
+			double d;
+			/* the generator never logs the strings "NaN"/"Infinity" */
+			if (json_num_value(p, &d) && (isnan(d) || isinf(d))) {
+				ev e = {.cls = E_NUM, .d = d, .ptype = 2};
+				return e;
+			}
+			ev e = text_ev(p->str);
+			e.ptype = 4;
+			return e;
+		}
+		ev e = num_ev(p);
+		e.ptype = p->type == JSON_BOOL ? 3 : e.is_int ? 1 : 2;
+		return e;
+	}
+	case QK_PROPERTY: return text_ev(json_get_str(json_get(run, "properties"), f->key));
+	case QK_DATASET: {
+		const json *d = find_dataset(run, f->key);
+		if (!d)
+			return none;
+		static const char *const parts[] = {"digest", "path",  "role",
+		                                    "algo",   "files", "bytes"};
+		if (f->part >= QD_FILES)
+			return num_ev(json_get(d, parts[f->part]));
+		return text_ev(json_get_str(d, parts[f->part]));
+	}
+	case QK_ATTR: {
+		const json *code = json_get(run, "code");
+		bool hascode = code && code->type == JSON_OBJ;
+		double st = 0, en = 0;
+		json_get_num(run, "start_time", &st);
+		bool ended = json_get_num(run, "end_time", &en);
+		switch ((qattr)f->part) {
+		case QA_ID: return text_ev(json_get_str(run, "id"));
+		case QA_SEQ: return num_ev(json_get(run, "seq"));
+		case QA_NAME: return text_ev(json_get_str(run, "name"));
+		case QA_PROJECT: return text_ev(json_get_str(run, "project"));
+		case QA_STATUS: return text_ev(json_get_str(run, "status"));
+		case QA_STARTED: return num_ev(json_get(run, "start_time"));
+		case QA_ENDED: return ended ? num_ev(json_get(run, "end_time")) : none;
+		case QA_START_MS: {
+			ev e = {.cls = E_NUM, .is_int = true, .i = (int64_t)(st * 1000)};
+			e.d = (double)e.i;
+			return e;
+		}
+		case QA_END_MS: {
+			if (!ended)
+				return none;
+			ev e = {.cls = E_NUM, .is_int = true, .i = (int64_t)(en * 1000)};
+			e.d = (double)e.i;
+			return e;
+		}
+		case QA_DURATION: {
+			ev e = {.cls = E_NUM};
+			if (ended)
+				e.d = en - st;
+			else if (strcmp(json_get_str(run, "status"), "running") == 0)
+				e.d = W.now - st;
+			else
+				return none;
+			return e;
+		}
+		case QA_USER: return text_ev(json_get_str(run, "user"));
+		case QA_HOST: return text_ev(json_get_str(run, "host"));
+		case QA_COMMIT: return hascode ? text_ev(json_get_str(code, "commit")) : none;
+		case QA_BRANCH: return hascode ? text_ev(json_get_str(code, "branch")) : none;
+		case QA_REMOTE: return hascode ? text_ev(json_get_str(code, "remote")) : none;
+		case QA_DIRTY: {
+			const json *d = hascode ? json_get(code, "dirty") : NULL;
+			return d && d->type == JSON_BOOL ? num_ev(d) : none;
+		}
+		case QA_COMMAND: return text_ev(json_get_str(run, "command"));
+		case QA_NOTE: return text_ev(json_get_str(run, "note"));
+		case QA_EXIT_CODE: {
+			const json *x = json_get(run, "exit_code");
+			return x && x->type == JSON_NUM ? num_ev(x) : none;
+		}
+		default: return none;
+		}
+	}
+	default: return none;
+	}
+}
+
+/* LIKE, case-sensitive, % and _ (an implementation independent of the
+ * compiler's translation to GLOB). */
+static bool like(const char *p, const char *s)
+{
+	for (; *p; p++) {
+		if (*p == '%') {
+			while (p[1] == '%')
+				p++;
+			if (!p[1])
+				return true;
+			for (const char *t = s; *t; t++)
+				if (like(p + 1, t))
+					return true;
+			return like(p + 1, s + strlen(s));
+		}
+		if (!*s)
+			return false;
+		if (*p == '_') {
+			s++;
+			while (((unsigned char)*s & 0xC0) == 0x80)
+				s++;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		s++;
+	}
+	return *s == '\0';
+}
+
+static int num_cmp(const ev *v, const qlit *l)
+{
+	if (v->is_int && l->is_int)
+		return (v->i > l->i) - (v->i < l->i);
+	return (v->d > l->num) - (v->d < l->num);
+}
+
+static bool order_ok(qop op, int c)
+{
+	switch (op) {
+	case QO_EQ: return c == 0;
+	case QO_LT: return c < 0;
+	case QO_LE: return c <= 0;
+	case QO_GT: return c > 0;
+	case QO_GE: return c >= 0;
+	default: return false;
+	}
+}
+
+/* id and commit: 4-31 hex digits name a prefix, 32 or 40 the whole value,
+ * compared with the literal in lowercase; anything else compares as text. */
+static bool hex_prefix_eq(const char *v, const char *lit)
+{
+	size_t n = strlen(lit);
+	bool hex = n > 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)lit[i]))
+			hex = false;
+	if (!hex || !((n >= 4 && n < 32) || n == 32 || n == 40))
+		return strcmp(v, lit) == 0;
+	if (strlen(v) < n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] != (char)tolower((unsigned char)lit[i]))
+			return false;
+	return n < 32 || v[n] == '\0';
+}
+
+/* One literal against a present value, positive operators only. */
+static bool lit_match(const qfield *f, qop op, const ev *v, const qlit *l)
+{
+	qtype t = qfield_type(f);
+	if (op == QO_GLOB || op == QO_LIKE || op == QO_ILIKE) {
+		if (v->cls != E_TEXT)
+			return false;
+		if (op == QO_GLOB)
+			return sqlite3_strglob(l->text, v->s) == 0;
+		if (op == QO_LIKE)
+			return like(l->text, v->s);
+		return sqlite3_strlike(l->text, v->s, 0) == 0;
+	}
+	if (t == QT_STATUS) {
+		for (unsigned s = 0; s < 5; s++)
+			if ((l->status_mask >> s & 1) &&
+			    strcmp(v->s, cairn_status_name((cairn_status)s)) == 0)
+				return true;
+		return false;
+	}
+	if (v->cls == E_TEXT) {
+		if (op == QO_EQ && f->kind == QK_ATTR && (f->part == QA_ID || f->part == QA_COMMIT))
+			return hex_prefix_eq(v->s, l->text);
+		int c = strcmp(v->s, l->text);
+		return order_ok(op, (c > 0) - (c < 0));
+	}
+	/* numbers: params compare bools with booleans, numbers with numbers */
+	if (v->ptype == 3 || t == QT_BOOL) {
+		if (!l->has_bool)
+			return false;
+		return order_ok(op, (v->i > l->b) - (v->i < l->b));
+	}
+	if (!l->has_num)
+		return false;
+	if (isnan(l->num))
+		return op == QO_EQ && isnan(v->d);
+	if (isnan(v->d))
+		return false;
+	return order_ok(op, num_cmp(v, l));
+}
+
+static bool present_all(const qfield *f)
+{
+	if (f->kind == QK_TAGS)
+		return true;
+	if (f->kind != QK_ATTR)
+		return false;
+	switch ((qattr)f->part) {
+	case QA_ID:
+	case QA_SEQ:
+	case QA_NAME:
+	case QA_PROJECT:
+	case QA_STATUS:
+	case QA_STARTED:
+	case QA_START_MS:
+	case QA_NOTE: return true;
+	default: return false;
+	}
+}
+
+static bool eval(const json *run, const qnode *n);
+
+static bool eval_cmp(const json *run, const qnode *n)
+{
+	const qfield *f = &n->f;
+	bool neg = n->op == QO_NE || n->op == QO_NGLOB || n->op == QO_NLIKE || n->op == QO_NILIKE ||
+	           n->op == QO_NIN;
+	qop op = n->op == QO_NE       ? QO_EQ
+	         : n->op == QO_NGLOB  ? QO_GLOB
+	         : n->op == QO_NLIKE  ? QO_LIKE
+	         : n->op == QO_NILIKE ? QO_ILIKE
+	         : n->op == QO_NIN    ? QO_IN
+	                              : n->op;
+	if (f->kind == QK_TAG) {
+		const json *tags = json_get(run, "tags");
+		for (const json *t = tags->child; t; t = t->next)
+			if (strcmp(t->str, f->key) == 0)
+				return true;
+		return false;
+	}
+	if (f->kind == QK_TAGS) {
+		const json *tags = json_get(run, "tags");
+		if (op == QO_PRESENT)
+			return true;
+		if (op == QO_TRUE)
+			return tags->len > 0;
+		bool any = false;
+		size_t nl = op == QO_IN ? n->nlits : 1;
+		for (const json *t = tags->child; t && !any; t = t->next) {
+			ev v = text_ev(t->str);
+			for (size_t k = 0; k < nl && !any; k++)
+				any = lit_match(f, op == QO_IN ? QO_EQ : op, &v, &n->lits[k]);
+		}
+		return neg ? !any : any;
+	}
+	ev v = field_value(run, f);
+	bool present = v.cls != E_MISSING;
+	if (op == QO_PRESENT)
+		return present;
+	if (!present)
+		return false;
+	if (op == QO_TRUE) {
+		if (f->kind == QK_PARAM)
+			return !(v.ptype == 3 && v.i == 0);
+		if (f->kind == QK_ATTR) {
+			if ((qattr)f->part == QA_DIRTY)
+				return v.i == 1;
+			if (v.cls == E_TEXT && !present_all(f))
+				return v.s[0] != '\0';
+			if ((qattr)f->part == QA_NOTE)
+				return v.s[0] != '\0';
+		}
+		return true;
+	}
+	bool any = false;
+	size_t nl = op == QO_IN ? n->nlits : 1;
+	for (size_t k = 0; k < nl && !any; k++)
+		any = lit_match(f, op == QO_IN ? QO_EQ : op, &v, &n->lits[k]);
+	return neg ? !any : any;
+}
+
+static bool eval(const json *run, const qnode *n)
+{
+	switch (n->type) {
+	case QN_AND: return eval(run, n->l) && eval(run, n->r);
+	case QN_OR: return eval(run, n->l) || eval(run, n->r);
+	case QN_NOT: return !eval(run, n->l);
+	default: return eval_cmp(run, n);
+	}
+}
+
+/* --- expected order -------------------------------------------------------------- */
+
+typedef struct srt {
+	int idx;
+	ev v[QUERY_MAX_SORT];
+} srt;
+
+static const qsortkey *S_keys;
+static size_t S_nkeys;
+
+static ev sort_value(const json *run, const qfield *f)
+{
+	ev v = field_value(run, f);
+	if (f->kind == QK_ATTR && (qattr)f->part == QA_DIRTY && v.cls == E_NUM)
+		v.ptype = 0;
+	return v;
+}
+
+/* 0 present, 1 NaN, 2 missing */
+static int rank_of(const ev *v)
+{
+	if (v->cls == E_MISSING)
+		return 2;
+	if (v->cls == E_NUM && isnan(v->d))
+		return 1;
+	return 0;
+}
+
+static int cmp_ev(const ev *a, const ev *b, bool desc)
+{
+	int ra = rank_of(a), rb = rank_of(b);
+	if (ra || rb)
+		return ra - rb;
+	int r;
+	if (a->cls != b->cls)
+		r = a->cls == E_NUM ? -1 : 1;
+	else if (a->cls == E_TEXT)
+		r = strcmp(a->s, b->s), r = (r > 0) - (r < 0);
+	else {
+		if (a->is_int && b->is_int)
+			r = (a->i > b->i) - (a->i < b->i);
+		else
+			r = (a->d > b->d) - (a->d < b->d);
+		if (r == 0)
+			r = (a->ptype > b->ptype) - (a->ptype < b->ptype);
+	}
+	return desc ? -r : r;
+}
+
+static int cmp_srt(const void *x, const void *y)
+{
+	const srt *a = x, *b = y;
+	for (size_t k = 0; k < S_nkeys; k++) {
+		int r = cmp_ev(&a->v[k], &b->v[k], S_keys[k].desc);
+		if (r)
+			return r;
+	}
+	int64_t ra = W.rid[a->idx], rb = W.rid[b->idx];
+	return (ra < rb) - (ra > rb);
+}
+
+/* --- comparing -------------------------------------------------------------------- */
+
+static int find_run(const char *id)
+{
+	for (int i = 0; i < W.n; i++)
+		if (strcmp(W.ids[i], id) == 0)
+			return i;
+	return -1;
+}
+
+/* Run one query both ways; returns the number of matches. */
+static int check_query(const char *query, const char *sort, const char *project, bool deleted,
+                       int64_t limit, int64_t offset)
+{
+	qexpr e;
+	qerror err;
+	if (qexpr_parse(&e, query, &err) != 0)
+		fail_msg("generated query does not parse: %s: %s at %zu", query, err.msg, err.pos);
+	qexpr se = {0};
+	qsortkey keys[QUERY_MAX_SORT];
+	size_t nkeys = 0;
+	if (sort && qsort_parse(keys, &nkeys, &se, sort, &err) != 0)
+		fail_msg("sort does not parse: %s: %s", sort, err.msg);
+	if (nkeys == 0) {
+		keys[0].f = (qfield){.kind = QK_ATTR, .part = QA_STARTED};
+		keys[0].desc = true;
+		nkeys = 1;
+	}
+	srt *want = calloc((size_t)W.n, sizeof *want);
+	int nwant = 0;
+	for (int i = 0; i < W.n; i++) {
+		const json *run = json_root(W.docs[i]);
+		if (W.deleted[i] && !deleted)
+			continue;
+		if (project && strcmp(json_get_str(run, "project"), project) != 0)
+			continue;
+		if (e.root && !eval(run, e.root))
+			continue;
+		want[nwant].idx = i;
+		for (size_t k = 0; k < nkeys; k++)
+			want[nwant].v[k] = sort_value(run, &keys[k].f);
+		nwant++;
+	}
+	S_keys = keys;
+	S_nkeys = nkeys;
+	qsort(want, (size_t)nwant, sizeof *want, cmp_srt);
+
+	cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+	o.query = query;
+	o.sort = sort;
+	o.project = project;
+	o.include_deleted = deleted;
+	o.limit = limit;
+	o.offset = offset;
+	char *out;
+	if (cairn_query_runs_json(&out, W.u.s, &o) != 0)
+		fail_msg("query failed: %s: %s", query, cairn_error_last());
+	char jerr[128];
+	json_doc *got = json_parse(out, strlen(out), NULL, jerr, sizeof jerr);
+	assert_non_null(got);
+	double total = -1;
+	json_get_num(json_root(got), "total", &total);
+	if ((int)total != nwant)
+		fail_msg("query '%s' (sort %s): %d matches, expected %d", query, sort ? sort : "-",
+		         (int)total, nwant);
+	int from = offset > 0 ? (int)offset : 0;
+	int to = limit > 0 && from + limit < nwant ? from + (int)limit : nwant;
+	int k = from;
+	for (const json *r = json_get(json_root(got), "runs")->child; r; r = r->next, k++) {
+		if (k >= to)
+			fail_msg("query '%s': more runs than expected", query);
+		int i = find_run(json_get_str(r, "id"));
+		if (i != want[k].idx) {
+			fail_msg("query '%s' sort '%s' limit %lld offset %lld: position %d is %s, "
+			         "expected %s",
+			         query, sort ? sort : "-", (long long)limit, (long long)offset, k,
+			         json_get_str(r, "id"), W.ids[want[k].idx]);
+		}
+	}
+	if (k != (to > from ? to : from))
+		fail_msg("query '%s': %d runs, expected %d", query, k - from, to - from);
+	json_doc_free(got);
+	cairn_free(out);
+	free(want);
+	qexpr_free(&e);
+	qexpr_free(&se);
+	return nwant;
+}
+
+/* --- random queries ---------------------------------------------------------------- */
+
+typedef struct gen {
+	char s[4096];
+	size_t n;
+} gen;
+
+static void g_puts(gen *g, const char *t)
+{
+	size_t l = strlen(t);
+	if (g->n + l + 1 < sizeof g->s) {
+		memcpy(g->s + g->n, t, l + 1);
+		g->n += l;
+	}
+}
+
+static void g_printf(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void g_printf(gen *g, const char *fmt, ...)
+{
+	char t[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t, sizeof t, fmt, ap);
+	va_end(ap);
+	g_puts(g, t);
+}
+
+/* A literal drawn from the values some run has for this JSON path. */
+static void sample_value(gen *g, const char *section, const char *key, const char *part)
+{
+	for (int tries = 0; tries < 20; tries++) {
+		const json *run = json_root(W.docs[rn(W.n)]);
+		const json *v = json_get(json_get(run, section), key);
+		if (v && part)
+			v = json_get(v, part);
+		if (!v || v->type == JSON_NULL)
+			continue;
+		if (v->type == JSON_BOOL) {
+			g_puts(g, v->b ? "true" : "false");
+		} else if (v->type == JSON_NUM) {
+			if (v->is_int)
+				g_printf(g, "%lld", (long long)v->i);
+			else
+				g_printf(g, "%.17g", v->num);
+		} else if (v->type == JSON_STR) {
+			double d;
+			if (json_num_value(v, &d) && (isnan(d) || isinf(d)))
+				g_puts(g, isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+			else
+				g_printf(g, "%s\"%s\"", "", v->str);
+		}
+		return;
+	}
+	g_printf(g, "%d", rn(5));
+}
+
+static void gen_lit_num(gen *g)
+{
+	switch (rn(8)) {
+	case 0: g_puts(g, "nan"); break;
+	case 1: g_puts(g, rn(2) ? "inf" : "-inf"); break;
+	case 2: g_printf(g, "%d", rn(4)); break;
+	case 3: g_printf(g, "\"%d\"", rn(3)); break;
+	default: g_printf(g, "%.2f", unif() * 3); break;
+	}
+}
+
+static const char *const ops_num[] = {"=", "!=", "<", "<=", ">", ">=", "==", "<>"};
+static const char *const ops_text[] = {"=",  "!=",   "<",        ">=",    "~",
+                                       "!~", "like", "not like", "ilike", "not ilike"};
+
+static void gen_in_list(gen *g, void (*lit)(gen *), bool neg)
+{
+	g_puts(g, neg ? " not in (" : " in (");
+	int n = 1 + rn(3);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			g_puts(g, ", ");
+		lit(g);
+	}
+	g_puts(g, ")");
+}
+
+static const char *cur_section, *cur_key, *cur_part;
+
+static void lit_sampled(gen *g)
+{
+	if (rn(4) == 0)
+		gen_lit_num(g);
+	else
+		sample_value(g, cur_section, cur_key, cur_part);
+}
+
+static void lit_pattern(gen *g)
+{
+	static const char *const pats[] = {"\"r*\"",        "\"*es*\"",    "\"a%\"",     "\"%o%\"",
+	                                   "\"L_bm\"",      "\"l%\"",      "\"[a-c]*\"", "\"?b\"",
+	                                   "\"_\"",         "\"%\"",       "\"RES%\"",   "\"*\"",
+	                                   "\"dave\\\\%\"", "\"%e\\\\_f\""};
+	g_puts(g, pats[rn(14)]);
+}
+
+static void gen_metric(gen *g)
+{
+	static const char *const keys[] = {"acc", "loss", "val.loss", "nanny", "`acc.min`", "nope"};
+	static const char *const raw[] = {"acc", "loss", "val.loss", "nanny", "acc.min", "nope"};
+	static const char *const parts[] = {"", ".min", ".max", ".count", ".step", ".last"};
+	static const char *const jparts[] = {"last", "min", "max", "count", "step", "last"};
+	int k = rn(6), p = rn(4) ? 0 : rn(6);
+	g_printf(g, "%s.%s%s", rn(6) ? "metrics" : "metric", keys[k], parts[p]);
+	cur_section = "metrics";
+	cur_key = raw[k];
+	cur_part = jparts[p];
+	int o = rn(14);
+	if (o < 8) {
+		g_printf(g, " %s ", ops_num[o]);
+		lit_sampled(g);
+	} else if (o < 10) {
+		gen_in_list(g, lit_sampled, o == 9);
+	} else if (o == 10) {
+		g_puts(g, rn(2) ? " is null" : " is not null");
+	} else {
+		g_printf(g, " %s ", ops_num[rn(6)]);
+		gen_lit_num(g);
+	}
+}
+
+static void gen_param(gen *g)
+{
+	static const char *const keys[] = {"lr",    "bs",          "model", "flag",
+	                                   "mixed", "`odd.key x`", "none"};
+	static const char *const raw[] = {"lr",    "bs",        "model", "flag",
+	                                  "mixed", "odd.key x", "none"};
+	int k = rn(7);
+	g_printf(g, "params.%s", keys[k]);
+	cur_section = "params";
+	cur_key = raw[k];
+	cur_part = NULL;
+	int o = rn(16);
+	if (o < 8) {
+		g_printf(g, " %s ", ops_num[o]);
+		lit_sampled(g);
+	} else if (o < 10) {
+		gen_in_list(g, lit_sampled, o == 9);
+	} else if (o < 12) {
+		g_printf(g, " %s ", ops_text[4 + rn(6)]);
+		lit_pattern(g);
+	} else if (o == 12) {
+		/* bare: present and not false */
+	} else if (o == 13) {
+		g_puts(g, rn(2) ? " is null" : " is not null");
+	} else {
+		static const char *const lits[] = {"\"1\"",    "1",   "1.0", "true",
+		                                   "\"true\"", "b",   "5",   "\"lgbm\"",
+		                                   "'xgb'",    "0.5", "nan", "False"};
+		g_printf(g, " %s %s", ops_num[rn(8)], lits[rn(12)]);
+	}
+}
+
+static void gen_text_field(gen *g, const char *field, const char *section, const char *key)
+{
+	g_puts(g, field);
+	cur_section = section;
+	cur_key = key;
+	cur_part = NULL;
+	int o = rn(10);
+	if (o < 4) {
+		g_printf(g, " %s ", ops_text[rn(4)]);
+		lit_sampled(g);
+	} else if (o < 7) {
+		g_printf(g, " %s ", ops_text[4 + rn(6)]);
+		lit_pattern(g);
+	} else if (o == 7) {
+		gen_in_list(g, lit_sampled, rn(2));
+	} else if (o == 8) {
+		g_puts(g, rn(2) ? " is null" : " is not null");
+	}
+}
+
+static void lit_status(gen *g)
+{
+	static const char *const st[] = {"finished", "failed",     "killed",  "running",
+	                                 "crashed",  "'FINISHED'", "Running", "scheduled"};
+	g_puts(g, st[rn(8)]);
+}
+
+static void lit_date(gen *g)
+{
+	time_t t = (time_t)(W.now - 86400.0 * 200 + unif() * 86400.0 * 80);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char d[64];
+	strftime(d, sizeof d, rn(2) ? "%Y-%m-%dT%H:%M:%SZ" : "\"%Y-%m-%d %H:%M:%SZ\"", &tm);
+	g_puts(g, d);
+}
+
+static void gen_attr(gen *g)
+{
+	switch (rn(20)) {
+	case 0:
+		g_puts(g, rn(3) ? "status" : "attributes.status");
+		if (rn(3)) {
+			g_printf(g, " %s ", rn(2) ? "=" : "!=");
+			lit_status(g);
+		} else if (rn(2)) {
+			gen_in_list(g, lit_status, rn(2));
+		} else {
+			g_printf(g, " %s %s",
+			         rn(2)   ? "~"
+			         : rn(2) ? "like"
+			                 : "not ilike",
+			         rn(2) ? "\"f*\"" : "'%ED'");
+		}
+		break;
+	case 1:
+		g_printf(g, "name %s %s", rn(2) ? "~" : "!~", rn(2) ? "\"resnet*\"" : "\"r-1?\"");
+		break;
+	case 2: g_printf(g, "project %s p%d", rn(3) ? "=" : "!=", 1 + rn(3)); break;
+	case 3:
+		g_printf(g, "%s %s ", rn(2) ? "started" : "ended", ops_num[2 + rn(4)]);
+		lit_date(g);
+		break;
+	case 4:
+		g_printf(g, "duration %s %s", ops_num[2 + rn(4)],
+		         rn(2)   ? "1h"
+		         : rn(2) ? "30m"
+		         : rn(2) ? "1h30m"
+		                 : "3600");
+		break;
+	case 5: gen_text_field(g, "user", "", "user"); break;
+	case 6: gen_text_field(g, "host", "", "host"); break;
+	case 7: {
+		static const char *const c[] = {"3fa2", "3FA2B1C0",
+		                                "abcd", "abcdef01",
+		                                "zzzz", "abcdef0123456789abcdef0123456789abcdef01"};
+		g_printf(g, "commit %s %s", rn(3) ? "=" : "!=", c[rn(6)]);
+		break;
+	}
+	case 8: g_printf(g, "branch %s %s", rn(2) ? "=" : "!=", rn(2) ? "main" : "dev"); break;
+	case 9: g_puts(g, rn(2) ? "dirty" : rn(2) ? "dirty = false" : "dirty != true"); break;
+	case 10: g_printf(g, "exit_code %s %d", ops_num[rn(6)], rn(3)); break;
+	case 11: g_printf(g, "seq %s %d", ops_num[rn(6)], rn(40)); break;
+	case 12: {
+		const char *id = W.ids[rn(W.n)];
+		g_printf(g, "id = %.*s", 4 + rn(5), id);
+		break;
+	}
+	case 13:
+		g_printf(g, "attributes.start_time %s %.0f", ops_num[2 + rn(4)],
+		         (W.now - 86400.0 * 200 + unif() * 86400.0 * 80) * 1000);
+		break;
+	case 14: g_puts(g, rn(2) ? "note" : rn(2) ? "note = \"good run\"" : "note ~ \"g*\""); break;
+	case 15: g_puts(g, rn(2) ? "ended" : "not ended"); break;
+	case 16: g_puts(g, rn(2) ? "command" : "command is null"); break;
+	case 17: g_puts(g, rn(2) ? "user" : "branch is not null"); break;
+	case 18: g_printf(g, "run.run_name %s \"r-%d\"", rn(2) ? "=" : "like", rn(40)); break;
+	default:
+		g_printf(g, "attributes.end_time %s %.0f", ops_num[2 + rn(4)],
+		         (W.now - 86400.0 * 200 + unif() * 86400.0 * 80) * 1000);
+	}
+}
+
+static void gen_atom(gen *g)
+{
+	switch (rn(12)) {
+	case 0:
+	case 1:
+	case 2: gen_metric(g); break;
+	case 3:
+	case 4:
+	case 5: gen_param(g); break;
+	case 6: {
+		static const char *const t[] = {"tags.a",        "tags.debug",     "tags.`x y`",
+		                                "tags.b = true", "tags.c = false", "tags.zz",
+		                                "tag.Debug"};
+		g_puts(g, t[rn(7)]);
+		break;
+	}
+	case 7: {
+		static const char *const t[] = {"tags = a",
+		                                "tags != \"debug\"",
+		                                "tags ~ \"d*\"",
+		                                "tags in (a, \"x y\")",
+		                                "tags not in (b, c)",
+		                                "tags ilike \"DEBUG\"",
+		                                "tags",
+		                                "tags is not null",
+		                                "tags !~ \"[ab]\"",
+		                                "tags like \"D%\""};
+		g_puts(g, t[rn(10)]);
+		break;
+	}
+	case 8:
+		if (rn(3))
+			gen_text_field(g, rn(3) ? "properties.owner" : "tags.owner", "properties",
+			               "owner");
+		else
+			gen_text_field(g, "properties.ver", "properties", "ver");
+		break;
+	case 9:
+		if (rn(2)) {
+			gen_text_field(g, "datasets.train.digest", "", "");
+		} else {
+			static const char *const t[] = {"datasets.train.files > 10",
+			                                "datasets.`v.2`",
+			                                "datasets.train",
+			                                "datasets.train.bytes <= 50000",
+			                                "datasets.`v.2`.digest = \"sha256:1\"",
+			                                "datasets.train.role = input"};
+			g_puts(g, t[rn(6)]);
+		}
+		break;
+	default: gen_attr(g); break;
+	}
+}
+
+static void gen_expr(gen *g, int depth)
+{
+	int c = depth > 2 ? 0 : rn(6);
+	switch (c) {
+	case 0:
+	case 1: gen_atom(g); break;
+	case 2:
+		g_puts(g, "not ");
+		gen_expr(g, depth + 1);
+		break;
+	case 3:
+	case 4: {
+		g_puts(g, "(");
+		int n = 2 + rn(2);
+		for (int i = 0; i < n; i++) {
+			if (i)
+				g_puts(g, c == 3 ? " and " : " or ");
+			gen_expr(g, depth + 1);
+		}
+		g_puts(g, ")");
+		break;
+	}
+	default:
+		gen_expr(g, depth + 1);
+		g_puts(g, rn(2) ? " and " : " or ");
+		gen_expr(g, depth + 1);
+	}
+}
+
+static void gen_sort(gen *g)
+{
+	static const char *const k[] = {"metrics.acc",
+	                                "metrics.loss",
+	                                "metrics.nanny",
+	                                "metrics.val.loss.max",
+	                                "params.lr",
+	                                "params.mixed",
+	                                "params.model",
+	                                "params.flag",
+	                                "started",
+	                                "name",
+	                                "ended",
+	                                "duration",
+	                                "status",
+	                                "project",
+	                                "properties.owner",
+	                                "datasets.train.digest",
+	                                "user",
+	                                "exit_code",
+	                                "dirty",
+	                                "metrics.acc.count",
+	                                "commit",
+	                                "params.none",
+	                                "id",
+	                                "attributes.start_time",
+	                                "seq"};
+	int n = 1 + (rn(3) == 0) + (rn(5) == 0);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			g_puts(g, ",");
+		g_printf(g, "%s%s", rn(2) ? "-" : "", k[rn(25)]);
+	}
+}
+
+static void random_queries(void **state)
+{
+	(void)state;
+	int nonempty = 0, nq = 2500;
+	for (int i = 0; i < nq; i++) {
+		gen g = {.n = 0};
+		g.s[0] = '\0';
+		gen_expr(&g, 0);
+		gen sg = {.n = 0};
+		sg.s[0] = '\0';
+		if (rn(3))
+			gen_sort(&sg);
+		int64_t limit = rn(3) ? 0 : 1 + rn(20);
+		int64_t offset = rn(4) ? 0 : rn(10);
+		const char *project = rn(6) ? NULL : projects[rn(3)];
+		bool deleted = rn(8) == 0;
+		if (check_query(g.s, sg.n ? sg.s : NULL, project, deleted, limit, offset) > 0)
+			nonempty++;
+	}
+	/* the generator must produce selective and unselective queries */
+	assert_true(nonempty > nq / 4);
+	assert_true(nonempty < nq);
+}
+
+static void sorts_everything(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 600; i++) {
+		gen sg = {.n = 0};
+		sg.s[0] = '\0';
+		gen_sort(&sg);
+		check_query("", sg.s, NULL, rn(4) == 0, rn(2) ? 0 : 1 + rn(30), rn(3) ? 0 : rn(20));
+	}
+	check_query("", NULL, NULL, false, 0, 0);
+	check_query("", "", NULL, true, 5, 3);
+	check_query("metrics.acc > 0.5", "-metrics.acc", NULL, false, 3, 0);
+	check_query("metrics.acc > 0.5", "metrics.acc desc, name asc", NULL, false, 0, 0);
+	check_query("", "-params.lr", "p2", false, 10, 0);
+}
+
+static void fixed_queries(void **state)
+{
+	(void)state;
+	static const char *const q[] = {
+	    "metrics.nanny = nan",
+	    "metrics.nanny != nan",
+	    "metrics.nanny != 1",
+	    "metrics.nanny < inf",
+	    "metrics.val.loss = inf",
+	    "metrics.val.loss > 1e308",
+	    "metrics.val.loss < -1e308",
+	    "params.lr = nan",
+	    "params.lr != nan",
+	    "params.mixed = 1",
+	    "params.mixed = \"1\"",
+	    "params.mixed = true",
+	    "params.mixed > 0",
+	    "params.mixed",
+	    "not params.flag",
+	    "params.flag",
+	    "params.flag = false",
+	    "params.model = 5",
+	    "params.model = \"true\"",
+	    "params.model = true",
+	    "params.model > \"m\"",
+	    "params.model ~ \"*b*\"",
+	    "params.model like \"%G%\"",
+	    "params.model ilike \"%G%\"",
+	    "params.bs in (16, 64, \"32\")",
+	    "params.bs not in (16, 64)",
+	    "params.lr < 1e-3 or params.model in (\"rf\", \"xgb\")",
+	    "status = crashed",
+	    "status = running",
+	    "status != running",
+	    "status in (failed, killed)",
+	    "not (status = finished or status = failed)",
+	    "duration > 1h",
+	    "duration < 30m",
+	    "ended",
+	    "not ended",
+	    "tags = a and not tags.debug",
+	    "tags ~ \"*\"",
+	    "not tags",
+	    "datasets.train.digest = \"xxh128:00000000000000000000000000000001\"",
+	    "datasets.`v.2`.files = 1",
+	    "properties.owner = \"\"",
+	    "properties.owner",
+	    "properties.owner like \"dave\\\\%\"",
+	    "properties.owner like \"dave%\"",
+	    "properties.ver > 5",
+	    "properties.ver = 10",
+	    "commit = 3fa2",
+	    "commit = 3FA2B1C0",
+	    "commit = abcdef01",
+	    "commit != 3fa2",
+	    "commit ~ \"ABC*\"",
+	    "dirty",
+	    "not dirty",
+	    "dirty = false",
+	    "branch = main and user = u1",
+	    "note",
+	    "note = \"good run\"",
+	    "metrics.acc.min < metrics",
+	    "metrics.`acc.min` > 2",
+	    "metrics.acc.count >= 3",
+	    "metrics.acc.step = 2",
+	    "metrics.acc.last > 0.5",
+	    "exit_code > 0",
+	    "seq <= 3",
+	    "attributes.status = 'FINISHED' and metrics.loss < 1",
+	    "run.status = \"Killed\"",
+	    "project = p1 or project = p3",
+	    "project ~ \"p*\"",
+	    "name ~ \"resnet*\"",
+	};
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		size_t pos;
+		if (cairn_query_validate(q[i], &pos) != 0) {
+			/* a deliberately odd one: skip those the language rejects */
+			continue;
+		}
+		check_query(q[i], NULL, NULL, false, 0, 0);
+		check_query(q[i], "-metrics.acc,name", NULL, true, 7, 2);
+	}
+}
+
+/* The batched run objects are exactly cairn_run_get_json's (minus artifacts). */
+static void batch_json_matches(void **state)
+{
+	(void)state;
+	cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+	o.include_deleted = 1;
+	char *out;
+	assert_ok(cairn_query_runs_json(&out, W.u.s, &o));
+	char err[128];
+	json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
+	assert_non_null(d);
+	int n = 0;
+	/* compare text: find each run's object in the output */
+	for (int i = 0; i < W.n; i++) {
+		buf b = BUF_INIT;
+		assert_ok(store_run_json(W.u.s, W.rid[i], false, &b));
+		if (!strstr(out, b.ptr))
+			fail_msg("run %s: batched JSON differs from store_run_json:\n%s", W.ids[i],
+			         b.ptr);
+		buf_free(&b);
+		n++;
+	}
+	assert_int_equal(n, W.n);
+	json_doc_free(d);
+	cairn_free(out);
+}
+
+/* Groups agree with counting the evaluator's matches per value. */
+static void groups(void **state)
+{
+	(void)state;
+	static const char *const by[] = {
+	    "params.model", "params.mixed",          "status",
+	    "project",      "params.flag",           "metrics.acc.count",
+	    "params.none",  "datasets.train.digest", "dirty"};
+	for (size_t gi = 0; gi < sizeof by / sizeof by[0]; gi++) {
+		for (int qi = 0; qi < 3; qi++) {
+			const char *query = qi == 0   ? ""
+			                    : qi == 1 ? "metrics.loss < 2"
+			                              : "tags.a or tags.b";
+			cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+			o.query = query;
+			char *out;
+			assert_ok(cairn_query_group_json(&out, W.u.s, &o, by[gi], "metrics.acc"));
+			char err[128];
+			json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
+			assert_non_null(d);
+			qexpr e, fe = {0};
+			qerror qe;
+			qfield gf;
+			assert_int_equal(qexpr_parse(&e, query, &qe), 0);
+			assert_int_equal(qfield_parse(&gf, &fe, by[gi], &qe), 0);
+			qfield acc = {.kind = QK_METRIC, .key = "acc", .part = QM_LAST};
+			int64_t total = 0, sum_counts = 0;
+			for (const json *g = json_get(json_root(d), "groups")->child; g;
+			     g = g->next) {
+				const json *val = json_get(g, "value");
+				const json *miss = json_get(g, "missing");
+				double cnt = 0, nvals = 0, mn = 0, mx = 0;
+				json_get_num(g, "count", &cnt);
+				json_get_num(g, "values", &nvals);
+				json_get_num(g, "min", &mn);
+				json_get_num(g, "max", &mx);
+				int64_t want = 0, wvals = 0;
+				double wmin = INFINITY, wmax = -INFINITY;
+				for (int i = 0; i < W.n; i++) {
+					const json *run = json_root(W.docs[i]);
+					if (W.deleted[i] || (e.root && !eval(run, e.root)))
+						continue;
+					ev v = field_value(run, &gf);
+					bool in;
+					if (miss)
+						in = v.cls == E_MISSING;
+					else if (v.cls == E_MISSING)
+						in = false;
+					else if (v.cls == E_TEXT)
+						in = val->type == JSON_STR &&
+						     strcmp(val->str, v.s) == 0;
+					else if (isnan(v.d))
+						in = val->type == JSON_STR &&
+						     strcmp(val->str, "NaN") == 0;
+					else {
+						ev gv = num_ev(val);
+						int ptype = val->type == JSON_BOOL ? 3
+						            : gv.is_int            ? 1
+						                                   : 2;
+						in = val->type != JSON_STR && gv.d == v.d &&
+						     (gf.kind != QK_PARAM || ptype == v.ptype);
+					}
+					if (!in)
+						continue;
+					want++;
+					ev m = field_value(run, &acc);
+					if (m.cls == E_NUM && !isnan(m.d)) {
+						wvals++;
+						if (m.d < wmin)
+							wmin = m.d;
+						if (m.d > wmax)
+							wmax = m.d;
+					}
+				}
+				if (want != (int64_t)cnt)
+					fail_msg("group by %s (%s): count %g, expected %lld",
+					         by[gi], query, cnt, (long long)want);
+				assert_int_equal((int64_t)nvals, wvals);
+				if (wvals) {
+					assert_true(mn == wmin);
+					assert_true(mx == wmax);
+				}
+				sum_counts += (int64_t)cnt;
+			}
+			for (int i = 0; i < W.n; i++)
+				if (!W.deleted[i] &&
+				    (!e.root || eval(json_root(W.docs[i]), e.root)))
+					total++;
+			assert_int_equal(sum_counts, total);
+			json_doc_free(d);
+			cairn_free(out);
+			qexpr_free(&e);
+			qexpr_free(&fe);
+		}
+	}
+}
+
+static void bad_input(void **state)
+{
+	(void)state;
+	cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+	char *out = (char *)1;
+	o.query = "metrics.acc >";
+	assert_int_equal(cairn_query_runs_json(&out, W.u.s, &o), CAIRN_EINVALID);
+	assert_null(out);
+	assert_non_null(strstr(cairn_error_last(), "expected a value"));
+	o.query = NULL;
+	o.sort = "-tags";
+	assert_int_equal(cairn_query_runs_json(&out, W.u.s, &o), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "cannot sort by tags"));
+	o.sort = NULL;
+	o.version = 99;
+	assert_int_equal(cairn_query_runs_json(&out, W.u.s, &o), CAIRN_EINVALID);
+	o.version = CAIRN_QUERY_OPTIONS_VERSION;
+	o.offset = -1;
+	assert_int_equal(cairn_query_runs_json(&out, W.u.s, &o), CAIRN_EINVALID);
+	o.offset = 0;
+	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "tags", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "params.", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_query_group_json(&out, W.u.s, &o, "", NULL), CAIRN_EINVALID);
+	/* many distinct statements in one query (more than it keeps prepared) */
+	{
+		static const char *const f[] = {"metrics.acc", "metrics.loss",    "params.lr",
+		                                "params.bs",   "metrics.acc.max", "params.mixed",
+		                                "seq",         "exit_code"};
+		static const char *const op[] = {">", "<", ">=", "<=", "!=", "="};
+		gen g = {.n = 0};
+		g.s[0] = '\0';
+		for (int i = 0; i < 96; i++)
+			g_printf(&g, "%s(%s %s %d.%d and not tags.t%d)", i ? " or " : "", f[i % 8],
+			         op[i / 8 % 6], i % 3, i % 10, i);
+		check_query(g.s, "-metrics.acc", NULL, false, 0, 0);
+	}
+	/* an unknown key matches nothing, positive or negative */
+	assert_int_equal(
+	    check_query("metrics.nokey != 1 or params.nokey != 2", NULL, NULL, false, 0, 0), 0);
+	/* an empty store answers too */
+	unit_store u;
+	unit_store_open(&u);
+	o.query = "metrics.acc > 0 or not tags.a";
+	o.sort = "-metrics.acc";
+	assert_ok(cairn_query_runs_json(&out, u.s, &o));
+	assert_string_equal(out, "{\"total\":0,\"runs\":[]}");
+	cairn_free(out);
+	assert_ok(cairn_query_group_json(&out, u.s, &o, "params.model", "metrics.acc"));
+	assert_non_null(strstr(out, "\"groups\":[]"));
+	cairn_free(out);
+	unit_store_close(&u);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(fixed_queries),    cmocka_unit_test(random_queries),
+	    cmocka_unit_test(sorts_everything), cmocka_unit_test(batch_json_matches),
+	    cmocka_unit_test(groups),           cmocka_unit_test(bad_input),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
