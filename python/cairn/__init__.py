@@ -26,7 +26,6 @@ from ._errors import (
     InvalidError,
     LibraryNotFoundError,
     NotFoundError,
-    NotSupportedError,
     OutOfMemoryError,
     StoreError,
     TooBigError,
@@ -86,7 +85,6 @@ __all__ = [
     "BusyError",
     "TooBigError",
     "DirtyError",
-    "NotSupportedError",
     "LibraryNotFoundError",
     "CaptureWarning",
 ]

@@ -99,12 +99,6 @@ class DirtyError(Error):
     code = -12
 
 
-class NotSupportedError(Error):
-    """The loaded libcairn lacks a function this call needs (an older library)."""
-
-    code = -1
-
-
 class LibraryNotFoundError(Error, ImportError):
     """libcairn.so could not be loaded; the message lists every place tried."""
 

@@ -14,9 +14,9 @@ When none loads, ``LibraryNotFoundError`` lists each candidate with the
 reason it failed.  Loading happens once, on first use (``import cairn`` itself
 does not touch the library), and is guarded by a lock.
 
-Functions added by later library versions are optional: ``has(name)`` says
-whether the loaded library exports one, and callers raise
-``NotSupportedError`` or fall back when it does not.
+A candidate that loads but lacks one of the functions the binding calls is
+rejected ("not a usable libcairn"): the binding and the library are built
+from the same tree.
 
 Thread-safety: the loaded handle is immutable once published; the C library
 is thread-safe and keeps its last error per thread, which ``check`` reads on
@@ -41,7 +41,7 @@ from ctypes import (
     c_void_p,
 )
 
-from ._errors import LibraryNotFoundError, NotSupportedError, error_for
+from ._errors import LibraryNotFoundError, error_for
 
 STEP_AUTO = -(2**63)  # CAIRN_STEP_AUTO (INT64_MIN)
 
@@ -121,8 +121,8 @@ MONITOR_OPTIONS_VERSION = 1
 _out = POINTER(c_void_p)  # char ** / cairn_x ** out-parameters
 _R = c_int  # every fallible call returns int
 
-# name: (restype, argtypes).  Required by every version of the library.
-_REQUIRED = {
+# name: (restype, argtypes) of every function the binding calls.
+_FUNCS = {
     "cairn_version": (c_char_p, []),
     "cairn_error_last": (c_char_p, []),
     "cairn_error_last_code": (c_int, []),
@@ -173,13 +173,8 @@ _REQUIRED = {
     "cairn_run_log_dataset": (_R, [c_void_p, c_char_p, c_char_p, c_char_p]),
     "cairn_hash_path_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
     "cairn_data_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
-}
-
-# Added by later parts of the library; feature-detected with has().
-_OPTIONAL = {
     "cairn_query_runs_json": (_R, [_out, c_void_p, POINTER(QueryOptions)]),
     "cairn_run_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
-    "cairn_code_diff": (_R, [_out, c_void_p, c_char_p, c_char_p]),
 }
 
 _lock = threading.Lock()
@@ -217,17 +212,13 @@ def _load():
         except OSError as e:
             tried.append("%s (%s): %s" % (cand, how, e))
             continue
-        missing = [n for n in _REQUIRED if not hasattr(lib, n)]
+        missing = [n for n in _FUNCS if not hasattr(lib, n)]
         if missing:
             tried.append("%s (%s): not a usable libcairn (lacks %s)" % (cand, how, missing[0]))
             continue
-        for name, (res, args) in _REQUIRED.items():
+        for name, (res, args) in _FUNCS.items():
             f = getattr(lib, name)
             f.restype, f.argtypes = res, args
-        for name, (res, args) in _OPTIONAL.items():
-            if hasattr(lib, name):
-                f = getattr(lib, name)
-                f.restype, f.argtypes = res, args
         return lib, cand
     raise LibraryNotFoundError(
         "cannot load libcairn; build it with `make` or set CAIRN_LIB=/path/to/libcairn.so. "
@@ -249,23 +240,6 @@ def path() -> str:
     """Where the loaded library came from."""
     lib()
     return _path
-
-
-def has(name: str) -> bool:
-    """Whether the loaded library exports an optional function."""
-    return hasattr(lib(), name)
-
-
-def need(name: str, what: str):
-    """The optional function `name`, or NotSupportedError saying what needs it."""
-    L = lib()
-    f = getattr(L, name, None) if has(name) else None
-    if f is None:
-        raise NotSupportedError(
-            "%s needs %s(), which the loaded libcairn (%s) does not have; "
-            "rebuild it from a newer cairn" % (what, name, _path)
-        )
-    return f
 
 
 def last_error(rc: int):

@@ -2,9 +2,7 @@
 
 ``runs()`` returns a ``RunList`` (a list of ``RunRecord``) from the library's
 query engine (``cairn_query_runs_json``: the query language of DESIGN.md §6,
-sorting, limits).  With an older library that lacks it, an empty query still
-works — the runs come from ``cairn_run_list_json`` and are sorted here — and
-a non-empty query raises NotSupportedError.
+sorting, limits — the compiler `cairn ls` and the HTTP API use).
 
 A ``RunRecord`` is a snapshot: plain dicts and lists parsed from the run's
 JSON (see docs/python.md), with non-finite metric values ("NaN",
@@ -154,75 +152,23 @@ class RunList(list):
         return df
 
 
-def _field(r: RunRecord, name: str):
-    if name.startswith("metrics."):
-        return r.metrics.get(name[8:])
-    if name.startswith("params."):
-        return r.params.get(name[7:])
-    if name.startswith("properties."):
-        return r.properties.get(name[11:])
-    alias = {"started": "start_time", "ended": "end_time"}
-    return r.data.get(alias.get(name, name))
-
-
-def _sort_key(v):
-    # runs without the field, and NaN, sort last whatever the direction
-    if v is None or (isinstance(v, float) and v != v):
-        return (2, 0, "")
-    if isinstance(v, bool):
-        return (0, int(v), "")
-    if isinstance(v, (int, float)):
-        return (0, v, "")
-    return (1, 0, str(v))
-
-
-def _sort(records, sort):
-    for part in reversed([p.strip() for p in sort.split(",") if p.strip()]):
-        desc = part.startswith("-")
-        name = part.lstrip("+-")
-        present = [r for r in records if _sort_key(_field(r, name))[0] != 2]
-        missing = [r for r in records if _sort_key(_field(r, name))[0] == 2]
-        present.sort(key=lambda r: _sort_key(_field(r, name)), reverse=desc)
-        records = present + missing
-    return records
-
-
 def runs(query="", sort=None, limit=None, project=None, store=None, include_deleted=False):
     """Runs matching ``query`` (DESIGN.md §6, e.g. ``'metrics.auc > 0.9 and
     params.model = "gbm"'``), sorted by ``sort`` (e.g. ``"-metrics.auc"``),
     at most ``limit``; newest first by default."""
     h, sdir = _store(store)
-    L = _lib.lib()
-    out = RunList()
-    if _lib.has("cairn_query_runs_json"):
-        o = _lib.QueryOptions(
-            _lib.QUERY_OPTIONS_VERSION,
-            enc(query or ""),
-            enc(sort) if sort else None,
-            int(limit) if limit else 0,
-            0,
-            enc(project) if project else None,
-            1 if include_deleted else 0,
-        )
-        data = json.loads(take_string(L.cairn_query_runs_json, h, ctypes.byref(o)))
-        out.extend(RunRecord(d, sdir) for d in data.get("runs", []))
-        out.total = data.get("total")
-        return out
-    if query and query.strip():
-        _lib.need("cairn_query_runs_json", "cairn.runs(query=...)")
-    o = _lib.ListOptions(
-        _lib.LIST_OPTIONS_VERSION,
+    o = _lib.QueryOptions(
+        _lib.QUERY_OPTIONS_VERSION,
+        enc(query or ""),
+        enc(sort) if sort else None,
+        int(limit) if limit else 0,
+        0,
         enc(project) if project else None,
-        0 if sort else (int(limit) if limit else 0),
         1 if include_deleted else 0,
     )
-    recs = [RunRecord(d, sdir) for d in json.loads(take_string(L.cairn_run_list_json, h, ctypes.byref(o)))]
-    out.total = len(recs)
-    if sort:
-        recs = _sort(recs, sort)
-    if limit:
-        recs = recs[: int(limit)]
-    out.extend(recs)
+    data = json.loads(take_string(_lib.lib().cairn_query_runs_json, h, ctypes.byref(o)))
+    out = RunList(RunRecord(d, sdir) for d in data.get("runs", []))
+    out.total = data.get("total")
     return out
 
 
@@ -236,9 +182,10 @@ def get_run(run_id, store=None):
 def diff(a, b, store=None):
     """The difference of two runs across every dimension, as ``cairn diff
     --json`` prints it, as a dict."""
-    fn = _lib.need("cairn_run_diff_json", "cairn.diff")
     h, _ = _store(store)
-    return json.loads(take_string(fn, h, enc(_run_id(a)), enc(_run_id(b))))
+    return json.loads(
+        take_string(_lib.lib().cairn_run_diff_json, h, enc(_run_id(a)), enc(_run_id(b)))
+    )
 
 
 class Digest(str):

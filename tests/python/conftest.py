@@ -2,9 +2,7 @@
 CAIRN_LIB=build/libcairn.so, CAIRN_BIN=build/cairn and PYTHONPATH=python).
 
 Every test gets a fresh store in a temporary directory (CAIRN_DIR), runs in
-that directory, and starts with no CAIRN_RUN_ID / CAIRN_PROJECT.  Tests of
-library functions that other parts add (capture, data, query) are skipped,
-with the reason, while the loaded libcairn lacks them.
+work/ beside it, and starts with no CAIRN_RUN_ID / CAIRN_PROJECT.
 """
 
 import os
@@ -17,25 +15,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import cairn  # noqa: E402  (this repository's copy, not an installed one)
-from cairn import _lib  # noqa: E402
 
 PACKAGE_DIR = os.path.dirname(cairn.__file__)
 CAIRN_BIN = os.environ.get("CAIRN_BIN") or os.path.join(ROOT, "build", "cairn")
 PYTHON = sys.executable
-
-_OWNER = {
-    "cairn_query_runs_json": "queries (issue 5)",
-    "cairn_run_diff_json": "run diffs (issue 5)",
-}
-
-
-def requires(symbol):
-    """Skip unless the loaded libcairn exports `symbol`."""
-    return pytest.mark.skipif(
-        not _lib.has(symbol),
-        reason="libcairn lacks %s() — %s not merged yet" % (symbol, _OWNER.get(symbol, "?")),
-    )
-
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):

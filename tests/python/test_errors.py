@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 import cairn
-from cairn import _errors, _lib
+from cairn import _errors
 from conftest import ROOT, PYTHON
 
 
@@ -76,12 +76,6 @@ def test_store_errors(tmp_path, monkeypatch):
     with pytest.raises(cairn.Error) as e:
         cairn.init(store=bad)
     assert e.value.code in (-8, -7, -1)
-
-
-def test_not_supported_message(monkeypatch):
-    monkeypatch.setattr(_lib, "has", lambda name: False)
-    with pytest.raises(cairn.NotSupportedError, match="nope_fn"):
-        _lib.need("nope_fn", "something")
 
 
 def _isolated_copy(tmp_path):

@@ -8,7 +8,6 @@ import sys
 import pytest
 
 import cairn
-from conftest import requires
 
 
 @pytest.fixture
@@ -97,7 +96,6 @@ def test_runs_accepts_run_objects(store):
         cairn.get_run(42)
 
 
-@requires("cairn_query_runs_json")
 def test_query_language(three_runs):
     rs = cairn.runs('metrics.valid_auc > 0.92 and params.model = "gbm"')
     assert [r.params["lr"] for r in rs] == [0.3]
@@ -108,18 +106,6 @@ def test_query_language(three_runs):
         cairn.runs("metrics.valid_auc >")
 
 
-def test_query_without_query_support(three_runs, monkeypatch):
-    from cairn import _lib
-
-    if _lib.has("cairn_query_runs_json"):
-        real = _lib.has
-        monkeypatch.setattr(_lib, "has", lambda n: False if n == "cairn_query_runs_json" else real(n))
-    with pytest.raises(cairn.NotSupportedError, match="cairn_query_runs_json"):
-        cairn.runs("params.lr > 0")
-    assert len(cairn.runs(sort="-metrics.valid_auc")) == 3  # the fallback still sorts
-
-
-@requires("cairn_run_diff_json")
 def test_diff(three_runs):
     d = cairn.diff(three_runs[0], cairn.get_run(three_runs[1]))
     assert isinstance(d, dict)
