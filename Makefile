@@ -11,7 +11,7 @@ VERSION       := 0.1.0
 PREFIX        ?= /usr/local
 CC            ?= cc
 
-PKGS := sqlite3 libcrypto yaml-0.1 libgit2 libxxhash libzstd libmicrohttpd
+PKGS := sqlite3 libcrypto yaml-0.1 libgit2 libxxhash libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 

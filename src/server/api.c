@@ -459,7 +459,6 @@ static void write_page(buf *b, const json *runs, int64_t total, int64_t offset, 
 	buf_putc(b, '}');
 }
 
-#ifdef CAIRN_QUERY_H
 /* A query or sort that does not parse: 400 with the position of the problem. */
 static bool check_query(response *rs, const char *q, const char *sort)
 {
@@ -485,7 +484,6 @@ static int h_query_check(request *rq, response *rs)
 	buf_puts(&rs->body, "{\"ok\":true}");
 	return resp_json_buf(rs, 200);
 }
-#endif
 
 static int h_runs_list(request *rq, response *rs)
 {
@@ -522,7 +520,6 @@ static int h_runs_list(request *rq, response *rs)
 	json_doc *doc = NULL, *pdoc = NULL;
 	char err[128];
 	int rc;
-#ifdef CAIRN_QUERY_H
 	if (!check_query(rs, q, sort))
 		goto done;
 	cairn_query_options qo = CAIRN_QUERY_OPTIONS_INIT;
@@ -554,38 +551,6 @@ static int h_runs_list(request *rq, response *rs)
 	write_page(&rs->body, json_get(json_root(doc), "runs"), tot ? tot->i : 0, offset, limit, 0,
 	           &cs, qhash);
 	resp_json_buf(rs, 200);
-#else
-	/* Without the query compiler: newest first, unfiltered. */
-	if ((q && *q) || (sort && *sort) || (group && *group)) {
-		resp_error(rs, 400, "bad_request",
-		           "q, sort and group need the query compiler, which this build lacks");
-		goto done;
-	}
-	cairn_list_options lo = CAIRN_LIST_OPTIONS_INIT;
-	lo.project = project;
-	lo.limit = offset + limit;
-	lo.include_deleted = deleted;
-	rc = cairn_run_list_json(&list, rq->srv->store, &lo);
-	if (rc == 0)
-		rc = cairn_project_list_json(&projects, rq->srv->store);
-	if (rc) {
-		resp_lib_error(rs, rc);
-		goto done;
-	}
-	doc = json_parse(list, strlen(list), NULL, err, sizeof err);
-	pdoc = json_parse(projects, strlen(projects), NULL, err, sizeof err);
-	if (!doc || !pdoc) {
-		resp_error(rs, 500, "internal", "the library returned bad JSON: %s", err);
-		goto done;
-	}
-	int64_t total = 0;
-	for (const json *p = json_root(pdoc)->child; p; p = p->next)
-		if (!project || strcmp(json_get_str(p, "name"), project) == 0)
-			total += json_get(p, "runs")->i;
-	write_page(&rs->body, json_root(doc), total, offset, limit, offset, &cs, qhash);
-	resp_json_buf(rs, 200);
-	(void)metric;
-#endif
 done:
 	json_doc_free(doc);
 	json_doc_free(pdoc);
@@ -597,7 +562,6 @@ done:
 
 /* --- diffs --------------------------------------------------------------------- */
 
-#if defined(CAIRN_QUERY_H) || defined(CAIRN_CAPTURE_H) || defined(CAIRN_DATA_H)
 /* The two runs (or paths) a diff compares: ?a=&b=, both required. */
 static bool diff_args(request *rq, response *rs, const char **a, const char **b)
 {
@@ -609,9 +573,7 @@ static bool diff_args(request *rq, response *rs, const char **a, const char **b)
 	}
 	return true;
 }
-#endif
 
-#ifdef CAIRN_QUERY_H
 static int h_diff(request *rq, response *rs)
 {
 	const char *a, *b;
@@ -621,9 +583,7 @@ static int h_diff(request *rq, response *rs)
 	int rc = cairn_run_diff_json(&out, rq->srv->store, a, b);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
-#endif
 
-#ifdef CAIRN_CAPTURE_H
 static int h_diff_code(request *rq, response *rs)
 {
 	const char *a, *b;
@@ -641,9 +601,7 @@ static int h_diff_code(request *rq, response *rs)
 	cairn_free(out);
 	return resp_json_buf(rs, 200);
 }
-#endif
 
-#ifdef CAIRN_DATA_H
 static int h_diff_data(request *rq, response *rs)
 {
 	const char *a, *b;
@@ -653,7 +611,6 @@ static int h_diff_data(request *rq, response *rs)
 	int rc = cairn_data_diff_json(&out, rq->srv->store, a, b);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
-#endif
 
 /* --- one run --------------------------------------------------------------------- */
 
@@ -1329,16 +1286,10 @@ const route api_v1_routes[] = {
     {"PUT", "/api/v1/runs/{run}/note", h_note_set},
     {"POST", "/api/v1/runs/{run}/note", h_note_set},
     {"DELETE", "/api/v1/runs/{run}/note", h_note_clear},
-#ifdef CAIRN_QUERY_H
     {"GET", "/api/v1/query", h_query_check},
     {"GET", "/api/v1/diff", h_diff},
-#endif
-#ifdef CAIRN_CAPTURE_H
     {"GET", "/api/v1/diff/code", h_diff_code},
-#endif
-#ifdef CAIRN_DATA_H
     {"GET", "/api/v1/diff/data", h_diff_data},
-#endif
     {NULL, NULL, NULL},
 };
 
