@@ -30,8 +30,8 @@
 
 typedef struct restore {
 	cairn_store *s;
-	int root;                /* fd of the target directory */
-	const char *repo_path;   /* where to look for blobs not stored */
+	int root;              /* fd of the target directory */
+	const char *repo_path; /* where to look for blobs not stored */
 	git_repository *repo;
 	bool repo_tried;
 	int64_t files, bytes;
@@ -79,22 +79,6 @@ static int open_parent(int root, const char *rel, const char **leaf)
 		fd = next;
 		p = slash + 1;
 	}
-}
-
-static int write_all_fd(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 /* The bytes of a blob from the repository, as checkout would write them. */
@@ -152,12 +136,13 @@ static int copy_object(restore *r, const char *oid, int out, int64_t *copied)
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k < 0) {
-				rc = err_set(CAIRN_EIO, "cannot read object %s: %s", oid, strerror(errno));
+				rc = err_set(CAIRN_EIO, "cannot read object %s: %s", oid,
+				             strerror(errno));
 				break;
 			}
 			if (k == 0)
 				break;
-			int e = write_all_fd(out, blk, (size_t)k);
+			int e = fd_write_all(out, blk, (size_t)k);
 			if (e) {
 				rc = err_set(CAIRN_EIO, "cannot write: %s", strerror(-e));
 				break;
@@ -187,7 +172,9 @@ static int restore_file(restore *r, const code_entry *e)
 	bool have_git = !e->oid[0] && git_bytes(r, e, &gb) == 0;
 	if (!e->oid[0] && !have_git) {
 		if (e->omitted && strcmp(e->omitted, "secret") == 0)
-			rc = code_list_add(&r->secret, e->path) ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+			rc = code_list_add(&r->secret, e->path)
+			         ? 0
+			         : err_set(CAIRN_ENOMEM, "out of memory");
 		else
 			rc = add_missing(r, e->path);
 		goto done;
@@ -202,7 +189,7 @@ static int restore_file(restore *r, const code_entry *e)
 	if (e->oid[0]) {
 		rc = copy_object(r, e->oid, fd, &n);
 	} else {
-		int w = write_all_fd(fd, gb.ptr, gb.size);
+		int w = fd_write_all(fd, gb.ptr, gb.size);
 		if (w)
 			rc = err_set(CAIRN_EIO, "cannot write '%s': %s", e->path, strerror(-w));
 		n = (int64_t)gb.size;
@@ -283,7 +270,8 @@ static int prepare_dir(const char *dir)
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return err_set(CAIRN_EEXISTS, "cannot check out into '%s': it is not a directory", dir);
+		return err_set(CAIRN_EEXISTS, "cannot check out into '%s': it is not a directory",
+		               dir);
 	DIR *d = opendir(dir);
 	if (!d)
 		return err_set(CAIRN_EIO, "cannot read '%s': %s", dir, strerror(errno));
@@ -294,8 +282,8 @@ static int prepare_dir(const char *dir)
 			empty = false;
 	closedir(d);
 	if (!empty)
-		return err_set(CAIRN_EEXISTS, "cannot check out into '%s': the directory is not empty",
-		               dir);
+		return err_set(CAIRN_EEXISTS,
+		               "cannot check out into '%s': the directory is not empty", dir);
 	return 0;
 }
 
@@ -387,8 +375,8 @@ int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, 
 		rc = err_set(CAIRN_ENOTFOUND,
 		             "%zu file%s could not be restored (not stored in the snapshot, and no "
 		             "repository has %s): %s",
-		             r.missing.n, r.missing.n == 1 ? "" : "s", r.missing.n == 1 ? "it" : "them",
-		             m.ptr);
+		             r.missing.n, r.missing.n == 1 ? "" : "s",
+		             r.missing.n == 1 ? "it" : "them", m.ptr);
 		buf_free(&m);
 	}
 done:

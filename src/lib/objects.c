@@ -94,22 +94,6 @@ static int publish(cairn_store *s, const char *tmp, const char *oid)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, const void *data,
                          size_t len)
 {
@@ -125,7 +109,7 @@ int cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, cons
 	int fd = temp_open(s, &tmp);
 	if (fd < 0)
 		return cairn_error_last_code();
-	int e = write_all(fd, data, len);
+	int e = fd_write_all(fd, data, len);
 	if (close(fd) != 0 && !e)
 		e = -errno;
 	if (e) {
@@ -174,7 +158,7 @@ int cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, con
 		if (r == 0)
 			break;
 		sha_update(h, blk, (size_t)r);
-		int e = write_all(out, blk, (size_t)r);
+		int e = fd_write_all(out, blk, (size_t)r);
 		if (e) {
 			rc = err_set(CAIRN_EIO, "cannot store '%s': %s", path, strerror(-e));
 			goto fail;

@@ -99,7 +99,8 @@ done:
 
 static int add_refs(cairn_store *s, int64_t rid, const char (*refs)[65], size_t nrefs)
 {
-	sqlite3_stmt *st = store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
 	if (!st)
 		return prep_fail();
 	for (size_t i = 0; i < nrefs; i++) {
@@ -124,15 +125,16 @@ static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 }
 
 int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
-                       const char *remote, int dirty, const char *code_oid,
-                       const char (*refs)[65], size_t nrefs)
+                       const char *remote, int dirty, const char *code_oid, const char (*refs)[65],
+                       size_t nrefs)
 {
 	int rc;
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "UPDATE runs SET git_commit = ?, git_branch = ?,"
-	                                 " git_remote = ?, git_dirty = ?, code_oid = ? WHERE rid = ?");
+	sqlite3_stmt *st =
+	    store_prep(s, "UPDATE runs SET git_commit = ?, git_branch = ?,"
+	                  " git_remote = ?, git_dirty = ?, code_oid = ? WHERE rid = ?");
 	if (!st) {
 		rc = prep_fail();
 		goto fail;
@@ -221,25 +223,6 @@ done:
 }
 
 /* Does the stored (type, value) equal v?  Mirrors store.c's write-once rule. */
-static bool same_value(sqlite3_stmt *st, const cairn_value *v)
-{
-	if (sqlite3_column_int(st, 0) != (int)v->type)
-		return false;
-	switch (v->type) {
-	case CAIRN_TYPE_INT:
-	case CAIRN_TYPE_BOOL: return sqlite3_column_int64(st, 1) == v->i;
-	case CAIRN_TYPE_FLOAT: {
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
-			return isnan(v->f);
-		return sqlite3_column_double(st, 1) == v->f;
-	}
-	default: {
-		const char *t = (const char *)sqlite3_column_text(st, 1);
-		return t && v->s && strcmp(t, v->s) == 0;
-	}
-	}
-}
-
 int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
                           const cairn_value *values, size_t n, bool overwrite)
 {
@@ -250,8 +233,9 @@ int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
 	if ((rc = store_begin(s)) != 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = store_prep(s, "INSERT INTO keys(name) VALUES(?) ON CONFLICT(name)"
-		                                 " DO UPDATE SET name = excluded.name RETURNING id");
+		sqlite3_stmt *st =
+		    store_prep(s, "INSERT INTO keys(name) VALUES(?) ON CONFLICT(name)"
+		                  " DO UPDATE SET name = excluded.name RETURNING id");
 		if (!st) {
 			rc = prep_fail();
 			goto fail;
@@ -264,53 +248,8 @@ int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
 		}
 		int64_t kid = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
-		const cairn_value *v = &values[i];
-		if (!overwrite) {
-			st = store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
-			if (!st) {
-				rc = prep_fail();
-				goto fail;
-			}
-			sqlite3_bind_int64(st, 1, rid);
-			sqlite3_bind_int64(st, 2, kid);
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				bool same = same_value(st, v);
-				sqlite3_reset(st);
-				if (same)
-					continue;
-				rc = err_set(CAIRN_ECONFLICT,
-				             "param '%s' already has another value in this run; params are "
-				             "write-once",
-				             keys[i]);
-				goto fail;
-			}
-			sqlite3_reset(st);
-		}
-		st = store_prep(s, "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
-		if (!st) {
-			rc = prep_fail();
+		if ((rc = store_param_write(s, rid, kid, keys[i], &values[i], overwrite)) != 0)
 			goto fail;
-		}
-		sqlite3_bind_int64(st, 1, rid);
-		sqlite3_bind_int64(st, 2, kid);
-		sqlite3_bind_int(st, 3, (int)v->type);
-		switch (v->type) {
-		case CAIRN_TYPE_INT:
-		case CAIRN_TYPE_BOOL: sqlite3_bind_int64(st, 4, v->i); break;
-		case CAIRN_TYPE_FLOAT:
-			if (isnan(v->f))
-				sqlite3_bind_null(st, 4);
-			else
-				sqlite3_bind_double(st, 4, v->f);
-			break;
-		default: sqlite3_bind_text(st, 4, v->s ? v->s : "", -1, SQLITE_STATIC); break;
-		}
-		int r = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (r != SQLITE_DONE) {
-			rc = store_sqlerr(s, "store the params");
-			goto fail;
-		}
 	}
 	rc = store_commit(s);
 	goto done;
@@ -322,13 +261,14 @@ done:
 }
 
 int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
-                         int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
+                          int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
 {
 	int rc = 0;
 	out[0] = '\0';
 	store_lock(s);
-	sqlite3_stmt *st = store_prep(s, "SELECT digest FROM hash_cache WHERE dev = ? AND ino = ? AND"
-	                                 " algo = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ?");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT digest FROM hash_cache WHERE dev = ? AND ino = ? AND"
+	                  " algo = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ?");
 	if (!st) {
 		rc = prep_fail();
 		goto done;
@@ -351,14 +291,15 @@ done:
 }
 
 int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
-                         int64_t mtime_ns, int64_t ctime_ns, const char *digest)
+                          int64_t mtime_ns, int64_t ctime_ns, const char *digest)
 {
 	int rc;
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "INSERT OR REPLACE INTO hash_cache(dev, ino, algo, size,"
-	                                 " mtime_ns, ctime_ns, digest) VALUES(?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR REPLACE INTO hash_cache(dev, ino, algo, size,"
+	                  " mtime_ns, ctime_ns, digest) VALUES(?, ?, ?, ?, ?, ?, ?)");
 	if (!st) {
 		rc = prep_fail();
 		store_rollback(s);

@@ -479,6 +479,23 @@ static bool is_hex_prefix(const char *id, size_t *n)
 	return i >= 4 && i <= 32;
 }
 
+/* Step through (rid, id, deleted) rows: the number of matching runs, and the
+ * first one's rid and id. */
+static int collect_runs(sqlite3_stmt *st, bool include_deleted, int64_t *out_rid, char out_id[33])
+{
+	int found = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (!include_deleted && sqlite3_column_int(st, 2))
+			continue;
+		if (found++ == 0) {
+			*out_rid = sqlite3_column_int64(st, 0);
+			memcpy(out_id, sqlite3_column_text(st, 1), 33);
+		}
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
 int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t *out_rid,
                      char out_id[33])
 {
@@ -506,15 +523,7 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 		}
 		bind_text(st, 1, lo);
 		bind_text(st, 2, hi);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			if (!include_deleted && sqlite3_column_int(st, 2))
-				continue;
-			if (found++ == 0) {
-				*out_rid = sqlite3_column_int64(st, 0);
-				memcpy(out_id, sqlite3_column_text(st, 1), 33);
-			}
-		}
-		sqlite3_reset(st);
+		found += collect_runs(st, include_deleted, out_rid, out_id);
 	}
 	if (!found) {
 		/* Not a hex prefix of any run: try the run's name. */
@@ -525,15 +534,7 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 			goto done;
 		}
 		bind_text(st, 1, id);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			if (!include_deleted && sqlite3_column_int(st, 2))
-				continue;
-			if (found++ == 0) {
-				*out_rid = sqlite3_column_int64(st, 0);
-				memcpy(out_id, sqlite3_column_text(st, 1), 33);
-			}
-		}
-		sqlite3_reset(st);
+		found += collect_runs(st, include_deleted, out_rid, out_id);
 	}
 	if (found == 0)
 		rc = err_set(CAIRN_ENOTFOUND, "no run '%s'", id);
@@ -823,6 +824,47 @@ static void value_describe(char *out, size_t n, sqlite3_stmt *st, int type_col, 
 		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, val_col));
 }
 
+int store_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key,
+                      const cairn_value *v, bool overwrite)
+{
+	sqlite3_stmt *st;
+	if (!overwrite) {
+		if (!(st = store_prep(s,
+		                      "SELECT type, value FROM params WHERE rid = ? AND kid = ?")))
+			return cairn_error_last_code();
+		sqlite3_bind_int64(st, 1, rid);
+		sqlite3_bind_int64(st, 2, kid);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			bool same = value_equal(st, 0, 1, v);
+			char old[128];
+			if (!same)
+				value_describe(old, sizeof old, st, 0, 1);
+			sqlite3_reset(st);
+			if (same)
+				return 0;
+			return err_set(
+			    CAIRN_ECONFLICT,
+			    "param '%s' is already '%s' in this run; params are write-once", key,
+			    old);
+		}
+		sqlite3_reset(st);
+	}
+	st = store_prep(s,
+	                "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
+	if (!st)
+		return cairn_error_last_code();
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, kid);
+	sqlite3_bind_int(st, 3, (int)v->type);
+	switch (v->type) {
+	case CAIRN_TYPE_INT:
+	case CAIRN_TYPE_BOOL: sqlite3_bind_int64(st, 4, v->i); break;
+	case CAIRN_TYPE_FLOAT: bind_double_nan(st, 4, v->f); break;
+	default: bind_text(st, 4, v->s ? v->s : ""); break;
+	}
+	return step_done(s, st, "store the param");
+}
+
 int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
                     bool overwrite)
 {
@@ -833,50 +875,10 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st =
-	    store_prep(s, "SELECT type, value FROM params WHERE rid = ? AND kid = ?");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto fail;
-	}
-	sqlite3_bind_int64(st, 1, rid);
-	sqlite3_bind_int64(st, 2, kid);
-	if (sqlite3_step(st) == SQLITE_ROW && !overwrite) {
-		if (value_equal(st, 0, 1, v)) {
-			sqlite3_reset(st);
-			rc = store_commit(s);
-			goto done;
-		}
-		char old[128];
-		value_describe(old, sizeof old, st, 0, 1);
-		sqlite3_reset(st);
-		rc = err_set(CAIRN_ECONFLICT,
-		             "param '%s' is already '%s' in this run; params are write-once", key,
-		             old);
-		goto fail;
-	}
-	sqlite3_reset(st);
-	st = store_prep(s,
-	                "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto fail;
-	}
-	sqlite3_bind_int64(st, 1, rid);
-	sqlite3_bind_int64(st, 2, kid);
-	sqlite3_bind_int(st, 3, (int)v->type);
-	switch (v->type) {
-	case CAIRN_TYPE_INT:
-	case CAIRN_TYPE_BOOL: sqlite3_bind_int64(st, 4, v->i); break;
-	case CAIRN_TYPE_FLOAT: bind_double_nan(st, 4, v->f); break;
-	default: bind_text(st, 4, v->s ? v->s : ""); break;
-	}
-	if ((rc = step_done(s, st, "store the param")) != 0)
-		goto fail;
-	rc = store_commit(s);
-	goto done;
-fail:
-	store_rollback(s);
+	if ((rc = store_param_write(s, rid, kid, key, v, overwrite)) != 0)
+		store_rollback(s);
+	else
+		rc = store_commit(s);
 done:
 	store_unlock(s);
 	return rc;

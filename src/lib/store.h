@@ -55,6 +55,10 @@ int store_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *ou
 int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
 int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
                     bool overwrite);
+/* Check (unless overwrite) and write one param inside the caller's open
+ * transaction: the same value again is fine, another is CAIRN_ECONFLICT. */
+int store_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key,
+                      const cairn_value *v, bool overwrite);
 int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
 int store_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
 int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value);

@@ -82,6 +82,22 @@ int read_file(const char *path, size_t cap, buf *out)
 	return buf_ok(out) ? 0 : -ENOMEM;
 }
 
+int fd_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len)
 {
 	size_t n = strlen(path);
@@ -95,21 +111,12 @@ int write_file_atomic(const char *path, const void *data, size_t len)
 		free(tmp);
 		return -e;
 	}
-	const char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return -e;
-		}
-		p += w;
-		left -= (size_t)w;
+	int we = fd_write_all(fd, data, len);
+	if (we) {
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return we;
 	}
 	fchmod(fd, 0644);
 	if (close(fd) != 0 || rename(tmp, path) != 0) {

@@ -17,6 +17,8 @@ char *path_join(const char *a, const char *b);
 int mkdir_p(const char *path);
 /* Read a whole file, refusing files over cap bytes. 0, -errno or -EFBIG. */
 int read_file(const char *path, size_t cap, buf *out);
+/* Write all len bytes to fd, retrying on EINTR and short writes. 0 or -errno. */
+int fd_write_all(int fd, const void *data, size_t len);
 /* Write a whole file via a temp file + rename. 0 or -errno. */
 int write_file_atomic(const char *path, const void *data, size_t len);
 /* True when `name` is a clean relative path: not empty, not absolute, no
