@@ -25,9 +25,9 @@
 #include "cairn.h"
 
 #define BIG_BYTES (1ll << 30)
-#define NDIRS 100
-#define PER_DIR 1000
-#define SMALL 4096
+#define NDIRS     100
+#define PER_DIR   1000
+#define SMALL     4096
 
 static char root[512];
 
@@ -131,8 +131,7 @@ static cairn_store *fresh_store(int i)
 	return s;
 }
 
-static double hash_once(cairn_store *s, const char *path, const char *algo,
-                        cairn_hash_stats *st)
+static double hash_once(cairn_store *s, const char *path, const char *algo, cairn_hash_stats *st)
 {
 	cairn_hash_options o = CAIRN_HASH_OPTIONS_INIT;
 	o.algo = algo;
@@ -209,7 +208,8 @@ int main(void)
 		tf[i] = hash_once(s, small, NULL, &st);
 		cairn_store_close(s);
 		if (st.files_read != (int64_t)nfiles) {
-			fprintf(stderr, "bench-data: first hash read %lld files\n", (long long)st.files_read);
+			fprintf(stderr, "bench-data: first hash read %lld files\n",
+			        (long long)st.files_read);
 			return 1;
 		}
 		s = fresh_store(10 + i);

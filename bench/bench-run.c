@@ -86,12 +86,13 @@ int main(void)
 	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
 
 	/* --- overhead ---------------------------------------------------------------- */
-	snprintf(cmd, sizeof cmd,
-	         "mkdir -p %s && cd %s && git init -q . && for d in 0 1 2 3 4 5 6 7 8 9; do mkdir -p "
-	         "pkg$d; for f in $(seq 0 99); do echo \"x_$d_$f = $f\" > pkg$d/m$f.py; done; done && "
-	         "git add -A && git -c user.name=b -c user.email=b@b commit -qm init && "
-	         "sleep 1.1 && git status --porcelain >/dev/null",
-	         repo, repo);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "mkdir -p %s && cd %s && git init -q . && for d in 0 1 2 3 4 5 6 7 8 9; do mkdir -p "
+	    "pkg$d; for f in $(seq 0 99); do echo \"x_$d_$f = $f\" > pkg$d/m$f.py; done; done && "
+	    "git add -A && git -c user.name=b -c user.email=b@b commit -qm init && "
+	    "sleep 1.1 && git status --porcelain >/dev/null",
+	    repo, repo);
 	sh(cmd);
 	if (chdir(repo) != 0)
 		die(repo);
@@ -107,12 +108,13 @@ int main(void)
 		a[i] = timed(run_true, -1);
 	}
 	double with = bench_median(a, N) * 1000, without = bench_median(b, N) * 1000;
-	printf("# 1,000-file clean git repo: cairn run -- true %.1f ms, true %.2f ms (median of %d);"
-	       " first run on the commit (stores the tree) %.1f ms\n",
-	       with, without, N, first * 1000);
+	printf(
+	    "# 1,000-file clean git repo: cairn run -- true %.1f ms, true %.2f ms (median of %d);"
+	    " first run on the commit (stores the tree) %.1f ms\n",
+	    with, without, N, first * 1000);
 	double over = with - without;
-	printf("BENCH run_overhead: %.4g ms over `true` | floor %.4g ms | target <= 30 ms | %s\n", over,
-	       without, over <= 30 ? "PASS" : "MISS");
+	printf("BENCH run_overhead: %.4g ms over `true` | floor %.4g ms | target <= 30 ms | %s\n",
+	       over, without, over <= 30 ? "PASS" : "MISS");
 	fflush(stdout);
 
 	/* --- pass-through ------------------------------------------------------------- */
@@ -129,12 +131,14 @@ int main(void)
 	long long target = (long long)mb << 20, written = 0;
 	char line[256];
 	for (long long i = 0; written < target; i++) {
-		int n = i % 10000 == 0
-		            ? snprintf(line, sizeof line, "step %lld loss=%.4f lr=0.001\n", i / 10000,
-		                       1.0 / (double)(i + 1))
-		            : snprintf(line, sizeof line,
-		                       "INFO worker %lld processed batch %lld of shard %lld in %lld us\n",
-		                       i % 16, i, i % 1024, (i * 7919) % 100000);
+		int n =
+		    i % 10000 == 0
+		        ? snprintf(line, sizeof line, "step %lld loss=%.4f lr=0.001\n", i / 10000,
+		                   1.0 / (double)(i + 1))
+		        : snprintf(
+		              line, sizeof line,
+		              "INFO worker %lld processed batch %lld of shard %lld in %lld us\n",
+		              i % 16, i, i % 1024, (i * 7919) % 100000);
 		fwrite(line, 1, (size_t)n, f);
 		written += n;
 	}

@@ -36,7 +36,10 @@ typedef struct cairn_capture_options {
 } cairn_capture_options;
 
 #define CAIRN_CAPTURE_OPTIONS_VERSION 1
-#define CAIRN_CAPTURE_OPTIONS_INIT {CAIRN_CAPTURE_OPTIONS_VERSION, 1, 1, 0, NULL, 0, NULL, NULL, NULL, 0}
+#define CAIRN_CAPTURE_OPTIONS_INIT                                                                 \
+	{                                                                                          \
+		CAIRN_CAPTURE_OPTIONS_VERSION, 1, 1, 0, NULL, 0, NULL, NULL, NULL, 0               \
+	}
 
 /* The default cap on the bytes of a code snapshot (64 MiB), applied
  * separately to the committed tree and to the working-tree changes; also
@@ -55,8 +58,8 @@ CAIRN_EXTERN(int) cairn_run_capture(cairn_run *run, const cairn_capture_options 
  *    "environment": "<oid>" or null, "warnings": ["...", ...]}
  * The warnings are what a user should hear about (files over the cap, secret
  * files left out, an interpreter that could not be asked). */
-CAIRN_EXTERN(int) cairn_run_capture_report(char **out_report, cairn_run *run,
-                                           const cairn_capture_options *opts);
+CAIRN_EXTERN(int)
+cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capture_options *opts);
 
 /* 0 when cwd (NULL: the working directory) is in a git work tree without
  * changes; CAIRN_EDIRTY naming the changes (or saying it is not in git)
@@ -104,8 +107,7 @@ CAIRN_EXTERN(int) cairn_run_log_config(cairn_run *run, const char *path);
  * Numbers are int or float as written, true/false are bools, strings stay
  * strings, anything else is recorded as its JSON text.  overwrite = 0 keeps
  * params write-once (CAIRN_ECONFLICT on another value). */
-CAIRN_EXTERN(int) cairn_run_log_params_json(cairn_run *run, const char *json_object,
-                                            int overwrite);
+CAIRN_EXTERN(int) cairn_run_log_params_json(cairn_run *run, const char *json_object, int overwrite);
 
 /* Secret handling, shared by everything that records text from outside. */
 /* Non-zero when a name (env var, option, config key) looks like it holds a
@@ -124,7 +126,10 @@ typedef struct cairn_checkout_options {
 	                         snapshot from (NULL: the run's own repository) */
 } cairn_checkout_options;
 #define CAIRN_CHECKOUT_OPTIONS_VERSION 1
-#define CAIRN_CHECKOUT_OPTIONS_INIT {CAIRN_CHECKOUT_OPTIONS_VERSION, NULL}
+#define CAIRN_CHECKOUT_OPTIONS_INIT                                                                \
+	{                                                                                          \
+		CAIRN_CHECKOUT_OPTIONS_VERSION, NULL                                               \
+	}
 
 /* Restore the run's code snapshot (commit + changes + untracked) into dir,
  * which must not exist or be empty. */
@@ -138,14 +143,15 @@ CAIRN_EXTERN(int) cairn_code_checkout(cairn_store *store, const char *run, const
  * listed in "missing" and the call returns CAIRN_ENOTFOUND after restoring
  * everything else.  Secret-looking files the snapshot left out on purpose
  * are listed in "secret" and are not an error. */
-CAIRN_EXTERN(int) cairn_code_checkout_ext(char **out_report, cairn_store *store, const char *run,
-                                          const char *dir, const cairn_checkout_options *opts);
+CAIRN_EXTERN(int)
+cairn_code_checkout_ext(char **out_report, cairn_store *store, const char *run, const char *dir,
+                        const cairn_checkout_options *opts);
 
 /* Unified diff of the source between two runs' snapshots; notebooks compared
  * by their extracted code. "" when identical.  CAIRN_ENOTFOUND when a run has
  * no code snapshot. */
-CAIRN_EXTERN(int) cairn_code_diff(char **out, cairn_store *store, const char *run_a,
-                                  const char *run_b);
+CAIRN_EXTERN(int)
+cairn_code_diff(char **out, cairn_store *store, const char *run_a, const char *run_b);
 
 /* The code cells of a Jupyter notebook as one script ("# %%" before each
  * cell).  CAIRN_EINVALID when the text is not a notebook. */
@@ -172,12 +178,13 @@ typedef int (*cairn_metric_cb)(void *ctx, const char *key, double value, int64_t
 
 /* Parse one line (without its newline).  Returns the number of metrics found
  * or a negative error. */
-CAIRN_EXTERN(int) cairn_metric_parse_line(cairn_metric_parser *p, const char *line, size_t len,
-                                          cairn_metric_cb cb, void *ctx);
+CAIRN_EXTERN(int)
+cairn_metric_parse_line(cairn_metric_parser *p, const char *line, size_t len, cairn_metric_cb cb,
+                        void *ctx);
 /* Feed a chunk of a stream; complete lines are parsed and their metrics
  * logged into run. */
-CAIRN_EXTERN(int) cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run,
-                                           const void *data, size_t len);
+CAIRN_EXTERN(int)
+cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void *data, size_t len);
 /* The stream ended: parse what is left of the last line. */
 CAIRN_EXTERN(int) cairn_metric_parser_finish(cairn_metric_parser *p, cairn_run *run);
 
@@ -190,11 +197,12 @@ CAIRN_EXTERN(int) cairn_metric_parser_finish(cairn_metric_parser *p, cairn_run *
  * stream. */
 typedef struct cairn_artifact_stream cairn_artifact_stream;
 
-CAIRN_EXTERN(int) cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run,
-                                             const char *name, const char *kind);
+CAIRN_EXTERN(int)
+cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run, const char *name,
+                           const char *kind);
 /* Copy bytes into the stream (waits while the ring is full). */
-CAIRN_EXTERN(int) cairn_artifact_stream_write(cairn_artifact_stream *s, const void *data,
-                                              size_t len);
+CAIRN_EXTERN(int)
+cairn_artifact_stream_write(cairn_artifact_stream *s, const void *data, size_t len);
 /* Zero-copy: get the next free buffer (*len bytes, waiting while the ring is
  * full), fill it, then commit the n bytes used (0 gives it back).  The buffer
  * belongs to the stream again after commit. */
@@ -216,15 +224,18 @@ typedef struct cairn_monitor_options {
 	double sample_interval;    /* seconds; 0: $CAIRN_SAMPLE_INTERVAL or 5; < 0: none */
 } cairn_monitor_options;
 #define CAIRN_MONITOR_OPTIONS_VERSION 1
-#define CAIRN_MONITOR_OPTIONS_INIT {CAIRN_MONITOR_OPTIONS_VERSION, 0, 0, 0}
+#define CAIRN_MONITOR_OPTIONS_INIT                                                                 \
+	{                                                                                          \
+		CAIRN_MONITOR_OPTIONS_VERSION, 0, 0, 0                                             \
+	}
 
 /* Start a thread that records the run's heartbeat (so a run whose process
  * died shows as crashed) and samples sys/cpu_percent, sys/rss_bytes,
  * sys/memory_percent and, with NVML, sys/gpuN/{util_percent,memory_bytes,
  * temperature_c,power_w} of the process tree rooted at pid.  The first
  * heartbeat is written before this returns. */
-CAIRN_EXTERN(int) cairn_monitor_start(cairn_monitor **out, cairn_run *run,
-                                      const cairn_monitor_options *opts);
+CAIRN_EXTERN(int)
+cairn_monitor_start(cairn_monitor **out, cairn_run *run, const cairn_monitor_options *opts);
 /* Stop the thread and free the monitor (NULL-safe). */
 CAIRN_EXTERN(void) cairn_monitor_stop(cairn_monitor *m);
 

@@ -35,7 +35,7 @@ typedef struct cairn_hash_progress {
 	                        as files are opened, so this grows while hashing */
 	int64_t files_done;  /* entries hashed or found in the cache */
 	int64_t bytes_done;
-	double elapsed;      /* seconds since the hash began */
+	double elapsed; /* seconds since the hash began */
 } cairn_hash_progress;
 
 /* Return non-zero to cancel the hash (it then fails with CAIRN_ERROR). */
@@ -48,21 +48,24 @@ typedef struct cairn_hash_options {
 	int threads;                     /* 0: one per online core */
 	cairn_hash_progress_cb progress; /* or NULL */
 	void *payload;
-	double progress_interval;        /* seconds; 0: 0.1 */
+	double progress_interval; /* seconds; 0: 0.1 */
 } cairn_hash_options;
 
 #define CAIRN_HASH_OPTIONS_VERSION 1
-#define CAIRN_HASH_OPTIONS_INIT {CAIRN_HASH_OPTIONS_VERSION, NULL, 1, 0, NULL, NULL, 0}
+#define CAIRN_HASH_OPTIONS_INIT                                                                    \
+	{                                                                                          \
+		CAIRN_HASH_OPTIONS_VERSION, NULL, 1, 0, NULL, NULL, 0                              \
+	}
 
 /* Counters of one hash: what the result covers and what it cost. */
 typedef struct cairn_hash_stats {
-	int64_t files;       /* entries in the manifest (regular files + links) */
-	int64_t bytes;       /* bytes of the regular files */
-	int64_t cache_hits;  /* files whose digest came from the cache */
-	int64_t files_read;  /* files whose content was read */
+	int64_t files;      /* entries in the manifest (regular files + links) */
+	int64_t bytes;      /* bytes of the regular files */
+	int64_t cache_hits; /* files whose digest came from the cache */
+	int64_t files_read; /* files whose content was read */
 	int64_t bytes_read;
-	int64_t errors;      /* files or directories that could not be hashed */
-	int64_t skipped;     /* special files left out */
+	int64_t errors;  /* files or directories that could not be hashed */
+	int64_t skipped; /* special files left out */
 	double seconds;
 } cairn_hash_stats;
 
@@ -76,23 +79,25 @@ typedef struct cairn_hash_stats {
  * in cairn_error_last(), and *out is still set, with "digest": null and every
  * problem under "errors".  For other failures (missing path, symlink loop)
  * *out is NULL.  `stats` may be NULL. */
-CAIRN_EXTERN(int) cairn_hash_path(char **out, cairn_hash_stats *stats, cairn_store *store,
-                                  const char *path, const cairn_hash_options *opts);
+CAIRN_EXTERN(int)
+cairn_hash_path(char **out, cairn_hash_stats *stats, cairn_store *store, const char *path,
+                const cairn_hash_options *opts);
 
 /* The same with default options and the given algorithm (NULL: xxh128). */
-CAIRN_EXTERN(int) cairn_hash_path_json(char **out, cairn_store *store, const char *path,
-                                       const char *algo);
+CAIRN_EXTERN(int)
+cairn_hash_path_json(char **out, cairn_store *store, const char *path, const char *algo);
 
 /* Hash `path` (file or directory) and record it on the run as dataset
  * `name` (NULL: the base name of path) with role "input" (NULL) or
  * "output": digest, counts, absolute path, and the manifest as an object of
  * the store referenced by the run.  Re-logging a name replaces it.  Nothing is
  * recorded when any file could not be hashed. */
-CAIRN_EXTERN(int) cairn_run_log_dataset(cairn_run *run, const char *name, const char *path,
-                                        const char *role);
+CAIRN_EXTERN(int)
+cairn_run_log_dataset(cairn_run *run, const char *name, const char *path, const char *role);
 /* The same with hashing options (algorithm, progress). */
-CAIRN_EXTERN(int) cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path,
-                                             const char *role, const cairn_hash_options *opts);
+CAIRN_EXTERN(int)
+cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path, const char *role,
+                           const cairn_hash_options *opts);
 
 /* Compare two data versions.  A and B are each a path (hashed now, with the
  * store's cache), a stored manifest object id (64 hex digits), a run (id,
@@ -103,8 +108,8 @@ CAIRN_EXTERN(int) cairn_run_log_dataset_opts(cairn_run *run, const char *name, c
  *                  "changed": [paths]}]}
  * with one entry whose name is null when neither side is a run.  `store` may
  * be NULL when both sides are paths. */
-CAIRN_EXTERN(int) cairn_data_diff_json(char **out, cairn_store *store, const char *a,
-                                       const char *b);
+CAIRN_EXTERN(int)
+cairn_data_diff_json(char **out, cairn_store *store, const char *a, const char *b);
 
 /* A run's datasets with (a prefix of) each manifest:
  *   {"run": id, "datasets": [{"name", "path", "role", "algo", "digest", "files", "bytes",
@@ -112,8 +117,9 @@ CAIRN_EXTERN(int) cairn_data_diff_json(char **out, cairn_store *store, const cha
  *    "truncated": bool}]}
  * `name` NULL: every dataset; `limit` <= 0: every entry, else at most limit
  * entries per dataset (only that much of each manifest is read). */
-CAIRN_EXTERN(int) cairn_data_show_json(char **out, cairn_store *store, const char *run,
-                                       const char *name, int64_t limit);
+CAIRN_EXTERN(int)
+cairn_data_show_json(char **out, cairn_store *store, const char *run, const char *name,
+                     int64_t limit);
 
 #ifdef __cplusplus
 }

@@ -71,7 +71,7 @@ static void fmt_count(char *out, size_t n, long long v)
 /* --- progress bar ------------------------------------------------------------------ */
 
 typedef struct bar {
-	bool force;   /* --progress: from the start, also without a terminal */
+	bool force; /* --progress: from the start, also without a terminal */
 	bool shown;
 } bar;
 
@@ -93,12 +93,14 @@ static int progress_cb(const cairn_hash_progress *p, void *payload)
 		char eta[32] = "-";
 		double left = -1;
 		if (p->files_done > 0 && p->files_total >= p->files_done)
-			left = (double)(p->files_total - p->files_done) * p->elapsed / (double)p->files_done;
+			left = (double)(p->files_total - p->files_done) * p->elapsed /
+			       (double)p->files_done;
 		if (left >= 0) {
 			long sec = (long)(left + 0.5);
 			snprintf(eta, sizeof eta, "%ld:%02ld", sec / 60, sec % 60);
 		}
-		fprintf(stderr, "\r\033[K  %s/%s files  %s  %s/s  ETA %s", files, total, done, rate, eta);
+		fprintf(stderr, "\r\033[K  %s/%s files  %s  %s/s  ETA %s", files, total, done, rate,
+		        eta);
 	}
 	fflush(stderr);
 	b->shown = true;
@@ -124,7 +126,8 @@ static void print_problems(const json *list, const char *what_key, const char *p
 	if (!list || list->type != JSON_ARR)
 		return;
 	for (const json *e = list->child; e; e = e->next)
-		fprintf(stderr, "%s%s: %s\n", prefix, json_get_str(e, "path"), json_get_str(e, what_key));
+		fprintf(stderr, "%s%s: %s\n", prefix, json_get_str(e, "path"),
+		        json_get_str(e, what_key));
 }
 
 static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache, int progress)
@@ -286,8 +289,8 @@ static int do_show(cli_args *a, bool as_json, const char *limit_s)
 		char *end;
 		long long v = strtoll(limit_s, &end, 10);
 		if (end == limit_s || *end || v < 0)
-			return cli_usage_error("data", "--limit needs a non-negative integer, got '%s'",
-			                       limit_s);
+			return cli_usage_error(
+			    "data", "--limit needs a non-negative integer, got '%s'", limit_s);
 		limit = v;
 	}
 	cairn_store *s = NULL;
@@ -319,8 +322,9 @@ static int do_show(cli_args *a, bool as_json, const char *limit_s)
 		fmt_count(files, sizeof files, (long long)json_get(d, "files")->i);
 		printf("%s (%s)  %s\n  %s:%s  %s %s, %s\n  manifest %s\n", json_get_str(d, "name"),
 		       json_get_str(d, "role"), json_get_str(d, "path"), json_get_str(d, "algo"),
-		       json_get_str(d, "digest"), files, json_get(d, "files")->i == 1 ? "file" : "files",
-		       bytes, json_get_str(d, "manifest"));
+		       json_get_str(d, "digest"), files,
+		       json_get(d, "files")->i == 1 ? "file" : "files", bytes,
+		       json_get_str(d, "manifest"));
 		const char *err = json_get_str(d, "error");
 		if (err)
 			printf("  (manifest unreadable: %s)\n", err);
@@ -329,8 +333,8 @@ static int do_show(cli_args *a, bool as_json, const char *limit_s)
 			char sz[32];
 			fmt_count(sz, sizeof sz, (long long)json_get(e, "size")->i);
 			const char *target = json_get_str(e, "target");
-			printf("  %14s  %.16s  %s%s%s\n", sz, json_get_str(e, "digest"), json_get_str(e, "path"),
-			       target ? " -> " : "", target ? target : "");
+			printf("  %14s  %.16s  %s%s%s\n", sz, json_get_str(e, "digest"),
+			       json_get_str(e, "path"), target ? " -> " : "", target ? target : "");
 		}
 		long long more = (long long)json_get(d, "files")->i - (long long)es->len;
 		if (json_get(d, "truncated")->b && more > 0) {
@@ -405,8 +409,18 @@ void data_print_sample(cairn_store *s, const char *run, const char *name, int n)
 
 int cmd_data(int argc, char **argv)
 {
-	enum { O_HELP = 1, O_DIGEST, O_JSON, O_NOCACHE, O_PROGRESS, O_NOPROGRESS, O_LIMIT, O_NAME,
-	       O_ROLE, O_RUN };
+	enum {
+		O_HELP = 1,
+		O_DIGEST,
+		O_JSON,
+		O_NOCACHE,
+		O_PROGRESS,
+		O_NOPROGRESS,
+		O_LIMIT,
+		O_NAME,
+		O_ROLE,
+		O_RUN
+	};
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"digest", 'd', true, O_DIGEST},
 	                               {"json", 0, false, O_JSON},
@@ -452,7 +466,8 @@ int cmd_data(int argc, char **argv)
 	}
 	if (digest && strcmp(digest, "xxh128") != 0 && strcmp(digest, "sha256") != 0 &&
 	    strcmp(digest, "md5") != 0) {
-		rc = cli_usage_error("data", "unknown digest '%s' (expected xxh128, sha256 or md5)", digest);
+		rc = cli_usage_error("data", "unknown digest '%s' (expected xxh128, sha256 or md5)",
+		                     digest);
 		goto done;
 	}
 	if (limit && strcmp(what, "show") != 0) {
@@ -468,7 +483,8 @@ int cmd_data(int argc, char **argv)
 	else if (strcmp(what, "log") == 0)
 		rc = do_log(&a, digest, name, role, run, progress);
 	else
-		rc = cli_usage_error("data", "unknown data command '%s' (hash, diff, show or log)", what);
+		rc = cli_usage_error("data", "unknown data command '%s' (hash, diff, show or log)",
+		                     what);
 done:
 	cli_args_free(&a);
 	return rc;

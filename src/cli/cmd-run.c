@@ -95,7 +95,8 @@ static int resolve_command(const char *name, char **out)
 		if (S_ISDIR(st.st_mode))
 			return cli_fail("cannot run '%s': is a directory", name);
 		if (access(name, X_OK) != 0)
-			return cli_fail("cannot run '%s': permission denied (not executable)", name);
+			return cli_fail("cannot run '%s': permission denied (not executable)",
+			                name);
 		*out = strdup(name);
 		return *out ? 0 : cli_fail("out of memory");
 	}
@@ -105,7 +106,8 @@ static int resolve_command(const char *name, char **out)
 	char *copy = strdup(path);
 	bool denied = false;
 	char *save = NULL;
-	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+	     d = strtok_r(NULL, ":", &save)) {
 		char *p = path_join(*d ? d : ".", name);
 		if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
 			if (access(p, X_OK) == 0) {
@@ -369,24 +371,23 @@ int cmd_run(int argc, char **argv)
 		O_VERBOSE,
 		O_DATA,
 	};
-	static const cli_opt opts[] = {
-	    {"help", 'h', false, O_HELP},
-	    {"project", 'p', true, O_PROJECT},
-	    {"name", 'n', true, O_NAME},
-	    {"tag", 't', true, O_TAG},
-	    {"param", 0, true, O_PARAM},
-	    {"config", 0, true, O_CONFIG},
-	    {"note", 0, true, O_NOTE},
-	    {"require-clean", 0, false, O_REQUIRE_CLEAN},
-	    {"snapshot-max", 0, true, O_SNAPSHOT_MAX},
-	    {"metric-pattern", 0, true, O_METRIC_PATTERN},
-	    {"no-metrics", 0, false, O_NO_METRICS},
-	    {"no-code", 0, false, O_NO_CODE},
-	    {"no-env", 0, false, O_NO_ENV},
-	    {"no-sys", 0, false, O_NO_SYS},
-	    {"verbose", 'v', false, O_VERBOSE},
-	    {"data", 'd', true, O_DATA},
-	    {0}};
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"project", 'p', true, O_PROJECT},
+	                               {"name", 'n', true, O_NAME},
+	                               {"tag", 't', true, O_TAG},
+	                               {"param", 0, true, O_PARAM},
+	                               {"config", 0, true, O_CONFIG},
+	                               {"note", 0, true, O_NOTE},
+	                               {"require-clean", 0, false, O_REQUIRE_CLEAN},
+	                               {"snapshot-max", 0, true, O_SNAPSHOT_MAX},
+	                               {"metric-pattern", 0, true, O_METRIC_PATTERN},
+	                               {"no-metrics", 0, false, O_NO_METRICS},
+	                               {"no-code", 0, false, O_NO_CODE},
+	                               {"no-env", 0, false, O_NO_ENV},
+	                               {"no-sys", 0, false, O_NO_SYS},
+	                               {"verbose", 'v', false, O_VERBOSE},
+	                               {"data", 'd', true, O_DATA},
+	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	cairn_run *run = NULL;
@@ -424,7 +425,8 @@ int cmd_run(int argc, char **argv)
 		case O_TAG: tags[ntags++] = a.val; break;
 		case O_PARAM:
 			if (!strchr(a.val, '=') || a.val[0] == '=') {
-				rc = cli_usage_error("run", "--param needs KEY=VALUE, got '%s'", a.val);
+				rc = cli_usage_error("run", "--param needs KEY=VALUE, got '%s'",
+				                     a.val);
 				goto done;
 			}
 			params[nparams++] = a.val;
@@ -444,8 +446,9 @@ int cmd_run(int argc, char **argv)
 			else if (*end == 'G' || *end == 'g')
 				m = 1024.0 * 1024 * 1024, end++;
 			if (end == a.val || *end || v <= 0) {
-				rc = cli_usage_error("run", "--snapshot-max needs a size such as 64M, got '%s'",
-				                     a.val);
+				rc = cli_usage_error(
+				    "run", "--snapshot-max needs a size such as 64M, got '%s'",
+				    a.val);
 				goto done;
 			}
 			co.snapshot_max_bytes = (int64_t)(v * m);
@@ -464,7 +467,8 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	if (a.npos == 0) {
-		rc = cli_usage_error("run", "name the command to run (cairn run -- COMMAND [ARG]...)");
+		rc = cli_usage_error("run",
+		                     "name the command to run (cairn run -- COMMAND [ARG]...)");
 		goto done;
 	}
 	char **cmd = a.pos;
@@ -513,7 +517,8 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	store_abs = path_abs(cairn_store_path(s));
 	if (!store_abs) {
-		rc = cli_fail("cannot resolve the store '%s': %s", cairn_store_path(s), strerror(errno));
+		rc = cli_fail("cannot resolve the store '%s': %s", cairn_store_path(s),
+		              strerror(errno));
 		goto done;
 	}
 
@@ -636,7 +641,8 @@ int cmd_run(int argc, char **argv)
 		warn("params not recorded: %s", cairn_error_last());
 	for (size_t i = 0; i < nconfigs; i++) {
 		char *name = config_artifact_name(configs[i]);
-		if (!name || cairn_run_log_artifact_kind(run, configs[i], name, CAIRN_ARTIFACT_CONFIG) != 0)
+		if (!name ||
+		    cairn_run_log_artifact_kind(run, configs[i], name, CAIRN_ARTIFACT_CONFIG) != 0)
 			warn("config '%s' not stored: %s", configs[i], cairn_error_last());
 		free(name);
 	}
@@ -758,11 +764,13 @@ int cmd_run(int argc, char **argv)
 						child_done = true;
 					continue;
 				}
-				if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT)
+				if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+				    sig == SIGQUIT)
 					killed = true;
 				/* The terminal sends ^C to the whole foreground group, the
 				 * child included: do not send it twice. */
-				bool from_tty = si.ssi_code == SI_KERNEL && getpgid(pid) == getpgrp();
+				bool from_tty =
+				    si.ssi_code == SI_KERNEL && getpgid(pid) == getpgrp();
 				if (!from_tty)
 					kill(pid, sig);
 			}
@@ -833,8 +841,8 @@ int cmd_run(int argc, char **argv)
 	if (cairn_run_finish(run, st, code) != 0)
 		warn("cannot record the end of the run: %s", cairn_error_last());
 	if (verbose)
-		fprintf(stderr, "cairn: run %s %s (exit code %d) after %.1fs\n", cairn_run_name(run),
-		        cairn_status_name(st), code, elapsed);
+		fprintf(stderr, "cairn: run %s %s (exit code %d) after %.1fs\n",
+		        cairn_run_name(run), cairn_status_name(st), code, elapsed);
 	rc = code;
 	goto done;
 
@@ -868,7 +876,8 @@ done:
 			close(fds[i]);
 	if (envp) {
 		for (char **p = envp; *p; p++)
-			if (strncmp(*p, "CAIRN_RUN_ID=", 13) == 0 || strncmp(*p, "CAIRN_DIR=", 10) == 0)
+			if (strncmp(*p, "CAIRN_RUN_ID=", 13) == 0 ||
+			    strncmp(*p, "CAIRN_DIR=", 10) == 0)
 				free(*p);
 		free(envp);
 	}

@@ -196,8 +196,9 @@ int cmd_show(int argc, char **argv)
 	if (ds && ds->len) {
 		section("data", color);
 		for (const json *d = ds->child; d; d = d->next) {
-			printf("  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n", json_get_str(d, "name"),
-			       json_get_str(d, "role"), json_get_str(d, "path"), json_get_str(d, "algo"),
+			printf("  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n",
+			       json_get_str(d, "name"), json_get_str(d, "role"),
+			       json_get_str(d, "path"), json_get_str(d, "algo"),
 			       json_get_str(d, "digest"), (long long)json_get(d, "files")->i,
 			       (long long)json_get(d, "bytes")->i);
 			data_print_sample(s, json_get_str(r, "id"), json_get_str(d, "name"), 5);

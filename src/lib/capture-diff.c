@@ -86,8 +86,9 @@ static int diff_one(buf *out, cairn_store *s, const code_entry *a, const code_en
 	if (wa || wb) {
 		buf_printf(out, "diff --git a/%s b/%s\n", path, path);
 		mode_lines(out, a, b);
-		buf_printf(out, "Files %s%s and %s%s differ (%s)\n", a ? "a/" : "", a ? path : "/dev/null",
-		           b ? "b/" : "", b ? path : "/dev/null", wa ? wa : wb);
+		buf_printf(out, "Files %s%s and %s%s differ (%s)\n", a ? "a/" : "",
+		           a ? path : "/dev/null", b ? "b/" : "", b ? path : "/dev/null",
+		           wa ? wa : wb);
 		goto done;
 	}
 	git_patch *patch = NULL;

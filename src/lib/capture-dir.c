@@ -26,16 +26,16 @@
 
 #define DIR_MAX_FILES 20000
 #define DIR_MAX_DEPTH 24
-#define DIR_FILE_MAX ((off_t)4 << 20) /* larger files are data, not source */
+#define DIR_FILE_MAX  ((off_t)4 << 20) /* larger files are data, not source */
 
 static bool source_ext(const char *name)
 {
 	static const char *const exts[] = {
-	    ".py",   ".ipynb", ".pyx", ".pxd", ".r",    ".R",    ".jl",   ".sh",    ".bash",
-	    ".zsh",  ".c",     ".h",   ".cc",  ".cpp",  ".cxx",  ".hpp", ".hh",    ".cu",
-	    ".cuh",  ".java",  ".scala", ".kt", ".go",  ".rs",   ".js",  ".mjs",   ".ts",
-	    ".m",    ".lua",   ".pl",  ".rb",  ".sql",  ".yaml", ".yml", ".json",  ".toml",
-	    ".cfg",  ".ini",   ".txt", ".md",  ".rst",  ".mk",   ".cmake", ".proto", ".swift",
+	    ".py",  ".ipynb", ".pyx",   ".pxd", ".r",   ".R",    ".jl",    ".sh",    ".bash",
+	    ".zsh", ".c",     ".h",     ".cc",  ".cpp", ".cxx",  ".hpp",   ".hh",    ".cu",
+	    ".cuh", ".java",  ".scala", ".kt",  ".go",  ".rs",   ".js",    ".mjs",   ".ts",
+	    ".m",   ".lua",   ".pl",    ".rb",  ".sql", ".yaml", ".yml",   ".json",  ".toml",
+	    ".cfg", ".ini",   ".txt",   ".md",  ".rst", ".mk",   ".cmake", ".proto", ".swift",
 	};
 	const char *dot = strrchr(name, '.');
 	if (!dot)
@@ -163,8 +163,8 @@ static int add_globs(capture_ctx *c, code_list *l)
 				if (secret_file_name(e->path))
 					e->omitted = "secret";
 			} else if (abs) {
-				capture_warn(c, "'%s' is outside '%s': not snapshotted", gl.gl_pathv[i],
-				             c->root);
+				capture_warn(c, "'%s' is outside '%s': not snapshotted",
+				             gl.gl_pathv[i], c->root);
 			}
 			free(abs);
 		}
@@ -201,14 +201,18 @@ int code_capture_dir(capture_ctx *c)
 		free(store_abs);
 		rc = w.rc;
 		if (w.nbig)
-			capture_warn(c, "%zu file%s under '%s' larger than %lld bytes %s taken for data, "
-			                "not source, and left out of the snapshot",
-			             w.nbig, w.nbig == 1 ? "" : "s", c->root, (long long)DIR_FILE_MAX,
-			             w.nbig == 1 ? "was" : "were");
+			capture_warn(
+			    c,
+			    "%zu file%s under '%s' larger than %lld bytes %s taken for data, "
+			    "not source, and left out of the snapshot",
+			    w.nbig, w.nbig == 1 ? "" : "s", c->root, (long long)DIR_FILE_MAX,
+			    w.nbig == 1 ? "was" : "were");
 		if (w.truncated)
-			capture_warn(c, "more than %d source files under '%s': only the first %d are in "
-			                "the snapshot",
-			             DIR_MAX_FILES, c->root, DIR_MAX_FILES);
+			capture_warn(
+			    c,
+			    "more than %d source files under '%s': only the first %d are in "
+			    "the snapshot",
+			    DIR_MAX_FILES, c->root, DIR_MAX_FILES);
 	}
 	for (size_t i = 0; rc == 0 && i < l.n; i++)
 		if (l.v[i].omitted && strcmp(l.v[i].omitted, "secret") == 0)

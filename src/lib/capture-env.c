@@ -40,7 +40,7 @@
 extern char **environ;
 
 #define PROBE_OUT_MAX ((size_t)16 << 20)
-#define ENV_FILE_MAX ((int64_t)16 << 20)
+#define ENV_FILE_MAX  ((int64_t)16 << 20)
 #define ENV_VALUE_MAX 8192
 
 /* --- machine facts ------------------------------------------------------------- */
@@ -86,14 +86,15 @@ static void cpu_model(char *out, size_t n)
 			for (char *line = b.ptr; line && *line;) {
 				char *nl = strchr(line, '\n');
 				size_t kl = strlen(keys[k]);
-				if (strncmp(line, keys[k], kl) == 0 && (line[kl] == '\t' || line[kl] == ' ' ||
-				                                       line[kl] == ':')) {
+				if (strncmp(line, keys[k], kl) == 0 &&
+				    (line[kl] == '\t' || line[kl] == ' ' || line[kl] == ':')) {
 					char *colon = strchr(line, ':');
 					if (colon && (!nl || colon < nl)) {
 						colon++;
 						while (*colon == ' ' || *colon == '\t')
 							colon++;
-						size_t l = nl ? (size_t)(nl - colon) : strlen(colon);
+						size_t l =
+						    nl ? (size_t)(nl - colon) : strlen(colon);
 						snprintf(out, n, "%.*s", (int)l, colon);
 						break;
 					}
@@ -108,18 +109,44 @@ static void cpu_model(char *out, size_t n)
 /* --- environment variables ------------------------------------------------------ */
 
 static const char *const allow_exact[] = {
-    "PATH", "PYTHONPATH", "PYTHONHASHSEED", "PYTHONOPTIMIZE", "PYTHONUNBUFFERED", "PYTHONWARNINGS",
-    "PYTHONNOUSERSITE", "VIRTUAL_ENV", "CONDA_DEFAULT_ENV", "CONDA_PREFIX", "CONDA_SHLVL",
-    "LD_LIBRARY_PATH", "LD_PRELOAD", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC",
-    "TZ", "CAIRN_PROJECT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-    "NODE_RANK", "MASTER_ADDR", "MASTER_PORT", "CC", "CXX", "MALLOC_ARENA_MAX",
+    "PATH",
+    "PYTHONPATH",
+    "PYTHONHASHSEED",
+    "PYTHONOPTIMIZE",
+    "PYTHONUNBUFFERED",
+    "PYTHONWARNINGS",
+    "PYTHONNOUSERSITE",
+    "VIRTUAL_ENV",
+    "CONDA_DEFAULT_ENV",
+    "CONDA_PREFIX",
+    "CONDA_SHLVL",
+    "LD_LIBRARY_PATH",
+    "LD_PRELOAD",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_NUMERIC",
+    "TZ",
+    "CAIRN_PROJECT",
+    "WORLD_SIZE",
+    "RANK",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "NODE_RANK",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "CC",
+    "CXX",
+    "MALLOC_ARENA_MAX",
 };
 static const char *const allow_prefix[] = {
-    "CUDA_",    "CUDNN_",  "NCCL_",   "NVIDIA_",    "CUBLAS_",     "CUBLASLT_",  "OMP_",
-    "MKL_",     "OPENBLAS_", "KMP_",  "GOMP_",      "BLIS_",       "VECLIB_",    "NUMEXPR_",
-    "NUMBA_",   "TF_",     "TORCH_",  "PYTORCH_",   "TORCHINDUCTOR_", "XLA_",    "JAX_",
-    "HF_",      "TRANSFORMERS_", "TOKENIZERS_", "ACCELERATE_", "DEEPSPEED_", "SLURM_",
-    "PBS_",     "OMPI_",   "I_MPI_",  "ROCM_",      "HIP_",        "HSA_",       "ROCR_",
+    "CUDA_",          "CUDNN_",     "NCCL_",     "NVIDIA_", "CUBLAS_",       "CUBLASLT_",
+    "OMP_",           "MKL_",       "OPENBLAS_", "KMP_",    "GOMP_",         "BLIS_",
+    "VECLIB_",        "NUMEXPR_",   "NUMBA_",    "TF_",     "TORCH_",        "PYTORCH_",
+    "TORCHINDUCTOR_", "XLA_",       "JAX_",      "HF_",     "TRANSFORMERS_", "TOKENIZERS_",
+    "ACCELERATE_",    "DEEPSPEED_", "SLURM_",    "PBS_",    "OMPI_",         "I_MPI_",
+    "ROCM_",          "HIP_",       "HSA_",      "ROCR_",
 };
 
 bool env_name_allowed(const char *name, char *const *extra, size_t nextra)
@@ -158,7 +185,8 @@ static void env_vars_json(capture_ctx *c, buf *b)
 			continue;
 		memcpy(name, environ[i], nl);
 		name[nl] = '\0';
-		if (!env_name_allowed(name, c->env_allow, c->nenv_allow) || cairn_name_is_secret(name))
+		if (!env_name_allowed(name, c->env_allow, c->nenv_allow) ||
+		    cairn_name_is_secret(name))
 			continue;
 		v[k++] = environ[i];
 	}
@@ -332,12 +360,30 @@ static void packages_json(buf *b, const json *obj)
 static bool env_file_name(const char *name)
 {
 	static const char *const globs[] = {
-	    "requirements*.txt", "requirements*.in", "environment.yml", "environment.yaml",
-	    "conda.yaml",        "conda.yml",        "Dockerfile",      "Dockerfile.*",
-	    "*.dockerfile",      "Makefile",         "pyproject.toml",  "setup.cfg",
-	    "setup.py",          "Pipfile",          "Pipfile.lock",    "poetry.lock",
-	    "uv.lock",           "constraints*.txt", ".python-version", "runtime.txt",
-	    "docker-compose.yml", "docker-compose.yaml", "compose.yaml", "MLproject",
+	    "requirements*.txt",
+	    "requirements*.in",
+	    "environment.yml",
+	    "environment.yaml",
+	    "conda.yaml",
+	    "conda.yml",
+	    "Dockerfile",
+	    "Dockerfile.*",
+	    "*.dockerfile",
+	    "Makefile",
+	    "pyproject.toml",
+	    "setup.cfg",
+	    "setup.py",
+	    "Pipfile",
+	    "Pipfile.lock",
+	    "poetry.lock",
+	    "uv.lock",
+	    "constraints*.txt",
+	    ".python-version",
+	    "runtime.txt",
+	    "docker-compose.yml",
+	    "docker-compose.yaml",
+	    "compose.yaml",
+	    "MLproject",
 	};
 	for (size_t i = 0; i < sizeof globs / sizeof globs[0]; i++)
 		if (fnmatch(globs[i], name, 0) == 0)
@@ -366,8 +412,9 @@ static int env_files(capture_ctx *c, buf *b, int *nfiles, const char *dir)
 		if (!relpath_is_safe(rel))
 			goto next;
 		if (st.st_size > ENV_FILE_MAX) {
-			capture_warn(c, "environment file '%s' is larger than %lld bytes: not stored", rel,
-			             (long long)ENV_FILE_MAX);
+			capture_warn(c,
+			             "environment file '%s' is larger than %lld bytes: not stored",
+			             rel, (long long)ENV_FILE_MAX);
 			goto next;
 		}
 		char oid[65];
@@ -385,12 +432,14 @@ static int env_files(capture_ctx *c, buf *b, int *nfiles, const char *dir)
 			goto next;
 		int e = cairn_object_put_file(oid, c->store, full);
 		if (e == 0)
-			e = store_artifact_put(c->store, c->rid, art, oid, (int64_t)st.st_size, "text/plain",
-			                       CAIRN_ARTIFACT_ENV, NULL, CAIRN_STEP_AUTO);
+			e = store_artifact_put(c->store, c->rid, art, oid, (int64_t)st.st_size,
+			                       "text/plain", CAIRN_ARTIFACT_ENV, NULL,
+			                       CAIRN_STEP_AUTO);
 		if (e) {
 			if (e == CAIRN_ENOMEM)
 				rc = e;
-			capture_warn(c, "cannot store environment file '%s': %s", rel, cairn_error_last());
+			capture_warn(c, "cannot store environment file '%s': %s", rel,
+			             cairn_error_last());
 			goto next;
 		}
 		bool f = true;
@@ -460,7 +509,8 @@ int env_capture(capture_ctx *c)
 	const char *py = c->o->python;
 	if (py && *py) {
 		if (python_probe(c, py, c->o->packages_json == NULL, &probe) != 0) {
-			capture_warn(c, "cannot ask the interpreter for its packages: %s", cairn_error_last());
+			capture_warn(c, "cannot ask the interpreter for its packages: %s",
+			             cairn_error_last());
 			cairn_error_clear();
 		}
 	}
@@ -489,9 +539,11 @@ int env_capture(capture_ctx *c)
 	json_key(&b, &f, "packages");
 	if (c->o->packages_json) {
 		char err[128];
-		given = json_parse(c->o->packages_json, strlen(c->o->packages_json), NULL, err, sizeof err);
+		given = json_parse(c->o->packages_json, strlen(c->o->packages_json), NULL, err,
+		                   sizeof err);
 		if (!given || json_root(given)->type != JSON_OBJ) {
-			capture_warn(c, "ignoring packages_json: %s", given ? "not an object" : err);
+			capture_warn(c, "ignoring packages_json: %s",
+			             given ? "not an object" : err);
 			buf_puts(&b, "{}");
 		} else {
 			packages_json(&b, json_root(given));

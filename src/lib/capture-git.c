@@ -41,7 +41,8 @@
 static int git_fail(const char *what)
 {
 	const git_error *ge = git_error_last();
-	return err_set(CAIRN_ERROR, "%s: %s", what, ge && ge->message ? ge->message : "libgit2 error");
+	return err_set(CAIRN_ERROR, "%s: %s", what,
+	               ge && ge->message ? ge->message : "libgit2 error");
 }
 
 /* The URL without user name or password for http(s) and the like; ssh keeps
@@ -101,7 +102,8 @@ static char *remote_url(git_repository *repo, git_reference *head)
 				size_t n = strlen(ce->name);
 				if (strncmp(ce->name, "remote.", 7) == 0 && n > 11 &&
 				    strcmp(ce->name + n - 4, ".url") == 0 && n - 11 < sizeof name)
-					snprintf(name, sizeof name, "%.*s", (int)(n - 11), ce->name + 7);
+					snprintf(name, sizeof name, "%.*s", (int)(n - 11),
+					         ce->name + 7);
 			}
 		}
 		git_config_iterator_free(it);
@@ -129,7 +131,8 @@ static int walk_cb(const char *root, const git_tree_entry *te, void *payload)
 	if (type == GIT_OBJECT_TREE)
 		return 0;
 	char path[PATH_MAX];
-	if ((size_t)snprintf(path, sizeof path, "%s%s", root, git_tree_entry_name(te)) >= sizeof path)
+	if ((size_t)snprintf(path, sizeof path, "%s%s", root, git_tree_entry_name(te)) >=
+	    sizeof path)
 		return 0;
 	if (!relpath_is_safe(path))
 		return 0; /* git refuses such paths too; never write them */
@@ -192,8 +195,8 @@ static int filter_kind(git_repository *repo, const char *path)
 		return FILTER_EXTERNAL;
 	git_filter_list *fl = NULL;
 	int kind = FILTER_NONE;
-	if (git_filter_list_load(&fl, repo, NULL, path, GIT_FILTER_TO_WORKTREE, GIT_FILTER_DEFAULT) ==
-	        0 &&
+	if (git_filter_list_load(&fl, repo, NULL, path, GIT_FILTER_TO_WORKTREE,
+	                         GIT_FILTER_DEFAULT) == 0 &&
 	    fl)
 		kind = FILTER_BUILTIN;
 	git_filter_list_free(fl);
@@ -288,7 +291,8 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 	git_oid_tostr(tsha, sizeof tsha, git_tree_id(tree));
 	static const char *const kinds[4] = {"tree", "treefiles", "treefiltered", "treeomitted"};
 	for (int i = 0; i < 4; i++) {
-		snprintf(keybuf[i], sizeof keybuf[i], "%s:%s:%lld", kinds[i], tsha, (long long)c->cap);
+		snprintf(keybuf[i], sizeof keybuf[i], "%s:%s:%lld", kinds[i], tsha,
+		         (long long)c->cap);
 		keys[i] = keybuf[i];
 	}
 	if ((rc = store_code_map_get(c->store, keys, 4, oids, sizes)) != 0)
@@ -509,10 +513,10 @@ static bool in_tree(git_tree *tree, const char *path)
 }
 
 #define STAGED_FLAGS                                                                               \
-	(GIT_STATUS_INDEX_NEW | GIT_STATUS_INDEX_MODIFIED | GIT_STATUS_INDEX_DELETED |                 \
+	(GIT_STATUS_INDEX_NEW | GIT_STATUS_INDEX_MODIFIED | GIT_STATUS_INDEX_DELETED |             \
 	 GIT_STATUS_INDEX_RENAMED | GIT_STATUS_INDEX_TYPECHANGE)
 #define UNSTAGED_FLAGS                                                                             \
-	(GIT_STATUS_WT_MODIFIED | GIT_STATUS_WT_DELETED | GIT_STATUS_WT_TYPECHANGE |                   \
+	(GIT_STATUS_WT_MODIFIED | GIT_STATUS_WT_DELETED | GIT_STATUS_WT_TYPECHANGE |               \
 	 GIT_STATUS_WT_RENAMED | GIT_STATUS_WT_UNREADABLE)
 
 static int collect_changes(capture_ctx *c, git_repository *repo, git_tree *tree, code_list *out)
@@ -558,12 +562,15 @@ static int collect_changes(capture_ctx *c, git_repository *repo, git_tree *tree,
 		bool exists = full && lstat(full, &st) == 0;
 		free(full);
 		if (exists && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
-			e->status = head ? ST_MODIFIED : (s & GIT_STATUS_INDEX_NEW) ? ST_ADDED : ST_UNTRACKED;
+			e->status = head                         ? ST_MODIFIED
+			            : (s & GIT_STATUS_INDEX_NEW) ? ST_ADDED
+			                                         : ST_UNTRACKED;
 		} else if (head) {
 			e->status = ST_DELETED;
 		} else {
 			if (exists && S_ISDIR(st.st_mode))
-				capture_warn(c, "'%s' is a nested repository: not snapshotted", e->path);
+				capture_warn(c, "'%s' is a nested repository: not snapshotted",
+				             e->path);
 			free(e->path);
 			out->n--;
 			continue;
@@ -613,7 +620,8 @@ static int add_extras(capture_ctx *c, git_tree *tree, code_list *changes)
 			if (!abs || stat(abs, &st) != 0 || !S_ISREG(st.st_mode) ||
 			    strncmp(abs, c->root, rootlen) != 0 || abs[rootlen] != '/') {
 				if (abs && S_ISREG(st.st_mode) && abs[rootlen] != '/')
-					capture_warn(c, "'%s' is outside the project: not snapshotted",
+					capture_warn(c,
+					             "'%s' is outside the project: not snapshotted",
 					             gl.gl_pathv[i]);
 				free(abs);
 				continue;
@@ -702,8 +710,9 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 			goto done;
 		}
 		git_oid_tostr(commit_hex, sizeof commit_hex, git_commit_id(commit));
-		branch = strdup(git_repository_head_detached(repo) == 1 ? "(detached)"
-		                                                         : git_reference_shorthand(head));
+		branch =
+		    strdup(git_repository_head_detached(repo) == 1 ? "(detached)"
+		                                                   : git_reference_shorthand(head));
 	}
 	remote = remote_url(repo, head);
 
@@ -725,10 +734,11 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 		buf m = BUF_INIT;
 		code_list_sort(&changes);
 		dirty_message(&m, &changes);
-		rc = err_set(CAIRN_EDIRTY,
-		             "the work tree '%s' has uncommitted changes (%zu path%s: %s); commit or "
-		             "stash them, or run without --require-clean",
-		             root, changes.n, changes.n == 1 ? "" : "s", m.ptr);
+		rc = err_set(
+		    CAIRN_EDIRTY,
+		    "the work tree '%s' has uncommitted changes (%zu path%s: %s); commit or "
+		    "stash them, or run without --require-clean",
+		    root, changes.n, changes.n == 1 ? "" : "s", m.ptr);
 		buf_free(&m);
 		goto done;
 	}
@@ -738,11 +748,12 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 		if ((rc = ensure_base(c, repo, tree, &bi)) != 0)
 			goto done;
 		if (bi.omitted)
-			capture_warn(c,
-			             "%lld committed file%s over the snapshot size cap of %lld bytes %s not "
-			             "stored (restorable from the git repository only)",
-			             (long long)bi.omitted, bi.omitted == 1 ? "" : "s", (long long)c->cap,
-			             bi.omitted == 1 ? "is" : "are");
+			capture_warn(
+			    c,
+			    "%lld committed file%s over the snapshot size cap of %lld bytes %s not "
+			    "stored (restorable from the git repository only)",
+			    (long long)bi.omitted, bi.omitted == 1 ? "" : "s", (long long)c->cap,
+			    bi.omitted == 1 ? "is" : "are");
 		/* Externally filtered files: the work tree's bytes, unless changed. */
 		code_list_sort(&changes);
 		size_t nsorted = changes.n;

@@ -30,7 +30,7 @@
 #include "lib/capture.h"
 
 #define LINE_MAX_BYTES (64 << 10)
-#define PAIRS_MAX 64
+#define PAIRS_MAX      64
 
 struct cairn_metric_parser {
 	bool custom;
@@ -66,7 +66,8 @@ int cairn_metric_parser_new(cairn_metric_parser **out, const char *pattern)
 			free(p->carry);
 			free(p);
 			return err_set(CAIRN_EINVALID,
-			               "metric pattern '%s' needs two groups: (key) and (value)", pattern);
+			               "metric pattern '%s' needs two groups: (key) and (value)",
+			               pattern);
 		}
 		p->custom = true;
 		if (!(p->line = malloc(LINE_MAX_BYTES + 1))) {
@@ -114,7 +115,8 @@ static bool parse_value(const char *s, const char *e, double *out, bool *integer
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	const char *t = tmp[0] == '+' || tmp[0] == '-' ? tmp + 1 : tmp;
-	if (strcasecmp(t, "nan") == 0 || strcasecmp(t, "inf") == 0 || strcasecmp(t, "infinity") == 0) {
+	if (strcasecmp(t, "nan") == 0 || strcasecmp(t, "inf") == 0 ||
+	    strcasecmp(t, "infinity") == 0) {
 		*out = strcasecmp(t, "nan") == 0 ? NAN : (tmp[0] == '-' ? -INFINITY : INFINITY);
 		*integer = false;
 		return true;
@@ -243,7 +245,8 @@ static int parse_default(const char *a, const char *b, cairn_metric_cb cb, void 
 				const char *ds = we + 1, *de = ds;
 				while (de < b && isdigit((unsigned char)*de))
 					de++;
-				if (de > ds && de - ds < 19 && (de == b || value_end(*de) || *de == '/')) {
+				if (de > ds && de - ds < 19 &&
+				    (de == b || value_end(*de) || *de == '/')) {
 					/* the line is not NUL-terminated: no strtoll */
 					step = 0;
 					for (const char *q = ds; q < de; q++)
@@ -284,7 +287,8 @@ static int parse_custom(cairn_metric_parser *p, const char *a, const char *b, ca
 			bool integer;
 			const char *ks = s + m[1].rm_so, *ke = s + m[1].rm_eo;
 			if (parse_value(s + m[2].rm_so, s + m[2].rm_eo, &v, &integer)) {
-				if (step_word(ks, (size_t)(ke - ks)) && integer && v >= 0 && v < 9.2e18) {
+				if (step_word(ks, (size_t)(ke - ks)) && integer && v >= 0 &&
+				    v < 9.2e18) {
 					step = (int64_t)v;
 				} else {
 					pairs[npairs].k = ks;

@@ -191,7 +191,8 @@ static void sample(cairn_monitor *m)
 		if (m->have_last && now > m->last_t) {
 			double cpu = (ticks - m->last_ticks) / (double)sysconf(_SC_CLK_TCK) /
 			             (now - m->last_t) * 100.0;
-			cairn_run_log_metric(m->run, "sys/cpu_percent", cpu < 0 ? 0 : cpu, CAIRN_STEP_AUTO, 0);
+			cairn_run_log_metric(m->run, "sys/cpu_percent", cpu < 0 ? 0 : cpu,
+			                     CAIRN_STEP_AUTO, 0);
 		}
 		cairn_run_log_metric(m->run, "sys/rss_bytes", rss, CAIRN_STEP_AUTO, 0);
 		m->last_t = now;

@@ -54,8 +54,8 @@ int cairn_notebook_code(char **out, const void *ipynb, size_t len)
 	const json *r = json_root(d);
 	const json *cells = json_get(r, "cells");
 	const json *ws = json_get(r, "worksheets");
-	if (r->type != JSON_OBJ || (!(cells && cells->type == JSON_ARR) &&
-	                            !(ws && ws->type == JSON_ARR))) {
+	if (r->type != JSON_OBJ ||
+	    (!(cells && cells->type == JSON_ARR) && !(ws && ws->type == JSON_ARR))) {
 		json_doc_free(d);
 		return err_set(CAIRN_EINVALID, "not a notebook: no cells");
 	}

@@ -72,7 +72,8 @@ nvml *nvml_open(void)
 	*(void **)&n->init = sym(lib, "nvmlInit_v2", "nvmlInit");
 	*(void **)&n->shutdown = sym(lib, "nvmlShutdown", NULL);
 	*(void **)&n->count = sym(lib, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount");
-	*(void **)&n->handle = sym(lib, "nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex");
+	*(void **)&n->handle =
+	    sym(lib, "nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex");
 	*(void **)&n->name = sym(lib, "nvmlDeviceGetName", NULL);
 	*(void **)&n->memory = sym(lib, "nvmlDeviceGetMemoryInfo", NULL);
 	*(void **)&n->utilization = sym(lib, "nvmlDeviceGetUtilizationRates", NULL);

@@ -25,15 +25,15 @@
 #include "util/json.h"
 
 #define PARAMS_MAX 10000
-#define NODES_MAX 1000000
-#define DEPTH_MAX 64
+#define NODES_MAX  1000000
+#define DEPTH_MAX  64
 
 /* --- secrets ------------------------------------------------------------------ */
 
 int cairn_name_is_secret(const char *name)
 {
-	static const char *const words[] = {"TOKEN", "SECRET",  "PASSWORD", "PASSWD", "KEY",
-	                                    "CREDENTIAL", "AUTH", "PRIVATE", "COOKIE"};
+	static const char *const words[] = {"TOKEN",      "SECRET", "PASSWORD", "PASSWD", "KEY",
+	                                    "CREDENTIAL", "AUTH",   "PRIVATE",  "COOKIE"};
 	if (!name)
 		return 0;
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
@@ -147,7 +147,8 @@ void json_typed_value(buf *b, const cairn_value *v)
 		/* keep it a float when read back: "1" -> "1.0" */
 		bool plain = true;
 		for (size_t i = before; i < b->len; i++)
-			if (b->ptr[i] == '.' || b->ptr[i] == 'e' || b->ptr[i] == '"' || b->ptr[i] == 'E')
+			if (b->ptr[i] == '.' || b->ptr[i] == 'e' || b->ptr[i] == '"' ||
+			    b->ptr[i] == 'E')
 				plain = false;
 		if (plain)
 			buf_puts(b, ".0");
@@ -379,8 +380,8 @@ int cairn_argv_params_json(char **out, int argc, const char *const *argv)
 					add_unique(&configs, &nconfigs, val);
 			} else {
 				key = option_key(name, strlen(name));
-				if (i + 1 < argc && !option_like(argv[i + 1]) && strcmp(argv[i + 1], "--") != 0 &&
-				    !key_value_arg(argv[i + 1]))
+				if (i + 1 < argc && !option_like(argv[i + 1]) &&
+				    strcmp(argv[i + 1], "--") != 0 && !key_value_arg(argv[i + 1]))
 					val = argv[++i];
 			}
 		} else {
@@ -549,8 +550,8 @@ static bool key_ok(flat *f, const char *key)
 {
 	if (f->nparams >= PARAMS_MAX) {
 		if (!f->rc)
-			f->rc = err_set(CAIRN_ETOOBIG, "config '%s' has more than %d params", f->name,
-			                PARAMS_MAX);
+			f->rc = err_set(CAIRN_ETOOBIG, "config '%s' has more than %d params",
+			                f->name, PARAMS_MAX);
 		return false;
 	}
 	if (cairn_key_validate(key, "param key") != 0) {
@@ -583,8 +584,10 @@ static void yaml_scalar_value(buf *b, const yaml_node_t *n)
 		return;
 	}
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
-	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-	static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes",
+	                                    "YES",  "on",   "On",   "ON"};
+	static const char *const falses[] = {"false", "False", "FALSE", "no", "No",
+	                                     "NO",    "off",   "Off",   "OFF"};
 	for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
 		if (strcmp(s, nulls[i]) == 0) {
 			buf_puts(b, "null");
@@ -619,8 +622,8 @@ static void yaml_scalar_value(buf *b, const yaml_node_t *n)
 	for (const char *p = s; *p && k < sizeof tmp - 1; p++) {
 		if (*p == '_')
 			continue;
-		if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+' || *p == 'e' ||
-		      *p == 'E'))
+		if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+' ||
+		      *p == 'e' || *p == 'E'))
 			digits = false;
 		tmp[k++] = *p;
 	}
@@ -640,16 +643,17 @@ static void yaml_json(flat *f, buf *b, yaml_node_t *n, int depth)
 {
 	if (!n || depth > DEPTH_MAX || ++f->visits > NODES_MAX || b->len > TEXT_VALUE_MAX) {
 		if (!f->rc && f->visits > NODES_MAX)
-			f->rc = err_set(CAIRN_ETOOBIG, "config '%s' is too large once aliases are expanded",
-			                f->name);
+			f->rc =
+			    err_set(CAIRN_ETOOBIG,
+			            "config '%s' is too large once aliases are expanded", f->name);
 		return;
 	}
 	switch (n->type) {
 	case YAML_SCALAR_NODE: yaml_scalar_value(b, n); break;
 	case YAML_SEQUENCE_NODE:
 		buf_putc(b, '[');
-		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-		     it++) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
 			if (it != n->data.sequence.items.start)
 				buf_puts(b, ", ");
 			yaml_json(f, b, yaml_document_get_node(f->doc, *it), depth + 1);
@@ -658,11 +662,14 @@ static void yaml_json(flat *f, buf *b, yaml_node_t *n, int depth)
 		break;
 	case YAML_MAPPING_NODE:
 		buf_putc(b, '{');
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
 			yaml_node_t *k = yaml_document_get_node(f->doc, p->key);
 			if (p != n->data.mapping.pairs.start)
 				buf_puts(b, ", ");
-			json_str(b, k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "?");
+			json_str(b, k && k->type == YAML_SCALAR_NODE
+			                ? (const char *)k->data.scalar.value
+			                : "?");
 			buf_puts(b, ": ");
 			yaml_json(f, b, yaml_document_get_node(f->doc, p->value), depth + 1);
 		}
@@ -677,7 +684,8 @@ static void yaml_flatten(flat *f, yaml_node_t *n, const char *prefix, int depth)
 	if (f->rc || !n)
 		return;
 	if (depth > DEPTH_MAX || ++f->visits > NODES_MAX) {
-		f->rc = err_set(CAIRN_ETOOBIG, "config '%s' is nested too deeply or too large", f->name);
+		f->rc = err_set(CAIRN_ETOOBIG, "config '%s' is nested too deeply or too large",
+		                f->name);
 		return;
 	}
 	if (n->type == YAML_MAPPING_NODE) {
@@ -692,7 +700,8 @@ static void yaml_flatten(flat *f, yaml_node_t *n, const char *prefix, int depth)
 				return;
 			}
 			yaml_node_t *v = yaml_document_get_node(f->doc, p->value);
-			if (v && v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top > v->data.mapping.pairs.start)
+			if (v && v->type == YAML_MAPPING_NODE &&
+			    v->data.mapping.pairs.top > v->data.mapping.pairs.start)
 				yaml_flatten(f, v, full, depth + 1);
 			else if (v && key_ok(f, full)) {
 				if (v->type == YAML_SCALAR_NODE) {
@@ -802,7 +811,8 @@ int config_flatten_buf(buf *out, const char *data, size_t len, bool yaml, const 
 {
 	flat f = {out, 0, 0, name ? name : "config", 0, NULL};
 	if (len > CONFIG_MAX)
-		return err_set(CAIRN_ETOOBIG, "config '%s' is larger than %zu bytes", f.name, CONFIG_MAX);
+		return err_set(CAIRN_ETOOBIG, "config '%s' is larger than %zu bytes", f.name,
+		               CONFIG_MAX);
 	buf_putc(out, '{');
 	if (!yaml) {
 		char err[160];
@@ -813,14 +823,14 @@ int config_flatten_buf(buf *out, const char *data, size_t len, bool yaml, const 
 			size_t off = at ? (size_t)strtoull(at + 11, NULL, 10) : 0;
 			if (at)
 				err[at - err] = '\0';
-			return err_set(CAIRN_EINVALID, "cannot parse config '%s': line %zu: %s", f.name,
-			               line_of(data, len, off), err);
+			return err_set(CAIRN_EINVALID, "cannot parse config '%s': line %zu: %s",
+			               f.name, line_of(data, len, off), err);
 		}
 		const json *r = json_root(d);
 		if (r->type != JSON_OBJ) {
 			json_doc_free(d);
-			return err_set(CAIRN_EINVALID, "config '%s' is not an object of keys (line 1)",
-			               f.name);
+			return err_set(CAIRN_EINVALID,
+			               "config '%s' is not an object of keys (line 1)", f.name);
 		}
 		json_flatten(&f, r, "", 0);
 		json_doc_free(d);
@@ -831,7 +841,8 @@ int config_flatten_buf(buf *out, const char *data, size_t len, bool yaml, const 
 			return err_set(CAIRN_ENOMEM, "out of memory");
 		yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
 		if (!yaml_parser_load(&p, &doc)) {
-			int rc = err_set(CAIRN_EINVALID, "cannot parse config '%s': line %zu, column %zu: %s",
+			int rc = err_set(CAIRN_EINVALID,
+			                 "cannot parse config '%s': line %zu, column %zu: %s",
 			                 f.name, (size_t)p.problem_mark.line + 1,
 			                 (size_t)p.problem_mark.column + 1,
 			                 p.problem ? p.problem : "invalid YAML");
@@ -841,8 +852,9 @@ int config_flatten_buf(buf *out, const char *data, size_t len, bool yaml, const 
 		f.doc = &doc;
 		yaml_node_t *root = yaml_document_get_root_node(&doc);
 		if (root && root->type != YAML_MAPPING_NODE) {
-			f.rc = err_set(CAIRN_EINVALID, "config '%s' is not a mapping of keys (line %zu)",
-			               f.name, (size_t)root->start_mark.line + 1);
+			f.rc = err_set(CAIRN_EINVALID,
+			               "config '%s' is not a mapping of keys (line %zu)", f.name,
+			               (size_t)root->start_mark.line + 1);
 		} else {
 			yaml_flatten(&f, root, "", 0);
 		}
@@ -862,7 +874,8 @@ static int config_kind(const char *path, bool *yaml)
 	else if (ends_with(path, ".json"))
 		*yaml = false;
 	else
-		return err_set(CAIRN_EINVALID, "config '%s' is not a .yaml, .yml or .json file", path);
+		return err_set(CAIRN_EINVALID, "config '%s' is not a .yaml, .yml or .json file",
+		               path);
 	return 0;
 }
 
@@ -880,9 +893,10 @@ int cairn_config_flatten_json(char **out, const char *path)
 	if (e) {
 		buf_free(&data);
 		if (e == -EFBIG)
-			return err_set(CAIRN_ETOOBIG, "config '%s' is larger than %zu bytes", path, CONFIG_MAX);
-		return err_set(e == -ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO, "cannot read config '%s': %s",
-		               path, strerror(-e));
+			return err_set(CAIRN_ETOOBIG, "config '%s' is larger than %zu bytes", path,
+			               CONFIG_MAX);
+		return err_set(e == -ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot read config '%s': %s", path, strerror(-e));
 	}
 	rc = config_flatten_buf(&b, data.ptr, data.len, yaml, path);
 	buf_free(&data);
@@ -955,8 +969,8 @@ int cairn_run_log_params_json(cairn_run *run, const char *text, int overwrite)
 			v->s = texts[n].ptr;
 		}
 		if (v->type == CAIRN_TYPE_STRING && strlen(v->s) > TEXT_VALUE_MAX) {
-			rc = err_set(CAIRN_ETOOBIG, "param '%s' value too long (at most %d bytes)", c->key,
-			             TEXT_VALUE_MAX);
+			rc = err_set(CAIRN_ETOOBIG, "param '%s' value too long (at most %d bytes)",
+			             c->key, TEXT_VALUE_MAX);
 			goto done;
 		}
 	}
@@ -988,7 +1002,8 @@ int cairn_run_log_config(cairn_run *run, const char *path)
 		return frc;
 	/* The file itself, under config/<path> (or its base name when the path
 	 * is absolute or climbs out). */
-	name = relpath_is_safe(path) ? path_join("config", path) : path_join("config", path_base(path));
+	name = relpath_is_safe(path) ? path_join("config", path)
+	                             : path_join("config", path_base(path));
 	if (!name) {
 		cairn_free(flat_json);
 		return err_set(CAIRN_ENOMEM, "out of memory");

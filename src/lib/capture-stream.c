@@ -29,7 +29,7 @@
 #include "util/fs.h"
 #include "util/sha.h"
 
-#define SLOT_SIZE ((size_t)1 << 20)
+#define SLOT_SIZE  ((size_t)1 << 20)
 #define RING_SLOTS 8
 
 struct cairn_artifact_stream {
@@ -84,8 +84,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		if (e && !s->err) {
 			s->err = CAIRN_EIO;
-			snprintf(s->errmsg, sizeof s->errmsg, "cannot write artifact '%s': %s", s->name,
-			         strerror(e));
+			snprintf(s->errmsg, sizeof s->errmsg, "cannot write artifact '%s': %s",
+			         s->name, strerror(e));
 		}
 		s->written++;
 		pthread_cond_broadcast(&s->space);
@@ -159,7 +159,8 @@ int cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run, cons
 	if (rc)
 		return rc;
 	if (!relpath_is_safe(name))
-		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path", name);
+		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
+		               name);
 	cairn_artifact_stream *s = calloc(1, sizeof *s);
 	if (!s)
 		return err_set(CAIRN_ENOMEM, "out of memory");
@@ -211,7 +212,8 @@ int cairn_artifact_stream_reserve(cairn_artifact_stream *s, void **out, size_t *
 	if (!s || !out || !len)
 		return err_set(CAIRN_EINVALID, "no stream or no buffer");
 	if (s->reserved)
-		return err_set(CAIRN_EINVALID, "a slot of artifact '%s' is already reserved", s->name);
+		return err_set(CAIRN_EINVALID, "a slot of artifact '%s' is already reserved",
+		               s->name);
 	pthread_mutex_lock(&s->mu);
 	/* wait until both workers are done with the slot we are about to reuse */
 	while (s->produced - s->written >= RING_SLOTS || s->produced - s->hashed >= RING_SLOTS)
@@ -234,7 +236,8 @@ int cairn_artifact_stream_commit(cairn_artifact_stream *s, size_t n)
 	if (n == 0)
 		return 0;
 	if (n > SLOT_SIZE)
-		return err_set(CAIRN_EINVALID, "committed %zu bytes into a slot of %zu", n, SLOT_SIZE);
+		return err_set(CAIRN_EINVALID, "committed %zu bytes into a slot of %zu", n,
+		               SLOT_SIZE);
 	pthread_mutex_lock(&s->mu);
 	s->len[s->produced % RING_SLOTS] = n;
 	s->produced++;
@@ -267,7 +270,8 @@ int cairn_artifact_stream_write(cairn_artifact_stream *s, const void *data, size
 static const char *media_of(const char *name)
 {
 	size_t n = strlen(name);
-	if ((n > 4 && strcmp(name + n - 4, ".log") == 0) || (n > 4 && strcmp(name + n - 4, ".txt") == 0))
+	if ((n > 4 && strcmp(name + n - 4, ".log") == 0) ||
+	    (n > 4 && strcmp(name + n - 4, ".txt") == 0))
 		return "text/plain";
 	return "application/octet-stream";
 }

@@ -258,8 +258,9 @@ static void buf_xxh128(const void *data, size_t len, char out[80])
 bool secret_file_name(const char *path)
 {
 	const char *b = path_base(path);
-	static const char *const exact[] = {".env",      ".netrc",     ".pgpass", ".pypirc",
-	                                    ".git-credentials", "credentials.json", ".npmrc"};
+	static const char *const exact[] = {".env",    ".netrc",           ".pgpass",
+	                                    ".pypirc", ".git-credentials", "credentials.json",
+	                                    ".npmrc"};
 	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
 		if (strcmp(b, exact[i]) == 0)
 			return true;
@@ -319,7 +320,7 @@ static void omitted_digest(capture_ctx *c, const char *full, const struct stat *
 	int64_t ct = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 	static const char algo[] = "capture-xxh128";
 	if (store_hash_cache_get1(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
-	                         (int64_t)st->st_size, mt, ct, out, 80) == 0 &&
+	                          (int64_t)st->st_size, mt, ct, out, 80) == 0 &&
 	    strncmp(out, "xxh128:", 7) == 0)
 		return;
 	if (file_xxh128(full, out) != 0) {
@@ -327,7 +328,7 @@ static void omitted_digest(capture_ctx *c, const char *full, const struct stat *
 		return;
 	}
 	store_hash_cache_put1(c->store, (int64_t)st->st_dev, (int64_t)st->st_ino, algo,
-	                     (int64_t)st->st_size, mt, ct, out);
+	                      (int64_t)st->st_size, mt, ct, out);
 	cairn_error_clear();
 }
 
@@ -433,7 +434,8 @@ int code_store_files(capture_ctx *c, code_list *l, int64_t cap)
 			if (r) {
 				e->oid[0] = '\0';
 				e->omitted = "unreadable";
-				capture_warn(c, "cannot snapshot '%s': %s", e->path, cairn_error_last());
+				capture_warn(c, "cannot snapshot '%s': %s", e->path,
+				             cairn_error_last());
 			} else {
 				total += cs[i].size;
 			}
@@ -454,11 +456,13 @@ int code_store_files(capture_ctx *c, code_list *l, int64_t cap)
 	}
 	if (nover) {
 		buf m = BUF_INIT;
-		buf_printf(&m, "%zu file%s (%lld bytes) over the snapshot size cap of %lld bytes %s not "
-		               "stored, only listed with %s digest%s: ",
-		           nover, nover == 1 ? "" : "s", (long long)over_bytes, (long long)cap,
-		           nover == 1 ? "was" : "were", nover == 1 ? "its" : "their",
-		           nover == 1 ? "" : "s");
+		buf_printf(
+		    &m,
+		    "%zu file%s (%lld bytes) over the snapshot size cap of %lld bytes %s not "
+		    "stored, only listed with %s digest%s: ",
+		    nover, nover == 1 ? "" : "s", (long long)over_bytes, (long long)cap,
+		    nover == 1 ? "was" : "were", nover == 1 ? "its" : "their",
+		    nover == 1 ? "" : "s");
 		list_names(&m, over, nover);
 		capture_warn(c, "%s", m.ptr);
 		buf_free(&m);
@@ -478,7 +482,7 @@ int code_record_finish(capture_ctx *c, const char *vcs, const char *commit, cons
 	buf b = BUF_INIT;
 	bool f = true;
 	char oid[65];
-	char (*refs)[65] = NULL;
+	char(*refs)[65] = NULL;
 	size_t nrefs = 0;
 	int rc = 0;
 	int64_t files = nbase_files, bytes = base_bytes, changed = 0, deleted = 0, omitted = 0;
@@ -525,7 +529,10 @@ int code_record_finish(capture_ctx *c, const char *vcs, const char *commit, cons
 		if (e->omitted)
 			omitted++;
 		switch (e->status) {
-		case ST_DELETED: deleted++; files--; break;
+		case ST_DELETED:
+			deleted++;
+			files--;
+			break;
 		case ST_MODIFIED: changed++; break;
 		case ST_FILTERED: break;
 		default:

@@ -54,10 +54,22 @@ static int64_t parse_size(const char *s)
 		return -1;
 	double mult = 1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': mult = 1024.0; end++; break;
-	case 'M': mult = 1024.0 * 1024; end++; break;
-	case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-	case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	case 'K':
+		mult = 1024.0;
+		end++;
+		break;
+	case 'M':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
+	case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 'T':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
 	}
 	if (*end == 'B' || *end == 'b')
 		end++;
@@ -180,7 +192,8 @@ int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capt
 	const char *allow = getenv("CAIRN_ENV_ALLOW");
 	if (allow && *allow) {
 		char *copy = strdup(allow), *save = NULL;
-		for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t; t = strtok_r(NULL, ", ", &save))
+		for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t;
+		     t = strtok_r(NULL, ", ", &save))
 			add_allow(&c, t);
 		free(copy);
 	}
@@ -204,7 +217,8 @@ int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capt
 		if (rc == 0 && !is_git) {
 			if (o->require_clean)
 				rc = err_set(CAIRN_EDIRTY,
-				             "'%s' is not in a git repository: --require-clean needs committed "
+				             "'%s' is not in a git repository: --require-clean "
+				             "needs committed "
 				             "code",
 				             c.cwd);
 			else
@@ -280,11 +294,12 @@ int cairn_code_require_clean(cairn_store *store, const char *cwd)
 	int rc = 0;
 	bool is_git = false;
 	if (!c.cwd)
-		rc = err_set(CAIRN_ENOTFOUND, "cannot check '%s': %s", cwd ? cwd : ".", strerror(errno));
+		rc = err_set(CAIRN_ENOTFOUND, "cannot check '%s': %s", cwd ? cwd : ".",
+		             strerror(errno));
 	else if ((rc = code_capture_git(&c, &is_git)) == 0 && !is_git)
-		rc = err_set(CAIRN_EDIRTY,
-		             "'%s' is not in a git repository: --require-clean needs committed code",
-		             c.cwd);
+		rc = err_set(
+		    CAIRN_EDIRTY,
+		    "'%s' is not in a git repository: --require-clean needs committed code", c.cwd);
 	ctx_free(&c);
 	return rc;
 }

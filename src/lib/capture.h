@@ -22,13 +22,13 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-#define MODE_FILE 0100644u
-#define MODE_EXEC 0100755u
-#define MODE_LINK 0120000u
+#define MODE_FILE    0100644u
+#define MODE_EXEC    0100755u
+#define MODE_LINK    0120000u
 #define MODE_GITLINK 0160000u /* a submodule: a commit, no content */
 
 #define NOTEBOOK_MAX ((size_t)64 << 20) /* notebooks larger are stored, not extracted */
-#define CONFIG_MAX ((size_t)16 << 20)   /* config files larger are refused */
+#define CONFIG_MAX   ((size_t)16 << 20) /* config files larger are refused */
 #define MANIFEST_MAX ((size_t)512 << 20)
 
 /* --- one capture call ------------------------------------------------------- */
@@ -38,16 +38,16 @@ typedef struct capture_ctx {
 	cairn_store *store;
 	int64_t rid;
 	const cairn_capture_options *o;
-	char *cwd;      /* absolute */
-	char *root;     /* project root: the git work tree, else cwd (absolute) */
-	int64_t cap;    /* snapshot size cap, bytes */
-	buf warnings;   /* JSON array members, comma-separated */
+	char *cwd;    /* absolute */
+	char *root;   /* project root: the git work tree, else cwd (absolute) */
+	int64_t cap;  /* snapshot size cap, bytes */
+	buf warnings; /* JSON array members, comma-separated */
 	int nwarnings;
-	buf code_report;  /* JSON object for the report's "code", or empty */
+	buf code_report; /* JSON object for the report's "code", or empty */
 	char env_oid[65];
 	char **env_allow; /* extra allow-list globs from the store's config.json */
 	size_t nenv_allow;
-	bool check_only;  /* code_capture_git: stop after the require_clean check */
+	bool check_only; /* code_capture_git: stop after the require_clean check */
 } capture_ctx;
 
 void capture_warn(capture_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -57,26 +57,26 @@ int capture_run_rid(cairn_run *r, int64_t *out);
 /* --- code entries --------------------------------------------------------------- */
 
 enum {
-	ST_BASE = 0,   /* a file of the committed tree (base manifest) */
-	ST_MODIFIED,   /* in HEAD, different in the work tree */
-	ST_ADDED,      /* staged, not in HEAD */
-	ST_UNTRACKED,  /* not in the index, not ignored */
-	ST_DELETED,    /* in HEAD, gone from the work tree */
-	ST_FILTERED,   /* in HEAD through an external filter (e.g. LFS): work-tree bytes */
-	ST_EXTRA,      /* named by source_globs, otherwise not captured */
-	ST_FILE,       /* a file of a directory snapshot (not git) */
+	ST_BASE = 0,  /* a file of the committed tree (base manifest) */
+	ST_MODIFIED,  /* in HEAD, different in the work tree */
+	ST_ADDED,     /* staged, not in HEAD */
+	ST_UNTRACKED, /* not in the index, not ignored */
+	ST_DELETED,   /* in HEAD, gone from the work tree */
+	ST_FILTERED,  /* in HEAD through an external filter (e.g. LFS): work-tree bytes */
+	ST_EXTRA,     /* named by source_globs, otherwise not captured */
+	ST_FILE,      /* a file of a directory snapshot (not git) */
 };
 
 typedef struct code_entry {
-	char *path;           /* relative to the root, '/'-separated */
-	uint32_t mode;        /* MODE_* */
-	int64_t size;         /* -1: unknown */
-	char oid[65];         /* the stored content, "" when not stored */
-	char git[41];         /* git blob (or submodule commit) id, "" when none */
-	char script[65];      /* a notebook's extracted code, "" when none */
-	char digest[80];      /* content not stored: "xxh128:<hex>" or "git:<sha1>" */
-	const char *omitted;  /* why the content is not stored (static text), or NULL */
-	uint8_t status;       /* ST_* */
+	char *path;          /* relative to the root, '/'-separated */
+	uint32_t mode;       /* MODE_* */
+	int64_t size;        /* -1: unknown */
+	char oid[65];        /* the stored content, "" when not stored */
+	char git[41];        /* git blob (or submodule commit) id, "" when none */
+	char script[65];     /* a notebook's extracted code, "" when none */
+	char digest[80];     /* content not stored: "xxh128:<hex>" or "git:<sha1>" */
+	const char *omitted; /* why the content is not stored (static text), or NULL */
+	uint8_t status;      /* ST_* */
 	bool staged, unstaged;
 } code_entry;
 

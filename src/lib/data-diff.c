@@ -38,11 +38,11 @@ typedef enum side_kind {
 } side_kind;
 
 typedef struct version {
-	char *name;    /* dataset name, or NULL */
-	char *path;    /* a live path to hash, or NULL */
-	char *where;   /* the recorded (or real) path, for pairing */
-	char *oid;     /* the stored manifest, or NULL */
-	char *digest;  /* the recorded digest (hex), or NULL */
+	char *name;   /* dataset name, or NULL */
+	char *path;   /* a live path to hash, or NULL */
+	char *where;  /* the recorded (or real) path, for pairing */
+	char *oid;    /* the stored manifest, or NULL */
+	char *digest; /* the recorded digest (hex), or NULL */
 	data_algo algo;
 	bool algo_known;
 	manifest *m;
@@ -98,8 +98,8 @@ static int side_from_rows(side *sd, dataset_row *rows, size_t n)
 		rows[i].name = rows[i].path = rows[i].manifest_oid = rows[i].digest = NULL;
 		if (algo_parse(&v->algo, rows[i].algo) != 0) {
 			sd->n = i + 1;
-			return err_set(CAIRN_EINVALID, "dataset '%s' has an unknown digest '%s'", v->name,
-			               rows[i].algo);
+			return err_set(CAIRN_EINVALID, "dataset '%s' has an unknown digest '%s'",
+			               v->name, rows[i].algo);
 		}
 		v->algo_known = true;
 	}
@@ -168,7 +168,8 @@ static int resolve(side *sd, cairn_store *s, const char *spec)
 	rc = store_dataset_list(s, rid, name, &rows, &n);
 	if (rc == 0 && n == 0) {
 		if (name)
-			rc = err_set(CAIRN_ENOTFOUND, "run %.8s has no dataset '%s'", sd->run, name);
+			rc =
+			    err_set(CAIRN_ENOTFOUND, "run %.8s has no dataset '%s'", sd->run, name);
 		else
 			rc = err_set(CAIRN_ENOTFOUND, "run %.8s has no datasets", sd->run);
 	}
@@ -201,12 +202,12 @@ static int load(version *v, cairn_store *s, data_algo algo)
 	if (rc)
 		return rc;
 	if (v->algo_known && v->m->algo != v->algo)
-		return err_set(CAIRN_ESTORE, "manifest %.12s is %s, but its dataset says %s", v->oid,
-		               algo_name(v->m->algo), algo_name(v->algo));
+		return err_set(CAIRN_ESTORE, "manifest %.12s is %s, but its dataset says %s",
+		               v->oid, algo_name(v->m->algo), algo_name(v->algo));
 	if (v->digest && strcmp(v->digest, v->m->digest) != 0)
-		return err_set(CAIRN_ESTORE,
-		               "manifest %.12s does not match its dataset's digest (damaged store?)",
-		               v->oid);
+		return err_set(
+		    CAIRN_ESTORE,
+		    "manifest %.12s does not match its dataset's digest (damaged store?)", v->oid);
 	v->algo = v->m->algo;
 	v->algo_known = true;
 	return 0;
@@ -239,10 +240,11 @@ static int load_pair(version *a, const side *sa, version *b, const side *sb, cai
 	if (b && (rc = load(b, s, algo)) != 0)
 		return rc;
 	if (a && b && a->algo != b->algo)
-		return err_set(CAIRN_EINVALID,
-		               "cannot compare '%s' (%s) with '%s' (%s): different digests; record one "
-		               "again with the other's",
-		               label(sa, a), algo_name(a->algo), label(sb, b), algo_name(b->algo));
+		return err_set(
+		    CAIRN_EINVALID,
+		    "cannot compare '%s' (%s) with '%s' (%s): different digests; record one "
+		    "again with the other's",
+		    label(sa, a), algo_name(a->algo), label(sb, b), algo_name(b->algo));
 	return 0;
 }
 
@@ -284,7 +286,8 @@ static void pair_json(buf *b, const char *name, const version *a, const version 
 	buf_putc(b, '{');
 	json_key(b, &f, "name");
 	json_str(b, name);
-	bool same = a && bv && a->m->algo == bv->m->algo && strcmp(a->m->digest, bv->m->digest) == 0;
+	bool same =
+	    a && bv && a->m->algo == bv->m->algo && strcmp(a->m->digest, bv->m->digest) == 0;
 	json_key(b, &f, "same");
 	json_bool(b, same);
 	json_key(b, &f, "a");
@@ -309,7 +312,8 @@ static void pair_json(buf *b, const char *name, const version *a, const version 
 				path_list(&lists[0], &firsts[0], &any, mb->e[k++].path);
 			} else {
 				const mentry *x = &ma->e[i++], *y = &mb->e[k++];
-				if (x->type != y->type || x->size != y->size || strcmp(x->digest, y->digest) != 0)
+				if (x->type != y->type || x->size != y->size ||
+				    strcmp(x->digest, y->digest) != 0)
 					path_list(&lists[2], &firsts[2], &any, y->path);
 			}
 		}

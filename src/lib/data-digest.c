@@ -21,10 +21,10 @@
 #include <xxhash.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xxh_x86dispatch.h>
-#define XXH128_UPDATE XXH3_128bits_update_dispatch
+#define XXH128_UPDATE  XXH3_128bits_update_dispatch
 #define XXH128_ONESHOT XXH3_128bits_dispatch
 #else
-#define XXH128_UPDATE XXH3_128bits_update
+#define XXH128_UPDATE  XXH3_128bits_update
 #define XXH128_ONESHOT XXH3_128bits
 #endif
 
@@ -76,7 +76,8 @@ int digest_ctx_init(digest_ctx *c, data_algo a)
 	c->evp = EVP_MD_CTX_new();
 	if (!c->md || !c->evp) {
 		digest_ctx_free(c);
-		return err_set(CAIRN_ERROR, "the %s digest is not available from libcrypto", algo_name(a));
+		return err_set(CAIRN_ERROR, "the %s digest is not available from libcrypto",
+		               algo_name(a));
 	}
 	return 0;
 }

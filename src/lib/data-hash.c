@@ -64,9 +64,9 @@
 #include "util/fs.h"
 #include "util/json.h"
 
-#define BLOCK (1u << 20)          /* bytes per read */
-#define BIG_FILE (16ll << 20)     /* files at least this large get fadvise SEQUENTIAL */
-#define RUN_MAX 64                /* files a thread takes at once */
+#define BLOCK          (1u << 20)   /* bytes per read */
+#define BIG_FILE       (16ll << 20) /* files at least this large get fadvise SEQUENTIAL */
+#define RUN_MAX        64           /* files a thread takes at once */
 #define ERRORS_IN_JSON 1000
 
 int data_ncores(void)
@@ -132,7 +132,7 @@ typedef struct worker worker;
 
 typedef struct engine {
 	hash_job *j;
-	int rootfd;         /* the root directory, or -1 for a file root */
+	int rootfd; /* the root directory, or -1 for a file root */
 	int nthreads;
 	atomic_int cancel;
 	/* walk: the stack of directories to read, the table of those read */
@@ -158,19 +158,19 @@ typedef struct engine {
 
 struct worker {
 	engine *en;
-	manifest *m;      /* walk: this thread's entries */
-	problems errors;  /* walk and hash problems */
+	manifest *m;     /* walk: this thread's entries */
+	problems errors; /* walk and hash problems */
 	problems skipped;
 	digest_ctx dc;
 	bool dc_ready;
 	char *block;
-	int fatal;        /* an error that stops the whole job (out of memory) */
+	int fatal; /* an error that stops the whole job (out of memory) */
 	int64_t files_read, bytes_read;
 	buf path;         /* scratch */
 	uint32_t cur_dir; /* the directory dirfd is open on */
 	int dirfd;
-	int dir_errno;    /* why dirfd could not be opened */
-	bool no_noatime;  /* O_NOATIME was refused (not the owner) */
+	int dir_errno;   /* why dirfd could not be opened */
+	bool no_noatime; /* O_NOATIME was refused (not the owner) */
 };
 
 void hash_job_init(hash_job *j, const char *path, data_algo algo)
@@ -188,7 +188,8 @@ int hash_job_options(hash_job *j, const cairn_hash_options *o)
 	if (!o)
 		return 0;
 	if (o->version != CAIRN_HASH_OPTIONS_VERSION)
-		return err_set(CAIRN_EINVALID, "cairn_hash_options version %u is not supported", o->version);
+		return err_set(CAIRN_EINVALID, "cairn_hash_options version %u is not supported",
+		               o->version);
 	int rc = algo_parse(&j->algo, o->algo);
 	if (rc)
 		return rc;
@@ -230,7 +231,8 @@ static void note_error(worker *w, const char *rel, const char *msg)
 static void note_errno(worker *w, const char *rel, int e, bool walking)
 {
 	if (e == ENOENT || e == ENOTDIR)
-		note_error(w, rel, walking ? "vanished during the walk" : "vanished while being hashed");
+		note_error(w, rel,
+		           walking ? "vanished during the walk" : "vanished while being hashed");
 	else if (e == ELOOP)
 		note_error(w, rel, "replaced by a symbolic link while being hashed");
 	else
@@ -452,7 +454,8 @@ static void walk_dir(worker *w, const char *rel, uint32_t dir_idx)
 			       : S_ISLNK(st.st_mode) ? DT_LNK
 			                             : DT_UNKNOWN;
 			if (type == DT_UNKNOWN) {
-				problems_add(&w->skipped, user_path(w, child.ptr), special_kind(st.st_mode));
+				problems_add(&w->skipped, user_path(w, child.ptr),
+				             special_kind(st.st_mode));
 				continue;
 			}
 			e.ino = (uint64_t)st.st_ino;
@@ -461,7 +464,8 @@ static void walk_dir(worker *w, const char *rel, uint32_t dir_idx)
 			/* A store inside the tree changes with every command: hashing it
 			 * would make every version differ. */
 			if (strcmp(name, ".cairn") == 0) {
-				problems_add(&w->skipped, user_path(w, child.ptr), "cairn store skipped");
+				problems_add(&w->skipped, user_path(w, child.ptr),
+				             "cairn store skipped");
 				continue;
 			}
 			if ((w->fatal = push_dir(en, child.ptr)) != 0)
@@ -591,17 +595,20 @@ static void verify_worker(worker *w)
 				ok = stat(en->j->path, &st) == 0; /* a file root */
 			} else {
 				int dfd = entry_dirfd(w, e);
-				ok = dfd >= 0 &&
-				     fstatat(dfd, e->path + e->name_off, &st, AT_SYMLINK_NOFOLLOW) == 0;
+				ok = dfd >= 0 && fstatat(dfd, e->path + e->name_off, &st,
+				                         AT_SYMLINK_NOFOLLOW) == 0;
 			}
 			if (ok && S_ISREG(st.st_mode) && same_stat(e, &st)) {
 				e->state = ENTRY_CACHED;
 				atomic_fetch_add_explicit(&en->hits, 1, memory_order_relaxed);
 				atomic_fetch_add_explicit(&en->done_files, 1, memory_order_relaxed);
-				atomic_fetch_add_explicit(&en->done_bytes, e->size, memory_order_relaxed);
-				atomic_fetch_add_explicit(&en->found_bytes, e->size, memory_order_relaxed);
+				atomic_fetch_add_explicit(&en->done_bytes, e->size,
+				                          memory_order_relaxed);
+				atomic_fetch_add_explicit(&en->found_bytes, e->size,
+				                          memory_order_relaxed);
 			} else {
-				e->state = ENTRY_PENDING; /* changed, or gone: the hash pass decides */
+				e->state =
+				    ENTRY_PENDING; /* changed, or gone: the hash pass decides */
 			}
 		}
 	}
@@ -615,10 +622,12 @@ static int open_entry(worker *w, const mentry *e)
 {
 	engine *en = w->en;
 	for (;;) {
-		int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (w->no_noatime ? 0 : O_NOATIME);
+		int flags =
+		    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (w->no_noatime ? 0 : O_NOATIME);
 		int fd;
 		if (en->rootfd < 0) {
-			fd = open(en->j->path, flags); /* a file root: the user's path, links followed */
+			fd = open(en->j->path,
+			          flags); /* a file root: the user's path, links followed */
 		} else {
 			int dfd = entry_dirfd(w, e);
 			if (dfd < 0)
@@ -827,7 +836,8 @@ static int sorter_apply(sorter *so, manifest *m)
 static bool racy(const engine *en, const mentry *e)
 {
 	int64_t window = en->j->racy_ns;
-	if (e->ctime_ns % 1000000000LL == 0 && e->mtime_ns % 1000000000LL == 0 && window < 2000000000LL)
+	if (e->ctime_ns % 1000000000LL == 0 && e->mtime_ns % 1000000000LL == 0 &&
+	    window < 2000000000LL)
 		window = 2000000000LL; /* a filesystem with whole-second timestamps */
 	return e->ctime_ns >= en->start_ns - window;
 }
@@ -839,9 +849,11 @@ static int stat_root(hash_job *j, struct stat *st)
 	int e = errno;
 	struct stat lst;
 	if (e == ENOENT && lstat(j->path, &lst) == 0 && S_ISLNK(lst.st_mode))
-		return err_set(CAIRN_ENOTFOUND, "cannot hash '%s': dangling symbolic link", j->path);
+		return err_set(CAIRN_ENOTFOUND, "cannot hash '%s': dangling symbolic link",
+		               j->path);
 	if (e == ENOENT)
-		return err_set(CAIRN_ENOTFOUND, "cannot hash '%s': no such file or directory", j->path);
+		return err_set(CAIRN_ENOTFOUND, "cannot hash '%s': no such file or directory",
+		               j->path);
 	if (e == ELOOP)
 		return err_set(CAIRN_EINVALID, "cannot hash '%s': symbolic link loop (%s)", j->path,
 		               strerror(e));
@@ -948,8 +960,9 @@ int data_hash(hash_job *j, cairn_store *s)
 	if ((rc = stat_root(j, &st)) != 0)
 		goto done;
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		rc = err_set(CAIRN_EINVALID, "cannot hash '%s': not a regular file or directory (%s)",
-		             j->path, special_kind(st.st_mode) + strlen("special file skipped: "));
+		rc = err_set(CAIRN_EINVALID,
+		             "cannot hash '%s': not a regular file or directory (%s)", j->path,
+		             special_kind(st.st_mode) + strlen("special file skipped: "));
 		goto done;
 	}
 	if ((rc = setup(&en, j)) != 0)
@@ -972,8 +985,8 @@ int data_hash(hash_job *j, cairn_store *s)
 	} else {
 		en.rootfd = open(j->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (en.rootfd < 0) {
-			rc = err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO, "cannot hash '%s': %s",
-			             j->path, strerror(errno));
+			rc = err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+			             "cannot hash '%s': %s", j->path, strerror(errno));
 			goto done;
 		}
 		if ((rc = push_dir(&en, "")) != 0)
@@ -1083,7 +1096,8 @@ int data_hash(hash_job *j, cairn_store *s)
 	j->stats.errors = (int64_t)j->errors.n;
 	j->stats.skipped = (int64_t)j->skipped.n;
 	if (j->errors.n) {
-		rc = err_set(CAIRN_EIO, "cannot hash '%s': %zu %s could not be hashed (first: '%s': %s)",
+		rc = err_set(CAIRN_EIO,
+		             "cannot hash '%s': %zu %s could not be hashed (first: '%s': %s)",
 		             j->path, j->errors.n, j->errors.n == 1 ? "entry" : "entries",
 		             j->errors.v[0].path, j->errors.v[0].msg);
 		goto done_partial;

@@ -29,7 +29,8 @@ int data_log(cairn_run *run, const char *name, const char *role, hash_job *j)
 	if (!role || !*role)
 		role = "input";
 	if (strcmp(role, "input") != 0 && strcmp(role, "output") != 0)
-		return err_set(CAIRN_EINVALID, "dataset role must be 'input' or 'output', not '%.40s'", role);
+		return err_set(CAIRN_EINVALID,
+		               "dataset role must be 'input' or 'output', not '%.40s'", role);
 	if (name && *name && cairn_key_validate(name, "dataset name") != 0)
 		return CAIRN_EINVALID;
 	cairn_store *s = cairn_run_store(run);
@@ -75,8 +76,8 @@ done:
 	return rc;
 }
 
-int cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path,
-                               const char *role, const cairn_hash_options *opts)
+int cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path, const char *role,
+                               const cairn_hash_options *opts)
 {
 	if (!path || !*path)
 		return err_set(CAIRN_EINVALID, "cannot log a dataset: no path");
@@ -97,8 +98,7 @@ int cairn_run_log_dataset(cairn_run *run, const char *name, const char *path, co
 /* --- reading back ------------------------------------------------------------- */
 
 /* Open a manifest object and read up to limit entries. */
-static int read_manifest(manifest **out, bool *more, cairn_store *s, const char *oid,
-                         int64_t limit)
+static int read_manifest(manifest **out, bool *more, cairn_store *s, const char *oid, int64_t limit)
 {
 	char *p = NULL;
 	int rc = cairn_object_path(&p, s, oid);
@@ -126,7 +126,8 @@ int manifest_load(manifest **out, cairn_store *s, const char *oid)
 	if (rc)
 		return rc;
 	if ((*out)->is_file && (*out)->n != 1)
-		rc = err_set(CAIRN_EINVALID, "manifest %.12s: a file manifest needs exactly one entry", oid);
+		rc = err_set(CAIRN_EINVALID,
+		             "manifest %.12s: a file manifest needs exactly one entry", oid);
 	else
 		rc = manifest_finish(*out);
 	if (rc) {

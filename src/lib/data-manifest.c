@@ -148,8 +148,8 @@ int path_unescape(buf *out, const char *s, size_t n)
 			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
 			int v = h < 0 || l < 0 ? -1 : h * 16 + l;
 			/* Only bytes that must be escaped may be: one text per path. */
-			if (v <= 0 || !needs_escape((unsigned char)v) || v == '\\' || v == '\t' || v == '\n' ||
-			    v == '\r')
+			if (v <= 0 || !needs_escape((unsigned char)v) || v == '\\' || v == '\t' ||
+			    v == '\n' || v == '\r')
 				return -1;
 			buf_putc(out, (char)v);
 			i += 2;
@@ -178,7 +178,8 @@ static size_t fmt_u64(char *out, uint64_t v)
 
 void manifest_format(const manifest *m, buf *out)
 {
-	buf_printf(out, "%s %s %s\n", MANIFEST_MAGIC, algo_name(m->algo), m->is_file ? "file" : "dir");
+	buf_printf(out, "%s %s %s\n", MANIFEST_MAGIC, algo_name(m->algo),
+	           m->is_file ? "file" : "dir");
 	size_t hexlen = algo_hexlen(m->algo);
 	for (size_t i = 0; i < m->n; i++) {
 		const mentry *e = &m->e[i];
@@ -210,7 +211,8 @@ int manifest_finish(manifest *m)
 			m->bytes += m->e[i].size;
 	if (m->is_file) {
 		if (m->n != 1)
-			return err_set(CAIRN_ERROR, "internal: a file manifest with %zu entries", m->n);
+			return err_set(CAIRN_ERROR, "internal: a file manifest with %zu entries",
+			               m->n);
 		memcpy(m->digest, m->e[0].digest, sizeof m->digest);
 		return 0;
 	}
@@ -457,7 +459,8 @@ int manifest_read_prefix(manifest **out, bool *out_more, FILE *f, int64_t limit)
 		size_t len = strlen(line);
 		if (len == 0 || line[len - 1] != '\n') {
 			p.lineno++;
-			rc = bad(&p, len > MANIFEST_LINE_MAX ? "line too long" : "the last line has no newline");
+			rc = bad(&p, len > MANIFEST_LINE_MAX ? "line too long"
+			                                     : "the last line has no newline");
 			break;
 		}
 		if (p.m && limit > 0 && (int64_t)p.m->n >= limit) {

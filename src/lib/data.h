@@ -40,9 +40,9 @@ size_t algo_hexlen(data_algo a);
 /* One thread's hashing state for one algorithm; reused file after file. */
 typedef struct digest_ctx {
 	data_algo algo;
-	void *xxh;  /* XXH3_state_t */
-	void *evp;  /* EVP_MD_CTX */
-	void *md;   /* EVP_MD, fetched once (owned) */
+	void *xxh; /* XXH3_state_t */
+	void *evp; /* EVP_MD_CTX */
+	void *md;  /* EVP_MD, fetched once (owned) */
 } digest_ctx;
 
 int digest_ctx_init(digest_ctx *c, data_algo a);
@@ -99,7 +99,7 @@ typedef struct manifest {
 	int64_t files, bytes;
 } manifest;
 
-#define MANIFEST_MAGIC "cairn-manifest 1"
+#define MANIFEST_MAGIC    "cairn-manifest 1"
 #define MANIFEST_LINE_MAX (3 * 4096 + 256) /* bytes in one manifest line */
 
 manifest *manifest_new(data_algo a);
@@ -169,8 +169,8 @@ typedef struct hash_job {
 	fault_fn fault;
 	void *fault_arg;
 	/* outputs */
-	manifest *m;       /* set on success and on per-file errors */
-	problems errors;   /* per-file problems (path as the user names it) */
+	manifest *m;     /* set on success and on per-file errors */
+	problems errors; /* per-file problems (path as the user names it) */
 	problems skipped;
 	cairn_hash_stats stats;
 } hash_job;

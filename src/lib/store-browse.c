@@ -152,11 +152,12 @@ int store_run_columns_json(cairn_store *s, const char *project, buf *b)
 		                     " JOIN keys k ON k.id = x.kid ORDER BY k.name",
 		                     NULL, true);
 	else
-		rc = columns_section(s, b, &first, "params", "key",
-		                     "SELECT k.name, count(*), count(DISTINCT x.value) FROM params x"
-		                     " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
-		                     " GROUP BY x.kid ORDER BY k.name",
-		                     project, true);
+		rc =
+		    columns_section(s, b, &first, "params", "key",
+		                    "SELECT k.name, count(*), count(DISTINCT x.value) FROM params x"
+		                    " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
+		                    " GROUP BY x.kid ORDER BY k.name",
+		                    project, true);
 	if (rc)
 		goto done;
 	if (all)
@@ -179,16 +180,17 @@ int store_run_columns_json(cairn_store *s, const char *project, buf *b)
 		                     " GROUP BY key ORDER BY key",
 		                     NULL, true);
 	else
-		rc = columns_section(s, b, &first, "properties", "key",
-		                     "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
-		                     " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
-		                     project, true);
+		rc = columns_section(
+		    s, b, &first, "properties", "key",
+		    "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
+		    " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
+		    project, true);
 	if (rc)
 		goto done;
 	if (all)
 		rc = columns_section(s, b, &first, "tags", "tag",
-		                     "SELECT tag, count(*) FROM tags GROUP BY tag ORDER BY tag", NULL,
-		                     false);
+		                     "SELECT tag, count(*) FROM tags GROUP BY tag ORDER BY tag",
+		                     NULL, false);
 	else
 		rc = columns_section(s, b, &first, "tags", "tag",
 		                     "SELECT x.tag, count(*) FROM tags x WHERE x.rid" IN_SCOPE

@@ -21,8 +21,8 @@ int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oid
 /* Set the run's code columns; dirty < 0 stores NULL.  refs are object ids the
  * run now references (kept until it is purged). */
 int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
-                       const char *remote, int dirty, const char *code_oid,
-                       const char (*refs)[65], size_t nrefs);
+                       const char *remote, int dirty, const char *code_oid, const char (*refs)[65],
+                       size_t nrefs);
 /* Set the run's environment record. */
 int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid);
 /* The run's code snapshot object id ("" when it has none). */
@@ -37,8 +37,8 @@ int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
  * hashing; capture uses its own algo label so entries never mix.  get: 0 and
  * out[0] == '\0' when absent or stale. */
 int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
-                         int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz);
+                          int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz);
 int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
-                         int64_t mtime_ns, int64_t ctime_ns, const char *digest);
+                          int64_t mtime_ns, int64_t ctime_ns, const char *digest);
 
 #endif

@@ -4,13 +4,12 @@
  *
  * The hash cache maps (dev, ino, algo) to the file's size, mtime, ctime and
  * digest at the time it was read.  A lookup returns candidates; the hash
- * engine counts one as a hit only when a fresh stat agrees on all three.  Large lookups are merge joins: the entries are sorted by
- * (dev, ino) and compared with range scans of the primary key, one scan per
- * cluster of nearby inodes, so looking up 100,000 files reads 100,000 rows
- * in order instead of running 100,000 queries (docs/internals/data.md).
- * dev and ino are stored as SQLite's signed 64-bit integers (the bits of the
- * unsigned values); entries are sorted the same way so the join agrees with
- * the index order.
+ * engine counts one as a hit only when a fresh stat agrees on all three.  Large lookups are merge
+ * joins: the entries are sorted by (dev, ino) and compared with range scans of the primary key, one
+ * scan per cluster of nearby inodes, so looking up 100,000 files reads 100,000 rows in order
+ * instead of running 100,000 queries (docs/internals/data.md). dev and ino are stored as SQLite's
+ * signed 64-bit integers (the bits of the unsigned values); entries are sorted the same way so the
+ * join agrees with the index order.
  *
  * Thread-safety: every function holds the store's lock.
  */
@@ -62,12 +61,13 @@ static bool apply_row(mentry *e, sqlite3_stmt *st, int c0, size_t hexlen)
 	return true;
 }
 
-static int lookup_points(cairn_store *s, const char *algo, mentry **files, size_t n,
-                         size_t hexlen, int64_t *hits)
+static int lookup_points(cairn_store *s, const char *algo, mentry **files, size_t n, size_t hexlen,
+                         int64_t *hits)
 {
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = store_prep(s, "SELECT size, mtime_ns, ctime_ns, digest FROM hash_cache"
-		                                 " WHERE dev = ? AND ino = ? AND algo = ?");
+		sqlite3_stmt *st =
+		    store_prep(s, "SELECT size, mtime_ns, ctime_ns, digest FROM hash_cache"
+		                  " WHERE dev = ? AND ino = ? AND algo = ?");
 		if (!st)
 			return cairn_error_last_code();
 		sqlite3_bind_int64(st, 1, (int64_t)files[i]->dev);
@@ -87,8 +87,9 @@ static int lookup_points(cairn_store *s, const char *algo, mentry **files, size_
 static int lookup_range(cairn_store *s, const char *algo, mentry **files, size_t lo, size_t hi,
                         size_t hexlen, int64_t *hits)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT ino, size, mtime_ns, ctime_ns, digest FROM hash_cache"
-	                                 " WHERE dev = ? AND ino BETWEEN ? AND ? AND algo = ?");
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT ino, size, mtime_ns, ctime_ns, digest FROM hash_cache"
+	                  " WHERE dev = ? AND ino BETWEEN ? AND ? AND algo = ?");
 	if (!st)
 		return cairn_error_last_code();
 	sqlite3_bind_int64(st, 1, (int64_t)files[lo]->dev);
@@ -182,9 +183,9 @@ static void bind_row(sqlite3_stmt *st, int base, const char *algo, const mentry 
 	sqlite3_bind_text(st, base + 7, e->digest, -1, SQLITE_STATIC);
 }
 
-#define ROW "(?, ?, ?, ?, ?, ?, ?)"
-#define ROWS4 ROW "," ROW "," ROW "," ROW
-#define ROWS16 ROWS4 "," ROWS4 "," ROWS4 "," ROWS4
+#define ROW       "(?, ?, ?, ?, ?, ?, ?)"
+#define ROWS4     ROW "," ROW "," ROW "," ROW
+#define ROWS16    ROWS4 "," ROWS4 "," ROWS4 "," ROWS4
 #define PUT_MULTI 32 /* rows per statement: a third less time than one by one */
 
 int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t n)
@@ -237,9 +238,10 @@ int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "INSERT OR REPLACE INTO datasets(rid, name, path, role, algo,"
-	                                 " digest, files, bytes, manifest_oid, created)"
-	                                 " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR REPLACE INTO datasets(rid, name, path, role, algo,"
+	                  " digest, files, bytes, manifest_oid, created)"
+	                  " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;

@@ -15,10 +15,24 @@ typedef struct {
 } util_t;
 static int dev;
 
-int nvmlInit_v2(void) { return 0; }
-int nvmlShutdown(void) { return 0; }
-int nvmlDeviceGetCount_v2(unsigned int *n) { *n = 1; return 0; }
-int nvmlDeviceGetHandleByIndex_v2(unsigned int i, void **d) { *d = &dev; return i == 0 ? 0 : 2; }
+int nvmlInit_v2(void)
+{
+	return 0;
+}
+int nvmlShutdown(void)
+{
+	return 0;
+}
+int nvmlDeviceGetCount_v2(unsigned int *n)
+{
+	*n = 1;
+	return 0;
+}
+int nvmlDeviceGetHandleByIndex_v2(unsigned int i, void **d)
+{
+	*d = &dev;
+	return i == 0 ? 0 : 2;
+}
 int nvmlDeviceGetName(void *d, char *name, unsigned int len)
 {
 	snprintf(name, len, "Fake GPU 9000");
@@ -42,5 +56,13 @@ int nvmlDeviceGetUtilizationRates(void *d, util_t *u)
 	u->memory = 7;
 	return 0;
 }
-int nvmlDeviceGetTemperature(void *d, int sensor, unsigned int *t) { *t = 55; return 0; }
-int nvmlDeviceGetPowerUsage(void *d, unsigned int *mw) { *mw = 123000; return 0; }
+int nvmlDeviceGetTemperature(void *d, int sensor, unsigned int *t)
+{
+	*t = 55;
+	return 0;
+}
+int nvmlDeviceGetPowerUsage(void *d, unsigned int *mw)
+{
+	*mw = 123000;
+	return 0;
+}

@@ -36,7 +36,9 @@ static int sh_rc(const char *fmt, ...)
 	return system(cmd);
 }
 
-#define GIT "git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main -c advice.detachedHead=false"
+#define GIT                                                                                        \
+	"git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main -c "            \
+	"advice.detachedHead=false"
 
 static int setup(void **state)
 {
@@ -100,15 +102,15 @@ static void make_repo(const char *repo)
 	   repo, repo);
 	write_file(repo, "nb.ipynb", nb_v1);
 	sh("cd %s && " GIT " add nb.ipynb && " GIT " commit -qm two && "
-	   "printf 'x = 2\\n' > src/model.py && "                      /* unstaged */
+	   "printf 'x = 2\\n' > src/model.py && "                        /* unstaged */
 	   "printf 'print(2)\\n' > train.py && " GIT " add train.py && " /* staged */
-	   "printf 'print(3)\\n' >> train.py && "                       /* and then unstaged */
-	   "printf 'new\\n' > src/new.py && " GIT " add src/new.py && "   /* added */
+	   "printf 'print(3)\\n' >> train.py && "                        /* and then unstaged */
+	   "printf 'new\\n' > src/new.py && " GIT " add src/new.py && "  /* added */
 	   "mkdir -p fresh/dir && printf 'u\\n' > fresh/dir/u.py && "    /* untracked */
-	   "rm old.txt && "                                             /* deleted */
-	   "printf 'ignored\\n' > debug.log && "                        /* ignored */
+	   "rm old.txt && "                                              /* deleted */
+	   "printf 'ignored\\n' > debug.log && "                         /* ignored */
 	   "printf 'SECRET=s3cr3t-env-file\\n' > .env && "               /* secret */
-	   "ln -s ../train.py sub/up.py",                               /* untracked link */
+	   "ln -s ../train.py sub/up.py",                                /* untracked link */
 	   repo);
 }
 
@@ -144,7 +146,8 @@ static void test_git_snapshot_checkout(void **state)
 	cairn_free(rep);
 	/* byte for byte, modes and links included; ignored and secret files are not there */
 	sh("diff -r -x .git -x debug.log -x .env %s %s", repo, out);
-	sh("test -x %s/run.sh && test -L %s/link.py && test \"$(readlink %s/link.py)\" = src/model.py"
+	sh("test -x %s/run.sh && test -L %s/link.py && test \"$(readlink %s/link.py)\" = "
+	   "src/model.py"
 	   " && test \"$(readlink %s/sub/up.py)\" = ../train.py",
 	   out, out, out, out);
 	sh("test ! -e %s/old.txt && test ! -e %s/debug.log && test ! -e %s/.env", out, out, out);
@@ -178,7 +181,8 @@ static void test_self_contained(void **state)
 static int count_objects(const char *store)
 {
 	char cmd[4300];
-	snprintf(cmd, sizeof cmd, "find %s/objects -type f ! -path '*/objects/tmp/*' | wc -l", store);
+	snprintf(cmd, sizeof cmd, "find %s/objects -type f ! -path '*/objects/tmp/*' | wc -l",
+	         store);
 	FILE *f = popen(cmd, "r");
 	int n = -1;
 	assert_int_equal(fscanf(f, "%d", &n), 1);
@@ -193,7 +197,8 @@ static void test_base_reused(void **state)
 	unit_store_open(&u);
 	char repo[4200];
 	snprintf(repo, sizeof repo, "%s/repo", u.dir);
-	sh("mkdir -p %s && cd %s && " GIT " init -q . && for i in 1 2 3 4 5 6 7 8; do echo $i > f$i.py;"
+	sh("mkdir -p %s && cd %s && " GIT
+	   " init -q . && for i in 1 2 3 4 5 6 7 8; do echo $i > f$i.py;"
 	   " done && " GIT " add -A && " GIT " commit -qm c",
 	   repo, repo);
 	cairn_run *r1 = capture(&u, repo, 0, 0, NULL);
@@ -264,7 +269,8 @@ static void test_size_cap(void **state)
 	snprintf(repo, sizeof repo, "%s/repo", u.dir);
 	snprintf(out, sizeof out, "%s/out", u.dir);
 	snprintf(out2, sizeof out2, "%s/out2", u.dir);
-	sh("mkdir -p %s && cd %s && " GIT " init -q . && echo small > s.py && head -c 5000 /dev/zero"
+	sh("mkdir -p %s && cd %s && " GIT
+	   " init -q . && echo small > s.py && head -c 5000 /dev/zero"
 	   " | tr '\\0' c > committed.bin && " GIT " add -A && " GIT " commit -qm c && "
 	   "head -c 3000 /dev/zero | tr '\\0' u > big.dat && echo tiny > t.py",
 	   repo, repo);
@@ -289,8 +295,8 @@ static void test_size_cap(void **state)
 	assert_int_equal(json_get(json_root(d), "missing")->len, 1);
 	json_doc_free(d);
 	cairn_free(rep);
-	sh("cmp %s/committed.bin %s/committed.bin && cmp %s/t.py %s/t.py && test ! -e %s/big.dat", repo,
-	   out, repo, out, out);
+	sh("cmp %s/committed.bin %s/committed.bin && cmp %s/t.py %s/t.py && test ! -e %s/big.dat",
+	   repo, out, repo, out, out);
 	/* without the repository, the committed file is missing too */
 	cairn_checkout_options co = CAIRN_CHECKOUT_OPTIONS_INIT;
 	co.repo = "/nonexistent";
@@ -524,9 +530,9 @@ static void test_environment(void **state)
 	json_doc *d = parse(js);
 	const json *env = json_get(json_root(d), "environment");
 	assert_non_null(env);
-	static const char *const keys[] = {"os",       "kernel", "arch", "cpu",      "cpu_count",
-	                                   "memory_bytes", "hostname", "user", "gpus", "python",
-	                                   "packages", "files", "env_vars"};
+	static const char *const keys[] = {
+	    "os",   "kernel", "arch",   "cpu",      "cpu_count", "memory_bytes", "hostname",
+	    "user", "gpus",   "python", "packages", "files",     "env_vars"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (!json_get(env, keys[i]))
 			fail_msg("environment has no '%s'", keys[i]);

@@ -27,9 +27,24 @@ static const json *param(json_doc *d, const char *key)
 static void test_argv_forms(void **state)
 {
 	(void)state;
-	const char *argv[] = {"python3", "-u", "train.py", "--lr", "0.1", "--epochs=10", "-b", "32",
-	                      "--debug", "model.depth=4", "--name", "resnet", "--no-cuda",
-	                      "--momentum", "-0.5", "+extra.flag=yes", "--learning-rate", "1e-3"};
+	const char *argv[] = {"python3",
+	                      "-u",
+	                      "train.py",
+	                      "--lr",
+	                      "0.1",
+	                      "--epochs=10",
+	                      "-b",
+	                      "32",
+	                      "--debug",
+	                      "model.depth=4",
+	                      "--name",
+	                      "resnet",
+	                      "--no-cuda",
+	                      "--momentum",
+	                      "-0.5",
+	                      "+extra.flag=yes",
+	                      "--learning-rate",
+	                      "1e-3"};
 	json_doc *d = argv_doc(18, argv);
 	const json *p;
 	assert_non_null(p = param(d, "lr"));
@@ -112,18 +127,25 @@ static void test_argv_interpreters(void **state)
 static void test_argv_secrets(void **state)
 {
 	(void)state;
-	const char *argv[] = {"prog",       "--api-key",   "s3cr3t-A", "--lr",
-	                      "0.1",        "token=s3cr3t-B", "--db", "postgres://u:s3cr3t-C@h/db",
+	const char *argv[] = {"prog",
+	                      "--api-key",
+	                      "s3cr3t-A",
+	                      "--lr",
+	                      "0.1",
+	                      "token=s3cr3t-B",
+	                      "--db",
+	                      "postgres://u:s3cr3t-C@h/db",
 	                      "--password=s3cr3t-D"};
 	char *out = NULL, *cmd = NULL;
 	assert_ok(cairn_argv_params_json(&out, 9, argv));
 	assert_null(strstr(out, "s3cr3t"));
-	assert_non_null(strstr(out, "\"api_key\""));  /* listed as a secret */
+	assert_non_null(strstr(out, "\"api_key\"")); /* listed as a secret */
 	assert_non_null(strstr(out, "postgres://***@h/db"));
 	assert_ok(cairn_command_line_masked(&cmd, 9, argv));
 	assert_null(strstr(cmd, "s3cr3t"));
-	assert_string_equal(cmd, "prog --api-key *** --lr 0.1 'token=***' --db 'postgres://***@h/db' "
-	                         "'--password=***'");
+	assert_string_equal(cmd,
+	                    "prog --api-key *** --lr 0.1 'token=***' --db 'postgres://***@h/db' "
+	                    "'--password=***'");
 	cairn_free(out);
 	cairn_free(cmd);
 }
@@ -150,12 +172,14 @@ static void test_secret_names_and_masking(void **state)
 	assert_false(cairn_name_is_secret("lr"));
 	static const char *const cases[][2] = {
 	    {"https://user:pw@github.com/x.git", "https://***@github.com/x.git"},
-	    {"see http://tok@host:8080/p?a=1&token=abc&b=2 ok", "see http://***@host:8080/p?a=1&token=***&b=2 ok"},
+	    {"see http://tok@host:8080/p?a=1&token=abc&b=2 ok",
+	     "see http://***@host:8080/p?a=1&token=***&b=2 ok"},
 	    {"s3://bucket/key?X-Amz-Signature=dead&x=1", "s3://bucket/key?X-Amz-Signature=***&x=1"},
 	    {"no url here", "no url here"},
 	    {"a:b@c", "a:b@c"},
 	    {"://weird", "://weird"},
-	    {"postgres://u:p@h/db and redis://:p@r:6379", "postgres://***@h/db and redis://***@r:6379"},
+	    {"postgres://u:p@h/db and redis://:p@r:6379",
+	     "postgres://***@h/db and redis://***@r:6379"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *m = NULL;
@@ -269,9 +293,10 @@ static void test_json_flatten(void **state)
 {
 	(void)state;
 	char *dir = unit_tmpdir();
-	char *p = write_tmp(dir, "cfg.json",
-	                    "{\"optim\": {\"lr\": 0.1, \"betas\": [0.9, 0.999], \"name\": \"adam\"},"
-	                    " \"seed\": 42, \"amp\": false, \"note\": null, \"w\": 1.0}");
+	char *p =
+	    write_tmp(dir, "cfg.json",
+	              "{\"optim\": {\"lr\": 0.1, \"betas\": [0.9, 0.999], \"name\": \"adam\"},"
+	              " \"seed\": 42, \"amp\": false, \"note\": null, \"w\": 1.0}");
 	json_doc *d = flatten(p);
 	const json *r = json_root(d);
 	assert_true(json_get(r, "optim.lr")->num == 0.1);
@@ -322,8 +347,9 @@ static void test_log_params_and_config(void **state)
 	unit_store_open(&u);
 	cairn_run *r = NULL;
 	assert_ok(cairn_run_create(&r, u.s, NULL));
-	assert_ok(cairn_run_log_params_json(r, "{\"a\": 1, \"b\": 2.5, \"c\": \"x\", \"d\": true,"
-	                                       " \"e\": [1, 2], \"f\": null}",
+	assert_ok(cairn_run_log_params_json(r,
+	                                    "{\"a\": 1, \"b\": 2.5, \"c\": \"x\", \"d\": true,"
+	                                    " \"e\": [1, 2], \"f\": null}",
 	                                    0));
 	/* write-once: the same value is fine, another is a conflict */
 	assert_ok(cairn_run_log_params_json(r, "{\"a\": 1}", 0));

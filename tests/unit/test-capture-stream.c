@@ -49,7 +49,8 @@ static void test_stream(void **state)
 			void *slot;
 			size_t cap;
 			assert_ok(cairn_artifact_stream_reserve(s, &slot, &cap));
-			assert_int_equal(cairn_artifact_stream_reserve(s, &slot, &cap), CAIRN_EINVALID);
+			assert_int_equal(cairn_artifact_stream_reserve(s, &slot, &cap),
+			                 CAIRN_EINVALID);
 			if (n > cap)
 				n = cap;
 			memcpy(slot, all + off, n);

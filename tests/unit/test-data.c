@@ -116,7 +116,8 @@ static void test_known_vectors(void **state)
 	check_vector(ALGO_XXH128, "abc", "06b05ab6733a618578af5f94892f3950");
 	check_vector(ALGO_MD5, "", "d41d8cd98f00b204e9800998ecf8427e");
 	check_vector(ALGO_MD5, "abc", "900150983cd24fb0d6963f7d28e17f72");
-	check_vector(ALGO_SHA256, "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	check_vector(ALGO_SHA256, "",
+	             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	check_vector(ALGO_SHA256, "abc",
 	             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
@@ -290,14 +291,17 @@ static void test_manifest_parser_rejects(void **state)
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\ta", "no newline");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nx\t" H32 "\t1\ta\n", "starts with");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t0123\t1\ta\n", "wrong length");
-	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t0123456789ABCDEF0123456789abcdef\t1\ta\n",
-	                   "lowercase hex");
+	expect_parse_error(
+	    "cairn-manifest 1 xxh128 dir\nf\t0123456789ABCDEF0123456789abcdef\t1\ta\n",
+	    "lowercase hex");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t-1\ta\n", "bad size");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t01\ta\n", "bad size");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t99999999999999999999\ta\n",
 	                   "bad size");
-	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\t/etc/passwd\n", "clean relative");
-	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\ta/../b\n", "clean relative");
+	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\t/etc/passwd\n",
+	                   "clean relative");
+	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\ta/../b\n",
+	                   "clean relative");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\ta//b\n", "clean relative");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\ta\\q\n", "bad escape");
 	expect_parse_error("cairn-manifest 1 xxh128 dir\nf\t" H32 "\t1\ta\\x41\n", "bad escape");
@@ -422,10 +426,10 @@ static void test_missing_and_loop_roots(void **state)
 }
 
 typedef struct fault_plan {
-	const char *rmdir;     /* FAULT_DIR: remove this directory just before the walk opens it */
-	const char *deny;      /* FAULT_OPEN: this relpath fails with EACCES */
-	const char *remove;    /* FAULT_AFTER_WALK: unlink root/remove */
-	const char *grow;      /* FAULT_READ: append to root/grow */
+	const char *rmdir;  /* FAULT_DIR: remove this directory just before the walk opens it */
+	const char *deny;   /* FAULT_OPEN: this relpath fails with EACCES */
+	const char *remove; /* FAULT_AFTER_WALK: unlink root/remove */
+	const char *grow;   /* FAULT_READ: append to root/grow */
 	const char *root;
 	int opens;
 } fault_plan;
@@ -643,7 +647,8 @@ static void test_cache_hits_and_invalidation(void **state)
 	assert_int_equal(stat(r, &st2), 0);
 	assert_int_equal(st2.st_size, st.st_size);
 	assert_int_equal(st2.st_mtim.tv_nsec, st.st_mtim.tv_nsec);
-	assert_true(st2.st_ctim.tv_sec != st.st_ctim.tv_sec || st2.st_ctim.tv_nsec != st.st_ctim.tv_nsec);
+	assert_true(st2.st_ctim.tv_sec != st.st_ctim.tv_sec ||
+	            st2.st_ctim.tv_nsec != st.st_ctim.tv_nsec);
 	assert_ok(hash(&j, u.s, root, ALGO_XXH128));
 	assert_int_equal(j.stats.files_read, 1);
 	assert_string_not_equal(j.m->digest, second);
@@ -871,7 +876,8 @@ static void test_log_dataset(void **state)
 	assert_false(json_get(d0, "truncated")->b);
 	json_doc_free(doc);
 	cairn_free(out);
-	assert_int_equal(cairn_data_show_json(&out, u.s, cairn_run_id(r), "nope", 0), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_data_show_json(&out, u.s, cairn_run_id(r), "nope", 0),
+	                 CAIRN_ENOTFOUND);
 
 	/* A hash with an unreadable file records nothing. */
 	cairn_run *r2 = NULL;
@@ -923,8 +929,7 @@ static char *list_text(const json *arr)
 	return buf_detach(&b);
 }
 
-static void expect_lists(const json *d, const char *added, const char *removed,
-                         const char *changed)
+static void expect_lists(const json *d, const char *added, const char *removed, const char *changed)
 {
 	char *a = list_text(json_get(d, "added")), *r = list_text(json_get(d, "removed")),
 	     *c = list_text(json_get(d, "changed"));
