@@ -2101,41 +2101,6 @@ typedef struct frag {
 
 enum { S_HEAD, S_PARAMS, S_METRICS, S_TAGS, S_PROPS, S_DATA, S_NSECT };
 
-static void put_value(buf *b, sqlite3_stmt *st, int col, int type)
-{
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL: buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null"); break;
-	case SQLITE_INTEGER:
-		if (type == CAIRN_TYPE_BOOL)
-			json_bool(b, sqlite3_column_int64(st, col) != 0);
-		else if (type == CAIRN_TYPE_FLOAT) {
-			json_int(b, sqlite3_column_int64(st, col));
-			buf_puts(b, ".0");
-		} else
-			json_int(b, sqlite3_column_int64(st, col));
-		break;
-	case SQLITE_FLOAT: {
-		double d = sqlite3_column_double(st, col);
-		size_t before = b->len;
-		json_num(b, d);
-		if (type == CAIRN_TYPE_FLOAT && isfinite(d) &&
-		    !memchr(b->ptr + before, '.', b->len - before) &&
-		    !memchr(b->ptr + before, 'e', b->len - before))
-			buf_puts(b, ".0");
-		break;
-	}
-	default: json_str(b, (const char *)sqlite3_column_text(st, col));
-	}
-}
-
-static void put_dbl(buf *b, sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		buf_puts(b, "null");
-	else
-		json_num(b, sqlite3_column_double(st, col));
-}
-
 /* ms / 1000.0 as json_num writes it, without the double: for 0 <= ms <
  * 1e15 the decimal has at most 15 significant digits, so (DBL_DIG) it is
  * the shortest text that reads back as that double. */
@@ -2191,11 +2156,11 @@ static void put_head(qctx *q, buf *b, sqlite3_stmt *st)
 	LIT(b, ",\"status\":");
 	json_str(b, cairn_status_name((cairn_status)status));
 	LIT(b, ",\"start_time\":");
-	put_dbl(b, st, 6);
+	store_json_double(b, st, 6);
 	LIT(b, ",\"end_time\":");
-	put_dbl(b, st, 7);
+	store_json_double(b, st, 7);
 	LIT(b, ",\"heartbeat\":");
-	put_dbl(b, st, 8);
+	store_json_double(b, st, 8);
 	LIT(b, ",\"exit_code\":");
 	if (sqlite3_column_type(st, 9) == SQLITE_NULL)
 		buf_puts(b, "null");
@@ -2245,7 +2210,7 @@ static void put_row(qctx *q, int sect, buf *b, sqlite3_stmt *st, bool first_of_r
 	case S_HEAD: put_head(q, b, st); break;
 	case S_PARAMS:
 		/* the value only: keys are added when the run's rows are sorted */
-		put_value(b, st, 3, sqlite3_column_int(st, 2));
+		store_json_value(b, st, 3, sqlite3_column_int(st, 2));
 		break;
 	case S_METRICS: {
 		/* min and max are often the last value: format it once */
@@ -2266,7 +2231,7 @@ static void put_row(qctx *q, int sect, buf *b, sqlite3_stmt *st, bool first_of_r
 			    sqlite3_column_double(st, c) == last)
 				buf_add(b, text, tlen);
 			else
-				put_dbl(b, st, c);
+				store_json_double(b, st, c);
 		}
 		LIT(b, ",\"count\":");
 		json_int(b, sqlite3_column_int64(st, 5));

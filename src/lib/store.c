@@ -1035,7 +1035,7 @@ int store_heartbeat(cairn_store *s, int64_t rid, double now)
 
 /* --- reading: one run as JSON ---------------------------------------------- */
 
-static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
+void store_json_value(buf *b, sqlite3_stmt *st, int col, int type)
 {
 	switch (sqlite3_column_type(st, col)) {
 	case SQLITE_NULL: buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null"); break;
@@ -1062,7 +1062,7 @@ static void put_col_value(buf *b, sqlite3_stmt *st, int col, int type)
 	}
 }
 
-static void put_double_col(buf *b, sqlite3_stmt *st, int col)
+void store_json_double(buf *b, sqlite3_stmt *st, int col)
 {
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		buf_puts(b, "null");
@@ -1161,11 +1161,11 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	json_key(b, &first, "status");
 	json_str(b, cairn_status_name((cairn_status)status));
 	json_key(b, &first, "start_time");
-	put_double_col(b, st, 5);
+	store_json_double(b, st, 5);
 	json_key(b, &first, "end_time");
-	put_double_col(b, st, 6);
+	store_json_double(b, st, 6);
 	json_key(b, &first, "heartbeat");
-	put_double_col(b, st, 7);
+	store_json_double(b, st, 7);
 	json_key(b, &first, "exit_code");
 	if (sqlite3_column_type(st, 8) == SQLITE_NULL)
 		buf_puts(b, "null");
@@ -1229,7 +1229,7 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	bool f = true;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_key(b, &f, col_text(st, 0));
-		put_col_value(b, st, 2, sqlite3_column_int(st, 1));
+		store_json_value(b, st, 2, sqlite3_column_int(st, 1));
 	}
 	sqlite3_reset(st);
 	buf_putc(b, '}');
@@ -1253,9 +1253,9 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 		json_key(b, &f2, "last");
 		json_num(b, column_double_nan(st, 1));
 		json_key(b, &f2, "min");
-		put_double_col(b, st, 2);
+		store_json_double(b, st, 2);
 		json_key(b, &f2, "max");
-		put_double_col(b, st, 3);
+		store_json_double(b, st, 3);
 		json_key(b, &f2, "count");
 		json_int(b, sqlite3_column_int64(st, 4));
 		json_key(b, &f2, "step");

@@ -66,6 +66,10 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
                        const char *media_type, const char *kind, const char *key, int64_t step);
 int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);
 int store_heartbeat(cairn_store *s, int64_t rid, double now);
+/* Column col as JSON: a param value of the given cairn_type (NULL is NaN for
+ * floats, a float keeps its decimal point), or a nullable double. */
+void store_json_value(buf *b, sqlite3_stmt *st, int col, int type);
+void store_json_double(buf *b, sqlite3_stmt *st, int col);
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
 int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out);
 int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out);
