@@ -102,6 +102,24 @@ static void comma(buf *b, bool *first)
 
 /* {"changed":[{key,a,b}],"added":[{key,value}],"removed":[{key,value}]} for
  * two objects; returns whether anything differs. */
+/* The members of `from` that `other` lacks, as {keyname: key, value}. */
+static bool only_in(buf *b, const json *from, const json *other, const char *keyname)
+{
+	bool any = false, first = true;
+	for (const json *p = from ? from->child : NULL; p; p = p->next) {
+		if (json_get(other, p->key))
+			continue;
+		comma(b, &first);
+		buf_printf(b, "{\"%s\":", keyname);
+		json_str(b, p->key);
+		buf_puts(b, ",\"value\":");
+		put_json(b, p);
+		buf_putc(b, '}');
+		any = true;
+	}
+	return any;
+}
+
 static bool diff_objects(buf *b, const json *a, const json *bb, const char *keyname)
 {
 	bool any = false, first;
@@ -122,31 +140,9 @@ static bool diff_objects(buf *b, const json *a, const json *bb, const char *keyn
 		any = true;
 	}
 	buf_puts(b, "],\"added\":[");
-	first = true;
-	for (const json *q = bb ? bb->child : NULL; q; q = q->next) {
-		if (json_get(a, q->key))
-			continue;
-		comma(b, &first);
-		buf_printf(b, "{\"%s\":", keyname);
-		json_str(b, q->key);
-		buf_puts(b, ",\"value\":");
-		put_json(b, q);
-		buf_putc(b, '}');
-		any = true;
-	}
+	any |= only_in(b, bb, a, keyname);
 	buf_puts(b, "],\"removed\":[");
-	first = true;
-	for (const json *p = a ? a->child : NULL; p; p = p->next) {
-		if (json_get(bb, p->key))
-			continue;
-		comma(b, &first);
-		buf_printf(b, "{\"%s\":", keyname);
-		json_str(b, p->key);
-		buf_puts(b, ",\"value\":");
-		put_json(b, p);
-		buf_putc(b, '}');
-		any = true;
-	}
+	any |= only_in(b, a, bb, keyname);
 	buf_puts(b, "]}");
 	return any;
 }

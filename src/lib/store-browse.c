@@ -18,14 +18,6 @@
 
 #include "util/json.h"
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 static const char *coltext(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
@@ -77,7 +69,7 @@ static int columns_section(cairn_store *s, buf *b, bool *first, const char *name
 	sqlite3_stmt *st = store_prep(s, sql);
 	if (!st)
 		return cairn_error_last_code();
-	bind_text_or_null(st, 1, project);
+	store_bind_text(st, 1, project);
 	json_key(b, first, name);
 	buf_putc(b, '[');
 	bool f1 = true;
@@ -121,7 +113,7 @@ int store_run_columns_json(cairn_store *s, const char *project, buf *b)
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	bind_text_or_null(st, 1, project);
+	store_bind_text(st, 1, project);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		rc = store_sqlerr(s, "count runs");
@@ -287,7 +279,7 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, rid);
-	bind_text_or_null(st, 2, key);
+	store_bind_text(st, 2, key);
 	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		rc = r == SQLITE_DONE ? err_set(CAIRN_ENOTFOUND, "the run has no metric '%s'", key)
@@ -573,7 +565,7 @@ int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, rid);
-	bind_text_or_null(st, 2, path);
+	store_bind_text(st, 2, path);
 	if ((r = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_reset(st);
 		rc = r == SQLITE_DONE

@@ -99,29 +99,11 @@ done:
 
 static int add_refs(cairn_store *s, int64_t rid, const char (*refs)[65], size_t nrefs)
 {
-	sqlite3_stmt *st =
-	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
-	if (!st)
-		return prep_fail();
-	for (size_t i = 0; i < nrefs; i++) {
-		if (!refs[i][0])
-			continue;
-		sqlite3_bind_int64(st, 1, rid);
-		sqlite3_bind_text(st, 2, refs[i], -1, SQLITE_STATIC);
-		int r = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (r != SQLITE_DONE)
-			return store_sqlerr(s, "record the object reference");
-	}
-	return 0;
-}
-
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
+	int rc = 0;
+	for (size_t i = 0; i < nrefs && rc == 0; i++)
+		if (refs[i][0])
+			rc = store_object_ref(s, rid, refs[i]);
+	return rc;
 }
 
 int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
@@ -139,14 +121,14 @@ int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const ch
 		rc = prep_fail();
 		goto fail;
 	}
-	bind_opt_text(st, 1, commit);
-	bind_opt_text(st, 2, branch);
-	bind_opt_text(st, 3, remote);
+	store_bind_text(st, 1, commit);
+	store_bind_text(st, 2, branch);
+	store_bind_text(st, 3, remote);
 	if (dirty < 0)
 		sqlite3_bind_null(st, 4);
 	else
 		sqlite3_bind_int(st, 4, dirty != 0);
-	bind_opt_text(st, 5, code_oid);
+	store_bind_text(st, 5, code_oid);
 	sqlite3_bind_int64(st, 6, rid);
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -171,27 +153,12 @@ int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
 	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
-	sqlite3_stmt *st = store_prep(s, "UPDATE runs SET env_oid = ? WHERE rid = ?");
-	if (!st) {
-		rc = prep_fail();
-		goto fail;
-	}
-	bind_opt_text(st, 1, env_oid);
-	sqlite3_bind_int64(st, 2, rid);
-	int r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		rc = store_sqlerr(s, "record the environment");
-		goto fail;
-	}
-	char ref[1][65];
-	snprintf(ref[0], sizeof ref[0], "%s", env_oid ? env_oid : "");
-	if ((rc = add_refs(s, rid, (const char(*)[65])ref, 1)) != 0)
-		goto fail;
-	rc = store_commit(s);
-	goto done;
-fail:
-	store_rollback(s);
+	/* both join this transaction: the column and its object reference */
+	if ((rc = store_run_set_text(s, rid, "env_oid", env_oid)) != 0 ||
+	    (env_oid && (rc = store_object_ref(s, rid, env_oid)) != 0))
+		store_rollback(s);
+	else
+		rc = store_commit(s);
 done:
 	store_unlock(s);
 	return rc;

@@ -29,14 +29,6 @@ static const char *col(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-static void bind_str(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
-}
-
 static int cmp_devino(const void *a, const void *b)
 {
 	const mentry *x = *(mentry *const *)a, *y = *(mentry *const *)b;
@@ -72,7 +64,7 @@ static int lookup_points(cairn_store *s, const char *algo, mentry **files, size_
 			return cairn_error_last_code();
 		sqlite3_bind_int64(st, 1, (int64_t)files[i]->dev);
 		sqlite3_bind_int64(st, 2, (int64_t)files[i]->ino);
-		bind_str(st, 3, algo);
+		store_bind_text(st, 3, algo);
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW && apply_row(files[i], st, 0, hexlen))
 			(*hits)++;
@@ -95,7 +87,7 @@ static int lookup_range(cairn_store *s, const char *algo, mentry **files, size_t
 	sqlite3_bind_int64(st, 1, (int64_t)files[lo]->dev);
 	sqlite3_bind_int64(st, 2, (int64_t)files[lo]->ino);
 	sqlite3_bind_int64(st, 3, (int64_t)files[hi - 1]->ino);
-	bind_str(st, 4, algo);
+	store_bind_text(st, 4, algo);
 	size_t i = lo;
 	int r = SQLITE_DONE;
 	while (i < hi && (r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -247,14 +239,14 @@ int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 		goto fail;
 	}
 	sqlite3_bind_int64(st, 1, rid);
-	bind_str(st, 2, d->name);
-	bind_str(st, 3, d->path);
-	bind_str(st, 4, d->role);
-	bind_str(st, 5, d->algo);
-	bind_str(st, 6, d->digest);
+	store_bind_text(st, 2, d->name);
+	store_bind_text(st, 3, d->path);
+	store_bind_text(st, 4, d->role);
+	store_bind_text(st, 5, d->algo);
+	store_bind_text(st, 6, d->digest);
 	sqlite3_bind_int64(st, 7, d->files);
 	sqlite3_bind_int64(st, 8, d->bytes);
-	bind_str(st, 9, d->manifest_oid);
+	store_bind_text(st, 9, d->manifest_oid);
 	sqlite3_bind_double(st, 10, clock_now());
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -315,7 +307,7 @@ int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_ro
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, rid);
-	bind_str(st, 2, name);
+	store_bind_text(st, 2, name);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == cap) {

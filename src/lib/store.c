@@ -229,7 +229,7 @@ static int step_done(cairn_store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+void store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
@@ -237,7 +237,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
-static void bind_double_nan(sqlite3_stmt *st, int i, double v)
+void store_bind_double_nan(sqlite3_stmt *st, int i, double v)
 {
 	if (isnan(v))
 		sqlite3_bind_null(st, i);
@@ -393,7 +393,7 @@ int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, 
 		rc = cairn_error_last_code();
 		goto fail;
 	}
-	bind_text(st, 1, r->project);
+	store_bind_text(st, 1, r->project);
 	sqlite3_bind_double(st, 2, clock_now());
 	if ((rc = step_done(s, st, "create the project")) != 0)
 		goto fail;
@@ -403,7 +403,7 @@ int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, 
 		rc = cairn_error_last_code();
 		goto fail;
 	}
-	bind_text(st, 1, r->project);
+	store_bind_text(st, 1, r->project);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = store_sqlerr(s, "number the run");
 		sqlite3_reset(st);
@@ -434,15 +434,15 @@ int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, 
 		rc = cairn_error_last_code();
 		goto fail;
 	}
-	bind_text(st, 1, out_id);
+	store_bind_text(st, 1, out_id);
 	sqlite3_bind_int64(st, 2, pid);
 	sqlite3_bind_int64(st, 3, seq);
-	bind_text(st, 4, name);
+	store_bind_text(st, 4, name);
 	sqlite3_bind_double(st, 5, r->start_time);
-	bind_text(st, 6, r->command);
-	bind_text(st, 7, r->cwd);
-	bind_text(st, 8, r->host);
-	bind_text(st, 9, r->user);
+	store_bind_text(st, 6, r->command);
+	store_bind_text(st, 7, r->cwd);
+	store_bind_text(st, 8, r->host);
+	store_bind_text(st, 9, r->user);
 	sqlite3_bind_int(st, 10, r->pid);
 	if (parent)
 		sqlite3_bind_int64(st, 11, parent);
@@ -521,8 +521,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 			rc = cairn_error_last_code();
 			goto done;
 		}
-		bind_text(st, 1, lo);
-		bind_text(st, 2, hi);
+		store_bind_text(st, 1, lo);
+		store_bind_text(st, 2, hi);
 		found += collect_runs(st, include_deleted, out_rid, out_id);
 	}
 	if (!found) {
@@ -533,7 +533,7 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 			rc = cairn_error_last_code();
 			goto done;
 		}
-		bind_text(st, 1, id);
+		store_bind_text(st, 1, id);
 		found += collect_runs(st, include_deleted, out_rid, out_id);
 	}
 	if (found == 0)
@@ -584,7 +584,7 @@ int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	bind_text(st, 1, name);
+	store_bind_text(st, 1, name);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*out_kid = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
@@ -600,7 +600,7 @@ int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 		store_rollback(s);
 		goto done;
 	}
-	bind_text(st, 1, name);
+	store_bind_text(st, 1, name);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = store_sqlerr(s, "record a key");
 		sqlite3_reset(st);
@@ -732,7 +732,7 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 		sqlite3_bind_int64(st, 2, pts[i].kid);
 		sqlite3_bind_int64(st, 3, pts[i].step);
 		sqlite3_bind_int64(st, 4, pts[i].ts_ms);
-		bind_double_nan(st, 5, pts[i].value);
+		store_bind_double_nan(st, 5, pts[i].value);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = store_sqlerr(s, "store metric points");
 			sqlite3_reset(st);
@@ -764,7 +764,7 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 			continue;
 		sqlite3_bind_int64(st, 1, e->rid);
 		sqlite3_bind_int64(st, 2, e->kid);
-		bind_double_nan(st, 3, e->last);
+		store_bind_double_nan(st, 3, e->last);
 		sqlite3_bind_int64(st, 4, e->last_step);
 		sqlite3_bind_int64(st, 5, e->last_ts);
 		if (e->has_minmax) {
@@ -859,8 +859,8 @@ int store_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key,
 	switch (v->type) {
 	case CAIRN_TYPE_INT:
 	case CAIRN_TYPE_BOOL: sqlite3_bind_int64(st, 4, v->i); break;
-	case CAIRN_TYPE_FLOAT: bind_double_nan(st, 4, v->f); break;
-	default: bind_text(st, 4, v->s ? v->s : ""); break;
+	case CAIRN_TYPE_FLOAT: store_bind_double_nan(st, 4, v->f); break;
+	default: store_bind_text(st, 4, v->s ? v->s : ""); break;
 	}
 	return step_done(s, st, "store the param");
 }
@@ -898,8 +898,6 @@ static int write1(cairn_store *s, sqlite3_stmt *st, const char *what)
 			store_rollback(s);
 		return rc;
 	}
-	if (own && sqlite3_changes(s->db) == 0 && 0)
-		return 0;
 	return own ? store_commit(s) : 0;
 }
 
@@ -911,7 +909,7 @@ int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 	                       : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
-		bind_text(st, 2, tag);
+		store_bind_text(st, 2, tag);
 	}
 	int rc = write1(s, st, remove ? "remove the tag" : "store the tag");
 	store_unlock(s);
@@ -925,8 +923,8 @@ int store_property_put(cairn_store *s, int64_t rid, const char *key, const char 
 	    store_prep(s, "INSERT OR REPLACE INTO properties(rid, key, value) VALUES(?, ?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
-		bind_text(st, 2, key);
-		bind_text(st, 3, value);
+		store_bind_text(st, 2, key);
+		store_bind_text(st, 3, value);
 	}
 	int rc = write1(s, st, "store the property");
 	store_unlock(s);
@@ -956,7 +954,7 @@ int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const ch
 	store_lock(s);
 	sqlite3_stmt *st = store_prep(s, sql);
 	if (st) {
-		bind_text(st, 1, value);
+		store_bind_text(st, 1, value);
 		sqlite3_bind_int64(st, 2, rid);
 	}
 	int rc = write1(s, st, "update the run");
@@ -973,19 +971,25 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 	       " created) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
-		bind_text(st, 2, path);
-		bind_text(st, 3, oid);
+		store_bind_text(st, 2, path);
+		store_bind_text(st, 3, oid);
 		sqlite3_bind_int64(st, 4, size);
-		bind_text(st, 5, media_type);
-		bind_text(st, 6, kind);
-		bind_text(st, 7, key);
+		store_bind_text(st, 5, media_type);
+		store_bind_text(st, 6, kind);
+		store_bind_text(st, 7, key);
 		if (step != CAIRN_STEP_AUTO)
 			sqlite3_bind_int64(st, 8, step);
 		sqlite3_bind_double(st, 9, clock_now());
 	}
-	int rc = write1(s, st, "record the artifact");
-	if (rc == 0)
-		rc = store_object_ref(s, rid, oid);
+	/* the row and its object reference commit together */
+	int rc = store_begin(s);
+	if (rc == 0) {
+		if ((rc = write1(s, st, "record the artifact")) != 0 ||
+		    (rc = store_object_ref(s, rid, oid)) != 0)
+			store_rollback(s);
+		else
+			rc = store_commit(s);
+	}
 	store_unlock(s);
 	return rc;
 }
@@ -997,7 +1001,7 @@ int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
 	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
-		bind_text(st, 2, oid);
+		store_bind_text(st, 2, oid);
 	}
 	int rc = write1(s, st, "record the object reference");
 	store_unlock(s);
@@ -1352,7 +1356,7 @@ int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *b)
 		rc = cairn_error_last_code();
 		goto done;
 	}
-	bind_text(st, 1, o->project);
+	store_bind_text(st, 1, o->project);
 	sqlite3_bind_int(st, 2, o->include_deleted);
 	sqlite3_bind_int64(st, 3, o->limit > 0 ? o->limit : -1);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -1396,7 +1400,7 @@ int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf 
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, rid);
-	bind_text(st, 2, key);
+	store_bind_text(st, 2, key);
 	buf_putc(b, '[');
 	bool f = true;
 	int r;

@@ -21,6 +21,10 @@ sqlite3_stmt *store_prep(cairn_store *s, const char *sql);
 int store_sqlerr(cairn_store *s, const char *what);
 int store_begin(cairn_store *s); /* BEGIN IMMEDIATE */
 int store_commit(cairn_store *s);
+/* Bind text, or NULL for a NULL pointer (copied: SQLITE_TRANSIENT). */
+void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* Bind a double; NaN is stored as NULL (SQLite cannot store NaN). */
+void store_bind_double_nan(sqlite3_stmt *st, int i, double v);
 void store_rollback(cairn_store *s);
 
 /* Open the database file, check that it is a cairn store, migrate it. */
