@@ -103,14 +103,14 @@ fails "good and missing path: exit 1" 1 "$CAIRN" data hash d/a.txt nope
 like "good and missing path: the good one printed" "$(out)" "d/a.txt"
 
 # Unreadable files, for real: as an unprivileged user (tests run as root).
-if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+if can_drop_root; then
 	chmod 755 "$T"
 	mkdir -p u/sub
 	for i in 1 2 3; do printf 'u%d\n' "$i" > "u/sub/f$i"; done
 	chmod 000 u/sub/f2
 	mkdir -p u/locked && printf 'x\n' > u/locked/x && chmod 000 u/locked
 	chmod -R a+rX u/sub/f1 u/sub/f3
-	nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	nobody() { as_nobody "$@"; }
 	fails "unreadable files inside: exit 1" 1 nobody "$CAIRN" data hash u --no-cache
 	like "first line: the error" "$(head -1 "$T/.err")" "^error: cannot hash 'u': 2 entries could not be hashed"
 	like "each problem listed" "$(err)" "  u/sub/f2: Permission denied"

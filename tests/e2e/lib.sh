@@ -42,6 +42,28 @@ is() { [ "$2" = "$3" ]; _report $? "$1"; [ "$2" = "$3" ] || { echo "#   got: '$2
 # like DESC TEXT REGEX
 like() { echo "$2" | grep -Eq -- "$3"; local rc=$?; _report $rc "$1"; [ $rc = 0 ] || { echo "#   '$2'"; echo "#   does not match /$3/"; }; return 0; }
 unlike() { echo "$2" | grep -Eq -- "$3"; local rc=$?; [ $rc != 0 ]; _report $? "$1"; return 0; }
+# can_drop_root: true when the tests run as root and setpriv can become nobody
+can_drop_root() {
+	command -v setpriv >/dev/null && [ "$(id -u)" = 0 ] &&
+		setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null
+}
+# as_nobody CMD...: run CMD as the unprivileged user nobody, so that file
+# modes hold (they do not stop root, and the tests run as root).  $CAIRN is
+# swapped for a copy inside $T: the checkout may sit where nobody cannot reach
+# it (a clone under /root, mode 700).
+as_nobody() {
+	if [ ! -x "$T/.nobody/cairn" ]; then
+		mkdir -p "$T/.nobody" && cp "$CAIRN" "$T/.nobody/cairn"
+		chmod 755 "$T" "$T/.nobody" "$T/.nobody/cairn"
+	fi
+	local a args=()
+	for a in "$@"; do
+		[ "$a" = "$CAIRN" ] && a=$T/.nobody/cairn
+		args+=("$a")
+	done
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		env HOME=/tmp ASAN_OPTIONS=detect_leaks=0 "${args[@]}"
+}
 # the stdout / stderr of the last ok/fails
 out() { cat "$T/.out"; }
 err() { cat "$T/.err"; }
