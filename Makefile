@@ -6,6 +6,7 @@
 #   make bench        benchmarks (release flags), each printing figure beside its floor
 #   make install PREFIX=/usr/local
 
+comma := ,
 VERSION_MAJOR := 0
 VERSION       := 0.1.0
 PREFIX        ?= /usr/local
@@ -15,10 +16,25 @@ PKGS := sqlite3 libcrypto yaml-0.1 libgit2 libxxhash libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 
-ifeq ($(SAN),1)
+# The sanitizer build uses clang where it is installed (scripts/install-deps
+# installs it): its UBSan has float-cast-overflow, which GCC's lacks.
+# FUZZ=1 is the same build with libFuzzer's coverage, for `make fuzz-run`.
+ifneq ($(filter 1,$(SAN) $(FUZZ)),)
+ifeq ($(origin CC),default)
+CC := $(shell command -v clang >/dev/null 2>&1 && echo clang || echo cc)
+endif
+SANITIZERS := address,undefined$(if $(findstring clang,$(CC)),$(comma)float-cast-overflow)
+ifeq ($(FUZZ),1)
+B        ?= build-fuzz
+SANITIZERS := $(SANITIZERS),fuzzer-no-link
+else
 B        ?= build-san
-OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDSAN    := -fsanitize=address,undefined
+endif
+# clang leaves the sanitizer runtime to the executable, so its shared library
+# has undefined __asan_* symbols by design.
+SO_NOUNDEF := $(if $(findstring clang,$(CC)),,-Wl,--no-undefined)
+OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZERS) -fno-sanitize-recover=all
+LDSAN    := -fsanitize=$(subst $(comma)fuzzer-no-link,,$(SANITIZERS))
 else ifeq ($(RELEASE),1)
 B        ?= build-rel
 OPTFLAGS := -O2 -g -DNDEBUG
@@ -29,7 +45,7 @@ OPTFLAGS := -O2 -g
 LDSAN    :=
 endif
 
-WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
+WARN   := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) -fPIC -fvisibility=hidden \
               -Iinclude -Isrc $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(LDSAN) $(LDFLAGS)
@@ -48,12 +64,21 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 SONAME := libcairn.so.$(VERSION_MAJOR)
+SO_NOUNDEF ?= -Wl,--no-undefined
 
 all: $(B)/libcairn.a $(B)/libcairn.so $(B)/cairn
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
-$(B)/%.o: %.c
+# Objects are rebuilt when the compiler or the flags change (SAN=1 moving
+# from gcc to clang, say): the stamp is rewritten only when they differ.
+FLAGS_STAMP := $(B)/.flags
+BUILD_FLAGS := $(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(B)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
+
+$(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -62,7 +87,7 @@ $(B)/libcairn.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(B)/libcairn.so.$(VERSION): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(SO_NOUNDEF) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
 
 $(B)/libcairn.so: $(B)/libcairn.so.$(VERSION)
 	ln -sf libcairn.so.$(VERSION) $(B)/$(SONAME)
@@ -89,8 +114,15 @@ $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(B)/libcairn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
 
+# libFuzzer binaries (FUZZ=1 build-fuzz/): build-fuzz/libfuzz/fuzz-X
+LIBFUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/libfuzz/%)
+$(B)/libfuzz/%: tests/fuzz/%.c $(B)/libcairn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
 unit: $(UNIT_BIN) $(TOOL_BIN)
 fuzz: $(FUZZ_BIN)
+libfuzz: $(LIBFUZZ_BIN)
 bench-bin: $(BENCH_BIN)
 
 test:
@@ -118,6 +150,6 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san build-rel
+	rm -rf build build-san build-rel build-fuzz
 
-.PHONY: all unit fuzz bench-bin test bench install format format-check clean
+.PHONY: FORCE all unit fuzz libfuzz bench-bin test bench install format format-check clean

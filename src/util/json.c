@@ -57,7 +57,9 @@ void json_num(buf *b, double v)
 		buf_puts(b, "\"NaN\"");
 	} else if (isinf(v)) {
 		buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-	} else if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+	} else if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+		/* the range test first: casting a double outside int64's range is
+		 * undefined behaviour */
 		buf_printf(b, "%lld", (long long)v);
 	} else {
 		/* The shortest representation that round-trips (util/dtoa.c). */

@@ -522,6 +522,17 @@ static bool lit_match(const qfield *f, qop op, const ev *v, const qlit *l)
 	if (op == QO_GLOB || op == QO_LIKE || op == QO_ILIKE) {
 		if (v->cls != E_TEXT)
 			return false;
+		if (t == QT_STATUS) {
+			/* status words are case-insensitive everywhere (MLflow writes
+			 * FINISHED), patterns too: match the pattern in lower case */
+			char low[64];
+			size_t k = 0;
+			for (; l->text[k] && k + 1 < sizeof low; k++)
+				low[k] = (char)tolower((unsigned char)l->text[k]);
+			low[k] = '\0';
+			return op == QO_GLOB ? sqlite3_strglob(low, v->s) == 0
+			                     : sqlite3_strlike(low, v->s, 0) == 0;
+		}
 		if (op == QO_GLOB)
 			return sqlite3_strglob(l->text, v->s) == 0;
 		if (op == QO_LIKE)
