@@ -67,10 +67,20 @@ CAIRN_EXTERN(int64_t) cairn_run_seq(const cairn_run *run);
 CAIRN_EXTERN(cairn_store *) cairn_run_store(const cairn_run *run);
 
 /* Metrics.  step CAIRN_STEP_AUTO: one past the key's last step in this
- * handle (0 for a new key).  timestamp 0: now (seconds since the epoch).
- * value may be NaN or +-Inf.  Returns once the point is buffered; when the
- * buffer is full the call waits for the flusher (back-pressure). */
-#define CAIRN_STEP_AUTO INT64_MIN
+ * handle (0 for a new key); otherwise 0..INT64_MAX, and there is no step
+ * after INT64_MAX (CAIRN_EINVALID).  timestamp 0: now; otherwise seconds
+ * since the epoch, above 0 and at most CAIRN_TIMESTAMP_MAX (the end of year
+ * 9999), else CAIRN_EINVALID.  value may be NaN or +-Inf.  Returns once the
+ * point is buffered; when the buffer is full the call waits for the flusher
+ * (back-pressure). */
+#define CAIRN_STEP_AUTO     INT64_MIN
+#define CAIRN_TIMESTAMP_MAX 253402300799.0
+/* A metric value from text, the one reading shared by the CLI, output
+ * capture and the HTTP API: decimal or scientific notation (subnormals such
+ * as 4.9e-324 included), or nan / inf / infinity with an optional sign, in
+ * any case.  Not: hex floats, a value past the double range (1e999), empty
+ * text or trailing characters.  0, or CAIRN_EINVALID with the error set. */
+CAIRN_EXTERN(int) cairn_metric_value_parse(const char *text, double *out);
 CAIRN_EXTERN(int)
 cairn_run_log_metric(cairn_run *run, const char *key, double value, int64_t step, double timestamp);
 /* Log n metrics at once (one point per key, e.g. every metric of an epoch):

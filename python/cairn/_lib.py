@@ -41,7 +41,7 @@ from ctypes import (
     c_void_p,
 )
 
-from ._errors import LibraryNotFoundError, error_for
+from ._errors import InvalidError, LibraryNotFoundError, error_for
 
 STEP_AUTO = -(2**63)  # CAIRN_STEP_AUTO (INT64_MIN)
 
@@ -268,14 +268,19 @@ def take_string(fn, *args) -> str:
 
 
 def enc(s) -> bytes:
-    """Text for a `const char *` argument (str, bytes or os.PathLike)."""
+    """Text for a `const char *` argument (str, bytes or os.PathLike).  A NUL
+    is refused: C would take the text as ending there."""
     if isinstance(s, bytes):
-        return s
-    if isinstance(s, str):
-        return s.encode("utf-8", "surrogateescape")
-    if isinstance(s, os.PathLike):
-        return os.fsencode(s)
-    raise TypeError("expected a string, got %s" % type(s).__name__)
+        b = s
+    elif isinstance(s, str):
+        b = s.encode("utf-8", "surrogateescape")
+    elif isinstance(s, os.PathLike):
+        b = os.fsencode(s)
+    else:
+        raise TypeError("expected a string, got %s" % type(s).__name__)
+    if b"\0" in b:
+        raise InvalidError("%r contains a NUL character" % (s,))
+    return b
 
 
 def dec(b) -> str:

@@ -34,7 +34,7 @@ import sys
 import threading
 
 from . import _capture, _lib
-from ._errors import DirtyError, Error
+from ._errors import DirtyError, Error, InvalidError
 from ._image import image_source
 from ._lib import STEP_AUTO, check, dec, enc, last_error
 from ._params import as_mapping, flatten, typed
@@ -99,12 +99,20 @@ def _number(value, key):
         ) from None
 
 
+_STEP_MAX = 2**63 - 1
+
+
 def _step(step):
+    """A step for the C API: None is the next one; otherwise an int in
+    0..2**63-1, checked here because ctypes would wrap a larger one."""
     if step is None:
         return STEP_AUTO
     if isinstance(step, bool) or not hasattr(step, "__index__"):
         raise TypeError("step must be an int, not %s" % type(step).__name__)
-    return step.__index__()
+    step = step.__index__()
+    if not 0 <= step <= _STEP_MAX:
+        raise InvalidError("step %d is out of range (0 to 2**63-1)" % step)
+    return step
 
 
 def _timestamp(ts):
@@ -161,6 +169,9 @@ class Run:
         if not isinstance(key, str):
             raise TypeError("metric key must be a str, not %s" % type(key).__name__)
         k = key.encode("utf-8", "surrogateescape")
+        if b"\0" in k:
+            # C would see the key end at the NUL and log under its prefix
+            raise InvalidError("metric key %r contains a NUL character" % key)
         if len(self._keys) < 100000:
             self._keys[key] = k
         return k
@@ -179,7 +190,9 @@ class Run:
             self._h,
             k,
             value,
-            STEP_AUTO if step is None else (step if type(step) is int else _step(step)),
+            STEP_AUTO
+            if step is None
+            else (step if type(step) is int and 0 <= step <= _STEP_MAX else _step(step)),
             0.0 if timestamp is None else _timestamp(timestamp),
         )
         if rc:

@@ -26,30 +26,6 @@ static const char usage[] =
     "  --step N      the step of a metric or image (default: the key's next step)\n"
     "  --name NAME   the artifact's name inside the run (default: the base name)\n";
 
-static int parse_double(const char *s, double *out)
-{
-	if (strcasecmp(s, "nan") == 0) {
-		*out = NAN;
-		return 0;
-	}
-	if (strcasecmp(s, "inf") == 0 || strcasecmp(s, "+inf") == 0 ||
-	    strcasecmp(s, "infinity") == 0) {
-		*out = INFINITY;
-		return 0;
-	}
-	if (strcasecmp(s, "-inf") == 0 || strcasecmp(s, "-infinity") == 0) {
-		*out = -INFINITY;
-		return 0;
-	}
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno == ERANGE || strpbrk(s, "xXnN"))
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_step(const char *s, int64_t *out)
 {
 	char *end;
@@ -120,8 +96,8 @@ int cmd_log(int argc, char **argv)
 		goto done;
 	}
 	double value = 0;
-	if (strcmp(what, "metric") == 0 && parse_double(a.pos[2], &value) != 0) {
-		rc = cli_fail("metric '%s': '%s' is not a number", a.pos[1], a.pos[2]);
+	if (strcmp(what, "metric") == 0 && cairn_metric_value_parse(a.pos[2], &value) != 0) {
+		rc = cli_fail("metric '%s': %s", a.pos[1], cairn_error_last());
 		goto done;
 	}
 	if ((rc = cli_open_store(&s)) != 0)

@@ -13,9 +13,10 @@
 #include "cairn.h"
 #include "util/buf.h"
 
-#define KEY_MAX        250        /* bytes in any key, tag or name */
-#define TEXT_VALUE_MAX (64 << 10) /* bytes in a param/property value */
-#define NOTE_MAX       (1 << 20)  /* bytes in a note */
+#define KEY_MAX        250                 /* bytes in any key, tag or name */
+#define TIMESTAMP_MAX  CAIRN_TIMESTAMP_MAX /* 9999-12-31T23:59:59Z, in seconds */
+#define TEXT_VALUE_MAX (64 << 10)          /* bytes in a param/property value */
+#define NOTE_MAX       (1 << 20)           /* bytes in a note */
 
 typedef struct writer writer;
 typedef struct stmt_cache_entry {

@@ -251,6 +251,43 @@ static int key_slot(cairn_run *r, const char *key, keyent **out)
 	return 0;
 }
 
+/* The step a point gets: `step`, or one past the key's last one for
+ * CAIRN_STEP_AUTO; steps are 0..INT64_MAX, and there is none after the last. */
+static int next_step(const char *key, const keyent *k, int64_t step, int64_t *out)
+{
+	if (step == CAIRN_STEP_AUTO) {
+		if (k->last_step == INT64_MAX)
+			return err_set(CAIRN_EINVALID,
+			               "metric '%s': no step after %lld, the largest there is", key,
+			               (long long)k->last_step);
+		*out = k->last_step + 1;
+		return 0;
+	}
+	if (step < 0)
+		return err_set(CAIRN_EINVALID, "metric '%s': negative step %lld", key,
+		               (long long)step);
+	*out = step;
+	return 0;
+}
+
+/* A point's time in milliseconds: `timestamp` (seconds since the epoch), or
+ * now for 0.  Anything else outside 1970..9999 is an error, not a wrapped
+ * integer. */
+static int timestamp_ms(const char *key, double timestamp, int64_t *out)
+{
+	if (timestamp == 0) {
+		*out = clock_now_ms();
+		return 0;
+	}
+	if (!(timestamp > 0 && timestamp <= TIMESTAMP_MAX))
+		return err_set(CAIRN_EINVALID,
+		               "metric '%s': timestamp %g is out of range (seconds since 1970, "
+		               "at most %.0f: the end of year 9999)",
+		               key ? key : "", timestamp, TIMESTAMP_MAX);
+	*out = (int64_t)llround(timestamp * 1000.0);
+	return 0;
+}
+
 int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t step,
                          double timestamp)
 {
@@ -263,21 +300,16 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 		pthread_mutex_unlock(&r->mu);
 		return rc;
 	}
-	if (step == CAIRN_STEP_AUTO)
-		step = k->last_step + 1;
-	else if (step < 0) {
+	int64_t ts_ms;
+	if ((rc = timestamp_ms(key, timestamp, &ts_ms)) != 0 ||
+	    (rc = next_step(key, k, step, &step)) != 0) {
 		pthread_mutex_unlock(&r->mu);
-		return err_set(CAIRN_EINVALID, "metric '%s': negative step %lld", key,
-		               (long long)step);
+		return rc;
 	}
 	if (step > k->last_step)
 		k->last_step = step;
-	mpoint p = {r->rid, k->kid, step, 0, value};
+	mpoint p = {r->rid, k->kid, step, ts_ms, value};
 	pthread_mutex_unlock(&r->mu);
-	if (timestamp > 0 && isfinite(timestamp))
-		p.ts_ms = (int64_t)llround(timestamp * 1000.0);
-	else
-		p.ts_ms = clock_now_ms();
 	return writer_append(r->store, &p);
 }
 
@@ -288,15 +320,16 @@ int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *v
 		return err_set(CAIRN_EINVALID, "no run, no metric keys or no values");
 	if (step != CAIRN_STEP_AUTO && step < 0)
 		return err_set(CAIRN_EINVALID, "metrics: negative step %lld", (long long)step);
+	int64_t ts_ms;
+	int rc = timestamp_ms(n ? keys[0] : "", timestamp, &ts_ms);
+	if (rc)
+		return rc;
 	mpoint stackpts[128], *pts = stackpts;
 	if (n > sizeof stackpts / sizeof stackpts[0]) {
 		if (n > SIZE_MAX / sizeof *pts || !(pts = malloc(n * sizeof *pts)))
 			return err_set(CAIRN_ENOMEM, "out of memory");
 	}
-	int64_t ts_ms = timestamp > 0 && isfinite(timestamp) ? (int64_t)llround(timestamp * 1000.0)
-	                                                     : clock_now_ms();
 	keyent *k = NULL;
-	int rc = 0;
 	pthread_mutex_lock(&r->mu);
 	/* Pass 1 interns every key (and may grow the table); nothing is changed
 	 * that a failure would have to undo.  Pass 2 finds each key again — the
@@ -309,7 +342,9 @@ int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *v
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		key_slot(r, keys[i], &k);
-		int64_t st = step == CAIRN_STEP_AUTO ? k->last_step + 1 : step;
+		int64_t st;
+		if ((rc = next_step(keys[i], k, step, &st)) != 0)
+			break; /* no point is appended after an error */
 		if (st > k->last_step)
 			k->last_step = st;
 		pts[i] = (mpoint){r->rid, k->kid, st, ts_ms, values[i]};

@@ -292,11 +292,13 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 	int64_t lo_step = sqlite3_column_int64(st, 3);
 	sqlite3_reset(st);
 	bool sampled = count > (int64_t)max_points && hi_step > lo_step;
+	/* Steps are in 0..INT64_MAX (checked where they enter), but differences
+	 * are taken unsigned so that no stored value can make them overflow. */
 
 	/* A bucket at least a tile wide is a whole number of tiles: read the
 	 * tiles (1/256 of the points) instead of the points. */
 	uint64_t nbk = max_points / 2;
-	bool tiles = sampled && (uint64_t)(hi_step - lo_step) / nbk >= TILE_STEPS;
+	bool tiles = sampled && ((uint64_t)hi_step - (uint64_t)lo_step) / nbk >= TILE_STEPS;
 	if (tiles)
 		st = store_prep(
 		    s, "SELECT tile, n, lo, lo_step, lo_ts, hi, hi_step, hi_ts, nan_step,"
@@ -362,7 +364,8 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 	} else {
 		/* Bucket i covers steps [lo + i*span/nb, lo + (i+1)*span/nb). */
 		uint64_t nb = max_points / 2;
-		unsigned __int128 span = (unsigned __int128)(uint64_t)(hi_step - lo_step) + 1;
+		unsigned __int128 span =
+		    (unsigned __int128)((uint64_t)hi_step - (uint64_t)lo_step) + 1;
 		uint64_t cur = UINT64_MAX;
 		bucket k;
 		memset(&k, 0, sizeof k);
@@ -371,7 +374,8 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 			        col_value(st, 2)};
 			seen++;
 			uint64_t bi =
-			    (uint64_t)((unsigned __int128)(uint64_t)(p.step - lo_step) * nb / span);
+			    (uint64_t)((unsigned __int128)((uint64_t)p.step - (uint64_t)lo_step) *
+			               nb / span);
 			if (bi != cur) {
 				bucket_flush(b, &f, &k);
 				cur = bi;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "lib/internal.h"
+#include "util/utf8.h"
 
 void cairn_value_parse(cairn_value *out, const char *text)
 {
@@ -55,11 +56,17 @@ int cairn_key_validate(const char *key, const char *what)
 	if (n > KEY_MAX)
 		return err_set(CAIRN_EINVALID, "%s too long (%zu bytes, at most %d)", what, n,
 		               KEY_MAX);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)key[i];
-		if (c < 0x20 || c == 0x7f)
+	/* Names are shown in tables, written into JSON and matched by queries:
+	 * they must be text, so no byte that is not UTF-8 and no C0/C1 control
+	 * (U+0085 splits lines for many readers). */
+	size_t at;
+	int bad = utf8_check_name(key, n, &at);
+	if (bad) {
+		if (bad == UTF8_CONTROL)
 			return err_set(CAIRN_EINVALID,
-			               "%s contains a control character at byte %zu", what, i);
+			               "%s contains a control character at byte %zu", what, at);
+		return err_set(CAIRN_EINVALID, "%s is not valid UTF-8 (byte 0x%02x at offset %zu)",
+		               what, (unsigned char)key[at], at);
 	}
 	if (key[0] == ' ' || key[n - 1] == ' ')
 		return err_set(CAIRN_EINVALID, "%s '%s' has leading or trailing spaces", what, key);
@@ -80,5 +87,32 @@ int cairn_key_validate(const char *key, const char *what)
 	}
 	if (key[n - 1] == '/')
 		return err_set(CAIRN_EINVALID, "%s '%s' ends with '/'", what, key);
+	return 0;
+}
+
+int cairn_metric_value_parse(const char *text, double *out)
+{
+	if (!text || !out)
+		return err_set(CAIRN_EINVALID, "no metric value");
+	const char *w = text[0] == '+' || text[0] == '-' ? text + 1 : text;
+	if (strcasecmp(w, "nan") == 0) {
+		*out = NAN;
+		return 0;
+	}
+	if (strcasecmp(w, "inf") == 0 || strcasecmp(w, "infinity") == 0) {
+		*out = text[0] == '-' ? -INFINITY : INFINITY;
+		return 0;
+	}
+	/* strtod's own words and hex floats were handled or are refused here */
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (end == text || *end || strpbrk(text, "xXiInNpP"))
+		return err_set(CAIRN_EINVALID, "'%.64s' is not a number", text);
+	/* ERANGE is both overflow (HUGE_VAL) and underflow; a subnormal or a
+	 * value that rounds to zero is still the number written */
+	if (errno == ERANGE && isinf(v))
+		return err_set(CAIRN_EINVALID, "'%.64s' is past the range of a double", text);
+	*out = v;
 	return 0;
 }

@@ -102,16 +102,21 @@ int body_metrics(const json *root, metric_in **out, size_t *n, char *err, size_t
 			if (s->type != JSON_NUM || !s->is_int || s->i < 0) {
 				free(m);
 				return bad(err, errsz,
-				           "metrics[%zu].step: expected a non-negative integer", i);
+				           "metrics[%zu].step: expected an integer from 0 to "
+				           "9223372036854775807",
+				           i);
 			}
 			m[i].step = s->i;
 		}
 		if (t && t->type != JSON_NULL) {
-			if (t->type != JSON_NUM || !isfinite(t->num) || t->num < 0) {
+			if (t->type != JSON_NUM ||
+			    !(t->num >= 0 && t->num <= CAIRN_TIMESTAMP_MAX)) {
 				free(m);
 				return bad(
 				    err, errsz,
-				    "metrics[%zu].timestamp: expected seconds since the epoch", i);
+				    "metrics[%zu].timestamp: expected seconds since the epoch, "
+				    "at most %.0f (the end of year 9999)",
+				    i, CAIRN_TIMESTAMP_MAX);
 			}
 			m[i].timestamp = t->num;
 		}

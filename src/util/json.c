@@ -6,7 +6,9 @@
 #include "util/json.h"
 
 #include "util/dtoa.h"
+#include "util/utf8.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +24,15 @@ void json_strn(buf *b, const char *s, size_t n)
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
 			continue;
+		if (c >= 0x80) {
+			size_t len = utf8_seq((const unsigned char *)s + i, n - i, NULL);
+			if (len) {
+				i += len - 1;
+				continue;
+			}
+		}
 		buf_add(b, s + run, i - run);
 		run = i + 1;
 		switch (c) {
@@ -33,7 +42,13 @@ void json_strn(buf *b, const char *s, size_t n)
 		case '\r': buf_puts(b, "\\r"); break;
 		case '\t': buf_puts(b, "\\t"); break;
 		default: {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			/* a control character, or a byte that is not UTF-8: that
+			 * byte as the lone surrogate U+DC00+byte, as Python's
+			 * "surrogateescape" does, so the text stays valid UTF-8 and
+			 * the parser below (or os.fsencode) gives the byte back */
+			char esc[6] = {
+			    '\\',        'u',        c >= 0x80 ? 'd' : '0', c >= 0x80 ? 'c' : '0',
+			    hex[c >> 4], hex[c & 15]};
 			buf_add(b, esc, 6);
 		}
 		}
@@ -306,6 +321,10 @@ static const char *parse_string(parser *ps, size_t *out_len)
 					return NULL;
 				}
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			} else if (cp >= 0xDC80 && cp <= 0xDCFF) {
+				/* the writer's escape of a byte that is not UTF-8 */
+				o[n++] = (char)(cp - 0xDC00);
+				break;
 			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
 				fail(ps, "unpaired surrogate");
 				return NULL;
@@ -376,8 +395,11 @@ static json *parse_number(parser *ps)
 	v->num = strtod(tmp, NULL);
 	if (is_int) {
 		char *e;
+		errno = 0;
 		long long ll = strtoll(tmp, &e, 10);
-		if (*e == '\0' && (double)ll == v->num) {
+		/* past int64 strtoll clamps (and says ERANGE): 2^63 must not read
+		 * as 2^63-1, it is a number that is not an int64 */
+		if (*e == '\0' && errno != ERANGE && (double)ll == v->num) {
 			v->is_int = true;
 			v->i = ll;
 		}

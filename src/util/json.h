@@ -5,6 +5,13 @@
  * arena parser with no per-node malloc and a writer that appends straight
  * into a buf; both fit in a few hundred lines (docs/internals/json.md).
  *
+ * Strings are written as valid UTF-8 whatever their bytes: a byte that is not
+ * part of a valid UTF-8 sequence is written as the escape of the lone
+ * surrogate U+DC00 + byte (\udcff for 0xff), the convention of Python's
+ * "surrogateescape" error handler and os.fsdecode; the parser turns such an
+ * escape back into the byte, so file names and log text round-trip byte for
+ * byte.  Other lone surrogates are rejected.
+ *
  * Non-finite numbers are written as the strings "NaN", "Infinity" and
  * "-Infinity" (JSON has no literal for them); json_num_value() reads them back.
  * The parser bounds nesting depth and input size, rejects invalid UTF-8 escapes

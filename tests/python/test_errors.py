@@ -138,3 +138,53 @@ def test_cairn_lib_directory_and_import_is_lazy(tmp_path):
     assert r.returncode == 0, r.stderr
     path, version = r.stdout.split()
     assert path == os.path.join(build, "libcairn.so") and version == cairn.__version__
+
+
+def test_nul_in_keys_is_refused(store):
+    """C sees a str end at its NUL: 'nul\\0suffix' would log to 'nul'."""
+    with cairn.init() as run:
+        for call in (
+            lambda: run.log_metric("nul\0suffix", 3),
+            lambda: run.log_metrics({"ok": 1, "nul\0suffix": 2}),
+            lambda: run.log_param("p\0q", 1),
+            lambda: run.set_tag("t\0u"),
+            lambda: run.set_property("k\0", "v"),
+        ):
+            with pytest.raises(cairn.InvalidError, match="NUL"):
+                call()
+        rid = run.id
+    got = cairn.get_run(rid)
+    assert not got.metrics and not got.params and not got.tags
+
+
+def test_steps_out_of_range_are_refused(store):
+    """ctypes wraps a too-large int silently: 2**63 became 0, 2**64+5 became 5."""
+    with cairn.init() as run:
+        for step in (2**63, 2**64 + 5, -1, -(2**63)):
+            with pytest.raises(cairn.InvalidError, match="out of range|negative step"):
+                run.log_metric("s", 1.0, step=step)
+            with pytest.raises(cairn.InvalidError, match="out of range|negative step"):
+                run.log_metrics({"s": 1.0}, step=step)
+        run.log_metric("s", 1.0, step=2**63 - 1)
+        with pytest.raises(cairn.InvalidError, match="no step after"):
+            run.log_metric("s", 2.0)
+        for ts in (1e16, 1e300, -5.0, float("nan"), float("inf")):
+            with pytest.raises(cairn.InvalidError, match="timestamp"):
+                run.log_metric("t", 1.0, timestamp=ts)
+        rid = run.id
+    got = cairn.get_run(rid)
+    assert [p.step for p in got.metric_history("s")] == [2**63 - 1] and "t" not in got.metrics
+
+
+def test_bytes_that_are_not_utf8_read_back(store):
+    """A note with bytes that are not UTF-8 comes back through JSON as lone
+    surrogates (surrogateescape), which encode back to the same bytes; a key
+    with such bytes is refused."""
+    raw = b"caf\xe9 \xff end"
+    with cairn.init() as run:
+        run.set_note(raw.decode("utf-8", "surrogateescape"))
+        with pytest.raises(cairn.InvalidError, match="not valid UTF-8"):
+            run.log_metric(b"k\xff".decode("utf-8", "surrogateescape"), 1)
+        rid = run.id
+    note = cairn.get_run(rid).note
+    assert note.encode("utf-8", "surrogateescape") == raw
