@@ -5,7 +5,7 @@
 # with the repository gone, a pushed commit, --require-clean, code outside
 # git, and the errors.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 37
 
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
 field() { "$CAIRN" show "$1" --json | json "$2"; }
@@ -37,6 +37,7 @@ printf 'lr: 0.2\n' > config.yaml && git add config.yaml           # staged
 printf 'import sys\nprint("v2")\n' > train.py && git add train.py && printf '# more\n' >> train.py
 printf 'def g():\n    pass\n' > src/helper.py && git add src/helper.py   # added
 mkdir -p scratch && printf 'tmp = 1\n' > scratch/notes.py                # untracked
+printf 'latin1 = 1\n' > "$(printf 'scratch/caf\xe9.py')"                  # a name that is not UTF-8
 cat > notebooks/new.ipynb <<'NB'
 {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
  "cells": [{"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [],
@@ -48,6 +49,9 @@ cd src
 ok "a run from a subdirectory of a dirty tree" "$CAIRN" run -- python3 ../train.py --lr 0.5
 cd "$T"
 id=$(last)
+"$CAIRN" show "$id" --json >show.json
+python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode("utf-8"))' show.json
+is "show --json is valid UTF-8 with a file name that is not" "$?" 0
 is "the commit is recorded" "$(field "$id" 'j["code"]["commit"]')" "$(cd repo && git rev-parse HEAD)"
 is "the branch" "$(field "$id" 'j["code"]["branch"]')" main
 is "the tree is dirty" "$(field "$id" 'j["code"]["dirty"]')" True

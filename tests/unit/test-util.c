@@ -8,6 +8,7 @@
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/utf8.h"
 #include "util/sha.h"
 
 static void test_buf_basic(void **st)
@@ -65,6 +66,68 @@ static void test_json_strings(void **st)
 	roundtrip("-9.3e18", "-9.3e+18");
 	roundtrip("-3", "-3");
 	roundtrip("123456789012", "123456789012");
+	/* bytes that are not UTF-8: \udcXX both ways, valid sequences kept */
+	roundtrip("\"a\\udcffb\\udc80\"", "\"a\\udcffb\\udc80\"");
+	roundtrip("\"\xc3\xa9\xe2\x80\xa8\"", "\"\xc3\xa9\xe2\x80\xa8\"");
+}
+
+static void test_json_bytes_not_utf8(void **st)
+{
+	static const struct {
+		const char *in, *out;
+	} c[] = {
+	    {"\xff", "\"\\udcff\""},
+	    {"caf\xe9!", "\"caf\\udce9!\""},
+	    {"\xc0\xaf", "\"\\udcc0\\udcaf\""},                       /* overlong '/' */
+	    {"\xed\xa0\x80", "\"\\udced\\udca0\\udc80\""},            /* encoded surrogate */
+	    {"\xf4\x90\x80\x80", "\"\\udcf4\\udc90\\udc80\\udc80\""}, /* past U+10FFFF */
+	    {"\xe2\x82", "\"\\udce2\\udc82\""},                       /* cut short */
+	    {"\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\""},             /* valid: kept */
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		buf b = BUF_INIT;
+		json_str(&b, c[i].in);
+		assert_string_equal(b.ptr, c[i].out);
+		/* and back to the same bytes */
+		char err[128];
+		json_doc *d = json_parse(b.ptr, b.len, NULL, err, sizeof err);
+		assert_non_null(d);
+		assert_string_equal(json_root(d)->str, c[i].in);
+		json_doc_free(d);
+		buf_free(&b);
+	}
+	/* lone surrogates other than the byte escapes are still refused */
+	static const char *const bad[] = {"\"\\ud800\"", "\"\\udc00\"", "\"\\udc7f\"",
+	                                  "\"\\udfff\""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char err[128];
+		json_doc *d = json_parse(bad[i], strlen(bad[i]), NULL, err, sizeof err);
+		assert_null(d);
+		assert_non_null(strstr(err, "surrogate"));
+	}
+	/* 2^63 is a number, not an int64 clamped to 2^63-1 */
+	char err[128];
+	json_doc *d = json_parse("9223372036854775808", 19, NULL, err, sizeof err);
+	assert_non_null(d);
+	assert_false(json_root(d)->is_int);
+	json_doc_free(d);
+	d = json_parse("9223372036854775807", 19, NULL, err, sizeof err);
+	assert_true(json_root(d)->is_int && json_root(d)->i == INT64_MAX);
+	json_doc_free(d);
+}
+
+static void test_utf8_names(void **st)
+{
+	size_t at = 99;
+	assert_int_equal(utf8_check_name("abc", 3, &at), UTF8_OK);
+	assert_int_equal(utf8_check_name("\xce\xbb.\xf0\x9f\x98\x80", 7, &at), UTF8_OK);
+	assert_int_equal(utf8_check_name("ab\xff", 3, &at), UTF8_NOT_UTF8);
+	assert_int_equal(at, 2);
+	assert_int_equal(utf8_check_name("a\xc2\x85", 3, &at), UTF8_CONTROL); /* U+0085 */
+	assert_int_equal(at, 1);
+	assert_int_equal(utf8_check_name("a\x7f", 2, &at), UTF8_CONTROL);
+	assert_int_equal(utf8_check_name("\xed\xb0\x80", 3, &at), UTF8_NOT_UTF8);
+	assert_int_equal(utf8_check_name("\xe0\x80\x80", 3, &at), UTF8_NOT_UTF8); /* overlong */
 }
 
 static void test_json_structure(void **st)
@@ -220,6 +283,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buf_basic),
 	    cmocka_unit_test(test_json_strings),
+	    cmocka_unit_test(test_json_bytes_not_utf8),
+	    cmocka_unit_test(test_utf8_names),
 	    cmocka_unit_test(test_json_structure),
 	    cmocka_unit_test(test_json_errors),
 	    cmocka_unit_test(test_json_nonfinite),
