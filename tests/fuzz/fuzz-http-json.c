@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "server/body.c"
+#include "util/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,13 +50,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (body_create(root, &c, err, sizeof err) == 0)
 		body_free_create(&c);
 
-	/* What the server writes back from a parsed document parses again. */
+	/* What the server writes back from a parsed document is valid UTF-8
+	 * whatever bytes came in, parses again, and writes the same text again
+	 * (so every string read back is the bytes that were written). */
 	buf b = BUF_INIT;
 	json_write_node(&b, root);
 	if (buf_ok(&b)) {
+		for (size_t i = 0; i < b.len;) {
+			unsigned char ch = (unsigned char)b.ptr[i];
+			size_t l =
+			    ch < 0x80 ? 1
+			              : utf8_seq((const unsigned char *)b.ptr + i, b.len - i, NULL);
+			if (!l)
+				abort(); /* JSON output that is not UTF-8 */
+			i += l;
+		}
 		json_doc *again = json_parse(b.ptr, b.len, NULL, err, sizeof err);
 		if (!again)
 			abort();
+		buf b2 = BUF_INIT;
+		json_write_node(&b2, json_root(again));
+		if (buf_ok(&b2) && (b2.len != b.len || memcmp(b2.ptr, b.ptr, b.len) != 0))
+			abort(); /* the round trip lost or changed bytes */
+		buf_free(&b2);
 		json_doc_free(again);
 	}
 	buf_free(&b);
