@@ -2,6 +2,7 @@
  * lib/value.c — typed values and key validation, shared by params, metrics,
  * tags, properties and artifact names.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ int cairn_metric_value_parse(const char *text, double *out)
 	char *end;
 	errno = 0;
 	double v = strtod(text, &end);
-	if (end == text || *end || strpbrk(text, "xXiInNpP"))
+	if (end == text || *end || strpbrk(text, "xXiInNpP") || isspace((unsigned char)text[0]))
 		return err_set(CAIRN_EINVALID, "'%.64s' is not a number", text);
 	/* ERANGE is both overflow (HUGE_VAL) and underflow; a subnormal or a
 	 * value that rounds to zero is still the number written */

@@ -108,6 +108,63 @@ static void test_bad_key_logs_nothing(void **state)
 	unit_store_close(&u);
 }
 
+static void test_step_and_timestamp_ranges(void **state)
+{
+	unit_store u;
+	cairn_run *r;
+	unit_store_open(&u);
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	/* the last step there is; no automatic step after it (it used to wrap
+	 * to -2^63) */
+	assert_ok(cairn_run_log_metric(r, "st", 1, INT64_MAX, 1700000000.0));
+	assert_int_equal(cairn_run_log_metric(r, "st", 2, CAIRN_STEP_AUTO, 0), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "no step after 9223372036854775807"));
+	const char *keys[] = {"fresh", "st"};
+	double v[] = {1, 2};
+	assert_int_equal(cairn_run_log_metrics(r, keys, v, 2, CAIRN_STEP_AUTO, 0), CAIRN_EINVALID);
+	/* timestamps outside 1970..9999 are errors, not -2^63 ms */
+	static const double bad_ts[] = {1e16, 1e300, -1, NAN, INFINITY, CAIRN_TIMESTAMP_MAX + 1};
+	for (size_t i = 0; i < sizeof bad_ts / sizeof bad_ts[0]; i++) {
+		assert_int_equal(cairn_run_log_metric(r, "ts", 1, 0, bad_ts[i]), CAIRN_EINVALID);
+		assert_non_null(strstr(cairn_error_last(), "timestamp"));
+		assert_int_equal(cairn_run_log_metrics(r, keys, v, 1, 0, bad_ts[i]),
+		                 CAIRN_EINVALID);
+	}
+	assert_ok(cairn_run_log_metric(r, "ts", 1, 0, CAIRN_TIMESTAMP_MAX));
+	char *h = history(&u, r, "st");
+	assert_string_equal(h, "[[9223372036854775807,1700000000,1]]");
+	cairn_free(h);
+	h = history(&u, r, "fresh");
+	assert_string_equal(h, "[]");
+	cairn_free(h);
+	h = history(&u, r, "ts");
+	assert_string_equal(h, "[[0,253402300799,1]]");
+	cairn_free(h);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
+static void test_metric_value_parse(void **state)
+{
+	double v;
+	assert_ok(cairn_metric_value_parse("4.9e-324", &v));
+	assert_true(v > 0 && v < 1e-323); /* the smallest subnormal */
+	assert_ok(cairn_metric_value_parse("1e-400", &v));
+	assert_true(v == 0);
+	assert_ok(cairn_metric_value_parse("-Infinity", &v));
+	assert_true(isinf(v) && v < 0);
+	assert_ok(cairn_metric_value_parse("NaN", &v));
+	assert_true(isnan(v));
+	assert_ok(cairn_metric_value_parse("+inf", &v));
+	assert_true(isinf(v) && v > 0);
+	assert_ok(cairn_metric_value_parse("-0.25e2", &v));
+	assert_true(v == -25);
+	static const char *const bad[] = {"",     "1e999", "-1e999", "0x10", "0x1p3",
+	                                  "1.5x", "nanx",  "in",     " 1",   "1 "};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(cairn_metric_value_parse(bad[i], &v), CAIRN_EINVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +172,8 @@ int main(void)
 	    cmocka_unit_test(test_auto_step_per_key),
 	    cmocka_unit_test(test_non_finite_and_many),
 	    cmocka_unit_test(test_bad_key_logs_nothing),
+	    cmocka_unit_test(test_step_and_timestamp_ranges),
+	    cmocka_unit_test(test_metric_value_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
