@@ -110,7 +110,9 @@ def _step(step):
     if isinstance(step, bool) or not hasattr(step, "__index__"):
         raise TypeError("step must be an int, not %s" % type(step).__name__)
     step = step.__index__()
-    if not 0 <= step <= _STEP_MAX:
+    if step < 0:
+        raise InvalidError("negative step %d" % step)
+    if step > _STEP_MAX:
         raise InvalidError("step %d is out of range (0 to 2**63-1)" % step)
     return step
 
