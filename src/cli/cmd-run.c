@@ -159,12 +159,6 @@ static void typed_json(buf *b, const char *text)
 	}
 }
 
-/* "config/<path>" for a relative path, "config/<base name>" otherwise. */
-static char *config_artifact_name(const char *path)
-{
-	return path_join("config", relpath_is_safe(path) ? path : path_base(path));
-}
-
 /* --- the child's output -------------------------------------------------------------------- */
 
 typedef struct stream {
@@ -639,13 +633,11 @@ int cmd_run(int argc, char **argv)
 		        cairn_run_id(run), cairn_run_project(run));
 	if (cairn_run_log_params_json(run, pjson.ptr, 1) != 0)
 		warn("params not recorded: %s", cairn_error_last());
-	for (size_t i = 0; i < nconfigs; i++) {
-		char *name = config_artifact_name(configs[i]);
-		if (!name ||
-		    cairn_run_log_artifact_kind(run, configs[i], name, CAIRN_ARTIFACT_CONFIG) != 0)
-			warn("config '%s' not stored: %s", configs[i], cairn_error_last());
-		free(name);
-	}
+	/* The config files' copies, with credentials in URLs masked (their
+	 * params above are masked by the same rule). */
+	for (size_t i = 0; i < nconfigs; i++)
+		if (cairn_run_log_config_snapshot(run, configs[i]) != 0)
+			warn("%s", cairn_error_last());
 	if (note && cairn_run_set_note(run, note) != 0)
 		warn("note not recorded: %s", cairn_error_last());
 	/* Datasets, hashed before the child can change them.  One that cannot be

@@ -3,7 +3,7 @@
 # start, CAIRN_RUN_ID/CAIRN_DIR, metric lines, params and configs, signals,
 # crashed detection, secrets, system samples, GPUs through a fake NVML.
 . "$(dirname "$0")/lib.sh"
-plan 86
+plan 98
 
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
 field() { "$CAIRN" show "$1" --json | json "$2"; }
@@ -109,6 +109,54 @@ grep -rqa s3cr3t "$CAIRN_DIR"; is "no secret value anywhere in the store (db, WA
 like "the command line is masked" "$(field "$id" 'j["command"]')" "--api-key \*\*\* --db 'https://\*\*\*@db/x'"
 is "allow-listed variables are kept, masked" "$(field "$id" 'j["environment"]["env_vars"]["HF_HOME"]')" 'https://***@hub/x'
 is "secret names are dropped even when allow-listed" "$(field "$id" '"CUDA_API_KEY" in j["environment"]["env_vars"]')" False
+
+# Credentials inside URLs in config files: masked in the params and in the
+# stored copy of each file.  The files sit outside the working directory, so
+# the code snapshot (which stores the project's files as they are) does not
+# hold them; the store is then searched whole for the password.
+mkdir -p creds proj
+cat > creds/db.yaml <<'YAML'
+# fallback: postgres://bob:hunt3r2-pw@backup/x
+api:
+  url: postgres://bob:hunt3r2-pw@db/x
+  mirrors: [https://alice:hunt3r2-pw@m1/a, {u: "redis://:hunt3r2-pw@r:6379"}]
+  escaped: "mysql:\/\/carol:hunt3r2-pw@h\x2Fdb"
+lr: 0.1
+YAML
+printf '%s' '{"db": {"url": "postgres://bob:hunt3r2-pw@db/x", "replicas": ["https://bob:hunt3r2-pw@r1/x", 2]}, "php": "mysql:\/\/bob:hunt3r2-pw@h\/db", "seed": 3}' > creds/app.json
+# a UTF-16 file: nothing to mask in its bytes, so its copy is refused
+python3 -c 'import sys; sys.stdout.buffer.write("u: x://u:hunt3r2-pw@h\n".encode("utf-16"))' > creds/u16.yaml
+(cd proj && "$CAIRN" run --config ../creds/db.yaml --config ../creds/u16.yaml -- sh -c 'true' x --cfg ../creds/app.json >/dev/null 2>"$T/cfg.err")
+id=$(last)
+is "configs with credentials: one warning, for the copy it cannot mask" "$(cat "$T/cfg.err")" "warning: config '../creds/u16.yaml' is not stored: a credential in a URL in it cannot be masked in the file"
+is "its params are recorded, masked" "$(field "$id" 'j["params"]["u"]')" 'x://***@h'
+# every file of the store: the database, its WAL, and every object (stored
+# raw; a zstd frame would be decompressed before the search)
+store_holds() {
+	grep -rqa -- "$1" "$CAIRN_DIR" && return 0
+	local f
+	for f in $(find "$CAIRN_DIR/objects" -type f); do
+		if [ "$(head -c4 "$f" | od -An -tx1 | tr -d ' ')" = 28b52ffd ]; then
+			zstd -dcq "$f" | grep -qa -- "$1" && return 0
+		fi
+	done
+	return 1
+}
+store_holds hunt3r2; is "no config password anywhere in the store (db, WAL, objects)" $? 1
+is "a URL in a YAML config is masked in the params" "$(field "$id" 'j["params"]["api.url"]')" 'postgres://***@db/x'
+is "URLs nested in a YAML list are masked" "$(field "$id" 'j["params"]["api.mirrors"]')" '["https://***@m1/a", {"u": "redis://***@r:6379"}]'
+is "a URL written with escapes is masked" "$(field "$id" 'j["params"]["api.escaped"]')" 'mysql://***@h/db'
+is "a URL in a JSON config is masked in the params" "$(field "$id" 'j["params"]["db.url"]')" 'postgres://***@db/x'
+is "URLs nested in a JSON list are masked" "$(field "$id" 'j["params"]["db.replicas"]')" '["https://***@r1/x", 2]'
+is "a JSON URL written with escaped slashes is masked" "$(field "$id" 'j["params"]["php"]')" 'mysql://***@h/db'
+is "other params are kept" "$(field "$id" '[j["params"]["lr"], j["params"]["seed"]]')" '[0.1, 3]'
+dig=$(field "$id" '[a["digest"] for a in j["artifacts"] if a["path"]=="config/db.yaml"][0]')
+is "the stored YAML keeps its text, with credentials masked" "$(cat "$(object "$dig")")" "$(printf '%s\n' \
+	'# fallback: postgres://***@backup/x' 'api:' '  url: postgres://***@db/x' \
+	'  mirrors: [https://***@m1/a, {u: "redis://***@r:6379"}]' '  escaped: "mysql://***@h/db"' 'lr: 0.1')"
+dig=$(field "$id" '[a["digest"] for a in j["artifacts"] if a["path"]=="config/app.json"][0]')
+is "the stored JSON is the same JSON, masked" "$(json 'j["php"], j["db"]["replicas"][0], j["seed"]' < "$(object "$dig")")" "('mysql://***@h/db', 'https://***@r1/x', 3)"
+rm -rf creds proj
 
 # --- signals ----------------------------------------------------------------------------------------
 cat > trap.sh <<'SH'
