@@ -93,15 +93,26 @@ CAIRN_EXTERN(int) cairn_command_line_masked(char **out, int argc, const char *co
 
 /* Flatten a YAML or JSON config file (by extension; .yaml/.yml/.json) into a
  * JSON object of params with dotted keys.  Lists become JSON text strings;
- * null becomes the string "null"; secret-looking keys are left out.  A
+ * null becomes the string "null"; secret-looking keys are left out and
+ * credentials inside URLs masked (in keys, values and lists).  A
  * malformed file is CAIRN_EINVALID with the file and line in the message. */
 CAIRN_EXTERN(int) cairn_config_flatten_json(char **out, const char *path);
 
 /* Flatten a YAML/JSON config into params (dotted keys) and snapshot the file
- * as an artifact of kind "config" (named config/<path>).  Params already set
- * are replaced.  A malformed file is CAIRN_EINVALID (file and line in the
- * message) and is still snapshotted. */
+ * with cairn_run_log_config_snapshot (credentials masked in both).  Params
+ * already set are replaced.  A malformed file is CAIRN_EINVALID (file and
+ * line in the message) and is still snapshotted; a copy that is refused
+ * still records the params, and its error is returned. */
 CAIRN_EXTERN(int) cairn_run_log_config(cairn_run *run, const char *path);
+
+/* Store a copy of a config file as an artifact of kind "config", named
+ * config/<path> (config/<base name> for a path that is absolute or climbs
+ * out), with every credential inside a URL masked as cairn_mask_credentials
+ * does, also in comments and in strings written with escapes; the rest is
+ * kept byte for byte.  A file that parses is checked after masking: when a
+ * credential is still there it is not stored (CAIRN_EINVALID).  Files over
+ * 16 MiB are not stored (CAIRN_ETOOBIG).  cairn_run_log_config calls it. */
+CAIRN_EXTERN(int) cairn_run_log_config_snapshot(cairn_run *run, const char *path);
 
 /* Log every member of a flat JSON object as a param, in one transaction.
  * Numbers are int or float as written, true/false are bools, strings stay

@@ -269,7 +269,7 @@ table *table_new(int ncols)
 void table_header(table *t, int col, const char *text)
 {
 	free(t->head[col]);
-	t->head[col] = strdup(text ? text : "");
+	t->head[col] = cli_safe_dup(text, 0);
 }
 
 void table_align_right(table *t, int col, bool right)
@@ -277,15 +277,62 @@ void table_align_right(table *t, int col, bool right)
 	t->right[col] = right;
 }
 
-/* Table cells are single-line: control characters become spaces. */
-static char *cell_dup(const char *s)
+/* Bytes of the valid UTF-8 sequence at s (lead byte 0xC2..0xF4), else 0. */
+static size_t utf8_seq(const unsigned char *s)
 {
-	char *d = strdup(s ? s : "");
-	if (d)
-		for (char *p = d; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = ' ';
-	return d;
+	size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
+	if (s[0] < 0xC2 || s[0] > 0xF4)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+void cli_safe_text(buf *b, const char *text, unsigned flags)
+{
+	const unsigned char *s = (const unsigned char *)(text ? text : "");
+	while (*s) {
+		unsigned char c = *s;
+		if (c < 0x20 || c == 0x7F) {
+			bool keep = (flags & CLI_TEXT_LINES) && (c == '\n' || c == '\t');
+			buf_putc(b, keep ? (char)c : ' ');
+			s++;
+			continue;
+		}
+		if (c < 0x80) {
+			buf_putc(b, (char)c);
+			s++;
+			continue;
+		}
+		size_t n = utf8_seq(s);
+		if (n == 2 && c == 0xC2 && s[1] <= 0x9F) { /* U+0080..U+009F: C1 controls */
+			buf_putc(b, ' ');
+		} else if (n) {
+			buf_add(b, s, n);
+		} else {
+			/* not UTF-8: a lone 0x80..0x9F is a C1 control to an 8-bit
+			 * terminal; other stray bytes cannot drive one */
+			buf_putc(b, c <= 0x9F ? ' ' : (char)c);
+			n = 1;
+		}
+		s += n;
+	}
+}
+
+char *cli_safe_dup(const char *text, unsigned flags)
+{
+	buf b = BUF_INIT;
+	cli_safe_text(&b, text, flags);
+	return buf_detach(&b);
+}
+
+void cli_fputs_safe(FILE *f, const char *text, unsigned flags)
+{
+	buf b = BUF_INIT;
+	cli_safe_text(&b, text, flags);
+	fwrite(b.ptr, 1, b.len, f);
+	buf_free(&b);
 }
 
 void table_row(table *t, const char *const *cells)
@@ -303,7 +350,8 @@ void table_row(table *t, const char *const *cells)
 		t->cap = nc;
 	}
 	for (int c = 0; c < t->ncols; c++) {
-		t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = cell_dup(cells[c]);
+		/* single-line and safe for a terminal, whatever the store holds */
+		t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = cli_safe_dup(cells[c], 0);
 		t->sgr[t->nrows * (size_t)t->ncols + (size_t)c] = NULL;
 	}
 	t->nrows++;

@@ -70,6 +70,18 @@ int cli_term_width(void);
  * and emoji count 2, combining marks 0). */
 size_t cli_strwidth(const char *s);
 
+/* Text from the store made safe to print on a terminal: every control
+ * character — C0 (0x00..0x1F), DEL, C1 (U+0080..U+009F, and lone bytes
+ * 0x80..0x9F, which an 8-bit terminal reads as C1) — becomes one space, so
+ * no stored name, note or path can move the cursor, recolour, retitle or
+ * otherwise drive the terminal.  With CLI_TEXT_LINES, newlines and tabs are
+ * kept (a note of several lines).  Table cells and headers go through it;
+ * so does everything `cairn show` prints.  NULL is "". */
+#define CLI_TEXT_LINES 1u
+void cli_safe_text(buf *b, const char *text, unsigned flags);
+char *cli_safe_dup(const char *text, unsigned flags); /* malloc'd; NULL on OOM */
+void cli_fputs_safe(FILE *f, const char *text, unsigned flags);
+
 typedef struct table table;
 table *table_new(int ncols);
 void table_header(table *t, int col, const char *text);

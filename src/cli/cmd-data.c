@@ -397,11 +397,17 @@ void data_print_sample(cairn_store *s, const char *run, const char *name, int n)
 	const json *d = ds ? ds->child : NULL;
 	if (d && json_get(d, "files")->i > 1) {
 		const json *es = json_get(d, "entries");
-		for (const json *e = es->child; e; e = e->next)
-			printf("      %s\n", json_get_str(e, "path"));
+		for (const json *e = es->child; e; e = e->next) { /* file names: any bytes */
+			printf("      ");
+			cli_fputs_safe(stdout, json_get_str(e, "path"), 0);
+			putchar('\n');
+		}
 		long long more = (long long)json_get(d, "files")->i - (long long)es->len;
-		if (more > 0)
-			printf("      … %lld more ('cairn data show %.8s %s')\n", more, run, name);
+		if (more > 0) {
+			printf("      … %lld more ('cairn data show %.8s ", more, run);
+			cli_fputs_safe(stdout, name, 0);
+			printf("')\n");
+		}
 	}
 	json_doc_free(doc);
 	cairn_free(out);

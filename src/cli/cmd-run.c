@@ -15,8 +15,12 @@
  *      pipes; start the monitor (heartbeat, system samples);
  *   5. pump: each chunk goes to our stdout/stderr unchanged, to the log
  *      stream (logs/stdout.log, logs/stderr.log) and to the metric parser;
- *   6. the child ends: drain the pipes, store the logs, finish the run with
- *      its status, and exit with the child's exit code (128+N for signal N).
+ *   6. the child ends: read on until the pipes' last writers close them
+ *      (EOF), for at most CAIRN_DRAIN_TIMEOUT seconds (2) — a background job
+ *      of the command may still be writing; hand the pipes still open to
+ *      detached drainers (drain.c), so such a job never meets a closed pipe
+ *      because cairn exited; store the logs, finish the run with the child's
+ *      status, and exit with its exit code (128+N for signal N).
  *
  * Signals: INT, TERM, HUP and QUIT are taken through a signalfd (blocked in
  * every thread) and forwarded to the child; the run then ends "killed".
@@ -29,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,6 +49,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/drain.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -78,6 +84,8 @@ static const char usage[] =
     "      --no-env             do not capture the environment\n"
     "      --no-sys             do not sample CPU, memory and GPU\n"
     "  -v, --verbose            say which run this is and how it ended (on stderr)\n\n"
+    "After the command exits, what it left running may still write: that is\n"
+    "stored for up to $CAIRN_DRAIN_TIMEOUT seconds (2), then passed on unstored.\n\n"
     "See docs/cli/run.md for what is recorded and how.\n";
 
 /* --- finding the command ------------------------------------------------------------ */
@@ -157,12 +165,6 @@ static void typed_json(buf *b, const char *text)
 	}
 	default: json_str(b, text);
 	}
-}
-
-/* "config/<path>" for a relative path, "config/<base name>" otherwise. */
-static char *config_artifact_name(const char *path)
-{
-	return path_join("config", relpath_is_safe(path) ? path : path_base(path));
 }
 
 /* --- the child's output -------------------------------------------------------------------- */
@@ -267,6 +269,117 @@ static ssize_t drain_counted(stream *s, cairn_run *run, char *b, size_t bsz, int
 	if (s->log)
 		cairn_artifact_stream_commit(s->log, 0);
 	return n;
+}
+
+/* --- after the child: processes it left behind -------------------------------------------- */
+
+#define DRAIN_TIMEOUT_DEFAULT 2.0
+
+/* Seconds to keep reading after the child exits ($CAIRN_DRAIN_TIMEOUT). */
+static double drain_timeout(void)
+{
+	const char *v = getenv("CAIRN_DRAIN_TIMEOUT");
+	char *end;
+	if (!v || !*v)
+		return DRAIN_TIMEOUT_DEFAULT;
+	double t = strtod(v, &end);
+	if (end == v || *end || !(t >= 0) || t > 86400) {
+		warn(
+		    "CAIRN_DRAIN_TIMEOUT='%s' is not a number of seconds from 0 to 86400; using %g",
+		    v, DRAIN_TIMEOUT_DEFAULT);
+		return DRAIN_TIMEOUT_DEFAULT;
+	}
+	return t;
+}
+
+/* The child has exited.  What it started may still hold the pipes (a
+ * background job): read on, storing and passing it on as before, until
+ * every writer has closed them (EOF) or `timeout` seconds have passed or
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT asks cairn to stop waiting.  With no such
+ * process, EOF is there at once: no wait. */
+static void drain_after_exit(stream *out, stream *err, cairn_run *run, char *iobuf, int sfd,
+                             double timeout)
+{
+	double end = clock_mono() + timeout;
+	while (out->fd >= 0 || err->fd >= 0) {
+		double left = end - clock_mono();
+		if (left <= 0)
+			return;
+		struct pollfd pf[3];
+		int np = 0, io = -1, ie = -1;
+		if (out->fd >= 0) {
+			pf[np] = (struct pollfd){out->fd, POLLIN, 0};
+			io = np++;
+		}
+		if (err->fd >= 0) {
+			pf[np] = (struct pollfd){err->fd, POLLIN, 0};
+			ie = np++;
+		}
+		pf[np] = (struct pollfd){sfd, POLLIN, 0};
+		int is = np++;
+		int n = poll(pf, (nfds_t)np, (int)fmin(ceil(left * 1000), INT_MAX));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		if (io >= 0 && pf[io].revents)
+			drain_once(out, run, iobuf, 1 << 20);
+		if (ie >= 0 && pf[ie].revents)
+			drain_once(err, run, iobuf, 1 << 20);
+		if (pf[is].revents) {
+			struct signalfd_siginfo si;
+			bool stop = false;
+			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+				int sig = (int)si.ssi_signo;
+				stop = stop || sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+				       sig == SIGQUIT;
+			}
+			if (stop)
+				return;
+		}
+	}
+}
+
+/* Writers remain after the wait: store what the pipes hold at this moment,
+ * then hand them to drainers that pass the rest on to our stdout/stderr, so
+ * those writers never meet a closed pipe because cairn exits.  true when
+ * anything was handed off. */
+static bool hand_off(stream *out, stream *err, cairn_run *run, char *iobuf, const sigset_t *mask)
+{
+	stream *ss[2] = {out, err};
+	for (int i = 0; i < 2; i++) {
+		stream *x = ss[i];
+		int pending = 0;
+		if (x->fd < 0 || ioctl(x->fd, FIONREAD, &pending) != 0)
+			continue;
+		for (int64_t left = pending; left > 0 && x->fd >= 0;) {
+			int rerr;
+			ssize_t got = drain_counted(x, run, iobuf, 1 << 20, &rerr);
+			if (got <= 0)
+				break;
+			left -= got;
+		}
+		/* readable with nothing in it: at EOF after all (a bound of 0) */
+		struct pollfd pf = {x->fd, POLLIN, 0};
+		if (x->fd >= 0 && poll(&pf, 1, 0) == 1 && ioctl(x->fd, FIONREAD, &pending) == 0 &&
+		    pending == 0) {
+			close(x->fd);
+			x->fd = -1;
+		}
+	}
+	if (out->fd < 0 && err->fd < 0)
+		return false;
+	int in[2] = {out->fd, err->fd};
+	int to[2] = {out->pass ? out->out_fd : -1, err->pass ? err->out_fd : -1};
+	if (drain_detach(in, to, mask) != 0)
+		warn("cannot pass on the output of what the command left running: %s",
+		     strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		if (ss[i]->fd >= 0)
+			close(ss[i]->fd);
+		ss[i]->fd = -1;
+	}
+	return true;
 }
 
 /* --- the environment, captured beside the child ------------------------------------------ */
@@ -639,13 +752,11 @@ int cmd_run(int argc, char **argv)
 		        cairn_run_id(run), cairn_run_project(run));
 	if (cairn_run_log_params_json(run, pjson.ptr, 1) != 0)
 		warn("params not recorded: %s", cairn_error_last());
-	for (size_t i = 0; i < nconfigs; i++) {
-		char *name = config_artifact_name(configs[i]);
-		if (!name ||
-		    cairn_run_log_artifact_kind(run, configs[i], name, CAIRN_ARTIFACT_CONFIG) != 0)
-			warn("config '%s' not stored: %s", configs[i], cairn_error_last());
-		free(name);
-	}
+	/* The config files' copies, with credentials in URLs masked (their
+	 * params above are masked by the same rule). */
+	for (size_t i = 0; i < nconfigs; i++)
+		if (cairn_run_log_config_snapshot(run, configs[i]) != 0)
+			warn("%s", cairn_error_last());
 	if (note && cairn_run_set_note(run, note) != 0)
 		warn("note not recorded: %s", cairn_error_last());
 	/* Datasets, hashed before the child can change them.  One that cannot be
@@ -776,30 +887,15 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 	}
-	/* What the child wrote before it ended is still in the pipes: read
-	 * that much, not what a background grandchild keeps writing after. */
-	for (int i = 0; i < 2; i++) {
-		stream *x = i ? &err : &out;
-		int pending = 0;
-		if (x->fd < 0)
-			continue;
-		fcntl(x->fd, F_SETFL, O_NONBLOCK);
-		if (ioctl(x->fd, FIONREAD, &pending) != 0)
-			pending = 1 << 20;
-		int64_t left = pending;
-		while (left > 0 && x->fd >= 0) {
-			int rerr;
-			ssize_t got = drain_counted(x, run, iobuf, 1 << 20, &rerr);
-			if (got <= 0)
-				break;
-			left -= got;
-		}
-		if (x->fd >= 0) {
-			close(x->fd);
-			x->fd = -1;
-		}
-	}
 	double elapsed = clock_mono() - t0;
+	/* What the child wrote is still in the pipes, and what it started may
+	 * write on: read until the last writer closes them, within the bound,
+	 * then let drainers pass the rest on. */
+	drain_after_exit(&out, &err, run, iobuf, sfd, drain_timeout());
+	if (hand_off(&out, &err, run, iobuf, &old_mask) && verbose)
+		fprintf(stderr,
+		        "cairn: processes the command left running still write; their output "
+		        "goes on, not stored\n");
 
 	cairn_status st;
 	int code;

@@ -1,6 +1,12 @@
 /*
  * cli/cmd-show.c — `cairn show RUN [--json]`: everything recorded for a run.
  * Reads summaries, never metric points, so it is fast at any run size.
+ *
+ * Every string it prints comes from the store, where anyone who could log
+ * into a run put it: each one goes through cli_safe_text (control
+ * characters become spaces, as in `cairn ls`), through safe() for printf
+ * arguments and tables for the rest.  --json prints the library's JSON
+ * unchanged, escapes and all.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -40,6 +46,42 @@ static void value_text(char *out, size_t n, const json *v)
 	}
 }
 
+/* Up to SAFE_RING strings made safe for the terminal, alive together for one
+ * printf; freed by safe_free. */
+#define SAFE_RING 8
+typedef struct safe_ring {
+	char *s[SAFE_RING];
+	int next;
+} safe_ring;
+
+static const char *safe(safe_ring *r, const char *s)
+{
+	free(r->s[r->next]);
+	char *d = r->s[r->next] = cli_safe_dup(s, 0);
+	r->next = (r->next + 1) % SAFE_RING;
+	return d ? d : "";
+}
+
+static void safe_free(safe_ring *r)
+{
+	for (int i = 0; i < SAFE_RING; i++)
+		free(r->s[i]);
+}
+
+/* A note of several lines: each line after the first indented under it. */
+static void print_note(const char *note)
+{
+	char *t = cli_safe_dup(note, CLI_TEXT_LINES);
+	printf("note      ");
+	for (const char *p = t ? t : ""; *p; p++) {
+		putchar(*p);
+		if (*p == '\n' && p[1])
+			printf("          ");
+	}
+	putchar('\n');
+	free(t);
+}
+
 static void section(const char *title, bool color)
 {
 	if (color)
@@ -57,6 +99,7 @@ int cmd_show(int argc, char **argv)
 	cairn_store *s = NULL;
 	char *out = NULL;
 	json_doc *doc = NULL;
+	safe_ring sr = {{NULL}, 0};
 	bool as_json = false;
 	int o, rc = 0;
 	cli_args_init(&a, "show", argc, argv);
@@ -103,11 +146,12 @@ int cmd_show(int argc, char **argv)
 	json_get_num(r, "end_time", &en);
 	clock_format_iso(t1, st);
 	clock_format_iso(t2, en);
-	printf("%s%s%s  %s  (%s #%lld)\n", color ? "\033[1m" : "", json_get_str(r, "name"),
-	       color ? "\033[0m" : "", json_get_str(r, "id"), json_get_str(r, "project"),
+	printf("%s%s%s  %s  (%s #%lld)\n", color ? "\033[1m" : "",
+	       safe(&sr, json_get_str(r, "name")), color ? "\033[0m" : "",
+	       safe(&sr, json_get_str(r, "id")), safe(&sr, json_get_str(r, "project")),
 	       (long long)json_get(r, "seq")->i);
 	const json *ec = json_get(r, "exit_code");
-	printf("status    %s", json_get_str(r, "status"));
+	printf("status    %s", safe(&sr, json_get_str(r, "status")));
 	if (ec && ec->type == JSON_NUM)
 		printf(" (exit code %lld)", (long long)ec->i);
 	printf("\nstarted   %s\n", t1);
@@ -115,35 +159,35 @@ int cmd_show(int argc, char **argv)
 		printf("ended     %s (%.1fs)\n", t2, en - st);
 	const char *cmd = json_get_str(r, "command");
 	if (cmd)
-		printf("command   %s\n", cmd);
+		printf("command   %s\n", safe(&sr, cmd));
 	const char *host = json_get_str(r, "host"), *user = json_get_str(r, "user");
 	if (host || user)
-		printf("host      %s%s%s\n", user ? user : "", user ? "@" : "", host ? host : "");
+		printf("host      %s%s%s\n", safe(&sr, user), user ? "@" : "", safe(&sr, host));
 	const char *cwd = json_get_str(r, "cwd");
 	if (cwd)
-		printf("cwd       %s\n", cwd);
+		printf("cwd       %s\n", safe(&sr, cwd));
 	const json *tags = json_get(r, "tags");
 	if (tags && tags->len) {
 		printf("tags     ");
 		for (const json *x = tags->child; x; x = x->next)
-			printf(" %s", x->str);
+			printf(" %s", safe(&sr, x->str));
 		printf("\n");
 	}
 	const char *note = json_get_str(r, "note");
 	if (note && *note)
-		printf("note      %s\n", note);
+		print_note(note);
 
 	const json *code = json_get(r, "code");
 	if (code && code->type == JSON_OBJ) {
 		section("code", color);
 		const char *c = json_get_str(code, "commit");
 		const json *dirty = json_get(code, "dirty");
-		printf("  commit  %s%s\n", c ? c : "(not a git repository)",
+		printf("  commit  %s%s\n", c ? safe(&sr, c) : "(not a git repository)",
 		       dirty && dirty->type == JSON_BOOL && dirty->b ? " (dirty)" : "");
 		if (json_get_str(code, "branch"))
-			printf("  branch  %s\n", json_get_str(code, "branch"));
+			printf("  branch  %s\n", safe(&sr, json_get_str(code, "branch")));
 		if (json_get_str(code, "remote"))
-			printf("  remote  %s\n", json_get_str(code, "remote"));
+			printf("  remote  %s\n", safe(&sr, json_get_str(code, "remote")));
 	}
 
 	const json *params = json_get(r, "params");
@@ -190,17 +234,18 @@ int cmd_show(int argc, char **argv)
 	if (props && props->len) {
 		section("properties", color);
 		for (const json *p = props->child; p; p = p->next)
-			printf("  %s = %s\n", p->key, p->str);
+			printf("  %s = %s\n", safe(&sr, p->key), safe(&sr, p->str));
 	}
 	const json *ds = json_get(r, "datasets");
 	if (ds && ds->len) {
 		section("data", color);
 		for (const json *d = ds->child; d; d = d->next) {
-			printf("  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n",
-			       json_get_str(d, "name"), json_get_str(d, "role"),
-			       json_get_str(d, "path"), json_get_str(d, "algo"),
-			       json_get_str(d, "digest"), (long long)json_get(d, "files")->i,
-			       (long long)json_get(d, "bytes")->i);
+			printf(
+			    "  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n",
+			    safe(&sr, json_get_str(d, "name")), safe(&sr, json_get_str(d, "role")),
+			    safe(&sr, json_get_str(d, "path")), safe(&sr, json_get_str(d, "algo")),
+			    safe(&sr, json_get_str(d, "digest")),
+			    (long long)json_get(d, "files")->i, (long long)json_get(d, "bytes")->i);
 			data_print_sample(s, json_get_str(r, "id"), json_get_str(d, "name"), 5);
 		}
 	}
@@ -210,7 +255,7 @@ int cmd_show(int argc, char **argv)
 		for (const json *e = env->child; e; e = e->next) {
 			if (e->type == JSON_STR || e->type == JSON_NUM || e->type == JSON_BOOL) {
 				value_text(tmp, sizeof tmp, e);
-				printf("  %-12s %s\n", e->key, tmp);
+				printf("  %-12s %s\n", safe(&sr, e->key), safe(&sr, tmp));
 			}
 		}
 	}
@@ -218,10 +263,12 @@ int cmd_show(int argc, char **argv)
 	if (arts && arts->len) {
 		section("artifacts", color);
 		for (const json *x = arts->child; x; x = x->next)
-			printf("  %-40s %10lld  %s\n", json_get_str(x, "path"),
-			       (long long)json_get(x, "size")->i, json_get_str(x, "kind"));
+			printf("  %-40s %10lld  %s\n", safe(&sr, json_get_str(x, "path")),
+			       (long long)json_get(x, "size")->i,
+			       safe(&sr, json_get_str(x, "kind")));
 	}
 done:
+	safe_free(&sr);
 	json_doc_free(doc);
 	cairn_free(out);
 	cairn_store_close(s);

@@ -3,7 +3,9 @@
  * command line, YAML/JSON config files flattened to dotted keys, and flat
  * JSON objects logged in one transaction.  Also the secret rules every
  * captured text goes through: names that look secret are never recorded,
- * credentials inside URLs are masked.
+ * credentials inside URLs are masked (one masker, mask_credentials_buf, for
+ * command lines, config params and keys, and config copies in
+ * capture-config.c).
  *
  * Input bounds: config files at most CONFIG_MAX bytes, nesting depth 64, at
  * most PARAMS_MAX params and NODES_MAX visited YAML nodes (aliases can make
@@ -26,7 +28,7 @@
 
 #define PARAMS_MAX 10000
 #define NODES_MAX  1000000
-#define DEPTH_MAX  64
+#define DEPTH_MAX  CONFIG_DEPTH_MAX
 
 /* --- secrets ------------------------------------------------------------------ */
 
@@ -67,71 +69,108 @@ static bool secret_query_name(const char *s, size_t n)
 	       strcasecmp(name, "pass") == 0;
 }
 
-int cairn_mask_credentials(char **out, const char *text)
+/* q is at the end of a URL: the end of the text, or a character no URL holds
+ * unquoted. */
+static bool url_stop(const char *q, const char *e)
 {
-	*out = NULL;
-	if (!text)
-		return err_set(CAIRN_EINVALID, "no text");
-	buf b = BUF_INIT;
-	const char *p = text;
+	return q >= e || url_end(*q);
+}
+
+void mask_credentials_buf(buf *b, const char *text, size_t n)
+{
+	const char *p = text, *e = text + n;
 	for (;;) {
-		const char *sep = strstr(p, "://");
+		const char *sep = memmem(p, (size_t)(e - p), "://", 3);
 		if (!sep) {
-			buf_puts(&b, p);
-			break;
+			buf_add(b, p, (size_t)(e - p));
+			return;
 		}
 		const char *s = sep;
 		while (s > p && scheme_char(s[-1]))
 			s--;
-		if (s == sep || !isalpha((unsigned char)*s)) { /* no scheme: not a URL */
-			buf_add(&b, p, (size_t)(sep + 3 - p));
-			p = sep + 3;
+		buf_add(b, p, (size_t)(sep + 3 - p));
+		p = sep + 3;
+		if (s == sep || !isalpha((unsigned char)*s)) /* no scheme: not a URL */
 			continue;
-		}
-		buf_add(&b, p, (size_t)(sep + 3 - p));
-		const char *auth = sep + 3;
-		const char *end = auth;
-		while (!url_end(*end) && *end != '/' && *end != '?' && *end != '#')
+		const char *auth = p, *end = p;
+		while (!url_stop(end, e) && *end != '/' && *end != '?' && *end != '#')
 			end++;
 		const char *at = NULL;
 		for (const char *q = auth; q < end; q++)
 			if (*q == '@')
 				at = q;
 		if (at) {
-			buf_puts(&b, "***");
+			buf_puts(b, "***");
 			auth = at;
 		}
-		buf_add(&b, auth, (size_t)(end - auth));
+		buf_add(b, auth, (size_t)(end - auth));
 		/* path, then query parameters with secret names masked */
 		const char *q = end;
-		while (!url_end(*q) && *q != '?' && *q != '#')
+		while (!url_stop(q, e) && *q != '?' && *q != '#')
 			q++;
-		buf_add(&b, end, (size_t)(q - end));
-		if (*q == '?') {
-			buf_putc(&b, '?');
+		buf_add(b, end, (size_t)(q - end));
+		if (q < e && *q == '?') {
+			buf_putc(b, '?');
 			q++;
-			while (!url_end(*q) && *q != '#') {
+			while (!url_stop(q, e) && *q != '#') {
 				const char *pe = q;
-				while (!url_end(*pe) && *pe != '&' && *pe != '#')
+				while (!url_stop(pe, e) && *pe != '&' && *pe != '#')
 					pe++;
 				const char *eq = memchr(q, '=', (size_t)(pe - q));
 				if (eq && secret_query_name(q, (size_t)(eq - q))) {
-					buf_add(&b, q, (size_t)(eq + 1 - q));
-					buf_puts(&b, "***");
+					buf_add(b, q, (size_t)(eq + 1 - q));
+					buf_puts(b, "***");
 				} else {
-					buf_add(&b, q, (size_t)(pe - q));
+					buf_add(b, q, (size_t)(pe - q));
 				}
 				q = pe;
-				if (*q == '&') {
-					buf_putc(&b, '&');
+				if (q < e && *q == '&') {
+					buf_putc(b, '&');
 					q++;
 				}
 			}
 		}
 		p = q;
 	}
+}
+
+bool mask_would_change(const char *s, size_t n)
+{
+	if (!memmem(s, n, "://", 3))
+		return false;
+	buf m = BUF_INIT;
+	mask_credentials_buf(&m, s, n);
+	bool changed = !buf_ok(&m) || m.len != n || memcmp(m.ptr, s, n) != 0;
+	buf_free(&m);
+	return changed;
+}
+
+int cairn_mask_credentials(char **out, const char *text)
+{
+	*out = NULL;
+	if (!text)
+		return err_set(CAIRN_EINVALID, "no text");
+	buf b = BUF_INIT;
+	mask_credentials_buf(&b, text, strlen(text));
 	*out = buf_detach(&b);
 	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+/* A string as JSON, with credentials inside URLs masked (params and lists
+ * from config files: the same rule as the command line's values). */
+static void json_str_masked(buf *b, const char *s, size_t n)
+{
+	if (!memmem(s, n, "://", 3)) {
+		json_strn(b, s, n);
+		return;
+	}
+	buf m = BUF_INIT;
+	mask_credentials_buf(&m, s, n);
+	if (buf_ok(&m))
+		json_strn(b, m.ptr, m.len);
+	else
+		b->oom = true;
+	buf_free(&m);
 }
 
 /* --- typed values as JSON ------------------------------------------------------------ */
@@ -561,18 +600,16 @@ static bool key_ok(flat *f, const char *key)
 	return !cairn_name_is_secret(key);
 }
 
+/* prefix.k, with credentials in k masked (a key can be a URL too). */
 static char *join_key(const char *prefix, const char *k)
 {
-	if (!prefix || !*prefix)
-		return strdup(k);
-	size_t a = strlen(prefix), n = strlen(k);
-	char *r = malloc(a + n + 2);
-	if (r) {
-		memcpy(r, prefix, a);
-		r[a] = '.';
-		memcpy(r + a + 1, k, n + 1);
+	buf b = BUF_INIT;
+	if (prefix && *prefix) {
+		buf_puts(&b, prefix);
+		buf_putc(&b, '.');
 	}
-	return r;
+	mask_credentials_buf(&b, k, strlen(k));
+	return buf_detach(&b);
 }
 
 /* YAML 1.1 plain scalars as PyYAML reads them, mostly. */
@@ -580,7 +617,7 @@ static void yaml_scalar_value(buf *b, const yaml_node_t *n)
 {
 	const char *s = (const char *)n->data.scalar.value;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
-		json_str(b, s);
+		json_str_masked(b, s, strlen(s));
 		return;
 	}
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
@@ -633,7 +670,7 @@ static void yaml_scalar_value(buf *b, const yaml_node_t *n)
 	if (v.type == CAIRN_TYPE_BOOL) /* "True" handled above; keep case as text */
 		v.type = CAIRN_TYPE_STRING;
 	if (v.type == CAIRN_TYPE_STRING)
-		json_str(b, s);
+		json_str_masked(b, s, strlen(s));
 	else
 		json_typed_value(b, &v);
 }
@@ -667,9 +704,10 @@ static void yaml_json(flat *f, buf *b, yaml_node_t *n, int depth)
 			yaml_node_t *k = yaml_document_get_node(f->doc, p->key);
 			if (p != n->data.mapping.pairs.start)
 				buf_puts(b, ", ");
-			json_str(b, k && k->type == YAML_SCALAR_NODE
-			                ? (const char *)k->data.scalar.value
-			                : "?");
+			const char *ks = k && k->type == YAML_SCALAR_NODE
+			                     ? (const char *)k->data.scalar.value
+			                     : "?";
+			json_str_masked(b, ks, strlen(ks));
 			buf_puts(b, ": ");
 			yaml_json(f, b, yaml_document_get_node(f->doc, p->value), depth + 1);
 		}
@@ -738,7 +776,10 @@ static size_t line_of(const char *data, size_t len, size_t off)
 	return line;
 }
 
-static void json_node_text(buf *b, const json *n, int depth)
+/* A JSON value as JSON text; with mask, credentials inside URLs in its
+ * strings and keys are masked (values from config files, not the ones a
+ * caller logs explicitly). */
+static void json_node_text(buf *b, const json *n, int depth, bool mask)
 {
 	if (depth > DEPTH_MAX)
 		return;
@@ -751,7 +792,12 @@ static void json_node_text(buf *b, const json *n, int depth)
 		else
 			json_num(b, n->num);
 		break;
-	case JSON_STR: json_strn(b, n->str, n->len); break;
+	case JSON_STR:
+		if (mask)
+			json_str_masked(b, n->str, n->len);
+		else
+			json_strn(b, n->str, n->len);
+		break;
 	case JSON_ARR:
 	case JSON_OBJ: {
 		buf_putc(b, n->type == JSON_ARR ? '[' : '{');
@@ -759,10 +805,13 @@ static void json_node_text(buf *b, const json *n, int depth)
 			if (c != n->child)
 				buf_puts(b, ", ");
 			if (n->type == JSON_OBJ) {
-				json_str(b, c->key);
+				if (mask)
+					json_str_masked(b, c->key, strlen(c->key));
+				else
+					json_str(b, c->key);
 				buf_puts(b, ": ");
 			}
-			json_node_text(b, c, depth + 1);
+			json_node_text(b, c, depth + 1, mask);
 		}
 		buf_putc(b, n->type == JSON_ARR ? ']' : '}');
 		break;
@@ -785,7 +834,7 @@ static void json_flatten(flat *f, const json *n, const char *prefix, int depth)
 		} else if (key_ok(f, full)) {
 			buf v = BUF_INIT;
 			if (c->type == JSON_ARR || c->type == JSON_OBJ) {
-				json_node_text(&v, c, 0);
+				json_node_text(&v, c, 0, true);
 				if (v.len <= TEXT_VALUE_MAX) {
 					emit_key(f, full);
 					json_str(f->out, v.ptr);
@@ -799,7 +848,7 @@ static void json_flatten(flat *f, const json *n, const char *prefix, int depth)
 				json_typed_value(f->out, &fv);
 			} else {
 				emit_key(f, full);
-				json_node_text(f->out, c, 0);
+				json_node_text(f->out, c, 0, true);
 			}
 			buf_free(&v);
 		}
@@ -867,7 +916,7 @@ int config_flatten_buf(buf *out, const char *data, size_t len, bool yaml, const 
 	return f.rc;
 }
 
-static int config_kind(const char *path, bool *yaml)
+int config_kind(const char *path, bool *yaml)
 {
 	if (ends_with(path, ".yaml") || ends_with(path, ".yml"))
 		*yaml = true;
@@ -964,7 +1013,7 @@ int cairn_run_log_params_json(cairn_run *run, const char *text, int overwrite)
 			v->s = "null";
 			break;
 		default:
-			json_node_text(&texts[n], c, 0);
+			json_node_text(&texts[n], c, 0, false);
 			v->type = CAIRN_TYPE_STRING;
 			v->s = texts[n].ptr;
 		}
@@ -991,31 +1040,29 @@ done:
 int cairn_run_log_config(cairn_run *run, const char *path)
 {
 	char *flat_json = NULL;
-	char *name = NULL;
+	char fmsg[1024] = "", smsg[1024] = "";
 	if (!run || !path)
 		return err_set(CAIRN_EINVALID, "no run or no config path");
 	int frc = cairn_config_flatten_json(&flat_json, path);
-	char msg[1024] = "";
 	if (frc)
-		snprintf(msg, sizeof msg, "%s", cairn_error_last());
+		snprintf(fmsg, sizeof fmsg, "%s", cairn_error_last());
 	if (frc == CAIRN_ENOTFOUND || (frc == CAIRN_EINVALID && !path_exists(path)))
 		return frc;
-	/* The file itself, under config/<path> (or its base name when the path
-	 * is absolute or climbs out). */
-	name = relpath_is_safe(path) ? path_join("config", path)
-	                             : path_join("config", path_base(path));
-	if (!name) {
-		cairn_free(flat_json);
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	}
-	int rc = cairn_run_log_artifact_kind(run, path, name, CAIRN_ARTIFACT_CONFIG);
-	free(name);
-	if (rc == 0 && flat_json)
+	/* The file itself first, masked (capture-config.c), so a malformed
+	 * config is still stored; a copy refused for a credential it cannot
+	 * mask does not keep the params (masked too) out. */
+	int src = cairn_run_log_config_snapshot(run, path);
+	if (src)
+		snprintf(smsg, sizeof smsg, "%s", cairn_error_last());
+	int rc = 0;
+	if ((src == 0 || src == CAIRN_EINVALID || src == CAIRN_ETOOBIG) && flat_json)
 		rc = cairn_run_log_params_json(run, flat_json, 1);
 	cairn_free(flat_json);
 	if (rc)
 		return rc;
+	if (src)
+		return err_set(src, "%s", smsg);
 	if (frc)
-		return err_set(frc, "%s", msg);
+		return err_set(frc, "%s", fmsg);
 	return 0;
 }

@@ -135,10 +135,27 @@ int env_capture(capture_ctx *c);
 /* Does the allow-list (built in + extra globs) admit this variable name? */
 bool env_name_allowed(const char *name, char *const *extra, size_t nextra);
 
-/* --- configs (capture-params.c) ------------------------------------------------- */
-/* Flatten config text into a JSON object of params (appended to out).  name
- * is for messages; yaml selects the syntax. */
+/* --- secrets (capture-params.c) -------------------------------------------------- */
+/* Append text[0, n) to b with credentials inside URLs masked: the rule of
+ * cairn_mask_credentials, for text that may hold NUL bytes (they end a URL). */
+void mask_credentials_buf(buf *b, const char *text, size_t n);
+/* Would the masker change s[0, n)? */
+bool mask_would_change(const char *s, size_t n);
+
+/* --- configs (capture-params.c, capture-config.c) --------------------------------- */
+#define CONFIG_DEPTH_MAX 64 /* nesting depth of a config file */
+typedef enum config_syntax { CONFIG_OTHER, CONFIG_YAML, CONFIG_JSON } config_syntax;
+/* 0 with *yaml for a .yaml/.yml/.json path, else CAIRN_EINVALID. */
+int config_kind(const char *path, bool *yaml);
+/* Flatten config text into a JSON object of params (appended to out), with
+ * credentials inside URLs masked in keys and values.  name is for messages;
+ * yaml selects the syntax. */
 int config_flatten_buf(buf *out, const char *data, size_t len, bool yaml, const char *name);
+/* The text to store as the config's copy (appended to out): data with every
+ * credential inside a URL masked, the rest byte for byte.  CAIRN_EINVALID
+ * when a credential cannot be masked in the file (nothing appended). */
+int config_snapshot_text(buf *out, const char *data, size_t len, config_syntax syntax,
+                         const char *name);
 /* Append v as typed JSON (floats keep a fraction so they read back as floats). */
 void json_typed_value(buf *b, const cairn_value *v);
 

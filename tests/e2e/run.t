@@ -3,7 +3,7 @@
 # start, CAIRN_RUN_ID/CAIRN_DIR, metric lines, params and configs, signals,
 # crashed detection, secrets, system samples, GPUs through a fake NVML.
 . "$(dirname "$0")/lib.sh"
-plan 86
+plan 115
 
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
 field() { "$CAIRN" show "$1" --json | json "$2"; }
@@ -110,6 +110,54 @@ like "the command line is masked" "$(field "$id" 'j["command"]')" "--api-key \*\
 is "allow-listed variables are kept, masked" "$(field "$id" 'j["environment"]["env_vars"]["HF_HOME"]')" 'https://***@hub/x'
 is "secret names are dropped even when allow-listed" "$(field "$id" '"CUDA_API_KEY" in j["environment"]["env_vars"]')" False
 
+# Credentials inside URLs in config files: masked in the params and in the
+# stored copy of each file.  The files sit outside the working directory, so
+# the code snapshot (which stores the project's files as they are) does not
+# hold them; the store is then searched whole for the password.
+mkdir -p creds proj
+cat > creds/db.yaml <<'YAML'
+# fallback: postgres://bob:hunt3r2-pw@backup/x
+api:
+  url: postgres://bob:hunt3r2-pw@db/x
+  mirrors: [https://alice:hunt3r2-pw@m1/a, {u: "redis://:hunt3r2-pw@r:6379"}]
+  escaped: "mysql:\/\/carol:hunt3r2-pw@h\x2Fdb"
+lr: 0.1
+YAML
+printf '%s' '{"db": {"url": "postgres://bob:hunt3r2-pw@db/x", "replicas": ["https://bob:hunt3r2-pw@r1/x", 2]}, "php": "mysql:\/\/bob:hunt3r2-pw@h\/db", "seed": 3}' > creds/app.json
+# a UTF-16 file: nothing to mask in its bytes, so its copy is refused
+python3 -c 'import sys; sys.stdout.buffer.write("u: x://u:hunt3r2-pw@h\n".encode("utf-16"))' > creds/u16.yaml
+(cd proj && "$CAIRN" run --config ../creds/db.yaml --config ../creds/u16.yaml -- sh -c 'true' x --cfg ../creds/app.json >/dev/null 2>"$T/cfg.err")
+id=$(last)
+is "configs with credentials: one warning, for the copy it cannot mask" "$(cat "$T/cfg.err")" "warning: config '../creds/u16.yaml' is not stored: a credential in a URL in it cannot be masked in the file"
+is "its params are recorded, masked" "$(field "$id" 'j["params"]["u"]')" 'x://***@h'
+# every file of the store: the database, its WAL, and every object (stored
+# raw; a zstd frame would be decompressed before the search)
+store_holds() {
+	grep -rqa -- "$1" "$CAIRN_DIR" && return 0
+	local f
+	for f in $(find "$CAIRN_DIR/objects" -type f); do
+		if [ "$(head -c4 "$f" | od -An -tx1 | tr -d ' ')" = 28b52ffd ]; then
+			zstd -dcq "$f" | grep -qa -- "$1" && return 0
+		fi
+	done
+	return 1
+}
+store_holds hunt3r2; is "no config password anywhere in the store (db, WAL, objects)" $? 1
+is "a URL in a YAML config is masked in the params" "$(field "$id" 'j["params"]["api.url"]')" 'postgres://***@db/x'
+is "URLs nested in a YAML list are masked" "$(field "$id" 'j["params"]["api.mirrors"]')" '["https://***@m1/a", {"u": "redis://***@r:6379"}]'
+is "a URL written with escapes is masked" "$(field "$id" 'j["params"]["api.escaped"]')" 'mysql://***@h/db'
+is "a URL in a JSON config is masked in the params" "$(field "$id" 'j["params"]["db.url"]')" 'postgres://***@db/x'
+is "URLs nested in a JSON list are masked" "$(field "$id" 'j["params"]["db.replicas"]')" '["https://***@r1/x", 2]'
+is "a JSON URL written with escaped slashes is masked" "$(field "$id" 'j["params"]["php"]')" 'mysql://***@h/db'
+is "other params are kept" "$(field "$id" '[j["params"]["lr"], j["params"]["seed"]]')" '[0.1, 3]'
+dig=$(field "$id" '[a["digest"] for a in j["artifacts"] if a["path"]=="config/db.yaml"][0]')
+is "the stored YAML keeps its text, with credentials masked" "$(cat "$(object "$dig")")" "$(printf '%s\n' \
+	'# fallback: postgres://***@backup/x' 'api:' '  url: postgres://***@db/x' \
+	'  mirrors: [https://***@m1/a, {u: "redis://***@r:6379"}]' '  escaped: "mysql://***@h/db"' 'lr: 0.1')"
+dig=$(field "$id" '[a["digest"] for a in j["artifacts"] if a["path"]=="config/app.json"][0]')
+is "the stored JSON is the same JSON, masked" "$(json 'j["php"], j["db"]["replicas"][0], j["seed"]' < "$(object "$dig")")" "('mysql://***@h/db', 'https://***@r1/x', 3)"
+rm -rf creds proj
+
 # --- signals ----------------------------------------------------------------------------------------
 cat > trap.sh <<'SH'
 trap 'echo "got $1"; exit 7' "$1"
@@ -168,8 +216,59 @@ is "records its GPUs as a list (empty without NVML)" "$(field "$(last)" 'isinsta
 # --- runs inside runs; background writers ------------------------------------------------------------------
 ok "a run started inside a run" "$CAIRN" run -- sh -c '"$CAIRN" run -- true'
 is "has the outer run as its parent" "$(field "$(last)" 'j["parent"]')" "$("$CAIRN" ls --format json | json 'j[1]["id"]')"
-timeout 30 "$CAIRN" run -- sh -c 'echo out; (while :; do echo bg; done) & sleep 0.2' > bg.out 2>/dev/null
+log_of() { cat "$(object "$(field "$1" '[a["digest"] for a in j["artifacts"] if a["path"]=="logs/stdout.log"][0]')")"; }
+# wait_for FILE [TENTHS]: until FILE exists (default 10 s)
+wait_for() { local i; for i in $(seq "${2:-100}"); do [ -e "$1" ] && return 0; sleep 0.1; done; return 1; }
+# seconds since $t0 (date +%s.%N)
+since() { python3 -c 'import sys,time; print(round(time.time()-float(sys.argv[1]),2))' "$t0"; }
+
+# Output a background job writes after the command exits: stored within the
+# bound, passed on (not stored) after it, and the job never meets a closed
+# pipe because cairn exited.
+ok "a background job writing within the bound" "$CAIRN" run -- sh -c '(sleep 0.5; echo within) & echo early'
+is "its output passes through" "$(out)" "$(printf 'early\nwithin')"
+is "and is stored" "$(log_of "$(last)")" "$(printf 'early\nwithin')"
+t0=$(date +%s.%N)
+CAIRN_DRAIN_TIMEOUT=0.5 "$CAIRN" run -- sh -c '(sleep 3; echo late && touch late.ok) & echo early' > late.out
+is "a job writing after the bound: cairn run exits with the command's code" $? 0
+took=$(since)
+python3 -c 'import sys; sys.exit(not float(sys.argv[1]) < 2.5)' "$took"; is "after the bound, not the job ($took s)" $? 0
+id=$(last)
+wait_for late.ok; is "the job's late write succeeds (no SIGPIPE)" $? 0
+is "and reaches cairn's stdout" "$(cat late.out)" "$(printf 'early\nlate')"
+is "the early output is stored, the late one not" "$(log_of "$id")" early
+
+# With nothing left holding the output, no wait whatever the bound.
+t0=$(date +%s.%N)
+CAIRN_DRAIN_TIMEOUT=30 timeout 20 "$CAIRN" run -- sh -c 'echo hi' >/dev/null
+is "no background job: cairn run returns" $? 0
+took=$(since)
+python3 -c 'import sys; sys.exit(not float(sys.argv[1]) < 10)' "$took"; is "at once ($took s, bound 30 s)" $? 0
+t0=$(date +%s.%N)
+CAIRN_DRAIN_TIMEOUT=30 timeout 20 "$CAIRN" run -- sh -c '(exec >/dev/null 2>&1; echo $$ > quiet.pid; exec sleep 30) & echo hi' >/dev/null
+is "a background job with its output closed: cairn run returns" $? 0
+took=$(since)
+python3 -c 'import sys; sys.exit(not float(sys.argv[1]) < 10)' "$took"; is "at once too ($took s)" $? 0
+wait_for quiet.pid && kill "$(cat quiet.pid)" 2>/dev/null
+
+# A writer that never stops: cairn run returns after the bound; the drainer
+# passes its output on for as long as it writes, and ends with it.
+timeout 30 "$CAIRN" run -- sh -c 'echo out; sh -c "echo \$\$ > bg.pid; while :; do echo bg; done" & sleep 0.2' > bg.out 2>/dev/null
 is "a background writer left behind does not keep cairn run waiting" $? 0
+like "the command's own output comes first" "$(head -1 bg.out)" "^out$"
+wait_for bg.pid
+n1=$(wc -c < bg.out); sleep 0.3; n2=$(wc -c < bg.out)
+[ "$n2" -gt "$n1" ]; is "its output still reaches cairn's stdout after cairn exits" $? 0
+kill "$(cat bg.pid)"
+holders() { for f in /proc/[0-9]*/fd/*; do [ "$(readlink "$f" 2>/dev/null)" = "$T/bg.out" ] && echo "$f"; done; }
+for i in $(seq 50); do [ -z "$(holders)" ] && break; sleep 0.1; done
+is "the drainer ends when the writer does" "$(holders)" ""
+# The reader of cairn's output goes away while a job still writes: the job
+# meets the closed pipe, as it would without cairn.
+CAIRN_DRAIN_TIMEOUT=0.2 timeout 30 "$CAIRN" run -- sh -c '(sleep 1; yes; touch yes.done) & echo a' 2>/dev/null | head -1 >/dev/null
+wait_for yes.done; is "a job writing into a closed reader stops (SIGPIPE), as without cairn" $? 0
+CAIRN_DRAIN_TIMEOUT=soon "$CAIRN" run -- true 2>"$T/dt.err"
+like "a bad CAIRN_DRAIN_TIMEOUT is a warning" "$(cat "$T/dt.err")" "^warning: CAIRN_DRAIN_TIMEOUT='soon' is not a number"
 
 # --- a closed reader stops the child as it would without cairn ------------------------------------------
 timeout 20 "$CAIRN" run -- yes 2>/dev/null | head -1 > /dev/null

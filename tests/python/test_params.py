@@ -3,6 +3,7 @@
 
 import argparse
 import json
+import os
 
 import pytest
 
@@ -120,6 +121,27 @@ def test_config_json_file(store, tmp_path):
     r = cairn.get_run(run.id)
     assert r.params == {"opt.name": "sgd", "opt.momentum": 0.9, "flag": True}
     assert len(_config_artifacts(r)) == 1
+
+
+def test_config_url_credentials_are_masked(store, tmp_path):
+    """The binding's config path is the library's: credentials inside URLs are
+    masked in the params and in the stored copy, and stored nowhere."""
+    y = tmp_path / "db.yaml"
+    y.write_text("# old: redis://:hunt3r2-py@r\ndb:\n  url: postgres://bob:hunt3r2-py@db/x\n"
+                 "  mirrors: [https://al:hunt3r2-py@m/a]\n")
+    j = tmp_path / "api.json"
+    j.write_text('{"api": "https:\\/\\/k:hunt3r2-py@api\\/v1", "n": 1}')
+    with cairn.init(config=str(y)) as run:
+        run.log_config(str(j))
+    r = cairn.get_run(run.id)
+    assert r.params["db.url"] == "postgres://***@db/x"
+    assert json.loads(r.params["db.mirrors"]) == ["https://***@m/a"]
+    assert r.params["api"] == "https://***@api/v1" and r.params["n"] == 1
+    assert len(_config_artifacts(r)) == 2
+    for root, _, files in os.walk(str(store)):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                assert b"hunt3r2" not in fh.read(), os.path.join(root, f)
 
 
 def test_log_config_later(store, tmp_path):

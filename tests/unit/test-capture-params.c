@@ -6,6 +6,8 @@
 
 #include <math.h>
 
+#include "lib/capture.h"
+#include "util/fs.h"
 #include "util/json.h"
 
 /* Parse argv and return the doc (caller frees). */
@@ -387,6 +389,198 @@ static void test_log_params_and_config(void **state)
 	unit_store_close(&u);
 }
 
+/* --- credentials inside URLs in configs ------------------------------------------- */
+
+static void test_mask_bounded_text(void **state)
+{
+	(void)state;
+	/* a NUL byte ends a URL, and the text goes on after it */
+	static const char t[] = "a x://u:p@h\0y://v:q@k/z tail";
+	buf b = BUF_INIT;
+	mask_credentials_buf(&b, t, sizeof t - 1);
+	assert_int_equal(b.len, sizeof "a x://***@h\0y://***@k/z tail" - 1);
+	assert_memory_equal(b.ptr, "a x://***@h\0y://***@k/z tail", b.len);
+	buf_free(&b);
+	/* only n bytes are read: the URL is cut where the text ends */
+	buf_init(&b);
+	mask_credentials_buf(&b, "x://u:p@h", 6);
+	assert_string_equal(b.ptr, "x://u:");
+	buf_free(&b);
+	assert_true(mask_would_change("x://u:p@h", 9));
+	assert_false(mask_would_change("x://***@h", 9));
+	assert_false(mask_would_change("plain", 5));
+}
+
+static void test_config_params_masked(void **state)
+{
+	(void)state;
+	char *dir = unit_tmpdir();
+	char *p = write_tmp(dir, "c.yaml",
+	                    "db: {url: 'postgres://bob:pw1@db/x'}\n"
+	                    "plain: https://u:pw2@h/p?token=pw3&x=1\n"
+	                    "list: [x://a:pw4@h, {k: \"y:\\/\\/b:pw5@h\"}]\n"
+	                    "\"z://c:pw6@h\": 1\n");
+	json_doc *d = flatten(p);
+	const json *r = json_root(d);
+	assert_string_equal(json_get_str(r, "db.url"), "postgres://***@db/x");
+	assert_string_equal(json_get_str(r, "plain"), "https://***@h/p?token=***&x=1");
+	assert_string_equal(json_get_str(r, "list"), "[\"x://***@h\", {\"k\": \"y://***@h\"}]");
+	/* a key is masked too (and then left out: "//" makes no param key) */
+	assert_null(json_get(r, "z://c:pw6@h"));
+	json_doc_free(d);
+	char *flat = NULL;
+	assert_ok(cairn_config_flatten_json(&flat, p));
+	assert_null(strstr(flat, "pw"));
+	cairn_free(flat);
+	free(p);
+	p = write_tmp(dir, "c.json",
+	              "{\"a\": {\"u\": \"https://u:pw1@h\"}, \"l\": [[\"x:\\/\\/v:pw2@h\"], 1],"
+	              " \"o\": [{\"w://k:pw3@h\": \"v\"}]}");
+	d = flatten(p);
+	r = json_root(d);
+	assert_string_equal(json_get_str(r, "a.u"), "https://***@h");
+	assert_string_equal(json_get_str(r, "l"), "[[\"x://***@h\"], 1]");
+	assert_string_equal(json_get_str(r, "o"), "[{\"w://***@h\": \"v\"}]");
+	json_doc_free(d);
+	free(p);
+	unit_rmrf(dir);
+	free(dir);
+}
+
+/* The stored copy of config text, as a NUL-terminated string (or NULL with
+ * *rc when refused). */
+static char *snapshot(const char *text, size_t len, config_syntax syntax, int *rc)
+{
+	buf b = BUF_INIT;
+	*rc = config_snapshot_text(&b, text, len, syntax, "t");
+	if (*rc) {
+		assert_int_equal(b.len, 0);
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+static void snapshot_is(const char *text, config_syntax syntax, const char *want)
+{
+	int rc;
+	char *got = snapshot(text, strlen(text), syntax, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_config_snapshot_masked(void **state)
+{
+	(void)state;
+	/* nothing that can be a URL: byte for byte */
+	snapshot_is("# no urls\na: 1\nb: 'x@y'\n", CONFIG_YAML, "# no urls\na: 1\nb: 'x@y'\n");
+	/* plain strings and comments, masked where they stand */
+	snapshot_is("# was: redis://:pw@r\nurl: postgres://bob:pw@db/x # db\nn: 2\n", CONFIG_YAML,
+	            "# was: redis://***@r\nurl: postgres://***@db/x # db\nn: 2\n");
+	/* escapes: rewritten as one quoted string; the rest untouched */
+	snapshot_is("é: ü\na: \"x:\\/\\/u:pw@h\\x2Fdb\"  # c\nb: \"keep\\tme\"\n", CONFIG_YAML,
+	            "é: ü\na: \"x://***@h/db\"  # c\nb: \"keep\\tme\"\n");
+	snapshot_is("\xEF\xBB\xBF"
+	            "a: \"y\\u003a//u:pw@h\"\n",
+	            CONFIG_YAML,
+	            "\xEF\xBB\xBF"
+	            "a: \"y://***@h\"\n");
+	/* an escaped line break inside the URL */
+	snapshot_is("a:\n  b: \"x\\\n    ://u:pw@h\"\n  c: 1\n", CONFIG_YAML,
+	            "a:\n  b: \"x://***@h\"\n  c: 1\n");
+	/* every document of a stream */
+	snapshot_is("a: 1\n---\nb: \"x:\\/\\/u:pw@h\"\n", CONFIG_YAML,
+	            "a: 1\n---\nb: \"x://***@h\"\n");
+	/* JSON: escaped slashes (PHP), \u escapes, a list */
+	snapshot_is(
+	    "{\"a\": \"x:\\/\\/u:pw@h\\/p\", \"b\": [\"y://v:pw@k\", \"z://w\\u0040pw@m\"]}",
+	    CONFIG_JSON, "{\"a\": \"x://***@h/p\", \"b\": [\"y://***@k\", \"z://***@m\"]}");
+	/* a file that does not parse is masked as text (JSON escapes too) */
+	snapshot_is("a: [x://u:pw@h\n", CONFIG_YAML, "a: [x://***@h\n");
+	snapshot_is("{\"a\": \"x:\\/\\/u:pw@h\",}", CONFIG_JSON, "{\"a\": \"x://***@h\",}");
+	/* any other file: as text */
+	snapshot_is("DB=postgres://bob:pw@db\n", CONFIG_OTHER, "DB=postgres://***@db\n");
+	/* UTF-16: no bytes to mask in place, the check finds the URL: refused */
+	static const char u16[] = "\xFF\xFE"
+	                          "a\0:\0 \0x\0:\0/\0/\0u\0:\0p\0w\0@\0h\0\n\0";
+	int rc;
+	assert_null(snapshot(u16, sizeof u16 - 1, CONFIG_YAML, &rc));
+	assert_int_equal(rc, CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "not stored"));
+	/* the same without a credential is stored as it is */
+	static const char u16ok[] = "\xFF\xFE"
+	                            "a\0:\0 \0x\0:\0/\0/\0h\0\n\0";
+	char *got = snapshot(u16ok, sizeof u16ok - 1, CONFIG_YAML, &rc);
+	assert_int_equal(rc, 0);
+	assert_memory_equal(got, u16ok, sizeof u16ok - 1);
+	free(got);
+}
+
+/* The artifact's bytes, by name. */
+static char *artifact_text(unit_store *u, cairn_run *r, const char *name)
+{
+	char *js = NULL, err[128];
+	assert_ok(cairn_run_get_json(&js, u->s, cairn_run_id(r)));
+	json_doc *d = json_parse(js, strlen(js), NULL, err, sizeof err);
+	char *text = NULL;
+	for (const json *a = json_get(json_root(d), "artifacts")->child; a; a = a->next)
+		if (strcmp(json_get_str(a, "path"), name) == 0) {
+			const char *oid = json_get_str(a, "digest");
+			char path[4200];
+			snprintf(path, sizeof path, "%s/objects/%.2s/%s", u->store_dir, oid,
+			         oid + 2);
+			buf b = BUF_INIT;
+			assert_int_equal(read_file(path, 1 << 20, &b), 0);
+			text = buf_detach(&b);
+		}
+	json_doc_free(d);
+	cairn_free(js);
+	return text;
+}
+
+static void test_log_config_masked(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r = NULL;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	char *p = write_tmp(u.dir, "db.yaml", "url: postgres://bob:pw@db/x\n");
+	assert_ok(cairn_run_log_config(r, p));
+	char *name = NULL;
+	assert_non_null(name = malloc(strlen(p) + 8));
+	sprintf(name, "config/%s", strrchr(p, '/') + 1); /* absolute: the base name */
+	char *text = artifact_text(&u, r, name);
+	assert_non_null(text);
+	assert_string_equal(text, "url: postgres://***@db/x\n");
+	free(text);
+	/* refused copy: the params are still recorded (masked), the error says why */
+	static const char u16[] = "\xFF\xFE"
+	                          "b\0:\0 \0x\0:\0/\0/\0u\0:\0p\0w\0@\0h\0\n\0";
+	char *q = malloc(strlen(u.dir) + 16);
+	sprintf(q, "%s/u16.yaml", u.dir);
+	FILE *f = fopen(q, "wb");
+	fwrite(u16, 1, sizeof u16 - 1, f);
+	fclose(f);
+	assert_int_equal(cairn_run_log_config(r, q), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "not stored"));
+	assert_null(artifact_text(&u, r, "config/u16.yaml"));
+	char *js = NULL, err[128];
+	assert_ok(cairn_run_get_json(&js, u.s, cairn_run_id(r)));
+	json_doc *d = json_parse(js, strlen(js), NULL, err, sizeof err);
+	const json *params = json_get(json_root(d), "params");
+	assert_string_equal(json_get_str(params, "url"), "postgres://***@db/x");
+	assert_string_equal(json_get_str(params, "b"), "x://***@h");
+	json_doc_free(d);
+	cairn_free(js);
+	free(q);
+	free(name);
+	free(p);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 /* --- notebooks ------------------------------------------------------------------ */
 
 static void test_notebook_code(void **state)
@@ -425,6 +619,10 @@ int main(void)
 	    cmocka_unit_test(test_json_flatten),
 	    cmocka_unit_test(test_argv_finds_configs),
 	    cmocka_unit_test(test_log_params_and_config),
+	    cmocka_unit_test(test_mask_bounded_text),
+	    cmocka_unit_test(test_config_params_masked),
+	    cmocka_unit_test(test_config_snapshot_masked),
+	    cmocka_unit_test(test_log_config_masked),
 	    cmocka_unit_test(test_notebook_code),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
