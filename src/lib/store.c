@@ -467,7 +467,8 @@ done:
 	return rc;
 }
 
-static bool is_hex_prefix(const char *id, size_t *n)
+/* Is id made of hex digits only?  *n is its length. */
+static bool is_hex(const char *id, size_t *n)
 {
 	size_t i = 0;
 	for (; id[i]; i++) {
@@ -476,72 +477,101 @@ static bool is_hex_prefix(const char *id, size_t *n)
 			return false;
 	}
 	*n = i;
-	return i >= 4 && i <= 32;
+	return true;
 }
 
-/* Step through (rid, id, deleted) rows: the number of matching runs, and the
- * first one's rid and id. */
-static int collect_runs(sqlite3_stmt *st, bool include_deleted, int64_t *out_rid, char out_id[33])
+/* Step through (rid, id) rows into m (at most 2: one says "found", two say
+ * "ambiguous"); returns how many there were. */
+static int collect_runs(sqlite3_stmt *st, int64_t rid[2], char ids[2][33])
 {
 	int found = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (!include_deleted && sqlite3_column_int(st, 2))
-			continue;
-		if (found++ == 0) {
-			*out_rid = sqlite3_column_int64(st, 0);
-			memcpy(out_id, sqlite3_column_text(st, 1), 33);
-		}
+	while (found < 2 && sqlite3_step(st) == SQLITE_ROW) {
+		rid[found] = sqlite3_column_int64(st, 0);
+		memcpy(ids[found], sqlite3_column_text(st, 1), 33);
+		found++;
 	}
 	sqlite3_reset(st);
 	return found;
 }
 
+/*
+ * A run is named by its id (32 hex digits), a prefix of 4+ hex digits of
+ * it, or its exact name.  A full id is always exact.  Anything else may be
+ * both a prefix and a name: when the two name different runs (a run called
+ * "3fa2b1c0", another whose id starts so), the lookup refuses to choose and
+ * names both, rather than let the prefix silently win.
+ */
 int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t *out_rid,
                      char out_id[33])
 {
-	size_t n;
+	size_t n = 0;
 	int rc = 0;
 	if (!id || !*id)
 		return err_set(CAIRN_EINVALID, "empty run id");
 	if (strlen(id) > KEY_MAX)
 		return err_set(CAIRN_EINVALID, "run id too long");
-	store_lock(s);
-	int found = 0;
-	if (is_hex_prefix(id, &n)) {
-		char lo[33], hi[34];
+	bool hex = is_hex(id, &n);
+	char lo[33], hi[34];
+	if (hex && n >= 4 && n <= 32) {
 		for (size_t i = 0; i <= n; i++)
 			lo[i] = (char)((id[i] >= 'A' && id[i] <= 'F') ? id[i] + 32 : id[i]);
 		memcpy(hi, lo, n);
 		hi[n] = 'g'; /* every hex digit sorts below 'g' */
 		hi[n + 1] = '\0';
-		sqlite3_stmt *st =
-		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
-		                  " ORDER BY id LIMIT 3");
+	} else {
+		hex = false;
+	}
+	int64_t prid[2], nrid[2];
+	char pids[2][33], nids[2][33];
+	int np = 0, nn = 0;
+	store_lock(s);
+	if (hex) {
+		sqlite3_stmt *st = store_prep(s, "SELECT rid, id FROM runs WHERE id >= ? AND id < ?"
+		                                 " AND (? OR deleted = 0) ORDER BY id LIMIT 2");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
 		store_bind_text(st, 1, lo);
 		store_bind_text(st, 2, hi);
-		found += collect_runs(st, include_deleted, out_rid, out_id);
+		sqlite3_bind_int(st, 3, include_deleted);
+		np = collect_runs(st, prid, pids);
 	}
-	if (!found) {
-		/* Not a hex prefix of any run: try the run's name. */
-		sqlite3_stmt *st =
-		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
+	/* A full id that names a run is exact; otherwise the name may match. */
+	if (!(np == 1 && n == 32)) {
+		sqlite3_stmt *st = store_prep(
+		    s, "SELECT rid, id FROM runs WHERE name = ? AND (? OR deleted = 0) LIMIT 2");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
 		store_bind_text(st, 1, id);
-		found += collect_runs(st, include_deleted, out_rid, out_id);
+		sqlite3_bind_int(st, 2, include_deleted);
+		nn = collect_runs(st, nrid, nids);
 	}
-	if (found == 0)
+	if (np == 0 && nn == 0) {
 		rc = err_set(CAIRN_ENOTFOUND, "no run '%s'", id);
-	else if (found > 1)
+	} else if (nn == 0 && np > 1) {
 		rc = err_set(CAIRN_EAMBIGUOUS,
 		             "run id '%s' is ambiguous (matches several runs; give more digits)",
 		             id);
+	} else if (np == 0 && nn > 1) {
+		rc = err_set(CAIRN_EAMBIGUOUS,
+		             "run name '%s' is ambiguous (several runs have it; give the id)", id);
+	} else if (np == 0 || (nn == 0 && np == 1) || (np == 1 && nn == 1 && prid[0] == nrid[0])) {
+		bool by_name = np == 0;
+		*out_rid = by_name ? nrid[0] : prid[0];
+		memcpy(out_id, by_name ? nids[0] : pids[0], 33);
+	} else {
+		/* name one run the name matches that the prefix does not */
+		int k = nn > 1 && nrid[0] == prid[0] ? 1 : 0;
+		rc =
+		    err_set(CAIRN_EAMBIGUOUS,
+		            "run '%s' is ambiguous: it is the name of run %s%s and a prefix of the "
+		            "id of run %s%s; give more digits of the id",
+		            id, nids[k], nn > 1 ? " (and others)" : "", pids[0],
+		            np > 1 ? " (and others)" : "");
+	}
 done:
 	store_unlock(s);
 	return rc;

@@ -137,6 +137,66 @@ static void test_lookup_prefix(void **st)
 	unit_store_close(&u);
 }
 
+/* A string that is one run's exact name and a prefix of another's id is
+ * ambiguous (both named in the error); a full id is always exact. */
+static void test_lookup_name_versus_prefix(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *a, *b, *c;
+	assert_ok(cairn_run_create(&a, u.s, NULL));
+	assert_ok(cairn_run_create(&b, u.s, NULL));
+	assert_ok(cairn_run_create(&c, u.s, NULL));
+	char id[33], pre[9];
+	memcpy(pre, cairn_run_id(a), 8);
+	pre[8] = '\0';
+	assert_ok(cairn_run_set_name(b, pre));
+	assert_int_equal(cairn_run_resolve(id, u.s, pre), CAIRN_EAMBIGUOUS);
+	assert_non_null(strstr(cairn_error_last(), "ambiguous"));
+	assert_non_null(strstr(cairn_error_last(), cairn_run_id(a)));
+	assert_non_null(strstr(cairn_error_last(), cairn_run_id(b)));
+	/* more digits settle it; so does the other run's id */
+	char pre9[10];
+	memcpy(pre9, cairn_run_id(a), 9);
+	pre9[9] = '\0';
+	assert_ok(cairn_run_resolve(id, u.s, pre9));
+	assert_string_equal(id, cairn_run_id(a));
+	assert_ok(cairn_run_resolve(id, u.s, cairn_run_id(b)));
+	assert_string_equal(id, cairn_run_id(b));
+	/* a full id is exact, even when another run is named by it */
+	assert_ok(cairn_run_set_name(c, cairn_run_id(a)));
+	assert_ok(cairn_run_resolve(id, u.s, cairn_run_id(a)));
+	assert_string_equal(id, cairn_run_id(a));
+	/* a 32-hex name that is no run's id still finds its run */
+	char fake[33];
+	memset(fake, 'f', 32);
+	fake[32] = '\0';
+	assert_ok(cairn_run_set_name(c, fake));
+	assert_ok(cairn_run_resolve(id, u.s, fake));
+	assert_string_equal(id, cairn_run_id(c));
+	/* a run named by its own prefix is not ambiguous */
+	assert_ok(cairn_run_set_name(b, "x"));
+	memcpy(pre, cairn_run_id(a), 8);
+	assert_ok(cairn_run_set_name(a, pre));
+	assert_ok(cairn_run_resolve(id, u.s, pre));
+	assert_string_equal(id, cairn_run_id(a));
+	/* a deleted run is no candidate */
+	assert_ok(cairn_run_set_name(b, pre));
+	assert_int_equal(cairn_run_resolve(id, u.s, pre), CAIRN_EAMBIGUOUS);
+	assert_ok(cairn_run_delete(u.s, cairn_run_id(b), 0));
+	assert_ok(cairn_run_resolve(id, u.s, pre));
+	assert_string_equal(id, cairn_run_id(a));
+	/* two runs with one name */
+	assert_ok(cairn_run_set_name(c, "twin"));
+	assert_ok(cairn_run_set_name(a, "twin"));
+	assert_int_equal(cairn_run_resolve(id, u.s, "twin"), CAIRN_EAMBIGUOUS);
+	assert_non_null(strstr(cairn_error_last(), "run name 'twin' is ambiguous"));
+	cairn_run_free(a);
+	cairn_run_free(b);
+	cairn_run_free(c);
+	unit_store_close(&u);
+}
+
 static void test_sequence_and_projects(void **st)
 {
 	unit_store u;
@@ -460,6 +520,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_and_show),
 	    cmocka_unit_test(test_lookup_prefix),
+	    cmocka_unit_test(test_lookup_name_versus_prefix),
 	    cmocka_unit_test(test_sequence_and_projects),
 	    cmocka_unit_test(test_artifacts_and_images),
 	    cmocka_unit_test(test_delete_and_purge),

