@@ -26,4 +26,11 @@ ok "more digits settle it" $CAIRN tag "${a:0:9}" x
 ok "so does the other run's id" $CAIRN show "$b" --json
 is "other id: that run" "$(out | json 'j["tags"]')" "[]"
 
+# --- ls --limit 0 is a usage error, not "every run" ---------------------------------------------
+check "ls --limit 0" 2 "--limit must be at least 1" $CAIRN ls --limit 0
+is "ls --limit 0: nothing listed" "$(out)" ""
+check "ls --limit 0 --json" 2 "--limit must be at least 1" $CAIRN ls --limit 0 --json
+ok "ls --limit 1 lists one" $CAIRN ls --limit 1 --json
+is "ls --limit 1: one run" "$(out | json 'len(j)')" "1"
+
 done_testing
