@@ -33,4 +33,30 @@ check "ls --limit 0 --json" 2 "--limit must be at least 1" $CAIRN ls --limit 0 -
 ok "ls --limit 1 lists one" $CAIRN ls --limit 1 --json
 is "ls --limit 1: one run" "$(out | json 'len(j)')" "1"
 
+# --- a .cairn that is not a store directory ---------------------------------------------------
+# (discovery: no CAIRN_DIR; a silent fall-back would create $HOME/.local/share/cairn)
+nocd() { env -u CAIRN_DIR "$@"; }
+mkdir -p w/sub && echo "not a store" > w/.cairn
+check "init over a file" 1 "'$T/w/.cairn' exists and is a regular file" nocd $CAIRN init w
+is "init over a file: nothing printed" "$(out)" ""
+cd w/sub
+check "discovery meets a file" 1 "'$T/w/.cairn' is not a store directory: it is a regular file" nocd $CAIRN start
+check "ls meets a file" 1 "is not a store directory" nocd $CAIRN ls
+cd "$T" && rm w/.cairn && ln -s "$T/gone" w/.cairn
+check "init over a dangling link" 1 "symbolic link to '$T/gone', which does not exist" nocd $CAIRN init w
+cd w/sub
+check "discovery meets a dangling link" 1 "is not a store directory: it is a symbolic link to '$T/gone', which does not exist" nocd $CAIRN start
+cd "$T"
+ok "no per-user store was created" test ! -e "$HOME/.local/share/cairn"
+is "the file and the link are left alone" "$(readlink w/.cairn)" "$T/gone"
+rm w/.cairn && mkdir real && nocd $CAIRN init real >/dev/null && ln -s "$T/real/.cairn" w/.cairn
+ok "init over a link to a store: already there" nocd $CAIRN init w
+like "init over a link to a store: says so" "$(out)" "already exists"
+cd w/sub
+ok "discovery through a link to a store" nocd $CAIRN start -n linked
+ok "ls through the link" nocd $CAIRN ls --json
+is "ls through the link: the run" "$(out | json '[r["name"] for r in j]')" '["linked"]'
+cd "$T"
+ok "the run is in the linked store" nocd $CAIRN --store real/.cairn show linked
+
 done_testing

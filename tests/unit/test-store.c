@@ -515,6 +515,69 @@ static void test_store_discovery(void **st)
 	free(dir);
 }
 
+/* A `.cairn` that is a file or a dangling link is an error for init and for
+ * discovery (never a silent fall-back to the per-user store); a link to a
+ * store directory is that store. */
+static void test_store_not_a_directory(void **st)
+{
+	char *dir = unit_tmpdir();
+	char cwd[4200], sd[4300], sub[4300], real[4300], *found = NULL, *made = NULL;
+	snprintf(sd, sizeof sd, "%s/.cairn", dir);
+	snprintf(sub, sizeof sub, "%s/a/b", dir);
+	char cmd[4400];
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s'", sub);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	unsetenv("CAIRN_DIR");
+	setenv("XDG_DATA_HOME", dir, 1); /* a fall-back would land in dir/cairn */
+	assert_int_equal(chdir(sub), 0);
+	for (int kind = 0; kind < 2; kind++) {
+		if (kind == 0) {
+			FILE *f = fopen(sd, "w");
+			fputs("not a store", f);
+			fclose(f);
+		} else {
+			assert_int_equal(symlink("/nonexistent/cairn-store", sd), 0);
+		}
+		assert_int_equal(cairn_store_init(&made, dir), CAIRN_EEXISTS);
+		assert_null(made);
+		assert_non_null(
+		    strstr(cairn_error_last(), kind ? "does not exist" : "regular file"));
+		assert_int_equal(cairn_store_find(&found, NULL), CAIRN_ESTORE);
+		assert_null(found);
+		assert_non_null(strstr(cairn_error_last(), "is not a store directory"));
+		cairn_store *s = NULL;
+		assert_int_equal(cairn_store_open(&s, NULL), CAIRN_ESTORE);
+		assert_null(s);
+		assert_int_equal(unlink(sd), 0);
+	}
+	char fallback[4300];
+	snprintf(fallback, sizeof fallback, "%s/cairn", dir);
+	assert_int_equal(access(fallback, F_OK), -1); /* no per-user store was made */
+	/* a link to a real store directory works as before */
+	snprintf(real, sizeof real, "%s/real", dir);
+	mkdir(real, 0777);
+	assert_ok(cairn_store_init(&made, real));
+	assert_int_equal(symlink(made, sd), 0);
+	cairn_free(made);
+	assert_int_equal(cairn_store_init(&made, dir), CAIRN_EEXISTS);
+	assert_string_equal(made, sd);
+	cairn_free(made);
+	assert_ok(cairn_store_find(&found, NULL));
+	assert_string_equal(found, sd);
+	cairn_free(found);
+	cairn_store *s;
+	assert_ok(cairn_store_open(&s, NULL));
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, s, NULL));
+	cairn_run_free(r);
+	cairn_store_close(s);
+	unsetenv("XDG_DATA_HOME");
+	assert_int_equal(chdir(cwd), 0);
+	unit_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +592,7 @@ int main(void)
 	    cmocka_unit_test(test_writer_threads_and_backpressure),
 	    cmocka_unit_test(test_attach_continues_steps),
 	    cmocka_unit_test(test_store_discovery),
+	    cmocka_unit_test(test_store_not_a_directory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
