@@ -36,6 +36,7 @@ struct cairn_store {
 	writer *w;             /* metrics writer, started on first metric */
 	pthread_mutex_t wlock; /* guards w's creation */
 	double stale_after;    /* seconds without heartbeat before "crashed" */
+	double pinned_now;     /* > 0: what store_now() answers (tests); 0: the wall clock */
 };
 
 /* Raise an error on this thread; returns code so callers can

@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "lib/store.h"
-#include "util/clock.h"
 #include "util/fs.h"
 
 typedef struct keyent {
@@ -122,7 +121,7 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 	    .user = user,
 	    .parent = o->parent,
 	    .pid = (int)getpid(),
-	    .start_time = clock_now(),
+	    .start_time = store_now(s),
 	};
 	char id[33];
 	int64_t rid, seq;
@@ -277,7 +276,7 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 	if (timestamp > 0 && isfinite(timestamp))
 		p.ts_ms = (int64_t)llround(timestamp * 1000.0);
 	else
-		p.ts_ms = clock_now_ms();
+		p.ts_ms = store_now_ms(r->store);
 	return writer_append(r->store, &p);
 }
 
@@ -294,7 +293,7 @@ int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *v
 			return err_set(CAIRN_ENOMEM, "out of memory");
 	}
 	int64_t ts_ms = timestamp > 0 && isfinite(timestamp) ? (int64_t)llround(timestamp * 1000.0)
-	                                                     : clock_now_ms();
+	                                                     : store_now_ms(r->store);
 	keyent *k = NULL;
 	int rc = 0;
 	pthread_mutex_lock(&r->mu);
@@ -665,7 +664,7 @@ int cairn_run_heartbeat(cairn_run *r)
 {
 	if (!r)
 		return err_set(CAIRN_EINVALID, "no run");
-	return store_heartbeat(r->store, r->rid, clock_now());
+	return store_heartbeat(r->store, r->rid, store_now(r->store));
 }
 
 int cairn_run_finish(cairn_run *r, cairn_status status, int exit_code)
@@ -676,7 +675,7 @@ int cairn_run_finish(cairn_run *r, cairn_status status, int exit_code)
 		return err_set(CAIRN_EINVALID, "a run cannot finish with status '%s'",
 		               cairn_status_name(status));
 	int frc = writer_flush(r->store);
-	int rc = store_run_finish(r->store, r->rid, status, exit_code, clock_now());
+	int rc = store_run_finish(r->store, r->rid, status, exit_code, store_now(r->store));
 	return rc ? rc : frc;
 }
 

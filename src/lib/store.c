@@ -132,6 +132,21 @@ int store_schema_latest(void)
 
 /* --- plumbing ------------------------------------------------------------- */
 
+double store_now(const cairn_store *s)
+{
+	return s && s->pinned_now > 0 ? s->pinned_now : clock_now();
+}
+
+int64_t store_now_ms(const cairn_store *s)
+{
+	return s && s->pinned_now > 0 ? (int64_t)llround(s->pinned_now * 1000.0) : clock_now_ms();
+}
+
+void store_clock_pin(cairn_store *s, double now)
+{
+	s->pinned_now = now > 0 ? now : 0;
+}
+
 void store_lock(cairn_store *s)
 {
 	pthread_mutex_lock(&s->lock);
@@ -394,7 +409,7 @@ int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, 
 		goto fail;
 	}
 	store_bind_text(st, 1, r->project);
-	sqlite3_bind_double(st, 2, clock_now());
+	sqlite3_bind_double(st, 2, store_now(s));
 	if ((rc = step_done(s, st, "create the project")) != 0)
 		goto fail;
 	st = store_prep(s, "UPDATE projects SET next_seq = next_seq + 1 WHERE name = ? "
@@ -1009,7 +1024,7 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 		store_bind_text(st, 7, key);
 		if (step != CAIRN_STEP_AUTO)
 			sqlite3_bind_int64(st, 8, step);
-		sqlite3_bind_double(st, 9, clock_now());
+		sqlite3_bind_double(st, 9, store_now(s));
 	}
 	/* the row and its object reference commit together */
 	int rc = store_begin(s);
@@ -1181,7 +1196,7 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	}
 	int status = sqlite3_column_int(st, 4);
 	if (status == CAIRN_STATUS_RUNNING && sqlite3_column_type(st, 7) != SQLITE_NULL &&
-	    sqlite3_column_double(st, 7) < clock_now() - s->stale_after)
+	    sqlite3_column_double(st, 7) < store_now(s) - s->stale_after)
 		status = CAIRN_STATUS_CRASHED;
 	buf_putc(b, '{');
 	json_key(b, &first, "id");

@@ -14,6 +14,15 @@
 
 #define SCHEMA_APP_ID 0x6361726e /* 'carn' */
 
+/* "Now" for everything the library records or decides by the clock: start,
+ * end, heartbeat and creation times, metric timestamps, the stale-heartbeat
+ * rule (running -> crashed) and running durations in queries.  The wall
+ * clock, unless a test pinned it with store_clock_pin (0 unpins), so that no
+ * outcome depends on how long a test machine took (store.md, "The clock"). */
+double store_now(const cairn_store *s);
+int64_t store_now_ms(const cairn_store *s);
+void store_clock_pin(cairn_store *s, double now);
+
 void store_lock(cairn_store *s);
 void store_unlock(cairn_store *s);
 /* A cached prepared statement (sql must be a string literal: cached by address). */
