@@ -481,11 +481,17 @@ static int artifact_file(cairn_run *r, const char *path, const char *name, const
 	if (stat(path, &st) != 0)
 		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
 		               "cannot log artifact '%s': %s", path, strerror(errno));
-	int rc = cairn_object_put_file(oid, r->store, path);
-	if (rc)
-		return rc;
-	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)st.st_size,
-	                          media ? media : media_type_of(name), kind, key, step);
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		/* (again after a purge removed the object: it is read anew) */
+		rc = cairn_object_put_file(oid, r->store, path);
+		if (rc == 0)
+			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)st.st_size,
+			                        media ? media : media_type_of(name), kind, key,
+			                        step);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
 }
 
 typedef struct walk_ctx {
@@ -570,10 +576,15 @@ int cairn_run_log_artifact_buf(cairn_run *r, const void *data, size_t len, const
 		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
 		               name);
 	char oid[CAIRN_OID_HEXSZ + 1];
-	if ((rc = cairn_object_put_buf(oid, r->store, data ? data : "", len)) != 0)
-		return rc;
-	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media_type_of(name),
-	                          kind ? kind : CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO);
+	for (int attempt = 0;; attempt++) {
+		rc = cairn_object_put_buf(oid, r->store, data ? data : "", len);
+		if (rc == 0)
+			rc = store_artifact_put(
+			    r->store, r->rid, name, oid, (int64_t)len, media_type_of(name),
+			    kind ? kind : CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
 }
 
 /* Recognise an image by its first bytes; returns the extension or NULL. */
@@ -632,10 +643,16 @@ int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, siz
 		return err_set(CAIRN_EINVALID, "no run or no image data");
 	snprintf(what, sizeof what, "image '%s'", key ? key : "");
 	int rc = image_check(key, step, data, len, what, name, sizeof name, &media);
-	if (rc || (rc = cairn_object_put_buf(oid, r->store, data, len)) != 0)
+	if (rc)
 		return rc;
-	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
-	                          CAIRN_ARTIFACT_IMAGE, key, step);
+	for (int attempt = 0;; attempt++) {
+		rc = cairn_object_put_buf(oid, r->store, data, len);
+		if (rc == 0)
+			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
+			                        CAIRN_ARTIFACT_IMAGE, key, step);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
 }
 
 int cairn_run_log_image(cairn_run *r, const char *key, const char *path, int64_t step)
@@ -737,18 +754,14 @@ int cairn_run_delete(cairn_store *s, const char *id, int purge)
 	int rc = store_run_lookup(s, id, purge != 0, &rid, full);
 	if (rc)
 		return rc;
+	/* Purge: the rows go in one transaction, the files the run alone used
+	 * in a second one that checks each is still unreferenced (a writer may
+	 * have referenced the same bytes in between).  A crash between the two
+	 * leaves unreferenced files: garbage, never a dangling reference. */
 	rc = store_run_delete(s, rid, purge != 0, &orphans);
-	if (rc == 0 && purge) {
-		char *line = orphans.ptr;
-		while (*line) {
-			char *nl = strchr(line, '\n');
-			if (!nl)
-				break;
-			*nl = '\0';
-			object_remove(s, line);
-			line = nl + 1;
-		}
-	}
+	if (rc == 0 && purge && (rc = store_objects_sweep(s, &orphans, NULL)) != 0)
+		err_wrap(rc, "run '%s' was purged, but the files of its objects were left in place",
+		         full);
 	buf_free(&orphans);
 	return rc;
 }

@@ -227,7 +227,7 @@ int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 {
 	int rc;
 	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
+	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
 	    store_prep(s, "INSERT OR REPLACE INTO datasets(rid, name, path, role, algo,"

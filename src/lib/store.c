@@ -8,7 +8,11 @@
  *  - metric points live in metric_points (WITHOUT ROWID, clustered by
  *    run, key, step, timestamp); metric_summary is updated in the same
  *    transaction as the points, so reads never scan points;
- *  - NaN is stored as NULL (SQLite cannot store NaN); ±Inf are stored as is.
+ *  - NaN is stored as NULL (SQLite cannot store NaN); ±Inf are stored as is;
+ *  - a reference to an object commits only after its file was found there
+ *    under the write lock, and a purge removes a file only under that lock
+ *    after finding nothing that references it, so no committed reference
+ *    names a missing file (docs/internals/store.md).
  * Thread-safety: every entry point holds the store's recursive lock.
  * Multi-process: WAL mode, writes begin IMMEDIATE with a long busy timeout.
  */
@@ -121,6 +125,10 @@ static const char *const migrations[] = {
     "CREATE INDEX runs_branch ON runs(git_branch);"
     "CREATE INDEX properties_key_value ON properties(key, value, rid);"
     "CREATE INDEX datasets_name_digest ON datasets(name, digest, rid);",
+    /* 6: purge asks whether the code map still names an object before it
+     * removes the file (docs/internals/store.md, "Objects, references and
+     * purge"). */
+    "CREATE INDEX code_map_oid ON code_map(oid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -145,6 +153,20 @@ int64_t store_now_ms(const cairn_store *s)
 void store_clock_pin(cairn_store *s, double now)
 {
 	s->pinned_now = now > 0 ? now : 0;
+}
+
+void store_test_hook(cairn_store *s, store_hook_fn fn, void *arg)
+{
+	store_lock(s);
+	s->hook = fn;
+	s->hook_arg = arg;
+	store_unlock(s);
+}
+
+static void hook(cairn_store *s, const char *point)
+{
+	if (s->hook)
+		s->hook(s, point, s->hook_arg);
 }
 
 void store_lock(cairn_store *s)
@@ -1027,7 +1049,7 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 		sqlite3_bind_double(st, 9, store_now(s));
 	}
 	/* the row and its object reference commit together */
-	int rc = store_begin(s);
+	int rc = store_refs_begin(s);
 	if (rc == 0) {
 		if ((rc = write1(s, st, "record the artifact")) != 0 ||
 		    (rc = store_object_ref(s, rid, oid)) != 0)
@@ -1039,16 +1061,121 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 	return rc;
 }
 
+/* --- objects and their references ------------------------------------------
+ * (docs/internals/store.md, "Objects, references and purge").  An object is
+ * live while object_refs or the code map names it; a code map key starting
+ * with "tree" (a cached base manifest) is only a hint and keeps nothing.
+ * Files are removed only inside a write transaction, after checking that
+ * the object is not live; references are recorded only inside a write
+ * transaction, after checking that the file is there. */
+
+int store_refs_begin(cairn_store *s)
+{
+	store_lock(s);
+	hook(s, "refs");
+	int rc = store_begin(s);
+	store_unlock(s);
+	return rc;
+}
+
+int store_object_check(cairn_store *s, const char *oid)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return err_set(CAIRN_ERROR, "internal: object %.64s checked outside a transaction",
+		               oid ? oid : "");
+	if (!object_present(s, oid))
+		return err_set(OBJECT_VANISHED,
+		               "object %.64s was removed (by a purge of another run) before the "
+		               "reference to it was recorded",
+		               oid ? oid : "");
+	return 0;
+}
+
 int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
 {
 	store_lock(s);
-	sqlite3_stmt *st =
-	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
-	if (st) {
-		sqlite3_bind_int64(st, 1, rid);
-		store_bind_text(st, 2, oid);
+	bool own = sqlite3_get_autocommit(s->db);
+	int rc = own ? store_refs_begin(s) : 0;
+	if (rc == 0)
+		rc = store_object_check(s, oid);
+	if (rc == 0) {
+		sqlite3_stmt *st =
+		    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
+		if (!st) {
+			rc = cairn_error_last_code();
+		} else {
+			sqlite3_bind_int64(st, 1, rid);
+			store_bind_text(st, 2, oid);
+			rc = step_done(s, st, "record the object reference");
+		}
 	}
-	int rc = write1(s, st, "record the object reference");
+	if (own) {
+		if (rc)
+			store_rollback(s);
+		else
+			rc = store_commit(s);
+	}
+	store_unlock(s);
+	return rc;
+}
+
+int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed)
+{
+	int rc;
+	size_t removed = 0;
+	if (out_removed)
+		*out_removed = 0;
+	if (!candidates || !candidates->len)
+		return 0;
+	store_lock(s);
+	hook(s, "sweep");
+	/* The write lock keeps every writer from recording a reference between
+	 * the check and the unlink (writers check the file under the same lock). */
+	if ((rc = store_begin(s)) != 0)
+		goto done;
+	sqlite3_stmt *live = store_prep(
+	    s, "SELECT EXISTS(SELECT 1 FROM object_refs WHERE oid = ?1) OR EXISTS(SELECT 1 FROM"
+	       " code_map WHERE oid = ?1 AND substr(key, 1, 4) != 'tree')");
+	sqlite3_stmt *hint = store_prep(s, "DELETE FROM code_map WHERE oid = ?");
+	if (!live || !hint) {
+		rc = cairn_error_last_code();
+		goto fail;
+	}
+	const char *line = candidates->ptr;
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		char oid[CAIRN_OID_HEXSZ + 1];
+		if (n == CAIRN_OID_HEXSZ) {
+			memcpy(oid, line, n);
+			oid[n] = '\0';
+			store_bind_text(live, 1, oid);
+			int r = sqlite3_step(live);
+			bool is_live = r != SQLITE_ROW || sqlite3_column_int(live, 0) != 0;
+			sqlite3_reset(live);
+			if (r != SQLITE_ROW) {
+				rc = store_sqlerr(s, "check an object before removing it");
+				goto fail;
+			}
+			if (!is_live) {
+				store_bind_text(hint, 1, oid);
+				if ((rc = step_done(s, hint, "forget a cached object")) != 0)
+					goto fail;
+				object_remove(s, oid);
+				removed++;
+			}
+		}
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	rc = store_commit(s);
+	if (rc == 0 && out_removed)
+		*out_removed = removed;
+	goto done;
+fail:
+	store_rollback(s);
+done:
 	store_unlock(s);
 	return rc;
 }
@@ -1486,7 +1613,8 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 		if ((rc = step_done(s, st, "delete the run")) != 0)
 			goto fail;
 	} else {
-		/* Objects that only this run references are removed after commit. */
+		/* Objects that no other run references are candidates: the caller
+		 * sweeps them after the commit (store_objects_sweep checks again). */
 		sqlite3_stmt *q = store_prep(
 		    s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
 		       " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");
