@@ -155,13 +155,16 @@ class RunList(list):
 def runs(query="", sort=None, limit=None, project=None, store=None, include_deleted=False):
     """Runs matching ``query`` (DESIGN.md §6, e.g. ``'metrics.auc > 0.9 and
     params.model = "gbm"'``), sorted by ``sort`` (e.g. ``"-metrics.auc"``),
-    at most ``limit``; newest first by default."""
+    at most ``limit`` (None: all; 0 or less is a ValueError, as ``cairn ls
+    --limit 0`` is a usage error); newest first by default."""
+    if limit is not None and int(limit) < 1:
+        raise ValueError("limit must be at least 1 (None lists every run), not %r" % (limit,))
     h, sdir = _store(store)
     o = _lib.QueryOptions(
         _lib.QUERY_OPTIONS_VERSION,
         enc(query or ""),
         enc(sort) if sort else None,
-        int(limit) if limit else 0,
+        int(limit) if limit is not None else 0,
         0,
         enc(project) if project else None,
         1 if include_deleted else 0,

@@ -32,7 +32,7 @@ static const char usage[] =
     "  -m, --metric M       the metric --group summarises (default: the first sort key)\n"
     "  -c, --columns COLS   comma-separated fields to show (default: what differs among\n"
     "                       the runs); +COLS adds them to the default columns\n"
-    "  -n, --limit N        at most N runs\n"
+    "  -n, --limit N        at most N runs (N >= 1)\n"
     "      --offset N       skip the first N runs\n"
     "  -f, --format F       table (default), json (an array of runs) or csv\n"
     "      --json           same as --format json\n"
@@ -488,6 +488,13 @@ int ls_run(int argc, char **argv, bool best)
 		case O_LIMIT:
 			if ((rc = parse_count(cmd, "--limit", a.val, &qo.limit)) != 0)
 				goto done;
+			/* the library reads limit 0 as "no limit": never pass it on */
+			if (qo.limit == 0) {
+				rc = cli_usage_error(cmd,
+				                     "--limit must be at least 1 (leave it out to "
+				                     "list every run)");
+				goto done;
+			}
 			break;
 		case O_OFFSET:
 			if ((rc = parse_count(cmd, "--offset", a.val, &qo.offset)) != 0)

@@ -430,11 +430,16 @@ static int env_files(capture_ctx *c, buf *b, int *nfiles, const char *dir)
 		buf_free(&q);
 		if (dup)
 			goto next;
-		int e = cairn_object_put_file(oid, c->store, full);
-		if (e == 0)
-			e = store_artifact_put(c->store, c->rid, art, oid, (int64_t)st.st_size,
-			                       "text/plain", CAIRN_ARTIFACT_ENV, NULL,
-			                       CAIRN_STEP_AUTO);
+		int e;
+		for (int attempt = 0;; attempt++) {
+			e = cairn_object_put_file(oid, c->store, full);
+			if (e == 0)
+				e = store_artifact_put(c->store, c->rid, art, oid,
+				                       (int64_t)st.st_size, "text/plain",
+				                       CAIRN_ARTIFACT_ENV, NULL, CAIRN_STEP_AUTO);
+			if (!object_retry(&e, attempt))
+				break;
+		}
 		if (e) {
 			if (e == CAIRN_ENOMEM)
 				rc = e;
@@ -571,9 +576,13 @@ int env_capture(capture_ctx *c)
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = cairn_object_put_buf(c->env_oid, c->store, b.ptr, b.len)) != 0)
-		goto done;
-	rc = store_run_env_set(c->store, c->rid, c->env_oid);
+	for (int attempt = 0;; attempt++) {
+		rc = cairn_object_put_buf(c->env_oid, c->store, b.ptr, b.len);
+		if (rc == 0)
+			rc = store_run_env_set(c->store, c->rid, c->env_oid);
+		if (!object_retry(&rc, attempt))
+			break;
+	}
 	if (rc)
 		c->env_oid[0] = '\0';
 done:

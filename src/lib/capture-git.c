@@ -272,6 +272,8 @@ static int load_filtered(capture_ctx *c, base_info *bi)
 	return rc;
 }
 
+#define MAPKEY_SZ 72 /* "blob:<40 hex>", "nb:<40 hex>", "pin:<64 hex>" */
+
 static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, base_info *bi)
 {
 	char tsha[GIT_OID_HEXSZ + 1];
@@ -320,7 +322,7 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 	map_oids = calloc(l.n * 2 + 1, sizeof *map_oids);
 	map_sizes = calloc(l.n * 2 + 1, sizeof *map_sizes);
 	map_keys = calloc(l.n * 2 + 1, sizeof *map_keys);
-	map_keybuf = malloc((l.n * 2 + 1) * 64);
+	map_keybuf = malloc((l.n * 2 + 1) * MAPKEY_SZ);
 	if (!cs || !map_oids || !map_sizes || !map_keys || !map_keybuf) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
@@ -330,12 +332,12 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 	for (size_t i = 0; i < l.n; i++) {
 		if (l.v[i].mode == MODE_GITLINK)
 			continue;
-		char *k = map_keybuf + nk * 64;
-		snprintf(k, 64, "blob:%s", l.v[i].git);
+		char *k = map_keybuf + nk * MAPKEY_SZ;
+		snprintf(k, MAPKEY_SZ, "blob:%s", l.v[i].git);
 		map_keys[nk++] = k;
 		if (is_notebook(l.v[i].path)) {
-			k = map_keybuf + nk * 64;
-			snprintf(k, 64, "nb:%s", l.v[i].git);
+			k = map_keybuf + nk * MAPKEY_SZ;
+			snprintf(k, MAPKEY_SZ, "nb:%s", l.v[i].git);
 			map_keys[nk++] = k;
 		}
 	}
@@ -415,19 +417,24 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 		git_buf_dispose(&fbuf);
 		if (rc)
 			goto done;
-		if (cs[i].filter == FILTER_NONE) {
-			snprintf(map_keybuf + nput * 64, 64, "blob:%s", e->git);
-			map_keys[nput] = map_keybuf + nput * 64;
-			memcpy(map_oids[nput], e->oid, 65);
-			map_sizes[nput] = e->size;
+		/* The map keeps every object the base manifest names from purge
+		 * (store.md): "blob:"/"nb:" are also found again by the next
+		 * capture; filtered bytes depend on the path's attributes, so they
+		 * are only pinned ("pin:<oid>"). */
+		bool plain = cs[i].filter == FILTER_NONE;
+		snprintf(map_keybuf + nput * MAPKEY_SZ, MAPKEY_SZ, plain ? "blob:%s" : "pin:%s",
+		         plain ? e->git : e->oid);
+		map_keys[nput] = map_keybuf + nput * MAPKEY_SZ;
+		memcpy(map_oids[nput], e->oid, 65);
+		map_sizes[nput] = e->size;
+		nput++;
+		if (e->script[0]) {
+			snprintf(map_keybuf + nput * MAPKEY_SZ, MAPKEY_SZ,
+			         plain ? "nb:%s" : "pin:%s", plain ? e->git : e->script);
+			map_keys[nput] = map_keybuf + nput * MAPKEY_SZ;
+			memcpy(map_oids[nput], e->script, 65);
+			map_sizes[nput] = 0;
 			nput++;
-			if (e->script[0]) {
-				snprintf(map_keybuf + nput * 64, 64, "nb:%s", e->git);
-				map_keys[nput] = map_keybuf + nput * 64;
-				memcpy(map_oids[nput], e->script, 65);
-				map_sizes[nput] = 0;
-				nput++;
-			}
 		}
 	}
 	/* The manifest: every file but the externally filtered ones, which are

@@ -9,8 +9,9 @@
  * once both have passed it.  So the producer (the output pump of cairn run)
  * only copies — or, with reserve()/commit(), reads straight into a slot —
  * and the two expensive steps run beside it and beside each other.  close()
- * waits for both, publishes the object under its hash and records the
- * artifact.
+ * waits for both, publishes the object under its hash (a hard link: the temp
+ * file stays as the source until the artifact is recorded, see close()) and
+ * records the artifact.
  *
  * States: open -> (write | reserve/commit)* -> closed | aborted.  A write
  * error is sticky: later bytes are dropped and close() reports it (the temp
@@ -295,12 +296,17 @@ int cairn_artifact_stream_close(cairn_artifact_stream *s)
 	}
 	sha_final_hex(s->sha, oid);
 	s->sha = NULL;
-	if ((rc = object_publish(s->store, s->tmp, oid)) != 0)
-		goto done;
-	free(s->tmp);
-	s->tmp = NULL; /* published: nothing to remove */
-	rc = store_artifact_put(s->store, s->rid, s->name, oid, s->size, media_of(s->name), s->kind,
-	                        NULL, CAIRN_STEP_AUTO);
+	/* Published as a hard link, the temp file staying until the reference
+	 * commits: if a purge removes the object in between (same bytes, another
+	 * run), it is published again from the temp file.  abort() unlinks it. */
+	for (int attempt = 0;; attempt++) {
+		rc = object_publish(s->store, s->tmp, oid, true);
+		if (rc == 0)
+			rc = store_artifact_put(s->store, s->rid, s->name, oid, s->size,
+			                        media_of(s->name), s->kind, NULL, CAIRN_STEP_AUTO);
+		if (!object_retry(&rc, attempt))
+			break;
+	}
 done:
 	cairn_artifact_stream_abort(s);
 	return rc;

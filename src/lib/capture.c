@@ -213,16 +213,26 @@ int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capt
 
 	if (o->code) {
 		bool is_git = false;
-		rc = code_capture_git(&c, &is_git);
-		if (rc == 0 && !is_git) {
-			if (o->require_clean)
-				rc = err_set(CAIRN_EDIRTY,
-				             "'%s' is not in a git repository: --require-clean "
-				             "needs committed "
-				             "code",
-				             c.cwd);
-			else
-				rc = code_capture_dir(&c);
+		size_t nwlen = c.warnings.len;
+		int nw = c.nwarnings;
+		for (int attempt = 0;; attempt++) {
+			rc = code_capture_git(&c, &is_git);
+			if (rc == 0 && !is_git) {
+				if (o->require_clean)
+					rc = err_set(CAIRN_EDIRTY,
+					             "'%s' is not in a git repository: "
+					             "--require-clean needs committed code",
+					             c.cwd);
+				else
+					rc = code_capture_dir(&c);
+			}
+			/* A purge removed an object of the snapshot before the run's
+			 * reference to it committed: capture again (nothing of the
+			 * failed try was recorded), with its warnings forgotten. */
+			if (!object_retry(&rc, attempt))
+				break;
+			buf_truncate(&c.warnings, nwlen);
+			c.nwarnings = nw;
 		}
 		if (rc == CAIRN_EDIRTY || rc == CAIRN_ENOMEM)
 			goto done;

@@ -53,8 +53,6 @@ int data_log(cairn_run *run, const char *name, const char *role, hash_job *j)
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = cairn_object_put_buf(oid, s, text.ptr, text.len)) != 0)
-		goto done;
 	int64_t rid;
 	char id[CAIRN_RUN_ID_HEXSZ + 1];
 	if ((rc = store_run_lookup(s, cairn_run_id(run), true, &rid, id)) != 0)
@@ -69,7 +67,14 @@ int data_log(cairn_run *run, const char *name, const char *role, hash_job *j)
 	    .files = j->m->files,
 	    .bytes = j->m->bytes,
 	};
-	rc = store_dataset_put(s, rid, &d);
+	for (int attempt = 0;; attempt++) {
+		/* (again when a purge removed the manifest before the row committed) */
+		rc = cairn_object_put_buf(oid, s, text.ptr, text.len);
+		if (rc == 0)
+			rc = store_dataset_put(s, rid, &d);
+		if (!object_retry(&rc, attempt))
+			break;
+	}
 done:
 	buf_free(&text);
 	free(abs);

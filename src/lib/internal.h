@@ -19,6 +19,11 @@
 #define NOTE_MAX       (1 << 20)           /* bytes in a note */
 
 typedef struct writer writer;
+/* Test-only (store_test_hook): called with the store's lock held but no
+ * transaction open, at "refs" (a transaction recording object references is
+ * about to begin: the objects were written or found before) and "sweep" (a
+ * purge committed; its objects are about to be removed). */
+typedef void (*store_hook_fn)(cairn_store *s, const char *point, void *arg);
 typedef struct stmt_cache_entry {
 	const char *sql;
 	sqlite3_stmt *st;
@@ -37,6 +42,9 @@ struct cairn_store {
 	writer *w;             /* metrics writer, started on first metric */
 	pthread_mutex_t wlock; /* guards w's creation */
 	double stale_after;    /* seconds without heartbeat before "crashed" */
+	double pinned_now;     /* > 0: what store_now() answers (tests); 0: the wall clock */
+	store_hook_fn hook;    /* tests: called where a concurrent purge or writer interleaves */
+	void *hook_arg;
 };
 
 /* Raise an error on this thread; returns code so callers can
@@ -57,8 +65,26 @@ void writer_stop(cairn_store *s);
 
 /* objects.c */
 void object_remove(cairn_store *s, const char *oid);
+/* Is the object's file there?  Only meaningful for a reference inside a
+ * write transaction (a purge removes objects only inside one). */
+bool object_present(cairn_store *s, const char *oid);
+/* Internal code (never returned by the public API): an object a write
+ * transaction was about to reference had been removed by a concurrent purge
+ * since it was written or found; nothing was recorded. */
+#define OBJECT_VANISHED (-100)
+#define OBJECT_ATTEMPTS 8
+/* After a write that ended with *rc: true when the objects should be
+ * written again and the write retried (*rc was OBJECT_VANISHED and attempts
+ * remain); otherwise false, with OBJECT_VANISHED turned into CAIRN_EBUSY.
+ *   for (int attempt = 0;; attempt++) {
+ *           rc = put the objects; if (rc == 0) rc = record the references;
+ *           if (!object_retry(&rc, attempt)) break;
+ *   } */
+bool object_retry(int *rc, int attempt);
 /* A temp file in objects/tmp (returns its fd, or -1 with the error set), and
- * moving a finished one into place under oid (streamed objects). */
+ * moving a finished one into place under oid (streamed objects).  With keep
+ * the temp file stays (hard-linked), so the object can be published again if
+ * a purge removes it before its reference commits; the caller unlinks it. */
 int object_temp_open(cairn_store *s, char **out_path);
-int object_publish(cairn_store *s, const char *tmp, const char *oid);
+int object_publish(cairn_store *s, const char *tmp, const char *oid, bool keep);
 #endif

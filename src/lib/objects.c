@@ -7,6 +7,15 @@
  * one that exists already is a no-op.  Objects are immutable (mode 0444).
  * Thread- and process-safe: rename is atomic, and equal names mean equal
  * bytes.
+ *
+ * Writing an object and referencing it are two steps, and a purge may remove
+ * an unreferenced object between them (the writer found the file there and
+ * skipped writing it).  So the store checks, inside the write transaction
+ * that records a reference, that the object is still there (object_present),
+ * and a writer whose object vanished writes it again and retries
+ * (object_retry); purge removes objects only inside a write transaction,
+ * after checking again that nothing references them.  The protocol and why
+ * it is safe: docs/internals/store.md, "Objects, references and purge".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,16 +76,21 @@ static int temp_open(cairn_store *s, char **out_path)
 	return fd;
 }
 
-static int publish(cairn_store *s, const char *tmp, const char *oid)
+/* Move (keep: hard-link, so tmp stays as the source of a rewrite) the
+ * finished temp file into place under oid.  Without keep, tmp is gone
+ * afterwards whatever happens. */
+static int publish(cairn_store *s, const char *tmp, const char *oid, bool keep)
 {
 	char *final = object_file(s, oid);
 	if (!final) {
-		unlink(tmp);
+		if (!keep)
+			unlink(tmp);
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	}
 	struct stat st;
 	if (stat(final, &st) == 0) {
-		unlink(tmp); /* already stored: same name, same bytes */
+		if (!keep)
+			unlink(tmp); /* already stored: same name, same bytes */
 		free(final);
 		return 0;
 	}
@@ -84,9 +98,18 @@ static int publish(cairn_store *s, const char *tmp, const char *oid)
 	snprintf(dir, sizeof dir, "%s/%.2s", s->objects_dir, oid);
 	mkdir(dir, 0777);
 	chmod(tmp, 0444);
-	if (rename(tmp, final) != 0) {
+	int r = keep ? link(tmp, final) : rename(tmp, final);
+	if (r != 0 && keep && errno == EEXIST)
+		r = 0; /* another writer of the same bytes was first */
+	if (r != 0 && keep && errno != ENOENT) {
+		/* no hard links here (some FUSE and network file systems): move
+		 * it; a rewrite after a purge then has no source and gives up */
+		r = rename(tmp, final);
+	}
+	if (r != 0) {
 		int e = errno;
-		unlink(tmp);
+		if (!keep)
+			unlink(tmp);
 		free(final);
 		return err_set(CAIRN_EIO, "cannot store object: %s", strerror(e));
 	}
@@ -117,7 +140,7 @@ int cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, cons
 		free(tmp);
 		return err_set(CAIRN_EIO, "cannot store object: %s", strerror(-e));
 	}
-	int rc = publish(s, tmp, out_oid);
+	int rc = publish(s, tmp, out_oid, false);
 	free(tmp);
 	return rc;
 }
@@ -174,7 +197,7 @@ int cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, con
 		free(tmp);
 		return rc;
 	}
-	rc = publish(s, tmp, out_oid);
+	rc = publish(s, tmp, out_oid, false);
 	free(tmp);
 	return rc;
 fail:
@@ -227,7 +250,28 @@ int cairn_object_read(void **out, size_t *out_len, cairn_store *s, const char *o
 	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
 }
 
-/* Remove an object file (used by purge for objects no run references). */
+bool object_present(cairn_store *s, const char *oid)
+{
+	if (!oid_valid(oid))
+		return false;
+	char *p = object_file(s, oid);
+	struct stat st;
+	bool there = p && stat(p, &st) == 0;
+	free(p);
+	return there;
+}
+
+bool object_retry(int *rc, int attempt)
+{
+	if (*rc != OBJECT_VANISHED)
+		return false;
+	if (attempt + 1 < OBJECT_ATTEMPTS)
+		return true;
+	*rc = err_wrap(CAIRN_EBUSY, "gave up after %d attempts", OBJECT_ATTEMPTS);
+	return false;
+}
+
+/* Remove an object file (purge, for objects nothing references). */
 void object_remove(cairn_store *s, const char *oid)
 {
 	if (!oid_valid(oid))
@@ -246,7 +290,7 @@ int object_temp_open(cairn_store *s, char **out_path)
 	return temp_open(s, out_path);
 }
 
-int object_publish(cairn_store *s, const char *tmp, const char *oid)
+int object_publish(cairn_store *s, const char *tmp, const char *oid, bool keep)
 {
-	return publish(s, tmp, oid);
+	return publish(s, tmp, oid, keep);
 }

@@ -2,10 +2,15 @@
  * lib/open.c — finding, creating, opening and closing a store.
  *
  * Discovery order (DESIGN.md §3): explicit directory, $CAIRN_DIR, the nearest
- * `.cairn/` walking up from the working directory, the per-user store.
+ * `.cairn/` walking up from the working directory, the per-user store.  A
+ * `.cairn` on the way up that is not a directory (a file, a dangling or
+ * broken symbolic link) stops the walk with an error: passing it by would
+ * put the runs silently into some other store.  A symbolic link to a store
+ * directory is that store.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +18,86 @@
 
 #include "lib/store.h"
 #include "util/fs.h"
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "not a directory";
+}
+
+/* Is something other than a directory (or a link to one) at path?  Then
+ * `what` says what: "a regular file", "a symbolic link to 'x', which does
+ * not exist", ...  false when path is a directory or nothing is there. */
+static bool not_a_dir(const char *path, char *what, size_t n)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0 || S_ISDIR(st.st_mode))
+		return false;
+	if (!S_ISLNK(st.st_mode)) {
+		snprintf(what, n, "%s", file_kind(st.st_mode));
+		return true;
+	}
+	char target[PATH_MAX];
+	ssize_t k = readlink(path, target, sizeof target - 1);
+	target[k > 0 ? k : 0] = '\0';
+	struct stat ts;
+	if (stat(path, &ts) != 0) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(what, n, "a symbolic link to '%s', which does not exist", target);
+		else
+			snprintf(what, n, "a symbolic link to '%s', which cannot be followed (%s)",
+			         target, strerror(e));
+		return true;
+	}
+	if (S_ISDIR(ts.st_mode))
+		return false;
+	snprintf(what, n, "a symbolic link to '%s', which is %s", target, file_kind(ts.st_mode));
+	return true;
+}
+
+/* The nearest dir/.cairn walking up from the working directory: 1 with
+ * *out set, 0 when there is none, or an error when a `.cairn` on the way is
+ * not a directory (silently passing it by would put runs in another store). */
+static int find_walking_up(char **out)
+{
+	char cwd[PATH_MAX], what[PATH_MAX + 128];
+	if (!getcwd(cwd, sizeof cwd))
+		return 0;
+	for (;;) {
+		bool root = strcmp(cwd, "/") == 0;
+		char *cand = path_join(cwd, ".cairn");
+		if (!cand)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		if (path_is_dir(cand)) {
+			*out = cand;
+			return 1;
+		}
+		if (not_a_dir(cand, what, sizeof what)) {
+			int rc =
+			    err_set(CAIRN_ESTORE,
+			            "'%s' is not a store directory: it is %s (remove it, or name "
+			            "the store explicitly)",
+			            cand, what);
+			free(cand);
+			return rc;
+		}
+		free(cand);
+		if (root)
+			return 0;
+		char *slash = strrchr(cwd, '/');
+		if (!slash)
+			return 0;
+		slash[slash == cwd ? 1 : 0] = '\0';
+	}
+}
 
 int cairn_store_find(char **out_dir, const char *explicit_dir)
 {
@@ -24,27 +109,9 @@ int cairn_store_find(char **out_dir, const char *explicit_dir)
 		*out_dir = strdup(d);
 		return *out_dir ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
 	}
-	char cwd[PATH_MAX];
-	if (getcwd(cwd, sizeof cwd)) {
-		for (;;) {
-			char *cand = path_join(cwd, ".cairn");
-			if (!cand)
-				return err_set(CAIRN_ENOMEM, "out of memory");
-			if (path_is_dir(cand)) {
-				*out_dir = cand;
-				return 0;
-			}
-			free(cand);
-			char *slash = strrchr(cwd, '/');
-			if (!slash || slash == cwd)
-				break;
-			*slash = '\0';
-		}
-		if (path_is_dir("/.cairn")) {
-			*out_dir = strdup("/.cairn");
-			return 0;
-		}
-	}
+	int found = find_walking_up(out_dir);
+	if (found != 0)
+		return found > 0 ? 0 : found;
 	const char *xdg = getenv("XDG_DATA_HOME");
 	const char *home = getenv("HOME");
 	char *base = NULL;
@@ -125,12 +192,15 @@ int cairn_store_init(char **out_dir, const char *dir)
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
-	bool existed = path_exists(sd);
-	if (existed && !path_is_dir(sd)) {
-		rc = err_set(CAIRN_EEXISTS,
-		             "cannot create store: '%s' exists and is not a directory", sd);
+	char what[PATH_MAX + 128];
+	if (not_a_dir(sd, what, sizeof what)) {
+		/* not "already exists": nothing usable is there (out_dir stays NULL) */
+		rc = err_set(CAIRN_EEXISTS, "cannot create store: '%s' exists and is %s", sd, what);
+		free(sd);
+		sd = NULL;
 		goto done;
 	}
+	bool existed = path_exists(sd);
 	char *objs = path_join(sd, "objects");
 	int e = objs ? mkdir_p(objs) : -ENOMEM;
 	free(objs);
@@ -167,6 +237,13 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 	bool walked =
 	    !explicit_dir && strlen(dir) >= 7 && strcmp(dir + strlen(dir) - 7, "/.cairn") == 0;
 	if (!path_is_dir(dir)) {
+		char what[PATH_MAX + 128];
+		if (not_a_dir(dir, what, sizeof what)) {
+			rc = err_set(CAIRN_ESTORE,
+			             "cannot open store '%s': not a directory (it is %s)", dir,
+			             what);
+			goto done;
+		}
 		if (explicit_dir || walked) {
 			rc = err_set(CAIRN_ENOTFOUND, "cannot open store '%s': no such directory",
 			             dir);

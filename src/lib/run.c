@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "lib/store.h"
-#include "util/clock.h"
 #include "util/fs.h"
 
 typedef struct keyent {
@@ -122,7 +121,7 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 	    .user = user,
 	    .parent = o->parent,
 	    .pid = (int)getpid(),
-	    .start_time = clock_now(),
+	    .start_time = store_now(s),
 	};
 	char id[33];
 	int64_t rid, seq;
@@ -273,10 +272,10 @@ static int next_step(const char *key, const keyent *k, int64_t step, int64_t *ou
 /* A point's time in milliseconds: `timestamp` (seconds since the epoch), or
  * now for 0.  Anything else outside 1970..9999 is an error, not a wrapped
  * integer. */
-static int timestamp_ms(const char *key, double timestamp, int64_t *out)
+static int timestamp_ms(cairn_store *s, const char *key, double timestamp, int64_t *out)
 {
 	if (timestamp == 0) {
-		*out = clock_now_ms();
+		*out = store_now_ms(s);
 		return 0;
 	}
 	if (!(timestamp > 0 && timestamp <= TIMESTAMP_MAX))
@@ -301,7 +300,7 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 		return rc;
 	}
 	int64_t ts_ms;
-	if ((rc = timestamp_ms(key, timestamp, &ts_ms)) != 0 ||
+	if ((rc = timestamp_ms(r->store, key, timestamp, &ts_ms)) != 0 ||
 	    (rc = next_step(key, k, step, &step)) != 0) {
 		pthread_mutex_unlock(&r->mu);
 		return rc;
@@ -321,7 +320,7 @@ int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *v
 	if (step != CAIRN_STEP_AUTO && step < 0)
 		return err_set(CAIRN_EINVALID, "metrics: negative step %lld", (long long)step);
 	int64_t ts_ms;
-	int rc = timestamp_ms(n ? keys[0] : "", timestamp, &ts_ms);
+	int rc = timestamp_ms(r->store, n ? keys[0] : "", timestamp, &ts_ms);
 	if (rc)
 		return rc;
 	mpoint stackpts[128], *pts = stackpts;
@@ -517,11 +516,17 @@ static int artifact_file(cairn_run *r, const char *path, const char *name, const
 	if (stat(path, &st) != 0)
 		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
 		               "cannot log artifact '%s': %s", path, strerror(errno));
-	int rc = cairn_object_put_file(oid, r->store, path);
-	if (rc)
-		return rc;
-	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)st.st_size,
-	                          media ? media : media_type_of(name), kind, key, step);
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		/* (again after a purge removed the object: it is read anew) */
+		rc = cairn_object_put_file(oid, r->store, path);
+		if (rc == 0)
+			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)st.st_size,
+			                        media ? media : media_type_of(name), kind, key,
+			                        step);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
 }
 
 typedef struct walk_ctx {
@@ -606,10 +611,15 @@ int cairn_run_log_artifact_buf(cairn_run *r, const void *data, size_t len, const
 		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
 		               name);
 	char oid[CAIRN_OID_HEXSZ + 1];
-	if ((rc = cairn_object_put_buf(oid, r->store, data ? data : "", len)) != 0)
-		return rc;
-	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media_type_of(name),
-	                          kind ? kind : CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO);
+	for (int attempt = 0;; attempt++) {
+		rc = cairn_object_put_buf(oid, r->store, data ? data : "", len);
+		if (rc == 0)
+			rc = store_artifact_put(
+			    r->store, r->rid, name, oid, (int64_t)len, media_type_of(name),
+			    kind ? kind : CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
 }
 
 /* Recognise an image by its first bytes; returns the extension or NULL. */
@@ -668,10 +678,16 @@ int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, siz
 		return err_set(CAIRN_EINVALID, "no run or no image data");
 	snprintf(what, sizeof what, "image '%s'", key ? key : "");
 	int rc = image_check(key, step, data, len, what, name, sizeof name, &media);
-	if (rc || (rc = cairn_object_put_buf(oid, r->store, data, len)) != 0)
+	if (rc)
 		return rc;
-	return store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
-	                          CAIRN_ARTIFACT_IMAGE, key, step);
+	for (int attempt = 0;; attempt++) {
+		rc = cairn_object_put_buf(oid, r->store, data, len);
+		if (rc == 0)
+			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
+			                        CAIRN_ARTIFACT_IMAGE, key, step);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
 }
 
 int cairn_run_log_image(cairn_run *r, const char *key, const char *path, int64_t step)
@@ -700,7 +716,7 @@ int cairn_run_heartbeat(cairn_run *r)
 {
 	if (!r)
 		return err_set(CAIRN_EINVALID, "no run");
-	return store_heartbeat(r->store, r->rid, clock_now());
+	return store_heartbeat(r->store, r->rid, store_now(r->store));
 }
 
 int cairn_run_finish(cairn_run *r, cairn_status status, int exit_code)
@@ -711,7 +727,7 @@ int cairn_run_finish(cairn_run *r, cairn_status status, int exit_code)
 		return err_set(CAIRN_EINVALID, "a run cannot finish with status '%s'",
 		               cairn_status_name(status));
 	int frc = writer_flush(r->store);
-	int rc = store_run_finish(r->store, r->rid, status, exit_code, clock_now());
+	int rc = store_run_finish(r->store, r->rid, status, exit_code, store_now(r->store));
 	return rc ? rc : frc;
 }
 
@@ -773,18 +789,14 @@ int cairn_run_delete(cairn_store *s, const char *id, int purge)
 	int rc = store_run_lookup(s, id, purge != 0, &rid, full);
 	if (rc)
 		return rc;
+	/* Purge: the rows go in one transaction, the files the run alone used
+	 * in a second one that checks each is still unreferenced (a writer may
+	 * have referenced the same bytes in between).  A crash between the two
+	 * leaves unreferenced files: garbage, never a dangling reference. */
 	rc = store_run_delete(s, rid, purge != 0, &orphans);
-	if (rc == 0 && purge) {
-		char *line = orphans.ptr;
-		while (*line) {
-			char *nl = strchr(line, '\n');
-			if (!nl)
-				break;
-			*nl = '\0';
-			object_remove(s, line);
-			line = nl + 1;
-		}
-	}
+	if (rc == 0 && purge && (rc = store_objects_sweep(s, &orphans, NULL)) != 0)
+		err_wrap(rc, "run '%s' was purged, but the files of its objects were left in place",
+		         full);
 	buf_free(&orphans);
 	return rc;
 }

@@ -69,7 +69,9 @@ int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oid
 	if (n == 0)
 		return 0;
 	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
+	/* A map entry keeps its object from purge (except "tree…" hints), so it
+	 * is a reference like any other: checked under the write lock. */
+	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
 	    store_prep(s, "INSERT OR REPLACE INTO code_map(key, oid, size) VALUES(?, ?, ?)");
@@ -78,6 +80,8 @@ int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oid
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if ((rc = store_object_check(s, oids[i])) != 0)
+			goto fail;
 		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, oids[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, sizes ? sizes[i] : 0);
@@ -112,7 +116,7 @@ int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const ch
 {
 	int rc;
 	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
+	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
 	    store_prep(s, "UPDATE runs SET git_commit = ?, git_branch = ?,"
@@ -151,7 +155,7 @@ int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
 {
 	int rc;
 	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
+	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	/* both join this transaction: the column and its object reference */
 	if ((rc = store_run_set_text(s, rid, "env_oid", env_oid)) != 0 ||

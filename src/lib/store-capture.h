@@ -14,16 +14,19 @@
  * out_oids[i] is "" when keys[i] is not mapped; out_sizes may be NULL. */
 int store_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (*out_oids)[65],
                        int64_t *out_sizes);
-/* Record n mappings (existing keys are replaced). */
+/* Record n mappings (existing keys are replaced).  An entry keeps its
+ * object from purge, except the "tree…" keys, which are hints to check
+ * before use (purge drops them with their object).  OBJECT_VANISHED, with
+ * nothing recorded, when an object is gone (store.h). */
 int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],
                        const int64_t *sizes, size_t n);
 
 /* Set the run's code columns; dirty < 0 stores NULL.  refs are object ids the
- * run now references (kept until it is purged). */
+ * run now references (kept until it is purged); OBJECT_VANISHED as above. */
 int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
                        const char *remote, int dirty, const char *code_oid, const char (*refs)[65],
                        size_t nrefs);
-/* Set the run's environment record. */
+/* Set the run's environment record (OBJECT_VANISHED as above). */
 int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid);
 /* The run's code snapshot object id ("" when it has none). */
 int store_run_code_oid(cairn_store *s, int64_t rid, char out[65]);

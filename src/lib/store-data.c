@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "lib/store-data.h"
-#include "util/clock.h"
 
 /* Below this many files a lookup is one indexed query per file. */
 #define POINT_LOOKUP_MAX 512
@@ -228,7 +227,7 @@ int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 {
 	int rc;
 	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
+	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
 	    store_prep(s, "INSERT OR REPLACE INTO datasets(rid, name, path, role, algo,"
@@ -247,7 +246,7 @@ int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 	sqlite3_bind_int64(st, 7, d->files);
 	sqlite3_bind_int64(st, 8, d->bytes);
 	store_bind_text(st, 9, d->manifest_oid);
-	sqlite3_bind_double(st, 10, clock_now());
+	sqlite3_bind_double(st, 10, store_now(s));
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE) {

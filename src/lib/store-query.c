@@ -30,7 +30,6 @@
 #include <string.h>
 
 #include "lib/store.h"
-#include "util/clock.h"
 #include "util/json.h"
 
 /* Relative costs, in "index rows scanned inside SQLite" (measured on the
@@ -458,7 +457,7 @@ static int ctx_open(qctx *q, cairn_store *s)
 	memset(q, 0, sizeof *q);
 	q->s = s;
 	q->db = s->db;
-	q->now = clock_now();
+	q->now = store_now(s);
 	q->stale = q->now - s->stale_after;
 	if ((rc = ensure_functions(s)) != 0)
 		return rc;

@@ -8,7 +8,11 @@
  *  - metric points live in metric_points (WITHOUT ROWID, clustered by
  *    run, key, step, timestamp); metric_summary is updated in the same
  *    transaction as the points, so reads never scan points;
- *  - NaN is stored as NULL (SQLite cannot store NaN); ±Inf are stored as is.
+ *  - NaN is stored as NULL (SQLite cannot store NaN); ±Inf are stored as is;
+ *  - a reference to an object commits only after its file was found there
+ *    under the write lock, and a purge removes a file only under that lock
+ *    after finding nothing that references it, so no committed reference
+ *    names a missing file (docs/internals/store.md).
  * Thread-safety: every entry point holds the store's recursive lock.
  * Multi-process: WAL mode, writes begin IMMEDIATE with a long busy timeout.
  */
@@ -121,6 +125,10 @@ static const char *const migrations[] = {
     "CREATE INDEX runs_branch ON runs(git_branch);"
     "CREATE INDEX properties_key_value ON properties(key, value, rid);"
     "CREATE INDEX datasets_name_digest ON datasets(name, digest, rid);",
+    /* 6: purge asks whether the code map still names an object before it
+     * removes the file (docs/internals/store.md, "Objects, references and
+     * purge"). */
+    "CREATE INDEX code_map_oid ON code_map(oid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -131,6 +139,35 @@ int store_schema_latest(void)
 }
 
 /* --- plumbing ------------------------------------------------------------- */
+
+double store_now(const cairn_store *s)
+{
+	return s && s->pinned_now > 0 ? s->pinned_now : clock_now();
+}
+
+int64_t store_now_ms(const cairn_store *s)
+{
+	return s && s->pinned_now > 0 ? (int64_t)llround(s->pinned_now * 1000.0) : clock_now_ms();
+}
+
+void store_clock_pin(cairn_store *s, double now)
+{
+	s->pinned_now = now > 0 ? now : 0;
+}
+
+void store_test_hook(cairn_store *s, store_hook_fn fn, void *arg)
+{
+	store_lock(s);
+	s->hook = fn;
+	s->hook_arg = arg;
+	store_unlock(s);
+}
+
+static void hook(cairn_store *s, const char *point)
+{
+	if (s->hook)
+		s->hook(s, point, s->hook_arg);
+}
 
 void store_lock(cairn_store *s)
 {
@@ -394,7 +431,7 @@ int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, 
 		goto fail;
 	}
 	store_bind_text(st, 1, r->project);
-	sqlite3_bind_double(st, 2, clock_now());
+	sqlite3_bind_double(st, 2, store_now(s));
 	if ((rc = step_done(s, st, "create the project")) != 0)
 		goto fail;
 	st = store_prep(s, "UPDATE projects SET next_seq = next_seq + 1 WHERE name = ? "
@@ -467,7 +504,8 @@ done:
 	return rc;
 }
 
-static bool is_hex_prefix(const char *id, size_t *n)
+/* Is id made of hex digits only?  *n is its length. */
+static bool is_hex(const char *id, size_t *n)
 {
 	size_t i = 0;
 	for (; id[i]; i++) {
@@ -476,72 +514,101 @@ static bool is_hex_prefix(const char *id, size_t *n)
 			return false;
 	}
 	*n = i;
-	return i >= 4 && i <= 32;
+	return true;
 }
 
-/* Step through (rid, id, deleted) rows: the number of matching runs, and the
- * first one's rid and id. */
-static int collect_runs(sqlite3_stmt *st, bool include_deleted, int64_t *out_rid, char out_id[33])
+/* Step through (rid, id) rows into m (at most 2: one says "found", two say
+ * "ambiguous"); returns how many there were. */
+static int collect_runs(sqlite3_stmt *st, int64_t rid[2], char ids[2][33])
 {
 	int found = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (!include_deleted && sqlite3_column_int(st, 2))
-			continue;
-		if (found++ == 0) {
-			*out_rid = sqlite3_column_int64(st, 0);
-			memcpy(out_id, sqlite3_column_text(st, 1), 33);
-		}
+	while (found < 2 && sqlite3_step(st) == SQLITE_ROW) {
+		rid[found] = sqlite3_column_int64(st, 0);
+		memcpy(ids[found], sqlite3_column_text(st, 1), 33);
+		found++;
 	}
 	sqlite3_reset(st);
 	return found;
 }
 
+/*
+ * A run is named by its id (32 hex digits), a prefix of 4+ hex digits of
+ * it, or its exact name.  A full id is always exact.  Anything else may be
+ * both a prefix and a name: when the two name different runs (a run called
+ * "3fa2b1c0", another whose id starts so), the lookup refuses to choose and
+ * names both, rather than let the prefix silently win.
+ */
 int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t *out_rid,
                      char out_id[33])
 {
-	size_t n;
+	size_t n = 0;
 	int rc = 0;
 	if (!id || !*id)
 		return err_set(CAIRN_EINVALID, "empty run id");
 	if (strlen(id) > KEY_MAX)
 		return err_set(CAIRN_EINVALID, "run id too long");
-	store_lock(s);
-	int found = 0;
-	if (is_hex_prefix(id, &n)) {
-		char lo[33], hi[34];
+	bool hex = is_hex(id, &n);
+	char lo[33], hi[34];
+	if (hex && n >= 4 && n <= 32) {
 		for (size_t i = 0; i <= n; i++)
 			lo[i] = (char)((id[i] >= 'A' && id[i] <= 'F') ? id[i] + 32 : id[i]);
 		memcpy(hi, lo, n);
 		hi[n] = 'g'; /* every hex digit sorts below 'g' */
 		hi[n + 1] = '\0';
-		sqlite3_stmt *st =
-		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE id >= ? AND id < ?"
-		                  " ORDER BY id LIMIT 3");
+	} else {
+		hex = false;
+	}
+	int64_t prid[2], nrid[2];
+	char pids[2][33], nids[2][33];
+	int np = 0, nn = 0;
+	store_lock(s);
+	if (hex) {
+		sqlite3_stmt *st = store_prep(s, "SELECT rid, id FROM runs WHERE id >= ? AND id < ?"
+		                                 " AND (? OR deleted = 0) ORDER BY id LIMIT 2");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
 		store_bind_text(st, 1, lo);
 		store_bind_text(st, 2, hi);
-		found += collect_runs(st, include_deleted, out_rid, out_id);
+		sqlite3_bind_int(st, 3, include_deleted);
+		np = collect_runs(st, prid, pids);
 	}
-	if (!found) {
-		/* Not a hex prefix of any run: try the run's name. */
-		sqlite3_stmt *st =
-		    store_prep(s, "SELECT rid, id, deleted FROM runs WHERE name = ? LIMIT 3");
+	/* A full id that names a run is exact; otherwise the name may match. */
+	if (!(np == 1 && n == 32)) {
+		sqlite3_stmt *st = store_prep(
+		    s, "SELECT rid, id FROM runs WHERE name = ? AND (? OR deleted = 0) LIMIT 2");
 		if (!st) {
 			rc = cairn_error_last_code();
 			goto done;
 		}
 		store_bind_text(st, 1, id);
-		found += collect_runs(st, include_deleted, out_rid, out_id);
+		sqlite3_bind_int(st, 2, include_deleted);
+		nn = collect_runs(st, nrid, nids);
 	}
-	if (found == 0)
+	if (np == 0 && nn == 0) {
 		rc = err_set(CAIRN_ENOTFOUND, "no run '%s'", id);
-	else if (found > 1)
+	} else if (nn == 0 && np > 1) {
 		rc = err_set(CAIRN_EAMBIGUOUS,
 		             "run id '%s' is ambiguous (matches several runs; give more digits)",
 		             id);
+	} else if (np == 0 && nn > 1) {
+		rc = err_set(CAIRN_EAMBIGUOUS,
+		             "run name '%s' is ambiguous (several runs have it; give the id)", id);
+	} else if (np == 0 || (nn == 0 && np == 1) || (np == 1 && nn == 1 && prid[0] == nrid[0])) {
+		bool by_name = np == 0;
+		*out_rid = by_name ? nrid[0] : prid[0];
+		memcpy(out_id, by_name ? nids[0] : pids[0], 33);
+	} else {
+		/* name one run the name matches that the prefix does not */
+		int k = nn > 1 && nrid[0] == prid[0] ? 1 : 0;
+		rc =
+		    err_set(CAIRN_EAMBIGUOUS,
+		            "run '%s' is ambiguous: it is the name of run %s%s and a prefix of the "
+		            "id of run %s%s; give more digits of the id",
+		            id, nids[k], nn > 1 ? " (and others)" : "", pids[0],
+		            np > 1 ? " (and others)" : "");
+	}
 done:
 	store_unlock(s);
 	return rc;
@@ -979,10 +1046,10 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 		store_bind_text(st, 7, key);
 		if (step != CAIRN_STEP_AUTO)
 			sqlite3_bind_int64(st, 8, step);
-		sqlite3_bind_double(st, 9, clock_now());
+		sqlite3_bind_double(st, 9, store_now(s));
 	}
 	/* the row and its object reference commit together */
-	int rc = store_begin(s);
+	int rc = store_refs_begin(s);
 	if (rc == 0) {
 		if ((rc = write1(s, st, "record the artifact")) != 0 ||
 		    (rc = store_object_ref(s, rid, oid)) != 0)
@@ -994,16 +1061,121 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 	return rc;
 }
 
+/* --- objects and their references ------------------------------------------
+ * (docs/internals/store.md, "Objects, references and purge").  An object is
+ * live while object_refs or the code map names it; a code map key starting
+ * with "tree" (a cached base manifest) is only a hint and keeps nothing.
+ * Files are removed only inside a write transaction, after checking that
+ * the object is not live; references are recorded only inside a write
+ * transaction, after checking that the file is there. */
+
+int store_refs_begin(cairn_store *s)
+{
+	store_lock(s);
+	hook(s, "refs");
+	int rc = store_begin(s);
+	store_unlock(s);
+	return rc;
+}
+
+int store_object_check(cairn_store *s, const char *oid)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return err_set(CAIRN_ERROR, "internal: object %.64s checked outside a transaction",
+		               oid ? oid : "");
+	if (!object_present(s, oid))
+		return err_set(OBJECT_VANISHED,
+		               "object %.64s was removed (by a purge of another run) before the "
+		               "reference to it was recorded",
+		               oid ? oid : "");
+	return 0;
+}
+
 int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
 {
 	store_lock(s);
-	sqlite3_stmt *st =
-	    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
-	if (st) {
-		sqlite3_bind_int64(st, 1, rid);
-		store_bind_text(st, 2, oid);
+	bool own = sqlite3_get_autocommit(s->db);
+	int rc = own ? store_refs_begin(s) : 0;
+	if (rc == 0)
+		rc = store_object_check(s, oid);
+	if (rc == 0) {
+		sqlite3_stmt *st =
+		    store_prep(s, "INSERT OR IGNORE INTO object_refs(rid, oid) VALUES(?, ?)");
+		if (!st) {
+			rc = cairn_error_last_code();
+		} else {
+			sqlite3_bind_int64(st, 1, rid);
+			store_bind_text(st, 2, oid);
+			rc = step_done(s, st, "record the object reference");
+		}
 	}
-	int rc = write1(s, st, "record the object reference");
+	if (own) {
+		if (rc)
+			store_rollback(s);
+		else
+			rc = store_commit(s);
+	}
+	store_unlock(s);
+	return rc;
+}
+
+int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed)
+{
+	int rc;
+	size_t removed = 0;
+	if (out_removed)
+		*out_removed = 0;
+	if (!candidates || !candidates->len)
+		return 0;
+	store_lock(s);
+	hook(s, "sweep");
+	/* The write lock keeps every writer from recording a reference between
+	 * the check and the unlink (writers check the file under the same lock). */
+	if ((rc = store_begin(s)) != 0)
+		goto done;
+	sqlite3_stmt *live = store_prep(
+	    s, "SELECT EXISTS(SELECT 1 FROM object_refs WHERE oid = ?1) OR EXISTS(SELECT 1 FROM"
+	       " code_map WHERE oid = ?1 AND substr(key, 1, 4) != 'tree')");
+	sqlite3_stmt *hint = store_prep(s, "DELETE FROM code_map WHERE oid = ?");
+	if (!live || !hint) {
+		rc = cairn_error_last_code();
+		goto fail;
+	}
+	const char *line = candidates->ptr;
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		char oid[CAIRN_OID_HEXSZ + 1];
+		if (n == CAIRN_OID_HEXSZ) {
+			memcpy(oid, line, n);
+			oid[n] = '\0';
+			store_bind_text(live, 1, oid);
+			int r = sqlite3_step(live);
+			bool is_live = r != SQLITE_ROW || sqlite3_column_int(live, 0) != 0;
+			sqlite3_reset(live);
+			if (r != SQLITE_ROW) {
+				rc = store_sqlerr(s, "check an object before removing it");
+				goto fail;
+			}
+			if (!is_live) {
+				store_bind_text(hint, 1, oid);
+				if ((rc = step_done(s, hint, "forget a cached object")) != 0)
+					goto fail;
+				object_remove(s, oid);
+				removed++;
+			}
+		}
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+	rc = store_commit(s);
+	if (rc == 0 && out_removed)
+		*out_removed = removed;
+	goto done;
+fail:
+	store_rollback(s);
+done:
 	store_unlock(s);
 	return rc;
 }
@@ -1151,7 +1323,7 @@ int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 	}
 	int status = sqlite3_column_int(st, 4);
 	if (status == CAIRN_STATUS_RUNNING && sqlite3_column_type(st, 7) != SQLITE_NULL &&
-	    sqlite3_column_double(st, 7) < clock_now() - s->stale_after)
+	    sqlite3_column_double(st, 7) < store_now(s) - s->stale_after)
 		status = CAIRN_STATUS_CRASHED;
 	buf_putc(b, '{');
 	json_key(b, &first, "id");
@@ -1441,7 +1613,8 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 		if ((rc = step_done(s, st, "delete the run")) != 0)
 			goto fail;
 	} else {
-		/* Objects that only this run references are removed after commit. */
+		/* Objects that no other run references are candidates: the caller
+		 * sweeps them after the commit (store_objects_sweep checks again). */
 		sqlite3_stmt *q = store_prep(
 		    s, "SELECT oid FROM object_refs r WHERE rid = ?1 AND NOT EXISTS"
 		       " (SELECT 1 FROM object_refs o WHERE o.oid = r.oid AND o.rid != ?1)");

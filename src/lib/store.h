@@ -14,6 +14,15 @@
 
 #define SCHEMA_APP_ID 0x6361726e /* 'carn' */
 
+/* "Now" for everything the library records or decides by the clock: start,
+ * end, heartbeat and creation times, metric timestamps, the stale-heartbeat
+ * rule (running -> crashed) and running durations in queries.  The wall
+ * clock, unless a test pinned it with store_clock_pin (0 unpins), so that no
+ * outcome depends on how long a test machine took (store.md, "The clock"). */
+double store_now(const cairn_store *s);
+int64_t store_now_ms(const cairn_store *s);
+void store_clock_pin(cairn_store *s, double now);
+
 void store_lock(cairn_store *s);
 void store_unlock(cairn_store *s);
 /* A cached prepared statement (sql must be a string literal: cached by address). */
@@ -77,11 +86,31 @@ void store_json_double(buf *b, sqlite3_stmt *st, int col);
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
 int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out);
 int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out);
-/* With purge, appends the ids of objects no other run references, one per
- * line, to `orphans` (the caller removes the files after the commit). */
+/* With purge, appends the ids of objects no other run referenced at the
+ * commit, one per line, to `orphans`: candidates for store_objects_sweep,
+ * which the caller runs after this returns. */
 int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans);
-/* Record that run rid references object oid (kept until the run is purged). */
+
+/* Objects and references (docs/internals/store.md, "Objects, references
+ * and purge").  Every transaction that records a reference to an object
+ * begins with store_refs_begin (the test hook's "refs" point, then BEGIN
+ * IMMEDIATE) and checks each object with store_object_check before
+ * committing; a writer that gets OBJECT_VANISHED writes the object again and
+ * retries (object_retry). */
+int store_refs_begin(cairn_store *s);
+/* Inside a write transaction: 0 when the object's file is there (and so
+ * stays until the commit), else OBJECT_VANISHED. */
+int store_object_check(cairn_store *s, const char *oid);
+/* Record that run rid references object oid (kept until the run is
+ * purged), after checking the object is there; joins the caller's
+ * transaction or runs in its own. */
 int store_object_ref(cairn_store *s, int64_t rid, const char *oid);
+/* Remove the files of the candidates (oid lines) that nothing references
+ * any more: each is checked and unlinked inside one write transaction.
+ * *out_removed (may be NULL) counts the files removed. */
+int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed);
+/* Test-only: see store_hook_fn in internal.h (NULL removes it). */
+void store_test_hook(cairn_store *s, store_hook_fn fn, void *arg);
 
 /* Generated names (names.c). */
 void name_generate(char *out, size_t outsz, uint32_t rnd, int64_t seq);

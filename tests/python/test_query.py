@@ -35,6 +35,8 @@ def test_runs_sort_limit_project(three_runs):
     assert [r.params["lr"] for r in cairn.runs(sort="params.lr", limit=2)] == [0.1, 0.2]
     assert [r.params["lr"] for r in cairn.runs(sort="-params.model,params.lr")] == [0.2, 0.1, 0.3]
     assert len(cairn.runs(limit=1)) == 1
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        cairn.runs(limit=0)  # never "no limit"
     assert {r.id for r in cairn.runs(project="p")} == set(three_runs[:2])
     assert cairn.runs(project="none") == []
     assert cairn.query is cairn.runs

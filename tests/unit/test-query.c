@@ -57,6 +57,7 @@ typedef struct world {
 	int64_t rid[NRUNS];
 	json_doc *docs[NRUNS]; /* run JSON */
 	bool deleted[NRUNS];
+	bool fresh[NRUNS]; /* running with a heartbeat at W.now */
 	char *texts[NRUNS];
 } world;
 
@@ -91,7 +92,16 @@ static void log_param(cairn_run *r, const char *k, cairn_value v)
 static void build_world(void)
 {
 	unit_store_open(&W.u);
-	W.now = (double)time(NULL);
+	/* "Now" is pinned, so the wall clock never decides an outcome (this test
+	 * used to fail when checking began over a minute after the runs were
+	 * made: fresh heartbeats turned stale, running runs became crashed).  It
+	 * is pinned a month behind the wall clock, so that any "now" still taken
+	 * from the wall clock shows: fresh heartbeats would read as stale and
+	 * running durations would be a month longer than the evaluator's. */
+	W.now = (double)time(NULL) - 30 * 86400.0;
+	store_clock_pin(W.u.s, W.now);
+	char fresh_hb[32];
+	snprintf(fresh_hb, sizeof fresh_hb, "%.3f", W.now);
 	const char *envs[2];
 	char oid[CAIRN_OID_HEXSZ + 1];
 	static const char env_a[] = "{\"os\":\"Linux\",\"packages\":{\"numpy\":\"1.26\"}}";
@@ -198,14 +208,12 @@ static void build_world(void)
 		double start = W.now - 86400.0 * 200 + i * 7 * 3600.0 + rn(3600);
 		double dur = 10 + rn(4) * 1800 + rn(1000);
 		if (status == CAIRN_STATUS_RUNNING) {
-			/* live (fresh heartbeat) or crashed (stale) */
+			/* live (no or a fresh heartbeat) or crashed (stale) */
+			const char *hb = rn(2) ? "NULL" : rn(2) ? "1e9" : fresh_hb;
+			W.fresh[i] = hb == fresh_hb;
 			exec_sql(
 			    "UPDATE runs SET start_time = %.3f, heartbeat = %s WHERE rid = %lld",
-			    start,
-			    rn(2)   ? "NULL"
-			    : rn(2) ? "1e9"
-			            : "strftime('%s','now') + 0.0",
-			    (long long)rid);
+			    start, hb, (long long)rid);
 		} else {
 			exec_sql(
 			    "UPDATE runs SET start_time = %.3f, end_time = %.3f WHERE rid = %lld",
@@ -265,9 +273,11 @@ static void build_world(void)
 		}
 		memcpy(W.ids[keep], W.ids[i], 33);
 		W.rid[keep] = W.rid[i];
+		W.fresh[keep] = W.fresh[i];
 		keep++;
 	}
 	W.n = keep;
+	int nfresh = 0;
 	for (int i = 0; i < W.n; i++) {
 		char *out;
 		/* cairn_run_get_json hides deleted runs: read through the store */
@@ -278,7 +288,14 @@ static void build_world(void)
 		W.docs[i] = json_parse(out, strlen(out), NULL, err, sizeof err);
 		assert_non_null(W.docs[i]);
 		W.texts[i] = out;
+		nfresh += W.fresh[i] && !W.deleted[i];
+		/* by the pinned clock a fresh heartbeat is fresh, however long ago
+		 * the wall clock says it was */
+		if (W.fresh[i])
+			assert_string_equal(json_get_str(json_root(W.docs[i]), "status"),
+			                    "running");
 	}
+	assert_true(nfresh > 0);
 }
 
 static int setup(void **state)
@@ -1265,6 +1282,8 @@ static void fixed_queries(void **state)
 	    "not (status = finished or status = failed)",
 	    "duration > 1h",
 	    "duration < 30m",
+	    "duration > 201d", /* only a wall-clock "now" makes running runs this old */
+	    "status = running and duration < 201d",
 	    "ended",
 	    "not ended",
 	    "tags = a and not tags.debug",

@@ -137,6 +137,66 @@ static void test_lookup_prefix(void **st)
 	unit_store_close(&u);
 }
 
+/* A string that is one run's exact name and a prefix of another's id is
+ * ambiguous (both named in the error); a full id is always exact. */
+static void test_lookup_name_versus_prefix(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *a, *b, *c;
+	assert_ok(cairn_run_create(&a, u.s, NULL));
+	assert_ok(cairn_run_create(&b, u.s, NULL));
+	assert_ok(cairn_run_create(&c, u.s, NULL));
+	char id[33], pre[9];
+	memcpy(pre, cairn_run_id(a), 8);
+	pre[8] = '\0';
+	assert_ok(cairn_run_set_name(b, pre));
+	assert_int_equal(cairn_run_resolve(id, u.s, pre), CAIRN_EAMBIGUOUS);
+	assert_non_null(strstr(cairn_error_last(), "ambiguous"));
+	assert_non_null(strstr(cairn_error_last(), cairn_run_id(a)));
+	assert_non_null(strstr(cairn_error_last(), cairn_run_id(b)));
+	/* more digits settle it; so does the other run's id */
+	char pre9[10];
+	memcpy(pre9, cairn_run_id(a), 9);
+	pre9[9] = '\0';
+	assert_ok(cairn_run_resolve(id, u.s, pre9));
+	assert_string_equal(id, cairn_run_id(a));
+	assert_ok(cairn_run_resolve(id, u.s, cairn_run_id(b)));
+	assert_string_equal(id, cairn_run_id(b));
+	/* a full id is exact, even when another run is named by it */
+	assert_ok(cairn_run_set_name(c, cairn_run_id(a)));
+	assert_ok(cairn_run_resolve(id, u.s, cairn_run_id(a)));
+	assert_string_equal(id, cairn_run_id(a));
+	/* a 32-hex name that is no run's id still finds its run */
+	char fake[33];
+	memset(fake, 'f', 32);
+	fake[32] = '\0';
+	assert_ok(cairn_run_set_name(c, fake));
+	assert_ok(cairn_run_resolve(id, u.s, fake));
+	assert_string_equal(id, cairn_run_id(c));
+	/* a run named by its own prefix is not ambiguous */
+	assert_ok(cairn_run_set_name(b, "x"));
+	memcpy(pre, cairn_run_id(a), 8);
+	assert_ok(cairn_run_set_name(a, pre));
+	assert_ok(cairn_run_resolve(id, u.s, pre));
+	assert_string_equal(id, cairn_run_id(a));
+	/* a deleted run is no candidate */
+	assert_ok(cairn_run_set_name(b, pre));
+	assert_int_equal(cairn_run_resolve(id, u.s, pre), CAIRN_EAMBIGUOUS);
+	assert_ok(cairn_run_delete(u.s, cairn_run_id(b), 0));
+	assert_ok(cairn_run_resolve(id, u.s, pre));
+	assert_string_equal(id, cairn_run_id(a));
+	/* two runs with one name */
+	assert_ok(cairn_run_set_name(c, "twin"));
+	assert_ok(cairn_run_set_name(a, "twin"));
+	assert_int_equal(cairn_run_resolve(id, u.s, "twin"), CAIRN_EAMBIGUOUS);
+	assert_non_null(strstr(cairn_error_last(), "run name 'twin' is ambiguous"));
+	cairn_run_free(a);
+	cairn_run_free(b);
+	cairn_run_free(c);
+	unit_store_close(&u);
+}
+
 static void test_sequence_and_projects(void **st)
 {
 	unit_store u;
@@ -455,11 +515,75 @@ static void test_store_discovery(void **st)
 	free(dir);
 }
 
+/* A `.cairn` that is a file or a dangling link is an error for init and for
+ * discovery (never a silent fall-back to the per-user store); a link to a
+ * store directory is that store. */
+static void test_store_not_a_directory(void **st)
+{
+	char *dir = unit_tmpdir();
+	char cwd[4200], sd[4300], sub[4300], real[4300], *found = NULL, *made = NULL;
+	snprintf(sd, sizeof sd, "%s/.cairn", dir);
+	snprintf(sub, sizeof sub, "%s/a/b", dir);
+	char cmd[4400];
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s'", sub);
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	unsetenv("CAIRN_DIR");
+	setenv("XDG_DATA_HOME", dir, 1); /* a fall-back would land in dir/cairn */
+	assert_int_equal(chdir(sub), 0);
+	for (int kind = 0; kind < 2; kind++) {
+		if (kind == 0) {
+			FILE *f = fopen(sd, "w");
+			fputs("not a store", f);
+			fclose(f);
+		} else {
+			assert_int_equal(symlink("/nonexistent/cairn-store", sd), 0);
+		}
+		assert_int_equal(cairn_store_init(&made, dir), CAIRN_EEXISTS);
+		assert_null(made);
+		assert_non_null(
+		    strstr(cairn_error_last(), kind ? "does not exist" : "regular file"));
+		assert_int_equal(cairn_store_find(&found, NULL), CAIRN_ESTORE);
+		assert_null(found);
+		assert_non_null(strstr(cairn_error_last(), "is not a store directory"));
+		cairn_store *s = NULL;
+		assert_int_equal(cairn_store_open(&s, NULL), CAIRN_ESTORE);
+		assert_null(s);
+		assert_int_equal(unlink(sd), 0);
+	}
+	char fallback[4300];
+	snprintf(fallback, sizeof fallback, "%s/cairn", dir);
+	assert_int_equal(access(fallback, F_OK), -1); /* no per-user store was made */
+	/* a link to a real store directory works as before */
+	snprintf(real, sizeof real, "%s/real", dir);
+	mkdir(real, 0777);
+	assert_ok(cairn_store_init(&made, real));
+	assert_int_equal(symlink(made, sd), 0);
+	cairn_free(made);
+	assert_int_equal(cairn_store_init(&made, dir), CAIRN_EEXISTS);
+	assert_string_equal(made, sd);
+	cairn_free(made);
+	assert_ok(cairn_store_find(&found, NULL));
+	assert_string_equal(found, sd);
+	cairn_free(found);
+	cairn_store *s;
+	assert_ok(cairn_store_open(&s, NULL));
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, s, NULL));
+	cairn_run_free(r);
+	cairn_store_close(s);
+	unsetenv("XDG_DATA_HOME");
+	assert_int_equal(chdir(cwd), 0);
+	unit_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_and_show),
 	    cmocka_unit_test(test_lookup_prefix),
+	    cmocka_unit_test(test_lookup_name_versus_prefix),
 	    cmocka_unit_test(test_sequence_and_projects),
 	    cmocka_unit_test(test_artifacts_and_images),
 	    cmocka_unit_test(test_delete_and_purge),
@@ -468,6 +592,7 @@ int main(void)
 	    cmocka_unit_test(test_writer_threads_and_backpressure),
 	    cmocka_unit_test(test_attach_continues_steps),
 	    cmocka_unit_test(test_store_discovery),
+	    cmocka_unit_test(test_store_not_a_directory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
