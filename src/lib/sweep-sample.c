@@ -395,7 +395,7 @@ static double parzen_logpdf(const parzen *pz, double x)
 	for (size_t i = 0; i < pz->n; i++) {
 		double z = (x - pz->mu[i]) * pz->inv_sigma[i];
 		double e = 0.5 * z * z;
-		if (e < 800)
+		if (e < 40)
 			sum += exp(pz->logc[i] - e);
 	}
 	return log(sum > 0 ? sum : 1e-300);
