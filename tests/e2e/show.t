@@ -6,22 +6,23 @@
 # --json stays exact.
 . "$(dirname "$0")/lib.sh"
 
-C1=$'\xc2\x9b' # U+009B: CSI, as a C1 control (run names and keys refuse C0 ones)
+C1=$'\xc2\x9b' # U+009B: CSI, as a C1 control, in values (names refuse C0 and C1 alike)
+N1=' '          # where a name had it: what show prints for it anyway
 NOTE=$'line1\e[5m\nline2\r\x07end'
 PROP=$'v\e[31mred\e]0;title\a'
 mkdir -p $'w\e[7m' data
 touch data/a $'data/b\e[32mgreen'
 cd $'w\e[7m'
-id=$("$CAIRN" start -n "run${C1}2J" -t "tag${C1}31m" --param "k${C1}=v"$'\e[2J')
+id=$("$CAIRN" start -n "run${N1}2J" -t "tag${N1}31m" --param "k=v"$'\e[2J')
 export CAIRN_RUN_ID=$id
-"$CAIRN" log property "p$C1" "$PROP"
-"$CAIRN" log metric "m${C1}k" 1
+"$CAIRN" log property p "$PROP"
+"$CAIRN" log metric "m${N1}k" 1
 printf x >f
-"$CAIRN" log artifact f --name "a${C1}4m"
+"$CAIRN" log artifact f --name "a${N1}4m"
 "$CAIRN" note "$id" "$NOTE"
 "$CAIRN" finish "$id"
 unset CAIRN_RUN_ID
-"$CAIRN" run -n plain -d "ds${C1}=../data" -- sh -c 'true' $'arg\e[1A' >/dev/null 2>&1
+"$CAIRN" run -n plain -d "ds=../data" -- sh -c 'true' $'arg\e[1A' "arg${C1}x" >/dev/null 2>&1
 id2=$("$CAIRN" ls --format json | json 'j[0]["id"]')
 
 # the output of `cairn show` on a terminal (script gives it a pty), lines
@@ -42,13 +43,13 @@ printf '%s' "$out2" | LC_ALL=C grep -q $'\xc2\x9b'; is "nor a C1 one there" $? 1
 like "tags: spaces instead" "$out1" "^tags +tag 31m$"
 like "params: in the table" "$out1" "^  k +v \[2J$"
 like "metrics: the key" "$out1" "^  m k +1 "
-like "properties: key and value" "$out1" "^  p  = v \[31mred \]0;title $"
+like "properties: key and value" "$out1" "^  p = v \[31mred \]0;title $"
 like "note: the first line" "$out1" "^note +line1 \[5m$"
 like "note: a second line keeps its place, its \\r and BEL made spaces" "$out1" "^          line2  end$"
 like "artifacts: the name" "$out1" "^  a 4m "
-like "command" "$out2" "^command +sh -c true 'arg \[1A'$"
+like "command" "$out2" "^command +sh -c true 'arg \[1A' 'arg x'$"
 like "cwd" "$out2" "^cwd +.*/w \[7m$"
-like "dataset name" "$out2" "^  ds  \(input\)"
+like "dataset name" "$out2" "^  ds \(input\)"
 like "dataset files" "$out2" "^      b \[32mgreen$"
 
 # with colour, the only escapes are cairn's own (bold)
@@ -64,8 +65,9 @@ has "$CONTROLS" "$(out)"; is "no control character into a pipe either" $? 1
 # --json is exact
 "$CAIRN" show "$id" --json >j.json
 is "--json keeps the note exactly" "$(NOTE=$NOTE python3 -c 'import json,os; print(json.load(open("j.json"))["note"] == os.environ["NOTE"])')" True
-is "--json keeps the property exactly" "$(PROP=$PROP python3 -c 'import json,os; print(json.load(open("j.json"))["properties"]["p\u009b"] == os.environ["PROP"])')" True
-is "--json keeps the name exactly" "$(json 'j["name"] == "run\u009b2J"' <j.json)" True
+is "--json keeps the property exactly" "$(PROP=$PROP python3 -c 'import json,os; print(json.load(open("j.json"))["properties"]["p"] == os.environ["PROP"])')" True
+is "--json keeps the name exactly" "$(json 'j["name"] == "run 2J"' <j.json)" True
+fails "a C1 control in a name is refused at the door" 1 "$CAIRN" start -n "run${C1}2J"
 is "--json holds the escapes, JSON-escaped" "$(grep -c $'\e' j.json)" 0
 
 # cairn ls goes through the same function: C1 controls too
