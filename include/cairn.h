@@ -14,5 +14,6 @@
 #include "cairn/capture.h"
 #include "cairn/data.h"
 #include "cairn/query.h"
+#include "cairn/sweep.h"
 
 #endif

@@ -24,6 +24,7 @@ typedef enum cairn_status {
 	CAIRN_STATUS_FAILED = 2,
 	CAIRN_STATUS_KILLED = 3,
 	CAIRN_STATUS_CRASHED = 4,
+	CAIRN_STATUS_PRUNED = 5, /* a sweep trial stopped early (cairn sweep) */
 } cairn_status;
 
 CAIRN_EXTERN(const char *) cairn_status_name(cairn_status status);

@@ -45,7 +45,7 @@ from ._errors import InvalidError, LibraryNotFoundError, error_for
 
 STEP_AUTO = -(2**63)  # CAIRN_STEP_AUTO (INT64_MIN)
 
-STATUS = {"running": 0, "finished": 1, "failed": 2, "killed": 3, "crashed": 4}
+STATUS = {"running": 0, "finished": 1, "failed": 2, "killed": 3, "crashed": 4, "pruned": 5}
 
 TYPE_INT, TYPE_FLOAT, TYPE_BOOL, TYPE_STRING = 1, 2, 3, 4
 

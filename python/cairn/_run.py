@@ -125,7 +125,7 @@ def _timestamp(ts):
     return _number(ts, "timestamp")
 
 
-_EXIT_CODES = {"finished": 0, "failed": 1, "killed": 130, "crashed": 1}
+_EXIT_CODES = {"finished": 0, "failed": 1, "killed": 130, "crashed": 1, "pruned": 0}
 
 # --- runs ------------------------------------------------------------------------
 
@@ -362,7 +362,7 @@ class Run:
         "killed") and the end time.  On an attached run (inside ``cairn run``)
         this only flushes: the wrapper sets the status.  Idempotent."""
         global _active
-        if status not in ("finished", "failed", "killed", "crashed"):
+        if status not in ("finished", "failed", "killed", "crashed", "pruned"):
             raise _invalid_status(status)
         L = _lib.lib()
         with self._lock:
@@ -444,7 +444,7 @@ def _invalid_status(status):
     from ._errors import InvalidError
 
     return InvalidError(
-        "a run cannot finish with status %r (expected finished, failed or killed)" % (status,)
+        "a run cannot finish with status %r (expected finished, failed, killed or pruned)" % (status,)
     )
 
 

@@ -104,7 +104,7 @@ done:
 }
 
 static const char finish_usage[] =
-    "usage: cairn finish [RUN] [--status finished|failed|killed] [--exit-code N]\n\n"
+    "usage: cairn finish [RUN] [--status finished|failed|killed|pruned] [--exit-code N]\n\n"
     "Set a run's final status (default: finished) and end time.  RUN defaults to\n"
     "$CAIRN_RUN_ID.\n";
 
@@ -130,7 +130,8 @@ int cmd_finish(int argc, char **argv)
 			    st == CAIRN_STATUS_CRASHED) {
 				rc = cli_usage_error(
 				    "finish",
-				    "--status must be finished, failed or killed, not '%s'", a.val);
+				    "--status must be finished, failed, killed or pruned, not '%s'",
+				    a.val);
 				goto done;
 			}
 			break;

@@ -27,6 +27,7 @@ void data_print_sample(cairn_store *s, const char *run, const char *name, int n)
 int cmd_best(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 /* cmd-ls.c: ls, and best (the top run by a metric) */
 int ls_run(int argc, char **argv, bool best);
 

@@ -32,6 +32,7 @@ static const command commands[] = {
     {"server", cmd_server, "serve the store's HTTP API and web UI to a team"},
     {"checkout", cmd_checkout, "restore a run's code into a directory"},
     {"data", cmd_data, "hash, compare and list data versions"},
+    {"sweep", cmd_sweep, "search hyperparameters: trials as child runs (grid, random, tpe)"},
 };
 
 static void usage(FILE *f)

@@ -281,6 +281,7 @@ static const struct {
     {"command", QA_COMMAND, false},
     {"note", QA_NOTE, false},
     {"exit_code", QA_EXIT_CODE, false},
+    {"parent", QA_PARENT, false},
     {"run_id", QA_ID, true},
     {"run_name", QA_NAME, true},
     {"start_time", QA_START_MS, true},
@@ -950,7 +951,9 @@ static const char *type_noun(qtype t)
 	}
 }
 
-static const char *const status_words[] = {"running", "finished", "failed", "killed", "crashed"};
+static const char *const status_words[] = {"running", "finished", "failed",
+                                           "killed",  "crashed",  "pruned"};
+#define NSTATUS (sizeof status_words / sizeof status_words[0])
 
 /* Give a literal the form a field of type t compares with, or fail. */
 static int check_lit(qp *p, const qnode *n, qtype t, qlit *l)
@@ -1007,7 +1010,7 @@ static int check_lit(qp *p, const qnode *n, qtype t, qlit *l)
 			low[k] = (char)tolower((unsigned char)l->text[k]);
 		low[k] = '\0';
 		if (op_is_match(n->op)) {
-			for (unsigned s = 0; s < 5; s++) {
+			for (unsigned s = 0; s < NSTATUS; s++) {
 				bool m;
 				if (n->op == QO_GLOB || n->op == QO_NGLOB)
 					m = sqlite3_strglob(low, status_words[s]) == 0;
@@ -1018,14 +1021,14 @@ static int check_lit(qp *p, const qnode *n, qtype t, qlit *l)
 			}
 			return 0;
 		}
-		for (unsigned s = 0; s < 5; s++)
+		for (unsigned s = 0; s < NSTATUS; s++)
 			if (strcmp(low, status_words[s]) == 0)
 				l->status_mask = 1u << s;
 		if (!l->status_mask && strcmp(low, "scheduled") != 0)
 			return perr(
 			    p, l->pos,
-			    "unknown status '%.40s' (expected running, finished, failed, killed or "
-			    "crashed)",
+			    "unknown status '%.40s' (expected running, finished, failed, killed, "
+			    "crashed or pruned)",
 			    l->text);
 		return 0;
 	}

@@ -56,6 +56,7 @@ typedef enum qattr {
 	QA_EXIT_CODE,
 	QA_START_MS, /* MLflow's attributes.start_time: milliseconds since the epoch */
 	QA_END_MS,   /* MLflow's attributes.end_time */
+	QA_PARENT,   /* the parent run's id (a sweep's trials) */
 	QA_COUNT_
 } qattr;
 

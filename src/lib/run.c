@@ -41,7 +41,8 @@ struct cairn_run {
 	size_t nkeys, capkeys; /* capkeys is a power of two */
 };
 
-static const char *const status_names[] = {"running", "finished", "failed", "killed", "crashed"};
+static const char *const status_names[] = {"running", "finished", "failed",
+                                           "killed",  "crashed",  "pruned"};
 
 const char *cairn_status_name(cairn_status s)
 {
@@ -60,7 +61,7 @@ int cairn_status_parse(cairn_status *out, const char *name)
 	}
 	return err_set(
 	    CAIRN_EINVALID,
-	    "unknown status '%s' (expected running, finished, failed, killed or crashed)",
+	    "unknown status '%s' (expected running, finished, failed, killed, crashed or pruned)",
 	    name ? name : "");
 }
 
@@ -723,7 +724,7 @@ int cairn_run_finish(cairn_run *r, cairn_status status, int exit_code)
 {
 	if (!r)
 		return err_set(CAIRN_EINVALID, "no run");
-	if (status == CAIRN_STATUS_RUNNING || status > CAIRN_STATUS_CRASHED)
+	if (status == CAIRN_STATUS_RUNNING || status > CAIRN_STATUS_PRUNED)
 		return err_set(CAIRN_EINVALID, "a run cannot finish with status '%s'",
 		               cairn_status_name(status));
 	int frc = writer_flush(r->store);

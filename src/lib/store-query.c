@@ -918,6 +918,14 @@ static attr_sql attr_of(qattr a)
 	case QA_EXIT_CODE:
 		return (attr_sql){
 		    "exit_code", "exit_code IS NOT NULL", "exit_code IS NOT NULL", C_FULL, 0, 0, 0};
+	case QA_PARENT:
+		return (attr_sql){"(SELECT q.id FROM runs q WHERE q.rid = runs.parent_rid)",
+		                  "parent_rid IS NOT NULL",
+		                  "parent_rid IS NOT NULL",
+		                  C_FULL,
+		                  0,
+		                  0,
+		                  0};
 	default: return (attr_sql){"NULL", "0", "0", C_FULL, 0, 0, 0};
 	}
 }
@@ -935,7 +943,7 @@ static void attr_binds(qctx *q, const attr_sql *a, cb *c, bool for_present)
 static int status_scans(qctx *q, qleaf *l, unsigned mask)
 {
 	int rc;
-	for (unsigned s = 0; s < 5; s++) {
+	for (unsigned s = 0; s <= CAIRN_STATUS_PRUNED; s++) {
 		if (!(mask & (1u << s)))
 			continue;
 		cb c = {0};
@@ -1037,7 +1045,7 @@ static int compile_attr(qctx *q, const qnode *n, qop op, qleaf *l)
 	qtype t = qfield_type(&n->f);
 	if (t == QT_TEXT) {
 		return text_scans(q, l, "runs", "1", NULL, 0, as.expr, op, n->lits, n->nlits,
-		                  as.cost, a == QA_ID || a == QA_COMMIT);
+		                  as.cost, a == QA_ID || a == QA_COMMIT || a == QA_PARENT);
 	}
 	/* numbers and times; the expression may take the stale time and now */
 	size_t nl = op == QO_IN ? n->nlits : 1;

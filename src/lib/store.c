@@ -129,6 +129,16 @@ static const char *const migrations[] = {
      * removes the file (docs/internals/store.md, "Objects, references and
      * purge"). */
     "CREATE INDEX code_map_oid ON code_map(oid);",
+    /* 7: sweeps (store-sweep.c): the trial queue of a sweep run, and an
+     * index for a sweep's children (`parent = SWEEP` queries). */
+    "CREATE TABLE sweep_trials(sweep_rid INTEGER NOT NULL, trial INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL, params TEXT NOT NULL, run_rid INTEGER, value REAL,"
+    "  owner TEXT, updated REAL NOT NULL, PRIMARY KEY(sweep_rid, trial)) WITHOUT ROWID;"
+    "CREATE INDEX sweep_trials_state ON sweep_trials(sweep_rid, state, trial);"
+    "CREATE INDEX runs_parent ON runs(parent_rid);"
+    "CREATE TRIGGER runs_delete_trials AFTER DELETE ON runs BEGIN"
+    "  DELETE FROM sweep_trials WHERE sweep_rid = OLD.rid;"
+    "END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -201,7 +201,8 @@ static void literals(void **state)
 	assert_int_equal(qexpr_parse(&e, "status ~ '*ed'", &err), 0);
 	assert_int_equal(e.root->lits[0].status_mask,
 	                 (1u << CAIRN_STATUS_FINISHED) | (1u << CAIRN_STATUS_FAILED) |
-	                     (1u << CAIRN_STATUS_KILLED) | (1u << CAIRN_STATUS_CRASHED));
+	                     (1u << CAIRN_STATUS_KILLED) | (1u << CAIRN_STATUS_CRASHED) |
+	                     (1u << CAIRN_STATUS_PRUNED));
 	qexpr_free(&e);
 }
 
@@ -342,8 +343,8 @@ static void errors(void **state)
 	    {"started > nan", "started is a time; 'nan' is not", 10},
 	    {"started > 'yesterday'", "invalid date 'yesterday'", 10},
 	    {"status = bogus",
-	     "unknown status 'bogus' (expected running, finished, failed, killed or "
-	     "crashed)",
+	     "unknown status 'bogus' (expected running, finished, failed, killed, crashed or "
+	     "pruned)",
 	     9},
 	    {"tags.a > true",
 	     "tags.a is present or not: write tags.a, not tags.a, or tags.a = true", 0},

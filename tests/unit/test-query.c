@@ -453,6 +453,10 @@ static ev field_value(const json *run, const qfield *f)
 		}
 		case QA_COMMAND: return text_ev(json_get_str(run, "command"));
 		case QA_NOTE: return text_ev(json_get_str(run, "note"));
+		case QA_PARENT: {
+			const char *pid = json_get_str(run, "parent");
+			return pid ? text_ev(pid) : none;
+		}
 		case QA_EXIT_CODE: {
 			const json *x = json_get(run, "exit_code");
 			return x && x->type == JSON_NUM ? num_ev(x) : none;
@@ -557,14 +561,15 @@ static bool lit_match(const qfield *f, qop op, const ev *v, const qlit *l)
 		return sqlite3_strlike(l->text, v->s, 0) == 0;
 	}
 	if (t == QT_STATUS) {
-		for (unsigned s = 0; s < 5; s++)
+		for (unsigned s = 0; s <= CAIRN_STATUS_PRUNED; s++)
 			if ((l->status_mask >> s & 1) &&
 			    strcmp(v->s, cairn_status_name((cairn_status)s)) == 0)
 				return true;
 		return false;
 	}
 	if (v->cls == E_TEXT) {
-		if (op == QO_EQ && f->kind == QK_ATTR && (f->part == QA_ID || f->part == QA_COMMIT))
+		if (op == QO_EQ && f->kind == QK_ATTR &&
+		    (f->part == QA_ID || f->part == QA_COMMIT || f->part == QA_PARENT))
 			return hex_prefix_eq(v->s, l->text);
 		int c = strcmp(v->s, l->text);
 		return order_ok(op, (c > 0) - (c < 0));

@@ -1,0 +1,1198 @@
+/*
+ * cli/cmd-sweep.c — `cairn sweep -c SWEEP.yaml [options] -- COMMAND...`:
+ * a hyperparameter search whose trials are ordinary `cairn run` children of
+ * a sweep run.
+ *
+ * Order of events:
+ *   1. read and validate the sweep file and the command template (unknown
+ *      placeholders, a command that cannot be found): any error here stores
+ *      nothing;
+ *   2. create the sweep run (tag `sweep`; properties sweep.method/metric/
+ *      goal; artifact sweep.json with the canonical spec and the template,
+ *      which is what --resume reads back) with a heartbeat, so a sweep
+ *      killed outright shows as crashed;
+ *   3. loop: while fewer than -j trials run, claim the next trial from the
+ *      store (one transaction: a re-queued trial, else a new suggestion)
+ *      and start `cairn run -n SWEEP-N --param k=v... -- COMMAND` (this
+ *      binary, so each trial is captured exactly as `cairn run` captures)
+ *      with CAIRN_RUN_ID set to the sweep, which makes the trial its child;
+ *      with early stopping, poll each running trial's objective history
+ *      every 200 ms and stop (SIGTERM) a trial the median rule condemns;
+ *   4. a trial ends: its objective is the last value of the metric in its
+ *      run; the trial becomes done, failed (non-zero exit, or no metric) or
+ *      pruned (its run's status too);
+ *   5. the budget is spent: print the best trial, record it on the sweep
+ *      run (properties sweep.best_*), finish the sweep.
+ *
+ * Signals: INT, TERM and HUP go through a signalfd.  The first one stops
+ * new trials and is forwarded to the running ones (unless the terminal
+ * already sent it to the whole group); their trials go back to the queue,
+ * the sweep ends killed, and `cairn sweep --resume ID` picks up: finished
+ * trials are kept, interrupted ones run again, new ones fill the budget.
+ *
+ * Trial output goes to each run's stored logs, not to the terminal (several
+ * trials at once would interleave); --show-output passes it through.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/sweep-cmd.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+extern char **environ;
+
+static const char usage[] =
+    "usage: cairn sweep -c SWEEP.yaml [options] [--] COMMAND [ARG]...\n"
+    "   or: cairn sweep --resume SWEEP [-j N] [--gpus LIST]\n\n"
+    "Search hyperparameters: run COMMAND once per trial, each trial a 'cairn run'\n"
+    "child of a sweep run, with the trial's values put into the command's\n"
+    "{name} placeholders (or a --config-out file), and read the objective from\n"
+    "each trial's metrics.  The sweep file gives the space, the objective, the\n"
+    "method (grid, random, tpe), the budget and optional early stopping; see\n"
+    "docs/cli/sweep.md.\n\n"
+    "options:\n"
+    "  -c, --config FILE      the sweep file (YAML or JSON)\n"
+    "  -j, --jobs N           run N trials at once (default: the file's parallel, 1)\n"
+    "      --gpus LIST        pin each concurrent trial to one of these GPUs\n"
+    "                         (CUDA_VISIBLE_DEVICES), e.g. 0,1\n"
+    "      --config-out FILE  write each trial's values to FILE (.yaml/.yml/.json;\n"
+    "                         {trial} in the name is the trial number); the command\n"
+    "                         can name it as {config}\n"
+    "      --trials N         override the file's trial budget\n"
+    "      --seed N           override the file's seed\n"
+    "  -p, --project PROJECT  project of the sweep and its trials\n"
+    "  -n, --name NAME        name of the sweep run (trials are NAME-0, NAME-1, ...)\n"
+    "      --resume SWEEP     continue an interrupted sweep: keep finished trials,\n"
+    "                         re-run interrupted ones, fill the budget\n"
+    "      --show-output      pass the trials' output through (default: stored only)\n"
+    "  -q, --quiet            no line per trial, only the result\n\n"
+    "Exit status: 0 when the sweep completed with at least one successful trial,\n"
+    "1 when none succeeded, 130 when interrupted (resume it with --resume).\n";
+
+/* --- state ------------------------------------------------------------------------------ */
+
+typedef struct slot {
+	pid_t pid; /* the trial's `cairn run`; 0: free */
+	long long trial;
+	char *params; /* JSON object */
+	char name[300];
+	char run_id[CAIRN_RUN_ID_HEXSZ + 1];
+	double t0;
+	bool prune_sent;
+	double best_seen; /* best intermediate value so far */
+	int64_t last_step;
+	const char *gpu;
+} slot;
+
+typedef struct sweep {
+	cairn_store *s;
+	cairn_sweep_spec *spec;
+	char sweep_id[CAIRN_RUN_ID_HEXSZ + 1];
+	char *sweep_name;
+	char *project;
+	char **tmpl;
+	int ntmpl;
+	char *config_out;
+	char *self_exe, *store_abs;
+	bool show_output, quiet, maximize;
+	int64_t budget;
+	char owner[300];
+	cairn_pruner *pruner;
+	/* the best so far */
+	bool have_best;
+	double best;
+	long long best_trial;
+	char *best_params;
+	char best_run[CAIRN_RUN_ID_HEXSZ + 1];
+	int ndone, nfailed, npruned;
+	const char *const *gpus;
+	size_t ngpus;
+} sweep;
+
+static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* "lr=0.01 depth=3" from a params object, for the live lines. */
+static void params_line(buf *b, const char *params_json)
+{
+	char perr[64];
+	json_doc *d = json_parse(params_json, strlen(params_json), NULL, perr, sizeof perr);
+	if (!d)
+		return;
+	int k = 0;
+	for (const json *v = json_root(d)->child; v; v = v->next) {
+		if (k++)
+			buf_putc(b, ' ');
+		cli_safe_text(b, v->key, 0);
+		buf_putc(b, '=');
+		buf tb = BUF_INIT;
+		sweep_value_text(&tb, v);
+		cli_safe_text(b, tb.ptr, 0);
+		buf_free(&tb);
+	}
+	json_doc_free(d);
+}
+
+static bool better(const sweep *w, double a, double b)
+{
+	return w->maximize ? a > b : a < b;
+}
+
+/* --- reading a trial's run ----------------------------------------------------------- */
+
+/* The last value of the objective in a run, and its status word. */
+static bool run_objective(sweep *w, const char *run_id, double *value, char *status, size_t ssz)
+{
+	char *js = NULL, perr[64];
+	*value = NAN;
+	snprintf(status, ssz, "?");
+	if (cairn_run_get_json(&js, w->s, run_id) != 0)
+		return false;
+	json_doc *d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
+	cairn_free(js);
+	if (!d)
+		return false;
+	const char *st = json_get_str(json_root(d), "status");
+	snprintf(status, ssz, "%s", st ? st : "?");
+	const json *m =
+	    json_get(json_get(json_root(d), "metrics"), cairn_sweep_spec_metric(w->spec));
+	const json *last = m ? json_get(m, "last") : NULL;
+	bool ok = last && json_num_value(last, value);
+	json_doc_free(d);
+	return ok;
+}
+
+/* The objective's history: steps and values (malloc'd), n points. */
+static int run_curve(sweep *w, const char *run_id, int64_t **steps, double **values, size_t *n)
+{
+	char *js = NULL, perr[64];
+	*steps = NULL;
+	*values = NULL;
+	*n = 0;
+	if (cairn_run_metric_history_json(&js, w->s, run_id, cairn_sweep_spec_metric(w->spec)) != 0)
+		return -1;
+	json_doc *d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
+	cairn_free(js);
+	if (!d)
+		return -1;
+	const json *root = json_root(d);
+	size_t cap = root->len ? root->len : 1;
+	*steps = malloc(cap * sizeof **steps);
+	*values = malloc(cap * sizeof **values);
+	if (!*steps || !*values) {
+		json_doc_free(d);
+		return -1;
+	}
+	for (const json *p = root->child; p; p = p->next) {
+		const json *s = p->child, *ts = s ? s->next : NULL, *v = ts ? ts->next : NULL;
+		double x;
+		if (!s || !v || !json_num_value(v, &x))
+			continue;
+		(*steps)[*n] = s->is_int ? s->i : (int64_t)s->num;
+		(*values)[*n] = x;
+		(*n)++;
+	}
+	json_doc_free(d);
+	return 0;
+}
+
+/* --- suggesting (inside the claim's transaction) ---------------------------------- */
+
+static int suggest_cb(void *ctx, int64_t trial, char **out)
+{
+	sweep *w = ctx;
+	cairn_sampler *sm = NULL;
+	char *tj = NULL, perr[64];
+	json_doc *d = NULL;
+	int rc = cairn_sampler_new(&sm, w->spec);
+	if (rc)
+		return rc;
+	if (cairn_sweep_spec_method(w->spec) == CAIRN_SWEEP_TPE) {
+		if ((rc = cairn_sweep_trials_json(&tj, w->s, w->sweep_id)) != 0)
+			goto done;
+		d = json_parse(tj, strlen(tj), NULL, perr, sizeof perr);
+		for (const json *t = d ? json_root(d)->child : NULL; t; t = t->next) {
+			const char *st = json_get_str(t, "state");
+			double v = NAN;
+			json_get_num(t, "value", &v);
+			cairn_trial_state ts = strcmp(st, "done") == 0     ? CAIRN_TRIAL_DONE
+			                       : strcmp(st, "pruned") == 0 ? CAIRN_TRIAL_PRUNED
+			                                                   : CAIRN_TRIAL_FAILED;
+			if (ts == CAIRN_TRIAL_FAILED)
+				continue;
+			buf pb = BUF_INIT;
+			const json *p = json_get(t, "params");
+			/* re-serialise the params object for the sampler */
+			buf_putc(&pb, '{');
+			int k = 0;
+			for (const json *v2 = p ? p->child : NULL; v2; v2 = v2->next) {
+				if (k++)
+					buf_putc(&pb, ',');
+				json_str(&pb, v2->key);
+				buf_putc(&pb, ':');
+				if (v2->type == JSON_STR)
+					json_strn(&pb, v2->str, v2->len);
+				else if (v2->type == JSON_BOOL)
+					json_bool(&pb, v2->b);
+				else if (v2->is_int)
+					json_int(&pb, v2->i);
+				else
+					buf_printf(&pb, "%.17g", v2->num);
+			}
+			buf_putc(&pb, '}');
+			cairn_sampler_tell(sm, pb.ptr, ts, v);
+			buf_free(&pb);
+		}
+	}
+	char *p = NULL;
+	rc = cairn_sampler_suggest(&p, sm, trial);
+	if (!rc) {
+		*out = strdup(p);
+		cairn_free(p);
+		if (!*out)
+			rc = CAIRN_ENOMEM;
+	}
+done:
+	json_doc_free(d);
+	cairn_free(tj);
+	cairn_sampler_free(sm);
+	return rc;
+}
+
+/* --- starting a trial ---------------------------------------------------------------- */
+
+static char *env_entry(const char *k, const char *v)
+{
+	size_t n = strlen(k) + strlen(v) + 2;
+	char *e = malloc(n);
+	if (e)
+		snprintf(e, n, "%s=%s", k, v);
+	return e;
+}
+
+static int start_trial(sweep *w, slot *sl, long long trial, char *params, const sigset_t *old_mask)
+{
+	char perr[64];
+	int rc = -1;
+	char **cmd = NULL, **argv = NULL, **envp = NULL;
+	char *cfg = NULL;
+	size_t nenv = 0, nargv = 0;
+	json_doc *d = json_parse(params, strlen(params), NULL, perr, sizeof perr);
+	if (!d) {
+		warn("trial %lld: bad params: %s", trial, perr);
+		goto done;
+	}
+	const char *gpu = sl->gpu;
+	memset(sl, 0, sizeof *sl);
+	sl->gpu = gpu;
+	sl->trial = trial;
+	sl->params = params;
+	sl->best_seen = NAN;
+	sl->last_step = INT64_MIN;
+	snprintf(sl->name, sizeof sl->name, "%s-%lld", w->sweep_name, trial);
+	if (w->config_out) {
+		cfg = sweep_path_expand(w->config_out, trial);
+		if (!cfg || sweep_config_write(cfg, json_root(d)) != 0) {
+			warn("trial %lld: cannot write '%s': %s", trial, cfg ? cfg : w->config_out,
+			     strerror(errno));
+			goto done;
+		}
+	}
+	cmd = sweep_template_expand(w->tmpl, w->ntmpl, json_root(d), trial, cfg);
+	size_t np = json_root(d)->len;
+	argv = calloc(12 + 2 * np + (size_t)w->ntmpl + 2, sizeof *argv);
+	if (!cmd || !argv)
+		goto done;
+	size_t k = 0;
+	argv[k++] = strdup(w->self_exe);
+	argv[k++] = strdup("run");
+	argv[k++] = strdup("-n");
+	argv[k++] = strdup(sl->name);
+	if (w->project) {
+		argv[k++] = strdup("-p");
+		argv[k++] = strdup(w->project);
+	}
+	for (const json *v = json_root(d)->child; v; v = v->next) {
+		buf b = BUF_INIT;
+		buf_puts(&b, v->key);
+		buf_putc(&b, '=');
+		sweep_value_text(&b, v);
+		argv[k++] = strdup("--param");
+		argv[k++] = buf_detach(&b);
+	}
+	if (cfg) {
+		argv[k++] = strdup("--config");
+		argv[k++] = strdup(cfg);
+	}
+	argv[k++] = strdup("--");
+	for (char **c = cmd; *c; c++)
+		argv[k++] = strdup(*c);
+	argv[k] = NULL;
+	nargv = k;
+	for (size_t i = 0; i < k; i++)
+		if (!argv[i])
+			goto done;
+	/* the environment: ours, the sweep as parent, the store, the GPU */
+	size_t ne = 0;
+	for (char **e = environ; *e; e++)
+		ne++;
+	envp = calloc(ne + 6, sizeof *envp);
+	if (!envp)
+		goto done;
+	for (char **e = environ; *e; e++) {
+		if (strncmp(*e, "CAIRN_RUN_ID=", 13) == 0 || strncmp(*e, "CAIRN_DIR=", 10) == 0 ||
+		    strncmp(*e, "CAIRN_SWEEP_", 12) == 0 ||
+		    (w->ngpus && strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) == 0))
+			continue;
+		envp[nenv++] = strdup(*e);
+	}
+	char tn[32];
+	snprintf(tn, sizeof tn, "%lld", trial);
+	envp[nenv++] = env_entry("CAIRN_RUN_ID", w->sweep_id);
+	envp[nenv++] = env_entry("CAIRN_DIR", w->store_abs);
+	envp[nenv++] = env_entry("CAIRN_SWEEP_ID", w->sweep_id);
+	envp[nenv++] = env_entry("CAIRN_SWEEP_TRIAL", tn);
+	if (sl->gpu)
+		envp[nenv++] = env_entry("CUDA_VISIBLE_DEVICES", sl->gpu);
+	envp[nenv] = NULL;
+	for (size_t i = 0; i < nenv; i++)
+		if (!envp[i])
+			goto done;
+
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	if (!w->show_output) {
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	}
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	sigset_t def;
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(&at, old_mask);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int e = posix_spawn(&sl->pid, w->self_exe, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e != 0) {
+		warn("trial %lld: cannot start cairn run: %s", trial, strerror(e));
+		sl->pid = 0;
+		goto done;
+	}
+	sl->t0 = clock_mono();
+	if (!w->quiet) {
+		buf b = BUF_INIT;
+		params_line(&b, params);
+		printf("[%lld/%lld] start   %s\n", trial, (long long)w->budget, b.ptr);
+		fflush(stdout);
+		buf_free(&b);
+	}
+	rc = 0;
+done:
+	json_doc_free(d);
+	sweep_argv_free(cmd);
+	if (argv) {
+		for (size_t i = 0; i < nargv; i++)
+			free(argv[i]);
+		free(argv);
+	}
+	if (envp) {
+		for (size_t i = 0; i < nenv; i++)
+			free(envp[i]);
+		free(envp);
+	}
+	free(cfg);
+	return rc;
+}
+
+/* --- a trial ends ------------------------------------------------------------------------ */
+
+static void trial_ended(sweep *w, slot *sl, int wstatus, bool stopping)
+{
+	double elapsed = clock_mono() - sl->t0;
+	if (!sl->run_id[0] && cairn_sweep_child_find(sl->run_id, w->s, w->sweep_id, sl->name) != 0)
+		sl->run_id[0] = '\0';
+	int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	double value = NAN;
+	char status[32] = "?";
+	cairn_trial_state st;
+	const char *word;
+	bool has = sl->run_id[0] && run_objective(w, sl->run_id, &value, status, sizeof status);
+	if (sl->prune_sent && sl->run_id[0]) {
+		cairn_run *r = NULL;
+		if (cairn_run_open(&r, w->s, sl->run_id) == 0) {
+			if (cairn_run_finish(r, CAIRN_STATUS_PRUNED, code) != 0)
+				warn("trial %lld: cannot mark its run pruned: %s", sl->trial,
+				     cairn_error_last());
+			cairn_run_free(r);
+		}
+		st = CAIRN_TRIAL_PRUNED;
+		value = sl->best_seen;
+		word = "pruned";
+		w->npruned++;
+	} else if (stopping && (!sl->run_id[0] || strcmp(status, "finished") != 0)) {
+		/* interrupted: back to the queue for --resume */
+		if (cairn_sweep_trial_set(w->s, w->sweep_id, sl->trial, CAIRN_TRIAL_QUEUED, NULL,
+		                          NAN))
+			warn("trial %lld: %s", sl->trial, cairn_error_last());
+		if (!w->quiet)
+			printf("[%lld/%lld] stopped (re-queued)\n", sl->trial,
+			       (long long)w->budget);
+		goto done;
+	} else if (code == 0 && has && isfinite(value)) {
+		st = CAIRN_TRIAL_DONE;
+		word = "done";
+		w->ndone++;
+	} else {
+		st = CAIRN_TRIAL_FAILED;
+		word = "failed";
+		w->nfailed++;
+	}
+	if (cairn_sweep_trial_set(w->s, w->sweep_id, sl->trial, st,
+	                          sl->run_id[0] ? sl->run_id : NULL,
+	                          st == CAIRN_TRIAL_FAILED ? NAN : value) != 0)
+		warn("trial %lld: cannot record it: %s", sl->trial, cairn_error_last());
+	if (st == CAIRN_TRIAL_DONE && w->pruner) {
+		int64_t *steps;
+		double *vals;
+		size_t n;
+		if (run_curve(w, sl->run_id, &steps, &vals, &n) == 0)
+			cairn_pruner_add(w->pruner, steps, vals, n);
+		free(steps);
+		free(vals);
+	}
+	if (st == CAIRN_TRIAL_DONE && (!w->have_best || better(w, value, w->best))) {
+		w->have_best = true;
+		w->best = value;
+		w->best_trial = sl->trial;
+		free(w->best_params);
+		w->best_params = strdup(sl->params);
+		snprintf(w->best_run, sizeof w->best_run, "%s", sl->run_id);
+	}
+	if (!w->quiet) {
+		buf b = BUF_INIT;
+		char v[40] = "", bv[40] = "";
+		if (st != CAIRN_TRIAL_FAILED)
+			cli_fmt_num(v, sizeof v, value);
+		else if (!sl->run_id[0])
+			snprintf(v, sizeof v, "(no run: cairn run exited %d)", code);
+		else if (code)
+			snprintf(v, sizeof v, "(exit %d)", code);
+		else
+			snprintf(v, sizeof v, "(not logged)");
+		params_line(&b, sl->params);
+		if (w->have_best)
+			cli_fmt_num(bv, sizeof bv, w->best);
+		printf("[%lld/%lld] %-7s %s=%s  %s  (%.1fs)", sl->trial, (long long)w->budget, word,
+		       cairn_sweep_spec_metric(w->spec), v, b.ptr, elapsed);
+		if (w->have_best)
+			printf("  best %s (trial %lld)", bv, w->best_trial);
+		putchar('\n');
+		fflush(stdout);
+		buf_free(&b);
+	}
+done:
+	free(sl->params);
+	sl->params = NULL;
+	sl->pid = 0;
+}
+
+/* Early stopping: look at a running trial's objective so far. */
+static void check_prune(sweep *w, slot *sl)
+{
+	if (sl->prune_sent)
+		return;
+	if (!sl->run_id[0] &&
+	    cairn_sweep_child_find(sl->run_id, w->s, w->sweep_id, sl->name) != 0) {
+		sl->run_id[0] = '\0';
+		return;
+	}
+	int64_t *steps;
+	double *vals;
+	size_t n;
+	if (run_curve(w, sl->run_id, &steps, &vals, &n) == 0 && n > 0 &&
+	    steps[n - 1] != sl->last_step) {
+		sl->last_step = steps[n - 1];
+		for (size_t i = 0; i < n; i++)
+			if (!isnan(vals[i]) &&
+			    (isnan(sl->best_seen) || better(w, vals[i], sl->best_seen)))
+				sl->best_seen = vals[i];
+		int stop = 0;
+		if (cairn_pruner_check(&stop, w->pruner, steps, vals, n) == 0 && stop) {
+			sl->prune_sent = true;
+			kill(sl->pid, SIGTERM);
+		}
+	}
+	free(steps);
+	free(vals);
+}
+
+/* --- setting up ------------------------------------------------------------------------ */
+
+/* The command's program must exist before anything is stored (a template
+ * in the program's name is checked when it runs). */
+static int check_program(const char *name)
+{
+	if (strchr(name, '{'))
+		return 0;
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0
+		           ? 0
+		           : cli_fail("cannot run '%s': %s", name, strerror(errno));
+	const char *path = getenv("PATH");
+	char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+	bool found = false;
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		char *p = path_join(*d ? d : ".", name);
+		struct stat st;
+		found = p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found ? 0 : cli_fail("cannot run '%s': command not found", name);
+}
+
+/* sweep.json of a sweep run: {"spec": ..., "command": [...], "config_out": ...}. */
+static int write_state(cairn_run *run, const cairn_sweep_spec *spec, char *const *tmpl, int n,
+                       const char *config_out, const char *project)
+{
+	char *sj = NULL;
+	if (cairn_sweep_spec_json(&sj, spec) != 0)
+		return -1;
+	buf b = BUF_INIT;
+	buf_puts(&b, "{\"spec\":");
+	buf_puts(&b, sj);
+	buf_puts(&b, ",\"command\":[");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		json_str(&b, tmpl[i]);
+	}
+	buf_puts(&b, "],\"config_out\":");
+	if (config_out)
+		json_str(&b, config_out);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, ",\"project\":");
+	if (project)
+		json_str(&b, project);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, "}\n");
+	cairn_free(sj);
+	int rc = buf_ok(&b) ? cairn_run_log_artifact_buf(run, b.ptr, b.len, "sweep.json",
+	                                                 CAIRN_ARTIFACT_CONFIG)
+	                    : CAIRN_ENOMEM;
+	buf_free(&b);
+	return rc;
+}
+
+/* Read sweep.json back from a sweep run (for --resume). */
+static int read_state(sweep *w, const char *id, char *status, size_t ssz)
+{
+	char *js = NULL, perr[128];
+	void *data = NULL;
+	size_t len = 0;
+	int rc = EXIT_FAIL;
+	json_doc *d = NULL, *sd = NULL;
+	if (cairn_run_get_json(&js, w->s, id) != 0)
+		return cli_fail_lib(NULL);
+	d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
+	const json *root = d ? json_root(d) : NULL;
+	const char *oid = NULL;
+	for (const json *a = root ? json_get(root, "artifacts")->child : NULL; a; a = a->next)
+		if (json_get_str(a, "path") && strcmp(json_get_str(a, "path"), "sweep.json") == 0)
+			oid = json_get_str(a, "digest");
+	if (!oid) {
+		rc = cli_fail("run '%s' is not a sweep (it has no sweep.json)", id);
+		goto done;
+	}
+	snprintf(status, ssz, "%s", json_get_str(root, "status"));
+	snprintf(w->sweep_id, sizeof w->sweep_id, "%s", json_get_str(root, "id"));
+	w->sweep_name = strdup(json_get_str(root, "name"));
+	if (cairn_object_read(&data, &len, w->s, oid, 4 << 20) != 0) {
+		rc = cli_fail_lib("cannot read the sweep's state");
+		goto done;
+	}
+	sd = json_parse(data, len, NULL, perr, sizeof perr);
+	const json *sr = sd ? json_root(sd) : NULL, *spec = sr ? json_get(sr, "spec") : NULL,
+	           *cmd = sr ? json_get(sr, "command") : NULL;
+	if (!spec || !cmd || cmd->type != JSON_ARR) {
+		rc = cli_fail("the sweep's state (sweep.json) is damaged");
+		goto done;
+	}
+	/* the spec is stored as JSON text inside the object: find its span */
+	const char *st = strstr(data, "{\"spec\":");
+	const char *cm = strstr(data, ",\"command\":[");
+	if (!st || !cm || cm < st) {
+		rc = cli_fail("the sweep's state (sweep.json) is damaged");
+		goto done;
+	}
+	if (cairn_sweep_spec_parse(&w->spec, st + 8, (size_t)(cm - st - 8), "sweep.json") != 0) {
+		rc = cli_fail_lib(NULL);
+		goto done;
+	}
+	w->ntmpl = (int)cmd->len;
+	w->tmpl = calloc((size_t)w->ntmpl + 1, sizeof *w->tmpl);
+	int k = 0;
+	for (const json *c = cmd->child; c && w->tmpl; c = c->next)
+		w->tmpl[k++] = strdup(c->str);
+	const char *co = json_get_str(sr, "config_out"), *pj = json_get_str(sr, "project");
+	w->config_out = co ? strdup(co) : NULL;
+	w->project = pj ? strdup(pj) : NULL;
+	rc = 0;
+done:
+	json_doc_free(sd);
+	json_doc_free(d);
+	free(data);
+	cairn_free(js);
+	return rc;
+}
+
+/* On resume: trials left running by a driver that died.  A trial whose run
+ * finished anyway (the driver was killed, the trial was not) is kept; the
+ * others go back to the queue. */
+static void harvest(sweep *w)
+{
+	char *tj = NULL, perr[64];
+	if (cairn_sweep_trials_json(&tj, w->s, w->sweep_id) != 0)
+		return;
+	json_doc *d = json_parse(tj, strlen(tj), NULL, perr, sizeof perr);
+	for (const json *t = d ? json_root(d)->child : NULL; t; t = t->next) {
+		const char *state = json_get_str(t, "state");
+		double tv = NAN;
+		json_get_num(t, "trial", &tv);
+		long long trial = (long long)tv;
+		if (strcmp(state, "running") != 0) {
+			if (strcmp(state, "done") == 0 && w->pruner && json_get_str(t, "run")) {
+				int64_t *steps;
+				double *vals;
+				size_t n;
+				if (run_curve(w, json_get_str(t, "run"), &steps, &vals, &n) == 0)
+					cairn_pruner_add(w->pruner, steps, vals, n);
+				free(steps);
+				free(vals);
+			}
+			continue;
+		}
+		char name[300], rid[CAIRN_RUN_ID_HEXSZ + 1], status[32];
+		snprintf(name, sizeof name, "%s-%lld", w->sweep_name, trial);
+		double v;
+		if (cairn_sweep_child_find(rid, w->s, w->sweep_id, name) == 0 &&
+		    run_objective(w, rid, &v, status, sizeof status) &&
+		    strcmp(status, "finished") == 0 && isfinite(v))
+			cairn_sweep_trial_set(w->s, w->sweep_id, trial, CAIRN_TRIAL_DONE, rid, v);
+	}
+	json_doc_free(d);
+	cairn_free(tj);
+	int64_t n = 0;
+	cairn_sweep_trials_requeue(&n, w->s, w->sweep_id);
+	if (n && !w->quiet)
+		printf("re-queued %lld interrupted trial%s\n", (long long)n, n == 1 ? "" : "s");
+}
+
+/* The best done trial recorded so far (for the summary after --resume). */
+static void load_best(sweep *w)
+{
+	char *tj = NULL, perr[64];
+	if (cairn_sweep_trials_json(&tj, w->s, w->sweep_id) != 0)
+		return;
+	json_doc *d = json_parse(tj, strlen(tj), NULL, perr, sizeof perr);
+	for (const json *t = d ? json_root(d)->child : NULL; t; t = t->next) {
+		double v, tv = 0;
+		if (strcmp(json_get_str(t, "state"), "done") != 0 || !json_get_num(t, "value", &v))
+			continue;
+		json_get_num(t, "trial", &tv);
+		w->ndone++;
+		if (w->have_best && !better(w, v, w->best))
+			continue;
+		w->have_best = true;
+		w->best = v;
+		w->best_trial = (long long)tv;
+		buf pb = BUF_INIT;
+		const json *p = json_get(t, "params");
+		buf_putc(&pb, '{');
+		int k = 0;
+		for (const json *x = p ? p->child : NULL; x; x = x->next) {
+			if (k++)
+				buf_putc(&pb, ',');
+			json_str(&pb, x->key);
+			buf_putc(&pb, ':');
+			if (x->type == JSON_STR)
+				json_strn(&pb, x->str, x->len);
+			else
+				sweep_value_text(&pb, x);
+		}
+		buf_putc(&pb, '}');
+		free(w->best_params);
+		w->best_params = buf_detach(&pb);
+		const char *r = json_get_str(t, "run");
+		snprintf(w->best_run, sizeof w->best_run, "%s", r ? r : "");
+	}
+	json_doc_free(d);
+	cairn_free(tj);
+}
+
+static int parse_gpus(const char *list, char ***out, size_t *n)
+{
+	char *copy = strdup(list), *save = NULL;
+	size_t cap = 1;
+	for (const char *p = list; *p; p++)
+		cap += *p == ',';
+	*out = calloc(cap, sizeof **out);
+	*n = 0;
+	if (!copy || !*out) {
+		free(copy);
+		return -1;
+	}
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!*t || strspn(t, "0123456789") != strlen(t) || strlen(t) > 4) {
+			free(copy);
+			return -1;
+		}
+		(*out)[(*n)++] = strdup(t);
+	}
+	free(copy);
+	return *n ? 0 : -1;
+}
+
+/* --- the command ------------------------------------------------------------------------ */
+
+static void record_best(sweep *w, cairn_run *run)
+{
+	if (!w->have_best)
+		return;
+	char v[40];
+	snprintf(v, sizeof v, "%.17g", w->best);
+	char t[32];
+	snprintf(t, sizeof t, "%lld", w->best_trial);
+	cairn_run_set_property(run, "sweep.best_value", v);
+	cairn_run_set_property(run, "sweep.best_trial", t);
+	if (w->best_run[0])
+		cairn_run_set_property(run, "sweep.best_run", w->best_run);
+	if (w->best_params)
+		cairn_run_set_property(run, "sweep.best_params", w->best_params);
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+	enum {
+		O_HELP = 1,
+		O_CONFIG,
+		O_JOBS,
+		O_GPUS,
+		O_CONFIG_OUT,
+		O_TRIALS,
+		O_SEED,
+		O_PROJECT,
+		O_NAME,
+		O_RESUME,
+		O_SHOW,
+		O_QUIET,
+	};
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"config", 'c', true, O_CONFIG},
+	                               {"jobs", 'j', true, O_JOBS},
+	                               {"gpus", 0, true, O_GPUS},
+	                               {"config-out", 0, true, O_CONFIG_OUT},
+	                               {"trials", 0, true, O_TRIALS},
+	                               {"seed", 0, true, O_SEED},
+	                               {"project", 'p', true, O_PROJECT},
+	                               {"name", 'n', true, O_NAME},
+	                               {"resume", 0, true, O_RESUME},
+	                               {"show-output", 0, false, O_SHOW},
+	                               {"quiet", 'q', false, O_QUIET},
+	                               {0}};
+	cli_args a;
+	sweep w;
+	memset(&w, 0, sizeof w);
+	const char *file = NULL, *resume = NULL, *name = NULL, *gpus_opt = NULL;
+	long long jobs = 0, trials = 0, seed = -1;
+	char **gpus = NULL;
+	size_t ngpus = 0;
+	cairn_run *run = NULL;
+	cairn_monitor *mon = NULL;
+	slot *slots = NULL;
+	int sfd = -1, o, rc = 0, stop_sig = 0;
+	bool mask_set = false;
+	sigset_t mask, old_mask;
+
+	cli_args_init(&a, "sweep", argc, argv);
+	a.stop_at_first_pos = true;
+	while ((o = cli_next(&a, opts)) > 0) {
+		char *end;
+		switch (o) {
+		case O_HELP: cli_help(usage); goto done;
+		case O_CONFIG: file = a.val; break;
+		case O_JOBS:
+		case O_TRIALS:
+		case O_SEED: {
+			errno = 0;
+			long long v = strtoll(a.val, &end, 10);
+			long long lo = o == O_SEED ? 0 : 1, hi = o == O_JOBS ? 256
+			                                         : o == O_TRIALS
+			                                             ? CAIRN_SWEEP_TRIALS_MAX
+			                                             : LLONG_MAX;
+			if (!*a.val || *end || errno || v < lo || v > hi) {
+				rc = cli_usage_error(
+				    "sweep", "--%s needs a number from %lld to %lld, got '%s'",
+				    o == O_JOBS     ? "jobs"
+				    : o == O_TRIALS ? "trials"
+				                    : "seed",
+				    lo, hi, a.val);
+				goto done;
+			}
+			*(o == O_JOBS ? &jobs : o == O_TRIALS ? &trials : &seed) = v;
+			break;
+		}
+		case O_GPUS: gpus_opt = a.val; break;
+		case O_CONFIG_OUT: w.config_out = strdup(a.val); break;
+		case O_PROJECT: w.project = strdup(a.val); break;
+		case O_NAME: name = a.val; break;
+		case O_RESUME: resume = a.val; break;
+		case O_SHOW: w.show_output = true; break;
+		case O_QUIET: w.quiet = true; break;
+		}
+	}
+	if (o < 0) {
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (resume &&
+	    (file || a.npos || w.config_out || name || w.project || trials || seed >= 0)) {
+		rc = cli_usage_error("sweep",
+		                     "--resume takes only -j, --gpus, --show-output and -q: "
+		                     "the rest comes from the sweep");
+		goto done;
+	}
+	if (!resume && !file) {
+		rc = cli_usage_error("sweep",
+		                     "name the sweep file (-c SWEEP.yaml) or --resume SWEEP");
+		goto done;
+	}
+	if (!resume && a.npos == 0) {
+		rc = cli_usage_error("sweep",
+		                     "name the command to run (cairn sweep -c FILE -- COMMAND...)");
+		goto done;
+	}
+	if (gpus_opt && parse_gpus(gpus_opt, &gpus, &ngpus) != 0) {
+		rc = cli_usage_error("sweep", "--gpus needs GPU numbers such as 0,1, got '%s'",
+		                     gpus_opt);
+		goto done;
+	}
+	if (w.config_out) {
+		size_t n = strlen(w.config_out);
+		bool ok = (n > 5 && strcmp(w.config_out + n - 5, ".yaml") == 0) ||
+		          (n > 4 && strcmp(w.config_out + n - 4, ".yml") == 0) ||
+		          (n > 5 && strcmp(w.config_out + n - 5, ".json") == 0);
+		if (!ok) {
+			rc = cli_usage_error(
+			    "sweep", "--config-out must end in .yaml, .yml or .json, got '%s'",
+			    w.config_out);
+			goto done;
+		}
+	}
+	w.gpus = (const char *const *)gpus;
+	w.ngpus = ngpus;
+
+	if (!resume) {
+		if (cairn_sweep_spec_load(&w.spec, file) != 0) {
+			rc = cli_fail_lib(NULL);
+			goto done;
+		}
+		if (trials && cairn_sweep_spec_set_trials(w.spec, trials) != 0) {
+			rc = cli_fail_lib(NULL);
+			goto done;
+		}
+		if (seed >= 0)
+			cairn_sweep_spec_set_seed(w.spec, (uint64_t)seed);
+		w.ntmpl = a.npos;
+		w.tmpl = calloc((size_t)a.npos + 1, sizeof *w.tmpl);
+		for (int i = 0; i < a.npos && w.tmpl; i++)
+			w.tmpl[i] = strdup(a.pos[i]);
+		char err[256];
+		if (!w.tmpl || sweep_template_check(w.spec, w.tmpl, w.ntmpl, w.config_out != NULL,
+		                                    err, sizeof err) != 0) {
+			rc = cli_fail("%s", w.tmpl ? err : "out of memory");
+			goto done;
+		}
+		if ((rc = check_program(w.tmpl[0])) != 0)
+			goto done;
+		if (!w.project && cairn_sweep_spec_project(w.spec))
+			w.project = strdup(cairn_sweep_spec_project(w.spec));
+	}
+	if ((rc = cli_open_store(&w.s)) != 0)
+		goto done;
+	char status[32] = "";
+	if (resume) {
+		if ((rc = read_state(&w, resume, status, sizeof status)) != 0)
+			goto done;
+		if (strcmp(status, "running") == 0) {
+			rc = cli_fail("sweep '%s' is still running (stop it first, or wait for it)",
+			              w.sweep_name);
+			goto done;
+		}
+	}
+	w.maximize = cairn_sweep_spec_goal(w.spec) == CAIRN_SWEEP_MAXIMIZE;
+	w.budget = cairn_sweep_spec_trials(w.spec);
+	if (!jobs)
+		jobs = cairn_sweep_spec_parallel(w.spec);
+	if (w.config_out && jobs > 1 && !strstr(w.config_out, "{trial}")) {
+		rc = cli_usage_error("sweep",
+		                     "with -j %lld, --config-out needs {trial} in its name so "
+		                     "trials do not share one file",
+		                     jobs);
+		goto done;
+	}
+	char self[PATH_MAX];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (sl <= 0) {
+		rc = cli_fail("cannot find the cairn binary: %s", strerror(errno));
+		goto done;
+	}
+	self[sl] = '\0';
+	w.self_exe = strdup(self);
+	w.store_abs = path_abs(cairn_store_path(w.s));
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	snprintf(w.owner, sizeof w.owner, "%s:%d", host, (int)getpid());
+	if (cairn_sweep_spec_early_stop(w.spec) && cairn_pruner_new(&w.pruner, w.spec) != 0) {
+		rc = cli_fail_lib(NULL);
+		goto done;
+	}
+
+	/* Signals before any thread (the monitor) exists. */
+	sigemptyset(&mask);
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&mask, sigs[i]);
+	pthread_sigmask(SIG_BLOCK, &mask, &old_mask);
+	mask_set = true;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		rc = cli_fail("cannot watch signals: %s", strerror(errno));
+		goto done;
+	}
+
+	if (resume) {
+		if (cairn_run_open(&run, w.s, w.sweep_id) != 0 ||
+		    cairn_sweep_reopen(w.s, w.sweep_id) != 0) {
+			rc = cli_fail_lib("cannot resume the sweep");
+			goto done;
+		}
+		harvest(&w);
+		load_best(&w);
+	} else {
+		cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
+		const char *tag = "sweep";
+		char *cmdline = NULL;
+		ro.project = w.project;
+		ro.name = name ? name : cairn_sweep_spec_name(w.spec);
+		ro.tags = &tag;
+		ro.ntags = 1;
+		if (cairn_command_line_masked(&cmdline, argc, (const char *const *)argv) == 0)
+			ro.command = cmdline;
+		cairn_error_clear();
+		int e = cairn_run_create(&run, w.s, &ro);
+		cairn_free(cmdline);
+		if (e != 0) {
+			rc = cli_fail_lib("cannot create the sweep");
+			goto done;
+		}
+		snprintf(w.sweep_id, sizeof w.sweep_id, "%s", cairn_run_id(run));
+		w.sweep_name = strdup(cairn_run_name(run));
+		if (write_state(run, w.spec, w.tmpl, w.ntmpl, w.config_out, w.project) != 0 ||
+		    cairn_run_set_property(
+		        run, "sweep.method",
+		        cairn_sweep_method_name(cairn_sweep_spec_method(w.spec))) ||
+		    cairn_run_set_property(run, "sweep.metric", cairn_sweep_spec_metric(w.spec)) ||
+		    cairn_run_set_property(run, "sweep.goal",
+		                           w.maximize ? "maximize" : "minimize")) {
+			rc = cli_fail_lib("cannot record the sweep");
+			char id[CAIRN_RUN_ID_HEXSZ + 1];
+			snprintf(id, sizeof id, "%s", cairn_run_id(run));
+			cairn_run_free(run);
+			run = NULL;
+			cairn_run_delete(w.s, id, 1);
+			goto done;
+		}
+		if (cairn_run_log_config_snapshot(run, file) != 0)
+			warn("%s", cairn_error_last());
+	}
+	cairn_monitor_options mo = CAIRN_MONITOR_OPTIONS_INIT;
+	mo.sample_interval = -1;
+	if (cairn_monitor_start(&mon, run, &mo) != 0)
+		warn("no heartbeat for the sweep: %s", cairn_error_last());
+	if (!w.quiet) {
+		printf("sweep %s (%.8s): %s, %lld trial%s, %s %s, %lld at once\n", w.sweep_name,
+		       w.sweep_id, cairn_sweep_method_name(cairn_sweep_spec_method(w.spec)),
+		       (long long)w.budget, w.budget == 1 ? "" : "s",
+		       w.maximize ? "maximize" : "minimize", cairn_sweep_spec_metric(w.spec), jobs);
+		fflush(stdout);
+	}
+
+	slots = calloc((size_t)jobs, sizeof *slots);
+	if (!slots) {
+		rc = cli_fail("out of memory");
+		goto done;
+	}
+	bool exhausted = false, stopping = false, broken = false;
+	int running = 0;
+	for (;;) {
+		while (!stopping && !exhausted && !broken && running < jobs) {
+			int64_t trial;
+			char *params = NULL;
+			int e = cairn_sweep_trial_claim(&trial, &params, w.s, w.sweep_id, w.budget,
+			                                w.owner, suggest_cb, &w);
+			if (e == CAIRN_ENOTFOUND) {
+				exhausted = true;
+				break;
+			}
+			if (e != 0) {
+				warn("cannot hand out the next trial: %s", cairn_error_last());
+				broken = true;
+				break;
+			}
+			int k = 0;
+			while (slots[k].pid)
+				k++;
+			slots[k].gpu = w.ngpus ? w.gpus[k % w.ngpus] : NULL;
+			const char *gpu = slots[k].gpu;
+			if (start_trial(&w, &slots[k], (long long)trial, params, &old_mask) != 0) {
+				free(params);
+				memset(&slots[k], 0, sizeof slots[k]);
+				cairn_sweep_trial_set(w.s, w.sweep_id, trial, CAIRN_TRIAL_QUEUED,
+				                      NULL, NAN);
+				broken = true;
+				break;
+			}
+			slots[k].gpu = gpu;
+			running++;
+		}
+		if (running == 0)
+			break;
+		struct pollfd pf = {sfd, POLLIN, 0};
+		int pr = poll(&pf, 1, w.pruner ? 200 : -1);
+		if (pr < 0 && errno != EINTR) {
+			warn("poll: %s", strerror(errno));
+			break;
+		}
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+			int sig = (int)si.ssi_signo;
+			if (sig == SIGCHLD)
+				continue;
+			if (!stopping && !w.quiet)
+				printf("stopping: %d trial%s running (resume with 'cairn sweep "
+				       "--resume "
+				       "%.8s')\n",
+				       running, running == 1 ? "" : "s", w.sweep_id);
+			stopping = true;
+			stop_sig = stop_sig ? stop_sig : sig;
+			bool from_tty = si.ssi_code == SI_KERNEL;
+			for (int k = 0; k < jobs; k++)
+				if (slots[k].pid && !from_tty)
+					kill(slots[k].pid, sig);
+		}
+		int ws;
+		pid_t p;
+		while ((p = waitpid(-1, &ws, WNOHANG)) > 0) {
+			for (int k = 0; k < jobs; k++)
+				if (slots[k].pid == p) {
+					const char *gpu = slots[k].gpu;
+					trial_ended(&w, &slots[k], ws, stopping);
+					slots[k].gpu = gpu;
+					running--;
+				}
+		}
+		if (w.pruner && !stopping)
+			for (int k = 0; k < jobs; k++)
+				if (slots[k].pid)
+					check_prune(&w, &slots[k]);
+	}
+
+	record_best(&w, run);
+	cairn_monitor_stop(mon);
+	mon = NULL;
+	if (stopping || broken) {
+		cairn_run_finish(run, CAIRN_STATUS_KILLED, stop_sig ? 128 + stop_sig : 1);
+		rc = stop_sig ? 128 + stop_sig : EXIT_FAIL;
+	} else {
+		cairn_run_finish(run, w.ndone ? CAIRN_STATUS_FINISHED : CAIRN_STATUS_FAILED,
+		                 w.ndone ? 0 : 1);
+		rc = w.ndone ? 0 : EXIT_FAIL;
+	}
+	if (w.have_best) {
+		buf b = BUF_INIT;
+		char bv[40];
+		params_line(&b, w.best_params ? w.best_params : "{}");
+		cli_fmt_num(bv, sizeof bv, w.best);
+		printf("best: trial %lld %s=%s  %s  (run %.8s)\n", w.best_trial,
+		       cairn_sweep_spec_metric(w.spec), bv, b.ptr, w.best_run);
+		buf_free(&b);
+	}
+	if (!stopping && !broken && !w.ndone)
+		fprintf(stderr,
+		        "error: no trial of sweep %s succeeded (see cairn ls 'parent = %.8s')\n",
+		        w.sweep_name, w.sweep_id);
+	if (stopping && !w.quiet)
+		printf("interrupted: resume with 'cairn sweep --resume %.8s'\n", w.sweep_id);
+done:
+	cairn_monitor_stop(mon);
+	if (slots) {
+		for (int k = 0; k < jobs; k++)
+			free(slots[k].params);
+		free(slots);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (mask_set)
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	cairn_run_free(run);
+	cairn_pruner_free(w.pruner);
+	cairn_sweep_spec_free(w.spec);
+	if (w.tmpl)
+		for (int i = 0; i < w.ntmpl; i++)
+			free(w.tmpl[i]);
+	free(w.tmpl);
+	free(w.config_out);
+	free(w.project);
+	free(w.sweep_name);
+	free(w.self_exe);
+	free(w.store_abs);
+	free(w.best_params);
+	for (size_t i = 0; i < ngpus; i++)
+		free(gpus[i]);
+	free(gpus);
+	cairn_store_close(w.s);
+	cli_args_free(&a);
+	return rc;
+}
