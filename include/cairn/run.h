@@ -98,6 +98,11 @@ CAIRN_EXTERN(int) cairn_run_flush(cairn_run *run);
 /* Params are write-once: re-logging the same value is fine, another value is
  * CAIRN_ECONFLICT. */
 CAIRN_EXTERN(int) cairn_run_log_param(cairn_run *run, const char *key, const cairn_value *value);
+/* n params at once, in one transaction: every key and value is checked
+ * first, and a conflict with a stored value (or two values for one key) logs
+ * none of them (CAIRN_ECONFLICT). */
+CAIRN_EXTERN(int)
+cairn_run_log_params(cairn_run *run, const char *const *keys, const cairn_value *values, size_t n);
 /* Same, the value typed from text by cairn_value_parse. */
 CAIRN_EXTERN(int) cairn_run_log_param_text(cairn_run *run, const char *key, const char *text);
 /* Same, but a later value replaces an earlier one (explicit overrides such as

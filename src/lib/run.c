@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/store-capture.h"
 #include "lib/store.h"
 #include "util/fs.h"
 
@@ -401,6 +402,18 @@ static int param_put(cairn_run *r, const char *key, const cairn_value *v, bool o
 int cairn_run_log_param(cairn_run *r, const char *key, const cairn_value *v)
 {
 	return param_put(r, key, v, false);
+}
+
+int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+{
+	if (!r || (n && (!keys || !values)))
+		return err_set(CAIRN_EINVALID, "no run, no param keys or no values");
+	for (size_t i = 0; i < n; i++) {
+		int rc = cairn_key_validate(keys[i], "param key");
+		if (rc || (rc = check_value(keys[i], &values[i])) != 0)
+			return rc;
+	}
+	return store_params_put_many(r->store, r->rid, keys, values, n, false);
 }
 
 int cairn_run_set_param(cairn_run *r, const char *key, const cairn_value *v)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "server/body.h"
+#include "server/range.h"
 #include "server/http.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -812,25 +813,27 @@ static int h_artifact_get(request *rq, response *rs)
 		rs->status = 304;
 		return 0;
 	}
-	/* One byte range ("bytes=A-B" or "bytes=A-"), for previews of big logs. */
-	const char *range = req_header(rq, "Range");
-	unsigned long long a, b;
-	char dash;
-	if (range && sscanf(range, "bytes=%llu%c", &a, &dash) == 2 && dash == '-' &&
-	    a < rs->fd_size) {
-		const char *tail = strchr(range, '-') + 1;
-		b = rs->fd_size - 1;
-		if (*tail) {
-			char *end;
-			unsigned long long x = strtoull(tail, &end, 10);
-			if (*end == '\0' && x >= a && x < b)
-				b = x;
-		}
+	/* One byte range (server/range.c), for previews of big logs. */
+	uint64_t first, last, whole = rs->fd_size;
+	switch (http_range_parse(req_header(rq, "Range"), whole, &first, &last)) {
+	case RANGE_NONE: break;
+	case RANGE_OK:
 		rs->status = 206;
-		rs->fd_offset = a;
-		rs->fd_size = b - a + 1;
-		snprintf(rs->range, sizeof rs->range, "bytes %llu-%llu/%llu", a, b,
-		         (unsigned long long)st.st_size);
+		rs->fd_offset = first;
+		rs->fd_size = last - first + 1;
+		snprintf(rs->range, sizeof rs->range, "bytes %llu-%llu/%llu",
+		         (unsigned long long)first, (unsigned long long)last,
+		         (unsigned long long)whole);
+		break;
+	case RANGE_UNSATISFIABLE: /* an error body (resp_error closes the file) */
+		rs->disposition = NULL;
+		rs->cache = NULL;
+		rs->etag[0] = '\0';
+		resp_error(rs, 416, "range_not_satisfiable",
+		           "the range '%.80s' is not within the artifact's %llu bytes",
+		           req_header(rq, "Range"), (unsigned long long)whole);
+		snprintf(rs->range, sizeof rs->range, "bytes */%llu", (unsigned long long)whole);
+		break;
 	}
 	return 0;
 }
@@ -920,6 +923,58 @@ static int h_code(request *rq, response *rs)
 
 /* --- writes --------------------------------------------------------------------------- */
 
+static int cmp_param_key(const void *a, const void *b)
+{
+	return strcmp((*(const param_in *const *)a)->key, (*(const param_in *const *)b)->key);
+}
+
+/* A key given twice in one request, or NULL: sorted, so a request of n
+ * params costs n log n, not n^2 (100,000 params once took 30 s). */
+static const char *param_given_twice(const param_in *p, size_t n)
+{
+	if (n < 2)
+		return NULL;
+	const param_in **v = malloc(n * sizeof *v);
+	if (!v)
+		return NULL; /* the store's write-once check still catches it */
+	for (size_t i = 0; i < n; i++)
+		v[i] = &p[i];
+	qsort(v, n, sizeof *v, cmp_param_key);
+	const char *dup = NULL;
+	for (size_t i = 1; i < n && !dup; i++)
+		if (strcmp(v[i - 1]->key, v[i]->key) == 0)
+			dup = v[i]->key;
+	free(v);
+	return dup;
+}
+
+/* Log the request's params in one transaction (all or none). */
+static int log_params(cairn_run *run, const param_in *p, size_t n)
+{
+	const char **keys = malloc((n ? n : 1) * sizeof *keys);
+	cairn_value *vals = malloc((n ? n : 1) * sizeof *vals);
+	int rc = CAIRN_ENOMEM;
+	if (keys && vals) {
+		for (size_t i = 0; i < n; i++) {
+			keys[i] = p[i].key;
+			vals[i] = p[i].value;
+		}
+		rc = cairn_run_log_params(run, keys, vals, n);
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/* body_params's failure as a response: 413 past the cap, else 400. */
+static void params_error(response *rs, int rc, const char *err)
+{
+	if (rc == BODY_TOO_MANY)
+		resp_error(rs, 413, "too_large", "%s", err);
+	else
+		resp_error(rs, 400, "bad_request", "%s", err);
+}
+
 static int h_run_create(request *rq, response *rs)
 {
 	json_doc *doc;
@@ -929,9 +984,11 @@ static int h_run_create(request *rq, response *rs)
 	create_in c;
 	cairn_run *run = NULL;
 	char *out = NULL;
-	if (body_create(json_root(doc), &c, err, sizeof err) != 0) {
+	int brc = body_create(json_root(doc), &c, err, sizeof err);
+	if (brc) {
 		json_doc_free(doc);
-		return resp_error(rs, 400, "bad_request", "%s", err);
+		params_error(rs, brc, err);
+		return 0;
 	}
 	cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
 	ro.project = c.project;
@@ -948,21 +1005,19 @@ static int h_run_create(request *rq, response *rs)
 	}
 	/* Two values for one key in the same request are a conflict, found
 	 * before the run exists. */
-	for (size_t i = 0; rc == 0 && i < c.nparams; i++)
-		for (size_t j = i + 1; j < c.nparams; j++)
-			if (strcmp(c.params[i].key, c.params[j].key) == 0) {
-				resp_error(rs, 409, "conflict", "param '%s' given twice",
-				           c.params[i].key);
-				goto done;
-			}
+	const char *dup = rc == 0 ? param_given_twice(c.params, c.nparams) : NULL;
+	if (dup) {
+		resp_error(rs, 409, "conflict", "param '%s' given twice", dup);
+		goto done;
+	}
 	if (c.note && strlen(c.note) > (1 << 20)) {
 		resp_error(rs, 413, "too_large", "note too long (at most 1 MiB)");
 		goto done;
 	}
 	if (rc == 0)
 		rc = cairn_run_create(&run, rq->srv->store, &ro);
-	for (size_t i = 0; rc == 0 && i < c.nparams; i++)
-		rc = cairn_run_log_param(run, c.params[i].key, &c.params[i].value);
+	if (rc == 0 && c.nparams)
+		rc = log_params(run, c.params, c.nparams);
 	if (rc == 0 && c.note)
 		rc = cairn_run_set_note(run, c.note);
 	if (rc == 0)
@@ -1013,25 +1068,6 @@ done:
 	return 0;
 }
 
-/* Does an existing param (as the run's JSON shows it) hold another value? */
-static bool param_differs(const json *have, const cairn_value *v)
-{
-	switch (v->type) {
-	case CAIRN_TYPE_INT: return !(have->type == JSON_NUM && have->is_int && have->i == v->i);
-	case CAIRN_TYPE_BOOL: return !(have->type == JSON_BOOL && have->b == (v->i != 0));
-	case CAIRN_TYPE_FLOAT: {
-		double d;
-		if (!json_num_value(have, &d) || (have->type == JSON_NUM && have->is_int))
-			return true;
-		return !(d == v->f || (isnan(d) && isnan(v->f)));
-	}
-	case CAIRN_TYPE_STRING:
-		return !(have->type == JSON_STR && strcmp(have->str, v->s) == 0) ||
-		       json_num_value(have, &(double){0});
-	default: return true;
-	}
-}
-
 static int h_params_log(request *rq, response *rs)
 {
 	json_doc *doc, *rdoc = NULL;
@@ -1041,32 +1077,23 @@ static int h_params_log(request *rq, response *rs)
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_params(json_root(doc), "params", &p, &n, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	int brc = body_params(json_root(doc), "params", &p, &n, err, sizeof err);
+	if (brc) {
+		params_error(rs, brc, err);
 		goto done;
 	}
-	/* Params are write-once: find every conflict before writing any. */
+	const char *dup = param_given_twice(p, n);
+	if (dup) {
+		resp_error(rs, 409, "conflict", "param '%s' given twice", dup);
+		goto done;
+	}
 	if (!get_run_doc(rq, rs, run_param(rq), &text, &rdoc))
 		goto done;
-	const json *have = json_get(json_root(rdoc), "params");
-	for (size_t i = 0; i < n; i++) {
-		const json *h = json_get(have, p[i].key);
-		if (h && param_differs(h, &p[i].value)) {
-			resp_error(
-			    rs, 409, "conflict",
-			    "param '%s' is already set to another value (params are write-once)",
-			    p[i].key);
-			goto done;
-		}
-		for (size_t j = i + 1; j < n; j++)
-			if (strcmp(p[i].key, p[j].key) == 0) {
-				resp_error(rs, 409, "conflict", "param '%s' given twice", p[i].key);
-				goto done;
-			}
-	}
+	/* Params are write-once: the batch is one transaction, so a conflict
+	 * with a stored value writes none of them. */
 	int rc = run_cache_get(rq->srv, json_get_str(json_root(rdoc), "id"), &run);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = cairn_run_log_param(run, p[i].key, &p[i].value);
+	if (rc == 0)
+		rc = log_params(run, p, n);
 	if (rc) {
 		resp_lib_error(rs, rc);
 		goto done;

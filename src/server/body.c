@@ -157,8 +157,9 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 		if (e->type == JSON_OBJ) {
 			if (depth >= BODY_MAX_DEPTH)
 				return bad(err, errsz, "params.%s: nested too deep", key);
-			if (flatten(pv, key, e, depth + 1, err, errsz) != 0)
-				return -1;
+			int frc = flatten(pv, key, e, depth + 1, err, errsz);
+			if (frc)
+				return frc;
 			continue;
 		}
 		if (check_key(key, strlen(key), "param key", err, errsz) != 0)
@@ -194,9 +195,11 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 			return bad(err, errsz, "params.%s: expected a number, string or boolean",
 			           key);
 		}
-		if (pv->n >= BODY_MAX_ITEMS)
-			return bad(err, errsz, "too many params in one request (at most %d)",
-			           BODY_MAX_ITEMS);
+		if (pv->n >= BODY_MAX_PARAMS) {
+			bad(err, errsz, "too many params in one request (at most %d)",
+			    BODY_MAX_PARAMS);
+			return BODY_TOO_MANY;
+		}
 		if (pv->n == pv->cap) {
 			size_t nc = pv->cap ? pv->cap * 2 : 16;
 			param_in *nv = realloc(pv->v, nc * sizeof *nv);
@@ -225,9 +228,10 @@ int body_params(const json *root, const char *member, param_in **out, size_t *n,
 	if (obj->type != JSON_OBJ)
 		return bad(err, errsz, "%s: expected an object", member);
 	pvec pv = {0};
-	if (flatten(&pv, NULL, obj, 0, err, errsz) != 0) {
+	int rc = flatten(&pv, NULL, obj, 0, err, errsz);
+	if (rc) {
 		body_free_params(pv.v, pv.n);
-		return -1;
+		return rc;
 	}
 	*out = pv.v;
 	*n = pv.n;
@@ -351,10 +355,11 @@ int body_create(const json *root, create_in *out, char *err, size_t errsz)
 		return -1;
 	if (json_get(root, "tags") && body_tags(root, &out->tags, &out->ntags, err, errsz) != 0)
 		return -1;
+	int rc;
 	if (json_get(root, "params") &&
-	    body_params(root, "params", &out->params, &out->nparams, err, errsz) != 0) {
+	    (rc = body_params(root, "params", &out->params, &out->nparams, err, errsz)) != 0) {
 		body_free_create(out);
-		return -1;
+		return rc;
 	}
 	return 0;
 }

@@ -20,8 +20,10 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-#define BODY_MAX_DEPTH 32
-#define BODY_MAX_ITEMS 100000 /* metrics or params in one request */
+#define BODY_MAX_DEPTH  32
+#define BODY_MAX_ITEMS  100000 /* metrics in one request */
+#define BODY_MAX_PARAMS 10000  /* params in one request (after flattening): 413 past it */
+#define BODY_TOO_MANY   (-2)   /* what body_params returns past BODY_MAX_PARAMS */
 
 /* Parse a request body: NULL with "what at offset N" in err on bad JSON or
  * over max_bytes; the root must be an object. */
