@@ -15,7 +15,8 @@ static void expect(const char *h, uint64_t size, http_range want, uint64_t first
 		         (unsigned long long)size, (int)got, (int)want);
 	if (want == RANGE_OK && (a != first || b != last))
 		fail_msg("'%s': got %llu-%llu, want %llu-%llu", h, (unsigned long long)a,
-		         (unsigned long long)b, (unsigned long long)first, (unsigned long long)last);
+		         (unsigned long long)b, (unsigned long long)first,
+		         (unsigned long long)last);
 }
 
 static void test_ranges(void **state)
@@ -38,10 +39,21 @@ static void test_ranges(void **state)
 	expect("bytes=0-", 0, RANGE_UNSATISFIABLE, 0, 0);
 	expect("bytes=-5", 0, RANGE_UNSATISFIABLE, 0, 0);
 	/* not this grammar, a list, another unit: ignored */
-	static const char *const ignored[] = {
-	    "bytes=",     "bytes=-",   "bytes=a-b",   "bytes= 1-2", "bytes=1 -2", "bytes=1-2 ",
-	    "bytes=+1-2", "bytes=1-+2", "bytes=0-1,4-5", "items=0-1", "bytes=1",    "bytes=--1",
-	    "bytes=18446744073709551616-", "bytes=0-18446744073709551616", "bytes=1-2-3"};
+	static const char *const ignored[] = {"bytes=",
+	                                      "bytes=-",
+	                                      "bytes=a-b",
+	                                      "bytes= 1-2",
+	                                      "bytes=1 -2",
+	                                      "bytes=1-2 ",
+	                                      "bytes=+1-2",
+	                                      "bytes=1-+2",
+	                                      "bytes=0-1,4-5",
+	                                      "items=0-1",
+	                                      "bytes=1",
+	                                      "bytes=--1",
+	                                      "bytes=18446744073709551616-",
+	                                      "bytes=0-18446744073709551616",
+	                                      "bytes=1-2-3"};
 	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
 		expect(ignored[i], 10, RANGE_NONE, 0, 0);
 	/* the largest values do not overflow */
