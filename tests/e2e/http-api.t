@@ -4,7 +4,7 @@
 # 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
 # path traversal attempts, the Host check, and idle-connection timeouts.
 . "$(dirname "$0")/lib.sh"
-plan 127
+plan 153
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -24,7 +24,9 @@ req() {
 	STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$m" "$@" "$URL$p")
 }
 body() { cat "$T/body"; }
-post() { req POST "$1" -H 'Content-Type: application/json' --data-binary "$2"; }
+post() { local p=$1 b=$2; shift 2; req POST "$p" -H 'Content-Type: application/json' --data-binary "$b" "$@"; }
+# del PATH [curl args...]: a DELETE as a client sends it (writes say they are JSON)
+del() { local p=$1; shift; req DELETE "$p" -H 'Content-Type: application/json' "$@"; }
 errcode() { body | json 'j["error"]["code"]'; }
 
 "$CAIRN" init >/dev/null
@@ -187,16 +189,71 @@ is 'finish with status running: 400' "$STATUS" 400
 post "/api/v1/runs/$ID/tags" '{"tags":["keep","exp/1"]}'
 is 'add tags: 200' "$STATUS" 200
 is 'tags now' "$(body | json 'j["tags"]')" '["base", "exp/1", "keep"]'
-req DELETE "/api/v1/runs/$ID/tags/exp/1"
+del "/api/v1/runs/$ID/tags/exp/1"
 is 'remove a tag with a slash: 200' "$STATUS" 200
 is 'tags after' "$(body | json 'j["tags"]')" '["base", "keep"]'
 req PUT "/api/v1/runs/$ID/note" -H 'Content-Type: application/json' --data-binary '{"note":"<b>hi</b>"}'
 is 'set the note: 200' "$STATUS" 200
 is 'note stored as given' "$("$CAIRN" show "$ID" --json | json 'j["note"]')" '<b>hi</b>'
-req DELETE "/api/v1/runs/$ID/note"
+del "/api/v1/runs/$ID/note"
 is 'clear the note: 200' "$STATUS" 200
 post "/api/v1/runs/$ID/note" '{"note":5}'
 is 'a note that is not a string: 400' "$STATUS" 400
+
+# --- writes from other sites' pages (CSRF) ---------------------------------------------
+# What a page of another site can make a browser send without a CORS
+# preflight: no type or text/plain, form or multipart bodies, and its own
+# Origin and Sec-Fetch-Site.  None of it may change the store.
+TGT=$("$CAIRN" start -p csrf -n target -t keep)
+J='Content-Type: application/json'
+before=$(store_digest)
+req POST "/api/v1/runs/$TGT/finish"
+is 'a body-less POST without a type (a no-cors fetch): 415' "$STATUS" 415
+is '... code unsupported_media_type' "$(errcode)" unsupported_media_type
+req POST "/api/v1/runs/$TGT/heartbeat"
+is 'a body-less heartbeat without a type: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/finish" -H 'Content-Type: text/plain' --data-binary '{}'
+is 'text/plain JSON: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/tags" -H 'Content-Type: application/x-www-form-urlencoded' --data-binary '{"tags":["pwned"],"x":"="}'
+is 'a form whose body is JSON: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/tags" -F 'tags=pwned'
+is 'a multipart form: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/tags" -H 'Content-Type: application/jsonp' --data-binary '{"tags":["pwned"]}'
+is 'a type that only starts like JSON: 415' "$STATUS" 415
+req DELETE "/api/v1/runs/$TGT/tags/keep"
+is 'a DELETE without a type: 415' "$STATUS" 415
+req DELETE "/api/v1/runs/$TGT"
+is 'deleting a run without a type: 415' "$STATUS" 415
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Origin: http://evil.example'
+is 'JSON from another origin: 403' "$STATUS" 403
+is '... code forbidden' "$(errcode)" forbidden
+post "/api/v1/runs/$TGT/finish" '{}' -H "Origin: http://127.0.0.1:$((PORT + 1))"
+is 'JSON from another port of the same host: 403' "$STATUS" 403
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Origin: null'
+is 'JSON from an opaque origin (sandbox, data:, file:): 403' "$STATUS" 403
+req POST "/api/v1/runs/$TGT/finish" -H 'Origin: http://evil.example'
+is 'a body-less POST from another origin: 403' "$STATUS" 403
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Sec-Fetch-Site: cross-site'
+is 'Sec-Fetch-Site: cross-site: 403' "$STATUS" 403
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Sec-Fetch-Site: same-site'
+is 'Sec-Fetch-Site: same-site: 403' "$STATUS" 403
+del "/api/v1/runs/$TGT/tags/keep" -H 'Sec-Fetch-Site: cross-site'
+is 'a typed DELETE from another site: 403' "$STATUS" 403
+req PUT "/api/v1/runs/$TGT/note" -H "$J" -H 'Origin: http://evil.example' --data-binary '{"note":"pwned"}'
+is 'a note from another origin: 403' "$STATUS" 403
+req POST /api/v1/runs -H 'Content-Type: text/plain' --data-binary '{"name":"pwned"}'
+is 'creating a run with a text/plain body: 415' "$STATUS" 415
+is 'none of it changed the store' "$(store_digest)" "$before"
+is 'the run is still running' "$("$CAIRN" show "$TGT" --json | json 'j["status"]')" running
+req OPTIONS "/api/v1/runs/$TGT/finish" -H "Origin: http://evil.example" -H 'Access-Control-Request-Method: POST'
+unlike 'a CORS preflight is never granted' "$STATUS" '^2'
+post "/api/v1/runs/$TGT/heartbeat" '' -H "Origin: $URL" -H 'Sec-Fetch-Site: same-origin'
+is "the UI's own page (same origin): 200" "$STATUS" 200
+req POST "/api/v1/runs/$TGT/heartbeat" -H "$J" -H 'Sec-Fetch-Site: none'
+is 'a request the user made (Sec-Fetch-Site: none): 200' "$STATUS" 200
+req POST "/api/v1/runs/$TGT/finish" -H 'Content-Type: application/json; charset=utf-8'
+is 'a client without Origin, a body-less typed POST: 200' "$STATUS" 200
+is '... finished the run' "$(body | json 'j["status"]')" finished
 
 # --- artifacts --------------------------------------------------------------------------
 req GET "/api/v1/runs/$ID/artifacts?prefix=logs/"
@@ -263,7 +320,7 @@ req GET /assets/app.js
 is 'the UI script is embedded' "$STATUS" 200
 req GET /nope.js
 is 'a missing file: 404' "$STATUS" 404
-req DELETE "/api/v1/runs/$RID"
+del "/api/v1/runs/$RID"
 is 'delete a run: 200' "$STATUS" 200
 req GET "/api/v1/runs/$RID"
 is 'a deleted run is gone: 404' "$STATUS" 404
