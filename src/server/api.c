@@ -602,13 +602,15 @@ static int h_diff_code(request *rq, response *rs)
 	return resp_json_buf(rs, 200);
 }
 
+/* Only versions the store records: a and b are runs, RUN:NAME or manifest
+ * ids, never paths on the server's disk (which cairn data diff would hash). */
 static int h_diff_data(request *rq, response *rs)
 {
 	const char *a, *b;
 	char *out = NULL;
 	if (!diff_args(rq, rs, &a, &b))
 		return 0;
-	int rc = cairn_data_diff_json(&out, rq->srv->store, a, b);
+	int rc = cairn_data_diff_stored_json(&out, rq->srv->store, a, b);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 

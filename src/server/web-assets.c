@@ -102,7 +102,7 @@ static const unsigned char asset_0[] =
 	"ght:4px}.compare-table th:first-child{white-space:nowrap}canvas.parcoords{width:100%;height:340p"
 	"x;display:block}\012";
 
-/* /assets/app.js (90655 bytes) */
+/* /assets/app.js (90631 bytes) */
 static const unsigned char asset_1[] =
 	"(()=>{function r(e,l,...t){let n=document.createElement(e);if(l)for(let[i,u]of Object.entries(l)"
 	")u==null||u===!1||(i===\042class\042\077n.className=u:i===\042style\042&&typeof u==\042object\042"
@@ -1112,9 +1112,8 @@ static const unsigned char asset_1[] =
 	"ith(_.length\077r(\042table\042,{class:\042grid\042},r(\042thead\042,null,r(\042tr\042,null,[\042"
 	"dataset\042,\042same\042,\042added\042,\042removed\042,\042changed\042].map(V=>r(\042th\042,null"
 	",V)))),r(\042tbody\042,null,_.map(V=>r(\042tr\042,{class:V.same\077\042\042:\042differs\042},r(\042"
-	"td\042,null,V.name===null\077\042(paths)\042:V.name),r(\042td\042,null,V.same\077\042yes\042:\042"
-	"no\042),...[\042added\042,\042removed\042,\042changed\042].map(W=>r(\042td\042,{title:(V[W]||[])"
-	".join(`\012"
+	"td\042,null,V.name),r(\042td\042,null,V.same\077\042yes\042:\042no\042),...[\042added\042,\042re"
+	"moved\042,\042changed\042].map(W=>r(\042td\042,{title:(V[W]||[]).join(`\012"
 	"`)},(V[W]||[]).length\077`${V[W].length}: ${(V[W]||[]).slice(0,5).join(\042, \042)}${V[W].length"
 	">5\077\042, \342\200\246\042:\042\042}`:\042\042)))))):r(\042p\042,{class:\042muted\042},\042No "
 	"datasets.\042))}).catch(j=>v.lastChild.replaceWith(r(\042p\042,{class:\042muted\042},j.message))"
@@ -1180,7 +1179,7 @@ static const unsigned char asset_3[] =
 
 const web_asset web_assets[] = {
 	{"/assets/app.css", "text/css; charset=utf-8", asset_0, sizeof asset_0 - 1, "c8fadd2afbc73ae592a3d07fa8b19cae"},
-	{"/assets/app.js", "text/javascript; charset=utf-8", asset_1, sizeof asset_1 - 1, "a1c18ed6003c6bc3b317ba09fa85d83c"},
+	{"/assets/app.js", "text/javascript; charset=utf-8", asset_1, sizeof asset_1 - 1, "f099f4f0d0f7c8defd4a0f2ab40f84c0"},
 	{"/favicon.svg", "image/svg+xml", asset_2, sizeof asset_2 - 1, "11d721a39a385f91e8db4340412562db"},
 	{"/index.html", "text/html; charset=utf-8", asset_3, sizeof asset_3 - 1, "de2209f230af0e6758323c212a0007ad"},
 };

@@ -4,7 +4,7 @@
 # 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
 # path traversal attempts, the Host check, and idle-connection timeouts.
 . "$(dirname "$0")/lib.sh"
-plan 153
+plan 177
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -31,7 +31,7 @@ errcode() { body | json 'j["error"]["code"]'; }
 
 "$CAIRN" init >/dev/null
 ID=$("$CAIRN" start -p demo -n alpha -t base --param lr=0.1 --param model=mlp)
-"$CAIRN" start -p demo -n beta --param lr=0.2 >/dev/null
+BETA=$("$CAIRN" start -p demo -n beta --param lr=0.2)
 "$CAIRN" start -p other -n gamma >/dev/null
 printf 'hello artifact\n' >notes.txt
 "$CAIRN" log artifact notes.txt --name logs/notes.txt --run "$ID"
@@ -39,6 +39,10 @@ printf '\x89PNG\r\n\x1a\n0000' >img.png
 "$CAIRN" log image samples img.png --step 3 --run "$ID"
 printf '<script>alert(1)</script>' >page.html
 "$CAIRN" log artifact page.html --run "$ID"
+mkdir ds && printf 'a\n' >ds/a.txt && printf 'b1\n' >ds/b.txt
+"$CAIRN" data log ds --run "$ID" >/dev/null
+printf 'b2\n' >ds/b.txt
+"$CAIRN" data log ds --run "$BETA" >/dev/null
 
 # --- starting ----------------------------------------------------------------
 fails 'a non-loopback address needs --public' 2 "$CAIRN" ui --listen 0.0.0.0:0
@@ -303,6 +307,31 @@ req GET '/api/v1/query?q=status%20%3D%20finished'
 	req GET "/api/v1/diff?a=$ID&b=beta"
 	is 'the full diff of two runs: 200' "$STATUS" 200
 }
+
+# --- data diffs compare what the store records, never the server's files ------------------
+req GET "/api/v1/diff/data?a=$ID&b=beta"
+is 'data diff of two runs: 200' "$STATUS" 200
+is '... the changed file' "$(body | json '[d["changed"] for d in j["datasets"]]')" '[["b.txt"]]'
+req GET "/api/v1/diff/data?a=$ID:ds&b=beta:ds"
+is 'data diff of RUN:NAME: the same' "$(body | json '[d["changed"] for d in j["datasets"]]')" '[["b.txt"]]'
+ma=$("$CAIRN" show "$ID" --json | json 'j["datasets"][0]["manifest"]')
+mb=$("$CAIRN" show "$BETA" --json | json 'j["datasets"][0]["manifest"]')
+req GET "/api/v1/diff/data?a=$ma&b=$mb"
+is 'data diff of two recorded manifests: 200' "$STATUS" 200
+req GET "/api/v1/diff/data?a=$ID:nope&b=beta"
+is 'a dataset the run lacks: 404' "$STATUS" 404
+for p in /etc/passwd /etc "$T/notes.txt" notes.txt "$T/ds" ds . /usr; do
+	req GET /api/v1/diff/data -G --max-time 20 --data-urlencode "a=$p" --data-urlencode "b=$p"
+	is "data diff of a path on the server ('$p'): 404" "$STATUS" 404
+	unlike "... no digest of it in the answer" "$(body)" 'digest|files'
+done
+req GET /api/v1/diff/data -G --data-urlencode "a=$T/ds" --data-urlencode "b=$ID"
+is 'a path against a run: 404' "$STATUS" 404
+like '... the error says what is accepted' "$(body | json 'j["error"]["message"]')" 'not a run, RUN:DATASET or a stored manifest'
+: >"$T/$ma" # a file named like a manifest id in the server's directory
+req GET "/api/v1/diff?a=$ID&b=beta"
+is 'the full diff compares stored manifests, not a file named like one' "$(body | json '[d["files"]["changed"] for d in j["data"]["datasets"]]')" '[["b.txt"]]'
+rm -f "$T/$ma"
 
 # --- routing, methods, hosts ----------------------------------------------------------
 req PATCH /api/v1/runs
