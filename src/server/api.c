@@ -761,6 +761,64 @@ static bool inline_type(const char *media)
 	       strcmp(media, "application/json") == 0 || strcmp(media, "application/yaml") == 0;
 }
 
+typedef enum range_kind { RANGE_IGNORED, RANGE_OK, RANGE_UNSATISFIABLE } range_kind;
+
+/* Decimal digits at *p, saturating (a position past 2^64 is past any end). */
+static bool range_num(const char **p, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v > (UINT64_MAX - 9) / 10 ? UINT64_MAX : v * 10 + (uint64_t)(*s - '0');
+	if (s == *p)
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
+/* A Range header against a representation of len bytes (RFC 9110, 14.1.2):
+ *   bytes=A-B  A through B (B past the end means the end)
+ *   bytes=A-   A through the end
+ *   bytes=-N   the last N bytes (all of them when N >= len)
+ * RANGE_OK sets [*first, *last].  A valid range whose first byte is past the
+ * end (or bytes=-0, or any range of an empty file) is RANGE_UNSATISFIABLE:
+ * 416.  Anything else is RANGE_IGNORED and the whole file is sent (200):
+ * another unit, no '=', a B below A ("bytes=5-1", which 14.1.1 calls
+ * invalid), trailing bytes, or several ranges, which would need a multipart
+ * answer that no client of ours asks for.  Ignoring rather than answering
+ * 416 is what 14.2 allows ("a server MAY ignore the Range header field") and
+ * keeps 416 meaning one thing: a well-formed range outside the file. */
+static range_kind byte_range(const char *h, uint64_t len, uint64_t *first, uint64_t *last)
+{
+	if (strncasecmp(h, "bytes=", 6) != 0)
+		return RANGE_IGNORED;
+	const char *p = h + 6;
+	uint64_t a = 0, b = 0;
+	bool has_a = range_num(&p, &a);
+	if (*p++ != '-')
+		return RANGE_IGNORED;
+	bool has_b = range_num(&p, &b);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p || (!has_a && !has_b))
+		return RANGE_IGNORED; /* trailing bytes, several ranges, or "bytes=-" */
+	if (!has_a) {                 /* suffix */
+		if (b == 0 || len == 0)
+			return RANGE_UNSATISFIABLE;
+		*first = b >= len ? 0 : len - b;
+		*last = len - 1;
+		return RANGE_OK;
+	}
+	if (has_b && b < a)
+		return RANGE_IGNORED;
+	if (a >= len)
+		return RANGE_UNSATISFIABLE;
+	*first = a;
+	*last = has_b && b < len - 1 ? b : len - 1;
+	return RANGE_OK;
+}
+
 static int h_artifact_get(request *rq, response *rs)
 {
 	const char *path = rq->params[1];
@@ -814,25 +872,27 @@ static int h_artifact_get(request *rq, response *rs)
 		rs->status = 304;
 		return 0;
 	}
-	/* One byte range ("bytes=A-B" or "bytes=A-"), for previews of big logs. */
-	const char *range = req_header(rq, "Range");
-	unsigned long long a, b;
-	char dash;
-	if (range && sscanf(range, "bytes=%llu%c", &a, &dash) == 2 && dash == '-' &&
-	    a < rs->fd_size) {
-		const char *tail = strchr(range, '-') + 1;
-		b = rs->fd_size - 1;
-		if (*tail) {
-			char *end;
-			unsigned long long x = strtoull(tail, &end, 10);
-			if (*end == '\0' && x >= a && x < b)
-				b = x;
-		}
+	/* One byte range, for previews of big logs (RFC 9110, section 14). */
+	const char *range = req_header(rq, "Range"), *if_range = req_header(rq, "If-Range");
+	uint64_t first, last, len = rs->fd_size;
+	if (!range || (if_range && strcmp(if_range, rs->etag) != 0))
+		return 0; /* no range, or one meant for other bytes: the whole file */
+	switch (byte_range(range, len, &first, &last)) {
+	case RANGE_IGNORED: return 0;
+	case RANGE_UNSATISFIABLE:
+		resp_error(rs, 416, "range_not_satisfiable",
+		           "the range '%.60s' starts past the end of the artifact (%llu bytes)",
+		           range, (unsigned long long)len);
+		snprintf(rs->range, sizeof rs->range, "bytes */%llu", (unsigned long long)len);
+		return 0;
+	case RANGE_OK:
 		rs->status = 206;
-		rs->fd_offset = a;
-		rs->fd_size = b - a + 1;
-		snprintf(rs->range, sizeof rs->range, "bytes %llu-%llu/%llu", a, b,
-		         (unsigned long long)st.st_size);
+		rs->fd_offset = first;
+		rs->fd_size = last - first + 1;
+		snprintf(rs->range, sizeof rs->range, "bytes %llu-%llu/%llu",
+		         (unsigned long long)first, (unsigned long long)last,
+		         (unsigned long long)len);
+		return 0;
 	}
 	return 0;
 }

@@ -77,6 +77,11 @@ static int error_body(response *rs, int status, const char *code, const char *ms
 		close(rs->fd);
 		rs->fd = -1;
 	}
+	/* An error is never the file a handler was about to send: no download
+	 * name, no validator, not cacheable. */
+	rs->disposition = NULL;
+	rs->cache = NULL;
+	rs->etag[0] = '\0';
 	rs->status = status;
 	rs->content_type = "application/json";
 	buf_putc(&rs->body, '{');

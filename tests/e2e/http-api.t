@@ -4,7 +4,7 @@
 # 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
 # path traversal attempts, the Host check, and idle-connection timeouts.
 . "$(dirname "$0")/lib.sh"
-plan 177
+plan 204
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -271,7 +271,50 @@ like 'an image is served inline as image/png' "$hdr" 'Content-Type: image/png'
 like '... inline' "$hdr" 'Content-Disposition: inline'
 hdr=$(curl -s -o /dev/null -D - "$URL/api/v1/runs/$ID/artifacts/page.html" | tr -d '\r')
 like 'HTML is an attachment, never rendered in the UI origin' "$hdr" 'Content-Disposition: attachment'
-is 'a byte range' "$(curl -s -H 'Range: bytes=0-4' "$URL/api/v1/runs/$ID/artifacts/logs/notes.txt")" hello
+# Byte ranges (RFC 9110): notes.txt is "hello artifact\n", 15 bytes.
+# range SPEC [curl args]: GET it with that Range; headers in $T/hdr
+range() { local r=$1; shift; req GET "/api/v1/runs/$ID/artifacts/logs/notes.txt" -H "Range: $r" -D "$T/hdr" "$@"; }
+crange() { tr -d '\r' <"$T/hdr" | sed -n 's/^Content-Range: //Ip'; }
+range bytes=0-4
+is 'a byte range: 206' "$STATUS" 206
+is '... its bytes' "$(body)" hello
+is '... Content-Range' "$(crange)" 'bytes 0-4/15'
+range bytes=6-
+is 'an open range: 206' "$STATUS" 206
+is '... to the end' "$(body)" artifact
+is '... Content-Range' "$(crange)" 'bytes 6-14/15'
+range bytes=-9
+is 'a suffix range: 206' "$STATUS" 206
+is '... the last 9 bytes' "$(body)" artifact
+is '... Content-Range' "$(crange)" 'bytes 6-14/15'
+range bytes=-100
+is 'a suffix longer than the file: all of it' "$(crange)" 'bytes 0-14/15'
+range bytes=10-1000
+is 'a range past the end is cut at the end' "$(crange)" 'bytes 10-14/15'
+range bytes=14-14
+is 'the last byte alone' "$STATUS/$(crange)" '206/bytes 14-14/15'
+range bytes=15-
+is 'a first byte past the end: 416' "$STATUS" 416
+is '... Content-Range: bytes */LENGTH' "$(crange)" 'bytes */15'
+is '... code range_not_satisfiable' "$(errcode)" range_not_satisfiable
+unlike '... not cached as the file' "$(tr -d '\r' <"$T/hdr")" 'immutable|ETag'
+range bytes=100-200
+is 'a range wholly past the end: 416' "$STATUS/$(crange)" '416/bytes */15'
+range bytes=-0
+is 'an empty suffix: 416' "$STATUS" 416
+range bytes=5-1
+is 'last before first is invalid, so ignored: 200' "$STATUS" 200
+is '... the whole file' "$(body)" 'hello artifact'
+is '... no Content-Range' "$(crange)" ''
+for bad in 'bytes=abc' 'items=0-4' 'bytes=0-1,3-4' 'bytes=-' 'bytes 0-4'; do
+	range "$bad"
+	is "an unusable Range '$bad' is ignored: 200, whole" "$STATUS $(body)" '200 hello artifact'
+done
+etag=$(curl -s -o /dev/null -D - "$URL/api/v1/runs/$ID/artifacts/logs/notes.txt" | tr -d '\r' | sed -n 's/^ETag: //Ip')
+range bytes=0-4 -H "If-Range: $etag"
+is 'If-Range with the ETag: 206' "$STATUS" 206
+range bytes=0-4 -H 'If-Range: "other"'
+is 'If-Range with another validator: the whole file' "$STATUS $(body)" '200 hello artifact'
 for bad in '..%2F..%2Fcairn.db' '%2e%2e/%2e%2e/cairn.db' 'logs/..%2F..%2Fx' '%252e%252e/x' 'logs%255c..%255cx' '..%5Cx'; do
 	req GET "/api/v1/runs/$ID/artifacts/$bad" --path-as-is
 	is "traversal '$bad': 400" "$STATUS" 400
