@@ -31,6 +31,7 @@
 #define RUNS_MAX_LIMIT     10000
 #define COLUMNS_MAX        256
 #define SAMPLE_DEFAULT     1000
+#define PARAM_VALUE_MAX    (64 * 1024) /* bytes in a string param: the library's TEXT_VALUE_MAX */
 
 /* --- the run cache ----------------------------------------------------------- */
 
@@ -176,6 +177,14 @@ static bool parse_body(request *rq, response *rs, json_doc **doc)
 		return false;
 	}
 	return true;
+}
+
+/* A body decoder's failure (body.h): 413 over a per-request cap, else 400. */
+static int body_fail(response *rs, int rc, const char *err)
+{
+	if (rc == BODY_ETOOMANY)
+		return resp_error(rs, 413, "too_large", "%s", err);
+	return resp_error(rs, 400, "bad_request", "%s", err);
 }
 
 static bool parse_int_arg(request *rq, response *rs, const char *name, int64_t lo, int64_t hi,
@@ -982,6 +991,49 @@ static int h_code(request *rq, response *rs)
 
 /* --- writes --------------------------------------------------------------------------- */
 
+/* Params are checked whole (duplicates, value sizes) before the run exists,
+ * so a refused request leaves no run behind. */
+static int check_params(response *rs, const param_in *p, size_t n)
+{
+	long dup = body_params_dup(p, n);
+	if (dup == -2) {
+		resp_error(rs, 500, "internal", "out of memory");
+		return -1;
+	}
+	if (dup >= 0) {
+		resp_error(rs, 409, "conflict", "param '%s' given twice", p[dup].key);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (p[i].value.type == CAIRN_TYPE_STRING &&
+		    strlen(p[i].value.s) > PARAM_VALUE_MAX) {
+			resp_error(rs, 413, "too_large",
+			           "param '%.100s' value too long (at most 64 KiB)", p[i].key);
+			return -1;
+		}
+	return 0;
+}
+
+/* The library takes keys and values as two arrays. */
+static int log_params(cairn_run *run, const param_in *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	const char **keys = malloc(n * sizeof *keys);
+	cairn_value *vals = malloc(n * sizeof *vals);
+	int rc = CAIRN_ENOMEM;
+	if (keys && vals) {
+		for (size_t i = 0; i < n; i++) {
+			keys[i] = p[i].key;
+			vals[i] = p[i].value;
+		}
+		rc = cairn_run_log_params(run, keys, vals, n);
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
 static int h_run_create(request *rq, response *rs)
 {
 	json_doc *doc;
@@ -991,9 +1043,10 @@ static int h_run_create(request *rq, response *rs)
 	create_in c;
 	cairn_run *run = NULL;
 	char *out = NULL;
-	if (body_create(json_root(doc), &c, err, sizeof err) != 0) {
+	int rc = body_create(json_root(doc), &c, err, sizeof err);
+	if (rc != 0) {
 		json_doc_free(doc);
-		return resp_error(rs, 400, "bad_request", "%s", err);
+		return body_fail(rs, rc, err);
 	}
 	cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
 	ro.project = c.project;
@@ -1003,28 +1056,20 @@ static int h_run_create(request *rq, response *rs)
 	ro.command = c.command;
 	ro.parent = c.parent;
 	ro.cwd = "";
-	int rc = 0;
-	if (c.parent) {
-		char pid[CAIRN_RUN_ID_HEXSZ + 1];
-		rc = cairn_run_resolve(pid, rq->srv->store, c.parent);
-	}
-	/* Two values for one key in the same request are a conflict, found
-	 * before the run exists. */
-	for (size_t i = 0; rc == 0 && i < c.nparams; i++)
-		for (size_t j = i + 1; j < c.nparams; j++)
-			if (strcmp(c.params[i].key, c.params[j].key) == 0) {
-				resp_error(rs, 409, "conflict", "param '%s' given twice",
-				           c.params[i].key);
-				goto done;
-			}
+	if (check_params(rs, c.params, c.nparams) != 0)
+		goto done;
 	if (c.note && strlen(c.note) > (1 << 20)) {
 		resp_error(rs, 413, "too_large", "note too long (at most 1 MiB)");
 		goto done;
 	}
+	if (c.parent) {
+		char pid[CAIRN_RUN_ID_HEXSZ + 1];
+		rc = cairn_run_resolve(pid, rq->srv->store, c.parent);
+	}
 	if (rc == 0)
 		rc = cairn_run_create(&run, rq->srv->store, &ro);
-	for (size_t i = 0; rc == 0 && i < c.nparams; i++)
-		rc = cairn_run_log_param(run, c.params[i].key, &c.params[i].value);
+	if (rc == 0)
+		rc = log_params(run, c.params, c.nparams);
 	if (rc == 0 && c.note)
 		rc = cairn_run_set_note(run, c.note);
 	if (rc == 0)
@@ -1042,6 +1087,7 @@ done:
 
 static int h_metrics_log(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc;
 	char err[512];
 	metric_in *m = NULL;
@@ -1049,8 +1095,8 @@ static int h_metrics_log(request *rq, response *rs)
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_metrics(json_root(doc), &m, &n, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	if ((brc = body_metrics(json_root(doc), &m, &n, err, sizeof err)) != 0) {
+		body_fail(rs, brc, err);
 		goto done;
 	}
 	int rc = run_cache_get(rq->srv, run_param(rq), &run);
@@ -1075,60 +1121,28 @@ done:
 	return 0;
 }
 
-/* Does an existing param (as the run's JSON shows it) hold another value? */
-static bool param_differs(const json *have, const cairn_value *v)
-{
-	switch (v->type) {
-	case CAIRN_TYPE_INT: return !(have->type == JSON_NUM && have->is_int && have->i == v->i);
-	case CAIRN_TYPE_BOOL: return !(have->type == JSON_BOOL && have->b == (v->i != 0));
-	case CAIRN_TYPE_FLOAT: {
-		double d;
-		if (!json_num_value(have, &d) || (have->type == JSON_NUM && have->is_int))
-			return true;
-		return !(d == v->f || (isnan(d) && isnan(v->f)));
-	}
-	case CAIRN_TYPE_STRING:
-		return !(have->type == JSON_STR && strcmp(have->str, v->s) == 0) ||
-		       json_num_value(have, &(double){0});
-	default: return true;
-	}
-}
-
+/* Params are write-once: the library checks every one against the stored
+ * values inside the one transaction that writes them all, so a conflict
+ * writes nothing (and costs one indexed lookup per param, not a scan). */
 static int h_params_log(request *rq, response *rs)
 {
-	json_doc *doc, *rdoc = NULL;
-	char err[512], *text = NULL;
+	json_doc *doc;
+	char err[512];
 	param_in *p = NULL;
 	size_t n = 0;
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_params(json_root(doc), "params", &p, &n, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	int rc = body_params(json_root(doc), "params", &p, &n, err, sizeof err);
+	if (rc != 0) {
+		body_fail(rs, rc, err);
 		goto done;
 	}
-	/* Params are write-once: find every conflict before writing any. */
-	if (!get_run_doc(rq, rs, run_param(rq), &text, &rdoc))
+	if (check_params(rs, p, n) != 0)
 		goto done;
-	const json *have = json_get(json_root(rdoc), "params");
-	for (size_t i = 0; i < n; i++) {
-		const json *h = json_get(have, p[i].key);
-		if (h && param_differs(h, &p[i].value)) {
-			resp_error(
-			    rs, 409, "conflict",
-			    "param '%s' is already set to another value (params are write-once)",
-			    p[i].key);
-			goto done;
-		}
-		for (size_t j = i + 1; j < n; j++)
-			if (strcmp(p[i].key, p[j].key) == 0) {
-				resp_error(rs, 409, "conflict", "param '%s' given twice", p[i].key);
-				goto done;
-			}
-	}
-	int rc = run_cache_get(rq->srv, json_get_str(json_root(rdoc), "id"), &run);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = cairn_run_log_param(run, p[i].key, &p[i].value);
+	rc = run_cache_get(rq->srv, run_param(rq), &run);
+	if (rc == 0)
+		rc = log_params(run, p, n);
 	if (rc) {
 		resp_lib_error(rs, rc);
 		goto done;
@@ -1142,22 +1156,21 @@ static int h_params_log(request *rq, response *rs)
 done:
 	run_cache_release(rq->srv, run);
 	body_free_params(p, n);
-	json_doc_free(rdoc);
-	cairn_free(text);
 	json_doc_free(doc);
 	return 0;
 }
 
 static int h_properties(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc;
 	char err[512];
 	const json *obj;
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_properties(json_root(doc), &obj, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	if ((brc = body_properties(json_root(doc), &obj, err, sizeof err)) != 0) {
+		body_fail(rs, brc, err);
 		goto done;
 	}
 	for (const json *e = obj->child; e; e = e->next)
@@ -1194,6 +1207,7 @@ static int reply_run(request *rq, response *rs, cairn_run *run, int status)
 
 static int h_finish(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc = NULL, *rdoc = NULL;
 	char err[512], *text = NULL;
 	finish_in fin = {CAIRN_STATUS_FINISHED, 0};
@@ -1201,8 +1215,8 @@ static int h_finish(request *rq, response *rs)
 	if (rq->body.len) {
 		if (!parse_body(rq, rs, &doc))
 			return 0;
-		if (body_finish(json_root(doc), &fin, err, sizeof err) != 0) {
-			resp_error(rs, 400, "bad_request", "%s", err);
+		if ((brc = body_finish(json_root(doc), &fin, err, sizeof err)) != 0) {
+			body_fail(rs, brc, err);
 			goto done;
 		}
 	}
@@ -1247,6 +1261,7 @@ static int h_heartbeat(request *rq, response *rs)
 
 static int h_tags_add(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc;
 	char err[512];
 	const char **tags = NULL;
@@ -1254,8 +1269,8 @@ static int h_tags_add(request *rq, response *rs)
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_tags(json_root(doc), &tags, &n, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	if ((brc = body_tags(json_root(doc), &tags, &n, err, sizeof err)) != 0) {
+		body_fail(rs, brc, err);
 		goto done;
 	}
 	int rc = run_cache_get(rq->srv, run_param(rq), &run);

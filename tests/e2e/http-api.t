@@ -4,7 +4,7 @@
 # 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
 # path traversal attempts, the Host check, and idle-connection timeouts.
 . "$(dirname "$0")/lib.sh"
-plan 204
+plan 232
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -188,6 +188,67 @@ post "/api/v1/runs/$RID/finish" '{}'
 is 'finishing twice: 409' "$STATUS" 409
 post "/api/v1/runs/$ID/finish" '{"status":"running"}'
 is 'finish with status running: 400' "$STATUS" 400
+
+# --- items per request: linear, and capped with 413 -------------------------------------
+# gen FILE KIND N [EXTRA]: a request body with N items of KIND
+gen() {
+	python3 - "$@" <<'EOF'
+import json, sys
+f, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+extra = sys.argv[4] if len(sys.argv) > 4 else ""
+many = {f"p{i}": i for i in range(n)}
+if kind == "params":
+    b = {"params": {"deep": many} if extra == "nested" else many}
+    if extra == "long":
+        many["zz_long"] = "x" * (64 * 1024 + 1)
+    if extra == "dup":
+        many["a.b"] = 1
+        many["a"] = {"b": 2}
+elif kind == "create":
+    b = {"project": "big", "name": "big-" + extra, "params": many}
+    if extra == "long":
+        many["zz_long"] = "x" * (64 * 1024 + 1)
+elif kind == "metrics":
+    b = {"metrics": [{"key": "m", "value": i, "step": i} for i in range(n)]}
+elif kind == "properties":
+    b = {"properties": {f"k{i}": "v" for i in range(n)}}
+elif kind == "tags":
+    b = {"tags": [f"t{i}" for i in range(n)]}
+json.dump(b, open(f, "w"))
+EOF
+}
+bigpost() { req POST "$1" -H 'Content-Type: application/json' --data-binary @"$T/big.json" --max-time 60; }
+BIG=$("$CAIRN" start -p big -n target)
+before=$(store_digest)
+for spec in 'params 10001' 'params 10001 nested' 'create 10001' 'metrics 100001' 'properties 10001' 'tags 1001'; do
+	set -- $spec
+	gen "$T/big.json" "$@"
+	case $1 in create) bigpost /api/v1/runs ;; *) bigpost "/api/v1/runs/$BIG/$1" ;; esac
+	is "one past the cap ($spec): 413" "$STATUS" 413
+	is '... code too_large' "$(errcode)" too_large
+	like '... naming the cap' "$(body | json 'j["error"]["message"]')" 'too many .*at most [0-9]+'
+done
+gen "$T/big.json" params 9999 long
+bigpost "/api/v1/runs/$BIG/params"
+is 'a batch with one value over 64 KiB: 413' "$STATUS" 413
+gen "$T/big.json" params 9000 dup
+bigpost "/api/v1/runs/$BIG/params"
+is 'a batch naming a key twice (a.b and a: {b}): 409' "$STATUS" 409
+gen "$T/big.json" create 9999 long
+bigpost /api/v1/runs
+is 'creating a run with a value over 64 KiB: 413' "$STATUS" 413
+is 'nothing of any of them was stored (no run created either)' "$(store_digest)" "$before"
+gen "$T/big.json" params 10000
+bigpost "/api/v1/runs/$BIG/params"
+is 'a batch of 10,000 params (the cap): 200' "$STATUS" 200
+is '... all logged' "$(body | json 'j["logged"]')" 10000
+is '... all stored' "$("$CAIRN" show "$BIG" --json | json 'len(j["params"])')" 10000
+post "/api/v1/runs/$BIG/params" '{"params":{"p0":0,"p9999":"another"}}'
+is 'a conflict at the end of a batch: 409' "$STATUS" 409
+gen "$T/big.json" create 10000 ok
+bigpost /api/v1/runs
+is 'creating a run with 10,000 params: 201' "$STATUS" 201
+is '... all of them' "$(body | json 'len(j["params"])')" 10000
 
 # --- tags and notes -------------------------------------------------------------------
 post "/api/v1/runs/$ID/tags" '{"tags":["keep","exp/1"]}'
