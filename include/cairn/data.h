@@ -110,6 +110,12 @@ cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path, c
  * be NULL when both sides are paths. */
 CAIRN_EXTERN(int)
 cairn_data_diff_json(char **out, cairn_store *store, const char *a, const char *b);
+/* The same over recorded versions only: A and B are each a run, RUN:NAME or
+ * a stored manifest id, never a path.  Nothing outside the store is read and
+ * nothing is hashed, so A and B may come from outside (the HTTP API).  A name
+ * that is none of these is CAIRN_ENOTFOUND. */
+CAIRN_EXTERN(int)
+cairn_data_diff_stored_json(char **out, cairn_store *store, const char *a, const char *b);
 
 /* A run's datasets with (a prefix of) each manifest:
  *   {"run": id, "datasets": [{"name", "path", "role", "algo", "digest", "files", "bytes",

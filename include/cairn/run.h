@@ -98,13 +98,14 @@ CAIRN_EXTERN(int) cairn_run_flush(cairn_run *run);
 /* Params are write-once: re-logging the same value is fine, another value is
  * CAIRN_ECONFLICT. */
 CAIRN_EXTERN(int) cairn_run_log_param(cairn_run *run, const char *key, const cairn_value *value);
-/* n params at once, in one transaction: every key and value is checked
- * first, and a conflict with a stored value (or two values for one key) logs
- * none of them (CAIRN_ECONFLICT). */
-CAIRN_EXTERN(int)
-cairn_run_log_params(cairn_run *run, const char *const *keys, const cairn_value *values, size_t n);
 /* Same, the value typed from text by cairn_value_parse. */
 CAIRN_EXTERN(int) cairn_run_log_param_text(cairn_run *run, const char *key, const char *text);
+/* n params at once, write-once as cairn_run_log_param, in one transaction and
+ * all or nothing: a bad key or value, or another value for a key already set
+ * (a key given twice with two values included), writes none of them.  Time
+ * is linear in n. */
+CAIRN_EXTERN(int)
+cairn_run_log_params(cairn_run *run, const char *const *keys, const cairn_value *values, size_t n);
 /* Same, but a later value replaces an earlier one (explicit overrides such as
  * `cairn run --param` over the parsed command line). */
 CAIRN_EXTERN(int) cairn_run_set_param(cairn_run *run, const char *key, const cairn_value *value);

@@ -3,7 +3,9 @@
  * removed or changed.
  *
  * Each side names versions in one of four ways, tried in this order:
- *   1. an existing path (file or directory): hashed now, with the cache;
+ *   1. an existing path (file or directory): hashed now, with the cache
+ *      (never for cairn_data_diff_stored_json, which serves input from
+ *      outside — the HTTP API — and so reads nothing but the store);
  *   2. a stored manifest object id (64 hex digits);
  *   3. a run (id, unique prefix or name): every dataset of that run;
  *   4. RUN:NAME: one dataset of a run.
@@ -107,14 +109,15 @@ static int side_from_rows(side *sd, dataset_row *rows, size_t n)
 	return 0;
 }
 
-static int resolve(side *sd, cairn_store *s, const char *spec)
+/* paths: whether spec may name a file or directory (looked up first). */
+static int resolve(side *sd, cairn_store *s, const char *spec, bool paths)
 {
 	memset(sd, 0, sizeof *sd);
 	sd->spec = spec;
 	struct stat st;
 	if (!spec || !*spec)
 		return err_set(CAIRN_EINVALID, "an empty name for a data version");
-	if (lstat(spec, &st) == 0) {
+	if (paths && lstat(spec, &st) == 0) {
 		sd->kind = SIDE_PATH;
 		sd->v = calloc(1, sizeof *sd->v);
 		if (!sd->v)
@@ -155,6 +158,10 @@ static int resolve(side *sd, cairn_store *s, const char *spec)
 	}
 	if (rc == CAIRN_ENOTFOUND) {
 		free(runpart);
+		if (!paths)
+			return err_set(CAIRN_ENOTFOUND,
+			               "'%.200s' is not a run, RUN:DATASET or a stored manifest",
+			               spec);
 		return err_set(CAIRN_ENOTFOUND,
 		               "'%s' is not an existing path, a stored manifest or a run", spec);
 	}
@@ -357,15 +364,17 @@ static int pick(version **out, side *sd, const side *other)
 	               sd->run, sd->n, sd->v[0].name, sd->v[1].name, sd->n > 2 ? ", ..." : "");
 }
 
-int cairn_data_diff_json(char **out, cairn_store *s, const char *a, const char *b)
+static int diff_json(char **out, cairn_store *s, const char *a, const char *b, bool paths)
 {
 	side sa, sb;
 	buf o = BUF_INIT;
 	*out = NULL;
 	memset(&sb, 0, sizeof sb);
-	int rc = resolve(&sa, s, a);
+	if (!paths && !s)
+		return err_set(CAIRN_EINVALID, "no store");
+	int rc = resolve(&sa, s, a, paths);
 	if (rc == 0)
-		rc = resolve(&sb, s, b);
+		rc = resolve(&sb, s, b, paths);
 	if (rc)
 		goto done;
 	buf_puts(&o, "{\"datasets\":[");
@@ -407,4 +416,14 @@ done:
 	side_free(&sa);
 	side_free(&sb);
 	return rc;
+}
+
+int cairn_data_diff_json(char **out, cairn_store *s, const char *a, const char *b)
+{
+	return diff_json(out, s, a, b, true);
+}
+
+int cairn_data_diff_stored_json(char **out, cairn_store *s, const char *a, const char *b)
+{
+	return diff_json(out, s, a, b, false);
 }

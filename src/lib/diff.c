@@ -8,7 +8,8 @@
  * order a reader wants them: params, metrics, code, data, environment,
  * command, tags, properties.  The unified source diff comes from
  * cairn_code_diff (capture); the files added, removed and changed in a
- * changed dataset come from its two manifests (cairn_data_diff_json, data).
+ * changed dataset come from its two manifests (cairn_data_diff_stored_json,
+ * data), so a run diff reads nothing but the store.
  * Stateless.
  */
 #include <math.h>
@@ -334,7 +335,9 @@ static void put_file_changes(buf *b, cairn_store *s, const json *x, const json *
 	char *out = NULL;
 	json_doc *doc = NULL;
 	const json *d = NULL;
-	if (ma && mb && cairn_data_diff_json(&out, s, ma, mb) == 0 &&
+	/* Stored versions only: a file named like a manifest id in the working
+	 * directory must not be hashed instead. */
+	if (ma && mb && cairn_data_diff_stored_json(&out, s, ma, mb) == 0 &&
 	    (doc = json_parse(out, strlen(out), NULL, NULL, 0)) != NULL) {
 		const json *list = json_get(json_root(doc), "datasets");
 		d = list ? list->child : NULL;

@@ -404,18 +404,6 @@ int cairn_run_log_param(cairn_run *r, const char *key, const cairn_value *v)
 	return param_put(r, key, v, false);
 }
 
-int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
-{
-	if (!r || (n && (!keys || !values)))
-		return err_set(CAIRN_EINVALID, "no run, no param keys or no values");
-	for (size_t i = 0; i < n; i++) {
-		int rc = cairn_key_validate(keys[i], "param key");
-		if (rc || (rc = check_value(keys[i], &values[i])) != 0)
-			return rc;
-	}
-	return store_params_put_many(r->store, r->rid, keys, values, n, false);
-}
-
 int cairn_run_set_param(cairn_run *r, const char *key, const cairn_value *v)
 {
 	return param_put(r, key, v, true);
@@ -426,6 +414,19 @@ int cairn_run_log_param_text(cairn_run *r, const char *key, const char *text)
 	cairn_value v;
 	cairn_value_parse(&v, text ? text : "");
 	return param_put(r, key, &v, false);
+}
+
+int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+{
+	if (!r || (n && (!keys || !values)))
+		return err_set(CAIRN_EINVALID, "no run, no param keys or no values");
+	/* Everything is checked before the one transaction starts. */
+	for (size_t i = 0; i < n; i++) {
+		int rc = cairn_key_validate(keys[i], "param key");
+		if (rc || (rc = check_value(keys[i], &values[i])) != 0)
+			return rc;
+	}
+	return store_params_put_many(r->store, r->rid, keys, values, n, false);
 }
 
 int cairn_run_set_tag(cairn_run *r, const char *tag)

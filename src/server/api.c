@@ -32,6 +32,7 @@
 #define RUNS_MAX_LIMIT     10000
 #define COLUMNS_MAX        256
 #define SAMPLE_DEFAULT     1000
+#define PARAM_VALUE_MAX    (64 * 1024) /* bytes in a string param: the library's TEXT_VALUE_MAX */
 
 /* --- the run cache ----------------------------------------------------------- */
 
@@ -177,6 +178,14 @@ static bool parse_body(request *rq, response *rs, json_doc **doc)
 		return false;
 	}
 	return true;
+}
+
+/* A body decoder's failure (body.h): 413 over a per-request cap, else 400. */
+static int body_fail(response *rs, int rc, const char *err)
+{
+	if (rc == BODY_ETOOMANY)
+		return resp_error(rs, 413, "too_large", "%s", err);
+	return resp_error(rs, 400, "bad_request", "%s", err);
 }
 
 static bool parse_int_arg(request *rq, response *rs, const char *name, int64_t lo, int64_t hi,
@@ -603,13 +612,15 @@ static int h_diff_code(request *rq, response *rs)
 	return resp_json_buf(rs, 200);
 }
 
+/* Only versions the store records: a and b are runs, RUN:NAME or manifest
+ * ids, never paths on the server's disk (which cairn data diff would hash). */
 static int h_diff_data(request *rq, response *rs)
 {
 	const char *a, *b;
 	char *out = NULL;
 	if (!diff_args(rq, rs, &a, &b))
 		return 0;
-	int rc = cairn_data_diff_json(&out, rq->srv->store, a, b);
+	int rc = cairn_data_diff_stored_json(&out, rq->srv->store, a, b);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
@@ -813,7 +824,11 @@ static int h_artifact_get(request *rq, response *rs)
 		rs->status = 304;
 		return 0;
 	}
-	/* One byte range (server/range.c), for previews of big logs. */
+	/* One byte range (server/range.c), for previews of big logs; an If-Range
+	 * naming other bytes than these asks for the whole file. */
+	const char *if_range = req_header(rq, "If-Range");
+	if (if_range && strcmp(if_range, rs->etag) != 0)
+		return 0;
 	uint64_t first, last, whole = rs->fd_size;
 	switch (http_range_parse(req_header(rq, "Range"), whole, &first, &last)) {
 	case RANGE_NONE: break;
@@ -923,36 +938,36 @@ static int h_code(request *rq, response *rs)
 
 /* --- writes --------------------------------------------------------------------------- */
 
-static int cmp_param_key(const void *a, const void *b)
+/* Params are checked whole (duplicates, value sizes) before the run exists,
+ * so a refused request leaves no run behind. */
+static int check_params(response *rs, const param_in *p, size_t n)
 {
-	return strcmp((*(const param_in *const *)a)->key, (*(const param_in *const *)b)->key);
-}
-
-/* A key given twice in one request, or NULL: sorted, so a request of n
- * params costs n log n, not n^2 (100,000 params once took 30 s). */
-static const char *param_given_twice(const param_in *p, size_t n)
-{
-	if (n < 2)
-		return NULL;
-	const param_in **v = malloc(n * sizeof *v);
-	if (!v)
-		return NULL; /* the store's write-once check still catches it */
+	long dup = body_params_dup(p, n);
+	if (dup == -2) {
+		resp_error(rs, 500, "internal", "out of memory");
+		return -1;
+	}
+	if (dup >= 0) {
+		resp_error(rs, 409, "conflict", "param '%s' given twice", p[dup].key);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
-		v[i] = &p[i];
-	qsort(v, n, sizeof *v, cmp_param_key);
-	const char *dup = NULL;
-	for (size_t i = 1; i < n && !dup; i++)
-		if (strcmp(v[i - 1]->key, v[i]->key) == 0)
-			dup = v[i]->key;
-	free(v);
-	return dup;
+		if (p[i].value.type == CAIRN_TYPE_STRING &&
+		    strlen(p[i].value.s) > PARAM_VALUE_MAX) {
+			resp_error(rs, 413, "too_large",
+			           "param '%.100s' value too long (at most 64 KiB)", p[i].key);
+			return -1;
+		}
+	return 0;
 }
 
-/* Log the request's params in one transaction (all or none). */
+/* The library takes keys and values as two arrays. */
 static int log_params(cairn_run *run, const param_in *p, size_t n)
 {
-	const char **keys = malloc((n ? n : 1) * sizeof *keys);
-	cairn_value *vals = malloc((n ? n : 1) * sizeof *vals);
+	if (n == 0)
+		return 0;
+	const char **keys = malloc(n * sizeof *keys);
+	cairn_value *vals = malloc(n * sizeof *vals);
 	int rc = CAIRN_ENOMEM;
 	if (keys && vals) {
 		for (size_t i = 0; i < n; i++) {
@@ -966,15 +981,6 @@ static int log_params(cairn_run *run, const param_in *p, size_t n)
 	return rc;
 }
 
-/* body_params's failure as a response: 413 past the cap, else 400. */
-static void params_error(response *rs, int rc, const char *err)
-{
-	if (rc == BODY_TOO_MANY)
-		resp_error(rs, 413, "too_large", "%s", err);
-	else
-		resp_error(rs, 400, "bad_request", "%s", err);
-}
-
 static int h_run_create(request *rq, response *rs)
 {
 	json_doc *doc;
@@ -984,11 +990,10 @@ static int h_run_create(request *rq, response *rs)
 	create_in c;
 	cairn_run *run = NULL;
 	char *out = NULL;
-	int brc = body_create(json_root(doc), &c, err, sizeof err);
-	if (brc) {
+	int rc = body_create(json_root(doc), &c, err, sizeof err);
+	if (rc != 0) {
 		json_doc_free(doc);
-		params_error(rs, brc, err);
-		return 0;
+		return body_fail(rs, rc, err);
 	}
 	cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
 	ro.project = c.project;
@@ -998,25 +1003,19 @@ static int h_run_create(request *rq, response *rs)
 	ro.command = c.command;
 	ro.parent = c.parent;
 	ro.cwd = "";
-	int rc = 0;
-	if (c.parent) {
-		char pid[CAIRN_RUN_ID_HEXSZ + 1];
-		rc = cairn_run_resolve(pid, rq->srv->store, c.parent);
-	}
-	/* Two values for one key in the same request are a conflict, found
-	 * before the run exists. */
-	const char *dup = rc == 0 ? param_given_twice(c.params, c.nparams) : NULL;
-	if (dup) {
-		resp_error(rs, 409, "conflict", "param '%s' given twice", dup);
+	if (check_params(rs, c.params, c.nparams) != 0)
 		goto done;
-	}
 	if (c.note && strlen(c.note) > (1 << 20)) {
 		resp_error(rs, 413, "too_large", "note too long (at most 1 MiB)");
 		goto done;
 	}
+	if (c.parent) {
+		char pid[CAIRN_RUN_ID_HEXSZ + 1];
+		rc = cairn_run_resolve(pid, rq->srv->store, c.parent);
+	}
 	if (rc == 0)
 		rc = cairn_run_create(&run, rq->srv->store, &ro);
-	if (rc == 0 && c.nparams)
+	if (rc == 0)
 		rc = log_params(run, c.params, c.nparams);
 	if (rc == 0 && c.note)
 		rc = cairn_run_set_note(run, c.note);
@@ -1035,6 +1034,7 @@ done:
 
 static int h_metrics_log(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc;
 	char err[512];
 	metric_in *m = NULL;
@@ -1042,8 +1042,8 @@ static int h_metrics_log(request *rq, response *rs)
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_metrics(json_root(doc), &m, &n, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	if ((brc = body_metrics(json_root(doc), &m, &n, err, sizeof err)) != 0) {
+		body_fail(rs, brc, err);
 		goto done;
 	}
 	int rc = run_cache_get(rq->srv, run_param(rq), &run);
@@ -1068,30 +1068,26 @@ done:
 	return 0;
 }
 
+/* Params are write-once: the library checks every one against the stored
+ * values inside the one transaction that writes them all, so a conflict
+ * writes nothing (and costs one indexed lookup per param, not a scan). */
 static int h_params_log(request *rq, response *rs)
 {
-	json_doc *doc, *rdoc = NULL;
-	char err[512], *text = NULL;
+	json_doc *doc;
+	char err[512];
 	param_in *p = NULL;
 	size_t n = 0;
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	int brc = body_params(json_root(doc), "params", &p, &n, err, sizeof err);
-	if (brc) {
-		params_error(rs, brc, err);
+	int rc = body_params(json_root(doc), "params", &p, &n, err, sizeof err);
+	if (rc != 0) {
+		body_fail(rs, rc, err);
 		goto done;
 	}
-	const char *dup = param_given_twice(p, n);
-	if (dup) {
-		resp_error(rs, 409, "conflict", "param '%s' given twice", dup);
+	if (check_params(rs, p, n) != 0)
 		goto done;
-	}
-	if (!get_run_doc(rq, rs, run_param(rq), &text, &rdoc))
-		goto done;
-	/* Params are write-once: the batch is one transaction, so a conflict
-	 * with a stored value writes none of them. */
-	int rc = run_cache_get(rq->srv, json_get_str(json_root(rdoc), "id"), &run);
+	rc = run_cache_get(rq->srv, run_param(rq), &run);
 	if (rc == 0)
 		rc = log_params(run, p, n);
 	if (rc) {
@@ -1107,22 +1103,21 @@ static int h_params_log(request *rq, response *rs)
 done:
 	run_cache_release(rq->srv, run);
 	body_free_params(p, n);
-	json_doc_free(rdoc);
-	cairn_free(text);
 	json_doc_free(doc);
 	return 0;
 }
 
 static int h_properties(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc;
 	char err[512];
 	const json *obj;
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_properties(json_root(doc), &obj, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	if ((brc = body_properties(json_root(doc), &obj, err, sizeof err)) != 0) {
+		body_fail(rs, brc, err);
 		goto done;
 	}
 	for (const json *e = obj->child; e; e = e->next)
@@ -1159,6 +1154,7 @@ static int reply_run(request *rq, response *rs, cairn_run *run, int status)
 
 static int h_finish(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc = NULL, *rdoc = NULL;
 	char err[512], *text = NULL;
 	finish_in fin = {CAIRN_STATUS_FINISHED, 0};
@@ -1166,8 +1162,8 @@ static int h_finish(request *rq, response *rs)
 	if (rq->body.len) {
 		if (!parse_body(rq, rs, &doc))
 			return 0;
-		if (body_finish(json_root(doc), &fin, err, sizeof err) != 0) {
-			resp_error(rs, 400, "bad_request", "%s", err);
+		if ((brc = body_finish(json_root(doc), &fin, err, sizeof err)) != 0) {
+			body_fail(rs, brc, err);
 			goto done;
 		}
 	}
@@ -1212,6 +1208,7 @@ static int h_heartbeat(request *rq, response *rs)
 
 static int h_tags_add(request *rq, response *rs)
 {
+	int brc;
 	json_doc *doc;
 	char err[512];
 	const char **tags = NULL;
@@ -1219,8 +1216,8 @@ static int h_tags_add(request *rq, response *rs)
 	cairn_run *run = NULL;
 	if (!parse_body(rq, rs, &doc))
 		return 0;
-	if (body_tags(json_root(doc), &tags, &n, err, sizeof err) != 0) {
-		resp_error(rs, 400, "bad_request", "%s", err);
+	if ((brc = body_tags(json_root(doc), &tags, &n, err, sizeof err)) != 0) {
+		body_fail(rs, brc, err);
 		goto done;
 	}
 	int rc = run_cache_get(rq->srv, run_param(rq), &run);

@@ -3,7 +3,8 @@
  * checks types and bounds, and stops at the first problem with a message
  * naming the member ("params.lr: expected a number, string or boolean").
  * Nothing here allocates per byte of input beyond the json_doc itself and
- * arrays bounded by BODY_MAX_ITEMS.
+ * arrays bounded by the BODY_MAX_* caps, which are checked before the items
+ * are; every decoder is linear in the size of its input.
  */
 #include "server/body.h"
 
@@ -41,7 +42,16 @@ static int bad(char *err, size_t errsz, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errsz, fmt, ap);
 	va_end(ap);
-	return -1;
+	return BODY_EINVALID;
+}
+
+static int too_many(char *err, size_t errsz, const char *what, size_t n, int cap)
+{
+	if (n == SIZE_MAX)
+		snprintf(err, errsz, "too many %s in one request (at most %d)", what, cap);
+	else
+		snprintf(err, errsz, "too many %s in one request (%zu, at most %d)", what, n, cap);
+	return BODY_ETOOMANY;
 }
 
 /* A key as the library accepts it, with the library's reason otherwise. */
@@ -62,9 +72,8 @@ int body_metrics(const json *root, metric_in **out, size_t *n, char *err, size_t
 	if (!arr || arr->type != JSON_ARR)
 		return bad(err, errsz,
 		           "expected \"metrics\": [{\"key\", \"value\", \"step\"}, ...]");
-	if (arr->len > BODY_MAX_ITEMS)
-		return bad(err, errsz, "too many metrics in one request (%zu, at most %d)",
-		           arr->len, BODY_MAX_ITEMS);
+	if (arr->len > BODY_MAX_METRICS)
+		return too_many(err, errsz, "metrics", arr->len, BODY_MAX_METRICS);
 	metric_in *m = calloc(arr->len ? arr->len : 1, sizeof *m);
 	if (!m)
 		return bad(err, errsz, "out of memory");
@@ -157,9 +166,9 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 		if (e->type == JSON_OBJ) {
 			if (depth >= BODY_MAX_DEPTH)
 				return bad(err, errsz, "params.%s: nested too deep", key);
-			int frc = flatten(pv, key, e, depth + 1, err, errsz);
-			if (frc)
-				return frc;
+			int rc = flatten(pv, key, e, depth + 1, err, errsz);
+			if (rc != 0)
+				return rc;
 			continue;
 		}
 		if (check_key(key, strlen(key), "param key", err, errsz) != 0)
@@ -195,11 +204,8 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 			return bad(err, errsz, "params.%s: expected a number, string or boolean",
 			           key);
 		}
-		if (pv->n >= BODY_MAX_PARAMS) {
-			bad(err, errsz, "too many params in one request (at most %d)",
-			    BODY_MAX_PARAMS);
-			return BODY_TOO_MANY;
-		}
+		if (pv->n >= BODY_MAX_PARAMS)
+			return too_many(err, errsz, "params", SIZE_MAX, BODY_MAX_PARAMS);
 		if (pv->n == pv->cap) {
 			size_t nc = pv->cap ? pv->cap * 2 : 16;
 			param_in *nv = realloc(pv->v, nc * sizeof *nv);
@@ -227,9 +233,13 @@ int body_params(const json *root, const char *member, param_in **out, size_t *n,
 		return bad(err, errsz, "expected \"%s\": {\"key\": value, ...}", member);
 	if (obj->type != JSON_OBJ)
 		return bad(err, errsz, "%s: expected an object", member);
+	/* A flat object over the cap is refused before any of it is decoded;
+	 * nested ones are counted as they are flattened. */
+	if (obj->len > BODY_MAX_PARAMS)
+		return too_many(err, errsz, "params", obj->len, BODY_MAX_PARAMS);
 	pvec pv = {0};
 	int rc = flatten(&pv, NULL, obj, 0, err, errsz);
-	if (rc) {
+	if (rc != 0) {
 		body_free_params(pv.v, pv.n);
 		return rc;
 	}
@@ -238,14 +248,46 @@ int body_params(const json *root, const char *member, param_in **out, size_t *n,
 	return 0;
 }
 
+typedef struct keyref {
+	const char *key;
+	size_t i;
+} keyref;
+
+static int by_key(const void *x, const void *y)
+{
+	const keyref *a = x, *b = y;
+	int c = strcmp(a->key, b->key);
+	return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+long body_params_dup(const param_in *p, size_t n)
+{
+	/* Sort (key, position) pairs and look at neighbours: a pair check would
+	 * be quadratic, and 10,000 params make 50 million pairs. */
+	if (n < 2)
+		return -1;
+	keyref *v = malloc(n * sizeof *v);
+	if (!v)
+		return -2;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (keyref){p[i].key, i};
+	qsort(v, n, sizeof *v, by_key);
+	long dup = -1;
+	for (size_t i = 1; i < n && dup < 0; i++)
+		if (strcmp(v[i - 1].key, v[i].key) == 0)
+			dup = (long)v[i].i;
+	free(v);
+	return dup;
+}
+
 int body_properties(const json *root, const json **out_obj, char *err, size_t errsz)
 {
 	const json *obj = json_get(root, "properties");
 	*out_obj = NULL;
 	if (!obj || obj->type != JSON_OBJ)
 		return bad(err, errsz, "expected \"properties\": {\"key\": \"value\", ...}");
-	if (obj->len > BODY_MAX_ITEMS)
-		return bad(err, errsz, "too many properties in one request");
+	if (obj->len > BODY_MAX_PROPERTIES)
+		return too_many(err, errsz, "properties", obj->len, BODY_MAX_PROPERTIES);
 	for (const json *e = obj->child; e; e = e->next) {
 		if (check_key(e->key, strlen(e->key), "property key", err, errsz) != 0)
 			return -1;
@@ -265,8 +307,8 @@ int body_tags(const json *root, const char ***out, size_t *n, char *err, size_t 
 	const json *arr = json_get(root, "tags");
 	if (!arr || arr->type != JSON_ARR)
 		return bad(err, errsz, "expected \"tags\": [\"tag\", ...]");
-	if (arr->len > 1000)
-		return bad(err, errsz, "too many tags in one request (at most 1000)");
+	if (arr->len > BODY_MAX_TAGS)
+		return too_many(err, errsz, "tags", arr->len, BODY_MAX_TAGS);
 	const char **t = calloc(arr->len ? arr->len : 1, sizeof *t);
 	if (!t)
 		return bad(err, errsz, "out of memory");
@@ -353,9 +395,10 @@ int body_create(const json *root, create_in *out, char *err, size_t errsz)
 	    opt_str(root, "command", &out->command, NULL, err, errsz) ||
 	    opt_str(root, "parent", &out->parent, "parent run", err, errsz))
 		return -1;
-	if (json_get(root, "tags") && body_tags(root, &out->tags, &out->ntags, err, errsz) != 0)
-		return -1;
-	int rc;
+	int rc = 0;
+	if (json_get(root, "tags") &&
+	    (rc = body_tags(root, &out->tags, &out->ntags, err, errsz)) != 0)
+		return rc;
 	if (json_get(root, "params") &&
 	    (rc = body_params(root, "params", &out->params, &out->nparams, err, errsz)) != 0) {
 		body_free_create(out);

@@ -20,10 +20,18 @@
 #include "util/buf.h"
 #include "util/json.h"
 
-#define BODY_MAX_DEPTH  32
-#define BODY_MAX_ITEMS  100000 /* metrics in one request */
-#define BODY_MAX_PARAMS 10000  /* params in one request (after flattening): 413 past it */
-#define BODY_TOO_MANY   (-2)   /* what body_params returns past BODY_MAX_PARAMS */
+#define BODY_MAX_DEPTH 32
+/* Items in one request body (docs/http-api.md, "Limits and safety").  More is
+ * BODY_ETOOMANY (413), found before anything is decoded further or written. */
+#define BODY_MAX_METRICS    100000 /* points */
+#define BODY_MAX_PARAMS     10000  /* params, after nested objects are flattened */
+#define BODY_MAX_PROPERTIES 10000
+#define BODY_MAX_TAGS       1000
+
+/* What the decoders return: 0, BODY_EINVALID (a bad member: 400) or
+ * BODY_ETOOMANY (over a cap above: 413), with the reason in err. */
+#define BODY_EINVALID (-1)
+#define BODY_ETOOMANY (-2)
 
 /* Parse a request body: NULL with "what at offset N" in err on bad JSON or
  * over max_bytes; the root must be an object. */
@@ -49,6 +57,9 @@ typedef struct param_in {
 int body_params(const json *root, const char *member, param_in **out, size_t *n, char *err,
                 size_t errsz);
 void body_free_params(param_in *p, size_t n);
+/* The index of a key that occurs twice in p (its second occurrence in key
+ * order), or -1 when all differ; O(n log n).  -2 when out of memory. */
+long body_params_dup(const param_in *p, size_t n);
 
 /* {"properties": {"k": "v"}}: string values only. */
 int body_properties(const json *root, const json **out_obj, char *err, size_t errsz);

@@ -11,9 +11,9 @@
  *     the whole body — the RFC lets a server ignore what it does not support;
  *   - `first` at or past the end, a suffix of length 0, any range of an
  *     empty body: unsatisfiable, 416 (14.1.1: "unsatisfiable");
- *   - `last` below `first` (`bytes=5-1`): an invalid range-spec, which the
- *     RFC lets a server reject; we answer 416 rather than guess what was
- *     meant, so a client's bug shows instead of a silently different body;
+ *   - `last` below `first` (`bytes=5-1`): an invalid range-spec (14.1.1),
+ *     ignored like any other text outside the grammar (14.2 allows it), so
+ *     that 416 means one thing only: a well-formed range outside the body;
  *   - otherwise 206, `last` clipped to the end, a suffix longer than the
  *     body meaning all of it.
  */
@@ -63,7 +63,7 @@ http_range http_range_parse(const char *h, uint64_t size, uint64_t *first, uint6
 	if (!open && (!digits(&p, &b) || *p))
 		return RANGE_NONE;
 	if (!open && b < a)
-		return RANGE_UNSATISFIABLE;
+		return RANGE_NONE;
 	if (a >= size)
 		return RANGE_UNSATISFIABLE;
 	*first = a;

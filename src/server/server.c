@@ -14,9 +14,12 @@
  * Safety: bodies are capped (max_body); idle connections time out
  * (timeout_s) and their number is bounded; when bound to loopback, requests
  * whose Host is not a loopback name are refused (a web page cannot reach the
- * API through DNS rebinding); writes need a JSON body, which a cross-site
- * form cannot send without the browser asking first; user content (artifact
- * files) is served with a sandboxing Content-Security-Policy.
+ * API through DNS rebinding); a write (POST, PUT, PATCH, DELETE) is refused
+ * when its Origin or Sec-Fetch-Site says another site's page sent it, and
+ * needs Content-Type: application/json even without a body, which no
+ * cross-site page can send without a CORS preflight that is never granted
+ * (write_allowed); user content (artifact files) is served with a
+ * sandboxing Content-Security-Policy.
  *
  * Thread-safety: libmicrohttpd runs a pool of threads; a request belongs to
  * one thread; the shared server object is read-only after start except the
@@ -74,6 +77,11 @@ static int error_body(response *rs, int status, const char *code, const char *ms
 		close(rs->fd);
 		rs->fd = -1;
 	}
+	/* An error is never the file a handler was about to send: no download
+	 * name, no validator, not cacheable. */
+	rs->disposition = NULL;
+	rs->cache = NULL;
+	rs->etag[0] = '\0';
 	rs->status = status;
 	rs->content_type = "application/json";
 	buf_putc(&rs->body, '{');
@@ -212,6 +220,87 @@ static void terminate_params(request *rq, const char *pattern)
 	}
 }
 
+/* --- cross-site request forgery ------------------------------------------------ */
+
+static bool is_write(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	       strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0;
+}
+
+/* "application/json", alone or with parameters ("; charset=utf-8"), in any
+ * case; not "application/jsonp" nor "text/plain". */
+static bool is_json_type(const char *ct)
+{
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return false;
+	ct += 16;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* Origin is "scheme://host[:port]"; the server's own origin is the one its
+ * pages were loaded from, i.e. the Host the browser addressed (the Host
+ * check has already refused foreign names on loopback). */
+static bool origin_is_own(const char *origin, const char *host)
+{
+	const char *p;
+	if (strncasecmp(origin, "http://", 7) == 0)
+		p = origin + 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		p = origin + 8;
+	else
+		return false; /* "null" (sandboxed frames, data: and file: pages), other schemes */
+	return host && *host && strcasecmp(p, host) == 0;
+}
+
+/* A state-changing request must come from the UI's own page or from a client
+ * that is not a web page (curl, the Python binding, a script).  A page of
+ * another site can make the browser send a "simple" cross-site request (a
+ * form, a no-cors fetch) without asking anyone: its method may be POST, but
+ * its Content-Type can only be text/plain, form-urlencoded or multipart, and
+ * it carries the page's Origin and Sec-Fetch-Site.  So a write is refused
+ *   - 403 when Origin is present and is not the server's own origin, or
+ *     Sec-Fetch-Site is present and is neither "same-origin" nor "none"
+ *     (what browsers send for requests the user typed or bookmarked);
+ *   - 415 unless it says Content-Type: application/json, with or without a
+ *     body: that type makes a cross-site request non-simple, so the browser
+ *     first asks with a CORS preflight, which this server never grants.
+ * Either check alone stops today's browsers; both together also cover
+ * browsers that omit one of the headers.  Reads are not checked: the
+ * same-origin policy keeps their answers from other sites' scripts. */
+static bool write_allowed(request *rq, response *rs)
+{
+	const char *origin = req_header(rq, "Origin");
+	const char *site = req_header(rq, "Sec-Fetch-Site");
+	if (origin && !origin_is_own(origin, req_header(rq, "Host"))) {
+		resp_error(rs, 403, "forbidden",
+		           "%s %s from the page of another origin (%.100s) is refused; only the "
+		           "UI's own pages and non-browser clients may change the store",
+		           rq->method, rq->path, origin);
+		return false;
+	}
+	if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
+		resp_error(rs, 403, "forbidden",
+		           "%s %s from a %.40s page is refused; only the UI's own pages and "
+		           "non-browser clients may change the store",
+		           rq->method, rq->path, site);
+		return false;
+	}
+	if (!is_json_type(req_header(rq, "Content-Type"))) {
+		resp_error(rs, 415, "unsupported_media_type",
+		           "%s needs Content-Type: application/json (also without a body)",
+		           rq->method);
+		return false;
+	}
+	return true;
+}
+
 static int dispatch_table(request *rq, response *rs, const route *table, const char *what)
 {
 	char allow[64] = "";
@@ -229,6 +318,8 @@ static int dispatch_table(request *rq, response *rs, const route *table, const c
 				         "%s%s", allow[0] ? ", " : "", r->method);
 			continue;
 		}
+		if (is_write(rq->method) && !write_allowed(rq, rs))
+			return 0;
 		rq->nparams = probe.nparams;
 		memcpy(rq->params, probe.params, sizeof rq->params);
 		terminate_params(rq, r->pattern);
@@ -317,12 +408,6 @@ static bool host_allowed(request *rq)
 	return server_host_is_loopback(name);
 }
 
-static bool is_write(const char *method)
-{
-	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-	       strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0;
-}
-
 static int dispatch(request *rq, response *rs)
 {
 	if (!host_allowed(rq))
@@ -334,13 +419,6 @@ static int dispatch(request *rq, response *rs)
 		return resp_error(rs, 413, "too_large", "request body over %zu bytes",
 		                  rq->srv->cfg.max_body);
 	if (strncmp(rq->path, "/api/", 5) == 0) {
-		if (is_write(rq->method) && rq->body.len > 0) {
-			const char *ct = req_header(rq, "Content-Type");
-			if (!ct || strncasecmp(ct, "application/json", 16) != 0)
-				return resp_error(
-				    rs, 415, "unsupported_media_type",
-				    "a request body must be JSON (Content-Type: application/json)");
-		}
 		if (strncmp(rq->path, "/api/v1/", 8) == 0)
 			return dispatch_table(rq, rs, api_v1_routes, "API");
 		if (strncmp(rq->path, "/api/2.0/mlflow/", 16) == 0)

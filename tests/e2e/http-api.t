@@ -4,7 +4,7 @@
 # 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
 # path traversal attempts, the Host check, and idle-connection timeouts.
 . "$(dirname "$0")/lib.sh"
-plan 127
+plan 232
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -24,12 +24,14 @@ req() {
 	STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$m" "$@" "$URL$p")
 }
 body() { cat "$T/body"; }
-post() { req POST "$1" -H 'Content-Type: application/json' --data-binary "$2"; }
+post() { local p=$1 b=$2; shift 2; req POST "$p" -H 'Content-Type: application/json' --data-binary "$b" "$@"; }
+# del PATH [curl args...]: a DELETE as a client sends it (writes say they are JSON)
+del() { local p=$1; shift; req DELETE "$p" -H 'Content-Type: application/json' "$@"; }
 errcode() { body | json 'j["error"]["code"]'; }
 
 "$CAIRN" init >/dev/null
 ID=$("$CAIRN" start -p demo -n alpha -t base --param lr=0.1 --param model=mlp)
-"$CAIRN" start -p demo -n beta --param lr=0.2 >/dev/null
+BETA=$("$CAIRN" start -p demo -n beta --param lr=0.2)
 "$CAIRN" start -p other -n gamma >/dev/null
 printf 'hello artifact\n' >notes.txt
 "$CAIRN" log artifact notes.txt --name logs/notes.txt --run "$ID"
@@ -37,6 +39,10 @@ printf '\x89PNG\r\n\x1a\n0000' >img.png
 "$CAIRN" log image samples img.png --step 3 --run "$ID"
 printf '<script>alert(1)</script>' >page.html
 "$CAIRN" log artifact page.html --run "$ID"
+mkdir ds && printf 'a\n' >ds/a.txt && printf 'b1\n' >ds/b.txt
+"$CAIRN" data log ds --run "$ID" >/dev/null
+printf 'b2\n' >ds/b.txt
+"$CAIRN" data log ds --run "$BETA" >/dev/null
 
 # --- starting ----------------------------------------------------------------
 fails 'a non-loopback address needs --public' 2 "$CAIRN" ui --listen 0.0.0.0:0
@@ -183,20 +189,136 @@ is 'finishing twice: 409' "$STATUS" 409
 post "/api/v1/runs/$ID/finish" '{"status":"running"}'
 is 'finish with status running: 400' "$STATUS" 400
 
+# --- items per request: linear, and capped with 413 -------------------------------------
+# gen FILE KIND N [EXTRA]: a request body with N items of KIND
+gen() {
+	python3 - "$@" <<'EOF'
+import json, sys
+f, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+extra = sys.argv[4] if len(sys.argv) > 4 else ""
+many = {f"p{i}": i for i in range(n)}
+if kind == "params":
+    b = {"params": {"deep": many} if extra == "nested" else many}
+    if extra == "long":
+        many["zz_long"] = "x" * (64 * 1024 + 1)
+    if extra == "dup":
+        many["a.b"] = 1
+        many["a"] = {"b": 2}
+elif kind == "create":
+    b = {"project": "big", "name": "big-" + extra, "params": many}
+    if extra == "long":
+        many["zz_long"] = "x" * (64 * 1024 + 1)
+elif kind == "metrics":
+    b = {"metrics": [{"key": "m", "value": i, "step": i} for i in range(n)]}
+elif kind == "properties":
+    b = {"properties": {f"k{i}": "v" for i in range(n)}}
+elif kind == "tags":
+    b = {"tags": [f"t{i}" for i in range(n)]}
+json.dump(b, open(f, "w"))
+EOF
+}
+bigpost() { req POST "$1" -H 'Content-Type: application/json' --data-binary @"$T/big.json" --max-time 60; }
+BIG=$("$CAIRN" start -p big -n target)
+before=$(store_digest)
+for spec in 'params 10001' 'params 10001 nested' 'create 10001' 'metrics 100001' 'properties 10001' 'tags 1001'; do
+	set -- $spec
+	gen "$T/big.json" "$@"
+	case $1 in create) bigpost /api/v1/runs ;; *) bigpost "/api/v1/runs/$BIG/$1" ;; esac
+	is "one past the cap ($spec): 413" "$STATUS" 413
+	is '... code too_large' "$(errcode)" too_large
+	like '... naming the cap' "$(body | json 'j["error"]["message"]')" 'too many .*at most [0-9]+'
+done
+gen "$T/big.json" params 9999 long
+bigpost "/api/v1/runs/$BIG/params"
+is 'a batch with one value over 64 KiB: 413' "$STATUS" 413
+gen "$T/big.json" params 9000 dup
+bigpost "/api/v1/runs/$BIG/params"
+is 'a batch naming a key twice (a.b and a: {b}): 409' "$STATUS" 409
+gen "$T/big.json" create 9999 long
+bigpost /api/v1/runs
+is 'creating a run with a value over 64 KiB: 413' "$STATUS" 413
+is 'nothing of any of them was stored (no run created either)' "$(store_digest)" "$before"
+gen "$T/big.json" params 10000
+bigpost "/api/v1/runs/$BIG/params"
+is 'a batch of 10,000 params (the cap): 200' "$STATUS" 200
+is '... all logged' "$(body | json 'j["logged"]')" 10000
+is '... all stored' "$("$CAIRN" show "$BIG" --json | json 'len(j["params"])')" 10000
+post "/api/v1/runs/$BIG/params" '{"params":{"p0":0,"p9999":"another"}}'
+is 'a conflict at the end of a batch: 409' "$STATUS" 409
+gen "$T/big.json" create 10000 ok
+bigpost /api/v1/runs
+is 'creating a run with 10,000 params: 201' "$STATUS" 201
+is '... all of them' "$(body | json 'len(j["params"])')" 10000
+
 # --- tags and notes -------------------------------------------------------------------
 post "/api/v1/runs/$ID/tags" '{"tags":["keep","exp/1"]}'
 is 'add tags: 200' "$STATUS" 200
 is 'tags now' "$(body | json 'j["tags"]')" '["base", "exp/1", "keep"]'
-req DELETE "/api/v1/runs/$ID/tags/exp/1"
+del "/api/v1/runs/$ID/tags/exp/1"
 is 'remove a tag with a slash: 200' "$STATUS" 200
 is 'tags after' "$(body | json 'j["tags"]')" '["base", "keep"]'
 req PUT "/api/v1/runs/$ID/note" -H 'Content-Type: application/json' --data-binary '{"note":"<b>hi</b>"}'
 is 'set the note: 200' "$STATUS" 200
 is 'note stored as given' "$("$CAIRN" show "$ID" --json | json 'j["note"]')" '<b>hi</b>'
-req DELETE "/api/v1/runs/$ID/note"
+del "/api/v1/runs/$ID/note"
 is 'clear the note: 200' "$STATUS" 200
 post "/api/v1/runs/$ID/note" '{"note":5}'
 is 'a note that is not a string: 400' "$STATUS" 400
+
+# --- writes from other sites' pages (CSRF) ---------------------------------------------
+# What a page of another site can make a browser send without a CORS
+# preflight: no type or text/plain, form or multipart bodies, and its own
+# Origin and Sec-Fetch-Site.  None of it may change the store.
+TGT=$("$CAIRN" start -p csrf -n target -t keep)
+J='Content-Type: application/json'
+before=$(store_digest)
+req POST "/api/v1/runs/$TGT/finish"
+is 'a body-less POST without a type (a no-cors fetch): 415' "$STATUS" 415
+is '... code unsupported_media_type' "$(errcode)" unsupported_media_type
+req POST "/api/v1/runs/$TGT/heartbeat"
+is 'a body-less heartbeat without a type: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/finish" -H 'Content-Type: text/plain' --data-binary '{}'
+is 'text/plain JSON: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/tags" -H 'Content-Type: application/x-www-form-urlencoded' --data-binary '{"tags":["pwned"],"x":"="}'
+is 'a form whose body is JSON: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/tags" -F 'tags=pwned'
+is 'a multipart form: 415' "$STATUS" 415
+req POST "/api/v1/runs/$TGT/tags" -H 'Content-Type: application/jsonp' --data-binary '{"tags":["pwned"]}'
+is 'a type that only starts like JSON: 415' "$STATUS" 415
+req DELETE "/api/v1/runs/$TGT/tags/keep"
+is 'a DELETE without a type: 415' "$STATUS" 415
+req DELETE "/api/v1/runs/$TGT"
+is 'deleting a run without a type: 415' "$STATUS" 415
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Origin: http://evil.example'
+is 'JSON from another origin: 403' "$STATUS" 403
+is '... code forbidden' "$(errcode)" forbidden
+post "/api/v1/runs/$TGT/finish" '{}' -H "Origin: http://127.0.0.1:$((PORT + 1))"
+is 'JSON from another port of the same host: 403' "$STATUS" 403
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Origin: null'
+is 'JSON from an opaque origin (sandbox, data:, file:): 403' "$STATUS" 403
+req POST "/api/v1/runs/$TGT/finish" -H 'Origin: http://evil.example'
+is 'a body-less POST from another origin: 403' "$STATUS" 403
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Sec-Fetch-Site: cross-site'
+is 'Sec-Fetch-Site: cross-site: 403' "$STATUS" 403
+post "/api/v1/runs/$TGT/finish" '{}' -H 'Sec-Fetch-Site: same-site'
+is 'Sec-Fetch-Site: same-site: 403' "$STATUS" 403
+del "/api/v1/runs/$TGT/tags/keep" -H 'Sec-Fetch-Site: cross-site'
+is 'a typed DELETE from another site: 403' "$STATUS" 403
+req PUT "/api/v1/runs/$TGT/note" -H "$J" -H 'Origin: http://evil.example' --data-binary '{"note":"pwned"}'
+is 'a note from another origin: 403' "$STATUS" 403
+req POST /api/v1/runs -H 'Content-Type: text/plain' --data-binary '{"name":"pwned"}'
+is 'creating a run with a text/plain body: 415' "$STATUS" 415
+is 'none of it changed the store' "$(store_digest)" "$before"
+is 'the run is still running' "$("$CAIRN" show "$TGT" --json | json 'j["status"]')" running
+req OPTIONS "/api/v1/runs/$TGT/finish" -H "Origin: http://evil.example" -H 'Access-Control-Request-Method: POST'
+unlike 'a CORS preflight is never granted' "$STATUS" '^2'
+post "/api/v1/runs/$TGT/heartbeat" '' -H "Origin: $URL" -H 'Sec-Fetch-Site: same-origin'
+is "the UI's own page (same origin): 200" "$STATUS" 200
+req POST "/api/v1/runs/$TGT/heartbeat" -H "$J" -H 'Sec-Fetch-Site: none'
+is 'a request the user made (Sec-Fetch-Site: none): 200' "$STATUS" 200
+req POST "/api/v1/runs/$TGT/finish" -H 'Content-Type: application/json; charset=utf-8'
+is 'a client without Origin, a body-less typed POST: 200' "$STATUS" 200
+is '... finished the run' "$(body | json 'j["status"]')" finished
 
 # --- artifacts --------------------------------------------------------------------------
 req GET "/api/v1/runs/$ID/artifacts?prefix=logs/"
@@ -210,7 +332,50 @@ like 'an image is served inline as image/png' "$hdr" 'Content-Type: image/png'
 like '... inline' "$hdr" 'Content-Disposition: inline'
 hdr=$(curl -s -o /dev/null -D - "$URL/api/v1/runs/$ID/artifacts/page.html" | tr -d '\r')
 like 'HTML is an attachment, never rendered in the UI origin' "$hdr" 'Content-Disposition: attachment'
-is 'a byte range' "$(curl -s -H 'Range: bytes=0-4' "$URL/api/v1/runs/$ID/artifacts/logs/notes.txt")" hello
+# Byte ranges (RFC 9110): notes.txt is "hello artifact\n", 15 bytes.
+# range SPEC [curl args]: GET it with that Range; headers in $T/hdr
+range() { local r=$1; shift; req GET "/api/v1/runs/$ID/artifacts/logs/notes.txt" -H "Range: $r" -D "$T/hdr" "$@"; }
+crange() { tr -d '\r' <"$T/hdr" | sed -n 's/^Content-Range: //Ip'; }
+range bytes=0-4
+is 'a byte range: 206' "$STATUS" 206
+is '... its bytes' "$(body)" hello
+is '... Content-Range' "$(crange)" 'bytes 0-4/15'
+range bytes=6-
+is 'an open range: 206' "$STATUS" 206
+is '... to the end' "$(body)" artifact
+is '... Content-Range' "$(crange)" 'bytes 6-14/15'
+range bytes=-9
+is 'a suffix range: 206' "$STATUS" 206
+is '... the last 9 bytes' "$(body)" artifact
+is '... Content-Range' "$(crange)" 'bytes 6-14/15'
+range bytes=-100
+is 'a suffix longer than the file: all of it' "$(crange)" 'bytes 0-14/15'
+range bytes=10-1000
+is 'a range past the end is cut at the end' "$(crange)" 'bytes 10-14/15'
+range bytes=14-14
+is 'the last byte alone' "$STATUS/$(crange)" '206/bytes 14-14/15'
+range bytes=15-
+is 'a first byte past the end: 416' "$STATUS" 416
+is '... Content-Range: bytes */LENGTH' "$(crange)" 'bytes */15'
+is '... code range_not_satisfiable' "$(errcode)" range_not_satisfiable
+unlike '... not cached as the file' "$(tr -d '\r' <"$T/hdr")" 'immutable|ETag'
+range bytes=100-200
+is 'a range wholly past the end: 416' "$STATUS/$(crange)" '416/bytes */15'
+range bytes=-0
+is 'an empty suffix: 416' "$STATUS" 416
+range bytes=5-1
+is 'last before first is invalid, so ignored: 200' "$STATUS" 200
+is '... the whole file' "$(body)" 'hello artifact'
+is '... no Content-Range' "$(crange)" ''
+for bad in 'bytes=abc' 'items=0-4' 'bytes=0-1,3-4' 'bytes=-' 'bytes 0-4'; do
+	range "$bad"
+	is "an unusable Range '$bad' is ignored: 200, whole" "$STATUS $(body)" '200 hello artifact'
+done
+etag=$(curl -s -o /dev/null -D - "$URL/api/v1/runs/$ID/artifacts/logs/notes.txt" | tr -d '\r' | sed -n 's/^ETag: //Ip')
+range bytes=0-4 -H "If-Range: $etag"
+is 'If-Range with the ETag: 206' "$STATUS" 206
+range bytes=0-4 -H 'If-Range: "other"'
+is 'If-Range with another validator: the whole file' "$STATUS $(body)" '200 hello artifact'
 for bad in '..%2F..%2Fcairn.db' '%2e%2e/%2e%2e/cairn.db' 'logs/..%2F..%2Fx' '%252e%252e/x' 'logs%255c..%255cx' '..%5Cx'; do
 	req GET "/api/v1/runs/$ID/artifacts/$bad" --path-as-is
 	is "traversal '$bad': 400" "$STATUS" 400
@@ -247,6 +412,31 @@ req GET '/api/v1/query?q=status%20%3D%20finished'
 	is 'the full diff of two runs: 200' "$STATUS" 200
 }
 
+# --- data diffs compare what the store records, never the server's files ------------------
+req GET "/api/v1/diff/data?a=$ID&b=beta"
+is 'data diff of two runs: 200' "$STATUS" 200
+is '... the changed file' "$(body | json '[d["changed"] for d in j["datasets"]]')" '[["b.txt"]]'
+req GET "/api/v1/diff/data?a=$ID:ds&b=beta:ds"
+is 'data diff of RUN:NAME: the same' "$(body | json '[d["changed"] for d in j["datasets"]]')" '[["b.txt"]]'
+ma=$("$CAIRN" show "$ID" --json | json 'j["datasets"][0]["manifest"]')
+mb=$("$CAIRN" show "$BETA" --json | json 'j["datasets"][0]["manifest"]')
+req GET "/api/v1/diff/data?a=$ma&b=$mb"
+is 'data diff of two recorded manifests: 200' "$STATUS" 200
+req GET "/api/v1/diff/data?a=$ID:nope&b=beta"
+is 'a dataset the run lacks: 404' "$STATUS" 404
+for p in /etc/passwd /etc "$T/notes.txt" notes.txt "$T/ds" ds . /usr; do
+	req GET /api/v1/diff/data -G --max-time 20 --data-urlencode "a=$p" --data-urlencode "b=$p"
+	is "data diff of a path on the server ('$p'): 404" "$STATUS" 404
+	unlike "... no digest of it in the answer" "$(body)" 'digest|files'
+done
+req GET /api/v1/diff/data -G --data-urlencode "a=$T/ds" --data-urlencode "b=$ID"
+is 'a path against a run: 404' "$STATUS" 404
+like '... the error says what is accepted' "$(body | json 'j["error"]["message"]')" 'not a run, RUN:DATASET or a stored manifest'
+: >"$T/$ma" # a file named like a manifest id in the server's directory
+req GET "/api/v1/diff?a=$ID&b=beta"
+is 'the full diff compares stored manifests, not a file named like one' "$(body | json '[d["files"]["changed"] for d in j["data"]["datasets"]]')" '[["b.txt"]]'
+rm -f "$T/$ma"
+
 # --- routing, methods, hosts ----------------------------------------------------------
 req PATCH /api/v1/runs
 is 'a method the route lacks: 405' "$STATUS" 405
@@ -263,7 +453,7 @@ req GET /assets/app.js
 is 'the UI script is embedded' "$STATUS" 200
 req GET /nope.js
 is 'a missing file: 404' "$STATUS" 404
-req DELETE "/api/v1/runs/$RID"
+del "/api/v1/runs/$RID"
 is 'delete a run: 200' "$STATUS" 200
 req GET "/api/v1/runs/$RID"
 is 'a deleted run is gone: 404' "$STATUS" 404

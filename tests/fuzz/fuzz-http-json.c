@@ -35,6 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < n; i++)
 			if (cairn_key_validate(p[i].key, "param key") != 0)
 				abort(); /* the decoder let a bad key through */
+		/* The sorted duplicate check agrees with the pairwise one. */
+		bool twice = false;
+		for (size_t i = 0; i < n && n <= 256 && !twice; i++)
+			for (size_t j = i + 1; j < n && !twice; j++)
+				twice = strcmp(p[i].key, p[j].key) == 0;
+		long dup = body_params_dup(p, n);
+		if (n <= 256 && (dup >= 0) != twice)
+			abort();
+		if (dup >= (long)n)
+			abort();
 		body_free_params(p, n);
 	}
 	const json *obj;

@@ -25,8 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(h, data + 8, size - 8);
 	h[size - 8] = '\0';
 	uint64_t first, last;
-	if (http_range_parse(h, body, &first, &last) == RANGE_OK &&
-	    !(first <= last && last < body))
+	if (http_range_parse(h, body, &first, &last) == RANGE_OK && !(first <= last && last < body))
 		abort();
 	free(h);
 	return 0;

@@ -32,7 +32,6 @@ static void test_ranges(void **state)
 	expect("bytes=-30", 10, RANGE_OK, 0, 9);
 	expect("bytes=9-9", 10, RANGE_OK, 9, 9);
 	/* unsatisfiable or invalid: 416 */
-	expect("bytes=5-1", 10, RANGE_UNSATISFIABLE, 0, 0);
 	expect("bytes=10-", 10, RANGE_UNSATISFIABLE, 0, 0);
 	expect("bytes=10-20", 10, RANGE_UNSATISFIABLE, 0, 0);
 	expect("bytes=-0", 10, RANGE_UNSATISFIABLE, 0, 0);
@@ -53,7 +52,8 @@ static void test_ranges(void **state)
 	                                      "bytes=--1",
 	                                      "bytes=18446744073709551616-",
 	                                      "bytes=0-18446744073709551616",
-	                                      "bytes=1-2-3"};
+	                                      "bytes=1-2-3",
+	                                      "bytes=5-1"};
 	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
 		expect(ignored[i], 10, RANGE_NONE, 0, 0);
 	/* the largest values do not overflow */

@@ -10,12 +10,15 @@ export class ApiError extends Error {
   }
 }
 
+// Every write (POST, PUT, PATCH, DELETE) says Content-Type: application/json,
+// with or without a body: the server refuses writes without it, since that is
+// what a page of another site cannot send without a CORS preflight
+// (docs/http-api.md, "Writes and other sites").
 export async function api(path, opts = {}) {
-  const init = { method: opts.method || 'GET', headers: {} };
-  if (opts.body !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(opts.body);
-  }
+  const method = opts.method || 'GET';
+  const init = { method, headers: {} };
+  if (method !== 'GET' && method !== 'HEAD') init.headers['Content-Type'] = 'application/json';
+  if (opts.body !== undefined) init.body = JSON.stringify(opts.body);
   if (opts.signal) init.signal = opts.signal;
   let res;
   try {

@@ -186,7 +186,7 @@ export function comparePage(root) {
         const ds = res.datasets || [];
         data.lastChild.replaceWith(ds.length ? h('table', { class: 'grid' },
           h('thead', null, h('tr', null, ['dataset', 'same', 'added', 'removed', 'changed'].map((x) => h('th', null, x)))),
-          h('tbody', null, ds.map((d) => h('tr', { class: d.same ? '' : 'differs' }, h('td', null, d.name === null ? '(paths)' : d.name),
+          h('tbody', null, ds.map((d) => h('tr', { class: d.same ? '' : 'differs' }, h('td', null, d.name),
             h('td', null, d.same ? 'yes' : 'no'), ...['added', 'removed', 'changed'].map((k) => h('td', { title: (d[k] || []).join('\n') },
               (d[k] || []).length ? `${d[k].length}: ${(d[k] || []).slice(0, 5).join(', ')}${d[k].length > 5 ? ', …' : ''}` : '')))))) : h('p', { class: 'muted' }, 'No datasets.'));
       }).catch((e) => data.lastChild.replaceWith(h('p', { class: 'muted' }, e.message)));

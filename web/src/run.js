@@ -211,7 +211,9 @@ export function runPage(root, id) {
       } else if (mt.startsWith('text/') || /json|yaml|toml|x-ipynb/.test(mt) || a.kind === 'log' || a.kind === 'config' || a.kind === 'env') {
         if (a.size > TEXT_PREVIEW_MAX) preview.appendChild(h('p', { class: 'muted' }, `Showing the first ${fmt.bytes(TEXT_PREVIEW_MAX)}.`));
         try {
-          const res = await fetch(url, { headers: { Range: `bytes=0-${TEXT_PREVIEW_MAX - 1}` } });
+          // Only a long file needs a range (an empty one would be 416: no byte 0).
+          const long = a.size > TEXT_PREVIEW_MAX;
+          const res = await fetch(url, long ? { headers: { Range: `bytes=0-${TEXT_PREVIEW_MAX - 1}` } } : {});
           const text = await res.text();
           preview.appendChild(h('pre', { class: 'text' }, text.slice(0, TEXT_PREVIEW_MAX)));
         } catch (e) {
