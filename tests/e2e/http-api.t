@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # tests/e2e/http-api.t — `cairn ui` and the /api/v1/ HTTP API end to end over
-# loopback with curl: every endpoint, every error status (400, 404, 405, 409,
-# 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
-# path traversal attempts, the Host check, and idle-connection timeouts.
+# loopback with curl: every endpoint, every error status (400, 403, 404, 405,
+# 409, 413, 415, 416, 500), paging by cursor, sampled histories, artifact
+# downloads, byte ranges and path traversal attempts, the Host check, writes
+# from other sites' pages (CSRF), data diffs that must not read the server's
+# files, per-request caps, clients that end early, idle-connection timeouts,
+# and that every server stops cleanly on SIGTERM with nothing on its stderr
+# (so a LeakSanitizer report fails the test).
 . "$(dirname "$0")/lib.sh"
 plan 244
 
