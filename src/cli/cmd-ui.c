@@ -6,6 +6,10 @@
  * to the network with no authentication, so it needs --public and prints a
  * warning.  Port 0 picks a free port; the URL is printed on stdout (one
  * line, flushed) so scripts and tests can read it.
+ *
+ * SIGINT, SIGTERM and SIGHUP stop it cleanly at any moment after the options
+ * are read: in-flight requests finish, the server and store are released and
+ * the process exits 0.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -156,10 +160,12 @@ static int serve(const char *cmd, int argc, char **argv)
 		    host);
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
-		goto done;
-	/* Block the stop signals before libmicrohttpd starts its threads, so
-	 * they all inherit the mask and this thread alone receives them. */
+	/* Block the stop signals before anything else starts: libmicrohttpd's
+	 * threads inherit the mask, so this thread alone receives them, and a
+	 * signal that comes while the store opens or the server starts waits in
+	 * sigwait below.  The server then always stops the same way: requests
+	 * finished, everything released, and the process exits normally (which
+	 * is also when the sanitizers' leak check runs). */
 	sigset_t stop;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
@@ -167,6 +173,8 @@ static int serve(const char *cmd, int argc, char **argv)
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if ((rc = cli_open_store(&s)) != 0)
+		goto done;
 	cfg.host = host;
 	cfg.port = port;
 	char err[512];

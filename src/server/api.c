@@ -526,8 +526,8 @@ static int h_runs_list(request *rq, response *rs)
 		return resp_error(rs, 400, "bad_request", "too many columns (at most %d)",
 		                  COLUMNS_MAX);
 	}
-	char *list = NULL, *projects = NULL;
-	json_doc *doc = NULL, *pdoc = NULL;
+	char *list = NULL;
+	json_doc *doc = NULL;
 	char err[128];
 	int rc;
 	if (!check_query(rs, q, sort))
@@ -563,9 +563,7 @@ static int h_runs_list(request *rq, response *rs)
 	resp_json_buf(rs, 200);
 done:
 	json_doc_free(doc);
-	json_doc_free(pdoc);
 	cairn_free(list);
-	cairn_free(projects);
 	free(cs.copy);
 	return 0;
 }

@@ -612,6 +612,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* --- start / stop ---------------------------------------------------------------- */
 
+/* libmicrohttpd's own messages (a client that went away mid-request, a
+ * header block over the limit) belong to the access log: printed with it,
+ * dropped with --quiet, so a quiet server's stderr holds real errors only. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const server *srv = cls;
+	if (srv->cfg.quiet)
+		return;
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	fprintf(stderr, "http: %s\n", msg);
+}
+
 bool server_host_is_loopback(const char *host)
 {
 	if (!host)
@@ -675,9 +691,9 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		return -1;
 	}
 	srv->daemon = MHD_start_daemon(
-	    flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.timeout_s,
+	    flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)(srv->loopback ? 0 : 64), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(64 * 1024), MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads,

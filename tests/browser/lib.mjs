@@ -109,11 +109,16 @@ export async function startServer(st) {
   return {
     url,
     stderr: () => errText,
+    // SIGTERM stops the server cleanly (exit 0), so the sanitizer build's
+    // leak check runs; a report on its stderr, or any other exit, fails.
     async stop() {
-      if (child.exitCode !== null) return;
-      const done = new Promise((r) => child.on('exit', r));
-      child.kill('SIGTERM');
-      await done;
+      if (child.exitCode === null && child.signalCode === null) {
+        const done = new Promise((r) => child.on('close', r));
+        child.kill('SIGTERM');
+        await done;
+      }
+      if (child.exitCode !== 0 || /Sanitizer|runtime error/.test(errText))
+        throw new Error(`cairn ui did not stop cleanly (exit ${child.exitCode ?? child.signalCode}):\n${errText}`);
     },
   };
 }

@@ -1,22 +1,46 @@
 #!/usr/bin/env bash
 # tests/e2e/http-api.t — `cairn ui` and the /api/v1/ HTTP API end to end over
-# loopback with curl: every endpoint, every error status (400, 404, 405, 409,
-# 413, 415, 500), paging by cursor, sampled histories, artifact downloads and
-# path traversal attempts, the Host check, and idle-connection timeouts.
+# loopback with curl: every endpoint, every error status (400, 403, 404, 405,
+# 409, 413, 415, 416, 500), paging by cursor, sampled histories, artifact
+# downloads, byte ranges and path traversal attempts, the Host check, writes
+# from other sites' pages (CSRF), data diffs that must not read the server's
+# files, per-request caps, clients that end early, idle-connection timeouts,
+# and that every server stops cleanly on SIGTERM with nothing on its stderr
+# (so a LeakSanitizer report fails the test).
 . "$(dirname "$0")/lib.sh"
-plan 232
+plan 244
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
+NSRV=0
 trap cleanup EXIT
 
 # start_server ARGS...: run `cairn ui` in the background, set URL and PORT
 start_server() {
-	"$CAIRN" ui --listen 127.0.0.1:0 --quiet "$@" >"$T/srv.out" 2>"$T/srv.err" &
-	PIDS+=($!)
+	NSRV=$((NSRV + 1))
+	SRVERR=$T/srv-$NSRV.err
+	"$CAIRN" ui --listen 127.0.0.1:0 --quiet "$@" >"$T/srv.out" 2>"$SRVERR" &
+	SRV=$!
+	PIDS+=($SRV)
 	for _ in $(seq 1 100); do grep -q http "$T/srv.out" 2>/dev/null && break; sleep 0.1; done
 	URL=$(grep -o 'http://[^ ]*' "$T/srv.out" | sed 's|/$||')
 	PORT=${URL##*:}
+}
+# stop_server PID ERRFILE WHAT: SIGTERM, which must end the server cleanly
+# (exit 0), so the sanitizers' exit checks (LeakSanitizer) run; a --quiet
+# server's stderr must then be empty (but for the --public warning), so any
+# report of theirs fails the test and is shown
+stop_server() {
+	kill -TERM "$1"
+	wait "$1"
+	is "$3 stops cleanly on SIGTERM" "$?" 0
+	local rest
+	rest=$(grep -v '^warning: listening on ' "$2")
+	is "... with nothing on its stderr (no sanitizer report)" "$(echo "$rest" | head -1)" ''
+	[ -z "$rest" ] || echo "$rest" | sed 's/^/#   /' | head -40
+	local keep=() p
+	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
 }
 # req METHOD PATH [curl args...]: body in $T/body, status in $STATUS
 req() {
@@ -55,9 +79,33 @@ ok 'cairn server -h' "$CAIRN" server -h
 
 "$CAIRN" ui --listen 0.0.0.0:0 --public --quiet >"$T/pub.out" 2>"$T/pub.err" &
 pub=$!
+PIDS+=($pub)
 for _ in $(seq 1 50); do grep -q http "$T/pub.out" 2>/dev/null && break; sleep 0.1; done
 like '--public prints a warning' "$(cat "$T/pub.err")" '^warning: .*without authentication'
-kill "$pub"; wait "$pub" 2>/dev/null
+stop_server "$pub" "$T/pub.err" 'a --public server'
+
+# A stop signal that comes while the store is still opening (here: locked by
+# another process) waits until the server is up, which then stops cleanly;
+# it used to kill the process outright, with nothing released and no leak check.
+python3 - "$CAIRN_DIR/cairn.db" >"$T/lock.out" <<'EOF' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA locking_mode=EXCLUSIVE")
+c.execute("BEGIN EXCLUSIVE")
+c.execute("SELECT count(*) FROM runs").fetchall()
+print("locked", flush=True)
+time.sleep(3)
+c.execute("COMMIT")
+EOF
+lockp=$!
+for _ in $(seq 1 50); do grep -q locked "$T/lock.out" 2>/dev/null && break; sleep 0.1; done
+"$CAIRN" ui --listen 127.0.0.1:0 --quiet >"$T/opening.out" 2>"$T/opening.err" &
+opening=$!
+PIDS+=($opening)
+sleep 1
+unlike 'the store is still opening' "$(cat "$T/opening.out")" http
+stop_server "$opening" "$T/opening.err" 'a server signalled while its store opens'
+wait "$lockp"
 
 start_server
 like 'port 0 picks a port and prints the URL' "$URL" '^http://127\.0\.0\.1:[0-9]+$'
@@ -459,7 +507,66 @@ req GET "/api/v1/runs/$RID"
 is 'a deleted run is gone: 404' "$STATUS" 404
 
 # --- limits: body cap and idle timeout (a second server) ---------------------------------
-kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null; PIDS=()
+# --- connections that end early -----------------------------------------------------------
+# Clients that close or reset mid-request and mid-answer, half requests, and
+# connections still open in the middle of a body or an answer when the server
+# stops.  The server must keep answering, store nothing from a cut body, and
+# stop cleanly with nothing for LeakSanitizer to report (checked at stop).
+python3 - "$PORT" "$ID" >"$T/early.out" 2>&1 <<'EOF' &
+import json, socket, struct, sys, time
+port, rid = int(sys.argv[1]), sys.argv[2]
+def conn():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(2)
+    return s
+def recv(s, n):
+    try:
+        return s.recv(n)
+    except OSError:
+        return b""
+def rst(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+body = json.dumps({"metrics": [{"key": "cut", "value": i, "step": i} for i in range(5000)]}).encode()
+head = (f"POST /api/v1/runs/{rid}/metrics?sync=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+chunked = (f"POST /api/v1/runs/{rid}/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+big = f"GET /api/v1/runs/{rid}/metrics/loss?raw=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+cases = [
+    lambda s: (s.sendall(b"GET /api/v1/ HTT"), s.close()),                    # half a request line
+    lambda s: (s.sendall(head), s.close()),                                   # headers, no body
+    lambda s: (s.sendall(head + body[: len(body) // 2]), s.close()),          # half a body
+    lambda s: (s.sendall(head + body[: len(body) // 2]), rst(s)),             # ... reset
+    lambda s: (s.sendall(head + body[:1000]), s.shutdown(socket.SHUT_WR), recv(s, 100), s.close()),
+    lambda s: (s.sendall(chunked + b"%x\r\n" % len(body) + body[:150000]), rst(s)),
+    lambda s: (s.sendall(big), s.close()),                                    # a big answer, unread
+    lambda s: (s.sendall(big), recv(s, 1000), rst(s)),                         # ... reset mid-answer
+    lambda s: (s.sendall(big * 3 + b"GET /api/v1/ HTTP/1.1\r\n"), s.close()), # pipelined, cut
+]
+for i in range(3):
+    for c in cases:
+        c(conn())
+keep = [conn() for _ in range(3)]
+keep[0].sendall(head + body[:100000])     # a body in progress at shutdown
+keep[1].sendall(big * 2)                   # answers nobody reads
+keep[2].sendall(b"GET /api/v1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers in progress
+print("ready", flush=True)
+time.sleep(30)
+EOF
+early=$!
+PIDS+=($early)
+for _ in $(seq 1 100); do grep -q ready "$T/early.out" 2>/dev/null && break; sleep 0.1; done
+is 'the clients that end early have done their worst' "$(cat "$T/early.out")" ready
+req GET /api/v1/
+is 'the server still answers' "$STATUS" 200
+req GET "/api/v1/runs/$ID/metrics/cut"
+is 'nothing was stored from a body that was cut' "$STATUS" 404
+stop_server "$SRV" "$SRVERR" 'the server, with connections open mid-request'
+kill "$early" 2>/dev/null
+wait "$early" 2>/dev/null
+
 start_server --max-body 2048 --timeout 1
 big=$(python3 -c 'print("{\"note\":\"" + "x" * 5000 + "\"}")')
 post "/api/v1/runs/$ID/note" "$big"
@@ -475,5 +582,6 @@ sleep 3
 timeout 5 cat <&3 >/dev/null
 is 'a stalled request is closed after the timeout' "$?" 0
 exec 3<&-
+stop_server "$SRV" "$SRVERR" 'the second server'
 
 done_testing
