@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "lib/store.h"
-#include "util/clock.h"
 #include "util/json.h"
 
 static int sweep_rid(cairn_store *s, const char *sweep, int64_t *rid)
@@ -103,7 +102,7 @@ int cairn_sweep_trial_claim(int64_t *out_trial, char **out_params, cairn_store *
 		goto fail;
 	}
 	store_bind_text(st, 1, owner);
-	sqlite3_bind_double(st, 2, clock_now());
+	sqlite3_bind_double(st, 2, store_now(s));
 	sqlite3_bind_int64(st, 3, rid);
 	sqlite3_bind_int64(st, 4, trial);
 	if (is_new)
@@ -160,7 +159,7 @@ int cairn_sweep_trial_set(cairn_store *s, const char *sweep, int64_t trial, cair
 		sqlite3_bind_null(st, 3);
 	else
 		sqlite3_bind_double(st, 3, value);
-	sqlite3_bind_double(st, 4, clock_now());
+	sqlite3_bind_double(st, 4, store_now(s));
 	sqlite3_bind_int64(st, 5, rid);
 	sqlite3_bind_int64(st, 6, trial);
 	int r = sqlite3_step(st);
@@ -181,6 +180,38 @@ done:
 	return rc;
 }
 
+/* One UPDATE in its own write transaction, bound to (now, rid); *changes
+ * (when not NULL) gets the rows it changed. */
+static int update_now(cairn_store *s, const char *sql, const char *what, int64_t rid,
+                      int64_t *changes)
+{
+	store_lock(s);
+	int rc = store_begin(s);
+	if (rc)
+		goto done;
+	sqlite3_stmt *st = store_prep(s, sql);
+	if (!st) {
+		rc = cairn_error_last_code();
+		store_rollback(s);
+		goto done;
+	}
+	sqlite3_bind_double(st, 1, store_now(s));
+	sqlite3_bind_int64(st, 2, rid);
+	int r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		rc = store_sqlerr(s, what);
+		store_rollback(s);
+		goto done;
+	}
+	if (changes)
+		*changes = sqlite3_changes(s->db);
+	rc = store_commit(s);
+done:
+	store_unlock(s);
+	return rc;
+}
+
 int cairn_sweep_trials_requeue(int64_t *out_n, cairn_store *s, const char *sweep)
 {
 	int64_t rid;
@@ -189,31 +220,10 @@ int cairn_sweep_trials_requeue(int64_t *out_n, cairn_store *s, const char *sweep
 		*out_n = 0;
 	if (rc)
 		return rc;
-	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
-		goto done;
-	sqlite3_stmt *st = store_prep(s, "UPDATE sweep_trials SET state = 0, owner = NULL,"
-	                                 " updated = ? WHERE sweep_rid = ? AND state = 1");
-	if (!st) {
-		rc = cairn_error_last_code();
-		store_rollback(s);
-		goto done;
-	}
-	sqlite3_bind_double(st, 1, clock_now());
-	sqlite3_bind_int64(st, 2, rid);
-	int r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		rc = store_sqlerr(s, "re-queue the trials");
-		store_rollback(s);
-		goto done;
-	}
-	if (out_n)
-		*out_n = sqlite3_changes(s->db);
-	rc = store_commit(s);
-done:
-	store_unlock(s);
-	return rc;
+	return update_now(s,
+	                  "UPDATE sweep_trials SET state = 0, owner = NULL,"
+	                  " updated = ? WHERE sweep_rid = ? AND state = 1",
+	                  "re-queue the trials", rid, out_n);
 }
 
 int cairn_sweep_trials_json(char **out, cairn_store *s, const char *sweep)
@@ -309,27 +319,8 @@ int cairn_sweep_reopen(cairn_store *s, const char *sweep)
 	int rc = sweep_rid(s, sweep, &rid);
 	if (rc)
 		return rc;
-	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
-		goto done;
-	sqlite3_stmt *st = store_prep(s, "UPDATE runs SET status = 0, end_time = NULL,"
-	                                 " exit_code = NULL, heartbeat = ? WHERE rid = ?");
-	if (!st) {
-		rc = cairn_error_last_code();
-		store_rollback(s);
-		goto done;
-	}
-	sqlite3_bind_double(st, 1, clock_now());
-	sqlite3_bind_int64(st, 2, rid);
-	int r = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		rc = store_sqlerr(s, "reopen the sweep");
-		store_rollback(s);
-		goto done;
-	}
-	rc = store_commit(s);
-done:
-	store_unlock(s);
-	return rc;
+	return update_now(s,
+	                  "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
+	                  " heartbeat = ? WHERE rid = ?",
+	                  "reopen the sweep", rid, NULL);
 }
