@@ -50,7 +50,7 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPTFLAGS) $(WARN) -fPIC -fvisibility=hidd
               -Iinclude -Isrc $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(LDSAN) $(LDFLAGS)
 
-LIB_SRC := $(sort $(wildcard src/util/*.c src/lib/*.c))
+LIB_SRC := $(sort $(wildcard src/util/*.c src/lib/*.c src/lib/*/*.c src/lib/*/*/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c src/server/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)

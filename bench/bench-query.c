@@ -30,7 +30,7 @@
 
 #include "bench.h"
 #include "gen-runs.h"
-#include "lib/store.h"
+#include "lib/store/store.h"
 
 extern char **environ;
 

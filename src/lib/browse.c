@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/store-browse.h"
+#include "lib/store/browse.h"
 #include "util/fs.h"
 
 static int finish(char **out, buf *b, int rc)

@@ -1,5 +1,5 @@
 /*
- * tests/fuzz/fuzz-manifest.c — the manifest parser (lib/data-manifest.c)
+ * tests/fuzz/fuzz-manifest.c — the manifest parser (lib/data/manifest.c)
  * over arbitrary bytes.  Properties: no crash or leak; whatever parses is
  * canonical, so formatting it again gives back exactly the input; the
  * streaming reader agrees with the whole-text parser on a prefix.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/data.h"
+#include "lib/data/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "lib/capture.h"
+#include "lib/capture/capture.h"
 #include "util/fs.h"
 #include "util/json.h"
 

@@ -12,7 +12,7 @@
 
 #include "unit.h"
 
-#include "lib/data.h"
+#include "lib/data/data.h"
 #include "util/buf.h"
 #include "util/json.h"
 

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <time.h>
 
-#include "lib/query.h"
+#include "lib/query/query.h"
 #include "util/buf.h"
 
 /* The tree as an s-expression: (and A B), (or A B), (not A), [field op lits]. */

@@ -19,10 +19,10 @@
 #include <math.h>
 #include <sqlite3.h>
 
-#include "lib/store.h"
+#include "lib/store/store.h"
 #include <ctype.h>
 #include <strings.h>
-#include "lib/query.h"
+#include "lib/query/query.h"
 #include "util/json.h"
 
 #define NRUNS 260

@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include "lib/store.h"
+#include "lib/store/store.h"
 #include "util/json.h"
 
 static json_doc *run_json(cairn_store *s, const char *id)

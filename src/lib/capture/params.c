@@ -1,0 +1,1068 @@
+/*
+ * lib/capture/params.c — params from outside the program: the wrapped
+ * command line, YAML/JSON config files flattened to dotted keys, and flat
+ * JSON objects logged in one transaction.  Also the secret rules every
+ * captured text goes through: names that look secret are never recorded,
+ * credentials inside URLs are masked (one masker, mask_credentials_buf, for
+ * command lines, config params and keys, and config copies in
+ * capture-config.c).
+ *
+ * Input bounds: config files at most CONFIG_MAX bytes, nesting depth 64, at
+ * most PARAMS_MAX params and NODES_MAX visited YAML nodes (aliases can make
+ * a small file describe a huge tree); list values at most TEXT_VALUE_MAX
+ * bytes of JSON text.  Stateless and thread-safe.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "lib/capture/capture.h"
+#include "lib/store/capture.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define PARAMS_MAX 10000
+#define NODES_MAX  1000000
+#define DEPTH_MAX  CONFIG_DEPTH_MAX
+
+/* --- secrets ------------------------------------------------------------------ */
+
+int cairn_name_is_secret(const char *name)
+{
+	static const char *const words[] = {"TOKEN",      "SECRET", "PASSWORD", "PASSWD", "KEY",
+	                                    "CREDENTIAL", "AUTH",   "PRIVATE",  "COOKIE"};
+	if (!name)
+		return 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasestr(name, words[i]))
+			return 1;
+	return 0;
+}
+
+static bool scheme_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '+' || c == '-' || c == '.';
+}
+
+static bool url_end(char c)
+{
+	return c == '\0' || isspace((unsigned char)c) || c == '"' || c == '\'' || c == '>' ||
+	       c == '<' || c == '`';
+}
+
+/* Secret-looking query parameter names, beyond cairn_name_is_secret:
+ * signatures of pre-signed URLs. */
+static bool secret_query_name(const char *s, size_t n)
+{
+	char name[128];
+	if (n >= sizeof name)
+		n = sizeof name - 1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	return cairn_name_is_secret(name) || strcasecmp(name, "sig") == 0 ||
+	       strcasestr(name, "signature") != NULL || strcasecmp(name, "pwd") == 0 ||
+	       strcasecmp(name, "pass") == 0;
+}
+
+/* q is at the end of a URL: the end of the text, or a character no URL holds
+ * unquoted. */
+static bool url_stop(const char *q, const char *e)
+{
+	return q >= e || url_end(*q);
+}
+
+void mask_credentials_buf(buf *b, const char *text, size_t n)
+{
+	const char *p = text, *e = text + n;
+	for (;;) {
+		const char *sep = memmem(p, (size_t)(e - p), "://", 3);
+		if (!sep) {
+			buf_add(b, p, (size_t)(e - p));
+			return;
+		}
+		const char *s = sep;
+		while (s > p && scheme_char(s[-1]))
+			s--;
+		buf_add(b, p, (size_t)(sep + 3 - p));
+		p = sep + 3;
+		if (s == sep || !isalpha((unsigned char)*s)) /* no scheme: not a URL */
+			continue;
+		const char *auth = p, *end = p;
+		while (!url_stop(end, e) && *end != '/' && *end != '?' && *end != '#')
+			end++;
+		const char *at = NULL;
+		for (const char *q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		if (at) {
+			buf_puts(b, "***");
+			auth = at;
+		}
+		buf_add(b, auth, (size_t)(end - auth));
+		/* path, then query parameters with secret names masked */
+		const char *q = end;
+		while (!url_stop(q, e) && *q != '?' && *q != '#')
+			q++;
+		buf_add(b, end, (size_t)(q - end));
+		if (q < e && *q == '?') {
+			buf_putc(b, '?');
+			q++;
+			while (!url_stop(q, e) && *q != '#') {
+				const char *pe = q;
+				while (!url_stop(pe, e) && *pe != '&' && *pe != '#')
+					pe++;
+				const char *eq = memchr(q, '=', (size_t)(pe - q));
+				if (eq && secret_query_name(q, (size_t)(eq - q))) {
+					buf_add(b, q, (size_t)(eq + 1 - q));
+					buf_puts(b, "***");
+				} else {
+					buf_add(b, q, (size_t)(pe - q));
+				}
+				q = pe;
+				if (q < e && *q == '&') {
+					buf_putc(b, '&');
+					q++;
+				}
+			}
+		}
+		p = q;
+	}
+}
+
+bool mask_would_change(const char *s, size_t n)
+{
+	if (!memmem(s, n, "://", 3))
+		return false;
+	buf m = BUF_INIT;
+	mask_credentials_buf(&m, s, n);
+	bool changed = !buf_ok(&m) || m.len != n || memcmp(m.ptr, s, n) != 0;
+	buf_free(&m);
+	return changed;
+}
+
+int cairn_mask_credentials(char **out, const char *text)
+{
+	*out = NULL;
+	if (!text)
+		return err_set(CAIRN_EINVALID, "no text");
+	buf b = BUF_INIT;
+	mask_credentials_buf(&b, text, strlen(text));
+	*out = buf_detach(&b);
+	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+/* A string as JSON, with credentials inside URLs masked (params and lists
+ * from config files: the same rule as the command line's values). */
+static void json_str_masked(buf *b, const char *s, size_t n)
+{
+	if (!memmem(s, n, "://", 3)) {
+		json_strn(b, s, n);
+		return;
+	}
+	buf m = BUF_INIT;
+	mask_credentials_buf(&m, s, n);
+	if (buf_ok(&m))
+		json_strn(b, m.ptr, m.len);
+	else
+		b->oom = true;
+	buf_free(&m);
+}
+
+/* --- typed values as JSON ------------------------------------------------------------ */
+
+void json_typed_value(buf *b, const cairn_value *v)
+{
+	switch (v->type) {
+	case CAIRN_TYPE_INT: json_int(b, v->i); break;
+	case CAIRN_TYPE_BOOL: json_bool(b, v->i != 0); break;
+	case CAIRN_TYPE_FLOAT: {
+		size_t before = b->len;
+		json_num(b, v->f);
+		/* keep it a float when read back: "1" -> "1.0" */
+		bool plain = true;
+		for (size_t i = before; i < b->len; i++)
+			if (b->ptr[i] == '.' || b->ptr[i] == 'e' || b->ptr[i] == '"' ||
+			    b->ptr[i] == 'E')
+				plain = false;
+		if (plain)
+			buf_puts(b, ".0");
+		break;
+	}
+	default: json_str(b, v->s ? v->s : ""); break;
+	}
+}
+
+/* --- the wrapped command line ----------------------------------------------------- */
+
+static bool looks_numeric(const char *s)
+{
+	if (!*s)
+		return false;
+	char *end;
+	errno = 0;
+	strtod(s, &end);
+	return *end == '\0' && !strpbrk(s, "xXnN");
+}
+
+/* An option word: "-x", "--name", not "-" and not a negative number. */
+static bool option_like(const char *s)
+{
+	return s[0] == '-' && s[1] != '\0' && !looks_numeric(s);
+}
+
+static bool python_prog(const char *base)
+{
+	const char *rest = NULL;
+	if (strncmp(base, "python", 6) == 0)
+		rest = base + 6;
+	else if (strncmp(base, "pypy", 4) == 0)
+		rest = base + 4;
+	else
+		return false;
+	while (*rest && (isdigit((unsigned char)*rest) || *rest == '.' || *rest == 'w'))
+		rest++;
+	return *rest == '\0' || strcmp(rest, "-dbg") == 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* Interpreters whose first non-option argument is a script (or whose -c /
+ * -m / -e option takes the code): the params are the script's arguments. */
+static bool interpreter(const char *base)
+{
+	static const char *const names[] = {"sh",   "bash", "dash",    "zsh",  "ksh",   "fish",
+	                                    "perl", "ruby", "node",    "deno", "julia", "Rscript",
+	                                    "lua",  "php",  "ipython", "R"};
+	if (python_prog(base))
+		return true;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(base, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Where the program's own arguments start. */
+static int args_start(int argc, const char *const *argv)
+{
+	if (interpreter(path_base(argv[0]))) {
+		int i = 1;
+		while (i < argc) {
+			const char *a = argv[i];
+			if (strcmp(a, "-m") == 0 || strcmp(a, "-c") == 0 || strcmp(a, "-e") == 0)
+				return i + 2; /* the arguments after the code / module */
+			if ((strncmp(a, "-m", 2) == 0 || strncmp(a, "-c", 2) == 0) && a[2] &&
+			    python_prog(path_base(argv[0])))
+				return i + 1;
+			if (strcmp(a, "-") == 0)
+				return i + 1;
+			if (strcmp(a, "--") == 0)
+				return i + 2;
+			if (a[0] == '-') {
+				i += (strcmp(a, "-W") == 0 || strcmp(a, "-X") == 0) ? 2 : 1;
+				continue;
+			}
+			return i + 1; /* the script */
+		}
+		return argc;
+	}
+	/* A launcher (torchrun, accelerate launch, uv run ...) running a script:
+	 * the script's arguments. */
+	for (int i = 1; i < argc; i++)
+		if (ends_with(argv[i], ".py"))
+			return i + 1;
+	return 1;
+}
+
+static bool config_file(const char *s)
+{
+	if (!(ends_with(s, ".yaml") || ends_with(s, ".yml") || ends_with(s, ".json")))
+		return false;
+	struct stat st;
+	return stat(s, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* "key=value" as a positional (Hydra's +key=v and ++key=v too). */
+static bool key_value_arg(const char *a)
+{
+	const char *eq = strchr(a, '=');
+	const char *k = a;
+	while (*k == '+' || *k == '~')
+		k++;
+	if (!eq || eq <= k || !(isalpha((unsigned char)*k) || *k == '_'))
+		return false;
+	for (const char *p = k; p < eq; p++)
+		if (!(isalnum((unsigned char)*p) || strchr("_.-/[]", *p)))
+			return false;
+	return true;
+}
+
+typedef struct pkey {
+	char *key;
+	char **vals; /* NULL entry: a bare flag (true) */
+	size_t n;
+} pkey;
+
+typedef struct plist {
+	pkey *v;
+	size_t n;
+} plist;
+
+static void plist_free(plist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		for (size_t j = 0; j < l->v[i].n; j++)
+			free(l->v[i].vals[j]);
+		free(l->v[i].vals);
+		free(l->v[i].key);
+	}
+	free(l->v);
+}
+
+static int plist_add(plist *l, const char *key, size_t keylen, const char *val)
+{
+	pkey *k = NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->v[i].key) == keylen && strncmp(l->v[i].key, key, keylen) == 0)
+			k = &l->v[i];
+	if (!k) {
+		pkey *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
+		if (!nv)
+			return -1;
+		l->v = nv;
+		k = &l->v[l->n++];
+		memset(k, 0, sizeof *k);
+		if (!(k->key = strndup(key, keylen)))
+			return -1;
+	}
+	char **nv = realloc(k->vals, (k->n + 1) * sizeof *nv);
+	if (!nv)
+		return -1;
+	k->vals = nv;
+	k->vals[k->n] = NULL;
+	if (val && cairn_mask_credentials(&k->vals[k->n], val) != 0)
+		return -1;
+	k->n++;
+	return 0;
+}
+
+static void typed_text(buf *b, const char *text)
+{
+	cairn_value v;
+	if (!text) {
+		json_bool(b, true);
+		return;
+	}
+	cairn_value_parse(&v, text);
+	json_typed_value(b, &v);
+}
+
+/* Append a string to a JSON list body unless it is there already. */
+static void add_unique(buf *list, int *n, const char *text)
+{
+	buf q = BUF_INIT;
+	json_str(&q, text);
+	if (buf_ok(&q) && !strstr(list->ptr, q.ptr)) {
+		if ((*n)++)
+			buf_putc(list, ',');
+		buf_add(list, q.ptr, q.len);
+	}
+	buf_free(&q);
+}
+
+/* Normalise an option name into a param key: hyphens become underscores. */
+static char *option_key(const char *name, size_t n)
+{
+	char *k = strndup(name, n);
+	if (k)
+		for (char *p = k; *p; p++)
+			if (*p == '-')
+				*p = '_';
+	return k;
+}
+
+int cairn_argv_params_json(char **out, int argc, const char *const *argv)
+{
+	plist pl = {0};
+	buf configs = BUF_INIT, secrets = BUF_INIT, b = BUF_INIT;
+	int nconfigs = 0, nsecrets = 0, rc = 0;
+	*out = NULL;
+	if (argc < 1 || !argv || !argv[0])
+		return err_set(CAIRN_EINVALID, "no command line");
+	bool opts_done = false;
+	for (int i = 1; i < argc; i++)
+		if (config_file(argv[i]))
+			add_unique(&configs, &nconfigs, argv[i]);
+	for (int i = args_start(argc, argv); i < argc; i++) {
+		const char *a = argv[i];
+		char *key = NULL;
+		const char *val = NULL;
+		if (!opts_done && strcmp(a, "--") == 0) {
+			opts_done = true;
+			continue;
+		}
+		if (!opts_done && option_like(a)) {
+			const char *name = a + (a[1] == '-' ? 2 : 1);
+			const char *eq = strchr(name, '=');
+			if (eq) {
+				key = option_key(name, (size_t)(eq - name));
+				val = eq + 1;
+				if (config_file(val))
+					add_unique(&configs, &nconfigs, val);
+			} else {
+				key = option_key(name, strlen(name));
+				if (i + 1 < argc && !option_like(argv[i + 1]) &&
+				    strcmp(argv[i + 1], "--") != 0 && !key_value_arg(argv[i + 1]))
+					val = argv[++i];
+			}
+		} else {
+			if (!key_value_arg(a))
+				continue;
+			const char *eq = strchr(a, '=');
+			const char *k = a;
+			while (*k == '+' || *k == '~')
+				k++;
+			key = strndup(k, (size_t)(eq - k));
+			val = eq + 1;
+		}
+		if (!key) {
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+			goto done;
+		}
+		if (!*key || cairn_key_validate(key, "param key") != 0) {
+			cairn_error_clear();
+			free(key);
+			continue;
+		}
+		if (cairn_name_is_secret(key)) {
+			add_unique(&secrets, &nsecrets, key);
+			free(key);
+			continue;
+		}
+		int e = plist_add(&pl, key, strlen(key), val);
+		free(key);
+		if (e) {
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	buf_puts(&b, "{\"params\":{");
+	for (size_t i = 0; i < pl.n; i++) {
+		pkey *k = &pl.v[i];
+		if (i)
+			buf_putc(&b, ',');
+		json_str(&b, k->key);
+		buf_putc(&b, ':');
+		if (k->n == 1) {
+			typed_text(&b, k->vals[0]);
+			continue;
+		}
+		buf list = BUF_INIT;
+		buf_putc(&list, '[');
+		for (size_t j = 0; j < k->n; j++) {
+			if (j)
+				buf_puts(&list, ", ");
+			typed_text(&list, k->vals[j]);
+		}
+		buf_putc(&list, ']');
+		json_str(&b, list.ptr);
+		buf_free(&list);
+	}
+	buf_puts(&b, "},\"configs\":[");
+	buf_add(&b, configs.ptr, configs.len);
+	buf_puts(&b, "],\"secrets\":[");
+	buf_add(&b, secrets.ptr, secrets.len);
+	buf_puts(&b, "]}");
+	*out = buf_detach(&b);
+	if (!*out)
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+done:
+	plist_free(&pl);
+	buf_free(&configs);
+	buf_free(&secrets);
+	buf_free(&b);
+	return rc;
+}
+
+static void shell_quote(buf *b, const char *s)
+{
+	bool plain = *s != '\0';
+	for (const char *p = s; *p && plain; p++)
+		plain = isalnum((unsigned char)*p) || strchr("_@%+=:,./-", *p);
+	if (plain) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_putc(b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			buf_puts(b, "'\\''");
+		else
+			buf_putc(b, *p);
+	}
+	buf_putc(b, '\'');
+}
+
+int cairn_command_line_masked(char **out, int argc, const char *const *argv)
+{
+	buf b = BUF_INIT;
+	bool mask_next = false;
+	*out = NULL;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		char *masked = NULL;
+		if (i)
+			buf_putc(&b, ' ');
+		if (mask_next) {
+			mask_next = false;
+			buf_puts(&b, "***");
+			continue;
+		}
+		const char *eq = strchr(a, '=');
+		if (i > 0 && option_like(a)) {
+			const char *name = a + (a[1] == '-' ? 2 : 1);
+			char *key = option_key(name, eq ? (size_t)(eq - name) : strlen(name));
+			bool secret = key && cairn_name_is_secret(key);
+			free(key);
+			if (secret && eq) {
+				buf list = BUF_INIT;
+				buf_add(&list, a, (size_t)(eq + 1 - a));
+				buf_puts(&list, "***");
+				shell_quote(&b, list.ptr);
+				buf_free(&list);
+				continue;
+			}
+			if (secret && i + 1 < argc && !option_like(argv[i + 1]))
+				mask_next = true;
+		} else if (i > 0 && eq && eq > a) {
+			char *key = strndup(a, (size_t)(eq - a));
+			bool secret = key && cairn_name_is_secret(key);
+			free(key);
+			if (secret) {
+				buf kv = BUF_INIT;
+				buf_add(&kv, a, (size_t)(eq + 1 - a));
+				buf_puts(&kv, "***");
+				shell_quote(&b, kv.ptr);
+				buf_free(&kv);
+				continue;
+			}
+		}
+		if (cairn_mask_credentials(&masked, a) != 0) {
+			buf_free(&b);
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		}
+		shell_quote(&b, masked);
+		cairn_free(masked);
+	}
+	*out = buf_detach(&b);
+	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+/* --- config files ------------------------------------------------------------------ */
+
+typedef struct flat {
+	buf *out;
+	int nparams;
+	long visits;
+	const char *name;
+	int rc;
+	yaml_document_t *doc;
+} flat;
+
+static void emit_key(flat *f, const char *key)
+{
+	if (f->nparams++)
+		buf_putc(f->out, ',');
+	json_str(f->out, key);
+	buf_putc(f->out, ':');
+}
+
+static bool key_ok(flat *f, const char *key)
+{
+	if (f->nparams >= PARAMS_MAX) {
+		if (!f->rc)
+			f->rc = err_set(CAIRN_ETOOBIG, "config '%s' has more than %d params",
+			                f->name, PARAMS_MAX);
+		return false;
+	}
+	if (cairn_key_validate(key, "param key") != 0) {
+		cairn_error_clear();
+		return false;
+	}
+	return !cairn_name_is_secret(key);
+}
+
+/* prefix.k, with credentials in k masked (a key can be a URL too). */
+static char *join_key(const char *prefix, const char *k)
+{
+	buf b = BUF_INIT;
+	if (prefix && *prefix) {
+		buf_puts(&b, prefix);
+		buf_putc(&b, '.');
+	}
+	mask_credentials_buf(&b, k, strlen(k));
+	return buf_detach(&b);
+}
+
+/* YAML 1.1 plain scalars as PyYAML reads them, mostly. */
+static void yaml_scalar_value(buf *b, const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+		json_str_masked(b, s, strlen(s));
+		return;
+	}
+	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+	static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes",
+	                                    "YES",  "on",   "On",   "ON"};
+	static const char *const falses[] = {"false", "False", "FALSE", "no", "No",
+	                                     "NO",    "off",   "Off",   "OFF"};
+	for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+		if (strcmp(s, nulls[i]) == 0) {
+			buf_puts(b, "null");
+			return;
+		}
+	for (size_t i = 0; i < sizeof trues / sizeof trues[0]; i++) {
+		if (strcmp(s, trues[i]) == 0) {
+			buf_puts(b, "true");
+			return;
+		}
+		if (strcmp(s, falses[i]) == 0) {
+			buf_puts(b, "false");
+			return;
+		}
+	}
+	if (strcasecmp(s, ".inf") == 0 || strcasecmp(s, "+.inf") == 0) {
+		buf_puts(b, "\"Infinity\"");
+		return;
+	}
+	if (strcasecmp(s, "-.inf") == 0) {
+		buf_puts(b, "\"-Infinity\"");
+		return;
+	}
+	if (strcasecmp(s, ".nan") == 0) {
+		buf_puts(b, "\"NaN\"");
+		return;
+	}
+	/* 1_000 -> 1000 */
+	char tmp[64];
+	size_t k = 0;
+	bool digits = true;
+	for (const char *p = s; *p && k < sizeof tmp - 1; p++) {
+		if (*p == '_')
+			continue;
+		if (!(isdigit((unsigned char)*p) || *p == '.' || *p == '-' || *p == '+' ||
+		      *p == 'e' || *p == 'E'))
+			digits = false;
+		tmp[k++] = *p;
+	}
+	tmp[k] = '\0';
+	cairn_value v;
+	cairn_value_parse(&v, digits && strlen(s) < sizeof tmp ? tmp : s);
+	if (v.type == CAIRN_TYPE_BOOL) /* "True" handled above; keep case as text */
+		v.type = CAIRN_TYPE_STRING;
+	if (v.type == CAIRN_TYPE_STRING)
+		json_str_masked(b, s, strlen(s));
+	else
+		json_typed_value(b, &v);
+}
+
+/* A YAML node as JSON text (for lists), bounded. */
+static void yaml_json(flat *f, buf *b, yaml_node_t *n, int depth)
+{
+	if (!n || depth > DEPTH_MAX || ++f->visits > NODES_MAX || b->len > TEXT_VALUE_MAX) {
+		if (!f->rc && f->visits > NODES_MAX)
+			f->rc =
+			    err_set(CAIRN_ETOOBIG,
+			            "config '%s' is too large once aliases are expanded", f->name);
+		return;
+	}
+	switch (n->type) {
+	case YAML_SCALAR_NODE: yaml_scalar_value(b, n); break;
+	case YAML_SEQUENCE_NODE:
+		buf_putc(b, '[');
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
+			if (it != n->data.sequence.items.start)
+				buf_puts(b, ", ");
+			yaml_json(f, b, yaml_document_get_node(f->doc, *it), depth + 1);
+		}
+		buf_putc(b, ']');
+		break;
+	case YAML_MAPPING_NODE:
+		buf_putc(b, '{');
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(f->doc, p->key);
+			if (p != n->data.mapping.pairs.start)
+				buf_puts(b, ", ");
+			const char *ks = k && k->type == YAML_SCALAR_NODE
+			                     ? (const char *)k->data.scalar.value
+			                     : "?";
+			json_str_masked(b, ks, strlen(ks));
+			buf_puts(b, ": ");
+			yaml_json(f, b, yaml_document_get_node(f->doc, p->value), depth + 1);
+		}
+		buf_putc(b, '}');
+		break;
+	default: buf_puts(b, "null");
+	}
+}
+
+static void yaml_flatten(flat *f, yaml_node_t *n, const char *prefix, int depth)
+{
+	if (f->rc || !n)
+		return;
+	if (depth > DEPTH_MAX || ++f->visits > NODES_MAX) {
+		f->rc = err_set(CAIRN_ETOOBIG, "config '%s' is nested too deeply or too large",
+		                f->name);
+		return;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top && !f->rc; p++) {
+			yaml_node_t *k = yaml_document_get_node(f->doc, p->key);
+			if (!k || k->type != YAML_SCALAR_NODE)
+				continue;
+			char *full = join_key(prefix, (const char *)k->data.scalar.value);
+			if (!full) {
+				f->rc = err_set(CAIRN_ENOMEM, "out of memory");
+				return;
+			}
+			yaml_node_t *v = yaml_document_get_node(f->doc, p->value);
+			if (v && v->type == YAML_MAPPING_NODE &&
+			    v->data.mapping.pairs.top > v->data.mapping.pairs.start)
+				yaml_flatten(f, v, full, depth + 1);
+			else if (v && key_ok(f, full)) {
+				if (v->type == YAML_SCALAR_NODE) {
+					buf one = BUF_INIT;
+					yaml_scalar_value(&one, v);
+					emit_key(f, full);
+					/* a param has no null: the string "null" */
+					if (strcmp(one.ptr, "null") == 0)
+						buf_puts(f->out, "\"null\"");
+					else
+						buf_add(f->out, one.ptr, one.len);
+					buf_free(&one);
+				} else {
+					buf list = BUF_INIT;
+					yaml_json(f, &list, v, depth + 1);
+					if (list.len <= TEXT_VALUE_MAX && !f->rc) {
+						emit_key(f, full);
+						json_str(f->out, list.ptr);
+					}
+					buf_free(&list);
+				}
+			}
+			free(full);
+		}
+	}
+}
+
+static size_t line_of(const char *data, size_t len, size_t off)
+{
+	size_t line = 1;
+	for (size_t i = 0; i < off && i < len; i++)
+		if (data[i] == '\n')
+			line++;
+	return line;
+}
+
+/* A JSON value as JSON text; with mask, credentials inside URLs in its
+ * strings and keys are masked (values from config files, not the ones a
+ * caller logs explicitly). */
+static void json_node_text(buf *b, const json *n, int depth, bool mask)
+{
+	if (depth > DEPTH_MAX)
+		return;
+	switch (n->type) {
+	case JSON_NULL: buf_puts(b, "null"); break;
+	case JSON_BOOL: json_bool(b, n->b); break;
+	case JSON_NUM:
+		if (n->is_int)
+			json_int(b, n->i);
+		else
+			json_num(b, n->num);
+		break;
+	case JSON_STR:
+		if (mask)
+			json_str_masked(b, n->str, n->len);
+		else
+			json_strn(b, n->str, n->len);
+		break;
+	case JSON_ARR:
+	case JSON_OBJ: {
+		buf_putc(b, n->type == JSON_ARR ? '[' : '{');
+		for (const json *c = n->child; c; c = c->next) {
+			if (c != n->child)
+				buf_puts(b, ", ");
+			if (n->type == JSON_OBJ) {
+				if (mask)
+					json_str_masked(b, c->key, strlen(c->key));
+				else
+					json_str(b, c->key);
+				buf_puts(b, ": ");
+			}
+			json_node_text(b, c, depth + 1, mask);
+		}
+		buf_putc(b, n->type == JSON_ARR ? ']' : '}');
+		break;
+	}
+	}
+}
+
+static void json_flatten(flat *f, const json *n, const char *prefix, int depth)
+{
+	if (f->rc || depth > DEPTH_MAX)
+		return;
+	for (const json *c = n->child; c && !f->rc; c = c->next) {
+		char *full = join_key(prefix, c->key);
+		if (!full) {
+			f->rc = err_set(CAIRN_ENOMEM, "out of memory");
+			return;
+		}
+		if (c->type == JSON_OBJ && c->len > 0) {
+			json_flatten(f, c, full, depth + 1);
+		} else if (key_ok(f, full)) {
+			buf v = BUF_INIT;
+			if (c->type == JSON_ARR || c->type == JSON_OBJ) {
+				json_node_text(&v, c, 0, true);
+				if (v.len <= TEXT_VALUE_MAX) {
+					emit_key(f, full);
+					json_str(f->out, v.ptr);
+				}
+			} else if (c->type == JSON_NULL) {
+				emit_key(f, full);
+				buf_puts(f->out, "\"null\"");
+			} else if (c->type == JSON_NUM && !c->is_int) {
+				cairn_value fv = {CAIRN_TYPE_FLOAT, 0, c->num, NULL};
+				emit_key(f, full);
+				json_typed_value(f->out, &fv);
+			} else {
+				emit_key(f, full);
+				json_node_text(f->out, c, 0, true);
+			}
+			buf_free(&v);
+		}
+		free(full);
+	}
+}
+
+int config_flatten_buf(buf *out, const char *data, size_t len, bool yaml, const char *name)
+{
+	flat f = {out, 0, 0, name ? name : "config", 0, NULL};
+	if (len > CONFIG_MAX)
+		return err_set(CAIRN_ETOOBIG, "config '%s' is larger than %zu bytes", f.name,
+		               CONFIG_MAX);
+	buf_putc(out, '{');
+	if (!yaml) {
+		char err[160];
+		json_limits lim = {DEPTH_MAX, CONFIG_MAX};
+		json_doc *d = json_parse(data, len, &lim, err, sizeof err);
+		if (!d) {
+			const char *at = strstr(err, " at offset ");
+			size_t off = at ? (size_t)strtoull(at + 11, NULL, 10) : 0;
+			if (at)
+				err[at - err] = '\0';
+			return err_set(CAIRN_EINVALID, "cannot parse config '%s': line %zu: %s",
+			               f.name, line_of(data, len, off), err);
+		}
+		const json *r = json_root(d);
+		if (r->type != JSON_OBJ) {
+			json_doc_free(d);
+			return err_set(CAIRN_EINVALID,
+			               "config '%s' is not an object of keys (line 1)", f.name);
+		}
+		json_flatten(&f, r, "", 0);
+		json_doc_free(d);
+	} else {
+		yaml_parser_t p;
+		yaml_document_t doc;
+		if (!yaml_parser_initialize(&p))
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+		if (!yaml_parser_load(&p, &doc)) {
+			int rc = err_set(CAIRN_EINVALID,
+			                 "cannot parse config '%s': line %zu, column %zu: %s",
+			                 f.name, (size_t)p.problem_mark.line + 1,
+			                 (size_t)p.problem_mark.column + 1,
+			                 p.problem ? p.problem : "invalid YAML");
+			yaml_parser_delete(&p);
+			return rc;
+		}
+		f.doc = &doc;
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+		if (root && root->type != YAML_MAPPING_NODE) {
+			f.rc = err_set(CAIRN_EINVALID,
+			               "config '%s' is not a mapping of keys (line %zu)", f.name,
+			               (size_t)root->start_mark.line + 1);
+		} else {
+			yaml_flatten(&f, root, "", 0);
+		}
+		yaml_document_delete(&doc);
+		yaml_parser_delete(&p);
+	}
+	buf_putc(out, '}');
+	if (!f.rc && !buf_ok(out))
+		f.rc = err_set(CAIRN_ENOMEM, "out of memory");
+	return f.rc;
+}
+
+int config_kind(const char *path, bool *yaml)
+{
+	if (ends_with(path, ".yaml") || ends_with(path, ".yml"))
+		*yaml = true;
+	else if (ends_with(path, ".json"))
+		*yaml = false;
+	else
+		return err_set(CAIRN_EINVALID, "config '%s' is not a .yaml, .yml or .json file",
+		               path);
+	return 0;
+}
+
+int cairn_config_flatten_json(char **out, const char *path)
+{
+	buf data = BUF_INIT, b = BUF_INIT;
+	bool yaml;
+	*out = NULL;
+	if (!path)
+		return err_set(CAIRN_EINVALID, "no config path");
+	int rc = config_kind(path, &yaml);
+	if (rc)
+		return rc;
+	int e = read_file(path, CONFIG_MAX, &data);
+	if (e) {
+		buf_free(&data);
+		if (e == -EFBIG)
+			return err_set(CAIRN_ETOOBIG, "config '%s' is larger than %zu bytes", path,
+			               CONFIG_MAX);
+		return err_set(e == -ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot read config '%s': %s", path, strerror(-e));
+	}
+	rc = config_flatten_buf(&b, data.ptr, data.len, yaml, path);
+	buf_free(&data);
+	if (rc) {
+		buf_free(&b);
+		return rc;
+	}
+	*out = buf_detach(&b);
+	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+/* --- logging params ------------------------------------------------------------------ */
+
+int cairn_run_log_params_json(cairn_run *run, const char *text, int overwrite)
+{
+	char err[160];
+	const char **keys = NULL;
+	cairn_value *vals = NULL;
+	buf *texts = NULL;
+	size_t n = 0;
+	int rc = 0;
+	if (!run || !text)
+		return err_set(CAIRN_EINVALID, "no run or no params");
+	json_doc *d = json_parse(text, strlen(text), NULL, err, sizeof err);
+	if (!d)
+		return err_set(CAIRN_EINVALID, "params are not valid JSON: %s", err);
+	const json *r = json_root(d);
+	if (r->type != JSON_OBJ) {
+		json_doc_free(d);
+		return err_set(CAIRN_EINVALID, "params must be a JSON object");
+	}
+	keys = calloc(r->len + 1, sizeof *keys);
+	vals = calloc(r->len + 1, sizeof *vals);
+	texts = calloc(r->len + 1, sizeof *texts);
+	if (!keys || !vals || !texts) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (const json *c = r->child; c; c = c->next, n++) {
+		cairn_value *v = &vals[n];
+		keys[n] = c->key;
+		buf_init(&texts[n]);
+		if ((rc = cairn_key_validate(c->key, "param key")) != 0)
+			goto done;
+		switch (c->type) {
+		case JSON_NUM:
+			if (c->is_int) {
+				v->type = CAIRN_TYPE_INT;
+				v->i = c->i;
+			} else {
+				v->type = CAIRN_TYPE_FLOAT;
+				v->f = c->num;
+			}
+			break;
+		case JSON_BOOL:
+			v->type = CAIRN_TYPE_BOOL;
+			v->i = c->b;
+			break;
+		case JSON_STR:
+			v->type = CAIRN_TYPE_STRING;
+			v->s = c->str;
+			break;
+		case JSON_NULL:
+			v->type = CAIRN_TYPE_STRING;
+			v->s = "null";
+			break;
+		default:
+			json_node_text(&texts[n], c, 0, false);
+			v->type = CAIRN_TYPE_STRING;
+			v->s = texts[n].ptr;
+		}
+		if (v->type == CAIRN_TYPE_STRING && strlen(v->s) > TEXT_VALUE_MAX) {
+			rc = err_set(CAIRN_ETOOBIG, "param '%s' value too long (at most %d bytes)",
+			             c->key, TEXT_VALUE_MAX);
+			goto done;
+		}
+	}
+	int64_t rid;
+	if ((rc = capture_run_rid(run, &rid)) != 0)
+		goto done;
+	rc = store_params_put_many(cairn_run_store(run), rid, keys, vals, n, overwrite != 0);
+done:
+	for (size_t i = 0; texts && i < n; i++)
+		buf_free(&texts[i]);
+	free(keys);
+	free(vals);
+	free(texts);
+	json_doc_free(d);
+	return rc;
+}
+
+int cairn_run_log_config(cairn_run *run, const char *path)
+{
+	char *flat_json = NULL;
+	char fmsg[1024] = "", smsg[1024] = "";
+	if (!run || !path)
+		return err_set(CAIRN_EINVALID, "no run or no config path");
+	int frc = cairn_config_flatten_json(&flat_json, path);
+	if (frc)
+		snprintf(fmsg, sizeof fmsg, "%s", cairn_error_last());
+	if (frc == CAIRN_ENOTFOUND || (frc == CAIRN_EINVALID && !path_exists(path)))
+		return frc;
+	/* The file itself first, masked (capture-config.c), so a malformed
+	 * config is still stored; a copy refused for a credential it cannot
+	 * mask does not keep the params (masked too) out. */
+	int src = cairn_run_log_config_snapshot(run, path);
+	if (src)
+		snprintf(smsg, sizeof smsg, "%s", cairn_error_last());
+	int rc = 0;
+	if ((src == 0 || src == CAIRN_EINVALID || src == CAIRN_ETOOBIG) && flat_json)
+		rc = cairn_run_log_params_json(run, flat_json, 1);
+	cairn_free(flat_json);
+	if (rc)
+		return rc;
+	if (src)
+		return err_set(src, "%s", smsg);
+	if (frc)
+		return err_set(frc, "%s", fmsg);
+	return 0;
+}

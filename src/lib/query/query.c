@@ -1,0 +1,249 @@
+/*
+ * lib/query/query.c — the public query API (cairn/query.h): checks options, parses
+ * the query, sort and field texts, and hands the trees to the executor
+ * (store-query.c).  Also the metric-direction heuristic shared by diff and
+ * `cairn best`.  Stateless; thread-safe as the store is.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/query/query.h"
+#include "lib/store/query.h"
+#include "util/json.h"
+
+static int parse_query(qexpr *e, const char *text, size_t *out_pos)
+{
+	qerror err;
+	if (qexpr_parse(e, text, &err) != 0) {
+		if (out_pos)
+			*out_pos = err.pos;
+		return qerror_raise(&err, "query", text);
+	}
+	return 0;
+}
+
+int cairn_query_validate(const char *query, size_t *out_pos)
+{
+	qexpr e;
+	if (out_pos)
+		*out_pos = 0;
+	int rc = parse_query(&e, query, out_pos);
+	qexpr_free(&e);
+	return rc;
+}
+
+int cairn_query_sort_validate(const char *sort, size_t *out_pos)
+{
+	qexpr e = {0};
+	qsortkey keys[QUERY_MAX_SORT];
+	size_t n;
+	qerror err;
+	int rc = 0;
+	if (out_pos)
+		*out_pos = 0;
+	if (qsort_parse(keys, &n, &e, sort, &err) != 0) {
+		if (out_pos)
+			*out_pos = err.pos;
+		rc = qerror_raise(&err, "sort", sort);
+	}
+	qexpr_free(&e);
+	return rc;
+}
+
+static int finish(char **out, buf *b, int rc)
+{
+	if (rc) {
+		buf_free(b);
+		return rc;
+	}
+	*out = buf_detach(b);
+	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+static int check_opts(const cairn_query_options *o)
+{
+	if (o->version != CAIRN_QUERY_OPTIONS_VERSION)
+		return err_set(CAIRN_EINVALID, "cairn_query_options version %u is not supported",
+		               o->version);
+	if (o->offset < 0)
+		return err_set(CAIRN_EINVALID, "negative offset");
+	return 0;
+}
+
+int cairn_query_runs_json(char **out, cairn_store *s, const cairn_query_options *o)
+{
+	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
+	qexpr e = {0}, se = {0};
+	qsortkey keys[QUERY_MAX_SORT];
+	size_t nkeys = 0;
+	buf b = BUF_INIT;
+	qerror err;
+	int rc;
+	*out = NULL;
+	if (!s)
+		return err_set(CAIRN_EINVALID, "no store");
+	if (!o)
+		o = &def;
+	if ((rc = check_opts(o)) != 0)
+		return rc;
+	if ((rc = parse_query(&e, o->query, NULL)) != 0)
+		goto done;
+	if (o->sort && qsort_parse(keys, &nkeys, &se, o->sort, &err) != 0) {
+		rc = qerror_raise(&err, "sort", o->sort);
+		goto done;
+	}
+	writer_flush(s);
+	store_query sq = {.q = &e,
+	                  .keys = keys,
+	                  .nkeys = nkeys,
+	                  .limit = o->limit,
+	                  .offset = o->offset,
+	                  .project = o->project,
+	                  .include_deleted = o->include_deleted != 0};
+	rc = store_query_runs_json(s, &sq, &b);
+done:
+	qexpr_free(&e);
+	qexpr_free(&se);
+	return finish(out, &b, rc);
+}
+
+int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options *o,
+                           const char *group_by, const char *metric)
+{
+	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
+	qexpr e = {0}, fe = {0};
+	qfield gf, mf;
+	buf b = BUF_INIT;
+	qerror err;
+	int rc;
+	*out = NULL;
+	if (!s)
+		return err_set(CAIRN_EINVALID, "no store");
+	if (!o)
+		o = &def;
+	if ((rc = check_opts(o)) != 0)
+		return rc;
+	if (!group_by || !*group_by)
+		return err_set(CAIRN_EINVALID, "no field to group by");
+	if ((rc = parse_query(&e, o->query, NULL)) != 0)
+		goto done;
+	if (qfield_parse(&gf, &fe, group_by, &err) != 0) {
+		rc = qerror_raise(&err, "group field", group_by);
+		goto done;
+	}
+	if (!qtype_sortable(qfield_type(&gf))) {
+		rc = err_set(CAIRN_EINVALID,
+		             "cannot group by '%s' (a run has many tags: filter with "
+		             "tags.TAG instead)",
+		             group_by);
+		goto done;
+	}
+	if (metric && *metric) {
+		if (qfield_parse(&mf, &fe, metric, &err) != 0) {
+			rc = qerror_raise(&err, "metric", metric);
+			goto done;
+		}
+		if (!qtype_sortable(qfield_type(&mf))) {
+			rc = err_set(CAIRN_EINVALID, "'%s' has no values to summarise", metric);
+			goto done;
+		}
+	}
+	writer_flush(s);
+	store_query sq = {
+	    .q = &e, .project = o->project, .include_deleted = o->include_deleted != 0};
+	rc = store_query_group_json(s, &sq, &gf, metric && *metric ? &mf : NULL, &b);
+done:
+	qexpr_free(&e);
+	qexpr_free(&fe);
+	return finish(out, &b, rc);
+}
+
+int cairn_query_field_json(char **out, const char *field, size_t *out_pos)
+{
+	static const char *const kinds[] = {"metric",   "param",   "tag",      "tags",
+	                                    "property", "dataset", "attribute"};
+	static const char *const mparts[] = {"last", "min", "max", "count", "step"};
+	static const char *const dparts[] = {"digest", "path", "role", "algo", "files", "bytes"};
+	qexpr e = {0};
+	qfield f;
+	qerror err;
+	buf b = BUF_INIT;
+	int rc = 0;
+	*out = NULL;
+	if (out_pos)
+		*out_pos = 0;
+	if (qfield_parse(&f, &e, field, &err) != 0) {
+		if (out_pos)
+			*out_pos = err.pos;
+		rc = qerror_raise(&err, "field", field);
+		goto done;
+	}
+	char name[320];
+	qfield_name(name, sizeof name, &f);
+	bool first = true;
+	buf_putc(&b, '{');
+	json_key(&b, &first, "field");
+	json_str(&b, name);
+	json_key(&b, &first, "kind");
+	json_str(&b, kinds[f.kind]);
+	json_key(&b, &first, "key");
+	if (f.kind == QK_ATTR) {
+		const char *an = qattr_name((qattr)f.part);
+		const char *dot = strrchr(an, '.');
+		json_str(&b, dot ? dot + 1 : an);
+	} else {
+		json_str(&b, f.key);
+	}
+	json_key(&b, &first, "part");
+	json_str(&b, f.kind == QK_METRIC    ? mparts[f.part]
+	             : f.kind == QK_DATASET ? dparts[f.part]
+	                                    : NULL);
+	buf_putc(&b, '}');
+done:
+	qexpr_free(&e);
+	return finish(out, &b, rc);
+}
+
+/* Does the metric name contain `word` as a word part (split at anything
+ * that is not a letter or digit, and at lower-to-upper case changes)? */
+static bool has_word(const char *key, const char *word)
+{
+	size_t wn = strlen(word);
+	for (const char *p = key; *p;) {
+		while (*p && !isalnum((unsigned char)*p))
+			p++;
+		const char *st = p;
+		if (*p)
+			p++;
+		while (*p && isalnum((unsigned char)*p) &&
+		       !(isupper((unsigned char)*p) && islower((unsigned char)p[-1])))
+			p++;
+		size_t n = (size_t)(p - st);
+		if (n == wn && strncasecmp(st, word, wn) == 0)
+			return true;
+	}
+	return false;
+}
+
+int cairn_metric_direction(const char *key)
+{
+	static const char *const lower[] = {
+	    "loss", "error",      "err", "rmse",    "mse", "mae",     "mape",   "rmsle", "wer",
+	    "cer",  "perplexity", "ppl", "latency", "nll", "logloss", "regret", NULL};
+	static const char *const higher[] = {
+	    "acc",    "accuracy", "auc",  "f1",    "f1score", "precision", "recall",
+	    "map",    "ndcg",     "bleu", "rouge", "r2",      "iou",       "dice",
+	    "reward", "top1",     "top5", "mrr",   "roc",     "pr",        NULL};
+	if (!key)
+		return 0;
+	for (int k = 0; lower[k]; k++)
+		if (has_word(key, lower[k]))
+			return -1;
+	for (int k = 0; higher[k]; k++)
+		if (has_word(key, higher[k]))
+			return 1;
+	return 0;
+}

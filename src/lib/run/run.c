@@ -1,0 +1,817 @@
+/*
+ * lib/run/run.c — run handles: creating and attaching, logging params, metrics,
+ * tags, properties, notes and artifacts, finishing, and reading runs back.
+ *
+ * A cairn_run caches, per metric key, the interned key id and the last step
+ * this handle logged, in an open-addressing table guarded by `mu`, so the
+ * hot path (cairn_run_log_metric) is: validate the key once, one hash lookup,
+ * one append to the store's writer.  Thread-safe.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/store/capture.h"
+#include "lib/store/store.h"
+#include "util/fs.h"
+
+typedef struct keyent {
+	char *name;
+	uint64_t hash;
+	int64_t kid;
+	int64_t last_step;
+} keyent;
+
+struct cairn_run {
+	cairn_store *store;
+	int64_t rid;
+	char id[CAIRN_RUN_ID_HEXSZ + 1];
+	char *name;
+	char *project;
+	int64_t seq;
+	pthread_mutex_t mu;
+	keyent *keys;
+	size_t nkeys, capkeys; /* capkeys is a power of two */
+};
+
+static const char *const status_names[] = {"running", "finished", "failed",
+                                           "killed",  "crashed",  "pruned"};
+
+const char *cairn_status_name(cairn_status s)
+{
+	if ((unsigned)s < sizeof status_names / sizeof status_names[0])
+		return status_names[s];
+	return "unknown";
+}
+
+int cairn_status_parse(cairn_status *out, const char *name)
+{
+	for (unsigned i = 0; i < sizeof status_names / sizeof status_names[0]; i++) {
+		if (name && strcmp(name, status_names[i]) == 0) {
+			*out = (cairn_status)i;
+			return 0;
+		}
+	}
+	return err_set(
+	    CAIRN_EINVALID,
+	    "unknown status '%s' (expected running, finished, failed, killed, crashed or pruned)",
+	    name ? name : "");
+}
+
+static int run_alloc(cairn_run **out, cairn_store *s, int64_t rid, const char *id)
+{
+	cairn_run *r = calloc(1, sizeof *r);
+	if (!r)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	r->store = s;
+	r->rid = rid;
+	memcpy(r->id, id, CAIRN_RUN_ID_HEXSZ + 1);
+	pthread_mutex_init(&r->mu, NULL);
+	int rc = store_run_names(s, rid, &r->name, &r->project, &r->seq);
+	if (rc) {
+		cairn_run_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o)
+{
+	cairn_run_options def = CAIRN_RUN_OPTIONS_INIT;
+	char cwd[PATH_MAX], host[256] = "";
+	*out = NULL;
+	if (!s)
+		return err_set(CAIRN_EINVALID, "no store");
+	if (!o)
+		o = &def;
+	if (o->version != CAIRN_RUN_OPTIONS_VERSION)
+		return err_set(CAIRN_EINVALID, "cairn_run_options version %u is not supported",
+		               o->version);
+	const char *project = o->project;
+	if (!project || !*project)
+		project = getenv("CAIRN_PROJECT");
+	if (!project || !*project)
+		project = "default";
+	int rc;
+	if ((rc = cairn_key_validate(project, "project name")) != 0)
+		return rc;
+	if (o->name && (rc = cairn_key_validate(o->name, "run name")) != 0)
+		return rc;
+	for (size_t i = 0; i < o->ntags; i++)
+		if ((rc = cairn_key_validate(o->tags[i], "tag")) != 0)
+			return rc;
+	gethostname(host, sizeof host - 1);
+	const char *user = getenv("USER");
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_name)
+		user = pw->pw_name;
+	run_row row = {
+	    .project = project,
+	    .name = o->name,
+	    .command = o->command,
+	    .cwd = o->cwd ? o->cwd : getcwd(cwd, sizeof cwd),
+	    .host = host,
+	    .user = user,
+	    .parent = o->parent,
+	    .pid = (int)getpid(),
+	    .start_time = store_now(s),
+	};
+	char id[33];
+	int64_t rid, seq;
+	char *name = NULL;
+	if ((rc = store_run_insert(s, &row, o->tags, o->ntags, id, &rid, &seq, &name)) != 0)
+		return rc;
+	free(name);
+	return run_alloc(out, s, rid, id);
+}
+
+int cairn_run_resolve(char out_id[CAIRN_RUN_ID_HEXSZ + 1], cairn_store *s, const char *id)
+{
+	int64_t rid;
+	return store_run_lookup(s, id, false, &rid, out_id);
+}
+
+int cairn_run_open(cairn_run **out, cairn_store *s, const char *id)
+{
+	int64_t rid;
+	char full[33];
+	*out = NULL;
+	int rc = store_run_lookup(s, id, false, &rid, full);
+	if (rc)
+		return rc;
+	return run_alloc(out, s, rid, full);
+}
+
+void cairn_run_free(cairn_run *r)
+{
+	if (!r)
+		return;
+	writer_flush(r->store);
+	for (size_t i = 0; i < r->capkeys; i++)
+		free(r->keys[i].name);
+	free(r->keys);
+	free(r->name);
+	free(r->project);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+const char *cairn_run_id(const cairn_run *r)
+{
+	return r ? r->id : NULL;
+}
+const char *cairn_run_name(const cairn_run *r)
+{
+	return r ? r->name : NULL;
+}
+const char *cairn_run_project(const cairn_run *r)
+{
+	return r ? r->project : NULL;
+}
+int64_t cairn_run_seq(const cairn_run *r)
+{
+	return r ? r->seq : 0;
+}
+cairn_store *cairn_run_store(const cairn_run *r)
+{
+	return r ? r->store : NULL;
+}
+
+/* --- metrics --------------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+/* Find or add the key in the handle's cache; called with r->mu held. */
+static int key_slot(cairn_run *r, const char *key, keyent **out)
+{
+	uint64_t h = fnv1a(key);
+	if (r->capkeys) {
+		size_t i = h & (r->capkeys - 1);
+		while (r->keys[i].name) {
+			if (r->keys[i].hash == h && strcmp(r->keys[i].name, key) == 0) {
+				*out = &r->keys[i];
+				return 0;
+			}
+			i = (i + 1) & (r->capkeys - 1);
+		}
+	}
+	/* New key: validate, intern, learn its last step. */
+	int rc = cairn_key_validate(key, "metric key");
+	if (rc)
+		return rc;
+	int64_t kid, last;
+	if ((rc = store_key_intern(r->store, key, &kid)) != 0)
+		return rc;
+	if ((rc = store_metric_last_step(r->store, r->rid, kid, &last)) != 0)
+		return rc;
+	if ((r->nkeys + 1) * 2 > r->capkeys) {
+		size_t ncap = r->capkeys ? r->capkeys * 2 : 16;
+		keyent *nk = calloc(ncap, sizeof *nk);
+		if (!nk)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		for (size_t i = 0; i < r->capkeys; i++) {
+			if (!r->keys[i].name)
+				continue;
+			size_t j = r->keys[i].hash & (ncap - 1);
+			while (nk[j].name)
+				j = (j + 1) & (ncap - 1);
+			nk[j] = r->keys[i];
+		}
+		free(r->keys);
+		r->keys = nk;
+		r->capkeys = ncap;
+	}
+	size_t i = h & (r->capkeys - 1);
+	while (r->keys[i].name)
+		i = (i + 1) & (r->capkeys - 1);
+	r->keys[i].name = strdup(key);
+	if (!r->keys[i].name)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	r->keys[i].hash = h;
+	r->keys[i].kid = kid;
+	r->keys[i].last_step = last;
+	r->nkeys++;
+	*out = &r->keys[i];
+	return 0;
+}
+
+/* The step a point gets: `step`, or one past the key's last one for
+ * CAIRN_STEP_AUTO; steps are 0..INT64_MAX, and there is none after the last. */
+static int next_step(const char *key, const keyent *k, int64_t step, int64_t *out)
+{
+	if (step == CAIRN_STEP_AUTO) {
+		if (k->last_step == INT64_MAX)
+			return err_set(CAIRN_EINVALID,
+			               "metric '%s': no step after %lld, the largest there is", key,
+			               (long long)k->last_step);
+		*out = k->last_step + 1;
+		return 0;
+	}
+	if (step < 0)
+		return err_set(CAIRN_EINVALID, "metric '%s': negative step %lld", key,
+		               (long long)step);
+	*out = step;
+	return 0;
+}
+
+/* A point's time in milliseconds: `timestamp` (seconds since the epoch), or
+ * now for 0.  Anything else outside 1970..9999 is an error, not a wrapped
+ * integer. */
+static int timestamp_ms(cairn_store *s, const char *key, double timestamp, int64_t *out)
+{
+	if (timestamp == 0) {
+		*out = store_now_ms(s);
+		return 0;
+	}
+	if (!(timestamp > 0 && timestamp <= TIMESTAMP_MAX))
+		return err_set(CAIRN_EINVALID,
+		               "metric '%s': timestamp %g is out of range (seconds since 1970, "
+		               "at most %.0f: the end of year 9999)",
+		               key ? key : "", timestamp, TIMESTAMP_MAX);
+	*out = (int64_t)llround(timestamp * 1000.0);
+	return 0;
+}
+
+int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t step,
+                         double timestamp)
+{
+	if (!r || !key)
+		return err_set(CAIRN_EINVALID, "no run or no metric key");
+	keyent *k = NULL;
+	pthread_mutex_lock(&r->mu);
+	int rc = key_slot(r, key, &k);
+	if (rc) {
+		pthread_mutex_unlock(&r->mu);
+		return rc;
+	}
+	int64_t ts_ms;
+	if ((rc = timestamp_ms(r->store, key, timestamp, &ts_ms)) != 0 ||
+	    (rc = next_step(key, k, step, &step)) != 0) {
+		pthread_mutex_unlock(&r->mu);
+		return rc;
+	}
+	if (step > k->last_step)
+		k->last_step = step;
+	mpoint p = {r->rid, k->kid, step, ts_ms, value};
+	pthread_mutex_unlock(&r->mu);
+	return writer_append(r->store, &p);
+}
+
+int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *values, size_t n,
+                          int64_t step, double timestamp)
+{
+	if (!r || (n && (!keys || !values)))
+		return err_set(CAIRN_EINVALID, "no run, no metric keys or no values");
+	if (step != CAIRN_STEP_AUTO && step < 0)
+		return err_set(CAIRN_EINVALID, "metrics: negative step %lld", (long long)step);
+	int64_t ts_ms;
+	int rc = timestamp_ms(r->store, n ? keys[0] : "", timestamp, &ts_ms);
+	if (rc)
+		return rc;
+	mpoint stackpts[128], *pts = stackpts;
+	if (n > sizeof stackpts / sizeof stackpts[0]) {
+		if (n > SIZE_MAX / sizeof *pts || !(pts = malloc(n * sizeof *pts)))
+			return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	keyent *k = NULL;
+	pthread_mutex_lock(&r->mu);
+	/* Pass 1 interns every key (and may grow the table); nothing is changed
+	 * that a failure would have to undo.  Pass 2 finds each key again — the
+	 * table no longer moves — and takes its step. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!keys[i])
+			rc = err_set(CAIRN_EINVALID, "metrics: key %zu is NULL", i);
+		else
+			rc = key_slot(r, keys[i], &k);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		key_slot(r, keys[i], &k);
+		int64_t st;
+		if ((rc = next_step(keys[i], k, step, &st)) != 0)
+			break; /* no point is appended after an error */
+		if (st > k->last_step)
+			k->last_step = st;
+		pts[i] = (mpoint){r->rid, k->kid, st, ts_ms, values[i]};
+	}
+	pthread_mutex_unlock(&r->mu);
+	/* writer_append buffers the point even when it reports an earlier
+	 * flush failure, so every point goes in and the first error comes out. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int arc = writer_append(r->store, &pts[i]);
+		if (arc && !rc)
+			rc = arc;
+	}
+	if (pts != stackpts)
+		free(pts);
+	return rc;
+}
+
+int cairn_run_flush(cairn_run *r)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	return writer_flush(r->store);
+}
+
+/* --- params, tags, properties, note ------------------------------------------ */
+
+static int check_value(const char *key, const cairn_value *v)
+{
+	if (!v)
+		return err_set(CAIRN_EINVALID, "param '%s' has no value", key);
+	if (v->type < CAIRN_TYPE_INT || v->type > CAIRN_TYPE_STRING)
+		return err_set(CAIRN_EINVALID, "param '%s' has an unknown type", key);
+	if (v->type == CAIRN_TYPE_STRING) {
+		if (!v->s)
+			return err_set(CAIRN_EINVALID, "param '%s' has no value", key);
+		if (strlen(v->s) > TEXT_VALUE_MAX)
+			return err_set(CAIRN_ETOOBIG,
+			               "param '%s' value too long (%zu bytes, at most %d)", key,
+			               strlen(v->s), TEXT_VALUE_MAX);
+	}
+	return 0;
+}
+
+static int param_put(cairn_run *r, const char *key, const cairn_value *v, bool overwrite)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	int rc = cairn_key_validate(key, "param key");
+	if (rc || (rc = check_value(key, v)) != 0)
+		return rc;
+	return store_param_put(r->store, r->rid, key, v, overwrite);
+}
+
+int cairn_run_log_param(cairn_run *r, const char *key, const cairn_value *v)
+{
+	return param_put(r, key, v, false);
+}
+
+int cairn_run_set_param(cairn_run *r, const char *key, const cairn_value *v)
+{
+	return param_put(r, key, v, true);
+}
+
+int cairn_run_log_param_text(cairn_run *r, const char *key, const char *text)
+{
+	cairn_value v;
+	cairn_value_parse(&v, text ? text : "");
+	return param_put(r, key, &v, false);
+}
+
+int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+{
+	if (!r || (n && (!keys || !values)))
+		return err_set(CAIRN_EINVALID, "no run, no param keys or no values");
+	/* Everything is checked before the one transaction starts. */
+	for (size_t i = 0; i < n; i++) {
+		int rc = cairn_key_validate(keys[i], "param key");
+		if (rc || (rc = check_value(keys[i], &values[i])) != 0)
+			return rc;
+	}
+	return store_params_put_many(r->store, r->rid, keys, values, n, false);
+}
+
+int cairn_run_set_tag(cairn_run *r, const char *tag)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	int rc = cairn_key_validate(tag, "tag");
+	return rc ? rc : store_tag_put(r->store, r->rid, tag, false);
+}
+
+int cairn_run_remove_tag(cairn_run *r, const char *tag)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	int rc = cairn_key_validate(tag, "tag");
+	return rc ? rc : store_tag_put(r->store, r->rid, tag, true);
+}
+
+int cairn_run_set_property(cairn_run *r, const char *key, const char *value)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	int rc = cairn_key_validate(key, "property key");
+	if (rc)
+		return rc;
+	if (!value)
+		return err_set(CAIRN_EINVALID, "property '%s' has no value", key);
+	if (strlen(value) > TEXT_VALUE_MAX)
+		return err_set(CAIRN_ETOOBIG, "property '%s' value too long (at most %d bytes)",
+		               key, TEXT_VALUE_MAX);
+	return store_property_put(r->store, r->rid, key, value);
+}
+
+int cairn_run_set_note(cairn_run *r, const char *text)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	if (text && strlen(text) > NOTE_MAX)
+		return err_set(CAIRN_ETOOBIG, "note too long (at most %d bytes)", NOTE_MAX);
+	return store_run_set_text(r->store, r->rid, "note", text ? text : "");
+}
+
+int cairn_run_set_name(cairn_run *r, const char *name)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	int rc = cairn_key_validate(name, "run name");
+	if (rc)
+		return rc;
+	rc = store_run_set_text(r->store, r->rid, "name", name);
+	if (rc == 0) {
+		char *n = strdup(name);
+		if (n) {
+			free(r->name);
+			r->name = n;
+		}
+	}
+	return rc;
+}
+
+/* --- artifacts -------------------------------------------------------------- */
+
+static const char *media_type_of(const char *path)
+{
+	static const char *const map[][2] = {
+	    {".png", "image/png"},
+	    {".jpg", "image/jpeg"},
+	    {".jpeg", "image/jpeg"},
+	    {".svg", "image/svg+xml"},
+	    {".gif", "image/gif"},
+	    {".txt", "text/plain"},
+	    {".log", "text/plain"},
+	    {".md", "text/markdown"},
+	    {".csv", "text/csv"},
+	    {".tsv", "text/tab-separated-values"},
+	    {".json", "application/json"},
+	    {".yaml", "application/yaml"},
+	    {".yml", "application/yaml"},
+	    {".py", "text/x-python"},
+	    {".ipynb", "application/x-ipynb+json"},
+	    {".html", "text/html"},
+	    {".c", "text/x-c"},
+	    {".h", "text/x-c"},
+	    {".sh", "text/x-shellscript"},
+	    {".toml", "application/toml"},
+	    {".pkl", "application/octet-stream"},
+	    {".pdf", "application/pdf"},
+	};
+	const char *dot = strrchr(path_base(path), '.');
+	if (dot)
+		for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+			if (strcasecmp(dot, map[i][0]) == 0)
+				return map[i][1];
+	return "application/octet-stream";
+}
+
+static int artifact_file(cairn_run *r, const char *path, const char *name, const char *kind,
+                         const char *key, int64_t step, const char *media)
+{
+	char oid[CAIRN_OID_HEXSZ + 1];
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot log artifact '%s': %s", path, strerror(errno));
+	int rc;
+	for (int attempt = 0;; attempt++) {
+		/* (again after a purge removed the object: it is read anew) */
+		rc = cairn_object_put_file(oid, r->store, path);
+		if (rc == 0)
+			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)st.st_size,
+			                        media ? media : media_type_of(name), kind, key,
+			                        step);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
+}
+
+typedef struct walk_ctx {
+	cairn_run *r;
+	const char *root;
+	const char *name;
+	const char *kind;
+	int rc;
+} walk_ctx;
+
+/* nftw has no user pointer; the walk is serialised by a lock-free hand-off
+ * through this thread-local (one walk per thread at a time). */
+static _Thread_local walk_ctx *walk_cur;
+
+static int walk_cb(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	walk_ctx *c = walk_cur;
+	if (type != FTW_F || !S_ISREG(sb->st_mode))
+		return 0; /* directories, links and special files are not stored */
+	const char *rel = fpath + strlen(c->root);
+	while (*rel == '/')
+		rel++;
+	char *full = path_join(c->name, rel);
+	if (!full) {
+		c->rc = err_set(CAIRN_ENOMEM, "out of memory");
+		return 1;
+	}
+	c->rc = artifact_file(c->r, fpath, full, c->kind, NULL, CAIRN_STEP_AUTO, NULL);
+	free(full);
+	return c->rc ? 1 : 0;
+}
+
+int cairn_run_log_artifact_kind(cairn_run *r, const char *path, const char *name, const char *kind)
+{
+	if (!r || !path)
+		return err_set(CAIRN_EINVALID, "no run or no path");
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot log artifact '%s': %s", path, strerror(errno));
+	if (!name || !*name)
+		name = path_base(path);
+	int rc = cairn_key_validate(name, "artifact name");
+	if (rc)
+		return rc;
+	if (!relpath_is_safe(name))
+		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
+		               name);
+	if (!kind)
+		kind = CAIRN_ARTIFACT_FILE;
+	if (S_ISREG(st.st_mode))
+		return artifact_file(r, path, name, kind, NULL, CAIRN_STEP_AUTO, NULL);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(CAIRN_EINVALID, "cannot log artifact '%s': not a file or directory",
+		               path);
+	walk_ctx c = {r, path, name, kind, 0};
+	walk_ctx *saved = walk_cur;
+	walk_cur = &c;
+	int w = nftw(path, walk_cb, 32, FTW_PHYS);
+	walk_cur = saved;
+	if (c.rc)
+		return c.rc;
+	if (w != 0)
+		return err_set(CAIRN_EIO, "cannot walk '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+int cairn_run_log_artifact(cairn_run *r, const char *path, const char *name)
+{
+	return cairn_run_log_artifact_kind(r, path, name, CAIRN_ARTIFACT_FILE);
+}
+
+int cairn_run_log_artifact_buf(cairn_run *r, const void *data, size_t len, const char *name,
+                               const char *kind)
+{
+	if (!r || (!data && len))
+		return err_set(CAIRN_EINVALID, "no run or no data");
+	int rc = cairn_key_validate(name, "artifact name");
+	if (rc)
+		return rc;
+	if (!relpath_is_safe(name))
+		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
+		               name);
+	char oid[CAIRN_OID_HEXSZ + 1];
+	for (int attempt = 0;; attempt++) {
+		rc = cairn_object_put_buf(oid, r->store, data ? data : "", len);
+		if (rc == 0)
+			rc = store_artifact_put(
+			    r->store, r->rid, name, oid, (int64_t)len, media_type_of(name),
+			    kind ? kind : CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
+}
+
+/* Recognise an image by its first bytes; returns the extension or NULL. */
+static const char *image_kind(const unsigned char *p, size_t n, const char **media)
+{
+	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) {
+		*media = "image/png";
+		return "png";
+	}
+	if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
+		*media = "image/jpeg";
+		return "jpg";
+	}
+	/* SVG: XML text whose first element is <svg (allow a prolog) */
+	size_t lim = n < 1024 ? n : 1024;
+	for (size_t i = 0; i + 4 <= lim; i++) {
+		if (memcmp(p + i, "<svg", 4) == 0) {
+			*media = "image/svg+xml";
+			return "svg";
+		}
+	}
+	return NULL;
+}
+
+static int image_name(char *out, size_t n, const char *key, int64_t step, const char *ext)
+{
+	if (step == CAIRN_STEP_AUTO)
+		snprintf(out, n, "images/%s.%s", key, ext);
+	else
+		snprintf(out, n, "images/%s/%08lld.%s", key, (long long)step, ext);
+	return 0;
+}
+
+/* Validate an image's key, step and content; names its artifact path. */
+static int image_check(const char *key, int64_t step, const void *head, size_t n, const char *what,
+                       char *name, size_t namesz, const char **media)
+{
+	int rc = cairn_key_validate(key, "image key");
+	if (rc)
+		return rc;
+	if (step != CAIRN_STEP_AUTO && step < 0)
+		return err_set(CAIRN_EINVALID, "image '%s': negative step", key);
+	const char *ext = image_kind(head, n, media);
+	if (!ext)
+		return err_set(CAIRN_EINVALID, "%s is not a PNG, JPEG or SVG image", what);
+	image_name(name, namesz, key, step, ext);
+	return 0;
+}
+
+int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, size_t len,
+                            int64_t step)
+{
+	char name[KEY_MAX + 64], oid[CAIRN_OID_HEXSZ + 1], what[KEY_MAX + 16];
+	const char *media = NULL;
+	if (!r || !data)
+		return err_set(CAIRN_EINVALID, "no run or no image data");
+	snprintf(what, sizeof what, "image '%s'", key ? key : "");
+	int rc = image_check(key, step, data, len, what, name, sizeof name, &media);
+	if (rc)
+		return rc;
+	for (int attempt = 0;; attempt++) {
+		rc = cairn_object_put_buf(oid, r->store, data, len);
+		if (rc == 0)
+			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
+			                        CAIRN_ARTIFACT_IMAGE, key, step);
+		if (!object_retry(&rc, attempt))
+			return rc;
+	}
+}
+
+int cairn_run_log_image(cairn_run *r, const char *key, const char *path, int64_t step)
+{
+	char name[KEY_MAX + 64], what[4200];
+	const char *media = NULL;
+	unsigned char head[1024];
+	if (!r || !path)
+		return err_set(CAIRN_EINVALID, "no run or no path");
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot read image '%s': %s", path, strerror(errno));
+	size_t n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	snprintf(what, sizeof what, "'%s'", path);
+	int rc = image_check(key, step, head, n, what, name, sizeof name, &media);
+	if (rc)
+		return rc;
+	return artifact_file(r, path, name, CAIRN_ARTIFACT_IMAGE, key, step, media);
+}
+
+/* --- lifecycle ----------------------------------------------------------------- */
+
+int cairn_run_heartbeat(cairn_run *r)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	return store_heartbeat(r->store, r->rid, store_now(r->store));
+}
+
+int cairn_run_finish(cairn_run *r, cairn_status status, int exit_code)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	if (status == CAIRN_STATUS_RUNNING || status > CAIRN_STATUS_PRUNED)
+		return err_set(CAIRN_EINVALID, "a run cannot finish with status '%s'",
+		               cairn_status_name(status));
+	int frc = writer_flush(r->store);
+	int rc = store_run_finish(r->store, r->rid, status, exit_code, store_now(r->store));
+	return rc ? rc : frc;
+}
+
+/* --- reading ------------------------------------------------------------------- */
+
+static int finish_json(char **out, buf *b, int rc)
+{
+	if (rc) {
+		buf_free(b);
+		return rc;
+	}
+	*out = buf_detach(b);
+	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+int cairn_run_get_json(char **out, cairn_store *s, const char *id)
+{
+	int64_t rid;
+	char full[33];
+	buf b = BUF_INIT;
+	*out = NULL;
+	writer_flush(s);
+	int rc = store_run_lookup(s, id, false, &rid, full);
+	if (rc == 0)
+		rc = store_run_json(s, rid, true, &b);
+	return finish_json(out, &b, rc);
+}
+
+int cairn_run_list_json(char **out, cairn_store *s, const cairn_list_options *o)
+{
+	cairn_list_options def = CAIRN_LIST_OPTIONS_INIT;
+	buf b = BUF_INIT;
+	*out = NULL;
+	if (!o)
+		o = &def;
+	writer_flush(s);
+	return finish_json(out, &b, store_run_list_json(s, o, &b));
+}
+
+int cairn_run_metric_history_json(char **out, cairn_store *s, const char *id, const char *key)
+{
+	int64_t rid;
+	char full[33];
+	buf b = BUF_INIT;
+	*out = NULL;
+	writer_flush(s);
+	int rc = store_run_lookup(s, id, false, &rid, full);
+	if (rc == 0)
+		rc = store_metric_history_json(s, rid, key, &b);
+	return finish_json(out, &b, rc);
+}
+
+int cairn_run_delete(cairn_store *s, const char *id, int purge)
+{
+	int64_t rid;
+	char full[33];
+	buf orphans = BUF_INIT;
+	writer_flush(s);
+	int rc = store_run_lookup(s, id, purge != 0, &rid, full);
+	if (rc)
+		return rc;
+	/* Purge: the rows go in one transaction, the files the run alone used
+	 * in a second one that checks each is still unreferenced (a writer may
+	 * have referenced the same bytes in between).  A crash between the two
+	 * leaves unreferenced files: garbage, never a dangling reference. */
+	rc = store_run_delete(s, rid, purge != 0, &orphans);
+	if (rc == 0 && purge && (rc = store_objects_sweep(s, &orphans, NULL)) != 0)
+		err_wrap(rc, "run '%s' was purged, but the files of its objects were left in place",
+		         full);
+	buf_free(&orphans);
+	return rc;
+}

@@ -1,0 +1,323 @@
+/*
+ * lib/store/open.c — finding, creating, opening and closing a store.
+ *
+ * Discovery order (DESIGN.md §3): explicit directory, $CAIRN_DIR, the nearest
+ * `.cairn/` walking up from the working directory, the per-user store.  A
+ * `.cairn` on the way up that is not a directory (a file, a dangling or
+ * broken symbolic link) stops the walk with an error: passing it by would
+ * put the runs silently into some other store.  A symbolic link to a store
+ * directory is that store.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/store/store.h"
+#include "util/fs.h"
+
+static const char *file_kind(mode_t m)
+{
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	return "not a directory";
+}
+
+/* Is something other than a directory (or a link to one) at path?  Then
+ * `what` says what: "a regular file", "a symbolic link to 'x', which does
+ * not exist", ...  false when path is a directory or nothing is there. */
+static bool not_a_dir(const char *path, char *what, size_t n)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0 || S_ISDIR(st.st_mode))
+		return false;
+	if (!S_ISLNK(st.st_mode)) {
+		snprintf(what, n, "%s", file_kind(st.st_mode));
+		return true;
+	}
+	char target[PATH_MAX];
+	ssize_t k = readlink(path, target, sizeof target - 1);
+	target[k > 0 ? k : 0] = '\0';
+	struct stat ts;
+	if (stat(path, &ts) != 0) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(what, n, "a symbolic link to '%s', which does not exist", target);
+		else
+			snprintf(what, n, "a symbolic link to '%s', which cannot be followed (%s)",
+			         target, strerror(e));
+		return true;
+	}
+	if (S_ISDIR(ts.st_mode))
+		return false;
+	snprintf(what, n, "a symbolic link to '%s', which is %s", target, file_kind(ts.st_mode));
+	return true;
+}
+
+/* The nearest dir/.cairn walking up from the working directory: 1 with
+ * *out set, 0 when there is none, or an error when a `.cairn` on the way is
+ * not a directory (silently passing it by would put runs in another store). */
+static int find_walking_up(char **out)
+{
+	char cwd[PATH_MAX], what[PATH_MAX + 128];
+	if (!getcwd(cwd, sizeof cwd))
+		return 0;
+	for (;;) {
+		bool root = strcmp(cwd, "/") == 0;
+		char *cand = path_join(cwd, ".cairn");
+		if (!cand)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		if (path_is_dir(cand)) {
+			*out = cand;
+			return 1;
+		}
+		if (not_a_dir(cand, what, sizeof what)) {
+			int rc =
+			    err_set(CAIRN_ESTORE,
+			            "'%s' is not a store directory: it is %s (remove it, or name "
+			            "the store explicitly)",
+			            cand, what);
+			free(cand);
+			return rc;
+		}
+		free(cand);
+		if (root)
+			return 0;
+		char *slash = strrchr(cwd, '/');
+		if (!slash)
+			return 0;
+		slash[slash == cwd ? 1 : 0] = '\0';
+	}
+}
+
+int cairn_store_find(char **out_dir, const char *explicit_dir)
+{
+	*out_dir = NULL;
+	const char *d = explicit_dir;
+	if (!d || !*d)
+		d = getenv("CAIRN_DIR");
+	if (d && *d) {
+		*out_dir = strdup(d);
+		return *out_dir ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	int found = find_walking_up(out_dir);
+	if (found != 0)
+		return found > 0 ? 0 : found;
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	char *base = NULL;
+	if (xdg && *xdg)
+		base = strdup(xdg);
+	else if (home && *home)
+		base = path_join(home, ".local/share");
+	else
+		return err_set(CAIRN_ENOTFOUND,
+		               "no store found: no .cairn/ above the working directory and neither "
+		               "XDG_DATA_HOME nor HOME is set");
+	if (!base)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	*out_dir = path_join(base, "cairn");
+	free(base);
+	return *out_dir ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+static void store_free(cairn_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nstmts; i++)
+		sqlite3_finalize(s->stmts[i].st);
+	if (s->db)
+		sqlite3_close_v2(s->db);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->wlock);
+	free(s->dir);
+	free(s->db_path);
+	free(s->objects_dir);
+	free(s);
+}
+
+static int store_alloc(cairn_store **out, const char *dir)
+{
+	cairn_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&s->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	pthread_mutex_init(&s->wlock, NULL);
+	s->dir = strdup(dir);
+	s->db_path = path_join(dir, "cairn.db");
+	s->objects_dir = path_join(dir, "objects");
+	s->stale_after = 60.0;
+	const char *st = getenv("CAIRN_HEARTBEAT_STALE");
+	if (st && atof(st) > 0)
+		s->stale_after = atof(st);
+	if (!s->dir || !s->db_path || !s->objects_dir) {
+		store_free(s);
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	*out = s;
+	return 0;
+}
+
+int cairn_store_init(char **out_dir, const char *dir)
+{
+	char *base = NULL, *sd = NULL;
+	cairn_store *s = NULL;
+	int rc = 0;
+	if (out_dir)
+		*out_dir = NULL;
+	if (!dir || !*dir)
+		dir = ".";
+	if (!path_is_dir(dir))
+		return err_set(CAIRN_ENOTFOUND, "cannot create store: '%s' is not a directory",
+		               dir);
+	base = path_abs(dir);
+	if (!base)
+		return err_set(CAIRN_EIO, "cannot resolve '%s': %s", dir, strerror(errno));
+	sd = path_join(base, ".cairn");
+	if (!sd) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	char what[PATH_MAX + 128];
+	if (not_a_dir(sd, what, sizeof what)) {
+		/* not "already exists": nothing usable is there (out_dir stays NULL) */
+		rc = err_set(CAIRN_EEXISTS, "cannot create store: '%s' exists and is %s", sd, what);
+		free(sd);
+		sd = NULL;
+		goto done;
+	}
+	bool existed = path_exists(sd);
+	char *objs = path_join(sd, "objects");
+	int e = objs ? mkdir_p(objs) : -ENOMEM;
+	free(objs);
+	if (e) {
+		rc = err_set(CAIRN_EIO, "cannot create store '%s': %s", sd, strerror(-e));
+		goto done;
+	}
+	if ((rc = store_alloc(&s, sd)) != 0)
+		goto done;
+	if ((rc = store_db_open(s, true)) != 0)
+		goto done;
+	if (existed)
+		rc = err_set(CAIRN_EEXISTS, "store '%s' already exists", sd);
+done:
+	store_free(s);
+	free(base);
+	if (out_dir && (rc == 0 || rc == CAIRN_EEXISTS))
+		*out_dir = sd;
+	else
+		free(sd);
+	return rc;
+}
+
+int cairn_store_open(cairn_store **out, const char *store_dir)
+{
+	char *dir = NULL;
+	cairn_store *s = NULL;
+	int rc;
+	*out = NULL;
+	bool explicit_dir =
+	    (store_dir && *store_dir) || (getenv("CAIRN_DIR") && *getenv("CAIRN_DIR"));
+	if ((rc = cairn_store_find(&dir, store_dir)) != 0)
+		return rc;
+	bool walked =
+	    !explicit_dir && strlen(dir) >= 7 && strcmp(dir + strlen(dir) - 7, "/.cairn") == 0;
+	if (!path_is_dir(dir)) {
+		char what[PATH_MAX + 128];
+		if (not_a_dir(dir, what, sizeof what)) {
+			rc = err_set(CAIRN_ESTORE,
+			             "cannot open store '%s': not a directory (it is %s)", dir,
+			             what);
+			goto done;
+		}
+		if (explicit_dir || walked) {
+			rc = err_set(CAIRN_ENOTFOUND, "cannot open store '%s': no such directory",
+			             dir);
+			goto done;
+		}
+		/* the per-user default is created on first use */
+		char *objs = path_join(dir, "objects");
+		int e = objs ? mkdir_p(objs) : -ENOMEM;
+		free(objs);
+		if (e) {
+			rc = err_set(CAIRN_EIO, "cannot create store '%s': %s", dir, strerror(-e));
+			goto done;
+		}
+	}
+	if ((rc = store_alloc(&s, dir)) != 0)
+		goto done;
+	struct stat st;
+	if (stat(s->db_path, &st) != 0) {
+		/* A directory without a database: a fresh store (init by hand or
+		 * the per-user default).  Create it. */
+		char *objs = path_join(dir, "objects");
+		int e = objs ? mkdir_p(objs) : -ENOMEM;
+		free(objs);
+		if (e) {
+			rc = err_set(CAIRN_ESTORE, "cannot open store '%s': %s", dir, strerror(-e));
+			goto done;
+		}
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = err_set(CAIRN_ESTORE, "'%s' is not a cairn store (not a regular file)",
+		             s->db_path);
+		goto done;
+	}
+	if ((rc = store_db_open(s, true)) != 0)
+		goto done;
+	*out = s;
+	s = NULL;
+done:
+	store_free(s);
+	free(dir);
+	return rc;
+}
+
+void cairn_store_close(cairn_store *s)
+{
+	if (!s)
+		return;
+	writer_stop(s);
+	store_free(s);
+}
+
+const char *cairn_store_path(const cairn_store *s)
+{
+	return s ? s->dir : NULL;
+}
+
+int cairn_store_check(cairn_store *s)
+{
+	int rc = 0;
+	store_lock(s);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
+		rc = store_sqlerr(s, "check the store");
+		goto done;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *m = (const char *)sqlite3_column_text(st, 0);
+		if (!m || strcmp(m, "ok") != 0)
+			rc =
+			    err_set(CAIRN_ESTORE, "store '%s' is damaged: %s", s->dir, m ? m : "?");
+	} else {
+		rc = store_sqlerr(s, "check the store");
+	}
+	sqlite3_finalize(st);
+done:
+	store_unlock(s);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * lib/store/query.h — the query executor's interface inside the library:
+ * run a parsed query against the store (store-query.c holds all its SQL).
+ */
+#ifndef CAIRN_LIB_STORE_QUERY_H
+#define CAIRN_LIB_STORE_QUERY_H
+
+#include "lib/internal.h"
+#include "lib/query/query.h"
+
+typedef struct store_query {
+	const qexpr *q;       /* parsed filter (root NULL: every run) */
+	const qsortkey *keys; /* sort keys; none: newest first */
+	size_t nkeys;
+	int64_t limit, offset; /* limit <= 0: all */
+	const char *project;   /* NULL: every project */
+	bool include_deleted;
+} store_query;
+
+/* {"total": N, "runs": [...]} into out. */
+int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out);
+
+/* The grouped form (see cairn_query_group_json). metric may be NULL. */
+int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *group,
+                           const qfield *metric, buf *out);
+
+#endif

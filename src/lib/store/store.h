@@ -1,0 +1,118 @@
+/*
+ * lib/store/store.h — the store module's interface inside the library.  Every SQL
+ * statement of cairn lives behind these functions (store*.c), with bound
+ * parameters only, each write inside a transaction, so a PostgreSQL store can
+ * later stand beside the SQLite one.
+ *
+ * Every function takes the store's recursive lock for its whole duration, so
+ * a cairn_store may be shared between threads.
+ */
+#ifndef CAIRN_LIB_STORE_H
+#define CAIRN_LIB_STORE_H
+
+#include "lib/internal.h"
+
+#define SCHEMA_APP_ID 0x6361726e /* 'carn' */
+
+/* "Now" for everything the library records or decides by the clock: start,
+ * end, heartbeat and creation times, metric timestamps, the stale-heartbeat
+ * rule (running -> crashed) and running durations in queries.  The wall
+ * clock, unless a test pinned it with store_clock_pin (0 unpins), so that no
+ * outcome depends on how long a test machine took (store.md, "The clock"). */
+double store_now(const cairn_store *s);
+int64_t store_now_ms(const cairn_store *s);
+void store_clock_pin(cairn_store *s, double now);
+
+void store_lock(cairn_store *s);
+void store_unlock(cairn_store *s);
+/* A cached prepared statement (sql must be a string literal: cached by address). */
+sqlite3_stmt *store_prep(cairn_store *s, const char *sql);
+int store_sqlerr(cairn_store *s, const char *what);
+int store_begin(cairn_store *s); /* BEGIN IMMEDIATE */
+int store_commit(cairn_store *s);
+/* Bind text, or NULL for a NULL pointer (copied: SQLITE_TRANSIENT). */
+void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* Bind a double; NaN is stored as NULL (SQLite cannot store NaN). */
+void store_bind_double_nan(sqlite3_stmt *st, int i, double v);
+void store_rollback(cairn_store *s);
+
+/* Open the database file, check that it is a cairn store, migrate it. */
+int store_db_open(cairn_store *s, bool create);
+int store_schema_version(cairn_store *s, int *out);
+/* Apply migrations up to `target` (tests use it to build old stores). */
+int store_migrate(cairn_store *s, int target);
+int store_schema_latest(void);
+
+typedef struct run_row {
+	const char *project;
+	const char *name; /* NULL: generated */
+	const char *command;
+	const char *cwd;
+	const char *host;
+	const char *user;
+	const char *parent; /* parent run id or NULL */
+	int pid;
+	double start_time;
+} run_row;
+
+/* Inserts the run; fills id (32 hex), rid, seq and the final name. */
+int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, size_t ntags,
+                     char out_id[33], int64_t *out_rid, int64_t *out_seq, char **out_name);
+/* Resolve an id / unique prefix / exact name. */
+int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t *out_rid,
+                     char out_id[33]);
+int store_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_project,
+                    int64_t *out_seq);
+int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid);
+int store_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
+int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
+int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
+                    bool overwrite);
+/* Check (unless overwrite) and write one param inside the caller's open
+ * transaction: the same value again is fine, another is CAIRN_ECONFLICT. */
+int store_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key,
+                      const cairn_value *v, bool overwrite);
+int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
+int store_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
+int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value);
+int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
+                       const char *media_type, const char *kind, const char *key, int64_t step);
+int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);
+int store_heartbeat(cairn_store *s, int64_t rid, double now);
+/* Column col as JSON: a param value of the given cairn_type (NULL is NaN for
+ * floats, a float keeps its decimal point), or a nullable double. */
+void store_json_value(buf *b, sqlite3_stmt *st, int col, int type);
+void store_json_double(buf *b, sqlite3_stmt *st, int col);
+int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
+int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out);
+int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out);
+/* With purge, appends the ids of objects no other run referenced at the
+ * commit, one per line, to `orphans`: candidates for store_objects_sweep,
+ * which the caller runs after this returns. */
+int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans);
+
+/* Objects and references (docs/internals/store.md, "Objects, references
+ * and purge").  Every transaction that records a reference to an object
+ * begins with store_refs_begin (the test hook's "refs" point, then BEGIN
+ * IMMEDIATE) and checks each object with store_object_check before
+ * committing; a writer that gets OBJECT_VANISHED writes the object again and
+ * retries (object_retry). */
+int store_refs_begin(cairn_store *s);
+/* Inside a write transaction: 0 when the object's file is there (and so
+ * stays until the commit), else OBJECT_VANISHED. */
+int store_object_check(cairn_store *s, const char *oid);
+/* Record that run rid references object oid (kept until the run is
+ * purged), after checking the object is there; joins the caller's
+ * transaction or runs in its own. */
+int store_object_ref(cairn_store *s, int64_t rid, const char *oid);
+/* Remove the files of the candidates (oid lines) that nothing references
+ * any more: each is checked and unlinked inside one write transaction.
+ * *out_removed (may be NULL) counts the files removed. */
+int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed);
+/* Test-only: see store_hook_fn in internal.h (NULL removes it). */
+void store_test_hook(cairn_store *s, store_hook_fn fn, void *arg);
+
+/* Generated names (names.c). */
+void name_generate(char *out, size_t outsz, uint32_t rnd, int64_t seq);
+
+#endif
