@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/store/store.h"
+#include "lib/store/sqlite/sqlite.h" /* until the ops table: close and check */
 #include "util/fs.h"
 
 static const char *file_kind(mode_t m)

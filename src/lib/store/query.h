@@ -17,6 +17,13 @@ typedef struct store_query {
 	bool include_deleted;
 } store_query;
 
+/* The planner's answer for sq: the page (offset, limit) of matching run ids
+ * in sort order in *out_rids (malloc'ed, *out_n of them) and the number of
+ * matches before offset and limit in *out_total.  Callers that also read the
+ * runs hold a read transaction around both, so count and rows agree. */
+int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+                     int64_t *out_total);
+
 /* {"total": N, "runs": [...]} into out. */
 int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out);
 

@@ -25,16 +25,6 @@ void store_clock_pin(cairn_store *s, double now);
 
 void store_lock(cairn_store *s);
 void store_unlock(cairn_store *s);
-/* A cached prepared statement (sql must be a string literal: cached by address). */
-sqlite3_stmt *store_prep(cairn_store *s, const char *sql);
-int store_sqlerr(cairn_store *s, const char *what);
-int store_begin(cairn_store *s); /* BEGIN IMMEDIATE */
-int store_commit(cairn_store *s);
-/* Bind text, or NULL for a NULL pointer (copied: SQLITE_TRANSIENT). */
-void store_bind_text(sqlite3_stmt *st, int i, const char *v);
-/* Bind a double; NaN is stored as NULL (SQLite cannot store NaN). */
-void store_bind_double_nan(sqlite3_stmt *st, int i, double v);
-void store_rollback(cairn_store *s);
 
 /* Open the database file, check that it is a cairn store, migrate it. */
 int store_db_open(cairn_store *s, bool create);
@@ -79,10 +69,6 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
                        const char *media_type, const char *kind, const char *key, int64_t step);
 int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);
 int store_heartbeat(cairn_store *s, int64_t rid, double now);
-/* Column col as JSON: a param value of the given cairn_type (NULL is NaN for
- * floats, a float keeps its decimal point), or a nullable double. */
-void store_json_value(buf *b, sqlite3_stmt *st, int col, int type);
-void store_json_double(buf *b, sqlite3_stmt *st, int col);
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
 int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out);
 int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out);

@@ -10,6 +10,7 @@
  * Thread-safety: every function holds the store's recursive lock.
  */
 #include "lib/store/browse.h"
+#include "lib/store/sqlite/sqlite.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -6,6 +6,7 @@
  * Thread-safety: every function holds the store's recursive lock.
  */
 #include "lib/store/capture.h"
+#include "lib/store/sqlite/sqlite.h"
 
 #include <math.h>
 #include <stdio.h>

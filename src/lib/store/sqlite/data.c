@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lib/store/data.h"
+#include "lib/store/sqlite/sqlite.h"
 
 /* Below this many files a lookup is one indexed query per file. */
 #define POINT_LOOKUP_MAX 512

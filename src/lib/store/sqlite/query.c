@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/store/store.h"
+#include "lib/store/sqlite/sqlite.h"
 #include "util/json.h"
 
 /* Relative costs, in "index rows scanned inside SQLite" (measured on the
@@ -2093,464 +2093,19 @@ done:
 	return rc;
 }
 
-/* --- run objects, many at once ---------------------------------------------------
- *
- * The same JSON as store_run_json(…, with_artifacts = false) in store.c, for a
- * list of runs, with one statement per table for all of them instead of seven
- * per run (100 runs: ~0.6 ms instead of ~2.5 ms).  Keep the two in step:
- * tests/unit/test-query.c compares them byte for byte.
- */
+/* --- the page of a query ---------------------------------------------------- */
 
-/* Byte ranges of each run's fragments in one buffer per section. */
-typedef struct frag {
-	size_t at[7], end[7];
-} frag;
-
-enum { S_HEAD, S_PARAMS, S_METRICS, S_TAGS, S_PROPS, S_DATA, S_NSECT };
-
-/* ms / 1000.0 as json_num writes it, without the double: for 0 <= ms <
- * 1e15 the decimal has at most 15 significant digits, so (DBL_DIG) it is
- * the shortest text that reads back as that double. */
-static void put_millis(buf *b, int64_t ms)
-{
-	if (ms < 0 || ms >= 1000000000000000LL || ms % 1000 == 0) {
-		json_num(b, (double)ms / 1000.0);
-		return;
-	}
-	char frac[4] = {(char)('0' + ms % 1000 / 100), (char)('0' + ms % 100 / 10),
-	                (char)('0' + ms % 10), 0};
-	int n = 3;
-	while (frac[n - 1] == '0')
-		n--;
-	json_int(b, ms / 1000);
-	buf_putc(b, '.');
-	buf_add(b, frac, (size_t)n);
-}
-
-static const char *ctext(sqlite3_stmt *st, int col)
-{
-	return (const char *)sqlite3_column_text(st, col);
-}
-
-static void put_object(cairn_store *s, buf *b, const char *oid)
-{
-	void *data = NULL;
-	size_t len = 0;
-	if (oid && cairn_object_read(&data, &len, s, oid, 64 << 20) == 0 && len > 0)
-		buf_add(b, data, len);
-	else
-		buf_puts(b, "null");
-	free(data);
-}
-
-/* A literal fragment (keys are fixed: no escaping to do). */
-#define LIT(b, s) buf_add((b), (s), sizeof(s) - 1)
-
-static void put_head(qctx *q, buf *b, sqlite3_stmt *st)
-{
-	int status = sqlite3_column_int(st, 5);
-	if (status == CAIRN_STATUS_RUNNING && sqlite3_column_type(st, 8) != SQLITE_NULL &&
-	    sqlite3_column_double(st, 8) < q->stale)
-		status = CAIRN_STATUS_CRASHED;
-	LIT(b, "\"id\":");
-	json_str(b, ctext(st, 1));
-	LIT(b, ",\"seq\":");
-	json_int(b, sqlite3_column_int64(st, 2));
-	LIT(b, ",\"name\":");
-	json_str(b, ctext(st, 3));
-	LIT(b, ",\"project\":");
-	json_str(b, ctext(st, 4));
-	LIT(b, ",\"status\":");
-	json_str(b, cairn_status_name((cairn_status)status));
-	LIT(b, ",\"start_time\":");
-	store_json_double(b, st, 6);
-	LIT(b, ",\"end_time\":");
-	store_json_double(b, st, 7);
-	LIT(b, ",\"heartbeat\":");
-	store_json_double(b, st, 8);
-	LIT(b, ",\"exit_code\":");
-	if (sqlite3_column_type(st, 9) == SQLITE_NULL)
-		buf_puts(b, "null");
-	else
-		json_int(b, sqlite3_column_int64(st, 9));
-	static const char *const textcols[] = {
-	    ",\"command\":", ",\"cwd\":", ",\"host\":", ",\"user\":", ",\"note\":"};
-	for (int i = 0; i < 5; i++) {
-		buf_puts(b, textcols[i]);
-		const char *t = ctext(st, 10 + i);
-		json_str(b, t ? t : (i == 4 ? "" : NULL));
-	}
-	LIT(b, ",\"parent\":");
-	json_str(b, ctext(st, 21));
-	LIT(b, ",\"pid\":");
-	json_int(b, sqlite3_column_int64(st, 22));
-	LIT(b, ",\"deleted\":");
-	json_bool(b, sqlite3_column_int(st, 23) != 0);
-	LIT(b, ",\"code\":");
-	if (sqlite3_column_type(st, 15) == SQLITE_NULL &&
-	    sqlite3_column_type(st, 19) == SQLITE_NULL) {
-		buf_puts(b, "null");
-	} else {
-		LIT(b, "{\"commit\":");
-		json_str(b, ctext(st, 15));
-		LIT(b, ",\"branch\":");
-		json_str(b, ctext(st, 16));
-		LIT(b, ",\"remote\":");
-		json_str(b, ctext(st, 17));
-		LIT(b, ",\"dirty\":");
-		if (sqlite3_column_type(st, 18) == SQLITE_NULL)
-			buf_puts(b, "null");
-		else
-			json_bool(b, sqlite3_column_int(st, 18) != 0);
-		LIT(b, ",\"snapshot\":");
-		json_str(b, ctext(st, 19));
-		buf_putc(b, '}');
-	}
-	LIT(b, ",\"environment\":");
-	put_object(q->s, b, ctext(st, 20));
-}
-
-static void put_row(qctx *q, int sect, buf *b, sqlite3_stmt *st, bool first_of_run)
-{
-	bool f2 = true;
-	switch (sect) {
-	case S_HEAD: put_head(q, b, st); break;
-	case S_PARAMS:
-		/* the value only: keys are added when the run's rows are sorted */
-		store_json_value(b, st, 3, sqlite3_column_int(st, 2));
-		break;
-	case S_METRICS: {
-		/* min and max are often the last value: format it once */
-		double last =
-		    sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
-		LIT(b, "{\"last\":");
-		size_t at = b->len;
-		json_num(b, last);
-		char text[40];
-		size_t tlen = b->len - at < sizeof text ? b->len - at : 0;
-		memcpy(text, b->ptr + at, tlen); /* a copy: appending may move b->ptr */
-		for (int c = 3; c <= 4; c++) {
-			if (c == 3)
-				LIT(b, ",\"min\":");
-			else
-				LIT(b, ",\"max\":");
-			if (tlen && sqlite3_column_type(st, c) != SQLITE_NULL &&
-			    sqlite3_column_double(st, c) == last)
-				buf_add(b, text, tlen);
-			else
-				store_json_double(b, st, c);
-		}
-		LIT(b, ",\"count\":");
-		json_int(b, sqlite3_column_int64(st, 5));
-		LIT(b, ",\"step\":");
-		json_int(b, sqlite3_column_int64(st, 6));
-		LIT(b, ",\"timestamp\":");
-		put_millis(b, sqlite3_column_int64(st, 7));
-		buf_putc(b, '}');
-		break;
-	}
-	case S_TAGS:
-		if (!first_of_run)
-			buf_putc(b, ',');
-		json_str(b, ctext(st, 1));
-		break;
-	case S_PROPS:
-		if (!first_of_run)
-			buf_putc(b, ',');
-		json_str(b, ctext(st, 1));
-		buf_putc(b, ':');
-		json_str(b, ctext(st, 2));
-		break;
-	case S_DATA: {
-		if (!first_of_run)
-			buf_putc(b, ',');
-		buf_putc(b, '{');
-		static const char *const dn[] = {"name", "path", "role", "algo", "digest"};
-		for (int i = 0; i < 5; i++) {
-			json_key(b, &f2, dn[i]);
-			json_str(b, ctext(st, 1 + i));
-		}
-		json_key(b, &f2, "files");
-		json_int(b, sqlite3_column_int64(st, 6));
-		json_key(b, &f2, "bytes");
-		json_int(b, sqlite3_column_int64(st, 7));
-		json_key(b, &f2, "manifest");
-		json_str(b, ctext(st, 8));
-		buf_putc(b, '}');
-		break;
-	}
-	}
-}
-
-static const char *const sect_sql[S_NSECT][2] = {
-    {"SELECT r.rid, r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
-     " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
-     " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
-     " q.rid = r.parent_rid), r.pid, r.deleted FROM runs r JOIN projects p ON p.id ="
-     " r.project_id WHERE r.rid IN (",
-     ") ORDER BY r.rid"},
-    {"SELECT rid, kid, type, value FROM params WHERE rid IN (", ") ORDER BY rid"},
-    {"SELECT rid, kid, last, min, max, count, last_step, last_ts FROM metric_summary"
-     " WHERE rid IN (",
-     ") ORDER BY rid"},
-    {"SELECT rid, tag FROM tags WHERE rid IN (", ") ORDER BY rid, tag"},
-    {"SELECT rid, key, value FROM properties WHERE rid IN (", ") ORDER BY rid, key"},
-    {"SELECT rid, name, path, role, algo, digest, files, bytes, manifest_oid FROM datasets"
-     " WHERE rid IN (",
-     ") ORDER BY rid, name"},
-};
-
-#define BATCH 256
-
-/* Key names by id, cached for one batch (rows read by kid skip the join and
- * the sort that ORDER BY name would cost; each run's rows are sorted here). */
-typedef struct kname {
-	int64_t kid;
-	const char *name;
-} kname;
-
-typedef struct kcache {
-	kname *tab;
-	size_t cap, n;
-	sqlite3_stmt *st;
-} kcache;
-
-static int kcache_name(qctx *q, kcache *c, int64_t kid, const char **out)
-{
-	if (c->n * 2 >= c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 256;
-		kname *nt = calloc(ncap, sizeof *nt);
-		if (!nt)
-			return err_set(CAIRN_ENOMEM, "out of memory");
-		for (size_t i = 0; i < c->cap; i++) {
-			if (!c->tab[i].name)
-				continue;
-			size_t h = (size_t)c->tab[i].kid * 0x9E3779B97F4A7C15ull & (ncap - 1);
-			while (nt[h].name)
-				h = (h + 1) & (ncap - 1);
-			nt[h] = c->tab[i];
-		}
-		free(c->tab);
-		c->tab = nt;
-		c->cap = ncap;
-	}
-	size_t h = (size_t)kid * 0x9E3779B97F4A7C15ull & (c->cap - 1);
-	while (c->tab[h].name) {
-		if (c->tab[h].kid == kid) {
-			*out = c->tab[h].name;
-			return 0;
-		}
-		h = (h + 1) & (c->cap - 1);
-	}
-	int rc;
-	if (!c->st && (rc = prep(q, "SELECT name FROM keys WHERE id = ?", &c->st)) != 0)
-		return rc;
-	sqlite3_reset(c->st);
-	sqlite3_bind_int64(c->st, 1, kid);
-	if (sqlite3_step(c->st) != SQLITE_ROW)
-		return store_sqlerr(q->s, "read a key name");
-	const char *name =
-	    mem_strdup(&q->m, ctext(c->st, 0), (size_t)sqlite3_column_bytes(c->st, 0));
-	if (!name)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	c->tab[h].kid = kid;
-	c->tab[h].name = name;
-	c->n++;
-	*out = name;
-	return 0;
-}
-
-typedef struct kfrag {
-	const char *name;
-	size_t at, end;
-} kfrag;
-
-static int cmp_kfrag(const void *a, const void *b)
-{
-	return strcmp(((const kfrag *)a)->name, ((const kfrag *)b)->name);
-}
-
-/* Emit one run's keyed rows (values in scratch) sorted by key into out. */
-static void flush_keyed(buf *out, const buf *scratch, kfrag *rows, size_t n)
-{
-	qsort(rows, n, sizeof *rows, cmp_kfrag);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_putc(out, ',');
-		json_str(out, rows[i].name);
-		buf_putc(out, ':');
-		buf_add(out, scratch->ptr + rows[i].at, rows[i].end - rows[i].at);
-	}
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* Append the run objects of rids (in that order) to b, comma-separated. */
-static int runs_json_batch(qctx *q, const int64_t *rids, size_t n, buf *b)
-{
-	int rc = 0;
-	buf sect[S_NSECT], scratch = BUF_INIT;
-	kcache kc = {0};
-	kfrag *krows = NULL;
-	size_t capk = 0;
-	int64_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
-	frag *fr = calloc(n ? n : 1, sizeof *fr);
-	for (int k = 0; k < S_NSECT; k++)
-		buf_init(&sect[k]);
-	if (!sorted || !fr) {
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-		goto done;
-	}
-	memcpy(sorted, rids, n * sizeof *rids);
-	qsort(sorted, n, sizeof *sorted, cmp_i64);
-	static const size_t per_run[S_NSECT] = {512, 512, 1024, 32, 64, 64};
-	for (int k = 0; k < S_NSECT; k++)
-		buf_grow(&sect[k], n * per_run[k]);
-	for (size_t from = 0; from < n && rc == 0; from += BATCH) {
-		size_t cnt = n - from < BATCH ? n - from : BATCH;
-		for (int k = 0; k < S_NSECT && rc == 0; k++) {
-			buf sql = BUF_INIT;
-			buf_puts(&sql, sect_sql[k][0]);
-			for (size_t i = 0; i < cnt; i++)
-				buf_puts(&sql, i ? ",?" : "?");
-			buf_puts(&sql, sect_sql[k][1]);
-			sqlite3_stmt *st = NULL;
-			if (!buf_ok(&sql))
-				rc = err_set(CAIRN_ENOMEM, "out of memory");
-			else
-				rc = prep(q, sql.ptr, &st);
-			buf_free(&sql);
-			if (rc)
-				break;
-			for (size_t i = 0; i < cnt; i++)
-				sqlite3_bind_int64(st, (int)i + 1, sorted[from + i]);
-			size_t pos = from; /* index into sorted of the current run */
-			int64_t cur = -1;
-			bool keyed = k == S_PARAMS || k == S_METRICS;
-			size_t nk = 0;
-			int s;
-			while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-				int64_t rid = sqlite3_column_int64(st, 0);
-				bool first_of_run = rid != cur;
-				if (first_of_run) {
-					if (keyed && nk) {
-						flush_keyed(&sect[k], &scratch, krows, nk);
-						fr[pos].end[k] = sect[k].len;
-						nk = 0;
-						buf_clear(&scratch);
-					}
-					while (pos < from + cnt && sorted[pos] != rid)
-						pos++;
-					if (pos == from + cnt)
-						break;
-					fr[pos].at[k] = fr[pos].end[k] = sect[k].len;
-					cur = rid;
-				}
-				if (keyed) {
-					if (nk == capk) {
-						capk = capk ? capk * 2 : 64;
-						kfrag *nr = realloc(krows, capk * sizeof *nr);
-						if (!nr) {
-							rc = err_set(CAIRN_ENOMEM, "out of memory");
-							break;
-						}
-						krows = nr;
-					}
-					if ((rc = kcache_name(q, &kc, sqlite3_column_int64(st, 1),
-					                      &krows[nk].name)) != 0)
-						break;
-					krows[nk].at = scratch.len;
-					put_row(q, k, &scratch, st, true);
-					krows[nk].end = scratch.len;
-					nk++;
-				} else {
-					put_row(q, k, &sect[k], st, first_of_run);
-					fr[pos].end[k] = sect[k].len;
-				}
-			}
-			if (keyed && nk && rc == 0) {
-				flush_keyed(&sect[k], &scratch, krows, nk);
-				fr[pos].end[k] = sect[k].len;
-				nk = 0;
-				buf_clear(&scratch);
-			}
-			if (s != SQLITE_ROW && s != SQLITE_DONE)
-				rc = store_sqlerr(q->s, "read the runs");
-			sqlite3_finalize(st);
-		}
-	}
-	size_t total = 0;
-	for (int k = 0; k < S_NSECT; k++)
-		total += sect[k].len;
-	buf_grow(b, total + n * 64); /* one allocation for the whole page */
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		int64_t *hit = bsearch(&rids[i], sorted, n, sizeof *sorted, cmp_i64);
-		const frag *f = &fr[hit - sorted];
-		if (i)
-			buf_putc(b, ',');
-		if (f->end[S_HEAD] == f->at[S_HEAD]) {
-			rc = err_set(CAIRN_ENOTFOUND, "run vanished from the store");
-			break;
-		}
-		static const char *const open[] = {
-		    NULL,          ",\"params\":{",     ",\"metrics\":{",
-		    ",\"tags\":[", ",\"properties\":{", ",\"datasets\":["};
-		static const char close[] = {0, '}', '}', ']', '}', ']'};
-		buf_putc(b, '{');
-		for (int k = 0; k < S_NSECT; k++) {
-			if (k)
-				buf_puts(b, open[k]);
-			buf_add(b, sect[k].ptr + f->at[k], f->end[k] - f->at[k]);
-			if (k)
-				buf_putc(b, close[k]);
-		}
-		buf_putc(b, '}');
-	}
-	for (int k = 0; k < S_NSECT; k++)
-		if (!buf_ok(&sect[k]))
-			rc = err_set(CAIRN_ENOMEM, "out of memory");
-done:
-	for (int k = 0; k < S_NSECT; k++)
-		buf_free(&sect[k]);
-	buf_free(&scratch);
-	free(krows);
-	free(kc.tab);
-	sqlite3_finalize(kc.st);
-	free(sorted);
-	free(fr);
-	return rc;
-}
-
-/* --- the entry points ---------------------------------------------------------- */
-
-static int begin_read(cairn_store *s, bool *own)
-{
-	*own = sqlite3_get_autocommit(s->db) != 0;
-	if (*own && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return store_sqlerr(s, "begin a read");
-	return 0;
-}
-
-static void end_read(cairn_store *s, bool own)
-{
-	if (own && !sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-}
-
-int store_query_runs_json(cairn_store *s, const store_query *sq, buf *b)
+int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+                     int64_t *out_total)
 {
 	qctx q;
 	rset M = {0};
 	int64_t *ids = NULL;
-	bool own = false;
 	int rc;
+	*out_rids = NULL;
+	*out_n = 0;
+	*out_total = 0;
 	store_lock(s);
-	if ((rc = begin_read(s, &own)) != 0)
-		goto done_unlocked;
 	if ((rc = ctx_open(&q, s)) != 0)
 		goto done;
 	if ((rc = match_set(&q, sq, &M)) != 0)
@@ -2579,20 +2134,16 @@ int store_query_runs_json(cairn_store *s, const store_query *sq, buf *b)
 	}
 	if (off < need && (rc = top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
 		goto done;
-	buf_puts(b, "{\"total\":");
-	json_int(b, total);
-	buf_puts(b, ",\"runs\":[");
-	if (nout > off && (rc = runs_json_batch(&q, ids + off, nout - off, b)) != 0)
-		goto done;
-	buf_puts(b, "]}");
-	if (!buf_ok(b))
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	if (nout > off)
+		memmove(ids, ids + off, (nout - off) * sizeof *ids);
+	*out_rids = ids;
+	*out_n = nout > off ? nout - off : 0;
+	*out_total = total;
+	ids = NULL;
 done:
 	free(ids);
 	rset_free(&M);
 	ctx_close(&q);
-	end_read(s, own);
-done_unlocked:
 	store_unlock(s);
 	return rc;
 }
@@ -2741,7 +2292,7 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 	int rc;
 	char sql[1024];
 	store_lock(s);
-	if ((rc = begin_read(s, &own)) != 0)
+	if ((rc = store_read_begin(s, &own)) != 0)
 		goto done_unlocked;
 	if ((rc = ctx_open(&q, s)) != 0 || (rc = ensure_group_functions(s)) != 0)
 		goto done;
@@ -2929,7 +2480,7 @@ done:
 	free(groups);
 	rset_free(&M);
 	ctx_close(&q);
-	end_read(s, own);
+	store_read_end(s, own);
 done_unlocked:
 	store_unlock(s);
 	return rc;

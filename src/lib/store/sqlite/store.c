@@ -16,7 +16,7 @@
  * Thread-safety: every entry point holds the store's recursive lock.
  * Multi-process: WAL mode, writes begin IMMEDIATE with a long busy timeout.
  */
-#include "lib/store/store.h"
+#include "lib/store/sqlite/sqlite.h"
 #include "lib/store/browse.h"
 
 #include <errno.h>
@@ -234,6 +234,25 @@ static int exec(cairn_store *s, const char *sql, const char *what)
 	return 0;
 }
 
+sqlite3 *store_sqlite_db(cairn_store *s)
+{
+	return s->db;
+}
+
+int store_read_begin(cairn_store *s, bool *own)
+{
+	*own = sqlite3_get_autocommit(s->db) != 0;
+	if (*own && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return store_sqlerr(s, "begin a read");
+	return 0;
+}
+
+void store_read_end(cairn_store *s, bool own)
+{
+	if (own && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
 int store_begin(cairn_store *s)
 {
 	/* The busy handler waits for the write lock; retry a few times beyond it
@@ -292,7 +311,7 @@ void store_bind_double_nan(sqlite3_stmt *st, int i, double v)
 		sqlite3_bind_double(st, i, v);
 }
 
-static double column_double_nan(sqlite3_stmt *st, int i)
+double store_column_double_nan(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
@@ -881,7 +900,7 @@ static bool value_equal(sqlite3_stmt *st, int type_col, int val_col, const cairn
 	case CAIRN_TYPE_INT:
 	case CAIRN_TYPE_BOOL: return sqlite3_column_int64(st, val_col) == v->i;
 	case CAIRN_TYPE_FLOAT: {
-		double d = column_double_nan(st, val_col);
+		double d = store_column_double_nan(st, val_col);
 		return d == v->f || (isnan(d) && isnan(v->f));
 	}
 	case CAIRN_TYPE_STRING: {
@@ -1219,356 +1238,6 @@ int store_heartbeat(cairn_store *s, int64_t rid, double now)
 	return rc;
 }
 
-/* --- reading: one run as JSON ---------------------------------------------- */
-
-void store_json_value(buf *b, sqlite3_stmt *st, int col, int type)
-{
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL: buf_puts(b, type == CAIRN_TYPE_FLOAT ? "\"NaN\"" : "null"); break;
-	case SQLITE_INTEGER:
-		if (type == CAIRN_TYPE_BOOL)
-			json_bool(b, sqlite3_column_int64(st, col) != 0);
-		else if (type == CAIRN_TYPE_FLOAT)
-			buf_printf(b, "%lld.0", (long long)sqlite3_column_int64(st, col));
-		else
-			json_int(b, sqlite3_column_int64(st, col));
-		break;
-	case SQLITE_FLOAT: {
-		double d = sqlite3_column_double(st, col);
-		size_t before = b->len;
-		json_num(b, d);
-		/* keep a float param recognisable as float in JSON ("1.0", not "1") */
-		if (type == CAIRN_TYPE_FLOAT && isfinite(d) &&
-		    !memchr(b->ptr + before, '.', b->len - before) &&
-		    !memchr(b->ptr + before, 'e', b->len - before))
-			buf_puts(b, ".0");
-		break;
-	}
-	default: json_str(b, (const char *)sqlite3_column_text(st, col));
-	}
-}
-
-void store_json_double(buf *b, sqlite3_stmt *st, int col)
-{
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
-		buf_puts(b, "null");
-	else
-		json_num(b, sqlite3_column_double(st, col));
-}
-
-static const char *col_text(sqlite3_stmt *st, int col)
-{
-	return (const char *)sqlite3_column_text(st, col);
-}
-
-/* Embed a stored JSON object verbatim (env records, code manifests). */
-static void put_object_json(cairn_store *s, buf *b, const char *oid)
-{
-	void *data = NULL;
-	size_t len = 0;
-	if (oid && cairn_object_read(&data, &len, s, oid, 64 << 20) == 0 && len > 0) {
-		buf_add(b, data, len);
-	} else {
-		buf_puts(b, "null");
-	}
-	free(data);
-}
-
-/* Each row of st as an object {names[i]: column i}, typed by the column. */
-static void put_rows(buf *b, sqlite3_stmt *st, const char *const *names, int n)
-{
-	bool first = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		bool f = true;
-		if (!first)
-			buf_putc(b, ',');
-		first = false;
-		buf_putc(b, '{');
-		for (int i = 0; i < n; i++) {
-			json_key(b, &f, names[i]);
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_NULL: buf_puts(b, "null"); break;
-			case SQLITE_INTEGER: json_int(b, sqlite3_column_int64(st, i)); break;
-			case SQLITE_FLOAT: json_num(b, sqlite3_column_double(st, i)); break;
-			default: json_str(b, col_text(st, i)); break;
-			}
-		}
-		buf_putc(b, '}');
-	}
-}
-
-/* A cached statement with the run id bound to its first parameter. */
-static sqlite3_stmt *prep_rid(cairn_store *s, const char *sql, int64_t rid)
-{
-	sqlite3_stmt *st = store_prep(s, sql);
-	if (st)
-		sqlite3_bind_int64(st, 1, rid);
-	return st;
-}
-
-/* Query results build the same objects in batches (runs_json_batch in
- * store-query.c): change both together; tests/unit/test-query.c compares them. */
-int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
-{
-	int rc = 0;
-	bool first = true;
-	char env_oid[65] = "", code_oid[65] = "";
-	store_lock(s);
-	sqlite3_stmt *st = store_prep(
-	    s,
-	    "SELECT r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time, r.heartbeat,"
-	    " r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit, r.git_branch,"
-	    " r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q WHERE"
-	    " q.rid = r.parent_rid), r.pid, r.deleted"
-	    " FROM runs r JOIN projects p ON p.id = r.project_id WHERE r.rid = ?");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, rid);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		rc = err_set(CAIRN_ENOTFOUND, "run not found");
-		goto done;
-	}
-	int status = sqlite3_column_int(st, 4);
-	if (status == CAIRN_STATUS_RUNNING && sqlite3_column_type(st, 7) != SQLITE_NULL &&
-	    sqlite3_column_double(st, 7) < store_now(s) - s->stale_after)
-		status = CAIRN_STATUS_CRASHED;
-	buf_putc(b, '{');
-	json_key(b, &first, "id");
-	json_str(b, col_text(st, 0));
-	json_key(b, &first, "seq");
-	json_int(b, sqlite3_column_int64(st, 1));
-	json_key(b, &first, "name");
-	json_str(b, col_text(st, 2));
-	json_key(b, &first, "project");
-	json_str(b, col_text(st, 3));
-	json_key(b, &first, "status");
-	json_str(b, cairn_status_name((cairn_status)status));
-	json_key(b, &first, "start_time");
-	store_json_double(b, st, 5);
-	json_key(b, &first, "end_time");
-	store_json_double(b, st, 6);
-	json_key(b, &first, "heartbeat");
-	store_json_double(b, st, 7);
-	json_key(b, &first, "exit_code");
-	if (sqlite3_column_type(st, 8) == SQLITE_NULL)
-		buf_puts(b, "null");
-	else
-		json_int(b, sqlite3_column_int64(st, 8));
-	static const char *const textcols[][2] = {
-	    {"command", NULL}, {"cwd", NULL}, {"host", NULL}, {"user", NULL}, {"note", NULL}};
-	for (int i = 0; i < 5; i++) {
-		json_key(b, &first, textcols[i][0]);
-		const char *t = col_text(st, 9 + i);
-		json_str(b, t ? t : (i == 4 ? "" : NULL));
-	}
-	json_key(b, &first, "parent");
-	json_str(b, col_text(st, 20));
-	json_key(b, &first, "pid");
-	json_int(b, sqlite3_column_int64(st, 21));
-	json_key(b, &first, "deleted");
-	json_bool(b, sqlite3_column_int(st, 22) != 0);
-	json_key(b, &first, "code");
-	if (sqlite3_column_type(st, 14) == SQLITE_NULL &&
-	    sqlite3_column_type(st, 18) == SQLITE_NULL) {
-		buf_puts(b, "null");
-	} else {
-		bool f2 = true;
-		buf_putc(b, '{');
-		json_key(b, &f2, "commit");
-		json_str(b, col_text(st, 14));
-		json_key(b, &f2, "branch");
-		json_str(b, col_text(st, 15));
-		json_key(b, &f2, "remote");
-		json_str(b, col_text(st, 16));
-		json_key(b, &f2, "dirty");
-		if (sqlite3_column_type(st, 17) == SQLITE_NULL)
-			buf_puts(b, "null");
-		else
-			json_bool(b, sqlite3_column_int(st, 17) != 0);
-		json_key(b, &f2, "snapshot");
-		json_str(b, col_text(st, 18));
-		buf_putc(b, '}');
-	}
-	if (col_text(st, 18))
-		snprintf(code_oid, sizeof code_oid, "%s", col_text(st, 18));
-	if (col_text(st, 19))
-		snprintf(env_oid, sizeof env_oid, "%s", col_text(st, 19));
-	sqlite3_reset(st);
-
-	json_key(b, &first, "environment");
-	put_object_json(s, b, env_oid[0] ? env_oid : NULL);
-
-	/* params */
-	json_key(b, &first, "params");
-	buf_putc(b, '{');
-	st =
-	    store_prep(s, "SELECT k.name, p.type, p.value FROM params p JOIN keys k ON k.id = p.kid"
-	                  " WHERE p.rid = ? ORDER BY k.name");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, rid);
-	bool f = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_key(b, &f, col_text(st, 0));
-		store_json_value(b, st, 2, sqlite3_column_int(st, 1));
-	}
-	sqlite3_reset(st);
-	buf_putc(b, '}');
-
-	/* metrics: summaries only */
-	json_key(b, &first, "metrics");
-	buf_putc(b, '{');
-	if (!(st = prep_rid(s,
-	                    "SELECT k.name, m.last, m.min, m.max, m.count, m.last_step, m.last_ts"
-	                    " FROM metric_summary m JOIN keys k ON k.id = m.kid WHERE m.rid = ?"
-	                    " ORDER BY k.name",
-	                    rid))) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	f = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		bool f2 = true;
-		json_key(b, &f, col_text(st, 0));
-		buf_putc(b, '{');
-		json_key(b, &f2, "last");
-		json_num(b, column_double_nan(st, 1));
-		json_key(b, &f2, "min");
-		store_json_double(b, st, 2);
-		json_key(b, &f2, "max");
-		store_json_double(b, st, 3);
-		json_key(b, &f2, "count");
-		json_int(b, sqlite3_column_int64(st, 4));
-		json_key(b, &f2, "step");
-		json_int(b, sqlite3_column_int64(st, 5));
-		json_key(b, &f2, "timestamp");
-		json_num(b, (double)sqlite3_column_int64(st, 6) / 1000.0);
-		buf_putc(b, '}');
-	}
-	sqlite3_reset(st);
-	buf_putc(b, '}');
-
-	json_key(b, &first, "tags");
-	buf_putc(b, '[');
-	if (!(st = prep_rid(s, "SELECT tag FROM tags WHERE rid = ? ORDER BY tag", rid))) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	f = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (!f)
-			buf_putc(b, ',');
-		f = false;
-		json_str(b, col_text(st, 0));
-	}
-	sqlite3_reset(st);
-	buf_putc(b, ']');
-
-	json_key(b, &first, "properties");
-	buf_putc(b, '{');
-	if (!(st = prep_rid(s, "SELECT key, value FROM properties WHERE rid = ? ORDER BY key",
-	                    rid))) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	f = true;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_key(b, &f, col_text(st, 0));
-		json_str(b, col_text(st, 1));
-	}
-	sqlite3_reset(st);
-	buf_putc(b, '}');
-
-	json_key(b, &first, "datasets");
-	buf_putc(b, '[');
-	if (!(st = prep_rid(s,
-	                    "SELECT name, path, role, algo, digest, files, bytes, manifest_oid"
-	                    " FROM datasets WHERE rid = ? ORDER BY name",
-	                    rid))) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	static const char *const dcols[] = {"name",   "path",  "role",  "algo",
-	                                    "digest", "files", "bytes", "manifest"};
-	put_rows(b, st, dcols, 8);
-	sqlite3_reset(st);
-	buf_putc(b, ']');
-
-	if (with_artifacts) {
-		json_key(b, &first, "artifacts");
-		buf_putc(b, '[');
-		if (!(st = prep_rid(s,
-		                    "SELECT path, oid, size, media_type, kind, key, step"
-		                    " FROM artifacts WHERE rid = ? ORDER BY path",
-		                    rid))) {
-			rc = cairn_error_last_code();
-			goto done;
-		}
-		static const char *const acols[] = {"path", "digest", "size", "media_type",
-		                                    "kind", "key",    "step"};
-		put_rows(b, st, acols, 7);
-		sqlite3_reset(st);
-		buf_putc(b, ']');
-	}
-	buf_putc(b, '}');
-	(void)code_oid;
-	if (!buf_ok(b))
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-done:
-	store_unlock(s);
-	return rc;
-}
-
-int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *b)
-{
-	int rc = 0;
-	int64_t *rids = NULL;
-	size_t n = 0, cap = 0;
-	store_lock(s);
-	sqlite3_stmt *st =
-	    store_prep(s, "SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
-	                  " WHERE (?1 IS NULL OR p.name = ?1) AND (?2 OR r.deleted = 0)"
-	                  " ORDER BY r.start_time DESC, r.rid DESC LIMIT ?3");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	store_bind_text(st, 1, o->project);
-	sqlite3_bind_int(st, 2, o->include_deleted);
-	sqlite3_bind_int64(st, 3, o->limit > 0 ? o->limit : -1);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			int64_t *nr = realloc(rids, cap * sizeof *nr);
-			if (!nr) {
-				sqlite3_reset(st);
-				rc = err_set(CAIRN_ENOMEM, "out of memory");
-				goto done;
-			}
-			rids = nr;
-		}
-		rids[n++] = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	buf_putc(b, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_putc(b, ',');
-		if ((rc = store_run_json(s, rids[i], false, b)) != 0)
-			goto done;
-	}
-	buf_putc(b, ']');
-done:
-	store_unlock(s);
-	free(rids);
-	return rc;
-}
-
 int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *b)
 {
 	int rc = 0;
@@ -1595,7 +1264,7 @@ int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf 
 		buf_putc(b, ',');
 		json_num(b, (double)sqlite3_column_int64(st, 1) / 1000.0);
 		buf_putc(b, ',');
-		json_num(b, column_double_nan(st, 2));
+		json_num(b, store_column_double_nan(st, 2));
 		buf_putc(b, ']');
 	}
 	sqlite3_reset(st);
@@ -1634,7 +1303,7 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 		}
 		sqlite3_bind_int64(q, 1, rid);
 		while (sqlite3_step(q) == SQLITE_ROW) {
-			const char *oid = col_text(q, 0);
+			const char *oid = (const char *)sqlite3_column_text(q, 0);
 			if (orphans && strlen(oid) == 64)
 				buf_printf(orphans, "%s\n", oid);
 		}

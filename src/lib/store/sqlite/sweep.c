@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/store/store.h"
+#include "lib/store/sqlite/sqlite.h"
 #include "util/json.h"
 
 static int sweep_rid(cairn_store *s, const char *sweep, int64_t *rid)
