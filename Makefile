@@ -74,6 +74,8 @@ LDFLAGS_ALL := $(LDSAN) $(LDFLAGS)
 LIB_SRC := $(sort $(wildcard src/util/*.c src/lib/*.c src/lib/*/*.c src/lib/*/*/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c src/server/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+UTIL_SRC := $(sort $(wildcard src/util/*.c))
+UTIL_OBJ := $(UTIL_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -87,7 +89,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 SONAME := libcairn.so.$(VERSION_MAJOR)
 SO_NOUNDEF ?= -Wl,--no-undefined
 
-all: $(B)/libcairn.a $(B)/libcairn.so $(B)/cairn
+all: $(B)/libcairn.a $(B)/libcairn.so $(B)/cairn $(B)/cairn-so
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
@@ -117,8 +119,23 @@ $(B)/libcairn.so: $(B)/libcairn.so.$(VERSION)
 	ln -sf libcairn.so.$(VERSION) $(B)/$(SONAME)
 	ln -sf libcairn.so.$(VERSION) $@
 
-$(B)/cairn: $(CLI_OBJ) $(B)/libcairn.a
-	$(CC) -o $@ $(CLI_OBJ) $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
+# The tool is a client of the public API (curl's pattern): what it shares
+# with the library beyond include/cairn*.h is src/util/, which it links from
+# its own archive, libcairnx.a, ahead of the library.  cairn is linked with
+# libcairn.a (it runs from anywhere, and starts faster: see build.md);
+# cairn-so is the same objects against libcairn.so, where only CAIRN_EXTERN
+# symbols are visible, so a call into the library's internals fails this
+# link.  `make test` runs cairn-so too (tests/e2e/so-tool.t).
+$(B)/libcairnx.a: $(UTIL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/cairn: $(CLI_OBJ) $(B)/libcairnx.a $(B)/libcairn.a
+	$(CC) -o $@ $(CLI_OBJ) $(B)/libcairnx.a $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
+$(B)/cairn-so: $(CLI_OBJ) $(B)/libcairnx.a $(B)/libcairn.so
+	$(CC) -o $@ $(CLI_OBJ) $(B)/libcairnx.a -L$(B) -lcairn -Wl,-rpath,'$$ORIGIN' \
+	    $(LDFLAGS_ALL) -lpthread -ldl -lm
 
 $(B)/tests/%: tests/unit/%.c $(B)/libcairn.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
