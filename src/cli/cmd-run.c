@@ -626,7 +626,7 @@ int cmd_run(int argc, char **argv)
 			goto done;
 		}
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	store_abs = path_abs(cairn_store_path(s));
 	if (!store_abs) {
@@ -988,7 +988,6 @@ done:
 	free(path);
 	free(iobuf);
 	cairn_run_free(run);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	free(tags);
 	free(params);

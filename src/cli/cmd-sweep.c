@@ -949,7 +949,7 @@ int cmd_sweep(int argc, char **argv)
 		if (!w.project && cairn_sweep_spec_project(w.spec))
 			w.project = strdup(cairn_sweep_spec_project(w.spec));
 	}
-	if ((rc = cli_open_store(&w.s)) != 0)
+	if ((rc = cli_store(&w.s)) != 0)
 		goto done;
 	char status[32] = "";
 	if (resume) {
@@ -1192,7 +1192,6 @@ done:
 	for (size_t i = 0; i < ngpus; i++)
 		free(gpus[i]);
 	free(gpus);
-	cairn_store_close(w.s);
 	cli_args_free(&a);
 	return rc;
 }
