@@ -12,9 +12,30 @@ VERSION       := 0.1.0
 PREFIX        ?= /usr/local
 CC            ?= cc
 
-PKGS := sqlite3 libcrypto yaml-0.1 libgit2 libxxhash libmicrohttpd
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+# Linked at start-up: what nearly every command uses.  Loaded on first use
+# with dlopen (util/dl.h, docs/internals/build.md): libgit2 (code capture),
+# libmicrohttpd (the server), libcrypto (SHA-256, md5); only their headers
+# are needed at build time, and their sonames, read below from the .so the
+# linker would have used, so headers and library agree.
+PKGS    := sqlite3 yaml-0.1 libxxhash
+DL_PKGS := libgit2 libmicrohttpd libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
+
+# $(call dl_soname,PKG,NAME): the SONAME of libNAME.so in PKG's libdir, else
+# where the compiler finds it.
+dl_soname = $(shell f=$$(for d in $$(pkg-config --libs-only-L $(1) | sed 's/-L//g') \
+	$$(pkg-config --variable=libdir $(1)); do [ -e "$$d/lib$(2).so" ] && echo "$$d/lib$(2).so" && break; \
+	done); [ -n "$$f" ] || f=$$($(CC) -print-file-name=lib$(2).so); \
+	objdump -p "$$f" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+SONAME_GIT2   := $(call dl_soname,libgit2,git2)
+SONAME_MHD    := $(call dl_soname,libmicrohttpd,microhttpd)
+SONAME_CRYPTO := $(call dl_soname,libcrypto,crypto)
+ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
+$(foreach v,SONAME_GIT2 SONAME_MHD SONAME_CRYPTO,$(if $($(v)),,$(error cannot read $(v) (objdump -p of the library; are the -dev packages installed?))))
+endif
+DL_DEFS := -DCAIRN_SONAME_GIT2='"$(SONAME_GIT2)"' -DCAIRN_SONAME_MHD='"$(SONAME_MHD)"' \
+           -DCAIRN_SONAME_CRYPTO='"$(SONAME_CRYPTO)"'
 
 # The sanitizer build uses clang where it is installed (scripts/install-deps
 # installs it): its UBSan has float-cast-overflow, which GCC's lacks.
@@ -53,6 +74,8 @@ LDFLAGS_ALL := $(LDSAN) $(LDFLAGS)
 LIB_SRC := $(sort $(wildcard src/util/*.c src/lib/*.c src/lib/*/*.c src/lib/*/*/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c src/server/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+UTIL_SRC := $(sort $(wildcard src/util/*.c))
+UTIL_OBJ := $(UTIL_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -66,21 +89,24 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 SONAME := libcairn.so.$(VERSION_MAJOR)
 SO_NOUNDEF ?= -Wl,--no-undefined
 
-all: $(B)/libcairn.a $(B)/libcairn.so $(B)/cairn
+all: $(B)/libcairn.a $(B)/libcairn.so $(B)/cairn $(B)/cairn-so
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 # Objects are rebuilt when the compiler or the flags change (SAN=1 moving
 # from gcc to clang, say): the stamp is rewritten only when they differ.
 FLAGS_STAMP := $(B)/.flags
-BUILD_FLAGS := $(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)
+BUILD_FLAGS := $(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(DL_DEFS)
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(B)
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
 
+# Only the loaders need the sonames.
+$(B)/src/util/evp.o $(B)/src/lib/capture/lg2.o $(B)/src/server/mhd.o: DL_CPPFLAGS := $(DL_DEFS)
+
 $(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(DL_CPPFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libcairn.a: $(LIB_OBJ)
 	@rm -f $@
@@ -93,8 +119,23 @@ $(B)/libcairn.so: $(B)/libcairn.so.$(VERSION)
 	ln -sf libcairn.so.$(VERSION) $(B)/$(SONAME)
 	ln -sf libcairn.so.$(VERSION) $@
 
-$(B)/cairn: $(CLI_OBJ) $(B)/libcairn.a
-	$(CC) -o $@ $(CLI_OBJ) $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
+# The tool is a client of the public API (curl's pattern): what it shares
+# with the library beyond include/cairn*.h is src/util/, which it links from
+# its own archive, libcairnx.a, ahead of the library.  cairn is linked with
+# libcairn.a (it runs from anywhere, and starts faster: see build.md);
+# cairn-so is the same objects against libcairn.so, where only CAIRN_EXTERN
+# symbols are visible, so a call into the library's internals fails this
+# link.  `make test` runs cairn-so too (tests/e2e/so-tool.t).
+$(B)/libcairnx.a: $(UTIL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/cairn: $(CLI_OBJ) $(B)/libcairnx.a $(B)/libcairn.a
+	$(CC) -o $@ $(CLI_OBJ) $(B)/libcairnx.a $(B)/libcairn.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
+$(B)/cairn-so: $(CLI_OBJ) $(B)/libcairnx.a $(B)/libcairn.so
+	$(CC) -o $@ $(CLI_OBJ) $(B)/libcairnx.a -L$(B) -lcairn -Wl,-rpath,'$$ORIGIN' \
+	    $(LDFLAGS_ALL) -lpthread -ldl -lm
 
 $(B)/tests/%: tests/unit/%.c $(B)/libcairn.a tests/unit/unit.h
 	@mkdir -p $(dir $@)

@@ -8,7 +8,7 @@ A ``RunRecord`` is a snapshot: plain dicts and lists parsed from the run's
 JSON (see docs/python.md), with non-finite metric values ("NaN",
 "Infinity", "-Infinity" in JSON) turned back into floats.
 
-Pure functions over the shared store handles of cairn._run; no state.
+Pure functions over the shared store handles of cairn._store; no state.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections import namedtuple
 
 from . import _lib
 from ._lib import enc, take_string
+from ._store import active_run, open_store
 
 _NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -35,8 +36,6 @@ def _num(x):
 
 
 def _store(store):
-    from ._run import active_run, open_store
-
     if store is None:
         r = active_run()
         if r is not None:
@@ -109,8 +108,6 @@ class RunRecord:
 
 
 def _lib_store(store_dir):
-    from ._run import open_store
-
     return open_store(store_dir)
 
 
@@ -210,8 +207,6 @@ def hash_path(path, digest="xxh128", store=None):
     """The digest of a file or directory (``"xxh128:…"``; ``digest`` may be
     "sha256" or "md5"), using the store's hash cache when a store is given or
     a run is active."""
-    from ._run import active_run, open_store
-
     h = None
     if store is not None:
         h, _ = open_store(store)

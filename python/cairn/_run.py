@@ -33,54 +33,13 @@ import os
 import sys
 import threading
 
-from . import _capture, _lib
+from . import _capture, _lib, _store
 from ._errors import DirtyError, Error, InvalidError
 from ._image import image_source
 from ._lib import STEP_AUTO, check, dec, enc, last_error
 from ._params import as_mapping, flatten, typed
-
-# --- store handles -----------------------------------------------------------
-
-_stores: dict = {}
-_stores_pid = os.getpid()
-_stores_lock = threading.Lock()
-
-
-def open_store(store=None):
-    """(handle, directory) of the store, opened once per directory per process."""
-    global _stores, _stores_pid
-    L = _lib.lib()
-    explicit = enc(os.path.abspath(os.fspath(store))) if store is not None else None
-    with _stores_lock:
-        if _stores_pid != os.getpid():  # a forked child must not use its parent's handles
-            _stores, _stores_pid = {}, os.getpid()
-        out = ctypes.c_void_p()
-        check(L.cairn_store_find(ctypes.byref(out), explicit))
-        try:
-            found = ctypes.string_at(out.value).decode("utf-8", "surrogateescape")
-        finally:
-            L.cairn_free(out)
-        h = _stores.get(found)
-        if h is not None:
-            return h, found
-        hp = ctypes.c_void_p()
-        check(L.cairn_store_open(ctypes.byref(hp), explicit))
-        path = dec(L.cairn_store_path(hp)) or found
-        _stores[found] = hp.value
-        if path != found:
-            _stores[path] = hp.value
-        return hp.value, found
-
-
-def _close_stores():
-    with _stores_lock:
-        if _stores_pid != os.getpid():
-            return
-        L = _lib.lib()
-        for h in set(_stores.values()):
-            L.cairn_store_close(h)
-        _stores.clear()
-
+from ._query import get_run
+from ._store import active_run, open_store
 
 # --- values --------------------------------------------------------------------
 
@@ -131,7 +90,6 @@ _EXIT_CODES = {"finished": 0, "failed": 1, "killed": 130, "crashed": 1, "pruned"
 
 _live: dict = {}  # id(run) -> run, every run this process holds a handle on
 _live_lock = threading.Lock()
-_active = None
 
 
 class Run:
@@ -361,7 +319,6 @@ class Run:
         """End the run: flush, set the status ("finished", "failed",
         "killed") and the end time.  On an attached run (inside ``cairn run``)
         this only flushes: the wrapper sets the status.  Idempotent."""
-        global _active
         if status not in ("finished", "failed", "killed", "crashed", "pruned"):
             raise _invalid_status(status)
         L = _lib.lib()
@@ -374,8 +331,7 @@ class Run:
             self._monitor = None
         with _live_lock:
             _live.pop(id(self), None)
-        if _active is self:
-            _active = None
+        _store.clear_active(self)
         try:
             if self._owned:
                 code = _EXIT_CODES[status] if exit_code is None else int(exit_code)
@@ -408,8 +364,6 @@ class Run:
 
     def get(self):
         """The run as stored now (a RunRecord: params, metrics, tags, ...)."""
-        from ._query import get_run
-
         if self._h is not None:
             self.flush()
         return get_run(self.id, store=self.store)
@@ -465,7 +419,7 @@ def _at_exit():
             r.finish(status)
         except Exception as e:  # never fail interpreter exit
             print("cairn: cannot finish run %s: %s" % (r.id, e), file=sys.stderr)
-    _close_stores()
+    _store.close_stores()
 
 
 atexit.register(_at_exit)
@@ -475,9 +429,9 @@ def _after_fork_in_child():
     """A forked child must not touch its parent's handles: the writer and
     monitor threads did not survive the fork.  It starts afresh (cairn.init
     in the child); the parent's runs stay the parent's to finish."""
-    global _live, _live_lock, _active, _stores, _stores_lock, _stores_pid
-    _live, _live_lock, _active = {}, threading.Lock(), None
-    _stores, _stores_lock, _stores_pid = {}, threading.Lock(), os.getpid()
+    global _live, _live_lock
+    _live, _live_lock = {}, threading.Lock()
+    _store.reset_after_fork()
 
 
 if hasattr(os, "register_at_fork"):
@@ -487,15 +441,9 @@ if hasattr(os, "register_at_fork"):
 
 
 def _register(run):
-    global _active
     with _live_lock:
         _live[id(run)] = run
-    _active = run
-
-
-def active_run():
-    """The run the last ``cairn.init()`` returned, while it is not finished."""
-    return _active
+    _store.set_active(run)
 
 
 def init(
@@ -543,7 +491,7 @@ def init(
     sh, sdir = open_store(store)
     env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
     in_nb = _capture.in_jupyter()
-    prev = _active
+    prev = active_run()
     if in_nb and prev is not None and prev._owned and not prev.finished:
         prev.finish()  # re-running a notebook cell starts over, as a new run
     if env_id:
@@ -665,9 +613,7 @@ def _discard(run):
         h, run._h = run._h, None
     with _live_lock:
         _live.pop(id(run), None)
-    global _active
-    if _active is run:
-        _active = None
+    _store.clear_active(run)
     if h is not None:
         L.cairn_run_free(h)
     L.cairn_run_delete(run._store_h, enc(run.id), 1)

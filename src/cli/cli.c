@@ -151,15 +151,66 @@ void cli_help(const char *usage)
 
 /* --- store and runs ----------------------------------------------------------- */
 
-int cli_open_store(cairn_store **out)
+/* The running command: its name and needs, and the store once opened.  The
+ * tool runs one command per process, on one thread. */
+static struct {
+	const char *name;
+	unsigned needs;
+	cairn_store *store;
+} command;
+
+void cli_command_begin(const char *name, unsigned needs)
 {
-	if (cairn_store_open(out, cli_store_dir) != 0)
+	command.name = name;
+	command.needs = needs;
+	command.store = NULL;
+}
+
+void cli_command_end(void)
+{
+	cairn_store_close(command.store);
+	command.store = NULL;
+}
+
+/* A command that asks for what its table entry does not declare is a bug
+ * in the tool, caught by the first test that runs it. */
+static int undeclared(const char *what)
+{
+	return cli_fail("internal error: 'cairn %s' uses %s, which main.c's command table does "
+	                "not declare",
+	                command.name ? command.name : "?", what);
+}
+
+int cli_store(cairn_store **out)
+{
+	*out = NULL;
+	if (!(command.needs & CLI_STORE))
+		return undeclared("the store");
+	if (!command.store && cairn_store_open(&command.store, cli_store_dir) != 0) {
+		command.store = NULL;
 		return cli_fail_lib(NULL);
+	}
+	*out = command.store;
 	return 0;
+}
+
+cairn_store *cli_store_try(void)
+{
+	if (!(command.needs & CLI_STORE)) {
+		undeclared("the store");
+		return NULL;
+	}
+	if (!command.store && cairn_store_open(&command.store, cli_store_dir) != 0) {
+		cairn_error_clear();
+		command.store = NULL;
+	}
+	return command.store;
 }
 
 int cli_open_run(cairn_run **out, cairn_store *s, const char *run_opt)
 {
+	if (!(command.needs & CLI_RUN))
+		return undeclared("a run");
 	const char *id = run_opt;
 	if (!id || !*id)
 		id = getenv("CAIRN_RUN_ID");

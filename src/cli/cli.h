@@ -58,7 +58,23 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 void cli_help(const char *usage);
 
 /* --- store and runs ----------------------------------------------------------- */
-int cli_open_store(cairn_store **out);
+/* What a command needs, from main.c's command table (git's RUN_SETUP).  The
+ * store is opened in one place, cli_store(), on the command's first call,
+ * after it has parsed its arguments (so `-h` and usage errors need no
+ * store), and closed by main when the command returns; a command never
+ * closes it. */
+#define CLI_STORE 1u /* uses the store (cli_store, cli_store_try) */
+#define CLI_RUN   2u /* names an existing run (cli_open_run) */
+/* main: the command about to run, and what its table entry says it needs;
+ * cli_command_end closes the store if the command opened one. */
+void cli_command_begin(const char *name, unsigned needs);
+void cli_command_end(void);
+/* The store (--store, $CAIRN_DIR, the nearest .cairn/, the per-user store):
+ * 0, or EXIT_FAIL with the error printed.  Owned by main. */
+int cli_store(cairn_store **out);
+/* The store if one can be opened, else NULL (the error cleared): for the
+ * commands that work without one, only less well (data hash's cache). */
+cairn_store *cli_store_try(void);
 /* The run named by --run, else $CAIRN_RUN_ID. */
 int cli_open_run(cairn_run **out, cairn_store *s, const char *run_opt);
 

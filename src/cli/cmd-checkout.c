@@ -54,7 +54,7 @@ int cmd_checkout(int argc, char **argv)
 		                                            : "too many arguments");
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	int e = cairn_code_checkout_ext(&report, s, a.pos[0], a.pos[1], &co);
 	if (e && !report) {
@@ -82,7 +82,6 @@ int cmd_checkout(int argc, char **argv)
 done:
 	json_doc_free(doc);
 	cairn_free(report);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

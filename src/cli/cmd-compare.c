@@ -152,7 +152,7 @@ int cmd_compare(int argc, char **argv)
 		rc = cli_usage_error("compare", "at most %d runs", MAX_RUNS);
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	for (n = 0; n < a.npos; n++) {
 		char err[128];
@@ -282,7 +282,6 @@ done:
 		cairn_free(texts[i]);
 	}
 	free(rows);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

@@ -136,11 +136,8 @@ static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache,
 	int rc = 0;
 	if (a->npos < 2)
 		return cli_usage_error("data", "'data hash' needs at least one PATH");
-	if (!no_cache && cairn_store_open(&s, cli_store_dir) != 0) {
-		/* Without a usable store the hash still works, only uncached. */
-		cairn_error_clear();
-		s = NULL;
-	}
+	if (!no_cache)
+		s = cli_store_try(); /* without a usable store the hash still works, uncached */
 	bar b = {.force = progress > 0};
 	cairn_hash_options o = CAIRN_HASH_OPTIONS_INIT;
 	o.algo = digest;
@@ -192,7 +189,6 @@ static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache,
 		putchar(']');
 	if (as_json && (printed || npaths > 1))
 		putchar('\n');
-	cairn_store_close(s);
 	return rc;
 }
 
@@ -222,10 +218,7 @@ static int do_diff(cli_args *a, bool as_json)
 	json_doc *doc = NULL;
 	int rc = 0;
 	/* Two paths need no store; anything else does. */
-	if (cairn_store_open(&s, cli_store_dir) != 0) {
-		cairn_error_clear();
-		s = NULL;
-	}
+	s = cli_store_try();
 	if (cairn_data_diff_json(&out, s, a->pos[1], a->pos[2]) != 0) {
 		rc = cli_fail_lib("cannot compare");
 		goto done;
@@ -274,7 +267,6 @@ static int do_diff(cli_args *a, bool as_json)
 done:
 	json_doc_free(doc);
 	cairn_free(out);
-	cairn_store_close(s);
 	return rc;
 }
 
@@ -296,7 +288,7 @@ static int do_show(cli_args *a, bool as_json, const char *limit_s)
 	cairn_store *s = NULL;
 	char *out = NULL;
 	json_doc *doc = NULL;
-	int rc = cli_open_store(&s);
+	int rc = cli_store(&s);
 	if (rc)
 		return rc;
 	if (cairn_data_show_json(&out, s, a->pos[1], a->npos == 3 ? a->pos[2] : NULL, limit) != 0) {
@@ -346,7 +338,6 @@ static int do_show(cli_args *a, bool as_json, const char *limit_s)
 done:
 	json_doc_free(doc);
 	cairn_free(out);
-	cairn_store_close(s);
 	return rc;
 }
 
@@ -361,7 +352,7 @@ static int do_log(cli_args *a, const char *digest, const char *name, const char 
 		return cli_usage_error("data", "--role is input or output, not '%s'", role);
 	cairn_store *s = NULL;
 	cairn_run *r = NULL;
-	int rc = cli_open_store(&s);
+	int rc = cli_store(&s);
 	if (rc)
 		return rc;
 	if ((rc = cli_open_run(&r, s, run_opt)) != 0)
@@ -379,7 +370,6 @@ static int do_log(cli_args *a, const char *digest, const char *name, const char 
 		rc = cli_fail_lib(NULL);
 done:
 	cairn_run_free(r);
-	cairn_store_close(s);
 	return rc;
 }
 

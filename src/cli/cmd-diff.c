@@ -372,7 +372,7 @@ int cmd_diff(int argc, char **argv)
 		rc = cli_usage_error("diff", a.npos < 2 ? "name two runs" : "too many arguments");
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	cairn_diff_options dopt = CAIRN_DIFF_OPTIONS_INIT;
 	dopt.higher = higher;
@@ -450,7 +450,6 @@ int cmd_diff(int argc, char **argv)
 done:
 	json_doc_free(doc);
 	cairn_free(out);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	free(higher);
 	free(lower);

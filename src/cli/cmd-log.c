@@ -100,7 +100,7 @@ int cmd_log(int argc, char **argv)
 		rc = cli_fail("metric '%s': %s", a.pos[1], cairn_error_last());
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	if ((rc = cli_open_run(&r, s, run)) != 0)
 		goto done;
@@ -124,7 +124,6 @@ int cmd_log(int argc, char **argv)
 		rc = cli_fail_lib(NULL);
 done:
 	cairn_run_free(r);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

@@ -593,7 +593,7 @@ int ls_run(int argc, char **argv, bool best)
 		rc = cli_fail("out of memory");
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	if (group) {
 		if (!metric && nsort > 0)
@@ -671,7 +671,6 @@ done:
 	cairn_free(out);
 	free(query);
 	free(bestq);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

@@ -13,8 +13,9 @@
  *      config files;
  *   4. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, its stdout/stderr on
  *      pipes; start the monitor (heartbeat, system samples);
- *   5. pump: each chunk goes to our stdout/stderr unchanged, to the log
- *      stream (logs/stdout.log, logs/stderr.log) and to the metric parser;
+ *   5. pump (run-pump.c): each chunk goes to our stdout/stderr unchanged, to
+ *      the log stream (logs/stdout.log, logs/stderr.log) and to the metric
+ *      parser;
  *   6. the child ends: read on until the pipes' last writers close them
  *      (EOF), for at most CAIRN_DRAIN_TIMEOUT seconds (2) — a background job
  *      of the command may still be writing; hand the pipes still open to
@@ -50,6 +51,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/drain.h"
+#include "cli/run-pump.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -167,221 +169,6 @@ static void typed_json(buf *b, const char *text)
 	}
 }
 
-/* --- the child's output -------------------------------------------------------------------- */
-
-typedef struct stream {
-	const char *name; /* "stdout" / "stderr" */
-	int fd;           /* our read end, -1 when closed */
-	int out_fd;       /* where we pass it on: 1 or 2 */
-	bool pass;        /* still passing it on */
-	cairn_artifact_stream *log;
-	cairn_metric_parser *mp;
-} stream;
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* Pass a chunk on (we own the data until the log commit). */
-static void pass_on(stream *s, cairn_run *run, const char *data, size_t n)
-{
-	if (s->pass) {
-		int e = write_all(s->out_fd, data, n);
-		if (e) {
-			/* Our reader went away (`cairn run … | head`): stop reading too,
-			 * so the child meets the closed pipe as it would without us. */
-			s->pass = false;
-			if (e == -EPIPE) {
-				close(s->fd);
-				s->fd = -1;
-			}
-		}
-	}
-	if (s->mp)
-		cairn_metric_parser_feed(s->mp, run, data, n);
-}
-
-static void log_failed(stream *s)
-{
-	warn("the %s log will be incomplete: %s", s->name, cairn_error_last());
-	cairn_artifact_stream_abort(s->log);
-	s->log = NULL;
-}
-
-static ssize_t drain_counted(stream *s, cairn_run *run, char *b, size_t bsz, int *err);
-
-/* Read what is there; false at EOF / error (the stream is then closed). */
-static bool drain_once(stream *s, cairn_run *run, char *b, size_t bsz)
-{
-	int e = 0;
-	ssize_t n = drain_counted(s, run, b, bsz, &e);
-	if (n > 0)
-		return true;
-	if (n < 0 && (e == EINTR || e == EAGAIN))
-		return e == EINTR;
-	if (s->fd >= 0) /* pass_on may have closed it */
-		close(s->fd);
-	s->fd = -1;
-	return false;
-}
-
-/* One read, with a log straight into the log's next buffer; the bytes
- * read, 0 at EOF, -1 with *err on error. */
-static ssize_t drain_counted(stream *s, cairn_run *run, char *b, size_t bsz, int *err)
-{
-	if (s->fd < 0)
-		return 0;
-	void *slot = NULL;
-	size_t cap = 0;
-	if (s->log && cairn_artifact_stream_reserve(s->log, &slot, &cap) != 0)
-		log_failed(s);
-	char *p = s->log ? slot : b;
-	ssize_t n = read(s->fd, p, s->log ? cap : bsz);
-	*err = errno;
-	if (n > 0) {
-		pass_on(s, run, p, (size_t)n);
-		if (s->log && cairn_artifact_stream_commit(s->log, (size_t)n) != 0)
-			log_failed(s);
-		return n;
-	}
-	if (s->log)
-		cairn_artifact_stream_commit(s->log, 0);
-	return n;
-}
-
-/* --- after the child: processes it left behind -------------------------------------------- */
-
-#define DRAIN_TIMEOUT_DEFAULT 2.0
-
-/* Seconds to keep reading after the child exits ($CAIRN_DRAIN_TIMEOUT). */
-static double drain_timeout(void)
-{
-	const char *v = getenv("CAIRN_DRAIN_TIMEOUT");
-	char *end;
-	if (!v || !*v)
-		return DRAIN_TIMEOUT_DEFAULT;
-	double t = strtod(v, &end);
-	if (end == v || *end || !(t >= 0) || t > 86400) {
-		warn(
-		    "CAIRN_DRAIN_TIMEOUT='%s' is not a number of seconds from 0 to 86400; using %g",
-		    v, DRAIN_TIMEOUT_DEFAULT);
-		return DRAIN_TIMEOUT_DEFAULT;
-	}
-	return t;
-}
-
-/* The child has exited.  What it started may still hold the pipes (a
- * background job): read on, storing and passing it on as before, until
- * every writer has closed them (EOF) or `timeout` seconds have passed or
- * SIGINT/SIGTERM/SIGHUP/SIGQUIT asks cairn to stop waiting.  With no such
- * process, EOF is there at once: no wait. */
-static void drain_after_exit(stream *out, stream *err, cairn_run *run, char *iobuf, int sfd,
-                             double timeout)
-{
-	double end = clock_mono() + timeout;
-	while (out->fd >= 0 || err->fd >= 0) {
-		double left = end - clock_mono();
-		if (left <= 0)
-			return;
-		struct pollfd pf[3];
-		int np = 0, io = -1, ie = -1;
-		if (out->fd >= 0) {
-			pf[np] = (struct pollfd){out->fd, POLLIN, 0};
-			io = np++;
-		}
-		if (err->fd >= 0) {
-			pf[np] = (struct pollfd){err->fd, POLLIN, 0};
-			ie = np++;
-		}
-		pf[np] = (struct pollfd){sfd, POLLIN, 0};
-		int is = np++;
-		int n = poll(pf, (nfds_t)np, (int)fmin(ceil(left * 1000), INT_MAX));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		if (io >= 0 && pf[io].revents)
-			drain_once(out, run, iobuf, 1 << 20);
-		if (ie >= 0 && pf[ie].revents)
-			drain_once(err, run, iobuf, 1 << 20);
-		if (pf[is].revents) {
-			struct signalfd_siginfo si;
-			bool stop = false;
-			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-				int sig = (int)si.ssi_signo;
-				stop = stop || sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
-				       sig == SIGQUIT;
-			}
-			if (stop)
-				return;
-		}
-	}
-}
-
-/* Writers remain after the wait: store what the pipes hold at this moment,
- * then hand them to drainers that pass the rest on to our stdout/stderr, so
- * those writers never meet a closed pipe because cairn exits.  true when
- * anything was handed off. */
-static bool hand_off(stream *out, stream *err, cairn_run *run, char *iobuf, const sigset_t *mask)
-{
-	stream *ss[2] = {out, err};
-	for (int i = 0; i < 2; i++) {
-		stream *x = ss[i];
-		int pending = 0;
-		if (x->fd < 0 || ioctl(x->fd, FIONREAD, &pending) != 0)
-			continue;
-		for (int64_t left = pending; left > 0 && x->fd >= 0;) {
-			int rerr;
-			ssize_t got = drain_counted(x, run, iobuf, 1 << 20, &rerr);
-			if (got <= 0)
-				break;
-			left -= got;
-		}
-		/* readable with nothing in it: at EOF after all (a bound of 0) */
-		struct pollfd pf = {x->fd, POLLIN, 0};
-		if (x->fd >= 0 && poll(&pf, 1, 0) == 1 && ioctl(x->fd, FIONREAD, &pending) == 0 &&
-		    pending == 0) {
-			close(x->fd);
-			x->fd = -1;
-		}
-	}
-	if (out->fd < 0 && err->fd < 0)
-		return false;
-	int in[2] = {out->fd, err->fd};
-	int to[2] = {out->pass ? out->out_fd : -1, err->pass ? err->out_fd : -1};
-	if (drain_detach(in, to, mask) != 0)
-		warn("cannot pass on the output of what the command left running: %s",
-		     strerror(errno));
-	for (int i = 0; i < 2; i++) {
-		if (ss[i]->fd >= 0)
-			close(ss[i]->fd);
-		ss[i]->fd = -1;
-	}
-	return true;
-}
-
 /* --- the environment, captured beside the child ------------------------------------------ */
 
 typedef struct env_job {
@@ -410,7 +197,7 @@ static void print_warnings(const char *report)
 	const json *w = d ? json_get(json_root(d), "warnings") : NULL;
 	for (const json *x = w ? w->child : NULL; x; x = x->next)
 		if (x->type == JSON_STR)
-			warn("%s", x->str);
+			run_warn("%s", x->str);
 	json_doc_free(d);
 }
 
@@ -626,7 +413,7 @@ int cmd_run(int argc, char **argv)
 			goto done;
 		}
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	store_abs = path_abs(cairn_store_path(s));
 	if (!store_abs) {
@@ -669,7 +456,7 @@ int cmd_run(int argc, char **argv)
 	for (size_t i = 0; i < nconfigs; i++) {
 		char *flat = NULL;
 		if (cairn_config_flatten_json(&flat, configs[i]) != 0)
-			warn("%s (the run goes on)", cairn_error_last());
+			run_warn("%s (the run goes on)", cairn_error_last());
 		else
 			add_members(&pjson, &pfirst, flat);
 		cairn_free(flat);
@@ -734,7 +521,7 @@ int cmd_run(int argc, char **argv)
 			ej.o.python = python;
 		env_started = pthread_create(&env_th, NULL, env_main, &ej) == 0;
 		if (!env_started)
-			warn("the environment will not be recorded: cannot start a thread");
+			run_warn("the environment will not be recorded: cannot start a thread");
 	}
 
 	/* The code, before the child can touch the tree. */
@@ -751,14 +538,14 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "cairn: run %s (%s) in project %s\n", cairn_run_name(run),
 		        cairn_run_id(run), cairn_run_project(run));
 	if (cairn_run_log_params_json(run, pjson.ptr, 1) != 0)
-		warn("params not recorded: %s", cairn_error_last());
+		run_warn("params not recorded: %s", cairn_error_last());
 	/* The config files' copies, with credentials in URLs masked (their
 	 * params above are masked by the same rule). */
 	for (size_t i = 0; i < nconfigs; i++)
 		if (cairn_run_log_config_snapshot(run, configs[i]) != 0)
-			warn("%s", cairn_error_last());
+			run_warn("%s", cairn_error_last());
 	if (note && cairn_run_set_note(run, note) != 0)
-		warn("note not recorded: %s", cairn_error_last());
+		run_warn("note not recorded: %s", cairn_error_last());
 	/* Datasets, hashed before the child can change them.  One that cannot be
 	 * hashed whole is an error: the run is removed and nothing starts. */
 	for (size_t i = 0; i < ndatas; i++) {
@@ -793,7 +580,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (cairn_artifact_stream_open(&out.log, run, "logs/stdout.log", CAIRN_ARTIFACT_LOG) != 0 ||
 	    cairn_artifact_stream_open(&err.log, run, "logs/stderr.log", CAIRN_ARTIFACT_LOG) != 0)
-		warn("the output will not be stored: %s", cairn_error_last());
+		run_warn("the output will not be stored: %s", cairn_error_last());
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
@@ -838,7 +625,7 @@ int cmd_run(int argc, char **argv)
 	if (no_sys)
 		mo.sample_interval = -1;
 	if (cairn_monitor_start(&mon, run, &mo) != 0)
-		warn("no heartbeat or system samples: %s", cairn_error_last());
+		run_warn("no heartbeat or system samples: %s", cairn_error_last());
 
 	/* Pump until the child is gone. */
 	int wstatus = 0;
@@ -859,7 +646,7 @@ int cmd_run(int argc, char **argv)
 		if (poll(pf, (nfds_t)np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			warn("poll: %s", strerror(errno));
+			run_warn("poll: %s", strerror(errno));
 			break;
 		}
 		if (io >= 0 && pf[io].revents)
@@ -922,7 +709,7 @@ int cmd_run(int argc, char **argv)
 		if (ss[i]->mp)
 			cairn_metric_parser_finish(ss[i]->mp, run);
 		if (ss[i]->log && cairn_artifact_stream_close(ss[i]->log) != 0)
-			warn("the %s log was not stored: %s", ss[i]->name, cairn_error_last());
+			run_warn("the %s log was not stored: %s", ss[i]->name, cairn_error_last());
 		ss[i]->log = NULL;
 	}
 	cairn_monitor_stop(mon);
@@ -931,11 +718,11 @@ int cmd_run(int argc, char **argv)
 		pthread_join(env_th, NULL);
 		env_started = false;
 		if (ej.rc)
-			warn("the environment was not recorded: %s", ej.msg);
+			run_warn("the environment was not recorded: %s", ej.msg);
 		print_warnings(ej.report);
 	}
 	if (cairn_run_finish(run, st, code) != 0)
-		warn("cannot record the end of the run: %s", cairn_error_last());
+		run_warn("cannot record the end of the run: %s", cairn_error_last());
 	if (verbose)
 		fprintf(stderr, "cairn: run %s %s (exit code %d) after %.1fs\n",
 		        cairn_run_name(run), cairn_status_name(st), code, elapsed);
@@ -988,7 +775,6 @@ done:
 	free(path);
 	free(iobuf);
 	cairn_run_free(run);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	free(tags);
 	free(params);

@@ -123,7 +123,7 @@ int cmd_show(int argc, char **argv)
 		rc = cli_usage_error("show", "name a run (or set CAIRN_RUN_ID)");
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	if (cairn_run_get_json(&out, s, id) != 0) {
 		rc = cli_fail_lib(NULL);
@@ -271,7 +271,6 @@ done:
 	safe_free(&sr);
 	json_doc_free(doc);
 	cairn_free(out);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

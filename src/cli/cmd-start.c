@@ -68,7 +68,7 @@ int cmd_start(int argc, char **argv)
 	}
 	ro.tags = tags;
 	ro.ntags = ntags;
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	if (cairn_run_create(&r, s, &ro) != 0) {
 		rc = cli_fail_lib("cannot start a run");
@@ -96,7 +96,6 @@ int cmd_start(int argc, char **argv)
 	printf("%s\n", cairn_run_id(r));
 done:
 	cairn_run_free(r);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	free(tags);
 	free(params);
@@ -159,7 +158,7 @@ int cmd_finish(int argc, char **argv)
 	}
 	if (!have_exit && st == CAIRN_STATUS_FAILED)
 		exit_code = 1;
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	if ((rc = cli_open_run(&r, s, a.npos ? a.pos[0] : NULL)) != 0)
 		goto done;
@@ -167,7 +166,6 @@ int cmd_finish(int argc, char **argv)
 		rc = cli_fail_lib("cannot finish the run");
 done:
 	cairn_run_free(r);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

@@ -30,6 +30,9 @@
  * the sweep ends killed, and `cairn sweep --resume ID` picks up: finished
  * trials are kept, interrupted ones run again, new ones fill the budget.
  *
+ * A trial's life (steps 3 and 4) is in sweep-trial.c; sweep-run.h has the
+ * state the two share.
+ *
  * Trial output goes to each run's stored logs, not to the terminal (several
  * trials at once would interleave); --show-output passes it through.
  */
@@ -51,6 +54,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/sweep-cmd.h"
+#include "cli/sweep-run.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -84,475 +88,6 @@ static const char usage[] =
     "  -q, --quiet            no line per trial, only the result\n\n"
     "Exit status: 0 when the sweep completed with at least one successful trial,\n"
     "1 when none succeeded, 130 when interrupted (resume it with --resume).\n";
-
-/* --- state ------------------------------------------------------------------------------ */
-
-typedef struct slot {
-	pid_t pid; /* the trial's `cairn run`; 0: free */
-	long long trial;
-	char *params; /* JSON object */
-	char name[300];
-	char run_id[CAIRN_RUN_ID_HEXSZ + 1];
-	double t0;
-	bool prune_sent;
-	double best_seen; /* best intermediate value so far */
-	int64_t last_step;
-	const char *gpu;
-} slot;
-
-typedef struct sweep {
-	cairn_store *s;
-	cairn_sweep_spec *spec;
-	char sweep_id[CAIRN_RUN_ID_HEXSZ + 1];
-	char *sweep_name;
-	char *project;
-	char **tmpl;
-	int ntmpl;
-	char *config_out;
-	char *self_exe, *store_abs;
-	bool show_output, quiet, maximize;
-	int64_t budget;
-	char owner[300];
-	cairn_pruner *pruner;
-	/* the best so far */
-	bool have_best;
-	double best;
-	long long best_trial;
-	char *best_params;
-	char best_run[CAIRN_RUN_ID_HEXSZ + 1];
-	int ndone, nfailed, npruned;
-	const char *const *gpus;
-	size_t ngpus;
-} sweep;
-
-static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void warn(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* "lr=0.01 depth=3" from a params object, for the live lines. */
-static void params_line(buf *b, const char *params_json)
-{
-	char perr[64];
-	json_doc *d = json_parse(params_json, strlen(params_json), NULL, perr, sizeof perr);
-	if (!d)
-		return;
-	int k = 0;
-	for (const json *v = json_root(d)->child; v; v = v->next) {
-		if (k++)
-			buf_putc(b, ' ');
-		cli_safe_text(b, v->key, 0);
-		buf_putc(b, '=');
-		buf tb = BUF_INIT;
-		sweep_value_text(&tb, v);
-		cli_safe_text(b, tb.ptr, 0);
-		buf_free(&tb);
-	}
-	json_doc_free(d);
-}
-
-static bool better(const sweep *w, double a, double b)
-{
-	return w->maximize ? a > b : a < b;
-}
-
-/* --- reading a trial's run ----------------------------------------------------------- */
-
-/* The last value of the objective in a run, and its status word. */
-static bool run_objective(sweep *w, const char *run_id, double *value, char *status, size_t ssz)
-{
-	char *js = NULL, perr[64];
-	*value = NAN;
-	snprintf(status, ssz, "?");
-	if (cairn_run_get_json(&js, w->s, run_id) != 0)
-		return false;
-	json_doc *d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
-	cairn_free(js);
-	if (!d)
-		return false;
-	const char *st = json_get_str(json_root(d), "status");
-	snprintf(status, ssz, "%s", st ? st : "?");
-	const json *m =
-	    json_get(json_get(json_root(d), "metrics"), cairn_sweep_spec_metric(w->spec));
-	const json *last = m ? json_get(m, "last") : NULL;
-	bool ok = last && json_num_value(last, value);
-	json_doc_free(d);
-	return ok;
-}
-
-/* The objective's history: steps and values (malloc'd), n points. */
-static int run_curve(sweep *w, const char *run_id, int64_t **steps, double **values, size_t *n)
-{
-	char *js = NULL, perr[64];
-	*steps = NULL;
-	*values = NULL;
-	*n = 0;
-	if (cairn_run_metric_history_json(&js, w->s, run_id, cairn_sweep_spec_metric(w->spec)) != 0)
-		return -1;
-	json_doc *d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
-	cairn_free(js);
-	if (!d)
-		return -1;
-	const json *root = json_root(d);
-	size_t cap = root->len ? root->len : 1;
-	*steps = malloc(cap * sizeof **steps);
-	*values = malloc(cap * sizeof **values);
-	if (!*steps || !*values) {
-		json_doc_free(d);
-		return -1;
-	}
-	for (const json *p = root->child; p; p = p->next) {
-		const json *s = p->child, *ts = s ? s->next : NULL, *v = ts ? ts->next : NULL;
-		double x;
-		if (!s || !v || !json_num_value(v, &x))
-			continue;
-		(*steps)[*n] = s->is_int ? s->i : (int64_t)s->num;
-		(*values)[*n] = x;
-		(*n)++;
-	}
-	json_doc_free(d);
-	return 0;
-}
-
-/* --- suggesting (inside the claim's transaction) ---------------------------------- */
-
-static int suggest_cb(void *ctx, int64_t trial, char **out)
-{
-	sweep *w = ctx;
-	cairn_sampler *sm = NULL;
-	char *tj = NULL, perr[64];
-	json_doc *d = NULL;
-	int rc = cairn_sampler_new(&sm, w->spec);
-	if (rc)
-		return rc;
-	if (cairn_sweep_spec_method(w->spec) == CAIRN_SWEEP_TPE) {
-		if ((rc = cairn_sweep_trials_json(&tj, w->s, w->sweep_id)) != 0)
-			goto done;
-		d = json_parse(tj, strlen(tj), NULL, perr, sizeof perr);
-		for (const json *t = d ? json_root(d)->child : NULL; t; t = t->next) {
-			const char *st = json_get_str(t, "state");
-			double v = NAN;
-			json_get_num(t, "value", &v);
-			cairn_trial_state ts = strcmp(st, "done") == 0     ? CAIRN_TRIAL_DONE
-			                       : strcmp(st, "pruned") == 0 ? CAIRN_TRIAL_PRUNED
-			                                                   : CAIRN_TRIAL_FAILED;
-			if (ts == CAIRN_TRIAL_FAILED)
-				continue;
-			buf pb = BUF_INIT;
-			const json *p = json_get(t, "params");
-			/* re-serialise the params object for the sampler */
-			buf_putc(&pb, '{');
-			int k = 0;
-			for (const json *v2 = p ? p->child : NULL; v2; v2 = v2->next) {
-				if (k++)
-					buf_putc(&pb, ',');
-				json_str(&pb, v2->key);
-				buf_putc(&pb, ':');
-				if (v2->type == JSON_STR)
-					json_strn(&pb, v2->str, v2->len);
-				else if (v2->type == JSON_BOOL)
-					json_bool(&pb, v2->b);
-				else if (v2->is_int)
-					json_int(&pb, v2->i);
-				else
-					buf_printf(&pb, "%.17g", v2->num);
-			}
-			buf_putc(&pb, '}');
-			cairn_sampler_tell(sm, pb.ptr, ts, v);
-			buf_free(&pb);
-		}
-	}
-	char *p = NULL;
-	rc = cairn_sampler_suggest(&p, sm, trial);
-	if (!rc) {
-		*out = strdup(p);
-		cairn_free(p);
-		if (!*out)
-			rc = CAIRN_ENOMEM;
-	}
-done:
-	json_doc_free(d);
-	cairn_free(tj);
-	cairn_sampler_free(sm);
-	return rc;
-}
-
-/* --- starting a trial ---------------------------------------------------------------- */
-
-static char *env_entry(const char *k, const char *v)
-{
-	size_t n = strlen(k) + strlen(v) + 2;
-	char *e = malloc(n);
-	if (e)
-		snprintf(e, n, "%s=%s", k, v);
-	return e;
-}
-
-static int start_trial(sweep *w, slot *sl, long long trial, char *params, const sigset_t *old_mask)
-{
-	char perr[64];
-	int rc = -1;
-	char **cmd = NULL, **argv = NULL, **envp = NULL;
-	char *cfg = NULL;
-	size_t nenv = 0, nargv = 0;
-	json_doc *d = json_parse(params, strlen(params), NULL, perr, sizeof perr);
-	if (!d) {
-		warn("trial %lld: bad params: %s", trial, perr);
-		goto done;
-	}
-	const char *gpu = sl->gpu;
-	memset(sl, 0, sizeof *sl);
-	sl->gpu = gpu;
-	sl->trial = trial;
-	sl->params = params;
-	sl->best_seen = NAN;
-	sl->last_step = INT64_MIN;
-	snprintf(sl->name, sizeof sl->name, "%s-%lld", w->sweep_name, trial);
-	if (w->config_out) {
-		cfg = sweep_path_expand(w->config_out, trial);
-		if (!cfg || sweep_config_write(cfg, json_root(d)) != 0) {
-			warn("trial %lld: cannot write '%s': %s", trial, cfg ? cfg : w->config_out,
-			     strerror(errno));
-			goto done;
-		}
-	}
-	cmd = sweep_template_expand(w->tmpl, w->ntmpl, json_root(d), trial, cfg);
-	size_t np = json_root(d)->len;
-	argv = calloc(12 + 2 * np + (size_t)w->ntmpl + 2, sizeof *argv);
-	if (!cmd || !argv)
-		goto done;
-	size_t k = 0;
-	argv[k++] = strdup(w->self_exe);
-	argv[k++] = strdup("run");
-	argv[k++] = strdup("-n");
-	argv[k++] = strdup(sl->name);
-	if (w->project) {
-		argv[k++] = strdup("-p");
-		argv[k++] = strdup(w->project);
-	}
-	for (const json *v = json_root(d)->child; v; v = v->next) {
-		buf b = BUF_INIT;
-		buf_puts(&b, v->key);
-		buf_putc(&b, '=');
-		sweep_value_text(&b, v);
-		argv[k++] = strdup("--param");
-		argv[k++] = buf_detach(&b);
-	}
-	if (cfg) {
-		argv[k++] = strdup("--config");
-		argv[k++] = strdup(cfg);
-	}
-	argv[k++] = strdup("--");
-	for (char **c = cmd; *c; c++)
-		argv[k++] = strdup(*c);
-	argv[k] = NULL;
-	nargv = k;
-	for (size_t i = 0; i < k; i++)
-		if (!argv[i])
-			goto done;
-	/* the environment: ours, the sweep as parent, the store, the GPU */
-	size_t ne = 0;
-	for (char **e = environ; *e; e++)
-		ne++;
-	envp = calloc(ne + 6, sizeof *envp);
-	if (!envp)
-		goto done;
-	for (char **e = environ; *e; e++) {
-		if (strncmp(*e, "CAIRN_RUN_ID=", 13) == 0 || strncmp(*e, "CAIRN_DIR=", 10) == 0 ||
-		    strncmp(*e, "CAIRN_SWEEP_", 12) == 0 ||
-		    (w->ngpus && strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) == 0))
-			continue;
-		envp[nenv++] = strdup(*e);
-	}
-	char tn[32];
-	snprintf(tn, sizeof tn, "%lld", trial);
-	envp[nenv++] = env_entry("CAIRN_RUN_ID", w->sweep_id);
-	envp[nenv++] = env_entry("CAIRN_DIR", w->store_abs);
-	envp[nenv++] = env_entry("CAIRN_SWEEP_ID", w->sweep_id);
-	envp[nenv++] = env_entry("CAIRN_SWEEP_TRIAL", tn);
-	if (sl->gpu)
-		envp[nenv++] = env_entry("CUDA_VISIBLE_DEVICES", sl->gpu);
-	envp[nenv] = NULL;
-	for (size_t i = 0; i < nenv; i++)
-		if (!envp[i])
-			goto done;
-
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	if (!w->show_output) {
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	}
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	sigset_t def;
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&at, old_mask);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int e = posix_spawn(&sl->pid, w->self_exe, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (e != 0) {
-		warn("trial %lld: cannot start cairn run: %s", trial, strerror(e));
-		sl->pid = 0;
-		goto done;
-	}
-	sl->t0 = clock_mono();
-	if (!w->quiet) {
-		buf b = BUF_INIT;
-		params_line(&b, params);
-		printf("[%lld/%lld] start   %s\n", trial, (long long)w->budget, b.ptr);
-		fflush(stdout);
-		buf_free(&b);
-	}
-	rc = 0;
-done:
-	json_doc_free(d);
-	sweep_argv_free(cmd);
-	if (argv) {
-		for (size_t i = 0; i < nargv; i++)
-			free(argv[i]);
-		free(argv);
-	}
-	if (envp) {
-		for (size_t i = 0; i < nenv; i++)
-			free(envp[i]);
-		free(envp);
-	}
-	free(cfg);
-	return rc;
-}
-
-/* --- a trial ends ------------------------------------------------------------------------ */
-
-static void trial_ended(sweep *w, slot *sl, int wstatus, bool stopping)
-{
-	double elapsed = clock_mono() - sl->t0;
-	if (!sl->run_id[0] && cairn_sweep_child_find(sl->run_id, w->s, w->sweep_id, sl->name) != 0)
-		sl->run_id[0] = '\0';
-	int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-	double value = NAN;
-	char status[32] = "?";
-	cairn_trial_state st;
-	const char *word;
-	bool has = sl->run_id[0] && run_objective(w, sl->run_id, &value, status, sizeof status);
-	if (sl->prune_sent && sl->run_id[0]) {
-		cairn_run *r = NULL;
-		if (cairn_run_open(&r, w->s, sl->run_id) == 0) {
-			if (cairn_run_finish(r, CAIRN_STATUS_PRUNED, code) != 0)
-				warn("trial %lld: cannot mark its run pruned: %s", sl->trial,
-				     cairn_error_last());
-			cairn_run_free(r);
-		}
-		st = CAIRN_TRIAL_PRUNED;
-		value = sl->best_seen;
-		word = "pruned";
-		w->npruned++;
-	} else if (stopping && (!sl->run_id[0] || strcmp(status, "finished") != 0)) {
-		/* interrupted: back to the queue for --resume */
-		if (cairn_sweep_trial_set(w->s, w->sweep_id, sl->trial, CAIRN_TRIAL_QUEUED, NULL,
-		                          NAN))
-			warn("trial %lld: %s", sl->trial, cairn_error_last());
-		if (!w->quiet)
-			printf("[%lld/%lld] stopped (re-queued)\n", sl->trial,
-			       (long long)w->budget);
-		goto done;
-	} else if (code == 0 && has && isfinite(value)) {
-		st = CAIRN_TRIAL_DONE;
-		word = "done";
-		w->ndone++;
-	} else {
-		st = CAIRN_TRIAL_FAILED;
-		word = "failed";
-		w->nfailed++;
-	}
-	if (cairn_sweep_trial_set(w->s, w->sweep_id, sl->trial, st,
-	                          sl->run_id[0] ? sl->run_id : NULL,
-	                          st == CAIRN_TRIAL_FAILED ? NAN : value) != 0)
-		warn("trial %lld: cannot record it: %s", sl->trial, cairn_error_last());
-	if (st == CAIRN_TRIAL_DONE && w->pruner) {
-		int64_t *steps;
-		double *vals;
-		size_t n;
-		if (run_curve(w, sl->run_id, &steps, &vals, &n) == 0)
-			cairn_pruner_add(w->pruner, steps, vals, n);
-		free(steps);
-		free(vals);
-	}
-	if (st == CAIRN_TRIAL_DONE && (!w->have_best || better(w, value, w->best))) {
-		w->have_best = true;
-		w->best = value;
-		w->best_trial = sl->trial;
-		free(w->best_params);
-		w->best_params = strdup(sl->params);
-		snprintf(w->best_run, sizeof w->best_run, "%s", sl->run_id);
-	}
-	if (!w->quiet) {
-		buf b = BUF_INIT;
-		char v[40] = "", bv[40] = "";
-		if (st != CAIRN_TRIAL_FAILED)
-			cli_fmt_num(v, sizeof v, value);
-		else if (!sl->run_id[0])
-			snprintf(v, sizeof v, "(no run: cairn run exited %d)", code);
-		else if (code)
-			snprintf(v, sizeof v, "(exit %d)", code);
-		else
-			snprintf(v, sizeof v, "(not logged)");
-		params_line(&b, sl->params);
-		if (w->have_best)
-			cli_fmt_num(bv, sizeof bv, w->best);
-		printf("[%lld/%lld] %-7s %s=%s  %s  (%.1fs)", sl->trial, (long long)w->budget, word,
-		       cairn_sweep_spec_metric(w->spec), v, b.ptr, elapsed);
-		if (w->have_best)
-			printf("  best %s (trial %lld)", bv, w->best_trial);
-		putchar('\n');
-		fflush(stdout);
-		buf_free(&b);
-	}
-done:
-	free(sl->params);
-	sl->params = NULL;
-	sl->pid = 0;
-}
-
-/* Early stopping: look at a running trial's objective so far. */
-static void check_prune(sweep *w, slot *sl)
-{
-	if (sl->prune_sent)
-		return;
-	if (!sl->run_id[0] &&
-	    cairn_sweep_child_find(sl->run_id, w->s, w->sweep_id, sl->name) != 0) {
-		sl->run_id[0] = '\0';
-		return;
-	}
-	int64_t *steps;
-	double *vals;
-	size_t n;
-	if (run_curve(w, sl->run_id, &steps, &vals, &n) == 0 && n > 0 &&
-	    steps[n - 1] != sl->last_step) {
-		sl->last_step = steps[n - 1];
-		for (size_t i = 0; i < n; i++)
-			if (!isnan(vals[i]) &&
-			    (isnan(sl->best_seen) || better(w, vals[i], sl->best_seen)))
-				sl->best_seen = vals[i];
-		int stop = 0;
-		if (cairn_pruner_check(&stop, w->pruner, steps, vals, n) == 0 && stop) {
-			sl->prune_sent = true;
-			kill(sl->pid, SIGTERM);
-		}
-	}
-	free(steps);
-	free(vals);
-}
 
 /* --- setting up ------------------------------------------------------------------------ */
 
@@ -949,7 +484,7 @@ int cmd_sweep(int argc, char **argv)
 		if (!w.project && cairn_sweep_spec_project(w.spec))
 			w.project = strdup(cairn_sweep_spec_project(w.spec));
 	}
-	if ((rc = cli_open_store(&w.s)) != 0)
+	if ((rc = cli_store(&w.s)) != 0)
 		goto done;
 	char status[32] = "";
 	if (resume) {
@@ -1045,12 +580,12 @@ int cmd_sweep(int argc, char **argv)
 			goto done;
 		}
 		if (cairn_run_log_config_snapshot(run, file) != 0)
-			warn("%s", cairn_error_last());
+			sweep_warn("%s", cairn_error_last());
 	}
 	cairn_monitor_options mo = CAIRN_MONITOR_OPTIONS_INIT;
 	mo.sample_interval = -1;
 	if (cairn_monitor_start(&mon, run, &mo) != 0)
-		warn("no heartbeat for the sweep: %s", cairn_error_last());
+		sweep_warn("no heartbeat for the sweep: %s", cairn_error_last());
 	if (!w.quiet) {
 		printf("sweep %s (%.8s): %s, %lld trial%s, %s %s, %lld at once\n", w.sweep_name,
 		       w.sweep_id, cairn_sweep_method_name(cairn_sweep_spec_method(w.spec)),
@@ -1077,7 +612,8 @@ int cmd_sweep(int argc, char **argv)
 				break;
 			}
 			if (e != 0) {
-				warn("cannot hand out the next trial: %s", cairn_error_last());
+				sweep_warn("cannot hand out the next trial: %s",
+				           cairn_error_last());
 				broken = true;
 				break;
 			}
@@ -1102,7 +638,7 @@ int cmd_sweep(int argc, char **argv)
 		struct pollfd pf = {sfd, POLLIN, 0};
 		int pr = poll(&pf, 1, w.pruner ? 200 : -1);
 		if (pr < 0 && errno != EINTR) {
-			warn("poll: %s", strerror(errno));
+			sweep_warn("poll: %s", strerror(errno));
 			break;
 		}
 		struct signalfd_siginfo si;
@@ -1192,7 +728,6 @@ done:
 	for (size_t i = 0; i < ngpus; i++)
 		free(gpus[i]);
 	free(gpus);
-	cairn_store_close(w.s);
 	cli_args_free(&a);
 	return rc;
 }

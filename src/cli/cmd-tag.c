@@ -36,7 +36,7 @@ int cmd_tag(int argc, char **argv)
 		rc = cli_usage_error("tag", "need a run and at least one tag");
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0 || (rc = cli_open_run(&r, s, a.pos[0])) != 0)
+	if ((rc = cli_store(&s)) != 0 || (rc = cli_open_run(&r, s, a.pos[0])) != 0)
 		goto done;
 	/* validate every tag first, so a bad one changes nothing */
 	for (int i = 1; i < a.npos; i++)
@@ -53,7 +53,6 @@ int cmd_tag(int argc, char **argv)
 	}
 done:
 	cairn_run_free(r);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }
@@ -81,13 +80,12 @@ int cmd_note(int argc, char **argv)
 		rc = cli_usage_error("note", "need a run and the note's text");
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0 || (rc = cli_open_run(&r, s, a.pos[0])) != 0)
+	if ((rc = cli_store(&s)) != 0 || (rc = cli_open_run(&r, s, a.pos[0])) != 0)
 		goto done;
 	if (cairn_run_set_note(r, a.pos[1]) != 0)
 		rc = cli_fail_lib(NULL);
 done:
 	cairn_run_free(r);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }
@@ -123,7 +121,7 @@ int cmd_rm(int argc, char **argv)
 		rc = cli_usage_error("rm", "need at least one run");
 		goto done;
 	}
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	/* resolve every id first: an unknown one deletes nothing */
 	for (int i = 0; i < a.npos; i++) {
@@ -140,7 +138,6 @@ int cmd_rm(int argc, char **argv)
 		}
 	}
 done:
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

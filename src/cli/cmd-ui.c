@@ -173,7 +173,7 @@ static int serve(const char *cmd, int argc, char **argv)
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = cli_open_store(&s)) != 0)
+	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	cfg.host = host;
 	cfg.port = port;
@@ -197,7 +197,6 @@ static int serve(const char *cmd, int argc, char **argv)
 		fprintf(stderr, "cairn %s: stopping\n", cmd);
 done:
 	server_stop(srv);
-	cairn_store_close(s);
 	cli_args_free(&a);
 	return rc;
 }

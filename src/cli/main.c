@@ -8,32 +8,47 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+/* What each command needs (CLI_STORE, CLI_RUN: cli.h) is said here, once;
+ * cli_store() opens the store for the commands that declare it, and main
+ * closes it when the command returns. */
 typedef struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	unsigned needs;
 	const char *summary;
 } command;
 
+#define STORE CLI_STORE
+#define RUN   (CLI_STORE | CLI_RUN)
+
 static const command commands[] = {
-    {"init", cmd_init, "create a store (.cairn/) in a directory"},
-    {"run", cmd_run, "run a command and record its code, params, environment and output"},
-    {"start", cmd_start, "create a run and print its id (for shell scripts)"},
-    {"finish", cmd_finish, "set a run's final status"},
-    {"log", cmd_log, "log a metric, param, tag, property, artifact or image"},
-    {"ls", cmd_ls, "list, filter, sort and group runs (the query language)"},
-    {"best", cmd_best, "the best run by a metric"},
-    {"diff", cmd_diff, "what differs between two runs"},
-    {"compare", cmd_compare, "runs side by side, what differs"},
-    {"show", cmd_show, "show everything recorded for a run"},
-    {"tag", cmd_tag, "add or remove tags"},
-    {"note", cmd_note, "set a run's note"},
-    {"rm", cmd_rm, "delete runs"},
-    {"ui", cmd_ui, "browse the store in a web browser (web UI and HTTP API)"},
-    {"server", cmd_server, "serve the store's HTTP API and web UI to a team"},
-    {"checkout", cmd_checkout, "restore a run's code into a directory"},
-    {"data", cmd_data, "hash, compare and list data versions"},
-    {"sweep", cmd_sweep, "search hyperparameters: trials as child runs (grid, random, tpe)"},
+    {"init", cmd_init, 0, "create a store (.cairn/) in a directory"},
+    {"run", cmd_run, STORE, "run a command and record its code, params, environment and output"},
+    {"start", cmd_start, STORE, "create a run and print its id (for shell scripts)"},
+    {"finish", cmd_finish, RUN, "set a run's final status"},
+    {"log", cmd_log, RUN, "log a metric, param, tag, property, artifact or image"},
+    {"ls", cmd_ls, STORE, "list, filter, sort and group runs (the query language)"},
+    {"best", cmd_best, STORE, "the best run by a metric"},
+    {"diff", cmd_diff, RUN, "what differs between two runs"},
+    {"compare", cmd_compare, RUN, "runs side by side, what differs"},
+    {"show", cmd_show, RUN, "show everything recorded for a run"},
+    {"tag", cmd_tag, RUN, "add or remove tags"},
+    {"note", cmd_note, RUN, "set a run's note"},
+    {"rm", cmd_rm, RUN, "delete runs"},
+    {"ui", cmd_ui, STORE, "browse the store in a web browser (web UI and HTTP API)"},
+    {"server", cmd_server, STORE, "serve the store's HTTP API and web UI to a team"},
+    {"checkout", cmd_checkout, RUN, "restore a run's code into a directory"},
+    {"data", cmd_data, RUN, "hash, compare and list data versions"},
+    {"sweep", cmd_sweep, STORE, "search hyperparameters: trials as child runs (grid, random, tpe)"},
 };
+
+static int run_command(const command *c, int argc, char **argv)
+{
+	cli_command_begin(c->name, c->needs);
+	int rc = c->fn(argc, argv);
+	cli_command_end();
+	return rc;
+}
 
 static void usage(FILE *f)
 {
@@ -87,14 +102,14 @@ int main(int argc, char **argv)
 			char *hargv[] = {argv[i + 1], "-h", NULL};
 			for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
 				if (strcmp(commands[c].name, argv[i + 1]) == 0)
-					return commands[c].fn(2, hargv);
+					return run_command(&commands[c], 2, hargv);
 		}
 		usage(stdout);
 		return 0;
 	}
 	for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
 		if (strcmp(commands[c].name, name) == 0)
-			return commands[c].fn(argc - i, argv + i);
+			return run_command(&commands[c], argc - i, argv + i);
 	fprintf(stderr, "error: '%s' is not a cairn command (see 'cairn -h')\n", name);
 	return EXIT_USAGE;
 }

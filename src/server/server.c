@@ -29,7 +29,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -41,6 +40,7 @@
 #include <unistd.h>
 
 #include "server/http.h"
+#include "server/mhd.h"
 #include "server/web-assets.h"
 #include "util/clock.h"
 #include "util/json.h"
@@ -138,7 +138,7 @@ int resp_lib_error(response *rs, int rc)
 
 const char *req_arg(request *rq, const char *name)
 {
-	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+	return mhd.lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 bool req_arg_checked(request *rq, response *rs, const char *name, const char **out)
@@ -155,7 +155,7 @@ bool req_arg_checked(request *rq, response *rs, const char *name, const char **o
 
 const char *req_header(request *rq, const char *name)
 {
-	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+	return mhd.lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
 /* --- routing --------------------------------------------------------------- */
@@ -442,16 +442,16 @@ static enum MHD_Result send_response(request *rq, response *rs)
 {
 	struct MHD_Response *r;
 	if (rs->fd >= 0) {
-		r = MHD_create_response_from_fd_at_offset64(rs->fd_size, rs->fd, rs->fd_offset);
+		r = mhd.create_response_from_fd_at_offset64(rs->fd_size, rs->fd, rs->fd_offset);
 		if (r)
 			rs->fd = -1; /* owned by the response now */
 	} else if (rs->static_data || rs->status == 304) {
-		r = MHD_create_response_from_buffer(rs->static_len, (void *)rs->static_data,
+		r = mhd.create_response_from_buffer(rs->static_len, (void *)rs->static_data,
 		                                    MHD_RESPMEM_PERSISTENT);
 	} else {
 		size_t len = rs->body.len;
 		char *body = buf_detach(&rs->body);
-		r = MHD_create_response_from_buffer(len, body ? body : (char *)"",
+		r = mhd.create_response_from_buffer(len, body ? body : (char *)"",
 		                                    body ? MHD_RESPMEM_MUST_FREE
 		                                         : MHD_RESPMEM_PERSISTENT);
 		if (!r)
@@ -460,24 +460,24 @@ static enum MHD_Result send_response(request *rq, response *rs)
 	if (!r)
 		return MHD_NO;
 	if (rs->content_type)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+		mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+	mhd.add_response_header(r, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(r, "Referrer-Policy", "no-referrer");
 	if (rs->sandbox) {
-		MHD_add_response_header(r, "Content-Security-Policy", csp_sandbox);
+		mhd.add_response_header(r, "Content-Security-Policy", csp_sandbox);
 	} else if (rs->content_type && strncmp(rs->content_type, "text/html", 9) == 0) {
-		MHD_add_response_header(r, "Content-Security-Policy", csp_app);
-		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+		mhd.add_response_header(r, "Content-Security-Policy", csp_app);
+		mhd.add_response_header(r, "X-Frame-Options", "DENY");
 	}
 	if (rs->allow)
-		MHD_add_response_header(r, "Allow", rs->allow);
+		mhd.add_response_header(r, "Allow", rs->allow);
 	if (rs->range[0])
-		MHD_add_response_header(r, "Content-Range", rs->range);
+		mhd.add_response_header(r, "Content-Range", rs->range);
 	if (rs->sandbox)
-		MHD_add_response_header(r, "Accept-Ranges", "bytes");
-	MHD_add_response_header(r, "Cache-Control", rs->cache ? rs->cache : "no-store");
+		mhd.add_response_header(r, "Accept-Ranges", "bytes");
+	mhd.add_response_header(r, "Cache-Control", rs->cache ? rs->cache : "no-store");
 	if (rs->etag[0])
-		MHD_add_response_header(r, "ETag", rs->etag);
+		mhd.add_response_header(r, "ETag", rs->etag);
 	if (rs->disposition) {
 		char cd[600];
 		/* The file name is the artifact's base name, quoted; quotes and
@@ -493,10 +493,10 @@ static enum MHD_Result send_response(request *rq, response *rs)
 			name[j] = '\0';
 		}
 		snprintf(cd, sizeof cd, "%s; filename=\"%s\"", rs->disposition, name);
-		MHD_add_response_header(r, "Content-Disposition", cd);
+		mhd.add_response_header(r, "Content-Disposition", cd);
 	}
-	enum MHD_Result ok = MHD_queue_response(rq->conn, (unsigned)rs->status, r);
-	MHD_destroy_response(r);
+	enum MHD_Result ok = mhd.queue_response(rq->conn, (unsigned)rs->status, r);
+	mhd.destroy_response(r);
 	return ok;
 }
 
@@ -549,7 +549,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		buf_init(&rq->body);
 		*con_cls = rq;
 		const char *cl =
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		    mhd.lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {
 			char *end;
 			errno = 0;
@@ -644,6 +644,10 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
                  size_t errsz)
 {
 	*out = NULL;
+	if (mhd_load() != 0) {
+		snprintf(err, errsz, "%s", mhd_error());
+		return -1;
+	}
 	server *srv = calloc(1, sizeof *srv);
 	if (!srv) {
 		snprintf(err, errsz, "out of memory");
@@ -690,7 +694,7 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		free(srv);
 		return -1;
 	}
-	srv->daemon = MHD_start_daemon(
+	srv->daemon = mhd.start_daemon(
 	    flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 	    mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)srv->cfg.timeout_s,
@@ -706,7 +710,7 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		return -1;
 	}
 	const union MHD_DaemonInfo *info =
-	    MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	    mhd.get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : srv->cfg.port;
 	*out = srv;
 	return 0;
@@ -722,7 +726,7 @@ void server_stop(server *srv)
 	if (!srv)
 		return;
 	if (srv->daemon)
-		MHD_stop_daemon(srv->daemon);
+		mhd.stop_daemon(srv->daemon);
 	run_cache_clear(srv);
 	pthread_mutex_destroy(&srv->cache_mu);
 	free(srv);

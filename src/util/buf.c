@@ -1,5 +1,7 @@
 /*
- * util/buf.c — see buf.h.  Growth doubles (amortised O(1) appends).
+ * util/buf.c — the growable string of buf.h.  Growth doubles (amortised
+ * O(1) appends), and never allocates past the cap (+1 for the NUL), so a
+ * capped buffer's memory is bounded by its cap, not by its input.
  */
 #include "util/buf.h"
 
@@ -14,31 +16,59 @@ void buf_init(buf *b)
 {
 	b->ptr = buf_empty_;
 	b->len = b->cap = 0;
-	b->oom = false;
+	b->oom = b->too_big = false;
+	b->max = 0;
+}
+
+void buf_init_cap(buf *b, size_t max)
+{
+	buf_init(b);
+	b->max = max;
+}
+
+/* Empty and unallocated again, with the same cap. */
+static void reset(buf *b)
+{
+	size_t max = b->max;
+	buf_init(b);
+	b->max = max;
 }
 
 void buf_free(buf *b)
 {
 	if (b->cap)
 		free(b->ptr);
-	buf_init(b);
+	reset(b);
 }
 
 void buf_clear(buf *b)
 {
 	buf_truncate(b, 0);
-	b->oom = false;
+	b->oom = b->too_big = false;
 }
 
 bool buf_ok(const buf *b)
 {
-	return !b->oom;
+	return !b->oom && !b->too_big;
+}
+
+bool buf_too_big(const buf *b)
+{
+	return b->too_big;
 }
 
 void buf_grow(buf *b, size_t extra)
 {
-	if (b->oom)
+	if (!buf_ok(b))
 		return;
+	if (b->max && (extra > b->max || b->len > b->max - extra)) {
+		b->too_big = true;
+		return;
+	}
+	if (extra > SIZE_MAX - 1 - b->len) {
+		b->oom = true;
+		return;
+	}
 	if (b->len + extra + 1 <= b->cap)
 		return;
 	size_t cap = b->cap ? b->cap : 64;
@@ -49,6 +79,8 @@ void buf_grow(buf *b, size_t extra)
 		}
 		cap *= 2;
 	}
+	if (b->max && cap > b->max + 1)
+		cap = b->max + 1; /* never more than the cap can use */
 	char *p = b->cap ? realloc(b->ptr, cap) : malloc(cap);
 	if (!p) {
 		b->oom = true;
@@ -63,7 +95,7 @@ void buf_grow(buf *b, size_t extra)
 void buf_add(buf *b, const void *data, size_t len)
 {
 	buf_grow(b, len);
-	if (b->oom)
+	if (!buf_ok(b))
 		return;
 	memcpy(b->ptr + b->len, data, len);
 	b->len += len;
@@ -88,7 +120,8 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap)
 	int n = vsnprintf(small, sizeof small, fmt, cp);
 	va_end(cp);
 	if (n < 0) {
-		b->oom = true;
+		if (buf_ok(b))
+			b->oom = true;
 		return;
 	}
 	if ((size_t)n < sizeof small) {
@@ -96,7 +129,7 @@ void buf_vprintf(buf *b, const char *fmt, va_list ap)
 		return;
 	}
 	buf_grow(b, (size_t)n);
-	if (b->oom)
+	if (!buf_ok(b))
 		return;
 	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
@@ -121,7 +154,7 @@ void buf_truncate(buf *b, size_t len)
 char *buf_detach(buf *b)
 {
 	char *p;
-	if (b->oom) {
+	if (!buf_ok(b)) {
 		buf_free(b);
 		return NULL;
 	}
@@ -130,6 +163,6 @@ char *buf_detach(buf *b)
 	} else {
 		p = b->ptr;
 	}
-	buf_init(b);
+	reset(b);
 	return p;
 }

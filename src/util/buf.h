@@ -1,10 +1,23 @@
 /*
- * util/buf.h — a growable byte string (git's strbuf, SQLite's sticky error).
+ * util/buf.h — a growable byte string (git's strbuf, SQLite's sticky error,
+ * curl's dynbuf size cap).
  *
  * Invariants: `ptr` is never NULL and always NUL-terminated, also after an
  * allocation failure.  Appends never fail individually: on out-of-memory the
  * buffer sets `oom` and ignores further appends, and the caller checks once
- * with buf_ok().  Not thread-safe; one owner at a time.
+ * with buf_ok().
+ *
+ * A buffer fed by untrusted input states its size cap once, where it is
+ * made: buf_init_cap(&b, CONFIG_MAX).  An append that would take `len` past
+ * the cap is refused whole and the buffer turns "too big" (buf_too_big):
+ * sticky like oom, buf_ok() is false, further appends are ignored, and what
+ * was there before stays (still NUL-terminated).  The caller reports it
+ * once, as CAIRN_ETOOBIG where the library is the caller.  A cap of 0 means
+ * none (BUF_INIT, buf_init).  buf_clear resets both states and keeps the
+ * cap; buf_free and buf_detach keep the cap too.
+ *
+ * States: ok -> oom | too big (sticky until buf_clear / buf_free).
+ * Not thread-safe; one owner at a time.
  */
 #ifndef CAIRN_UTIL_BUF_H
 #define CAIRN_UTIL_BUF_H
@@ -16,17 +29,23 @@
 typedef struct buf {
 	char *ptr;
 	size_t len;
-	size_t cap;
-	bool oom;
+	size_t cap;   /* bytes allocated (0: ptr is the shared empty string) */
+	bool oom;     /* an allocation failed */
+	bool too_big; /* an append would have passed max */
+	size_t max;   /* the size cap in bytes (len never exceeds it), 0: none */
 } buf;
 
 extern char buf_empty_[];
 #define BUF_INIT                                                                                   \
 	{                                                                                          \
-		buf_empty_, 0, 0, false                                                            \
+		buf_empty_, 0, 0, false, false, 0                                                  \
 	}
 
 void buf_init(buf *b);
+/* An empty buffer that never holds more than max bytes (max > 0). */
+void buf_init_cap(buf *b, size_t max);
+/* True once an append was refused for passing the cap. */
+bool buf_too_big(const buf *b);
 void buf_free(buf *b);
 void buf_clear(buf *b);
 bool buf_ok(const buf *b);

@@ -60,26 +60,32 @@ int read_file(const char *path, size_t cap, buf *out)
 		close(fd);
 		return -EFBIG;
 	}
+	/* the file may grow after the fstat (or not be a regular file): the
+	 * buffer's cap bounds it, while this call lasts */
+	size_t max = out->max;
+	if (!out->max || cap < out->max)
+		out->max = cap;
 	char tmp[65536];
+	int rc = 0;
 	for (;;) {
 		ssize_t r = read(fd, tmp, sizeof tmp);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			int e = errno;
-			close(fd);
-			return -e;
+			rc = -errno;
+			break;
 		}
 		if (r == 0)
 			break;
-		if (out->len + (size_t)r > cap) {
-			close(fd);
-			return -EFBIG;
-		}
 		buf_add(out, tmp, (size_t)r);
+		if (!buf_ok(out)) {
+			rc = buf_too_big(out) ? -EFBIG : -ENOMEM;
+			break;
+		}
 	}
 	close(fd);
-	return buf_ok(out) ? 0 : -ENOMEM;
+	out->max = max;
+	return rc;
 }
 
 int fd_write_all(int fd, const void *data, size_t len)

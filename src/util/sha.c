@@ -1,9 +1,11 @@
 /*
- * util/sha.c — see sha.h.
+ * util/sha.c — SHA-256 through libcrypto's EVP (the table of util/evp.h,
+ * loaded by the first sha_new or sha_buf_hex), hex encoding, and the
+ * kernel's random bytes.  A context is one EVP_MD_CTX set up for SHA-256.
  */
 #include "util/sha.h"
 
-#include <openssl/evp.h>
+#include "util/evp.h"
 #include <stdlib.h>
 #include <sys/random.h>
 #include <errno.h>
@@ -14,12 +16,14 @@ struct sha_ctx {
 
 sha_ctx *sha_new(void)
 {
+	if (evp_load() != 0)
+		return NULL;
 	sha_ctx *c = malloc(sizeof *c);
 	if (!c)
 		return NULL;
-	c->md = EVP_MD_CTX_new();
-	if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(c->md);
+	c->md = evp.MD_CTX_new();
+	if (!c->md || evp.DigestInit_ex(c->md, evp.sha256(), NULL) != 1) {
+		evp.MD_CTX_free(c->md);
 		free(c);
 		return NULL;
 	}
@@ -28,14 +32,14 @@ sha_ctx *sha_new(void)
 
 void sha_update(sha_ctx *c, const void *data, size_t len)
 {
-	EVP_DigestUpdate(c->md, data, len);
+	evp.DigestUpdate(c->md, data, len);
 }
 
 void sha_final_hex(sha_ctx *c, char out[65])
 {
 	unsigned char md[32];
 	unsigned int n = 0;
-	EVP_DigestFinal_ex(c->md, md, &n);
+	evp.DigestFinal_ex(c->md, md, &n);
 	hex_encode(out, md, 32);
 	sha_free(c);
 }
@@ -44,16 +48,25 @@ void sha_free(sha_ctx *c)
 {
 	if (!c)
 		return;
-	EVP_MD_CTX_free(c->md);
+	evp.MD_CTX_free(c->md);
 	free(c);
 }
 
-void sha_buf_hex(const void *data, size_t len, char out[65])
+int sha_buf_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[32];
 	unsigned int n = 0;
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	if (evp_load() != 0 || evp.Digest(data, len, md, &n, evp.sha256(), NULL) != 1) {
+		out[0] = '\0';
+		return -1;
+	}
 	hex_encode(out, md, 32);
+	return 0;
+}
+
+const char *sha_error(void)
+{
+	return evp_load() != 0 ? evp_error() : NULL;
 }
 
 void hex_encode(char *out, const unsigned char *in, size_t n)

@@ -158,6 +158,10 @@ int config_snapshot_text(buf *out, const char *data, size_t len, config_syntax s
                          const char *name);
 /* Append v as typed JSON (floats keep a fraction so they read back as floats). */
 void json_typed_value(buf *b, const cairn_value *v);
+/* flatten.c: a JSON node's text (a list param's value), credentials in its
+ * strings masked when mask. */
+struct json;
+void json_node_text(buf *b, const struct json *n, int depth, bool mask);
 
 /* --- NVML, loaded at run time (capture-nvml.c) ----------------------------------- */
 typedef struct nvml nvml;

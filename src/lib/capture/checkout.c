@@ -22,9 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <git2.h>
-
 #include "lib/capture/capture.h"
+#include "lib/capture/lg2.h"
 #include "util/fs.h"
 #include "util/json.h"
 
@@ -88,23 +87,23 @@ static int git_bytes(restore *r, const code_entry *e, git_buf *out)
 		return -1;
 	if (!r->repo_tried) {
 		r->repo_tried = true;
-		if (!r->repo_path || git_repository_open_ext(&r->repo, r->repo_path, 0, NULL) != 0)
+		if (!r->repo_path || lg2.repository_open_ext(&r->repo, r->repo_path, 0, NULL) != 0)
 			r->repo = NULL;
-		git_error_clear();
+		lg2.error_clear();
 	}
 	if (!r->repo)
 		return -1;
 	git_oid id;
 	git_blob *blob = NULL;
-	if (git_oid_fromstr(&id, e->git) != 0 || git_blob_lookup(&blob, r->repo, &id) != 0) {
-		git_error_clear();
+	if (lg2.oid_fromstr(&id, e->git) != 0 || lg2.blob_lookup(&blob, r->repo, &id) != 0) {
+		lg2.error_clear();
 		return -1;
 	}
 	git_blob_filter_options fo;
-	git_blob_filter_options_init(&fo, GIT_BLOB_FILTER_OPTIONS_VERSION);
-	int rc = git_blob_filter(out, blob, e->path, &fo);
-	git_blob_free(blob);
-	git_error_clear();
+	lg2.blob_filter_options_init(&fo, GIT_BLOB_FILTER_OPTIONS_VERSION);
+	int rc = lg2.blob_filter(out, blob, e->path, &fo);
+	lg2.blob_free(blob);
+	lg2.error_clear();
 	return rc == 0 ? 0 : -1;
 }
 
@@ -201,7 +200,7 @@ static int restore_file(restore *r, const code_entry *e)
 		r->bytes += n;
 	}
 done:
-	git_buf_dispose(&gb);
+	lg2.buf_dispose(&gb);
 	close(pfd);
 	return rc;
 }
@@ -218,14 +217,14 @@ static int restore_link(restore *r, const code_entry *e)
 	} else if (git_bytes(r, e, &gb) == 0 && gb.size < PATH_MAX) {
 		data = malloc(gb.size + 1);
 		if (!data) {
-			git_buf_dispose(&gb);
+			lg2.buf_dispose(&gb);
 			return err_set(CAIRN_ENOMEM, "out of memory");
 		}
 		memcpy(data, gb.ptr, gb.size);
 		len = gb.size;
-		git_buf_dispose(&gb);
+		lg2.buf_dispose(&gb);
 	} else {
-		git_buf_dispose(&gb);
+		lg2.buf_dispose(&gb);
 		return add_missing(r, e->path);
 	}
 	char target[PATH_MAX];
@@ -307,7 +306,10 @@ int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, 
 		               o->version);
 	if ((rc = code_tree_load(s, run, &t)) != 0)
 		return rc;
-	git_libgit2_init();
+	if ((rc = lg2_load()) != 0) {
+		code_tree_free(&t);
+		return rc;
+	}
 	if ((rc = prepare_dir(dir)) != 0)
 		goto done;
 	r.s = s;
@@ -382,8 +384,8 @@ int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, 
 done:
 	if (r.root >= 0)
 		close(r.root);
-	git_repository_free(r.repo);
-	git_libgit2_shutdown();
+	lg2.repository_free(r.repo);
+	lg2.libgit2_shutdown();
 	code_list_free(&r.missing);
 	code_list_free(&r.secret);
 	code_tree_free(&t);

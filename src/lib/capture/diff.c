@@ -15,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <git2.h>
-
 #include "lib/capture/capture.h"
+#include "lib/capture/lg2.h"
 
 #define DIFF_FILE_MAX ((size_t)32 << 20)
 
@@ -94,12 +93,12 @@ static int diff_one(buf *out, cairn_store *s, const code_entry *a, const code_en
 	git_patch *patch = NULL;
 	git_buf pb = {0};
 	git_diff_options dopt;
-	git_diff_options_init(&dopt, GIT_DIFF_OPTIONS_VERSION);
+	lg2.diff_options_init(&dopt, GIT_DIFF_OPTIONS_VERSION);
 	dopt.context_lines = 3;
-	if (git_patch_from_buffers(&patch, a ? (da ? da : "") : NULL, la, path,
+	if (lg2.patch_from_buffers(&patch, a ? (da ? da : "") : NULL, la, path,
 	                           b ? (db ? db : "") : NULL, lb, path, &dopt) != 0 ||
-	    git_patch_to_buf(&pb, patch) != 0) {
-		const git_error *ge = git_error_last();
+	    lg2.patch_to_buf(&pb, patch) != 0) {
+		const git_error *ge = lg2.error_last();
 		rc = err_set(CAIRN_ERROR, "cannot diff '%s': %s", path,
 		             ge && ge->message ? ge->message : "libgit2 error");
 	} else if (pb.size) {
@@ -110,8 +109,8 @@ static int diff_one(buf *out, cairn_store *s, const code_entry *a, const code_en
 		mode_lines(out, a, b);
 		buf_add(out, pb.ptr + head, pb.size - head);
 	}
-	git_buf_dispose(&pb);
-	git_patch_free(patch);
+	lg2.buf_dispose(&pb);
+	lg2.patch_free(patch);
 done:
 	free(da);
 	free(db);
@@ -132,7 +131,11 @@ int cairn_code_diff(char **out, cairn_store *s, const char *run_a, const char *r
 		code_tree_free(&ta);
 		return rc;
 	}
-	git_libgit2_init();
+	if ((rc = lg2_load()) != 0) {
+		code_tree_free(&ta);
+		code_tree_free(&tb);
+		return rc;
+	}
 	size_t i = 0, j = 0;
 	while ((i < ta.files.n || j < tb.files.n) && rc == 0) {
 		const code_entry *x = i < ta.files.n ? &ta.files.v[i] : NULL;
@@ -150,7 +153,7 @@ int cairn_code_diff(char **out, cairn_store *s, const char *run_a, const char *r
 			j++;
 		}
 	}
-	git_libgit2_shutdown();
+	lg2.libgit2_shutdown();
 	code_tree_free(&ta);
 	code_tree_free(&tb);
 	if (rc == 0 && !buf_ok(&b))

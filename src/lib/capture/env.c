@@ -239,7 +239,8 @@ static int python_probe(capture_ctx *c, const char *python, bool packages, json_
 {
 	int pfd[2] = {-1, -1};
 	pid_t pid = -1;
-	buf b = BUF_INIT;
+	buf b;
+	buf_init_cap(&b, PROBE_OUT_MAX); /* the interpreter's answer */
 	int rc = 0;
 	*out = NULL;
 	if (pipe2(pfd, O_CLOEXEC) != 0)
@@ -290,11 +291,11 @@ static int python_probe(capture_ctx *c, const char *python, bool packages, json_
 			continue;
 		if (n <= 0)
 			break;
-		if (b.len + (size_t)n > PROBE_OUT_MAX) {
+		buf_add(&b, chunk, (size_t)n);
+		if (buf_too_big(&b)) {
 			timed_out = true; /* runaway output: treat like a hang */
 			break;
 		}
-		buf_add(&b, chunk, (size_t)n);
 	}
 	close(pfd[0]);
 	if (timed_out)

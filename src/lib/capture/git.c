@@ -31,16 +31,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <git2.h>
-
 #include "lib/capture/capture.h"
+#include "lib/capture/lg2.h"
 #include "lib/store/capture.h"
 #include "util/fs.h"
 #include "util/json.h"
 
 static int git_fail(const char *what)
 {
-	const git_error *ge = git_error_last();
+	const git_error *ge = lg2.error_last();
 	return err_set(CAIRN_ERROR, "%s: %s", what,
 	               ge && ge->message ? ge->message : "libgit2 error");
 }
@@ -83,22 +82,22 @@ static char *remote_url(git_repository *repo, git_reference *head)
 	char key[512], name[256] = "";
 	const char *v = NULL;
 	char *url = NULL;
-	if (git_repository_config_snapshot(&cfg, repo) != 0) {
-		git_error_clear();
+	if (lg2.repository_config_snapshot(&cfg, repo) != 0) {
+		lg2.error_clear();
 		return NULL;
 	}
-	if (head && git_reference_is_branch(head)) {
-		snprintf(key, sizeof key, "branch.%s.remote", git_reference_shorthand(head));
-		if (git_config_get_string(&v, cfg, key) == 0 && v && *v && strcmp(v, ".") != 0)
+	if (head && lg2.reference_is_branch(head)) {
+		snprintf(key, sizeof key, "branch.%s.remote", lg2.reference_shorthand(head));
+		if (lg2.config_get_string(&v, cfg, key) == 0 && v && *v && strcmp(v, ".") != 0)
 			snprintf(name, sizeof name, "%s", v);
 	}
-	if (!name[0] && git_config_get_string(&v, cfg, "remote.origin.url") == 0)
+	if (!name[0] && lg2.config_get_string(&v, cfg, "remote.origin.url") == 0)
 		snprintf(name, sizeof name, "origin");
 	if (!name[0]) {
 		git_config_iterator *it = NULL;
 		git_config_entry *ce = NULL;
-		if (git_config_iterator_new(&it, cfg) == 0) {
-			while (!name[0] && git_config_next(&ce, it) == 0) {
+		if (lg2.config_iterator_new(&it, cfg) == 0) {
+			while (!name[0] && lg2.config_next(&ce, it) == 0) {
 				size_t n = strlen(ce->name);
 				if (strncmp(ce->name, "remote.", 7) == 0 && n > 11 &&
 				    strcmp(ce->name + n - 4, ".url") == 0 && n - 11 < sizeof name)
@@ -106,13 +105,13 @@ static char *remote_url(git_repository *repo, git_reference *head)
 					         ce->name + 7);
 			}
 		}
-		git_config_iterator_free(it);
+		lg2.config_iterator_free(it);
 	}
 	snprintf(key, sizeof key, "remote.%s.url", name);
-	if (name[0] && git_config_get_string(&v, cfg, key) == 0 && v)
+	if (name[0] && lg2.config_get_string(&v, cfg, key) == 0 && v)
 		url = url_strip_credentials(v);
-	git_config_free(cfg);
-	git_error_clear();
+	lg2.config_free(cfg);
+	lg2.error_clear();
 	return url;
 }
 
@@ -126,12 +125,12 @@ typedef struct walk_state {
 static int walk_cb(const char *root, const git_tree_entry *te, void *payload)
 {
 	walk_state *w = payload;
-	git_object_t type = git_tree_entry_type(te);
-	git_filemode_t mode = git_tree_entry_filemode(te);
+	git_object_t type = lg2.tree_entry_type(te);
+	git_filemode_t mode = lg2.tree_entry_filemode(te);
 	if (type == GIT_OBJECT_TREE)
 		return 0;
 	char path[PATH_MAX];
-	if ((size_t)snprintf(path, sizeof path, "%s%s", root, git_tree_entry_name(te)) >=
+	if ((size_t)snprintf(path, sizeof path, "%s%s", root, lg2.tree_entry_name(te)) >=
 	    sizeof path)
 		return 0;
 	if (!relpath_is_safe(path))
@@ -141,7 +140,7 @@ static int walk_cb(const char *root, const git_tree_entry *te, void *payload)
 		w->rc = err_set(CAIRN_ENOMEM, "out of memory");
 		return -1;
 	}
-	git_oid_tostr(e->git, sizeof e->git, git_tree_entry_id(te));
+	lg2.oid_tostr(e->git, sizeof e->git, lg2.tree_entry_id(te));
 	if (type == GIT_OBJECT_COMMIT)
 		e->mode = MODE_GITLINK;
 	else if (mode == GIT_FILEMODE_LINK)
@@ -159,22 +158,22 @@ static bool may_filter(git_repository *repo, const code_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(path_base(l->v[i].path), ".gitattributes") == 0)
 			return true;
-	char *info = path_join(git_repository_path(repo), "info/attributes");
+	char *info = path_join(lg2.repository_path(repo), "info/attributes");
 	bool found = info && path_exists(info);
 	free(info);
 	if (found)
 		return true;
 	git_config *cfg = NULL;
-	if (git_repository_config_snapshot(&cfg, repo) == 0) {
+	if (lg2.repository_config_snapshot(&cfg, repo) == 0) {
 		int v = 0;
 		const char *s = NULL;
-		if (git_config_get_bool(&v, cfg, "core.autocrlf") == 0 && v)
+		if (lg2.config_get_bool(&v, cfg, "core.autocrlf") == 0 && v)
 			found = true;
-		if (git_config_get_string(&s, cfg, "core.attributesfile") == 0 && s && *s)
+		if (lg2.config_get_string(&s, cfg, "core.attributesfile") == 0 && s && *s)
 			found = true;
-		git_config_free(cfg);
+		lg2.config_free(cfg);
 	}
-	git_error_clear();
+	lg2.error_clear();
 	if (found)
 		return true;
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
@@ -191,16 +190,17 @@ enum { FILTER_NONE, FILTER_BUILTIN, FILTER_EXTERNAL };
 static int filter_kind(git_repository *repo, const char *path)
 {
 	const char *v = NULL;
-	if (git_attr_get(&v, repo, 0, path, "filter") == 0 && GIT_ATTR_HAS_VALUE(v))
+	if (lg2.attr_get(&v, repo, 0, path, "filter") == 0 &&
+	    lg2.attr_value(v) == GIT_ATTR_VALUE_STRING) /* GIT_ATTR_HAS_VALUE, through the table */
 		return FILTER_EXTERNAL;
 	git_filter_list *fl = NULL;
 	int kind = FILTER_NONE;
-	if (git_filter_list_load(&fl, repo, NULL, path, GIT_FILTER_TO_WORKTREE,
+	if (lg2.filter_list_load(&fl, repo, NULL, path, GIT_FILTER_TO_WORKTREE,
 	                         GIT_FILTER_DEFAULT) == 0 &&
 	    fl)
 		kind = FILTER_BUILTIN;
-	git_filter_list_free(fl);
-	git_error_clear();
+	lg2.filter_list_free(fl);
+	lg2.error_clear();
 	return kind;
 }
 
@@ -223,18 +223,18 @@ static int blob_content(git_repository *repo, const code_entry *e, int filter, g
                         git_buf *fbuf, const void **data, size_t *len)
 {
 	git_oid id;
-	if (git_oid_fromstr(&id, e->git) != 0 || git_blob_lookup(blob, repo, &id) != 0)
+	if (lg2.oid_fromstr(&id, e->git) != 0 || lg2.blob_lookup(blob, repo, &id) != 0)
 		return git_fail("cannot read a committed file");
 	if (filter == FILTER_BUILTIN) {
 		git_blob_filter_options fo;
-		git_blob_filter_options_init(&fo, GIT_BLOB_FILTER_OPTIONS_VERSION);
-		if (git_blob_filter(fbuf, *blob, e->path, &fo) != 0)
+		lg2.blob_filter_options_init(&fo, GIT_BLOB_FILTER_OPTIONS_VERSION);
+		if (lg2.blob_filter(fbuf, *blob, e->path, &fo) != 0)
 			return git_fail("cannot filter a committed file");
 		*data = fbuf->ptr;
 		*len = fbuf->size;
 	} else {
-		*data = git_blob_rawcontent(*blob);
-		*len = (size_t)git_blob_rawsize(*blob);
+		*data = lg2.blob_rawcontent(*blob);
+		*len = (size_t)lg2.blob_rawsize(*blob);
 	}
 	return 0;
 }
@@ -290,7 +290,7 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 	buf m = BUF_INIT;
 	int rc = 0;
 
-	git_oid_tostr(tsha, sizeof tsha, git_tree_id(tree));
+	lg2.oid_tostr(tsha, sizeof tsha, lg2.tree_id(tree));
 	static const char *const kinds[4] = {"tree", "treefiles", "treefiltered", "treeomitted"};
 	for (int i = 0; i < 4; i++) {
 		snprintf(keybuf[i], sizeof keybuf[i], "%s:%s:%lld", kinds[i], tsha,
@@ -313,7 +313,7 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 
 	/* Build it: walk the tree, find what the map already knows, store the rest. */
 	walk_state w = {&l, 0};
-	if (git_tree_walk(tree, GIT_TREEWALK_PRE, walk_cb, &w) != 0) {
+	if (lg2.tree_walk(tree, GIT_TREEWALK_PRE, walk_cb, &w) != 0) {
 		rc = w.rc ? w.rc : git_fail("cannot read the committed tree");
 		goto done;
 	}
@@ -344,7 +344,7 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 	if ((rc = store_code_map_get(c->store, map_keys, nk, map_oids, map_sizes)) != 0)
 		goto done;
 	git_odb *odb = NULL;
-	if (git_repository_odb(&odb, repo) != 0) {
+	if (lg2.repository_odb(&odb, repo) != 0) {
 		rc = git_fail("cannot open the object database");
 		goto done;
 	}
@@ -371,12 +371,12 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 			size_t len = 0;
 			git_object_t type;
 			git_oid id;
-			if (git_oid_fromstr(&id, e->git) == 0 &&
-			    git_odb_read_header(&len, &type, odb, &id) == 0)
+			if (lg2.oid_fromstr(&id, e->git) == 0 &&
+			    lg2.odb_read_header(&len, &type, odb, &id) == 0)
 				size = (int64_t)len;
 			else
 				size = 0;
-			git_error_clear();
+			lg2.error_clear();
 		}
 		e->size = size;
 		cs[ncs].e = e;
@@ -384,7 +384,7 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 		cs[ncs].filter = filter;
 		ncs++;
 	}
-	git_odb_free(odb);
+	lg2.odb_free(odb);
 	qsort(cs, ncs, sizeof *cs, by_size);
 
 	/* Smallest first within the cap; store what is not stored yet. */
@@ -413,8 +413,8 @@ static int ensure_base(capture_ctx *c, git_repository *repo, git_tree *tree, bas
 		if (rc == 0 && need_nb && len <= NOTEBOOK_MAX)
 			code_store_script(c->store, data, len, e->script);
 		e->size = (int64_t)len;
-		git_blob_free(blob);
-		git_buf_dispose(&fbuf);
+		lg2.blob_free(blob);
+		lg2.buf_dispose(&fbuf);
 		if (rc)
 			goto done;
 		/* The map keeps every object the base manifest names from purge
@@ -510,12 +510,12 @@ done:
 static bool in_tree(git_tree *tree, const char *path)
 {
 	git_tree_entry *te = NULL;
-	if (!tree || git_tree_entry_bypath(&te, tree, path) != 0) {
-		git_error_clear();
+	if (!tree || lg2.tree_entry_bypath(&te, tree, path) != 0) {
+		lg2.error_clear();
 		return false;
 	}
-	bool blob = git_tree_entry_type(te) == GIT_OBJECT_BLOB;
-	git_tree_entry_free(te);
+	bool blob = lg2.tree_entry_type(te) == GIT_OBJECT_BLOB;
+	lg2.tree_entry_free(te);
 	return blob;
 }
 
@@ -530,16 +530,16 @@ static int collect_changes(capture_ctx *c, git_repository *repo, git_tree *tree,
 {
 	git_status_list *sl = NULL;
 	git_status_options so;
-	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
+	lg2.status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
 	so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
 	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS |
 	           GIT_STATUS_OPT_EXCLUDE_SUBMODULES | GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
-	if (git_status_list_new(&sl, repo, &so) != 0)
+	if (lg2.status_list_new(&sl, repo, &so) != 0)
 		return git_fail("cannot read the status of the work tree");
 	int rc = 0;
-	size_t n = git_status_list_entrycount(sl);
+	size_t n = lg2.status_list_entrycount(sl);
 	for (size_t i = 0; i < n; i++) {
-		const git_status_entry *se = git_status_byindex(sl, i);
+		const git_status_entry *se = lg2.status_byindex(sl, i);
 		unsigned s = se->status;
 		if (s == GIT_STATUS_CURRENT || (s & GIT_STATUS_IGNORED))
 			continue;
@@ -588,7 +588,7 @@ static int collect_changes(capture_ctx *c, git_repository *repo, git_tree *tree,
 			             e->path);
 		}
 	}
-	git_status_list_free(sl);
+	lg2.status_list_free(sl);
 	return rc;
 }
 
@@ -670,20 +670,21 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 	memset(&bi, 0, sizeof bi);
 	*is_git = false;
 
-	git_libgit2_init();
-	int e = git_repository_open_ext(&repo, c->cwd, 0, getenv("GIT_CEILING_DIRECTORIES"));
+	if ((rc = lg2_load()) != 0)
+		return rc;
+	int e = lg2.repository_open_ext(&repo, c->cwd, 0, getenv("GIT_CEILING_DIRECTORIES"));
 	if (e == GIT_ENOTFOUND) {
-		git_error_clear();
+		lg2.error_clear();
 		goto done;
 	}
 	if (e < 0) {
 		rc = git_fail("cannot open the git repository");
 		goto done;
 	}
-	if (git_repository_is_bare(repo) || !git_repository_workdir(repo))
+	if (lg2.repository_is_bare(repo) || !lg2.repository_workdir(repo))
 		goto done;
 	*is_git = true;
-	char *root = path_abs(git_repository_workdir(repo));
+	char *root = path_abs(lg2.repository_workdir(repo));
 	if (!root) {
 		rc = err_set(CAIRN_EIO, "cannot resolve the work tree: %s", strerror(errno));
 		goto done;
@@ -696,41 +697,41 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 		subdir = c->cwd + rootlen + 1;
 
 	/* HEAD: a branch, detached, or unborn (no commit yet). */
-	e = git_repository_head(&head, repo);
+	e = lg2.repository_head(&head, repo);
 	if (e == GIT_EUNBORNBRANCH || e == GIT_ENOTFOUND) {
 		git_reference *sym = NULL;
-		if (git_reference_lookup(&sym, repo, "HEAD") == 0 &&
-		    git_reference_type(sym) == GIT_REFERENCE_SYMBOLIC) {
-			const char *t = git_reference_symbolic_target(sym);
+		if (lg2.reference_lookup(&sym, repo, "HEAD") == 0 &&
+		    lg2.reference_type(sym) == GIT_REFERENCE_SYMBOLIC) {
+			const char *t = lg2.reference_symbolic_target(sym);
 			if (t && strncmp(t, "refs/heads/", 11) == 0)
 				branch = strdup(t + 11);
 		}
-		git_reference_free(sym);
-		git_error_clear();
+		lg2.reference_free(sym);
+		lg2.error_clear();
 	} else if (e < 0) {
 		rc = git_fail("cannot read HEAD");
 		goto done;
 	} else {
-		if (git_reference_peel((git_object **)&commit, head, GIT_OBJECT_COMMIT) != 0 ||
-		    git_commit_tree(&tree, commit) != 0) {
+		if (lg2.reference_peel((git_object **)&commit, head, GIT_OBJECT_COMMIT) != 0 ||
+		    lg2.commit_tree(&tree, commit) != 0) {
 			rc = git_fail("cannot read the HEAD commit");
 			goto done;
 		}
-		git_oid_tostr(commit_hex, sizeof commit_hex, git_commit_id(commit));
+		lg2.oid_tostr(commit_hex, sizeof commit_hex, lg2.commit_id(commit));
 		branch =
-		    strdup(git_repository_head_detached(repo) == 1 ? "(detached)"
-		                                                   : git_reference_shorthand(head));
+		    strdup(lg2.repository_head_detached(repo) == 1 ? "(detached)"
+		                                                   : lg2.reference_shorthand(head));
 	}
 	remote = remote_url(repo, head);
 
 	/* Never snapshot the store, wherever it sits in the tree. */
-	git_ignore_add_rule(repo, ".cairn/\n");
+	lg2.ignore_add_rule(repo, ".cairn/\n");
 	store_abs = path_abs(cairn_store_path(c->store));
 	if (store_abs && strncmp(store_abs, root, rootlen) == 0 && store_abs[rootlen] == '/') {
 		buf rule = BUF_INIT;
 		buf_printf(&rule, "/%s/\n", store_abs + rootlen + 1);
 		if (buf_ok(&rule))
-			git_ignore_add_rule(repo, rule.ptr);
+			lg2.ignore_add_rule(repo, rule.ptr);
 		buf_free(&rule);
 	}
 
@@ -785,11 +786,11 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 done:
 	code_list_free(&changes);
 	code_list_free(&bi.filtered);
-	git_tree_free(tree);
-	git_commit_free(commit);
-	git_reference_free(head);
-	git_repository_free(repo);
-	git_libgit2_shutdown();
+	lg2.tree_free(tree);
+	lg2.commit_free(commit);
+	lg2.reference_free(head);
+	lg2.repository_free(repo);
+	lg2.libgit2_shutdown();
 	free(branch);
 	free(remote);
 	free(store_abs);

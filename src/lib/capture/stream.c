@@ -177,8 +177,10 @@ int cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run, cons
 	for (int i = 0; i < RING_SLOTS && ok; i++)
 		ok = (s->slots[i] = malloc(SLOT_SIZE)) != NULL;
 	if (!ok) {
+		const char *why = s->sha ? NULL : sha_error();
 		cairn_artifact_stream_abort(s);
-		return err_set(CAIRN_ENOMEM, "out of memory");
+		return why ? err_set(CAIRN_ERROR, "%s", why)
+		           : err_set(CAIRN_ENOMEM, "out of memory");
 	}
 	if ((rc = capture_run_rid(run, &s->rid)) != 0) {
 		cairn_artifact_stream_abort(s);

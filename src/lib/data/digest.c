@@ -8,7 +8,8 @@
  * form is the canonical (big-endian) one that `xxh128sum` prints.  sha256 and
  * md5 go through libcrypto's EVP with the EVP_MD fetched once per context:
  * an implicit fetch on every EVP_DigestInit_ex costs more than hashing a
- * 4 KiB file.
+ * 4 KiB file.  libcrypto is loaded (util/evp.h) by the first context that
+ * needs it, so xxh128, the default, never maps it.
  *
  * A digest_ctx belongs to one thread at a time.  The arena is not
  * thread-safe; each walker thread fills its own and they are adopted after.
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 #include <xxhash.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xxh_x86dispatch.h>
@@ -29,6 +29,7 @@
 #endif
 
 #include "lib/data/data.h"
+#include "util/evp.h"
 #include "util/sha.h"
 
 static const char *const algo_names[] = {"xxh128", "sha256", "md5"};
@@ -72,8 +73,10 @@ int digest_ctx_init(digest_ctx *c, data_algo a)
 			return err_set(CAIRN_ENOMEM, "out of memory");
 		return 0;
 	}
-	c->md = EVP_MD_fetch(NULL, a == ALGO_SHA256 ? "SHA256" : "MD5", NULL);
-	c->evp = EVP_MD_CTX_new();
+	if (evp_load() != 0)
+		return err_set(CAIRN_ERROR, "%s", evp_error());
+	c->md = evp.MD_fetch(NULL, a == ALGO_SHA256 ? "SHA256" : "MD5", NULL);
+	c->evp = evp.MD_CTX_new();
 	if (!c->md || !c->evp) {
 		digest_ctx_free(c);
 		return err_set(CAIRN_ERROR, "the %s digest is not available from libcrypto",
@@ -89,9 +92,9 @@ void digest_ctx_free(digest_ctx *c)
 	if (c->xxh)
 		XXH3_freeState(c->xxh);
 	if (c->evp)
-		EVP_MD_CTX_free(c->evp);
+		evp.MD_CTX_free(c->evp);
 	if (c->md)
-		EVP_MD_free(c->md);
+		evp.MD_free(c->md);
 	memset(c, 0, sizeof *c);
 }
 
@@ -100,7 +103,7 @@ void digest_begin(digest_ctx *c)
 	if (c->algo == ALGO_XXH128)
 		XXH3_128bits_reset(c->xxh);
 	else
-		EVP_DigestInit_ex(c->evp, c->md, NULL);
+		evp.DigestInit_ex(c->evp, c->md, NULL);
 }
 
 void digest_update(digest_ctx *c, const void *p, size_t n)
@@ -110,7 +113,7 @@ void digest_update(digest_ctx *c, const void *p, size_t n)
 	if (c->algo == ALGO_XXH128)
 		XXH128_UPDATE(c->xxh, p, n);
 	else
-		EVP_DigestUpdate(c->evp, p, n);
+		evp.DigestUpdate(c->evp, p, n);
 }
 
 static void xxh_hex(XXH128_hash_t h, char *out)
@@ -128,7 +131,7 @@ void digest_end_hex(digest_ctx *c, char out[DIGEST_HEX_MAX + 1])
 	}
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	EVP_DigestFinal_ex(c->evp, md, &n);
+	evp.DigestFinal_ex(c->evp, md, &n);
 	hex_encode(out, md, n);
 }
 

@@ -1,6 +1,9 @@
 /*
  * lib/data/hash.c — the hash engine: list a tree, look its files up in the
  * hash cache, hash the rest on a thread per core, build the manifest.
+ * This file holds the job, the fork-join, the sorting and the whole hash;
+ * phase 1 is in hash-walk.c, phases 3 and 4 in hash-read.c, and engine.h
+ * has what the three share.
  *
  * One hash is a walk and two parallel passes, each a fork-join over the same
  * threads, with the calling thread reporting progress meanwhile:
@@ -59,15 +62,11 @@
 #include <unistd.h>
 
 #include "lib/data/data.h"
+#include "lib/data/engine.h"
 #include "lib/store/data.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
-
-#define BLOCK          (1u << 20)   /* bytes per read */
-#define BIG_FILE       (16ll << 20) /* files at least this large get fadvise SEQUENTIAL */
-#define RUN_MAX        64           /* files a thread takes at once */
-#define ERRORS_IN_JSON 1000
 
 int data_ncores(void)
 {
@@ -81,97 +80,7 @@ int data_ncores(void)
 	return n > 0 ? (int)n : 1;
 }
 
-static int64_t ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
-
-static void fill_stat(mentry *e, const struct stat *st)
-{
-	e->dev = (uint64_t)st->st_dev;
-	e->ino = (uint64_t)st->st_ino;
-	e->size = (int64_t)st->st_size;
-	e->mtime_ns = ts_ns(&st->st_mtim);
-	e->ctime_ns = ts_ns(&st->st_ctim);
-}
-
-static bool same_stat(const mentry *e, const struct stat *st)
-{
-	return (uint64_t)st->st_dev == e->dev && (uint64_t)st->st_ino == e->ino &&
-	       (int64_t)st->st_size == e->size && ts_ns(&st->st_mtim) == e->mtime_ns &&
-	       ts_ns(&st->st_ctim) == e->ctime_ns;
-}
-
-static const char *special_kind(mode_t m)
-{
-	if (S_ISFIFO(m))
-		return "special file skipped: FIFO";
-	if (S_ISSOCK(m))
-		return "special file skipped: socket";
-	if (S_ISCHR(m))
-		return "special file skipped: character device";
-	if (S_ISBLK(m))
-		return "special file skipped: block device";
-	return "special file skipped";
-}
-
-static const char *special_dtype(unsigned char t)
-{
-	switch (t) {
-	case DT_FIFO: return "special file skipped: FIFO";
-	case DT_SOCK: return "special file skipped: socket";
-	case DT_CHR: return "special file skipped: character device";
-	case DT_BLK: return "special file skipped: block device";
-	default: return NULL;
-	}
-}
-
 /* --- the job ----------------------------------------------------------------- */
-
-typedef struct worker worker;
-
-typedef struct engine {
-	hash_job *j;
-	int rootfd; /* the root directory, or -1 for a file root */
-	int nthreads;
-	atomic_int cancel;
-	/* walk: the stack of directories to read, the table of those read */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	char **stack;
-	size_t sn, scap;
-	int active;
-	char **dirs;
-	size_t ndirs, dcap;
-	atomic_llong found_files, found_bytes;
-	atomic_int walking;
-	/* verify and hash: a list of entries taken in runs */
-	mentry **list;
-	size_t nlist;
-	atomic_size_t next;
-	atomic_llong done_files, done_bytes, hits;
-	worker *w;
-	/* progress */
-	double t0;
-	int64_t start_ns; /* wall clock at start, for racy entries */
-} engine;
-
-struct worker {
-	engine *en;
-	manifest *m;     /* walk: this thread's entries */
-	problems errors; /* walk and hash problems */
-	problems skipped;
-	digest_ctx dc;
-	bool dc_ready;
-	char *block;
-	int fatal; /* an error that stops the whole job (out of memory) */
-	int64_t files_read, bytes_read;
-	buf path;         /* scratch */
-	uint32_t cur_dir; /* the directory dirfd is open on */
-	int dirfd;
-	int dir_errno;   /* why dirfd could not be opened */
-	bool no_noatime; /* O_NOATIME was refused (not the owner) */
-};
 
 void hash_job_init(hash_job *j, const char *path, data_algo algo)
 {
@@ -211,7 +120,7 @@ void hash_job_free(hash_job *j)
 }
 
 /* The path as the user names it: root + "/" + rel. */
-static const char *user_path(worker *w, const char *rel)
+const char *user_path(worker *w, const char *rel)
 {
 	buf_clear(&w->path);
 	buf_puts(&w->path, w->en->j->path);
@@ -223,12 +132,12 @@ static const char *user_path(worker *w, const char *rel)
 	return w->path.ptr;
 }
 
-static void note_error(worker *w, const char *rel, const char *msg)
+void note_error(worker *w, const char *rel, const char *msg)
 {
 	problems_add(&w->errors, user_path(w, rel), msg);
 }
 
-static void note_errno(worker *w, const char *rel, int e, bool walking)
+void note_errno(worker *w, const char *rel, int e, bool walking)
 {
 	if (e == ENOENT || e == ENOTDIR)
 		note_error(w, rel,
@@ -240,7 +149,7 @@ static void note_errno(worker *w, const char *rel, int e, bool walking)
 }
 
 /* A worker publishes an entry's final state (and with it the digest). */
-static void set_state(mentry *e, entry_state st)
+void set_state(mentry *e, entry_state st)
 {
 	__atomic_store_n(&e->state, (uint8_t)st, __ATOMIC_RELEASE);
 }
@@ -288,7 +197,7 @@ static void report(engine *en)
 }
 
 /* Run fn on n workers while the calling thread reports progress. */
-static void fork_join(engine *en, int n, void (*fn)(worker *w))
+void fork_join(engine *en, int n, void (*fn)(worker *w))
 {
 	if (n <= 1 && !en->j->progress) {
 		fn(&en->w[0]);
@@ -336,433 +245,6 @@ static void fork_join(engine *en, int n, void (*fn)(worker *w))
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&jn.mu);
 	pthread_cond_destroy(&jn.cv);
-}
-
-/* --- phase 1: walk ------------------------------------------------------------------ */
-
-static int push_dir(engine *en, const char *rel)
-{
-	char *d = strdup(rel);
-	if (!d)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	pthread_mutex_lock(&en->mu);
-	if (en->sn == en->scap) {
-		size_t ncap = en->scap ? en->scap * 2 : 64;
-		char **ns = realloc(en->stack, ncap * sizeof *ns);
-		if (!ns) {
-			pthread_mutex_unlock(&en->mu);
-			free(d);
-			return err_set(CAIRN_ENOMEM, "out of memory");
-		}
-		en->stack = ns;
-		en->scap = ncap;
-	}
-	en->stack[en->sn++] = d;
-	pthread_cond_signal(&en->cv);
-	pthread_mutex_unlock(&en->mu);
-	return 0;
-}
-
-/* Keep a directory's path for the hash pass; returns its index (or -1). */
-static int64_t register_dir(engine *en, char *rel)
-{
-	int64_t idx = -1;
-	pthread_mutex_lock(&en->mu);
-	if (en->ndirs == en->dcap && en->dcap < UINT32_MAX / 2) {
-		size_t ncap = en->dcap ? en->dcap * 2 : 64;
-		char **nd = realloc(en->dirs, ncap * sizeof *nd);
-		if (nd) {
-			en->dirs = nd;
-			en->dcap = ncap;
-		}
-	}
-	if (en->ndirs < en->dcap) {
-		idx = (int64_t)en->ndirs;
-		en->dirs[en->ndirs++] = rel;
-	}
-	pthread_mutex_unlock(&en->mu);
-	return idx;
-}
-
-static void walk_dir(worker *w, const char *rel, uint32_t dir_idx)
-{
-	engine *en = w->en;
-	if (*rel && en->j->fault)
-		en->j->fault(en->j->fault_arg, FAULT_DIR, rel);
-	int dfd = *rel ? openat(en->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-	               : openat(en->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		int e = errno;
-		note_errno(w, rel, e == ELOOP ? ENOTDIR : e, true);
-		return;
-	}
-	struct stat dst;
-	if (fstat(dfd, &dst) != 0) {
-		note_errno(w, rel, errno, true);
-		close(dfd);
-		return;
-	}
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		note_errno(w, rel, errno, true);
-		close(dfd);
-		return;
-	}
-	buf child = BUF_INIT;
-	char target[PATH_MAX + 1];
-	size_t prefix = 0;
-	if (*rel) {
-		buf_puts(&child, rel);
-		buf_putc(&child, '/');
-		prefix = child.len;
-	}
-	for (;;) {
-		if (atomic_load_explicit(&en->cancel, memory_order_relaxed))
-			break;
-		errno = 0;
-		struct dirent *de = readdir(d);
-		if (!de) {
-			if (errno)
-				note_errno(w, rel, errno, true);
-			break;
-		}
-		const char *name = de->d_name;
-		if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
-			continue;
-		buf_truncate(&child, prefix);
-		buf_puts(&child, name);
-		if (!buf_ok(&child)) {
-			w->fatal = err_set(CAIRN_ENOMEM, "out of memory");
-			break;
-		}
-		unsigned char type = de->d_type;
-		mentry e;
-		memset(&e, 0, sizeof e);
-		e.path = child.ptr;
-		e.dir = dir_idx;
-		e.name_off = (uint32_t)prefix;
-		e.dev = (uint64_t)dst.st_dev;
-		e.ino = (uint64_t)de->d_ino;
-		if (type == DT_UNKNOWN) {
-			struct stat st;
-			if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-				note_errno(w, child.ptr, errno, true);
-				continue;
-			}
-			type = S_ISDIR(st.st_mode)   ? DT_DIR
-			       : S_ISREG(st.st_mode) ? DT_REG
-			       : S_ISLNK(st.st_mode) ? DT_LNK
-			                             : DT_UNKNOWN;
-			if (type == DT_UNKNOWN) {
-				problems_add(&w->skipped, user_path(w, child.ptr),
-				             special_kind(st.st_mode));
-				continue;
-			}
-			e.ino = (uint64_t)st.st_ino;
-		}
-		if (type == DT_DIR) {
-			/* A store inside the tree changes with every command: hashing it
-			 * would make every version differ. */
-			if (strcmp(name, ".cairn") == 0) {
-				problems_add(&w->skipped, user_path(w, child.ptr),
-				             "cairn store skipped");
-				continue;
-			}
-			if ((w->fatal = push_dir(en, child.ptr)) != 0)
-				break;
-			continue;
-		} else if (type == DT_REG) {
-			e.type = 'f';
-		} else if (type == DT_LNK) {
-			ssize_t n = readlinkat(dfd, name, target, sizeof target - 1);
-			if (n < 0) {
-				note_errno(w, child.ptr, errno, true);
-				continue;
-			}
-			if (n == 0) {
-				note_error(w, child.ptr, "symbolic link with an empty target");
-				continue;
-			}
-			target[n] = '\0';
-			e.type = 'l';
-			e.size = (int64_t)n;
-			e.target = target;
-			e.state = ENTRY_HASHED;
-			digest_buf_hex(&w->dc, target, (size_t)n, e.digest);
-		} else {
-			const char *why = special_dtype(type);
-			problems_add(&w->skipped, user_path(w, child.ptr),
-			             why ? why : "special file skipped");
-			continue;
-		}
-		if ((w->fatal = manifest_add(w->m, &e)) != 0)
-			break;
-		atomic_fetch_add_explicit(&en->found_files, 1, memory_order_relaxed);
-	}
-	buf_free(&child);
-	closedir(d);
-}
-
-static void walk_worker(worker *w)
-{
-	engine *en = w->en;
-	for (;;) {
-		pthread_mutex_lock(&en->mu);
-		while (en->sn == 0 && en->active > 0 && !atomic_load(&en->cancel))
-			pthread_cond_wait(&en->cv, &en->mu);
-		if (en->sn == 0 || atomic_load(&en->cancel)) {
-			pthread_cond_broadcast(&en->cv);
-			pthread_mutex_unlock(&en->mu);
-			return;
-		}
-		char *rel = en->stack[--en->sn];
-		en->active++;
-		pthread_mutex_unlock(&en->mu);
-		int64_t idx = register_dir(en, rel);
-		if (idx < 0) {
-			free(rel);
-			w->fatal = err_set(CAIRN_ENOMEM, "out of memory");
-		} else {
-			walk_dir(w, rel, (uint32_t)idx);
-		}
-		if (w->fatal)
-			atomic_store(&en->cancel, 1);
-		pthread_mutex_lock(&en->mu);
-		en->active--;
-		if (en->active == 0 && en->sn == 0)
-			pthread_cond_broadcast(&en->cv);
-		pthread_mutex_unlock(&en->mu);
-	}
-}
-
-/* --- phases 3 and 4: verify and hash -------------------------------------------------------- */
-
-/* The fd of entry e's directory (cached per worker); -1 with errno set. */
-static int entry_dirfd(worker *w, const mentry *e)
-{
-	engine *en = w->en;
-	if (w->dirfd >= 0 && w->cur_dir == e->dir)
-		return w->dirfd;
-	if (w->dirfd >= 0 && w->dirfd != en->rootfd)
-		close(w->dirfd);
-	w->dirfd = -1;
-	w->cur_dir = e->dir;
-	const char *rel = en->dirs[e->dir];
-	w->dirfd = *rel ? openat(en->rootfd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-	                : en->rootfd;
-	w->dir_errno = w->dirfd < 0 ? errno : 0;
-	if (w->dirfd < 0)
-		errno = w->dir_errno;
-	return w->dirfd;
-}
-
-static void close_dirfd(worker *w)
-{
-	if (w->dirfd >= 0 && w->dirfd != w->en->rootfd)
-		close(w->dirfd);
-	w->dirfd = -1;
-}
-
-/* Take the next run of entries: [*lo, *hi).  Runs shrink toward the end so
- * the last files (maybe big ones) spread over every thread. */
-static bool take_run(engine *en, size_t *lo, size_t *hi)
-{
-	size_t seen = atomic_load_explicit(&en->next, memory_order_relaxed);
-	size_t left = seen < en->nlist ? en->nlist - seen : 0;
-	size_t k = left / (4 * (size_t)en->nthreads);
-	if (k > RUN_MAX)
-		k = RUN_MAX;
-	if (k < 1)
-		k = 1;
-	size_t i = atomic_fetch_add_explicit(&en->next, k, memory_order_relaxed);
-	if (i >= en->nlist)
-		return false;
-	*lo = i;
-	*hi = i + k < en->nlist ? i + k : en->nlist;
-	return true;
-}
-
-static void verify_worker(worker *w)
-{
-	engine *en = w->en;
-	size_t lo, hi;
-	while (!atomic_load_explicit(&en->cancel, memory_order_relaxed) && take_run(en, &lo, &hi)) {
-		for (size_t i = lo; i < hi; i++) {
-			mentry *e = en->list[i];
-			struct stat st;
-			int ok;
-			if (en->rootfd < 0) {
-				ok = stat(en->j->path, &st) == 0; /* a file root */
-			} else {
-				int dfd = entry_dirfd(w, e);
-				ok = dfd >= 0 && fstatat(dfd, e->path + e->name_off, &st,
-				                         AT_SYMLINK_NOFOLLOW) == 0;
-			}
-			if (ok && S_ISREG(st.st_mode) && same_stat(e, &st)) {
-				e->state = ENTRY_CACHED;
-				atomic_fetch_add_explicit(&en->hits, 1, memory_order_relaxed);
-				atomic_fetch_add_explicit(&en->done_files, 1, memory_order_relaxed);
-				atomic_fetch_add_explicit(&en->done_bytes, e->size,
-				                          memory_order_relaxed);
-				atomic_fetch_add_explicit(&en->found_bytes, e->size,
-				                          memory_order_relaxed);
-			} else {
-				e->state =
-				    ENTRY_PENDING; /* changed, or gone: the hash pass decides */
-			}
-		}
-	}
-	close_dirfd(w);
-}
-
-/* O_NOATIME keeps hashing from dirtying every inode it reads (relatime
- * still writes the first read after a change); only the owner (or root) may
- * ask for it, so on EPERM the worker stops asking. */
-static int open_entry(worker *w, const mentry *e)
-{
-	engine *en = w->en;
-	for (;;) {
-		int flags =
-		    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (w->no_noatime ? 0 : O_NOATIME);
-		int fd;
-		if (en->rootfd < 0) {
-			fd = open(en->j->path,
-			          flags); /* a file root: the user's path, links followed */
-		} else {
-			int dfd = entry_dirfd(w, e);
-			if (dfd < 0)
-				return -1;
-			fd = openat(dfd, e->path + e->name_off, flags | O_NOFOLLOW);
-		}
-		if (fd >= 0 || errno != EPERM || w->no_noatime)
-			return fd;
-		w->no_noatime = true;
-	}
-}
-
-static void hash_entry(worker *w, mentry *e)
-{
-	engine *en = w->en;
-	hash_job *j = en->j;
-	const char *rel = en->rootfd < 0 ? NULL : e->path;
-	int inj = j->fault ? j->fault(j->fault_arg, FAULT_OPEN, e->path) : 0;
-	int fd = inj ? (errno = inj, -1) : open_entry(w, e);
-	if (fd < 0) {
-		note_errno(w, rel, errno, false);
-		set_state(e, ENTRY_FAILED);
-		return;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int err = errno;
-		close(fd);
-		note_errno(w, rel, err, false);
-		set_state(e, ENTRY_FAILED);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		note_error(w, rel, "replaced by a special file while being hashed");
-		set_state(e, ENTRY_FAILED);
-		return;
-	}
-	fill_stat(e, &st); /* the "before" stat */
-	atomic_fetch_add_explicit(&en->found_bytes, e->size, memory_order_relaxed);
-	if (e->size >= BIG_FILE)
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	int64_t total = 0;
-	bool streaming = false, faulted = false;
-	char one[DIGEST_HEX_MAX + 1];
-	while (total < e->size) {
-		ssize_t r = read(fd, w->block, BLOCK);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int err = errno;
-			close(fd);
-			note_errno(w, rel, err, false);
-			set_state(e, ENTRY_FAILED);
-			return;
-		}
-		if (r == 0)
-			break;
-		if (total == 0 && (int64_t)r >= e->size) {
-			/* The whole file in one read: one-shot digest. */
-			digest_buf_hex(&w->dc, w->block, (size_t)r, one);
-		} else {
-			if (!streaming) {
-				digest_begin(&w->dc);
-				streaming = true;
-			}
-			digest_update(&w->dc, w->block, (size_t)r);
-		}
-		total += r;
-		if (j->fault && !faulted) {
-			faulted = true;
-			j->fault(j->fault_arg, FAULT_READ, e->path);
-		}
-		if (atomic_load_explicit(&en->cancel, memory_order_relaxed))
-			break;
-	}
-	if (e->size == 0 && j->fault)
-		j->fault(j->fault_arg, FAULT_READ, e->path);
-	int fe = fstat(fd, &st);
-	int ferr = errno;
-	close(fd);
-	w->files_read++;
-	w->bytes_read += total;
-	if (fe != 0) {
-		note_errno(w, rel, ferr, false);
-		set_state(e, ENTRY_FAILED);
-		return;
-	}
-	if (!same_stat(e, &st) || total != e->size) {
-		if (!atomic_load(&en->cancel))
-			note_error(w, rel, "changed while being hashed");
-		set_state(e, ENTRY_FAILED);
-		return;
-	}
-	if (streaming)
-		digest_end_hex(&w->dc, e->digest);
-	else if (e->size == 0)
-		digest_buf_hex(&w->dc, "", 0, e->digest);
-	else
-		memcpy(e->digest, one, sizeof one);
-	set_state(e, ENTRY_HASHED);
-	atomic_fetch_add_explicit(&en->done_files, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&en->done_bytes, e->size, memory_order_relaxed);
-}
-
-static void hash_worker(worker *w)
-{
-	engine *en = w->en;
-	if (!w->block) {
-		w->block = aligned_alloc(4096, BLOCK);
-		if (!w->block) {
-			w->fatal = err_set(CAIRN_ENOMEM, "out of memory");
-			atomic_store(&en->cancel, 1);
-			return;
-		}
-	}
-	size_t lo, hi;
-	while (!atomic_load_explicit(&en->cancel, memory_order_relaxed) && take_run(en, &lo, &hi))
-		for (size_t i = lo; i < hi; i++)
-			hash_entry(w, en->list[i]);
-	close_dirfd(w);
-}
-
-/* Run fn over list[0, n) on up to nthreads threads. */
-static void run_list(engine *en, mentry **list, size_t n, void (*fn)(worker *w), int per_thread)
-{
-	en->list = list;
-	en->nlist = n;
-	atomic_store(&en->next, 0);
-	int threads = en->nthreads;
-	if ((size_t)threads * (size_t)per_thread > n)
-		threads = (int)(n / (size_t)per_thread) + 1;
-	if (threads > en->nthreads)
-		threads = en->nthreads;
-	fork_join(en, threads, fn);
 }
 
 /* --- sorting beside the passes --------------------------------------------------------------- */

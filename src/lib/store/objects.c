@@ -121,7 +121,8 @@ int cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, cons
                          size_t len)
 {
 	char *tmp = NULL;
-	sha_buf_hex(data, len, out_oid);
+	if (sha_buf_hex(data, len, out_oid) != 0)
+		return err_set(CAIRN_ERROR, "%s", sha_error());
 	char *final = object_file(s, out_oid);
 	struct stat st;
 	if (final && stat(final, &st) == 0) {
@@ -167,7 +168,8 @@ int cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, con
 	char *blk = malloc(bsz);
 	int rc = 0;
 	if (!h || !blk) {
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		rc = !h && sha_error() ? err_set(CAIRN_ERROR, "%s", sha_error())
+		                       : err_set(CAIRN_ENOMEM, "out of memory");
 		goto fail;
 	}
 	for (;;) {

@@ -1,0 +1,94 @@
+"""cairn._store — what the binding's modules share about the process: the
+store handles (one per store directory, so a query sees every metric this
+process logged) and the active run (the one the last ``cairn.init()``
+returned, while it is not finished).
+
+``_run`` (creating and logging into runs) and ``_query`` (reading them) both
+import this module and not each other's internals, so there is no import
+cycle: ``_run`` imports ``_query``, and ``_query`` only this.
+
+After ``fork()`` the child starts with no handles and no active run: the
+parent's writer and monitor threads did not survive the fork.
+
+Thread-safety: the handle table is guarded by a lock; the active run is one
+reference, replaced atomically.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+
+from . import _lib
+from ._lib import check, dec, enc
+
+_stores: dict = {}
+_stores_pid = os.getpid()
+_stores_lock = threading.Lock()
+
+
+def open_store(store=None):
+    """(handle, directory) of the store, opened once per directory per process."""
+    global _stores, _stores_pid
+    L = _lib.lib()
+    explicit = enc(os.path.abspath(os.fspath(store))) if store is not None else None
+    with _stores_lock:
+        if _stores_pid != os.getpid():  # a forked child must not use its parent's handles
+            _stores, _stores_pid = {}, os.getpid()
+        out = ctypes.c_void_p()
+        check(L.cairn_store_find(ctypes.byref(out), explicit))
+        try:
+            found = ctypes.string_at(out.value).decode("utf-8", "surrogateescape")
+        finally:
+            L.cairn_free(out)
+        h = _stores.get(found)
+        if h is not None:
+            return h, found
+        hp = ctypes.c_void_p()
+        check(L.cairn_store_open(ctypes.byref(hp), explicit))
+        path = dec(L.cairn_store_path(hp)) or found
+        _stores[found] = hp.value
+        if path != found:
+            _stores[path] = hp.value
+        return hp.value, found
+
+
+def close_stores():
+    with _stores_lock:
+        if _stores_pid != os.getpid():
+            return
+        L = _lib.lib()
+        for h in set(_stores.values()):
+            L.cairn_store_close(h)
+        _stores.clear()
+
+
+
+def reset_after_fork():
+    """In a forked child: forget the parent's handles and active run."""
+    global _stores, _stores_lock, _stores_pid, _active
+    _stores, _stores_lock, _stores_pid = {}, threading.Lock(), os.getpid()
+    _active = None
+
+
+# --- the active run ---------------------------------------------------------
+
+_active = None
+
+
+def active_run():
+    """The run the last ``cairn.init()`` returned, while it is not finished."""
+    return _active
+
+
+def set_active(run):
+    global _active
+    _active = run
+
+
+def clear_active(run):
+    """``run`` is finished or discarded: it is no longer the active run."""
+    global _active
+    if _active is run:
+        _active = None
