@@ -287,11 +287,12 @@ int main(int argc, char **argv)
 	for (int i = 0; i < REPS; i++) {
 		buf b = BUF_INIT;
 		double t0 = bench_now();
+		bool own;
 		store_lock(s);
-		sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+		store_read_begin(s, &own);
 		for (int k = 0; k < n; k++)
 			store_run_json(s, rids[k], false, &b);
-		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		store_read_end(s, own);
 		store_unlock(s);
 		tp[i] = (bench_now() - t0) * 1000;
 		buf_free(&b);

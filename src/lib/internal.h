@@ -7,7 +7,6 @@
 #define CAIRN_LIB_INTERNAL_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 
 #include "cairn.h"
@@ -24,21 +23,19 @@ typedef struct writer writer;
  * about to begin: the objects were written or found before) and "sweep" (a
  * purge committed; its objects are about to be removed). */
 typedef void (*store_hook_fn)(cairn_store *s, const char *point, void *arg);
-typedef struct stmt_cache_entry {
-	const char *sql;
-	sqlite3_stmt *st;
-} stmt_cache_entry;
+typedef struct store_ops store_ops;
 
-#define STMT_CACHE_SIZE 96
-
+/* A store handle: what every backend shares.  The backend's own state
+ * (the SQLite connection and its statement cache, say) is behind `be`,
+ * reached only by the backend's ops (lib/store/backend.h). */
 struct cairn_store {
-	char *dir;         /* the store directory (…/.cairn) */
-	char *db_path;     /* dir/cairn.db */
-	char *objects_dir; /* dir/objects */
-	sqlite3 *db;
-	pthread_mutex_t lock; /* recursive; held around every database use */
-	stmt_cache_entry stmts[STMT_CACHE_SIZE];
-	int nstmts;
+	const store_ops *ops; /* the backend, chosen at open (store_backend_for) */
+	void *be;             /* the backend's state, owned by ops->open/close */
+	char *dir;            /* the store directory (…/.cairn) */
+	char *objects_dir;    /* dir/objects */
+	/* Recursive; held around every store call (the dispatchers take it), so
+	 * a handle may be shared by threads and no backend locks on its own. */
+	pthread_mutex_t lock;
 	writer *w;             /* metrics writer, started on first metric */
 	pthread_mutex_t wlock; /* guards w's creation */
 	double stale_after;    /* seconds without heartbeat before "crashed" */

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "cairn.h"
-#include "lib/internal.h"
+#include "lib/store/sqlite/sqlite.h"
 
 static cairn_store *store;
 static char store_dir[64];
@@ -224,7 +224,7 @@ static void setup(void)
 			cairn_run_finish(r, CAIRN_STATUS_FINISHED, 0);
 		cairn_run_free(r);
 	}
-	sqlite3_trace_v2(store->db, SQLITE_TRACE_STMT, trace, NULL);
+	sqlite3_trace_v2(store_sqlite_db(store), SQLITE_TRACE_STMT, trace, NULL);
 }
 
 static void check_pos(int rc, size_t pos, const char *text)

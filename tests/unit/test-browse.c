@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include "lib/store/store.h"
+#include "lib/store/sqlite/sqlite.h"
 #include "util/json.h"
 
 static json_doc *parse(const char *text)
@@ -163,10 +163,13 @@ static void test_tiles_backfill(void **st)
 		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 		pthread_mutex_init(&tmp.lock, &a);
 		tmp.dir = sd;
-		assert_int_equal(sqlite3_open(db, &tmp.db), 0);
+		sqlite_be be = {0};
+		tmp.ops = &store_sqlite_ops;
+		tmp.be = &be;
+		assert_int_equal(sqlite3_open(db, &be.db), 0);
 		assert_ok(store_migrate(&tmp, 2));
 		assert_int_equal(
-		    sqlite3_exec(tmp.db,
+		    sqlite3_exec(be.db,
 		                 "INSERT INTO projects(id, name, created) VALUES(1, 'p', 0);"
 		                 "INSERT INTO runs(rid, id, project_id, seq, name, start_time)"
 		                 " VALUES(1, 'abcdabcdabcdabcdabcdabcdabcdabcd', 1, 1, 'old', 0);"
@@ -174,9 +177,9 @@ static void test_tiles_backfill(void **st)
 		                 0, 0, 0),
 		    0);
 		sqlite3_stmt *ins;
-		sqlite3_prepare_v2(tmp.db, "INSERT INTO metric_points VALUES(1, 1, ?, ?, ?)", -1,
+		sqlite3_prepare_v2(be.db, "INSERT INTO metric_points VALUES(1, 1, ?, ?, ?)", -1,
 		                   &ins, 0);
-		sqlite3_exec(tmp.db, "BEGIN", 0, 0, 0);
+		sqlite3_exec(be.db, "BEGIN", 0, 0, 0);
 		for (int64_t i = 0; i < n; i++) {
 			sqlite3_bind_int64(ins, 1, i);
 			sqlite3_bind_int64(ins, 2, 1000 * i);
@@ -189,11 +192,11 @@ static void test_tiles_backfill(void **st)
 		}
 		sqlite3_finalize(ins);
 		sqlite3_exec(
-		    tmp.db,
+		    be.db,
 		    "INSERT INTO metric_summary VALUES(1, 1, 0.5, 19999, 19999000, 0, 77, 20000);"
 		    "COMMIT",
 		    0, 0, 0);
-		sqlite3_close(tmp.db);
+		sqlite3_close(be.db);
 		pthread_mutex_destroy(&tmp.lock);
 	}
 	cairn_store *s;

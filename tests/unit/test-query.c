@@ -19,7 +19,7 @@
 #include <math.h>
 #include <sqlite3.h>
 
-#include "lib/store/store.h"
+#include "lib/store/sqlite/sqlite.h"
 #include <ctype.h>
 #include <strings.h>
 #include "lib/query/query.h"
@@ -72,7 +72,7 @@ static void exec_sql(const char *fmt, ...)
 	vsnprintf(sql, sizeof sql, fmt, ap);
 	va_end(ap);
 	char *err = NULL;
-	if (sqlite3_exec(W.u.s->db, sql, NULL, NULL, &err) != SQLITE_OK)
+	if (sqlite3_exec(store_sqlite_db(W.u.s), sql, NULL, NULL, &err) != SQLITE_OK)
 		fail_msg("%s: %s", sql, err);
 }
 

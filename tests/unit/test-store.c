@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include "lib/store/store.h"
+#include "lib/store/sqlite/sqlite.h"
 #include "util/json.h"
 
 static json_doc *run_json(cairn_store *s, const char *id)
@@ -331,12 +331,15 @@ static void test_migrations(void **st)
 		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 		pthread_mutex_init(&tmp.lock, &a);
 		tmp.dir = sd;
-		assert_int_equal(sqlite3_open(db, &tmp.db), 0);
+		sqlite_be be = {0};
+		tmp.ops = &store_sqlite_ops;
+		tmp.be = &be;
+		assert_int_equal(sqlite3_open(db, &be.db), 0);
 		assert_ok(store_migrate(&tmp, 1));
 		int v;
 		assert_ok(store_schema_version(&tmp, &v));
 		assert_int_equal(v, 1);
-		sqlite3_close(tmp.db);
+		sqlite3_close(be.db);
 		pthread_mutex_destroy(&tmp.lock);
 	}
 	cairn_store *s;

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <sqlite3.h> /* sqlite3_strglob/strlike, until the planner moves */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -42,30 +42,6 @@ struct cairn_run {
 	size_t nkeys, capkeys; /* capkeys is a power of two */
 };
 
-static const char *const status_names[] = {"running", "finished", "failed",
-                                           "killed",  "crashed",  "pruned"};
-
-const char *cairn_status_name(cairn_status s)
-{
-	if ((unsigned)s < sizeof status_names / sizeof status_names[0])
-		return status_names[s];
-	return "unknown";
-}
-
-int cairn_status_parse(cairn_status *out, const char *name)
-{
-	for (unsigned i = 0; i < sizeof status_names / sizeof status_names[0]; i++) {
-		if (name && strcmp(name, status_names[i]) == 0) {
-			*out = (cairn_status)i;
-			return 0;
-		}
-	}
-	return err_set(
-	    CAIRN_EINVALID,
-	    "unknown status '%s' (expected running, finished, failed, killed, crashed or pruned)",
-	    name ? name : "");
-}
-
 static int run_alloc(cairn_run **out, cairn_store *s, int64_t rid, const char *id)
 {
 	cairn_run *r = calloc(1, sizeof *r);

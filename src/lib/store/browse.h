@@ -1,7 +1,7 @@
 /*
- * lib/store/browse.h — the SQL behind cairn/browse.h (store-browse.c): reads
+ * lib/store/browse.h — the store's side of cairn/browse.h (lib/browse.c): reads
  * that the HTTP API and the web UI need and the core store does not offer.
- * Each function takes the store's lock for its whole duration.
+ * Each function holds the store's lock for its whole duration.
  */
 #ifndef CAIRN_LIB_STORE_BROWSE_H
 #define CAIRN_LIB_STORE_BROWSE_H
@@ -13,9 +13,6 @@ int store_run_columns_json(cairn_store *s, const char *project, buf *out);
 /* rid's series `key` thinned to at most max_points (see cairn_run_metric_sample_json). */
 int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
                              buf *out);
-/* Fold a batch of points into metric_tiles; called by store_metrics_insert
- * inside its transaction, with the lock held. */
-int store_tiles_fold(cairn_store *s, const mpoint *pts, size_t n);
 int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
                           char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media);
 

@@ -1,9 +1,10 @@
 /*
- * lib/store/capture.h — the SQL of code and environment capture: the map
- * from git object ids to stored objects (so a blob is hashed and stored once
- * however many runs use it), the run's code and environment columns, and
- * params written in bulk.  Implemented in store-capture.c; every function
- * takes the store's lock and writes inside one transaction.
+ * lib/store/capture.h — the store's side of code and environment capture:
+ * the map from git object ids to stored objects (so a blob is hashed and
+ * stored once however many runs use it), the run's code and environment
+ * columns, and params written in bulk.  SQLite: sqlite/capture.c and
+ * sqlite/params.c; every function holds the store's lock and writes inside
+ * one transaction.
  */
 #ifndef CAIRN_LIB_STORE_CAPTURE_H
 #define CAIRN_LIB_STORE_CAPTURE_H

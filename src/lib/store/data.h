@@ -1,7 +1,8 @@
 /*
- * lib/store/data.h — the SQL of data versions (store-data.c): the hash cache
- * and the datasets recorded on runs.  Same rules as lib/store.h: bound
- * parameters only, writes in transactions, the store's lock held throughout.
+ * lib/store/data.h — the store's side of data versions (SQLite:
+ * sqlite/data.c): the hash cache and the datasets recorded on runs.  Same
+ * rules as store.h: each write in one transaction, the store's lock held
+ * throughout.  Rows handed out are malloc'ed; dataset_rows_free frees them.
  */
 #ifndef CAIRN_LIB_STORE_DATA_H
 #define CAIRN_LIB_STORE_DATA_H

@@ -7,6 +7,10 @@
  * broken symbolic link) stops the walk with an error: passing it by would
  * put the runs silently into some other store.  A symbolic link to a store
  * directory is that store.
+ *
+ * The handle is generic (internal.h); its backend, chosen by
+ * store_backend_for from the location, connects in ops->open and lets go
+ * in ops->close (lib/store/backend.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/store/sqlite/sqlite.h" /* until the ops table: close and check */
+#include "lib/store/backend.h"
 #include "util/fs.h"
 
 static const char *file_kind(mode_t m)
@@ -134,14 +138,11 @@ static void store_free(cairn_store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->nstmts; i++)
-		sqlite3_finalize(s->stmts[i].st);
-	if (s->db)
-		sqlite3_close_v2(s->db);
+	if (s->ops)
+		s->ops->close(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
 	free(s->dir);
-	free(s->db_path);
 	free(s->objects_dir);
 	free(s);
 }
@@ -157,14 +158,14 @@ static int store_alloc(cairn_store **out, const char *dir)
 	pthread_mutex_init(&s->lock, &a);
 	pthread_mutexattr_destroy(&a);
 	pthread_mutex_init(&s->wlock, NULL);
+	s->ops = store_backend_for(dir);
 	s->dir = strdup(dir);
-	s->db_path = path_join(dir, "cairn.db");
 	s->objects_dir = path_join(dir, "objects");
 	s->stale_after = 60.0;
 	const char *st = getenv("CAIRN_HEARTBEAT_STALE");
 	if (st && atof(st) > 0)
 		s->stale_after = atof(st);
-	if (!s->dir || !s->db_path || !s->objects_dir) {
+	if (!s->dir || !s->objects_dir) {
 		store_free(s);
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	}
@@ -210,7 +211,7 @@ int cairn_store_init(char **out_dir, const char *dir)
 	}
 	if ((rc = store_alloc(&s, sd)) != 0)
 		goto done;
-	if ((rc = store_db_open(s, true)) != 0)
+	if ((rc = s->ops->open(s, true)) != 0)
 		goto done;
 	if (existed)
 		rc = err_set(CAIRN_EEXISTS, "store '%s' already exists", sd);
@@ -260,23 +261,7 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 	}
 	if ((rc = store_alloc(&s, dir)) != 0)
 		goto done;
-	struct stat st;
-	if (stat(s->db_path, &st) != 0) {
-		/* A directory without a database: a fresh store (init by hand or
-		 * the per-user default).  Create it. */
-		char *objs = path_join(dir, "objects");
-		int e = objs ? mkdir_p(objs) : -ENOMEM;
-		free(objs);
-		if (e) {
-			rc = err_set(CAIRN_ESTORE, "cannot open store '%s': %s", dir, strerror(-e));
-			goto done;
-		}
-	} else if (!S_ISREG(st.st_mode)) {
-		rc = err_set(CAIRN_ESTORE, "'%s' is not a cairn store (not a regular file)",
-		             s->db_path);
-		goto done;
-	}
-	if ((rc = store_db_open(s, true)) != 0)
+	if ((rc = s->ops->open(s, true)) != 0)
 		goto done;
 	*out = s;
 	s = NULL;
@@ -301,23 +286,8 @@ const char *cairn_store_path(const cairn_store *s)
 
 int cairn_store_check(cairn_store *s)
 {
-	int rc = 0;
 	store_lock(s);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
-		rc = store_sqlerr(s, "check the store");
-		goto done;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *m = (const char *)sqlite3_column_text(st, 0);
-		if (!m || strcmp(m, "ok") != 0)
-			rc =
-			    err_set(CAIRN_ESTORE, "store '%s' is damaged: %s", s->dir, m ? m : "?");
-	} else {
-		rc = store_sqlerr(s, "check the store");
-	}
-	sqlite3_finalize(st);
-done:
+	int rc = s->ops->check(s);
 	store_unlock(s);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * lib/store/query.h — the query executor's interface inside the library:
- * run a parsed query against the store (store-query.c holds all its SQL).
+ * run a parsed query against the store (SQLite: sqlite/query.c holds all
+ * its SQL).
  */
 #ifndef CAIRN_LIB_STORE_QUERY_H
 #define CAIRN_LIB_STORE_QUERY_H

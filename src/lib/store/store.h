@@ -1,11 +1,14 @@
 /*
- * lib/store/store.h — the store module's interface inside the library.  Every SQL
- * statement of cairn lives behind these functions (store*.c), with bound
- * parameters only, each write inside a transaction, so a PostgreSQL store can
- * later stand beside the SQLite one.
+ * lib/store/store.h — the store module's interface inside the library: the
+ * calls the run, query, capture and data modules make on a cairn_store.
+ * Each is dispatched (lib/store/store.c) through the store's operations
+ * table (lib/store/backend.h) to its backend; the SQLite one
+ * (lib/store/sqlite/) holds every SQL statement of cairn, with bound
+ * parameters only, each write inside a transaction.  browse.h, capture.h,
+ * data.h, query.h and sweep.h declare the rest of the calls.
  *
- * Every function takes the store's recursive lock for its whole duration, so
- * a cairn_store may be shared between threads.
+ * Every call holds the store's recursive lock for its whole duration, so a
+ * cairn_store may be shared between threads.
  */
 #ifndef CAIRN_LIB_STORE_H
 #define CAIRN_LIB_STORE_H
@@ -25,11 +28,16 @@ void store_clock_pin(cairn_store *s, double now);
 
 void store_lock(cairn_store *s);
 void store_unlock(cairn_store *s);
+/* A read snapshot, unless one is open already (*own tells which, for
+ * store_read_end): everything read inside sees one state of the store.
+ * Hold store_lock from begin to end (the connection is the handle's). */
+int store_read_begin(cairn_store *s, bool *own);
+void store_read_end(cairn_store *s, bool own);
 
-/* Open the database file, check that it is a cairn store, migrate it. */
-int store_db_open(cairn_store *s, bool create);
+/* The schema version of the open store, and of this build (for the store
+ * kind a directory names); migrate up to `target` (tests use it to build
+ * old stores). */
 int store_schema_version(cairn_store *s, int *out);
-/* Apply migrations up to `target` (tests use it to build old stores). */
 int store_migrate(cairn_store *s, int target);
 int store_schema_latest(void);
 
@@ -56,12 +64,10 @@ int store_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_pro
 int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid);
 int store_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
 int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
+/* Params are write-once: unless overwrite, the same value again is fine,
+ * another is CAIRN_ECONFLICT. */
 int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
                     bool overwrite);
-/* Check (unless overwrite) and write one param inside the caller's open
- * transaction: the same value again is fine, another is CAIRN_ECONFLICT. */
-int store_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key,
-                      const cairn_value *v, bool overwrite);
 int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
 int store_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
 int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value);
@@ -78,18 +84,13 @@ int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf 
 int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans);
 
 /* Objects and references (docs/internals/store.md, "Objects, references
- * and purge").  Every transaction that records a reference to an object
- * begins with store_refs_begin (the test hook's "refs" point, then BEGIN
- * IMMEDIATE) and checks each object with store_object_check before
- * committing; a writer that gets OBJECT_VANISHED writes the object again and
- * retries (object_retry). */
-int store_refs_begin(cairn_store *s);
-/* Inside a write transaction: 0 when the object's file is there (and so
- * stays until the commit), else OBJECT_VANISHED. */
-int store_object_check(cairn_store *s, const char *oid);
-/* Record that run rid references object oid (kept until the run is
- * purged), after checking the object is there; joins the caller's
- * transaction or runs in its own. */
+ * and purge").  Every call that records a reference to an object checks,
+ * under the store's write lock, that the object's file is there; a writer
+ * that gets OBJECT_VANISHED (nothing recorded) writes the object again and
+ * retries (object_retry).
+ *
+ * Record that run rid references object oid (kept until the run is
+ * purged), after checking the object is there. */
 int store_object_ref(cairn_store *s, int64_t rid, const char *oid);
 /* Remove the files of the candidates (oid lines) that nothing references
  * any more: each is checked and unlinked inside one write transaction.

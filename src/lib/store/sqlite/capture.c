@@ -1,11 +1,11 @@
 /*
- * lib/store/sqlite/capture.c — the SQL of code and environment capture (see
- * store-capture.h).  The code map (migration 3) remembers which stored object
- * holds a git blob's bytes, and which object is the manifest of a committed
- * tree, so capturing a run on a known commit stores nothing new.
- * Thread-safety: every function holds the store's recursive lock.
+ * lib/store/sqlite/capture.c — the SQL of code and environment capture
+ * (lib/store/capture.h; params in bulk are in params.c).  The code map
+ * (migration 4) remembers which stored object holds a git blob's bytes, and
+ * which object is the manifest of a committed tree, so capturing a run on a
+ * known commit stores nothing new.
+ * Thread-safety: called with the store's lock held (sqlite.h).
  */
-#include "lib/store/capture.h"
 #include "lib/store/sqlite/sqlite.h"
 
 #include <math.h>
@@ -19,15 +19,14 @@ static int prep_fail(void)
 	return rc ? rc : CAIRN_ESTORE;
 }
 
-int store_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (*out_oids)[65],
-                       int64_t *out_sizes)
+int sqlite_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (*out_oids)[65],
+                        int64_t *out_sizes)
 {
 	int rc = 0;
-	store_lock(s);
 	/* One read transaction around the lookups: thousands of point queries
 	 * cost one snapshot instead of one each. */
-	bool own = sqlite3_get_autocommit(s->db);
-	if (own && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	bool own = !store_in_txn(s);
+	if (own && sqlite3_exec(store_sqlite_db(s), "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = store_sqlerr(s, "read the code map");
 		goto done;
 	}
@@ -57,19 +56,17 @@ int store_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (
 	}
 end:
 	if (own)
-		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_exec(store_sqlite_db(s), "COMMIT", NULL, NULL, NULL);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],
-                       const int64_t *sizes, size_t n)
+int sqlite_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],
+                        const int64_t *sizes, size_t n)
 {
 	int rc;
 	if (n == 0)
 		return 0;
-	store_lock(s);
 	/* A map entry keeps its object from purge (except "tree…" hints), so it
 	 * is a reference like any other: checked under the write lock. */
 	if ((rc = store_refs_begin(s)) != 0)
@@ -98,7 +95,6 @@ int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oid
 fail:
 	store_rollback(s);
 done:
-	store_unlock(s);
 	return rc;
 }
 
@@ -107,16 +103,15 @@ static int add_refs(cairn_store *s, int64_t rid, const char (*refs)[65], size_t 
 	int rc = 0;
 	for (size_t i = 0; i < nrefs && rc == 0; i++)
 		if (refs[i][0])
-			rc = store_object_ref(s, rid, refs[i]);
+			rc = sqlite_object_ref(s, rid, refs[i]);
 	return rc;
 }
 
-int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
-                       const char *remote, int dirty, const char *code_oid, const char (*refs)[65],
-                       size_t nrefs)
+int sqlite_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
+                        const char *remote, int dirty, const char *code_oid, const char (*refs)[65],
+                        size_t nrefs)
 {
 	int rc;
-	store_lock(s);
 	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
@@ -148,32 +143,28 @@ int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const ch
 fail:
 	store_rollback(s);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
+int sqlite_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
 {
 	int rc;
-	store_lock(s);
 	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	/* both join this transaction: the column and its object reference */
-	if ((rc = store_run_set_text(s, rid, "env_oid", env_oid)) != 0 ||
-	    (env_oid && (rc = store_object_ref(s, rid, env_oid)) != 0))
+	if ((rc = sqlite_run_set_text(s, rid, "env_oid", env_oid)) != 0 ||
+	    (env_oid && (rc = sqlite_object_ref(s, rid, env_oid)) != 0))
 		store_rollback(s);
 	else
 		rc = store_commit(s);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-int store_run_code_oid(cairn_store *s, int64_t rid, char out[65])
+int sqlite_run_code_oid(cairn_store *s, int64_t rid, char out[65])
 {
 	int rc = 0;
 	out[0] = '\0';
-	store_lock(s);
 	sqlite3_stmt *st = store_prep(s, "SELECT code_oid FROM runs WHERE rid = ?");
 	if (!st) {
 		rc = prep_fail();
@@ -190,54 +181,14 @@ int store_run_code_oid(cairn_store *s, int64_t rid, char out[65])
 	}
 	sqlite3_reset(st);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-/* Does the stored (type, value) equal v?  Mirrors store.c's write-once rule. */
-int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
-                          const cairn_value *values, size_t n, bool overwrite)
-{
-	int rc;
-	if (n == 0)
-		return 0;
-	store_lock(s);
-	if ((rc = store_begin(s)) != 0)
-		goto done;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st =
-		    store_prep(s, "INSERT INTO keys(name) VALUES(?) ON CONFLICT(name)"
-		                  " DO UPDATE SET name = excluded.name RETURNING id");
-		if (!st) {
-			rc = prep_fail();
-			goto fail;
-		}
-		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			rc = store_sqlerr(s, "record a key");
-			sqlite3_reset(st);
-			goto fail;
-		}
-		int64_t kid = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		if ((rc = store_param_write(s, rid, kid, keys[i], &values[i], overwrite)) != 0)
-			goto fail;
-	}
-	rc = store_commit(s);
-	goto done;
-fail:
-	store_rollback(s);
-done:
-	store_unlock(s);
-	return rc;
-}
-
-int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
-                          int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
+int sqlite_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+                           int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
 {
 	int rc = 0;
 	out[0] = '\0';
-	store_lock(s);
 	sqlite3_stmt *st =
 	    store_prep(s, "SELECT digest FROM hash_cache WHERE dev = ? AND ino = ? AND"
 	                  " algo = ? AND size = ? AND mtime_ns = ? AND ctime_ns = ?");
@@ -258,15 +209,13 @@ int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *
 	}
 	sqlite3_reset(st);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
-                          int64_t mtime_ns, int64_t ctime_ns, const char *digest)
+int sqlite_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+                           int64_t mtime_ns, int64_t ctime_ns, const char *digest)
 {
 	int rc;
-	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
@@ -293,6 +242,5 @@ int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *
 	}
 	rc = store_commit(s);
 done:
-	store_unlock(s);
 	return rc;
 }

@@ -11,12 +11,11 @@
  * signed 64-bit integers (the bits of the unsigned values); entries are sorted the same way so the
  * join agrees with the index order.
  *
- * Thread-safety: every function holds the store's lock.
+ * Thread-safety: called with the store's lock held (sqlite.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/store/data.h"
 #include "lib/store/sqlite/sqlite.h"
 
 /* Below this many files a lookup is one indexed query per file. */
@@ -107,8 +106,8 @@ static int lookup_range(cairn_store *s, const char *algo, mentry **files, size_t
 	return 0;
 }
 
-int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size_t n,
-                            int64_t *out_hits)
+int sqlite_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size_t n,
+                             int64_t *out_hits)
 {
 	int rc = 0;
 	size_t hexlen = algo_hexlen(algo);
@@ -116,7 +115,6 @@ int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size
 	*out_hits = 0;
 	if (n == 0)
 		return 0;
-	store_lock(s);
 	if (n <= POINT_LOOKUP_MAX) {
 		rc = lookup_points(s, name, files, n, hexlen, out_hits);
 		goto done;
@@ -140,8 +138,8 @@ int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size
 	qsort(files, n, sizeof *files, cmp_devino);
 	/* One read transaction around all range scans: a consistent view, and
 	 * no per-statement lock round trips. */
-	bool own = sqlite3_get_autocommit(s->db);
-	if (own && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	bool own = !store_in_txn(s);
+	if (own && sqlite3_exec(store_sqlite_db(s), "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = store_sqlerr(s, "read the hash cache");
 		goto done;
 	}
@@ -158,9 +156,8 @@ int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size
 		lo = hi;
 	}
 	if (own)
-		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_exec(store_sqlite_db(s), "COMMIT", NULL, NULL, NULL);
 done:
-	store_unlock(s);
 	return rc;
 }
 
@@ -180,7 +177,7 @@ static void bind_row(sqlite3_stmt *st, int base, const char *algo, const mentry 
 #define ROWS16    ROWS4 "," ROWS4 "," ROWS4 "," ROWS4
 #define PUT_MULTI 32 /* rows per statement: a third less time than one by one */
 
-int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t n)
+int sqlite_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t n)
 {
 	int rc = 0;
 	const char *name = algo_name(algo);
@@ -189,7 +186,6 @@ int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t 
 	/* In index order the inserts append to the b-tree instead of splitting
 	 * pages all over it (a third faster for 100,000 rows). */
 	qsort((void *)files, n, sizeof *files, cmp_devino);
-	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
 	size_t i = 0;
@@ -220,14 +216,12 @@ int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t 
 fail:
 	store_rollback(s);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
+int sqlite_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 {
 	int rc;
-	store_lock(s);
 	if ((rc = store_refs_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
@@ -254,28 +248,14 @@ int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 		rc = store_sqlerr(s, "record the dataset");
 		goto fail;
 	}
-	if (d->manifest_oid && (rc = store_object_ref(s, rid, d->manifest_oid)) != 0)
+	if (d->manifest_oid && (rc = sqlite_object_ref(s, rid, d->manifest_oid)) != 0)
 		goto fail;
 	rc = store_commit(s);
 	goto done;
 fail:
 	store_rollback(s);
 done:
-	store_unlock(s);
 	return rc;
-}
-
-void dataset_rows_free(dataset_row *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].path);
-		free(v[i].role);
-		free(v[i].algo);
-		free(v[i].digest);
-		free(v[i].manifest_oid);
-	}
-	free(v);
 }
 
 static char *dup_col(sqlite3_stmt *st, int i, bool *oom)
@@ -289,8 +269,8 @@ static char *dup_col(sqlite3_stmt *st, int i, bool *oom)
 	return d;
 }
 
-int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_row **out,
-                       size_t *out_n)
+int sqlite_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_row **out,
+                        size_t *out_n)
 {
 	int rc = 0;
 	dataset_row *v = NULL;
@@ -298,7 +278,6 @@ int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_ro
 	bool oom = false;
 	*out = NULL;
 	*out_n = 0;
-	store_lock(s);
 	sqlite3_stmt *st = store_prep(s, "SELECT name, path, role, algo, digest, files, bytes,"
 	                                 " manifest_oid FROM datasets WHERE rid = ?1"
 	                                 " AND (?2 IS NULL OR name = ?2) ORDER BY name");
@@ -336,7 +315,6 @@ int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_ro
 	else if (r != SQLITE_DONE && r != SQLITE_ROW)
 		rc = store_sqlerr(s, "read the run's datasets");
 done:
-	store_unlock(s);
 	if (rc) {
 		dataset_rows_free(v, n);
 		return rc;

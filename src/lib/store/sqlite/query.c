@@ -252,16 +252,17 @@ static void fn_bits_final(sqlite3_context *ctx)
 static int ensure_functions(cairn_store *s)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT cairn_inset(NULL, 0), cairn_bits(NULL, 0)", -1, &st,
+	if (sqlite3_prepare_v2(store_sqlite_db(s),
+	                       "SELECT cairn_inset(NULL, 0), cairn_bits(NULL, 0)", -1, &st,
 	                       NULL) == SQLITE_OK) {
 		sqlite3_finalize(st);
 		return 0;
 	}
 	int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-	if (sqlite3_create_function_v2(s->db, "cairn_inset", 2, flags, NULL, fn_inset, NULL, NULL,
-	                               NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(s->db, "cairn_bits", 2, flags, NULL, NULL, fn_bits_step,
-	                               fn_bits_final, NULL) != SQLITE_OK)
+	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_inset", 2, flags, NULL, fn_inset,
+	                               NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_bits", 2, flags, NULL, NULL,
+	                               fn_bits_step, fn_bits_final, NULL) != SQLITE_OK)
 		return store_sqlerr(s, "register the query functions");
 	return 0;
 }
@@ -456,7 +457,7 @@ static int ctx_open(qctx *q, cairn_store *s)
 	int rc;
 	memset(q, 0, sizeof *q);
 	q->s = s;
-	q->db = s->db;
+	q->db = store_sqlite_db(s);
 	q->now = store_now(s);
 	q->stale = q->now - s->stale_after;
 	if ((rc = ensure_functions(s)) != 0)
@@ -2095,8 +2096,8 @@ done:
 
 /* --- the page of a query ---------------------------------------------------- */
 
-int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
-                     int64_t *out_total)
+int sqlite_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+                      int64_t *out_total)
 {
 	qctx q;
 	rset M = {0};
@@ -2228,16 +2229,17 @@ static void fn_gstat_final(sqlite3_context *ctx)
 static int ensure_group_functions(cairn_store *s)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT cairn_gid(NULL, 0), cairn_gstat(NULL, 0, 0)", -1, &st,
+	if (sqlite3_prepare_v2(store_sqlite_db(s),
+	                       "SELECT cairn_gid(NULL, 0), cairn_gstat(NULL, 0, 0)", -1, &st,
 	                       NULL) == SQLITE_OK) {
 		sqlite3_finalize(st);
 		return 0;
 	}
 	int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-	if (sqlite3_create_function_v2(s->db, "cairn_gid", 2, flags, NULL, NULL, fn_gid_step,
-	                               fn_gid_final, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(s->db, "cairn_gstat", 3, flags, NULL, NULL, fn_gstat_step,
-	                               fn_gstat_final, NULL) != SQLITE_OK)
+	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gid", 2, flags, NULL, NULL,
+	                               fn_gid_step, fn_gid_final, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gstat", 3, flags, NULL, NULL,
+	                               fn_gstat_step, fn_gstat_final, NULL) != SQLITE_OK)
 		return store_sqlerr(s, "register the query functions");
 	return 0;
 }
@@ -2279,8 +2281,8 @@ static int cmp_groups(const void *a, const void *b)
 	return cmp_val(&x->v, &y->v, false);
 }
 
-int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *gf,
-                           const qfield *mf, buf *b)
+int sqlite_query_group_json(cairn_store *s, const store_query *sq, const qfield *gf,
+                            const qfield *mf, buf *b)
 {
 	qctx q;
 	rset M = {0};

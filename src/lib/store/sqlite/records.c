@@ -116,7 +116,7 @@ static sqlite3_stmt *prep_rid(cairn_store *s, const char *sql, int64_t rid)
 
 /* Query results build the same objects in batches (runs_json_batch in
  * store-query.c): change both together; tests/unit/test-query.c compares them. */
-int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
+int sqlite_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *b)
 {
 	int rc = 0;
 	bool first = true;
@@ -332,7 +332,7 @@ done:
 	return rc;
 }
 
-int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *b)
+int sqlite_run_list_json(cairn_store *s, const cairn_list_options *o, buf *b)
 {
 	int rc = 0;
 	int64_t *rids = NULL;
@@ -801,7 +801,7 @@ done:
 
 /* --- the entry point ----------------------------------------------------------- */
 
-int store_query_runs_json(cairn_store *s, const store_query *sq, buf *b)
+int sqlite_query_runs_json(cairn_store *s, const store_query *sq, buf *b)
 {
 	int64_t *ids = NULL, total = 0;
 	size_t n = 0;

@@ -1,6 +1,7 @@
 /*
- * lib/store/sqlite/sweep.c — the SQL of the sweep trial queue (table sweep_trials,
- * migration 7 in store.c) and the public calls over it (cairn/sweep.h).
+ * lib/store/sqlite/sweep.c — the SQL of the sweep trial queue (table
+ * sweep_trials, migration 7 in schema.c; lib/store/sweep.h says what each
+ * operation does, lib/sweep/queue.c builds the public calls on them).
  *
  *   sweep_trials(sweep_rid, trial, state, params, run_rid, value, owner,
  *                updated)   PRIMARY KEY (sweep_rid, trial)
@@ -15,33 +16,19 @@
  * the trials), and mark it running.  Two drivers on one store therefore
  * never get the same trial: SQLite's write lock serialises the claims.
  *
- * Thread-safety: every function holds the store's recursive lock.
+ * Thread-safety: called with the store's lock held (sqlite.h).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/store/sqlite/sqlite.h"
-#include "util/json.h"
 
-static int sweep_rid(cairn_store *s, const char *sweep, int64_t *rid)
+int sqlite_trial_claim(cairn_store *s, int64_t rid, int64_t budget, const char *owner,
+                       cairn_sweep_suggest_fn suggest, void *ctx, int64_t *out_trial,
+                       char **out_params)
 {
-	char id[CAIRN_RUN_ID_HEXSZ + 1];
-	return store_run_lookup(s, sweep, false, rid, id);
-}
-
-int cairn_sweep_trial_claim(int64_t *out_trial, char **out_params, cairn_store *s,
-                            const char *sweep, int64_t budget, const char *owner,
-                            cairn_sweep_suggest_fn suggest, void *ctx)
-{
-	*out_trial = -1;
-	*out_params = NULL;
-	int64_t rid;
-	int rc = sweep_rid(s, sweep, &rid);
-	if (rc)
-		return rc;
-	store_lock(s);
+	int rc;
 	char *params = NULL;
 	int64_t trial = -1;
 	bool is_new = false;
@@ -122,24 +109,14 @@ int cairn_sweep_trial_claim(int64_t *out_trial, char **out_params, cairn_store *
 fail:
 	store_rollback(s);
 done:
-	store_unlock(s);
 	free(params);
 	return rc;
 }
 
-int cairn_sweep_trial_set(cairn_store *s, const char *sweep, int64_t trial, cairn_trial_state state,
-                          const char *run, double value)
+int sqlite_trial_set(cairn_store *s, int64_t rid, int64_t trial, cairn_trial_state state,
+                     int64_t run_rid, double value)
 {
-	int64_t rid, run_rid = 0;
-	char id[CAIRN_RUN_ID_HEXSZ + 1];
 	int rc;
-	if ((unsigned)state > CAIRN_TRIAL_FAILED)
-		return err_set(CAIRN_EINVALID, "unknown trial state %d", (int)state);
-	if ((rc = sweep_rid(s, sweep, &rid)) != 0)
-		return rc;
-	if (run && (rc = store_run_lookup(s, run, true, &run_rid, id)) != 0)
-		return rc;
-	store_lock(s);
 	if ((rc = store_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st = store_prep(
@@ -155,10 +132,7 @@ int cairn_sweep_trial_set(cairn_store *s, const char *sweep, int64_t trial, cair
 		sqlite3_bind_int64(st, 2, run_rid);
 	else
 		sqlite3_bind_null(st, 2);
-	if (isnan(value))
-		sqlite3_bind_null(st, 3);
-	else
-		sqlite3_bind_double(st, 3, value);
+	store_bind_double_nan(st, 3, value);
 	sqlite3_bind_double(st, 4, store_now(s));
 	sqlite3_bind_int64(st, 5, rid);
 	sqlite3_bind_int64(st, 6, trial);
@@ -169,14 +143,13 @@ int cairn_sweep_trial_set(cairn_store *s, const char *sweep, int64_t trial, cair
 		store_rollback(s);
 		goto done;
 	}
-	if (sqlite3_changes(s->db) == 0) {
+	if (sqlite3_changes(store_sqlite_db(s)) == 0) {
 		rc = err_set(CAIRN_ENOTFOUND, "the sweep has no trial %lld", (long long)trial);
 		store_rollback(s);
 		goto done;
 	}
 	rc = store_commit(s);
 done:
-	store_unlock(s);
 	return rc;
 }
 
@@ -185,7 +158,6 @@ done:
 static int update_now(cairn_store *s, const char *sql, const char *what, int64_t rid,
                       int64_t *changes)
 {
-	store_lock(s);
 	int rc = store_begin(s);
 	if (rc)
 		goto done;
@@ -205,92 +177,73 @@ static int update_now(cairn_store *s, const char *sql, const char *what, int64_t
 		goto done;
 	}
 	if (changes)
-		*changes = sqlite3_changes(s->db);
+		*changes = sqlite3_changes(store_sqlite_db(s));
 	rc = store_commit(s);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-int cairn_sweep_trials_requeue(int64_t *out_n, cairn_store *s, const char *sweep)
+int sqlite_trials_requeue(cairn_store *s, int64_t rid, int64_t *out_n)
 {
-	int64_t rid;
-	int rc = sweep_rid(s, sweep, &rid);
-	if (out_n)
-		*out_n = 0;
-	if (rc)
-		return rc;
 	return update_now(s,
 	                  "UPDATE sweep_trials SET state = 0, owner = NULL,"
 	                  " updated = ? WHERE sweep_rid = ? AND state = 1",
 	                  "re-queue the trials", rid, out_n);
 }
 
-int cairn_sweep_trials_json(char **out, cairn_store *s, const char *sweep)
+int sqlite_trial_list(cairn_store *s, int64_t rid, trial_row **out, size_t *out_n)
 {
+	int rc = 0, r;
+	trial_row *v = NULL;
+	size_t n = 0, cap = 0;
 	*out = NULL;
-	int64_t rid;
-	int rc = sweep_rid(s, sweep, &rid);
-	if (rc)
-		return rc;
-	buf b = BUF_INIT;
-	store_lock(s);
+	*out_n = 0;
 	sqlite3_stmt *st =
 	    store_prep(s, "SELECT t.trial, t.state, t.params, r.id, t.value"
 	                  " FROM sweep_trials t LEFT JOIN runs r ON r.rid = t.run_rid"
 	                  " WHERE t.sweep_rid = ? ORDER BY t.trial");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
+	if (!st)
+		return cairn_error_last_code();
 	sqlite3_bind_int64(st, 1, rid);
-	buf_putc(&b, '[');
-	int r, k = 0;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (k++)
-			buf_putc(&b, ',');
-		buf_puts(&b, "{\"trial\":");
-		json_int(&b, sqlite3_column_int64(st, 0));
-		buf_puts(&b, ",\"state\":");
-		json_str(&b, cairn_trial_state_name((cairn_trial_state)sqlite3_column_int(st, 1)));
-		buf_puts(&b, ",\"params\":");
-		buf_puts(&b, (const char *)sqlite3_column_text(st, 2));
-		buf_puts(&b, ",\"run\":");
-		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
-			buf_puts(&b, "null");
-		else
-			json_str(&b, (const char *)sqlite3_column_text(st, 3));
-		buf_puts(&b, ",\"value\":");
-		if (sqlite3_column_type(st, 4) == SQLITE_NULL)
-			buf_puts(&b, "null");
-		else
-			json_num(&b, sqlite3_column_double(st, 4));
-		buf_putc(&b, '}');
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			trial_row *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(CAIRN_ENOMEM, "out of memory");
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		trial_row *t = &v[n++];
+		const char *params = (const char *)sqlite3_column_text(st, 2);
+		const char *id = (const char *)sqlite3_column_text(st, 3);
+		t->trial = sqlite3_column_int64(st, 0);
+		t->state = (cairn_trial_state)sqlite3_column_int(st, 1);
+		t->params = strdup(params ? params : "{}");
+		snprintf(t->run_id, sizeof t->run_id, "%s", id ? id : "");
+		t->value = store_column_double_nan(st, 4);
+		if (!t->params) {
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+			break;
+		}
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
+	if (rc == 0 && r != SQLITE_DONE)
 		rc = store_sqlerr(s, "read the trials");
-		goto done;
+	if (rc) {
+		trial_rows_free(v, n);
+		return rc;
 	}
-	buf_putc(&b, ']');
-	if (!buf_ok(&b))
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-done:
-	store_unlock(s);
-	if (rc)
-		buf_free(&b);
-	else
-		*out = buf_detach(&b);
-	return rc;
+	*out = v;
+	*out_n = n;
+	return 0;
 }
 
-int cairn_sweep_child_find(char out_id[32 + 1], cairn_store *s, const char *sweep, const char *name)
+int sqlite_sweep_child_find(cairn_store *s, int64_t rid, const char *name, char out_id[33])
 {
-	int64_t rid;
-	int rc = sweep_rid(s, sweep, &rid);
-	if (rc)
-		return rc;
-	store_lock(s);
+	int rc = 0;
 	sqlite3_stmt *st = store_prep(s, "SELECT id FROM runs WHERE parent_rid = ? AND name = ?"
 	                                 " AND deleted = 0 ORDER BY rid DESC LIMIT 1");
 	if (!st) {
@@ -309,16 +262,11 @@ int cairn_sweep_child_find(char out_id[32 + 1], cairn_store *s, const char *swee
 		rc = store_sqlerr(s, "find the trial's run");
 	sqlite3_reset(st);
 done:
-	store_unlock(s);
 	return rc;
 }
 
-int cairn_sweep_reopen(cairn_store *s, const char *sweep)
+int sqlite_run_reopen(cairn_store *s, int64_t rid)
 {
-	int64_t rid;
-	int rc = sweep_rid(s, sweep, &rid);
-	if (rc)
-		return rc;
 	return update_now(s,
 	                  "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
 	                  " heartbeat = ? WHERE rid = ?",

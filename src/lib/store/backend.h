@@ -1,0 +1,176 @@
+/*
+ * lib/store/backend.h — the store interface: one table of operations that a
+ * storage backend fills in (the shape of libgit2's git_odb_backend), and
+ * what a backend may rely on.  The rules are in docs/internals/store.md,
+ * "The store interface"; this header is what a new backend implements.
+ *
+ * Callers never use the table: they call the store_* functions of
+ * store.h, browse.h, capture.h, data.h, query.h and sweep.h, which
+ * lib/store/store.c dispatches through s->ops with the store's lock held.
+ * So every op runs with that (recursive) lock held and never needs a lock
+ * of its own; an op may call back into store_* functions (the suggest
+ * callback of trial_claim does).
+ *
+ * Conventions, for every op:
+ *  - returns 0 or a negative cairn_error_code, with the error raised
+ *    (err_set) where it was detected; backend errors are mapped as the
+ *    store.md section "Error mapping" says, in one place of the backend;
+ *  - out-parameters are written only on success unless the op says
+ *    otherwise; memory handed out (char **, row arrays) is malloc'ed and
+ *    freed by the caller with free() or the *_free helper named;
+ *  - a write op is one transaction of its own, all or nothing (how a
+ *    backend composes its ops inside one transaction is its own business:
+ *    SQLite's refs.c joins object_ref to an artifact's row);
+ *  - text in and out is UTF-8; ids are 32 lower-case hex digits, object
+ *    ids 64.
+ */
+#ifndef CAIRN_LIB_STORE_BACKEND_H
+#define CAIRN_LIB_STORE_BACKEND_H
+
+#include "lib/store/browse.h"
+#include "lib/store/capture.h"
+#include "lib/store/data.h"
+#include "lib/store/query.h"
+#include "lib/store/store.h"
+#include "lib/store/sweep.h"
+
+/* Bumped when an op is added, removed or changes meaning. */
+#define STORE_OPS_VERSION 1
+
+typedef struct store_ops {
+	unsigned int version; /* STORE_OPS_VERSION */
+	const char *name;     /* "sqlite": for messages and tests */
+
+	/* --- lifecycle ------------------------------------------------------
+	 * open: connect to the store at s->dir, check that it is a cairn store
+	 * of a schema this build knows, migrate it to the latest schema; sets
+	 * s->be.  With create, a store that does not exist yet is created.  On
+	 * failure s->be may be set: close is called either way.
+	 * close: release s->be (NULL-safe; s->be is NULL afterwards).
+	 * check: a full consistency check (CAIRN_ESTORE when damaged). */
+	int (*open)(cairn_store *s, bool create);
+	void (*close)(cairn_store *s);
+	int (*check)(cairn_store *s);
+	int (*schema_version)(cairn_store *s, int *out);
+	int (*schema_latest)(void);
+	/* Migrate up to target (tests build old stores with it). */
+	int (*migrate)(cairn_store *s, int target);
+	/* A read snapshot unless one is open (*own tells which, for
+	 * read_end): everything read between the two sees one state.  The
+	 * caller holds store_lock from begin to end. */
+	int (*read_begin)(cairn_store *s, bool *own);
+	void (*read_end)(cairn_store *s, bool own);
+
+	/* --- runs (store.h) ------------------------------------------------- */
+	int (*run_insert)(cairn_store *s, const run_row *r, const char *const *tags, size_t ntags,
+	                  char out_id[33], int64_t *out_rid, int64_t *out_seq, char **out_name);
+	int (*run_lookup)(cairn_store *s, const char *id, bool include_deleted, int64_t *out_rid,
+	                  char out_id[33]);
+	int (*run_names)(cairn_store *s, int64_t rid, char **out_name, char **out_project,
+	                 int64_t *out_seq);
+	int (*run_set_text)(cairn_store *s, int64_t rid, const char *column, const char *value);
+	int (*run_finish)(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);
+	int (*heartbeat)(cairn_store *s, int64_t rid, double now);
+	int (*run_delete)(cairn_store *s, int64_t rid, bool purge, buf *orphans);
+
+	/* --- keys, params, tags, properties (store.h, capture.h) ------------ */
+	int (*key_intern)(cairn_store *s, const char *name, int64_t *out_kid);
+	int (*param_put)(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
+	                 bool overwrite);
+	int (*params_put_many)(cairn_store *s, int64_t rid, const char *const *keys,
+	                       const cairn_value *values, size_t n, bool overwrite);
+	int (*tag_put)(cairn_store *s, int64_t rid, const char *tag, bool remove);
+	int (*property_put)(cairn_store *s, int64_t rid, const char *key, const char *value);
+
+	/* --- metrics (store.h, browse.h) ------------------------------------
+	 * metrics_insert keeps the summaries (and any tiles) in the same
+	 * transaction as the points, so reads never scan points. */
+	int (*metric_last_step)(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
+	int (*metrics_insert)(cairn_store *s, const mpoint *pts, size_t n);
+	int (*metric_history_json)(cairn_store *s, int64_t rid, const char *key, buf *out);
+	int (*metric_sample_json)(cairn_store *s, int64_t rid, const char *key, size_t max_points,
+	                          buf *out);
+
+	/* --- artifacts and objects (store.h, browse.h) ----------------------
+	 * Every op that records a reference to an object follows the protocol
+	 * of store.md, "Objects, references and purge": call store_hook(s,
+	 * "refs"), take the write lock, check each object (object_present),
+	 * answer OBJECT_VANISHED with nothing recorded when one is gone.
+	 * objects_sweep calls store_hook(s, "sweep") and unlinks
+	 * (object_remove) only under that write lock. */
+	int (*artifact_put)(cairn_store *s, int64_t rid, const char *path, const char *oid,
+	                    int64_t size, const char *media_type, const char *kind, const char *key,
+	                    int64_t step);
+	int (*artifact_lookup)(cairn_store *s, int64_t rid, const char *path,
+	                       char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size,
+	                       char **out_media);
+	int (*object_ref)(cairn_store *s, int64_t rid, const char *oid);
+	int (*objects_sweep)(cairn_store *s, const buf *candidates, size_t *out_removed);
+
+	/* --- code and environment capture (capture.h) ----------------------- */
+	int (*code_map_get)(cairn_store *s, const char *const *keys, size_t n, char (*out_oids)[65],
+	                    int64_t *out_sizes);
+	int (*code_map_put)(cairn_store *s, const char *const *keys, const char (*oids)[65],
+	                    const int64_t *sizes, size_t n);
+	int (*run_code_set)(cairn_store *s, int64_t rid, const char *commit, const char *branch,
+	                    const char *remote, int dirty, const char *code_oid,
+	                    const char (*refs)[65], size_t nrefs);
+	int (*run_env_set)(cairn_store *s, int64_t rid, const char *env_oid);
+	int (*run_code_oid)(cairn_store *s, int64_t rid, char out[65]);
+	int (*hash_cache_get1)(cairn_store *s, int64_t dev, int64_t ino, const char *algo,
+	                       int64_t size, int64_t mtime_ns, int64_t ctime_ns, char *out,
+	                       size_t outsz);
+	int (*hash_cache_put1)(cairn_store *s, int64_t dev, int64_t ino, const char *algo,
+	                       int64_t size, int64_t mtime_ns, int64_t ctime_ns,
+	                       const char *digest);
+
+	/* --- data versions (data.h) ----------------------------------------- */
+	int (*hash_cache_lookup)(cairn_store *s, data_algo algo, mentry **files, size_t n,
+	                         int64_t *out_found);
+	int (*hash_cache_put)(cairn_store *s, data_algo algo, mentry **files, size_t n);
+	int (*dataset_put)(cairn_store *s, int64_t rid, const dataset_row *d);
+	int (*dataset_list)(cairn_store *s, int64_t rid, const char *name, dataset_row **out,
+	                    size_t *out_n);
+
+	/* --- browsing (browse.h) -------------------------------------------- */
+	int (*project_list_json)(cairn_store *s, buf *out);
+	int (*run_columns_json)(cairn_store *s, const char *project, buf *out);
+
+	/* --- the sweep trial queue (sweep.h) --------------------------------
+	 * trial_claim is one write transaction; suggest runs inside it (with
+	 * the lock held) and may read the queue through store_trial_list. */
+	int (*trial_claim)(cairn_store *s, int64_t sweep_rid, int64_t budget, const char *owner,
+	                   cairn_sweep_suggest_fn suggest, void *ctx, int64_t *out_trial,
+	                   char **out_params);
+	int (*trial_set)(cairn_store *s, int64_t sweep_rid, int64_t trial, cairn_trial_state state,
+	                 int64_t run_rid, double value);
+	int (*trials_requeue)(cairn_store *s, int64_t sweep_rid, int64_t *out_n);
+	int (*trial_list)(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n);
+	int (*sweep_child_find)(cairn_store *s, int64_t sweep_rid, const char *name,
+	                        char out_id[33]);
+	int (*run_reopen)(cairn_store *s, int64_t rid);
+
+	/* --- reads as JSON, and the query planner (store.h, query.h) --------
+	 * Until typed records and the planner's scan interface replace them
+	 * (issue 11), a backend produces these documents itself. */
+	int (*run_json)(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
+	int (*run_list_json)(cairn_store *s, const cairn_list_options *o, buf *out);
+	int (*query_page)(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+	                  int64_t *out_total);
+	int (*query_runs_json)(cairn_store *s, const store_query *sq, buf *out);
+	int (*query_group_json)(cairn_store *s, const store_query *sq, const qfield *group,
+	                        const qfield *metric, buf *out);
+} store_ops;
+
+/* The backends this build has. */
+extern const store_ops store_sqlite_ops; /* a directory: dir/cairn.db (sqlite/ops.c) */
+
+/* The backend for a store location: a directory today (SQLite); a URI
+ * scheme (postgresql://, https://) will choose its backend here. */
+const store_ops *store_backend_for(const char *location);
+
+/* Test hook points (store_test_hook): a backend calls this where the
+ * store.md protocol says, with the lock held and no transaction open. */
+void store_hook(cairn_store *s, const char *point);
+
+#endif

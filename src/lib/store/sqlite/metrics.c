@@ -1,0 +1,227 @@
+/*
+ * lib/store/sqlite/metrics.c — the SQLite backend's metric points: a
+ * batch from the writer goes in as one transaction that also updates each
+ * series' summary (one upsert per series per batch) and its tiles
+ * (tiles.c); and the full history of a series.
+ *
+ * Invariants: metric_points is clustered by (rid, kid, step, ts);
+ * metric_summary changes in the same transaction as the points, so reads
+ * never scan points; its `last` is the value with the greatest (step, ts);
+ * NaN is NULL and min/max ignore it.
+ * Thread-safety: called with the store's lock held (sqlite.h).
+ */
+#include "lib/store/sqlite/sqlite.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "util/json.h"
+
+int sqlite_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step)
+{
+	int rc = 0;
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT last_step FROM metric_summary WHERE rid = ? AND kid = ?");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, kid);
+	*out_step = -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*out_step = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+done:
+	return rc;
+}
+
+typedef struct summ {
+	int64_t rid, kid;
+	double last, min, max;
+	int64_t last_step, last_ts, count;
+	bool used, has_minmax;
+} summ;
+
+static size_t summ_hash(int64_t rid, int64_t kid)
+{
+	uint64_t h = (uint64_t)rid * 0x9E3779B97F4A7C15ull ^ (uint64_t)kid * 0xC2B2AE3D27D4EB4Full;
+	return (size_t)(h ^ (h >> 29));
+}
+
+int sqlite_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
+{
+	if (n == 0)
+		return 0;
+	/* Fold the batch into per-(run, key) summaries first: one upsert per
+	 * series per batch instead of one per point. */
+	size_t cap = 64;
+	while (cap < n * 2 && cap < 65536)
+		cap *= 2;
+	summ *tab = calloc(cap, sizeof *tab);
+	size_t nused = 0;
+	if (!tab)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const mpoint *p = &pts[i];
+		size_t h = summ_hash(p->rid, p->kid) & (cap - 1);
+		while (tab[h].used && (tab[h].rid != p->rid || tab[h].kid != p->kid))
+			h = (h + 1) & (cap - 1);
+		summ *e = &tab[h];
+		if (!e->used) {
+			if (nused + 1 > cap * 3 / 4) {
+				/* Grow: rehash into a table twice the size. */
+				size_t ncap = cap * 2;
+				summ *nt = calloc(ncap, sizeof *nt);
+				if (!nt) {
+					free(tab);
+					return err_set(CAIRN_ENOMEM, "out of memory");
+				}
+				for (size_t j = 0; j < cap; j++) {
+					if (!tab[j].used)
+						continue;
+					size_t k = summ_hash(tab[j].rid, tab[j].kid) & (ncap - 1);
+					while (nt[k].used)
+						k = (k + 1) & (ncap - 1);
+					nt[k] = tab[j];
+				}
+				free(tab);
+				tab = nt;
+				cap = ncap;
+				i--; /* redo this point */
+				continue;
+			}
+			nused++;
+			e->used = true;
+			e->rid = p->rid;
+			e->kid = p->kid;
+			e->last = p->value;
+			e->last_step = p->step;
+			e->last_ts = p->ts_ms;
+		} else if (p->step > e->last_step ||
+		           (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
+			e->last = p->value;
+			e->last_step = p->step;
+			e->last_ts = p->ts_ms;
+		}
+		e->count++;
+		if (!isnan(p->value)) {
+			if (!e->has_minmax || p->value < e->min)
+				e->min = p->value;
+			if (!e->has_minmax || p->value > e->max)
+				e->max = p->value;
+			e->has_minmax = true;
+		}
+	}
+
+	int rc;
+	if ((rc = store_begin(s)) != 0)
+		goto done;
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR REPLACE INTO metric_points(rid, kid, step, ts, value)"
+	                  " VALUES(?, ?, ?, ?, ?)");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, pts[i].rid);
+		sqlite3_bind_int64(st, 2, pts[i].kid);
+		sqlite3_bind_int64(st, 3, pts[i].step);
+		sqlite3_bind_int64(st, 4, pts[i].ts_ms);
+		store_bind_double_nan(st, 5, pts[i].value);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = store_sqlerr(s, "store metric points");
+			sqlite3_reset(st);
+			goto fail;
+		}
+		sqlite3_reset(st);
+	}
+	st = store_prep(
+	    s,
+	    "INSERT INTO metric_summary(rid, kid, last, last_step, last_ts, min, max, count)"
+	    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(rid, kid) DO UPDATE SET"
+	    " last = CASE WHEN excluded.last_step > last_step OR (excluded.last_step = last_step"
+	    "   AND excluded.last_ts >= last_ts) THEN excluded.last ELSE last END,"
+	    " last_ts = CASE WHEN excluded.last_step > last_step OR (excluded.last_step ="
+	    "   last_step AND excluded.last_ts >= last_ts) THEN excluded.last_ts ELSE last_ts END,"
+	    " last_step = max(last_step, excluded.last_step),"
+	    " min = CASE WHEN min IS NULL OR excluded.min < min THEN coalesce(excluded.min, min)"
+	    "   ELSE min END,"
+	    " max = CASE WHEN max IS NULL OR excluded.max > max THEN coalesce(excluded.max, max)"
+	    "   ELSE max END,"
+	    " count = count + excluded.count");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto fail;
+	}
+	for (size_t i = 0; i < cap; i++) {
+		summ *e = &tab[i];
+		if (!e->used)
+			continue;
+		sqlite3_bind_int64(st, 1, e->rid);
+		sqlite3_bind_int64(st, 2, e->kid);
+		store_bind_double_nan(st, 3, e->last);
+		sqlite3_bind_int64(st, 4, e->last_step);
+		sqlite3_bind_int64(st, 5, e->last_ts);
+		if (e->has_minmax) {
+			sqlite3_bind_double(st, 6, e->min);
+			sqlite3_bind_double(st, 7, e->max);
+		} else {
+			sqlite3_bind_null(st, 6);
+			sqlite3_bind_null(st, 7);
+		}
+		sqlite3_bind_int64(st, 8, e->count);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = store_sqlerr(s, "update metric summaries");
+			sqlite3_reset(st);
+			goto fail;
+		}
+		sqlite3_reset(st);
+	}
+	if ((rc = store_tiles_fold(s, pts, n)) != 0)
+		goto fail;
+	rc = store_commit(s);
+	goto done;
+fail:
+	store_rollback(s);
+done:
+	free(tab);
+	return rc;
+}
+
+int sqlite_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *b)
+{
+	int rc = 0;
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
+	                  " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
+	                  " ORDER BY m.step, m.ts");
+	if (!st) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, rid);
+	store_bind_text(st, 2, key);
+	buf_putc(b, '[');
+	bool f = true;
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!f)
+			buf_putc(b, ',');
+		f = false;
+		buf_putc(b, '[');
+		json_int(b, sqlite3_column_int64(st, 0));
+		buf_putc(b, ',');
+		json_num(b, (double)sqlite3_column_int64(st, 1) / 1000.0);
+		buf_putc(b, ',');
+		json_num(b, store_column_double_nan(st, 2));
+		buf_putc(b, ']');
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		rc = store_sqlerr(s, "read the metric history");
+	buf_putc(b, ']');
+done:
+	return rc;
+}

@@ -1,0 +1,287 @@
+/*
+ * lib/store/sqlite/schema.c — the SQLite store's file: opening it, telling
+ * a cairn store from anything else, and the schema migrations.
+ *
+ * Invariants: the schema version is PRAGMA user_version and the
+ * application id 'carn' marks the file as ours; a file with another id, or
+ * a database with tables but no id, is refused and left untouched;
+ * migrations only move forward, all missing ones in one transaction.  The
+ * connection runs in WAL mode (readers never block the writer) with a 60 s
+ * busy timeout.
+ * Thread-safety: called with the store's lock held, or at open before the
+ * handle is shared.
+ */
+#include "lib/store/sqlite/sqlite.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+
+/* --- the schema --------------------------------------------------------- */
+
+static const char *const migrations[] = {
+    /* 1: everything the first release records. */
+    "CREATE TABLE projects("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  next_seq INTEGER NOT NULL DEFAULT 1, created REAL NOT NULL);"
+    "CREATE TABLE runs("
+    "  rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    "  project_id INTEGER NOT NULL REFERENCES projects(id), seq INTEGER NOT NULL,"
+    "  name TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0,"
+    "  start_time REAL NOT NULL, end_time REAL, heartbeat REAL, exit_code INTEGER,"
+    "  command TEXT, cwd TEXT, host TEXT, user TEXT, pid INTEGER, note TEXT,"
+    "  parent_rid INTEGER, git_commit TEXT, git_branch TEXT, git_remote TEXT,"
+    "  git_dirty INTEGER, code_oid TEXT, env_oid TEXT,"
+    "  deleted INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX runs_project_seq ON runs(project_id, seq);"
+    "CREATE INDEX runs_start ON runs(start_time);"
+    "CREATE TABLE keys(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE params(rid INTEGER NOT NULL, kid INTEGER NOT NULL,"
+    "  type INTEGER NOT NULL, value, PRIMARY KEY(rid, kid)) WITHOUT ROWID;"
+    "CREATE TABLE metric_points(rid INTEGER NOT NULL, kid INTEGER NOT NULL,"
+    "  step INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL,"
+    "  PRIMARY KEY(rid, kid, step, ts)) WITHOUT ROWID;"
+    "CREATE TABLE metric_summary(rid INTEGER NOT NULL, kid INTEGER NOT NULL,"
+    "  last REAL, last_step INTEGER NOT NULL, last_ts INTEGER NOT NULL,"
+    "  min REAL, max REAL, count INTEGER NOT NULL, PRIMARY KEY(rid, kid)) WITHOUT ROWID;"
+    "CREATE TABLE tags(rid INTEGER NOT NULL, tag TEXT NOT NULL,"
+    "  PRIMARY KEY(rid, tag)) WITHOUT ROWID;"
+    "CREATE TABLE properties(rid INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    "  PRIMARY KEY(rid, key)) WITHOUT ROWID;"
+    "CREATE TABLE artifacts(rid INTEGER NOT NULL, path TEXT NOT NULL, oid TEXT NOT NULL,"
+    "  size INTEGER NOT NULL, media_type TEXT, kind TEXT NOT NULL, key TEXT, step INTEGER,"
+    "  created REAL NOT NULL, PRIMARY KEY(rid, path)) WITHOUT ROWID;"
+    "CREATE TABLE datasets(rid INTEGER NOT NULL, name TEXT NOT NULL, path TEXT NOT NULL,"
+    "  role TEXT NOT NULL, algo TEXT NOT NULL, digest TEXT NOT NULL, files INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL, manifest_oid TEXT, created REAL NOT NULL,"
+    "  PRIMARY KEY(rid, name)) WITHOUT ROWID;"
+    "CREATE TABLE hash_cache(dev INTEGER NOT NULL, ino INTEGER NOT NULL, algo TEXT NOT NULL,"
+    "  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+    "  digest TEXT NOT NULL, PRIMARY KEY(dev, ino, algo)) WITHOUT ROWID;"
+    "CREATE TABLE object_refs(rid INTEGER NOT NULL, oid TEXT NOT NULL,"
+    "  PRIMARY KEY(rid, oid)) WITHOUT ROWID;"
+    "CREATE INDEX object_refs_oid ON object_refs(oid);",
+    /* 2: indexes for the query paths (filter by param / metric / tag). */
+    "CREATE INDEX params_kid_value ON params(kid, value, rid);"
+    "CREATE INDEX metric_summary_kid_last ON metric_summary(kid, last, rid);"
+    "CREATE INDEX tags_tag ON tags(tag, rid);",
+    /* 3: metric tiles, so a thinned history reads ~1/256 of a long series
+     * (tiles.c): per run, key and 256-step tile, the number of points
+     * and the lowest, highest and first NaN point, folded in with each batch
+     * of points (store_tiles_fold) and filled here for points already stored,
+     * dropped with their run by a trigger; and an index
+     * that counts a project's live runs without reading the runs. */
+    "CREATE TABLE metric_tiles(rid INTEGER NOT NULL, kid INTEGER NOT NULL, tile INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, lo REAL, lo_step INTEGER, lo_ts INTEGER, hi REAL, hi_step INTEGER,"
+    "  hi_ts INTEGER, nan_step INTEGER, nan_ts INTEGER,"
+    "  PRIMARY KEY(rid, kid, tile)) WITHOUT ROWID;"
+    "INSERT INTO metric_tiles(rid, kid, tile, n, lo, hi)"
+    "  SELECT rid, kid, step >> 8, count(*), min(value), max(value) FROM metric_points"
+    "  GROUP BY rid, kid, step >> 8;"
+    "UPDATE metric_tiles SET"
+    "  (lo_step, lo_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value = metric_tiles.lo"
+    "    ORDER BY step, ts LIMIT 1),"
+    "  (hi_step, hi_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value = metric_tiles.hi"
+    "    ORDER BY step, ts LIMIT 1),"
+    "  (nan_step, nan_ts) = (SELECT step, ts FROM metric_points p WHERE p.rid = metric_tiles.rid"
+    "    AND p.kid = metric_tiles.kid AND p.step BETWEEN metric_tiles.tile << 8"
+    "    AND (metric_tiles.tile << 8) + 255 AND p.value IS NULL ORDER BY step, ts LIMIT 1);"
+    "CREATE TRIGGER runs_delete_tiles AFTER DELETE ON runs BEGIN"
+    "  DELETE FROM metric_tiles WHERE rid = OLD.rid;"
+    "END;"
+    "CREATE INDEX runs_project_live ON runs(project_id, deleted);",
+    /* 4: code capture: which stored object holds a git blob's bytes
+     * ("blob:<sha1>") or a committed tree's manifest ("tree:<sha1>:<cap>"). */
+    "CREATE TABLE code_map(key TEXT PRIMARY KEY, oid TEXT NOT NULL,"
+    "  size INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+    /* 5: indexes for the query compiler (docs/internals/query.md): params by
+     * (key, value) with the type covered so typed comparisons never read the
+     * table; the visible-run set; the run attributes a query filters on. */
+    "DROP INDEX params_kid_value;"
+    "CREATE INDEX params_kid_value_type ON params(kid, value, type, rid);"
+    "CREATE INDEX runs_visible ON runs(deleted, project_id);"
+    "CREATE INDEX runs_name ON runs(name);"
+    "CREATE INDEX runs_status ON runs(status, heartbeat);"
+    "CREATE INDEX runs_end ON runs(end_time);"
+    "CREATE INDEX runs_commit ON runs(git_commit);"
+    "CREATE INDEX runs_branch ON runs(git_branch);"
+    "CREATE INDEX properties_key_value ON properties(key, value, rid);"
+    "CREATE INDEX datasets_name_digest ON datasets(name, digest, rid);",
+    /* 6: purge asks whether the code map still names an object before it
+     * removes the file (docs/internals/store.md, "Objects, references and
+     * purge"). */
+    "CREATE INDEX code_map_oid ON code_map(oid);",
+    /* 7: sweeps (sweep.c): the trial queue of a sweep run, and an
+     * index for a sweep's children (`parent = SWEEP` queries). */
+    "CREATE TABLE sweep_trials(sweep_rid INTEGER NOT NULL, trial INTEGER NOT NULL,"
+    "  state INTEGER NOT NULL, params TEXT NOT NULL, run_rid INTEGER, value REAL,"
+    "  owner TEXT, updated REAL NOT NULL, PRIMARY KEY(sweep_rid, trial)) WITHOUT ROWID;"
+    "CREATE INDEX sweep_trials_state ON sweep_trials(sweep_rid, state, trial);"
+    "CREATE INDEX runs_parent ON runs(parent_rid);"
+    "CREATE TRIGGER runs_delete_trials AFTER DELETE ON runs BEGIN"
+    "  DELETE FROM sweep_trials WHERE sweep_rid = OLD.rid;"
+    "END;",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int sqlite_schema_latest(void)
+{
+	return NMIGRATIONS;
+}
+
+/* --- opening and migrating -------------------------------------------------- */
+
+static int pragma_int(cairn_store *s, const char *sql, int *out)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(store_sqlite_db(s), sql, -1, &st, NULL) != SQLITE_OK)
+		return store_sqlerr(s, "read the store header");
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		*out = 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return store_sqlerr(s, "read the store header");
+	return 0;
+}
+
+int sqlite_schema_version(cairn_store *s, int *out)
+{
+	return pragma_int(s, "PRAGMA user_version", out);
+}
+
+int sqlite_migrate(cairn_store *s, int target)
+{
+	int rc, version, appid;
+	if (target > NMIGRATIONS)
+		target = NMIGRATIONS;
+	if ((rc = pragma_int(s, "PRAGMA user_version", &version)) != 0)
+		goto done;
+	if (version >= target)
+		goto done;
+	if ((rc = store_begin(s)) != 0)
+		goto done;
+	/* Re-read inside the write transaction: another process may have migrated. */
+	if ((rc = pragma_int(s, "PRAGMA user_version", &version)) != 0 ||
+	    (rc = pragma_int(s, "PRAGMA application_id", &appid)) != 0)
+		goto fail;
+	for (int v = version; v < target; v++) {
+		if ((rc = store_exec(s, migrations[v], "migrate the store schema")) != 0)
+			goto fail;
+	}
+	char sql[96];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d", target,
+	         SCHEMA_APP_ID);
+	if ((rc = store_exec(s, sql, "migrate the store schema")) != 0)
+		goto fail;
+	rc = store_commit(s);
+	goto done;
+fail:
+	store_rollback(s);
+done:
+	return rc;
+}
+
+/* Connect be->db to the file, after a look at what is there: nothing (a
+ * fresh store: objects/ is made, the database is created by the migrations)
+ * or a regular file. */
+static int db_connect(cairn_store *s, sqlite_be *be, bool create)
+{
+	struct stat st;
+	if (stat(be->db_path, &st) != 0) {
+		/* A directory without a database: a fresh store (init by hand or
+		 * the per-user default).  Create it. */
+		int e = mkdir_p(s->objects_dir);
+		if (e)
+			return err_set(CAIRN_ESTORE, "cannot open store '%s': %s", s->dir,
+			               strerror(-e));
+	} else if (!S_ISREG(st.st_mode)) {
+		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (not a regular file)",
+		               be->db_path);
+	}
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc = sqlite3_open_v2(be->db_path, &be->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		if (rc == SQLITE_CANTOPEN && access(s->dir, W_OK) != 0 && errno == EACCES)
+			return err_set(CAIRN_ESTORE, "cannot open store '%s': permission denied",
+			               s->dir);
+		return err_set(CAIRN_ESTORE, "cannot open store '%s': %s", s->dir,
+		               be->db ? sqlite3_errmsg(be->db) : "out of memory");
+	}
+	return 0;
+}
+
+int sqlite_store_open(cairn_store *s, bool create)
+{
+	sqlite_be *be = calloc(1, sizeof *be);
+	if (!be)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	s->be = be; /* sqlite_store_close frees it, whatever happens below */
+	if (!(be->db_path = path_join(s->dir, "cairn.db")))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	int rc = db_connect(s, be, create);
+	if (rc)
+		return rc;
+	sqlite3_busy_timeout(be->db, 60000);
+	sqlite3_extended_result_codes(be->db, 0);
+
+	int appid = 0, version = 0, ntables = 0;
+	if (pragma_int(s, "PRAGMA application_id", &appid) != 0) {
+		int ec = sqlite3_errcode(be->db);
+		if (ec == SQLITE_READONLY || ec == SQLITE_CANTOPEN || ec == SQLITE_PERM)
+			return err_set(CAIRN_ESTORE,
+			               "cannot open store '%s': it is read-only for this user (%s)",
+			               s->dir, sqlite3_errmsg(be->db));
+		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", be->db_path,
+		               sqlite3_errmsg(be->db));
+	}
+	if (pragma_int(s, "PRAGMA user_version", &version) != 0 ||
+	    pragma_int(s, "SELECT count(*) FROM sqlite_schema", &ntables) != 0)
+		return err_set(CAIRN_ESTORE, "'%s' is not a cairn store (%s)", be->db_path,
+		               sqlite3_errmsg(be->db));
+	if (appid != SCHEMA_APP_ID && (appid != 0 || ntables != 0 || version != 0))
+		return err_set(CAIRN_ESTORE,
+		               "'%s' is not a cairn store (it is an SQLite database of another "
+		               "program)",
+		               be->db_path);
+	if (version > NMIGRATIONS)
+		return err_set(CAIRN_ESTORE,
+		               "store '%s' has schema version %d; this cairn knows up to %d "
+		               "(upgrade cairn)",
+		               s->dir, version, NMIGRATIONS);
+	/* WAL lets readers run beside the writer; NORMAL sync is durable across
+	 * process crashes (kill -9), which is the failure the tests exercise. */
+	int wal_ok = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(be->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const unsigned char *m = sqlite3_column_text(st, 0);
+			wal_ok = m && strcmp((const char *)m, "wal") == 0;
+		}
+		sqlite3_finalize(st);
+	}
+	if (!wal_ok && access(be->db_path, W_OK) == 0)
+		return store_sqlerr(s, "switch the store to WAL mode");
+	store_exec(s,
+	           "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
+	           "PRAGMA cache_size=-65536",
+	           "configure the store");
+	if (version < NMIGRATIONS)
+		return sqlite_migrate(s, NMIGRATIONS);
+	return 0;
+}

@@ -1,0 +1,536 @@
+/*
+ * lib/store/store.c — the generic store: what every backend shares (the
+ * handle's lock, its clock, the test hook), the choice of a backend for a
+ * store location, and the dispatchers: each store_* call of store.h,
+ * browse.h, capture.h, data.h, query.h and sweep.h takes the store's lock
+ * and calls its backend's operation (lib/store/backend.h), one indirect
+ * call.
+ *
+ * The lock is the handle's, not the backend's: every connection a backend
+ * may hold (an SQLite connection opened NOMUTEX, a PostgreSQL PGconn, a
+ * curl handle) is for one thread at a time, and a caller that composes
+ * calls (a read snapshot around several reads, the sweep's suggest
+ * callback reading the queue inside a claim) needs one recursive lock over
+ * all of them whatever the backend.  So the dispatchers take it and no
+ * backend locks on its own.
+ * Thread-safety: every call holds the store's recursive lock.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/store/backend.h"
+#include "util/clock.h"
+
+/* --- what every backend shares ----------------------------------------------- */
+
+double store_now(const cairn_store *s)
+{
+	return s && s->pinned_now > 0 ? s->pinned_now : clock_now();
+}
+
+int64_t store_now_ms(const cairn_store *s)
+{
+	return s && s->pinned_now > 0 ? (int64_t)llround(s->pinned_now * 1000.0) : clock_now_ms();
+}
+
+void store_clock_pin(cairn_store *s, double now)
+{
+	s->pinned_now = now > 0 ? now : 0;
+}
+
+void store_test_hook(cairn_store *s, store_hook_fn fn, void *arg)
+{
+	store_lock(s);
+	s->hook = fn;
+	s->hook_arg = arg;
+	store_unlock(s);
+}
+
+void store_hook(cairn_store *s, const char *point)
+{
+	if (s->hook)
+		s->hook(s, point, s->hook_arg);
+}
+
+void store_lock(cairn_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void store_unlock(cairn_store *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Which backend opens a store location, first match wins.  Today every
+ * location is a directory (SQLite in dir/cairn.db).  A URI will be
+ * recognised by its scheme here, ahead of the directory entry:
+ * {"postgresql://", &store_pg_ops} (issue 13), {"https://",
+ * &store_remote_ops} (issue 14). */
+static const struct {
+	const char *scheme; /* NULL: anything else, a directory */
+	const store_ops *ops;
+} backends[] = {
+    {NULL, &store_sqlite_ops},
+};
+
+const store_ops *store_backend_for(const char *location)
+{
+	size_t n = sizeof backends / sizeof backends[0];
+	for (size_t i = 0; i + 1 < n; i++)
+		if (location &&
+		    strncmp(location, backends[i].scheme, strlen(backends[i].scheme)) == 0)
+			return backends[i].ops;
+	return backends[n - 1].ops;
+}
+
+int store_schema_latest(void)
+{
+	return store_backend_for(NULL)->schema_latest();
+}
+
+void dataset_rows_free(dataset_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].path);
+		free(v[i].role);
+		free(v[i].algo);
+		free(v[i].digest);
+		free(v[i].manifest_oid);
+	}
+	free(v);
+}
+
+void trial_rows_free(trial_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].params);
+	free(v);
+}
+
+/* --- the schema and read snapshots ----------------------------------------- */
+
+int store_schema_version(cairn_store *s, int *out)
+{
+	store_lock(s);
+	int rc = s->ops->schema_version(s, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_migrate(cairn_store *s, int target)
+{
+	store_lock(s);
+	int rc = s->ops->migrate(s, target);
+	store_unlock(s);
+	return rc;
+}
+
+int store_read_begin(cairn_store *s, bool *own)
+{
+	store_lock(s);
+	int rc = s->ops->read_begin(s, own);
+	store_unlock(s);
+	return rc;
+}
+
+void store_read_end(cairn_store *s, bool own)
+{
+	store_lock(s);
+	s->ops->read_end(s, own);
+	store_unlock(s);
+}
+
+/* --- runs ------------------------------------------------------------------ */
+
+int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, size_t ntags,
+                     char out_id[33], int64_t *out_rid, int64_t *out_seq, char **out_name)
+{
+	store_lock(s);
+	int rc = s->ops->run_insert(s, r, tags, ntags, out_id, out_rid, out_seq, out_name);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t *out_rid,
+                     char out_id[33])
+{
+	store_lock(s);
+	int rc = s->ops->run_lookup(s, id, include_deleted, out_rid, out_id);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_project,
+                    int64_t *out_seq)
+{
+	store_lock(s);
+	int rc = s->ops->run_names(s, rid, out_name, out_project, out_seq);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value)
+{
+	store_lock(s);
+	int rc = s->ops->run_set_text(s, rid, column, value);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end)
+{
+	store_lock(s);
+	int rc = s->ops->run_finish(s, rid, st, exit_code, end);
+	store_unlock(s);
+	return rc;
+}
+
+int store_heartbeat(cairn_store *s, int64_t rid, double now)
+{
+	store_lock(s);
+	int rc = s->ops->heartbeat(s, rid, now);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
+{
+	store_lock(s);
+	int rc = s->ops->run_delete(s, rid, purge, orphans);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- keys, params, tags, properties ---------------------------------------- */
+
+int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
+{
+	store_lock(s);
+	int rc = s->ops->key_intern(s, name, out_kid);
+	store_unlock(s);
+	return rc;
+}
+
+int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
+                    bool overwrite)
+{
+	store_lock(s);
+	int rc = s->ops->param_put(s, rid, key, v, overwrite);
+	store_unlock(s);
+	return rc;
+}
+
+int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
+                          const cairn_value *values, size_t n, bool overwrite)
+{
+	store_lock(s);
+	int rc = s->ops->params_put_many(s, rid, keys, values, n, overwrite);
+	store_unlock(s);
+	return rc;
+}
+
+int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
+{
+	store_lock(s);
+	int rc = s->ops->tag_put(s, rid, tag, remove);
+	store_unlock(s);
+	return rc;
+}
+
+int store_property_put(cairn_store *s, int64_t rid, const char *key, const char *value)
+{
+	store_lock(s);
+	int rc = s->ops->property_put(s, rid, key, value);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- metrics --------------------------------------------------------------- */
+
+int store_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step)
+{
+	store_lock(s);
+	int rc = s->ops->metric_last_step(s, rid, kid, out_step);
+	store_unlock(s);
+	return rc;
+}
+
+int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
+{
+	store_lock(s);
+	int rc = s->ops->metrics_insert(s, pts, n);
+	store_unlock(s);
+	return rc;
+}
+
+int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->metric_history_json(s, rid, key, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
+                             buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->metric_sample_json(s, rid, key, max_points, out);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- artifacts and objects ------------------------------------------------- */
+
+int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
+                       const char *media_type, const char *kind, const char *key, int64_t step)
+{
+	store_lock(s);
+	int rc = s->ops->artifact_put(s, rid, path, oid, size, media_type, kind, key, step);
+	store_unlock(s);
+	return rc;
+}
+
+int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
+                          char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media)
+{
+	store_lock(s);
+	int rc = s->ops->artifact_lookup(s, rid, path, out_oid, out_size, out_media);
+	store_unlock(s);
+	return rc;
+}
+
+int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
+{
+	store_lock(s);
+	int rc = s->ops->object_ref(s, rid, oid);
+	store_unlock(s);
+	return rc;
+}
+
+int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed)
+{
+	store_lock(s);
+	int rc = s->ops->objects_sweep(s, candidates, out_removed);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- code and environment capture ------------------------------------------ */
+
+int store_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (*out_oids)[65],
+                       int64_t *out_sizes)
+{
+	store_lock(s);
+	int rc = s->ops->code_map_get(s, keys, n, out_oids, out_sizes);
+	store_unlock(s);
+	return rc;
+}
+
+int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],
+                       const int64_t *sizes, size_t n)
+{
+	store_lock(s);
+	int rc = s->ops->code_map_put(s, keys, oids, sizes, n);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
+                       const char *remote, int dirty, const char *code_oid, const char (*refs)[65],
+                       size_t nrefs)
+{
+	store_lock(s);
+	int rc = s->ops->run_code_set(s, rid, commit, branch, remote, dirty, code_oid, refs, nrefs);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
+{
+	store_lock(s);
+	int rc = s->ops->run_env_set(s, rid, env_oid);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_code_oid(cairn_store *s, int64_t rid, char out[65])
+{
+	store_lock(s);
+	int rc = s->ops->run_code_oid(s, rid, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+                          int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
+{
+	store_lock(s);
+	int rc = s->ops->hash_cache_get1(s, dev, ino, algo, size, mtime_ns, ctime_ns, out, outsz);
+	store_unlock(s);
+	return rc;
+}
+
+int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
+                          int64_t mtime_ns, int64_t ctime_ns, const char *digest)
+{
+	store_lock(s);
+	int rc = s->ops->hash_cache_put1(s, dev, ino, algo, size, mtime_ns, ctime_ns, digest);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- data versions --------------------------------------------------------- */
+
+int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size_t n,
+                            int64_t *out_found)
+{
+	store_lock(s);
+	int rc = s->ops->hash_cache_lookup(s, algo, files, n, out_found);
+	store_unlock(s);
+	return rc;
+}
+
+int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t n)
+{
+	store_lock(s);
+	int rc = s->ops->hash_cache_put(s, algo, files, n);
+	store_unlock(s);
+	return rc;
+}
+
+int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
+{
+	store_lock(s);
+	int rc = s->ops->dataset_put(s, rid, d);
+	store_unlock(s);
+	return rc;
+}
+
+int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_row **out,
+                       size_t *out_n)
+{
+	store_lock(s);
+	int rc = s->ops->dataset_list(s, rid, name, out, out_n);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- browsing -------------------------------------------------------------- */
+
+int store_project_list_json(cairn_store *s, buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->project_list_json(s, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_columns_json(cairn_store *s, const char *project, buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->run_columns_json(s, project, out);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- the sweep trial queue ------------------------------------------------- */
+
+int store_trial_claim(cairn_store *s, int64_t sweep_rid, int64_t budget, const char *owner,
+                      cairn_sweep_suggest_fn suggest, void *ctx, int64_t *out_trial,
+                      char **out_params)
+{
+	store_lock(s);
+	int rc =
+	    s->ops->trial_claim(s, sweep_rid, budget, owner, suggest, ctx, out_trial, out_params);
+	store_unlock(s);
+	return rc;
+}
+
+int store_trial_set(cairn_store *s, int64_t sweep_rid, int64_t trial, cairn_trial_state state,
+                    int64_t run_rid, double value)
+{
+	store_lock(s);
+	int rc = s->ops->trial_set(s, sweep_rid, trial, state, run_rid, value);
+	store_unlock(s);
+	return rc;
+}
+
+int store_trials_requeue(cairn_store *s, int64_t sweep_rid, int64_t *out_n)
+{
+	store_lock(s);
+	int rc = s->ops->trials_requeue(s, sweep_rid, out_n);
+	store_unlock(s);
+	return rc;
+}
+
+int store_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n)
+{
+	store_lock(s);
+	int rc = s->ops->trial_list(s, sweep_rid, out, out_n);
+	store_unlock(s);
+	return rc;
+}
+
+int store_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33])
+{
+	store_lock(s);
+	int rc = s->ops->sweep_child_find(s, sweep_rid, name, out_id);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_reopen(cairn_store *s, int64_t rid)
+{
+	store_lock(s);
+	int rc = s->ops->run_reopen(s, rid);
+	store_unlock(s);
+	return rc;
+}
+
+/* --- reads as JSON, and the query planner ---------------------------------- */
+
+int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->run_json(s, rid, with_artifacts, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->run_list_json(s, o, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+                     int64_t *out_total)
+{
+	store_lock(s);
+	int rc = s->ops->query_page(s, sq, out_rids, out_n, out_total);
+	store_unlock(s);
+	return rc;
+}
+
+int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->query_runs_json(s, sq, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *group,
+                           const qfield *metric, buf *out)
+{
+	store_lock(s);
+	int rc = s->ops->query_group_json(s, sq, group, metric, out);
+	store_unlock(s);
+	return rc;
+}
