@@ -3,10 +3,10 @@
  *
  * Memory comes from chunks of `chunk` bytes (a bigger request gets a chunk of
  * its own size); arena_free releases every chunk.  Allocations never move;
- * arena_alloc's are aligned to 16 bytes, strings are packed.  A zeroed arena (ARENA_INIT, `= {0}`) is ready to
- * use with ARENA_CHUNK_DEFAULT-byte chunks.  On out-of-memory an allocation
- * returns NULL and sets the sticky `oom` flag, so a caller may allocate
- * several times and check once.  Not thread-safe; one owner at a time.
+ * arena_alloc's are aligned to 16 bytes, strings are packed.  A zeroed arena (ARENA_INIT, `= {0}`)
+ * is ready to use with ARENA_CHUNK_DEFAULT-byte chunks.  On out-of-memory an allocation returns
+ * NULL and sets the sticky `oom` flag, so a caller may allocate several times and check once.  Not
+ * thread-safe; one owner at a time.
  *
  * Used by the JSON parser (nodes and strings of one document), the query
  * parser (one tree), the query planner (one query's scans and values) and
