@@ -157,6 +157,10 @@ static void literals(void **state)
 	expect_tree("metrics.a = nan", "[metrics.a = num:nan]");
 	expect_tree("metrics.a < inf", "[metrics.a < num:inf]");
 	expect_tree("metrics.a > -Infinity", "[metrics.a > num:-inf]");
+	/* numbers read through cairn_metric_value_parse; past a double's range: ±inf */
+	expect_tree("metrics.a < 1e999", "[metrics.a < num:inf]");
+	expect_tree("metrics.a > -1e999", "[metrics.a > num:-inf]");
+	expect_tree("metrics.a > 4.9e-324", "[metrics.a > num:4.94065645841e-324]");
 	expect_tree("metrics.a > '0.5'", "[metrics.a > str:0.5]");
 	expect_tree("duration > 1h30m", "[duration > dur:5400]");
 	expect_tree("duration < 90s", "[duration < dur:90]");

@@ -1,8 +1,9 @@
 /*
  * lib/query/lex.c — the query language's tokens (the grammar is in
  * docs/internals/query.md): errors and where they point, whitespace and
- * keywords, quoted strings, and values — numbers, dates, durations,
- * booleans and words.
+ * keywords, quoted strings, and values — numbers (through the public
+ * cairn_metric_value_parse, the one reading of a metric value), dates,
+ * durations, booleans and words.
  *
  * The parser (parse.c) lexes by context, so these are helpers it calls in
  * value or keyword position rather than a token stream.  Memory: strings
@@ -350,7 +351,10 @@ static bool parse_number(const char *s, size_t n, qlit *l)
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	l->has_num = true;
-	l->num = strtod(tmp, NULL);
+	/* the one reading of a metric value; past the range of a double it is
+	 * refused there, and here reads as ±inf (as strtod would) */
+	if (cairn_metric_value_parse(tmp, &l->num) != 0)
+		l->num = tmp[0] == '-' ? -INFINITY : INFINITY;
 	if (is_int) {
 		errno = 0;
 		long long v = strtoll(tmp, NULL, 10);
