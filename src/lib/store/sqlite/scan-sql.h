@@ -1,6 +1,7 @@
 /*
  * lib/store/sqlite/scan-sql.h — what the SQLite scans' files share (scan.c:
- * the context, scans and their SQL; scan-key.c: sort keys and grouping).
+ * the context, scans and their SQL; scan-attr.c: the SQL of run attributes;
+ * scan-key.c: sort keys and grouping).
  *
  * SQL is assembled only from the fixed fragments of these files, with every
  * value bound (tests/fuzz/fuzz-query.c checks each prepared statement's words
@@ -101,6 +102,7 @@ typedef struct attr_sql {
 extern const char *const scan_metric_cols[];
 extern const char *const scan_data_cols[];
 
+/* scan-attr.c */
 attr_sql scan_attr(qattr a);
 /* The stale time and now, as the attribute's expression (or presence) takes them. */
 void scan_attr_binds(store_scan_ctx *q, const attr_sql *a, cb *c, bool for_present);
