@@ -5,6 +5,7 @@
  */
 #include "util/json.h"
 
+#include "util/arena.h"
 #include "util/dtoa.h"
 #include "util/utf8.h"
 
@@ -111,49 +112,23 @@ void json_key(buf *b, bool *first, const char *key)
 	buf_putc(b, ':');
 }
 
-/* --- arena ---------------------------------------------------------------- */
-
-typedef struct chunk {
-	struct chunk *next;
-	size_t used, cap;
-	_Alignas(16) char data[];
-} chunk;
+/* --- the document: its nodes and strings in one arena ------------------------- */
 
 struct json_doc {
-	chunk *chunks;
+	arena mem;
 	json *root;
 };
 
-static void *arena_alloc(json_doc *d, size_t n)
+static void *doc_alloc(json_doc *d, size_t n)
 {
-	n = (n + 15) & ~(size_t)15;
-	chunk *c = d->chunks;
-	if (!c || c->used + n > c->cap) {
-		size_t cap = n > 65536 ? n : 65536;
-		chunk *nc = malloc(sizeof *nc + cap);
-		if (!nc)
-			return NULL;
-		nc->next = c;
-		nc->used = 0;
-		nc->cap = cap;
-		d->chunks = nc;
-		c = nc;
-	}
-	void *p = c->data + c->used;
-	c->used += n;
-	return p;
+	return arena_alloc(&d->mem, n);
 }
 
 void json_doc_free(json_doc *doc)
 {
 	if (!doc)
 		return;
-	chunk *c = doc->chunks;
-	while (c) {
-		chunk *n = c->next;
-		free(c);
-		c = n;
-	}
+	arena_free(&doc->mem);
 	free(doc);
 }
 
@@ -190,7 +165,7 @@ static void skip_ws(parser *ps)
 
 static json *new_node(parser *ps, json_type t)
 {
-	json *v = arena_alloc(ps->doc, sizeof *v);
+	json *v = doc_alloc(ps->doc, sizeof *v);
 	if (!v)
 		return fail(ps, "out of memory");
 	memset(v, 0, sizeof *v);
@@ -272,7 +247,7 @@ static const char *parse_string(parser *ps, size_t *out_len)
 		return NULL;
 	}
 	size_t raw = (size_t)(ps->p - start);
-	char *o = arena_alloc(ps->doc, raw + 1);
+	char *o = doc_alloc(ps->doc, raw + 1);
 	if (!o) {
 		fail(ps, "out of memory");
 		return NULL;
@@ -382,7 +357,7 @@ static json *parse_number(parser *ps)
 		return NULL;
 	if (n >= sizeof tmp) {
 		/* very long literal: copy to the arena for strtod */
-		char *big = arena_alloc(ps->doc, n + 1);
+		char *big = doc_alloc(ps->doc, n + 1);
 		if (!big)
 			return fail(ps, "out of memory");
 		memcpy(big, st, n);
@@ -520,6 +495,7 @@ json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char 
 			snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
+	d->mem.chunk = 65536;
 	parser ps = {d, text, text, text + len, 0, max_depth, NULL, NULL};
 	json *root = parse_value(&ps);
 	if (root) {

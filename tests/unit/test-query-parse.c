@@ -8,6 +8,9 @@
 #include <math.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
+#include "lib/query/glob.h"
 #include "lib/query/query.h"
 #include "util/buf.h"
 
@@ -154,6 +157,10 @@ static void literals(void **state)
 	expect_tree("metrics.a = nan", "[metrics.a = num:nan]");
 	expect_tree("metrics.a < inf", "[metrics.a < num:inf]");
 	expect_tree("metrics.a > -Infinity", "[metrics.a > num:-inf]");
+	/* numbers read through cairn_metric_value_parse; past a double's range: ±inf */
+	expect_tree("metrics.a < 1e999", "[metrics.a < num:inf]");
+	expect_tree("metrics.a > -1e999", "[metrics.a > num:-inf]");
+	expect_tree("metrics.a > 4.9e-324", "[metrics.a > num:4.94065645841e-324]");
 	expect_tree("metrics.a > '0.5'", "[metrics.a > str:0.5]");
 	expect_tree("duration > 1h30m", "[duration > dur:5400]");
 	expect_tree("duration < 90s", "[duration < dur:90]");
@@ -508,12 +515,66 @@ static void directions(void **state)
 	assert_int_equal(cairn_metric_direction(NULL), 0);
 }
 
+/* The glob and LIKE matchers against SQLite's own (the store evaluates the
+ * same patterns in SQL): fixed cases, then random patterns and texts over a
+ * small alphabet with wildcards, sets, case and UTF-8. */
+static void patterns(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *pat, *text;
+		bool glob, like, ilike;
+	} cases[] = {
+	    {"f*", "finished", true, false, false},
+	    {"*ed", "failed", true, false, false},
+	    {"f%", "finished", false, true, true},
+	    {"F%", "finished", false, false, true},
+	    {"[a-f]ailed", "failed", true, false, false},
+	    {"[^a-f]ailed", "failed", false, false, false},
+	    {"[]]", "]", true, false, false},
+	    {"[a-", "a", false, false, false},
+	    {"r?nning", "running", true, false, false},
+	    {"r_nning", "running", false, true, true},
+	    {"*", "", true, false, false},
+	    {"%", "", false, true, true},
+	    {"_", "\xc3\xa9", false, true, true},
+	    {"?", "\xc3\xa9", true, false, false},
+	    {"[\xc3\xa9]", "\xc3\xa9", true, false, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(glob_match(cases[i].pat, cases[i].text), cases[i].glob);
+		assert_int_equal(like_match(cases[i].pat, cases[i].text, false), cases[i].like);
+		assert_int_equal(like_match(cases[i].pat, cases[i].text, true), cases[i].ilike);
+	}
+	static const char *const atoms[] = {"a",    "b",        "A",    "*", "?", "%",
+	                                    "_",    "[",        "]",    "^", "-", "[a-b]",
+	                                    "[^a]", "\xc3\xa9", "\xff", "z"};
+	const size_t natoms = sizeof atoms / sizeof atoms[0];
+	unsigned seed = 12345;
+	for (int iter = 0; iter < 200000; iter++) {
+		char pat[64] = "", text[64] = "";
+		int np = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 7;
+		int nt = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 7;
+		for (int k = 0; k < np; k++)
+			strcat(pat, atoms[((seed = seed * 1103515245u + 12345u) >> 16) % natoms]);
+		for (int k = 0; k < nt; k++)
+			strcat(text, atoms[((seed = seed * 1103515245u + 12345u) >> 16) % natoms]);
+		bool g = sqlite3_strglob(pat, text) == 0;
+		bool l = sqlite3_strlike(pat, text, 0) == 0;
+		if (glob_match(pat, text) != g)
+			fail_msg("glob '%s' on '%s': sqlite says %d", pat, text, g);
+		/* sqlite3_strlike folds ASCII case, as ilike */
+		if (like_match(pat, text, true) != l)
+			fail_msg("ilike '%s' on '%s': sqlite says %d", pat, text, l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(precedence), cmocka_unit_test(operators), cmocka_unit_test(literals),
 	    cmocka_unit_test(fields),     cmocka_unit_test(sorts),     cmocka_unit_test(errors),
-	    cmocka_unit_test(directions),
+	    cmocka_unit_test(directions), cmocka_unit_test(patterns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,11 @@
 /*
- * tests/unit/test-util.c — buf, json, fs and value helpers.
+ * tests/unit/test-util.c — buf, arena, json, fs and value helpers.
  */
 #include "unit.h"
 
 #include <math.h>
 
+#include "util/arena.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -278,20 +279,56 @@ static void test_key_validate(void **st)
 	assert_non_null(strstr(cairn_error_last(), "too long"));
 }
 
+/* Alignment, packing, big requests beside a chunk, adoption, reuse. */
+static void test_arena(void **st)
+{
+	(void)st;
+	arena a = ARENA_INIT(256), b = {0};
+	char *s1 = arena_strndup(&a, "abc", 3), *s2 = arena_strndup(&a, "de", 2);
+	assert_string_equal(s1, "abc");
+	assert_string_equal(s2, "de");
+	assert_ptr_equal(s2, s1 + 4); /* strings are packed */
+	for (int i = 0; i < 100; i++) {
+		char *p = arena_alloc(&a, (size_t)i * 3 + 1);
+		assert_non_null(p);
+		assert_int_equal((uintptr_t)p % 16, 0);
+		memset(p, 0x5a, (size_t)i * 3 + 1);
+	}
+	unsigned char *z = arena_zalloc(&a, 100);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(z[i], 0);
+	/* a request bigger than a chunk: its own chunk, the current one kept */
+	char *cur = arena_alloc(&a, 16);
+	char *big = arena_alloc(&a, 10000);
+	char *next = arena_alloc(&a, 16);
+	assert_non_null(big);
+	memset(big, 1, 10000);
+	assert_ptr_equal(next, cur + 16);
+	assert_false(a.oom);
+	assert_null(arena_alloc(&a, SIZE_MAX - 8));
+	assert_true(a.oom);
+	/* adoption moves every chunk; the strings stay valid */
+	char *sb = arena_strndup(&b, "kept", 4);
+	arena_adopt(&a, &b);
+	assert_null(b.head);
+	assert_string_equal(sb, "kept");
+	arena_free(&a);
+	assert_null(a.head);
+	assert_false(a.oom);
+	assert_string_equal(arena_strndup(&a, "again", 5), "again");
+	arena_free(&a);
+	arena_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buf_basic),
-	    cmocka_unit_test(test_json_strings),
-	    cmocka_unit_test(test_json_bytes_not_utf8),
-	    cmocka_unit_test(test_utf8_names),
-	    cmocka_unit_test(test_json_structure),
-	    cmocka_unit_test(test_json_errors),
-	    cmocka_unit_test(test_json_nonfinite),
-	    cmocka_unit_test(test_relpath),
-	    cmocka_unit_test(test_sha),
-	    cmocka_unit_test(test_value_parse),
-	    cmocka_unit_test(test_key_validate),
+	    cmocka_unit_test(test_buf_basic),    cmocka_unit_test(test_arena),
+	    cmocka_unit_test(test_json_strings), cmocka_unit_test(test_json_bytes_not_utf8),
+	    cmocka_unit_test(test_utf8_names),   cmocka_unit_test(test_json_structure),
+	    cmocka_unit_test(test_json_errors),  cmocka_unit_test(test_json_nonfinite),
+	    cmocka_unit_test(test_relpath),      cmocka_unit_test(test_sha),
+	    cmocka_unit_test(test_value_parse),  cmocka_unit_test(test_key_validate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

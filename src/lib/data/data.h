@@ -19,6 +19,7 @@
 
 #include "cairn/data.h"
 #include "lib/internal.h"
+#include "util/arena.h"
 #include "util/buf.h"
 
 /* --- algorithms and digest contexts (data-digest.c) ------------------------ */
@@ -53,18 +54,7 @@ void digest_update(digest_ctx *c, const void *p, size_t n);
 void digest_end_hex(digest_ctx *c, char out[DIGEST_HEX_MAX + 1]);
 void digest_buf_hex(digest_ctx *c, const void *p, size_t n, char out[DIGEST_HEX_MAX + 1]);
 
-/* --- strings that live as long as a manifest -------------------------------- */
-
-typedef struct arena_block arena_block;
-typedef struct arena {
-	arena_block *head;
-} arena;
-
-/* A copy of n bytes plus a NUL; NULL on out-of-memory. */
-char *arena_strndup(arena *a, const char *s, size_t n);
-void arena_free(arena *a);
-/* Move every block of `from` into `to`. */
-void arena_adopt(arena *to, arena *from);
+/* Manifests keep their strings in a util/arena.h arena (256 KiB chunks). */
 
 /* --- manifests (data-manifest.c) --------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /*
  * lib/data/digest.c — the three digest algorithms of data versions behind one
- * small context type, and the string arena manifests keep their paths in.
+ * small context type.
  *
  * xxh128 is XXH3-128 from libxxhash, through its x86 dispatch entry points so
  * the AVX2/AVX-512 kernels are used when the CPU has them (the plain entry
@@ -11,8 +11,7 @@
  * 4 KiB file.  libcrypto is loaded (util/evp.h) by the first context that
  * needs it, so xxh128, the default, never maps it.
  *
- * A digest_ctx belongs to one thread at a time.  The arena is not
- * thread-safe; each walker thread fills its own and they are adopted after.
+ * A digest_ctx belongs to one thread at a time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -144,67 +143,6 @@ void digest_buf_hex(digest_ctx *c, const void *p, size_t n, char out[DIGEST_HEX_
 	digest_begin(c);
 	digest_update(c, p, n);
 	digest_end_hex(c, out);
-}
-
-/* --- arena ------------------------------------------------------------------ */
-
-struct arena_block {
-	arena_block *next;
-	size_t used, cap;
-	char data[];
-};
-
-#define ARENA_BLOCK (256u << 10)
-
-char *arena_strndup(arena *a, const char *s, size_t n)
-{
-	arena_block *b = a->head;
-	if (!b || b->cap - b->used < n + 1) {
-		size_t cap = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
-		arena_block *nb = malloc(sizeof *nb + cap);
-		if (!nb)
-			return NULL;
-		nb->used = 0;
-		nb->cap = cap;
-		/* A big string gets a block of its own behind the current one, so
-		 * the current block's free space is not wasted. */
-		if (b && cap > ARENA_BLOCK) {
-			nb->next = b->next;
-			b->next = nb;
-		} else {
-			nb->next = b;
-			a->head = nb;
-		}
-		b = nb;
-	}
-	char *p = b->data + b->used;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	b->used += n + 1;
-	return p;
-}
-
-void arena_free(arena *a)
-{
-	arena_block *b = a->head;
-	while (b) {
-		arena_block *next = b->next;
-		free(b);
-		b = next;
-	}
-	a->head = NULL;
-}
-
-void arena_adopt(arena *to, arena *from)
-{
-	if (!from->head)
-		return;
-	arena_block *last = from->head;
-	while (last->next)
-		last = last->next;
-	last->next = to->head;
-	to->head = from->head;
-	from->head = NULL;
 }
 
 /* --- problems ------------------------------------------------------------------ */

@@ -1,14 +1,14 @@
 /*
  * lib/query/query.h — the query language inside the library: the syntax tree the
- * parser (query-parse.c) builds and type-checks, and the entry points of the
- * SQL compiler and executor (store-query.c).
+ * parser (lex.c, parse.c, check.c) builds and type-checks, which the planner
+ * (plan.c, eval.c, sort.c, group.c; lib/store/query.h) runs against the store.
  *
  * A parsed query owns all its memory in one arena (qexpr_free releases it).
  * The tree is type-checked when parsed: every comparison it holds is one the
- * compiler can turn into SQL, and every literal carries the forms (number,
+ * planner can turn into scans, and every literal carries the forms (number,
  * boolean, text) the field's type may compare with.  No part of the tree is
- * ever pasted into SQL: the compiler emits fixed SQL fragments and binds the
- * values.  Not thread-safe per tree; parsing is reentrant.
+ * ever pasted into SQL: the store binds the literals.  Not thread-safe per
+ * tree; parsing is reentrant.
  */
 #ifndef CAIRN_LIB_QUERY_H
 #define CAIRN_LIB_QUERY_H
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "cairn.h"
+#include "util/arena.h"
 
 #define QUERY_MAX_BYTES (16 << 10) /* longest query text */
 #define QUERY_MAX_DEPTH 64         /* parentheses and `not`s nested */
@@ -135,11 +136,9 @@ typedef struct qsortkey {
 	bool desc;
 } qsortkey;
 
-typedef struct qarena qarena;
-
 typedef struct qexpr {
 	qnode *root; /* NULL: every run */
-	qarena *arena;
+	arena arena; /* the tree, its keys and literals (zeroed: empty) */
 	size_t nterms;
 } qexpr;
 

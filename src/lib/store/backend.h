@@ -150,16 +150,16 @@ typedef struct store_ops {
 	                        char out_id[33]);
 	int (*run_reopen)(cairn_store *s, int64_t rid);
 
-	/* --- reads as JSON, and the query planner (store.h, query.h) --------
-	 * Until typed records and the planner's scan interface replace them
-	 * (issue 11), a backend produces these documents itself. */
+	/* --- the query planner's scans (scan.h): the planner (lib/query/)
+	 * combines them; a backend answers each scan and sort key. */
+	const struct store_scan_ops *scan;
+
+	/* --- reads as JSON (store.h, query.h) --------------------------------
+	 * Until typed records replace them (issue 11), a backend produces these
+	 * documents itself. */
 	int (*run_json)(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
 	int (*run_list_json)(cairn_store *s, const cairn_list_options *o, buf *out);
-	int (*query_page)(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
-	                  int64_t *out_total);
 	int (*query_runs_json)(cairn_store *s, const store_query *sq, buf *out);
-	int (*query_group_json)(cairn_store *s, const store_query *sq, const qfield *group,
-	                        const qfield *metric, buf *out);
 } store_ops;
 
 /* The backends this build has. */

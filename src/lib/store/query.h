@@ -1,7 +1,8 @@
 /*
- * lib/store/query.h — the query executor's interface inside the library:
- * run a parsed query against the store (SQLite: sqlite/query.c holds all
- * its SQL).
+ * lib/store/query.h — running a parsed query against the store: the
+ * planner's entry points (lib/query/sort.c, group.c), which ask the store
+ * for scans through lib/store/scan.h and write no SQL, and the run objects
+ * of a page (lib/store/sqlite/records.c).
  */
 #ifndef CAIRN_LIB_STORE_QUERY_H
 #define CAIRN_LIB_STORE_QUERY_H
@@ -20,8 +21,9 @@ typedef struct store_query {
 
 /* The planner's answer for sq: the page (offset, limit) of matching run ids
  * in sort order in *out_rids (malloc'ed, *out_n of them) and the number of
- * matches before offset and limit in *out_total.  Callers that also read the
- * runs hold a read transaction around both, so count and rows agree. */
+ * matches before offset and limit in *out_total.  It runs in one read
+ * transaction; callers that also read the runs hold one around both, so
+ * count and rows agree. */
 int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
                      int64_t *out_total);
 

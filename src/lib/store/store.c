@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lib/store/backend.h"
+#include "lib/store/scan.h"
 #include "util/clock.h"
 
 /* --- what every backend shares ----------------------------------------------- */
@@ -509,15 +510,6 @@ int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out)
 	return rc;
 }
 
-int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
-                     int64_t *out_total)
-{
-	store_lock(s);
-	int rc = s->ops->query_page(s, sq, out_rids, out_n, out_total);
-	store_unlock(s);
-	return rc;
-}
-
 int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out)
 {
 	store_lock(s);
@@ -526,11 +518,7 @@ int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out)
 	return rc;
 }
 
-int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *group,
-                           const qfield *metric, buf *out)
+const store_scan_ops *store_scans(cairn_store *s)
 {
-	store_lock(s);
-	int rc = s->ops->query_group_json(s, sq, group, metric, out);
-	store_unlock(s);
-	return rc;
+	return s->ops->scan;
 }

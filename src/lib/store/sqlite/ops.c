@@ -56,9 +56,8 @@ const store_ops store_sqlite_ops = {
     .trial_list = sqlite_trial_list,
     .sweep_child_find = sqlite_sweep_child_find,
     .run_reopen = sqlite_run_reopen,
+    .scan = &store_sqlite_scan_ops,
     .run_json = sqlite_run_json,
     .run_list_json = sqlite_run_list_json,
-    .query_page = sqlite_query_page,
     .query_runs_json = sqlite_query_runs_json,
-    .query_group_json = sqlite_query_group_json,
 };

@@ -185,10 +185,8 @@ int sqlite_run_reopen(cairn_store *s, int64_t rid);
 
 int sqlite_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
 int sqlite_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out);
-int sqlite_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
-                      int64_t *out_total);
 int sqlite_query_runs_json(cairn_store *s, const store_query *sq, buf *out);
-int sqlite_query_group_json(cairn_store *s, const store_query *sq, const qfield *group,
-                            const qfield *metric, buf *out);
+/* The planner's scans (scan.c). */
+extern const struct store_scan_ops store_sqlite_scan_ops;
 
 #endif

@@ -1,0 +1,77 @@
+/*
+ * lib/query/plan.h — what the planner's files share (plan.c, eval.c, sort.c,
+ * group.c): one query's context, the compiled tree, and the steps between
+ * them.  Backend-independent: everything the store does goes through its
+ * scan operations (lib/store/scan.h).
+ *
+ * A compiled tree (cnode) mirrors the parsed one with AND/OR chains
+ * flattened and `a = x or a = y` merged into one `a in (x, y)`; each leaf
+ * (qleaf) is one comparison as the store's parts: the positive ones (OR'd),
+ * and for a negative operator the field's presence, since `!=` is present −
+ * equal.  Everything lives in the query's arena.  Not thread-safe; one
+ * query per qplan.
+ */
+#ifndef CAIRN_LIB_QUERY_PLAN_H
+#define CAIRN_LIB_QUERY_PLAN_H
+
+#include "lib/internal.h"
+#include "lib/query/query.h"
+#include "lib/query/rset.h"
+#include "lib/store/query.h"
+#include "lib/store/scan.h"
+#include "util/arena.h"
+
+/* Relative costs, in "index rows scanned inside the store" (measured on the
+ * benchmark store with SQLite: ~65 ns per scanned index row, ~0.8 µs per
+ * primary-key probe, ~95 ns per row of a full scan of runs). */
+#define COST_PROBE 12
+#define COST_FULL  2
+#define EST_CAP    256 /* rows counted to estimate a range (≈10 µs) */
+
+typedef struct qplan {
+	const store_scan_ops *ops;
+	store_scan_ctx *c;
+	store_scan_info info;
+	size_t nw; /* words in every set */
+	int64_t nruns;
+	arena mem; /* everything the query allocates, the backend's too */
+	rset universe;
+	bool have_universe;
+} qplan;
+
+typedef struct qleaf {
+	store_part *pos; /* OR of these */
+	int npos, cappos;
+	store_part *present; /* the field's presence (neg) */
+	int npresent;
+	bool neg;         /* result: present − pos */
+	bool all;         /* matches every candidate */
+	bool present_all; /* every run has the field */
+} qleaf;
+
+typedef struct cnode {
+	qntype type;
+	struct cnode **kids; /* AND / OR (flattened), NOT (one) */
+	int nkids;
+	qleaf leaf; /* QN_CMP */
+} cnode;
+
+/* plan.c */
+int plan_open(qplan *q, cairn_store *s);
+void plan_close(qplan *q);
+/* Every run, deleted ones too (owned by q). */
+int plan_universe(qplan *q, const rset **out);
+/* The matches of sq: the filter and the project, without deleted runs
+ * unless sq asks for them.  out is initialised here (the caller frees it). */
+int plan_match(qplan *q, const store_query *sq, rset *out);
+/* A comparison (or its positive form and presence) into a leaf. */
+int plan_compile(qplan *q, const qnode *n, cnode **out);
+
+/* eval.c: the members of C (NULL: every run) that the tree matches, into
+ * out (same words; ncand: C's size, or nruns). */
+int plan_eval(qplan *q, cnode *c, const rset *C, int64_t ncand, rset *out);
+
+/* sort.c */
+int cmp_val(const sval *a, const sval *b, bool desc);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * lib/query/sort.c — the order of the matches and the page of a query
+ * (store_query_page).
+ *
+ * Sort order, for each key: runs with a value first in the key's order,
+ * then NaN, then runs without the field, in both directions; numbers before
+ * text ascending, equal numbers of different param types ordered int,
+ * float, bool; runs equal on every key newest (highest rid) first.
+ *
+ * The top k: when the first key is walkable (an index in sort order) and
+ * walking it is cheaper than gathering, the store walks it in order keeping
+ * members of the match set until there are k rows and the key changes; the
+ * rest of the keys are then read for those rows only.  Otherwise every
+ * match's keys are gathered (probed, or one pass over the key's values) and
+ * sorted here.  Runs without a value for the first key come after the walk,
+ * sorted by the remaining keys.
+ */
+#include "lib/query/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cmp_val(const sval *a, const sval *b, bool desc)
+{
+	bool ap = a->cls <= V_TEXT, bp = b->cls <= V_TEXT;
+	if (!ap || !bp)
+		return (int)a->cls - (int)b->cls; /* present < NaN < missing, always */
+	int r;
+	if (a->cls != b->cls) {
+		r = a->cls == V_NUM ? -1 : 1;
+	} else if (a->cls == V_TEXT) {
+		r = strcmp(a->s, b->s);
+		r = (r > 0) - (r < 0);
+	} else {
+		if (a->is_int && b->is_int)
+			r = (a->i > b->i) - (a->i < b->i);
+		else
+			r = (a->d > b->d) - (a->d < b->d);
+		if (r == 0)
+			r = (a->type > b->type) - (a->type < b->type);
+	}
+	return desc ? -r : r;
+}
+
+static bool same_val(const sval *a, const sval *b)
+{
+	if (a->cls != b->cls)
+		return false;
+	if (a->cls >= V_NAN)
+		return a->type == b->type;
+	return cmp_val(a, b, false) == 0;
+}
+
+/* Rows being sorted: rid and one value per key. */
+typedef struct srows {
+	int64_t *rid;
+	sval *v; /* n * nkeys */
+	size_t n, cap;
+	int nkeys;
+} srows;
+
+static int srows_add(srows *r, int64_t rid)
+{
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 256;
+		int64_t *nr = realloc(r->rid, nc * sizeof *nr);
+		if (!nr)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		r->rid = nr;
+		sval *nv = realloc(r->v, nc * (size_t)r->nkeys * sizeof *nv);
+		if (!nv)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		r->v = nv;
+		r->cap = nc;
+	}
+	r->rid[r->n] = rid;
+	for (int k = 0; k < r->nkeys; k++)
+		r->v[r->n * (size_t)r->nkeys + (size_t)k] = (sval){.cls = V_MISSING};
+	r->n++;
+	return 0;
+}
+
+static void srows_free(srows *r)
+{
+	free(r->rid);
+	free(r->v);
+	memset(r, 0, sizeof *r);
+}
+
+/* Key k's values for rows [from, n) of r. */
+static int gather(qplan *q, const store_key *key, int k, srows *r, size_t from)
+{
+	size_t n = r->n - from;
+	if (n == 0)
+		return 0;
+	bool by_probe = (int64_t)n * COST_PROBE < q->nruns * COST_FULL;
+	return q->ops->gather(q->c, key, r->rid + from, n,
+	                      r->v + from * (size_t)r->nkeys + (size_t)k, (size_t)r->nkeys,
+	                      by_probe);
+}
+
+typedef struct sort_ctx {
+	const srows *r;
+	const store_key *keys;
+	int nkeys;
+} sort_ctx;
+
+static int cmp_rows(const void *a, const void *b, void *arg)
+{
+	const sort_ctx *c = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	for (int k = 0; k < c->nkeys; k++) {
+		int r = cmp_val(&c->r->v[i * (size_t)c->nkeys + (size_t)k],
+		                &c->r->v[j * (size_t)c->nkeys + (size_t)k], c->keys[k].desc);
+		if (r)
+			return r;
+	}
+	int64_t x = c->r->rid[i], y = c->r->rid[j];
+	return (x < y) - (x > y); /* newest (highest rid) first */
+}
+
+/* Sort rows [from, n) and append their rids in order to out. */
+static int sort_append(srows *r, size_t from, const store_key *keys, int nkeys, int64_t *out,
+                       size_t *nout, size_t need)
+{
+	size_t n = r->n - from;
+	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+	if (!idx)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		idx[i] = from + i;
+	sort_ctx c = {r, keys, nkeys};
+	qsort_r(idx, n, sizeof *idx, cmp_rows, &c);
+	for (size_t i = 0; i < n && *nout < need; i++)
+		out[(*nout)++] = r->rid[idx[i]];
+	free(idx);
+	return 0;
+}
+
+/* Walk the first key in order: rows into r until need of them and the key
+ * changes; *exhausted when the walk reached its end. */
+static int walk_first(qplan *q, const rset *M, const store_key *key, int nkeys, size_t need,
+                      srows *r, bool *exhausted)
+{
+	store_walk *w;
+	int rc = q->ops->walk_open(q->c, key, M, &w);
+	if (rc)
+		return rc;
+	sval edge = {0};
+	*exhausted = false;
+	for (;;) {
+		int64_t rid;
+		sval v;
+		int s = q->ops->walk_next(w, &rid, &v);
+		if (s <= 0) {
+			rc = s;
+			*exhausted = s == 0;
+			break;
+		}
+		if (r->n >= need && !same_val(&v, &edge))
+			break; /* past the last tie of the k-th row */
+		if ((rc = srows_add(r, rid)) != 0)
+			break;
+		r->v[(r->n - 1) * (size_t)nkeys] = v;
+		if (r->n == need)
+			edge = v;
+	}
+	q->ops->walk_close(w);
+	return rc;
+}
+
+/* The first `need` members of M in sort order, into out. */
+static int top_k(qplan *q, const rset *M, int64_t nm, store_key *keys, int nkeys, size_t need,
+                 int64_t *out, size_t *nout)
+{
+	int rc = 0;
+	srows r = {.nkeys = nkeys};
+	*nout = 0;
+	if (need == 0 || nm == 0)
+		return 0;
+	/* Walk the first key's index when that scans fewer rows than gathering. */
+	int64_t walk_cost = (int64_t)need * (q->nruns / (nm ? nm : 1) + 1);
+	int64_t gather_cost = nm * COST_PROBE < q->nruns * COST_FULL ? nm * COST_PROBE : q->nruns;
+	if (keys[0].walkable && walk_cost < gather_cost) {
+		bool exhausted;
+		if ((rc = walk_first(q, M, &keys[0], nkeys, need, &r, &exhausted)) != 0)
+			goto done;
+		/* The walked rows, sorted by every key. */
+		size_t nwalked = r.n;
+		for (int k = 1; k < nkeys && rc == 0; k++)
+			rc = gather(q, &keys[k], k, &r, 0);
+		if (rc == 0)
+			rc = sort_append(&r, 0, keys, nkeys, out, nout, need);
+		if (rc == 0 && exhausted && *nout < need) {
+			/* the rest have no value for the first key (NaN or missing) */
+			rset rest;
+			if ((rc = rset_copy(&rest, M)) == 0) {
+				for (size_t i = 0; i < nwalked; i++)
+					rset_del(&rest, r.rid[i]);
+				for (int64_t x = rset_next(&rest, 0); x >= 0 && rc == 0;
+				     x = rset_next(&rest, x + 1))
+					rc = srows_add(&r, x);
+				for (int k = 0; k < nkeys && rc == 0; k++)
+					rc = gather(q, &keys[k], k, &r, nwalked);
+				if (rc == 0)
+					rc = sort_append(&r, nwalked, keys, nkeys, out, nout, need);
+				rset_free(&rest);
+			}
+		}
+		goto done;
+	}
+	for (int64_t x = rset_next(M, 0); x >= 0 && rc == 0; x = rset_next(M, x + 1))
+		rc = srows_add(&r, x);
+	for (int k = 0; k < nkeys && rc == 0; k++)
+		rc = gather(q, &keys[k], k, &r, 0);
+	if (rc == 0)
+		rc = sort_append(&r, 0, keys, nkeys, out, nout, need);
+done:
+	srows_free(&r);
+	return rc;
+}
+
+/* --- the page of a query ---------------------------------------------------- */
+
+static int key_init(qplan *q, store_key *k, const qfield *f, bool desc)
+{
+	memset(k, 0, sizeof *k);
+	k->f = *f;
+	k->desc = desc;
+	return q->ops->key_prepare(q->c, k);
+}
+
+int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+                     int64_t *out_total)
+{
+	qplan q;
+	rset M = {0};
+	int64_t *ids = NULL;
+	int rc;
+	*out_rids = NULL;
+	*out_n = 0;
+	*out_total = 0;
+	if ((rc = plan_open(&q, s)) != 0)
+		goto done;
+	if ((rc = plan_match(&q, sq, &M)) != 0)
+		goto done;
+	int64_t total = rset_count(&M);
+	size_t off = sq->offset > 0 ? (size_t)sq->offset : 0;
+	size_t need = (size_t)total;
+	if (sq->limit > 0 && off + (size_t)sq->limit < need)
+		need = off + (size_t)sq->limit;
+	store_key keys[QUERY_MAX_SORT + 1];
+	int nkeys = 0;
+	if (sq->nkeys == 0) {
+		qfield started = {.kind = QK_ATTR, .part = QA_STARTED};
+		if ((rc = key_init(&q, &keys[nkeys++], &started, true)) != 0)
+			goto done;
+	}
+	for (size_t k = 0; k < sq->nkeys && k < QUERY_MAX_SORT; k++)
+		if ((rc = key_init(&q, &keys[nkeys++], &sq->keys[k].f, sq->keys[k].desc)) != 0)
+			goto done;
+	size_t nout = 0;
+	ids = malloc((need ? need : 1) * sizeof *ids);
+	if (!ids) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (off < need && (rc = top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
+		goto done;
+	if (nout > off)
+		memmove(ids, ids + off, (nout - off) * sizeof *ids);
+	*out_rids = ids;
+	*out_n = nout > off ? nout - off : 0;
+	*out_total = total;
+	ids = NULL;
+done:
+	free(ids);
+	rset_free(&M);
+	plan_close(&q);
+	return rc;
+}

@@ -1,0 +1,415 @@
+/*
+ * lib/store/sqlite/scan-key.c — the SQLite store's sort keys and grouping
+ * aggregates (lib/store/scan.h).
+ *
+ * A key is one field's value columns in one table, read for given runs by
+ * primary-key probes or one pass over the key's rows restricted to the set
+ * (cairn_inset), or walked in the order of an index (a metric's last value,
+ * a param's (value, type), start time, name, end time).
+ *
+ * Grouping uses two aggregate passes that return no row per run: cairn_gid
+ * records each match's group number in an array indexed by rid (GROUP BY
+ * the field's index order), cairn_gstat adds each metric value to its run's
+ * group.  Both only touch runs the planner marked as matches.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/store/sqlite/scan-sql.h"
+
+/* How to read one field's value for a run. */
+typedef struct skey {
+	const char *table;
+	char keycond[256];
+	qbind b[MAXB];
+	int nb;
+	char val[320]; /* value columns */
+	int form;      /* how to read them */
+	/* walking the index in order: */
+	char walk_notnull[64];
+	char walk_order[64];
+} skey;
+
+enum { F_METRIC, F_PARAM, F_TEXT, F_NUM, F_STATUS };
+
+int scan_key_prepare(store_scan_ctx *q, store_key *key)
+{
+	const qfield *f = &key->f;
+	bool desc = key->desc;
+	skey *k = arena_zalloc(q->mem, sizeof *k);
+	if (!k)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	cb c = {0};
+	int rc;
+	key->walkable = false;
+	switch (f->kind) {
+	case QK_METRIC:
+	case QK_PARAM: {
+		int64_t kid;
+		if ((rc = scan_key_id(q, f->key, &kid)) != 0)
+			return rc;
+		cb_sql(&c, "kid = ?");
+		cb_int(&c, kid);
+		if (f->kind == QK_METRIC) {
+			k->table = "metric_summary";
+			snprintf(k->val, sizeof k->val, "%s", scan_metric_cols[f->part]);
+			k->form = F_METRIC;
+			if (f->part == QM_LAST) {
+				key->walkable = true;
+				snprintf(k->walk_notnull, sizeof k->walk_notnull,
+				         "last IS NOT NULL");
+				snprintf(k->walk_order, sizeof k->walk_order, "last %s",
+				         desc ? "DESC" : "ASC");
+			}
+		} else {
+			k->table = "params";
+			snprintf(k->val, sizeof k->val, "value, type");
+			k->form = F_PARAM;
+			key->walkable = true;
+			snprintf(k->walk_notnull, sizeof k->walk_notnull, "value IS NOT NULL");
+			snprintf(k->walk_order, sizeof k->walk_order, "value %s, type %s",
+			         desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
+		}
+		break;
+	}
+	case QK_PROPERTY:
+	case QK_DATASET:
+		k->table = f->kind == QK_PROPERTY ? "properties" : "datasets";
+		cb_sql(&c, f->kind == QK_PROPERTY ? "key = ?" : "name = ?");
+		cb_txt(&c, f->key);
+		snprintf(k->val, sizeof k->val, "%s",
+		         f->kind == QK_PROPERTY ? "value" : scan_data_cols[f->part]);
+		k->form = qfield_type(f) == QT_NUM ? F_NUM : F_TEXT;
+		break;
+	case QK_ATTR: {
+		attr_sql as = scan_attr((qattr)f->part);
+		k->table = "runs";
+		cb_sql(&c, "1");
+		snprintf(k->val, sizeof k->val, "%s", as.expr);
+		/* the value expression's binds come first in the statement; keep
+		 * them in the key's bind list and put the value in the SELECT */
+		scan_attr_binds(q, &as, &c, false);
+		qtype t = qfield_type(f);
+		qattr a = (qattr)f->part;
+		k->form = a == QA_STATUS ? F_STATUS : t == QT_TEXT ? F_TEXT : F_NUM;
+		if (a == QA_STARTED || a == QA_NAME || a == QA_ENDED) {
+			key->walkable = true;
+			const char *col = a == QA_STARTED ? "start_time"
+			                  : a == QA_NAME  ? "name"
+			                                  : "end_time";
+			snprintf(k->walk_notnull, sizeof k->walk_notnull, "%s IS NOT NULL", col);
+			snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col,
+			         desc ? "DESC" : "ASC");
+		}
+		break;
+	}
+	default: return err_set(CAIRN_EINVALID, "cannot sort by this field");
+	}
+	if (c.overflow)
+		return err_set(CAIRN_ERROR, "internal: sort key too long");
+	memcpy(k->keycond, c.sql, c.len + 1);
+	memcpy(k->b, c.b, sizeof c.b);
+	k->nb = c.nb;
+	key->impl = k;
+	return 0;
+}
+
+static const char *col_text(store_scan_ctx *q, sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	return arena_strndup(q->mem, s ? s : "", (size_t)sqlite3_column_bytes(st, col));
+}
+
+static void col_num(sqlite3_stmt *st, int col, int t, sval *v)
+{
+	v->cls = V_NUM;
+	v->d = sqlite3_column_double(st, col);
+	if (t == SQLITE_INTEGER) {
+		v->is_int = true;
+		v->i = sqlite3_column_int64(st, col);
+	}
+}
+
+/* The value columns of a row (starting at column c0) as an sval. */
+static int read_val(store_scan_ctx *q, const skey *k, sqlite3_stmt *st, int c0, sval *v)
+{
+	memset(v, 0, sizeof *v);
+	int t = sqlite3_column_type(st, c0);
+	switch (k->form) {
+	case F_METRIC:
+		if (t == SQLITE_NULL)
+			v->cls = V_NAN;
+		else
+			col_num(st, c0, t, v);
+		return 0;
+	case F_PARAM: {
+		int type = sqlite3_column_int(st, c0 + 1);
+		v->type = (uint8_t)type;
+		if (t == SQLITE_NULL) {
+			v->cls = V_NAN;
+		} else if (type == CAIRN_TYPE_STRING || t == SQLITE_TEXT) {
+			v->cls = V_TEXT;
+			v->s = col_text(q, st, c0);
+		} else {
+			col_num(st, c0, t, v);
+		}
+		break;
+	}
+	case F_STATUS:
+		if (t == SQLITE_NULL) {
+			v->cls = V_MISSING;
+		} else {
+			v->cls = V_TEXT;
+			v->s = cairn_status_name((cairn_status)sqlite3_column_int(st, c0));
+		}
+		return 0;
+	case F_TEXT:
+		if (t == SQLITE_NULL) {
+			v->cls = V_MISSING;
+		} else {
+			v->cls = V_TEXT;
+			v->s = col_text(q, st, c0);
+		}
+		break;
+	default:
+		if (t == SQLITE_NULL) {
+			v->cls = V_MISSING;
+		} else if (t == SQLITE_TEXT) {
+			v->cls = V_TEXT;
+			v->s = col_text(q, st, c0);
+		} else {
+			col_num(st, c0, t, v);
+		}
+		return 0;
+	}
+	if (v->cls == V_TEXT && !v->s)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
+}
+
+int scan_gather(store_scan_ctx *q, const store_key *key, const int64_t *rids, size_t n, sval *vals,
+                size_t stride, bool by_probe)
+{
+	const skey *k = key->impl;
+	if (n == 0)
+		return 0;
+	int rc;
+	sqlite3_stmt *st;
+	char sql[1024];
+	int ridx = k->nb + 1; /* the value's and key's binds come first in the text */
+	if (by_probe) {
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s AND rid = ?%d", k->val,
+		         k->table, k->keycond, ridx);
+		if ((rc = scan_prep(q, sql, &st)) != 0)
+			return rc;
+		scan_bind_all(st, 1, k->b, k->nb);
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			sqlite3_bind_int64(st, ridx, rids[i]);
+			int s = sqlite3_step(st);
+			if (s == SQLITE_ROW)
+				rc = read_val(q, k, st, 0, &vals[i * stride]);
+			else if (s != SQLITE_DONE)
+				rc = store_sqlerr(q->s, "run the query");
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		return rc;
+	}
+	/* many rows: one pass over the key's rows, members only */
+	rset set;
+	rrank rk = {0};
+	size_t *row_of = malloc(n * sizeof *row_of);
+	if (!row_of)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	if ((rc = rset_init(&set, (size_t)(q->maxrid >> 6) + 1)) != 0) {
+		free(row_of);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		rset_add(&set, rids[i]);
+	if ((rc = rrank_init(&rk, &set)) != 0)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		row_of[rrank_of(&rk, rids[i])] = i;
+	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND cairn_inset(?%d, rid)",
+	         k->val, k->table, k->keycond, ridx);
+	if ((rc = scan_prep(q, sql, &st)) == 0) {
+		scan_bind_all(st, 1, k->b, k->nb);
+		sqlite3_bind_pointer(st, ridx, &set, RSET_PTR, NULL);
+		int s;
+		while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+			size_t i = row_of[rrank_of(&rk, sqlite3_column_int64(st, 0))];
+			rc = read_val(q, k, st, 1, &vals[i * stride]);
+		}
+		if (rc == 0 && s != SQLITE_DONE)
+			rc = store_sqlerr(q->s, "run the query");
+		sqlite3_finalize(st);
+	}
+done:
+	rrank_free(&rk);
+	free(row_of);
+	rset_free(&set);
+	return rc;
+}
+
+/* --- walking a key in order ------------------------------------------------------------ */
+
+struct store_walk {
+	store_scan_ctx *q;
+	const skey *k;
+	sqlite3_stmt *st;
+};
+
+int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, store_walk **out)
+{
+	const skey *k = key->impl;
+	store_walk *w = arena_zalloc(q->mem, sizeof *w);
+	if (!w)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+	         "SELECT rid, %s FROM %s WHERE %s AND %s AND cairn_inset(?%d, rid) ORDER BY %s",
+	         k->val, k->table, k->keycond, k->walk_notnull, k->nb + 1, k->walk_order);
+	int rc = scan_prep(q, sql, &w->st);
+	if (rc)
+		return rc;
+	scan_bind_all(w->st, 1, k->b, k->nb);
+	sqlite3_bind_pointer(w->st, k->nb + 1, (void *)M, RSET_PTR, NULL);
+	w->q = q;
+	w->k = k;
+	*out = w;
+	return 0;
+}
+
+int scan_walk_next(store_walk *w, int64_t *rid, sval *v)
+{
+	int s = sqlite3_step(w->st);
+	if (s == SQLITE_DONE)
+		return 0;
+	if (s != SQLITE_ROW)
+		return store_sqlerr(w->q->s, "run the query");
+	*rid = sqlite3_column_int64(w->st, 0);
+	int rc = read_val(w->q, w->k, w->st, 1, v);
+	return rc ? rc : 1;
+}
+
+void scan_walk_close(store_walk *w)
+{
+	if (w) {
+		sqlite3_finalize(w->st);
+		w->st = NULL;
+	}
+}
+
+/* --- grouping ------------------------------------------------------------------------ */
+
+#define GROUPS_PTR "cairn_gctx"
+
+static void fn_gid_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	store_groups *g = sqlite3_value_pointer(argv[0], GROUPS_PTR);
+	int32_t *id = sqlite3_aggregate_context(ctx, 2 * sizeof *id);
+	if (!g || !id)
+		return;
+	int64_t rid = sqlite3_value_int64(argv[1]);
+	if (rid < 0 || rid > g->maxrid || g->gid[rid] == GID_OUT)
+		return; /* not a match */
+	if (!id[1]) {
+		id[0] = g->ngroups++;
+		id[1] = 1;
+	}
+	g->gid[rid] = id[0];
+}
+
+static void fn_gid_final(sqlite3_context *ctx)
+{
+	int32_t *id = sqlite3_aggregate_context(ctx, 0);
+	sqlite3_result_int(ctx, id && id[1] ? id[0] : -1);
+}
+
+static void fn_gstat_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)ctx;
+	store_groups *g = sqlite3_value_pointer(argv[0], GROUPS_PTR);
+	int t = sqlite3_value_type(argv[2]);
+	if (!g || (t != SQLITE_INTEGER && t != SQLITE_FLOAT))
+		return;
+	store_group_add(g, sqlite3_value_int64(argv[1]), sqlite3_value_double(argv[2]));
+}
+
+static void fn_gstat_final(sqlite3_context *ctx)
+{
+	sqlite3_result_null(ctx);
+}
+
+static int ensure_group_functions(cairn_store *s)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(store_sqlite_db(s), "SELECT cairn_gid(NULL, 0), cairn_gstat(NULL, 0, 0)", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gid", 2, flags, NULL, NULL, fn_gid_step,
+	                               fn_gid_final, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gstat", 3, flags, NULL, NULL, fn_gstat_step,
+	                               fn_gstat_final, NULL) != SQLITE_OK)
+		return store_sqlerr(s, "register the query functions");
+	return 0;
+}
+
+int scan_group_values(store_scan_ctx *q, const store_key *key, store_groups *g,
+                      int (*each)(void *arg, const sval *v, int32_t id), void *arg)
+{
+	const skey *k = key->impl;
+	int rc = ensure_group_functions(q->s);
+	if (rc)
+		return rc;
+	/* cairn_gid skips runs that are not matches: no cairn_inset needed */
+	int nv = k->form == F_PARAM ? 2 : 1;
+	char sql[1024];
+	snprintf(sql, sizeof sql, "SELECT %s, cairn_gid(:g, rid) FROM %s WHERE %s GROUP BY %s",
+	         k->val, k->table, k->keycond, nv == 2 ? "1, 2" : "1");
+	sqlite3_stmt *st;
+	if ((rc = scan_prep(q, sql, &st)) != 0)
+		return rc;
+	scan_bind_anon(st, k->b, k->nb);
+	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), g, GROUPS_PTR, NULL);
+	int s;
+	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, nv) == SQLITE_NULL || sqlite3_column_int(st, nv) < 0)
+			continue; /* a value no match has */
+		sval v;
+		if ((rc = read_val(q, k, st, 0, &v)) == 0)
+			rc = each(arg, &v, sqlite3_column_int(st, nv));
+	}
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = store_sqlerr(q->s, "run the query");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int scan_group_stats(store_scan_ctx *q, const store_key *key, store_groups *g)
+{
+	const skey *k = key->impl;
+	int rc = ensure_group_functions(q->s);
+	if (rc)
+		return rc;
+	char sql[1024];
+	snprintf(sql, sizeof sql, "SELECT cairn_gstat(:g, rid, %s) FROM %s WHERE %s",
+	         k->form == F_PARAM ? "CASE WHEN type IN (1, 2) THEN value END" : k->val, k->table,
+	         k->keycond);
+	sqlite3_stmt *st;
+	if ((rc = scan_prep(q, sql, &st)) != 0)
+		return rc;
+	scan_bind_anon(st, k->b, k->nb);
+	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), g, GROUPS_PTR, NULL);
+	rc = scan_step_err(q, sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
