@@ -1,7 +1,7 @@
 /*
  * lib/store/sqlite/sqlite.h — what the SQLite backend's files share and no
  * other part of the library may include: the database handle, cached
- * statements, transactions and the column-to-JSON helpers.  Only files under
+ * statements, transactions and column helpers.  Only files under
  * src/lib/store/sqlite/ include sqlite3.h (scripts/check-floor checks it).
  */
 #ifndef CAIRN_LIB_STORE_SQLITE_H
@@ -27,10 +27,6 @@ void store_read_end(cairn_store *s, bool own);
 void store_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Bind a double; NaN is stored as NULL (SQLite cannot store NaN). */
 void store_bind_double_nan(sqlite3_stmt *st, int i, double v);
-/* Column col as JSON: a param value of the given cairn_type (NULL is NaN for
- * floats, a float keeps its decimal point), or a nullable double. */
-void store_json_value(buf *b, sqlite3_stmt *st, int col, int type);
-void store_json_double(buf *b, sqlite3_stmt *st, int col);
 /* A nullable double column, NULL read as NaN. */
 double store_column_double_nan(sqlite3_stmt *st, int i);
 
