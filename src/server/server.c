@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server/api.h"
 #include "server/http.h"
 #include "server/web-assets.h"
 #include "util/clock.h"

@@ -52,6 +52,24 @@ void cairn_run_record_free(cairn_run_record *r)
 	rec_batch_unref(r->batch);
 }
 
+int cairn_run_metric_raw_json(char **out, cairn_store *s, const char *id, const char *key)
+{
+	int64_t rid;
+	char full[CAIRN_RUN_ID_HEXSZ + 1];
+	buf b = BUF_INIT;
+	*out = NULL;
+	if (!s || !id || !key)
+		return err_set(CAIRN_EINVALID, "no store, run or key");
+	writer_flush(s);
+	int rc = store_run_lookup(s, id, false, &rid, full);
+	if (rc == 0)
+		rc = store_metric_raw_json(s, rid, key, &b);
+	if (rc == 0 && !(*out = buf_detach(&b)))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	buf_free(&b);
+	return rc;
+}
+
 /* --- the iterator ------------------------------------------------------------------ */
 
 struct cairn_run_iter {

@@ -118,6 +118,11 @@ struct store_query;
 int store_query_ids(cairn_store *s, const struct store_query *sq, int64_t **out_rids, size_t *out_n,
                     int64_t *out_total);
 
+/* A metric's whole history as {"key", "count", "sampled": false, "points":
+ * [[step, timestamp, value], ...]} (cairn_run_metric_raw_json);
+ * CAIRN_ENOTFOUND when the run has no such metric. */
+int store_metric_raw_json(cairn_store *s, int64_t rid, const char *key, buf *b);
+
 /* The environment document of r, read from the store on first use (NULL:
  * none, or unreadable). */
 const char *record_env(const cairn_run_record *r);
