@@ -50,6 +50,20 @@ curl -s "$URL/api/v1/runs?columns=params.fn,params.sn" >l.json
 is "HTTP runs list, projected: float NaN" "$(json 'j["runs"][0]["params"]["fn"]' <l.json)" '{"$float": "NaN"}'
 is "... and string NaN" "$(json 'j["runs"][0]["params"]["sn"]' <l.json)" NaN
 is "... and only those params" "$(json 'sorted(j["runs"][0]["params"])' <l.json)" '["fn", "sn"]'
+# ... and takes the same form in: {"$float": "NaN"} is a float, "NaN" a string
+hid=$("$CAIRN" start -n http-typed)
+code=$(curl -s -o "$T/p.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	-d '{"params":{"hn":{"$float":"NaN"},"hi":{"$float":"-Infinity"},"hs":"NaN","m":{"d":1}}}' \
+	"$URL/api/v1/runs/$hid/params")
+is "HTTP params with {\"\$float\": ...} are taken" "$code" 200
+"$CAIRN" show "$hid" --json >hp.json
+is "... as a float NaN" "$(json 'j["params"]["hn"]' <hp.json)" '{"$float": "NaN"}'
+is "... and a float -Inf" "$(json 'j["params"]["hi"]' <hp.json)" '{"$float": "-Infinity"}'
+is "... while \"NaN\" stays a string" "$(json 'j["params"]["hs"]' <hp.json)" NaN
+is "... and nested objects still flatten" "$(json 'j["params"]["m.d"]' <hp.json)" 1
+code=$(curl -s -o "$T/p.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	-d '{"params":{"bad":{"$float":"soon"}}}' "$URL/api/v1/runs/$hid/params")
+is "a \$float that is no number is a 400" "$code" 400
 kill -TERM $SRV
 wait $SRV
 is "the server stops cleanly" "$?" 0
