@@ -29,7 +29,8 @@ int main(int argc, char **argv)
 	}
 	int rc = 0;
 	for (int i = 3; i < argc && rc == 0; i++) {
-		char *key = strdup(argv[i]), *eq = strchr(key, '='), *colon = eq ? strchr(eq, ':') : NULL;
+		char *key = strdup(argv[i]), *eq = strchr(key, '='),
+		     *colon = eq ? strchr(eq, ':') : NULL;
 		if (!colon) {
 			fprintf(stderr, "error: expected KEY=TYPE:VALUE, got '%s'\n", argv[i]);
 			free(key);
