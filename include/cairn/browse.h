@@ -45,6 +45,13 @@ CAIRN_EXTERN(int)
 cairn_run_metric_sample_json(char **out, cairn_store *store, const char *id, const char *key,
                              size_t max_points);
 
+/* A metric's whole history, unthinned, in the same shape:
+ *   {"key", "count", "sampled": false, "points": [[step, timestamp, value], ...]}
+ * with count the number of points.  CAIRN_ENOTFOUND when the run has no
+ * such metric (an empty series is not an error). */
+CAIRN_EXTERN(int)
+cairn_run_metric_raw_json(char **out, cairn_store *store, const char *id, const char *key);
+
 /* The artifact stored under run-relative `path` of run `id`: its object id,
  * size and media type (*out_media_type freed with cairn_free).
  * CAIRN_EINVALID for a path that is not a clean relative path,

@@ -36,9 +36,10 @@ typedef enum cairn_error_code {
 	CAIRN_EIO = -7,        /* filesystem error */
 	CAIRN_ESTORE = -8,     /* the database failed or is not a cairn store */
 	CAIRN_ENOMEM = -9,
-	CAIRN_EBUSY = -10,   /* the store stayed locked past the timeout */
-	CAIRN_ETOOBIG = -11, /* input over a size cap */
-	CAIRN_EDIRTY = -12,  /* --require-clean refused a dirty tree */
+	CAIRN_EBUSY = -10,    /* the store stayed locked past the timeout */
+	CAIRN_ETOOBIG = -11,  /* input over a size cap */
+	CAIRN_EDIRTY = -12,   /* --require-clean refused a dirty tree */
+	CAIRN_ITEROVER = -13, /* an iterator has no more items (not an error) */
 } cairn_error_code;
 
 /* The message of the last error raised on this thread ("" if none).

@@ -6,7 +6,9 @@ sorting, limits — the compiler `cairn ls` and the HTTP API use).
 
 A ``RunRecord`` is a snapshot: plain dicts and lists parsed from the run's
 JSON (see docs/python.md), with non-finite metric values ("NaN",
-"Infinity", "-Infinity" in JSON) turned back into floats.
+"Infinity", "-Infinity" in JSON) and non-finite float params
+({"$float": "NaN"} in JSON) turned back into floats, so a float param NaN
+and a string param "NaN" stay apart.
 
 Pure functions over the shared store handles of cairn._store; no state.
 """
@@ -33,6 +35,15 @@ def _num(x):
     if isinstance(x, int) and not isinstance(x, bool):
         return float(x)
     return x
+
+
+def _param(v):
+    """A param value from JSON: {"$float": "NaN" | "Infinity" | "-Infinity"}
+    is a non-finite float (docs/internals/json.md); everything else is as
+    parsed (a string "NaN" stays a string)."""
+    if isinstance(v, dict) and len(v) == 1 and "$float" in v:
+        return _NONFINITE.get(v["$float"], float("nan"))
+    return v
 
 
 def _store(store):
@@ -70,7 +81,7 @@ class RunRecord:
         self.status = data.get("status")
         self.start_time = data.get("start_time")
         self.end_time = data.get("end_time")
-        self.params = dict(data.get("params") or {})
+        self.params = {k: _param(v) for k, v in (data.get("params") or {}).items()}
         summ = {}
         for k, s in (data.get("metrics") or {}).items():
             if isinstance(s, dict):

@@ -28,12 +28,12 @@ typedef struct frow {
 	rfield f;
 } frow;
 
-static bool any_differs(json_doc **docs, int n, const rfield *f)
+static bool any_differs(cairn_run_record **recs, int n, const rfield *f)
 {
 	char a[512], b[512];
-	bool pa = rfield_text(json_root(docs[0]), f, a, sizeof a, true);
+	bool pa = rfield_text(recs[0], f, a, sizeof a, true);
 	for (int i = 1; i < n; i++) {
-		bool pb = rfield_text(json_root(docs[i]), f, b, sizeof b, true);
+		bool pb = rfield_text(recs[i], f, b, sizeof b, true);
 		if (pa != pb || strcmp(a, b) != 0)
 			return true;
 	}
@@ -57,20 +57,34 @@ static int add_row(frow **rows, int *nrows, int *cap, const rfield *f)
 	return 0;
 }
 
-/* Every key of an object member, over all runs, in sorted order. */
-static int add_keys(frow **rows, int *nrows, int *cap, json_doc **docs, int n, const char *member,
-                    const char *kind, bool all)
+/* The i-th key of a run's params, metrics, datasets or properties. */
+static const char *key_at(const cairn_run_record *r, cairn_field_kind kind, size_t i)
+{
+	switch (kind) {
+	case CAIRN_FIELD_PARAM: return cairn_run_record_param(NULL, r, i);
+	case CAIRN_FIELD_METRIC: {
+		const cairn_metric_summary *m = cairn_run_record_metric(r, i);
+		return m ? m->key : NULL;
+	}
+	case CAIRN_FIELD_DATASET: {
+		const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
+		return d ? d->name : NULL;
+	}
+	case CAIRN_FIELD_PROPERTY: return cairn_run_record_property(NULL, r, i);
+	default: return NULL;
+	}
+}
+
+/* Every key of one kind, over all runs, in sorted order. */
+static int add_keys(frow **rows, int *nrows, int *cap, cairn_run_record **recs, int n,
+                    cairn_field_kind kind, bool all)
 {
 	/* collect */
 	const char **keys = NULL;
 	int nk = 0, ck = 0;
 	for (int i = 0; i < n; i++) {
-		const json *o = json_get(json_root(docs[i]), member);
-		for (const json *k = o ? o->child : NULL; k; k = k->next) {
-			const char *name =
-			    strcmp(member, "datasets") == 0 ? json_get_str(k, "name") : k->key;
-			if (!name)
-				continue;
+		const char *name;
+		for (size_t k = 0; (name = key_at(recs[i], kind, k)) != NULL; k++) {
 			bool seen = false;
 			for (int j = 0; j < nk && !seen; j++)
 				seen = strcmp(keys[j], name) == 0;
@@ -98,8 +112,8 @@ static int add_keys(frow **rows, int *nrows, int *cap, json_doc **docs, int n, c
 	int rc = 0;
 	for (int i = 0; i < nk && rc == 0; i++) {
 		rfield f;
-		rfield_make(&f, kind, keys[i], strcmp(kind, "metric") == 0 ? "last" : NULL);
-		if (all || any_differs(docs, n, &f))
+		rfield_make(&f, kind, keys[i], -1);
+		if (all || any_differs(recs, n, &f))
 			rc = add_row(rows, nrows, cap, &f);
 	}
 	free(keys);
@@ -117,8 +131,7 @@ int cmd_compare(int argc, char **argv)
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
-	json_doc *docs[MAX_RUNS] = {0};
-	char *texts[MAX_RUNS] = {0};
+	cairn_run_record *recs[MAX_RUNS] = {0};
 	frow *rows = NULL;
 	int nrows = 0, cap = 0, n = 0;
 	bool all = false, transpose = false;
@@ -155,33 +168,27 @@ int cmd_compare(int argc, char **argv)
 	if ((rc = cli_store(&s)) != 0)
 		goto done;
 	for (n = 0; n < a.npos; n++) {
-		char err[128];
-		if (cairn_run_get_json(&texts[n], s, a.pos[n]) != 0) {
+		if (cairn_run_record_get(&recs[n], s, a.pos[n], 0) != 0) {
 			rc = cli_fail_lib(NULL);
-			goto done;
-		}
-		docs[n] = json_parse(texts[n], strlen(texts[n]), NULL, err, sizeof err);
-		if (!docs[n]) {
-			rc = cli_fail("internal: bad JSON from the library: %s", err);
 			goto done;
 		}
 	}
 	/* one run compares with nothing: show all of it */
 	bool every = all || n == 1;
 	rfield f;
-	rfield_make(&f, "attribute", "name", NULL);
+	rfield_make(&f, CAIRN_FIELD_ATTRIBUTE, "name", -1);
 	add_row(&rows, &nrows, &cap, &f);
-	rfield_make(&f, "attribute", "status", NULL);
+	rfield_make(&f, CAIRN_FIELD_ATTRIBUTE, "status", -1);
 	add_row(&rows, &nrows, &cap, &f);
-	if (add_keys(&rows, &nrows, &cap, docs, n, "params", "param", every) ||
-	    add_keys(&rows, &nrows, &cap, docs, n, "metrics", "metric", every) ||
-	    add_keys(&rows, &nrows, &cap, docs, n, "datasets", "dataset", every) ||
-	    (all && add_keys(&rows, &nrows, &cap, docs, n, "properties", "property", true))) {
+	if (add_keys(&rows, &nrows, &cap, recs, n, CAIRN_FIELD_PARAM, every) ||
+	    add_keys(&rows, &nrows, &cap, recs, n, CAIRN_FIELD_METRIC, every) ||
+	    add_keys(&rows, &nrows, &cap, recs, n, CAIRN_FIELD_DATASET, every) ||
+	    (all && add_keys(&rows, &nrows, &cap, recs, n, CAIRN_FIELD_PROPERTY, true))) {
 		rc = cli_fail("out of memory");
 		goto done;
 	}
 	if (all) {
-		rfield_make(&f, "tags", "tags", NULL);
+		rfield_make(&f, CAIRN_FIELD_TAGS, "tags", -1);
 		snprintf(f.name, sizeof f.name, "tags");
 		add_row(&rows, &nrows, &cap, &f);
 	}
@@ -190,11 +197,10 @@ int cmd_compare(int argc, char **argv)
 		buf b = BUF_INIT;
 		buf_puts(&b, "{\"runs\":[");
 		for (int i = 0; i < n; i++) {
-			const json *r = json_root(docs[i]);
 			buf_puts(&b, i ? ",{\"id\":" : "{\"id\":");
-			json_str(&b, json_get_str(r, "id"));
+			json_str(&b, cairn_run_record_id(recs[i]));
 			buf_puts(&b, ",\"name\":");
-			json_str(&b, json_get_str(r, "name"));
+			json_str(&b, cairn_run_record_name(recs[i]));
 			buf_putc(&b, '}');
 		}
 		buf_puts(&b, "],\"rows\":[");
@@ -206,7 +212,7 @@ int cmd_compare(int argc, char **argv)
 				char v[4096];
 				if (i)
 					buf_putc(&b, ',');
-				if (rfield_text(json_root(docs[i]), &rows[k].f, v, sizeof v, true))
+				if (rfield_text(recs[i], &rows[k].f, v, sizeof v, true))
 					json_str(&b, v);
 				else
 					buf_puts(&b, "null");
@@ -225,15 +231,14 @@ int cmd_compare(int argc, char **argv)
 		table_header(t, 0, "");
 		for (int i = 0; i < n; i++) {
 			snprintf(vals[i], sizeof vals[i], "%.*s", csv ? 32 : 8,
-			         json_get_str(json_root(docs[i]), "id"));
+			         cairn_run_record_id(recs[i]));
 			table_header(t, i + 1, vals[i]);
 		}
 		for (int k = 0; k < nrows; k++) {
-			bool right = rfield_numeric(&rows[k].f, json_root(docs[0]));
+			bool right = rfield_numeric(&rows[k].f, recs[0]);
 			cells[0] = rows[k].f.name;
 			for (int i = 0; i < n; i++) {
-				rfield_text(json_root(docs[i]), &rows[k].f, vals[i], sizeof vals[i],
-				            csv);
+				rfield_text(recs[i], &rows[k].f, vals[i], sizeof vals[i], csv);
 				cells[i + 1] = vals[i];
 				if (right)
 					table_align_right(t, i + 1, true);
@@ -245,7 +250,7 @@ int cmd_compare(int argc, char **argv)
 		table_header(t, 0, "ID");
 		for (int k = 0; k < nrows; k++) {
 			table_header(t, k + 1, rows[k].f.name);
-			table_align_right(t, k + 1, rfield_numeric(&rows[k].f, json_root(docs[0])));
+			table_align_right(t, k + 1, rfield_numeric(&rows[k].f, recs[0]));
 		}
 		const char **tcells = calloc((size_t)nrows + 1, sizeof *tcells);
 		char(*tv)[512] = calloc((size_t)nrows + 1, sizeof *tv);
@@ -257,11 +262,10 @@ int cmd_compare(int argc, char **argv)
 		}
 		for (int i = 0; i < n; i++) {
 			snprintf(tv[0], sizeof tv[0], "%.*s", csv ? 32 : 8,
-			         json_get_str(json_root(docs[i]), "id"));
+			         cairn_run_record_id(recs[i]));
 			tcells[0] = tv[0];
 			for (int k = 0; k < nrows; k++) {
-				rfield_text(json_root(docs[i]), &rows[k].f, tv[k + 1],
-				            sizeof tv[k + 1], csv);
+				rfield_text(recs[i], &rows[k].f, tv[k + 1], sizeof tv[k + 1], csv);
 				tcells[k + 1] = tv[k + 1];
 			}
 			table_row(t, tcells);
@@ -278,8 +282,7 @@ int cmd_compare(int argc, char **argv)
 done:
 	table_free(t);
 	for (int i = 0; i < MAX_RUNS; i++) {
-		json_doc_free(docs[i]);
-		cairn_free(texts[i]);
+		cairn_run_record_free(recs[i]);
 	}
 	free(rows);
 	cli_args_free(&a);

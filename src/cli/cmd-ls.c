@@ -95,7 +95,7 @@ static void cols_add(cols *c, const rfield *f, const char *head)
 static void cols_attr(cols *c, const char *attr, const char *head)
 {
 	rfield f;
-	rfield_make(&f, "attribute", attr, NULL);
+	rfield_make(&f, CAIRN_FIELD_ATTRIBUTE, attr, -1);
 	cols_add(c, &f, head);
 }
 
@@ -155,33 +155,77 @@ static void free_fields(char **v, int n)
 	free(v);
 }
 
-/* Keys of an object member over all runs, sorted, deduplicated. */
+/* The runs of the page, read as records. */
+typedef struct runs {
+	cairn_run_record **v;
+	size_t n, cap;
+	int64_t total;
+} runs;
+
+static void runs_free(runs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		cairn_run_record_free(r->v[i]);
+	free(r->v);
+}
+
+static int runs_load(runs *r, cairn_store *s, const cairn_query_options *qo)
+{
+	cairn_run_iter *it = NULL;
+	cairn_run_record *rec;
+	int rc = cairn_query_iter_new(&it, s, qo);
+	if (rc)
+		return rc;
+	r->total = cairn_run_iter_total(it);
+	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
+		if (r->n == r->cap) {
+			size_t nc = r->cap ? r->cap * 2 : 64;
+			cairn_run_record **nv = realloc(r->v, nc * sizeof *nv);
+			if (!nv) {
+				cairn_run_record_free(rec);
+				rc = CAIRN_ENOMEM;
+				break;
+			}
+			r->v = nv;
+			r->cap = nc;
+		}
+		r->v[r->n++] = rec;
+	}
+	cairn_run_iter_free(it);
+	return rc == CAIRN_ITEROVER ? 0 : rc;
+}
+
+/* Keys of the runs' params (metrics: true) or metrics, sorted, deduplicated. */
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char **all_keys(const json *runs, const char *member, int *n)
+static const char **all_keys(const runs *rs, bool metrics, int *n)
 {
 	int cap = 16;
-	char **v = malloc((size_t)cap * sizeof *v);
+	const char **v = malloc((size_t)cap * sizeof *v);
 	*n = 0;
-	for (const json *r = runs->child; r && v; r = r->next) {
-		const json *o = json_get(r, member);
-		for (const json *k = o ? o->child : NULL; k; k = k->next) {
+	for (size_t r = 0; r < rs->n && v; r++) {
+		const cairn_run_record *rec = rs->v[r];
+		size_t nk = metrics ? cairn_run_record_metric_count(rec)
+		                    : cairn_run_record_param_count(rec);
+		for (size_t k = 0; k < nk; k++) {
+			const char *key = metrics ? cairn_run_record_metric(rec, k)->key
+			                          : cairn_run_record_param(NULL, rec, k);
 			bool seen = false;
 			for (int i = 0; i < *n && !seen; i++)
-				seen = strcmp(v[i], k->key) == 0;
+				seen = strcmp(v[i], key) == 0;
 			if (seen)
 				continue;
 			if (*n == cap) {
 				cap *= 2;
-				char **nv = realloc(v, (size_t)cap * sizeof *nv);
+				const char **nv = realloc(v, (size_t)cap * sizeof *nv);
 				if (!nv)
 					return v;
 				v = nv;
 			}
-			v[(*n)++] = (char *)k->key;
+			v[(*n)++] = key;
 		}
 	}
 	if (v)
@@ -190,16 +234,15 @@ static char **all_keys(const json *runs, const char *member, int *n)
 }
 
 /* Does the field's displayed value differ between the runs? */
-static bool differs(const json *runs, const rfield *f)
+static bool differs(const runs *rs, const rfield *f)
 {
 	char first[512], cur[512];
-	bool have = false, firstp = false;
-	for (const json *r = runs->child; r; r = r->next) {
-		bool p = rfield_text(r, f, cur, sizeof cur, true);
-		if (!have) {
+	bool firstp = false;
+	for (size_t r = 0; r < rs->n; r++) {
+		bool p = rfield_text(rs->v[r], f, cur, sizeof cur, true);
+		if (r == 0) {
 			memcpy(first, cur, sizeof cur);
 			firstp = p;
-			have = true;
 		} else if (p != firstp || strcmp(first, cur) != 0) {
 			return true;
 		}
@@ -207,14 +250,14 @@ static bool differs(const json *runs, const rfield *f)
 	return false;
 }
 
-static void default_columns(cols *c, const json *runs, char **sortf, int nsort)
+static void default_columns(cols *c, const runs *rs, char **sortf, int nsort)
 {
 	cols_attr(c, "id", "ID");
 	cols_attr(c, "name", "NAME");
 	const char *proj = NULL;
 	bool projects = false;
-	for (const json *r = runs->child; r; r = r->next) {
-		const char *p = json_get_str(r, "project");
+	for (size_t r = 0; r < rs->n; r++) {
+		const char *p = cairn_run_record_project(rs->v[r]);
 		if (proj && p && strcmp(proj, p) != 0)
 			projects = true;
 		proj = p;
@@ -230,30 +273,28 @@ static void default_columns(cols *c, const json *runs, char **sortf, int nsort)
 			cols_add(c, &f, NULL);
 	}
 	int n;
-	char **keys = all_keys(runs, "metrics", &n);
+	const char **keys = all_keys(rs, true, &n);
 	for (int i = 0; keys && i < n; i++) {
 		rfield f;
-		rfield_make(&f, "metric", keys[i], "last");
-		if (differs(runs, &f))
+		rfield_make(&f, CAIRN_FIELD_METRIC, keys[i], CAIRN_METRIC_LAST);
+		if (differs(rs, &f))
 			cols_add(c, &f, NULL);
 	}
 	free(keys);
-	keys = all_keys(runs, "params", &n);
+	keys = all_keys(rs, false, &n);
 	for (int i = 0; keys && i < n; i++) {
 		rfield f;
-		rfield_make(&f, "param", keys[i], NULL);
-		if (differs(runs, &f))
+		rfield_make(&f, CAIRN_FIELD_PARAM, keys[i], -1);
+		if (differs(rs, &f))
 			cols_add(c, &f, NULL);
 	}
 	free(keys);
 	bool tags = false;
-	for (const json *r = runs->child; r && !tags; r = r->next) {
-		const json *t = json_get(r, "tags");
-		tags = t && t->len > 0;
-	}
+	for (size_t r = 0; r < rs->n && !tags; r++)
+		tags = cairn_run_record_tag_count(rs->v[r]) > 0;
 	if (tags) {
 		rfield f;
-		rfield_make(&f, "tags", "tags", NULL);
+		rfield_make(&f, CAIRN_FIELD_TAGS, "tags", -1);
 		cols_add(c, &f, "TAGS");
 	}
 }
@@ -273,12 +314,12 @@ static const char *status_color(const char *s)
 	return "33";
 }
 
-static void print_runs(const json *runs, cols *c, bool csv, int64_t total)
+static void print_runs(const runs *rs, cols *c, bool csv, int64_t total)
 {
 	table *t = table_new(c->n);
 	if (!t)
 		return;
-	const json *sample = runs->child;
+	const cairn_run_record *sample = rs->n ? rs->v[0] : NULL;
 	for (int i = 0; i < c->n; i++) {
 		c->v[i].right = rfield_numeric(&c->v[i].f, sample);
 		table_header(t, i, c->v[i].head);
@@ -292,14 +333,14 @@ static void print_runs(const json *runs, cols *c, bool csv, int64_t total)
 		table_free(t);
 		return;
 	}
-	for (const json *r = runs->child; r; r = r->next) {
+	for (size_t r = 0; r < rs->n; r++) {
 		for (int i = 0; i < c->n; i++) {
-			rfield_text(r, &c->v[i].f, vals[i], sizeof vals[i], csv);
+			rfield_text(rs->v[r], &c->v[i].f, vals[i], sizeof vals[i], csv);
 			cells[i] = vals[i];
 		}
 		table_row(t, cells);
 		for (int i = 0; i < c->n; i++)
-			if (strcmp(c->v[i].f.kind, "attribute") == 0 &&
+			if (c->v[i].f.kind == CAIRN_FIELD_ATTRIBUTE &&
 			    strcmp(c->v[i].f.key, "status") == 0)
 				table_cell_color(t, table_nrows(t) - 1, i, status_color(vals[i]));
 	}
@@ -476,7 +517,7 @@ int ls_run(int argc, char **argv, bool best)
 	char *query = NULL, *out = NULL, *bestq = NULL, bestsort[400];
 	char **sortf = NULL, **colf = NULL;
 	int nsort = 0, ncolf = 0, dir = 0;
-	json_doc *doc = NULL;
+	runs rs = {0};
 	cols c = {0};
 	int o, rc = 0;
 	size_t pos;
@@ -611,49 +652,38 @@ int ls_run(int argc, char **argv, bool best)
 		                  sort && sort[0] == '-');
 		goto done;
 	}
-	if (cairn_query_runs_json(&out, s, &qo) != 0) {
+	if (runs_load(&rs, s, &qo) != 0) {
 		rc = cli_fail_lib(best ? "cannot find the best run" : "cannot list runs");
 		goto done;
 	}
-	/* {"total":N,"runs":[...]}: the library's fixed layout */
-	const char *runs_text = strstr(out, "\"runs\":");
-	if (!runs_text) {
-		rc = cli_fail("internal: bad JSON from the library");
-		goto done;
-	}
-	runs_text += 7;
-	bool none = strncmp(runs_text, "[]", 2) == 0;
-	if (best && none) {
+	if (best && rs.n == 0) {
 		rc = cli_fail("no run%s has a value for %s",
 		              *query ? " that matches the query" : "", sort + (sort[0] == '-'));
 		goto done;
 	}
 	if (strcmp(format, "json") == 0) {
-		/* the runs themselves (for `best`, the one run), without parsing them */
-		size_t l = strlen(runs_text);
-		if (best && l >= 4) /* strip "[" ... "]}" */
-			printf("%.*s\n", (int)(l - 3), runs_text + 1);
-		else if (l >= 1)
-			printf("%.*s\n", (int)(l - 1), runs_text);
+		/* the run objects (for `best`, the one run), as the library writes them */
+		if (!best)
+			putchar('[');
+		for (size_t i = 0; i < rs.n; i++) {
+			char *js = NULL;
+			if (cairn_run_record_json(&js, rs.v[i], NULL, 0) != 0) {
+				rc = cli_fail_lib(NULL);
+				goto done;
+			}
+			printf("%s%s", i ? "," : "", js);
+			cairn_free(js);
+		}
+		printf(best ? "\n" : "]\n");
 		goto done;
 	}
-	char err[128];
-	doc = json_parse(out, strlen(out), NULL, err, sizeof err);
-	if (!doc) {
-		rc = cli_fail("internal: bad JSON from the library: %s", err);
-		goto done;
-	}
-	const json *root = json_root(doc);
-	const json *runs = json_get(root, "runs");
-	double total = 0;
-	json_get_num(root, "total", &total);
 	bool plus = columns && columns[0] == '+';
 	if (columns && split_fields(columns + plus, &colf, &ncolf, false) != 0) {
 		rc = cli_fail("out of memory");
 		goto done;
 	}
 	if (!columns || plus)
-		default_columns(&c, runs, sortf, nsort);
+		default_columns(&c, &rs, sortf, nsort);
 	for (int i = 0; i < ncolf; i++) {
 		rfield f;
 		if (rfield_parse(&f, colf[i], &pos) != 0) {
@@ -662,12 +692,12 @@ int ls_run(int argc, char **argv, bool best)
 		}
 		cols_add(&c, &f, NULL);
 	}
-	print_runs(runs, &c, strcmp(format, "csv") == 0, (int64_t)total);
+	print_runs(&rs, &c, strcmp(format, "csv") == 0, rs.total);
 done:
 	free(c.v);
 	free_fields(sortf, nsort);
 	free_fields(colf, ncolf);
-	json_doc_free(doc);
+	runs_free(&rs);
 	cairn_free(out);
 	free(query);
 	free(bestq);

@@ -5,8 +5,9 @@
  * Every string it prints comes from the store, where anyone who could log
  * into a run put it: each one goes through cli_safe_text (control
  * characters become spaces, as in `cairn ls`), through safe() for printf
- * arguments and tables for the rest.  --json prints the library's JSON
- * unchanged, escapes and all.
+ * arguments and tables for the rest.  It reads the run as a record
+ * (cairn/record.h); --json prints the record's JSON projection unchanged,
+ * escapes and all.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,8 +15,8 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/fields.h"
 #include "util/clock.h"
-#include "util/json.h"
 
 static const char usage[] = "usage: cairn show [RUN] [--json]\n\n"
                             "Show a run: lifecycle, params, metrics (last/min/max/count/step),\n"
@@ -23,28 +24,6 @@ static const char usage[] = "usage: cairn show [RUN] [--json]\n\n"
                             "RUN defaults to $CAIRN_RUN_ID.\n\n"
                             "options:\n"
                             "  --json   print one JSON object (see docs/cli/show.md)\n";
-
-static void value_text(char *out, size_t n, const json *v)
-{
-	double d;
-	switch (v->type) {
-	case JSON_NULL: snprintf(out, n, "-"); break;
-	case JSON_BOOL: snprintf(out, n, "%s", v->b ? "true" : "false"); break;
-	case JSON_NUM:
-		if (v->is_int)
-			snprintf(out, n, "%lld", (long long)v->i);
-		else
-			snprintf(out, n, "%.10g", v->num);
-		break;
-	case JSON_STR:
-		if (json_num_value(v, &d))
-			cli_fmt_num(out, n, d);
-		else
-			snprintf(out, n, "%s", v->str);
-		break;
-	default: snprintf(out, n, "…"); break;
-	}
-}
 
 /* Up to SAFE_RING strings made safe for the terminal, alive together for one
  * printf; freed by safe_free. */
@@ -98,7 +77,7 @@ int cmd_show(int argc, char **argv)
 	cli_args a;
 	cairn_store *s = NULL;
 	char *out = NULL;
-	json_doc *doc = NULL;
+	cairn_run_record *r = NULL;
 	safe_ring sr = {{NULL}, 0};
 	bool as_json = false;
 	int o, rc = 0;
@@ -125,79 +104,78 @@ int cmd_show(int argc, char **argv)
 	}
 	if ((rc = cli_store(&s)) != 0)
 		goto done;
-	if (cairn_run_get_json(&out, s, id) != 0) {
+	if (cairn_run_record_get(&r, s, id, CAIRN_RECORD_ARTIFACTS) != 0) {
 		rc = cli_fail_lib(NULL);
 		goto done;
 	}
 	if (as_json) {
+		if (cairn_run_record_json(&out, r, NULL, 0) != 0) {
+			rc = cli_fail_lib(NULL);
+			goto done;
+		}
 		puts(out);
 		goto done;
 	}
-	char err[128], tmp[256], t1[32], t2[32];
-	doc = json_parse(out, strlen(out), NULL, err, sizeof err);
-	if (!doc) {
-		rc = cli_fail("internal: bad JSON from the library: %s", err);
-		goto done;
-	}
-	const json *r = json_root(doc);
+	char tmp[256], t1[32], t2[32];
 	bool color = cli_color();
-	double st = 0, en = 0;
-	json_get_num(r, "start_time", &st);
-	json_get_num(r, "end_time", &en);
+	double st = cairn_run_record_start_time(r), en = cairn_run_record_end_time(r);
 	clock_format_iso(t1, st);
 	clock_format_iso(t2, en);
 	printf("%s%s%s  %s  (%s #%lld)\n", color ? "\033[1m" : "",
-	       safe(&sr, json_get_str(r, "name")), color ? "\033[0m" : "",
-	       safe(&sr, json_get_str(r, "id")), safe(&sr, json_get_str(r, "project")),
-	       (long long)json_get(r, "seq")->i);
-	const json *ec = json_get(r, "exit_code");
-	printf("status    %s", safe(&sr, json_get_str(r, "status")));
-	if (ec && ec->type == JSON_NUM)
-		printf(" (exit code %lld)", (long long)ec->i);
+	       safe(&sr, cairn_run_record_name(r)), color ? "\033[0m" : "",
+	       safe(&sr, cairn_run_record_id(r)), safe(&sr, cairn_run_record_project(r)),
+	       (long long)cairn_run_record_seq(r));
+	int64_t ec;
+	printf("status    %s", cairn_status_name(cairn_run_record_status(r)));
+	if (cairn_run_record_exit_code(&ec, r) == 0)
+		printf(" (exit code %lld)", (long long)ec);
 	printf("\nstarted   %s\n", t1);
 	if (en > 0)
 		printf("ended     %s (%.1fs)\n", t2, en - st);
-	const char *cmd = json_get_str(r, "command");
+	const char *cmd = cairn_run_record_command(r);
 	if (cmd)
 		printf("command   %s\n", safe(&sr, cmd));
-	const char *host = json_get_str(r, "host"), *user = json_get_str(r, "user");
+	const char *host = cairn_run_record_host(r), *user = cairn_run_record_user(r);
 	if (host || user)
 		printf("host      %s%s%s\n", safe(&sr, user), user ? "@" : "", safe(&sr, host));
-	const char *cwd = json_get_str(r, "cwd");
+	const char *cwd = cairn_run_record_cwd(r);
 	if (cwd)
 		printf("cwd       %s\n", safe(&sr, cwd));
-	const json *tags = json_get(r, "tags");
-	if (tags && tags->len) {
+	size_t ntags = cairn_run_record_tag_count(r);
+	if (ntags) {
 		printf("tags     ");
-		for (const json *x = tags->child; x; x = x->next)
-			printf(" %s", safe(&sr, x->str));
+		for (size_t i = 0; i < ntags; i++)
+			printf(" %s", safe(&sr, cairn_run_record_tag(r, i)));
 		printf("\n");
 	}
-	const char *note = json_get_str(r, "note");
+	const char *note = cairn_run_record_note(r);
 	if (note && *note)
 		print_note(note);
 
-	const json *code = json_get(r, "code");
-	if (code && code->type == JSON_OBJ) {
+	const cairn_run_code *code = cairn_run_record_code(r);
+	if (code) {
 		section("code", color);
-		const char *c = json_get_str(code, "commit");
-		const json *dirty = json_get(code, "dirty");
-		printf("  commit  %s%s\n", c ? safe(&sr, c) : "(not a git repository)",
-		       dirty && dirty->type == JSON_BOOL && dirty->b ? " (dirty)" : "");
-		if (json_get_str(code, "branch"))
-			printf("  branch  %s\n", safe(&sr, json_get_str(code, "branch")));
-		if (json_get_str(code, "remote"))
-			printf("  remote  %s\n", safe(&sr, json_get_str(code, "remote")));
+		printf("  commit  %s%s\n",
+		       code->commit ? safe(&sr, code->commit) : "(not a git repository)",
+		       code->dirty == 1 ? " (dirty)" : "");
+		if (code->branch)
+			printf("  branch  %s\n", safe(&sr, code->branch));
+		if (code->remote)
+			printf("  remote  %s\n", safe(&sr, code->remote));
 	}
 
-	const json *params = json_get(r, "params");
-	if (params && params->len) {
+	size_t np = cairn_run_record_param_count(r);
+	if (np) {
 		section("params", color);
 		table *t = table_new(2);
-		for (const json *p = params->child; p; p = p->next) {
+		for (size_t i = 0; i < np; i++) {
 			char key[300];
-			value_text(tmp, sizeof tmp, p);
-			snprintf(key, sizeof key, "  %s", p->key);
+			cairn_value v;
+			const char *k = cairn_run_record_param(&v, r, i);
+			rvalue_text(tmp, sizeof tmp, &v, false);
+			if (v.type == CAIRN_TYPE_FLOAT && isfinite(v.f))
+				snprintf(tmp, sizeof tmp, "%.10g", v.f);
+			snprintf(key, sizeof key, "  %s", k);
 			const char *cells[] = {key, tmp};
 			table_row(t, cells);
 		}
@@ -206,8 +184,8 @@ int cmd_show(int argc, char **argv)
 		table_print(t, stdout, cli_term_width());
 		table_free(t);
 	}
-	const json *metrics = json_get(r, "metrics");
-	if (metrics && metrics->len) {
+	size_t nm = cairn_run_record_metric_count(r);
+	if (nm) {
 		section("metrics", color);
 		table *t = table_new(6);
 		const char *h[] = {"  KEY", "LAST", "MIN", "MAX", "COUNT", "STEP"};
@@ -215,14 +193,24 @@ int cmd_show(int argc, char **argv)
 			table_header(t, c, h[c]);
 			table_align_right(t, c, c > 0);
 		}
-		for (const json *m = metrics->child; m; m = m->next) {
-			char v[4][48];
-			static const char *const ks[] = {"last", "min", "max"};
-			for (int k = 0; k < 3; k++)
-				value_text(v[k], sizeof v[k], json_get(m, ks[k]));
+		for (size_t i = 0; i < nm; i++) {
+			const cairn_metric_summary *m = cairn_run_record_metric(r, i);
+			char v[3][48];
+			const double x[3] = {m->last, m->min, m->max};
+			for (int k = 0; k < 3; k++) {
+				if (k && isnan(x[k])) /* min/max of an all-NaN series */
+					snprintf(v[k], sizeof v[k], "-");
+				else if (isfinite(x[k]) && fabs(x[k]) < 1e15 &&
+				         x[k] == (double)(long long)x[k])
+					snprintf(v[k], sizeof v[k], "%lld", (long long)x[k]);
+				else if (isfinite(x[k]))
+					snprintf(v[k], sizeof v[k], "%.10g", x[k]);
+				else
+					cli_fmt_num(v[k], sizeof v[k], x[k]);
+			}
 			char cnt[32], stp[32], key[300];
-			snprintf(cnt, sizeof cnt, "%lld", (long long)json_get(m, "count")->i);
-			snprintf(stp, sizeof stp, "%lld", (long long)json_get(m, "step")->i);
+			snprintf(cnt, sizeof cnt, "%lld", (long long)m->count);
+			snprintf(stp, sizeof stp, "%lld", (long long)m->step);
 			snprintf(key, sizeof key, "  %s", m->key);
 			const char *cells[] = {key, v[0], v[1], v[2], cnt, stp};
 			table_row(t, cells);
@@ -230,46 +218,45 @@ int cmd_show(int argc, char **argv)
 		table_print(t, stdout, cli_term_width());
 		table_free(t);
 	}
-	const json *props = json_get(r, "properties");
-	if (props && props->len) {
+	size_t nprops = cairn_run_record_property_count(r);
+	if (nprops) {
 		section("properties", color);
-		for (const json *p = props->child; p; p = p->next)
-			printf("  %s = %s\n", safe(&sr, p->key), safe(&sr, p->str));
+		for (size_t i = 0; i < nprops; i++) {
+			const char *v, *k = cairn_run_record_property(&v, r, i);
+			printf("  %s = %s\n", safe(&sr, k), safe(&sr, v));
+		}
 	}
-	const json *ds = json_get(r, "datasets");
-	if (ds && ds->len) {
+	size_t nds = cairn_run_record_dataset_count(r);
+	if (nds) {
 		section("data", color);
-		for (const json *d = ds->child; d; d = d->next) {
-			printf(
-			    "  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n",
-			    safe(&sr, json_get_str(d, "name")), safe(&sr, json_get_str(d, "role")),
-			    safe(&sr, json_get_str(d, "path")), safe(&sr, json_get_str(d, "algo")),
-			    safe(&sr, json_get_str(d, "digest")),
-			    (long long)json_get(d, "files")->i, (long long)json_get(d, "bytes")->i);
-			data_print_sample(s, json_get_str(r, "id"), json_get_str(d, "name"), 5);
+		for (size_t i = 0; i < nds; i++) {
+			const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
+			printf("  %s (%s)  %s  %s:%s  %lld files, %lld bytes\n", safe(&sr, d->name),
+			       safe(&sr, d->role), safe(&sr, d->path), safe(&sr, d->algo),
+			       safe(&sr, d->digest), (long long)d->files, (long long)d->bytes);
+			data_print_sample(s, cairn_run_record_id(r), d->name, 5);
 		}
 	}
-	const json *env = json_get(r, "environment");
-	if (env && env->type == JSON_OBJ) {
+	if (cairn_run_record_environment(r)) {
+		size_t ne = cairn_run_record_environment_count(r);
 		section("environment", color);
-		for (const json *e = env->child; e; e = e->next) {
-			if (e->type == JSON_STR || e->type == JSON_NUM || e->type == JSON_BOOL) {
-				value_text(tmp, sizeof tmp, e);
-				printf("  %-12s %s\n", safe(&sr, e->key), safe(&sr, tmp));
-			}
+		for (size_t i = 0; i < ne; i++) {
+			const char *v, *k = cairn_run_record_environment_item(&v, r, i);
+			printf("  %-12s %s\n", safe(&sr, k), safe(&sr, v));
 		}
 	}
-	const json *arts = json_get(r, "artifacts");
-	if (arts && arts->len) {
+	size_t na = cairn_run_record_artifact_count(r);
+	if (na) {
 		section("artifacts", color);
-		for (const json *x = arts->child; x; x = x->next)
-			printf("  %-40s %10lld  %s\n", safe(&sr, json_get_str(x, "path")),
-			       (long long)json_get(x, "size")->i,
-			       safe(&sr, json_get_str(x, "kind")));
+		for (size_t i = 0; i < na; i++) {
+			const cairn_run_artifact *x = cairn_run_record_artifact(r, i);
+			printf("  %-40s %10lld  %s\n", safe(&sr, x->path), (long long)x->size,
+			       safe(&sr, x->kind));
+		}
 	}
 done:
 	safe_free(&sr);
-	json_doc_free(doc);
+	cairn_run_record_free(r);
 	cairn_free(out);
 	cli_args_free(&a);
 	return rc;

@@ -14,51 +14,41 @@
 
 int rfield_parse(rfield *f, const char *text, size_t *pos)
 {
-	char *out = NULL;
-	size_t p = 0;
-	int rc = cairn_query_field_json(&out, text, &p);
-	if (pos)
-		*pos = p;
+	cairn_field cf;
+	memset(f, 0, sizeof *f);
+	int rc = cairn_field_parse(&cf, text, pos);
 	if (rc)
 		return rc;
-	char err[64];
-	json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
-	memset(f, 0, sizeof *f);
-	if (d) {
-		const json *r = json_root(d);
-		const char *v;
-		if ((v = json_get_str(r, "field")))
-			snprintf(f->name, sizeof f->name, "%s", v);
-		if ((v = json_get_str(r, "kind")))
-			snprintf(f->kind, sizeof f->kind, "%s", v);
-		if ((v = json_get_str(r, "key")))
-			snprintf(f->key, sizeof f->key, "%s", v);
-		if ((v = json_get_str(r, "part")))
-			snprintf(f->part, sizeof f->part, "%s", v);
-	}
-	json_doc_free(d);
-	cairn_free(out);
+	snprintf(f->name, sizeof f->name, "%s", cf.name);
+	snprintf(f->key, sizeof f->key, "%s", cf.key);
+	f->kind = cf.kind;
+	f->part = cf.part;
+	cairn_field_free(&cf);
 	return 0;
 }
 
-void rfield_make(rfield *f, const char *kind, const char *key, const char *part)
+void rfield_make(rfield *f, cairn_field_kind kind, const char *key, int part)
 {
+	static const char *const mparts[] = {"", ".min", ".max", ".count", ".step"};
 	memset(f, 0, sizeof *f);
-	snprintf(f->kind, sizeof f->kind, "%s", kind);
+	f->kind = kind;
+	f->part = part;
 	snprintf(f->key, sizeof f->key, "%s", key ? key : "");
-	snprintf(f->part, sizeof f->part, "%s", part ? part : "");
-	if (strcmp(kind, "metric") == 0)
-		snprintf(f->name, sizeof f->name, "metrics.%s%s%s", key,
-		         part && strcmp(part, "last") ? "." : "",
-		         part && strcmp(part, "last") ? part : "");
-	else if (strcmp(kind, "param") == 0)
-		snprintf(f->name, sizeof f->name, "params.%s", key);
-	else if (strcmp(kind, "dataset") == 0)
+	switch (kind) {
+	case CAIRN_FIELD_METRIC:
+		if (part < 0)
+			f->part = CAIRN_METRIC_LAST;
+		snprintf(f->name, sizeof f->name, "metrics.%s%s", key, mparts[f->part]);
+		break;
+	case CAIRN_FIELD_PARAM: snprintf(f->name, sizeof f->name, "params.%s", key); break;
+	case CAIRN_FIELD_DATASET:
+		if (part < 0)
+			f->part = CAIRN_DATASET_DIGEST;
 		snprintf(f->name, sizeof f->name, "datasets.%s", key);
-	else if (strcmp(kind, "property") == 0)
-		snprintf(f->name, sizeof f->name, "properties.%s", key);
-	else
-		snprintf(f->name, sizeof f->name, "%s", key);
+		break;
+	case CAIRN_FIELD_PROPERTY: snprintf(f->name, sizeof f->name, "properties.%s", key); break;
+	default: snprintf(f->name, sizeof f->name, "%s", key); break;
+	}
 }
 
 void fmt_duration(char *out, size_t n, double secs)
@@ -76,52 +66,30 @@ void fmt_duration(char *out, size_t n, double secs)
 		snprintf(out, n, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
 }
 
-static void num_text(char *out, size_t n, const json *v, bool full)
+void rvalue_text(char *out, size_t n, const cairn_value *v, bool full)
 {
-	double d = NAN;
-	if (v->type == JSON_NUM && v->is_int) {
-		snprintf(out, n, "%lld", (long long)v->i);
-		return;
-	}
-	json_num_value(v, &d);
-	if (full && isfinite(d)) {
-		char tmp[32];
-		dtoa_shortest(tmp, d);
-		snprintf(out, n, "%s", tmp);
-	} else {
-		cli_fmt_num(out, n, d);
-	}
-}
-
-static bool value_text(char *out, size_t n, const json *v, bool full)
-{
-	double d;
-	if (!v || v->type == JSON_NULL) {
-		out[0] = '\0';
-		return false;
-	}
 	switch (v->type) {
-	case JSON_BOOL: snprintf(out, n, "%s", v->b ? "true" : "false"); break;
-	case JSON_NUM: num_text(out, n, v, full); break;
-	case JSON_STR:
-		if (json_num_value(v, &d))
-			cli_fmt_num(out, n, d);
-		else
-			snprintf(out, n, "%s", v->str);
+	case CAIRN_TYPE_BOOL: snprintf(out, n, "%s", v->i ? "true" : "false"); break;
+	case CAIRN_TYPE_INT: snprintf(out, n, "%lld", (long long)v->i); break;
+	case CAIRN_TYPE_FLOAT:
+		if (full && isfinite(v->f)) {
+			char tmp[32];
+			dtoa_shortest(tmp, v->f);
+			snprintf(out, n, "%s", tmp);
+		} else {
+			cli_fmt_num(out, n, v->f);
+		}
 		break;
-	default: snprintf(out, n, "…"); break;
+	case CAIRN_TYPE_STRING: snprintf(out, n, "%s", v->s ? v->s : ""); break;
+	default: out[0] = '\0';
 	}
-	return true;
 }
 
-static bool time_text(char *out, size_t n, const json *run, const char *key, bool full)
+static bool time_text(char *out, size_t n, double t, bool full)
 {
-	double t;
-	if (!json_get_num(run, key, &t) || t <= 0) {
-		out[0] = '\0';
-		return false;
-	}
 	char tmp[32];
+	if (t <= 0)
+		return false;
 	if (full)
 		clock_format_iso(tmp, t);
 	else
@@ -130,120 +98,54 @@ static bool time_text(char *out, size_t n, const json *run, const char *key, boo
 	return true;
 }
 
-static bool attr_text(const json *run, const char *a, char *out, size_t n, bool full)
+bool rfield_text(const cairn_run_record *run, const rfield *f, char *out, size_t n, bool full)
 {
-	const json *code = json_get(run, "code");
-	bool hascode = code && code->type == JSON_OBJ;
+	cairn_field cf = {f->kind, (char *)f->name, (char *)f->key, f->part};
+	cairn_value v;
 	out[0] = '\0';
-	if (strcmp(a, "id") == 0) {
-		snprintf(out, n, "%.*s", full ? 32 : 8, json_get_str(run, "id"));
+	if (cairn_run_record_field(&v, run, &cf) != 0)
+		return false;
+	if (f->kind == CAIRN_FIELD_TAG) {
+		snprintf(out, n, "yes");
 		return true;
 	}
-	if (strcmp(a, "started") == 0)
-		return time_text(out, n, run, "start_time", full);
-	if (strcmp(a, "ended") == 0)
-		return time_text(out, n, run, "end_time", full);
-	if (strcmp(a, "duration") == 0) {
-		double st = 0, en = 0;
-		json_get_num(run, "start_time", &st);
-		const char *status = json_get_str(run, "status");
-		if (json_get_num(run, "end_time", &en) && en > 0)
-			fmt_duration(out, n, en - st);
-		else if (status && strcmp(status, "running") == 0)
-			fmt_duration(out, n, clock_now() - st);
-		else
-			return false;
-		return true;
-	}
-	if (strcmp(a, "start_time") == 0 || strcmp(a, "end_time") == 0) {
-		double t;
-		if (!json_get_num(run, a, &t))
-			return false;
-		snprintf(out, n, "%lld", (long long)(t * 1000));
-		return true;
-	}
-	if (strcmp(a, "commit") == 0 || strcmp(a, "branch") == 0 || strcmp(a, "remote") == 0 ||
-	    strcmp(a, "dirty") == 0) {
-		if (!hascode)
-			return false;
-		const json *v = json_get(code, a);
-		if (strcmp(a, "commit") == 0 && v && v->type == JSON_STR) {
-			snprintf(out, n, "%.*s", full ? 64 : 10, v->str);
+	if (f->kind == CAIRN_FIELD_ATTRIBUTE) {
+		if (strcmp(f->key, "id") == 0) {
+			snprintf(out, n, "%.*s", full ? 32 : 8, v.s);
 			return true;
 		}
-		return value_text(out, n, v, full);
+		if (strcmp(f->key, "commit") == 0) {
+			snprintf(out, n, "%.*s", full ? 64 : 10, v.s);
+			return true;
+		}
+		if (strcmp(f->key, "started") == 0 || strcmp(f->key, "ended") == 0)
+			return time_text(out, n, v.f, full);
+		if (strcmp(f->key, "duration") == 0) {
+			fmt_duration(out, n, v.f);
+			return true;
+		}
 	}
-	if (strcmp(a, "exit_code") == 0 || strcmp(a, "seq") == 0)
-		return value_text(out, n, json_get(run, a), full);
-	const char *s = json_get_str(run, a);
-	if (!s)
-		return false;
-	snprintf(out, n, "%s", s);
+	rvalue_text(out, n, &v, full);
 	return true;
 }
 
-bool rfield_text(const json *run, const rfield *f, char *out, size_t n, bool full)
+bool rfield_numeric(const rfield *f, const cairn_run_record *sample)
 {
-	out[0] = '\0';
-	if (strcmp(f->kind, "metric") == 0) {
-		const json *m = json_get(json_get(run, "metrics"), f->key);
-		if (!m)
-			return false;
-		const json *v = json_get(m, f->part[0] ? f->part : "last");
-		if (v && v->type == JSON_NULL) {
-			snprintf(out, n, "nan"); /* min/max of an all-NaN series */
-			return true;
-		}
-		return value_text(out, n, v, full);
-	}
-	if (strcmp(f->kind, "param") == 0)
-		return value_text(out, n, json_get(json_get(run, "params"), f->key), full);
-	if (strcmp(f->kind, "property") == 0)
-		return value_text(out, n, json_get(json_get(run, "properties"), f->key), full);
-	if (strcmp(f->kind, "tag") == 0 || strcmp(f->kind, "tags") == 0) {
-		const json *tags = json_get(run, "tags");
-		size_t o = 0;
-		for (const json *t = tags ? tags->child : NULL; t; t = t->next) {
-			if (f->kind[3] == '\0') {
-				if (strcmp(t->str, f->key) == 0) {
-					snprintf(out, n, "yes");
-					return true;
-				}
-				continue;
-			}
-			if (o < n)
-				o += (size_t)snprintf(out + o, n - o, "%s%s", o ? "," : "", t->str);
-		}
-		return o > 0;
-	}
-	if (strcmp(f->kind, "dataset") == 0) {
-		const json *ds = json_get(run, "datasets");
-		for (const json *d = ds ? ds->child : NULL; d; d = d->next) {
-			const char *name = json_get_str(d, "name");
-			if (name && strcmp(name, f->key) == 0)
-				return value_text(
-				    out, n, json_get(d, f->part[0] ? f->part : "digest"), full);
-		}
-		return false;
-	}
-	return attr_text(run, f->key, out, n, full);
-}
-
-bool rfield_numeric(const rfield *f, const json *sample)
-{
-	if (strcmp(f->kind, "metric") == 0)
-		return true;
-	if (strcmp(f->kind, "dataset") == 0)
-		return strcmp(f->part, "files") == 0 || strcmp(f->part, "bytes") == 0;
-	if (strcmp(f->kind, "attribute") == 0)
+	switch (f->kind) {
+	case CAIRN_FIELD_METRIC: return true;
+	case CAIRN_FIELD_DATASET:
+		return f->part == CAIRN_DATASET_FILES || f->part == CAIRN_DATASET_BYTES;
+	case CAIRN_FIELD_ATTRIBUTE:
 		return strcmp(f->key, "duration") == 0 || strcmp(f->key, "seq") == 0 ||
 		       strcmp(f->key, "exit_code") == 0 || strcmp(f->key, "start_time") == 0 ||
 		       strcmp(f->key, "end_time") == 0;
-	if (strcmp(f->kind, "param") == 0 && sample) {
-		const json *v = json_get(json_get(sample, "params"), f->key);
-		return v && v->type == JSON_NUM;
+	case CAIRN_FIELD_PARAM: {
+		cairn_value v;
+		return sample && cairn_run_record_param_get(&v, sample, f->key) == 0 &&
+		       (v.type == CAIRN_TYPE_INT || v.type == CAIRN_TYPE_FLOAT);
 	}
-	return false;
+	default: return false;
+	}
 }
 
 int cli_caret_error(const char *text, size_t pos)

@@ -45,6 +45,23 @@ static int bad(char *err, size_t errsz, const char *fmt, ...)
 	return BODY_EINVALID;
 }
 
+/* A metric value: a JSON number, or a string read by the one public
+ * metric-value parser (cairn_metric_value_parse: "NaN", "Infinity",
+ * "-Infinity" and the other spellings the CLI and output capture accept). */
+static bool metric_value(const json *v, double *out)
+{
+	if (v && v->type == JSON_NUM) {
+		*out = v->num;
+		return true;
+	}
+	if (!v || v->type != JSON_STR || strlen(v->str) != v->len)
+		return false;
+	if (cairn_metric_value_parse(v->str, out) == 0)
+		return true;
+	cairn_error_clear(); /* the caller reports the field in its own words */
+	return false;
+}
+
 static int too_many(char *err, size_t errsz, const char *what, size_t n, int cap)
 {
 	if (n == SIZE_MAX)
@@ -98,7 +115,7 @@ int body_metrics(const json *root, metric_in **out, size_t *n, char *err, size_t
 			return bad(err, errsz, "%s: %s", what, tmp);
 		}
 		m[i].key = k->str;
-		if (!json_num_value(v, &m[i].value)) {
+		if (!metric_value(v, &m[i].value)) {
 			free(m);
 			return bad(
 			    err, errsz,
@@ -163,7 +180,8 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 			snprintf(key, sizeof key, "%s.%s", prefix, e->key);
 		else
 			snprintf(key, sizeof key, "%s", e->key);
-		if (e->type == JSON_OBJ) {
+		const json *fv = e->type == JSON_OBJ && e->len == 1 ? json_get(e, "$float") : NULL;
+		if (e->type == JSON_OBJ && !fv) {
 			if (depth >= BODY_MAX_DEPTH)
 				return bad(err, errsz, "params.%s: nested too deep", key);
 			int rc = flatten(pv, key, e, depth + 1, err, errsz);
@@ -192,13 +210,18 @@ static int flatten(pvec *pv, const char *prefix, const json *obj, int depth, cha
 			if (strlen(e->str) != e->len)
 				return bad(err, errsz, "params.%s: the value contains a NUL byte",
 				           key);
-			/* The non-finite spellings are floats, as everywhere in cairn's JSON. */
-			if (json_num_value(e, &v.f)) {
-				v.type = CAIRN_TYPE_FLOAT;
-			} else {
-				v.type = CAIRN_TYPE_STRING;
-				v.s = e->str;
-			}
+			/* a string stays a string, "NaN" included: a non-finite float
+			 * param is {"$float": "NaN"} (docs/internals/json.md) */
+			v.type = CAIRN_TYPE_STRING;
+			v.s = e->str;
+			break;
+		case JSON_OBJ: /* {"$float": "NaN"}: a non-finite float (above) */
+			if (fv->type != JSON_STR || !metric_value(fv, &v.f))
+				return bad(err, errsz,
+				           "params.%s: an object value must be {\"$float\": "
+				           "\"NaN\" | \"Infinity\" | \"-Infinity\"}",
+				           key);
+			v.type = CAIRN_TYPE_FLOAT;
 			break;
 		default:
 			return bad(err, errsz, "params.%s: expected a number, string or boolean",

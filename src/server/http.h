@@ -1,7 +1,8 @@
 /*
  * server/http.h — what the server's parts share: one request as the handlers
- * see it, the response they fill, the route table, and the helpers that turn
- * library errors into JSON error responses.
+ * see it, the response they fill, the route type, and the helpers that turn
+ * library errors into JSON error responses.  The route tables themselves
+ * are declared by their owner (server/api.h), which includes this header.
  *
  * A request is handled on one libmicrohttpd thread from start to end; the
  * structures here belong to that thread.  The server object (store, run
@@ -84,10 +85,6 @@ typedef struct route {
 	const char *pattern; /* "/api/v1/runs/{run}/metrics/{*}": {x} one segment, {*} the rest */
 	handler_fn fn;
 } route;
-
-/* Route tables (routes.c, api.c). */
-extern const route api_v1_routes[];
-extern const route mlflow_routes[];
 
 /* Match path against pattern; fills rq->params.  Returns true on a match. */
 bool route_match(const char *pattern, const char *path, request *rq);

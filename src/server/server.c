@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server/api.h"
 #include "server/http.h"
 #include "server/mhd.h"
 #include "server/web-assets.h"

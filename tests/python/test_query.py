@@ -152,3 +152,22 @@ def test_hash_path(store, tmp_path):
         cairn.hash_path(tmp_path / "missing")
     with pytest.raises(cairn.InvalidError):
         cairn.hash_path(f, digest="crc7")
+
+
+def test_typed_params_round_trip(store):
+    """A float param NaN / +-Inf and a string param "NaN" / "Infinity" come
+    back with their own types from get_run and runs (the JSON carries
+    {"$float": "NaN"} for the floats)."""
+    params = {"fn": float("nan"), "fi": float("inf"), "fm": float("-inf"), "f2": 2.0,
+              "sn": "NaN", "si": "Infinity", "sm": "-Infinity", "i": 3, "b": True}
+    with cairn.init(project="typed", params=params) as run:
+        pass
+    for r in (cairn.get_run(run.id), cairn.runs(project="typed")[0]):
+        p = r.params
+        assert isinstance(p["fn"], float) and math.isnan(p["fn"])
+        assert p["fi"] == float("inf") and isinstance(p["fi"], float)
+        assert p["fm"] == float("-inf")
+        assert p["f2"] == 2.0 and isinstance(p["f2"], float)
+        assert p["sn"] == "NaN" and p["si"] == "Infinity" and p["sm"] == "-Infinity"
+        assert p["i"] == 3 and isinstance(p["i"], int) and p["b"] is True
+        assert r.data["params"]["fn"] == {"$float": "NaN"}

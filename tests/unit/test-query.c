@@ -380,13 +380,14 @@ static ev field_value(const json *run, const qfield *f)
 		const json *p = json_get(json_get(run, "params"), f->key);
 		if (!p)
 			return none;
+		if (p->type == JSON_OBJ) {
+			/* a non-finite float param: {"$float": "NaN"} */
+			double d = 0;
+			json_num_value(json_get(p, "$float"), &d);
+			ev e = {.cls = E_NUM, .d = d, .ptype = 2};
+			return e;
+		}
 		if (p->type == JSON_STR) {
-			double d;
-			/* the generator never logs the strings "NaN"/"Infinity" */
-			if (json_num_value(p, &d) && (isnan(d) || isinf(d))) {
-				ev e = {.cls = E_NUM, .d = d, .ptype = 2};
-				return e;
-			}
 			ev e = text_ev(p->str);
 			e.ptype = 4;
 			return e;
@@ -864,6 +865,8 @@ static void sample_value(gen *g, const char *section, const char *key, const cha
 		const json *v = json_get(json_get(run, section), key);
 		if (v && part)
 			v = json_get(v, part);
+		if (v && v->type == JSON_OBJ) /* {"$float": "NaN"} */
+			v = json_get(v, "$float");
 		if (!v || v->type == JSON_NULL)
 			continue;
 		if (v->type == JSON_BOOL) {

@@ -117,9 +117,8 @@ static bool parse_value(const char *s, const char *e, double *out, bool *integer
 	const char *t = tmp[0] == '+' || tmp[0] == '-' ? tmp + 1 : tmp;
 	if (strcasecmp(t, "nan") == 0 || strcasecmp(t, "inf") == 0 ||
 	    strcasecmp(t, "infinity") == 0) {
-		*out = strcasecmp(t, "nan") == 0 ? NAN : (tmp[0] == '-' ? -INFINITY : INFINITY);
 		*integer = false;
-		return true;
+		return cairn_metric_value_parse(tmp, out) == 0;
 	}
 	bool digit = false, dot = false, exp = false;
 	for (const char *p = t; *p; p++) {
@@ -139,11 +138,14 @@ static bool parse_value(const char *s, const char *e, double *out, bool *integer
 	}
 	if (!digit)
 		return false;
-	char *end;
-	errno = 0;
-	*out = strtod(tmp, &end);
-	*integer = !dot && !exp && errno == 0;
-	return *end == '\0';
+	/* the shape is a number's: the one public parser reads it (and refuses
+	 * a value past the range of a double, as the CLI and HTTP API do) */
+	*integer = !dot && !exp;
+	if (cairn_metric_value_parse(tmp, out) != 0) {
+		cairn_error_clear();
+		return false;
+	}
+	return true;
 }
 
 static bool step_word(const char *s, size_t n)

@@ -37,6 +37,8 @@
 /* Bumped when an op is added, removed or changes meaning. */
 #define STORE_OPS_VERSION 1
 
+struct rec_batch;
+
 typedef struct store_ops {
 	unsigned int version; /* STORE_OPS_VERSION */
 	const char *name;     /* "sqlite": for messages and tests */
@@ -154,12 +156,13 @@ typedef struct store_ops {
 	 * combines them; a backend answers each scan and sort key. */
 	const struct store_scan_ops *scan;
 
-	/* --- reads as JSON (store.h, query.h) --------------------------------
-	 * Until typed records replace them (issue 11), a backend produces these
-	 * documents itself. */
-	int (*run_json)(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
-	int (*run_list_json)(cairn_store *s, const cairn_list_options *o, buf *out);
-	int (*query_runs_json)(cairn_store *s, const store_query *sq, buf *out);
+	/* --- run records (record.h) ----------------------------------------- */
+	int (*records_load)(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
+	                    struct rec_batch **out);
+	/* The ids of cairn_run_list's runs, newest first (malloc'ed). */
+	int (*run_list_ids)(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
+	                    size_t *out_n);
+	int (*metric_raw_json)(cairn_store *s, int64_t rid, const char *key, buf *out);
 } store_ops;
 
 /* The backends this build has. */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "lib/store/backend.h"
+#include "lib/store/record.h"
 #include "lib/store/scan.h"
 #include "util/clock.h"
 
@@ -492,28 +493,33 @@ int store_run_reopen(cairn_store *s, int64_t rid)
 	return rc;
 }
 
-/* --- reads as JSON, and the query planner ---------------------------------- */
+/* --- run records ---------------------------------------------------------- */
 
-int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out)
+int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
+                       rec_batch **out)
 {
+	*out = NULL;
+	if (n > STORE_RECORD_BATCH)
+		return err_set(CAIRN_EINVALID, "too many runs in one batch");
 	store_lock(s);
-	int rc = s->ops->run_json(s, rid, with_artifacts, out);
+	int rc = s->ops->records_load(s, rids, n, with_artifacts, out);
 	store_unlock(s);
 	return rc;
 }
 
-int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out)
+int store_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
+                       size_t *out_n)
 {
 	store_lock(s);
-	int rc = s->ops->run_list_json(s, o, out);
+	int rc = s->ops->run_list_ids(s, o, out_rids, out_n);
 	store_unlock(s);
 	return rc;
 }
 
-int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out)
+int store_metric_raw_json(cairn_store *s, int64_t rid, const char *key, buf *out)
 {
 	store_lock(s);
-	int rc = s->ops->query_runs_json(s, sq, out);
+	int rc = s->ops->metric_raw_json(s, rid, key, out);
 	store_unlock(s);
 	return rc;
 }

@@ -57,7 +57,7 @@ const store_ops store_sqlite_ops = {
     .sweep_child_find = sqlite_sweep_child_find,
     .run_reopen = sqlite_run_reopen,
     .scan = &store_sqlite_scan_ops,
-    .run_json = sqlite_run_json,
-    .run_list_json = sqlite_run_list_json,
-    .query_runs_json = sqlite_query_runs_json,
+    .records_load = sqlite_records_load,
+    .run_list_ids = sqlite_run_list_ids,
+    .metric_raw_json = sqlite_metric_raw_json,
 };

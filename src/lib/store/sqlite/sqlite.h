@@ -19,8 +19,8 @@
  *   data.c    the hash cache in bulk and datasets
  *   browse.c  projects, the columns of runs, artifact lookup
  *   sweep.c   the sweep trial queue
- *   query.c   the query planner (moving to lib/query/ behind scans)
- *   records.c run objects as JSON (to be replaced by typed records)
+ *   scan*.c   the query planner's scans (lib/store/scan.h)
+ *   records.c run records in batches, the run list, raw metric histories
  *
  * Every sqlite_* function here is called with the store's lock held (the
  * dispatchers in lib/store/store.c take it), so none of them locks; the
@@ -80,10 +80,6 @@ int store_write1(cairn_store *s, sqlite3_stmt *st, const char *what);
 void store_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Bind a double; NaN is stored as NULL (SQLite cannot store NaN). */
 void store_bind_double_nan(sqlite3_stmt *st, int i, double v);
-/* Column col as JSON: a param value of the given cairn_type (NULL is NaN for
- * floats, a float keeps its decimal point), or a nullable double. */
-void store_json_value(buf *b, sqlite3_stmt *st, int col, int type);
-void store_json_double(buf *b, sqlite3_stmt *st, int col);
 /* A nullable double column, NULL read as NaN. */
 double store_column_double_nan(sqlite3_stmt *st, int i);
 
@@ -183,9 +179,12 @@ int sqlite_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t
 int sqlite_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33]);
 int sqlite_run_reopen(cairn_store *s, int64_t rid);
 
-int sqlite_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
-int sqlite_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out);
-int sqlite_query_runs_json(cairn_store *s, const store_query *sq, buf *out);
+struct rec_batch;
+int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
+                        struct rec_batch **out);
+int sqlite_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
+                        size_t *out_n);
+int sqlite_metric_raw_json(cairn_store *s, int64_t rid, const char *key, buf *out);
 /* The planner's scans (scan.c). */
 extern const struct store_scan_ops store_sqlite_scan_ops;
 

@@ -1,0 +1,72 @@
+/*
+ * server/api.h — the native JSON API's parts (api.c, api-read.c,
+ * api-write.c): the route tables server.c dispatches to, the handlers they
+ * name, and the helpers the handlers share.  server.c includes this header;
+ * the API files include http.h for the request and response types, and
+ * nothing here is needed by http.h, so the server's headers form no cycle.
+ */
+#ifndef CAIRN_SERVER_API_H
+#define CAIRN_SERVER_API_H
+
+#include "server/body.h"
+#include "server/http.h"
+#include "util/json.h"
+
+#define RUNS_DEFAULT_LIMIT 100
+#define RUNS_MAX_LIMIT     10000
+#define COLUMNS_MAX        256
+#define SAMPLE_DEFAULT     1000
+#define PARAM_VALUE_MAX    (64 * 1024) /* bytes in a string param: the library's TEXT_VALUE_MAX */
+
+/* The route tables (api.c). */
+extern const route api_v1_routes[];
+extern const route mlflow_routes[];
+
+/* --- helpers (api.c) ------------------------------------------------------------ */
+const char *run_param(request *rq);
+/* Parse the JSON body into *doc, or answer 400. */
+bool parse_body(request *rq, response *rs, json_doc **doc);
+/* A body decoder's failure (body.h): 413 over a per-request cap, else 400. */
+int body_fail(response *rs, int rc, const char *err);
+/* An integer query argument in [lo, hi] (absent: *out unchanged), or 400. */
+bool parse_int_arg(request *rq, response *rs, const char *name, int64_t lo, int64_t hi,
+                   int64_t *out);
+/* A flag argument: present as "", "1" or "true". */
+bool flag_arg(request *rq, const char *name);
+/* The run named by id as a record (flags: CAIRN_RECORD_*); answers the
+ * error when it fails. */
+bool get_run_rec(request *rq, response *rs, const char *id, unsigned flags, cairn_run_record **out);
+/* Forget a cached run handle (the run was deleted). */
+void run_cache_forget(server *srv, const char *full);
+
+/* --- handlers -------------------------------------------------------------------- */
+/* api.c */
+int h_columns(request *rq, response *rs);
+int h_info(request *rq, response *rs);
+int h_projects(request *rq, response *rs);
+/* api-read.c */
+int h_artifact_get(request *rq, response *rs);
+int h_artifacts(request *rq, response *rs);
+int h_code(request *rq, response *rs);
+int h_diff(request *rq, response *rs);
+int h_diff_code(request *rq, response *rs);
+int h_diff_data(request *rq, response *rs);
+int h_manifest(request *rq, response *rs);
+int h_metric(request *rq, response *rs);
+int h_query_check(request *rq, response *rs);
+int h_run_delete(request *rq, response *rs);
+int h_run_get(request *rq, response *rs);
+int h_runs_list(request *rq, response *rs);
+/* api-write.c */
+int h_finish(request *rq, response *rs);
+int h_heartbeat(request *rq, response *rs);
+int h_metrics_log(request *rq, response *rs);
+int h_note_clear(request *rq, response *rs);
+int h_note_set(request *rq, response *rs);
+int h_params_log(request *rq, response *rs);
+int h_properties(request *rq, response *rs);
+int h_run_create(request *rq, response *rs);
+int h_tag_remove(request *rq, response *rs);
+int h_tags_add(request *rq, response *rs);
+
+#endif

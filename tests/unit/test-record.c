@@ -1,0 +1,241 @@
+/*
+ * tests/unit/test-record.c — cairn/record.h: the accessors of one record
+ * (typed params: a float NaN / +-Inf against the strings "NaN" /
+ * "Infinity"), the query iterator over more runs than one batch (order,
+ * total, records outliving the iterator), fields read out of records, and
+ * the JSON projection (the same text as cairn_run_get_json, the columns
+ * form, the {"$float": ...} encoding of non-finite float params).
+ */
+#include "unit.h"
+
+#include <math.h>
+
+#include "util/json.h"
+
+static cairn_run *new_run(cairn_store *s, const char *name)
+{
+	cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+	o.name = name;
+	o.project = "p";
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, s, &o));
+	return r;
+}
+
+static void test_typed_params(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *run = new_run(u.s, "typed");
+	cairn_value v = {0};
+	v.type = CAIRN_TYPE_FLOAT;
+	v.f = NAN;
+	assert_ok(cairn_run_log_param(run, "f_nan", &v));
+	v.f = INFINITY;
+	assert_ok(cairn_run_log_param(run, "f_inf", &v));
+	v.f = -INFINITY;
+	assert_ok(cairn_run_log_param(run, "f_ninf", &v));
+	v.f = 2.0;
+	assert_ok(cairn_run_log_param(run, "f_two", &v));
+	v.type = CAIRN_TYPE_STRING;
+	v.s = "NaN";
+	assert_ok(cairn_run_log_param(run, "s_nan", &v));
+	v.s = "Infinity";
+	assert_ok(cairn_run_log_param(run, "s_inf", &v));
+	v.type = CAIRN_TYPE_INT;
+	v.i = 7;
+	assert_ok(cairn_run_log_param(run, "i", &v));
+	v.type = CAIRN_TYPE_BOOL;
+	v.i = 1;
+	assert_ok(cairn_run_log_param(run, "b", &v));
+	assert_ok(cairn_run_log_metric(run, "loss", NAN, 0, 0));
+	assert_ok(cairn_run_log_metric(run, "loss", 0.5, 1, 0));
+	assert_ok(cairn_run_set_tag(run, "zeta"));
+	assert_ok(cairn_run_set_tag(run, "alpha"));
+	assert_ok(cairn_run_set_property(run, "ver", "3"));
+	assert_ok(cairn_run_flush(run));
+
+	cairn_run_record *r;
+	assert_ok(cairn_run_record_get(&r, u.s, "typed", 0));
+	assert_string_equal(cairn_run_record_id(r), cairn_run_id(run));
+	assert_string_equal(cairn_run_record_name(r), "typed");
+	assert_string_equal(cairn_run_record_project(r), "p");
+	assert_int_equal(cairn_run_record_status(r), CAIRN_STATUS_RUNNING);
+	int64_t ec;
+	assert_int_equal(cairn_run_record_exit_code(&ec, r), CAIRN_ENOTFOUND);
+	assert_string_equal(cairn_run_record_note(r), "");
+
+	assert_int_equal(cairn_run_record_param_count(r), 8);
+	/* key order */
+	assert_string_equal(cairn_run_record_param(NULL, r, 0), "b");
+	assert_null(cairn_run_record_param(NULL, r, 8));
+	assert_ok(cairn_run_record_param_get(&v, r, "f_nan"));
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	assert_true(isnan(v.f));
+	assert_ok(cairn_run_record_param_get(&v, r, "f_inf"));
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	assert_true(isinf(v.f) && v.f > 0);
+	assert_ok(cairn_run_record_param_get(&v, r, "f_ninf"));
+	assert_true(isinf(v.f) && v.f < 0);
+	assert_ok(cairn_run_record_param_get(&v, r, "s_nan"));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	assert_string_equal(v.s, "NaN");
+	assert_ok(cairn_run_record_param_get(&v, r, "s_inf"));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	assert_string_equal(v.s, "Infinity");
+	assert_ok(cairn_run_record_param_get(&v, r, "i"));
+	assert_int_equal(v.type, CAIRN_TYPE_INT);
+	assert_int_equal(v.i, 7);
+	assert_ok(cairn_run_record_param_get(&v, r, "b"));
+	assert_int_equal(v.type, CAIRN_TYPE_BOOL);
+	assert_int_equal(cairn_run_record_param_get(&v, r, "nope"), CAIRN_ENOTFOUND);
+
+	const cairn_metric_summary *m = cairn_run_record_metric_get(r, "loss");
+	assert_non_null(m);
+	assert_true(m->last == 0.5 && m->min == 0.5 && m->max == 0.5);
+	assert_int_equal(m->count, 2);
+	assert_int_equal(m->step, 1);
+	assert_null(cairn_run_record_metric_get(r, "acc"));
+	assert_int_equal(cairn_run_record_tag_count(r), 2);
+	assert_string_equal(cairn_run_record_tag(r, 0), "alpha");
+	assert_true(cairn_run_record_has_tag(r, "zeta"));
+	assert_false(cairn_run_record_has_tag(r, "beta"));
+	assert_string_equal(cairn_run_record_property_get(r, "ver"), "3");
+
+	/* fields */
+	cairn_field f;
+	size_t pos = 99;
+	assert_ok(cairn_field_parse(&f, "metrics.loss.count", &pos));
+	assert_int_equal(f.kind, CAIRN_FIELD_METRIC);
+	assert_int_equal(f.part, CAIRN_METRIC_COUNT);
+	assert_string_equal(f.key, "loss");
+	assert_ok(cairn_run_record_field(&v, r, &f));
+	assert_int_equal(v.type, CAIRN_TYPE_INT);
+	assert_int_equal(v.i, 2);
+	cairn_field_free(&f);
+	assert_ok(cairn_field_parse(&f, "params.s_nan", NULL));
+	assert_ok(cairn_run_record_field(&v, r, &f));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	cairn_field_free(&f);
+	assert_ok(cairn_field_parse(&f, "tags", NULL));
+	assert_ok(cairn_run_record_field(&v, r, &f));
+	assert_string_equal(v.s, "alpha,zeta");
+	cairn_field_free(&f);
+	assert_ok(cairn_field_parse(&f, "started", NULL));
+	assert_int_equal(f.kind, CAIRN_FIELD_ATTRIBUTE);
+	assert_ok(cairn_run_record_field(&v, r, &f));
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	cairn_field_free(&f);
+	cairn_field_free(&f); /* harmless twice */
+	assert_int_equal(cairn_field_parse(&f, "metrics.", &pos), CAIRN_EINVALID);
+
+	/* JSON: the projection is what cairn_run_get_json returns (which adds
+	 * artifacts), and non-finite float params cannot pass for strings */
+	char *js, *full;
+	cairn_run_record *ra;
+	assert_ok(cairn_run_record_get(&ra, u.s, cairn_run_id(run), CAIRN_RECORD_ARTIFACTS));
+	assert_ok(cairn_run_record_json(&js, ra, NULL, 0));
+	assert_ok(cairn_run_get_json(&full, u.s, cairn_run_id(run)));
+	assert_string_equal(js, full);
+	assert_non_null(strstr(js, "\"f_nan\":{\"$float\":\"NaN\"}"));
+	assert_non_null(strstr(js, "\"f_inf\":{\"$float\":\"Infinity\"}"));
+	assert_non_null(strstr(js, "\"f_ninf\":{\"$float\":\"-Infinity\"}"));
+	assert_non_null(strstr(js, "\"s_nan\":\"NaN\""));
+	assert_non_null(strstr(js, "\"f_two\":2.0"));
+	cairn_free(js);
+	cairn_free(full);
+	const char *cols[] = {"params.s_inf", "status", "metrics.loss"};
+	assert_ok(cairn_run_record_json(&js, r, cols, 3));
+	char want[512];
+	snprintf(want, sizeof want,
+	         "{\"id\":\"%s\",\"status\":\"running\",\"params\":{\"s_inf\":\"Infinity\"},"
+	         "\"metrics\":{\"loss\":{",
+	         cairn_run_id(run));
+	assert_true(strncmp(js, want, strlen(want)) == 0);
+	cairn_free(js);
+	cairn_run_record_free(ra);
+	cairn_run_record_free(r);
+	cairn_run_record_free(NULL);
+	assert_int_equal(cairn_run_record_get(&r, u.s, "nosuchrun", 0), CAIRN_ENOTFOUND);
+	cairn_run_free(run);
+	unit_store_close(&u);
+}
+
+/* More runs than one batch: order, total, limit/offset, and records that
+ * outlive their iterator. */
+static void test_iterator(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	enum { N = 600 };
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "r%03d", i);
+		cairn_run *run = new_run(u.s, name);
+		cairn_value v = {.type = CAIRN_TYPE_INT, .i = i};
+		assert_ok(cairn_run_log_param(run, "i", &v));
+		cairn_run_free(run);
+	}
+	cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+	o.sort = "params.i";
+	cairn_run_iter *it;
+	cairn_run_record *r, *keep = NULL;
+	assert_ok(cairn_query_iter_new(&it, u.s, &o));
+	assert_int_equal(cairn_run_iter_total(it), N);
+	int n = 0, rc;
+	while ((rc = cairn_run_iter_next(&r, it)) == 0) {
+		cairn_value v;
+		assert_ok(cairn_run_record_param_get(&v, r, "i"));
+		assert_int_equal(v.i, n);
+		n++;
+		if (n == 3)
+			keep = r; /* kept past the iterator */
+		else
+			cairn_run_record_free(r);
+	}
+	assert_int_equal(rc, CAIRN_ITEROVER);
+	assert_int_equal(n, N);
+	assert_int_equal(cairn_run_iter_next(&r, it), CAIRN_ITEROVER);
+	cairn_run_iter_free(it);
+	assert_string_equal(cairn_run_record_name(keep), "r002");
+	cairn_run_record_free(keep);
+
+	o.query = "params.i >= 100";
+	o.limit = 300;
+	o.offset = 10;
+	o.sort = "-params.i";
+	assert_ok(cairn_query_iter_new(&it, u.s, &o));
+	assert_int_equal(cairn_run_iter_total(it), N - 100);
+	n = 0;
+	while (cairn_run_iter_next(&r, it) == 0) {
+		cairn_value v;
+		assert_ok(cairn_run_record_param_get(&v, r, "i"));
+		assert_int_equal(v.i, N - 1 - 10 - n);
+		cairn_run_record_free(r);
+		n++;
+	}
+	assert_int_equal(n, 300);
+	/* an iterator freed before its end releases what it holds */
+	cairn_run_iter_free(it);
+	assert_ok(cairn_query_iter_new(&it, u.s, NULL));
+	assert_ok(cairn_run_iter_next(&r, it));
+	cairn_run_iter_free(it);
+	cairn_run_record_free(r);
+	cairn_run_iter_free(NULL);
+
+	o.query = "params.i >";
+	assert_int_equal(cairn_query_iter_new(&it, u.s, &o), CAIRN_EINVALID);
+	assert_null(it);
+	unit_store_close(&u);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_typed_params),
+	    cmocka_unit_test(test_iterator),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
