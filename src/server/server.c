@@ -547,7 +547,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->method = method;
 		rq->path = url;
 		rq->started = clock_mono();
-		buf_init(&rq->body);
+		buf_init_cap(&rq->body, srv->cfg.max_body); /* the body's one cap */
 		*con_cls = rq;
 		const char *cl =
 		    mhd.lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -568,17 +568,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* Past the cap the rest of the body is read and dropped (the answer
 		 * is 413 once it ends); a client that keeps sending far beyond the
 		 * cap is cut off. */
-		if (rq->body_too_big || rq->body.len + *upload_size > srv->cfg.max_body) {
-			if (!rq->body_too_big)
+		if (!rq->body_too_big) {
+			buf_add(&rq->body, upload_data, *upload_size);
+			if (buf_too_big(&rq->body)) {
 				buf_free(&rq->body);
-			rq->body_too_big = true;
-			rq->discarded += *upload_size;
-			*upload_size = 0;
-			return rq->discarded > 16 * (uint64_t)srv->cfg.max_body ? MHD_NO : MHD_YES;
+				rq->body_too_big = true;
+			}
 		}
-		buf_add(&rq->body, upload_data, *upload_size);
+		if (rq->body_too_big)
+			rq->discarded += *upload_size;
 		*upload_size = 0;
-		return MHD_YES;
+		return rq->discarded > 16 * (uint64_t)srv->cfg.max_body ? MHD_NO : MHD_YES;
 	}
 	response rs = {.fd = -1};
 	buf_init(&rs.body);
