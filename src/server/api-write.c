@@ -64,6 +64,17 @@ static int log_params(cairn_run *run, const param_in *p, size_t n)
 	return rc;
 }
 
+/* The answer to a write of n items: 200 {"logged": n}. */
+static void resp_logged(response *rs, size_t n)
+{
+	bool f = true;
+	buf_putc(&rs->body, '{');
+	json_key(&rs->body, &f, "logged");
+	json_int(&rs->body, (int64_t)n);
+	buf_putc(&rs->body, '}');
+	resp_json_buf(rs, 200);
+}
+
 int h_run_create(request *rq, response *rs)
 {
 	json_doc *doc;
@@ -138,12 +149,7 @@ int h_metrics_log(request *rq, response *rs)
 		resp_lib_error(rs, rc);
 		goto done;
 	}
-	bool f = true;
-	buf_putc(&rs->body, '{');
-	json_key(&rs->body, &f, "logged");
-	json_int(&rs->body, (int64_t)n);
-	buf_putc(&rs->body, '}');
-	resp_json_buf(rs, 200);
+	resp_logged(rs, n);
 done:
 	run_cache_release(rq->srv, run);
 	free(m);
@@ -177,12 +183,7 @@ int h_params_log(request *rq, response *rs)
 		resp_lib_error(rs, rc);
 		goto done;
 	}
-	bool f = true;
-	buf_putc(&rs->body, '{');
-	json_key(&rs->body, &f, "logged");
-	json_int(&rs->body, (int64_t)n);
-	buf_putc(&rs->body, '}');
-	resp_json_buf(rs, 200);
+	resp_logged(rs, n);
 done:
 	run_cache_release(rq->srv, run);
 	body_free_params(p, n);
@@ -216,12 +217,7 @@ int h_properties(request *rq, response *rs)
 		resp_lib_error(rs, rc);
 		goto done;
 	}
-	bool f = true;
-	buf_putc(&rs->body, '{');
-	json_key(&rs->body, &f, "logged");
-	json_int(&rs->body, (int64_t)obj->len);
-	buf_putc(&rs->body, '}');
-	resp_json_buf(rs, 200);
+	resp_logged(rs, obj->len);
 done:
 	run_cache_release(rq->srv, run);
 	json_doc_free(doc);
