@@ -432,7 +432,7 @@ done:
 }
 
 int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
-                       rec_batch **out)
+                        rec_batch **out)
 {
 	int rc = 0;
 	kcache kc = {0};

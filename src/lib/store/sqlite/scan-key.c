@@ -349,16 +349,17 @@ static void fn_gstat_final(sqlite3_context *ctx)
 static int ensure_group_functions(cairn_store *s)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(store_sqlite_db(s), "SELECT cairn_gid(NULL, 0), cairn_gstat(NULL, 0, 0)", -1, &st,
+	if (sqlite3_prepare_v2(store_sqlite_db(s),
+	                       "SELECT cairn_gid(NULL, 0), cairn_gstat(NULL, 0, 0)", -1, &st,
 	                       NULL) == SQLITE_OK) {
 		sqlite3_finalize(st);
 		return 0;
 	}
 	int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gid", 2, flags, NULL, NULL, fn_gid_step,
-	                               fn_gid_final, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gstat", 3, flags, NULL, NULL, fn_gstat_step,
-	                               fn_gstat_final, NULL) != SQLITE_OK)
+	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gid", 2, flags, NULL, NULL,
+	                               fn_gid_step, fn_gid_final, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gstat", 3, flags, NULL, NULL,
+	                               fn_gstat_step, fn_gstat_final, NULL) != SQLITE_OK)
 		return store_sqlerr(s, "register the query functions");
 	return 0;
 }

@@ -67,16 +67,17 @@ static void fn_bits_final(sqlite3_context *ctx)
 static int ensure_functions(cairn_store *s)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(store_sqlite_db(s), "SELECT cairn_inset(NULL, 0), cairn_bits(NULL, 0)", -1, &st,
+	if (sqlite3_prepare_v2(store_sqlite_db(s),
+	                       "SELECT cairn_inset(NULL, 0), cairn_bits(NULL, 0)", -1, &st,
 	                       NULL) == SQLITE_OK) {
 		sqlite3_finalize(st);
 		return 0;
 	}
 	int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_inset", 2, flags, NULL, fn_inset, NULL, NULL,
-	                               NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_bits", 2, flags, NULL, NULL, fn_bits_step,
-	                               fn_bits_final, NULL) != SQLITE_OK)
+	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_inset", 2, flags, NULL, fn_inset,
+	                               NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_bits", 2, flags, NULL, NULL,
+	                               fn_bits_step, fn_bits_final, NULL) != SQLITE_OK)
 		return store_sqlerr(s, "register the query functions");
 	return 0;
 }
