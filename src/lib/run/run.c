@@ -372,7 +372,8 @@ int cairn_run_log_param_text(cairn_run *r, const char *key, const char *text)
 	return param_put(r, key, &v, false);
 }
 
-int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+static int params_put_many(cairn_run *r, const char *const *keys, const cairn_value *values,
+                           size_t n, bool overwrite)
 {
 	if (!r || (n && (!keys || !values)))
 		return err_set(CAIRN_EINVALID, "no run, no param keys or no values");
@@ -382,7 +383,17 @@ int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_valu
 		if (rc || (rc = check_value(keys[i], &values[i])) != 0)
 			return rc;
 	}
-	return store_params_put_many(r->store, r->rid, keys, values, n, false);
+	return store_params_put_many(r->store, r->rid, keys, values, n, overwrite);
+}
+
+int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+{
+	return params_put_many(r, keys, values, n, false);
+}
+
+int cairn_run_set_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+{
+	return params_put_many(r, keys, values, n, true);
 }
 
 int cairn_run_set_tag(cairn_run *r, const char *tag)
