@@ -61,6 +61,22 @@ CAIRN_EXTERN(int) cairn_run_capture(cairn_run *run, const cairn_capture_options 
 CAIRN_EXTERN(int)
 cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capture_options *opts);
 
+/* Same, and *out (if not NULL) receives what the capture has to say, typed:
+ * the warnings (in the order they arose) and the environment's object id.
+ * The JSON report above is this one written out.  Free it with
+ * cairn_capture_report_free (NULL-safe). */
+typedef struct cairn_capture_report cairn_capture_report;
+CAIRN_EXTERN(int)
+cairn_run_capture_ext(cairn_capture_report **out, cairn_run *run,
+                      const cairn_capture_options *opts);
+/* 0 for NULL. */
+CAIRN_EXTERN(size_t) cairn_capture_report_warning_count(const cairn_capture_report *r);
+/* The i-th warning, NULL past the end; borrowed from the report. */
+CAIRN_EXTERN(const char *) cairn_capture_report_warning(const cairn_capture_report *r, size_t i);
+/* The stored environment's object id, or NULL when none was captured. */
+CAIRN_EXTERN(const char *) cairn_capture_report_environment(const cairn_capture_report *r);
+CAIRN_EXTERN(void) cairn_capture_report_free(cairn_capture_report *r);
+
 /* 0 when cwd (NULL: the working directory) is in a git work tree without
  * changes; CAIRN_EDIRTY naming the changes (or saying it is not in git)
  * otherwise.  Nothing is stored: `cairn run --require-clean` asks this before
@@ -86,6 +102,19 @@ CAIRN_EXTERN(int) cairn_command_python(char **out, const char *path);
  * listed in "secrets" and left out of "params". */
 CAIRN_EXTERN(int) cairn_argv_params_json(char **out, int argc, const char *const *argv);
 
+/* The same, typed: a parsed command line with its params (a repeated
+ * option's values as one string, the JSON list), the config files it names
+ * and the secret keys left out, each in the order first seen.  Everything
+ * is borrowed from the handle; cairn_argv_free is NULL-safe. */
+typedef struct cairn_argv cairn_argv;
+CAIRN_EXTERN(int) cairn_argv_parse(cairn_argv **out, int argc, const char *const *argv);
+CAIRN_EXTERN(const cairn_params *) cairn_argv_params(const cairn_argv *a);
+CAIRN_EXTERN(size_t) cairn_argv_config_count(const cairn_argv *a);
+CAIRN_EXTERN(const char *) cairn_argv_config(const cairn_argv *a, size_t i);
+CAIRN_EXTERN(size_t) cairn_argv_secret_count(const cairn_argv *a);
+CAIRN_EXTERN(const char *) cairn_argv_secret(const cairn_argv *a, size_t i);
+CAIRN_EXTERN(void) cairn_argv_free(cairn_argv *a);
+
 /* The command line as one string for the record: arguments shell-quoted
  * where needed, values of secret-looking options and credentials inside URLs
  * masked as "***". */
@@ -97,6 +126,9 @@ CAIRN_EXTERN(int) cairn_command_line_masked(char **out, int argc, const char *co
  * credentials inside URLs masked (in keys, values and lists).  A
  * malformed file is CAIRN_EINVALID with the file and line in the message. */
 CAIRN_EXTERN(int) cairn_config_flatten_json(char **out, const char *path);
+/* The same as typed params, each member typed as cairn_run_log_params_json
+ * types it (lists and null stay the strings the JSON form has). */
+CAIRN_EXTERN(int) cairn_config_flatten(cairn_params **out, const char *path);
 
 /* Flatten a YAML/JSON config into params (dotted keys) and snapshot the file
  * with cairn_run_log_config_snapshot (credentials masked in both).  Params

@@ -109,6 +109,26 @@ cairn_run_log_params(cairn_run *run, const char *const *keys, const cairn_value 
 /* Same, but a later value replaces an earlier one (explicit overrides such as
  * `cairn run --param` over the parsed command line). */
 CAIRN_EXTERN(int) cairn_run_set_param(cairn_run *run, const char *key, const cairn_value *value);
+/* n params at once, all or nothing as cairn_run_log_params, but a later
+ * value replaces an earlier one, also within the call (the last of a key
+ * given twice wins): `cairn run` records its configs, then the command
+ * line, then --param this way. */
+CAIRN_EXTERN(int)
+cairn_run_set_params(cairn_run *run, const char *const *keys, const cairn_value *values, size_t n);
+
+/* A list of named typed values in order, handed out where the library has
+ * params that are not a run's: a command line's (cairn_argv_parse), a
+ * config file's (cairn_config_flatten), a sweep trial's.  Keys may repeat
+ * (the later one wins when recorded).  Immutable; the strings are borrowed
+ * from the list and live until cairn_params_free (NULL-safe). */
+typedef struct cairn_params cairn_params;
+/* 0 for NULL. */
+CAIRN_EXTERN(size_t) cairn_params_count(const cairn_params *p);
+/* The i-th key, its value in *value (may be NULL); NULL past the end. */
+CAIRN_EXTERN(const char *) cairn_params_get(cairn_value *value, const cairn_params *p, size_t i);
+/* The value of key (the last one when it repeats): 0, or CAIRN_ENOTFOUND. */
+CAIRN_EXTERN(int) cairn_params_lookup(cairn_value *value, const cairn_params *p, const char *key);
+CAIRN_EXTERN(void) cairn_params_free(cairn_params *p);
 
 CAIRN_EXTERN(int) cairn_run_set_tag(cairn_run *run, const char *tag);
 CAIRN_EXTERN(int) cairn_run_remove_tag(cairn_run *run, const char *tag);

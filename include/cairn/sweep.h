@@ -22,6 +22,7 @@
 #define CAIRN_SWEEP_H
 
 #include "common.h"
+#include "run.h"
 #include "store.h"
 
 #ifdef __cplusplus
@@ -139,6 +140,12 @@ cairn_sweep_params_json(char **out, const cairn_sweep_spec *spec, const double *
 CAIRN_EXTERN(int)
 cairn_sweep_params_parse(double *x, const cairn_sweep_spec *spec, const char *params_json);
 
+/* Tell the sampler every done and pruned trial of `sweep` in the store
+ * (the history TPE learns from; grid and random ignore it), as
+ * cairn_sampler_tell would one by one, in trial order. */
+CAIRN_EXTERN(int)
+cairn_sampler_tell_trials(cairn_sampler *s, cairn_store *store, const char *sweep);
+
 /* --- early stopping: the median rule ----------------------------------------------- */
 
 /* Stop a trial at step s when its best value at steps <= s is worse than
@@ -185,6 +192,47 @@ CAIRN_EXTERN(int) cairn_sweep_trials_requeue(int64_t *out_n, cairn_store *store,
 /* The trials, by number: [{"trial": n, "state": "done", "params": {...},
  * "run": id or null, "value": x or null}, ...]. */
 CAIRN_EXTERN(int) cairn_sweep_trials_json(char **out, cairn_store *store, const char *sweep);
+/* The same claim, with the trial's params typed (in the order the sampler
+ * wrote them, an inactive parameter absent): ints, floats, bools and
+ * strings as the sweep file gave the choices.  *out_params is freed with
+ * cairn_params_free. */
+CAIRN_EXTERN(int)
+cairn_sweep_trial_claim_params(int64_t *out_trial, cairn_params **out_params, cairn_store *store,
+                               const char *sweep, int64_t budget, const char *owner,
+                               cairn_sweep_suggest_fn suggest, void *ctx);
+
+/* The trials, typed: what cairn_sweep_trials_json writes.  The list and
+ * everything in it is borrowed until cairn_trial_list_free (NULL-safe). */
+typedef struct cairn_trial {
+	int64_t trial;
+	cairn_trial_state state;
+	const char *run;            /* the trial's run id, or NULL */
+	double value;               /* its objective, NaN when none */
+	const cairn_params *params; /* never NULL */
+} cairn_trial;
+typedef struct cairn_trial_list cairn_trial_list;
+CAIRN_EXTERN(int) cairn_sweep_trials(cairn_trial_list **out, cairn_store *store, const char *sweep);
+/* 0 for NULL. */
+CAIRN_EXTERN(size_t) cairn_trial_list_count(const cairn_trial_list *l);
+/* The i-th trial (by number), NULL past the end. */
+CAIRN_EXTERN(const cairn_trial *) cairn_trial_list_get(const cairn_trial_list *l, size_t i);
+CAIRN_EXTERN(void) cairn_trial_list_free(cairn_trial_list *l);
+
+/* What a sweep reads of a trial's run (by id or unique prefix): its status
+ * (crashed when it is running with a stale heartbeat) and the last value
+ * of the objective `metric` (NaN when the run has not logged it; metric
+ * NULL: the status only).  Either out-parameter may be NULL.
+ * CAIRN_ENOTFOUND when there is no such run. */
+CAIRN_EXTERN(int)
+cairn_sweep_run_objective(double *out_value, cairn_status *out_status, cairn_store *store,
+                          const char *run, const char *metric);
+/* The objective's points in that run, in step order (NaN values kept):
+ * *out_steps and *out_values (both freed with cairn_free) hold *out_n
+ * points; none (n 0) when the run has not logged the metric. */
+CAIRN_EXTERN(int)
+cairn_sweep_run_curve(int64_t **out_steps, double **out_values, size_t *out_n, cairn_store *store,
+                      const char *run, const char *metric);
+
 /* The newest child run of `sweep` named `name` (a trial's run). */
 CAIRN_EXTERN(int)
 cairn_sweep_child_find(char out_id[32 + 1], cairn_store *store, const char *sweep,

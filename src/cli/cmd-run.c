@@ -54,7 +54,6 @@
 #include "cli/run-pump.h"
 #include "util/clock.h"
 #include "util/fs.h"
-#include "util/json.h"
 
 extern char **environ;
 
@@ -138,35 +137,67 @@ static int resolve_command(const char *name, char **out)
 
 /* --- params ------------------------------------------------------------------------------ */
 
-/* Append the members of a JSON object text ("{...}") to an object body. */
-static void add_members(buf *b, bool *first, const char *obj)
+/* The params of a run, in the order they are recorded (a later value of a
+ * key wins): configs, the command line, --param.  Values borrow from the
+ * lists in `lists` and from the command line. */
+typedef struct param_set {
+	const char **keys;
+	cairn_value *vals;
+	size_t n, cap;
+	cairn_params **lists;
+	size_t nlists;
+} param_set;
+
+static int param_set_add(param_set *ps, const char *key, const cairn_value *v)
 {
-	size_t n = strlen(obj);
-	if (n < 2 || obj[0] != '{' || obj[n - 1] != '}' || n == 2)
-		return;
-	if (!*first)
-		buf_putc(b, ',');
-	*first = false;
-	buf_add(b, obj + 1, n - 2);
+	if (ps->n == ps->cap) {
+		size_t ncap = ps->cap ? 2 * ps->cap : 32;
+		const char **nk = realloc(ps->keys, ncap * sizeof *nk);
+		if (!nk)
+			return -1;
+		ps->keys = nk;
+		cairn_value *nv = realloc(ps->vals, ncap * sizeof *nv);
+		if (!nv)
+			return -1;
+		ps->vals = nv;
+		ps->cap = ncap;
+	}
+	ps->keys[ps->n] = key;
+	ps->vals[ps->n++] = *v;
+	return 0;
 }
 
-static void typed_json(buf *b, const char *text)
+static int param_set_add_list(param_set *ps, const cairn_params *p)
 {
-	cairn_value v;
-	cairn_value_parse(&v, text);
-	switch (v.type) {
-	case CAIRN_TYPE_INT: json_int(b, v.i); break;
-	case CAIRN_TYPE_BOOL: json_bool(b, v.i != 0); break;
-	case CAIRN_TYPE_FLOAT: {
-		size_t before = b->len;
-		json_num(b, v.f);
-		if (!memchr(b->ptr + before, '.', b->len - before) &&
-		    !memchr(b->ptr + before, 'e', b->len - before) && b->ptr[before] != '"')
-			buf_puts(b, ".0");
-		break;
+	for (size_t i = 0; i < cairn_params_count(p); i++) {
+		cairn_value v;
+		const char *key = cairn_params_get(&v, p, i);
+		if (param_set_add(ps, key, &v) != 0)
+			return -1;
 	}
-	default: json_str(b, text);
+	return 0;
+}
+
+/* Keep a list alive as long as the set (it owns the list afterwards). */
+static int param_set_own(param_set *ps, cairn_params *p)
+{
+	cairn_params **nl = realloc(ps->lists, (ps->nlists + 1) * sizeof *nl);
+	if (!nl) {
+		cairn_params_free(p);
+		return -1;
 	}
+	ps->lists = nl;
+	ps->lists[ps->nlists++] = p;
+	return param_set_add_list(ps, p);
+}
+
+static void param_set_free(param_set *ps)
+{
+	for (size_t i = 0; i < ps->nlists; i++)
+		cairn_params_free(ps->lists[i]);
+	free(ps->lists);
+	free(ps->keys);
+	free(ps->vals);
 }
 
 /* --- the environment, captured beside the child ------------------------------------------ */
@@ -174,7 +205,7 @@ static void typed_json(buf *b, const char *text)
 typedef struct env_job {
 	cairn_run *run;
 	cairn_capture_options o;
-	char *report;
+	cairn_capture_report *report;
 	int rc;
 	char msg[512];
 } env_job;
@@ -182,23 +213,16 @@ typedef struct env_job {
 static void *env_main(void *arg)
 {
 	env_job *j = arg;
-	j->rc = cairn_run_capture_report(&j->report, j->run, &j->o);
+	j->rc = cairn_run_capture_ext(&j->report, j->run, &j->o);
 	if (j->rc)
 		snprintf(j->msg, sizeof j->msg, "%s", cairn_error_last());
 	return NULL;
 }
 
-static void print_warnings(const char *report)
+static void print_warnings(const cairn_capture_report *report)
 {
-	char err[128];
-	if (!report)
-		return;
-	json_doc *d = json_parse(report, strlen(report), NULL, err, sizeof err);
-	const json *w = d ? json_get(json_root(d), "warnings") : NULL;
-	for (const json *x = w ? w->child : NULL; x; x = x->next)
-		if (x->type == JSON_STR)
-			run_warn("%s", x->str);
-	json_doc_free(d);
+	for (size_t i = 0; i < cairn_capture_report_warning_count(report); i++)
+		run_warn("%s", cairn_capture_report_warning(report, i));
 }
 
 /* The child's environment: ours, plus CAIRN_RUN_ID and CAIRN_DIR. */
@@ -300,10 +324,11 @@ int cmd_run(int argc, char **argv)
 	size_t ntags = 0, nparams = 0, nconfigs = 0, ndatas = 0;
 	const char *note = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
 	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
-	char *path = NULL, *cmdline = NULL, *argv_json = NULL, *report = NULL, *store_abs = NULL;
-	char *python = NULL, **envp = NULL;
-	json_doc *argv_doc = NULL;
-	buf pjson = BUF_INIT;
+	char *path = NULL, *cmdline = NULL, *store_abs = NULL;
+	char *python = NULL, **envp = NULL, **pkeys = NULL;
+	cairn_argv *cargv = NULL;
+	cairn_capture_report *report = NULL;
+	param_set ps;
 	stream out = {"stdout", -1, 1, true, NULL, NULL}, err = {"stderr", -1, 2, true, NULL, NULL};
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, sfd = -1;
 	char *iobuf = NULL;
@@ -314,6 +339,7 @@ int cmd_run(int argc, char **argv)
 	pid_t pid = -1;
 	int o, rc = 0;
 	memset(&ej, 0, sizeof ej);
+	memset(&ps, 0, sizeof ps);
 
 	cli_args_init(&a, "run", argc, argv);
 	a.stop_at_first_pos = true; /* everything from COMMAND on is the command's */
@@ -429,69 +455,43 @@ int cmd_run(int argc, char **argv)
 
 	/* Params: configs (named in the command, then --config), the command
 	 * line, then --param; later ones win. */
-	if (cairn_argv_params_json(&argv_json, ncmd, (const char *const *)cmd) != 0 ||
+	if (cairn_argv_parse(&cargv, ncmd, (const char *const *)cmd) != 0 ||
 	    cairn_command_line_masked(&cmdline, ncmd, (const char *const *)cmd) != 0) {
 		rc = cli_fail_lib("cannot read the command line");
 		goto done;
 	}
-	char perr[128];
-	argv_doc = json_parse(argv_json, strlen(argv_json), NULL, perr, sizeof perr);
-	if (!argv_doc) {
-		rc = cli_fail("internal: bad JSON from the library: %s", perr);
-		goto done;
-	}
-	const json *acfg = json_get(json_root(argv_doc), "configs");
-	for (const json *x = acfg ? acfg->child : NULL; x; x = x->next) {
+	for (size_t k = 0; k < cairn_argv_config_count(cargv); k++) {
+		const char *cf = cairn_argv_config(cargv, k);
 		bool dup = false;
 		for (size_t i = 0; i < nconfigs; i++)
-			dup = dup || strcmp(configs[i], x->str) == 0;
+			dup = dup || strcmp(configs[i], cf) == 0;
 		if (!dup) { /* named in the command: before the --config ones */
 			memmove(configs + 1, configs, nconfigs * sizeof *configs);
-			configs[0] = x->str;
+			configs[0] = cf;
 			nconfigs++;
 		}
 	}
-	bool pfirst = true;
-	buf_putc(&pjson, '{');
+	bool pok = true;
 	for (size_t i = 0; i < nconfigs; i++) {
-		char *flat = NULL;
-		if (cairn_config_flatten_json(&flat, configs[i]) != 0)
+		cairn_params *flat = NULL;
+		if (cairn_config_flatten(&flat, configs[i]) != 0)
 			run_warn("%s (the run goes on)", cairn_error_last());
 		else
-			add_members(&pjson, &pfirst, flat);
-		cairn_free(flat);
+			pok = pok && param_set_own(&ps, flat) == 0;
 	}
-	const json *ap = json_get(json_root(argv_doc), "params");
-	for (const json *x = ap ? ap->child : NULL; x; x = x->next) {
-		if (!pfirst)
-			buf_putc(&pjson, ',');
-		pfirst = false;
-		json_str(&pjson, x->key);
-		buf_putc(&pjson, ':');
-		if (x->type == JSON_STR)
-			json_strn(&pjson, x->str, x->len);
-		else if (x->type == JSON_BOOL)
-			json_bool(&pjson, x->b);
-		else if (x->is_int)
-			json_int(&pjson, x->i);
-		else {
-			char num[64];
-			snprintf(num, sizeof num, "%.17g", x->num);
-			buf_puts(&pjson, num);
-			if (!strpbrk(num, ".eE"))
-				buf_puts(&pjson, ".0");
-		}
-	}
-	for (size_t i = 0; i < nparams; i++) {
+	pok = pok && param_set_add_list(&ps, cairn_argv_params(cargv)) == 0;
+	pkeys = calloc(nparams + 1, sizeof *pkeys);
+	for (size_t i = 0; i < nparams && pkeys && pok; i++) {
 		const char *eq = strchr(params[i], '=');
-		if (!pfirst)
-			buf_putc(&pjson, ',');
-		pfirst = false;
-		json_strn(&pjson, params[i], (size_t)(eq - params[i]));
-		buf_putc(&pjson, ':');
-		typed_json(&pjson, eq + 1);
+		cairn_value v;
+		pkeys[i] = strndup(params[i], (size_t)(eq - params[i]));
+		cairn_value_parse(&v, eq + 1);
+		pok = pkeys[i] && param_set_add(&ps, pkeys[i], &v) == 0;
 	}
-	buf_putc(&pjson, '}');
+	if (!pok || !pkeys) {
+		rc = cli_fail("out of memory");
+		goto done;
+	}
 
 	ro.tags = tags;
 	ro.ntags = ntags;
@@ -527,7 +527,7 @@ int cmd_run(int argc, char **argv)
 	/* The code, before the child can touch the tree. */
 	cairn_capture_options cc = co;
 	cc.env = 0;
-	if (cairn_run_capture_report(&report, run, &cc) != 0) {
+	if (cairn_run_capture_ext(&report, run, &cc) != 0) {
 		rc = cli_fail_lib(co.require_clean && cairn_error_last_code() == CAIRN_EDIRTY
 		                      ? "refusing to run (--require-clean)"
 		                      : "cannot capture the run");
@@ -537,7 +537,7 @@ int cmd_run(int argc, char **argv)
 	if (verbose)
 		fprintf(stderr, "cairn: run %s (%s) in project %s\n", cairn_run_name(run),
 		        cairn_run_id(run), cairn_run_project(run));
-	if (cairn_run_log_params_json(run, pjson.ptr, 1) != 0)
+	if (cairn_run_set_params(run, ps.keys, ps.vals, ps.n) != 0)
 		run_warn("params not recorded: %s", cairn_error_last());
 	/* The config files' copies, with credentials in URLs masked (their
 	 * params above are masked by the same rule). */
@@ -764,12 +764,15 @@ done:
 				free(*p);
 		free(envp);
 	}
-	cairn_free(ej.report);
-	json_doc_free(argv_doc);
-	buf_free(&pjson);
-	cairn_free(argv_json);
+	cairn_capture_report_free(ej.report);
+	param_set_free(&ps);
+	if (pkeys)
+		for (size_t i = 0; i < nparams; i++)
+			free(pkeys[i]);
+	free(pkeys);
+	cairn_argv_free(cargv);
 	cairn_free(cmdline);
-	cairn_free(report);
+	cairn_capture_report_free(report);
 	cairn_free(python);
 	free(store_abs);
 	free(path);

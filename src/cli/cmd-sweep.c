@@ -150,30 +150,32 @@ static int write_state(cairn_run *run, const cairn_sweep_spec *spec, char *const
 	return rc;
 }
 
-/* Read sweep.json back from a sweep run (for --resume). */
-static int read_state(sweep *w, const char *id, char *status, size_t ssz)
+/* Read sweep.json back from a sweep run (for --resume).  The file is this
+ * command's own (write_state): the only JSON parsed here, apart from the
+ * spec inside it, which the library reads. */
+static int read_state(sweep *w, const char *id, cairn_status *status)
 {
-	char *js = NULL, perr[128];
+	char perr[128], oid[CAIRN_OID_HEXSZ + 1];
 	void *data = NULL;
 	size_t len = 0;
 	int rc = EXIT_FAIL;
-	json_doc *d = NULL, *sd = NULL;
-	if (cairn_run_get_json(&js, w->s, id) != 0)
-		return cli_fail_lib(NULL);
-	d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
-	const json *root = d ? json_root(d) : NULL;
-	const char *oid = NULL;
-	for (const json *a = root ? json_get(root, "artifacts")->child : NULL; a; a = a->next)
-		if (json_get_str(a, "path") && strcmp(json_get_str(a, "path"), "sweep.json") == 0)
-			oid = json_get_str(a, "digest");
-	if (!oid) {
+	int64_t size;
+	char *media = NULL;
+	json_doc *sd = NULL;
+	cairn_run *r = NULL;
+	if (cairn_run_open(&r, w->s, id) != 0 ||
+	    cairn_sweep_run_objective(NULL, status, w->s, cairn_run_id(r), NULL) != 0) {
+		rc = cli_fail_lib(NULL);
+		goto done;
+	}
+	snprintf(w->sweep_id, sizeof w->sweep_id, "%s", cairn_run_id(r));
+	w->sweep_name = strdup(cairn_run_name(r));
+	int e = cairn_artifact_lookup(oid, &size, &media, w->s, w->sweep_id, "sweep.json");
+	if (e == CAIRN_ENOTFOUND) {
 		rc = cli_fail("run '%s' is not a sweep (it has no sweep.json)", id);
 		goto done;
 	}
-	snprintf(status, ssz, "%s", json_get_str(root, "status"));
-	snprintf(w->sweep_id, sizeof w->sweep_id, "%s", json_get_str(root, "id"));
-	w->sweep_name = strdup(json_get_str(root, "name"));
-	if (cairn_object_read(&data, &len, w->s, oid, 4 << 20) != 0) {
+	if (e != 0 || cairn_object_read(&data, &len, w->s, oid, 4 << 20) != 0) {
 		rc = cli_fail_lib("cannot read the sweep's state");
 		goto done;
 	}
@@ -206,9 +208,9 @@ static int read_state(sweep *w, const char *id, char *status, size_t ssz)
 	rc = 0;
 done:
 	json_doc_free(sd);
-	json_doc_free(d);
 	free(data);
-	cairn_free(js);
+	cairn_free(media);
+	cairn_run_free(r);
 	return rc;
 }
 
@@ -217,37 +219,34 @@ done:
  * others go back to the queue. */
 static void harvest(sweep *w)
 {
-	char *tj = NULL, perr[64];
-	if (cairn_sweep_trials_json(&tj, w->s, w->sweep_id) != 0)
+	cairn_trial_list *l = NULL;
+	if (cairn_sweep_trials(&l, w->s, w->sweep_id) != 0)
 		return;
-	json_doc *d = json_parse(tj, strlen(tj), NULL, perr, sizeof perr);
-	for (const json *t = d ? json_root(d)->child : NULL; t; t = t->next) {
-		const char *state = json_get_str(t, "state");
-		double tv = NAN;
-		json_get_num(t, "trial", &tv);
-		long long trial = (long long)tv;
-		if (strcmp(state, "running") != 0) {
-			if (strcmp(state, "done") == 0 && w->pruner && json_get_str(t, "run")) {
+	for (size_t i = 0; i < cairn_trial_list_count(l); i++) {
+		const cairn_trial *t = cairn_trial_list_get(l, i);
+		if (t->state != CAIRN_TRIAL_RUNNING) {
+			if (t->state == CAIRN_TRIAL_DONE && w->pruner && t->run) {
 				int64_t *steps;
 				double *vals;
 				size_t n;
-				if (run_curve(w, json_get_str(t, "run"), &steps, &vals, &n) == 0)
+				if (run_curve(w, t->run, &steps, &vals, &n) == 0)
 					cairn_pruner_add(w->pruner, steps, vals, n);
-				free(steps);
-				free(vals);
+				cairn_free(steps);
+				cairn_free(vals);
 			}
 			continue;
 		}
-		char name[300], rid[CAIRN_RUN_ID_HEXSZ + 1], status[32];
-		snprintf(name, sizeof name, "%s-%lld", w->sweep_name, trial);
+		char name[300], rid[CAIRN_RUN_ID_HEXSZ + 1];
+		cairn_status status;
+		snprintf(name, sizeof name, "%s-%lld", w->sweep_name, (long long)t->trial);
 		double v;
 		if (cairn_sweep_child_find(rid, w->s, w->sweep_id, name) == 0 &&
-		    run_objective(w, rid, &v, status, sizeof status) &&
-		    strcmp(status, "finished") == 0 && isfinite(v))
-			cairn_sweep_trial_set(w->s, w->sweep_id, trial, CAIRN_TRIAL_DONE, rid, v);
+		    run_objective(w, rid, &v, &status) && status == CAIRN_STATUS_FINISHED &&
+		    isfinite(v))
+			cairn_sweep_trial_set(w->s, w->sweep_id, t->trial, CAIRN_TRIAL_DONE, rid,
+			                      v);
 	}
-	json_doc_free(d);
-	cairn_free(tj);
+	cairn_trial_list_free(l);
 	int64_t n = 0;
 	cairn_sweep_trials_requeue(&n, w->s, w->sweep_id);
 	if (n && !w->quiet)
@@ -257,43 +256,19 @@ static void harvest(sweep *w)
 /* The best done trial recorded so far (for the summary after --resume). */
 static void load_best(sweep *w)
 {
-	char *tj = NULL, perr[64];
-	if (cairn_sweep_trials_json(&tj, w->s, w->sweep_id) != 0)
+	cairn_trial_list *l = NULL;
+	if (cairn_sweep_trials(&l, w->s, w->sweep_id) != 0)
 		return;
-	json_doc *d = json_parse(tj, strlen(tj), NULL, perr, sizeof perr);
-	for (const json *t = d ? json_root(d)->child : NULL; t; t = t->next) {
-		double v, tv = 0;
-		if (strcmp(json_get_str(t, "state"), "done") != 0 || !json_get_num(t, "value", &v))
+	for (size_t i = 0; i < cairn_trial_list_count(l); i++) {
+		const cairn_trial *t = cairn_trial_list_get(l, i);
+		if (t->state != CAIRN_TRIAL_DONE || isnan(t->value))
 			continue;
-		json_get_num(t, "trial", &tv);
 		w->ndone++;
-		if (w->have_best && !better(w, v, w->best))
+		if (w->have_best && !better(w, t->value, w->best))
 			continue;
-		w->have_best = true;
-		w->best = v;
-		w->best_trial = (long long)tv;
-		buf pb = BUF_INIT;
-		const json *p = json_get(t, "params");
-		buf_putc(&pb, '{');
-		int k = 0;
-		for (const json *x = p ? p->child : NULL; x; x = x->next) {
-			if (k++)
-				buf_putc(&pb, ',');
-			json_str(&pb, x->key);
-			buf_putc(&pb, ':');
-			if (x->type == JSON_STR)
-				json_strn(&pb, x->str, x->len);
-			else
-				sweep_value_text(&pb, x);
-		}
-		buf_putc(&pb, '}');
-		free(w->best_params);
-		w->best_params = buf_detach(&pb);
-		const char *r = json_get_str(t, "run");
-		snprintf(w->best_run, sizeof w->best_run, "%s", r ? r : "");
+		set_best(w, (long long)t->trial, t->value, t->params, t->run);
 	}
-	json_doc_free(d);
-	cairn_free(tj);
+	cairn_trial_list_free(l);
 }
 
 static int parse_gpus(const char *list, char ***out, size_t *n)
@@ -486,11 +461,11 @@ int cmd_sweep(int argc, char **argv)
 	}
 	if ((rc = cli_store(&w.s)) != 0)
 		goto done;
-	char status[32] = "";
+	cairn_status status = CAIRN_STATUS_FINISHED;
 	if (resume) {
-		if ((rc = read_state(&w, resume, status, sizeof status)) != 0)
+		if ((rc = read_state(&w, resume, &status)) != 0)
 			goto done;
-		if (strcmp(status, "running") == 0) {
+		if (status == CAIRN_STATUS_RUNNING) {
 			rc = cli_fail("sweep '%s' is still running (stop it first, or wait for it)",
 			              w.sweep_name);
 			goto done;
@@ -604,9 +579,9 @@ int cmd_sweep(int argc, char **argv)
 	for (;;) {
 		while (!stopping && !exhausted && !broken && running < jobs) {
 			int64_t trial;
-			char *params = NULL;
-			int e = cairn_sweep_trial_claim(&trial, &params, w.s, w.sweep_id, w.budget,
-			                                w.owner, suggest_cb, &w);
+			cairn_params *params = NULL;
+			int e = cairn_sweep_trial_claim_params(&trial, &params, w.s, w.sweep_id,
+			                                       w.budget, w.owner, suggest_cb, &w);
 			if (e == CAIRN_ENOTFOUND) {
 				exhausted = true;
 				break;
@@ -623,7 +598,7 @@ int cmd_sweep(int argc, char **argv)
 			slots[k].gpu = w.ngpus ? w.gpus[k % w.ngpus] : NULL;
 			const char *gpu = slots[k].gpu;
 			if (start_trial(&w, &slots[k], (long long)trial, params, &old_mask) != 0) {
-				free(params);
+				cairn_params_free(params);
 				memset(&slots[k], 0, sizeof slots[k]);
 				cairn_sweep_trial_set(w.s, w.sweep_id, trial, CAIRN_TRIAL_QUEUED,
 				                      NULL, NAN);
@@ -687,13 +662,11 @@ int cmd_sweep(int argc, char **argv)
 		rc = w.ndone ? 0 : EXIT_FAIL;
 	}
 	if (w.have_best) {
-		buf b = BUF_INIT;
 		char bv[40];
-		params_line(&b, w.best_params ? w.best_params : "{}");
 		cli_fmt_num(bv, sizeof bv, w.best);
 		printf("best: trial %lld %s=%s  %s  (run %.8s)\n", w.best_trial,
-		       cairn_sweep_spec_metric(w.spec), bv, b.ptr, w.best_run);
-		buf_free(&b);
+		       cairn_sweep_spec_metric(w.spec), bv, w.best_line ? w.best_line : "",
+		       w.best_run);
 	}
 	if (!stopping && !broken && !w.ndone)
 		fprintf(stderr,
@@ -705,7 +678,7 @@ done:
 	cairn_monitor_stop(mon);
 	if (slots) {
 		for (int k = 0; k < jobs; k++)
-			free(slots[k].params);
+			cairn_params_free(slots[k].params);
 		free(slots);
 	}
 	if (sfd >= 0)
@@ -725,6 +698,7 @@ done:
 	free(w.self_exe);
 	free(w.store_abs);
 	free(w.best_params);
+	free(w.best_line);
 	for (size_t i = 0; i < ngpus; i++)
 		free(gpus[i]);
 	free(gpus);

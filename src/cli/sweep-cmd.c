@@ -15,26 +15,26 @@
 #include <string.h>
 #include <unistd.h>
 
-void sweep_value_text(buf *b, const json *v)
+#include "util/json.h"
+
+void sweep_value_text(buf *b, const cairn_value *v)
 {
 	switch (v->type) {
-	case JSON_STR: buf_add(b, v->str, v->len); break;
-	case JSON_BOOL: buf_puts(b, v->b ? "true" : "false"); break;
-	case JSON_NUM:
-		if (v->is_int) {
-			buf_printf(b, "%lld", (long long)v->i);
-		} else {
-			char t[40];
-			for (int prec = 6; prec <= 17; prec++) {
-				snprintf(t, sizeof t, "%.*g", prec, v->num);
-				if (strtod(t, NULL) == v->num)
-					break;
-			}
-			buf_puts(b, t);
-			if (!strpbrk(t, ".eEn")) /* a float stays a float: 1.0, not 1 */
-				buf_puts(b, ".0");
+	case CAIRN_TYPE_STRING: buf_puts(b, v->s ? v->s : ""); break;
+	case CAIRN_TYPE_BOOL: buf_puts(b, v->i ? "true" : "false"); break;
+	case CAIRN_TYPE_INT: buf_printf(b, "%lld", (long long)v->i); break;
+	case CAIRN_TYPE_FLOAT: {
+		char t[40];
+		for (int prec = 6; prec <= 17; prec++) {
+			snprintf(t, sizeof t, "%.*g", prec, v->f);
+			if (strtod(t, NULL) == v->f)
+				break;
 		}
+		buf_puts(b, t);
+		if (!strpbrk(t, ".eEn")) /* a float stays a float: 1.0, not 1 */
+			buf_puts(b, ".0");
 		break;
+	}
 	default: buf_puts(b, "null");
 	}
 }
@@ -127,7 +127,7 @@ int sweep_template_check(const cairn_sweep_spec *spec, char *const *tmpl, int n,
 }
 
 typedef struct exp_ctx {
-	const json *params;
+	const cairn_params *params;
 	long long trial;
 	const char *config;
 	bool inactive;
@@ -144,11 +144,14 @@ static int expand_one(void *ctx, const char *name, size_t len, buf *out)
 		buf_puts(out, e->config ? e->config : "");
 		return 0;
 	}
-	for (const json *v = e->params->child; v; v = v->next)
-		if (strlen(v->key) == len && strncmp(v->key, name, len) == 0) {
-			sweep_value_text(out, v);
+	for (size_t i = 0; i < cairn_params_count(e->params); i++) {
+		cairn_value v;
+		const char *key = cairn_params_get(&v, e->params, i);
+		if (strlen(key) == len && strncmp(key, name, len) == 0) {
+			sweep_value_text(out, &v);
 			return 0;
 		}
+	}
 	e->inactive = true; /* a parameter absent from the trial */
 	return 0;
 }
@@ -158,7 +161,7 @@ static bool is_bare_option(const char *a)
 	return a[0] == '-' && a[1] && !strchr(a, '=') && !strchr(a, '{');
 }
 
-char **sweep_template_expand(char *const *tmpl, int n, const json *params, long long trial,
+char **sweep_template_expand(char *const *tmpl, int n, const cairn_params *params, long long trial,
                              const char *config_path)
 {
 	char **argv = calloc((size_t)n + 1, sizeof *argv);
@@ -213,24 +216,44 @@ char *sweep_path_expand(const char *path, long long trial)
 	return buf_detach(&b);
 }
 
-int sweep_config_write(const char *path, const json *params)
+/* One member: "key": value (JSON scalars are YAML flow scalars too). */
+static void member(buf *b, const char *key, const cairn_value *v, const char *sep)
+{
+	json_str(b, key);
+	buf_puts(b, sep);
+	if (v->type == CAIRN_TYPE_STRING)
+		json_str(b, v->s ? v->s : "");
+	else
+		sweep_value_text(b, v);
+}
+
+void sweep_params_json(buf *b, const cairn_params *params)
+{
+	buf_putc(b, '{');
+	for (size_t i = 0; i < cairn_params_count(params); i++) {
+		cairn_value v;
+		const char *key = cairn_params_get(&v, params, i);
+		if (i)
+			buf_putc(b, ',');
+		member(b, key, &v, ":");
+	}
+	buf_putc(b, '}');
+}
+
+int sweep_config_write(const char *path, const cairn_params *params)
 {
 	size_t n = strlen(path);
 	bool as_json = n >= 5 && strcmp(path + n - 5, ".json") == 0;
 	buf b = BUF_INIT;
 	if (as_json)
 		buf_putc(&b, '{');
-	int k = 0;
-	for (const json *v = params->child; v; v = v->next, k++) {
+	for (size_t k = 0; k < cairn_params_count(params); k++) {
 		/* JSON scalars are YAML flow scalars too: one writer for both */
+		cairn_value v;
+		const char *key = cairn_params_get(&v, params, k);
 		if (as_json && k)
 			buf_putc(&b, ',');
-		json_str(&b, v->key);
-		buf_puts(&b, as_json ? ":" : ": ");
-		if (v->type == JSON_STR)
-			json_strn(&b, v->str, v->len);
-		else
-			sweep_value_text(&b, v);
+		member(&b, key, &v, as_json ? ":" : ": ");
 		if (!as_json)
 			buf_putc(&b, '\n');
 	}

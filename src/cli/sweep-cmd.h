@@ -16,7 +16,7 @@
 #include <stdbool.h>
 
 #include "cairn.h"
-#include "util/json.h"
+#include "util/buf.h"
 
 /* Check every placeholder of the template against the spec; 0, or -1 with
  * a message in err ("unknown placeholder '{lr2}' in argument 3"). */
@@ -25,11 +25,11 @@ int sweep_template_check(const cairn_sweep_spec *spec, char *const *tmpl, int n,
 
 /* A value as command-line text: strings as they are, numbers in the
  * shortest form that reads back to the same double, true/false. */
-void sweep_value_text(buf *b, const json *v);
+void sweep_value_text(buf *b, const cairn_value *v);
 
 /* Expand the template for one trial into a NULL-terminated argv (malloc'd
- * strings; free with sweep_argv_free).  params is the trial's JSON object. */
-char **sweep_template_expand(char *const *tmpl, int n, const json *params, long long trial,
+ * strings; free with sweep_argv_free).  params are the trial's. */
+char **sweep_template_expand(char *const *tmpl, int n, const cairn_params *params, long long trial,
                              const char *config_path);
 void sweep_argv_free(char **argv);
 
@@ -38,6 +38,10 @@ char *sweep_path_expand(const char *path, long long trial);
 
 /* Write a trial's params to path as YAML (.yaml/.yml) or JSON (.json);
  * 0 or -1 with errno set. */
-int sweep_config_write(const char *path, const json *params);
+int sweep_config_write(const char *path, const cairn_params *params);
+
+/* A trial's params as a JSON object, values as sweep_value_text writes
+ * them (strings quoted): the sweep.best_params property. */
+void sweep_params_json(buf *b, const cairn_params *params);
 
 #endif

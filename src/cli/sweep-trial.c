@@ -26,7 +26,6 @@
 #include "cli/sweep-run.h"
 #include "util/clock.h"
 #include "util/fs.h"
-#include "util/json.h"
 
 extern char **environ;
 
@@ -40,25 +39,36 @@ void sweep_warn(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* "lr=0.01 depth=3" from a params object, for the live lines. */
-void params_line(buf *b, const char *params_json)
+/* "lr=0.01 depth=3" from a trial's params, for the live lines. */
+void params_line(buf *b, const cairn_params *params)
 {
-	char perr[64];
-	json_doc *d = json_parse(params_json, strlen(params_json), NULL, perr, sizeof perr);
-	if (!d)
-		return;
-	int k = 0;
-	for (const json *v = json_root(d)->child; v; v = v->next) {
-		if (k++)
+	for (size_t i = 0; i < cairn_params_count(params); i++) {
+		cairn_value v;
+		const char *key = cairn_params_get(&v, params, i);
+		if (i)
 			buf_putc(b, ' ');
-		cli_safe_text(b, v->key, 0);
+		cli_safe_text(b, key, 0);
 		buf_putc(b, '=');
 		buf tb = BUF_INIT;
-		sweep_value_text(&tb, v);
-		cli_safe_text(b, tb.ptr, 0);
+		sweep_value_text(&tb, &v);
+		cli_safe_text(b, tb.ptr ? tb.ptr : "", 0);
 		buf_free(&tb);
 	}
-	json_doc_free(d);
+}
+
+void set_best(sweep *w, long long trial, double value, const cairn_params *params, const char *run)
+{
+	buf pj = BUF_INIT, pl = BUF_INIT;
+	w->have_best = true;
+	w->best = value;
+	w->best_trial = trial;
+	sweep_params_json(&pj, params);
+	params_line(&pl, params);
+	free(w->best_params);
+	free(w->best_line);
+	w->best_params = buf_detach(&pj);
+	w->best_line = buf_detach(&pl);
+	snprintf(w->best_run, sizeof w->best_run, "%s", run ? run : "");
 }
 
 bool better(const sweep *w, double a, double b)
@@ -68,60 +78,23 @@ bool better(const sweep *w, double a, double b)
 
 /* --- reading a trial's run ----------------------------------------------------------- */
 
-/* The last value of the objective in a run, and its status word. */
-bool run_objective(sweep *w, const char *run_id, double *value, char *status, size_t ssz)
+/* The last value of the objective in a run, and its status. */
+bool run_objective(sweep *w, const char *run_id, double *value, cairn_status *status)
 {
-	char *js = NULL, perr[64];
-	*value = NAN;
-	snprintf(status, ssz, "?");
-	if (cairn_run_get_json(&js, w->s, run_id) != 0)
+	*status = CAIRN_STATUS_RUNNING;
+	if (cairn_sweep_run_objective(value, status, w->s, run_id,
+	                              cairn_sweep_spec_metric(w->spec)) != 0) {
+		*value = NAN;
 		return false;
-	json_doc *d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
-	cairn_free(js);
-	if (!d)
-		return false;
-	const char *st = json_get_str(json_root(d), "status");
-	snprintf(status, ssz, "%s", st ? st : "?");
-	const json *m =
-	    json_get(json_get(json_root(d), "metrics"), cairn_sweep_spec_metric(w->spec));
-	const json *last = m ? json_get(m, "last") : NULL;
-	bool ok = last && json_num_value(last, value);
-	json_doc_free(d);
-	return ok;
+	}
+	return true;
 }
 
-/* The objective's history: steps and values (malloc'd), n points. */
+/* The objective's history: steps and values (free with cairn_free), n points. */
 int run_curve(sweep *w, const char *run_id, int64_t **steps, double **values, size_t *n)
 {
-	char *js = NULL, perr[64];
-	*steps = NULL;
-	*values = NULL;
-	*n = 0;
-	if (cairn_run_metric_history_json(&js, w->s, run_id, cairn_sweep_spec_metric(w->spec)) != 0)
-		return -1;
-	json_doc *d = json_parse(js, strlen(js), NULL, perr, sizeof perr);
-	cairn_free(js);
-	if (!d)
-		return -1;
-	const json *root = json_root(d);
-	size_t cap = root->len ? root->len : 1;
-	*steps = malloc(cap * sizeof **steps);
-	*values = malloc(cap * sizeof **values);
-	if (!*steps || !*values) {
-		json_doc_free(d);
-		return -1;
-	}
-	for (const json *p = root->child; p; p = p->next) {
-		const json *s = p->child, *ts = s ? s->next : NULL, *v = ts ? ts->next : NULL;
-		double x;
-		if (!s || !v || !json_num_value(v, &x))
-			continue;
-		(*steps)[*n] = s->is_int ? s->i : (int64_t)s->num;
-		(*values)[*n] = x;
-		(*n)++;
-	}
-	json_doc_free(d);
-	return 0;
+	return cairn_sweep_run_curve(steps, values, n, w->s, run_id,
+	                             cairn_sweep_spec_metric(w->spec));
 }
 
 /* --- suggesting (inside the claim's transaction) ---------------------------------- */
@@ -130,59 +103,23 @@ int suggest_cb(void *ctx, int64_t trial, char **out)
 {
 	sweep *w = ctx;
 	cairn_sampler *sm = NULL;
-	char *tj = NULL, perr[64];
-	json_doc *d = NULL;
 	int rc = cairn_sampler_new(&sm, w->spec);
 	if (rc)
 		return rc;
-	if (cairn_sweep_spec_method(w->spec) == CAIRN_SWEEP_TPE) {
-		if ((rc = cairn_sweep_trials_json(&tj, w->s, w->sweep_id)) != 0)
-			goto done;
-		d = json_parse(tj, strlen(tj), NULL, perr, sizeof perr);
-		for (const json *t = d ? json_root(d)->child : NULL; t; t = t->next) {
-			const char *st = json_get_str(t, "state");
-			double v = NAN;
-			json_get_num(t, "value", &v);
-			cairn_trial_state ts = strcmp(st, "done") == 0     ? CAIRN_TRIAL_DONE
-			                       : strcmp(st, "pruned") == 0 ? CAIRN_TRIAL_PRUNED
-			                                                   : CAIRN_TRIAL_FAILED;
-			if (ts == CAIRN_TRIAL_FAILED)
-				continue;
-			buf pb = BUF_INIT;
-			const json *p = json_get(t, "params");
-			/* re-serialise the params object for the sampler */
-			buf_putc(&pb, '{');
-			int k = 0;
-			for (const json *v2 = p ? p->child : NULL; v2; v2 = v2->next) {
-				if (k++)
-					buf_putc(&pb, ',');
-				json_str(&pb, v2->key);
-				buf_putc(&pb, ':');
-				if (v2->type == JSON_STR)
-					json_strn(&pb, v2->str, v2->len);
-				else if (v2->type == JSON_BOOL)
-					json_bool(&pb, v2->b);
-				else if (v2->is_int)
-					json_int(&pb, v2->i);
-				else
-					buf_printf(&pb, "%.17g", v2->num);
-			}
-			buf_putc(&pb, '}');
-			cairn_sampler_tell(sm, pb.ptr, ts, v);
-			buf_free(&pb);
-		}
-	}
+	/* TPE learns from the trials so far (the store lock is recursive) */
+	if (cairn_sweep_spec_method(w->spec) == CAIRN_SWEEP_TPE &&
+	    (rc = cairn_sampler_tell_trials(sm, w->s, w->sweep_id)) != 0)
+		goto done;
 	char *p = NULL;
 	rc = cairn_sampler_suggest(&p, sm, trial);
 	if (!rc) {
+		/* the claim frees the params with free(): a copy of the library's */
 		*out = strdup(p);
 		cairn_free(p);
 		if (!*out)
 			rc = CAIRN_ENOMEM;
 	}
 done:
-	json_doc_free(d);
-	cairn_free(tj);
 	cairn_sampler_free(sm);
 	return rc;
 }
@@ -198,18 +135,12 @@ static char *env_entry(const char *k, const char *v)
 	return e;
 }
 
-int start_trial(sweep *w, slot *sl, long long trial, char *params, const sigset_t *old_mask)
+int start_trial(sweep *w, slot *sl, long long trial, cairn_params *params, const sigset_t *old_mask)
 {
-	char perr[64];
 	int rc = -1;
 	char **cmd = NULL, **argv = NULL, **envp = NULL;
 	char *cfg = NULL;
 	size_t nenv = 0, nargv = 0;
-	json_doc *d = json_parse(params, strlen(params), NULL, perr, sizeof perr);
-	if (!d) {
-		sweep_warn("trial %lld: bad params: %s", trial, perr);
-		goto done;
-	}
 	const char *gpu = sl->gpu;
 	memset(sl, 0, sizeof *sl);
 	sl->gpu = gpu;
@@ -220,14 +151,14 @@ int start_trial(sweep *w, slot *sl, long long trial, char *params, const sigset_
 	snprintf(sl->name, sizeof sl->name, "%s-%lld", w->sweep_name, trial);
 	if (w->config_out) {
 		cfg = sweep_path_expand(w->config_out, trial);
-		if (!cfg || sweep_config_write(cfg, json_root(d)) != 0) {
+		if (!cfg || sweep_config_write(cfg, params) != 0) {
 			sweep_warn("trial %lld: cannot write '%s': %s", trial,
 			           cfg ? cfg : w->config_out, strerror(errno));
 			goto done;
 		}
 	}
-	cmd = sweep_template_expand(w->tmpl, w->ntmpl, json_root(d), trial, cfg);
-	size_t np = json_root(d)->len;
+	cmd = sweep_template_expand(w->tmpl, w->ntmpl, params, trial, cfg);
+	size_t np = cairn_params_count(params);
 	argv = calloc(12 + 2 * np + (size_t)w->ntmpl + 2, sizeof *argv);
 	if (!cmd || !argv)
 		goto done;
@@ -240,11 +171,13 @@ int start_trial(sweep *w, slot *sl, long long trial, char *params, const sigset_
 		argv[k++] = strdup("-p");
 		argv[k++] = strdup(w->project);
 	}
-	for (const json *v = json_root(d)->child; v; v = v->next) {
+	for (size_t i = 0; i < np; i++) {
+		cairn_value v;
+		const char *key = cairn_params_get(&v, params, i);
 		buf b = BUF_INIT;
-		buf_puts(&b, v->key);
+		buf_puts(&b, key);
 		buf_putc(&b, '=');
-		sweep_value_text(&b, v);
+		sweep_value_text(&b, &v);
 		argv[k++] = strdup("--param");
 		argv[k++] = buf_detach(&b);
 	}
@@ -320,7 +253,6 @@ int start_trial(sweep *w, slot *sl, long long trial, char *params, const sigset_
 	}
 	rc = 0;
 done:
-	json_doc_free(d);
 	sweep_argv_free(cmd);
 	if (argv) {
 		for (size_t i = 0; i < nargv; i++)
@@ -345,10 +277,10 @@ void trial_ended(sweep *w, slot *sl, int wstatus, bool stopping)
 		sl->run_id[0] = '\0';
 	int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	double value = NAN;
-	char status[32] = "?";
+	cairn_status status = CAIRN_STATUS_RUNNING;
 	cairn_trial_state st;
 	const char *word;
-	bool has = sl->run_id[0] && run_objective(w, sl->run_id, &value, status, sizeof status);
+	bool has = sl->run_id[0] && run_objective(w, sl->run_id, &value, &status);
 	if (sl->prune_sent && sl->run_id[0]) {
 		cairn_run *r = NULL;
 		if (cairn_run_open(&r, w->s, sl->run_id) == 0) {
@@ -361,7 +293,7 @@ void trial_ended(sweep *w, slot *sl, int wstatus, bool stopping)
 		value = sl->best_seen;
 		word = "pruned";
 		w->npruned++;
-	} else if (stopping && (!sl->run_id[0] || strcmp(status, "finished") != 0)) {
+	} else if (stopping && (!has || status != CAIRN_STATUS_FINISHED)) {
 		/* interrupted: back to the queue for --resume */
 		if (cairn_sweep_trial_set(w->s, w->sweep_id, sl->trial, CAIRN_TRIAL_QUEUED, NULL,
 		                          NAN))
@@ -389,17 +321,11 @@ void trial_ended(sweep *w, slot *sl, int wstatus, bool stopping)
 		size_t n;
 		if (run_curve(w, sl->run_id, &steps, &vals, &n) == 0)
 			cairn_pruner_add(w->pruner, steps, vals, n);
-		free(steps);
-		free(vals);
+		cairn_free(steps);
+		cairn_free(vals);
 	}
-	if (st == CAIRN_TRIAL_DONE && (!w->have_best || better(w, value, w->best))) {
-		w->have_best = true;
-		w->best = value;
-		w->best_trial = sl->trial;
-		free(w->best_params);
-		w->best_params = strdup(sl->params);
-		snprintf(w->best_run, sizeof w->best_run, "%s", sl->run_id);
-	}
+	if (st == CAIRN_TRIAL_DONE && (!w->have_best || better(w, value, w->best)))
+		set_best(w, sl->trial, value, sl->params, sl->run_id);
 	if (!w->quiet) {
 		buf b = BUF_INIT;
 		char v[40] = "", bv[40] = "";
@@ -423,7 +349,7 @@ void trial_ended(sweep *w, slot *sl, int wstatus, bool stopping)
 		buf_free(&b);
 	}
 done:
-	free(sl->params);
+	cairn_params_free(sl->params);
 	sl->params = NULL;
 	sl->pid = 0;
 }
@@ -454,6 +380,6 @@ void check_prune(sweep *w, slot *sl)
 			kill(sl->pid, SIGTERM);
 		}
 	}
-	free(steps);
-	free(vals);
+	cairn_free(steps);
+	cairn_free(vals);
 }

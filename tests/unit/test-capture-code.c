@@ -588,6 +588,61 @@ static void test_python_detection(void **state)
 	free(dir);
 }
 
+/* The typed report says what the JSON one says: the same warnings, in order,
+ * and the environment's object id. */
+static void test_capture_ext(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/proj", u.dir);
+	sh("mkdir -p %s && cd %s && echo a > train.py && head -c 5000000 /dev/zero > big.txt", dir,
+	   dir);
+	cairn_capture_options o = CAIRN_CAPTURE_OPTIONS_INIT;
+	o.cwd = dir;
+	o.env = 0;
+	cairn_run *r = NULL;
+	cairn_capture_report *rep = NULL;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	assert_ok(cairn_run_capture_ext(&rep, r, &o));
+	assert_true(cairn_capture_report_warning_count(rep) >= 1);
+	assert_non_null(strstr(cairn_capture_report_warning(rep, 0), "taken for data"));
+	assert_null(cairn_capture_report_warning(rep, cairn_capture_report_warning_count(rep)));
+	assert_null(cairn_capture_report_environment(rep)); /* env = 0 */
+	char *js = NULL;
+	cairn_run *r2 = NULL;
+	assert_ok(cairn_run_create(&r2, u.s, NULL));
+	assert_ok(cairn_run_capture_report(&js, r2, &o));
+	json_doc *d = parse(js);
+	const json *w = json_get(json_root(d), "warnings");
+	assert_int_equal(w->len, cairn_capture_report_warning_count(rep));
+	size_t i = 0;
+	for (const json *x = w->child; x; x = x->next, i++)
+		assert_string_equal(x->str, cairn_capture_report_warning(rep, i));
+	json_doc_free(d);
+	cairn_free(js);
+	cairn_capture_report_free(rep);
+	/* no report wanted; a NULL run; NULL-safe accessors and free */
+	assert_ok(cairn_run_capture_ext(NULL, r2, &o));
+	rep = (cairn_capture_report *)1;
+	assert_int_equal(cairn_run_capture_ext(&rep, NULL, &o), CAIRN_EINVALID);
+	assert_null(rep);
+	assert_int_equal(cairn_capture_report_warning_count(NULL), 0);
+	assert_null(cairn_capture_report_warning(NULL, 0));
+	assert_null(cairn_capture_report_environment(NULL));
+	cairn_capture_report_free(NULL);
+	/* the environment's id, when captured */
+	o.code = 0;
+	o.env = 1;
+	assert_ok(cairn_run_capture_ext(&rep, r, &o));
+	assert_int_equal(strlen(cairn_capture_report_environment(rep)), 64);
+	cairn_capture_report_free(rep);
+	cairn_run_free(r2);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_damaged_manifest),
 	    cmocka_unit_test(test_environment),
 	    cmocka_unit_test(test_python_detection),
+	    cmocka_unit_test(test_capture_ext),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -604,6 +604,168 @@ static void test_notebook_code(void **state)
 	assert_int_equal(cairn_notebook_code(&code, "not json", 8), CAIRN_EINVALID);
 }
 
+/* The typed command line is the JSON one, value for value, type for type. */
+static void test_argv_parse_typed(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/cairn-argv.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char cfg[4200];
+	snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+	FILE *f = fopen(cfg, "w");
+	assert_non_null(f);
+	fputs("a: 1\n", f);
+	fclose(f);
+	const char *argv[] = {"train",    "--lr", "0.1",          "--n", "3",  "--x",       "nan",
+	                      "--v",      "a",    "--v",          "2",   "-q", "--api-key", "s3",
+	                      "--config", cfg,    "name=Infinity"};
+	int argc = (int)(sizeof argv / sizeof argv[0]);
+	cairn_argv *a = NULL;
+	assert_ok(cairn_argv_parse(&a, argc, argv));
+	const cairn_params *p = cairn_argv_params(a);
+	cairn_value v;
+	assert_ok(cairn_params_lookup(&v, p, "lr"));
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	assert_true(v.f == 0.1);
+	assert_ok(cairn_params_lookup(&v, p, "n"));
+	assert_int_equal(v.type, CAIRN_TYPE_INT);
+	assert_int_equal(v.i, 3);
+	/* text that reads as nan or Infinity is a string, as it always was */
+	assert_ok(cairn_params_lookup(&v, p, "x"));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	assert_string_equal(v.s, "nan");
+	assert_ok(cairn_params_lookup(&v, p, "name"));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	assert_string_equal(v.s, "Infinity");
+	assert_ok(cairn_params_lookup(&v, p, "v"));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	assert_string_equal(v.s, "[\"a\", 2]");
+	assert_ok(cairn_params_lookup(&v, p, "q"));
+	assert_int_equal(v.type, CAIRN_TYPE_BOOL);
+	assert_int_equal(v.i, 1);
+	assert_int_equal(cairn_params_lookup(&v, p, "api_key"), CAIRN_ENOTFOUND);
+	assert_int_equal(v.type, CAIRN_TYPE_NONE);
+	assert_int_equal(cairn_argv_secret_count(a), 1);
+	assert_string_equal(cairn_argv_secret(a, 0), "api_key");
+	assert_null(cairn_argv_secret(a, 1));
+	assert_int_equal(cairn_argv_config_count(a), 1);
+	assert_string_equal(cairn_argv_config(a, 0), cfg);
+	assert_null(cairn_argv_config(a, 1));
+	/* in order, and the JSON wrapper writes the same list */
+	assert_string_equal(cairn_params_get(&v, p, 0), "lr");
+	assert_null(cairn_params_get(&v, p, cairn_params_count(p)));
+	json_doc *d = argv_doc(argc, argv);
+	const json *jp = json_get(json_root(d), "params");
+	assert_int_equal(jp->len, cairn_params_count(p));
+	size_t i = 0;
+	for (const json *x = jp->child; x; x = x->next, i++)
+		assert_string_equal(x->key, cairn_params_get(NULL, p, i));
+	json_doc_free(d);
+	cairn_argv_free(a);
+	/* failures: no command line; NULL-safe readers */
+	a = (cairn_argv *)1;
+	assert_int_equal(cairn_argv_parse(&a, 0, argv), CAIRN_EINVALID);
+	assert_null(a);
+	assert_int_equal(cairn_argv_parse(NULL, argc, argv), CAIRN_EINVALID);
+	assert_null(cairn_argv_params(NULL));
+	assert_int_equal(cairn_argv_config_count(NULL), 0);
+	assert_int_equal(cairn_argv_secret_count(NULL), 0);
+	assert_int_equal(cairn_params_count(NULL), 0);
+	assert_null(cairn_params_get(&v, NULL, 0));
+	assert_int_equal(cairn_params_lookup(&v, NULL, "x"), CAIRN_ENOTFOUND);
+	cairn_argv_free(NULL);
+	cairn_params_free(NULL);
+	unlink(cfg);
+	rmdir(dir);
+}
+
+/* A config's params typed: YAML's .nan stays the string "NaN" it always
+ * recorded, a quoted "NaN" too, 1.0 a float, lists their JSON text. */
+static void test_config_flatten_typed(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/cairn-flat.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char cfg[4200];
+	snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+	FILE *f = fopen(cfg, "w");
+	assert_non_null(f);
+	fputs("m:\n  lr: 1.0\n  n: 2\na: .nan\nb: \"NaN\"\nc: [1, 2]\nd: ~\ne: yes\n", f);
+	fclose(f);
+	cairn_params *p = NULL;
+	cairn_value v;
+	assert_ok(cairn_config_flatten(&p, cfg));
+	assert_int_equal(cairn_params_count(p), 7);
+	assert_ok(cairn_params_lookup(&v, p, "m.lr"));
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	assert_true(v.f == 1.0);
+	assert_ok(cairn_params_lookup(&v, p, "m.n"));
+	assert_int_equal(v.type, CAIRN_TYPE_INT);
+	assert_ok(cairn_params_lookup(&v, p, "a"));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	assert_string_equal(v.s, "NaN");
+	assert_ok(cairn_params_lookup(&v, p, "b"));
+	assert_int_equal(v.type, CAIRN_TYPE_STRING);
+	assert_ok(cairn_params_lookup(&v, p, "c"));
+	assert_string_equal(v.s, "[1, 2]");
+	assert_ok(cairn_params_lookup(&v, p, "d"));
+	assert_string_equal(v.s, "null");
+	assert_ok(cairn_params_lookup(&v, p, "e"));
+	assert_int_equal(v.type, CAIRN_TYPE_BOOL);
+	cairn_params_free(p);
+	/* failures: missing file, not a config, malformed, no output */
+	char bad[4200];
+	snprintf(bad, sizeof bad, "%s/missing.yaml", dir);
+	p = (cairn_params *)1;
+	assert_int_equal(cairn_config_flatten(&p, bad), CAIRN_ENOTFOUND);
+	assert_null(p);
+	assert_int_equal(cairn_config_flatten(&p, "x.txt"), CAIRN_EINVALID);
+	assert_int_equal(cairn_config_flatten(NULL, cfg), CAIRN_EINVALID);
+	f = fopen(cfg, "w");
+	fputs("a: [1\n", f);
+	fclose(f);
+	assert_int_equal(cairn_config_flatten(&p, cfg), CAIRN_EINVALID);
+	assert_null(p);
+	unlink(cfg);
+	rmdir(dir);
+}
+
+/* cairn_run_set_params: all or nothing, later values win, also within
+ * one call; cairn_run_log_params keeps write-once. */
+static void test_set_params(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r = NULL;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	const char *keys[] = {"a", "b", "a"};
+	cairn_value vals[3] = {{CAIRN_TYPE_INT, 1, 0, NULL},
+	                       {CAIRN_TYPE_FLOAT, 0, NAN, NULL},
+	                       {CAIRN_TYPE_STRING, 0, 0, "NaN"}};
+	assert_ok(cairn_run_set_params(r, keys, vals, 3));
+	char *js = NULL;
+	assert_ok(cairn_run_get_json(&js, u.s, cairn_run_id(r)));
+	assert_non_null(strstr(js, "\"a\":\"NaN\""));
+	cairn_free(js);
+	/* over the old values: fine */
+	cairn_value one = {CAIRN_TYPE_INT, 2, 0, NULL};
+	assert_ok(cairn_run_set_params(r, keys, &one, 1));
+	assert_int_equal(cairn_run_log_params(r, keys, vals, 1), CAIRN_ECONFLICT);
+	/* a bad key writes none of them */
+	const char *badk[] = {"c", ""};
+	assert_int_equal(cairn_run_set_params(r, badk, vals, 2), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_set_params(NULL, keys, vals, 1), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_set_params(r, NULL, vals, 1), CAIRN_EINVALID);
+	assert_ok(cairn_run_set_params(r, NULL, NULL, 0));
+	assert_ok(cairn_run_get_json(&js, u.s, cairn_run_id(r)));
+	assert_null(strstr(js, "\"c\""));
+	assert_non_null(strstr(js, "\"a\":2"));
+	cairn_free(js);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +786,9 @@ int main(void)
 	    cmocka_unit_test(test_config_snapshot_masked),
 	    cmocka_unit_test(test_log_config_masked),
 	    cmocka_unit_test(test_notebook_code),
+	    cmocka_unit_test(test_argv_parse_typed),
+	    cmocka_unit_test(test_config_flatten_typed),
+	    cmocka_unit_test(test_set_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -466,6 +466,169 @@ static void test_queue(void **state)
 	unit_store_close(&u);
 }
 
+/* The typed queue: claims with typed params, the trial list, TPE told from
+ * the store, and the two reads of a trial's run. */
+static int typed_suggest(void *ctx, int64_t trial, char **out)
+{
+	cairn_sampler *sm = ctx;
+	char *p = NULL;
+	int rc = cairn_sampler_suggest(&p, sm, trial);
+	if (rc == 0) {
+		*out = strdup(p);
+		cairn_free(p);
+	}
+	return rc;
+}
+
+static void test_queue_typed(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_sweep_spec *sp = parse_ok("method: tpe\n"
+	                                "metric: {name: loss}\n"
+	                                "trials: 4\n"
+	                                "tpe: {startup_trials: 1}\n"
+	                                "parameters:\n"
+	                                "  lr: {min: 0.0, max: 1.0}\n"
+	                                "  n: {min: 1, max: 5}\n"
+	                                "  opt: {values: [adam, \"NaN\", 1.5, true]}\n");
+	cairn_sampler *sm = NULL;
+	assert_ok(cairn_sampler_new(&sm, sp));
+	cairn_run *sw = NULL;
+	assert_ok(cairn_run_create(&sw, u.s, NULL));
+	const char *id = cairn_run_id(sw);
+	int64_t t;
+	cairn_params *p = NULL;
+	assert_ok(cairn_sweep_trial_claim_params(&t, &p, u.s, id, 4, "h:1", typed_suggest, sm));
+	assert_int_equal(t, 0);
+	assert_int_equal(cairn_params_count(p), 3);
+	cairn_value v;
+	assert_string_equal(cairn_params_get(&v, p, 0), "lr");
+	assert_int_equal(v.type, CAIRN_TYPE_FLOAT);
+	assert_true(v.f >= 0 && v.f <= 1);
+	assert_ok(cairn_params_lookup(&v, p, "n"));
+	assert_int_equal(v.type, CAIRN_TYPE_INT);
+	assert_ok(cairn_params_lookup(&v, p, "opt"));
+	assert_true(v.type == CAIRN_TYPE_STRING || v.type == CAIRN_TYPE_FLOAT ||
+	            v.type == CAIRN_TYPE_BOOL);
+	if (v.type == CAIRN_TYPE_STRING) /* the quoted "NaN" stays a string */
+		assert_true(strcmp(v.s, "adam") == 0 || strcmp(v.s, "NaN") == 0);
+	cairn_params_free(p);
+
+	/* the trial's run: status and objective, and its curve */
+	cairn_run *tr = NULL;
+	cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+	o.name = "t-0";
+	o.parent = id;
+	assert_ok(cairn_run_create(&tr, u.s, &o));
+	double val = 0;
+	cairn_status st = CAIRN_STATUS_KILLED;
+	assert_ok(cairn_sweep_run_objective(&val, &st, u.s, cairn_run_id(tr), "loss"));
+	assert_true(isnan(val)); /* not logged yet */
+	assert_int_equal(st, CAIRN_STATUS_RUNNING);
+	int64_t *steps = NULL;
+	double *vals = NULL;
+	size_t n = 9;
+	assert_ok(cairn_sweep_run_curve(&steps, &vals, &n, u.s, cairn_run_id(tr), "loss"));
+	assert_int_equal(n, 0);
+	cairn_free(steps);
+	cairn_free(vals);
+	assert_ok(cairn_run_log_metric(tr, "loss", 3.0, 0, 0));
+	assert_ok(cairn_run_log_metric(tr, "loss", NAN, 1, 0));
+	assert_ok(cairn_run_log_metric(tr, "loss", 0.5, 2, 0));
+	assert_ok(cairn_run_finish(tr, CAIRN_STATUS_FINISHED, 0));
+	assert_ok(cairn_sweep_run_objective(&val, &st, u.s, cairn_run_id(tr), "loss"));
+	assert_true(val == 0.5);
+	assert_int_equal(st, CAIRN_STATUS_FINISHED);
+	assert_ok(cairn_sweep_run_objective(NULL, &st, u.s, cairn_run_id(tr), NULL));
+	assert_ok(cairn_sweep_run_objective(&val, NULL, u.s, cairn_run_id(tr), "other"));
+	assert_true(isnan(val));
+	assert_ok(cairn_sweep_run_curve(&steps, &vals, &n, u.s, cairn_run_id(tr), "loss"));
+	assert_int_equal(n, 3);
+	assert_int_equal(steps[2], 2);
+	assert_true(isnan(vals[1]));
+	assert_true(vals[2] == 0.5);
+	cairn_free(steps);
+	cairn_free(vals);
+	/* failures: no such run, NULL arguments */
+	assert_int_equal(cairn_sweep_run_objective(&val, &st, u.s, "ffffffff", "loss"),
+	                 CAIRN_ENOTFOUND);
+	assert_true(isnan(val));
+	assert_int_equal(cairn_sweep_run_objective(&val, &st, u.s, NULL, "loss"), CAIRN_EINVALID);
+	assert_int_equal(cairn_sweep_run_objective(&val, &st, NULL, id, "loss"), CAIRN_EINVALID);
+	assert_int_equal(cairn_sweep_run_curve(&steps, &vals, &n, u.s, "ffffffff", "loss"),
+	                 CAIRN_ENOTFOUND);
+	assert_null(steps);
+	assert_int_equal(cairn_sweep_run_curve(&steps, &vals, &n, u.s, id, NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_sweep_run_curve(NULL, &vals, &n, u.s, id, "loss"), CAIRN_EINVALID);
+
+	/* the trial list, typed as the JSON list says */
+	assert_ok(cairn_sweep_trial_set(u.s, id, 0, CAIRN_TRIAL_DONE, cairn_run_id(tr), 0.5));
+	assert_ok(cairn_sweep_trial_claim_params(&t, &p, u.s, id, 4, "h:1", typed_suggest, sm));
+	assert_int_equal(t, 1);
+	cairn_params_free(p);
+	cairn_trial_list *l = NULL;
+	assert_ok(cairn_sweep_trials(&l, u.s, id));
+	assert_int_equal(cairn_trial_list_count(l), 2);
+	const cairn_trial *t0 = cairn_trial_list_get(l, 0), *t1 = cairn_trial_list_get(l, 1);
+	assert_int_equal(t0->trial, 0);
+	assert_int_equal(t0->state, CAIRN_TRIAL_DONE);
+	assert_string_equal(t0->run, cairn_run_id(tr));
+	assert_true(t0->value == 0.5);
+	assert_int_equal(cairn_params_count(t0->params), 3);
+	assert_int_equal(t1->state, CAIRN_TRIAL_RUNNING);
+	assert_null(t1->run);
+	assert_true(isnan(t1->value));
+	assert_null(cairn_trial_list_get(l, 2));
+	cairn_trial_list_free(l);
+	l = (cairn_trial_list *)1;
+	assert_int_equal(cairn_sweep_trials(&l, u.s, "ffffffff"), CAIRN_ENOTFOUND);
+	assert_null(l);
+	assert_int_equal(cairn_sweep_trials(&l, u.s, NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_sweep_trials(NULL, u.s, id), CAIRN_EINVALID);
+	assert_int_equal(cairn_trial_list_count(NULL), 0);
+	assert_null(cairn_trial_list_get(NULL, 0));
+	cairn_trial_list_free(NULL);
+
+	/* told from the store == told by hand (the done trial only) */
+	cairn_sampler *a = NULL, *b = NULL;
+	assert_ok(cairn_sampler_new(&a, sp));
+	assert_ok(cairn_sampler_new(&b, sp));
+	assert_ok(cairn_sampler_tell_trials(a, u.s, id));
+	char *j = NULL;
+	assert_ok(cairn_sweep_trials_json(&j, u.s, id));
+	const char *ps = strstr(j, "\"params\":") + 9;
+	const char *pe = strchr(ps, '}');
+	char *p0 = strndup(ps, (size_t)(pe - ps + 1));
+	assert_ok(cairn_sampler_tell(b, p0, CAIRN_TRIAL_DONE, 0.5));
+	free(p0);
+	cairn_free(j);
+	char *sa = NULL, *sb = NULL;
+	assert_ok(cairn_sampler_suggest(&sa, a, 7));
+	assert_ok(cairn_sampler_suggest(&sb, b, 7));
+	assert_string_equal(sa, sb);
+	cairn_free(sa);
+	cairn_free(sb);
+	assert_int_equal(cairn_sampler_tell_trials(a, u.s, "ffffffff"), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_sampler_tell_trials(NULL, u.s, id), CAIRN_EINVALID);
+	cairn_sampler_free(a);
+	cairn_sampler_free(b);
+
+	/* a claim with no output is refused, and one past the budget is ENOTFOUND */
+	assert_int_equal(
+	    cairn_sweep_trial_claim_params(&t, NULL, u.s, id, 4, "h", typed_suggest, sm),
+	    CAIRN_EINVALID);
+	assert_int_equal(cairn_sweep_trial_claim_params(&t, &p, u.s, id, 2, "h", typed_suggest, sm),
+	                 CAIRN_ENOTFOUND);
+	assert_null(p);
+	cairn_run_free(tr);
+	cairn_run_free(sw);
+	cairn_sampler_free(sm);
+	cairn_sweep_spec_free(sp);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_median_rule),
 	    cmocka_unit_test(test_median_rule_best_and_sparse),
 	    cmocka_unit_test(test_queue),
+	    cmocka_unit_test(test_queue_typed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,9 +33,8 @@ void capture_warn(capture_ctx *c, const char *fmt, ...)
 	va_end(ap);
 	if (c->nwarnings >= 200)
 		return; /* bounded: the first ones say enough */
-	if (c->nwarnings++)
-		buf_putc(&c->warnings, ',');
-	json_str(&c->warnings, msg);
+	c->nwarnings++;
+	buf_add(&c->warnings, msg, strlen(msg) + 1);
 }
 
 int capture_run_rid(cairn_run *r, int64_t *out)
@@ -159,7 +158,34 @@ static void ctx_free(capture_ctx *c)
 	free(c->env_allow);
 }
 
-int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capture_options *o)
+struct cairn_capture_report {
+	char **warnings;
+	size_t nwarnings;
+	char env_oid[65];
+	char *code_json; /* the code part of the JSON report, or NULL */
+};
+
+/* What the capture in c found, as a report. */
+static int report_new(cairn_capture_report **out, const capture_ctx *c)
+{
+	cairn_capture_report *r = calloc(1, sizeof *r);
+	if (!r)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	*out = r;
+	r->warnings = calloc((size_t)c->nwarnings + 1, sizeof *r->warnings);
+	if (!r->warnings)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t off = 0; off < c->warnings.len; off += strlen(c->warnings.ptr + off) + 1)
+		if (!(r->warnings[r->nwarnings++] = strdup(c->warnings.ptr + off)))
+			return err_set(CAIRN_ENOMEM, "out of memory");
+	snprintf(r->env_oid, sizeof r->env_oid, "%s", c->env_oid);
+	if (c->code_report.len && !(r->code_json = strndup(c->code_report.ptr, c->code_report.len)))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
+}
+
+int cairn_run_capture_ext(cairn_capture_report **out, cairn_run *run,
+                          const cairn_capture_options *o)
 {
 	cairn_capture_options def = CAIRN_CAPTURE_OPTIONS_INIT;
 	capture_ctx c;
@@ -167,8 +193,8 @@ int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capt
 	memset(&c, 0, sizeof c);
 	buf_init(&c.warnings);
 	buf_init(&c.code_report);
-	if (out_report)
-		*out_report = NULL;
+	if (out)
+		*out = NULL;
 	if (!run)
 		return err_set(CAIRN_EINVALID, "no run");
 	if (!o)
@@ -256,24 +282,9 @@ int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capt
 		if (e)
 			capture_warn(&c, "environment not captured: %s", cairn_error_last());
 	}
-	if (out_report) {
-		buf r = BUF_INIT;
-		bool first = true;
-		buf_putc(&r, '{');
-		json_key(&r, &first, "code");
-		if (c.code_report.len)
-			buf_add(&r, c.code_report.ptr, c.code_report.len);
-		else
-			buf_puts(&r, "null");
-		json_key(&r, &first, "environment");
-		json_str(&r, c.env_oid[0] ? c.env_oid : NULL);
-		json_key(&r, &first, "warnings");
-		buf_putc(&r, '[');
-		buf_add(&r, c.warnings.ptr, c.warnings.len);
-		buf_puts(&r, "]}");
-		*out_report = buf_detach(&r);
-		if (!*out_report)
-			rc = err_set(CAIRN_ENOMEM, "out of memory");
+	if (out && (rc = report_new(out, &c)) != 0) {
+		cairn_capture_report_free(*out);
+		*out = NULL;
 	}
 done:
 	ctx_free(&c);
@@ -282,7 +293,61 @@ done:
 
 int cairn_run_capture(cairn_run *run, const cairn_capture_options *opts)
 {
-	return cairn_run_capture_report(NULL, run, opts);
+	return cairn_run_capture_ext(NULL, run, opts);
+}
+
+int cairn_run_capture_report(char **out_report, cairn_run *run, const cairn_capture_options *opts)
+{
+	cairn_capture_report *r = NULL;
+	if (out_report)
+		*out_report = NULL;
+	int rc = cairn_run_capture_ext(out_report ? &r : NULL, run, opts);
+	if (rc || !out_report)
+		return rc;
+	buf b = BUF_INIT;
+	bool first = true;
+	buf_putc(&b, '{');
+	json_key(&b, &first, "code");
+	buf_puts(&b, r->code_json ? r->code_json : "null");
+	json_key(&b, &first, "environment");
+	json_str(&b, r->env_oid[0] ? r->env_oid : NULL);
+	json_key(&b, &first, "warnings");
+	buf_putc(&b, '[');
+	for (size_t i = 0; i < r->nwarnings; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		json_str(&b, r->warnings[i]);
+	}
+	buf_puts(&b, "]}");
+	cairn_capture_report_free(r);
+	*out_report = buf_detach(&b);
+	return *out_report ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+size_t cairn_capture_report_warning_count(const cairn_capture_report *r)
+{
+	return r ? r->nwarnings : 0;
+}
+
+const char *cairn_capture_report_warning(const cairn_capture_report *r, size_t i)
+{
+	return r && i < r->nwarnings ? r->warnings[i] : NULL;
+}
+
+const char *cairn_capture_report_environment(const cairn_capture_report *r)
+{
+	return r && r->env_oid[0] ? r->env_oid : NULL;
+}
+
+void cairn_capture_report_free(cairn_capture_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
+	free(r->code_json);
+	free(r);
 }
 
 int cairn_code_require_clean(cairn_store *store, const char *cwd)

@@ -41,7 +41,7 @@ typedef struct capture_ctx {
 	char *cwd;    /* absolute */
 	char *root;   /* project root: the git work tree, else cwd (absolute) */
 	int64_t cap;  /* snapshot size cap, bytes */
-	buf warnings; /* JSON array members, comma-separated */
+	buf warnings; /* the messages, each NUL-terminated, one after another */
 	int nwarnings;
 	buf code_report; /* JSON object for the report's "code", or empty */
 	char env_oid[65];

@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "lib/capture/capture.h"
+#include "lib/capture/param-list.h"
 #include "lib/store/capture.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -440,4 +441,20 @@ int cairn_config_flatten_json(char **out, const char *path)
 	}
 	*out = buf_detach(&b);
 	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+int cairn_config_flatten(cairn_params **out, const char *path)
+{
+	char *js = NULL;
+	if (out)
+		*out = NULL;
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no output for the config's params");
+	int rc = cairn_config_flatten_json(&js, path);
+	/* the flattener writes JSON (its lists are JSON text anyway); typing
+	 * its members is the rule every params object follows */
+	if (rc == 0)
+		rc = params_from_json(out, js, "config params");
+	cairn_free(js);
+	return rc;
 }

@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "lib/capture/capture.h"
+#include "lib/capture/param-list.h"
 #include "lib/store/capture.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -337,28 +338,38 @@ static int plist_add(plist *l, const char *key, size_t keylen, const char *val)
 	return 0;
 }
 
-static void typed_text(buf *b, const char *text)
+/* A value from the command line: a bare flag is true, text is typed. */
+static void typed_text(cairn_value *v, const char *text)
 {
-	cairn_value v;
 	if (!text) {
-		json_bool(b, true);
+		memset(v, 0, sizeof *v);
+		v->type = CAIRN_TYPE_BOOL;
+		v->i = 1;
 		return;
 	}
-	cairn_value_parse(&v, text);
-	json_typed_value(b, &v);
+	cairn_value_parse(v, text);
 }
 
-/* Append a string to a JSON list body unless it is there already. */
-static void add_unique(buf *list, int *n, const char *text)
+struct cairn_argv {
+	cairn_params *params;
+	char **configs, **secrets;
+	size_t nconfigs, nsecrets;
+};
+
+/* Append a copy of text to a list unless it is there already. */
+static int add_unique(char ***list, size_t *n, const char *text)
 {
-	buf q = BUF_INIT;
-	json_str(&q, text);
-	if (buf_ok(&q) && !strstr(list->ptr, q.ptr)) {
-		if ((*n)++)
-			buf_putc(list, ',');
-		buf_add(list, q.ptr, q.len);
-	}
-	buf_free(&q);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i], text) == 0)
+			return 0;
+	char **nl = realloc(*list, (*n + 1) * sizeof *nl);
+	if (!nl)
+		return -1;
+	*list = nl;
+	if (!(nl[*n] = strdup(text)))
+		return -1;
+	(*n)++;
+	return 0;
 }
 
 /* Normalise an option name into a param key: hyphens become underscores. */
@@ -372,34 +383,79 @@ static char *option_key(const char *name, size_t n)
 	return k;
 }
 
-int cairn_argv_params_json(char **out, int argc, const char *const *argv)
+/* The params of plist l, typed, in order: one value as typed text, several
+ * (a repeated option) as one string, the JSON list of their typed values. */
+static int plist_params(cairn_params *out, const plist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const pkey *k = &l->v[i];
+		cairn_value v;
+		buf list = BUF_INIT;
+		if (k->n == 1) {
+			typed_text(&v, k->vals[0]);
+		} else {
+			buf_putc(&list, '[');
+			for (size_t j = 0; j < k->n; j++) {
+				cairn_value e;
+				if (j)
+					buf_puts(&list, ", ");
+				typed_text(&e, k->vals[j]);
+				json_typed_value(&list, &e);
+			}
+			buf_putc(&list, ']');
+			if (!buf_ok(&list)) {
+				buf_free(&list);
+				return err_set(CAIRN_ENOMEM, "out of memory");
+			}
+			v = (cairn_value){CAIRN_TYPE_STRING, 0, 0, list.ptr};
+		}
+		int rc = params_add(out, k->key, &v);
+		buf_free(&list);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int cairn_argv_parse(cairn_argv **out, int argc, const char *const *argv)
 {
 	plist pl = {0};
-	buf configs = BUF_INIT, secrets = BUF_INIT, b = BUF_INIT;
-	int nconfigs = 0, nsecrets = 0, rc = 0;
-	*out = NULL;
-	if (argc < 1 || !argv || !argv[0])
+	cairn_argv *a = NULL;
+	int rc = 0;
+	if (out)
+		*out = NULL;
+	if (!out || argc < 1 || !argv || !argv[0])
 		return err_set(CAIRN_EINVALID, "no command line");
+	if (!(a = calloc(1, sizeof *a)) || !(a->params = params_new())) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
 	bool opts_done = false;
 	for (int i = 1; i < argc; i++)
-		if (config_file(argv[i]))
-			add_unique(&configs, &nconfigs, argv[i]);
+		if (config_file(argv[i]) && add_unique(&a->configs, &a->nconfigs, argv[i])) {
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+			goto done;
+		}
 	for (int i = args_start(argc, argv); i < argc; i++) {
-		const char *a = argv[i];
+		const char *arg = argv[i];
 		char *key = NULL;
 		const char *val = NULL;
-		if (!opts_done && strcmp(a, "--") == 0) {
+		if (!opts_done && strcmp(arg, "--") == 0) {
 			opts_done = true;
 			continue;
 		}
-		if (!opts_done && option_like(a)) {
-			const char *name = a + (a[1] == '-' ? 2 : 1);
+		if (!opts_done && option_like(arg)) {
+			const char *name = arg + (arg[1] == '-' ? 2 : 1);
 			const char *eq = strchr(name, '=');
 			if (eq) {
 				key = option_key(name, (size_t)(eq - name));
 				val = eq + 1;
-				if (config_file(val))
-					add_unique(&configs, &nconfigs, val);
+				if (config_file(val) &&
+				    add_unique(&a->configs, &a->nconfigs, val)) {
+					free(key);
+					rc = err_set(CAIRN_ENOMEM, "out of memory");
+					goto done;
+				}
 			} else {
 				key = option_key(name, strlen(name));
 				if (i + 1 < argc && !option_like(argv[i + 1]) &&
@@ -407,10 +463,10 @@ int cairn_argv_params_json(char **out, int argc, const char *const *argv)
 					val = argv[++i];
 			}
 		} else {
-			if (!key_value_arg(a))
+			if (!key_value_arg(arg))
 				continue;
-			const char *eq = strchr(a, '=');
-			const char *k = a;
+			const char *eq = strchr(arg, '=');
+			const char *k = arg;
 			while (*k == '+' || *k == '~')
 				k++;
 			key = strndup(k, (size_t)(eq - k));
@@ -425,54 +481,109 @@ int cairn_argv_params_json(char **out, int argc, const char *const *argv)
 			free(key);
 			continue;
 		}
-		if (cairn_name_is_secret(key)) {
-			add_unique(&secrets, &nsecrets, key);
-			free(key);
-			continue;
-		}
-		int e = plist_add(&pl, key, strlen(key), val);
+		int e = cairn_name_is_secret(key) ? add_unique(&a->secrets, &a->nsecrets, key)
+		                                  : plist_add(&pl, key, strlen(key), val);
 		free(key);
 		if (e) {
 			rc = err_set(CAIRN_ENOMEM, "out of memory");
 			goto done;
 		}
 	}
-	buf_puts(&b, "{\"params\":{");
-	for (size_t i = 0; i < pl.n; i++) {
-		pkey *k = &pl.v[i];
-		if (i)
-			buf_putc(&b, ',');
-		json_str(&b, k->key);
-		buf_putc(&b, ':');
-		if (k->n == 1) {
-			typed_text(&b, k->vals[0]);
-			continue;
-		}
-		buf list = BUF_INIT;
-		buf_putc(&list, '[');
-		for (size_t j = 0; j < k->n; j++) {
-			if (j)
-				buf_puts(&list, ", ");
-			typed_text(&list, k->vals[j]);
-		}
-		buf_putc(&list, ']');
-		json_str(&b, list.ptr);
-		buf_free(&list);
-	}
-	buf_puts(&b, "},\"configs\":[");
-	buf_add(&b, configs.ptr, configs.len);
-	buf_puts(&b, "],\"secrets\":[");
-	buf_add(&b, secrets.ptr, secrets.len);
-	buf_puts(&b, "]}");
-	*out = buf_detach(&b);
-	if (!*out)
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	rc = plist_params(a->params, &pl);
 done:
 	plist_free(&pl);
-	buf_free(&configs);
-	buf_free(&secrets);
-	buf_free(&b);
-	return rc;
+	if (rc) {
+		cairn_argv_free(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+const cairn_params *cairn_argv_params(const cairn_argv *a)
+{
+	return a ? a->params : NULL;
+}
+
+size_t cairn_argv_config_count(const cairn_argv *a)
+{
+	return a ? a->nconfigs : 0;
+}
+
+const char *cairn_argv_config(const cairn_argv *a, size_t i)
+{
+	return a && i < a->nconfigs ? a->configs[i] : NULL;
+}
+
+size_t cairn_argv_secret_count(const cairn_argv *a)
+{
+	return a ? a->nsecrets : 0;
+}
+
+const char *cairn_argv_secret(const cairn_argv *a, size_t i)
+{
+	return a && i < a->nsecrets ? a->secrets[i] : NULL;
+}
+
+void cairn_argv_free(cairn_argv *a)
+{
+	if (!a)
+		return;
+	cairn_params_free(a->params);
+	for (size_t i = 0; i < a->nconfigs; i++)
+		free(a->configs[i]);
+	for (size_t i = 0; i < a->nsecrets; i++)
+		free(a->secrets[i]);
+	free(a->configs);
+	free(a->secrets);
+	free(a);
+}
+
+/* A params list as a JSON object, each value by json_typed_value. */
+void params_json(buf *b, const cairn_params *p)
+{
+	buf_putc(b, '{');
+	for (size_t i = 0; i < cairn_params_count(p); i++) {
+		cairn_value v;
+		const char *key = cairn_params_get(&v, p, i);
+		if (i)
+			buf_putc(b, ',');
+		json_str(b, key);
+		buf_putc(b, ':');
+		json_typed_value(b, &v);
+	}
+	buf_putc(b, '}');
+}
+
+static void json_list(buf *b, char *const *v, size_t n)
+{
+	buf_putc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		json_str(b, v[i]);
+	}
+	buf_putc(b, ']');
+}
+
+int cairn_argv_params_json(char **out, int argc, const char *const *argv)
+{
+	cairn_argv *a = NULL;
+	*out = NULL;
+	int rc = cairn_argv_parse(&a, argc, argv);
+	if (rc)
+		return rc;
+	buf b = BUF_INIT;
+	buf_puts(&b, "{\"params\":");
+	params_json(&b, a->params);
+	buf_puts(&b, ",\"configs\":");
+	json_list(&b, a->configs, a->nconfigs);
+	buf_puts(&b, ",\"secrets\":");
+	json_list(&b, a->secrets, a->nsecrets);
+	buf_putc(&b, '}');
+	cairn_argv_free(a);
+	*out = buf_detach(&b);
+	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
 }
 
 static void shell_quote(buf *b, const char *s)
@@ -553,79 +664,34 @@ int cairn_command_line_masked(char **out, int argc, const char *const *argv)
 
 int cairn_run_log_params_json(cairn_run *run, const char *text, int overwrite)
 {
-	char err[160];
-	const char **keys = NULL;
-	cairn_value *vals = NULL;
-	buf *texts = NULL;
-	size_t n = 0;
-	int rc = 0;
 	if (!run || !text)
 		return err_set(CAIRN_EINVALID, "no run or no params");
-	json_doc *d = json_parse(text, strlen(text), NULL, err, sizeof err);
-	if (!d)
-		return err_set(CAIRN_EINVALID, "params are not valid JSON: %s", err);
-	const json *r = json_root(d);
-	if (r->type != JSON_OBJ) {
-		json_doc_free(d);
-		return err_set(CAIRN_EINVALID, "params must be a JSON object");
-	}
-	keys = calloc(r->len + 1, sizeof *keys);
-	vals = calloc(r->len + 1, sizeof *vals);
-	texts = calloc(r->len + 1, sizeof *texts);
-	if (!keys || !vals || !texts) {
+	cairn_params *p = NULL;
+	int rc = params_from_json(&p, text, "params");
+	if (rc)
+		return rc;
+	rc = params_record(run, p, overwrite != 0);
+	cairn_params_free(p);
+	return rc;
+}
+
+int params_record(cairn_run *run, const cairn_params *p, bool overwrite)
+{
+	size_t n = cairn_params_count(p);
+	const char **keys = calloc(n + 1, sizeof *keys);
+	cairn_value *vals = calloc(n + 1, sizeof *vals);
+	int rc = 0;
+	if (!keys || !vals) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (const json *c = r->child; c; c = c->next, n++) {
-		cairn_value *v = &vals[n];
-		keys[n] = c->key;
-		buf_init(&texts[n]);
-		if ((rc = cairn_key_validate(c->key, "param key")) != 0)
-			goto done;
-		switch (c->type) {
-		case JSON_NUM:
-			if (c->is_int) {
-				v->type = CAIRN_TYPE_INT;
-				v->i = c->i;
-			} else {
-				v->type = CAIRN_TYPE_FLOAT;
-				v->f = c->num;
-			}
-			break;
-		case JSON_BOOL:
-			v->type = CAIRN_TYPE_BOOL;
-			v->i = c->b;
-			break;
-		case JSON_STR:
-			v->type = CAIRN_TYPE_STRING;
-			v->s = c->str;
-			break;
-		case JSON_NULL:
-			v->type = CAIRN_TYPE_STRING;
-			v->s = "null";
-			break;
-		default:
-			json_node_text(&texts[n], c, 0, false);
-			v->type = CAIRN_TYPE_STRING;
-			v->s = texts[n].ptr;
-		}
-		if (v->type == CAIRN_TYPE_STRING && strlen(v->s) > TEXT_VALUE_MAX) {
-			rc = err_set(CAIRN_ETOOBIG, "param '%s' value too long (at most %d bytes)",
-			             c->key, TEXT_VALUE_MAX);
-			goto done;
-		}
-	}
-	int64_t rid;
-	if ((rc = capture_run_rid(run, &rid)) != 0)
-		goto done;
-	rc = store_params_put_many(cairn_run_store(run), rid, keys, vals, n, overwrite != 0);
+	for (size_t i = 0; i < n; i++)
+		keys[i] = cairn_params_get(&vals[i], p, i);
+	rc = overwrite ? cairn_run_set_params(run, keys, vals, n)
+	               : cairn_run_log_params(run, keys, vals, n);
 done:
-	for (size_t i = 0; texts && i < n; i++)
-		buf_free(&texts[i]);
 	free(keys);
 	free(vals);
-	free(texts);
-	json_doc_free(d);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * lib/run/run.c — run handles: creating and attaching, logging params, metrics,
- * tags, properties, notes and artifacts, finishing, and reading runs back.
+ * tags, properties and notes, finishing, and reading runs back (artifacts
+ * are logged in artifact.c; the handle's layout is in run.h).
  *
  * A cairn_run caches, per metric key, the interned key id and the last step
  * this handle logged, in an open-addressing table guarded by `mu`, so the
@@ -8,39 +9,18 @@
  * one append to the store's writer.  Thread-safe.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/run/run.h"
 #include "lib/store/capture.h"
 #include "lib/store/store.h"
 #include "util/fs.h"
-
-typedef struct keyent {
-	char *name;
-	uint64_t hash;
-	int64_t kid;
-	int64_t last_step;
-} keyent;
-
-struct cairn_run {
-	cairn_store *store;
-	int64_t rid;
-	char id[CAIRN_RUN_ID_HEXSZ + 1];
-	char *name;
-	char *project;
-	int64_t seq;
-	pthread_mutex_t mu;
-	keyent *keys;
-	size_t nkeys, capkeys; /* capkeys is a power of two */
-};
 
 static int run_alloc(cairn_run **out, cairn_store *s, int64_t rid, const char *id)
 {
@@ -392,7 +372,8 @@ int cairn_run_log_param_text(cairn_run *r, const char *key, const char *text)
 	return param_put(r, key, &v, false);
 }
 
-int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+static int params_put_many(cairn_run *r, const char *const *keys, const cairn_value *values,
+                           size_t n, bool overwrite)
 {
 	if (!r || (n && (!keys || !values)))
 		return err_set(CAIRN_EINVALID, "no run, no param keys or no values");
@@ -402,7 +383,17 @@ int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_valu
 		if (rc || (rc = check_value(keys[i], &values[i])) != 0)
 			return rc;
 	}
-	return store_params_put_many(r->store, r->rid, keys, values, n, false);
+	return store_params_put_many(r->store, r->rid, keys, values, n, overwrite);
+}
+
+int cairn_run_log_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+{
+	return params_put_many(r, keys, values, n, false);
+}
+
+int cairn_run_set_params(cairn_run *r, const char *const *keys, const cairn_value *values, size_t n)
+{
+	return params_put_many(r, keys, values, n, true);
 }
 
 int cairn_run_set_tag(cairn_run *r, const char *tag)
@@ -461,244 +452,6 @@ int cairn_run_set_name(cairn_run *r, const char *name)
 		}
 	}
 	return rc;
-}
-
-/* --- artifacts -------------------------------------------------------------- */
-
-static const char *media_type_of(const char *path)
-{
-	static const char *const map[][2] = {
-	    {".png", "image/png"},
-	    {".jpg", "image/jpeg"},
-	    {".jpeg", "image/jpeg"},
-	    {".svg", "image/svg+xml"},
-	    {".gif", "image/gif"},
-	    {".txt", "text/plain"},
-	    {".log", "text/plain"},
-	    {".md", "text/markdown"},
-	    {".csv", "text/csv"},
-	    {".tsv", "text/tab-separated-values"},
-	    {".json", "application/json"},
-	    {".yaml", "application/yaml"},
-	    {".yml", "application/yaml"},
-	    {".py", "text/x-python"},
-	    {".ipynb", "application/x-ipynb+json"},
-	    {".html", "text/html"},
-	    {".c", "text/x-c"},
-	    {".h", "text/x-c"},
-	    {".sh", "text/x-shellscript"},
-	    {".toml", "application/toml"},
-	    {".pkl", "application/octet-stream"},
-	    {".pdf", "application/pdf"},
-	};
-	const char *dot = strrchr(path_base(path), '.');
-	if (dot)
-		for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-			if (strcasecmp(dot, map[i][0]) == 0)
-				return map[i][1];
-	return "application/octet-stream";
-}
-
-static int artifact_file(cairn_run *r, const char *path, const char *name, const char *kind,
-                         const char *key, int64_t step, const char *media)
-{
-	char oid[CAIRN_OID_HEXSZ + 1];
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
-		               "cannot log artifact '%s': %s", path, strerror(errno));
-	int rc;
-	for (int attempt = 0;; attempt++) {
-		/* (again after a purge removed the object: it is read anew) */
-		rc = cairn_object_put_file(oid, r->store, path);
-		if (rc == 0)
-			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)st.st_size,
-			                        media ? media : media_type_of(name), kind, key,
-			                        step);
-		if (!object_retry(&rc, attempt))
-			return rc;
-	}
-}
-
-typedef struct walk_ctx {
-	cairn_run *r;
-	const char *root;
-	const char *name;
-	const char *kind;
-	int rc;
-} walk_ctx;
-
-/* nftw has no user pointer; the walk is serialised by a lock-free hand-off
- * through this thread-local (one walk per thread at a time). */
-static _Thread_local walk_ctx *walk_cur;
-
-static int walk_cb(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
-{
-	walk_ctx *c = walk_cur;
-	if (type != FTW_F || !S_ISREG(sb->st_mode))
-		return 0; /* directories, links and special files are not stored */
-	const char *rel = fpath + strlen(c->root);
-	while (*rel == '/')
-		rel++;
-	char *full = path_join(c->name, rel);
-	if (!full) {
-		c->rc = err_set(CAIRN_ENOMEM, "out of memory");
-		return 1;
-	}
-	c->rc = artifact_file(c->r, fpath, full, c->kind, NULL, CAIRN_STEP_AUTO, NULL);
-	free(full);
-	return c->rc ? 1 : 0;
-}
-
-int cairn_run_log_artifact_kind(cairn_run *r, const char *path, const char *name, const char *kind)
-{
-	if (!r || !path)
-		return err_set(CAIRN_EINVALID, "no run or no path");
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
-		               "cannot log artifact '%s': %s", path, strerror(errno));
-	if (!name || !*name)
-		name = path_base(path);
-	int rc = cairn_key_validate(name, "artifact name");
-	if (rc)
-		return rc;
-	if (!relpath_is_safe(name))
-		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
-		               name);
-	if (!kind)
-		kind = CAIRN_ARTIFACT_FILE;
-	if (S_ISREG(st.st_mode))
-		return artifact_file(r, path, name, kind, NULL, CAIRN_STEP_AUTO, NULL);
-	if (!S_ISDIR(st.st_mode))
-		return err_set(CAIRN_EINVALID, "cannot log artifact '%s': not a file or directory",
-		               path);
-	walk_ctx c = {r, path, name, kind, 0};
-	walk_ctx *saved = walk_cur;
-	walk_cur = &c;
-	int w = nftw(path, walk_cb, 32, FTW_PHYS);
-	walk_cur = saved;
-	if (c.rc)
-		return c.rc;
-	if (w != 0)
-		return err_set(CAIRN_EIO, "cannot walk '%s': %s", path, strerror(errno));
-	return 0;
-}
-
-int cairn_run_log_artifact(cairn_run *r, const char *path, const char *name)
-{
-	return cairn_run_log_artifact_kind(r, path, name, CAIRN_ARTIFACT_FILE);
-}
-
-int cairn_run_log_artifact_buf(cairn_run *r, const void *data, size_t len, const char *name,
-                               const char *kind)
-{
-	if (!r || (!data && len))
-		return err_set(CAIRN_EINVALID, "no run or no data");
-	int rc = cairn_key_validate(name, "artifact name");
-	if (rc)
-		return rc;
-	if (!relpath_is_safe(name))
-		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
-		               name);
-	char oid[CAIRN_OID_HEXSZ + 1];
-	for (int attempt = 0;; attempt++) {
-		rc = cairn_object_put_buf(oid, r->store, data ? data : "", len);
-		if (rc == 0)
-			rc = store_artifact_put(
-			    r->store, r->rid, name, oid, (int64_t)len, media_type_of(name),
-			    kind ? kind : CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO);
-		if (!object_retry(&rc, attempt))
-			return rc;
-	}
-}
-
-/* Recognise an image by its first bytes; returns the extension or NULL. */
-static const char *image_kind(const unsigned char *p, size_t n, const char **media)
-{
-	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) {
-		*media = "image/png";
-		return "png";
-	}
-	if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
-		*media = "image/jpeg";
-		return "jpg";
-	}
-	/* SVG: XML text whose first element is <svg (allow a prolog) */
-	size_t lim = n < 1024 ? n : 1024;
-	for (size_t i = 0; i + 4 <= lim; i++) {
-		if (memcmp(p + i, "<svg", 4) == 0) {
-			*media = "image/svg+xml";
-			return "svg";
-		}
-	}
-	return NULL;
-}
-
-static int image_name(char *out, size_t n, const char *key, int64_t step, const char *ext)
-{
-	if (step == CAIRN_STEP_AUTO)
-		snprintf(out, n, "images/%s.%s", key, ext);
-	else
-		snprintf(out, n, "images/%s/%08lld.%s", key, (long long)step, ext);
-	return 0;
-}
-
-/* Validate an image's key, step and content; names its artifact path. */
-static int image_check(const char *key, int64_t step, const void *head, size_t n, const char *what,
-                       char *name, size_t namesz, const char **media)
-{
-	int rc = cairn_key_validate(key, "image key");
-	if (rc)
-		return rc;
-	if (step != CAIRN_STEP_AUTO && step < 0)
-		return err_set(CAIRN_EINVALID, "image '%s': negative step", key);
-	const char *ext = image_kind(head, n, media);
-	if (!ext)
-		return err_set(CAIRN_EINVALID, "%s is not a PNG, JPEG or SVG image", what);
-	image_name(name, namesz, key, step, ext);
-	return 0;
-}
-
-int cairn_run_log_image_buf(cairn_run *r, const char *key, const void *data, size_t len,
-                            int64_t step)
-{
-	char name[KEY_MAX + 64], oid[CAIRN_OID_HEXSZ + 1], what[KEY_MAX + 16];
-	const char *media = NULL;
-	if (!r || !data)
-		return err_set(CAIRN_EINVALID, "no run or no image data");
-	snprintf(what, sizeof what, "image '%s'", key ? key : "");
-	int rc = image_check(key, step, data, len, what, name, sizeof name, &media);
-	if (rc)
-		return rc;
-	for (int attempt = 0;; attempt++) {
-		rc = cairn_object_put_buf(oid, r->store, data, len);
-		if (rc == 0)
-			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)len, media,
-			                        CAIRN_ARTIFACT_IMAGE, key, step);
-		if (!object_retry(&rc, attempt))
-			return rc;
-	}
-}
-
-int cairn_run_log_image(cairn_run *r, const char *key, const char *path, int64_t step)
-{
-	char name[KEY_MAX + 64], what[4200];
-	const char *media = NULL;
-	unsigned char head[1024];
-	if (!r || !path)
-		return err_set(CAIRN_EINVALID, "no run or no path");
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
-		               "cannot read image '%s': %s", path, strerror(errno));
-	size_t n = fread(head, 1, sizeof head, f);
-	fclose(f);
-	snprintf(what, sizeof what, "'%s'", path);
-	int rc = image_check(key, step, head, n, what, name, sizeof name, &media);
-	if (rc)
-		return rc;
-	return artifact_file(r, path, name, CAIRN_ARTIFACT_IMAGE, key, step, media);
 }
 
 /* --- lifecycle ----------------------------------------------------------------- */

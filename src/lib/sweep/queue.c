@@ -3,14 +3,19 @@
  * (cairn/sweep.h, "the trial queue in the store"): each resolves the sweep
  * (and trial run) by id, prefix or name, checks its arguments, and makes
  * one store call (lib/store/sweep.h), so the queue works over any backend.
- * The trial list is written as JSON here, from the store's rows.
+ * The trial list is written as JSON here, from the store's rows, or typed
+ * (cairn_sweep_trials): the store keeps a trial's params as the JSON text
+ * the sampler wrote, and they are decoded here, never by a caller.  Also
+ * the two reads a sweep makes of its trials' runs (objective, curve).
  *
  * Thread-safety: as the store calls (each holds the store's lock); a claim
  * is one store transaction, so two drivers never get the same trial.
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "lib/capture/param-list.h"
 #include "lib/store/sweep.h"
 #include "util/json.h"
 
@@ -119,4 +124,147 @@ int cairn_sweep_reopen(cairn_store *s, const char *sweep)
 	if (rc)
 		return rc;
 	return store_run_reopen(s, rid);
+}
+
+/* --- typed reads --------------------------------------------------------------------- */
+
+int cairn_sweep_trial_claim_params(int64_t *out_trial, cairn_params **out_params, cairn_store *s,
+                                   const char *sweep, int64_t budget, const char *owner,
+                                   cairn_sweep_suggest_fn suggest, void *ctx)
+{
+	char *js = NULL;
+	if (!out_trial || !out_params)
+		return err_set(CAIRN_EINVALID, "no output for the claimed trial");
+	*out_params = NULL;
+	int rc = cairn_sweep_trial_claim(out_trial, &js, s, sweep, budget, owner, suggest, ctx);
+	/* the queue keeps a trial's params as the JSON object the sampler
+	 * wrote; typing it back is the queue's business */
+	if (rc == 0 && (rc = params_from_json(out_params, js, "trial params")) != 0) {
+		/* a claimed trial that cannot be read goes back to the queue */
+		int64_t rid;
+		if (sweep_rid(s, sweep, &rid) == 0)
+			store_trial_set(s, rid, *out_trial, CAIRN_TRIAL_QUEUED, 0, NAN);
+		err_set(rc, "trial %lld: %s", (long long)*out_trial, cairn_error_last());
+	}
+	free(js);
+	return rc;
+}
+
+struct cairn_trial_list {
+	cairn_trial *v;
+	size_t n;
+	char (*runs)[CAIRN_RUN_ID_HEXSZ + 1];
+};
+
+int cairn_sweep_trials(cairn_trial_list **out, cairn_store *s, const char *sweep)
+{
+	int64_t rid;
+	trial_row *rows = NULL;
+	size_t n = 0;
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no output for the trials");
+	*out = NULL;
+	if (!s || !sweep)
+		return err_set(CAIRN_EINVALID, "no store or no sweep");
+	int rc = sweep_rid(s, sweep, &rid);
+	if (rc == 0)
+		rc = store_trial_list(s, rid, &rows, &n);
+	if (rc)
+		return rc;
+	cairn_trial_list *l = calloc(1, sizeof *l);
+	if (l) {
+		l->v = calloc(n + 1, sizeof *l->v);
+		l->runs = calloc(n + 1, sizeof *l->runs);
+	}
+	if (!l || !l->v || !l->runs)
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++, l->n++) {
+		cairn_trial *t = &l->v[i];
+		cairn_params *p = NULL;
+		if ((rc = params_from_json(&p, rows[i].params, "trial params")) != 0)
+			break;
+		t->params = p;
+		t->trial = rows[i].trial;
+		t->state = rows[i].state;
+		t->value = rows[i].value;
+		memcpy(l->runs[i], rows[i].run_id, sizeof l->runs[i]);
+		t->run = rows[i].run_id[0] ? l->runs[i] : NULL;
+	}
+	trial_rows_free(rows, n);
+	if (rc) {
+		cairn_trial_list_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+size_t cairn_trial_list_count(const cairn_trial_list *l)
+{
+	return l ? l->n : 0;
+}
+
+const cairn_trial *cairn_trial_list_get(const cairn_trial_list *l, size_t i)
+{
+	return l && i < l->n ? &l->v[i] : NULL;
+}
+
+void cairn_trial_list_free(cairn_trial_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; l->v && i < l->n; i++)
+		cairn_params_free((cairn_params *)l->v[i].params);
+	free(l->v);
+	free(l->runs);
+	free(l);
+}
+
+/* A run of the store by id or prefix (not a deleted one), after the
+ * metrics this process buffered are written, as cairn_run_get_json reads. */
+static int trial_run_rid(cairn_store *s, const char *run, int64_t *rid)
+{
+	char id[CAIRN_RUN_ID_HEXSZ + 1];
+	if (!s || !run)
+		return err_set(CAIRN_EINVALID, "no store or no run");
+	writer_flush(s);
+	return store_run_lookup(s, run, false, rid, id);
+}
+
+int cairn_sweep_run_objective(double *out_value, cairn_status *out_status, cairn_store *s,
+                              const char *run, const char *metric)
+{
+	int64_t rid;
+	cairn_status st = CAIRN_STATUS_RUNNING;
+	double v = NAN;
+	bool has = false;
+	if (out_value)
+		*out_value = NAN;
+	int rc = trial_run_rid(s, run, &rid);
+	if (rc == 0)
+		rc = store_sweep_run_result(s, rid, metric, &st, &v, &has);
+	if (rc)
+		return rc;
+	if (out_value)
+		*out_value = has ? v : NAN;
+	if (out_status)
+		*out_status = st;
+	return 0;
+}
+
+int cairn_sweep_run_curve(int64_t **out_steps, double **out_values, size_t *out_n, cairn_store *s,
+                          const char *run, const char *metric)
+{
+	int64_t rid;
+	if (!out_steps || !out_values || !out_n)
+		return err_set(CAIRN_EINVALID, "no output for the curve");
+	*out_steps = NULL;
+	*out_values = NULL;
+	*out_n = 0;
+	if (!metric)
+		return err_set(CAIRN_EINVALID, "no metric");
+	int rc = trial_run_rid(s, run, &rid);
+	if (rc)
+		return rc;
+	return store_sweep_run_curve(s, rid, metric, out_steps, out_values, out_n);
 }

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/store/sweep.h"
 #include "util/json.h"
 
 /* --- the generator ------------------------------------------------------------------ */
@@ -296,6 +297,32 @@ int cairn_sampler_tell(cairn_sampler *s, const char *params_json, cairn_trial_st
 	if (!rc)
 		rc = cairn_sampler_tell_x(s, x, state, value);
 	free(x);
+	return rc;
+}
+
+int cairn_sampler_tell_trials(cairn_sampler *s, cairn_store *store, const char *sweep)
+{
+	int64_t rid;
+	trial_row *v = NULL;
+	size_t n = 0;
+	if (!s || !store || !sweep)
+		return err_set(CAIRN_EINVALID, "no sampler, store or sweep");
+	char id[CAIRN_RUN_ID_HEXSZ + 1];
+	int rc = store_run_lookup(store, sweep, false, &rid, id);
+	if (rc == 0)
+		rc = store_trial_list(store, rid, &v, &n);
+	/* the queue's params are the JSON this sampler's spec wrote: back to
+	 * x; a trial it cannot read (not of this spec) teaches nothing */
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (v[i].state != CAIRN_TRIAL_DONE && v[i].state != CAIRN_TRIAL_PRUNED)
+			continue;
+		int e = cairn_sampler_tell(s, v[i].params, v[i].state, v[i].value);
+		if (e == CAIRN_ENOMEM)
+			rc = e;
+		else if (e)
+			cairn_error_clear();
+	}
+	trial_rows_free(v, n);
 	return rc;
 }
 

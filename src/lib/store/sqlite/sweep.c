@@ -18,6 +18,7 @@
  *
  * Thread-safety: called with the store's lock held (sqlite.h).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,4 +272,90 @@ int sqlite_run_reopen(cairn_store *s, int64_t rid)
 	                  "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
 	                  " heartbeat = ? WHERE rid = ?",
 	                  "reopen the sweep", rid, NULL);
+}
+
+int sqlite_sweep_run_result(cairn_store *s, int64_t rid, const char *key, cairn_status *out_status,
+                            double *out_last, bool *out_has)
+{
+	int rc = 0;
+	*out_last = NAN;
+	*out_has = false;
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT r.status, r.heartbeat, m.last, m.count FROM runs r"
+	                  " LEFT JOIN metric_summary m ON m.rid = r.rid"
+	                  " AND m.kid = (SELECT id FROM keys WHERE name = ?) WHERE r.rid = ?");
+	if (!st)
+		return cairn_error_last_code();
+	if (key)
+		store_bind_text(st, 1, key);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 2, rid);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		int status = sqlite3_column_int(st, 0);
+		/* as the run's record says it: a running run whose wrapper stopped
+		 * beating has crashed */
+		if (status == CAIRN_STATUS_RUNNING && sqlite3_column_type(st, 1) != SQLITE_NULL &&
+		    sqlite3_column_double(st, 1) < store_now(s) - s->stale_after)
+			status = CAIRN_STATUS_CRASHED;
+		*out_status = (cairn_status)status;
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			*out_has = true;
+			*out_last = store_column_double_nan(st, 2);
+		}
+	} else if (r == SQLITE_DONE) {
+		rc = err_set(CAIRN_ENOTFOUND, "run not found");
+	} else {
+		rc = store_sqlerr(s, "read the trial's run");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int sqlite_sweep_run_curve(cairn_store *s, int64_t rid, const char *key, int64_t **out_steps,
+                           double **out_values, size_t *out_n)
+{
+	int rc = 0, r;
+	int64_t *steps = NULL;
+	double *vals = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT m.step, m.value FROM metric_points m"
+	                  " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
+	                  " ORDER BY m.step, m.ts");
+	if (!st)
+		return cairn_error_last_code();
+	sqlite3_bind_int64(st, 1, rid);
+	store_bind_text(st, 2, key);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			int64_t *ns = realloc(steps, ncap * sizeof *ns);
+			double *nv = ns ? realloc(vals, ncap * sizeof *nv) : NULL;
+			if (ns)
+				steps = ns;
+			if (nv)
+				vals = nv;
+			if (!ns || !nv) {
+				rc = err_set(CAIRN_ENOMEM, "out of memory");
+				break;
+			}
+			cap = ncap;
+		}
+		steps[n] = sqlite3_column_int64(st, 0);
+		vals[n++] = store_column_double_nan(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == 0 && r != SQLITE_DONE)
+		rc = store_sqlerr(s, "read the objective's history");
+	if (rc) {
+		free(steps);
+		free(vals);
+		return rc;
+	}
+	*out_steps = steps;
+	*out_values = vals;
+	*out_n = n;
+	return 0;
 }

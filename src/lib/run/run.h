@@ -1,0 +1,33 @@
+/*
+ * lib/run/run.h — what the files of lib/run/ share about a run handle: the
+ * layout of struct cairn_run (run.c owns its life; artifact.c logs files
+ * into it).  The handle is thread-safe: `mu` guards the per-key cache, the
+ * rest is fixed once the handle exists.
+ */
+#ifndef CAIRN_LIB_RUN_RUN_H
+#define CAIRN_LIB_RUN_RUN_H
+
+#include <pthread.h>
+
+#include "lib/internal.h"
+
+typedef struct keyent {
+	char *name;
+	uint64_t hash;
+	int64_t kid;
+	int64_t last_step;
+} keyent;
+
+struct cairn_run {
+	cairn_store *store;
+	int64_t rid;
+	char id[CAIRN_RUN_ID_HEXSZ + 1];
+	char *name;
+	char *project;
+	int64_t seq;
+	pthread_mutex_t mu;
+	keyent *keys;
+	size_t nkeys, capkeys; /* capkeys is a power of two */
+};
+
+#endif
