@@ -105,6 +105,11 @@ void rec_batch_unref(rec_batch *b);
 int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                        rec_batch **out);
 
+/* A param value as run objects write it (store/record-json.c): a
+ * non-finite float as {"$float": "NaN"|"Infinity"|"-Infinity"}, a finite
+ * float keeping a decimal point, so the type survives. */
+void record_json_param(buf *b, const cairn_value *v);
+
 /* Lookups by key (bisection over the sorted arrays); NULL when absent. */
 const rec_param *record_param_find(const cairn_run_record *r, const char *key);
 const rec_metric *record_metric_find(const cairn_run_record *r, const char *key);
