@@ -132,7 +132,7 @@ typedef struct cairn_diff_options {
  * prints it (shape in docs/cli/diff.md): params, metrics (absolute and
  * relative change, which run is better where the direction is known), code,
  * data, environment, command, tags, properties; "identical": true when
- * nothing differs. */
+ * nothing differs.  The typed form is cairn_run_diff_new (cairn/diff.h). */
 CAIRN_EXTERN(int) cairn_run_diff_json(char **out, cairn_store *store, const char *a, const char *b);
 /* Same, with metric directions given by the caller (NULL: guessed). */
 CAIRN_EXTERN(int)

@@ -2,8 +2,10 @@
  * tests/unit/test-reports.c — the typed forms of the library's reports, and
  * that each `*_json` wrapper writes the same facts: the group result
  * (cairn_query_group: typed values, a float param NaN apart from a string
- * param "NaN", the missing group, metric statistics), and the failure paths
- * of every typed entry point (bad arguments, unknown runs).
+ * param "NaN", the missing group, metric statistics), the run diff
+ * (cairn_run_diff_new: params keeping their types, metrics with the better
+ * run, tags, properties, command, datasets), and the failure paths of every
+ * typed entry point (bad arguments, unknown runs).
  */
 #include "unit.h"
 
@@ -160,11 +162,156 @@ static void test_group_errors(void **state)
 	unit_store_close(&u);
 }
 
+/* --- run diffs ------------------------------------------------------------------ */
+
+static const cairn_diff_entry *entry(const cairn_run_diff *d, cairn_diff_section sec,
+                                     const char *key)
+{
+	for (size_t i = 0; i < cairn_run_diff_count(d, sec); i++)
+		if (strcmp(cairn_run_diff_entry(d, sec, i)->key, key) == 0)
+			return cairn_run_diff_entry(d, sec, i);
+	return NULL;
+}
+
+static void test_run_diff(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *a = new_run(u.s, "a"), *b = new_run(u.s, "b");
+	log_float(a, "x", NAN);
+	log_str(b, "x", "NaN");
+	log_float(a, "same", 1.5);
+	log_float(b, "same", 1.5);
+	log_float(a, "gone", INFINITY);
+	cairn_value one = {.type = CAIRN_TYPE_INT, .i = 1};
+	assert_ok(cairn_run_log_param(b, "new", &one));
+	assert_ok(cairn_run_log_metric(a, "loss", 0.5, 0, 0));
+	assert_ok(cairn_run_log_metric(b, "loss", 0.25, 0, 0));
+	assert_ok(cairn_run_log_metric(a, "acc", 0.5, 0, 0));
+	assert_ok(cairn_run_log_metric(b, "acc", NAN, 0, 0));
+	assert_ok(cairn_run_log_metric(b, "only_b", 3, 0, 0));
+	assert_ok(cairn_run_set_tag(a, "old"));
+	assert_ok(cairn_run_set_tag(b, "new"));
+	assert_ok(cairn_run_set_property(a, "owner", "ann"));
+	assert_ok(cairn_run_set_property(b, "owner", "bob"));
+	assert_ok(cairn_run_flush(a));
+	assert_ok(cairn_run_flush(b));
+
+	cairn_run_diff *d = NULL;
+	assert_ok(cairn_run_diff_new(&d, u.s, "a", "b", NULL));
+	assert_false(cairn_run_diff_identical(d));
+	assert_string_equal(cairn_run_record_name(cairn_run_diff_run(d, 0)), "a");
+	assert_string_equal(cairn_run_record_name(cairn_run_diff_run(d, 1)), "b");
+	assert_null(cairn_run_diff_run(d, 2));
+	/* params: the float NaN and the string "NaN" differ, each keeps its type */
+	assert_int_equal(cairn_run_diff_count(d, CAIRN_DIFF_PARAMS), 3);
+	const cairn_diff_entry *e = entry(d, CAIRN_DIFF_PARAMS, "x");
+	assert_non_null(e);
+	assert_int_equal(e->change, CAIRN_DIFF_CHANGED);
+	assert_int_equal(e->a.type, CAIRN_TYPE_FLOAT);
+	assert_true(isnan(e->a.f));
+	assert_int_equal(e->b.type, CAIRN_TYPE_STRING);
+	assert_string_equal(e->b.s, "NaN");
+	e = entry(d, CAIRN_DIFF_PARAMS, "gone");
+	assert_int_equal(e->change, CAIRN_DIFF_REMOVED);
+	assert_int_equal(e->b.type, CAIRN_TYPE_NONE);
+	e = entry(d, CAIRN_DIFF_PARAMS, "new");
+	assert_int_equal(e->change, CAIRN_DIFF_ADDED);
+	assert_int_equal(e->b.i, 1);
+	assert_null(entry(d, CAIRN_DIFF_PARAMS, "same"));
+	/* metrics: loss is better lower, acc's NaN makes a the better */
+	assert_int_equal(cairn_run_diff_metric_count(d), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const cairn_diff_metric *m = cairn_run_diff_metric(d, i);
+		if (strcmp(m->key, "loss") == 0) {
+			assert_int_equal(m->change, CAIRN_DIFF_CHANGED);
+			assert_int_equal(m->direction, -1);
+			assert_int_equal(m->better, 'b');
+			assert_true(m->delta == -0.25);
+			assert_true(m->relative == -0.5);
+		} else if (strcmp(m->key, "acc") == 0) {
+			assert_int_equal(m->better, 'a');
+			assert_true(isnan(m->delta));
+		} else {
+			assert_string_equal(m->key, "only_b");
+			assert_int_equal(m->change, CAIRN_DIFF_ADDED);
+			assert_true(m->b == 3);
+		}
+	}
+	assert_null(cairn_run_diff_metric(d, 3));
+	/* tags, properties, command, code, data, environment */
+	assert_int_equal(entry(d, CAIRN_DIFF_TAGS, "new")->change, CAIRN_DIFF_ADDED);
+	assert_int_equal(entry(d, CAIRN_DIFF_TAGS, "old")->change, CAIRN_DIFF_REMOVED);
+	e = entry(d, CAIRN_DIFF_PROPERTIES, "owner");
+	assert_string_equal(e->a.s, "ann");
+	assert_string_equal(e->b.s, "bob");
+	assert_true(cairn_run_diff_command_same(d));
+	assert_true(cairn_run_diff_code(d)->same);
+	assert_null(cairn_run_diff_code(d)->diff);
+	assert_int_equal(cairn_run_diff_dataset_count(d), 0);
+	assert_true(cairn_run_diff_env_same(d));
+	assert_int_equal(cairn_run_diff_count(d, 99), 0);
+	assert_null(cairn_run_diff_entry(d, CAIRN_DIFF_PARAMS, 99));
+
+	/* the JSON wrapper says the same */
+	char *out = NULL;
+	assert_ok(cairn_run_diff_json(&out, u.s, "a", "b"));
+	assert_non_null(strstr(out, "{\"key\":\"x\",\"a\":{\"$float\":\"NaN\"},\"b\":\"NaN\"}"));
+	assert_non_null(
+	    strstr(out, "\"removed\":[{\"key\":\"gone\",\"value\":{\"$float\":\"Infinity\"}}]"));
+	assert_non_null(strstr(out, "\"identical\":false"));
+	cairn_free(out);
+	cairn_run_diff_free(d);
+
+	/* a run against itself */
+	assert_ok(cairn_run_diff_new(&d, u.s, "a", "a", NULL));
+	assert_true(cairn_run_diff_identical(d));
+	assert_int_equal(cairn_run_diff_count(d, CAIRN_DIFF_PARAMS), 0);
+	cairn_run_diff_free(d);
+	cairn_run_free(a);
+	cairn_run_free(b);
+	unit_store_close(&u);
+}
+
+static void test_run_diff_errors(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *a = new_run(u.s, "a");
+	assert_ok(cairn_run_flush(a));
+	cairn_run_diff *d = (cairn_run_diff *)1;
+	assert_int_equal(cairn_run_diff_new(&d, u.s, "a", "nosuchrun", NULL), CAIRN_ENOTFOUND);
+	assert_null(d);
+	assert_int_equal(cairn_run_diff_new(&d, u.s, "nosuchrun", "a", NULL), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_run_diff_new(&d, NULL, "a", "a", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_diff_new(&d, u.s, NULL, "a", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_diff_new(NULL, u.s, "a", "a", NULL), CAIRN_EINVALID);
+	cairn_diff_options o = CAIRN_DIFF_OPTIONS_INIT;
+	o.version = 99;
+	assert_int_equal(cairn_run_diff_new(&d, u.s, "a", "a", &o), CAIRN_EINVALID);
+	char *out = (char *)1;
+	assert_int_equal(cairn_run_diff_json(&out, u.s, "a", "nosuchrun"), CAIRN_ENOTFOUND);
+	assert_null(out);
+	/* NULL-safe */
+	cairn_run_diff_free(NULL);
+	assert_null(cairn_run_diff_run(NULL, 0));
+	assert_int_equal(cairn_run_diff_count(NULL, CAIRN_DIFF_PARAMS), 0);
+	assert_int_equal(cairn_run_diff_metric_count(NULL), 0);
+	assert_null(cairn_run_diff_code(NULL));
+	assert_int_equal(cairn_run_diff_dataset_count(NULL), 0);
+	cairn_run_free(a);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_group_typed),
 	    cmocka_unit_test(test_group_errors),
+	    cmocka_unit_test(test_run_diff),
+	    cmocka_unit_test(test_run_diff_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
