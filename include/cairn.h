@@ -14,6 +14,7 @@
 #include "cairn/capture.h"
 #include "cairn/data.h"
 #include "cairn/query.h"
+#include "cairn/diff.h"
 #include "cairn/record.h"
 #include "cairn/sweep.h"
 

@@ -190,6 +190,28 @@ CAIRN_EXTERN(int)
 cairn_code_checkout_ext(char **out_report, cairn_store *store, const char *run, const char *dir,
                         const cairn_checkout_options *opts);
 
+/* The same, with the report typed: *out_report (if not NULL) receives the
+ * report on success and when the call fails with CAIRN_ENOTFOUND (missing
+ * files), NULL otherwise; free it with cairn_checkout_report_free
+ * (NULL-safe).  Strings are borrowed from the report. */
+typedef struct cairn_checkout_report cairn_checkout_report;
+CAIRN_EXTERN(int)
+cairn_code_checkout_report(cairn_checkout_report **out_report, cairn_store *store, const char *run,
+                           const char *dir, const cairn_checkout_options *opts);
+CAIRN_EXTERN(int64_t) cairn_checkout_report_files(const cairn_checkout_report *r);
+CAIRN_EXTERN(int64_t) cairn_checkout_report_bytes(const cairn_checkout_report *r);
+CAIRN_EXTERN(const char *)
+cairn_checkout_report_vcs(const cairn_checkout_report *r); /* git, none */
+/* NULL when the run had no commit. */
+CAIRN_EXTERN(const char *) cairn_checkout_report_commit(const cairn_checkout_report *r);
+/* Where in the tree the run started ("" at its root). */
+CAIRN_EXTERN(const char *) cairn_checkout_report_subdir(const cairn_checkout_report *r);
+CAIRN_EXTERN(size_t) cairn_checkout_report_missing_count(const cairn_checkout_report *r);
+CAIRN_EXTERN(const char *) cairn_checkout_report_missing(const cairn_checkout_report *r, size_t i);
+CAIRN_EXTERN(size_t) cairn_checkout_report_secret_count(const cairn_checkout_report *r);
+CAIRN_EXTERN(const char *) cairn_checkout_report_secret(const cairn_checkout_report *r, size_t i);
+CAIRN_EXTERN(void) cairn_checkout_report_free(cairn_checkout_report *r);
+
 /* Unified diff of the source between two runs' snapshots; notebooks compared
  * by their extracted code. "" when identical.  CAIRN_ENOTFOUND when a run has
  * no code snapshot. */

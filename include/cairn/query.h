@@ -55,10 +55,43 @@ cairn_query_runs_json(char **out, cairn_store *store, const cairn_query_options 
  * "count": n, "metric": "...", "values": k, "min": x, "mean": x, "max": x}]}.
  * Groups are ordered by value (numbers, then text); runs without the field
  * form the last group, with value null and "missing": true.  NaN values of
- * the metric are left out of min/mean/max ("values" counts the rest). */
+ * the metric are left out of min/mean/max ("values" counts the rest).  A
+ * value is written as in run objects: a non-finite float param as
+ * {"$float": "NaN"}, a metric's as the string "NaN" (docs/internals/json.md). */
 CAIRN_EXTERN(int)
 cairn_query_group_json(char **out, cairn_store *store, const cairn_query_options *opts,
                        const char *group_by, const char *metric);
+
+/* The same grouping as a typed result (the `*_json` form above is written
+ * from it).  Release with cairn_group_result_free (NULL-safe); every string
+ * and struct an accessor returns is borrowed from the result.  CAIRN_EINVALID
+ * for a bad query, group field or metric (the message names the problem). */
+typedef struct cairn_group_result cairn_group_result;
+
+typedef struct cairn_group {
+	/* The group's value, typed as the field's values are: a param keeps its
+	 * own type (a float param NaN is CAIRN_TYPE_FLOAT with f NaN, a string
+	 * param "NaN" is CAIRN_TYPE_STRING); CAIRN_TYPE_NONE for the group of
+	 * runs without the field.  value.s is borrowed from the result. */
+	cairn_value value;
+	int missing;           /* 1: the runs without the field (always the last group) */
+	int64_t count;         /* runs in the group */
+	int64_t values;        /* the metric's non-NaN values among them */
+	double min, mean, max; /* over those values; NaN when values is 0 */
+} cairn_group;
+
+CAIRN_EXTERN(int)
+cairn_query_group(cairn_group_result **out, cairn_store *store, const cairn_query_options *opts,
+                  const char *group_by, const char *metric);
+/* Every match. */
+CAIRN_EXTERN(int64_t) cairn_group_result_total(const cairn_group_result *g);
+/* The canonical names of the group field and the metric (NULL: none). */
+CAIRN_EXTERN(const char *) cairn_group_result_field(const cairn_group_result *g);
+CAIRN_EXTERN(const char *) cairn_group_result_metric(const cairn_group_result *g);
+/* The groups in value order (numbers, then text), the missing one last. */
+CAIRN_EXTERN(size_t) cairn_group_result_count(const cairn_group_result *g);
+CAIRN_EXTERN(const cairn_group *) cairn_group_result_get(const cairn_group_result *g, size_t i);
+CAIRN_EXTERN(void) cairn_group_result_free(cairn_group_result *g);
 
 /* Check a query without running it.  0, or CAIRN_EINVALID with the message in
  * cairn_error_last() and *out_pos set to the 0-based byte offset of the
@@ -99,7 +132,7 @@ typedef struct cairn_diff_options {
  * prints it (shape in docs/cli/diff.md): params, metrics (absolute and
  * relative change, which run is better where the direction is known), code,
  * data, environment, command, tags, properties; "identical": true when
- * nothing differs. */
+ * nothing differs.  The typed form is cairn_run_diff_new (cairn/diff.h). */
 CAIRN_EXTERN(int) cairn_run_diff_json(char **out, cairn_store *store, const char *a, const char *b);
 /* Same, with metric directions given by the caller (NULL: guessed). */
 CAIRN_EXTERN(int)

@@ -9,7 +9,6 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "util/json.h"
 
 static const char usage[] =
     "usage: cairn checkout RUN DIR [--repo PATH] [--json]\n\n"
@@ -34,7 +33,7 @@ int cmd_checkout(int argc, char **argv)
 	cairn_store *s = NULL;
 	cairn_checkout_options co = CAIRN_CHECKOUT_OPTIONS_INIT;
 	char *report = NULL;
-	json_doc *doc = NULL;
+	cairn_checkout_report *rep = NULL;
 	bool as_json = false;
 	int o, rc = 0;
 	cli_args_init(&a, "checkout", argc, argv);
@@ -56,21 +55,24 @@ int cmd_checkout(int argc, char **argv)
 	}
 	if ((rc = cli_store(&s)) != 0)
 		goto done;
-	int e = cairn_code_checkout_ext(&report, s, a.pos[0], a.pos[1], &co);
-	if (e && !report) {
-		rc = cli_fail_lib(NULL);
-		goto done;
-	}
+	int e;
 	if (as_json) {
+		e = cairn_code_checkout_ext(&report, s, a.pos[0], a.pos[1], &co);
+		if (e && !report) {
+			rc = cli_fail_lib(NULL);
+			goto done;
+		}
 		puts(report);
 	} else {
-		char err[128];
-		doc = json_parse(report, strlen(report), NULL, err, sizeof err);
-		const json *r = doc ? json_root(doc) : NULL;
-		const json *files = r ? json_get(r, "files") : NULL;
-		const char *commit = r ? json_get_str(r, "commit") : NULL;
-		const char *sub = r ? json_get_str(r, "subdir") : NULL;
-		printf("restored %lld files into %s", files ? (long long)files->i : 0LL, a.pos[1]);
+		e = cairn_code_checkout_report(&rep, s, a.pos[0], a.pos[1], &co);
+		if (e && !rep) {
+			rc = cli_fail_lib(NULL);
+			goto done;
+		}
+		const char *commit = cairn_checkout_report_commit(rep);
+		const char *sub = cairn_checkout_report_subdir(rep);
+		printf("restored %lld files into %s", (long long)cairn_checkout_report_files(rep),
+		       a.pos[1]);
 		if (commit)
 			printf(" (commit %.12s + the run's changes)", commit);
 		printf("\n");
@@ -80,7 +82,7 @@ int cmd_checkout(int argc, char **argv)
 	if (e)
 		rc = cli_fail_lib(NULL);
 done:
-	json_doc_free(doc);
+	cairn_checkout_report_free(rep);
 	cairn_free(report);
 	cli_args_free(&a);
 	return rc;

@@ -1,7 +1,8 @@
 /*
  * cli/cmd-diff.c — `cairn diff RUN_A RUN_B`: what differs between two runs,
  * dimension by dimension (params, metrics, code, data, environment, command,
- * tags, properties), from cairn_run_diff_json.  Only what differs is shown;
+ * tags, properties), from the typed diff (cairn_run_diff_new; --json prints
+ * cairn_run_diff_json).  Only what differs is shown;
  * identical runs say so.  Colour (better/worse, added/removed) only on a
  * terminal.
  */
@@ -11,7 +12,6 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "util/json.h"
 
 static const char usage[] =
     "usage: cairn diff RUN_A RUN_B [--json] [--higher METRIC]... [--lower METRIC]...\n\n"
@@ -43,28 +43,43 @@ static const char *c_off(void)
 	return color ? "\033[0m" : "";
 }
 
-static void value_text(char *out, size_t n, const json *v)
+/* A value as the tables show it: "-" when absent, a float as cli_fmt_num
+ * writes a non-finite one (nan, inf), a string as its text (so a string
+ * "NaN" stays NaN). */
+static void value_text(char *out, size_t n, const cairn_value *v)
 {
-	double d;
-	if (!v || v->type == JSON_NULL) {
-		snprintf(out, n, "-");
-		return;
-	}
 	switch (v->type) {
-	case JSON_BOOL: snprintf(out, n, "%s", v->b ? "true" : "false"); break;
-	case JSON_NUM:
-		if (v->is_int)
-			snprintf(out, n, "%lld", (long long)v->i);
+	case CAIRN_TYPE_BOOL: snprintf(out, n, "%s", v->i ? "true" : "false"); break;
+	case CAIRN_TYPE_INT: snprintf(out, n, "%lld", (long long)v->i); break;
+	case CAIRN_TYPE_FLOAT:
+		if (isfinite(v->f))
+			snprintf(out, n, "%.10g", v->f);
 		else
-			snprintf(out, n, "%.10g", v->num);
+			cli_fmt_num(out, n, v->f);
 		break;
-	case JSON_STR:
-		if (json_num_value(v, &d))
-			cli_fmt_num(out, n, d);
+	case CAIRN_TYPE_STRING: snprintf(out, n, "%s", v->s); break;
+	default: snprintf(out, n, "-"); break;
+	}
+}
+
+static void num_text(char *out, size_t n, double v)
+{
+	cairn_value x = {.type = CAIRN_TYPE_FLOAT, .f = v};
+	value_text(out, n, &x);
+}
+
+/* One side of an entry; an array or object of the environment as its
+ * size when `sized`, else as "…". */
+static void side_text(char *out, size_t n, const cairn_value *v, const char *js, size_t entries,
+                      bool sized)
+{
+	if (v->type == CAIRN_TYPE_NONE && js && (js[0] == '[' || js[0] == '{')) {
+		if (sized)
+			snprintf(out, n, "(%zu entries)", entries);
 		else
-			snprintf(out, n, "%s", v->str);
-		break;
-	default: snprintf(out, n, "…"); break;
+			snprintf(out, n, "…");
+	} else {
+		value_text(out, n, v);
 	}
 }
 
@@ -73,120 +88,129 @@ static void section(const char *title)
 	printf("\n%s%s%s\n", c_on("1"), title, c_off());
 }
 
-static size_t key_width(const json *arr, const char *field, size_t w)
+static size_t key_width(const cairn_run_diff *d, cairn_diff_section sec)
 {
-	for (const json *e = arr ? arr->child : NULL; e; e = e->next) {
-		const char *k = json_get_str(e, field);
-		if (k && strlen(k) > w)
-			w = strlen(k);
+	size_t w = 4;
+	for (size_t i = 0; i < cairn_run_diff_count(d, sec); i++) {
+		size_t l = strlen(cairn_run_diff_entry(d, sec, i)->key);
+		if (l > w)
+			w = l;
 	}
 	return w > 40 ? 40 : w;
 }
 
-/* changed / added / removed lists of {key, a, b} / {key, value} */
-static bool print_kv(const json *o, const char *keyname)
+/* changed, then added, then removed entries of a section */
+static void print_entries(const cairn_run_diff *d, cairn_diff_section sec, const char *indent,
+                          bool padded)
 {
-	const json *ch = json_get(o, "changed"), *ad = json_get(o, "added"),
-	           *rm = json_get(o, "removed");
-	if ((!ch || !ch->len) && (!ad || !ad->len) && (!rm || !rm->len))
-		return false;
-	size_t w = key_width(ch, keyname, key_width(ad, keyname, key_width(rm, keyname, 4)));
+	static const cairn_diff_change order[] = {CAIRN_DIFF_CHANGED, CAIRN_DIFF_ADDED,
+	                                          CAIRN_DIFF_REMOVED};
+	int w = padded ? (int)key_width(d, sec) : 0;
 	char x[512], y[512];
-	for (const json *e = ch ? ch->child : NULL; e; e = e->next) {
-		value_text(x, sizeof x, json_get(e, "a"));
-		value_text(y, sizeof y, json_get(e, "b"));
-		printf("  ~ %-*s  %s → %s\n", (int)w, json_get_str(e, keyname), x, y);
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < cairn_run_diff_count(d, sec); i++) {
+			const cairn_diff_entry *e = cairn_run_diff_entry(d, sec, i);
+			if (e->change != order[k])
+				continue;
+			if (k == 0) {
+				side_text(x, sizeof x, &e->a, e->a_json, e->a_entries, false);
+				side_text(y, sizeof y, &e->b, e->b_json, e->b_entries, false);
+				printf("%s~ %-*s  %s → %s\n", indent, w, e->key, x, y);
+			} else if (k == 1) {
+				side_text(x, sizeof x, &e->b, e->b_json, e->b_entries, false);
+				printf("%s%s+ %-*s  %s%s\n", indent, c_on("32"), w, e->key, x,
+				       c_off());
+			} else {
+				side_text(x, sizeof x, &e->a, e->a_json, e->a_entries, false);
+				printf("%s%s- %-*s  %s%s\n", indent, c_on("31"), w, e->key, x,
+				       c_off());
+			}
+		}
 	}
-	for (const json *e = ad ? ad->child : NULL; e; e = e->next) {
-		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s+ %-*s  %s%s\n", c_on("32"), (int)w, json_get_str(e, keyname), x,
-		       c_off());
-	}
-	for (const json *e = rm ? rm->child : NULL; e; e = e->next) {
-		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s- %-*s  %s%s\n", c_on("31"), (int)w, json_get_str(e, keyname), x,
-		       c_off());
-	}
-	return true;
 }
 
-static void print_metrics(const json *m)
+static void print_metrics(const cairn_run_diff *d)
 {
-	const json *ch = json_get(m, "changed");
-	size_t w = key_width(
-	    ch, "key",
-	    key_width(json_get(m, "added"), "key", key_width(json_get(m, "removed"), "key", 4)));
-	if (ch && ch->len)
+	size_t n = cairn_run_diff_metric_count(d), w = 4, nchanged = 0;
+	for (size_t i = 0; i < n; i++) {
+		const cairn_diff_metric *m = cairn_run_diff_metric(d, i);
+		size_t l = strlen(m->key);
+		w = l > w ? l : w;
+		nchanged += m->change == CAIRN_DIFF_CHANGED;
+	}
+	w = w > 40 ? 40 : w;
+	if (nchanged)
 		printf("  %-*s  %12s  %12s  %s\n", (int)w + 2, "", "a", "b", "change");
-	for (const json *e = ch ? ch->child : NULL; e; e = e->next) {
-		char x[64], y[64], d[64] = "", r[64] = "";
-		value_text(x, sizeof x, json_get(e, "a"));
-		value_text(y, sizeof y, json_get(e, "b"));
-		double cd, rel;
-		if (json_get_num(e, "change", &cd)) {
+	for (size_t i = 0; i < n; i++) {
+		const cairn_diff_metric *m = cairn_run_diff_metric(d, i);
+		if (m->change != CAIRN_DIFF_CHANGED)
+			continue;
+		char x[64], y[64], dl[64] = "", r[64] = "";
+		num_text(x, sizeof x, m->a);
+		num_text(y, sizeof y, m->b);
+		if (!isnan(m->delta)) {
 			char t[48];
-			cli_fmt_num(t, sizeof t, cd);
-			snprintf(d, sizeof d, "%s%s", cd > 0 ? "+" : "", t);
+			cli_fmt_num(t, sizeof t, m->delta);
+			snprintf(dl, sizeof dl, "%s%s", m->delta > 0 ? "+" : "", t);
 		}
-		if (json_get_num(e, "relative", &rel))
-			snprintf(r, sizeof r, " (%+.1f%%)", rel * 100);
-		const char *better = json_get_str(e, "better");
-		const char *dir = json_get_str(e, "direction");
-		const char *sgr = better ? (strcmp(better, "b") == 0 ? "32" : "31") : NULL;
-		printf("  ~ %-*s  %12s  %12s  %s%s%s%s", (int)w, json_get_str(e, "key"), x, y,
-		       c_on(sgr), d, r, c_off());
-		if (better)
-			printf("  %s is better (%s is better)", better,
-			       dir && strcmp(dir, "lower") == 0 ? "lower" : "higher");
+		if (!isnan(m->relative))
+			snprintf(r, sizeof r, " (%+.1f%%)", m->relative * 100);
+		const char *sgr = m->better ? (m->better == 'b' ? "32" : "31") : NULL;
+		printf("  ~ %-*s  %12s  %12s  %s%s%s%s", (int)w, m->key, x, y, c_on(sgr), dl, r,
+		       c_off());
+		if (m->better)
+			printf("  %c is better (%s is better)", m->better,
+			       m->direction < 0 ? "lower" : "higher");
 		printf("\n");
 	}
 	char x[64];
-	for (const json *e = json_get(m, "added") ? json_get(m, "added")->child : NULL; e;
-	     e = e->next) {
-		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s+ %-*s  %12s%s  (only in b)\n", c_on("32"), (int)w,
-		       json_get_str(e, "key"), x, c_off());
-	}
-	for (const json *e = json_get(m, "removed") ? json_get(m, "removed")->child : NULL; e;
-	     e = e->next) {
-		value_text(x, sizeof x, json_get(e, "value"));
-		printf("  %s- %-*s  %12s%s  (only in a)\n", c_on("31"), (int)w,
-		       json_get_str(e, "key"), x, c_off());
-	}
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < n; i++) {
+			const cairn_diff_metric *m = cairn_run_diff_metric(d, i);
+			if (m->change != (k == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED))
+				continue;
+			num_text(x, sizeof x, k == 0 ? m->b : m->a);
+			printf("  %s%c %-*s  %12s%s  (only in %c)\n", c_on(k == 0 ? "32" : "31"),
+			       k == 0 ? '+' : '-', (int)w, m->key, x, c_off(), k == 0 ? 'b' : 'a');
+		}
 }
 
-static void code_side(char *out, size_t n, const json *c, const char *key)
+static void code_side(char *out, size_t n, const cairn_run_code *c, int k)
 {
-	const json *v = c && c->type == JSON_OBJ ? json_get(c, key) : NULL;
-	if (v && v->type == JSON_STR && strcmp(key, "commit") == 0)
-		snprintf(out, n, "%.12s", v->str);
-	else
-		value_text(out, n, v);
+	cairn_value v = {0};
+	if (c && k == 0 && c->commit) {
+		snprintf(out, n, "%.12s", c->commit);
+		return;
+	}
+	if (c && k == 1 && c->branch)
+		v = (cairn_value){.type = CAIRN_TYPE_STRING, .s = c->branch};
+	else if (c && k == 2 && c->dirty >= 0)
+		v = (cairn_value){.type = CAIRN_TYPE_BOOL, .i = c->dirty};
+	else if (c && k == 3 && c->remote)
+		v = (cairn_value){.type = CAIRN_TYPE_STRING, .s = c->remote};
+	value_text(out, n, &v);
 }
 
-static void print_code(const json *code)
+static void print_code(const cairn_run_diff *d)
 {
-	const json *a = json_get(code, "a"), *b = json_get(code, "b");
+	const cairn_diff_code *code = cairn_run_diff_code(d);
+	const cairn_run_code *a = cairn_run_record_code(cairn_run_diff_run(d, 0)),
+	                     *b = cairn_run_record_code(cairn_run_diff_run(d, 1));
 	static const char *const keys[] = {"commit", "branch", "dirty", "remote"};
-	static const char *const flags[] = {"commit_changed", "branch_changed", "dirty_changed",
-	                                    NULL};
+	int flags[] = {code->commit_changed, code->branch_changed, code->dirty_changed, -1};
 	for (int k = 0; k < 4; k++) {
 		char x[128], y[128];
-		code_side(x, sizeof x, a, keys[k]);
-		code_side(y, sizeof y, b, keys[k]);
-		const json *f = flags[k] ? json_get(code, flags[k]) : NULL;
-		bool changed = f ? f->b : strcmp(x, y) != 0;
+		code_side(x, sizeof x, a, k);
+		code_side(y, sizeof y, b, k);
+		bool changed = flags[k] >= 0 ? flags[k] != 0 : strcmp(x, y) != 0;
 		if (changed)
 			printf("  %-7s %s → %s\n", keys[k], x, y);
 	}
-	const json *snap = json_get(code, "snapshot_changed");
-	const json *fa = json_get(code, "commit_changed");
-	if (snap && snap->b && !(fa && fa->b))
+	if (code->snapshot_changed && !code->commit_changed)
 		printf("  the uncommitted changes differ\n");
-	const json *d = json_get(code, "diff");
-	if (d && d->type == JSON_STR && d->len) {
+	if (code->diff && *code->diff) {
 		/* the unified diff, coloured by line on a terminal */
-		const char *p = d->str;
+		const char *p = code->diff;
 		while (*p) {
 			const char *nl = strchr(p, '\n');
 			size_t n = nl ? (size_t)(nl - p) : strlen(p);
@@ -206,132 +230,137 @@ static void print_code(const json *code)
 	}
 }
 
-static void print_data(const json *data)
+static void print_data(const cairn_run_diff *d)
 {
-	const json *ds = json_get(data, "datasets");
 	char same[1024] = "";
 	size_t o = 0;
-	for (const json *d = ds ? ds->child : NULL; d; d = d->next) {
-		const char *st = json_get_str(d, "status"), *name = json_get_str(d, "name");
-		const json *a = json_get(d, "a"), *b = json_get(d, "b");
-		if (strcmp(st, "same") == 0) {
+	for (size_t i = 0; i < cairn_run_diff_dataset_count(d); i++) {
+		const cairn_diff_dataset *ds = cairn_run_diff_dataset(d, i);
+		const cairn_run_dataset *a = ds->a, *b = ds->b;
+		if (ds->change == CAIRN_DIFF_SAME) {
 			if (o < sizeof same)
 				o += (size_t)snprintf(same + o, sizeof same - o, "%s%s",
-				                      o ? ", " : "", name);
+				                      o ? ", " : "", ds->name);
 			continue;
 		}
-		if (strcmp(st, "added") == 0) {
-			printf("  %s+ %s  %s (%s)%s\n", c_on("32"), name, json_get_str(b, "digest"),
-			       json_get_str(b, "path"), c_off());
-		} else if (strcmp(st, "removed") == 0) {
-			printf("  %s- %s  %s (%s)%s\n", c_on("31"), name, json_get_str(a, "digest"),
-			       json_get_str(a, "path"), c_off());
+		if (ds->change == CAIRN_DIFF_ADDED) {
+			printf("  %s+ %s  %s (%s)%s\n", c_on("32"), ds->name, b->digest, b->path,
+			       c_off());
+		} else if (ds->change == CAIRN_DIFF_REMOVED) {
+			printf("  %s- %s  %s (%s)%s\n", c_on("31"), ds->name, a->digest, a->path,
+			       c_off());
 		} else {
-			double fa = 0, fb = 0, ba = 0, bb = 0;
-			json_get_num(a, "files", &fa);
-			json_get_num(b, "files", &fb);
-			json_get_num(a, "bytes", &ba);
-			json_get_num(b, "bytes", &bb);
-			printf("  ~ %s  %s → %s  (%.0f → %.0f files, %.0f → %.0f bytes)\n", name,
-			       json_get_str(a, "digest"), json_get_str(b, "digest"), fa, fb, ba,
-			       bb);
+			printf("  ~ %s  %s → %s  (%lld → %lld files, %lld → %lld bytes)\n",
+			       ds->name, a->digest, b->digest, (long long)a->files,
+			       (long long)b->files, (long long)a->bytes, (long long)b->bytes);
 		}
-		const json *files = json_get(d, "files");
-		if (files && files->type == JSON_OBJ) {
-			static const char *const kinds[] = {"added", "removed", "changed"};
-			static const char *const marks[] = {"+", "-", "~"};
-			for (int k = 0; k < 3; k++) {
-				const json *l = json_get(files, kinds[k]);
-				for (const json *p = l ? l->child : NULL; p; p = p->next)
-					printf("      %s %s\n", marks[k],
-					       p->type == JSON_STR ? p->str : "?");
-			}
-		}
+		static const char *const marks[] = {"", "~", "+", "-"};
+		static const cairn_diff_change order[] = {CAIRN_DIFF_ADDED, CAIRN_DIFF_REMOVED,
+		                                          CAIRN_DIFF_CHANGED};
+		for (int k = 0; k < 3 && ds->has_files; k++)
+			for (size_t j = 0; j < ds->nfiles; j++)
+				if (ds->files[j].change == order[k])
+					printf("      %s %s\n", marks[order[k]], ds->files[j].path);
 	}
 	if (o)
 		printf("  unchanged: %s\n", same);
 }
 
-static void print_env(const json *env)
+static void print_env(const cairn_run_diff *d)
 {
-	const json *rec = json_get(env, "recorded");
-	if (rec) {
-		const json *a = json_get(rec, "a"), *b = json_get(rec, "b");
-		if (a && b && a->b != b->b)
-			printf("  recorded for %s only\n", a->b ? "a" : "b");
-	}
-	const json *ch = json_get(env, "changed");
-	size_t w = key_width(ch, "key", 4);
-	for (const json *e = ch ? ch->child : NULL; e; e = e->next) {
+	int ra = cairn_run_diff_env_recorded(d, 0), rb = cairn_run_diff_env_recorded(d, 1);
+	if (ra != rb)
+		printf("  recorded for %s only\n", ra ? "a" : "b");
+	size_t w = key_width(d, CAIRN_DIFF_ENV_DETAILS);
+	for (size_t i = 0; i < cairn_run_diff_count(d, CAIRN_DIFF_ENV_DETAILS); i++) {
+		const cairn_diff_entry *e = cairn_run_diff_entry(d, CAIRN_DIFF_ENV_DETAILS, i);
 		char x[256], y[256];
-		const json *va = json_get(e, "a"), *vb = json_get(e, "b");
-		if (va && (va->type == JSON_ARR || va->type == JSON_OBJ))
-			snprintf(x, sizeof x, "(%zu entries)", va->len);
-		else
-			value_text(x, sizeof x, va);
-		if (vb && (vb->type == JSON_ARR || vb->type == JSON_OBJ))
-			snprintf(y, sizeof y, "(%zu entries)", vb->len);
-		else
-			value_text(y, sizeof y, vb);
-		printf("  ~ %-*s  %s → %s\n", (int)w, json_get_str(e, "key"), x, y);
+		side_text(x, sizeof x, &e->a, e->a_json, e->a_entries, true);
+		side_text(y, sizeof y, &e->b, e->b_json, e->b_entries, true);
+		printf("  ~ %-*s  %s → %s\n", (int)w, e->key, x, y);
 	}
-	static const char *const groups[] = {"packages", "env_vars"};
+	static const cairn_diff_section groups[] = {CAIRN_DIFF_ENV_PACKAGES, CAIRN_DIFF_ENV_VARS};
 	static const char *const titles[] = {"packages", "environment variables"};
 	for (int g = 0; g < 2; g++) {
-		const json *p = json_get(env, groups[g]);
-		const json *c = json_get(p, "changed"), *ad = json_get(p, "added"),
-		           *rm = json_get(p, "removed");
-		if ((!c || !c->len) && (!ad || !ad->len) && (!rm || !rm->len))
+		if (cairn_run_diff_count(d, groups[g]) == 0)
 			continue;
 		printf("  %s:\n", titles[g]);
-		for (const json *e = c ? c->child : NULL; e; e = e->next) {
-			char x[256], y[256];
-			value_text(x, sizeof x, json_get(e, "a"));
-			value_text(y, sizeof y, json_get(e, "b"));
-			printf("    ~ %s  %s → %s\n", json_get_str(e, "name"), x, y);
-		}
-		for (const json *e = ad ? ad->child : NULL; e; e = e->next) {
-			char x[256];
-			value_text(x, sizeof x, json_get(e, "value"));
-			printf("    %s+ %s  %s%s\n", c_on("32"), json_get_str(e, "name"), x,
-			       c_off());
-		}
-		for (const json *e = rm ? rm->child : NULL; e; e = e->next) {
-			char x[256];
-			value_text(x, sizeof x, json_get(e, "value"));
-			printf("    %s- %s  %s%s\n", c_on("31"), json_get_str(e, "name"), x,
-			       c_off());
-		}
+		print_entries(d, groups[g], "    ", false);
 	}
-	const json *f = json_get(env, "files");
-	const json *fc = json_get(f, "changed"), *fa = json_get(f, "added"),
-	           *fr = json_get(f, "removed");
-	if ((fc && fc->len) || (fa && fa->len) || (fr && fr->len)) {
+	if (cairn_run_diff_count(d, CAIRN_DIFF_ENV_FILES)) {
+		static const cairn_diff_change order[] = {CAIRN_DIFF_CHANGED, CAIRN_DIFF_ADDED,
+		                                          CAIRN_DIFF_REMOVED};
 		printf("  files:\n");
-		for (const json *e = fc ? fc->child : NULL; e; e = e->next)
-			printf("    ~ %s\n", json_get_str(e, "path"));
-		for (const json *e = fa ? fa->child : NULL; e; e = e->next)
-			printf("    %s+ %s%s\n", c_on("32"), json_get_str(e, "path"), c_off());
-		for (const json *e = fr ? fr->child : NULL; e; e = e->next)
-			printf("    %s- %s%s\n", c_on("31"), json_get_str(e, "path"), c_off());
+		for (int k = 0; k < 3; k++)
+			for (size_t i = 0; i < cairn_run_diff_count(d, CAIRN_DIFF_ENV_FILES); i++) {
+				const cairn_diff_entry *e =
+				    cairn_run_diff_entry(d, CAIRN_DIFF_ENV_FILES, i);
+				if (e->change != order[k])
+					continue;
+				if (k == 0)
+					printf("    ~ %s\n", e->key);
+				else
+					printf("    %s%s %s%s\n", c_on(k == 1 ? "32" : "31"),
+					       k == 1 ? "+" : "-", e->key, c_off());
+			}
 	}
 }
 
-static bool has_changes(const json *o)
+static void print_diff(const cairn_run_diff *d)
 {
-	static const char *const k[] = {"changed", "added", "removed"};
-	for (int i = 0; i < 3; i++) {
-		const json *l = json_get(o, k[i]);
-		if (l && l->len)
-			return true;
+	const cairn_run_record *ra = cairn_run_diff_run(d, 0), *rb = cairn_run_diff_run(d, 1);
+	printf("%sa%s %.8s %s   %sb%s %.8s %s\n", c_on("1"), c_off(), cairn_run_record_id(ra),
+	       cairn_run_record_name(ra), c_on("1"), c_off(), cairn_run_record_id(rb),
+	       cairn_run_record_name(rb));
+	if (cairn_run_diff_identical(d)) {
+		printf("\nidentical: params, metrics, code, data, environment, command, tags and "
+		       "properties are the same\n");
+		return;
 	}
-	return false;
-}
-
-static bool not_same(const json *o)
-{
-	const json *s = json_get(o, "same");
-	return s && s->type == JSON_BOOL && !s->b;
+	if (cairn_run_diff_count(d, CAIRN_DIFF_PARAMS)) {
+		section("params");
+		print_entries(d, CAIRN_DIFF_PARAMS, "  ", true);
+	}
+	if (cairn_run_diff_metric_count(d)) {
+		section("metrics");
+		print_metrics(d);
+	}
+	if (!cairn_run_diff_code(d)->same) {
+		section("code");
+		print_code(d);
+	}
+	bool data_same = true;
+	for (size_t i = 0; i < cairn_run_diff_dataset_count(d); i++)
+		data_same &= cairn_run_diff_dataset(d, i)->change == CAIRN_DIFF_SAME;
+	if (!data_same) {
+		section("data");
+		print_data(d);
+	}
+	if (!cairn_run_diff_env_same(d)) {
+		section("environment");
+		print_env(d);
+	}
+	if (!cairn_run_diff_command_same(d)) {
+		const char *ca = cairn_run_record_command(ra), *cb = cairn_run_record_command(rb);
+		section("command");
+		printf("  %s- %s%s\n  %s+ %s%s\n", c_on("31"), ca ? ca : "-", c_off(), c_on("32"),
+		       cb ? cb : "-", c_off());
+	}
+	if (cairn_run_diff_count(d, CAIRN_DIFF_TAGS)) {
+		section("tags");
+		for (int k = 0; k < 2; k++)
+			for (size_t i = 0; i < cairn_run_diff_count(d, CAIRN_DIFF_TAGS); i++) {
+				const cairn_diff_entry *e =
+				    cairn_run_diff_entry(d, CAIRN_DIFF_TAGS, i);
+				if (e->change == (k == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED))
+					printf("  %s%s %s%s\n", c_on(k == 0 ? "32" : "31"),
+					       k == 0 ? "+" : "-", e->key, c_off());
+			}
+	}
+	if (cairn_run_diff_count(d, CAIRN_DIFF_PROPERTIES)) {
+		section("properties");
+		print_entries(d, CAIRN_DIFF_PROPERTIES, "  ", true);
+	}
 }
 
 int cmd_diff(int argc, char **argv)
@@ -345,7 +374,7 @@ int cmd_diff(int argc, char **argv)
 	cli_args a;
 	cairn_store *s = NULL;
 	char *out = NULL;
-	json_doc *doc = NULL;
+	cairn_run_diff *d = NULL;
 	bool as_json = false;
 	const char **higher = calloc((size_t)argc + 1, sizeof *higher);
 	const char **lower = calloc((size_t)argc + 1, sizeof *lower);
@@ -379,76 +408,21 @@ int cmd_diff(int argc, char **argv)
 	dopt.nhigher = nh;
 	dopt.lower = lower;
 	dopt.nlower = nl;
-	if (cairn_run_diff_json_opts(&out, s, a.pos[0], a.pos[1], &dopt) != 0) {
+	if (as_json) {
+		if (cairn_run_diff_json_opts(&out, s, a.pos[0], a.pos[1], &dopt) != 0)
+			rc = cli_fail_lib("cannot diff");
+		else
+			puts(out);
+		goto done;
+	}
+	if (cairn_run_diff_new(&d, s, a.pos[0], a.pos[1], &dopt) != 0) {
 		rc = cli_fail_lib("cannot diff");
 		goto done;
 	}
-	if (as_json) {
-		puts(out);
-		goto done;
-	}
-	char err[128];
-	doc = json_parse(out, strlen(out), NULL, err, sizeof err);
-	if (!doc) {
-		rc = cli_fail("internal: bad JSON from the library: %s", err);
-		goto done;
-	}
 	color = cli_color();
-	const json *r = json_root(doc);
-	const json *ra = json_get(r, "a"), *rb = json_get(r, "b");
-	const json *ident = json_get(r, "identical");
-	printf("%sa%s %.8s %s   %sb%s %.8s %s\n", c_on("1"), c_off(), json_get_str(ra, "id"),
-	       json_get_str(ra, "name"), c_on("1"), c_off(), json_get_str(rb, "id"),
-	       json_get_str(rb, "name"));
-	if (ident && ident->b) {
-		printf("\nidentical: params, metrics, code, data, environment, command, tags and "
-		       "properties are the same\n");
-		goto done;
-	}
-	const json *x;
-	if (has_changes(x = json_get(r, "params"))) {
-		section("params");
-		print_kv(x, "key");
-	}
-	if (has_changes(x = json_get(r, "metrics"))) {
-		section("metrics");
-		print_metrics(x);
-	}
-	if (not_same(x = json_get(r, "code"))) {
-		section("code");
-		print_code(x);
-	}
-	if (not_same(x = json_get(r, "data"))) {
-		section("data");
-		print_data(x);
-	}
-	if (not_same(x = json_get(r, "environment"))) {
-		section("environment");
-		print_env(x);
-	}
-	if (not_same(x = json_get(r, "command"))) {
-		char ca[4096], cb[4096];
-		value_text(ca, sizeof ca, json_get(x, "a"));
-		value_text(cb, sizeof cb, json_get(x, "b"));
-		section("command");
-		printf("  %s- %s%s\n  %s+ %s%s\n", c_on("31"), ca, c_off(), c_on("32"), cb,
-		       c_off());
-	}
-	x = json_get(r, "tags");
-	if ((json_get(x, "added") && json_get(x, "added")->len) ||
-	    (json_get(x, "removed") && json_get(x, "removed")->len)) {
-		section("tags");
-		for (const json *t = json_get(x, "added")->child; t; t = t->next)
-			printf("  %s+ %s%s\n", c_on("32"), t->str, c_off());
-		for (const json *t = json_get(x, "removed")->child; t; t = t->next)
-			printf("  %s- %s%s\n", c_on("31"), t->str, c_off());
-	}
-	if (has_changes(x = json_get(r, "properties"))) {
-		section("properties");
-		print_kv(x, "key");
-	}
+	print_diff(d);
 done:
-	json_doc_free(doc);
+	cairn_run_diff_free(d);
 	cairn_free(out);
 	cli_args_free(&a);
 	free(higher);

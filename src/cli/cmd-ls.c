@@ -16,7 +16,6 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/fields.h"
-#include "util/json.h"
 
 static const char usage[] =
     "usage: cairn ls [QUERY] [--sort KEYS] [--group FIELD [--metric M]] [--columns COLS]\n"
@@ -367,9 +366,8 @@ static void print_runs(const runs *rs, cols *c, bool csv, int64_t total)
 /* --- groups ----------------------------------------------------------------------- */
 
 typedef struct grow {
-	const json *g;
-	double mean;
-	bool has;
+	const cairn_group *g;
+	bool has; /* the group has a mean */
 } grow;
 
 static int grow_desc;
@@ -381,27 +379,39 @@ static int cmp_grow(const void *a, const void *b)
 		return x->has ? -1 : 1;
 	if (!x->has)
 		return 0;
-	int r = (x->mean > y->mean) - (x->mean < y->mean);
+	int r = (x->g->mean > y->g->mean) - (x->g->mean < y->g->mean);
 	return grow_desc ? -r : r;
 }
 
-static int print_groups(const char *out, bool csv, bool by_metric, bool desc)
+/* A group's value as the runs table shows a field's: a float as cli_fmt_num
+ * writes it (nan, inf), a string as its text. */
+static void group_value_text(char *v, size_t n, const cairn_group *g)
 {
-	char err[128];
-	json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
-	if (!d)
-		return cli_fail("internal: bad JSON from the library: %s", err);
-	const json *root = json_root(d);
-	const json *groups = json_get(root, "groups");
-	const char *metric = json_get_str(root, "metric");
-	size_t n = groups ? groups->len : 0;
+	const cairn_value *val = &g->value;
+	if (g->missing)
+		snprintf(v, n, "(none)");
+	else if (val->type == CAIRN_TYPE_STRING)
+		snprintf(v, n, "%s", val->s);
+	else if (val->type == CAIRN_TYPE_BOOL)
+		snprintf(v, n, "%s", val->i ? "true" : "false");
+	else if (val->type == CAIRN_TYPE_INT)
+		snprintf(v, n, "%lld", (long long)val->i);
+	else
+		cli_fmt_num(v, n, val->f);
+}
+
+static int print_groups(const cairn_group_result *res, bool csv, bool by_metric, bool desc)
+{
+	const char *metric = cairn_group_result_metric(res);
+	size_t n = cairn_group_result_count(res);
 	grow *rows = calloc(n ? n : 1, sizeof *rows);
-	size_t i = 0;
-	for (const json *g = groups ? groups->child : NULL; g && rows; g = g->next, i++) {
-		rows[i].g = g;
-		rows[i].has = json_get_num(g, "mean", &rows[i].mean);
+	if (!rows)
+		return cli_fail("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		rows[i].g = cairn_group_result_get(res, i);
+		rows[i].has = rows[i].g->values > 0;
 	}
-	if (by_metric && rows) {
+	if (by_metric) {
 		grow_desc = desc;
 		/* stable: the library's value order breaks ties */
 		for (size_t a = 1; a < n; a++)
@@ -414,7 +424,7 @@ static int print_groups(const char *out, bool csv, bool by_metric, bool desc)
 	int ncols = metric ? 5 : 2;
 	table *t = table_new(ncols);
 	char h[4][360];
-	snprintf(h[0], sizeof h[0], "%s", json_get_str(root, "group_by"));
+	snprintf(h[0], sizeof h[0], "%s", cairn_group_result_field(res));
 	table_header(t, 0, h[0]);
 	table_header(t, 1, "RUNS");
 	table_align_right(t, 1, true);
@@ -426,28 +436,15 @@ static int print_groups(const char *out, bool csv, bool by_metric, bool desc)
 			table_align_right(t, 2 + k, true);
 		}
 	}
-	for (i = 0; i < n && rows; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char v[512], cnt[32], st[3][64];
-		const json *g = rows[i].g;
-		const json *val = json_get(g, "value");
-		if (json_get(g, "missing"))
-			snprintf(v, sizeof v, "(none)");
-		else if (val->type == JSON_STR)
-			snprintf(v, sizeof v, "%s", val->str);
-		else if (val->type == JSON_BOOL)
-			snprintf(v, sizeof v, "%s", val->b ? "true" : "false");
-		else if (val->type == JSON_NUM && val->is_int)
-			snprintf(v, sizeof v, "%lld", (long long)val->i);
-		else
-			cli_fmt_num(v, sizeof v, val->num);
-		double c = 0;
-		json_get_num(g, "count", &c);
-		snprintf(cnt, sizeof cnt, "%.0f", c);
-		static const char *const keys[] = {"min", "mean", "max"};
+		const cairn_group *g = rows[i].g;
+		group_value_text(v, sizeof v, g);
+		snprintf(cnt, sizeof cnt, "%lld", (long long)g->count);
+		double x[3] = {g->min, g->mean, g->max};
 		for (int k = 0; k < 3; k++) {
-			double x;
-			if (json_get_num(g, keys[k], &x))
-				cli_fmt_num(st[k], sizeof st[k], x);
+			if (g->values > 0)
+				cli_fmt_num(st[k], sizeof st[k], x[k]);
 			else
 				st[k][0] = '\0';
 		}
@@ -460,7 +457,6 @@ static int print_groups(const char *out, bool csv, bool by_metric, bool desc)
 		table_print(t, stdout, cli_term_width());
 	table_free(t);
 	free(rows);
-	json_doc_free(d);
 	return 0;
 }
 
@@ -639,17 +635,22 @@ int ls_run(int argc, char **argv, bool best)
 	if (group) {
 		if (!metric && nsort > 0)
 			metric = sortf[0];
-		if (cairn_query_group_json(&out, s, &qo, group, metric) != 0) {
+		if (strcmp(format, "json") == 0) {
+			if (cairn_query_group_json(&out, s, &qo, group, metric) != 0)
+				rc = cli_fail_lib("cannot group runs");
+			else
+				puts(out);
+			goto done;
+		}
+		cairn_group_result *gr = NULL;
+		if (cairn_query_group(&gr, s, &qo, group, metric) != 0) {
 			rc = cli_fail_lib("cannot group runs");
 			goto done;
 		}
-		if (strcmp(format, "json") == 0) {
-			puts(out);
-			goto done;
-		}
 		bool by_metric = metric && nsort > 0 && strcmp(metric, sortf[0]) == 0;
-		rc = print_groups(out, strcmp(format, "csv") == 0, by_metric,
-		                  sort && sort[0] == '-');
+		rc =
+		    print_groups(gr, strcmp(format, "csv") == 0, by_metric, sort && sort[0] == '-');
+		cairn_group_result_free(gr);
 		goto done;
 	}
 	if (runs_load(&rs, s, &qo) != 0) {

@@ -1,24 +1,50 @@
 /*
- * lib/diff.c — cairn_run_diff_json: what differs between two runs, across
- * every dimension a run records, as one JSON object (shape in
- * docs/cli/diff.md).
+ * lib/diff.c — cairn_run_diff_new: what differs between two runs, across
+ * every dimension a run records (cairn/diff.h), built from the two runs'
+ * records, so it sees exactly what `cairn show` shows and needs no SQL of
+ * its own.  lib/diff-json.c writes the result as cairn_run_diff_json.
  *
- * Works on the two runs' JSON (cairn_run_get_json), so it sees exactly what
- * `cairn show` shows and needs no SQL of its own.  Sections come in the
- * order a reader wants them: params, metrics, code, data, environment,
- * command, tags, properties.  The unified source diff comes from
- * cairn_code_diff (capture); the files added, removed and changed in a
- * changed dataset come from its two manifests (cairn_data_diff_stored_json,
- * data), so a run diff reads nothing but the store.
- * Stateless.
+ * Sections come in the order a reader wants them: params, metrics, code,
+ * data, environment, command, tags, properties.  The unified source diff
+ * comes from cairn_code_diff (capture); the files added, removed and
+ * changed in a changed dataset come from its two manifests
+ * (cairn_data_diff_stored_json, data), so a run diff reads nothing but the
+ * store.  The environment is an opaque stored document: its members are
+ * compared as JSON values (numbers by value, objects by members).
+ *
+ * Equality: params by type and value, except that numbers compare by value
+ * (an int 1 and a float 1.0 are the same, as they always were), and a NaN
+ * equals a NaN; a float NaN is never the string "NaN".  Stateless.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/internal.h"
+#include "lib/diff.h"
 #include "util/json.h"
+
+static void *vec_push(diff_vec *v, size_t size)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		void *n = realloc(v->v, cap * size);
+		if (!n)
+			return NULL;
+		v->v = n;
+		v->cap = cap;
+	}
+	void *p = (char *)v->v + v->n++ * size;
+	memset(p, 0, size);
+	return p;
+}
+
+static const char *dup(cairn_run_diff *d, const char *s, size_t n)
+{
+	return s ? arena_strndup(&d->mem, s, n) : NULL;
+}
+
+/* --- JSON values of the environment --------------------------------------------- */
 
 /* Write a parsed JSON value back as JSON. */
 static void put_json(buf *b, const json *v)
@@ -94,59 +120,278 @@ static bool same_json(const json *a, const json *b)
 	}
 }
 
-static void comma(buf *b, bool *first)
+/* One side of an environment entry: typed when a scalar, and as JSON. */
+static int env_side(cairn_run_diff *d, const json *v, cairn_value *val, const char **js,
+                    size_t *entries)
 {
-	if (!*first)
-		buf_putc(b, ',');
-	*first = false;
+	if (!v)
+		return 0;
+	switch (v->type) {
+	case JSON_BOOL:
+		val->type = CAIRN_TYPE_BOOL;
+		val->i = v->b;
+		break;
+	case JSON_NUM:
+		if (v->is_int) {
+			val->type = CAIRN_TYPE_INT;
+			val->i = v->i;
+		} else {
+			val->type = CAIRN_TYPE_FLOAT;
+			val->f = v->num;
+		}
+		break;
+	case JSON_STR:
+		val->type = CAIRN_TYPE_STRING;
+		if (!(val->s = dup(d, v->str, v->len)))
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		break;
+	case JSON_ARR:
+	case JSON_OBJ: *entries = v->len; break;
+	default: break;
+	}
+	buf b = BUF_INIT;
+	put_json(&b, v);
+	*js = buf_ok(&b) ? dup(d, b.ptr, b.len) : NULL;
+	buf_free(&b);
+	return *js ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
 }
 
-/* {"changed":[{key,a,b}],"added":[{key,value}],"removed":[{key,value}]} for
- * two objects; returns whether anything differs. */
-/* The members of `from` that `other` lacks, as {keyname: key, value}. */
-static bool only_in(buf *b, const json *from, const json *other, const char *keyname)
+static int env_entry(cairn_run_diff *d, cairn_diff_section sec, cairn_diff_change ch,
+                     const char *key, const json *a, const json *b)
 {
-	bool any = false, first = true;
-	for (const json *p = from ? from->child : NULL; p; p = p->next) {
-		if (json_get(other, p->key))
-			continue;
-		comma(b, &first);
-		buf_printf(b, "{\"%s\":", keyname);
-		json_str(b, p->key);
-		buf_puts(b, ",\"value\":");
-		put_json(b, p);
-		buf_putc(b, '}');
-		any = true;
-	}
-	return any;
+	cairn_diff_entry *e = vec_push(&d->sec[sec], sizeof *e);
+	if (!e || !(e->key = dup(d, key, strlen(key))))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	e->change = ch;
+	int rc = env_side(d, a, &e->a, &e->a_json, &e->a_entries);
+	return rc ? rc : env_side(d, b, &e->b, &e->b_json, &e->b_entries);
 }
 
-static bool diff_objects(buf *b, const json *a, const json *bb, const char *keyname)
+/* Two objects compared member by member: changed (in a's order), added
+ * (in b's), removed (in a's). */
+static int env_objects(cairn_run_diff *d, cairn_diff_section sec, const json *a, const json *b)
 {
-	bool any = false, first;
-	buf_puts(b, "{\"changed\":[");
-	first = true;
-	for (const json *p = a ? a->child : NULL; p; p = p->next) {
-		const json *q = json_get(bb, p->key);
-		if (!q || same_json(p, q))
-			continue;
-		comma(b, &first);
-		buf_printf(b, "{\"%s\":", keyname);
-		json_str(b, p->key);
-		buf_puts(b, ",\"a\":");
-		put_json(b, p);
-		buf_puts(b, ",\"b\":");
-		put_json(b, q);
-		buf_putc(b, '}');
-		any = true;
+	int rc = 0;
+	for (const json *p = a ? a->child : NULL; p && !rc; p = p->next) {
+		const json *q = json_get(b, p->key);
+		if (q && !same_json(p, q))
+			rc = env_entry(d, sec, CAIRN_DIFF_CHANGED, p->key, p, q);
 	}
-	buf_puts(b, "],\"added\":[");
-	any |= only_in(b, bb, a, keyname);
-	buf_puts(b, "],\"removed\":[");
-	any |= only_in(b, a, bb, keyname);
-	buf_puts(b, "]}");
-	return any;
+	for (const json *q = b ? b->child : NULL; q && !rc; q = q->next)
+		if (!json_get(a, q->key))
+			rc = env_entry(d, sec, CAIRN_DIFF_ADDED, q->key, NULL, q);
+	for (const json *p = a ? a->child : NULL; p && !rc; p = p->next)
+		if (!json_get(b, p->key))
+			rc = env_entry(d, sec, CAIRN_DIFF_REMOVED, p->key, p, NULL);
+	return rc;
 }
+
+static const json *find_path(const json *arr, const char *path)
+{
+	for (const json *f = arr ? arr->child : NULL; f; f = f->next) {
+		const char *n = json_get_str(f, "path");
+		if (n && strcmp(n, path) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/* Environment files compared by path and digest. */
+static int env_files(cairn_run_diff *d, const json *fa, const json *fb)
+{
+	int rc = 0;
+	for (const json *f = fa ? fa->child : NULL; f && !rc; f = f->next) {
+		const char *path = json_get_str(f, "path");
+		const json *g = path ? find_path(fb, path) : NULL;
+		if (g && !same_json(json_get(f, "digest"), json_get(g, "digest")))
+			rc = env_entry(d, CAIRN_DIFF_ENV_FILES, CAIRN_DIFF_CHANGED, path,
+			               json_get(f, "digest"), json_get(g, "digest"));
+	}
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		const json *from = pass == 0 ? fb : fa, *other = pass == 0 ? fa : fb;
+		for (const json *f = from ? from->child : NULL; f && !rc; f = f->next) {
+			const char *path = json_get_str(f, "path");
+			if (!path || find_path(other, path))
+				continue;
+			const json *dg = json_get(f, "digest");
+			rc = env_entry(d, CAIRN_DIFF_ENV_FILES,
+			               pass == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED, path,
+			               pass == 0 ? NULL : dg, pass == 0 ? dg : NULL);
+		}
+	}
+	return rc;
+}
+
+static bool grouped_member(const char *key)
+{
+	return strcmp(key, "packages") == 0 || strcmp(key, "files") == 0 ||
+	       strcmp(key, "env_vars") == 0;
+}
+
+static int diff_env(cairn_run_diff *d)
+{
+	json_doc *doc[2] = {NULL, NULL};
+	const json *e[2] = {NULL, NULL};
+	int rc = 0;
+	for (int s = 0; s < 2; s++) {
+		const char *text = cairn_run_record_environment(d->r[s]);
+		/* a stored document: one that cannot be read counts as not recorded */
+		if (text && (doc[s] = json_parse(text, strlen(text), NULL, NULL, 0)) != NULL &&
+		    json_root(doc[s])->type == JSON_OBJ)
+			e[s] = json_root(doc[s]);
+		d->env[s] = e[s] != NULL;
+	}
+	cairn_error_clear();
+	/* every other member (os, kernel, cpu, gpus, python, ...) as a whole */
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		const json *from = e[pass], *other = e[1 - pass];
+		for (const json *p = from ? from->child : NULL; p && !rc; p = p->next) {
+			if (grouped_member(p->key))
+				continue;
+			const json *q = json_get(other, p->key);
+			if ((pass == 1 && q) || same_json(p, q))
+				continue;
+			cairn_diff_change ch =
+			    !q ? (pass == 0 ? CAIRN_DIFF_REMOVED : CAIRN_DIFF_ADDED)
+			       : CAIRN_DIFF_CHANGED;
+			rc = env_entry(d, CAIRN_DIFF_ENV_DETAILS, ch, p->key, pass == 0 ? p : q,
+			               pass == 0 ? q : p);
+		}
+	}
+	if (!rc)
+		rc = env_objects(d, CAIRN_DIFF_ENV_PACKAGES, json_get(e[0], "packages"),
+		                 json_get(e[1], "packages"));
+	if (!rc)
+		rc = env_objects(d, CAIRN_DIFF_ENV_VARS, json_get(e[0], "env_vars"),
+		                 json_get(e[1], "env_vars"));
+	if (!rc)
+		rc = env_files(d, json_get(e[0], "files"), json_get(e[1], "files"));
+	d->env_same = d->env[0] == d->env[1];
+	for (int s = CAIRN_DIFF_ENV_DETAILS; s <= CAIRN_DIFF_ENV_FILES; s++)
+		d->env_same &= d->sec[s].n == 0;
+	json_doc_free(doc[0]);
+	json_doc_free(doc[1]);
+	return rc;
+}
+
+/* --- params, properties, tags ------------------------------------------------------ */
+
+static bool is_num(const cairn_value *v)
+{
+	return v->type == CAIRN_TYPE_INT || v->type == CAIRN_TYPE_FLOAT;
+}
+
+static double num_of(const cairn_value *v)
+{
+	return v->type == CAIRN_TYPE_INT ? (double)v->i : v->f;
+}
+
+static bool same_value(const cairn_value *a, const cairn_value *b)
+{
+	if (is_num(a) && is_num(b)) {
+		double x = num_of(a), y = num_of(b);
+		return x == y || (isnan(x) && isnan(y));
+	}
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case CAIRN_TYPE_BOOL: return (a->i != 0) == (b->i != 0);
+	case CAIRN_TYPE_STRING: return strcmp(a->s, b->s) == 0;
+	default: return true;
+	}
+}
+
+static int value_entry(cairn_run_diff *d, cairn_diff_section sec, cairn_diff_change ch,
+                       const char *key, const cairn_value *a, const cairn_value *b)
+{
+	cairn_diff_entry *e = vec_push(&d->sec[sec], sizeof *e);
+	if (!e)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	e->change = ch;
+	e->key = key;
+	if (a)
+		e->a = *a;
+	if (b)
+		e->b = *b;
+	return 0;
+}
+
+static int diff_params(cairn_run_diff *d)
+{
+	const cairn_run_record *ra = d->r[0], *rb = d->r[1];
+	size_t na = cairn_run_record_param_count(ra), nb = cairn_run_record_param_count(rb);
+	cairn_value x, y;
+	int rc = 0;
+	for (size_t i = 0; i < na && !rc; i++) {
+		const char *k = cairn_run_record_param(&x, ra, i);
+		if (cairn_run_record_param_get(&y, rb, k) == 0 && !same_value(&x, &y))
+			rc = value_entry(d, CAIRN_DIFF_PARAMS, CAIRN_DIFF_CHANGED, k, &x, &y);
+	}
+	for (size_t i = 0; i < nb && !rc; i++) {
+		const char *k = cairn_run_record_param(&y, rb, i);
+		if (cairn_run_record_param_get(&x, ra, k) != 0)
+			rc = value_entry(d, CAIRN_DIFF_PARAMS, CAIRN_DIFF_ADDED, k, NULL, &y);
+	}
+	for (size_t i = 0; i < na && !rc; i++) {
+		const char *k = cairn_run_record_param(&x, ra, i);
+		if (cairn_run_record_param_get(&y, rb, k) != 0)
+			rc = value_entry(d, CAIRN_DIFF_PARAMS, CAIRN_DIFF_REMOVED, k, &x, NULL);
+	}
+	return rc;
+}
+
+static cairn_value str_value(const char *s)
+{
+	cairn_value v = {.type = CAIRN_TYPE_STRING, .s = s};
+	return v;
+}
+
+static int diff_properties(cairn_run_diff *d)
+{
+	const cairn_run_record *ra = d->r[0], *rb = d->r[1];
+	size_t na = cairn_run_record_property_count(ra), nb = cairn_run_record_property_count(rb);
+	const char *x, *y;
+	int rc = 0;
+	for (size_t i = 0; i < na && !rc; i++) {
+		const char *k = cairn_run_record_property(&x, ra, i);
+		if ((y = cairn_run_record_property_get(rb, k)) != NULL && strcmp(x, y) != 0) {
+			cairn_value vx = str_value(x), vy = str_value(y);
+			rc = value_entry(d, CAIRN_DIFF_PROPERTIES, CAIRN_DIFF_CHANGED, k, &vx, &vy);
+		}
+	}
+	for (size_t i = 0; i < nb && !rc; i++) {
+		const char *k = cairn_run_record_property(&y, rb, i);
+		cairn_value vy = str_value(y);
+		if (!cairn_run_record_property_get(ra, k))
+			rc = value_entry(d, CAIRN_DIFF_PROPERTIES, CAIRN_DIFF_ADDED, k, NULL, &vy);
+	}
+	for (size_t i = 0; i < na && !rc; i++) {
+		const char *k = cairn_run_record_property(&x, ra, i);
+		cairn_value vx = str_value(x);
+		if (!cairn_run_record_property_get(rb, k))
+			rc =
+			    value_entry(d, CAIRN_DIFF_PROPERTIES, CAIRN_DIFF_REMOVED, k, &vx, NULL);
+	}
+	return rc;
+}
+
+static int diff_tags(cairn_run_diff *d)
+{
+	int rc = 0;
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		const cairn_run_record *from = d->r[pass == 0], *other = d->r[pass != 0];
+		for (size_t i = 0; i < cairn_run_record_tag_count(from) && !rc; i++) {
+			const char *t = cairn_run_record_tag(from, i);
+			if (!cairn_run_record_has_tag(other, t))
+				rc = value_entry(d, CAIRN_DIFF_TAGS,
+				                 pass == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED,
+				                 t, NULL, NULL);
+		}
+	}
+	return rc;
+}
+
+/* --- metrics ---------------------------------------------------------------------- */
 
 static bool in_list(const char *key, const char *const *list, size_t n)
 {
@@ -165,446 +410,316 @@ static int direction(const char *key, const cairn_diff_options *o)
 	return cairn_metric_direction(key);
 }
 
-static bool diff_metrics(buf *b, const json *ma, const json *mb, const cairn_diff_options *o)
+static int metric_entry(cairn_run_diff *d, cairn_diff_change ch, const char *key, double x,
+                        double y, const cairn_diff_options *o)
 {
-	bool any = false, first = true;
-	buf_puts(b, "{\"changed\":[");
-	for (const json *p = ma ? ma->child : NULL; p; p = p->next) {
-		const json *q = json_get(mb, p->key);
-		if (!q)
-			continue;
-		double x = NAN, y = NAN;
-		json_num_value(json_get(p, "last"), &x);
-		json_num_value(json_get(q, "last"), &y);
-		if (x == y || (isnan(x) && isnan(y)))
-			continue;
-		any = true;
-		comma(b, &first);
-		buf_puts(b, "{\"key\":");
-		json_str(b, p->key);
-		buf_puts(b, ",\"a\":");
-		json_num(b, x);
-		buf_puts(b, ",\"b\":");
-		json_num(b, y);
-		buf_puts(b, ",\"change\":");
-		if (isfinite(x) && isfinite(y))
-			json_num(b, y - x);
-		else
-			buf_puts(b, "null");
-		buf_puts(b, ",\"relative\":");
-		if (isfinite(x) && isfinite(y) && x != 0)
-			json_num(b, (y - x) / fabs(x));
-		else
-			buf_puts(b, "null");
-		int dir = direction(p->key, o);
-		buf_puts(b, ",\"direction\":");
-		buf_puts(b, dir > 0 ? "\"higher\"" : dir < 0 ? "\"lower\"" : "null");
-		buf_puts(b, ",\"better\":");
-		if (dir == 0 || (isnan(x) && isnan(y)))
-			buf_puts(b, "null");
-		else if (isnan(x))
-			buf_puts(b, "\"b\"");
-		else if (isnan(y))
-			buf_puts(b, "\"a\"");
-		else
-			buf_puts(b, (dir > 0) == (y > x) ? "\"b\"" : "\"a\"");
-		buf_putc(b, '}');
+	cairn_diff_metric *m = vec_push(&d->metrics, sizeof *m);
+	if (!m)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	m->change = ch;
+	m->key = key;
+	m->a = x;
+	m->b = y;
+	m->delta = m->relative = NAN;
+	if (ch != CAIRN_DIFF_CHANGED)
+		return 0;
+	if (isfinite(x) && isfinite(y)) {
+		m->delta = y - x;
+		if (x != 0)
+			m->relative = (y - x) / fabs(x);
 	}
-	buf_puts(b, "],\"added\":[");
-	first = true;
-	for (const json *q = mb ? mb->child : NULL; q; q = q->next) {
-		if (json_get(ma, q->key))
-			continue;
-		any = true;
-		comma(b, &first);
-		buf_puts(b, "{\"key\":");
-		json_str(b, q->key);
-		buf_puts(b, ",\"value\":");
-		put_json(b, json_get(q, "last"));
-		buf_putc(b, '}');
-	}
-	buf_puts(b, "],\"removed\":[");
-	first = true;
-	for (const json *p = ma ? ma->child : NULL; p; p = p->next) {
-		if (json_get(mb, p->key))
-			continue;
-		any = true;
-		comma(b, &first);
-		buf_puts(b, "{\"key\":");
-		json_str(b, p->key);
-		buf_puts(b, ",\"value\":");
-		put_json(b, json_get(p, "last"));
-		buf_putc(b, '}');
-	}
-	buf_puts(b, "]}");
-	return any;
+	m->direction = direction(key, o);
+	if (m->direction == 0)
+		m->better = 0;
+	else if (isnan(x))
+		m->better = 'b';
+	else if (isnan(y))
+		m->better = 'a';
+	else
+		m->better = (m->direction > 0) == (y > x) ? 'b' : 'a';
+	return 0;
 }
 
-static void put_code(buf *b, const json *c)
+static int diff_metrics(cairn_run_diff *d, const cairn_diff_options *o)
 {
-	if (!c || c->type != JSON_OBJ) {
-		buf_puts(b, "null");
-		return;
+	const cairn_run_record *ra = d->r[0], *rb = d->r[1];
+	size_t na = cairn_run_record_metric_count(ra), nb = cairn_run_record_metric_count(rb);
+	int rc = 0;
+	for (size_t i = 0; i < na && !rc; i++) {
+		const cairn_metric_summary *p = cairn_run_record_metric(ra, i);
+		const cairn_metric_summary *q = cairn_run_record_metric_get(rb, p->key);
+		if (!q || p->last == q->last || (isnan(p->last) && isnan(q->last)))
+			continue;
+		rc = metric_entry(d, CAIRN_DIFF_CHANGED, p->key, p->last, q->last, o);
 	}
-	bool first = true;
-	buf_putc(b, '{');
-	static const char *const keys[] = {"commit", "branch", "remote", "dirty"};
-	for (int k = 0; k < 4; k++) {
-		json_key(b, &first, keys[k]);
-		put_json(b, json_get(c, keys[k]));
+	for (size_t i = 0; i < nb && !rc; i++) {
+		const cairn_metric_summary *q = cairn_run_record_metric(rb, i);
+		if (!cairn_run_record_metric_get(ra, q->key))
+			rc = metric_entry(d, CAIRN_DIFF_ADDED, q->key, NAN, q->last, o);
 	}
-	buf_putc(b, '}');
+	for (size_t i = 0; i < na && !rc; i++) {
+		const cairn_metric_summary *p = cairn_run_record_metric(ra, i);
+		if (!cairn_run_record_metric_get(rb, p->key))
+			rc = metric_entry(d, CAIRN_DIFF_REMOVED, p->key, p->last, NAN, o);
+	}
+	return rc;
 }
 
-static bool diff_code(buf *b, const json *ca, const json *cb, cairn_store *s, const char *ida,
-                      const char *idb)
+/* --- code ------------------------------------------------------------------------- */
+
+/* A member of the code on each side: a side without code has none, which
+ * differs from a member that is null. */
+static bool differs(const cairn_run_code *a, const char *x, const cairn_run_code *b, const char *y)
 {
-	bool oa = ca && ca->type == JSON_OBJ, ob = cb && cb->type == JSON_OBJ;
-	bool commit =
-	    !same_json(oa ? json_get(ca, "commit") : NULL, ob ? json_get(cb, "commit") : NULL);
-	bool branch =
-	    !same_json(oa ? json_get(ca, "branch") : NULL, ob ? json_get(cb, "branch") : NULL);
-	bool dirty =
-	    !same_json(oa ? json_get(ca, "dirty") : NULL, ob ? json_get(cb, "dirty") : NULL);
-	bool remote =
-	    !same_json(oa ? json_get(ca, "remote") : NULL, ob ? json_get(cb, "remote") : NULL);
+	if (!a || !b)
+		return a != b;
+	if (!x || !y)
+		return x != y;
+	return strcmp(x, y) != 0;
+}
+
+static int diff_code(cairn_run_diff *d, cairn_store *s)
+{
+	const cairn_run_code *a = cairn_run_record_code(d->r[0]),
+	                     *b = cairn_run_record_code(d->r[1]);
+	cairn_diff_code *c = &d->code;
+	c->commit_changed = differs(a, a ? a->commit : NULL, b, b ? b->commit : NULL);
+	c->branch_changed = differs(a, a ? a->branch : NULL, b, b ? b->branch : NULL);
+	c->remote_changed = differs(a, a ? a->remote : NULL, b, b ? b->remote : NULL);
+	c->dirty_changed = (!a || !b) ? a != b : a->dirty != b->dirty;
 	/* two dirty snapshots of the same commit may still differ */
-	bool snap =
-	    !same_json(oa ? json_get(ca, "snapshot") : NULL, ob ? json_get(cb, "snapshot") : NULL);
-	bool any = commit || branch || dirty || remote || snap;
-	buf_puts(b, "{\"same\":");
-	json_bool(b, !any);
-	buf_puts(b, ",\"a\":");
-	put_code(b, ca);
-	buf_puts(b, ",\"b\":");
-	put_code(b, cb);
-	buf_puts(b, ",\"commit_changed\":");
-	json_bool(b, commit);
-	buf_puts(b, ",\"branch_changed\":");
-	json_bool(b, branch);
-	buf_puts(b, ",\"dirty_changed\":");
-	json_bool(b, dirty);
-	buf_puts(b, ",\"snapshot_changed\":");
-	json_bool(b, snap);
-	/* the unified diff of the two source snapshots (capture module); null
+	c->snapshot_changed = differs(a, a ? a->snapshot : NULL, b, b ? b->snapshot : NULL);
+	c->same = !(c->commit_changed || c->branch_changed || c->remote_changed ||
+	            c->dirty_changed || c->snapshot_changed);
+	/* the unified diff of the two source snapshots (capture module); none
 	 * when either run has no snapshot or the diff cannot be made */
 	char *ud = NULL;
-	buf_puts(b, ",\"diff\":");
-	if (any && oa && ob && cairn_code_diff(&ud, s, ida, idb) == 0)
-		json_str(b, ud);
-	else
-		buf_puts(b, "null");
-	cairn_free(ud);
+	if (!c->same && a && b &&
+	    cairn_code_diff(&ud, s, cairn_run_record_id(d->r[0]), cairn_run_record_id(d->r[1])) ==
+	        0) {
+		c->diff = dup(d, ud, strlen(ud));
+		cairn_free(ud);
+		if (!c->diff)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+	}
 	cairn_error_clear();
-	buf_putc(b, '}');
-	return any;
+	return 0;
 }
 
-static const json *find_named(const json *arr, const char *field, const char *name)
-{
-	for (const json *d = arr ? arr->child : NULL; d; d = d->next) {
-		const char *n = json_get_str(d, field);
-		if (n && strcmp(n, name) == 0)
-			return d;
-	}
-	return NULL;
-}
+/* --- data ------------------------------------------------------------------------- */
 
-static void put_dataset(buf *b, const json *d)
+/* The files added, removed and changed between two datasets' manifests;
+ * has_files stays 0 when a manifest is missing or unreadable.  Stored
+ * versions only: a file named like a manifest id in the working directory
+ * must not be hashed instead. */
+static int file_changes(cairn_run_diff *d, cairn_store *s, cairn_diff_dataset *ds, size_t *first)
 {
-	if (!d) {
-		buf_puts(b, "null");
-		return;
-	}
-	bool first = true;
-	buf_putc(b, '{');
-	static const char *const keys[] = {"path", "role", "algo", "digest", "files", "bytes"};
-	for (int k = 0; k < 6; k++) {
-		json_key(b, &first, keys[k]);
-		put_json(b, json_get(d, keys[k]));
-	}
-	buf_putc(b, '}');
-}
-
-/* The files added, removed and changed between two datasets' manifests, as
- * {"added": [...], "removed": [...], "changed": [...]}, or null when a
- * manifest is missing or unreadable. */
-static void put_file_changes(buf *b, cairn_store *s, const json *x, const json *y)
-{
-	const char *ma = json_get_str(x, "manifest"), *mb = json_get_str(y, "manifest");
+	const char *ma = ds->a->manifest, *mb = ds->b->manifest;
 	char *out = NULL;
 	json_doc *doc = NULL;
-	const json *d = NULL;
-	/* Stored versions only: a file named like a manifest id in the working
-	 * directory must not be hashed instead. */
+	const json *e = NULL;
+	int rc = 0;
+	*first = d->files.n;
 	if (ma && mb && cairn_data_diff_stored_json(&out, s, ma, mb) == 0 &&
 	    (doc = json_parse(out, strlen(out), NULL, NULL, 0)) != NULL) {
 		const json *list = json_get(json_root(doc), "datasets");
-		d = list ? list->child : NULL;
+		e = list ? list->child : NULL;
 	}
-	if (!d) {
-		buf_puts(b, "null");
-	} else {
-		bool first = true;
-		buf_putc(b, '{');
-		static const char *const keys[] = {"added", "removed", "changed"};
-		for (int k = 0; k < 3; k++) {
-			json_key(b, &first, keys[k]);
-			put_json(b, json_get(d, keys[k]));
+	if (e) {
+		static const char *const kinds[] = {"added", "removed", "changed"};
+		static const cairn_diff_change ch[] = {CAIRN_DIFF_ADDED, CAIRN_DIFF_REMOVED,
+		                                       CAIRN_DIFF_CHANGED};
+		ds->has_files = 1;
+		for (int k = 0; k < 3 && !rc; k++) {
+			const json *l = json_get(e, kinds[k]);
+			for (const json *p = l ? l->child : NULL; p && !rc; p = p->next) {
+				if (p->type != JSON_STR)
+					continue;
+				cairn_diff_file *f = vec_push(&d->files, sizeof *f);
+				if (!f || !(f->path = dup(d, p->str, p->len)))
+					rc = err_set(CAIRN_ENOMEM, "out of memory");
+				else
+					f->change = ch[k];
+			}
 		}
-		buf_putc(b, '}');
 	}
+	ds->nfiles = d->files.n - *first;
 	json_doc_free(doc);
 	cairn_free(out);
-	cairn_error_clear();
+	if (!rc)
+		cairn_error_clear();
+	return rc;
 }
 
-static bool diff_data(buf *b, const json *da, const json *db, cairn_store *s)
+static bool same_str(const char *a, const char *b)
 {
-	bool any = false, first = true;
-	buf_puts(b, "{\"datasets\":[");
-	for (int pass = 0; pass < 2; pass++) {
-		const json *list = pass == 0 ? da : db;
-		for (const json *d = list ? list->child : NULL; d; d = d->next) {
-			const char *name = json_get_str(d, "name");
-			if (!name)
-				continue;
-			const json *x = find_named(da, "name", name),
-			           *y = find_named(db, "name", name);
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+static int diff_data(cairn_run_diff *d, cairn_store *s)
+{
+	int rc = 0;
+	size_t *starts = NULL, nstarts = 0;
+	d->data_same = true;
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		const cairn_run_record *from = d->r[pass];
+		for (size_t i = 0; i < cairn_run_record_dataset_count(from) && !rc; i++) {
+			const cairn_run_dataset *ds = cairn_run_record_dataset(from, i);
+			const cairn_run_dataset *x =
+			                            cairn_run_record_dataset_get(d->r[0], ds->name),
+			                        *y =
+			                            cairn_run_record_dataset_get(d->r[1], ds->name);
 			if (pass == 1 && x)
 				continue; /* listed in the first pass */
-			const char *status;
+			cairn_diff_dataset *e = vec_push(&d->datasets, sizeof *e);
+			size_t *st = realloc(starts, (nstarts + 1) * sizeof *starts);
+			if (!e || !st) {
+				rc = err_set(CAIRN_ENOMEM, "out of memory");
+				break;
+			}
+			starts = st;
+			starts[nstarts] = d->files.n;
+			e->name = ds->name;
+			e->a = x;
+			e->b = y;
 			if (!x)
-				status = "added";
+				e->change = CAIRN_DIFF_ADDED;
 			else if (!y)
-				status = "removed";
-			else if (same_json(json_get(x, "digest"), json_get(y, "digest")))
-				status = "same";
+				e->change = CAIRN_DIFF_REMOVED;
+			else if (same_str(x->digest, y->digest))
+				e->change = CAIRN_DIFF_SAME;
 			else
-				status = "changed";
-			if (strcmp(status, "same") != 0)
-				any = true;
-			comma(b, &first);
-			buf_puts(b, "{\"name\":");
-			json_str(b, name);
-			buf_puts(b, ",\"status\":");
-			json_str(b, status);
-			buf_puts(b, ",\"same\":");
-			json_bool(b, strcmp(status, "same") == 0);
-			buf_puts(b, ",\"a\":");
-			put_dataset(b, x);
-			buf_puts(b, ",\"b\":");
-			put_dataset(b, y);
-			buf_puts(b, ",\"files\":");
-			if (strcmp(status, "changed") == 0)
-				put_file_changes(b, s, x, y);
-			else
-				buf_puts(b, "null");
-			buf_putc(b, '}');
+				e->change = CAIRN_DIFF_CHANGED;
+			if (e->change != CAIRN_DIFF_SAME)
+				d->data_same = false;
+			if (e->change == CAIRN_DIFF_CHANGED)
+				rc = file_changes(d, s, e, &starts[nstarts]);
+			nstarts++;
 		}
 	}
-	buf_puts(b, "],\"same\":");
-	json_bool(b, !any);
-	buf_putc(b, '}');
-	return any;
+	/* the files array has stopped moving: point each dataset at its files */
+	cairn_diff_dataset *v = d->datasets.v;
+	for (size_t i = 0; i < nstarts && !rc; i++)
+		v[i].files = v[i].nfiles ? (cairn_diff_file *)d->files.v + starts[i] : NULL;
+	free(starts);
+	return rc;
 }
 
-/* Environment files compared by path and digest. */
-static bool diff_env_files(buf *b, const json *fa, const json *fb)
-{
-	bool any = false, first = true;
-	buf_puts(b, "{\"changed\":[");
-	for (const json *f = fa ? fa->child : NULL; f; f = f->next) {
-		const char *path = json_get_str(f, "path");
-		const json *g = path ? find_named(fb, "path", path) : NULL;
-		if (!g || same_json(json_get(f, "digest"), json_get(g, "digest")))
-			continue;
-		any = true;
-		comma(b, &first);
-		buf_puts(b, "{\"path\":");
-		json_str(b, path);
-		buf_puts(b, ",\"a\":");
-		put_json(b, json_get(f, "digest"));
-		buf_puts(b, ",\"b\":");
-		put_json(b, json_get(g, "digest"));
-		buf_putc(b, '}');
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		buf_puts(b, pass == 0 ? "],\"added\":[" : "],\"removed\":[");
-		first = true;
-		const json *from = pass == 0 ? fb : fa, *other = pass == 0 ? fa : fb;
-		for (const json *f = from ? from->child : NULL; f; f = f->next) {
-			const char *path = json_get_str(f, "path");
-			if (!path || find_named(other, "path", path))
-				continue;
-			any = true;
-			comma(b, &first);
-			buf_puts(b, "{\"path\":");
-			json_str(b, path);
-			buf_puts(b, ",\"digest\":");
-			put_json(b, json_get(f, "digest"));
-			buf_putc(b, '}');
-		}
-	}
-	buf_puts(b, "]}");
-	return any;
-}
+/* --- the diff --------------------------------------------------------------------- */
 
-static bool diff_env(buf *b, const json *ea, const json *eb)
+int cairn_run_diff_new(cairn_run_diff **out, cairn_store *s, const char *a, const char *b,
+                       const cairn_diff_options *o)
 {
-	bool oa = ea && ea->type == JSON_OBJ, ob = eb && eb->type == JSON_OBJ;
-	bool any = false, first = true;
-	buf_puts(b, "{\"recorded\":{\"a\":");
-	json_bool(b, oa);
-	buf_puts(b, ",\"b\":");
-	json_bool(b, ob);
-	buf_puts(b, "},\"changed\":[");
-	/* every other member (os, kernel, cpu, gpus, python, ...) as a whole */
-	for (int pass = 0; pass < 2; pass++) {
-		const json *from = pass == 0 ? ea : eb, *other = pass == 0 ? eb : ea;
-		if (!from || from->type != JSON_OBJ)
-			continue;
-		for (const json *p = from->child; p; p = p->next) {
-			if (strcmp(p->key, "packages") == 0 || strcmp(p->key, "files") == 0 ||
-			    strcmp(p->key, "env_vars") == 0)
-				continue;
-			const json *q =
-			    other && other->type == JSON_OBJ ? json_get(other, p->key) : NULL;
-			if (pass == 1 && q)
-				continue;
-			if (same_json(p, q))
-				continue;
-			any = true;
-			comma(b, &first);
-			buf_puts(b, "{\"key\":");
-			json_str(b, p->key);
-			buf_puts(b, ",\"a\":");
-			put_json(b, pass == 0 ? p : q);
-			buf_puts(b, ",\"b\":");
-			put_json(b, pass == 0 ? q : p);
-			buf_putc(b, '}');
-		}
-	}
-	buf_puts(b, "],\"packages\":");
-	any |= diff_objects(b, oa ? json_get(ea, "packages") : NULL,
-	                    ob ? json_get(eb, "packages") : NULL, "name");
-	buf_puts(b, ",\"env_vars\":");
-	any |= diff_objects(b, oa ? json_get(ea, "env_vars") : NULL,
-	                    ob ? json_get(eb, "env_vars") : NULL, "name");
-	buf_puts(b, ",\"files\":");
-	any |=
-	    diff_env_files(b, oa ? json_get(ea, "files") : NULL, ob ? json_get(eb, "files") : NULL);
-	any |= oa != ob;
-	buf_puts(b, ",\"same\":");
-	json_bool(b, !any);
-	buf_putc(b, '}');
-	return any;
-}
-
-static bool diff_tags(buf *b, const json *ta, const json *tb)
-{
-	bool any = false, first;
-	for (int pass = 0; pass < 2; pass++) {
-		buf_puts(b, pass == 0 ? "{\"added\":[" : "],\"removed\":[");
-		first = true;
-		const json *from = pass == 0 ? tb : ta, *other = pass == 0 ? ta : tb;
-		for (const json *t = from ? from->child : NULL; t; t = t->next) {
-			bool found = false;
-			for (const json *u = other ? other->child : NULL; u && !found; u = u->next)
-				found = u->type == JSON_STR && t->type == JSON_STR &&
-				        strcmp(u->str, t->str) == 0;
-			if (found)
-				continue;
-			any = true;
-			comma(b, &first);
-			put_json(b, t);
-		}
-	}
-	buf_puts(b, "]}");
-	return any;
-}
-
-static void put_run_ref(buf *b, const json *r)
-{
-	buf_puts(b, "{\"id\":");
-	json_str(b, json_get_str(r, "id"));
-	buf_puts(b, ",\"name\":");
-	json_str(b, json_get_str(r, "name"));
-	buf_puts(b, ",\"project\":");
-	json_str(b, json_get_str(r, "project"));
-	buf_putc(b, '}');
-}
-
-int cairn_run_diff_json_opts(char **out, cairn_store *s, const char *a, const char *bid,
-                             const cairn_diff_options *o)
-{
-	char *ja = NULL, *jb = NULL;
-	json_doc *da = NULL, *db = NULL;
-	buf b = BUF_INIT;
-	char err[128];
 	int rc;
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no diff to fill");
 	*out = NULL;
+	if (!s)
+		return err_set(CAIRN_EINVALID, "no store");
+	if (!a || !b)
+		return err_set(CAIRN_EINVALID, "name two runs");
 	if (o && o->version != CAIRN_DIFF_OPTIONS_VERSION)
 		return err_set(CAIRN_EINVALID, "cairn_diff_options version %u is not supported",
 		               o->version);
-	if ((rc = cairn_run_get_json(&ja, s, a)) != 0 ||
-	    (rc = cairn_run_get_json(&jb, s, bid)) != 0)
-		goto done;
-	da = json_parse(ja, strlen(ja), NULL, err, sizeof err);
-	db = json_parse(jb, strlen(jb), NULL, err, sizeof err);
-	if (!da || !db) {
-		rc = err_set(CAIRN_ERROR, "internal: bad run JSON: %s", err);
-		goto done;
-	}
-	const json *ra = json_root(da), *rb = json_root(db);
-	bool any = false;
-	buf_puts(&b, "{\"a\":");
-	put_run_ref(&b, ra);
-	buf_puts(&b, ",\"b\":");
-	put_run_ref(&b, rb);
-	buf_puts(&b, ",\"params\":");
-	any |= diff_objects(&b, json_get(ra, "params"), json_get(rb, "params"), "key");
-	buf_puts(&b, ",\"metrics\":");
-	any |= diff_metrics(&b, json_get(ra, "metrics"), json_get(rb, "metrics"), o);
-	buf_puts(&b, ",\"code\":");
-	any |= diff_code(&b, json_get(ra, "code"), json_get(rb, "code"), s, json_get_str(ra, "id"),
-	                 json_get_str(rb, "id"));
-	buf_puts(&b, ",\"data\":");
-	any |= diff_data(&b, json_get(ra, "datasets"), json_get(rb, "datasets"), s);
-	buf_puts(&b, ",\"environment\":");
-	any |= diff_env(&b, json_get(ra, "environment"), json_get(rb, "environment"));
-	const json *ca = json_get(ra, "command"), *cb = json_get(rb, "command");
-	bool cmd = !same_json(ca, cb);
-	any |= cmd;
-	buf_puts(&b, ",\"command\":{\"same\":");
-	json_bool(&b, !cmd);
-	buf_puts(&b, ",\"a\":");
-	put_json(&b, ca);
-	buf_puts(&b, ",\"b\":");
-	put_json(&b, cb);
-	buf_puts(&b, "},\"tags\":");
-	any |= diff_tags(&b, json_get(ra, "tags"), json_get(rb, "tags"));
-	buf_puts(&b, ",\"properties\":");
-	any |= diff_objects(&b, json_get(ra, "properties"), json_get(rb, "properties"), "key");
-	buf_puts(&b, ",\"identical\":");
-	json_bool(&b, !any);
-	buf_putc(&b, '}');
-	if (!buf_ok(&b))
+	cairn_run_diff *d = calloc(1, sizeof *d);
+	if (!d)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	if ((rc = cairn_run_record_get(&d->r[0], s, a, 0)) != 0 ||
+	    (rc = cairn_run_record_get(&d->r[1], s, b, 0)) != 0 || (rc = diff_params(d)) != 0 ||
+	    (rc = diff_metrics(d, o)) != 0 || (rc = diff_code(d, s)) != 0 ||
+	    (rc = diff_data(d, s)) != 0 || (rc = diff_env(d)) != 0 || (rc = diff_tags(d)) != 0 ||
+	    (rc = diff_properties(d)) != 0)
+		goto fail;
+	if (d->mem.oom) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
-done:
-	json_doc_free(da);
-	json_doc_free(db);
-	cairn_free(ja);
-	cairn_free(jb);
-	if (rc) {
-		buf_free(&b);
-		return rc;
+		goto fail;
 	}
-	*out = buf_detach(&b);
-	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+	d->command_same =
+	    same_str(cairn_run_record_command(d->r[0]), cairn_run_record_command(d->r[1]));
+	d->identical = d->command_same && d->code.same && d->data_same && d->env_same &&
+	               d->metrics.n == 0 && d->sec[CAIRN_DIFF_PARAMS].n == 0 &&
+	               d->sec[CAIRN_DIFF_TAGS].n == 0 && d->sec[CAIRN_DIFF_PROPERTIES].n == 0;
+	*out = d;
+	return 0;
+fail:
+	cairn_run_diff_free(d);
+	return rc;
 }
 
-int cairn_run_diff_json(char **out, cairn_store *s, const char *a, const char *b)
+void cairn_run_diff_free(cairn_run_diff *d)
 {
-	return cairn_run_diff_json_opts(out, s, a, b, NULL);
+	if (!d)
+		return;
+	for (int i = 0; i < DIFF_NSECTIONS; i++)
+		free(d->sec[i].v);
+	free(d->metrics.v);
+	free(d->datasets.v);
+	free(d->files.v);
+	arena_free(&d->mem);
+	cairn_run_record_free(d->r[0]);
+	cairn_run_record_free(d->r[1]);
+	free(d);
+}
+
+const cairn_run_record *cairn_run_diff_run(const cairn_run_diff *d, int side)
+{
+	return d && (side == 0 || side == 1) ? d->r[side] : NULL;
+}
+
+int cairn_run_diff_identical(const cairn_run_diff *d)
+{
+	return d && d->identical;
+}
+
+size_t cairn_run_diff_count(const cairn_run_diff *d, cairn_diff_section s)
+{
+	return d && (unsigned)s < DIFF_NSECTIONS ? d->sec[s].n : 0;
+}
+
+const cairn_diff_entry *cairn_run_diff_entry(const cairn_run_diff *d, cairn_diff_section s,
+                                             size_t i)
+{
+	if (!d || (unsigned)s >= DIFF_NSECTIONS || i >= d->sec[s].n)
+		return NULL;
+	return (const cairn_diff_entry *)d->sec[s].v + i;
+}
+
+size_t cairn_run_diff_metric_count(const cairn_run_diff *d)
+{
+	return d ? d->metrics.n : 0;
+}
+
+const cairn_diff_metric *cairn_run_diff_metric(const cairn_run_diff *d, size_t i)
+{
+	return d && i < d->metrics.n ? (const cairn_diff_metric *)d->metrics.v + i : NULL;
+}
+
+const cairn_diff_code *cairn_run_diff_code(const cairn_run_diff *d)
+{
+	return d ? &d->code : NULL;
+}
+
+size_t cairn_run_diff_dataset_count(const cairn_run_diff *d)
+{
+	return d ? d->datasets.n : 0;
+}
+
+const cairn_diff_dataset *cairn_run_diff_dataset(const cairn_run_diff *d, size_t i)
+{
+	return d && i < d->datasets.n ? (const cairn_diff_dataset *)d->datasets.v + i : NULL;
+}
+
+int cairn_run_diff_env_recorded(const cairn_run_diff *d, int side)
+{
+	return d && (side == 0 || side == 1) && d->env[side];
+}
+
+int cairn_run_diff_env_same(const cairn_run_diff *d)
+{
+	return !d || d->env_same;
+}
+
+int cairn_run_diff_command_same(const cairn_run_diff *d)
+{
+	return !d || d->command_same;
 }

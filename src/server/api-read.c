@@ -542,10 +542,8 @@ int h_manifest(request *rq, response *rs)
 		resp_lib_error(rs, rc);
 		goto done;
 	}
-	json_doc *m = json_parse(data, len, NULL, NULL, 0);
-	if (m) {
+	if (json_valid(data, len, NULL, NULL)) {
 		buf_add(&rs->body, data, len);
-		json_doc_free(m);
 	} else {
 		bool f = true;
 		buf_putc(&rs->body, '{');
@@ -579,15 +577,14 @@ int h_code(request *rq, response *rs)
 		resp_error(rs, 500, "internal", "cannot read the run's code snapshot: %s",
 		           cairn_error_last());
 	} else {
-		json_doc *m = json_parse(data, len, NULL, NULL, 0);
-		if (m && json_root(m)->type == JSON_OBJ) {
+		json_type t;
+		if (json_valid(data, len, NULL, &t) && t == JSON_OBJ) {
 			buf_add(&rs->body, data, len);
 			resp_json_buf(rs, 200);
 		} else {
 			resp_error(rs, 500, "internal",
 			           "the run's code snapshot is not a JSON object");
 		}
-		json_doc_free(m);
 	}
 	free(data);
 	cairn_run_record_free(r);

@@ -10,7 +10,8 @@
  *
  * Used by the JSON parser (nodes and strings of one document), the query
  * parser (one tree), the query planner (one query's scans and values) and
- * data manifests (entry paths; workers' arenas are adopted by the result).
+ * data manifests (entry paths; workers' arenas are adopted by the result)
+ * and batches of run records (lib/store/record.h, 64 KiB chunks).
  */
 #ifndef CAIRN_UTIL_ARENA_H
 #define CAIRN_UTIL_ARENA_H

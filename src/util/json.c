@@ -145,6 +145,12 @@ typedef struct parser {
 	size_t depth, max_depth;
 	const char *err;
 	const char *err_at;
+	/* json_valid: nothing is kept, so every node is one scratch node and
+	 * every string is decoded into one scratch buffer */
+	bool check;
+	json scratch;
+	char *sbuf;
+	size_t scap;
 } parser;
 
 static json *fail(parser *ps, const char *what)
@@ -165,7 +171,7 @@ static void skip_ws(parser *ps)
 
 static json *new_node(parser *ps, json_type t)
 {
-	json *v = doc_alloc(ps->doc, sizeof *v);
+	json *v = ps->check ? &ps->scratch : doc_alloc(ps->doc, sizeof *v);
 	if (!v)
 		return fail(ps, "out of memory");
 	memset(v, 0, sizeof *v);
@@ -247,7 +253,19 @@ static const char *parse_string(parser *ps, size_t *out_len)
 		return NULL;
 	}
 	size_t raw = (size_t)(ps->p - start);
-	char *o = doc_alloc(ps->doc, raw + 1);
+	char *o;
+	if (ps->check) {
+		if (raw + 1 > ps->scap) {
+			char *n = realloc(ps->sbuf, raw + 1);
+			if (n) {
+				ps->sbuf = n;
+				ps->scap = raw + 1;
+			}
+		}
+		o = raw + 1 <= ps->scap ? ps->sbuf : NULL;
+	} else {
+		o = doc_alloc(ps->doc, raw + 1);
+	}
 	if (!o) {
 		fail(ps, "out of memory");
 		return NULL;
@@ -355,6 +373,8 @@ static json *parse_number(parser *ps)
 	json *v = new_node(ps, JSON_NUM);
 	if (!v)
 		return NULL;
+	if (ps->check)
+		return v; /* the syntax is all json_valid asks about */
 	if (n >= sizeof tmp) {
 		/* very long literal: copy to the arena for strtod */
 		char *big = doc_alloc(ps->doc, n + 1);
@@ -496,7 +516,7 @@ json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char 
 		return NULL;
 	}
 	d->mem.chunk = 65536;
-	parser ps = {d, text, text, text + len, 0, max_depth, NULL, NULL};
+	parser ps = {d, text, text, text + len, 0, max_depth, NULL, NULL, false, {0}, NULL, 0};
 	json *root = parse_value(&ps);
 	if (root) {
 		skip_ws(&ps);
@@ -514,6 +534,30 @@ json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char 
 	}
 	d->root = root;
 	return d;
+}
+
+bool json_valid(const char *text, size_t len, const json_limits *lim, json_type *root_type)
+{
+	size_t max_bytes = lim && lim->max_bytes ? lim->max_bytes : (size_t)64 << 20;
+	size_t max_depth = lim && lim->max_depth ? lim->max_depth : 64;
+	if (!text || len > max_bytes)
+		return false;
+	parser ps = {NULL, text, text, text + len, 0, max_depth, NULL, NULL, true, {0}, NULL, 0};
+	skip_ws(&ps);
+	json_type t = ps.p < ps.end && *ps.p == '{'   ? JSON_OBJ
+	              : ps.p < ps.end && *ps.p == '[' ? JSON_ARR
+	                                              : JSON_NULL;
+	bool ok = parse_value(&ps) != NULL;
+	if (ok) {
+		skip_ws(&ps);
+		ok = ps.p == ps.end;
+		if (t == JSON_NULL)
+			t = ps.scratch.type;
+	}
+	free(ps.sbuf);
+	if (ok && root_type)
+		*root_type = t;
+	return ok;
 }
 
 const json *json_get(const json *obj, const char *key)

@@ -67,6 +67,10 @@ typedef struct json_limits {
 /* Parse `len` bytes.  On error returns NULL and writes "what at offset N" to
  * err.  The doc owns every node and string. */
 json_doc *json_parse(const char *text, size_t len, const json_limits *lim, char *err, size_t errsz);
+/* Whether text[0..len) is one JSON document json_parse would accept, and
+ * (root_type may be NULL) the type of its root; nothing is built, so
+ * checking a stored document costs a scan and one scratch buffer. */
+bool json_valid(const char *text, size_t len, const json_limits *lim, json_type *root_type);
 const json *json_root(const json_doc *doc);
 void json_doc_free(json_doc *doc);
 

@@ -2,7 +2,8 @@
 # tests/e2e/typed-params.t — type fidelity of params through every reader:
 # a float param NaN / +Inf / -Inf and a string param "NaN" / "Infinity" /
 # "-Infinity" stay apart in `cairn show` (--json and the table), `cairn ls`
-# (json, csv, table), `cairn compare` and the HTTP API.  In JSON a
+# (json, csv, table), `cairn ls --group`, `cairn compare`, `cairn diff` and
+# the HTTP API.  In JSON a
 # non-finite float param is {"$float": "NaN"} (docs/internals/json.md).
 . "$(dirname "$0")/lib.sh"
 
@@ -64,6 +65,27 @@ is "... and nested objects still flatten" "$(json 'j["params"]["m.d"]' <hp.json)
 code=$(curl -s -o "$T/p.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 	-d '{"params":{"bad":{"$float":"soon"}}}' "$URL/api/v1/runs/$hid/params")
 is "a \$float that is no number is a 400" "$code" 400
+# groups: a float NaN and a string "NaN" are two groups, each keeping its type
+gid=$("$CAIRN" start -n grouped)
+"$TOOLS/tool-params" "$CAIRN_DIR" "$gid" fn=str:NaN >"$T/tp.err" 2>&1
+"$CAIRN" ls --group params.fn --json >g.json
+is "ls --group json: float NaN and string NaN apart" \
+	"$(json '[g["value"] for g in j["groups"]]' <g.json)" '["NaN", {"$float": "NaN"}, null]'
+out=$("$CAIRN" ls --group params.fn --format csv)
+like "ls --group csv: the float as nan" "$out" $'\nnan,1'
+like "ls --group csv: the string as NaN" "$out" $'\nNaN,1'
+out=$("$CAIRN" diff "$id" "$gid")
+like "diff: the float NaN against the string NaN" "$out" "~ fn +nan → NaN"
+"$CAIRN" diff "$id" "$gid" --json >d.json
+is "diff --json: each side keeps its type" \
+	"$(json '[(c["a"], c["b"]) for c in j["params"]["changed"] if c["key"] == "fn"]' <d.json)" \
+	'[[{"$float": "NaN"}, "NaN"]]'
+is "diff --json: a removed float inf param" \
+	"$(json '[r["value"] for r in j["params"]["removed"] if r["key"] == "fi"]' <d.json)" \
+	'[{"$float": "Infinity"}]'
+curl -s "$URL/api/v1/runs?group=params.fn" >hg.json
+is "HTTP group view: the same values" "$(json '[g["value"] for g in j["groups"]]' <hg.json)" \
+	'["NaN", {"$float": "NaN"}, null]'
 kill -TERM $SRV
 wait $SRV
 is "the server stops cleanly" "$?" 0

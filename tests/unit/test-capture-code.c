@@ -303,6 +303,32 @@ static void test_size_cap(void **state)
 	assert_int_equal(cairn_code_checkout_ext(NULL, u.s, cairn_run_id(r), out2, &co),
 	                 CAIRN_ENOTFOUND);
 	assert_non_null(strstr(cairn_error_last(), "2 files"));
+	/* the typed report says the same, and is there when files are missing */
+	char out3[4300];
+	snprintf(out3, sizeof out3, "%s3", out2);
+	cairn_checkout_report *cr = NULL;
+	assert_int_equal(cairn_code_checkout_report(&cr, u.s, cairn_run_id(r), out3, &co),
+	                 CAIRN_ENOTFOUND);
+	assert_non_null(cr);
+	assert_int_equal(cairn_checkout_report_missing_count(cr), 2);
+	assert_non_null(cairn_checkout_report_missing(cr, 0));
+	assert_null(cairn_checkout_report_missing(cr, 2));
+	assert_string_equal(cairn_checkout_report_vcs(cr), "git");
+	assert_int_equal(strlen(cairn_checkout_report_commit(cr)), 40);
+	assert_true(cairn_checkout_report_files(cr) > 0);
+	assert_int_equal(cairn_checkout_report_secret_count(cr), 0);
+	cairn_checkout_report_free(cr);
+	/* a target that is not empty: an error and no report */
+	cr = (cairn_checkout_report *)1;
+	assert_int_equal(cairn_code_checkout_report(&cr, u.s, cairn_run_id(r), out3, NULL),
+	                 CAIRN_EEXISTS);
+	assert_null(cr);
+	assert_int_equal(cairn_code_checkout_report(&cr, u.s, "nosuchrun", out3, NULL),
+	                 CAIRN_ENOTFOUND);
+	assert_null(cr);
+	cairn_checkout_report_free(NULL);
+	assert_int_equal(cairn_checkout_report_files(NULL), 0);
+	assert_null(cairn_checkout_report_subdir(NULL));
 	cairn_run_free(r);
 	unit_store_close(&u);
 }

@@ -320,15 +320,74 @@ static void test_arena(void **st)
 	arena_free(&b);
 }
 
+/* json_valid accepts exactly what json_parse accepts, and names the root */
+static void test_json_valid(void **state)
+{
+	(void)state;
+	static const char *const docs[] = {
+	    "{}",
+	    "[]",
+	    " {\"a\": [1, 2.5e3, -0, true, false, null, \"x\\n\\u00e9\"]} ",
+	    "\"s\"",
+	    "12",
+	    "null",
+	    "{\"a\":{\"b\":{\"c\":[[[]]]}}}",
+	    "\"\\udcff\"",
+	    "\"\\ud83d\\ude00\"",
+	    "",
+	    " ",
+	    "{",
+	    "[1,]",
+	    "{\"a\" 1}",
+	    "01",
+	    "1.",
+	    "-",
+	    "tru",
+	    "\"\\ud800\"",
+	    "\"\\q\"",
+	    "[1] x",
+	    "\"unterminated",
+	    "{\"a\":1,}",
+	    "\"ctl\x01\"",
+	    "123456789012345678901234567890123456789012345678901234567890123456789.5"};
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		json_doc *d = json_parse(docs[i], strlen(docs[i]), NULL, NULL, 0);
+		json_type t = JSON_NULL;
+		bool ok = json_valid(docs[i], strlen(docs[i]), NULL, &t);
+		if (ok != (d != NULL))
+			fail_msg("json_valid and json_parse disagree on '%s'", docs[i]);
+		if (d)
+			assert_int_equal(t, json_root(d)->type);
+		json_doc_free(d);
+	}
+	/* the depth limit holds too */
+	char deep[200];
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	assert_false(json_valid(deep, sizeof deep, NULL, NULL));
+	json_limits lim = {.max_depth = 200};
+	assert_true(json_valid(deep, sizeof deep, &lim, NULL));
+	lim = (json_limits){.max_bytes = 10};
+	assert_false(json_valid("[1,2,3,4,5,6]", 13, &lim, NULL));
+	assert_false(json_valid(NULL, 0, NULL, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buf_basic),    cmocka_unit_test(test_arena),
-	    cmocka_unit_test(test_json_strings), cmocka_unit_test(test_json_bytes_not_utf8),
-	    cmocka_unit_test(test_utf8_names),   cmocka_unit_test(test_json_structure),
-	    cmocka_unit_test(test_json_errors),  cmocka_unit_test(test_json_nonfinite),
-	    cmocka_unit_test(test_relpath),      cmocka_unit_test(test_sha),
-	    cmocka_unit_test(test_value_parse),  cmocka_unit_test(test_key_validate),
+	    cmocka_unit_test(test_buf_basic),
+	    cmocka_unit_test(test_arena),
+	    cmocka_unit_test(test_json_strings),
+	    cmocka_unit_test(test_json_bytes_not_utf8),
+	    cmocka_unit_test(test_utf8_names),
+	    cmocka_unit_test(test_json_structure),
+	    cmocka_unit_test(test_json_errors),
+	    cmocka_unit_test(test_json_valid),
+	    cmocka_unit_test(test_json_nonfinite),
+	    cmocka_unit_test(test_relpath),
+	    cmocka_unit_test(test_sha),
+	    cmocka_unit_test(test_value_parse),
+	    cmocka_unit_test(test_key_validate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,10 @@
  * manifest was read; every parent directory is opened with O_NOFOLLOW and
  * files are created with O_EXCL|O_NOFOLLOW, and symbolic links are made
  * last, so no entry can write through a link or outside the target.
+ *
+ * The report (cairn_checkout_report) owns what it says: copies of the vcs,
+ * commit and subdir, and the missing and secret lists moved out of the
+ * restore.  cairn_code_checkout_ext writes it as JSON.
  * Thread-safety: per call.
  */
 #include <dirent.h>
@@ -26,6 +30,12 @@
 #include "lib/capture/lg2.h"
 #include "util/fs.h"
 #include "util/json.h"
+
+struct cairn_checkout_report {
+	int64_t files, bytes;
+	char *vcs, *commit, *subdir; /* commit may be NULL; subdir "" when none */
+	code_list missing, secret;
+};
 
 typedef struct restore {
 	cairn_store *s;
@@ -286,8 +296,43 @@ static int prepare_dir(const char *dir)
 	return 0;
 }
 
-int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, const char *dir,
-                            const cairn_checkout_options *o)
+void cairn_checkout_report_free(cairn_checkout_report *r)
+{
+	if (!r)
+		return;
+	free(r->vcs);
+	free(r->commit);
+	free(r->subdir);
+	code_list_free(&r->missing);
+	code_list_free(&r->secret);
+	free(r);
+}
+
+/* The report of a finished restore: takes r's lists. */
+static int make_report(cairn_checkout_report **out, restore *r, const code_tree *t)
+{
+	cairn_checkout_report *rep = calloc(1, sizeof *rep);
+	if (!rep)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	rep->files = r->files;
+	rep->bytes = r->bytes;
+	rep->vcs = strdup(t->vcs ? t->vcs : "none");
+	rep->commit = t->commit ? strdup(t->commit) : NULL;
+	rep->subdir = strdup(t->subdir ? t->subdir : "");
+	rep->missing = r->missing;
+	rep->secret = r->secret;
+	memset(&r->missing, 0, sizeof r->missing);
+	memset(&r->secret, 0, sizeof r->secret);
+	if (!rep->vcs || !rep->subdir || (t->commit && !rep->commit)) {
+		cairn_checkout_report_free(rep);
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	*out = rep;
+	return 0;
+}
+
+int cairn_code_checkout_report(cairn_checkout_report **out_report, cairn_store *s, const char *run,
+                               const char *dir, const cairn_checkout_options *o)
 {
 	cairn_checkout_options def = CAIRN_CHECKOUT_OPTIONS_INIT;
 	code_tree t;
@@ -332,42 +377,7 @@ int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, 
 			rc = restore_link(&r, &t.files.v[i]);
 	if (rc)
 		goto done;
-	if (out_report) {
-		buf b = BUF_INIT;
-		bool f = true;
-		buf_putc(&b, '{');
-		json_key(&b, &f, "files");
-		json_int(&b, r.files);
-		json_key(&b, &f, "bytes");
-		json_int(&b, r.bytes);
-		json_key(&b, &f, "vcs");
-		json_str(&b, t.vcs);
-		json_key(&b, &f, "commit");
-		json_str(&b, t.commit);
-		json_key(&b, &f, "subdir");
-		json_str(&b, t.subdir ? t.subdir : "");
-		json_key(&b, &f, "missing");
-		buf_putc(&b, '[');
-		for (size_t i = 0; i < r.missing.n; i++) {
-			if (i)
-				buf_putc(&b, ',');
-			json_str(&b, r.missing.v[i].path);
-		}
-		buf_puts(&b, "],");
-		json_str(&b, "secret");
-		buf_puts(&b, ":[");
-		for (size_t i = 0; i < r.secret.n; i++) {
-			if (i)
-				buf_putc(&b, ',');
-			json_str(&b, r.secret.v[i].path);
-		}
-		buf_puts(&b, "]}");
-		*out_report = buf_detach(&b);
-		if (!*out_report) {
-			rc = err_set(CAIRN_ENOMEM, "out of memory");
-			goto done;
-		}
-	}
+	/* the message first: the report takes the lists */
 	if (r.missing.n) {
 		buf m = BUF_INIT;
 		for (size_t i = 0; i < r.missing.n && i < 5; i++)
@@ -381,6 +391,11 @@ int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, 
 		             r.missing.n == 1 ? "it" : "them", m.ptr);
 		buf_free(&m);
 	}
+	if (out_report) {
+		int mrc = make_report(out_report, &r, &t);
+		if (mrc)
+			rc = mrc;
+	}
 done:
 	if (r.root >= 0)
 		close(r.root);
@@ -390,6 +405,92 @@ done:
 	code_list_free(&r.secret);
 	code_tree_free(&t);
 	return rc;
+}
+
+int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, const char *dir,
+                            const cairn_checkout_options *o)
+{
+	cairn_checkout_report *rep = NULL;
+	if (out_report)
+		*out_report = NULL;
+	int rc = cairn_code_checkout_report(out_report ? &rep : NULL, s, run, dir, o);
+	if (!rep)
+		return rc;
+	buf b = BUF_INIT;
+	bool f = true;
+	buf_putc(&b, '{');
+	json_key(&b, &f, "files");
+	json_int(&b, rep->files);
+	json_key(&b, &f, "bytes");
+	json_int(&b, rep->bytes);
+	json_key(&b, &f, "vcs");
+	json_str(&b, rep->vcs);
+	json_key(&b, &f, "commit");
+	json_str(&b, rep->commit);
+	json_key(&b, &f, "subdir");
+	json_str(&b, rep->subdir);
+	for (int k = 0; k < 2; k++) {
+		const code_list *l = k ? &rep->secret : &rep->missing;
+		json_key(&b, &f, k ? "secret" : "missing");
+		buf_putc(&b, '[');
+		for (size_t i = 0; i < l->n; i++) {
+			if (i)
+				buf_putc(&b, ',');
+			json_str(&b, l->v[i].path);
+		}
+		buf_putc(&b, ']');
+	}
+	buf_putc(&b, '}');
+	cairn_checkout_report_free(rep);
+	*out_report = buf_detach(&b);
+	if (!*out_report)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	return rc;
+}
+
+int64_t cairn_checkout_report_files(const cairn_checkout_report *r)
+{
+	return r ? r->files : 0;
+}
+
+int64_t cairn_checkout_report_bytes(const cairn_checkout_report *r)
+{
+	return r ? r->bytes : 0;
+}
+
+const char *cairn_checkout_report_vcs(const cairn_checkout_report *r)
+{
+	return r ? r->vcs : NULL;
+}
+
+const char *cairn_checkout_report_commit(const cairn_checkout_report *r)
+{
+	return r ? r->commit : NULL;
+}
+
+const char *cairn_checkout_report_subdir(const cairn_checkout_report *r)
+{
+	return r ? r->subdir : NULL;
+}
+
+size_t cairn_checkout_report_missing_count(const cairn_checkout_report *r)
+{
+	return r ? r->missing.n : 0;
+}
+
+const char *cairn_checkout_report_missing(const cairn_checkout_report *r, size_t i)
+{
+	return r && i < r->missing.n ? r->missing.v[i].path : NULL;
+}
+
+size_t cairn_checkout_report_secret_count(const cairn_checkout_report *r)
+{
+	return r ? r->secret.n : 0;
+}
+
+const char *cairn_checkout_report_secret(const cairn_checkout_report *r, size_t i)
+{
+	return r && i < r->secret.n ? r->secret.v[i].path : NULL;
 }
 
 int cairn_code_checkout(cairn_store *s, const char *run, const char *dir)

@@ -1,6 +1,7 @@
 /*
- * lib/query/group.c — grouping the matches by a field (store_query_group_json,
- * `cairn ls --group F`).
+ * lib/query/group.c — grouping the matches by a field (store_query_group,
+ * cairn_query_group, `cairn ls --group F`), and the group result's accessors
+ * and JSON (cairn_query_group_json is written from the typed result).
  *
  * One group per distinct value of F among the matches (typed: 1 and 1.0
  * differ), ordered like an ascending sort, then the matches without F as a
@@ -9,6 +10,11 @@
  * group_values numbers the distinct values and writes each match's group
  * number into an array indexed by rid; group_stats adds each metric value to
  * its run's group.
+ *
+ * A cairn_group_result owns one arena holding its groups and every string
+ * (the values' text is copied out of the planner's memory, which the query
+ * context frees); it is immutable once built, so it may be read from several
+ * threads.
  */
 #include "lib/query/plan.h"
 
@@ -16,7 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/store/record.h"
+#include "util/arena.h"
 #include "util/json.h"
+
+struct cairn_group_result {
+	arena mem;
+	int64_t total;
+	const char *field, *metric; /* metric: NULL when none */
+	bool param;                 /* grouped by a param: values keep their type in JSON */
+	cairn_group *groups;
+	size_t n;
+};
 
 typedef struct group {
 	sval v;
@@ -50,74 +67,82 @@ static int collect_value(void *arg, const sval *v, int32_t id)
 	return 0;
 }
 
-static void put_sval(buf *b, const sval *v)
+/* A group's value as the public type: a param's own type, a number's
+ * (integer or float), text; NaN is a float. */
+static int typed_value(cairn_group_result *res, const sval *v, cairn_value *out)
 {
+	memset(out, 0, sizeof *out);
 	switch (v->cls) {
 	case V_NUM:
 		if (v->type == CAIRN_TYPE_BOOL) {
-			json_bool(b, v->i != 0);
+			out->type = CAIRN_TYPE_BOOL;
+			out->i = v->i != 0;
 		} else if (v->is_int && v->type != CAIRN_TYPE_FLOAT) {
-			json_int(b, v->i);
+			out->type = CAIRN_TYPE_INT;
+			out->i = v->i;
 		} else {
-			/* a float param stays recognisable as a float ("1.0"), as in run JSON */
-			size_t before = b->len;
-			json_num(b, v->d);
-			if (v->type == CAIRN_TYPE_FLOAT && isfinite(v->d) &&
-			    !memchr(b->ptr + before, '.', b->len - before) &&
-			    !memchr(b->ptr + before, 'e', b->len - before))
-				buf_puts(b, ".0");
+			out->type = CAIRN_TYPE_FLOAT;
+			out->f = v->d;
 		}
-		break;
-	case V_TEXT: json_str(b, v->s); break;
-	case V_NAN: buf_puts(b, "\"NaN\""); break;
+		return 0;
+	case V_TEXT:
+		out->type = CAIRN_TYPE_STRING;
+		out->s = arena_strndup(&res->mem, v->s, strlen(v->s));
+		return out->s ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+	case V_NAN:
+		out->type = CAIRN_TYPE_FLOAT;
+		out->f = NAN;
+		return 0;
+	default: return 0; /* CAIRN_TYPE_NONE */
+	}
+}
+
+/* A value as run objects write it: a param through record_json_param (a
+ * non-finite float as {"$float": …}, a float keeping its ".0"), any other
+ * field's float as json_num does (non-finite: the string "NaN"). */
+static void put_value(buf *b, const cairn_group_result *res, const cairn_value *v)
+{
+	if (res->param && v->type != CAIRN_TYPE_NONE) {
+		record_json_param(b, v);
+		return;
+	}
+	switch (v->type) {
+	case CAIRN_TYPE_BOOL: json_bool(b, v->i != 0); break;
+	case CAIRN_TYPE_INT: json_int(b, v->i); break;
+	case CAIRN_TYPE_FLOAT: json_num(b, v->f); break;
+	case CAIRN_TYPE_STRING: json_str(b, v->s); break;
 	default: buf_puts(b, "null");
 	}
 }
 
-static int cmp_groups(const void *a, const void *b)
+int group_result_json(const cairn_group_result *res, buf *b)
 {
-	const group *x = a, *y = b;
-	return cmp_val(&x->v, &y->v, false);
-}
-
-static void put_groups(buf *b, const qfield *gf, const qfield *mf, int64_t total, group *groups,
-                       size_t ng)
-{
-	char gname[320], mname[320];
-	qfield_name(gname, sizeof gname, gf);
-	if (mf)
-		qfield_name(mname, sizeof mname, mf);
 	buf_puts(b, "{\"total\":");
-	json_int(b, total);
+	json_int(b, res->total);
 	buf_puts(b, ",\"group_by\":");
-	json_str(b, gname);
+	json_str(b, res->field);
 	buf_puts(b, ",\"metric\":");
-	json_str(b, mf ? mname : NULL);
+	json_str(b, res->metric);
 	buf_puts(b, ",\"groups\":[");
-	bool first = true;
-	for (size_t k = 0; k <= ng; k++) {
-		group *gr = &groups[k];
-		if (k == ng && gr->count == 0)
-			break;
-		if (!first)
+	for (size_t k = 0; k < res->n; k++) {
+		const cairn_group *gr = &res->groups[k];
+		if (k)
 			buf_putc(b, ',');
-		first = false;
 		buf_puts(b, "{\"value\":");
-		put_sval(b, &gr->v);
-		if (k == ng)
+		put_value(b, res, &gr->value);
+		if (gr->missing)
 			buf_puts(b, ",\"missing\":true");
 		buf_puts(b, ",\"count\":");
 		json_int(b, gr->count);
 		buf_puts(b, ",\"metric\":");
-		json_str(b, mf ? mname : NULL);
+		json_str(b, res->metric);
 		buf_puts(b, ",\"values\":");
-		json_int(b, gr->st.nvals);
+		json_int(b, gr->values);
 		static const char *const names[] = {",\"min\":", ",\"mean\":", ",\"max\":"};
-		double vals[] = {gr->st.min, gr->st.nvals ? gr->st.sum / (double)gr->st.nvals : 0,
-		                 gr->st.max};
+		double vals[] = {gr->min, gr->mean, gr->max};
 		for (int j = 0; j < 3; j++) {
 			buf_puts(b, names[j]);
-			if (gr->st.nvals)
+			if (gr->values)
 				json_num(b, vals[j]);
 			else
 				buf_puts(b, "null");
@@ -125,6 +150,56 @@ static void put_groups(buf *b, const qfield *gf, const qfield *mf, int64_t total
 		buf_putc(b, '}');
 	}
 	buf_puts(b, "]}");
+	return buf_ok(b) ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+/* The result of the sorted groups (the missing group at groups[ng], kept
+ * when it has runs). */
+static int make_result(cairn_group_result **out, const qfield *gf, const qfield *mf, int64_t total,
+                       const group *groups, size_t ng)
+{
+	char name[320];
+	cairn_group_result *res = calloc(1, sizeof *res);
+	if (!res)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	res->total = total;
+	res->param = gf->kind == QK_PARAM;
+	qfield_name(name, sizeof name, gf);
+	res->field = arena_strndup(&res->mem, name, strlen(name));
+	if (mf) {
+		qfield_name(name, sizeof name, mf);
+		res->metric = arena_strndup(&res->mem, name, strlen(name));
+	}
+	size_t n = ng + (groups[ng].count > 0);
+	res->groups = arena_zalloc(&res->mem, (n ? n : 1) * sizeof *res->groups);
+	if (res->mem.oom) {
+		cairn_group_result_free(res);
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	for (size_t k = 0; k < n; k++) {
+		const group *gr = &groups[k];
+		cairn_group *o = &res->groups[k];
+		int rc = typed_value(res, &gr->v, &o->value);
+		if (rc) {
+			cairn_group_result_free(res);
+			return rc;
+		}
+		o->missing = k == ng;
+		o->count = gr->count;
+		o->values = gr->st.nvals;
+		o->min = gr->st.nvals ? gr->st.min : NAN;
+		o->max = gr->st.nvals ? gr->st.max : NAN;
+		o->mean = gr->st.nvals ? gr->st.sum / (double)gr->st.nvals : NAN;
+	}
+	res->n = n;
+	*out = res;
+	return 0;
+}
+
+static int cmp_groups(const void *a, const void *b)
+{
+	const group *x = a, *y = b;
+	return cmp_val(&x->v, &y->v, false);
 }
 
 /* The groups of the reported values: their sizes from the group numbers;
@@ -166,8 +241,8 @@ static int make_groups(store_groups *g, const pending *pd, group **out, size_t *
 	return 0;
 }
 
-int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *gf,
-                           const qfield *mf, buf *b)
+int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, const qfield *mf,
+                      cairn_group_result **out)
 {
 	qplan q;
 	rset M = {0};
@@ -218,9 +293,7 @@ int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *
 	for (size_t k = 0; k <= ng; k++)
 		groups[k].st = g.stats[groups[k].id < 0 ? g.ngroups : groups[k].id];
 	qsort(groups, ng, sizeof *groups, cmp_groups);
-	put_groups(b, gf, mf, total, groups, ng);
-	if (!buf_ok(b))
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	rc = make_result(out, gf, mf, total, groups, ng);
 done:
 	free(pd.p);
 	free(g.gid);
@@ -229,4 +302,39 @@ done:
 	rset_free(&M);
 	plan_close(&q);
 	return rc;
+}
+
+/* --- the result's accessors ---------------------------------------------------- */
+
+int64_t cairn_group_result_total(const cairn_group_result *g)
+{
+	return g ? g->total : 0;
+}
+
+const char *cairn_group_result_field(const cairn_group_result *g)
+{
+	return g ? g->field : NULL;
+}
+
+const char *cairn_group_result_metric(const cairn_group_result *g)
+{
+	return g ? g->metric : NULL;
+}
+
+size_t cairn_group_result_count(const cairn_group_result *g)
+{
+	return g ? g->n : 0;
+}
+
+const cairn_group *cairn_group_result_get(const cairn_group_result *g, size_t i)
+{
+	return g && i < g->n ? &g->groups[i] : NULL;
+}
+
+void cairn_group_result_free(cairn_group_result *g)
+{
+	if (!g)
+		return;
+	arena_free(&g->mem);
+	free(g);
 }

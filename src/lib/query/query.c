@@ -110,15 +110,16 @@ done:
 	return finish(out, &b, rc);
 }
 
-int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options *o,
-                           const char *group_by, const char *metric)
+int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_query_options *o,
+                      const char *group_by, const char *metric)
 {
 	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
 	qexpr e = {0}, fe = {0};
 	qfield gf, mf;
-	buf b = BUF_INIT;
 	qerror err;
 	int rc;
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no result to fill");
 	*out = NULL;
 	if (!s)
 		return err_set(CAIRN_EINVALID, "no store");
@@ -154,10 +155,23 @@ int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options
 	writer_flush(s);
 	store_query sq = {
 	    .q = &e, .project = o->project, .include_deleted = o->include_deleted != 0};
-	rc = store_query_group_json(s, &sq, &gf, metric && *metric ? &mf : NULL, &b);
+	rc = store_query_group(s, &sq, &gf, metric && *metric ? &mf : NULL, out);
 done:
 	qexpr_free(&e);
 	qexpr_free(&fe);
+	return rc;
+}
+
+int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options *o,
+                           const char *group_by, const char *metric)
+{
+	cairn_group_result *g = NULL;
+	buf b = BUF_INIT;
+	*out = NULL;
+	int rc = cairn_query_group(&g, s, o, group_by, metric);
+	if (rc == 0)
+		rc = group_result_json(g, &b);
+	cairn_group_result_free(g);
 	return finish(out, &b, rc);
 }
 

@@ -30,8 +30,10 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 /* {"total": N, "runs": [...]} into out. */
 int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out);
 
-/* The grouped form (see cairn_query_group_json). metric may be NULL. */
-int store_query_group_json(cairn_store *s, const store_query *sq, const qfield *group,
-                           const qfield *metric, buf *out);
+/* The grouped form (see cairn_query_group) into *out. metric may be NULL. */
+int store_query_group(cairn_store *s, const store_query *sq, const qfield *group,
+                      const qfield *metric, cairn_group_result **out);
+/* The result as the JSON of cairn_query_group_json, appended to b. */
+int group_result_json(const cairn_group_result *res, buf *b);
 
 #endif

@@ -53,7 +53,7 @@ static void put_opt_num(buf *b, bool has, double v)
 }
 
 /* A param value with its type visible in the JSON (see the header). */
-static void put_param(buf *b, const cairn_value *v)
+void record_json_param(buf *b, const cairn_value *v)
 {
 	switch (v->type) {
 	case CAIRN_TYPE_INT: json_int(b, v->i); break;
@@ -220,7 +220,7 @@ static void put_params(buf *b, const cairn_run_record *r)
 		first = false;
 		json_str(b, r->params[i].key);
 		buf_putc(b, ':');
-		put_param(b, &r->params[i].v);
+		record_json_param(b, &r->params[i].v);
 	}
 	buf_putc(b, '}');
 }
@@ -351,7 +351,7 @@ static void put_map_columns(buf *b, bool *first, const cairn_run_record *r, int 
 		json_str(b, key);
 		buf_putc(b, ':');
 		if (p)
-			put_param(b, &p->v);
+			record_json_param(b, &p->v);
 		else if (ms)
 			put_metric(b, ms);
 		else

@@ -14,52 +14,13 @@
 #include "lib/store/record.h"
 #include "util/json.h"
 
-struct arena_chunk {
-	arena_chunk *next;
-	size_t size;
-	char data[];
-};
-
-#define CHUNK_MIN (64 << 10)
-
-void *rec_arena_alloc(rec_arena *a, size_t n)
-{
-	n = (n + 7) & ~(size_t)7;
-	if ((size_t)(a->end - a->at) < n || !a->at) {
-		size_t sz = n > CHUNK_MIN ? n : CHUNK_MIN;
-		arena_chunk *c = malloc(sizeof *c + sz);
-		if (!c) {
-			a->failed = true;
-			return NULL;
-		}
-		c->next = a->head;
-		c->size = sz;
-		a->head = c;
-		a->at = c->data;
-		a->end = c->data + sz;
-	}
-	void *p = a->at;
-	a->at += n;
-	return p;
-}
-
-const char *rec_arena_strndup(rec_arena *a, const char *s, size_t n)
-{
-	if (!s)
-		return NULL;
-	char *d = rec_arena_alloc(a, n + 1);
-	if (!d)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
-}
-
 rec_batch *rec_batch_new(void)
 {
 	rec_batch *b = calloc(1, sizeof *b);
-	if (b)
+	if (b) {
 		atomic_init(&b->refs, 1);
+		b->arena.chunk = REC_ARENA_CHUNK;
+	}
 	return b;
 }
 
@@ -74,10 +35,7 @@ void rec_batch_unref(rec_batch *b)
 		return;
 	for (size_t i = 0; i < b->n; i++)
 		record_lazy_free(&b->recs[i]);
-	for (arena_chunk *c = b->arena.head, *next; c; c = next) {
-		next = c->next;
-		free(c);
-	}
+	arena_free(&b->arena);
 	free(b);
 }
 

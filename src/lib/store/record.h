@@ -19,6 +19,9 @@
 #include <stdatomic.h>
 
 #include "lib/internal.h"
+#include "util/arena.h"
+
+#define REC_ARENA_CHUNK (64u << 10)
 
 typedef struct rec_param {
 	const char *key;
@@ -73,21 +76,16 @@ struct cairn_run_record {
 	bool with_artifacts;
 };
 
-/* A simple chunked arena: allocations live until arena_free. */
-typedef struct arena_chunk arena_chunk;
-typedef struct rec_arena {
-	arena_chunk *head;
-	char *at, *end;
-	bool failed;
-} rec_arena;
-
-void *rec_arena_alloc(rec_arena *a, size_t n);
-/* Copy n bytes plus a NUL (s may be NULL: returns NULL). */
-const char *rec_arena_strndup(rec_arena *a, const char *s, size_t n);
+/* A copy of s[0..n) and a NUL in the batch's arena; NULL when s is NULL or
+ * memory ran out (then a->oom is set). */
+static inline const char *rec_strndup(arena *a, const char *s, size_t n)
+{
+	return s ? arena_strndup(a, s, n) : NULL;
+}
 
 struct rec_batch {
 	atomic_int refs;
-	rec_arena arena;
+	arena arena; /* 64 KiB chunks (REC_ARENA_CHUNK): a batch of 256 runs fits in a few */
 	cairn_run_record *recs; /* n of them, in the order asked for */
 	size_t n;
 };
@@ -104,6 +102,11 @@ void rec_batch_unref(rec_batch *b);
 #define STORE_RECORD_BATCH 256
 int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                        rec_batch **out);
+
+/* A param value as run objects write it (store/record-json.c): a
+ * non-finite float as {"$float": "NaN"|"Infinity"|"-Infinity"}, a finite
+ * float keeping a decimal point, so the type survives. */
+void record_json_param(buf *b, const cairn_value *v);
 
 /* Lookups by key (bisection over the sorted arrays); NULL when absent. */
 const rec_param *record_param_find(const cairn_run_record *r, const char *key);

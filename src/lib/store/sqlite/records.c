@@ -90,7 +90,7 @@ typedef struct kcache {
 	sqlite3_stmt *st;
 } kcache;
 
-static int kcache_name(cairn_store *s, rec_arena *a, kcache *c, int64_t kid, const char **out)
+static int kcache_name(cairn_store *s, arena *a, kcache *c, int64_t kid, const char **out)
 {
 	if (c->n * 2 >= c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 256;
@@ -124,8 +124,8 @@ static int kcache_name(cairn_store *s, rec_arena *a, kcache *c, int64_t kid, con
 	sqlite3_bind_int64(c->st, 1, kid);
 	if (sqlite3_step(c->st) != SQLITE_ROW)
 		return store_sqlerr(s, "read a key name");
-	const char *name = rec_arena_strndup(a, (const char *)sqlite3_column_text(c->st, 0),
-	                                     (size_t)sqlite3_column_bytes(c->st, 0));
+	const char *name = rec_strndup(a, (const char *)sqlite3_column_text(c->st, 0),
+	                               (size_t)sqlite3_column_bytes(c->st, 0));
 	if (!name)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	c->tab[h].kid = kid;
@@ -136,10 +136,10 @@ static int kcache_name(cairn_store *s, rec_arena *a, kcache *c, int64_t kid, con
 }
 
 /* Text column col copied into the arena (NULL stays NULL). */
-static const char *acol(rec_arena *a, sqlite3_stmt *st, int col)
+static const char *acol(arena *a, sqlite3_stmt *st, int col)
 {
 	const char *t = (const char *)sqlite3_column_text(st, col);
-	return t ? rec_arena_strndup(a, t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
+	return t ? rec_strndup(a, t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
 }
 
 static bool isnull(sqlite3_stmt *st, int col)
@@ -147,8 +147,7 @@ static bool isnull(sqlite3_stmt *st, int col)
 	return sqlite3_column_type(st, col) == SQLITE_NULL;
 }
 
-static void read_head(cairn_store *s, rec_arena *a, cairn_run_record *r, sqlite3_stmt *st,
-                      double now)
+static void read_head(cairn_store *s, arena *a, cairn_run_record *r, sqlite3_stmt *st, double now)
 {
 	const char *id = (const char *)sqlite3_column_text(st, 1);
 	snprintf(r->id, sizeof r->id, "%s", id ? id : "");
@@ -188,7 +187,7 @@ static void read_head(cairn_store *s, rec_arena *a, cairn_run_record *r, sqlite3
 	r->store = s;
 }
 
-static void read_param(rec_param *p, rec_arena *a, sqlite3_stmt *st)
+static void read_param(rec_param *p, arena *a, sqlite3_stmt *st)
 {
 	int type = sqlite3_column_int(st, 2);
 	memset(&p->v, 0, sizeof p->v);
@@ -257,10 +256,10 @@ static size_t elem_size(int k)
 }
 
 /* Move the rows gathered for one run (tmp, n of them) into its record. */
-static int attach(rec_arena *a, cairn_run_record *r, int k, const void *tmp, size_t n)
+static int attach(arena *a, cairn_run_record *r, int k, const void *tmp, size_t n)
 {
 	size_t es = elem_size(k);
-	void *arr = rec_arena_alloc(a, n * es);
+	void *arr = arena_alloc(a, n * es);
 	if (!arr)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	memcpy(arr, tmp, n * es);
@@ -281,7 +280,7 @@ static int attach(rec_arena *a, cairn_run_record *r, int k, const void *tmp, siz
 		size_t len = 0;
 		for (size_t i = 0; i < n; i++)
 			len += strlen(r->tags[i]) + 1;
-		char *j = rec_arena_alloc(a, len + 1), *p = j;
+		char *j = arena_alloc(a, len + 1), *p = j;
 		if (!j)
 			return err_set(CAIRN_ENOMEM, "out of memory");
 		for (size_t i = 0; i < n; i++) {
@@ -316,7 +315,7 @@ static int attach(rec_arena *a, cairn_run_record *r, int k, const void *tmp, siz
 static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted, size_t n,
                         kcache *kc, double now)
 {
-	rec_arena *a = &bt->arena;
+	arena *a = &bt->arena;
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
 	bool cached = n == 1;
@@ -426,7 +425,7 @@ done:
 		sqlite3_reset(st);
 	else
 		sqlite3_finalize(st);
-	if (rc == 0 && a->failed)
+	if (rc == 0 && a->oom)
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 	return rc;
 }
@@ -444,7 +443,7 @@ int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with
 	if (!bt)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	store_lock(s);
-	bt->recs = rec_arena_alloc(&bt->arena, (n ? n : 1) * sizeof *bt->recs);
+	bt->recs = arena_alloc(&bt->arena, (n ? n : 1) * sizeof *bt->recs);
 	sorted = malloc((n ? n : 1) * sizeof *sorted);
 	if (!bt->recs || !sorted) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
