@@ -1,7 +1,7 @@
 /*
  * lib/query/query.c — the public query API (cairn/query.h): checks options, parses
  * the query, sort and field texts, and hands the trees to the executor
- * (store-query.c).  Also the metric-direction heuristic shared by diff and
+ * (lib/query/ plan, sort, group).  Also the metric-direction heuristic shared by diff and
  * `cairn best`.  Stateless; thread-safe as the store is.
  */
 #include <ctype.h>
@@ -73,40 +73,49 @@ static int check_opts(const cairn_query_options *o)
 	return 0;
 }
 
-int cairn_query_runs_json(char **out, cairn_store *s, const cairn_query_options *o)
+int query_compile(query_compiled *c, cairn_store *s, const cairn_query_options *o)
 {
 	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
-	qexpr e = {0}, se = {0};
-	qsortkey keys[QUERY_MAX_SORT];
-	size_t nkeys = 0;
-	buf b = BUF_INIT;
 	qerror err;
 	int rc;
-	*out = NULL;
+	memset(c, 0, sizeof *c);
 	if (!s)
 		return err_set(CAIRN_EINVALID, "no store");
 	if (!o)
 		o = &def;
 	if ((rc = check_opts(o)) != 0)
 		return rc;
-	if ((rc = parse_query(&e, o->query, NULL)) != 0)
-		goto done;
-	if (o->sort && qsort_parse(keys, &nkeys, &se, o->sort, &err) != 0) {
-		rc = qerror_raise(&err, "sort", o->sort);
-		goto done;
-	}
+	if ((rc = parse_query(&c->e, o->query, NULL)) != 0)
+		return rc;
+	size_t nkeys = 0;
+	if (o->sort && qsort_parse(c->keys, &nkeys, &c->se, o->sort, &err) != 0)
+		return qerror_raise(&err, "sort", o->sort);
 	writer_flush(s);
-	store_query sq = {.q = &e,
-	                  .keys = keys,
-	                  .nkeys = nkeys,
-	                  .limit = o->limit,
-	                  .offset = o->offset,
-	                  .project = o->project,
-	                  .include_deleted = o->include_deleted != 0};
-	rc = store_query_runs_json(s, &sq, &b);
-done:
-	qexpr_free(&e);
-	qexpr_free(&se);
+	c->sq = (store_query){.q = &c->e,
+	                      .keys = c->keys,
+	                      .nkeys = nkeys,
+	                      .limit = o->limit,
+	                      .offset = o->offset,
+	                      .project = o->project,
+	                      .include_deleted = o->include_deleted != 0};
+	return 0;
+}
+
+void query_compiled_free(query_compiled *c)
+{
+	qexpr_free(&c->e);
+	qexpr_free(&c->se);
+}
+
+int cairn_query_runs_json(char **out, cairn_store *s, const cairn_query_options *o)
+{
+	query_compiled c;
+	buf b = BUF_INIT;
+	*out = NULL;
+	int rc = query_compile(&c, s, o);
+	if (rc == 0)
+		rc = store_query_runs_json(s, &c.sq, &b);
+	query_compiled_free(&c);
 	return finish(out, &b, rc);
 }
 

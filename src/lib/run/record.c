@@ -83,46 +83,16 @@ struct cairn_run_iter {
 
 int cairn_query_iter_new(cairn_run_iter **out, cairn_store *s, const cairn_query_options *o)
 {
-	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
-	qexpr e = {0}, se = {0};
-	qsortkey keys[QUERY_MAX_SORT];
-	size_t nkeys = 0;
-	qerror err;
-	int rc = 0;
+	query_compiled c;
+	int rc;
 	*out = NULL;
-	if (!s)
-		return err_set(CAIRN_EINVALID, "no store");
-	if (!o)
-		o = &def;
-	if (o->version != CAIRN_QUERY_OPTIONS_VERSION)
-		return err_set(CAIRN_EINVALID, "cairn_query_options version %u is not supported",
-		               o->version);
-	if (o->offset < 0)
-		return err_set(CAIRN_EINVALID, "negative offset");
 	cairn_run_iter *it = calloc(1, sizeof *it);
 	if (!it)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	it->store = s;
-	if (qexpr_parse(&e, o->query, &err) != 0) {
-		rc = qerror_raise(&err, "query", o->query);
-		goto done;
-	}
-	if (o->sort && qsort_parse(keys, &nkeys, &se, o->sort, &err) != 0) {
-		rc = qerror_raise(&err, "sort", o->sort);
-		goto done;
-	}
-	writer_flush(s);
-	store_query sq = {.q = &e,
-	                  .keys = keys,
-	                  .nkeys = nkeys,
-	                  .limit = o->limit,
-	                  .offset = o->offset,
-	                  .project = o->project,
-	                  .include_deleted = o->include_deleted != 0};
-	rc = store_query_ids(s, &sq, &it->ids, &it->n, &it->total);
-done:
-	qexpr_free(&e);
-	qexpr_free(&se);
+	if ((rc = query_compile(&c, s, o)) == 0)
+		rc = store_query_ids(s, &c.sq, &it->ids, &it->n, &it->total);
+	query_compiled_free(&c);
 	if (rc) {
 		cairn_run_iter_free(it);
 		return rc;

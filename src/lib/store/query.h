@@ -36,4 +36,16 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *group
 /* The result as the JSON of cairn_query_group_json, appended to b. */
 int group_result_json(const cairn_group_result *res, buf *b);
 
+/* A query's options (cairn/query.h) checked, parsed and ready for the
+ * planner in sq, with the writer's buffered points flushed so the query sees
+ * them.  On failure the error is raised; query_compiled_free is needed
+ * either way. */
+typedef struct query_compiled {
+	qexpr e, se; /* the filter and the sort keys' trees */
+	qsortkey keys[QUERY_MAX_SORT];
+	store_query sq;
+} query_compiled;
+int query_compile(query_compiled *c, cairn_store *s, const cairn_query_options *o);
+void query_compiled_free(query_compiled *c);
+
 #endif
