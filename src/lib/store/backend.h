@@ -89,7 +89,9 @@ typedef struct store_ops {
 	 * transaction as the points, so reads never scan points. */
 	int (*metric_last_step)(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
 	int (*metrics_insert)(cairn_store *s, const mpoint *pts, size_t n);
-	int (*metric_history_json)(cairn_store *s, int64_t rid, const char *key, buf *out);
+	/* Every point of metric key in the run, in (step, time) order
+	 * (store_points; see store.h). */
+	int (*metric_points)(cairn_store *s, int64_t rid, const char *key, store_points *out);
 	int (*metric_sample_json)(cairn_store *s, int64_t rid, const char *key, size_t max_points,
 	                          buf *out);
 
@@ -155,8 +157,6 @@ typedef struct store_ops {
 	 * typed reads cairn sweep makes of its trials' runs). */
 	int (*sweep_run_result)(cairn_store *s, int64_t rid, const char *key,
 	                        cairn_status *out_status, double *out_last, bool *out_has);
-	int (*sweep_run_curve)(cairn_store *s, int64_t rid, const char *key, int64_t **out_steps,
-	                       double **out_values, size_t *out_n);
 
 	/* --- the query planner's scans (scan.h): the planner (lib/query/)
 	 * combines them; a backend answers each scan and sort key. */
@@ -168,7 +168,6 @@ typedef struct store_ops {
 	/* The ids of cairn_run_list's runs, newest first (malloc'ed). */
 	int (*run_list_ids)(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
 	                    size_t *out_n);
-	int (*metric_raw_json)(cairn_store *s, int64_t rid, const char *key, buf *out);
 } store_ops;
 
 /* The backends this build has. */

@@ -9,6 +9,7 @@
 #include "lib/store/query.h"
 #include "lib/store/record.h"
 #include "lib/store/store.h"
+#include "lib/store/sweep.h"
 #include "util/json.h"
 
 /* --- the JSON entry points ----------------------------------------------------------- */
@@ -106,5 +107,74 @@ int store_query_ids(cairn_store *s, const store_query *sq, int64_t **out_rids, s
 		store_read_end(s, own);
 	}
 	store_unlock(s);
+	return rc;
+}
+
+/* --- metric histories ------------------------------------------------------- */
+
+static void put_points(buf *b, const store_points *p)
+{
+	buf_putc(b, '[');
+	for (size_t i = 0; i < p->n; i++) {
+		if (i)
+			buf_putc(b, ',');
+		buf_putc(b, '[');
+		json_int(b, p->step[i]);
+		buf_putc(b, ',');
+		json_num(b, (double)p->ts_ms[i] / 1000.0);
+		buf_putc(b, ',');
+		json_num(b, p->value[i]);
+		buf_putc(b, ']');
+	}
+	buf_putc(b, ']');
+}
+
+int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *b)
+{
+	store_points p;
+	int rc = store_metric_points(s, rid, key, &p);
+	if (rc == 0)
+		put_points(b, &p);
+	store_points_free(&p);
+	return rc;
+}
+
+int store_metric_raw_json(cairn_store *s, int64_t rid, const char *key, buf *b)
+{
+	store_points p;
+	int rc = store_metric_points(s, rid, key, &p);
+	if (rc == 0 && !p.known)
+		rc = err_set(CAIRN_ENOTFOUND, "the run has no metric '%.200s'", key);
+	if (rc == 0) {
+		buf_puts(b, "{\"key\":");
+		json_str(b, key);
+		buf_puts(b, ",\"count\":");
+		json_int(b, (int64_t)p.n);
+		buf_puts(b, ",\"sampled\":false,\"points\":");
+		put_points(b, &p);
+		buf_putc(b, '}');
+		if (!buf_ok(b))
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	store_points_free(&p);
+	return rc;
+}
+
+int store_sweep_run_curve(cairn_store *s, int64_t rid, const char *key, int64_t **out_steps,
+                          double **out_values, size_t *out_n)
+{
+	store_points p;
+	*out_steps = NULL;
+	*out_values = NULL;
+	*out_n = 0;
+	int rc = store_metric_points(s, rid, key, &p);
+	if (rc == 0) {
+		*out_steps = p.step;
+		*out_values = p.value;
+		*out_n = p.n;
+		p.step = NULL;
+		p.value = NULL;
+	}
+	store_points_free(&p);
 	return rc;
 }

@@ -268,12 +268,23 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 	return rc;
 }
 
-int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out)
+int store_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out)
 {
+	memset(out, 0, sizeof *out);
 	store_lock(s);
-	int rc = s->ops->metric_history_json(s, rid, key, out);
+	int rc = s->ops->metric_points(s, rid, key, out);
 	store_unlock(s);
+	if (rc)
+		store_points_free(out);
 	return rc;
+}
+
+void store_points_free(store_points *p)
+{
+	free(p->step);
+	free(p->ts_ms);
+	free(p->value);
+	memset(p, 0, sizeof *p);
 }
 
 int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
@@ -502,15 +513,6 @@ int store_sweep_run_result(cairn_store *s, int64_t rid, const char *key, cairn_s
 	return rc;
 }
 
-int store_sweep_run_curve(cairn_store *s, int64_t rid, const char *key, int64_t **out_steps,
-                          double **out_values, size_t *out_n)
-{
-	store_lock(s);
-	int rc = s->ops->sweep_run_curve(s, rid, key, out_steps, out_values, out_n);
-	store_unlock(s);
-	return rc;
-}
-
 /* --- run records ---------------------------------------------------------- */
 
 int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
@@ -530,14 +532,6 @@ int store_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **ou
 {
 	store_lock(s);
 	int rc = s->ops->run_list_ids(s, o, out_rids, out_n);
-	store_unlock(s);
-	return rc;
-}
-
-int store_metric_raw_json(cairn_store *s, int64_t rid, const char *key, buf *out)
-{
-	store_lock(s);
-	int rc = s->ops->metric_raw_json(s, rid, key, out);
 	store_unlock(s);
 	return rc;
 }

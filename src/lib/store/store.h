@@ -77,6 +77,18 @@ int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code
 int store_heartbeat(cairn_store *s, int64_t rid, double now);
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);
 int store_run_list_json(cairn_store *s, const cairn_list_options *o, buf *out);
+/* A metric's points (store_metric_points): parallel arrays, malloc'ed,
+ * released with store_points_free; known tells whether the run has the
+ * metric at all (a series may be empty). */
+typedef struct store_points {
+	int64_t *step, *ts_ms;
+	double *value; /* NaN kept */
+	size_t n;
+	bool known;
+} store_points;
+int store_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out);
+void store_points_free(store_points *p);
+/* [[step, time, value], ...] (time in seconds); [] without the metric. */
 int store_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out);
 /* With purge, appends the ids of objects no other run referenced at the
  * commit, one per line, to `orphans`: candidates for store_objects_sweep,

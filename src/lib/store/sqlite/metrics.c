@@ -190,38 +190,58 @@ done:
 	return rc;
 }
 
-int sqlite_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *b)
+int sqlite_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out)
 {
-	int rc = 0;
+	int rc = 0, r;
+	size_t cap = 0;
 	sqlite3_stmt *st =
 	    store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
 	                  " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
 	                  " ORDER BY m.step, m.ts");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
+	if (!st)
+		return cairn_error_last_code();
 	sqlite3_bind_int64(st, 1, rid);
 	store_bind_text(st, 2, key);
-	buf_putc(b, '[');
-	bool f = true;
-	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!f)
-			buf_putc(b, ',');
-		f = false;
-		buf_putc(b, '[');
-		json_int(b, sqlite3_column_int64(st, 0));
-		buf_putc(b, ',');
-		json_num(b, (double)sqlite3_column_int64(st, 1) / 1000.0);
-		buf_putc(b, ',');
-		json_num(b, store_column_double_nan(st, 2));
-		buf_putc(b, ']');
+		if (out->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			int64_t *ns = realloc(out->step, ncap * sizeof *ns);
+			if (ns)
+				out->step = ns;
+			int64_t *nt = ns ? realloc(out->ts_ms, ncap * sizeof *nt) : NULL;
+			if (nt)
+				out->ts_ms = nt;
+			double *nv = nt ? realloc(out->value, ncap * sizeof *nv) : NULL;
+			if (nv)
+				out->value = nv;
+			if (!nv) {
+				rc = err_set(CAIRN_ENOMEM, "out of memory");
+				break;
+			}
+			cap = ncap;
+		}
+		out->step[out->n] = sqlite3_column_int64(st, 0);
+		out->ts_ms[out->n] = sqlite3_column_int64(st, 1);
+		out->value[out->n++] = store_column_double_nan(st, 2);
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
+	if (rc == 0 && r != SQLITE_DONE)
 		rc = store_sqlerr(s, "read the metric history");
-	buf_putc(b, ']');
-done:
-	return rc;
+	if (rc || out->n) {
+		out->known = out->n > 0;
+		return rc;
+	}
+	/* an empty series, or no such metric? */
+	st = store_prep(s, "SELECT 1 FROM metric_summary m JOIN keys k ON k.id = m.kid"
+	                   " WHERE m.rid = ? AND k.name = ?");
+	if (!st)
+		return cairn_error_last_code();
+	sqlite3_bind_int64(st, 1, rid);
+	store_bind_text(st, 2, key);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_sqlerr(s, "read the metric history");
+	out->known = r == SQLITE_ROW;
+	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * lib/store/sqlite/records.c — run records (lib/store/record.h) read from the
- * SQLite store (the records_load, run_list_ids and metric_raw_json ops).
+ * SQLite store (the records_load and run_list_ids ops).
  *
  * A batch of up to STORE_RECORD_BATCH runs costs one statement per table
  * (runs, params, metric_summary, tags, properties, datasets, artifacts on
@@ -529,70 +529,4 @@ int sqlite_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **o
 	*out_rids = rids;
 	*out_n = n;
 	return 0;
-}
-
-int sqlite_metric_raw_json(cairn_store *s, int64_t rid, const char *key, buf *b)
-{
-	buf pts = BUF_INIT;
-	int64_t count = 0;
-	int rc = 0, r;
-	store_lock(s);
-	sqlite3_stmt *st =
-	    store_prep(s, "SELECT m.step, m.ts, m.value FROM metric_points m"
-	                  " WHERE m.rid = ? AND m.kid = (SELECT id FROM keys WHERE name = ?)"
-	                  " ORDER BY m.step, m.ts");
-	if (!st) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, rid);
-	store_bind_text(st, 2, key);
-	buf_putc(&pts, '[');
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (count++)
-			buf_putc(&pts, ',');
-		buf_putc(&pts, '[');
-		json_int(&pts, sqlite3_column_int64(st, 0));
-		buf_putc(&pts, ',');
-		json_num(&pts, (double)sqlite3_column_int64(st, 1) / 1000.0);
-		buf_putc(&pts, ',');
-		json_num(&pts, store_column_double_nan(st, 2));
-		buf_putc(&pts, ']');
-	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		rc = store_sqlerr(s, "read the metric history");
-		goto done;
-	}
-	buf_putc(&pts, ']');
-	if (count == 0) {
-		/* an empty series, or no such metric? */
-		st = store_prep(s, "SELECT 1 FROM metric_summary m JOIN keys k ON k.id = m.kid"
-		                   " WHERE m.rid = ? AND k.name = ?");
-		if (!st) {
-			rc = cairn_error_last_code();
-			goto done;
-		}
-		sqlite3_bind_int64(st, 1, rid);
-		store_bind_text(st, 2, key);
-		r = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (r != SQLITE_ROW) {
-			rc = err_set(CAIRN_ENOTFOUND, "the run has no metric '%.200s'", key);
-			goto done;
-		}
-	}
-	buf_puts(b, "{\"key\":");
-	json_str(b, key);
-	buf_puts(b, ",\"count\":");
-	json_int(b, count);
-	buf_puts(b, ",\"sampled\":false,\"points\":");
-	buf_add(b, pts.ptr, pts.len);
-	buf_putc(b, '}');
-	if (!buf_ok(b) || !buf_ok(&pts))
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-done:
-	store_unlock(s);
-	buf_free(&pts);
-	return rc;
 }

@@ -133,7 +133,7 @@ int sqlite_property_put(cairn_store *s, int64_t rid, const char *key, const char
 
 int sqlite_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
 int sqlite_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
-int sqlite_metric_history_json(cairn_store *s, int64_t rid, const char *key, buf *out);
+int sqlite_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out);
 int sqlite_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
                               buf *out);
 
@@ -180,15 +180,12 @@ int sqlite_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name,
 int sqlite_run_reopen(cairn_store *s, int64_t rid);
 int sqlite_sweep_run_result(cairn_store *s, int64_t rid, const char *key, cairn_status *out_status,
                             double *out_last, bool *out_has);
-int sqlite_sweep_run_curve(cairn_store *s, int64_t rid, const char *key, int64_t **out_steps,
-                           double **out_values, size_t *out_n);
 
 struct rec_batch;
 int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                         struct rec_batch **out);
 int sqlite_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
                         size_t *out_n);
-int sqlite_metric_raw_json(cairn_store *s, int64_t rid, const char *key, buf *out);
 /* The planner's scans (scan.c). */
 extern const struct store_scan_ops store_sqlite_scan_ops;
 
