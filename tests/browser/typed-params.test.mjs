@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempStore, startServer, launchBrowser, cairnBin } from './lib.mjs';
 
@@ -16,8 +17,12 @@ let st, srv, browser, base;
 const ids = {};
 const errors = [];
 
+// tool-params is built beside the binary by `make unit` (scripts/run-tests
+// does it for build-san/); a missing one is an error, not a skip.
 function logParams(id, ...kv) {
-  execFileSync(join(dirname(cairnBin()), 'tests/tool-params'), [st.store, id, ...kv], { env: st.env, encoding: 'utf8' });
+  const tool = join(dirname(cairnBin()), 'tests/tool-params');
+  if (!existsSync(tool)) throw new Error(`${tool} missing: run make unit (SAN=1 for build-san)`);
+  execFileSync(tool, [st.store, id, ...kv], { env: st.env, encoding: 'utf8' });
 }
 
 before(async () => {
