@@ -67,7 +67,7 @@ export function comparePage(root) {
     add('run', 'tags', runs.map((r) => (r.tags || []).join(', ')));
     add('run', 'commit', runs.map((r) => (r.code && r.code.commit) || null));
     const union = (f) => [...new Set(runs.flatMap((r) => Object.keys(f(r) || {})))].sort();
-    for (const k of union((r) => r.params)) add('params', k, runs.map((r) => r.params[k]));
+    for (const k of union((r) => r.params)) add('params', k, runs.map((r) => r.params[k]), runs.map((r) => fmt.param(r.params[k])));
     for (const k of union((r) => r.metrics)) add('metrics', k, runs.map((r) => (r.metrics[k] ? r.metrics[k].last : undefined)),
       runs.map((r) => (r.metrics[k] ? fmt.num(r.metrics[k].last) : '')));
     for (const k of union((r) => r.properties)) add('properties', k, runs.map((r) => r.properties[k]));
@@ -85,7 +85,7 @@ export function comparePage(root) {
         h('thead', null, h('tr', null, h('th', null, ''), runs.map((r, i) => h('th', null, h('i', { class: 'swatch', style: { background: color(i) } }), label(r))))),
         h('tbody', null, shown.length ? shown.map((r) => h('tr', { class: same(r.values) ? '' : 'differs' },
           h('th', null, r.group === 'run' ? r.key : `${r.group}.${r.key}`),
-          r.show.map((v) => h('td', { class: r.group === 'metrics' || r.group === 'params' ? 'num' : '' }, v))))
+          r.show.map((v, i) => h('td', { class: r.group === 'metrics' || (r.group === 'params' && fmt.paramIsNumber(r.values[i])) ? 'num' : '' }, v))))
           : h('tr', null, h('td', { colspan: runs.length + 1, class: 'muted' }, 'No differences.')))));
     return tableEl;
   }
@@ -122,8 +122,9 @@ export function comparePage(root) {
       metrics.map((k) => h('option', { value: k }, k)));
     sel.value = m;
     const drawPc = (metric) => {
-      const axes = pkeys.map((k) => ({ label: k, values: runs.map((r) => r.params[k]) }));
-      axes.push({ label: metric, values: runs.map((r) => (r.metrics[metric] ? r.metrics[metric].last : undefined)) });
+      // typed values: a float param NaN is a number, the string "NaN" a category
+      const axes = pkeys.map((k) => ({ label: k, values: runs.map((r) => fmt.paramValue(r.params[k])) }));
+      axes.push({ label: metric, values: runs.map((r) => (r.metrics[metric] ? fmt.toNumber(r.metrics[metric].last) : undefined)) });
       requestAnimationFrame(() => parallelCoordinates(canvas, axes, runs.map(label)));
     };
     setTimeout(() => drawPc(m), 0);

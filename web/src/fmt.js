@@ -5,6 +5,7 @@ export function num(v) {
   if (typeof v === 'string') return v; // "NaN", "Infinity", strings
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v !== 'number') return String(v);
+  if (!Number.isFinite(v)) return String(v); // NaN, Infinity, -Infinity: as metrics show them
   if (Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
@@ -17,8 +18,35 @@ export function value(v) {
   return num(v);
 }
 
+// A param value as JavaScript: a non-finite float param arrives as
+// {"$float": "NaN" | "Infinity" | "-Infinity"} (docs/internals/json.md) and
+// becomes the number; anything else, the string "NaN" included, is returned
+// as it is.
+const FLOATS = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+export function paramValue(v) {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 &&
+      typeof v.$float === 'string' && Object.hasOwn(FLOATS, v.$float)) return FLOATS[v.$float];
+  return v;
+}
+
+export function paramIsNumber(v) {
+  return typeof paramValue(v) === 'number';
+}
+
+// A string a reader would take for a number or a bool ("NaN", "Infinity",
+// "2", "1e-3", "true") is shown in double quotes, so that the string param
+// "NaN" and the float param NaN never look the same; other strings are shown
+// as they are.
+const LOOKS_TYPED = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$|^(true|false|null)$/i;
+export function param(v) {
+  v = paramValue(v);
+  if (typeof v === 'string') return LOOKS_TYPED.test(v.trim()) ? JSON.stringify(v) : v;
+  return value(v);
+}
+
 // Numbers as JS numbers, including the non-finite spellings of cairn's JSON.
 export function toNumber(v) {
+  v = paramValue(v);
   if (typeof v === 'number') return v;
   if (v === 'NaN') return NaN;
   if (v === 'Infinity') return Infinity;

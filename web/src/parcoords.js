@@ -2,7 +2,7 @@
 // per param (numeric axes scaled to their range, categorical ones spread
 // evenly) and a last axis for the chosen metric; one line per run, coloured
 // by the metric.  Text is drawn with fillText, never as HTML.
-import { toNumber } from './fmt.js';
+import { toNumber, param } from './fmt.js';
 
 function ramp(t) {
   // blue (low) -> amber (high)
@@ -26,7 +26,9 @@ export function parallelCoordinates(canvas, axes, runLabels) {
   const xAt = (i) => left + ((right - left) * i) / (n - 1);
   const scales = axes.map((ax) => {
     const nums = ax.values.map(toNumber);
-    const numeric = ax.values.every((v) => v === undefined || v === null || typeof v === 'number' || ['NaN', 'Infinity', '-Infinity'].includes(v));
+    // values come typed (compare.js decodes params and metrics): a string,
+    // "NaN" included, makes the axis categorical
+    const numeric = ax.values.every((v) => v === undefined || v === null || typeof v === 'number');
     if (numeric) {
       const fin = nums.filter((v) => isFinite(v));
       const lo = Math.min(...fin), hi = Math.max(...fin);
@@ -35,10 +37,13 @@ export function parallelCoordinates(canvas, axes, runLabels) {
         y: (v) => { const x = toNumber(v); if (!isFinite(x)) return null; return hi === lo ? (top + bottom) / 2 : bottom - ((x - lo) / (hi - lo)) * (bottom - top); },
       };
     }
-    const cats = [...new Set(ax.values.filter((v) => v !== undefined && v !== null).map(String))].sort();
+    // a category is named as the params table shows it, so the float NaN
+    // (NaN) and the string "NaN" ("NaN", quoted) stay two categories
+    const cats = [...new Set(ax.values.filter((v) => v !== undefined && v !== null).map(param))].sort();
+    const yAt = (i) => (cats.length === 1 ? (top + bottom) / 2 : bottom - (i / (cats.length - 1)) * (bottom - top));
     return {
-      numeric: false, cats,
-      y: (v) => { if (v === undefined || v === null) return null; const i = cats.indexOf(String(v)); return cats.length === 1 ? (top + bottom) / 2 : bottom - (i / (cats.length - 1)) * (bottom - top); },
+      numeric: false, cats, yAt,
+      y: (v) => (v === undefined || v === null ? null : yAt(cats.indexOf(param(v)))),
     };
   });
   const last = scales[n - 1];
@@ -80,7 +85,7 @@ export function parallelCoordinates(canvas, axes, runLabels) {
       g.fillText(fmtTick(s.hi), x, top - 6);
       g.fillText(fmtTick(s.lo), x, bottom + 14);
     } else if (!s.numeric) {
-      for (const c of s.cats.slice(0, 12)) g.fillText(c.length > 16 ? c.slice(0, 15) + '…' : c, x + 4, s.y(c) - 3);
+      s.cats.slice(0, 12).forEach((c, k) => g.fillText(c.length > 16 ? c.slice(0, 15) + '…' : c, x + 4, s.yAt(k) - 3));
     }
     g.fillStyle = '#111827';
   }

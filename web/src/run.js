@@ -23,9 +23,15 @@ export function chartState() {
   };
 }
 
+// rows: [key, value, optional attributes of the value's cell].
 export function kv(rows) {
-  return h('table', { class: 'kv' }, h('tbody', null, rows.filter(Boolean).map(([k, v]) =>
-    h('tr', null, h('th', null, k), h('td', null, v)))));
+  return h('table', { class: 'kv' }, h('tbody', null, rows.filter(Boolean).map(([k, v, attrs]) =>
+    h('tr', null, h('th', null, k), h('td', attrs || null, v)))));
+}
+
+// A param's row: its value formatted by type, the cell marked as a number or not.
+function paramRow([k, v]) {
+  return [k, fmt.param(v), { class: fmt.paramIsNumber(v) ? 'num' : '' }];
 }
 
 function section(title, ...body) {
@@ -329,7 +335,7 @@ export function runPage(root, id) {
     content.append(
       headerEl,
       noteEditor(),
-      section('Params', ps.length ? kv(ps.map(([k, v]) => [k, fmt.value(v)])) : h('p', { class: 'muted' }, 'No params.')),
+      section('Params', ps.length ? kv(ps.map(paramRow)) : h('p', { class: 'muted' }, 'No params.')),
       metricsSection(),
     );
     for (const s of [imagesSection(), artifactsSection(), codeSection(), datasetsSection(), environmentSection()]) if (s) content.appendChild(s);

@@ -68,9 +68,19 @@ function cellValue(r, c) {
     const v = r[m[1]] && r[m[1]][m[2]];
     if (v === undefined) return '';
     if (m[1] === 'metrics') return fmt.num(v.last);
+    if (m[1] === 'params') return fmt.param(v);
     return fmt.value(v);
   }
   return fmt.value(r[c]);
+}
+
+// A group's value as a literal of the query language: strings quoted, a
+// non-finite float param as nan / inf / -inf.
+function groupLiteral(v) {
+  if (typeof v === 'string') return JSON.stringify(v);
+  v = fmt.paramValue(v);
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  return String(v);
 }
 
 function isNumeric(r, c) {
@@ -78,6 +88,8 @@ function isNumeric(r, c) {
   const m = /^(params|properties)\.(.*)$/.exec(c);
   if (!m) return c === 'seq';
   const v = r[m[1]] && r[m[1]][m[2]];
+  // a param is typed: the string "NaN" is text, {"$float": "NaN"} a number
+  if (m[1] === 'params') return fmt.paramIsNumber(v);
   return typeof v === 'number' || v === 'NaN' || v === 'Infinity' || v === '-Infinity';
 }
 
@@ -389,7 +401,7 @@ export function runsPage(root) {
         else if (c === 'tags') content = tagEditor(r, (tags) => { r.tags = tags; });
         else content = cellValue(r, c);
         const text = typeof content === 'string' ? content : undefined;
-        row.appendChild(h('div', { class: 'cell' + (isNumeric(r, c) ? ' num' : ''), title: text }, content));
+        row.appendChild(h('div', { class: 'cell' + (isNumeric(r, c) ? ' num' : ''), 'data-col': c, title: text }, content));
       }
       rowsEl.appendChild(row);
     }
@@ -422,16 +434,18 @@ export function runsPage(root) {
       const res = await api('/api/v1/runs' + qs({ project: st.project, q: st.q, group: st.group, metric: st.gm }));
       clear(groupsEl);
       const metric = st.gm ? st.gm.replace(/^metrics\./, '') : '';
+      const isParam = st.group.startsWith('params.');
       groupsEl.appendChild(h('table', { class: 'grid groups-table', 'data-testid': 'groups' },
         h('thead', null, h('tr', null, h('th', null, colLabel(st.group)), h('th', null, 'runs'),
           metric ? [h('th', null, 'min ' + metric), h('th', null, 'mean ' + metric), h('th', null, 'max ' + metric)] : null)),
         h('tbody', null, (res.groups || []).map((g) => h('tr', { class: 'clickable', title: 'Filter to this group', onclick: () => {
-          const v = typeof g.value === 'string' ? JSON.stringify(g.value) : String(g.value);
+          const v = groupLiteral(g.value);
           const cond = g.value === null ? `not ${st.group}` : `${st.group} = ${v}`;
           qInput.value = st.q ? `(${st.q}) and ${cond}` : cond;
           applyQuery();
         } },
-          h('td', null, g.value === null ? '(none)' : fmt.value(g.value)), h('td', { class: 'num' }, g.count),
+          h('td', { class: isParam && fmt.paramIsNumber(g.value) ? 'num' : '' }, g.value === null ? '(none)' : isParam ? fmt.param(g.value) : fmt.value(g.value)),
+          h('td', { class: 'num' }, g.count),
           metric ? [h('td', { class: 'num' }, fmt.num(g.min)), h('td', { class: 'num' }, fmt.num(g.mean)), h('td', { class: 'num' }, fmt.num(g.max))] : null)))));
     } catch (e) {
       clear(groupsEl);
