@@ -127,6 +127,110 @@ CAIRN_EXTERN(int)
 cairn_data_show_json(char **out, cairn_store *store, const char *run, const char *name,
                      int64_t limit);
 
+/* --- typed results --------------------------------------------------------------
+ *
+ * The reports above as typed results (each `*_json` form is written from
+ * one).  Every string and struct an accessor returns is borrowed from the
+ * result and lives until its NULL-safe `_free`. */
+
+/* A file that could not be hashed (message: why) or was left out (message:
+ * the reason, e.g. "fifo"). */
+typedef struct cairn_data_problem {
+	const char *path;
+	const char *message;
+} cairn_data_problem;
+
+typedef struct cairn_hash_result cairn_hash_result;
+
+/* What cairn_hash_path reports, typed.  *out is set on success and, with
+ * CAIRN_EIO, when files inside a directory could not be hashed (then the
+ * digest is NULL and the problems are listed, every one of them, not only the
+ * first 1000 the JSON holds); NULL otherwise. */
+CAIRN_EXTERN(int)
+cairn_hash_path_result(cairn_hash_result **out, cairn_store *store, const char *path,
+                       const cairn_hash_options *opts);
+CAIRN_EXTERN(const char *) cairn_hash_result_path(const cairn_hash_result *r);
+CAIRN_EXTERN(const char *) cairn_hash_result_algo(const cairn_hash_result *r);
+/* "<algo>:<hex>", or NULL when any file failed. */
+CAIRN_EXTERN(const char *) cairn_hash_result_digest(const cairn_hash_result *r);
+CAIRN_EXTERN(int64_t) cairn_hash_result_files(const cairn_hash_result *r);
+CAIRN_EXTERN(int64_t) cairn_hash_result_bytes(const cairn_hash_result *r);
+CAIRN_EXTERN(const cairn_hash_stats *) cairn_hash_result_stats(const cairn_hash_result *r);
+CAIRN_EXTERN(size_t) cairn_hash_result_error_count(const cairn_hash_result *r);
+CAIRN_EXTERN(const cairn_data_problem *)
+cairn_hash_result_error(const cairn_hash_result *r, size_t i);
+CAIRN_EXTERN(size_t) cairn_hash_result_skipped_count(const cairn_hash_result *r);
+CAIRN_EXTERN(const cairn_data_problem *)
+cairn_hash_result_skipped(const cairn_hash_result *r, size_t i);
+CAIRN_EXTERN(void) cairn_hash_result_free(cairn_hash_result *r);
+
+/* One side of a compared pair. */
+typedef struct cairn_data_side {
+	const char *digest; /* "<algo>:<hex>" */
+	int64_t files, bytes;
+	const char *path;     /* the recorded (or hashed) path; NULL for a manifest id */
+	const char *manifest; /* the stored manifest's id, or NULL for a live path */
+} cairn_data_side;
+
+/* Two versions compared; the path lists are in path order. */
+typedef struct cairn_data_pair {
+	const char *name; /* the dataset's name; NULL when neither side is a run */
+	int same;
+	const cairn_data_side *a, *b; /* NULL on the side without the dataset */
+	const char *const *added;
+	size_t nadded;
+	const char *const *removed;
+	size_t nremoved;
+	const char *const *changed;
+	size_t nchanged;
+} cairn_data_pair;
+
+typedef struct cairn_data_diff cairn_data_diff;
+
+/* cairn_data_diff_json and cairn_data_diff_stored_json, typed: the same
+ * resolution of A and B, the same errors, *out NULL on failure. */
+CAIRN_EXTERN(int)
+cairn_data_diff_new(cairn_data_diff **out, cairn_store *store, const char *a, const char *b);
+CAIRN_EXTERN(int)
+cairn_data_diff_stored(cairn_data_diff **out, cairn_store *store, const char *a, const char *b);
+CAIRN_EXTERN(size_t) cairn_data_diff_count(const cairn_data_diff *d);
+CAIRN_EXTERN(const cairn_data_pair *) cairn_data_diff_get(const cairn_data_diff *d, size_t i);
+CAIRN_EXTERN(void) cairn_data_diff_free(cairn_data_diff *d);
+
+/* One line of a manifest. */
+typedef struct cairn_manifest_entry {
+	const char *path;   /* raw bytes, not necessarily UTF-8 */
+	const char *type;   /* "file" or "link" */
+	int64_t size;       /* a link: the length of its target */
+	const char *digest; /* hex, without the algorithm */
+	const char *target; /* a link's target, else NULL */
+} cairn_manifest_entry;
+
+/* A dataset of a run with (a prefix of) its manifest. */
+typedef struct cairn_data_dataset {
+	const char *name, *path, *role, *algo;
+	const char *digest; /* hex, without the algorithm */
+	int64_t files, bytes;
+	const char *manifest; /* the manifest object's id */
+	const cairn_manifest_entry *entries;
+	size_t nentries;
+	int truncated;     /* more entries than the limit */
+	const char *error; /* why the manifest could not be read, else NULL */
+} cairn_data_dataset;
+
+typedef struct cairn_data_listing cairn_data_listing;
+
+/* cairn_data_show_json, typed: same arguments, same errors. */
+CAIRN_EXTERN(int)
+cairn_data_show(cairn_data_listing **out, cairn_store *store, const char *run, const char *name,
+                int64_t limit);
+/* The run's full id. */
+CAIRN_EXTERN(const char *) cairn_data_listing_run(const cairn_data_listing *l);
+CAIRN_EXTERN(size_t) cairn_data_listing_count(const cairn_data_listing *l);
+CAIRN_EXTERN(const cairn_data_dataset *)
+cairn_data_listing_get(const cairn_data_listing *l, size_t i);
+CAIRN_EXTERN(void) cairn_data_listing_free(cairn_data_listing *l);
+
 #ifdef __cplusplus
 }
 #endif

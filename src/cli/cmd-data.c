@@ -13,7 +13,6 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "util/clock.h"
-#include "util/json.h"
 
 static const char usage[] =
     "usage: cairn data hash PATH... [--digest xxh128|sha256|md5] [--json] [--no-cache]\n"
@@ -121,13 +120,14 @@ static void bar_clear(bar *b)
 
 /* --- hash ------------------------------------------------------------------------- */
 
-static void print_problems(const json *list, const char *what_key, const char *prefix)
+static void print_problems(const cairn_hash_result *r, bool errors, const char *prefix)
 {
-	if (!list || list->type != JSON_ARR)
-		return;
-	for (const json *e = list->child; e; e = e->next)
-		fprintf(stderr, "%s%s: %s\n", prefix, json_get_str(e, "path"),
-		        json_get_str(e, what_key));
+	size_t n = errors ? cairn_hash_result_error_count(r) : cairn_hash_result_skipped_count(r);
+	for (size_t i = 0; i < n; i++) {
+		const cairn_data_problem *p =
+		    errors ? cairn_hash_result_error(r, i) : cairn_hash_result_skipped(r, i);
+		fprintf(stderr, "%s%s: %s\n", prefix, p->path, p->message);
+	}
 }
 
 static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache, int progress)
@@ -152,38 +152,37 @@ static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache,
 	/* Like md5sum: every PATH is tried; any failure makes the exit status 1. */
 	for (int i = 1; i <= npaths; i++) {
 		const char *path = a->pos[i];
-		char *out = NULL;
-		int r = cairn_hash_path(&out, NULL, s, path, &o);
-		bar_clear(&b);
-		json_doc *doc = NULL;
-		char perr[128];
-		if (out)
-			doc = json_parse(out, strlen(out), NULL, perr, sizeof perr);
-		const json *root = doc ? json_root(doc) : NULL;
-		if (r != 0) {
-			rc = cli_fail_lib(NULL);
-			if (root && !as_json)
-				print_problems(json_get(root, "errors"), "error", "  ");
-			if (root && as_json) {
-				/* The problems, machine-readable (digest null). */
+		if (as_json) {
+			/* the object, also with the problems when files failed (digest null) */
+			char *out = NULL;
+			int r = cairn_hash_path(&out, NULL, s, path, &o);
+			bar_clear(&b);
+			if (r != 0)
+				rc = cli_fail_lib(NULL);
+			if (out) {
 				if (printed++)
 					putchar(',');
 				fputs(out, stdout);
 			}
-		} else if (as_json) {
-			if (printed++)
-				putchar(',');
-			fputs(out, stdout);
-		} else if (root) {
-			print_problems(json_get(root, "skipped"), "reason", "note: ");
-			char bytes[32], files[32];
-			fmt_bytes(bytes, sizeof bytes, (double)json_get(root, "bytes")->i);
-			fmt_count(files, sizeof files, (long long)json_get(root, "files")->i);
-			printf("%s  %s  (%s %s, %s)\n", json_get_str(root, "digest"), path, files,
-			       json_get(root, "files")->i == 1 ? "file" : "files", bytes);
+			cairn_free(out);
+			continue;
 		}
-		json_doc_free(doc);
-		cairn_free(out);
+		cairn_hash_result *res = NULL;
+		int r = cairn_hash_path_result(&res, s, path, &o);
+		bar_clear(&b);
+		if (r != 0) {
+			rc = cli_fail_lib(NULL);
+			print_problems(res, true, "  ");
+		} else {
+			print_problems(res, false, "note: ");
+			int64_t n = cairn_hash_result_files(res);
+			char bytes[32], files[32];
+			fmt_bytes(bytes, sizeof bytes, (double)cairn_hash_result_bytes(res));
+			fmt_count(files, sizeof files, (long long)n);
+			printf("%s  %s  (%s %s, %s)\n", cairn_hash_result_digest(res), path, files,
+			       n == 1 ? "file" : "files", bytes);
+		}
+		cairn_hash_result_free(res);
 	}
 	if (as_json && npaths > 1)
 		putchar(']');
@@ -194,80 +193,67 @@ static int do_hash(cli_args *a, const char *digest, bool as_json, bool no_cache,
 
 /* --- diff ------------------------------------------------------------------------- */
 
-static void side_text(char *out, size_t n, const json *v)
+static void side_text(char *out, size_t n, const cairn_data_side *v)
 {
 	char bytes[32], files[32];
-	fmt_bytes(bytes, sizeof bytes, (double)json_get(v, "bytes")->i);
-	fmt_count(files, sizeof files, (long long)json_get(v, "files")->i);
-	snprintf(out, n, "%s, %s %s, %s", json_get_str(v, "digest"), files,
-	         json_get(v, "files")->i == 1 ? "file" : "files", bytes);
+	if (!v)
+		return;
+	fmt_bytes(bytes, sizeof bytes, (double)v->bytes);
+	fmt_count(files, sizeof files, (long long)v->files);
+	snprintf(out, n, "%s, %s %s, %s", v->digest, files, v->files == 1 ? "file" : "files",
+	         bytes);
 }
 
-static void print_paths(const json *list, const char *mark)
+static void print_paths(const char *const *list, size_t n, const char *mark)
 {
-	for (const json *e = list ? list->child : NULL; e; e = e->next)
-		printf("  %s %s\n", mark, e->str);
+	for (size_t i = 0; i < n; i++)
+		printf("  %s %s\n", mark, list[i]);
 }
 
 static int do_diff(cli_args *a, bool as_json)
 {
 	if (a->npos != 3)
 		return cli_usage_error("data", "'data diff' takes two versions: A B");
-	cairn_store *s = NULL;
-	char *out = NULL;
-	json_doc *doc = NULL;
-	int rc = 0;
 	/* Two paths need no store; anything else does. */
-	s = cli_store_try();
-	if (cairn_data_diff_json(&out, s, a->pos[1], a->pos[2]) != 0) {
-		rc = cli_fail_lib("cannot compare");
-		goto done;
-	}
+	cairn_store *s = cli_store_try();
 	if (as_json) {
+		char *out = NULL;
+		if (cairn_data_diff_json(&out, s, a->pos[1], a->pos[2]) != 0)
+			return cli_fail_lib("cannot compare");
 		puts(out);
-		goto done;
+		cairn_free(out);
+		return 0;
 	}
-	char perr[128];
-	doc = json_parse(out, strlen(out), NULL, perr, sizeof perr);
-	if (!doc) {
-		rc = cli_fail("internal: bad diff JSON: %s", perr);
-		goto done;
-	}
-	const json *ds = json_get(json_root(doc), "datasets");
-	for (const json *d = ds->child; d; d = d->next) {
-		const char *name = json_get_str(d, "name");
-		const json *va = json_get(d, "a"), *vb = json_get(d, "b");
-		const json *add = json_get(d, "added"), *rem = json_get(d, "removed"),
-		           *chg = json_get(d, "changed");
+	cairn_data_diff *d = NULL;
+	if (cairn_data_diff_new(&d, s, a->pos[1], a->pos[2]) != 0)
+		return cli_fail_lib("cannot compare");
+	for (size_t i = 0; i < cairn_data_diff_count(d); i++) {
+		const cairn_data_pair *p = cairn_data_diff_get(d, i);
 		char ta[256] = "", tb[256] = "";
-		if (va->type == JSON_OBJ)
-			side_text(ta, sizeof ta, va);
-		if (vb->type == JSON_OBJ)
-			side_text(tb, sizeof tb, vb);
-		const char *title = name ? name : "data";
-		if (json_get(d, "same")->b) {
+		side_text(ta, sizeof ta, p->a);
+		side_text(tb, sizeof tb, p->b);
+		const char *title = p->name ? p->name : "data";
+		if (p->same) {
 			printf("%s: same (%s)\n", title, ta);
 			continue;
 		}
-		if (va->type != JSON_OBJ)
+		if (!p->a)
 			printf("%s: only in B (%s)\n", title, tb);
-		else if (vb->type != JSON_OBJ)
+		else if (!p->b)
 			printf("%s: only in A (%s)\n", title, ta);
 		else
 			printf("%s: differs\n  A: %s\n  B: %s\n", title, ta, tb);
-		print_paths(add, "+");
-		print_paths(rem, "-");
-		print_paths(chg, "~");
+		print_paths(p->added, p->nadded, "+");
+		print_paths(p->removed, p->nremoved, "-");
+		print_paths(p->changed, p->nchanged, "~");
 		char n1[32], n2[32], n3[32];
-		fmt_count(n1, sizeof n1, (long long)add->len);
-		fmt_count(n2, sizeof n2, (long long)rem->len);
-		fmt_count(n3, sizeof n3, (long long)chg->len);
+		fmt_count(n1, sizeof n1, (long long)p->nadded);
+		fmt_count(n2, sizeof n2, (long long)p->nremoved);
+		fmt_count(n3, sizeof n3, (long long)p->nchanged);
 		printf("  %s added, %s removed, %s changed\n", n1, n2, n3);
 	}
-done:
-	json_doc_free(doc);
-	cairn_free(out);
-	return rc;
+	cairn_data_diff_free(d);
+	return 0;
 }
 
 /* --- show ------------------------------------------------------------------------- */
@@ -286,59 +272,50 @@ static int do_show(cli_args *a, bool as_json, const char *limit_s)
 		limit = v;
 	}
 	cairn_store *s = NULL;
-	char *out = NULL;
-	json_doc *doc = NULL;
 	int rc = cli_store(&s);
 	if (rc)
 		return rc;
-	if (cairn_data_show_json(&out, s, a->pos[1], a->npos == 3 ? a->pos[2] : NULL, limit) != 0) {
-		rc = cli_fail_lib(NULL);
-		goto done;
-	}
+	const char *run = a->pos[1], *name = a->npos == 3 ? a->pos[2] : NULL;
 	if (as_json) {
+		char *out = NULL;
+		if (cairn_data_show_json(&out, s, run, name, limit) != 0)
+			return cli_fail_lib(NULL);
 		puts(out);
-		goto done;
+		cairn_free(out);
+		return 0;
 	}
-	char perr[128];
-	doc = json_parse(out, strlen(out), NULL, perr, sizeof perr);
-	if (!doc) {
-		rc = cli_fail("internal: bad JSON: %s", perr);
-		goto done;
-	}
-	const json *ds = json_get(json_root(doc), "datasets");
-	if (!ds->len)
-		printf("run %.8s has no datasets\n", json_get_str(json_root(doc), "run"));
-	for (const json *d = ds->child; d; d = d->next) {
+	cairn_data_listing *l = NULL;
+	if (cairn_data_show(&l, s, run, name, limit) != 0)
+		return cli_fail_lib(NULL);
+	size_t n = cairn_data_listing_count(l);
+	if (!n)
+		printf("run %.8s has no datasets\n", cairn_data_listing_run(l));
+	for (size_t i = 0; i < n; i++) {
+		const cairn_data_dataset *d = cairn_data_listing_get(l, i);
 		char bytes[32], files[32];
-		fmt_bytes(bytes, sizeof bytes, (double)json_get(d, "bytes")->i);
-		fmt_count(files, sizeof files, (long long)json_get(d, "files")->i);
-		printf("%s (%s)  %s\n  %s:%s  %s %s, %s\n  manifest %s\n", json_get_str(d, "name"),
-		       json_get_str(d, "role"), json_get_str(d, "path"), json_get_str(d, "algo"),
-		       json_get_str(d, "digest"), files,
-		       json_get(d, "files")->i == 1 ? "file" : "files", bytes,
-		       json_get_str(d, "manifest"));
-		const char *err = json_get_str(d, "error");
-		if (err)
-			printf("  (manifest unreadable: %s)\n", err);
-		const json *es = json_get(d, "entries");
-		for (const json *e = es->child; e; e = e->next) {
+		fmt_bytes(bytes, sizeof bytes, (double)d->bytes);
+		fmt_count(files, sizeof files, (long long)d->files);
+		printf("%s (%s)  %s\n  %s:%s  %s %s, %s\n  manifest %s\n", d->name, d->role,
+		       d->path, d->algo, d->digest, files, d->files == 1 ? "file" : "files", bytes,
+		       d->manifest ? d->manifest : "(null)");
+		if (d->error)
+			printf("  (manifest unreadable: %s)\n", d->error);
+		for (size_t k = 0; k < d->nentries; k++) {
+			const cairn_manifest_entry *e = &d->entries[k];
 			char sz[32];
-			fmt_count(sz, sizeof sz, (long long)json_get(e, "size")->i);
-			const char *target = json_get_str(e, "target");
-			printf("  %14s  %.16s  %s%s%s\n", sz, json_get_str(e, "digest"),
-			       json_get_str(e, "path"), target ? " -> " : "", target ? target : "");
+			fmt_count(sz, sizeof sz, (long long)e->size);
+			printf("  %14s  %.16s  %s%s%s\n", sz, e->digest, e->path,
+			       e->target ? " -> " : "", e->target ? e->target : "");
 		}
-		long long more = (long long)json_get(d, "files")->i - (long long)es->len;
-		if (json_get(d, "truncated")->b && more > 0) {
+		long long more = (long long)d->files - (long long)d->nentries;
+		if (d->truncated && more > 0) {
 			char m[32];
 			fmt_count(m, sizeof m, more);
 			printf("  … %s more (--limit 0 lists all)\n", m);
 		}
 	}
-done:
-	json_doc_free(doc);
-	cairn_free(out);
-	return rc;
+	cairn_data_listing_free(l);
+	return 0;
 }
 
 /* --- log --------------------------------------------------------------------------- */
@@ -376,31 +353,26 @@ done:
 /* A few manifest paths of a run's directory dataset, for `cairn show`. */
 void data_print_sample(cairn_store *s, const char *run, const char *name, int n)
 {
-	char *out = NULL;
-	if (cairn_data_show_json(&out, s, run, name, n) != 0) {
+	cairn_data_listing *l = NULL;
+	if (cairn_data_show(&l, s, run, name, n) != 0) {
 		cairn_error_clear();
 		return;
 	}
-	char perr[128];
-	json_doc *doc = json_parse(out, strlen(out), NULL, perr, sizeof perr);
-	const json *ds = doc ? json_get(json_root(doc), "datasets") : NULL;
-	const json *d = ds ? ds->child : NULL;
-	if (d && json_get(d, "files")->i > 1) {
-		const json *es = json_get(d, "entries");
-		for (const json *e = es->child; e; e = e->next) { /* file names: any bytes */
+	const cairn_data_dataset *d = cairn_data_listing_get(l, 0);
+	if (d && d->files > 1) {
+		for (size_t k = 0; k < d->nentries; k++) { /* file names: any bytes */
 			printf("      ");
-			cli_fputs_safe(stdout, json_get_str(e, "path"), 0);
+			cli_fputs_safe(stdout, d->entries[k].path, 0);
 			putchar('\n');
 		}
-		long long more = (long long)json_get(d, "files")->i - (long long)es->len;
+		long long more = (long long)d->files - (long long)d->nentries;
 		if (more > 0) {
 			printf("      … %lld more ('cairn data show %.8s ", more, run);
 			cli_fputs_safe(stdout, name, 0);
 			printf("')\n");
 		}
 	}
-	json_doc_free(doc);
-	cairn_free(out);
+	cairn_data_listing_free(l);
 }
 
 int cmd_data(int argc, char **argv)

@@ -8,7 +8,7 @@
  * data, environment, command, tags, properties.  The unified source diff
  * comes from cairn_code_diff (capture); the files added, removed and
  * changed in a changed dataset come from its two manifests
- * (cairn_data_diff_stored_json, data), so a run diff reads nothing but the
+ * (cairn_data_diff_stored, data), so a run diff reads nothing but the
  * store.  The environment is an opaque stored document: its members are
  * compared as JSON values (numbers by value, objects by members).
  *
@@ -515,28 +515,22 @@ static int diff_code(cairn_run_diff *d, cairn_store *s)
 static int file_changes(cairn_run_diff *d, cairn_store *s, cairn_diff_dataset *ds, size_t *first)
 {
 	const char *ma = ds->a->manifest, *mb = ds->b->manifest;
-	char *out = NULL;
-	json_doc *doc = NULL;
-	const json *e = NULL;
+	cairn_data_diff *dd = NULL;
+	const cairn_data_pair *p = NULL;
 	int rc = 0;
 	*first = d->files.n;
-	if (ma && mb && cairn_data_diff_stored_json(&out, s, ma, mb) == 0 &&
-	    (doc = json_parse(out, strlen(out), NULL, NULL, 0)) != NULL) {
-		const json *list = json_get(json_root(doc), "datasets");
-		e = list ? list->child : NULL;
-	}
-	if (e) {
-		static const char *const kinds[] = {"added", "removed", "changed"};
+	if (ma && mb && cairn_data_diff_stored(&dd, s, ma, mb) == 0)
+		p = cairn_data_diff_get(dd, 0);
+	if (p) {
+		const char *const *lists[] = {p->added, p->removed, p->changed};
+		const size_t ns[] = {p->nadded, p->nremoved, p->nchanged};
 		static const cairn_diff_change ch[] = {CAIRN_DIFF_ADDED, CAIRN_DIFF_REMOVED,
 		                                       CAIRN_DIFF_CHANGED};
 		ds->has_files = 1;
 		for (int k = 0; k < 3 && !rc; k++) {
-			const json *l = json_get(e, kinds[k]);
-			for (const json *p = l ? l->child : NULL; p && !rc; p = p->next) {
-				if (p->type != JSON_STR)
-					continue;
+			for (size_t i = 0; i < ns[k] && !rc; i++) {
 				cairn_diff_file *f = vec_push(&d->files, sizeof *f);
-				if (!f || !(f->path = dup(d, p->str, p->len)))
+				if (!f || !(f->path = dup(d, lists[k][i], strlen(lists[k][i]))))
 					rc = err_set(CAIRN_ENOMEM, "out of memory");
 				else
 					f->change = ch[k];
@@ -544,8 +538,7 @@ static int file_changes(cairn_run_diff *d, cairn_store *s, cairn_diff_dataset *d
 		}
 	}
 	ds->nfiles = d->files.n - *first;
-	json_doc_free(doc);
-	cairn_free(out);
+	cairn_data_diff_free(dd);
 	if (!rc)
 		cairn_error_clear();
 	return rc;

@@ -499,11 +499,16 @@ static void test_unreadable_file_inside(void **state)
 	/* The partial manifest is there but the JSON has no digest. */
 	assert_non_null(j.m);
 	assert_int_equal(j.m->n, 39);
+	cairn_hash_result *r = NULL;
+	assert_int_equal(hash_result_take(&r, &j), 0);
+	assert_null(cairn_hash_result_digest(r));
+	assert_int_equal(cairn_hash_result_error_count(r), 1);
 	buf b = BUF_INIT;
-	hash_job_json(&j, &b);
+	hash_result_json(r, &b);
 	assert_non_null(strstr(b.ptr, "\"digest\":null"));
 	assert_non_null(strstr(b.ptr, "Permission denied"));
 	buf_free(&b);
+	cairn_hash_result_free(r);
 	hash_job_free(&j);
 	free(root);
 	unit_rmrf(d);

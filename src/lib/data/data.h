@@ -7,8 +7,10 @@
  *  - digest contexts over the three algorithms (data-digest.c);
  *  - the manifest: sorted entries, its canonical text, and a bounded parser of
  *    that text (data-manifest.c);
- *  - the hash engine: walk, cache lookup, parallel hashing (data-hash.c);
- *  - diff and recording (data-diff.c, data-log.c).
+ *  - the hash engine: walk, cache lookup, parallel hashing (data-hash.c),
+ *    and its typed result (hash-result.c);
+ *  - diff and recording (data-diff.c, data-log.c), each a typed result with
+ *    its JSON written from it.
  */
 #ifndef CAIRN_LIB_DATA_H
 #define CAIRN_LIB_DATA_H
@@ -172,8 +174,12 @@ int hash_job_options(hash_job *j, const cairn_hash_options *o);
  * j->errors non-empty: j->m holds what could be hashed (never to be recorded
  * as the version).  Other codes: nothing was hashed. */
 int data_hash(hash_job *j, cairn_store *s);
-/* The result object of cairn_hash_path. */
-void hash_job_json(const hash_job *j, buf *out);
+/* The typed result of a hash (hash-result.c): takes the job's path copy,
+ * counts, digest, problems and stats (j->m and j->path are left to the job).
+ * Only for a job that returned 0, or CAIRN_EIO with j->m set. */
+int hash_result_take(cairn_hash_result **out, hash_job *j);
+/* The result object of cairn_hash_path, written from the typed result. */
+void hash_result_json(const cairn_hash_result *r, buf *out);
 void hash_job_free(hash_job *j);
 
 /* Hash j->path and record it on the run (data-log.c); nothing is recorded
@@ -182,9 +188,6 @@ int data_log(cairn_run *run, const char *name, const char *role, hash_job *j);
 /* Read a whole manifest object of the store, counts and digest filled
  * (data-log.c). */
 int manifest_load(manifest **out, cairn_store *s, const char *oid);
-/* A manifest's entries as a JSON array of {path, type, size, digest,
- * target?} (data-log.c). */
-void data_entries_json(buf *b, const manifest *m);
 
 /* The number of online cores (at least 1). */
 int data_ncores(void);

@@ -19,7 +19,9 @@
  * are refused.  A stored manifest is checked against its recorded digest
  * before use, so a damaged object cannot produce a wrong diff.
  *
- * The diff itself is a merge of two sorted manifests: O(n + m).
+ * The diff itself is a merge of two sorted manifests: O(n + m).  The typed
+ * result (cairn_data_diff) keeps both sides' manifests, and its path lists
+ * point into them; the JSON form is written from it.
  * Thread-safe; nothing is written to the store except hash-cache rows.
  */
 #include <errno.h>
@@ -255,87 +257,80 @@ static int load_pair(version *a, const side *sa, version *b, const side *sb, cai
 	return 0;
 }
 
-static void version_json(buf *b, const version *v)
+/* --- the typed result ------------------------------------------------------------ */
+
+typedef struct pair_rec {
+	cairn_data_pair pub;
+	cairn_data_side side[2];
+	char digest[2][DIGEST_HEX_MAX + 16];
+	const char **paths; /* one block: added, then removed, then changed */
+} pair_rec;
+
+struct cairn_data_diff {
+	side sa, sb; /* own the versions and manifests the pairs point into */
+	pair_rec *p; /* room for every pairing, never moved (pairs point into it) */
+	size_t n;
+};
+
+static const cairn_data_side *side_fill(pair_rec *r, int k, const version *v)
 {
-	if (!v) {
-		buf_puts(b, "null");
-		return;
-	}
-	bool f = true;
-	buf_putc(b, '{');
-	json_key(b, &f, "digest");
-	buf_printf(b, "\"%s:%s\"", algo_name(v->m->algo), v->m->digest);
-	json_key(b, &f, "files");
-	json_int(b, v->m->files);
-	json_key(b, &f, "bytes");
-	json_int(b, v->m->bytes);
-	json_key(b, &f, "path");
-	json_str(b, v->where ? v->where : v->path);
-	if (v->oid) {
-		json_key(b, &f, "manifest");
-		json_str(b, v->oid);
-	}
-	buf_putc(b, '}');
+	if (!v)
+		return NULL;
+	cairn_data_side *o = &r->side[k];
+	snprintf(r->digest[k], sizeof r->digest[k], "%s:%s", algo_name(v->m->algo), v->m->digest);
+	o->digest = r->digest[k];
+	o->files = v->m->files;
+	o->bytes = v->m->bytes;
+	o->path = v->where ? v->where : v->path;
+	o->manifest = v->oid;
+	return o;
 }
 
-static void path_list(buf *b, bool *first, bool *any, const char *p)
+/* Pair a with bv: the three path lists come from one merge of the two sorted
+ * manifests and point into them. */
+static int pair_add(cairn_data_diff *d, const char *name, const version *a, const version *bv)
 {
-	if (!*first)
-		buf_putc(b, ',');
-	*first = false;
-	*any = true;
-	json_str(b, p);
-}
-
-static void pair_json(buf *b, const char *name, const version *a, const version *bv)
-{
-	bool f = true;
-	buf_putc(b, '{');
-	json_key(b, &f, "name");
-	json_str(b, name);
-	bool same =
-	    a && bv && a->m->algo == bv->m->algo && strcmp(a->m->digest, bv->m->digest) == 0;
-	json_key(b, &f, "same");
-	json_bool(b, same);
-	json_key(b, &f, "a");
-	version_json(b, a);
-	json_key(b, &f, "b");
-	version_json(b, bv);
+	pair_rec *r = &d->p[d->n];
+	cairn_data_pair *p = &r->pub;
+	p->name = name;
+	p->same = a && bv && a->m->algo == bv->m->algo && strcmp(a->m->digest, bv->m->digest) == 0;
+	p->a = side_fill(r, 0, a);
+	p->b = side_fill(r, 1, bv);
 	const manifest *ma = a ? a->m : NULL, *mb = bv ? bv->m : NULL;
-	/* Three lists from one merge. */
-	buf lists[3] = {BUF_INIT, BUF_INIT, BUF_INIT}; /* added, removed, changed */
-	bool firsts[3] = {true, true, true}, any = false;
-	if (same) {
+	size_t na = ma ? ma->n : 0, nb = mb ? mb->n : 0;
+	r->paths = malloc((na + nb + (na < nb ? na : nb) + 1) * sizeof *r->paths);
+	if (!r->paths)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	const char **add = r->paths, **rem = add + nb, **chg = rem + na;
+	size_t n[3] = {0, 0, 0}; /* added, removed, changed */
+	d->n++;
+	if (p->same) {
 		/* nothing differs */
 	} else if (ma && mb && ma->is_file && mb->is_file) {
-		path_list(&lists[2], &firsts[2], &any, mb->e[0].path);
+		chg[n[2]++] = mb->e[0].path;
 	} else {
-		size_t i = 0, k = 0, na = ma ? ma->n : 0, nb = mb ? mb->n : 0;
+		size_t i = 0, k = 0;
 		while (i < na || k < nb) {
 			int c = i >= na ? 1 : k >= nb ? -1 : strcmp(ma->e[i].path, mb->e[k].path);
 			if (c < 0) {
-				path_list(&lists[1], &firsts[1], &any, ma->e[i++].path);
+				rem[n[1]++] = ma->e[i++].path;
 			} else if (c > 0) {
-				path_list(&lists[0], &firsts[0], &any, mb->e[k++].path);
+				add[n[0]++] = mb->e[k++].path;
 			} else {
 				const mentry *x = &ma->e[i++], *y = &mb->e[k++];
 				if (x->type != y->type || x->size != y->size ||
 				    strcmp(x->digest, y->digest) != 0)
-					path_list(&lists[2], &firsts[2], &any, y->path);
+					chg[n[2]++] = y->path;
 			}
 		}
 	}
-	static const char *const keys[3] = {"added", "removed", "changed"};
-	for (int l = 0; l < 3; l++) {
-		json_key(b, &f, keys[l]);
-		buf_putc(b, '[');
-		buf_add(b, lists[l].ptr, lists[l].len);
-		buf_putc(b, ']');
-		if (!buf_ok(&lists[l]))
-			b->oom = true;
-		buf_free(&lists[l]);
-	}
-	buf_putc(b, '}');
+	p->added = add;
+	p->nadded = n[0];
+	p->removed = rem;
+	p->nremoved = n[1];
+	p->changed = chg;
+	p->nchanged = n[2];
+	return 0;
 }
 
 /* A single version of sd to compare with `other`'s single version. */
@@ -364,33 +359,35 @@ static int pick(version **out, side *sd, const side *other)
 	               sd->run, sd->n, sd->v[0].name, sd->v[1].name, sd->n > 2 ? ", ..." : "");
 }
 
-static int diff_json(char **out, cairn_store *s, const char *a, const char *b, bool paths)
+static int diff_new(cairn_data_diff **out, cairn_store *s, const char *a, const char *b, bool paths)
 {
-	side sa, sb;
-	buf o = BUF_INIT;
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no result to fill");
 	*out = NULL;
-	memset(&sb, 0, sizeof sb);
 	if (!paths && !s)
 		return err_set(CAIRN_EINVALID, "no store");
-	int rc = resolve(&sa, s, a, paths);
+	cairn_data_diff *d = calloc(1, sizeof *d);
+	if (!d)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	int rc = resolve(&d->sa, s, a, paths);
 	if (rc == 0)
-		rc = resolve(&sb, s, b, paths);
+		rc = resolve(&d->sb, s, b, paths);
+	if (rc == 0 && !(d->p = calloc(d->sa.n + d->sb.n + 1, sizeof *d->p)))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
 	if (rc)
 		goto done;
-	buf_puts(&o, "{\"datasets\":[");
-	if (sa.kind == SIDE_RUN && sb.kind == SIDE_RUN) {
+	side *sa = &d->sa, *sb = &d->sb;
+	if (sa->kind == SIDE_RUN && sb->kind == SIDE_RUN) {
 		/* Pair by name; both lists are sorted by name. */
 		size_t i = 0, k = 0;
-		bool first = true;
-		while (i < sa.n || k < sb.n) {
-			int c = i >= sa.n ? 1 : k >= sb.n ? -1 : strcmp(sa.v[i].name, sb.v[k].name);
-			version *va = c <= 0 ? &sa.v[i] : NULL, *vb = c >= 0 ? &sb.v[k] : NULL;
-			if ((rc = load_pair(va, &sa, vb, &sb, s)) != 0)
+		while (i < sa->n || k < sb->n) {
+			int c = i >= sa->n   ? 1
+			        : k >= sb->n ? -1
+			                     : strcmp(sa->v[i].name, sb->v[k].name);
+			version *va = c <= 0 ? &sa->v[i] : NULL, *vb = c >= 0 ? &sb->v[k] : NULL;
+			if ((rc = load_pair(va, sa, vb, sb, s)) != 0 ||
+			    (rc = pair_add(d, va ? va->name : vb->name, va, vb)) != 0)
 				goto done;
-			if (!first)
-				buf_putc(&o, ',');
-			first = false;
-			pair_json(&o, va ? va->name : vb->name, va, vb);
 			if (va)
 				i++;
 			if (vb)
@@ -398,24 +395,127 @@ static int diff_json(char **out, cairn_store *s, const char *a, const char *b, b
 		}
 	} else {
 		version *va, *vb;
-		if ((rc = pick(&va, &sa, &sb)) != 0 || (rc = pick(&vb, &sb, &sa)) != 0)
+		if ((rc = pick(&va, sa, sb)) != 0 || (rc = pick(&vb, sb, sa)) != 0)
 			goto done;
-		if ((rc = load_pair(va, &sa, vb, &sb, s)) != 0)
+		if ((rc = load_pair(va, sa, vb, sb, s)) != 0)
 			goto done;
-		const char *name = va->name ? va->name : vb->name;
-		pair_json(&o, name, va, vb);
+		rc = pair_add(d, va->name ? va->name : vb->name, va, vb);
+	}
+done:
+	if (rc)
+		cairn_data_diff_free(d);
+	else
+		*out = d;
+	return rc;
+}
+
+int cairn_data_diff_new(cairn_data_diff **out, cairn_store *s, const char *a, const char *b)
+{
+	return diff_new(out, s, a, b, true);
+}
+
+int cairn_data_diff_stored(cairn_data_diff **out, cairn_store *s, const char *a, const char *b)
+{
+	return diff_new(out, s, a, b, false);
+}
+
+size_t cairn_data_diff_count(const cairn_data_diff *d)
+{
+	return d ? d->n : 0;
+}
+
+const cairn_data_pair *cairn_data_diff_get(const cairn_data_diff *d, size_t i)
+{
+	return d && i < d->n ? &d->p[i].pub : NULL;
+}
+
+void cairn_data_diff_free(cairn_data_diff *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->p[i].paths);
+	free(d->p);
+	side_free(&d->sa);
+	side_free(&d->sb);
+	free(d);
+}
+
+/* --- the JSON form ---------------------------------------------------------------- */
+
+static void side_json(buf *b, const cairn_data_side *v)
+{
+	if (!v) {
+		buf_puts(b, "null");
+		return;
+	}
+	bool f = true;
+	buf_putc(b, '{');
+	json_key(b, &f, "digest");
+	json_str(b, v->digest);
+	json_key(b, &f, "files");
+	json_int(b, v->files);
+	json_key(b, &f, "bytes");
+	json_int(b, v->bytes);
+	json_key(b, &f, "path");
+	json_str(b, v->path);
+	if (v->manifest) {
+		json_key(b, &f, "manifest");
+		json_str(b, v->manifest);
+	}
+	buf_putc(b, '}');
+}
+
+static void pair_json(buf *b, const cairn_data_pair *p)
+{
+	bool f = true;
+	buf_putc(b, '{');
+	json_key(b, &f, "name");
+	json_str(b, p->name);
+	json_key(b, &f, "same");
+	json_bool(b, p->same);
+	json_key(b, &f, "a");
+	side_json(b, p->a);
+	json_key(b, &f, "b");
+	side_json(b, p->b);
+	static const char *const keys[3] = {"added", "removed", "changed"};
+	const char *const *lists[3] = {p->added, p->removed, p->changed};
+	size_t ns[3] = {p->nadded, p->nremoved, p->nchanged};
+	for (int l = 0; l < 3; l++) {
+		json_key(b, &f, keys[l]);
+		buf_putc(b, '[');
+		for (size_t i = 0; i < ns[l]; i++) {
+			if (i)
+				buf_putc(b, ',');
+			json_str(b, lists[l][i]);
+		}
+		buf_putc(b, ']');
+	}
+	buf_putc(b, '}');
+}
+
+static int diff_json(char **out, cairn_store *s, const char *a, const char *b, bool paths)
+{
+	cairn_data_diff *d = NULL;
+	*out = NULL;
+	int rc = diff_new(&d, s, a, b, paths);
+	if (rc)
+		return rc;
+	buf o = BUF_INIT;
+	buf_puts(&o, "{\"datasets\":[");
+	for (size_t i = 0; i < d->n; i++) {
+		if (i)
+			buf_putc(&o, ',');
+		pair_json(&o, &d->p[i].pub);
 	}
 	buf_puts(&o, "]}");
+	cairn_data_diff_free(d);
 	if (!buf_ok(&o)) {
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-		goto done;
+		buf_free(&o);
+		return err_set(CAIRN_ENOMEM, "out of memory");
 	}
 	*out = buf_detach(&o);
-done:
-	buf_free(&o);
-	side_free(&sa);
-	side_free(&sb);
-	return rc;
+	return 0;
 }
 
 int cairn_data_diff_json(char **out, cairn_store *s, const char *a, const char *b)

@@ -3,9 +3,10 @@
  * src/lib/data/): the engine (one hash, its threads' shared state) and the
  * worker (one thread's), the stat helpers, and each phase's entry point.
  *
- *   hash.c       the job, fork-join, sorting, the whole hash, the result
- *   hash-walk.c  phase 1: the parallel directory walk
- *   hash-read.c  phases 3 and 4: verifying cache candidates, hashing files
+ *   hash.c         the job, fork-join, sorting, the whole hash
+ *   hash-result.c  the typed result and its JSON, the public entry points
+ *   hash-walk.c    phase 1: the parallel directory walk
+ *   hash-read.c    phases 3 and 4: verifying cache candidates, hashing files
  *
  * The algorithm and its invariants are described at the top of hash.c.
  * Thread-safety: as there; workers share only atomics and the engine's

@@ -1,7 +1,8 @@
 /*
  * lib/data/hash.c — the hash engine: list a tree, look its files up in the
  * hash cache, hash the rest on a thread per core, build the manifest.
- * This file holds the job, the fork-join, the sorting and the whole hash;
+ * This file holds the job, the fork-join, the sorting and the whole hash
+ * (its result and the public entry points are in hash-result.c);
  * phase 1 is in hash-walk.c, phases 3 and 4 in hash-read.c, and engine.h
  * has what the three share.
  *
@@ -596,108 +597,4 @@ done_partial:
 	free(files);
 	engine_free(&en);
 	return rc;
-}
-
-/* --- the result object --------------------------------------------------------------------- */
-
-void hash_job_json(const hash_job *j, buf *b)
-{
-	bool first = true;
-	buf_putc(b, '{');
-	json_key(b, &first, "path");
-	json_str(b, j->path);
-	json_key(b, &first, "algo");
-	json_str(b, algo_name(j->algo));
-	json_key(b, &first, "digest");
-	if (j->m && !j->errors.n)
-		buf_printf(b, "\"%s:%s\"", algo_name(j->algo), j->m->digest);
-	else
-		buf_puts(b, "null");
-	json_key(b, &first, "files");
-	json_int(b, j->m ? j->m->files : 0);
-	json_key(b, &first, "bytes");
-	json_int(b, j->m ? j->m->bytes : 0);
-	static const char *const lists[2][2] = {{"errors", "error"}, {"skipped", "reason"}};
-	for (int l = 0; l < 2; l++) {
-		const problems *p = l == 0 ? &j->errors : &j->skipped;
-		json_key(b, &first, lists[l][0]);
-		buf_putc(b, '[');
-		for (size_t i = 0; i < p->n && i < ERRORS_IN_JSON; i++) {
-			bool f = true;
-			if (i)
-				buf_putc(b, ',');
-			buf_putc(b, '{');
-			json_key(b, &f, "path");
-			json_str(b, p->v[i].path);
-			json_key(b, &f, lists[l][1]);
-			json_str(b, p->v[i].msg);
-			buf_putc(b, '}');
-		}
-		buf_putc(b, ']');
-		if (p->n > ERRORS_IN_JSON) {
-			json_key(b, &first, l == 0 ? "errors_omitted" : "skipped_omitted");
-			json_int(b, (int64_t)(p->n - ERRORS_IN_JSON));
-		}
-	}
-	json_key(b, &first, "stats");
-	bool f = true;
-	buf_putc(b, '{');
-	json_key(b, &f, "cache_hits");
-	json_int(b, j->stats.cache_hits);
-	json_key(b, &f, "files_read");
-	json_int(b, j->stats.files_read);
-	json_key(b, &f, "bytes_read");
-	json_int(b, j->stats.bytes_read);
-	json_key(b, &f, "seconds");
-	json_num(b, j->stats.seconds);
-	buf_putc(b, '}');
-	buf_putc(b, '}');
-}
-
-/* --- public entry points ---------------------------------------------------------------------- */
-
-int cairn_hash_path(char **out, cairn_hash_stats *stats, cairn_store *store, const char *path,
-                    const cairn_hash_options *opts)
-{
-	if (out)
-		*out = NULL;
-	if (stats)
-		memset(stats, 0, sizeof *stats);
-	if (!path)
-		return err_set(CAIRN_EINVALID, "no path to hash");
-	hash_job j;
-	hash_job_init(&j, path, ALGO_XXH128);
-	int rc = hash_job_options(&j, opts);
-	if (rc)
-		return rc;
-	rc = data_hash(&j, store);
-	if (stats)
-		*stats = j.stats;
-	if (out && (rc == 0 || (rc == CAIRN_EIO && j.m))) {
-		buf b = BUF_INIT;
-		char *saved = NULL;
-		if (rc) /* keep the hash's message across the JSON building */
-			saved = strdup(cairn_error_last());
-		hash_job_json(&j, &b);
-		if (!buf_ok(&b)) {
-			buf_free(&b);
-			free(saved);
-			hash_job_free(&j);
-			return err_set(CAIRN_ENOMEM, "out of memory");
-		}
-		*out = buf_detach(&b);
-		if (saved) {
-			err_set(rc, "%s", saved);
-			free(saved);
-		}
-	}
-	hash_job_free(&j);
-	return rc;
-}
-
-int cairn_hash_path_json(char **out, cairn_store *store, const char *path, const char *algo)
-{
-	cairn_hash_options o = CAIRN_HASH_OPTIONS_INIT;
-	o.algo = algo;
-	return cairn_hash_path(out, NULL, store, path, &o);
 }

@@ -7,9 +7,10 @@
  * --purge` removes a manifest no other run shares).  A hash with any error
  * records nothing: a partial manifest must never pass for the version.
  *
- * cairn_data_show_json reads back a run's datasets with their manifests;
- * with a limit only that many lines of each manifest object are read, so a
- * sample of a million-file dataset costs a few kilobytes of I/O.
+ * cairn_data_show reads back a run's datasets with their manifests as a
+ * typed listing (cairn_data_show_json writes its JSON from it); with a limit
+ * only that many lines of each manifest object are read, so a sample of a
+ * million-file dataset costs a few kilobytes of I/O.
  *
  * Thread-safe (the store serialises its own use).
  */
@@ -142,97 +143,193 @@ int manifest_load(manifest **out, cairn_store *s, const char *oid)
 	return rc;
 }
 
-void data_entries_json(buf *b, const manifest *m)
+/* --- the typed listing ------------------------------------------------------------ */
+
+typedef struct listed {
+	manifest *m;              /* the prefix read, or NULL */
+	cairn_manifest_entry *ev; /* views of m's entries */
+	char *error;
+} listed;
+
+struct cairn_data_listing {
+	char run[CAIRN_RUN_ID_HEXSZ + 1];
+	dataset_row *rows; /* owned; the public structs point into them */
+	listed *l;
+	cairn_data_dataset *d;
+	size_t n;
+};
+
+/* Read (a prefix of) dataset i's manifest; a manifest that cannot be read is
+ * that dataset's error, not the listing's. */
+static int list_one(cairn_data_listing *L, size_t i, cairn_store *s, int64_t limit)
 {
+	const dataset_row *r = &L->rows[i];
+	listed *x = &L->l[i];
+	cairn_data_dataset *d = &L->d[i];
+	*d = (cairn_data_dataset){.name = r->name,
+	                          .path = r->path,
+	                          .role = r->role,
+	                          .algo = r->algo,
+	                          .digest = r->digest,
+	                          .files = r->files,
+	                          .bytes = r->bytes,
+	                          .manifest = r->manifest_oid};
+	bool more = false;
+	if (!r->manifest_oid || read_manifest(&x->m, &more, s, r->manifest_oid, limit) != 0) {
+		x->error = strdup(r->manifest_oid ? cairn_error_last() : "no manifest recorded");
+		cairn_error_clear();
+		if (!x->error)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		d->error = x->error;
+		return 0;
+	}
+	d->truncated = more;
+	if (!(x->ev = calloc(x->m->n ? x->m->n : 1, sizeof *x->ev)))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t k = 0; k < x->m->n; k++) {
+		const mentry *e = &x->m->e[k];
+		x->ev[k] = (cairn_manifest_entry){.path = e->path,
+		                                  .type = e->type == 'l' ? "link" : "file",
+		                                  .size = e->size,
+		                                  .digest = e->digest,
+		                                  .target = e->type == 'l' ? e->target : NULL};
+	}
+	d->entries = x->ev;
+	d->nentries = x->m->n;
+	return 0;
+}
+
+int cairn_data_show(cairn_data_listing **out, cairn_store *s, const char *run, const char *name,
+                    int64_t limit)
+{
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no result to fill");
+	*out = NULL;
+	if (!s || !run)
+		return err_set(CAIRN_EINVALID, "no store or no run");
+	cairn_data_listing *L = calloc(1, sizeof *L);
+	if (!L)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	int64_t rid;
+	int rc = store_run_lookup(s, run, false, &rid, L->run);
+	if (rc == 0)
+		rc = store_dataset_list(s, rid, name, &L->rows, &L->n);
+	if (rc == 0 && name && L->n == 0)
+		rc = err_set(CAIRN_ENOTFOUND, "run %.8s has no dataset '%s'", L->run, name);
+	if (rc == 0 &&
+	    (!(L->l = calloc(L->n + 1, sizeof *L->l)) || !(L->d = calloc(L->n + 1, sizeof *L->d))))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < L->n; i++)
+		rc = list_one(L, i, s, limit);
+	if (rc)
+		cairn_data_listing_free(L);
+	else
+		*out = L;
+	return rc;
+}
+
+const char *cairn_data_listing_run(const cairn_data_listing *l)
+{
+	return l ? l->run : NULL;
+}
+
+size_t cairn_data_listing_count(const cairn_data_listing *l)
+{
+	return l ? l->n : 0;
+}
+
+const cairn_data_dataset *cairn_data_listing_get(const cairn_data_listing *l, size_t i)
+{
+	return l && i < l->n ? &l->d[i] : NULL;
+}
+
+void cairn_data_listing_free(cairn_data_listing *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; l->l && i < l->n; i++) {
+		manifest_free(l->l[i].m);
+		free(l->l[i].ev);
+		free(l->l[i].error);
+	}
+	free(l->l);
+	free(l->d);
+	dataset_rows_free(l->rows, l->n);
+	free(l);
+}
+
+/* --- the JSON form ---------------------------------------------------------------- */
+
+static void dataset_json(buf *b, const cairn_data_dataset *d)
+{
+	bool f = true;
+	buf_putc(b, '{');
+	static const char *const keys[] = {"name", "path", "role", "algo", "digest"};
+	const char *vals[] = {d->name, d->path, d->role, d->algo, d->digest};
+	for (int k = 0; k < 5; k++) {
+		json_key(b, &f, keys[k]);
+		json_str(b, vals[k]);
+	}
+	json_key(b, &f, "files");
+	json_int(b, d->files);
+	json_key(b, &f, "bytes");
+	json_int(b, d->bytes);
+	json_key(b, &f, "manifest");
+	json_str(b, d->manifest);
+	json_key(b, &f, "entries");
 	buf_putc(b, '[');
-	for (size_t i = 0; i < m->n; i++) {
-		const mentry *e = &m->e[i];
-		bool f = true;
+	for (size_t i = 0; i < d->nentries; i++) {
+		const cairn_manifest_entry *e = &d->entries[i];
+		bool g = true;
 		if (i)
 			buf_putc(b, ',');
 		buf_putc(b, '{');
-		json_key(b, &f, "path");
+		json_key(b, &g, "path");
 		json_str(b, e->path);
-		json_key(b, &f, "type");
-		json_str(b, e->type == 'l' ? "link" : "file");
-		json_key(b, &f, "size");
+		json_key(b, &g, "type");
+		json_str(b, e->type);
+		json_key(b, &g, "size");
 		json_int(b, e->size);
-		json_key(b, &f, "digest");
+		json_key(b, &g, "digest");
 		json_str(b, e->digest);
-		if (e->type == 'l') {
-			json_key(b, &f, "target");
+		if (e->target) {
+			json_key(b, &g, "target");
 			json_str(b, e->target);
 		}
 		buf_putc(b, '}');
 	}
 	buf_putc(b, ']');
+	json_key(b, &f, "truncated");
+	json_bool(b, d->truncated);
+	if (d->error) {
+		json_key(b, &f, "error");
+		json_str(b, d->error);
+	}
+	buf_putc(b, '}');
 }
 
 int cairn_data_show_json(char **out, cairn_store *s, const char *run, const char *name,
                          int64_t limit)
 {
 	*out = NULL;
-	if (!s || !run)
-		return err_set(CAIRN_EINVALID, "no store or no run");
-	int64_t rid;
-	char id[CAIRN_RUN_ID_HEXSZ + 1];
-	int rc = store_run_lookup(s, run, false, &rid, id);
+	cairn_data_listing *l = NULL;
+	int rc = cairn_data_show(&l, s, run, name, limit);
 	if (rc)
 		return rc;
-	dataset_row *rows = NULL;
-	size_t n = 0;
-	if ((rc = store_dataset_list(s, rid, name, &rows, &n)) != 0)
-		return rc;
-	if (name && n == 0) {
-		dataset_rows_free(rows, n);
-		return err_set(CAIRN_ENOTFOUND, "run %.8s has no dataset '%s'", id, name);
-	}
 	buf b = BUF_INIT;
 	bool first = true;
 	buf_putc(&b, '{');
 	json_key(&b, &first, "run");
-	json_str(&b, id);
+	json_str(&b, l->run);
 	json_key(&b, &first, "datasets");
 	buf_putc(&b, '[');
-	for (size_t i = 0; i < n; i++) {
-		dataset_row *d = &rows[i];
-		bool f = true;
+	for (size_t i = 0; i < l->n; i++) {
 		if (i)
 			buf_putc(&b, ',');
-		buf_putc(&b, '{');
-		static const char *const keys[] = {"name", "path", "role", "algo", "digest"};
-		const char *vals[] = {d->name, d->path, d->role, d->algo, d->digest};
-		for (int k = 0; k < 5; k++) {
-			json_key(&b, &f, keys[k]);
-			json_str(&b, vals[k]);
-		}
-		json_key(&b, &f, "files");
-		json_int(&b, d->files);
-		json_key(&b, &f, "bytes");
-		json_int(&b, d->bytes);
-		json_key(&b, &f, "manifest");
-		json_str(&b, d->manifest_oid);
-		manifest *m = NULL;
-		bool more = false;
-		if (d->manifest_oid && read_manifest(&m, &more, s, d->manifest_oid, limit) == 0) {
-			json_key(&b, &f, "entries");
-			data_entries_json(&b, m);
-			json_key(&b, &f, "truncated");
-			json_bool(&b, more);
-			manifest_free(m);
-		} else {
-			json_key(&b, &f, "entries");
-			buf_puts(&b, "[]");
-			json_key(&b, &f, "truncated");
-			json_bool(&b, false);
-			json_key(&b, &f, "error");
-			json_str(&b, d->manifest_oid ? cairn_error_last() : "no manifest recorded");
-			cairn_error_clear();
-		}
-		buf_putc(&b, '}');
+		dataset_json(&b, &l->d[i]);
 	}
 	buf_puts(&b, "]}");
-	dataset_rows_free(rows, n);
+	cairn_data_listing_free(l);
 	if (!buf_ok(&b)) {
 		buf_free(&b);
 		return err_set(CAIRN_ENOMEM, "out of memory");
