@@ -120,10 +120,14 @@ static void bar_clear(bar *b)
 
 /* --- hash ------------------------------------------------------------------------- */
 
+/* At most as many problems as the JSON report lists (the rest are counted
+ * there as *_omitted), so the text and JSON forms name the same files. */
+#define PROBLEMS_SHOWN 1000
+
 static void print_problems(const cairn_hash_result *r, bool errors, const char *prefix)
 {
 	size_t n = errors ? cairn_hash_result_error_count(r) : cairn_hash_result_skipped_count(r);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && i < PROBLEMS_SHOWN; i++) {
 		const cairn_data_problem *p =
 		    errors ? cairn_hash_result_error(r, i) : cairn_hash_result_skipped(r, i);
 		fprintf(stderr, "%s%s: %s\n", prefix, p->path, p->message);
