@@ -20,7 +20,7 @@ typedef void (*any_fn)(void);
 
 static int load_locked(dl_lib *l)
 {
-	void *h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen(l->soname, RTLD_LAZY | RTLD_LOCAL);
 	if (!h) {
 		const char *why = dlerror();
 		snprintf(l->error, sizeof l->error, "cannot load %s (%s): %s", l->name, l->soname,

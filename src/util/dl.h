@@ -5,7 +5,7 @@
  * Why: a short command (`cairn --version`, `cairn ls`) spends most of its
  * time in the dynamic linker, and libgit2, libmicrohttpd and libcrypto bring
  * two dozen libraries with them (mbedtls, ssh2, krb5, gnutls, ...).  Only the
- * code that uses them loads them, with dlopen(SONAME, RTLD_NOW | RTLD_LOCAL),
+ * code that uses them loads them, with dlopen(SONAME, RTLD_LAZY | RTLD_LOCAL),
  * once per process (docs/internals/build.md).
  *
  * A user declares its table with an X-macro list of the functions it calls,
