@@ -2,7 +2,9 @@
  * tests/fuzz/fuzz-http-json.c — fuzz target for the HTTP API's request
  * parser: the bounded JSON parse of a body and every body decoder of the
  * native API (server/body.c, compiled in here), plus the writer that sends
- * parsed JSON back out, whose output must parse again.
+ * parsed JSON back out, whose output must parse again; and json_valid, the
+ * check-only mode of the same parser, which must accept exactly what
+ * json_parse accepts.
  *
  * Corpus: tests/fuzz/corpus/http-json/ (replayed by `make test`).
  */
@@ -17,6 +19,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[512];
+	json_doc *full = json_parse((const char *)data, size, NULL, NULL, 0);
+	json_type vt;
+	if (json_valid((const char *)data, size, NULL, &vt) != (full != NULL))
+		abort(); /* the check-only parse and the full one disagree */
+	if (full && vt != json_root(full)->type)
+		abort();
+	json_doc_free(full);
 	json_doc *d = body_parse((const char *)data, size, 1 << 20, err, sizeof err);
 	if (!d)
 		return 0;
