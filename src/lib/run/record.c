@@ -4,7 +4,7 @@
  * value read out of a record.
  *
  * The iterator fixes the page of matching run ids when it is made (the
- * planner's store_query_ids, one read transaction for count and ids) and
+ * planner's store_query_page, one read transaction for count and ids) and
  * loads records STORE_RECORD_BATCH at a time (store_records_load), each
  * batch in its own short read: the store is never held between calls, so
  * a slow consumer does not block writers.  The iterator holds one
@@ -91,7 +91,7 @@ int cairn_query_iter_new(cairn_run_iter **out, cairn_store *s, const cairn_query
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	it->store = s;
 	if ((rc = query_compile(&c, s, o)) == 0)
-		rc = store_query_ids(s, &c.sq, &it->ids, &it->n, &it->total);
+		rc = store_query_page(s, &c.sq, &it->ids, &it->n, &it->total);
 	query_compiled_free(&c);
 	if (rc) {
 		cairn_run_iter_free(it);

@@ -153,10 +153,6 @@ typedef struct store_ops {
 	int (*sweep_child_find)(cairn_store *s, int64_t sweep_rid, const char *name,
 	                        char out_id[33]);
 	int (*run_reopen)(cairn_store *s, int64_t rid);
-	/* A trial run's status and objective, its objective's points (the
-	 * typed reads cairn sweep makes of its trials' runs). */
-	int (*sweep_run_result)(cairn_store *s, int64_t rid, const char *key,
-	                        cairn_status *out_status, double *out_last, bool *out_has);
 
 	/* --- the query planner's scans (scan.h): the planner (lib/query/)
 	 * combines them; a backend answers each scan and sort key. */

@@ -115,12 +115,6 @@ const rec_prop *record_prop_find(const cairn_run_record *r, const char *key);
 const cairn_run_dataset *record_dataset_find(const cairn_run_record *r, const char *name);
 bool record_has_tag(const cairn_run_record *r, const char *tag);
 
-/* The planner's page for sq (store_query_page) inside one read
- * transaction, so the count and the ids agree. */
-struct store_query;
-int store_query_ids(cairn_store *s, const struct store_query *sq, int64_t **out_rids, size_t *out_n,
-                    int64_t *out_total);
-
 /* A metric's whole history as {"key", "count", "sampled": false, "points":
  * [[step, timestamp, value], ...]} (cairn_run_metric_raw_json);
  * CAIRN_ENOTFOUND when the run has no such metric. */

@@ -96,20 +96,6 @@ done_unlocked:
 	return rc;
 }
 
-int store_query_ids(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
-                    int64_t *out_total)
-{
-	bool own = false;
-	int rc;
-	store_lock(s);
-	if ((rc = store_read_begin(s, &own)) == 0) {
-		rc = store_query_page(s, sq, out_rids, out_n, out_total);
-		store_read_end(s, own);
-	}
-	store_unlock(s);
-	return rc;
-}
-
 /* --- metric histories ------------------------------------------------------- */
 
 static void put_points(buf *b, const store_points *p)

@@ -504,15 +504,6 @@ int store_run_reopen(cairn_store *s, int64_t rid)
 	return rc;
 }
 
-int store_sweep_run_result(cairn_store *s, int64_t rid, const char *key, cairn_status *out_status,
-                           double *out_last, bool *out_has)
-{
-	store_lock(s);
-	int rc = s->ops->sweep_run_result(s, rid, key, out_status, out_last, out_has);
-	store_unlock(s);
-	return rc;
-}
-
 /* --- run records ---------------------------------------------------------- */
 
 int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,

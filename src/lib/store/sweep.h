@@ -42,11 +42,6 @@ void trial_rows_free(trial_row *v, size_t n);
 int store_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33]);
 /* The run back to running, heartbeat now (a resumed sweep). */
 int store_run_reopen(cairn_store *s, int64_t rid);
-/* A run's status (crashed for a running run whose heartbeat is stale) and
- * the last value of metric key (key NULL: status only): *out_has false and
- * *out_last NaN when the run never logged it.  CAIRN_ENOTFOUND: no run. */
-int store_sweep_run_result(cairn_store *s, int64_t rid, const char *key, cairn_status *out_status,
-                           double *out_last, bool *out_has);
 /* The points of metric key in the run, in step order: steps and values
  * (NaN kept), malloc'ed (free both), *out_n of them (0: none, or no such
  * metric). */

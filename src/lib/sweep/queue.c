@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lib/capture/param-list.h"
+#include "lib/store/record.h"
 #include "lib/store/sweep.h"
 #include "util/json.h"
 
@@ -241,8 +242,19 @@ int cairn_sweep_run_objective(double *out_value, cairn_status *out_status, cairn
 	if (out_value)
 		*out_value = NAN;
 	int rc = trial_run_rid(s, run, &rid);
+	rec_batch *bt = NULL;
 	if (rc == 0)
-		rc = store_sweep_run_result(s, rid, metric, &st, &v, &has);
+		rc = store_records_load(s, &rid, 1, false, &bt);
+	if (rc == 0 && bt->n == 0)
+		rc = err_set(CAIRN_ENOTFOUND, "run not found");
+	if (rc == 0) {
+		/* the record's status already says crashed for a stale heartbeat */
+		st = bt->recs[0].status;
+		const rec_metric *m = metric ? record_metric_find(&bt->recs[0], metric) : NULL;
+		has = m != NULL;
+		v = has ? m->m.last : NAN;
+	}
+	rec_batch_unref(bt);
 	if (rc)
 		return rc;
 	if (out_value)

@@ -56,7 +56,6 @@ const store_ops store_sqlite_ops = {
     .trial_list = sqlite_trial_list,
     .sweep_child_find = sqlite_sweep_child_find,
     .run_reopen = sqlite_run_reopen,
-    .sweep_run_result = sqlite_sweep_run_result,
     .scan = &store_sqlite_scan_ops,
     .records_load = sqlite_records_load,
     .run_list_ids = sqlite_run_list_ids,
