@@ -20,7 +20,7 @@
  *    freed by the caller with free() or the *_free helper named;
  *  - a write op is one transaction of its own, all or nothing (how a
  *    backend composes its ops inside one transaction is its own business:
- *    SQLite's refs.c joins object_ref to an artifact's row);
+ *    SQLite's refs.c records an artifact's object reference with its row);
  *  - text in and out is UTF-8; ids are 32 lower-case hex digits, object
  *    ids 64.
  */
@@ -108,7 +108,6 @@ typedef struct store_ops {
 	int (*artifact_lookup)(cairn_store *s, int64_t rid, const char *path,
 	                       char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size,
 	                       char **out_media);
-	int (*object_ref)(cairn_store *s, int64_t rid, const char *oid);
 	int (*objects_sweep)(cairn_store *s, const buf *candidates, size_t *out_removed);
 
 	/* --- code and environment capture (capture.h) ----------------------- */

@@ -316,14 +316,6 @@ int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
 	return rc;
 }
 
-int store_object_ref(cairn_store *s, int64_t rid, const char *oid)
-{
-	store_lock(s);
-	int rc = s->ops->object_ref(s, rid, oid);
-	store_unlock(s);
-	return rc;
-}
-
 int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed)
 {
 	store_lock(s);

@@ -100,10 +100,7 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans);
  * under the store's write lock, that the object's file is there; a writer
  * that gets OBJECT_VANISHED (nothing recorded) writes the object again and
  * retries (object_retry).
- *
- * Record that run rid references object oid (kept until the run is
- * purged), after checking the object is there. */
-int store_object_ref(cairn_store *s, int64_t rid, const char *oid);
+ */
 /* Remove the files of the candidates (oid lines) that nothing references
  * any more: each is checked and unlinked inside one write transaction.
  * *out_removed (may be NULL) counts the files removed. */

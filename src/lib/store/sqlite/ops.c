@@ -35,7 +35,6 @@ const store_ops store_sqlite_ops = {
     .metric_sample_json = sqlite_metric_sample_json,
     .artifact_put = sqlite_artifact_put,
     .artifact_lookup = sqlite_artifact_lookup,
-    .object_ref = sqlite_object_ref,
     .objects_sweep = sqlite_objects_sweep,
     .code_map_get = sqlite_code_map_get,
     .code_map_put = sqlite_code_map_put,
