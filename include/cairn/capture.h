@@ -83,6 +83,21 @@ CAIRN_EXTERN(void) cairn_capture_report_free(cairn_capture_report *r);
  * it creates the run. */
 CAIRN_EXTERN(int) cairn_code_require_clean(cairn_store *store, const char *cwd);
 
+/* The environment document `cairn run` would record now (OS, CPU, GPUs,
+ * the interpreter opts->python and its packages, environment files under
+ * opts->cwd, allowed variables), as JSON text; nothing is stored.  `cairn
+ * reproduce` compares it with a run's (cairn_env_diff_new). */
+CAIRN_EXTERN(int)
+cairn_env_capture_json(char **out, cairn_store *store, const cairn_capture_options *opts);
+
+/* Record on run the code version of run src (id, prefix or name): its
+ * commit, branch, remote, dirty flag and snapshot, with references to the
+ * snapshot's objects, as if run had captured the same tree.  For a run made
+ * in a tree restored from src's snapshot (`cairn reproduce`), so that the
+ * two runs' code is the same in every diff.  CAIRN_ENOTFOUND when src has no
+ * code snapshot. */
+CAIRN_EXTERN(int) cairn_run_code_copy(cairn_run *run, const char *src);
+
 /* The interpreter a command runs under when it is Python: the command itself
  * when its name is python/python3/python3.X, or the interpreter named by its
  * `#!` line (`#!/usr/bin/env python3` is looked up in PATH).  *out is NULL
@@ -119,6 +134,14 @@ CAIRN_EXTERN(void) cairn_argv_free(cairn_argv *a);
  * where needed, values of secret-looking options and credentials inside URLs
  * masked as "***". */
 CAIRN_EXTERN(int) cairn_command_line_masked(char **out, int argc, const char *const *argv);
+
+/* The inverse of cairn_command_line_masked: the arguments of a recorded
+ * command line (words, '...' quoting with '\'' for a quote), as a
+ * NULL-terminated array freed with cairn_command_line_free.  CAIRN_EINVALID
+ * for a line that is not of that form, and for one with a masked value
+ * ("***"): a secret that was never stored cannot be run again. */
+CAIRN_EXTERN(int) cairn_command_line_split(char ***out_argv, int *out_argc, const char *line);
+CAIRN_EXTERN(void) cairn_command_line_free(char **argv);
 
 /* Flatten a YAML or JSON config file (by extension; .yaml/.yml/.json) into a
  * JSON object of params with dotted keys.  Lists become JSON text strings;

@@ -104,6 +104,12 @@ CAIRN_EXTERN(int)
 cairn_run_diff_new(cairn_run_diff **out, cairn_store *store, const char *a, const char *b,
                    const cairn_diff_options *opts);
 CAIRN_EXTERN(void) cairn_run_diff_free(cairn_run_diff *d);
+/* The environment sections only, between two environment documents (JSON
+ * text as cairn_run_record_environment and cairn_env_capture_json give;
+ * NULL or unreadable: not recorded).  Read it with cairn_run_diff_count /
+ * _entry for the CAIRN_DIFF_ENV_* sections, cairn_run_diff_env_recorded and
+ * cairn_run_diff_env_same; it has no runs, metrics, code or data. */
+CAIRN_EXTERN(int) cairn_env_diff_new(cairn_run_diff **out, const char *a, const char *b);
 
 /* The two runs: side 0 is a, 1 is b. */
 CAIRN_EXTERN(const cairn_run_record *) cairn_run_diff_run(const cairn_run_diff *d, int side);

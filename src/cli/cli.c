@@ -8,8 +8,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/fs.h"
 
 const char *cli_store_dir;
 
@@ -579,4 +583,49 @@ void table_free(table *t)
 	free(t->cells);
 	free(t->sgr);
 	free(t);
+}
+
+/* --- finding the command ------------------------------------------------------------ */
+
+int cli_resolve_command(const char *name, char **out)
+{
+	struct stat st;
+	*out = NULL;
+	if (!*name)
+		return cli_fail("cannot run '': no command");
+	if (strchr(name, '/')) {
+		if (stat(name, &st) != 0)
+			return cli_fail("cannot run '%s': %s", name, strerror(errno));
+		if (S_ISDIR(st.st_mode))
+			return cli_fail("cannot run '%s': is a directory", name);
+		if (access(name, X_OK) != 0)
+			return cli_fail("cannot run '%s': permission denied (not executable)",
+			                name);
+		*out = strdup(name);
+		return *out ? 0 : cli_fail("out of memory");
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	char *copy = strdup(path);
+	bool denied = false;
+	char *save = NULL;
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+	     d = strtok_r(NULL, ":", &save)) {
+		char *p = path_join(*d ? d : ".", name);
+		if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(p, X_OK) == 0) {
+				*out = p;
+				break;
+			}
+			denied = true;
+		}
+		free(p);
+	}
+	free(copy);
+	if (*out)
+		return 0;
+	if (denied)
+		return cli_fail("cannot run '%s': permission denied (not executable)", name);
+	return cli_fail("cannot run '%s': command not found", name);
 }

@@ -57,6 +57,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Print a help page for cmd from its usage text. */
 void cli_help(const char *usage);
 
+/* The file a command name runs: a path as it is, else looked up in $PATH.
+ * 0 and *out (malloc'd), or an error printed (EXIT_FAIL). */
+int cli_resolve_command(const char *name, char **out);
+
 /* --- store and runs ----------------------------------------------------------- */
 /* What a command needs, from main.c's command table (git's RUN_SETUP).  The
  * store is opened in one place, cli_store(), on the command's first call,

@@ -84,56 +84,13 @@ static const char usage[] =
     "      --no-code            do not capture the code\n"
     "      --no-env             do not capture the environment\n"
     "      --no-sys             do not sample CPU, memory and GPU\n"
+    "      --reproduces RUN     this run reproduces RUN in a tree restored from its\n"
+    "                           snapshot: record RUN's code version instead of\n"
+    "                           capturing (what 'cairn reproduce' passes)\n"
     "  -v, --verbose            say which run this is and how it ended (on stderr)\n\n"
     "After the command exits, what it left running may still write: that is\n"
     "stored for up to $CAIRN_DRAIN_TIMEOUT seconds (2), then passed on unstored.\n\n"
     "See docs/cli/run.md for what is recorded and how.\n";
-
-/* --- finding the command ------------------------------------------------------------ */
-
-/* 0 and *out (malloc'd) or an error printed (exit 1). */
-static int resolve_command(const char *name, char **out)
-{
-	struct stat st;
-	*out = NULL;
-	if (!*name)
-		return cli_fail("cannot run '': no command");
-	if (strchr(name, '/')) {
-		if (stat(name, &st) != 0)
-			return cli_fail("cannot run '%s': %s", name, strerror(errno));
-		if (S_ISDIR(st.st_mode))
-			return cli_fail("cannot run '%s': is a directory", name);
-		if (access(name, X_OK) != 0)
-			return cli_fail("cannot run '%s': permission denied (not executable)",
-			                name);
-		*out = strdup(name);
-		return *out ? 0 : cli_fail("out of memory");
-	}
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	char *copy = strdup(path);
-	bool denied = false;
-	char *save = NULL;
-	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
-	     d = strtok_r(NULL, ":", &save)) {
-		char *p = path_join(*d ? d : ".", name);
-		if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(p, X_OK) == 0) {
-				*out = p;
-				break;
-			}
-			denied = true;
-		}
-		free(p);
-	}
-	free(copy);
-	if (*out)
-		return 0;
-	if (denied)
-		return cli_fail("cannot run '%s': permission denied (not executable)", name);
-	return cli_fail("cannot run '%s': command not found", name);
-}
 
 /* --- params ------------------------------------------------------------------------------ */
 
@@ -294,6 +251,7 @@ int cmd_run(int argc, char **argv)
 		O_NO_SYS,
 		O_VERBOSE,
 		O_DATA,
+		O_REPRODUCES,
 	};
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"project", 'p', true, O_PROJECT},
@@ -311,6 +269,7 @@ int cmd_run(int argc, char **argv)
 	                               {"no-sys", 0, false, O_NO_SYS},
 	                               {"verbose", 'v', false, O_VERBOSE},
 	                               {"data", 'd', true, O_DATA},
+	                               {"reproduces", 0, true, O_REPRODUCES},
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
@@ -322,7 +281,7 @@ int cmd_run(int argc, char **argv)
 	const char **configs = calloc((size_t)argc + 1, sizeof *configs);
 	const char **datas = calloc((size_t)argc + 1, sizeof *datas);
 	size_t ntags = 0, nparams = 0, nconfigs = 0, ndatas = 0;
-	const char *note = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
+	const char *note = NULL, *reproduces = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
 	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
 	char *path = NULL, *cmdline = NULL, *store_abs = NULL;
 	char *python = NULL, **envp = NULL, **pkeys = NULL;
@@ -360,6 +319,7 @@ int cmd_run(int argc, char **argv)
 		case O_CONFIG: configs[nconfigs++] = a.val; break;
 		case O_DATA: datas[ndatas++] = a.val; break;
 		case O_NOTE: note = a.val; break;
+		case O_REPRODUCES: reproduces = a.val; break;
 		case O_REQUIRE_CLEAN: co.require_clean = 1; break;
 		case O_SNAPSHOT_MAX: {
 			char *end;
@@ -420,7 +380,7 @@ int cmd_run(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, &old_mask);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((rc = resolve_command(cmd[0], &path)) != 0)
+	if ((rc = cli_resolve_command(cmd[0], &path)) != 0)
 		goto done;
 	for (size_t i = 0; i < ndatas; i++) {
 		const char *dp = data_path(datas[i]);
@@ -448,6 +408,11 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 
+	char orig[CAIRN_RUN_ID_HEXSZ + 1];
+	if (reproduces && cairn_run_resolve(orig, s, reproduces) != 0) {
+		rc = cli_fail_lib("--reproduces");
+		goto done;
+	}
 	if (co.require_clean && co.code && cairn_code_require_clean(s, NULL) != 0) {
 		rc = cli_fail_lib("refusing to run (--require-clean)");
 		goto done;
@@ -527,6 +492,16 @@ int cmd_run(int argc, char **argv)
 	/* The code, before the child can touch the tree. */
 	cairn_capture_options cc = co;
 	cc.env = 0;
+	if (reproduces) {
+		cc.code = 0;
+		if (cairn_run_set_property(run, "reproduces", orig) != 0 ||
+		    (co.code && cairn_run_code_copy(run, orig) != 0 &&
+		     cairn_error_last_code() != CAIRN_ENOTFOUND)) {
+			rc = cli_fail_lib("cannot record the run it reproduces");
+			goto fail_purge;
+		}
+		cairn_error_clear();
+	}
 	if (cairn_run_capture_ext(&report, run, &cc) != 0) {
 		rc = cli_fail_lib(co.require_clean && cairn_error_last_code() == CAIRN_EDIRTY
 		                      ? "refusing to run (--require-clean)"

@@ -38,6 +38,7 @@ static const command commands[] = {
     {"ui", cmd_ui, STORE, "browse the store in a web browser (web UI and HTTP API)"},
     {"server", cmd_server, STORE, "serve the store's HTTP API and web UI to a team"},
     {"checkout", cmd_checkout, RUN, "restore a run's code into a directory"},
+    {"reproduce", cmd_reproduce, RUN, "re-run a run from its records and check its results"},
     {"data", cmd_data, RUN, "hash, compare and list data versions"},
     {"sweep", cmd_sweep, STORE, "search hyperparameters: trials as child runs (grid, random, tpe)"},
 };

@@ -228,13 +228,13 @@ static bool grouped_member(const char *key)
 	       strcmp(key, "env_vars") == 0;
 }
 
-static int diff_env(cairn_run_diff *d)
+static int diff_env(cairn_run_diff *d, const char *ta, const char *tb)
 {
 	json_doc *doc[2] = {NULL, NULL};
 	const json *e[2] = {NULL, NULL};
 	int rc = 0;
 	for (int s = 0; s < 2; s++) {
-		const char *text = cairn_run_record_environment(d->r[s]);
+		const char *text = s == 0 ? ta : tb;
 		/* a stored document: one that cannot be read counts as not recorded */
 		if (text && (doc[s] = json_parse(text, strlen(text), NULL, NULL, 0)) != NULL &&
 		    json_root(doc[s])->type == JSON_OBJ)
@@ -620,8 +620,10 @@ int cairn_run_diff_new(cairn_run_diff **out, cairn_store *s, const char *a, cons
 	if ((rc = cairn_run_record_get(&d->r[0], s, a, 0)) != 0 ||
 	    (rc = cairn_run_record_get(&d->r[1], s, b, 0)) != 0 || (rc = diff_params(d)) != 0 ||
 	    (rc = diff_metrics(d, o)) != 0 || (rc = diff_code(d, s)) != 0 ||
-	    (rc = diff_data(d, s)) != 0 || (rc = diff_env(d)) != 0 || (rc = diff_tags(d)) != 0 ||
-	    (rc = diff_properties(d)) != 0)
+	    (rc = diff_data(d, s)) != 0 ||
+	    (rc = diff_env(d, cairn_run_record_environment(d->r[0]),
+	                   cairn_run_record_environment(d->r[1]))) != 0 ||
+	    (rc = diff_tags(d)) != 0 || (rc = diff_properties(d)) != 0)
 		goto fail;
 	if (d->mem.oom) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
@@ -637,6 +639,25 @@ int cairn_run_diff_new(cairn_run_diff **out, cairn_store *s, const char *a, cons
 fail:
 	cairn_run_diff_free(d);
 	return rc;
+}
+
+int cairn_env_diff_new(cairn_run_diff **out, const char *a, const char *b)
+{
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no diff to fill");
+	*out = NULL;
+	cairn_run_diff *d = calloc(1, sizeof *d);
+	if (!d)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	int rc = diff_env(d, a, b);
+	if (!rc && d->mem.oom)
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	if (rc) {
+		cairn_run_diff_free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
 }
 
 void cairn_run_diff_free(cairn_run_diff *d)

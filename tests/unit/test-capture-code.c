@@ -159,6 +159,87 @@ static void test_git_snapshot_checkout(void **state)
 	unit_store_close(&u);
 }
 
+/* cairn_run_code_copy: a second run gets the first's code version, and a
+ * purge of the first leaves the second's snapshot whole. */
+static void test_code_copy(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	char repo[4200], out[4200];
+	snprintf(repo, sizeof repo, "%s/repo", u.dir);
+	snprintf(out, sizeof out, "%s/out", u.dir);
+	make_repo(repo);
+	cairn_run *a = capture(&u, repo, 0, 0, NULL), *b = NULL;
+	char ida[33];
+	snprintf(ida, sizeof ida, "%s", cairn_run_id(a));
+	assert_ok(cairn_run_create(&b, u.s, NULL));
+	assert_ok(cairn_run_code_copy(b, ida));
+	cairn_run_record *ra = NULL, *rb = NULL;
+	assert_ok(cairn_run_record_get(&ra, u.s, ida, 0));
+	assert_ok(cairn_run_record_get(&rb, u.s, cairn_run_id(b), 0));
+	const cairn_run_code *ca = cairn_run_record_code(ra), *cb = cairn_run_record_code(rb);
+	assert_string_equal(ca->commit, cb->commit);
+	assert_string_equal(ca->branch, cb->branch);
+	assert_string_equal(ca->snapshot, cb->snapshot);
+	assert_int_equal(ca->dirty, cb->dirty);
+	cairn_run_record_free(ra);
+	cairn_run_record_free(rb);
+	cairn_run_free(a);
+	assert_ok(cairn_run_delete(u.s, ida, 1));
+	assert_ok(cairn_code_checkout(u.s, cairn_run_id(b), out));
+	sh("diff -r -x .git -x debug.log -x .env %s %s", repo, out);
+	/* a run without a snapshot has nothing to copy */
+	cairn_run *c = NULL;
+	assert_ok(cairn_run_create(&c, u.s, NULL));
+	assert_int_equal(cairn_run_code_copy(b, cairn_run_id(c)), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_run_code_copy(b, "nosuchrun"), CAIRN_ENOTFOUND);
+	cairn_run_free(c);
+	cairn_run_free(b);
+	unit_store_close(&u);
+}
+
+/* cairn_env_capture_json and cairn_env_diff_new: the document a run would
+ * record, compared with itself and with a changed copy. */
+static void test_env_json_diff(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_capture_options o = CAIRN_CAPTURE_OPTIONS_INIT;
+	o.packages_json = "{\"numpy\": \"1.26\"}";
+	char *now = NULL;
+	assert_ok(cairn_env_capture_json(&now, u.s, &o));
+	json_doc *d = parse(now);
+	assert_non_null(json_get_str(json_root(d), "os"));
+	json_doc_free(d);
+	cairn_run_diff *df = NULL;
+	assert_ok(cairn_env_diff_new(&df, now, now));
+	assert_true(cairn_run_diff_env_same(df));
+	assert_true(cairn_run_diff_env_recorded(df, 0));
+	cairn_run_diff_free(df);
+	char *other = strdup(now);
+	char *v = strstr(other, "\"1.26\"");
+	assert_non_null(v);
+	memcpy(v + 1, "2.00", 4);
+	assert_ok(cairn_env_diff_new(&df, now, other));
+	assert_false(cairn_run_diff_env_same(df));
+	assert_int_equal(cairn_run_diff_count(df, CAIRN_DIFF_ENV_PACKAGES), 1);
+	const cairn_diff_entry *e = cairn_run_diff_entry(df, CAIRN_DIFF_ENV_PACKAGES, 0);
+	assert_string_equal(e->key, "numpy");
+	assert_string_equal(e->a.s, "1.26");
+	assert_string_equal(e->b.s, "2.00");
+	cairn_run_diff_free(df);
+	assert_ok(cairn_env_diff_new(&df, NULL, now));
+	assert_false(cairn_run_diff_env_recorded(df, 0));
+	cairn_run_diff_free(df);
+	/* nothing was stored */
+	assert_int_not_equal(sh_rc("grep -rq numpy %s/objects", u.store_dir), 0);
+	free(other);
+	cairn_free(now);
+	unit_store_close(&u);
+}
+
 static void test_self_contained(void **state)
 {
 	(void)state;
@@ -674,6 +755,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_git_snapshot_checkout),
 	    cmocka_unit_test(test_self_contained),
+	    cmocka_unit_test(test_code_copy),
+	    cmocka_unit_test(test_env_json_diff),
 	    cmocka_unit_test(test_base_reused),
 	    cmocka_unit_test(test_require_clean),
 	    cmocka_unit_test(test_size_cap),

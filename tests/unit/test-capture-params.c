@@ -162,6 +162,37 @@ static void test_command_line_quoting(void **state)
 	cairn_free(cmd);
 }
 
+static void test_command_line_split(void **state)
+{
+	(void)state;
+	const char *argv[] = {"python3", "a b", "it's", "", "--lr=0.1", "x'y'z"};
+	char *cmd = NULL, **v = NULL;
+	int n = 0;
+	assert_ok(cairn_command_line_masked(&cmd, 6, argv));
+	assert_ok(cairn_command_line_split(&v, &n, cmd));
+	assert_int_equal(n, 6);
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(v[i], argv[i]);
+	assert_null(v[6]);
+	cairn_command_line_free(v);
+	cairn_free(cmd);
+	/* masked values cannot be run again: each form the masker writes */
+	static const char *const masked[] = {"prog --api-key ***", "prog 'token=***'",
+	                                     "prog --db 'postgres://***@h/db'",
+	                                     "prog 'http://h/p?token=***&b=2'"};
+	for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++) {
+		assert_int_equal(cairn_command_line_split(&v, &n, masked[i]), CAIRN_EINVALID);
+		assert_non_null(strstr(cairn_error_last(), "masked secret in argument"));
+		assert_null(v);
+	}
+	assert_ok(cairn_command_line_split(&v, &n, "echo a***b"));
+	cairn_command_line_free(v);
+	assert_int_equal(cairn_command_line_split(&v, &n, "echo 'open"), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "not closed"));
+	assert_int_equal(cairn_command_line_split(&v, &n, "  "), CAIRN_EINVALID);
+	assert_int_equal(cairn_command_line_split(&v, &n, NULL), CAIRN_EINVALID);
+}
+
 static void test_secret_names_and_masking(void **state)
 {
 	(void)state;
@@ -787,6 +818,7 @@ int main(void)
 	    cmocka_unit_test(test_log_config_masked),
 	    cmocka_unit_test(test_notebook_code),
 	    cmocka_unit_test(test_argv_parse_typed),
+	    cmocka_unit_test(test_command_line_split),
 	    cmocka_unit_test(test_config_flatten_typed),
 	    cmocka_unit_test(test_set_params),
 	};

@@ -124,6 +124,20 @@ static void load_store_config(capture_ctx *c, int64_t *cap_from_config)
 	free(path);
 }
 
+/* The store's config.json, then $CAIRN_ENV_ALLOW's extra globs. */
+static void load_config(capture_ctx *c, int64_t *cap_from_config)
+{
+	load_store_config(c, cap_from_config);
+	const char *allow = getenv("CAIRN_ENV_ALLOW");
+	if (allow && *allow) {
+		char *copy = strdup(allow), *save = NULL;
+		for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t;
+		     t = strtok_r(NULL, ", ", &save))
+			add_allow(c, t);
+		free(copy);
+	}
+}
+
 /* The project root without libgit2 (environment-only captures): the
  * nearest directory above cwd holding .git (a directory, or a file for
  * worktrees and submodules), else cwd. */
@@ -214,15 +228,7 @@ int cairn_run_capture_ext(cairn_capture_report **out, cairn_run *run,
 		goto done;
 	}
 	int64_t cap_cfg = 0;
-	load_store_config(&c, &cap_cfg);
-	const char *allow = getenv("CAIRN_ENV_ALLOW");
-	if (allow && *allow) {
-		char *copy = strdup(allow), *save = NULL;
-		for (char *t = copy ? strtok_r(copy, ", ", &save) : NULL; t;
-		     t = strtok_r(NULL, ", ", &save))
-			add_allow(&c, t);
-		free(copy);
-	}
+	load_config(&c, &cap_cfg);
 	c.cap = CAIRN_SNAPSHOT_MAX_DEFAULT;
 	const char *capenv = getenv("CAIRN_SNAPSHOT_MAX");
 	if (o->snapshot_max_bytes > 0) {
@@ -348,6 +354,46 @@ void cairn_capture_report_free(cairn_capture_report *r)
 	free(r->warnings);
 	free(r->code_json);
 	free(r);
+}
+
+int cairn_env_capture_json(char **out, cairn_store *store, const cairn_capture_options *o)
+{
+	cairn_capture_options def = CAIRN_CAPTURE_OPTIONS_INIT;
+	capture_ctx c;
+	buf doc = BUF_INIT;
+	int rc = 0;
+	memset(&c, 0, sizeof c);
+	buf_init(&c.warnings);
+	buf_init(&c.code_report);
+	*out = NULL;
+	if (!store)
+		return err_set(CAIRN_EINVALID, "no store");
+	if (!o)
+		o = &def;
+	if (o->version != CAIRN_CAPTURE_OPTIONS_VERSION)
+		return err_set(CAIRN_EINVALID, "cairn_capture_options version %u is not supported",
+		               o->version);
+	c.store = store;
+	c.o = o;
+	c.env_doc = &doc;
+	c.cwd = path_abs(o->cwd && *o->cwd ? o->cwd : ".");
+	if (!c.cwd) {
+		rc = err_set(CAIRN_ENOTFOUND, "cannot capture: directory '%s': %s",
+		             o->cwd ? o->cwd : ".", strerror(errno));
+		goto done;
+	}
+	int64_t cap_cfg = 0;
+	load_config(&c, &cap_cfg);
+	if (!(c.root = project_root(c.cwd))) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = env_capture(&c)) == 0 && !(*out = buf_detach(&doc)))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+done:
+	buf_free(&doc);
+	ctx_free(&c);
+	return rc;
 }
 
 int cairn_code_require_clean(cairn_store *store, const char *cwd)

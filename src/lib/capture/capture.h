@@ -48,6 +48,7 @@ typedef struct capture_ctx {
 	char **env_allow; /* extra allow-list globs from the store's config.json */
 	size_t nenv_allow;
 	bool check_only; /* code_capture_git: stop after the require_clean check */
+	buf *env_doc;    /* env_capture: the document goes here, not into the store */
 } capture_ctx;
 
 void capture_warn(capture_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -128,6 +129,8 @@ typedef struct code_tree {
 	char *vcs, *commit, *root, *subdir;
 } code_tree;
 int code_tree_load(cairn_store *s, const char *run, code_tree *t);
+/* A stored JSON object (a code record or manifest; `what` names it in errors). */
+int code_json_read(cairn_store *s, const char *oid, json_doc **out, const char *what);
 void code_tree_free(code_tree *t);
 
 /* --- the environment (capture-env.c) ------------------------------------------ */

@@ -577,6 +577,12 @@ int env_capture(capture_ctx *c)
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
+	if (c->env_doc) { /* cairn_env_capture_json: the caller keeps it */
+		buf_free(c->env_doc);
+		*c->env_doc = b;
+		buf_init(&b);
+		goto done;
+	}
 	for (int attempt = 0;; attempt++) {
 		rc = cairn_object_put_buf(c->env_oid, c->store, b.ptr, b.len);
 		if (rc == 0)

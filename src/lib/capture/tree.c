@@ -593,7 +593,7 @@ done:
 
 /* --- loading a run's tree --------------------------------------------------------- */
 
-static int read_json_object(cairn_store *s, const char *oid, json_doc **out, const char *what)
+int code_json_read(cairn_store *s, const char *oid, json_doc **out, const char *what)
 {
 	void *data = NULL;
 	size_t len = 0;
@@ -644,7 +644,7 @@ int code_tree_load(cairn_store *s, const char *run, code_tree *t)
 		return rc;
 	if (!code_oid[0])
 		return err_set(CAIRN_ENOTFOUND, "run '%s' has no code snapshot", run);
-	if ((rc = read_json_object(s, code_oid, &rec, "code record")) != 0)
+	if ((rc = code_json_read(s, code_oid, &rec, "code record")) != 0)
 		goto done;
 	const json *r = json_root(rec);
 	t->vcs = dup_or_null(json_get_str(r, "vcs"));
@@ -653,7 +653,7 @@ int code_tree_load(cairn_store *s, const char *run, code_tree *t)
 	t->subdir = dup_or_null(json_get_str(r, "subdir"));
 	const char *base_oid = json_get_str(r, "base");
 	if (base_oid) {
-		if ((rc = read_json_object(s, base_oid, &base, "base manifest")) != 0)
+		if ((rc = code_json_read(s, base_oid, &base, "base manifest")) != 0)
 			goto done;
 		if ((rc = code_entries_parse(json_get(json_root(base), "files"), &t->files)) != 0)
 			goto done;
@@ -707,5 +707,54 @@ done:
 	code_list_free(&changes);
 	if (rc)
 		code_tree_free(t);
+	return rc;
+}
+
+int cairn_run_code_copy(cairn_run *run, const char *src)
+{
+	int64_t src_rid, rid;
+	char id[33], code_oid[65];
+	json_doc *rec = NULL;
+	code_list changes = {0};
+	char(*refs)[65] = NULL;
+	size_t nrefs = 0;
+	if (!run || !src)
+		return err_set(CAIRN_EINVALID, "no run");
+	cairn_store *s = cairn_run_store(run);
+	int rc = store_run_lookup(s, src, false, &src_rid, id);
+	if (rc || (rc = capture_run_rid(run, &rid)) != 0 ||
+	    (rc = store_run_code_oid(s, src_rid, code_oid)) != 0)
+		return rc;
+	if (!code_oid[0])
+		return err_set(CAIRN_ENOTFOUND, "run '%s' has no code snapshot", src);
+	if ((rc = code_json_read(s, code_oid, &rec, "code record")) != 0 ||
+	    (rc = code_entries_parse(json_get(json_root(rec), "changes"), &changes)) != 0)
+		goto done;
+	/* the references the capture made (code_record_finish): each change's
+	 * content and script, the record and the base manifest */
+	if (!(refs = calloc(changes.n * 2 + 2, sizeof *refs))) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < changes.n; i++) {
+		if (changes.v[i].oid[0])
+			memcpy(refs[nrefs++], changes.v[i].oid, 65);
+		if (changes.v[i].script[0])
+			memcpy(refs[nrefs++], changes.v[i].script, 65);
+	}
+	memcpy(refs[nrefs++], code_oid, 65);
+	const json *r = json_root(rec);
+	const char *base = json_get_str(r, "base");
+	if (base && strlen(base) == 64)
+		memcpy(refs[nrefs++], base, 65);
+	const json *dj = json_get(r, "dirty");
+	int dirty = dj && dj->type == JSON_BOOL ? dj->b : -1;
+	rc = store_run_code_set(s, rid, json_get_str(r, "commit"), json_get_str(r, "branch"),
+	                        json_get_str(r, "remote"), dirty, code_oid, (const char(*)[65])refs,
+	                        nrefs);
+done:
+	free(refs);
+	code_list_free(&changes);
+	json_doc_free(rec);
 	return rc;
 }
