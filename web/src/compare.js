@@ -4,6 +4,9 @@
 // images side by side per key at a chosen step, and the code and data diff
 // (and the full diff) between two chosen runs.
 //
+// A sweep's trials: /compare?sweep=ID — the sweep's child runs, with the
+// parallel coordinates first and drawn against its objective.
+//
 // URL: /compare?runs=a,b,c&all=1&x=&smooth=&log=&pc=metric&istep=N&a=&b=
 import { h, clear } from './dom.js';
 import { api, enc, qs } from './api.js';
@@ -22,22 +25,40 @@ function section(title, ...body) {
   return h('section', { class: 'card', 'data-section': title.toLowerCase() }, h('h2', null, title), ...body);
 }
 
+// The sweep's trials, best first, and what the sweep optimises.
+async function sweepTrials(id) {
+  const sweep = await api('/api/v1/runs/' + enc(id));
+  const props = sweep.properties || {};
+  const metric = props['sweep.metric'];
+  if (!metric) throw new Error(`run ${sweep.name} is not a sweep`);
+  const goal = props['sweep.goal'] === 'maximize' ? '-' : '';
+  const res = await api('/api/v1/runs' + qs({ q: `parent = "${sweep.id}"`, sort: `${goal}metrics.${metric}`, limit: 10000 }));
+  return { sweep, metric, goal: props['sweep.goal'] || 'minimize', runs: res.runs };
+}
+
 export function comparePage(root) {
+  const sweepId = params().get('sweep');
   const ids = (params().get('runs') || '').split(',').filter(Boolean);
   let runs = [];
   let charts = [];
   let disposed = false;
+  let sweep = null;
   const content = h('div', { class: 'compare-page' });
   root.appendChild(content);
-  if (ids.length < 2) {
+  if (!sweepId && ids.length < 2) {
     content.appendChild(h('p', { class: 'empty' }, 'Choose two or more runs in the ', link('/runs', 'runs table'), ' to compare them.'));
     return {};
   }
-  content.appendChild(h('p', { class: 'muted' }, 'Loading runs…'));
+  content.appendChild(h('p', { class: 'muted' }, sweepId ? 'Loading the sweep…' : 'Loading runs…'));
 
-  Promise.all(ids.map((id) => api('/api/v1/runs/' + enc(id)))).then((rs) => {
+  (sweepId ? sweepTrials(sweepId) : Promise.all(ids.map((id) => api('/api/v1/runs/' + enc(id))))).then((rs) => {
     if (disposed) return;
-    runs = rs;
+    if (sweepId) {
+      sweep = rs;
+      runs = rs.runs;
+    } else {
+      runs = rs;
+    }
     draw();
   }).catch((e) => {
     clear(content);
@@ -95,7 +116,9 @@ export function comparePage(root) {
     for (const c of charts) c.destroy();
     charts = [];
     clear(chartsEl);
-    const keys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics || {})))].sort();
+    // a sweep's trials: the objective's curves (each trial's other metrics
+    // are a click away, on its own page)
+    const keys = sweep ? [sweep.metric] : [...new Set(runs.flatMap((r) => Object.keys(r.metrics || {})))].sort();
     const cs = chartState();
     for (const key of keys) {
       const box = h('div', { class: 'chart', 'data-key': key });
@@ -116,7 +139,7 @@ export function comparePage(root) {
       .filter((k) => !same(runs.map((r) => r.params[k])));
     if (!metrics.length) return null;
     let m = params().get('pc');
-    if (!metrics.includes(m)) m = metrics[0];
+    if (!metrics.includes(m)) m = sweep && metrics.includes(sweep.metric) ? sweep.metric : metrics[0];
     const canvas = h('canvas', { class: 'parcoords', 'data-testid': 'parcoords' });
     const sel = h('select', { 'aria-label': 'metric', onchange: () => { setParams({ pc: sel.value }); drawPc(sel.value); } },
       metrics.map((k) => h('option', { value: k }, k)));
@@ -202,12 +225,23 @@ export function comparePage(root) {
 
   function draw() {
     clear(content);
-    content.appendChild(h('h1', null, `Comparing ${runs.length} runs`));
-    content.appendChild(legend());
-    content.appendChild(tableSection());
     const controls = chartControls(chartState(), (patch) => { setParams(patch); drawCharts(); });
-    content.appendChild(section('Metrics', controls, chartsEl));
-    for (const s of [parcoordsSection(), imagesSection(), diffSection()]) if (s) content.appendChild(s);
+    if (sweep) {
+      content.appendChild(h('h1', { 'data-testid': 'sweep-title' }, 'Sweep ', link('/run/' + enc(sweep.sweep.id), sweep.sweep.name),
+        `: ${runs.length} trials, ${sweep.goal} ${sweep.metric}`));
+      if (runs.length < 1) {
+        content.appendChild(h('p', { class: 'empty' }, 'The sweep has no trials yet.'));
+        return;
+      }
+      // the search at a glance first, then the trials' details, best first
+      for (const s of [parcoordsSection(), section('Objective', controls, chartsEl), tableSection(), runs.length > 1 ? diffSection() : null]) if (s) content.appendChild(s);
+    } else {
+      content.appendChild(h('h1', null, `Comparing ${runs.length} runs`));
+      content.appendChild(legend());
+      content.appendChild(tableSection());
+      content.appendChild(section('Metrics', controls, chartsEl));
+      for (const s of [parcoordsSection(), imagesSection(), diffSection()]) if (s) content.appendChild(s);
+    }
     drawCharts();
   }
 

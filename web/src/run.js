@@ -122,6 +122,9 @@ export function runPage(root, id) {
       r.user || r.host ? ['host', `${r.user || ''}${r.user && r.host ? '@' : ''}${r.host || ''}`] : null,
       r.cwd ? ['cwd', h('code', null, r.cwd)] : null,
       r.parent ? ['parent', link('/run/' + enc(r.parent), fmt.shortId(r.parent))] : null,
+      // a sweep: its trials side by side, params against the objective
+      r.properties && r.properties['sweep.metric'] ? ['trials', link('/compare?sweep=' + enc(r.id),
+        'Compare the trials (parallel coordinates against ' + r.properties['sweep.metric'] + ')')] : null,
       r.heartbeat && r.status === 'running' ? ['heartbeat', fmt.time(r.heartbeat)] : null,
       ['tags', tagEditor(r)],
       Object.keys(r.properties || {}).length ? ['properties', kv(Object.entries(r.properties).map(([k, v]) => [k, v]))] : null,
