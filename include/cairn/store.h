@@ -25,12 +25,25 @@ CAIRN_EXTERN(int) cairn_store_find(char **out_dir, const char *explicit_dir);
 /* Create `<dir>/.cairn` (dir NULL = working directory) and its database.
  * Existing stores are left as they are (CAIRN_EEXISTS). */
 CAIRN_EXTERN(int) cairn_store_init(char **out_dir, const char *dir);
+/* The same, with the store's objects in `objects` instead of its objects/
+ * directory: `s3://bucket/prefix` (endpoint, region and credentials from
+ * the AWS_* environment or ~/.aws; a URI carrying user:password@ is
+ * refused, and nothing of the credentials is stored) or an absolute
+ * directory.  The place is checked (the bucket reached) before the store
+ * is made.  NULL: objects/. */
+CAIRN_EXTERN(int)
+cairn_store_init_objects(char **out_dir, const char *dir, const char *objects);
 
 /* Open the store at `store_dir` (NULL: cairn_store_find).  An explicit
  * directory must exist; the per-user default is created on demand. */
 CAIRN_EXTERN(int) cairn_store_open(cairn_store **out, const char *store_dir);
 CAIRN_EXTERN(void) cairn_store_close(cairn_store *store);
 CAIRN_EXTERN(const char *) cairn_store_path(const cairn_store *store);
+
+/* Where the store's objects live: its objects/ directory, another
+ * directory, or `s3://bucket/prefix` ($CAIRN_OBJECTS, else the store's
+ * setting from cairn_store_init_objects, else objects/). */
+CAIRN_EXTERN(const char *) cairn_store_objects(const cairn_store *store);
 
 /* PRAGMA integrity_check; 0 when ok, CAIRN_ESTORE with the first problem. */
 CAIRN_EXTERN(int) cairn_store_check(cairn_store *store);
@@ -42,11 +55,20 @@ cairn_object_put_file(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store, con
 CAIRN_EXTERN(int)
 cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *store, const void *data,
                      size_t len);
-/* The filesystem path of a stored object (CAIRN_ENOTFOUND if absent). */
+/* The filesystem path of a stored object (CAIRN_ENOTFOUND if absent).  For
+ * objects in a bucket, a file in the local cache, downloaded on first use
+ * (and checked against its name); valid for as long as the object exists. */
 CAIRN_EXTERN(int) cairn_object_path(char **out_path, cairn_store *store, const char *oid);
 /* Read a whole object into memory, refusing objects over `cap` bytes. */
 CAIRN_EXTERN(int)
 cairn_object_read(void **out, size_t *out_len, cairn_store *store, const char *oid, size_t cap);
+/* A URL that downloads the object for `expires_s` seconds without cairn (a
+ * presigned GET of the bucket), the response carrying the given
+ * Content-Disposition and Content-Type when not NULL.  CAIRN_EINVALID when
+ * the objects are in a directory. */
+CAIRN_EXTERN(int)
+cairn_object_url(char **out_url, cairn_store *store, const char *oid, int expires_s,
+                 const char *content_disposition, const char *content_type);
 
 #ifdef __cplusplus
 }

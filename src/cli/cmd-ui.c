@@ -23,6 +23,7 @@
 
 static const char ui_usage[] =
     "usage: cairn ui [--listen ADDR:PORT] [--public] [--timeout S] [--max-body BYTES] [--quiet]\n"
+    "                [--objects-url proxy|presign]\n"
     "       cairn server [same options]\n\n"
     "Serve the store's web UI and JSON API (/api/v1/) over HTTP until interrupted.\n"
     "'cairn ui' is for browsing your own store; 'cairn server' is the same program\n"
@@ -35,7 +36,10 @@ static const char ui_usage[] =
     "                          change the store)\n"
     "      --timeout S         close connections idle for S seconds (default 30)\n"
     "      --max-body BYTES    largest request body accepted (default 16777216)\n"
-    "  -q, --quiet             no access log on stderr\n";
+    "  -q, --quiet             no access log on stderr\n"
+    "      --objects-url HOW   artifacts whose objects are in a bucket: 'proxy' (the\n"
+    "                          default) sends them through the server, 'presign'\n"
+    "                          redirects to a URL of the bucket valid for 5 minutes\n";
 
 /* Split "host:port", "[v6]:port", ":port", "port" or "host". */
 static int parse_listen(const char *s, char *host, size_t hostsz, int *port)
@@ -94,14 +98,12 @@ static int parse_size(const char *s, unsigned long long lo, unsigned long long h
 
 static int serve(const char *cmd, int argc, char **argv)
 {
-	enum { O_HELP = 1, O_LISTEN, O_PUBLIC, O_TIMEOUT, O_MAXBODY, O_QUIET };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
-	                               {"listen", 'l', true, O_LISTEN},
-	                               {"public", 0, false, O_PUBLIC},
-	                               {"timeout", 0, true, O_TIMEOUT},
-	                               {"max-body", 0, true, O_MAXBODY},
-	                               {"quiet", 'q', false, O_QUIET},
-	                               {0}};
+	enum { O_HELP = 1, O_LISTEN, O_PUBLIC, O_TIMEOUT, O_MAXBODY, O_QUIET, O_OBJURL };
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP},       {"listen", 'l', true, O_LISTEN},
+	    {"public", 0, false, O_PUBLIC},     {"timeout", 0, true, O_TIMEOUT},
+	    {"max-body", 0, true, O_MAXBODY},   {"quiet", 'q', false, O_QUIET},
+	    {"objects-url", 0, true, O_OBJURL}, {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	server *srv = NULL;
@@ -141,6 +143,14 @@ static int serve(const char *cmd, int argc, char **argv)
 			cfg.max_body = (size_t)v;
 			break;
 		case O_QUIET: cfg.quiet = true; break;
+		case O_OBJURL:
+			if (strcmp(a.val, "presign") != 0 && strcmp(a.val, "proxy") != 0) {
+				rc = cli_usage_error(
+				    cmd, "--objects-url is presign or proxy, not '%s'", a.val);
+				goto done;
+			}
+			cfg.objects_presign = strcmp(a.val, "presign") == 0;
+			break;
 		}
 	}
 	if (o < 0) {

@@ -32,7 +32,14 @@ struct cairn_store {
 	const store_ops *ops; /* the backend, chosen at open (store_backend_for) */
 	void *be;             /* the backend's state, owned by ops->open/close */
 	char *dir;            /* the store directory (…/.cairn) */
-	char *objects_dir;    /* dir/objects */
+	char *objects_dir;    /* dir/objects, or the local cache of objects kept elsewhere */
+	/* Where the objects live (lib/store/objects.h): a directory or an S3
+	 * bucket, chosen at open from $CAIRN_OBJECTS, the store's `objects`
+	 * setting, else objects_dir; objects_loc says which (never with
+	 * credentials), obj is that place's state, owned by obj_ops. */
+	const struct object_ops *obj_ops;
+	void *obj;
+	char *objects_loc;
 	/* Recursive; held around every store call (the dispatchers take it), so
 	 * a handle may be shared by threads and no backend locks on its own. */
 	pthread_mutex_t lock;

@@ -452,7 +452,33 @@ int h_artifact_get(request *rq, response *rs)
 	int rc = cairn_artifact_lookup(oid, &size, &media, rq->srv->store, run_param(rq), path);
 	if (rc)
 		return resp_lib_error(rs, rc);
-	/* The run records the artifact: a missing object is the store's fault. */
+	static _Thread_local char ctype[160];
+	if (strncmp(media, "text/", 5) == 0)
+		snprintf(ctype, sizeof ctype, "%s; charset=utf-8", media);
+	else
+		snprintf(ctype, sizeof ctype, "%s", media);
+	const char *where = cairn_store_objects(rq->srv->store);
+	if (rq->srv->cfg.objects_presign && where && strncmp(where, "s3://", 5) == 0) {
+		/* The bucket serves the bytes (another origin: the sandbox of
+		 * user content is the browser's origin boundary there). */
+		char cd[600];
+		content_disposition(cd, sizeof cd,
+		                    inline_type(media) && !flag_arg(rq, "download") ? "inline"
+		                                                                    : "attachment",
+		                    path_base(path));
+		rc = cairn_object_url(&rs->location, rq->srv->store, oid, SERVER_PRESIGN_EXPIRES,
+		                      cd, ctype);
+		cairn_free(media);
+		if (rc)
+			return resp_error(rs, 500, "internal",
+			                  "cannot sign a URL for artifact '%.200s' (%s)", path,
+			                  cairn_error_last());
+		rs->status = 307;
+		return 0;
+	}
+	/* The run records the artifact: a missing object is the store's fault.
+	 * For objects in a bucket this is the server's cache of them (the bytes
+	 * are fetched on the first request, then served from the file). */
 	if ((rc = cairn_object_path(&file, rq->srv->store, oid)) != 0) {
 		cairn_free(media);
 		return resp_error(rs, 500, "internal",
@@ -469,11 +495,6 @@ int h_artifact_get(request *rq, response *rs)
 		return resp_error(rs, 500, "internal", "cannot open the stored artifact %s", oid);
 	}
 	cairn_free(file);
-	static _Thread_local char ctype[160];
-	if (strncmp(media, "text/", 5) == 0)
-		snprintf(ctype, sizeof ctype, "%s; charset=utf-8", media);
-	else
-		snprintf(ctype, sizeof ctype, "%s", media);
 	rs->status = 200;
 	rs->content_type = ctype;
 	rs->fd = fd;

@@ -70,6 +70,7 @@ typedef struct response {
 	char range[96];          /* Content-Range */
 	const char *disposition; /* "inline" / "attachment" or NULL */
 	char *filename;          /* for Content-Disposition (owned) */
+	char *location;          /* Location of a redirect (owned) */
 	const char *allow;       /* Allow header for 405 */
 	const char *cache;       /* Cache-Control or NULL */
 	char etag[72];
@@ -85,6 +86,10 @@ typedef struct route {
 	const char *pattern; /* "/api/v1/runs/{run}/metrics/{*}": {x} one segment, {*} the rest */
 	handler_fn fn;
 } route;
+
+/* "attachment; filename=\"x\"": quotes and control bytes of the name
+ * replaced by '_', so they cannot break the header. */
+void content_disposition(char *out, size_t n, const char *disposition, const char *filename);
 
 /* Match path against pattern; fills rq->params.  Returns true on a match. */
 bool route_match(const char *pattern, const char *path, request *rq);

@@ -439,6 +439,23 @@ static const char csp_app[] = "default-src 'self'; img-src 'self' data: blob:; "
 static const char csp_sandbox[] = "sandbox; default-src 'none'; img-src 'self' data:; "
                                   "style-src 'unsafe-inline'; frame-ancestors 'self'";
 
+void content_disposition(char *out, size_t n, const char *disposition, const char *filename)
+{
+	/* The file name is the artifact's base name, quoted; quotes and
+	 * control bytes cannot break the header (replaced by '_'). */
+	char name[256] = "";
+	if (filename) {
+		size_t j = 0;
+		for (const char *p = filename; *p && j + 1 < sizeof name; p++)
+			name[j++] =
+			    ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' || *p == 0x7f)
+			        ? '_'
+			        : *p;
+		name[j] = '\0';
+	}
+	snprintf(out, n, "%s; filename=\"%s\"", disposition, name);
+}
+
 static enum MHD_Result send_response(request *rq, response *rs)
 {
 	struct MHD_Response *r;
@@ -481,21 +498,11 @@ static enum MHD_Result send_response(request *rq, response *rs)
 		mhd.add_response_header(r, "ETag", rs->etag);
 	if (rs->disposition) {
 		char cd[600];
-		/* The file name is the artifact's base name, quoted; quotes and
-		 * control bytes cannot break the header (replaced by '_'). */
-		char name[256] = "";
-		if (rs->filename) {
-			size_t j = 0;
-			for (const char *p = rs->filename; *p && j + 1 < sizeof name; p++)
-				name[j++] = ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\' ||
-				             *p == 0x7f)
-				                ? '_'
-				                : *p;
-			name[j] = '\0';
-		}
-		snprintf(cd, sizeof cd, "%s; filename=\"%s\"", rs->disposition, name);
+		content_disposition(cd, sizeof cd, rs->disposition, rs->filename);
 		mhd.add_response_header(r, "Content-Disposition", cd);
 	}
+	if (rs->location)
+		mhd.add_response_header(r, "Location", rs->location);
 	enum MHD_Result ok = mhd.queue_response(rq->conn, (unsigned)rs->status, r);
 	mhd.destroy_response(r);
 	return ok;
@@ -507,6 +514,7 @@ static void response_free(response *rs)
 	if (rs->fd >= 0)
 		close(rs->fd);
 	free(rs->filename);
+	free(rs->location);
 }
 
 static void access_log(request *rq, const char *url, int status)

@@ -26,7 +26,13 @@ typedef struct server_config {
 	unsigned timeout_s; /* 0: SERVER_DEFAULT_TIMEOUT */
 	unsigned threads;   /* 0: 4 */
 	bool quiet;         /* no access log on stderr */
+	/* Artifacts whose objects are in a bucket: false, the server sends the
+	 * bytes itself (from its object cache); true, it redirects the client
+	 * to a presigned URL of the bucket valid for SERVER_PRESIGN_EXPIRES s. */
+	bool objects_presign;
 } server_config;
+
+#define SERVER_PRESIGN_EXPIRES 300
 
 typedef struct server server;
 

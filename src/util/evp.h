@@ -1,6 +1,7 @@
 /*
  * util/evp.h — the part of OpenSSL's libcrypto that cairn calls (SHA-256
- * object ids, sha256/md5 data digests), loaded on first use (util/dl.h).
+ * object ids, sha256/md5 data digests, HMAC-SHA256 for presigned S3 URLs),
+ * loaded on first use (util/dl.h).
  *
  * Callers run evp_load() before touching the table: 0 when libcrypto is
  * there, -1 with evp_error() saying why not.  Then evp.DigestInit_ex(...)
@@ -25,7 +26,8 @@
 	X(DigestUpdate)                                                                            \
 	X(DigestFinal_ex)                                                                          \
 	X(Digest)                                                                                  \
-	X(sha256)
+	X(sha256)                                                                                  \
+	X(Q_mac)
 
 #define EVP_SLOT(f) DL_SLOT(EVP_, f)
 struct evp_api {

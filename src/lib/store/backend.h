@@ -35,7 +35,7 @@
 #include "lib/store/sweep.h"
 
 /* Bumped when an op is added, removed or changes meaning. */
-#define STORE_OPS_VERSION 1
+#define STORE_OPS_VERSION 2
 
 struct rec_batch;
 
@@ -62,6 +62,11 @@ typedef struct store_ops {
 	 * caller holds store_lock from begin to end. */
 	int (*read_begin)(cairn_store *s, bool *own);
 	void (*read_end)(cairn_store *s, bool own);
+	/* The store's own settings (store.md, "Where the objects are"): one
+	 * text value per key.  setting_get: *out malloc'ed, CAIRN_ENOTFOUND
+	 * (and *out NULL) when the key is absent.  setting_put replaces. */
+	int (*setting_get)(cairn_store *s, const char *key, char **out);
+	int (*setting_put)(cairn_store *s, const char *key, const char *value);
 
 	/* --- runs (store.h) ------------------------------------------------- */
 	int (*run_insert)(cairn_store *s, const run_row *r, const char *const *tags, size_t ntags,

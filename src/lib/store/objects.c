@@ -1,12 +1,13 @@
 /*
- * lib/store/objects.c — the content-addressed object store under `objects/`.
+ * lib/store/objects.c — the content-addressed object store, written once
+ * over the place the objects live in (lib/store/objects.h: a directory, or
+ * an S3 bucket), and the choice of that place when a store opens.
  *
- * An object is named by the SHA-256 of its bytes and lives at
- * objects/ab/cdef….  It is written to a temp file in objects/tmp/ and
- * renamed into place, so an object file is either whole or absent; writing
- * one that exists already is a no-op.  Objects are immutable (mode 0444).
- * Thread- and process-safe: rename is atomic, and equal names mean equal
- * bytes.
+ * An object is named by the SHA-256 of its bytes.  It is written to a temp
+ * file in objects_dir/tmp/ (hashed while copied, so the name is the hash
+ * of exactly the bytes stored), then published by the place: renamed into
+ * objects/ab/cdef…, or uploaded to the bucket; publishing one that exists
+ * already is a no-op.
  *
  * Writing an object and referencing it are two steps, and a purge may remove
  * an unreferenced object between them (the writer found the file there and
@@ -16,6 +17,7 @@
  * (object_retry); purge removes objects only inside a write transaction,
  * after checking again that nothing references them.  The protocol and why
  * it is safe: docs/internals/store.md, "Objects, references and purge".
+ * Thread- and process-safe as the place is (objects.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,11 +27,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/internal.h"
+#include "lib/store/objects.h"
+#include "lib/store/s3/s3.h"
+#include "lib/store/store.h"
 #include "util/fs.h"
 #include "util/sha.h"
 
-static bool oid_valid(const char *oid)
+bool oid_valid(const char *oid)
 {
 	if (!oid || strlen(oid) != CAIRN_OID_HEXSZ)
 		return false;
@@ -39,12 +43,12 @@ static bool oid_valid(const char *oid)
 	return true;
 }
 
-static char *object_file(const cairn_store *s, const char *oid)
+char *object_file_in(const char *dir, const char *oid)
 {
-	size_t n = strlen(s->objects_dir) + CAIRN_OID_HEXSZ + 3;
+	size_t n = strlen(dir) + CAIRN_OID_HEXSZ + 3;
 	char *p = malloc(n);
 	if (p)
-		snprintf(p, n, "%s/%.2s/%s", s->objects_dir, oid, oid + 2);
+		snprintf(p, n, "%s/%.2s/%s", dir, oid, oid + 2);
 	return p;
 }
 
@@ -76,45 +80,9 @@ static int temp_open(cairn_store *s, char **out_path)
 	return fd;
 }
 
-/* Move (keep: hard-link, so tmp stays as the source of a rewrite) the
- * finished temp file into place under oid.  Without keep, tmp is gone
- * afterwards whatever happens. */
 static int publish(cairn_store *s, const char *tmp, const char *oid, bool keep)
 {
-	char *final = object_file(s, oid);
-	if (!final) {
-		if (!keep)
-			unlink(tmp);
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	}
-	struct stat st;
-	if (stat(final, &st) == 0) {
-		if (!keep)
-			unlink(tmp); /* already stored: same name, same bytes */
-		free(final);
-		return 0;
-	}
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/%.2s", s->objects_dir, oid);
-	mkdir(dir, 0777);
-	chmod(tmp, 0444);
-	int r = keep ? link(tmp, final) : rename(tmp, final);
-	if (r != 0 && keep && errno == EEXIST)
-		r = 0; /* another writer of the same bytes was first */
-	if (r != 0 && keep && errno != ENOENT) {
-		/* no hard links here (some FUSE and network file systems): move
-		 * it; a rewrite after a purge then has no source and gives up */
-		r = rename(tmp, final);
-	}
-	if (r != 0) {
-		int e = errno;
-		if (!keep)
-			unlink(tmp);
-		free(final);
-		return err_set(CAIRN_EIO, "cannot store object: %s", strerror(e));
-	}
-	free(final);
-	return 0;
+	return s->obj_ops->publish(s, tmp, oid, keep);
 }
 
 int cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, const void *data,
@@ -123,13 +91,8 @@ int cairn_object_put_buf(char out_oid[CAIRN_OID_HEXSZ + 1], cairn_store *s, cons
 	char *tmp = NULL;
 	if (sha_buf_hex(data, len, out_oid) != 0)
 		return err_set(CAIRN_ERROR, "%s", sha_error());
-	char *final = object_file(s, out_oid);
-	struct stat st;
-	if (final && stat(final, &st) == 0) {
-		free(final);
+	if (s->obj_ops->present(s, out_oid))
 		return 0;
-	}
-	free(final);
 	int fd = temp_open(s, &tmp);
 	if (fd < 0)
 		return cairn_error_last_code();
@@ -212,21 +175,17 @@ fail:
 	return rc;
 }
 
-int cairn_object_path(char **out_path, cairn_store *s, const char *oid)
+static int object_fetch(char **out_path, cairn_store *s, const char *oid, uint64_t cap)
 {
 	*out_path = NULL;
 	if (!oid_valid(oid))
 		return err_set(CAIRN_EINVALID, "invalid object id '%.70s'", oid ? oid : "");
-	char *p = object_file(s, oid);
-	if (!p)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	struct stat st;
-	if (stat(p, &st) != 0) {
-		free(p);
-		return err_set(CAIRN_ENOTFOUND, "object %s is missing from the store", oid);
-	}
-	*out_path = p;
-	return 0;
+	return s->obj_ops->path(s, oid, cap, out_path);
+}
+
+int cairn_object_path(char **out_path, cairn_store *s, const char *oid)
+{
+	return object_fetch(out_path, s, oid, 0);
 }
 
 int cairn_object_read(void **out, size_t *out_len, cairn_store *s, const char *oid, size_t cap)
@@ -234,7 +193,7 @@ int cairn_object_read(void **out, size_t *out_len, cairn_store *s, const char *o
 	*out = NULL;
 	*out_len = 0;
 	char *p;
-	int rc = cairn_object_path(&p, s, oid);
+	int rc = object_fetch(&p, s, oid, cap);
 	if (rc)
 		return rc;
 	buf b = BUF_INIT;
@@ -252,15 +211,23 @@ int cairn_object_read(void **out, size_t *out_len, cairn_store *s, const char *o
 	return *out ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
 }
 
+int cairn_object_url(char **out_url, cairn_store *s, const char *oid, int expires_s,
+                     const char *content_disposition, const char *content_type)
+{
+	*out_url = NULL;
+	if (!oid_valid(oid))
+		return err_set(CAIRN_EINVALID, "invalid object id '%.70s'", oid ? oid : "");
+	return s->obj_ops->url(s, oid, expires_s, content_disposition, content_type, out_url);
+}
+
+const char *cairn_store_objects(const cairn_store *s)
+{
+	return s ? s->objects_loc : NULL;
+}
+
 bool object_present(cairn_store *s, const char *oid)
 {
-	if (!oid_valid(oid))
-		return false;
-	char *p = object_file(s, oid);
-	struct stat st;
-	bool there = p && stat(p, &st) == 0;
-	free(p);
-	return there;
+	return oid_valid(oid) && s->obj_ops->present(s, oid);
 }
 
 bool object_retry(int *rc, int attempt)
@@ -276,13 +243,8 @@ bool object_retry(int *rc, int attempt)
 /* Remove an object file (purge, for objects nothing references). */
 void object_remove(cairn_store *s, const char *oid)
 {
-	if (!oid_valid(oid))
-		return;
-	char *p = object_file(s, oid);
-	if (p) {
-		unlink(p);
-		free(p);
-	}
+	if (oid_valid(oid))
+		s->obj_ops->remove(s, oid);
 }
 
 /* Streamed objects (capture-stream.c): a temp file in objects/tmp to write
@@ -295,4 +257,74 @@ int object_temp_open(cairn_store *s, char **out_path)
 int object_publish(cairn_store *s, const char *tmp, const char *oid, bool keep)
 {
 	return publish(s, tmp, oid, keep);
+}
+
+/* --- where the objects are ------------------------------------------------- */
+
+int objects_location_check(const char *loc)
+{
+	if (!loc || !*loc)
+		return err_set(CAIRN_EINVALID, "the objects location is empty");
+	if (strncmp(loc, "s3://", 5) == 0) {
+		char *b, *p;
+		int rc = s3_uri_parse(loc, &b, &p);
+		free(b);
+		free(p);
+		return rc;
+	}
+	if (strstr(loc, "://"))
+		return err_set(CAIRN_EINVALID,
+		               "objects cannot live at '%.200s': a location is a directory or "
+		               "s3://bucket/prefix",
+		               loc);
+	if (loc[0] != '/')
+		return err_set(CAIRN_EINVALID,
+		               "the objects directory '%.200s' is not an absolute path", loc);
+	return 0;
+}
+
+/* A directory elsewhere than DIR/objects. */
+static int dir_attach(cairn_store *s, const char *dir)
+{
+	int e = mkdir_p(dir);
+	if (e)
+		return err_set(CAIRN_EIO, "cannot use the objects directory '%s': %s", dir,
+		               strerror(-e));
+	char *d = strdup(dir);
+	if (!d)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	free(s->objects_dir);
+	s->objects_dir = d;
+	return 0;
+}
+
+int objects_attach(cairn_store *s)
+{
+	char *loc = NULL;
+	int rc = 0;
+	const char *env = getenv("CAIRN_OBJECTS");
+	if (env && *env) {
+		/* a relative directory is taken from the working directory */
+		loc = env[0] != '/' && !strstr(env, "://") ? path_abs(env) : strdup(env);
+		if (!loc)
+			return err_set(CAIRN_EINVALID,
+			               "CAIRN_OBJECTS names '%.200s', which is not there", env);
+	} else if ((rc = store_setting_get(s, "objects", &loc)) == CAIRN_ENOTFOUND) {
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	s->obj_ops = &objects_dir_ops;
+	if (loc && (rc = objects_location_check(loc)) != 0) {
+		rc = err_wrap(rc, "%s",
+		              env && *env ? "CAIRN_OBJECTS" : "the store's objects setting");
+	} else if (loc && strncmp(loc, "s3://", 5) == 0) {
+		rc = objects_s3_open(s, loc);
+	} else if (loc) {
+		rc = dir_attach(s, loc);
+	}
+	if (rc == 0 && !(s->objects_loc = strdup(loc ? loc : s->objects_dir)))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	free(loc);
+	return rc;
 }

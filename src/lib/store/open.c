@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/store/backend.h"
+#include "lib/store/objects.h"
 #include "util/fs.h"
 
 static const char *file_kind(mode_t m)
@@ -140,10 +141,13 @@ static void store_free(cairn_store *s)
 		return;
 	if (s->ops)
 		s->ops->close(s);
+	if (s->obj_ops)
+		s->obj_ops->close(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
 	free(s->dir);
 	free(s->objects_dir);
+	free(s->objects_loc);
 	free(s);
 }
 
@@ -159,6 +163,7 @@ static int store_alloc(cairn_store **out, const char *dir)
 	pthread_mutexattr_destroy(&a);
 	pthread_mutex_init(&s->wlock, NULL);
 	s->ops = store_backend_for(dir);
+	s->obj_ops = &objects_dir_ops; /* until objects_attach says otherwise */
 	s->dir = strdup(dir);
 	s->objects_dir = path_join(dir, "objects");
 	s->stale_after = 60.0;
@@ -175,6 +180,11 @@ static int store_alloc(cairn_store **out, const char *dir)
 
 int cairn_store_init(char **out_dir, const char *dir)
 {
+	return cairn_store_init_objects(out_dir, dir, NULL);
+}
+
+int cairn_store_init_objects(char **out_dir, const char *dir, const char *objects)
+{
 	char *base = NULL, *sd = NULL;
 	cairn_store *s = NULL;
 	int rc = 0;
@@ -185,6 +195,13 @@ int cairn_store_init(char **out_dir, const char *dir)
 	if (!path_is_dir(dir))
 		return err_set(CAIRN_ENOTFOUND, "cannot create store: '%s' is not a directory",
 		               dir);
+	/* The objects' place is checked before anything is made: a bad URI, no
+	 * credentials, an unreachable endpoint or a missing bucket leave no
+	 * store behind. */
+	if (objects && (rc = objects_location_check(objects)) != 0)
+		return err_wrap(rc, "cannot create store");
+	if (objects && strncmp(objects, "s3://", 5) == 0 && (rc = objects_s3_check(objects)) != 0)
+		return err_wrap(rc, "cannot create store");
 	base = path_abs(dir);
 	if (!base)
 		return err_set(CAIRN_EIO, "cannot resolve '%s': %s", dir, strerror(errno));
@@ -215,6 +232,8 @@ int cairn_store_init(char **out_dir, const char *dir)
 		goto done;
 	if (existed)
 		rc = err_set(CAIRN_EEXISTS, "store '%s' already exists", sd);
+	else if (objects)
+		rc = store_setting_put(s, "objects", objects);
 done:
 	store_free(s);
 	free(base);
@@ -261,7 +280,7 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 	}
 	if ((rc = store_alloc(&s, dir)) != 0)
 		goto done;
-	if ((rc = s->ops->open(s, true)) != 0)
+	if ((rc = s->ops->open(s, true)) != 0 || (rc = objects_attach(s)) != 0)
 		goto done;
 	*out = s;
 	s = NULL;

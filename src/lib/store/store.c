@@ -112,7 +112,23 @@ void trial_rows_free(trial_row *v, size_t n)
 	free(v);
 }
 
-/* --- the schema and read snapshots ----------------------------------------- */
+/* --- the schema, settings and read snapshots -------------------------------- */
+
+int store_setting_get(cairn_store *s, const char *key, char **out)
+{
+	store_lock(s);
+	int rc = s->ops->setting_get(s, key, out);
+	store_unlock(s);
+	return rc;
+}
+
+int store_setting_put(cairn_store *s, const char *key, const char *value)
+{
+	store_lock(s);
+	int rc = s->ops->setting_put(s, key, value);
+	store_unlock(s);
+	return rc;
+}
 
 int store_schema_version(cairn_store *s, int *out)
 {

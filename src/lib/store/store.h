@@ -41,6 +41,11 @@ int store_schema_version(cairn_store *s, int *out);
 int store_migrate(cairn_store *s, int target);
 int store_schema_latest(void);
 
+/* The store's settings (key/value text; "objects" is the only key so far):
+ * CAIRN_ENOTFOUND with *out NULL when absent. */
+int store_setting_get(cairn_store *s, const char *key, char **out);
+int store_setting_put(cairn_store *s, const char *key, const char *value);
+
 typedef struct run_row {
 	const char *project;
 	const char *name; /* NULL: generated */

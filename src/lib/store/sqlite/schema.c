@@ -130,6 +130,10 @@ static const char *const migrations[] = {
     "CREATE TRIGGER runs_delete_trials AFTER DELETE ON runs BEGIN"
     "  DELETE FROM sweep_trials WHERE sweep_rid = OLD.rid;"
     "END;",
+    /* 8: the store's own settings (settings.c): `objects`, where its
+     * objects live when not in objects/ (docs/internals/store.md, "Where
+     * the objects are").  Never credentials. */
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

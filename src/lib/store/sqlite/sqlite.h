@@ -19,6 +19,7 @@
  *   data.c    the hash cache in bulk and datasets
  *   browse.c  projects, the columns of runs, artifact lookup
  *   sweep.c   the sweep trial queue
+ *   settings.c the store's settings (key/value)
  *   scan*.c   the query planner's scans (lib/store/scan.h)
  *   records.c run records in batches, the run list, raw metric histories
  *
@@ -111,6 +112,8 @@ int sqlite_schema_latest(void);
 int sqlite_migrate(cairn_store *s, int target);
 int sqlite_read_begin(cairn_store *s, bool *own);
 void sqlite_read_end(cairn_store *s, bool own);
+int sqlite_setting_get(cairn_store *s, const char *key, char **out);
+int sqlite_setting_put(cairn_store *s, const char *key, const char *value);
 
 int sqlite_run_insert(cairn_store *s, const run_row *r, const char *const *tags, size_t ntags,
                       char out_id[33], int64_t *out_rid, int64_t *out_seq, char **out_name);
