@@ -48,7 +48,7 @@ test('a sweep opens its trials with the parallel coordinates against the objecti
   const sel = await page.$eval('[data-section="parallel coordinates"] select', (s) => s.value);
   assert.equal(sel, 'loss');
   // it comes first, before the objective's chart and the table
-  const order = await page.$$eval('section.card', (ss) => ss.map((s) => s.dataset.section));
+  const order = await page.$$eval('section.card', (list) => list.map((s) => s.dataset.section));
   assert.deepEqual(order.slice(0, 3), ['parallel coordinates', 'objective', 'params and metrics']);
   // something was drawn on the canvas (not a blank bitmap)
   await page.waitForFunction(() => {
