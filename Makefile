@@ -14,11 +14,12 @@ CC            ?= cc
 
 # Linked at start-up: what nearly every command uses.  Loaded on first use
 # with dlopen (util/dl.h, docs/internals/build.md): libgit2 (code capture),
-# libmicrohttpd (the server), libcrypto (SHA-256, md5); only their headers
+# libmicrohttpd (the server), libcrypto (SHA-256, md5), libpq (PostgreSQL
+# stores); only their headers
 # are needed at build time, and their sonames, read below from the .so the
 # linker would have used, so headers and library agree.
 PKGS    := sqlite3 yaml-0.1 libxxhash
-DL_PKGS := libgit2 libmicrohttpd libcrypto
+DL_PKGS := libgit2 libmicrohttpd libcrypto libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 
@@ -31,11 +32,12 @@ dl_soname = $(shell f=$$(for d in $$(pkg-config --libs-only-L $(1) | sed 's/-L//
 SONAME_GIT2   := $(call dl_soname,libgit2,git2)
 SONAME_MHD    := $(call dl_soname,libmicrohttpd,microhttpd)
 SONAME_CRYPTO := $(call dl_soname,libcrypto,crypto)
+SONAME_PQ     := $(call dl_soname,libpq,pq)
 ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
-$(foreach v,SONAME_GIT2 SONAME_MHD SONAME_CRYPTO,$(if $($(v)),,$(error cannot read $(v) (objdump -p of the library; are the -dev packages installed?))))
+$(foreach v,SONAME_GIT2 SONAME_MHD SONAME_CRYPTO SONAME_PQ,$(if $($(v)),,$(error cannot read $(v) (objdump -p of the library; are the -dev packages installed?))))
 endif
 DL_DEFS := -DCAIRN_SONAME_GIT2='"$(SONAME_GIT2)"' -DCAIRN_SONAME_MHD='"$(SONAME_MHD)"' \
-           -DCAIRN_SONAME_CRYPTO='"$(SONAME_CRYPTO)"'
+           -DCAIRN_SONAME_CRYPTO='"$(SONAME_CRYPTO)"' -DCAIRN_SONAME_PQ='"$(SONAME_PQ)"'
 
 # The sanitizer build uses clang where it is installed (scripts/install-deps
 # installs it): its UBSan has float-cast-overflow, which GCC's lacks.
@@ -102,7 +104,7 @@ $(FLAGS_STAMP): FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
 
 # Only the loaders need the sonames.
-$(B)/src/util/evp.o $(B)/src/lib/capture/lg2.o $(B)/src/server/mhd.o: DL_CPPFLAGS := $(DL_DEFS)
+$(B)/src/util/evp.o $(B)/src/lib/capture/lg2.o $(B)/src/server/mhd.o $(B)/src/lib/store/pg/pq.o: DL_CPPFLAGS := $(DL_DEFS)
 
 $(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)

@@ -31,8 +31,11 @@ typedef struct store_ops store_ops;
 struct cairn_store {
 	const store_ops *ops; /* the backend, chosen at open (store_backend_for) */
 	void *be;             /* the backend's state, owned by ops->open/close */
-	char *dir;            /* the store directory (…/.cairn) */
-	char *objects_dir;    /* dir/objects */
+	char *dir;            /* the store directory (…/.cairn), or a URI without its password */
+	char *uri;            /* a URI store: the URI as given, password and all (the
+	                       * backend connects with it; never printed); else NULL */
+	char *objects_dir;    /* dir/objects, or where a URI store's backend says */
+	bool created;         /* a URI store: ops->open created it (cairn init) */
 	/* Recursive; held around every store call (the dispatchers take it), so
 	 * a handle may be shared by threads and no backend locks on its own. */
 	pthread_mutex_t lock;
