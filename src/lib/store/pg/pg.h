@@ -216,6 +216,10 @@ int pg_error(cairn_store *s, const PGresult *r, const char *what);
 int pg_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key, const cairn_value *v,
                    bool overwrite);
 
+/* Fold a batch of points into metric_tiles, inside the transaction of
+ * pg_metrics_insert (tiles.c). */
+int pg_tiles_fold(cairn_store *s, const mpoint *pts, size_t n);
+
 /* --- the operations (store_ops in lib/store/backend.h says what each does) */
 
 int pg_store_open(cairn_store *s, bool create);
