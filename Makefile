@@ -2,7 +2,9 @@
 #
 #   make              developer build in build/: libcairn.a, libcairn.so, cairn
 #   make SAN=1        address+undefined sanitizer build in build-san/
-#   make test         sanitizer build, then unit, e2e, fuzz-corpus, python and browser tests
+#   make test         sanitizer build, then unit, e2e, fuzz-corpus, python and browser tests,
+#                     and unit and e2e again on PostgreSQL
+#   make test-pg      only the PostgreSQL pass
 #   make bench        benchmarks (release flags), each printing figure beside its floor
 #   make install PREFIX=/usr/local
 
@@ -171,6 +173,10 @@ bench-bin: $(BENCH_BIN)
 test:
 	@scripts/run-tests
 
+# The unit and end-to-end tests on PostgreSQL only (make test runs them too).
+test-pg:
+	@PG_ONLY=1 scripts/run-tests
+
 bench:
 	@$(MAKE) --no-print-directory RELEASE=1 all bench-bin
 	@scripts/run-bench
@@ -195,4 +201,4 @@ format-check:
 clean:
 	rm -rf build build-san build-rel build-fuzz
 
-.PHONY: FORCE all unit fuzz libfuzz bench-bin test bench install format format-check clean
+.PHONY: FORCE all unit fuzz libfuzz bench-bin test test-pg bench install format format-check clean

@@ -10,16 +10,21 @@
  *             store a process opens, so an SQLite user never maps libpq
  *   conn.c    the connection: the URI (checked, the password kept out of
  *             every message), statements and their cache, parameters,
- *             transactions, the error mapping, close and check
- *   schema.c  the schema, its migrations and the cairn_meta marker
+ *             COPY, transactions, the error mapping, the objects lock,
+ *             close and check
+ *   schema.c  the schema, its migrations, the cairn_meta marker, where
+ *             the objects are
  *   runs.c    runs: insert, lookup, names, text columns, finish, heartbeat,
- *             delete and purge, the object sweep and references
+ *             delete and purge, the object sweep
  *   params.c  keys, params, tags, properties
- *   metrics.c metric points (bulk), summaries, tiles, histories
+ *   metrics.c metric points (bulk: COPY), summaries, the full history
+ *   tiles.c   metric tiles: folding a batch in, the thinned history
  *   capture.c the code map, a run's code and environment, the stat cache,
  *             the hash cache in bulk, datasets, artifacts
  *   browse.c  projects, the columns of runs, the sweep trial queue
  *   records.c run records in batches and the run list
+ *   ops.c     the table (store_pg_ops); the planner's scans are not
+ *             written yet (scan is NULL: a query says so)
  *
  * The connection: one PGconn per store handle, used by one thread at a time
  * through the handle's lock (the dispatchers in lib/store/store.c take it),
@@ -230,6 +235,9 @@ int pg_schema_latest(void);
 int pg_migrate(cairn_store *s, int target);
 int pg_read_begin(cairn_store *s, bool *own);
 void pg_read_end(cairn_store *s, bool own);
+/* The store's settings (schema.c): main's setting_get/setting_put ops. */
+int pg_setting_get(cairn_store *s, const char *key, char **out);
+int pg_setting_put(cairn_store *s, const char *key, const char *value);
 /* schema.c: check what the database holds and migrate it (from open). */
 int pg_schema_open(cairn_store *s, bool create);
 

@@ -125,12 +125,19 @@ int pg_schema_latest(void)
  * there is no cairn_meta, -1 when it names another application; *version
  * the schema version (0 without cairn_meta); *foreign the number of tables
  * outside the system schemas when there is no cairn_meta. */
+/* (Read from pg_class, not with to_regclass: the catalog cache of this
+ * session may still hold "no such table" from before the schema lock was
+ * taken, and an advisory lock does not refresh it; a query of pg_class reads
+ * a fresh snapshot.) */
 static int inspect(cairn_store *s, int *app, int *version, int64_t *foreign)
 {
 	int64_t has = 0;
 	int rc =
 	    pg_query_int(s, "read the store header",
-	                 "SELECT (to_regclass('cairn_meta') IS NOT NULL)::int", NULL, &has, NULL);
+	                 "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+	                 " ON n.oid = c.relnamespace WHERE c.relname = 'cairn_meta'"
+	                 " AND n.nspname = current_schema()",
+	                 NULL, &has, NULL);
 	if (rc)
 		return rc;
 	*app = 0;
@@ -265,37 +272,80 @@ int pg_schema_open(cairn_store *s, bool create)
 	pg_be *be = pg_of(s);
 	int app, version, rc;
 	int64_t foreign;
-	if ((rc = inspect(s, &app, &version, &foreign)) != 0 ||
-	    (rc = not_ours(s, app, version, foreign)) != 0)
+	if ((rc = inspect(s, &app, &version, &foreign)) != 0)
 		return rc;
+	/* Without cairn_meta the tables may be a concurrent creator's, committed
+	 * between two reads: pg_migrate looks again under the schema lock. */
+	if (app != 0 && (rc = not_ours(s, app, version, 0)) != 0)
+		return rc;
+	if (app == 0 && !create)
+		return err_set(CAIRN_ENOTFOUND, "'%s' is not a cairn store yet (cairn init it)",
+		               s->dir);
+	/* the objects directory: the URI's, else the one the store was created
+	 * with (a new store records the URI's or the default) */
 	char *objects = NULL;
-	if (be->objects) {
+	if (be->objects)
 		objects = strdup(be->objects);
-	} else if (app == 1) {
-		PGresult *r = pg_exec(s, "read the store header",
-		                      "SELECT value FROM cairn_meta WHERE key = 'objects'", NULL);
-		if (!r)
-			return cairn_error_last_code();
-		if (pq.ntuples(r) > 0 && pg_get_text(r, 0, 0))
-			objects = strdup(pg_get_text(r, 0, 0));
-		pq.clear(r);
-	}
-	if (!objects && (rc = default_objects(s, &objects)) != 0)
+	else if ((rc = default_objects(s, &objects)) != 0)
 		return rc;
 	if (!objects)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	free(s->objects_dir);
 	s->objects_dir = objects;
+	if ((app == 0 || version < NMIGRATIONS) && (rc = pg_migrate(s, NMIGRATIONS)) != 0)
+		return rc;
+	if (!be->objects) {
+		PGresult *r = pg_exec(s, "read the store header",
+		                      "SELECT value FROM cairn_meta WHERE key = 'objects'", NULL);
+		if (!r)
+			return cairn_error_last_code();
+		if (pq.ntuples(r) > 0 && pg_get_text(r, 0, 0)) {
+			char *o = strdup(pg_get_text(r, 0, 0));
+			if (o) {
+				free(s->objects_dir);
+				s->objects_dir = o;
+			}
+		}
+		pq.clear(r);
+	}
 	int e = mkdir_p(s->objects_dir);
 	if (e)
 		return err_set(
 		    CAIRN_ESTORE,
 		    "cannot open store '%s': cannot create its objects directory '%s': %s", s->dir,
 		    s->objects_dir, strerror(-e));
-	if (version == 0 && !create)
-		return err_set(CAIRN_ENOTFOUND, "'%s' is not a cairn store yet (cairn init it)",
-		               s->dir);
-	if (version < NMIGRATIONS)
-		return pg_migrate(s, NMIGRATIONS);
 	return 0;
+}
+
+/* --- the store's settings (the settings table) ----------------------------------
+ * The setting_get/setting_put ops of main's backend.h (issue 13, objects in a
+ * bucket); wired into store_pg_ops when this branch meets that table. */
+
+int pg_setting_get(cairn_store *s, const char *key, char **out)
+{
+	*out = NULL;
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_text(&p, key);
+	PGresult *r =
+	    pg_exec(s, "read a store setting", "SELECT value FROM settings WHERE key = $1", &p);
+	if (!r)
+		return cairn_error_last_code();
+	int rc = 0;
+	if (pq.ntuples(r) != 1)
+		rc = err_set(CAIRN_ENOTFOUND, "the store has no setting '%s'", key);
+	else if (!(*out = strdup(pq.getvalue(r, 0, 0))))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	pq.clear(r);
+	return rc;
+}
+
+int pg_setting_put(cairn_store *s, const char *key, const char *value)
+{
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_text(&p, key);
+	pg_param_text(&p, value);
+	return pg_run(s, "record a store setting",
+	              "INSERT INTO settings(key, value) VALUES($1, $2)"
+	              " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	              &p, NULL);
 }
