@@ -2,7 +2,9 @@
 #
 #   make              developer build in build/: libcairn.a, libcairn.so, cairn
 #   make SAN=1        address+undefined sanitizer build in build-san/
-#   make test         sanitizer build, then unit, e2e, fuzz-corpus, python and browser tests
+#   make test         sanitizer build, then unit, e2e, fuzz-corpus, python and browser tests,
+#                     and unit and e2e again on PostgreSQL
+#   make test-pg      only the PostgreSQL pass
 #   make bench        benchmarks (release flags), each printing figure beside its floor
 #   make install PREFIX=/usr/local
 
@@ -15,11 +17,11 @@ CC            ?= cc
 # Linked at start-up: what nearly every command uses.  Loaded on first use
 # with dlopen (util/dl.h, docs/internals/build.md): libgit2 (code capture),
 # libmicrohttpd (the server), libcrypto (SHA-256, md5), libcurl (objects in
-# an S3 bucket); only their headers
+# an S3 bucket), libpq (PostgreSQL stores); only their headers
 # are needed at build time, and their sonames, read below from the .so the
 # linker would have used, so headers and library agree.
 PKGS    := sqlite3 yaml-0.1 libxxhash
-DL_PKGS := libgit2 libmicrohttpd libcrypto libcurl
+DL_PKGS := libgit2 libmicrohttpd libcrypto libcurl libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 
@@ -33,11 +35,13 @@ SONAME_GIT2   := $(call dl_soname,libgit2,git2)
 SONAME_MHD    := $(call dl_soname,libmicrohttpd,microhttpd)
 SONAME_CRYPTO := $(call dl_soname,libcrypto,crypto)
 SONAME_CURL   := $(call dl_soname,libcurl,curl)
+SONAME_PQ     := $(call dl_soname,libpq,pq)
 ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
-$(foreach v,SONAME_GIT2 SONAME_MHD SONAME_CRYPTO SONAME_CURL,$(if $($(v)),,$(error cannot read $(v) (objdump -p of the library; are the -dev packages installed?))))
+$(foreach v,SONAME_GIT2 SONAME_MHD SONAME_CRYPTO SONAME_CURL SONAME_PQ,$(if $($(v)),,$(error cannot read $(v) (objdump -p of the library; are the -dev packages installed?))))
 endif
 DL_DEFS := -DCAIRN_SONAME_GIT2='"$(SONAME_GIT2)"' -DCAIRN_SONAME_MHD='"$(SONAME_MHD)"' \
-           -DCAIRN_SONAME_CRYPTO='"$(SONAME_CRYPTO)"' -DCAIRN_SONAME_CURL='"$(SONAME_CURL)"'
+           -DCAIRN_SONAME_CRYPTO='"$(SONAME_CRYPTO)"' -DCAIRN_SONAME_CURL='"$(SONAME_CURL)"' \
+           -DCAIRN_SONAME_PQ='"$(SONAME_PQ)"'
 
 # The sanitizer build uses clang where it is installed (scripts/install-deps
 # installs it): its UBSan has float-cast-overflow, which GCC's lacks.
@@ -105,7 +109,7 @@ $(FLAGS_STAMP): FORCE
 
 # Only the loaders need the sonames.
 $(B)/src/util/evp.o $(B)/src/lib/capture/lg2.o $(B)/src/server/mhd.o \
-    $(B)/src/lib/store/s3/curl.o: DL_CPPFLAGS := $(DL_DEFS)
+    $(B)/src/lib/store/s3/curl.o $(B)/src/lib/store/pg/pq.o: DL_CPPFLAGS := $(DL_DEFS)
 
 $(B)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
@@ -172,6 +176,10 @@ bench-bin: $(BENCH_BIN)
 test:
 	@scripts/run-tests
 
+# The unit and end-to-end tests on PostgreSQL only (make test runs them too).
+test-pg:
+	@PG_ONLY=1 scripts/run-tests
+
 bench:
 	@$(MAKE) --no-print-directory RELEASE=1 all bench-bin
 	@scripts/run-bench
@@ -196,4 +204,4 @@ format-check:
 clean:
 	rm -rf build build-san build-rel build-fuzz
 
-.PHONY: FORCE all unit fuzz libfuzz bench-bin test bench install format format-check clean
+.PHONY: FORCE all unit fuzz libfuzz bench-bin test test-pg bench install format format-check clean

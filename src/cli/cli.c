@@ -17,6 +17,15 @@
 
 const char *cli_store_dir;
 
+char *cli_store_location(cairn_store *s)
+{
+	const char *shown = cairn_store_path(s);
+	if (!strstr(shown, "://"))
+		return realpath(shown, NULL);
+	const char *given = cli_store_dir && *cli_store_dir ? cli_store_dir : getenv("CAIRN_DIR");
+	return strdup(given && strstr(given, "://") ? given : shown);
+}
+
 /* --- option parsing -------------------------------------------------------- */
 
 void cli_args_init(cli_args *a, const char *cmd, int argc, char **argv)

@@ -19,6 +19,12 @@
 /* Global options, set by main before dispatch. */
 extern const char *cli_store_dir; /* --store DIR */
 
+/* The store as a child process names it in CAIRN_DIR (malloc'ed; NULL with
+ * errno set): a directory made absolute, or a URI (postgresql://…) as the
+ * user gave it, password included, since cairn_store_path shows it
+ * without one. */
+char *cli_store_location(cairn_store *s);
+
 /* --- option parsing -------------------------------------------------------- */
 typedef struct cli_opt {
 	const char *name; /* long name without "--" */

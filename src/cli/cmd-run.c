@@ -401,7 +401,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if ((rc = cli_store(&s)) != 0)
 		goto done;
-	store_abs = path_abs(cairn_store_path(s));
+	store_abs = cli_store_location(s);
 	if (!store_abs) {
 		rc = cli_fail("cannot resolve the store '%s': %s", cairn_store_path(s),
 		              strerror(errno));

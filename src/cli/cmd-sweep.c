@@ -490,7 +490,7 @@ int cmd_sweep(int argc, char **argv)
 	}
 	self[sl] = '\0';
 	w.self_exe = strdup(self);
-	w.store_abs = path_abs(cairn_store_path(w.s));
+	w.store_abs = cli_store_location(w.s);
 	char host[256] = "";
 	gethostname(host, sizeof host - 1);
 	snprintf(w.owner, sizeof w.owner, "%s:%d", host, (int)getpid());

@@ -31,8 +31,11 @@ typedef struct store_ops store_ops;
 struct cairn_store {
 	const store_ops *ops; /* the backend, chosen at open (store_backend_for) */
 	void *be;             /* the backend's state, owned by ops->open/close */
-	char *dir;            /* the store directory (…/.cairn) */
+	char *dir;            /* the store directory (…/.cairn), or a URI without its password */
+	char *uri;            /* a URI store: the URI as given, password and all (the
+	                       * backend connects with it; never printed); else NULL */
 	char *objects_dir;    /* dir/objects, or the local cache of objects kept elsewhere */
+	bool created;         /* a URI store: ops->open created it (cairn init) */
 	/* Where the objects live (lib/store/objects.h): a directory or an S3
 	 * bucket, chosen at open from $CAIRN_OBJECTS, the store's `objects`
 	 * setting, else objects_dir; objects_loc says which (never with

@@ -2,6 +2,7 @@
 # cairn compare: runs side by side, only what differs (params, final
 # metrics, data digests) unless --all; --transpose, json and csv; errors.
 . "$(dirname "$0")/lib.sh"
+pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 25
 
 DB=$CAIRN_DIR/cairn.db

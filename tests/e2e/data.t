@@ -173,9 +173,9 @@ like "diff a missing version: named" "$(err)" "'nope' is not an existing path, a
 
 # Purging a run removes a manifest no other run shares.
 oid=$("$CAIRN" show "$r1" --json | json '[d["manifest"] for d in j["datasets"] if d["name"]=="v"][0]')
-ok "the manifest object exists" test -f "$CAIRN_DIR/objects/${oid:0:2}/${oid:2}"
+ok "the manifest object exists" test -f "$OBJECTS/${oid:0:2}/${oid:2}"
 ok "purge the run" "$CAIRN" rm --purge "$r1"
-fails "the manifest object is gone" 1 test -f "$CAIRN_DIR/objects/${oid:0:2}/${oid:2}"
+fails "the manifest object is gone" 1 test -f "$OBJECTS/${oid:0:2}/${oid:2}"
 
 # --- progress ------------------------------------------------------------------------------------
 ok "not a terminal: no progress" "$CAIRN" data hash c

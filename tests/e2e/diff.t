@@ -5,6 +5,7 @@
 # Code, data, environment and command are written into the store directly,
 # as `cairn run` and `cairn run --data` would record them.
 . "$(dirname "$0")/lib.sh"
+pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 62
 
 DB=$CAIRN_DIR/cairn.db
@@ -12,8 +13,8 @@ sql() { sqlite3 "$DB" "$1"; }
 put_env() { # put_env RUN JSON: store an environment object for a run
 	local oid
 	oid=$(printf '%s' "$2" | sha256sum | cut -c1-64)
-	mkdir -p "$CAIRN_DIR/objects/${oid:0:2}"
-	printf '%s' "$2" >"$CAIRN_DIR/objects/${oid:0:2}/${oid:2}"
+	mkdir -p "$OBJECTS/${oid:0:2}"
+	printf '%s' "$2" >"$OBJECTS/${oid:0:2}/${oid:2}"
 	sql "UPDATE runs SET env_oid = '$oid' WHERE id = '$1'"
 }
 add_data() { # add_data RUN NAME DIGEST FILES

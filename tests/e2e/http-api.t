@@ -8,6 +8,7 @@
 # and that every server stops cleanly on SIGTERM with nothing on its stderr
 # (so a LeakSanitizer report fails the test).
 . "$(dirname "$0")/lib.sh"
+pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 244
 
 PIDS=()
@@ -433,11 +434,11 @@ is 'an absolute artifact path: 400' "$STATUS" 400
 req GET "/api/v1/runs/$ID/artifacts/nope.txt"
 is 'an unknown artifact: 404' "$STATUS" 404
 oid=$(sqlite3 "$CAIRN_DIR/cairn.db" "SELECT oid FROM artifacts WHERE path = 'logs/notes.txt'")
-mv "$CAIRN_DIR/objects/${oid:0:2}/${oid:2}" "$T/saved-object"
+mv "$OBJECTS/${oid:0:2}/${oid:2}" "$T/saved-object"
 req GET "/api/v1/runs/$ID/artifacts/logs/notes.txt"
 is 'an artifact whose object the store lost: 500' "$STATUS" 500
 is '... code internal' "$(errcode)" internal
-mv "$T/saved-object" "$CAIRN_DIR/objects/${oid:0:2}/${oid:2}"
+mv "$T/saved-object" "$OBJECTS/${oid:0:2}/${oid:2}"
 
 req GET "/api/v1/runs/$ID/code"
 is 'a run without a code snapshot: 404' "$STATUS" 404

@@ -3,6 +3,7 @@
 # most the last flush interval; 8 processes logging 100k points each into one
 # store lose nothing and never fail with a lock error.
 source "$(dirname "$0")/lib.sh"
+pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 TOOLS=$(dirname "$CAIRN")/tests
 LOGGER=$TOOLS/tool-logger
 export ASAN_OPTIONS=detect_leaks=0

@@ -3,11 +3,12 @@
 # start, CAIRN_RUN_ID/CAIRN_DIR, metric lines, params and configs, signals,
 # crashed detection, secrets, system samples, GPUs through a fake NVML.
 . "$(dirname "$0")/lib.sh"
+pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 115
 
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
 field() { "$CAIRN" show "$1" --json | json "$2"; }
-object() { echo "$CAIRN_DIR/objects/${1:0:2}/${1:2}"; }
+object() { echo "$OBJECTS/${1:0:2}/${1:2}"; }
 export CAIRN_SAMPLE_INTERVAL=60   # no sys samples unless a test asks
 
 # --- pass-through and logs ------------------------------------------------------
@@ -135,7 +136,7 @@ is "its params are recorded, masked" "$(field "$id" 'j["params"]["u"]')" 'x://**
 store_holds() {
 	grep -rqa -- "$1" "$CAIRN_DIR" && return 0
 	local f
-	for f in $(find "$CAIRN_DIR/objects" -type f); do
+	for f in $(find "$OBJECTS" -type f); do
 		if [ "$(head -c4 "$f" | od -An -tx1 | tr -d ' ')" = 28b52ffd ]; then
 			zstd -dcq "$f" | grep -qa -- "$1" && return 0
 		fi

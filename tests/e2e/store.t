@@ -3,6 +3,7 @@
 # that is not a store directory, a run name that is also another run's id
 # prefix — plus `ls --limit 0` and purges racing writers of the same bytes.
 source "$(dirname "$0")/lib.sh"
+pg_skip "about the directory layout (discovery, .cairn files, init of a directory); its purge race runs on postgresql in pg.t"
 
 check() { # DESC CODE PATTERN CMD...
 	local d=$1 code=$2 pat=$3; shift 3
@@ -72,7 +73,7 @@ for i in $(seq 12); do
 	B=$($CAIRN start -n "race$i")
 	$CAIRN rm --purge "$A" & $CAIRN log --run "$B" artifact g.txt & wait
 	d=$($CAIRN show "race$i" --json | json '[a["digest"] for a in j["artifacts"]][0]')
-	[ -f "$CAIRN_DIR/objects/${d:0:2}/${d:2}" ] || lost=$((lost + 1))
+	[ -f "$OBJECTS/${d:0:2}/${d:2}" ] || lost=$((lost + 1))
 done
 is "no artifact lost its bytes in 12 races" "$lost" 0
 

@@ -558,11 +558,11 @@ static char *artifact_text(unit_store *u, cairn_run *r, const char *name)
 	for (const json *a = json_get(json_root(d), "artifacts")->child; a; a = a->next)
 		if (strcmp(json_get_str(a, "path"), name) == 0) {
 			const char *oid = json_get_str(a, "digest");
-			char path[4200];
-			snprintf(path, sizeof path, "%s/objects/%.2s/%s", u->store_dir, oid,
-			         oid + 2);
+			char *path = NULL;
+			assert_ok(cairn_object_path(&path, u->s, oid));
 			buf b = BUF_INIT;
 			assert_int_equal(read_file(path, 1 << 20, &b), 0);
+			cairn_free(path);
 			text = buf_detach(&b);
 		}
 	json_doc_free(d);

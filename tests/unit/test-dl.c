@@ -69,6 +69,7 @@ static int mapped(const char *name)
  * hashing an object id maps libcrypto, and only it. */
 static void test_lazy_dependencies(void **st)
 {
+	UNIT_NEEDS_SCANS();
 	unit_store u;
 	unit_store_open(&u);
 	cairn_run *r = NULL;

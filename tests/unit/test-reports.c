@@ -37,6 +37,7 @@ static void log_str(cairn_run *r, const char *key, const char *s)
 
 static void test_group_typed(void **state)
 {
+	UNIT_NEEDS_SCANS();
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -132,6 +133,7 @@ static void test_group_typed(void **state)
 
 static void test_group_errors(void **state)
 {
+	UNIT_NEEDS_SCANS();
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);

@@ -19,6 +19,7 @@
  * plan_close (the backend's open takes it).
  */
 #include "lib/query/plan.h"
+#include "lib/store/backend.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -31,6 +32,8 @@ int plan_open(qplan *q, cairn_store *s)
 	memset(q, 0, sizeof *q);
 	q->mem.chunk = 65536;
 	q->ops = store_scans(s);
+	if (!q->ops)
+		return store_unsupported(s, "a query");
 	int rc = q->ops->open(s, &q->mem, &q->c, &q->info);
 	if (rc)
 		return rc;

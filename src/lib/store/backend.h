@@ -41,7 +41,7 @@ struct rec_batch;
 
 typedef struct store_ops {
 	unsigned int version; /* STORE_OPS_VERSION */
-	const char *name;     /* "sqlite": for messages and tests */
+	const char *name;     /* "sqlite", "postgresql": for messages and tests */
 
 	/* --- lifecycle ------------------------------------------------------
 	 * open: connect to the store at s->dir, check that it is a cairn store
@@ -172,10 +172,25 @@ typedef struct store_ops {
 
 /* The backends this build has. */
 extern const store_ops store_sqlite_ops; /* a directory: dir/cairn.db (sqlite/ops.c) */
+extern const store_ops store_pg_ops;     /* postgresql://, postgres:// (pg/ops.c) */
 
-/* The backend for a store location: a directory today (SQLite); a URI
- * scheme (postgresql://, https://) will choose its backend here. */
+/* A backend may leave an op NULL while it is not written yet: its
+ * dispatcher then raises "<op> is not supported by the <name> backend
+ * yet" (CAIRN_ESTORE) instead of calling it; the planner does the same
+ * for a NULL scan table. */
+int store_unsupported(cairn_store *s, const char *what);
+
+/* The backend for a store location: a URI by its scheme (postgresql://,
+ * postgres://; https:// later), anything else a directory (SQLite). */
 const store_ops *store_backend_for(const char *location);
+
+/* Is location a URI (scheme://...) rather than a directory?  A URI is
+ * never path-joined, made absolute or looked for by walking up. */
+bool store_is_uri(const char *location);
+/* The URI with its password (user:PASSWORD@ and password=...) replaced by
+ * "***" (malloc'ed, NULL when out of memory): what s->dir holds for a URI
+ * store, so that cairn_store_path and every message show no secret. */
+char *store_uri_redact(const char *uri);
 
 /* Test hook points (store_test_hook): a backend calls this where the
  * store.md protocol says, with the lock held and no transaction open. */

@@ -8,6 +8,11 @@
  * put the runs silently into some other store.  A symbolic link to a store
  * directory is that store.
  *
+ * A URI (postgresql://…) names a store outright: no discovery, no
+ * directory checks, nothing joined to it or made absolute.  The handle
+ * keeps the URI as given for the backend (s->uri) and shows it without its
+ * password (s->dir, cairn_store_path, messages).
+ *
  * The handle is generic (internal.h); its backend, chosen by
  * store_backend_for from the location, connects in ops->open and lets go
  * in ops->close (lib/store/backend.h).
@@ -23,6 +28,56 @@
 #include "lib/store/backend.h"
 #include "lib/store/objects.h"
 #include "util/fs.h"
+
+bool store_is_uri(const char *location)
+{
+	if (!location)
+		return false;
+	const char *p = location;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+	       *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return p > location && strncmp(p, "://", 3) == 0;
+}
+
+char *store_uri_redact(const char *uri)
+{
+	buf b = BUF_INIT;
+	const char *p = strstr(uri, "://");
+	size_t auth = p ? (size_t)(p - uri) + 3 : 0, e = auth;
+	while (uri[e] && uri[e] != '/' && uri[e] != '?')
+		e++;
+	/* user:password@ — the last '@' of the authority ends the user info */
+	size_t at = e, colon = e;
+	for (size_t i = auth; i < e; i++)
+		if (uri[i] == '@')
+			at = i;
+	for (size_t i = auth; i < at; i++)
+		if (uri[i] == ':') {
+			colon = i;
+			break;
+		}
+	if (at < e && colon < at) {
+		buf_add(&b, uri, colon + 1);
+		buf_puts(&b, "***");
+		buf_add(&b, uri + at, e - at);
+	} else {
+		buf_add(&b, uri, e);
+	}
+	/* the path, then the query with any password=... hidden */
+	const char *q = uri + e;
+	while (*q) {
+		size_t n = strcspn(q + 1, "?&") + 1;
+		if (n >= 10 && strncmp(q + 1, "password=", 9) == 0) {
+			buf_putc(&b, *q);
+			buf_puts(&b, "password=***");
+		} else {
+			buf_add(&b, q, n);
+		}
+		q += n;
+	}
+	return buf_detach(&b);
+}
 
 static const char *file_kind(mode_t m)
 {
@@ -146,6 +201,7 @@ static void store_free(cairn_store *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
 	free(s->dir);
+	free(s->uri);
 	free(s->objects_dir);
 	free(s->objects_loc);
 	free(s);
@@ -164,18 +220,62 @@ static int store_alloc(cairn_store **out, const char *dir)
 	pthread_mutex_init(&s->wlock, NULL);
 	s->ops = store_backend_for(dir);
 	s->obj_ops = &objects_dir_ops; /* until objects_attach says otherwise */
-	s->dir = strdup(dir);
-	s->objects_dir = path_join(dir, "objects");
+	if (store_is_uri(dir) && s->ops == store_backend_for(NULL)) {
+		char *shown = store_uri_redact(dir);
+		s->ops = NULL;
+		store_free(s);
+		int rc =
+		    err_set(CAIRN_EINVALID,
+		            "cannot open store '%s': not a directory, and no store backend "
+		            "knows this URI scheme (postgresql:// and postgres:// are PostgreSQL)",
+		            shown ? shown : dir);
+		free(shown);
+		return rc;
+	}
+	if (store_is_uri(dir)) {
+		/* the backend says where the objects are (ops->open) */
+		s->uri = strdup(dir);
+		s->dir = store_uri_redact(dir);
+		s->objects_dir = strdup("");
+	} else {
+		s->dir = strdup(dir);
+		s->objects_dir = path_join(dir, "objects");
+	}
 	s->stale_after = 60.0;
 	const char *st = getenv("CAIRN_HEARTBEAT_STALE");
 	if (st && atof(st) > 0)
 		s->stale_after = atof(st);
-	if (!s->dir || !s->objects_dir) {
+	if (!s->dir || !s->objects_dir || (store_is_uri(dir) && !s->uri)) {
 		store_free(s);
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	}
 	*out = s;
 	return 0;
+}
+
+/* cairn init of a URI store: connect, create the schema unless it is there
+ * (CAIRN_EEXISTS then); *out_dir is the URI without its password. */
+static int init_uri(char **out_dir, const char *uri, const char *objects)
+{
+	cairn_store *s = NULL;
+	int rc = 0;
+	if (objects && (rc = objects_location_check(objects)) != 0)
+		return err_wrap(rc, "cannot create store");
+	if (objects && strncmp(objects, "s3://", 5) == 0 && (rc = objects_s3_check(objects)) != 0)
+		return err_wrap(rc, "cannot create store");
+	if ((rc = store_alloc(&s, uri)) != 0)
+		return rc;
+	if ((rc = s->ops->open(s, true)) == 0 && !s->created)
+		rc = err_set(CAIRN_EEXISTS, "store '%s' already exists", s->dir);
+	if (rc == 0 && objects)
+		rc = store_setting_put(s, "objects", objects);
+	if (out_dir && (rc == 0 || rc == CAIRN_EEXISTS)) {
+		*out_dir = strdup(s->dir);
+		if (!*out_dir)
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	store_free(s);
+	return rc;
 }
 
 int cairn_store_init(char **out_dir, const char *dir)
@@ -192,6 +292,8 @@ int cairn_store_init_objects(char **out_dir, const char *dir, const char *object
 		*out_dir = NULL;
 	if (!dir || !*dir)
 		dir = ".";
+	if (store_is_uri(dir))
+		return init_uri(out_dir, dir, objects);
 	if (!path_is_dir(dir))
 		return err_set(CAIRN_ENOTFOUND, "cannot create store: '%s' is not a directory",
 		               dir);
@@ -254,6 +356,8 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 	    (store_dir && *store_dir) || (getenv("CAIRN_DIR") && *getenv("CAIRN_DIR"));
 	if ((rc = cairn_store_find(&dir, store_dir)) != 0)
 		return rc;
+	if (store_is_uri(dir))
+		goto connect; /* a URI names its store outright */
 	bool walked =
 	    !explicit_dir && strlen(dir) >= 7 && strcmp(dir + strlen(dir) - 7, "/.cairn") == 0;
 	if (!path_is_dir(dir)) {
@@ -278,6 +382,7 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 			goto done;
 		}
 	}
+connect:
 	if ((rc = store_alloc(&s, dir)) != 0)
 		goto done;
 	if ((rc = s->ops->open(s, true)) != 0 || (rc = objects_attach(s)) != 0)

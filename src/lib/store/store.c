@@ -65,15 +65,16 @@ void store_unlock(cairn_store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Which backend opens a store location, first match wins.  Today every
- * location is a directory (SQLite in dir/cairn.db).  A URI will be
- * recognised by its scheme here, ahead of the directory entry:
- * {"postgresql://", &store_pg_ops} (issue 13), {"https://",
- * &store_remote_ops} (issue 14). */
+/* Which backend opens a store location, first match wins: a URI by its
+ * scheme (postgresql:// and postgres://: PostgreSQL through libpq), anything
+ * else is a directory (SQLite in dir/cairn.db).  {"https://",
+ * &store_remote_ops} (issue 14) will be an entry ahead of the directory. */
 static const struct {
 	const char *scheme; /* NULL: anything else, a directory */
 	const store_ops *ops;
 } backends[] = {
+    {"postgresql://", &store_pg_ops},
+    {"postgres://", &store_pg_ops},
     {NULL, &store_sqlite_ops},
 };
 
@@ -85,6 +86,14 @@ const store_ops *store_backend_for(const char *location)
 		    strncmp(location, backends[i].scheme, strlen(backends[i].scheme)) == 0)
 			return backends[i].ops;
 	return backends[n - 1].ops;
+}
+
+/* An op the store's backend leaves NULL (not written yet): one clear error
+ * instead of a call through NULL. */
+int store_unsupported(cairn_store *s, const char *what)
+{
+	return err_set(CAIRN_ESTORE, "%s is not supported by the %s backend yet", what,
+	               s->ops->name);
 }
 
 int store_schema_latest(void)
@@ -132,6 +141,8 @@ int store_setting_put(cairn_store *s, const char *key, const char *value)
 
 int store_schema_version(cairn_store *s, int *out)
 {
+	if (!s->ops->schema_version)
+		return store_unsupported(s, "schema version");
 	store_lock(s);
 	int rc = s->ops->schema_version(s, out);
 	store_unlock(s);
@@ -140,6 +151,8 @@ int store_schema_version(cairn_store *s, int *out)
 
 int store_migrate(cairn_store *s, int target)
 {
+	if (!s->ops->migrate)
+		return store_unsupported(s, "migrate");
 	store_lock(s);
 	int rc = s->ops->migrate(s, target);
 	store_unlock(s);
@@ -148,6 +161,8 @@ int store_migrate(cairn_store *s, int target)
 
 int store_read_begin(cairn_store *s, bool *own)
 {
+	if (!s->ops->read_begin)
+		return store_unsupported(s, "read begin");
 	store_lock(s);
 	int rc = s->ops->read_begin(s, own);
 	store_unlock(s);
@@ -156,6 +171,8 @@ int store_read_begin(cairn_store *s, bool *own)
 
 void store_read_end(cairn_store *s, bool own)
 {
+	if (!s->ops->read_end)
+		return;
 	store_lock(s);
 	s->ops->read_end(s, own);
 	store_unlock(s);
@@ -166,6 +183,8 @@ void store_read_end(cairn_store *s, bool own)
 int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, size_t ntags,
                      char out_id[33], int64_t *out_rid, int64_t *out_seq, char **out_name)
 {
+	if (!s->ops->run_insert)
+		return store_unsupported(s, "run insert");
 	store_lock(s);
 	int rc = s->ops->run_insert(s, r, tags, ntags, out_id, out_rid, out_seq, out_name);
 	store_unlock(s);
@@ -175,6 +194,8 @@ int store_run_insert(cairn_store *s, const run_row *r, const char *const *tags, 
 int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t *out_rid,
                      char out_id[33])
 {
+	if (!s->ops->run_lookup)
+		return store_unsupported(s, "run lookup");
 	store_lock(s);
 	int rc = s->ops->run_lookup(s, id, include_deleted, out_rid, out_id);
 	store_unlock(s);
@@ -184,6 +205,8 @@ int store_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64
 int store_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_project,
                     int64_t *out_seq)
 {
+	if (!s->ops->run_names)
+		return store_unsupported(s, "run names");
 	store_lock(s);
 	int rc = s->ops->run_names(s, rid, out_name, out_project, out_seq);
 	store_unlock(s);
@@ -192,6 +215,8 @@ int store_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_pro
 
 int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value)
 {
+	if (!s->ops->run_set_text)
+		return store_unsupported(s, "run set text");
 	store_lock(s);
 	int rc = s->ops->run_set_text(s, rid, column, value);
 	store_unlock(s);
@@ -200,6 +225,8 @@ int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const ch
 
 int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end)
 {
+	if (!s->ops->run_finish)
+		return store_unsupported(s, "run finish");
 	store_lock(s);
 	int rc = s->ops->run_finish(s, rid, st, exit_code, end);
 	store_unlock(s);
@@ -208,6 +235,8 @@ int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code
 
 int store_heartbeat(cairn_store *s, int64_t rid, double now)
 {
+	if (!s->ops->heartbeat)
+		return store_unsupported(s, "heartbeat");
 	store_lock(s);
 	int rc = s->ops->heartbeat(s, rid, now);
 	store_unlock(s);
@@ -216,6 +245,8 @@ int store_heartbeat(cairn_store *s, int64_t rid, double now)
 
 int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 {
+	if (!s->ops->run_delete)
+		return store_unsupported(s, "run delete");
 	store_lock(s);
 	int rc = s->ops->run_delete(s, rid, purge, orphans);
 	store_unlock(s);
@@ -226,6 +257,8 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 
 int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 {
+	if (!s->ops->key_intern)
+		return store_unsupported(s, "key intern");
 	store_lock(s);
 	int rc = s->ops->key_intern(s, name, out_kid);
 	store_unlock(s);
@@ -235,6 +268,8 @@ int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
                     bool overwrite)
 {
+	if (!s->ops->param_put)
+		return store_unsupported(s, "param put");
 	store_lock(s);
 	int rc = s->ops->param_put(s, rid, key, v, overwrite);
 	store_unlock(s);
@@ -244,6 +279,8 @@ int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_va
 int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
                           const cairn_value *values, size_t n, bool overwrite)
 {
+	if (!s->ops->params_put_many)
+		return store_unsupported(s, "params put many");
 	store_lock(s);
 	int rc = s->ops->params_put_many(s, rid, keys, values, n, overwrite);
 	store_unlock(s);
@@ -252,6 +289,8 @@ int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
 
 int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 {
+	if (!s->ops->tag_put)
+		return store_unsupported(s, "tag put");
 	store_lock(s);
 	int rc = s->ops->tag_put(s, rid, tag, remove);
 	store_unlock(s);
@@ -260,6 +299,8 @@ int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 
 int store_property_put(cairn_store *s, int64_t rid, const char *key, const char *value)
 {
+	if (!s->ops->property_put)
+		return store_unsupported(s, "property put");
 	store_lock(s);
 	int rc = s->ops->property_put(s, rid, key, value);
 	store_unlock(s);
@@ -270,6 +311,8 @@ int store_property_put(cairn_store *s, int64_t rid, const char *key, const char 
 
 int store_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step)
 {
+	if (!s->ops->metric_last_step)
+		return store_unsupported(s, "metric last step");
 	store_lock(s);
 	int rc = s->ops->metric_last_step(s, rid, kid, out_step);
 	store_unlock(s);
@@ -278,6 +321,8 @@ int store_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *ou
 
 int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 {
+	if (!s->ops->metrics_insert)
+		return store_unsupported(s, "metrics insert");
 	store_lock(s);
 	int rc = s->ops->metrics_insert(s, pts, n);
 	store_unlock(s);
@@ -287,6 +332,8 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 int store_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out)
 {
 	memset(out, 0, sizeof *out);
+	if (!s->ops->metric_points)
+		return store_unsupported(s, "metric points");
 	store_lock(s);
 	int rc = s->ops->metric_points(s, rid, key, out);
 	store_unlock(s);
@@ -306,6 +353,8 @@ void store_points_free(store_points *p)
 int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
                              buf *out)
 {
+	if (!s->ops->metric_sample_json)
+		return store_unsupported(s, "metric sample json");
 	store_lock(s);
 	int rc = s->ops->metric_sample_json(s, rid, key, max_points, out);
 	store_unlock(s);
@@ -317,6 +366,8 @@ int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_
 int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                        const char *media_type, const char *kind, const char *key, int64_t step)
 {
+	if (!s->ops->artifact_put)
+		return store_unsupported(s, "artifact put");
 	store_lock(s);
 	int rc = s->ops->artifact_put(s, rid, path, oid, size, media_type, kind, key, step);
 	store_unlock(s);
@@ -326,6 +377,8 @@ int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char
 int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
                           char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media)
 {
+	if (!s->ops->artifact_lookup)
+		return store_unsupported(s, "artifact lookup");
 	store_lock(s);
 	int rc = s->ops->artifact_lookup(s, rid, path, out_oid, out_size, out_media);
 	store_unlock(s);
@@ -334,6 +387,8 @@ int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
 
 int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed)
 {
+	if (!s->ops->objects_sweep)
+		return store_unsupported(s, "objects sweep");
 	store_lock(s);
 	int rc = s->ops->objects_sweep(s, candidates, out_removed);
 	store_unlock(s);
@@ -345,6 +400,8 @@ int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_remov
 int store_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (*out_oids)[65],
                        int64_t *out_sizes)
 {
+	if (!s->ops->code_map_get)
+		return store_unsupported(s, "code map get");
 	store_lock(s);
 	int rc = s->ops->code_map_get(s, keys, n, out_oids, out_sizes);
 	store_unlock(s);
@@ -354,6 +411,8 @@ int store_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (
 int store_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],
                        const int64_t *sizes, size_t n)
 {
+	if (!s->ops->code_map_put)
+		return store_unsupported(s, "code map put");
 	store_lock(s);
 	int rc = s->ops->code_map_put(s, keys, oids, sizes, n);
 	store_unlock(s);
@@ -364,6 +423,8 @@ int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const ch
                        const char *remote, int dirty, const char *code_oid, const char (*refs)[65],
                        size_t nrefs)
 {
+	if (!s->ops->run_code_set)
+		return store_unsupported(s, "run code set");
 	store_lock(s);
 	int rc = s->ops->run_code_set(s, rid, commit, branch, remote, dirty, code_oid, refs, nrefs);
 	store_unlock(s);
@@ -372,6 +433,8 @@ int store_run_code_set(cairn_store *s, int64_t rid, const char *commit, const ch
 
 int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
 {
+	if (!s->ops->run_env_set)
+		return store_unsupported(s, "run env set");
 	store_lock(s);
 	int rc = s->ops->run_env_set(s, rid, env_oid);
 	store_unlock(s);
@@ -380,6 +443,8 @@ int store_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
 
 int store_run_code_oid(cairn_store *s, int64_t rid, char out[65])
 {
+	if (!s->ops->run_code_oid)
+		return store_unsupported(s, "run code oid");
 	store_lock(s);
 	int rc = s->ops->run_code_oid(s, rid, out);
 	store_unlock(s);
@@ -389,6 +454,8 @@ int store_run_code_oid(cairn_store *s, int64_t rid, char out[65])
 int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
                           int64_t mtime_ns, int64_t ctime_ns, char *out, size_t outsz)
 {
+	if (!s->ops->hash_cache_get1)
+		return store_unsupported(s, "hash cache get1");
 	store_lock(s);
 	int rc = s->ops->hash_cache_get1(s, dev, ino, algo, size, mtime_ns, ctime_ns, out, outsz);
 	store_unlock(s);
@@ -398,6 +465,8 @@ int store_hash_cache_get1(cairn_store *s, int64_t dev, int64_t ino, const char *
 int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *algo, int64_t size,
                           int64_t mtime_ns, int64_t ctime_ns, const char *digest)
 {
+	if (!s->ops->hash_cache_put1)
+		return store_unsupported(s, "hash cache put1");
 	store_lock(s);
 	int rc = s->ops->hash_cache_put1(s, dev, ino, algo, size, mtime_ns, ctime_ns, digest);
 	store_unlock(s);
@@ -409,6 +478,8 @@ int store_hash_cache_put1(cairn_store *s, int64_t dev, int64_t ino, const char *
 int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size_t n,
                             int64_t *out_found)
 {
+	if (!s->ops->hash_cache_lookup)
+		return store_unsupported(s, "hash cache lookup");
 	store_lock(s);
 	int rc = s->ops->hash_cache_lookup(s, algo, files, n, out_found);
 	store_unlock(s);
@@ -417,6 +488,8 @@ int store_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size
 
 int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t n)
 {
+	if (!s->ops->hash_cache_put)
+		return store_unsupported(s, "hash cache put");
 	store_lock(s);
 	int rc = s->ops->hash_cache_put(s, algo, files, n);
 	store_unlock(s);
@@ -425,6 +498,8 @@ int store_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t 
 
 int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 {
+	if (!s->ops->dataset_put)
+		return store_unsupported(s, "dataset put");
 	store_lock(s);
 	int rc = s->ops->dataset_put(s, rid, d);
 	store_unlock(s);
@@ -434,6 +509,8 @@ int store_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_row **out,
                        size_t *out_n)
 {
+	if (!s->ops->dataset_list)
+		return store_unsupported(s, "dataset list");
 	store_lock(s);
 	int rc = s->ops->dataset_list(s, rid, name, out, out_n);
 	store_unlock(s);
@@ -444,6 +521,8 @@ int store_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_ro
 
 int store_project_list_json(cairn_store *s, buf *out)
 {
+	if (!s->ops->project_list_json)
+		return store_unsupported(s, "project list json");
 	store_lock(s);
 	int rc = s->ops->project_list_json(s, out);
 	store_unlock(s);
@@ -452,6 +531,8 @@ int store_project_list_json(cairn_store *s, buf *out)
 
 int store_run_columns_json(cairn_store *s, const char *project, buf *out)
 {
+	if (!s->ops->run_columns_json)
+		return store_unsupported(s, "run columns json");
 	store_lock(s);
 	int rc = s->ops->run_columns_json(s, project, out);
 	store_unlock(s);
@@ -464,6 +545,8 @@ int store_trial_claim(cairn_store *s, int64_t sweep_rid, int64_t budget, const c
                       cairn_sweep_suggest_fn suggest, void *ctx, int64_t *out_trial,
                       char **out_params)
 {
+	if (!s->ops->trial_claim)
+		return store_unsupported(s, "trial claim");
 	store_lock(s);
 	int rc =
 	    s->ops->trial_claim(s, sweep_rid, budget, owner, suggest, ctx, out_trial, out_params);
@@ -474,6 +557,8 @@ int store_trial_claim(cairn_store *s, int64_t sweep_rid, int64_t budget, const c
 int store_trial_set(cairn_store *s, int64_t sweep_rid, int64_t trial, cairn_trial_state state,
                     int64_t run_rid, double value)
 {
+	if (!s->ops->trial_set)
+		return store_unsupported(s, "trial set");
 	store_lock(s);
 	int rc = s->ops->trial_set(s, sweep_rid, trial, state, run_rid, value);
 	store_unlock(s);
@@ -482,6 +567,8 @@ int store_trial_set(cairn_store *s, int64_t sweep_rid, int64_t trial, cairn_tria
 
 int store_trials_requeue(cairn_store *s, int64_t sweep_rid, int64_t *out_n)
 {
+	if (!s->ops->trials_requeue)
+		return store_unsupported(s, "trials requeue");
 	store_lock(s);
 	int rc = s->ops->trials_requeue(s, sweep_rid, out_n);
 	store_unlock(s);
@@ -490,6 +577,8 @@ int store_trials_requeue(cairn_store *s, int64_t sweep_rid, int64_t *out_n)
 
 int store_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n)
 {
+	if (!s->ops->trial_list)
+		return store_unsupported(s, "trial list");
 	store_lock(s);
 	int rc = s->ops->trial_list(s, sweep_rid, out, out_n);
 	store_unlock(s);
@@ -498,6 +587,8 @@ int store_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t 
 
 int store_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33])
 {
+	if (!s->ops->sweep_child_find)
+		return store_unsupported(s, "sweep child find");
 	store_lock(s);
 	int rc = s->ops->sweep_child_find(s, sweep_rid, name, out_id);
 	store_unlock(s);
@@ -506,6 +597,8 @@ int store_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, 
 
 int store_run_reopen(cairn_store *s, int64_t rid)
 {
+	if (!s->ops->run_reopen)
+		return store_unsupported(s, "run reopen");
 	store_lock(s);
 	int rc = s->ops->run_reopen(s, rid);
 	store_unlock(s);
@@ -520,6 +613,8 @@ int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_
 	*out = NULL;
 	if (n > STORE_RECORD_BATCH)
 		return err_set(CAIRN_EINVALID, "too many runs in one batch");
+	if (!s->ops->records_load)
+		return store_unsupported(s, "records load");
 	store_lock(s);
 	int rc = s->ops->records_load(s, rids, n, with_artifacts, out);
 	store_unlock(s);
@@ -529,6 +624,8 @@ int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_
 int store_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
                        size_t *out_n)
 {
+	if (!s->ops->run_list_ids)
+		return store_unsupported(s, "run list ids");
 	store_lock(s);
 	int rc = s->ops->run_list_ids(s, o, out_rids, out_n);
 	store_unlock(s);

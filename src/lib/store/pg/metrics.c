@@ -1,0 +1,297 @@
+/*
+ * lib/store/pg/metrics.c — the PostgreSQL backend's metric points: a batch
+ * from the writer goes in as one transaction with its summaries and tiles,
+ * through PostgreSQL's fast paths; and the full history of a series.
+ *
+ * Bulk ingest.  The points of a batch (64k from the writer) go in with one
+ * COPY ... FROM STDIN straight into metric_points, inside a savepoint.  A
+ * point that is already stored (the same run, key, step and millisecond:
+ * SQLite's INSERT OR REPLACE replaces it) makes that COPY fail with a unique
+ * violation; then the savepoint is rolled back and the batch takes the slow
+ * path: COPY into a temporary staging table, then one INSERT ... SELECT
+ * DISTINCT ON ... ON CONFLICT DO UPDATE (the last of equal points wins, as in
+ * SQLite).  The batch is folded in C into one summary per series and one
+ * accumulator per 256-step tile first (as sqlite/metrics.c and tiles.c do),
+ * and those go in as one multi-row upsert each (INSERT ... SELECT FROM
+ * unnest(array parameters) ON CONFLICT DO UPDATE): a handful of round trips
+ * per batch, never one per point.
+ *
+ * Invariants: metric_summary and metric_tiles change in the same
+ * transaction as the points, so reads never scan points; a summary's
+ * `last` is the value with the greatest (step, ts); NaN is NULL and min/max
+ * ignore it.
+ * Thread-safety: called with the store's lock held (pg.h).
+ */
+#include "lib/store/pg/pg.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pg_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step)
+{
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_int(&p, rid);
+	pg_param_int(&p, kid);
+	bool found = false;
+	int rc = pg_query_int(s, "read the metric summary",
+	                      "SELECT last_step FROM metric_summary WHERE rid = $1 AND kid = $2",
+	                      &p, out_step, &found);
+	if (rc == 0 && !found)
+		*out_step = -1;
+	return rc;
+}
+
+typedef struct summ {
+	int64_t rid, kid;
+	double last, min, max;
+	int64_t last_step, last_ts, count;
+	bool used, has_minmax;
+} summ;
+
+static size_t summ_hash(int64_t rid, int64_t kid)
+{
+	uint64_t h = (uint64_t)rid * 0x9E3779B97F4A7C15ull ^ (uint64_t)kid * 0xC2B2AE3D27D4EB4Full;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The batch folded into per-(run, key) summaries: *out (cap entries, the
+ * used ones marked) or ENOMEM. */
+static int fold_summaries(const mpoint *pts, size_t n, summ **out, size_t *out_cap)
+{
+	size_t cap = 64, nused = 0;
+	while (cap < n * 2 && cap < 65536)
+		cap *= 2;
+	summ *tab = calloc(cap, sizeof *tab);
+	if (!tab)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const mpoint *p = &pts[i];
+		if (nused + 1 > cap * 3 / 4) {
+			size_t ncap = cap * 2;
+			summ *nt = calloc(ncap, sizeof *nt);
+			if (!nt) {
+				free(tab);
+				return err_set(CAIRN_ENOMEM, "out of memory");
+			}
+			for (size_t j = 0; j < cap; j++) {
+				if (!tab[j].used)
+					continue;
+				size_t k = summ_hash(tab[j].rid, tab[j].kid) & (ncap - 1);
+				while (nt[k].used)
+					k = (k + 1) & (ncap - 1);
+				nt[k] = tab[j];
+			}
+			free(tab);
+			tab = nt;
+			cap = ncap;
+		}
+		size_t h = summ_hash(p->rid, p->kid) & (cap - 1);
+		while (tab[h].used && (tab[h].rid != p->rid || tab[h].kid != p->kid))
+			h = (h + 1) & (cap - 1);
+		summ *e = &tab[h];
+		if (!e->used) {
+			nused++;
+			e->used = true;
+			e->rid = p->rid;
+			e->kid = p->kid;
+			e->last = p->value;
+			e->last_step = p->step;
+			e->last_ts = p->ts_ms;
+		} else if (p->step > e->last_step ||
+		           (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
+			e->last = p->value;
+			e->last_step = p->step;
+			e->last_ts = p->ts_ms;
+		}
+		e->count++;
+		if (!isnan(p->value)) {
+			if (!e->has_minmax || p->value < e->min)
+				e->min = p->value;
+			if (!e->has_minmax || p->value > e->max)
+				e->max = p->value;
+			e->has_minmax = true;
+		}
+	}
+	*out = tab;
+	*out_cap = cap;
+	return 0;
+}
+
+static int put_summaries(cairn_store *s, const summ *tab, size_t cap)
+{
+	buf a[8];
+	bool f[8];
+	for (int k = 0; k < 8; k++) {
+		buf_init(&a[k]);
+		buf_putc(&a[k], '{');
+		f[k] = true;
+	}
+	for (size_t i = 0; i < cap; i++) {
+		const summ *e = &tab[i];
+		if (!e->used)
+			continue;
+		pg_array_int_add(&a[0], &f[0], e->rid);
+		pg_array_int_add(&a[1], &f[1], e->kid);
+		pg_array_double_add(&a[2], &f[2], e->last);
+		pg_array_int_add(&a[3], &f[3], e->last_step);
+		pg_array_int_add(&a[4], &f[4], e->last_ts);
+		pg_array_double_add(&a[5], &f[5], e->has_minmax ? e->min : NAN);
+		pg_array_double_add(&a[6], &f[6], e->has_minmax ? e->max : NAN);
+		pg_array_int_add(&a[7], &f[7], e->count);
+	}
+	pg_params p = PG_PARAMS_INIT;
+	bool ok = true;
+	for (int k = 0; k < 8; k++) {
+		buf_putc(&a[k], '}');
+		ok &= buf_ok(&a[k]);
+		pg_param_text(&p, a[k].ptr);
+	}
+	int rc =
+	    ok ? pg_run(s, "update metric summaries",
+	                "INSERT INTO metric_summary AS m(rid, kid, last, last_step, last_ts, min,"
+	                " max, count) SELECT * FROM unnest($1::bigint[], $2::bigint[],"
+	                " $3::float8[], $4::bigint[], $5::bigint[], $6::float8[], $7::float8[],"
+	                " $8::bigint[]) ON CONFLICT(rid, kid) DO UPDATE SET"
+	                " last = CASE WHEN excluded.last_step > m.last_step OR"
+	                "   (excluded.last_step = m.last_step AND excluded.last_ts >= m.last_ts)"
+	                "   THEN excluded.last ELSE m.last END,"
+	                " last_ts = CASE WHEN excluded.last_step > m.last_step OR"
+	                "   (excluded.last_step = m.last_step AND excluded.last_ts >= m.last_ts)"
+	                "   THEN excluded.last_ts ELSE m.last_ts END,"
+	                " last_step = greatest(m.last_step, excluded.last_step),"
+	                " min = CASE WHEN m.min IS NULL OR excluded.min < m.min"
+	                "   THEN coalesce(excluded.min, m.min) ELSE m.min END,"
+	                " max = CASE WHEN m.max IS NULL OR excluded.max > m.max"
+	                "   THEN coalesce(excluded.max, m.max) ELSE m.max END,"
+	                " count = m.count + excluded.count",
+	                &p, NULL)
+	       : err_set(CAIRN_ENOMEM, "out of memory");
+	for (int k = 0; k < 8; k++)
+		buf_free(&a[k]);
+	return rc;
+}
+
+/* The points in COPY's text format. */
+static int copy_rows(const mpoint *pts, size_t n, buf *b)
+{
+	for (size_t i = 0; i < n; i++) {
+		const mpoint *p = &pts[i];
+		buf_printf(b, "%lld\t%lld\t%lld\t%lld\t", (long long)p->rid, (long long)p->kid,
+		           (long long)p->step, (long long)p->ts_ms);
+		if (isnan(p->value))
+			buf_puts(b, "\\N\n");
+		else if (isinf(p->value))
+			buf_puts(b, p->value > 0 ? "Infinity\n" : "-Infinity\n");
+		else
+			buf_printf(b, "%.17g\n", p->value);
+	}
+	return buf_ok(b) ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+}
+
+static int put_points(cairn_store *s, const mpoint *pts, size_t n)
+{
+	buf b = BUF_INIT;
+	char state[6];
+	int rc = copy_rows(pts, n, &b);
+	if (rc == 0)
+		rc = pg_script(s, "SAVEPOINT cairn_points", "store metric points");
+	if (rc == 0) {
+		rc = pg_copy_in(s, "store metric points",
+		                "COPY metric_points(rid, kid, step, ts, value) FROM STDIN", &b,
+		                state);
+		if (rc == CAIRN_ECONFLICT && strcmp(state, "23505") == 0) {
+			/* a point already stored, or twice in the batch: replace it */
+			rc = pg_script(
+			    s,
+			    "ROLLBACK TO SAVEPOINT cairn_points;"
+			    "CREATE TEMP TABLE IF NOT EXISTS cairn_stage(rid BIGINT, kid BIGINT,"
+			    " step BIGINT, ts BIGINT, value DOUBLE PRECISION,"
+			    " ord BIGSERIAL) ON COMMIT DELETE ROWS",
+			    "store metric points");
+			if (rc == 0)
+				rc = pg_copy_in(
+				    s, "store metric points",
+				    "COPY cairn_stage(rid, kid, step, ts, value) FROM STDIN", &b,
+				    state);
+			if (rc == 0)
+				rc = pg_script(
+				    s,
+				    "INSERT INTO metric_points(rid, kid, step, ts, value)"
+				    " SELECT DISTINCT ON (rid, kid, step, ts) rid, kid, step, ts,"
+				    " value FROM cairn_stage ORDER BY rid, kid, step, ts, ord DESC"
+				    " ON CONFLICT(rid, kid, step, ts) DO UPDATE SET"
+				    " value = excluded.value;"
+				    "TRUNCATE cairn_stage",
+				    "store metric points");
+		}
+	}
+	buf_free(&b);
+	return rc;
+}
+
+int pg_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
+{
+	if (n == 0)
+		return 0;
+	summ *tab = NULL;
+	size_t cap = 0;
+	int rc = fold_summaries(pts, n, &tab, &cap);
+	if (rc)
+		return rc;
+	if ((rc = pg_begin(s)) != 0)
+		goto done;
+	if ((rc = put_points(s, pts, n)) != 0 || (rc = put_summaries(s, tab, cap)) != 0 ||
+	    (rc = pg_tiles_fold(s, pts, n)) != 0) {
+		pg_rollback(s);
+		goto done;
+	}
+	rc = pg_commit(s);
+done:
+	free(tab);
+	return rc;
+}
+
+int pg_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out)
+{
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_int(&p, rid);
+	pg_param_text(&p, key);
+	PGresult *r = pg_exec(s, "read the metric history",
+	                      "SELECT m.step, m.ts, m.value FROM metric_points m"
+	                      " WHERE m.rid = $1 AND m.kid = (SELECT id FROM keys WHERE name = $2)"
+	                      " ORDER BY m.step, m.ts",
+	                      &p);
+	if (!r)
+		return cairn_error_last_code();
+	size_t n = (size_t)pq.ntuples(r);
+	if (n) {
+		out->step = malloc(n * sizeof *out->step);
+		out->ts_ms = malloc(n * sizeof *out->ts_ms);
+		out->value = malloc(n * sizeof *out->value);
+		if (!out->step || !out->ts_ms || !out->value) {
+			pq.clear(r);
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < n; i++) {
+			out->step[i] = pg_get_int(r, (int)i, 0);
+			out->ts_ms[i] = pg_get_int(r, (int)i, 1);
+			out->value[i] = pg_get_double(r, (int)i, 2);
+		}
+		out->n = n;
+		out->known = true;
+		pq.clear(r);
+		return 0;
+	}
+	pq.clear(r);
+	/* an empty series, or no such metric? */
+	int64_t one = 0;
+	bool found = false;
+	int rc = pg_query_int(s, "read the metric history",
+	                      "SELECT 1 FROM metric_summary m JOIN keys k ON k.id = m.kid"
+	                      " WHERE m.rid = $1 AND k.name = $2",
+	                      &p, &one, &found);
+	out->known = found;
+	return rc;
+}
