@@ -4,6 +4,13 @@
 # (CAIRN_DIR) and HOME, removed at exit.
 #
 #   CAIRN   the binary under test (default: build-san/cairn, else build/cairn)
+#   CAIRN_TEST_PG=1
+#           the store is a fresh PostgreSQL database instead (CAIRN_DIR is its
+#           URI, the objects under $T/store/objects), on the cluster
+#           CAIRN_TEST_PG_URI names or, without one, on a cluster this file
+#           starts (scripts/pg-cluster) and removes at exit.  A test file about
+#           the directory layout, or one that needs what the postgresql backend
+#           does not do yet, calls `pg_skip REASON` after sourcing this.
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -16,12 +23,31 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cairn-e2e.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+_pg_own=
+_cleanup() {
+	[ -n "$_pg_own" ] && "$ROOT/scripts/pg-cluster" stop "$_pg_own"
+	rm -rf "$T"
+}
+trap _cleanup EXIT
 export HOME=$T/home
 mkdir -p "$HOME"
 unset CAIRN_RUN_ID CAIRN_URI CAIRN_PROJECT XDG_DATA_HOME
 export CAIRN_DIR=$T/store
 mkdir -p "$CAIRN_DIR"
+PG=
+OBJECTS=$CAIRN_DIR/objects # where the store's object files are, on either backend
+if [ "${CAIRN_TEST_PG:-}" = 1 ]; then
+	PG=1
+	if [ -z "${CAIRN_TEST_PG_URI:-}" ]; then
+		_pg_own=$("$ROOT/scripts/pg-cluster" start) || exit 1
+		CAIRN_TEST_PG_URI=$_pg_own
+	fi
+	_db=$("$ROOT/scripts/pg-cluster" createdb "$CAIRN_TEST_PG_URI" "e$$_${RANDOM}") || exit 1
+	export CAIRN_DIR="$_db&objects=$T/store/objects"
+	OBJECTS=$T/store/objects
+fi
+# pg_skip REASON: on PostgreSQL, skip this whole file (TAP's skip_all)
+pg_skip() { if [ -n "$PG" ]; then echo "1..0 # SKIP on postgresql: $1"; exit 0; fi; }
 cd "$T"
 export NO_COLOR=1
 
