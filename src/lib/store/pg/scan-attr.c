@@ -96,14 +96,9 @@ attr_sql pgscan_attr(qattr a)
 		                  0,
 		                  false};
 	case QA_HOST:
-		return (attr_sql){"host" C,
-		                  "host IS NOT NULL",
-		                  "(host IS NOT NULL AND host != '')",
-		                  F,
-		                  0,
-		                  0,
-		                  0,
-		                  false};
+		return (attr_sql){
+		    "host" C, "host IS NOT NULL", "(host IS NOT NULL AND host != '')", F, 0, 0, 0,
+		    false};
 	case QA_COMMIT:
 		return (attr_sql){"git_commit",
 		                  "git_commit IS NOT NULL",
@@ -132,8 +127,8 @@ attr_sql pgscan_attr(qattr a)
 		                  0,
 		                  false};
 	case QA_DIRTY:
-		return (attr_sql){
-		    "git_dirty", "git_dirty IS NOT NULL", "git_dirty = 1", F, 0, 0, 0, true};
+		return (attr_sql){"git_dirty", "git_dirty IS NOT NULL", "git_dirty = 1", F, 0, 0, 0,
+		                  true};
 	case QA_COMMAND:
 		return (attr_sql){"command" C,
 		                  "command IS NOT NULL",
@@ -147,14 +142,9 @@ attr_sql pgscan_attr(qattr a)
 		return (attr_sql){
 		    "coalesce(note, '')" C, NULL, "coalesce(note, '') != ''", F, 0, 0, 0, false};
 	case QA_EXIT_CODE:
-		return (attr_sql){"exit_code",
-		                  "exit_code IS NOT NULL",
-		                  "exit_code IS NOT NULL",
-		                  F,
-		                  0,
-		                  0,
-		                  0,
-		                  true};
+		return (attr_sql){
+		    "exit_code", "exit_code IS NOT NULL", "exit_code IS NOT NULL", F, 0, 0, 0,
+		    true};
 	case QA_PARENT:
 		return (attr_sql){"(SELECT p.id FROM runs p WHERE p.rid = runs.parent_rid)",
 		                  "parent_rid IS NOT NULL",

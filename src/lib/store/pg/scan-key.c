@@ -180,8 +180,7 @@ static void col_num(const PGresult *r, int row, int col, bool is_int, sval *v)
 }
 
 /* The value columns of a row (starting at column c0) as an sval. */
-static int read_val(store_scan_ctx *q, const skey *k, const PGresult *r, int row, int c0,
-                    sval *v)
+static int read_val(store_scan_ctx *q, const skey *k, const PGresult *r, int row, int c0, sval *v)
 {
 	memset(v, 0, sizeof *v);
 	bool null = pg_isnull(r, row, c0);
@@ -239,8 +238,8 @@ static int read_val(store_scan_ctx *q, const skey *k, const PGresult *r, int row
 
 #define GATHER_CHUNK 8192 /* runs per statement when looking runs up */
 
-int pgscan_gather(store_scan_ctx *q, const store_key *key, const int64_t *rids, size_t n, sval *vals,
-                size_t stride, bool by_probe)
+int pgscan_gather(store_scan_ctx *q, const store_key *key, const int64_t *rids, size_t n,
+                  sval *vals, size_t stride, bool by_probe)
 {
 	const skey *k = key->impl;
 	if (n == 0)
@@ -426,7 +425,7 @@ static bool same_group(const sval *a, const sval *b)
 }
 
 int pgscan_group_values(store_scan_ctx *q, const store_key *key, store_groups *g,
-                      int (*each)(void *arg, const sval *v, int32_t id), void *arg)
+                        int (*each)(void *arg, const sval *v, int32_t id), void *arg)
 {
 	const skey *k = key->impl;
 	buf sql = BUF_INIT;

@@ -402,7 +402,8 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 		cb_sql(&c, "TRUE");
 		if (sc->test == STORE_TRUTHY || sc->test == STORE_PRESENT)
 			return emit(q, out, "tags", &c, STORE_COST_FULL);
-		return emit(q, out, "tags", &c, pgscan_text_cond(q, &c, "tag", sc, STORE_COST_RANGE));
+		return emit(q, out, "tags", &c,
+		            pgscan_text_cond(q, &c, "tag", sc, STORE_COST_RANGE));
 	case STORE_SRC_RUN: return prepare_run(q, sc, out);
 	}
 	return err_set(CAIRN_ERROR, "internal: unknown scan");
