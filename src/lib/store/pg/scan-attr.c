@@ -26,6 +26,7 @@
  * whose heartbeat is older than the store's stale time is crashed, so those
  * expressions take the stale time (and now) as bound values.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "lib/store/pg/scan-sql.h"
@@ -375,4 +376,118 @@ int pgscan_text_cond(store_scan_ctx *q, cb *c, const char *col, const store_scan
 		cb_txt(c, sc->text);
 		return cost;
 	}
+}
+
+/* --- numbers, compared exactly ---------------------------------------------------------
+ * SQLite compares an integer with a real exactly (sqlite3IntFloatCompare);
+ * PostgreSQL turns an int8 compared with a float8 into a float8, which
+ * rounds past 2^53.  So a literal of the other kind than the column is
+ * turned here into a condition of the column's kind with the same answer:
+ * an integer column against a real (its floor, its ceiling, or an answer
+ * for every value), a real column against an integer (the doubles on either
+ * side of it when it has none of its own). */
+
+#define TWO63 9223372036854775808.0
+
+static void cond_const(cb *c, bool v)
+{
+	cb_sql(c, v ? "TRUE" : "FALSE");
+}
+
+static void cond_col(store_scan_ctx *q, cb *c, const char *col, const attr_sql *as, qop op)
+{
+	cb_sql(c, col);
+	if (as)
+		pgscan_attr_binds(q, as, c, false);
+	cb_sql(c, op_sql[op]);
+	cb_sql(c, "?");
+}
+
+void pgscan_num_cond(store_scan_ctx *q, cb *c, const char *col, bool col_int, const attr_sql *as,
+                     const store_scan *sc)
+{
+	qop op = sc->op;
+	bool lt = op == QO_LT || op == QO_LE, gt = op == QO_GT || op == QO_GE;
+	if (col_int == sc->is_int) {
+		cond_col(q, c, col, as, op);
+		if (sc->is_int)
+			cb_int(c, sc->i);
+		else
+			cb_dbl(c, sc->num);
+		return;
+	}
+	if (col_int) {
+		/* an integer column, a real literal */
+		double d = sc->num;
+		if (d >= TWO63 || d < -TWO63) {
+			if (op == QO_NE || (d > 0 ? lt : gt)) {
+				cb_sql(c, col);
+				if (as)
+					pgscan_attr_binds(q, as, c, false);
+				cb_sql(c, " IS NOT NULL");
+			} else {
+				cond_const(c, false);
+			}
+			return;
+		}
+		double fl = floor(d);
+		if (fl == d) {
+			cond_col(q, c, col, as, op);
+			cb_int(c, (int64_t)d);
+		} else if (lt || gt) {
+			cond_col(q, c, col, as, lt ? QO_LE : QO_GE);
+			cb_int(c, (int64_t)(lt ? fl : ceil(d)));
+		} else if (op == QO_NE) {
+			cb_sql(c, col);
+			if (as)
+				pgscan_attr_binds(q, as, c, false);
+			cb_sql(c, " IS NOT NULL");
+		} else {
+			cond_const(c, false);
+		}
+		return;
+	}
+	/* a real column, an integer literal */
+	int64_t i = sc->i;
+	double d = (double)i;
+	bool exact = d < TWO63 && (int64_t)d == i;
+	if (exact) {
+		cond_col(q, c, col, as, op);
+		cb_dbl(c, d);
+		return;
+	}
+	bool below = d < TWO63 && (int64_t)d < i; /* the double is below the integer */
+	double lo = below ? d : nextafter(d, -INFINITY), hi = below ? nextafter(d, INFINITY) : d;
+	if (lt || gt) {
+		cond_col(q, c, col, as, lt ? QO_LE : QO_GE);
+		cb_dbl(c, lt ? lo : hi);
+	} else if (op == QO_NE) {
+		cb_sql(c, col);
+		if (as)
+			pgscan_attr_binds(q, as, c, false);
+		cb_sql(c, " IS NOT NULL");
+	} else {
+		cond_const(c, false);
+	}
+}
+
+void pgscan_param_num_cond(store_scan_ctx *q, cb *c, const store_scan *sc)
+{
+	/* the range the index answers, a superset (equal values round alike) … */
+	double w = sc->is_int ? (double)sc->i : sc->num;
+	qop wide = sc->op == QO_LT || sc->op == QO_LE   ? QO_LE
+	           : sc->op == QO_GT || sc->op == QO_GE ? QO_GE
+	                                                : sc->op;
+	if (wide != QO_NE) {
+		cb_sql(c, " AND num");
+		cb_sql(c, op_sql[wide]);
+		cb_sql(c, "?");
+		cb_dbl(c, w);
+	}
+	/* … then each type exactly: an int's ival, a float's num */
+	cb_sql(c, " AND type IN (1, 2) AND CASE WHEN type = 1 THEN ");
+	pgscan_num_cond(q, c, "ival", true, NULL, sc);
+	cb_sql(c, " ELSE ");
+	pgscan_num_cond(q, c, "num", false, NULL, sc);
+	cb_sql(c, " END");
 }

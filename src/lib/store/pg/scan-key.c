@@ -91,8 +91,8 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 			k->nstretch = 2;
 			int nums = desc ? 1 : 0, strs = 1 - nums;
 			k->walk_cond[nums] = "num IS NOT NULL";
-			snprintf(k->walk_order[nums], sizeof k->walk_order[0], "num %s, type %s",
-			         dir, dir);
+			snprintf(k->walk_order[nums], sizeof k->walk_order[0],
+			         "num %s, type %s, ival %s", dir, dir, dir);
 			k->walk_cond[strs] = "sval IS NOT NULL";
 			snprintf(k->walk_order[strs], sizeof k->walk_order[0], "sval %s", dir);
 		}

@@ -118,6 +118,14 @@ void pgscan_attr_binds(store_scan_ctx *q, const attr_sql *a, cb *c, bool for_pre
 /* " AND col <test> ?" for a text test (compare, glob, LIKE, ILIKE, hex
  * prefix); returns the part's cost (a pattern without a literal prefix reads
  * the key's rows, not a range).  col compares in the "C" collation (bytes). */
+/* "col op literal" (no leading AND) with SQLite's exact answer when one is
+ * an integer and the other a real; col_int: the column holds integers; as:
+ * the attribute whose expression col is (its binds follow col), or NULL. */
+void pgscan_num_cond(store_scan_ctx *q, cb *c, const char *col, bool col_int, const attr_sql *as,
+                     const store_scan *sc);
+/* " AND ..." for a param's numeric comparison: an index range on num, then
+ * ints by ival and floats by num, each exactly. */
+void pgscan_param_num_cond(store_scan_ctx *q, cb *c, const store_scan *sc);
 int pgscan_text_cond(store_scan_ctx *q, cb *c, const char *col, const store_scan *sc, int cost);
 
 /* scan.c */

@@ -223,26 +223,16 @@ static int emit_whole(store_scan_ctx *q, store_parts *out, int whole)
 
 static const char *const op_sql[] = {" = ", " != ", " < ", " <= ", " > ", " >= "};
 
-static void cb_num(cb *c, const store_scan *sc)
-{
-	if (sc->is_int)
-		cb_int(c, sc->i);
-	else
-		cb_dbl(c, sc->num);
-}
-
 /* " AND col op ?" or " AND col IS NULL" (NaN, stored as NULL). */
-static void num_cond(cb *c, const char *col, const store_scan *sc)
+static void num_cond(store_scan_ctx *q, cb *c, const char *col, bool col_int, const store_scan *sc)
 {
 	cb_sql(c, " AND ");
-	cb_sql(c, col);
 	if (sc->test == STORE_NAN) {
+		cb_sql(c, col);
 		cb_sql(c, " IS NULL");
 		return;
 	}
-	cb_sql(c, op_sql[sc->op]);
-	cb_sql(c, "?");
-	cb_num(c, sc);
+	pgscan_num_cond(q, c, col, col_int, NULL, sc);
 }
 
 static int status_parts(store_scan_ctx *q, unsigned mask, store_parts *out)
@@ -310,11 +300,7 @@ static int prepare_run(store_scan_ctx *q, const store_scan *sc, store_parts *out
 		return emit(q, out, "runs", &c, cost);
 	}
 	/* numbers and times; the expression may take the stale time and now */
-	cb_sql(&c, as.expr);
-	pgscan_attr_binds(q, &as, &c, false);
-	cb_sql(&c, op_sql[sc->op]);
-	cb_sql(&c, "?");
-	cb_num(&c, sc);
+	pgscan_num_cond(q, &c, as.expr, as.is_int, &as, sc);
 	return emit(q, out, "runs", &c, as.cost);
 }
 
@@ -334,10 +320,7 @@ static int prepare_param(store_scan_ctx *q, const store_scan *sc, store_parts *o
 		if (sc->test == STORE_NAN) {
 			cb_sql(&c, " AND num IS NULL AND type = 2");
 		} else {
-			cb_sql(&c, " AND num");
-			cb_sql(&c, op_sql[sc->op]);
-			cb_sql(&c, "? AND type IN (1, 2)");
-			cb_num(&c, sc);
+			pgscan_param_num_cond(q, &c, sc);
 		}
 		return emit(q, out, "params", &c, STORE_COST_RANGE);
 	case STORE_PT_BOOL:
@@ -367,7 +350,8 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 		cb_int(&c, sc->kid);
 		if (sc->test == STORE_PRESENT || sc->test == STORE_TRUTHY)
 			return emit(q, out, "metric_summary", &c, STORE_COST_KEY);
-		num_cond(&c, pgscan_metric_cols[sc->field], sc);
+		num_cond(q, &c, pgscan_metric_cols[sc->field],
+		         sc->field == QM_COUNT || sc->field == QM_STEP, sc);
 		return emit(q, out, "metric_summary", &c,
 		            sc->field == QM_LAST ? STORE_COST_RANGE : STORE_COST_KEY);
 	case STORE_SRC_PARAM: return prepare_param(q, sc, out);
@@ -382,7 +366,7 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 			return emit(q, out, table, &c, STORE_COST_KEY);
 		int cost = prop || sc->field == QD_DIGEST ? STORE_COST_RANGE : STORE_COST_KEY;
 		if (sc->numeric) {
-			num_cond(&c, col, sc);
+			num_cond(q, &c, col, true, sc); /* files, bytes */
 			return emit(q, out, table, &c, cost);
 		}
 		/* path, role and algo are not "C" columns: compare them as bytes */
