@@ -145,7 +145,7 @@ static int generate(PGconn *c, int nruns)
 	if (sql(c, q) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		if (strcmp(steps[i], "ANALYZE") == 0 && sql(c, "COMMIT") != 0)
+		if (strcmp(steps[i], "VACUUM ANALYZE") == 0 && sql(c, "COMMIT") != 0)
 			return -1;
 		if (sql(c, steps[i]) != 0)
 			return -1;

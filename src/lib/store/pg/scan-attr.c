@@ -473,6 +473,20 @@ void pgscan_num_cond(store_scan_ctx *q, cb *c, const char *col, bool col_int, co
 
 void pgscan_param_num_cond(store_scan_ctx *q, cb *c, const store_scan *sc)
 {
+	/* below 2^53 in magnitude a literal compares with every stored value
+	 * (an int's num included) as it would exactly: num alone answers, from
+	 * the index without the table */
+	double mag = sc->is_int ? fabs((double)sc->i) : fabs(sc->num);
+	if (mag < 9007199254740992.0) {
+		cb_sql(c, " AND num");
+		cb_sql(c, op_sql[sc->op]);
+		cb_sql(c, "? AND type IN (1, 2)");
+		if (sc->is_int)
+			cb_int(c, sc->i);
+		else
+			cb_dbl(c, sc->num);
+		return;
+	}
 	/* the range the index answers, a superset (equal values round alike) … */
 	double w = sc->is_int ? (double)sc->i : sc->num;
 	qop wide = sc->op == QO_LT || sc->op == QO_LE   ? QO_LE

@@ -166,8 +166,18 @@ static int scan_open(cairn_store *s, arena *mem, store_scan_ctx **out, store_sca
 		return rc;
 	}
 	rc = scalar_int(q, "SELECT coalesce(max(rid), 0) FROM runs", &q->maxrid);
+	/* nruns plans costs only, so it is PostgreSQL's own estimate (the last
+	 * ANALYZE's rows per page times the pages now): count(*) would read
+	 * every run on every query.  The exact count is taken when a scan needs
+	 * it (every run: are the rids dense?). */
 	if (rc == 0)
-		rc = scalar_int(q, "SELECT count(*) FROM runs", &q->nruns);
+		rc = scalar_int(q,
+		                "SELECT CASE WHEN relpages > 0 AND reltuples >= 0 THEN"
+		                " (reltuples / relpages * (pg_relation_size(oid) / 8192))::int8"
+		                " ELSE -1 END FROM pg_class WHERE oid = 'runs'::regclass",
+		                &q->nruns);
+	if (rc == 0 && (q->nruns < 0 || q->nruns > q->maxrid))
+		q->nruns = q->maxrid;
 	if (rc) {
 		scan_close(q);
 		return rc;
@@ -330,7 +340,8 @@ static int prepare_param(store_scan_ctx *q, const store_scan *sc, store_parts *o
 		cb_int(&c, sc->i);
 		return emit(q, out, "params", &c, STORE_COST_RANGE);
 	default: {
-		cb_sql(&c, " AND type = 4");
+		/* only a string has an sval: no type test, so the (kid, sval, rid)
+		 * index answers without the table */
 		int cost = pgscan_text_cond(q, &c, "sval", sc, STORE_COST_RANGE);
 		return emit(q, out, "params", &c, cost);
 	}
@@ -343,7 +354,11 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 	switch (sc->src) {
 	case STORE_SRC_ALL:
 		/* rids are dense when nothing was purged: 1..maxrid, no need to read them */
-		return emit_whole(q, out, q->nruns == q->maxrid ? W_DENSE : W_ALL);
+		{
+			int64_t n;
+			int rc = scalar_int(q, "SELECT count(*) FROM runs", &n);
+			return rc ? rc : emit_whole(q, out, n == q->maxrid ? W_DENSE : W_ALL);
+		}
 	case STORE_SRC_DELETED: return emit_whole(q, out, W_DELETED);
 	case STORE_SRC_METRIC:
 		cb_sql(&c, "kid = ?");
