@@ -19,6 +19,7 @@
 #include <math.h>
 #include <sqlite3.h>
 
+#include "lib/store/pg/pg.h"
 #include "lib/store/sqlite/sqlite.h"
 #include <ctype.h>
 #include <strings.h>
@@ -71,6 +72,11 @@ static void exec_sql(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof sql, fmt, ap);
 	va_end(ap);
+	if (unit_pg()) {
+		if (pg_script(W.u.s, sql, "set up the world") != 0)
+			fail_msg("%s: %s", sql, cairn_error_last());
+		return;
+	}
 	char *err = NULL;
 	if (sqlite3_exec(store_sqlite_db(W.u.s), sql, NULL, NULL, &err) != SQLITE_OK)
 		fail_msg("%s: %s", sql, err);
@@ -232,7 +238,8 @@ static void build_world(void)
 			                 : "NULL",
 			         (long long)rid);
 		}
-		exec_sql("UPDATE runs SET user = %s, host = 'h%d' WHERE rid = %lld",
+		exec_sql("UPDATE runs SET %s = %s, host = 'h%d' WHERE rid = %lld",
+		         unit_pg() ? "user_name" : "user",
 		         rn(5)   ? "'u1'"
 		         : rn(2) ? "'u2'"
 		                 : "NULL",

@@ -3,10 +3,10 @@
  * (lib/store/backend.h), chosen by store_backend_for for a postgresql:// or
  * postgres:// location.  An op left NULL is one this backend does not do
  * yet: its dispatcher answers "... is not supported by the postgresql
- * backend yet" (store.c).  The planner's scans (scan) are still to come, so
- * queries (cairn ls with a filter or sort, the query API) say so.
+ * backend yet" (store.c).  The planner's scans are scan.c's (scan-sql.h).
  */
 #include "lib/store/pg/pg.h"
+#include "lib/store/pg/scan-sql.h"
 
 const store_ops store_pg_ops = {
     .version = STORE_OPS_VERSION,
@@ -59,7 +59,7 @@ const store_ops store_pg_ops = {
     .trial_list = pg_trial_list,
     .sweep_child_find = pg_sweep_child_find,
     .run_reopen = pg_run_reopen,
-    .scan = NULL,
+    .scan = &store_pg_scan_ops,
     .records_load = pg_records_load,
     .run_list_ids = pg_run_list_ids,
 };
