@@ -70,6 +70,45 @@ CAIRN_EXTERN(int)
 cairn_object_url(char **out_url, cairn_store *store, const char *oid, int expires_s,
                  const char *content_disposition, const char *content_type);
 
+/* --- copying a whole store (cairn migrate) ---------------------------------------- */
+
+typedef struct cairn_migrate_stats {
+	int64_t runs, params, metric_points, tags, properties, artifacts, datasets, trials;
+	int64_t code_map;              /* entries of the code cache */
+	int64_t objects, object_bytes; /* objects the target did not have yet */
+} cairn_migrate_stats;
+
+typedef struct cairn_migrate_progress {
+	const char *phase;                /* "code" (the code cache), then "runs" */
+	int64_t done, total;              /* of that phase */
+	const cairn_migrate_stats *stats; /* so far */
+} cairn_migrate_progress;
+/* Return non-zero to stop the copy (it then fails with CAIRN_ERROR). */
+typedef int (*cairn_migrate_progress_cb)(const cairn_migrate_progress *p, void *payload);
+
+typedef struct cairn_migrate_options {
+	unsigned int version; /* CAIRN_MIGRATE_OPTIONS_VERSION */
+	cairn_migrate_progress_cb progress;
+	void *payload;
+} cairn_migrate_options;
+#define CAIRN_MIGRATE_OPTIONS_VERSION 1
+#define CAIRN_MIGRATE_OPTIONS_INIT                                                                 \
+	{                                                                                          \
+		CAIRN_MIGRATE_OPTIONS_VERSION, NULL, NULL                                          \
+	}
+
+/* Copy every run of `from` into `to`, which must have no runs
+ * (CAIRN_EEXISTS otherwise), across any two backends and object places:
+ * ids, sequence numbers, names, times, status, typed params, every metric
+ * point, tags, properties, notes, artifacts, datasets, code versions,
+ * environments, the code cache and sweep trial queues, with every object
+ * they reference copied by content.  The hash cache and the store's
+ * settings are not copied.  opts may be NULL; out (may be NULL) counts what
+ * was copied.  docs/cli/migrate.md. */
+CAIRN_EXTERN(int)
+cairn_store_migrate(cairn_store *from, cairn_store *to, const cairn_migrate_options *opts,
+                    cairn_migrate_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

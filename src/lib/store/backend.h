@@ -35,7 +35,7 @@
 #include "lib/store/sweep.h"
 
 /* Bumped when an op is added, removed or changes meaning. */
-#define STORE_OPS_VERSION 2
+#define STORE_OPS_VERSION 3
 
 struct rec_batch;
 
@@ -161,6 +161,17 @@ typedef struct store_ops {
 	/* --- the query planner's scans (scan.h): the planner (lib/query/)
 	 * combines them; a backend answers each scan and sort key. */
 	const struct store_scan_ops *scan;
+
+	/* --- copying a whole store (cairn migrate, store.h) ------------------
+	 * refs_list: every object run rid references.  refs_put: references
+	 * added by the objects protocol (each object checked), one
+	 * transaction.  code_map_list: every code map entry.  trials_put: the
+	 * trial rows of a sweep as given (run_id "" for none; an id that is
+	 * not in the store is an error), replacing rows of the same number. */
+	int (*refs_list)(cairn_store *s, int64_t rid, char (**out)[65], size_t *out_n);
+	int (*refs_put)(cairn_store *s, int64_t rid, const char (*oids)[65], size_t n);
+	int (*code_map_list)(cairn_store *s, code_map_row **out, size_t *out_n);
+	int (*trials_put)(cairn_store *s, int64_t sweep_rid, const trial_row *rows, size_t n);
 
 	/* --- run records (record.h) ----------------------------------------- */
 	int (*records_load)(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,

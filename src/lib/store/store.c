@@ -636,3 +636,52 @@ const store_scan_ops *store_scans(cairn_store *s)
 {
 	return s->ops->scan;
 }
+
+/* --- copying a whole store (cairn migrate) ------------------------------------ */
+
+int store_refs_list(cairn_store *s, int64_t rid, char (**out)[65], size_t *out_n)
+{
+	if (!s->ops->refs_list)
+		return store_unsupported(s, "reference list");
+	store_lock(s);
+	int rc = s->ops->refs_list(s, rid, out, out_n);
+	store_unlock(s);
+	return rc;
+}
+
+int store_refs_put(cairn_store *s, int64_t rid, const char (*oids)[65], size_t n)
+{
+	if (!s->ops->refs_put)
+		return store_unsupported(s, "references");
+	store_lock(s);
+	int rc = n ? s->ops->refs_put(s, rid, oids, n) : 0;
+	store_unlock(s);
+	return rc;
+}
+
+int store_code_map_list(cairn_store *s, code_map_row **out, size_t *out_n)
+{
+	if (!s->ops->code_map_list)
+		return store_unsupported(s, "code map list");
+	store_lock(s);
+	int rc = s->ops->code_map_list(s, out, out_n);
+	store_unlock(s);
+	return rc;
+}
+
+void code_map_rows_free(code_map_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
+int store_trials_put(cairn_store *s, int64_t sweep_rid, const trial_row *rows, size_t n)
+{
+	if (!s->ops->trials_put)
+		return store_unsupported(s, "trials");
+	store_lock(s);
+	int rc = n ? s->ops->trials_put(s, sweep_rid, rows, n) : 0;
+	store_unlock(s);
+	return rc;
+}

@@ -56,6 +56,10 @@ typedef struct run_row {
 	const char *parent; /* parent run id or NULL */
 	int pid;
 	double start_time;
+	/* Given (cairn migrate): the run keeps this id and sequence number,
+	 * and the project's next number moves past it; NULL / 0: new ones. */
+	const char *id;
+	int64_t seq;
 } run_row;
 
 /* Inserts the run; fills id (32 hex), rid, seq and the final name. */
@@ -112,6 +116,21 @@ int store_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans);
 int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed);
 /* Test-only: see store_hook_fn in internal.h (NULL removes it). */
 void store_test_hook(cairn_store *s, store_hook_fn fn, void *arg);
+
+/* --- copying a whole store (cairn migrate: lib/store/migrate.c) ---------- */
+/* The objects run rid references (object_refs), *out malloc'ed. */
+int store_refs_list(cairn_store *s, int64_t rid, char (**out)[65], size_t *out_n);
+/* Record that rid references each object (checked present, as every
+ * reference is); references already there are kept. */
+int store_refs_put(cairn_store *s, int64_t rid, const char (*oids)[65], size_t n);
+/* Every entry of the code map (capture.h), *out freed with code_map_rows_free. */
+typedef struct code_map_row {
+	char *key;
+	char oid[65];
+	int64_t size;
+} code_map_row;
+int store_code_map_list(cairn_store *s, code_map_row **out, size_t *out_n);
+void code_map_rows_free(code_map_row *v, size_t n);
 
 /* Generated names (names.c). */
 void name_generate(char *out, size_t outsz, uint32_t rnd, int64_t seq);

@@ -38,6 +38,8 @@ int store_trials_requeue(cairn_store *s, int64_t sweep_rid, int64_t *out_n);
 /* The trials by number (malloc'ed; trial_rows_free). */
 int store_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n);
 void trial_rows_free(trial_row *v, size_t n);
+/* The rows as given (cairn migrate): backend.h, trials_put. */
+int store_trials_put(cairn_store *s, int64_t sweep_rid, const trial_row *rows, size_t n);
 /* The newest live child run of the sweep with this name. */
 int store_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33]);
 /* The run back to running, heartbeat now (a resumed sweep). */

@@ -60,6 +60,10 @@ const store_ops store_pg_ops = {
     .sweep_child_find = pg_sweep_child_find,
     .run_reopen = pg_run_reopen,
     .scan = &store_pg_scan_ops,
+    .refs_list = pg_refs_list,
+    .refs_put = pg_refs_put,
+    .code_map_list = pg_code_map_list,
+    .trials_put = pg_trials_put,
     .records_load = pg_records_load,
     .run_list_ids = pg_run_list_ids,
 };

@@ -23,6 +23,7 @@
  *             the hash cache in bulk, datasets, artifacts
  *   browse.c  projects, the columns of runs, the sweep trial queue
  *   records.c run records in batches and the run list
+ *   copy.c    what copying a whole store needs (cairn migrate)
  *   ops.c     the table (store_pg_ops); the planner's scans are not
  *             written yet (scan is NULL: a query says so)
  *
@@ -207,6 +208,12 @@ int pg_object_check(cairn_store *s, const char *oid);
 /* Record that run rid references oid, inside an open pg_refs_begin
  * transaction (checks the object first). */
 int pg_object_ref(cairn_store *s, int64_t rid, const char *oid);
+
+/* copy.c: copying a whole store (cairn migrate) */
+int pg_refs_list(cairn_store *s, int64_t rid, char (**out)[65], size_t *out_n);
+int pg_refs_put(cairn_store *s, int64_t rid, const char (*oids)[65], size_t n);
+int pg_code_map_list(cairn_store *s, code_map_row **out, size_t *out_n);
+int pg_trials_put(cairn_store *s, int64_t sweep_rid, const trial_row *rows, size_t n);
 
 /* --- errors (conn.c) -----------------------------------------------------------
  * The one place a PostgreSQL failure becomes a cairn_error_code

@@ -34,7 +34,10 @@ int pg_run_insert(cairn_store *s, const run_row *r, const char *const *tags, siz
 	PGresult *res = NULL;
 	if (random_bytes(rnd, sizeof rnd) != 0)
 		return err_set(CAIRN_ERROR, "cannot read random bytes: %s", strerror(errno));
-	hex_encode(out_id, rnd, 16);
+	if (r->id)
+		memcpy(out_id, r->id, 33);
+	else
+		hex_encode(out_id, rnd, 16);
 	if ((rc = pg_begin(s)) != 0)
 		return rc;
 	pg_params p = PG_PARAMS_INIT;
@@ -46,10 +49,17 @@ int pg_run_insert(cairn_store *s, const run_row *r, const char *const *tags, siz
 	                 &p, NULL)) != 0)
 		goto fail;
 	p.n = 1;
-	if (!(res = pg_exec(s, "number the run",
-	                    "UPDATE projects SET next_seq = next_seq + 1 WHERE name = $1"
-	                    " RETURNING id, next_seq - 1",
-	                    &p))) {
+	if (r->seq > 0)
+		pg_param_int(&p, r->seq);
+	if (!(res = r->seq > 0
+	                ? pg_exec(s, "number the run",
+	                          "UPDATE projects SET next_seq = GREATEST(next_seq, $2 + 1)"
+	                          " WHERE name = $1 RETURNING id, $2::bigint",
+	                          &p)
+	                : pg_exec(s, "number the run",
+	                          "UPDATE projects SET next_seq = next_seq + 1 WHERE name = $1"
+	                          " RETURNING id, next_seq - 1",
+	                          &p))) {
 		rc = cairn_error_last_code();
 		goto fail;
 	}

@@ -58,6 +58,10 @@ const store_ops store_sqlite_ops = {
     .sweep_child_find = sqlite_sweep_child_find,
     .run_reopen = sqlite_run_reopen,
     .scan = &store_sqlite_scan_ops,
+    .refs_list = sqlite_refs_list,
+    .refs_put = sqlite_refs_put,
+    .code_map_list = sqlite_code_map_list,
+    .trials_put = sqlite_trials_put,
     .records_load = sqlite_records_load,
     .run_list_ids = sqlite_run_list_ids,
 };

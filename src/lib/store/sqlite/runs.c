@@ -24,7 +24,10 @@ int sqlite_run_insert(cairn_store *s, const run_row *r, const char *const *tags,
 	int rc;
 	if (random_bytes(rnd, sizeof rnd) != 0)
 		return err_set(CAIRN_ERROR, "cannot read random bytes: %s", strerror(errno));
-	hex_encode(out_id, rnd, 16);
+	if (r->id)
+		memcpy(out_id, r->id, 33);
+	else
+		hex_encode(out_id, rnd, 16);
 
 	if ((rc = store_begin(s)) != 0)
 		goto done;
@@ -38,13 +41,18 @@ int sqlite_run_insert(cairn_store *s, const run_row *r, const char *const *tags,
 	sqlite3_bind_double(st, 2, store_now(s));
 	if ((rc = store_step_done(s, st, "create the project")) != 0)
 		goto fail;
-	st = store_prep(s, "UPDATE projects SET next_seq = next_seq + 1 WHERE name = ? "
-	                   "RETURNING id, next_seq - 1");
+	st = r->seq > 0
+	         ? store_prep(s, "UPDATE projects SET next_seq = max(next_seq, ?2 + 1)"
+	                         " WHERE name = ?1 RETURNING id, ?2")
+	         : store_prep(s, "UPDATE projects SET next_seq = next_seq + 1 WHERE name = ? "
+	                         "RETURNING id, next_seq - 1");
 	if (!st) {
 		rc = cairn_error_last_code();
 		goto fail;
 	}
 	store_bind_text(st, 1, r->project);
+	if (r->seq > 0)
+		sqlite3_bind_int64(st, 2, r->seq);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = store_sqlerr(s, "number the run");
 		sqlite3_reset(st);

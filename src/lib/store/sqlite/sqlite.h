@@ -19,6 +19,7 @@
  *   data.c    the hash cache in bulk and datasets
  *   browse.c  projects, the columns of runs, artifact lookup
  *   sweep.c   the sweep trial queue
+ *   copy.c    what copying a whole store needs (cairn migrate)
  *   settings.c the store's settings (key/value)
  *   scan*.c   the query planner's scans (lib/store/scan.h)
  *   records.c run records in batches, the run list, raw metric histories
@@ -146,6 +147,11 @@ int sqlite_artifact_put(cairn_store *s, int64_t rid, const char *path, const cha
 int sqlite_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
                            char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media);
 int sqlite_object_ref(cairn_store *s, int64_t rid, const char *oid);
+/* copy.c: copying a whole store (cairn migrate) */
+int sqlite_refs_list(cairn_store *s, int64_t rid, char (**out)[65], size_t *out_n);
+int sqlite_refs_put(cairn_store *s, int64_t rid, const char (*oids)[65], size_t n);
+int sqlite_code_map_list(cairn_store *s, code_map_row **out, size_t *out_n);
+int sqlite_trials_put(cairn_store *s, int64_t sweep_rid, const trial_row *rows, size_t n);
 int sqlite_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed);
 
 int sqlite_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (*out_oids)[65],
