@@ -41,12 +41,14 @@ int main(int argc, char **argv)
 		cairn_run_record *full = NULL;
 		char *js = NULL;
 		const char *id = cairn_run_record_id(rec);
-		if (cairn_run_record_get(&full, s, id, CAIRN_RECORD_ARTIFACTS | CAIRN_RECORD_DELETED) != 0 ||
+		if (cairn_run_record_get(&full, s, id,
+		                         CAIRN_RECORD_ARTIFACTS | CAIRN_RECORD_DELETED) != 0 ||
 		    cairn_run_record_json(&js, full, NULL, 0) != 0) {
 			rc = fail();
 		} else {
 			printf("%s\n", js);
-			for (size_t i = 0; i < cairn_run_record_metric_count(full) && rc == 0; i++) {
+			for (size_t i = 0; i < cairn_run_record_metric_count(full) && rc == 0;
+			     i++) {
 				const char *key = cairn_run_record_metric(full, i)->key;
 				char *raw = NULL, *thin = NULL;
 				if (cairn_run_metric_raw_json(&raw, s, id, key) != 0 ||

@@ -100,6 +100,38 @@ void rec_batch_unref(rec_batch *b);
  * that is not in the store is left out (*out's n counts the rest).  The
  * caller holds a read transaction when several loads must agree. */
 #define STORE_RECORD_BATCH 256
+
+/* --- Loading a batch: what every backend's records_load shares
+ * (record-load.c).  record_batch_start makes n empty records in the order
+ * asked for and the ids sorted; each section's rows, ordered by run, are
+ * fed to a rec_gather (record_gather_row gives the row's record and, past
+ * the head, a fresh element of the section's array to fill; a NULL record
+ * means the row's run is not in the batch: stop); record_batch_finish
+ * drops the runs no head was found for. */
+enum { REC_HEAD, REC_PARAMS, REC_METRICS, REC_TAGS, REC_PROPS, REC_DATA, REC_ARTS, REC_NSECT };
+
+typedef struct rec_ridx {
+	int64_t rid;
+	size_t idx; /* into batch->recs */
+} rec_ridx;
+
+typedef struct rec_gather {
+	rec_batch *bt;
+	int k;
+	const rec_ridx *sorted;
+	size_t n, pos, es, nt, cap;
+	char *tmp;
+	cairn_run_record *cur;
+} rec_gather;
+
+int record_batch_start(rec_batch **out, rec_ridx **out_sorted, const int64_t *rids, size_t n,
+                       bool with_artifacts);
+void record_batch_finish(rec_batch *bt, size_t n);
+void record_gather_init(rec_gather *g, rec_batch *bt, int k, const rec_ridx *sorted, size_t n);
+int record_gather_row(rec_gather *g, int64_t rid, cairn_run_record **out_rec, void **out_elem);
+/* Attach the last run's rows and free the scratch; returns rc, or the
+ * first error of its own. */
+int record_gather_end(rec_gather *g, int rc);
 int store_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                        rec_batch **out);
 

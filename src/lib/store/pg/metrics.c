@@ -23,6 +23,7 @@
  * Thread-safety: called with the store's lock held (pg.h).
  */
 #include "lib/store/pg/pg.h"
+#include "lib/store/fold.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -43,83 +44,7 @@ int pg_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_s
 	return rc;
 }
 
-typedef struct summ {
-	int64_t rid, kid;
-	double last, min, max;
-	int64_t last_step, last_ts, count;
-	bool used, has_minmax;
-} summ;
-
-static size_t summ_hash(int64_t rid, int64_t kid)
-{
-	uint64_t h = (uint64_t)rid * 0x9E3779B97F4A7C15ull ^ (uint64_t)kid * 0xC2B2AE3D27D4EB4Full;
-	return (size_t)(h ^ (h >> 29));
-}
-
-/* The batch folded into per-(run, key) summaries: *out (cap entries, the
- * used ones marked) or ENOMEM. */
-static int fold_summaries(const mpoint *pts, size_t n, summ **out, size_t *out_cap)
-{
-	size_t cap = 64, nused = 0;
-	while (cap < n * 2 && cap < 65536)
-		cap *= 2;
-	summ *tab = calloc(cap, sizeof *tab);
-	if (!tab)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const mpoint *p = &pts[i];
-		if (nused + 1 > cap * 3 / 4) {
-			size_t ncap = cap * 2;
-			summ *nt = calloc(ncap, sizeof *nt);
-			if (!nt) {
-				free(tab);
-				return err_set(CAIRN_ENOMEM, "out of memory");
-			}
-			for (size_t j = 0; j < cap; j++) {
-				if (!tab[j].used)
-					continue;
-				size_t k = summ_hash(tab[j].rid, tab[j].kid) & (ncap - 1);
-				while (nt[k].used)
-					k = (k + 1) & (ncap - 1);
-				nt[k] = tab[j];
-			}
-			free(tab);
-			tab = nt;
-			cap = ncap;
-		}
-		size_t h = summ_hash(p->rid, p->kid) & (cap - 1);
-		while (tab[h].used && (tab[h].rid != p->rid || tab[h].kid != p->kid))
-			h = (h + 1) & (cap - 1);
-		summ *e = &tab[h];
-		if (!e->used) {
-			nused++;
-			e->used = true;
-			e->rid = p->rid;
-			e->kid = p->kid;
-			e->last = p->value;
-			e->last_step = p->step;
-			e->last_ts = p->ts_ms;
-		} else if (p->step > e->last_step ||
-		           (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
-			e->last = p->value;
-			e->last_step = p->step;
-			e->last_ts = p->ts_ms;
-		}
-		e->count++;
-		if (!isnan(p->value)) {
-			if (!e->has_minmax || p->value < e->min)
-				e->min = p->value;
-			if (!e->has_minmax || p->value > e->max)
-				e->max = p->value;
-			e->has_minmax = true;
-		}
-	}
-	*out = tab;
-	*out_cap = cap;
-	return 0;
-}
-
-static int put_summaries(cairn_store *s, const summ *tab, size_t cap)
+static int put_summaries(cairn_store *s, const fold_summary *tab, size_t n)
 {
 	buf a[8];
 	bool f[8];
@@ -128,10 +53,8 @@ static int put_summaries(cairn_store *s, const summ *tab, size_t cap)
 		buf_putc(&a[k], '{');
 		f[k] = true;
 	}
-	for (size_t i = 0; i < cap; i++) {
-		const summ *e = &tab[i];
-		if (!e->used)
-			continue;
+	for (size_t i = 0; i < n; i++) {
+		const fold_summary *e = &tab[i];
 		pg_array_int_add(&a[0], &f[0], e->rid);
 		pg_array_int_add(&a[1], &f[1], e->kid);
 		pg_array_double_add(&a[2], &f[2], e->last);
@@ -235,14 +158,14 @@ int pg_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 {
 	if (n == 0)
 		return 0;
-	summ *tab = NULL;
-	size_t cap = 0;
-	int rc = fold_summaries(pts, n, &tab, &cap);
+	fold_summary *tab = NULL;
+	size_t ns = 0;
+	int rc = fold_summaries(pts, n, &tab, &ns);
 	if (rc)
 		return rc;
 	if ((rc = pg_begin(s)) != 0)
 		goto done;
-	if ((rc = put_points(s, pts, n)) != 0 || (rc = put_summaries(s, tab, cap)) != 0 ||
+	if ((rc = put_points(s, pts, n)) != 0 || (rc = put_summaries(s, tab, ns)) != 0 ||
 	    (rc = pg_tiles_fold(s, pts, n)) != 0) {
 		pg_rollback(s);
 		goto done;

@@ -22,9 +22,7 @@
 #include "lib/store/query.h"
 #include "lib/store/record.h"
 
-enum { S_HEAD, S_PARAMS, S_METRICS, S_TAGS, S_PROPS, S_DATA, S_ARTS, S_NSECT };
-
-static const char *const sect_sql[S_NSECT] = {
+static const char *const sect_sql[REC_NSECT] = {
     "SELECT r.rid, r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time,"
     " r.heartbeat, r.exit_code, r.command, r.cwd, r.host, r.user_name, r.note, r.git_commit,"
     " r.git_branch, r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q"
@@ -121,99 +119,8 @@ static void read_metric(rec_metric *m, const PGresult *r, int i)
 	m->m.timestamp = (double)m->ts_ms / 1000.0;
 }
 
-static int cmp_param(const void *a, const void *b)
-{
-	return strcmp(((const rec_param *)a)->key, ((const rec_param *)b)->key);
-}
-
-static int cmp_metric(const void *a, const void *b)
-{
-	return strcmp(((const rec_metric *)a)->m.key, ((const rec_metric *)b)->m.key);
-}
-
-typedef struct ridx {
-	int64_t rid;
-	size_t idx; /* into batch->recs */
-} ridx;
-
-static int cmp_ridx(const void *a, const void *b)
-{
-	int64_t x = ((const ridx *)a)->rid, y = ((const ridx *)b)->rid;
-	return (x > y) - (x < y);
-}
-
-/* Element sizes of the per-run arrays, by section. */
-static size_t elem_size(int k)
-{
-	switch (k) {
-	case S_PARAMS: return sizeof(rec_param);
-	case S_METRICS: return sizeof(rec_metric);
-	case S_TAGS: return sizeof(const char *);
-	case S_PROPS: return sizeof(rec_prop);
-	case S_DATA: return sizeof(cairn_run_dataset);
-	case S_ARTS: return sizeof(cairn_run_artifact);
-	default: return 0;
-	}
-}
-
-/* Move the rows gathered for one run (tmp, n of them) into its record. */
-static int attach(arena *a, cairn_run_record *r, int k, const void *tmp, size_t n)
-{
-	size_t es = elem_size(k);
-	void *arr = arena_alloc(a, n * es);
-	if (!arr)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	memcpy(arr, tmp, n * es);
-	switch (k) {
-	case S_PARAMS:
-		qsort(arr, n, es, cmp_param);
-		r->params = arr;
-		r->nparams = n;
-		break;
-	case S_METRICS:
-		qsort(arr, n, es, cmp_metric);
-		r->metrics = arr;
-		r->nmetrics = n;
-		break;
-	case S_TAGS: {
-		r->tags = arr;
-		r->ntags = n;
-		size_t len = 0;
-		for (size_t i = 0; i < n; i++)
-			len += strlen(r->tags[i]) + 1;
-		char *j = arena_alloc(a, len + 1), *p = j;
-		if (!j)
-			return err_set(CAIRN_ENOMEM, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			size_t l = strlen(r->tags[i]);
-			if (i)
-				*p++ = ',';
-			memcpy(p, r->tags[i], l);
-			p += l;
-		}
-		*p = '\0';
-		r->tags_joined = j;
-		break;
-	}
-	case S_PROPS:
-		r->props = arr;
-		r->nprops = n;
-		break;
-	case S_DATA:
-		r->datasets = arr;
-		r->ndatasets = n;
-		break;
-	case S_ARTS:
-		r->artifacts = arr;
-		r->nartifacts = n;
-		break;
-	}
-	return 0;
-}
-
-/* One section's rows for the batch: each run's rows gathered in tmp, then
- * attached to its record. */
-static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted, size_t n,
+/* One section's rows for the batch, gathered into the records (record.h). */
+static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *sorted, size_t n,
                         const char *ids, double now)
 {
 	arena *a = &bt->arena;
@@ -223,57 +130,38 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted
 	if (!r)
 		return cairn_error_last_code();
 	int rc = 0, nrows = pq.ntuples(r);
-	size_t es = elem_size(k), nt = 0, capt = 0, pos = 0;
-	char *tmp = NULL;
-	cairn_run_record *cur = NULL;
+	rec_gather g;
+	record_gather_init(&g, bt, k, sorted, n);
 	for (int i = 0; i < nrows; i++) {
-		int64_t rid = pg_get_int(r, i, 0);
-		if (!cur || cur->rid != rid) {
-			if (cur && nt && (rc = attach(a, cur, k, tmp, nt)) != 0)
-				break;
-			nt = 0;
-			while (pos < n && sorted[pos].rid != rid)
-				pos++;
-			if (pos == n)
-				break;
-			cur = &bt->recs[sorted[pos].idx];
-			cur->rid = rid;
-		}
-		if (k == S_HEAD) {
+		cairn_run_record *cur;
+		void *e;
+		if ((rc = record_gather_row(&g, pg_get_int(r, i, 0), &cur, &e)) != 0 || !cur)
+			break;
+		if (k == REC_HEAD) {
 			read_head(s, a, cur, r, i, now);
 			continue;
 		}
-		if (nt == capt) {
-			capt = capt ? capt * 2 : 64;
-			char *t = realloc(tmp, capt * es);
-			if (!t) {
-				rc = err_set(CAIRN_ENOMEM, "out of memory");
-				break;
-			}
-			tmp = t;
-		}
-		void *e = tmp + nt * es;
 		switch (k) {
-		case S_PARAMS: {
+		case REC_PARAMS: {
 			rec_param *x = e;
 			x->key = acol(a, r, i, 1);
 			read_param(x, a, r, i);
 			break;
 		}
-		case S_METRICS: {
+		case REC_METRICS: {
 			rec_metric *m = e;
 			m->m.key = acol(a, r, i, 1);
 			read_metric(m, r, i);
 			break;
 		}
-		case S_TAGS: *(const char **)e = acol(a, r, i, 1); break;
-		case S_PROPS: {
+		case REC_TAGS: *(const char **)e = acol(a, r, i, 1); break;
+		case REC_PROPS: {
 			rec_prop *x = e;
 			x->key = acol(a, r, i, 1);
 			x->value = acol(a, r, i, 2);
 			break;
 		}
-		case S_DATA: {
+		case REC_DATA: {
 			cairn_run_dataset *d = e;
 			d->name = acol(a, r, i, 1);
 			d->path = acol(a, r, i, 2);
@@ -285,7 +173,7 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted
 			d->manifest = acol(a, r, i, 8);
 			break;
 		}
-		case S_ARTS: {
+		case REC_ARTS: {
 			cairn_run_artifact *x = e;
 			x->path = acol(a, r, i, 1);
 			x->digest = acol(a, r, i, 2);
@@ -297,72 +185,37 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted
 			break;
 		}
 		}
-		nt++;
 	}
-	if (rc == 0 && cur && nt)
-		rc = attach(a, cur, k, tmp, nt);
-	free(tmp);
 	pq.clear(r);
-	if (rc == 0 && a->oom)
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-	return rc;
+	return record_gather_end(&g, rc);
 }
 
 int pg_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                     rec_batch **out)
 {
-	int rc = 0;
-	ridx *sorted = NULL;
+	rec_ridx *sorted = NULL;
+	rec_batch *bt = NULL;
 	buf ids = BUF_INIT;
-	rec_batch *bt = rec_batch_new();
-	*out = NULL;
-	if (n > STORE_RECORD_BATCH)
-		return err_set(CAIRN_EINVALID, "too many runs in one batch");
-	if (!bt)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	store_lock(s);
-	bt->recs = arena_alloc(&bt->arena, (n ? n : 1) * sizeof *bt->recs);
-	sorted = malloc((n ? n : 1) * sizeof *sorted);
-	if (!bt->recs || !sorted) {
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-		goto done;
-	}
-	memset(bt->recs, 0, n * sizeof *bt->recs);
 	bool first = true;
+	*out = NULL;
+	int rc = record_batch_start(&bt, &sorted, rids, n, with_artifacts);
+	if (rc)
+		return rc;
 	buf_putc(&ids, '{');
-	for (size_t i = 0; i < n; i++) {
-		sorted[i].rid = rids[i];
-		sorted[i].idx = i;
-		bt->recs[i].rid = -1; /* not found yet */
-		bt->recs[i].batch = bt;
-		bt->recs[i].with_artifacts = with_artifacts;
+	for (size_t i = 0; i < n; i++)
 		pg_array_int_add(&ids, &first, rids[i]);
-	}
 	buf_putc(&ids, '}');
-	if (!buf_ok(&ids)) {
+	if (!buf_ok(&ids))
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
-		goto done;
-	}
-	qsort(sorted, n, sizeof *sorted, cmp_ridx);
+	store_lock(s);
 	double now = store_now(s);
-	for (int k = 0; k < S_NSECT && rc == 0 && n; k++) {
-		if (k == S_ARTS && !with_artifacts)
+	for (int k = 0; k < REC_NSECT && rc == 0 && n; k++) {
+		if (k == REC_ARTS && !with_artifacts)
 			break;
 		rc = load_section(s, bt, k, sorted, n, ids.ptr, now);
 	}
-	if (rc)
-		goto done;
-	/* runs not in the store have no head: close the gaps, keeping the order */
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!bt->recs[i].project)
-			continue;
-		if (m != i)
-			bt->recs[m] = bt->recs[i];
-		m++;
-	}
-	bt->n = m;
-done:
+	if (rc == 0)
+		record_batch_finish(bt, n);
 	store_unlock(s);
 	buf_free(&ids);
 	free(sorted);

@@ -10,6 +10,7 @@
  * Thread-safety: called with the store's lock held (pg.h).
  */
 #include "lib/store/pg/pg.h"
+#include "lib/store/fold.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,68 +19,10 @@
 
 #include "util/json.h"
 
-/* Tiles of metric_tiles (migration 3) span 256 steps: tile = step >> 8. */
-#define TILE_SHIFT 8
-#define TILE_STEPS (1 << TILE_SHIFT)
-
-typedef struct pt {
-	int64_t step, ts;
-	double value;
-} pt;
-
-static void put_point(buf *b, bool *first, const pt *p)
-{
-	if (!*first)
-		buf_putc(b, ',');
-	*first = false;
-	buf_putc(b, '[');
-	json_int(b, p->step);
-	buf_putc(b, ',');
-	json_num(b, (double)p->ts / 1000.0);
-	buf_putc(b, ',');
-	json_num(b, p->value);
-	buf_putc(b, ']');
-}
-
-typedef struct bucket {
-	pt lo, hi, nan;
-	bool has_val, has_nan;
-} bucket;
-
-/* Emit a bucket's kept points in step order: its minimum and maximum (once if
- * they are the same point), or its first NaN when it has no number. */
-static size_t bucket_flush(buf *b, bool *first, bucket *k)
-{
-	size_t n = 0;
-	if (k->has_val) {
-		const pt *a = &k->lo, *c = &k->hi;
-		bool same = a->step == c->step && a->ts == c->ts;
-		if (c->step < a->step || (c->step == a->step && c->ts < a->ts)) {
-			const pt *t = a;
-			a = c;
-			c = t;
-		}
-		put_point(b, first, a);
-		n++;
-		if (!same) {
-			put_point(b, first, c);
-			n++;
-		}
-	} else if (k->has_nan) {
-		put_point(b, first, &k->nan);
-		n++;
-	}
-	memset(k, 0, sizeof *k);
-	return n;
-}
+/* --- sampled metric history (the bucketing is fold.c's) -------------------- */
 
 int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points, buf *b)
 {
-	int rc = 0;
-	if (max_points < 2)
-		max_points = 2;
-	if (max_points > 1000000)
-		max_points = 1000000;
 	pg_params p = PG_PARAMS_INIT;
 	pg_param_int(&p, rid);
 	pg_param_text(&p, key);
@@ -95,18 +38,15 @@ int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t m
 		pq.clear(r);
 		return err_set(CAIRN_ENOTFOUND, "the run has no metric '%s'", key);
 	}
-	int64_t kid = pg_get_int(r, 0, 0);
-	int64_t count = pg_get_int(r, 0, 1);
-	int64_t hi_step = pg_get_int(r, 0, 2);
-	int64_t lo_step = pg_get_int(r, 0, 3);
+	int64_t kid = pg_get_int(r, 0, 0), count = pg_get_int(r, 0, 1);
+	int64_t hi_step = pg_get_int(r, 0, 2), lo_step = pg_get_int(r, 0, 3);
 	pq.clear(r);
-	bool sampled = count > (int64_t)max_points && hi_step > lo_step;
-	uint64_t nbk = max_points / 2;
-	bool tiles = sampled && ((uint64_t)hi_step - (uint64_t)lo_step) / nbk >= TILE_STEPS;
+	sample w;
+	sample_begin(&w, b, key, count, lo_step, hi_step, max_points);
 	pg_params q = PG_PARAMS_INIT;
 	pg_param_int(&q, rid);
 	pg_param_int(&q, kid);
-	if (tiles)
+	if (w.tiles)
 		r = pg_exec(s, "read the metric history",
 		            "SELECT tile, n, lo, lo_step, lo_ts, hi, hi_step, hi_ts, nan_step,"
 		            " nan_ts FROM metric_tiles WHERE rid = $1 AND kid = $2 ORDER BY tile",
@@ -119,176 +59,38 @@ int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t m
 	if (!r)
 		return cairn_error_last_code();
 	int nrows = pq.ntuples(r);
-	bool first = true, f = true;
-	buf_putc(b, '{');
-	json_key(b, &first, "key");
-	json_str(b, key);
-	size_t hdr = b->len; /* "count" and "sampled" follow the scan */
-	buf_puts(b, ",\"points\":[");
-	int64_t seen = 0;
-	if (tiles) {
-		int64_t t0 = lo_step >> TILE_SHIFT, t1 = hi_step >> TILE_SHIFT;
-		unsigned __int128 ntiles = (unsigned __int128)(t1 - t0) + 1;
-		int64_t cur = -1;
-		bucket k;
-		memset(&k, 0, sizeof k);
-		seen = count;
-		for (int i = 0; i < nrows; i++) {
-			int64_t bi =
-			    (int64_t)((unsigned __int128)(pg_get_int(r, i, 0) - t0) * nbk / ntiles);
-			if (bi != cur) {
-				bucket_flush(b, &f, &k);
-				cur = bi;
-			}
-			if (!pg_isnull(r, i, 2)) {
-				pt lo = {pg_get_int(r, i, 3), pg_get_int(r, i, 4),
-				         pg_get_double(r, i, 2)};
-				pt hi = {pg_get_int(r, i, 6), pg_get_int(r, i, 7),
-				         pg_get_double(r, i, 5)};
-				if (!k.has_val || lo.value < k.lo.value)
-					k.lo = lo;
-				if (!k.has_val || hi.value > k.hi.value)
-					k.hi = hi;
-				k.has_val = true;
-			} else if (!pg_isnull(r, i, 8) && !k.has_nan) {
-				k.nan = (pt){pg_get_int(r, i, 8), pg_get_int(r, i, 9), NAN};
-				k.has_nan = true;
-			}
+	for (int i = 0; i < nrows; i++) {
+		if (w.tiles) {
+			fold_tile t = {.tile = pg_get_int(r, i, 0)};
+			t.has_val = !pg_isnull(r, i, 2);
+			t.lo = (fold_pt){pg_get_int(r, i, 3), pg_get_int(r, i, 4),
+			                 pg_get_double(r, i, 2)};
+			t.hi = (fold_pt){pg_get_int(r, i, 6), pg_get_int(r, i, 7),
+			                 pg_get_double(r, i, 5)};
+			t.has_nan = !pg_isnull(r, i, 8);
+			t.nan = (fold_pt){pg_get_int(r, i, 8), pg_get_int(r, i, 9), NAN};
+			sample_tile(&w, &t);
+		} else {
+			fold_pt x = {pg_get_int(r, i, 0), pg_get_int(r, i, 1),
+			             pg_get_double(r, i, 2)};
+			sample_point(&w, &x);
 		}
-		bucket_flush(b, &f, &k);
-	} else if (!sampled) {
-		for (int i = 0; i < nrows; i++) {
-			pt x = {pg_get_int(r, i, 0), pg_get_int(r, i, 1), pg_get_double(r, i, 2)};
-			put_point(b, &f, &x);
-			seen++;
-		}
-	} else {
-		uint64_t nb = max_points / 2;
-		unsigned __int128 span =
-		    (unsigned __int128)((uint64_t)hi_step - (uint64_t)lo_step) + 1;
-		uint64_t cur = UINT64_MAX;
-		bucket k;
-		memset(&k, 0, sizeof k);
-		for (int i = 0; i < nrows; i++) {
-			pt x = {pg_get_int(r, i, 0), pg_get_int(r, i, 1), pg_get_double(r, i, 2)};
-			seen++;
-			uint64_t bi =
-			    (uint64_t)((unsigned __int128)((uint64_t)x.step - (uint64_t)lo_step) *
-			               nb / span);
-			if (bi != cur) {
-				bucket_flush(b, &f, &k);
-				cur = bi;
-			}
-			if (isnan(x.value)) {
-				if (!k.has_nan) {
-					k.nan = x;
-					k.has_nan = true;
-				}
-			} else if (!k.has_val) {
-				k.lo = k.hi = x;
-				k.has_val = true;
-			} else if (x.value < k.lo.value) {
-				k.lo = x;
-			} else if (x.value > k.hi.value) {
-				k.hi = x;
-			}
-		}
-		bucket_flush(b, &f, &k);
 	}
 	pq.clear(r);
-	buf_puts(b, "]}");
-	char extra[96];
-	int n = snprintf(extra, sizeof extra, ",\"count\":%lld,\"sampled\":%s", (long long)seen,
-	                 sampled ? "true" : "false");
-	buf_grow(b, (size_t)n);
-	if (buf_ok(b)) {
-		memmove(b->ptr + hdr + n, b->ptr + hdr, b->len - hdr + 1);
-		memcpy(b->ptr + hdr, extra, (size_t)n);
-		b->len += (size_t)n;
-	} else {
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-	}
-	return rc;
+	return sample_end(&w);
 }
 
 /* --- tiles ------------------------------------------------------------------ */
 
-typedef struct tile_acc {
-	int64_t rid, kid, tile, n;
-	pt lo, hi, nan;
-	bool used, has_val, has_nan;
-} tile_acc;
-
-static size_t tile_hash(int64_t rid, int64_t kid, int64_t tile)
-{
-	uint64_t h = (uint64_t)rid * 0x9E3779B97F4A7C15ull ^ (uint64_t)kid * 0xC2B2AE3D27D4EB4Full ^
-	             (uint64_t)tile * 0x165667B19E3779F9ull;
-	return (size_t)(h ^ (h >> 31));
-}
-
 int pg_tiles_fold(cairn_store *s, const mpoint *pts, size_t n)
 {
-	/* Fold the batch per (run, key, tile) first: one upsert per tile per
-	 * batch, not per point (a batch of 64k points of one series touches 256
-	 * tiles). */
-	size_t cap = 64;
-	while (cap < n * 2 && cap < (1u << 20))
-		cap *= 2;
-	tile_acc *tab = calloc(cap, sizeof *tab);
-	size_t used = 0;
-	if (!tab)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		const mpoint *p = &pts[i];
-		int64_t tile = p->step >> TILE_SHIFT;
-		if (used + 1 > cap * 3 / 4) {
-			size_t ncap = cap * 2;
-			tile_acc *nt = calloc(ncap, sizeof *nt);
-			if (!nt) {
-				free(tab);
-				return err_set(CAIRN_ENOMEM, "out of memory");
-			}
-			for (size_t j = 0; j < cap; j++) {
-				if (!tab[j].used)
-					continue;
-				size_t h =
-				    tile_hash(tab[j].rid, tab[j].kid, tab[j].tile) & (ncap - 1);
-				while (nt[h].used)
-					h = (h + 1) & (ncap - 1);
-				nt[h] = tab[j];
-			}
-			free(tab);
-			tab = nt;
-			cap = ncap;
-		}
-		size_t h = tile_hash(p->rid, p->kid, tile) & (cap - 1);
-		while (tab[h].used &&
-		       (tab[h].rid != p->rid || tab[h].kid != p->kid || tab[h].tile != tile))
-			h = (h + 1) & (cap - 1);
-		tile_acc *t = &tab[h];
-		if (!t->used) {
-			t->used = true;
-			t->rid = p->rid;
-			t->kid = p->kid;
-			t->tile = tile;
-			used++;
-		}
-		t->n++;
-		pt q = {p->step, p->ts_ms, p->value};
-		if (isnan(p->value)) {
-			if (!t->has_nan) {
-				t->nan = q;
-				t->has_nan = true;
-			}
-		} else {
-			if (!t->has_val || q.value < t->lo.value)
-				t->lo = q;
-			if (!t->has_val || q.value > t->hi.value)
-				t->hi = q;
-			t->has_val = true;
-		}
-	}
+	/* One upsert per tile per batch, not per point (fold.h): the batch's
+	 * tiles go in as one multi-row upsert of array parameters. */
+	fold_tile *tab = NULL;
+	size_t nt = 0;
+	int rc = fold_tiles(pts, n, &tab, &nt);
+	if (rc)
+		return rc;
 	enum { NA = 12 };
 	buf a[NA];
 	bool f[NA];
@@ -297,15 +99,13 @@ int pg_tiles_fold(cairn_store *s, const mpoint *pts, size_t n)
 		buf_putc(&a[k], '{');
 		f[k] = true;
 	}
-	for (size_t i = 0; i < cap; i++) {
-		tile_acc *t = &tab[i];
-		if (!t->used)
-			continue;
+	for (size_t i = 0; i < nt; i++) {
+		const fold_tile *t = &tab[i];
 		pg_array_int_add(&a[0], &f[0], t->rid);
 		pg_array_int_add(&a[1], &f[1], t->kid);
 		pg_array_int_add(&a[2], &f[2], t->tile);
 		pg_array_int_add(&a[3], &f[3], t->n);
-		const pt *lh[2] = {&t->lo, &t->hi};
+		const fold_pt *lh[2] = {&t->lo, &t->hi};
 		for (int j = 0; j < 2; j++) {
 			pg_array_double_add(&a[4 + 3 * j], &f[4 + 3 * j],
 			                    t->has_val ? lh[j]->value : NAN);

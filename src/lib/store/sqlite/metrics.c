@@ -11,6 +11,7 @@
  * Thread-safety: called with the store's lock held (sqlite.h).
  */
 #include "lib/store/sqlite/sqlite.h"
+#include "lib/store/fold.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,85 +37,16 @@ done:
 	return rc;
 }
 
-typedef struct summ {
-	int64_t rid, kid;
-	double last, min, max;
-	int64_t last_step, last_ts, count;
-	bool used, has_minmax;
-} summ;
-
-static size_t summ_hash(int64_t rid, int64_t kid)
-{
-	uint64_t h = (uint64_t)rid * 0x9E3779B97F4A7C15ull ^ (uint64_t)kid * 0xC2B2AE3D27D4EB4Full;
-	return (size_t)(h ^ (h >> 29));
-}
-
 int sqlite_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 {
 	if (n == 0)
 		return 0;
-	/* Fold the batch into per-(run, key) summaries first: one upsert per
-	 * series per batch instead of one per point. */
-	size_t cap = 64;
-	while (cap < n * 2 && cap < 65536)
-		cap *= 2;
-	summ *tab = calloc(cap, sizeof *tab);
-	size_t nused = 0;
-	if (!tab)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const mpoint *p = &pts[i];
-		size_t h = summ_hash(p->rid, p->kid) & (cap - 1);
-		while (tab[h].used && (tab[h].rid != p->rid || tab[h].kid != p->kid))
-			h = (h + 1) & (cap - 1);
-		summ *e = &tab[h];
-		if (!e->used) {
-			if (nused + 1 > cap * 3 / 4) {
-				/* Grow: rehash into a table twice the size. */
-				size_t ncap = cap * 2;
-				summ *nt = calloc(ncap, sizeof *nt);
-				if (!nt) {
-					free(tab);
-					return err_set(CAIRN_ENOMEM, "out of memory");
-				}
-				for (size_t j = 0; j < cap; j++) {
-					if (!tab[j].used)
-						continue;
-					size_t k = summ_hash(tab[j].rid, tab[j].kid) & (ncap - 1);
-					while (nt[k].used)
-						k = (k + 1) & (ncap - 1);
-					nt[k] = tab[j];
-				}
-				free(tab);
-				tab = nt;
-				cap = ncap;
-				i--; /* redo this point */
-				continue;
-			}
-			nused++;
-			e->used = true;
-			e->rid = p->rid;
-			e->kid = p->kid;
-			e->last = p->value;
-			e->last_step = p->step;
-			e->last_ts = p->ts_ms;
-		} else if (p->step > e->last_step ||
-		           (p->step == e->last_step && p->ts_ms >= e->last_ts)) {
-			e->last = p->value;
-			e->last_step = p->step;
-			e->last_ts = p->ts_ms;
-		}
-		e->count++;
-		if (!isnan(p->value)) {
-			if (!e->has_minmax || p->value < e->min)
-				e->min = p->value;
-			if (!e->has_minmax || p->value > e->max)
-				e->max = p->value;
-			e->has_minmax = true;
-		}
-	}
-
-	int rc;
+	/* One upsert per series per batch instead of one per point (fold.h). */
+	fold_summary *tab = NULL;
+	size_t ns = 0;
+	int rc = fold_summaries(pts, n, &tab, &ns);
+	if (rc)
+		return rc;
 	if ((rc = store_begin(s)) != 0)
 		goto done;
 	sqlite3_stmt *st =
@@ -155,10 +87,8 @@ int sqlite_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 		rc = cairn_error_last_code();
 		goto fail;
 	}
-	for (size_t i = 0; i < cap; i++) {
-		summ *e = &tab[i];
-		if (!e->used)
-			continue;
+	for (size_t i = 0; i < ns; i++) {
+		const fold_summary *e = &tab[i];
 		sqlite3_bind_int64(st, 1, e->rid);
 		sqlite3_bind_int64(st, 2, e->kid);
 		store_bind_double_nan(st, 3, e->last);

@@ -36,8 +36,6 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
 
 /* --- loading a batch ----------------------------------------------------------------- */
 
-enum { S_HEAD, S_PARAMS, S_METRICS, S_TAGS, S_PROPS, S_DATA, S_ARTS, S_NSECT };
-
 /* Each section's statement is SQL_<k>_A, the run ids, SQL_<k>_B.  Macros, so
  * the one-run form is a literal: its statement is prepared once and cached
  * (store_prep) for cairn show and the HTTP run page. */
@@ -66,13 +64,13 @@ enum { S_HEAD, S_PARAMS, S_METRICS, S_TAGS, S_PROPS, S_DATA, S_ARTS, S_NSECT };
 	"SELECT rid, path, oid, size, media_type, kind, key, step FROM artifacts WHERE rid IN ("
 #define SQL_ARTS_B ") ORDER BY rid, path"
 
-static const char *const sect_sql[S_NSECT][2] = {
+static const char *const sect_sql[REC_NSECT][2] = {
     {SQL_HEAD_A, SQL_HEAD_B}, {SQL_PARAMS_A, SQL_PARAMS_B}, {SQL_METRICS_A, SQL_METRICS_B},
     {SQL_TAGS_A, SQL_TAGS_B}, {SQL_PROPS_A, SQL_PROPS_B},   {SQL_DATA_A, SQL_DATA_B},
     {SQL_ARTS_A, SQL_ARTS_B},
 };
 
-static const char *const sect_sql1[S_NSECT] = {
+static const char *const sect_sql1[REC_NSECT] = {
     SQL_HEAD_A "?" SQL_HEAD_B, SQL_PARAMS_A "?" SQL_PARAMS_B, SQL_METRICS_A "?" SQL_METRICS_B,
     SQL_TAGS_A "?" SQL_TAGS_B, SQL_PROPS_A "?" SQL_PROPS_B,   SQL_DATA_A "?" SQL_DATA_B,
     SQL_ARTS_A "?" SQL_ARTS_B,
@@ -220,99 +218,8 @@ static void read_metric(rec_metric *m, sqlite3_stmt *st)
 	m->m.timestamp = (double)m->ts_ms / 1000.0;
 }
 
-static int cmp_param(const void *a, const void *b)
-{
-	return strcmp(((const rec_param *)a)->key, ((const rec_param *)b)->key);
-}
-
-static int cmp_metric(const void *a, const void *b)
-{
-	return strcmp(((const rec_metric *)a)->m.key, ((const rec_metric *)b)->m.key);
-}
-
-typedef struct ridx {
-	int64_t rid;
-	size_t idx; /* into batch->recs */
-} ridx;
-
-static int cmp_ridx(const void *a, const void *b)
-{
-	int64_t x = ((const ridx *)a)->rid, y = ((const ridx *)b)->rid;
-	return (x > y) - (x < y);
-}
-
-/* Element sizes of the per-run arrays, by section. */
-static size_t elem_size(int k)
-{
-	switch (k) {
-	case S_PARAMS: return sizeof(rec_param);
-	case S_METRICS: return sizeof(rec_metric);
-	case S_TAGS: return sizeof(const char *);
-	case S_PROPS: return sizeof(rec_prop);
-	case S_DATA: return sizeof(cairn_run_dataset);
-	case S_ARTS: return sizeof(cairn_run_artifact);
-	default: return 0;
-	}
-}
-
-/* Move the rows gathered for one run (tmp, n of them) into its record. */
-static int attach(arena *a, cairn_run_record *r, int k, const void *tmp, size_t n)
-{
-	size_t es = elem_size(k);
-	void *arr = arena_alloc(a, n * es);
-	if (!arr)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	memcpy(arr, tmp, n * es);
-	switch (k) {
-	case S_PARAMS:
-		qsort(arr, n, es, cmp_param);
-		r->params = arr;
-		r->nparams = n;
-		break;
-	case S_METRICS:
-		qsort(arr, n, es, cmp_metric);
-		r->metrics = arr;
-		r->nmetrics = n;
-		break;
-	case S_TAGS: {
-		r->tags = arr;
-		r->ntags = n;
-		size_t len = 0;
-		for (size_t i = 0; i < n; i++)
-			len += strlen(r->tags[i]) + 1;
-		char *j = arena_alloc(a, len + 1), *p = j;
-		if (!j)
-			return err_set(CAIRN_ENOMEM, "out of memory");
-		for (size_t i = 0; i < n; i++) {
-			size_t l = strlen(r->tags[i]);
-			if (i)
-				*p++ = ',';
-			memcpy(p, r->tags[i], l);
-			p += l;
-		}
-		*p = '\0';
-		r->tags_joined = j;
-		break;
-	}
-	case S_PROPS:
-		r->props = arr;
-		r->nprops = n;
-		break;
-	case S_DATA:
-		r->datasets = arr;
-		r->ndatasets = n;
-		break;
-	case S_ARTS:
-		r->artifacts = arr;
-		r->nartifacts = n;
-		break;
-	}
-	return 0;
-}
-
-/* One section's rows for the batch: each run's rows gathered in tmp, then
- * attached to its record. */
-static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted, size_t n,
+/* One section's rows for the batch, gathered into the records (record.h). */
+static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *sorted, size_t n,
                         kcache *kc, double now)
 {
 	arena *a = &bt->arena;
@@ -335,46 +242,28 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted
 	}
 	for (size_t i = 0; i < n; i++)
 		sqlite3_bind_int64(st, (int)i + 1, sorted[i].rid);
-	size_t es = elem_size(k), nt = 0, capt = 0, pos = 0;
-	char *tmp = NULL;
-	cairn_run_record *cur = NULL;
+	rec_gather g;
+	record_gather_init(&g, bt, k, sorted, n);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t rid = sqlite3_column_int64(st, 0);
-		if (!cur || cur->rid != rid) {
-			if (cur && nt && (rc = attach(a, cur, k, tmp, nt)) != 0)
-				break;
-			nt = 0;
-			while (pos < n && sorted[pos].rid != rid)
-				pos++;
-			if (pos == n)
-				break;
-			cur = &bt->recs[sorted[pos].idx];
-			cur->rid = rid;
-		}
-		if (k == S_HEAD) {
+		cairn_run_record *cur;
+		void *e;
+		if ((rc = record_gather_row(&g, sqlite3_column_int64(st, 0), &cur, &e)) != 0 ||
+		    !cur)
+			break;
+		if (k == REC_HEAD) {
 			read_head(s, a, cur, st, now);
 			continue;
 		}
-		if (nt == capt) {
-			capt = capt ? capt * 2 : 64;
-			char *t = realloc(tmp, capt * es);
-			if (!t) {
-				rc = err_set(CAIRN_ENOMEM, "out of memory");
-				break;
-			}
-			tmp = t;
-		}
-		void *e = tmp + nt * es;
 		switch (k) {
-		case S_PARAMS: {
+		case REC_PARAMS: {
 			rec_param *p = e;
 			if ((rc = kcache_name(s, a, kc, sqlite3_column_int64(st, 1), &p->key)) != 0)
 				goto done;
 			read_param(p, a, st);
 			break;
 		}
-		case S_METRICS: {
+		case REC_METRICS: {
 			rec_metric *m = e;
 			if ((rc = kcache_name(s, a, kc, sqlite3_column_int64(st, 1), &m->m.key)) !=
 			    0)
@@ -382,14 +271,14 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted
 			read_metric(m, st);
 			break;
 		}
-		case S_TAGS: *(const char **)e = acol(a, st, 1); break;
-		case S_PROPS: {
+		case REC_TAGS: *(const char **)e = acol(a, st, 1); break;
+		case REC_PROPS: {
 			rec_prop *p = e;
 			p->key = acol(a, st, 1);
 			p->value = acol(a, st, 2);
 			break;
 		}
-		case S_DATA: {
+		case REC_DATA: {
 			cairn_run_dataset *d = e;
 			d->name = acol(a, st, 1);
 			d->path = acol(a, st, 2);
@@ -401,7 +290,7 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted
 			d->manifest = acol(a, st, 8);
 			break;
 		}
-		case S_ARTS: {
+		case REC_ARTS: {
 			cairn_run_artifact *x = e;
 			x->path = acol(a, st, 1);
 			x->digest = acol(a, st, 2);
@@ -413,70 +302,37 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const ridx *sorted
 			break;
 		}
 		}
-		nt++;
 	}
-	if (rc == 0 && cur && nt)
-		rc = attach(a, cur, k, tmp, nt);
 	if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = store_sqlerr(s, "read the runs");
 done:
-	free(tmp);
+	rc = record_gather_end(&g, rc);
 	if (cached)
 		sqlite3_reset(st);
 	else
 		sqlite3_finalize(st);
-	if (rc == 0 && a->oom)
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
 	return rc;
 }
 
 int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                         rec_batch **out)
 {
-	int rc = 0;
 	kcache kc = {0};
-	ridx *sorted = NULL;
-	rec_batch *bt = rec_batch_new();
+	rec_ridx *sorted = NULL;
+	rec_batch *bt = NULL;
 	*out = NULL;
-	if (n > STORE_RECORD_BATCH)
-		return err_set(CAIRN_EINVALID, "too many runs in one batch");
-	if (!bt)
-		return err_set(CAIRN_ENOMEM, "out of memory");
+	int rc = record_batch_start(&bt, &sorted, rids, n, with_artifacts);
+	if (rc)
+		return rc;
 	store_lock(s);
-	bt->recs = arena_alloc(&bt->arena, (n ? n : 1) * sizeof *bt->recs);
-	sorted = malloc((n ? n : 1) * sizeof *sorted);
-	if (!bt->recs || !sorted) {
-		rc = err_set(CAIRN_ENOMEM, "out of memory");
-		goto done;
-	}
-	memset(bt->recs, 0, n * sizeof *bt->recs);
-	for (size_t i = 0; i < n; i++) {
-		sorted[i].rid = rids[i];
-		sorted[i].idx = i;
-		bt->recs[i].rid = -1; /* not found yet */
-		bt->recs[i].batch = bt;
-		bt->recs[i].with_artifacts = with_artifacts;
-	}
-	qsort(sorted, n, sizeof *sorted, cmp_ridx);
 	double now = store_now(s);
-	for (int k = 0; k < S_NSECT && rc == 0 && n; k++) {
-		if (k == S_ARTS && !with_artifacts)
+	for (int k = 0; k < REC_NSECT && rc == 0 && n; k++) {
+		if (k == REC_ARTS && !with_artifacts)
 			break;
 		rc = load_section(s, bt, k, sorted, n, &kc, now);
 	}
-	if (rc)
-		goto done;
-	/* runs not in the store have no head: close the gaps, keeping the order */
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!bt->recs[i].project)
-			continue;
-		if (m != i)
-			bt->recs[m] = bt->recs[i];
-		m++;
-	}
-	bt->n = m;
-done:
+	if (rc == 0)
+		record_batch_finish(bt, n);
 	store_unlock(s);
 	free(kc.tab);
 	sqlite3_finalize(kc.st);

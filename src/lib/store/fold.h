@@ -1,0 +1,79 @@
+/*
+ * lib/store/fold.h — what every backend does to metric points in C before
+ * and after its own SQL (fold.c), so both backends keep and answer the same:
+ *  - a batch folded into one summary per (run, key) and one tile per
+ *    (run, key, 256-step tile), which the backend then upserts (one row
+ *    per series or tile per batch, not per point);
+ *  - a thinned history: the backend reads the series' summary, asks
+ *    sample_begin whether to read tiles or points, feeds the rows in order,
+ *    and sample_end writes the JSON (the bucketing rule is in browse.h).
+ * The folds are pure: no store, no lock.
+ */
+#ifndef CAIRN_LIB_STORE_FOLD_H
+#define CAIRN_LIB_STORE_FOLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/internal.h"
+#include "util/buf.h"
+
+/* Tiles of metric_tiles span 256 steps: tile = step >> 8. */
+#define TILE_SHIFT 8
+#define TILE_STEPS (1 << TILE_SHIFT)
+
+typedef struct fold_pt {
+	int64_t step, ts; /* ts in milliseconds */
+	double value;
+} fold_pt;
+
+/* One series of a batch: its last point by (step, ts), count, min/max of
+ * the numbers (has_minmax false when every point was NaN). */
+typedef struct fold_summary {
+	int64_t rid, kid;
+	double last, min, max;
+	int64_t last_step, last_ts, count;
+	bool has_minmax;
+} fold_summary;
+
+/* One tile of a batch: the number of points, the lowest and highest number
+ * (has_val) and the first NaN (has_nan). */
+typedef struct fold_tile {
+	int64_t rid, kid, tile, n;
+	fold_pt lo, hi, nan;
+	bool has_val, has_nan;
+} fold_tile;
+
+/* The batch folded (*out malloc'ed, *out_n entries, in no set order). */
+int fold_summaries(const mpoint *pts, size_t n, fold_summary **out, size_t *out_n);
+int fold_tiles(const mpoint *pts, size_t n, fold_tile **out, size_t *out_n);
+
+/* --- the thinned history ----------------------------------------------------- */
+
+typedef struct sample {
+	buf *b;
+	size_t hdr;      /* where "count" and "sampled" go once known */
+	bool sampled;    /* more points than asked for: bucketed */
+	bool tiles;      /* buckets are whole tiles: read tiles, not points */
+	bool first;      /* no point written yet */
+	int64_t lo_step; /* the series' step range */
+	uint64_t nb;     /* buckets */
+	unsigned __int128 span;
+	uint64_t cur; /* the bucket being filled, UINT64_MAX before the first */
+	int64_t seen; /* points read */
+	fold_pt lo, hi, nan;
+	bool has_val, has_nan;
+} sample;
+
+/* Start the JSON of key's history, whose summary says count points over
+ * steps lo_step..hi_step; max_points is clamped to [2, 1000000].  Then
+ * w->tiles says which rows to read: the tiles in tile order
+ * (sample_tile), else the points in (step, ts) order (sample_point). */
+void sample_begin(sample *w, buf *b, const char *key, int64_t count, int64_t lo_step,
+                  int64_t hi_step, size_t max_points);
+void sample_point(sample *w, const fold_pt *p);
+void sample_tile(sample *w, const fold_tile *t);
+/* Close the JSON: 0 or CAIRN_ENOMEM. */
+int sample_end(sample *w);
+
+#endif
