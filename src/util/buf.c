@@ -57,8 +57,20 @@ bool buf_too_big(const buf *b)
 	return b->too_big;
 }
 
+/* The common case of every append, checked first and inlined into the
+ * appends: the buffer is ok, has no cap, and the bytes fit in what is
+ * allocated (cap > len whenever cap > 0, so cap - len cannot wrap).  A
+ * capped buffer always takes buf_grow's full checks: read_file sets a cap
+ * on a buffer that may already hold more room than the cap allows. */
+static inline bool fits(const buf *b, size_t extra)
+{
+	return !b->oom && !b->too_big && !b->max && extra < b->cap - b->len;
+}
+
 void buf_grow(buf *b, size_t extra)
 {
+	if (fits(b, extra))
+		return;
 	if (!buf_ok(b))
 		return;
 	if (b->max && (extra > b->max || b->len > b->max - extra)) {
@@ -94,9 +106,11 @@ void buf_grow(buf *b, size_t extra)
 
 void buf_add(buf *b, const void *data, size_t len)
 {
-	buf_grow(b, len);
-	if (!buf_ok(b))
-		return;
+	if (!fits(b, len)) {
+		buf_grow(b, len);
+		if (!buf_ok(b))
+			return;
+	}
 	memcpy(b->ptr + b->len, data, len);
 	b->len += len;
 	b->ptr[b->len] = '\0';
@@ -109,7 +123,12 @@ void buf_puts(buf *b, const char *s)
 
 void buf_putc(buf *b, char c)
 {
-	buf_add(b, &c, 1);
+	if (!fits(b, 1)) {
+		buf_add(b, &c, 1);
+		return;
+	}
+	b->ptr[b->len++] = c;
+	b->ptr[b->len] = '\0';
 }
 
 void buf_vprintf(buf *b, const char *fmt, va_list ap)

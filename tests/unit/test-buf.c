@@ -3,7 +3,10 @@
  * past the cap is refused whole and the buffer turns "too big", sticky
  * until buf_clear; the cap survives free/detach/clear; growth never
  * allocates past the cap; and read_file reports a file over its cap as
- * -EFBIG, also when the file grows after the size check (a FIFO).
+ * -EFBIG, also when the file grows after the size check (a FIFO).  The
+ * appends' fast path (the bytes fit in what is allocated) must not get
+ * round either sticky state, nor a cap set on a buffer that already has
+ * more room than the cap allows (read_file does that).
  */
 #include "unit.h"
 
@@ -84,6 +87,46 @@ static void test_no_cap(void **st)
 	buf_free(&b);
 }
 
+static void test_sticky_when_room_left(void **st)
+{
+	buf b = BUF_INIT;
+	buf_puts(&b, "abc");
+	assert_true(b.cap - b.len > 8); /* room for the appends below */
+	b.oom = true;                   /* as after a failed realloc */
+	buf_putc(&b, 'x');
+	buf_puts(&b, "yz");
+	buf_add(&b, "w", 1);
+	assert_int_equal(b.len, 3);
+	assert_string_equal(b.ptr, "abc");
+	buf_clear(&b);
+	buf_putc(&b, 'x');
+	assert_true(buf_ok(&b));
+	assert_string_equal(b.ptr, "x");
+	b.too_big = true;
+	buf_putc(&b, 'y');
+	buf_puts(&b, "z");
+	assert_string_equal(b.ptr, "x");
+	buf_free(&b);
+}
+
+static void test_cap_below_allocation(void **st)
+{
+	buf b = BUF_INIT;
+	buf_grow(&b, 1000); /* room for 1000 bytes, then a cap of 10 */
+	assert_true(b.cap > 1000);
+	b.max = 10;
+	buf_puts(&b, "0123456789");
+	assert_true(buf_ok(&b));
+	buf_putc(&b, 'x');
+	assert_true(buf_too_big(&b));
+	buf_clear(&b);
+	buf_puts(&b, "0123456789");
+	buf_add(&b, "x", 1);
+	assert_true(buf_too_big(&b));
+	assert_string_equal(b.ptr, "0123456789");
+	buf_free(&b);
+}
+
 static void *feed_fifo(void *p)
 {
 	int fd = open(p, O_WRONLY);
@@ -121,6 +164,15 @@ static void test_read_file_cap(void **st)
 	assert_true(b.len <= 10000);
 	buf_free(&b);
 	pthread_join(th, NULL);
+	/* again into a buffer that already has far more room than the cap */
+	buf_grow(&b, 1 << 20);
+	pthread_t th2;
+	assert_int_equal(pthread_create(&th2, NULL, feed_fifo, fifo), 0);
+	assert_int_equal(read_file(fifo, 10000, &b), -EFBIG);
+	assert_true(b.len <= 10000);
+	assert_int_equal(b.max, 0);
+	buf_free(&b);
+	pthread_join(th2, NULL);
 	free(fifo);
 	free(f);
 	unit_rmrf(dir);
@@ -134,6 +186,8 @@ int main(void)
 	    cmocka_unit_test(test_cap_one_big_append),
 	    cmocka_unit_test(test_cap_printf_large),
 	    cmocka_unit_test(test_no_cap),
+	    cmocka_unit_test(test_sticky_when_room_left),
+	    cmocka_unit_test(test_cap_below_allocation),
 	    cmocka_unit_test(test_read_file_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
