@@ -480,7 +480,8 @@ def init(
         found automatically.
     store: the store directory (default: $CAIRN_DIR, the nearest .cairn/,
         else the per-user store).
-    attach: with $CAIRN_RUN_ID set (inside ``cairn run``), log into that run
+    attach: with $CAIRN_RUN_ID set (inside ``cairn run``), or inside the
+        objective of ``cairn.sweep``, log into that run (the trial's)
         instead of creating one (default True).
     """
     L = _lib.lib()
@@ -489,11 +490,15 @@ def init(
     tags = list(tags or [])
     if params is not None:
         params = as_mapping(params)
-    sh, sdir = open_store(store)
-    env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
+    trial = _store.sweep_trial() if attach else None
+    if trial is not None:  # inside a cairn.sweep objective: its trial's run
+        sh, sdir, env_id = trial._store_h, trial.store, trial.id
+    else:
+        sh, sdir = open_store(store)
+        env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
     in_nb = _capture.in_jupyter()
     prev = active_run()
-    if in_nb and prev is not None and prev._owned and not prev.finished:
+    if in_nb and trial is None and prev is not None and prev._owned and not prev.finished:
         prev.finish()  # re-running a notebook cell starts over, as a new run
     if env_id:
         hp = ctypes.c_void_p()

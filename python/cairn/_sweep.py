@@ -30,7 +30,8 @@ with the same messages, as a sweep file; nothing is stored when it is bad.
 
 A trial's life: claimed (state running, its run created with the params
 and a heartbeat); ``objective_fn(params)`` or ``objective_fn(params, run)``
-is called, with the trial's run as the active run; then
+is called, with the trial's run as the active run and as the run that
+``cairn.init()`` attaches to (``_store.sweep_trial``); then
 - a finite number: the metric is logged, the run finishes, the trial is
   done with that value;
 - ``None``: the value the function logged itself under the metric name
@@ -382,12 +383,15 @@ class _Search:
             run._start_monitor()
             self.settle(trial, _lib.TRIAL_RUNNING, run.id)
             t0 = time.monotonic()
+            outer = _store.set_sweep_trial(run)
             try:
                 ret = self.call(dict(params), run)
             except Exception as e:
                 self.failed(trial, params, run, "raised %s: %s" % (type(e).__name__, e), e)
                 settled = True
                 return
+            finally:
+                _store.set_sweep_trial(outer)
             value, why, run_ok = self.value_of(ret, run)
             if value is None:
                 self.failed(trial, params, run, why, None, run_ok)

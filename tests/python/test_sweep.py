@@ -170,6 +170,25 @@ def test_the_objective_gets_the_trial_run(store):
     assert sweep(with_default, {"a": {"values": [3, 2]}}, method="grid").value == 4
 
 
+def test_init_inside_the_objective_attaches_to_the_trial(store):
+    """W&B style: the objective calls cairn.init() and logs into what it gets."""
+
+    def train(params):
+        with cairn.init(params={"batch": 32}, tags=["inner"]) as run:
+            assert run.attached
+            run.log_metric("objective", params["a"] * 2)
+        assert not cairn.active_run() or cairn.active_run().id != run.id
+
+    best = sweep(train, {"a": {"values": [3, 1, 2]}}, method="grid")
+    assert best.value == 2.0 and best.params == {"a": 1}
+    assert len(cairn.runs()) == 4  # the sweep and its three trials, no other run
+    r = cairn.get_run(best.run_id)
+    assert r.params == {"a": 1, "batch": 32} and r.tags == ["inner"] and r.status == "finished"
+    # outside the objective, init() makes a run of its own again
+    with cairn.init() as other:
+        assert not other.attached
+
+
 def test_conditional_parameters(store):
     space = {
         "opt": {"values": ["adam", "sgd"]},
