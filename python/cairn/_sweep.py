@@ -124,8 +124,8 @@ class Trial:
 
 
 def _plain(v, path):
-    """``v`` as JSON values (numpy scalars as their value); InvalidError
-    naming the key for anything JSON has no form for."""
+    """``v`` as JSON values (numpy scalars as their value, arrays as lists);
+    InvalidError naming the key for anything JSON has no form for."""
     from collections.abc import Mapping
 
     if v is None or isinstance(v, (bool, int, float, str)):
@@ -139,14 +139,11 @@ def _plain(v, path):
         return out
     if isinstance(v, (list, tuple)):
         return [_plain(x, "%s[%d]" % (path, i)) for i, x in enumerate(v)]
-    item = getattr(v, "item", None)
-    if callable(item) and not isinstance(v, (bytes, bytearray)):
-        try:
-            x = item()
-        except (TypeError, ValueError):  # an array of several values
-            x = None
-        if isinstance(x, (bool, int, float, str)):
-            return x
+    tolist = getattr(v, "tolist", None)  # numpy scalars and arrays, tensors
+    if callable(tolist) and not isinstance(v, (bytes, bytearray)):
+        x = tolist()
+        if isinstance(x, (bool, int, float, str, list)):
+            return _plain(x, path)
     raise InvalidError(
         "%s: %s: %r (a %s) is not a number, text, bool, list or mapping"
         % (_ORIGIN, path, v, type(v).__name__)

@@ -189,6 +189,18 @@ def test_init_inside_the_objective_attaches_to_the_trial(store):
         assert not other.attached
 
 
+def test_numpy_values_in_the_space_and_as_the_objective(store):
+    np = pytest.importorskip("numpy")
+    space = {"a": {"values": [np.int64(3), np.float64(0.5)]}, "b": {"min": np.int32(1), "max": 2}}
+    best = sweep(lambda p: np.float32(p["a"] * p["b"]), space, method="grid")
+    assert [t.params for t in best.trials] == [
+        {"a": 3, "b": 1}, {"a": 3, "b": 2}, {"a": 0.5, "b": 1}, {"a": 0.5, "b": 2}
+    ]
+    assert best.params == {"a": 0.5, "b": 1} and best.value == 0.5
+    grid = sweep(lambda p: p["a"], {"a": {"values": np.linspace(0.0, 1.0, 3)}}, method="grid")
+    assert [t.params["a"] for t in grid.trials] == [0.0, 0.5, 1.0]
+
+
 def test_conditional_parameters(store):
     space = {
         "opt": {"values": ["adam", "sgd"]},
