@@ -11,8 +11,8 @@ cycle: ``_run`` imports ``_query``, and ``_query`` only this.
 After ``fork()`` the child starts with no handles and no active run: the
 parent's writer and monitor threads did not survive the fork.
 
-Thread-safety: the handle table is guarded by a lock; the active run and
-the trial are one reference each, replaced atomically.
+Thread-safety: the handle table is guarded by a lock; the active run is one
+reference, replaced atomically; the sweep trial is kept per thread.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def reset_after_fork():
     """In a forked child: forget the parent's handles and active run."""
     global _stores, _stores_lock, _stores_pid, _active, _trial
     _stores, _stores_lock, _stores_pid = {}, threading.Lock(), os.getpid()
-    _active = _trial = None
+    _active, _trial = None, threading.local()
 
 
 # --- the active run ---------------------------------------------------------
@@ -97,18 +97,22 @@ def clear_active(run):
 
 # --- the sweep trial being evaluated -------------------------------------------
 
-_trial = None
+# Per thread: the objective runs on the thread that called cairn.sweep, and
+# a cairn.init() on another thread (a second sweep's, or unrelated) must not
+# attach to this one's trial.
+_trial = threading.local()
 
 
 def sweep_trial():
-    """The run of the ``cairn.sweep`` trial whose objective is running, which
-    ``cairn.init()`` attaches to (as it attaches to ``cairn run``'s run)."""
-    return _trial
+    """The run of the ``cairn.sweep`` trial whose objective is running on
+    this thread, which ``cairn.init()`` attaches to (as it attaches to
+    ``cairn run``'s run)."""
+    return getattr(_trial, "run", None)
 
 
 def set_sweep_trial(run):
-    """Enter (a run) or leave (the previous value) a trial's objective;
-    returns the previous value, for nested sweeps."""
-    global _trial
-    prev, _trial = _trial, run
+    """Enter (a run) or leave (the previous value) a trial's objective on
+    this thread; returns the previous value, for nested sweeps."""
+    prev = getattr(_trial, "run", None)
+    _trial.run = run
     return prev

@@ -11,6 +11,7 @@ import json
 import math
 import statistics
 import subprocess
+import threading
 import time
 import warnings
 
@@ -187,6 +188,23 @@ def test_init_inside_the_objective_attaches_to_the_trial(store):
     # outside the objective, init() makes a run of its own again
     with cairn.init() as other:
         assert not other.attached
+
+    # and so does another thread while an objective runs
+    elsewhere = []
+
+    def other_thread():
+        with cairn.init(name="elsewhere") as r:
+            elsewhere.append(r.attached)
+
+    def fn(params):
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join()
+        return 1
+
+    sweep(fn, {"a": {"value": 1}}, method="grid")
+    assert elsewhere == [False]
+    assert [r.name for r in cairn.runs("name = elsewhere")] == ["elsewhere"]
 
 
 def test_numpy_values_in_the_space_and_as_the_objective(store):
