@@ -7,6 +7,8 @@
             run.log_metric("valid_auc", auc, step=epoch)
         run.log_image("diagnostics/confusion_matrix", fig)
     best = cairn.runs("metrics.valid_auc > 0.8", sort="-metrics.valid_auc", limit=5)
+    trial = cairn.sweep(train, {"lr": {"min": 1e-4, "max": 0.1, "distribution": "log_uniform"}},
+                        n_trials=30, direction="maximize")
 
 Inside ``cairn run -- python train.py``, ``cairn.init()`` logs into the run
 the wrapper started.  See docs/python.md for the whole API.
@@ -39,6 +41,7 @@ class CaptureWarning(UserWarning):
 
 from ._query import Digest, MetricPoint, RunList, RunRecord, diff, get_run, hash_path, runs  # noqa: E402
 from ._run import Run, active_run, init  # noqa: E402
+from ._sweep import SweepError, SweepWarning, Trial, resume_sweep, sweep, sweep_trials  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -67,6 +70,12 @@ __all__ = [
     "get_run",
     "diff",
     "hash_path",
+    "sweep",
+    "resume_sweep",
+    "sweep_trials",
+    "Trial",
+    "SweepError",
+    "SweepWarning",
     "RunRecord",
     "RunList",
     "MetricPoint",

@@ -121,6 +121,16 @@ MONITOR_OPTIONS_VERSION = 1
 _out = POINTER(c_void_p)  # char ** / cairn_x ** out-parameters
 _R = c_int  # every fallible call returns int
 
+# cairn_sweep_suggest_fn: int (*)(void *ctx, int64_t trial, char **out_params),
+# called inside the claim's transaction; *out_params is malloc'd (the claim
+# frees it with free()).
+SWEEP_SUGGEST_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int64, POINTER(c_void_p))
+
+# cairn_trial_state and cairn_sweep_goal (include/cairn/sweep.h)
+TRIAL_QUEUED, TRIAL_RUNNING, TRIAL_DONE, TRIAL_PRUNED, TRIAL_FAILED = range(5)
+SWEEP_MINIMIZE, SWEEP_MAXIMIZE = 0, 1
+OID_HEXSZ = 64
+
 # name: (restype, argtypes) of every function the binding calls.
 _FUNCS = {
     "cairn_version": (c_char_p, []),
@@ -175,6 +185,36 @@ _FUNCS = {
     "cairn_data_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
     "cairn_query_runs_json": (_R, [_out, c_void_p, POINTER(QueryOptions)]),
     "cairn_run_diff_json": (_R, [_out, c_void_p, c_char_p, c_char_p]),
+    "cairn_artifact_lookup": (
+        _R,
+        [POINTER(c_char), POINTER(c_int64), _out, c_void_p, c_char_p, c_char_p],
+    ),
+    "cairn_object_read": (_R, [_out, POINTER(c_size_t), c_void_p, c_char_p, c_size_t]),
+    # sweeps (include/cairn/sweep.h)
+    "cairn_sweep_spec_parse": (_R, [_out, c_char_p, c_size_t, c_char_p]),
+    "cairn_sweep_spec_free": (None, [c_void_p]),
+    "cairn_sweep_spec_json": (_R, [_out, c_void_p]),
+    "cairn_sweep_spec_method": (c_int, [c_void_p]),
+    "cairn_sweep_method_name": (c_char_p, [c_int]),
+    "cairn_sweep_spec_metric": (c_char_p, [c_void_p]),
+    "cairn_sweep_spec_goal": (c_int, [c_void_p]),
+    "cairn_sweep_spec_trials": (c_int64, [c_void_p]),
+    "cairn_sampler_new": (_R, [_out, c_void_p]),
+    "cairn_sampler_free": (None, [c_void_p]),
+    "cairn_sampler_suggest": (_R, [_out, c_void_p, c_int64]),
+    "cairn_sampler_tell_trials": (_R, [c_void_p, c_void_p, c_char_p]),
+    "cairn_sweep_trial_claim": (
+        _R,
+        [POINTER(c_int64), _out, c_void_p, c_char_p, c_int64, c_char_p, SWEEP_SUGGEST_FN, c_void_p],
+    ),
+    "cairn_sweep_trial_set": (_R, [c_void_p, c_char_p, c_int64, c_int, c_char_p, c_double]),
+    "cairn_sweep_trials_requeue": (_R, [POINTER(c_int64), c_void_p, c_char_p]),
+    "cairn_sweep_trials_json": (_R, [_out, c_void_p, c_char_p]),
+    "cairn_sweep_run_objective": (
+        _R,
+        [POINTER(c_double), POINTER(c_int), c_void_p, c_char_p, c_char_p],
+    ),
+    "cairn_sweep_reopen": (_R, [c_void_p, c_char_p]),
 }
 
 _lock = threading.Lock()
@@ -285,3 +325,18 @@ def enc(s) -> bytes:
 
 def dec(b) -> str:
     return b.decode("utf-8", "replace") if b is not None else None
+
+
+_libc = None
+
+
+def malloc_copy(ptr) -> int:
+    """A malloc'd copy of the NUL-terminated text at address ``ptr``, for a
+    callback whose caller releases what it is given with free() (the trial
+    claim's suggestion): the C library's own allocator, libc's."""
+    global _libc
+    if _libc is None:
+        c = ctypes.CDLL(None)
+        c.strdup.restype, c.strdup.argtypes = c_void_p, [c_void_p]
+        _libc = c
+    return _libc.strdup(ptr)

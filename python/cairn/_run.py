@@ -304,11 +304,12 @@ class Run:
             if self._h is not None:
                 _lib.lib().cairn_run_heartbeat(self._h)
 
-    def _start_monitor(self):
+    def _start_monitor(self, usage=True):
         """Heartbeat and system usage (sys/* metrics) of this process, from
         the library's monitor thread (the first heartbeat is written before
-        it returns)."""
-        o = _lib.MonitorOptions(_lib.MONITOR_OPTIONS_VERSION, 0, 0.0, 0.0)
+        it returns); ``usage=False``: the heartbeat only (a sweep run, whose
+        trials sample the usage)."""
+        o = _lib.MonitorOptions(_lib.MONITOR_OPTIONS_VERSION, 0, 0.0, 0.0 if usage else -1.0)
         m = ctypes.c_void_p()
         rc = _lib.lib().cairn_monitor_start(ctypes.byref(m), self._h, ctypes.byref(o))
         if rc:
@@ -479,7 +480,8 @@ def init(
         found automatically.
     store: the store directory (default: $CAIRN_DIR, the nearest .cairn/,
         else the per-user store).
-    attach: with $CAIRN_RUN_ID set (inside ``cairn run``), log into that run
+    attach: with $CAIRN_RUN_ID set (inside ``cairn run``), or inside the
+        objective of ``cairn.sweep``, log into that run (the trial's)
         instead of creating one (default True).
     """
     L = _lib.lib()
@@ -488,11 +490,15 @@ def init(
     tags = list(tags or [])
     if params is not None:
         params = as_mapping(params)
-    sh, sdir = open_store(store)
-    env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
+    trial = _store.sweep_trial() if attach else None
+    if trial is not None:  # inside a cairn.sweep objective: its trial's run
+        sh, sdir, env_id = trial._store_h, trial.store, trial.id
+    else:
+        sh, sdir = open_store(store)
+        env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
     in_nb = _capture.in_jupyter()
     prev = active_run()
-    if in_nb and prev is not None and prev._owned and not prev.finished:
+    if in_nb and trial is None and prev is not None and prev._owned and not prev.finished:
         prev.finish()  # re-running a notebook cell starts over, as a new run
     if env_id:
         hp = ctypes.c_void_p()
@@ -512,21 +518,7 @@ def init(
             _capture.warn_notebook_not_found()
         if nb and os.path.commonpath([nb, os.getcwd()]) == os.getcwd():
             globs.append(enc(os.path.relpath(nb)))
-        tag_arr = (ctypes.c_char_p * len(tags))(*[enc(t) for t in tags]) if tags else None
-        opts = _lib.RunOptions(
-            _lib.RUN_OPTIONS_VERSION,
-            enc(project) if project else None,
-            enc(name) if name else None,
-            tag_arr,
-            len(tags),
-            None if in_nb else enc(_capture.command_line()),
-            None,
-            enc(parent) if parent else None,
-        )
-        hp = ctypes.c_void_p()
-        check(L.cairn_run_create(ctypes.byref(hp), sh, ctypes.byref(opts)))
-        run = Run(hp.value, sh, sdir, owned=True)
-        _register(run)
+        run = create_run(sh, sdir, project, name, tags, parent, command=not in_nb)
         try:
             _capture_into(run, capture_code, capture_env, require_clean, globs)
         except DirtyError:
@@ -561,6 +553,45 @@ def init(
     except Exception:
         run.finish("failed")
         raise
+    return run
+
+
+def create_run(sh, sdir, project=None, name=None, tags=(), parent=None, command=True, active=True):
+    """Create an owned run in the store ``sh`` (directory ``sdir``), with
+    this process's command line (``command``), registered to be finished at
+    exit and, when ``active``, made the active run.  Nothing is captured and
+    no monitor started: ``init`` and ``sweep`` do that as each needs."""
+    tags = list(tags)
+    tag_arr = (ctypes.c_char_p * len(tags))(*[enc(t) for t in tags]) if tags else None
+    opts = _lib.RunOptions(
+        _lib.RUN_OPTIONS_VERSION,
+        enc(project) if project else None,
+        enc(name) if name else None,
+        tag_arr,
+        len(tags),
+        enc(_capture.command_line()) if command else None,
+        None,
+        enc(parent) if parent else None,
+    )
+    hp = ctypes.c_void_p()
+    check(_lib.lib().cairn_run_create(ctypes.byref(hp), sh, ctypes.byref(opts)))
+    run = Run(hp.value, sh, sdir, owned=True)
+    if active:
+        _register(run)
+    else:
+        with _live_lock:
+            _live[id(run)] = run
+    return run
+
+
+def open_run(sh, sdir, run_id):
+    """An owned handle on an existing run (a sweep being resumed), finished
+    at exit like a created one; not made the active run."""
+    hp = ctypes.c_void_p()
+    check(_lib.lib().cairn_run_open(ctypes.byref(hp), sh, enc(run_id)))
+    run = Run(hp.value, sh, sdir, owned=True)
+    with _live_lock:
+        _live[id(run)] = run
     return run
 
 

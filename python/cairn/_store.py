@@ -1,7 +1,8 @@
 """cairn._store — what the binding's modules share about the process: the
 store handles (one per store directory, so a query sees every metric this
-process logged) and the active run (the one the last ``cairn.init()``
-returned, while it is not finished).
+process logged), the active run (the one the last ``cairn.init()``
+returned, while it is not finished) and the ``cairn.sweep`` trial whose
+objective is running (``cairn.init()`` inside it attaches to its run).
 
 ``_run`` (creating and logging into runs) and ``_query`` (reading them) both
 import this module and not each other's internals, so there is no import
@@ -11,7 +12,7 @@ After ``fork()`` the child starts with no handles and no active run: the
 parent's writer and monitor threads did not survive the fork.
 
 Thread-safety: the handle table is guarded by a lock; the active run is one
-reference, replaced atomically.
+reference, replaced atomically; the sweep trial is kept per thread.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ def close_stores():
 
 def reset_after_fork():
     """In a forked child: forget the parent's handles and active run."""
-    global _stores, _stores_lock, _stores_pid, _active
+    global _stores, _stores_lock, _stores_pid, _active, _trial
     _stores, _stores_lock, _stores_pid = {}, threading.Lock(), os.getpid()
-    _active = None
+    _active, _trial = None, threading.local()
 
 
 # --- the active run ---------------------------------------------------------
@@ -92,3 +93,26 @@ def clear_active(run):
     global _active
     if _active is run:
         _active = None
+
+
+# --- the sweep trial being evaluated -------------------------------------------
+
+# Per thread: the objective runs on the thread that called cairn.sweep, and
+# a cairn.init() on another thread (a second sweep's, or unrelated) must not
+# attach to this one's trial.
+_trial = threading.local()
+
+
+def sweep_trial():
+    """The run of the ``cairn.sweep`` trial whose objective is running on
+    this thread, which ``cairn.init()`` attaches to (as it attaches to
+    ``cairn run``'s run)."""
+    return getattr(_trial, "run", None)
+
+
+def set_sweep_trial(run):
+    """Enter (a run) or leave (the previous value) a trial's objective on
+    this thread; returns the previous value, for nested sweeps."""
+    prev = getattr(_trial, "run", None)
+    _trial.run = run
+    return prev

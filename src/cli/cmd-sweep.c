@@ -182,6 +182,15 @@ static int read_state(sweep *w, const char *id, cairn_status *status)
 	sd = json_parse(data, len, NULL, perr, sizeof perr);
 	const json *sr = sd ? json_root(sd) : NULL, *spec = sr ? json_get(sr, "spec") : NULL,
 	           *cmd = sr ? json_get(sr, "command") : NULL;
+	/* cairn.sweep() in Python records "driver": "python" and no command:
+	 * its objective is a function only that program has */
+	const char *driver = sr ? json_get_str(sr, "driver") : NULL;
+	if (driver && strcmp(driver, "python") == 0) {
+		rc = cli_fail("sweep '%s' was started by cairn.sweep() in Python; resume it there: "
+		              "cairn.resume_sweep('%.8s', objective_fn)",
+		              id, w->sweep_id);
+		goto done;
+	}
 	if (!spec || !cmd || cmd->type != JSON_ARR) {
 		rc = cli_fail("the sweep's state (sweep.json) is damaged");
 		goto done;
