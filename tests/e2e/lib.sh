@@ -118,8 +118,6 @@ store_sql() {
 		sqlite3 "$CAIRN_DIR/cairn.db" "$1"
 	fi
 }
-# object_path OID: where the store keeps object OID (a directory store)
-object_path() { echo "$OBJECTS/${1:0:2}/${1:2}"; }
 # store_dump: the store's database as text, every row of every table in a
 # fixed order (sqlite3's .dump; on PostgreSQL each table's rows as text)
 store_dump() {
