@@ -176,7 +176,7 @@ bench-bin: $(BENCH_BIN)
 test:
 	@scripts/run-tests
 
-# The unit and end-to-end tests on PostgreSQL only (make test runs them too).
+# The unit, end-to-end and Python tests on PostgreSQL only (make test runs them too).
 test-pg:
 	@PG_ONLY=1 scripts/run-tests
 

@@ -29,11 +29,17 @@ _stores_pid = os.getpid()
 _stores_lock = threading.Lock()
 
 
+def _store_arg(store):
+    """A directory made absolute; a URI (postgresql://...) as it is."""
+    s = os.fspath(store)
+    return s if "://" in s else os.path.abspath(s)
+
+
 def open_store(store=None):
-    """(handle, directory) of the store, opened once per directory per process."""
+    """(handle, directory or URI) of the store, opened once per store per process."""
     global _stores, _stores_pid
     L = _lib.lib()
-    explicit = enc(os.path.abspath(os.fspath(store))) if store is not None else None
+    explicit = enc(_store_arg(store)) if store is not None else None
     with _stores_lock:
         if _stores_pid != os.getpid():  # a forked child must not use its parent's handles
             _stores, _stores_pid = {}, os.getpid()

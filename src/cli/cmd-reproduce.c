@@ -391,7 +391,7 @@ static int rerun(repro *r, char **cmd, int ncmd, const char *name, int *out_stat
 	const char *id = cairn_run_record_id(r->rec);
 	size_t n = 0, cap = 12 + r->ndata + (size_t)ncmd;
 	char **v = calloc(cap, sizeof *v);
-	char *store = path_abs(cairn_store_path(r->s));
+	char *store = cli_store_location(r->s); /* a URI as given: the child connects */
 	if (!v || !store) {
 		free(v);
 		free(store);

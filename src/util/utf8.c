@@ -58,3 +58,21 @@ int utf8_check_name(const char *s, size_t n, size_t *bad_at)
 	}
 	return UTF8_OK;
 }
+
+bool utf8_valid(const char *s, size_t n, size_t *bad_at)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len = utf8_seq(u + i, n - i, NULL);
+		if (!len) {
+			*bad_at = i;
+			return false;
+		}
+		i += len;
+	}
+	return true;
+}

@@ -2,7 +2,6 @@
 # cairn best METRIC [QUERY]: the direction from the name or --higher/--lower,
 # runs without a value (or NaN) never win, a query narrows, json is the run.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 23
 
 mk() {

@@ -5,7 +5,6 @@
 # with the repository gone, a pushed commit, --require-clean, code outside
 # git, and the errors.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 37
 
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }

@@ -2,12 +2,10 @@
 # cairn compare: runs side by side, only what differs (params, final
 # metrics, data digests) unless --all; --transpose, json and csv; errors.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 25
 
-DB=$CAIRN_DIR/cairn.db
 add_data() {
-	sqlite3 "$DB" "INSERT INTO datasets(rid, name, path, role, algo, digest, files, bytes, created)
+	store_sql "INSERT INTO datasets(rid, name, path, role, algo, digest, files, bytes, created)
 	     SELECT rid, '$2', 'data/$2', 'input', 'xxh128', '$3', 1, 1, 0 FROM runs WHERE id = '$1'"
 }
 A=$($CAIRN start -n one --param lr=0.1 --param model=lgbm -t x)

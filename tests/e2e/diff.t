@@ -5,11 +5,9 @@
 # Code, data, environment and command are written into the store directly,
 # as `cairn run` and `cairn run --data` would record them.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 62
 
-DB=$CAIRN_DIR/cairn.db
-sql() { sqlite3 "$DB" "$1"; }
+sql() { store_sql "$1"; }
 put_env() { # put_env RUN JSON: store an environment object for a run
 	local oid
 	oid=$(printf '%s' "$2" | sha256sum | cut -c1-64)

@@ -8,9 +8,12 @@
 #           the store is a fresh PostgreSQL database instead (CAIRN_DIR is its
 #           URI, the objects under $T/store/objects), on the cluster
 #           CAIRN_TEST_PG_URI names or, without one, on a cluster this file
-#           starts (scripts/pg-cluster) and removes at exit.  A test file about
-#           the directory layout, or one that needs what the postgresql backend
-#           does not do yet, calls `pg_skip REASON` after sourcing this.
+#           starts (scripts/pg-cluster) and removes at exit.  What a test
+#           checks in the store goes through store_sql, store_dump,
+#           store_digest, store_holds and $OBJECTS (below), the same on either
+#           backend; a check that means something on one only says
+#           `skip DESC REASON` on the other, and a file about the directory
+#           layout calls `pg_skip REASON` after sourcing this.
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -35,6 +38,7 @@ unset CAIRN_RUN_ID CAIRN_URI CAIRN_PROJECT XDG_DATA_HOME
 export CAIRN_DIR=$T/store
 mkdir -p "$CAIRN_DIR"
 PG=
+PG_DB=
 OBJECTS=$CAIRN_DIR/objects # where the store's object files are, on either backend
 if [ "${CAIRN_TEST_PG:-}" = 1 ]; then
 	PG=1
@@ -43,6 +47,7 @@ if [ "${CAIRN_TEST_PG:-}" = 1 ]; then
 		CAIRN_TEST_PG_URI=$_pg_own
 	fi
 	_db=$("$ROOT/scripts/pg-cluster" createdb "$CAIRN_TEST_PG_URI" "e$$_${RANDOM}") || exit 1
+	PG_DB=$_db # the database's URI for libpq (psql), without cairn's objects=
 	export CAIRN_DIR="$_db&objects=$T/store/objects"
 	OBJECTS=$T/store/objects
 fi
@@ -101,7 +106,52 @@ one_error_line() {
 }
 # json EXPR: evaluate a Python expression over the JSON on stdin bound to `j`
 json() { python3 -c 'import json,sys; j=json.load(sys.stdin); r=eval(sys.argv[1]); print(r if not isinstance(r,(dict,list)) else json.dumps(r,sort_keys=True))' "$1"; }
+# store_sql SQL: run SQL on the store's database, sqlite3 or psql by the
+# backend; rows on stdout one a line, columns joined by '|' (the two clients
+# print alike).  SQL that both dialects take works on either; a test that
+# needs one dialect's words checks $PG (a run's user is runs.user_name on
+# PostgreSQL, a reserved word there).
+store_sql() {
+	if [ -n "$PG" ]; then
+		psql -X -q -t -A -v ON_ERROR_STOP=1 "$PG_DB" -c "$1"
+	else
+		sqlite3 "$CAIRN_DIR/cairn.db" "$1"
+	fi
+}
+# store_dump: the store's database as text, every row of every table in a
+# fixed order (sqlite3's .dump; on PostgreSQL each table's rows as text)
+store_dump() {
+	if [ -n "$PG" ]; then
+		local t
+		for t in $(store_sql "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"); do
+			echo "-- $t"
+			store_sql "SELECT x::text FROM \"$t\" x ORDER BY 1"
+		done 2>&1
+	else
+		sqlite3 "$CAIRN_DIR/cairn.db" .dump 2>/dev/null | grep -v '^PRAGMA'
+	fi
+}
 # a fingerprint of the store's contents (to assert "unchanged")
-store_digest() { sqlite3 "$CAIRN_DIR/cairn.db" .dump 2>/dev/null | grep -v '^PRAGMA' | sha256sum | cut -c1-16; }
+store_digest() { store_dump | sha256sum | cut -c1-16; }
+# store_holds TEXT: true when TEXT is anywhere in the store: its database
+# (on SQLite every file of the store directory, so its WAL too; on
+# PostgreSQL every row) or any object (a zstd frame decompressed first)
+store_holds() {
+	if [ -n "$PG" ]; then
+		store_dump | grep -qa -- "$1" && return 0
+		grep -rqa -- "$1" "$OBJECTS" 2>/dev/null && return 0
+	else
+		grep -rqa -- "$1" "$CAIRN_DIR" && return 0
+	fi
+	local f
+	for f in $(find "$OBJECTS" -type f 2>/dev/null); do
+		if [ "$(head -c4 "$f" | od -An -tx1 | tr -d ' ')" = 28b52ffd ]; then
+			zstd -dcq "$f" | grep -qa -- "$1" && return 0
+		fi
+	done
+	return 1
+}
+# skip DESC REASON: a check that does not apply here (TAP's "ok N # skip")
+skip() { _n=$((_n + 1)); echo "ok $_n - $1 # skip $2"; }
 # done_testing: print the plan at the end (when plan was not called) and exit
 done_testing() { [ -n "$_planned" ] || echo "1..$_n"; [ $_fail = 0 ]; exit $?; }

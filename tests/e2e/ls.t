@@ -4,7 +4,6 @@
 # differs, terminal fitting, colour only on a terminal, csv/json, and the
 # caret under a bad query.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 82
 export TZ=UTC
 

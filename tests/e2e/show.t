@@ -5,7 +5,6 @@
 # characters made spaces, as `cairn ls` does, so none can drive the terminal;
 # --json stays exact.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 
 C1=$'\xc2\x9b' # U+009B: CSI, as a C1 control, in values (names refuse C0 and C1 alike)
 N1=' '          # where a name had it: what show prints for it anyway

@@ -5,7 +5,6 @@
 # Ctrl-C then --resume completes exactly the missing trials, --config-out,
 # conditional parameters, TPE.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 plan 58
 
 export CAIRN_SAMPLE_INTERVAL=60

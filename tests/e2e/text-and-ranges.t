@@ -5,12 +5,13 @@
 #     control such as U+0085): one clear error, nothing stored;
 #   - text that must be kept as it is (log output, notes, file names) may hold
 #     any bytes, and every JSON output stays valid UTF-8, escaping such a byte
-#     as \udcXX, which reads back to the same byte;
+#     as \udcXX, which reads back to the same byte; a postgresql store holds
+#     UTF-8 text only, and refuses such text with one clear error (log output
+#     is an object, so any bytes there still);
 #   - steps are 0..2^63-1 with no automatic step after the last one;
 #     timestamps are seconds up to the end of year 9999;
 #   - metric values from text: subnormals are numbers, 1e999 is not.
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 
 # strict_json: stdin is valid UTF-8 and valid JSON (Python's strict decoder)
 strict_json() { python3 -c 'import json,sys; json.loads(sys.stdin.buffer.read().decode("utf-8"))'; }
@@ -34,14 +35,25 @@ is "nothing stored by any of them" "$(store_digest)" "$before"
 ok "a key in another script is fine" "$CAIRN" log metric "прогресс.λ" 1 --run "$id"
 
 # --- text kept as it is, JSON still valid --------------------------------------
-ok "a note with bytes that are not UTF-8" "$CAIRN" note "$id" "$(printf 'caf\xe9 \xff\xfe end')"
-ok "a param value that is not UTF-8" "$CAIRN" log param blob "$(printf 'v\xff')" --run "$id"
-ok "show --json" "$CAIRN" show "$id" --json
-out | strict_json
-is "show --json is valid UTF-8 JSON" "$?" 0
-is "the note reads back byte for byte (surrogateescape)" \
-	"$(out | python3 -c 'import json,sys; j=json.load(sys.stdin); sys.stdout.buffer.write(j["note"].encode("utf-8","surrogateescape"))' | od -An -tx1 | tr -d ' \n')" \
-	"$(printf 'caf\xe9 \xff\xfe end' | od -An -tx1 | tr -d ' \n')"
+if [ -n "$PG" ]; then
+	# a postgresql store holds UTF-8 text only (docs/internals/store.md, "Text")
+	before=$(store_digest)
+	fails "a note with bytes that are not UTF-8: exit 1 on postgresql" 1 "$CAIRN" note "$id" "$(printf 'caf\xe9 \xff\xfe end')"
+	one_error_line "a note that is not UTF-8: one error line"
+	like "... that says why" "$(err)" "not valid UTF-8 \(byte 0xe9 at offset 3\), and a postgresql store holds UTF-8 text only"
+	fails "a param value that is not UTF-8: exit 1 on postgresql" 1 "$CAIRN" log param blob "$(printf 'v\xff')" --run "$id"
+	like "... that says why" "$(err)" "not valid UTF-8 \(byte 0xff at offset 1\)"
+	is "nothing stored by either" "$(store_digest)" "$before"
+else
+	ok "a note with bytes that are not UTF-8" "$CAIRN" note "$id" "$(printf 'caf\xe9 \xff\xfe end')"
+	ok "a param value that is not UTF-8" "$CAIRN" log param blob "$(printf 'v\xff')" --run "$id"
+	ok "show --json" "$CAIRN" show "$id" --json
+	out | strict_json
+	is "show --json is valid UTF-8 JSON" "$?" 0
+	is "the note reads back byte for byte (surrogateescape)" \
+		"$(out | python3 -c 'import json,sys; j=json.load(sys.stdin); sys.stdout.buffer.write(j["note"].encode("utf-8","surrogateescape"))' | od -An -tx1 | tr -d ' \n')" \
+		"$(printf 'caf\xe9 \xff\xfe end' | od -An -tx1 | tr -d ' \n')"
+fi
 ok "ls --json" "$CAIRN" ls --format json
 out | strict_json
 is "ls --json is valid UTF-8 JSON" "$?" 0

@@ -6,7 +6,6 @@
 # the HTTP API.  In JSON a
 # non-finite float param is {"$float": "NaN"} (docs/internals/json.md).
 . "$(dirname "$0")/lib.sh"
-pg_skip "needs the planner's scans (cairn ls, queries), which the postgresql backend does not have yet"
 
 TOOLS=$(dirname "$CAIRN")/tests
 id=$("$CAIRN" start -n typed)

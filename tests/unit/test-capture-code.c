@@ -116,7 +116,6 @@ static void make_repo(const char *repo)
 
 static void test_git_snapshot_checkout(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -153,7 +152,7 @@ static void test_git_snapshot_checkout(void **state)
 	   out, out, out, out);
 	sh("test ! -e %s/old.txt && test ! -e %s/debug.log && test ! -e %s/.env", out, out, out);
 	/* the secret file's content is nowhere in the store */
-	assert_int_not_equal(sh_rc("grep -rq s3cr3t-env-file %s", u.store_dir), 0);
+	assert_false(unit_store_holds(&u, "s3cr3t-env-file"));
 	/* the target must be empty */
 	assert_int_equal(cairn_code_checkout(u.s, cairn_run_id(r), out), CAIRN_EEXISTS);
 	cairn_run_free(r);
@@ -235,7 +234,7 @@ static void test_env_json_diff(void **state)
 	assert_false(cairn_run_diff_env_recorded(df, 0));
 	cairn_run_diff_free(df);
 	/* nothing was stored */
-	assert_int_not_equal(sh_rc("grep -rq numpy %s/objects", u.store_dir), 0);
+	assert_int_not_equal(sh_rc("grep -rq numpy %s", u.objects), 0);
 	free(other);
 	cairn_free(now);
 	unit_store_close(&u);
@@ -260,11 +259,10 @@ static void test_self_contained(void **state)
 	unit_store_close(&u);
 }
 
-static int count_objects(const char *store)
+static int count_objects(const char *objects)
 {
 	char cmd[4300];
-	snprintf(cmd, sizeof cmd, "find %s/objects -type f ! -path '*/objects/tmp/*' | wc -l",
-	         store);
+	snprintf(cmd, sizeof cmd, "find %s -type f ! -path '%s/tmp/*' | wc -l", objects, objects);
 	FILE *f = popen(cmd, "r");
 	int n = -1;
 	assert_int_equal(fscanf(f, "%d", &n), 1);
@@ -274,7 +272,6 @@ static int count_objects(const char *store)
 
 static void test_base_reused(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -285,14 +282,14 @@ static void test_base_reused(void **state)
 	   " done && " GIT " add -A && " GIT " commit -qm c",
 	   repo, repo);
 	cairn_run *r1 = capture(&u, repo, 0, 0, NULL);
-	int n1 = count_objects(u.store_dir);
+	int n1 = count_objects(u.objects);
 	cairn_run *r2 = capture(&u, repo, 0, 0, NULL);
 	/* same tree, same record: nothing new at all */
-	assert_int_equal(count_objects(u.store_dir), n1);
+	assert_int_equal(count_objects(u.objects), n1);
 	/* one file changed and committed: its blob, a new manifest, a new record */
 	sh("cd %s && echo changed > f1.py && " GIT " commit -qam c2", repo);
 	cairn_run *r3 = capture(&u, repo, 0, 0, NULL);
-	assert_int_equal(count_objects(u.store_dir), n1 + 3);
+	assert_int_equal(count_objects(u.objects), n1 + 3);
 	char *diff = NULL;
 	assert_ok(cairn_code_diff(&diff, u.s, cairn_run_id(r1), cairn_run_id(r2)));
 	assert_string_equal(diff, "");
@@ -345,7 +342,6 @@ static void test_require_clean(void **state)
 
 static void test_size_cap(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -365,9 +361,10 @@ static void test_size_cap(void **state)
 	assert_non_null(strstr(report, "committed file"));
 	cairn_free(report);
 	/* the big file's digest is remembered by its stat, not re-read each run */
-	sh("test \"$(sqlite3 %s/cairn.db \"SELECT count(*) FROM hash_cache WHERE algo = "
-	   "'capture-xxh128' AND digest LIKE 'xxh128:%%'\")\" = 1",
-	   u.store_dir);
+	char *n = unit_store_sql(&u, "SELECT count(*) FROM hash_cache WHERE algo = "
+	                             "'capture-xxh128' AND digest LIKE 'xxh128:%'");
+	assert_string_equal(n, "1\n");
+	free(n);
 	cairn_run *again = capture(&u, repo, 1000, 0, NULL);
 	cairn_run_free(again);
 	/* committed.bin comes back from the repository, big.dat cannot */
@@ -550,7 +547,6 @@ static void test_store_inside_repo(void **state)
 
 static void test_remote_detached_unborn(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -586,14 +582,14 @@ static void test_remote_detached_unborn(void **state)
 	assert_ok(cairn_run_get_json(&js, u.s, cairn_run_id(r)));
 	assert_non_null(strstr(js, "\"remote\":\"https://example.com/x.git\""));
 	cairn_free(js);
-	assert_int_not_equal(sh_rc("grep -rq hunter2 %s", u.store_dir), 0);
+	assert_true(unit_store_holds(&u, "example.com/x.git")); /* the search finds what is there */
+	assert_false(unit_store_holds(&u, "hunter2"));
 	cairn_run_free(r);
 	unit_store_close(&u);
 }
 
 static void test_damaged_manifest(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -604,8 +600,10 @@ static void test_damaged_manifest(void **state)
 	assert_ok(cairn_object_put_buf(oid, u.s, rec, strlen(rec)));
 	cairn_run *r = NULL;
 	assert_ok(cairn_run_create(&r, u.s, NULL));
-	sh("sqlite3 %s/cairn.db \"UPDATE runs SET code_oid = '%s' WHERE id = '%s'\"", u.store_dir,
-	   oid, cairn_run_id(r));
+	char sql[256];
+	snprintf(sql, sizeof sql, "UPDATE runs SET code_oid = '%s' WHERE id = '%s'", oid,
+	         cairn_run_id(r));
+	free(unit_store_sql(&u, sql));
 	assert_int_equal(cairn_code_checkout(u.s, cairn_run_id(r), out), CAIRN_EINVALID);
 	assert_non_null(strstr(cairn_error_last(), "../evil"));
 	sh("test ! -e %s/evil", u.dir);
@@ -615,7 +613,6 @@ static void test_damaged_manifest(void **state)
 
 static void test_environment(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -669,7 +666,7 @@ static void test_environment(void **state)
 	json_doc_free(d);
 	cairn_free(js);
 	/* no secret value anywhere in the store */
-	assert_int_not_equal(sh_rc("grep -rqa s3cr3t %s", u.store_dir), 0);
+	assert_false(unit_store_holds(&u, "s3cr3t"));
 	unsetenv("CUDA_AUTH_TOKEN");
 	unsetenv("MY_API_TOKEN");
 	unsetenv("MYAPP_MODE");

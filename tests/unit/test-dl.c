@@ -66,10 +66,11 @@ static int mapped(const char *name)
 }
 
 /* The commands that only read the store never map the heavy libraries;
- * hashing an object id maps libcrypto, and only it. */
+ * hashing an object id maps libcrypto, and only it.  On PostgreSQL the
+ * store maps libpq, which links libcrypto itself (TLS): there the check is
+ * that libpq is mapped and libgit2 and libmicrohttpd are not. */
 static void test_lazy_dependencies(void **st)
 {
-	UNIT_NEEDS_SCANS();
 	unit_store u;
 	unit_store_open(&u);
 	cairn_run *r = NULL;
@@ -82,6 +83,11 @@ static void test_lazy_dependencies(void **st)
 	cairn_free(json);
 	assert_false(mapped("libgit2"));
 	assert_false(mapped("libmicrohttpd"));
+	if (unit_pg()) {
+		assert_true(mapped("libpq"));
+		unit_store_close(&u);
+		return;
+	}
 	assert_false(mapped("libcrypto"));
 	char hex[65];
 	assert_int_equal(sha_buf_hex("abc", 3, hex), 0);

@@ -18,7 +18,6 @@
 
 #include <dirent.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -56,11 +55,10 @@ static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
 
 /* --- the invariant ---------------------------------------------------------------- */
 
-/* Object files under objects/ (not objects/tmp). */
-static int count_objects(const char *store_dir)
+/* Object files under the objects directory (not its tmp/). */
+static int count_objects(const unit_store *u)
 {
-	char p[4200];
-	snprintf(p, sizeof p, "%s/objects", store_dir);
+	const char *p = u->objects;
 	DIR *d = opendir(p);
 	int n = 0;
 	struct dirent *e;
@@ -81,16 +79,16 @@ static int count_objects(const char *store_dir)
 	return n;
 }
 
-static bool object_file_exists(const char *store_dir, const char *oid)
+static bool object_file_exists(const unit_store *u, const char *oid)
 {
 	char p[4300];
 	struct stat st;
-	snprintf(p, sizeof p, "%s/objects/%.2s/%s", store_dir, oid, oid + 2);
+	snprintf(p, sizeof p, "%s/%.2s/%s", u->objects, oid, oid + 2);
 	return stat(p, &st) == 0;
 }
 
 /* Every object a record names is there; returns how many were checked. */
-static int assert_no_dangling(const char *store_dir)
+static int assert_no_dangling(const unit_store *u)
 {
 	static const char *const sql[] = {
 	    "SELECT oid FROM object_refs",
@@ -100,23 +98,16 @@ static int assert_no_dangling(const char *store_dir)
 	    "SELECT env_oid FROM runs WHERE env_oid IS NOT NULL",
 	    "SELECT oid FROM code_map WHERE substr(key, 1, 4) != 'tree'",
 	};
-	char db[4300];
-	snprintf(db, sizeof db, "%s/cairn.db", store_dir);
-	sqlite3 *h;
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
 	int n = 0;
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(h, sql[i], -1, &st, NULL), SQLITE_OK);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *oid = (const char *)sqlite3_column_text(st, 0);
-			if (!object_file_exists(store_dir, oid))
+		char *rows = unit_store_sql(u, sql[i]);
+		for (char *oid = strtok(rows, "\n"); oid; oid = strtok(NULL, "\n")) {
+			if (!object_file_exists(u, oid))
 				fail_msg("%s names %s, whose file is gone", sql[i], oid);
 			n++;
 		}
-		sqlite3_finalize(st);
+		free(rows);
 	}
-	sqlite3_close(h);
 	return n;
 }
 
@@ -280,14 +271,13 @@ static void purge_at_refs(cairn_store *s, const char *point, void *arg)
 	(void)s;
 	if (strcmp(point, "refs") != 0 || r->fired++)
 		return;
-	int before = count_objects(r->f->u.store_dir);
+	int before = count_objects(&r->f->u);
 	assert_ok(cairn_run_delete(r->f->other, r->victim, 1));
-	r->removed = before - count_objects(r->f->u.store_dir);
+	r->removed = before - count_objects(&r->f->u);
 }
 
 static void test_purge_between_write_and_reference(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		fixture f;
@@ -311,7 +301,7 @@ static void test_purge_between_write_and_reference(void **state)
 			    kinds[i].name, r.fired, r.removed);
 		char id[33];
 		assert_int_equal(cairn_run_resolve(id, f.u.s, ida), CAIRN_ENOTFOUND);
-		if (assert_no_dangling(f.u.store_dir) == 0)
+		if (assert_no_dangling(&f.u) == 0)
 			fail_msg("%s: b references nothing", kinds[i].name);
 		if (kinds[i].log == log_code_git || kinds[i].log == log_code_dir) {
 			char out[4300];
@@ -336,7 +326,6 @@ static void write_at_sweep(cairn_store *s, const char *point, void *arg)
 
 static void test_reference_between_purge_and_sweep(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		fixture f;
@@ -348,7 +337,7 @@ static void test_reference_between_purge_and_sweep(void **state)
 		strcpy(ida, cairn_run_id(a));
 		cairn_run_free(a);
 		assert_ok(cairn_run_create(&b, f.u.s, NULL));
-		int before = count_objects(f.u.store_dir);
+		int before = count_objects(&f.u);
 		/* a's rows are gone and its objects chosen for removal; b then
 		 * records references to the same objects; then the sweep runs */
 		race r = {.f = &f, .k = &kinds[i], .target = b};
@@ -356,8 +345,8 @@ static void test_reference_between_purge_and_sweep(void **state)
 		assert_ok(cairn_run_delete(f.other, ida, 1));
 		store_test_hook(f.other, NULL, NULL);
 		assert_int_equal(r.fired, 1);
-		assert_no_dangling(f.u.store_dir);
-		if (count_objects(f.u.store_dir) < before)
+		assert_no_dangling(&f.u);
+		if (count_objects(&f.u) < before)
 			fail_msg("%s: the sweep removed objects b references", kinds[i].name);
 		cairn_run_free(b);
 		fixture_close(&f);
@@ -368,7 +357,6 @@ static void test_reference_between_purge_and_sweep(void **state)
 
 static void test_code_map_keeps_base_blobs(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	fixture f;
 	fixture_open(&f);
@@ -382,7 +370,7 @@ static void test_code_map_keeps_base_blobs(void **state)
 	assert_ok(cairn_run_create(&b, f.u.s, NULL));
 	log_code_git(&f, b);
 	assert_ok(cairn_run_delete(f.u.s, cairn_run_id(b), 1));
-	assert_no_dangling(f.u.store_dir);
+	assert_no_dangling(&f.u);
 	char out[4300];
 	snprintf(out, sizeof out, "%s/checkout", f.u.dir);
 	assert_ok(cairn_code_checkout(f.u.s, cairn_run_id(a), out));
@@ -427,7 +415,6 @@ static void *purger(void *arg)
 
 static void test_threads_race(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	fixture f;
 	fixture_open(&f);
@@ -459,7 +446,7 @@ static void test_threads_race(void **state)
 	assert_null(ret);
 	store_test_hook(f.u.s, NULL, NULL);
 	store_test_hook(f.other, NULL, NULL);
-	assert_int_equal(assert_no_dangling(f.u.store_dir), 2 * ROUNDS); /* ref + artifact row */
+	assert_int_equal(assert_no_dangling(&f.u), 2 * ROUNDS); /* ref + artifact row */
 	for (int i = 0; i < ROUNDS; i++) {
 		char *json = NULL;
 		assert_ok(cairn_run_get_json(&json, f.u.s, cairn_run_id(d.targets[i])));
@@ -516,7 +503,6 @@ static void child_purge(cairn_store *s, void *arg)
 
 static void test_crash_leaves_garbage_not_dangling(void **state)
 {
-	UNIT_SQLITE_ONLY("reads the store directory (objects/, cairn.db) directly");
 	(void)state;
 	fixture f;
 	fixture_open(&f);
@@ -525,22 +511,22 @@ static void test_crash_leaves_garbage_not_dangling(void **state)
 	assert_ok(cairn_run_create(&a, f.u.s, NULL));
 	char ida[33];
 	strcpy(ida, cairn_run_id(a));
-	int n0 = count_objects(f.u.store_dir);
+	int n0 = count_objects(&f.u);
 	in_child_dying_at(&f, "refs", child_log, ida);
-	assert_int_equal(count_objects(f.u.store_dir), n0 + 1); /* the object, unreferenced */
+	assert_int_equal(count_objects(&f.u), n0 + 1); /* the object, unreferenced */
 	char *json = NULL;
 	assert_ok(cairn_run_get_json(&json, f.u.s, ida));
 	assert_null(strstr(json, "c.txt")); /* nothing recorded: the file is garbage */
 	cairn_free(json);
-	assert_no_dangling(f.u.store_dir);
+	assert_no_dangling(&f.u);
 	/* a purge dies after its commit, before removing the files */
 	assert_ok(cairn_run_log_artifact_buf(a, "crash bytes", 11, "c.txt", NULL));
 	cairn_run_free(a);
 	in_child_dying_at(&f, "sweep", child_purge, ida);
 	char id[33];
 	assert_int_equal(cairn_run_resolve(id, f.u.s, ida), CAIRN_ENOTFOUND);
-	assert_int_equal(count_objects(f.u.store_dir), n0 + 1); /* garbage, harmless */
-	assert_no_dangling(f.u.store_dir);
+	assert_int_equal(count_objects(&f.u), n0 + 1); /* garbage, harmless */
+	assert_no_dangling(&f.u);
 	fixture_close(&f);
 }
 

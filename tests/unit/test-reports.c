@@ -37,7 +37,6 @@ static void log_str(cairn_run *r, const char *key, const char *s)
 
 static void test_group_typed(void **state)
 {
-	UNIT_NEEDS_SCANS();
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);
@@ -133,7 +132,6 @@ static void test_group_typed(void **state)
 
 static void test_group_errors(void **state)
 {
-	UNIT_NEEDS_SCANS();
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);

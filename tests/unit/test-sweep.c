@@ -391,7 +391,6 @@ static int q_suggest(void *ctx, int64_t trial, char **out)
 
 static void test_queue(void **state)
 {
-	UNIT_NEEDS_SCANS();
 	(void)state;
 	unit_store u;
 	unit_store_open(&u);

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "util/fs.h"
+#include "util/utf8.h"
 
 /* --- URIs ---------------------------------------------------------------------- */
 
@@ -450,13 +451,35 @@ static PGresult *checked(cairn_store *s, PGresult *r, const char *what)
 	return NULL;
 }
 
+/* The server refuses text that is not UTF-8 (its encoding is UTF8): say so
+ * before sending anything, as an invalid input rather than a store failure
+ * (docs/internals/store.md, "Text").  0, or CAIRN_EINVALID raised. */
+int pg_text_check(const char *text, const char *what)
+{
+	size_t at;
+	if (text && !utf8_valid(text, strlen(text), &at))
+		return err_set(CAIRN_EINVALID,
+		               "cannot %s: text is not valid UTF-8 (byte 0x%02x at offset %zu),"
+		               " and a postgresql store holds UTF-8 text only",
+		               what, (unsigned char)text[at], at);
+	return 0;
+}
+
+static int params_utf8(const pg_params *p, const char *what)
+{
+	int rc = 0;
+	for (int i = 0; p && i < p->n && rc == 0; i++)
+		rc = pg_text_check(p->v[i], what);
+	return rc;
+}
+
 PGresult *pg_exec(cairn_store *s, const char *what, const char *sql, const pg_params *p)
 {
 	pg_be *be = pg_of(s);
 	static const pg_params none = PG_PARAMS_INIT;
 	if (!p)
 		p = &none;
-	if (ensure_connected(s, what) != 0)
+	if (params_utf8(p, what) != 0 || ensure_connected(s, what) != 0)
 		return NULL;
 	int i = 0;
 	while (i < be->nstmts && be->stmts[i].sql != sql)
@@ -482,7 +505,7 @@ PGresult *pg_exec(cairn_store *s, const char *what, const char *sql, const pg_pa
 PGresult *pg_exec_once(cairn_store *s, const char *what, const char *sql, const pg_params *p)
 {
 	pg_be *be = pg_of(s);
-	if (ensure_connected(s, what) != 0)
+	if (params_utf8(p, what) != 0 || ensure_connected(s, what) != 0)
 		return NULL;
 	return checked(
 	    s, pq.execParams(be->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0),

@@ -138,8 +138,10 @@ int pg_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key, co
 int pg_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v, bool overwrite)
 {
 	int64_t kid;
-	int rc = pg_key_intern(s, key, &kid);
-	if (rc)
+	int rc;
+	if (v->type == CAIRN_TYPE_STRING && (rc = pg_text_check(v->s, "store the param")) != 0)
+		return rc;
+	if ((rc = pg_key_intern(s, key, &kid)) != 0)
 		return rc;
 	return pg_param_write(s, rid, kid, key, v, overwrite);
 }

@@ -24,8 +24,9 @@
  *   browse.c  projects, the columns of runs, the sweep trial queue
  *   records.c run records in batches and the run list
  *   copy.c    what copying a whole store needs (cairn migrate)
- *   ops.c     the table (store_pg_ops); the planner's scans are not
- *             written yet (scan is NULL: a query says so)
+ *   scan.c, scan-attr.c, scan-key.c
+ *             the planner's scans (store_pg_scan_ops, scan-sql.h)
+ *   ops.c     the table (store_pg_ops)
  *
  * The connection: one PGconn per store handle, used by one thread at a time
  * through the handle's lock (the dispatchers in lib/store/store.c take it),
@@ -142,6 +143,13 @@ void pg_param_double(pg_params *p, double v);
 void pg_param_bool(pg_params *p, bool v);
 /* An optional integer: NULL unless has. */
 void pg_param_int_or_null(pg_params *p, bool has, int64_t v);
+
+/* Text for the server must be UTF-8 (the database's encoding): 0, or
+ * CAIRN_EINVALID raised ("cannot <what>: text is not valid UTF-8 (byte 0xXX
+ * at offset N), ...").  pg_exec checks every parameter; an op that writes
+ * before the statement carrying the text (a key interned before its param)
+ * checks first, so a refused input changes nothing. */
+int pg_text_check(const char *text, const char *what);
 
 /* Run one statement.  sql must be a string literal (statements are prepared
  * once per connection and cached by address) unless pg_exec_once is used.
