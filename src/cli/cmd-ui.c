@@ -23,7 +23,7 @@
 
 static const char ui_usage[] =
     "usage: cairn ui [--listen ADDR:PORT] [--public] [--timeout S] [--max-body BYTES] [--quiet]\n"
-    "                [--objects-url proxy|presign]\n"
+    "                [--objects-url proxy|presign] [--store DIR|URI]\n"
     "       cairn server [same options]\n\n"
     "Serve the store's web UI and JSON API (/api/v1/) over HTTP until interrupted.\n"
     "'cairn ui' is for browsing your own store; 'cairn server' is the same program\n"
@@ -39,7 +39,9 @@ static const char ui_usage[] =
     "  -q, --quiet             no access log on stderr\n"
     "      --objects-url HOW   artifacts whose objects are in a bucket: 'proxy' (the\n"
     "                          default) sends them through the server, 'presign'\n"
-    "                          redirects to a URL of the bucket valid for 5 minutes\n";
+    "                          redirects to a URL of the bucket valid for 5 minutes\n"
+    "      --store DIR|URI     the store to serve, as 'cairn --store' (a directory or\n"
+    "                          postgresql://...)\n";
 
 /* Split "host:port", "[v6]:port", ":port", "port" or "host". */
 static int parse_listen(const char *s, char *host, size_t hostsz, int *port)
@@ -98,12 +100,16 @@ static int parse_size(const char *s, unsigned long long lo, unsigned long long h
 
 static int serve(const char *cmd, int argc, char **argv)
 {
-	enum { O_HELP = 1, O_LISTEN, O_PUBLIC, O_TIMEOUT, O_MAXBODY, O_QUIET, O_OBJURL };
-	static const cli_opt opts[] = {
-	    {"help", 'h', false, O_HELP},       {"listen", 'l', true, O_LISTEN},
-	    {"public", 0, false, O_PUBLIC},     {"timeout", 0, true, O_TIMEOUT},
-	    {"max-body", 0, true, O_MAXBODY},   {"quiet", 'q', false, O_QUIET},
-	    {"objects-url", 0, true, O_OBJURL}, {0}};
+	enum { O_HELP = 1, O_LISTEN, O_PUBLIC, O_TIMEOUT, O_MAXBODY, O_QUIET, O_OBJURL, O_STORE };
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"listen", 'l', true, O_LISTEN},
+	                               {"public", 0, false, O_PUBLIC},
+	                               {"timeout", 0, true, O_TIMEOUT},
+	                               {"max-body", 0, true, O_MAXBODY},
+	                               {"quiet", 'q', false, O_QUIET},
+	                               {"objects-url", 0, true, O_OBJURL},
+	                               {"store", 0, true, O_STORE},
+	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	server *srv = NULL;
@@ -151,6 +157,9 @@ static int serve(const char *cmd, int argc, char **argv)
 			}
 			cfg.objects_presign = strcmp(a.val, "presign") == 0;
 			break;
+		/* the global option after the command too: a server's store is
+		 * its main argument (cairn server --store postgresql://...) */
+		case O_STORE: cli_store_dir = a.val; break;
 		}
 	}
 	if (o < 0) {

@@ -100,6 +100,48 @@ static void test_create_and_show(void **st)
 	unit_store_close(&u);
 }
 
+/* A point logged again at the same step and timestamp replaces the stored
+ * one, whether the two are in one batch or in two (on PostgreSQL: the binary
+ * COPY fails on the key and the batch goes through the staging table); NaN
+ * and ±Inf come back as they went in. */
+static void test_metric_point_replaced(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	assert_ok(cairn_run_log_metric(r, "m", 1, 1, 100.0));
+	assert_ok(cairn_run_log_metric(r, "m", 2, 1, 100.0)); /* the same batch */
+	assert_ok(cairn_run_log_metric(r, "m", INFINITY, 2, 100.0));
+	assert_ok(cairn_run_flush(r));
+	assert_ok(cairn_run_log_metric(r, "m", 3, 1, 100.0)); /* a later batch */
+	assert_ok(cairn_run_log_metric(r, "m", NAN, 3, 100.0));
+	assert_ok(cairn_run_log_metric(r, "m", -0.5, 1, 100.5)); /* another timestamp */
+	assert_ok(cairn_run_flush(r));
+	char *hist = NULL, err[128];
+	assert_ok(cairn_run_metric_history_json(&hist, u.s, cairn_run_id(r), "m"));
+	json_doc *d = json_parse(hist, strlen(hist), NULL, err, sizeof err);
+	if (!d)
+		fail_msg("bad JSON: %s: %s", err, hist);
+	const json *pts = json_root(d); /* [[step, timestamp, value], ...] */
+	assert_int_equal(pts->type, JSON_ARR);
+	assert_int_equal(pts->len, 4);
+	static const double want[4] = {3, -0.5, INFINITY, NAN};
+	int i = 0;
+	for (const json *p = pts->child; p; p = p->next, i++) {
+		double v;
+		assert_true(json_num_value(p->child->next->next, &v));
+		if (isnan(want[i]))
+			assert_true(isnan(v));
+		else
+			assert_true(v == want[i]);
+	}
+	json_doc_free(d);
+	cairn_free(hist);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 static void test_lookup_prefix(void **st)
 {
 	unit_store u;
@@ -579,6 +621,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_and_show),
+	    cmocka_unit_test(test_metric_point_replaced),
 	    cmocka_unit_test(test_lookup_prefix),
 	    cmocka_unit_test(test_lookup_name_versus_prefix),
 	    cmocka_unit_test(test_sequence_and_projects),

@@ -164,8 +164,9 @@ int pg_run(cairn_store *s, const char *what, const char *sql, const pg_params *p
 /* SQL without parameters, several statements allowed (the schema,
  * BEGIN/COMMIT): 0 or the error. */
 int pg_script(cairn_store *s, const char *sql, const char *what);
-/* COPY ... FROM STDIN of data (COPY's text format): 0 or the error, with
- * the SQLSTATE in state ("" when the failure is not the server's). */
+/* COPY ... FROM STDIN of data (in the format sql names, text or binary): 0
+ * or the error, with the SQLSTATE in state ("" when the failure is not the
+ * server's). */
 int pg_copy_in(cairn_store *s, const char *what, const char *sql, const buf *data, char state[6]);
 /* One-row, one-column helpers: *found false (and 0 returned) when no row. */
 int pg_query_int(cairn_store *s, const char *what, const char *sql, const pg_params *p,
