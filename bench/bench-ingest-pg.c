@@ -28,33 +28,12 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "lib/store/pg/pg.h"
-
-static char *pg_cluster(const char *args)
-{
-	char cmd[4400];
-	snprintf(cmd, sizeof cmd, "scripts/pg-cluster %s", args);
-	FILE *f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	char l[4096] = "";
-	if (!fgets(l, sizeof l, f))
-		l[0] = '\0';
-	if (pclose(f) != 0 || !l[0])
-		return NULL;
-	l[strcspn(l, "\n")] = '\0';
-	return strdup(l);
-}
+#include "pg-bench.h"
 
 static void sql(PGconn *c, const char *q)
 {
-	PGresult *r = pq.exec(c, q);
-	ExecStatusType st = pq.resultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		fprintf(stderr, "bench-ingest-pg: %s: %s\n", q, pq.errorMessage(c));
+	if (pg_bench_sql(c, "bench-ingest-pg", q) != 0)
 		exit(1);
-	}
-	pq.clear(r);
 }
 
 static long long count_points(PGconn *c)
@@ -71,12 +50,6 @@ static double value_of(int s, int k)
 }
 
 #define TS0 1764300000000LL
-
-static void put_be(char *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (char)(v & 0xff);
-}
 
 /* One binary tuple of COPY (5 fields: int8 x4, float8): 2 + 5 * (4 + 8). */
 #define BIN_ROW 62

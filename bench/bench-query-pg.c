@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "lib/store/pg/pg.h"
+#include "pg-bench.h"
 #include "lib/store/store.h"
 
 #define REPS 41
@@ -46,32 +46,9 @@ static void line(const char *name, double v, double floor, const char *floor_wha
 	fflush(stdout);
 }
 
-/* The first line `scripts/pg-cluster ARGS` prints (malloc'd), or NULL. */
-static char *pg_cluster(const char *args)
-{
-	char cmd[4400];
-	snprintf(cmd, sizeof cmd, "scripts/pg-cluster %s", args);
-	FILE *f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	char l[4096] = "";
-	if (!fgets(l, sizeof l, f))
-		l[0] = '\0';
-	if (pclose(f) != 0 || !l[0])
-		return NULL;
-	l[strcspn(l, "\n")] = '\0';
-	return strdup(l);
-}
-
 static int sql(PGconn *c, const char *q)
 {
-	PGresult *r = pq.exec(c, q);
-	ExecStatusType st = pq.resultStatus(r);
-	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-	if (!ok)
-		fprintf(stderr, "bench-query-pg: %s: %s\n", q, pq.errorMessage(c));
-	pq.clear(r);
-	return ok ? 0 : -1;
+	return pg_bench_sql(c, "bench-query-pg", q);
 }
 
 /* The runs, their params, metric summaries and points, and tags. */

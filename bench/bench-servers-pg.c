@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "lib/store/pg/pg.h"
+#include "pg-bench.h"
 
 #define PER 1000 /* points per request */
 
@@ -39,31 +39,10 @@ static void die(const char *what)
 	exit(1);
 }
 
-static char *pg_cluster(const char *args)
-{
-	char cmd[4400];
-	snprintf(cmd, sizeof cmd, "scripts/pg-cluster %s", args);
-	FILE *f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	char l[4096] = "";
-	if (!fgets(l, sizeof l, f))
-		l[0] = '\0';
-	if (pclose(f) != 0 || !l[0])
-		return NULL;
-	l[strcspn(l, "\n")] = '\0';
-	return strdup(l);
-}
-
 static void sql(PGconn *c, const char *q)
 {
-	PGresult *r = pq.exec(c, q);
-	ExecStatusType st = pq.resultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		fprintf(stderr, "bench-servers-pg: %s: %s\n", q, pq.errorMessage(c));
+	if (pg_bench_sql(c, "bench-servers-pg", q) != 0)
 		exit(1);
-	}
-	pq.clear(r);
 }
 
 static long long sql_int(PGconn *c, const char *q)
@@ -271,12 +250,6 @@ static long long complete_runs(PGconn *c, const char *tag, long npoints)
 	         " AND count(DISTINCT m.step) = %ld) x",
 	         tag, npoints, npoints);
 	return sql_int(c, q);
-}
-
-static void put_be(char *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (char)(v & 0xff);
 }
 
 /* The floor: the same rows in one binary COPY, one transaction.  Seconds. */
