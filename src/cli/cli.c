@@ -194,11 +194,46 @@ static int undeclared(const char *what)
 	                command.name ? command.name : "?", what);
 }
 
+/* When no store was named (--store, $CAIRN_DIR) and none was found walking
+ * up, the per-user store is used; say so once per process on stderr, since a
+ * run that lands there silently is easy to lose.  A store found walking up
+ * is always named .cairn; the per-user one never is. */
+static void note_store_fallback(void)
+{
+	static bool said;
+	const char *env = getenv("CAIRN_DIR");
+	if (said || (cli_store_dir && *cli_store_dir) || (env && *env))
+		return;
+	said = true;
+	char *dir = NULL, cwd[4096];
+	if (cairn_store_find(&dir, NULL) != 0) {
+		cairn_error_clear();
+		return;
+	}
+	size_t n = strlen(dir);
+	if (n < 7 || strcmp(dir + n - 7, "/.cairn") != 0) {
+		const char *home = getenv("HOME");
+		size_t hl = home ? strlen(home) : 0;
+		bool tilde = hl > 1 && strncmp(dir, home, hl) == 0 && dir[hl] == '/';
+		char *safe_cwd = cli_safe_dup(getcwd(cwd, sizeof cwd) ? cwd : ".", 0);
+		char *safe_dir = cli_safe_dup(tilde ? dir + hl : dir, 0);
+		fprintf(stderr,
+		        "cairn: no .cairn found above %s; using the per-user store %s%s "
+		        "(cairn init makes a project store)\n",
+		        safe_cwd ? safe_cwd : ".", tilde ? "~" : "", safe_dir ? safe_dir : "");
+		free(safe_cwd);
+		free(safe_dir);
+	}
+	cairn_free(dir);
+}
+
 int cli_store(cairn_store **out)
 {
 	*out = NULL;
 	if (!(command.needs & CLI_STORE))
 		return undeclared("the store");
+	if (!command.store)
+		note_store_fallback();
 	if (!command.store && cairn_store_open(&command.store, cli_store_dir) != 0) {
 		command.store = NULL;
 		return cli_fail_lib(NULL);
@@ -213,6 +248,8 @@ cairn_store *cli_store_try(void)
 		undeclared("the store");
 		return NULL;
 	}
+	if (!command.store)
+		note_store_fallback();
 	if (!command.store && cairn_store_open(&command.store, cli_store_dir) != 0) {
 		cairn_error_clear();
 		command.store = NULL;
