@@ -12,18 +12,31 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/fields.h"
 #include "util/clock.h"
+#include "util/json.h"
 
-static const char usage[] = "usage: cairn show [RUN] [--json]\n\n"
-                            "Show a run: lifecycle, params, metrics (last/min/max/count/step),\n"
-                            "tags, properties, note, code, data, environment and artifacts.\n"
-                            "RUN defaults to $CAIRN_RUN_ID.\n\n"
-                            "options:\n"
-                            "  --json   print one JSON object (see docs/cli/show.md)\n";
+static const char usage[] =
+    "usage: cairn show [RUN] [--json] [--packages]\n\n"
+    "Show a run: lifecycle, params, metrics (last/min/max/count/step),\n"
+    "tags, properties, note, code, data, environment and artifacts.\n"
+    "RUN defaults to $CAIRN_RUN_ID.\n\n"
+    "options:\n"
+    "  --json       print one JSON object (see docs/cli/show.md)\n"
+    "  --packages   list every Python package (by default: the count and the\n"
+    "               best-known ones)\n";
+
+/* Packages shown first in the short form, when the run has them: the ones
+ * that decide what a training run computes. */
+static const char *const key_packages[] = {
+    "torch",        "tensorflow",        "jax",       "numpy",       "pandas", "scipy",
+    "scikit-learn", "xgboost",           "lightgbm",  "catboost",    "polars", "transformers",
+    "keras",        "pytorch-lightning", "lightning", "statsmodels", "cairn"};
+#define SHORT_PACKAGES 8
 
 /* Up to SAFE_RING strings made safe for the terminal, alive together for one
  * printf; freed by safe_free. */
@@ -61,6 +74,62 @@ static void print_note(const char *note)
 	free(t);
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcasecmp((*(const json *const *)a)->key, (*(const json *const *)b)->key);
+}
+
+/* The Python interpreter and its packages from the environment document:
+ * the version and, unless `all`, the package count with the best-known
+ * ones; `all` lists every package, one a line, by name. */
+static void print_python(safe_ring *sr, const char *env, bool all)
+{
+	json_doc *d = env ? json_parse(env, strlen(env), NULL, NULL, 0) : NULL;
+	const json *root = d ? json_root(d) : NULL;
+	const json *py = root ? json_get(root, "python") : NULL;
+	const json *pk = root ? json_get(root, "packages") : NULL;
+	if (py && py->type == JSON_OBJ && json_get_str(py, "version")) {
+		const char *impl = json_get_str(py, "implementation");
+		const char *exe = json_get_str(py, "executable");
+		printf("  %-12s %s", "python", safe(sr, json_get_str(py, "version")));
+		if (impl || exe)
+			printf(" (%s%s%s)", impl ? safe(sr, impl) : "", impl && exe ? ", " : "",
+			       exe ? safe(sr, exe) : "");
+		putchar('\n');
+	}
+	size_t n = pk && pk->type == JSON_OBJ ? pk->len : 0;
+	const json **v = n ? calloc(n, sizeof *v) : NULL;
+	size_t k = 0;
+	for (const json *x = v ? pk->child : NULL; x; x = x->next)
+		if (x->type == JSON_STR)
+			v[k++] = x;
+	if (k) {
+		qsort(v, k, sizeof *v, by_name);
+		printf("  %-12s %zu", "packages", k);
+		if (all) {
+			putchar('\n');
+			for (size_t i = 0; i < k; i++)
+				printf("    %-30s %s\n", safe(sr, v[i]->key), safe(sr, v[i]->str));
+		} else {
+			size_t shown = 0;
+			for (size_t j = 0; j < sizeof key_packages / sizeof key_packages[0]; j++)
+				for (size_t i = 0; i < k && shown < SHORT_PACKAGES; i++)
+					if (strcasecmp(v[i]->key, key_packages[j]) == 0)
+						printf("%s%s %s", shown++ ? ", " : ": ",
+						       safe(sr, v[i]->key), safe(sr, v[i]->str));
+			for (size_t i = 0; i < k && !shown && i < SHORT_PACKAGES; i++)
+				printf("%s%s %s", i ? ", " : ": ", safe(sr, v[i]->key),
+				       safe(sr, v[i]->str));
+			size_t listed = shown ? shown : (k < SHORT_PACKAGES ? k : SHORT_PACKAGES);
+			if (k > listed)
+				printf(" and %zu more", k - listed);
+			printf("\n  %-12s cairn show --packages lists them all (--json too)\n", "");
+		}
+	}
+	free(v);
+	json_doc_free(d);
+}
+
 static void section(const char *title, bool color)
 {
 	if (color)
@@ -71,15 +140,17 @@ static void section(const char *title, bool color)
 
 int cmd_show(int argc, char **argv)
 {
-	enum { O_HELP = 1, O_JSON };
-	static const cli_opt opts[] = {
-	    {"help", 'h', false, O_HELP}, {"json", 0, false, O_JSON}, {0}};
+	enum { O_HELP = 1, O_JSON, O_PACKAGES };
+	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
+	                               {"json", 0, false, O_JSON},
+	                               {"packages", 0, false, O_PACKAGES},
+	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	char *out = NULL;
 	cairn_run_record *r = NULL;
 	safe_ring sr = {{NULL}, 0};
-	bool as_json = false;
+	bool as_json = false, all_packages = false;
 	int o, rc = 0;
 	cli_args_init(&a, "show", argc, argv);
 	while ((o = cli_next(&a, opts)) > 0) {
@@ -87,7 +158,10 @@ int cmd_show(int argc, char **argv)
 			cli_help(usage);
 			goto done;
 		}
-		as_json = true;
+		if (o == O_PACKAGES)
+			all_packages = true;
+		else
+			as_json = true;
 	}
 	if (o < 0) {
 		rc = EXIT_USAGE;
@@ -244,6 +318,7 @@ int cmd_show(int argc, char **argv)
 			const char *v, *k = cairn_run_record_environment_item(&v, r, i);
 			printf("  %-12s %s\n", safe(&sr, k), safe(&sr, v));
 		}
+		print_python(&sr, cairn_run_record_environment(r), all_packages);
 	}
 	size_t na = cairn_run_record_artifact_count(r);
 	if (na) {
