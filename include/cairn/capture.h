@@ -241,6 +241,62 @@ CAIRN_EXTERN(void) cairn_checkout_report_free(cairn_checkout_report *r);
 CAIRN_EXTERN(int)
 cairn_code_diff(char **out, cairn_store *store, const char *run_a, const char *run_b);
 
+/* The code diff file by file: what `cairn diff` and the web UI show, with
+ * data-like files (by extension, size or binary content; the rule is in
+ * docs/internals/capture.md) summarised instead of diffed line by line. */
+typedef enum cairn_code_change {
+	CAIRN_CODE_MODIFIED = 1,
+	CAIRN_CODE_ADDED = 2,   /* only in b */
+	CAIRN_CODE_DELETED = 3, /* only in a */
+	CAIRN_CODE_MODE = 4,    /* the same bytes, another mode */
+} cairn_code_change;
+
+typedef struct cairn_code_file {
+	const char *path;
+	cairn_code_change change;
+	int data;                    /* data-like: its patch only with `full` */
+	int binary;                  /* content git calls binary: no line diff */
+	uint32_t old_mode, new_mode; /* 0100644, 0100755, 0120000; 0 on the side without */
+	int64_t old_size, new_size;  /* bytes; -1 on the side without, or unknown */
+	/* "sha256:<hex>" (stored), "xxh128:<hex>" or "git:<sha1>" (not stored);
+	 * NULL on the side without the file */
+	const char *old_digest, *new_digest;
+	int64_t old_rows, new_rows; /* lines of a .csv/.tsv/.jsonl data file; -1 when not counted */
+	int64_t additions, deletions; /* lines, counted in the patch (also when not kept) */
+	const char *patch;            /* this file's unified diff, NULL when summarised */
+	const char *note;             /* "content not stored", "too large to diff", or NULL */
+} cairn_code_file;
+
+typedef struct cairn_code_diff_options {
+	unsigned int version; /* CAIRN_CODE_DIFF_OPTIONS_VERSION */
+	int full;             /* patches for data-like files too */
+	const char *path;     /* only this path (NULL: every file) */
+} cairn_code_diff_options;
+#define CAIRN_CODE_DIFF_OPTIONS_VERSION 1
+#define CAIRN_CODE_DIFF_OPTIONS_INIT                                                               \
+	{                                                                                          \
+		CAIRN_CODE_DIFF_OPTIONS_VERSION, 0, NULL                                           \
+	}
+
+typedef struct cairn_code_changes cairn_code_changes;
+/* The files that differ between the code of run_a and run_b, in path order.
+ * run_b NULL: run_a's uncommitted changes, its snapshot against its commit
+ * (no files for a clean run); CAIRN_EINVALID for a run captured outside
+ * git, which has no commit.  CAIRN_ENOTFOUND when a run has no snapshot.
+ * Everything is borrowed from the result; cairn_code_changes_free is
+ * NULL-safe. */
+CAIRN_EXTERN(int)
+cairn_code_changes_new(cairn_code_changes **out, cairn_store *store, const char *run_a,
+                       const char *run_b, const cairn_code_diff_options *opts);
+CAIRN_EXTERN(size_t) cairn_code_changes_count(const cairn_code_changes *c);
+CAIRN_EXTERN(const cairn_code_file *)
+cairn_code_changes_file(const cairn_code_changes *c, size_t i);
+/* {"files": [{path, change, data, binary, additions, deletions,
+ *             a: {mode, size, digest, rows?} | null, b: … | null, note, patch}],
+ *  "diff": the patches kept, one after another} */
+CAIRN_EXTERN(int) cairn_code_changes_json(char **out, const cairn_code_changes *c);
+CAIRN_EXTERN(void) cairn_code_changes_free(cairn_code_changes *c);
+
 /* The code cells of a Jupyter notebook as one script ("# %%" before each
  * cell).  CAIRN_EINVALID when the text is not a notebook. */
 CAIRN_EXTERN(int) cairn_notebook_code(char **out, const void *ipynb, size_t len);

@@ -14,18 +14,35 @@
 #include "cli/commands.h"
 
 static const char usage[] =
-    "usage: cairn diff RUN_A RUN_B [--json] [--higher METRIC]... [--lower METRIC]...\n\n"
+    "usage: cairn diff RUN_A RUN_B [--json] [--full] [--sys] [--higher METRIC]...\n"
+    "                  [--lower METRIC]...\n"
+    "       cairn diff RUN [--json] [--full]\n\n"
     "Show what differs between two runs: params (changed, added, removed), metrics\n"
     "(final values, absolute and relative change, which run is better), code, data,\n"
-    "environment, command line, tags and properties.\n\n"
+    "environment, command line, tags and properties.  With one run: the\n"
+    "uncommitted changes it ran with, its code snapshot against its commit.\n\n"
+    "The code is shown as the list of changed files, then the source files' diffs;\n"
+    "data-like files (.csv, .parquet, .npy, images, anything binary or over 1 MiB;\n"
+    "see docs/cli/diff.md) get a one-line summary instead of their lines.\n\n"
     "options:\n"
     "      --json           print the diff as one JSON object (see docs/cli/diff.md)\n"
+    "      --full           diff data-like files line by line too\n"
+    "      --sys            include the system metrics (sys/*), left out by default\n"
     "      --higher METRIC  higher values of METRIC are better (repeatable)\n"
     "      --lower METRIC   lower values of METRIC are better (repeatable)\n"
     "Without --higher/--lower the direction is guessed from the name: loss, error,\n"
     "rmse, … are lower-is-better; acc, auc, f1, precision, recall, … higher.\n";
 
 static bool color;
+static bool full_diff; /* --full: data-like files' patches too */
+static bool show_sys;  /* --sys: the system monitor's sys/ metrics too */
+
+/* A metric of the system monitor (sys/cpu_percent, sys/gpu0/…): recorded
+ * for every wrapped run, so in a diff it is noise unless asked for. */
+static bool sys_metric(const char *key)
+{
+	return strncmp(key, "sys/", 4) == 0;
+}
 
 static const char *c_on(const char *sgr)
 {
@@ -131,9 +148,13 @@ static void print_entries(const cairn_run_diff *d, cairn_diff_section sec, const
 
 static void print_metrics(const cairn_run_diff *d)
 {
-	size_t n = cairn_run_diff_metric_count(d), w = 4, nchanged = 0;
+	size_t n = cairn_run_diff_metric_count(d), w = 4, nchanged = 0, nsys = 0;
 	for (size_t i = 0; i < n; i++) {
 		const cairn_diff_metric *m = cairn_run_diff_metric(d, i);
+		if (!show_sys && sys_metric(m->key)) {
+			nsys++;
+			continue;
+		}
 		size_t l = strlen(m->key);
 		w = l > w ? l : w;
 		nchanged += m->change == CAIRN_DIFF_CHANGED;
@@ -143,7 +164,7 @@ static void print_metrics(const cairn_run_diff *d)
 		printf("  %-*s  %12s  %12s  %s\n", (int)w + 2, "", "a", "b", "change");
 	for (size_t i = 0; i < n; i++) {
 		const cairn_diff_metric *m = cairn_run_diff_metric(d, i);
-		if (m->change != CAIRN_DIFF_CHANGED)
+		if (m->change != CAIRN_DIFF_CHANGED || (!show_sys && sys_metric(m->key)))
 			continue;
 		char x[64], y[64], dl[64] = "", r[64] = "";
 		num_text(x, sizeof x, m->a);
@@ -167,12 +188,16 @@ static void print_metrics(const cairn_run_diff *d)
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < n; i++) {
 			const cairn_diff_metric *m = cairn_run_diff_metric(d, i);
-			if (m->change != (k == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED))
+			if (m->change != (k == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED) ||
+			    (!show_sys && sys_metric(m->key)))
 				continue;
 			num_text(x, sizeof x, k == 0 ? m->b : m->a);
 			printf("  %s%c %-*s  %12s%s  (only in %c)\n", c_on(k == 0 ? "32" : "31"),
 			       k == 0 ? '+' : '-', (int)w, m->key, x, c_off(), k == 0 ? 'b' : 'a');
 		}
+	if (nsys)
+		printf("  (%zu system metric%s (sys/*) left out: --sys shows them)\n", nsys,
+		       nsys == 1 ? "" : "s");
 }
 
 static void code_side(char *out, size_t n, const cairn_run_code *c, int k)
@@ -191,7 +216,141 @@ static void code_side(char *out, size_t n, const cairn_run_code *c, int k)
 	value_text(out, n, &v);
 }
 
-static void print_code(const cairn_run_diff *d)
+/* A size for people: 812 B, 12.3 KiB, 4.5 MiB. */
+static void size_text(char *out, size_t n, int64_t v)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	if (v < 0) {
+		snprintf(out, n, "?");
+		return;
+	}
+	if (v < 1024) {
+		snprintf(out, n, "%lld B", (long long)v);
+		return;
+	}
+	double x = (double)v / 1024;
+	int u = 0;
+	while (x >= 1024 && u < 3) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(out, n, "%.1f %s", x, units[u]);
+}
+
+/* "sha256:3f2a1b0c9d8e" — the algorithm and 12 digits. */
+static void digest_text(char *out, size_t n, const char *d)
+{
+	const char *colon = d ? strchr(d, ':') : NULL;
+	if (!d)
+		snprintf(out, n, "-");
+	else if (colon)
+		snprintf(out, n, "%.*s:%.12s", (int)(colon - d), d, colon + 1);
+	else
+		snprintf(out, n, "%.12s", d);
+}
+
+/* One side of a data-like file's summary, or both joined by an arrow. */
+static void data_summary(char *out, size_t n, const cairn_code_file *f)
+{
+	char sa[32], sb[32], da[96], db[96], rows[96] = "";
+	size_text(sa, sizeof sa, f->old_size);
+	size_text(sb, sizeof sb, f->new_size);
+	digest_text(da, sizeof da, f->old_digest);
+	digest_text(db, sizeof db, f->new_digest);
+	if (f->change == CAIRN_CODE_ADDED || f->change == CAIRN_CODE_DELETED) {
+		bool added = f->change == CAIRN_CODE_ADDED;
+		int64_t r = added ? f->new_rows : f->old_rows;
+		if (r >= 0)
+			snprintf(rows, sizeof rows, ", %lld rows", (long long)r);
+		snprintf(out, n, "%s%s%s, %s", added ? sb : sa, rows, f->binary ? ", binary" : "",
+		         added ? db : da);
+		return;
+	}
+	if (f->old_rows >= 0 || f->new_rows >= 0)
+		snprintf(rows, sizeof rows, ", %lld → %lld rows", (long long)f->old_rows,
+		         (long long)f->new_rows);
+	snprintf(out, n, "%s → %s%s%s, %s → %s", sa, sb, rows, f->binary ? ", binary" : "", da, db);
+}
+
+/* The unified diff, coloured by line on a terminal. */
+static void print_patch(const char *p)
+{
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		const char *sgr = NULL;
+		if (strncmp(p, "+++", 3) == 0 || strncmp(p, "---", 3) == 0 ||
+		    strncmp(p, "diff ", 5) == 0)
+			sgr = "1";
+		else if (*p == '+')
+			sgr = "32";
+		else if (*p == '-')
+			sgr = "31";
+		else if (strncmp(p, "@@", 2) == 0)
+			sgr = "36";
+		printf("  %s%.*s%s\n", c_on(sgr), (int)n, p, sgr ? c_off() : "");
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+/* The files that differ, first as a list (data-like ones with their
+ * summary), then the patches of the source files (all with --full). */
+static void print_files(const cairn_code_changes *c)
+{
+	size_t n = cairn_code_changes_count(c), ndata = 0, w = 4;
+	for (size_t i = 0; i < n; i++) {
+		const cairn_code_file *f = cairn_code_changes_file(c, i);
+		size_t l = cli_strwidth(f->path);
+		w = l > w ? l : w;
+		ndata += f->data != 0;
+	}
+	w = w > 48 ? 48 : w;
+	printf("  %zu file%s changed", n, n == 1 ? "" : "s");
+	if (ndata && !full_diff)
+		printf(" (%zu data file%s summarised; --full diffs %s too)", ndata,
+		       ndata == 1 ? "" : "s", ndata == 1 ? "it" : "them");
+	printf(":\n");
+	for (size_t i = 0; i < n; i++) {
+		const cairn_code_file *f = cairn_code_changes_file(c, i);
+		static const char marks[] = " MADM";
+		static const char *const sgr[] = {NULL, NULL, "32", "31", NULL};
+		char what[512];
+		if (f->data)
+			data_summary(what, sizeof what, f);
+		else if (f->change == CAIRN_CODE_MODE)
+			snprintf(what, sizeof what, "mode %06o → %06o", f->old_mode, f->new_mode);
+		else if (f->note)
+			snprintf(what, sizeof what, "(%s)", f->note);
+		else
+			snprintf(what, sizeof what, "+%lld -%lld", (long long)f->additions,
+			         (long long)f->deletions);
+		char *path = cli_safe_dup(f->path, 0);
+		printf("    %s%c %-*s%s  %s%s\n", c_on(sgr[f->change]), marks[f->change], (int)w,
+		       path ? path : "", c_off(), f->data ? "data: " : "", what);
+		free(path);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const cairn_code_file *f = cairn_code_changes_file(c, i);
+		if (f->patch)
+			print_patch(f->patch);
+	}
+}
+
+static void print_code_changes(cairn_store *s, const char *a, const char *b)
+{
+	cairn_code_changes *c = NULL;
+	cairn_code_diff_options o = CAIRN_CODE_DIFF_OPTIONS_INIT;
+	o.full = full_diff;
+	if (cairn_code_changes_new(&c, s, a, b, &o) != 0) {
+		printf("  (the files cannot be compared: %s)\n", cairn_error_last());
+		cairn_error_clear();
+		return;
+	}
+	print_files(c);
+	cairn_code_changes_free(c);
+}
+
+static void print_code(cairn_store *s, const cairn_run_diff *d)
 {
 	const cairn_diff_code *code = cairn_run_diff_code(d);
 	const cairn_run_code *a = cairn_run_record_code(cairn_run_diff_run(d, 0)),
@@ -208,26 +367,9 @@ static void print_code(const cairn_run_diff *d)
 	}
 	if (code->snapshot_changed && !code->commit_changed)
 		printf("  the uncommitted changes differ\n");
-	if (code->diff && *code->diff) {
-		/* the unified diff, coloured by line on a terminal */
-		const char *p = code->diff;
-		while (*p) {
-			const char *nl = strchr(p, '\n');
-			size_t n = nl ? (size_t)(nl - p) : strlen(p);
-			const char *sgr = NULL;
-			if (strncmp(p, "+++", 3) == 0 || strncmp(p, "---", 3) == 0 ||
-			    strncmp(p, "diff ", 5) == 0)
-				sgr = "1";
-			else if (*p == '+')
-				sgr = "32";
-			else if (*p == '-')
-				sgr = "31";
-			else if (strncmp(p, "@@", 2) == 0)
-				sgr = "36";
-			printf("  %s%.*s%s\n", c_on(sgr), (int)n, p, sgr ? c_off() : "");
-			p += n + (nl ? 1 : 0);
-		}
-	}
+	if (code->diff && *code->diff)
+		print_code_changes(s, cairn_run_record_id(cairn_run_diff_run(d, 0)),
+		                   cairn_run_record_id(cairn_run_diff_run(d, 1)));
 }
 
 static void print_data(const cairn_run_diff *d)
@@ -306,7 +448,7 @@ static void print_env(const cairn_run_diff *d)
 	}
 }
 
-static void print_diff(const cairn_run_diff *d)
+static void print_diff(cairn_store *s, const cairn_run_diff *d)
 {
 	const cairn_run_record *ra = cairn_run_diff_run(d, 0), *rb = cairn_run_diff_run(d, 1);
 	printf("%sa%s %.8s %s   %sb%s %.8s %s\n", c_on("1"), c_off(), cairn_run_record_id(ra),
@@ -327,7 +469,7 @@ static void print_diff(const cairn_run_diff *d)
 	}
 	if (!cairn_run_diff_code(d)->same) {
 		section("code");
-		print_code(d);
+		print_code(s, d);
 	}
 	bool data_same = true;
 	for (size_t i = 0; i < cairn_run_diff_dataset_count(d); i++)
@@ -363,11 +505,56 @@ static void print_diff(const cairn_run_diff *d)
 	}
 }
 
+/* `cairn diff RUN`: the run's snapshot against its commit. */
+static int diff_one_run(cairn_store *s, const char *run, bool as_json)
+{
+	cairn_run_record *r = NULL;
+	cairn_code_changes *c = NULL;
+	cairn_code_diff_options o = CAIRN_CODE_DIFF_OPTIONS_INIT;
+	char *out = NULL;
+	int rc = 0;
+	o.full = full_diff;
+	if (cairn_run_record_get(&r, s, run, 0) != 0 ||
+	    cairn_code_changes_new(&c, s, cairn_run_record_id(r), NULL, &o) != 0) {
+		rc = cli_fail_lib("cannot diff");
+		goto done;
+	}
+	if (as_json) {
+		if (cairn_code_changes_json(&out, c) != 0)
+			rc = cli_fail_lib(NULL);
+		else
+			puts(out);
+		goto done;
+	}
+	const cairn_run_code *code = cairn_run_record_code(r);
+	char *name = cli_safe_dup(cairn_run_record_name(r), 0);
+	printf("%s%.8s%s %s", c_on("1"), cairn_run_record_id(r), c_off(), name ? name : "");
+	free(name);
+	if (code && code->commit) {
+		char *br = code->branch ? cli_safe_dup(code->branch, 0) : NULL;
+		printf("   commit %.12s%s%s", code->commit, br ? " on " : "", br ? br : "");
+		free(br);
+	} else
+		printf("   (no commit yet: every file is new)");
+	printf("\n\n");
+	if (cairn_code_changes_count(c) == 0)
+		printf("no uncommitted changes\n");
+	else
+		print_files(c);
+done:
+	cairn_free(out);
+	cairn_code_changes_free(c);
+	cairn_run_record_free(r);
+	return rc;
+}
+
 int cmd_diff(int argc, char **argv)
 {
-	enum { O_HELP = 1, O_JSON, O_HIGHER, O_LOWER };
+	enum { O_HELP = 1, O_JSON, O_HIGHER, O_LOWER, O_FULL, O_SYS };
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"json", 0, false, O_JSON},
+	                               {"full", 0, false, O_FULL},
+	                               {"sys", 0, false, O_SYS},
 	                               {"higher", 0, true, O_HIGHER},
 	                               {"lower", 0, true, O_LOWER},
 	                               {0}};
@@ -391,18 +578,33 @@ int cmd_diff(int argc, char **argv)
 		case O_JSON: as_json = true; break;
 		case O_HIGHER: higher[nh++] = a.val; break;
 		case O_LOWER: lower[nl++] = a.val; break;
+		case O_FULL: full_diff = true; break;
+		case O_SYS: show_sys = true; break;
 		}
 	}
 	if (o < 0) {
 		rc = EXIT_USAGE;
 		goto done;
 	}
-	if (a.npos != 2) {
-		rc = cli_usage_error("diff", a.npos < 2 ? "name two runs" : "too many arguments");
+	if (a.npos < 1 || a.npos > 2) {
+		rc = cli_usage_error("diff",
+		                     a.npos < 1 ? "name one run or two" : "too many arguments");
+		goto done;
+	}
+	if (a.npos == 1 && (nh || nl || show_sys)) {
+		rc = cli_usage_error("diff", "%s compares two runs' metrics; one run has no other",
+		                     show_sys ? "--sys"
+		                     : nh     ? "--higher"
+		                              : "--lower");
 		goto done;
 	}
 	if ((rc = cli_store(&s)) != 0)
 		goto done;
+	color = cli_color();
+	if (a.npos == 1) {
+		rc = diff_one_run(s, a.pos[0], as_json);
+		goto done;
+	}
 	cairn_diff_options dopt = CAIRN_DIFF_OPTIONS_INIT;
 	dopt.higher = higher;
 	dopt.nhigher = nh;
@@ -419,8 +621,7 @@ int cmd_diff(int argc, char **argv)
 		rc = cli_fail_lib("cannot diff");
 		goto done;
 	}
-	color = cli_color();
-	print_diff(d);
+	print_diff(s, d);
 done:
 	cairn_run_diff_free(d);
 	cairn_free(out);

@@ -497,9 +497,18 @@ static int diff_code(cairn_run_diff *d, cairn_store *s)
 	if (!c->same && a && b &&
 	    cairn_code_diff(&ud, s, cairn_run_record_id(d->r[0]), cairn_run_record_id(d->r[1])) ==
 	        0) {
-		c->diff = dup(d, ud, strlen(ud));
+		/* Two snapshots whose trees hold the same files are the same
+		 * code: a run made in a checkout of another run has another
+		 * record (its root, staged flags) for the same tree. */
+		if (!*ud && c->snapshot_changed) {
+			c->snapshot_changed = 0;
+			c->same = !(c->commit_changed || c->branch_changed || c->remote_changed ||
+			            c->dirty_changed);
+		}
+		c->diff = *ud ? dup(d, ud, strlen(ud)) : NULL;
+		bool oom = *ud && !c->diff;
 		cairn_free(ud);
-		if (!c->diff)
+		if (oom)
 			return err_set(CAIRN_ENOMEM, "out of memory");
 	}
 	cairn_error_clear();

@@ -277,22 +277,35 @@ int h_diff(request *rq, response *rs)
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
+/* ?a=RUN&b=RUN, or ?a=RUN alone: the run's snapshot against its commit;
+ * full=1 diffs data-like files too; path=P keeps one file (the UI asks for a
+ * folded data file's patch so). */
 int h_diff_code(request *rq, response *rs)
 {
-	const char *a, *b;
+	const char *a, *b, *full, *path;
 	char *out = NULL;
-	if (!diff_args(rq, rs, &a, &b))
+	cairn_code_changes *c = NULL;
+	if (!req_arg_checked(rq, rs, "a", &a) || !req_arg_checked(rq, rs, "b", &b) ||
+	    !req_arg_checked(rq, rs, "full", &full) || !req_arg_checked(rq, rs, "path", &path))
 		return 0;
-	int rc = cairn_code_diff(&out, rq->srv->store, a, b);
-	if (rc)
-		return resp_lib_error(rs, rc);
-	bool f = true;
-	buf_putc(&rs->body, '{');
-	json_key(&rs->body, &f, "diff");
-	json_str(&rs->body, out);
-	buf_putc(&rs->body, '}');
-	cairn_free(out);
-	return resp_json_buf(rs, 200);
+	if (!a || !*a) {
+		resp_error(rs, 400, "bad_request",
+		           "name the runs to compare: ?a=RUN&b=RUN, or ?a=RUN for its uncommitted "
+		           "changes");
+		return 0;
+	}
+	if (full && strcmp(full, "0") != 0 && strcmp(full, "1") != 0) {
+		resp_error(rs, 400, "bad_request", "full must be 0 or 1");
+		return 0;
+	}
+	cairn_code_diff_options o = CAIRN_CODE_DIFF_OPTIONS_INIT;
+	o.full = full && strcmp(full, "1") == 0;
+	o.path = path && *path ? path : NULL;
+	int rc = cairn_code_changes_new(&c, rq->srv->store, a, b && *b ? b : NULL, &o);
+	if (rc == 0)
+		rc = cairn_code_changes_json(&out, c);
+	cairn_code_changes_free(c);
+	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
 /* Only versions the store records: a and b are runs, RUN:NAME or manifest

@@ -13,7 +13,7 @@ import { api, enc, qs } from './api.js';
 import * as fmt from './fmt.js';
 import { params, setParams, link, navigate } from './main.js';
 import { metricChart, chartControls, color } from './charts.js';
-import { chartState, imagesByKey, imageAt, stepSlider, artifactUrl, diffView } from './run.js';
+import { chartState, imagesByKey, imageAt, stepSlider, artifactUrl, codeFilesView } from './run.js';
 import { parallelCoordinates } from './parcoords.js';
 
 function same(values) {
@@ -204,7 +204,7 @@ export function comparePage(root) {
       out.append(code, data, full);
       const q = qs({ a, b });
       api('/api/v1/diff/code' + q).then((res) => {
-        code.lastChild.replaceWith(res.diff ? diffView(res.diff) : h('p', { class: 'muted' }, 'Same code.'));
+        code.lastChild.replaceWith(res.files && res.files.length ? codeFilesView(res, { a, b }) : h('p', { class: 'muted' }, 'Same code.'));
       }).catch((e) => code.lastChild.replaceWith(h('p', { class: 'muted' }, e.message)));
       api('/api/v1/diff/data' + q).then((res) => {
         const ds = res.datasets || [];

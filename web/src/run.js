@@ -253,18 +253,7 @@ export function runPage(root, id) {
     const c = run.code;
     if (!c) return section('Code', h('p', { class: 'muted' }, 'No code was captured for this run.'));
     const changesEl = h('div', { class: 'changes' });
-    if (c.snapshot) {
-      api(`/api/v1/runs/${enc(run.id)}/code`).then((snap) => {
-        const ch = Array.isArray(snap.changes) ? snap.changes : [];
-        changesEl.appendChild(h('h3', null, `Uncommitted changes (${ch.length})`));
-        if (!ch.length) return changesEl.appendChild(h('p', { class: 'muted' }, 'None: the work tree matched the commit.'));
-        changesEl.appendChild(h('table', { class: 'grid small' },
-          h('thead', null, h('tr', null, ['path', 'change', 'size'].map((x) => h('th', null, x)))),
-          h('tbody', null, ch.map((f) => h('tr', null, h('td', null, h('code', null, f.path || '')),
-            h('td', null, f.status || ''), h('td', { class: 'num' }, f.size >= 0 ? fmt.bytes(f.size) : ''))))));
-        changesEl.appendChild(h('p', { class: 'muted' }, 'The line-by-line diff between two runs\' code is on the Compare page.'));
-      }).catch((e) => changesEl.appendChild(h('p', { class: 'muted' }, 'Code snapshot: ', e.message)));
-    }
+    if (c.snapshot) changesEl.appendChild(uncommittedChanges(run.id));
     return section('Code', kv([
       ['commit', h('code', null, c.commit || '(not a git repository)')],
       c.branch ? ['branch', c.branch] : null,
@@ -353,6 +342,54 @@ export function runPage(root, id) {
       for (const c of charts) c.destroy();
     },
   };
+}
+
+// "Uncommitted changes": the run's snapshot against its commit, file by file
+// (GET /api/v1/diff/code?a=RUN), folded as codeFilesView folds them.
+function uncommittedChanges(id) {
+  const el = h('div', { 'data-testid': 'uncommitted' }, h('h3', null, 'Uncommitted changes'), h('p', { class: 'muted' }, 'Loading…'));
+  api('/api/v1/diff/code' + qs({ a: id })).then((res) => {
+    const files = res.files || [];
+    el.firstChild.textContent = `Uncommitted changes (${files.length})`;
+    el.lastChild.replaceWith(files.length ? codeFilesView(res, { a: id })
+      : h('p', { class: 'muted' }, 'No uncommitted changes: the work tree matched the commit.'));
+  }).catch((e) => el.lastChild.replaceWith(h('p', { class: 'muted' }, e.message)));
+  return el;
+}
+
+// One line of a data-like file's summary: sizes, rows and digests, a → b.
+function dataSummary(f) {
+  const side = (x) => x ? [fmt.bytes(x.size), x.rows !== undefined ? `${x.rows} rows` : null,
+    x.digest ? x.digest.replace(/^(\w+:)(.{12}).*$/, '$1$2') : null].filter(Boolean).join(', ') : '—';
+  return f.change === 'added' ? side(f.b) : f.change === 'deleted' ? side(f.a) : `${side(f.a)} → ${side(f.b)}`;
+}
+
+// A code diff (the JSON of /api/v1/diff/code) file by file: the list of
+// changed files as one fold each, source files open with their hunks,
+// data-like files closed with a summary; opening one fetches its patch
+// (?full=1&path=), so a large CSV costs nothing until asked for.  q: the
+// query (a, b) the diff came from.
+export function codeFilesView(res, q) {
+  const marks = { modified: 'M', added: 'A', deleted: 'D', mode: 'M' };
+  return h('div', { class: 'code-files' }, (res.files || []).map((f) => {
+    const what = f.data ? `data: ${dataSummary(f)}${f.binary ? ', binary' : ''}`
+      : f.change === 'mode' ? `mode ${f.a.mode} → ${f.b.mode}` : f.note ? `(${f.note})` : `+${f.additions} −${f.deletions}`;
+    const d = h('details', { class: 'code-file' + (f.data ? ' data' : ''), 'data-path': f.path, open: !f.data },
+      h('summary', null, h('span', { class: 'mark ' + f.change }, marks[f.change] || '?'), ' ', h('code', null, f.path), ' ',
+        h('span', { class: 'muted' }, what)));
+    if (f.patch) d.appendChild(diffView(f.patch));
+    else {
+      d.addEventListener('toggle', () => {
+        if (!d.open || d.dataset.loaded) return;
+        d.dataset.loaded = '1';
+        api('/api/v1/diff/code' + qs({ ...q, full: 1, path: f.path })).then((r) => {
+          const p = r.files && r.files[0] && r.files[0].patch;
+          d.appendChild(p ? diffView(p) : h('p', { class: 'muted' }, 'No line diff.'));
+        }).catch((e) => d.appendChild(h('p', { class: 'muted' }, e.message)));
+      });
+    }
+    return d;
+  }));
 }
 
 // A unified diff, each line coloured by its first character (as text).

@@ -129,6 +129,16 @@ typedef struct code_tree {
 	char *vcs, *commit, *root, *subdir;
 } code_tree;
 int code_tree_load(cairn_store *s, const char *run, code_tree *t);
+/* The same, but the files are the committed tree's only (the base manifest;
+ * none on an unborn branch or outside git): what the run's changes are
+ * changes against. */
+int code_tree_load_base(cairn_store *s, const char *run, code_tree *t);
+/* Append the unified diff of one path between two entries of two trees (a
+ * or b NULL: added, deleted), as cairn_code_diff writes it (capture-diff.c);
+ * nothing when they are the same. */
+int code_patch_one(buf *out, cairn_store *s, const code_entry *a, const code_entry *b);
+/* The size over which a file's content is not read to be diffed. */
+#define DIFF_FILE_MAX ((size_t)32 << 20)
 /* A stored JSON object (a code record or manifest; `what` names it in errors). */
 int code_json_read(cairn_store *s, const char *oid, json_doc **out, const char *what);
 void code_tree_free(code_tree *t);

@@ -18,8 +18,6 @@
 #include "lib/capture/capture.h"
 #include "lib/capture/lg2.h"
 
-#define DIFF_FILE_MAX ((size_t)32 << 20)
-
 static bool same_content(const code_entry *a, const code_entry *b)
 {
 	if (a->oid[0] && b->oid[0])
@@ -57,7 +55,7 @@ static void mode_lines(buf *out, const code_entry *a, const code_entry *b)
 }
 
 /* Append the patch of one path; a or b may be NULL (added / deleted). */
-static int diff_one(buf *out, cairn_store *s, const code_entry *a, const code_entry *b)
+int code_patch_one(buf *out, cairn_store *s, const code_entry *a, const code_entry *b)
 {
 	const code_entry *e = a ? a : b;
 	const char *path = e->path;
@@ -142,14 +140,14 @@ int cairn_code_diff(char **out, cairn_store *s, const char *run_a, const char *r
 		const code_entry *y = j < tb.files.n ? &tb.files.v[j] : NULL;
 		int c = !x ? 1 : !y ? -1 : strcmp(x->path, y->path);
 		if (c == 0) {
-			rc = diff_one(&b, s, x, y);
+			rc = code_patch_one(&b, s, x, y);
 			i++;
 			j++;
 		} else if (c < 0) {
-			rc = diff_one(&b, s, x, NULL);
+			rc = code_patch_one(&b, s, x, NULL);
 			i++;
 		} else {
-			rc = diff_one(&b, s, NULL, y);
+			rc = code_patch_one(&b, s, NULL, y);
 			j++;
 		}
 	}

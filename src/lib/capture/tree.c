@@ -630,7 +630,7 @@ void code_tree_free(code_tree *t)
 	memset(t, 0, sizeof *t);
 }
 
-int code_tree_load(cairn_store *s, const char *run, code_tree *t)
+static int tree_load(cairn_store *s, const char *run, code_tree *t, bool base_only)
 {
 	int64_t rid;
 	char id[33], code_oid[65];
@@ -658,7 +658,7 @@ int code_tree_load(cairn_store *s, const char *run, code_tree *t)
 		if ((rc = code_entries_parse(json_get(json_root(base), "files"), &t->files)) != 0)
 			goto done;
 	}
-	if ((rc = code_entries_parse(json_get(r, "changes"), &changes)) != 0)
+	if (!base_only && (rc = code_entries_parse(json_get(r, "changes"), &changes)) != 0)
 		goto done;
 	code_list_sort(&t->files);
 	/* Overlay: a change replaces the base entry of its path; a deletion
@@ -708,6 +708,16 @@ done:
 	if (rc)
 		code_tree_free(t);
 	return rc;
+}
+
+int code_tree_load(cairn_store *s, const char *run, code_tree *t)
+{
+	return tree_load(s, run, t, false);
+}
+
+int code_tree_load_base(cairn_store *s, const char *run, code_tree *t)
+{
+	return tree_load(s, run, t, true);
 }
 
 int cairn_run_code_copy(cairn_run *run, const char *src)
