@@ -187,23 +187,29 @@ CAIRN_EXTERN(int) cairn_mask_credentials(char **out, const char *text);
 /* --- restoring and comparing code ------------------------------------------ */
 
 typedef struct cairn_checkout_options {
-	unsigned int version; /* CAIRN_CHECKOUT_OPTIONS_VERSION */
+	unsigned int version; /* CAIRN_CHECKOUT_OPTIONS_VERSION (1 is still accepted) */
 	const char *repo;     /* a git repository to take files not stored in the
 	                         snapshot from (NULL: the run's own repository) */
+	int no_git;           /* version 2: do not make a git run's checkout a git
+	                         repository (the plain files only) */
 } cairn_checkout_options;
-#define CAIRN_CHECKOUT_OPTIONS_VERSION 1
+#define CAIRN_CHECKOUT_OPTIONS_VERSION 2
 #define CAIRN_CHECKOUT_OPTIONS_INIT                                                                \
 	{                                                                                          \
-		CAIRN_CHECKOUT_OPTIONS_VERSION, NULL                                               \
+		CAIRN_CHECKOUT_OPTIONS_VERSION, NULL, 0                                            \
 	}
 
 /* Restore the run's code snapshot (commit + changes + untracked) into dir,
- * which must not exist or be empty. */
+ * which must not exist or be empty.  A run captured in git gets a git
+ * repository there too (unless no_git): HEAD is a stand-in commit with the
+ * run's committed tree, on its branch, with its remote, and the run's
+ * changes are uncommitted changes; a run made in the checkout is captured
+ * against the original commit (docs/internals/capture.md). */
 CAIRN_EXTERN(int) cairn_code_checkout(cairn_store *store, const char *run, const char *dir);
 
 /* Same with options; *out_report (if not NULL) receives
  *   {"files": n, "bytes": n, "vcs": "git"|"none", "commit": ..., "subdir": ...,
- *    "missing": [paths], "secret": [paths]}
+ *    "git": true|false, "missing": [paths], "secret": [paths]}
  * (also when the call fails with CAIRN_ENOTFOUND; free it either way).
  * Files whose content is neither stored nor in a reachable repository are
  * listed in "missing" and the call returns CAIRN_ENOTFOUND after restoring
@@ -227,6 +233,8 @@ CAIRN_EXTERN(const char *)
 cairn_checkout_report_vcs(const cairn_checkout_report *r); /* git, none */
 /* NULL when the run had no commit. */
 CAIRN_EXTERN(const char *) cairn_checkout_report_commit(const cairn_checkout_report *r);
+/* 1 when the checkout was made a git repository. */
+CAIRN_EXTERN(int) cairn_checkout_report_git(const cairn_checkout_report *r);
 /* Where in the tree the run started ("" at its root). */
 CAIRN_EXTERN(const char *) cairn_checkout_report_subdir(const cairn_checkout_report *r);
 CAIRN_EXTERN(size_t) cairn_checkout_report_missing_count(const cairn_checkout_report *r);

@@ -11,22 +11,28 @@
 #include "cli/commands.h"
 
 static const char usage[] =
-    "usage: cairn checkout RUN DIR [--repo PATH] [--json]\n\n"
+    "usage: cairn checkout RUN DIR [--repo PATH] [--no-git] [--json]\n\n"
     "Restore the run's code snapshot into DIR (created if needed; it must be\n"
     "empty): the files of its commit plus every change the run saw, staged or\n"
     "not, and untracked files that were not ignored.  Nothing else is needed:\n"
     "the snapshot is in the store, so an unpushed or since rewritten commit, or\n"
     "a deleted repository, does not matter.\n\n"
+    "A run made in git gets a git repository in DIR: HEAD holds the run's\n"
+    "committed tree (a stand-in for its commit, on its branch), and the run's\n"
+    "changes are uncommitted, so git diff shows them and a run made in DIR is\n"
+    "recorded against the original commit (cairn diff shows only what changed).\n\n"
     "options:\n"
     "  --repo PATH   a git repository to take files from that the snapshot did not\n"
     "                store (over the size cap); default: the run's own repository\n"
+    "  --no-git      restore the files only, without a git repository\n"
     "  --json        print what was restored as JSON\n";
 
 int cmd_checkout(int argc, char **argv)
 {
-	enum { O_HELP = 1, O_REPO, O_JSON };
+	enum { O_HELP = 1, O_REPO, O_JSON, O_NO_GIT };
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"repo", 0, true, O_REPO},
+	                               {"no-git", 0, false, O_NO_GIT},
 	                               {"json", 0, false, O_JSON},
 	                               {0}};
 	cli_args a;
@@ -42,6 +48,7 @@ int cmd_checkout(int argc, char **argv)
 		case O_HELP: cli_help(usage); goto done;
 		case O_REPO: co.repo = a.val; break;
 		case O_JSON: as_json = true; break;
+		case O_NO_GIT: co.no_git = 1; break;
 		}
 	}
 	if (o < 0) {
@@ -78,6 +85,13 @@ int cmd_checkout(int argc, char **argv)
 		printf("\n");
 		if (sub && *sub)
 			printf("the run started in %s/%s\n", a.pos[1], sub);
+		if (cairn_checkout_report_git(rep) && commit)
+			printf("%s is a git repository: HEAD stands in for commit %.12s, the run's "
+			       "changes are uncommitted (git status shows them)\n",
+			       a.pos[1], commit);
+		else if (cairn_checkout_report_git(rep))
+			printf("%s is a git repository with no commit yet, as the run's was\n",
+			       a.pos[1]);
 	}
 	if (e)
 		rc = cli_fail_lib(NULL);

@@ -69,7 +69,7 @@ is "the deleted file stays deleted" "$(test -e co/old.py; echo $?)" 1
 is "modes are kept" "$(test -x co/tool.sh; echo $?)" 0
 is "links are kept" "$(readlink co/model_link.py)" src/model.py
 ok "checkout --json" "$CAIRN" checkout "$id" co2 --json
-is "reports the files" "$(out | json 'j["files"]')" "$(cd co2 && find . -type f -o -type l | wc -l)"
+is "reports the files" "$(out | json 'j["files"]')" "$(cd co2 && find . -path ./.git -prune -o \( -type f -o -type l \) -print | wc -l)"
 
 # --- errors -----------------------------------------------------------------------------
 fails "into a non-empty directory" 1 "$CAIRN" checkout "$id" co

@@ -5,7 +5,7 @@
 # Code, data, environment and command are written into the store directly,
 # as `cairn run` and `cairn run --data` would record them.
 . "$(dirname "$0")/lib.sh"
-plan 62
+plan 64
 
 sql() { store_sql "$1"; }
 put_env() { # put_env RUN JSON: store an environment object for a run
@@ -121,6 +121,8 @@ before=$(store_digest)
 
 fails "an unknown run" 1 $CAIRN diff "$A" ffff0000
 one_error_line "one error line"
-fails "one run is a usage error" 2 $CAIRN diff "$A"
+fails "one run without a code snapshot" 1 $CAIRN diff "$A"
+like "says it has none" "$(err)" "has no code snapshot"
+fails "three runs are a usage error" 2 $CAIRN diff "$A" "$A" "$A"
 is "diff changes nothing" "$(store_digest)" "$before"
 done_testing

@@ -126,7 +126,7 @@ int code_record_finish(capture_ctx *c, const char *vcs, const char *commit, cons
 /* The run's tree, for checkout and diff (capture-tree.c). */
 typedef struct code_tree {
 	code_list files; /* sorted, no deletions */
-	char *vcs, *commit, *root, *subdir;
+	char *vcs, *commit, *root, *subdir, *branch, *remote;
 } code_tree;
 int code_tree_load(cairn_store *s, const char *run, code_tree *t);
 /* The same, but the files are the committed tree's only (the base manifest;
@@ -137,6 +137,14 @@ int code_tree_load_base(cairn_store *s, const char *run, code_tree *t);
  * or b NULL: added, deleted), as cairn_code_diff writes it (capture-diff.c);
  * nothing when they are the same. */
 int code_patch_one(buf *out, cairn_store *s, const code_entry *a, const code_entry *b);
+/* Make a checkout of a git run (its files already written into dir, its
+ * tree t) a git repository at a stand-in for the run's commit
+ * (capture-checkout-git.c). */
+int checkout_git_init(cairn_store *s, const char *run, const char *dir, const code_tree *t);
+/* commit (40 hex) is HEAD of the repository at gitdir: when it is a
+ * checkout's stand-in (its cairn-origin file says so), it becomes the
+ * original commit. */
+void checkout_origin_commit(const char *gitdir, char commit[41]);
 /* The size over which a file's content is not read to be diffed. */
 #define DIFF_FILE_MAX ((size_t)32 << 20)
 /* A stored JSON object (a code record or manifest; `what` names it in errors). */

@@ -33,6 +33,7 @@
 
 struct cairn_checkout_report {
 	int64_t files, bytes;
+	int git;                     /* the checkout is a git repository */
 	char *vcs, *commit, *subdir; /* commit may be NULL; subdir "" when none */
 	code_list missing, secret;
 };
@@ -346,9 +347,10 @@ int cairn_code_checkout_report(cairn_checkout_report **out_report, cairn_store *
 		return err_set(CAIRN_EINVALID, "no store, run or directory");
 	if (!o)
 		o = &def;
-	if (o->version != CAIRN_CHECKOUT_OPTIONS_VERSION)
+	if (o->version != CAIRN_CHECKOUT_OPTIONS_VERSION && o->version != 1)
 		return err_set(CAIRN_EINVALID, "cairn_checkout_options version %u is not supported",
 		               o->version);
+	bool git = !(o->version >= 2 && o->no_git);
 	if ((rc = code_tree_load(s, run, &t)) != 0)
 		return rc;
 	if ((rc = lg2_load()) != 0) {
@@ -377,6 +379,13 @@ int cairn_code_checkout_report(cairn_checkout_report **out_report, cairn_store *
 			rc = restore_link(&r, &t.files.v[i]);
 	if (rc)
 		goto done;
+	/* a git run's checkout remembers its origin (checkout-git.c) */
+	bool made_git = false;
+	if (git && t.vcs && strcmp(t.vcs, "git") == 0) {
+		if ((rc = checkout_git_init(s, run, dir, &t)) != 0)
+			goto done;
+		made_git = true;
+	}
 	/* the message first: the report takes the lists */
 	if (r.missing.n) {
 		buf m = BUF_INIT;
@@ -395,6 +404,8 @@ int cairn_code_checkout_report(cairn_checkout_report **out_report, cairn_store *
 		int mrc = make_report(out_report, &r, &t);
 		if (mrc)
 			rc = mrc;
+		else
+			(*out_report)->git = made_git;
 	}
 done:
 	if (r.root >= 0)
@@ -429,6 +440,8 @@ int cairn_code_checkout_ext(char **out_report, cairn_store *s, const char *run, 
 	json_str(&b, rep->commit);
 	json_key(&b, &f, "subdir");
 	json_str(&b, rep->subdir);
+	json_key(&b, &f, "git");
+	json_bool(&b, rep->git);
 	for (int k = 0; k < 2; k++) {
 		const code_list *l = k ? &rep->secret : &rep->missing;
 		json_key(&b, &f, k ? "secret" : "missing");
@@ -466,6 +479,11 @@ const char *cairn_checkout_report_vcs(const cairn_checkout_report *r)
 const char *cairn_checkout_report_commit(const cairn_checkout_report *r)
 {
 	return r ? r->commit : NULL;
+}
+
+int cairn_checkout_report_git(const cairn_checkout_report *r)
+{
+	return r ? r->git : 0;
 }
 
 const char *cairn_checkout_report_subdir(const cairn_checkout_report *r)

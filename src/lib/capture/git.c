@@ -718,6 +718,7 @@ int code_capture_git(capture_ctx *c, bool *is_git)
 			goto done;
 		}
 		lg2.oid_tostr(commit_hex, sizeof commit_hex, lg2.commit_id(commit));
+		checkout_origin_commit(lg2.repository_path(repo), commit_hex); /* a checkout */
 		branch =
 		    strdup(lg2.repository_head_detached(repo) == 1 ? "(detached)"
 		                                                   : lg2.reference_shorthand(head));

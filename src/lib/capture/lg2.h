@@ -31,6 +31,7 @@
 	X(blob_rawcontent)                                                                         \
 	X(blob_rawsize)                                                                            \
 	X(buf_dispose)                                                                             \
+	X(commit_create)                                                                           \
 	X(commit_free)                                                                             \
 	X(commit_id)                                                                               \
 	X(commit_tree)                                                                             \
@@ -40,16 +41,23 @@
 	X(config_iterator_free)                                                                    \
 	X(config_iterator_new)                                                                     \
 	X(config_next)                                                                             \
+	X(config_set_string)                                                                       \
 	X(diff_options_init)                                                                       \
 	X(error_clear)                                                                             \
 	X(error_last)                                                                              \
 	X(filter_list_free)                                                                        \
 	X(filter_list_load)                                                                        \
 	X(ignore_add_rule)                                                                         \
+	X(index_add)                                                                               \
+	X(index_add_bypath)                                                                        \
+	X(index_free)                                                                              \
+	X(index_write)                                                                             \
+	X(index_write_tree)                                                                        \
 	X(libgit2_init)                                                                            \
 	X(libgit2_shutdown)                                                                        \
 	X(odb_free)                                                                                \
 	X(odb_read_header)                                                                         \
+	X(odb_write)                                                                               \
 	X(oid_fromstr)                                                                             \
 	X(oid_tostr)                                                                               \
 	X(patch_free)                                                                              \
@@ -58,19 +66,27 @@
 	X(reference_free)                                                                          \
 	X(reference_is_branch)                                                                     \
 	X(reference_lookup)                                                                        \
+	X(reference_name_is_valid)                                                                 \
 	X(reference_peel)                                                                          \
 	X(reference_shorthand)                                                                     \
 	X(reference_symbolic_target)                                                               \
 	X(reference_type)                                                                          \
+	X(repository_config)                                                                       \
 	X(repository_config_snapshot)                                                              \
 	X(repository_free)                                                                         \
 	X(repository_head)                                                                         \
 	X(repository_head_detached)                                                                \
+	X(repository_index)                                                                        \
+	X(repository_init)                                                                         \
 	X(repository_is_bare)                                                                      \
 	X(repository_odb)                                                                          \
 	X(repository_open_ext)                                                                     \
 	X(repository_path)                                                                         \
+	X(repository_set_head)                                                                     \
+	X(repository_set_head_detached)                                                            \
 	X(repository_workdir)                                                                      \
+	X(signature_free)                                                                          \
+	X(signature_new)                                                                           \
 	X(status_byindex)                                                                          \
 	X(status_list_entrycount)                                                                  \
 	X(status_list_free)                                                                        \
@@ -84,6 +100,7 @@
 	X(tree_entry_type)                                                                         \
 	X(tree_free)                                                                               \
 	X(tree_id)                                                                                 \
+	X(tree_lookup)                                                                             \
 	X(tree_walk)
 
 #define LG2_SLOT(f) DL_SLOT(git_, f)

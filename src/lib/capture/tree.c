@@ -627,6 +627,8 @@ void code_tree_free(code_tree *t)
 	free(t->commit);
 	free(t->root);
 	free(t->subdir);
+	free(t->branch);
+	free(t->remote);
 	memset(t, 0, sizeof *t);
 }
 
@@ -651,6 +653,8 @@ static int tree_load(cairn_store *s, const char *run, code_tree *t, bool base_on
 	t->commit = dup_or_null(json_get_str(r, "commit"));
 	t->root = dup_or_null(json_get_str(r, "root"));
 	t->subdir = dup_or_null(json_get_str(r, "subdir"));
+	t->branch = dup_or_null(json_get_str(r, "branch"));
+	t->remote = dup_or_null(json_get_str(r, "remote"));
 	const char *base_oid = json_get_str(r, "base");
 	if (base_oid) {
 		if ((rc = code_json_read(s, base_oid, &base, "base manifest")) != 0)
