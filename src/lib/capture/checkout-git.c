@@ -24,7 +24,9 @@
  * work tree (git_index_add_bypath: its blob is written and its stat data
  * kept, so the next `git status` hashes nothing); a changed, deleted or
  * missing one gets the original blob id, with the blob written from the
- * stored base bytes when they are there (so `git diff` can show it).
+ * stored base bytes when they are there (so `git diff` can show it); one
+ * whose bytes are nowhere (over the size cap, no repository) is left out of
+ * the index, as it is missing from the work tree.
  * Thread-safety: per call.
  */
 #include <errno.h>
@@ -83,8 +85,10 @@ static int index_base(git_index *idx, git_odb *odb, cairn_store *s, const code_e
 		cairn_error_clear();
 		lg2.error_clear();
 	}
-	if (!have)
-		return 0; /* nothing names its content: it stays out of the index */
+	/* libgit2 adds only what its object database has: a file whose content
+	 * is nowhere (not stored, no repository had it) stays out */
+	if (!have || !lg2.odb_exists(odb, &ie.id))
+		return 0;
 	return lg2.index_add(idx, &ie) == 0 ? 0 : git_fail("cannot add to the index");
 }
 

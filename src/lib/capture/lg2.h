@@ -55,6 +55,7 @@
 	X(index_write_tree)                                                                        \
 	X(libgit2_init)                                                                            \
 	X(libgit2_shutdown)                                                                        \
+	X(odb_exists)                                                                              \
 	X(odb_free)                                                                                \
 	X(odb_read_header)                                                                         \
 	X(odb_write)                                                                               \
