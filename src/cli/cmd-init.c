@@ -76,10 +76,14 @@ static char *git_common_dir(const char *dir, char **root)
 			if (common && *common) {
 				char *c =
 				    common[0] == '/' ? strdup(common) : path_join(gitdir, common);
+				char *real = c ? realpath(c, NULL) : NULL;
 				free(gitdir);
-				gitdir = c;
+				free(c);
+				gitdir = real;
 			}
 			free(common);
+			if (!gitdir)
+				break;
 			*root = cur;
 			return gitdir;
 		}
@@ -124,7 +128,7 @@ static void exclude_store(const char *store_dir)
 	if (!excl)
 		goto done;
 	int e = read_file(excl, (size_t)16 << 20, &old);
-	if (e && e != -ENOENT) {
+	if (e && e != -ENOENT && e != -ENOTDIR) {
 		fprintf(stderr, "warning: cannot read %s: %s\n", excl, strerror(-e));
 		goto done;
 	}

@@ -9,10 +9,11 @@
  * diff"), decided per path from what the manifests already hold, reading
  * content only where it must:
  *   1. a binary-data extension (.parquet .npy .pkl .pt .h5 .zip .png …);
- *   2. a text-data extension (.csv .tsv .json .jsonl .xml .txt …) and either
- *      side over DATA_TEXT_MIN (8 KiB);
- *   3. either side over DATA_ANY_MIN (1 MiB);
- *   4. content git calls binary (a NUL byte in the first 8000 bytes).
+ *   2. a table (.csv .tsv .psv, JSON lines .jsonl .ndjson), whatever its size;
+ *   3. another text-data extension (.json .xml .txt .arff …) and either side
+ *      over DATA_TEXT_MIN (8 KiB);
+ *   4. either side over DATA_ANY_MIN (1 MiB);
+ *   5. content git calls binary (a NUL byte in the first 8000 bytes).
  * A data-like file gets sizes, digests and, for delimited text and JSON
  * lines, its line count on each side; its patch only with `full`.
  *
@@ -54,8 +55,7 @@ static const char *const binary_exts[] = {
     "rar",     "png",     "jpg",     "jpeg",   "gif",  "bmp", "tif",    "tiff",        "webp",
     "ico",     "svg",     "wav",     "mp3",    "flac", "ogg", "mp4",    "avi",         "mov",
     "mkv",     "pdf",     "tfrecord"};
-static const char *const text_exts[] = {"csv", "tsv", "psv",  "jsonl",  "ndjson", "json",
-                                        "xml", "txt", "arff", "libsvm", "svm",    "geojson"};
+static const char *const text_exts[] = {"json", "xml", "txt", "arff", "libsvm", "svm", "geojson"};
 static const char *const row_exts[] = {"csv", "tsv", "psv", "jsonl", "ndjson"};
 
 static const char *ext_of(const char *path)
@@ -75,13 +75,13 @@ static bool ext_in(const char *ext, const char *const *list, size_t n)
 }
 #define EXT_IN(e, l) ext_in(e, l, sizeof l / sizeof l[0])
 
-/* Rules 1-3 (rule 4 needs the content). */
+/* Rules 1-4 (rule 5 needs the content). */
 static bool data_by_name(const char *path, int64_t sa, int64_t sb)
 {
 	const char *e = ext_of(path);
 	int64_t big = sa > sb ? sa : sb;
-	return EXT_IN(e, binary_exts) || (EXT_IN(e, text_exts) && big > DATA_TEXT_MIN) ||
-	       big > DATA_ANY_MIN;
+	return EXT_IN(e, binary_exts) || EXT_IN(e, row_exts) ||
+	       (EXT_IN(e, text_exts) && big > DATA_TEXT_MIN) || big > DATA_ANY_MIN;
 }
 
 void cairn_code_changes_free(cairn_code_changes *c)
