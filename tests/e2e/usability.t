@@ -7,7 +7,7 @@
 # system metrics stay out of `cairn diff` unless --sys, and a checkout
 # remembers its origin so a rerun diffs clean against the original.
 . "$(dirname "$0")/lib.sh"
-plan 93
+plan 112
 
 export CAIRN_SAMPLE_INTERVAL=60
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
