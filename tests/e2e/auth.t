@@ -188,22 +188,22 @@ is '... revoked ones' "$(out | json 'sorted(t["name"] for t in j if t["revoked"]
 is '... and when the others were last used' "$(out | json '[t["name"] for t in j if t["last_used"]]' | grep -c reader)" 1
 
 # --- browser sessions ---------------------------------------------------------------------
-EDITOR=$("$CAIRN" token create --scope write --name editor 2>/dev/null)
+WEB=$("$CAIRN" token create --scope write --name webuser 2>/dev/null)
 req POST /api/v1/session -H "$JSON" -d '{"token":"cairn_nope"}'
 is 'logging in with a bad token: 401' "$STATUS" 401
-req POST /api/v1/session -H "$JSON" -d "{\"token\":\"$EDITOR\"}"
+req POST /api/v1/session -H "$JSON" -d "{\"token\":\"$WEB\"}"
 is 'logging in with a token' "$STATUS" 200
 COOKIE=$(grep -i '^Set-Cookie:' "$T/hdr" | tr -d '\r')
 like '... sets an HttpOnly, SameSite=Strict cookie' "$COOKIE" '^Set-Cookie: cairn_session=[0-9a-f]{64}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200$'
 SID=$(echo "$COOKIE" | sed 's/.*cairn_session=\([0-9a-f]*\);.*/\1/')
-isnt_same '... whose value is not the token' "$SID" "$EDITOR"
+isnt_same '... whose value is not the token' "$SID" "$WEB"
 CSRF=$(body | json 'j["csrf"]')
 like '... and answers the CSRF token' "$CSRF" '^[0-9a-f]{64}$'
 C="Cookie: cairn_session=$SID"
 req GET /api/v1/runs -H "$C"
 is 'the cookie reads' "$STATUS" 200
 req GET /api/v1/session -H "$C"
-is 'GET /api/v1/session says who' "$(body | json '[j["name"], j["scope"]]')" '["editor", "write"]'
+is 'GET /api/v1/session says who' "$(body | json '[j["name"], j["scope"]]')" '["webuser", "write"]'
 is '... and the same CSRF token' "$(body | json 'j["csrf"]')" "$CSRF"
 req POST "/api/v1/runs/$R1/tags" -H "$C" -H "$JSON" -d '{"tags":["csrf-less"]}'
 is 'a write with the cookie but no CSRF header: 403' "$STATUS" 403
@@ -213,7 +213,7 @@ is '... a wrong CSRF token: 403' "$STATUS" 403
 unlike '... and the tag is not there' "$("$CAIRN" show "$R1" --json | json 'j["tags"]')" csrf-less
 req POST "/api/v1/runs/$R1/tags" -H "$C" -H "$JSON" -H "X-CSRF-Token: $CSRF" -d '{"tags":["from-browser"]}'
 is 'with the CSRF header it writes' "$STATUS" 200
-is '... attributed to the token' "$(store_sql "SELECT token FROM audit WHERE path = '/api/v1/runs/$R1/tags' ORDER BY id DESC LIMIT 1")" editor
+is '... attributed to the token' "$(store_sql "SELECT token FROM audit WHERE path = '/api/v1/runs/$R1/tags' ORDER BY id DESC LIMIT 1")" webuser
 req DELETE /api/v1/session -H "$C" -H "$JSON"
 is 'logout without the CSRF header: 403' "$STATUS" 403
 req DELETE /api/v1/session -H "$C" -H "$JSON" -H "X-CSRF-Token: $CSRF"
@@ -233,7 +233,7 @@ is "revoking a token ends its sessions" "$STATUS" 401
 stop "$SRV"
 is 'the server stops cleanly' "$?" 0
 leaks=0
-for s in "$READ" "$WRITE" "$ADMIN" "$P1" "$ANON" "$LATE" "$SHORT" "$REV" "$EDITOR" "$SID" "$RSID"; do
+for s in "$READ" "$WRITE" "$ADMIN" "$P1" "$ANON" "$LATE" "$SHORT" "$REV" "$WEB" "$SID" "$RSID"; do
 	grep -q -- "$s" "$T/srv.out" "$T/srv.err" && leaks=$((leaks + 1))
 	store_holds "$s" && leaks=$((leaks + 1))
 	store_holds "${s#cairn_}" && leaks=$((leaks + 1))
