@@ -12,8 +12,10 @@
  *               carried 1,000 points.  Target: at least 300,000 points/s.
  *
  * The runs are generated with direct SQL (seconds, not minutes) and the long
- * series through the library's writer, then served
- * by the real `cairn ui` ($CAIRN, default build-rel/cairn).
+ * series through the library's writer, then served by the real `cairn
+ * server` ($CAIRN, default build-rel/cairn), which requires a token: every
+ * request carries one (Authorization: Bearer), so the figures include the
+ * authentication a team's server does (docs/internals/auth.md).
  *
  *   bench-http                 run the benchmark
  *   bench-http --make-store D  only generate the 100,000-run store in D/.cairn
@@ -212,6 +214,8 @@ static void send_all(int fd, const char *p, size_t n)
 	}
 }
 
+static char token[CAIRN_TOKEN_LEN + 1]; /* a write token of the store */
+
 /* One request; returns the status, the body in c->buf[0..*blen). */
 static int request(conn *c, const char *method, const char *path, const char *body, size_t *blen)
 {
@@ -219,8 +223,8 @@ static int request(conn *c, const char *method, const char *path, const char *bo
 	size_t bl = body ? strlen(body) : 0;
 	int n = snprintf(head, sizeof head,
 	                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-	                 "Content-Length: %zu\r\n\r\n",
-	                 method, path, bl);
+	                 "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
+	                 method, path, token, bl);
 	send_all(c->fd, head, (size_t)n);
 	if (bl)
 		send_all(c->fd, body, bl);
@@ -262,7 +266,7 @@ static pid_t start_server(const char *cairn, const char *store_dir, int *port)
 		dup2(p[1], 1);
 		close(p[0]);
 		setenv("CAIRN_DIR", store_dir, 1);
-		execl(cairn, cairn, "ui", "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
+		execl(cairn, cairn, "server", "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -278,7 +282,7 @@ static pid_t start_server(const char *cairn, const char *store_dir, int *port)
 	close(p[0]);
 	char *u = strstr(line, "http://127.0.0.1:");
 	if (!u) {
-		fprintf(stderr, "bench-http: cairn ui said: %s\n", line);
+		fprintf(stderr, "bench-http: cairn server said: %s\n", line);
 		exit(1);
 	}
 	*port = atoi(u + 17);
@@ -328,6 +332,15 @@ int main(int argc, char **argv)
 		lib[k] = (bench_now() - a) * 1000;
 		cairn_free(out);
 	}
+	cairn_token_options to = CAIRN_TOKEN_OPTIONS_INIT;
+	to.scope = CAIRN_SCOPE_WRITE;
+	to.name = "bench";
+	char *secret = NULL;
+	if (cairn_token_create(&secret, NULL, s, &to) != 0)
+		die("token create");
+	snprintf(token, sizeof token, "%s", secret);
+	cairn_free(secret);
+
 	cairn_store_close(s);
 	{
 		sqlite3 *db;

@@ -137,8 +137,8 @@ static pid_t start_server(const char *cairn, const char *uri, int *port)
 	if (pid == 0) {
 		dup2(p[1], 1);
 		close(p[0]);
-		execl(cairn, cairn, "server", "--store", uri, "--listen", "127.0.0.1:0", "--quiet",
-		      (char *)NULL);
+		execl(cairn, cairn, "server", "--store", uri, "--listen", "127.0.0.1:0",
+		      "--no-auth", "--quiet", (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);

@@ -41,12 +41,16 @@ typedef struct cairn_run_options {
 	const char *command; /* the command line, for the record */
 	const char *cwd;     /* NULL: the working directory */
 	const char *parent;  /* parent run id (sweeps), or NULL */
+	/* Version 2: who the run is recorded as started by; NULL: the user of
+	 * this process.  A server sets its caller's token name here. */
+	const char *user;
 } cairn_run_options;
 
-#define CAIRN_RUN_OPTIONS_VERSION 1
+/* Version 1 (without user) is still accepted. */
+#define CAIRN_RUN_OPTIONS_VERSION 2
 #define CAIRN_RUN_OPTIONS_INIT                                                                     \
 	{                                                                                          \
-		CAIRN_RUN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, NULL, NULL                   \
+		CAIRN_RUN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL             \
 	}
 
 /* Create a run (status running) and return a handle on it. */

@@ -165,6 +165,31 @@ int h_runs_list(request *rq, response *rs)
 		return 0;
 	if (project && !*project)
 		project = NULL;
+	/* A token limited to a project lists that project's runs only: asked
+	 * for another, it gets the runs of both, none. */
+	const char *own = auth_project(rq);
+	if (own && project && strcmp(project, own) != 0) {
+		if (group && *group) {
+			bool f = true;
+			buf_putc(&rs->body, '{');
+			json_key(&rs->body, &f, "total");
+			json_int(&rs->body, 0);
+			json_key(&rs->body, &f, "group_by");
+			json_str(&rs->body, group);
+			json_key(&rs->body, &f, "metric");
+			if (metric && *metric)
+				json_str(&rs->body, metric);
+			else
+				buf_puts(&rs->body, "null");
+			json_key(&rs->body, &f, "groups");
+			buf_puts(&rs->body, "[]}");
+		} else {
+			buf_puts(&rs->body, "{\"total\":0,\"offset\":0,\"runs\":[],\"next\":null}");
+		}
+		return resp_json_buf(rs, 200);
+	}
+	if (own)
+		project = own;
 	int64_t limit = RUNS_DEFAULT_LIMIT, offset = 0;
 	if (!parse_int_arg(rq, rs, "limit", 1, RUNS_MAX_LIMIT, &limit) ||
 	    !parse_int_arg(rq, rs, "offset", 0, INT64_MAX / 2, &offset))

@@ -91,6 +91,19 @@ int h_run_create(request *rq, response *rs)
 	}
 	cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
 	ro.project = c.project;
+	/* Through a token, the run is the token's: in its project (the one a
+	 * project-limited token may write to) and started by its name. */
+	const char *own = auth_project(rq);
+	if (own && c.project && *c.project && strcmp(c.project, own) != 0) {
+		resp_error(rs, 403, "forbidden",
+		           "the token '%s' may create runs in project '%s' only", rq->auth.name,
+		           own);
+		goto done;
+	}
+	if (own)
+		ro.project = own;
+	if (rq->auth.authed)
+		ro.user = rq->auth.name;
 	ro.name = c.name;
 	ro.tags = c.tags;
 	ro.ntags = c.ntags;
@@ -106,6 +119,8 @@ int h_run_create(request *rq, response *rs)
 	if (c.parent) {
 		char pid[CAIRN_RUN_ID_HEXSZ + 1];
 		rc = cairn_run_resolve(pid, rq->srv->store, c.parent);
+		if (rc == 0 && !auth_run_visible(rq, rs, pid))
+			goto done;
 	}
 	if (rc == 0)
 		rc = cairn_run_create(&run, rq->srv->store, &ro);

@@ -240,8 +240,34 @@ int h_projects(request *rq, response *rs)
 	int rc = cairn_project_list_json(&out, rq->srv->store);
 	if (rc)
 		return resp_lib_error(rs, rc);
+	const char *own = auth_project(rq);
 	buf_puts(&rs->body, "{\"projects\":");
-	buf_puts(&rs->body, out);
+	if (!own) {
+		buf_puts(&rs->body, out);
+	} else {
+		/* A token limited to a project sees that one only. */
+		char err[128];
+		json_doc *d = json_parse(out, strlen(out), NULL, err, sizeof err);
+		const json *root = d ? json_root(d) : NULL;
+		buf_putc(&rs->body, '[');
+		for (const json *p = root ? root->child : NULL; p; p = p->next) {
+			const json *name = json_get(p, "name");
+			if (name && name->type == JSON_STR && strcmp(name->str, own) == 0) {
+				const json *n = json_get(p, "runs"), *c = json_get(p, "created");
+				bool f = true;
+				buf_putc(&rs->body, '{');
+				json_key(&rs->body, &f, "name");
+				json_str(&rs->body, own);
+				json_key(&rs->body, &f, "runs");
+				json_int(&rs->body, n && n->type == JSON_NUM ? n->i : 0);
+				json_key(&rs->body, &f, "created");
+				json_num(&rs->body, c && c->type == JSON_NUM ? c->num : 0);
+				buf_putc(&rs->body, '}');
+			}
+		}
+		buf_putc(&rs->body, ']');
+		json_doc_free(d);
+	}
 	buf_putc(&rs->body, '}');
 	cairn_free(out);
 	return resp_json_buf(rs, 200);
@@ -252,45 +278,65 @@ int h_columns(request *rq, response *rs)
 	const char *project;
 	if (!req_arg_checked(rq, rs, "project", &project))
 		return 0;
+	if (project && !*project)
+		project = NULL;
+	const char *own = auth_project(rq);
+	if (own && project && strcmp(project, own) != 0)
+		project = "\x01"; /* no project has this name: no runs, no columns */
+	else if (own)
+		project = own;
 	char *out = NULL;
-	int rc = cairn_run_columns_json(&out, rq->srv->store, project && *project ? project : NULL);
+	int rc = cairn_run_columns_json(&out, rq->srv->store, project);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
-/* --- the route table ---------------------------------------------------------------- */
+/* --- the route tables ---
+ * Every route names the scope a token needs for it (http.h, route): read
+ * for GET, write for a change, admin for administration, none only for the
+ * session routes, which authenticate by themselves.  server/auth.c checks
+ * at start that no write route asks less than
+ * write.------------------------------------------------------------- */
 
 const route api_v1_routes[] = {
-    {"GET", "/api/v1/", h_info},
-    {"GET", "/api/v1/projects", h_projects},
-    {"GET", "/api/v1/columns", h_columns},
-    {"GET", "/api/v1/runs", h_runs_list},
-    {"POST", "/api/v1/runs", h_run_create},
-    {"GET", "/api/v1/runs/{run}", h_run_get},
-    {"DELETE", "/api/v1/runs/{run}", h_run_delete},
-    {"GET", "/api/v1/runs/{run}/metrics/{*}", h_metric},
-    {"POST", "/api/v1/runs/{run}/metrics", h_metrics_log},
-    {"POST", "/api/v1/runs/{run}/params", h_params_log},
-    {"POST", "/api/v1/runs/{run}/properties", h_properties},
-    {"POST", "/api/v1/runs/{run}/finish", h_finish},
-    {"POST", "/api/v1/runs/{run}/heartbeat", h_heartbeat},
-    {"GET", "/api/v1/runs/{run}/artifacts", h_artifacts},
-    {"GET", "/api/v1/runs/{run}/artifacts/{*}", h_artifact_get},
-    {"GET", "/api/v1/runs/{run}/manifests/{*}", h_manifest},
-    {"GET", "/api/v1/runs/{run}/code", h_code},
-    {"POST", "/api/v1/runs/{run}/tags", h_tags_add},
-    {"DELETE", "/api/v1/runs/{run}/tags/{*}", h_tag_remove},
-    {"PUT", "/api/v1/runs/{run}/note", h_note_set},
-    {"POST", "/api/v1/runs/{run}/note", h_note_set},
-    {"DELETE", "/api/v1/runs/{run}/note", h_note_clear},
-    {"GET", "/api/v1/query", h_query_check},
-    {"GET", "/api/v1/diff", h_diff},
-    {"GET", "/api/v1/diff/code", h_diff_code},
-    {"GET", "/api/v1/diff/data", h_diff_data},
-    {NULL, NULL, NULL},
+    {"GET", "/api/v1/", CAIRN_SCOPE_READ, h_info},
+    {"GET", "/api/v1/projects", CAIRN_SCOPE_READ, h_projects},
+    {"GET", "/api/v1/columns", CAIRN_SCOPE_READ, h_columns},
+    {"GET", "/api/v1/runs", CAIRN_SCOPE_READ, h_runs_list},
+    {"POST", "/api/v1/runs", CAIRN_SCOPE_WRITE, h_run_create},
+    {"GET", "/api/v1/runs/{run}", CAIRN_SCOPE_READ, h_run_get},
+    {"DELETE", "/api/v1/runs/{run}", CAIRN_SCOPE_WRITE, h_run_delete},
+    {"GET", "/api/v1/runs/{run}/metrics/{*}", CAIRN_SCOPE_READ, h_metric},
+    {"POST", "/api/v1/runs/{run}/metrics", CAIRN_SCOPE_WRITE, h_metrics_log},
+    {"POST", "/api/v1/runs/{run}/params", CAIRN_SCOPE_WRITE, h_params_log},
+    {"POST", "/api/v1/runs/{run}/properties", CAIRN_SCOPE_WRITE, h_properties},
+    {"POST", "/api/v1/runs/{run}/finish", CAIRN_SCOPE_WRITE, h_finish},
+    {"POST", "/api/v1/runs/{run}/heartbeat", CAIRN_SCOPE_WRITE, h_heartbeat},
+    {"GET", "/api/v1/runs/{run}/artifacts", CAIRN_SCOPE_READ, h_artifacts},
+    {"GET", "/api/v1/runs/{run}/artifacts/{*}", CAIRN_SCOPE_READ, h_artifact_get},
+    {"GET", "/api/v1/runs/{run}/manifests/{*}", CAIRN_SCOPE_READ, h_manifest},
+    {"GET", "/api/v1/runs/{run}/code", CAIRN_SCOPE_READ, h_code},
+    {"POST", "/api/v1/runs/{run}/tags", CAIRN_SCOPE_WRITE, h_tags_add},
+    {"DELETE", "/api/v1/runs/{run}/tags/{*}", CAIRN_SCOPE_WRITE, h_tag_remove},
+    {"PUT", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_set},
+    {"POST", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_set},
+    {"DELETE", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_clear},
+    {"GET", "/api/v1/query", CAIRN_SCOPE_READ, h_query_check},
+    {"GET", "/api/v1/diff", CAIRN_SCOPE_READ, h_diff},
+    {"GET", "/api/v1/diff/code", CAIRN_SCOPE_READ, h_diff_code},
+    {"GET", "/api/v1/diff/data", CAIRN_SCOPE_READ, h_diff_data},
+    /* the browser's session (server/auth.c): logging in needs no token */
+    {"GET", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_get},
+    {"POST", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_login},
+    {"DELETE", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_logout},
+    /* administration */
+    {"GET", "/api/v1/audit", CAIRN_SCOPE_ADMIN, h_audit},
+    {"GET", "/api/v1/tokens", CAIRN_SCOPE_ADMIN, h_tokens_list},
+    {"DELETE", "/api/v1/tokens/{token}", CAIRN_SCOPE_ADMIN, h_token_revoke},
+    {NULL, NULL, CAIRN_SCOPE_NONE, NULL},
 };
 
 /* MLflow's REST API (/api/2.0/mlflow/...) is served by a later part; its
  * routes go in this table, matched the same way. */
 const route mlflow_routes[] = {
-    {NULL, NULL, NULL},
+    {NULL, NULL, CAIRN_SCOPE_NONE, NULL},
 };

@@ -57,6 +57,29 @@ int h_query_check(request *rq, response *rs);
 int h_run_delete(request *rq, response *rs);
 int h_run_get(request *rq, response *rs);
 int h_runs_list(request *rq, response *rs);
+/* auth.c */
+int h_audit(request *rq, response *rs);
+int h_session_get(request *rq, response *rs);
+int h_session_login(request *rq, response *rs);
+int h_session_logout(request *rq, response *rs);
+int h_token_revoke(request *rq, response *rs);
+int h_tokens_list(request *rq, response *rs);
+
+/* --- authentication (auth.c) ------------------------------------------------------ */
+/* Authenticate and authorise a request for route r (scope, CSRF, the
+ * token's project): true to go on, false with the answer in rs. */
+bool auth_request(request *rq, response *rs, const route *r);
+/* Record a write that passed auth_request in the audit log. */
+void auth_audit(request *rq, const response *rs, const route *r);
+/* The project the caller is limited to, NULL for every project. */
+const char *auth_project(const request *rq);
+/* Whether run id is one the caller may see; false with a 404 in rs
+ * (the answer for a run that does not exist) when not. */
+bool auth_run_visible(request *rq, response *rs, const char *id);
+/* -1 with err when a route that changes the store asks only READ. */
+int auth_tables_check(char *err, size_t errsz);
+void auth_ctx_free(auth_ctx *a);
+void auth_server_free(server *srv);
 /* api-write.c */
 int h_finish(request *rq, response *rs);
 int h_heartbeat(request *rq, response *rs);

@@ -33,6 +33,46 @@ typedef struct run_cache_ent {
 
 #define RUN_CACHE_SIZE 64
 
+/* Who a request is (server/auth.c): the token it presented, directly or
+ * through a browser session.  Empty (authed false) on a --no-auth server. */
+typedef struct auth_ctx {
+	bool authed;
+	bool via_session; /* a cookie, so writes need the CSRF header */
+	int64_t token_id;
+	cairn_scope scope;
+	char name[CAIRN_TOKEN_NAME_MAX + 1];
+	char *project; /* NULL: every project (owned) */
+	char session[CAIRN_SESSION_HEXSZ + 1];
+} auth_ctx;
+
+/* Tokens verified recently, so a request costs one SHA-256 and a scan of
+ * this table instead of a store lookup (which waits for the metrics
+ * flusher's lock); an entry is trusted for AUTH_CACHE_TTL seconds, after
+ * which the token is looked up again, so a revocation by another process
+ * is honoured within that time (and at once by this server's own API). */
+#define AUTH_CACHE_SIZE 64
+#define AUTH_CACHE_TTL  1.0
+typedef struct auth_cache_ent {
+	char hash[65];
+	double checked; /* monotonic seconds; 0: empty */
+	double expires; /* the token's own expiry (wall clock), 0 never */
+	int64_t token_id;
+	cairn_scope scope;
+	char name[CAIRN_TOKEN_NAME_MAX + 1];
+	char *project;
+} auth_cache_ent;
+
+/* Metric and heartbeat batches are audited once per token, run and
+ * AUDIT_COALESCE_S seconds (the ingest path stays one store write per
+ * batch); every other write is audited each time. */
+#define AUDIT_COALESCE_SIZE 64
+#define AUDIT_COALESCE_S    60.0
+typedef struct audit_coalesce_ent {
+	int64_t token_id;
+	char key[CAIRN_RUN_ID_HEXSZ + 16];
+	double at;
+} audit_coalesce_ent;
+
 struct server {
 	cairn_store *store;
 	server_config cfg;
@@ -44,6 +84,10 @@ struct server {
 	pthread_mutex_t cache_mu;
 	run_cache_ent cache[RUN_CACHE_SIZE];
 	uint64_t cache_clock;
+	/* Authentication (server/auth.c), guarded by auth_mu. */
+	pthread_mutex_t auth_mu;
+	auth_cache_ent auth_cache[AUTH_CACHE_SIZE];
+	audit_coalesce_ent audit_recent[AUDIT_COALESCE_SIZE];
 };
 
 typedef struct request {
@@ -51,6 +95,7 @@ typedef struct request {
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;                     /* decoded path, without the query string */
+	const char *url;                      /* the same, never cut by route captures */
 	const char *params[ROUTE_MAX_PARAMS]; /* captured path segments, in order */
 	int nparams;
 	buf body;
@@ -58,6 +103,7 @@ typedef struct request {
 	bool answered;      /* a response was queued early (413) */
 	uint64_t discarded; /* body bytes dropped past the cap */
 	double started;
+	auth_ctx auth;
 } request;
 
 typedef struct response {
@@ -77,13 +123,19 @@ typedef struct response {
 	bool sandbox;            /* CSP sandbox: user content */
 	const void *static_data; /* embedded asset (not freed) */
 	size_t static_len;
+	char *set_cookie;     /* Set-Cookie (owned) */
+	const char *www_auth; /* WWW-Authenticate of a 401 (static) */
 } response;
 
 typedef int (*handler_fn)(request *rq, response *rs);
 
+/* A route says what a caller needs to reach it: CAIRN_SCOPE_NONE (no token:
+ * logging in), READ, WRITE or ADMIN.  Reads are GET, writes anything else,
+ * and server/auth.c refuses a table where a write route asks only READ. */
 typedef struct route {
 	const char *method;
 	const char *pattern; /* "/api/v1/runs/{run}/metrics/{*}": {x} one segment, {*} the rest */
+	cairn_scope scope;
 	handler_fn fn;
 } route;
 

@@ -23,6 +23,7 @@
 	X(create_response_from_fd_at_offset64)                                                     \
 	X(destroy_response)                                                                        \
 	X(get_daemon_info)                                                                         \
+	X(is_feature_supported)                                                                    \
 	X(lookup_connection_value)                                                                 \
 	X(queue_response)                                                                          \
 	X(start_daemon)                                                                            \

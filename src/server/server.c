@@ -319,12 +319,16 @@ static int dispatch_table(request *rq, response *rs, const route *table, const c
 				         "%s%s", allow[0] ? ", " : "", r->method);
 			continue;
 		}
-		if (is_write(rq->method) && !write_allowed(rq, rs))
-			return 0;
 		rq->nparams = probe.nparams;
 		memcpy(rq->params, probe.params, sizeof rq->params);
 		terminate_params(rq, r->pattern);
-		return r->fn(rq, rs);
+		if (!auth_request(rq, rs, r))
+			return 0;
+		if (is_write(rq->method) && !write_allowed(rq, rs))
+			return 0;
+		int rc = r->fn(rq, rs);
+		auth_audit(rq, rs, r);
+		return rc;
 	}
 	if (path_seen) {
 		static _Thread_local char allow_hdr[64];
@@ -503,6 +507,10 @@ static enum MHD_Result send_response(request *rq, response *rs)
 	}
 	if (rs->location)
 		mhd.add_response_header(r, "Location", rs->location);
+	if (rs->set_cookie)
+		mhd.add_response_header(r, "Set-Cookie", rs->set_cookie);
+	if (rs->status == 401 && rs->www_auth)
+		mhd.add_response_header(r, "WWW-Authenticate", rs->www_auth);
 	enum MHD_Result ok = mhd.queue_response(rq->conn, (unsigned)rs->status, r);
 	mhd.destroy_response(r);
 	return ok;
@@ -515,6 +523,7 @@ static void response_free(response *rs)
 		close(rs->fd);
 	free(rs->filename);
 	free(rs->location);
+	free(rs->set_cookie);
 }
 
 static void access_log(request *rq, const char *url, int status)
@@ -554,6 +563,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->conn = conn;
 		rq->method = method;
 		rq->path = url;
+		rq->url = url;
 		rq->started = clock_mono();
 		buf_init_cap(&rq->body, srv->cfg.max_body); /* the body's one cap */
 		*con_cls = rq;
@@ -615,6 +625,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!rq)
 		return;
 	buf_free(&rq->body);
+	auth_ctx_free(&rq->auth);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -672,7 +683,24 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		srv->cfg.timeout_s = SERVER_DEFAULT_TIMEOUT;
 	if (!srv->cfg.threads)
 		srv->cfg.threads = 4;
+	if (auth_tables_check(err, errsz) != 0) {
+		free(srv);
+		return -1;
+	}
+	if (!srv->cfg.tls_cert_pem != !srv->cfg.tls_key_pem) {
+		snprintf(err, errsz, "HTTPS needs both a certificate and its key");
+		free(srv);
+		return -1;
+	}
+	if (srv->cfg.tls_cert_pem && mhd.is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(err, errsz,
+		         "this libmicrohttpd was built without TLS (GnuTLS); serve "
+		         "HTTPS through a reverse proxy instead");
+		free(srv);
+		return -1;
+	}
 	pthread_mutex_init(&srv->cache_mu, NULL);
+	pthread_mutex_init(&srv->auth_mu, NULL);
 	srv->loopback = server_host_is_loopback(srv->cfg.host);
 
 	const char *host = srv->cfg.host;
@@ -694,15 +722,29 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		snprintf(err, errsz, "'%s' is not a numeric IP address or 'localhost'",
 		         srv->cfg.host);
 		pthread_mutex_destroy(&srv->cache_mu);
+		pthread_mutex_destroy(&srv->auth_mu);
 		free(srv);
 		return -1;
 	}
 	if (srv->cfg.port < 0 || srv->cfg.port > 65535) {
 		snprintf(err, errsz, "port %d is out of range", srv->cfg.port);
 		pthread_mutex_destroy(&srv->cache_mu);
+		pthread_mutex_destroy(&srv->auth_mu);
 		free(srv);
 		return -1;
 	}
+	/* HTTPS: libmicrohttpd's GnuTLS, with the PEM certificate and key the
+	 * caller read (cmd-ui.c); MHD copies nothing, so they must outlive
+	 * the daemon (they are the caller's, like the store). */
+	struct MHD_OptionItem tls[] = {
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)srv->cfg.tls_cert_pem},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->cfg.tls_key_pem},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	if (srv->cfg.tls_cert_pem)
+		flags |= MHD_USE_TLS;
+	else
+		tls[0].option = MHD_OPTION_END;
 	srv->daemon = mhd.start_daemon(
 	    flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 	    mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
@@ -710,11 +752,13 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned int)(srv->loopback ? 0 : 64), MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)(64 * 1024), MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
 	if (!srv->daemon) {
 		snprintf(err, errsz, "cannot listen on %s:%d: %s", srv->cfg.host, srv->cfg.port,
 		         errno ? strerror(errno) : "the address is not available");
 		pthread_mutex_destroy(&srv->cache_mu);
+		pthread_mutex_destroy(&srv->auth_mu);
 		free(srv);
 		return -1;
 	}
@@ -737,6 +781,8 @@ void server_stop(server *srv)
 	if (srv->daemon)
 		mhd.stop_daemon(srv->daemon);
 	run_cache_clear(srv);
+	auth_server_free(srv);
 	pthread_mutex_destroy(&srv->cache_mu);
+	pthread_mutex_destroy(&srv->auth_mu);
 	free(srv);
 }

@@ -30,6 +30,14 @@ typedef struct server_config {
 	 * bytes itself (from its object cache); true, it redirects the client
 	 * to a presigned URL of the bucket valid for SERVER_PRESIGN_EXPIRES s. */
 	bool objects_presign;
+	/* Require a token (Authorization: Bearer, or a browser session) on
+	 * every route that asks for a scope (server/auth.c).  false only for a
+	 * loopback server started with --no-auth (cmd-ui.c decides). */
+	bool auth;
+	/* HTTPS: the PEM certificate (chain) and private key, in memory; both
+	 * NULL: plain HTTP. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 } server_config;
 
 #define SERVER_PRESIGN_EXPIRES 300

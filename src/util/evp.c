@@ -4,6 +4,8 @@
  */
 #include "util/evp.h"
 
+#include <openssl/crypto.h>
+
 #ifndef CAIRN_SONAME_CRYPTO
 #error "CAIRN_SONAME_CRYPTO (the soname of libcrypto) comes from the Makefile"
 #endif
@@ -28,4 +30,19 @@ int evp_load(void)
 const char *evp_error(void)
 {
 	return dl_error(&lib);
+}
+
+/* CRYPTO_memcmp, the constant-time comparison, is not an EVP_ function: a
+ * table of its own in the same library (dlopen hands back the same handle). */
+static struct {
+	__typeof__(CRYPTO_memcmp) *memcmp_ct;
+} crypto;
+static const char *const crypto_names[] = {"CRYPTO_memcmp", NULL};
+static dl_lib crypto_lib = DL_LIB_INIT("libcrypto", CAIRN_SONAME_CRYPTO, crypto_names, &crypto);
+
+int evp_memeq(const void *a, const void *b, size_t n)
+{
+	if (dl_load(&crypto_lib) != 0)
+		return -1;
+	return crypto.memcmp_ct(a, b, n) == 0;
 }

@@ -38,6 +38,10 @@ struct evp_api {
 extern struct evp_api evp;
 
 int evp_load(void);
+/* libcrypto's CRYPTO_memcmp: 1 when the n bytes are equal, 0 when not, in
+ * time that does not depend on where they differ; -1 when libcrypto cannot
+ * be loaded. */
+int evp_memeq(const void *a, const void *b, size_t n);
 const char *evp_error(void);
 
 #endif

@@ -87,8 +87,10 @@ export function tempStore() {
   return { dir, store, env, cli, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function startServer(st) {
-  const child = spawn(cairnBin(), ['ui', '--listen', '127.0.0.1:0', '--quiet'], {
+// args: the command and its options (default `cairn ui` on a free loopback
+// port, which needs no token); auth.test.mjs starts `cairn server`.
+export async function startServer(st, args = ['ui', '--listen', '127.0.0.1:0', '--quiet']) {
+  const child = spawn(cairnBin(), args, {
     env: st.env, cwd: st.dir, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let errText = '';

@@ -27,7 +27,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # start_server NAME PORT: `cairn server --store URI` on 127.0.0.1:PORT in the
 # background; its pid in SRV_NAME, true once it answers GET /api/v1/
 start_server() {
-	"$CAIRN" server --store "$STORE" --listen "127.0.0.1:$2" --quiet >>"$T/$1.out" 2>>"$T/$1.err" &
+	"$CAIRN" server --store "$STORE" --listen "127.0.0.1:$2" --no-auth --quiet >>"$T/$1.out" 2>>"$T/$1.err" &
 	local pid=$!
 	PIDS+=("$pid")
 	printf -v "SRV_$1" %s "$pid"

@@ -78,7 +78,7 @@ AWS_ENDPOINT_URL=$S3_DIRECT ok 'a PUT of an existing key is harmless (straight t
 
 # --- the server: proxy (default) and presigned URLs --------------------------
 start_srv() {
-	"$CAIRN" server --listen 127.0.0.1:0 --quiet "$@" >"$T/srv.out" 2>"$T/srv.err" &
+	"$CAIRN" server --listen 127.0.0.1:0 --no-auth --quiet "$@" >"$T/srv.out" 2>"$T/srv.err" &
 	SRV=$!
 	S3_PIDS+=($SRV)
 	for _ in $(seq 1 100); do grep -q http "$T/srv.out" 2>/dev/null && break; sleep 0.1; done

@@ -7,6 +7,8 @@ import { h, clear } from './dom.js';
 import { runsPage } from './runs.js';
 import { runPage } from './run.js';
 import { comparePage } from './compare.js';
+import { loginView } from './login.js';
+import { session, loadSession, logout, onUnauthorized } from './api.js';
 
 const app = document.getElementById('app');
 let page = null;
@@ -88,8 +90,32 @@ function topbar() {
       path === '/compare' ? tab(path + location.search, 'Compare', true) : null),
     h('span', { class: 'spacer' }),
     h('input', { id: 'link-box', class: 'link-box', readonly: true, hidden: true, 'aria-label': 'link to this view' }),
-    h('button', { id: 'copy-link', type: 'button', onclick: copyLink, title: 'Copy a link to exactly this view' }, 'Copy link'));
+    h('button', { id: 'copy-link', type: 'button', onclick: copyLink, title: 'Copy a link to exactly this view' }, 'Copy link'),
+    session.auth ? h('span', { class: 'who', id: 'who', title: 'scope ' + session.scope + (session.project ? ', project ' + session.project : '') }, session.name) : null,
+    session.auth ? h('button', { id: 'logout', type: 'button', onclick: doLogout }, 'Log out') : null);
 }
+
+// --- the session (a server that requires tokens) -----------------------------------
+
+async function doLogout() {
+  try {
+    await logout();
+  } catch (e) {
+    toast(e.message, true);
+  }
+  showLogin('Logged out.');
+}
+
+function showLogin(message) {
+  if (page && page.dispose) page.dispose();
+  page = null;
+  clear(app);
+  const main = h('main', null);
+  app.appendChild(main);
+  loginView(main, route, message);
+}
+
+onUnauthorized((e) => showLogin(e.message));
 
 // --- routing --------------------------------------------------------------------
 
@@ -107,5 +133,11 @@ function route() {
   else main.appendChild(h('p', { class: 'empty' }, 'No page at ', path, '. ', link('/runs', 'See the runs.')));
 }
 
-window.addEventListener('popstate', route);
-route();
+window.addEventListener('popstate', () => { if (session.auth || !needsLogin) route(); });
+
+let needsLogin = false;
+loadSession().then(route, (e) => {
+  needsLogin = e.status === 401;
+  if (needsLogin) showLogin();
+  else route();
+});

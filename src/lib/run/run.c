@@ -49,7 +49,7 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 		return err_set(CAIRN_EINVALID, "no store");
 	if (!o)
 		o = &def;
-	if (o->version != CAIRN_RUN_OPTIONS_VERSION)
+	if (o->version != 1 && o->version != CAIRN_RUN_OPTIONS_VERSION)
 		return err_set(CAIRN_EINVALID, "cairn_run_options version %u is not supported",
 		               o->version);
 	const char *project = o->project;
@@ -70,6 +70,11 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 	struct passwd *pw = getpwuid(getuid());
 	if (pw && pw->pw_name)
 		user = pw->pw_name;
+	if (o->version >= 2 && o->user) {
+		if ((rc = cairn_key_validate(o->user, "user name")) != 0)
+			return rc;
+		user = o->user;
+	}
 	run_row row = {
 	    .project = project,
 	    .name = o->name,

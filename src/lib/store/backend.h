@@ -27,6 +27,7 @@
 #ifndef CAIRN_LIB_STORE_BACKEND_H
 #define CAIRN_LIB_STORE_BACKEND_H
 
+#include "lib/store/auth.h"
 #include "lib/store/browse.h"
 #include "lib/store/capture.h"
 #include "lib/store/data.h"
@@ -35,7 +36,7 @@
 #include "lib/store/sweep.h"
 
 /* Bumped when an op is added, removed or changes meaning. */
-#define STORE_OPS_VERSION 3
+#define STORE_OPS_VERSION 4
 
 struct rec_batch;
 
@@ -179,6 +180,22 @@ typedef struct store_ops {
 	/* The ids of cairn_run_list's runs, newest first (malloc'ed). */
 	int (*run_list_ids)(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
 	                    size_t *out_n);
+
+	/* --- authentication (auth.h): tokens, sessions, the audit log -------
+	 * Secrets never reach these ops, only their SHA-256 (hex); lookups by
+	 * hash are indexed equalities. */
+	int (*token_insert)(cairn_store *s, const token_row *t, int64_t *out_id);
+	int (*token_list)(cairn_store *s, token_row **out, size_t *out_n);
+	int (*token_find)(cairn_store *s, const char *hash, token_row *out);
+	int (*token_revoke)(cairn_store *s, const char *name, int64_t id, double now,
+	                    int64_t *out_id);
+	int (*token_touch)(cairn_store *s, int64_t id, double now);
+	int (*session_insert)(cairn_store *s, const char *hash, int64_t token_id, double created,
+	                      double expires);
+	int (*session_find)(cairn_store *s, const char *hash, double now, token_row *out);
+	int (*session_delete)(cairn_store *s, const char *hash);
+	int (*audit_insert)(cairn_store *s, const audit_row *a);
+	int (*audit_list)(cairn_store *s, int64_t limit, audit_row **out, size_t *out_n);
 } store_ops;
 
 /* The backends this build has. */

@@ -325,5 +325,17 @@ struct rec_batch;
 int pg_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                     struct rec_batch **out);
 int pg_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **out_rids, size_t *out_n);
+/* auth.c */
+int pg_token_insert(cairn_store *s, const token_row *t, int64_t *out_id);
+int pg_token_list(cairn_store *s, token_row **out, size_t *out_n);
+int pg_token_find(cairn_store *s, const char *hash, token_row *out);
+int pg_token_revoke(cairn_store *s, const char *name, int64_t id, double now, int64_t *out_id);
+int pg_token_touch(cairn_store *s, int64_t id, double now);
+int pg_session_insert(cairn_store *s, const char *hash, int64_t token_id, double created,
+                      double expires);
+int pg_session_find(cairn_store *s, const char *hash, double now, token_row *out);
+int pg_session_delete(cairn_store *s, const char *hash);
+int pg_audit_insert(cairn_store *s, const audit_row *a);
+int pg_audit_list(cairn_store *s, int64_t limit, audit_row **out, size_t *out_n);
 
 #endif

@@ -134,6 +134,17 @@ static const char *const migrations[] = {
      * objects live when not in objects/ (docs/internals/store.md, "Where
      * the objects are").  Never credentials. */
     "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    /* 9: authentication (auth.c, docs/internals/auth.md): API tokens and
+     * browser sessions, each stored as the SHA-256 of its secret only, and
+     * the audit log of writes made through a server. */
+    "CREATE TABLE tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  hash TEXT NOT NULL UNIQUE, scope INTEGER NOT NULL, project TEXT,"
+    "  created REAL NOT NULL, expires REAL, last_used REAL, revoked REAL);"
+    "CREATE TABLE sessions(hash TEXT PRIMARY KEY, token_id INTEGER NOT NULL,"
+    "  created REAL NOT NULL, expires REAL NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_expires ON sessions(expires);"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, ts REAL NOT NULL, token TEXT NOT NULL,"
+    "  method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

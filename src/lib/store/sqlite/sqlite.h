@@ -193,6 +193,18 @@ int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with
                         struct rec_batch **out);
 int sqlite_run_list_ids(cairn_store *s, const cairn_list_options *o, int64_t **out_rids,
                         size_t *out_n);
+/* auth.c */
+int sqlite_token_insert(cairn_store *s, const token_row *t, int64_t *out_id);
+int sqlite_token_list(cairn_store *s, token_row **out, size_t *out_n);
+int sqlite_token_find(cairn_store *s, const char *hash, token_row *out);
+int sqlite_token_revoke(cairn_store *s, const char *name, int64_t id, double now, int64_t *out_id);
+int sqlite_token_touch(cairn_store *s, int64_t id, double now);
+int sqlite_session_insert(cairn_store *s, const char *hash, int64_t token_id, double created,
+                          double expires);
+int sqlite_session_find(cairn_store *s, const char *hash, double now, token_row *out);
+int sqlite_session_delete(cairn_store *s, const char *hash);
+int sqlite_audit_insert(cairn_store *s, const audit_row *a);
+int sqlite_audit_list(cairn_store *s, int64_t limit, audit_row **out, size_t *out_n);
 /* The planner's scans (scan.c). */
 extern const struct store_scan_ops store_sqlite_scan_ops;
 
