@@ -17,5 +17,6 @@
 #include "cairn/diff.h"
 #include "cairn/record.h"
 #include "cairn/sweep.h"
+#include "cairn/remote.h"
 
 #endif

@@ -230,6 +230,8 @@ int h_info(request *rq, response *rs)
 	json_str(&rs->body, cairn_store_path(rq->srv->store));
 	json_key(&rs->body, &f, "api");
 	json_str(&rs->body, "v1");
+	json_key(&rs->body, &f, "store_wire");
+	json_int(&rs->body, CAIRN_STORE_WIRE_VERSION);
 	buf_putc(&rs->body, '}');
 	return resp_json_buf(rs, 200);
 }
@@ -286,6 +288,10 @@ const route api_v1_routes[] = {
     {"GET", "/api/v1/diff", h_diff},
     {"GET", "/api/v1/diff/code", h_diff_code},
     {"GET", "/api/v1/diff/data", h_diff_data},
+    {"POST", "/api/v1/store/r/{op}", h_store_read},
+    {"POST", "/api/v1/store/w/{op}", h_store_write},
+    {"GET", "/api/v1/objects/{oid}", h_object_get},
+    {"PUT", "/api/v1/objects/{oid}", h_object_put},
     {NULL, NULL, NULL},
 };
 

@@ -58,6 +58,9 @@ typedef struct request {
 	bool answered;      /* a response was queued early (413) */
 	uint64_t discarded; /* body bytes dropped past the cap */
 	double started;
+	/* PUT /api/v1/objects/OID: the body goes here, not into body (api-store.c) */
+	cairn_object_writer *upload;
+	int upload_rc;
 } request;
 
 typedef struct response {
@@ -77,6 +80,7 @@ typedef struct response {
 	bool sandbox;            /* CSP sandbox: user content */
 	const void *static_data; /* embedded asset (not freed) */
 	size_t static_len;
+	bool replayed; /* the answer kept for its Idempotency-Key (idem.c) */
 } response;
 
 typedef int (*handler_fn)(request *rq, response *rs);

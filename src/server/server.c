@@ -229,7 +229,8 @@ static bool is_write(const char *method)
 	       strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0;
 }
 
-/* "application/json", alone or with parameters ("; charset=utf-8"), in any
+/* "application/json" (or the store protocol's application/x-cairn: no
+ * more a simple cross-site type than JSON), alone or with parameters ("; charset=utf-8"), in any
  * case; not "application/jsonp" nor "text/plain". */
 static bool is_json_type(const char *ct)
 {
@@ -237,9 +238,13 @@ static bool is_json_type(const char *ct)
 		return false;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
-	if (strncasecmp(ct, "application/json", 16) != 0)
+	size_t n = strncasecmp(ct, "application/json", 16) == 0 ? 16
+	           : strncasecmp(ct, CAIRN_STORE_WIRE_TYPE, strlen(CAIRN_STORE_WIRE_TYPE)) == 0
+	               ? strlen(CAIRN_STORE_WIRE_TYPE)
+	               : 0;
+	if (!n)
 		return false;
-	ct += 16;
+	ct += n;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	return *ct == '\0' || *ct == ';';
@@ -324,7 +329,12 @@ static int dispatch_table(request *rq, response *rs, const route *table, const c
 		rq->nparams = probe.nparams;
 		memcpy(rq->params, probe.params, sizeof rq->params);
 		terminate_params(rq, r->pattern);
-		return r->fn(rq, rs);
+		if (is_write(rq->method) && idem_replay(rq, rs))
+			return 0;
+		int rc = r->fn(rq, rs);
+		if (is_write(rq->method))
+			idem_remember(rq, rs);
+		return rc;
 	}
 	if (path_seen) {
 		static _Thread_local char allow_hdr[64];
@@ -557,6 +567,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->started = clock_mono();
 		buf_init_cap(&rq->body, srv->cfg.max_body); /* the body's one cap */
 		*con_cls = rq;
+		if (upload_wanted(method, url)) /* streamed to a file: no cap */
+			return upload_begin(rq) == 0 || rq->upload_rc ? MHD_YES : MHD_NO;
 		const char *cl =
 		    mhd.lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {
@@ -570,6 +582,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (rq->answered) {
 		*upload_size = 0; /* discard: the answer is out, the connection closes */
+		return MHD_YES;
+	}
+	if (*upload_size && rq->upload) {
+		upload_write(rq, upload_data, *upload_size);
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -614,6 +631,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	request *rq = *con_cls;
 	if (!rq)
 		return;
+	upload_abort(rq);
 	buf_free(&rq->body);
 	free(rq);
 	*con_cls = NULL;

@@ -66,4 +66,6 @@ const store_ops store_pg_ops = {
     .trials_put = pg_trials_put,
     .records_load = pg_records_load,
     .run_list_ids = pg_run_list_ids,
+    .idem_get = pg_idem_get,
+    .idem_put = pg_idem_put,
 };

@@ -112,6 +112,10 @@ static const char *const migrations[] = {
     "  state INTEGER NOT NULL, params TEXT NOT NULL, run_rid BIGINT, value DOUBLE PRECISION,"
     "  owner TEXT, updated DOUBLE PRECISION NOT NULL, PRIMARY KEY(sweep_rid, trial));"
     "CREATE INDEX sweep_trials_state ON sweep_trials(sweep_rid, state, trial);",
+    /* 2: idempotency keys (idem.c; SQLite's migration 9). */
+    "CREATE TABLE idempotency(key TEXT COLLATE \"C\" PRIMARY KEY, status INTEGER NOT NULL,"
+    "  body TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);"
+    "CREATE INDEX idempotency_created ON idempotency(created);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -64,4 +64,6 @@ const store_ops store_sqlite_ops = {
     .trials_put = sqlite_trials_put,
     .records_load = sqlite_records_load,
     .run_list_ids = sqlite_run_list_ids,
+    .idem_get = sqlite_idem_get,
+    .idem_put = sqlite_idem_put,
 };

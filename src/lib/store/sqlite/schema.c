@@ -134,6 +134,12 @@ static const char *const migrations[] = {
      * objects live when not in objects/ (docs/internals/store.md, "Where
      * the objects are").  Never credentials. */
     "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    /* 9: idempotency keys (idem.c): the answer a server gave to a write
+     * that carried an Idempotency-Key, so a retried write is applied once
+     * (docs/internals/remote.md, "Idempotency"). */
+    "CREATE TABLE idempotency(key TEXT PRIMARY KEY, status INTEGER NOT NULL,"
+    "  body TEXT NOT NULL, created REAL NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_created ON idempotency(created);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
