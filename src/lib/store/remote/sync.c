@@ -57,7 +57,7 @@ static int add_entry(cairn_spool_entry **v, size_t *n, size_t *cap, const char *
 	struct stat st;
 	if (stat(path, &st) == 0) {
 		e.bytes = st.st_size;
-		e.modified = (double)st.st_mtime;
+		e.modified = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
 	}
 	if (rc == 0 && url_filter && strcmp(j.url, url_filter) != 0) {
 		journal_close(&j);
