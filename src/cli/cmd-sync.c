@@ -60,7 +60,8 @@ static void problem_cb(const char *journal, uint64_t seq, const char *op, const 
 		b->shown = false;
 	}
 	if (seq)
-		fprintf(stderr, "warning: %s: write %llu (%s) refused by the server and dropped: %s\n",
+		fprintf(stderr,
+		        "warning: %s: write %llu (%s) refused by the server and dropped: %s\n",
 		        journal, (unsigned long long)seq, op, msg);
 	else
 		fprintf(stderr, "warning: %s: %s\n", journal, msg);
@@ -109,7 +110,8 @@ static int show_status(const cairn_spool_entry *v, size_t n, bool as_json)
 	}
 	int64_t recs = 0, pts = 0;
 	if (n)
-		printf("%-32s %-38s %8s %10s  %s\n", "SERVER", "JOURNAL", "WRITES", "POINTS", "STATE");
+		printf("%-32s %-38s %8s %10s  %s\n", "SERVER", "JOURNAL", "WRITES", "POINTS",
+		       "STATE");
 	for (size_t i = 0; i < n; i++) {
 		char state[600];
 		if (v[i].problem)
@@ -127,8 +129,8 @@ static int show_status(const cairn_spool_entry *v, size_t n, bool as_json)
 		pts += v[i].points;
 	}
 	if (n)
-		printf("%lld writes (%lld metric points) in %zu journals waiting\n", (long long)recs,
-		       (long long)pts, n);
+		printf("%lld writes (%lld metric points) in %zu journals waiting\n",
+		       (long long)recs, (long long)pts, n);
 	else
 		printf("nothing waiting in the spool\n");
 	return 0;
@@ -137,12 +139,10 @@ static int show_status(const cairn_spool_entry *v, size_t n, bool as_json)
 int cmd_sync(int argc, char **argv)
 {
 	enum { O_HELP = 1, O_STATUS, O_JSON, O_PROGRESS, O_QUIET };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
-	                               {"status", 0, false, O_STATUS},
-	                               {"json", 0, false, O_JSON},
-	                               {"progress", 0, false, O_PROGRESS},
-	                               {"quiet", 'q', false, O_QUIET},
-	                               {0}};
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP},   {"status", 0, false, O_STATUS},
+	    {"json", 0, false, O_JSON},     {"progress", 0, false, O_PROGRESS},
+	    {"quiet", 'q', false, O_QUIET}, {0}};
 	cli_args a;
 	bool status = false, as_json = false, quiet = false;
 	bar b = {cli_isatty(stderr), false, {0, 0}, ""};
@@ -173,7 +173,8 @@ int cmd_sync(int argc, char **argv)
 	}
 	const char *url = a.npos ? a.pos[0] : NULL;
 	if (!url) {
-		const char *d = cli_store_dir && *cli_store_dir ? cli_store_dir : getenv("CAIRN_DIR");
+		const char *d =
+		    cli_store_dir && *cli_store_dir ? cli_store_dir : getenv("CAIRN_DIR");
 		if (!d || !*d)
 			d = getenv("CAIRN_URI");
 		if (d && (strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0))
@@ -262,7 +263,8 @@ int cmd_sync(int argc, char **argv)
 		if (n == 0)
 			printf("nothing waiting in the spool\n");
 		else
-			printf("sent %lld writes (%lld metric points) from %zu journals%s%s; %lld refused, "
+			printf("sent %lld writes (%lld metric points) from %zu journals%s%s; %lld "
+			       "refused, "
 			       "%lld waiting for a run the server does not know yet%s\n",
 			       (long long)total.records, (long long)total.points, journals,
 			       url ? " to " : "", url ? url : "", (long long)total.refused,
