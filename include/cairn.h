@@ -18,5 +18,6 @@
 #include "cairn/record.h"
 #include "cairn/sweep.h"
 #include "cairn/auth.h"
+#include "cairn/remote.h"
 
 #endif

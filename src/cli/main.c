@@ -2,6 +2,7 @@
  * cli/main.c — the `cairn` program: global options and the command table.
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ static const command commands[] = {
     {"sweep", cmd_sweep, STORE, "search hyperparameters: trials as child runs (grid, random, tpe)"},
     {"token", cmd_token, STORE, "create, list and revoke the tokens a server accepts"},
     {"migrate", cmd_migrate, 0, "copy a whole store into another (SQLite, PostgreSQL, a bucket)"},
+    {"sync", cmd_sync, 0, "send the writes kept while a server could not be reached"},
+    {"login", cmd_login, 0, "keep a token for a cairn server"},
 };
 
 static int run_command(const command *c, int argc, char **argv)
@@ -63,7 +66,9 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "\nglobal options:\n"
 	        "  --store DIR   use the store in DIR (default: $CAIRN_DIR, the nearest .cairn/,\n"
-	        "                or the per-user store)\n"
+	        "                or the per-user store); a URL is a cairn server's store\n"
+	        "  --cacert F    trust the CA certificates in F for https:// servers\n"
+	        "                (sets CAIRN_CA_BUNDLE)\n"
 	        "  --version     print the version\n\n"
 	        "'cairn <command> -h' shows a command's options.\n");
 }
@@ -79,6 +84,12 @@ int main(int argc, char **argv)
 			i += 2;
 		} else if (strncmp(argv[i], "--store=", 8) == 0) {
 			cli_store_dir = argv[i] + 8;
+			i++;
+		} else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc) {
+			setenv("CAIRN_CA_BUNDLE", argv[i + 1], 1);
+			i += 2;
+		} else if (strncmp(argv[i], "--cacert=", 9) == 0) {
+			setenv("CAIRN_CA_BUNDLE", argv[i] + 9, 1);
 			i++;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("cairn %s\n", cairn_version());

@@ -230,6 +230,8 @@ int h_info(request *rq, response *rs)
 	json_str(&rs->body, cairn_store_path(rq->srv->store));
 	json_key(&rs->body, &f, "api");
 	json_str(&rs->body, "v1");
+	json_key(&rs->body, &f, "store_wire");
+	json_int(&rs->body, CAIRN_STORE_WIRE_VERSION);
 	buf_putc(&rs->body, '}');
 	return resp_json_buf(rs, 200);
 }
@@ -298,45 +300,50 @@ int h_columns(request *rq, response *rs)
  * write.------------------------------------------------------------- */
 
 const route api_v1_routes[] = {
-    {"GET", "/api/v1/", CAIRN_SCOPE_READ, h_info},
-    {"GET", "/api/v1/projects", CAIRN_SCOPE_READ, h_projects},
-    {"GET", "/api/v1/columns", CAIRN_SCOPE_READ, h_columns},
-    {"GET", "/api/v1/runs", CAIRN_SCOPE_READ, h_runs_list},
-    {"POST", "/api/v1/runs", CAIRN_SCOPE_WRITE, h_run_create},
-    {"GET", "/api/v1/runs/{run}", CAIRN_SCOPE_READ, h_run_get},
-    {"DELETE", "/api/v1/runs/{run}", CAIRN_SCOPE_WRITE, h_run_delete},
-    {"GET", "/api/v1/runs/{run}/metrics/{*}", CAIRN_SCOPE_READ, h_metric},
-    {"POST", "/api/v1/runs/{run}/metrics", CAIRN_SCOPE_WRITE, h_metrics_log},
-    {"POST", "/api/v1/runs/{run}/params", CAIRN_SCOPE_WRITE, h_params_log},
-    {"POST", "/api/v1/runs/{run}/properties", CAIRN_SCOPE_WRITE, h_properties},
-    {"POST", "/api/v1/runs/{run}/finish", CAIRN_SCOPE_WRITE, h_finish},
-    {"POST", "/api/v1/runs/{run}/heartbeat", CAIRN_SCOPE_WRITE, h_heartbeat},
-    {"GET", "/api/v1/runs/{run}/artifacts", CAIRN_SCOPE_READ, h_artifacts},
-    {"GET", "/api/v1/runs/{run}/artifacts/{*}", CAIRN_SCOPE_READ, h_artifact_get},
-    {"GET", "/api/v1/runs/{run}/manifests/{*}", CAIRN_SCOPE_READ, h_manifest},
-    {"GET", "/api/v1/runs/{run}/code", CAIRN_SCOPE_READ, h_code},
-    {"POST", "/api/v1/runs/{run}/tags", CAIRN_SCOPE_WRITE, h_tags_add},
-    {"DELETE", "/api/v1/runs/{run}/tags/{*}", CAIRN_SCOPE_WRITE, h_tag_remove},
-    {"PUT", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_set},
-    {"POST", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_set},
-    {"DELETE", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_clear},
-    {"GET", "/api/v1/query", CAIRN_SCOPE_READ, h_query_check},
-    {"GET", "/api/v1/diff", CAIRN_SCOPE_READ, h_diff},
-    {"GET", "/api/v1/diff/code", CAIRN_SCOPE_READ, h_diff_code},
-    {"GET", "/api/v1/diff/data", CAIRN_SCOPE_READ, h_diff_data},
+    {"GET", "/api/v1/", CAIRN_SCOPE_READ, h_info, 0},
+    {"GET", "/api/v1/projects", CAIRN_SCOPE_READ, h_projects, 0},
+    {"GET", "/api/v1/columns", CAIRN_SCOPE_READ, h_columns, 0},
+    {"GET", "/api/v1/runs", CAIRN_SCOPE_READ, h_runs_list, 0},
+    {"POST", "/api/v1/runs", CAIRN_SCOPE_WRITE, h_run_create, 0},
+    {"GET", "/api/v1/runs/{run}", CAIRN_SCOPE_READ, h_run_get, 0},
+    {"DELETE", "/api/v1/runs/{run}", CAIRN_SCOPE_WRITE, h_run_delete, 0},
+    {"GET", "/api/v1/runs/{run}/metrics/{*}", CAIRN_SCOPE_READ, h_metric, 0},
+    {"POST", "/api/v1/runs/{run}/metrics", CAIRN_SCOPE_WRITE, h_metrics_log, 0},
+    {"POST", "/api/v1/runs/{run}/params", CAIRN_SCOPE_WRITE, h_params_log, 0},
+    {"POST", "/api/v1/runs/{run}/properties", CAIRN_SCOPE_WRITE, h_properties, 0},
+    {"POST", "/api/v1/runs/{run}/finish", CAIRN_SCOPE_WRITE, h_finish, 0},
+    {"POST", "/api/v1/runs/{run}/heartbeat", CAIRN_SCOPE_WRITE, h_heartbeat, 0},
+    {"GET", "/api/v1/runs/{run}/artifacts", CAIRN_SCOPE_READ, h_artifacts, 0},
+    {"GET", "/api/v1/runs/{run}/artifacts/{*}", CAIRN_SCOPE_READ, h_artifact_get, 0},
+    {"GET", "/api/v1/runs/{run}/manifests/{*}", CAIRN_SCOPE_READ, h_manifest, 0},
+    {"GET", "/api/v1/runs/{run}/code", CAIRN_SCOPE_READ, h_code, 0},
+    {"POST", "/api/v1/runs/{run}/tags", CAIRN_SCOPE_WRITE, h_tags_add, 0},
+    {"DELETE", "/api/v1/runs/{run}/tags/{*}", CAIRN_SCOPE_WRITE, h_tag_remove, 0},
+    {"PUT", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_set, 0},
+    {"POST", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_set, 0},
+    {"DELETE", "/api/v1/runs/{run}/note", CAIRN_SCOPE_WRITE, h_note_clear, 0},
+    {"GET", "/api/v1/query", CAIRN_SCOPE_READ, h_query_check, 0},
+    {"GET", "/api/v1/diff", CAIRN_SCOPE_READ, h_diff, 0},
+    {"GET", "/api/v1/diff/code", CAIRN_SCOPE_READ, h_diff_code, 0},
+    {"GET", "/api/v1/diff/data", CAIRN_SCOPE_READ, h_diff_data, 0},
     /* the browser's session (server/auth.c): logging in needs no token */
-    {"GET", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_get},
-    {"POST", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_login},
-    {"DELETE", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_logout},
+    {"GET", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_get, 0},
+    {"POST", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_login, 0},
+    {"DELETE", "/api/v1/session", CAIRN_SCOPE_NONE, h_session_logout, 0},
     /* administration */
-    {"GET", "/api/v1/audit", CAIRN_SCOPE_ADMIN, h_audit},
-    {"GET", "/api/v1/tokens", CAIRN_SCOPE_ADMIN, h_tokens_list},
-    {"DELETE", "/api/v1/tokens/{token}", CAIRN_SCOPE_ADMIN, h_token_revoke},
-    {NULL, NULL, CAIRN_SCOPE_NONE, NULL},
+    {"GET", "/api/v1/audit", CAIRN_SCOPE_ADMIN, h_audit, 0},
+    {"GET", "/api/v1/tokens", CAIRN_SCOPE_ADMIN, h_tokens_list, 0},
+    {"DELETE", "/api/v1/tokens/{token}", CAIRN_SCOPE_ADMIN, h_token_revoke, 0},
+    /* the remote backend (api-store.c, docs/internals/remote.md) */
+    {"POST", "/api/v1/store/r/{op}", CAIRN_SCOPE_READ, h_store_read, ROUTE_POST_READ},
+    {"POST", "/api/v1/store/w/{op}", CAIRN_SCOPE_WRITE, h_store_write, 0},
+    {"GET", "/api/v1/objects/{oid}", CAIRN_SCOPE_READ, h_object_get, 0},
+    {"PUT", "/api/v1/objects/{oid}", CAIRN_SCOPE_WRITE, h_object_put, 0},
+    {NULL, NULL, CAIRN_SCOPE_NONE, NULL, 0},
 };
 
 /* MLflow's REST API (/api/2.0/mlflow/...) is served by a later part; its
  * routes go in this table, matched the same way. */
 const route mlflow_routes[] = {
-    {NULL, NULL, CAIRN_SCOPE_NONE, NULL},
+    {NULL, NULL, CAIRN_SCOPE_NONE, NULL, 0},
 };

@@ -39,6 +39,18 @@ bool get_run_rec(request *rq, response *rs, const char *id, unsigned flags, cair
 /* Forget a cached run handle (the run was deleted). */
 void run_cache_forget(server *srv, const char *full);
 
+/* --- idempotency keys (idem.c) ----------------------------------------------------- */
+/* A write whose Idempotency-Key was seen: the kept answer into rs (true). */
+bool idem_replay(request *rq, response *rs);
+/* Keep a write's final answer under its Idempotency-Key, if it has one. */
+void idem_remember(request *rq, const response *rs);
+
+/* --- streamed object uploads (api-store.c) -------------------------------------------- */
+bool upload_wanted(const char *method, const char *url);
+int upload_begin(request *rq);
+void upload_write(request *rq, const void *data, size_t len);
+void upload_abort(request *rq);
+
 /* --- handlers -------------------------------------------------------------------- */
 /* api.c */
 int h_columns(request *rq, response *rs);
@@ -80,6 +92,11 @@ bool auth_run_visible(request *rq, response *rs, const char *id);
 int auth_tables_check(char *err, size_t errsz);
 void auth_ctx_free(auth_ctx *a);
 void auth_server_free(server *srv);
+/* api-store.c */
+int h_object_get(request *rq, response *rs);
+int h_object_put(request *rq, response *rs);
+int h_store_read(request *rq, response *rs);
+int h_store_write(request *rq, response *rs);
 /* api-write.c */
 int h_finish(request *rq, response *rs);
 int h_heartbeat(request *rq, response *rs);

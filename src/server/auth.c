@@ -64,7 +64,8 @@ int auth_tables_check(char *err, size_t errsz)
 	const route *tables[] = {api_v1_routes, mlflow_routes};
 	for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
 		for (const route *r = tables[t]; r->pattern; r++)
-			if (!is_read(r->method) && r->scope == CAIRN_SCOPE_READ) {
+			if (!is_read(r->method) && r->scope == CAIRN_SCOPE_READ &&
+			    !(r->flags & ROUTE_POST_READ)) {
 				snprintf(
 				    err, errsz,
 				    "internal: route %s %s changes the store but asks only the "
@@ -365,11 +366,18 @@ static bool recently_audited(server *srv, int64_t token, const char *key)
 
 void auth_audit(request *rq, const response *rs, const route *r)
 {
-	if (!rq->auth.authed || is_read(rq->method) || r->scope == CAIRN_SCOPE_NONE)
+	if (!rq->auth.authed || is_read(rq->method) || r->scope == CAIRN_SCOPE_NONE ||
+	    (r->flags & ROUTE_POST_READ))
 		return;
-	if ((r->fn == h_metrics_log || r->fn == h_heartbeat) && rs->status < 400) {
+	/* batches (metrics, heartbeats, the remote backend's writes) are
+	 * audited once per token, route and run or op a minute */
+	if ((r->fn == h_metrics_log || r->fn == h_heartbeat || r->fn == h_store_write) &&
+	    rs->status < 400) {
 		char key[CAIRN_RUN_ID_HEXSZ + 16];
-		snprintf(key, sizeof key, "%c:%.40s", r->fn == h_metrics_log ? 'm' : 'h',
+		snprintf(key, sizeof key, "%c:%.40s",
+		         r->fn == h_metrics_log ? 'm'
+		         : r->fn == h_heartbeat ? 'h'
+		                                : 'w',
 		         rq->params[0]);
 		if (recently_audited(rq->srv, rq->auth.token_id, key))
 			return;

@@ -104,6 +104,9 @@ typedef struct request {
 	uint64_t discarded; /* body bytes dropped past the cap */
 	double started;
 	auth_ctx auth;
+	/* PUT /api/v1/objects/OID: the body goes here, not into body (api-store.c) */
+	cairn_object_writer *upload;
+	int upload_rc;
 } request;
 
 typedef struct response {
@@ -125,18 +128,24 @@ typedef struct response {
 	size_t static_len;
 	char *set_cookie;     /* Set-Cookie (owned) */
 	const char *www_auth; /* WWW-Authenticate of a 401 (static) */
+	bool replayed;        /* the answer kept for its Idempotency-Key (idem.c) */
 } response;
 
 typedef int (*handler_fn)(request *rq, response *rs);
 
 /* A route says what a caller needs to reach it: CAIRN_SCOPE_NONE (no token:
  * logging in), READ, WRITE or ADMIN.  Reads are GET, writes anything else,
- * and server/auth.c refuses a table where a write route asks only READ. */
+ * and server/auth.c refuses a table where a write route asks only READ,
+ * unless the route says ROUTE_POST_READ: a read whose question needs a body
+ * (the remote backend's reads, MLflow's POST searches). */
+enum { ROUTE_POST_READ = 1 };
+
 typedef struct route {
 	const char *method;
 	const char *pattern; /* "/api/v1/runs/{run}/metrics/{*}": {x} one segment, {*} the rest */
 	cairn_scope scope;
 	handler_fn fn;
+	unsigned flags; /* ROUTE_* */
 } route;
 
 /* "attachment; filename=\"x\"": quotes and control bytes of the name

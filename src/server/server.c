@@ -1,7 +1,7 @@
 /*
  * server/server.c — libmicrohttpd glue: starting and stopping the daemon,
- * the life of one request (headers, capped body, dispatch, response), the
- * JSON error helpers, and the embedded web UI's files.
+ * the life of one request (headers, capped body, dispatch, response) and
+ * the embedded web UI's files (the answer helpers are in server/resp.c).
  *
  * Request life: libmicrohttpd calls on_request first with the headers (we
  * allocate the request and refuse a declared body over the cap with 413),
@@ -45,119 +45,6 @@
 #include "server/web-assets.h"
 #include "util/clock.h"
 #include "util/json.h"
-
-/* --- responses ------------------------------------------------------------- */
-
-int resp_json_take(response *rs, int status, char *text)
-{
-	rs->status = status;
-	rs->content_type = "application/json";
-	buf_free(&rs->body);
-	buf_puts(&rs->body, text ? text : "null");
-	cairn_free(text);
-	return 0;
-}
-
-int resp_json_buf(response *rs, int status)
-{
-	rs->status = status;
-	rs->content_type = "application/json";
-	if (!buf_ok(&rs->body)) {
-		buf_free(&rs->body);
-		return resp_error(rs, 500, "internal", "out of memory");
-	}
-	return 0;
-}
-
-static int error_body(response *rs, int status, const char *code, const char *msg, bool has_pos,
-                      size_t pos)
-{
-	bool f = true, g = true;
-	buf_free(&rs->body);
-	if (rs->fd >= 0) {
-		close(rs->fd);
-		rs->fd = -1;
-	}
-	/* An error is never the file a handler was about to send: no download
-	 * name, no validator, not cacheable. */
-	rs->disposition = NULL;
-	rs->cache = NULL;
-	rs->etag[0] = '\0';
-	rs->status = status;
-	rs->content_type = "application/json";
-	buf_putc(&rs->body, '{');
-	json_key(&rs->body, &f, "error");
-	buf_putc(&rs->body, '{');
-	json_key(&rs->body, &g, "code");
-	json_str(&rs->body, code);
-	json_key(&rs->body, &g, "message");
-	json_str(&rs->body, msg);
-	if (has_pos) {
-		json_key(&rs->body, &g, "position");
-		json_int(&rs->body, (int64_t)pos);
-	}
-	buf_puts(&rs->body, "}}");
-	return 0;
-}
-
-int resp_error(response *rs, int status, const char *code, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return error_body(rs, status, code, msg, false, 0);
-}
-
-int resp_error_pos(response *rs, int status, const char *code, size_t pos, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return error_body(rs, status, code, msg, true, pos);
-}
-
-int resp_lib_error(response *rs, int rc)
-{
-	const char *msg = cairn_error_last();
-	switch (rc) {
-	case CAIRN_EINVALID:
-	case CAIRN_EAMBIGUOUS: return resp_error(rs, 400, "bad_request", "%s", msg);
-	case CAIRN_ENOTFOUND: return resp_error(rs, 404, "not_found", "%s", msg);
-	case CAIRN_EEXISTS:
-	case CAIRN_ECONFLICT: return resp_error(rs, 409, "conflict", "%s", msg);
-	case CAIRN_ETOOBIG: return resp_error(rs, 413, "too_large", "%s", msg);
-	case CAIRN_EBUSY: return resp_error(rs, 503, "busy", "%s", msg);
-	default: return resp_error(rs, 500, "internal", "%s", msg);
-	}
-}
-
-/* --- request helpers ------------------------------------------------------- */
-
-const char *req_arg(request *rq, const char *name)
-{
-	return mhd.lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-bool req_arg_checked(request *rq, response *rs, const char *name, const char **out)
-{
-	const char *v = req_arg(rq, name);
-	if (v && strlen(v) > QUERY_ARG_MAX) {
-		resp_error(rs, 400, "bad_request", "argument '%s' is too long (at most %d bytes)",
-		           name, QUERY_ARG_MAX);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-const char *req_header(request *rq, const char *name)
-{
-	return mhd.lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
-}
 
 /* --- routing --------------------------------------------------------------- */
 
@@ -229,7 +116,8 @@ static bool is_write(const char *method)
 	       strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0;
 }
 
-/* "application/json", alone or with parameters ("; charset=utf-8"), in any
+/* "application/json" (or the store protocol's application/x-cairn: no
+ * more a simple cross-site type than JSON), alone or with parameters ("; charset=utf-8"), in any
  * case; not "application/jsonp" nor "text/plain". */
 static bool is_json_type(const char *ct)
 {
@@ -237,9 +125,13 @@ static bool is_json_type(const char *ct)
 		return false;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
-	if (strncasecmp(ct, "application/json", 16) != 0)
+	size_t n = strncasecmp(ct, "application/json", 16) == 0 ? 16
+	           : strncasecmp(ct, CAIRN_STORE_WIRE_TYPE, strlen(CAIRN_STORE_WIRE_TYPE)) == 0
+	               ? strlen(CAIRN_STORE_WIRE_TYPE)
+	               : 0;
+	if (!n)
 		return false;
-	ct += 16;
+	ct += n;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	return *ct == '\0' || *ct == ';';
@@ -326,7 +218,11 @@ static int dispatch_table(request *rq, response *rs, const route *table, const c
 			return 0;
 		if (is_write(rq->method) && !write_allowed(rq, rs))
 			return 0;
+		if (is_write(rq->method) && idem_replay(rq, rs))
+			return 0;
 		int rc = r->fn(rq, rs);
+		if (is_write(rq->method))
+			idem_remember(rq, rs);
 		auth_audit(rq, rs, r);
 		return rc;
 	}
@@ -549,6 +445,19 @@ static enum MHD_Result answer_too_big(request *rq)
 	return ok;
 }
 
+/* Would PUT /api/v1/objects/OID pass authentication and the write check?
+ * Asked before the body arrives; dispatch asks again for the answer. */
+static bool upload_allowed(request *rq)
+{
+	static const route put = {"PUT", "/api/v1/objects/{oid}", CAIRN_SCOPE_WRITE, NULL, 0};
+	response probe;
+	memset(&probe, 0, sizeof probe);
+	bool ok = auth_request(rq, &probe, &put) && write_allowed(rq, &probe);
+	response_free(&probe);
+	auth_ctx_free(&rq->auth);
+	return ok;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -567,6 +476,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->started = clock_mono();
 		buf_init_cap(&rq->body, srv->cfg.max_body); /* the body's one cap */
 		*con_cls = rq;
+		/* An object upload streams to a file with no cap, so only for a
+		 * caller who may write; anyone else's body takes the capped path
+		 * and dispatch answers 401/403. */
+		if (upload_wanted(method, url) && upload_allowed(rq))
+			return upload_begin(rq) == 0 || rq->upload_rc ? MHD_YES : MHD_NO;
 		const char *cl =
 		    mhd.lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl) {
@@ -580,6 +494,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (rq->answered) {
 		*upload_size = 0; /* discard: the answer is out, the connection closes */
+		return MHD_YES;
+	}
+	if (*upload_size && rq->upload) {
+		upload_write(rq, upload_data, *upload_size);
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -624,6 +543,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	request *rq = *con_cls;
 	if (!rq)
 		return;
+	upload_abort(rq);
 	buf_free(&rq->body);
 	auth_ctx_free(&rq->auth);
 	free(rq);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/store/backend.h"
 #include "lib/store/record.h"
 #include "util/arena.h"
 #include "util/json.h"
@@ -251,6 +252,9 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, c
 	group *groups = NULL;
 	size_t ng = 0;
 	int rc;
+	*out = NULL;
+	if (s->ops->query_group) /* the backend runs queries itself (remote) */
+		return s->ops->query_group(s, sq, out);
 	if ((rc = plan_open(&q, s)) != 0)
 		goto done;
 	if ((rc = plan_match(&q, sq, &M)) != 0)
@@ -329,6 +333,40 @@ size_t cairn_group_result_count(const cairn_group_result *g)
 const cairn_group *cairn_group_result_get(const cairn_group_result *g, size_t i)
 {
 	return g && i < g->n ? &g->groups[i] : NULL;
+}
+
+cairn_group_result *group_result_new(int64_t total, const char *field, const char *metric,
+                                     bool param, size_t n)
+{
+	cairn_group_result *res = calloc(1, sizeof *res);
+	if (!res)
+		return NULL;
+	res->total = total;
+	res->param = param;
+	res->field = field ? arena_strndup(&res->mem, field, strlen(field)) : NULL;
+	res->metric = metric ? arena_strndup(&res->mem, metric, strlen(metric)) : NULL;
+	res->groups = arena_zalloc(&res->mem, (n ? n : 1) * sizeof *res->groups);
+	res->n = n;
+	if (res->mem.oom) {
+		cairn_group_result_free(res);
+		return NULL;
+	}
+	return res;
+}
+
+cairn_group *group_result_at(cairn_group_result *g, size_t i)
+{
+	return i < g->n ? &g->groups[i] : NULL;
+}
+
+const char *group_result_text(cairn_group_result *g, const char *s)
+{
+	return s ? arena_strndup(&g->mem, s, strlen(s)) : NULL;
+}
+
+bool group_result_param(const cairn_group_result *g)
+{
+	return g->param;
 }
 
 void cairn_group_result_free(cairn_group_result *g)

@@ -97,7 +97,9 @@ int query_compile(query_compiled *c, cairn_store *s, const cairn_query_options *
 	                      .limit = o->limit,
 	                      .offset = o->offset,
 	                      .project = o->project,
-	                      .include_deleted = o->include_deleted != 0};
+	                      .include_deleted = o->include_deleted != 0,
+	                      .text = o->query,
+	                      .sort_text = o->sort};
 	return 0;
 }
 
@@ -162,8 +164,12 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 		}
 	}
 	writer_flush(s);
-	store_query sq = {
-	    .q = &e, .project = o->project, .include_deleted = o->include_deleted != 0};
+	store_query sq = {.q = &e,
+	                  .project = o->project,
+	                  .include_deleted = o->include_deleted != 0,
+	                  .text = o->query,
+	                  .group_text = group_by,
+	                  .metric_text = metric && *metric ? metric : NULL};
 	rc = store_query_group(s, &sq, &gf, metric && *metric ? &mf : NULL, out);
 done:
 	qexpr_free(&e);

@@ -16,6 +16,7 @@
  * sorted by the remaining keys.
  */
 #include "lib/query/plan.h"
+#include "lib/store/backend.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,8 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 	*out_rids = NULL;
 	*out_n = 0;
 	*out_total = 0;
+	if (s->ops->query_page) /* the backend runs queries itself (remote) */
+		return s->ops->query_page(s, sq, out_rids, out_n, out_total);
 	if ((rc = plan_open(&q, s)) != 0)
 		goto done;
 	if ((rc = plan_match(&q, sq, &M)) != 0)

@@ -36,7 +36,7 @@
 #include "lib/store/sweep.h"
 
 /* Bumped when an op is added, removed or changes meaning. */
-#define STORE_OPS_VERSION 4
+#define STORE_OPS_VERSION 5
 
 struct rec_batch;
 
@@ -196,11 +196,31 @@ typedef struct store_ops {
 	int (*session_delete)(cairn_store *s, const char *hash);
 	int (*audit_insert)(cairn_store *s, const audit_row *a);
 	int (*audit_list)(cairn_store *s, int64_t limit, audit_row **out, size_t *out_n);
+	/* --- whole queries, for a backend whose data is elsewhere ------------
+	 * NULL for a backend the planner queries through `scan` (SQLite,
+	 * PostgreSQL).  The remote backend sets them: the server plans and runs
+	 * the query from its text (sq->text, sort_text, group_text,
+	 * metric_text), and the answer is the planner's (query.h). */
+	int (*query_page)(cairn_store *s, const struct store_query *sq, int64_t **out_rids,
+	                  size_t *out_n, int64_t *out_total);
+	int (*query_group)(cairn_store *s, const struct store_query *sq, cairn_group_result **out);
+
+	/* --- idempotency keys (a server remembers the answers to writes that
+	 * carried an Idempotency-Key, so a retried write is applied once;
+	 * docs/internals/remote.md).  idem_get: CAIRN_ENOTFOUND when the key is
+	 * not known (or older than max_age seconds); *body malloc'ed.
+	 * idem_put records it (a key already there is kept as it is) and drops
+	 * keys older than max_age. */
+	int (*idem_get)(cairn_store *s, const char *key, double max_age, int *status, char **body,
+	                size_t *len);
+	int (*idem_put)(cairn_store *s, const char *key, double max_age, int status,
+	                const void *body, size_t len);
 } store_ops;
 
 /* The backends this build has. */
 extern const store_ops store_sqlite_ops; /* a directory: dir/cairn.db (sqlite/ops.c) */
 extern const store_ops store_pg_ops;     /* postgresql://, postgres:// (pg/ops.c) */
+extern const store_ops store_remote_ops; /* http://, https://: a cairn server (remote/ops.c) */
 
 /* A backend may leave an op NULL while it is not written yet: its
  * dispatcher then raises "<op> is not supported by the <name> backend

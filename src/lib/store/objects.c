@@ -27,7 +27,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/store/backend.h"
 #include "lib/store/objects.h"
+#include "lib/store/remote/remote.h"
 #include "lib/store/s3/s3.h"
 #include "lib/store/store.h"
 #include "util/fs.h"
@@ -302,6 +304,8 @@ int objects_attach(cairn_store *s)
 {
 	char *loc = NULL;
 	int rc = 0;
+	if (s->ops == &store_remote_ops) /* the server's objects, whatever the setting */
+		return objects_remote_attach(s);
 	const char *env = getenv("CAIRN_OBJECTS");
 	if (env && *env) {
 		/* a relative directory is taken from the working directory */
@@ -327,4 +331,85 @@ int objects_attach(cairn_store *s)
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 	free(loc);
 	return rc;
+}
+
+/* --- objects written by a stream (cairn/remote.h) --------------------------- */
+
+struct cairn_object_writer {
+	cairn_store *s;
+	char *tmp;
+	int fd;
+	sha_ctx *h;
+	int err;
+};
+
+int cairn_object_writer_new(cairn_object_writer **out, cairn_store *s)
+{
+	*out = NULL;
+	cairn_object_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	w->s = s;
+	w->fd = temp_open(s, &w->tmp);
+	if (w->fd < 0) {
+		free(w);
+		return cairn_error_last_code();
+	}
+	if (!(w->h = sha_new())) {
+		int rc = sha_error() ? err_set(CAIRN_ERROR, "%s", sha_error())
+		                     : err_set(CAIRN_ENOMEM, "out of memory");
+		cairn_object_writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int cairn_object_writer_write(cairn_object_writer *w, const void *data, size_t len)
+{
+	if (w->err)
+		return w->err;
+	sha_update(w->h, data, len);
+	int e = fd_write_all(w->fd, data, len);
+	if (e)
+		w->err = err_set(CAIRN_EIO, "cannot store object: %s", strerror(-e));
+	return w->err;
+}
+
+int cairn_object_writer_commit(cairn_object_writer *w, const char *expect,
+                               char out_oid[CAIRN_OID_HEXSZ + 1])
+{
+	int rc = w->err;
+	if (rc == 0) {
+		sha_final_hex(w->h, out_oid);
+		w->h = NULL;
+		if (close(w->fd) != 0)
+			rc = err_set(CAIRN_EIO, "cannot store object: %s", strerror(errno));
+		w->fd = -1;
+	}
+	if (rc == 0 && expect && strcmp(expect, out_oid) != 0)
+		rc = err_set(CAIRN_EINVALID,
+		             "the bytes sent for object %.64s have SHA-256 %s: nothing stored",
+		             expect, out_oid);
+	if (rc == 0) {
+		rc = publish(w->s, w->tmp, out_oid, false);
+		free(w->tmp);
+		w->tmp = NULL;
+	}
+	cairn_object_writer_free(w);
+	return rc;
+}
+
+void cairn_object_writer_free(cairn_object_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp) {
+		unlink(w->tmp);
+		free(w->tmp);
+	}
+	sha_free(w->h);
+	free(w);
 }

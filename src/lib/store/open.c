@@ -165,6 +165,8 @@ int cairn_store_find(char **out_dir, const char *explicit_dir)
 	const char *d = explicit_dir;
 	if (!d || !*d)
 		d = getenv("CAIRN_DIR");
+	if (!d || !*d)
+		d = getenv("CAIRN_URI"); /* a server's URL (DESIGN.md §3) */
 	if (d && *d) {
 		*out_dir = strdup(d);
 		return *out_dir ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
@@ -227,7 +229,8 @@ static int store_alloc(cairn_store **out, const char *dir)
 		int rc =
 		    err_set(CAIRN_EINVALID,
 		            "cannot open store '%s': not a directory, and no store backend "
-		            "knows this URI scheme (postgresql:// and postgres:// are PostgreSQL)",
+		            "knows this URI scheme (postgresql:// and postgres:// are PostgreSQL, "
+		            "http:// and https:// a cairn server)",
 		            shown ? shown : dir);
 		free(shown);
 		return rc;
@@ -265,6 +268,14 @@ static int init_uri(char **out_dir, const char *uri, const char *objects)
 		return err_wrap(rc, "cannot create store");
 	if ((rc = store_alloc(&s, uri)) != 0)
 		return rc;
+	if (s->ops == &store_remote_ops) {
+		rc = err_set(CAIRN_EINVALID,
+		             "cannot create store '%s': a store behind a server is made where the "
+		             "server runs ('cairn init' there, then 'cairn server')",
+		             s->dir);
+		store_free(s);
+		return rc;
+	}
 	if ((rc = s->ops->open(s, true)) == 0 && !s->created)
 		rc = err_set(CAIRN_EEXISTS, "store '%s' already exists", s->dir);
 	if (rc == 0 && objects)
@@ -352,8 +363,9 @@ int cairn_store_open(cairn_store **out, const char *store_dir)
 	cairn_store *s = NULL;
 	int rc;
 	*out = NULL;
-	bool explicit_dir =
-	    (store_dir && *store_dir) || (getenv("CAIRN_DIR") && *getenv("CAIRN_DIR"));
+	bool explicit_dir = (store_dir && *store_dir) ||
+	                    (getenv("CAIRN_DIR") && *getenv("CAIRN_DIR")) ||
+	                    (getenv("CAIRN_URI") && *getenv("CAIRN_URI"));
 	if ((rc = cairn_store_find(&dir, store_dir)) != 0)
 		return rc;
 	if (store_is_uri(dir))

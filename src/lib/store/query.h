@@ -17,6 +17,11 @@ typedef struct store_query {
 	int64_t limit, offset; /* limit <= 0: all */
 	const char *project;   /* NULL: every project */
 	bool include_deleted;
+	/* The texts the trees were parsed from, for a backend that runs the
+	 * query elsewhere (the remote one: backend.h, query_page): the query,
+	 * the sort keys, and for a grouping the field and the metric (NULL
+	 * when none). */
+	const char *text, *sort_text, *group_text, *metric_text;
 } store_query;
 
 /* The planner's answer for sq: the page (offset, limit) of matching run ids
@@ -33,6 +38,15 @@ int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out);
 /* The grouped form (see cairn_query_group) into *out. metric may be NULL. */
 int store_query_group(cairn_store *s, const store_query *sq, const qfield *group,
                       const qfield *metric, cairn_group_result **out);
+/* A result built from its parts (the remote backend reads one off the
+ * wire): total, field, metric (may be NULL), whether grouped by a param,
+ * and n zeroed groups to fill (group_result_at); text values are copied
+ * into the result with group_result_text.  NULL when out of memory. */
+cairn_group_result *group_result_new(int64_t total, const char *field, const char *metric,
+                                     bool param, size_t n);
+cairn_group *group_result_at(cairn_group_result *g, size_t i);
+const char *group_result_text(cairn_group_result *g, const char *s);
+bool group_result_param(const cairn_group_result *g);
 /* The result as the JSON of cairn_query_group_json, appended to b. */
 int group_result_json(const cairn_group_result *res, buf *b);
 

@@ -66,15 +66,15 @@ void store_unlock(cairn_store *s)
 }
 
 /* Which backend opens a store location, first match wins: a URI by its
- * scheme (postgresql:// and postgres://: PostgreSQL through libpq), anything
- * else is a directory (SQLite in dir/cairn.db).  {"https://",
- * &store_remote_ops} (issue 14) will be an entry ahead of the directory. */
+ * scheme (postgresql:// and postgres://: PostgreSQL through libpq; http://
+ * and https://: a cairn server, remote/), anything else is a directory
+ * (SQLite in dir/cairn.db). */
 static const struct {
 	const char *scheme; /* NULL: anything else, a directory */
 	const store_ops *ops;
 } backends[] = {
-    {"postgresql://", &store_pg_ops},
-    {"postgres://", &store_pg_ops},
+    {"postgresql://", &store_pg_ops}, {"postgres://", &store_pg_ops},
+    {"http://", &store_remote_ops},   {"https://", &store_remote_ops},
     {NULL, &store_sqlite_ops},
 };
 

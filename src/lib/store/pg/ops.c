@@ -76,4 +76,6 @@ const store_ops store_pg_ops = {
     .session_delete = pg_session_delete,
     .audit_insert = pg_audit_insert,
     .audit_list = pg_audit_list,
+    .idem_get = pg_idem_get,
+    .idem_put = pg_idem_put,
 };

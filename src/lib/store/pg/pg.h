@@ -254,6 +254,11 @@ void pg_read_end(cairn_store *s, bool own);
 /* The store's settings (schema.c): main's setting_get/setting_put ops. */
 int pg_setting_get(cairn_store *s, const char *key, char **out);
 int pg_setting_put(cairn_store *s, const char *key, const char *value);
+/* idem.c */
+int pg_idem_get(cairn_store *s, const char *key, double max_age, int *status, char **body,
+                size_t *len);
+int pg_idem_put(cairn_store *s, const char *key, double max_age, int status, const void *body,
+                size_t len);
 /* schema.c: check what the database holds and migrate it (from open). */
 int pg_schema_open(cairn_store *s, bool create);
 

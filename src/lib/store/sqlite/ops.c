@@ -74,4 +74,6 @@ const store_ops store_sqlite_ops = {
     .session_delete = sqlite_session_delete,
     .audit_insert = sqlite_audit_insert,
     .audit_list = sqlite_audit_list,
+    .idem_get = sqlite_idem_get,
+    .idem_put = sqlite_idem_put,
 };

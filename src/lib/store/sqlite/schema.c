@@ -145,6 +145,12 @@ static const char *const migrations[] = {
     "CREATE INDEX sessions_expires ON sessions(expires);"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, ts REAL NOT NULL, token TEXT NOT NULL,"
     "  method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL);",
+    /* 10: idempotency keys (idem.c): the answer a server gave to a write
+     * that carried an Idempotency-Key, so a retried write is applied once
+     * (docs/internals/remote.md, "Idempotency"). */
+    "CREATE TABLE idempotency(key TEXT PRIMARY KEY, status INTEGER NOT NULL,"
+    "  body TEXT NOT NULL, created REAL NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_created ON idempotency(created);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

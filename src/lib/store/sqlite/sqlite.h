@@ -115,6 +115,11 @@ int sqlite_read_begin(cairn_store *s, bool *own);
 void sqlite_read_end(cairn_store *s, bool own);
 int sqlite_setting_get(cairn_store *s, const char *key, char **out);
 int sqlite_setting_put(cairn_store *s, const char *key, const char *value);
+/* idem.c */
+int sqlite_idem_get(cairn_store *s, const char *key, double max_age, int *status, char **body,
+                    size_t *len);
+int sqlite_idem_put(cairn_store *s, const char *key, double max_age, int status, const void *body,
+                    size_t len);
 
 int sqlite_run_insert(cairn_store *s, const run_row *r, const char *const *tags, size_t ntags,
                       char out_id[33], int64_t *out_rid, int64_t *out_seq, char **out_name);

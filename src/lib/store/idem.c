@@ -1,0 +1,57 @@
+/*
+ * lib/store/idem.c — idempotency keys for the server (cairn/remote.h:
+ * cairn_store_idem_get/put): a key is checked where it enters, then
+ * dispatched to the backend's idem ops under the store's lock, like every
+ * store call (store.c).  Which answers are kept and why is the server's
+ * business (src/server/idem.c; docs/internals/remote.md, "Idempotency").
+ */
+#include <string.h>
+
+#include "cairn/remote.h"
+#include "lib/store/backend.h"
+
+#define IDEM_BODY_MAX (64 << 10) /* an answer kept whole; bigger ones are not kept */
+
+static int key_check(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+	if (n == 0 || n > 128)
+		return err_set(CAIRN_EINVALID, "an idempotency key is 1 to 128 characters");
+	for (const char *p = key; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._:-", *p)))
+			return err_set(
+			    CAIRN_EINVALID,
+			    "an idempotency key is made of letters, digits and ._:- only");
+	return 0;
+}
+
+int cairn_store_idem_get(cairn_store *s, const char *key, int *status, char **body, size_t *len)
+{
+	*body = NULL;
+	*len = 0;
+	int rc = key_check(key);
+	if (rc)
+		return rc;
+	if (!s->ops->idem_get)
+		return store_unsupported(s, "idempotency keys");
+	store_lock(s);
+	rc = s->ops->idem_get(s, key, CAIRN_IDEM_MAX_AGE, status, body, len);
+	store_unlock(s);
+	return rc;
+}
+
+int cairn_store_idem_put(cairn_store *s, const char *key, int status, const void *body, size_t len)
+{
+	int rc = key_check(key);
+	if (rc)
+		return rc;
+	if (len > IDEM_BODY_MAX)
+		return err_set(CAIRN_ETOOBIG, "an answer over %d bytes is not kept", IDEM_BODY_MAX);
+	if (!s->ops->idem_put)
+		return store_unsupported(s, "idempotency keys");
+	store_lock(s);
+	rc = s->ops->idem_put(s, key, CAIRN_IDEM_MAX_AGE, status, body, len);
+	store_unlock(s);
+	return rc;
+}

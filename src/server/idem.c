@@ -1,0 +1,74 @@
+/*
+ * server/idem.c — idempotency keys for every write route: a POST, PUT,
+ * PATCH or DELETE that carries `Idempotency-Key: K` is answered, the
+ * second time K arrives, with the answer the first one got, without
+ * being applied again.  So a client that lost an answer (the connection
+ * dropped, the server restarted after applying the write) retries safely;
+ * the remote store backend sends a key with every write, and it is as
+ * useful to a script that curls the JSON API.
+ *
+ * The answers are kept in the store (cairn_store_idem_*: the idempotency
+ * table of either backend), so they survive a restart and are shared by
+ * several servers on one PostgreSQL database.  Only final answers are kept
+ * (not 429 or 5xx, which ask for a retry), up to 64 KiB of body; the key is
+ * remembered after the write, so a crash between the two leaves a write
+ * that a retry applies again — which every op of the store protocol
+ * absorbs (docs/internals/remote.md, "Idempotency").  The kept body is the
+ * content type, a newline, then the bytes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/api.h"
+
+#define IDEM_KEEP_MAX (64 << 10)
+
+bool idem_replay(request *rq, response *rs)
+{
+	const char *key = req_header(rq, "Idempotency-Key");
+	if (!key)
+		return false;
+	int status = 0;
+	char *body = NULL;
+	size_t len = 0;
+	int rc = cairn_store_idem_get(rq->srv->store, key, &status, &body, &len);
+	if (rc == CAIRN_EINVALID) {
+		resp_error(rs, 400, "bad_request", "%s", cairn_error_last());
+		return true;
+	}
+	if (rc)
+		return false; /* not seen (or unreadable: apply it) */
+	char *nl = memchr(body, '\n', len);
+	if (!nl) {
+		cairn_free(body);
+		return false;
+	}
+	static const char *const types[] = {"application/json", CAIRN_STORE_WIRE_TYPE,
+	                                    "text/plain; charset=utf-8"};
+	rs->content_type = NULL;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if ((size_t)(nl - body) == strlen(types[i]) &&
+		    memcmp(body, types[i], strlen(types[i])) == 0)
+			rs->content_type = types[i];
+	buf_free(&rs->body);
+	buf_add(&rs->body, nl + 1, len - (size_t)(nl + 1 - body));
+	rs->status = status;
+	rs->replayed = true;
+	cairn_free(body);
+	return true;
+}
+
+void idem_remember(request *rq, const response *rs)
+{
+	const char *key = req_header(rq, "Idempotency-Key");
+	if (!key || rs->replayed || rs->status == 429 || rs->status >= 500 || rs->fd >= 0 ||
+	    rs->static_data || rs->body.len > IDEM_KEEP_MAX)
+		return;
+	buf b = BUF_INIT;
+	buf_puts(&b, rs->content_type ? rs->content_type : "");
+	buf_putc(&b, '\n');
+	buf_add(&b, rs->body.ptr, rs->body.len);
+	if (buf_ok(&b))
+		cairn_store_idem_put(rq->srv->store, key, rs->status, b.ptr, b.len);
+	buf_free(&b);
+}

@@ -1,0 +1,178 @@
+"""The Python binding logging to a `cairn server` by its URL (issue 14): a
+real server process on loopback over the test's store (SQLite, or
+PostgreSQL with CAIRN_TEST_PG=1).
+
+- a training loop (run.log_metric) whose server is stopped in the middle and
+  restarted 5 s later: every point and the final state arrive once, sent by
+  the process itself;
+- the same loop with the server down from the start, then `cairn sync`;
+- the store protocol's idempotency key: a write resent with the same key is
+  not applied again, even with another body.
+"""
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import CAIRN_BIN, cli, run_python
+
+LOOP = r"""
+import sys, time, cairn
+n, pause = int(sys.argv[1]), float(sys.argv[2])
+run = cairn.init(project="remote", name=sys.argv[3], params={"lr": 0.1})
+print(run.id, flush=True)
+for i in range(n):
+    run.log_metric("loss", 1.0 / (i + 1), step=i)
+    time.sleep(pause)
+run.finish()
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    def __init__(self, store, port):
+        self.store, self.port, self.p = str(store), port, None
+        self.url = "http://127.0.0.1:%d" % port
+
+    def start(self):
+        env = dict(os.environ, CAIRN_DIR=self.store)
+        self.p = subprocess.Popen(
+            [CAIRN_BIN, "server", "--listen", "127.0.0.1:%d" % self.port, "--quiet", "--no-auth"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/", timeout=1).read()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("the server did not start")
+
+    def stop(self):
+        if self.p:
+            self.p.terminate()
+            self.p.wait(timeout=30)
+            self.p = None
+
+    def get(self, path):
+        return json.loads(urllib.request.urlopen(self.url + path, timeout=10).read())
+
+
+@pytest.fixture
+def server(store):
+    srv = Server(store, free_port())
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def client_env(srv):
+    env = dict(os.environ, CAIRN_DIR=srv.url)
+    return env
+
+
+def steps_of(srv, run_id):
+    pts = srv.get("/api/v1/runs/%s/metrics/loss?raw=1" % run_id)["points"]
+    return [p[0] for p in pts]
+
+
+def spool_journals():
+    root = os.path.join(os.environ["HOME"], ".local", "share", "cairn", "spool")
+    out = []
+    for d, _, files in os.walk(root):
+        out += [os.path.join(d, f) for f in files if f.endswith(".journal")]
+    return out
+
+
+def test_server_stopped_mid_loop(server):
+    child = subprocess.Popen(
+        ["python3", "-c", LOOP, "300", "0.03", "mid"],
+        env=dict(client_env(server), PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "..", "python")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.5)
+    server.stop()
+    time.sleep(5)
+    server.start()
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    run_id = out.split()[0]
+    steps = steps_of(server, run_id)
+    assert steps == list(range(300))  # every point, once
+    run = server.get("/api/v1/runs/" + run_id)
+    assert run["status"] == "finished"
+    assert run["params"]["lr"] == 0.1
+    assert spool_journals() == []  # the process sent its spool itself
+
+
+def test_server_down_from_the_start_then_sync(store):
+    srv = Server(store, free_port())
+    r = run_python(LOOP, env=client_env(srv), args=["50", "0", "offline"])
+    run_id = r.stdout.split()[0]
+    assert len(spool_journals()) == 1
+    status = cli("sync", "--status", env=client_env(srv))
+    assert "50 metric points" in status
+    srv.start()
+    try:
+        out = cli("sync", env=client_env(srv))
+        assert out.startswith("sent ") and "(50 metric points)" in out
+        assert steps_of(srv, run_id) == list(range(50))
+        assert srv.get("/api/v1/runs/" + run_id)["status"] == "finished"
+        assert spool_journals() == []
+    finally:
+        srv.stop()
+
+
+def wire_str(s):
+    b = s.encode()
+    return struct.pack("<I", len(b)) + b + b"\0"
+
+
+def metrics_body(run_id, key, step, value):
+    return (struct.pack("<I", 1) + wire_str(run_id) + struct.pack("<I", 1) + wire_str(key)
+            + struct.pack("<I", 1) + struct.pack("<IIqqd", 0, 0, step, int(time.time() * 1000), value))
+
+
+def post(srv, path, body, key):
+    req = urllib.request.Request(srv.url + path, data=body, method="POST",
+                                 headers={"Content-Type": "application/x-cairn", "Idempotency-Key": key})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, r.read()
+
+
+def test_resent_write_with_the_same_key_is_applied_once(server):
+    r = run_python(LOOP, env=client_env(server), args=["1", "0", "idem"])
+    run_id = r.stdout.split()[0]
+    a = post(server, "/api/v1/store/w/metrics_insert", metrics_body(run_id, "k", 10, 1.0), "test-key-1")
+    # the same key with another body: the first answer again, nothing applied
+    b = post(server, "/api/v1/store/w/metrics_insert", metrics_body(run_id, "k", 11, 2.0), "test-key-1")
+    assert a == b == (200, b"\0\0\0\0")
+    pts = server.get("/api/v1/runs/%s/metrics/k?raw=1" % run_id)["points"]
+    assert [(p[0], p[2]) for p in pts] == [(10, 1.0)]
+    post(server, "/api/v1/store/w/metrics_insert", metrics_body(run_id, "k", 11, 2.0), "test-key-2")
+    pts = server.get("/api/v1/runs/%s/metrics/k?raw=1" % run_id)["points"]
+    assert [(p[0], p[2]) for p in pts] == [(10, 1.0), (11, 2.0)]
+
+
+def test_a_malformed_body_is_refused(server):
+    req = urllib.request.Request(server.url + "/api/v1/store/w/metrics_insert", data=b"\x01\x00", method="POST",
+                                 headers={"Content-Type": "application/x-cairn"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 400
+    body = e.value.read()
+    assert struct.unpack("<i", body[:4])[0] == -2  # CAIRN_EINVALID
+    assert b"malformed" in body

@@ -1,0 +1,355 @@
+/*
+ * tests/unit/test-remote.c — the remote backend's pieces that need no
+ * network: the wire reader's bounds, the handle's run and key numbers,
+ * the spool journal (records, reopen, a torn tail cut, a damaged record in
+ * the middle refused with its offset), the server's end of the protocol
+ * (cairn_store_serve) against a real store of either backend, and the
+ * idempotency keys of both backends.  Over HTTP: tests/e2e/remote.t and
+ * tests/python/test_remote.py.
+ */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/store/remote/journal.h"
+#include "lib/store/remote/remote.h"
+
+static void test_wire_bounds(void **state)
+{
+	buf b = BUF_INIT;
+	w_u32(&b, 7);
+	w_str(&b, "hello");
+	w_str(&b, NULL);
+	w_f64(&b, -0.0);
+	cairn_value v = {.type = CAIRN_TYPE_STRING, .s = "x"};
+	w_value(&b, &v);
+	wr r;
+	wr_init(&r, b.ptr, b.len);
+	assert_int_equal(r_u32(&r), 7);
+	assert_string_equal(r_str(&r), "hello");
+	assert_null(r_str(&r));
+	double z = r_f64(&r);
+	assert_true(z == 0 && signbit(z));
+	cairn_value got;
+	r_value(&r, &got);
+	assert_int_equal(got.type, CAIRN_TYPE_STRING);
+	assert_string_equal(got.s, "x");
+	assert_ok(wr_check(&r, true, "body"));
+	/* every prefix of the body is short somewhere: bad, never a read past it */
+	for (size_t n = 0; n < b.len; n++) {
+		wr_init(&r, b.ptr, n);
+		r_u32(&r);
+		r_str(&r);
+		r_str(&r);
+		r_f64(&r);
+		r_value(&r, &got);
+		assert_int_equal(wr_check(&r, true, "body"), CAIRN_EINVALID);
+	}
+	/* a count bigger than the body can hold is refused before any use */
+	buf c = BUF_INIT;
+	w_u32(&c, 1000000);
+	wr_init(&r, c.ptr, c.len);
+	assert_int_equal(r_count(&r, 32), 0);
+	assert_true(r.bad);
+	/* a string without its NUL, or with one inside */
+	buf d = BUF_INIT;
+	w_u32(&d, 2);
+	buf_add(&d, "a\0\0", 3);
+	wr_init(&r, d.ptr, d.len);
+	assert_null(r_str(&r));
+	assert_true(r.bad);
+	buf_free(&b);
+	buf_free(&c);
+	buf_free(&d);
+}
+
+static void test_maps(void **state)
+{
+	rmap m = {0};
+	kmap k = {0};
+	char id[33];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof id, "%032x", i);
+		assert_int_equal(rmap_rid(&m, id), i + 1);
+	}
+	snprintf(id, sizeof id, "%032x", 500);
+	assert_int_equal(rmap_rid(&m, id), 501);
+	assert_string_equal(rmap_get(&m, 501)->id, id);
+	assert_null(rmap_get(&m, 1001));
+	assert_true(rmap_rid(&m, "short") < 0);
+	assert_int_equal(kmap_kid(&k, "loss"), 1);
+	assert_int_equal(kmap_kid(&k, "acc"), 2);
+	assert_int_equal(kmap_kid(&k, "loss"), 1);
+	assert_string_equal(kmap_name(&k, 2), "acc");
+	rmap_free(&m);
+	kmap_free(&k);
+}
+
+static char *journal_file(const char *dir)
+{
+	return unit_strcat3(dir, "/s.journal", "");
+}
+
+static void write_three(const char *path)
+{
+	journal j;
+	assert_ok(journal_create(&j, path, "http://h:1", "0123456789abcdef0123456789abcdef"));
+	assert_ok(journal_append(&j, "run_insert", "k-1", "abc", 3));
+	assert_ok(journal_append(&j, "tag_put", "k-2", "", 0));
+	assert_ok(journal_append(&j, "metrics_insert", "k-3", "0123456789", 10));
+	journal_close(&j);
+}
+
+static void test_journal(void **state)
+{
+	char *dir = unit_tmpdir(), *path = journal_file(dir);
+	write_three(path);
+	journal j;
+	assert_ok(journal_open(&j, path, false));
+	assert_string_equal(j.url, "http://h:1");
+	assert_int_equal(j.records, 3);
+	assert_int_equal(j.torn_bytes, 0);
+	buf scratch = BUF_INIT;
+	jrec rec;
+	assert_int_equal(journal_read(&j, j.done, &rec, &scratch), 1);
+	assert_string_equal(rec.op, "run_insert");
+	assert_string_equal(rec.idem, "k-1");
+	assert_int_equal(rec.len, 3);
+	assert_memory_equal(rec.body, "abc", 3);
+	/* done moves past what was sent and stays across opens */
+	assert_ok(journal_set_done(&j, rec.next));
+	uint64_t size = j.size;
+	/* a new record goes on with the sequence */
+	assert_ok(journal_append(&j, "heartbeat", "k-4", "z", 1));
+	journal_close(&j);
+	assert_ok(journal_open(&j, path, false));
+	assert_int_equal(j.records, 3);
+	assert_true(j.size > size);
+	assert_int_equal(j.next_seq, 5);
+	journal_close(&j);
+	buf_free(&scratch);
+	unit_rmrf(dir);
+	free(dir);
+	free(path);
+}
+
+static void test_journal_torn_tail(void **state)
+{
+	char *dir = unit_tmpdir(), *path = journal_file(dir);
+	write_three(path);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	/* the last record cut short, as a process killed while writing it leaves it */
+	assert_int_equal(truncate(path, st.st_size - 4), 0);
+	journal j;
+	assert_ok(journal_open(&j, path, true)); /* read only: reported, not cut */
+	assert_int_equal(j.records, 2);
+	assert_true(j.torn_bytes > 0);
+	journal_close(&j);
+	assert_int_equal(stat(path, &st), 0);
+	off_t before = st.st_size;
+	assert_ok(journal_open(&j, path, false));
+	assert_int_equal(j.records, 2);
+	uint64_t at = j.torn_at;
+	journal_close(&j);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, at);
+	assert_true(st.st_size < before);
+	/* garbage appended after whole records is a torn tail too */
+	int fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\xff\xff\xff\x7fjunk", 8), 8);
+	close(fd);
+	assert_ok(journal_open(&j, path, false));
+	assert_int_equal(j.records, 2);
+	assert_int_equal(j.torn_bytes, 8);
+	journal_close(&j);
+	unit_rmrf(dir);
+	free(dir);
+	free(path);
+}
+
+static void test_journal_damaged_middle(void **state)
+{
+	char *dir = unit_tmpdir(), *path = journal_file(dir);
+	write_three(path);
+	journal j;
+	assert_ok(journal_open(&j, path, true));
+	uint64_t first = j.head;
+	journal_close(&j);
+	/* one byte of the first record's payload flipped */
+	int fd = open(path, O_RDWR);
+	unsigned char c;
+	assert_int_equal(pread(fd, &c, 1, (off_t)first + JOURNAL_REC_HEAD + 2), 1);
+	c ^= 0x20;
+	assert_int_equal(pwrite(fd, &c, 1, (off_t)first + JOURNAL_REC_HEAD + 2), 1);
+	close(fd);
+	assert_int_equal(journal_open(&j, path, false), CAIRN_ESTORE);
+	char want[64];
+	snprintf(want, sizeof want, "damaged at offset %llu", (unsigned long long)first);
+	assert_non_null(strstr(cairn_error_last(), want));
+	assert_non_null(strstr(cairn_error_last(), path));
+	journal_close(&j);
+	/* a header that is not a journal's */
+	fd = open(path, O_RDWR);
+	assert_int_equal(pwrite(fd, "XXXX", 4, 0), 4);
+	close(fd);
+	assert_int_equal(journal_open(&j, path, true), CAIRN_ESTORE);
+	assert_non_null(strstr(cairn_error_last(), "not a cairn spool journal"));
+	journal_close(&j);
+	unit_rmrf(dir);
+	free(dir);
+	free(path);
+}
+
+/* --- the server's end ------------------------------------------------------------------ */
+
+static int serve(cairn_store *s, int write, const char *op, const buf *body, buf *reply)
+{
+	char *out;
+	size_t n;
+	int status;
+	assert_ok(cairn_store_serve(&out, &n, &status, s, write, op, body->ptr, body->len));
+	buf_clear(reply);
+	buf_add(reply, out, n);
+	cairn_free(out);
+	return status;
+}
+
+static void insert_req(buf *b, const char *id)
+{
+	w_str(b, "proj");
+	w_str(b, NULL); /* name: generated */
+	w_str(b, "cmd");
+	w_str(b, "/tmp");
+	w_str(b, "host");
+	w_str(b, "user");
+	w_str(b, NULL);
+	w_i64(b, 1);
+	w_f64(b, 1700000000.0);
+	w_str(b, id);
+	w_i64(b, 0);
+	w_u32(b, 1);
+	w_str(b, "t1");
+}
+
+static void test_serve(void **state)
+{
+	unit_store u;
+	unit_store_open(&u);
+	buf req = BUF_INIT, rep = BUF_INIT;
+	const char *id = "00112233445566778899aabbccddeeff";
+	insert_req(&req, id);
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	wr r;
+	wr_init(&r, rep.ptr, rep.len);
+	assert_ok(r_reply(&r));
+	assert_string_equal(r_text(&r), id);
+	int64_t seq = r_i64(&r);
+	char name[128];
+	snprintf(name, sizeof name, "%s", r_text(&r));
+	/* the same insert again (a retry, a replay): the same run, no second one */
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	wr_init(&r, rep.ptr, rep.len);
+	assert_ok(r_reply(&r));
+	assert_string_equal(r_text(&r), id);
+	assert_int_equal(r_i64(&r), seq);
+	assert_string_equal(r_text(&r), name);
+	char *n = unit_store_sql(&u, "SELECT count(*) FROM runs");
+	assert_string_equal(n, "1\n");
+	free(n);
+	/* a read sent as a write, an unknown op, a malformed body */
+	buf_clear(&req);
+	w_str(&req, id);
+	assert_int_equal(serve(u.s, 1, "run_names", &req, &rep), 400);
+	assert_int_equal(serve(u.s, 0, "run_names", &req, &rep), 200);
+	assert_int_equal(serve(u.s, 0, "no_such_op", &req, &rep), 404);
+	buf_clear(&req);
+	w_u32(&req, 5);
+	assert_int_equal(serve(u.s, 1, "metrics_insert", &req, &rep), 400);
+	wr_init(&r, rep.ptr, rep.len);
+	assert_int_equal(r_reply(&r), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "malformed"));
+	/* a point naming a run index the batch does not have: refused whole */
+	buf_clear(&req);
+	w_u32(&req, 1);
+	w_str(&req, id);
+	w_u32(&req, 1);
+	w_str(&req, "loss");
+	w_u32(&req, 2);
+	w_u32(&req, 0);
+	w_u32(&req, 0);
+	w_i64(&req, 1);
+	w_i64(&req, 1700000000000);
+	w_f64(&req, 0.5);
+	w_u32(&req, 3); /* no such run */
+	w_u32(&req, 0);
+	w_i64(&req, 2);
+	w_i64(&req, 1700000000000);
+	w_f64(&req, 0.25);
+	assert_int_equal(serve(u.s, 1, "metrics_insert", &req, &rep), 400);
+	n = unit_store_sql(&u, "SELECT count(*) FROM metric_points");
+	assert_string_equal(n, "0\n");
+	free(n);
+	/* a run that is not there, a key that is not a key */
+	buf_clear(&req);
+	w_str(&req, "ffffffffffffffffffffffffffffffff");
+	w_str(&req, "tag");
+	w_u8(&req, 0);
+	assert_int_equal(serve(u.s, 1, "tag_put", &req, &rep), 404);
+	buf_clear(&req);
+	w_str(&req, id);
+	w_str(&req, "bad\ntag");
+	w_u8(&req, 0);
+	assert_int_equal(serve(u.s, 1, "tag_put", &req, &rep), 400);
+	/* a column outside the fixed list */
+	buf_clear(&req);
+	w_str(&req, id);
+	w_str(&req, "env_oid");
+	w_str(&req, "x");
+	assert_int_equal(serve(u.s, 1, "run_set_text", &req, &rep), 400);
+	buf_free(&req);
+	buf_free(&rep);
+	unit_store_close(&u);
+}
+
+static void test_idempotency_keys(void **state)
+{
+	unit_store u;
+	unit_store_open(&u);
+	int status;
+	char *body;
+	size_t len;
+	assert_int_equal(cairn_store_idem_get(u.s, "s-1", &status, &body, &len), CAIRN_ENOTFOUND);
+	assert_ok(cairn_store_idem_put(u.s, "s-1", 201, "a\0b", 3));
+	assert_ok(cairn_store_idem_get(u.s, "s-1", &status, &body, &len));
+	assert_int_equal(status, 201);
+	assert_int_equal(len, 3);
+	assert_memory_equal(body, "a\0b", 3);
+	cairn_free(body);
+	/* the first answer stays */
+	assert_ok(cairn_store_idem_put(u.s, "s-1", 409, "other", 5));
+	assert_ok(cairn_store_idem_get(u.s, "s-1", &status, &body, &len));
+	assert_int_equal(status, 201);
+	cairn_free(body);
+	assert_int_equal(cairn_store_idem_put(u.s, "bad key", 200, "", 0), CAIRN_EINVALID);
+	assert_int_equal(cairn_store_idem_get(u.s, "", &status, &body, &len), CAIRN_EINVALID);
+	unit_store_close(&u);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_wire_bounds),
+	    cmocka_unit_test(test_maps),
+	    cmocka_unit_test(test_journal),
+	    cmocka_unit_test(test_journal_torn_tail),
+	    cmocka_unit_test(test_journal_damaged_middle),
+	    cmocka_unit_test(test_serve),
+	    cmocka_unit_test(test_idempotency_keys),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
