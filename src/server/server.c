@@ -450,8 +450,7 @@ static enum MHD_Result answer_too_big(request *rq)
 static bool upload_allowed(request *rq)
 {
 	static const route put = {"PUT", "/api/v1/objects/{oid}", CAIRN_SCOPE_WRITE, NULL, 0};
-	response probe;
-	memset(&probe, 0, sizeof probe);
+	response probe = {.fd = -1};
 	bool ok = auth_request(rq, &probe, &put) && write_allowed(rq, &probe);
 	response_free(&probe);
 	auth_ctx_free(&rq->auth);
