@@ -12,7 +12,10 @@
  * Suggestions come from the keys the runs in scope carry (the store's
  * column list, read once and only on the error path) and the attribute
  * names, ranked by edit distance with a cap that grows with the name's
- * length: one edit for names up to 3 bytes, two up to 6, three beyond.
+ * length: one edit for names up to 3 bytes, two up to 6, three beyond; a
+ * name that is a whole word of a key (loss: valid_loss) counts as one edit,
+ * and at equal distance a metric comes before a param, a param before an
+ * attribute.
  * Not thread-safe per qnames; the store is used as its calls allow.
  */
 #include "lib/query/names.h"
@@ -214,6 +217,22 @@ static const char *cand_key(const char *c)
 	return c;
 }
 
+/* Is `word` a whole part of key, split at '_', '/', '.' and '-'
+ * (loss in valid_loss, acc in val/acc)? */
+static bool word_part(const char *key, const char *word)
+{
+	size_t n = strlen(word);
+	if (n < 2)
+		return false;
+	for (const char *p = key; (p = strstr(p, word)) != NULL; p++) {
+		bool start = p == key || strchr("_/.-", p[-1]);
+		bool end = p[n] == '\0' || strchr("_/.-", p[n]);
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
 void qnames_suggest(qnames *n, const char *name, bool attrs, char *out, size_t outsz)
 {
 	out[0] = '\0';
@@ -227,9 +246,12 @@ void qnames_suggest(qnames *n, const char *name, bool attrs, char *out, size_t o
 	for (size_t i = 0; i < n->ncand; i++) {
 		if (strcmp(n->cand[i], name) == 0 || (!attrs && cand_key(n->cand[i]) == n->cand[i]))
 			continue;
-		size_t d = qnames_distance(key, cand_key(n->cand[i]), cap);
+		const char *ck = cand_key(n->cand[i]);
+		size_t d = qnames_distance(key, ck, cap);
+		if (d > 1 && word_part(ck, key))
+			d = 1; /* loss: valid_loss */
 		/* the same key in the other namespace is the best guess there is */
-		if (strcmp(cand_key(n->cand[i]), key) == 0)
+		if (strcmp(ck, key) == 0)
 			d = 0;
 		if (d < best) {
 			best = d;
