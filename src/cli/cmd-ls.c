@@ -1,12 +1,15 @@
 /*
  * cli/cmd-ls.c — `cairn ls [QUERY]`: find runs with the query language, sort,
- * group, and show them as a table that fits the terminal, CSV or JSON.
- * Also the engine of `cairn best` (ls_run with best = true).
+ * group, and show them as a table that fits the terminal (cli/ls-table.c),
+ * CSV or JSON.  Also the engine of `cairn best` (ls_run with best = true).
  *
- * The default columns show what varies: id, name, status, start, duration,
- * the sort keys, then the final metrics and the params whose values differ
- * among the listed runs, then tags.  A query or sort that does not parse is
- * a usage error printed with a caret under the problem.
+ * Every name the user gives — the query, the sort keys, --group, --metric,
+ * --columns, best's METRIC — goes through the library on the store, so a
+ * bare metric or param name (valid_acc) means what it means for the HTTP API
+ * too, and a name that does not parse or resolve is a usage error (exit 2)
+ * printed with a caret under the problem.  A metric or param that no run in
+ * scope has is a warning on stderr (for best, an error: it cannot rank by
+ * it).
  */
 #include <math.h>
 #include <stdlib.h>

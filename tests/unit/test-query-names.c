@@ -148,6 +148,38 @@ static void test_resolve(void **st)
 	unit_store_close(&u);
 }
 
+/* The first rows of a key decide presence only when they are in scope; a
+ * key whose first 64+ rows are in another project or deleted is read whole. */
+static void test_peek_fallback(void **st)
+{
+	(void)st;
+	unit_store u;
+	unit_store_open(&u);
+	for (int i = 0; i < 80; i++) {
+		cairn_run *r = mk(u.s, i < 70 ? "many" : "gone");
+		assert_ok(cairn_run_log_metric(r, "m", i, 0, 1.0));
+		assert_ok(cairn_run_log_param_text(r, "p", i < 70 ? "a" : "b"));
+		assert_ok(cairn_run_flush(r));
+		if (i >= 70)
+			assert_ok(cairn_run_delete(u.s, cairn_run_id(r), 0));
+		cairn_run_free(r);
+	}
+	cairn_run *last = mk(u.s, "one");
+	assert_ok(cairn_run_log_metric(last, "m", 1000, 0, 1.0)); /* last in the index */
+	cairn_run_free(last);
+	expect_field(u.s, "one", "m", "metrics.m");
+	expect_field(u.s, "many", "m", "metrics.m");
+	expect_error(u.s, "gone", 0, "m", "no run of project 'gone' has a metric or param");
+	expect_error(u.s, "one", 0, "p", "no run of project 'one' has a metric or param");
+	int rc;
+	size_t pos;
+	char *got = resolve(u.s, "gone", 1, "p", &rc, &pos);
+	assert_int_equal(rc, 0);
+	assert_string_equal(got, "params.p");
+	cairn_free(got);
+	unit_store_close(&u);
+}
+
 static void test_warnings(void **st)
 {
 	(void)st;
@@ -221,9 +253,8 @@ static void test_tags(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_distance),
-	    cmocka_unit_test(test_resolve),
-	    cmocka_unit_test(test_warnings),
+	    cmocka_unit_test(test_distance),      cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_peek_fallback), cmocka_unit_test(test_warnings),
 	    cmocka_unit_test(test_tags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

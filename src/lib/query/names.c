@@ -5,9 +5,10 @@
  * A bare name is resolved by asking the planner whether any run in scope
  * (the query's project, deleted runs only when asked for) has the metric,
  * and whether any has the param: a presence scan each, answered from the
- * key's index range without reading a run.  Exactly one: that field; both:
- * ambiguous; neither: an unknown field, with the closest known name.  The
- * answers are cached per qnames, so a name written twice costs one lookup.
+ * key's index range without reading a run — first from its first rows only
+ * (peek), which settles it unless every one of them is out of scope.  Exactly one: that field;
+ * both: ambiguous; neither: an unknown field, with the closest known name.  The answers are cached
+ * per qnames, so a name written twice costs one lookup.
  *
  * Suggestions come from the keys the runs in scope carry (the store's
  * column list, read once and only on the error path) and the attribute
@@ -69,6 +70,71 @@ int qnames_raise(const qnames *n)
 
 /* --- presence --------------------------------------------------------------------- */
 
+/* Rows of a key read to decide presence before the whole range is. */
+#define PEEK 64
+
+/* Presence, cheaply: the field's first PEEK rows, checked against the scope
+ * (the project, deleted runs) by the planner with them as the candidates.
+ * *ans 1: some run in scope has it; 0: none has (no run has the key, or
+ * every row was read); -1: cannot tell from those rows (the caller reads the
+ * whole range).  A key in every run in scope, the common case, costs a few
+ * index rows and probes instead of a pass over all runs. */
+static int peek(qplan *q, const store_query *sq, const qnode *cmp, int *ans)
+{
+	cnode *c;
+	rset R = {0}, in = {0}, del = {0};
+	*ans = -1;
+	int rc = plan_compile(q, cmp, &c);
+	if (rc)
+		return rc;
+	const qleaf *l = &c->leaf;
+	if (l->npos == 0 && !l->all) {
+		*ans = 0; /* no run has the key */
+		return 0;
+	}
+	if (l->all || l->neg)
+		return 0;
+	for (int k = 0; k < l->npos; k++)
+		if (l->pos[k].cost != STORE_COST_RANGE)
+			return 0;
+	bool whole = true;
+	if ((rc = rset_init(&R, q->nw)) != 0)
+		return rc;
+	for (int k = 0; k < l->npos && rc == 0; k++) {
+		int64_t got = 0;
+		rc = q->ops->fill_limited(q->c, &l->pos[k], PEEK, &R, &got);
+		if (got >= PEEK)
+			whole = false;
+	}
+	if (rc == 0 && sq->project) {
+		qlit lit = {.kind = QL_STR, .text = sq->project};
+		qnode pn = {.type = QN_CMP,
+		            .f = {.kind = QK_ATTR, .part = QA_PROJECT},
+		            .op = QO_EQ,
+		            .lits = &lit,
+		            .nlits = 1};
+		cnode *pc;
+		if ((rc = plan_compile(q, &pn, &pc)) == 0 && (rc = rset_init(&in, q->nw)) == 0 &&
+		    (rc = plan_eval(q, pc, &R, rset_count(&R), &in)) == 0)
+			rset_assign(&R, &in);
+	}
+	if (rc == 0 && !sq->include_deleted && rset_count(&R) > 0) {
+		store_parts ps = {0};
+		store_scan d = {.src = STORE_SRC_DELETED};
+		if ((rc = rset_init(&del, q->nw)) == 0)
+			rc = q->ops->prepare(q->c, &d, &ps);
+		for (int k = 0; k < ps.n && rc == 0; k++)
+			rc = q->ops->fill(q->c, &ps.p[k], &R, &del);
+		rset_andnot(&R, &del);
+	}
+	if (rc == 0)
+		*ans = rset_count(&R) > 0 ? 1 : whole ? 0 : -1;
+	rset_free(&R);
+	rset_free(&in);
+	rset_free(&del);
+	return rc;
+}
+
 int qnames_has(qnames *n, qkind kind, const char *key, bool *out)
 {
 	*out = false;
@@ -85,10 +151,15 @@ int qnames_has(qnames *n, qkind kind, const char *key, bool *out)
 	store_query sq = {.q = &e, .project = n->project, .include_deleted = n->include_deleted};
 	qplan q;
 	rset M = {0};
+	int ans = -1;
 	int rc = plan_open(&q, n->s);
 	if (rc == 0)
+		rc = peek(&q, &sq, &cmp, &ans);
+	if (rc == 0 && ans < 0) {
 		rc = plan_match(&q, &sq, &M);
-	bool has = rc == 0 && rset_count(&M) > 0;
+		ans = rc == 0 && rset_count(&M) > 0;
+	}
+	bool has = ans > 0;
 	rset_free(&M);
 	plan_close(&q);
 	if (rc)
