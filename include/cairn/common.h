@@ -79,6 +79,13 @@ CAIRN_EXTERN(void) cairn_value_parse(cairn_value *out, const char *text);
  * in the message ("metric key"). */
 CAIRN_EXTERN(int) cairn_key_validate(const char *key, const char *what);
 
+/* Validate a new tag: a key (above) without commas or spaces, which would
+ * make one tag look like several where a run's tags are listed.  Every way
+ * of adding a tag (runs created with tags, cairn_run_set_tag, the HTTP API)
+ * checks this; removing a tag checks only cairn_key_validate, so a store
+ * written before the rule can still drop such tags. */
+CAIRN_EXTERN(int) cairn_tag_validate(const char *tag);
+
 #ifdef __cplusplus
 }
 #endif

@@ -101,6 +101,40 @@ CAIRN_EXTERN(int) cairn_query_validate(const char *query, size_t *out_pos);
 /* Same for a sort specification ("-metrics.valid_auc,params.lr"). */
 CAIRN_EXTERN(int) cairn_query_sort_validate(const char *sort, size_t *out_pos);
 
+/* Bare names.  Where a store answers (every call above that takes one), a
+ * field that names no namespace and no attribute — `valid_acc`, `model.lr`
+ * — means metrics.valid_acc or params.valid_acc when exactly one of the two
+ * exists among the runs in scope (opts->project; deleted runs only with
+ * include_deleted).  Both: CAIRN_EINVALID "ambiguous name 'valid_acc': did
+ * you mean metrics.valid_acc or params.valid_acc"; neither: "unknown field
+ * 'x': no run has a metric or param of that name (did you mean …?)".  An
+ * attribute name (status, name, duration, …) is always the attribute.  The
+ * validate calls above have no store: for them a bare name is unknown. */
+
+/* Check opts' query and sort as they will run on store, bare names
+ * resolved.  0, or CAIRN_EINVALID with the message set and *out_pos (may be
+ * NULL) the 0-based byte offset of the problem in the query, or in the sort
+ * when *out_in_sort (may be NULL) is 1. */
+CAIRN_EXTERN(int)
+cairn_query_check(cairn_store *store, const cairn_query_options *opts, size_t *out_pos,
+                  int *out_in_sort);
+
+/* The canonical name of a field (a group field, a metric to summarise, a
+ * column), a bare name resolved among the runs in scope's project and
+ * include_deleted (scope may be NULL: every run).  *out freed with
+ * cairn_free; CAIRN_EINVALID and *out_pos as above. */
+CAIRN_EXTERN(int)
+cairn_query_field_resolve(char **out, cairn_store *store, const cairn_query_options *scope,
+                          const char *field, size_t *out_pos);
+
+/* What a query silently cannot match: a JSON array of messages, one per
+ * metric or param that opts' query or sort names and no run in scope has,
+ * with the closest known name when one is near —
+ * ["no run has a metric 'nope' (did you mean metrics.valid_acc?)"]; [] when
+ * every name exists.  A query that does not compile is its error. */
+CAIRN_EXTERN(int)
+cairn_query_warnings(char **out, cairn_store *store, const cairn_query_options *opts);
+
 /* A field name of the language, parsed: {"field": canonical name, "kind":
  * "metric"|"param"|"tag"|"tags"|"property"|"dataset"|"attribute", "key":
  * key or dataset name or attribute name, "part": "last"|"min"|"max"|"count"|

@@ -118,10 +118,23 @@ void table_row(table *t, const char *const *cells);
 /* Colour one cell on a terminal (an SGR code such as "32"; static string). */
 void table_cell_color(table *t, size_t row, int col, const char *sgr);
 size_t table_nrows(const table *t);
-/* Print fitted to `width` columns (0: no limit), truncating cells with "…";
- * columns that cannot fit even at 6 characters are left out from the right.
- * Returns how many were left out. */
+/* Fitting by priority: a table where some column has one leaves out whole
+ * columns, lowest priority first (ties: the rightmost), before it cuts
+ * anything; TABLE_KEEP columns are never left out nor cut.  Default 0. */
+#define TABLE_KEEP 1000000
+void table_priority(table *t, int col, int prio);
+/* Show the column under a group label (one line over the headers, the label
+ * over the group's consecutive columns) with short_head as its header; CSV
+ * keeps the full header. */
+void table_group(table *t, int col, const char *group, const char *short_head);
+/* Print fitted to `width` columns (0: no limit).  Cells are cut (with "…",
+ * at 60 columns at most) only when f is a terminal; into a pipe every cell
+ * is whole.  Without priorities a terminal table shrinks its widest column
+ * first, not below 6, then leaves out trailing columns, and a pipe ignores
+ * the width.  Returns how many columns were left out; table_shown says
+ * which. */
 int table_print(table *t, FILE *f, int width);
+bool table_shown(const table *t, int col);
 void table_print_csv(table *t, FILE *f);
 void table_free(table *t);
 

@@ -40,7 +40,8 @@ int cmd_tag(int argc, char **argv)
 		goto done;
 	/* validate every tag first, so a bad one changes nothing */
 	for (int i = 1; i < a.npos; i++)
-		if (cairn_key_validate(a.pos[i], "tag") != 0) {
+		if ((remove ? cairn_key_validate(a.pos[i], "tag") : cairn_tag_validate(a.pos[i])) !=
+		    0) {
 			rc = cli_fail_lib(NULL);
 			goto done;
 		}

@@ -98,6 +98,35 @@ static bool time_text(char *out, size_t n, double t, bool full)
 	return true;
 }
 
+/* A run's tags joined by ','.  A tag that holds a comma, a space or a quote
+ * (stores written before tags were checked for them) is shown in double
+ * quotes, a quote inside doubled, so it cannot pass for several tags. */
+static void tags_text(const cairn_run_record *run, char *out, size_t n)
+{
+	size_t o = 0, nt = cairn_run_record_tag_count(run);
+	out[0] = '\0';
+	for (size_t i = 0; i < nt; i++) {
+		const char *tag = cairn_run_record_tag(run, i);
+		bool q = strpbrk(tag, ", \"") != NULL;
+		char one[600];
+		size_t k = 0;
+		if (q)
+			one[k++] = '"';
+		for (const char *c = tag; *c && k + 3 < sizeof one; c++) {
+			if (*c == '"')
+				one[k++] = '"';
+			one[k++] = *c;
+		}
+		if (q)
+			one[k++] = '"';
+		one[k] = '\0';
+		int w = snprintf(out + o, n - o, "%s%s", i ? "," : "", one);
+		if (w < 0 || (size_t)w >= n - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
 bool rfield_text(const cairn_run_record *run, const rfield *f, char *out, size_t n, bool full)
 {
 	cairn_field cf = {f->kind, (char *)f->name, (char *)f->key, f->part};
@@ -107,6 +136,10 @@ bool rfield_text(const cairn_run_record *run, const rfield *f, char *out, size_t
 		return false;
 	if (f->kind == CAIRN_FIELD_TAG) {
 		snprintf(out, n, "yes");
+		return true;
+	}
+	if (f->kind == CAIRN_FIELD_TAGS) {
+		tags_text(run, out, n);
 		return true;
 	}
 	if (f->kind == CAIRN_FIELD_ATTRIBUTE) {

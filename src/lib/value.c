@@ -91,6 +91,22 @@ int cairn_key_validate(const char *key, const char *what)
 	return 0;
 }
 
+int cairn_tag_validate(const char *tag)
+{
+	int rc = cairn_key_validate(tag, "tag");
+	if (rc)
+		return rc;
+	/* listings join a run's tags with ',' (ls, CSV, the web UI's chips split
+	 * on spaces): a tag holding either would read as several */
+	const char *bad = strpbrk(tag, ", ");
+	if (bad)
+		return err_set(CAIRN_EINVALID,
+		               "tag '%s' contains %s at byte %zu (a tag is one word: use '-', '_' "
+		               "or key=value, e.g. 'lr-sweep')",
+		               tag, *bad == ',' ? "a comma" : "a space", (size_t)(bad - tag));
+	return 0;
+}
+
 int cairn_metric_value_parse(const char *text, double *out)
 {
 	if (!text || !out)

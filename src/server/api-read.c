@@ -128,29 +128,48 @@ static bool colspec_parse(colspec *cs, const char *cols)
 	return true;
 }
 
-/* A query or sort that does not parse: 400 with the position of the problem. */
-static bool check_query(response *rs, const char *q, const char *sort)
+/* A query or sort that does not parse, or names a metric or param bare that
+ * the runs in scope do not resolve (cairn_query_check): 400 with the
+ * position of the problem. */
+static bool check_query(response *rs, cairn_store *store, const cairn_query_options *qo)
 {
 	size_t pos = 0;
-	if (q && *q && cairn_query_validate(q, &pos) != 0) {
-		resp_error_pos(rs, 400, "invalid_query", pos, "%s", cairn_error_last());
+	int in_sort = 0;
+	int rc = cairn_query_check(store, qo, &pos, &in_sort);
+	if (rc == CAIRN_EINVALID) {
+		resp_error_pos(rs, 400, in_sort ? "invalid_sort" : "invalid_query", pos, "%s",
+		               cairn_error_last());
 		return false;
 	}
-	if (sort && *sort && cairn_query_sort_validate(sort, &pos) != 0) {
-		resp_error_pos(rs, 400, "invalid_sort", pos, "%s", cairn_error_last());
+	if (rc) {
+		resp_lib_error(rs, rc);
 		return false;
 	}
 	return true;
 }
 
+/* GET /api/v1/query/check?q=&sort=&project=: {"ok": true, "warnings": [the
+ * metrics and params the query names that no run has]}, or the 400 above. */
 int h_query_check(request *rq, response *rs)
 {
-	const char *q, *sort;
-	if (!req_arg_checked(rq, rs, "q", &q) || !req_arg_checked(rq, rs, "sort", &sort))
+	const char *q, *sort, *project;
+	if (!req_arg_checked(rq, rs, "q", &q) || !req_arg_checked(rq, rs, "sort", &sort) ||
+	    !req_arg_checked(rq, rs, "project", &project))
 		return 0;
-	if (!check_query(rs, q, sort))
+	cairn_query_options qo = CAIRN_QUERY_OPTIONS_INIT;
+	qo.query = q && *q ? q : NULL;
+	qo.sort = sort && *sort ? sort : NULL;
+	qo.project = project && *project ? project : NULL;
+	if (!check_query(rs, rq->srv->store, &qo))
 		return 0;
-	buf_puts(&rs->body, "{\"ok\":true}");
+	char *warn = NULL;
+	int rc = cairn_query_warnings(&warn, rq->srv->store, &qo);
+	if (rc)
+		return resp_lib_error(rs, rc);
+	buf_puts(&rs->body, "{\"ok\":true,\"warnings\":");
+	buf_puts(&rs->body, warn);
+	buf_putc(&rs->body, '}');
+	cairn_free(warn);
 	return resp_json_buf(rs, 200);
 }
 
@@ -214,13 +233,13 @@ int h_runs_list(request *rq, response *rs)
 	cairn_run_iter *it = NULL;
 	cairn_run_record *rec = NULL;
 	int rc;
-	if (!check_query(rs, q, sort))
-		goto done;
 	cairn_query_options qo = CAIRN_QUERY_OPTIONS_INIT;
 	qo.query = q && *q ? q : NULL;
 	qo.sort = sort && *sort ? sort : NULL;
 	qo.project = project;
 	qo.include_deleted = deleted;
+	if (!check_query(rs, rq->srv->store, &qo))
+		goto done;
 	if (group && *group) {
 		rc = cairn_query_group_json(&list, rq->srv->store, &qo, group,
 		                            metric && *metric ? metric : NULL);

@@ -341,7 +341,9 @@ int body_tags(const json *root, const char ***out, size_t *n, char *err, size_t 
 			free(t);
 			return bad(err, errsz, "tags[%zu]: expected a string", i);
 		}
-		if (check_key(e->str, e->len, "tag", err, errsz) != 0) {
+		if (check_key(e->str, e->len, "tag", err, errsz) != 0 ||
+		    (cairn_tag_validate(e->str) != 0 &&
+		     bad(err, errsz, "tags[%zu]: %s", i, cairn_error_last()) != 0)) {
 			free(t);
 			return -1;
 		}

@@ -2,7 +2,7 @@
 # cairn best METRIC [QUERY]: the direction from the name or --higher/--lower,
 # runs without a value (or NaN) never win, a query narrows, json is the run.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 29
 
 mk() {
 	local id
@@ -38,7 +38,13 @@ ok "--lower overrides the name" $CAIRN best valid_auc --lower --json
 is "lowest auc" "$(out | name)" "a"
 ok "table" $CAIRN best valid_auc
 like "one run, with the metric" "$(out | tail -1)" "^[0-9a-f]{8} +b .*0\.95"
-fails "nobody has it" 1 $CAIRN best nope_acc
-one_error_line "one error line"
+fails "nobody has it: a usage error" 2 $CAIRN best nope_acc
+is "says so" "$(err)" "error: no run has a metric 'nope_acc' (see 'cairn best -h')"
+fails "a typo" 2 $CAIRN best valid_aux
+is "names the metric, and the one meant" "$(err)" "error: no run has a metric 'valid_aux' (did you mean metrics.valid_auc?) (see 'cairn best -h')"
+fails "a param is not a metric" 2 $CAIRN best params.model
+like "says so" "$(err)" "^error: params.model is not a metric"
+fails "no run with a number: the operation fails" 1 $CAIRN best valid_auc 'params.model = rf'
+is "one error line" "$(err)" "error: no run that matches the query has a value for metrics.valid_auc"
 fails "no metric" 2 $CAIRN best
 done_testing

@@ -61,7 +61,7 @@ mkdir -p data && echo a >data/a && echo b >data/b
 ok "cairn run against the URL (code, data, params, output metrics)" \
 	"$CAIRN" run -p demo -n second --data data --param lr=0.2 -- sh -c 'echo "acc=0.7"; echo "loss=0.3"'
 cd "$T"
-for c in "ls" "ls --format json" "ls metrics.acc>0.5 --sort -metrics.acc" "ls --group project" \
+for c in "ls" "ls --format json" "ls metrics.acc>0.5 --sort -metrics.acc" "ls --group project" "ls acc>0.5 --sort -acc" "ls nope>1" "ls accc>1" \
 	"show second" "show second --json" "diff first second" "compare first second" \
 	"best acc" "data ls second"; do
 	# shellcheck disable=SC2086

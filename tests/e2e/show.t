@@ -13,7 +13,7 @@ PROP=$'v\e[31mred\e]0;title\a'
 mkdir -p $'w\e[7m' data
 touch data/a $'data/b\e[32mgreen'
 cd $'w\e[7m'
-id=$("$CAIRN" start -n "run${N1}2J" -t "tag${N1}31m" --param "k=v"$'\e[2J')
+id=$("$CAIRN" start -n "run${N1}2J" -t "tag-31m" --param "k=v"$'\e[2J')
 export CAIRN_RUN_ID=$id
 "$CAIRN" log property p "$PROP"
 "$CAIRN" log metric "m${N1}k" 1
@@ -40,7 +40,7 @@ has "$CONTROLS" "$out1"; is "no control character reaches the terminal (name, ta
 printf '%s' "$out1" | LC_ALL=C grep -q $'\xc2\x9b'; is "no C1 control either" $? 1
 has "$CONTROLS" "$out2"; is "nor from the command, cwd, dataset name and file names" $? 1
 printf '%s' "$out2" | LC_ALL=C grep -q $'\xc2\x9b'; is "nor a C1 one there" $? 1
-like "tags: spaces instead" "$out1" "^tags +tag 31m$"
+like "tags: as stored" "$out1" "^tags +tag-31m$"
 like "params: in the table" "$out1" "^  k +v \[2J$"
 like "metrics: the key" "$out1" "^  m k +1 "
 like "properties: key and value" "$out1" "^  p = v \[31mred \]0;title $"

@@ -42,6 +42,27 @@ def test_runs_sort_limit_project(three_runs):
     assert cairn.query is cairn.runs
 
 
+def test_bare_names(three_runs):
+    # the library resolves valid_auc to metrics.valid_auc, model to params.model
+    assert [r.params["lr"] for r in cairn.runs("valid_auc > 0.5 and model = gbm", sort="-valid_auc")] == [0.3, 0.1]
+    with pytest.raises(ValueError, match=r"unknown field 'valid_aux'.*did you mean metrics.valid_auc\?"):
+        cairn.runs("valid_aux > 0.5")
+    with cairn.init(project="p", params={"valid_auc": 1}):
+        pass
+    with pytest.raises(ValueError, match="ambiguous name 'valid_auc': did you mean metrics.valid_auc or params.valid_auc"):
+        cairn.runs("valid_auc > 0.5")
+    assert len(cairn.runs("valid_auc > 0.5", project="q")) == 0  # only a metric there: it resolves
+
+
+def test_tags_are_one_word(store):
+    with pytest.raises(ValueError, match="contains a comma"):
+        cairn.init(tags=["a,b"])
+    with cairn.init() as run:
+        with pytest.raises(ValueError, match="contains a space"):
+            run.set_tag("two words")
+    assert [r.tags for r in cairn.runs()] == [[]]
+
+
 def test_records(three_runs):
     r = cairn.get_run(three_runs[1][:8])
     assert r.id == three_runs[1] and r.project == "p" and r.status == "finished"

@@ -84,7 +84,7 @@ static void exec_sql(const char *fmt, ...)
 
 static const char *const models[] = {"lgbm", "xgb", "rf", "Resnet", "mlp_2", "5", "true"};
 static const char *const owners[] = {"alice", "bob", "Carol", "dave%", "e_f", ""};
-static const char *const tagpool[] = {"a", "b", "c", "debug", "x y", "Debug"};
+static const char *const tagpool[] = {"a", "b", "c", "debug", "x:y", "Debug"};
 static const char *const projects[] = {"p1", "p2", "p3"};
 static const char *const commits[] = {
     "3fa2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4", "3fa2b1c0000000000000000000000000000000ff",
@@ -1111,7 +1111,7 @@ static void gen_atom(gen *g)
 	case 4:
 	case 5: gen_param(g); break;
 	case 6: {
-		static const char *const t[] = {"tags.a",        "tags.debug",     "tags.`x y`",
+		static const char *const t[] = {"tags.a",        "tags.debug",     "tags.`x:y`",
 		                                "tags.b = true", "tags.c = false", "tags.zz",
 		                                "tag.Debug"};
 		g_puts(g, t[rn(7)]);
@@ -1121,7 +1121,7 @@ static void gen_atom(gen *g)
 		static const char *const t[] = {"tags = a",
 		                                "tags != \"debug\"",
 		                                "tags ~ \"d*\"",
-		                                "tags in (a, \"x y\")",
+		                                "tags in (a, \"x:y\")",
 		                                "tags not in (b, c)",
 		                                "tags ilike \"DEBUG\"",
 		                                "tags",

@@ -82,6 +82,14 @@ const char *qattr_name(qattr a)
 	return "?";
 }
 
+const char *qattr_word(size_t i)
+{
+	for (size_t k = 0; k < sizeof attr_names / sizeof attr_names[0]; k++)
+		if (!attr_names[k].mlflow_only && i-- == 0)
+			return attr_names[k].name;
+	return NULL;
+}
+
 static bool part_is(const part *pt, const char *word)
 {
 	return !pt->quoted && pt->n == strlen(word) && strncasecmp(pt->s, word, pt->n) == 0;
@@ -134,6 +142,29 @@ static int unknown_field(qp *p, size_t pos, size_t len)
 	              "properties.KEY, datasets.NAME.digest, id, name, project, status, started, "
 	              "ended, duration, user, host, commit, branch, dirty, …)",
 	              q);
+}
+
+/* A bare name (no namespace, not an attribute): the resolver decides what it
+ * names, or it is an unknown field. */
+static int bare_name(qp *p, const part *parts, size_t np, size_t start, qfield *f)
+{
+	if (!p->res)
+		return unknown_field(p, start, f->len);
+	size_t klen;
+	const char *name = join_parts(p, parts, 0, np, &klen);
+	if (!name)
+		return qp_oom(p);
+	if (klen > KEY_MAX)
+		return qp_err(p, start, "key too long (%zu bytes, at most %d)", klen, KEY_MAX);
+	char msg[sizeof p->err->msg];
+	msg[0] = '\0';
+	f->key = NULL;
+	if (p->res->fn(p->res->ctx, p->e, name, f, msg, sizeof msg) != 0) {
+		if (p->failed)
+			return CAIRN_EINVALID;
+		return qp_err(p, start, "%s", msg[0] ? msg : "unknown field");
+	}
+	return f->key ? 0 : qp_oom(p);
 }
 
 static int scan_field(qp *p, qfield *f)
@@ -210,7 +241,7 @@ static int scan_field(qp *p, qfield *f)
 	size_t klen = 0;
 	const part *p0 = &parts[0];
 	if (p0->quoted)
-		return unknown_field(p, start, f->len);
+		return bare_name(p, parts, np, start, f);
 	if (part_in(p0, metric_words) || part_in(p0, param_words) || part_in(p0, prop_words) ||
 	    part_in(p0, data_words)) {
 		if (np < 2)
@@ -257,7 +288,7 @@ static int scan_field(qp *p, qfield *f)
 			ap = &parts[1];
 			prefixed = true;
 		} else if (np != 1) {
-			return unknown_field(p, start, f->len);
+			return bare_name(p, parts, np, start, f);
 		}
 		bool found = false;
 		for (size_t k = 0; k < sizeof attr_names / sizeof attr_names[0]; k++) {
@@ -270,7 +301,8 @@ static int scan_field(qp *p, qfield *f)
 			}
 		}
 		if (!found)
-			return unknown_field(p, start, f->len);
+			return prefixed ? unknown_field(p, start, f->len)
+			                : bare_name(p, parts, np, start, f);
 	}
 	if (f->kind != QK_ATTR && f->kind != QK_TAGS) {
 		if (!f->key)
@@ -621,10 +653,16 @@ static int start(qp *p, qexpr *e, const char *text, qerror *err)
 
 int qexpr_parse(qexpr *e, const char *text, qerror *err)
 {
+	return qexpr_parse_r(e, text, NULL, err);
+}
+
+int qexpr_parse_r(qexpr *e, const char *text, const qresolve *res, qerror *err)
+{
 	qp p;
 	memset(e, 0, sizeof *e);
 	if (start(&p, e, text, err) != 0)
 		return CAIRN_EINVALID;
+	p.res = res;
 	qp_skip_ws(&p);
 	if (p.i >= p.n)
 		return 0;
@@ -644,9 +682,15 @@ int qexpr_parse(qexpr *e, const char *text, qerror *err)
 
 int qfield_parse(qfield *out, qexpr *e, const char *text, qerror *err)
 {
+	return qfield_parse_r(out, e, text, NULL, err);
+}
+
+int qfield_parse_r(qfield *out, qexpr *e, const char *text, const qresolve *res, qerror *err)
+{
 	qp p;
 	if (start(&p, e, text, err) != 0)
 		return CAIRN_EINVALID;
+	p.res = res;
 	qp_skip_ws(&p);
 	if (scan_field(&p, out) != 0)
 		return CAIRN_EINVALID;
@@ -661,10 +705,17 @@ int qfield_parse(qfield *out, qexpr *e, const char *text, qerror *err)
 
 int qsort_parse(qsortkey *keys, size_t *nkeys, qexpr *e, const char *text, qerror *err)
 {
+	return qsort_parse_r(keys, nkeys, e, text, NULL, err);
+}
+
+int qsort_parse_r(qsortkey *keys, size_t *nkeys, qexpr *e, const char *text, const qresolve *res,
+                  qerror *err)
+{
 	qp p;
 	*nkeys = 0;
 	if (start(&p, e, text, err) != 0)
 		return CAIRN_EINVALID;
+	p.res = res;
 	for (;;) {
 		qp_skip_ws(&p);
 		if (p.i >= p.n) {

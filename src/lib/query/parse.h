@@ -25,6 +25,7 @@ typedef struct qp {
 	qerror *err;
 	int depth;
 	bool failed;
+	const qresolve *res; /* bare names: NULL, they are unknown fields */
 } qp;
 
 static inline void *qp_alloc(qexpr *e, size_t n)

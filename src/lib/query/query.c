@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/query/names.h"
 #include "lib/query/query.h"
 #include "lib/store/query.h"
 #include "util/json.h"
@@ -77,6 +78,7 @@ int query_compile(query_compiled *c, cairn_store *s, const cairn_query_options *
 {
 	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
 	qerror err;
+	qnames names;
 	int rc;
 	memset(c, 0, sizeof *c);
 	if (!s)
@@ -85,12 +87,22 @@ int query_compile(query_compiled *c, cairn_store *s, const cairn_query_options *
 		o = &def;
 	if ((rc = check_opts(o)) != 0)
 		return rc;
-	if ((rc = parse_query(&c->e, o->query, NULL)) != 0)
-		return rc;
-	size_t nkeys = 0;
-	if (o->sort && qsort_parse(c->keys, &nkeys, &c->se, o->sort, &err) != 0)
-		return qerror_raise(&err, "sort", o->sort);
+	/* flushed first: bare names resolve against what the writer holds too */
 	writer_flush(s);
+	qnames_init(&names, s, o->project, o->include_deleted != 0);
+	size_t nkeys = 0;
+	if (qexpr_parse_r(&c->e, o->query, &names.res, &err) != 0) {
+		rc = qnames_raise(&names);
+		if (!rc)
+			rc = qerror_raise(&err, "query", o->query);
+	} else if (o->sort && qsort_parse_r(c->keys, &nkeys, &c->se, o->sort, &names.res, &err)) {
+		rc = qnames_raise(&names);
+		if (!rc)
+			rc = qerror_raise(&err, "sort", o->sort);
+	}
+	qnames_free(&names);
+	if (rc)
+		return rc;
 	c->sq = (store_query){.q = &c->e,
 	                      .keys = c->keys,
 	                      .nkeys = nkeys,
@@ -128,6 +140,7 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 	qexpr e = {0}, fe = {0};
 	qfield gf, mf;
 	qerror err;
+	qnames names;
 	int rc;
 	if (!out)
 		return err_set(CAIRN_EINVALID, "no result to fill");
@@ -140,10 +153,16 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 		return rc;
 	if (!group_by || !*group_by)
 		return err_set(CAIRN_EINVALID, "no field to group by");
-	if ((rc = parse_query(&e, o->query, NULL)) != 0)
+	writer_flush(s);
+	qnames_init(&names, s, o->project, o->include_deleted != 0);
+	if (qexpr_parse_r(&e, o->query, &names.res, &err) != 0) {
+		if (!(rc = qnames_raise(&names)))
+			rc = qerror_raise(&err, "query", o->query);
 		goto done;
-	if (qfield_parse(&gf, &fe, group_by, &err) != 0) {
-		rc = qerror_raise(&err, "group field", group_by);
+	}
+	if (qfield_parse_r(&gf, &fe, group_by, &names.res, &err) != 0) {
+		if (!(rc = qnames_raise(&names)))
+			rc = qerror_raise(&err, "group field", group_by);
 		goto done;
 	}
 	if (!qtype_sortable(qfield_type(&gf))) {
@@ -154,8 +173,9 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 		goto done;
 	}
 	if (metric && *metric) {
-		if (qfield_parse(&mf, &fe, metric, &err) != 0) {
-			rc = qerror_raise(&err, "metric", metric);
+		if (qfield_parse_r(&mf, &fe, metric, &names.res, &err) != 0) {
+			if (!(rc = qnames_raise(&names)))
+				rc = qerror_raise(&err, "metric", metric);
 			goto done;
 		}
 		if (!qtype_sortable(qfield_type(&mf))) {
@@ -163,7 +183,6 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 			goto done;
 		}
 	}
-	writer_flush(s);
 	store_query sq = {.q = &e,
 	                  .project = o->project,
 	                  .include_deleted = o->include_deleted != 0,
@@ -172,6 +191,7 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 	                  .metric_text = metric && *metric ? metric : NULL};
 	rc = store_query_group(s, &sq, &gf, metric && *metric ? &mf : NULL, out);
 done:
+	qnames_free(&names);
 	qexpr_free(&e);
 	qexpr_free(&fe);
 	return rc;
@@ -187,6 +207,95 @@ int cairn_query_group_json(char **out, cairn_store *s, const cairn_query_options
 	if (rc == 0)
 		rc = group_result_json(g, &b);
 	cairn_group_result_free(g);
+	return finish(out, &b, rc);
+}
+
+int cairn_query_check(cairn_store *s, const cairn_query_options *o, size_t *out_pos,
+                      int *out_in_sort)
+{
+	cairn_query_options def = CAIRN_QUERY_OPTIONS_INIT;
+	qexpr e = {0}, se = {0};
+	qsortkey keys[QUERY_MAX_SORT];
+	size_t nkeys;
+	qerror err;
+	qnames names;
+	int rc;
+	if (out_pos)
+		*out_pos = 0;
+	if (out_in_sort)
+		*out_in_sort = 0;
+	if (!s)
+		return err_set(CAIRN_EINVALID, "no store");
+	if (!o)
+		o = &def;
+	if ((rc = check_opts(o)) != 0)
+		return rc;
+	writer_flush(s);
+	qnames_init(&names, s, o->project, o->include_deleted != 0);
+	if (qexpr_parse_r(&e, o->query, &names.res, &err) != 0) {
+		if (!(rc = qnames_raise(&names)))
+			rc = qerror_raise(&err, "query", o->query);
+	} else if (o->sort && qsort_parse_r(keys, &nkeys, &se, o->sort, &names.res, &err) != 0) {
+		if (!(rc = qnames_raise(&names)))
+			rc = qerror_raise(&err, "sort", o->sort);
+		if (out_in_sort)
+			*out_in_sort = 1;
+	}
+	if (rc == CAIRN_EINVALID && out_pos)
+		*out_pos = err.pos;
+	qnames_free(&names);
+	qexpr_free(&e);
+	qexpr_free(&se);
+	return rc;
+}
+
+int cairn_query_field_resolve(char **out, cairn_store *s, const cairn_query_options *scope,
+                              const char *field, size_t *out_pos)
+{
+	qexpr e = {0};
+	qfield f;
+	qerror err;
+	qnames names;
+	int rc = 0;
+	*out = NULL;
+	if (out_pos)
+		*out_pos = 0;
+	if (!s || !field)
+		return err_set(CAIRN_EINVALID, "no store or no field");
+	if (scope && (rc = check_opts(scope)) != 0)
+		return rc;
+	writer_flush(s);
+	qnames_init(&names, s, scope ? scope->project : NULL, scope && scope->include_deleted);
+	if (qfield_parse_r(&f, &e, field, &names.res, &err) != 0) {
+		if (!(rc = qnames_raise(&names))) {
+			if (out_pos)
+				*out_pos = err.pos;
+			rc = qerror_raise(&err, "field", field);
+		}
+	} else {
+		char name[320];
+		qfield_name(name, sizeof name, &f);
+		if (!(*out = strdup(name)))
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	qnames_free(&names);
+	qexpr_free(&e);
+	return rc;
+}
+
+int cairn_query_warnings(char **out, cairn_store *s, const cairn_query_options *o)
+{
+	query_compiled c;
+	qnames names;
+	buf b = BUF_INIT;
+	*out = NULL;
+	int rc = query_compile(&c, s, o);
+	if (rc == 0) {
+		qnames_init(&names, s, c.sq.project, c.sq.include_deleted);
+		rc = qnames_warnings(&names, &c.e, c.keys, c.sq.nkeys, &b);
+		qnames_free(&names);
+	}
+	query_compiled_free(&c);
 	return finish(out, &b, rc);
 }
 

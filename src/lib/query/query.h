@@ -147,21 +147,40 @@ typedef struct qerror {
 	size_t pos; /* 0-based byte offset */
 } qerror;
 
+/* A bare name: a field that names no namespace and no attribute
+ * (`valid_acc`, `model.lr`, `` `a b` ``).  Without a resolver it is an
+ * unknown field; with one (lib/query/names.c: against the runs of a store)
+ * fn is given the key as written (parts joined by '.') and either fills
+ * f->kind (QK_METRIC or QK_PARAM), f->part and f->key (the key in e's arena)
+ * and returns 0, or writes why not into msg and returns CAIRN_EINVALID (the
+ * parser puts it at the name's position). */
+typedef struct qresolve {
+	int (*fn)(void *ctx, qexpr *e, const char *name, qfield *f, char *msg, size_t msgsz);
+	void *ctx;
+} qresolve;
+
 /* Parse and type-check.  On error returns CAIRN_EINVALID (nothing raised:
- * the caller turns qerror into the message it wants). */
+ * the caller turns qerror into the message it wants).  res may be NULL. */
 int qexpr_parse(qexpr *out, const char *text, qerror *err);
+int qexpr_parse_r(qexpr *out, const char *text, const qresolve *res, qerror *err);
 void qexpr_free(qexpr *e);
 
 /* Parse one field name (the whole text). Strings live in e's arena. */
 int qfield_parse(qfield *out, qexpr *e, const char *text, qerror *err);
+int qfield_parse_r(qfield *out, qexpr *e, const char *text, const qresolve *res, qerror *err);
 /* Parse a sort specification: comma-separated fields, each with an optional
  * leading '-' (descending) or '+', or a trailing " desc" / " asc". */
 int qsort_parse(qsortkey *keys, size_t *nkeys, qexpr *e, const char *text, qerror *err);
+int qsort_parse_r(qsortkey *keys, size_t *nkeys, qexpr *e, const char *text, const qresolve *res,
+                  qerror *err);
 
 qtype qfield_type(const qfield *f);
 /* The canonical text of a field ("metrics.`a b`.max"), into out. */
 void qfield_name(char *out, size_t n, const qfield *f);
 const char *qattr_name(qattr a);
+/* The i-th attribute name a query may write bare ("id", "name", …), NULL
+ * past the last (for "did you mean" suggestions). */
+const char *qattr_word(size_t i);
 bool qtype_sortable(qtype t);
 
 /* Raise CAIRN_EINVALID with "invalid <what>: <msg> at character N". */

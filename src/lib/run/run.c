@@ -63,7 +63,7 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 	if (o->name && (rc = cairn_key_validate(o->name, "run name")) != 0)
 		return rc;
 	for (size_t i = 0; i < o->ntags; i++)
-		if ((rc = cairn_key_validate(o->tags[i], "tag")) != 0)
+		if ((rc = cairn_tag_validate(o->tags[i])) != 0)
 			return rc;
 	gethostname(host, sizeof host - 1);
 	const char *user = getenv("USER");
@@ -405,7 +405,7 @@ int cairn_run_set_tag(cairn_run *r, const char *tag)
 {
 	if (!r)
 		return err_set(CAIRN_EINVALID, "no run");
-	int rc = cairn_key_validate(tag, "tag");
+	int rc = cairn_tag_validate(tag);
 	return rc ? rc : store_tag_put(r->store, r->rid, tag, false);
 }
 

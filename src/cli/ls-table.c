@@ -1,0 +1,417 @@
+/*
+ * cli/ls-table.c — the tables of `cairn ls` and `cairn best` (ls-table.h).
+ *
+ * The default columns show what varies, results first: ID and NAME (never
+ * left out, never cut), STATUS, the sort keys and the final metrics that
+ * differ among the listed runs, the params that differ, then STARTED,
+ * DURATION and TAGS.  System-monitor metrics (sys/cpu, sys/gpu0/util, …)
+ * are left out of the defaults: they differ in every run and say nothing
+ * about the model; a sort key, --columns or +COLS still shows them.
+ *
+ * On a terminal the table is ranked (table_priority): when it is too wide,
+ * whole columns are left out, lowest priority first, before anything is
+ * cut, and stderr says which ("+ 3 columns hidden (params.seed, …)").
+ * Metric and param columns are headed by their key under a one-line group
+ * label ("metrics", "params"), so a header is `valid_acc`, not
+ * `metrics.valid_acc`; CSV keeps the full field names.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/ls-table.h"
+
+/* --- columns ------------------------------------------------------------------ */
+
+void cols_add(cols *c, const rfield *f, const char *head, int prio)
+{
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].f.name, f->name) == 0) {
+			if (prio > c->v[i].prio)
+				c->v[i].prio = prio;
+			return;
+		}
+	if (c->n == c->cap) {
+		int nc = c->cap ? c->cap * 2 : 16;
+		col *nv = realloc(c->v, (size_t)nc * sizeof *nv);
+		if (!nv)
+			return;
+		c->v = nv;
+		c->cap = nc;
+	}
+	/* a metric or param goes after the last column of its kind, so groups
+	 * stay together (--columns +params.seed); anything else at the end */
+	int at = c->n;
+	if (f->kind == CAIRN_FIELD_METRIC || f->kind == CAIRN_FIELD_PARAM)
+		for (int i = 0; i < c->n; i++)
+			if (c->v[i].f.kind == f->kind)
+				at = i + 1;
+	memmove(&c->v[at + 1], &c->v[at], (size_t)(c->n - at) * sizeof *c->v);
+	c->n++;
+	col *x = &c->v[at];
+	memset(x, 0, sizeof *x);
+	x->f = *f;
+	x->prio = prio;
+	snprintf(x->head, sizeof x->head, "%s", head ? head : f->name);
+}
+
+static void cols_attr(cols *c, const char *attr, const char *head, int prio)
+{
+	rfield f;
+	rfield_make(&f, CAIRN_FIELD_ATTRIBUTE, attr, -1);
+	cols_add(c, &f, head, prio);
+}
+
+/* --- the runs ------------------------------------------------------------------- */
+
+void runs_free(runs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		cairn_run_record_free(r->v[i]);
+	free(r->v);
+}
+
+int runs_load(runs *r, cairn_store *s, const cairn_query_options *qo)
+{
+	cairn_run_iter *it = NULL;
+	cairn_run_record *rec;
+	int rc = cairn_query_iter_new(&it, s, qo);
+	if (rc)
+		return rc;
+	r->total = cairn_run_iter_total(it);
+	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
+		if (r->n == r->cap) {
+			size_t nc = r->cap ? r->cap * 2 : 64;
+			cairn_run_record **nv = realloc(r->v, nc * sizeof *nv);
+			if (!nv) {
+				cairn_run_record_free(rec);
+				rc = CAIRN_ENOMEM;
+				break;
+			}
+			r->v = nv;
+			r->cap = nc;
+		}
+		r->v[r->n++] = rec;
+	}
+	cairn_run_iter_free(it);
+	return rc == CAIRN_ITEROVER ? 0 : rc;
+}
+
+/* Keys of the runs' params (metrics: true) or metrics, sorted, deduplicated. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char **all_keys(const runs *rs, bool metrics, int *n)
+{
+	int cap = 16;
+	const char **v = malloc((size_t)cap * sizeof *v);
+	*n = 0;
+	for (size_t r = 0; r < rs->n && v; r++) {
+		const cairn_run_record *rec = rs->v[r];
+		size_t nk = metrics ? cairn_run_record_metric_count(rec)
+		                    : cairn_run_record_param_count(rec);
+		for (size_t k = 0; k < nk; k++) {
+			const char *key = metrics ? cairn_run_record_metric(rec, k)->key
+			                          : cairn_run_record_param(NULL, rec, k);
+			bool seen = false;
+			for (int i = 0; i < *n && !seen; i++)
+				seen = strcmp(v[i], key) == 0;
+			if (seen)
+				continue;
+			if (*n == cap) {
+				cap *= 2;
+				const char **nv = realloc(v, (size_t)cap * sizeof *nv);
+				if (!nv)
+					return v;
+				v = nv;
+			}
+			v[(*n)++] = key;
+		}
+	}
+	if (v)
+		qsort(v, (size_t)*n, sizeof *v, cmp_str);
+	return v;
+}
+
+/* Does the field's displayed value differ between the runs? */
+static bool differs(const runs *rs, const rfield *f)
+{
+	char first[512], cur[512];
+	bool firstp = false;
+	for (size_t r = 0; r < rs->n; r++) {
+		bool p = rfield_text(rs->v[r], f, cur, sizeof cur, true);
+		if (r == 0) {
+			memcpy(first, cur, sizeof cur);
+			firstp = p;
+		} else if (p != firstp || strcmp(first, cur) != 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A system-monitor metric (the sampler's sys/cpu, sys/rss, sys/gpu0/util). */
+static bool sys_metric(const char *key)
+{
+	return strncmp(key, "sys/", 4) == 0;
+}
+
+/* The sort keys of one kind (metric or param) at the head of their group. */
+static void sort_cols(cols *c, char **sortf, int nsort, bool attrs, cairn_field_kind kind)
+{
+	for (int i = 0; i < nsort; i++) {
+		rfield f;
+		if (rfield_parse(&f, sortf[i], NULL) != 0)
+			continue;
+		bool mp = f.kind == CAIRN_FIELD_METRIC || f.kind == CAIRN_FIELD_PARAM;
+		if (attrs ? !mp : f.kind == kind)
+			cols_add(c, &f, NULL, LS_PRIO_SORT - i);
+	}
+}
+
+void ls_default_columns(cols *c, const runs *rs, char **sortf, int nsort)
+{
+	cols_attr(c, "id", "ID", TABLE_KEEP);
+	cols_attr(c, "name", "NAME", TABLE_KEEP);
+	const char *proj = NULL;
+	bool projects = false;
+	for (size_t r = 0; r < rs->n; r++) {
+		const char *p = cairn_run_record_project(rs->v[r]);
+		if (proj && p && strcmp(proj, p) != 0)
+			projects = true;
+		proj = p;
+	}
+	if (projects)
+		cols_attr(c, "project", "PROJECT", LS_PRIO_PROJECT);
+	cols_attr(c, "status", "STATUS", LS_PRIO_STATUS);
+	sort_cols(c, sortf, nsort, false, CAIRN_FIELD_METRIC);
+	int n;
+	const char **keys = all_keys(rs, true, &n);
+	for (int i = 0; keys && i < n; i++) {
+		rfield f;
+		rfield_make(&f, CAIRN_FIELD_METRIC, keys[i], CAIRN_METRIC_LAST);
+		if (!sys_metric(keys[i]) && differs(rs, &f))
+			cols_add(c, &f, NULL, LS_PRIO_METRIC);
+	}
+	free(keys);
+	sort_cols(c, sortf, nsort, false, CAIRN_FIELD_PARAM);
+	keys = all_keys(rs, false, &n);
+	for (int i = 0; keys && i < n; i++) {
+		rfield f;
+		rfield_make(&f, CAIRN_FIELD_PARAM, keys[i], -1);
+		if (differs(rs, &f))
+			cols_add(c, &f, NULL, LS_PRIO_PARAM);
+	}
+	free(keys);
+	cols_attr(c, "started", "STARTED", LS_PRIO_STARTED);
+	cols_attr(c, "duration", "DURATION", LS_PRIO_DURATION);
+	sort_cols(c, sortf, nsort, true, CAIRN_FIELD_ATTRIBUTE);
+	bool tags = false;
+	for (size_t r = 0; r < rs->n && !tags; r++)
+		tags = cairn_run_record_tag_count(rs->v[r]) > 0;
+	if (tags) {
+		rfield f;
+		rfield_make(&f, CAIRN_FIELD_TAGS, "tags", -1);
+		cols_add(c, &f, "TAGS", LS_PRIO_TAGS);
+	}
+}
+
+static const char *status_color(const char *s)
+{
+	if (!s)
+		return NULL;
+	if (strcmp(s, "finished") == 0)
+		return "32";
+	if (strcmp(s, "failed") == 0)
+		return "31";
+	if (strcmp(s, "running") == 0)
+		return "36";
+	if (strcmp(s, "crashed") == 0)
+		return "35";
+	return "33";
+}
+
+/* A metric's or param's header under its group: the key, with a metric's
+ * part ("loss.min"). */
+static const char *short_head(const rfield *f, char *out, size_t n)
+{
+	static const char *const mparts[] = {"", ".min", ".max", ".count", ".step"};
+	if (f->kind == CAIRN_FIELD_METRIC)
+		snprintf(out, n, "%s%s", f->key, f->part > 0 && f->part < 5 ? mparts[f->part] : "");
+	else
+		snprintf(out, n, "%s", f->key);
+	return out;
+}
+
+/* "+ 3 columns hidden (params.seed, params.lr, tags); use --columns or a
+ * wider terminal", on stderr. */
+static void say_hidden(const table *t, const cols *c, int hidden)
+{
+	if (hidden <= 0)
+		return;
+	fprintf(stderr, "+ %d column%s hidden (", hidden, hidden == 1 ? "" : "s");
+	int said = 0;
+	for (int i = 0; i < c->n; i++) {
+		if (table_shown(t, i))
+			continue;
+		if (said == 4) {
+			fputs(", …", stderr);
+			break;
+		}
+		fprintf(stderr, "%s", said ? ", " : "");
+		cli_fputs_safe(stderr, c->v[i].f.name, 0);
+		said++;
+	}
+	fputs("); use --columns or a wider terminal\n", stderr);
+}
+
+void ls_print_runs(const runs *rs, cols *c, bool csv, int64_t total)
+{
+	table *t = table_new(c->n);
+	if (!t)
+		return;
+	const cairn_run_record *sample = rs->n ? rs->v[0] : NULL;
+	for (int i = 0; i < c->n; i++) {
+		const rfield *f = &c->v[i].f;
+		table_header(t, i, c->v[i].head);
+		table_align_right(t, i, rfield_numeric(f, sample));
+		table_priority(t, i, c->v[i].prio);
+		char sh[320];
+		if (f->kind == CAIRN_FIELD_METRIC)
+			table_group(t, i, "metrics", short_head(f, sh, sizeof sh));
+		else if (f->kind == CAIRN_FIELD_PARAM)
+			table_group(t, i, "params", short_head(f, sh, sizeof sh));
+	}
+	const char **cells = calloc((size_t)c->n + 1, sizeof *cells);
+	char(*vals)[512] = calloc((size_t)c->n + 1, sizeof *vals);
+	if (!cells || !vals) {
+		free(cells);
+		free(vals);
+		table_free(t);
+		return;
+	}
+	for (size_t r = 0; r < rs->n; r++) {
+		for (int i = 0; i < c->n; i++) {
+			rfield_text(rs->v[r], &c->v[i].f, vals[i], sizeof vals[i], csv);
+			cells[i] = vals[i];
+		}
+		table_row(t, cells);
+		for (int i = 0; i < c->n; i++)
+			if (c->v[i].f.kind == CAIRN_FIELD_ATTRIBUTE &&
+			    strcmp(c->v[i].f.key, "status") == 0)
+				table_cell_color(t, table_nrows(t) - 1, i, status_color(vals[i]));
+	}
+	if (csv) {
+		table_print_csv(t, stdout);
+	} else {
+		int hidden = table_print(t, stdout, cli_term_width());
+		size_t shown = table_nrows(t);
+		if (cli_isatty(stdout) && (int64_t)shown < total)
+			printf("%s%zu of %lld runs%s\n", cli_color() ? "\033[2m" : "", shown,
+			       (long long)total, cli_color() ? "\033[0m" : "");
+		say_hidden(t, c, hidden);
+	}
+	free(cells);
+	free(vals);
+	table_free(t);
+}
+
+/* --- groups ----------------------------------------------------------------------- */
+
+typedef struct grow {
+	const cairn_group *g;
+	bool has; /* the group has a mean */
+} grow;
+
+static int grow_desc;
+
+static int cmp_grow(const void *a, const void *b)
+{
+	const grow *x = a, *y = b;
+	if (x->has != y->has)
+		return x->has ? -1 : 1;
+	if (!x->has)
+		return 0;
+	int r = (x->g->mean > y->g->mean) - (x->g->mean < y->g->mean);
+	return grow_desc ? -r : r;
+}
+
+/* A group's value as the runs table shows a field's: a float as cli_fmt_num
+ * writes it (nan, inf), a string as its text. */
+static void group_value_text(char *v, size_t n, const cairn_group *g)
+{
+	const cairn_value *val = &g->value;
+	if (g->missing)
+		snprintf(v, n, "(none)");
+	else if (val->type == CAIRN_TYPE_STRING)
+		snprintf(v, n, "%s", val->s);
+	else if (val->type == CAIRN_TYPE_BOOL)
+		snprintf(v, n, "%s", val->i ? "true" : "false");
+	else if (val->type == CAIRN_TYPE_INT)
+		snprintf(v, n, "%lld", (long long)val->i);
+	else
+		cli_fmt_num(v, n, val->f);
+}
+
+int ls_print_groups(const cairn_group_result *res, bool csv, bool by_metric, bool desc)
+{
+	const char *metric = cairn_group_result_metric(res);
+	size_t n = cairn_group_result_count(res);
+	grow *rows = calloc(n ? n : 1, sizeof *rows);
+	if (!rows)
+		return cli_fail("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		rows[i].g = cairn_group_result_get(res, i);
+		rows[i].has = rows[i].g->values > 0;
+	}
+	if (by_metric) {
+		grow_desc = desc;
+		/* stable: the library's value order breaks ties */
+		for (size_t a = 1; a < n; a++)
+			for (size_t b = a; b > 0 && cmp_grow(&rows[b - 1], &rows[b]) > 0; b--) {
+				grow tmp = rows[b];
+				rows[b] = rows[b - 1];
+				rows[b - 1] = tmp;
+			}
+	}
+	int ncols = metric ? 5 : 2;
+	table *t = table_new(ncols);
+	char h[4][360];
+	snprintf(h[0], sizeof h[0], "%s", cairn_group_result_field(res));
+	table_header(t, 0, h[0]);
+	table_header(t, 1, "RUNS");
+	table_align_right(t, 1, true);
+	if (metric) {
+		static const char *const names[] = {"MIN", "MEAN", "MAX"};
+		for (int k = 0; k < 3; k++) {
+			snprintf(h[k + 1], sizeof h[k + 1], "%s %s", names[k], metric);
+			table_header(t, 2 + k, h[k + 1]);
+			table_align_right(t, 2 + k, true);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		char v[512], cnt[32], st[3][64];
+		const cairn_group *g = rows[i].g;
+		group_value_text(v, sizeof v, g);
+		snprintf(cnt, sizeof cnt, "%lld", (long long)g->count);
+		double x[3] = {g->min, g->mean, g->max};
+		for (int k = 0; k < 3; k++) {
+			if (g->values > 0)
+				cli_fmt_num(st[k], sizeof st[k], x[k]);
+			else
+				st[k][0] = '\0';
+		}
+		const char *cells[] = {v, cnt, st[0], st[1], st[2]};
+		table_row(t, cells);
+	}
+	if (csv)
+		table_print_csv(t, stdout);
+	else
+		table_print(t, stdout, cli_term_width());
+	table_free(t);
+	free(rows);
+	return 0;
+}
