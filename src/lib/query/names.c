@@ -143,11 +143,18 @@ static int remember(qnames *n, qkind kind, const char *key, bool has);
 static int remote_has(qnames *n, qkind kind, const char *key, bool *out)
 {
 	*out = false;
-	if (strchr(key, '`') || strlen(key) > 400)
-		return remember(n, kind, key, false); /* not a name a query can quote */
-	char text[512];
-	snprintf(text, sizeof text, "`%s.%s` is not null", kind == QK_METRIC ? "metrics" : "params",
-	         key);
+	if (strlen(key) > 400)
+		return remember(n, kind, key, false); /* longer than any key may be */
+	/* metrics.`KEY` is not null, with each ` of the key doubled */
+	char text[1024];
+	size_t t =
+	    (size_t)snprintf(text, sizeof text, "%s.`", kind == QK_METRIC ? "metrics" : "params");
+	for (const char *c = key; *c; c++) {
+		if (*c == '`')
+			text[t++] = '`';
+		text[t++] = *c;
+	}
+	snprintf(text + t, sizeof text - t, "` is not null");
 	qexpr e = {0};
 	store_query sq = {.q = &e,
 	                  .limit = 1,
