@@ -193,6 +193,9 @@ install: all
 	ln -sf libcairn.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcairn.so
 	install -m 644 include/cairn.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/cairn/*.h $(DESTDIR)$(PREFIX)/include/cairn/
+	install -d $(DESTDIR)$(PREFIX)/share/cairn/pyhook
+	install -m 644 python/pyhook/*.py $(DESTDIR)$(PREFIX)/share/cairn/pyhook/
+	-python3 -m compileall -q -d $(PREFIX)/share/cairn/pyhook $(DESTDIR)$(PREFIX)/share/cairn/pyhook >/dev/null 2>&1
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cairn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cairn.pc
 
 format:

@@ -23,33 +23,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Train gradient boosting on the breast-cancer data.")
-    p.add_argument("--config", default=os.path.join(HERE, "config.yaml"), help="YAML config")
-    p.add_argument("--learning-rate", type=float, help="shrinkage (model.learning_rate)")
-    p.add_argument("--n-estimators", type=int, help="boosting iterations (model.n_estimators)")
-    p.add_argument("--max-depth", type=int, help="tree depth (model.max_depth)")
-    p.add_argument("--subsample", type=float, help="row fraction per tree (model.subsample)")
-    p.add_argument("--seed", type=int, help="split and model seed")
+    """The hyperparameters: the YAML config (--config) gives the defaults and
+    the options override them, so the parsed namespace holds every value the
+    training uses, under one name each (learning_rate, n_estimators, ...).
+    That namespace is what train.py records with cairn.init(params=args), and
+    what `cairn run` records of train_plain.py, so both name them alike."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=os.path.join(HERE, "config.yaml"), help="YAML config")
+    known, _ = pre.parse_known_args(argv)
+    with open(known.config) as f:
+        cfg = yaml.safe_load(f)
+    m = cfg["model"]
+    p = argparse.ArgumentParser(
+        parents=[pre], description="Train gradient boosting on the breast-cancer data."
+    )
+    p.add_argument("--learning-rate", type=float, default=m["learning_rate"], help="shrinkage")
+    p.add_argument("--n-estimators", type=int, default=m["n_estimators"], help="boosting iterations")
+    p.add_argument("--max-depth", type=int, default=m["max_depth"], help="tree depth")
+    p.add_argument("--subsample", type=float, default=m["subsample"], help="row fraction per tree")
+    p.add_argument("--min-samples-leaf", type=int, default=m["min_samples_leaf"], help="leaf size")
+    p.add_argument("--valid-fraction", type=float, default=cfg["data"]["valid_fraction"],
+                   help="held-out fraction")
+    p.add_argument("--seed", type=int, default=cfg["seed"], help="split and model seed")
     p.add_argument("--out", default="out", help="directory for the model and plots")
     p.add_argument("--project", default="breast-cancer", help="cairn project (train.py)")
     return p.parse_args(argv)
-
-
-def load_config(args):
-    """The config file with the command-line overrides applied."""
-    with open(args.config) as f:
-        cfg = yaml.safe_load(f)
-    for opt, key in (
-        ("learning_rate", "learning_rate"),
-        ("n_estimators", "n_estimators"),
-        ("max_depth", "max_depth"),
-        ("subsample", "subsample"),
-    ):
-        if getattr(args, opt) is not None:
-            cfg["model"][key] = getattr(args, opt)
-    if args.seed is not None:
-        cfg["seed"] = args.seed
-    return cfg
 
 
 def dataset_path():
@@ -57,22 +55,19 @@ def dataset_path():
     return os.path.join(os.path.dirname(datasets.__file__), "data", "breast_cancer.csv")
 
 
-def load_data(cfg):
+def load_data(args):
     X, y = datasets.load_breast_cancer(return_X_y=True)
-    return train_test_split(
-        X, y, test_size=cfg["data"]["valid_fraction"], random_state=cfg["seed"], stratify=y
-    )
+    return train_test_split(X, y, test_size=args.valid_fraction, random_state=args.seed, stratify=y)
 
 
-def train(cfg, X_train, y_train):
-    m = cfg["model"]
+def train(args, X_train, y_train):
     model = GradientBoostingClassifier(
-        learning_rate=m["learning_rate"],
-        n_estimators=m["n_estimators"],
-        max_depth=m["max_depth"],
-        subsample=m["subsample"],
-        min_samples_leaf=m["min_samples_leaf"],
-        random_state=cfg["seed"],
+        learning_rate=args.learning_rate,
+        n_estimators=args.n_estimators,
+        max_depth=args.max_depth,
+        subsample=args.subsample,
+        min_samples_leaf=args.min_samples_leaf,
+        random_state=args.seed,
     )
     return model.fit(X_train, y_train)
 

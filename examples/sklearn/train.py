@@ -3,12 +3,13 @@
 
     /usr/bin/python3 examples/sklearn/train.py --learning-rate 0.2 --n-estimators 150
 
-Records the effective hyperparameters (the YAML config with the command-line
-overrides), the config file itself, the dataset's digest, train/valid AUC
+Records the hyperparameters (the parsed options, whose defaults come from the
+YAML config), the config file itself, the dataset's digest, train/valid AUC
 after every boosting iteration, final metrics, a confusion matrix and a ROC
 curve, and the pickled model.  Code and environment (git state, packages of
 this interpreter) are captured by cairn.init().  Run under `cairn run`, the
-same calls log into the wrapper's run.
+same calls log into the wrapper's run, and the metrics it also prints are not
+recorded twice.
 """
 
 import os
@@ -24,15 +25,13 @@ import cairn  # noqa: E402
 
 def main(argv=None):
     args = pipeline.parse_args(argv)
-    cfg = pipeline.load_config(args)
-    with cairn.init(
-        project=args.project, config=args.config, params=cfg, tags=["sklearn", "gbm"]
-    ) as run:
+    with cairn.init(project=args.project, params=args, tags=["sklearn", "gbm"]) as run:
+        # the file as it was (its values are in the params already, as parsed)
+        run.log_artifact(args.config, "config/" + os.path.basename(args.config), kind="config")
         run.log_dataset("breast_cancer", pipeline.dataset_path())
-        X_train, X_valid, y_train, y_valid = pipeline.load_data(cfg)
-        run.log_params({"data.n_train": len(y_train), "data.n_valid": len(y_valid)})
+        X_train, X_valid, y_train, y_valid = pipeline.load_data(args)
 
-        model = pipeline.train(cfg, X_train, y_train)
+        model = pipeline.train(args, X_train, y_train)
         train_auc = pipeline.staged_auc(model, X_train, y_train)
         valid_auc = pipeline.staged_auc(model, X_valid, y_valid)
         for i, (tr, va) in enumerate(zip(train_auc, valid_auc)):
@@ -49,7 +48,7 @@ def main(argv=None):
             plt.close(fig)
 
         run.log_artifact(pipeline.save_model(model, args.out), "model.pkl")
-        print("run %s (%s): valid_auc %.4f" % (run.id[:8], run.name, final["final/valid_auc"]))
+        print("run %s (%s): final valid AUC %.4f" % (run.id[:8], run.name, final["final/valid_auc"]))
     return 0
 
 

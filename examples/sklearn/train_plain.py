@@ -3,9 +3,10 @@
 
     cairn run -p breast-cancer -- /usr/bin/python3 examples/sklearn/train_plain.py --learning-rate 0.2
 
-`cairn run` records the command-line options and the config file as params,
-the code and environment, and the `key=value` metric lines printed below.
-The model and plots are written to --out.
+`cairn run` records every parsed option as a param (defaults included, under
+the names train.py records: learning_rate, n_estimators, ...), the code and
+environment, and the `key=value` metric lines printed below.  The model and
+plots are written to --out.
 """
 
 import os
@@ -17,15 +18,14 @@ import pipeline  # noqa: E402
 
 def main(argv=None):
     args = pipeline.parse_args(argv)
-    cfg = pipeline.load_config(args)
-    X_train, X_valid, y_train, y_valid = pipeline.load_data(cfg)
-    model = pipeline.train(cfg, X_train, y_train)
+    X_train, X_valid, y_train, y_valid = pipeline.load_data(args)
+    model = pipeline.train(args, X_train, y_train)
     train_auc = pipeline.staged_auc(model, X_train, y_train)
     valid_auc = pipeline.staged_auc(model, X_valid, y_valid)
     for i, (tr, va) in enumerate(zip(train_auc, valid_auc)):
         print("step=%d train_auc=%.6f valid_auc=%.6f" % (i, tr, va))
     final = pipeline.final_metrics(model, X_valid, y_valid)
-    print(" ".join("%s=%.6f" % (k.replace("/", "_"), v) for k, v in final.items()))
+    print(" ".join("%s=%.6f" % (k, v) for k, v in final.items()))  # final/valid_auc=...
     os.makedirs(args.out, exist_ok=True)
     for name, fig in (
         ("confusion_matrix.png", pipeline.confusion_figure(model, X_valid, y_valid)),

@@ -128,6 +128,10 @@ CAIRN_EXTERN(size_t) cairn_argv_config_count(const cairn_argv *a);
 CAIRN_EXTERN(const char *) cairn_argv_config(const cairn_argv *a, size_t i);
 CAIRN_EXTERN(size_t) cairn_argv_secret_count(const cairn_argv *a);
 CAIRN_EXTERN(const char *) cairn_argv_secret(const cairn_argv *a, size_t i);
+/* The index in argv of the program's own first argument: the script's
+ * arguments for an interpreter, those after the .py file for a launcher,
+ * else 1 (what the params are read from; argc when there are none). */
+CAIRN_EXTERN(int) cairn_argv_args_start(const cairn_argv *a);
 CAIRN_EXTERN(void) cairn_argv_free(cairn_argv *a);
 
 /* The command line as one string for the record: arguments shell-quoted
@@ -339,6 +343,13 @@ CAIRN_EXTERN(int)
 cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void *data, size_t len);
 /* The stream ended: parse what is left of the last line. */
 CAIRN_EXTERN(int) cairn_metric_parser_finish(cairn_metric_parser *p, cairn_run *run);
+/* The same two, each metric found handed to cb instead of logged (what
+ * `cairn run` uses to leave out keys the command logs through the API). */
+CAIRN_EXTERN(int)
+cairn_metric_parser_feed_cb(cairn_metric_parser *p, const void *data, size_t len,
+                            cairn_metric_cb cb, void *ctx);
+CAIRN_EXTERN(int)
+cairn_metric_parser_finish_cb(cairn_metric_parser *p, cairn_metric_cb cb, void *ctx);
 
 /* --- streamed artifacts (logs) ----------------------------------------------- */
 

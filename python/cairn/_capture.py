@@ -10,9 +10,13 @@ this module supplies the parts the C side cannot see from outside:
   name (the standard layout ``<name>-<version>.dist-info``) and opens a
   metadata file only when the name lacks the version.  Importing
   ``importlib.metadata`` alone costs ~35 ms and reading every METADATA file
-  ~30 ms more; this walk costs about 1 ms.  Names are normalised as PEP 503
-  does (lower case, runs of ``-_.`` -> ``-``); the first entry on sys.path
-  wins, as it does for imports.
+  ~30 ms more; this walk costs about 1 ms.  Names are reported as they are
+  found, in sys.path order: the library normalises them (PEP 503: lower case,
+  runs of ``-_.`` -> ``-``) and keeps the first of each name, the one that
+  imports, in one place for this path and `cairn run`'s (lib/capture/env.c).
+- ``capture_channel()``, ``channel_send()``: inside `cairn run`, the pipe
+  on which an attached run names the metric keys it logs (so the wrapper does
+  not record their printed copies too; src/cli/run-ctl.c).
 - ``notebook_path()``: the .ipynb file of the Jupyter kernel we run in, from,
   in order: ``JPY_SESSION_NAME`` (set by jupyter-server for its kernels),
   ``__session__`` / ``__vsc_ipynb_file__`` in the user namespace (IPython,
@@ -30,13 +34,6 @@ import os
 import sys
 
 
-def _norm(name: str) -> str:
-    n = name.lower().replace("_", "-").replace(".", "-")
-    while "--" in n:
-        n = n.replace("--", "-")
-    return n
-
-
 def _version_from_file(path: str):
     """The Version: header of a METADATA / PKG-INFO file (first 64 lines)."""
     try:
@@ -52,7 +49,8 @@ def _version_from_file(path: str):
 
 
 def packages() -> dict:
-    """{normalised name: version} for the distributions on sys.path."""
+    """{name as found: version} for the distributions on sys.path, in
+    sys.path order (the library normalises the names)."""
     found = {}
     for entry in sys.path:
         d = entry or "."
@@ -70,7 +68,7 @@ def packages() -> dict:
                 else:
                     continue
                 parts = base.split("-")
-                name = _norm(parts[0])
+                name = parts[0]
                 if not name or name in found:
                     continue
                 version = parts[1] if len(parts) > 1 and parts[1][:1].isdigit() else None
@@ -85,7 +83,35 @@ def packages() -> dict:
 def packages_json() -> str:
     import json
 
-    return json.dumps(packages(), sort_keys=True)
+    return json.dumps(packages())  # in sys.path order: the first of a name wins
+
+
+def capture_channel():
+    """Inside `cairn run`: the descriptor of its capture channel
+    (CAIRN_CAPTURE_FD=N:INODE), when N is still that pipe; else None."""
+    spec = os.environ.get("CAIRN_CAPTURE_FD")
+    if not spec:
+        return None
+    try:
+        import stat
+
+        fd, ino = (int(x) for x in spec.split(":"))
+        st = os.fstat(fd)
+        return fd if stat.S_ISFIFO(st.st_mode) and st.st_ino == ino else None
+    except (ValueError, OSError):
+        return None
+
+
+def channel_send(fd, line: bytes) -> bool:
+    """Write one message line; False when the channel is gone (`cairn run`
+    ended, or the program closed the descriptor)."""
+    try:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view):]
+        return True
+    except OSError:
+        return False
 
 
 def name_is_secret(name: str) -> bool:

@@ -122,6 +122,7 @@ class Run:
         self.script = None
         self._monitor = None
         self.capture_report = None
+        self._channel = None  # inside `cairn run`: where to name the keys logged
 
     # -- hot paths ----------------------------------------------------------
 
@@ -134,7 +135,20 @@ class Run:
             raise InvalidError("metric key %r contains a NUL character" % key)
         if len(self._keys) < 100000:
             self._keys[key] = k
+        if self._channel is not None:
+            self._claim(k)
         return k
+
+    def _claim(self, k):
+        """Tell `cairn run` this key is logged here, before its first point
+        (and so before the program can print it), so the wrapper's output
+        parser leaves the printed copies out (src/cli/run-ctl.c).  Called
+        once per key: _key runs when the key is not in the cache."""
+        if b"\n" in k:
+            return
+        ch = _capture.capture_channel()  # still that pipe (the program may close it)
+        if ch is None or not _capture.channel_send(ch, b"metric " + k + b"\n"):
+            self._channel = None
 
     def log_metric(self, key, value, step=None, timestamp=None):
         """Log one point of metric ``key``.  ``step``: an int (default: the
@@ -504,6 +518,10 @@ def init(
         hp = ctypes.c_void_p()
         check(L.cairn_run_open(ctypes.byref(hp), sh, enc(env_id)))
         run = Run(hp.value, sh, sdir, owned=False)
+        if trial is None and env_id == os.environ.get("CAIRN_RUN_ID"):
+            ch = _capture.capture_channel()
+            if ch is not None and _capture.channel_send(ch, b"attach\n"):
+                run._channel = ch
         _register(run)
         try:
             if name:

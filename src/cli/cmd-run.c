@@ -9,13 +9,18 @@
  *   3. create the run; start the environment capture on its own thread
  *      (asking Python for its packages takes a while: it runs beside the code
  *      capture and the child instead of before them); capture the code;
- *      record params (configs < command line < --param) and snapshot the
- *      config files;
- *   4. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, its stdout/stderr on
- *      pipes; start the monitor (heartbeat, system samples);
+ *      record params (run-params.c: configs < command line < argparse
+ *      namespace < --param; for a Python command the command line's wait
+ *      for the namespace) and snapshot the config files;
+ *   4. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, the capture channel
+ *      (CAIRN_CAPTURE_FD) and, for Python, the argparse hook on PYTHONPATH
+ *      (run-ctl.c), its stdout/stderr on pipes; start the monitor
+ *      (heartbeat, system samples);
  *   5. pump (run-pump.c): each chunk goes to our stdout/stderr unchanged, to
  *      the log stream (logs/stdout.log, logs/stderr.log) and to the metric
- *      parser;
+ *      parser, whose metrics pass the gate that leaves out keys the command
+ *      logs through the API (run-ctl.c); the channel's messages (the API's
+ *      keys, the hook's namespace) are read as they come;
  *   6. the child ends: read on until the pipes' last writers close them
  *      (EOF), for at most CAIRN_DRAIN_TIMEOUT seconds (2) — a background job
  *      of the command may still be writing; hand the pipes still open to
@@ -51,20 +56,22 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/drain.h"
+#include "cli/run-ctl.h"
+#include "cli/run-params.h"
 #include "cli/run-pump.h"
 #include "util/clock.h"
 #include "util/fs.h"
-
-extern char **environ;
 
 static const char usage[] =
     "usage: cairn run [options] [--] COMMAND [ARG]...\n\n"
     "Run COMMAND and record it: the code version (git commit, branch, remote and\n"
     "a snapshot of every uncommitted change), params from its command line and\n"
-    "config files, the environment, its output (passed through unchanged and\n"
-    "stored as logs), metrics printed in that output, and system usage.  The\n"
-    "command sees CAIRN_RUN_ID and CAIRN_DIR, so 'cairn log' and the Python\n"
-    "binding log into the same run.  Exits with the command's exit code.\n\n"
+    "config files (for Python, every argparse option, defaults included), the\n"
+    "environment, its output (passed through unchanged and stored as logs),\n"
+    "metrics printed in that output (a key it also logs through the Python API\n"
+    "is recorded once), and system usage.  The command sees CAIRN_RUN_ID and\n"
+    "CAIRN_DIR, so 'cairn log' and the Python binding log into the same run.\n"
+    "Exits with the command's exit code.\n\n"
     "options:\n"
     "  -p, --project PROJECT    project (default: $CAIRN_PROJECT or 'default')\n"
     "  -n, --name NAME          run name (default: generated)\n"
@@ -92,71 +99,6 @@ static const char usage[] =
     "stored for up to $CAIRN_DRAIN_TIMEOUT seconds (2), then passed on unstored.\n\n"
     "See docs/cli/run.md for what is recorded and how.\n";
 
-/* --- params ------------------------------------------------------------------------------ */
-
-/* The params of a run, in the order they are recorded (a later value of a
- * key wins): configs, the command line, --param.  Values borrow from the
- * lists in `lists` and from the command line. */
-typedef struct param_set {
-	const char **keys;
-	cairn_value *vals;
-	size_t n, cap;
-	cairn_params **lists;
-	size_t nlists;
-} param_set;
-
-static int param_set_add(param_set *ps, const char *key, const cairn_value *v)
-{
-	if (ps->n == ps->cap) {
-		size_t ncap = ps->cap ? 2 * ps->cap : 32;
-		const char **nk = realloc(ps->keys, ncap * sizeof *nk);
-		if (!nk)
-			return -1;
-		ps->keys = nk;
-		cairn_value *nv = realloc(ps->vals, ncap * sizeof *nv);
-		if (!nv)
-			return -1;
-		ps->vals = nv;
-		ps->cap = ncap;
-	}
-	ps->keys[ps->n] = key;
-	ps->vals[ps->n++] = *v;
-	return 0;
-}
-
-static int param_set_add_list(param_set *ps, const cairn_params *p)
-{
-	for (size_t i = 0; i < cairn_params_count(p); i++) {
-		cairn_value v;
-		const char *key = cairn_params_get(&v, p, i);
-		if (param_set_add(ps, key, &v) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Keep a list alive as long as the set (it owns the list afterwards). */
-static int param_set_own(param_set *ps, cairn_params *p)
-{
-	cairn_params **nl = realloc(ps->lists, (ps->nlists + 1) * sizeof *nl);
-	if (!nl) {
-		cairn_params_free(p);
-		return -1;
-	}
-	ps->lists = nl;
-	ps->lists[ps->nlists++] = p;
-	return param_set_add_list(ps, p);
-}
-
-static void param_set_free(param_set *ps)
-{
-	for (size_t i = 0; i < ps->nlists; i++)
-		cairn_params_free(ps->lists[i]);
-	free(ps->lists);
-	free(ps->keys);
-	free(ps->vals);
-}
-
 /* --- the environment, captured beside the child ------------------------------------------ */
 
 typedef struct env_job {
@@ -180,37 +122,6 @@ static void print_warnings(const cairn_capture_report *report)
 {
 	for (size_t i = 0; i < cairn_capture_report_warning_count(report); i++)
 		run_warn("%s", cairn_capture_report_warning(report, i));
-}
-
-/* The child's environment: ours, plus CAIRN_RUN_ID and CAIRN_DIR. */
-static char **child_env(const char *run_id, const char *store_dir, bool unbuffered)
-{
-	size_t n = 0;
-	for (char **e = environ; *e; e++)
-		n++;
-	char **v = calloc(n + 4, sizeof *v);
-	if (!v)
-		return NULL;
-	size_t k = 0;
-	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "CAIRN_RUN_ID=", 13) != 0 && strncmp(*e, "CAIRN_DIR=", 10) != 0)
-			v[k++] = *e;
-	size_t l1 = strlen(run_id) + 14, l2 = strlen(store_dir) + 11;
-	v[k] = malloc(l1);
-	v[k + 1] = malloc(l2);
-	if (!v[k] || !v[k + 1]) {
-		free(v[k]);
-		free(v[k + 1]);
-		free(v);
-		return NULL;
-	}
-	snprintf(v[k], l1, "CAIRN_RUN_ID=%s", run_id);
-	snprintf(v[k + 1], l2, "CAIRN_DIR=%s", store_dir);
-	k += 2;
-	if (unbuffered)
-		v[k++] = "PYTHONUNBUFFERED=1";
-	v[k] = NULL;
-	return v;
 }
 
 /* --data [NAME=]PATH: NAME is the part before '=' when it names no path. */
@@ -284,11 +195,14 @@ int cmd_run(int argc, char **argv)
 	const char *note = NULL, *reproduces = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
 	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
 	char *path = NULL, *cmdline = NULL, *store_abs = NULL;
-	char *python = NULL, **envp = NULL, **pkeys = NULL;
+	char *python = NULL, *pyhook = NULL;
+	run_env env = {0};
 	cairn_argv *cargv = NULL;
 	cairn_capture_report *report = NULL;
-	param_set ps;
-	stream out = {"stdout", -1, 1, true, NULL, NULL}, err = {"stderr", -1, 2, true, NULL, NULL};
+	run_params *ps = run_params_new();
+	run_ctl *ctl = NULL;
+	stream out = {"stdout", -1, 1, true, NULL, NULL, NULL};
+	stream err = {"stderr", -1, 2, true, NULL, NULL, NULL};
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, sfd = -1;
 	char *iobuf = NULL;
 	cairn_monitor *mon = NULL;
@@ -298,7 +212,10 @@ int cmd_run(int argc, char **argv)
 	pid_t pid = -1;
 	int o, rc = 0;
 	memset(&ej, 0, sizeof ej);
-	memset(&ps, 0, sizeof ps);
+	if (!ps || !tags || !params || !configs || !datas) {
+		rc = cli_fail("out of memory");
+		goto done;
+	}
 
 	cli_args_init(&a, "run", argc, argv);
 	a.stop_at_first_pos = true; /* everything from COMMAND on is the command's */
@@ -442,18 +359,12 @@ int cmd_run(int argc, char **argv)
 		if (cairn_config_flatten(&flat, configs[i]) != 0)
 			run_warn("%s (the run goes on)", cairn_error_last());
 		else
-			pok = pok && param_set_own(&ps, flat) == 0;
+			pok = pok && run_params_add_config(ps, flat) == 0;
 	}
-	pok = pok && param_set_add_list(&ps, cairn_argv_params(cargv)) == 0;
-	pkeys = calloc(nparams + 1, sizeof *pkeys);
-	for (size_t i = 0; i < nparams && pkeys && pok; i++) {
-		const char *eq = strchr(params[i], '=');
-		cairn_value v;
-		pkeys[i] = strndup(params[i], (size_t)(eq - params[i]));
-		cairn_value_parse(&v, eq + 1);
-		pok = pkeys[i] && param_set_add(&ps, pkeys[i], &v) == 0;
-	}
-	if (!pok || !pkeys) {
+	run_params_set_command(ps, cargv, ncmd, cmd);
+	for (size_t i = 0; i < nparams && pok; i++)
+		pok = run_params_add_override(ps, params[i]) == 0;
+	if (!pok) {
 		rc = cli_fail("out of memory");
 		goto done;
 	}
@@ -477,13 +388,14 @@ int cmd_run(int argc, char **argv)
 
 	/* The environment on its own thread: it does not depend on the code or
 	 * the child, and asking Python for its packages takes a while. */
+	if (cairn_command_python(&python, path) != 0)
+		cairn_error_clear();
 	if (co.env) {
 		ej.run = run;
 		ej.o = co;
 		ej.o.code = 0;
 		ej.o.require_clean = 0;
-		if (cairn_command_python(&python, path) == 0 && python)
-			ej.o.python = python;
+		ej.o.python = python;
 		env_started = pthread_create(&env_th, NULL, env_main, &ej) == 0;
 		if (!env_started)
 			run_warn("the environment will not be recorded: cannot start a thread");
@@ -512,8 +424,16 @@ int cmd_run(int argc, char **argv)
 	if (verbose)
 		fprintf(stderr, "cairn: run %s (%s) in project %s\n", cairn_run_name(run),
 		        cairn_run_id(run), cairn_run_project(run));
-	if (cairn_run_set_params(run, ps.keys, ps.vals, ps.n) != 0)
-		run_warn("params not recorded: %s", cairn_error_last());
+	/* The channel the command talks back on (the Python binding, the argparse
+	 * hook); for a Python command the hook, which reports the parsed
+	 * namespace, so the command line's params wait for it (run-params.c). */
+	if (!(ctl = run_ctl_new(run, ps)))
+		run_warn("the command cannot talk back (%s): metrics it logs through the API "
+		         "and prints are recorded twice",
+		         strerror(errno));
+	if (python && ctl)
+		pyhook = run_ctl_pyhook_dir();
+	run_params_write(ps, run, pyhook != NULL);
 	/* The config files' copies, with credentials in URLs masked (their
 	 * params above are masked by the same rule). */
 	for (size_t i = 0; i < nconfigs; i++)
@@ -544,8 +464,8 @@ int cmd_run(int argc, char **argv)
 	fcntl(outp[0], F_SETPIPE_SZ, 1 << 20);
 	fcntl(errp[0], F_SETPIPE_SZ, 1 << 20);
 	bool tty = isatty(1) || isatty(2);
-	envp = child_env(cairn_run_id(run), store_abs, tty && !getenv("PYTHONUNBUFFERED"));
-	if (!envp) {
+	if (run_ctl_child_env(&env, ctl, cairn_run_id(run), store_abs,
+	                      tty && !getenv("PYTHONUNBUFFERED"), pyhook) != 0) {
 		rc = cli_fail("out of memory");
 		goto fail_purge;
 	}
@@ -553,6 +473,7 @@ int cmd_run(int argc, char **argv)
 		cairn_metric_parser_new(&out.mp, pattern);
 		cairn_metric_parser_new(&err.mp, pattern);
 	}
+	out.ctl = err.ctl = ctl;
 	if (cairn_artifact_stream_open(&out.log, run, "logs/stdout.log", CAIRN_ARTIFACT_LOG) != 0 ||
 	    cairn_artifact_stream_open(&err.log, run, "logs/stderr.log", CAIRN_ARTIFACT_LOG) != 0)
 		run_warn("the output will not be stored: %s", cairn_error_last());
@@ -562,13 +483,16 @@ int cmd_run(int argc, char **argv)
 	posix_spawnattr_init(&at);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	int csrc, cdst;
+	if (run_ctl_child_fd(ctl, &csrc, &cdst))
+		posix_spawn_file_actions_adddup2(&fa, csrc, cdst);
 	sigset_t def;
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);
 	posix_spawnattr_setsigmask(&at, &old_mask);
 	posix_spawnattr_setsigdefault(&at, &def);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	int e = posix_spawn(&pid, path, &fa, &at, cmd, envp);
+	int e = posix_spawn(&pid, path, &fa, &at, cmd, env.envp);
 	if (e == ENOEXEC) {
 		/* a script without #!: the shell runs it, as execvp would */
 		char **sh = calloc((size_t)ncmd + 2, sizeof *sh);
@@ -577,12 +501,13 @@ int cmd_run(int argc, char **argv)
 			sh[1] = path;
 			for (int i = 1; i < ncmd; i++)
 				sh[i + 1] = cmd[i];
-			e = posix_spawn(&pid, "/bin/sh", &fa, &at, sh, envp);
+			e = posix_spawn(&pid, "/bin/sh", &fa, &at, sh, env.envp);
 			free(sh);
 		}
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	run_ctl_spawned(ctl);
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
@@ -594,6 +519,7 @@ int cmd_run(int argc, char **argv)
 	err.fd = errp[0];
 	outp[0] = errp[0] = -1;
 	double t0 = clock_mono();
+	run_params_started(ps, t0);
 
 	cairn_monitor_options mo = CAIRN_MONITOR_OPTIONS_INIT;
 	mo.pid = pid;
@@ -606,8 +532,8 @@ int cmd_run(int argc, char **argv)
 	int wstatus = 0;
 	bool child_done = false, killed = false;
 	while (!child_done) {
-		struct pollfd pf[3];
-		int np = 0, io = -1, ie = -1;
+		struct pollfd pf[4];
+		int np = 0, io = -1, ie = -1, ic = -1;
 		if (out.fd >= 0) {
 			pf[np] = (struct pollfd){out.fd, POLLIN, 0};
 			io = np++;
@@ -616,14 +542,23 @@ int cmd_run(int argc, char **argv)
 			pf[np] = (struct pollfd){err.fd, POLLIN, 0};
 			ie = np++;
 		}
+		if (run_ctl_fd(ctl) >= 0) {
+			pf[np] = (struct pollfd){run_ctl_fd(ctl), POLLIN, 0};
+			ic = np++;
+		}
 		pf[np] = (struct pollfd){sfd, POLLIN, 0};
 		int is = np++;
-		if (poll(pf, (nfds_t)np, -1) < 0) {
+		/* wake up for what is due: held metric points, held params */
+		double due = fmin(run_ctl_due(ctl), run_params_due(ps)), now = clock_mono();
+		int wait = isinf(due) ? -1 : due <= now ? 0 : (int)((due - now) * 1000) + 1;
+		if (poll(pf, (nfds_t)np, wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			run_warn("poll: %s", strerror(errno));
 			break;
 		}
+		if (ic >= 0 && pf[ic].revents)
+			run_ctl_read(ctl); /* at EOF (every writer gone) it closes the channel */
 		if (io >= 0 && pf[io].revents)
 			drain_once(&out, run, iobuf, 1 << 20);
 		if (ie >= 0 && pf[ie].revents)
@@ -648,6 +583,10 @@ int cmd_run(int argc, char **argv)
 					kill(pid, sig);
 			}
 		}
+		now = clock_mono();
+		run_ctl_tick(ctl, now);
+		if (run_params_due(ps) <= now)
+			run_params_release(ps, run);
 	}
 	double elapsed = clock_mono() - t0;
 	/* What the child wrote is still in the pipes, and what it started may
@@ -680,13 +619,23 @@ int cmd_run(int argc, char **argv)
 
 	/* Store what we have, then end the run. */
 	stream *ss[2] = {&out, &err};
+	run_ctl_read(ctl); /* the last claims and namespaces */
 	for (int i = 0; i < 2; i++) {
-		if (ss[i]->mp)
+		if (ss[i]->mp && ctl)
+			cairn_metric_parser_finish_cb(ss[i]->mp, run_ctl_metric, ctl);
+		else if (ss[i]->mp)
 			cairn_metric_parser_finish(ss[i]->mp, run);
 		if (ss[i]->log && cairn_artifact_stream_close(ss[i]->log) != 0)
 			run_warn("the %s log was not stored: %s", ss[i]->name, cairn_error_last());
 		ss[i]->log = NULL;
 	}
+	run_ctl_tick(ctl, INFINITY);
+	run_params_release(ps, run);
+	if (verbose && run_ctl_dropped(ctl))
+		fprintf(stderr,
+		        "cairn: %llu metric points printed by the command were not recorded: "
+		        "it logs those keys through the API\n",
+		        (unsigned long long)run_ctl_dropped(ctl));
 	cairn_monitor_stop(mon);
 	mon = NULL;
 	if (env_started) {
@@ -732,19 +681,11 @@ done:
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	if (envp) {
-		for (char **p = envp; *p; p++)
-			if (strncmp(*p, "CAIRN_RUN_ID=", 13) == 0 ||
-			    strncmp(*p, "CAIRN_DIR=", 10) == 0)
-				free(*p);
-		free(envp);
-	}
+	run_env_free(&env);
 	cairn_capture_report_free(ej.report);
-	param_set_free(&ps);
-	if (pkeys)
-		for (size_t i = 0; i < nparams; i++)
-			free(pkeys[i]);
-	free(pkeys);
+	run_ctl_free(ctl);
+	run_params_free(ps);
+	free(pyhook);
 	cairn_argv_free(cargv);
 	cairn_free(cmdline);
 	cairn_capture_report_free(report);

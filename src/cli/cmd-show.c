@@ -242,6 +242,11 @@ int cmd_show(int argc, char **argv)
 	if (np) {
 		section("params", color);
 		table *t = table_new(2);
+		/* argparse defaults `cairn run` recorded: a JSON array of keys */
+		const char *defaults = "", *pv;
+		for (size_t i = 0; i < cairn_run_record_property_count(r); i++)
+			if (strcmp(cairn_run_record_property(&pv, r, i), "argparse.defaults") == 0)
+				defaults = pv;
 		for (size_t i = 0; i < np; i++) {
 			char key[300];
 			cairn_value v;
@@ -249,6 +254,10 @@ int cmd_show(int argc, char **argv)
 			rvalue_text(tmp, sizeof tmp, &v, false);
 			if (v.type == CAIRN_TYPE_FLOAT && isfinite(v.f))
 				snprintf(tmp, sizeof tmp, "%.10g", v.f);
+			snprintf(key, sizeof key, "\"%s\"", k);
+			if (*defaults && strstr(defaults, key))
+				snprintf(tmp + strlen(tmp), sizeof tmp - strlen(tmp),
+				         "  (default)");
 			snprintf(key, sizeof key, "  %s", k);
 			const char *cells[] = {key, tmp};
 			table_row(t, cells);

@@ -61,8 +61,12 @@ static void pass_on(stream *s, cairn_run *run, const char *data, size_t n)
 			}
 		}
 	}
-	if (s->mp)
+	if (s->mp && s->ctl) {
+		run_ctl_chunk(s->ctl);
+		cairn_metric_parser_feed_cb(s->mp, data, n, run_ctl_metric, s->ctl);
+	} else if (s->mp) {
 		cairn_metric_parser_feed(s->mp, run, data, n);
+	}
 }
 
 static void log_failed(stream *s)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "cairn.h"
+#include "cli/run-ctl.h"
 
 typedef struct stream {
 	const char *name; /* "stdout" / "stderr" */
@@ -22,6 +23,7 @@ typedef struct stream {
 	bool pass;        /* still passing it on */
 	cairn_artifact_stream *log;
 	cairn_metric_parser *mp;
+	run_ctl *ctl; /* the metric gate (NULL: metrics go straight in) */
 } stream;
 
 /* "warning: ..." on stderr: a cairn problem while the child runs never

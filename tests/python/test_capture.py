@@ -11,7 +11,7 @@ import pytest
 
 import cairn
 from cairn import _capture
-from conftest import run_python
+from conftest import CAIRN_BIN, PYTHON, ROOT, run_python
 
 
 def _canon(name):
@@ -29,7 +29,9 @@ def test_packages_match_importlib_metadata():
         name = d.metadata["Name"]
         if name and _canon(name) not in want:
             want[_canon(name)] = d.version
-    got = _capture.packages()
+    got = {}
+    for name, version in _capture.packages().items():  # names as found: the library normalises
+        got.setdefault(_canon(name), version)
     assert got == want
     assert "pytest" in got
     json.loads(_capture.packages_json())
@@ -44,7 +46,7 @@ def test_packages_from_unusual_entries(tmp_path, monkeypatch):
     (site / "debian_pkg-2.0.egg-info").mkdir()
     (site / "nover.dist-info").mkdir()  # no version anywhere: left out
     monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
-    assert _capture.packages() == {"foo-bar": "1.2.3", "plainpkg": "0.9", "single": "4.5", "debian-pkg": "2.0"}
+    assert _capture.packages() == {"Foo_Bar": "1.2.3", "plainpkg": "0.9", "single": "4.5", "debian_pkg": "2.0"}
 
 
 def test_secret_names():
@@ -94,6 +96,38 @@ def test_capture_code_and_env(repo):
     assert env and env["python"]["executable"] == sys.executable
     assert env["packages"].get("pytest") == _capture.packages()["pytest"]
     assert env["cpu_count"] >= 1 and env["os"]
+
+
+def test_library_normalises_package_names(store, monkeypatch):
+    """PEP 503 in one place (the library): lower case, runs of -_. as one -,
+    the first of a name (the first on sys.path) wins, sorted."""
+    monkeypatch.setattr(_capture, "packages", lambda: {
+        "Foo.Bar__baz": "1.0", "foo-bar-baz": "2.0", "Jinja2": "3.1", "PyYAML": "6.0", "zope.interface": "5"})
+    with cairn.init(capture_code=False) as run:
+        pass
+    pk = cairn.get_run(run.id).environment["packages"]
+    assert pk == {"foo-bar-baz": "1.0", "jinja2": "3.1", "pyyaml": "6.0", "zope-interface": "5"}
+    assert list(pk) == sorted(pk)
+
+
+def test_package_lists_equal_from_cairn_run_and_the_api(store, tmp_path):
+    """`cairn run` asks the interpreter (importlib.metadata), the binding walks
+    sys.path: on the same interpreter both store the same list, so `cairn diff`
+    of the two runs shows no package change."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(ROOT, "python")
+    p = subprocess.run([CAIRN_BIN, "run", "-n", "wrapped", "--no-code", "--", PYTHON, "-c", "pass"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    run_python("import cairn\ncairn.init(name='api', capture_code=False).finish()\n", env=env)
+    pk = {r.name: cairn.get_run(r.id).environment["packages"] for r in cairn.runs()}
+    assert pk["wrapped"] == pk["api"] and len(pk["api"]) > 5
+    assert all(k == _canon(k) for k in pk["api"])
+    if "PyYAML" in _capture.packages() or "pyyaml" in _capture.packages():
+        assert "pyyaml" in pk["wrapped"]
+    diff = json.loads(subprocess.run([CAIRN_BIN, "diff", "wrapped", "api", "--json"], capture_output=True,
+                                     text=True, env=env, timeout=120).stdout)
+    assert not any(diff["environment"]["packages"].values())
 
 
 def test_capture_off(repo):

@@ -131,12 +131,45 @@ static void test_feed_chunks(void **state)
 	unit_store_close(&u);
 }
 
+/* The feed with a callback: the same lines, across chunks, handed to the
+ * callback instead of logged; its error stops the feed. */
+static int stop_at_b(void *ctx, const char *key, double value, int64_t step)
+{
+	(void)value;
+	(void)step;
+	(*(int *)ctx)++;
+	return strcmp(key, "b") == 0 ? CAIRN_ENOMEM : 0;
+}
+
+static void test_feed_cb(void **state)
+{
+	(void)state;
+	cairn_metric_parser *p = NULL;
+	assert_ok(cairn_metric_parser_new(&p, NULL));
+	got g = {{0}};
+	const char *text = "epoch 1 loss=0.5\nnothing\nacc: 0.25 f1=1\ntail=7";
+	for (const char *c = text; *c; c++)
+		assert_ok(cairn_metric_parser_feed_cb(p, c, 1, collect, &g));
+	assert_string_equal(g.text, "loss=0.5@1;acc=0.25;f1=1;");
+	assert_ok(cairn_metric_parser_finish_cb(p, collect, &g));
+	assert_string_equal(g.text, "loss=0.5@1;acc=0.25;f1=1;tail=7;");
+	int n = 0;
+	assert_int_equal(cairn_metric_parser_feed_cb(p, "a=1 b=2 c=3\nd=4\n", 16, stop_at_b, &n),
+	                 CAIRN_ENOMEM);
+	assert_int_equal(n, 2);
+	assert_int_equal(cairn_metric_parser_feed_cb(NULL, "x", 1, collect, &g), CAIRN_EINVALID);
+	assert_int_equal(cairn_metric_parser_feed_cb(p, "x", 1, NULL, &g), CAIRN_EINVALID);
+	assert_int_equal(cairn_metric_parser_finish_cb(p, NULL, &g), CAIRN_EINVALID);
+	cairn_metric_parser_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_lines),
 	    cmocka_unit_test(test_custom_pattern),
 	    cmocka_unit_test(test_feed_chunks),
+	    cmocka_unit_test(test_feed_cb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -710,6 +710,36 @@ static void test_argv_parse_typed(void **state)
 	rmdir(dir);
 }
 
+/* Where the program's own arguments start: what `cairn run` compares the
+ * argparse hook's report with. */
+static void test_argv_args_start(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *argv[8];
+		int start;
+	} cases[] = {
+	    {{"python3", "train.py", "--lr", "1"}, 2},
+	    {{"/usr/bin/python3.11", "-u", "-W", "ignore", "train.py", "-k", "3"}, 5},
+	    {{"python3", "-m", "pkg.train", "--lr", "1"}, 3},
+	    {{"python3", "-c", "code", "a"}, 3},
+	    {{"./train.py", "--lr", "1"}, 1},
+	    {{"torchrun", "--nproc_per_node", "4", "train.py", "--lr", "1"}, 4},
+	    {{"python3"}, 1},
+	    {{"python3", "-u"}, 2},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int argc = 0;
+		while (argc < 8 && cases[i].argv[argc])
+			argc++;
+		cairn_argv *a = NULL;
+		assert_ok(cairn_argv_parse(&a, argc, cases[i].argv));
+		assert_int_equal(cairn_argv_args_start(a), cases[i].start);
+		cairn_argv_free(a);
+	}
+	assert_int_equal(cairn_argv_args_start(NULL), 0);
+}
+
 /* A config's params typed: YAML's .nan stays the string "NaN" it always
  * recorded, a quoted "NaN" too, 1.0 a float, lists their JSON text. */
 static void test_config_flatten_typed(void **state)
@@ -820,6 +850,7 @@ int main(void)
 	    cmocka_unit_test(test_argv_parse_typed),
 	    cmocka_unit_test(test_command_line_split),
 	    cmocka_unit_test(test_config_flatten_typed),
+	    cmocka_unit_test(test_argv_args_start),
 	    cmocka_unit_test(test_set_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

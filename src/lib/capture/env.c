@@ -326,31 +326,72 @@ done:
 	return rc;
 }
 
-static int cmp_member(const void *a, const void *b)
+/* A distribution name as PEP 503 normalises it: lower case, each run of
+ * '-', '_' and '.' one '-'.  `cairn run` (which asks the interpreter) and
+ * the Python binding (which walks sys.path) report names as they find them
+ * (`Jinja2`, `PyYAML`, `jinja2`); this is the one place they are made
+ * comparable.  False when the name does not fit. */
+static bool pep503_name(char *out, size_t cap, const char *name)
 {
-	const json *x = *(const json *const *)a, *y = *(const json *const *)b;
-	int c = strcasecmp(x->key, y->key);
-	return c ? c : strcmp(x->key, y->key);
+	size_t n = 0;
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		if (c == '-' || c == '_' || c == '.') {
+			while (p[1] == '-' || p[1] == '_' || p[1] == '.')
+				p++;
+			c = '-';
+		} else {
+			c = (char)tolower((unsigned char)c);
+		}
+		if (n + 1 >= cap)
+			return false;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return n > 0;
 }
 
-/* A JSON object of name -> version, sorted by name. */
+typedef struct pkg {
+	char name[KEY_MAX + 1];
+	const char *version;
+	size_t order; /* its place in the source's list */
+} pkg;
+
+static int cmp_pkg(const void *a, const void *b)
+{
+	const pkg *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* A JSON object of normalised name -> version, sorted by name.  When two
+ * entries normalise to the same name, the first in `obj` wins: both sources
+ * list distributions in sys.path order, and the first on sys.path is the one
+ * that imports. */
 static void packages_json(buf *b, const json *obj)
 {
 	size_t n = 0;
 	for (const json *x = obj ? obj->child : NULL; x; x = x->next)
 		n++;
-	const json **v = calloc(n + 1, sizeof *v);
+	pkg *v = calloc(n + 1, sizeof *v);
 	size_t k = 0;
-	for (const json *x = obj ? obj->child : NULL; v && x; x = x->next)
-		if (x->type == JSON_STR && strlen(x->key) <= KEY_MAX && x->len <= 256)
-			v[k++] = x;
+	for (const json *x = obj ? obj->child : NULL; v && x; x = x->next) {
+		if (x->type != JSON_STR || x->len > 256 ||
+		    !pep503_name(v[k].name, sizeof v[k].name, x->key))
+			continue;
+		v[k].version = x->str;
+		v[k].order = k;
+		k++;
+	}
 	if (v)
-		qsort(v, k, sizeof *v, cmp_member);
+		qsort(v, k, sizeof *v, cmp_pkg);
 	bool f = true;
 	buf_putc(b, '{');
 	for (size_t i = 0; i < k; i++) {
-		json_key(b, &f, v[i]->key);
-		json_str(b, v[i]->str);
+		if (i && strcmp(v[i].name, v[i - 1].name) == 0)
+			continue; /* a later entry of the same name */
+		json_key(b, &f, v[i].name);
+		json_str(b, v[i].version);
 	}
 	buf_putc(b, '}');
 	free(v);

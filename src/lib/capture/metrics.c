@@ -341,9 +341,9 @@ static int log_cb(void *ctx, const char *key, double value, int64_t step)
 	return 0;
 }
 
-static int line(cairn_metric_parser *p, cairn_run *run, const char *s, size_t n)
+static int line(cairn_metric_parser *p, const char *s, size_t n, cairn_metric_cb cb, void *ctx)
 {
-	int r = cairn_metric_parse_line(p, s, n, log_cb, run);
+	int r = cairn_metric_parse_line(p, s, n, cb, ctx);
 	return r < 0 ? r : 0;
 }
 
@@ -360,10 +360,11 @@ static void carry_add(cairn_metric_parser *p, const char *s, size_t n)
 	p->ncarry += n;
 }
 
-int cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void *data, size_t len)
+int cairn_metric_parser_feed_cb(cairn_metric_parser *p, const void *data, size_t len,
+                                cairn_metric_cb cb, void *ctx)
 {
-	if (!p || !run || (!data && len))
-		return err_set(CAIRN_EINVALID, "no parser, run or data");
+	if (!p || !cb || (!data && len))
+		return err_set(CAIRN_EINVALID, "no parser, callback or data");
 	const char *s = data, *end = s + len;
 	int rc = 0;
 	/* finish the line carried over from the last chunk */
@@ -375,7 +376,7 @@ int cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void 
 		}
 		carry_add(p, s, (size_t)(nl - s));
 		if (!p->overflow && p->ncarry)
-			rc = line(p, run, p->carry, p->ncarry);
+			rc = line(p, p->carry, p->ncarry, cb, ctx);
 		p->ncarry = 0;
 		p->overflow = false;
 		s = nl + 1;
@@ -385,7 +386,7 @@ int cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void 
 	if (p->custom) {
 		while (s < full_end && !rc) {
 			const char *nl = memchr(s, '\n', (size_t)(full_end - s));
-			rc = line(p, run, s, (size_t)(nl - s));
+			rc = line(p, s, (size_t)(nl - s), cb, ctx);
 			s = nl + 1;
 		}
 	} else {
@@ -397,7 +398,7 @@ int cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void 
 			const char *ls = memrchr(s, '\n', (size_t)(hit - s));
 			ls = ls ? ls + 1 : s;
 			const char *le = memchr(hit, '\n', (size_t)(full_end - hit));
-			rc = line(p, run, ls, (size_t)(le - ls));
+			rc = line(p, ls, (size_t)(le - ls), cb, ctx);
 			s = le + 1;
 			if (eq && eq < s)
 				eq = s < full_end ? memchr(s, '=', (size_t)(full_end - s)) : NULL;
@@ -411,14 +412,28 @@ int cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void 
 	return rc;
 }
 
-int cairn_metric_parser_finish(cairn_metric_parser *p, cairn_run *run)
+int cairn_metric_parser_feed(cairn_metric_parser *p, cairn_run *run, const void *data, size_t len)
 {
-	if (!p || !run)
-		return err_set(CAIRN_EINVALID, "no parser or run");
+	if (!run)
+		return err_set(CAIRN_EINVALID, "no parser, run or data");
+	return cairn_metric_parser_feed_cb(p, data, len, log_cb, run);
+}
+
+int cairn_metric_parser_finish_cb(cairn_metric_parser *p, cairn_metric_cb cb, void *ctx)
+{
+	if (!p || !cb)
+		return err_set(CAIRN_EINVALID, "no parser or callback");
 	int rc = 0;
 	if (p->ncarry && !p->overflow)
-		rc = line(p, run, p->carry, p->ncarry);
+		rc = line(p, p->carry, p->ncarry, cb, ctx);
 	p->ncarry = 0;
 	p->overflow = false;
 	return rc;
+}
+
+int cairn_metric_parser_finish(cairn_metric_parser *p, cairn_run *run)
+{
+	if (!run)
+		return err_set(CAIRN_EINVALID, "no parser or run");
+	return cairn_metric_parser_finish_cb(p, log_cb, run);
 }

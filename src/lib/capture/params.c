@@ -351,6 +351,7 @@ static void typed_text(cairn_value *v, const char *text)
 }
 
 struct cairn_argv {
+	int args_start;
 	cairn_params *params;
 	char **configs, **secrets;
 	size_t nconfigs, nsecrets;
@@ -436,7 +437,10 @@ int cairn_argv_parse(cairn_argv **out, int argc, const char *const *argv)
 			rc = err_set(CAIRN_ENOMEM, "out of memory");
 			goto done;
 		}
-	for (int i = args_start(argc, argv); i < argc; i++) {
+	a->args_start = args_start(argc, argv);
+	if (a->args_start > argc)
+		a->args_start = argc;
+	for (int i = a->args_start; i < argc; i++) {
 		const char *arg = argv[i];
 		char *key = NULL;
 		const char *val = NULL;
@@ -523,6 +527,11 @@ size_t cairn_argv_secret_count(const cairn_argv *a)
 const char *cairn_argv_secret(const cairn_argv *a, size_t i)
 {
 	return a && i < a->nsecrets ? a->secrets[i] : NULL;
+}
+
+int cairn_argv_args_start(const cairn_argv *a)
+{
+	return a ? a->args_start : 0;
 }
 
 void cairn_argv_free(cairn_argv *a)
