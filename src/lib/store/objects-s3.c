@@ -16,6 +16,8 @@
  * it has no eviction yet).  Only the bucket decides whether an object is
  * there (present: a HEAD), never the cache.
  *
+ * (The cache is objects-cache.c's, shared with a store behind a server.)
+ *
  * Publishing: HEAD, then a streamed PUT from the temp file when the key is
  * absent (a PUT of a key that exists would be harmless too: same name,
  * same bytes), then the temp file moves into the cache (linked when the
@@ -61,25 +63,6 @@ static bool s3o_present(cairn_store *s, const char *oid)
 	return client(s, &c) == 0 && s3_head(c, oid) == 1;
 }
 
-/* Move (or link) a file holding oid's bytes into the cache; failures only
- * cost a later download. */
-static void cache_put(cairn_store *s, const char *tmp, const char *oid, bool keep)
-{
-	char *final = object_file_in(s->objects_dir, oid);
-	if (final) {
-		char dir[4096];
-		snprintf(dir, sizeof dir, "%s/%.2s", s->objects_dir, oid);
-		mkdir(dir, 0777);
-		chmod(tmp, 0444);
-		if (keep ? link(tmp, final) != 0 : rename(tmp, final) != 0)
-			if (!keep)
-				unlink(tmp);
-	} else if (!keep) {
-		unlink(tmp);
-	}
-	free(final);
-}
-
 static int s3o_publish(cairn_store *s, const char *tmp, const char *oid, bool keep)
 {
 	s3_client *c;
@@ -93,79 +76,22 @@ static int s3o_publish(cairn_store *s, const char *tmp, const char *oid, bool ke
 	else if (there == 0 && rc == 0)
 		rc = s3_put_file(c, oid, tmp, (int64_t)st.st_size);
 	if (rc == 0)
-		cache_put(s, tmp, oid, keep);
+		object_cache_put(s, tmp, oid, keep);
 	else if (!keep)
 		unlink(tmp);
 	return rc;
 }
 
+static int s3o_fetch(cairn_store *s, const char *oid, int fd, uint64_t cap, sha_ctx *h)
+{
+	s3_client *c;
+	int rc = client(s, &c);
+	return rc ? rc : s3_get_fd(c, oid, fd, cap, h, NULL);
+}
+
 static int s3o_path(cairn_store *s, const char *oid, uint64_t cap, char **out)
 {
-	char *final = object_file_in(s->objects_dir, oid);
-	if (!final)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	struct stat st;
-	if (stat(final, &st) == 0) {
-		if (cap && (uint64_t)st.st_size > cap) {
-			free(final);
-			return err_set(CAIRN_ETOOBIG, "object %s is larger than %llu bytes", oid,
-			               (unsigned long long)cap);
-		}
-		*out = final;
-		return 0;
-	}
-	s3_client *c;
-	char *tmp = NULL;
-	sha_ctx *h = NULL;
-	int fd = -1, rc = client(s, &c);
-	if (rc)
-		goto done;
-	if ((fd = object_temp_open(s, &tmp)) < 0) {
-		rc = cairn_error_last_code();
-		goto done;
-	}
-	if (!(h = sha_new())) {
-		rc = sha_error() ? err_set(CAIRN_ERROR, "%s", sha_error())
-		                 : err_set(CAIRN_ENOMEM, "out of memory");
-		goto done;
-	}
-	if ((rc = s3_get_fd(c, oid, fd, cap, h, NULL)) != 0)
-		goto done;
-	char got[65];
-	sha_final_hex(h, got);
-	h = NULL;
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = err_set(CAIRN_EIO, "cannot write the object cache: %s", strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (strcmp(got, oid) != 0) {
-		rc = err_set(CAIRN_EIO, "object %s in the bucket holds other bytes (SHA-256 %s)",
-		             oid, got);
-		goto done;
-	}
-	cache_put(s, tmp, oid, true);
-	if (stat(final, &st) != 0) {
-		/* the cache cannot hold it (no hard links?): hand out the temp file */
-		*out = tmp;
-		tmp = NULL;
-		free(final);
-		final = NULL;
-	} else {
-		*out = final;
-		final = NULL;
-	}
-done:
-	if (fd >= 0)
-		close(fd);
-	sha_free(h);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	free(final);
-	return rc;
+	return object_cache_path(s, oid, cap, s3o_fetch, "the bucket", out);
 }
 
 static void s3o_remove(cairn_store *s, const char *oid)
@@ -213,15 +139,7 @@ static char *cache_dir(cairn_store *s)
 {
 	if (s->dir && path_is_dir(s->dir))
 		return path_join(s->dir, "cache/objects");
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char p[4096];
-	if (xdg && *xdg)
-		snprintf(p, sizeof p, "%s/cairn/objects", xdg);
-	else if (home && *home)
-		snprintf(p, sizeof p, "%s/.cache/cairn/objects", home);
-	else
-		return NULL;
-	return strdup(p);
+	return object_cache_user_dir();
 }
 
 int objects_s3_open(cairn_store *s, const char *uri)

@@ -65,6 +65,24 @@ int objects_s3_open(cairn_store *s, const char *uri);
 /* Reach the bucket now (cairn init --objects). */
 int objects_s3_check(const char *uri);
 
+/* --- the local cache of a place whose objects are elsewhere
+ * (objects-cache.c; a bucket, a server): s->objects_dir ----------------- */
+struct sha_ctx;
+/* Stream oid's bytes (at most cap, 0: any) into fd, through h. */
+typedef int (*object_fetch_fn)(cairn_store *s, const char *oid, int fd, uint64_t cap,
+                               struct sha_ctx *h);
+/* $XDG_CACHE_HOME/cairn/objects, else ~/.cache/cairn/objects (malloc'ed);
+ * NULL when neither variable is set. */
+char *object_cache_user_dir(void);
+/* Move (or with keep, link) a file holding oid's bytes into the cache;
+ * a failure only costs a later download. */
+void object_cache_put(cairn_store *s, const char *tmp, const char *oid, bool keep);
+/* The place's path op: the cache file, else fetch it into a temp file,
+ * check its SHA-256 is oid (from names the source in the error) and move it
+ * into the cache. */
+int object_cache_path(cairn_store *s, const char *oid, uint64_t cap, object_fetch_fn fetch,
+                      const char *from, char **out);
+
 /* Shared by the places. */
 bool oid_valid(const char *oid);
 /* dir/ab/cdef… (malloc'ed) */

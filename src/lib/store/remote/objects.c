@@ -96,24 +96,6 @@ static bool ro_present(cairn_store *s, const char *oid)
 	return there == 1;
 }
 
-/* Move (or link) a file holding oid's bytes into the cache. */
-static void cache_put(cairn_store *s, const char *tmp, const char *oid, bool keep)
-{
-	char *final = object_file_in(s->objects_dir, oid);
-	if (final) {
-		char dir[4096];
-		snprintf(dir, sizeof dir, "%s/%.2s", s->objects_dir, oid);
-		mkdir(dir, 0777);
-		chmod(tmp, 0444);
-		if (keep ? link(tmp, final) != 0 : rename(tmp, final) != 0)
-			if (!keep)
-				unlink(tmp);
-	} else if (!keep) {
-		unlink(tmp);
-	}
-	free(final);
-}
-
 static int ro_publish(cairn_store *s, const char *tmp, const char *oid, bool keep)
 {
 	store_lock(s);
@@ -125,89 +107,34 @@ static int ro_publish(cairn_store *s, const char *tmp, const char *oid, bool kee
 	}
 	store_unlock(s);
 	if (rc == 0)
-		cache_put(s, tmp, oid, keep);
+		object_cache_put(s, tmp, oid, keep);
 	else if (!keep)
 		unlink(tmp);
 	return rc;
 }
 
-static int ro_path(cairn_store *s, const char *oid, uint64_t cap, char **out)
+static int ro_fetch(cairn_store *s, const char *oid, int fd, uint64_t cap, sha_ctx *h)
 {
-	char *final = object_file_in(s->objects_dir, oid);
-	if (!final)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	struct stat st;
-	if (stat(final, &st) == 0) {
-		if (cap && (uint64_t)st.st_size > cap) {
-			free(final);
-			return err_set(CAIRN_ETOOBIG, "object %s is larger than %llu bytes", oid,
-			               (unsigned long long)cap);
-		}
-		*out = final;
-		return 0;
-	}
-	char *tmp = NULL;
-	sha_ctx *h = NULL;
-	int rc = 0, fd = object_temp_open(s, &tmp);
-	if (fd < 0) {
-		free(final);
-		return cairn_error_last_code();
-	}
-	if (!(h = sha_new())) {
-		rc = sha_error() ? err_set(CAIRN_ERROR, "%s", sha_error())
-		                 : err_set(CAIRN_ENOMEM, "out of memory");
-		goto done;
-	}
 	char p[128];
 	http_result res;
 	obj_path(p, sizeof p, oid);
 	store_lock(s);
 	remote_be *be = remote_of(s);
-	rc = http_get_fd(be, p, fd, cap, h, &res);
+	int rc = http_get_fd(be, p, fd, cap, h, &res);
 	store_unlock(s);
 	if (rc)
-		goto done;
-	if (res.status == 404) {
-		rc = err_set(CAIRN_ENOTFOUND, "object %s is not on the server", oid);
-		goto done;
-	}
-	if (res.status != 200) {
-		rc = err_set(CAIRN_ESTORE, "the server at %s answered HTTP %ld to GET %s", be->base,
-		             res.status, p);
-		goto done;
-	}
-	char got[65];
-	sha_final_hex(h, got);
-	h = NULL;
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = err_set(CAIRN_EIO, "cannot write the object cache: %s", strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	if (strcmp(got, oid) != 0) {
-		rc = err_set(CAIRN_ESTORE, "the server sent other bytes for object %s (SHA-256 %s)",
-		             oid, got);
-		goto done;
-	}
-	cache_put(s, tmp, oid, true);
-	if (stat(final, &st) != 0) {
-		*out = tmp;
-		tmp = NULL;
-	} else {
-		*out = final;
-		final = NULL;
-	}
-done:
-	if (fd >= 0)
-		close(fd);
-	sha_free(h);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	free(final);
-	return rc;
+		return rc;
+	if (res.status == 404)
+		return err_set(CAIRN_ENOTFOUND, "object %s is not on the server", oid);
+	if (res.status != 200)
+		return err_set(CAIRN_ESTORE, "the server at %s answered HTTP %ld to GET %s",
+		               be->base, res.status, p);
+	return 0;
+}
+
+static int ro_path(cairn_store *s, const char *oid, uint64_t cap, char **out)
+{
+	return object_cache_path(s, oid, cap, ro_fetch, "the server", out);
 }
 
 static void ro_remove(cairn_store *s, const char *oid)
@@ -241,21 +168,20 @@ const object_ops objects_remote_ops = {
 
 int objects_remote_attach(cairn_store *s)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char p[4096];
-	if (xdg && *xdg)
-		snprintf(p, sizeof p, "%s/cairn/objects", xdg);
-	else if (home && *home)
-		snprintf(p, sizeof p, "%s/.cache/cairn/objects", home);
-	else
+	char *dir = object_cache_user_dir();
+	if (!dir)
 		return err_set(CAIRN_EINVALID,
 		               "a store behind a server needs a local cache of objects: set "
 		               "XDG_CACHE_HOME or HOME");
-	int e = mkdir_p(p);
-	if (e)
-		return err_set(CAIRN_EIO, "cannot make the object cache '%s': %s", p, strerror(-e));
-	char *dir = strdup(p), *loc = malloc(strlen(remote_of(s)->base) + 20);
-	if (!dir || !loc) {
+	int e = mkdir_p(dir);
+	if (e) {
+		int rc =
+		    err_set(CAIRN_EIO, "cannot make the object cache '%s': %s", dir, strerror(-e));
+		free(dir);
+		return rc;
+	}
+	char *loc = malloc(strlen(remote_of(s)->base) + 20);
+	if (!loc) {
 		free(dir);
 		free(loc);
 		return err_set(CAIRN_ENOMEM, "out of memory");
