@@ -252,3 +252,30 @@ def test_hook_stays_out_of_the_program(store, tmp_path):
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["pp"] == pp and out["mine"] == "ran" and out["mod"] == str(site / "sitecustomize.py")
     assert not any(os.path.realpath(x) == os.path.realpath(HOOK) for x in out["path"] if x)
+
+
+def test_hook_types_values_as_the_binding_does():
+    """The startup hook cannot import cairn (it would load libcairn into
+    every Python program), so it keeps its own copy of cairn._params'
+    typing; this keeps the two copies equal."""
+    import importlib.util
+    import math
+
+    from cairn import _lib, _params
+
+    spec = importlib.util.spec_from_file_location(
+        "_cairn_argparse_copy", os.path.join(HOOK, "_cairn_argparse.py"))
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    letters = {_lib.TYPE_BOOL: "b", _lib.TYPE_INT: "i", _lib.TYPE_FLOAT: "f",
+               _lib.TYPE_STRING: "s"}
+    values = [True, False, 0, -7, 2**63 - 1, -2**63, 2**63, 0.1, -0.0, math.inf,
+              math.nan, 1e300, "", "0.1", "NaN", None, [1, 2.5, "x"], (3,),
+              {"b", "a"}, [{"k": [1, None]}], b"raw\xff", object.__name__]
+    for v in values:
+        t, i, f, s = _params.typed(v)
+        want = (letters[t], {_lib.TYPE_BOOL: str(i), _lib.TYPE_INT: str(i),
+                             _lib.TYPE_FLOAT: repr(f), _lib.TYPE_STRING: s}[t])
+        if t == _lib.TYPE_BOOL:
+            want = ("b", "1" if i else "0")
+        assert hook._typed(v) == want, v
