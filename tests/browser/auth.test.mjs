@@ -7,7 +7,7 @@
 // logging out the runs can no longer be seen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { tempStore, startServer, launchBrowser } from './lib.mjs';
+import { tempStore, startServer, launchBrowser, openPage } from './lib.mjs';
 
 let st, srv, browser, base, alpha, beta, token;
 
@@ -29,10 +29,8 @@ after(async () => {
 });
 
 test('log in from a shared link, see runs, edit a tag, log out', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await ctx.newPage();
   const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { ctx, page } = await openPage(browser, errors);
 
   // a link to a run opens the login view, and keeps its URL
   await page.goto(`${base}/run/${alpha}`);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempStore, startServer, launchBrowser, cairnBin } from './lib.mjs';
+import { tempStore, startServer, launchBrowser, openPage, cairnBin } from './lib.mjs';
 
 let st, srv, browser, base;
 const ids = {};
@@ -47,12 +47,7 @@ after(async () => {
   assert.deepEqual(errors, [], 'no page errors');
 });
 
-async function newPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push('page error: ' + e.message));
-  return { ctx, page };
-}
+const newPage = () => openPage(browser, errors);
 
 test('run page: a clean run has no uncommitted changes', async () => {
   const { ctx, page } = await newPage();

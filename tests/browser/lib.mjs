@@ -76,6 +76,15 @@ export function png(w, h, seed) {
 
 // --- store and server ------------------------------------------------------
 
+// A page in a fresh browser context (1400×900 unless ctxOpts says), whose
+// uncaught script errors go into errors, for the test to assert empty.
+export async function openPage(browser, errors, ctxOpts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, ...ctxOpts });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push('page error: ' + e.message));
+  return { ctx, page };
+}
+
 export function tempStore() {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-browser-'));
   const store = join(dir, 'store');

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempStore, startServer, launchBrowser, SHOTS } from './lib.mjs';
+import { tempStore, startServer, launchBrowser, openPage, SHOTS } from './lib.mjs';
 
 let st, srv, browser, sweepId;
 const errors = [];
@@ -33,9 +33,7 @@ after(async () => {
 });
 
 test('a sweep opens its trials with the parallel coordinates against the objective', async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { ctx, page } = await openPage(browser, errors);
   await page.goto(srv.url + '/run/' + sweepId);
   await page.waitForSelector('[data-testid="run-name"]');
   await page.click('text=Compare the trials');

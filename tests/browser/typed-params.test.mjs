@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { tempStore, startServer, launchBrowser, cairnBin } from './lib.mjs';
+import { tempStore, startServer, launchBrowser, openPage, cairnBin } from './lib.mjs';
 
 let st, srv, browser, base;
 const ids = {};
@@ -46,12 +46,7 @@ after(async () => {
   assert.deepEqual(errors, [], 'no page errors');
 });
 
-async function newPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push('page error: ' + e.message));
-  return { ctx, page };
-}
+const newPage = () => openPage(browser, errors);
 
 // {text, num} of a run's cell in the runs table
 async function cell(page, id, col) {
