@@ -19,6 +19,7 @@
 #include "server/range.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/sha.h"
 
 /* --- runs list ----------------------------------------------------------------------- */
 
@@ -453,17 +454,6 @@ int h_artifacts(request *rq, response *rs)
 	return resp_json_buf(rs, 200);
 }
 
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* libmicrohttpd has decoded the path once; a path that still holds an
  * encoded '.', '/' or '\' was encoded twice to slip past a check, and is
  * refused like the plain form. */
@@ -474,7 +464,7 @@ static bool artifact_path_ok(const char *path)
 	for (const char *p = path; *p; p++) {
 		if (*p != '%')
 			continue;
-		int h = hexv(p[1]), l = h >= 0 ? hexv(p[2]) : -1;
+		int h = hex_value(p[1]), l = h >= 0 ? hex_value(p[2]) : -1;
 		if (h < 0 || l < 0)
 			continue;
 		int c = h * 16 + l;

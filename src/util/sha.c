@@ -7,6 +7,7 @@
 
 #include "util/evp.h"
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <errno.h>
 
@@ -77,6 +78,39 @@ void hex_encode(char *out, const unsigned char *in, size_t n)
 		out[2 * i + 1] = hx[in[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *hex_decode_dup(const char *hex, size_t *out_len)
+{
+	size_t n = strlen(hex);
+	if (n % 2)
+		return NULL;
+	n /= 2;
+	char *b = malloc(n + 1);
+	if (!b)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return NULL;
+		}
+		b[i] = (char)(hi * 16 + lo);
+	}
+	b[n] = '\0';
+	*out_len = n;
+	return b;
 }
 
 int random_bytes(void *out, size_t n)

@@ -24,6 +24,11 @@ int sha_buf_hex(const void *data, size_t len, char out[65]);
 const char *sha_error(void);
 
 void hex_encode(char *out, const unsigned char *in, size_t n); /* writes 2n+1 */
+/* The value of one hex digit (either case), -1 for any other byte. */
+int hex_value(char c);
+/* The bytes of an even-length hex string, NUL-terminated and malloc'ed,
+ * their number in *out_len; NULL when out of memory or not hex. */
+char *hex_decode_dup(const char *hex, size_t *out_len);
 /* Fill `n` bytes from the kernel's CSPRNG (getrandom). 0 or -1. */
 int random_bytes(void *out, size_t n);
 

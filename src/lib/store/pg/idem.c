@@ -30,23 +30,11 @@ int pg_idem_get(cairn_store *s, const char *key, double max_age, int *status, ch
 	} else {
 		*status = (int)pg_get_int(r, 0, 0);
 		const char *hex = pq.getvalue(r, 0, 1);
-		size_t n = strlen(hex) / 2;
-		char *b = malloc(n + 1);
-		if (!b) {
-			rc = err_set(CAIRN_ENOMEM, "out of memory");
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				unsigned v = 0;
-				for (int k = 0; k < 2; k++) {
-					char c = hex[2 * i + k];
-					v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-				}
-				b[i] = (char)v;
-			}
-			b[n] = '\0';
+		char *b = hex_decode_dup(hex ? hex : "", len);
+		if (!b)
+			rc = err_set(CAIRN_ENOMEM, "out of memory (or a damaged idempotency row)");
+		else
 			*body = b;
-			*len = n;
-		}
 	}
 	pq.clear(r);
 	return rc;

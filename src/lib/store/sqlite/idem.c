@@ -27,23 +27,11 @@ int sqlite_idem_get(cairn_store *s, const char *key, double max_age, int *status
 	if (r == SQLITE_ROW) {
 		*status = sqlite3_column_int(st, 0);
 		const char *hex = (const char *)sqlite3_column_text(st, 1);
-		size_t n = hex ? strlen(hex) / 2 : 0;
-		char *b = malloc(n + 1);
-		if (!b) {
-			rc = err_set(CAIRN_ENOMEM, "out of memory");
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				unsigned v = 0;
-				for (int k = 0; k < 2; k++) {
-					char c = hex[2 * i + k];
-					v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-				}
-				b[i] = (char)v;
-			}
-			b[n] = '\0';
+		char *b = hex_decode_dup(hex ? hex : "", len);
+		if (!b)
+			rc = err_set(CAIRN_ENOMEM, "out of memory (or a damaged idempotency row)");
+		else
 			*body = b;
-			*len = n;
-		}
 	} else if (r == SQLITE_DONE) {
 		rc = err_set(CAIRN_ENOTFOUND, "no such idempotency key");
 	} else {
