@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "server/api.h"
+#include "util/sha.h"
 
 static int store_op(request *rq, response *rs, int write)
 {
@@ -52,20 +53,10 @@ int h_store_write(request *rq, response *rs)
 	return store_op(rq, rs, 1);
 }
 
-static bool oid_ok(const char *oid)
-{
-	if (strlen(oid) != CAIRN_OID_HEXSZ)
-		return false;
-	for (const char *p = oid; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 int h_object_get(request *rq, response *rs)
 {
 	const char *oid = run_param(rq);
-	if (!oid_ok(oid))
+	if (!hex_is(oid, CAIRN_OID_HEXSZ))
 		return resp_error(rs, 400, "bad_request", "'%.70s' is not an object id", oid);
 	char *path = NULL;
 	int rc = cairn_object_path(&path, rq->srv->store, oid);
@@ -119,7 +110,7 @@ void upload_abort(request *rq)
 int h_object_put(request *rq, response *rs)
 {
 	const char *oid = run_param(rq);
-	if (!oid_ok(oid)) {
+	if (!hex_is(oid, CAIRN_OID_HEXSZ)) {
 		upload_abort(rq);
 		return resp_error(rs, 400, "bad_request", "'%.70s' is not an object id", oid);
 	}

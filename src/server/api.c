@@ -27,18 +27,9 @@
 #include "server/range.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/sha.h"
 
 /* --- the run cache ----------------------------------------------------------- */
-
-static bool is_full_id(const char *id)
-{
-	if (strlen(id) != CAIRN_RUN_ID_HEXSZ)
-		return false;
-	for (const char *p = id; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
 
 static run_cache_ent *cache_find(server *srv, const char *full)
 {
@@ -54,7 +45,7 @@ int run_cache_get(server *srv, const char *id, cairn_run **out)
 	*out = NULL;
 	/* A full id hits the cache without touching the store (whose lock the
 	 * metrics flusher may hold for a while). */
-	if (is_full_id(id)) {
+	if (hex_is(id, CAIRN_RUN_ID_HEXSZ)) {
 		pthread_mutex_lock(&srv->cache_mu);
 		run_cache_ent *e = cache_find(srv, id);
 		if (e) {

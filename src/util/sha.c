@@ -80,6 +80,16 @@ void hex_encode(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = '\0';
 }
 
+bool hex_is(const char *s, size_t n)
+{
+	if (!s)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[n] == '\0';
+}
+
 int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -7,6 +7,7 @@
 #ifndef CAIRN_UTIL_SHA_H
 #define CAIRN_UTIL_SHA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,8 @@ int sha_buf_hex(const void *data, size_t len, char out[65]);
 const char *sha_error(void);
 
 void hex_encode(char *out, const unsigned char *in, size_t n); /* writes 2n+1 */
+/* Is s exactly n lower-case hex digits (an id, an object id)?  NULL: no. */
+bool hex_is(const char *s, size_t n);
 /* The value of one hex digit (either case), -1 for any other byte. */
 int hex_value(char c);
 /* The bytes of an even-length hex string, NUL-terminated and malloc'ed,

@@ -82,14 +82,6 @@ static void from_row(cairn_token *out, token_row *r)
 
 /* --- secrets ------------------------------------------------------------------ */
 
-static bool all_hex(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-			return false;
-	return p[n] == '\0';
-}
-
 /* 32 random bytes as 64 hex digits. */
 static int random_hex(char out[65])
 {
@@ -113,7 +105,7 @@ int cairn_token_hash(char out[65], const char *secret)
 	out[0] = '\0';
 	size_t np = strlen(CAIRN_TOKEN_PREFIX);
 	if (!secret || strlen(secret) != CAIRN_TOKEN_LEN ||
-	    strncmp(secret, CAIRN_TOKEN_PREFIX, np) != 0 || !all_hex(secret + np, 64))
+	    strncmp(secret, CAIRN_TOKEN_PREFIX, np) != 0 || !hex_is(secret + np, 64))
 		return err_set(CAIRN_EINVALID, "not a cairn token (\"%s\" and 64 hex digits)",
 		               CAIRN_TOKEN_PREFIX);
 	return hash_hex(out, secret);
@@ -327,7 +319,7 @@ int cairn_token_touch(cairn_store *s, int64_t id)
 
 static int session_hash(char out[65], const char *sid)
 {
-	if (!sid || strlen(sid) != CAIRN_SESSION_HEXSZ || !all_hex(sid, CAIRN_SESSION_HEXSZ))
+	if (!sid || strlen(sid) != CAIRN_SESSION_HEXSZ || !hex_is(sid, CAIRN_SESSION_HEXSZ))
 		return err_set(CAIRN_EINVALID, "not a session id");
 	return hash_hex(out, sid);
 }
@@ -399,7 +391,7 @@ int cairn_session_csrf(char out[65], const char *session_id)
 {
 	out[0] = '\0';
 	if (!session_id || strlen(session_id) != CAIRN_SESSION_HEXSZ ||
-	    !all_hex(session_id, CAIRN_SESSION_HEXSZ))
+	    !hex_is(session_id, CAIRN_SESSION_HEXSZ))
 		return err_set(CAIRN_EINVALID, "not a session id");
 	char text[16 + CAIRN_SESSION_HEXSZ + 1];
 	snprintf(text, sizeof text, "cairn-csrf-v1:%s", session_id);

@@ -154,16 +154,6 @@ void code_entry_json(buf *b, const code_entry *e)
 	buf_putc(b, '}');
 }
 
-static bool hex_ok(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 int code_entries_parse(const json *arr, code_list *out)
 {
 	if (!arr)
@@ -195,11 +185,11 @@ int code_entries_parse(const json *arr, code_list *out)
 		v = json_get(x, "size");
 		e->size = v && v->type == JSON_NUM ? v->i : -1;
 		const char *s;
-		if ((s = json_get_str(x, "oid")) && hex_ok(s, 64))
+		if ((s = json_get_str(x, "oid")) && hex_is(s, 64))
 			memcpy(e->oid, s, 65);
-		if ((s = json_get_str(x, "git")) && hex_ok(s, 40))
+		if ((s = json_get_str(x, "git")) && hex_is(s, 40))
 			memcpy(e->git, s, 41);
-		if ((s = json_get_str(x, "script")) && hex_ok(s, 64))
+		if ((s = json_get_str(x, "script")) && hex_is(s, 64))
 			memcpy(e->script, s, 65);
 		if ((s = json_get_str(x, "digest")))
 			snprintf(e->digest, sizeof e->digest, "%s", s);

@@ -33,6 +33,7 @@
 #include "lib/store/data.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/sha.h"
 
 typedef enum side_kind {
 	SIDE_PATH,
@@ -74,17 +75,6 @@ static void side_free(side *sd)
 	free(sd->v);
 	sd->v = NULL;
 	sd->n = 0;
-}
-
-static bool is_oid(const char *s)
-{
-	size_t n = strlen(s);
-	if (n != CAIRN_OID_HEXSZ)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
 }
 
 static int side_from_rows(side *sd, dataset_row *rows, size_t n)
@@ -133,7 +123,7 @@ static int resolve(side *sd, cairn_store *s, const char *spec, bool paths)
 	}
 	if (!s)
 		return err_set(CAIRN_ENOTFOUND, "'%s': no such file or directory", spec);
-	if (is_oid(spec)) {
+	if (hex_is(spec, CAIRN_OID_HEXSZ)) {
 		char *p = NULL;
 		if (cairn_object_path(&p, s, spec) == 0) {
 			free(p);

@@ -37,12 +37,7 @@
 
 bool oid_valid(const char *oid)
 {
-	if (!oid || strlen(oid) != CAIRN_OID_HEXSZ)
-		return false;
-	for (int i = 0; i < CAIRN_OID_HEXSZ; i++)
-		if (!((oid[i] >= '0' && oid[i] <= '9') || (oid[i] >= 'a' && oid[i] <= 'f')))
-			return false;
-	return true;
+	return hex_is(oid, CAIRN_OID_HEXSZ);
 }
 
 char *object_file_in(const char *dir, const char *oid)

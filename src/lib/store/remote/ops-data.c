@@ -19,15 +19,6 @@
 
 #include "lib/store/remote/remote.h"
 
-static int run_req(cairn_store *s, buf *req, int64_t rid)
-{
-	const char *id;
-	int rc = remote_run_id(s, rid, &id);
-	if (rc == 0)
-		w_str(req, id);
-	return rc;
-}
-
 static int send_or_fail(cairn_store *s, const char *op, buf *req, int rc)
 {
 	if (rc) {
@@ -41,7 +32,7 @@ int rd_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *o
                     const char *media_type, const char *kind, const char *key, int64_t step)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, path);
 	w_str(&req, oid);
 	w_i64(&req, size);
@@ -70,7 +61,7 @@ int rd_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char 
                     size_t nrefs)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, commit);
 	w_str(&req, branch);
 	w_str(&req, remote);
@@ -85,7 +76,7 @@ int rd_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char 
 int rd_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, env_oid);
 	return send_or_fail(s, "run_env_set", &req, rc);
 }
@@ -93,7 +84,7 @@ int rd_run_env_set(cairn_store *s, int64_t rid, const char *env_oid)
 int rd_dataset_put(cairn_store *s, int64_t rid, const dataset_row *d)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, d->name);
 	w_str(&req, d->path);
 	w_str(&req, d->role);

@@ -24,15 +24,6 @@ static int down(int rc)
 	return remote_down(rc) ? CAIRN_ESTORE : rc;
 }
 
-static int run_req(cairn_store *s, buf *req, int64_t rid)
-{
-	const char *id;
-	int rc = remote_run_id(s, rid, &id);
-	if (rc == 0)
-		w_str(req, id);
-	return rc;
-}
-
 /* One read with a run first: the request's other fields are in req. */
 static int read1(cairn_store *s, const char *op, buf *req, int rc, wr *r)
 {
@@ -70,7 +61,7 @@ int rq_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_art
 	int rc = 0;
 	w_u32(&req, (uint32_t)n);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = run_req(s, &req, rids[i]);
+		rc = remote_w_run(s, &req, rids[i]);
 	w_u8(&req, with_artifacts);
 	wr r;
 	if ((rc = read1(s, "records_load", &req, rc, &r)) != 0)
@@ -179,7 +170,7 @@ int rq_query_group(cairn_store *s, const store_query *sq, cairn_group_result **o
 int rq_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, key);
 	wr r;
 	if ((rc = read1(s, "metric_points", &req, rc, &r)) != 0)
@@ -214,7 +205,7 @@ static int bytes_into(wr *r, buf *out, const char *what)
 int rq_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points, buf *out)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, key);
 	w_i64(&req, (int64_t)max_points);
 	wr r;
@@ -244,7 +235,7 @@ int rq_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
                        char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, path);
 	wr r;
 	if ((rc = read1(s, "artifact_lookup", &req, rc, &r)) != 0)
@@ -268,7 +259,7 @@ int rq_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
 int rq_run_code_oid(cairn_store *s, int64_t rid, char out[65])
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	wr r;
 	if ((rc = read1(s, "run_code_oid", &req, rc, &r)) != 0)
 		return rc;
@@ -313,7 +304,7 @@ int rq_code_map_get(cairn_store *s, const char *const *keys, size_t n, char (*ou
 int rq_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_row **out, size_t *out_n)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, name);
 	wr r;
 	if ((rc = read1(s, "dataset_list", &req, rc, &r)) != 0)

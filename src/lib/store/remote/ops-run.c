@@ -22,25 +22,6 @@
 #include "lib/store/remote/remote.h"
 #include "util/sha.h"
 
-static bool is_full_id(const char *id)
-{
-	if (!id || strlen(id) != 32)
-		return false;
-	for (const char *p = id; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
-static int run_req(cairn_store *s, buf *req, int64_t rid)
-{
-	const char *id;
-	int rc = remote_run_id(s, rid, &id);
-	if (rc == 0)
-		w_str(req, id);
-	return rc;
-}
-
 static void remember(rmap_run *r, const char *name, const char *project, int64_t seq)
 {
 	if (name) {
@@ -133,7 +114,7 @@ int rr_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t 
 		/* the server is down: a whole id is taken on trust (a process
 		 * attaching to a run its parent started offline); anything else
 		 * needs the server */
-		if (!is_full_id(id))
+		if (!hex_is(id, CAIRN_RUN_ID_HEXSZ))
 			return CAIRN_ESTORE;
 		rc = 0;
 	} else if (rc == 0) {
@@ -154,7 +135,7 @@ int rr_run_lookup(cairn_store *s, const char *id, bool include_deleted, int64_t 
 int rr_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_project, int64_t *out_seq)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	wr r;
 	if (rc == 0)
 		rc = remote_read(s, "run_names", &req, &r);
@@ -196,7 +177,7 @@ int rr_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_projec
 int rr_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, column);
 	w_str(&req, value);
 	if (rc) {
@@ -211,7 +192,7 @@ int rr_run_set_text(cairn_store *s, int64_t rid, const char *column, const char 
 int rr_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_u8(&req, (uint8_t)st);
 	w_i64(&req, exit_code);
 	w_f64(&req, end);
@@ -225,7 +206,7 @@ int rr_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, d
 int rr_heartbeat(cairn_store *s, int64_t rid, double now)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_f64(&req, now);
 	if (rc) {
 		buf_free(&req);
@@ -237,7 +218,7 @@ int rr_heartbeat(cairn_store *s, int64_t rid, double now)
 int rr_run_delete(cairn_store *s, int64_t rid, bool purge, buf *orphans)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_u8(&req, purge);
 	wr r;
 	if (rc == 0)
@@ -287,7 +268,7 @@ int rr_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 int rr_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v, bool overwrite)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_u32(&req, 1);
 	w_str(&req, key);
 	w_value(&req, v);
@@ -303,7 +284,7 @@ int rr_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
                        const cairn_value *values, size_t n, bool overwrite)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_u32(&req, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
 		w_str(&req, keys[i]);
@@ -320,7 +301,7 @@ int rr_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
 int rr_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, tag);
 	w_u8(&req, remove);
 	if (rc) {
@@ -333,7 +314,7 @@ int rr_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 int rr_property_put(cairn_store *s, int64_t rid, const char *key, const char *value)
 {
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, key);
 	w_str(&req, value);
 	if (rc) {
@@ -351,7 +332,7 @@ int rr_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_s
 	if (!key)
 		return err_set(CAIRN_ENOTFOUND, "no such key (number %lld)", (long long)kid);
 	buf req = BUF_INIT;
-	int rc = run_req(s, &req, rid);
+	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, key);
 	wr r;
 	if (rc == 0)

@@ -233,6 +233,15 @@ int remote_run_id(cairn_store *s, int64_t rid, const char **out)
 	return 0;
 }
 
+int remote_w_run(cairn_store *s, buf *req, int64_t rid)
+{
+	const char *id = NULL;
+	int rc = remote_run_id(s, rid, &id);
+	if (rc == 0)
+		w_str(req, id);
+	return rc;
+}
+
 int remote_rid(cairn_store *s, const char *id, int64_t *out)
 {
 	int64_t rid = rmap_rid(&remote_of(s)->runs, id);

@@ -146,6 +146,8 @@ int remote_hello(remote_be *be);
 /* The run's id for a request ("" raised as an error when rid is not one of
  * the handle's numbers). */
 int remote_run_id(cairn_store *s, int64_t rid, const char **out);
+/* Write run rid to a request as its id (remote_run_id). */
+int remote_w_run(cairn_store *s, buf *req, int64_t rid);
 /* A reply's run id as the handle's number. */
 int remote_rid(cairn_store *s, const char *id, int64_t *out);
 

@@ -27,23 +27,14 @@
 #include "cairn/remote.h"
 #include "lib/store/objects.h"
 #include "lib/store/remote/serve.h"
-
-static bool hex_id(const char *id)
-{
-	if (strlen(id) != 32)
-		return false;
-	for (const char *p = id; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
+#include "util/sha.h"
 
 int sv_run(cairn_store *s, wr *r, int64_t *rid)
 {
 	const char *id = r_text(r);
 	if (r->bad)
 		return err_set(CAIRN_EINVALID, "malformed request: no run id");
-	if (!hex_id(id))
+	if (!hex_is(id, CAIRN_RUN_ID_HEXSZ))
 		return err_set(CAIRN_EINVALID, "'%.40s' is not a run id", id);
 	char full[33];
 	return store_run_lookup(s, id, true, rid, full);
@@ -100,7 +91,7 @@ static int sv_run_insert(cairn_store *s, wr *r, buf *out)
 	for (uint32_t i = 0; i < ntags; i++)
 		tags[i] = r_text(r);
 	int rc = wr_check(r, true, "run_insert request");
-	if (rc == 0 && !hex_id(row.id))
+	if (rc == 0 && !hex_is(row.id, CAIRN_RUN_ID_HEXSZ))
 		rc = err_set(CAIRN_EINVALID, "'%.40s' is not a run id", row.id);
 	if (rc == 0)
 		rc = cairn_key_validate(row.project, "project name");
