@@ -69,6 +69,12 @@ int qnames_raise(const qnames *n)
 	return n->rc ? err_set(n->rc, "%s", n->rmsg) : 0;
 }
 
+int qnames_parse_error(const qnames *n, const qerror *err, const char *what, const char *text)
+{
+	int rc = qnames_raise(n);
+	return rc ? rc : qerror_raise(err, what, text);
+}
+
 /* --- presence --------------------------------------------------------------------- */
 
 /* Rows of a key read to decide presence before the whole range is. */

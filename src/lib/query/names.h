@@ -57,6 +57,9 @@ void qnames_noun(const qnames *n, char *out, size_t outsz);
 /* After a parse with n->res failed: raise the store error the resolver met,
  * if any (returns it), else 0. */
 int qnames_raise(const qnames *n);
+/* A parse of text (what: "query", "sort", …) with n's resolver failed:
+ * raise the store's error if a lookup failed, else the parse error. */
+int qnames_parse_error(const qnames *n, const qerror *err, const char *what, const char *text);
 
 /* The warnings for a parsed query and sort keys: one message per metric or
  * param they name that no run in scope has, as a JSON array of strings

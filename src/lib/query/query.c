@@ -92,13 +92,9 @@ int query_compile(query_compiled *c, cairn_store *s, const cairn_query_options *
 	qnames_init(&names, s, o->project, o->include_deleted != 0);
 	size_t nkeys = 0;
 	if (qexpr_parse_r(&c->e, o->query, &names.res, &err) != 0) {
-		rc = qnames_raise(&names);
-		if (!rc)
-			rc = qerror_raise(&err, "query", o->query);
+		rc = qnames_parse_error(&names, &err, "query", o->query);
 	} else if (o->sort && qsort_parse_r(c->keys, &nkeys, &c->se, o->sort, &names.res, &err)) {
-		rc = qnames_raise(&names);
-		if (!rc)
-			rc = qerror_raise(&err, "sort", o->sort);
+		rc = qnames_parse_error(&names, &err, "sort", o->sort);
 	}
 	qnames_free(&names);
 	if (rc)
@@ -156,13 +152,11 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 	writer_flush(s);
 	qnames_init(&names, s, o->project, o->include_deleted != 0);
 	if (qexpr_parse_r(&e, o->query, &names.res, &err) != 0) {
-		if (!(rc = qnames_raise(&names)))
-			rc = qerror_raise(&err, "query", o->query);
+		rc = qnames_parse_error(&names, &err, "query", o->query);
 		goto done;
 	}
 	if (qfield_parse_r(&gf, &fe, group_by, &names.res, &err) != 0) {
-		if (!(rc = qnames_raise(&names)))
-			rc = qerror_raise(&err, "group field", group_by);
+		rc = qnames_parse_error(&names, &err, "group field", group_by);
 		goto done;
 	}
 	if (!qtype_sortable(qfield_type(&gf))) {
@@ -174,8 +168,7 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 	}
 	if (metric && *metric) {
 		if (qfield_parse_r(&mf, &fe, metric, &names.res, &err) != 0) {
-			if (!(rc = qnames_raise(&names)))
-				rc = qerror_raise(&err, "metric", metric);
+			rc = qnames_parse_error(&names, &err, "metric", metric);
 			goto done;
 		}
 		if (!qtype_sortable(qfield_type(&mf))) {
@@ -233,11 +226,9 @@ int cairn_query_check(cairn_store *s, const cairn_query_options *o, size_t *out_
 	writer_flush(s);
 	qnames_init(&names, s, o->project, o->include_deleted != 0);
 	if (qexpr_parse_r(&e, o->query, &names.res, &err) != 0) {
-		if (!(rc = qnames_raise(&names)))
-			rc = qerror_raise(&err, "query", o->query);
+		rc = qnames_parse_error(&names, &err, "query", o->query);
 	} else if (o->sort && qsort_parse_r(keys, &nkeys, &se, o->sort, &names.res, &err) != 0) {
-		if (!(rc = qnames_raise(&names)))
-			rc = qerror_raise(&err, "sort", o->sort);
+		rc = qnames_parse_error(&names, &err, "sort", o->sort);
 		if (out_in_sort)
 			*out_in_sort = 1;
 	}
