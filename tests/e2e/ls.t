@@ -4,7 +4,7 @@
 # differs, terminal fitting, colour only on a terminal, csv/json, and the
 # caret under a bad query.
 . "$(dirname "$0")/lib.sh"
-plan 85
+plan 86
 export TZ=UTC
 
 mk() { # mk PROJECT NAME PARAMS... -- METRICS...
@@ -143,4 +143,11 @@ fails "a bad format" 2 $CAIRN ls --format xml
 like "says so" "$(err | head -1)" "^error: --format must be table, json or csv"
 fails "a bad limit" 2 $CAIRN ls --limit -3
 is "queries change nothing" "$(store_digest)" "$before"
+
+# a value past long long's range is printed, not cast (UB under the sanitizer build)
+huge=$($CAIRN start -p huge -n huge)
+$CAIRN log metric big 1e21 --run "$huge"
+$CAIRN log metric small -3e19 --run "$huge"
+$CAIRN finish "$huge"
+like "a metric of 1e21 reads 1e+21" "$($CAIRN ls -p huge --columns metrics.big,metrics.small --format table 2>&1)" "1e\+21 +-3e\+19"
 done_testing
