@@ -304,7 +304,8 @@ void cli_fmt_num(char *out, size_t n, double v)
 		snprintf(out, n, "nan");
 	else if (isinf(v))
 		snprintf(out, n, v > 0 ? "inf" : "-inf");
-	else if (v == (double)(long long)v && fabs(v) < 1e12)
+	/* the range test first: casting a double past long long's range is UB */
+	else if (fabs(v) < 1e12 && v == (double)(long long)v)
 		snprintf(out, n, "%lld", (long long)v);
 	else
 		snprintf(out, n, "%.6g", v);
