@@ -1,7 +1,7 @@
 // tests/browser/typed-params.test.mjs — a float param NaN / -Inf and a
 // string param "NaN" / "-Infinity" stay apart in the UI (issue 11). The API
 // writes the float as {"$float": "NaN"}; the UI decodes it and shows it as a
-// number (NaN, -Infinity, right-aligned like metrics), while a string that
+// number (nan, -inf, as the CLI writes them, right-aligned like metrics), while a string that
 // reads like a number is shown in quotes ("NaN") and aligned as text. Checked
 // in the runs table, the run page, the compare table and the group view.
 // The params are logged through the C API by build/tests/tool-params, as in
@@ -65,9 +65,9 @@ test('the API sends the float NaN as {"$float": "NaN"} and the string as "NaN"',
 test('runs table: float NaN as a number, string "NaN" as quoted text', async () => {
   const { ctx, page } = await newPage();
   await page.goto(base + '/runs?cols=name,params.x,params.y,params.z,params.w');
-  assert.deepEqual(await cell(page, ids.float, 'params.x'), { text: 'NaN', num: true });
+  assert.deepEqual(await cell(page, ids.float, 'params.x'), { text: 'nan', num: true });
   assert.deepEqual(await cell(page, ids.string, 'params.x'), { text: '"NaN"', num: false });
-  assert.deepEqual(await cell(page, ids.float, 'params.y'), { text: '-Infinity', num: true });
+  assert.deepEqual(await cell(page, ids.float, 'params.y'), { text: '-inf', num: true });
   assert.deepEqual(await cell(page, ids.string, 'params.y'), { text: '"-Infinity"', num: false });
   assert.deepEqual(await cell(page, ids.float, 'params.z'), { text: '2', num: true });
   assert.deepEqual(await cell(page, ids.string, 'params.z'), { text: '"2"', num: false });
@@ -86,7 +86,7 @@ test('run page: the params show their type', async () => {
     return page.$$eval('[data-section="params"] table.kv tr', (rs) => Object.fromEntries(rs.map((r) =>
       [r.querySelector('th').textContent, [r.querySelector('td').textContent, r.querySelector('td').classList.contains('num')]])));
   };
-  assert.deepEqual(await params(ids.float), { x: ['NaN', true], y: ['-Infinity', true], z: ['2', true], w: ['plain', false] });
+  assert.deepEqual(await params(ids.float), { x: ['nan', true], y: ['-inf', true], z: ['2', true], w: ['plain', false] });
   assert.deepEqual(await params(ids.string), { x: ['"NaN"', false], y: ['"-Infinity"', false], z: ['"2"', false], w: ['other', false] });
   await ctx.close();
 });
@@ -97,8 +97,8 @@ test('compare table: the float NaN and the string "NaN" differ', async () => {
   await page.waitForSelector('[data-testid="compare-table"] tbody tr');
   const rows = await page.$$eval('[data-testid="compare-table"] tbody tr', (rs) => Object.fromEntries(rs.map((r) =>
     [r.querySelector('th').textContent, [...r.querySelectorAll('td')].map((td) => td.textContent)])));
-  assert.deepEqual(rows['params.x'], ['NaN', '"NaN"']);
-  assert.deepEqual(rows['params.y'], ['-Infinity', '"-Infinity"']);
+  assert.deepEqual(rows['params.x'], ['nan', '"NaN"']);
+  assert.deepEqual(rows['params.y'], ['-inf', '"-Infinity"']);
   await ctx.close();
 });
 
@@ -107,11 +107,11 @@ test('group view: two groups, and the float group filters to the float run', asy
   await page.goto(base + '/runs?group=params.x');
   await page.waitForSelector('[data-testid="groups"] tbody tr');
   const groups = await page.$$eval('[data-testid="groups"] tbody tr', (rs) => rs.map((r) => r.querySelector('td').textContent).sort());
-  assert.deepEqual(groups, ['"NaN"', 'NaN']);
-  await page.click('[data-testid="groups"] tbody tr:has(td:text-is("NaN"))');
+  assert.deepEqual(groups, ['"NaN"', 'nan']);
+  await page.click('[data-testid="groups"] tbody tr:has(td:text-is("nan"))');
   await page.waitForFunction(() => {
     const rs = document.querySelectorAll('[data-testid="groups"] tbody tr');
-    return rs.length === 1 && rs[0].querySelector('td').textContent === 'NaN';
+    return rs.length === 1 && rs[0].querySelector('td').textContent === 'nan';
   });
   assert.equal(await page.inputValue('input.query'), 'params.x = nan');
   await page.waitForFunction((id) => {

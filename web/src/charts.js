@@ -5,14 +5,10 @@
 // a thousand per series, min and max of each bucket kept.
 import uPlot from 'uplot';
 import { h } from './dom.js';
-import { toNumber } from './fmt.js';
+import { toNumber, num } from './fmt.js';
 
-export const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2',
-  '#ca8a04', '#db2777', '#4b5563', '#65a30d', '#7c3aed', '#0d9488'];
-
-export function color(i) {
-  return PALETTE[i % PALETTE.length];
-}
+// A run's colour (colors.js), under the name the pages import it by.
+export { PALETTE, runColor as color } from './colors.js';
 
 function smooth(values, w) {
   const out = new Array(values.length);
@@ -31,8 +27,30 @@ function smooth(values, w) {
   return out;
 }
 
+// A scale whose data has a single value (one point, or a flat series)
+// gets a small range around it: uPlot would otherwise widen one step to
+// 0..100, one time to a whole day (or years, from the value's magnitude),
+// and give a log scale a range of zero width, where the point vanished.
+const X_PAD = { step: 1, relative: 1, time: 60 };
+const STEP_INCRS = [];
+for (let e = 0; e <= 15; e++) for (const m of [1, 2, 5]) STEP_INCRS.push(m * 10 ** e);
+
+function yRange(log) {
+  return (u, min, max) => {
+    if (min === null || min === undefined || !isFinite(min)) return [null, null];
+    if (log) return min === max ? [min / 2, max * 2] : uPlot.rangeLog(min, max, 10, false);
+    if (min !== max) return uPlot.rangeNum(min, max, 0.1, true);
+    const pad = Math.abs(min) * 0.1 || 1;
+    return [min - pad, max + pad];
+  };
+}
+
 // series: [{label, color, points: [[step, ts, value], ...]}]
 // opts: {title, x: 'step'|'time'|'relative', smooth: 0..0.99, log: bool}
+// A series with a single drawable point is drawn as a large marker, and the
+// chart says its value under the plot (data-testid="single-point").  The
+// container's data-x-range and data-y-range hold the scales' "min,max" (the
+// browser tests read them).
 export function metricChart(container, series, opts) {
   const xs = new Set();
   const per = series.map((s) => {
@@ -50,35 +68,66 @@ export function metricChart(container, series, opts) {
   const xv = [...xs].sort((a, b) => a - b);
   const data = [xv];
   const useries = [{ label: opts.x === 'step' ? 'step' : opts.x === 'time' ? 'time' : 'seconds' }];
+  const singles = [];
   series.forEach((s, i) => {
     const ys = xv.map((x) => (per[i].has(x) ? per[i].get(x) : null));
+    const drawn = ys.filter((y) => y !== null).length;
+    if (drawn === 1) {
+      const k = ys.findIndex((y) => y !== null);
+      singles.push({ label: s.label, color: s.color, y: ys[k], point: s.points.find((p) => toNumber(p[2]) === ys[k]) });
+    }
+    const marker = drawn === 1 ? { show: true, size: 9, fill: s.color } : null;
     if (opts.smooth > 0) {
       data.push(ys);
       useries.push({ label: s.label + ' (raw)', stroke: s.color + '40', width: 1, spanGaps: true, points: { show: false } });
       data.push(smooth(ys, opts.smooth));
-      useries.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } });
+      useries.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: marker || { show: false } });
     } else {
       data.push(ys);
-      useries.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: xv.length < 60 } });
+      useries.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: marker || { show: xv.length < 60 } });
     }
   });
+  const oneX = xv.length === 1;
+  const xPad = X_PAD[opts.x] || 1;
   const width = Math.max(280, container.clientWidth || 420);
+  const showRange = (u, key) => {
+    const sc = u.scales[key];
+    if (key === 'x' || key === 'y') container.dataset[key + 'Range'] = `${sc.min},${sc.max}`;
+  };
   const u = new uPlot({
     title: opts.title,
     width,
     height: opts.height || 220,
     series: useries,
-    scales: { x: { time: opts.x === 'time' }, y: opts.log ? { distr: 3 } : {} },
-    axes: [{}, { size: 60 }],
+    scales: {
+      x: { time: opts.x === 'time', range: (u, min, max) => (oneX ? [xv[0] - xPad, xv[0] + xPad] : [min, max]) },
+      y: opts.log ? { distr: 3, range: yRange(true) } : { range: yRange(false) },
+    },
+    // steps are whole numbers: no tick at 9.5; y values written as the tables write them
+    axes: [opts.x === 'step' ? { incrs: STEP_INCRS } : {}, { size: 60, values: (u, vals) => vals.map((v) => num(v)) }],
     legend: { show: series.length > 1 || opts.smooth > 0 },
     cursor: { drag: { x: true, y: false } },
+    hooks: { setScale: [showRange] },
   }, data, container);
+  showRange(u, 'x');
+  showRange(u, 'y');
+  let note = null;
+  const hidden = series.filter((s, i) => s.points.length && ![...per[i].values()].some((y) => y !== null));
+  if (singles.length || hidden.length) {
+    note = h('p', { class: 'chart-note', 'data-testid': 'single-point' },
+      singles.map((p) => h('span', null, h('i', { class: 'swatch', style: { background: p.color } }),
+        series.length > 1 ? p.label + ': ' : '', 'one point, ', num(p.y),
+        p.point ? ` at step ${p.point[0]}` : '')),
+      hidden.length ? h('span', { class: 'muted' }, opts.log ? 'not drawn on the log scale (values ≤ 0 or not finite): ' : 'no finite value: ',
+        hidden.map((s) => s.label).join(', ')) : null);
+    container.appendChild(note);
+  }
   const ro = new ResizeObserver(() => {
     const w = Math.max(280, container.clientWidth);
     if (Math.abs(w - u.width) > 4) u.setSize({ width: w, height: u.height });
   });
   ro.observe(container);
-  return { destroy() { ro.disconnect(); u.destroy(); }, plot: u };
+  return { destroy() { ro.disconnect(); u.destroy(); if (note) note.remove(); }, plot: u };
 }
 
 // The controls every chart section shares: x axis, smoothing, log scale.

@@ -118,19 +118,34 @@ export function comparePage(root) {
     clear(chartsEl);
     // a sweep's trials: the objective's curves (each trial's other metrics
     // are a click away, on its own page)
-    const keys = sweep ? [sweep.metric] : [...new Set(runs.flatMap((r) => Object.keys(r.metrics || {})))].sort();
+    const all = sweep ? [sweep.metric] : [...new Set(runs.flatMap((r) => Object.keys(r.metrics || {})))].sort();
+    // the results first; system samples (sys/*) folded below, drawn when opened
+    const keys = all.filter((k) => !fmt.isSystemMetric(k));
+    const sys = all.filter((k) => fmt.isSystemMetric(k));
     const cs = chartState();
-    for (const key of keys) {
-      const box = h('div', { class: 'chart', 'data-key': key });
-      chartsEl.appendChild(box);
-      const withKey = runs.map((r, i) => ({ r, i })).filter(({ r }) => r.metrics && r.metrics[key]);
-      Promise.all(withKey.map(({ r }) => api(`/api/v1/runs/${enc(r.id)}/metrics/${key.split('/').map(enc).join('/')}?points=1000`)))
-        .then((hs) => {
-          if (disposed || !box.isConnected) return;
-          charts.push(metricChart(box, hs.map((res, j) => ({ label: label(withKey[j].r), color: color(withKey[j].i), points: res.points })), { ...cs, title: key }));
-          box.dataset.ready = '1';
-        }).catch((e) => box.appendChild(h('p', { class: 'error' }, key, ': ', e.message)));
+    keys.forEach((key) => chartsEl.appendChild(chartBox(key, cs)));
+    if (sys.length) {
+      const grid = h('div', { class: 'charts' });
+      const fold = h('details', { class: 'sys-charts', 'data-testid': 'sys-charts' },
+        h('summary', null, `System metrics (${sys.length})`), grid);
+      fold.addEventListener('toggle', () => {
+        if (fold.open && !grid.firstChild) sys.forEach((key) => grid.appendChild(chartBox(key, cs)));
+      });
+      chartsEl.appendChild(fold);
     }
+  }
+
+  // One metric's chart, every run that has it overlaid in its colour.
+  function chartBox(key, cs) {
+    const box = h('div', { class: 'chart', 'data-key': key });
+    const withKey = runs.map((r, i) => ({ r, i })).filter(({ r }) => r.metrics && r.metrics[key]);
+    Promise.all(withKey.map(({ r }) => api(`/api/v1/runs/${enc(r.id)}/metrics/${key.split('/').map(enc).join('/')}?points=1000`)))
+      .then((hs) => {
+        if (disposed || !box.isConnected) return;
+        charts.push(metricChart(box, hs.map((res, j) => ({ label: label(withKey[j].r), color: color(withKey[j].i), points: res.points })), { ...cs, title: key }));
+        box.dataset.ready = '1';
+      }).catch((e) => box.appendChild(h('p', { class: 'error' }, key, ': ', e.message)));
+    return box;
   }
 
   function parcoordsSection() {
@@ -139,7 +154,7 @@ export function comparePage(root) {
       .filter((k) => !same(runs.map((r) => r.params[k])));
     if (!metrics.length) return null;
     let m = params().get('pc');
-    if (!metrics.includes(m)) m = sweep && metrics.includes(sweep.metric) ? sweep.metric : metrics[0];
+    if (!metrics.includes(m)) m = sweep && metrics.includes(sweep.metric) ? sweep.metric : metrics.find((k) => !fmt.isSystemMetric(k)) || metrics[0];
     const canvas = h('canvas', { class: 'parcoords', 'data-testid': 'parcoords' });
     const sel = h('select', { 'aria-label': 'metric', onchange: () => { setParams({ pc: sel.value }); drawPc(sel.value); } },
       metrics.map((k) => h('option', { value: k }, k)));
@@ -148,7 +163,7 @@ export function comparePage(root) {
       // typed values: a float param NaN is a number, the string "NaN" a category
       const axes = pkeys.map((k) => ({ label: k, values: runs.map((r) => fmt.paramValue(r.params[k])) }));
       axes.push({ label: metric, values: runs.map((r) => (r.metrics[metric] ? fmt.toNumber(r.metrics[metric].last) : undefined)) });
-      requestAnimationFrame(() => parallelCoordinates(canvas, axes, runs.map(label)));
+      requestAnimationFrame(() => parallelCoordinates(canvas, axes, runs.map((r, i) => color(i))));
     };
     setTimeout(() => drawPc(m), 0);
     return section('Parallel coordinates', h('label', null, 'Params against ', sel),

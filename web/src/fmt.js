@@ -1,19 +1,126 @@
 // fmt.js — formatting numbers, times, durations and sizes for display.
 
-export function num(v) {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return v; // "NaN", "Infinity", strings
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v !== 'number') return String(v);
-  if (!Number.isFinite(v)) return String(v); // NaN, Infinity, -Infinity: as metrics show them
-  if (Number.isInteger(v)) return String(v);
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
-  return String(Number(v.toPrecision(5)));
+// Numbers are written as the CLI writes them (src/cli/cli.c, util/dtoa.c),
+// so a value reads the same in `cairn ls`, `cairn show` and the UI:
+//
+//   num(v)   tables and cells, as cli_fmt_num: nan, inf, -inf; an integral
+//            value below 1e12 as an integer; anything else as C's "%.6g"
+//            (0.0001, 1e-05, 0.333333, 1.23457e+06)
+//   detail(v)  the run page, as `cairn show` (src/cli/cmd-show.c): a whole
+//            value below 1e15 as an integer, anything else finite as "%.10g"
+//   full(v)  the shortest text that reads back as v, as dtoa_shortest (what
+//            `cairn ls --format csv` and the JSON API write): C's "%.{p}g"
+//            with the smallest p >= 6 that round-trips (0.30000000000000004)
+//
+// C's %g is reproduced exactly from the double's exact decimal expansion
+// (BigInt), rounding half to even as glibc does: JavaScript's toPrecision
+// rounds exact ties away from zero (123456.5 is 123457 there, 123456 in C).
+
+// The exact decimal digits of a finite v != 0: |v| = digits * 10^exp.
+function exactDigits(v) {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, v);
+  const bits = dv.getBigUint64(0);
+  const bexp = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  const m = bexp === 0 ? frac : frac | (1n << 52n);
+  const q = bexp === 0 ? -1074 : bexp - 1075; // |v| = m * 2^q
+  if (q >= 0) return { digits: (m << BigInt(q)).toString(), exp: 0 };
+  return { digits: (m * 5n ** BigInt(-q)).toString(), exp: q }; // m*2^q = m*5^-q * 10^q
 }
 
+// The first p significant digits of a finite a > 0, rounded half to even
+// on its exact value, and the decimal exponent of the first: {digits, x}.
+// toExponential is exact too but rounds a tie up, so it is used unless the
+// digit after the p-th is a 5 (the only case where a tie is possible); then
+// the exact expansion decides (BigInt, slower: ~10 µs against ~1 µs).
+function roundDigits(a, p) {
+  const next = a.toExponential(p); // p + 1 digits
+  if (next[p + 1] !== '5') {
+    const t = a.toExponential(p - 1);
+    const e = t.indexOf('e');
+    return { digits: t[0] + t.slice(2, e), x: Number(t.slice(e + 1)) };
+  }
+  let { digits, exp } = exactDigits(a);
+  let x = digits.length - 1 + exp;
+  if (digits.length > p) {
+    const keep = digits.slice(0, p);
+    const rest = digits.slice(p);
+    const first = rest.charCodeAt(0) - 48;
+    const tail = /[1-9]/.test(rest.slice(1));
+    const up = first > 5 || (first === 5 && (tail || (keep.charCodeAt(p - 1) - 48) % 2 === 1));
+    digits = up ? (BigInt(keep) + 1n).toString() : keep;
+    if (digits.length > p) { // 999.. rounded up to 1000..
+      digits = digits.slice(0, p);
+      x++;
+    }
+  }
+  return { digits: digits.padEnd(p, '0'), x };
+}
+
+// C's printf("%.{p}g", v) for a finite v and 1 <= p <= 17.
+export function gfmt(v, p) {
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const sign = v < 0 ? '-' : '';
+  const { digits, x } = roundDigits(Math.abs(v), p);
+  let out;
+  if (x < p && x >= -4) {
+    // fixed: p - 1 - x decimals
+    if (x >= 0) out = digits.slice(0, x + 1) + '.' + digits.slice(x + 1);
+    else out = '0.' + '0'.repeat(-x - 1) + digits;
+    if (out.includes('.')) out = out.replace(/0+$/, '').replace(/\.$/, '');
+  } else {
+    let mant = digits[0] + '.' + digits.slice(1);
+    mant = mant.replace(/0+$/, '').replace(/\.$/, '');
+    out = mant + 'e' + (x < 0 ? '-' : '+') + String(Math.abs(x)).padStart(2, '0');
+  }
+  return sign + out;
+}
+
+// The three non-finite spellings of cairn's JSON ("NaN", "Infinity",
+// "-Infinity") are numbers; other strings are returned as they are.
+export function num(v) {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') {
+    if (!Object.hasOwn(FLOATS, v)) return v;
+    v = FLOATS[v];
+  }
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v !== 'number') return String(v);
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(v) && Math.abs(v) < 1e12) return String(v === 0 ? 0 : v);
+  return gfmt(v, 6);
+}
+
+export function detail(v) {
+  if (typeof v === 'string' && Object.hasOwn(FLOATS, v)) v = FLOATS[v];
+  if (typeof v !== 'number' || !Number.isFinite(v)) return num(v);
+  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v === 0 ? 0 : v);
+  return gfmt(v, 10);
+}
+
+// The shortest round-trip text of a number, as dtoa_shortest; other values
+// as num() writes them.
+export function full(v) {
+  if (typeof v === 'string' && Object.hasOwn(FLOATS, v)) v = FLOATS[v];
+  if (typeof v !== 'number' || !Number.isFinite(v)) return num(v);
+  // No decimal shorter than JavaScript's shortest (String(v)) reads back as
+  // v, so C's loop from 6 digits can start at that length.
+  const shortest = String(Math.abs(v)).replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+  let s = '';
+  for (let p = Math.max(6, shortest.length); p <= 17; p++) {
+    s = gfmt(v, p);
+    if (Number(s) === v) break;
+  }
+  return s;
+}
+
+// Any value for display: strings as they are, objects as JSON, numbers and
+// bools by num().
 export function value(v) {
   if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
   if (typeof v === 'object') return JSON.stringify(v);
   return num(v);
 }
@@ -38,10 +145,30 @@ export function paramIsNumber(v) {
 // "NaN" and the float param NaN never look the same; other strings are shown
 // as they are.
 const LOOKS_TYPED = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$|^(true|false|null)$/i;
+//
+// A whole number is shown whole, as the CLI shows an int param ("%lld"),
+// even past 1e12 where a float is written "%.6g": the JSON the UI reads
+// writes both kinds alike (json_num), so a float param with a whole value of
+// 1e12 or more is the one case shown otherwise than `cairn show` shows it.
 export function param(v) {
   v = paramValue(v);
   if (typeof v === 'string') return LOOKS_TYPED.test(v.trim()) ? JSON.stringify(v) : v;
+  if (Number.isSafeInteger(v)) return String(v === 0 ? 0 : v);
   return value(v);
+}
+
+// A param on the run page, as `cairn show` writes it: a float as "%.10g".
+export function paramDetail(v) {
+  v = paramValue(v);
+  if (typeof v === 'number' && !Number.isSafeInteger(v)) return Number.isFinite(v) ? gfmt(v, 10) : num(v);
+  return param(v);
+}
+
+// A param in full (a tooltip): as `cairn ls --format csv` writes it.
+export function paramFull(v) {
+  v = paramValue(v);
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? String(v === 0 ? 0 : v) : full(v);
+  return param(v);
 }
 
 // Numbers as JS numbers, including the non-finite spellings of cairn's JSON.
@@ -53,6 +180,14 @@ export function toNumber(v) {
   if (v === '-Infinity') return -Infinity;
   if (typeof v === 'boolean') return v ? 1 : 0;
   return NaN;
+}
+
+// A system-monitor metric (sys/cpu_percent, sys/gpu0/util_percent: docs/cli/run.md):
+// recorded and selectable, but left out of default views (the runs table's
+// default columns, the compare page's first charts, the parallel
+// coordinates' default metric), where it would crowd out the results.
+export function isSystemMetric(key) {
+  return key.startsWith('sys/');
 }
 
 export function time(t) {

@@ -1,18 +1,13 @@
 // parcoords.js — a parallel-coordinates chart on a canvas: one vertical axis
 // per param (numeric axes scaled to their range, categorical ones spread
-// evenly) and a last axis for the chosen metric; one line per run, coloured
-// by the metric.  Text is drawn with fillText, never as HTML.
-import { toNumber, param } from './fmt.js';
+// evenly) and a last axis for the chosen metric; one line per run, in the
+// run's colour (colors.js: the same as its chart line and legend chip, so a
+// line can be told by its colour; the metric is read on its axis).  Text is
+// drawn with fillText, never as HTML.
+import { toNumber, param, num } from './fmt.js';
 
-function ramp(t) {
-  // blue (low) -> amber (high)
-  const a = [37, 99, 235], b = [234, 88, 12];
-  const c = a.map((x, i) => Math.round(x + (b[i] - x) * t));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
-}
-
-// axes: [{label, values: [per run]}]; the last axis colours the lines.
-export function parallelCoordinates(canvas, axes, runLabels) {
+// axes: [{label, values: [per run]}]; colors: the runs' colours, in order.
+export function parallelCoordinates(canvas, axes, colors) {
   const dpr = window.devicePixelRatio || 1;
   const W = canvas.clientWidth || 800, H = canvas.clientHeight || 320;
   canvas.width = W * dpr;
@@ -46,14 +41,10 @@ export function parallelCoordinates(canvas, axes, runLabels) {
       y: (v) => (v === undefined || v === null ? null : yAt(cats.indexOf(param(v)))),
     };
   });
-  const last = scales[n - 1];
   const nruns = axes[0].values.length;
   for (let r = 0; r < nruns; r++) {
-    const mv = toNumber(axes[n - 1].values[r]);
-    const t = last.numeric && isFinite(mv) && last.hi > last.lo ? (mv - last.lo) / (last.hi - last.lo) : 0.5;
-    g.strokeStyle = ramp(t);
-    g.globalAlpha = 0.85;
-    g.lineWidth = 1.6;
+    g.strokeStyle = colors[r];
+    g.lineWidth = 2;
     g.beginPath();
     let pen = false;
     for (let i = 0; i < n; i++) {
@@ -65,7 +56,6 @@ export function parallelCoordinates(canvas, axes, runLabels) {
     }
     g.stroke();
   }
-  g.globalAlpha = 1;
   g.fillStyle = '#111827';
   g.strokeStyle = '#6b7280';
   g.lineWidth = 1;
@@ -91,8 +81,7 @@ export function parallelCoordinates(canvas, axes, runLabels) {
   }
 }
 
+// Axis ends as the tables write numbers (fmt.num: the CLI's %.6g).
 function fmtTick(v) {
-  if (!isFinite(v)) return '';
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  return isFinite(v) ? num(v) : '';
 }

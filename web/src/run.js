@@ -29,9 +29,16 @@ export function kv(rows) {
     h('tr', null, h('th', null, k), h('td', attrs || null, v)))));
 }
 
-// A param's row: its value formatted by type, the cell marked as a number or not.
+// A param's row: its value formatted by type (numbers as `cairn show`
+// writes them), the cell marked as a number or not.
 function paramRow([k, v]) {
-  return [k, fmt.param(v), { class: fmt.paramIsNumber(v) ? 'num' : '' }];
+  return [k, fmt.paramDetail(v), { class: fmt.paramIsNumber(v) ? 'num' : '' }];
+}
+
+// A metric's last, min or max as `cairn show` writes it: "-" for the min or
+// max of a series of NaN only.
+function metricStat(x, isLast) {
+  return !isLast && Number.isNaN(fmt.toNumber(x)) ? '-' : fmt.detail(x);
 }
 
 function section(title, ...body) {
@@ -172,9 +179,9 @@ export function runPage(root, id) {
     const controls = chartControls(chartState(), (patch) => { setParams(patch); drawCharts(); });
     return section('Metrics',
       ms.length ? h('table', { class: 'grid' },
-        h('thead', null, h('tr', null, ['metric', 'last', 'min', 'max', 'count', 'step'].map((x) => h('th', null, x)))),
-        h('tbody', null, ms.map(([k, m]) => h('tr', null, h('td', null, k), h('td', { class: 'num' }, fmt.num(m.last)),
-          h('td', { class: 'num' }, fmt.num(m.min)), h('td', { class: 'num' }, fmt.num(m.max)),
+        h('thead', null, h('tr', null, ['metric', 'last', 'min', 'max', 'count', 'step'].map((x, i) => h('th', { class: i ? 'num' : null }, x)))),
+        h('tbody', null, ms.map(([k, m]) => h('tr', null, h('td', null, k), h('td', { class: 'num' }, metricStat(m.last, true)),
+          h('td', { class: 'num' }, metricStat(m.min)), h('td', { class: 'num' }, metricStat(m.max)),
           h('td', { class: 'num' }, m.count), h('td', { class: 'num' }, m.step))))) : null,
       ms.length ? controls : null, chartsEl);
   }
@@ -267,7 +274,7 @@ export function runPage(root, id) {
     const ds = run.datasets || [];
     if (!ds.length) return null;
     return section('Datasets', h('table', { class: 'grid' },
-      h('thead', null, h('tr', null, ['name', 'role', 'path', 'digest', 'files', 'bytes', 'manifest'].map((x) => h('th', null, x)))),
+      h('thead', null, h('tr', null, ['name', 'role', 'path', 'digest', 'files', 'bytes', 'manifest'].map((x) => h('th', { class: x === 'files' || x === 'bytes' ? 'num' : null }, x)))),
       h('tbody', null, ds.map((d) => {
         const mcell = h('td', null);
         if (d.manifest) {

@@ -5,48 +5,20 @@
 // runs around them are fetched, so 100,000 runs scroll like 100.  Running runs
 // on screen are refreshed every few seconds.
 //
-// URL: /runs?project=&q=&sort=&cols=&group=&gm=&sel=
+// Which columns, in which order, frozen or not: columns.js.
+//
+// URL: /runs?project=&q=&sort=&cols=&pin=&group=&gm=&sel=
 import { h, clear } from './dom.js';
 import { api, qs, enc, ApiError } from './api.js';
 import * as fmt from './fmt.js';
 import { params, setParams, navigate, link, toast } from './main.js';
 import { tagEditor } from './tags.js';
+import { ATTRS, colLabel, colSortKey, defaultColumns, layout } from './columns.js';
 
 const ROW_H = 30;
 const PAGE = 100;
 const OVERSCAN = 10;
 const LIVE_MS = 4000;
-
-const ATTRS = [
-  { id: 'name', label: 'Name', width: 220, sort: 'name' },
-  { id: 'status', label: 'Status', width: 90, sort: 'status' },
-  { id: 'start_time', label: 'Started', width: 140, sort: 'started' },
-  { id: 'duration', label: 'Duration', width: 80, sort: 'duration' },
-  { id: 'tags', label: 'Tags', width: 200 },
-  { id: 'project', label: 'Project', width: 110, sort: 'project' },
-  { id: 'seq', label: '#', width: 60, sort: 'seq' },
-  { id: 'user', label: 'User', width: 100, sort: 'user' },
-  { id: 'host', label: 'Host', width: 110, sort: 'host' },
-  { id: 'note', label: 'Note', width: 200, sort: 'note' },
-];
-const DEFAULT_ATTRS = ['name', 'status', 'start_time', 'duration', 'tags'];
-
-function colLabel(c) {
-  const a = ATTRS.find((x) => x.id === c);
-  if (a) return a.label;
-  return c.replace(/^(params|metrics|properties)\./, '');
-}
-
-function colWidth(c) {
-  const a = ATTRS.find((x) => x.id === c);
-  return a ? a.width : 120;
-}
-
-function colSortKey(c) {
-  const a = ATTRS.find((x) => x.id === c);
-  if (a) return a.sort || null;
-  return c;
-}
 
 // What the API should return for these columns (all of every run while the
 // columns are the defaults, which depend on what the runs carry).
@@ -54,13 +26,14 @@ function apiColumns(cols, explicit) {
   if (!explicit) return undefined;
   const need = new Set(['name', 'status', 'start_time', 'end_time']);
   for (const c of cols) {
-    if (c === 'duration') continue;
+    if (c === 'duration' || c === 'id') continue; // computed here; every run has its id
     need.add(c);
   }
   return [...need].join(',');
 }
 
 function cellValue(r, c) {
+  if (c === 'id') return fmt.shortId(r.id);
   if (c === 'start_time') return fmt.time(r.start_time);
   if (c === 'duration') return fmt.duration(fmt.runDuration(r));
   const m = /^(params|metrics|properties)\.(.*)$/.exec(c);
@@ -72,6 +45,24 @@ function cellValue(r, c) {
     return fmt.value(v);
   }
   return fmt.value(r[c]);
+}
+
+// A number cell's value in full (its tooltip).
+function cellFull(r, c) {
+  const m = /^(params|metrics|properties)\.(.*)$/.exec(c);
+  if (!m) return cellValue(r, c);
+  const v = r[m[1]] && r[m[1]][m[2]];
+  if (v === undefined) return undefined;
+  return m[1] === 'metrics' ? fmt.full(v.last) : m[1] === 'params' ? fmt.paramFull(v) : fmt.full(v);
+}
+
+// A byte offset in the UTF-8 text of q as a character (code point) index,
+// and whether it is past the last character.
+function caret(q, pos) {
+  const bytes = new TextEncoder().encode(q);
+  const before = new TextDecoder().decode(bytes.slice(0, Math.max(0, Math.min(pos, bytes.length))));
+  const index = [...before].length;
+  return { index, end: pos >= bytes.length };
 }
 
 // A group's value as a literal of the query language: strings quoted, a
@@ -100,6 +91,7 @@ export function runsPage(root) {
     q: p.get('q') || '',
     sort: p.get('sort') || '',
     cols: p.get('cols') ? p.get('cols').split(',').filter(Boolean) : null,
+    pin: (p.get('pin') || '').split(',').filter(Boolean), // columns frozen beside the name
     group: p.get('group') || '',
     gm: p.get('gm') || '',
     sel: new Set((p.get('sel') || '').split(',').filter(Boolean)),
@@ -173,12 +165,7 @@ export function runsPage(root) {
   }
 
   function defaultCols() {
-    const cols = [...DEFAULT_ATTRS];
-    if (!st.columns) return cols;
-    for (const k of differing(st.columns.params).slice(0, 10)) cols.push('params.' + k.key);
-    const ms = [...st.columns.metrics].sort((a, b) => b.count - a.count).slice(0, 8);
-    for (const k of ms.sort((a, b) => (a.key < b.key ? -1 : 1))) cols.push('metrics.' + k.key);
-    return cols;
+    return defaultColumns(st.columns, st.sort);
   }
 
   function cols() {
@@ -236,13 +223,37 @@ export function runsPage(root) {
       sect('Properties', c.properties, 'properties.')));
   }
 
-  function template() {
-    return ['32px', ...cols().map((c) => colWidth(c) + 'px')].join(' ');
+  let lay = layout(cols(), st.pin);
+
+  // A frozen cell sticks at its column's left offset; the last one draws the edge.
+  function frozenAttrs(i, attrs) {
+    if (i >= lay.frozen) return attrs;
+    attrs.class += ' frozen' + (i === lay.frozen - 1 ? ' frozen-edge' : '');
+    attrs.style = { ...(attrs.style || {}), left: lay.left[i] + 'px' };
+    return attrs;
+  }
+
+  function togglePin(c) {
+    st.pin = st.pin.includes(c) ? st.pin.filter((x) => x !== c) : [...st.pin, c];
+    setParams({ pin: st.pin.join(',') });
+    renderHead();
+    render(true);
   }
 
   function renderHead() {
+    lay = layout(cols(), st.pin);
     clear(head);
-    head.style.gridTemplateColumns = template();
+    const groups = h('div', { class: 'vgroups', style: { gridTemplateColumns: lay.template } },
+      h('div', { class: 'cell gcell frozen', style: { left: '0px', gridColumn: '1 / span 1' } }));
+    for (const g of lay.groups) {
+      groups.appendChild(h('div', {
+        class: 'cell gcell' + (g.label ? ' group-' + g.label : '') + (g.frozen ? ' frozen' : ''),
+        style: { gridColumn: `${g.start} / span ${g.span}`, left: g.frozen ? g.left + 'px' : null },
+        'data-group': g.label || 'run',
+      }, h('span', { style: { left: g.frozen ? null : lay.frozenWidth + 8 + 'px' } }, g.label)));
+    }
+    const labels = h('div', { class: 'vlabels', role: 'row', style: { gridTemplateColumns: lay.template } });
+    head.append(groups, labels);
     const allBox = h('input', { type: 'checkbox', 'aria-label': 'select visible runs', onchange: (e) => {
       for (const r of visibleRuns()) {
         if (e.target.checked) st.sel.add(r.id);
@@ -251,27 +262,49 @@ export function runsPage(root) {
       selChanged();
       render(true);
     } });
-    head.appendChild(h('div', { class: 'cell' }, allBox));
+    labels.appendChild(h('div', { class: 'cell frozen', style: { left: '0px' } }, allBox));
     const sortKey = st.sort.replace(/^-/, '');
     const desc = st.sort.startsWith('-');
-    for (const c of cols()) {
+    lay.order.forEach((c, i) => {
       const sk = colSortKey(c);
       const active = sk && sk === sortKey;
-      const cell = h('div', {
-        class: 'cell hcell' + (sk ? ' sortable' : '') + (active ? ' sorted' : ''),
+      const pinned = st.pin.includes(c);
+      const canPin = c !== 'name' && c !== 'id';
+      const pinBtn = canPin ? h('button', {
+        type: 'button', class: 'pin' + (pinned ? ' on' : ''), 'aria-label': (pinned ? 'unpin ' : 'pin ') + c,
+        title: pinned ? 'Unpin this column' : 'Pin this column beside the name',
+        onclick: (e) => { e.stopPropagation(); togglePin(c); },
+      }, pinned ? '◆' : '◇') : null;
+      const cell = h('div', frozenAttrs(i, {
+        class: 'cell hcell' + (sk ? ' sortable' : '') + (active ? ' sorted' : '') + (c.startsWith('metrics.') || c === 'seq' ? ' num' : ''),
         title: c + (sk ? ' (click to sort)' : ''), role: 'columnheader',
         'aria-sort': active ? (desc ? 'descending' : 'ascending') : 'none',
         'data-col': c,
-      }, colLabel(c), active ? (desc ? ' ▼' : ' ▲') : '');
+      }), h('span', { class: 'label' }, colLabel(c), active ? (desc ? ' ▼' : ' ▲') : ''), pinBtn);
       if (sk) cell.addEventListener('click', () => {
         // none -> descending -> ascending -> none
         st.sort = !active ? '-' + sk : desc ? sk : '';
         setParams({ sort: st.sort });
+        // a new order starts at the top; sideways the names stay (frozen)
+        // and the sorted column is kept in view, even when the default
+        // columns move it to the front
+        scroller.scrollTop = 0;
         renderHead();
         reload();
+        revealColumn(c);
       });
-      head.appendChild(cell);
-    }
+      labels.appendChild(cell);
+    });
+  }
+
+  // Scroll sideways so column c is in view right of the frozen columns.
+  function revealColumn(c) {
+    const cell = head.querySelector(`.hcell[data-col="${CSS.escape(c)}"]`);
+    if (!cell || cell.classList.contains('frozen')) return;
+    const x = cell.offsetLeft, w = cell.offsetWidth;
+    const view0 = scroller.scrollLeft + lay.frozenWidth, view1 = scroller.scrollLeft + scroller.clientWidth;
+    if (x < view0) scroller.scrollLeft = x - lay.frozenWidth;
+    else if (x + w > view1) scroller.scrollLeft = x + w - scroller.clientWidth;
   }
 
   // --- rows (virtual) ------------------------------------------------------------
@@ -353,11 +386,15 @@ export function runsPage(root) {
     qError.hidden = false;
     qError.appendChild(h('div', null, e.message));
     if (e instanceof ApiError && Number.isInteger(e.position) && st.q) {
-      // The query with the problem's position marked.
-      const pos = Math.min(e.position, st.q.length);
+      // The query with the problem marked, as `cairn ls` marks it: the API's
+      // position is the byte offset in the UTF-8 query; the message counts
+      // characters from 1 ("at character 3") or says "at the end", and so
+      // does the caret line.
+      const at = caret(st.q, e.position);
+      const chars = [...st.q];
       qError.appendChild(h('pre', { class: 'qpos', 'data-testid': 'query-error-position' },
-        st.q.slice(0, pos), h('mark', null, st.q.slice(pos, pos + 1) || ' '), st.q.slice(pos + 1),
-        '\n', ' '.repeat(pos) + '^ at ' + pos));
+        chars.slice(0, at.index).join(''), h('mark', null, chars[at.index] || ' '), chars.slice(at.index + 1).join(''),
+        '\n', ' '.repeat(at.index) + '^ ' + (at.end ? 'at the end' : 'at character ' + (at.index + 1))));
     }
     st.total = 0;
     space.style.height = '0px';
@@ -372,20 +409,20 @@ export function runsPage(root) {
     lastFirst = a;
     clear(rowsEl);
     rowsEl.style.transform = `translateY(${a * ROW_H}px)`;
-    const tmpl = template();
-    const cs = cols();
+    const tmpl = lay.template;
+    const cs = lay.order;
     for (let i = a; i < b; i++) {
       const r = runAt(i);
       const row = h('div', { class: 'vrow' + (i % 2 ? ' odd' : ''), role: 'row', style: { gridTemplateColumns: tmpl } });
       if (!r) {
-        row.appendChild(h('div', { class: 'cell muted' }, ''));
-        row.appendChild(h('div', { class: 'cell muted' }, '…'));
+        row.appendChild(h('div', { class: 'cell muted frozen', style: { left: '0px' } }, ''));
+        row.appendChild(h('div', frozenAttrs(0, { class: 'cell muted' }), '…'));
         rowsEl.appendChild(row);
         continue;
       }
       row.dataset.id = r.id;
       if (st.sel.has(r.id)) row.classList.add('selected');
-      row.appendChild(h('div', { class: 'cell' }, h('input', {
+      row.appendChild(h('div', { class: 'cell frozen', style: { left: '0px' } }, h('input', {
         type: 'checkbox', checked: st.sel.has(r.id), 'aria-label': 'select ' + r.name,
         onchange: (e) => {
           if (e.target.checked) st.sel.add(r.id);
@@ -394,18 +431,37 @@ export function runsPage(root) {
           selChanged();
         },
       })));
-      for (const c of cs) {
+      cs.forEach((c, ci) => {
         let content;
         if (c === 'name') content = link('/run/' + enc(r.id), r.name);
+        else if (c === 'id') content = h('code', { title: r.id }, fmt.shortId(r.id));
         else if (c === 'status') content = h('span', { class: 'status ' + r.status }, r.status);
         else if (c === 'tags') content = tagEditor(r, (tags) => { r.tags = tags; });
         else content = cellValue(r, c);
-        const text = typeof content === 'string' ? content : undefined;
-        row.appendChild(h('div', { class: 'cell' + (isNumeric(r, c) ? ' num' : ''), 'data-col': c, title: text }, content));
-      }
+        const numeric = isNumeric(r, c);
+        // a number's tooltip is its full value (shortest round-trip, as `cairn ls --format csv`)
+        const title = numeric ? cellFull(r, c) : typeof content === 'string' ? content : undefined;
+        row.appendChild(h('div', frozenAttrs(ci, { class: 'cell' + (numeric ? ' num' : ''), 'data-col': c, title }), content));
+      });
       rowsEl.appendChild(row);
     }
+    if (force) alignHeads(a, b);
     ensurePages();
+  }
+
+  // A param or property column's header is aligned as its values are: right
+  // over numbers (the first run on screen that has the key decides).
+  function alignHeads(a, b) {
+    for (const cell of head.querySelectorAll('.hcell[data-col^="params."], .hcell[data-col^="properties."]')) {
+      const c = cell.dataset.col;
+      const [g, k] = [c.slice(0, c.indexOf('.')), c.slice(c.indexOf('.') + 1)];
+      for (let i = a; i < b; i++) {
+        const r = runAt(i);
+        if (!r || !r[g] || r[g][k] === undefined) continue;
+        cell.classList.toggle('num', isNumeric(r, c));
+        break;
+      }
+    }
   }
 
   function selChanged() {
@@ -436,8 +492,8 @@ export function runsPage(root) {
       const metric = st.gm ? st.gm.replace(/^metrics\./, '') : '';
       const isParam = st.group.startsWith('params.');
       groupsEl.appendChild(h('table', { class: 'grid groups-table', 'data-testid': 'groups' },
-        h('thead', null, h('tr', null, h('th', null, colLabel(st.group)), h('th', null, 'runs'),
-          metric ? [h('th', null, 'min ' + metric), h('th', null, 'mean ' + metric), h('th', null, 'max ' + metric)] : null)),
+        h('thead', null, h('tr', null, h('th', null, colLabel(st.group)), h('th', { class: 'num' }, 'runs'),
+          metric ? ['min', 'mean', 'max'].map((f) => h('th', { class: 'num' }, f + ' ' + metric)) : null)),
         h('tbody', null, (res.groups || []).map((g) => h('tr', { class: 'clickable', title: 'Filter to this group', onclick: () => {
           const v = groupLiteral(g.value);
           const cond = g.value === null ? `not ${st.group}` : `${st.group} = ${v}`;
