@@ -102,17 +102,15 @@ int body_metrics(const json *root, metric_in **out, size_t *n, char *err, size_t
 		}
 		const json *k = json_get(e, "key"), *v = json_get(e, "value");
 		const json *s = json_get(e, "step"), *t = json_get(e, "timestamp");
-		char what[48];
-		snprintf(what, sizeof what, "metrics[%zu].key", i);
 		if (!k || k->type != JSON_STR) {
 			free(m);
-			return bad(err, errsz, "%s: expected a string", what);
+			return bad(err, errsz, "metrics[%zu].key: expected a string", i);
 		}
 		if (check_key(k->str, k->len, "metric key", err, errsz) != 0) {
 			char tmp[256];
 			snprintf(tmp, sizeof tmp, "%s", err);
 			free(m);
-			return bad(err, errsz, "%s: %s", what, tmp);
+			return bad(err, errsz, "metrics[%zu].key: %s", i, tmp);
 		}
 		m[i].key = k->str;
 		if (!metric_value(v, &m[i].value)) {

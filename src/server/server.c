@@ -430,6 +430,8 @@ static void access_log(request *rq, const char *url, int status)
 	        (clock_mono() - rq->started) * 1000.0);
 }
 
+#define BODY_PREALLOC ((size_t)1 << 20)
+
 /* 413 before the body is read (or while it streams): libmicrohttpd sends the
  * answer and closes the connection instead of reading the rest. */
 static enum MHD_Result answer_too_big(request *rq)
@@ -488,6 +490,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			unsigned long long n = strtoull(cl, &end, 10);
 			if (errno || *end || n > srv->cfg.max_body)
 				return answer_too_big(rq); /* the body is never read */
+			/* One allocation for a declared body instead of doubling
+			 * from 64 bytes; only up to BODY_PREALLOC, so a request
+			 * that announces a large body and sends nothing holds
+			 * little memory. */
+			buf_grow(&rq->body, n < BODY_PREALLOC ? (size_t)n : BODY_PREALLOC);
 		}
 		return MHD_YES;
 	}

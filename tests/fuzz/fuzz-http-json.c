@@ -4,7 +4,9 @@
  * native API (server/body.c, compiled in here), plus the writer that sends
  * parsed JSON back out, whose output must parse again; and json_valid, the
  * check-only mode of the same parser, which must accept exactly what
- * json_parse accepts.
+ * json_parse accepts; and the fast decoder of a metrics batch
+ * (server/ingest.c), which must accept only what body_metrics accepts, with
+ * the same points bit for bit.
  *
  * Corpus: tests/fuzz/corpus/http-json/ (replayed by `make test`).
  */
@@ -14,11 +16,43 @@
 #include <string.h>
 
 #include "server/body.c"
+#include "server/ingest.c"
 #include "util/utf8.h"
+
+static bool same_double(double a, double b)
+{
+	return memcmp(&a, &b, sizeof a) == 0 || (a != a && b != b);
+}
+
+/* The fast decoder against the general path, on the same bytes. */
+static void check_fast(const char *data, size_t size)
+{
+	char err[512];
+	ingest_batch fast;
+	if (!ingest_decode(&fast, data, size, 1 << 20))
+		return;
+	json_doc *d = body_parse(data, size, 1 << 20, err, sizeof err);
+	metric_in *m = NULL;
+	size_t n = 0;
+	if (!d || body_metrics(json_root(d), &m, &n, err, sizeof err) != 0)
+		abort(); /* accepted what the general path refuses */
+	if (n != fast.n)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		const metric_in *f = &fast.pts[i], *g = &m[i];
+		if (strcmp(f->key, g->key) != 0 || !same_double(f->value, g->value) ||
+		    f->step != g->step || !same_double(f->timestamp, g->timestamp))
+			abort(); /* a point read differently */
+	}
+	free(m);
+	json_doc_free(d);
+	ingest_batch_free(&fast);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[512];
+	check_fast((const char *)data, size);
 	json_doc *full = json_parse((const char *)data, size, NULL, NULL, 0);
 	json_type vt;
 	if (json_valid((const char *)data, size, NULL, &vt) != (full != NULL))

@@ -100,6 +100,50 @@ static void test_create_and_show(void **st)
 	unit_store_close(&u);
 }
 
+/* A batch interleaving series, written grouped by series and many rows to a
+ * statement (sqlite/metrics.c), keeps each series whole and in step order,
+ * and a duplicate of (step, timestamp) later in the batch — rows and
+ * statements apart — still replaces the earlier point. */
+static void test_metric_batch_interleaved(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	static const char *const keys[] = {"a", "b", "c"};
+	enum { STEPS = 333 };
+	for (int i = 0; i < STEPS; i++)
+		for (int k = 0; k < 3; k++)
+			assert_ok(cairn_run_log_metric(r, keys[k], k * 1000 + i, i, 1000.0 + i));
+	/* the same (step, ts) again, 200 points after the first: the later wins */
+	for (int i = 0; i < 5; i++)
+		assert_ok(cairn_run_log_metric(r, "b", -1 - i, 100 + i, 1000.0 + 100 + i));
+	assert_ok(cairn_run_flush(r));
+	for (int k = 0; k < 3; k++) {
+		char *hist = NULL, err[128];
+		assert_ok(cairn_run_metric_history_json(&hist, u.s, cairn_run_id(r), keys[k]));
+		json_doc *d = json_parse(hist, strlen(hist), NULL, err, sizeof err);
+		if (!d)
+			fail_msg("bad JSON: %s: %s", err, hist);
+		const json *pts = json_root(d);
+		assert_int_equal(pts->len, STEPS);
+		int i = 0;
+		for (const json *p = pts->child; p; p = p->next, i++) {
+			double v, want = k * 1000 + i;
+			if (k == 1 && i >= 100 && i < 105)
+				want = -1 - (i - 100);
+			assert_int_equal(p->child->i, i);
+			assert_true(json_num_value(p->child->next->next, &v));
+			if (v != want)
+				fail_msg("%s step %d: %g, want %g", keys[k], i, v, want);
+		}
+		json_doc_free(d);
+		cairn_free(hist);
+	}
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 /* A point logged again at the same step and timestamp replaces the stored
  * one, whether the two are in one batch or in two (on PostgreSQL: the binary
  * COPY fails on the key and the batch goes through the staging table); NaN
@@ -622,6 +666,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_and_show),
 	    cmocka_unit_test(test_metric_point_replaced),
+	    cmocka_unit_test(test_metric_batch_interleaved),
 	    cmocka_unit_test(test_lookup_prefix),
 	    cmocka_unit_test(test_lookup_name_versus_prefix),
 	    cmocka_unit_test(test_sequence_and_projects),

@@ -166,6 +166,50 @@ int fold_tiles(const mpoint *pts, size_t n, fold_tile **out, size_t *out_n)
 	return 0;
 }
 
+/* A series keyed by (rid, kid, 0): its points in the batch, then where its
+ * next point goes in the order. */
+typedef struct series_entry {
+	int64_t rid, kid, pad;
+	size_t count, at;
+} series_entry;
+
+int fold_series_order(const mpoint *pts, size_t n, size_t **order)
+{
+	fold_index x = {NULL, 0, 0, NULL, sizeof(series_entry)};
+	size_t *sid = malloc((n ? n : 1) * sizeof *sid);
+	size_t *ord = malloc((n ? n : 1) * sizeof *ord);
+	*order = NULL;
+	if (!sid || !ord)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		bool fresh;
+		series_entry *e = index_get(&x, pts[i].rid, pts[i].kid, 0, &fresh);
+		if (!e)
+			goto oom;
+		e->count++;
+		sid[i] = (size_t)((char *)e - x.v) / sizeof *e;
+	}
+	series_entry *v = (series_entry *)x.v;
+	size_t at = 0;
+	for (size_t k = 0; k < x.n; k++) {
+		v[k].at = at;
+		at += v[k].count;
+	}
+	for (size_t i = 0; i < n; i++)
+		ord[v[sid[i]].at++] = i;
+	free(sid);
+	free(x.slot);
+	free(x.v);
+	*order = ord;
+	return 0;
+oom:
+	free(sid);
+	free(ord);
+	free(x.slot);
+	free(x.v);
+	return err_set(CAIRN_ENOMEM, "out of memory");
+}
+
 /* --- the thinned history ---------------------------------------------------------- */
 
 static void put_point(sample *w, const fold_pt *p)

@@ -47,6 +47,13 @@ typedef struct fold_tile {
 /* The batch folded (*out malloc'ed, *out_n entries, in no set order). */
 int fold_summaries(const mpoint *pts, size_t n, fold_summary **out, size_t *out_n);
 int fold_tiles(const mpoint *pts, size_t n, fold_tile **out, size_t *out_n);
+/* The order to write the batch's points in (*order malloc'ed, n indexes into
+ * pts): grouped by series (run, key), series by first appearance, each
+ * series' points in arrival order, so a later point with the same (step,
+ * ts) still replaces an earlier one.  A batch interleaves its series (every
+ * key of an epoch, then the next epoch); written grouped, consecutive
+ * inserts land next to each other in the points' clustered index. */
+int fold_series_order(const mpoint *pts, size_t n, size_t **order);
 
 /* --- the thinned history ----------------------------------------------------- */
 
