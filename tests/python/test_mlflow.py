@@ -310,8 +310,8 @@ def test_params_overwrite_rules(c):
     c.post("runs/log-parameter", {"run_id": run, "key": "empty", "value": ""})
     for k, v in (("a", "True"), ("b", "007"), ("c", "1e-3"), ("d", "32"), ("e", "1.0")):
         c.post("runs/log-parameter", {"run_id": run, "key": k, "value": v})
-    ps = {p["key"]: p["value"] for p in c.get("runs/get", {"run_id": run})["run"]["data"]["params"]}
-    assert ps == {"lr": "0.01", "empty": "", "a": "True", "b": "007", "c": "1e-3", "d": "32", "e": "1.0"}
+    got = {p["key"]: p["value"] for p in c.get("runs/get", {"run_id": run})["run"]["data"]["params"]}
+    assert got == {"lr": "0.01", "empty": "", "a": "True", "b": "007", "c": "1e-3", "d": "32", "e": "1.0"}
     err(c.post("runs/log-batch", {"run_id": run, "params": [{"key": "x", "value": "1"}, {"key": "x", "value": "2"}]}, status=400), "INVALID_PARAMETER_VALUE")
     # a refused batch writes nothing
     err(c.post("runs/log-batch", {"run_id": run, "params": [{"key": "new", "value": "1"}, {"key": "lr", "value": "9"}],
