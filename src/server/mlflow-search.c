@@ -411,11 +411,14 @@ static bool ematch(const cairn_project *p, const eclause *c)
 	return like(s, c->val, strcasecmp(c->op, "ilike") == 0);
 }
 
-static int ecmp_key;
-static bool ecmp_desc;
+typedef struct eorder {
+	int key; /* 0 name, 1 experiment_id, 2 creation_time, 3 last_update_time */
+	bool desc;
+} eorder;
 
-static int ecmp(const void *a, const void *b)
+static int ecmp(const void *a, const void *b, void *arg)
 {
+	const eorder *o = arg;
 	const cairn_project *x = *(const cairn_project *const *)a,
 	                    *y = *(const cairn_project *const *)b;
 	int r = 0;
@@ -423,7 +426,7 @@ static int ecmp(const void *a, const void *b)
 	const char *yn = strcmp(y->name, "default") == 0 ? "Default" : y->name;
 	int64_t xi = strcmp(x->name, "default") == 0 ? 0 : x->id;
 	int64_t yi = strcmp(y->name, "default") == 0 ? 0 : y->id;
-	switch (ecmp_key) {
+	switch (o->key) {
 	case 0: r = strcmp(xn, yn); break;
 	case 1: r = (xi > yi) - (xi < yi); break;
 	case 2: r = (x->created > y->created) - (x->created < y->created); break;
@@ -433,7 +436,7 @@ static int ecmp(const void *a, const void *b)
 		r = (xu > yu) - (xu < yu);
 	}
 	}
-	if (ecmp_desc)
+	if (o->desc)
 		r = -r;
 	if (r == 0)
 		r = (xi > yi) - (xi < yi);
@@ -468,8 +471,7 @@ int mlf_exp_search(request *rq, response *rs)
 	}
 	/* order: one key (name, experiment_id, creation_time, last_update_time);
 	 * default creation_time DESC, experiment_id ASC */
-	ecmp_key = 2;
-	ecmp_desc = true;
+	eorder ord = {2, true};
 	if (norder > 1) {
 		mlf_error(rs, "INVALID_PARAMETER_VALUE",
 		          "order_by takes one clause on this server");
@@ -479,17 +481,17 @@ int mlf_exp_search(request *rq, response *rs)
 		char k[64] = "", d[8] = "";
 		sscanf(order[0], "%63s %7s", k, d);
 		const char *kk = strncmp(k, "attribute.", 10) == 0 ? k + 10 : k;
-		ecmp_key = !strcmp(kk, "name")               ? 0
-		           : !strcmp(kk, "experiment_id")    ? 1
-		           : !strcmp(kk, "creation_time")    ? 2
-		           : !strcmp(kk, "last_update_time") ? 3
-		                                             : -1;
-		if (ecmp_key < 0 || (d[0] && strcasecmp(d, "asc") && strcasecmp(d, "desc"))) {
+		ord.key = !strcmp(kk, "name")               ? 0
+		          : !strcmp(kk, "experiment_id")    ? 1
+		          : !strcmp(kk, "creation_time")    ? 2
+		          : !strcmp(kk, "last_update_time") ? 3
+		                                            : -1;
+		if (ord.key < 0 || (d[0] && strcasecmp(d, "asc") && strcasecmp(d, "desc"))) {
 			mlf_error(rs, "INVALID_PARAMETER_VALUE", "Invalid order_by clause '%.200s'",
 			          order[0]);
 			goto done;
 		}
-		ecmp_desc = strcasecmp(d, "desc") == 0;
+		ord.desc = strcasecmp(d, "desc") == 0;
 	}
 	sel = calloc(ps.n + 1, sizeof *sel);
 	if (!sel) {
@@ -515,7 +517,7 @@ int mlf_exp_search(request *rq, response *rs)
 		if (ok)
 			sel[ns++] = p;
 	}
-	qsort(sel, ns, sizeof *sel, ecmp);
+	qsort_r(sel, ns, sizeof *sel, ecmp, &ord);
 	buf *b = &rs->body;
 	buf_puts(b, "{\"experiments\":[");
 	int64_t n = 0;
