@@ -19,5 +19,7 @@
 #include "cairn/sweep.h"
 #include "cairn/auth.h"
 #include "cairn/remote.h"
+#include "cairn/project.h"
+#include "cairn/mlflow.h"
 
 #endif

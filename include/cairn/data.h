@@ -21,6 +21,7 @@
 
 #include "common.h"
 #include "run.h"
+#include "record.h"
 #include "store.h"
 
 #ifdef __cplusplus
@@ -98,6 +99,12 @@ cairn_run_log_dataset(cairn_run *run, const char *name, const char *path, const 
 CAIRN_EXTERN(int)
 cairn_run_log_dataset_opts(cairn_run *run, const char *name, const char *path, const char *role,
                            const cairn_hash_options *opts);
+
+/* Record a dataset on the run as given, without hashing anything (name,
+ * path, role and digest required; algo NULL: "", files and bytes may be 0,
+ * manifest must be NULL): datasets that live elsewhere, such as MLflow's
+ * log-inputs.  Re-recording a name replaces it. */
+CAIRN_EXTERN(int) cairn_run_set_dataset(cairn_run *run, const cairn_run_dataset *d);
 
 /* Compare two data versions.  A and B are each a path (hashed now, with the
  * store's cache), a stored manifest object id (64 hex digits), a run (id,

@@ -130,7 +130,9 @@ cairn_run_record_metric_get(const cairn_run_record *r, const char *key);
 /* --- tags and properties ------------------------------------------------------- */
 
 CAIRN_EXTERN(size_t) cairn_run_record_tag_count(const cairn_run_record *r);
+/* The i-th tag (in tag order) and its value (NULL: a bare tag). */
 CAIRN_EXTERN(const char *) cairn_run_record_tag(const cairn_run_record *r, size_t i);
+CAIRN_EXTERN(const char *) cairn_run_record_tag_value(const cairn_run_record *r, size_t i);
 CAIRN_EXTERN(int) cairn_run_record_has_tag(const cairn_run_record *r, const char *tag);
 
 CAIRN_EXTERN(size_t) cairn_run_record_property_count(const cairn_run_record *r);
@@ -234,7 +236,8 @@ CAIRN_EXTERN(void) cairn_field_free(cairn_field *f);
  * CAIRN_ENOTFOUND when the run has no value for it.
  *   metrics: FLOAT (last/min/max, NaN possible), INT (count, step);
  *   params: the param's own type; properties: STRING;
- *   tags.TAG: BOOL true (absent: CAIRN_ENOTFOUND); tags: STRING, the tags
+ *   tags.TAG: BOOL true, or STRING its value for a key/value tag (absent:
+ *   CAIRN_ENOTFOUND); tags: STRING, the tags
  *   joined by ","; datasets: STRING, or INT for files/bytes;
  *   attributes: id, name, project, status, user, host, command, note,
  *   commit, branch, remote, parent: STRING; seq, exit_code: INT; dirty:

@@ -44,13 +44,17 @@ typedef struct cairn_run_options {
 	/* Version 2: who the run is recorded as started by; NULL: the user of
 	 * this process.  A server sets its caller's token name here. */
 	const char *user;
+	/* Version 3: when the run started (seconds since the epoch); 0: now.
+	 * A client that creates runs through a server (MLflow's) gives its own
+	 * clock's time. */
+	double start_time;
 } cairn_run_options;
 
-/* Version 1 (without user) is still accepted. */
-#define CAIRN_RUN_OPTIONS_VERSION 2
+/* Versions 1 (without user) and 2 (without start_time) are still accepted. */
+#define CAIRN_RUN_OPTIONS_VERSION 3
 #define CAIRN_RUN_OPTIONS_INIT                                                                     \
 	{                                                                                          \
-		CAIRN_RUN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL             \
+		CAIRN_RUN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0          \
 	}
 
 /* Create a run (status running) and return a handle on it. */
@@ -134,7 +138,13 @@ CAIRN_EXTERN(const char *) cairn_params_get(cairn_value *value, const cairn_para
 CAIRN_EXTERN(int) cairn_params_lookup(cairn_value *value, const cairn_params *p, const char *key);
 CAIRN_EXTERN(void) cairn_params_free(cairn_params *p);
 
+/* Tags are bare ("baseline": present or not) or carry a value
+ * ("team=vision", MLflow's key/value tags): set_tag takes "key" or
+ * "key=value" (split at the first '='), set_tag_value the two apart (value
+ * NULL: bare).  Setting a tag again replaces its value; remove_tag takes the
+ * key and removes the tag whatever its value. */
 CAIRN_EXTERN(int) cairn_run_set_tag(cairn_run *run, const char *tag);
+CAIRN_EXTERN(int) cairn_run_set_tag_value(cairn_run *run, const char *key, const char *value);
 CAIRN_EXTERN(int) cairn_run_remove_tag(cairn_run *run, const char *tag);
 CAIRN_EXTERN(int) cairn_run_set_property(cairn_run *run, const char *key, const char *value);
 CAIRN_EXTERN(int) cairn_run_set_note(cairn_run *run, const char *text);
@@ -169,6 +179,17 @@ cairn_run_log_image_buf(cairn_run *run, const char *key, const void *data, size_
 CAIRN_EXTERN(int) cairn_run_heartbeat(cairn_run *run);
 /* Flush and set the final status, end time and exit code. */
 CAIRN_EXTERN(int) cairn_run_finish(cairn_run *run, cairn_status status, int exit_code);
+
+/* End a run with an explicit end time (seconds since the epoch; 0: now)
+ * and no exit code, as a client that reports its own end does (MLflow's
+ * update-run); status CAIRN_STATUS_RUNNING reopens an ended run instead. */
+CAIRN_EXTERN(int) cairn_run_end(cairn_run *run, cairn_status status, double end_time);
+/* Set one of the run's recorded facts by name: "user", "commit", "branch",
+ * "remote" or "command" (value NULL clears it), the attributes MLflow's
+ * system tags (mlflow.user, mlflow.source.git.commit, …) map to. */
+CAIRN_EXTERN(int) cairn_run_set_attribute(cairn_run *run, const char *attr, const char *value);
+/* Restore a run hidden by cairn_run_delete (not a purged one). */
+CAIRN_EXTERN(int) cairn_run_restore(cairn_store *store, const char *id);
 
 /* --- reading ------------------------------------------------------------ */
 

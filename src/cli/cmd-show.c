@@ -218,8 +218,12 @@ int cmd_show(int argc, char **argv)
 	size_t ntags = cairn_run_record_tag_count(r);
 	if (ntags) {
 		printf("tags     ");
-		for (size_t i = 0; i < ntags; i++)
+		for (size_t i = 0; i < ntags; i++) {
+			const char *tv = cairn_run_record_tag_value(r, i);
 			printf(" %s", safe(&sr, cairn_run_record_tag(r, i)));
+			if (tv)
+				printf("=%s", safe(&sr, tv));
+		}
 		printf("\n");
 	}
 	const char *note = cairn_run_record_note(r);

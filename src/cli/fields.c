@@ -135,7 +135,8 @@ bool rfield_text(const cairn_run_record *run, const rfield *f, char *out, size_t
 	if (cairn_run_record_field(&v, run, &cf) != 0)
 		return false;
 	if (f->kind == CAIRN_FIELD_TAG) {
-		snprintf(out, n, "yes");
+		/* a bare tag is there or not; a key/value tag shows its value */
+		snprintf(out, n, "%s", v.type == CAIRN_TYPE_STRING ? v.s : "yes");
 		return true;
 	}
 	if (f->kind == CAIRN_FIELD_TAGS) {

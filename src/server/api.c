@@ -333,8 +333,4 @@ const route api_v1_routes[] = {
     {NULL, NULL, CAIRN_SCOPE_NONE, NULL, 0},
 };
 
-/* MLflow's REST API (/api/2.0/mlflow/...) is served by a later part; its
- * routes go in this table, matched the same way. */
-const route mlflow_routes[] = {
-    {NULL, NULL, CAIRN_SCOPE_NONE, NULL, 0},
-};
+/* MLflow's REST API (/api/2.0/mlflow/...): its table is in mlflow-routes.c. */

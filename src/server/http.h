@@ -152,6 +152,10 @@ typedef struct route {
  * replaced by '_', so they cannot break the header. */
 void content_disposition(char *out, size_t n, const char *disposition, const char *filename);
 
+/* Dispatch rq to the route of table that matches it (405 with Allow, or
+ * 404 naming `what`, when none does); authenticates first (server.c). */
+int server_dispatch_table(request *rq, response *rs, const struct route *table, const char *what);
+
 /* Match path against pattern; fills rq->params.  Returns true on a match. */
 bool route_match(const char *pattern, const char *path, request *rq);
 

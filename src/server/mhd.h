@@ -22,6 +22,7 @@
 	X(create_response_from_buffer)                                                             \
 	X(create_response_from_fd_at_offset64)                                                     \
 	X(destroy_response)                                                                        \
+	X(get_connection_values)                                                                   \
 	X(get_daemon_info)                                                                         \
 	X(is_feature_supported)                                                                    \
 	X(lookup_connection_value)                                                                 \

@@ -8,7 +8,7 @@
 # and that every server stops cleanly on SIGTERM with nothing on its stderr
 # (so a LeakSanitizer report fails the test).
 . "$(dirname "$0")/lib.sh"
-plan 244
+plan 245
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -503,7 +503,10 @@ is 'a method the route lacks: 405' "$STATUS" 405
 req GET /api/v1/nothing
 is 'an unknown endpoint: 404' "$STATUS" 404
 req GET /api/2.0/mlflow/experiments/search
-is 'the MLflow prefix answers JSON 404 for now' "$(errcode)" not_found
+is 'the MLflow prefix is MLflow'"'"'s API (docs/mlflow.md)' "$STATUS" 200
+req GET /api/2.0/mlflow/nothing
+is 'an unknown MLflow endpoint: 404 in MLflow'"'"'s error shape' \
+	"$STATUS $(json 'j["error_code"]' <"$T/body" 2>/dev/null)" "404 ENDPOINT_NOT_FOUND"
 req GET /api/v1/projects -H 'Host: evil.example:80'
 is 'a non-loopback Host: 400 (DNS rebinding)' "$STATUS" 400
 req GET /runs

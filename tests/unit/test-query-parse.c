@@ -137,9 +137,11 @@ static void operators(void **state)
 	expect_tree("tags.debug = false", "(not [tags.debug true])");
 	expect_tree("tags.debug != true", "(not [tags.debug true])");
 	expect_tree("tags.debug != false", "[tags.debug true]");
-	expect_tree("tags.team = 'nlp'", "[properties.team = str:nlp]");
-	expect_tree("tags.`mlflow.runName` like 'x%'", "[properties.mlflow.runName like str:x%]");
-	expect_tree("tags.`a b` = 'x'", "[properties.`a b` = str:x]");
+	/* a key/value tag's value (cairn tag RUN team=nlp; MLflow's tags) */
+	expect_tree("tags.team = 'nlp'", "[tags.team = str:nlp]");
+	expect_tree("tags.team like 'n%'", "[tags.team like str:n%]");
+	expect_tree("tags.`mlflow.runName` like 'x%'", "[tags.mlflow.runName like str:x%]");
+	expect_tree("tags.`a b` = 'x'", "[tags.`a b` = str:x]");
 	expect_tree("tags = a", "[tags = word:a]");
 	expect_tree("tags ~ \"d*\"", "[tags ~ str:d*]");
 	expect_tree("tags", "[tags true]");

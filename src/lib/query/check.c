@@ -176,8 +176,8 @@ int qp_check_cmp(qp *p, qnode **np)
 			return qp_err(p, n->pos,
 			              "%s is present or not: write %s, not %s, or %s = true", fname,
 			              fname, fname, fname);
-		/* MLflow tags are key/value: compare the property of that key. */
-		n->f.kind = QK_PROPERTY;
+		/* A key/value tag (`cairn tag RUN k=v`, MLflow's tags): compare its
+		 * value as text (plan.c: the tag's value scans). */
 		t = QT_TEXT;
 	}
 	if (op_is_order(n->op) && (t == QT_SET || t == QT_STATUS || t == QT_BOOL))

@@ -371,9 +371,16 @@ static int compile_cmp(qplan *q, const qnode *n, qleaf *l)
 			return num_scans(q, l, &base, op, n->lits, n->nlits, false);
 		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
 	case QK_TAG:
+		/* bare: present or not; with a text comparison (check.c let it
+		 * through): the value of a key/value tag */
 		base.src = STORE_SRC_TAG;
-		base.test = STORE_PRESENT;
-		return add(q, l, &base);
+		if ((rc = set_present(q, l, &base)) != 0)
+			return rc;
+		if (op == QO_TRUE || op == QO_PRESENT) {
+			base.test = STORE_PRESENT;
+			return add(q, l, &base);
+		}
+		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
 	case QK_TAGS:
 		base.src = STORE_SRC_TAG;
 		base.key = NULL;

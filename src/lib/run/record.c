@@ -293,7 +293,12 @@ size_t cairn_run_record_tag_count(const cairn_run_record *r)
 
 const char *cairn_run_record_tag(const cairn_run_record *r, size_t i)
 {
-	return i < r->ntags ? r->tags[i] : NULL;
+	return i < r->ntags ? r->tags[i].key : NULL;
+}
+
+const char *cairn_run_record_tag_value(const cairn_run_record *r, size_t i)
+{
+	return i < r->ntags ? r->tags[i].value : NULL;
 }
 
 int cairn_run_record_has_tag(const cairn_run_record *r, const char *tag)
@@ -447,12 +452,16 @@ int cairn_run_record_field(cairn_value *out, const cairn_run_record *r, const ca
 	}
 	case CAIRN_FIELD_PARAM: return cairn_run_record_param_get(out, r, f->key);
 	case CAIRN_FIELD_PROPERTY: return v_str(out, cairn_run_record_property_get(r, f->key));
-	case CAIRN_FIELD_TAG:
-		if (!record_has_tag(r, f->key))
+	case CAIRN_FIELD_TAG: {
+		const rec_prop *t = record_tag_find(r, f->key);
+		if (!t)
 			return CAIRN_ENOTFOUND;
+		if (t->value)
+			return v_str(out, t->value);
 		out->type = CAIRN_TYPE_BOOL;
 		out->i = 1;
 		return 0;
+	}
 	case CAIRN_FIELD_TAGS: return r->ntags ? v_str(out, r->tags_joined) : CAIRN_ENOTFOUND;
 	case CAIRN_FIELD_DATASET: {
 		const cairn_run_dataset *d = record_dataset_find(r, f->key);

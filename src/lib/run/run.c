@@ -21,6 +21,7 @@
 #include "lib/store/capture.h"
 #include "lib/store/store.h"
 #include "util/fs.h"
+#include "util/utf8.h"
 
 static int run_alloc(cairn_run **out, cairn_store *s, int64_t rid, const char *id)
 {
@@ -49,7 +50,7 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 		return err_set(CAIRN_EINVALID, "no store");
 	if (!o)
 		o = &def;
-	if (o->version != 1 && o->version != CAIRN_RUN_OPTIONS_VERSION)
+	if (o->version < 1 || o->version > CAIRN_RUN_OPTIONS_VERSION)
 		return err_set(CAIRN_EINVALID, "cairn_run_options version %u is not supported",
 		               o->version);
 	const char *project = o->project;
@@ -84,7 +85,7 @@ int cairn_run_create(cairn_run **out, cairn_store *s, const cairn_run_options *o
 	    .user = user,
 	    .parent = o->parent,
 	    .pid = (int)getpid(),
-	    .start_time = store_now(s),
+	    .start_time = o->version >= 3 && o->start_time > 0 ? o->start_time : store_now(s),
 	};
 	char id[33];
 	int64_t rid, seq;
@@ -405,8 +406,42 @@ int cairn_run_set_tag(cairn_run *r, const char *tag)
 {
 	if (!r)
 		return err_set(CAIRN_EINVALID, "no run");
-	int rc = cairn_tag_validate(tag);
-	return rc ? rc : store_tag_put(r->store, r->rid, tag, false);
+	if (!tag)
+		return err_set(CAIRN_EINVALID, "empty tag");
+	char *key;
+	const char *value;
+	int rc = store_tag_split(tag, &key, &value);
+	/* the text form is one word before any '=' (listings join tags with
+	 * ','); the value may hold anything */
+	if (rc == 0)
+		rc = cairn_tag_validate(key ? key : tag);
+	if (rc == 0)
+		rc = cairn_run_set_tag_value(r, key ? key : tag, value);
+	free(key);
+	return rc;
+}
+
+int cairn_run_set_tag_value(cairn_run *r, const char *key, const char *value)
+{
+	if (!r)
+		return err_set(CAIRN_EINVALID, "no run");
+	int rc = cairn_key_validate(key, "tag");
+	if (rc)
+		return rc;
+	if (strchr(key, '='))
+		return err_set(CAIRN_EINVALID,
+		               "tag '%s' contains '=' (it separates a tag from its value)", key);
+	if (value) {
+		size_t n = strlen(value), at;
+		if (n > TEXT_VALUE_MAX)
+			return err_set(CAIRN_ETOOBIG,
+			               "tag '%s' value too long (%zu bytes, at most %d)", key, n,
+			               TEXT_VALUE_MAX);
+		if (!utf8_valid(value, n, &at))
+			return err_set(CAIRN_EINVALID,
+			               "tag '%s' value is not valid UTF-8 (at byte %zu)", key, at);
+	}
+	return store_tag_put(r->store, r->rid, key, value, false);
 }
 
 int cairn_run_remove_tag(cairn_run *r, const char *tag)
@@ -414,7 +449,7 @@ int cairn_run_remove_tag(cairn_run *r, const char *tag)
 	if (!r)
 		return err_set(CAIRN_EINVALID, "no run");
 	int rc = cairn_key_validate(tag, "tag");
-	return rc ? rc : store_tag_put(r->store, r->rid, tag, true);
+	return rc ? rc : store_tag_put(r->store, r->rid, tag, NULL, true);
 }
 
 int cairn_run_set_property(cairn_run *r, const char *key, const char *value)

@@ -31,6 +31,7 @@
 #include "lib/store/browse.h"
 #include "lib/store/capture.h"
 #include "lib/store/data.h"
+#include "lib/store/project.h"
 #include "lib/store/query.h"
 #include "lib/store/store.h"
 #include "lib/store/sweep.h"
@@ -87,7 +88,10 @@ typedef struct store_ops {
 	                 bool overwrite);
 	int (*params_put_many)(cairn_store *s, int64_t rid, const char *const *keys,
 	                       const cairn_value *values, size_t n, bool overwrite);
-	int (*tag_put)(cairn_store *s, int64_t rid, const char *tag, bool remove);
+	/* tag_put: value NULL is a bare tag; a value replaces the tag's earlier
+	 * one; remove drops the tag whatever its value. */
+	int (*tag_put)(cairn_store *s, int64_t rid, const char *tag, const char *value,
+	               bool remove);
 	int (*property_put)(cairn_store *s, int64_t rid, const char *key, const char *value);
 
 	/* --- metrics (store.h, browse.h) ------------------------------------
@@ -215,6 +219,16 @@ typedef struct store_ops {
 	                size_t *len);
 	int (*idem_put)(cairn_store *s, const char *key, double max_age, int status,
 	                const void *body, size_t len);
+
+	/* --- projects as records (project.h; MLflow's experiments) and
+	 * restoring a deleted run ------------------------------------------- */
+	int (*project_list)(cairn_store *s, project_row **out, size_t *out_n);
+	int (*project_create)(cairn_store *s, const char *name, double now, int64_t *out_id);
+	int (*project_update)(cairn_store *s, int64_t id, const char *name, int deleted,
+	                      double now);
+	int (*project_tag_put)(cairn_store *s, int64_t id, const char *key, const char *value,
+	                       double now);
+	int (*run_restore)(cairn_store *s, int64_t rid);
 } store_ops;
 
 /* The backends this build has. */

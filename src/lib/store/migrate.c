@@ -20,6 +20,7 @@
  * thing that failed; what was copied stays (the target is a new store: the
  * doc says to drop it and start again).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -240,7 +241,23 @@ static int copy_run(migrate *m, const cairn_run_record *r, int64_t *out_rid)
 	               r->parent,  (int)r->pid, r->start_time, r->id,  r->seq};
 	char id[33], *name = NULL;
 	int64_t rid, seq;
-	int rc = store_run_insert(m->to, &row, r->tags, r->ntags, id, &rid, &seq, &name);
+	/* tags as "key" / "key=value", the text run_insert splits again */
+	char **tags = calloc(r->ntags ? r->ntags : 1, sizeof *tags);
+	int rc = tags ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < r->ntags; i++) {
+		const rec_prop *t = &r->tags[i];
+		if (t->value ? asprintf(&tags[i], "%s=%s", t->key, t->value) < 0
+		             : !(tags[i] = strdup(t->key))) {
+			tags[i] = NULL;
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+		}
+	}
+	if (rc == 0)
+		rc = store_run_insert(m->to, &row, (const char *const *)tags, r->ntags, id, &rid,
+		                      &seq, &name);
+	for (size_t i = 0; tags && i < r->ntags; i++)
+		free(tags[i]);
+	free(tags);
 	free(name);
 	if (rc)
 		return err_wrap(rc, "cannot copy run %.8s", r->id);

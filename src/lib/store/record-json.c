@@ -78,6 +78,25 @@ void record_json_param(buf *b, const cairn_value *v)
 	}
 }
 
+/* A tag as "key", or "key=value" when it has a value: the text `cairn tag`
+ * takes, so a tags array reads and round-trips the same everywhere. */
+static void put_tag(buf *b, const rec_prop *t)
+{
+	if (!t->value) {
+		json_str(b, t->key);
+		return;
+	}
+	buf tmp = BUF_INIT;
+	buf_puts(&tmp, t->key);
+	buf_putc(&tmp, '=');
+	buf_puts(&tmp, t->value);
+	if (buf_ok(&tmp))
+		json_strn(b, tmp.ptr, tmp.len);
+	else
+		b->oom = true;
+	buf_free(&tmp);
+}
+
 static void put_metric(buf *b, const rec_metric *m)
 {
 	LIT(b, "{\"last\":");
@@ -276,7 +295,7 @@ static void put_member(buf *b, const cairn_run_record *r, int m)
 		for (size_t i = 0; i < r->ntags; i++) {
 			if (i)
 				buf_putc(b, ',');
-			json_str(b, r->tags[i]);
+			put_tag(b, &r->tags[i]);
 		}
 		buf_putc(b, ']');
 		break;

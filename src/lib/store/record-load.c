@@ -65,7 +65,7 @@ static size_t elem_size(int k)
 	switch (k) {
 	case REC_PARAMS: return sizeof(rec_param);
 	case REC_METRICS: return sizeof(rec_metric);
-	case REC_TAGS: return sizeof(const char *);
+	case REC_TAGS: return sizeof(rec_prop);
 	case REC_PROPS: return sizeof(rec_prop);
 	case REC_DATA: return sizeof(cairn_run_dataset);
 	case REC_ARTS: return sizeof(cairn_run_artifact);
@@ -112,16 +112,23 @@ static int attach(rec_gather *g)
 		r->ntags = n;
 		size_t len = 0;
 		for (size_t i = 0; i < n; i++)
-			len += strlen(r->tags[i]) + 1;
+			len += strlen(r->tags[i].key) + 2 +
+			       (r->tags[i].value ? strlen(r->tags[i].value) : 0);
 		char *j = arena_alloc(a, len + 1), *p = j;
 		if (!j)
 			return err_set(CAIRN_ENOMEM, "out of memory");
 		for (size_t i = 0; i < n; i++) {
-			size_t l = strlen(r->tags[i]);
+			size_t l = strlen(r->tags[i].key);
 			if (i)
 				*p++ = ',';
-			memcpy(p, r->tags[i], l);
+			memcpy(p, r->tags[i].key, l);
 			p += l;
+			if (r->tags[i].value) {
+				*p++ = '=';
+				l = strlen(r->tags[i].value);
+				memcpy(p, r->tags[i].value, l);
+				p += l;
+			}
 		}
 		*p = '\0';
 		r->tags_joined = j;

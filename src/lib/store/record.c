@@ -158,6 +158,11 @@ const cairn_run_dataset *record_dataset_find(const cairn_run_record *r, const ch
 	return name ? find(r->datasets, r->ndatasets, sizeof *r->datasets, name) : NULL;
 }
 
+const rec_prop *record_tag_find(const cairn_run_record *r, const char *tag)
+{
+	return tag ? find(r->tags, r->ntags, sizeof *r->tags, tag) : NULL;
+}
+
 bool record_has_tag(const cairn_run_record *r, const char *tag)
 {
 	return tag && find(r->tags, r->ntags, sizeof *r->tags, tag) != NULL;

@@ -64,9 +64,9 @@ struct cairn_run_record {
 	size_t nparams;
 	rec_metric *metrics;
 	size_t nmetrics;
-	const char **tags;
+	rec_prop *tags; /* key: the tag; value: its value, NULL for a bare tag */
 	size_t ntags;
-	const char *tags_joined; /* "a,b": the value of the `tags` field */
+	const char *tags_joined; /* "a,k=v": the value of the `tags` field */
 	rec_prop *props;
 	size_t nprops;
 	cairn_run_dataset *datasets;
@@ -146,6 +146,8 @@ const rec_metric *record_metric_find(const cairn_run_record *r, const char *key)
 const rec_prop *record_prop_find(const cairn_run_record *r, const char *key);
 const cairn_run_dataset *record_dataset_find(const cairn_run_record *r, const char *name);
 bool record_has_tag(const cairn_run_record *r, const char *tag);
+/* The tag (key and value) or NULL. */
+const rec_prop *record_tag_find(const cairn_run_record *r, const char *tag);
 
 /* A metric's whole history as {"key", "count", "sampled": false, "points":
  * [[step, timestamp, value], ...]} (cairn_run_metric_raw_json);

@@ -287,12 +287,25 @@ int store_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
 	return rc;
 }
 
-int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
+int store_tag_split(const char *text, char **key, const char **value)
+{
+	const char *eq = strchr(text, '=');
+	*key = NULL;
+	*value = NULL;
+	if (!eq)
+		return 0;
+	if (!(*key = strndup(text, (size_t)(eq - text))))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	*value = eq + 1;
+	return 0;
+}
+
+int store_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove)
 {
 	if (!s->ops->tag_put)
 		return store_unsupported(s, "tag put");
 	store_lock(s);
-	int rc = s->ops->tag_put(s, rid, tag, remove);
+	int rc = s->ops->tag_put(s, rid, tag, value, remove);
 	store_unlock(s);
 	return rc;
 }
@@ -682,6 +695,73 @@ int store_trials_put(cairn_store *s, int64_t sweep_rid, const trial_row *rows, s
 		return store_unsupported(s, "trials");
 	store_lock(s);
 	int rc = n ? s->ops->trials_put(s, sweep_rid, rows, n) : 0;
+	store_unlock(s);
+	return rc;
+}
+
+/* --- projects as records (project.h) ------------------------------------------ */
+
+void project_rows_free(project_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].name);
+		for (size_t t = 0; t < rows[i].ntags; t++) {
+			free(rows[i].tag_keys[t]);
+			free(rows[i].tag_values[t]);
+		}
+		free(rows[i].tag_keys);
+		free(rows[i].tag_values);
+	}
+	free(rows);
+}
+
+int store_project_list(cairn_store *s, project_row **out, size_t *out_n)
+{
+	if (!s->ops->project_list)
+		return store_unsupported(s, "project list");
+	store_lock(s);
+	int rc = s->ops->project_list(s, out, out_n);
+	store_unlock(s);
+	return rc;
+}
+
+int store_project_create(cairn_store *s, const char *name, double now, int64_t *out_id)
+{
+	if (!s->ops->project_create)
+		return store_unsupported(s, "project create");
+	store_lock(s);
+	int rc = s->ops->project_create(s, name, now, out_id);
+	store_unlock(s);
+	return rc;
+}
+
+int store_project_update(cairn_store *s, int64_t id, const char *name, int deleted, double now)
+{
+	if (!s->ops->project_update)
+		return store_unsupported(s, "project update");
+	store_lock(s);
+	int rc = s->ops->project_update(s, id, name, deleted, now);
+	store_unlock(s);
+	return rc;
+}
+
+int store_project_tag_put(cairn_store *s, int64_t id, const char *key, const char *value,
+                          double now)
+{
+	if (!s->ops->project_tag_put)
+		return store_unsupported(s, "project tag put");
+	store_lock(s);
+	int rc = s->ops->project_tag_put(s, id, key, value, now);
+	store_unlock(s);
+	return rc;
+}
+
+int store_run_restore(cairn_store *s, int64_t rid)
+{
+	if (!s->ops->run_restore)
+		return store_unsupported(s, "run restore");
+	store_lock(s);
+	int rc = s->ops->run_restore(s, rid);
 	store_unlock(s);
 	return rc;
 }

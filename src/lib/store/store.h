@@ -13,6 +13,8 @@
 #ifndef CAIRN_LIB_STORE_H
 #define CAIRN_LIB_STORE_H
 
+#include <limits.h>
+
 #include "lib/internal.h"
 
 #define SCHEMA_APP_ID 0x6361726e /* 'carn' */
@@ -77,11 +79,21 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
  * another is CAIRN_ECONFLICT. */
 int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,
                     bool overwrite);
-int store_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
+/* Set tag (value NULL: a bare tag, present or not; else its value,
+ * replacing any earlier one) or remove it (whatever its value). */
+int store_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove);
+/* A tag given as text, "key" or "key=value" (split at the first '='): the
+ * form run_insert's tags and `cairn tag` take.  *key is malloc'ed when the
+ * text has a value (NULL otherwise: the key is the text); 0 or ENOMEM. */
+int store_tag_split(const char *text, char **key, const char **value);
 int store_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
 int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const char *value);
+/* Undelete a run (deleted = 0). */
+int store_run_restore(cairn_store *s, int64_t rid);
 int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                        const char *media_type, const char *kind, const char *key, int64_t step);
+/* exit_code STORE_NO_EXIT_CODE: none (a run ended through MLflow's API) */
+#define STORE_NO_EXIT_CODE INT_MIN
 int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);
 int store_heartbeat(cairn_store *s, int64_t rid, double now);
 int store_run_json(cairn_store *s, int64_t rid, bool with_artifacts, buf *out);

@@ -78,4 +78,9 @@ const store_ops store_pg_ops = {
     .audit_list = pg_audit_list,
     .idem_get = pg_idem_get,
     .idem_put = pg_idem_put,
+    .project_list = pg_project_list,
+    .project_create = pg_project_create,
+    .project_update = pg_project_update,
+    .project_tag_put = pg_project_tag_put,
+    .run_restore = pg_run_restore,
 };

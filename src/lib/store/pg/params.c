@@ -146,7 +146,7 @@ int pg_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value
 	return pg_param_write(s, rid, kid, key, v, overwrite);
 }
 
-int pg_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
+int pg_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove)
 {
 	pg_params p = PG_PARAMS_INIT;
 	pg_param_int(&p, rid);
@@ -154,8 +154,11 @@ int pg_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
 	if (remove)
 		return pg_run(s, "remove the tag", "DELETE FROM tags WHERE rid = $1 AND tag = $2",
 		              &p, NULL);
+	pg_param_text(&p, value);
 	return pg_run(s, "store the tag",
-	              "INSERT INTO tags(rid, tag) VALUES($1, $2) ON CONFLICT DO NOTHING", &p, NULL);
+	              "INSERT INTO tags(rid, tag, value) VALUES($1, $2, $3)"
+	              " ON CONFLICT(rid, tag) DO UPDATE SET value = excluded.value",
+	              &p, NULL);
 }
 
 int pg_property_put(cairn_store *s, int64_t rid, const char *key, const char *value)

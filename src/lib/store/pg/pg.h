@@ -279,7 +279,7 @@ int pg_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value
                  bool overwrite);
 int pg_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
                        const cairn_value *values, size_t n, bool overwrite);
-int pg_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
+int pg_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove);
 int pg_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
 
 int pg_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
@@ -342,5 +342,12 @@ int pg_session_find(cairn_store *s, const char *hash, double now, token_row *out
 int pg_session_delete(cairn_store *s, const char *hash);
 int pg_audit_insert(cairn_store *s, const audit_row *a);
 int pg_audit_list(cairn_store *s, int64_t limit, audit_row **out, size_t *out_n);
+
+/* projects.c */
+int pg_project_list(cairn_store *s, project_row **out, size_t *out_n);
+int pg_project_create(cairn_store *s, const char *name, double now, int64_t *out_id);
+int pg_project_update(cairn_store *s, int64_t id, const char *name, int deleted, double now);
+int pg_project_tag_put(cairn_store *s, int64_t id, const char *key, const char *value, double now);
+int pg_run_restore(cairn_store *s, int64_t rid);
 
 #endif

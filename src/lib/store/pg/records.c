@@ -33,7 +33,7 @@ static const char *const sect_sql[REC_NSECT] = {
     "SELECT x.rid, k.name, x.last, x.min, x.max, x.count, x.last_step, x.last_ts"
     " FROM metric_summary x JOIN keys k ON k.id = x.kid WHERE x.rid = ANY($1::bigint[])"
     " ORDER BY x.rid",
-    "SELECT rid, tag FROM tags WHERE rid = ANY($1::bigint[]) ORDER BY rid, tag",
+    "SELECT rid, tag, value FROM tags WHERE rid = ANY($1::bigint[]) ORDER BY rid, tag",
     "SELECT rid, key, value FROM properties WHERE rid = ANY($1::bigint[]) ORDER BY rid, key",
     "SELECT rid, name, path, role, algo, digest, files, bytes, manifest_oid FROM datasets"
     " WHERE rid = ANY($1::bigint[]) ORDER BY rid, name",
@@ -154,7 +154,7 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *so
 			read_metric(m, r, i);
 			break;
 		}
-		case REC_TAGS: *(const char **)e = acol(a, r, i, 1); break;
+		case REC_TAGS:
 		case REC_PROPS: {
 			rec_prop *x = e;
 			x->key = acol(a, r, i, 1);

@@ -110,9 +110,15 @@ int pg_run_insert(cairn_store *s, const run_row *r, const char *const *tags, siz
 	int64_t rid = pg_get_int(res, 0, 0);
 	pq.clear(res);
 	res = NULL;
-	for (size_t i = 0; i < ntags; i++)
-		if ((rc = pg_tag_put(s, rid, tags[i], false)) != 0)
+	for (size_t i = 0; i < ntags; i++) {
+		char *key;
+		const char *value;
+		if ((rc = store_tag_split(tags[i], &key, &value)) == 0)
+			rc = pg_tag_put(s, rid, key ? key : tags[i], value, false);
+		free(key);
+		if (rc)
 			goto fail;
+	}
 	if ((rc = pg_commit(s)) != 0)
 		return rc;
 	*out_rid = rid;
@@ -261,6 +267,7 @@ int pg_run_set_text(cairn_store *s, int64_t rid, const char *column, const char 
 	    {"code_oid", "UPDATE runs SET code_oid = $1 WHERE rid = $2"},
 	    {"env_oid", "UPDATE runs SET env_oid = $1 WHERE rid = $2"},
 	    {"command", "UPDATE runs SET command = $1 WHERE rid = $2"},
+	    {"user", "UPDATE runs SET user_name = $1 WHERE rid = $2"},
 	};
 	const char *sql = NULL;
 	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++)
@@ -278,7 +285,7 @@ int pg_run_finish(cairn_store *s, int64_t rid, cairn_status status, int exit_cod
 {
 	pg_params p = PG_PARAMS_INIT;
 	pg_param_int(&p, (int)status);
-	pg_param_int(&p, exit_code);
+	pg_param_int_or_null(&p, exit_code != STORE_NO_EXIT_CODE, exit_code);
 	pg_param_double(&p, end);
 	pg_param_int(&p, rid);
 	return pg_run(s, "finish the run",

@@ -131,6 +131,14 @@ static const char *const migrations[] = {
     "CREATE TABLE idempotency(key TEXT COLLATE \"C\" PRIMARY KEY, status INTEGER NOT NULL,"
     "  body TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);"
     "CREATE INDEX idempotency_created ON idempotency(created);",
+    /* 4: key/value tags and experiments (SQLite's migration 11,
+     * docs/mlflow.md). */
+    "ALTER TABLE tags ADD COLUMN value TEXT COLLATE \"C\";"
+    "CREATE INDEX tags_value ON tags(tag, value, rid);"
+    "ALTER TABLE projects ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE projects ADD COLUMN updated DOUBLE PRECISION;"
+    "CREATE TABLE project_tags(project_id BIGINT NOT NULL, key TEXT COLLATE \"C\" NOT NULL,"
+    "  value TEXT NOT NULL, PRIMARY KEY(project_id, key));",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

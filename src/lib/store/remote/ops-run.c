@@ -298,11 +298,19 @@ int rr_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
 	return remote_write_only(s, "params_put", &req);
 }
 
-int rr_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
+int rr_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove)
 {
 	buf req = BUF_INIT;
 	int rc = remote_w_run(s, &req, rid);
-	w_str(&req, tag);
+	/* the tag as its text, "key" or "key=value" (keys hold no '=') */
+	if (value) {
+		buf t = BUF_INIT;
+		buf_printf(&t, "%s=%s", tag, value);
+		w_str(&req, t.ptr);
+		buf_free(&t);
+	} else {
+		w_str(&req, tag);
+	}
 	w_u8(&req, remove);
 	if (rc) {
 		buf_free(&req);

@@ -221,7 +221,7 @@ int rr_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value
                  bool overwrite);
 int rr_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
                        const cairn_value *values, size_t n, bool overwrite);
-int rr_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
+int rr_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove);
 int rr_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
 int rr_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
 int rr_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);

@@ -291,9 +291,16 @@ static int sv_tag_put(cairn_store *s, wr *r, buf *out)
 	bool remove = r_u8(r);
 	if (rc == 0)
 		rc = wr_check(r, true, "tag_put request");
+	char *key = NULL;
+	const char *value = NULL;
+	if (rc == 0 && !remove)
+		rc = store_tag_split(tag, &key, &value);
 	if (rc == 0)
-		rc = cairn_key_validate(tag, "tag");
-	return rc ? rc : store_tag_put(s, rid, tag, remove);
+		rc = cairn_key_validate(key ? key : tag, "tag");
+	if (rc == 0)
+		rc = store_tag_put(s, rid, key ? key : tag, value, remove);
+	free(key);
+	return rc;
 }
 
 static int sv_property_put(cairn_store *s, wr *r, buf *out)

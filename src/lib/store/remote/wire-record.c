@@ -69,8 +69,17 @@ void wire_record_put(buf *b, const cairn_run_record *r)
 		w_u8(b, (uint8_t)((m->min_null ? 1 : 0) | (m->max_null ? 2 : 0)));
 	}
 	w_u32(b, (uint32_t)r->ntags);
-	for (size_t i = 0; i < r->ntags; i++)
-		w_str(b, r->tags[i]);
+	/* a tag travels as its text, "key" or "key=value" (keys hold no '=') */
+	for (size_t i = 0; i < r->ntags; i++) {
+		if (!r->tags[i].value) {
+			w_str(b, r->tags[i].key);
+			continue;
+		}
+		buf t = BUF_INIT;
+		buf_printf(&t, "%s=%s", r->tags[i].key, r->tags[i].value);
+		w_str(b, t.ptr);
+		buf_free(&t);
+	}
 	w_u32(b, (uint32_t)r->nprops);
 	for (size_t i = 0; i < r->nprops; i++) {
 		w_str(b, r->props[i].key);
@@ -177,20 +186,36 @@ int wire_record_get(wr *r, rec_batch *bt, cairn_run_record *rec)
 		m->max_null = nf & 2;
 	}
 	rec->metrics = ms;
-	const char **tags = arr(a, r, 5, sizeof *tags, &rec->ntags);
+	const char **texts = arr(a, r, 5, sizeof *texts, &rec->ntags);
+	rec_prop *tags =
+	    texts ? arena_alloc(a, (rec->ntags ? rec->ntags : 1) * sizeof *tags) : NULL;
 	size_t tl = 0;
+	for (size_t i = 0; i < rec->ntags && texts; i++) {
+		texts[i] = cp(a, r);
+		tl += texts[i] ? strlen(texts[i]) + 1 : 1;
+	}
 	for (size_t i = 0; i < rec->ntags && tags; i++) {
-		tags[i] = cp(a, r);
-		tl += tags[i] ? strlen(tags[i]) + 1 : 1;
+		const char *eq = texts[i] ? strchr(texts[i], '=') : NULL;
+		tags[i].key = texts[i] ? texts[i] : "";
+		tags[i].value = NULL;
+		if (eq) {
+			char *k = arena_alloc(a, (size_t)(eq - texts[i]) + 1);
+			if (k) {
+				memcpy(k, texts[i], (size_t)(eq - texts[i]));
+				k[eq - texts[i]] = '\0';
+				tags[i].key = k;
+				tags[i].value = eq + 1;
+			}
+		}
 	}
 	rec->tags = tags;
 	char *j = arena_alloc(a, tl + 1), *p = j;
 	if (j) {
-		for (size_t i = 0; i < rec->ntags && tags && tags[i]; i++) {
-			size_t l = strlen(tags[i]);
+		for (size_t i = 0; i < rec->ntags && texts && texts[i]; i++) {
+			size_t l = strlen(texts[i]);
 			if (i)
 				*p++ = ',';
-			memcpy(p, tags[i], l);
+			memcpy(p, texts[i], l);
 			p += l;
 		}
 		*p = '\0';

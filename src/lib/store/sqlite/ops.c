@@ -76,4 +76,9 @@ const store_ops store_sqlite_ops = {
     .audit_list = sqlite_audit_list,
     .idem_get = sqlite_idem_get,
     .idem_put = sqlite_idem_put,
+    .project_list = sqlite_project_list,
+    .project_create = sqlite_project_create,
+    .project_update = sqlite_project_update,
+    .project_tag_put = sqlite_project_tag_put,
+    .run_restore = sqlite_run_restore,
 };

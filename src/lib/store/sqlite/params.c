@@ -143,14 +143,17 @@ done:
 
 /* A single-statement write in its own transaction. */
 
-int sqlite_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove)
+int sqlite_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove)
 {
-	sqlite3_stmt *st = remove
-	                       ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
-	                       : store_prep(s, "INSERT OR IGNORE INTO tags(rid, tag) VALUES(?, ?)");
+	sqlite3_stmt *st =
+	    remove ? store_prep(s, "DELETE FROM tags WHERE rid = ? AND tag = ?")
+	           : store_prep(s, "INSERT INTO tags(rid, tag, value) VALUES(?, ?, ?)"
+	                           " ON CONFLICT(rid, tag) DO UPDATE SET value = excluded.value");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		store_bind_text(st, 2, tag);
+		if (!remove)
+			store_bind_text(st, 3, value);
 	}
 	int rc = store_write1(s, st, remove ? "remove the tag" : "store the tag");
 	return rc;

@@ -52,7 +52,7 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
 	"SELECT rid, kid, last, min, max, count, last_step, last_ts FROM metric_summary"           \
 	" WHERE rid IN ("
 #define SQL_METRICS_B ") ORDER BY rid"
-#define SQL_TAGS_A    "SELECT rid, tag FROM tags WHERE rid IN ("
+#define SQL_TAGS_A    "SELECT rid, tag, value FROM tags WHERE rid IN ("
 #define SQL_TAGS_B    ") ORDER BY rid, tag"
 #define SQL_PROPS_A   "SELECT rid, key, value FROM properties WHERE rid IN ("
 #define SQL_PROPS_B   ") ORDER BY rid, key"
@@ -271,7 +271,7 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *so
 			read_metric(m, st);
 			break;
 		}
-		case REC_TAGS: *(const char **)e = acol(a, st, 1); break;
+		case REC_TAGS:
 		case REC_PROPS: {
 			rec_prop *p = e;
 			p->key = acol(a, st, 1);

@@ -98,9 +98,15 @@ int sqlite_run_insert(cairn_store *s, const run_row *r, const char *const *tags,
 	if ((rc = store_step_done(s, st, "create the run")) != 0)
 		goto fail;
 	int64_t rid = sqlite3_last_insert_rowid(store_sqlite_db(s));
-	for (size_t i = 0; i < ntags; i++)
-		if ((rc = sqlite_tag_put(s, rid, tags[i], false)) != 0)
+	for (size_t i = 0; i < ntags; i++) {
+		char *key;
+		const char *value;
+		if ((rc = store_tag_split(tags[i], &key, &value)) == 0)
+			rc = sqlite_tag_put(s, rid, key ? key : tags[i], value, false);
+		free(key);
+		if (rc)
 			goto fail;
+	}
 	if ((rc = store_commit(s)) != 0)
 		goto done;
 	*out_rid = rid;
@@ -262,6 +268,7 @@ int sqlite_run_set_text(cairn_store *s, int64_t rid, const char *column, const c
 	    {"code_oid", "UPDATE runs SET code_oid = ? WHERE rid = ?"},
 	    {"env_oid", "UPDATE runs SET env_oid = ? WHERE rid = ?"},
 	    {"command", "UPDATE runs SET command = ? WHERE rid = ?"},
+	    {"user", "UPDATE runs SET user = ? WHERE rid = ?"},
 	};
 	const char *sql = NULL;
 	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++)
@@ -284,7 +291,8 @@ int sqlite_run_finish(cairn_store *s, int64_t rid, cairn_status status, int exit
 	    store_prep(s, "UPDATE runs SET status = ?, exit_code = ?, end_time = ? WHERE rid = ?");
 	if (st) {
 		sqlite3_bind_int(st, 1, (int)status);
-		sqlite3_bind_int(st, 2, exit_code);
+		if (exit_code != STORE_NO_EXIT_CODE)
+			sqlite3_bind_int(st, 2, exit_code);
 		sqlite3_bind_double(st, 3, end);
 		sqlite3_bind_int64(st, 4, rid);
 	}

@@ -536,7 +536,11 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 		if (sc->key) {
 			cb_sql(&c, "tag = ?");
 			cb_txt(&c, sc->key);
-			return emit(q, out, "tags", &c, STORE_COST_RANGE);
+			if (sc->test == STORE_PRESENT || sc->test == STORE_TRUTHY)
+				return emit(q, out, "tags", &c, STORE_COST_RANGE);
+			/* a key/value tag's value (a bare tag's is NULL: no match) */
+			return emit(q, out, "tags", &c,
+			            text_cond(q, &c, "value", sc, STORE_COST_RANGE));
 		}
 		cb_sql(&c, "1");
 		if (sc->test == STORE_TRUTHY || sc->test == STORE_PRESENT)

@@ -151,6 +151,16 @@ static const char *const migrations[] = {
     "CREATE TABLE idempotency(key TEXT PRIMARY KEY, status INTEGER NOT NULL,"
     "  body TEXT NOT NULL, created REAL NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX idempotency_created ON idempotency(created);",
+    /* 11: key/value tags and experiments (docs/mlflow.md): a tag may carry
+     * a value (NULL: a bare tag), indexed for `tags.K = "v"`; a project
+     * can be deleted and restored, carries its last change and its own
+     * key/value tags (MLflow's experiments are projects). */
+    "ALTER TABLE tags ADD COLUMN value TEXT;"
+    "CREATE INDEX tags_value ON tags(tag, value, rid);"
+    "ALTER TABLE projects ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE projects ADD COLUMN updated REAL;"
+    "CREATE TABLE project_tags(project_id INTEGER NOT NULL, key TEXT NOT NULL,"
+    "  value TEXT NOT NULL, PRIMARY KEY(project_id, key)) WITHOUT ROWID;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -137,7 +137,7 @@ int sqlite_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_v
                      bool overwrite);
 int sqlite_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
                            const cairn_value *values, size_t n, bool overwrite);
-int sqlite_tag_put(cairn_store *s, int64_t rid, const char *tag, bool remove);
+int sqlite_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *value, bool remove);
 int sqlite_property_put(cairn_store *s, int64_t rid, const char *key, const char *value);
 
 int sqlite_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
@@ -212,5 +212,13 @@ int sqlite_audit_insert(cairn_store *s, const audit_row *a);
 int sqlite_audit_list(cairn_store *s, int64_t limit, audit_row **out, size_t *out_n);
 /* The planner's scans (scan.c). */
 extern const struct store_scan_ops store_sqlite_scan_ops;
+
+/* projects.c */
+int sqlite_project_list(cairn_store *s, project_row **out, size_t *out_n);
+int sqlite_project_create(cairn_store *s, const char *name, double now, int64_t *out_id);
+int sqlite_project_update(cairn_store *s, int64_t id, const char *name, int deleted, double now);
+int sqlite_project_tag_put(cairn_store *s, int64_t id, const char *key, const char *value,
+                           double now);
+int sqlite_run_restore(cairn_store *s, int64_t rid);
 
 #endif
