@@ -24,7 +24,7 @@ typedef struct cairn_project {
 	double created; /* seconds since the epoch */
 	double updated; /* the last rename, delete, restore or tag; 0: none */
 	int deleted;
-	int64_t runs; /* runs that are not deleted */
+	int64_t runs; /* runs that are not deleted (-1: not counted) */
 	size_t ntags; /* key/value tags, in key order */
 	const char *const *tag_keys;
 	const char *const *tag_values;
@@ -33,6 +33,13 @@ typedef struct cairn_project {
 /* Every project, by id.  *out is an array of *n (freed with
  * cairn_projects_free, NULL-safe). */
 CAIRN_EXTERN(int) cairn_projects_get(cairn_project **out, size_t *n, cairn_store *store);
+/* Flags for cairn_projects_get_ext. */
+#define CAIRN_PROJECTS_NO_COUNTS 1u /* runs is -1: the runs are not counted */
+/* The same with flags.  Counting reads an index entry per run (a few ms per
+ * 100,000 runs), which a caller that only maps ids to names (MLflow's
+ * routes, on every request) need not pay. */
+CAIRN_EXTERN(int)
+cairn_projects_get_ext(cairn_project **out, size_t *n, cairn_store *store, unsigned flags);
 CAIRN_EXTERN(void) cairn_projects_free(cairn_project *p, size_t n);
 
 /* A new, empty project: CAIRN_EEXISTS when the name is taken, also by a

@@ -26,32 +26,65 @@ typedef struct mpt {
 	int64_t ts, step;
 } mpt;
 
-/* One Metric object (name: where it is, for messages: "metrics[3]"). */
-static bool metric_read(response *rs, const json *m, const char *name, mpt *out)
+/* The name of member `field` of metric idx for a message: "metrics[3].key"
+ * in a batch, "key" (idx < 0) in log-metric. */
+static const char *field_name(char *n, size_t cap, long idx, const char *field)
+{
+	if (idx < 0)
+		snprintf(n, cap, "%s", field);
+	else
+		snprintf(n, cap, "metrics[%ld].%s", idx, field);
+	return n;
+}
+
+/* Keys a batch has validated already (a batch repeats a few keys). */
+typedef struct keys_seen {
+	const char *k[8];
+	size_t n;
+} keys_seen;
+
+/* One Metric object, metric idx of a batch (idx < 0: the body of
+ * log-metric).  The names in messages are formatted only for a message:
+ * a batch of 1,000 points reads each member once, in one pass. */
+static bool metric_read(response *rs, const json *m, long idx, keys_seen *seen, mpt *out)
 {
 	char n[96];
 	if (m->type != JSON_OBJ) {
-		mlf_error(rs, "INVALID_PARAMETER_VALUE",
-		          "Invalid value for parameter '%s' supplied", name);
-		return false;
-	}
-	const json *k = json_get(m, "key");
-	snprintf(n, sizeof n, "%s.key", name);
-	if (!k || k->type == JSON_NULL || (k->type == JSON_STR && !*k->str)) {
-		mlf_error(rs, "INVALID_PARAMETER_VALUE",
-		          "Missing value for required parameter '%s'. See the API docs for more "
-		          "information about request parameters.",
-		          n);
-		return false;
-	}
-	if (k->type != JSON_STR) {
+		if (idx < 0)
+			snprintf(n, sizeof n, "metrics");
+		else
+			snprintf(n, sizeof n, "metrics[%ld]", idx);
 		mlf_error(rs, "INVALID_PARAMETER_VALUE",
 		          "Invalid value for parameter '%s' supplied", n);
 		return false;
 	}
+	/* the first of each member, as json_get finds it */
+	const json *k = NULL, *v = NULL, *ts = NULL, *st = NULL;
+	for (const json *c = m->child; c; c = c->next) {
+		const char *name = c->key;
+		if (!k && strcmp(name, "key") == 0)
+			k = c;
+		else if (!v && strcmp(name, "value") == 0)
+			v = c;
+		else if (!ts && strcmp(name, "timestamp") == 0)
+			ts = c;
+		else if (!st && strcmp(name, "step") == 0)
+			st = c;
+	}
+	if (!k || k->type == JSON_NULL || (k->type == JSON_STR && !*k->str)) {
+		mlf_error(rs, "INVALID_PARAMETER_VALUE",
+		          "Missing value for required parameter '%s'. See the API docs for more "
+		          "information about request parameters.",
+		          field_name(n, sizeof n, idx, "key"));
+		return false;
+	}
+	if (k->type != JSON_STR) {
+		mlf_error(rs, "INVALID_PARAMETER_VALUE",
+		          "Invalid value for parameter '%s' supplied",
+		          field_name(n, sizeof n, idx, "key"));
+		return false;
+	}
 	out->key = k->str;
-	snprintf(n, sizeof n, "%s.value", name);
-	const json *v = json_get(m, "value");
 	if (v && v->type == JSON_BOOL) {
 		mlf_error(
 		    rs, "INVALID_PARAMETER_VALUE",
@@ -60,18 +93,30 @@ static bool metric_read(response *rs, const json *m, const char *name, mpt *out)
 		    v->b ? "True" : "False", k->str);
 		return false;
 	}
-	if (!mlf_double(rs, v, n, &out->value))
-		return false;
-	snprintf(n, sizeof n, "%s.timestamp", name);
 	bool has;
-	if (!mlf_int(rs, json_get(m, "timestamp"), n, true, &out->ts, &has))
+	/* the common case, numbers and integers, without formatting names */
+	if (v && v->type == JSON_NUM)
+		out->value = v->num;
+	else if (!mlf_double(rs, v, field_name(n, sizeof n, idx, "value"), &out->value))
 		return false;
-	snprintf(n, sizeof n, "%s.step", name);
+	if (ts && ts->type == JSON_NUM && ts->is_int)
+		out->ts = ts->i;
+	else if (!mlf_int(rs, ts, field_name(n, sizeof n, idx, "timestamp"), true, &out->ts, &has))
+		return false;
 	out->step = 0;
-	if (!mlf_int(rs, json_get(m, "step"), n, false, &out->step, &has))
+	if (st && st->type == JSON_NUM && st->is_int)
+		out->step = st->i;
+	else if (!mlf_int(rs, st, field_name(n, sizeof n, idx, "step"), false, &out->step, &has))
 		return false;
-	if (!mlf_key_ok(rs, "metric", out->key))
-		return false;
+	bool known = false;
+	for (size_t i = 0; seen && i < seen->n && !known; i++)
+		known = strcmp(seen->k[i], out->key) == 0;
+	if (!known) {
+		if (!mlf_key_ok(rs, "metric", out->key))
+			return false;
+		if (seen && seen->n < sizeof seen->k / sizeof seen->k[0])
+			seen->k[seen->n++] = out->key;
+	}
 	if (out->ts < 0) {
 		mlf_error(rs, "INVALID_PARAMETER_VALUE",
 		          "Metric '%s' has a negative timestamp %lld (milliseconds since 1970)",
@@ -201,7 +246,7 @@ int mlf_log_metric(request *rq, response *rs)
 	cairn_run *run = NULL;
 	const char *id;
 	mpt p;
-	if (mlf_run_id(rs, &in, &id) && metric_read(rs, in.root, "", &p) &&
+	if (mlf_run_id(rs, &in, &id) && metric_read(rs, in.root, -1, NULL, &p) &&
 	    mlf_run_for_write(rq, rs, id, &run)) {
 		int rc = metric_log(run, &p);
 		if (rc == 0)
@@ -364,12 +409,10 @@ int mlf_log_batch(request *rq, response *rs)
 		goto done;
 	}
 	size_t i = 0;
-	for (const json *m = metrics ? metrics->child : NULL; m; m = m->next, i++) {
-		char name[32];
-		snprintf(name, sizeof name, "metrics[%zu]", i);
-		if (!metric_read(rs, m, name, &mp[i]))
+	keys_seen seen = {.n = 0};
+	for (const json *m = metrics ? metrics->child : NULL; m; m = m->next, i++)
+		if (!metric_read(rs, m, (long)i, &seen, &mp[i]))
 			goto done;
-	}
 	i = 0;
 	for (const json *p = params ? params->child : NULL; p; p = p->next, i++) {
 		pp[i].key = p->type == JSON_OBJ ? json_get_str(p, "key") : NULL;

@@ -144,7 +144,9 @@ bool mlf_projects_load(request *rq, response *rs, mlf_projects *ps)
 {
 	ps->p = NULL;
 	ps->n = 0;
-	int rc = cairn_projects_get(&ps->p, &ps->n, rq->srv->store);
+	/* no run counts: MLflow's objects have none, and counting reads an
+	 * index entry per run on every request */
+	int rc = cairn_projects_get_ext(&ps->p, &ps->n, rq->srv->store, CAIRN_PROJECTS_NO_COUNTS);
 	if (rc) {
 		mlf_lib_error(rs, rc);
 		return false;

@@ -343,6 +343,42 @@ def test_batch_limits(c):
     assert [x["step"] for x in h] == list(range(3, 1000, 10))
 
 
+def test_batch_metric_errors_name_the_member(c):
+    # metric_read formats a member's name only for its message (the fast
+    # path of a batch); each message still names the member that is wrong
+    run = new_run(c)
+    m = err(c.post("runs/log-metric", {"run_id": run, "key": "a", "value": 1}, status=400), "INVALID_PARAMETER_VALUE")
+    assert m.startswith("Missing value for required parameter 'timestamp'."), m
+    m = err(c.post("runs/log-metric", {"run_id": run, "value": 1, "timestamp": 1}, status=400), "INVALID_PARAMETER_VALUE")
+    assert m.startswith("Missing value for required parameter 'key'."), m
+    ok = {"key": "a", "value": 1, "timestamp": 1}
+    for bad, where in (({"key": "a", "value": "abc", "timestamp": 1}, "'metrics[2].value'"),
+                       ({"key": "a", "value": 1, "timestamp": 1.5}, "'metrics[2].timestamp'"),
+                       ({"key": "a", "value": 1, "timestamp": 1, "step": "x"}, "'metrics[2].step'"),
+                       ({"value": 1, "timestamp": 1}, "'metrics[2].key'"),
+                       ({"key": 7, "value": 1, "timestamp": 1}, "'metrics[2].key'"),
+                       ("nope", "'metrics[2]'")):
+        m = err(c.post("runs/log-batch", {"run_id": run, "metrics": [ok, ok, bad]}, status=400), "INVALID_PARAMETER_VALUE")
+        assert where in m, (bad, m)
+    # a key is checked once per batch, but every new key is checked
+    err(c.post("runs/log-batch", {"run_id": run, "metrics": [ok, ok, dict(ok, key="a/../b")]}, status=400),
+        "INVALID_PARAMETER_VALUE")
+    many = [dict(ok, key="k%d" % i) for i in range(12)] + [dict(ok, key="k=12")]
+    err(c.post("runs/log-batch", {"run_id": run, "metrics": many}, status=400), "INVALID_PARAMETER_VALUE")
+    assert c.get("runs/get", {"run_id": run})["run"]["data"]["metrics"] == []
+    # numbers as strings and integral doubles take the general path, and log
+    c.post("runs/log-batch", {"run_id": run, "metrics": [{"key": "s", "value": "0.25", "timestamp": "5", "step": "2"},
+                                                         {"key": "s", "value": 0.5, "timestamp": 6.0, "step": 3.0}]})
+    h = c.get("metrics/get-history", {"run_id": run, "metric_key": "s"})["metrics"]
+    assert [(x["value"], x["timestamp"], x["step"]) for x in h] == [(0.25, 5, 2), (0.5, 6, 3)]
+    # a member given twice: the first counts, as everywhere in MLflow's routes
+    raw = '{"run_id": "%s", "metrics": [{"key": "d", "key": "e", "value": 1, "value": 2, "timestamp": 7}]}' % run
+    r = c.s.post(c.url + "/api/2.0/mlflow/runs/log-batch", data=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    got = {x["key"]: x["value"] for x in c.get("runs/get", {"run_id": run})["run"]["data"]["metrics"]}
+    assert got.get("d") == 1.0 and "e" not in got, got
+
+
 def test_tags_set_delete_and_system_tags(c):
     run = new_run(c)
     c.post("runs/set-tag", {"run_id": run, "key": "k", "value": "v1"})

@@ -39,13 +39,20 @@ void cairn_projects_free(cairn_project *p, size_t n)
 
 int cairn_projects_get(cairn_project **out, size_t *n, cairn_store *s)
 {
+	return cairn_projects_get_ext(out, n, s, 0);
+}
+
+int cairn_projects_get_ext(cairn_project **out, size_t *n, cairn_store *s, unsigned flags)
+{
 	*out = NULL;
 	*n = 0;
 	if (!s)
 		return err_set(CAIRN_EINVALID, "no store");
+	if (flags & ~CAIRN_PROJECTS_NO_COUNTS)
+		return err_set(CAIRN_EINVALID, "unknown project list flags 0x%x", flags);
 	project_row *rows;
 	size_t nr;
-	int rc = store_project_list(s, &rows, &nr);
+	int rc = store_project_list(s, !(flags & CAIRN_PROJECTS_NO_COUNTS), &rows, &nr);
 	if (rc)
 		return rc;
 	cairn_project *p = calloc(nr ? nr : 1, sizeof *p);

@@ -222,7 +222,7 @@ typedef struct store_ops {
 
 	/* --- projects as records (project.h; MLflow's experiments) and
 	 * restoring a deleted run ------------------------------------------- */
-	int (*project_list)(cairn_store *s, project_row **out, size_t *out_n);
+	int (*project_list)(cairn_store *s, bool count_runs, project_row **out, size_t *out_n);
 	int (*project_create)(cairn_store *s, const char *name, double now, int64_t *out_id);
 	int (*project_update)(cairn_store *s, int64_t id, const char *name, int deleted,
 	                      double now);

@@ -19,15 +19,15 @@ typedef struct project_row {
 	double created;
 	double updated; /* 0: never changed since it was created */
 	int deleted;
-	int64_t runs;                  /* runs not deleted */
+	int64_t runs;                  /* runs not deleted; -1 when not counted */
 	char **tag_keys, **tag_values; /* in key order */
 	size_t ntags;
 } project_row;
 
 void project_rows_free(project_row *rows, size_t n);
 
-/* Every project, by id. */
-int store_project_list(cairn_store *s, project_row **out, size_t *out_n);
+/* Every project, by id; count_runs false: each runs is -1 (not counted). */
+int store_project_list(cairn_store *s, bool count_runs, project_row **out, size_t *out_n);
 /* A new project: CAIRN_EEXISTS when the name is taken (deleted or not). */
 int store_project_create(cairn_store *s, const char *name, double now, int64_t *out_id);
 /* Rename (name not NULL; CAIRN_EEXISTS when taken) and/or delete or

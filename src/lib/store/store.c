@@ -715,12 +715,12 @@ void project_rows_free(project_row *rows, size_t n)
 	free(rows);
 }
 
-int store_project_list(cairn_store *s, project_row **out, size_t *out_n)
+int store_project_list(cairn_store *s, bool count_runs, project_row **out, size_t *out_n)
 {
 	if (!s->ops->project_list)
 		return store_unsupported(s, "project list");
 	store_lock(s);
-	int rc = s->ops->project_list(s, out, out_n);
+	int rc = s->ops->project_list(s, count_runs, out, out_n);
 	store_unlock(s);
 	return rc;
 }

@@ -344,7 +344,7 @@ int pg_audit_insert(cairn_store *s, const audit_row *a);
 int pg_audit_list(cairn_store *s, int64_t limit, audit_row **out, size_t *out_n);
 
 /* projects.c */
-int pg_project_list(cairn_store *s, project_row **out, size_t *out_n);
+int pg_project_list(cairn_store *s, bool count_runs, project_row **out, size_t *out_n);
 int pg_project_create(cairn_store *s, const char *name, double now, int64_t *out_id);
 int pg_project_update(cairn_store *s, int64_t id, const char *name, int deleted, double now);
 int pg_project_tag_put(cairn_store *s, int64_t id, const char *key, const char *value, double now);

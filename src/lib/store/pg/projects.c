@@ -18,12 +18,14 @@ static char *txtdup(const PGresult *r, int i, int col)
 	return strdup(t ? t : "");
 }
 
-int pg_project_list(cairn_store *s, project_row **out, size_t *out_n)
+int pg_project_list(cairn_store *s, bool count_runs, project_row **out, size_t *out_n)
 {
 	PGresult *r = pg_exec(s, "list projects",
-	                      "SELECT p.id, p.name, p.created, p.updated, p.deleted, (SELECT"
-	                      " count(*) FROM runs r WHERE r.project_id = p.id AND r.deleted = 0)"
-	                      " FROM projects p ORDER BY p.id",
+	                      count_runs ? "SELECT p.id, p.name, p.created, p.updated, p.deleted,"
+	                                   " (SELECT count(*) FROM runs r WHERE r.project_id ="
+	                                   " p.id AND r.deleted = 0) FROM projects p ORDER BY p.id"
+	                                 : "SELECT p.id, p.name, p.created, p.updated, p.deleted,"
+	                                   " -1 FROM projects p ORDER BY p.id",
 	                      NULL);
 	if (!r)
 		return cairn_error_last_code();

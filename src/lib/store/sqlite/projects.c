@@ -55,11 +55,14 @@ static int load_tags(cairn_store *s, project_row *rows, size_t n)
 	return rc;
 }
 
-int sqlite_project_list(cairn_store *s, project_row **out, size_t *out_n)
+int sqlite_project_list(cairn_store *s, bool count_runs, project_row **out, size_t *out_n)
 {
 	sqlite3_stmt *st = store_prep(
-	    s, "SELECT p.id, p.name, p.created, p.updated, p.deleted, (SELECT count(*) FROM runs r"
-	       " WHERE r.project_id = p.id AND r.deleted = 0) FROM projects p ORDER BY p.id");
+	    s, count_runs ? "SELECT p.id, p.name, p.created, p.updated, p.deleted, (SELECT"
+	                    " count(*) FROM runs r WHERE r.project_id = p.id AND r.deleted = 0)"
+	                    " FROM projects p ORDER BY p.id"
+	                  : "SELECT p.id, p.name, p.created, p.updated, p.deleted, -1"
+	                    " FROM projects p ORDER BY p.id");
 	if (!st)
 		return cairn_error_last_code();
 	project_row *rows = NULL;

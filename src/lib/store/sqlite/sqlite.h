@@ -214,7 +214,7 @@ int sqlite_audit_list(cairn_store *s, int64_t limit, audit_row **out, size_t *ou
 extern const struct store_scan_ops store_sqlite_scan_ops;
 
 /* projects.c */
-int sqlite_project_list(cairn_store *s, project_row **out, size_t *out_n);
+int sqlite_project_list(cairn_store *s, bool count_runs, project_row **out, size_t *out_n);
 int sqlite_project_create(cairn_store *s, const char *name, double now, int64_t *out_id);
 int sqlite_project_update(cairn_store *s, int64_t id, const char *name, int deleted, double now);
 int sqlite_project_tag_put(cairn_store *s, int64_t id, const char *key, const char *value,
