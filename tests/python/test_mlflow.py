@@ -499,6 +499,59 @@ def test_artifacts_upload_download_list_and_traversal(c, srv):
     err(c.get("artifacts/list", {"run_id": run, "path": "../x"}, status=400), "INVALID_PARAMETER_VALUE")
 
 
+def raw(srv, method, path, body=None):
+    """One request on its own connection with the path as given (no
+    normalisation): (status, parsed JSON body)."""
+    h = http.client.HTTPConnection(srv.split("//")[1])
+    h.request(method, path, body=body)
+    resp = h.getresponse()
+    data = resp.read()
+    h.close()
+    return resp.status, json.loads(data) if data else None
+
+
+def test_artifact_delete(c, srv):
+    run = new_run(c)
+    path = "/api/2.0/mlflow-artifacts/artifacts/0/%s/artifacts" % run
+    for name, data in (("model/w.bin", b"w"), ("model/sub/cfg.json", b"{}"), ("models.txt", b"m"), ("a.txt", b"a")):
+        assert c.s.put(srv + path + "/" + name, data=data).status_code == 200
+    # a file: gone from both listings and from cairn, its download 404
+    assert raw(srv, "DELETE", path + "/a.txt") == (200, {})
+    lst = c.get("artifacts/list", {"run_id": run})
+    assert sorted(f["path"] for f in lst["files"]) == ["model", "models.txt"]
+    st, body = raw(srv, "GET", path + "/a.txt")
+    assert st == 404 and body["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    # a directory: every file under it, not the sibling that shares its prefix
+    assert raw(srv, "DELETE", path + "/model") == (200, {})
+    lst = c.s.get(srv + "/api/2.0/mlflow-artifacts/artifacts", params={"path": "0/%s/artifacts" % run}).json()
+    assert lst["files"] == [{"path": "models.txt", "is_dir": False, "file_size": 1}]
+    assert c.get("artifacts/list", {"run_id": run, "path": "model"})["files"] == []
+    shown = json.loads(cli("show", run, "--json"))
+    assert [a["path"] for a in shown["artifacts"]] == ["models.txt"]
+    # nothing there: 404, MLflow's shape
+    for p in ("/model", "/model/w.bin", "/mod", "/nope.txt"):
+        st, body = raw(srv, "DELETE", path + p)
+        assert st == 404, p
+        assert body["error_code"] == "RESOURCE_DOES_NOT_EXIST" and "No artifact" in body["message"]
+    # traversal and unclean paths: MLflow's exact answer, nothing deleted
+    for p in ("/../../etc/passwd", "/./models.txt", "/models.txt/..", "//models.txt", "/a\\b"):
+        assert raw(srv, "DELETE", path + p) == (400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid path"}), p
+    assert raw(srv, "DELETE", "/api/2.0/mlflow-artifacts/artifacts/0/%s/nope/models.txt" % run)[0] == 400
+    assert c.s.get(srv + path + "/models.txt").content == b"m"
+    # an unknown run: 404; a deleted run: 400 as every write to it
+    st, body = raw(srv, "DELETE", "/api/2.0/mlflow-artifacts/artifacts/0/%s/artifacts/models.txt" % ("f" * 32))
+    assert st == 404 and body == {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Run with id=%s not found" % ("f" * 32)}
+    c.post("runs/delete", {"run_id": run})
+    st, body = raw(srv, "DELETE", path + "/models.txt")
+    assert st == 400 and body["message"] == "The run %s must be in the 'active' state. Current state is deleted." % run
+    c.post("runs/restore", {"run_id": run})
+    # the root: every artifact of the run
+    assert c.s.put(srv + path + "/b/c.txt", data=b"c").status_code == 200
+    assert raw(srv, "DELETE", path) == (200, {})
+    assert c.get("artifacts/list", {"run_id": run})["files"] == []
+    assert raw(srv, "DELETE", path)[0] == 404
+
+
 # --- the same runs in cairn ---------------------------------------------------------------------------
 
 
