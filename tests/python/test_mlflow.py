@@ -643,6 +643,25 @@ def test_mlflow_run_is_a_cairn_run(c):
     assert [x["id"] for x in json.loads(out)] == [a]
 
 
+def test_tag_values_in_cairn_and_order_by_tags(c):
+    # MLflow's tag values may hold spaces and commas: ls quotes them, groups
+    # and sorts by them; order_by on a tag sorts by its value
+    runs = {}
+    for name, team in (("t1", "vision"), ("t2", "nlp"), ("t3", "a, b")):
+        runs[name] = new_run(c, run_name=name)
+        c.post("runs/set-tag", {"run_id": runs[name], "key": "team", "value": team})
+    c.post("runs/set-tag", {"run_id": runs["t1"], "key": "src", "value": "train v2.py"})
+    out = cli("ls", "--columns", "name,tags", "--format", "csv").splitlines()
+    rows = dict(line.split(",", 1) for line in out[1:])
+    assert rows["t1"] == '"""src=train v2.py"",team=vision"'  # CSV quoting around ls's quoting
+    assert rows["t3"] == '"""team=a, b"""'
+    grp = json.loads(cli("ls", "--group", "tags.team", "--format", "json"))
+    assert [(g["value"], g["count"]) for g in grp["groups"]] == [("a, b", 1), ("nlp", 1), ("vision", 1)]
+    eid = "0"
+    assert names(search(c, eid, order_by=["tags.team DESC"]))[:3] == ["t1", "t2", "t3"]
+    assert names(search(c, eid, order_by=["tags.`team` ASC"]))[:3] == ["t3", "t2", "t1"]
+
+
 def test_cairn_run_shows_up_in_search(c, tmp_path):
     cli("run", "-p", "native", "-n", "cli-run", "--param", "lr=0.5", "-t", "team=nlp", "--", "sh", "-c", "echo loss=0.3")
     exps = c.post("experiments/search", {"filter": "name = 'native'"})["experiments"]
