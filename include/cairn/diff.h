@@ -41,7 +41,7 @@ typedef enum cairn_diff_change {
 typedef enum cairn_diff_section {
 	CAIRN_DIFF_PARAMS = 0,
 	CAIRN_DIFF_PROPERTIES = 1,
-	CAIRN_DIFF_TAGS = 2,         /* key: the tag; ADDED or REMOVED */
+	CAIRN_DIFF_TAGS = 2,         /* key: the tag's text (key or key=value); ADDED or REMOVED */
 	CAIRN_DIFF_ENV_DETAILS = 3,  /* the environment's other members: os, kernel, gpus, … */
 	CAIRN_DIFF_ENV_PACKAGES = 4, /* key: the package; values: versions */
 	CAIRN_DIFF_ENV_VARS = 5,     /* key: the variable */

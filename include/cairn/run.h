@@ -175,6 +175,16 @@ CAIRN_EXTERN(int)
 cairn_run_log_image_buf(cairn_run *run, const char *key, const void *data, size_t len,
                         int64_t step);
 
+/* Delete the artifact recorded under run-relative `path`, or every
+ * artifact under it when it names a directory ("model" takes "model" and
+ * "model/...", never "models"; "" takes all of the run's).  *out_removed
+ * (may be NULL) counts the artifacts deleted.  CAIRN_EINVALID for a path
+ * that is not a clean relative path, CAIRN_ENOTFOUND (nothing changed)
+ * when no artifact is there.  The objects stay in the store, referenced by
+ * the run, until the run is purged (cairn_run_delete with purge). */
+CAIRN_EXTERN(int)
+cairn_run_delete_artifact(cairn_run *run, const char *path, int64_t *out_removed);
+
 /* Record lifecycle facts. */
 CAIRN_EXTERN(int) cairn_run_heartbeat(cairn_run *run);
 /* Flush and set the final status, end time and exit code. */

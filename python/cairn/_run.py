@@ -280,6 +280,15 @@ class Run:
             enc(kind),
         )
 
+    def delete_artifact(self, path):
+        """Delete the artifact at ``path``, or every artifact under it when
+        it names a directory; returns how many were deleted.  Nothing there
+        raises ``cairn.NotFoundError``.  The bytes stay in the store until
+        the run is purged (``cairn rm --purge``)."""
+        n = ctypes.c_int64(0)
+        self._call(_lib.lib().cairn_run_delete_artifact, enc(path), ctypes.byref(n))
+        return n.value
+
     def log_image(self, key, image, step=None):
         """Store an image under ``key`` (and ``step``): a path, PNG/JPEG/SVG
         bytes, a matplotlib figure, a PIL image, or a 2-D/3-D array."""

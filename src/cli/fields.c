@@ -98,24 +98,34 @@ static bool time_text(char *out, size_t n, double t, bool full)
 	return true;
 }
 
-/* A run's tags joined by ','.  A tag that holds a comma, a space or a quote
- * (stores written before tags were checked for them) is shown in double
- * quotes, a quote inside doubled, so it cannot pass for several tags. */
+/* A run's tags joined by ',': a bare tag as its key, a tag with a value as
+ * key=value (as `cairn tag` takes and `show` prints them).  A tag that
+ * holds a comma, a space or a quote (a value may, and stores written before
+ * tags were checked for them) is shown in double quotes, a quote inside
+ * doubled, so it cannot pass for several tags. */
 static void tags_text(const cairn_run_record *run, char *out, size_t n)
 {
 	size_t o = 0, nt = cairn_run_record_tag_count(run);
 	out[0] = '\0';
 	for (size_t i = 0; i < nt; i++) {
 		const char *tag = cairn_run_record_tag(run, i);
-		bool q = strpbrk(tag, ", \"") != NULL;
+		const char *val = cairn_run_record_tag_value(run, i);
+		bool q = strpbrk(tag, ", \"") != NULL || (val && strpbrk(val, ", \"") != NULL);
 		char one[600];
 		size_t k = 0;
 		if (q)
 			one[k++] = '"';
-		for (const char *c = tag; *c && k + 3 < sizeof one; c++) {
-			if (*c == '"')
-				one[k++] = '"';
-			one[k++] = *c;
+		for (int part = 0; part < 2; part++) {
+			const char *c = part == 0 ? tag : val;
+			if (!c)
+				break;
+			if (part == 1 && k + 3 < sizeof one)
+				one[k++] = '=';
+			for (; *c && k + 3 < sizeof one; c++) {
+				if (*c == '"')
+					one[k++] = '"';
+				one[k++] = *c;
+			}
 		}
 		if (q)
 			one[k++] = '"';

@@ -375,17 +375,44 @@ static int diff_properties(cairn_run_diff *d)
 	return rc;
 }
 
+/* Is tag i of `from` in `other` with the same value (both bare, or equal)? */
+static bool tag_in(const cairn_run_record *from, size_t i, const cairn_run_record *other)
+{
+	const char *t = cairn_run_record_tag(from, i), *v = cairn_run_record_tag_value(from, i);
+	for (size_t k = 0; k < cairn_run_record_tag_count(other); k++) {
+		if (strcmp(cairn_run_record_tag(other, k), t) != 0)
+			continue;
+		const char *w = cairn_run_record_tag_value(other, k);
+		return v == w || (v && w && strcmp(v, w) == 0);
+	}
+	return false;
+}
+
+/* Tags as their text (key, or key=value as `cairn tag` takes them): a tag
+ * whose value differs is the old text removed and the new one added. */
 static int diff_tags(cairn_run_diff *d)
 {
 	int rc = 0;
 	for (int pass = 0; pass < 2 && !rc; pass++) {
 		const cairn_run_record *from = d->r[pass == 0], *other = d->r[pass != 0];
 		for (size_t i = 0; i < cairn_run_record_tag_count(from) && !rc; i++) {
+			if (tag_in(from, i, other))
+				continue;
 			const char *t = cairn_run_record_tag(from, i);
-			if (!cairn_run_record_has_tag(other, t))
-				rc = value_entry(d, CAIRN_DIFF_TAGS,
-				                 pass == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED,
-				                 t, NULL, NULL);
+			const char *v = cairn_run_record_tag_value(from, i);
+			if (v) {
+				size_t lt = strlen(t), lv = strlen(v);
+				char *text = arena_alloc(&d->mem, lt + lv + 2);
+				if (!text)
+					return err_set(CAIRN_ENOMEM, "out of memory");
+				memcpy(text, t, lt);
+				text[lt] = '=';
+				memcpy(text + lt + 1, v, lv + 1);
+				t = text;
+			}
+			rc = value_entry(d, CAIRN_DIFF_TAGS,
+			                 pass == 0 ? CAIRN_DIFF_ADDED : CAIRN_DIFF_REMOVED, t, NULL,
+			                 NULL);
 		}
 	}
 	return rc;

@@ -2,16 +2,22 @@
  * server/mlflow-art.c — MLflow's artifacts on cairn's (docs/mlflow.md):
  * artifacts/list of the tracking API, and the proxied artifact routes
  * /api/2.0/mlflow-artifacts/artifacts/<experiment>/<run>/artifacts/<path>
- * (GET downloads, PUT uploads, GET without a path lists) that MLflow's
- * clients use for runs whose artifact_uri is mlflow-artifacts:/….  An
+ * (GET downloads, PUT uploads, DELETE deletes, GET without a path lists)
+ * that MLflow's clients use for runs whose artifact_uri is
+ * mlflow-artifacts:/….  An
  * upload becomes an artifact of the run in cairn's object store, so `cairn
  * show` and the web UI list it.
  *
  * Paths are run-relative and clean: a path with a ".." or "." component,
  * a leading '/', or a backslash is 400 {"error_code":
  * "INVALID_PARAMETER_VALUE", "message": "Invalid path"}, MLflow's exact
- * answer.  Deleting an artifact is not supported (cairn's artifacts are
- * content-addressed records of a run; 501 says so).
+ * answer.  DELETE removes the artifact at the path, or every artifact
+ * under it when it names a directory (the run's root: all of them), as
+ * MLflow's artifact repositories do; the run must be active (a deleted one
+ * is 400, as every MLflow write), and a path with nothing under it is 404
+ * RESOURCE_DOES_NOT_EXIST.  Only the records go: the objects stay,
+ * referenced by the run, until it is purged (docs/internals/store.md,
+ * "Deleting an artifact").
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -229,9 +235,18 @@ int mlf_art_delete(request *rq, response *rs)
 {
 	char run[CAIRN_RUN_ID_HEXSZ + 1];
 	const char *path;
-	if (!split_uri_path(rq->params[0], run, &path) || !*path || !path_ok(path))
+	if (!split_uri_path(rq->params[0], run, &path) || (*path && !path_ok(path)))
 		return invalid_path(rs);
-	return mlf_error(rs, "NOT_IMPLEMENTED",
-	                 "cairn keeps a run's artifacts as records of the run: they cannot be "
-	                 "deleted one by one (docs/mlflow.md)");
+	cairn_run *h = NULL;
+	if (!mlf_run_for_write(rq, rs, run, &h))
+		return 0;
+	int64_t n = 0;
+	int rc = cairn_run_delete_artifact(h, path, &n);
+	run_cache_release(rq->srv, h);
+	if (rc == CAIRN_ENOTFOUND)
+		return mlf_error(rs, "RESOURCE_DOES_NOT_EXIST", "No artifact %.500s in run %s",
+		                 *path ? path : "(the root)", run);
+	if (rc)
+		return mlf_lib_error(rs, rc);
+	return resp_json_take(rs, 200, strdup("{}"));
 }

@@ -3,7 +3,8 @@
  * (docs/mlflow.md): what the MLflow files share.  mlflow.c holds the
  * dispatch (both /api/2.0 and /ajax-api/2.0, /health, /version), MLflow's
  * error bodies, request decoding with MLflow's messages and the
- * experiments; mlflow-runs.c the runs, metrics and search; mlflow-art.c the
+ * experiments; mlflow-runs.c the runs, metrics and search; mlflow-log.c
+ * the logging; mlflow-metrics.c the metric histories; mlflow-art.c the
  * artifacts.  Every handler uses the public library API only.
  *
  * Mapping (the whole of it is in docs/mlflow.md): an experiment is a

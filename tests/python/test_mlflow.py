@@ -298,6 +298,77 @@ def test_metrics_nan_inf_history_and_latest(c):
     err(c.post("runs/log-metric", {"run_id": run, "key": "m", "value": "abc", "timestamp": 1}, status=400), "INVALID_PARAMETER_VALUE")
 
 
+def log_steps(c, run, steps, key="m"):
+    steps = list(steps)
+    for i in range(0, len(steps), 1000):
+        ms = [{"key": key, "value": float(st), "timestamp": 1000 + st, "step": st} for st in steps[i:i + 1000]]
+        c.post("runs/log-batch", {"run_id": run, "metrics": ms})
+
+
+def bulk(c, runs, status=200, **kw):
+    q = {"run_ids": runs, "metric_key": "m"}
+    q.update({k: str(v) for k, v in kw.items()})
+    return c.get("metrics/get-history-bulk-interval", q, status=status)
+
+
+def bulk_steps(c, runs, **kw):
+    return [m["step"] for m in bulk(c, runs, **kw)["metrics"]]
+
+
+def test_history_bulk_interval_samples_evenly(c):
+    # MLflow's sample: max_results steps at even index intervals of the
+    # steps logged in range, plus the range's last step
+    a = new_run(c)
+    log_steps(c, a, range(10))
+    assert bulk_steps(c, [a], start_step=0, end_step=10, max_results=5) == [0, 2, 4, 6, 8, 9]
+    assert bulk_steps(c, [a], start_step=4, end_step=8, max_results=5) == [4, 5, 6, 7, 8]  # fits: all
+    b = new_run(c)
+    log_steps(c, b, range(0, 101, 20))
+    assert bulk_steps(c, [b], start_step=0, end_step=100, max_results=5) == [0, 20, 40, 60, 80, 100]
+    d = new_run(c)
+    log_steps(c, d, range(0, 1001, 10))
+    assert bulk_steps(c, [d], start_step=0, end_step=1000, max_results=5) == [0, 200, 400, 600, 800, 1000]
+    e = new_run(c)
+    log_steps(c, e, range(900, 1200))
+    assert bulk_steps(c, [e], start_step=1000, end_step=1100, max_results=50) == list(range(1000, 1101, 2))
+    # without a range: [0, the greatest step]; the default max_results is 2500
+    f = new_run(c)
+    log_steps(c, f, range(3000))
+    got = bulk_steps(c, [f])
+    assert len(got) == 2501 and got[0] == 0 and got[-1] == 2999 and got == sorted(set(got))
+    assert got[:4] == [0, 1, 2, 3] and got[-2] == 2998  # floor(i * 3000 / 2500)
+    # several runs: one sample over the union of their steps, each run's
+    # own first and last step added; runs in the order asked
+    g, h = new_run(c), new_run(c)
+    log_steps(c, g, range(100))
+    log_steps(c, h, [3, 4, 5, 77])
+    out = bulk(c, [h, g], max_results=10)["metrics"]
+    sample = [0, 3, 10, 20, 30, 40, 50, 60, 70, 77, 80, 90, 99]
+    assert [(m["run_id"], m["step"]) for m in out] == [(h, 3), (h, 77)] + [(g, st) for st in sample]
+    assert out[0] == {"key": "m", "value": 3.0, "timestamp": 1003, "step": 3, "run_id": h}
+    # a range clips the runs' ends too (h's 3 and 77 are outside 4..60)
+    out = bulk(c, [h, g], start_step=4, end_step=60, max_results=3)["metrics"]
+    assert [(m["run_id"], m["step"]) for m in out] == [(h, 4), (g, 4), (g, 23), (g, 42), (g, 60)]
+    # every point at a chosen step, in time order; a run without the metric has none
+    k = new_run(c)
+    c.post("runs/log-batch", {"run_id": k, "metrics": [
+        {"key": "m", "value": v, "timestamp": ts, "step": st} for v, ts, st in ((1, 5, 0), (2, 6, 0), ("NaN", 7, 1), (4, 8, 2))]})
+    out = bulk(c, [k, new_run(c)], max_results=1)["metrics"]
+    assert [(m["step"], m["timestamp"], m["value"]) for m in out] == [(0, 5, 1.0), (0, 6, 2.0), (2, 8, 4.0)]
+    # MLflow's errors
+    m = err(bulk(c, [a], status=400, start_step=1), "INVALID_PARAMETER_VALUE")
+    assert m == "If either start step or end step are specified, both must be specified."
+    m = err(bulk(c, [a], status=400, start_step=5, end_step=2), "INVALID_PARAMETER_VALUE")
+    assert m == "end_step must be greater than start_step. Found start_step=5 and end_step=2."
+    for bad in (0, 2501):
+        m = err(bulk(c, [a], status=400, max_results=bad), "INVALID_PARAMETER_VALUE")
+        assert m == "max_results must be between 1 and 2500."
+    m = err(bulk(c, [a] * 101, status=400), "INVALID_PARAMETER_VALUE")
+    assert m == "GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received 101 run_ids."
+    err(bulk(c, [a, "f" * 32], status=404), "RESOURCE_DOES_NOT_EXIST")
+    err(bulk(c, [a], status=400, start_step="x", end_step=3), "INVALID_PARAMETER_VALUE")
+
+
 def test_params_overwrite_rules(c):
     run = new_run(c)
     c.post("runs/log-parameter", {"run_id": run, "key": "lr", "value": "0.01"})
@@ -535,6 +606,59 @@ def test_artifacts_upload_download_list_and_traversal(c, srv):
     err(c.get("artifacts/list", {"run_id": run, "path": "../x"}, status=400), "INVALID_PARAMETER_VALUE")
 
 
+def raw(srv, method, path, body=None):
+    """One request on its own connection with the path as given (no
+    normalisation): (status, parsed JSON body)."""
+    h = http.client.HTTPConnection(srv.split("//")[1])
+    h.request(method, path, body=body)
+    resp = h.getresponse()
+    data = resp.read()
+    h.close()
+    return resp.status, json.loads(data) if data else None
+
+
+def test_artifact_delete(c, srv):
+    run = new_run(c)
+    path = "/api/2.0/mlflow-artifacts/artifacts/0/%s/artifacts" % run
+    for name, data in (("model/w.bin", b"w"), ("model/sub/cfg.json", b"{}"), ("models.txt", b"m"), ("a.txt", b"a")):
+        assert c.s.put(srv + path + "/" + name, data=data).status_code == 200
+    # a file: gone from both listings and from cairn, its download 404
+    assert raw(srv, "DELETE", path + "/a.txt") == (200, {})
+    lst = c.get("artifacts/list", {"run_id": run})
+    assert sorted(f["path"] for f in lst["files"]) == ["model", "models.txt"]
+    st, body = raw(srv, "GET", path + "/a.txt")
+    assert st == 404 and body["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    # a directory: every file under it, not the sibling that shares its prefix
+    assert raw(srv, "DELETE", path + "/model") == (200, {})
+    lst = c.s.get(srv + "/api/2.0/mlflow-artifacts/artifacts", params={"path": "0/%s/artifacts" % run}).json()
+    assert lst["files"] == [{"path": "models.txt", "is_dir": False, "file_size": 1}]
+    assert c.get("artifacts/list", {"run_id": run, "path": "model"})["files"] == []
+    shown = json.loads(cli("show", run, "--json"))
+    assert [a["path"] for a in shown["artifacts"]] == ["models.txt"]
+    # nothing there: 404, MLflow's shape
+    for p in ("/model", "/model/w.bin", "/mod", "/nope.txt"):
+        st, body = raw(srv, "DELETE", path + p)
+        assert st == 404, p
+        assert body["error_code"] == "RESOURCE_DOES_NOT_EXIST" and "No artifact" in body["message"]
+    # traversal and unclean paths: MLflow's exact answer, nothing deleted
+    for p in ("/../../etc/passwd", "/./models.txt", "/models.txt/..", "//models.txt", "/a\\b"):
+        assert raw(srv, "DELETE", path + p) == (400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid path"}), p
+    assert raw(srv, "DELETE", "/api/2.0/mlflow-artifacts/artifacts/0/%s/nope/models.txt" % run)[0] == 400
+    assert c.s.get(srv + path + "/models.txt").content == b"m"
+    # an unknown run: 404; a deleted run: 400 as every write to it
+    st, body = raw(srv, "DELETE", "/api/2.0/mlflow-artifacts/artifacts/0/%s/artifacts/models.txt" % ("f" * 32))
+    assert st == 404 and body == {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Run with id=%s not found" % ("f" * 32)}
+    c.post("runs/delete", {"run_id": run})
+    st, body = raw(srv, "DELETE", path + "/models.txt")
+    assert st == 400 and body["message"] == "The run %s must be in the 'active' state. Current state is deleted." % run
+    c.post("runs/restore", {"run_id": run})
+    # the root: every artifact of the run
+    assert c.s.put(srv + path + "/b/c.txt", data=b"c").status_code == 200
+    assert raw(srv, "DELETE", path) == (200, {})
+    assert c.get("artifacts/list", {"run_id": run})["files"] == []
+    assert raw(srv, "DELETE", path)[0] == 404
+
+
 # --- the same runs in cairn ---------------------------------------------------------------------------
 
 
@@ -553,6 +677,25 @@ def test_mlflow_run_is_a_cairn_run(c):
     assert "lr" in json.dumps(d["params"]) and "loss" in json.dumps(d["metrics"])
     out = cli("ls", 'tags.team = "vision" and params.lr < 0.05', "--format", "json")
     assert [x["id"] for x in json.loads(out)] == [a]
+
+
+def test_tag_values_in_cairn_and_order_by_tags(c):
+    # MLflow's tag values may hold spaces and commas: ls quotes them, groups
+    # and sorts by them; order_by on a tag sorts by its value
+    runs = {}
+    for name, team in (("t1", "vision"), ("t2", "nlp"), ("t3", "a, b")):
+        runs[name] = new_run(c, run_name=name)
+        c.post("runs/set-tag", {"run_id": runs[name], "key": "team", "value": team})
+    c.post("runs/set-tag", {"run_id": runs["t1"], "key": "src", "value": "train v2.py"})
+    out = cli("ls", "--columns", "name,tags", "--format", "csv").splitlines()
+    rows = dict(line.split(",", 1) for line in out[1:])
+    assert rows["t1"] == '"""src=train v2.py"",team=vision"'  # CSV quoting around ls's quoting
+    assert rows["t3"] == '"""team=a, b"""'
+    grp = json.loads(cli("ls", "--group", "tags.team", "--format", "json"))
+    assert [(g["value"], g["count"]) for g in grp["groups"]] == [("a, b", 1), ("nlp", 1), ("vision", 1)]
+    eid = "0"
+    assert names(search(c, eid, order_by=["tags.team DESC"]))[:3] == ["t1", "t2", "t3"]
+    assert names(search(c, eid, order_by=["tags.`team` ASC"]))[:3] == ["t3", "t2", "t1"]
 
 
 def test_cairn_run_shows_up_in_search(c, tmp_path):

@@ -7,7 +7,8 @@ PostgreSQL with CAIRN_TEST_PG=1).
   the process itself;
 - the same loop with the server down from the start, then `cairn sync`;
 - the store protocol's idempotency key: a write resent with the same key is
-  not applied again, even with another body.
+  not applied again, even with another body;
+- deleting artifacts through the server (the remote backend's op).
 """
 
 import json
@@ -134,6 +135,37 @@ def test_server_down_from_the_start_then_sync(store):
         assert spool_journals() == []
     finally:
         srv.stop()
+
+
+DELETE_ARTIFACTS = r"""
+import cairn
+run = cairn.init(project="remote", name="arts")
+run.log_text("model/w.txt", "weights")
+run.log_text("model/sub/cfg.txt", "config")
+run.log_text("models.txt", "plural")
+print(run.id, run.delete_artifact("model"), flush=True)
+try:
+    run.delete_artifact("model")
+    print("no error")
+except cairn.NotFoundError as e:
+    print("not found:", e)
+try:
+    run.delete_artifact("../x")
+except cairn.InvalidError:
+    print("invalid")
+run.finish()
+"""
+
+
+def test_delete_artifact_through_the_server(server):
+    r = run_python(DELETE_ARTIFACTS, env=client_env(server))
+    lines = r.stdout.splitlines()
+    run_id, n = lines[0].split()
+    assert n == "2"
+    assert lines[1].startswith("not found:") and "model" in lines[1]
+    assert lines[2] == "invalid"
+    run = server.get("/api/v1/runs/" + run_id)
+    assert [a["path"] for a in run["artifacts"]] == ["models.txt"]
 
 
 def wire_str(s):

@@ -13,6 +13,8 @@
  * the other side's work.  Then no reference may name a missing file.  After
  * that, threads race for real (bounded), and child processes die between
  * the steps: a crash leaves unreferenced files, never a dangling reference.
+ * Deleting an artifact drops its record and keeps the run's references, so
+ * the files stay until the run is purged.
  */
 #include "unit.h"
 
@@ -530,6 +532,105 @@ static void test_crash_leaves_garbage_not_dangling(void **state)
 	fixture_close(&f);
 }
 
+/* --- deleting an artifact ------------------------------------------------------------------
+ * The records go, the objects stay referenced by the run (so the same bytes
+ * under another name, or in another run, keep theirs), and the purge of the
+ * run later removes the files only it held. */
+
+static void oid_of(const unit_store *u, const char *run, const char *path, char oid[65])
+{
+	char *media;
+	int64_t size;
+	assert_ok(cairn_artifact_lookup(oid, &size, &media, u->s, run, path));
+	cairn_free(media);
+}
+
+static void assert_gone(const unit_store *u, const char *run, const char *path)
+{
+	char oid[65], *media;
+	int64_t size;
+	assert_int_equal(cairn_artifact_lookup(oid, &size, &media, u->s, run, path),
+	                 CAIRN_ENOTFOUND);
+}
+
+static void test_artifact_delete(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *a, *b;
+	assert_ok(cairn_run_create(&a, u.s, NULL));
+	assert_ok(cairn_run_create(&b, u.s, NULL));
+	char ida[33];
+	strcpy(ida, cairn_run_id(a));
+	assert_ok(cairn_run_log_artifact_buf(a, "weights", 7, "model/w.bin", NULL));
+	assert_ok(cairn_run_log_artifact_buf(a, "config", 6, "model/sub/cfg.json", NULL));
+	assert_ok(cairn_run_log_artifact_buf(a, "weights", 7, "README.md", NULL)); /* same bytes */
+	assert_ok(cairn_run_log_artifact_buf(a, "plural", 6, "models.txt", NULL));
+	assert_ok(cairn_run_log_artifact_buf(a, "accent", 6,
+	                                     "\xc3\xa9t\xc3\xa9/r\xc3\xa9sum\xc3\xa9.txt", NULL));
+	assert_ok(cairn_run_log_artifact_buf(b, "config", 6, "shared.json", NULL));
+	char w[65], cfg[65], plural[65], accent[65];
+	oid_of(&u, ida, "model/w.bin", w);
+	oid_of(&u, ida, "model/sub/cfg.json", cfg);
+	oid_of(&u, ida, "models.txt", plural);
+	oid_of(&u, ida, "\xc3\xa9t\xc3\xa9/r\xc3\xa9sum\xc3\xa9.txt", accent);
+
+	/* a directory takes what is under it, never a sibling sharing its prefix */
+	int64_t n = -1;
+	assert_ok(cairn_run_delete_artifact(a, "model", &n));
+	assert_int_equal(n, 2);
+	assert_gone(&u, ida, "model/w.bin");
+	assert_gone(&u, ida, "model/sub/cfg.json");
+	char o[65];
+	oid_of(&u, ida, "models.txt", o);
+	oid_of(&u, ida, "README.md", o);
+	assert_string_equal(o, w);
+	/* the files stay: README.md names w, run b names cfg, a's references hold both */
+	assert_true(object_file_exists(&u, w));
+	assert_true(object_file_exists(&u, cfg));
+	assert_no_dangling(&u);
+	/* nothing there (again, a file under a file, a prefix that is no
+	 * component): not found, nothing changed */
+	char *before = unit_store_sql(&u, "SELECT count(*) FROM artifacts");
+	assert_int_equal(cairn_run_delete_artifact(a, "model", &n), CAIRN_ENOTFOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(cairn_run_delete_artifact(a, "models.txt/x", NULL), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_run_delete_artifact(a, "mod", NULL), CAIRN_ENOTFOUND);
+	/* not a clean relative path: refused before the store */
+	assert_int_equal(cairn_run_delete_artifact(a, "../x", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_delete_artifact(a, "/etc/passwd", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_delete_artifact(a, "model/", NULL), CAIRN_EINVALID);
+	assert_int_equal(cairn_run_delete_artifact(a, NULL, NULL), CAIRN_EINVALID);
+	char *after = unit_store_sql(&u, "SELECT count(*) FROM artifacts");
+	assert_string_equal(before, after);
+	assert_string_equal(after, "4\n");
+	free(before);
+	free(after);
+	/* a non-ASCII directory: its characters counted as stored */
+	assert_ok(cairn_run_delete_artifact(a, "\xc3\xa9t\xc3\xa9", &n));
+	assert_int_equal(n, 1);
+	/* a file; then "" takes the rest */
+	assert_ok(cairn_run_delete_artifact(a, "models.txt", &n));
+	assert_int_equal(n, 1);
+	assert_ok(cairn_run_delete_artifact(a, "", &n));
+	assert_int_equal(n, 1); /* README.md */
+	assert_int_equal(cairn_run_delete_artifact(a, "", &n), CAIRN_ENOTFOUND);
+	oid_of(&u, cairn_run_id(b), "shared.json", o); /* the other run's is untouched */
+	assert_true(object_file_exists(&u, plural) && object_file_exists(&u, accent));
+
+	/* the purge of a removes what only a held, and keeps what b holds */
+	cairn_run_free(a);
+	assert_ok(cairn_run_delete(u.s, ida, 1));
+	assert_false(object_file_exists(&u, w));
+	assert_false(object_file_exists(&u, plural));
+	assert_false(object_file_exists(&u, accent));
+	assert_true(object_file_exists(&u, cfg));
+	assert_no_dangling(&u);
+	cairn_run_free(b);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +639,7 @@ int main(void)
 	    cmocka_unit_test(test_code_map_keeps_base_blobs),
 	    cmocka_unit_test(test_threads_race),
 	    cmocka_unit_test(test_crash_leaves_garbage_not_dangling),
+	    cmocka_unit_test(test_artifact_delete),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -316,6 +316,47 @@ static void test_serve(void **state)
 	unit_store_close(&u);
 }
 
+/* artifact_delete at the server's end: the count comes back; nothing
+ * there is 404, a path that is not clean 400 (nothing changed), and the
+ * op is a write. */
+static void test_serve_artifact_delete(void **state)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	char id[33];
+	strcpy(id, cairn_run_id(r));
+	assert_ok(cairn_run_log_artifact_buf(r, "a", 1, "d/a.txt", NULL));
+	assert_ok(cairn_run_log_artifact_buf(r, "b", 1, "d/e/b.txt", NULL));
+	assert_ok(cairn_run_log_artifact_buf(r, "c", 1, "d.txt", NULL));
+	cairn_run_free(r);
+	buf req = BUF_INIT, rep = BUF_INIT;
+	w_str(&req, id);
+	w_str(&req, "../d");
+	assert_int_equal(serve(u.s, 1, "artifact_delete", &req, &rep), 400);
+	buf_clear(&req);
+	w_str(&req, id);
+	w_str(&req, "d");
+	assert_int_equal(serve(u.s, 0, "artifact_delete", &req, &rep), 400); /* a write */
+	char *n = unit_store_sql(&u, "SELECT count(*) FROM artifacts");
+	assert_string_equal(n, "3\n");
+	free(n);
+	assert_int_equal(serve(u.s, 1, "artifact_delete", &req, &rep), 200);
+	wr rd;
+	wr_init(&rd, rep.ptr, rep.len);
+	assert_ok(r_reply(&rd));
+	assert_int_equal(r_i64(&rd), 2);
+	assert_ok(wr_check(&rd, true, "reply"));
+	n = unit_store_sql(&u, "SELECT path FROM artifacts");
+	assert_string_equal(n, "d.txt\n");
+	free(n);
+	assert_int_equal(serve(u.s, 1, "artifact_delete", &req, &rep), 404);
+	buf_free(&req);
+	buf_free(&rep);
+	unit_store_close(&u);
+}
+
 static void test_idempotency_keys(void **state)
 {
 	unit_store u;
@@ -349,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_journal_torn_tail),
 	    cmocka_unit_test(test_journal_damaged_middle),
 	    cmocka_unit_test(test_serve),
+	    cmocka_unit_test(test_serve_artifact_delete),
 	    cmocka_unit_test(test_idempotency_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,16 +35,17 @@ const MAX_PARAMS = 10;
 
 const attr = (c) => ATTRS.find((x) => x.id === c);
 
-// The group a column belongs to: 'metrics', 'params', 'properties' or '' (an attribute).
+// The group a column belongs to: 'metrics', 'params', 'properties', 'tags' (a
+// tag's value, tags.K) or '' (an attribute).
 export function colGroup(c) {
-  const m = /^(params|metrics|properties)\./.exec(c);
+  const m = /^(params|metrics|properties|tags)\./.exec(c);
   return m ? m[1] : '';
 }
 
 export function colLabel(c) {
   const a = attr(c);
   if (a) return a.label;
-  return c.replace(/^(params|metrics|properties)\./, '');
+  return c.replace(/^(params|metrics|properties|tags)\./, '');
 }
 
 // A key's column is as wide as its short name needs (within 100..220 px).

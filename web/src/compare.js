@@ -15,6 +15,7 @@ import { params, setParams, link, navigate } from './main.js';
 import { metricChart, chartControls, color } from './charts.js';
 import { chartState, imagesByKey, imageAt, stepSlider, artifactUrl, codeFilesView } from './run.js';
 import { parallelCoordinates } from './parcoords.js';
+import { splitTag } from './tags.js';
 
 function same(values) {
   const s = values.map((v) => JSON.stringify(v === undefined ? null : v));
@@ -92,6 +93,10 @@ export function comparePage(root) {
     for (const k of union((r) => r.metrics)) add('metrics', k, runs.map((r) => (r.metrics[k] ? r.metrics[k].last : undefined)),
       runs.map((r) => (r.metrics[k] ? fmt.num(r.metrics[k].last) : '')));
     for (const k of union((r) => r.properties)) add('properties', k, runs.map((r) => r.properties[k]));
+    // a key/value tag compares as a field: tags.team, its value per run ('yes' bare, '' without)
+    const tagsOf = (r) => Object.fromEntries((r.tags || []).map(splitTag).map((t) => [t.key, t.value]));
+    const valued = [...new Set(runs.flatMap((r) => Object.entries(tagsOf(r)).filter(([, v]) => v !== null).map(([k]) => k)))].sort();
+    for (const k of valued) add('tags', k, runs.map((r) => { const v = tagsOf(r)[k]; return v === undefined ? undefined : v === null ? 'yes' : v; }));
     for (const k of union((r) => Object.fromEntries((r.datasets || []).map((d) => [d.name, 1])))) {
       add('data', k, runs.map((r) => { const d = (r.datasets || []).find((x) => x.name === k); return d ? d.digest : undefined; }),
         runs.map((r) => { const d = (r.datasets || []).find((x) => x.name === k); return d ? `${d.algo}:${d.digest.slice(0, 12)}` : ''; }));

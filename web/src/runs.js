@@ -12,7 +12,7 @@ import { h, clear } from './dom.js';
 import { api, qs, enc, ApiError } from './api.js';
 import * as fmt from './fmt.js';
 import { params, setParams, navigate, link, toast } from './main.js';
-import { tagEditor } from './tags.js';
+import { tagEditor, splitTag } from './tags.js';
 import { ATTRS, colLabel, colSortKey, defaultColumns, layout } from './columns.js';
 
 const ROW_H = 30;
@@ -27,13 +27,24 @@ function apiColumns(cols, explicit) {
   const need = new Set(['name', 'status', 'start_time', 'end_time']);
   for (const c of cols) {
     if (c === 'duration' || c === 'id') continue; // computed here; every run has its id
-    need.add(c);
+    need.add(c.startsWith('tags.') ? 'tags' : c); // a tag's value is read from the run's tags
   }
   return [...need].join(',');
 }
 
+// A run's tag `key`: its value, 'yes' for a bare tag (as `cairn ls`), null when
+// the run has no such tag.
+function tagValue(r, key) {
+  for (const t of r.tags || []) {
+    const s = splitTag(t);
+    if (s.key === key) return s.value === null ? 'yes' : s.value;
+  }
+  return null;
+}
+
 function cellValue(r, c) {
   if (c === 'id') return fmt.shortId(r.id);
+  if (c.startsWith('tags.')) return tagValue(r, c.slice(5)) ?? '';
   if (c === 'start_time') return fmt.time(r.start_time);
   if (c === 'duration') return fmt.duration(fmt.runDuration(r));
   const m = /^(params|metrics|properties)\.(.*)$/.exec(c);
@@ -220,7 +231,8 @@ export function runsPage(root) {
       h('div', { class: 'csect' }, h('h4', null, 'Attributes'), ATTRS.map((a) => box(a.id, a.label))),
       sect('Params', c.params, 'params.'),
       sect('Metrics', c.metrics, 'metrics.'),
-      sect('Properties', c.properties, 'properties.')));
+      sect('Properties', c.properties, 'properties.'),
+      sect('Tags', (c.tags || []).map((t) => ({ key: t.tag, count: t.count })), 'tags.')));
   }
 
   let lay = layout(cols(), st.pin);
@@ -491,16 +503,19 @@ export function runsPage(root) {
       clear(groupsEl);
       const metric = st.gm ? st.gm.replace(/^metrics\./, '') : '';
       const isParam = st.group.startsWith('params.');
+      const isTag = st.group.startsWith('tags.');
       groupsEl.appendChild(h('table', { class: 'grid groups-table', 'data-testid': 'groups' },
         h('thead', null, h('tr', null, h('th', null, colLabel(st.group)), h('th', { class: 'num' }, 'runs'),
           metric ? ['min', 'mean', 'max'].map((f) => h('th', { class: 'num' }, f + ' ' + metric)) : null)),
         h('tbody', null, (res.groups || []).map((g) => h('tr', { class: 'clickable', title: 'Filter to this group', onclick: () => {
           const v = groupLiteral(g.value);
-          const cond = g.value === null ? `not ${st.group}` : `${st.group} = ${v}`;
+          // a tag's "" group holds its bare tags (and empty values): present, no non-empty value
+          const cond = g.value === null ? `not ${st.group}`
+            : isTag && g.value === '' ? `${st.group} and not ${st.group} like "_%"` : `${st.group} = ${v}`;
           qInput.value = st.q ? `(${st.q}) and ${cond}` : cond;
           applyQuery();
         } },
-          h('td', { class: isParam && fmt.paramIsNumber(g.value) ? 'num' : '' }, g.value === null ? '(none)' : isParam ? fmt.param(g.value) : fmt.value(g.value)),
+          h('td', { class: isParam && fmt.paramIsNumber(g.value) ? 'num' : '' }, g.value === null ? '(none)' : isTag && g.value === '' ? h('span', { class: 'muted' }, '(bare tag)') : isParam ? fmt.param(g.value) : fmt.value(g.value)),
           h('td', { class: 'num' }, g.count),
           metric ? [h('td', { class: 'num' }, fmt.num(g.min)), h('td', { class: 'num' }, fmt.num(g.mean)), h('td', { class: 'num' }, fmt.num(g.max))] : null)))));
     } catch (e) {

@@ -342,7 +342,9 @@ qtype qfield_type(const qfield *f)
 
 bool qtype_sortable(qtype t)
 {
-	return t != QT_FLAG && t != QT_SET;
+	/* tags.K sorts and groups by its value (a bare tag's is ""); the set of
+	 * a run's tags has no one value */
+	return t != QT_SET;
 }
 
 /* Does a key need backquotes to read back as the same field? */

@@ -372,14 +372,28 @@ static int compile_cmp(qplan *q, const qnode *n, qleaf *l)
 		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
 	case QK_TAG:
 		/* bare: present or not; with a text comparison (check.c let it
-		 * through): the value of a key/value tag */
+		 * through): the value of a key/value tag.  A bare tag has no value,
+		 * so it matches no comparison, a negated one (!=, not like, not in)
+		 * included: those are taken among the tags that have a value (a
+		 * LIKE '%' of the value, which every value matches). */
 		base.src = STORE_SRC_TAG;
-		if ((rc = set_present(q, l, &base)) != 0)
-			return rc;
 		if (op == QO_TRUE || op == QO_PRESENT) {
+			if ((rc = set_present(q, l, &base)) != 0)
+				return rc;
 			base.test = STORE_PRESENT;
 			return add(q, l, &base);
 		}
+		if (neg) {
+			store_scan valued = base;
+			int cap = 0;
+			set_text(&valued, QO_LIKE, "%");
+			rc =
+			    add_parts(q, &valued, &l->present, &l->npresent, &cap, &l->present_all);
+		} else {
+			rc = set_present(q, l, &base);
+		}
+		if (rc)
+			return rc;
 		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
 	case QK_TAGS:
 		base.src = STORE_SRC_TAG;

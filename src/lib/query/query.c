@@ -171,7 +171,7 @@ int cairn_query_group(cairn_group_result **out, cairn_store *s, const cairn_quer
 			rc = qnames_parse_error(&names, &err, "metric", metric);
 			goto done;
 		}
-		if (!qtype_sortable(qfield_type(&mf))) {
+		if (!qtype_sortable(qfield_type(&mf)) || qfield_type(&mf) == QT_FLAG) {
 			rc = err_set(CAIRN_EINVALID, "'%s' has no values to summarise", metric);
 			goto done;
 		}

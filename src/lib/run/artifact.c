@@ -1,7 +1,8 @@
 /*
  * lib/run/artifact.c — files, bytes and images logged into a run as
  * artifacts: each is put into the object store, then recorded under its
- * run-relative name with its kind and media type.  A directory is walked
+ * run-relative name with its kind and media type; and artifacts deleted
+ * (their records: the objects stay until the run is purged).  A directory is walked
  * (nftw, physical) and every regular file under it logged under name/rel.
  * Thread-safe as the run handle; the walk is serialised (see walk_cur).
  */
@@ -165,6 +166,18 @@ int cairn_run_log_artifact_buf(cairn_run *r, const void *data, size_t len, const
 		if (!object_retry(&rc, attempt))
 			return rc;
 	}
+}
+
+int cairn_run_delete_artifact(cairn_run *r, const char *path, int64_t *out_removed)
+{
+	if (out_removed)
+		*out_removed = 0;
+	if (!r || !path)
+		return err_set(CAIRN_EINVALID, "no run or no path");
+	if (*path && (strlen(path) > 4096 || !relpath_is_safe(path)))
+		return err_set(CAIRN_EINVALID,
+		               "artifact path '%.200s' is not a clean relative path", path);
+	return store_artifact_delete(r->store, r->rid, path, out_removed);
 }
 
 /* Recognise an image by its first bytes; returns the extension or NULL. */

@@ -37,7 +37,7 @@
 #include "lib/store/sweep.h"
 
 /* Bumped when an op is added, removed or changes meaning. */
-#define STORE_OPS_VERSION 5
+#define STORE_OPS_VERSION 6
 
 struct rec_batch;
 
@@ -118,6 +118,12 @@ typedef struct store_ops {
 	int (*artifact_lookup)(cairn_store *s, int64_t rid, const char *path,
 	                       char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size,
 	                       char **out_media);
+	/* artifact_delete: drop the run's artifact at path, or every artifact
+	 * under the directory path names ("a/b" takes "a/b" and "a/b/...", never
+	 * "a/bc"; "" takes them all); *out_removed counts the rows.
+	 * CAIRN_ENOTFOUND, nothing changed, when none is there.  The run's
+	 * object references stay (store.md, "Deleting an artifact"). */
+	int (*artifact_delete)(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
 	int (*objects_sweep)(cairn_store *s, const buf *candidates, size_t *out_removed);
 
 	/* --- code and environment capture (capture.h) ----------------------- */

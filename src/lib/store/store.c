@@ -398,6 +398,16 @@ int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
 	return rc;
 }
 
+int store_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+{
+	if (!s->ops->artifact_delete)
+		return store_unsupported(s, "artifact delete");
+	store_lock(s);
+	int rc = s->ops->artifact_delete(s, rid, path, out_removed);
+	store_unlock(s);
+	return rc;
+}
+
 int store_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed)
 {
 	if (!s->ops->objects_sweep)

@@ -92,6 +92,10 @@ int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const ch
 int store_run_restore(cairn_store *s, int64_t rid);
 int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                        const char *media_type, const char *kind, const char *key, int64_t step);
+/* Drop the artifact at path, or every one under the directory path ("":
+ * all of the run's); the objects stay referenced by the run until it is
+ * purged.  CAIRN_ENOTFOUND when nothing is there. */
+int store_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
 /* exit_code STORE_NO_EXIT_CODE: none (a run ended through MLflow's API) */
 #define STORE_NO_EXIT_CODE INT_MIN
 int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);

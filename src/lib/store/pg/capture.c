@@ -1,7 +1,7 @@
 /*
  * lib/store/pg/capture.c — the PostgreSQL backend's capture and data SQL:
  * the code map, a run's code and environment, the stat cache one file at a
- * time and in bulk, datasets, and artifacts.
+ * time and in bulk, datasets, and artifacts (recorded, looked up, deleted).
  *
  * Every write that records a reference to an object (artifact_put,
  * code_map_put, run_code_set, run_env_set, dataset_put) follows the
@@ -475,6 +475,27 @@ int pg_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *o
 		return rc;
 	}
 	return pg_commit(s);
+}
+
+/* As SQLite's (sqlite/refs.c): the row of path or the rows under it, the
+ * references kept; left() and length() count characters on both sides. */
+int pg_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+{
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_int(&p, rid);
+	pg_param_text(&p, path);
+	int64_t n = 0;
+	int rc = pg_run(s, "delete the artifact",
+	                "DELETE FROM artifacts WHERE rid = $1 AND ($2::text = '' OR path = $2::text"
+	                " OR left(path, length($2::text) + 1) = $2::text || '/')",
+	                &p, &n);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path);
+	if (out_removed)
+		*out_removed = n;
+	return 0;
 }
 
 int pg_artifact_lookup(cairn_store *s, int64_t rid, const char *path,

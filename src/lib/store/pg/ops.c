@@ -39,6 +39,7 @@ const store_ops store_pg_ops = {
     .metric_sample_json = pg_metric_sample_json,
     .artifact_put = pg_artifact_put,
     .artifact_lookup = pg_artifact_lookup,
+    .artifact_delete = pg_artifact_delete,
     .objects_sweep = pg_objects_sweep,
     .code_map_get = pg_code_map_get,
     .code_map_put = pg_code_map_put,

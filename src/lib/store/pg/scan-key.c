@@ -98,6 +98,15 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 		}
 		break;
 	}
+	case QK_TAG:
+		/* a tag's value; a bare tag's is "" (as MLflow reads it) */
+		k->table = "tags";
+		cb_sql(&c, "tag = ?");
+		cb_txt(&c, f->key);
+		snprintf(k->val, sizeof k->val, "coalesce(value, '')");
+		snprintf(k->order, sizeof k->order, "coalesce(value, '') COLLATE \"C\"");
+		k->form = F_TEXT;
+		break;
 	case QK_PROPERTY:
 	case QK_DATASET: {
 		bool prop = f->kind == QK_PROPERTY;

@@ -1,6 +1,6 @@
 /*
  * lib/store/remote/ops-data.c — the remote backend's writes that name
- * objects (artifacts, the code map, a run's code and environment,
+ * objects (artifacts recorded and deleted, the code map, a run's code and environment,
  * datasets) and the hash cache.
  *
  * Objects go first, by their own routes (objects.c: HEAD, then a streamed
@@ -41,6 +41,30 @@ int rd_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *o
 	w_str(&req, key);
 	w_i64(&req, step);
 	return send_or_fail(s, "artifact_put", &req, rc);
+}
+
+/* The server answers the number of rows removed; a delete spooled while
+ * the server is down reports none (it is applied, in order, on the drain). */
+int rd_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+{
+	buf req = BUF_INIT;
+	int rc = remote_w_run(s, &req, rid);
+	w_str(&req, path);
+	wr r;
+	if (rc == 0)
+		rc = remote_write(s, "artifact_delete", &req, &r);
+	buf_free(&req);
+	if (rc == REMOTE_SPOOLED) {
+		if (out_removed)
+			*out_removed = 0;
+		return spool_deferred(s);
+	}
+	if (rc)
+		return rc;
+	int64_t n = r_i64(&r);
+	if ((rc = wr_check(&r, true, "reply to artifact_delete")) == 0 && out_removed)
+		*out_removed = n;
+	return rc;
 }
 
 int rd_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],

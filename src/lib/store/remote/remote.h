@@ -236,6 +236,7 @@ int rr_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
 
 int rd_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                     const char *media_type, const char *kind, const char *key, int64_t step);
+int rd_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
 int rd_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],
                     const int64_t *sizes, size_t n);
 int rd_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,
@@ -251,11 +252,11 @@ int rd_hash_cache_lookup(cairn_store *s, data_algo algo, mentry **files, size_t 
                          int64_t *out_found);
 int rd_hash_cache_put(cairn_store *s, data_algo algo, mentry **files, size_t n);
 #define REMOTE_DATA_OPS                                                                            \
-	.artifact_put = rd_artifact_put, .code_map_put = rd_code_map_put,                          \
-	.run_code_set = rd_run_code_set, .run_env_set = rd_run_env_set,                            \
-	.dataset_put = rd_dataset_put, .hash_cache_get1 = rd_hash_cache_get1,                      \
-	.hash_cache_put1 = rd_hash_cache_put1, .hash_cache_lookup = rd_hash_cache_lookup,          \
-	.hash_cache_put = rd_hash_cache_put
+	.artifact_put = rd_artifact_put, .artifact_delete = rd_artifact_delete,                    \
+	.code_map_put = rd_code_map_put, .run_code_set = rd_run_code_set,                          \
+	.run_env_set = rd_run_env_set, .dataset_put = rd_dataset_put,                              \
+	.hash_cache_get1 = rd_hash_cache_get1, .hash_cache_put1 = rd_hash_cache_put1,              \
+	.hash_cache_lookup = rd_hash_cache_lookup, .hash_cache_put = rd_hash_cache_put
 
 int rq_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,
                     struct rec_batch **out);

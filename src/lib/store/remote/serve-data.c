@@ -43,6 +43,20 @@ SV_DEF(sv_artifact_put)
 	return rc ? rc : store_artifact_put(s, rid, path, oid, size, media, kind, key, step);
 }
 
+SV_DEF(sv_artifact_delete)
+{
+	int64_t rid, n = 0;
+	int rc = sv_run(s, r, &rid);
+	const char *path = r_text(r);
+	if (rc == 0)
+		rc = wr_check(r, true, "artifact_delete request");
+	if (rc == 0 && *path && (strlen(path) > PATH_MAX_BYTES || !relpath_is_safe(path)))
+		rc = err_set(CAIRN_EINVALID, "'%.200s' is not an artifact path", path);
+	if (rc == 0 && (rc = store_artifact_delete(s, rid, path, &n)) == 0)
+		w_i64(out, n);
+	return rc;
+}
+
 SV_DEF(sv_code_map_put)
 {
 	uint32_t n = r_count(r, 18);

@@ -405,6 +405,7 @@ static const struct {
     {"metric_last_step", false, sv_metric_last_step},
     {"metrics_insert", true, sv_metrics_insert},
     {"artifact_put", true, sv_artifact_put},
+    {"artifact_delete", true, sv_artifact_delete},
     {"code_map_put", true, sv_code_map_put},
     {"run_code_set", true, sv_run_code_set},
     {"run_env_set", true, sv_run_env_set},

@@ -20,6 +20,7 @@ int sv_oid(const char *oid, bool may_be_null);
 
 #define SV(name) int name(cairn_store *s, wr *r, buf *out)
 SV(sv_artifact_put);
+SV(sv_artifact_delete);
 SV(sv_code_map_put);
 SV(sv_run_code_set);
 SV(sv_run_env_set);

@@ -37,6 +37,7 @@ const store_ops store_sqlite_ops = {
     .metric_sample_json = sqlite_metric_sample_json,
     .artifact_put = sqlite_artifact_put,
     .artifact_lookup = sqlite_artifact_lookup,
+    .artifact_delete = sqlite_artifact_delete,
     .objects_sweep = sqlite_objects_sweep,
     .code_map_get = sqlite_code_map_get,
     .code_map_put = sqlite_code_map_put,

@@ -46,6 +46,38 @@ int sqlite_artifact_put(cairn_store *s, int64_t rid, const char *path, const cha
 	return rc;
 }
 
+/* The row of path, or the rows under the directory path names ("" all of
+ * them): substr and length count characters on both sides, so a name with
+ * non-ASCII text compares as it was stored.  The references stay: the run
+ * may name the same object through another artifact, its code or its
+ * environment, which object_refs does not tell apart (store.md, "Deleting
+ * an artifact"). */
+int sqlite_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "DELETE FROM artifacts WHERE rid = ?1 AND (?2 = '' OR path = ?2 OR"
+	                  " substr(path, 1, length(?2) + 1) = ?2 || '/')");
+	if (!st)
+		return cairn_error_last_code();
+	int rc = store_begin(s);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, rid);
+	store_bind_text(st, 2, path);
+	if ((rc = store_step_done(s, st, "delete the artifact")) != 0) {
+		store_rollback(s);
+		return rc;
+	}
+	int64_t n = sqlite3_changes64(store_sqlite_db(s));
+	if (n == 0) {
+		store_rollback(s);
+		return err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path);
+	}
+	if ((rc = store_commit(s)) == 0 && out_removed)
+		*out_removed = n;
+	return rc;
+}
+
 /* --- objects and their references ------------------------------------------
  * (docs/internals/store.md, "Objects, references and purge").  An object is
  * live while object_refs or the code map names it; a code map key starting

@@ -74,6 +74,14 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 		}
 		break;
 	}
+	case QK_TAG:
+		/* a tag's value; a bare tag's is "" (as MLflow reads it) */
+		k->table = "tags";
+		cb_sql(&c, "tag = ?");
+		cb_txt(&c, f->key);
+		snprintf(k->val, sizeof k->val, "coalesce(value, '')");
+		k->form = F_TEXT;
+		break;
 	case QK_PROPERTY:
 	case QK_DATASET:
 		k->table = f->kind == QK_PROPERTY ? "properties" : "datasets";
