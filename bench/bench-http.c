@@ -42,6 +42,7 @@
 
 #include "bench.h"
 #include "cairn.h"
+#include "http-client.h"
 
 #define NRUNS   100000
 #define NPOINTS 1000000
@@ -192,111 +193,7 @@ static void make_store(const char *dir, char big_id[33])
 
 /* --- a minimal keep-alive HTTP/1.1 client ---------------------------------------- */
 
-typedef struct conn {
-	int fd;
-	char *buf;
-	size_t len, cap;
-} conn;
-
-static void conn_open(conn *c, int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0)
-		die("connect");
-	c->cap = 1 << 20;
-	c->buf = malloc(c->cap);
-	c->len = 0;
-}
-
-static void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w <= 0)
-			die("write");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 static char token[CAIRN_TOKEN_LEN + 1]; /* a write token of the store */
-
-/* One request; returns the status, the body in c->buf[0..*blen). */
-static int request(conn *c, const char *method, const char *path, const char *body, size_t *blen)
-{
-	char head[1024];
-	size_t bl = body ? strlen(body) : 0;
-	int n = snprintf(head, sizeof head,
-	                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-	                 "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
-	                 method, path, token, bl);
-	send_all(c->fd, head, (size_t)n);
-	if (bl)
-		send_all(c->fd, body, bl);
-	c->len = 0;
-	size_t hdr_end = 0, clen = 0;
-	for (;;) {
-		if (c->len == c->cap) {
-			c->cap *= 2;
-			c->buf = realloc(c->buf, c->cap);
-		}
-		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
-		if (r <= 0)
-			die("read");
-		c->len += (size_t)r;
-		if (!hdr_end) {
-			char *e = memmem(c->buf, c->len, "\r\n\r\n", 4);
-			if (!e)
-				continue;
-			hdr_end = (size_t)(e - c->buf) + 4;
-			char *cl = memmem(c->buf, hdr_end, "Content-Length: ", 16);
-			clen = cl ? strtoul(cl + 16, NULL, 10) : 0;
-		}
-		if (c->len >= hdr_end + clen)
-			break;
-	}
-	int status = atoi(c->buf + 9);
-	memmove(c->buf, c->buf + hdr_end, clen);
-	*blen = clen;
-	return status;
-}
-
-static pid_t start_server(const char *cairn, const char *store_dir, int *port)
-{
-	int p[2];
-	if (pipe(p) != 0)
-		die("pipe");
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		setenv("CAIRN_DIR", store_dir, 1);
-		execl(cairn, cairn, "server", "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	char line[1024];
-	size_t n = 0;
-	while (n < sizeof line - 1) {
-		ssize_t r = read(p[0], line + n, 1);
-		if (r <= 0 || line[n] == '\n')
-			break;
-		n++;
-	}
-	line[n] = '\0';
-	close(p[0]);
-	char *u = strstr(line, "http://127.0.0.1:");
-	if (!u) {
-		fprintf(stderr, "bench-http: cairn server said: %s\n", line);
-		exit(1);
-	}
-	*port = atoi(u + 17);
-	return pid;
-}
 
 static void report_floor(const char *name, double v, const char *unit, double floor,
                          const char *floor_what, const char *op, double target)
@@ -381,24 +278,23 @@ int main(int argc, char **argv)
 	             bench_median(floor_scan, 7), "bare SQLite scan", "<=", 50);
 
 	int port;
-	pid_t pid = start_server(cairn, store_dir, &port);
-	conn c;
-	conn_open(&c, port);
-	size_t bl;
+	pid_t pid = hc_start_server(cairn, store_dir, &port);
+	hc_conn c;
+	hc_open(&c, port, token);
 	enum { NREQ = 200 };
 	double lat[NREQ], empty[NREQ];
 	/* warm up */
 	for (int i = 0; i < 5; i++) {
-		request(&c, "GET", "/api/v1/runs?limit=100", NULL, &bl);
-		request(&c, "GET", "/api/v1/", NULL, &bl);
+		hc_request(&c, "GET", "/api/v1/runs?limit=100", NULL);
+		hc_request(&c, "GET", "/api/v1/", NULL);
 	}
 	for (int i = 0; i < NREQ; i++) {
 		double a = bench_now();
-		if (request(&c, "GET", "/api/v1/", NULL, &bl) != 200)
+		if (hc_request(&c, "GET", "/api/v1/", NULL) != 200)
 			die("GET /api/v1/");
 		empty[i] = (bench_now() - a) * 1000;
 		a = bench_now();
-		if (request(&c, "GET", "/api/v1/runs?limit=100", NULL, &bl) != 200)
+		if (hc_request(&c, "GET", "/api/v1/runs?limit=100", NULL) != 200)
 			die("GET /api/v1/runs");
 		lat[i] = (bench_now() - a) * 1000;
 	}
@@ -412,7 +308,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "/api/v1/runs/%s/metrics/loss?points=1000", big);
 	for (int i = 0; i < 9; i++) {
 		double a = bench_now();
-		if (request(&c, "GET", path, NULL, &bl) != 200)
+		if (hc_request(&c, "GET", path, NULL) != 200)
 			die("GET history");
 		hist[i] = (bench_now() - a) * 1000;
 	}
@@ -420,7 +316,7 @@ int main(int argc, char **argv)
 	             bench_median(floor_scan, 7), "bare SQLite scan", "<=", 50);
 
 	/* Ingest: 1,000 points per request into a fresh run. */
-	if (request(&c, "POST", "/api/v1/runs", "{\"project\":\"ingest\"}", &bl) != 201)
+	if (hc_request(&c, "POST", "/api/v1/runs", "{\"project\":\"ingest\"}") != 201)
 		die("create run");
 	char *idp = strstr(c.buf, "\"id\":\"");
 	char rid[33];
@@ -440,16 +336,16 @@ int main(int argc, char **argv)
 			                      1.0 / (b * PER + i + 1), b * (PER / 2) + i / 2);
 		snprintf(body + n, cap - n, "]}");
 		double a = bench_now();
-		if (request(&c, "POST", mpath, body, &bl) != 200)
+		if (hc_request(&c, "POST", mpath, body) != 200)
 			die("POST metrics");
 		ingest_t += bench_now() - a;
 		a = bench_now();
-		request(&c, "GET", "/api/v1/", NULL, &bl);
+		hc_request(&c, "GET", "/api/v1/", NULL);
 		empty_t += bench_now() - a;
 	}
 	double a = bench_now();
 	snprintf(path, sizeof path, "/api/v1/runs/%s/metrics/loss?points=2", rid);
-	request(&c, "GET", path, NULL, &bl); /* reads flush the writer */
+	hc_request(&c, "GET", path, NULL); /* reads flush the writer */
 	double drain = bench_now() - a;
 	double rate = (double)NBATCH * PER / ingest_t;
 	double floor_rate = (double)NBATCH * PER / empty_t;
@@ -457,8 +353,7 @@ int main(int argc, char **argv)
 	             floor_rate, "empty requests at 1000 points each", ">=", 2000000);
 	double committed = (double)NBATCH * PER / (ingest_t + drain);
 	free(body);
-	close(c.fd);
-	free(c.buf);
+	hc_close(&c);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 
