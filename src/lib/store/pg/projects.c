@@ -124,22 +124,28 @@ fail:
 	return rc;
 }
 
+/* Stamp project id as updated now; CAIRN_ENOTFOUND when there is none.
+ * Inside the caller's transaction. */
+static int touch(cairn_store *s, int64_t id, double now)
+{
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_double(&p, now);
+	pg_param_int(&p, id);
+	int64_t changed = 0;
+	int rc = pg_run(s, "update the project", "UPDATE projects SET updated = $1 WHERE id = $2",
+	                &p, &changed);
+	if (rc == 0 && changed == 0)
+		rc = err_set(CAIRN_ENOTFOUND, "no project with id %lld", (long long)id);
+	return rc;
+}
+
 int pg_project_update(cairn_store *s, int64_t id, const char *name, int deleted, double now)
 {
 	int rc = pg_begin(s);
 	if (rc)
 		return rc;
-	pg_params p = PG_PARAMS_INIT;
-	pg_param_double(&p, now);
-	pg_param_int(&p, id);
-	int64_t changed = 0;
-	if ((rc = pg_run(s, "update the project", "UPDATE projects SET updated = $1 WHERE id = $2",
-	                 &p, &changed)) != 0)
+	if ((rc = touch(s, id, now)) != 0)
 		goto fail;
-	if (changed == 0) {
-		rc = err_set(CAIRN_ENOTFOUND, "no project with id %lld", (long long)id);
-		goto fail;
-	}
 	if (name) {
 		bool taken;
 		if ((rc = name_taken(s, name, id, &taken)) != 0)
@@ -185,17 +191,8 @@ int pg_project_tag_put(cairn_store *s, int64_t id, const char *key, const char *
 	int rc = pg_begin(s);
 	if (rc)
 		return rc;
-	pg_params p = PG_PARAMS_INIT;
-	pg_param_double(&p, now);
-	pg_param_int(&p, id);
-	int64_t changed = 0;
-	if ((rc = pg_run(s, "update the project", "UPDATE projects SET updated = $1 WHERE id = $2",
-	                 &p, &changed)) != 0)
+	if ((rc = touch(s, id, now)) != 0)
 		goto fail;
-	if (changed == 0) {
-		rc = err_set(CAIRN_ENOTFOUND, "no project with id %lld", (long long)id);
-		goto fail;
-	}
 	pg_params q = PG_PARAMS_INIT;
 	pg_param_int(&q, id);
 	pg_param_text(&q, key);
@@ -206,6 +203,7 @@ int pg_project_tag_put(cairn_store *s, int64_t id, const char *key, const char *
 		            " ON CONFLICT(project_id, key) DO UPDATE SET value = excluded.value",
 		            &q, NULL);
 	} else {
+		int64_t changed = 0;
 		rc = pg_run(s, "remove the project's tag",
 		            "DELETE FROM project_tags WHERE project_id = $1 AND key = $2", &q,
 		            &changed);

@@ -161,24 +161,29 @@ static int exec_id(cairn_store *s, const char *sql, int64_t id, const char *what
 	return store_step_done(s, st, what);
 }
 
+/* Stamp project id as updated now; CAIRN_ENOTFOUND when there is none.
+ * Inside the caller's transaction. */
+static int touch(cairn_store *s, int64_t id, double now)
+{
+	sqlite3_stmt *st = store_prep(s, "UPDATE projects SET updated = ? WHERE id = ?");
+	if (!st)
+		return cairn_error_last_code();
+	sqlite3_bind_double(st, 1, now);
+	sqlite3_bind_int64(st, 2, id);
+	int rc = store_step_done(s, st, "update the project");
+	if (rc == 0 && sqlite3_changes(store_sqlite_db(s)) == 0)
+		rc = err_set(CAIRN_ENOTFOUND, "no project with id %lld", (long long)id);
+	return rc;
+}
+
 int sqlite_project_update(cairn_store *s, int64_t id, const char *name, int deleted, double now)
 {
 	int rc = store_begin(s);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = store_prep(s, "UPDATE projects SET updated = ? WHERE id = ?");
-	if (!st) {
-		rc = cairn_error_last_code();
+	sqlite3_stmt *st;
+	if ((rc = touch(s, id, now)) != 0)
 		goto fail;
-	}
-	sqlite3_bind_double(st, 1, now);
-	sqlite3_bind_int64(st, 2, id);
-	if ((rc = store_step_done(s, st, "update the project")) != 0)
-		goto fail;
-	if (sqlite3_changes(store_sqlite_db(s)) == 0) {
-		rc = err_set(CAIRN_ENOTFOUND, "no project with id %lld", (long long)id);
-		goto fail;
-	}
 	if (name) {
 		bool taken;
 		if ((rc = name_taken(s, name, id, &taken)) != 0)
@@ -225,19 +230,9 @@ int sqlite_project_tag_put(cairn_store *s, int64_t id, const char *key, const ch
 	int rc = store_begin(s);
 	if (rc)
 		return rc;
-	sqlite3_stmt *st = store_prep(s, "UPDATE projects SET updated = ? WHERE id = ?");
-	if (!st) {
-		rc = cairn_error_last_code();
+	sqlite3_stmt *st;
+	if ((rc = touch(s, id, now)) != 0)
 		goto fail;
-	}
-	sqlite3_bind_double(st, 1, now);
-	sqlite3_bind_int64(st, 2, id);
-	if ((rc = store_step_done(s, st, "update the project")) != 0)
-		goto fail;
-	if (sqlite3_changes(store_sqlite_db(s)) == 0) {
-		rc = err_set(CAIRN_ENOTFOUND, "no project with id %lld", (long long)id);
-		goto fail;
-	}
 	st = value
 	         ? store_prep(s,
 	                      "INSERT INTO project_tags(project_id, key, value) VALUES(?, ?, ?)"
