@@ -340,12 +340,15 @@ static int cmp_grow(const void *a, const void *b)
 }
 
 /* A group's value as the runs table shows a field's: a float as cli_fmt_num
- * writes it (nan, inf), a string as its text. */
-static void group_value_text(char *v, size_t n, const cairn_group *g)
+ * writes it (nan, inf), a string as its text; a tag's "" group holds its
+ * bare tags (present without a value), named so as the web UI names it. */
+static void group_value_text(char *v, size_t n, const cairn_group *g, bool tag)
 {
 	const cairn_value *val = &g->value;
 	if (g->missing)
 		snprintf(v, n, "(none)");
+	else if (tag && val->type == CAIRN_TYPE_STRING && !val->s[0])
+		snprintf(v, n, "(bare tag)");
 	else if (val->type == CAIRN_TYPE_STRING)
 		snprintf(v, n, "%s", val->s);
 	else if (val->type == CAIRN_TYPE_BOOL)
@@ -359,6 +362,8 @@ static void group_value_text(char *v, size_t n, const cairn_group *g)
 int ls_print_groups(const cairn_group_result *res, bool csv, bool by_metric, bool desc)
 {
 	const char *metric = cairn_group_result_metric(res);
+	const char *field = cairn_group_result_field(res);
+	bool tag = !csv && field && strncmp(field, "tags.", 5) == 0; /* csv: the value, "" */
 	size_t n = cairn_group_result_count(res);
 	grow *rows = calloc(n ? n : 1, sizeof *rows);
 	if (!rows)
@@ -395,7 +400,7 @@ int ls_print_groups(const cairn_group_result *res, bool csv, bool by_metric, boo
 	for (size_t i = 0; i < n; i++) {
 		char v[512], cnt[32], st[3][64];
 		const cairn_group *g = rows[i].g;
-		group_value_text(v, sizeof v, g);
+		group_value_text(v, sizeof v, g, tag);
 		snprintf(cnt, sizeof cnt, "%lld", (long long)g->count);
 		double x[3] = {g->min, g->mean, g->max};
 		for (int k = 0; k < 3; k++) {

@@ -53,6 +53,8 @@ is "sort by a tag's value (bare first, missing last)" "$(s tags.team,name)" "d b
 is "sort by a tag's value, descending" "$(s -tags.team,name)" "a c b d e "
 is "group by a tag's value" "$("$CAIRN" ls --group tags.team --format csv | tr '\n' ' ')" \
 	"tags.team,RUNS ,1 nlp,1 vision,2 (none),1 "
+like "group in the table: the bare tags' group is named" "$("$CAIRN" ls --group tags.team)" \
+	"\(bare tag\) +1"
 is "group --format json: a bare tag's value is empty" \
 	"$("$CAIRN" ls --group tags.team --format json | json '[(g["value"], g["count"]) for g in j["groups"]]')" \
 	'[["", 1], ["nlp", 1], ["vision", 2], [null, 1]]'
