@@ -201,6 +201,34 @@ static int ident_split(const tok *t, kkind *kind, buf *key)
 	               (int)tn, s);
 }
 
+/* "run name" / "Run name" (also after attributes./attr./attribute.):
+ * MLflow's two-word alias for run_name.  true, with "name" consumed, when
+ * the identifier id is followed by it. */
+static bool name_alias(lexer *lx, const tok *id)
+{
+	if ((word_is(id, "run") || word_is(id, "attributes.run") || word_is(id, "attr.run") ||
+	     word_is(id, "attribute.run")) &&
+	    word_is(&lx->cur, "name")) {
+		next(lx);
+		return true;
+	}
+	return false;
+}
+
+/* The kind and key a field names: the run-name alias, or ident_split's. */
+static int field_key(const tok *id, bool run_name_alias, kkind *kind, buf *key)
+{
+	if (run_name_alias) {
+		*kind = K_ATTR;
+		buf_puts(key, "run_name");
+		return 0;
+	}
+	int rc = ident_split(id, kind, key);
+	if (rc)
+		buf_free(key);
+	return rc;
+}
+
 /* MLflow's attributes and the cairn fields they are. */
 typedef struct attr_map {
 	const char *mlflow;
@@ -406,24 +434,12 @@ static int clause(buf *b, lexer *lx)
 	if (id.t != T_IDENT || word_is(&id, "and") || word_is(&id, "or") || word_is(&id, "not"))
 		return bad_clause(&id);
 	next(lx);
-	/* "run name" / "Run name": MLflow's alias for run_name, two words */
-	bool run_name_alias = false;
-	if ((word_is(&id, "run") || word_is(&id, "attributes.run") || word_is(&id, "attr.run") ||
-	     word_is(&id, "attribute.run")) &&
-	    word_is(&lx->cur, "name")) {
-		run_name_alias = true;
-		next(lx);
-	}
+	bool run_name_alias = name_alias(lx, &id);
 	kkind kind;
 	buf key = BUF_INIT;
-	int rc = 0;
-	if (run_name_alias) {
-		kind = K_ATTR;
-		buf_puts(&key, "run_name");
-	} else if ((rc = ident_split(&id, &kind, &key)) != 0) {
-		buf_free(&key);
+	int rc = field_key(&id, run_name_alias, &kind, &key);
+	if (rc)
 		return rc;
-	}
 	if (!buf_ok(&key)) {
 		buf_free(&key);
 		return err_set(CAIRN_ENOMEM, "out of memory");
@@ -635,13 +651,7 @@ static int order_field(buf *field, const char *clause, bool *desc)
 	if (id.t != T_IDENT)
 		return err_set(CAIRN_EINVALID, "Invalid order_by clause '%s'", clause);
 	next(&lx);
-	bool run_name_alias = false;
-	if ((word_is(&id, "run") || word_is(&id, "attributes.run") || word_is(&id, "attr.run") ||
-	     word_is(&id, "attribute.run")) &&
-	    word_is(&lx.cur, "name")) {
-		run_name_alias = true;
-		next(&lx);
-	}
+	bool run_name_alias = name_alias(&lx, &id);
 	*desc = false;
 	if (word_is(&lx.cur, "desc")) {
 		*desc = true;
@@ -653,14 +663,9 @@ static int order_field(buf *field, const char *clause, bool *desc)
 		return err_set(CAIRN_EINVALID, "Invalid order_by clause '%s'", clause);
 	kkind kind;
 	buf key = BUF_INIT;
-	int rc = 0;
-	if (run_name_alias) {
-		kind = K_ATTR;
-		buf_puts(&key, "run_name");
-	} else if ((rc = ident_split(&id, &kind, &key)) != 0) {
-		buf_free(&key);
+	int rc = field_key(&id, run_name_alias, &kind, &key);
+	if (rc)
 		return rc;
-	}
 	switch (kind) {
 	case K_METRIC: put_backquoted(field, "metrics.", key.ptr); break;
 	case K_PARAM: put_backquoted(field, "params.", key.ptr); break;
