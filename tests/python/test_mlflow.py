@@ -543,6 +543,10 @@ def test_search_grammar(c, ten):
     assert f('tags."mlflow.runName" LIKE \'r_\' and metrics."common" < 0.1') == ["r0"]
     assert f("attributes.`Run name` = 'r5'") == ["r5"]
     assert f("attr.run_name ILIKE 'R7'") == ["r7"]
+    assert f("run name = 'r6'") == ["r6"]  # the two-word alias, bare and after attr.
+    assert f("attr.run name LIKE 'r2'") == ["r2"]
+    assert names(search(c, eid, order_by=["attributes.run name DESC"]))[:3] == ["r9", "r8", "r7"]
+    assert names(search(c, eid, order_by=["run name"]))[:2] == ["r0", "r1"]
     assert f("run.status = 'RUNNING'") == sorted("r%d" % i for i in range(10))
     m = err(c.post("runs/search", {"experiment_ids": [eid], "filter": "metrics.common > abc"}, status=400), "INVALID_PARAMETER_VALUE")
     assert m == "Expected numeric value type for metric. Found abc"
