@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "http-client.h"
 #include "pg-bench.h"
 
 #define PER 1000 /* points per request */
@@ -53,78 +54,6 @@ static long long sql_int(PGconn *c, const char *q)
 	                  : -1;
 	pq.clear(r);
 	return n;
-}
-
-/* --- a minimal keep-alive HTTP/1.1 client (as bench-http.c) --------------------- */
-
-typedef struct conn {
-	int fd;
-	char *buf;
-	size_t len, cap;
-} conn;
-
-static void conn_open(conn *c, int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0)
-		die("connect");
-	c->cap = 1 << 16;
-	c->buf = malloc(c->cap);
-	c->len = 0;
-}
-
-static void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w <= 0)
-			die("write");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-/* One request; returns the status, the body NUL-terminated in c->buf. */
-static int request(conn *c, const char *path, const char *body)
-{
-	char head[1024];
-	size_t bl = strlen(body);
-	int n = snprintf(head, sizeof head,
-	                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-	                 "Content-Length: %zu\r\n\r\n",
-	                 path, bl);
-	send_all(c->fd, head, (size_t)n);
-	send_all(c->fd, body, bl);
-	c->len = 0;
-	size_t hdr_end = 0, clen = 0;
-	for (;;) {
-		if (c->len + 1 >= c->cap) {
-			c->cap *= 2;
-			c->buf = realloc(c->buf, c->cap);
-		}
-		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
-		if (r <= 0)
-			die("read");
-		c->len += (size_t)r;
-		if (!hdr_end) {
-			char *e = memmem(c->buf, c->len, "\r\n\r\n", 4);
-			if (!e)
-				continue;
-			hdr_end = (size_t)(e - c->buf) + 4;
-			char *cl = memmem(c->buf, hdr_end, "Content-Length: ", 16);
-			clen = cl ? strtoul(cl + 16, NULL, 10) : 0;
-		}
-		if (c->len >= hdr_end + clen)
-			break;
-	}
-	int status = atoi(c->buf + 9);
-	memmove(c->buf, c->buf + hdr_end, clen);
-	c->buf[clen] = '\0';
-	return status;
 }
 
 /* `cairn server --store URI` on a free loopback port: its pid, *port. */
@@ -166,14 +95,14 @@ static pid_t start_server(const char *cairn, const char *uri, int *port)
  * was answered 200. */
 static void client(int port, const char *name, long npoints, int go)
 {
-	conn c;
-	conn_open(&c, port);
+	hc_conn c;
+	hc_open(&c, port, ""); /* the servers run with --no-auth */
 	char tok;
 	if (read(go, &tok, 1) != 0) /* the start: the parent closes its end */
 		_exit(1);
 	char body[256];
 	snprintf(body, sizeof body, "{\"project\":\"servers\",\"name\":\"%s\"}", name);
-	if (request(&c, "/api/v1/runs", body) != 201)
+	if (hc_request(&c, "POST", "/api/v1/runs", body) != 201)
 		_exit(2);
 	char *idp = strstr(c.buf, "\"id\":\"");
 	if (!idp)
@@ -194,7 +123,7 @@ static void client(int port, const char *name, long npoints, int go)
 		snprintf(b + n, cap - n, "]}");
 		snprintf(path, sizeof path, "/api/v1/runs/%s/metrics%s", rid,
 		         s0 + PER >= npoints ? "?sync=1" : "");
-		int st = request(&c, path, b);
+		int st = hc_request(&c, "POST", path, b);
 		if (st != 200) {
 			fprintf(stderr, "bench-servers-pg: %s answered %d: %.300s\n", path, st,
 			        c.buf);

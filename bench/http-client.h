@@ -39,6 +39,7 @@ typedef struct hc_conn {
 	char token[CAIRN_TOKEN_LEN + 1];
 } hc_conn;
 
+/* token "": no Authorization header (a server run with --no-auth). */
 static inline void hc_open(hc_conn *c, int port, const char *token)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -79,8 +80,9 @@ static inline int hc_request(hc_conn *c, const char *method, const char *path, c
 	size_t bl = body ? strlen(body) : 0;
 	int n = snprintf(head, sizeof head,
 	                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-	                 "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
-	                 method, path, c->token, bl);
+	                 "%s%s%sContent-Length: %zu\r\n\r\n",
+	                 method, path, c->token[0] ? "Authorization: Bearer " : "", c->token,
+	                 c->token[0] ? "\r\n" : "", bl);
 	if (n < 0 || (size_t)n >= sizeof head)
 		hc_die("request head too long");
 	hc_send_all(c->fd, head, (size_t)n);
