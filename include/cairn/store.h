@@ -70,6 +70,37 @@ CAIRN_EXTERN(int)
 cairn_object_url(char **out_url, cairn_store *store, const char *oid, int expires_s,
                  const char *content_disposition, const char *content_type);
 
+/* --- collecting garbage (cairn gc) ------------------------------------------------ */
+
+typedef struct cairn_gc_options {
+	unsigned int version; /* CAIRN_GC_OPTIONS_VERSION */
+	/* Seconds a temp file in objects/tmp that no process holds must be left
+	 * untouched before it is removed (< 0: the default, an hour). */
+	double tmp_age;
+	/* Also remove every object file that nothing references (objects kept
+	 * in a directory only: a bucket is not listed). */
+	int objects;
+} cairn_gc_options;
+#define CAIRN_GC_OPTIONS_VERSION 1
+#define CAIRN_GC_OPTIONS_INIT                                                                      \
+	{                                                                                          \
+		CAIRN_GC_OPTIONS_VERSION, -1, 1                                                    \
+	}
+
+typedef struct cairn_gc_stats {
+	int64_t logs_recovered, log_bytes;     /* streamed logs of dead writers, attached */
+	int64_t tmp_removed, tmp_bytes;        /* stray temp files removed */
+	int64_t objects_removed, object_bytes; /* unreferenced objects removed */
+} cairn_gc_stats;
+
+/* Collect what crashed writers and deletions left behind: the logs a
+ * killed `cairn run` was streaming are attached to their run (opening a
+ * store does this too), stray temp files are removed, and with
+ * opts->objects the objects nothing references.  opts may be NULL; out
+ * (may be NULL) counts what was done.  docs/cli/gc.md. */
+CAIRN_EXTERN(int)
+cairn_store_gc(cairn_store *store, const cairn_gc_options *opts, cairn_gc_stats *out);
+
 /* --- copying a whole store (cairn migrate) ---------------------------------------- */
 
 typedef struct cairn_migrate_stats {

@@ -44,6 +44,8 @@ static const command commands[] = {
     {"sweep", cmd_sweep, STORE, "search hyperparameters: trials as child runs (grid, random, tpe)"},
     {"token", cmd_token, STORE, "create, list and revoke the tokens a server accepts"},
     {"migrate", cmd_migrate, 0, "copy a whole store into another (SQLite, PostgreSQL, a bucket)"},
+    {"gc", cmd_gc, STORE,
+     "attach a crashed run's logs, remove stray temp files and unused objects"},
     {"sync", cmd_sync, 0, "send the writes kept while a server could not be reached"},
     {"login", cmd_login, 0, "keep a token for a cairn server"},
 };

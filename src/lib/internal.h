@@ -50,7 +50,9 @@ struct cairn_store {
 	pthread_mutex_t wlock; /* guards w's creation */
 	double stale_after;    /* seconds without heartbeat before "crashed" */
 	double pinned_now;     /* > 0: what store_now() answers (tests); 0: the wall clock */
-	store_hook_fn hook;    /* tests: called where a concurrent purge or writer interleaves */
+	cairn_gc_stats
+	    at_open;        /* what opening collected in objects/tmp (cairn_store_gc reports it) */
+	store_hook_fn hook; /* tests: called where a concurrent purge or writer interleaves */
 	void *hook_arg;
 };
 
@@ -94,4 +96,16 @@ bool object_retry(int *rc, int attempt);
  * a purge removes it before its reference commits; the caller unlinks it. */
 int object_temp_open(cairn_store *s, char **out_path);
 int object_publish(cairn_store *s, const char *tmp, const char *oid, bool keep);
+/* objects-tmp.c: a streamed artifact's temp file, made recoverable (locked
+ * and named in a sidecar, so a dead writer's bytes can be attached to its
+ * run) and the sidecar's removal once the artifact is recorded; collecting
+ * what dead writers left in objects/tmp: their streams attached, other temp
+ * files untouched for `stale` seconds removed (counted into *st). */
+int object_stream_mark(cairn_store *s, int fd, const char *tmp, const char *run_id,
+                       const char *path, const char *kind, const char *media);
+void object_stream_unmark(const char *tmp);
+int objects_tmp_collect(cairn_store *s, double stale, cairn_gc_stats *st);
+/* Seconds a temp file nobody holds must be left untouched before it counts
+ * as a dead writer's (at open, and cairn gc's default). */
+#define OBJECTS_TMP_STALE 3600.0
 #endif

@@ -13,6 +13,13 @@
  * file stays as the source until the artifact is recorded, see close()) and
  * records the artifact.
  *
+ * Crash safety: from open() to the end of close() the temp file is locked
+ * and named in a sidecar (object_stream_mark), so when this process dies
+ * — kill -9 included — the next process to open the store, or `cairn gc`,
+ * attaches what was written to the run (lib/store/objects-tmp.c).  The
+ * worker writes each slot as soon as it is committed, so what a crash can
+ * lose is the ring's unwritten slots, not the log.
+ *
  * States: open -> (write | reserve/commit)* -> closed | aborted.  A write
  * error is sticky: later bytes are dropped and close() reports it (the temp
  * file is removed).  Thread-safety: one producer per stream; the ring is
@@ -47,6 +54,7 @@ struct cairn_artifact_stream {
 	uint64_t written, hashed; /* slots consumed by each worker */
 	bool reserved;            /* the producer holds slot produced % RING_SLOTS */
 	bool closing;
+	bool marked; /* the sidecar that makes the temp file recoverable is there */
 	pthread_mutex_t mu;
 	pthread_cond_t work, space;
 	pthread_t writer, hasher;
@@ -134,10 +142,13 @@ void cairn_artifact_stream_abort(cairn_artifact_stream *s)
 	if (!s)
 		return;
 	stop_workers(s);
-	if (s->fd >= 0)
-		close(s->fd);
+	/* sidecar, then the temp file, then the lock (objects-tmp.c) */
+	if (s->marked)
+		object_stream_unmark(s->tmp);
 	if (s->tmp)
 		unlink(s->tmp);
+	if (s->fd >= 0)
+		close(s->fd);
 	sha_free(s->sha);
 	for (int i = 0; i < RING_SLOTS; i++)
 		free(s->slots[i]);
@@ -148,6 +159,15 @@ void cairn_artifact_stream_abort(cairn_artifact_stream *s)
 	free(s->name);
 	free(s->kind);
 	free(s);
+}
+
+static const char *media_of(const char *name)
+{
+	size_t n = strlen(name);
+	if ((n > 4 && strcmp(name + n - 4, ".log") == 0) ||
+	    (n > 4 && strcmp(name + n - 4, ".txt") == 0))
+		return "text/plain";
+	return "application/octet-stream";
 }
 
 int cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run, const char *name,
@@ -192,6 +212,14 @@ int cairn_artifact_stream_open(cairn_artifact_stream **out, cairn_run *run, cons
 		cairn_artifact_stream_abort(s);
 		return rc ? rc : CAIRN_EIO;
 	}
+	/* Recoverable from here on: if this process dies, whoever opens the
+	 * store next attaches what was written (lib/store/objects-tmp.c). */
+	if ((rc = object_stream_mark(s->store, s->fd, s->tmp, cairn_run_id(run), s->name, s->kind,
+	                             media_of(s->name))) != 0) {
+		cairn_artifact_stream_abort(s);
+		return rc;
+	}
+	s->marked = true;
 	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
 		cairn_artifact_stream_abort(s);
 		return err_set(CAIRN_ERROR, "cannot start a thread");
@@ -270,15 +298,6 @@ int cairn_artifact_stream_write(cairn_artifact_stream *s, const void *data, size
 	return 0;
 }
 
-static const char *media_of(const char *name)
-{
-	size_t n = strlen(name);
-	if ((n > 4 && strcmp(name + n - 4, ".log") == 0) ||
-	    (n > 4 && strcmp(name + n - 4, ".txt") == 0))
-		return "text/plain";
-	return "application/octet-stream";
-}
-
 int cairn_artifact_stream_close(cairn_artifact_stream *s)
 {
 	if (!s)
@@ -290,12 +309,8 @@ int cairn_artifact_stream_close(cairn_artifact_stream *s)
 		rc = err_set(s->err, "%s", s->errmsg);
 		goto done;
 	}
-	int fd = s->fd;
-	s->fd = -1;
-	if (close(fd) != 0) {
-		rc = err_set(CAIRN_EIO, "cannot write artifact '%s': %s", s->name, strerror(errno));
-		goto done;
-	}
+	/* The fd (and with it the lock that says this writer lives) stays open
+	 * until abort() below has removed the sidecar and the temp file. */
 	sha_final_hex(s->sha, oid);
 	s->sha = NULL;
 	/* Published as a hard link, the temp file staying until the reference

@@ -399,6 +399,9 @@ connect:
 		goto done;
 	if ((rc = s->ops->open(s, true)) != 0 || (rc = objects_attach(s)) != 0)
 		goto done;
+	/* The logs of a writer that died are attached now, and old stray temp
+	 * files go (objects-tmp.c); best effort: cairn gc reports failures. */
+	objects_tmp_collect(s, OBJECTS_TMP_STALE, &s->at_open);
 	*out = s;
 	s = NULL;
 done:
