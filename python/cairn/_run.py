@@ -33,7 +33,7 @@ import os
 import sys
 import threading
 
-from . import _capture, _lib, _store
+from . import _capture, _lib, _signals, _store
 from ._errors import DirtyError, Error, InvalidError
 from ._image import image_source
 from ._lib import STEP_AUTO, check, dec, enc, last_error
@@ -89,7 +89,7 @@ _EXIT_CODES = {"finished": 0, "failed": 1, "killed": 130, "crashed": 1, "pruned"
 # --- runs ------------------------------------------------------------------------
 
 _live: dict = {}  # id(run) -> run, every run this process holds a handle on
-_live_lock = threading.Lock()
+_live_lock = threading.RLock()  # reentrant: the SIGTERM handler may run while the main thread holds it
 
 
 class Run:
@@ -123,6 +123,7 @@ class Run:
         self._monitor = None
         self.capture_report = None
         self._channel = None  # inside `cairn run`: where to name the keys logged
+        self._signal = None  # the signal that killed it (_signals.py): its status stays killed
 
     # -- hot paths ----------------------------------------------------------
 
@@ -350,6 +351,8 @@ class Run:
             h, self._h = self._h, None
         if h is None:
             return
+        if self._signal is not None:  # killed by a signal, whatever happened after it
+            status, exit_code = "killed", 128 + self._signal
         if self._monitor is not None:
             L.cairn_monitor_stop(self._monitor)
             self._monitor = None
@@ -449,12 +452,33 @@ def _at_exit():
 atexit.register(_at_exit)
 
 
+def _on_signal(signum):
+    """SIGTERM (_signals.py): flush every owned live run and mark it killed
+    with exit code 128 + signum; the handles stay open."""
+    if _lib._lib is None:
+        return
+    L = _lib.lib()
+    with _live_lock:
+        runs = list(_live.values())
+    for r in runs:
+        h = r._h
+        if h is None or not r._owned or r._signal is not None:
+            continue
+        r._signal = signum
+        r.status = "killed"
+        L.cairn_run_finish(h, _lib.STATUS["killed"], 128 + signum)
+    for r in runs:
+        h = r._h
+        if h is not None and not r._owned:
+            L.cairn_run_flush(h)
+
+
 def _after_fork_in_child():
     """A forked child must not touch its parent's handles: the writer and
     monitor threads did not survive the fork.  It starts afresh (cairn.init
     in the child); the parent's runs stay the parent's to finish."""
     global _live, _live_lock
-    _live, _live_lock = {}, threading.Lock()
+    _live, _live_lock = {}, threading.RLock()
     _store.reset_after_fork()
 
 
@@ -603,6 +627,7 @@ def create_run(sh, sdir, project=None, name=None, tags=(), parent=None, command=
     hp = ctypes.c_void_p()
     check(_lib.lib().cairn_run_create(ctypes.byref(hp), sh, ctypes.byref(opts)))
     run = Run(hp.value, sh, sdir, owned=True)
+    _signals.install(_on_signal)
     if active:
         _register(run)
     else:
@@ -617,6 +642,7 @@ def open_run(sh, sdir, run_id):
     hp = ctypes.c_void_p()
     check(_lib.lib().cairn_run_open(ctypes.byref(hp), sh, enc(run_id)))
     run = Run(hp.value, sh, sdir, owned=True)
+    _signals.install(_on_signal)
     with _live_lock:
         _live[id(run)] = run
     return run
