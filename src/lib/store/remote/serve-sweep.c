@@ -52,7 +52,9 @@ SV_DEF(sv_trial_claim)
 	int rc = sv_run(s, r, &rid);
 	int64_t budget = r_i64(r);
 	const char *owner = r_str(r);
-	proposal p = {r_i64(r), r_str(r), -1};
+	proposal p = {.need = -1};
+	p.next = r_i64(r); /* in the body's order: an initializer list has none */
+	p.params = r_str(r);
 	if (rc == 0)
 		rc = wr_check(r, true, "trial_claim request");
 	if (rc == 0 && (budget < 1 || budget > CAIRN_SWEEP_TRIALS_MAX))
