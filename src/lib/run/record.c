@@ -128,6 +128,21 @@ int cairn_run_iter_next(cairn_run_record **out, cairn_run_iter *it)
 	}
 }
 
+void cairn_run_iter_rewind(cairn_run_iter *it)
+{
+	if (!it)
+		return;
+	rec_batch_unref(it->batch);
+	it->batch = NULL;
+	it->bpos = 0;
+	it->next = 0;
+}
+
+size_t cairn_run_iter_count(const cairn_run_iter *it)
+{
+	return it ? it->n : 0;
+}
+
 int64_t cairn_run_iter_total(const cairn_run_iter *it)
 {
 	return it ? it->total : 0;
