@@ -36,7 +36,7 @@
 
 #include "lib/store/backend.h"
 
-#define STMT_CACHE_SIZE 96
+#define STMT_CACHE_SIZE 160
 
 typedef struct stmt_cache_entry {
 	const char *sql; /* the statement's text, compared by address */
