@@ -189,7 +189,9 @@ CAIRN_EXTERN(int) cairn_run_iter_next(cairn_run_record **out, cairn_run_iter *it
 CAIRN_EXTERN(void) cairn_run_iter_rewind(cairn_run_iter *it);
 /* How many ids the page holds (after offset and limit). */
 CAIRN_EXTERN(size_t) cairn_run_iter_count(const cairn_run_iter *it);
-/* Every match, before offset and limit. */
+/* Every match, before offset and limit.  Counted when first asked for, in
+ * a read of its own (a page near the top of a big store is found without
+ * every match), so it may count runs logged since the page was fixed. */
 CAIRN_EXTERN(int64_t) cairn_run_iter_total(const cairn_run_iter *it);
 CAIRN_EXTERN(void) cairn_run_iter_free(cairn_run_iter *it);
 

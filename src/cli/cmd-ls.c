@@ -528,7 +528,7 @@ int ls_run(int argc, char **argv, bool best)
 	}
 	free(colv);
 	if (!stream)
-		ls_print_runs(&rs, &c, strcmp(format, "csv") == 0, rs.total);
+		ls_print_runs(&rs, &c, strcmp(format, "csv") == 0, it);
 	else if (ls_stream_runs(it, &c, strcmp(format, "csv") == 0) != 0)
 		rc = cli_fail_lib("cannot list runs");
 done:

@@ -69,7 +69,6 @@ int runs_load(runs *r, cairn_run_iter *it)
 {
 	cairn_run_record *rec;
 	int rc;
-	r->total = cairn_run_iter_total(it);
 	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
 		if (r->n == r->cap) {
 			size_t nc = r->cap ? r->cap * 2 : 64;
@@ -191,17 +190,20 @@ static void rowbuf_fill(rowbuf *b, const cairn_run_record *rec, const cols *c, b
 	}
 }
 
-/* After a table: "20 of 1500 runs" on a terminal, and what the width left
- * out. */
-static void runs_footer(const table *t, const cols *c, size_t shown, int64_t total, int hidden)
+/* After a table: "20 of 1500 runs" on a terminal (the total is counted
+ * only there), and what the width left out. */
+static void runs_footer(const table *t, const cols *c, size_t shown, cairn_run_iter *it, int hidden)
 {
-	if (cli_isatty(stdout) && (int64_t)shown < total)
-		printf("%s%zu of %lld runs%s\n", cli_color() ? "\033[2m" : "", shown,
-		       (long long)total, cli_color() ? "\033[0m" : "");
+	if (cli_isatty(stdout)) {
+		int64_t total = cairn_run_iter_total(it);
+		if ((int64_t)shown < total)
+			printf("%s%zu of %lld runs%s\n", cli_color() ? "\033[2m" : "", shown,
+			       (long long)total, cli_color() ? "\033[0m" : "");
+	}
 	say_hidden(t, c, hidden);
 }
 
-void ls_print_runs(const runs *rs, cols *c, bool csv, int64_t total)
+void ls_print_runs(const runs *rs, cols *c, bool csv, cairn_run_iter *it)
 {
 	table *t = runs_table(c, rs->n ? rs->v[0] : NULL);
 	rowbuf b;
@@ -220,7 +222,7 @@ void ls_print_runs(const runs *rs, cols *c, bool csv, int64_t total)
 	if (csv)
 		table_print_csv(t, stdout);
 	else
-		runs_footer(t, c, table_nrows(t), total, table_print(t, stdout, cli_term_width()));
+		runs_footer(t, c, table_nrows(t), it, table_print(t, stdout, cli_term_width()));
 	rowbuf_free(&b);
 	table_free(t);
 }
@@ -272,7 +274,7 @@ int ls_stream_runs(cairn_run_iter *it, cols *c, bool csv)
 	if (rc == CAIRN_ITEROVER) {
 		rc = 0;
 		if (!csv)
-			runs_footer(t, c, shown, cairn_run_iter_total(it), hidden);
+			runs_footer(t, c, shown, it, hidden);
 	}
 	rowbuf_free(&b);
 	table_free(t);

@@ -48,7 +48,6 @@ void cols_add(cols *c, const rfield *f, const char *head, int prio);
 typedef struct runs {
 	cairn_run_record **v;
 	size_t n, cap;
-	int64_t total;
 } runs;
 
 /* Every record the iterator gives (its rest), kept. */
@@ -69,7 +68,7 @@ void colscan_free(colscan *cs);
 
 /* The runs as a table fitted to the terminal, or CSV; what the width left
  * out is said on stderr. */
-void ls_print_runs(const runs *rs, cols *c, bool csv, int64_t total);
+void ls_print_runs(const runs *rs, cols *c, bool csv, cairn_run_iter *it);
 
 /* The runs as ls_print_runs shows them, streamed from the iterator (from
  * its first record: it is rewound) with none kept: a table is measured in
