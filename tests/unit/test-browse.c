@@ -143,6 +143,89 @@ static void test_sample_paths(void **st)
 	unit_store_close(&u);
 }
 
+/* Steps of a window's points: all in [lo, hi], in order; *n of them. */
+static void window_steps(const json *root, int64_t lo, int64_t hi, size_t *n)
+{
+	int64_t prev = -1;
+	*n = 0;
+	for (const json *p = json_get(root, "points")->child; p; p = p->next, (*n)++) {
+		int64_t step = p->child->i;
+		if (step < lo || step > hi || step < prev)
+			fail_msg("step %lld outside %lld..%lld or out of order", (long long)step,
+			         (long long)lo, (long long)hi);
+		prev = step;
+	}
+}
+
+/* A zoomed chart's window: from..to only, thinned within it. */
+static void test_sample_window(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	const char *id = cairn_run_id(r);
+	int64_t n = 200000;
+	double *v = series(n, 4);
+	v[123456] = 1e9; /* a spike inside the window below */
+	log_series(r, "loss", v, n);
+	char *out;
+	size_t got;
+	/* 1% of the series, every point asked for: every point of the window */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 5000, 122000, 123999));
+	json_doc *d = parse(out);
+	window_steps(json_root(d), 122000, 123999, &got);
+	assert_int_equal(got, 2000);
+	assert_int_equal(json_get(json_root(d), "count")->i, 2000);
+	assert_false(json_get(json_root(d), "sampled")->b);
+	json_doc_free(d);
+	cairn_free(out);
+	/* thinned within the window (buckets narrower than a tile): every point
+	 * in the window, the spike kept */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 120000, 129999));
+	d = parse(out);
+	window_steps(json_root(d), 120000, 129999, &got);
+	assert_true(got <= 100 && got > 50);
+	assert_int_equal(json_get(json_root(d), "count")->i, 10000);
+	assert_true(json_get(json_root(d), "sampled")->b);
+	bool spike = false;
+	for (const json *p = json_get(json_root(d), "points")->child; p; p = p->next)
+		spike = spike || p->child->i == 123456;
+	assert_true(spike);
+	json_doc_free(d);
+	cairn_free(out);
+	/* a wide window: whole tiles, widened to their edges at most */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 1000, 150999));
+	d = parse(out);
+	window_steps(json_root(d), 1000 & ~255, 150999 | 255, &got);
+	assert_true(got <= 100 && got > 50);
+	assert_true(json_get(json_root(d), "sampled")->b);
+	json_doc_free(d);
+	cairn_free(out);
+	/* outside the series, or backwards: an empty series, not an error */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 500000, 600000));
+	d = parse(out);
+	assert_int_equal(json_get(json_root(d), "points")->len, 0);
+	assert_int_equal(json_get(json_root(d), "count")->i, 0);
+	json_doc_free(d);
+	cairn_free(out);
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 10, 5));
+	d = parse(out);
+	assert_int_equal(json_get(json_root(d), "points")->len, 0);
+	json_doc_free(d);
+	cairn_free(out);
+	/* the whole range is the unwindowed answer */
+	char *whole;
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 300, INT64_MIN, INT64_MAX));
+	assert_ok(cairn_run_metric_sample_json(&whole, u.s, id, "loss", 300));
+	assert_string_equal(out, whole);
+	cairn_free(out);
+	cairn_free(whole);
+	free(v);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 /* Points stored before migration 3 get their tiles from the migration. */
 static void test_tiles_backfill(void **st)
 {
@@ -291,6 +374,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sample_paths),
+	    cmocka_unit_test(test_sample_window),
 	    cmocka_unit_test(test_tiles_backfill),
 	    cmocka_unit_test(test_projects_columns_artifacts),
 	};
