@@ -28,6 +28,10 @@ before(async () => {
       metrics.push({ key: 'loss', value: s === 505050 ? 50 : 1 / (1 + s / 1000) + (s % 7) * 1e-4, step: s });
     await post(base, `/api/v1/runs/${id}/metrics?sync=1`, { metrics });
   }
+  // a system sample in bytes: SI labels, against wall time
+  const sys = [];
+  for (let i = 0; i < 30; i++) sys.push({ key: 'sys/rss_bytes', value: 2.1e9 + i * 1e7, step: i, timestamp: 1.7e9 + 5 * i });
+  await post(base, `/api/v1/runs/${id}/metrics?sync=1`, { metrics: sys });
   await post(base, `/api/v1/runs/${id}/finish`, {});
   browser = await launchBrowser();
 });
@@ -77,5 +81,18 @@ test('dragging over 1% of a 1M-point series draws every point of the window', as
   await page.waitForFunction((sel) => !document.querySelector(sel).dataset.window, chart);
   const xr3 = await page.$eval(chart, (c) => c.dataset.xRange.split(',').map(Number));
   assert.ok(xr3[0] <= 0 && xr3[1] >= N - 1, `back to the whole series: ${xr3}`);
+  await ctx.close();
+});
+
+test('large values are labelled with SI prefixes, and sys/* is drawn against wall time', async () => {
+  const { ctx, page } = await openPage(browser, errors);
+  await page.goto(`${base}/run/${id}`);
+  const chart = '.chart[data-key="sys/rss_bytes"]';
+  await page.waitForSelector(`${chart}[data-ready="1"]`);
+  const labels = await page.$eval(chart, (c) => c.dataset.yTicks);
+  assert.match(labels, /2\.\d+G/, `y labels in G: ${labels}`);
+  assert.ok(labels.split('|').every((l) => l.length <= 6), `labels short enough for the axis: ${labels}`);
+  const xr = await page.$eval(chart, (c) => c.dataset.xRange.split(',').map(Number));
+  assert.ok(xr[0] > 1.6e9, `the x axis is wall time: ${xr}`);
   await ctx.close();
 });

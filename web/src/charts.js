@@ -8,7 +8,7 @@
 // whole series.
 import uPlot from 'uplot';
 import { h } from './dom.js';
-import { toNumber, num } from './fmt.js';
+import { toNumber, num, axisNum, isSystemMetric } from './fmt.js';
 
 // A run's colour (colors.js), under the name the pages import it by.
 export { PALETTE, runColor as color } from './colors.js';
@@ -92,6 +92,9 @@ function plotData(lists, opts) {
 }
 
 export function metricChart(container, series, opts) {
+  // a system sample (sys/cpu, sys/rss_bytes) is drawn against wall time:
+  // its steps are only sample numbers
+  if (isSystemMetric(opts.title || '') && opts.x === 'step') opts = { ...opts, x: 'time' };
   const { per, xv } = byX(series.map((s) => s.points), opts);
   const data = [xv];
   const useries = [{ label: opts.x === 'step' ? 'step' : opts.x === 'time' ? 'time' : 'seconds' }];
@@ -121,6 +124,11 @@ export function metricChart(container, series, opts) {
     const sc = u.scales[key];
     if (key === 'x' || key === 'y') container.dataset[key + 'Range'] = `${sc.min},${sc.max}`;
   };
+  // the y labels as drawn (on the canvas), in data-y-ticks for the tests
+  const yTicks = (labels) => {
+    container.dataset.yTicks = labels.join('|');
+    return labels;
+  };
   const u = new uPlot({
     title: opts.title,
     width,
@@ -131,7 +139,7 @@ export function metricChart(container, series, opts) {
       y: opts.log ? { distr: 3, range: yRange(true) } : { range: yRange(false) },
     },
     // steps are whole numbers: no tick at 9.5; y values written as the tables write them
-    axes: [opts.x === 'step' ? { incrs: STEP_INCRS } : {}, { size: 60, values: (u, vals) => vals.map((v) => num(v)) }],
+    axes: [opts.x === 'step' ? { incrs: STEP_INCRS } : {}, { size: 60, values: (u, vals) => yTicks(vals.map((v) => axisNum(v))) }],
     legend: { show: series.length > 1 || opts.smooth > 0 },
     cursor: { drag: { x: true, y: false } },
     hooks: { setScale: [showRange], setSelect: [(u) => zoomed(u)] },
