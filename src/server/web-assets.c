@@ -1141,19 +1141,19 @@ static const unsigned char asset_1[] =
 	"_,P])=>[_,At(P)]))),Array.isArray(f.files)&&f.files.length&&w.push(r(\042h3\042,null,\042Environ"
 	"ment files\042),r(\042ul\042,null,f.files.map(_=>r(\042li\042,null,r(\042a\042,{href:un(t.id,\042"
 	"env/\042+_.path)},_.path),\042 \042,r(\042span\042,{class:\042muted\042},Jt(_.size)))))),Qt(\042"
-	"Environment\042,...w)}function z(){me(a),C();let f=Object.entries(t.params||{});a.append(m,x(),Q"
-	"t(\042Params\042,f.length\077zl(f.map(Hu)):r(\042p\042,{class:\042muted\042},\042No params.\042)"
-	"),D());for(let S of[$(),O(),V(),W(),v()])S&&a.appendChild(S);k()}return d(!1),{dispose(){s=!0,cl"
-	"earTimeout(c);for(let f of l)f.destroy()}}}function Bu(e){let n=r(\042div\042,{\042data-testid\042"
-	":\042uncommitted\042},r(\042h3\042,null,\042Uncommitted changes\042),r(\042p\042,{class:\042mute"
-	"d\042},\042Loading\342\200\246\042));return _e(\042/api/v1/diff/code\042+Mt({a:e})).then(t=>{let"
-	" l=t.files||[];n.firstChild.textContent=`Uncommitted changes (${l.length})`,n.lastChild.replaceW"
-	"ith(l.length\077ks(t,{a:e}):r(\042p\042,{class:\042muted\042},\042No uncommitted changes: the wo"
-	"rk tree matched the commit.\042))}).catch(t=>n.lastChild.replaceWith(r(\042p\042,{class:\042mute"
-	"d\042},t.message))),n}function Gu(e){let n=t=>t\077[Jt(t.size),t.rows!==void 0\077`${t.rows} row"
-	"s`:null,t.digest\077t.digest.replace(/^(\134w+:)(.{12}).*$/,\042$1$2\042):null].filter(Boolean)."
-	"join(\042, \042):\042\342\200\224\042;return e.change===\042added\042\077n(e.b):e.change===\042d"
-	"eleted\042\077n(e.a):`${n(e.a)} \342\206\222 ${n(e.b)}`}function ks(e,n){let t={modified:\042M\042"
+	"Environment\042,...w)}function z(){me(a),C();let f=Object.entries(t.params||{});a.append(m,x(),D"
+	"(),Qt(\042Params\042,f.length\077zl(f.map(Hu)):r(\042p\042,{class:\042muted\042},\042No params.\042"
+	")));for(let S of[$(),O(),V(),W(),v()])S&&a.appendChild(S);k()}return d(!1),{dispose(){s=!0,clear"
+	"Timeout(c);for(let f of l)f.destroy()}}}function Bu(e){let n=r(\042div\042,{\042data-testid\042:"
+	"\042uncommitted\042},r(\042h3\042,null,\042Uncommitted changes\042),r(\042p\042,{class:\042muted"
+	"\042},\042Loading\342\200\246\042));return _e(\042/api/v1/diff/code\042+Mt({a:e})).then(t=>{let "
+	"l=t.files||[];n.firstChild.textContent=`Uncommitted changes (${l.length})`,n.lastChild.replaceWi"
+	"th(l.length\077ks(t,{a:e}):r(\042p\042,{class:\042muted\042},\042No uncommitted changes: the wor"
+	"k tree matched the commit.\042))}).catch(t=>n.lastChild.replaceWith(r(\042p\042,{class:\042muted"
+	"\042},t.message))),n}function Gu(e){let n=t=>t\077[Jt(t.size),t.rows!==void 0\077`${t.rows} rows"
+	"`:null,t.digest\077t.digest.replace(/^(\134w+:)(.{12}).*$/,\042$1$2\042):null].filter(Boolean).j"
+	"oin(\042, \042):\042\342\200\224\042;return e.change===\042added\042\077n(e.b):e.change===\042de"
+	"leted\042\077n(e.a):`${n(e.a)} \342\206\222 ${n(e.b)}`}function ks(e,n){let t={modified:\042M\042"
 	",added:\042A\042,deleted:\042D\042,mode:\042M\042};return r(\042div\042,{class:\042code-files\042"
 	"},(e.files||[]).map(l=>{let s=l.data\077`data: ${Gu(l)}${l.binary\077\042, binary\042:\042\042}`"
 	":l.change===\042mode\042\077`mode ${l.a.mode} \342\206\222 ${l.b.mode}`:l.note\077`(${l.note})`:"
@@ -1365,7 +1365,7 @@ static const unsigned char asset_3[] =
 
 const web_asset web_assets[] = {
 	{"/assets/app.css", "text/css; charset=utf-8", asset_0, sizeof asset_0 - 1, "10bb54d90b456f7f6b564868174b8ded"},
-	{"/assets/app.js", "text/javascript; charset=utf-8", asset_1, sizeof asset_1 - 1, "645e02df17793a32a2095dfbbe90afb1"},
+	{"/assets/app.js", "text/javascript; charset=utf-8", asset_1, sizeof asset_1 - 1, "2ab4b504afb80095e5e8dbb4f0af6c60"},
 	{"/favicon.svg", "image/svg+xml", asset_2, sizeof asset_2 - 1, "11d721a39a385f91e8db4340412562db"},
 	{"/index.html", "text/html; charset=utf-8", asset_3, sizeof asset_3 - 1, "de2209f230af0e6758323c212a0007ad"},
 };

@@ -84,7 +84,7 @@ test('dragging over 1% of a 1M-point series draws every point of the window', as
   await ctx.close();
 });
 
-test('large values are labelled with SI prefixes, and sys/* is drawn against wall time', async () => {
+test('large values are labelled with SI prefixes, sys/* is drawn against wall time, charts come before params', async () => {
   const { ctx, page } = await openPage(browser, errors);
   await page.goto(`${base}/run/${id}`);
   const chart = '.chart[data-key="sys/rss_bytes"]';
@@ -94,5 +94,7 @@ test('large values are labelled with SI prefixes, and sys/* is drawn against wal
   assert.ok(labels.split('|').every((l) => l.length <= 6), `labels short enough for the axis: ${labels}`);
   const xr = await page.$eval(chart, (c) => c.dataset.xRange.split(',').map(Number));
   assert.ok(xr[0] > 1.6e9, `the x axis is wall time: ${xr}`);
+  const order = await page.$$eval('[data-section]', (ss) => ss.map((x) => x.dataset.section));
+  assert.ok(order.indexOf('metrics') < order.indexOf('params'), `the charts before the params: ${order}`);
   await ctx.close();
 });

@@ -336,8 +336,9 @@ export function runPage(root, id) {
     content.append(
       headerEl,
       noteEditor(),
-      section('Params', ps.length ? kv(ps.map(paramRow)) : h('p', { class: 'muted' }, 'No params.')),
+      // the results (metrics and their charts) before the long params list
       metricsSection(),
+      section('Params', ps.length ? kv(ps.map(paramRow)) : h('p', { class: 'muted' }, 'No params.')),
     );
     for (const s of [imagesSection(), artifactsSection(), codeSection(), datasetsSection(), environmentSection()]) if (s) content.appendChild(s);
     drawCharts();
