@@ -120,7 +120,7 @@ static const unsigned char asset_0[] =
 	"input{padding:6px 8px;font-family:ui-monospace,monospace}.login .login-error{color:#b91c1c;min-h"
 	"eight:1.2em;margin:0}.topbar .who{color:#d1d5db}\012";
 
-/* /assets/app.js (104541 bytes) */
+/* /assets/app.js (104529 bytes) */
 static const unsigned char asset_1[] =
 	"(()=>{function r(e,n,...t){let l=document.createElement(e);if(n)for(let[s,c]of Object.entries(n)"
 	")c==null||c===!1||(s===\042class\042\077l.className=c:s===\042style\042&&typeof c==\042object\042"
@@ -991,30 +991,30 @@ static const unsigned char asset_1[] =
 	"=`${w.min},${w.max}`)},k=f=>(e.dataset.yTicks=f.join(\042|\042),f),D=new He({title:t.title,width"
 	":C,height:t.height||220,series:a,scales:{x:{time:t.x===\042time\042,range:(f,S,w)=>m\077[s[0]-b,"
 	"s[0]+b]:[S,w]},y:t.log\077{distr:3,range:Br(!0)}:{range:Br(!1)}},axes:[t.x===\042step\042\077{in"
-	"crs:Ur}:{},{size:60,values:(f,S)=>k(S.map(w=>ri(w)))}],legend:{show:n.length>1||t.smooth>0},curs"
-	"or:{drag:{x:!0,y:!1}},hooks:{setScale:[x],setSelect:[f=>V(f)]}},c,e);x(D,\042x\042),x(D,\042y\042"
-	");let $=null,O=null;function V(f){if(!t.window||t.x!==\042step\042||f.select.width<2)return;let "
-	"S=Math.max(0,Math.floor(f.posToVal(f.select.left,\042x\042))),w=Math.ceil(f.posToVal(f.select.le"
-	"ft+f.select.width,\042x\042));clearTimeout(O),$&&$.abort(),O=setTimeout(()=>{let _=new AbortCont"
-	"roller;$=_,e.dataset.window=\042loading\042,t.window(S,w,_.signal).then(P=>{_.signal.aborted||($"
-	"=null,f.setData(Vu(P,t),!1),f.setScale(\042x\042,{min:S,max:w}),e.dataset.window=`${S},${w}`,e.d"
-	"ataset.windowPoints=String(P.reduce((M,A)=>M+A.length,0)))}).catch(P=>{P.name!==\042AbortError\042"
-	"&&(e.dataset.window=\042error\042)})},120)}t.window&&t.x===\042step\042&&D.over.addEventListener"
-	"(\042dblclick\042,()=>{clearTimeout(O),$&&$.abort(),D.setData(c,!0),delete e.dataset.window,dele"
-	"te e.dataset.windowPoints});let W=null,v=n.filter((f,S)=>f.points.length&&![...l[S].values()].so"
-	"me(w=>w!==null));(d.length||v.length)&&(W=r(\042p\042,{class:\042chart-note\042,\042data-testid\042"
-	":\042single-point\042},d.map(f=>r(\042span\042,null,r(\042i\042,{class:\042swatch\042,style:{bac"
-	"kground:f.color}}),n.length>1\077f.label+\042: \042:\042\042,\042one point, \042,et(f.y),f.point"
-	"\077` at step ${f.point[0]}`:\042\042)),v.length\077r(\042span\042,{class:\042muted\042},t.log\077"
-	"\042not drawn on the log scale (values \342\211\244 0 or not finite): \042:\042no finite value: "
-	"\042,v.map(f=>f.label).join(\042, \042)):null),e.appendChild(W));let z=new ResizeObserver(()=>{l"
-	"et f=Math.max(280,e.clientWidth);Math.abs(f-D.width)>4&&D.setSize({width:f,height:D.height})});r"
-	"eturn z.observe(e),{destroy(){z.disconnect(),D.destroy(),W&&W.remove()},plot:D}}function co(e,n)"
-	"{let t=r(\042select\042,{\042aria-label\042:\042x axis\042,onchange:()=>n({x:t.value})},r(\042op"
-	"tion\042,{value:\042step\042},\042step\042),r(\042option\042,{value:\042time\042},\042wall time\042"
-	"),r(\042option\042,{value:\042relative\042},\042time since start\042));t.value=e.x;let l=r(\042i"
-	"nput\042,{type:\042range\042,min:0,max:.99,step:.01,value:e.smooth,\042aria-label\042:\042smooth"
-	"ing\042}),s=r(\042span\042,{class:\042muted\042},String(e.smooth));l.addEventListener(\042input\042"
+	"crs:Ur}:{},{size:60,values:(f,S)=>k(S.map(w=>ri(w)))}],legend:{show:!0,live:!0},cursor:{drag:{x:"
+	"!0,y:!1}},hooks:{setScale:[x],setSelect:[f=>V(f)]}},c,e);x(D,\042x\042),x(D,\042y\042);let $=nul"
+	"l,O=null;function V(f){if(!t.window||t.x!==\042step\042||f.select.width<2)return;let S=Math.max("
+	"0,Math.floor(f.posToVal(f.select.left,\042x\042))),w=Math.ceil(f.posToVal(f.select.left+f.select"
+	".width,\042x\042));clearTimeout(O),$&&$.abort(),O=setTimeout(()=>{let _=new AbortController;$=_,"
+	"e.dataset.window=\042loading\042,t.window(S,w,_.signal).then(P=>{_.signal.aborted||($=null,f.set"
+	"Data(Vu(P,t),!1),f.setScale(\042x\042,{min:S,max:w}),e.dataset.window=`${S},${w}`,e.dataset.wind"
+	"owPoints=String(P.reduce((M,A)=>M+A.length,0)))}).catch(P=>{P.name!==\042AbortError\042&&(e.data"
+	"set.window=\042error\042)})},120)}t.window&&t.x===\042step\042&&D.over.addEventListener(\042dblc"
+	"lick\042,()=>{clearTimeout(O),$&&$.abort(),D.setData(c,!0),delete e.dataset.window,delete e.data"
+	"set.windowPoints});let W=null,v=n.filter((f,S)=>f.points.length&&![...l[S].values()].some(w=>w!="
+	"=null));(d.length||v.length)&&(W=r(\042p\042,{class:\042chart-note\042,\042data-testid\042:\042s"
+	"ingle-point\042},d.map(f=>r(\042span\042,null,r(\042i\042,{class:\042swatch\042,style:{backgroun"
+	"d:f.color}}),n.length>1\077f.label+\042: \042:\042\042,\042one point, \042,et(f.y),f.point\077` "
+	"at step ${f.point[0]}`:\042\042)),v.length\077r(\042span\042,{class:\042muted\042},t.log\077\042"
+	"not drawn on the log scale (values \342\211\244 0 or not finite): \042:\042no finite value: \042"
+	",v.map(f=>f.label).join(\042, \042)):null),e.appendChild(W));let z=new ResizeObserver(()=>{let f"
+	"=Math.max(280,e.clientWidth);Math.abs(f-D.width)>4&&D.setSize({width:f,height:D.height})});retur"
+	"n z.observe(e),{destroy(){z.disconnect(),D.destroy(),W&&W.remove()},plot:D}}function co(e,n){let"
+	" t=r(\042select\042,{\042aria-label\042:\042x axis\042,onchange:()=>n({x:t.value})},r(\042option"
+	"\042,{value:\042step\042},\042step\042),r(\042option\042,{value:\042time\042},\042wall time\042)"
+	",r(\042option\042,{value:\042relative\042},\042time since start\042));t.value=e.x;let l=r(\042in"
+	"put\042,{type:\042range\042,min:0,max:.99,step:.01,value:e.smooth,\042aria-label\042:\042smoothi"
+	"ng\042}),s=r(\042span\042,{class:\042muted\042},String(e.smooth));l.addEventListener(\042input\042"
 	",()=>{s.textContent=l.value}),l.addEventListener(\042change\042,()=>n({smooth:Number(l.value)}))"
 	";let c=r(\042input\042,{type:\042checkbox\042,checked:e.log,onchange:()=>n({log:c.checked})});re"
 	"turn r(\042div\042,{class:\042chart-controls\042},r(\042label\042,null,\042x axis \042,t),r(\042"
@@ -1365,7 +1365,7 @@ static const unsigned char asset_3[] =
 
 const web_asset web_assets[] = {
 	{"/assets/app.css", "text/css; charset=utf-8", asset_0, sizeof asset_0 - 1, "10bb54d90b456f7f6b564868174b8ded"},
-	{"/assets/app.js", "text/javascript; charset=utf-8", asset_1, sizeof asset_1 - 1, "2ab4b504afb80095e5e8dbb4f0af6c60"},
+	{"/assets/app.js", "text/javascript; charset=utf-8", asset_1, sizeof asset_1 - 1, "37d25f7f2d1470aceca99fbd8b079850"},
 	{"/favicon.svg", "image/svg+xml", asset_2, sizeof asset_2 - 1, "11d721a39a385f91e8db4340412562db"},
 	{"/index.html", "text/html; charset=utf-8", asset_3, sizeof asset_3 - 1, "de2209f230af0e6758323c212a0007ad"},
 };

@@ -94,6 +94,12 @@ test('large values are labelled with SI prefixes, sys/* is drawn against wall ti
   assert.ok(labels.split('|').every((l) => l.length <= 6), `labels short enough for the axis: ${labels}`);
   const xr = await page.$eval(chart, (c) => c.dataset.xRange.split(',').map(Number));
   assert.ok(xr[0] > 1.6e9, `the x axis is wall time: ${xr}`);
+  // hovering a single-series chart shows its value (uPlot's live legend)
+  const loss = await page.$('.chart[data-key="loss"] .u-over');
+  const lb = await loss.boundingBox();
+  await page.mouse.move(lb.x + lb.width / 2, lb.y + lb.height / 2);
+  const shown = await page.$eval('.chart[data-key="loss"] .u-legend', (l) => l.textContent);
+  assert.match(shown, /loss\s*[-0-9.]+/, `the hovered value in the legend: ${shown}`);
   const order = await page.$$eval('[data-section]', (ss) => ss.map((x) => x.dataset.section));
   assert.ok(order.indexOf('metrics') < order.indexOf('params'), `the charts before the params: ${order}`);
   await ctx.close();

@@ -140,7 +140,8 @@ export function metricChart(container, series, opts) {
     },
     // steps are whole numbers: no tick at 9.5; y values written as the tables write them
     axes: [opts.x === 'step' ? { incrs: STEP_INCRS } : {}, { size: 60, values: (u, vals) => yTicks(vals.map((v) => axisNum(v))) }],
-    legend: { show: series.length > 1 || opts.smooth > 0 },
+    // the legend is where hovering shows the values: a single series too
+    legend: { show: true, live: true },
     cursor: { drag: { x: true, y: false } },
     hooks: { setScale: [showRange], setSelect: [(u) => zoomed(u)] },
   }, data, container);
