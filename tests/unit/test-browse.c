@@ -226,6 +226,101 @@ static void test_sample_window(void **st)
 	unit_store_close(&u);
 }
 
+/* The column catalog (migration 13) against the counts it replaces, as
+ * runs come and go: values of every type (1, 1.0 and "1"; NaN, which is no
+ * value), properties set again, tags added and removed, runs purged. */
+static void check_catalog(unit_store *u)
+{
+	char *js;
+	assert_ok(cairn_run_columns_json(&js, u->s, NULL));
+	json_doc *d = parse(js);
+	buf got = BUF_INIT;
+	const char *sect[] = {"params", "metrics", "properties", "tags"};
+	for (int k = 0; k < 4; k++)
+		for (const json *e = json_get(json_root(d), sect[k])->child; e; e = e->next) {
+			const json *dd = json_get(e, "distinct");
+			buf_printf(&got, "%s %s|%lld", sect[k],
+			           json_get_str(e, k == 3 ? "tag" : "key"),
+			           (long long)json_get(e, "count")->i);
+			if (dd)
+				buf_printf(&got, "|%lld", (long long)dd->i);
+			buf_putc(&got, '\n');
+		}
+	double runs = -1;
+	json_get_num(json_root(d), "runs", &runs);
+	json_doc_free(d);
+	cairn_free(js);
+	char *want = unit_store_sql(
+	    u, "SELECT 'params ' || k.name || '|' || count(*) || '|' || count(DISTINCT value)"
+	       " FROM params x JOIN keys k ON k.id = x.kid GROUP BY x.kid ORDER BY k.name");
+	char *m = unit_store_sql(u, "SELECT 'metrics ' || k.name || '|' || count(*) FROM"
+	                            " metric_summary x JOIN keys k ON k.id = x.kid"
+	                            " GROUP BY x.kid ORDER BY k.name");
+	char *p =
+	    unit_store_sql(u, "SELECT 'properties ' || key || '|' || count(*) || '|' ||"
+	                      " count(DISTINCT value) FROM properties GROUP BY key ORDER BY key");
+	char *t = unit_store_sql(u, "SELECT 'tags ' || tag || '|' || count(*) FROM tags"
+	                            " GROUP BY tag ORDER BY tag");
+	char *n = unit_store_sql(u, "SELECT count(*) FROM runs");
+	char all[16384];
+	snprintf(all, sizeof all, "%s%s%s%s", want, m, p, t);
+	if (strcmp(all, got.ptr ? got.ptr : "") != 0)
+		fprintf(stderr, "catalog:\n%s\nwant:\n%s", got.ptr ? got.ptr : "", all), fail();
+	assert_int_equal((int64_t)runs, atoll(n));
+	free(want);
+	free(m);
+	free(p);
+	free(t);
+	free(n);
+	buf_free(&got);
+}
+
+static void test_columns_catalog(void **st)
+{
+	UNIT_SQLITE_ONLY("the catalog is the SQLite store's");
+	unit_store u;
+	unit_store_open(&u);
+	uint32_t x = 7;
+	char ids[60][33];
+	int nid = 0;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 20; i++) {
+			cairn_run *r;
+			assert_ok(cairn_run_create(&r, u.s, NULL));
+			snprintf(ids[nid++], sizeof ids[0], "%s", cairn_run_id(r));
+			x = x * 1664525u + 1013904223u;
+			static const char *const vals[] = {"1", "1.0",  "\"1\"", "nan",
+			                                   "2", "true", "x"};
+			cairn_value v;
+			cairn_value_parse(&v, vals[(x >> 8) % 7]);
+			assert_ok(cairn_run_log_param(r, "p", &v));
+			cairn_value_parse(&v, vals[(x >> 12) % 3]);
+			if ((x >> 16) % 2)
+				assert_ok(cairn_run_log_param(r, "q", &v));
+			assert_ok(cairn_run_set_property(r, "owner", (x >> 9) % 2 ? "ann" : "bob"));
+			if ((x >> 10) % 3 == 0)
+				assert_ok(cairn_run_set_property(r, "owner", "cy")); /* set again */
+			assert_ok(cairn_run_set_tag(r, (x >> 11) % 2 ? "a" : "b"));
+			if ((x >> 13) % 4 == 0)
+				assert_ok(cairn_run_remove_tag(r, "a"));
+			assert_ok(cairn_run_log_metric(r, (x >> 14) % 2 ? "m1" : "m2", 1, 0, 0));
+			assert_ok(cairn_run_flush(r));
+			cairn_run_free(r);
+		}
+		check_catalog(&u);
+		/* purge some: soft delete (the catalog is not read then), then purge */
+		for (int i = round; i < nid; i += 4) {
+			if (!ids[i][0])
+				continue;
+			assert_ok(cairn_run_delete(u.s, ids[i], 0));
+			assert_ok(cairn_run_delete(u.s, ids[i], 1));
+			ids[i][0] = '\0';
+		}
+		check_catalog(&u);
+	}
+	unit_store_close(&u);
+}
+
 /* Points stored before migration 3 get their tiles from the migration. */
 static void test_tiles_backfill(void **st)
 {
@@ -375,6 +470,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sample_paths),
 	    cmocka_unit_test(test_sample_window),
+	    cmocka_unit_test(test_columns_catalog),
 	    cmocka_unit_test(test_tiles_backfill),
 	    cmocka_unit_test(test_projects_columns_artifacts),
 	};
