@@ -106,7 +106,7 @@ int sqlite_run_columns_json(cairn_store *s, const char *project, buf *b)
 	bool all = !project;
 	if (all) {
 		sqlite3_stmt *st =
-		    store_prep(s, "SELECT EXISTS(SELECT 1 FROM runs WHERE deleted != 0)");
+		    store_prep(s, "SELECT EXISTS(SELECT 1 FROM runs WHERE deleted > 0)");
 		if (!st)
 			return cairn_error_last_code();
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0))
