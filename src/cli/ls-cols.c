@@ -197,7 +197,8 @@ static void key_cols(cols *c, colscan *cs, ckeys *k, cairn_field_kind kind, int 
 	free(k->slot);
 	k->slot = NULL;
 	k->nslot = 0;
-	qsort(k->v, k->n, sizeof *k->v, cmp_ckey);
+	if (k->n)
+		qsort(k->v, k->n, sizeof *k->v, cmp_ckey);
 	for (size_t i = 0; i < k->n; i++) {
 		const ckey *e = &k->v[i];
 		if (kind == CAIRN_FIELD_METRIC && sys_metric(e->key))

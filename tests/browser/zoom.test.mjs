@@ -100,7 +100,7 @@ test('large values are labelled with SI prefixes, sys/* is drawn against wall ti
   await page.mouse.move(lb.x + lb.width / 2, lb.y + lb.height / 2);
   const shown = await page.$eval('.chart[data-key="loss"] .u-legend', (l) => l.textContent);
   assert.match(shown, /loss\s*[-0-9.]+/, `the hovered value in the legend: ${shown}`);
-  const order = await page.$$eval('[data-section]', (ss) => ss.map((x) => x.dataset.section));
+  const order = await page.$$eval('[data-section]', (els) => els.map((x) => x.dataset.section));
   assert.ok(order.indexOf('metrics') < order.indexOf('params'), `the charts before the params: ${order}`);
   await ctx.close();
 });
