@@ -271,7 +271,7 @@ int rq_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, siz
 int rq_query_group(cairn_store *s, const store_query *sq, cairn_group_result **out);
 int rq_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out);
 int rq_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
-                          buf *out);
+                          int64_t from, int64_t to, buf *out);
 int rq_project_list_json(cairn_store *s, buf *out);
 int rq_run_columns_json(cairn_store *s, const char *project, buf *out);
 int rq_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
