@@ -14,9 +14,11 @@
 #   - a claim is never spooled: with the server down `cairn sweep` fails
 #     at its first claim saying so; the sweep it spooled, once synced, is
 #     run by an agent;
-#   - agents on the store itself (no server) share a sweep the same way.
+#   - agents on the store itself (no server) share a sweep the same way;
+#   - an interrupted agent exits 130 and re-queues its trials, which
+#     another agent runs.
 . "$(dirname "$0")/lib.sh"
-plan 51
+plan 60
 
 export CAIRN_SAMPLE_INTERVAL=60
 SRV_STORE=$CAIRN_DIR
@@ -183,5 +185,27 @@ is "two agents on the store both exit 0" "$R4 $R5" "0 0"
 is "together exactly the budget, each trial once" "$("$CAIRN" ls "parent = $DI" --format json | json '" ".join(sorted(r["name"] for r in j))')" \
 	"direct-0 direct-1 direct-2 direct-3 direct-4 direct-5 direct-6 direct-7"
 is "every trial done" "$(trial_states "$DI")" "2|8"
+
+# --- an agent interrupted: its trials go back to the queue, another agent finishes ----------------
+printf '#!/bin/sh\n[ -e slow ] && exec sleep 30\nexec ./obj.sh "$@"\n' >maybe-slow.sh
+chmod +x maybe-slow.sh
+touch slow
+ok "a sweep for an interrupted agent" "$CAIRN" sweep -q --create-only -c rand.yaml -n stopped -- ./maybe-slow.sh {x} {k}
+ST=$(out)
+"$CAIRN" agent "$ST" -j 2 >i1.out 2>i1.err &
+I1=$!
+for _ in $(seq 1 100); do [ "$(grep -c ' start ' i1.out 2>/dev/null)" = 2 ] && break; sleep 0.1; done
+sleep 0.5
+is "the sweep runs while its agent works" "$("$CAIRN" show "$ST" --json | json 'j["status"]')" running
+kill -INT $I1
+wait $I1
+is "the interrupted agent exits 130" "$?" 130
+like "saying where its trials went" "$(cat i1.out)" "interrupted: back in the queue for 'cairn agent ${ST:0:8}'"
+is "its two trials are queued again" "$(trial_states "$ST")" "0|2"
+is "the sweep ends killed (no other driver)" "$("$CAIRN" show "$ST" --json | json 'j["status"]')" killed
+rm slow
+ok "another agent finishes the sweep" "$CAIRN" agent "$ST" -q
+is "every trial once, done" "$(trial_states "$ST")" "2|8"
+is "the sweep is finished" "$("$CAIRN" show "$ST" --json | json 'j["status"]')" finished
 
 done_testing
