@@ -45,6 +45,17 @@ CAIRN_EXTERN(int)
 cairn_run_metric_sample_json(char **out, cairn_store *store, const char *id, const char *key,
                              size_t max_points);
 
+/* The same for the steps from..to only (a chart zoomed in): the window's
+ * points thinned to at most max_points, "count" the points in the window.
+ * Where the window's buckets are at least a 256-step tile wide the window
+ * is widened to whole tiles (the first and last bucket may hold points
+ * just outside it; a chart clips them); below that every point is in the
+ * window.  from > to, or a window without points, is an empty series;
+ * from INT64_MIN and to INT64_MAX are the whole series. */
+CAIRN_EXTERN(int)
+cairn_run_metric_window_json(char **out, cairn_store *store, const char *id, const char *key,
+                             size_t max_points, int64_t from, int64_t to);
+
 /* A metric's whole history, unthinned, in the same shape:
  *   {"key", "count", "sampled": false, "points": [[step, timestamp, value], ...]}
  * with count the number of points.  CAIRN_ENOTFOUND when the run has no

@@ -184,7 +184,14 @@ cairn_query_iter_new(cairn_run_iter **out, cairn_store *store, const cairn_query
 /* 0 with the next record in *out (the caller's: cairn_run_record_free),
  * CAIRN_ITEROVER when there are no more, or an error. */
 CAIRN_EXTERN(int) cairn_run_iter_next(cairn_run_record **out, cairn_run_iter *it);
-/* Every match, before offset and limit. */
+/* Back to the first record of the same page of ids (no new query: a
+ * second pass over exactly what the first saw, less runs purged since). */
+CAIRN_EXTERN(void) cairn_run_iter_rewind(cairn_run_iter *it);
+/* How many ids the page holds (after offset and limit). */
+CAIRN_EXTERN(size_t) cairn_run_iter_count(const cairn_run_iter *it);
+/* Every match, before offset and limit.  Counted when first asked for, in
+ * a read of its own (a page near the top of a big store is found without
+ * every match), so it may count runs logged since the page was fixed. */
 CAIRN_EXTERN(int64_t) cairn_run_iter_total(const cairn_run_iter *it);
 CAIRN_EXTERN(void) cairn_run_iter_free(cairn_run_iter *it);
 

@@ -136,6 +136,16 @@ void table_group(table *t, int col, const char *group, const char *short_head);
 int table_print(table *t, FILE *f, int width);
 bool table_shown(const table *t, int col);
 void table_print_csv(table *t, FILE *f);
+/* Streaming, for more rows than are worth keeping: table_measure every row
+ * (nothing is kept), then table_print_head (the layout over the measured
+ * and the kept rows; returns what table_print returns), then
+ * table_print_row for each row in turn (sgr: a colour per cell, or NULL).
+ * CSV needs no measuring: table_csv_head, then table_csv_row. */
+void table_measure(table *t, const char *const *cells);
+int table_print_head(table *t, FILE *f, int width);
+void table_print_row(table *t, FILE *f, const char *const *cells, const char *const *sgr);
+void table_csv_head(const table *t, FILE *f);
+void table_csv_row(const table *t, FILE *f, const char *const *cells);
 void table_free(table *t);
 
 /* Format a double compactly for tables ("0.9312", "1.2e-05", "nan"). */

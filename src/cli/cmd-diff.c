@@ -288,7 +288,10 @@ static void print_patch(const char *p)
 			sgr = "31";
 		else if (strncmp(p, "@@", 2) == 0)
 			sgr = "36";
-		printf("  %s%.*s%s\n", c_on(sgr), (int)n, p, sgr ? c_off() : "");
+		/* fwrite, not %.*s: a line may be longer than an int can say */
+		printf("  %s", c_on(sgr));
+		fwrite(p, 1, n, stdout);
+		printf("%s\n", sgr ? c_off() : "");
 		p += n + (nl ? 1 : 0);
 	}
 }

@@ -199,6 +199,67 @@ static int best_metric(rfield *mf, cairn_store *s, const cairn_query_options *qo
 	return warn_query(s, &has, true, "best");
 }
 
+/* How many runs a listing keeps in memory before it streams; lowered by
+ * $CAIRN_LS_KEEP for the tests of the streamed path. */
+static size_t ls_keep_limit(void)
+{
+	const char *e = getenv("CAIRN_LS_KEEP");
+	long long v = e && *e ? atoll(e) : 0;
+	return v > 0 ? (size_t)v : 20000;
+}
+
+/* The JSON listing: the run objects (for best, the one run), as the
+ * library writes them, each written and freed as the iterator gives it, so
+ * any number of runs takes the memory of one batch.  A store error
+ * mid-way is an error (exit 1) with no closing bracket: never a document
+ * that parses but lacks runs. */
+static int print_json(cairn_run_iter *it, bool best)
+{
+	cairn_run_record *rec;
+	int rc;
+	size_t n = 0;
+	if (!best)
+		putchar('[');
+	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
+		char *js = NULL;
+		rc = cairn_run_record_json(&js, rec, NULL, 0);
+		cairn_run_record_free(rec);
+		if (rc)
+			break;
+		if (n++)
+			putchar(',');
+		fputs(js, stdout);
+		cairn_free(js);
+	}
+	if (rc != CAIRN_ITEROVER) {
+		fflush(stdout);
+		return cli_fail_lib("cannot list runs");
+	}
+	fputs(best ? "\n" : "]\n", stdout);
+	return 0;
+}
+
+/* The default columns of a streamed listing: one pass over the records. */
+static int scan_columns(cairn_run_iter *it, colscan **out)
+{
+	cairn_run_record *rec;
+	int rc;
+	colscan *cs = colscan_new();
+	if (!cs)
+		return cli_fail("out of memory");
+	cairn_run_iter_rewind(it);
+	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
+		colscan_add(cs, rec);
+		cairn_run_record_free(rec);
+	}
+	if (rc != CAIRN_ITEROVER) {
+		colscan_free(cs);
+		return cli_fail_lib("cannot list runs");
+	}
+	*out = cs;
+	return 0;
+}
+
 int ls_run(int argc, char **argv, bool best)
 {
 	enum {
@@ -243,6 +304,7 @@ int ls_run(int argc, char **argv, bool best)
 	int nsort = 0, ncolf = 0, dir = 0;
 	runs rs = {0};
 	cols c = {0};
+	cairn_run_iter *it = NULL;
 	int o, rc = 0;
 	size_t pos;
 	cli_args_init(&a, cmd, argc, argv);
@@ -422,12 +484,12 @@ int ls_run(int argc, char **argv, bool best)
 		free(colv);
 		goto done;
 	}
-	if (runs_load(&rs, s, &qo) != 0) {
+	if (cairn_query_iter_new(&it, s, &qo) != 0) {
 		free(colv);
 		rc = cli_fail_lib(best ? "cannot find the best run" : "cannot list runs");
 		goto done;
 	}
-	if (best && rs.n == 0) {
+	if (best && cairn_run_iter_count(it) == 0) {
 		free(colv);
 		rc = cli_fail("no run%s has a value for %s",
 		              *query ? " that matches the query" : "", sort + (sort[0] == '-'));
@@ -435,23 +497,29 @@ int ls_run(int argc, char **argv, bool best)
 	}
 	if (strcmp(format, "json") == 0) {
 		free(colv);
-		/* the run objects (for `best`, the one run), as the library writes them */
-		if (!best)
-			putchar('[');
-		for (size_t i = 0; i < rs.n; i++) {
-			char *js = NULL;
-			if (cairn_run_record_json(&js, rs.v[i], NULL, 0) != 0) {
-				rc = cli_fail_lib(NULL);
-				goto done;
-			}
-			printf("%s%s", i ? "," : "", js);
-			cairn_free(js);
-		}
-		printf(best ? "\n" : "]\n");
+		rc = print_json(it, best);
 		goto done;
 	}
-	if (!columns || plus)
-		ls_default_columns(&c, &rs, sortf, nsort);
+	/* a page worth keeping is read once; a longer listing streams (two or
+	 * three passes over the same ids, none kept) */
+	bool stream = cairn_run_iter_count(it) > ls_keep_limit();
+	colscan *cs = NULL;
+	if (!stream) {
+		if (runs_load(&rs, it) != 0) {
+			free(colv);
+			rc = cli_fail_lib("cannot list runs");
+			goto done;
+		}
+		if (!columns || plus)
+			ls_default_columns(&c, &rs, sortf, nsort);
+	} else if (!columns || plus) {
+		if ((rc = scan_columns(it, &cs)) != 0) {
+			free(colv);
+			goto done;
+		}
+		colscan_columns(cs, &c, sortf, nsort);
+		colscan_free(cs);
+	}
 	for (int i = 0; i < ncolf; i++) {
 		bool idname = colv[i].kind == CAIRN_FIELD_ATTRIBUTE &&
 		              (strcmp(colv[i].key, "id") == 0 || strcmp(colv[i].key, "name") == 0);
@@ -459,8 +527,12 @@ int ls_run(int argc, char **argv, bool best)
 		         idname ? TABLE_KEEP : (plus ? LS_PRIO_PLUS : LS_PRIO_COLUMNS) - i);
 	}
 	free(colv);
-	ls_print_runs(&rs, &c, strcmp(format, "csv") == 0, rs.total);
+	if (!stream)
+		ls_print_runs(&rs, &c, strcmp(format, "csv") == 0, it);
+	else if (ls_stream_runs(it, &c, strcmp(format, "csv") == 0) != 0)
+		rc = cli_fail_lib("cannot list runs");
 done:
+	cairn_run_iter_free(it);
 	free(c.v);
 	free_fields(sortf, nsort);
 	free_fields(colf, ncolf);

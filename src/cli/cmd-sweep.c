@@ -21,8 +21,14 @@
  *   4. a trial ends: its objective is the last value of the metric in its
  *      run; the trial becomes done, failed (non-zero exit, or no metric) or
  *      pruned (its run's status too);
- *   5. the budget is spent: print the best trial, record it on the sweep
- *      run (properties sweep.best_*), finish the sweep.
+ *   5. nothing is left to claim: print the best trial of the sweep (as
+ *      the store has it: agents' trials too), record it on the sweep run
+ *      (properties sweep.best_*), and finish the sweep — unless trials of
+ *      other drivers (`cairn agent`) still run: the last one to end does.
+ *
+ * With --create-only the command stops after step 2 (the sweep is left
+ * finished, with no trial) and `cairn agent SWEEP` runs the trials, on
+ * this machine or others (cmd-agent.c).
  *
  * Signals: INT, TERM and HUP go through a signalfd.  The first one stops
  * new trials and is forwarded to the running ones (unless the terminal
@@ -30,8 +36,9 @@
  * the sweep ends killed, and `cairn sweep --resume ID` picks up: finished
  * trials are kept, interrupted ones run again, new ones fill the budget.
  *
- * A trial's life (steps 3 and 4) is in sweep-trial.c; sweep-run.h has the
- * state the two share.
+ * The loop (steps 3 to 5) is sweep-drive.c, shared with `cairn agent`; a
+ * trial's life is sweep-trial.c; sweep.json and the tally are
+ * sweep-state.c; sweep-run.h has the state they share.
  *
  * Trial output goes to each run's stored logs, not to the terminal (several
  * trials at once would interleave); --show-output passes it through.
@@ -63,7 +70,8 @@ extern char **environ;
 
 static const char usage[] =
     "usage: cairn sweep -c SWEEP.yaml [options] [--] COMMAND [ARG]...\n"
-    "   or: cairn sweep --resume SWEEP [-j N] [--gpus LIST]\n\n"
+    "   or: cairn sweep --resume SWEEP [-j N] [--gpus LIST]\n"
+    "   or: cairn sweep -c SWEEP.yaml --create-only [options] [--] COMMAND [ARG]...\n\n"
     "Search hyperparameters: run COMMAND once per trial, each trial a 'cairn run'\n"
     "child of a sweep run, with the trial's values put into the command's\n"
     "{name} placeholders (or a --config-out file), and read the objective from\n"
@@ -84,242 +92,12 @@ static const char usage[] =
     "  -n, --name NAME        name of the sweep run (trials are NAME-0, NAME-1, ...)\n"
     "      --resume SWEEP     continue an interrupted sweep: keep finished trials,\n"
     "                         re-run interrupted ones, fill the budget\n"
+    "      --create-only      record the sweep and exit: 'cairn agent SWEEP' on any\n"
+    "                         machine runs its trials\n"
     "      --show-output      pass the trials' output through (default: stored only)\n"
     "  -q, --quiet            no line per trial, only the result\n\n"
     "Exit status: 0 when the sweep completed with at least one successful trial,\n"
     "1 when none succeeded, 130 when interrupted (resume it with --resume).\n";
-
-/* --- setting up ------------------------------------------------------------------------ */
-
-/* The command's program must exist before anything is stored (a template
- * in the program's name is checked when it runs). */
-static int check_program(const char *name)
-{
-	if (strchr(name, '{'))
-		return 0;
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0
-		           ? 0
-		           : cli_fail("cannot run '%s': %s", name, strerror(errno));
-	const char *path = getenv("PATH");
-	char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
-	bool found = false;
-	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found;
-	     d = strtok_r(NULL, ":", &save)) {
-		char *p = path_join(*d ? d : ".", name);
-		struct stat st;
-		found = p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-		free(p);
-	}
-	free(copy);
-	return found ? 0 : cli_fail("cannot run '%s': command not found", name);
-}
-
-/* sweep.json of a sweep run: {"spec": ..., "command": [...], "config_out": ...}. */
-static int write_state(cairn_run *run, const cairn_sweep_spec *spec, char *const *tmpl, int n,
-                       const char *config_out, const char *project)
-{
-	char *sj = NULL;
-	if (cairn_sweep_spec_json(&sj, spec) != 0)
-		return -1;
-	buf b = BUF_INIT;
-	buf_puts(&b, "{\"spec\":");
-	buf_puts(&b, sj);
-	buf_puts(&b, ",\"command\":[");
-	for (int i = 0; i < n; i++) {
-		if (i)
-			buf_putc(&b, ',');
-		json_str(&b, tmpl[i]);
-	}
-	buf_puts(&b, "],\"config_out\":");
-	if (config_out)
-		json_str(&b, config_out);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, ",\"project\":");
-	if (project)
-		json_str(&b, project);
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, "}\n");
-	cairn_free(sj);
-	int rc = buf_ok(&b) ? cairn_run_log_artifact_buf(run, b.ptr, b.len, "sweep.json",
-	                                                 CAIRN_ARTIFACT_CONFIG)
-	                    : CAIRN_ENOMEM;
-	buf_free(&b);
-	return rc;
-}
-
-/* Read sweep.json back from a sweep run (for --resume).  The file is this
- * command's own (write_state): the only JSON parsed here, apart from the
- * spec inside it, which the library reads. */
-static int read_state(sweep *w, const char *id, cairn_status *status)
-{
-	char perr[128], oid[CAIRN_OID_HEXSZ + 1];
-	void *data = NULL;
-	size_t len = 0;
-	int rc = EXIT_FAIL;
-	int64_t size;
-	char *media = NULL;
-	json_doc *sd = NULL;
-	cairn_run *r = NULL;
-	if (cairn_run_open(&r, w->s, id) != 0 ||
-	    cairn_sweep_run_objective(NULL, status, w->s, cairn_run_id(r), NULL) != 0) {
-		rc = cli_fail_lib(NULL);
-		goto done;
-	}
-	snprintf(w->sweep_id, sizeof w->sweep_id, "%s", cairn_run_id(r));
-	w->sweep_name = strdup(cairn_run_name(r));
-	int e = cairn_artifact_lookup(oid, &size, &media, w->s, w->sweep_id, "sweep.json");
-	if (e == CAIRN_ENOTFOUND) {
-		rc = cli_fail("run '%s' is not a sweep (it has no sweep.json)", id);
-		goto done;
-	}
-	if (e != 0 || cairn_object_read(&data, &len, w->s, oid, 4 << 20) != 0) {
-		rc = cli_fail_lib("cannot read the sweep's state");
-		goto done;
-	}
-	sd = json_parse(data, len, NULL, perr, sizeof perr);
-	const json *sr = sd ? json_root(sd) : NULL, *spec = sr ? json_get(sr, "spec") : NULL,
-	           *cmd = sr ? json_get(sr, "command") : NULL;
-	/* cairn.sweep() in Python records "driver": "python" and no command:
-	 * its objective is a function only that program has */
-	const char *driver = sr ? json_get_str(sr, "driver") : NULL;
-	if (driver && strcmp(driver, "python") == 0) {
-		rc = cli_fail("sweep '%s' was started by cairn.sweep() in Python; resume it there: "
-		              "cairn.resume_sweep('%.8s', objective_fn)",
-		              id, w->sweep_id);
-		goto done;
-	}
-	if (!spec || !cmd || cmd->type != JSON_ARR) {
-		rc = cli_fail("the sweep's state (sweep.json) is damaged");
-		goto done;
-	}
-	/* the spec is stored as JSON text inside the object: find its span */
-	const char *st = strstr(data, "{\"spec\":");
-	const char *cm = strstr(data, ",\"command\":[");
-	if (!st || !cm || cm < st) {
-		rc = cli_fail("the sweep's state (sweep.json) is damaged");
-		goto done;
-	}
-	if (cairn_sweep_spec_parse(&w->spec, st + 8, (size_t)(cm - st - 8), "sweep.json") != 0) {
-		rc = cli_fail_lib(NULL);
-		goto done;
-	}
-	w->ntmpl = (int)cmd->len;
-	w->tmpl = calloc((size_t)w->ntmpl + 1, sizeof *w->tmpl);
-	int k = 0;
-	for (const json *c = cmd->child; c && w->tmpl; c = c->next)
-		w->tmpl[k++] = strdup(c->str);
-	const char *co = json_get_str(sr, "config_out"), *pj = json_get_str(sr, "project");
-	w->config_out = co ? strdup(co) : NULL;
-	w->project = pj ? strdup(pj) : NULL;
-	rc = 0;
-done:
-	json_doc_free(sd);
-	free(data);
-	cairn_free(media);
-	cairn_run_free(r);
-	return rc;
-}
-
-/* On resume: trials left running by a driver that died.  A trial whose run
- * finished anyway (the driver was killed, the trial was not) is kept; the
- * others go back to the queue. */
-static void harvest(sweep *w)
-{
-	cairn_trial_list *l = NULL;
-	if (cairn_sweep_trials(&l, w->s, w->sweep_id) != 0)
-		return;
-	for (size_t i = 0; i < cairn_trial_list_count(l); i++) {
-		const cairn_trial *t = cairn_trial_list_get(l, i);
-		if (t->state != CAIRN_TRIAL_RUNNING) {
-			if (t->state == CAIRN_TRIAL_DONE && w->pruner && t->run) {
-				int64_t *steps;
-				double *vals;
-				size_t n;
-				if (run_curve(w, t->run, &steps, &vals, &n) == 0)
-					cairn_pruner_add(w->pruner, steps, vals, n);
-				cairn_free(steps);
-				cairn_free(vals);
-			}
-			continue;
-		}
-		char name[300], rid[CAIRN_RUN_ID_HEXSZ + 1];
-		cairn_status status;
-		snprintf(name, sizeof name, "%s-%lld", w->sweep_name, (long long)t->trial);
-		double v;
-		if (cairn_sweep_child_find(rid, w->s, w->sweep_id, name) == 0 &&
-		    run_objective(w, rid, &v, &status) && status == CAIRN_STATUS_FINISHED &&
-		    isfinite(v))
-			cairn_sweep_trial_set(w->s, w->sweep_id, t->trial, CAIRN_TRIAL_DONE, rid,
-			                      v);
-	}
-	cairn_trial_list_free(l);
-	int64_t n = 0;
-	cairn_sweep_trials_requeue(&n, w->s, w->sweep_id);
-	if (n && !w->quiet)
-		printf("re-queued %lld interrupted trial%s\n", (long long)n, n == 1 ? "" : "s");
-}
-
-/* The best done trial recorded so far (for the summary after --resume). */
-static void load_best(sweep *w)
-{
-	cairn_trial_list *l = NULL;
-	if (cairn_sweep_trials(&l, w->s, w->sweep_id) != 0)
-		return;
-	for (size_t i = 0; i < cairn_trial_list_count(l); i++) {
-		const cairn_trial *t = cairn_trial_list_get(l, i);
-		if (t->state != CAIRN_TRIAL_DONE || isnan(t->value))
-			continue;
-		w->ndone++;
-		if (w->have_best && !better(w, t->value, w->best))
-			continue;
-		set_best(w, (long long)t->trial, t->value, t->params, t->run);
-	}
-	cairn_trial_list_free(l);
-}
-
-static int parse_gpus(const char *list, char ***out, size_t *n)
-{
-	char *copy = strdup(list), *save = NULL;
-	size_t cap = 1;
-	for (const char *p = list; *p; p++)
-		cap += *p == ',';
-	*out = calloc(cap, sizeof **out);
-	*n = 0;
-	if (!copy || !*out) {
-		free(copy);
-		return -1;
-	}
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (!*t || strspn(t, "0123456789") != strlen(t) || strlen(t) > 4) {
-			free(copy);
-			return -1;
-		}
-		(*out)[(*n)++] = strdup(t);
-	}
-	free(copy);
-	return *n ? 0 : -1;
-}
-
-/* --- the command ------------------------------------------------------------------------ */
-
-static void record_best(sweep *w, cairn_run *run)
-{
-	if (!w->have_best)
-		return;
-	char v[40];
-	snprintf(v, sizeof v, "%.17g", w->best);
-	char t[32];
-	snprintf(t, sizeof t, "%lld", w->best_trial);
-	cairn_run_set_property(run, "sweep.best_value", v);
-	cairn_run_set_property(run, "sweep.best_trial", t);
-	if (w->best_run[0])
-		cairn_run_set_property(run, "sweep.best_run", w->best_run);
-	if (w->best_params)
-		cairn_run_set_property(run, "sweep.best_params", w->best_params);
-}
 
 int cmd_sweep(int argc, char **argv)
 {
@@ -336,6 +114,7 @@ int cmd_sweep(int argc, char **argv)
 		O_RESUME,
 		O_SHOW,
 		O_QUIET,
+		O_CREATE_ONLY,
 	};
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"config", 'c', true, O_CONFIG},
@@ -349,6 +128,7 @@ int cmd_sweep(int argc, char **argv)
 	                               {"resume", 0, true, O_RESUME},
 	                               {"show-output", 0, false, O_SHOW},
 	                               {"quiet", 'q', false, O_QUIET},
+	                               {"create-only", 0, false, O_CREATE_ONLY},
 	                               {0}};
 	cli_args a;
 	sweep w;
@@ -359,10 +139,9 @@ int cmd_sweep(int argc, char **argv)
 	size_t ngpus = 0;
 	cairn_run *run = NULL;
 	cairn_monitor *mon = NULL;
-	slot *slots = NULL;
-	int sfd = -1, o, rc = 0, stop_sig = 0;
-	bool mask_set = false;
-	sigset_t mask, old_mask;
+	int sfd = -1, o, rc = 0;
+	bool mask_set = false, create_only = false;
+	sigset_t old_mask;
 
 	cli_args_init(&a, "sweep", argc, argv);
 	a.stop_at_first_pos = true;
@@ -399,6 +178,7 @@ int cmd_sweep(int argc, char **argv)
 		case O_RESUME: resume = a.val; break;
 		case O_SHOW: w.show_output = true; break;
 		case O_QUIET: w.quiet = true; break;
+		case O_CREATE_ONLY: create_only = true; break;
 		}
 	}
 	if (o < 0) {
@@ -412,6 +192,11 @@ int cmd_sweep(int argc, char **argv)
 		                     "the rest comes from the sweep");
 		goto done;
 	}
+	if (resume && create_only) {
+		rc = cli_usage_error("sweep", "--create-only makes a new sweep: it does not go "
+		                              "with --resume");
+		goto done;
+	}
 	if (!resume && !file) {
 		rc = cli_usage_error("sweep",
 		                     "name the sweep file (-c SWEEP.yaml) or --resume SWEEP");
@@ -422,7 +207,7 @@ int cmd_sweep(int argc, char **argv)
 		                     "name the command to run (cairn sweep -c FILE -- COMMAND...)");
 		goto done;
 	}
-	if (gpus_opt && parse_gpus(gpus_opt, &gpus, &ngpus) != 0) {
+	if (gpus_opt && sweep_parse_gpus(gpus_opt, &gpus, &ngpus) != 0) {
 		rc = cli_usage_error("sweep", "--gpus needs GPU numbers such as 0,1, got '%s'",
 		                     gpus_opt);
 		goto done;
@@ -463,7 +248,8 @@ int cmd_sweep(int argc, char **argv)
 			rc = cli_fail("%s", w.tmpl ? err : "out of memory");
 			goto done;
 		}
-		if ((rc = check_program(w.tmpl[0])) != 0)
+		/* with --create-only the agents run it, each on its machine */
+		if (!create_only && (rc = sweep_check_program(w.tmpl[0])) != 0)
 			goto done;
 		if (!w.project && cairn_sweep_spec_project(w.spec))
 			w.project = strdup(cairn_sweep_spec_project(w.spec));
@@ -472,7 +258,7 @@ int cmd_sweep(int argc, char **argv)
 		goto done;
 	cairn_status status = CAIRN_STATUS_FINISHED;
 	if (resume) {
-		if ((rc = read_state(&w, resume, &status)) != 0)
+		if ((rc = sweep_read_state(&w, resume, &status)) != 0)
 			goto done;
 		if (status == CAIRN_STATUS_RUNNING) {
 			rc = cli_fail("sweep '%s' is still running (stop it first, or wait for it)",
@@ -508,18 +294,13 @@ int cmd_sweep(int argc, char **argv)
 		goto done;
 	}
 
+	w.creator = true;
+	w.again = "resume with 'cairn sweep --resume";
+
 	/* Signals before any thread (the monitor) exists. */
-	sigemptyset(&mask);
-	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaddset(&mask, sigs[i]);
-	pthread_sigmask(SIG_BLOCK, &mask, &old_mask);
 	mask_set = true;
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		rc = cli_fail("cannot watch signals: %s", strerror(errno));
+	if ((rc = sweep_signals_begin(&sfd, &old_mask)) != 0)
 		goto done;
-	}
 
 	if (resume) {
 		if (cairn_run_open(&run, w.s, w.sweep_id) != 0 ||
@@ -527,8 +308,7 @@ int cmd_sweep(int argc, char **argv)
 			rc = cli_fail_lib("cannot resume the sweep");
 			goto done;
 		}
-		harvest(&w);
-		load_best(&w);
+		sweep_harvest(&w);
 	} else {
 		cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
 		const char *tag = "sweep";
@@ -548,7 +328,7 @@ int cmd_sweep(int argc, char **argv)
 		}
 		snprintf(w.sweep_id, sizeof w.sweep_id, "%s", cairn_run_id(run));
 		w.sweep_name = strdup(cairn_run_name(run));
-		if (write_state(run, w.spec, w.tmpl, w.ntmpl, w.config_out, w.project) != 0 ||
+		if (sweep_write_state(run, w.spec, w.tmpl, w.ntmpl, w.config_out, w.project) != 0 ||
 		    cairn_run_set_property(
 		        run, "sweep.method",
 		        cairn_sweep_method_name(cairn_sweep_spec_method(w.spec))) ||
@@ -565,7 +345,26 @@ int cmd_sweep(int argc, char **argv)
 		}
 		if (cairn_run_log_config_snapshot(run, file) != 0)
 			sweep_warn("%s", cairn_error_last());
+		if (create_only) {
+			/* no trial runs here: the sweep waits, finished, for its
+			 * agents (the first one reopens it) */
+			rc = cairn_run_finish(run, CAIRN_STATUS_FINISHED, 0) != 0
+			         ? cli_fail_lib(NULL)
+			         : 0;
+			if (rc == 0 && !w.quiet)
+				printf(
+				    "sweep %s (%.8s): %s, %lld trial%s, created: run 'cairn agent "
+				    "%.8s' to work on it\n",
+				    w.sweep_name, w.sweep_id,
+				    cairn_sweep_method_name(cairn_sweep_spec_method(w.spec)),
+				    (long long)w.budget, w.budget == 1 ? "" : "s", w.sweep_id);
+			else if (rc == 0)
+				printf("%s\n", w.sweep_id);
+			goto done;
+		}
 	}
+	sweep_counts before;
+	sweep_tally(&w, &before);
 	cairn_monitor_options mo = CAIRN_MONITOR_OPTIONS_INIT;
 	mo.sample_interval = -1;
 	if (cairn_monitor_start(&mon, run, &mo) != 0)
@@ -578,122 +377,16 @@ int cmd_sweep(int argc, char **argv)
 		fflush(stdout);
 	}
 
-	slots = calloc((size_t)jobs, sizeof *slots);
-	if (!slots) {
-		rc = cli_fail("out of memory");
+	sweep_outcome out;
+	if ((rc = sweep_drive(&w, (int)jobs, sfd, &old_mask, &out)) != 0)
 		goto done;
-	}
-	bool exhausted = false, stopping = false, broken = false;
-	int running = 0;
-	for (;;) {
-		while (!stopping && !exhausted && !broken && running < jobs) {
-			int64_t trial;
-			cairn_params *params = NULL;
-			int e = cairn_sweep_trial_claim_params(&trial, &params, w.s, w.sweep_id,
-			                                       w.budget, w.owner, suggest_cb, &w);
-			if (e == CAIRN_ENOTFOUND) {
-				exhausted = true;
-				break;
-			}
-			if (e != 0) {
-				sweep_warn("cannot hand out the next trial: %s",
-				           cairn_error_last());
-				broken = true;
-				break;
-			}
-			int k = 0;
-			while (slots[k].pid)
-				k++;
-			slots[k].gpu = w.ngpus ? w.gpus[k % w.ngpus] : NULL;
-			const char *gpu = slots[k].gpu;
-			if (start_trial(&w, &slots[k], (long long)trial, params, &old_mask) != 0) {
-				cairn_params_free(params);
-				memset(&slots[k], 0, sizeof slots[k]);
-				cairn_sweep_trial_set(w.s, w.sweep_id, trial, CAIRN_TRIAL_QUEUED,
-				                      NULL, NAN);
-				broken = true;
-				break;
-			}
-			slots[k].gpu = gpu;
-			running++;
-		}
-		if (running == 0)
-			break;
-		struct pollfd pf = {sfd, POLLIN, 0};
-		int pr = poll(&pf, 1, w.pruner ? 200 : -1);
-		if (pr < 0 && errno != EINTR) {
-			sweep_warn("poll: %s", strerror(errno));
-			break;
-		}
-		struct signalfd_siginfo si;
-		while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-			int sig = (int)si.ssi_signo;
-			if (sig == SIGCHLD)
-				continue;
-			if (!stopping && !w.quiet)
-				printf("stopping: %d trial%s running (resume with 'cairn sweep "
-				       "--resume "
-				       "%.8s')\n",
-				       running, running == 1 ? "" : "s", w.sweep_id);
-			stopping = true;
-			stop_sig = stop_sig ? stop_sig : sig;
-			bool from_tty = si.ssi_code == SI_KERNEL;
-			for (int k = 0; k < jobs; k++)
-				if (slots[k].pid && !from_tty)
-					kill(slots[k].pid, sig);
-		}
-		int ws;
-		pid_t p;
-		while ((p = waitpid(-1, &ws, WNOHANG)) > 0) {
-			for (int k = 0; k < jobs; k++)
-				if (slots[k].pid == p) {
-					const char *gpu = slots[k].gpu;
-					trial_ended(&w, &slots[k], ws, stopping);
-					slots[k].gpu = gpu;
-					running--;
-				}
-		}
-		if (w.pruner && !stopping)
-			for (int k = 0; k < jobs; k++)
-				if (slots[k].pid)
-					check_prune(&w, &slots[k]);
-	}
-
-	record_best(&w, run);
 	cairn_monitor_stop(mon);
 	mon = NULL;
-	if (stopping || broken) {
-		cairn_run_finish(run, CAIRN_STATUS_KILLED, stop_sig ? 128 + stop_sig : 1);
-		rc = stop_sig ? 128 + stop_sig : EXIT_FAIL;
-	} else {
-		cairn_run_finish(run, w.ndone ? CAIRN_STATUS_FINISHED : CAIRN_STATUS_FAILED,
-		                 w.ndone ? 0 : 1);
-		rc = w.ndone ? 0 : EXIT_FAIL;
-	}
-	if (w.have_best) {
-		char bv[40];
-		cli_fmt_num(bv, sizeof bv, w.best);
-		printf("best: trial %lld %s=%s  %s  (run %.8s)\n", w.best_trial,
-		       cairn_sweep_spec_metric(w.spec), bv, w.best_line ? w.best_line : "",
-		       w.best_run);
-	}
-	if (!stopping && !broken && !w.ndone)
-		fprintf(stderr,
-		        "error: no trial of sweep %s succeeded (see cairn ls 'parent = %.8s')\n",
-		        w.sweep_name, w.sweep_id);
-	if (stopping && !w.quiet)
-		printf("interrupted: resume with 'cairn sweep --resume %.8s'\n", w.sweep_id);
+	rc = sweep_wrap_up(&w, run, &out);
 done:
 	cairn_monitor_stop(mon);
-	if (slots) {
-		for (int k = 0; k < jobs; k++)
-			cairn_params_free(slots[k].params);
-		free(slots);
-	}
-	if (sfd >= 0)
-		close(sfd);
 	if (mask_set)
-		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+		sweep_signals_end(sfd, &old_mask);
 	cairn_run_free(run);
 	cairn_pruner_free(w.pruner);
 	cairn_sweep_spec_free(w.spec);

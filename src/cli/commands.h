@@ -32,6 +32,7 @@ int cmd_best(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 /* cmd-ls.c: ls, and best (the top run by a metric) */

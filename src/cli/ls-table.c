@@ -56,13 +56,6 @@ void cols_add(cols *c, const rfield *f, const char *head, int prio)
 	snprintf(x->head, sizeof x->head, "%s", head ? head : f->name);
 }
 
-static void cols_attr(cols *c, const char *attr, const char *head, int prio)
-{
-	rfield f;
-	rfield_make(&f, CAIRN_FIELD_ATTRIBUTE, attr, -1);
-	cols_add(c, &f, head, prio);
-}
-
 /* --- the runs ------------------------------------------------------------------- */
 
 void runs_free(runs *r)
@@ -72,14 +65,10 @@ void runs_free(runs *r)
 	free(r->v);
 }
 
-int runs_load(runs *r, cairn_store *s, const cairn_query_options *qo)
+int runs_load(runs *r, cairn_run_iter *it)
 {
-	cairn_run_iter *it = NULL;
 	cairn_run_record *rec;
-	int rc = cairn_query_iter_new(&it, s, qo);
-	if (rc)
-		return rc;
-	r->total = cairn_run_iter_total(it);
+	int rc;
 	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
 		if (r->n == r->cap) {
 			size_t nc = r->cap ? r->cap * 2 : 64;
@@ -94,129 +83,7 @@ int runs_load(runs *r, cairn_store *s, const cairn_query_options *qo)
 		}
 		r->v[r->n++] = rec;
 	}
-	cairn_run_iter_free(it);
 	return rc == CAIRN_ITEROVER ? 0 : rc;
-}
-
-/* Keys of the runs' params (metrics: true) or metrics, sorted, deduplicated. */
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static const char **all_keys(const runs *rs, bool metrics, int *n)
-{
-	int cap = 16;
-	const char **v = malloc((size_t)cap * sizeof *v);
-	*n = 0;
-	for (size_t r = 0; r < rs->n && v; r++) {
-		const cairn_run_record *rec = rs->v[r];
-		size_t nk = metrics ? cairn_run_record_metric_count(rec)
-		                    : cairn_run_record_param_count(rec);
-		for (size_t k = 0; k < nk; k++) {
-			const char *key = metrics ? cairn_run_record_metric(rec, k)->key
-			                          : cairn_run_record_param(NULL, rec, k);
-			bool seen = false;
-			for (int i = 0; i < *n && !seen; i++)
-				seen = strcmp(v[i], key) == 0;
-			if (seen)
-				continue;
-			if (*n == cap) {
-				cap *= 2;
-				const char **nv = realloc(v, (size_t)cap * sizeof *nv);
-				if (!nv)
-					return v;
-				v = nv;
-			}
-			v[(*n)++] = key;
-		}
-	}
-	if (v)
-		qsort(v, (size_t)*n, sizeof *v, cmp_str);
-	return v;
-}
-
-/* Does the field's displayed value differ between the runs? */
-static bool differs(const runs *rs, const rfield *f)
-{
-	char first[512], cur[512];
-	bool firstp = false;
-	for (size_t r = 0; r < rs->n; r++) {
-		bool p = rfield_text(rs->v[r], f, cur, sizeof cur, true);
-		if (r == 0) {
-			memcpy(first, cur, sizeof cur);
-			firstp = p;
-		} else if (p != firstp || strcmp(first, cur) != 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-/* A system-monitor metric (the sampler's sys/cpu, sys/rss, sys/gpu0/util). */
-static bool sys_metric(const char *key)
-{
-	return strncmp(key, "sys/", 4) == 0;
-}
-
-/* The sort keys of one kind (metric or param) at the head of their group. */
-static void sort_cols(cols *c, char **sortf, int nsort, bool attrs, cairn_field_kind kind)
-{
-	for (int i = 0; i < nsort; i++) {
-		rfield f;
-		if (rfield_parse(&f, sortf[i], NULL) != 0)
-			continue;
-		bool mp = f.kind == CAIRN_FIELD_METRIC || f.kind == CAIRN_FIELD_PARAM;
-		if (attrs ? !mp : f.kind == kind)
-			cols_add(c, &f, NULL, LS_PRIO_SORT - i);
-	}
-}
-
-void ls_default_columns(cols *c, const runs *rs, char **sortf, int nsort)
-{
-	cols_attr(c, "id", "ID", TABLE_KEEP);
-	cols_attr(c, "name", "NAME", TABLE_KEEP);
-	const char *proj = NULL;
-	bool projects = false;
-	for (size_t r = 0; r < rs->n; r++) {
-		const char *p = cairn_run_record_project(rs->v[r]);
-		if (proj && p && strcmp(proj, p) != 0)
-			projects = true;
-		proj = p;
-	}
-	if (projects)
-		cols_attr(c, "project", "PROJECT", LS_PRIO_PROJECT);
-	cols_attr(c, "status", "STATUS", LS_PRIO_STATUS);
-	sort_cols(c, sortf, nsort, false, CAIRN_FIELD_METRIC);
-	int n;
-	const char **keys = all_keys(rs, true, &n);
-	for (int i = 0; keys && i < n; i++) {
-		rfield f;
-		rfield_make(&f, CAIRN_FIELD_METRIC, keys[i], CAIRN_METRIC_LAST);
-		if (!sys_metric(keys[i]) && differs(rs, &f))
-			cols_add(c, &f, NULL, LS_PRIO_METRIC);
-	}
-	free(keys);
-	sort_cols(c, sortf, nsort, false, CAIRN_FIELD_PARAM);
-	keys = all_keys(rs, false, &n);
-	for (int i = 0; keys && i < n; i++) {
-		rfield f;
-		rfield_make(&f, CAIRN_FIELD_PARAM, keys[i], -1);
-		if (differs(rs, &f))
-			cols_add(c, &f, NULL, LS_PRIO_PARAM);
-	}
-	free(keys);
-	cols_attr(c, "started", "STARTED", LS_PRIO_STARTED);
-	cols_attr(c, "duration", "DURATION", LS_PRIO_DURATION);
-	sort_cols(c, sortf, nsort, true, CAIRN_FIELD_ATTRIBUTE);
-	bool tags = false;
-	for (size_t r = 0; r < rs->n && !tags; r++)
-		tags = cairn_run_record_tag_count(rs->v[r]) > 0;
-	if (tags) {
-		rfield f;
-		rfield_make(&f, CAIRN_FIELD_TAGS, "tags", -1);
-		cols_add(c, &f, "TAGS", LS_PRIO_TAGS);
-	}
 }
 
 static const char *status_color(const char *s)
@@ -268,12 +135,13 @@ static void say_hidden(const table *t, const cols *c, int hidden)
 	fputs("); use --columns or a wider terminal\n", stderr);
 }
 
-void ls_print_runs(const runs *rs, cols *c, bool csv, int64_t total)
+/* The runs table's columns: headers, alignment (from a sample record),
+ * priorities and groups. */
+static table *runs_table(const cols *c, const cairn_run_record *sample)
 {
 	table *t = table_new(c->n);
 	if (!t)
-		return;
-	const cairn_run_record *sample = rs->n ? rs->v[0] : NULL;
+		return NULL;
 	for (int i = 0; i < c->n; i++) {
 		const rfield *f = &c->v[i].f;
 		table_header(t, i, c->v[i].head);
@@ -285,38 +153,132 @@ void ls_print_runs(const runs *rs, cols *c, bool csv, int64_t total)
 		else if (f->kind == CAIRN_FIELD_PARAM)
 			table_group(t, i, "params", short_head(f, sh, sizeof sh));
 	}
-	const char **cells = calloc((size_t)c->n + 1, sizeof *cells);
-	char(*vals)[512] = calloc((size_t)c->n + 1, sizeof *vals);
-	if (!cells || !vals) {
-		free(cells);
-		free(vals);
+	return t;
+}
+
+/* One run's cells (and their colours) for the columns. */
+typedef struct rowbuf {
+	const char **cells, **sgr;
+	char (*vals)[512];
+} rowbuf;
+
+static int rowbuf_init(rowbuf *b, int ncols)
+{
+	size_t n = (size_t)ncols + 1;
+	b->cells = calloc(n, sizeof *b->cells);
+	b->sgr = calloc(n, sizeof *b->sgr);
+	b->vals = calloc(n, sizeof *b->vals);
+	return b->cells && b->sgr && b->vals ? 0 : -1;
+}
+
+static void rowbuf_free(rowbuf *b)
+{
+	free(b->cells);
+	free(b->sgr);
+	free(b->vals);
+}
+
+static void rowbuf_fill(rowbuf *b, const cairn_run_record *rec, const cols *c, bool csv)
+{
+	for (int i = 0; i < c->n; i++) {
+		rfield_text(rec, &c->v[i].f, b->vals[i], sizeof b->vals[i], csv);
+		b->cells[i] = b->vals[i];
+		b->sgr[i] =
+		    c->v[i].f.kind == CAIRN_FIELD_ATTRIBUTE && strcmp(c->v[i].f.key, "status") == 0
+		        ? status_color(b->vals[i])
+		        : NULL;
+	}
+}
+
+/* After a table: "20 of 1500 runs" on a terminal (the total is counted
+ * only there), and what the width left out. */
+static void runs_footer(const table *t, const cols *c, size_t shown, cairn_run_iter *it, int hidden)
+{
+	if (cli_isatty(stdout)) {
+		int64_t total = cairn_run_iter_total(it);
+		if ((int64_t)shown < total)
+			printf("%s%zu of %lld runs%s\n", cli_color() ? "\033[2m" : "", shown,
+			       (long long)total, cli_color() ? "\033[0m" : "");
+	}
+	say_hidden(t, c, hidden);
+}
+
+void ls_print_runs(const runs *rs, cols *c, bool csv, cairn_run_iter *it)
+{
+	table *t = runs_table(c, rs->n ? rs->v[0] : NULL);
+	rowbuf b;
+	if (!t || rowbuf_init(&b, c->n) != 0) {
 		table_free(t);
+		rowbuf_free(&b);
 		return;
 	}
 	for (size_t r = 0; r < rs->n; r++) {
-		for (int i = 0; i < c->n; i++) {
-			rfield_text(rs->v[r], &c->v[i].f, vals[i], sizeof vals[i], csv);
-			cells[i] = vals[i];
-		}
-		table_row(t, cells);
+		rowbuf_fill(&b, rs->v[r], c, csv);
+		table_row(t, b.cells);
 		for (int i = 0; i < c->n; i++)
-			if (c->v[i].f.kind == CAIRN_FIELD_ATTRIBUTE &&
-			    strcmp(c->v[i].f.key, "status") == 0)
-				table_cell_color(t, table_nrows(t) - 1, i, status_color(vals[i]));
+			if (b.sgr[i])
+				table_cell_color(t, table_nrows(t) - 1, i, b.sgr[i]);
 	}
-	if (csv) {
+	if (csv)
 		table_print_csv(t, stdout);
-	} else {
-		int hidden = table_print(t, stdout, cli_term_width());
-		size_t shown = table_nrows(t);
-		if (cli_isatty(stdout) && (int64_t)shown < total)
-			printf("%s%zu of %lld runs%s\n", cli_color() ? "\033[2m" : "", shown,
-			       (long long)total, cli_color() ? "\033[0m" : "");
-		say_hidden(t, c, hidden);
-	}
-	free(cells);
-	free(vals);
+	else
+		runs_footer(t, c, table_nrows(t), it, table_print(t, stdout, cli_term_width()));
+	rowbuf_free(&b);
 	table_free(t);
+}
+
+int ls_stream_runs(cairn_run_iter *it, cols *c, bool csv)
+{
+	cairn_run_record *rec = NULL;
+	rowbuf b;
+	table *t = NULL;
+	int rc = rowbuf_init(&b, c->n) != 0 ? CAIRN_ENOMEM : 0;
+	size_t shown = 0;
+	/* a table is measured first (one pass, nothing kept), then printed in
+	 * a second pass over the same ids */
+	cairn_run_iter_rewind(it);
+	while (rc == 0 && (rc = cairn_run_iter_next(&rec, it)) == 0) {
+		if (!t && !(t = runs_table(c, rec)))
+			rc = CAIRN_ENOMEM;
+		if (rc == 0 && csv) {
+			cairn_run_record_free(rec);
+			break;
+		}
+		if (rc == 0) {
+			rowbuf_fill(&b, rec, c, false);
+			table_measure(t, b.cells);
+		}
+		cairn_run_record_free(rec);
+	}
+	if (rc == CAIRN_ITEROVER || (rc == 0 && csv))
+		rc = 0;
+	if (rc == 0 && !t && !(t = runs_table(c, NULL)))
+		rc = CAIRN_ENOMEM;
+	int hidden = 0;
+	if (rc == 0) {
+		if (csv)
+			table_csv_head(t, stdout);
+		else
+			hidden = table_print_head(t, stdout, cli_term_width());
+		cairn_run_iter_rewind(it);
+	}
+	while (rc == 0 && (rc = cairn_run_iter_next(&rec, it)) == 0) {
+		rowbuf_fill(&b, rec, c, csv);
+		if (csv)
+			table_csv_row(t, stdout, b.cells);
+		else
+			table_print_row(t, stdout, b.cells, b.sgr);
+		shown++;
+		cairn_run_record_free(rec);
+	}
+	if (rc == CAIRN_ITEROVER) {
+		rc = 0;
+		if (!csv)
+			runs_footer(t, c, shown, it, hidden);
+	}
+	rowbuf_free(&b);
+	table_free(t);
+	return rc;
 }
 
 /* --- groups ----------------------------------------------------------------------- */

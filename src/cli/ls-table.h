@@ -48,20 +48,33 @@ void cols_add(cols *c, const rfield *f, const char *head, int prio);
 typedef struct runs {
 	cairn_run_record **v;
 	size_t n, cap;
-	int64_t total;
 } runs;
 
-int runs_load(runs *r, cairn_store *s, const cairn_query_options *qo);
+/* Every record the iterator gives (its rest), kept. */
+int runs_load(runs *r, cairn_run_iter *it);
 void runs_free(runs *r);
 
 /* The default columns: ID, NAME, (PROJECT), STATUS, the sort keys and the
  * final metrics that differ (system metrics, sys/…, only when sorted by), the params
- * that differ, STARTED, DURATION, TAGS. */
+ * that differ, STARTED, DURATION, TAGS (ls-cols.c).  ls_default_columns
+ * over a page in memory; the colscan calls over records one at a time,
+ * none kept (colscan_columns once, after the last colscan_add). */
 void ls_default_columns(cols *c, const runs *rs, char **sortf, int nsort);
+typedef struct colscan colscan;
+colscan *colscan_new(void);
+void colscan_add(colscan *cs, const cairn_run_record *rec);
+void colscan_columns(colscan *cs, cols *c, char **sortf, int nsort);
+void colscan_free(colscan *cs);
 
 /* The runs as a table fitted to the terminal, or CSV; what the width left
  * out is said on stderr. */
-void ls_print_runs(const runs *rs, cols *c, bool csv, int64_t total);
+void ls_print_runs(const runs *rs, cols *c, bool csv, cairn_run_iter *it);
+
+/* The runs as ls_print_runs shows them, streamed from the iterator (from
+ * its first record: it is rewound) with none kept: a table is measured in
+ * one pass and printed in a second over the same ids.  A library error
+ * code when the store fails (what was printed stays printed). */
+int ls_stream_runs(cairn_run_iter *it, cols *c, bool csv);
 
 /* A grouping's table (by_metric: ordered by the metric's mean, desc). */
 int ls_print_groups(const cairn_group_result *res, bool csv, bool by_metric, bool desc);

@@ -42,6 +42,7 @@ static const command commands[] = {
     {"reproduce", cmd_reproduce, RUN, "re-run a run from its records and check its results"},
     {"data", cmd_data, RUN, "hash, compare and list data versions"},
     {"sweep", cmd_sweep, STORE, "search hyperparameters: trials as child runs (grid, random, tpe)"},
+    {"agent", cmd_agent, STORE, "work on a sweep's trials, on this machine beside others"},
     {"token", cmd_token, STORE, "create, list and revoke the tokens a server accepts"},
     {"migrate", cmd_migrate, 0, "copy a whole store into another (SQLite, PostgreSQL, a bucket)"},
     {"gc", cmd_gc, STORE,

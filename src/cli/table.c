@@ -70,6 +70,11 @@ struct table {
 	int *prio;
 	char **group, **shorthead; /* table_group; NULL: none */
 	bool *shown;               /* after table_print */
+	/* streaming (table_measure, table_print_head, table_print_row): */
+	size_t *mw; /* widest measured cell per column */
+	size_t *w;  /* the layout, set by table_print_head: w[c] + w[n + c] */
+	int last;   /* the last shown column */
+	bool color; /* cells coloured (set by table_print_head) */
 };
 
 table *table_new(int ncols)
@@ -85,7 +90,10 @@ table *table_new(int ncols)
 	t->group = calloc(n, sizeof *t->group);
 	t->shorthead = calloc(n, sizeof *t->shorthead);
 	t->shown = calloc(n, sizeof *t->shown);
-	if (!t->head || !t->right || !t->prio || !t->group || !t->shorthead || !t->shown) {
+	t->mw = calloc(n, sizeof *t->mw);
+	t->w = calloc(n * 2, sizeof *t->w);
+	if (!t->head || !t->right || !t->prio || !t->group || !t->shorthead || !t->shown ||
+	    !t->mw || !t->w) {
 		table_free(t);
 		return NULL;
 	}
@@ -305,19 +313,55 @@ static void fit_shrink(table *t, size_t *w, int width)
 		t->shown[c] = c < shown;
 }
 
-int table_print(table *t, FILE *f, int width)
+void table_measure(table *t, const char *const *cells)
+{
+	for (int c = 0; c < t->ncols; c++) {
+		char *safe = cli_safe_dup(cells[c], 0);
+		size_t cw = cli_strwidth(safe ? safe : "");
+		if (cw > t->mw[c])
+			t->mw[c] = cw;
+		free(safe);
+	}
+}
+
+/* One line of cells in the layout, without its newline (sgrs: a colour per
+ * cell, or NULL). */
+static void put_row(table *t, FILE *f, const char *const *cells, const char *const *sgrs)
+{
+	size_t *w = t->w, *extra = t->w + t->ncols;
+	bool sep = false;
+	for (int c = 0; c < t->ncols; c++) {
+		if (!t->shown[c])
+			continue;
+		if (sep)
+			fputs("  ", f);
+		sep = true;
+		const char *cell = cells[c] ? cells[c] : "";
+		const char *sgr = t->color && sgrs ? sgrs[c] : NULL;
+		size_t cw = w[c] + extra[c];
+		if (sgr)
+			fprintf(f, "\033[%sm", sgr);
+		if (c == t->last && !t->right[c] && cli_strwidth(cell) <= cw)
+			fputs(cell, f); /* trailing column: do not pad */
+		else
+			put_cell(f, cell, cw, t->right[c]);
+		if (sgr)
+			fputs("\033[0m", f);
+	}
+}
+
+int table_print_head(table *t, FILE *f, int width)
 {
 	int n = t->ncols;
-	size_t *w = calloc((size_t)(n ? n : 1) * 2, sizeof *w);
-	if (!w)
-		return 0;
-	size_t *extra = w + n;
+	size_t *w = t->w, *extra = t->w + n;
 	/* Cells are cut only on a terminal: into a pipe or a file every cell
 	 * is whole, and only whole columns are left out (ranked tables, when
 	 * $COLUMNS gives a width). */
 	bool cut = cli_isatty(f);
 	for (int c = 0; c < n; c++) {
 		w[c] = cli_strwidth(head_of(t, c));
+		if (t->mw[c] > w[c])
+			w[c] = t->mw[c];
 		for (size_t r = 0; r < t->nrows; r++) {
 			size_t cw = cli_strwidth(t->cells[r * (size_t)n + (size_t)c]);
 			if (cw > w[c])
@@ -333,22 +377,23 @@ int table_print(table *t, FILE *f, int width)
 		fit_shrink(t, w, width);
 	else
 		layout_width(t, w, t->shown, extra);
-	int last = -1, hidden = 0;
+	int hidden = 0;
 	bool groups = false;
+	t->last = -1;
 	for (int c = 0; c < n; c++) {
 		if (t->shown[c]) {
-			last = c;
+			t->last = c;
 			groups |= t->group[c] != NULL;
 		} else {
 			hidden++;
 		}
 	}
-	bool color = cli_color() && f == stdout;
+	t->color = cli_color() && f == stdout;
 	if (groups) {
 		/* one line over the headers: each group's label from its first column */
 		size_t x = 0, at = 0;
 		int prev = -1;
-		if (color)
+		if (t->color)
 			fputs("\033[1m", f);
 		for (int c = 0; c < n; c++) {
 			if (!t->shown[c])
@@ -364,52 +409,50 @@ int table_print(table *t, FILE *f, int width)
 			x += w[c] + extra[c];
 			prev = c;
 		}
-		if (color)
+		if (t->color)
 			fputs("\033[0m", f);
 		fputc('\n', f);
 	}
-	if (color)
+	const char **heads = calloc((size_t)(n ? n : 1), sizeof *heads);
+	if (!heads)
+		return hidden;
+	for (int c = 0; c < n; c++)
+		heads[c] = head_of(t, c);
+	if (t->color)
 		fputs("\033[1m", f);
-	bool sep = false;
-	for (int c = 0; c < n; c++) {
-		if (!t->shown[c])
-			continue;
-		if (sep)
-			fputs("  ", f);
-		sep = true;
-		const char *h = head_of(t, c);
-		size_t cw = w[c] + extra[c];
-		if (c == last && !t->right[c] && cli_strwidth(h) <= cw)
-			fputs(h, f); /* trailing column: do not pad */
-		else
-			put_cell(f, h, cw, t->right[c]);
-	}
+	bool color = t->color;
+	t->color = false;
+	put_row(t, f, heads, NULL);
+	t->color = color;
 	if (color)
 		fputs("\033[0m", f);
 	fputc('\n', f);
+	free(heads);
+	return hidden;
+}
+
+void table_print_row(table *t, FILE *f, const char *const *cells, const char *const *sgrs)
+{
+	char **safe = calloc((size_t)(t->ncols ? t->ncols : 1), sizeof *safe);
+	if (!safe)
+		return;
+	for (int c = 0; c < t->ncols; c++)
+		safe[c] = cli_safe_dup(cells[c], 0);
+	put_row(t, f, (const char *const *)safe, sgrs);
+	fputc('\n', f);
+	for (int c = 0; c < t->ncols; c++)
+		free(safe[c]);
+	free(safe);
+}
+
+int table_print(table *t, FILE *f, int width)
+{
+	int hidden = table_print_head(t, f, width);
+	size_t n = (size_t)t->ncols;
 	for (size_t r = 0; r < t->nrows; r++) {
-		sep = false;
-		for (int c = 0; c < n; c++) {
-			if (!t->shown[c])
-				continue;
-			if (sep)
-				fputs("  ", f);
-			sep = true;
-			const char *cell = t->cells[r * (size_t)n + (size_t)c];
-			const char *sgr = color ? t->sgr[r * (size_t)n + (size_t)c] : NULL;
-			size_t cw = w[c] + extra[c];
-			if (sgr)
-				fprintf(f, "\033[%sm", sgr);
-			if (c == last && !t->right[c] && cli_strwidth(cell) <= cw)
-				fputs(cell, f); /* trailing column: do not pad */
-			else
-				put_cell(f, cell, cw, t->right[c]);
-			if (sgr)
-				fputs("\033[0m", f);
-		}
+		put_row(t, f, (const char *const *)&t->cells[r * n], &t->sgr[r * n]);
 		fputc('\n', f);
 	}
-	free(w);
 	return hidden;
 }
 
@@ -428,7 +471,7 @@ static void csv_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void table_print_csv(table *t, FILE *f)
+void table_csv_head(const table *t, FILE *f)
 {
 	for (int c = 0; c < t->ncols; c++) {
 		if (c)
@@ -436,14 +479,23 @@ void table_print_csv(table *t, FILE *f)
 		csv_field(f, t->head[c] ? t->head[c] : "");
 	}
 	fputc('\n', f);
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (int c = 0; c < t->ncols; c++) {
-			if (c)
-				fputc(',', f);
-			csv_field(f, t->cells[r * (size_t)t->ncols + (size_t)c]);
-		}
-		fputc('\n', f);
+}
+
+void table_csv_row(const table *t, FILE *f, const char *const *cells)
+{
+	for (int c = 0; c < t->ncols; c++) {
+		if (c)
+			fputc(',', f);
+		csv_field(f, cells[c] ? cells[c] : "");
 	}
+	fputc('\n', f);
+}
+
+void table_print_csv(table *t, FILE *f)
+{
+	table_csv_head(t, f);
+	for (size_t r = 0; r < t->nrows; r++)
+		table_csv_row(t, f, (const char *const *)&t->cells[r * (size_t)t->ncols]);
 }
 
 void table_free(table *t)
@@ -463,6 +515,8 @@ void table_free(table *t)
 	free(t->shorthead);
 	free(t->prio);
 	free(t->shown);
+	free(t->mw);
+	free(t->w);
 	free(t->head);
 	free(t->right);
 	free(t->cells);

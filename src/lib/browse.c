@@ -43,6 +43,13 @@ int cairn_run_columns_json(char **out, cairn_store *s, const char *project)
 int cairn_run_metric_sample_json(char **out, cairn_store *s, const char *id, const char *key,
                                  size_t max_points)
 {
+	return cairn_run_metric_window_json(out, s, id, key, max_points, SAMPLE_ALL_FROM,
+	                                    SAMPLE_ALL_TO);
+}
+
+int cairn_run_metric_window_json(char **out, cairn_store *s, const char *id, const char *key,
+                                 size_t max_points, int64_t from, int64_t to)
+{
 	int64_t rid;
 	char full[CAIRN_RUN_ID_HEXSZ + 1];
 	buf b = BUF_INIT;
@@ -55,7 +62,7 @@ int cairn_run_metric_sample_json(char **out, cairn_store *s, const char *id, con
 	writer_flush(s);
 	rc = store_run_lookup(s, id, false, &rid, full);
 	if (rc == 0)
-		rc = store_metric_sample_json(s, rid, key, max_points, &b);
+		rc = store_metric_sample_json(s, rid, key, max_points, from, to, &b);
 	return finish(out, &b, rc);
 }
 

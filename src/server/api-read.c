@@ -394,9 +394,14 @@ int h_run_delete(request *rq, response *rs)
 int h_metric(request *rq, response *rs)
 {
 	const char *key = rq->params[1];
-	int64_t points = SAMPLE_DEFAULT;
-	if (!parse_int_arg(rq, rs, "points", 2, 1000000, &points))
+	int64_t points = SAMPLE_DEFAULT, from = INT64_MIN, to = INT64_MAX;
+	if (!parse_int_arg(rq, rs, "points", 2, 1000000, &points) ||
+	    !parse_int_arg(rq, rs, "from", 0, INT64_MAX, &from) ||
+	    !parse_int_arg(rq, rs, "to", 0, INT64_MAX, &to))
 		return 0;
+	if (from != INT64_MIN && to != INT64_MAX && from > to)
+		return resp_error(rs, 400, "bad_request", "'from' (%lld) is after 'to' (%lld)",
+		                  (long long)from, (long long)to);
 	if (cairn_key_validate(key, "metric key") != 0)
 		return resp_error(rs, 400, "bad_request", "%s", cairn_error_last());
 	char *out = NULL;
@@ -405,7 +410,8 @@ int h_metric(request *rq, response *rs)
 		rc = cairn_run_metric_raw_json(&out, rq->srv->store, run_param(rq), key);
 		return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 	}
-	rc = cairn_run_metric_sample_json(&out, rq->srv->store, run_param(rq), key, (size_t)points);
+	rc = cairn_run_metric_window_json(&out, rq->srv->store, run_param(rq), key, (size_t)points,
+	                                  from, to);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 

@@ -8,7 +8,7 @@
 # and that every server stops cleanly on SIGTERM with nothing on its stderr
 # (so a LeakSanitizer report fails the test).
 . "$(dirname "$0")/lib.sh"
-plan 245
+plan 254
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -199,6 +199,25 @@ req GET "/api/v1/runs/$ID/metrics/nope?raw=1"
 is 'an unknown metric, raw: 404' "$STATUS" 404
 req GET "/api/v1/runs/$ID/metrics/loss?points=1"
 is 'points below 2: 400' "$STATUS" 400
+# a step window (a chart zoomed in): only its points, thinned within it
+req GET "/api/v1/runs/$ID/metrics/loss?from=2400&to=2599&points=1000"
+is 'a window: 200' "$STATUS" 200
+is '... every point of the window' "$(body | json '[len(j["points"]), j["count"], j["sampled"]]')" '[200, 200, false]'
+is '... and only those' "$(body | json '[j["points"][0][0], j["points"][-1][0]]')" '[2400, 2599]'
+req GET "/api/v1/runs/$ID/metrics/loss?from=2000&to=2999&points=100"
+is '... thinned within it, the spike kept' \
+	"$(body | json '[j["count"], j["sampled"], len(j["points"]) <= 100, max(p[2] for p in j["points"]), all(2000 <= p[0] <= 2999 for p in j["points"])]')" \
+	'[1000, true, true, 99, true]'
+req GET "/api/v1/runs/$ID/metrics/loss?from=4000"
+is '... from alone: to the end' "$(body | json '[j["count"], j["points"][-1][0]]')" '[1000, 4999]'
+req GET "/api/v1/runs/$ID/metrics/loss?from=9000&to=9999"
+is '... past the end: an empty series' "$(body | json '[j["count"], j["points"]]')" '[0, []]'
+req GET "/api/v1/runs/$ID/metrics/loss?from=10&to=5"
+is '... from after to: 400' "$STATUS" 400
+req GET "/api/v1/runs/$ID/metrics/loss?from=-1"
+is '... a negative step: 400' "$STATUS" 400
+req GET "/api/v1/runs/$ID/metrics/loss?to=x"
+is '... not a number: 400' "$STATUS" 400
 post "/api/v1/runs/$ID/metrics" '{"metrics":[{"key":"a","value":1},{"key":"b","value":"x"}]}'
 is 'a bad value: 400' "$STATUS" 400
 like '... naming the member' "$(body | json 'j["error"]["message"]')" 'metrics\[1\]\.value'

@@ -55,6 +55,11 @@ golden() {
 	if [ "${CAIRN_GOLDEN_UPDATE:-}" = 1 ]; then cp "$T/g.txt" "$GOLDEN/$name.txt"; fi
 	local d; d=$(diff -u "$GOLDEN/$name.txt" "$T/g.txt")
 	is "golden $name" "$d" ""
+	# the streamed listing (more runs than are kept) prints the same
+	env CAIRN_LS_KEEP=1 "$@" >"$T/s.out" 2>"$T/s.err"
+	{ cat "$T/s.out"; echo "-- stderr"; cat "$T/s.err"; } | mask >"$T/s.txt"
+	d=$(diff -u "$GOLDEN/$name.txt" "$T/s.txt")
+	is "golden $name, streamed" "$d" ""
 }
 # widest W FILE: no line of FILE is wider than W terminal columns
 widest() {

@@ -8,7 +8,8 @@ PostgreSQL with CAIRN_TEST_PG=1).
 - the same loop with the server down from the start, then `cairn sync`;
 - the store protocol's idempotency key: a write resent with the same key is
   not applied again, even with another body;
-- deleting artifacts through the server (the remote backend's op).
+- deleting artifacts through the server (the remote backend's op);
+- cairn.sweep over a server store gives the trials it gives on the store.
 """
 
 import json
@@ -208,3 +209,26 @@ def test_a_malformed_body_is_refused(server):
     body = e.value.read()
     assert struct.unpack("<i", body[:4])[0] == -2  # CAIRN_EINVALID
     assert b"malformed" in body
+
+
+SWEEP = r"""
+import sys, cairn
+space = {"x": {"min": 0.0, "max": 1.0}, "k": {"min": 1, "max": 3}}
+best = cairn.sweep(lambda p: (p["x"] - 0.3) ** 2 + (p["k"] - 2) ** 2, space, n_trials=6,
+                   method="tpe", seed=3, tpe={"startup_trials": 2}, name=sys.argv[1])
+print(best.sweep_id, flush=True)
+for t in best.trials:
+    print(t.number, t.state, sorted(t.params.items()), t.value)
+"""
+
+
+def test_python_sweep_through_the_server(server):
+    """cairn.sweep over a server store: the claim crosses the wire (the
+    client proposes, the server creates the trial in one transaction), and
+    the TPE search is the one the same sweep makes on the store itself."""
+    remote = run_python(SWEEP, env=client_env(server), args=["viaserver"]).stdout.splitlines()[1:]
+    local = run_python(SWEEP, env=dict(os.environ, CAIRN_DIR=server.store),
+                       args=["local"]).stdout.splitlines()[1:]
+    assert len(remote) == 6
+    assert all(" done " in line for line in remote)
+    assert remote == local

@@ -143,6 +143,184 @@ static void test_sample_paths(void **st)
 	unit_store_close(&u);
 }
 
+/* Steps of a window's points: all in [lo, hi], in order; *n of them. */
+static void window_steps(const json *root, int64_t lo, int64_t hi, size_t *n)
+{
+	int64_t prev = -1;
+	*n = 0;
+	for (const json *p = json_get(root, "points")->child; p; p = p->next, (*n)++) {
+		int64_t step = p->child->i;
+		if (step < lo || step > hi || step < prev)
+			fail_msg("step %lld outside %lld..%lld or out of order", (long long)step,
+			         (long long)lo, (long long)hi);
+		prev = step;
+	}
+}
+
+/* A zoomed chart's window: from..to only, thinned within it. */
+static void test_sample_window(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	const char *id = cairn_run_id(r);
+	int64_t n = 200000;
+	double *v = series(n, 4);
+	v[123456] = 1e9; /* a spike inside the window below */
+	log_series(r, "loss", v, n);
+	char *out;
+	size_t got;
+	/* 1% of the series, every point asked for: every point of the window */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 5000, 122000, 123999));
+	json_doc *d = parse(out);
+	window_steps(json_root(d), 122000, 123999, &got);
+	assert_int_equal(got, 2000);
+	assert_int_equal(json_get(json_root(d), "count")->i, 2000);
+	assert_false(json_get(json_root(d), "sampled")->b);
+	json_doc_free(d);
+	cairn_free(out);
+	/* thinned within the window (buckets narrower than a tile): every point
+	 * in the window, the spike kept */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 120000, 129999));
+	d = parse(out);
+	window_steps(json_root(d), 120000, 129999, &got);
+	assert_true(got <= 100 && got > 50);
+	assert_int_equal(json_get(json_root(d), "count")->i, 10000);
+	assert_true(json_get(json_root(d), "sampled")->b);
+	bool spike = false;
+	for (const json *p = json_get(json_root(d), "points")->child; p; p = p->next)
+		spike = spike || p->child->i == 123456;
+	assert_true(spike);
+	json_doc_free(d);
+	cairn_free(out);
+	/* a wide window: whole tiles, widened to their edges at most */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 1000, 150999));
+	d = parse(out);
+	window_steps(json_root(d), 1000 & ~255, 150999 | 255, &got);
+	assert_true(got <= 100 && got > 50);
+	assert_true(json_get(json_root(d), "sampled")->b);
+	json_doc_free(d);
+	cairn_free(out);
+	/* outside the series, or backwards: an empty series, not an error */
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 500000, 600000));
+	d = parse(out);
+	assert_int_equal(json_get(json_root(d), "points")->len, 0);
+	assert_int_equal(json_get(json_root(d), "count")->i, 0);
+	json_doc_free(d);
+	cairn_free(out);
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 100, 10, 5));
+	d = parse(out);
+	assert_int_equal(json_get(json_root(d), "points")->len, 0);
+	json_doc_free(d);
+	cairn_free(out);
+	/* the whole range is the unwindowed answer */
+	char *whole;
+	assert_ok(cairn_run_metric_window_json(&out, u.s, id, "loss", 300, INT64_MIN, INT64_MAX));
+	assert_ok(cairn_run_metric_sample_json(&whole, u.s, id, "loss", 300));
+	assert_string_equal(out, whole);
+	cairn_free(out);
+	cairn_free(whole);
+	free(v);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
+/* The column catalog (migration 13) against the counts it replaces, as
+ * runs come and go: values of every type (1, 1.0 and "1"; NaN, which is no
+ * value), properties set again, tags added and removed, runs purged. */
+static void check_catalog(unit_store *u)
+{
+	char *js;
+	assert_ok(cairn_run_columns_json(&js, u->s, NULL));
+	json_doc *d = parse(js);
+	buf got = BUF_INIT;
+	const char *sect[] = {"params", "metrics", "properties", "tags"};
+	for (int k = 0; k < 4; k++)
+		for (const json *e = json_get(json_root(d), sect[k])->child; e; e = e->next) {
+			const json *dd = json_get(e, "distinct");
+			buf_printf(&got, "%s %s|%lld", sect[k],
+			           json_get_str(e, k == 3 ? "tag" : "key"),
+			           (long long)json_get(e, "count")->i);
+			if (dd)
+				buf_printf(&got, "|%lld", (long long)dd->i);
+			buf_putc(&got, '\n');
+		}
+	double runs = -1;
+	json_get_num(json_root(d), "runs", &runs);
+	json_doc_free(d);
+	cairn_free(js);
+	char *want = unit_store_sql(
+	    u, "SELECT 'params ' || k.name || '|' || count(*) || '|' || count(DISTINCT value)"
+	       " FROM params x JOIN keys k ON k.id = x.kid GROUP BY x.kid ORDER BY k.name");
+	char *m = unit_store_sql(u, "SELECT 'metrics ' || k.name || '|' || count(*) FROM"
+	                            " metric_summary x JOIN keys k ON k.id = x.kid"
+	                            " GROUP BY x.kid ORDER BY k.name");
+	char *p =
+	    unit_store_sql(u, "SELECT 'properties ' || key || '|' || count(*) || '|' ||"
+	                      " count(DISTINCT value) FROM properties GROUP BY key ORDER BY key");
+	char *t = unit_store_sql(u, "SELECT 'tags ' || tag || '|' || count(*) FROM tags"
+	                            " GROUP BY tag ORDER BY tag");
+	char *n = unit_store_sql(u, "SELECT count(*) FROM runs");
+	char all[16384];
+	snprintf(all, sizeof all, "%s%s%s%s", want, m, p, t);
+	if (strcmp(all, got.ptr ? got.ptr : "") != 0)
+		fprintf(stderr, "catalog:\n%s\nwant:\n%s", got.ptr ? got.ptr : "", all), fail();
+	assert_int_equal((int64_t)runs, atoll(n));
+	free(want);
+	free(m);
+	free(p);
+	free(t);
+	free(n);
+	buf_free(&got);
+}
+
+static void test_columns_catalog(void **st)
+{
+	UNIT_SQLITE_ONLY("the catalog is the SQLite store's");
+	unit_store u;
+	unit_store_open(&u);
+	uint32_t x = 7;
+	char ids[60][33];
+	int nid = 0;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 20; i++) {
+			cairn_run *r;
+			assert_ok(cairn_run_create(&r, u.s, NULL));
+			snprintf(ids[nid++], sizeof ids[0], "%s", cairn_run_id(r));
+			x = x * 1664525u + 1013904223u;
+			static const char *const vals[] = {"1", "1.0",  "\"1\"", "nan",
+			                                   "2", "true", "x"};
+			cairn_value v;
+			cairn_value_parse(&v, vals[(x >> 8) % 7]);
+			assert_ok(cairn_run_log_param(r, "p", &v));
+			cairn_value_parse(&v, vals[(x >> 12) % 3]);
+			if ((x >> 16) % 2)
+				assert_ok(cairn_run_log_param(r, "q", &v));
+			assert_ok(cairn_run_set_property(r, "owner", (x >> 9) % 2 ? "ann" : "bob"));
+			if ((x >> 10) % 3 == 0)
+				assert_ok(cairn_run_set_property(r, "owner", "cy")); /* set again */
+			assert_ok(cairn_run_set_tag(r, (x >> 11) % 2 ? "a" : "b"));
+			if ((x >> 13) % 4 == 0)
+				assert_ok(cairn_run_remove_tag(r, "a"));
+			assert_ok(cairn_run_log_metric(r, (x >> 14) % 2 ? "m1" : "m2", 1, 0, 0));
+			assert_ok(cairn_run_flush(r));
+			cairn_run_free(r);
+		}
+		check_catalog(&u);
+		/* purge some: soft delete (the catalog is not read then), then purge */
+		for (int i = round; i < nid; i += 4) {
+			if (!ids[i][0])
+				continue;
+			assert_ok(cairn_run_delete(u.s, ids[i], 0));
+			assert_ok(cairn_run_delete(u.s, ids[i], 1));
+			ids[i][0] = '\0';
+		}
+		check_catalog(&u);
+	}
+	unit_store_close(&u);
+}
+
 /* Points stored before migration 3 get their tiles from the migration. */
 static void test_tiles_backfill(void **st)
 {
@@ -291,6 +469,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sample_paths),
+	    cmocka_unit_test(test_sample_window),
+	    cmocka_unit_test(test_columns_catalog),
 	    cmocka_unit_test(test_tiles_backfill),
 	    cmocka_unit_test(test_projects_columns_artifacts),
 	};

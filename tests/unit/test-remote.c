@@ -3,7 +3,8 @@
  * network: the wire reader's bounds, the handle's run and key numbers,
  * the spool journal (records, reopen, a torn tail cut, a damaged record in
  * the middle refused with its offset), the server's end of the protocol
- * (cairn_store_serve) against a real store of either backend, and the
+ * (cairn_store_serve) against a real store of either backend (the trial
+ * queue's claim in two requests among it), and the
  * idempotency keys of both backends.  Over HTTP: tests/e2e/remote.t and
  * tests/python/test_remote.py.
  */
@@ -357,6 +358,127 @@ static void test_serve_artifact_delete(void **state)
 	unit_store_close(&u);
 }
 
+/* A claim at the server's end (serve-sweep.c, the client's half is
+ * ops-sweep.c): without a proposal it asks for one, for the number a new
+ * trial would get, and writes nothing; a proposal for that number creates
+ * the trial; a stale one (another driver took the number) asks again; a
+ * queued trial is handed out whatever is proposed; bad params change
+ * nothing; a spent budget is 404; a claim is a write. */
+static void claim_req(buf *b, const char *sweep, int64_t next, const char *params)
+{
+	buf_clear(b);
+	w_str(b, sweep);
+	w_i64(b, 2);
+	w_str(b, "host:1");
+	w_i64(b, next);
+	w_str(b, params);
+}
+
+static int64_t claim_reply(const buf *rep, uint8_t want_kind, const char *want_params)
+{
+	wr r;
+	wr_init(&r, rep->ptr, rep->len);
+	assert_ok(r_reply(&r));
+	assert_int_equal(r_u8(&r), want_kind);
+	int64_t trial = r_i64(&r);
+	if (want_params)
+		assert_string_equal(r_text(&r), want_params);
+	assert_ok(wr_check(&r, true, "reply"));
+	return trial;
+}
+
+static void test_serve_trial_claim(void **state)
+{
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *run;
+	assert_ok(cairn_run_create(&run, u.s, NULL));
+	char id[33];
+	strcpy(id, cairn_run_id(run));
+	cairn_run_free(run);
+	buf req = BUF_INIT, rep = BUF_INIT;
+	claim_req(&req, id, -1, NULL);
+	assert_int_equal(serve(u.s, 0, "trial_claim", &req, &rep), 400); /* a write */
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 200);
+	assert_int_equal(claim_reply(&rep, 1, NULL), 0); /* propose for trial 0 */
+	char *n = unit_store_sql(&u, "SELECT count(*) FROM sweep_trials");
+	assert_string_equal(n, "0\n");
+	free(n);
+	claim_req(&req, id, 0, "{\"x\":1}");
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 200);
+	assert_int_equal(claim_reply(&rep, 0, "{\"x\":1}"), 0);
+	/* the same proposal again is stale: trial 0 exists, propose for 1 */
+	claim_req(&req, id, 0, "{\"x\":2}");
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 200);
+	assert_int_equal(claim_reply(&rep, 1, NULL), 1);
+	/* params that are not a params object, a number past the budget */
+	claim_req(&req, id, 1, "[1,2]");
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 400);
+	claim_req(&req, id, 2, "{\"x\":3}");
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 400);
+	n = unit_store_sql(&u, "SELECT count(*) FROM sweep_trials");
+	assert_string_equal(n, "1\n");
+	free(n);
+	claim_req(&req, id, 1, "{\"x\":3}");
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 200);
+	assert_int_equal(claim_reply(&rep, 0, "{\"x\":3}"), 1);
+	claim_req(&req, id, -1, NULL);
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 404);
+	wr r;
+	wr_init(&r, rep.ptr, rep.len);
+	assert_int_equal(r_reply(&r), CAIRN_ENOTFOUND);
+	assert_non_null(strstr(cairn_error_last(), "handed out"));
+	/* trial 0 back to the queue: handed out again, with its own params */
+	buf_clear(&req);
+	w_str(&req, id);
+	w_i64(&req, 0);
+	w_u8(&req, CAIRN_TRIAL_QUEUED);
+	w_str(&req, NULL);
+	w_f64(&req, NAN);
+	assert_int_equal(serve(u.s, 1, "trial_set", &req, &rep), 200);
+	claim_req(&req, id, 1, "{\"x\":9}");
+	assert_int_equal(serve(u.s, 1, "trial_claim", &req, &rep), 200);
+	assert_int_equal(claim_reply(&rep, 0, "{\"x\":1}"), 0);
+	/* trial_set: a state out of range, a trial the sweep lacks */
+	buf_clear(&req);
+	w_str(&req, id);
+	w_i64(&req, 0);
+	w_u8(&req, 9);
+	w_str(&req, NULL);
+	w_f64(&req, 1.0);
+	assert_int_equal(serve(u.s, 1, "trial_set", &req, &rep), 400);
+	buf_clear(&req);
+	w_str(&req, id);
+	w_i64(&req, 7);
+	w_u8(&req, CAIRN_TRIAL_DONE);
+	w_str(&req, id);
+	w_f64(&req, 1.0);
+	assert_int_equal(serve(u.s, 1, "trial_set", &req, &rep), 404);
+	/* the list: both trials, running */
+	buf_clear(&req);
+	w_str(&req, id);
+	assert_int_equal(serve(u.s, 0, "trial_list", &req, &rep), 200);
+	wr_init(&r, rep.ptr, rep.len);
+	assert_ok(r_reply(&r));
+	assert_int_equal(r_u32(&r), 2);
+	for (int64_t t = 0; t < 2; t++) {
+		assert_int_equal(r_i64(&r), t);
+		assert_int_equal(r_u8(&r), CAIRN_TRIAL_RUNNING);
+		assert_string_equal(r_text(&r), t ? "{\"x\":3}" : "{\"x\":1}");
+		assert_null(r_str(&r));
+		assert_true(isnan(r_f64(&r)));
+	}
+	assert_ok(wr_check(&r, true, "reply"));
+	/* the re-queue counts them */
+	assert_int_equal(serve(u.s, 1, "trials_requeue", &req, &rep), 200);
+	wr_init(&r, rep.ptr, rep.len);
+	assert_ok(r_reply(&r));
+	assert_int_equal(r_i64(&r), 2);
+	buf_free(&req);
+	buf_free(&rep);
+	unit_store_close(&u);
+}
+
 static void test_idempotency_keys(void **state)
 {
 	unit_store u;
@@ -391,6 +513,7 @@ int main(void)
 	    cmocka_unit_test(test_journal_damaged_middle),
 	    cmocka_unit_test(test_serve),
 	    cmocka_unit_test(test_serve_artifact_delete),
+	    cmocka_unit_test(test_serve_trial_claim),
 	    cmocka_unit_test(test_idempotency_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

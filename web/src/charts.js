@@ -2,13 +2,20 @@
 // shared x axis (step, wall time or time since the series' start), optional
 // exponential smoothing (TensorBoard-style, debiased) drawn over the faint raw
 // line, and a log y scale.  Points come from the API already thinned to about
-// a thousand per series, min and max of each bucket kept.
+// a thousand per series, min and max of each bucket kept; a chart on the
+// step axis given opts.window refetches the window it is zoomed to (drag),
+// so detail appears as one zooms in, and a double click goes back to the
+// whole series.
 import uPlot from 'uplot';
 import { h } from './dom.js';
-import { toNumber, num } from './fmt.js';
+import { toNumber, num, axisNum, isSystemMetric } from './fmt.js';
 
 // A run's colour (colors.js), under the name the pages import it by.
 export { PALETTE, runColor as color } from './colors.js';
+
+// Points asked for a zoomed window: a window of up to this many steps comes
+// back whole (every real point), a wider one thinned to it.
+export const WINDOW_POINTS = 20000;
 
 function smooth(values, w) {
   const out = new Array(values.length);
@@ -46,17 +53,20 @@ function yRange(log) {
 }
 
 // series: [{label, color, points: [[step, ts, value], ...]}]
-// opts: {title, x: 'step'|'time'|'relative', smooth: 0..0.99, log: bool}
+// opts: {title, x: 'step'|'time'|'relative', smooth: 0..0.99, log: bool,
+//        window: (from, to, signal) => Promise of each series' points in
+//        steps from..to (the history API's window), optional}
 // A series with a single drawable point is drawn as a large marker, and the
 // chart says its value under the plot (data-testid="single-point").  The
 // container's data-x-range and data-y-range hold the scales' "min,max" (the
 // browser tests read them).
-export function metricChart(container, series, opts) {
+// Each series' points by x, and every x, sorted.
+function byX(lists, opts) {
   const xs = new Set();
-  const per = series.map((s) => {
-    const t0 = s.points.length ? s.points[0][1] : 0;
+  const per = lists.map((points) => {
+    const t0 = points.length ? points[0][1] : 0;
     const m = new Map();
-    for (const [step, ts, v] of s.points) {
+    for (const [step, ts, v] of points) {
       const x = opts.x === 'time' ? ts : opts.x === 'relative' ? ts - t0 : step;
       let y = toNumber(v);
       if (!isFinite(y) || (opts.log && y <= 0)) y = null;
@@ -65,7 +75,27 @@ export function metricChart(container, series, opts) {
     }
     return m;
   });
-  const xv = [...xs].sort((a, b) => a - b);
+  return { per, xv: [...xs].sort((a, b) => a - b) };
+}
+
+// uPlot's data for the points: x, then each series' y (and, smoothed, its
+// raw y before the smoothed one), as the series are laid out below.
+function plotData(lists, opts) {
+  const { per, xv } = byX(lists, opts);
+  const data = [xv];
+  per.forEach((m) => {
+    const ys = xv.map((x) => (m.has(x) ? m.get(x) : null));
+    data.push(ys);
+    if (opts.smooth > 0) data.push(smooth(ys, opts.smooth));
+  });
+  return data;
+}
+
+export function metricChart(container, series, opts) {
+  // a system sample (sys/cpu, sys/rss_bytes) is drawn against wall time:
+  // its steps are only sample numbers
+  if (isSystemMetric(opts.title || '') && opts.x === 'step') opts = { ...opts, x: 'time' };
+  const { per, xv } = byX(series.map((s) => s.points), opts);
   const data = [xv];
   const useries = [{ label: opts.x === 'step' ? 'step' : opts.x === 'time' ? 'time' : 'seconds' }];
   const singles = [];
@@ -94,6 +124,11 @@ export function metricChart(container, series, opts) {
     const sc = u.scales[key];
     if (key === 'x' || key === 'y') container.dataset[key + 'Range'] = `${sc.min},${sc.max}`;
   };
+  // the y labels as drawn (on the canvas), in data-y-ticks for the tests
+  const yTicks = (labels) => {
+    container.dataset.yTicks = labels.join('|');
+    return labels;
+  };
   const u = new uPlot({
     title: opts.title,
     width,
@@ -104,13 +139,50 @@ export function metricChart(container, series, opts) {
       y: opts.log ? { distr: 3, range: yRange(true) } : { range: yRange(false) },
     },
     // steps are whole numbers: no tick at 9.5; y values written as the tables write them
-    axes: [opts.x === 'step' ? { incrs: STEP_INCRS } : {}, { size: 60, values: (u, vals) => vals.map((v) => num(v)) }],
-    legend: { show: series.length > 1 || opts.smooth > 0 },
+    axes: [opts.x === 'step' ? { incrs: STEP_INCRS } : {}, { size: 60, values: (u, vals) => yTicks(vals.map((v) => axisNum(v))) }],
+    // the legend is where hovering shows the values: a single series too
+    legend: { show: true, live: true },
     cursor: { drag: { x: true, y: false } },
-    hooks: { setScale: [showRange] },
+    hooks: { setScale: [showRange], setSelect: [(u) => zoomed(u)] },
   }, data, container);
   showRange(u, 'x');
   showRange(u, 'y');
+  // Zoom loads detail: the window dragged over is fetched (after a pause,
+  // the previous fetch aborted) and drawn at the resolution of the window;
+  // a double click draws the whole series again.
+  let pending = null;
+  let timer = null;
+  function zoomed(u) {
+    if (!opts.window || opts.x !== 'step' || u.select.width < 2) return;
+    const from = Math.max(0, Math.floor(u.posToVal(u.select.left, 'x')));
+    const to = Math.ceil(u.posToVal(u.select.left + u.select.width, 'x'));
+    clearTimeout(timer);
+    if (pending) pending.abort();
+    timer = setTimeout(() => {
+      const ctl = new AbortController();
+      pending = ctl;
+      container.dataset.window = 'loading';
+      opts.window(from, to, ctl.signal).then((lists) => {
+        if (ctl.signal.aborted) return;
+        pending = null;
+        u.setData(plotData(lists, opts), false);
+        u.setScale('x', { min: from, max: to });
+        container.dataset.window = `${from},${to}`;
+        container.dataset.windowPoints = String(lists.reduce((n, l) => n + l.length, 0));
+      }).catch((e) => {
+        if (e.name !== 'AbortError') container.dataset.window = 'error';
+      });
+    }, 120);
+  }
+  if (opts.window && opts.x === 'step') {
+    u.over.addEventListener('dblclick', () => {
+      clearTimeout(timer);
+      if (pending) pending.abort();
+      u.setData(data, true);
+      delete container.dataset.window;
+      delete container.dataset.windowPoints;
+    });
+  }
   let note = null;
   const hidden = series.filter((s, i) => s.points.length && ![...per[i].values()].some((y) => y !== null));
   if (singles.length || hidden.length) {

@@ -12,7 +12,7 @@ import { h, clear } from './dom.js';
 import { api, enc, qs } from './api.js';
 import * as fmt from './fmt.js';
 import { params, setParams, link, navigate } from './main.js';
-import { metricChart, chartControls, color } from './charts.js';
+import { metricChart, chartControls, color, WINDOW_POINTS } from './charts.js';
 import { chartState, imagesByKey, imageAt, stepSlider, artifactUrl, codeFilesView } from './run.js';
 import { parallelCoordinates } from './parcoords.js';
 import { splitTag } from './tags.js';
@@ -147,7 +147,10 @@ export function comparePage(root) {
     Promise.all(withKey.map(({ r }) => api(`/api/v1/runs/${enc(r.id)}/metrics/${key.split('/').map(enc).join('/')}?points=1000`)))
       .then((hs) => {
         if (disposed || !box.isConnected) return;
-        charts.push(metricChart(box, hs.map((res, j) => ({ label: label(withKey[j].r), color: color(withKey[j].i), points: res.points })), { ...cs, title: key }));
+        // zoomed, every run is fetched for the same window at the same resolution
+        const win = (from, to, signal) => Promise.all(withKey.map(({ r }) => api(`/api/v1/runs/${enc(r.id)}/metrics/${key.split('/').map(enc).join('/')}?points=${WINDOW_POINTS}&from=${from}&to=${to}`, { signal })))
+          .then((ws) => ws.map((w) => w.points));
+        charts.push(metricChart(box, hs.map((res, j) => ({ label: label(withKey[j].r), color: color(withKey[j].i), points: res.points })), { ...cs, title: key, window: win }));
         box.dataset.ready = '1';
       }).catch((e) => box.appendChild(h('p', { class: 'error' }, key, ': ', e.message)));
     return box;

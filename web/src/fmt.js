@@ -93,6 +93,17 @@ export function num(v) {
   return gfmt(v, 6);
 }
 
+// An axis tick: as num() below 10,000; above, three significant digits
+// and an SI prefix (2.1e9 bytes: "2.1G"), so a label fits its axis.
+const SI = [[1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+export function axisNum(v) {
+  if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) < 1e4) return num(v);
+  for (const [f, p] of SI) {
+    if (Math.abs(v) >= f) return `${Number((v / f).toPrecision(3))}${p}`;
+  }
+  return num(v);
+}
+
 export function detail(v) {
   if (typeof v === 'string' && Object.hasOwn(FLOATS, v)) v = FLOATS[v];
   if (typeof v !== 'number' || !Number.isFinite(v)) return num(v);

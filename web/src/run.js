@@ -9,7 +9,7 @@ import { api, enc, encPath, qs } from './api.js';
 import * as fmt from './fmt.js';
 import { params, setParams, link, toast } from './main.js';
 import { tagEditor } from './tags.js';
-import { metricChart, chartControls, color } from './charts.js';
+import { metricChart, chartControls, color, WINDOW_POINTS } from './charts.js';
 
 const LIVE_MS = 5000;
 const TEXT_PREVIEW_MAX = 256 * 1024;
@@ -168,7 +168,9 @@ export function runPage(root, id) {
       chartsEl.appendChild(box);
       api(`/api/v1/runs/${enc(run.id)}/metrics/${encPath(key)}?points=1000`).then((res) => {
         if (disposed || !box.isConnected) return;
-        charts.push(metricChart(box, [{ label: key, color: color(0), points: res.points }], { ...cs, title: key }));
+        const win = (from, to, signal) => api(`/api/v1/runs/${enc(run.id)}/metrics/${encPath(key)}?points=${WINDOW_POINTS}&from=${from}&to=${to}`, { signal })
+          .then((w) => [w.points]);
+        charts.push(metricChart(box, [{ label: key, color: color(0), points: res.points }], { ...cs, title: key, window: win }));
         box.dataset.ready = '1';
       }).catch((e) => box.appendChild(h('p', { class: 'error' }, key, ': ', e.message)));
     }
@@ -334,8 +336,9 @@ export function runPage(root, id) {
     content.append(
       headerEl,
       noteEditor(),
-      section('Params', ps.length ? kv(ps.map(paramRow)) : h('p', { class: 'muted' }, 'No params.')),
+      // the results (metrics and their charts) before the long params list
       metricsSection(),
+      section('Params', ps.length ? kv(ps.map(paramRow)) : h('p', { class: 'muted' }, 'No params.')),
     );
     for (const s of [imagesSection(), artifactsSection(), codeSection(), datasetsSection(), environmentSection()]) if (s) content.appendChild(s);
     drawCharts();

@@ -101,8 +101,10 @@ static int peek(qplan *q, const store_query *sq, const qnode *cmp, int *ans)
 	}
 	if (l->all || l->neg)
 		return 0;
+	/* an index range (RANGE) or one key's rows (KEY) stops after PEEK rows;
+	 * a pass over every run (FULL) is no cheaper peeked */
 	for (int k = 0; k < l->npos; k++)
-		if (l->pos[k].cost != STORE_COST_RANGE)
+		if (l->pos[k].cost == STORE_COST_FULL)
 			return 0;
 	bool whole = true;
 	if ((rc = rset_init(&R, q->nw)) != 0)

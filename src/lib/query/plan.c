@@ -525,12 +525,11 @@ int plan_compile(qplan *q, const qnode *n, cnode **out)
 
 /* --- the set of matches ------------------------------------------------------------ */
 
-int plan_match(qplan *q, const store_query *sq, rset *out)
+int plan_root(qplan *q, const store_query *sq, cnode **out)
 {
 	int rc;
-	if ((rc = rset_init(out, q->nw)) != 0)
-		return rc;
 	cnode *root = NULL;
+	*out = NULL;
 	if (sq->q && sq->q->root && (rc = plan_compile(q, sq->q->root, &root)) != 0)
 		return rc;
 	if (sq->project) {
@@ -559,6 +558,31 @@ int plan_match(qplan *q, const store_query *sq, rset *out)
 			root = pc;
 		}
 	}
+	*out = root;
+	return 0;
+}
+
+int plan_deleted(qplan *q, rset *out)
+{
+	int rc;
+	if ((rc = rset_init(out, q->nw)) != 0)
+		return rc;
+	store_parts ps = {0};
+	store_scan d = {.src = STORE_SRC_DELETED};
+	rc = q->ops->prepare(q->c, &d, &ps);
+	for (int k = 0; k < ps.n && rc == 0; k++)
+		rc = q->ops->fill(q->c, &ps.p[k], NULL, out);
+	return rc;
+}
+
+int plan_match(qplan *q, const store_query *sq, rset *out)
+{
+	int rc;
+	if ((rc = rset_init(out, q->nw)) != 0)
+		return rc;
+	cnode *root = NULL;
+	if ((rc = plan_root(q, sq, &root)) != 0)
+		return rc;
 	if (root) {
 		if ((rc = plan_eval(q, root, NULL, q->nruns, out)) != 0)
 			return rc;
@@ -570,14 +594,9 @@ int plan_match(qplan *q, const store_query *sq, rset *out)
 	}
 	if (!sq->include_deleted) {
 		rset del;
-		if ((rc = rset_init(&del, q->nw)) != 0)
-			return rc;
-		store_parts ps = {0};
-		store_scan d = {.src = STORE_SRC_DELETED};
-		rc = q->ops->prepare(q->c, &d, &ps);
-		for (int k = 0; k < ps.n && rc == 0; k++)
-			rc = q->ops->fill(q->c, &ps.p[k], NULL, &del);
-		rset_andnot(out, &del);
+		rc = plan_deleted(q, &del);
+		if (rc == 0)
+			rset_andnot(out, &del);
 		rset_free(&del);
 	}
 	return rc;

@@ -64,6 +64,11 @@ int plan_universe(qplan *q, const rset **out);
 /* The matches of sq: the filter and the project, without deleted runs
  * unless sq asks for them.  out is initialised here (the caller frees it). */
 int plan_match(qplan *q, const store_query *sq, rset *out);
+/* The pieces of plan_match: the query's tree with the project as one more
+ * conjunct (*out NULL: every run), and the deleted runs (*out initialised
+ * here; rset_free it). */
+int plan_root(qplan *q, const store_query *sq, cnode **out);
+int plan_deleted(qplan *q, rset *out);
 /* A comparison (or its positive form and presence) into a leaf. */
 int plan_compile(qplan *q, const qnode *n, cnode **out);
 

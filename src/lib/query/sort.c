@@ -221,6 +221,109 @@ done:
 	return rc;
 }
 
+/* --- the top k without the match set ------------------------------------------ */
+
+/* Candidates tested at once; the largest page (offset + limit) and the
+ * smallest store the walk is tried for. */
+#define PROBE_BATCH    256
+#define PROBE_MAX_PAGE 5000
+#define PROBE_MIN_RUNS 20000
+int64_t store_probe_min_runs = PROBE_MIN_RUNS;
+
+/* The top `need` by walking the first key over every run in its order and
+ * testing each batch of candidates against the query (root, NULL: every
+ * run) and the deleted runs (del, NULL: none), so a page near the top of a
+ * big store costs what it reads, not a pass over every match.  *ok false
+ * (and nothing in out) when the walk is not worth finishing: the matches
+ * seen so far are too rare to fill the page within the budget, or the walk
+ * ended before the page was full (runs without a value for the key come
+ * last: the caller's full plan orders them). */
+static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, int nkeys,
+                      size_t need, int64_t budget, int64_t *out, size_t *nout, bool *ok)
+{
+	store_walk *w;
+	srows r = {.nkeys = nkeys};
+	rset C = {0}, R = {0};
+	int64_t brid[PROBE_BATCH];
+	sval bval[PROBE_BATCH];
+	int64_t walked = 0;
+	sval edge = {0};
+	bool full = false, end = false;
+	*ok = false;
+	*nout = 0;
+	int rc = q->ops->walk_open(q->c, &keys[0], NULL, &w);
+	if (rc)
+		return rc;
+	if ((rc = rset_init(&C, q->nw)) != 0 || (rc = rset_init(&R, q->nw)) != 0)
+		goto done;
+	while (!full && !end) {
+		int nb = 0;
+		while (nb < PROBE_BATCH) {
+			int st = q->ops->walk_next(w, &brid[nb], &bval[nb]);
+			if (st < 0) {
+				rc = st;
+				goto done;
+			}
+			if (st == 0) {
+				end = true;
+				break;
+			}
+			nb++;
+		}
+		walked += nb;
+		for (int i = 0; i < nb; i++)
+			rset_add(&C, brid[i]);
+		if (del)
+			rset_andnot(&C, del);
+		if (root) {
+			if ((rc = plan_eval(q, root, &C, nb, &R)) != 0)
+				goto done;
+		} else {
+			rset_or(&R, &C);
+		}
+		for (int i = 0; i < nb && !full; i++) {
+			if (!rset_has(&R, brid[i]) || !rset_has(&C, brid[i]))
+				continue;
+			if (r.n >= need && !same_val(&bval[i], &edge)) {
+				full = true; /* past the last tie of the k-th row */
+				break;
+			}
+			if ((rc = srows_add(&r, brid[i])) != 0)
+				goto done;
+			r.v[(r.n - 1) * (size_t)nkeys] = bval[i];
+			if (r.n == need)
+				edge = bval[i];
+		}
+		for (int i = 0; i < nb; i++) {
+			rset_del(&C, brid[i]);
+			rset_del(&R, brid[i]);
+		}
+		if (full)
+			break;
+		/* give up when, at the rate seen so far, the page would not be
+		 * full within the budget */
+		int64_t left = (int64_t)(need - (r.n < need ? r.n : need));
+		if (walked >= budget ||
+		    (left > 0 && (int64_t)r.n * (budget - walked) < left * walked))
+			goto done;
+	}
+	if (!full && r.n < need)
+		goto done; /* the walk ended first */
+	for (int k = 1; k < nkeys && rc == 0; k++)
+		rc = gather(q, &keys[k], k, &r, 0);
+	if (rc == 0)
+		rc = sort_append(&r, 0, keys, nkeys, out, nout, need);
+	*ok = rc == 0;
+done:
+	q->ops->walk_close(w);
+	rset_free(&C);
+	rset_free(&R);
+	srows_free(&r);
+	if (!*ok)
+		*nout = 0;
+	return rc;
+}
+
 /* --- the page of a query ---------------------------------------------------- */
 
 static int key_init(qplan *q, store_key *k, const qfield *f, bool desc)
@@ -238,20 +341,16 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 	rset M = {0};
 	int64_t *ids = NULL;
 	int rc;
+	int64_t ignored;
 	*out_rids = NULL;
 	*out_n = 0;
-	*out_total = 0;
+	if (out_total)
+		*out_total = 0;
 	if (s->ops->query_page) /* the backend runs queries itself (remote) */
-		return s->ops->query_page(s, sq, out_rids, out_n, out_total);
+		return s->ops->query_page(s, sq, out_rids, out_n, out_total ? out_total : &ignored);
 	if ((rc = plan_open(&q, s)) != 0)
 		goto done;
-	if ((rc = plan_match(&q, sq, &M)) != 0)
-		goto done;
-	int64_t total = rset_count(&M);
 	size_t off = sq->offset > 0 ? (size_t)sq->offset : 0;
-	size_t need = (size_t)total;
-	if (sq->limit > 0 && off + (size_t)sq->limit < need)
-		need = off + (size_t)sq->limit;
 	store_key keys[QUERY_MAX_SORT + 1];
 	int nkeys = 0;
 	if (sq->nkeys == 0) {
@@ -263,6 +362,38 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 		if ((rc = key_init(&q, &keys[nkeys++], &sq->keys[k].f, sq->keys[k].desc)) != 0)
 			goto done;
 	size_t nout = 0;
+	int64_t total = -1;
+	/* A small page of a big store, when the caller can do without the
+	 * total: walk the first key, testing candidates (walk_probe). */
+	size_t want = sq->limit > 0 ? off + (size_t)sq->limit : 0;
+	if (!out_total && want > 0 && want <= PROBE_MAX_PAGE && keys[0].walkable &&
+	    q.nruns >= store_probe_min_runs) {
+		cnode *root = NULL;
+		rset del = {0};
+		bool ok = false;
+		if ((rc = plan_root(&q, sq, &root)) == 0 &&
+		    (sq->include_deleted || (rc = plan_deleted(&q, &del)) == 0) &&
+		    (ids = malloc(want * sizeof *ids)) == NULL)
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+		int64_t budget =
+		    q.nruns / 16 > (int64_t)want * 8 ? q.nruns / 16 : (int64_t)want * 8;
+		if (rc == 0)
+			rc = walk_probe(&q, root, sq->include_deleted ? NULL : &del, keys, nkeys,
+			                want, budget, ids, &nout, &ok);
+		rset_free(&del);
+		if (rc)
+			goto done;
+		if (ok)
+			goto page;
+		free(ids);
+		ids = NULL;
+	}
+	if ((rc = plan_match(&q, sq, &M)) != 0)
+		goto done;
+	total = rset_count(&M);
+	size_t need = (size_t)total;
+	if (sq->limit > 0 && off + (size_t)sq->limit < need)
+		need = off + (size_t)sq->limit;
 	ids = malloc((need ? need : 1) * sizeof *ids);
 	if (!ids) {
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
@@ -270,14 +401,39 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 	}
 	if (off < need && (rc = top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
 		goto done;
+page:
 	if (nout > off)
 		memmove(ids, ids + off, (nout - off) * sizeof *ids);
 	*out_rids = ids;
 	*out_n = nout > off ? nout - off : 0;
-	*out_total = total;
+	if (out_total)
+		*out_total = total;
 	ids = NULL;
 done:
 	free(ids);
+	rset_free(&M);
+	plan_close(&q);
+	return rc;
+}
+
+int store_query_count(cairn_store *s, const store_query *sq, int64_t *out)
+{
+	qplan q;
+	rset M = {0};
+	int rc;
+	*out = 0;
+	if (s->ops->query_page) {
+		int64_t *ids = NULL;
+		size_t n = 0;
+		store_query one = *sq;
+		one.limit = 1;
+		one.offset = 0;
+		rc = s->ops->query_page(s, &one, &ids, &n, out);
+		free(ids);
+		return rc;
+	}
+	if ((rc = plan_open(&q, s)) == 0 && (rc = plan_match(&q, sq, &M)) == 0)
+		*out = rset_count(&M);
 	rset_free(&M);
 	plan_close(&q);
 	return rc;

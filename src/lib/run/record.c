@@ -76,23 +76,44 @@ struct cairn_run_iter {
 	cairn_store *store;
 	int64_t *ids;
 	size_t n, next; /* ids not loaded yet: ids[next..n) */
-	int64_t total;
+	int64_t total;  /* -1: not counted yet (cairn_run_iter_total counts) */
 	rec_batch *batch;
 	size_t bpos;
+	/* the query, kept for the count: its trees and copies of its texts */
+	query_compiled c;
+	bool compiled;
+	char *text, *sort_text, *project;
 };
+
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src && !(*dst = strdup(src)))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
+}
 
 int cairn_query_iter_new(cairn_run_iter **out, cairn_store *s, const cairn_query_options *o)
 {
-	query_compiled c;
 	int rc;
 	*out = NULL;
 	cairn_run_iter *it = calloc(1, sizeof *it);
 	if (!it)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	it->store = s;
-	if ((rc = query_compile(&c, s, o)) == 0)
-		rc = store_query_page(s, &c.sq, &it->ids, &it->n, &it->total);
-	query_compiled_free(&c);
+	it->total = -1;
+	rc = query_compile(&it->c, s, o);
+	it->compiled = true;
+	if (rc == 0 && (rc = dup_opt(&it->text, it->c.sq.text)) == 0 &&
+	    (rc = dup_opt(&it->sort_text, it->c.sq.sort_text)) == 0 &&
+	    (rc = dup_opt(&it->project, it->c.sq.project)) == 0) {
+		it->c.sq.text = it->text;
+		it->c.sq.sort_text = it->sort_text;
+		it->c.sq.project = it->project;
+		/* the total is counted only when asked for: a page near the top of
+		 * a big store is then found without every match */
+		rc = store_query_page(s, &it->c.sq, &it->ids, &it->n, NULL);
+	}
 	if (rc) {
 		cairn_run_iter_free(it);
 		return rc;
@@ -128,9 +149,37 @@ int cairn_run_iter_next(cairn_run_record **out, cairn_run_iter *it)
 	}
 }
 
-int64_t cairn_run_iter_total(const cairn_run_iter *it)
+void cairn_run_iter_rewind(cairn_run_iter *it)
 {
-	return it ? it->total : 0;
+	if (!it)
+		return;
+	rec_batch_unref(it->batch);
+	it->batch = NULL;
+	it->bpos = 0;
+	it->next = 0;
+}
+
+size_t cairn_run_iter_count(const cairn_run_iter *it)
+{
+	return it ? it->n : 0;
+}
+
+int64_t cairn_run_iter_total(const cairn_run_iter *cit)
+{
+	cairn_run_iter *it = (cairn_run_iter *)cit; /* the count is cached */
+	if (!it)
+		return 0;
+	if (it->total < 0) {
+		int64_t n = 0;
+		if (store_query_count(it->store, &it->c.sq, &n) != 0) {
+			cairn_error_clear();
+			/* what the page shows is a lower bound */
+			int64_t off = it->c.sq.offset > 0 ? it->c.sq.offset : 0;
+			return off + (int64_t)it->n;
+		}
+		it->total = n;
+	}
+	return it->total;
 }
 
 void cairn_run_iter_free(cairn_run_iter *it)
@@ -139,6 +188,11 @@ void cairn_run_iter_free(cairn_run_iter *it)
 		return;
 	rec_batch_unref(it->batch);
 	free(it->ids);
+	if (it->compiled)
+		query_compiled_free(&it->c);
+	free(it->text);
+	free(it->sort_text);
+	free(it->project);
 	free(it);
 }
 

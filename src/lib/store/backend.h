@@ -102,8 +102,10 @@ typedef struct store_ops {
 	/* Every point of metric key in the run, in (step, time) order
 	 * (store_points; see store.h). */
 	int (*metric_points)(cairn_store *s, int64_t rid, const char *key, store_points *out);
+	/* The series thinned (browse.h), steps from..to only (fold.h,
+	 * SAMPLE_ALL_FROM/TO: all). */
 	int (*metric_sample_json)(cairn_store *s, int64_t rid, const char *key, size_t max_points,
-	                          buf *out);
+	                          int64_t from, int64_t to, buf *out);
 
 	/* --- artifacts and objects (store.h, browse.h) ----------------------
 	 * Every op that records a reference to an object follows the protocol

@@ -334,6 +334,15 @@ void sample_tile(sample *w, const fold_tile *t)
 	}
 }
 
+bool sample_window(int64_t *lo, int64_t *hi, int64_t from, int64_t to)
+{
+	if (from > *lo)
+		*lo = from;
+	if (to < *hi)
+		*hi = to;
+	return *lo <= *hi;
+}
+
 int sample_end(sample *w)
 {
 	buf *b = w->b;

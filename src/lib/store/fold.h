@@ -82,5 +82,8 @@ void sample_point(sample *w, const fold_pt *p);
 void sample_tile(sample *w, const fold_tile *t);
 /* Close the JSON: 0 or CAIRN_ENOMEM. */
 int sample_end(sample *w);
+/* A window from..to over a series of steps *lo..*hi: both clamped to it;
+ * false when no step of the series can be in it (from > to, or outside). */
+bool sample_window(int64_t *lo, int64_t *hi, int64_t from, int64_t to);
 
 #endif

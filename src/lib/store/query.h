@@ -31,6 +31,14 @@ typedef struct store_query {
  * count and rows agree. */
 int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
                      int64_t *out_total);
+/* out_total may be NULL: the caller does without the total, and a small
+ * page of a big store sorted by an indexed key is then found by walking
+ * the key and testing candidates, without the whole match set
+ * (docs/internals/query.md, "Top k without the match set").  The number of
+ * matches, in a read of its own: */
+int store_query_count(cairn_store *s, const store_query *sq, int64_t *out);
+/* The smallest store (runs) where that walk is tried; tests lower it. */
+extern int64_t store_probe_min_runs;
 
 /* {"total": N, "runs": [...]} into out. */
 int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out);

@@ -364,12 +364,12 @@ void store_points_free(store_points *p)
 }
 
 int store_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
-                             buf *out)
+                             int64_t from, int64_t to, buf *out)
 {
 	if (!s->ops->metric_sample_json)
 		return store_unsupported(s, "metric sample json");
 	store_lock(s);
-	int rc = s->ops->metric_sample_json(s, rid, key, max_points, out);
+	int rc = s->ops->metric_sample_json(s, rid, key, max_points, from, to, out);
 	store_unlock(s);
 	return rc;
 }

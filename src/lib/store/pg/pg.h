@@ -286,7 +286,7 @@ int pg_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_s
 int pg_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
 int pg_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out);
 int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
-                          buf *out);
+                          int64_t from, int64_t to, buf *out);
 
 int pg_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                     const char *media_type, const char *kind, const char *key, int64_t step);

@@ -379,7 +379,7 @@ int pgscan_walk_next(store_walk *w, int64_t *rid, sval *v)
 		while (w->at < w->nrows) {
 			int i = w->at++;
 			int64_t x = strtoll(pq.getvalue(w->rows, i, 0), NULL, 10);
-			if (!rset_has(w->M, x))
+			if (w->M && !rset_has(w->M, x))
 				continue;
 			*rid = x;
 			rc = read_val(w->q, w->k, w->rows, i, 1, v);

@@ -10,6 +10,7 @@
  * Thread-safety: called with the store's lock held (pg.h).
  */
 #include "lib/store/pg/pg.h"
+#include "lib/store/browse.h"
 #include "lib/store/fold.h"
 
 #include <math.h>
@@ -21,7 +22,25 @@
 
 /* --- sampled metric history (the bucketing is fold.c's) -------------------- */
 
-int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points, buf *b)
+/* One number from sql over (rid, kid) and a..b ($1..$4). */
+static int pg_count_between(cairn_store *s, const char *sql, int64_t rid, int64_t kid, int64_t a,
+                            int64_t b, int64_t *out)
+{
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_int(&p, rid);
+	pg_param_int(&p, kid);
+	pg_param_int(&p, a);
+	pg_param_int(&p, b);
+	PGresult *r = pg_exec(s, "count the metric's points", sql, &p);
+	if (!r)
+		return cairn_error_last_code();
+	*out = pq.ntuples(r) == 1 ? pg_get_int(r, 0, 0) : 0;
+	pq.clear(r);
+	return 0;
+}
+
+int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
+                          int64_t from, int64_t to, buf *b)
 {
 	pg_params p = PG_PARAMS_INIT;
 	pg_param_int(&p, rid);
@@ -42,19 +61,47 @@ int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t m
 	int64_t hi_step = pg_get_int(r, 0, 2), lo_step = pg_get_int(r, 0, 3);
 	pq.clear(r);
 	sample w;
+	int rc = 0;
+	size_t mark = b->len;
+	/* a window: as the SQLite store does (sqlite/tiles.c) */
+	bool window = from != SAMPLE_ALL_FROM || to != SAMPLE_ALL_TO;
+	if (window && !sample_window(&lo_step, &hi_step, from, to))
+		count = 0;
+	else if (window)
+		rc = pg_count_between(s,
+		                      "SELECT coalesce(sum(n), 0)::int8 FROM metric_tiles WHERE"
+		                      " rid = $1 AND kid = $2 AND tile BETWEEN $3 AND $4",
+		                      rid, kid, lo_step >> TILE_SHIFT, hi_step >> TILE_SHIFT,
+		                      &count);
+	if (rc)
+		return rc;
 	sample_begin(&w, b, key, count, lo_step, hi_step, max_points);
+	if (window && count > 0 && !w.tiles) {
+		if ((rc = pg_count_between(s,
+		                           "SELECT count(*) FROM metric_points WHERE rid = $1 AND"
+		                           " kid = $2 AND step BETWEEN $3 AND $4",
+		                           rid, kid, lo_step, hi_step, &count)) != 0)
+			return rc;
+		b->len = mark;
+		sample_begin(&w, b, key, count, lo_step, hi_step, max_points);
+	}
+	if (count == 0)
+		return sample_end(&w);
 	pg_params q = PG_PARAMS_INIT;
 	pg_param_int(&q, rid);
 	pg_param_int(&q, kid);
+	pg_param_int(&q, w.tiles ? lo_step >> TILE_SHIFT : lo_step);
+	pg_param_int(&q, w.tiles ? hi_step >> TILE_SHIFT : hi_step);
 	if (w.tiles)
 		r = pg_exec(s, "read the metric history",
 		            "SELECT tile, n, lo, lo_step, lo_ts, hi, hi_step, hi_ts, nan_step,"
-		            " nan_ts FROM metric_tiles WHERE rid = $1 AND kid = $2 ORDER BY tile",
+		            " nan_ts FROM metric_tiles WHERE rid = $1 AND kid = $2 AND tile"
+		            " BETWEEN $3 AND $4 ORDER BY tile",
 		            &q);
 	else
 		r = pg_exec(s, "read the metric history",
 		            "SELECT step, ts, value FROM metric_points WHERE rid = $1 AND kid = $2"
-		            " ORDER BY step, ts",
+		            " AND step BETWEEN $3 AND $4 ORDER BY step, ts",
 		            &q);
 	if (!r)
 		return cairn_error_last_code();

@@ -202,12 +202,15 @@ static int bytes_into(wr *r, buf *out, const char *what)
 	return rc;
 }
 
-int rq_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points, buf *out)
+int rq_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
+                          int64_t from, int64_t to, buf *out)
 {
 	buf req = BUF_INIT;
 	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, key);
 	w_i64(&req, (int64_t)max_points);
+	w_i64(&req, from);
+	w_i64(&req, to);
 	wr r;
 	if ((rc = read1(s, "metric_sample_json", &req, rc, &r)) != 0)
 		return rc;

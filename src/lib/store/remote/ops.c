@@ -214,6 +214,37 @@ int remote_write(cairn_store *s, const char *op, const buf *req, wr *r)
 	return rc ? rc : REMOTE_SPOOLED;
 }
 
+/* A write that needs its answer now (a trial claim): never spooled.  The
+ * journal is replayed first (a probe now, whatever the last one said), so
+ * the claim does not overtake writes made before it; when the server does
+ * not answer, or the journal still holds writes, it fails saying so. */
+int remote_write_online(cairn_store *s, const char *op, const buf *req, wr *r)
+{
+	remote_be *be = remote_of(s);
+	char idem[64];
+	if (!buf_ok(req))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	if (be->offline || spool_pending(s)) {
+		be->next_probe = 0;
+		try_drain(s);
+	}
+	if (be->offline || spool_pending(s))
+		return err_set(CAIRN_ESTORE,
+		               "cannot reach the server at %s: %s needs the server (it is never "
+		               "kept in the offline spool)",
+		               be->base, op);
+	snprintf(idem, sizeof idem, "%s-%llu", be->session, (unsigned long long)++be->seq);
+	int rc = call(be, op, req->ptr, req->len, idem, be->retry_s, r);
+	if (rc == REMOTE_DOWN) {
+		go_offline(be);
+		return err_set(CAIRN_ESTORE,
+		               "cannot reach the server at %s: %s needs the server (it is never "
+		               "kept in the offline spool)",
+		               be->base, op);
+	}
+	return rc;
+}
+
 int remote_write_only(cairn_store *s, const char *op, buf *req)
 {
 	wr r;
@@ -461,4 +492,5 @@ const store_ops store_remote_ops = {
     REMOTE_RUN_OPS,
     REMOTE_DATA_OPS,
     REMOTE_READ_OPS,
+    REMOTE_SWEEP_OPS,
 };

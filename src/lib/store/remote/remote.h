@@ -6,6 +6,7 @@
  *
  *   ops.c, ops-read.c   the ops table: each op encodes its arguments
  *                       (wire.h), calls the server, decodes the reply
+ *   ops-sweep.c         the sweep trial queue (a claim in two requests)
  *   map.c               the handle's run and key numbers (below)
  *   http.c              libcurl: one easy handle per store, kept alive;
  *                       the token, the CA bundle, retries with back-off
@@ -13,7 +14,8 @@
  *                       go to a local journal, replayed in order later
  *   objects.c           the object place of a remote store: HEAD, a
  *                       streamed PUT, GET into the local cache
- *   serve.c, serve-*.c  the server's end: cairn_store_serve (cairn/remote.h)
+ *   serve.c, serve-*.c  the server's end: cairn_store_serve (cairn/remote.h);
+ *                       serve-sweep.c the trial queue's
  *   creds.c             tokens kept by `cairn login` (mode 0600)
  *
  * Numbers.  The library names runs and keys by integers (rid, kid) that a
@@ -134,6 +136,9 @@ int remote_read(cairn_store *s, const char *op, const buf *req, wr *r);
  * server cannot take it (REMOTE_SPOOLED).  With the journal not empty
  * every write goes to it, so the server sees writes in order. */
 int remote_write(cairn_store *s, const char *op, const buf *req, wr *r);
+/* A write that needs its answer (trial_claim): never spooled; the server
+ * away is CAIRN_ESTORE "cannot reach … needs the server". */
+int remote_write_online(cairn_store *s, const char *op, const buf *req, wr *r);
 /* A write whose reply carries nothing: REMOTE_SPOOLED is success, and a
  * refusal of an earlier spooled write (spool_deferred) is returned once.
  * Frees req. */
@@ -266,7 +271,7 @@ int rq_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, siz
 int rq_query_group(cairn_store *s, const store_query *sq, cairn_group_result **out);
 int rq_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out);
 int rq_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
-                          buf *out);
+                          int64_t from, int64_t to, buf *out);
 int rq_project_list_json(cairn_store *s, buf *out);
 int rq_run_columns_json(cairn_store *s, const char *project, buf *out);
 int rq_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
@@ -283,6 +288,20 @@ int rq_dataset_list(cairn_store *s, int64_t rid, const char *name, dataset_row *
 	.project_list_json = rq_project_list_json, .run_columns_json = rq_run_columns_json,        \
 	.artifact_lookup = rq_artifact_lookup, .run_code_oid = rq_run_code_oid,                    \
 	.code_map_get = rq_code_map_get, .dataset_list = rq_dataset_list
+
+int rs_trial_claim(cairn_store *s, int64_t sweep_rid, int64_t budget, const char *owner,
+                   cairn_sweep_suggest_fn suggest, void *ctx, int64_t *out_trial,
+                   char **out_params);
+int rs_trial_set(cairn_store *s, int64_t sweep_rid, int64_t trial, cairn_trial_state state,
+                 int64_t run_rid, double value);
+int rs_trials_requeue(cairn_store *s, int64_t sweep_rid, int64_t *out_n);
+int rs_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n);
+int rs_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33]);
+int rs_run_reopen(cairn_store *s, int64_t rid);
+#define REMOTE_SWEEP_OPS                                                                           \
+	.trial_claim = rs_trial_claim, .trial_set = rs_trial_set,                                  \
+	.trials_requeue = rs_trials_requeue, .trial_list = rs_trial_list,                          \
+	.sweep_child_find = rs_sweep_child_find, .run_reopen = rs_run_reopen
 
 extern const store_ops store_remote_ops;
 

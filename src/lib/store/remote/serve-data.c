@@ -308,13 +308,13 @@ SV_DEF(sv_metric_sample_json)
 	int64_t rid;
 	int rc = sv_run(s, r, &rid);
 	const char *key = r_text(r);
-	int64_t max = r_i64(r);
+	int64_t max = r_i64(r), from = r_i64(r), to = r_i64(r);
 	if (rc == 0)
 		rc = wr_check(r, true, "metric_sample_json request");
 	if (rc == 0 && (max < 1 || max > 1000000))
 		rc = err_set(CAIRN_EINVALID, "metric_sample_json: at most 1 to 1000000 points");
 	buf j = BUF_INIT;
-	if (rc == 0 && (rc = store_metric_sample_json(s, rid, key, (size_t)max, &j)) == 0)
+	if (rc == 0 && (rc = store_metric_sample_json(s, rid, key, (size_t)max, from, to, &j)) == 0)
 		w_bytes(out, j.ptr, j.len);
 	buf_free(&j);
 	return rc;

@@ -423,6 +423,12 @@ static const struct {
     {"code_map_get", false, sv_code_map_get},
     {"dataset_list", false, sv_dataset_list},
     {"schema_version", false, sv_schema_version},
+    {"trial_claim", true, sv_trial_claim},
+    {"trial_set", true, sv_trial_set},
+    {"trials_requeue", true, sv_trials_requeue},
+    {"trial_list", false, sv_trial_list},
+    {"sweep_child_find", false, sv_sweep_child_find},
+    {"run_reopen", true, sv_run_reopen},
 };
 
 static int status_of(int rc)

@@ -1,9 +1,10 @@
 /*
  * lib/store/remote/serve.h — what the server's end of the protocol
- * (serve.c, serve-data.c) shares: the checks every handler makes on its
- * input, and the handlers of serve-data.c.  Each handler reads its request
- * from r (wire.h), checks it whole, calls the store, and appends its
- * results to out; it returns 0 or the error raised.
+ * (serve.c, serve-data.c, serve-sweep.c) shares: the checks every handler
+ * makes on its input, and the handlers of serve-data.c and serve-sweep.c.
+ * Each handler reads its request from r (wire.h), checks it whole, calls
+ * the store, and appends its results to out; it returns 0 or the error
+ * raised.
  */
 #ifndef CAIRN_LIB_STORE_REMOTE_SERVE_H
 #define CAIRN_LIB_STORE_REMOTE_SERVE_H
@@ -38,6 +39,13 @@ SV(sv_run_code_oid);
 SV(sv_code_map_get);
 SV(sv_dataset_list);
 SV(sv_schema_version);
+/* serve-sweep.c */
+SV(sv_trial_claim);
+SV(sv_trial_set);
+SV(sv_trials_requeue);
+SV(sv_trial_list);
+SV(sv_sweep_child_find);
+SV(sv_run_reopen);
 #undef SV
 #define SV_DEF(name) int name(cairn_store *s, wr *r, buf *out)
 

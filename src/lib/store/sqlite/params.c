@@ -108,8 +108,11 @@ int store_param_write(cairn_store *s, int64_t rid, int64_t kid, const char *key,
 		}
 		sqlite3_reset(st);
 	}
-	st = store_prep(s,
-	                "INSERT OR REPLACE INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)");
+	/* an upsert, not REPLACE: the column catalog's triggers (migration 13)
+	 * see an UPDATE, where REPLACE's deletion would fire none */
+	st = store_prep(s, "INSERT INTO params(rid, kid, type, value) VALUES(?, ?, ?, ?)"
+	                   " ON CONFLICT(rid, kid) DO UPDATE SET type = excluded.type,"
+	                   " value = excluded.value");
 	if (!st)
 		return cairn_error_last_code();
 	sqlite3_bind_int64(st, 1, rid);
@@ -162,7 +165,8 @@ int sqlite_tag_put(cairn_store *s, int64_t rid, const char *tag, const char *val
 int sqlite_property_put(cairn_store *s, int64_t rid, const char *key, const char *value)
 {
 	sqlite3_stmt *st =
-	    store_prep(s, "INSERT OR REPLACE INTO properties(rid, key, value) VALUES(?, ?, ?)");
+	    store_prep(s, "INSERT INTO properties(rid, key, value) VALUES(?, ?, ?)"
+	                  " ON CONFLICT(rid, key) DO UPDATE SET value = excluded.value");
 	if (st) {
 		sqlite3_bind_int64(st, 1, rid);
 		store_bind_text(st, 2, key);

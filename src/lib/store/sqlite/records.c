@@ -16,6 +16,7 @@
  * holds the store's lock.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,45 +37,77 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
 
 /* --- loading a batch ----------------------------------------------------------------- */
 
-/* Each section's statement is SQL_<k>_A, the run ids, SQL_<k>_B.  Macros, so
- * the one-run form is a literal: its statement is prepared once and cached
- * (store_prep) for cairn show and the HTTP run page. */
+/* Each section's statement is SQL_<k>_A, a condition on the run id, then
+ * SQL_<k>_B.  Three forms are prepared once and cached (store_prep): one
+ * run (= ?, for cairn show and the HTTP run page), a run of consecutive
+ * ids (BETWEEN ?1 AND ?2: a listing's batch is usually one, and a range
+ * reads each index in order), and a full batch of ids (IN with
+ * STORE_RECORD_BATCH placeholders, built once); any other batch is
+ * prepared for itself. */
 #define SQL_HEAD_A                                                                                 \
 	"SELECT r.rid, r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time,"           \
 	" r.heartbeat, r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit,"       \
 	" r.git_branch, r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q"  \
 	" WHERE q.rid = r.parent_rid), r.pid, r.deleted FROM runs r JOIN projects p ON p.id ="     \
-	" r.project_id WHERE r.rid IN ("
-#define SQL_HEAD_B   ") ORDER BY r.rid"
-#define SQL_PARAMS_A "SELECT rid, kid, type, value FROM params WHERE rid IN ("
-#define SQL_PARAMS_B ") ORDER BY rid"
+	" r.project_id WHERE r.rid"
+#define SQL_HEAD_B   " ORDER BY r.rid"
+#define SQL_PARAMS_A "SELECT rid, kid, type, value FROM params WHERE rid"
+#define SQL_PARAMS_B " ORDER BY rid"
 #define SQL_METRICS_A                                                                              \
 	"SELECT rid, kid, last, min, max, count, last_step, last_ts FROM metric_summary"           \
-	" WHERE rid IN ("
-#define SQL_METRICS_B ") ORDER BY rid"
-#define SQL_TAGS_A    "SELECT rid, tag, value FROM tags WHERE rid IN ("
-#define SQL_TAGS_B    ") ORDER BY rid, tag"
-#define SQL_PROPS_A   "SELECT rid, key, value FROM properties WHERE rid IN ("
-#define SQL_PROPS_B   ") ORDER BY rid, key"
+	" WHERE rid"
+#define SQL_METRICS_B " ORDER BY rid"
+#define SQL_TAGS_A    "SELECT rid, tag, value FROM tags WHERE rid"
+#define SQL_TAGS_B    " ORDER BY rid, tag"
+#define SQL_PROPS_A   "SELECT rid, key, value FROM properties WHERE rid"
+#define SQL_PROPS_B   " ORDER BY rid, key"
 #define SQL_DATA_A                                                                                 \
 	"SELECT rid, name, path, role, algo, digest, files, bytes, manifest_oid FROM datasets"     \
-	" WHERE rid IN ("
-#define SQL_DATA_B ") ORDER BY rid, name"
+	" WHERE rid"
+#define SQL_DATA_B " ORDER BY rid, name"
 #define SQL_ARTS_A                                                                                 \
-	"SELECT rid, path, oid, size, media_type, kind, key, step FROM artifacts WHERE rid IN ("
-#define SQL_ARTS_B ") ORDER BY rid, path"
+	"SELECT rid, path, oid, size, media_type, kind, key, step FROM artifacts WHERE rid"
+#define SQL_ARTS_B " ORDER BY rid, path"
+
+#define SECT_SQL(form)                                                                             \
+	{                                                                                          \
+		SQL_HEAD_A form SQL_HEAD_B, SQL_PARAMS_A form SQL_PARAMS_B,                        \
+		    SQL_METRICS_A form SQL_METRICS_B, SQL_TAGS_A form SQL_TAGS_B,                  \
+		    SQL_PROPS_A form SQL_PROPS_B, SQL_DATA_A form SQL_DATA_B,                      \
+		    SQL_ARTS_A form SQL_ARTS_B                                                     \
+	}
 
 static const char *const sect_sql[REC_NSECT][2] = {
     {SQL_HEAD_A, SQL_HEAD_B}, {SQL_PARAMS_A, SQL_PARAMS_B}, {SQL_METRICS_A, SQL_METRICS_B},
     {SQL_TAGS_A, SQL_TAGS_B}, {SQL_PROPS_A, SQL_PROPS_B},   {SQL_DATA_A, SQL_DATA_B},
     {SQL_ARTS_A, SQL_ARTS_B},
 };
+static const char *const sect_sql1[REC_NSECT] = SECT_SQL(" = ?");
+static const char *const sect_range[REC_NSECT] = SECT_SQL(" BETWEEN ?1 AND ?2");
 
-static const char *const sect_sql1[REC_NSECT] = {
-    SQL_HEAD_A "?" SQL_HEAD_B, SQL_PARAMS_A "?" SQL_PARAMS_B, SQL_METRICS_A "?" SQL_METRICS_B,
-    SQL_TAGS_A "?" SQL_TAGS_B, SQL_PROPS_A "?" SQL_PROPS_B,   SQL_DATA_A "?" SQL_DATA_B,
-    SQL_ARTS_A "?" SQL_ARTS_B,
-};
+/* The IN form of a section for n ids (malloc'd; NULL on OOM). */
+static char *sect_list(int k, size_t n)
+{
+	buf sql = BUF_INIT;
+	buf_puts(&sql, sect_sql[k][0]);
+	buf_puts(&sql, " IN (");
+	for (size_t i = 0; i < n; i++)
+		buf_puts(&sql, i ? ",?" : "?");
+	buf_puts(&sql, ")");
+	buf_puts(&sql, sect_sql[k][1]);
+	return buf_detach(&sql);
+}
+
+/* The full-batch forms, built once per process (their addresses key the
+ * statement cache). */
+static char *sect_full[REC_NSECT];
+static pthread_once_t sect_full_once = PTHREAD_ONCE_INIT;
+
+static void sect_full_build(void)
+{
+	for (int k = 0; k < REC_NSECT; k++)
+		sect_full[k] = sect_list(k, STORE_RECORD_BATCH);
+}
 
 /* Key names by id for one batch, copied into its arena once each. */
 typedef struct kname {
@@ -225,23 +258,30 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *so
 	arena *a = &bt->arena;
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
-	bool cached = n == 1;
+	bool range = n > 1 && sorted[n - 1].rid - sorted[0].rid + 1 == (int64_t)n;
+	const char *csql = n == 1 ? sect_sql1[k] : range ? sect_range[k] : NULL;
+	if (!csql && n == STORE_RECORD_BATCH) {
+		pthread_once(&sect_full_once, sect_full_build);
+		csql = sect_full[k];
+	}
+	bool cached = csql != NULL;
 	if (cached) {
-		if (!(st = store_prep(s, sect_sql1[k])))
+		if (!(st = store_prep(s, csql)))
 			return cairn_error_last_code();
 	} else {
-		buf sql = BUF_INIT;
-		buf_puts(&sql, sect_sql[k][0]);
-		for (size_t i = 0; i < n; i++)
-			buf_puts(&sql, i ? ",?" : "?");
-		buf_puts(&sql, sect_sql[k][1]);
-		rc = buf_ok(&sql) ? prep(s, sql.ptr, &st) : err_set(CAIRN_ENOMEM, "out of memory");
-		buf_free(&sql);
+		char *sql = sect_list(k, n);
+		rc = sql ? prep(s, sql, &st) : err_set(CAIRN_ENOMEM, "out of memory");
+		free(sql);
 		if (rc)
 			return rc;
 	}
-	for (size_t i = 0; i < n; i++)
-		sqlite3_bind_int64(st, (int)i + 1, sorted[i].rid);
+	if (range) {
+		sqlite3_bind_int64(st, 1, sorted[0].rid);
+		sqlite3_bind_int64(st, 2, sorted[n - 1].rid);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			sqlite3_bind_int64(st, (int)i + 1, sorted[i].rid);
+	}
 	rec_gather g;
 	record_gather_init(&g, bt, k, sorted, n);
 	int step;

@@ -277,14 +277,18 @@ int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, store
 	if (!w)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	char sql[1024];
-	snprintf(sql, sizeof sql,
-	         "SELECT rid, %s FROM %s WHERE %s AND %s AND cairn_inset(?%d, rid) ORDER BY %s",
-	         k->val, k->table, k->keycond, k->walk_notnull, k->nb + 1, k->walk_order);
+	/* M NULL: every row of the key, in order (the caller tests them) */
+	char inset[48] = "";
+	if (M)
+		snprintf(inset, sizeof inset, " AND cairn_inset(?%d, rid)", k->nb + 1);
+	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s ORDER BY %s", k->val,
+	         k->table, k->keycond, k->walk_notnull, inset, k->walk_order);
 	int rc = scan_prep(q, sql, &w->st);
 	if (rc)
 		return rc;
 	scan_bind_all(w->st, 1, k->b, k->nb);
-	sqlite3_bind_pointer(w->st, k->nb + 1, (void *)M, RSET_PTR, NULL);
+	if (M)
+		sqlite3_bind_pointer(w->st, k->nb + 1, (void *)M, RSET_PTR, NULL);
 	w->q = q;
 	w->k = k;
 	*out = w;

@@ -215,7 +215,7 @@ static int scan_open(cairn_store *s, arena *mem, store_scan_ctx **out, store_sca
 	if ((rc = ensure_functions(s)) == 0)
 		q->maxrid = scalar_int(q, "SELECT coalesce(max(rid), 0) FROM runs", &rc);
 	if (rc == 0)
-		q->nruns = scalar_int(q, "SELECT count(*) FROM runs", &rc);
+		q->nruns = scalar_int(q, "SELECT n FROM run_count", &rc);
 	if (rc) {
 		scan_close(q);
 		return rc;

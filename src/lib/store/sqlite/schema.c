@@ -161,6 +161,77 @@ static const char *const migrations[] = {
     "ALTER TABLE projects ADD COLUMN updated REAL;"
     "CREATE TABLE project_tags(project_id INTEGER NOT NULL, key TEXT NOT NULL,"
     "  value TEXT NOT NULL, PRIMARY KEY(project_id, key)) WITHOUT ROWID;",
+    /* 12: the number of runs, kept by triggers, so a query does not count
+     * the runs table (a pass over an index: half of a top-k at 1M runs);
+     * the planner reads it to cost scans and to know the ids are dense
+     * (docs/internals/query.md).  Only plain INSERT and DELETE change runs
+     * (no REPLACE, whose deletions fire no trigger). */
+    "CREATE TABLE run_count(one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL);"
+    "INSERT INTO run_count SELECT 1, count(*) FROM runs;"
+    "CREATE TRIGGER runs_count_ins AFTER INSERT ON runs BEGIN"
+    "  UPDATE run_count SET n = n + 1; END;"
+    "CREATE TRIGGER runs_count_del AFTER DELETE ON runs BEGIN"
+    "  UPDATE run_count SET n = n - 1; END;",
+    /* 13: the column catalog (cairn_run_columns_json over every run): per
+     * param and property key the rows and distinct values, per metric key
+     * and tag the rows, kept by triggers so the runs page's columns cost a
+     * few rows, not a pass over every param (2.5 s at 1M runs).  A value is
+     * new (d + 1) when no other row of its key holds it, and gone (d - 1)
+     * when its last row goes; NULL (a NaN float) is not a value, as in
+     * count(DISTINCT).  An UPDATE is a delete and an insert. */
+    "CREATE TABLE param_stats(kid INTEGER PRIMARY KEY, n INTEGER NOT NULL, d INTEGER NOT NULL);"
+    "INSERT INTO param_stats SELECT kid, count(*), count(DISTINCT value) FROM params GROUP BY kid;"
+    "CREATE TABLE prop_stats(key TEXT PRIMARY KEY, n INTEGER NOT NULL, d INTEGER NOT NULL)"
+    "  WITHOUT ROWID;"
+    "INSERT INTO prop_stats SELECT key, count(*), count(DISTINCT value) FROM properties"
+    "  GROUP BY key;"
+    "CREATE TABLE metric_stats(kid INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO metric_stats SELECT kid, count(*) FROM metric_summary GROUP BY kid;"
+    "CREATE TABLE tag_stats(tag TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO tag_stats SELECT tag, count(*) FROM tags GROUP BY tag;"
+    "CREATE TRIGGER params_stats_ins AFTER INSERT ON params BEGIN"
+    "  INSERT INTO param_stats VALUES(NEW.kid, 1, NEW.value IS NOT NULL)"
+    "  ON CONFLICT(kid) DO UPDATE SET n = n + 1, d = d + (NEW.value IS NOT NULL AND NOT EXISTS("
+    "    SELECT 1 FROM params x WHERE x.kid = NEW.kid AND x.value = NEW.value"
+    "    AND x.rid != NEW.rid)); END;"
+    "CREATE TRIGGER params_stats_del AFTER DELETE ON params BEGIN"
+    "  UPDATE param_stats SET n = n - 1, d = d - (OLD.value IS NOT NULL AND NOT EXISTS("
+    "    SELECT 1 FROM params x WHERE x.kid = OLD.kid AND x.value = OLD.value))"
+    "  WHERE kid = OLD.kid; END;"
+    "CREATE TRIGGER params_stats_upd AFTER UPDATE OF kid, value ON params BEGIN"
+    "  UPDATE param_stats SET n = n - 1, d = d - (OLD.value IS NOT NULL AND NOT EXISTS("
+    "    SELECT 1 FROM params x WHERE x.kid = OLD.kid AND x.value = OLD.value))"
+    "  WHERE kid = OLD.kid;"
+    "  INSERT INTO param_stats VALUES(NEW.kid, 1, NEW.value IS NOT NULL)"
+    "  ON CONFLICT(kid) DO UPDATE SET n = n + 1, d = d + (NEW.value IS NOT NULL AND NOT EXISTS("
+    "    SELECT 1 FROM params x WHERE x.kid = NEW.kid AND x.value = NEW.value"
+    "    AND x.rid != NEW.rid)); END;"
+    "CREATE TRIGGER props_stats_ins AFTER INSERT ON properties BEGIN"
+    "  INSERT INTO prop_stats VALUES(NEW.key, 1, 1)"
+    "  ON CONFLICT(key) DO UPDATE SET n = n + 1, d = d + NOT EXISTS("
+    "    SELECT 1 FROM properties x WHERE x.key = NEW.key AND x.value = NEW.value"
+    "    AND x.rid != NEW.rid); END;"
+    "CREATE TRIGGER props_stats_del AFTER DELETE ON properties BEGIN"
+    "  UPDATE prop_stats SET n = n - 1, d = d - NOT EXISTS("
+    "    SELECT 1 FROM properties x WHERE x.key = OLD.key AND x.value = OLD.value)"
+    "  WHERE key = OLD.key; END;"
+    "CREATE TRIGGER props_stats_upd AFTER UPDATE OF key, value ON properties BEGIN"
+    "  UPDATE prop_stats SET n = n - 1, d = d - NOT EXISTS("
+    "    SELECT 1 FROM properties x WHERE x.key = OLD.key AND x.value = OLD.value)"
+    "  WHERE key = OLD.key;"
+    "  INSERT INTO prop_stats VALUES(NEW.key, 1, 1)"
+    "  ON CONFLICT(key) DO UPDATE SET n = n + 1, d = d + NOT EXISTS("
+    "    SELECT 1 FROM properties x WHERE x.key = NEW.key AND x.value = NEW.value"
+    "    AND x.rid != NEW.rid); END;"
+    "CREATE TRIGGER metrics_stats_ins AFTER INSERT ON metric_summary BEGIN"
+    "  INSERT INTO metric_stats VALUES(NEW.kid, 1) ON CONFLICT(kid) DO UPDATE SET n = n + 1;"
+    "  END;"
+    "CREATE TRIGGER metrics_stats_del AFTER DELETE ON metric_summary BEGIN"
+    "  UPDATE metric_stats SET n = n - 1 WHERE kid = OLD.kid; END;"
+    "CREATE TRIGGER tags_stats_ins AFTER INSERT ON tags BEGIN"
+    "  INSERT INTO tag_stats VALUES(NEW.tag, 1) ON CONFLICT(tag) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER tags_stats_del AFTER DELETE ON tags BEGIN"
+    "  UPDATE tag_stats SET n = n - 1 WHERE tag = OLD.tag; END;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -308,9 +379,12 @@ int sqlite_store_open(cairn_store *s, bool create)
 	}
 	if (!wal_ok && access(be->db_path, W_OK) == 0)
 		return store_sqlerr(s, "switch the store to WAL mode");
+	/* A 32 MiB page cache per connection: a streamed listing of a million
+	 * runs stays within 64 MiB of memory in all, and the OS's page cache
+	 * holds the rest of a hot store. */
 	store_exec(s,
 	           "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;"
-	           "PRAGMA cache_size=-65536",
+	           "PRAGMA cache_size=-32768",
 	           "configure the store");
 	if (version < NMIGRATIONS)
 		return sqlite_migrate(s, NMIGRATIONS);

@@ -36,7 +36,7 @@
 
 #include "lib/store/backend.h"
 
-#define STMT_CACHE_SIZE 96
+#define STMT_CACHE_SIZE 160
 
 typedef struct stmt_cache_entry {
 	const char *sql; /* the statement's text, compared by address */
@@ -144,7 +144,7 @@ int sqlite_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *o
 int sqlite_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
 int sqlite_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out);
 int sqlite_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
-                              buf *out);
+                              int64_t from, int64_t to, buf *out);
 
 int sqlite_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid,
                         int64_t size, const char *media_type, const char *kind, const char *key,

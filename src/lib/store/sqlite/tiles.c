@@ -13,6 +13,7 @@
  * Thread-safety: called with the store's lock held (sqlite.h).
  */
 #include "lib/store/sqlite/sqlite.h"
+#include "lib/store/browse.h"
 #include "lib/store/fold.h"
 
 #include <math.h>
@@ -24,8 +25,26 @@
 
 /* --- sampled metric history (the bucketing is fold.c's) -------------------- */
 
+/* A count of rows of (rid, kid) between a and b: sql binds ?1 rid, ?2 kid,
+ * ?3 a, ?4 b. */
+static int count_between(cairn_store *s, const char *sql, int64_t rid, int64_t kid, int64_t a,
+                         int64_t b, int64_t *out)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+	if (!st)
+		return cairn_error_last_code();
+	sqlite3_bind_int64(st, 1, rid);
+	sqlite3_bind_int64(st, 2, kid);
+	sqlite3_bind_int64(st, 3, a);
+	sqlite3_bind_int64(st, 4, b);
+	int r = sqlite3_step(st);
+	*out = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return r == SQLITE_ROW ? 0 : store_sqlerr(s, "count the metric's points");
+}
+
 int sqlite_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t max_points,
-                              buf *b)
+                              int64_t from, int64_t to, buf *b)
 {
 	int r;
 	sqlite3_stmt *st =
@@ -47,20 +66,46 @@ int sqlite_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size
 	int64_t hi_step = sqlite3_column_int64(st, 2), lo_step = sqlite3_column_int64(st, 3);
 	sqlite3_reset(st);
 	sample w;
+	int rc = 0;
+	size_t mark = b->len;
+	bool window = from != SAMPLE_ALL_FROM || to != SAMPLE_ALL_TO;
+	if (window && !sample_window(&lo_step, &hi_step, from, to))
+		count = 0; /* nothing in the window */
+	else if (window)
+		/* the whole tiles over the window first (a row per 256 steps); when
+		 * the buckets turn out narrower than a tile, the window's points */
+		rc = count_between(s,
+		                   "SELECT coalesce(sum(n), 0) FROM metric_tiles WHERE rid = ?1 AND"
+		                   " kid = ?2 AND tile BETWEEN ?3 AND ?4",
+		                   rid, kid, lo_step >> TILE_SHIFT, hi_step >> TILE_SHIFT, &count);
+	if (rc)
+		return rc;
 	sample_begin(&w, b, key, count, lo_step, hi_step, max_points);
+	if (window && count > 0 && !w.tiles) {
+		if ((rc = count_between(s,
+		                        "SELECT count(*) FROM metric_points WHERE rid = ?1 AND"
+		                        " kid = ?2 AND step BETWEEN ?3 AND ?4",
+		                        rid, kid, lo_step, hi_step, &count)) != 0)
+			return rc;
+		b->len = mark;
+		sample_begin(&w, b, key, count, lo_step, hi_step, max_points);
+	}
 	if (w.tiles)
 		st = store_prep(
 		    s, "SELECT tile, n, lo, lo_step, lo_ts, hi, hi_step, hi_ts, nan_step,"
-		       " nan_ts FROM metric_tiles WHERE rid = ? AND kid = ? ORDER BY tile");
+		       " nan_ts FROM metric_tiles WHERE rid = ?1 AND kid = ?2 AND tile BETWEEN ?3"
+		       " AND ?4 ORDER BY tile");
 	else
 		st = store_prep(
-		    s, "SELECT step, ts, value FROM metric_points WHERE rid = ? AND kid = ?"
-		       " ORDER BY step, ts");
+		    s, "SELECT step, ts, value FROM metric_points WHERE rid = ?1 AND kid = ?2"
+		       " AND step BETWEEN ?3 AND ?4 ORDER BY step, ts");
 	if (!st)
 		return cairn_error_last_code();
 	sqlite3_bind_int64(st, 1, rid);
 	sqlite3_bind_int64(st, 2, kid);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 3, w.tiles ? lo_step >> TILE_SHIFT : lo_step);
+	sqlite3_bind_int64(st, 4, w.tiles ? hi_step >> TILE_SHIFT : hi_step);
+	while (count > 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		if (w.tiles) {
 			fold_tile t = {.tile = sqlite3_column_int64(st, 0)};
 			t.has_val = sqlite3_column_type(st, 2) != SQLITE_NULL;
@@ -79,7 +124,7 @@ int sqlite_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size
 		}
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
+	if (count > 0 && r != SQLITE_DONE)
 		return store_sqlerr(s, "read the metric history");
 	return sample_end(&w);
 }
