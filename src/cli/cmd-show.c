@@ -204,8 +204,15 @@ int cmd_show(int argc, char **argv)
 	if (cairn_run_record_exit_code(&ec, r) == 0)
 		printf(" (exit code %lld)", (long long)ec);
 	printf("\nstarted   %s\n", t1);
-	if (en > 0)
+	if (en > 0) {
 		printf("ended     %s (%.1fs)\n", t2, en - st);
+	} else if (cairn_run_record_status(r) == CAIRN_STATUS_CRASHED &&
+	           cairn_run_record_heartbeat(r) > 0) {
+		/* a crashed run lasted until its last heartbeat */
+		double hb = cairn_run_record_heartbeat(r);
+		clock_format_iso(t2, hb);
+		printf("last beat %s (%.1fs)\n", t2, hb - st);
+	}
 	const char *cmd = cairn_run_record_command(r);
 	if (cmd)
 		printf("command   %s\n", safe(&sr, cmd));

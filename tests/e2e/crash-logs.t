@@ -4,7 +4,7 @@
 # live writer's log is never taken, and `cairn gc` removes stray temp files
 # and unreferenced objects, nothing else.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 31
 
 field() { "$CAIRN" show "$1" --json | json "$2"; }
 object() { echo "$OBJECTS/${1:0:2}/${1:2}"; }
@@ -38,6 +38,13 @@ is "and its stderr log" "$(cat "$(object "$(log_digest "$id" stderr.log)")")" "e
 is "of kind log" "$(field "$id" "sorted(set(a['kind'] for a in j['artifacts']))")" '["log"]'
 is "no sidecar is left" "$(ls "$OBJECTS"/tmp/*.stream 2>/dev/null | wc -l)" 0
 is "no temp file is left" "$(ls "$OBJECTS"/tmp 2>/dev/null | wc -l)" 0
+# a heartbeat older than CAIRN_HEARTBEAT_STALE makes the killed run crashed
+sleep 1.2
+is "the killed run is crashed" "$(CAIRN_HEARTBEAT_STALE=1 field "$id" 'j["status"]')" crashed
+like "show says how long it lasted, to its last beat" \
+	"$(CAIRN_HEARTBEAT_STALE=1 "$CAIRN" show "$id" | grep '^last beat')" '^last beat .* \([0-9.]+s\)$'
+is "its duration is up to the last heartbeat, not unknown" \
+	"$(CAIRN_HEARTBEAT_STALE=1 "$CAIRN" ls --format json 'name = victim and duration >= 0 and duration < 30s' | json 'j[0]["id"]')" "$id"
 ok "gc afterwards" "$CAIRN" gc --json
 is "finds nothing more to attach" "$(out | json 'j["logs_recovered"]')" 0
 

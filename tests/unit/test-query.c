@@ -215,7 +215,9 @@ static void build_world(void)
 		double dur = 10 + rn(4) * 1800 + rn(1000);
 		if (status == CAIRN_STATUS_RUNNING) {
 			/* live (no or a fresh heartbeat) or crashed (stale) */
-			const char *hb = rn(2) ? "NULL" : rn(2) ? "1e9" : fresh_hb;
+			char stale_hb[32];
+			snprintf(stale_hb, sizeof stale_hb, "%.3f", start + dur);
+			const char *hb = rn(2) ? "NULL" : rn(2) ? stale_hb : fresh_hb;
 			W.fresh[i] = hb == fresh_hb;
 			exec_sql(
 			    "UPDATE runs SET start_time = %.3f, heartbeat = %s WHERE rid = %lld",
@@ -417,7 +419,7 @@ static ev field_value(const json *run, const qfield *f)
 	case QK_ATTR: {
 		const json *code = json_get(run, "code");
 		bool hascode = code && code->type == JSON_OBJ;
-		double st = 0, en = 0;
+		double st = 0, en = 0, hb = 0;
 		json_get_num(run, "start_time", &st);
 		bool ended = json_get_num(run, "end_time", &en);
 		switch ((qattr)f->part) {
@@ -446,6 +448,9 @@ static ev field_value(const json *run, const qfield *f)
 				e.d = en - st;
 			else if (strcmp(json_get_str(run, "status"), "running") == 0)
 				e.d = W.now - st;
+			else if (strcmp(json_get_str(run, "status"), "crashed") == 0 &&
+			         json_get_num(run, "heartbeat", &hb))
+				e.d = hb - st; /* a crashed run lasted until its last heartbeat */
 			else
 				return none;
 			return e;

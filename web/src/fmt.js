@@ -218,7 +218,9 @@ export function duration(s) {
 
 export function runDuration(r) {
   if (!r.start_time) return null;
-  const end = r.end_time || (r.status === 'running' ? Date.now() / 1000 : null);
+  // a crashed run lasted until its last heartbeat (as the duration attribute)
+  const end = r.end_time || (r.status === 'running' ? Date.now() / 1000
+    : r.status === 'crashed' ? r.heartbeat : null);
   return end ? end - r.start_time : null;
 }
 

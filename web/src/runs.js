@@ -24,7 +24,7 @@ const LIVE_MS = 4000;
 // columns are the defaults, which depend on what the runs carry).
 function apiColumns(cols, explicit) {
   if (!explicit) return undefined;
-  const need = new Set(['name', 'status', 'start_time', 'end_time']);
+  const need = new Set(['name', 'status', 'start_time', 'end_time', 'heartbeat']);
   for (const c of cols) {
     if (c === 'duration' || c === 'id') continue; // computed here; every run has its id
     need.add(c.startsWith('tags.') ? 'tags' : c); // a tag's value is read from the run's tags

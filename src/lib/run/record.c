@@ -452,6 +452,9 @@ static int attr_value(cairn_value *out, const cairn_run_record *r, const char *a
 			return v_float(out, r->end_time - r->start_time);
 		if (r->status == CAIRN_STATUS_RUNNING)
 			return v_float(out, r->loaded_at - r->start_time);
+		/* a crashed run lasted until its last heartbeat */
+		if (r->status == CAIRN_STATUS_CRASHED && !r->has_end && r->has_heartbeat)
+			return v_float(out, r->heartbeat - r->start_time);
 		return CAIRN_ENOTFOUND;
 	}
 	if (strcmp(a, "start_time") == 0)

@@ -48,14 +48,15 @@ attr_sql scan_attr(qattr a)
 		                  0,
 		                  0};
 	case QA_DURATION:
-		return (attr_sql){"(coalesce(end_time, CASE WHEN " LIVE
-		                  " THEN ? END) - start_time)",
-		                  "(end_time IS NOT NULL OR " LIVE ")",
-		                  "(end_time IS NOT NULL OR " LIVE ")",
+		/* a crashed run lasted until its last heartbeat */
+		return (attr_sql){"(coalesce(end_time, CASE WHEN status = 4 OR (status = 0 AND heartbeat < ?)"
+		                  " THEN heartbeat END, CASE WHEN " LIVE " THEN ? END) - start_time)",
+		                  "(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))",
+		                  "(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))",
 		                  F,
+		                  2,
 		                  1,
-		                  1,
-		                  1};
+		                  0};
 	case QA_USER:
 		return (attr_sql){
 		    "user", "user IS NOT NULL", "(user IS NOT NULL AND user != '')", F, 0, 0, 0};
