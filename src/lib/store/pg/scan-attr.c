@@ -35,7 +35,11 @@ const char *const pgscan_metric_cols[] = {"last", "min", "max", "count", "last_s
 const char *const pgscan_data_cols[] = {"digest", "path", "role", "algo", "files", "bytes"};
 
 #define LIVE "(status = 0 AND (heartbeat IS NULL OR heartbeat >= ?))"
-#define C    " COLLATE \"C\""
+/* a crashed run lasted until its last heartbeat */
+#define CRASHED "(status = 4 OR (status = 0 AND heartbeat < ?))"
+#define HAS_DURATION                                                                               \
+	"(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))"
+#define C " COLLATE \"C\""
 
 attr_sql pgscan_attr(qattr a)
 {
@@ -78,11 +82,10 @@ attr_sql pgscan_attr(qattr a)
 		                  0,
 		                  true};
 	case QA_DURATION:
-		/* a crashed run lasted until its last heartbeat */
-		return (attr_sql){"(coalesce(end_time, CASE WHEN status = 4 OR (status = 0 AND heartbeat < ?)"
-		                  " THEN heartbeat END, CASE WHEN " LIVE " THEN ? END) - start_time)",
-		                  "(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))",
-		                  "(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))",
+		return (attr_sql){"(coalesce(end_time, CASE WHEN " CRASHED " THEN heartbeat END,"
+		                  " CASE WHEN " LIVE " THEN ? END) - start_time)",
+		                  HAS_DURATION,
+		                  HAS_DURATION,
 		                  F,
 		                  2,
 		                  1,

@@ -14,6 +14,10 @@ const char *const scan_metric_cols[] = {"last", "min", "max", "count", "last_ste
 const char *const scan_data_cols[] = {"digest", "path", "role", "algo", "files", "bytes"};
 
 #define LIVE "(status = 0 AND (heartbeat IS NULL OR heartbeat >= ?))"
+/* a crashed run lasted until its last heartbeat */
+#define CRASHED "(status = 4 OR (status = 0 AND heartbeat < ?))"
+#define HAS_DURATION                                                                               \
+	"(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))"
 
 attr_sql scan_attr(qattr a)
 {
@@ -48,11 +52,10 @@ attr_sql scan_attr(qattr a)
 		                  0,
 		                  0};
 	case QA_DURATION:
-		/* a crashed run lasted until its last heartbeat */
-		return (attr_sql){"(coalesce(end_time, CASE WHEN status = 4 OR (status = 0 AND heartbeat < ?)"
-		                  " THEN heartbeat END, CASE WHEN " LIVE " THEN ? END) - start_time)",
-		                  "(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))",
-		                  "(end_time IS NOT NULL OR status = 0 OR (status = 4 AND heartbeat IS NOT NULL))",
+		return (attr_sql){"(coalesce(end_time, CASE WHEN " CRASHED " THEN heartbeat END,"
+		                  " CASE WHEN " LIVE " THEN ? END) - start_time)",
+		                  HAS_DURATION,
+		                  HAS_DURATION,
 		                  F,
 		                  2,
 		                  1,
