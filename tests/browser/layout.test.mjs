@@ -340,7 +340,11 @@ test('a query error: the caret says the character the message says, as the CLI m
   for (const q of ['params.alpha > > 1', 'name = "é" and and', 'params.alpha >']) {
     await page.fill('input[aria-label="query"]', q);
     await page.press('input[aria-label="query"]', 'Enter');
-    await page.waitForSelector('[data-testid="query-error-position"]');
+    // the previous query's error stays on screen until this one's answer comes
+    await page.waitForFunction((want) => {
+      const el = document.querySelector('[data-testid="query-error-position"]');
+      return el && el.textContent.split('\n')[0].trimEnd() === want;
+    }, q);
     const message = await page.$eval('[data-testid="query-error"] div', (d) => d.textContent);
     const lines = (await page.textContent('[data-testid="query-error-position"]')).split('\n');
     assert.equal(lines[0].trimEnd(), q, 'the query');
