@@ -147,9 +147,10 @@ static inline void hc_urlencode(char *out, size_t n, const char *s)
 	out[j] = '\0';
 }
 
-/* `cairn server --listen 127.0.0.1:0 --quiet` on store_dir; *port from the
- * URL it prints on its first line. */
-static inline pid_t hc_start_server(const char *cairn, const char *store_dir, int *port)
+/* `cairn server --listen 127.0.0.1:0 --quiet EXTRA...` on store_dir (extra:
+ * NULL-terminated, or NULL); *port from the URL it prints on its first line. */
+static inline pid_t hc_start_server_with(const char *cairn, const char *store_dir, int *port,
+                                         const char *const *extra)
 {
 	int p[2];
 	if (pipe(p) != 0)
@@ -159,7 +160,10 @@ static inline pid_t hc_start_server(const char *cairn, const char *store_dir, in
 		dup2(p[1], 1);
 		close(p[0]);
 		setenv("CAIRN_DIR", store_dir, 1);
-		execl(cairn, cairn, "server", "--listen", "127.0.0.1:0", "--quiet", (char *)NULL);
+		const char *argv[32] = {cairn, "server", "--listen", "127.0.0.1:0", "--quiet"};
+		for (int i = 0, k = 5; extra && extra[i] && k < 31; i++)
+			argv[k++] = extra[i];
+		execv(cairn, (char *const *)argv);
 		_exit(127);
 	}
 	close(p[1]);
@@ -180,6 +184,11 @@ static inline pid_t hc_start_server(const char *cairn, const char *store_dir, in
 	}
 	*port = atoi(u + 17);
 	return pid;
+}
+
+static inline pid_t hc_start_server(const char *cairn, const char *store_dir, int *port)
+{
+	return hc_start_server_with(cairn, store_dir, port, NULL);
 }
 
 #endif

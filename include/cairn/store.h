@@ -40,6 +40,17 @@ CAIRN_EXTERN(int) cairn_store_open(cairn_store **out, const char *store_dir);
 CAIRN_EXTERN(void) cairn_store_close(cairn_store *store);
 CAIRN_EXTERN(const char *) cairn_store_path(const cairn_store *store);
 
+/* Another handle onto the store `store` is: the same database (its own
+ * connection: SQLite in WAL mode serves several readers beside a writer,
+ * PostgreSQL a connection each) and the same objects, without the work of
+ * a first open (creating, collecting stray temp files).  A server keeps a
+ * pool of them for its reads (docs/internals/web.md, "Read pool"). */
+CAIRN_EXTERN(int) cairn_store_open_peer(cairn_store **out, const cairn_store *store);
+
+/* Wait until every metric point logged through this handle is committed
+ * (the buffered writer's batches), so a peer handle reads them. */
+CAIRN_EXTERN(int) cairn_store_flush(cairn_store *store);
+
 /* Where the store's objects live: its objects/ directory, another
  * directory, or `s3://bucket/prefix` ($CAIRN_OBJECTS, else the store's
  * setting from cairn_store_init_objects, else objects/). */

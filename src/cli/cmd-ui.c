@@ -31,7 +31,7 @@
 static const char ui_usage[] =
     "usage: cairn ui [--listen ADDR:PORT] [--auth|--no-auth] [--tls-cert F --tls-key F]\n"
     "                [--timeout S] [--max-body BYTES] [--quiet] [--objects-url proxy|presign]\n"
-    "                [--store DIR|URI]\n"
+    "                [--threads N] [--readers N] [--store DIR|URI]\n"
     "       cairn server [same options]\n\n"
     "Serve the store's web UI and JSON API (/api/v1/) over HTTP until interrupted.\n"
     "'cairn ui' is for browsing your own store; 'cairn server' is the same program\n"
@@ -51,6 +51,9 @@ static const char ui_usage[] =
     "      --timeout S         close connections idle for S seconds (default 30)\n"
     "      --max-body BYTES    largest request body accepted (default 16777216)\n"
     "  -q, --quiet             no access log on stderr\n"
+    "      --threads N         requests served at once (default 4)\n"
+    "      --readers N         store connections kept for reads beside the writer's\n"
+    "                          (default one per thread; 0: every request on one)\n"
     "      --objects-url HOW   artifacts whose objects are in a bucket: 'proxy' (the\n"
     "                          default) sends them through the server, 'presign'\n"
     "                          redirects to a URL of the bucket valid for 5 minutes\n"
@@ -138,7 +141,9 @@ static int serve(const char *cmd, int argc, char **argv)
 		O_NOAUTH,
 		O_AUTH,
 		O_CERT,
-		O_KEY
+		O_KEY,
+		O_THREADS,
+		O_READERS
 	};
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"listen", 'l', true, O_LISTEN},
@@ -152,6 +157,8 @@ static int serve(const char *cmd, int argc, char **argv)
 	                               {"auth", 0, false, O_AUTH},
 	                               {"tls-cert", 0, true, O_CERT},
 	                               {"tls-key", 0, true, O_KEY},
+	                               {"threads", 0, true, O_THREADS},
+	                               {"readers", 0, true, O_READERS},
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
@@ -198,6 +205,22 @@ static int serve(const char *cmd, int argc, char **argv)
 			cfg.max_body = (size_t)v;
 			break;
 		case O_QUIET: cfg.quiet = true; break;
+		case O_THREADS:
+			if (parse_size(a.val, 1, 256, &v) != 0) {
+				rc = cli_usage_error(
+				    cmd, "--threads needs a number from 1 to 256, got '%s'", a.val);
+				goto done;
+			}
+			cfg.threads = (unsigned)v;
+			break;
+		case O_READERS:
+			if (parse_size(a.val, 0, 256, &v) != 0) {
+				rc = cli_usage_error(
+				    cmd, "--readers needs a number from 0 to 256, got '%s'", a.val);
+				goto done;
+			}
+			cfg.readers = v ? (int)v : -1;
+			break;
 		case O_OBJURL:
 			if (strcmp(a.val, "presign") != 0 && strcmp(a.val, "proxy") != 0) {
 				rc = cli_usage_error(

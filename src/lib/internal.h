@@ -36,6 +36,7 @@ struct cairn_store {
 	                       * backend connects with it; never printed); else NULL */
 	char *objects_dir;    /* dir/objects, or the local cache of objects kept elsewhere */
 	bool created;         /* a URI store: ops->open created it (cairn init) */
+	bool peer;            /* cairn_store_open_peer's: another handle's second connection */
 	/* Where the objects live (lib/store/objects.h): a directory or an S3
 	 * bucket, chosen at open from $CAIRN_OBJECTS, the store's `objects`
 	 * setting, else objects_dir; objects_loc says which (never with

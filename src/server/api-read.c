@@ -161,10 +161,10 @@ int h_query_check(request *rq, response *rs)
 	qo.query = q && *q ? q : NULL;
 	qo.sort = sort && *sort ? sort : NULL;
 	qo.project = project && *project ? project : NULL;
-	if (!check_query(rs, rq->srv->store, &qo))
+	if (!check_query(rs, rq->store, &qo))
 		return 0;
 	char *warn = NULL;
-	int rc = cairn_query_warnings(&warn, rq->srv->store, &qo);
+	int rc = cairn_query_warnings(&warn, rq->store, &qo);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	buf_puts(&rs->body, "{\"ok\":true,\"warnings\":");
@@ -239,10 +239,10 @@ int h_runs_list(request *rq, response *rs)
 	qo.sort = sort && *sort ? sort : NULL;
 	qo.project = project;
 	qo.include_deleted = deleted;
-	if (!check_query(rs, rq->srv->store, &qo))
+	if (!check_query(rs, rq->store, &qo))
 		goto done;
 	if (group && *group) {
-		rc = cairn_query_group_json(&list, rq->srv->store, &qo, group,
+		rc = cairn_query_group_json(&list, rq->store, &qo, group,
 		                            metric && *metric ? metric : NULL);
 		if (rc)
 			resp_lib_error(rs, rc);
@@ -253,7 +253,7 @@ int h_runs_list(request *rq, response *rs)
 	}
 	qo.limit = limit;
 	qo.offset = offset;
-	if ((rc = cairn_query_iter_new(&it, rq->srv->store, &qo)) != 0) {
+	if ((rc = cairn_query_iter_new(&it, rq->store, &qo)) != 0) {
 		resp_lib_error(rs, rc);
 		goto done;
 	}
@@ -318,7 +318,7 @@ int h_diff(request *rq, response *rs)
 	char *out = NULL;
 	if (!diff_args(rq, rs, &a, &b))
 		return 0;
-	int rc = cairn_run_diff_json(&out, rq->srv->store, a, b);
+	int rc = cairn_run_diff_json(&out, rq->store, a, b);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
@@ -346,7 +346,7 @@ int h_diff_code(request *rq, response *rs)
 	cairn_code_diff_options o = CAIRN_CODE_DIFF_OPTIONS_INIT;
 	o.full = full && strcmp(full, "1") == 0;
 	o.path = path && *path ? path : NULL;
-	int rc = cairn_code_changes_new(&c, rq->srv->store, a, b && *b ? b : NULL, &o);
+	int rc = cairn_code_changes_new(&c, rq->store, a, b && *b ? b : NULL, &o);
 	if (rc == 0)
 		rc = cairn_code_changes_json(&out, c);
 	cairn_code_changes_free(c);
@@ -361,7 +361,7 @@ int h_diff_data(request *rq, response *rs)
 	char *out = NULL;
 	if (!diff_args(rq, rs, &a, &b))
 		return 0;
-	int rc = cairn_data_diff_stored_json(&out, rq->srv->store, a, b);
+	int rc = cairn_data_diff_stored_json(&out, rq->store, a, b);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
@@ -370,16 +370,16 @@ int h_diff_data(request *rq, response *rs)
 int h_run_get(request *rq, response *rs)
 {
 	char *out = NULL;
-	int rc = cairn_run_get_json(&out, rq->srv->store, run_param(rq));
+	int rc = cairn_run_get_json(&out, rq->store, run_param(rq));
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
 int h_run_delete(request *rq, response *rs)
 {
 	char full[CAIRN_RUN_ID_HEXSZ + 1];
-	int rc = cairn_run_resolve(full, rq->srv->store, run_param(rq));
+	int rc = cairn_run_resolve(full, rq->store, run_param(rq));
 	if (rc == 0)
-		rc = cairn_run_delete(rq->srv->store, full, 0);
+		rc = cairn_run_delete(rq->store, full, 0);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	run_cache_forget(rq->srv, full);
@@ -407,10 +407,10 @@ int h_metric(request *rq, response *rs)
 	char *out = NULL;
 	int rc;
 	if (flag_arg(rq, "raw")) {
-		rc = cairn_run_metric_raw_json(&out, rq->srv->store, run_param(rq), key);
+		rc = cairn_run_metric_raw_json(&out, rq->store, run_param(rq), key);
 		return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 	}
-	rc = cairn_run_metric_window_json(&out, rq->srv->store, run_param(rq), key, (size_t)points,
+	rc = cairn_run_metric_window_json(&out, rq->store, run_param(rq), key, (size_t)points,
 	                                  from, to);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
@@ -502,7 +502,7 @@ int h_artifact_get(request *rq, response *rs)
 		    path);
 	char oid[CAIRN_OID_HEXSZ + 1], *media = NULL, *file = NULL;
 	int64_t size = 0;
-	int rc = cairn_artifact_lookup(oid, &size, &media, rq->srv->store, run_param(rq), path);
+	int rc = cairn_artifact_lookup(oid, &size, &media, rq->store, run_param(rq), path);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	static _Thread_local char ctype[160];
@@ -510,7 +510,7 @@ int h_artifact_get(request *rq, response *rs)
 		snprintf(ctype, sizeof ctype, "%s; charset=utf-8", media);
 	else
 		snprintf(ctype, sizeof ctype, "%s", media);
-	const char *where = cairn_store_objects(rq->srv->store);
+	const char *where = cairn_store_objects(rq->store);
 	if (rq->srv->cfg.objects_presign && where && strncmp(where, "s3://", 5) == 0) {
 		/* The bucket serves the bytes (another origin: the sandbox of
 		 * user content is the browser's origin boundary there). */
@@ -519,7 +519,7 @@ int h_artifact_get(request *rq, response *rs)
 		                    inline_type(media) && !flag_arg(rq, "download") ? "inline"
 		                                                                    : "attachment",
 		                    path_base(path));
-		rc = cairn_object_url(&rs->location, rq->srv->store, oid, SERVER_PRESIGN_EXPIRES,
+		rc = cairn_object_url(&rs->location, rq->store, oid, SERVER_PRESIGN_EXPIRES,
 		                      cd, ctype);
 		cairn_free(media);
 		if (rc)
@@ -532,7 +532,7 @@ int h_artifact_get(request *rq, response *rs)
 	/* The run records the artifact: a missing object is the store's fault.
 	 * For objects in a bucket this is the server's cache of them (the bytes
 	 * are fetched on the first request, then served from the file). */
-	if ((rc = cairn_object_path(&file, rq->srv->store, oid)) != 0) {
+	if ((rc = cairn_object_path(&file, rq->store, oid)) != 0) {
 		cairn_free(media);
 		return resp_error(rs, 500, "internal",
 		                  "the store has lost the bytes of artifact '%.200s' (%s)", path,
@@ -612,7 +612,7 @@ int h_manifest(request *rq, response *rs)
 		           name);
 		goto done;
 	}
-	if ((rc = cairn_object_read(&data, &len, rq->srv->store, oid, (size_t)64 << 20)) != 0) {
+	if ((rc = cairn_object_read(&data, &len, rq->store, oid, (size_t)64 << 20)) != 0) {
 		resp_lib_error(rs, rc);
 		goto done;
 	}
@@ -646,7 +646,7 @@ int h_code(request *rq, response *rs)
 	int rc;
 	if (!oid) {
 		resp_error(rs, 404, "not_found", "no code snapshot was captured for this run");
-	} else if ((rc = cairn_object_read(&data, &len, rq->srv->store, oid, (size_t)64 << 20)) !=
+	} else if ((rc = cairn_object_read(&data, &len, rq->store, oid, (size_t)64 << 20)) !=
 	           0) {
 		resp_error(rs, 500, "internal", "cannot read the run's code snapshot: %s",
 		           cairn_error_last());

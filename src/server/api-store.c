@@ -30,7 +30,7 @@ static int store_op(request *rq, response *rs, int write)
 	char *out = NULL;
 	size_t n = 0;
 	int status = 500;
-	if (cairn_store_serve(&out, &n, &status, rq->srv->store, write, run_param(rq), rq->body.ptr,
+	if (cairn_store_serve(&out, &n, &status, rq->store, write, run_param(rq), rq->body.ptr,
 	                      rq->body.len) != 0)
 		return resp_lib_error(rs, cairn_error_last_code());
 	buf_free(&rs->body);
@@ -59,7 +59,7 @@ int h_object_get(request *rq, response *rs)
 	if (!hex_is(oid, CAIRN_OID_HEXSZ))
 		return resp_error(rs, 400, "bad_request", "'%.70s' is not an object id", oid);
 	char *path = NULL;
-	int rc = cairn_object_path(&path, rq->srv->store, oid);
+	int rc = cairn_object_path(&path, rq->store, oid);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -89,7 +89,7 @@ bool upload_wanted(const char *method, const char *url)
 int upload_begin(request *rq)
 {
 	cairn_object_writer *w = NULL;
-	int rc = cairn_object_writer_new(&w, rq->srv->store);
+	int rc = cairn_object_writer_new(&w, rq->store);
 	rq->upload = w;
 	rq->upload_rc = rc;
 	return rc;

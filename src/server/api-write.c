@@ -119,18 +119,18 @@ int h_run_create(request *rq, response *rs)
 	}
 	if (c.parent) {
 		char pid[CAIRN_RUN_ID_HEXSZ + 1];
-		rc = cairn_run_resolve(pid, rq->srv->store, c.parent);
+		rc = cairn_run_resolve(pid, rq->store, c.parent);
 		if (rc == 0 && !auth_run_visible(rq, rs, pid))
 			goto done;
 	}
 	if (rc == 0)
-		rc = cairn_run_create(&run, rq->srv->store, &ro);
+		rc = cairn_run_create(&run, rq->store, &ro);
 	if (rc == 0)
 		rc = log_params(run, c.params, c.nparams);
 	if (rc == 0 && c.note)
 		rc = cairn_run_set_note(run, c.note);
 	if (rc == 0)
-		rc = cairn_run_get_json(&out, rq->srv->store, cairn_run_id(run));
+		rc = cairn_run_get_json(&out, rq->store, cairn_run_id(run));
 	if (rc)
 		resp_lib_error(rs, rc);
 	else
@@ -258,7 +258,7 @@ done:
 static int reply_run(request *rq, response *rs, cairn_run *run, int status)
 {
 	char *out = NULL;
-	int rc = cairn_run_get_json(&out, rq->srv->store, cairn_run_id(run));
+	int rc = cairn_run_get_json(&out, rq->store, cairn_run_id(run));
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, status, out);
 }
 

@@ -199,7 +199,7 @@ bool flag_arg(request *rq, const char *name)
 
 bool get_run_rec(request *rq, response *rs, const char *id, unsigned flags, cairn_run_record **out)
 {
-	int rc = cairn_run_record_get(out, rq->srv->store, id, flags);
+	int rc = cairn_run_record_get(out, rq->store, id, flags);
 	if (rc) {
 		resp_lib_error(rs, rc);
 		return false;
@@ -218,7 +218,7 @@ int h_info(request *rq, response *rs)
 	json_key(&rs->body, &f, "version");
 	json_str(&rs->body, cairn_version());
 	json_key(&rs->body, &f, "store");
-	json_str(&rs->body, cairn_store_path(rq->srv->store));
+	json_str(&rs->body, cairn_store_path(rq->store));
 	json_key(&rs->body, &f, "api");
 	json_str(&rs->body, "v1");
 	json_key(&rs->body, &f, "store_wire");
@@ -230,7 +230,7 @@ int h_info(request *rq, response *rs)
 int h_projects(request *rq, response *rs)
 {
 	char *out = NULL;
-	int rc = cairn_project_list_json(&out, rq->srv->store);
+	int rc = cairn_project_list_json(&out, rq->store);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	const char *own = auth_project(rq);
@@ -279,7 +279,7 @@ int h_columns(request *rq, response *rs)
 	else if (own)
 		project = own;
 	char *out = NULL;
-	int rc = cairn_run_columns_json(&out, rq->srv->store, project);
+	int rc = cairn_run_columns_json(&out, rq->store, project);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 

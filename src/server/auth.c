@@ -223,7 +223,7 @@ static void set_cookie(request *rq, response *rs, const char *sid, double ttl)
 static int by_session(request *rq, response *rs, const char *sid)
 {
 	cairn_token t = {0};
-	if (cairn_session_verify(&t, rq->srv->store, sid) != 0) {
+	if (cairn_session_verify(&t, rq->store, sid) != 0) {
 		int code = cairn_error_last_code();
 		if (code != CAIRN_ENOTFOUND && code != CAIRN_EINVALID) {
 			resp_lib_error(rs, code);
@@ -383,7 +383,7 @@ void auth_audit(request *rq, const response *rs, const route *r)
 			return;
 	}
 	/* A failure to audit is reported, never hidden; the write itself stands. */
-	if (cairn_audit_record(rq->srv->store, rq->auth.name, rq->method, rq->url, rs->status))
+	if (cairn_audit_record(rq->store, rq->auth.name, rq->method, rq->url, rs->status))
 		fprintf(stderr, "error: cannot record %s %s in the audit log: %s\n", rq->method,
 		        rq->url, cairn_error_last());
 }
@@ -394,7 +394,7 @@ int h_audit(request *rq, response *rs)
 	if (!parse_int_arg(rq, rs, "limit", 1, 10000, &limit))
 		return 0;
 	char *out = NULL;
-	int rc = cairn_audit_list_json(&out, rq->srv->store, limit);
+	int rc = cairn_audit_list_json(&out, rq->store, limit);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	buf_puts(&rs->body, "{\"audit\":");
@@ -462,23 +462,23 @@ int h_session_login(request *rq, response *rs)
 	char sid[CAIRN_SESSION_HEXSZ + 1];
 	if (!tok) {
 		resp_error(rs, 400, "bad_request", "the body must be {\"token\": \"cairn_...\"}");
-	} else if (cairn_token_verify(&t, rq->srv->store, tok) != 0) {
+	} else if (cairn_token_verify(&t, rq->store, tok) != 0) {
 		int code = cairn_error_last_code();
 		if (code == CAIRN_ENOTFOUND || code == CAIRN_EINVALID)
 			unauthorized(rs, www_auth_bad, "cannot log in: %s", cairn_error_last());
 		else
 			resp_lib_error(rs, code);
-	} else if (cairn_session_create(sid, rq->srv->store, t.id, SESSION_TTL) != 0) {
+	} else if (cairn_session_create(sid, rq->store, t.id, SESSION_TTL) != 0) {
 		resp_lib_error(rs, cairn_error_last_code());
 	} else if (fill_ctx(&rq->auth, &t) != 0) {
-		cairn_session_delete(rq->srv->store, sid);
+		cairn_session_delete(rq->store, sid);
 		resp_error(rs, 500, "internal", "out of memory");
 	} else {
 		rq->auth.via_session = true;
 		memcpy(rq->auth.session, sid, sizeof sid);
 		set_cookie(rq, rs, sid, SESSION_TTL);
 		whoami(rq, rs, 200);
-		if (cairn_audit_record(rq->srv->store, t.name, "POST", rq->path, 200))
+		if (cairn_audit_record(rq->store, t.name, "POST", rq->path, 200))
 			fprintf(stderr, "error: cannot record a login in the audit log: %s\n",
 			        cairn_error_last());
 	}
@@ -496,7 +496,7 @@ int h_session_logout(request *rq, response *rs)
 		snprintf(rq->auth.session, sizeof rq->auth.session, "%s", sid);
 		if (!csrf_ok(rq, rs))
 			return 0;
-		int rc = cairn_session_delete(rq->srv->store, sid);
+		int rc = cairn_session_delete(rq->store, sid);
 		if (rc && rc != CAIRN_EINVALID)
 			return resp_lib_error(rs, rc);
 	}
@@ -511,7 +511,7 @@ int h_tokens_list(request *rq, response *rs)
 {
 	cairn_token *v = NULL;
 	size_t n = 0;
-	int rc = cairn_token_list(&v, &n, rq->srv->store);
+	int rc = cairn_token_list(&v, &n, rq->store);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	buf *b = &rs->body;
@@ -549,7 +549,7 @@ int h_tokens_list(request *rq, response *rs)
 int h_token_revoke(request *rq, response *rs)
 {
 	cairn_token t = {0};
-	int rc = cairn_token_revoke(rq->srv->store, rq->params[0], &t);
+	int rc = cairn_token_revoke(rq->store, rq->params[0], &t);
 	if (rc)
 		return resp_lib_error(rs, rc);
 	cache_forget(rq->srv, t.id);

@@ -74,7 +74,15 @@ typedef struct audit_coalesce_ent {
 } audit_coalesce_ent;
 
 struct server {
-	cairn_store *store;
+	cairn_store *store; /* the writer: every write, and reads when the pool is empty */
+	/* The read pool (server/pool.c): peer handles of the store, one per
+	 * thread, each with its own connection, so a slow read blocks no other
+	 * and no write.  pool_free[0..pool_nfree) are the idle ones. */
+	pthread_mutex_t pool_mu;
+	pthread_cond_t pool_cv;
+	cairn_store **pool;
+	cairn_store **pool_free;
+	unsigned pool_n, pool_nfree;
 	server_config cfg;
 	struct MHD_Daemon *daemon;
 	int port;
@@ -92,6 +100,7 @@ struct server {
 
 typedef struct request {
 	server *srv;
+	cairn_store *store; /* what the handler uses: srv->store, or a reader while it reads */
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;                     /* decoded path, without the query string */
@@ -155,6 +164,15 @@ void content_disposition(char *out, size_t n, const char *disposition, const cha
 /* Dispatch rq to the route of table that matches it (405 with Allow, or
  * 404 naming `what`, when none does); authenticates first (server.c). */
 int server_dispatch_table(request *rq, response *rs, const struct route *table, const char *what);
+
+/* The read pool (server/pool.c). */
+void pool_open(server *srv);
+void pool_close(server *srv);
+/* A reader for a read, after the writer's buffered points are committed
+ * (so a read sees every point acknowledged before it); srv->store when the
+ * pool is empty. */
+cairn_store *pool_lease(server *srv);
+void pool_release(server *srv, cairn_store *s);
 
 /* Match path against pattern; fills rq->params.  Returns true on a match. */
 bool route_match(const char *pattern, const char *path, request *rq);

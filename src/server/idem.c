@@ -31,7 +31,7 @@ bool idem_replay(request *rq, response *rs)
 	int status = 0;
 	char *body = NULL;
 	size_t len = 0;
-	int rc = cairn_store_idem_get(rq->srv->store, key, &status, &body, &len);
+	int rc = cairn_store_idem_get(rq->store, key, &status, &body, &len);
 	if (rc == CAIRN_EINVALID) {
 		resp_error(rs, 400, "bad_request", "%s", cairn_error_last());
 		return true;
@@ -69,6 +69,6 @@ void idem_remember(request *rq, const response *rs)
 	buf_putc(&b, '\n');
 	buf_add(&b, rs->body.ptr, rs->body.len);
 	if (buf_ok(&b))
-		cairn_store_idem_put(rq->srv->store, key, rs->status, b.ptr, b.len);
+		cairn_store_idem_put(rq->store, key, rs->status, b.ptr, b.len);
 	buf_free(&b);
 }

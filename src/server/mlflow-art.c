@@ -191,12 +191,12 @@ int mlf_art_get(request *rq, response *rs)
 	cairn_run_record_free(rec);
 	char oid[CAIRN_OID_HEXSZ + 1], *media = NULL, *file = NULL;
 	int64_t size;
-	int rc = cairn_artifact_lookup(oid, &size, &media, rq->srv->store, run, path);
+	int rc = cairn_artifact_lookup(oid, &size, &media, rq->store, run, path);
 	if (rc == CAIRN_ENOTFOUND)
 		return mlf_error(rs, "RESOURCE_DOES_NOT_EXIST", "No artifact %.500s in run %s",
 		                 path, run);
 	if (rc == 0)
-		rc = cairn_object_path(&file, rq->srv->store, oid);
+		rc = cairn_object_path(&file, rq->store, oid);
 	cairn_free(media);
 	if (rc)
 		return mlf_lib_error(rs, rc);

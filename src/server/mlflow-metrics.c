@@ -56,7 +56,7 @@ static bool series_load(request *rq, response *rs, const char *id, const char *k
 	memset(out, 0, sizeof *out);
 	out->id = id;
 	char *text = NULL;
-	int rc = cairn_run_metric_raw_json(&text, rq->srv->store, id, key);
+	int rc = cairn_run_metric_raw_json(&text, rq->store, id, key);
 	if (rc == CAIRN_ENOTFOUND)
 		return true;
 	if (rc) {

@@ -210,7 +210,7 @@ bool mlf_get_run(request *rq, response *rs, const char *id, unsigned flags, cair
 		mlf_no_run(rs, id);
 		return false;
 	}
-	int rc = cairn_run_record_get(out, rq->srv->store, id, flags | CAIRN_RECORD_DELETED);
+	int rc = cairn_run_record_get(out, rq->store, id, flags | CAIRN_RECORD_DELETED);
 	if (rc == CAIRN_ENOTFOUND || rc == CAIRN_EAMBIGUOUS || rc == CAIRN_EINVALID) {
 		mlf_no_run(rs, id);
 		return false;
@@ -394,7 +394,7 @@ int mlf_run_create(request *rq, response *rs)
 	ro.cwd = "";
 	ro.user = rq->auth.authed ? rq->auth.name : (user && *user ? user : NULL);
 	ro.start_time = start > 0 ? (double)start / 1000.0 : 0;
-	int rc = cairn_run_create(&run, rq->srv->store, &ro);
+	int rc = cairn_run_create(&run, rq->store, &ro);
 	for (const json *t = tags ? tags->child : NULL; rc == 0 && t; t = t->next) {
 		const char *k = json_get_str(t, "key"), *v = json_get_str(t, "value");
 		if (strcmp(k, "mlflow.runName") == 0 || strcmp(k, "mlflow.user") == 0)
@@ -402,7 +402,7 @@ int mlf_run_create(request *rq, response *rs)
 		rc = tag_set(run, k, v);
 	}
 	if (rc == 0)
-		rc = cairn_run_record_get(&rec, rq->srv->store, cairn_run_id(run), 0);
+		rc = cairn_run_record_get(&rec, rq->store, cairn_run_id(run), 0);
 	if (rc) {
 		mlf_lib_error(rs, rc);
 		goto done;
@@ -491,7 +491,7 @@ int mlf_run_update(request *rq, response *rs)
 	if (name && *name)
 		rc = cairn_run_set_name(run, name);
 	if (rc == 0 && status) {
-		rc = cairn_run_record_get(&rec, rq->srv->store, id, 0);
+		rc = cairn_run_record_get(&rec, rq->store, id, 0);
 		/* RUNNING again only reopens an ended run */
 		if (rc == 0 && !(st == CAIRN_STATUS_RUNNING &&
 		                 cairn_run_record_status(rec) == CAIRN_STATUS_RUNNING))
@@ -500,7 +500,7 @@ int mlf_run_update(request *rq, response *rs)
 		rec = NULL;
 	}
 	if (rc == 0)
-		rc = cairn_run_record_get(&rec, rq->srv->store, id, 0);
+		rc = cairn_run_record_get(&rec, rq->store, id, 0);
 	if (rc == 0 && !mlf_projects_load(rq, rs, &ps))
 		goto done;
 	if (rc) {
@@ -527,8 +527,8 @@ static int delete_or_restore(request *rq, response *rs, bool restore)
 	cairn_run_record *rec = NULL;
 	const char *id;
 	if (mlf_run_id(rs, &in, &id) && mlf_get_run(rq, rs, id, 0, &rec)) {
-		int rc = restore ? cairn_run_restore(rq->srv->store, id)
-		                 : cairn_run_delete(rq->srv->store, id, 0);
+		int rc = restore ? cairn_run_restore(rq->store, id)
+		                 : cairn_run_delete(rq->store, id, 0);
 		if (rc == 0 && !restore)
 			run_cache_forget(rq->srv, id);
 		if (rc)

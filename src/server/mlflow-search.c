@@ -227,7 +227,7 @@ int mlf_run_search(request *rq, response *rs)
 	qo.limit = view == 2 ? 0 : limit;
 	qo.offset = view == 2 ? 0 : offset;
 	qo.include_deleted = view != 1;
-	if ((rc = cairn_query_iter_new(&it, rq->srv->store, &qo)) != 0) {
+	if ((rc = cairn_query_iter_new(&it, rq->store, &qo)) != 0) {
 		mlf_lib_error(rs, rc);
 		goto done;
 	}

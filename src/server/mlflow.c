@@ -146,7 +146,7 @@ bool mlf_projects_load(request *rq, response *rs, mlf_projects *ps)
 	ps->n = 0;
 	/* no run counts: MLflow's objects have none, and counting reads an
 	 * index entry per run on every request */
-	int rc = cairn_projects_get_ext(&ps->p, &ps->n, rq->srv->store, CAIRN_PROJECTS_NO_COUNTS);
+	int rc = cairn_projects_get_ext(&ps->p, &ps->n, rq->store, CAIRN_PROJECTS_NO_COUNTS);
 	if (rc) {
 		mlf_lib_error(rs, rc);
 		return false;
@@ -250,7 +250,7 @@ static bool exp_project(request *rq, response *rs, const mlf_in *in, mlf_project
 	*out = mlf_project_by_exp(ps, eid, &dflt);
 	if (!*out && dflt && want_row) {
 		int64_t id;
-		int rc = cairn_project_create(&id, rq->srv->store, "default");
+		int rc = cairn_project_create(&id, rq->store, "default");
 		if (rc && rc != CAIRN_EEXISTS) {
 			mlf_lib_error(rs, rc);
 			return false;
@@ -332,14 +332,14 @@ int mlf_exp_create(request *rq, response *rs)
 		goto done;
 	}
 	int64_t id;
-	int rc = cairn_project_create(&id, rq->srv->store, pname);
+	int rc = cairn_project_create(&id, rq->store, pname);
 	if (rc == CAIRN_EEXISTS) {
 		mlf_error(rs, "RESOURCE_ALREADY_EXISTS", "Experiment(name=%s) already exists.",
 		          name);
 		goto done;
 	}
 	for (const json *t = tags ? tags->child : NULL; rc == 0 && t; t = t->next)
-		rc = cairn_project_set_tag(rq->srv->store, id, json_get_str(t, "key"),
+		rc = cairn_project_set_tag(rq->store, id, json_get_str(t, "key"),
 		                           json_get_str(t, "value"));
 	if (rc) {
 		mlf_lib_error(rs, rc);
@@ -450,7 +450,7 @@ static int exp_change_do(request *rq, response *rs, exp_change what)
 			          "Cannot rename the default experiment '0'.");
 			goto done;
 		}
-		rc = cairn_project_rename(rq->srv->store, p->id, project_name(arg));
+		rc = cairn_project_rename(rq->store, p->id, project_name(arg));
 		if (rc == CAIRN_EEXISTS) {
 			mlf_error(rs, "RESOURCE_ALREADY_EXISTS",
 			          "Experiment(name=%s) already exists.", arg);
@@ -464,9 +464,9 @@ static int exp_change_do(request *rq, response *rs, exp_change what)
 			          "experiment.");
 			goto done;
 		}
-		rc = cairn_project_set_deleted(rq->srv->store, p->id, 1);
+		rc = cairn_project_set_deleted(rq->store, p->id, 1);
 		break;
-	case EX_RESTORE: rc = cairn_project_set_deleted(rq->srv->store, p->id, 0); break;
+	case EX_RESTORE: rc = cairn_project_set_deleted(rq->store, p->id, 0); break;
 	case EX_TAG:
 	case EX_UNTAG:
 		if (p->deleted) {
@@ -477,7 +477,7 @@ static int exp_change_do(request *rq, response *rs, exp_change what)
 			    dflt ? 0LL : (long long)p->id);
 			goto done;
 		}
-		rc = cairn_project_set_tag(rq->srv->store, p->id, arg,
+		rc = cairn_project_set_tag(rq->store, p->id, arg,
 		                           what == EX_TAG ? value : NULL);
 		break;
 	}

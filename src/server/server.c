@@ -23,7 +23,8 @@
  *
  * Thread-safety: libmicrohttpd runs a pool of threads; a request belongs to
  * one thread; the shared server object is read-only after start except the
- * run cache, which has its own mutex.
+ * run cache and the read pool (server/pool.c: a read's handler runs on a
+ * reader of its own), which have their own mutexes.
  */
 #include "server/server.h"
 
@@ -227,7 +228,15 @@ int server_dispatch_table(request *rq, response *rs, const route *table, const c
 			return 0;
 		if (is_write(rq->method) && idem_replay(rq, rs))
 			return 0;
+		/* reads on a reader of the pool (pool.c), writes on the writer */
+		bool reads = !is_write(rq->method) || (r->flags & ROUTE_POST_READ);
+		if (reads)
+			rq->store = pool_lease(rq->srv);
 		int rc = r->fn(rq, rs);
+		if (reads) {
+			pool_release(rq->srv, rq->store);
+			rq->store = rq->store;
+		}
 		if (is_write(rq->method))
 			idem_remember(rq, rs);
 		auth_audit(rq, rs, r);
@@ -479,6 +488,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!rq)
 			return MHD_NO;
 		rq->srv = srv;
+		rq->store = srv->store;
 		rq->conn = conn;
 		rq->method = method;
 		rq->path = url;
@@ -680,6 +690,7 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 		flags |= MHD_USE_TLS;
 	else
 		tls[0].option = MHD_OPTION_END;
+	pool_open(srv); /* before the first request can come */
 	srv->daemon = mhd.start_daemon(
 	    flags, (uint16_t)srv->cfg.port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
 	    mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
@@ -692,6 +703,7 @@ int server_start(server **out, cairn_store *store, const server_config *cfg, cha
 	if (!srv->daemon) {
 		snprintf(err, errsz, "cannot listen on %s:%d: %s", srv->cfg.host, srv->cfg.port,
 		         errno ? strerror(errno) : "the address is not available");
+		pool_close(srv);
 		pthread_mutex_destroy(&srv->cache_mu);
 		pthread_mutex_destroy(&srv->auth_mu);
 		free(srv);
@@ -715,6 +727,8 @@ void server_stop(server *srv)
 		return;
 	if (srv->daemon)
 		mhd.stop_daemon(srv->daemon);
+	if (srv->pool)
+		pool_close(srv);
 	run_cache_clear(srv);
 	auth_server_free(srv);
 	pthread_mutex_destroy(&srv->cache_mu);

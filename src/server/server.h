@@ -25,6 +25,7 @@ typedef struct server_config {
 	size_t max_body;    /* 0: SERVER_DEFAULT_MAX_BODY */
 	unsigned timeout_s; /* 0: SERVER_DEFAULT_TIMEOUT */
 	unsigned threads;   /* 0: 4 */
+	int readers;        /* handles in the read pool; 0: one per thread; < 0: none */
 	bool quiet;         /* no access log on stderr */
 	/* Artifacts whose objects are in a bucket: false, the server sends the
 	 * bytes itself (from its object cache); true, it redirects the client

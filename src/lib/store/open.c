@@ -410,6 +410,31 @@ done:
 	return rc;
 }
 
+int cairn_store_open_peer(cairn_store **out, const cairn_store *src)
+{
+	*out = NULL;
+	if (!src)
+		return err_set(CAIRN_EINVALID, "cannot open a peer of no store");
+	cairn_store *s = NULL;
+	int rc = store_alloc(&s, src->uri ? src->uri : src->dir);
+	if (rc)
+		return rc;
+	s->stale_after = src->stale_after;
+	s->pinned_now = src->pinned_now;
+	s->peer = true;
+	if ((rc = s->ops->open(s, false)) != 0 || (rc = objects_attach(s)) != 0) {
+		store_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int cairn_store_flush(cairn_store *s)
+{
+	return s ? writer_flush(s) : 0;
+}
+
 void cairn_store_close(cairn_store *s)
 {
 	if (!s)
