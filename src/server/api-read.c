@@ -410,8 +410,8 @@ int h_metric(request *rq, response *rs)
 		rc = cairn_run_metric_raw_json(&out, rq->store, run_param(rq), key);
 		return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 	}
-	rc = cairn_run_metric_window_json(&out, rq->store, run_param(rq), key, (size_t)points,
-	                                  from, to);
+	rc = cairn_run_metric_window_json(&out, rq->store, run_param(rq), key, (size_t)points, from,
+	                                  to);
 	return rc ? resp_lib_error(rs, rc) : resp_json_take(rs, 200, out);
 }
 
@@ -519,8 +519,8 @@ int h_artifact_get(request *rq, response *rs)
 		                    inline_type(media) && !flag_arg(rq, "download") ? "inline"
 		                                                                    : "attachment",
 		                    path_base(path));
-		rc = cairn_object_url(&rs->location, rq->store, oid, SERVER_PRESIGN_EXPIRES,
-		                      cd, ctype);
+		rc = cairn_object_url(&rs->location, rq->store, oid, SERVER_PRESIGN_EXPIRES, cd,
+		                      ctype);
 		cairn_free(media);
 		if (rc)
 			return resp_error(rs, 500, "internal",
@@ -646,8 +646,7 @@ int h_code(request *rq, response *rs)
 	int rc;
 	if (!oid) {
 		resp_error(rs, 404, "not_found", "no code snapshot was captured for this run");
-	} else if ((rc = cairn_object_read(&data, &len, rq->store, oid, (size_t)64 << 20)) !=
-	           0) {
+	} else if ((rc = cairn_object_read(&data, &len, rq->store, oid, (size_t)64 << 20)) != 0) {
 		resp_error(rs, 500, "internal", "cannot read the run's code snapshot: %s",
 		           cairn_error_last());
 	} else {

@@ -527,8 +527,8 @@ static int delete_or_restore(request *rq, response *rs, bool restore)
 	cairn_run_record *rec = NULL;
 	const char *id;
 	if (mlf_run_id(rs, &in, &id) && mlf_get_run(rq, rs, id, 0, &rec)) {
-		int rc = restore ? cairn_run_restore(rq->store, id)
-		                 : cairn_run_delete(rq->store, id, 0);
+		int rc =
+		    restore ? cairn_run_restore(rq->store, id) : cairn_run_delete(rq->store, id, 0);
 		if (rc == 0 && !restore)
 			run_cache_forget(rq->srv, id);
 		if (rc)

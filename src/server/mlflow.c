@@ -477,8 +477,7 @@ static int exp_change_do(request *rq, response *rs, exp_change what)
 			    dflt ? 0LL : (long long)p->id);
 			goto done;
 		}
-		rc = cairn_project_set_tag(rq->store, p->id, arg,
-		                           what == EX_TAG ? value : NULL);
+		rc = cairn_project_set_tag(rq->store, p->id, arg, what == EX_TAG ? value : NULL);
 		break;
 	}
 	if (rc)
