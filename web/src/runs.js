@@ -17,6 +17,13 @@ import { ATTRS, colLabel, colSortKey, defaultColumns, layout } from './columns.j
 
 const ROW_H = 30;
 const PAGE = 100;
+// Browsers clamp an element's height (Chromium at about 33.5M px, 1.12M rows
+// of 30 px): past this the scrollbar is scaled, a pixel of it more than a
+// pixel of rows (tests lower it through globalThis.CAIRN_MAX_SPACE_PX).
+const MAX_SPACE_PX = 8e6;
+// Pages are fetched once scrolling rests this long, only those on screen;
+// one that scrolled away before its answer came is aborted.
+const FETCH_DEBOUNCE_MS = 80;
 const OVERSCAN = 10;
 const LIVE_MS = 4000;
 
@@ -325,8 +332,24 @@ export function runsPage(root) {
     return pg ? pg[i % PAGE] : undefined;
   }
 
+  // --- the scaled scrollbar ---------------------------------------------------------
+  // The rows are virtually total × ROW_H tall; the space that scrolls is at
+  // most maxSpace().  The scroll position maps linearly onto the virtual
+  // one, top to top and bottom to bottom, and the rows are drawn where the
+  // virtual position puts them in the viewport.
+  function maxSpace() { return globalThis.CAIRN_MAX_SPACE_PX || MAX_SPACE_PX; }
+  function spaceHeight() { return Math.min(st.total * ROW_H, maxSpace()); }
+  function virtualTop() {
+    const s = scroller.scrollTop, virt = st.total * ROW_H, real = spaceHeight();
+    if (virt <= real) return s;
+    const realMax = head.offsetHeight + real - scroller.clientHeight;
+    const virtMax = head.offsetHeight + virt - scroller.clientHeight;
+    return realMax > 0 ? Math.min(virtMax, s * (virtMax / realMax)) : s;
+  }
+  function setSpace() { space.style.height = spaceHeight() + 'px'; }
+
   function range() {
-    const top = Math.max(0, scroller.scrollTop - head.offsetHeight);
+    const top = Math.max(0, virtualTop() - head.offsetHeight);
     const first = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
     const n = Math.ceil(scroller.clientHeight / ROW_H) + 2 * OVERSCAN;
     return [first, Math.min(st.total, first + n)];
@@ -344,8 +367,16 @@ export function runsPage(root) {
 
   function ensurePages() {
     const [a, b] = range();
-    for (let pg = Math.floor(a / PAGE); pg <= Math.floor(Math.max(a, b - 1) / PAGE); pg++)
+    const p0 = Math.floor(a / PAGE), p1 = Math.floor(Math.max(a, b - 1) / PAGE);
+    // what scrolled away before its answer came is not wanted any more
+    for (const [pg, ctl] of st.loading) if (pg < p0 || pg > p1) { ctl.abort(); st.loading.delete(pg); }
+    for (let pg = p0; pg <= p1; pg++)
       if (!st.pages.has(pg) && !st.loading.has(pg)) fetchPage(pg);
+  }
+  let fetchTimer = 0;
+  function ensurePagesSoon() {
+    clearTimeout(fetchTimer);
+    fetchTimer = setTimeout(() => { fetchTimer = 0; if (!disposed) ensurePages(); }, FETCH_DEBOUNCE_MS);
   }
 
   async function fetchPage(pg, refresh) {
@@ -362,7 +393,7 @@ export function runsPage(root) {
       showError(null);
       st.total = res.total;
       st.pages.set(pg, res.runs);
-      space.style.height = st.total * ROW_H + 'px';
+      setSpace();
       countEl.textContent = `${st.total.toLocaleString()} run${st.total === 1 ? '' : 's'}`;
       empty.hidden = st.total > 0;
       if (!st.total) empty.textContent = st.q ? 'No run matches the query.' : 'No runs yet. Log one with `cairn run` or `cairn start`.';
@@ -415,12 +446,18 @@ export function runsPage(root) {
   }
 
   let lastFirst = -1;
-  function render(force) {
+  // scrolling: the rows follow at once, their pages come when it rests
+  function render(force, scrolling) {
     const [a, b] = range();
-    if (!force && a === lastFirst) return;
+    // where the rows' virtual place shows in the viewport (the scroll position
+    // itself when the scrollbar is not scaled)
+    rowsEl.style.transform = `translateY(${a * ROW_H - (virtualTop() - scroller.scrollTop)}px)`;
+    if (!force && a === lastFirst) {
+      if (scrolling) ensurePagesSoon();
+      return;
+    }
     lastFirst = a;
     clear(rowsEl);
-    rowsEl.style.transform = `translateY(${a * ROW_H}px)`;
     const tmpl = lay.template;
     const cs = lay.order;
     for (let i = a; i < b; i++) {
@@ -458,7 +495,8 @@ export function runsPage(root) {
       rowsEl.appendChild(row);
     }
     if (force) alignHeads(a, b);
-    ensurePages();
+    if (scrolling) ensurePagesSoon();
+    else ensurePages();
   }
 
   // A param or property column's header is aligned as its values are: right
@@ -565,7 +603,7 @@ export function runsPage(root) {
   let raf = 0;
   scroller.addEventListener('scroll', () => {
     if (raf) return;
-    raf = requestAnimationFrame(() => { raf = 0; render(false); });
+    raf = requestAnimationFrame(() => { raf = 0; render(false, true); });
   }, { passive: true });
   const onResize = () => render(true);
   window.addEventListener('resize', onResize);
@@ -585,6 +623,7 @@ export function runsPage(root) {
     dispose() {
       disposed = true;
       clearInterval(live);
+      clearTimeout(fetchTimer);
       window.removeEventListener('resize', onResize);
       for (const c of st.loading.values()) c.abort();
     },
