@@ -205,7 +205,12 @@ typedef enum cairn_field_kind {
 	CAIRN_FIELD_PROPERTY = 4,  /* properties.KEY */
 	CAIRN_FIELD_DATASET = 5,   /* datasets.NAME[.part] */
 	CAIRN_FIELD_ATTRIBUTE = 6, /* id, name, status, started, duration, … */
+	CAIRN_FIELD_FILES = 7,     /* reads, wrote: the paths a run read or wrote */
 } cairn_field_kind;
+
+/* part of a files field; its value (cairn_run_record_field) is the number
+ * of paths */
+enum { CAIRN_FILES_READS, CAIRN_FILES_WROTE };
 
 /* part of a metric field */
 enum {

@@ -156,6 +156,9 @@ CAIRN_EXTERN(int) cairn_run_set_name(cairn_run *run, const char *name);
 #define CAIRN_ARTIFACT_LOG    "log"
 #define CAIRN_ARTIFACT_CONFIG "config"
 #define CAIRN_ARTIFACT_ENV    "env"
+/* 1 for the kinds cairn captures itself (log, config, env): not among the
+ * files a run wrote (the query's `wrote`), 0 for the others. */
+CAIRN_EXTERN(int) cairn_artifact_is_capture(const char *kind);
 
 /* Store a file or directory (recursively) under run-relative `name` (NULL:
  * the base name of path).  Names are relative paths without `..`. */

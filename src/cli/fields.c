@@ -103,6 +103,24 @@ static bool time_text(char *out, size_t n, double t, bool full)
  * holds a comma, a space or a quote (a value may, and stores written before
  * tags were checked for them) is shown in double quotes, a quote inside
  * doubled, so it cannot pass for several tags. */
+/* reads / wrote: the paths, comma-separated (wrote: output datasets, then
+ * the artifacts when the record holds them) */
+static void files_text(const cairn_run_record *run, bool wrote, char *out, size_t n)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < cairn_run_record_dataset_count(run); i++) {
+		const cairn_run_dataset *d = cairn_run_record_dataset(run, i);
+		if (strcmp(d->role, wrote ? "output" : "input") == 0 && o < n)
+			o += (size_t)snprintf(out + o, n - o, "%s%s", o ? "," : "", d->path);
+	}
+	for (size_t i = 0; wrote && i < cairn_run_record_artifact_count(run) && o < n; i++) {
+		const cairn_run_artifact *a = cairn_run_record_artifact(run, i);
+		if (!cairn_artifact_is_capture(a->kind))
+			o += (size_t)snprintf(out + o, n - o, "%s%s", o ? "," : "", a->path);
+	}
+}
+
 static void tags_text(const cairn_run_record *run, char *out, size_t n)
 {
 	size_t o = 0, nt = cairn_run_record_tag_count(run);
@@ -151,6 +169,10 @@ bool rfield_text(const cairn_run_record *run, const rfield *f, char *out, size_t
 	}
 	if (f->kind == CAIRN_FIELD_TAGS) {
 		tags_text(run, out, n);
+		return true;
+	}
+	if (f->kind == CAIRN_FIELD_FILES) {
+		files_text(run, f->part == CAIRN_FILES_WROTE, out, n);
 		return true;
 	}
 	if (f->kind == CAIRN_FIELD_ATTRIBUTE) {

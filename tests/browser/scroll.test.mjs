@@ -35,7 +35,7 @@ after(async () => {
   assert.deepEqual(errors, [], 'no page errors');
 });
 
-// the names of the rows whose top is inside the scroller's viewport, below the header
+// the names of the rows wholly inside the scroller's viewport, below the header
 async function rowsOnScreen(page) {
   return page.$eval('[data-testid="runs-table"]', (sc) => {
     const box = sc.getBoundingClientRect();

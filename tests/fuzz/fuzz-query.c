@@ -70,6 +70,8 @@ static const char *const vocabulary[] = {"SELECT",
                                          "tags",
                                          "properties",
                                          "datasets",
+                                         "artifacts",
+                                         "kind",
                                          "projects",
                                          "keys",
                                          "rid",
@@ -215,6 +217,11 @@ static void setup(void)
 		abort();
 	cairn_free(sd);
 	atexit(cleanup);
+	char data[sizeof store_dir + 16];
+	snprintf(data, sizeof data, "%s/train.csv", store_dir);
+	FILE *f = fopen(data, "w");
+	if (!f || fputs("a,b\n1,2\n", f) < 0 || fclose(f) != 0)
+		abort();
 	static const char *const tags[] = {"a", "debug"};
 	for (int i = 0; i < 12; i++) {
 		cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
@@ -229,6 +236,11 @@ static void setup(void)
 		cairn_run_log_metric(r, "acc", i / 10.0, 0, 0);
 		cairn_run_log_metric(r, "acc", i % 5 ? i / 7.0 : 0.0 / 0.0, 1, 0);
 		cairn_run_set_property(r, "owner", i % 2 ? "me" : "you");
+		/* what the run read and wrote (the query's reads and wrote) */
+		if (i % 4 == 1)
+			cairn_run_log_artifact_buf(r, "m", 1, "ckpt/model.pt", CAIRN_ARTIFACT_FILE);
+		if (i % 4 == 2)
+			cairn_run_log_dataset(r, "train", data, "input");
 		if (i % 3)
 			cairn_run_finish(r, CAIRN_STATUS_FINISHED, 0);
 		cairn_run_free(r);

@@ -250,12 +250,28 @@ static void build_world(void)
 			exec_sql("UPDATE runs SET env_oid = '%s' WHERE rid = %lld", envs[0],
 			         (long long)rid);
 		if (rn(3)) {
+			static const char *const tp[] = {"data/train", "/home/u/p/data/train.csv",
+			                                 "/srv/d[1]/train.csv", "/srv/train"};
+			exec_sql("INSERT INTO datasets(rid, name, path, role, algo, digest, files, "
+			         "bytes,"
+			         " manifest_oid, created) VALUES(%lld, 'train', '%s', 'input',"
+			         " 'xxh128', 'xxh128:%032x', %d, %d, NULL, 0)",
+			         (long long)rid, tp[rn(4)], rn(4), 1 + rn(50), rn(100000));
+		}
+		/* artifacts: what the run wrote (`wrote`), and cairn's own log,
+		 * which `wrote` does not count */
+		static const char *const ap[] = {"model.pt", "ckpt/model.pt", "plots/roc.png",
+		                                 "logs/stdout.log"};
+		for (int k = rn(3); k-- > 0;) {
+			int w = rn(4);
 			exec_sql(
-			    "INSERT INTO datasets(rid, name, path, role, algo, digest, files, "
-			    "bytes,"
-			    " manifest_oid, created) VALUES(%lld, 'train', 'data/train', 'input',"
-			    " 'xxh128', 'xxh128:%032x', %d, %d, NULL, 0)",
-			    (long long)rid, rn(4), 1 + rn(50), rn(100000));
+			    "INSERT INTO artifacts(rid, path, oid, size, media_type, kind, key, "
+			    "step, created) VALUES(%lld, '%s', 'sha256:%d', 1, NULL, '%s', NULL, "
+			    "NULL, 0) ON CONFLICT DO NOTHING",
+			    (long long)rid, ap[w], k,
+			    w == 3   ? "log"
+			    : w == 2 ? "image"
+			             : "file");
 		}
 		if (rn(4) == 0)
 			exec_sql(
@@ -291,7 +307,7 @@ static void build_world(void)
 		char *out;
 		/* cairn_run_get_json hides deleted runs: read through the store */
 		buf b = BUF_INIT;
-		assert_ok(store_run_json(W.u.s, W.rid[i], false, &b));
+		assert_ok(store_run_json(W.u.s, W.rid[i], true, &b));
 		out = buf_detach(&b);
 		char err[128];
 		W.docs[i] = json_parse(out, strlen(out), NULL, err, sizeof err);
@@ -653,6 +669,45 @@ static bool eval_cmp(const json *run, const qnode *n)
 			ev v = text_ev(t->str);
 			for (size_t k = 0; k < nl && !any; k++)
 				any = lit_match(f, op == QO_IN ? QO_EQ : op, &v, &n->lits[k]);
+		}
+		return neg ? !any : any;
+	}
+	if (f->kind == QK_FILES) {
+		if (op == QO_PRESENT)
+			return true;
+		bool any = false;
+		bool wrote = f->part == QF_WROTE;
+		size_t nl = op == QO_IN ? n->nlits : 1;
+		for (int pass = 0; pass < 2 && !any; pass++) {
+			const json *list = json_get(run, pass == 0 ? "datasets" : "artifacts");
+			if (pass == 1 && !wrote)
+				break;
+			for (const json *d = list ? list->child : NULL; d && !any; d = d->next) {
+				const char *path = json_get_str(d, "path");
+				if (pass == 0 && strcmp(json_get_str(d, "role"),
+				                        wrote ? "output" : "input") != 0)
+					continue;
+				if (pass == 1 && cairn_artifact_is_capture(json_get_str(d, "kind")))
+					continue;
+				if (op == QO_TRUE) {
+					any = true;
+					break;
+				}
+				/* the whole path, or (a relative literal) a tail after a '/' */
+				for (size_t k = 0; k < nl && !any; k++) {
+					const qlit *lt = &n->lits[k];
+					qop o = op == QO_IN ? QO_EQ : op;
+					for (const char *t = path; t && !any;) {
+						ev v = text_ev(t);
+						any = lit_match(f, o, &v, lt);
+						if (lt->text[0] == '/')
+							break;
+						t = strchr(t, '/');
+						if (t)
+							t++;
+					}
+				}
+			}
 		}
 		return neg ? !any : any;
 	}
@@ -1130,7 +1185,31 @@ static void gen_attr(gen *g)
 
 static void gen_atom(gen *g)
 {
-	switch (rn(12)) {
+	switch (rn(13)) {
+	case 12: {
+		static const char *const t[] = {"reads",
+		                                "not reads",
+		                                "wrote",
+		                                "reads ~ \"data/train*\"",
+		                                "reads = \"train.csv\"",
+		                                "reads = \"/srv/train\"",
+		                                "reads = \"d[1]/train.csv\"",
+		                                "reads !~ \"*.csv\"",
+		                                "reads like \"%TRAIN%\"",
+		                                "reads ilike \"%TRAIN%\"",
+		                                "reads in (\"train\", \"data/train\")",
+		                                "reads not in (\"train\")",
+		                                "wrote = \"model.pt\"",
+		                                "wrote ~ \"*.pt\"",
+		                                "wrote ~ \"ckpt/*\"",
+		                                "wrote != \"roc.png\"",
+		                                "wrote ~ \"*.log\"",
+		                                "wrote = out",
+		                                "wrote is not null",
+		                                "wrote ilike \"PLOTS/%\""};
+		g_puts(g, t[rn(20)]);
+		break;
+	}
 	case 0:
 	case 1:
 	case 2: gen_metric(g); break;

@@ -46,6 +46,7 @@ const char *qp_type_noun(qtype t)
 	case QT_TIMEMS: return "a time";
 	case QT_STATUS: return "a status";
 	case QT_SET: return "a set of tags";
+	case QT_PATHS: return "a set of paths";
 	case QT_FLAG: return "a tag (present or not)";
 	default: return "text";
 	}
@@ -180,7 +181,7 @@ int qp_check_cmp(qp *p, qnode **np)
 		 * value as text (plan.c: the tag's value scans). */
 		t = QT_TEXT;
 	}
-	if (op_is_order(n->op) && (t == QT_SET || t == QT_STATUS || t == QT_BOOL))
+	if (op_is_order(n->op) && (t == QT_SET || t == QT_PATHS || t == QT_STATUS || t == QT_BOOL))
 		return qp_err(p, n->pos, "%s is %s: it has no order (use =, != or in)", fname,
 		              qp_type_noun(t));
 	if (op_is_match(n->op) && (t == QT_NUM || t == QT_TIME || t == QT_TIMEMS || t == QT_BOOL))

@@ -12,9 +12,12 @@
 #include "lib/internal.h"
 #include "lib/query/query.h"
 
-_Static_assert((int)QK_ATTR == (int)CAIRN_FIELD_ATTRIBUTE && (int)QK_TAGS == (int)CAIRN_FIELD_TAGS,
+_Static_assert((int)QK_ATTR == (int)CAIRN_FIELD_ATTRIBUTE &&
+                   (int)QK_TAGS == (int)CAIRN_FIELD_TAGS && (int)QK_FILES == (int)CAIRN_FIELD_FILES,
                "cairn_field_kind follows qkind");
-_Static_assert((int)QM_STEP == (int)CAIRN_METRIC_STEP && (int)QD_BYTES == (int)CAIRN_DATASET_BYTES,
+_Static_assert((int)QM_STEP == (int)CAIRN_METRIC_STEP &&
+                   (int)QD_BYTES == (int)CAIRN_DATASET_BYTES &&
+                   (int)QF_WROTE == (int)CAIRN_FILES_WROTE,
                "field parts follow the parser's");
 
 int cairn_field_parse(cairn_field *f, const char *text, size_t *pos)
@@ -43,10 +46,12 @@ int cairn_field_parse(cairn_field *f, const char *text, size_t *pos)
 		const char *an = qattr_name((qattr)qf.part);
 		const char *dot = strrchr(an, '.');
 		f->key = strdup(dot ? dot + 1 : an);
+	} else if (qf.kind == QK_FILES) {
+		f->key = strdup(name);
 	} else {
 		f->key = strdup(qf.key ? qf.key : "tags");
 	}
-	if (qf.kind == QK_METRIC || qf.kind == QK_DATASET)
+	if (qf.kind == QK_METRIC || qf.kind == QK_DATASET || qf.kind == QK_FILES)
 		f->part = qf.part;
 	if (!f->name || !f->key) {
 		cairn_field_free(f);

@@ -269,6 +269,9 @@ static int scan_field(qp *p, qfield *f)
 			f->kind = part_in(p0, param_words) ? QK_PARAM : QK_PROPERTY;
 		}
 		f->key = join_parts(p, parts, 1, to, &klen);
+	} else if (np == 1 && (part_is(p0, "reads") || part_is(p0, "wrote"))) {
+		f->kind = QK_FILES;
+		f->part = part_is(p0, "reads") ? QF_READS : QF_WROTE;
 	} else if (part_in(p0, tag_words)) {
 		if (np == 1) {
 			f->kind = QK_TAGS;
@@ -304,7 +307,7 @@ static int scan_field(qp *p, qfield *f)
 			return prefixed ? unknown_field(p, start, f->len)
 			                : bare_name(p, parts, np, start, f);
 	}
-	if (f->kind != QK_ATTR && f->kind != QK_TAGS) {
+	if (f->kind != QK_ATTR && f->kind != QK_TAGS && f->kind != QK_FILES) {
 		if (!f->key)
 			return qp_oom(p);
 		if (klen > KEY_MAX)
@@ -321,6 +324,7 @@ qtype qfield_type(const qfield *f)
 	case QK_PARAM: return QT_DYN;
 	case QK_TAG: return QT_FLAG;
 	case QK_TAGS: return QT_SET;
+	case QK_FILES: return QT_PATHS;
 	case QK_PROPERTY: return QT_TEXT;
 	case QK_DATASET: return f->part == QD_FILES || f->part == QD_BYTES ? QT_NUM : QT_TEXT;
 	case QK_ATTR:
@@ -344,7 +348,7 @@ bool qtype_sortable(qtype t)
 {
 	/* tags.K sorts and groups by its value (a bare tag's is ""); the set of
 	 * a run's tags has no one value */
-	return t != QT_SET;
+	return t != QT_SET && t != QT_PATHS;
 }
 
 /* Does a key need backquotes to read back as the same field? */
@@ -421,6 +425,7 @@ void qfield_name(char *out, size_t n, const qfield *f)
 		        dsuf[f->part]);
 		break;
 	case QK_ATTR: snprintf(out, n, "%s", qattr_name((qattr)f->part)); break;
+	case QK_FILES: snprintf(out, n, "%s", f->part == QF_READS ? "reads" : "wrote"); break;
 	}
 }
 

@@ -200,6 +200,47 @@ static int text_scans(qplan *q, qleaf *l, const store_scan *base, qop op, const 
 	return 0;
 }
 
+/* reads / wrote: a literal that does not start with '/' matches a whole
+ * path or any tail of it after a '/' (as a .gitignore pattern without a
+ * slash in front): `reads ~ "data/train*"` finds /home/u/proj/data/train.csv,
+ * `wrote = "model.pt"` finds checkpoints/model.pt.  So each literal is one
+ * scan of the whole path and, when relative, one of "*" "/" + literal (the
+ * glob's specials in an exact literal escaped as [*]). */
+static int files_scans(qplan *q, qleaf *l, const store_scan *base, qop op, const qlit *lits,
+                       size_t nlits)
+{
+	size_t nl = op == QO_IN ? nlits : 1;
+	for (size_t k = 0; k < nl; k++) {
+		const char *t = lits[k].text;
+		qop o = op == QO_IN ? QO_EQ : op;
+		store_scan sc = *base;
+		set_text(&sc, o, t);
+		int rc = add(q, l, &sc);
+		if (rc || t[0] == '/')
+			return rc;
+		size_t n = strlen(t);
+		char *tail = arena_alloc(&q->mem, 3 * n + 3), *w = tail;
+		if (!tail)
+			return oom();
+		*w++ = o == QO_LIKE || o == QO_ILIKE ? '%' : '*';
+		*w++ = '/';
+		for (const char *c = t; *c; c++) {
+			if (o == QO_EQ && (*c == '*' || *c == '?' || *c == '[')) {
+				*w++ = '[';
+				*w++ = *c;
+				*w++ = ']';
+			} else {
+				*w++ = *c;
+			}
+		}
+		*w = '\0';
+		set_text(&sc, o == QO_EQ ? QO_GLOB : o, tail);
+		if ((rc = add(q, l, &sc)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Numeric comparisons, one scan per literal.  NaN equals only NaN (where
  * the field can hold it: can_nan) and has no order. */
 static int num_scans(qplan *q, qleaf *l, const store_scan *base, qop op, const qlit *lits,
@@ -408,6 +449,21 @@ static int compile_cmp(qplan *q, const qnode *n, qleaf *l)
 			return add(q, l, &base);
 		}
 		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
+	case QK_FILES:
+		/* as the tags: a set; `reads !~ "p"` is every run none of whose
+		 * paths matches (runs that read nothing included) */
+		base.src = STORE_SRC_FILES;
+		base.key = NULL;
+		l->present_all = true;
+		if (op == QO_PRESENT) {
+			l->all = true;
+			return 0;
+		}
+		if (op == QO_TRUE) {
+			base.test = STORE_TRUTHY;
+			return add(q, l, &base);
+		}
+		return files_scans(q, l, &base, op, n->lits, n->nlits);
 	case QK_ATTR: return compile_attr(q, n, op, l);
 	}
 	return 0;

@@ -292,8 +292,8 @@ int cairn_query_warnings(char **out, cairn_store *s, const cairn_query_options *
 
 int cairn_query_field_json(char **out, const char *field, size_t *out_pos)
 {
-	static const char *const kinds[] = {"metric",   "param",   "tag",      "tags",
-	                                    "property", "dataset", "attribute"};
+	static const char *const kinds[] = {"metric",   "param",   "tag",       "tags",
+	                                    "property", "dataset", "attribute", "files"};
 	static const char *const mparts[] = {"last", "min", "max", "count", "step"};
 	static const char *const dparts[] = {"digest", "path", "role", "algo", "files", "bytes"};
 	qexpr e = {0};
@@ -323,6 +323,8 @@ int cairn_query_field_json(char **out, const char *field, size_t *out_pos)
 		const char *an = qattr_name((qattr)f.part);
 		const char *dot = strrchr(an, '.');
 		json_str(&b, dot ? dot + 1 : an);
+	} else if (f.kind == QK_FILES) {
+		json_str(&b, name);
 	} else {
 		json_str(&b, f.key);
 	}

@@ -35,6 +35,7 @@ typedef enum qkind {
 	QK_PROPERTY, /* properties.KEY */
 	QK_DATASET,  /* datasets.NAME[.digest|.path|.role|.algo|.files|.bytes] */
 	QK_ATTR,     /* a run attribute (qattr) */
+	QK_FILES,    /* reads / wrote: the set of paths a run read or wrote (QF_*) */
 } qkind;
 
 typedef enum qattr {
@@ -63,6 +64,9 @@ typedef enum qattr {
 
 enum { QM_LAST, QM_MIN, QM_MAX, QM_COUNT, QM_STEP };
 enum { QD_DIGEST, QD_PATH, QD_ROLE, QD_ALGO, QD_FILES, QD_BYTES };
+/* reads: the paths of the run's input datasets; wrote: its artifacts' paths
+ * and its output datasets' paths (docs/internals/query.md) */
+enum { QF_READS, QF_WROTE };
 
 /* The type a field's values have, which decides how literals compare. */
 typedef enum qtype {
@@ -74,12 +78,13 @@ typedef enum qtype {
 	QT_DYN,    /* params: int, float, bool or string, per run */
 	QT_FLAG,   /* tags.TAG */
 	QT_SET,    /* tags */
+	QT_PATHS,  /* reads, wrote: a set of paths */
 	QT_STATUS, /* run status names */
 } qtype;
 
 typedef struct qfield {
 	qkind kind;
-	int part;        /* QM_* for metrics, QD_* for datasets, qattr for attributes */
+	int part; /* QM_* for metrics, QD_* for datasets, QF_* for files, qattr for attributes */
 	const char *key; /* metric/param/property key, tag, dataset name; NULL otherwise */
 	size_t pos, len; /* where the field is in the text */
 } qfield;

@@ -140,6 +140,13 @@ int cairn_run_log_artifact_kind(cairn_run *r, const char *path, const char *name
 	return 0;
 }
 
+int cairn_artifact_is_capture(const char *kind)
+{
+	return kind &&
+	       (strcmp(kind, CAIRN_ARTIFACT_LOG) == 0 || strcmp(kind, CAIRN_ARTIFACT_CONFIG) == 0 ||
+	        strcmp(kind, CAIRN_ARTIFACT_ENV) == 0);
+}
+
 int cairn_run_log_artifact(cairn_run *r, const char *path, const char *name)
 {
 	return cairn_run_log_artifact_kind(r, path, name, CAIRN_ARTIFACT_FILE);

@@ -534,6 +534,18 @@ int cairn_run_record_field(cairn_value *out, const cairn_run_record *r, const ca
 		}
 	}
 	case CAIRN_FIELD_ATTRIBUTE: return attr_value(out, r, f->key);
+	case CAIRN_FIELD_FILES: {
+		/* a set has no one value: how many paths (the paths themselves
+		 * are the datasets' and artifacts'; wrote counts artifacts only
+		 * in records loaded with them) */
+		bool wrote = f->part == CAIRN_FILES_WROTE;
+		int64_t n = 0;
+		for (size_t i = 0; i < r->ndatasets; i++)
+			n += strcmp(r->datasets[i].role, wrote ? "output" : "input") == 0;
+		for (size_t i = 0; wrote && i < r->nartifacts; i++)
+			n += !cairn_artifact_is_capture(r->artifacts[i].kind);
+		return n ? v_int(out, n) : CAIRN_ENOTFOUND;
+	}
 	}
 	return CAIRN_ENOTFOUND;
 }

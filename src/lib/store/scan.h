@@ -53,13 +53,15 @@ typedef enum store_src {
 	STORE_SRC_PROPERTY, /* key = the property */
 	STORE_SRC_DATASET,  /* key = the dataset's name; field: QD_* */
 	STORE_SRC_RUN,      /* a run attribute; field: qattr */
+	STORE_SRC_FILES,    /* the paths a run read or wrote; field: QF_* */
 	STORE_SRC_ALL,      /* every run */
 	STORE_SRC_DELETED,  /* deleted runs */
 } store_src;
 
 typedef enum store_test {
 	STORE_PRESENT, /* the run has the field (`is not null`) */
-	STORE_TRUTHY,  /* a bare field: present and not false (TAG with key NULL: any tag) */
+	STORE_TRUTHY,  /* a bare field: present and not false (TAG with key NULL: any tag;
+	                  FILES: any path) */
 	STORE_CMP,     /* value op literal (op: QO_EQ … QO_GE) */
 	STORE_NAN,     /* the value is NaN (metrics' last/min/max, float params) */
 	STORE_GLOB,    /* text matches a glob (* ? [..]), case-sensitive */

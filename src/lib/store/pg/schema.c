@@ -139,6 +139,10 @@ static const char *const migrations[] = {
     "ALTER TABLE projects ADD COLUMN updated DOUBLE PRECISION;"
     "CREATE TABLE project_tags(project_id BIGINT NOT NULL, key TEXT COLLATE \"C\" NOT NULL,"
     "  value TEXT NOT NULL, PRIMARY KEY(project_id, key));",
+    /* 5: the paths a run read and wrote (`reads`, `wrote`; SQLite's
+     * migration 14). */
+    "CREATE INDEX datasets_path ON datasets((path COLLATE \"C\"), role, rid);"
+    "CREATE INDEX artifacts_path ON artifacts(path, rid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

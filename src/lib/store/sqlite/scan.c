@@ -493,6 +493,31 @@ static int prepare_param(store_scan_ctx *q, const store_scan *sc, store_parts *o
 	}
 }
 
+/* reads: input datasets' paths; wrote: artifacts' paths (not cairn's own
+ * captures: logs, configs, environment files) and output datasets' paths
+ * (two parts of two tables), by datasets_path and
+ * artifacts_path (path, …, rid), so a glob's literal prefix is a range. */
+static int prepare_files(store_scan_ctx *q, const store_scan *sc, store_parts *out)
+{
+	bool any = sc->test == STORE_TRUTHY || sc->test == STORE_PRESENT;
+	int rc;
+	if (sc->field == QF_WROTE) {
+		cb a = {0};
+		cb_sql(&a, "kind NOT IN (?, ?, ?)");
+		cb_txt(&a, CAIRN_ARTIFACT_LOG);
+		cb_txt(&a, CAIRN_ARTIFACT_CONFIG);
+		cb_txt(&a, CAIRN_ARTIFACT_ENV);
+		int cost = any ? STORE_COST_FULL : text_cond(q, &a, "path", sc, STORE_COST_RANGE);
+		if ((rc = emit(q, out, "artifacts", &a, cost)) != 0)
+			return rc;
+	}
+	cb c = {0};
+	cb_sql(&c, "role = ?");
+	cb_txt(&c, sc->field == QF_WROTE ? "output" : "input");
+	int cost = any ? STORE_COST_FULL : text_cond(q, &c, "path", sc, STORE_COST_RANGE);
+	return emit(q, out, "datasets", &c, cost);
+}
+
 static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *out)
 {
 	cb c = {0};
@@ -547,6 +572,7 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 			return emit(q, out, "tags", &c, STORE_COST_FULL);
 		return emit(q, out, "tags", &c, text_cond(q, &c, "tag", sc, STORE_COST_RANGE));
 	case STORE_SRC_RUN: return prepare_run(q, sc, out);
+	case STORE_SRC_FILES: return prepare_files(q, sc, out);
 	}
 	return err_set(CAIRN_ERROR, "internal: unknown scan");
 }
@@ -649,6 +675,15 @@ static int scan_fill_limited(store_scan_ctx *q, const store_part *part, int64_t 
 
 static int scan_probe(store_scan_ctx *q, const store_part *parts, int n, const rset *C, rset *out)
 {
+	/* parts of two tables (wrote: artifacts and datasets): each table's
+	 * parts probed apart, their matches OR'd into out */
+	for (int k = 1; k < n; k++) {
+		const spart *a = parts[0].impl, *b = parts[k].impl;
+		if (strcmp(a->table, b->table) != 0) {
+			int rc = scan_probe(q, parts, k, C, out);
+			return rc ? rc : scan_probe(q, parts + k, n - k, C, out);
+		}
+	}
 	const spart *p0 = parts[0].impl;
 	char sql[4096];
 	size_t o =

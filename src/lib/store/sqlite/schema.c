@@ -232,6 +232,11 @@ static const char *const migrations[] = {
     "  INSERT INTO tag_stats VALUES(NEW.tag, 1) ON CONFLICT(tag) DO UPDATE SET n = n + 1; END;"
     "CREATE TRIGGER tags_stats_del AFTER DELETE ON tags BEGIN"
     "  UPDATE tag_stats SET n = n - 1 WHERE tag = OLD.tag; END;",
+    /* 14: the paths a run read and wrote (the query's `reads` and `wrote`:
+     * input datasets, artifacts and output datasets by path), so a glob's
+     * literal prefix (`reads ~ "data/train*"`) reads a range. */
+    "CREATE INDEX datasets_path ON datasets(path, role, rid);"
+    "CREATE INDEX artifacts_path ON artifacts(path, rid);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
