@@ -235,8 +235,8 @@ static const char *const migrations[] = {
     /* 14: the paths a run read and wrote (the query's `reads` and `wrote`:
      * input datasets, artifacts and output datasets by path), so a glob's
      * literal prefix (`reads ~ "data/train*"`) reads a range. */
-    "CREATE INDEX datasets_path ON datasets(path, role, rid);"
-    "CREATE INDEX artifacts_path ON artifacts(path, rid);",
+    ("CREATE INDEX datasets_path ON datasets(path, role, rid);"
+     "CREATE INDEX artifacts_path ON artifacts(path, rid);"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
