@@ -191,6 +191,7 @@ _FUNCS = {
         [POINTER(c_char), POINTER(c_int64), _out, c_void_p, c_char_p, c_char_p],
     ),
     "cairn_object_read": (_R, [_out, POINTER(c_size_t), c_void_p, c_char_p, c_size_t]),
+    "cairn_object_path": (_R, [_out, c_void_p, c_char_p]),
     # sweeps (include/cairn/sweep.h)
     "cairn_sweep_spec_parse": (_R, [_out, c_char_p, c_size_t, c_char_p]),
     "cairn_sweep_spec_free": (None, [c_void_p]),

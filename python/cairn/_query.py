@@ -19,7 +19,7 @@ import ctypes
 import json
 from collections import namedtuple
 
-from . import _lib
+from . import _artifacts, _lib
 from ._lib import enc, take_string
 from ._store import active_run, open_store
 
@@ -97,6 +97,17 @@ class RunRecord:
         self.environment = data.get("environment")
         self.datasets = list(data.get("datasets") or [])
         self.artifacts = list(data.get("artifacts") or [])
+
+    def download_artifact(self, path, dest=None):
+        """Copy the artifact at ``path`` (a file, or every file under a
+        directory) to ``dest``; returns where it went."""
+        h, _ = _lib_store(self.store)
+        return _artifacts.download(h, self.id, path, dest)
+
+    def open_artifact(self, path, mode="rb", encoding=None):
+        """Open the artifact at ``path`` for reading (``"rb"`` or ``"r"``)."""
+        h, _ = _lib_store(self.store)
+        return _artifacts.open_(h, self.id, path, mode, encoding)
 
     def metric_history(self, key, numpy=False):
         """Every point of metric ``key``: a list of MetricPoint(step,

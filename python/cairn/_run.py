@@ -33,7 +33,7 @@ import os
 import sys
 import threading
 
-from . import _capture, _lib, _signals, _store
+from . import _artifacts, _capture, _lib, _signals, _store
 from ._errors import DirtyError, Error, InvalidError
 from ._image import image_source
 from ._lib import STEP_AUTO, check, dec, enc, last_error
@@ -289,6 +289,20 @@ class Run:
         n = ctypes.c_int64(0)
         self._call(_lib.lib().cairn_run_delete_artifact, enc(path), ctypes.byref(n))
         return n.value
+
+    def download_artifact(self, path, dest=None):
+        """Copy the artifact at ``path`` (a file, or every file under a
+        directory) to ``dest`` and return where it went: how a script loads
+        a checkpoint it logged back.  Missing raises ``cairn.NotFoundError``."""
+        if self._h is not None:
+            self.flush()
+        return _artifacts.download(self._store_h, self.id, path, dest)
+
+    def open_artifact(self, path, mode="rb", encoding=None):
+        """Open the artifact at ``path`` for reading (``"rb"`` or ``"r"``)."""
+        if self._h is not None:
+            self.flush()
+        return _artifacts.open_(self._store_h, self.id, path, mode, encoding)
 
     def log_image(self, key, image, step=None):
         """Store an image under ``key`` (and ``step``): a path, PNG/JPEG/SVG
