@@ -9,18 +9,20 @@
 What is recorded (into the run given, else the active run, else one
 started with ``cairn.init(project=project)``, see cairn._integ):
 
-- after every boosting round, every evaluation metric of every evaluation
+- for every boosting round, every evaluation metric of every evaluation
   set, at step = the round number, under the name XGBoost prints:
   ``<data>-<metric>`` (``train-logloss``, ``valid-auc``); in ``xgb.cv``,
   ``<data>-<metric>-mean`` and ``<data>-<metric>-std``.  Inside ``cairn
-  run`` the printed copies of these lines are then left to the API;
+  run`` the printed copies of these lines are then left to the API.
+  (XGBoost 1.7 may skip this callback on the round where early stopping
+  stops; that round is logged from the training's history at its end);
 - once, after the first round (when the booster's configuration is
   complete): the booster's training parameters as params ``xgboost.<name>``
-  (``xgboost.eta``, ``xgboost.max_depth``, ``xgboost.objective``,
-  ``xgboost.eval_metric``; defaults included, values as XGBoost reports
-  them: float32 values to 7 significant digits) and its whole
-  configuration (``Booster.save_config()``) as the artifact
-  ``xgboost/config.json``;
+  (``xgboost.eta``, ``xgboost.max_depth``, ``xgboost.objective``;
+  defaults included, values as XGBoost reports them, float32 values to 7
+  significant digits), ``xgboost.eval_metric`` (the metrics evaluated,
+  comma-separated) and the whole configuration
+  (``Booster.save_config()``) as the artifact ``xgboost/config.json``;
 - after training with early stopping, the metrics
   ``xgboost.best_iteration`` and ``xgboost.best_score``.
 
@@ -71,7 +73,13 @@ class CairnCallback(_TrainingCallback):
         self._project = project
         self._log_params = log_params
         self._run = None
+        self._reset()
+
+    def _reset(self):
         self._params_done = False
+        self._history = None  # the training's evaluation log (XGBoost's own dict)
+        self._base = None  # the round of its first entry
+        self._done = 0  # its entries logged
 
     def __deepcopy__(self, memo):
         # sklearn's clone() deep-copies estimator params: a copy logs into
@@ -88,34 +96,34 @@ class CairnCallback(_TrainingCallback):
         return r
 
     # -- TrainingCallback --------------------------------------------------------
+    #
+    # XGBoost 1.7 keeps its callbacks in a set and stops at the first that
+    # asks to (EarlyStopping): this one may be skipped on the last round.
+    # The evaluation log it is given is the trainer's own history, so the
+    # rounds not yet logged are caught up from it, at the next call or in
+    # after_training.
 
     def before_training(self, model):
-        self._params_done = False
+        self._reset()
         try:
             self._target()
         except _integ.RECORD_ERRORS as e:
             _integ.warn("the XGBoost training", e)
         return model
 
+    def before_iteration(self, model, epoch, evals_log):
+        self._see(evals_log, epoch - _rounds(evals_log))
+        return False
+
     def after_iteration(self, model, epoch, evals_log):
-        try:
-            run = self._target()
-            if self._log_params and not self._params_done:
-                self._params_done = True
-                self._record_config(run, model)
-            points = metric_points(evals_log)
-            if points:
-                run.log_metrics(points, step=epoch)
-        except _integ.RECORD_ERRORS as e:
-            _integ.warn("XGBoost metrics", e)
+        self._see(evals_log, epoch - _rounds(evals_log) + 1)
+        self._catch_up(model)
         return False
 
     def after_training(self, model):
+        self._catch_up(model, final=True)
         try:
             run = self._target()
-            if self._log_params and not self._params_done:
-                self._params_done = True
-                self._record_config(run, model)
             attr = getattr(model, "attr", None)
             if callable(attr) and attr("best_score") is not None:
                 run.log_metric("xgboost.best_score", float(attr("best_score")))
@@ -125,7 +133,27 @@ class CairnCallback(_TrainingCallback):
             _integ.warn("the end of the XGBoost training", e)
         return model
 
-    def _record_config(self, run, model):
+    def _see(self, evals_log, base):
+        if self._history is None and evals_log is not None:
+            self._history, self._base = evals_log, base
+
+    def _catch_up(self, model, final=False):
+        try:
+            run = self._target()
+            h = self._history
+            n = _rounds(h) if h is not None else 0
+            if self._log_params and not self._params_done and (n or final):
+                self._params_done = True
+                self._record_config(run, model, h)
+            while self._done < n:
+                points = metric_points(h, self._done)
+                if points:
+                    run.log_metrics(points, step=self._base + self._done)
+                self._done += 1
+        except _integ.RECORD_ERRORS as e:
+            _integ.warn("XGBoost metrics", e)
+
+    def _record_config(self, run, model, history):
         booster = model
         folds = getattr(model, "cvfolds", None)  # xgb.cv: a _PackedBooster
         if folds:
@@ -134,19 +162,33 @@ class CairnCallback(_TrainingCallback):
         if not callable(save):
             return
         text = save()
-        run.set_params(booster_params(json.loads(text)))
+        params = booster_params(json.loads(text))
+        names = []  # the configuration's metric list is unreliable in 1.7; the log is not
+        for metrics in (history or {}).values():
+            names += [m for m in metrics if m not in names]
+        if names:
+            params["xgboost.eval_metric"] = ",".join(names)
+        run.set_params(params)
         run.log_text("xgboost/config.json", text)
 
 
-def metric_points(evals_log):
-    """{name: value} of the last round in an XGBoost evaluation log
-    ({data: {metric: [value or (mean, std), ...]}})."""
+def _rounds(evals_log):
+    """The number of rounds in an evaluation log."""
+    for metrics in (evals_log or {}).values():
+        for values in metrics.values():
+            return len(values)
+    return 0
+
+
+def metric_points(evals_log, index=-1):
+    """{name: value} of round ``index`` (default: the last) of an XGBoost
+    evaluation log ({data: {metric: [value or (mean, std), ...]}})."""
     out = {}
     for data, metrics in (evals_log or {}).items():
         for metric, values in metrics.items():
-            if not values:
+            if not values or not -len(values) <= index < len(values):
                 continue
-            v = values[-1]
+            v = values[index]
             name = "%s-%s" % (data, metric)
             if isinstance(v, tuple):
                 out[name + "-mean"] = float(v[0])
