@@ -1,5 +1,5 @@
 """cairn.tensorboard.SummaryWriter with numpy arrays: every method records
-what docs/python.md says (scalars, scalar groups, images in every layout
+what docs/python.md says (scalars, groups of them, images in every layout
 with TensorBoard's conversion, grids, figures, texts, hparams), read back
 through the query API and the object store; the run it starts is finished
 by close() and the context manager (failed on an exception), one it finds

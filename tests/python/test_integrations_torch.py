@@ -1,7 +1,7 @@
-"""cairn.torch: a tiny MLP trained for 3 epochs through watch/log_step/epoch
-records its parameter count, the optimizer's settings, every step's loss
-and learning rate (through a scheduler), and each epoch's time and mean
-loss, read back through the query API; several parameter groups, log_every,
+"""cairn.torch: a tiny MLP trained for 3 epochs through cairn.torch.watch,
+log_step and epoch records its parameter count, the optimizer's settings,
+every step's loss and learning rate (through a scheduler), and each epoch's
+time and mean loss, read back through the query API; several parameter groups, log_every,
 an epoch that raises and bad arguments; the SummaryWriter with torch
 tensors; and the example."""
 
@@ -144,15 +144,15 @@ def test_summary_writer_with_tensors(store):
             writer.add_scalar("loss", torch.tensor(0.5, requires_grad=True) * 1, 0)
             writer.add_scalars("acc", {"train": torch.tensor([0.75]), "valid": 0.5}, 1)
             img = torch.zeros(3, 4, 5)
-            img[0] = 1.0  # red, CHW floats in [0, 1]
-            writer.add_image("red", img, 2)
+            img[0] = 1.0  # the first channel full, CHW floats in [0, 1]
+            writer.add_image("rgb", img, 2)
             writer.add_images("batch", torch.ones(3, 1, 2, 2), 0)
             writer.add_hparams({"lr": torch.tensor(0.1), "layers": torch.tensor(3)}, {"hp/acc": torch.tensor(0.9)})
         assert not run.finished  # the writer did not start it: close() only flushes
     r = cairn.get_run(run.id)
     assert r.metrics["loss"] == 0.5 and r.metrics["acc/train"] == 0.75 and r.metrics["acc/valid"] == 0.5
     assert r.params["lr"] == 0.1 and r.params["layers"] == 3 and r.metrics["hp/acc"] == pytest.approx(0.9)
-    px, _ = decode_png(stored_bytes(run.id, "images/red/00000002.png")[0])
+    px, _ = decode_png(stored_bytes(run.id, "images/rgb/00000002.png")[0])
     assert px.shape == (4, 5, 3) and (px[..., 0] == 255).all() and (px[..., 1:] == 0).all()
     px, _ = decode_png(stored_bytes(run.id, "images/batch/00000000.png")[0])
     assert px.shape == (2, 6, 1) and (px == 255).all()
