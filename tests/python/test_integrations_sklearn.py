@@ -8,7 +8,6 @@ scikit-learn autolog says what is missing."""
 
 import os
 import subprocess
-import warnings
 
 import pytest
 
