@@ -29,6 +29,7 @@ import threading
 import warnings
 
 from ._errors import Error
+from ._run import init
 from ._store import active_run
 
 
@@ -45,8 +46,6 @@ def resolve_run(run=None, project=None):
     r = active_run()
     if r is not None and not r.finished:
         return r, False
-    from ._run import init
-
     return init(project=project), True
 
 
