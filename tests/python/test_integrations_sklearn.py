@@ -265,3 +265,33 @@ def test_example_under_cairn_run(store):
     r = cairn.get_run(only.id)
     assert r.project == "wrapped" and r.status == "finished"
     assert r.params["GridSearchCV.cv"] == 3 and "roc_auc_score" in r.metrics
+
+
+def test_process_workers_with_a_main_estimator(store):
+    # loky pickles a class of __main__ by value, wrappers included: they
+    # must pickle, and record nothing in the workers
+    code = (
+        "import cairn, cairn.sklearn\n"
+        "cairn.sklearn.autolog()\n"
+        "from sklearn.base import BaseEstimator, ClassifierMixin\n"
+        "from sklearn.model_selection import GridSearchCV\n"
+        "from sklearn.datasets import make_classification\n"
+        "class Threshold(ClassifierMixin, BaseEstimator):\n"
+        "    def __init__(self, cut=0.0):\n"
+        "        self.cut = cut\n"
+        "    def fit(self, X, y):\n"
+        "        self.classes_ = [0, 1]\n"
+        "        return self\n"
+        "    def predict(self, X):\n"
+        "        return (X[:, 0] > self.cut).astype(int)\n"
+        "X, y = make_classification(n_samples=100, random_state=0)\n"
+        "with cairn.init(project='procs', capture_code=False, capture_env=False) as run:\n"
+        "    g = GridSearchCV(Threshold(), {'cut': [-0.5, 0.0, 0.5]}, cv=3, n_jobs=2).fit(X, y)\n"
+        "print(g.best_params_['cut'])\n"
+    )
+    best = float(run_python(code).stdout.strip())
+    (only,) = cairn.runs()
+    r = cairn.get_run(only.id)
+    assert r.params["GridSearchCV.best_params.cut"] == best and r.params["GridSearchCV.n_jobs"] == 2
+    assert not [k for k in r.params if k.startswith("Threshold.")]
+    assert len(cairn.runs()) == 1  # the workers started no runs
