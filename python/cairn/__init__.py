@@ -13,6 +13,11 @@
 Inside ``cairn run -- python train.py``, ``cairn.init()`` logs into the run
 the wrapper started.  See docs/python.md for the whole API.
 
+Framework integrations are submodules, imported only when asked for (none
+of them is imported by ``import cairn``): ``cairn.sklearn.autolog()``,
+``cairn.xgboost.CairnCallback``, ``cairn.torch.watch`` and
+``cairn.tensorboard.SummaryWriter``.
+
 The package is a thin layer over the C library libcairn.so, loaded through
 ctypes on first use (see cairn._lib for where it is looked for).
 """
@@ -39,6 +44,7 @@ class CaptureWarning(UserWarning):
     environment); the run goes on without it."""
 
 
+from ._integ import IntegrationWarning  # noqa: E402
 from ._query import Digest, MetricPoint, RunList, RunRecord, diff, get_run, hash_path, runs  # noqa: E402
 from ._run import Run, active_run, init  # noqa: E402
 from ._sweep import SweepError, SweepWarning, Trial, resume_sweep, sweep, sweep_trials  # noqa: E402
@@ -96,4 +102,5 @@ __all__ = [
     "DirtyError",
     "LibraryNotFoundError",
     "CaptureWarning",
+    "IntegrationWarning",
 ]
