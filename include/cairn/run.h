@@ -166,6 +166,14 @@ CAIRN_EXTERN(int) cairn_run_log_artifact(cairn_run *run, const char *path, const
 /* Same with an explicit kind (CAIRN_ARTIFACT_*). */
 CAIRN_EXTERN(int)
 cairn_run_log_artifact_kind(cairn_run *run, const char *path, const char *name, const char *kind);
+/* Store a file as the newest version of artifact `name` (NULL: the base
+ * name) and keep only the last keep_last (>= 1) versions: version K is the
+ * artifact `name@vK` and `name` itself is always the newest (the same
+ * object); older versions are deleted and their bytes freed when nothing
+ * else uses them.  For checkpoints logged again and again under one name.
+ * CAIRN_EINVALID for a directory or keep_last < 1. */
+CAIRN_EXTERN(int)
+cairn_run_log_artifact_keep(cairn_run *run, const char *path, const char *name, int keep_last);
 /* Store bytes already in memory as an artifact. */
 CAIRN_EXTERN(int)
 cairn_run_log_artifact_buf(cairn_run *run, const void *data, size_t len, const char *name,
@@ -183,10 +191,16 @@ cairn_run_log_image_buf(cairn_run *run, const char *key, const void *data, size_
  * "model/...", never "models"; "" takes all of the run's).  *out_removed
  * (may be NULL) counts the artifacts deleted.  CAIRN_EINVALID for a path
  * that is not a clean relative path, CAIRN_ENOTFOUND (nothing changed)
- * when no artifact is there.  The objects stay in the store, referenced by
- * the run, until the run is purged (cairn_run_delete with purge). */
+ * when no artifact is there.  An object that no other record of the run
+ * names (another artifact, its code snapshot, its environment, a dataset
+ * manifest) and no other run references is removed from the store. */
 CAIRN_EXTERN(int)
 cairn_run_delete_artifact(cairn_run *run, const char *path, int64_t *out_removed);
+/* The same for run `id` (an id, unique prefix or name) of a store, with
+ * *out_freed (may be NULL) the number of objects removed. */
+CAIRN_EXTERN(int)
+cairn_artifact_delete(cairn_store *store, const char *id, const char *path, int64_t *out_removed,
+                      size_t *out_freed);
 
 /* Record lifecycle facts. */
 CAIRN_EXTERN(int) cairn_run_heartbeat(cairn_run *run);

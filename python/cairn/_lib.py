@@ -163,6 +163,7 @@ _FUNCS = {
     "cairn_run_log_artifact_kind": (_R, [c_void_p, c_char_p, c_char_p, c_char_p]),
     "cairn_run_log_artifact_buf": (_R, [c_void_p, c_char_p, c_size_t, c_char_p, c_char_p]),
     "cairn_run_delete_artifact": (_R, [c_void_p, c_char_p, POINTER(c_int64)]),
+    "cairn_run_log_artifact_keep": (_R, [c_void_p, c_char_p, c_char_p, c_int]),
     "cairn_run_log_image": (_R, [c_void_p, c_char_p, c_char_p, c_int64]),
     "cairn_run_log_image_buf": (_R, [c_void_p, c_char_p, c_char_p, c_size_t, c_int64]),
     "cairn_run_heartbeat": (_R, [c_void_p]),

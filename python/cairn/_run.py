@@ -271,9 +271,24 @@ class Run:
         data = text.encode("utf-8")
         self._call(_lib.lib().cairn_run_log_artifact_buf, data, len(data), enc(name), b"file")
 
-    def log_artifact(self, path, name=None, kind="file"):
+    def log_artifact(self, path, name=None, kind="file", keep_last=None):
         """Store a file or a directory (recursively) under ``name`` (default:
-        its base name)."""
+        its base name).  With ``keep_last=N`` a file logged again and again
+        under one name (a checkpoint) keeps its last N versions, as
+        ``name@v1``, ``name@v2``, …, ``name`` itself being the newest; older
+        versions are deleted and their bytes freed."""
+        if keep_last is not None:
+            if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+                raise InvalidError("keep_last must be an int of at least 1, not %r" % (keep_last,))
+            if kind != "file":
+                raise InvalidError("keep_last versions files of kind 'file', not %r" % (kind,))
+            self._call(
+                _lib.lib().cairn_run_log_artifact_keep,
+                enc(path),
+                enc(name) if name is not None else None,
+                keep_last,
+            )
+            return
         self._call(
             _lib.lib().cairn_run_log_artifact_kind,
             enc(path),
@@ -284,8 +299,8 @@ class Run:
     def delete_artifact(self, path):
         """Delete the artifact at ``path``, or every artifact under it when
         it names a directory; returns how many were deleted.  Nothing there
-        raises ``cairn.NotFoundError``.  The bytes stay in the store until
-        the run is purged (``cairn rm --purge``)."""
+        raises ``cairn.NotFoundError``.  Bytes that nothing else in the store
+        uses (another artifact, the code snapshot, another run) are freed."""
         n = ctypes.c_int64(0)
         self._call(_lib.lib().cairn_run_delete_artifact, enc(path), ctypes.byref(n))
         return n.value

@@ -586,7 +586,7 @@ static void test_artifact_delete(void **state)
 	oid_of(&u, ida, "models.txt", o);
 	oid_of(&u, ida, "README.md", o);
 	assert_string_equal(o, w);
-	/* the files stay: README.md names w, run b names cfg, a's references hold both */
+	/* the files stay: README.md names w, run b names cfg */
 	assert_true(object_file_exists(&u, w));
 	assert_true(object_file_exists(&u, cfg));
 	assert_no_dangling(&u);
@@ -617,7 +617,13 @@ static void test_artifact_delete(void **state)
 	assert_int_equal(n, 1); /* README.md */
 	assert_int_equal(cairn_run_delete_artifact(a, "", &n), CAIRN_ENOTFOUND);
 	oid_of(&u, cairn_run_id(b), "shared.json", o); /* the other run's is untouched */
-	assert_true(object_file_exists(&u, plural) && object_file_exists(&u, accent));
+	/* the bytes no record needs any more are freed with their last name
+	 * (issue 18); cfg stays: run b holds the same bytes */
+	assert_false(object_file_exists(&u, plural));
+	assert_false(object_file_exists(&u, accent));
+	assert_false(object_file_exists(&u, w));
+	assert_true(object_file_exists(&u, cfg));
+	assert_no_dangling(&u);
 
 	/* the purge of a removes what only a held, and keeps what b holds */
 	cairn_run_free(a);

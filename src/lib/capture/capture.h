@@ -129,6 +129,10 @@ typedef struct code_tree {
 	char *vcs, *commit, *root, *subdir, *branch, *remote;
 } code_tree;
 int code_tree_load(cairn_store *s, const char *run, code_tree *t);
+/* Append to out, one per line, every object the code record code_oid names:
+ * itself, its files and notebook scripts, its base manifest and the base's
+ * files (what an artifact delete must leave referenced: store.h). */
+int code_refs_collect(cairn_store *s, const char *code_oid, buf *out);
 /* The same, but the files are the committed tree's only (the base manifest;
  * none on an unborn branch or outside git): what the run's changes are
  * changes against. */

@@ -704,6 +704,34 @@ done:
 	return rc;
 }
 
+/* Every object id (64 hex digits) a JSON value holds, one per line. */
+static void oids_in(const json *v, buf *out)
+{
+	if (v->type == JSON_STR && v->len == CAIRN_OID_HEXSZ && hex_is(v->str, CAIRN_OID_HEXSZ))
+		buf_printf(out, "%s\n", v->str);
+	for (const json *c = v->type == JSON_ARR || v->type == JSON_OBJ ? v->child : NULL; c;
+	     c = c->next)
+		oids_in(c, out);
+}
+
+int code_refs_collect(cairn_store *s, const char *code_oid, buf *out)
+{
+	json_doc *rec = NULL, *base = NULL;
+	buf_printf(out, "%s\n", code_oid);
+	int rc = code_json_read(s, code_oid, &rec, "code record");
+	if (rc == 0) {
+		oids_in(json_root(rec), out);
+		const char *base_oid = json_get_str(json_root(rec), "base");
+		if (base_oid && (rc = code_json_read(s, base_oid, &base, "base manifest")) == 0)
+			oids_in(json_root(base), out);
+	}
+	json_doc_free(rec);
+	json_doc_free(base);
+	if (rc == 0 && !buf_ok(out))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	return rc;
+}
+
 int code_tree_load(cairn_store *s, const char *run, code_tree *t)
 {
 	return tree_load(s, run, t, false);

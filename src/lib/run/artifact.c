@@ -1,8 +1,10 @@
 /*
  * lib/run/artifact.c — files, bytes and images logged into a run as
  * artifacts: each is put into the object store, then recorded under its
- * run-relative name with its kind and media type; and artifacts deleted
- * (their records: the objects stay until the run is purged).  A directory is walked
+ * run-relative name with its kind and media type; and artifacts deleted,
+ * their objects freed when no record needs them any more
+ * (artifact_delete_free; docs/internals/store.md, "Deleting an
+ * artifact").  A directory is walked
  * (nftw, physical) and every regular file under it logged under name/rel.
  * Thread-safe as the run handle; the walk is serialised (see walk_cur).
  */
@@ -14,7 +16,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "lib/capture/capture.h"
 #include "lib/run/run.h"
+#include "lib/store/capture.h"
 #include "lib/store/store.h"
 #include "util/fs.h"
 
@@ -54,10 +58,10 @@ static const char *media_type_of(const char *path)
 	return "application/octet-stream";
 }
 
-static int artifact_file(cairn_run *r, const char *path, const char *name, const char *kind,
-                         const char *key, int64_t step, const char *media)
+static int artifact_file_as(cairn_run *r, const char *path, const char *name, const char *kind,
+                            const char *key, int64_t step, const char *media,
+                            char oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size)
 {
-	char oid[CAIRN_OID_HEXSZ + 1];
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
@@ -70,9 +74,19 @@ static int artifact_file(cairn_run *r, const char *path, const char *name, const
 			rc = store_artifact_put(r->store, r->rid, name, oid, (int64_t)st.st_size,
 			                        media ? media : media_type_of(name), kind, key,
 			                        step);
-		if (!object_retry(&rc, attempt))
+		if (!object_retry(&rc, attempt)) {
+			if (out_size)
+				*out_size = (int64_t)st.st_size;
 			return rc;
+		}
 	}
+}
+
+static int artifact_file(cairn_run *r, const char *path, const char *name, const char *kind,
+                         const char *key, int64_t step, const char *media)
+{
+	char oid[CAIRN_OID_HEXSZ + 1];
+	return artifact_file_as(r, path, name, kind, key, step, media, oid, NULL);
 }
 
 typedef struct walk_ctx {
@@ -140,6 +154,69 @@ int cairn_run_log_artifact_kind(cairn_run *r, const char *path, const char *name
 	return 0;
 }
 
+/* NAME@vK: version K of a versioned artifact NAME (0 when name is not one). */
+static int64_t version_of(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	if (strncmp(name, base, n) != 0 || strncmp(name + n, "@v", 2) != 0)
+		return 0;
+	const char *d = name + n + 2;
+	int64_t v = 0;
+	for (; *d >= '0' && *d <= '9' && v < INT64_MAX / 10; d++)
+		v = v * 10 + (*d - '0');
+	return *d || d == name + n + 2 ? 0 : v;
+}
+
+int cairn_run_log_artifact_keep(cairn_run *r, const char *path, const char *name, int keep_last)
+{
+	if (!r || !path)
+		return err_set(CAIRN_EINVALID, "no run or no path");
+	if (keep_last < 1)
+		return err_set(CAIRN_EINVALID, "keep_last must be at least 1, not %d", keep_last);
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return err_set(errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO,
+		               "cannot log artifact '%s': %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(CAIRN_EINVALID,
+		               "cannot keep versions of '%s': only a file has versions", path);
+	if (!name || !*name)
+		name = path_base(path);
+	int rc = cairn_key_validate(name, "artifact name");
+	if (rc)
+		return rc;
+	if (!relpath_is_safe(name) || strlen(name) > 4000)
+		return err_set(CAIRN_EINVALID, "artifact name '%s' is not a clean relative path",
+		               name);
+	/* the versions logged so far */
+	cairn_run_record *rec = NULL;
+	if ((rc = cairn_run_record_get(&rec, r->store, r->id, CAIRN_RECORD_ARTIFACTS)) != 0)
+		return rc;
+	int64_t last = 0;
+	for (size_t i = 0; i < cairn_run_record_artifact_count(rec); i++) {
+		int64_t v = version_of(cairn_run_record_artifact(rec, i)->path, name);
+		if (v > last)
+			last = v;
+	}
+	char vname[4096 + 32], oid[CAIRN_OID_HEXSZ + 1];
+	snprintf(vname, sizeof vname, "%s@v%lld", name, (long long)(last + 1));
+	int64_t size = 0;
+	/* the new version, then NAME naming the same object (the latest) */
+	if ((rc = artifact_file_as(r, path, vname, CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO, NULL,
+	                           oid, &size)) == 0)
+		rc = store_artifact_put(r->store, r->rid, name, oid, size, media_type_of(name),
+		                        CAIRN_ARTIFACT_FILE, NULL, CAIRN_STEP_AUTO);
+	/* then the versions past the last keep_last go, with their bytes */
+	for (size_t i = 0; rc == 0 && i < cairn_run_record_artifact_count(rec); i++) {
+		const char *p = cairn_run_record_artifact(rec, i)->path;
+		int64_t v = version_of(p, name);
+		if (v > 0 && v <= last + 1 - keep_last)
+			rc = artifact_delete_free(r->store, r->rid, p, NULL, NULL);
+	}
+	cairn_run_record_free(rec);
+	return rc;
+}
+
 int cairn_artifact_is_capture(const char *kind)
 {
 	return kind &&
@@ -175,16 +252,62 @@ int cairn_run_log_artifact_buf(cairn_run *r, const void *data, size_t len, const
 	}
 }
 
+int artifact_delete_free(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed,
+                         size_t *out_freed)
+{
+	if (out_removed)
+		*out_removed = 0;
+	if (out_freed)
+		*out_freed = 0;
+	if (*path && (strlen(path) > 4096 || !relpath_is_safe(path)))
+		return err_set(CAIRN_EINVALID,
+		               "artifact path '%.200s' is not a clean relative path", path);
+	/* a remote store's server frees the objects itself (serve-data.c) */
+	if (store_is_remote(s))
+		return store_artifact_delete(s, rid, path, NULL, out_removed, NULL);
+	int rc = 0;
+	/* the code record is read outside the write, then checked unchanged
+	 * inside it; once more if a capture slipped in between */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char code_oid[65];
+		buf keep = BUF_INIT, orphans = BUF_INIT;
+		if ((rc = store_run_code_oid(s, rid, code_oid)) == 0 && code_oid[0])
+			rc = code_refs_collect(s, code_oid, &keep);
+		store_art_keep k = {code_oid, keep.ptr};
+		if (rc == 0)
+			rc = store_artifact_delete(s, rid, path, &k, out_removed, &orphans);
+		if (rc == 0 && orphans.len)
+			rc = store_objects_sweep(s, &orphans, out_freed);
+		buf_free(&keep);
+		buf_free(&orphans);
+		if (rc != CAIRN_ECONFLICT)
+			break;
+	}
+	return rc;
+}
+
 int cairn_run_delete_artifact(cairn_run *r, const char *path, int64_t *out_removed)
 {
 	if (out_removed)
 		*out_removed = 0;
 	if (!r || !path)
 		return err_set(CAIRN_EINVALID, "no run or no path");
-	if (*path && (strlen(path) > 4096 || !relpath_is_safe(path)))
-		return err_set(CAIRN_EINVALID,
-		               "artifact path '%.200s' is not a clean relative path", path);
-	return store_artifact_delete(r->store, r->rid, path, out_removed);
+	return artifact_delete_free(r->store, r->rid, path, out_removed, NULL);
+}
+
+int cairn_artifact_delete(cairn_store *s, const char *id, const char *path, int64_t *out_removed,
+                          size_t *out_freed)
+{
+	if (out_removed)
+		*out_removed = 0;
+	if (out_freed)
+		*out_freed = 0;
+	if (!s || !id || !path)
+		return err_set(CAIRN_EINVALID, "no store, run or path");
+	int64_t rid;
+	char full[33];
+	int rc = store_run_lookup(s, id, false, &rid, full);
+	return rc ? rc : artifact_delete_free(s, rid, path, out_removed, out_freed);
 }
 
 /* Recognise an image by its first bytes; returns the extension or NULL. */

@@ -30,4 +30,10 @@ struct cairn_run {
 	size_t nkeys, capkeys; /* capkeys is a power of two */
 };
 
+/* Delete run rid's artifact at path (or under it) and remove the objects no
+ * record needs any more (artifact.c; the server of a remote store calls it
+ * for its clients, serve-data.c).  *out_freed: objects removed. */
+int artifact_delete_free(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed,
+                         size_t *out_freed);
+
 #endif

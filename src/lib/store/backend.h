@@ -123,9 +123,16 @@ typedef struct store_ops {
 	/* artifact_delete: drop the run's artifact at path, or every artifact
 	 * under the directory path names ("a/b" takes "a/b" and "a/b/...", never
 	 * "a/bc"; "" takes them all); *out_removed counts the rows.
-	 * CAIRN_ENOTFOUND, nothing changed, when none is there.  The run's
-	 * object references stay (store.md, "Deleting an artifact"). */
-	int (*artifact_delete)(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
+	 * CAIRN_ENOTFOUND, nothing changed, when none is there.  With keep (not
+	 * NULL), in the same write transaction, the run's reference to each
+	 * deleted row's object goes too unless another record of the run still
+	 * names it (an artifact, a dataset manifest, its code or environment
+	 * record, or keep->oids: what its code record names), and each object
+	 * unreferenced so is appended to orphans ("oid\n") for objects_sweep;
+	 * CAIRN_ECONFLICT, nothing changed, when the run's code record is no
+	 * longer keep->code_oid (store.md, "Deleting an artifact"). */
+	int (*artifact_delete)(cairn_store *s, int64_t rid, const char *path,
+	                       const store_art_keep *keep, int64_t *out_removed, buf *orphans);
 	int (*objects_sweep)(cairn_store *s, const buf *candidates, size_t *out_removed);
 
 	/* --- code and environment capture (capture.h) ----------------------- */

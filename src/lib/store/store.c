@@ -398,12 +398,27 @@ int store_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
 	return rc;
 }
 
-int store_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+bool store_is_remote(const cairn_store *s)
+{
+	return strcmp(s->ops->name, "remote") == 0;
+}
+
+bool store_oid_listed(const char *list, const char *oid)
+{
+	size_t n = strlen(oid);
+	for (const char *p = list ? strstr(list, oid) : NULL; p; p = strstr(p + 1, oid))
+		if ((p == list || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+int store_artifact_delete(cairn_store *s, int64_t rid, const char *path, const store_art_keep *keep,
+                          int64_t *out_removed, buf *orphans)
 {
 	if (!s->ops->artifact_delete)
 		return store_unsupported(s, "artifact delete");
 	store_lock(s);
-	int rc = s->ops->artifact_delete(s, rid, path, out_removed);
+	int rc = s->ops->artifact_delete(s, rid, path, keep, out_removed, orphans);
 	store_unlock(s);
 	return rc;
 }

@@ -92,10 +92,24 @@ int store_run_set_text(cairn_store *s, int64_t rid, const char *column, const ch
 int store_run_restore(cairn_store *s, int64_t rid);
 int store_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                        const char *media_type, const char *kind, const char *key, int64_t step);
+/* What an artifact delete must not unreference (backend.h, artifact_delete):
+ * the run's code record as the caller read it ("" none) and the objects it
+ * names, one oid per line. */
+typedef struct store_art_keep {
+	const char *code_oid;
+	const char *oids;
+} store_art_keep;
+/* Does the store's backend keep its records elsewhere (a cairn server)? */
+bool store_is_remote(const cairn_store *s);
+/* Is oid a whole line of list (lines of object ids, as keep->oids)? */
+bool store_oid_listed(const char *list, const char *oid);
 /* Drop the artifact at path, or every one under the directory path ("":
- * all of the run's); the objects stay referenced by the run until it is
- * purged.  CAIRN_ENOTFOUND when nothing is there. */
-int store_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
+ * all of the run's); with keep, also the run's references that no other
+ * record of the run needs, their objects appended to orphans (backend.h).
+ * CAIRN_ENOTFOUND when nothing is there.  Callers free objects through
+ * artifact_delete_free (lib/run/artifact.c). */
+int store_artifact_delete(cairn_store *s, int64_t rid, const char *path, const store_art_keep *keep,
+                          int64_t *out_removed, buf *orphans);
 /* exit_code STORE_NO_EXIT_CODE: none (a run ended through MLflow's API) */
 #define STORE_NO_EXIT_CODE INT_MIN
 int store_run_finish(cairn_store *s, int64_t rid, cairn_status st, int exit_code, double end);

@@ -477,25 +477,83 @@ int pg_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *o
 	return pg_commit(s);
 }
 
-/* As SQLite's (sqlite/refs.c): the row of path or the rows under it, the
- * references kept; left() and length() count characters on both sides. */
-int pg_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+/* As SQLite's (sqlite/refs.c): the row of path or the rows under it, and
+ * with keep the run's references no other record of the run names; left()
+ * and length() count characters on both sides.  The shared objects lock
+ * (pg_refs_begin) keeps a sweep out until the commit; the sweep also counts
+ * an artifacts row as live, so a reference dropped while another server
+ * logs the same bytes into the same run cannot lose them. */
+#define PG_UNDER_PATH                                                                              \
+	"rid = $1 AND ($2::text = '' OR path = $2::text OR left(path, length($2::text) + 1) = "    \
+	"$2::text || '/')"
+
+static int pg_unref_deleted(cairn_store *s, int64_t rid, const store_art_keep *keep, PGresult *r,
+                            buf *orphans)
 {
+	pg_params c = PG_PARAMS_INIT;
+	pg_param_int(&c, rid);
+	PGresult *code =
+	    pg_exec(s, "read the run's code record",
+	            "SELECT coalesce(code_oid, '') FROM runs WHERE rid = $1 FOR UPDATE", &c);
+	if (!code)
+		return cairn_error_last_code();
+	bool same = pq.ntuples(code) == 1 && strcmp(pg_get_text(code, 0, 0), keep->code_oid) == 0;
+	pq.clear(code);
+	if (!same)
+		return err_set(CAIRN_ECONFLICT, "the run's code record changed during the delete");
+	for (int i = 0; i < pq.ntuples(r); i++) {
+		const char *oid = pg_get_text(r, i, 0);
+		if (!oid || strlen(oid) != CAIRN_OID_HEXSZ || store_oid_listed(keep->oids, oid))
+			continue;
+		pg_params p = PG_PARAMS_INIT;
+		pg_param_int(&p, rid);
+		pg_param_text(&p, oid);
+		int64_t n = 0;
+		int rc = pg_run(
+		    s, "drop the artifact's reference",
+		    "DELETE FROM object_refs WHERE rid = $1 AND oid = $2"
+		    " AND NOT EXISTS (SELECT 1 FROM artifacts WHERE rid = $1 AND oid = $2)"
+		    " AND NOT EXISTS (SELECT 1 FROM datasets WHERE rid = $1 AND manifest_oid = $2)"
+		    " AND NOT EXISTS (SELECT 1 FROM runs WHERE rid = $1 AND (code_oid = $2 OR "
+		    "env_oid = $2))",
+		    &p, &n);
+		if (rc)
+			return rc;
+		if (n > 0 && orphans)
+			buf_printf(orphans, "%s\n", oid);
+	}
+	return 0;
+}
+
+int pg_artifact_delete(cairn_store *s, int64_t rid, const char *path, const store_art_keep *keep,
+                       int64_t *out_removed, buf *orphans)
+{
+	int rc = keep ? pg_refs_begin(s) : pg_begin(s);
+	if (rc)
+		return rc;
 	pg_params p = PG_PARAMS_INIT;
 	pg_param_int(&p, rid);
 	pg_param_text(&p, path);
-	int64_t n = 0;
-	int rc = pg_run(s, "delete the artifact",
-	                "DELETE FROM artifacts WHERE rid = $1 AND ($2::text = '' OR path = $2::text"
-	                " OR left(path, length($2::text) + 1) = $2::text || '/')",
-	                &p, &n);
-	if (rc)
-		return rc;
+	PGresult *r = pg_exec(s, "delete the artifact",
+	                      "DELETE FROM artifacts WHERE " PG_UNDER_PATH " RETURNING oid", &p);
+	if (!r) {
+		rc = cairn_error_last_code();
+		goto fail;
+	}
+	int64_t n = pq.ntuples(r);
 	if (n == 0)
-		return err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path);
-	if (out_removed)
+		rc = err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path);
+	else if (keep)
+		rc = pg_unref_deleted(s, rid, keep, r, orphans);
+	pq.clear(r);
+	if (rc)
+		goto fail;
+	if ((rc = pg_commit(s)) == 0 && out_removed)
 		*out_removed = n;
-	return 0;
+	return rc;
+fail:
+	pg_rollback(s);
+	return rc;
 }
 
 int pg_artifact_lookup(cairn_store *s, int64_t rid, const char *path,

@@ -290,7 +290,8 @@ int pg_metric_sample_json(cairn_store *s, int64_t rid, const char *key, size_t m
 
 int pg_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                     const char *media_type, const char *kind, const char *key, int64_t step);
-int pg_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
+int pg_artifact_delete(cairn_store *s, int64_t rid, const char *path, const store_art_keep *keep,
+                       int64_t *out_removed, buf *orphans);
 int pg_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
                        char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media);
 

@@ -383,7 +383,8 @@ int pg_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_removed)
 			         s, "check an object before removing it",
 			         "SELECT (EXISTS(SELECT 1 FROM object_refs WHERE oid = $1) OR"
 			         " EXISTS(SELECT 1 FROM code_map WHERE oid = $1 AND"
-			         " substr(key, 1, 4) <> 'tree'))::int",
+			         " substr(key, 1, 4) <> 'tree') OR"
+			         " EXISTS(SELECT 1 FROM artifacts WHERE oid = $1))::int",
 			         &p, &live, NULL)) != 0)
 				goto fail;
 			if (!live) {

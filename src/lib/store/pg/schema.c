@@ -142,7 +142,8 @@ static const char *const migrations[] = {
     /* 5: the paths a run read and wrote (`reads`, `wrote`; SQLite's
      * migration 14). */
     ("CREATE INDEX datasets_path ON datasets((path COLLATE \"C\"), role, rid);"
-     "CREATE INDEX artifacts_path ON artifacts(path, rid);"),
+     "CREATE INDEX artifacts_path ON artifacts(path, rid);"
+     "CREATE INDEX artifacts_oid ON artifacts(oid);"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -44,9 +44,14 @@ int rd_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *o
 }
 
 /* The server answers the number of rows removed; a delete spooled while
- * the server is down reports none (it is applied, in order, on the drain). */
-int rd_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+ * the server is down reports none (it is applied, in order, on the drain).
+ * The server frees the objects itself (serve-data.c): keep and orphans are
+ * the local store's business, unused here. */
+int rd_artifact_delete(cairn_store *s, int64_t rid, const char *path, const store_art_keep *keep,
+                       int64_t *out_removed, buf *orphans)
 {
+	(void)keep;
+	(void)orphans;
 	buf req = BUF_INIT;
 	int rc = remote_w_run(s, &req, rid);
 	w_str(&req, path);

@@ -241,7 +241,8 @@ int rr_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
 
 int rd_artifact_put(cairn_store *s, int64_t rid, const char *path, const char *oid, int64_t size,
                     const char *media_type, const char *kind, const char *key, int64_t step);
-int rd_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
+int rd_artifact_delete(cairn_store *s, int64_t rid, const char *path, const store_art_keep *keep,
+                       int64_t *out_removed, buf *orphans);
 int rd_code_map_put(cairn_store *s, const char *const *keys, const char (*oids)[65],
                     const int64_t *sizes, size_t n);
 int rd_run_code_set(cairn_store *s, int64_t rid, const char *commit, const char *branch,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/run/run.h"
 #include "lib/store/query.h"
 #include "lib/store/record.h"
 #include "lib/store/remote/serve.h"
@@ -52,7 +53,7 @@ SV_DEF(sv_artifact_delete)
 		rc = wr_check(r, true, "artifact_delete request");
 	if (rc == 0 && *path && (strlen(path) > PATH_MAX_BYTES || !relpath_is_safe(path)))
 		rc = err_set(CAIRN_EINVALID, "'%.200s' is not an artifact path", path);
-	if (rc == 0 && (rc = store_artifact_delete(s, rid, path, &n)) == 0)
+	if (rc == 0 && (rc = artifact_delete_free(s, rid, path, &n, NULL)) == 0)
 		w_i64(out, n);
 	return rc;
 }

@@ -48,33 +48,101 @@ int sqlite_artifact_put(cairn_store *s, int64_t rid, const char *path, const cha
 
 /* The row of path, or the rows under the directory path names ("" all of
  * them): substr and length count characters on both sides, so a name with
- * non-ASCII text compares as it was stored.  The references stay: the run
- * may name the same object through another artifact, its code or its
- * environment, which object_refs does not tell apart (store.md, "Deleting
- * an artifact"). */
-int sqlite_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed)
+ * non-ASCII text compares as it was stored.  With keep, the run's reference
+ * to a deleted row's object goes as well when no other record of the run
+ * names the object (store.md, "Deleting an artifact"): checked here in SQL
+ * for artifacts, dataset manifests and the code and environment records,
+ * and by keep->oids for the files the code record names.  All in one write
+ * transaction, under which no writer can add a reference. */
+#define UNDER_PATH                                                                                 \
+	"rid = ?1 AND (?2 = '' OR path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')"
+
+static int unref_deleted(cairn_store *s, int64_t rid, const store_art_keep *keep, const buf *oids,
+                         buf *orphans)
 {
-	sqlite3_stmt *st =
-	    store_prep(s, "DELETE FROM artifacts WHERE rid = ?1 AND (?2 = '' OR path = ?2 OR"
-	                  " substr(path, 1, length(?2) + 1) = ?2 || '/')");
-	if (!st)
+	sqlite3_stmt *code = store_prep(s, "SELECT coalesce(code_oid, '') FROM runs WHERE rid = ?");
+	sqlite3_stmt *un = store_prep(
+	    s, "DELETE FROM object_refs WHERE rid = ?1 AND oid = ?2"
+	       " AND NOT EXISTS (SELECT 1 FROM artifacts WHERE rid = ?1 AND oid = ?2)"
+	       " AND NOT EXISTS (SELECT 1 FROM datasets WHERE rid = ?1 AND manifest_oid = ?2)"
+	       " AND NOT EXISTS (SELECT 1 FROM runs WHERE rid = ?1 AND (code_oid = ?2 OR env_oid = "
+	       "?2))");
+	if (!code || !un)
 		return cairn_error_last_code();
-	int rc = store_begin(s);
+	sqlite3_bind_int64(code, 1, rid);
+	int r = sqlite3_step(code);
+	bool same = r == SQLITE_ROW &&
+	            strcmp((const char *)sqlite3_column_text(code, 0), keep->code_oid) == 0;
+	sqlite3_reset(code);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_sqlerr(s, "read the run's code record");
+	if (!same)
+		return err_set(CAIRN_ECONFLICT, "the run's code record changed during the delete");
+	for (const char *line = oids->ptr; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		char oid[CAIRN_OID_HEXSZ + 1];
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		if (n == CAIRN_OID_HEXSZ) {
+			memcpy(oid, line, n);
+			oid[n] = '\0';
+			if (!store_oid_listed(keep->oids, oid)) {
+				sqlite3_bind_int64(un, 1, rid);
+				store_bind_text(un, 2, oid);
+				int rc = store_step_done(s, un, "drop the artifact's reference");
+				if (rc)
+					return rc;
+				if (sqlite3_changes64(store_sqlite_db(s)) > 0 && orphans)
+					buf_printf(orphans, "%s\n", oid);
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+int sqlite_artifact_delete(cairn_store *s, int64_t rid, const char *path,
+                           const store_art_keep *keep, int64_t *out_removed, buf *orphans)
+{
+	sqlite3_stmt *sel = store_prep(s, "SELECT DISTINCT oid FROM artifacts WHERE " UNDER_PATH);
+	sqlite3_stmt *st = store_prep(s, "DELETE FROM artifacts WHERE " UNDER_PATH);
+	if (!sel || !st)
+		return cairn_error_last_code();
+	buf oids = BUF_INIT;
+	int rc = keep ? store_refs_begin(s) : store_begin(s);
 	if (rc)
 		return rc;
+	sqlite3_bind_int64(sel, 1, rid);
+	store_bind_text(sel, 2, path);
+	int r;
+	while (keep && (r = sqlite3_step(sel)) == SQLITE_ROW)
+		buf_printf(&oids, "%s\n", (const char *)sqlite3_column_text(sel, 0));
+	sqlite3_reset(sel);
+	if (keep && r != SQLITE_DONE) {
+		rc = store_sqlerr(s, "read the artifacts");
+		goto fail;
+	}
 	sqlite3_bind_int64(st, 1, rid);
 	store_bind_text(st, 2, path);
-	if ((rc = store_step_done(s, st, "delete the artifact")) != 0) {
-		store_rollback(s);
-		return rc;
-	}
+	if ((rc = store_step_done(s, st, "delete the artifact")) != 0)
+		goto fail;
 	int64_t n = sqlite3_changes64(store_sqlite_db(s));
 	if (n == 0) {
-		store_rollback(s);
-		return err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path);
+		rc = err_set(CAIRN_ENOTFOUND, "the run has no artifact '%s'", path);
+		goto fail;
 	}
+	if (!buf_ok(&oids)) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (keep && (rc = unref_deleted(s, rid, keep, &oids, orphans)) != 0)
+		goto fail;
 	if ((rc = store_commit(s)) == 0 && out_removed)
 		*out_removed = n;
+	buf_free(&oids);
+	return rc;
+fail:
+	store_rollback(s);
+	buf_free(&oids);
 	return rc;
 }
 
@@ -146,7 +214,8 @@ int sqlite_objects_sweep(cairn_store *s, const buf *candidates, size_t *out_remo
 		goto done;
 	sqlite3_stmt *live = store_prep(
 	    s, "SELECT EXISTS(SELECT 1 FROM object_refs WHERE oid = ?1) OR EXISTS(SELECT 1 FROM"
-	       " code_map WHERE oid = ?1 AND substr(key, 1, 4) != 'tree')");
+	       " code_map WHERE oid = ?1 AND substr(key, 1, 4) != 'tree') OR"
+	       " EXISTS(SELECT 1 FROM artifacts WHERE oid = ?1)");
 	sqlite3_stmt *hint = store_prep(s, "DELETE FROM code_map WHERE oid = ?");
 	if (!live || !hint) {
 		rc = cairn_error_last_code();

@@ -236,7 +236,10 @@ static const char *const migrations[] = {
      * input datasets, artifacts and output datasets by path), so a glob's
      * literal prefix (`reads ~ "data/train*"`) reads a range. */
     ("CREATE INDEX datasets_path ON datasets(path, role, rid);"
-     "CREATE INDEX artifacts_path ON artifacts(path, rid);"),
+     "CREATE INDEX artifacts_path ON artifacts(path, rid);"
+     /* and by object, for the sweep's "is it live" (store.md, "Deleting
+      * an artifact") */
+     "CREATE INDEX artifacts_oid ON artifacts(oid);"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

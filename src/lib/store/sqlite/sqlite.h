@@ -151,7 +151,8 @@ int sqlite_artifact_put(cairn_store *s, int64_t rid, const char *path, const cha
                         int64_t step);
 int sqlite_artifact_lookup(cairn_store *s, int64_t rid, const char *path,
                            char out_oid[CAIRN_OID_HEXSZ + 1], int64_t *out_size, char **out_media);
-int sqlite_artifact_delete(cairn_store *s, int64_t rid, const char *path, int64_t *out_removed);
+int sqlite_artifact_delete(cairn_store *s, int64_t rid, const char *path,
+                           const store_art_keep *keep, int64_t *out_removed, buf *orphans);
 int sqlite_object_ref(cairn_store *s, int64_t rid, const char *oid);
 /* copy.c: copying a whole store (cairn migrate) */
 int sqlite_refs_list(cairn_store *s, int64_t rid, char (**out)[65], size_t *out_n);
