@@ -239,12 +239,15 @@ static int map_load(imp *im)
 	if (rc != CAIRN_ITEROVER)
 		return rc == CAIRN_ENOMEM ? cli_fail("out of memory")
 		                          : cli_fail_lib("cannot list the runs imported before");
-	qsort(im->map, im->nmap, sizeof *im->map, cmp_map);
+	if (im->nmap > 1)
+		qsort(im->map, im->nmap, sizeof *im->map, cmp_map);
 	return 0;
 }
 
 static const char *map_find(const imp *im, const char *ml)
 {
+	if (im->nmap == 0)
+		return NULL;
 	idmap key = {.ml = (char *)ml};
 	const idmap *m = bsearch(&key, im->map, im->nmap, sizeof *im->map, cmp_map);
 	return m ? m->id : NULL;

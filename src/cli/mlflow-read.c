@@ -218,7 +218,7 @@ static int walk(flist *l, const char *root, const char *rel, int depth, const ch
 		nn++;
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && nn > 1)
 		qsort(names, nn, sizeof *names, cmp_str);
 	for (size_t i = 0; rc == 0 && i < nn; i++) {
 		char *sub = *rel ? path_join(rel, names[i]) : strdup(names[i]);
@@ -535,7 +535,7 @@ static int meta_dirs(char ***out, size_t *n, const char *dir, size_t max, const 
 		free(mf);
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && *n > 1)
 		qsort(*out, *n, sizeof **out, cmp_str);
 	return rc;
 }
@@ -628,7 +628,7 @@ int mlr_store_open(mlr_store *s, const char *path, char *err, size_t errcap)
 	for (; i < n; i++)
 		free(dirs[i]);
 	free(dirs);
-	if (rc == 0)
+	if (rc == 0 && s->nexps > 1)
 		qsort(s->exps, s->nexps, sizeof *s->exps, cmp_exp);
 	char *trash = path_join(path, ".trash");
 	char **td = NULL;
