@@ -72,6 +72,7 @@ typedef struct counts {
 typedef struct imp {
 	cairn_store *s;
 	const char *project; /* --project, or NULL */
+	bool no_projects;    /* the store cannot list its projects */
 	mlr_store ml;
 	idmap *map;
 	size_t nmap;
@@ -516,8 +517,17 @@ static int write_project(imp *im, const mlr_exp *e, bool dry, bool *changed)
 	const char *name = project_of(im, e);
 	cairn_project *ps;
 	size_t n;
-	if (cairn_projects_get_ext(&ps, &n, im->s, CAIRN_PROJECTS_NO_COUNTS) != 0)
-		return cli_fail_lib("cannot list the projects");
+	if (im->no_projects)
+		return 0;
+	if (cairn_projects_get_ext(&ps, &n, im->s, CAIRN_PROJECTS_NO_COUNTS) != 0) {
+		/* a store that cannot list its projects (a server's, today): the
+		 * runs still make theirs; only the experiments' tags are left */
+		fprintf(stderr, "warning: %s: experiment tags and experiments without runs are "
+		                "not imported\n",
+		        cairn_error_last());
+		im->no_projects = true;
+		return 0;
+	}
 	const cairn_project *p = NULL;
 	for (size_t i = 0; i < n && !p; i++)
 		if (strcmp(ps[i].name, name) == 0)

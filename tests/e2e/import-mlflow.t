@@ -304,4 +304,23 @@ like "... every run" "$(out)" '6 runs added'
 is "... in the one project" "$("$CAIRN" --store "$T/p2/.cairn" ls --all --json | json 'sorted(set(r["project"] for r in j))')" '["all"]'
 is "... the experiment's id still kept" "$("$CAIRN" --store "$T/p2/.cairn" ls --all --json 'properties.`mlflow.run_id` = "'$R2'"' | json 'j[0]["properties"]["mlflow.experiment_id"]')" 0
 
+# --- a cairn server's store (the remote backend) ----------------------------------------------
+mkdir -p "$T/srv" && "$CAIRN" init "$T/srv" >/dev/null
+CAIRN_DIR=$T/srv/.cairn "$CAIRN" server --listen 127.0.0.1:0 --no-auth >"$T/srv2.out" 2>"$T/srv2.err" &
+SRV=$!
+PIDS+=($SRV)
+for _ in $(seq 1 100); do grep -q http "$T/srv2.out" 2>/dev/null && break; sleep 0.1; done
+RURL=$(grep -o 'http://[^ ]*' "$T/srv2.out" | sed 's|/$||')
+ok "import into a server's store (--store URL)" "$CAIRN" --store "$RURL" import mlflow "$ML"
+like "... every run" "$(out)" '6 runs added, 0 extended, 0 unchanged'
+like "... says what a remote store cannot take" "$(err)" 'warning: .*experiment tags .* not imported'
+ok "... and again" "$CAIRN" --store "$RURL" import mlflow "$ML"
+like "... adds nothing" "$(out)" '0 runs added, 0 extended, 6 unchanged'
+RID1=$("$CAIRN" --store "$RURL" ls --json 'properties.`mlflow.run_id` = "'$R1'"' | json 'j[0]["id"]')
+is "... the run's fields, as on a local store" \
+	"$("$CAIRN" --store "$RURL" show "$RID1" --json | json '[j["name"], j["user"], j["status"], j["code"]["commit"], j["note"], j["metrics"]["loss"]["count"], len(j["artifacts"])]')" \
+	'["bright-fox-42", "alice", "finished", "3fa2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4", "first try", 6, 4]'
+kill $SRV 2>/dev/null
+wait $SRV 2>/dev/null
+
 done_testing
