@@ -304,8 +304,8 @@ static int plan_run(imp *im, const mlr_run *r, plan *p)
 		return 0;
 	}
 	cairn_run_record *rec;
-	if (cairn_run_record_get(&rec, im->s, p->id, CAIRN_RECORD_ARTIFACTS | CAIRN_RECORD_DELETED) !=
-	    0)
+	if (cairn_run_record_get(&rec, im->s, p->id,
+	                         CAIRN_RECORD_ARTIFACTS | CAIRN_RECORD_DELETED) != 0)
 		return cli_fail_lib("cannot read the run imported before");
 	int rc = 0;
 	for (size_t i = 0; i < r->nparams && rc == 0; i++) {
@@ -319,9 +319,10 @@ static int plan_run(imp *im, const mlr_run *r, plan *p)
 		mlf_param_text(&v, text, sizeof text);
 		const char *old = v.type == CAIRN_TYPE_STRING ? v.s : text;
 		if (strcmp(old, r->params[i].value) != 0)
-			rc = cli_fail("%s/params/%s: the run imported before (%.12s) has the value "
-			              "'%.200s', this one '%.200s' (MLflow's params are write-once)",
-			              r->dir, r->params[i].key, p->id, old, r->params[i].value);
+			rc =
+			    cli_fail("%s/params/%s: the run imported before (%.12s) has the value "
+			             "'%.200s', this one '%.200s' (MLflow's params are write-once)",
+			             r->dir, r->params[i].key, p->id, old, r->params[i].value);
 	}
 	for (size_t i = 0; i < r->ntags && rc == 0; i++) {
 		const char *k = r->tags[i].key, *v = r->tags[i].value, *f = system_tag(k);
@@ -346,7 +347,8 @@ static int plan_run(imp *im, const mlr_run *r, plan *p)
 	for (size_t i = 0; i < r->narts; i++) {
 		bool have = false;
 		for (size_t j = 0; j < na && !have; j++)
-			have = strcmp(cairn_run_record_artifact(rec, j)->path, r->arts[i].path) == 0;
+			have =
+			    strcmp(cairn_run_record_artifact(rec, j)->path, r->arts[i].path) == 0;
 		p->art_add[i] = !have;
 		p->narts += !have;
 	}
@@ -361,8 +363,8 @@ static int plan_run(imp *im, const mlr_run *r, plan *p)
 	else
 		p->reopen = ended;
 	bool deleted = cairn_run_record_deleted(rec) != 0;
-	p->any = p->nparams || p->ntags || p->npoints || p->narts || p->name || p->user ||
-	         p->end || p->reopen || deleted != r->deleted;
+	p->any = p->nparams || p->ntags || p->npoints || p->narts || p->name || p->user || p->end ||
+	         p->reopen || deleted != r->deleted;
 	/* writes go to a live run: a deleted one is restored for them, then
 	 * deleted again when MLflow's is */
 	p->restore = deleted && p->any;
@@ -522,8 +524,9 @@ static int write_project(imp *im, const mlr_exp *e, bool dry, bool *changed)
 	if (cairn_projects_get_ext(&ps, &n, im->s, CAIRN_PROJECTS_NO_COUNTS) != 0) {
 		/* a store that cannot list its projects (a server's, today): the
 		 * runs still make theirs; only the experiments' tags are left */
-		fprintf(stderr, "warning: %s: experiment tags and experiments without runs are "
-		                "not imported\n",
+		fprintf(stderr,
+		        "warning: %s: experiment tags and experiments without runs are "
+		        "not imported\n",
 		        cairn_error_last());
 		im->no_projects = true;
 		return 0;
@@ -562,8 +565,9 @@ static int check_pass(imp *im)
 		const mlr_exp *e = &im->ml.exps[i];
 		const char *proj = project_of(im, e);
 		if (cairn_key_validate(proj, "project name") != 0)
-			return cli_fail("%s/meta.yaml: the experiment's name cannot be a project's: %s",
-			                e->dir, cairn_error_last());
+			return cli_fail(
+			    "%s/meta.yaml: the experiment's name cannot be a project's: %s", e->dir,
+			    cairn_error_last());
 		for (size_t t = 0; t < e->ntags; t++)
 			if (cairn_key_validate(e->tags[t].key, "tag") != 0)
 				return cli_fail("%s/tags/%s: %s", e->dir, e->tags[t].key,
@@ -613,7 +617,8 @@ static int write_pass(imp *im)
 		for (size_t k = 0; k < e->nruns; k++) {
 			mlr_run r;
 			plan p;
-			int rc = mlr_run_read(&r, e, e->runs[k], MLR_POINTS, im->err, sizeof im->err);
+			int rc =
+			    mlr_run_read(&r, e, e->runs[k], MLR_POINTS, im->err, sizeof im->err);
 			if (rc != 0) {
 				mlr_run_free(&r);
 				return cli_fail("%s", im->err);
@@ -643,8 +648,7 @@ static void print_counts(const imp *im, bool dry)
 	       (long long)c->added, dry ? "to add" : "added", (long long)c->extended,
 	       dry ? "to extend" : "extended", (long long)c->same);
 	printf("  %lld params, %lld tags, %lld metric points, %lld artifacts\n",
-	       (long long)c->params, (long long)c->tags, (long long)c->points,
-	       (long long)c->arts);
+	       (long long)c->params, (long long)c->tags, (long long)c->points, (long long)c->arts);
 	if (im->ml.trashed)
 		printf("  %zu deleted experiments in .trash/ left out\n", im->ml.trashed);
 }
@@ -652,12 +656,10 @@ static void print_counts(const imp *im, bool dry)
 int cmd_import(int argc, char **argv)
 {
 	enum { O_HELP = 1, O_PROJECT, O_DRY, O_PROGRESS, O_QUIET };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
-	                               {"project", 'p', true, O_PROJECT},
-	                               {"dry-run", 'n', false, O_DRY},
-	                               {"progress", 0, false, O_PROGRESS},
-	                               {"quiet", 'q', false, O_QUIET},
-	                               {0}};
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP},   {"project", 'p', true, O_PROJECT},
+	    {"dry-run", 'n', false, O_DRY}, {"progress", 0, false, O_PROGRESS},
+	    {"quiet", 'q', false, O_QUIET}, {0}};
 	cli_args a;
 	imp im;
 	memset(&im, 0, sizeof im);
@@ -679,7 +681,8 @@ int cmd_import(int argc, char **argv)
 		goto done;
 	}
 	if (a.npos < 1) {
-		rc = cli_usage_error("import", "name what to import from: cairn import mlflow PATH");
+		rc =
+		    cli_usage_error("import", "name what to import from: cairn import mlflow PATH");
 		goto done;
 	}
 	if (strcmp(a.pos[0], "mlflow") != 0) {

@@ -84,7 +84,8 @@ int mlr_metric_line(const char *line, size_t len, mlr_point *out, char *err, siz
 		if (i == len)
 			break;
 		if (nf == 3)
-			return fail(err, errcap, "expected 'timestamp value step', found more fields");
+			return fail(err, errcap,
+			            "expected 'timestamp value step', found more fields");
 		f[nf] = line + i;
 		while (i < len && line[i] != ' ' && line[i] != '\t')
 			i++;
@@ -116,8 +117,7 @@ int mlr_metric_line(const char *line, size_t len, mlr_point *out, char *err, siz
 
 int mlr_status_parse(const char *text, int *out)
 {
-	static const char *const names[] = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED",
-	                                    "KILLED"};
+	static const char *const names[] = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
 	if (text[0] >= '1' && text[0] <= '5' && text[1] == '\0') {
 		*out = text[0] - '0';
 		return 0;
@@ -174,8 +174,8 @@ static int cmp_str(const void *a, const void *b)
 
 /* Every regular file under root/rel (rel "" for root itself), as paths
  * relative to root, recursively in name order.  A missing root is empty. */
-static int walk(flist *l, const char *root, const char *rel, int depth, const char *what,
-                char *err, size_t errcap)
+static int walk(flist *l, const char *root, const char *rel, int depth, const char *what, char *err,
+                size_t errcap)
 {
 	if (depth > MLR_DEPTH_MAX)
 		return fail(err, errcap, "%s/%s: nested deeper than %d directories", root, rel,
@@ -309,8 +309,8 @@ static int read_kvs(mlr_kv **out, size_t *n, const char *dir, const char *what, 
 }
 
 /* One metric file: count its points, and keep them with MLR_POINTS. */
-static int read_metric(mlr_metric *m, const char *file, unsigned flags, size_t *budget,
-                       char *err, size_t errcap)
+static int read_metric(mlr_metric *m, const char *file, unsigned flags, size_t *budget, char *err,
+                       size_t errcap)
 {
 	FILE *f = fopen(file, "r");
 	if (!f)
@@ -341,8 +341,9 @@ static int read_metric(mlr_metric *m, const char *file, unsigned flags, size_t *
 		}
 		/* cairn's own bounds on a point, with the line they are on */
 		if (p.step < 0) {
-			rc = fail(err, errcap, "%s:%zu: step %lld is negative (cairn's steps start at 0)",
-			          file, lineno, (long long)p.step);
+			rc = fail(err, errcap,
+			          "%s:%zu: step %lld is negative (cairn's steps start at 0)", file,
+			          lineno, (long long)p.step);
 			break;
 		}
 		if (p.ts <= 0 || (double)p.ts / 1000.0 > CAIRN_TIMESTAMP_MAX) {
@@ -353,8 +354,8 @@ static int read_metric(mlr_metric *m, const char *file, unsigned flags, size_t *
 			break;
 		}
 		if (*budget == 0) {
-			rc = fail(err, errcap, "%s:%zu: the run has more than %d metric points", file,
-			          lineno, MLR_POINTS_MAX);
+			rc = fail(err, errcap, "%s:%zu: the run has more than %d metric points",
+			          file, lineno, MLR_POINTS_MAX);
 			break;
 		}
 		(*budget)--;
@@ -408,12 +409,10 @@ static int meta_read(meta *m, const char *dir, char *err, size_t errcap)
 		if (l && what && sscanf(l, ": line %lu, column %lu", &ln, &col) == 2)
 			rc = fail(err, errcap, "%s:%lu: %s (column %lu)", file, ln, what + 2, col);
 		else if (strncmp(e, "config '", 8) == 0 && (l = strstr(e + 8, "' ")) &&
-		         (what = strstr(l, " (line ")) && sscanf(what, " (line %lu)", &ln) == 1)
-		{
+		         (what = strstr(l, " (line ")) && sscanf(what, " (line %lu)", &ln) == 1) {
 			l += strncmp(l, "' is ", 5) == 0 ? 5 : 2;
 			rc = fail(err, errcap, "%s:%lu: %.*s", file, ln, (int)(what - l), l);
-		}
-		else
+		} else
 			rc = fail(err, errcap, "%s: %s", file, e);
 	}
 	if (rc)
@@ -603,8 +602,9 @@ int mlr_store_open(mlr_store *s, const char *path, char *err, size_t errcap)
 	if (stat(path, &st) != 0)
 		return fail(err, errcap, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return fail(err, errcap, "%s: not a directory (an MLflow store is the mlruns/ "
-		                         "directory)",
+		return fail(err, errcap,
+		            "%s: not a directory (an MLflow store is the mlruns/ "
+		            "directory)",
 		            path);
 	if (!(s->root = strdup(path)))
 		return fail(err, errcap, "out of memory");
@@ -879,7 +879,8 @@ int mlr_run_read(mlr_run *r, const mlr_exp *e, const char *dir, unsigned flags, 
 		if (rc == 0 && !r->user && tu && *tu && !(r->user = strdup(tu)))
 			rc = fail(err, errcap, "out of memory");
 		if (rc == 0 && r->name && cairn_key_validate(r->name, "run name") != 0)
-			rc = fail(err, errcap, "%s/tags/mlflow.runName: %s", dir, cairn_error_last());
+			rc = fail(err, errcap, "%s/tags/mlflow.runName: %s", dir,
+			          cairn_error_last());
 	}
 	if (rc == 0)
 		rc = run_metrics(r, flags, err, errcap);

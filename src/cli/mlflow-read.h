@@ -63,8 +63,8 @@ typedef struct mlr_kv {
 
 typedef struct mlr_metric {
 	char *key;
-	size_t n;        /* points in the file */
-	mlr_point *pts;  /* n of them when read with points, else NULL */
+	size_t n;       /* points in the file */
+	mlr_point *pts; /* n of them when read with points, else NULL */
 } mlr_metric;
 
 typedef struct mlr_art {
@@ -77,16 +77,16 @@ typedef struct mlr_art {
 enum { MLR_RUNNING = 1, MLR_SCHEDULED = 2, MLR_FINISHED = 3, MLR_FAILED = 4, MLR_KILLED = 5 };
 
 typedef struct mlr_run {
-	char *dir;     /* ROOT/EXP/RUN */
-	char *run_id;  /* meta.yaml's run_id (else run_uuid) */
-	char *exp_id;  /* the experiment's id */
-	char *name;    /* run_name, else the tag mlflow.runName; NULL: none */
-	char *user;    /* user_id, else the tag mlflow.user; NULL: none */
-	int status;    /* MLR_* */
-	int64_t start; /* ms; 0: none */
-	int64_t end;   /* ms; 0: none */
-	bool deleted;  /* lifecycle_stage: deleted */
-	char *art_dir; /* the local artifact root, NULL when there is none */
+	char *dir;       /* ROOT/EXP/RUN */
+	char *run_id;    /* meta.yaml's run_id (else run_uuid) */
+	char *exp_id;    /* the experiment's id */
+	char *name;      /* run_name, else the tag mlflow.runName; NULL: none */
+	char *user;      /* user_id, else the tag mlflow.user; NULL: none */
+	int status;      /* MLR_* */
+	int64_t start;   /* ms; 0: none */
+	int64_t end;     /* ms; 0: none */
+	bool deleted;    /* lifecycle_stage: deleted */
+	char *art_dir;   /* the local artifact root, NULL when there is none */
 	bool art_remote; /* artifact_uri named a place that is not a local path */
 	mlr_kv *params;
 	size_t nparams;

@@ -126,7 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (len < sizeof line) {
 					mlr_point again;
 					memcpy(line, p, len);
-					if (mlr_metric_line(line, len, &again, err, sizeof err) != 0 ||
+					if (mlr_metric_line(line, len, &again, err, sizeof err) !=
+					        0 ||
 					    again.ts != pt.ts || again.step != pt.step)
 						abort();
 				}
