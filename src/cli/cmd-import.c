@@ -38,6 +38,7 @@
 #include "cli/commands.h"
 #include "cli/mlflow-read.h"
 #include "server/mlflow.h"
+#include "util/fs.h"
 
 static const char usage[] =
     "usage: cairn import mlflow PATH [--project NAME] [--dry-run] [--progress] [-q]\n\n"
@@ -559,8 +560,41 @@ static int write_project(imp *im, const mlr_exp *e, bool dry, bool *changed)
 
 /* --- the two passes ---------------------------------------------------------------------- */
 
+static int cmp_base(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	return strcmp(path_base(x), path_base(y));
+}
+
+/* A run directory is named by its run id (mlr_run_read checks it), so a
+ * run id in two experiments is two directories of one name: refused, as
+ * it would be imported once and then extended from the other. */
+static int check_unique(const imp *im)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < im->ml.nexps; i++)
+		n += im->ml.exps[i].nruns;
+	if (n < 2)
+		return 0;
+	const char **all = malloc(n * sizeof *all);
+	if (!all)
+		return cli_fail("out of memory");
+	for (size_t i = 0; i < im->ml.nexps; i++)
+		for (size_t j = 0; j < im->ml.exps[i].nruns; j++)
+			all[k++] = im->ml.exps[i].runs[j];
+	qsort(all, n, sizeof *all, cmp_base);
+	int rc = 0;
+	for (size_t i = 1; i < n && rc == 0; i++)
+		if (strcmp(path_base(all[i - 1]), path_base(all[i])) == 0)
+			rc = cli_fail("%s: the run id is also %s's", all[i], all[i - 1]);
+	free(all);
+	return rc;
+}
+
 static int check_pass(imp *im)
 {
+	if (check_unique(im) != 0)
+		return EXIT_FAIL;
 	for (size_t i = 0; i < im->ml.nexps; i++) {
 		const mlr_exp *e = &im->ml.exps[i];
 		const char *proj = project_of(im, e);
