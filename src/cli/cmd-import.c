@@ -683,6 +683,9 @@ static void print_counts(const imp *im, bool dry)
 	       dry ? "to extend" : "extended", (long long)c->same);
 	printf("  %lld params, %lld tags, %lld metric points, %lld artifacts\n",
 	       (long long)c->params, (long long)c->tags, (long long)c->points, (long long)c->arts);
+	if (c->projects)
+		printf("  %lld projects %s (experiments without runs, experiment tags)\n",
+		       (long long)c->projects, dry ? "to make or update" : "made or updated");
 	if (im->ml.trashed)
 		printf("  %zu deleted experiments in .trash/ left out\n", im->ml.trashed);
 }

@@ -117,6 +117,7 @@ ok "--dry-run checks the tree" "$CAIRN" import mlflow "$ML" --dry-run
 like "... says what it would import" "$(out)" '3 runs to add, 0 to extend, 0 unchanged'
 like "... counts params, tags, points, artifacts" "$(out)" '6 params, 7 tags, 8 metric points, 3 artifacts'
 like "... mentions the trashed experiment" "$(out)" '1 deleted experiments in .trash/ left out'
+like "... and the projects it would make" "$(out)" '2 projects to make or update'
 is "... and changes nothing" "$(store_digest)" "$d0"
 
 # --- the first import ----------------------------------------------------------------------
@@ -200,6 +201,8 @@ is "project tags from the experiment's tags" \
 d1=$(store_digest)
 ok "a second import" "$CAIRN" import mlflow "$ML"
 like "... finds nothing new" "$(out)" '0 runs added, 0 extended, 3 unchanged'
+unlike "... no project to update" "$(out)" 'projects made'
+
 like "... and counts nothing" "$(out)" '0 params, 0 tags, 0 metric points, 0 artifacts'
 is "... and leaves the store exactly as it was" "$(store_digest)" "$d1"
 is "... the same runs" "$(nruns)" 3
