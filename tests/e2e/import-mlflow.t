@@ -192,8 +192,10 @@ curl -s "$URL/api/2.0/mlflow/metrics/get-history?run_id=$ID1&metric_key=loss" >"
 is "MLflow's get-history: timestamps in ms as logged" \
 	"$(json '[(m["timestamp"], m["step"]) for m in j["metrics"]]' <"$T/mlh.json")" \
 	'[[1700000001000, 0], [1700000002000, 1], [1700000003000, 2], [1700000004000, 3]]'
-kill $SRV 2>/dev/null
-wait $SRV 2>/dev/null
+kill -TERM $SRV
+wait $SRV
+is "cairn ui stops cleanly" "$?" 0
+is "... with no sanitizer report" "$(grep -ci sanitizer "$T/srv.err")" 0
 is "project tags from the experiment's tags" \
 	"$(store_sql "SELECT value FROM project_tags WHERE key = 'area'" 2>/dev/null)" cv
 
@@ -326,7 +328,9 @@ RID1=$("$CAIRN" --store "$RURL" ls --json 'properties.`mlflow.run_id` = "'$R1'"'
 is "... the run's fields, as on a local store" \
 	"$("$CAIRN" --store "$RURL" show "$RID1" --json | json '[j["name"], j["user"], j["status"], j["code"]["commit"], j["note"], j["metrics"]["loss"]["count"], len(j["artifacts"])]')" \
 	'["bright-fox-42", "alice", "finished", "3fa2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4", "first try", 6, 4]'
-kill $SRV 2>/dev/null
-wait $SRV 2>/dev/null
+kill -TERM $SRV
+wait $SRV
+is "the server stops cleanly" "$?" 0
+is "... with no sanitizer report" "$(grep -ci sanitizer "$T/srv2.err")" 0
 
 done_testing
