@@ -600,8 +600,9 @@ static int check_pass(imp *im)
 		const char *proj = project_of(im, e);
 		if (cairn_key_validate(proj, "project name") != 0)
 			return cli_fail(
-			    "%s/meta.yaml: the experiment's name cannot be a project's: %s", e->dir,
-			    cairn_error_last());
+			    "%s/meta.yaml: the experiment's name cannot be a project's: %s (import "
+			    "into another with --project NAME)",
+			    e->dir, cairn_error_last());
 		for (size_t t = 0; t < e->ntags; t++)
 			if (cairn_key_validate(e->tags[t].key, "tag") != 0)
 				return cli_fail("%s/tags/%s: %s", e->dir, e->tags[t].key,
