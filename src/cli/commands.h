@@ -23,6 +23,7 @@ int cmd_run(int argc, char **argv);
 int cmd_checkout(int argc, char **argv);
 int cmd_reproduce(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_data(int argc, char **argv);

@@ -45,6 +45,7 @@ static const command commands[] = {
     {"agent", cmd_agent, STORE, "work on a sweep's trials, on this machine beside others"},
     {"token", cmd_token, STORE, "create, list and revoke the tokens a server accepts"},
     {"migrate", cmd_migrate, 0, "copy a whole store into another (SQLite, PostgreSQL, a bucket)"},
+    {"import", cmd_import, STORE, "import runs from an MLflow file store (mlruns/)"},
     {"gc", cmd_gc, STORE,
      "attach a crashed run's logs, remove stray temp files and unused objects"},
     {"sync", cmd_sync, 0, "send the writes kept while a server could not be reached"},

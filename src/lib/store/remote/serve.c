@@ -179,8 +179,10 @@ static int sv_run_set_text(cairn_store *s, wr *r, buf *out)
 	else if (strcmp(col, "name") == 0)
 		rc = value ? cairn_key_validate(value, "run name")
 		           : err_set(CAIRN_EINVALID, "a run's name cannot be empty");
-	else if (strcmp(col, "command") == 0)
-		rc = sv_text(value, TEXT_VALUE_MAX, "command");
+	else if (strcmp(col, "command") == 0 || strcmp(col, "user") == 0 ||
+	         strcmp(col, "git_commit") == 0 || strcmp(col, "git_branch") == 0 ||
+	         strcmp(col, "git_remote") == 0) /* cairn_run_set_attribute's columns */
+		rc = sv_text(value, TEXT_VALUE_MAX, col);
 	else
 		rc = err_set(CAIRN_EINVALID, "a run's '%.40s' cannot be set this way", col);
 	return rc ? rc : store_run_set_text(s, rid, col, value);
