@@ -82,9 +82,10 @@ rm -f "$OBJECTS"/tmp/obj-other*
 echo old > "$OBJECTS/tmp/obj-old"; touch -d '2 hours ago' "$OBJECTS/tmp/obj-old"
 echo held > "$OBJECTS/tmp/obj-held"; touch -d '2 hours ago' "$OBJECTS/tmp/obj-held"
 echo young > "$OBJECTS/tmp/obj-young"
-python3 -c 'import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(8)' "$OBJECTS/tmp/obj-held" &
+# the holder says when it holds the lock (a loaded machine starts python slowly)
+python3 -c 'import fcntl, sys, time; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); open(sys.argv[2], "w").close(); time.sleep(30)' "$OBJECTS/tmp/obj-held" "$T/held.ready" &
 fpid=$!
-sleep 0.3
+for _ in $(seq 1 300); do [ -e "$T/held.ready" ] && break; sleep 0.1; done
 ok "gc with stray temp files" "$CAIRN" gc --json --no-objects
 is "removes the old one nobody holds" "$(out | json 'j["tmp_removed"], j["tmp_bytes"]')" "(1, 4)"
 is "keeps the held one and the young one" "$(ls "$OBJECTS"/tmp | sort | tr '\n' ' ')" "obj-held obj-young "
