@@ -57,6 +57,7 @@
 #include "cli/commands.h"
 #include "cli/drain.h"
 #include "cli/run-ctl.h"
+#include "cli/run-files.h"
 #include "cli/run-params.h"
 #include "cli/run-pump.h"
 #include "util/clock.h"
@@ -91,10 +92,22 @@ static const char usage[] =
     "      --no-code            do not capture the code\n"
     "      --no-env             do not capture the environment\n"
     "      --no-sys             do not sample CPU, memory and GPU\n"
+    "      --data-root DIR      files read under DIR are inputs too, wherever DIR is\n"
+    "                           (repeatable)\n"
+    "      --artifacts GLOB     store the files under the working directory that\n"
+    "                           match GLOB at the end, traced or not (repeatable)\n"
+    "      --capture-ignore GLOB  leave matching files out of the automatic capture;\n"
+    "                           !GLOB keeps them (repeatable, last match wins)\n"
+    "      --auto-artifact-max SIZE  outputs larger than SIZE are recorded by digest,\n"
+    "                           not stored (default 100M)\n"
+    "      --no-auto-capture    do not record the files the command reads and writes\n"
     "      --reproduces RUN     this run reproduces RUN in a tree restored from its\n"
     "                           snapshot: record RUN's code version instead of\n"
     "                           capturing (what 'cairn reproduce' passes)\n"
     "  -v, --verbose            say which run this is and how it ended (on stderr)\n\n"
+    "The files the command reads (untracked, under the project or a --data-root)\n"
+    "are recorded as datasets, those it writes under the working directory as\n"
+    "artifacts, through an LD_PRELOAD library (and, for Python, an audit hook).\n\n"
     "After the command exits, what it left running may still write: that is\n"
     "stored for up to $CAIRN_DRAIN_TIMEOUT seconds (2), then passed on unstored.\n\n"
     "See docs/cli/run.md for what is recorded and how.\n";
@@ -141,6 +154,65 @@ static char *data_name(const char *spec)
 	return strndup(spec, (size_t)(p - 1 - spec));
 }
 
+/* SIZE: bytes, or with K/M/G; -1 when bad. */
+static int64_t parse_size(const char *v)
+{
+	char *end;
+	double x = strtod(v, &end);
+	double m = 1;
+	if (*end == 'K' || *end == 'k')
+		m = 1024.0, end++;
+	else if (*end == 'M' || *end == 'm')
+		m = 1024.0 * 1024, end++;
+	else if (*end == 'G' || *end == 'g')
+		m = 1024.0 * 1024 * 1024, end++;
+	if (end == v || *end || !(x >= 0) || x * m > 9e18)
+		return -1;
+	return (int64_t)(x * m);
+}
+
+/* The script of an interpreter command (python, sh, ...): its first
+ * argument that is not an option, when that is a file; malloc'd, resolved,
+ * or NULL.  It is code, not an input. */
+static char *script_of(const char *path, bool python, int ncmd, char **cmd)
+{
+	static const char *const shells[] = {"sh",   "bash", "dash", "zsh",
+	                                     "ksh",  "perl", "ruby", "Rscript", "node"};
+	const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	bool interp = python;
+	for (size_t i = 0; i < sizeof shells / sizeof shells[0] && !interp; i++)
+		interp = strcmp(b, shells[i]) == 0;
+	if (!interp)
+		return NULL;
+	for (int i = 1; i < ncmd; i++) {
+		if (cmd[i][0] == '-')
+			continue;
+		struct stat st;
+		return stat(cmd[i], &st) == 0 && S_ISREG(st.st_mode) ? realpath(cmd[i], NULL) : NULL;
+	}
+	return NULL;
+}
+
+/* The directory two levels above a Python command (a virtualenv's folder,
+ * or /usr), resolved; NULL when there is none. */
+static char *python_prefix(const char *path)
+{
+	char *p = strdup(path);
+	char *r = NULL;
+	for (int i = 0; p && i < 2; i++) {
+		char *sl = strrchr(p, '/');
+		if (!sl || sl == p) {
+			free(p);
+			return NULL;
+		}
+		*sl = '\0';
+	}
+	if (p)
+		r = realpath(p, NULL);
+	free(p);
+	return r;
+}
+
 /* --- the command ------------------------------------------------------------------------------ */
 
 int cmd_run(int argc, char **argv)
@@ -163,6 +235,11 @@ int cmd_run(int argc, char **argv)
 		O_VERBOSE,
 		O_DATA,
 		O_REPRODUCES,
+		O_DATA_ROOT,
+		O_ARTIFACTS,
+		O_CAPTURE_IGNORE,
+		O_AUTO_ARTIFACT_MAX,
+		O_NO_AUTO_CAPTURE,
 	};
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"project", 'p', true, O_PROJECT},
@@ -181,6 +258,11 @@ int cmd_run(int argc, char **argv)
 	                               {"verbose", 'v', false, O_VERBOSE},
 	                               {"data", 'd', true, O_DATA},
 	                               {"reproduces", 0, true, O_REPRODUCES},
+	                               {"data-root", 0, true, O_DATA_ROOT},
+	                               {"artifacts", 0, true, O_ARTIFACTS},
+	                               {"capture-ignore", 0, true, O_CAPTURE_IGNORE},
+	                               {"auto-artifact-max", 0, true, O_AUTO_ARTIFACT_MAX},
+	                               {"no-auto-capture", 0, false, O_NO_AUTO_CAPTURE},
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
@@ -192,6 +274,18 @@ int cmd_run(int argc, char **argv)
 	const char **configs = calloc((size_t)argc + 1, sizeof *configs);
 	const char **datas = calloc((size_t)argc + 1, sizeof *datas);
 	size_t ntags = 0, nparams = 0, nconfigs = 0, ndatas = 0;
+	/* automatic capture (run-files.h) */
+	char **roots = calloc((size_t)argc + 1, sizeof *roots);
+	const char **globs = calloc((size_t)argc + 1, sizeof *globs);
+	const char **ignores = NULL;
+	char **data_abs = calloc((size_t)argc + 1, sizeof *data_abs);
+	size_t nroots = 0, nglobs = 0, nignores = 0;
+	char *ignore_env = getenv("CAIRN_CAPTURE_IGNORE") ? strdup(getenv("CAIRN_CAPTURE_IGNORE")) : NULL;
+	bool auto_capture = true;
+	int64_t artifact_max = (int64_t)100 << 20;
+	run_files *rf = NULL;
+	char *shim = NULL, *cwd_abs = NULL, *script = NULL, *cmd_abs = NULL, *pyprefix = NULL;
+	const char *untraced = NULL;
 	const char *note = NULL, *reproduces = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
 	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
 	char *path = NULL, *cmdline = NULL, *store_abs = NULL;
@@ -212,7 +306,15 @@ int cmd_run(int argc, char **argv)
 	pid_t pid = -1;
 	int o, rc = 0;
 	memset(&ej, 0, sizeof ej);
-	if (!ps || !tags || !params || !configs || !datas) {
+	size_t nenv_ign = 0;
+	for (const char *q = ignore_env; q && *q; q++)
+		nenv_ign += *q == ':';
+	ignores = calloc((size_t)argc + nenv_ign + 2, sizeof *ignores);
+	for (char *q = ignore_env, *tok; ignores && q && (tok = strsep(&q, ":"));)
+		if (*tok)
+			ignores[nignores++] = tok;
+	if (!ps || !tags || !params || !configs || !datas || !roots || !globs || !ignores ||
+	    !data_abs) {
 		rc = cli_fail("out of memory");
 		goto done;
 	}
@@ -237,24 +339,48 @@ int cmd_run(int argc, char **argv)
 		case O_DATA: datas[ndatas++] = a.val; break;
 		case O_NOTE: note = a.val; break;
 		case O_REPRODUCES: reproduces = a.val; break;
+		case O_DATA_ROOT:
+			if (!(roots[nroots] = realpath(a.val, NULL)) || !path_is_dir(roots[nroots])) {
+				rc = cli_usage_error("run", "--data-root needs a directory, got '%s'",
+				                     a.val);
+				nroots++;
+				goto done;
+			}
+			nroots++;
+			break;
+		case O_ARTIFACTS:
+			if (!*a.val) {
+				rc = cli_usage_error("run", "--artifacts needs a glob");
+				goto done;
+			}
+			globs[nglobs++] = a.val;
+			break;
+		case O_CAPTURE_IGNORE:
+			if (!*a.val || strcmp(a.val, "!") == 0) {
+				rc = cli_usage_error("run", "--capture-ignore needs a glob");
+				goto done;
+			}
+			ignores[nignores++] = a.val;
+			break;
+		case O_AUTO_ARTIFACT_MAX:
+			if ((artifact_max = parse_size(a.val)) < 0) {
+				rc = cli_usage_error(
+				    "run", "--auto-artifact-max needs a size such as 100M, got '%s'",
+				    a.val);
+				goto done;
+			}
+			break;
+		case O_NO_AUTO_CAPTURE: auto_capture = false; break;
 		case O_REQUIRE_CLEAN: co.require_clean = 1; break;
 		case O_SNAPSHOT_MAX: {
-			char *end;
-			double v = strtod(a.val, &end);
-			double m = 1;
-			if (*end == 'K' || *end == 'k')
-				m = 1024.0, end++;
-			else if (*end == 'M' || *end == 'm')
-				m = 1024.0 * 1024, end++;
-			else if (*end == 'G' || *end == 'g')
-				m = 1024.0 * 1024 * 1024, end++;
-			if (end == a.val || *end || v <= 0) {
+			int64_t v = parse_size(a.val);
+			if (v <= 0) {
 				rc = cli_usage_error(
 				    "run", "--snapshot-max needs a size such as 64M, got '%s'",
 				    a.val);
 				goto done;
 			}
-			co.snapshot_max_bytes = (int64_t)(v * m);
+			co.snapshot_max_bytes = v;
 			break;
 		}
 		case O_METRIC_PATTERN: pattern = a.val; break;
@@ -307,6 +433,7 @@ int cmd_run(int argc, char **argv)
 			              *dp ? strerror(errno) : "empty path");
 			goto done;
 		}
+		data_abs[i] = realpath(dp, NULL);
 	}
 	for (size_t i = 0; i < nconfigs; i++) {
 		struct stat st;
@@ -469,6 +596,29 @@ int cmd_run(int argc, char **argv)
 		rc = cli_fail("out of memory");
 		goto fail_purge;
 	}
+	/* Files read and written: the shim (and for Python the audit hook)
+	 * report on rf's socket.  A program LD_PRELOAD cannot reach is said to
+	 * be untraced, in the record and here. */
+	if (auto_capture) {
+		untraced = run_files_untraceable(path);
+		shim = untraced ? NULL : run_files_shim_path();
+		if (!untraced && !shim)
+			untraced = "no shim (libcairn-shim.so not found)";
+		if ((shim || pyhook) && !(rf = run_files_new()))
+			run_warn("files read and written will not be recorded: %s", strerror(errno));
+		if (rf && run_files_child_env(rf, &env, shim) != 0) {
+			rc = cli_fail("out of memory");
+			goto fail_purge;
+		}
+		if (untraced) {
+			char unote[160];
+			snprintf(unote, sizeof unote, "untraced: %s%s", untraced,
+			         rf ? " (Python-level opens only)" : "");
+			cairn_run_set_property(run, "capture.files", unote);
+			run_warn("cairn cannot see the files '%s' opens (%s)%s", cmd[0], untraced,
+			         rf ? ": only those Python opens are recorded" : "");
+		}
+	}
 	if (!no_metrics) {
 		cairn_metric_parser_new(&out.mp, pattern);
 		cairn_metric_parser_new(&err.mp, pattern);
@@ -532,8 +682,8 @@ int cmd_run(int argc, char **argv)
 	int wstatus = 0;
 	bool child_done = false, killed = false;
 	while (!child_done) {
-		struct pollfd pf[4];
-		int np = 0, io = -1, ie = -1, ic = -1;
+		struct pollfd pf[5];
+		int np = 0, io = -1, ie = -1, ic = -1, ifl = -1;
 		if (out.fd >= 0) {
 			pf[np] = (struct pollfd){out.fd, POLLIN, 0};
 			io = np++;
@@ -546,6 +696,10 @@ int cmd_run(int argc, char **argv)
 			pf[np] = (struct pollfd){run_ctl_fd(ctl), POLLIN, 0};
 			ic = np++;
 		}
+		if (run_files_fd(rf) >= 0) {
+			pf[np] = (struct pollfd){run_files_fd(rf), POLLIN, 0};
+			ifl = np++;
+		}
 		pf[np] = (struct pollfd){sfd, POLLIN, 0};
 		int is = np++;
 		/* wake up for what is due: held metric points, held params */
@@ -557,6 +711,8 @@ int cmd_run(int argc, char **argv)
 			run_warn("poll: %s", strerror(errno));
 			break;
 		}
+		if (ifl >= 0 && pf[ifl].revents)
+			run_files_read(rf);
 		if (ic >= 0 && pf[ic].revents)
 			run_ctl_read(ctl); /* at EOF (every writer gone) it closes the channel */
 		if (io >= 0 && pf[io].revents)
@@ -638,6 +794,35 @@ int cmd_run(int argc, char **argv)
 		        (unsigned long long)run_ctl_dropped(ctl));
 	cairn_monitor_stop(mon);
 	mon = NULL;
+	if (auto_capture && (rf || nglobs)) {
+		run_files_opts fo = {0};
+		cwd_abs = realpath(".", NULL);
+		char *store_real = realpath(store_abs, NULL);
+		cmd_abs = realpath(path, NULL);
+		script = script_of(path, python != NULL, ncmd, cmd);
+		pyprefix = python ? python_prefix(path) : NULL;
+		const char *skip[] = {cmd_abs, script};
+		fo.cwd = cwd_abs;
+		fo.store_dir = store_real ? store_real : store_abs;
+		fo.data_roots = (const char *const *)roots;
+		fo.ndata_roots = nroots;
+		fo.ignores = ignores;
+		fo.nignores = nignores;
+		fo.globs = globs;
+		fo.nglobs = nglobs;
+		fo.skip = skip;
+		fo.nskip = 2;
+		fo.data_paths = (const char *const *)data_abs;
+		fo.ndata_paths = ndatas;
+		fo.python_prefix = pyprefix;
+		fo.artifact_max = artifact_max;
+		fo.traced = rf != NULL;
+		if (cwd_abs)
+			run_files_record(rf, run, &fo);
+		else
+			run_warn("files read and written not recorded: %s", strerror(errno));
+		free(store_real);
+	}
 	if (env_started) {
 		pthread_join(env_th, NULL);
 		env_started = false;
@@ -682,6 +867,21 @@ done:
 		if (fds[i] >= 0)
 			close(fds[i]);
 	run_env_free(&env);
+	run_files_free(rf);
+	for (size_t i = 0; i < nroots; i++)
+		free(roots[i]);
+	for (size_t i = 0; i < ndatas && data_abs; i++)
+		free(data_abs[i]);
+	free(roots);
+	free(data_abs);
+	free(globs);
+	free(ignores);
+	free(ignore_env);
+	free(shim);
+	free(cwd_abs);
+	free(script);
+	free(cmd_abs);
+	free(pyprefix);
 	cairn_capture_report_free(ej.report);
 	run_ctl_free(ctl);
 	run_params_free(ps);
