@@ -241,19 +241,22 @@ int run_files_child_env(run_files *f, run_env *e, const char *shim)
 	const char *old = NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (strncmp(v[i], "LD_PRELOAD=", 11) == 0)
+		if (shim && strncmp(v[i], "LD_PRELOAD=", 11) == 0)
 			old = v[i] + 11;
 		else if (strncmp(v[i], "CAIRN_SHIM_SOCK=", 16) != 0)
 			v[k++] = v[i];
 	}
-	buf b = BUF_INIT;
-	buf_printf(&b, "LD_PRELOAD=%s%s%s", shim, old && *old ? ":" : "", old && *old ? old : "");
-	free(f->env_preload);
-	if (!buf_ok(&b) || !(f->env_preload = buf_detach(&b))) {
-		buf_free(&b);
-		return -1;
+	if (shim) { /* else LD_PRELOAD stays as it was: only the Python hook reports */
+		buf b = BUF_INIT;
+		buf_printf(&b, "LD_PRELOAD=%s%s%s", shim, old && *old ? ":" : "",
+		           old && *old ? old : "");
+		free(f->env_preload);
+		if (!buf_ok(&b) || !(f->env_preload = buf_detach(&b))) {
+			buf_free(&b);
+			return -1;
+		}
+		v[k++] = f->env_preload;
 	}
-	v[k++] = f->env_preload;
 	v[k++] = f->env_sock;
 	v[k] = NULL;
 	return 0;

@@ -33,8 +33,9 @@ void run_files_free(run_files *f);
  * libcairn-shim.so beside the binary (the build tree).  malloc'd or NULL. */
 char *run_files_shim_path(void);
 
-/* Add LD_PRELOAD (the shim first, before what was there) and
- * CAIRN_SHIM_SOCK to the command's environment; 0 or -1 (out of memory). */
+/* Add LD_PRELOAD (the shim first, before what was there; shim NULL: left
+ * as it is) and CAIRN_SHIM_SOCK to the command's environment; 0 or -1 (out
+ * of memory). */
 int run_files_child_env(run_files *f, run_env *e, const char *shim);
 
 /* Why `path` (the resolved command) cannot be traced through LD_PRELOAD
