@@ -794,7 +794,7 @@ int cmd_run(int argc, char **argv)
 		        (unsigned long long)run_ctl_dropped(ctl));
 	cairn_monitor_stop(mon);
 	mon = NULL;
-	if (auto_capture && (rf || nglobs)) {
+	if ((auto_capture && rf) || nglobs) { /* --artifacts is asked for: not automatic */
 		run_files_opts fo = {0};
 		cwd_abs = realpath(".", NULL);
 		char *store_real = realpath(store_abs, NULL);
@@ -816,7 +816,7 @@ int cmd_run(int argc, char **argv)
 		fo.ndata_paths = ndatas;
 		fo.python_prefix = pyprefix;
 		fo.artifact_max = artifact_max;
-		fo.traced = rf != NULL;
+		fo.traced = auto_capture && rf;
 		if (cwd_abs)
 			run_files_record(rf, run, &fo);
 		else

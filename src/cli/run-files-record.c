@@ -10,7 +10,7 @@
  *      GLOB leaves the file out, !GLOB keeps it whatever the defaults say;
  *   3. the defaults leave out system trees (/usr, /lib*, /bin, /sbin, /etc,
  *      /boot, /var/lib, /var/cache, /nix/store, /proc, /sys, /dev, /run), temporary trees (/tmp, /var/tmp, $TMPDIR),
- *      ~/.cache (a tree the working directory is in is not left out: a
+ *      ~/.cache, ~/.config, ~/.local (a tree the working directory is in is not left out: a
  *      project may live in /tmp), the interpreter's prefix (a
  *      virtualenv's folder, unless the working directory is in it), any path
  *      through .git, .cairn, __pycache__, site-packages, dist-packages or
@@ -170,9 +170,10 @@ static bool default_ignored(const char *p, const run_files_opts *o, const char *
 	    !under(o->cwd, rt))
 		return true;
 	const char *home = getenv("HOME");
-	if (home && *home == '/') {
+	static const char *const dots[] = {".cache", ".config", ".local"};
+	for (size_t i = 0; home && *home == '/' && i < sizeof dots / sizeof dots[0]; i++) {
 		char c[PATH_MAX];
-		snprintf(c, sizeof c, "%s/.cache", home);
+		snprintf(c, sizeof c, "%s/%s", home, dots[i]);
 		if (realpath(c, rt) && under(p, rt) && !under(o->cwd, rt))
 			return true;
 	}

@@ -52,6 +52,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define EXPORT       __attribute__((visibility("default")))
 #define SLOTS        8192
 #define SOCK_FD_MIN  700
@@ -104,6 +106,8 @@ REAL(renameat, int, int, const char *, int, const char *)
 REAL(renameat2, int, int, const char *, int, const char *, unsigned)
 REAL(execve, int, const char *, char *const[], char *const[])
 REAL(execvpe, int, const char *, char *const[], char *const[])
+REAL(execv, int, const char *, char *const[])
+REAL(execvp, int, const char *, char *const[])
 REAL(posix_spawn, int, pid_t *, const char *, const posix_spawn_file_actions_t *,
      const posix_spawnattr_t *, char *const[], char *const[])
 REAL(posix_spawnp, int, pid_t *, const char *, const posix_spawn_file_actions_t *,
@@ -521,6 +525,64 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	WITH_ENV(envp, return get_execvpe()(file, argv, env_));
+}
+
+/* execv and execvp pass environ, which the program may have emptied (env
+ * -i): they become execve and execvpe with it, fixed. */
+EXPORT int execv(const char *path, char *const argv[])
+{
+	if (!env_sock[0])
+		return get_execv()(path, argv);
+	WITH_ENV(environ, return get_execve()(path, argv, env_));
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	if (!env_sock[0])
+		return get_execvp()(file, argv);
+	WITH_ENV(environ, return get_execvpe()(file, argv, env_));
+}
+
+/* The execl forms: their arguments gathered on the stack (no allocation). */
+#define ARGS_MAX 4096
+#define GATHER(arg0, ap, argv, n)                                                                  \
+	char *argv[ARGS_MAX + 1];                                                                  \
+	size_t n = 0;                                                                              \
+	argv[n++] = (char *)arg0;                                                                  \
+	while (n <= ARGS_MAX && (argv[n] = va_arg(ap, char *)) != NULL)                            \
+		n++;                                                                               \
+	if (n > ARGS_MAX) {                                                                        \
+		va_end(ap);                                                                        \
+		errno = E2BIG;                                                                     \
+		return -1;                                                                         \
+	}
+
+EXPORT int execl(const char *path, const char *arg0, ...)
+{
+	va_list ap;
+	va_start(ap, arg0);
+	GATHER(arg0, ap, argv, n);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg0, ...)
+{
+	va_list ap;
+	va_start(ap, arg0);
+	GATHER(arg0, ap, argv, n);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg0, ...)
+{
+	va_list ap;
+	va_start(ap, arg0);
+	GATHER(arg0, ap, argv, n);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
 }
 
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
