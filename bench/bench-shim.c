@@ -35,7 +35,8 @@
 
 static char dir[PATH_MAX];
 
-/* --- the loops (in the child) ------------------------------------------------------------------ */
+/* --- the loops (in the child) ------------------------------------------------------------------
+ */
 
 static int loop_main(const char *what, const char *d)
 {
@@ -189,7 +190,9 @@ int main(int argc, char **argv)
 		printf("BENCH %s: %.4g ns | floor %.4g ns (no shim) | ratio %.3f | target added "
 		       "<= 1000 ns (added %.4g ns) | %s\n",
 		       names[k], w, wo, wo > 0 ? w / wo : 0, added,
-		       k == 1 ? "INFO" : pass ? "PASS" : "MISS");
+		       k == 1 ? "INFO"
+		       : pass ? "PASS"
+		              : "MISS");
 		fflush(stdout);
 	}
 	stop = 1;

@@ -176,8 +176,8 @@ static int64_t parse_size(const char *v)
  * or NULL.  It is code, not an input. */
 static char *script_of(const char *path, bool python, int ncmd, char **cmd)
 {
-	static const char *const shells[] = {"sh",   "bash", "dash", "zsh",
-	                                     "ksh",  "perl", "ruby", "Rscript", "node"};
+	static const char *const shells[] = {"sh",   "bash", "dash",    "zsh", "ksh",
+	                                     "perl", "ruby", "Rscript", "node"};
 	const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	bool interp = python;
 	for (size_t i = 0; i < sizeof shells / sizeof shells[0] && !interp; i++)
@@ -188,7 +188,8 @@ static char *script_of(const char *path, bool python, int ncmd, char **cmd)
 		if (cmd[i][0] == '-')
 			continue;
 		struct stat st;
-		return stat(cmd[i], &st) == 0 && S_ISREG(st.st_mode) ? realpath(cmd[i], NULL) : NULL;
+		return stat(cmd[i], &st) == 0 && S_ISREG(st.st_mode) ? realpath(cmd[i], NULL)
+		                                                     : NULL;
 	}
 	return NULL;
 }
@@ -280,7 +281,8 @@ int cmd_run(int argc, char **argv)
 	const char **ignores = NULL;
 	char **data_abs = calloc((size_t)argc + 1, sizeof *data_abs);
 	size_t nroots = 0, nglobs = 0, nignores = 0;
-	char *ignore_env = getenv("CAIRN_CAPTURE_IGNORE") ? strdup(getenv("CAIRN_CAPTURE_IGNORE")) : NULL;
+	char *ignore_env =
+	    getenv("CAIRN_CAPTURE_IGNORE") ? strdup(getenv("CAIRN_CAPTURE_IGNORE")) : NULL;
 	bool auto_capture = true;
 	int64_t artifact_max = (int64_t)100 << 20;
 	run_files *rf = NULL;
@@ -340,9 +342,10 @@ int cmd_run(int argc, char **argv)
 		case O_NOTE: note = a.val; break;
 		case O_REPRODUCES: reproduces = a.val; break;
 		case O_DATA_ROOT:
-			if (!(roots[nroots] = realpath(a.val, NULL)) || !path_is_dir(roots[nroots])) {
-				rc = cli_usage_error("run", "--data-root needs a directory, got '%s'",
-				                     a.val);
+			if (!(roots[nroots] = realpath(a.val, NULL)) ||
+			    !path_is_dir(roots[nroots])) {
+				rc = cli_usage_error(
+				    "run", "--data-root needs a directory, got '%s'", a.val);
 				nroots++;
 				goto done;
 			}
@@ -365,7 +368,8 @@ int cmd_run(int argc, char **argv)
 		case O_AUTO_ARTIFACT_MAX:
 			if ((artifact_max = parse_size(a.val)) < 0) {
 				rc = cli_usage_error(
-				    "run", "--auto-artifact-max needs a size such as 100M, got '%s'",
+				    "run",
+				    "--auto-artifact-max needs a size such as 100M, got '%s'",
 				    a.val);
 				goto done;
 			}
@@ -605,7 +609,8 @@ int cmd_run(int argc, char **argv)
 		if (!untraced && !shim)
 			untraced = "no shim (libcairn-shim.so not found)";
 		if ((shim || pyhook) && !(rf = run_files_new()))
-			run_warn("files read and written will not be recorded: %s", strerror(errno));
+			run_warn("files read and written will not be recorded: %s",
+			         strerror(errno));
 		if (rf && run_files_child_env(rf, &env, shim) != 0) {
 			rc = cli_fail("out of memory");
 			goto fail_purge;

@@ -146,7 +146,8 @@ static void section(const char *title, bool color)
  * copies, environment files). */
 static bool wrote_artifact(const cairn_run_artifact *x)
 {
-	return strcmp(x->kind, CAIRN_ARTIFACT_LOG) != 0 && strcmp(x->kind, CAIRN_ARTIFACT_CONFIG) != 0 &&
+	return strcmp(x->kind, CAIRN_ARTIFACT_LOG) != 0 &&
+	       strcmp(x->kind, CAIRN_ARTIFACT_CONFIG) != 0 &&
 	       strcmp(x->kind, CAIRN_ARTIFACT_ENV) != 0;
 }
 
@@ -272,8 +273,8 @@ static void files_text(const cairn_run_record *r, safe_ring *sr, bool color)
 		if (strcmp(d->role, "output") != 0)
 			continue;
 		n++;
-		printf("  %-32s %10lld  %s:%s  not stored\n", safe(sr, d->name), (long long)d->bytes,
-		       safe(sr, d->algo), safe(sr, d->digest));
+		printf("  %-32s %10lld  %s:%s  not stored\n", safe(sr, d->name),
+		       (long long)d->bytes, safe(sr, d->algo), safe(sr, d->digest));
 	}
 	if (!n)
 		printf("  (nothing)\n");

@@ -9,7 +9,8 @@
  *   2. the --capture-ignore globs, in order, the last that matches decides:
  *      GLOB leaves the file out, !GLOB keeps it whatever the defaults say;
  *   3. the defaults leave out system trees (/usr, /lib*, /bin, /sbin, /etc,
- *      /boot, /var/lib, /var/cache, /nix/store, /proc, /sys, /dev, /run), temporary trees (/tmp, /var/tmp, $TMPDIR),
+ *      /boot, /var/lib, /var/cache, /nix/store, /proc, /sys, /dev, /run), temporary trees (/tmp,
+ * /var/tmp, $TMPDIR),
  *      ~/.cache, ~/.config, ~/.local (a tree the working directory is in is not left out: a
  *      project may live in /tmp), the interpreter's prefix (a
  *      virtualenv's folder, unless the working directory is in it), any path
@@ -116,7 +117,8 @@ static int add_reported(void *ctx, const char *path, unsigned bits)
 	return c->oom;
 }
 
-/* --- the rules ---------------------------------------------------------------------------------- */
+/* --- the rules ----------------------------------------------------------------------------------
+ */
 
 static bool glob_match(const char *pat, const char *path, const char *cwd)
 {
@@ -155,11 +157,10 @@ static bool default_ignored(const char *p, const run_files_opts *o, const char *
 	for (size_t i = 0; i < o->ndata_roots; i++)
 		if (under(p, o->data_roots[i]))
 			return false; /* named: the tree rules do not apply */
-	static const char *const trees[] = {"/usr",       "/lib",      "/lib32",     "/lib64",
-	                                    "/libx32",    "/bin",      "/sbin",      "/etc",
-	                                    "/boot",      "/var/lib",  "/var/cache", "/nix/store",
-	                                    "/proc",      "/sys",      "/dev",       "/run",
-	                                    "/tmp",       "/var/tmp"};
+	static const char *const trees[] = {
+	    "/usr",  "/lib", "/lib32", "/lib64",   "/libx32",    "/bin",
+	    "/sbin", "/etc", "/boot",  "/var/lib", "/var/cache", "/nix/store",
+	    "/proc", "/sys", "/dev",   "/run",     "/tmp",       "/var/tmp"};
 	/* a tree the working directory is in is the project's, not the system's */
 	for (size_t i = 0; i < sizeof trees / sizeof trees[0]; i++)
 		if (under(p, trees[i]) && !under(o->cwd, trees[i]))
@@ -197,7 +198,8 @@ static int ignored(const char *p, const run_files_opts *o, const char *python_pr
 	return default_ignored(p, o, python_prefix) ? 1 : 0;
 }
 
-/* --- --artifacts --------------------------------------------------------------------------------- */
+/* --- --artifacts ---------------------------------------------------------------------------------
+ */
 
 static _Thread_local coll *walk_c;
 
@@ -301,7 +303,8 @@ static void record_input(cairn_run *run, const char *path, const run_files_opts 
 {
 	char *name = input_name(path, o, project);
 	if (!name || cairn_run_log_dataset(run, name, path, "input") != 0)
-		run_warn("input '%s' not recorded: %s", path, name ? cairn_error_last() : "out of memory");
+		run_warn("input '%s' not recorded: %s", path,
+		         name ? cairn_error_last() : "out of memory");
 	free(name);
 }
 
@@ -312,9 +315,8 @@ static void record_output(cairn_run *run, const entry *e, const run_files_opts *
 	if (e->size > o->artifact_max || reserved_name(rel))
 		rc = cairn_run_log_dataset(run, rel, e->path, "output");
 	else
-		rc = cairn_run_log_artifact_kind(run, e->path, rel,
-		                                 is_image(rel) ? CAIRN_ARTIFACT_IMAGE
-		                                               : CAIRN_ARTIFACT_FILE);
+		rc = cairn_run_log_artifact_kind(
+		    run, e->path, rel, is_image(rel) ? CAIRN_ARTIFACT_IMAGE : CAIRN_ARTIFACT_FILE);
 	if (rc != 0)
 		run_warn("output '%s' not recorded: %s", rel, cairn_error_last());
 }

@@ -271,11 +271,13 @@ static const char *elf_reason(int fd)
 		return NULL; /* not ELF: a script, judged by its #! line */
 	if (id[EI_CLASS] == ELFCLASS64) {
 		Elf64_Ehdr h;
-		if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || h.e_phentsize != sizeof(Elf64_Phdr))
+		if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+		    h.e_phentsize != sizeof(Elf64_Phdr))
 			return NULL;
 		for (unsigned i = 0; i < h.e_phnum && i < 4096; i++) {
 			Elf64_Phdr ph;
-			if (pread(fd, &ph, sizeof ph, (off_t)(h.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+			if (pread(fd, &ph, sizeof ph, (off_t)(h.e_phoff + i * sizeof ph)) !=
+			    (ssize_t)sizeof ph)
 				return NULL;
 			if (ph.p_type == PT_INTERP)
 				return NULL;
@@ -284,11 +286,13 @@ static const char *elf_reason(int fd)
 	}
 	if (id[EI_CLASS] == ELFCLASS32) {
 		Elf32_Ehdr h;
-		if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || h.e_phentsize != sizeof(Elf32_Phdr))
+		if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+		    h.e_phentsize != sizeof(Elf32_Phdr))
 			return NULL;
 		for (unsigned i = 0; i < h.e_phnum && i < 4096; i++) {
 			Elf32_Phdr ph;
-			if (pread(fd, &ph, sizeof ph, (off_t)(h.e_phoff + i * sizeof ph)) != (ssize_t)sizeof ph)
+			if (pread(fd, &ph, sizeof ph, (off_t)(h.e_phoff + i * sizeof ph)) !=
+			    (ssize_t)sizeof ph)
 				return NULL;
 			if (ph.p_type == PT_INTERP)
 				return NULL;

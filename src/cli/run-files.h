@@ -64,8 +64,8 @@ typedef struct run_files_opts {
 	const char *const *data_paths; /* --data paths (absolute): already recorded */
 	size_t ndata_paths;
 	const char *python_prefix; /* a Python command's prefix (resolved), or NULL */
-	int64_t artifact_max; /* bytes; larger outputs are recorded by digest only */
-	bool traced;          /* events were collected (false: only --artifacts) */
+	int64_t artifact_max;      /* bytes; larger outputs are recorded by digest only */
+	bool traced;               /* events were collected (false: only --artifacts) */
 } run_files_opts;
 
 /* Record the run's inputs as datasets (role input) and its outputs as

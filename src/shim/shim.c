@@ -54,19 +54,19 @@
 
 extern char **environ;
 
-#define EXPORT       __attribute__((visibility("default")))
-#define SLOTS        8192
-#define SOCK_FD_MIN  700
-#define MSG_MAX      (PATH_MAX + 64)
-#define ENV_SOCK     "CAIRN_SHIM_SOCK="
-#define ENV_PRELOAD  "LD_PRELOAD="
+#define EXPORT      __attribute__((visibility("default")))
+#define SLOTS       8192
+#define SOCK_FD_MIN 700
+#define MSG_MAX     (PATH_MAX + 64)
+#define ENV_SOCK    "CAIRN_SHIM_SOCK="
+#define ENV_PRELOAD "LD_PRELOAD="
 
 static uint64_t table[SLOTS];
 static unsigned used;
 static int sock_fd = -1;
 static ino_t sock_ino;
-static int dead;           /* the parent is gone, or there never was one */
-static uint64_t cwd_hash;  /* 0: not known */
+static int dead;          /* the parent is gone, or there never was one */
+static uint64_t cwd_hash; /* 0: not known */
 static struct sockaddr_un addr;
 static socklen_t addr_len;
 /* for exec: "CAIRN_SHIM_SOCK=..." and the LD_PRELOAD we started with */
@@ -77,8 +77,8 @@ static char shim_path[PATH_MAX]; /* this library, as named in LD_PRELOAD */
 /* --- the real functions --------------------------------------------------------------------- */
 
 #define REAL(name, ret, ...)                                                                       \
-	static ret (*real_##name)(__VA_ARGS__);                                                   \
-	static ret (*get_##name(void))(__VA_ARGS__)                                              \
+	static ret (*real_##name)(__VA_ARGS__);                                                    \
+	static ret (*get_##name(void))(__VA_ARGS__)                                                \
 	{                                                                                          \
 		if (!__atomic_load_n(&real_##name, __ATOMIC_ACQUIRE))                              \
 			__atomic_store_n(&real_##name,                                             \
@@ -115,7 +115,8 @@ REAL(posix_spawnp, int, pid_t *, const char *, const posix_spawn_file_actions_t 
 REAL(chdir, int, const char *)
 REAL(fchdir, int, int)
 
-/* --- set-up ------------------------------------------------------------------------------------ */
+/* --- set-up ------------------------------------------------------------------------------------
+ */
 
 __attribute__((constructor)) static void shim_init(void)
 {
@@ -163,7 +164,8 @@ static int first_time(uint64_t h)
 		memset(table, 0, sizeof table); /* racy but harmless: a path may be sent again */
 		__atomic_store_n(&used, 0, __ATOMIC_RELAXED);
 	}
-	for (unsigned i = (unsigned)h & (SLOTS - 1), k = 0; k < SLOTS; i = (i + 1) & (SLOTS - 1), k++) {
+	for (unsigned i = (unsigned)h & (SLOTS - 1), k = 0; k < SLOTS;
+	     i = (i + 1) & (SLOTS - 1), k++) {
 		uint64_t v = __atomic_load_n(&table[i], __ATOMIC_RELAXED);
 		if (v == h)
 			return 0;
@@ -340,7 +342,8 @@ static int fopen_flags(const char *mode)
 	}
 }
 
-/* --- the opens ---------------------------------------------------------------------------------- */
+/* --- the opens ----------------------------------------------------------------------------------
+ */
 
 static mode_t mode_arg(int flags, va_list ap)
 {
@@ -470,7 +473,8 @@ EXPORT int fchdir(int fd)
 	return r;
 }
 
-/* --- children ------------------------------------------------------------------------------------ */
+/* --- children ------------------------------------------------------------------------------------
+ */
 
 static int has_entry(char *const envp[], const char *prefix, const char *inside)
 {
@@ -499,8 +503,9 @@ static int has_entry(char *const envp[], const char *prefix, const char *inside)
 		char joined_[sizeof env_preload + PATH_MAX + 2];                                   \
 		size_t k_ = 0;                                                                     \
 		for (size_t i_ = 0; i_ < n_; i_++) {                                               \
-			if (pre == -1 && strncmp(envp[i_], ENV_PRELOAD, sizeof ENV_PRELOAD - 1) == 0) { \
-				/* theirs, with the shim in front */                              \
+			if (pre == -1 &&                                                           \
+			    strncmp(envp[i_], ENV_PRELOAD, sizeof ENV_PRELOAD - 1) == 0) {         \
+				/* theirs, with the shim in front */                               \
 				snprintf(joined_, sizeof joined_, "%s%s:%s", ENV_PRELOAD,          \
 				         shim_path, envp[i_] + sizeof ENV_PRELOAD - 1);            \
 				copy_[k_++] = joined_;                                             \
