@@ -750,6 +750,7 @@ int cmd_run(int argc, char **argv)
 			run_params_release(ps, run);
 	}
 	double elapsed = clock_mono() - t0;
+	run_files_read(rf); /* the command's last events, before the drain */
 	/* What the child wrote is still in the pipes, and what it started may
 	 * write on: read until the last writer closes them, within the bound,
 	 * then let drainers pass the rest on. */

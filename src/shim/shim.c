@@ -22,7 +22,8 @@
  * normalised: the parent resolves it).  A datagram is whole or absent, so
  * any number of processes share the one socket.  The send waits at most a
  * second for a parent that does not read (SO_SNDTIMEO); once the parent is
- * gone (ECONNREFUSED) the process stops reporting.
+ * gone (ECONNREFUSED) or has not read for that second, the process stops
+ * reporting.
  *
  * Cost: a file already reported costs a hash of its path and a probe of a
  * lock-free table of 64-bit hashes (per process; cleared when 3/4 full, so
@@ -259,7 +260,9 @@ static void send_event(char op, int flags, const char *dir, const char *path)
 		ssize_t r = sendto(fd, m, at, MSG_NOSIGNAL, (struct sockaddr *)&addr, addr_len);
 		if (r >= 0)
 			return;
-		if (errno == ECONNREFUSED || errno == ENOENT) {
+		/* gone, or not reading for a second (SO_SNDTIMEO): stop, a lost
+		 * event is better than a program slowed down */
+		if (errno == ECONNREFUSED || errno == ENOENT || errno == EAGAIN) {
 			__atomic_store_n(&dead, 1, __ATOMIC_RELAXED);
 			return;
 		}
