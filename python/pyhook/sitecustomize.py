@@ -174,6 +174,8 @@ def _file_hook(name):
             key = (op, path)
             if key in seen:
                 return
+            if len(seen) >= 65536:  # bounded: a path may then be sent again
+                seen.clear()
             seen.add(key)
             pid = os.getpid()
             if state["sock"] is None or state["pid"] != pid:

@@ -8,7 +8,7 @@
 # the channel, the programs the shim cannot reach (static, setuid); and the
 # shim leaves results and errno as they are.
 . "$(dirname "$0")/lib.sh"
-plan 61
+plan 63
 
 SHIM=$(dirname "$CAIRN")/libcairn-shim.so
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
@@ -112,6 +112,13 @@ is "the child's read is recorded" "$(inputs "$(last)")" "data/c.csv=$(hash data/
 ok "a shell pipeline's children" "$CAIRN" run -- sh -c 'cat data/a.csv | env -i /bin/cat - data/b.csv > joined.txt'
 is "are traced (env -i included)" "$(inputs "$(last)")" "$(printf 'data/a.csv=%s\ndata/b.csv=%s' "$(hash data/a.csv)" "$(hash data/b.csv)")"
 is "and the shell's redirection is an output" "$(wrote "$(last)")" "joined.txt:file"
+
+# --- cairn run inside cairn run (a sweep script's trials) -----------------------------------------
+"$CAIRN" run -n outer -- sh -c '"$CAIRN" run -n inner -- cat data/a.csv' >/dev/null
+inner=$("$CAIRN" ls --format json | json '[r["id"] for r in j if r["name"]=="inner"][0]')
+outer=$("$CAIRN" ls --format json | json '[r["id"] for r in j if r["name"]=="outer"][0]')
+is "the inner run records its command's read" "$(inputs "$inner")" "data/a.csv=$(hash data/a.csv)"
+is "the outer run records nothing cairn itself read (its code capture)" "$(inputs "$outer")" ""
 
 # --- Python opens the shim cannot see: the audit hook --------------------------------------------
 CAIRN_SHIM=0 "$CAIRN" run -- python3 -c 'import os; os.close(os.open("data/b.csv", os.O_RDONLY)); open("h.txt","w").write("x")' 2>err.txt
