@@ -345,7 +345,8 @@ void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o)
 		goto done;
 	}
 	/* one entry per file, with what was done to it */
-	qsort(c.v, c.n, sizeof *c.v, by_path);
+	if (c.n)
+		qsort(c.v, c.n, sizeof *c.v, by_path);
 	size_t k = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		if (k && strcmp(c.v[k - 1].path, c.v[i].path) == 0) {
