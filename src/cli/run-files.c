@@ -14,10 +14,11 @@
  * kept.  The receive buffer is made large so that a burst of opens does not
  * block the senders (they wait at most a second, SO_SNDTIMEO in the shim).
  *
- * Static binaries (an ELF with no PT_INTERP: nothing loads the shim) and
- * set-user/group-ID programs (the loader ignores LD_PRELOAD for them) are
- * found before the command starts; a #! script is judged by its
- * interpreter, one level deep.
+ * Static binaries (an ELF with no PT_INTERP: nothing loads the shim),
+ * set-user/group-ID programs (the loader ignores LD_PRELOAD for them) and
+ * Go programs (a .go.buildinfo section: they make their own system calls,
+ * past libc, even when linked dynamically) are found before the command
+ * starts; a #! script is judged by its interpreter, one level deep.
  */
 #include <elf.h>
 #include <errno.h>
@@ -264,6 +265,33 @@ int run_files_child_env(run_files *f, run_env *e, const char *shim)
 
 /* --- what cannot be traced ----------------------------------------------------------------- */
 
+/* A Go program makes its own system calls, past any libc wrapper, even
+ * when it is linked dynamically: it has a .go.buildinfo section. */
+static bool elf64_is_go(int fd, const Elf64_Ehdr *h)
+{
+	if (h->e_shentsize != sizeof(Elf64_Shdr) || h->e_shstrndx == SHN_UNDEF ||
+	    h->e_shstrndx >= h->e_shnum || h->e_shnum > 4096)
+		return false;
+	Elf64_Shdr str;
+	if (pread(fd, &str, sizeof str, (off_t)(h->e_shoff + h->e_shstrndx * sizeof str)) !=
+	    (ssize_t)sizeof str)
+		return false;
+	for (unsigned i = 0; i < h->e_shnum; i++) {
+		Elf64_Shdr sh;
+		char name[16];
+		if (pread(fd, &sh, sizeof sh, (off_t)(h->e_shoff + i * sizeof sh)) !=
+		    (ssize_t)sizeof sh)
+			return false;
+		if (sh.sh_name >= str.sh_size ||
+		    pread(fd, name, sizeof name, (off_t)(str.sh_offset + sh.sh_name)) <= 0)
+			continue;
+		name[sizeof name - 1] = '\0';
+		if (strcmp(name, ".go.buildinfo") == 0)
+			return true;
+	}
+	return false;
+}
+
 static const char *elf_reason(int fd)
 {
 	unsigned char id[EI_NIDENT];
@@ -280,7 +308,9 @@ static const char *elf_reason(int fd)
 			    (ssize_t)sizeof ph)
 				return NULL;
 			if (ph.p_type == PT_INTERP)
-				return NULL;
+				return elf64_is_go(fd, &h)
+				           ? "Go program (makes its own system calls)"
+				           : NULL;
 		}
 		return "static binary";
 	}

@@ -302,7 +302,8 @@ static int skipped(const char *p)
 
 static void report(int dirfd, const char *path, int flags)
 {
-	if (__atomic_load_n(&dead, __ATOMIC_RELAXED) || !path || !*path || (flags & O_DIRECTORY))
+	if (__atomic_load_n(&dead, __ATOMIC_RELAXED) || !path || !*path ||
+	    (flags & (O_DIRECTORY | O_PATH)))
 		return;
 	int saved = errno;
 	char op = ((flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC))) ? 'r' : 'w';
