@@ -141,8 +141,6 @@ class _ArgparseFinder:
 
 
 def _file_hook(name):
-    import socket
-
     addr = "\0" + name
     seen = set()
     skip = tuple(
@@ -179,7 +177,12 @@ def _file_hook(name):
             seen.add(key)
             pid = os.getpid()
             if state["sock"] is None or state["pid"] != pid:
-                state["sock"] = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                # _socket, not socket: the C module alone, loaded on the
+                # first file worth sending (its import opens files too:
+                # those are under the prefix and return above)
+                import _socket
+
+                state["sock"] = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
                 state["sock"].settimeout(1.0)
                 state["pid"] = pid
             msg = ("cairn1 %d %s %x " % (pid, op, flags & 0xFFFFFFFF)).encode() + os.fsencode(path)

@@ -611,7 +611,14 @@ int cmd_run(int argc, char **argv)
 		if ((shim || pyhook) && !(rf = run_files_new()))
 			run_warn("files read and written will not be recorded: %s",
 			         strerror(errno));
-		if (rf && run_files_child_env(rf, &env, shim) != 0) {
+		char *here = rf ? realpath(".", NULL) : NULL;
+		char *skip = rf ? run_files_shim_skip(here, (const char *const *)roots, nroots,
+		                                      ignores, nignores)
+		                : NULL;
+		free(here);
+		int ce = rf ? run_files_child_env(rf, &env, shim, skip) : 0;
+		free(skip);
+		if (ce != 0) {
 			rc = cli_fail("out of memory");
 			goto fail_purge;
 		}

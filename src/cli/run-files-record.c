@@ -144,6 +144,32 @@ static bool ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+static const char *const trees[] = {"/usr",       "/lib",       "/lib32",  "/lib64", "/libx32",
+                                    "/bin",       "/sbin",      "/etc",    "/boot",  "/var/lib",
+                                    "/var/cache", "/nix/store", "/proc",   "/sys",   "/dev",
+                                    "/run",       "/tmp",       "/var/tmp"};
+
+char *run_files_shim_skip(const char *cwd, const char *const *roots, size_t nroots,
+                          const char *const *ignores, size_t nignores)
+{
+	for (size_t i = 0; i < nignores; i++)
+		if (ignores[i][0] == '!')
+			return NULL; /* a !GLOB may keep anything: the shim sends it all */
+	buf b = BUF_INIT;
+	for (size_t i = 0; i < sizeof trees / sizeof trees[0]; i++) {
+		bool keep = cwd && under(cwd, trees[i]);
+		for (size_t j = 0; j < nroots && !keep; j++)
+			keep = under(roots[j], trees[i]) || under(trees[i], roots[j]);
+		if (!keep)
+			buf_printf(&b, "%s%s", b.len ? ":" : "", trees[i]);
+	}
+	if (!buf_ok(&b) || !b.len) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
 static bool default_ignored(const char *p, const run_files_opts *o, const char *python_prefix)
 {
 	static const char *const comps[] = {".git",          "__pycache__", "site-packages",
@@ -157,10 +183,6 @@ static bool default_ignored(const char *p, const run_files_opts *o, const char *
 	for (size_t i = 0; i < o->ndata_roots; i++)
 		if (under(p, o->data_roots[i]))
 			return false; /* named: the tree rules do not apply */
-	static const char *const trees[] = {
-	    "/usr",  "/lib", "/lib32", "/lib64",   "/libx32",    "/bin",
-	    "/sbin", "/etc", "/boot",  "/var/lib", "/var/cache", "/nix/store",
-	    "/proc", "/sys", "/dev",   "/run",     "/tmp",       "/var/tmp"};
 	/* a tree the working directory is in is the project's, not the system's */
 	for (size_t i = 0; i < sizeof trees / sizeof trees[0]; i++)
 		if (under(p, trees[i]) && !under(o->cwd, trees[i]))

@@ -46,7 +46,7 @@ struct run_files {
 	int fd;
 	char name[64];
 	char env_sock[96];
-	char *env_preload;
+	char *env_preload, *env_skip;
 	slot *tab;
 	size_t cap, n;
 	uint64_t dropped, bad;
@@ -105,6 +105,7 @@ void run_files_free(run_files *f)
 		free(f->tab[i].path);
 	free(f->tab);
 	free(f->env_preload);
+	free(f->env_skip);
 	free(f);
 }
 
@@ -230,12 +231,12 @@ char *run_files_shim_path(void)
 	return r ? r : file_in(self, "libcairn-shim.so");
 }
 
-int run_files_child_env(run_files *f, run_env *e, const char *shim)
+int run_files_child_env(run_files *f, run_env *e, const char *shim, const char *skip)
 {
 	size_t n = 0;
 	while (e->envp[n])
 		n++;
-	char **v = realloc(e->envp, (n + 3) * sizeof *v);
+	char **v = realloc(e->envp, (n + 4) * sizeof *v);
 	if (!v)
 		return -1;
 	e->envp = v;
@@ -244,7 +245,8 @@ int run_files_child_env(run_files *f, run_env *e, const char *shim)
 	for (size_t i = 0; i < n; i++) {
 		if (shim && strncmp(v[i], "LD_PRELOAD=", 11) == 0)
 			old = v[i] + 11;
-		else if (strncmp(v[i], "CAIRN_SHIM_SOCK=", 16) != 0)
+		else if (strncmp(v[i], "CAIRN_SHIM_SOCK=", 16) != 0 &&
+		         strncmp(v[i], "CAIRN_SHIM_SKIP=", 16) != 0)
 			v[k++] = v[i];
 	}
 	if (shim) { /* else LD_PRELOAD stays as it was: only the Python hook reports */
@@ -259,6 +261,18 @@ int run_files_child_env(run_files *f, run_env *e, const char *shim)
 		v[k++] = f->env_preload;
 	}
 	v[k++] = f->env_sock;
+	free(f->env_skip);
+	f->env_skip = NULL;
+	if (skip && shim) {
+		buf b = BUF_INIT;
+		buf_printf(&b, "CAIRN_SHIM_SKIP=%s", skip);
+		if (!buf_ok(&b) || !(f->env_skip = buf_detach(&b))) {
+			buf_free(&b);
+			v[k] = NULL;
+			return -1;
+		}
+		v[k++] = f->env_skip;
+	}
 	v[k] = NULL;
 	return 0;
 }

@@ -34,9 +34,17 @@ void run_files_free(run_files *f);
 char *run_files_shim_path(void);
 
 /* Add LD_PRELOAD (the shim first, before what was there; shim NULL: left
- * as it is) and CAIRN_SHIM_SOCK to the command's environment; 0 or -1 (out
- * of memory). */
-int run_files_child_env(run_files *f, run_env *e, const char *shim);
+ * as it is), CAIRN_SHIM_SOCK and CAIRN_SHIM_SKIP (skip NULL: none) to the
+ * command's environment; 0 or -1 (out of memory). */
+int run_files_child_env(run_files *f, run_env *e, const char *shim, const char *skip);
+
+/* The trees the shim need not report at all (CAIRN_SHIM_SKIP: the default
+ * tree rules, less a tree the working directory or a data root is in), as
+ * "A:B:..."; NULL when there are none or when a !GLOB could keep anything.
+ * malloc'd.  What the parent would drop anyway, left out where it costs
+ * least. */
+char *run_files_shim_skip(const char *cwd, const char *const *roots, size_t nroots,
+                          const char *const *ignores, size_t nignores);
 
 /* Why `path` (the resolved command) cannot be traced through LD_PRELOAD
  * ("static binary", "setuid program", ...; for a #! script, its

@@ -27,9 +27,10 @@
  *
  * Cost: a file already reported costs a hash of its path and a probe of a
  * lock-free table of 64-bit hashes (per process; cleared when 3/4 full, so
- * a path may be reported again, which the parent dedupes).  Only /proc,
- * /sys and /dev are left out here: every other rule is the parent's, so the
- * user can override it.
+ * a path may be reported again, which the parent dedupes).  /proc, /sys and
+ * /dev are left out here, and the trees $CAIRN_SHIM_SKIP names ("/usr:/lib:
+ * ..."), which the parent would drop anyway: it leaves out of that list any
+ * tree the user's rules could keep.  Every other rule is the parent's.
  *
  * Invariants: never changes what the program sees (return values, errno,
  * its descriptors below SOCK_FD_MIN); never allocates (a vfork child may
@@ -74,6 +75,11 @@ static socklen_t addr_len;
 static char env_sock[sizeof ENV_SOCK + 108];
 static char env_preload[4096];
 static char shim_path[PATH_MAX]; /* this library, as named in LD_PRELOAD */
+/* $CAIRN_SHIM_SKIP: trees the parent drops anyway, not sent */
+#define SKIP_MAX 32
+static char skip_buf[1024];
+static const char *skip_at[SKIP_MAX];
+static size_t skip_len[SKIP_MAX], nskip;
 
 /* --- the real functions --------------------------------------------------------------------- */
 
@@ -135,6 +141,21 @@ __attribute__((constructor)) static void shim_init(void)
 	snprintf(env_sock, sizeof env_sock, "%s%s", ENV_SOCK, s);
 	if (p && strlen(p) < sizeof env_preload - sizeof ENV_PRELOAD)
 		snprintf(env_preload, sizeof env_preload, "%s%s", ENV_PRELOAD, p);
+	const char *k = getenv("CAIRN_SHIM_SKIP");
+	if (k && strlen(k) < sizeof skip_buf) {
+		memcpy(skip_buf, k, strlen(k) + 1);
+		for (char *q = skip_buf; *q && nskip < SKIP_MAX;) {
+			char *c = strchr(q, ':');
+			size_t len = c ? (size_t)(c - q) : strlen(q);
+			if (len > 1 && q[0] == '/') {
+				skip_at[nskip] = q;
+				skip_len[nskip++] = len;
+			}
+			if (!c)
+				break;
+			q = c + 1;
+		}
+	}
 	Dl_info di;
 	if (dladdr((void *)shim_init, &di) && di.dli_fname &&
 	    strlen(di.dli_fname) < sizeof shim_path)
@@ -261,6 +282,12 @@ static void send_event(char op, int flags, const char *dir, const char *path)
 	at = put(m, at, path);
 	if (at >= MSG_MAX - 1)
 		return; /* too long: the parent would not resolve it anyway */
+	m[at] = '\0';
+	const char *abs = strchr(strchr(strchr(strchr(m, ' ') + 1, ' ') + 1, ' ') + 1, ' ') + 1;
+	for (size_t i = 0; i < nskip; i++)
+		if (strncmp(abs, skip_at[i], skip_len[i]) == 0 &&
+		    (abs[skip_len[i]] == '/' || abs[skip_len[i]] == '\0'))
+			return;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fd = sock_get();
 		if (fd < 0)

@@ -8,7 +8,7 @@
 # the channel, the programs the shim cannot reach (static, setuid); and the
 # shim leaves results and errno as they are.
 . "$(dirname "$0")/lib.sh"
-plan 63
+plan 64
 
 SHIM=$(dirname "$CAIRN")/libcairn-shim.so
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
@@ -163,6 +163,8 @@ mkdir -p ../ext && echo ext > ../ext/e.txt
 is "a read outside the project is not an input" "$(inputs "$(last)")" ""
 "$CAIRN" run --data-root ../ext -- cat ../ext/e.txt >/dev/null
 is "unless under a --data-root" "$(inputs "$(last)")" "ext/e.txt=$(hash ../ext/e.txt)"
+"$CAIRN" run --data-root /etc -- cat /etc/passwd >/dev/null
+is "a --data-root in a system tree lifts its rule (the shim reports it too)" "$(inputs "$(last)")" "etc/passwd=$(hash /etc/passwd)"
 fails "--data-root needs a directory" 2 "$CAIRN" run --data-root nowhere -- true
 "$CAIRN" run --data data/a.csv -- cat data/a.csv >/dev/null
 is "a --data file is not recorded twice" "$(field "$(last)" '[d["name"] for d in j["datasets"]]')" '["a.csv"]'
