@@ -14,8 +14,9 @@
  *      for the namespace) and snapshot the config files;
  *   4. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, the capture channel
  *      (CAIRN_CAPTURE_FD) and, for Python, the argparse hook on PYTHONPATH
- *      (run-ctl.c), its stdout/stderr on pipes; start the monitor
- *      (heartbeat, system samples);
+ *      (run-ctl.c), the file-event socket and the shim on LD_PRELOAD
+ *      (run-files.c; a static or setuid command is said untraced), its
+ *      stdout/stderr on pipes; start the monitor (heartbeat, system samples);
  *   5. pump (run-pump.c): each chunk goes to our stdout/stderr unchanged, to
  *      the log stream (logs/stdout.log, logs/stderr.log) and to the metric
  *      parser, whose metrics pass the gate that leaves out keys the command
@@ -25,7 +26,8 @@
  *      (EOF), for at most CAIRN_DRAIN_TIMEOUT seconds (2) — a background job
  *      of the command may still be writing; hand the pipes still open to
  *      detached drainers (drain.c), so such a job never meets a closed pipe
- *      because cairn exited; store the logs, finish the run with the child's
+ *      because cairn exited; store the logs, record the files the command
+ *      read and wrote (run-files-record.c), finish the run with the child's
  *      status, and exit with its exit code (128+N for signal N).
  *
  * Signals: INT, TERM, HUP and QUIT are taken through a signalfd (blocked in
@@ -154,66 +156,6 @@ static char *data_name(const char *spec)
 	return strndup(spec, (size_t)(p - 1 - spec));
 }
 
-/* SIZE: bytes, or with K/M/G; -1 when bad. */
-static int64_t parse_size(const char *v)
-{
-	char *end;
-	double x = strtod(v, &end);
-	double m = 1;
-	if (*end == 'K' || *end == 'k')
-		m = 1024.0, end++;
-	else if (*end == 'M' || *end == 'm')
-		m = 1024.0 * 1024, end++;
-	else if (*end == 'G' || *end == 'g')
-		m = 1024.0 * 1024 * 1024, end++;
-	if (end == v || *end || !(x >= 0) || x * m > 9e18)
-		return -1;
-	return (int64_t)(x * m);
-}
-
-/* The script of an interpreter command (python, sh, ...): its first
- * argument that is not an option, when that is a file; malloc'd, resolved,
- * or NULL.  It is code, not an input. */
-static char *script_of(const char *path, bool python, int ncmd, char **cmd)
-{
-	static const char *const shells[] = {"sh",   "bash", "dash",    "zsh", "ksh",
-	                                     "perl", "ruby", "Rscript", "node"};
-	const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	bool interp = python;
-	for (size_t i = 0; i < sizeof shells / sizeof shells[0] && !interp; i++)
-		interp = strcmp(b, shells[i]) == 0;
-	if (!interp)
-		return NULL;
-	for (int i = 1; i < ncmd; i++) {
-		if (cmd[i][0] == '-')
-			continue;
-		struct stat st;
-		return stat(cmd[i], &st) == 0 && S_ISREG(st.st_mode) ? realpath(cmd[i], NULL)
-		                                                     : NULL;
-	}
-	return NULL;
-}
-
-/* The directory two levels above a Python command (a virtualenv's folder,
- * or /usr), resolved; NULL when there is none. */
-static char *python_prefix(const char *path)
-{
-	char *p = strdup(path);
-	char *r = NULL;
-	for (int i = 0; p && i < 2; i++) {
-		char *sl = strrchr(p, '/');
-		if (!sl || sl == p) {
-			free(p);
-			return NULL;
-		}
-		*sl = '\0';
-	}
-	if (p)
-		r = realpath(p, NULL);
-	free(p);
-	return r;
-}
-
 /* --- the command ------------------------------------------------------------------------------ */
 
 int cmd_run(int argc, char **argv)
@@ -277,17 +219,14 @@ int cmd_run(int argc, char **argv)
 	size_t ntags = 0, nparams = 0, nconfigs = 0, ndatas = 0;
 	/* automatic capture (run-files.h) */
 	char **roots = calloc((size_t)argc + 1, sizeof *roots);
-	const char **globs = calloc((size_t)argc + 1, sizeof *globs);
-	const char **ignores = NULL;
+	const char **globs = calloc((size_t)argc + 1, sizeof *globs), **ignores = NULL;
 	char **data_abs = calloc((size_t)argc + 1, sizeof *data_abs);
-	size_t nroots = 0, nglobs = 0, nignores = 0;
 	char *ignore_env =
 	    getenv("CAIRN_CAPTURE_IGNORE") ? strdup(getenv("CAIRN_CAPTURE_IGNORE")) : NULL;
+	run_files_opts fo = {0};
+	fo.artifact_max = (int64_t)100 << 20;
 	bool auto_capture = true;
-	int64_t artifact_max = (int64_t)100 << 20;
 	run_files *rf = NULL;
-	char *shim = NULL, *cwd_abs = NULL, *script = NULL, *cmd_abs = NULL, *pyprefix = NULL;
-	const char *untraced = NULL;
 	const char *note = NULL, *reproduces = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
 	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
 	char *path = NULL, *cmdline = NULL, *store_abs = NULL;
@@ -308,15 +247,11 @@ int cmd_run(int argc, char **argv)
 	pid_t pid = -1;
 	int o, rc = 0;
 	memset(&ej, 0, sizeof ej);
-	size_t nenv_ign = 0;
-	for (const char *q = ignore_env; q && *q; q++)
-		nenv_ign += *q == ':';
-	ignores = calloc((size_t)argc + nenv_ign + 2, sizeof *ignores);
-	for (char *q = ignore_env, *tok; ignores && q && (tok = strsep(&q, ":"));)
-		if (*tok)
-			ignores[nignores++] = tok;
-	if (!ps || !tags || !params || !configs || !datas || !roots || !globs || !ignores ||
-	    !data_abs) {
+	size_t nroots = 0, nglobs = 0, nignores = 0;
+	if ((ignores = run_files_env_ignores(ignore_env, (size_t)argc, &nignores)) == NULL)
+		goto oom;
+	if (!ps || !tags || !params || !configs || !datas || !roots || !globs || !data_abs) {
+	oom:
 		rc = cli_fail("out of memory");
 		goto done;
 	}
@@ -342,31 +277,28 @@ int cmd_run(int argc, char **argv)
 		case O_NOTE: note = a.val; break;
 		case O_REPRODUCES: reproduces = a.val; break;
 		case O_DATA_ROOT:
-			if (!(roots[nroots] = realpath(a.val, NULL)) ||
-			    !path_is_dir(roots[nroots])) {
+			if (!(roots[nroots++] = realpath(a.val, NULL)) ||
+			    !path_is_dir(roots[nroots - 1])) {
 				rc = cli_usage_error(
 				    "run", "--data-root needs a directory, got '%s'", a.val);
-				nroots++;
 				goto done;
 			}
-			nroots++;
 			break;
 		case O_ARTIFACTS:
-			if (!*a.val) {
-				rc = cli_usage_error("run", "--artifacts needs a glob");
-				goto done;
-			}
-			globs[nglobs++] = a.val;
-			break;
 		case O_CAPTURE_IGNORE:
 			if (!*a.val || strcmp(a.val, "!") == 0) {
-				rc = cli_usage_error("run", "--capture-ignore needs a glob");
+				rc = cli_usage_error("run", "--%s needs a glob",
+				                     o == O_ARTIFACTS ? "artifacts"
+				                                      : "capture-ignore");
 				goto done;
 			}
-			ignores[nignores++] = a.val;
+			if (o == O_ARTIFACTS)
+				globs[nglobs++] = a.val;
+			else
+				ignores[nignores++] = a.val;
 			break;
 		case O_AUTO_ARTIFACT_MAX:
-			if ((artifact_max = parse_size(a.val)) < 0) {
+			if ((fo.artifact_max = cli_parse_size(a.val)) < 0) {
 				rc = cli_usage_error(
 				    "run",
 				    "--auto-artifact-max needs a size such as 100M, got '%s'",
@@ -377,7 +309,7 @@ int cmd_run(int argc, char **argv)
 		case O_NO_AUTO_CAPTURE: auto_capture = false; break;
 		case O_REQUIRE_CLEAN: co.require_clean = 1; break;
 		case O_SNAPSHOT_MAX: {
-			int64_t v = parse_size(a.val);
+			int64_t v = cli_parse_size(a.val);
 			if (v <= 0) {
 				rc = cli_usage_error(
 				    "run", "--snapshot-max needs a size such as 64M, got '%s'",
@@ -405,6 +337,13 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	char **cmd = a.pos;
+	fo.data_roots = (const char *const *)roots;
+	fo.ndata_roots = nroots;
+	fo.ignores = ignores;
+	fo.nignores = nignores;
+	fo.globs = globs;
+	fo.nglobs = nglobs;
+	fo.data_paths = (const char *const *)data_abs;
 	int ncmd = a.npos;
 	cmd[ncmd] = NULL;
 	if (!no_metrics) {
@@ -438,6 +377,7 @@ int cmd_run(int argc, char **argv)
 			goto done;
 		}
 		data_abs[i] = realpath(dp, NULL);
+		fo.ndata_paths = i + 1;
 	}
 	for (size_t i = 0; i < nconfigs; i++) {
 		struct stat st;
@@ -600,36 +540,12 @@ int cmd_run(int argc, char **argv)
 		rc = cli_fail("out of memory");
 		goto fail_purge;
 	}
-	/* Files read and written: the shim (and for Python the audit hook)
-	 * report on rf's socket.  A program LD_PRELOAD cannot reach is said to
-	 * be untraced, in the record and here. */
-	if (auto_capture) {
-		untraced = run_files_untraceable(path);
-		shim = untraced ? NULL : run_files_shim_path();
-		if (!untraced && !shim)
-			untraced = "no shim (libcairn-shim.so not found)";
-		if ((shim || pyhook) && !(rf = run_files_new()))
-			run_warn("files read and written will not be recorded: %s",
-			         strerror(errno));
-		char *here = rf ? realpath(".", NULL) : NULL;
-		char *skip = rf ? run_files_shim_skip(here, (const char *const *)roots, nroots,
-		                                      ignores, nignores)
-		                : NULL;
-		free(here);
-		int ce = rf ? run_files_child_env(rf, &env, shim, skip) : 0;
-		free(skip);
-		if (ce != 0) {
-			rc = cli_fail("out of memory");
-			goto fail_purge;
-		}
-		if (untraced) {
-			char unote[160];
-			snprintf(unote, sizeof unote, "untraced: %s%s", untraced,
-			         rf ? " (Python-level opens only)" : "");
-			cairn_run_set_property(run, "capture.files", unote);
-			run_warn("cairn cannot see the files '%s' opens (%s)%s", cmd[0], untraced,
-			         rf ? ": only those Python opens are recorded" : "");
-		}
+	/* Files read and written (run-files.h): the shim and, for Python, the
+	 * audit hook report on rf's socket. */
+	if (auto_capture &&
+	    run_files_start(&rf, &env, run, path, cmd[0], pyhook != NULL, &fo) != 0) {
+		rc = cli_fail("out of memory");
+		goto fail_purge;
 	}
 	if (!no_metrics) {
 		cairn_metric_parser_new(&out.mp, pattern);
@@ -807,35 +723,9 @@ int cmd_run(int argc, char **argv)
 		        (unsigned long long)run_ctl_dropped(ctl));
 	cairn_monitor_stop(mon);
 	mon = NULL;
-	if ((auto_capture && rf) || nglobs) { /* --artifacts is asked for: not automatic */
-		run_files_opts fo = {0};
-		cwd_abs = realpath(".", NULL);
-		char *store_real = realpath(store_abs, NULL);
-		cmd_abs = realpath(path, NULL);
-		script = script_of(path, python != NULL, ncmd, cmd);
-		pyprefix = python ? python_prefix(path) : NULL;
-		const char *skip[] = {cmd_abs, script};
-		fo.cwd = cwd_abs;
-		fo.store_dir = store_real ? store_real : store_abs;
-		fo.data_roots = (const char *const *)roots;
-		fo.ndata_roots = nroots;
-		fo.ignores = ignores;
-		fo.nignores = nignores;
-		fo.globs = globs;
-		fo.nglobs = nglobs;
-		fo.skip = skip;
-		fo.nskip = 2;
-		fo.data_paths = (const char *const *)data_abs;
-		fo.ndata_paths = ndatas;
-		fo.python_prefix = pyprefix;
-		fo.artifact_max = artifact_max;
-		fo.traced = auto_capture && rf;
-		if (cwd_abs)
-			run_files_record(rf, run, &fo);
-		else
-			run_warn("files read and written not recorded: %s", strerror(errno));
-		free(store_real);
-	}
+	fo.traced = auto_capture && rf;
+	if (fo.traced || fo.nglobs) /* --artifacts is asked for: not automatic */
+		run_files_finish(rf, run, path, python != NULL, ncmd, cmd, store_abs, &fo);
 	if (env_started) {
 		pthread_join(env_th, NULL);
 		env_started = false;
@@ -890,11 +780,6 @@ done:
 	free(globs);
 	free(ignores);
 	free(ignore_env);
-	free(shim);
-	free(cwd_abs);
-	free(script);
-	free(cmd_abs);
-	free(pyprefix);
 	cairn_capture_report_free(ej.report);
 	run_ctl_free(ctl);
 	run_params_free(ps);

@@ -19,6 +19,9 @@
  * Go programs (a .go.buildinfo section: they make their own system calls,
  * past libc, even when linked dynamically) are found before the command
  * starts; a #! script is judged by its interpreter, one level deep.
+ *
+ * run_files_start and run_files_finish are cairn run's two steps around
+ * the command (cmd-run.c keeps only the options).
  */
 #include <elf.h>
 #include <errno.h>
@@ -35,6 +38,7 @@
 
 #include "cli/fevent.h"
 #include "cli/run-files.h"
+#include "cli/run-pump.h"
 #include "util/buf.h"
 
 typedef struct slot {
@@ -380,4 +384,119 @@ static const char *reason_at(const char *path, int depth)
 const char *run_files_untraceable(const char *path)
 {
 	return path ? reason_at(path, 0) : NULL;
+}
+
+/* --- cairn run's side: before and after the command ----------------------------------------- */
+
+const char **run_files_env_ignores(char *env, size_t extra, size_t *n)
+{
+	size_t k = 0;
+	for (const char *q = env; q && *q; q++)
+		k += *q == ':';
+	const char **v = calloc(extra + k + 2, sizeof *v);
+	*n = 0;
+	for (char *q = env, *tok; v && q && (tok = strsep(&q, ":"));)
+		if (*tok)
+			v[(*n)++] = tok;
+	return v;
+}
+
+int run_files_start(run_files **out, run_env *env, cairn_run *run, const char *path,
+                    const char *name, bool pyhook, const run_files_opts *o)
+{
+	run_files *f = NULL;
+	const char *untraced = run_files_untraceable(path);
+	char *shim = untraced ? NULL : run_files_shim_path();
+	if (!untraced && !shim)
+		untraced = "no shim (libcairn-shim.so not found)";
+	if ((shim || pyhook) && !(f = run_files_new()))
+		run_warn("files read and written will not be recorded: %s", strerror(errno));
+	int rc = 0;
+	if (f) {
+		char *here = realpath(".", NULL);
+		char *skip = run_files_shim_skip(here, o->data_roots, o->ndata_roots, o->ignores,
+		                                 o->nignores);
+		rc = run_files_child_env(f, env, shim, skip);
+		free(here);
+		free(skip);
+	}
+	free(shim);
+	if (untraced) {
+		char note[160];
+		snprintf(note, sizeof note, "untraced: %s%s", untraced,
+		         f ? " (Python-level opens only)" : "");
+		cairn_run_set_property(run, "capture.files", note);
+		run_warn("cairn cannot see the files '%s' opens (%s)%s", name, untraced,
+		         f ? ": only those Python opens are recorded" : "");
+	}
+	*out = f;
+	return rc;
+}
+
+/* The script of an interpreter command (python, sh, ...): its first
+ * argument that is not an option, when that is a file; malloc'd, resolved,
+ * or NULL.  It is code, not an input. */
+static char *script_of(const char *path, bool python, int ncmd, char **cmd)
+{
+	static const char *const shells[] = {"sh",   "bash", "dash",    "zsh", "ksh",
+	                                     "perl", "ruby", "Rscript", "node"};
+	const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	bool interp = python;
+	for (size_t i = 0; i < sizeof shells / sizeof shells[0] && !interp; i++)
+		interp = strcmp(b, shells[i]) == 0;
+	if (!interp)
+		return NULL;
+	for (int i = 1; i < ncmd; i++) {
+		if (cmd[i][0] == '-')
+			continue;
+		struct stat st;
+		return stat(cmd[i], &st) == 0 && S_ISREG(st.st_mode) ? realpath(cmd[i], NULL)
+		                                                     : NULL;
+	}
+	return NULL;
+}
+
+/* The directory two levels above a Python command (a virtualenv's folder,
+ * or /usr), resolved; NULL when there is none. */
+static char *python_prefix(const char *path)
+{
+	char *p = strdup(path);
+	char *r = NULL;
+	for (int i = 0; p && i < 2; i++) {
+		char *sl = strrchr(p, '/');
+		if (!sl || sl == p) {
+			free(p);
+			return NULL;
+		}
+		*sl = '\0';
+	}
+	if (p)
+		r = realpath(p, NULL);
+	free(p);
+	return r;
+}
+
+void run_files_finish(run_files *f, cairn_run *run, const char *path, bool python, int ncmd,
+                      char **cmd, const char *store_abs, run_files_opts *o)
+{
+	char *cwd = realpath(".", NULL), *store = realpath(store_abs, NULL);
+	char *cmd_abs = realpath(path, NULL), *script = script_of(path, python, ncmd, cmd);
+	char *prefix = python ? python_prefix(path) : NULL;
+	const char *skip[] = {cmd_abs, script};
+	o->cwd = cwd;
+	o->store_dir = store ? store : store_abs;
+	o->skip = skip;
+	o->nskip = 2;
+	o->python_prefix = prefix;
+	if (cwd)
+		run_files_record(f, run, o);
+	else
+		run_warn("files read and written not recorded: %s", strerror(errno));
+	o->cwd = o->store_dir = o->python_prefix = NULL;
+	o->skip = NULL;
+	free(cwd);
+	free(store);
+	free(cmd_abs);
+	free(script);
+	free(prefix);
 }

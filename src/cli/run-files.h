@@ -81,6 +81,28 @@ typedef struct run_files_opts {
  * warnings.  Reads what is left on the channel first, then closes it. */
 void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o);
 
+/* --- cairn run's two steps ------------------------------------------------------------------- */
+
+/* The globs of $CAIRN_CAPTURE_IGNORE (env: a modifiable copy, split in
+ * place at ':') in a new array with room for `extra` more; *n set to how
+ * many.  NULL when out of memory. */
+const char **run_files_env_ignores(char *env, size_t extra, size_t *n);
+
+/* Before the command starts: find whether `path` (the resolved command,
+ * named `name` on its command line) can be traced; when it (or, with
+ * `pyhook`, its Python hook) can, open the channel into *out and add the
+ * shim to env.  An untraced command is said so, on stderr and in the run's
+ * property capture.files.  *out may be NULL (nothing to collect); 0, or -1
+ * when out of memory. */
+int run_files_start(run_files **out, run_env *env, cairn_run *run, const char *path,
+                    const char *name, bool pyhook, const run_files_opts *o);
+
+/* After the command: fill in what o leaves to it (the working directory, the
+ * store, the command and its script, a Python command's prefix) and record
+ * (run_files_record).  f may be NULL (only --artifacts). */
+void run_files_finish(run_files *f, cairn_run *run, const char *path, bool python, int ncmd,
+                      char **cmd, const char *store_abs, run_files_opts *o);
+
 /* --- for run-files-record.c ------------------------------------------------------------------ */
 
 #define RF_READ  1u

@@ -8,7 +8,7 @@
 # the channel, the programs the shim cannot reach (static, setuid); and the
 # shim leaves results and errno as they are.
 . "$(dirname "$0")/lib.sh"
-plan 64
+plan 66
 
 SHIM=$(dirname "$CAIRN")/libcairn-shim.so
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
@@ -177,6 +177,8 @@ is "but recorded as an output dataset, by digest" "$(outputs "$id" | tr '\n' ' '
 "$CAIRN" show "$id" --files > files.txt
 like "show --files says so" "$(cat files.txt)" "model\.bin +70  xxh128:[0-9a-f]+  not stored"
 fails "a bad size" 2 "$CAIRN" run --auto-artifact-max lots -- true
+fails "--artifacts needs a glob" 2 "$CAIRN" run --artifacts '' -- true
+fails "--capture-ignore needs a glob" 2 "$CAIRN" run --capture-ignore '!' -- true
 
 # --- --artifacts, --no-auto-capture ---------------------------------------------------------------
 echo before > pre-made.txt
