@@ -94,8 +94,7 @@ static const char usage[] =
     "      --no-code            do not capture the code\n"
     "      --no-env             do not capture the environment\n"
     "      --no-sys             do not sample CPU, memory and GPU\n"
-    "      --data-root DIR      files read under DIR are inputs too, wherever DIR is\n"
-    "                           (repeatable)\n"
+    "      --data-root DIR      files read under DIR are inputs too (repeatable)\n"
     "      --artifacts GLOB     store the files under the working directory that\n"
     "                           match GLOB at the end, traced or not (repeatable)\n"
     "      --capture-ignore GLOB  leave matching files out of the automatic capture;\n"
@@ -107,9 +106,8 @@ static const char usage[] =
     "                           snapshot: record RUN's code version instead of\n"
     "                           capturing (what 'cairn reproduce' passes)\n"
     "  -v, --verbose            say which run this is and how it ended (on stderr)\n\n"
-    "The files the command reads (untracked, under the project or a --data-root)\n"
-    "are recorded as datasets, those it writes under the working directory as\n"
-    "artifacts, through an LD_PRELOAD library (and, for Python, an audit hook).\n\n"
+    "Files the command reads (untracked, in the project) are recorded as datasets,\n"
+    "those it writes (in the working directory) as artifacts.\n\n"
     "After the command exits, what it left running may still write: that is\n"
     "stored for up to $CAIRN_DRAIN_TIMEOUT seconds (2), then passed on unstored.\n\n"
     "See docs/cli/run.md for what is recorded and how.\n";
@@ -337,12 +335,9 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	char **cmd = a.pos;
-	fo.data_roots = (const char *const *)roots;
-	fo.ndata_roots = nroots;
-	fo.ignores = ignores;
-	fo.nignores = nignores;
-	fo.globs = globs;
-	fo.nglobs = nglobs;
+	fo.data_roots = (const char *const *)roots, fo.ndata_roots = nroots;
+	fo.ignores = ignores, fo.nignores = nignores;
+	fo.globs = globs, fo.nglobs = nglobs;
 	fo.data_paths = (const char *const *)data_abs;
 	int ncmd = a.npos;
 	cmd[ncmd] = NULL;
