@@ -23,8 +23,9 @@
  *      command or its script, not under a --data path;
  *   5. outputs: written (created, truncated, opened for writing, renamed
  *      to) under the working directory, or matching --artifacts;
- *   6. more than RUN_FILES_GROUP inputs in one folder (not the project's
- *      root) make one dataset of the folder.
+ *   6. more than RUN_FILES_GROUP inputs in one folder make one dataset of
+ *      the folder, unless it is the project's root, holds the working
+ *      directory or the store, or holds an output of the run.
  *
  * Names: an input's dataset is named by its path relative to the project
  * (or "ROOTNAME/rel" under a data root outside it); an output's artifact by
@@ -66,7 +67,7 @@ typedef struct coll {
 
 static bool under(const char *p, const char *dir)
 {
-	if (!dir || !*dir)
+	if (!p || !dir || !*dir)
 		return false;
 	size_t n = strlen(dir);
 	while (n > 1 && dir[n - 1] == '/')
@@ -424,6 +425,11 @@ void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o)
 		size_t dl = (size_t)(slash - e->path);
 		size_t j = i, count = 0;
 		bool outputs = false;
+		/* the folder's entries before this one (not inputs) may be outputs */
+		for (size_t b = i; b > 0 && strncmp(c.v[b - 1].path, e->path, dl) == 0 &&
+		                   strrchr(c.v[b - 1].path, '/') == c.v[b - 1].path + dl;
+		     b--)
+			outputs = outputs || (c.v[b - 1].bits & RF_WRITE);
 		for (; j < c.n && strncmp(c.v[j].path, e->path, dl) == 0 &&
 		       strrchr(c.v[j].path, '/') == c.v[j].path + dl;
 		     j++) {
@@ -433,8 +439,10 @@ void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o)
 				outputs = true;
 		}
 		char *dir = strndup(e->path, dl ? dl : 1);
+		/* never a folder that holds the working directory or the store: its
+		 * dataset would hash the project, outputs and all */
 		if (dir && count > RUN_FILES_GROUP && !outputs && strcmp(dir, project) != 0 &&
-		    strcmp(dir, "/") != 0) {
+		    strcmp(dir, "/") != 0 && !under(o->cwd, dir) && !under(o->store_dir, dir)) {
 			record_input(run, dir, o, project);
 			i = j;
 		} else {

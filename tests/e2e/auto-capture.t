@@ -8,7 +8,7 @@
 # the channel, the programs the shim cannot reach (static, setuid); and the
 # shim leaves results and errno as they are.
 . "$(dirname "$0")/lib.sh"
-plan 66
+plan 67
 
 SHIM=$(dirname "$CAIRN")/libcairn-shim.so
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
@@ -156,6 +156,9 @@ for i in $(seq 1 20); do echo "img $i" > data/images/$i.png; done
 ok "a run reading 20 files in one folder" "$CAIRN" run -- sh -c 'cat data/images/*.png > /dev/null'
 is "records the folder as one dataset" "$(field "$(last)" '[(d["name"], d["files"]) for d in j["datasets"]]')" '[["data/images", 20]]'
 is "with the digest of the folder" "$(inputs "$(last)")" "data/images=$(hash data/images)"
+"$CAIRN" run -- sh -c 'cat data/images/*.png > /dev/null; echo idx > data/images/0-index.txt' >/dev/null
+is "a folder the run also wrote into stays file by file" "$(field "$(last)" 'len([d for d in j["datasets"] if d["role"]=="input"])')" 20
+rm data/images/0-index.txt
 
 # --- --data-root -------------------------------------------------------------------------------
 mkdir -p ../ext && echo ext > ../ext/e.txt
