@@ -8,7 +8,7 @@
 # the channel, the programs the shim cannot reach (static, setuid); and the
 # shim leaves results and errno as they are.
 . "$(dirname "$0")/lib.sh"
-plan 67
+plan 68
 
 SHIM=$(dirname "$CAIRN")/libcairn-shim.so
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
@@ -53,6 +53,11 @@ like "with the inputs' digests" "$(out)" "data/a.csv +xxh128:$(hash data/a.csv |
 like "and the outputs stored" "$(out)" "model\.bin +70  sha256:$dig  stored"
 ok "show --files --json" "$CAIRN" show "$id" --files --json
 is "JSON: read and wrote" "$(out | json '[len(j["read"]), sorted(w["path"] for w in j["wrote"]), j["capture"]]')" '[3, ["model.bin", "plot.png"], null]'
+
+cp data/a.csv a.bak && printf 'a,9\n' > data/a.csv
+"$CAIRN" run -- python3 train.py >/dev/null
+mv a.bak data/a.csv
+like "cairn diff compares the inputs as it does --data datasets" "$("$CAIRN" diff "$id" "$(last)")" "~ data/a\.csv +[0-9a-f]+ → [0-9a-f]+"
 
 # --- a C program ------------------------------------------------------------------------------
 cat > prog.c <<'C'
