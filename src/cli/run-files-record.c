@@ -321,20 +321,34 @@ static char *input_name(const char *path, const run_files_opts *o, const char *p
 	return strdup(strrchr(path, '/') + 1);
 }
 
-static void record_input(cairn_run *run, const char *path, const run_files_opts *o,
-                         const char *project)
+/* A dataset the run has already (a --data one): an automatic one of the
+ * same name would replace it. */
+static bool taken(const cairn_run_record *r, const char *name)
+{
+	return r && cairn_run_record_dataset_get(r, name) != NULL;
+}
+
+static void record_input(cairn_run *run, const cairn_run_record *had, const char *path,
+                         const run_files_opts *o, const char *project)
 {
 	char *name = input_name(path, o, project);
-	if (!name || cairn_run_log_dataset(run, name, path, "input") != 0)
+	if (name && taken(had, name))
+		run_warn("input '%s' not recorded: the run has a dataset named '%s'", path, name);
+	else if (!name || cairn_run_log_dataset(run, name, path, "input") != 0)
 		run_warn("input '%s' not recorded: %s", path,
 		         name ? cairn_error_last() : "out of memory");
 	free(name);
 }
 
-static void record_output(cairn_run *run, const entry *e, const run_files_opts *o)
+static void record_output(cairn_run *run, const cairn_run_record *had, const entry *e,
+                          const run_files_opts *o)
 {
 	const char *rel = rel_to(e->path, o->cwd);
 	int rc;
+	if ((e->size > o->artifact_max || reserved_name(rel)) && taken(had, rel)) {
+		run_warn("output '%s' not recorded: the run has a dataset of that name", rel);
+		return;
+	}
 	if (e->size > o->artifact_max || reserved_name(rel))
 		rc = cairn_run_log_dataset(run, rel, e->path, "output");
 	else
@@ -347,6 +361,7 @@ static void record_output(cairn_run *run, const entry *e, const run_files_opts *
 void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o)
 {
 	coll c = {.o = o};
+	cairn_run_record *had = NULL;
 	char *root = NULL;
 	const char *pyprefix = o->python_prefix;
 	int *tr = NULL;
@@ -413,6 +428,9 @@ void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o)
 		if ((c.v[i].bits & RF_READ) && !(c.v[i].bits & RF_WRITE))
 			c.v[i].tracked = tr[j++];
 	const char *project = root ? root : o->cwd;
+	/* the datasets the run has already (--data), so as not to replace one */
+	if (cairn_run_record_get(&had, cairn_run_store(run), cairn_run_id(run), 0) != 0)
+		cairn_error_clear();
 	/* inputs, a folder of many as one dataset (entries are in path order, so
 	 * a folder's files are next to each other) */
 	for (size_t i = 0; i < c.n;) {
@@ -443,12 +461,12 @@ void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o)
 		 * dataset would hash the project, outputs and all */
 		if (dir && count > RUN_FILES_GROUP && !outputs && strcmp(dir, project) != 0 &&
 		    strcmp(dir, "/") != 0 && !under(o->cwd, dir) && !under(o->store_dir, dir)) {
-			record_input(run, dir, o, project);
+			record_input(run, had, dir, o, project);
 			i = j;
 		} else {
 			for (; i < j; i++)
 				if (is_input(&c.v[i], o, project) && !c.v[i].tracked)
-					record_input(run, c.v[i].path, o, project);
+					record_input(run, had, c.v[i].path, o, project);
 		}
 		free(dir);
 	}
@@ -456,7 +474,7 @@ void run_files_record(run_files *f, cairn_run *run, const run_files_opts *o)
 	for (size_t i = 0; i < c.n; i++)
 		if ((c.v[i].bits & RF_WRITE) && under(c.v[i].path, o->cwd) &&
 		    strcmp(c.v[i].path, o->cwd) != 0)
-			record_output(run, &c.v[i], o);
+			record_output(run, had, &c.v[i], o);
 	if (run_files_dropped(f)) {
 		char note[96];
 		snprintf(note, sizeof note, "truncated: %llu paths over the %zu kept",
@@ -475,4 +493,5 @@ done:
 	free(paths);
 	free(tr);
 	cairn_free(root);
+	cairn_run_record_free(had);
 }

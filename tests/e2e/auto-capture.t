@@ -8,7 +8,7 @@
 # the channel, the programs the shim cannot reach (static, setuid); and the
 # shim leaves results and errno as they are.
 . "$(dirname "$0")/lib.sh"
-plan 68
+plan 69
 
 SHIM=$(dirname "$CAIRN")/libcairn-shim.so
 last() { "$CAIRN" ls --format json | json 'j[0]["id"]'; }
@@ -176,6 +176,10 @@ is "a --data-root in a system tree lifts its rule (the shim reports it too)" "$(
 fails "--data-root needs a directory" 2 "$CAIRN" run --data-root nowhere -- true
 "$CAIRN" run --data data/a.csv -- cat data/a.csv >/dev/null
 is "a --data file is not recorded twice" "$(field "$(last)" '[d["name"] for d in j["datasets"]]')" '["a.csv"]'
+cp data/b.csv a.csv
+"$CAIRN" run --data data/a.csv -- cat a.csv >/dev/null 2>err.txt
+is "an input named as a --data dataset does not replace it" "$(field "$(last)" '[d["path"] for d in j["datasets"]]')" "[\"$PWD/data/a.csv\"]"
+rm a.csv
 
 # --- the size limit ------------------------------------------------------------------------------
 ok "--auto-artifact-max 16" "$CAIRN" run --auto-artifact-max 16 -- python3 train.py
