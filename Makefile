@@ -95,7 +95,17 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 SONAME := libcairn.so.$(VERSION_MAJOR)
 SO_NOUNDEF ?= -Wl,--no-undefined
 
-all: $(B)/libcairn.a $(B)/libcairn.so $(B)/cairn $(B)/cairn-so
+all: $(B)/libcairn.a $(B)/libcairn.so $(B)/cairn $(B)/cairn-so $(B)/libcairn-shim.so
+
+# The LD_PRELOAD shim of `cairn run` (src/shim/shim.c, docs/internals/auto-capture.md):
+# loaded into programs that were not built with our flags, so it is always
+# built plain (no sanitizer runtime, no fortify wrappers of the functions it
+# defines), and links nothing but libc and libdl.
+SHIM_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -fPIC -fvisibility=hidden \
+               -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=0 $(CFLAGS)
+$(B)/libcairn-shim.so: src/shim/shim.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -shared -Wl,--no-undefined -o $@ $< -ldl
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
@@ -193,6 +203,7 @@ install: all
 	ln -sf libcairn.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcairn.so
 	install -m 644 include/cairn.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/cairn/*.h $(DESTDIR)$(PREFIX)/include/cairn/
+	install -m 755 $(B)/libcairn-shim.so $(DESTDIR)$(PREFIX)/lib/
 	install -d $(DESTDIR)$(PREFIX)/share/cairn/pyhook
 	install -m 644 python/pyhook/*.py $(DESTDIR)$(PREFIX)/share/cairn/pyhook/
 	-python3 -m compileall -q -d $(PREFIX)/share/cairn/pyhook $(DESTDIR)$(PREFIX)/share/cairn/pyhook >/dev/null 2>&1

@@ -90,6 +90,16 @@ CAIRN_EXTERN(int) cairn_code_require_clean(cairn_store *store, const char *cwd);
 CAIRN_EXTERN(int)
 cairn_env_capture_json(char **out, cairn_store *store, const cairn_capture_options *opts);
 
+/* Which of `paths` (absolute, resolved) the git index of the work tree
+ * holding `dir` (NULL: the working directory) tracks: tracked[i] is 1 or 0.
+ * *out_root is that work tree's root (absolute, no trailing slash; free with
+ * cairn_free), or NULL when dir is in no work tree (every tracked[i] 0).
+ * What `cairn run` asks when it decides which files a command read are
+ * data (docs/internals/auto-capture.md).  out_root may be NULL. */
+CAIRN_EXTERN(int)
+cairn_code_tracked(char **out_root, int *tracked, const char *const *paths, size_t n,
+                   const char *dir);
+
 /* Record on run the code version of run src (id, prefix or name): its
  * commit, branch, remote, dirty flag and snapshot, with references to the
  * snapshot's objects, as if run had captured the same tree.  For a run made

@@ -13,7 +13,14 @@ imports this file at startup (site.py imports ``sitecustomize``).  It then:
    program's parsed namespace is reported to `cairn run` (see there).  A
    program that does not use argparse pays for this file only: it is kept
    small because it is compiled on every start where no bytecode cache can
-   be written (an installed, read-only share/cairn/pyhook).
+   be written (an installed, read-only share/cairn/pyhook);
+3. when ``CAIRN_SHIM_SOCK`` is set (automatic capture, docs/internals/
+   auto-capture.md), adds an audit hook (``sys.addaudithook``) that reports
+   each file the program opens by path, once per process, on the same
+   socket and in the same message format as the LD_PRELOAD shim
+   (src/cli/fevent.h): so opens the shim cannot see (a static Python, an
+   environment without LD_PRELOAD) are caught too.  `cairn run` dedupes the
+   two.  Files under the interpreter's prefixes and bytecode are not sent.
 
 The hook must never break the program: every failure is swallowed.  With
 CAIRN_PYHOOK_DEBUG=1 it says what failed on stderr (or appends to the file
@@ -130,6 +137,64 @@ class _ArgparseFinder:
             return None
 
 
+# --- 3. files opened ----------------------------------------------------------------
+
+
+def _file_hook(name):
+    addr = "\0" + name
+    seen = set()
+    skip = tuple(
+        p + os.sep
+        for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+        if p and p != os.sep
+    )
+    state = {"sock": None, "pid": None, "dead": False}
+    acc = os.O_ACCMODE if hasattr(os, "O_ACCMODE") else 3
+    wmask = os.O_CREAT | os.O_TRUNC
+
+    def hook(event, args):
+        if event != "open" or state["dead"]:
+            return
+        try:
+            path, mode, flags = args
+            if isinstance(path, int) or path is None:
+                return
+            path = os.fsdecode(path)
+            if not isinstance(flags, int) or flags < 0:
+                flags = 0
+                if isinstance(mode, str) and any(c in mode for c in "wax+"):
+                    flags = os.O_WRONLY | os.O_CREAT
+            op = "r" if (flags & acc) == os.O_RDONLY and not (flags & wmask) else "w"
+            if not path.startswith(os.sep):
+                path = os.path.join(os.getcwd(), path)
+            if path.startswith(skip) or path.endswith((".pyc", ".pyo")):
+                return
+            key = (op, path)
+            if key in seen:
+                return
+            if len(seen) >= 65536:  # bounded: a path may then be sent again
+                seen.clear()
+            seen.add(key)
+            pid = os.getpid()
+            if state["sock"] is None or state["pid"] != pid:
+                # _socket, not socket: the C module alone, loaded on the
+                # first file worth sending (its import opens files too:
+                # those are under the prefix and return above)
+                import _socket
+
+                state["sock"] = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
+                state["sock"].settimeout(1.0)
+                state["pid"] = pid
+            msg = ("cairn1 %d %s %x " % (pid, op, flags & 0xFFFFFFFF)).encode() + os.fsencode(path)
+            state["sock"].sendto(msg, addr)
+        except ConnectionRefusedError:
+            state["dead"] = True
+        except Exception:
+            pass
+
+    sys.addaudithook(hook)
+
+
 def _install():
     here = os.path.dirname(os.path.abspath(__file__))
     try:
@@ -150,6 +215,12 @@ def _install():
                 _cairn_argparse.patch(sys.modules["argparse"], _debug)
     except Exception as e:
         _debug("cannot install the argparse hook: %r" % (e,))
+    try:
+        name = os.environ.get("CAIRN_SHIM_SOCK")
+        if name and hasattr(sys, "addaudithook"):
+            _file_hook(name)
+    except Exception as e:
+        _debug("cannot install the file hook: %r" % (e,))
     _chain()
 
 

@@ -411,3 +411,20 @@ int cli_resolve_command(const char *name, char **out)
 		return cli_fail("cannot run '%s': permission denied (not executable)", name);
 	return cli_fail("cannot run '%s': command not found", name);
 }
+
+/* SIZE: bytes, or with K/M/G; -1 when bad. */
+int64_t cli_parse_size(const char *v)
+{
+	char *end;
+	double x = strtod(v, &end);
+	double m = 1;
+	if (*end == 'K' || *end == 'k')
+		m = 1024.0, end++;
+	else if (*end == 'M' || *end == 'm')
+		m = 1024.0 * 1024, end++;
+	else if (*end == 'G' || *end == 'g')
+		m = 1024.0 * 1024 * 1024, end++;
+	if (end == v || *end || !(x >= 0) || x * m > 9e18)
+		return -1;
+	return (int64_t)(x * m);
+}

@@ -66,6 +66,8 @@ void cli_help(const char *usage);
 /* The file a command name runs: a path as it is, else looked up in $PATH.
  * 0 and *out (malloc'd), or an error printed (EXIT_FAIL). */
 int cli_resolve_command(const char *name, char **out);
+/* A size: bytes, or with K/M/G (powers of 1024); -1 when bad. */
+int64_t cli_parse_size(const char *v);
 
 /* --- store and runs ----------------------------------------------------------- */
 /* What a command needs, from main.c's command table (git's RUN_SETUP).  The

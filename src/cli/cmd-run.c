@@ -14,8 +14,9 @@
  *      for the namespace) and snapshot the config files;
  *   4. spawn the child with CAIRN_RUN_ID and CAIRN_DIR, the capture channel
  *      (CAIRN_CAPTURE_FD) and, for Python, the argparse hook on PYTHONPATH
- *      (run-ctl.c), its stdout/stderr on pipes; start the monitor
- *      (heartbeat, system samples);
+ *      (run-ctl.c), the file-event socket and the shim on LD_PRELOAD
+ *      (run-files.c; a static or setuid command is said untraced), its
+ *      stdout/stderr on pipes; start the monitor (heartbeat, system samples);
  *   5. pump (run-pump.c): each chunk goes to our stdout/stderr unchanged, to
  *      the log stream (logs/stdout.log, logs/stderr.log) and to the metric
  *      parser, whose metrics pass the gate that leaves out keys the command
@@ -25,7 +26,8 @@
  *      (EOF), for at most CAIRN_DRAIN_TIMEOUT seconds (2) — a background job
  *      of the command may still be writing; hand the pipes still open to
  *      detached drainers (drain.c), so such a job never meets a closed pipe
- *      because cairn exited; store the logs, finish the run with the child's
+ *      because cairn exited; store the logs, record the files the command
+ *      read and wrote (run-files-record.c), finish the run with the child's
  *      status, and exit with its exit code (128+N for signal N).
  *
  * Signals: INT, TERM, HUP and QUIT are taken through a signalfd (blocked in
@@ -57,6 +59,7 @@
 #include "cli/commands.h"
 #include "cli/drain.h"
 #include "cli/run-ctl.h"
+#include "cli/run-files.h"
 #include "cli/run-params.h"
 #include "cli/run-pump.h"
 #include "util/clock.h"
@@ -91,10 +94,20 @@ static const char usage[] =
     "      --no-code            do not capture the code\n"
     "      --no-env             do not capture the environment\n"
     "      --no-sys             do not sample CPU, memory and GPU\n"
+    "      --data-root DIR      files read under DIR are inputs too (repeatable)\n"
+    "      --artifacts GLOB     store the files under the working directory that\n"
+    "                           match GLOB at the end, traced or not (repeatable)\n"
+    "      --capture-ignore GLOB  leave matching files out of the automatic capture;\n"
+    "                           !GLOB keeps them (repeatable, last match wins)\n"
+    "      --auto-artifact-max SIZE  outputs larger than SIZE are recorded by digest,\n"
+    "                           not stored (default 100M)\n"
+    "      --no-auto-capture    do not record the files the command reads and writes\n"
     "      --reproduces RUN     this run reproduces RUN in a tree restored from its\n"
     "                           snapshot: record RUN's code version instead of\n"
     "                           capturing (what 'cairn reproduce' passes)\n"
     "  -v, --verbose            say which run this is and how it ended (on stderr)\n\n"
+    "Files the command reads (untracked, in the project) are recorded as datasets,\n"
+    "those it writes (in the working directory) as artifacts.\n\n"
     "After the command exits, what it left running may still write: that is\n"
     "stored for up to $CAIRN_DRAIN_TIMEOUT seconds (2), then passed on unstored.\n\n"
     "See docs/cli/run.md for what is recorded and how.\n";
@@ -163,6 +176,11 @@ int cmd_run(int argc, char **argv)
 		O_VERBOSE,
 		O_DATA,
 		O_REPRODUCES,
+		O_DATA_ROOT,
+		O_ARTIFACTS,
+		O_CAPTURE_IGNORE,
+		O_AUTO_ARTIFACT_MAX,
+		O_NO_AUTO_CAPTURE,
 	};
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"project", 'p', true, O_PROJECT},
@@ -181,6 +199,11 @@ int cmd_run(int argc, char **argv)
 	                               {"verbose", 'v', false, O_VERBOSE},
 	                               {"data", 'd', true, O_DATA},
 	                               {"reproduces", 0, true, O_REPRODUCES},
+	                               {"data-root", 0, true, O_DATA_ROOT},
+	                               {"artifacts", 0, true, O_ARTIFACTS},
+	                               {"capture-ignore", 0, true, O_CAPTURE_IGNORE},
+	                               {"auto-artifact-max", 0, true, O_AUTO_ARTIFACT_MAX},
+	                               {"no-auto-capture", 0, false, O_NO_AUTO_CAPTURE},
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
@@ -192,6 +215,16 @@ int cmd_run(int argc, char **argv)
 	const char **configs = calloc((size_t)argc + 1, sizeof *configs);
 	const char **datas = calloc((size_t)argc + 1, sizeof *datas);
 	size_t ntags = 0, nparams = 0, nconfigs = 0, ndatas = 0;
+	/* automatic capture (run-files.h) */
+	char **roots = calloc((size_t)argc + 1, sizeof *roots);
+	const char **globs = calloc((size_t)argc + 1, sizeof *globs), **ignores = NULL;
+	char **data_abs = calloc((size_t)argc + 1, sizeof *data_abs);
+	char *ignore_env =
+	    getenv("CAIRN_CAPTURE_IGNORE") ? strdup(getenv("CAIRN_CAPTURE_IGNORE")) : NULL;
+	run_files_opts fo = {0};
+	fo.artifact_max = (int64_t)100 << 20;
+	bool auto_capture = true;
+	run_files *rf = NULL;
 	const char *note = NULL, *reproduces = NULL, *pattern = getenv("CAIRN_METRIC_PATTERN");
 	bool no_metrics = false, no_sys = false, verbose = false, run_live = false;
 	char *path = NULL, *cmdline = NULL, *store_abs = NULL;
@@ -212,7 +245,11 @@ int cmd_run(int argc, char **argv)
 	pid_t pid = -1;
 	int o, rc = 0;
 	memset(&ej, 0, sizeof ej);
-	if (!ps || !tags || !params || !configs || !datas) {
+	size_t nroots = 0, nglobs = 0, nignores = 0;
+	if ((ignores = run_files_env_ignores(ignore_env, (size_t)argc, &nignores)) == NULL)
+		goto oom;
+	if (!ps || !tags || !params || !configs || !datas || !roots || !globs || !data_abs) {
+	oom:
 		rc = cli_fail("out of memory");
 		goto done;
 	}
@@ -237,24 +274,47 @@ int cmd_run(int argc, char **argv)
 		case O_DATA: datas[ndatas++] = a.val; break;
 		case O_NOTE: note = a.val; break;
 		case O_REPRODUCES: reproduces = a.val; break;
+		case O_DATA_ROOT:
+			if (!(roots[nroots++] = realpath(a.val, NULL)) ||
+			    !path_is_dir(roots[nroots - 1])) {
+				rc = cli_usage_error(
+				    "run", "--data-root needs a directory, got '%s'", a.val);
+				goto done;
+			}
+			break;
+		case O_ARTIFACTS:
+		case O_CAPTURE_IGNORE:
+			if (!*a.val || strcmp(a.val, "!") == 0) {
+				rc = cli_usage_error("run", "--%s needs a glob",
+				                     o == O_ARTIFACTS ? "artifacts"
+				                                      : "capture-ignore");
+				goto done;
+			}
+			if (o == O_ARTIFACTS)
+				globs[nglobs++] = a.val;
+			else
+				ignores[nignores++] = a.val;
+			break;
+		case O_AUTO_ARTIFACT_MAX:
+			if ((fo.artifact_max = cli_parse_size(a.val)) < 0) {
+				rc = cli_usage_error(
+				    "run",
+				    "--auto-artifact-max needs a size such as 100M, got '%s'",
+				    a.val);
+				goto done;
+			}
+			break;
+		case O_NO_AUTO_CAPTURE: auto_capture = false; break;
 		case O_REQUIRE_CLEAN: co.require_clean = 1; break;
 		case O_SNAPSHOT_MAX: {
-			char *end;
-			double v = strtod(a.val, &end);
-			double m = 1;
-			if (*end == 'K' || *end == 'k')
-				m = 1024.0, end++;
-			else if (*end == 'M' || *end == 'm')
-				m = 1024.0 * 1024, end++;
-			else if (*end == 'G' || *end == 'g')
-				m = 1024.0 * 1024 * 1024, end++;
-			if (end == a.val || *end || v <= 0) {
+			int64_t v = cli_parse_size(a.val);
+			if (v <= 0) {
 				rc = cli_usage_error(
 				    "run", "--snapshot-max needs a size such as 64M, got '%s'",
 				    a.val);
 				goto done;
 			}
-			co.snapshot_max_bytes = (int64_t)(v * m);
+			co.snapshot_max_bytes = v;
 			break;
 		}
 		case O_METRIC_PATTERN: pattern = a.val; break;
@@ -275,6 +335,10 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 	char **cmd = a.pos;
+	fo.data_roots = (const char *const *)roots, fo.ndata_roots = nroots;
+	fo.ignores = ignores, fo.nignores = nignores;
+	fo.globs = globs, fo.nglobs = nglobs;
+	fo.data_paths = (const char *const *)data_abs;
 	int ncmd = a.npos;
 	cmd[ncmd] = NULL;
 	if (!no_metrics) {
@@ -307,6 +371,8 @@ int cmd_run(int argc, char **argv)
 			              *dp ? strerror(errno) : "empty path");
 			goto done;
 		}
+		data_abs[i] = realpath(dp, NULL);
+		fo.ndata_paths = i + 1;
 	}
 	for (size_t i = 0; i < nconfigs; i++) {
 		struct stat st;
@@ -469,6 +535,13 @@ int cmd_run(int argc, char **argv)
 		rc = cli_fail("out of memory");
 		goto fail_purge;
 	}
+	/* Files read and written (run-files.h): the shim and, for Python, the
+	 * audit hook report on rf's socket. */
+	if (auto_capture &&
+	    run_files_start(&rf, &env, run, path, cmd[0], pyhook != NULL, &fo) != 0) {
+		rc = cli_fail("out of memory");
+		goto fail_purge;
+	}
 	if (!no_metrics) {
 		cairn_metric_parser_new(&out.mp, pattern);
 		cairn_metric_parser_new(&err.mp, pattern);
@@ -532,8 +605,8 @@ int cmd_run(int argc, char **argv)
 	int wstatus = 0;
 	bool child_done = false, killed = false;
 	while (!child_done) {
-		struct pollfd pf[4];
-		int np = 0, io = -1, ie = -1, ic = -1;
+		struct pollfd pf[5];
+		int np = 0, io = -1, ie = -1, ic = -1, ifl = -1;
 		if (out.fd >= 0) {
 			pf[np] = (struct pollfd){out.fd, POLLIN, 0};
 			io = np++;
@@ -546,6 +619,10 @@ int cmd_run(int argc, char **argv)
 			pf[np] = (struct pollfd){run_ctl_fd(ctl), POLLIN, 0};
 			ic = np++;
 		}
+		if (run_files_fd(rf) >= 0) {
+			pf[np] = (struct pollfd){run_files_fd(rf), POLLIN, 0};
+			ifl = np++;
+		}
 		pf[np] = (struct pollfd){sfd, POLLIN, 0};
 		int is = np++;
 		/* wake up for what is due: held metric points, held params */
@@ -557,6 +634,8 @@ int cmd_run(int argc, char **argv)
 			run_warn("poll: %s", strerror(errno));
 			break;
 		}
+		if (ifl >= 0 && pf[ifl].revents)
+			run_files_read(rf);
 		if (ic >= 0 && pf[ic].revents)
 			run_ctl_read(ctl); /* at EOF (every writer gone) it closes the channel */
 		if (io >= 0 && pf[io].revents)
@@ -589,6 +668,7 @@ int cmd_run(int argc, char **argv)
 			run_params_release(ps, run);
 	}
 	double elapsed = clock_mono() - t0;
+	run_files_read(rf); /* the command's last events, before the drain */
 	/* What the child wrote is still in the pipes, and what it started may
 	 * write on: read until the last writer closes them, within the bound,
 	 * then let drainers pass the rest on. */
@@ -638,6 +718,9 @@ int cmd_run(int argc, char **argv)
 		        (unsigned long long)run_ctl_dropped(ctl));
 	cairn_monitor_stop(mon);
 	mon = NULL;
+	fo.traced = auto_capture && rf;
+	if (fo.traced || fo.nglobs) /* --artifacts is asked for: not automatic */
+		run_files_finish(rf, run, path, python != NULL, ncmd, cmd, store_abs, &fo);
 	if (env_started) {
 		pthread_join(env_th, NULL);
 		env_started = false;
@@ -682,6 +765,16 @@ done:
 		if (fds[i] >= 0)
 			close(fds[i]);
 	run_env_free(&env);
+	run_files_free(rf);
+	for (size_t i = 0; i < nroots; i++)
+		free(roots[i]);
+	for (size_t i = 0; i < ndatas && data_abs; i++)
+		free(data_abs[i]);
+	free(roots);
+	free(data_abs);
+	free(globs);
+	free(ignores);
+	free(ignore_env);
 	cairn_capture_report_free(ej.report);
 	run_ctl_free(ctl);
 	run_params_free(ps);

@@ -21,12 +21,14 @@
 #include "util/json.h"
 
 static const char usage[] =
-    "usage: cairn show [RUN] [--json] [--packages]\n\n"
+    "usage: cairn show [RUN] [--json] [--packages] [--files]\n\n"
     "Show a run: lifecycle, params, metrics (last/min/max/count/step),\n"
     "tags, properties, note, code, data, environment and artifacts.\n"
     "RUN defaults to $CAIRN_RUN_ID.\n\n"
     "options:\n"
     "  --json       print one JSON object (see docs/cli/show.md)\n"
+    "  --files      only the files the run read (its input datasets) and wrote\n"
+    "               (its artifacts, and output datasets: recorded, not stored)\n"
     "  --packages   list every Python package (by default: the count and the\n"
     "               best-known ones)\n";
 
@@ -138,19 +140,160 @@ static void section(const char *title, bool color)
 		printf("\n%s\n", title);
 }
 
+/* --- --files ---------------------------------------------------------------------------------- */
+
+/* An artifact the run wrote, not one cairn made of its own (logs, config
+ * copies, environment files). */
+static bool wrote_artifact(const cairn_run_artifact *x)
+{
+	return strcmp(x->kind, CAIRN_ARTIFACT_LOG) != 0 &&
+	       strcmp(x->kind, CAIRN_ARTIFACT_CONFIG) != 0 &&
+	       strcmp(x->kind, CAIRN_ARTIFACT_ENV) != 0;
+}
+
+static void files_json(const cairn_run_record *r)
+{
+	buf b = BUF_INIT;
+	bool first = true;
+	buf_putc(&b, '{');
+	json_key(&b, &first, "run");
+	json_str(&b, cairn_run_record_id(r));
+	json_key(&b, &first, "capture");
+	const char *cap = cairn_run_record_property_get(r, "capture.files");
+	if (cap)
+		json_str(&b, cap);
+	else
+		buf_puts(&b, "null");
+	json_key(&b, &first, "read");
+	buf_putc(&b, '[');
+	bool f1 = true;
+	for (size_t i = 0; i < cairn_run_record_dataset_count(r); i++) {
+		const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
+		if (strcmp(d->role, "input") != 0)
+			continue;
+		if (!f1)
+			buf_putc(&b, ',');
+		f1 = false;
+		bool k = true;
+		buf_putc(&b, '{');
+		json_key(&b, &k, "name");
+		json_str(&b, d->name);
+		json_key(&b, &k, "path");
+		json_str(&b, d->path);
+		json_key(&b, &k, "digest");
+		buf_printf(&b, "\"%s:%s\"", d->algo, d->digest);
+		json_key(&b, &k, "files");
+		json_int(&b, d->files);
+		json_key(&b, &k, "bytes");
+		json_int(&b, d->bytes);
+		buf_putc(&b, '}');
+	}
+	buf_putc(&b, ']');
+	json_key(&b, &first, "wrote");
+	buf_putc(&b, '[');
+	f1 = true;
+	for (size_t i = 0; i < cairn_run_record_artifact_count(r); i++) {
+		const cairn_run_artifact *x = cairn_run_record_artifact(r, i);
+		if (!wrote_artifact(x))
+			continue;
+		if (!f1)
+			buf_putc(&b, ',');
+		f1 = false;
+		bool k = true;
+		buf_putc(&b, '{');
+		json_key(&b, &k, "path");
+		json_str(&b, x->path);
+		json_key(&b, &k, "size");
+		json_int(&b, x->size);
+		json_key(&b, &k, "digest");
+		buf_printf(&b, "\"sha256:%s\"", x->digest);
+		json_key(&b, &k, "kind");
+		json_str(&b, x->kind);
+		json_key(&b, &k, "stored");
+		json_bool(&b, true);
+		buf_putc(&b, '}');
+	}
+	for (size_t i = 0; i < cairn_run_record_dataset_count(r); i++) {
+		const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
+		if (strcmp(d->role, "output") != 0)
+			continue;
+		if (!f1)
+			buf_putc(&b, ',');
+		f1 = false;
+		bool k = true;
+		buf_putc(&b, '{');
+		json_key(&b, &k, "path");
+		json_str(&b, d->name);
+		json_key(&b, &k, "size");
+		json_int(&b, d->bytes);
+		json_key(&b, &k, "digest");
+		buf_printf(&b, "\"%s:%s\"", d->algo, d->digest);
+		json_key(&b, &k, "kind");
+		json_str(&b, "dataset");
+		json_key(&b, &k, "stored");
+		json_bool(&b, false);
+		buf_putc(&b, '}');
+	}
+	buf_puts(&b, "]}");
+	if (buf_ok(&b))
+		puts(b.ptr);
+	buf_free(&b);
+}
+
+static void files_text(const cairn_run_record *r, safe_ring *sr, bool color)
+{
+	const char *cap = cairn_run_record_property_get(r, "capture.files");
+	if (cap)
+		printf("capture   %s\n", safe(sr, cap));
+	section("read", color);
+	size_t n = 0;
+	for (size_t i = 0; i < cairn_run_record_dataset_count(r); i++) {
+		const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
+		if (strcmp(d->role, "input") != 0)
+			continue;
+		n++;
+		printf("  %-32s %s:%s  %lld files, %lld bytes  %s\n", safe(sr, d->name),
+		       safe(sr, d->algo), safe(sr, d->digest), (long long)d->files,
+		       (long long)d->bytes, safe(sr, d->path));
+	}
+	if (!n)
+		printf("  (nothing)\n");
+	section("wrote", color);
+	n = 0;
+	for (size_t i = 0; i < cairn_run_record_artifact_count(r); i++) {
+		const cairn_run_artifact *x = cairn_run_record_artifact(r, i);
+		if (!wrote_artifact(x))
+			continue;
+		n++;
+		printf("  %-32s %10lld  sha256:%s  stored\n", safe(sr, x->path), (long long)x->size,
+		       safe(sr, x->digest));
+	}
+	for (size_t i = 0; i < cairn_run_record_dataset_count(r); i++) {
+		const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
+		if (strcmp(d->role, "output") != 0)
+			continue;
+		n++;
+		printf("  %-32s %10lld  %s:%s  not stored\n", safe(sr, d->name),
+		       (long long)d->bytes, safe(sr, d->algo), safe(sr, d->digest));
+	}
+	if (!n)
+		printf("  (nothing)\n");
+}
+
 int cmd_show(int argc, char **argv)
 {
-	enum { O_HELP = 1, O_JSON, O_PACKAGES };
+	enum { O_HELP = 1, O_JSON, O_PACKAGES, O_FILES };
 	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
 	                               {"json", 0, false, O_JSON},
 	                               {"packages", 0, false, O_PACKAGES},
+	                               {"files", 0, false, O_FILES},
 	                               {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	char *out = NULL;
 	cairn_run_record *r = NULL;
 	safe_ring sr = {{NULL}, 0};
-	bool as_json = false, all_packages = false;
+	bool as_json = false, all_packages = false, files = false;
 	int o, rc = 0;
 	cli_args_init(&a, "show", argc, argv);
 	while ((o = cli_next(&a, opts)) > 0) {
@@ -160,6 +303,8 @@ int cmd_show(int argc, char **argv)
 		}
 		if (o == O_PACKAGES)
 			all_packages = true;
+		else if (o == O_FILES)
+			files = true;
 		else
 			as_json = true;
 	}
@@ -180,6 +325,13 @@ int cmd_show(int argc, char **argv)
 		goto done;
 	if (cairn_run_record_get(&r, s, id, CAIRN_RECORD_ARTIFACTS) != 0) {
 		rc = cli_fail_lib(NULL);
+		goto done;
+	}
+	if (files) {
+		if (as_json)
+			files_json(r);
+		else
+			files_text(r, &sr, cli_color());
 		goto done;
 	}
 	if (as_json) {

@@ -1,6 +1,7 @@
 /*
  * cli/main.c — the `cairn` program: global options and the command table.
  */
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -82,6 +83,12 @@ int main(int argc, char **argv)
 	int i = 1;
 	/* A closed pipe (cairn ls | head) ends output quietly. */
 	signal(SIGPIPE, SIG_DFL);
+	/* Started by a command that an outer `cairn run` traces (a sweep script
+	 * running trials): what cairn itself reads (a code snapshot, its store)
+	 * is not that run's data, so the shim loaded into us stops reporting. */
+	void (*shim_off)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "cairn_shim_disable");
+	if (shim_off)
+		shim_off();
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
 			cli_store_dir = argv[i + 1];

@@ -753,6 +753,60 @@ static void test_capture_ext(void **state)
 	unit_store_close(&u);
 }
 
+/* cairn_code_tracked: the index's files are tracked, untracked, ignored and
+ * outside files are not; the root is the work tree's, from a subfolder too;
+ * outside git there is no root and nothing is tracked. */
+static void test_tracked(void **state)
+{
+	(void)state;
+	char *base = unit_tmpdir();
+	char dir[4200], sub[4200];
+	snprintf(dir, sizeof dir, "%s/proj", base);
+	snprintf(sub, sizeof sub, "%s/proj/src", base);
+	sh("mkdir -p %s/src %s/data %s/out && cd %s && " GIT " init -q . && echo a > src/t.py && "
+	   "echo b > data/tracked.csv && echo c > data/new.csv && echo out/ > .gitignore && "
+	   "echo d > out/x && " GIT " add src/t.py data/tracked.csv .gitignore && " GIT
+	   " commit -qm one && echo e > staged.txt && " GIT " add staged.txt",
+	   dir, dir, dir, dir);
+	char p[6][4300];
+	snprintf(p[0], sizeof p[0], "%s/src/t.py", dir);
+	snprintf(p[1], sizeof p[1], "%s/data/tracked.csv", dir);
+	snprintf(p[2], sizeof p[2], "%s/data/new.csv", dir);
+	snprintf(p[3], sizeof p[3], "%s/out/x", dir);
+	snprintf(p[4], sizeof p[4], "%s/staged.txt", dir);
+	snprintf(p[5], sizeof p[5], "%s/elsewhere", base);
+	const char *paths[6] = {p[0], p[1], p[2], p[3], p[4], p[5]};
+	int tr[6];
+	char *root = NULL;
+	assert_ok(cairn_code_tracked(&root, tr, paths, 6, sub));
+	assert_non_null(root);
+	assert_string_equal(root, dir);
+	int want[6] = {1, 1, 0, 0, 1, 0};
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(tr[i], want[i]);
+	cairn_free(root);
+	/* no paths: only the root */
+	assert_ok(cairn_code_tracked(&root, NULL, NULL, 0, dir));
+	assert_string_equal(root, dir);
+	cairn_free(root);
+	/* outside git */
+	char plain[4200];
+	snprintf(plain, sizeof plain, "%s/plain", base);
+	sh("mkdir -p %s && echo x > %s/f", plain, plain);
+	snprintf(p[0], sizeof p[0], "%s/f", plain);
+	tr[0] = 7;
+	root = (char *)"unchanged";
+	assert_ok(cairn_code_tracked(&root, tr, paths, 1, plain));
+	assert_null(root);
+	assert_int_equal(tr[0], 0);
+	/* bad arguments */
+	assert_int_equal(cairn_code_tracked(NULL, NULL, paths, 1, plain), CAIRN_EINVALID);
+	snprintf(plain, sizeof plain, "%s/missing", base);
+	assert_int_equal(cairn_code_tracked(NULL, tr, paths, 1, plain), CAIRN_EIO);
+	unit_rmrf(base);
+	free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -771,6 +825,7 @@ int main(void)
 	    cmocka_unit_test(test_environment),
 	    cmocka_unit_test(test_python_detection),
 	    cmocka_unit_test(test_capture_ext),
+	    cmocka_unit_test(test_tracked),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

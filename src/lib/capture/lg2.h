@@ -51,6 +51,7 @@
 	X(index_add)                                                                               \
 	X(index_add_bypath)                                                                        \
 	X(index_free)                                                                              \
+	X(index_get_bypath)                                                                        \
 	X(index_write)                                                                             \
 	X(index_write_tree)                                                                        \
 	X(libgit2_init)                                                                            \
