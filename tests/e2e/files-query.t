@@ -56,6 +56,12 @@ is "the ls column lists the paths read" \
 	"$("$CAIRN" ls 'name = "reader"' --format csv --columns reads | tail -1)" \
 	"\"$T/data/train,$T/data/valid.csv\""
 
+# the issue's own example: what `cairn run` saw a command read and write, with no flags
+mkdir -p proj/data && (cd proj && echo 'a,b' >data/train_1.csv && echo 'c' >data/train_2.csv)
+(cd proj && "$CAIRN" run -n auto -- sh -c 'cat data/train_1.csv data/train_2.csv >model.pt') >/dev/null 2>&1
+is "reads ~ \"data/train*\" finds the run that read them" "$(q 'reads ~ "data/train*"')" "auto reader "
+is "wrote ~ \"*.pt\" finds the run that wrote one" "$(q 'wrote ~ "*.pt"')" "auto writer "
+
 fails "an order comparison is refused" 2 "$CAIRN" ls 'reads > "a"'
 like "  with what and where" "$(err)" "reads is a set of paths: it has no order .* at character 1"
 fails "reads has no parts" 2 "$CAIRN" ls 'reads.path = "a"'
