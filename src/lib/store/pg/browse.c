@@ -317,7 +317,7 @@ int pg_run_reopen(cairn_store *s, int64_t rid)
 	pg_params p = PG_PARAMS_INIT;
 	pg_param_double(&p, store_now(s));
 	pg_param_int(&p, rid);
-	return pg_run(s, "reopen the sweep",
+	return pg_run(s, "reopen the run",
 	              "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
 	              " heartbeat = $1 WHERE rid = $2",
 	              &p, NULL);

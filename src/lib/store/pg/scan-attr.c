@@ -159,6 +159,17 @@ attr_sql pgscan_attr(qattr a)
 		                  0,
 		                  0,
 		                  false};
+	case QA_CHILDREN: /* runs_parent answers both */
+		return (attr_sql){"(SELECT count(*) FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
+		                  NULL,
+		                  "EXISTS(SELECT 1 FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
+		                  F,
+		                  0,
+		                  0,
+		                  0,
+		                  true};
 	default: return (attr_sql){"NULL", "FALSE", "FALSE", F, 0, 0, 0, false};
 	}
 }

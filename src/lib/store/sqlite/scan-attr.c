@@ -115,6 +115,16 @@ attr_sql scan_attr(qattr a)
 		                  0,
 		                  0,
 		                  0};
+	case QA_CHILDREN: /* runs_parent answers both */
+		return (attr_sql){"(SELECT count(*) FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
+		                  NULL,
+		                  "EXISTS(SELECT 1 FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
+		                  F,
+		                  0,
+		                  0,
+		                  0};
 	default: return (attr_sql){"NULL", "0", "0", F, 0, 0, 0};
 	}
 }

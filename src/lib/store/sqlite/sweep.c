@@ -271,5 +271,5 @@ int sqlite_run_reopen(cairn_store *s, int64_t rid)
 	return update_now(s,
 	                  "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
 	                  " heartbeat = ? WHERE rid = ?",
-	                  "reopen the sweep", rid, NULL);
+	                  "reopen the run", rid, NULL);
 }
