@@ -151,9 +151,11 @@ attr_sql pgscan_attr(qattr a)
 		    "exit_code", "exit_code IS NOT NULL", "exit_code IS NOT NULL", F, 0, 0, 0,
 		    true};
 	case QA_PARENT:
+		/* present while the parent is in the store: a purged parent's
+		 * children keep its parent_rid, and their parent is no one's */
 		return (attr_sql){"(SELECT p.id FROM runs p WHERE p.rid = runs.parent_rid)",
-		                  "parent_rid IS NOT NULL",
-		                  "parent_rid IS NOT NULL",
+		                  "EXISTS(SELECT 1 FROM runs p WHERE p.rid = runs.parent_rid)",
+		                  "EXISTS(SELECT 1 FROM runs p WHERE p.rid = runs.parent_rid)",
 		                  F,
 		                  0,
 		                  0,
