@@ -345,6 +345,13 @@ class Run:
             return
         self.set_params(as_mapping(config))
 
+    def last_step(self, key):
+        """The last step stored for metric ``key``, or None when it has no
+        point yet: where a resumed run left off (a point logged without a
+        step goes one after it)."""
+        s = self.get().metric_summaries.get(key)
+        return s.get("step") if isinstance(s, dict) else None
+
     # -- nesting ------------------------------------------------------------------
 
     def child(self, name=None, **kwargs):
@@ -730,6 +737,8 @@ def _ended(sh, run_id, explicit):
 
     rec = json.loads(take_string(_lib.lib().cairn_run_get_json, sh, enc(run_id)))
     status = rec.get("status")
+    if status == "running" and _owner_dead(rec):
+        status = "crashed"  # its heartbeat is not stale yet, but its process is gone
     if status == "running":
         return False
     if explicit:
@@ -738,6 +747,26 @@ def _ended(sh, run_id, explicit):
             % (rec.get("id"), status, run_id)
         )
     return True
+
+
+def _owner_dead(rec):
+    """Is the process that created this running run gone?  Only answerable
+    on its own host, and only for a run with a heartbeat (one that
+    ``cairn start`` created has none: its shell finishes it)."""
+    import socket
+
+    pid = rec.get("pid")
+    if not rec.get("heartbeat") or not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    if rec.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _resume(sh, sdir, run_id):
