@@ -102,11 +102,13 @@ def set_active(run):
 
 def clear_active(run):
     """``run`` is finished or discarded: it is no longer the active run, and
-    the nearest run active before it that is not finished yet is again."""
+    the nearest run active before it that is not finished yet (and is
+    another run) is again."""
     global _active
     if _active is run:
         prev = getattr(run, "_prev_active", None)
-        while prev is not None and prev.finished:
+        # not another handle on the same run (a sweep trial's, attached to)
+        while prev is not None and (prev.finished or prev.id == run.id):
             prev = getattr(prev, "_prev_active", None)
         _active = prev
 

@@ -152,14 +152,19 @@ def test_resume_through_cairn_run_id_after_finish(store):
 
 
 def test_explicit_step_logged_again_keeps_both_points(store):
+    """The documented choice (docs/python.md, "Resuming a run"): a point is
+    keyed by (step, time), so a step logged again at another time keeps
+    both points; at the same time (to the millisecond) it replaces it."""
+    t0 = 1_700_000_000.0
     with cairn.init(capture_code=False, capture_env=False) as r:
-        r.log_metric("loss", 1.0, step=0)
-        r.log_metric("loss", 0.5, step=1)
+        r.log_metric("loss", 1.0, step=0, timestamp=t0)
+        r.log_metric("loss", 0.5, step=1, timestamp=t0 + 1)
     with cairn.init(run_id=r.id, resume=True) as r2:
-        r2.log_metric("loss", 0.4, step=1)  # the documented choice: both stay
-        r2.log_metric("loss", 0.3)  # and a step-less point goes after the last
+        r2.log_metric("loss", 0.4, step=1, timestamp=t0 + 2)  # kept beside 0.5
+        r2.log_metric("loss", 0.9, step=0, timestamp=t0)  # replaces 1.0
+        r2.log_metric("loss", 0.3, timestamp=t0 + 3)  # no step: after the last
     pts = cairn.get_run(r.id).metric_history("loss")
-    assert [(p.step, p.value) for p in pts] == [(0, 1.0), (1, 0.5), (1, 0.4), (2, 0.3)]
+    assert [(p.step, p.value) for p in pts] == [(0, 0.9), (1, 0.5), (1, 0.4), (2, 0.3)]
 
 
 # --- nested runs ---------------------------------------------------------------
