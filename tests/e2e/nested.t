@@ -108,4 +108,36 @@ is "finished again, 9 points" \
 fails "CAIRN_RUN_ID naming a deleted run" 1 env CAIRN_RUN_ID="$gone" "$PY" train.py
 like "a NotFoundError" "$(err)" "NotFoundError: no run"
 
+# --- the same through a cairn server (the remote backend) ----------------------------
+SRV_STORE=$CAIRN_DIR
+SRV_PID=
+trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; _cleanup' EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+U=http://127.0.0.1:$PORT
+TOK=$("$CAIRN" token create --scope write --name nested-t 2>/dev/null)
+export CAIRN_TOKEN=$TOK
+"$CAIRN" server --store "$SRV_STORE" --listen "127.0.0.1:$PORT" >>"$T/server.log" 2>&1 &
+SRV_PID=$!
+for _ in $(seq 1 100); do
+	curl -sf -H "Authorization: Bearer $TOK" "$U/api/v1/" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+export CAIRN_DIR=$U
+is "remote: parent = RUN" "$(q "parent = ${t1:0:8}")" "grandchild "
+is "remote: children = 1" "$(q 'children = 1 and parent')" "trial-1 "
+is "remote: show --json children" "$(field "$p" 'j["children"]')" 7
+ok "remote: finish" "$CAIRN" finish "$r"
+ok "remote: start --resume" "$CAIRN" start --resume "$r"
+is "remote: running again" "$(field "$r" '(j["status"], j["end_time"], j["exit_code"])')" \
+	"('running', None, None)"
+"$CAIRN" log metric loss 0.125 --run "$r"
+is "remote: the step continues" "$(field "$r" '(j["metrics"]["loss"]["step"], j["metrics"]["loss"]["count"])')" \
+	"(3, 4)"
+fails "remote: --resume a deleted run" 1 "$CAIRN" start --resume "$gone"
+like "remote: says it is deleted" "$(err)" "is deleted: a deleted run cannot be resumed"
+ok "remote: CAIRN_RUN_ID resumes the finished script run" env CAIRN_RUN_ID="$c" "$PY" train.py
+is "remote: finished, steps continue" \
+	"$(field "$c" '(j["status"], j["metrics"]["loss"]["count"], j["metrics"]["loss"]["step"])')" \
+	"('finished', 12, 11)"
+
 done_testing
