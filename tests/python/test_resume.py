@@ -52,7 +52,8 @@ def test_resume_true_returns_to_running_and_owns_the_run(store):
         now = cairn.get_run(rid)
         assert now.status == "running"
         assert now.end_time is None and now.data["exit_code"] is None
-        assert now.data["heartbeat"] >= rec.data["heartbeat"]
+        assert now.data["heartbeat"] >= rec.data["heartbeat"]  # the monitor beats at once
+        assert now.data["pid"] == os.getpid()  # this process owns it now
         assert r2.last_step("loss") == 2
         r2.log_metric("loss", 3.0)  # no step: one after the last
         r2.log_metric("loss", 4.0)
@@ -202,3 +203,17 @@ def test_active_run_skips_a_parent_finished_first(store):
     assert cairn.active_run() is child
     child.finish()
     assert cairn.active_run() is None
+
+
+def test_a_resumed_run_is_not_resumed_again_while_its_resumer_lives(store):
+    """The resumer becomes the run's owner (pid, host): a second script with
+    $CAIRN_RUN_ID attaches to it rather than taking it over."""
+    rid = _crashed_run()  # its creator is dead
+    with cairn.init(run_id=rid, resume=True) as r:
+        env = dict(os.environ, CAIRN_RUN_ID=rid)
+        out = run_python("import cairn\nr = cairn.init()\nprint(r.attached)\nr.finish()\n", env=env)
+        assert out.stdout.strip() == "True"
+        assert cairn.get_run(rid).status == "running"
+        r.log_metric("loss", 0.1)
+    assert cairn.get_run(rid).status == "finished"
+    assert _steps(rid) == [0, 1, 2, 3]

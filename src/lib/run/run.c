@@ -127,7 +127,9 @@ int cairn_run_resume(cairn_run **out, cairn_store *s, const char *id)
 		               "run '%s' is deleted: a deleted run cannot be resumed", id);
 	if (rc)
 		return rc;
-	if ((rc = store_run_reopen(s, rid)) != 0)
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	if ((rc = store_run_reopen(s, rid, (int)getpid(), host)) != 0)
 		return rc;
 	return run_alloc(out, s, rid, full);
 }
