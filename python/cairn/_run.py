@@ -14,7 +14,13 @@ exception, ``killed`` on KeyboardInterrupt), or at interpreter exit
 records its heartbeat and this process's CPU/memory/GPU use while it lives,
 so that a process killed outright shows as ``crashed``.  An *attached* run
 belongs to whoever created it (the ``cairn run`` wrapper sets its status
-from the exit code): ``finish()`` only flushes and lets go of it.
+from the exit code): ``finish()`` only flushes and lets go of it.  A
+*resumed* run (``init(run_id=..., resume=True)``, or a $CAIRN_RUN_ID naming
+a run that has ended) is owned again: cairn_run_resume puts it back to
+running with this process's pid and host, which is how a later attach tells
+a live owner from a dead one (_owner_dead).  Nested runs: the active run
+before a run is remembered (_store.set_active) and is active again when it
+finishes.
 
 Store handles are shared per store directory within a process, so a query
 (``cairn.get_run``) sees every metric this process logged: reading through a
@@ -750,9 +756,10 @@ def _ended(sh, run_id, explicit):
 
 
 def _owner_dead(rec):
-    """Is the process that created this running run gone?  Only answerable
-    on its own host, and only for a run with a heartbeat (one that
-    ``cairn start`` created has none: its shell finishes it)."""
+    """Is the process that owns this running run (created or last resumed
+    it: the record's pid and host) gone?  Only answerable on its own host,
+    and only for a run with a heartbeat (one that ``cairn start`` created or
+    resumed has none: its shell finishes it)."""
     import socket
 
     pid = rec.get("pid")
