@@ -68,6 +68,8 @@ CAIRN_EXTERN(const char *) cairn_run_record_host(const cairn_run_record *r);
 CAIRN_EXTERN(const char *) cairn_run_record_user(const cairn_run_record *r);
 /* The parent run's id (a sweep's trials), or NULL. */
 CAIRN_EXTERN(const char *) cairn_run_record_parent(const cairn_run_record *r);
+/* How many runs (deleted ones aside) have this one as their parent. */
+CAIRN_EXTERN(int64_t) cairn_run_record_children(const cairn_run_record *r);
 /* "" when the run has no note. */
 CAIRN_EXTERN(const char *) cairn_run_record_note(const cairn_run_record *r);
 CAIRN_EXTERN(int64_t) cairn_run_record_pid(const cairn_run_record *r);

@@ -93,7 +93,7 @@ cairn_store_serve(char **out, size_t *out_len, int *out_status, cairn_store *sto
                   const char *op, const void *body, size_t len);
 /* The media type of the protocol's bodies. */
 #define CAIRN_STORE_WIRE_TYPE    "application/x-cairn"
-#define CAIRN_STORE_WIRE_VERSION 1
+#define CAIRN_STORE_WIRE_VERSION 2
 
 /* Idempotency keys: the answer (status, body) to a write that carried key,
  * kept for CAIRN_IDEM_MAX_AGE seconds.  get: CAIRN_ENOTFOUND when unknown;

@@ -62,6 +62,13 @@ CAIRN_EXTERN(int)
 cairn_run_create(cairn_run **out, cairn_store *store, const cairn_run_options *opts);
 /* A handle on an existing run named by its id or a unique prefix (4+ hex). */
 CAIRN_EXTERN(int) cairn_run_open(cairn_run **out, cairn_store *store, const char *id);
+/* Resume an existing run (an id, unique prefix or name): it returns to
+ * running (end time and exit code cleared), owned by this process (its pid
+ * and host recorded) with no heartbeat until cairn_run_heartbeat or a
+ * monitor beats, and the handle's metrics continue after each key's last
+ * step, as every handle's do.  CAIRN_ENOTFOUND for an unknown run and,
+ * saying so, for a deleted one. */
+CAIRN_EXTERN(int) cairn_run_resume(cairn_run **out, cairn_store *store, const char *id);
 /* Resolve an id or unique prefix to the full 32-hex id. */
 CAIRN_EXTERN(int)
 cairn_run_resolve(char out_id[CAIRN_RUN_ID_HEXSZ + 1], cairn_store *store, const char *id);

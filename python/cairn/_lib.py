@@ -145,6 +145,7 @@ _FUNCS = {
     "cairn_store_path": (c_char_p, [c_void_p]),
     "cairn_run_create": (_R, [_out, c_void_p, POINTER(RunOptions)]),
     "cairn_run_open": (_R, [_out, c_void_p, c_char_p]),
+    "cairn_run_resume": (_R, [_out, c_void_p, c_char_p]),
     "cairn_run_free": (None, [c_void_p]),
     "cairn_run_id": (c_char_p, [c_void_p]),
     "cairn_run_name": (c_char_p, [c_void_p]),

@@ -69,7 +69,8 @@ class RunRecord:
     (dict key -> last value), metric_summaries (key -> {last, min, max,
     count, step, timestamp}), tags (list), properties (dict), note, code,
     environment, datasets, artifacts (as stored; artifacts only from
-    ``get_run``), and ``data``: the whole JSON object."""
+    ``get_run``), parent (the parent run's id, or None), children (how many
+    runs have this one as parent), and ``data``: the whole JSON object."""
 
     def __init__(self, data: dict, store_dir: str):
         self.data = data
@@ -81,6 +82,8 @@ class RunRecord:
         self.status = data.get("status")
         self.start_time = data.get("start_time")
         self.end_time = data.get("end_time")
+        self.parent = data.get("parent")
+        self.children = data.get("children") or 0
         self.params = {k: _param(v) for k, v in (data.get("params") or {}).items()}
         summ = {}
         for k, s in (data.get("metrics") or {}).items():

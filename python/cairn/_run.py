@@ -14,7 +14,13 @@ exception, ``killed`` on KeyboardInterrupt), or at interpreter exit
 records its heartbeat and this process's CPU/memory/GPU use while it lives,
 so that a process killed outright shows as ``crashed``.  An *attached* run
 belongs to whoever created it (the ``cairn run`` wrapper sets its status
-from the exit code): ``finish()`` only flushes and lets go of it.
+from the exit code): ``finish()`` only flushes and lets go of it.  A
+*resumed* run (``init(run_id=..., resume=True)``, or a $CAIRN_RUN_ID naming
+a run that has ended) is owned again: cairn_run_resume puts it back to
+running with this process's pid and host, which is how a later attach tells
+a live owner from a dead one (_owner_dead).  Nested runs: the active run
+before a run is remembered (_store.set_active) and is active again when it
+finishes.
 
 Store handles are shared per store directory within a process, so a query
 (``cairn.get_run``) sees every metric this process logged: reading through a
@@ -34,7 +40,7 @@ import sys
 import threading
 
 from . import _artifacts, _capture, _lib, _signals, _store
-from ._errors import DirtyError, Error, InvalidError
+from ._errors import ConflictError, DirtyError, Error, InvalidError
 from ._image import image_source
 from ._lib import STEP_AUTO, check, dec, enc, last_error
 from ._params import as_mapping, flatten, typed
@@ -124,6 +130,7 @@ class Run:
         self.capture_report = None
         self._channel = None  # inside `cairn run`: where to name the keys logged
         self._signal = None  # the signal that killed it (_signals.py): its status stays killed
+        self._prev_active = None  # the run active before this one (_store.set_active)
 
     # -- hot paths ----------------------------------------------------------
 
@@ -344,6 +351,28 @@ class Run:
             return
         self.set_params(as_mapping(config))
 
+    def last_step(self, key):
+        """The last step stored for metric ``key``, or None when it has no
+        point yet: where a resumed run left off (a point logged without a
+        step goes one after it)."""
+        s = self.get().metric_summaries.get(key)
+        return s.get("step") if isinstance(s, dict) else None
+
+    # -- nesting ------------------------------------------------------------------
+
+    def child(self, name=None, **kwargs):
+        """Start a child run of this one (a fold, a trial): ``cairn.init``
+        with ``parent=self``, in this run's store and project unless
+        ``store=`` / ``project=`` say otherwise; never attaches to
+        $CAIRN_RUN_ID.  Used as ``with run.child("fold-1") as f:``, the
+        active run is this one again once the child's block ends."""
+        kwargs.setdefault("project", self.project)
+        kwargs.setdefault("store", self.store)
+        kwargs.setdefault("capture_code", False)
+        kwargs.setdefault("capture_env", False)
+        kwargs["attach"] = False
+        return init(name=name, parent=self.id, **kwargs)
+
     # -- lifecycle ----------------------------------------------------------------
 
     def flush(self):
@@ -538,6 +567,8 @@ def init(
     parent=None,
     store=None,
     attach=True,
+    run_id=None,
+    resume=False,
 ):
     """Start a run (or attach to the one ``cairn run`` started) and return it.
 
@@ -558,7 +589,19 @@ def init(
         else the per-user store).
     attach: with $CAIRN_RUN_ID set (inside ``cairn run``), or inside the
         objective of ``cairn.sweep``, log into that run (the trial's)
-        instead of creating one (default True).
+        instead of creating one (default True).  A $CAIRN_RUN_ID that names
+        a run which has ended (finished, failed, killed, crashed) resumes
+        it, as ``resume=True`` does.
+    parent: the parent run (an id or a Run): the new run is its child
+        (``cairn ls 'parent = ID'``; ``run.child()`` is a shorthand).
+    run_id, resume: log into the existing run ``run_id`` (an id, a unique
+        prefix or a name).  A running run is attached to (its owner
+        finishes it); one that has ended is an error unless ``resume=True``.
+        With ``resume=True`` the run returns to ``running`` and belongs to
+        this process (finishing it sets its status again); metrics logged
+        without a step continue after each key's last step, and params
+        logged again must keep their values.  A deleted or unknown run
+        raises NotFoundError.
     """
     L = _lib.lib()
     if tags is not None and isinstance(tags, (str, bytes)):
@@ -566,21 +609,39 @@ def init(
     tags = list(tags or [])
     if params is not None:
         params = as_mapping(params)
-    trial = _store.sweep_trial() if attach else None
+    if isinstance(parent, Run):
+        parent = parent.id
+    if resume and run_id is None:
+        raise InvalidError("resume=True needs run_id, the run to resume")
+    trial = _store.sweep_trial() if attach and run_id is None else None
+    from_env = False
     if trial is not None:  # inside a cairn.sweep objective: its trial's run
         sh, sdir, env_id = trial._store_h, trial.store, trial.id
     else:
         sh, sdir = open_store(store)
-        env_id = os.environ.get("CAIRN_RUN_ID") if attach else None
+        env_id = run_id
+        if env_id is None and attach:
+            env_id = os.environ.get("CAIRN_RUN_ID")
+            from_env = bool(env_id)
     in_nb = _capture.in_jupyter()
     prev = active_run()
     if in_nb and trial is None and prev is not None and prev._owned and not prev.finished:
         prev.finish()  # re-running a notebook cell starts over, as a new run
-    if env_id:
+    if env_id and trial is None and (resume or _ended(sh, env_id, explicit=run_id is not None)):
+        run = _resume(sh, sdir, env_id)
+        _register(run)
+        try:
+            if name:
+                run.set_name(name)
+            run._start_monitor()
+        except Exception:
+            run.finish("failed")
+            raise
+    elif env_id:
         hp = ctypes.c_void_p()
         check(L.cairn_run_open(ctypes.byref(hp), sh, enc(env_id)))
         run = Run(hp.value, sh, sdir, owned=False)
-        if trial is None and env_id == os.environ.get("CAIRN_RUN_ID"):
+        if from_env:
             ch = _capture.capture_channel()
             if ch is not None and _capture.channel_send(ch, b"attach\n"):
                 run._channel = ch
@@ -622,11 +683,18 @@ def init(
         except Exception:
             run.finish("failed")
             raise
+    resumed = bool(env_id) and run._owned
     try:
         if config is not None:
-            run.log_config(config)
+            if resumed and not isinstance(config, (str, os.PathLike)):
+                run.log_params(as_mapping(config))  # a resumed run's params are kept
+            else:
+                run.log_config(config)
         if params is not None:
-            run.set_params(params)
+            if resumed:
+                run.log_params(params)
+            else:
+                run.set_params(params)
         if env_id:
             for t in tags:
                 run.set_tag(t)
@@ -662,6 +730,58 @@ def create_run(sh, sdir, project=None, name=None, tags=(), parent=None, command=
     else:
         with _live_lock:
             _live[id(run)] = run
+    return run
+
+
+def _ended(sh, run_id, explicit):
+    """Has run ``run_id`` ended (finished, failed, killed, pruned, or crashed:
+    running with a stale heartbeat)?  ``explicit`` (init's run_id without
+    resume=True): an ended run is an error, not a resume."""
+    import json
+
+    from ._lib import take_string
+
+    rec = json.loads(take_string(_lib.lib().cairn_run_get_json, sh, enc(run_id)))
+    status = rec.get("status")
+    if status == "running" and _owner_dead(rec):
+        status = "crashed"  # its heartbeat is not stale yet, but its process is gone
+    if status == "running":
+        return False
+    if explicit:
+        raise ConflictError(
+            "run %s is %s: cairn.init(run_id=%r, resume=True) resumes it"
+            % (rec.get("id"), status, run_id)
+        )
+    return True
+
+
+def _owner_dead(rec):
+    """Is the process that owns this running run (created or last resumed
+    it: the record's pid and host) gone?  Only answerable on its own host,
+    and only for a run with a heartbeat (one that ``cairn start`` created or
+    resumed has none: its shell finishes it)."""
+    import socket
+
+    pid = rec.get("pid")
+    if not rec.get("heartbeat") or not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    if rec.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _resume(sh, sdir, run_id):
+    """An owned handle on run ``run_id``, back to running (cairn_run_resume)."""
+    hp = ctypes.c_void_p()
+    check(_lib.lib().cairn_run_resume(ctypes.byref(hp), sh, enc(run_id)))
+    run = Run(hp.value, sh, sdir, owned=True)
+    _signals.install(_on_signal)
     return run
 
 

@@ -85,20 +85,32 @@ _active = None
 
 
 def active_run():
-    """The run the last ``cairn.init()`` returned, while it is not finished."""
+    """The run the last ``cairn.init()`` returned, while it is not finished;
+    when it finishes, the run that was active before it (a child's parent)
+    is active again."""
     return _active
 
 
 def set_active(run):
+    """``run`` becomes the active run; the one active before it is
+    remembered, to be active again when ``run`` finishes."""
     global _active
+    if _active is not run:
+        run._prev_active = _active
     _active = run
 
 
 def clear_active(run):
-    """``run`` is finished or discarded: it is no longer the active run."""
+    """``run`` is finished or discarded: it is no longer the active run, and
+    the nearest run active before it that is not finished yet (and is
+    another run) is again."""
     global _active
     if _active is run:
-        _active = None
+        prev = getattr(run, "_prev_active", None)
+        # not another handle on the same run (a sweep trial's, attached to)
+        while prev is not None and (prev.finished or prev.id == run.id):
+            prev = getattr(prev, "_prev_active", None)
+        _active = prev
 
 
 # --- the sweep trial being evaluated -------------------------------------------

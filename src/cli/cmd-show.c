@@ -84,6 +84,53 @@ static int by_name(const void *a, const void *b)
 /* The Python interpreter and its packages from the environment document:
  * the version and, unless `all`, the package count with the best-known
  * ones; `all` lists every package, one a line, by name. */
+/* The number of children `cairn show` names (the rest: `cairn ls 'parent = ID'`). */
+#define SHOW_CHILDREN 5
+
+/* The parent (id and name) and the children (count, then the first few,
+ * oldest first), each line only when there is something to say. */
+static void print_family(cairn_store *s, const cairn_run_record *r, safe_ring *sr)
+{
+	const char *parent = cairn_run_record_parent(r);
+	if (parent) {
+		cairn_run_record *p = NULL;
+		if (cairn_run_record_get(&p, s, parent, CAIRN_RECORD_DELETED) == 0)
+			printf("parent    %s  %s\n", safe(sr, cairn_run_record_name(p)),
+			       safe(sr, parent));
+		else
+			printf("parent    %s\n", safe(sr, parent));
+		cairn_error_clear();
+		cairn_run_record_free(p);
+	}
+	int64_t n = cairn_run_record_children(r);
+	if (n <= 0)
+		return;
+	printf("children  %lld\n", (long long)n);
+	char q[64];
+	snprintf(q, sizeof q, "parent = %s", cairn_run_record_id(r));
+	cairn_query_options qo = CAIRN_QUERY_OPTIONS_INIT;
+	qo.query = q;
+	qo.sort = "seq";
+	qo.limit = SHOW_CHILDREN;
+	cairn_run_iter *it = NULL;
+	cairn_run_record *c = NULL;
+	if (cairn_query_iter_new(&it, s, &qo) != 0) {
+		cairn_error_clear();
+		return;
+	}
+	while (cairn_run_iter_next(&c, it) == 0 && c) {
+		printf("  %s  %s\n", safe(sr, cairn_run_record_name(c)),
+		       safe(sr, cairn_run_record_id(c)));
+		cairn_run_record_free(c);
+		c = NULL;
+	}
+	cairn_error_clear();
+	cairn_run_iter_free(it);
+	if (n > SHOW_CHILDREN)
+		printf("  … %lld more: cairn ls 'parent = %s'\n", (long long)(n - SHOW_CHILDREN),
+		       cairn_run_record_id(r));
+}
+
 static void print_python(safe_ring *sr, const char *env, bool all)
 {
 	json_doc *d = env ? json_parse(env, strlen(env), NULL, NULL, 0) : NULL;
@@ -374,6 +421,7 @@ int cmd_show(int argc, char **argv)
 	const char *cwd = cairn_run_record_cwd(r);
 	if (cwd)
 		printf("cwd       %s\n", safe(&sr, cwd));
+	print_family(s, r, &sr);
 	size_t ntags = cairn_run_record_tag_count(r);
 	if (ntags) {
 		printf("tags     ");

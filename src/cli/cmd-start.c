@@ -1,6 +1,8 @@
 /*
  * cli/cmd-start.c — `cairn start` and `cairn finish`: open and close runs
- * from shell scripts.
+ * from shell scripts.  `cairn start --resume RUN` puts an ended run back to
+ * running (cairn_run_resume) instead of creating one; the options that
+ * only name a new run (-p, -n) are refused with it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +11,17 @@
 #include "cli/commands.h"
 
 static const char start_usage[] =
-    "usage: cairn start [-p PROJECT] [-n NAME] [-t TAG]... [--param K=V]... [--note TEXT]\n\n"
+    "usage: cairn start [-p PROJECT] [-n NAME] [-t TAG]... [--param K=V]... [--note TEXT]\n"
+    "       cairn start --resume RUN [-t TAG]... [--param K=V]... [--note TEXT]\n\n"
     "Create a run (status running) and print its id on stdout, so a script can do\n"
     "  export CAIRN_RUN_ID=$(cairn start -p salt)\n"
     "  cairn log metric loss 0.3 --step 1\n"
     "  cairn finish $CAIRN_RUN_ID\n\n"
+    "With --resume, put the existing run RUN back to running (end time and exit\n"
+    "code cleared) and print its id: metrics logged without --step continue\n"
+    "after each key's last step, and a param given again must keep its value.\n\n"
     "options:\n"
+    "      --resume RUN       resume RUN (an id, unique prefix or name)\n"
     "  -p, --project PROJECT  project (default: $CAIRN_PROJECT or 'default')\n"
     "  -n, --name NAME        run name (default: generated, e.g. brisk-heron-3)\n"
     "  -t, --tag TAG          add a tag (repeatable)\n"
@@ -23,21 +30,19 @@ static const char start_usage[] =
 
 int cmd_start(int argc, char **argv)
 {
-	enum { O_HELP = 1, O_PROJECT, O_NAME, O_TAG, O_PARAM, O_NOTE };
-	static const cli_opt opts[] = {{"help", 'h', false, O_HELP},
-	                               {"project", 'p', true, O_PROJECT},
-	                               {"name", 'n', true, O_NAME},
-	                               {"tag", 't', true, O_TAG},
-	                               {"param", 0, true, O_PARAM},
-	                               {"note", 0, true, O_NOTE},
-	                               {0}};
+	enum { O_HELP = 1, O_PROJECT, O_NAME, O_TAG, O_PARAM, O_NOTE, O_RESUME };
+	static const cli_opt opts[] = {
+	    {"help", 'h', false, O_HELP},      {"resume", 0, true, O_RESUME},
+	    {"project", 'p', true, O_PROJECT}, {"name", 'n', true, O_NAME},
+	    {"tag", 't', true, O_TAG},         {"param", 0, true, O_PARAM},
+	    {"note", 0, true, O_NOTE},         {0}};
 	cli_args a;
 	cairn_store *s = NULL;
 	cairn_run *r = NULL;
 	const char **tags = calloc((size_t)argc + 1, sizeof *tags);
 	const char **params = calloc((size_t)argc + 1, sizeof *params);
 	size_t ntags = 0, nparams = 0;
-	const char *note = NULL;
+	const char *note = NULL, *resume = NULL;
 	cairn_run_options ro = CAIRN_RUN_OPTIONS_INIT;
 	int o, rc = 0;
 	cli_args_init(&a, "start", argc, argv);
@@ -56,6 +61,7 @@ int cmd_start(int argc, char **argv)
 			params[nparams++] = a.val;
 			break;
 		case O_NOTE: note = a.val; break;
+		case O_RESUME: resume = a.val; break;
 		}
 	}
 	if (o < 0) {
@@ -66,11 +72,26 @@ int cmd_start(int argc, char **argv)
 		rc = cli_usage_error("start", "unexpected argument '%s'", a.pos[0]);
 		goto done;
 	}
+	if (resume && (ro.project || ro.name)) {
+		rc = cli_usage_error("start",
+		                     "--resume takes an existing run: no --project or --name");
+		goto done;
+	}
 	ro.tags = tags;
 	ro.ntags = ntags;
 	if ((rc = cli_store(&s)) != 0)
 		goto done;
-	if (cairn_run_create(&r, s, &ro) != 0) {
+	if (resume) {
+		if (cairn_run_resume(&r, s, resume) != 0) {
+			rc = cli_fail_lib("cannot resume the run");
+			goto done;
+		}
+		for (size_t i = 0; i < ntags; i++)
+			if (cairn_run_set_tag(r, tags[i]) != 0) {
+				rc = cli_fail_lib(NULL);
+				goto done;
+			}
+	} else if (cairn_run_create(&r, s, &ro) != 0) {
 		rc = cli_fail_lib("cannot start a run");
 		goto done;
 	}

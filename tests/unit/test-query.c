@@ -486,6 +486,17 @@ static ev field_value(const json *run, const qfield *f)
 			const char *pid = json_get_str(run, "parent");
 			return pid ? text_ev(pid) : none;
 		}
+		case QA_CHILDREN: {
+			/* counted here from every run's parent, not read from the
+			 * record: the runs (deleted ones aside) that name this one */
+			const char *id = json_get_str(run, "id");
+			int64_t c = 0;
+			for (int j = 0; j < W.n && id; j++) {
+				const char *pj = json_get_str(json_root(W.docs[j]), "parent");
+				c += !W.deleted[j] && pj && strcmp(pj, id) == 0;
+			}
+			return (ev){.cls = E_NUM, .d = (double)c, .is_int = true, .i = c};
+		}
 		case QA_EXIT_CODE: {
 			const json *x = json_get(run, "exit_code");
 			return x && x->type == JSON_NUM ? num_ev(x) : none;
@@ -632,6 +643,7 @@ static bool present_all(const qfield *f)
 	case QA_STATUS:
 	case QA_STARTED:
 	case QA_START_MS:
+	case QA_CHILDREN:
 	case QA_NOTE: return true;
 	default: return false;
 	}
@@ -723,6 +735,8 @@ static bool eval_cmp(const json *run, const qnode *n)
 		if (f->kind == QK_ATTR) {
 			if ((qattr)f->part == QA_DIRTY)
 				return v.i == 1;
+			if ((qattr)f->part == QA_CHILDREN) /* has children */
+				return v.i > 0;
 			if (v.cls == E_TEXT && !present_all(f))
 				return v.s[0] != '\0';
 			if ((qattr)f->part == QA_NOTE)
@@ -1119,7 +1133,7 @@ static void lit_date(gen *g)
 
 static void gen_attr(gen *g)
 {
-	switch (rn(20)) {
+	switch (rn(22)) {
 	case 0:
 		g_puts(g, rn(3) ? "status" : "attributes.status");
 		if (rn(3)) {
@@ -1177,6 +1191,17 @@ static void gen_attr(gen *g)
 	case 16: g_puts(g, rn(2) ? "command" : "command is null"); break;
 	case 17: g_puts(g, rn(2) ? "user" : "branch is not null"); break;
 	case 18: g_printf(g, "run.run_name %s \"r-%d\"", rn(2) ? "=" : "like", rn(40)); break;
+	case 19:
+		if (rn(3) == 0)
+			g_puts(g, rn(2) ? "children" : "not children");
+		else
+			g_printf(g, "children %s %d", ops_num[rn(6)], rn(3));
+		break;
+	case 20: {
+		const char *id = W.ids[rn(W.n)];
+		g_printf(g, "parent %s %.*s", rn(3) ? "=" : "!=", rn(2) ? 32 : 4 + rn(5), id);
+		break;
+	}
 	default:
 		g_printf(g, "attributes.end_time %s %.0f", ops_num[2 + rn(4)],
 		         (W.now - 86400.0 * 200 + unif() * 86400.0 * 80) * 1000);
@@ -1316,7 +1341,8 @@ static void gen_sort(gen *g)
 	                                "params.none",
 	                                "id",
 	                                "attributes.start_time",
-	                                "seq"};
+	                                "seq",
+	                                "children"};
 	int n = 1 + (rn(3) == 0) + (rn(5) == 0);
 	for (int i = 0; i < n; i++) {
 		if (i)
@@ -1436,6 +1462,11 @@ static void fixed_queries(void **state)
 	    "metrics.acc.last > 0.5",
 	    "exit_code > 0",
 	    "seq <= 3",
+	    "children",
+	    "not children",
+	    "children > 1",
+	    "children = 0",
+	    "children >= 1 and parent",
 	    "attributes.status = 'FINISHED' and metrics.loss < 1",
 	    "run.status = \"Killed\"",
 	    "project = p1 or project = p3",

@@ -1,7 +1,8 @@
-// run.js — one run: status and lifecycle, tags and note (editable), params,
-// metrics (summary and charts), images with a step slider, an artifacts
-// browser with previews, code, datasets with manifests, environment.  While
-// the run is running it is refreshed every few seconds.
+// run.js — one run: status and lifecycle, its parent and children (nested
+// runs: a sweep's trials, folds), tags and note (editable), params, metrics
+// (summary and charts), images with a step slider, an artifacts browser with
+// previews, code, datasets with manifests, environment.  While the run is
+// running it is refreshed every few seconds.
 //
 // URL: /run/<id>?x=step|time|relative&smooth=0.6&log=1&istep=N&art=path&filter=
 import { h, clear } from './dom.js';
@@ -81,6 +82,43 @@ export function stepSlider(steps, current, onChange) {
   return h('div', { class: 'slider' }, h('label', null, 'Step ', r), ' ', label);
 }
 
+// How many children the run page names; the rest are a query away.
+export const FAMILY_SHOWN = 5;
+
+// The parent (by name, once fetched) and the children (how many, the first
+// few oldest first, and a link to list them all) of a run, filled in as the
+// requests answer; null for a run with neither.
+export function familyRows(r) {
+  const rows = [];
+  if (r.parent) {
+    const a = link('/run/' + enc(r.parent), fmt.shortId(r.parent));
+    a.dataset.testid = 'parent';
+    api('/api/v1/runs/' + enc(r.parent))
+      .then((p) => { if (p && p.name) a.textContent = `${p.name} (${fmt.shortId(r.parent)})`; })
+      .catch(() => {});
+    rows.push(['parent', a]);
+  }
+  if (r.children > 0) {
+    const q = `parent = "${r.id}"`;
+    const list = h('span', { 'data-testid': 'children' }, String(r.children));
+    api('/api/v1/runs' + qs({ q, sort: 'seq', limit: FAMILY_SHOWN, columns: 'name' }))
+      .then((res) => {
+        list.appendChild(document.createTextNode(': '));
+        res.runs.forEach((c, i) => {
+          if (i) list.appendChild(document.createTextNode(', '));
+          list.appendChild(link('/run/' + enc(c.id), c.name));
+        });
+        if (r.children > res.runs.length) {
+          list.appendChild(document.createTextNode(' … '));
+          list.appendChild(link('/runs' + qs({ q }), `all ${r.children}`));
+        }
+      })
+      .catch(() => {});
+    rows.push(['children', list]);
+  }
+  return rows;
+}
+
 export function runPage(root, id) {
   let run = null;
   let charts = [];
@@ -128,7 +166,7 @@ export function runPage(root, id) {
       r.command ? ['command', h('code', null, r.command)] : null,
       r.user || r.host ? ['host', `${r.user || ''}${r.user && r.host ? '@' : ''}${r.host || ''}`] : null,
       r.cwd ? ['cwd', h('code', null, r.cwd)] : null,
-      r.parent ? ['parent', link('/run/' + enc(r.parent), fmt.shortId(r.parent))] : null,
+      ...familyRows(r),
       // a sweep: its trials side by side, params against the objective
       r.properties && r.properties['sweep.metric'] ? ['trials', link('/compare?sweep=' + enc(r.id),
         'Compare the trials (parallel coordinates against ' + r.properties['sweep.metric'] + ')')] : null,

@@ -62,6 +62,7 @@ static const struct {
     {"note", QA_NOTE, false},
     {"exit_code", QA_EXIT_CODE, false},
     {"parent", QA_PARENT, false},
+    {"children", QA_CHILDREN, false},
     {"run_id", QA_ID, true},
     {"run_name", QA_NAME, true},
     {"start_time", QA_START_MS, true},
@@ -331,6 +332,7 @@ qtype qfield_type(const qfield *f)
 		switch ((qattr)f->part) {
 		case QA_SEQ:
 		case QA_EXIT_CODE:
+		case QA_CHILDREN:
 		case QA_DURATION: return QT_NUM;
 		case QA_STARTED:
 		case QA_ENDED: return QT_TIME;

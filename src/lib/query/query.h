@@ -59,6 +59,7 @@ typedef enum qattr {
 	QA_START_MS, /* MLflow's attributes.start_time: milliseconds since the epoch */
 	QA_END_MS,   /* MLflow's attributes.end_time */
 	QA_PARENT,   /* the parent run's id (a sweep's trials) */
+	QA_CHILDREN, /* how many runs (not deleted) have this one as parent */
 	QA_COUNT_
 } qattr;
 

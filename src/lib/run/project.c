@@ -138,7 +138,7 @@ int cairn_run_end(cairn_run *r, cairn_status status, double end_time)
 	int frc = writer_flush(r->store);
 	int rc;
 	if (status == CAIRN_STATUS_RUNNING)
-		rc = store_run_reopen(r->store, r->rid);
+		rc = store_run_reopen(r->store, r->rid, 0, NULL);
 	else
 		rc = store_run_finish(r->store, r->rid, status, STORE_NO_EXIT_CODE,
 		                      end_time > 0 ? end_time : store_now(r->store));

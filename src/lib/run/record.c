@@ -250,6 +250,10 @@ const char *cairn_run_record_parent(const cairn_run_record *r)
 {
 	return r->parent;
 }
+int64_t cairn_run_record_children(const cairn_run_record *r)
+{
+	return r ? r->children : 0;
+}
 const char *cairn_run_record_note(const cairn_run_record *r)
 {
 	return r->note;
@@ -471,6 +475,8 @@ static int attr_value(cairn_value *out, const cairn_run_record *r, const char *a
 		return v_str(out, r->note);
 	if (strcmp(a, "parent") == 0)
 		return v_str(out, r->parent);
+	if (strcmp(a, "children") == 0)
+		return v_int(out, r->children);
 	if (strcmp(a, "exit_code") == 0)
 		return r->has_exit_code ? v_int(out, r->exit_code) : CAIRN_ENOTFOUND;
 	if (strcmp(a, "commit") == 0)

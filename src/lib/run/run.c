@@ -20,6 +20,7 @@
 #include "lib/run/run.h"
 #include "lib/store/capture.h"
 #include "lib/store/store.h"
+#include "lib/store/sweep.h"
 #include "util/fs.h"
 #include "util/utf8.h"
 
@@ -109,6 +110,26 @@ int cairn_run_open(cairn_run **out, cairn_store *s, const char *id)
 	*out = NULL;
 	int rc = store_run_lookup(s, id, false, &rid, full);
 	if (rc)
+		return rc;
+	return run_alloc(out, s, rid, full);
+}
+
+int cairn_run_resume(cairn_run **out, cairn_store *s, const char *id)
+{
+	int64_t rid;
+	char full[33];
+	*out = NULL;
+	if (!s)
+		return err_set(CAIRN_EINVALID, "no store");
+	int rc = store_run_lookup(s, id, false, &rid, full);
+	if (rc == CAIRN_ENOTFOUND && store_run_lookup(s, id, true, &rid, full) == 0)
+		return err_set(CAIRN_ENOTFOUND,
+		               "run '%s' is deleted: a deleted run cannot be resumed", id);
+	if (rc)
+		return rc;
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	if ((rc = store_run_reopen(s, rid, (int)getpid(), host)) != 0)
 		return rc;
 	return run_alloc(out, s, rid, full);
 }

@@ -37,7 +37,7 @@
 #include "lib/store/sweep.h"
 
 /* Bumped when an op is added, removed or changes meaning. */
-#define STORE_OPS_VERSION 6
+#define STORE_OPS_VERSION 7
 
 struct rec_batch;
 
@@ -176,7 +176,11 @@ typedef struct store_ops {
 	int (*trial_list)(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n);
 	int (*sweep_child_find)(cairn_store *s, int64_t sweep_rid, const char *name,
 	                        char out_id[33]);
-	int (*run_reopen)(cairn_store *s, int64_t rid);
+	/* run_reopen: status running, end_time and exit_code NULL.  pid <= 0
+	 * (a sweep, MLflow's update-run): heartbeat now.  pid > 0 (a resume,
+	 * store.md "Resumed runs"): the run's pid and host become the
+	 * resumer's and its heartbeat NULL, until the resumer beats. */
+	int (*run_reopen)(cairn_store *s, int64_t rid, int pid, const char *host);
 
 	/* --- the query planner's scans (scan.h): the planner (lib/query/)
 	 * combines them; a backend answers each scan and sort key. */

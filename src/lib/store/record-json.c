@@ -210,6 +210,7 @@ enum {
 	M_USER,
 	M_NOTE,
 	M_PARENT,
+	M_CHILDREN,
 	M_PID,
 	M_DELETED,
 	M_CODE,
@@ -224,10 +225,10 @@ enum {
 };
 
 static const char *const member_name[M_COUNT_] = {
-    "id",        "seq",        "name",     "project",  "status",      "start_time", "end_time",
-    "heartbeat", "exit_code",  "command",  "cwd",      "host",        "user",       "note",
-    "parent",    "pid",        "deleted",  "code",     "environment", "params",     "metrics",
-    "tags",      "properties", "datasets", "artifacts"};
+    "id",        "seq",       "name",       "project",  "status",   "start_time",  "end_time",
+    "heartbeat", "exit_code", "command",    "cwd",      "host",     "user",        "note",
+    "parent",    "children",  "pid",        "deleted",  "code",     "environment", "params",
+    "metrics",   "tags",      "properties", "datasets", "artifacts"};
 
 static void put_params(buf *b, const cairn_run_record *r)
 {
@@ -267,6 +268,7 @@ static void put_member(buf *b, const cairn_run_record *r, int m)
 	case M_USER: json_str(b, r->user); break;
 	case M_NOTE: json_str(b, r->note); break;
 	case M_PARENT: json_str(b, r->parent); break;
+	case M_CHILDREN: json_int(b, r->children); break;
 	case M_PID: json_int(b, r->pid); break;
 	case M_DELETED: json_bool(b, r->deleted); break;
 	case M_CODE: put_code(b, r); break;

@@ -46,6 +46,7 @@ struct cairn_run_record {
 	int64_t rid;
 	char id[CAIRN_RUN_ID_HEXSZ + 1];
 	int64_t seq, pid;
+	int64_t children; /* runs (not deleted) whose parent this one is */
 	const char *name, *project, *command, *cwd, *host, *user, *note, *parent;
 	cairn_status status; /* stale heartbeat already turned into crashed */
 	double start_time, end_time, heartbeat;

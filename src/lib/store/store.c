@@ -633,12 +633,12 @@ int store_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, 
 	return rc;
 }
 
-int store_run_reopen(cairn_store *s, int64_t rid)
+int store_run_reopen(cairn_store *s, int64_t rid, int pid, const char *host)
 {
 	if (!s->ops->run_reopen)
 		return store_unsupported(s, "run reopen");
 	store_lock(s);
-	int rc = s->ops->run_reopen(s, rid);
+	int rc = s->ops->run_reopen(s, rid, pid, host);
 	store_unlock(s);
 	return rc;
 }

@@ -42,8 +42,9 @@ void trial_rows_free(trial_row *v, size_t n);
 int store_trials_put(cairn_store *s, int64_t sweep_rid, const trial_row *rows, size_t n);
 /* The newest live child run of the sweep with this name. */
 int store_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33]);
-/* The run back to running, heartbeat now (a resumed sweep). */
-int store_run_reopen(cairn_store *s, int64_t rid);
+/* The run back to running: heartbeat now (a resumed sweep) for pid <= 0,
+ * else owned by process pid on host, no heartbeat yet (backend.h). */
+int store_run_reopen(cairn_store *s, int64_t rid, int pid, const char *host);
 /* The points of metric key in the run, in step order: steps and values
  * (NaN kept), malloc'ed (free both), *out_n of them (0: none, or no such
  * metric). */

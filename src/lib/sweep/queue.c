@@ -124,7 +124,7 @@ int cairn_sweep_reopen(cairn_store *s, const char *sweep)
 	int rc = sweep_rid(s, sweep, &rid);
 	if (rc)
 		return rc;
-	return store_run_reopen(s, rid);
+	return store_run_reopen(s, rid, 0, NULL);
 }
 
 /* --- typed reads --------------------------------------------------------------------- */

@@ -312,13 +312,22 @@ int pg_sweep_child_find(cairn_store *s, int64_t rid, const char *name, char out_
 	return rc;
 }
 
-int pg_run_reopen(cairn_store *s, int64_t rid)
+int pg_run_reopen(cairn_store *s, int64_t rid, int pid, const char *host)
 {
 	pg_params p = PG_PARAMS_INIT;
-	pg_param_double(&p, store_now(s));
+	if (pid <= 0) {
+		pg_param_double(&p, store_now(s));
+		pg_param_int(&p, rid);
+		return pg_run(s, "reopen the run",
+		              "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
+		              " heartbeat = $1 WHERE rid = $2",
+		              &p, NULL);
+	}
+	pg_param_int(&p, pid);
+	pg_param_text(&p, host);
 	pg_param_int(&p, rid);
-	return pg_run(s, "reopen the sweep",
+	return pg_run(s, "resume the run",
 	              "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
-	              " heartbeat = $1 WHERE rid = $2",
+	              " heartbeat = NULL, pid = $1, host = $2 WHERE rid = $3",
 	              &p, NULL);
 }

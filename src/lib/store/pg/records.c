@@ -26,7 +26,8 @@ static const char *const sect_sql[REC_NSECT] = {
     "SELECT r.rid, r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time,"
     " r.heartbeat, r.exit_code, r.command, r.cwd, r.host, r.user_name, r.note, r.git_commit,"
     " r.git_branch, r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q"
-    " WHERE q.rid = r.parent_rid), r.pid, r.deleted FROM runs r JOIN projects p ON p.id ="
+    " WHERE q.rid = r.parent_rid), r.pid, r.deleted, (SELECT count(*) FROM runs c"
+    " WHERE c.parent_rid = r.rid AND c.deleted = 0) FROM runs r JOIN projects p ON p.id ="
     " r.project_id WHERE r.rid = ANY($1::bigint[]) ORDER BY r.rid",
     "SELECT x.rid, k.name, x.type, x.num, x.ival, x.sval FROM params x JOIN keys k"
     " ON k.id = x.kid WHERE x.rid = ANY($1::bigint[]) ORDER BY x.rid",
@@ -85,6 +86,7 @@ static void read_head(cairn_store *s, arena *a, cairn_run_record *rec, const PGr
 	rec->parent = acol(a, r, i, 21);
 	rec->pid = pg_get_int(r, i, 22);
 	rec->deleted = pg_get_int(r, i, 23) != 0;
+	rec->children = pg_get_int(r, i, 24);
 	rec->loaded_at = now;
 	rec->store = s;
 }

@@ -151,14 +151,27 @@ attr_sql pgscan_attr(qattr a)
 		    "exit_code", "exit_code IS NOT NULL", "exit_code IS NOT NULL", F, 0, 0, 0,
 		    true};
 	case QA_PARENT:
+		/* present while the parent is in the store: a purged parent's
+		 * children keep its parent_rid, and their parent is no one's */
 		return (attr_sql){"(SELECT p.id FROM runs p WHERE p.rid = runs.parent_rid)",
-		                  "parent_rid IS NOT NULL",
-		                  "parent_rid IS NOT NULL",
+		                  "EXISTS(SELECT 1 FROM runs p WHERE p.rid = runs.parent_rid)",
+		                  "EXISTS(SELECT 1 FROM runs p WHERE p.rid = runs.parent_rid)",
 		                  F,
 		                  0,
 		                  0,
 		                  0,
 		                  false};
+	case QA_CHILDREN: /* runs_parent answers both */
+		return (attr_sql){"(SELECT count(*) FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
+		                  NULL,
+		                  "EXISTS(SELECT 1 FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
+		                  F,
+		                  0,
+		                  0,
+		                  0,
+		                  true};
 	default: return (attr_sql){"NULL", "FALSE", "FALSE", F, 0, 0, 0, false};
 	}
 }

@@ -203,7 +203,7 @@ int rs_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, cha
 	return 0;
 }
 
-int rs_run_reopen(cairn_store *s, int64_t rid)
+int rs_run_reopen(cairn_store *s, int64_t rid, int pid, const char *host)
 {
 	buf req = BUF_INIT;
 	int rc = remote_w_run(s, &req, rid);
@@ -211,5 +211,7 @@ int rs_run_reopen(cairn_store *s, int64_t rid)
 		buf_free(&req);
 		return rc;
 	}
+	w_i64(&req, pid);
+	w_str(&req, host);
 	return remote_write_only(s, "run_reopen", &req);
 }

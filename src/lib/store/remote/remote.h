@@ -298,7 +298,7 @@ int rs_trial_set(cairn_store *s, int64_t sweep_rid, int64_t trial, cairn_trial_s
 int rs_trials_requeue(cairn_store *s, int64_t sweep_rid, int64_t *out_n);
 int rs_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n);
 int rs_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33]);
-int rs_run_reopen(cairn_store *s, int64_t rid);
+int rs_run_reopen(cairn_store *s, int64_t rid, int pid, const char *host);
 #define REMOTE_SWEEP_OPS                                                                           \
 	.trial_claim = rs_trial_claim, .trial_set = rs_trial_set,                                  \
 	.trials_requeue = rs_trials_requeue, .trial_list = rs_trial_list,                          \

@@ -15,6 +15,7 @@
  * sends: a JSON object of typed values, at most TEXT_VALUE_MAX bytes.
  * Thread-safety: as the store (each op holds its lock).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,7 +163,12 @@ SV_DEF(sv_run_reopen)
 {
 	int64_t rid;
 	int rc = sv_run(s, r, &rid);
+	int64_t pid = r_i64(r);
+	const char *host = r_str(r);
 	if (rc == 0)
 		rc = wr_check(r, true, "run_reopen request");
-	return rc ? rc : store_run_reopen(s, rid);
+	if (rc == 0 && (pid < 0 || pid > INT_MAX))
+		rc = err_set(CAIRN_EINVALID, "run_reopen request: pid %lld is out of range",
+		             (long long)pid);
+	return rc ? rc : store_run_reopen(s, rid, (int)pid, host);
 }

@@ -36,6 +36,7 @@ void wire_record_put(buf *b, const cairn_run_record *r)
 	w_str(b, r->user);
 	w_str(b, r->note);
 	w_str(b, r->parent);
+	w_i64(b, r->children);
 	w_u8(b, (uint8_t)r->status);
 	w_f64(b, r->start_time);
 	w_f64(b, r->end_time);
@@ -143,6 +144,7 @@ int wire_record_get(wr *r, rec_batch *bt, cairn_run_record *rec)
 	if (!rec->note)
 		rec->note = "";
 	rec->parent = cp(a, r);
+	rec->children = r_i64(r);
 	rec->status = (cairn_status)r_u8(r);
 	rec->start_time = r_f64(r);
 	rec->end_time = r_f64(r);

@@ -30,7 +30,7 @@
 
 /* The protocol's version: GET /api/v1/ answers "store_wire": N, and a
  * client refuses a server with another. */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 /* The media type of every body (a type no cross-site form can send). */
 #define WIRE_TYPE "application/x-cairn"
 

@@ -48,7 +48,8 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
 	"SELECT r.rid, r.id, r.seq, r.name, p.name, r.status, r.start_time, r.end_time,"           \
 	" r.heartbeat, r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit,"       \
 	" r.git_branch, r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q"  \
-	" WHERE q.rid = r.parent_rid), r.pid, r.deleted FROM runs r JOIN projects p ON p.id ="     \
+	" WHERE q.rid = r.parent_rid), r.pid, r.deleted, (SELECT count(*) FROM runs c"             \
+	" WHERE c.parent_rid = r.rid AND c.deleted = 0) FROM runs r JOIN projects p ON p.id ="     \
 	" r.project_id WHERE r.rid"
 #define SQL_HEAD_B   " ORDER BY r.rid"
 #define SQL_PARAMS_A "SELECT rid, kid, type, value FROM params WHERE rid"
@@ -214,6 +215,7 @@ static void read_head(cairn_store *s, arena *a, cairn_run_record *r, sqlite3_stm
 	r->parent = acol(a, st, 21);
 	r->pid = sqlite3_column_int64(st, 22);
 	r->deleted = sqlite3_column_int(st, 23) != 0;
+	r->children = sqlite3_column_int64(st, 24);
 	r->loaded_at = now;
 	r->store = s;
 }

@@ -108,9 +108,21 @@ attr_sql scan_attr(qattr a)
 		return (attr_sql){
 		    "exit_code", "exit_code IS NOT NULL", "exit_code IS NOT NULL", F, 0, 0, 0};
 	case QA_PARENT:
+		/* present while the parent is in the store: a purged parent's
+		 * children keep its parent_rid, and their parent is no one's */
 		return (attr_sql){"(SELECT q.id FROM runs q WHERE q.rid = runs.parent_rid)",
-		                  "parent_rid IS NOT NULL",
-		                  "parent_rid IS NOT NULL",
+		                  "EXISTS(SELECT 1 FROM runs q WHERE q.rid = runs.parent_rid)",
+		                  "EXISTS(SELECT 1 FROM runs q WHERE q.rid = runs.parent_rid)",
+		                  F,
+		                  0,
+		                  0,
+		                  0};
+	case QA_CHILDREN: /* runs_parent answers both */
+		return (attr_sql){"(SELECT count(*) FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
+		                  NULL,
+		                  "EXISTS(SELECT 1 FROM runs c WHERE c.parent_rid = runs.rid"
+		                  " AND c.deleted = 0)",
 		                  F,
 		                  0,
 		                  0,

@@ -193,7 +193,7 @@ int sqlite_trial_set(cairn_store *s, int64_t sweep_rid, int64_t trial, cairn_tri
 int sqlite_trials_requeue(cairn_store *s, int64_t sweep_rid, int64_t *out_n);
 int sqlite_trial_list(cairn_store *s, int64_t sweep_rid, trial_row **out, size_t *out_n);
 int sqlite_sweep_child_find(cairn_store *s, int64_t sweep_rid, const char *name, char out_id[33]);
-int sqlite_run_reopen(cairn_store *s, int64_t rid);
+int sqlite_run_reopen(cairn_store *s, int64_t rid, int pid, const char *host);
 
 struct rec_batch;
 int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with_artifacts,

@@ -266,10 +266,33 @@ done:
 	return rc;
 }
 
-int sqlite_run_reopen(cairn_store *s, int64_t rid)
+int sqlite_run_reopen(cairn_store *s, int64_t rid, int pid, const char *host)
 {
-	return update_now(s,
-	                  "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
-	                  " heartbeat = ? WHERE rid = ?",
-	                  "reopen the sweep", rid, NULL);
+	if (pid <= 0)
+		return update_now(s,
+		                  "UPDATE runs SET status = 0, end_time = NULL, exit_code = NULL,"
+		                  " heartbeat = ? WHERE rid = ?",
+		                  "reopen the run", rid, NULL);
+	int rc = store_begin(s);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = store_prep(s, "UPDATE runs SET status = 0, end_time = NULL,"
+	                                 " exit_code = NULL, heartbeat = NULL, pid = ?,"
+	                                 " host = ? WHERE rid = ?");
+	if (!st) {
+		rc = cairn_error_last_code();
+		store_rollback(s);
+		return rc;
+	}
+	sqlite3_bind_int(st, 1, pid);
+	store_bind_text(st, 2, host);
+	sqlite3_bind_int64(st, 3, rid);
+	int r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE) {
+		rc = store_sqlerr(s, "resume the run");
+		store_rollback(s);
+		return rc;
+	}
+	return store_commit(s);
 }
