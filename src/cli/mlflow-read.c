@@ -1,6 +1,7 @@
 /*
  * cli/mlflow-read.c — an MLflow file store read into memory, checked and
- * bounded (the layout and the bounds: mlflow-read.h).
+ * bounded (the layout and the bounds: mlflow-read.h): meta.yaml, the
+ * experiments and the runs here, the files below them in mlflow-files.c.
  *
  * What is read where:
  *   - meta.yaml through cairn_config_flatten (libyaml, the library's own
@@ -35,351 +36,6 @@
 #include "util/buf.h"
 #include "util/fs.h"
 
-static int errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* --- one metric line ------------------------------------------------------------------- */
-
-/* An integer field of a metric line: optional '-' (when sign), digits,
- * within int64. */
-static bool int_field(const char *s, size_t n, bool sign, int64_t *out)
-{
-	size_t i = 0;
-	bool neg = false;
-	if (sign && n > 0 && s[0] == '-') {
-		neg = true;
-		i = 1;
-	}
-	if (i == n)
-		return false;
-	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (lim - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
-}
-
-int mlr_metric_line(const char *line, size_t len, mlr_point *out, char *err, size_t errcap)
-{
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	const char *f[4];
-	size_t fl[4], nf = 0, i = 0;
-	while (i < len) {
-		while (i < len && (line[i] == ' ' || line[i] == '\t'))
-			i++;
-		if (i == len)
-			break;
-		if (nf == 3)
-			return errf(err, errcap,
-			            "expected 'timestamp value step', found more fields");
-		f[nf] = line + i;
-		while (i < len && line[i] != ' ' && line[i] != '\t')
-			i++;
-		fl[nf] = (size_t)(line + i - f[nf]);
-		nf++;
-	}
-	if (nf < 2)
-		return errf(err, errcap, "expected 'timestamp value step'");
-	for (size_t k = 0; k < nf; k++)
-		for (size_t j = 0; j < fl[k]; j++)
-			if (f[k][j] == '\0' || (unsigned char)f[k][j] < 0x20)
-				return errf(err, errcap, "a control character in the line");
-	if (!int_field(f[0], fl[0], false, &out->ts))
-		return errf(err, errcap, "timestamp '%.*s' is not a count of milliseconds",
-		            (int)(fl[0] > 40 ? 40 : fl[0]), f[0]);
-	char v[MLR_LINE_MAX + 1];
-	if (fl[1] > MLR_LINE_MAX)
-		return errf(err, errcap, "value too long");
-	memcpy(v, f[1], fl[1]);
-	v[fl[1]] = '\0';
-	if (cairn_metric_value_parse(v, &out->value) != 0)
-		return errf(err, errcap, "value '%.40s' is not a number", v);
-	out->step = 0;
-	if (nf == 3 && !int_field(f[2], fl[2], true, &out->step))
-		return errf(err, errcap, "step '%.*s' is not an integer",
-		            (int)(fl[2] > 40 ? 40 : fl[2]), f[2]);
-	return 0;
-}
-
-int mlr_status_parse(const char *text, int *out)
-{
-	static const char *const names[] = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
-	if (text[0] >= '1' && text[0] <= '5' && text[1] == '\0') {
-		*out = text[0] - '0';
-		return 0;
-	}
-	for (int i = 0; i < 5; i++)
-		if (strcmp(text, names[i]) == 0) {
-			*out = i + 1;
-			return 0;
-		}
-	return -1;
-}
-
-/* --- files ------------------------------------------------------------------------------- */
-
-/* A small text file whole (a param, a tag): at most cap bytes, no NUL. */
-static int read_value(const char *path, size_t cap, char **out, char *err, size_t errcap)
-{
-	buf b = BUF_INIT;
-	int rc = read_file(path, cap, &b);
-	if (rc == -EFBIG || buf_too_big(&b)) {
-		buf_free(&b);
-		return errf(err, errcap, "%s: longer than %zu bytes", path, cap);
-	}
-	if (rc || !buf_ok(&b)) {
-		buf_free(&b);
-		return errf(err, errcap, "%s: cannot read: %s", path, strerror(rc ? -rc : ENOMEM));
-	}
-	if (memchr(b.ptr, '\0', b.len)) {
-		buf_free(&b);
-		return errf(err, errcap, "%s: holds a NUL byte (not text)", path);
-	}
-	*out = buf_detach(&b);
-	return *out ? 0 : errf(err, errcap, "out of memory");
-}
-
-typedef struct flist {
-	char **v;
-	int64_t *size;
-	size_t n, cap, max;
-} flist;
-
-static void flist_free(flist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	free(l->size);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every regular file under root/rel (rel "" for root itself), as paths
- * relative to root, recursively in name order.  A missing root is empty. */
-static int walk(flist *l, const char *root, const char *rel, int depth, const char *what, char *err,
-                size_t errcap)
-{
-	if (depth > MLR_DEPTH_MAX)
-		return errf(err, errcap, "%s/%s: nested deeper than %d directories", root, rel,
-		            MLR_DEPTH_MAX);
-	char *dir = *rel ? path_join(root, rel) : strdup(root);
-	if (!dir)
-		return errf(err, errcap, "out of memory");
-	DIR *d = opendir(dir);
-	if (!d) {
-		int e = errno;
-		free(dir);
-		if (e == ENOENT && depth == 0)
-			return 0;
-		return errf(err, errcap, "%s/%s: cannot list: %s", root, rel, strerror(e));
-	}
-	char **names = NULL;
-	size_t nn = 0, nc = 0;
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (nn == nc) {
-			nc = nc ? nc * 2 : 16;
-			char **t = realloc(names, nc * sizeof *t);
-			if (!t) {
-				rc = errf(err, errcap, "out of memory");
-				break;
-			}
-			names = t;
-		}
-		if (nn >= l->max + 1) {
-			rc = errf(err, errcap, "%s: more than %zu %s", dir, l->max, what);
-			break;
-		}
-		if (!(names[nn] = strdup(de->d_name))) {
-			rc = errf(err, errcap, "out of memory");
-			break;
-		}
-		nn++;
-	}
-	closedir(d);
-	if (rc == 0 && nn > 1)
-		qsort(names, nn, sizeof *names, cmp_str);
-	for (size_t i = 0; rc == 0 && i < nn; i++) {
-		char *sub = *rel ? path_join(rel, names[i]) : strdup(names[i]);
-		char *full = sub ? path_join(root, sub) : NULL;
-		struct stat st;
-		if (!sub || !full)
-			rc = errf(err, errcap, "out of memory");
-		else if (lstat(full, &st) != 0)
-			rc = errf(err, errcap, "%s: %s", full, strerror(errno));
-		else if (S_ISDIR(st.st_mode))
-			rc = walk(l, root, sub, depth + 1, what, err, errcap);
-		else if (S_ISREG(st.st_mode)) {
-			if (l->n >= l->max)
-				rc = errf(err, errcap, "%s: more than %zu %s", root, l->max, what);
-			else {
-				if (l->n == l->cap) {
-					size_t c = l->cap ? l->cap * 2 : 16;
-					char **t = realloc(l->v, c * sizeof *t);
-					int64_t *z = t ? realloc(l->size, c * sizeof *z) : NULL;
-					if (t)
-						l->v = t;
-					if (z)
-						l->size = z;
-					if (!t || !z)
-						rc = errf(err, errcap, "out of memory");
-					else
-						l->cap = c;
-				}
-				if (rc == 0) {
-					l->size[l->n] = (int64_t)st.st_size;
-					l->v[l->n++] = sub;
-					sub = NULL;
-				}
-			}
-		}
-		/* links and other kinds are left out */
-		free(sub);
-		free(full);
-	}
-	for (size_t i = 0; i < nn; i++)
-		free(names[i]);
-	free(names);
-	free(dir);
-	return rc;
-}
-
-/* Check a key (a file's path under metrics/, params/, tags/). */
-static int key_ok(const char *dir, const char *key, const char *what, char *err, size_t errcap)
-{
-	if (strlen(key) > MLR_KEY_MAX)
-		return errf(err, errcap, "%s/%s: %s key longer than %d bytes", dir, key, what,
-		            MLR_KEY_MAX);
-	if (cairn_key_validate(key, what) != 0)
-		return errf(err, errcap, "%s/%s: %s", dir, key, cairn_error_last());
-	return 0;
-}
-
-/* key/value files under dir (params/, tags/) into *out. */
-static int read_kvs(mlr_kv **out, size_t *n, const char *dir, const char *what, char *err,
-                    size_t errcap)
-{
-	flist l = {.max = MLR_KEYS_MAX};
-	char what_s[32];
-	snprintf(what_s, sizeof what_s, "%s files", what);
-	int rc = walk(&l, dir, "", 0, what_s, err, errcap);
-	*out = NULL;
-	*n = 0;
-	if (rc == 0 && l.n && !(*out = calloc(l.n, sizeof **out)))
-		rc = errf(err, errcap, "out of memory");
-	for (size_t i = 0; rc == 0 && i < l.n; i++) {
-		if ((rc = key_ok(dir, l.v[i], what, err, errcap)) != 0)
-			break;
-		char *file = path_join(dir, l.v[i]);
-		if (!file) {
-			rc = errf(err, errcap, "out of memory");
-			break;
-		}
-		rc = read_value(file, MLR_VALUE_MAX, &(*out)[i].value, err, errcap);
-		free(file);
-		if (rc == 0) {
-			(*out)[i].key = l.v[i];
-			l.v[i] = NULL;
-			(*n)++;
-		}
-	}
-	flist_free(&l);
-	return rc;
-}
-
-/* One metric file: count its points, and keep them with MLR_POINTS. */
-static int read_metric(mlr_metric *m, const char *file, unsigned flags, size_t *budget, char *err,
-                       size_t errcap)
-{
-	FILE *f = fopen(file, "r");
-	if (!f)
-		return errf(err, errcap, "%s: cannot read: %s", file, strerror(errno));
-	char line[MLR_LINE_MAX + 2];
-	size_t cap = 0, lineno = 0;
-	int rc = 0;
-	while (fgets(line, sizeof line, f)) {
-		lineno++;
-		size_t len = strlen(line);
-		bool nl = len > 0 && line[len - 1] == '\n';
-		if (!nl && !feof(f)) {
-			rc = errf(err, errcap, "%s:%zu: line longer than %d bytes", file, lineno,
-			          MLR_LINE_MAX);
-			break;
-		}
-		if (nl)
-			len--;
-		if (memchr(line, '\0', len)) {
-			rc = errf(err, errcap, "%s:%zu: a NUL byte in the line", file, lineno);
-			break;
-		}
-		mlr_point p;
-		char why[200];
-		if (mlr_metric_line(line, len, &p, why, sizeof why) != 0) {
-			rc = errf(err, errcap, "%s:%zu: %s", file, lineno, why);
-			break;
-		}
-		/* cairn's own bounds on a point, with the line they are on */
-		if (p.step < 0) {
-			rc = errf(err, errcap,
-			          "%s:%zu: step %lld is negative (cairn's steps start at 0)", file,
-			          lineno, (long long)p.step);
-			break;
-		}
-		if (p.ts <= 0 || (double)p.ts / 1000.0 > CAIRN_TIMESTAMP_MAX) {
-			rc = errf(err, errcap,
-			          "%s:%zu: timestamp %lld is not a time after the epoch and before "
-			          "the year 10000",
-			          file, lineno, (long long)p.ts);
-			break;
-		}
-		if (*budget == 0) {
-			rc = errf(err, errcap, "%s:%zu: the run has more than %d metric points",
-			          file, lineno, MLR_POINTS_MAX);
-			break;
-		}
-		(*budget)--;
-		if (flags & MLR_POINTS) {
-			if (m->n == cap) {
-				size_t c = cap ? cap * 2 : 64;
-				mlr_point *t = realloc(m->pts, c * sizeof *t);
-				if (!t) {
-					rc = errf(err, errcap, "out of memory");
-					break;
-				}
-				m->pts = t;
-				cap = c;
-			}
-			m->pts[m->n] = p;
-		}
-		m->n++;
-	}
-	if (rc == 0 && ferror(f))
-		rc = errf(err, errcap, "%s: cannot read: %s", file, strerror(errno));
-	fclose(f);
-	return rc;
-}
-
 /* --- meta.yaml ------------------------------------------------------------------------------ */
 
 typedef struct meta {
@@ -393,13 +49,13 @@ static int meta_read(meta *m, const char *dir, char *err, size_t errcap)
 	m->file = NULL;
 	char *file = path_join(dir, "meta.yaml");
 	if (!file)
-		return errf(err, errcap, "out of memory");
+		return mlr_errf(err, errcap, "out of memory");
 	struct stat st;
 	int rc = 0;
 	if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = errf(err, errcap, "%s: missing", file);
+		rc = mlr_errf(err, errcap, "%s: missing", file);
 	else if (st.st_size > MLR_META_MAX)
-		rc = errf(err, errcap, "%s: longer than %d bytes", file, MLR_META_MAX);
+		rc = mlr_errf(err, errcap, "%s: longer than %d bytes", file, MLR_META_MAX);
 	else if (cairn_config_flatten(&m->p, file) != 0) {
 		/* "cannot parse config 'F': line L, column C: what" becomes
 		 * "F:L: what (column C)" */
@@ -407,13 +63,14 @@ static int meta_read(meta *m, const char *dir, char *err, size_t errcap)
 		unsigned long ln, col;
 		const char *what = l ? strstr(l + 2, ": ") : NULL;
 		if (l && what && sscanf(l, ": line %lu, column %lu", &ln, &col) == 2)
-			rc = errf(err, errcap, "%s:%lu: %s (column %lu)", file, ln, what + 2, col);
+			rc = mlr_errf(err, errcap, "%s:%lu: %s (column %lu)", file, ln, what + 2,
+			              col);
 		else if (strncmp(e, "config '", 8) == 0 && (l = strstr(e + 8, "' ")) &&
 		         (what = strstr(l, " (line ")) && sscanf(what, " (line %lu)", &ln) == 1) {
 			l += strncmp(l, "' is ", 5) == 0 ? 5 : 2;
-			rc = errf(err, errcap, "%s:%lu: %.*s", file, ln, (int)(what - l), l);
+			rc = mlr_errf(err, errcap, "%s:%lu: %.*s", file, ln, (int)(what - l), l);
 		} else
-			rc = errf(err, errcap, "%s: %s", file, e);
+			rc = mlr_errf(err, errcap, "%s: %s", file, e);
 	}
 	if (rc)
 		free(file);
@@ -459,8 +116,8 @@ static int meta_ms(const meta *m, const char *key, int64_t *out, char *err, size
 	}
 	if (v.type == CAIRN_TYPE_STRING && (strcmp(v.s, "null") == 0 || !*v.s))
 		return 0;
-	return errf(err, errcap, "%s: %s is not a time in milliseconds since the epoch", m->file,
-	            key);
+	return mlr_errf(err, errcap, "%s: %s is not a time in milliseconds since the epoch",
+	                m->file, key);
 }
 
 /* MLflow's id shape: a letter or digit, then letters, digits, '_' or '-'. */
@@ -500,7 +157,7 @@ static int meta_dirs(char ***out, size_t *n, const char *dir, size_t max, const 
 	*n = 0;
 	DIR *d = opendir(dir);
 	if (!d)
-		return errf(err, errcap, "%s: cannot list: %s", dir, strerror(errno));
+		return mlr_errf(err, errcap, "%s: cannot list: %s", dir, strerror(errno));
 	size_t cap = 0;
 	int rc = 0;
 	struct dirent *de;
@@ -511,15 +168,15 @@ static int meta_dirs(char ***out, size_t *n, const char *dir, size_t max, const 
 		char *mf = sub ? path_join(sub, "meta.yaml") : NULL;
 		struct stat st;
 		if (!mf)
-			rc = errf(err, errcap, "out of memory");
+			rc = mlr_errf(err, errcap, "out of memory");
 		else if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode) && stat(mf, &st) == 0) {
 			if (*n >= max)
-				rc = errf(err, errcap, "%s: more than %zu %s", dir, max, what);
+				rc = mlr_errf(err, errcap, "%s: more than %zu %s", dir, max, what);
 			else if (*n == cap) {
 				size_t c = cap ? cap * 2 : 16;
 				char **t = realloc(*out, c * sizeof *t);
 				if (!t)
-					rc = errf(err, errcap, "out of memory");
+					rc = mlr_errf(err, errcap, "out of memory");
 				else {
 					*out = t;
 					cap = c;
@@ -535,7 +192,7 @@ static int meta_dirs(char ***out, size_t *n, const char *dir, size_t max, const 
 	}
 	closedir(d);
 	if (rc == 0 && *n > 1)
-		qsort(*out, *n, sizeof **out, cmp_str);
+		qsort(*out, *n, sizeof **out, mlr_cmp_str);
 	return rc;
 }
 
@@ -551,31 +208,34 @@ static int exp_read(mlr_exp *e, char *dir, char *err, size_t errcap)
 	const char *id = meta_text(&m, "experiment_id", tmp, sizeof tmp);
 	const char *base = path_base(dir);
 	if (!id || !id_ok(id, 64))
-		rc = errf(err, errcap, "%s: experiment_id missing or not an MLflow id", m.file);
+		rc = mlr_errf(err, errcap, "%s: experiment_id missing or not an MLflow id", m.file);
 	else if (strcmp(id, base) != 0)
-		rc = errf(err, errcap, "%s: experiment_id '%s' is not the directory's name '%s'",
-		          m.file, id, base);
+		rc =
+		    mlr_errf(err, errcap, "%s: experiment_id '%s' is not the directory's name '%s'",
+		             m.file, id, base);
 	else if (!(e->id = strdup(id)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	char tmp2[64];
 	const char *name = rc ? NULL : meta_text(&m, "name", tmp2, sizeof tmp2);
 	if (rc == 0 && (!name || !*name))
-		rc = errf(err, errcap, "%s: the experiment has no name", m.file);
+		rc = mlr_errf(err, errcap, "%s: the experiment has no name", m.file);
 	else if (rc == 0 && strlen(name) > MLR_EXP_NAME_MAX)
-		rc = errf(err, errcap, "%s: name longer than %d bytes", m.file, MLR_EXP_NAME_MAX);
+		rc = mlr_errf(err, errcap, "%s: name longer than %d bytes", m.file,
+		              MLR_EXP_NAME_MAX);
 	else if (rc == 0 && !(e->name = strdup(name)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	const char *ls = rc ? NULL : meta_text(&m, "lifecycle_stage", tmp, sizeof tmp);
 	if (ls && strcmp(ls, "deleted") == 0)
 		e->deleted = true;
 	else if (ls && strcmp(ls, "active") != 0)
-		rc = errf(err, errcap, "%s: lifecycle_stage '%.40s' is neither active nor deleted",
-		          m.file, ls);
+		rc = mlr_errf(err, errcap,
+		              "%s: lifecycle_stage '%.40s' is neither active nor deleted", m.file,
+		              ls);
 	meta_free(&m);
 	if (rc == 0) {
 		char *tags = path_join(dir, "tags");
-		rc = tags ? read_kvs(&e->tags, &e->ntags, tags, "tag", err, errcap)
-		          : errf(err, errcap, "out of memory");
+		rc = tags ? mlr_read_kvs(&e->tags, &e->ntags, tags, "tag", err, errcap)
+		          : mlr_errf(err, errcap, "out of memory");
 		free(tags);
 	}
 	if (rc == 0)
@@ -600,25 +260,26 @@ int mlr_store_open(mlr_store *s, const char *path, char *err, size_t errcap)
 	memset(s, 0, sizeof *s);
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return errf(err, errcap, "%s: %s", path, strerror(errno));
+		return mlr_errf(err, errcap, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return errf(err, errcap,
-		            "%s: not a directory (an MLflow store is the mlruns/ "
-		            "directory)",
-		            path);
+		return mlr_errf(err, errcap,
+		                "%s: not a directory (an MLflow store is the mlruns/ "
+		                "directory)",
+		                path);
 	if (!(s->root = strdup(path)))
-		return errf(err, errcap, "out of memory");
+		return mlr_errf(err, errcap, "out of memory");
 	char **dirs;
 	size_t n;
 	if (meta_dirs(&dirs, &n, path, MLR_EXPS_MAX, "experiments", err, errcap) != 0)
 		return -1;
 	int rc = 0;
 	if (n == 0)
-		rc = errf(err, errcap,
-		          "%s: not an MLflow file store (no experiment directory with a meta.yaml)",
-		          path);
+		rc = mlr_errf(
+		    err, errcap,
+		    "%s: not an MLflow file store (no experiment directory with a meta.yaml)",
+		    path);
 	if (rc == 0 && !(s->exps = calloc(n, sizeof *s->exps)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	size_t i = 0;
 	for (; rc == 0 && i < n; i++) {
 		rc = exp_read(&s->exps[i], dirs[i], err, errcap);
@@ -730,7 +391,7 @@ static int run_artifacts(mlr_run *r, const char *uri, char *err, size_t errcap)
 {
 	char *dir = uri && *uri ? uri_path(uri, r->dir) : NULL;
 	if (uri && *uri && !dir && !strstr(uri, "://") && strncmp(uri, "mlflow-artifacts:", 17))
-		return errf(err, errcap, "out of memory");
+		return mlr_errf(err, errcap, "out of memory");
 	if (uri && *uri && !dir)
 		r->art_remote = true;
 	/* a tree copied from another machine: its artifact_uri names a path
@@ -739,7 +400,7 @@ static int run_artifacts(mlr_run *r, const char *uri, char *err, size_t errcap)
 		free(dir);
 		dir = path_join(r->dir, "artifacts");
 		if (!dir)
-			return errf(err, errcap, "out of memory");
+			return mlr_errf(err, errcap, "out of memory");
 		if (!path_is_dir(dir)) {
 			free(dir);
 			return 0;
@@ -747,17 +408,17 @@ static int run_artifacts(mlr_run *r, const char *uri, char *err, size_t errcap)
 		r->art_remote = false;
 	}
 	r->art_dir = dir;
-	flist l = {.max = MLR_FILES_MAX};
-	int rc = walk(&l, dir, "", 0, "artifact files", err, errcap);
+	mlr_flist l = {.max = MLR_FILES_MAX};
+	int rc = mlr_walk(&l, dir, "", 0, "artifact files", err, errcap);
 	if (rc == 0 && l.n && !(r->arts = calloc(l.n, sizeof *r->arts)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		if (cairn_key_validate(l.v[i], "artifact name") != 0) {
-			rc = errf(err, errcap, "%s/%s: %s", dir, l.v[i], cairn_error_last());
+			rc = mlr_errf(err, errcap, "%s/%s: %s", dir, l.v[i], cairn_error_last());
 			break;
 		}
 		if (!(r->arts[i].file = path_join(dir, l.v[i]))) {
-			rc = errf(err, errcap, "out of memory");
+			rc = mlr_errf(err, errcap, "out of memory");
 			break;
 		}
 		r->arts[i].path = l.v[i];
@@ -765,7 +426,7 @@ static int run_artifacts(mlr_run *r, const char *uri, char *err, size_t errcap)
 		l.v[i] = NULL;
 		r->narts++;
 	}
-	flist_free(&l);
+	mlr_flist_free(&l);
 	return rc;
 }
 
@@ -773,29 +434,29 @@ static int run_metrics(mlr_run *r, unsigned flags, char *err, size_t errcap)
 {
 	char *dir = path_join(r->dir, "metrics");
 	if (!dir)
-		return errf(err, errcap, "out of memory");
-	flist l = {.max = MLR_KEYS_MAX};
-	int rc = walk(&l, dir, "", 0, "metric files", err, errcap);
+		return mlr_errf(err, errcap, "out of memory");
+	mlr_flist l = {.max = MLR_KEYS_MAX};
+	int rc = mlr_walk(&l, dir, "", 0, "metric files", err, errcap);
 	if (rc == 0 && l.n && !(r->metrics = calloc(l.n, sizeof *r->metrics)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	size_t budget = MLR_POINTS_MAX;
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
-		if ((rc = key_ok(dir, l.v[i], "metric", err, errcap)) != 0)
+		if ((rc = mlr_key_ok(dir, l.v[i], "metric", err, errcap)) != 0)
 			break;
 		char *file = path_join(dir, l.v[i]);
 		mlr_metric *m = &r->metrics[i];
 		if (!file) {
-			rc = errf(err, errcap, "out of memory");
+			rc = mlr_errf(err, errcap, "out of memory");
 			break;
 		}
 		m->key = l.v[i];
 		l.v[i] = NULL;
 		r->nmetrics++;
-		rc = read_metric(m, file, flags, &budget, err, errcap);
+		rc = mlr_read_metric(m, file, flags, &budget, err, errcap);
 		r->npoints += m->n;
 		free(file);
 	}
-	flist_free(&l);
+	mlr_flist_free(&l);
 	free(dir);
 	return rc;
 }
@@ -805,7 +466,7 @@ int mlr_run_read(mlr_run *r, const mlr_exp *e, const char *dir, unsigned flags, 
 {
 	memset(r, 0, sizeof *r);
 	if (!(r->dir = strdup(dir)) || !(r->exp_id = strdup(e->id)))
-		return errf(err, errcap, "out of memory");
+		return mlr_errf(err, errcap, "out of memory");
 	meta m;
 	if (meta_read(&m, dir, err, errcap) != 0)
 		return -1;
@@ -817,70 +478,72 @@ int mlr_run_read(mlr_run *r, const mlr_exp *e, const char *dir, unsigned flags, 
 	const char *eid = meta_text(&m, "experiment_id", t2, sizeof t2);
 	const char *base = path_base(dir);
 	if (!id || !id_ok(id, 256))
-		rc = errf(err, errcap, "%s: run_id missing or not an MLflow run id", m.file);
+		rc = mlr_errf(err, errcap, "%s: run_id missing or not an MLflow run id", m.file);
 	else if (strcmp(id, base) != 0)
-		rc = errf(err, errcap, "%s: run_id '%s' is not the directory's name '%s'", m.file,
-		          id, base);
+		rc = mlr_errf(err, errcap, "%s: run_id '%s' is not the directory's name '%s'",
+		              m.file, id, base);
 	else if (eid && strcmp(eid, e->id) != 0)
-		rc = errf(err, errcap, "%s: experiment_id '%s' is not its experiment's ('%s')",
-		          m.file, eid, e->id);
+		rc = mlr_errf(err, errcap, "%s: experiment_id '%s' is not its experiment's ('%s')",
+		              m.file, eid, e->id);
 	else if (!(r->run_id = strdup(id)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	const char *st = rc ? NULL : meta_text(&m, "status", t3, sizeof t3);
 	r->status = MLR_RUNNING;
 	if (st && mlr_status_parse(st, &r->status) != 0)
-		rc = errf(err, errcap,
-		          "%s: status '%.40s' is not one of MLflow's (1..5, RUNNING, SCHEDULED, "
-		          "FINISHED, FAILED, KILLED)",
-		          m.file, st);
+		rc =
+		    mlr_errf(err, errcap,
+		             "%s: status '%.40s' is not one of MLflow's (1..5, RUNNING, SCHEDULED, "
+		             "FINISHED, FAILED, KILLED)",
+		             m.file, st);
 	if (rc == 0)
 		rc = meta_ms(&m, "start_time", &r->start, err, errcap);
 	if (rc == 0)
 		rc = meta_ms(&m, "end_time", &r->end, err, errcap);
 	if (rc == 0 && r->end && r->start && r->end < r->start)
-		rc = errf(err, errcap, "%s: end_time is before start_time", m.file);
+		rc = mlr_errf(err, errcap, "%s: end_time is before start_time", m.file);
 	const char *ls = rc ? NULL : meta_text(&m, "lifecycle_stage", t3, sizeof t3);
 	if (ls && strcmp(ls, "deleted") == 0)
 		r->deleted = true;
 	else if (ls && strcmp(ls, "active") != 0)
-		rc = errf(err, errcap, "%s: lifecycle_stage '%.40s' is neither active nor deleted",
-		          m.file, ls);
+		rc = mlr_errf(err, errcap,
+		              "%s: lifecycle_stage '%.40s' is neither active nor deleted", m.file,
+		              ls);
 	char big[64];
 	const char *name = rc ? NULL : meta_text(&m, "run_name", big, sizeof big);
 	if (name && *name && !(r->name = strdup(name)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	const char *user = rc ? NULL : meta_text(&m, "user_id", t3, sizeof t3);
 	if (user && *user && !(r->user = strdup(user)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	char *uri = NULL;
 	const char *u = rc ? NULL : meta_text(&m, "artifact_uri", t3, sizeof t3);
 	if (u && !(uri = strdup(u)))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	if (rc == 0 && r->name && cairn_key_validate(r->name, "run name") != 0)
-		rc = errf(err, errcap, "%s: run_name: %s", m.file, cairn_error_last());
+		rc = mlr_errf(err, errcap, "%s: run_name: %s", m.file, cairn_error_last());
 	meta_free(&m);
 	char *sub = NULL;
 	if (rc == 0 && !(sub = path_join(dir, "params")))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	if (rc == 0)
-		rc = read_kvs(&r->params, &r->nparams, sub, "param", err, errcap);
+		rc = mlr_read_kvs(&r->params, &r->nparams, sub, "param", err, errcap);
 	free(sub);
 	sub = NULL;
 	if (rc == 0 && !(sub = path_join(dir, "tags")))
-		rc = errf(err, errcap, "out of memory");
+		rc = mlr_errf(err, errcap, "out of memory");
 	if (rc == 0)
-		rc = read_kvs(&r->tags, &r->ntags, sub, "tag", err, errcap);
+		rc = mlr_read_kvs(&r->tags, &r->ntags, sub, "tag", err, errcap);
 	free(sub);
 	if (rc == 0) {
 		const char *tn = mlr_run_tag(r, "mlflow.runName");
 		const char *tu = mlr_run_tag(r, "mlflow.user");
 		if (!r->name && tn && *tn && !(r->name = strdup(tn)))
-			rc = errf(err, errcap, "out of memory");
+			rc = mlr_errf(err, errcap, "out of memory");
 		if (rc == 0 && !r->user && tu && *tu && !(r->user = strdup(tu)))
-			rc = errf(err, errcap, "out of memory");
+			rc = mlr_errf(err, errcap, "out of memory");
 		if (rc == 0 && r->name && cairn_key_validate(r->name, "run name") != 0)
-			rc = errf(err, errcap, "%s/tags/mlflow.runName: %s", dir,
-			          cairn_error_last());
+			rc = mlr_errf(err, errcap, "%s/tags/mlflow.runName: %s", dir,
+			              cairn_error_last());
 	}
 	if (rc == 0)
 		rc = run_metrics(r, flags, err, errcap);

@@ -143,4 +143,24 @@ void mlr_run_free(mlr_run *r);
 /* The value of a tag of r, or NULL. */
 const char *mlr_run_tag(const mlr_run *r, const char *key);
 
+/* --- inside the reader (mlflow-files.c, for mlflow-read.c) ---------------- */
+
+/* Write "fmt" into err (cap bytes); returns CAIRN_EINVALID. */
+int mlr_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+typedef struct mlr_flist {
+	char **v;
+	int64_t *size;
+	size_t n, cap, max;
+} mlr_flist;
+void mlr_flist_free(mlr_flist *l);
+int mlr_cmp_str(const void *a, const void *b);
+int mlr_walk(mlr_flist *l, const char *root, const char *rel, int depth, const char *what,
+             char *err, size_t errcap);
+int mlr_key_ok(const char *dir, const char *key, const char *what, char *err, size_t errcap);
+int mlr_read_kvs(mlr_kv **out, size_t *n, const char *dir, const char *what, char *err,
+                 size_t errcap);
+int mlr_read_metric(mlr_metric *m, const char *file, unsigned flags, size_t *budget, char *err,
+                    size_t errcap);
+
 #endif

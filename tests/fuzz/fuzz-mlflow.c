@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/mlflow-files.c"
 #include "cli/mlflow-read.c"
 
 #define RUN "0123456789abcdef0123456789abcdef"

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "cli/mlflow-files.c"
 #include "cli/mlflow-read.c"
 
 static int line(const char *text, mlr_point *p, char *err)
