@@ -273,8 +273,9 @@ int h_runs_list(request *rq, response *rs)
 	qo.after = after;
 	if ((rc = cairn_query_iter_new(&it, rq->store, &qo)) != 0) {
 		if (after && rc == CAIRN_EINVALID)
-			resp_error(rs, 400, "bad_cursor",
-			           "the cursor is not valid for this query (start again without it)");
+			resp_error(
+			    rs, 400, "bad_cursor",
+			    "the cursor is not valid for this query (start again without it)");
 		else
 			resp_lib_error(rs, rc);
 		goto done;

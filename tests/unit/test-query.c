@@ -820,8 +820,7 @@ static int find_run(const char *id)
 
 /* The brute force: the matches of query in sort order, into *out (free
  * it); returns how many. */
-static int brute(const char *query, const char *sort, const char *project, bool deleted,
-                 srt **out)
+static int brute(const char *query, const char *sort, const char *project, bool deleted, srt **out)
 {
 	qexpr e;
 	qerror err;
@@ -1403,10 +1402,12 @@ static void check_pages(const char *query, const char *sort, const char *project
 		cairn_run_record *rec;
 		while (cairn_run_iter_next(&rec, it) == 0) {
 			if (k >= nwant || find_run(cairn_run_record_id(rec)) != want[k].idx)
-				fail_msg("keyset, query '%s' sort '%s' size %lld: position %d is %s, "
-				         "expected %s",
-				         query, sort ? sort : "-", (long long)size, k,
-				         cairn_run_record_id(rec), k < nwant ? W.ids[want[k].idx] : "none");
+				fail_msg(
+				    "keyset, query '%s' sort '%s' size %lld: position %d is %s, "
+				    "expected %s",
+				    query, sort ? sort : "-", (long long)size, k,
+				    cairn_run_record_id(rec),
+				    k < nwant ? W.ids[want[k].idx] : "none");
 			cairn_run_record_free(rec);
 			k++;
 		}
@@ -1423,10 +1424,11 @@ static void check_pages(const char *query, const char *sort, const char *project
 		int j = k0;
 		for (const json *r = json_get(json_root(got), "runs")->child; r; r = r->next, j++)
 			if (j >= k || find_run(json_get_str(r, "id")) != want[j].idx)
-				fail_msg("keyset json, query '%s' sort '%s' size %lld: position %d is "
-				         "%s",
-				         query, sort ? sort : "-", (long long)size, j,
-				         json_get_str(r, "id"));
+				fail_msg(
+				    "keyset json, query '%s' sort '%s' size %lld: position %d is "
+				    "%s",
+				    query, sort ? sort : "-", (long long)size, j,
+				    json_get_str(r, "id"));
 		assert_int_equal(j, k);
 		json_doc_free(got);
 		cairn_free(out);
@@ -1466,13 +1468,24 @@ static void keyset_pages(void **state)
 		            sizes[rn(4)]);
 	}
 	/* every kind of key, both ways, with ties broken by later keys */
-	static const char *const fixed[] = {
-	    "-metrics.acc",          "metrics.loss.min",  "metrics.val.loss.max",
-	    "-metrics.nanny",        "params.mixed",      "-params.mixed",
-	    "params.model,-started", "-params.model,name", "status,params.lr",
-	    "-duration",             "name",              "-ended",
-	    "datasets.train.digest", "-properties.owner", "params.flag,-metrics.acc",
-	    "params.none",           "-started",          "started"};
+	static const char *const fixed[] = {"-metrics.acc",
+	                                    "metrics.loss.min",
+	                                    "metrics.val.loss.max",
+	                                    "-metrics.nanny",
+	                                    "params.mixed",
+	                                    "-params.mixed",
+	                                    "params.model,-started",
+	                                    "-params.model,name",
+	                                    "status,params.lr",
+	                                    "-duration",
+	                                    "name",
+	                                    "-ended",
+	                                    "datasets.train.digest",
+	                                    "-properties.owner",
+	                                    "params.flag,-metrics.acc",
+	                                    "params.none",
+	                                    "-started",
+	                                    "started"};
 	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
 		for (int s = 0; s < 4; s++)
 			check_pages("", fixed[i], NULL, s == 3, sizes[s]);

@@ -82,7 +82,8 @@ int cmp_val(const sval *a, const sval *b, bool desc);
 /* pos.c: a keyset position, the place of one row in a sort order (every
  * key's value, then the rid).  Text values point into the arena given to
  * qpos_decode. */
-#define QPOS_MAX_RAW  6000 /* bytes of a position before base64url (its HTTP cursor fits an 8 KiB argument) */
+#define QPOS_MAX_RAW                                                                               \
+	6000 /* bytes of a position before base64url (its HTTP cursor fits an 8 KiB argument) */
 #define QPOS_MAX_TEXT 8000 /* its text: 4/3 of that */
 typedef struct qpos {
 	int nkeys;

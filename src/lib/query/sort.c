@@ -331,8 +331,8 @@ static int kth_first(const srows *r, const store_key *key, size_t need, sval *ou
  * the need smallest first values (ties at the edge included) are selected
  * without sorting, and only those get the other keys and a sort.  So the
  * page costs about what the first page costs, at any depth. */
-static int top_after(qplan *q, const rset *M, int64_t nm, store_key *keys, int nkeys,
-                     const qpos *P, size_t need, int64_t *out, size_t *nout)
+static int top_after(qplan *q, const rset *M, int64_t nm, store_key *keys, int nkeys, const qpos *P,
+                     size_t need, int64_t *out, size_t *nout)
 {
 	int rc = 0;
 	srows r = {.nkeys = nkeys}, a = {.nkeys = nkeys}, t = {.nkeys = nkeys},
@@ -561,8 +561,9 @@ int store_query_page_at(cairn_store *s, const store_query *sq, int64_t **out_rid
 		*out_last = NULL;
 	if (s->ops->query_page) { /* the backend runs queries itself (remote) */
 		if (keyset)
-			return err_set(CAIRN_EINVALID,
-			               "a remote store does not take positions (after): use an offset");
+			return err_set(
+			    CAIRN_EINVALID,
+			    "a remote store does not take positions (after): use an offset");
 		return s->ops->query_page(s, sq, out_rids, out_n, out_total ? out_total : &ignored);
 	}
 	if ((rc = plan_open(&q, s)) != 0)
@@ -620,9 +621,8 @@ int store_query_page_at(cairn_store *s, const store_query *sq, int64_t **out_rid
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (off < need &&
-	    (rc = keyset ? top_after(&q, &M, total, keys, nkeys, &P, need, ids, &nout)
-	                 : top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
+	if (off < need && (rc = keyset ? top_after(&q, &M, total, keys, nkeys, &P, need, ids, &nout)
+	                               : top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
 		goto done;
 page:
 	if (nout > off)

@@ -18,7 +18,7 @@ typedef struct store_query {
 	/* A keyset position (lib/query/pos.c; NULL or "": none): only the rows
 	 * after it in the sort order, then offset and limit. */
 	const char *after;
-	const char *project;   /* NULL: every project */
+	const char *project; /* NULL: every project */
 	bool include_deleted;
 	/* The texts the trees were parsed from, for a backend that runs the
 	 * query elsewhere (the remote one: backend.h, query_page): the query,

@@ -324,9 +324,9 @@ struct store_walk {
 	store_scan_ctx *q;
 	const skey *k;
 	const rset *M;
-	int stretch;    /* the stretch being read; nstretch: the end */
-	bool open;      /* its cursor is declared */
-	char name[32];  /* the cursor */
+	int stretch;      /* the stretch being read; nstretch: the end */
+	bool open;        /* its cursor is declared */
+	char name[32];    /* the cursor */
 	const sval *from; /* a keyset walk's start, in stretch from_at */
 	int from_at;
 	int batch;      /* rows per FETCH */
@@ -345,7 +345,8 @@ static int walk_declare(store_walk *w)
 	select_key(&sql, &pl, k);
 	buf_printf(&sql, " AND %s", k->walk_cond[w->stretch]);
 	if (w->from && w->stretch == w->from_at) {
-		qbind fb = {.t = w->from->cls == V_TEXT ? 's' : 'd', .d = w->from->d, .s = w->from->s};
+		qbind fb = {
+		    .t = w->from->cls == V_TEXT ? 's' : 'd', .d = w->from->d, .s = w->from->s};
 		buf_printf(&sql, " AND %s %s ", k->walk_col[w->stretch], w->desc ? "<=" : ">=");
 		pgscan_sql(&sql, &pl, "?", &fb, 1);
 	}

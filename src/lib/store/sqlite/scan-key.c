@@ -292,8 +292,8 @@ int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const
 	if (from && from->cls > V_TEXT)
 		from = NULL;
 	if (from)
-		snprintf(start, sizeof start, " AND %s %s ?%d", k->walk_col, key->desc ? "<=" : ">=",
-		         at);
+		snprintf(start, sizeof start, " AND %s %s ?%d", k->walk_col,
+		         key->desc ? "<=" : ">=", at);
 	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s%s ORDER BY %s", k->val,
 	         k->table, k->keycond, k->walk_notnull, inset, start, k->walk_order);
 	int rc = scan_prep(q, sql, &w->st);
