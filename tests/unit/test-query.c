@@ -1455,7 +1455,9 @@ static void keyset_pages(void **state)
 {
 	(void)state;
 	static const int64_t sizes[] = {1, 3, 7, 40};
-	for (int i = 0; i < 300; i++) {
+	/* PostgreSQL answers each page in a few round trips: fewer there */
+	int nq = unit_pg() ? 40 : 200;
+	for (int i = 0; i < nq; i++) {
 		gen g = {.n = 0};
 		g.s[0] = '\0';
 		if (rn(3) == 0)
@@ -1465,7 +1467,7 @@ static void keyset_pages(void **state)
 		if (rn(6))
 			gen_sort(&sg);
 		check_pages(g.s, sg.n ? sg.s : NULL, rn(6) ? NULL : projects[rn(3)], rn(8) == 0,
-		            sizes[rn(4)]);
+		            sizes[rn(unit_pg() ? 8 : 4) == 0 ? 0 : 1 + rn(3)]);
 	}
 	/* every kind of key, both ways, with ties broken by later keys */
 	static const char *const fixed[] = {"-metrics.acc",
@@ -1487,7 +1489,7 @@ static void keyset_pages(void **state)
 	                                    "-started",
 	                                    "started"};
 	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-		for (int s = 0; s < 4; s++)
+		for (int s = unit_pg() ? 1 : 0; s < 4; s++)
 			check_pages("", fixed[i], NULL, s == 3, sizes[s]);
 }
 
