@@ -14,6 +14,11 @@
  * match's keys are gathered (probed, or one pass over the key's values) and
  * sorted here.  Runs without a value for the first key come after the walk,
  * sorted by the remaining keys.
+ *
+ * Keyset pages (store_query.after, a position from pos.c): the rows after
+ * a place in that order.  A walk starts at the position's first value; else
+ * the first key is gathered, the rows after the position kept and the page
+ * selected with a bounded heap before anything is sorted (top_after).
  */
 #include "lib/query/plan.h"
 #include "lib/store/backend.h"
