@@ -1546,6 +1546,69 @@ static void keyset_bad(void **state)
 	cairn_free(pos);
 }
 
+/* The ids of every page of sort (size at a time, through positions), or of
+ * one page without a limit, comma-separated into out. */
+static void page_ids(cairn_store *st, const char *sort, int64_t size, char *out, size_t n)
+{
+	char *after = NULL;
+	out[0] = '\0';
+	for (int pages = 0; pages < 100; pages++) {
+		cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+		o.sort = sort;
+		o.limit = size;
+		o.after = after;
+		cairn_run_iter *it;
+		assert_ok(cairn_query_iter_new(&it, st, &o));
+		cairn_run_record *rec;
+		while (cairn_run_iter_next(&rec, it) == 0) {
+			size_t l = strlen(out);
+			snprintf(out + l, n - l, "%s,", cairn_run_record_id(rec));
+			cairn_run_record_free(rec);
+		}
+		cairn_free(after);
+		after = NULL;
+		assert_ok(cairn_run_iter_after(&after, it));
+		size_t cnt = cairn_run_iter_count(it);
+		cairn_run_iter_free(it);
+		if (size <= 0 || (int64_t)cnt < size || !after)
+			break;
+	}
+	cairn_free(after);
+}
+
+/* Sorting by a tag's value (the brute force's world has bare tags only):
+ * runs with a value, bare ones (""), runs without the tag; pages through
+ * positions give the one-page order. */
+static void keyset_tags(void **state)
+{
+	(void)state;
+	static const char *const stage[] = {"dev", "prod", "", "alpha", "prod"};
+	unit_store u;
+	unit_store_open(&u);
+	for (int i = 0; i < 23; i++) {
+		cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+		cairn_run *r;
+		assert_ok(cairn_run_create(&r, u.s, &o));
+		if (i % 6 == 5)
+			assert_ok(cairn_run_set_tag(r, "stage"));
+		else if (i % 6 != 0)
+			assert_ok(cairn_run_set_tag_value(r, "stage", stage[i % 5]));
+		assert_ok(cairn_run_finish(r, CAIRN_STATUS_FINISHED, 0));
+		cairn_run_free(r);
+	}
+	static const char *const sorts[] = {"tags.stage", "-tags.stage", "tags.stage,-name"};
+	for (size_t i = 0; i < 3; i++) {
+		char want[2048], got[2048];
+		page_ids(u.s, sorts[i], 0, want, sizeof want);
+		assert_int_equal(strlen(want), 23 * 33);
+		for (int64_t size = 1; size <= 4; size++) {
+			page_ids(u.s, sorts[i], size, got, sizeof got);
+			assert_string_equal(got, want);
+		}
+	}
+	unit_store_close(&u);
+}
+
 static void fixed_queries(void **state)
 {
 	(void)state;
@@ -1818,6 +1881,7 @@ int main(void)
 	    cmocka_unit_test(sorts_everything), cmocka_unit_test(batch_json_matches),
 	    cmocka_unit_test(groups),           cmocka_unit_test(bad_input),
 	    cmocka_unit_test(keyset_pages),     cmocka_unit_test(keyset_bad),
+	    cmocka_unit_test(keyset_tags),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);
