@@ -32,12 +32,20 @@ typedef struct cairn_query_options {
 	int64_t offset;
 	const char *project; /* NULL: every project */
 	int include_deleted;
+	/* Version 2: a keyset position, as cairn_run_iter_after gives it for
+	 * the last run of a page (NULL or "": none).  Only the runs after that
+	 * place in the sort order match, then offset and limit apply; so the
+	 * next page costs what the first does, at any depth.  The position
+	 * belongs to the sort order (sort, or the default): given with another
+	 * sort, or garbled, it is CAIRN_EINVALID.  total still counts every
+	 * match. */
+	const char *after;
 } cairn_query_options;
 
-#define CAIRN_QUERY_OPTIONS_VERSION 1
+#define CAIRN_QUERY_OPTIONS_VERSION 2 /* 1: without after (still accepted) */
 #define CAIRN_QUERY_OPTIONS_INIT                                                                   \
 	{                                                                                          \
-		CAIRN_QUERY_OPTIONS_VERSION, NULL, NULL, 0, 0, NULL, 0                             \
+		CAIRN_QUERY_OPTIONS_VERSION, NULL, NULL, 0, 0, NULL, 0, NULL                       \
 	}
 
 /* The matching runs, sorted, as {"total": N, "runs": [run objects as

@@ -195,6 +195,13 @@ CAIRN_EXTERN(size_t) cairn_run_iter_count(const cairn_run_iter *it);
  * a read of its own (a page near the top of a big store is found without
  * every match), so it may count runs logged since the page was fixed. */
 CAIRN_EXTERN(int64_t) cairn_run_iter_total(const cairn_run_iter *it);
+/* The keyset position of the page's last run (the sort keys' values and
+ * its place among equal ones), for cairn_query_options.after to ask for
+ * the page after this one; computed with the page, in the same read.  *out
+ * (cairn_free) is NULL when the page is empty, when the run's sort values
+ * are too long for a position (over ~6 KB of text), or on a remote store
+ * (which takes offsets only): page with offset then. */
+CAIRN_EXTERN(int) cairn_run_iter_after(char **out, const cairn_run_iter *it);
 CAIRN_EXTERN(void) cairn_run_iter_free(cairn_run_iter *it);
 
 /* --- fields of the query language --------------------------------------------------- */

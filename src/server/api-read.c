@@ -24,7 +24,13 @@
 /* --- runs list ----------------------------------------------------------------------- */
 
 /* The cursor is opaque to clients: base64url("<offset>.<hash>"), where the
- * hash binds it to the query it was issued for. */
+ * hash binds it to the query it was issued for, then "." and the library's
+ * keyset position of the page's last run (cairn_run_iter_after), so the
+ * next page is the runs after that place in the sort order and costs what
+ * the first page does at any depth.  The offset is the page's place for
+ * the "offset" field only.  Without a position (a row whose sort values do
+ * not fit in one, a remote store) the cursor is the offset alone, as
+ * before. */
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static uint64_t fnv(uint64_t h, const char *s)
@@ -220,10 +226,21 @@ int h_runs_list(request *rq, response *rs)
 	qhash = fnv(qhash, q);
 	qhash = fnv(qhash, sort);
 	qhash = fnv(qhash, deleted ? "1" : "0");
-	if (cursor && *cursor && !cursor_decode(cursor, qhash, &offset))
-		return resp_error(
-		    rs, 400, "bad_cursor",
-		    "the cursor is not valid for this query (start again without it)");
+	char head[96];
+	const char *after = NULL;
+	if (cursor && *cursor) {
+		const char *dot = strchr(cursor, '.');
+		size_t hl = dot ? (size_t)(dot - cursor) : strlen(cursor);
+		if (hl >= sizeof head)
+			hl = sizeof head - 1; /* too long: cursor_decode refuses it */
+		memcpy(head, cursor, hl);
+		head[hl] = '\0';
+		if (!cursor_decode(head, qhash, &offset) || (dot && !dot[1]))
+			return resp_error(
+			    rs, 400, "bad_cursor",
+			    "the cursor is not valid for this query (start again without it)");
+		after = dot ? dot + 1 : NULL;
+	}
 	colspec cs;
 	if (!colspec_parse(&cs, cols)) {
 		free(cs.copy);
@@ -252,9 +269,15 @@ int h_runs_list(request *rq, response *rs)
 		goto done;
 	}
 	qo.limit = limit;
-	qo.offset = offset;
+	qo.offset = after ? 0 : offset;
+	qo.after = after;
 	if ((rc = cairn_query_iter_new(&it, rq->store, &qo)) != 0) {
-		resp_lib_error(rs, rc);
+		if (after && rc == CAIRN_EINVALID)
+			resp_error(
+			    rs, 400, "bad_cursor",
+			    "the cursor is not valid for this query (start again without it)");
+		else
+			resp_lib_error(rs, rc);
 		goto done;
 	}
 	/* {"total", "offset", "runs" (projected to the columns), "next"} */
@@ -283,9 +306,24 @@ int h_runs_list(request *rq, response *rs)
 	}
 	buf_puts(b, "],\"next\":");
 	if (offset + n < total && n == limit) {
-		char c[128];
+		char c[128], *pos = NULL;
 		cursor_encode(c, sizeof c, offset + n, qhash);
-		json_str(b, c);
+		if ((rc = cairn_run_iter_after(&pos, it)) != 0) {
+			buf_clear(b);
+			resp_lib_error(rs, rc);
+			goto done;
+		}
+		if (pos) {
+			buf cb = BUF_INIT;
+			buf_puts(&cb, c);
+			buf_putc(&cb, '.');
+			buf_puts(&cb, pos);
+			json_str(b, buf_ok(&cb) ? cb.ptr : c);
+			buf_free(&cb);
+			cairn_free(pos);
+		} else {
+			json_str(b, c);
+		}
 	} else {
 		buf_puts(b, "null");
 	}

@@ -139,7 +139,7 @@ is 'runs: 200' "$STATUS" 200
 is 'runs: total' "$(body | json 'j["total"]')" 3
 is 'runs: a page of 2' "$(body | json 'len(j["runs"])')" 2
 CURSOR=$(body | json 'j["next"]')
-like 'runs: an opaque cursor for the next page' "$CURSOR" '^[A-Za-z0-9_-]+$'
+like 'runs: an opaque cursor for the next page' "$CURSOR" '^[A-Za-z0-9._-]+$'
 first=$(body | json '[r["name"] for r in j["runs"]]')
 req GET "/api/v1/runs?limit=2&cursor=$CURSOR"
 is 'runs: the cursor gives the rest' "$(body | json 'len(j["runs"])')" 1

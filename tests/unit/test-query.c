@@ -832,9 +832,9 @@ static int find_run(const char *id)
 	return -1;
 }
 
-/* Run one query both ways; returns the number of matches. */
-static int check_query(const char *query, const char *sort, const char *project, bool deleted,
-                       int64_t limit, int64_t offset)
+/* The brute force: the matches of query in sort order, into *out (free
+ * it); returns how many. */
+static int brute(const char *query, const char *sort, const char *project, bool deleted, srt **out)
 {
 	qexpr e;
 	qerror err;
@@ -868,6 +868,18 @@ static int check_query(const char *query, const char *sort, const char *project,
 	S_keys = keys;
 	S_nkeys = nkeys;
 	qsort(want, (size_t)nwant, sizeof *want, cmp_srt);
+	qexpr_free(&e);
+	qexpr_free(&se);
+	*out = want;
+	return nwant;
+}
+
+/* Run one query both ways; returns the number of matches. */
+static int check_query(const char *query, const char *sort, const char *project, bool deleted,
+                       int64_t limit, int64_t offset)
+{
+	srt *want;
+	int nwant = brute(query, sort, project, deleted, &want);
 
 	cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
 	o.query = query;
@@ -928,8 +940,6 @@ static int check_query(const char *query, const char *sort, const char *project,
 	json_doc_free(got);
 	cairn_free(out);
 	free(want);
-	qexpr_free(&e);
-	qexpr_free(&se);
 	return nwant;
 }
 
@@ -1391,6 +1401,240 @@ static void sorts_everything(void **state)
 	check_query("", "-params.lr", "p2", false, 10, 0);
 }
 
+/* Every page through keyset positions (cairn_run_iter_after into
+ * cairn_query_options.after): the pages joined are the brute force's whole
+ * sorted result, no run twice and none left out; each page also through
+ * cairn_query_runs_json (with the total: the match set is planned first). */
+static void check_pages(const char *query, const char *sort, const char *project, bool deleted,
+                        int64_t size)
+{
+	srt *want;
+	int nwant = brute(query, sort, project, deleted, &want);
+	char *after = NULL;
+	int k = 0, pages = 0;
+	for (;;) {
+		cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+		o.query = query;
+		o.sort = sort;
+		o.project = project;
+		o.include_deleted = deleted;
+		o.limit = size;
+		o.after = after;
+		cairn_run_iter *it;
+		if (cairn_query_iter_new(&it, W.u.s, &o) != 0)
+			fail_msg("keyset page failed: '%s' sort '%s': %s", query, sort ? sort : "-",
+			         cairn_error_last());
+		int k0 = k;
+		cairn_run_record *rec;
+		while (cairn_run_iter_next(&rec, it) == 0) {
+			if (k >= nwant || find_run(cairn_run_record_id(rec)) != want[k].idx)
+				fail_msg(
+				    "keyset, query '%s' sort '%s' size %lld: position %d is %s, "
+				    "expected %s",
+				    query, sort ? sort : "-", (long long)size, k,
+				    cairn_run_record_id(rec),
+				    k < nwant ? W.ids[want[k].idx] : "none");
+			cairn_run_record_free(rec);
+			k++;
+		}
+		int cnt = k - k0;
+		char *out;
+		if (cairn_query_runs_json(&out, W.u.s, &o) != 0)
+			fail_msg("keyset json failed: %s", cairn_error_last());
+		char jerr[128];
+		json_doc *got = json_parse(out, strlen(out), NULL, jerr, sizeof jerr);
+		assert_non_null(got);
+		double total = -1;
+		json_get_num(json_root(got), "total", &total);
+		assert_int_equal((int)total, nwant);
+		int j = k0;
+		for (const json *r = json_get(json_root(got), "runs")->child; r; r = r->next, j++)
+			if (j >= k || find_run(json_get_str(r, "id")) != want[j].idx)
+				fail_msg(
+				    "keyset json, query '%s' sort '%s' size %lld: position %d is "
+				    "%s",
+				    query, sort ? sort : "-", (long long)size, j,
+				    json_get_str(r, "id"));
+		assert_int_equal(j, k);
+		json_doc_free(got);
+		cairn_free(out);
+		char *next = NULL;
+		assert_ok(cairn_run_iter_after(&next, it));
+		cairn_run_iter_free(it);
+		cairn_free(after);
+		after = next;
+		if (cnt == 0)
+			assert_null(after);
+		if (cnt < size || !after)
+			break;
+		if (++pages > nwant + 2)
+			fail_msg("keyset, query '%s': the pages do not end", query);
+	}
+	if (k != nwant)
+		fail_msg("keyset, query '%s' sort '%s' size %lld: %d runs, expected %d", query,
+		         sort ? sort : "-", (long long)size, k, nwant);
+	cairn_free(after);
+	free(want);
+}
+
+static void keyset_pages(void **state)
+{
+	(void)state;
+	static const int64_t sizes[] = {1, 3, 7, 40};
+	/* PostgreSQL answers each page in a few round trips: fewer there */
+	int nq = unit_pg() ? 40 : 200;
+	for (int i = 0; i < nq; i++) {
+		gen g = {.n = 0};
+		g.s[0] = '\0';
+		if (rn(3) == 0)
+			gen_expr(&g, 0);
+		gen sg = {.n = 0};
+		sg.s[0] = '\0';
+		if (rn(6))
+			gen_sort(&sg);
+		check_pages(g.s, sg.n ? sg.s : NULL, rn(6) ? NULL : projects[rn(3)], rn(8) == 0,
+		            sizes[rn(unit_pg() ? 8 : 4) == 0 ? 0 : 1 + rn(3)]);
+	}
+	/* every kind of key, both ways, with ties broken by later keys */
+	static const char *const fixed[] = {"-metrics.acc",
+	                                    "metrics.loss.min",
+	                                    "metrics.val.loss.max",
+	                                    "-metrics.nanny",
+	                                    "params.mixed",
+	                                    "-params.mixed",
+	                                    "params.model,-started",
+	                                    "-params.model,name",
+	                                    "status,params.lr",
+	                                    "-duration",
+	                                    "name",
+	                                    "-ended",
+	                                    "datasets.train.digest",
+	                                    "-properties.owner",
+	                                    "params.flag,-metrics.acc",
+	                                    "params.none",
+	                                    "-started",
+	                                    "started"};
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		for (int s = unit_pg() ? 1 : 0; s < 4; s++)
+			check_pages("", fixed[i], NULL, s == 3, sizes[s]);
+}
+
+/* Positions are checked strictly: garbled, of another sort order, or of
+ * another version are CAIRN_EINVALID, naming the position. */
+static void keyset_bad(void **state)
+{
+	(void)state;
+	cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+	o.sort = "-metrics.acc";
+	o.limit = 5;
+	cairn_run_iter *it;
+	char *pos = NULL;
+	assert_ok(cairn_query_iter_new(&it, W.u.s, &o));
+	assert_ok(cairn_run_iter_after(&pos, it));
+	cairn_run_iter_free(it);
+	assert_non_null(pos);
+	/* another sort order */
+	o.after = pos;
+	o.sort = "metrics.acc";
+	assert_int_equal(cairn_query_iter_new(&it, W.u.s, &o), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "another sort order"));
+	o.sort = NULL;
+	assert_int_equal(cairn_query_iter_new(&it, W.u.s, &o), CAIRN_EINVALID);
+	/* garbled: a character changed, cut short, not base64url, empty-ish */
+	o.sort = "-metrics.acc";
+	char *bad = strdup(pos);
+	bad[strlen(bad) / 2] = bad[strlen(bad) / 2] == 'A' ? 'B' : 'A';
+	o.after = bad;
+	assert_int_equal(cairn_query_iter_new(&it, W.u.s, &o), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "invalid position"));
+	strcpy(bad, pos);
+	bad[strlen(bad) - 3] = '\0';
+	assert_int_equal(cairn_query_iter_new(&it, W.u.s, &o), CAIRN_EINVALID);
+	o.after = "not a position!";
+	assert_int_equal(cairn_query_iter_new(&it, W.u.s, &o), CAIRN_EINVALID);
+	o.after = "QUJD";
+	assert_int_equal(cairn_query_iter_new(&it, W.u.s, &o), CAIRN_EINVALID);
+	char *out = NULL;
+	assert_int_equal(cairn_query_runs_json(&out, W.u.s, &o), CAIRN_EINVALID);
+	/* version 1 options ignore after */
+	o.version = 1;
+	assert_ok(cairn_query_runs_json(&out, W.u.s, &o));
+	cairn_free(out);
+	/* the good one again, with an offset after it */
+	o.version = CAIRN_QUERY_OPTIONS_VERSION;
+	o.after = pos;
+	o.offset = 2;
+	o.limit = 3;
+	assert_ok(cairn_query_iter_new(&it, W.u.s, &o));
+	assert_int_equal(cairn_run_iter_count(it), 3);
+	cairn_run_iter_free(it);
+	free(bad);
+	cairn_free(pos);
+}
+
+/* The ids of every page of sort (size at a time, through positions), or of
+ * one page without a limit, comma-separated into out. */
+static void page_ids(cairn_store *st, const char *sort, int64_t size, char *out, size_t n)
+{
+	char *after = NULL;
+	out[0] = '\0';
+	for (int pages = 0; pages < 100; pages++) {
+		cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+		o.sort = sort;
+		o.limit = size;
+		o.after = after;
+		cairn_run_iter *it;
+		assert_ok(cairn_query_iter_new(&it, st, &o));
+		cairn_run_record *rec;
+		while (cairn_run_iter_next(&rec, it) == 0) {
+			size_t l = strlen(out);
+			snprintf(out + l, n - l, "%s,", cairn_run_record_id(rec));
+			cairn_run_record_free(rec);
+		}
+		cairn_free(after);
+		after = NULL;
+		assert_ok(cairn_run_iter_after(&after, it));
+		size_t cnt = cairn_run_iter_count(it);
+		cairn_run_iter_free(it);
+		if (size <= 0 || (int64_t)cnt < size || !after)
+			break;
+	}
+	cairn_free(after);
+}
+
+/* Sorting by a tag's value (the brute force's world has bare tags only):
+ * runs with a value, bare ones (""), runs without the tag; pages through
+ * positions give the one-page order. */
+static void keyset_tags(void **state)
+{
+	(void)state;
+	static const char *const stage[] = {"dev", "prod", "", "alpha", "prod"};
+	unit_store u;
+	unit_store_open(&u);
+	for (int i = 0; i < 23; i++) {
+		cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+		cairn_run *r;
+		assert_ok(cairn_run_create(&r, u.s, &o));
+		if (i % 6 == 5)
+			assert_ok(cairn_run_set_tag(r, "stage"));
+		else if (i % 6 != 0)
+			assert_ok(cairn_run_set_tag_value(r, "stage", stage[i % 5]));
+		assert_ok(cairn_run_finish(r, CAIRN_STATUS_FINISHED, 0));
+		cairn_run_free(r);
+	}
+	static const char *const sorts[] = {"tags.stage", "-tags.stage", "tags.stage,-name"};
+	for (size_t i = 0; i < 3; i++) {
+		char want[2048], got[2048];
+		page_ids(u.s, sorts[i], 0, want, sizeof want);
+		assert_int_equal(strlen(want), 23 * 33);
+		for (int64_t size = 1; size <= 4; size++) {
+			page_ids(u.s, sorts[i], size, got, sizeof got);
+			assert_string_equal(got, want);
+		}
+	}
+	unit_store_close(&u);
+}
+
 static void fixed_queries(void **state)
 {
 	(void)state;
@@ -1667,6 +1911,8 @@ int main(void)
 	    cmocka_unit_test(fixed_queries),    cmocka_unit_test(random_queries),
 	    cmocka_unit_test(sorts_everything), cmocka_unit_test(batch_json_matches),
 	    cmocka_unit_test(groups),           cmocka_unit_test(bad_input),
+	    cmocka_unit_test(keyset_pages),     cmocka_unit_test(keyset_bad),
+	    cmocka_unit_test(keyset_tags),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);

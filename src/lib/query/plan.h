@@ -79,4 +79,23 @@ int plan_eval(qplan *q, cnode *c, const rset *C, int64_t ncand, rset *out);
 /* sort.c */
 int cmp_val(const sval *a, const sval *b, bool desc);
 
+/* pos.c: a keyset position, the place of one row in a sort order (every
+ * key's value, then the rid).  Text values point into the arena given to
+ * qpos_decode. */
+#define QPOS_MAX_RAW                                                                               \
+	6000 /* bytes of a position before base64url (its HTTP cursor fits an 8 KiB argument) */
+#define QPOS_MAX_TEXT 8000 /* its text: 4/3 of that */
+typedef struct qpos {
+	int nkeys;
+	sval v[QUERY_MAX_SORT + 1];
+	int64_t rid;
+} qpos;
+/* The hash a position carries of the sort order it belongs to. */
+uint32_t qpos_sort_hash(const store_key *keys, int nkeys);
+/* *out malloc'ed; CAIRN_ETOOBIG when the row's values do not fit. */
+int qpos_encode(char **out, const qpos *p, uint32_t hash);
+/* CAIRN_EINVALID (one message) for a garbled position or one of another
+ * sort order. */
+int qpos_decode(qpos *out, const char *text, uint32_t hash, int nkeys, arena *mem);
+
 #endif

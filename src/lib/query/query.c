@@ -66,7 +66,7 @@ static int finish(char **out, buf *b, int rc)
 
 static int check_opts(const cairn_query_options *o)
 {
-	if (o->version != CAIRN_QUERY_OPTIONS_VERSION)
+	if (o->version != CAIRN_QUERY_OPTIONS_VERSION && o->version != 1)
 		return err_set(CAIRN_EINVALID, "cairn_query_options version %u is not supported",
 		               o->version);
 	if (o->offset < 0)
@@ -107,7 +107,8 @@ int query_compile(query_compiled *c, cairn_store *s, const cairn_query_options *
 	                      .project = o->project,
 	                      .include_deleted = o->include_deleted != 0,
 	                      .text = o->query,
-	                      .sort_text = o->sort};
+	                      .sort_text = o->sort,
+	                      .after = o->version >= 2 ? o->after : NULL};
 	return 0;
 }
 

@@ -14,6 +14,11 @@
  * match's keys are gathered (probed, or one pass over the key's values) and
  * sorted here.  Runs without a value for the first key come after the walk,
  * sorted by the remaining keys.
+ *
+ * Keyset pages (store_query.after, a position from pos.c): the rows after
+ * a place in that order.  A walk starts at the position's first value; else
+ * the first key is gathered, the rows after the position kept and the page
+ * selected with a bounded heap before anything is sorted (top_after).
  */
 #include "lib/query/plan.h"
 #include "lib/store/backend.h"
@@ -138,13 +143,59 @@ static int sort_append(srows *r, size_t from, const store_key *keys, int nkeys, 
 	return 0;
 }
 
+/* Compare a row (its nkeys values v, its rid) with a position: > 0 when
+ * the row comes after it in the sort order (keys, then newest rid first). */
+static int cmp_pos(const sval *v, int64_t rid, const qpos *P, const store_key *keys, int nkeys)
+{
+	for (int k = 0; k < nkeys; k++) {
+		int r = cmp_val(&v[k], &P->v[k], keys[k].desc);
+		if (r)
+			return r;
+	}
+	return (rid < P->rid) - (rid > P->rid);
+}
+
+/* A row whose first key equals P's (v0): *after when it comes after P,
+ * its other keys probed. */
+static int tie_after(qplan *q, const store_key *keys, int nkeys, const qpos *P, int64_t rid,
+                     const sval *v0, bool *after)
+{
+	sval v[QUERY_MAX_SORT + 1];
+	v[0] = *v0;
+	for (int k = 1; k < nkeys; k++) {
+		v[k] = (sval){.cls = V_MISSING};
+		int rc = q->ops->gather(q->c, &keys[k], &rid, 1, &v[k], 1, true);
+		if (rc)
+			return rc;
+	}
+	*after = cmp_pos(v, rid, P, keys, nkeys) > 0;
+	return 0;
+}
+
+/* Whether a walked row (rid, first key v) is one of the page's: after P
+ * (NULL: every row is). */
+static int walked_after(qplan *q, const store_key *keys, int nkeys, const qpos *P, int64_t rid,
+                        const sval *v, bool *keep)
+{
+	*keep = true;
+	if (!P)
+		return 0;
+	int c0 = cmp_val(v, &P->v[0], keys[0].desc);
+	if (c0 != 0) {
+		*keep = c0 > 0;
+		return 0;
+	}
+	return tie_after(q, keys, nkeys, P, rid, v, keep);
+}
+
 /* Walk the first key in order: rows into r until need of them and the key
- * changes; *exhausted when the walk reached its end. */
-static int walk_first(qplan *q, const rset *M, const store_key *key, int nkeys, size_t need,
-                      srows *r, bool *exhausted)
+ * changes; *exhausted when the walk reached its end.  With a position P,
+ * from P's first value on, keeping only the rows after P. */
+static int walk_first(qplan *q, const rset *M, const store_key *keys, int nkeys, size_t need,
+                      const qpos *P, srows *r, bool *exhausted)
 {
 	store_walk *w;
-	int rc = q->ops->walk_open(q->c, key, M, &w);
+	int rc = q->ops->walk_open(q->c, &keys[0], M, P ? &P->v[0] : NULL, &w);
 	if (rc)
 		return rc;
 	sval edge = {0};
@@ -152,12 +203,17 @@ static int walk_first(qplan *q, const rset *M, const store_key *key, int nkeys, 
 	for (;;) {
 		int64_t rid;
 		sval v;
+		bool keep;
 		int s = q->ops->walk_next(w, &rid, &v);
 		if (s <= 0) {
 			rc = s;
 			*exhausted = s == 0;
 			break;
 		}
+		if ((rc = walked_after(q, keys, nkeys, P, rid, &v, &keep)) != 0)
+			break;
+		if (!keep)
+			continue;
 		if (r->n >= need && !same_val(&v, &edge))
 			break; /* past the last tie of the k-th row */
 		if ((rc = srows_add(r, rid)) != 0)
@@ -184,7 +240,7 @@ static int top_k(qplan *q, const rset *M, int64_t nm, store_key *keys, int nkeys
 	int64_t gather_cost = nm * COST_PROBE < q->nruns * COST_FULL ? nm * COST_PROBE : q->nruns;
 	if (keys[0].walkable && walk_cost < gather_cost) {
 		bool exhausted;
-		if ((rc = walk_first(q, M, &keys[0], nkeys, need, &r, &exhausted)) != 0)
+		if ((rc = walk_first(q, M, keys, nkeys, need, NULL, &r, &exhausted)) != 0)
 			goto done;
 		/* The walked rows, sorted by every key. */
 		size_t nwalked = r.n;
@@ -221,6 +277,134 @@ done:
 	return rc;
 }
 
+/* --- keyset pages ----------------------------------------------------------------- */
+
+/* Append row i of src (rid and every value) to dst. */
+static int srows_copy(srows *dst, const srows *src, size_t i)
+{
+	int rc = srows_add(dst, src->rid[i]);
+	if (rc == 0)
+		memcpy(&dst->v[(dst->n - 1) * (size_t)dst->nkeys], &src->v[i * (size_t)src->nkeys],
+		       (size_t)src->nkeys * sizeof(sval));
+	return rc;
+}
+
+/* The need-th smallest first-key value of r in key order (r->n > need >
+ * 0): a max-heap of the need smallest seen, so O(n log need), not a sort. */
+static int kth_first(const srows *r, const store_key *key, size_t need, sval *out)
+{
+	size_t *h = malloc(need * sizeof *h), nh = 0;
+	if (!h)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	size_t st = (size_t)r->nkeys;
+#define HV(j) (&r->v[h[j] * st])
+	for (size_t i = 0; i < r->n; i++) {
+		const sval *v = &r->v[i * st];
+		size_t j;
+		if (nh < need) {
+			for (j = nh++; j > 0 && cmp_val(HV((j - 1) / 2), v, key->desc) < 0;
+			     j = (j - 1) / 2)
+				h[j] = h[(j - 1) / 2];
+			h[j] = i;
+			continue;
+		}
+		if (cmp_val(v, HV(0), key->desc) >= 0)
+			continue;
+		for (j = 0;;) { /* the new row replaces the largest, sifted down */
+			size_t c = 2 * j + 1;
+			if (c >= nh)
+				break;
+			if (c + 1 < nh && cmp_val(HV(c + 1), HV(c), key->desc) > 0)
+				c++;
+			if (cmp_val(HV(c), v, key->desc) <= 0)
+				break;
+			h[j] = h[c];
+			j = c;
+		}
+		h[j] = i;
+	}
+	*out = *HV(0);
+#undef HV
+	free(h);
+	return 0;
+}
+
+/* The first `need` members of M after position P in sort order, into out.
+ * Walkable first key: walk from P's value, as for the first page.  Else
+ * (or when the walk ends first: the rest have no value for the key) every
+ * match's first key is gathered and only the rows after P kept; of them
+ * the need smallest first values (ties at the edge included) are selected
+ * without sorting, and only those get the other keys and a sort.  So the
+ * page costs about what the first page costs, at any depth. */
+static int top_after(qplan *q, const rset *M, int64_t nm, store_key *keys, int nkeys, const qpos *P,
+                     size_t need, int64_t *out, size_t *nout)
+{
+	int rc = 0;
+	srows r = {.nkeys = nkeys}, a = {.nkeys = nkeys}, t = {.nkeys = nkeys},
+	      b = {.nkeys = nkeys};
+	*nout = 0;
+	if (need == 0 || nm == 0)
+		return 0;
+	int64_t walk_cost = (int64_t)need * (q->nruns / (nm ? nm : 1) + 1);
+	int64_t gather_cost = nm * COST_PROBE < q->nruns * COST_FULL ? nm * COST_PROBE : q->nruns;
+	if (keys[0].walkable && P->v[0].cls <= V_TEXT && walk_cost < gather_cost) {
+		bool exhausted;
+		if ((rc = walk_first(q, M, keys, nkeys, need, P, &r, &exhausted)) != 0)
+			goto done;
+		if (!exhausted || r.n >= need) {
+			for (int k = 1; k < nkeys && rc == 0; k++)
+				rc = gather(q, &keys[k], k, &r, 0);
+			if (rc == 0)
+				rc = sort_append(&r, 0, keys, nkeys, out, nout, need);
+			goto done;
+		}
+		srows_free(&r);
+		r.nkeys = nkeys;
+	}
+	for (int64_t x = rset_next(M, 0); x >= 0 && rc == 0; x = rset_next(M, x + 1))
+		rc = srows_add(&r, x);
+	if (rc == 0)
+		rc = gather(q, &keys[0], 0, &r, 0);
+	/* after P on the first key into a; equal to P's into t, decided by
+	 * the other keys, gathered for them only */
+	for (size_t i = 0; i < r.n && rc == 0; i++) {
+		int c0 = cmp_val(&r.v[i * (size_t)nkeys], &P->v[0], keys[0].desc);
+		if (c0 > 0)
+			rc = srows_copy(&a, &r, i);
+		else if (c0 == 0)
+			rc = srows_copy(&t, &r, i);
+	}
+	srows_free(&r);
+	for (int k = 1; k < nkeys && rc == 0; k++)
+		rc = gather(q, &keys[k], k, &t, 0);
+	for (size_t i = 0; i < t.n && rc == 0; i++)
+		if (cmp_pos(&t.v[i * (size_t)nkeys], t.rid[i], P, keys, nkeys) > 0)
+			rc = srows_copy(&a, &t, i);
+	if (rc)
+		goto done;
+	if (a.n > need) {
+		sval edge;
+		if ((rc = kth_first(&a, &keys[0], need, &edge)) != 0)
+			goto done;
+		for (size_t i = 0; i < a.n && rc == 0; i++)
+			if (cmp_val(&a.v[i * (size_t)nkeys], &edge, keys[0].desc) <= 0)
+				rc = srows_copy(&b, &a, i);
+	} else {
+		b = a;
+		a = (srows){.nkeys = nkeys};
+	}
+	for (int k = 1; k < nkeys && rc == 0; k++)
+		rc = gather(q, &keys[k], k, &b, 0);
+	if (rc == 0)
+		rc = sort_append(&b, 0, keys, nkeys, out, nout, need);
+done:
+	srows_free(&r);
+	srows_free(&a);
+	srows_free(&t);
+	srows_free(&b);
+	return rc;
+}
+
 /* --- the top k without the match set ------------------------------------------ */
 
 /* Candidates tested at once; the largest page (offset + limit) and the
@@ -239,7 +423,8 @@ int64_t store_probe_min_runs = PROBE_MIN_RUNS;
  * ended before the page was full (runs without a value for the key come
  * last: the caller's full plan orders them). */
 static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, int nkeys,
-                      size_t need, int64_t budget, int64_t *out, size_t *nout, bool *ok)
+                      const qpos *P, size_t need, int64_t budget, int64_t *out, size_t *nout,
+                      bool *ok)
 {
 	store_walk *w;
 	srows r = {.nkeys = nkeys};
@@ -251,7 +436,7 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 	bool full = false, end = false;
 	*ok = false;
 	*nout = 0;
-	int rc = q->ops->walk_open(q->c, &keys[0], NULL, &w);
+	int rc = q->ops->walk_open(q->c, &keys[0], NULL, P ? &P->v[0] : NULL, &w);
 	if (rc)
 		return rc;
 	if ((rc = rset_init(&C, q->nw)) != 0 || (rc = rset_init(&R, q->nw)) != 0)
@@ -268,7 +453,11 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 				end = true;
 				break;
 			}
-			nb++;
+			bool keep;
+			if ((rc = walked_after(q, keys, nkeys, P, brid[nb], &bval[nb], &keep)) != 0)
+				goto done;
+			if (keep)
+				nb++;
 		}
 		walked += nb;
 		for (int i = 0; i < nb; i++)
@@ -334,20 +523,54 @@ static int key_init(qplan *q, store_key *k, const qfield *f, bool desc)
 	return q->ops->key_prepare(q->c, k);
 }
 
+/* The position of the page's last row (every key probed, in the page's
+ * read), or *out NULL when it does not fit in a position. */
+static int last_pos(qplan *q, store_key *keys, int nkeys, int64_t rid, char **out)
+{
+	qpos L = {.nkeys = nkeys, .rid = rid};
+	for (int k = 0; k < nkeys; k++) {
+		L.v[k] = (sval){.cls = V_MISSING};
+		int rc = q->ops->gather(q->c, &keys[k], &rid, 1, &L.v[k], 1, true);
+		if (rc)
+			return rc;
+	}
+	int rc = qpos_encode(out, &L, qpos_sort_hash(keys, nkeys));
+	if (rc == CAIRN_ETOOBIG) {
+		cairn_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
 int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
                      int64_t *out_total)
+{
+	return store_query_page_at(s, sq, out_rids, out_n, out_total, NULL);
+}
+
+int store_query_page_at(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+                        int64_t *out_total, char **out_last)
 {
 	qplan q;
 	rset M = {0};
 	int64_t *ids = NULL;
 	int rc;
 	int64_t ignored;
+	bool keyset = sq->after && *sq->after;
+	qpos P;
 	*out_rids = NULL;
 	*out_n = 0;
 	if (out_total)
 		*out_total = 0;
-	if (s->ops->query_page) /* the backend runs queries itself (remote) */
+	if (out_last)
+		*out_last = NULL;
+	if (s->ops->query_page) { /* the backend runs queries itself (remote) */
+		if (keyset)
+			return err_set(
+			    CAIRN_EINVALID,
+			    "a remote store does not take positions (after): use an offset");
 		return s->ops->query_page(s, sq, out_rids, out_n, out_total ? out_total : &ignored);
+	}
 	if ((rc = plan_open(&q, s)) != 0)
 		goto done;
 	size_t off = sq->offset > 0 ? (size_t)sq->offset : 0;
@@ -361,13 +584,17 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 	for (size_t k = 0; k < sq->nkeys && k < QUERY_MAX_SORT; k++)
 		if ((rc = key_init(&q, &keys[nkeys++], &sq->keys[k].f, sq->keys[k].desc)) != 0)
 			goto done;
+	if (keyset &&
+	    (rc = qpos_decode(&P, sq->after, qpos_sort_hash(keys, nkeys), nkeys, &q.mem)) != 0)
+		goto done;
 	size_t nout = 0;
 	int64_t total = -1;
 	/* A small page of a big store, when the caller can do without the
-	 * total: walk the first key, testing candidates (walk_probe). */
+	 * total: walk the first key, testing candidates (walk_probe); a keyset
+	 * page from its position's value, when it has one. */
 	size_t want = sq->limit > 0 ? off + (size_t)sq->limit : 0;
 	if (!out_total && want > 0 && want <= PROBE_MAX_PAGE && keys[0].walkable &&
-	    q.nruns >= store_probe_min_runs) {
+	    q.nruns >= store_probe_min_runs && (!keyset || P.v[0].cls <= V_TEXT)) {
 		cnode *root = NULL;
 		rset del = {0};
 		bool ok = false;
@@ -379,7 +606,7 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 		    q.nruns / 16 > (int64_t)want * 8 ? q.nruns / 16 : (int64_t)want * 8;
 		if (rc == 0)
 			rc = walk_probe(&q, root, sq->include_deleted ? NULL : &del, keys, nkeys,
-			                want, budget, ids, &nout, &ok);
+			                keyset ? &P : NULL, want, budget, ids, &nout, &ok);
 		rset_free(&del);
 		if (rc)
 			goto done;
@@ -399,11 +626,15 @@ int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, 
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (off < need && (rc = top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
+	if (off < need && (rc = keyset ? top_after(&q, &M, total, keys, nkeys, &P, need, ids, &nout)
+	                               : top_k(&q, &M, total, keys, nkeys, need, ids, &nout)) != 0)
 		goto done;
 page:
 	if (nout > off)
 		memmove(ids, ids + off, (nout - off) * sizeof *ids);
+	if (out_last && nout > off &&
+	    (rc = last_pos(&q, keys, nkeys, ids[nout - off - 1], out_last)) != 0)
+		goto done;
 	*out_rids = ids;
 	*out_n = nout > off ? nout - off : 0;
 	if (out_total)
@@ -413,6 +644,10 @@ done:
 	free(ids);
 	rset_free(&M);
 	plan_close(&q);
+	if (rc && out_last) {
+		free(*out_last);
+		*out_last = NULL;
+	}
 	return rc;
 }
 

@@ -83,6 +83,7 @@ struct cairn_run_iter {
 	query_compiled c;
 	bool compiled;
 	char *text, *sort_text, *project;
+	char *after; /* the position of the last id (cairn_run_iter_after) */
 };
 
 static int dup_opt(char **dst, const char *src)
@@ -112,7 +113,8 @@ int cairn_query_iter_new(cairn_run_iter **out, cairn_store *s, const cairn_query
 		it->c.sq.project = it->project;
 		/* the total is counted only when asked for: a page near the top of
 		 * a big store is then found without every match */
-		rc = store_query_page(s, &it->c.sq, &it->ids, &it->n, NULL);
+		rc = store_query_page_at(s, &it->c.sq, &it->ids, &it->n, NULL, &it->after);
+		it->c.sq.after = NULL; /* the caller's; the count needs no position */
 	}
 	if (rc) {
 		cairn_run_iter_free(it);
@@ -182,6 +184,18 @@ int64_t cairn_run_iter_total(const cairn_run_iter *cit)
 	return it->total;
 }
 
+int cairn_run_iter_after(char **out, const cairn_run_iter *it)
+{
+	if (!out)
+		return err_set(CAIRN_EINVALID, "no result to fill");
+	*out = NULL;
+	if (!it)
+		return err_set(CAIRN_EINVALID, "no iterator");
+	if (it->after && !(*out = strdup(it->after)))
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
+}
+
 void cairn_run_iter_free(cairn_run_iter *it)
 {
 	if (!it)
@@ -193,6 +207,7 @@ void cairn_run_iter_free(cairn_run_iter *it)
 	free(it->text);
 	free(it->sort_text);
 	free(it->project);
+	free(it->after);
 	free(it);
 }
 

@@ -15,7 +15,10 @@ typedef struct store_query {
 	const qsortkey *keys; /* sort keys; none: newest first */
 	size_t nkeys;
 	int64_t limit, offset; /* limit <= 0: all */
-	const char *project;   /* NULL: every project */
+	/* A keyset position (lib/query/pos.c; NULL or "": none): only the rows
+	 * after it in the sort order, then offset and limit. */
+	const char *after;
+	const char *project; /* NULL: every project */
 	bool include_deleted;
 	/* The texts the trees were parsed from, for a backend that runs the
 	 * query elsewhere (the remote one: backend.h, query_page): the query,
@@ -31,6 +34,11 @@ typedef struct store_query {
  * count and rows agree. */
 int store_query_page(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
                      int64_t *out_total);
+/* The same, and with out_last not NULL the position of the page's last
+ * row in *out_last (malloc'ed; NULL for an empty page, a row whose values
+ * are too long for a position, or a remote store). */
+int store_query_page_at(cairn_store *s, const store_query *sq, int64_t **out_rids, size_t *out_n,
+                        int64_t *out_total, char **out_last);
 /* out_total may be NULL: the caller does without the total, and a small
  * page of a big store sorted by an indexed key is then found by walking
  * the key and testing candidates, without the whole match set

@@ -210,9 +210,13 @@ typedef struct store_scan_ops {
 	 * runs) rather than one pass over the field's values. */
 	int (*gather)(store_scan_ctx *c, const store_key *k, const int64_t *rids, size_t n,
 	              sval *vals, size_t stride, bool by_probe);
-	/* The members of M with a non-NaN value of a walkable k, in k's order
-	 * (ties in any order): walk_next gives 1 and a row, 0 at the end. */
-	int (*walk_open)(store_scan_ctx *c, const store_key *k, const rset *M, store_walk **out);
+	/* The members of M (NULL: every run) with a non-NaN value of a walkable
+	 * k, in k's order (ties in any order): walk_next gives 1 and a row, 0
+	 * at the end.  from (NULL: the start): begin at the first value not
+	 * before it in k's order (a keyset page, which the planner filters
+	 * exactly; a backend may start earlier, never later). */
+	int (*walk_open)(store_scan_ctx *c, const store_key *k, const rset *M, const sval *from,
+	                 store_walk **out);
 	int (*walk_next)(store_walk *w, int64_t *rid, sval *v);
 	void (*walk_close)(store_walk *w);
 

@@ -47,6 +47,8 @@ typedef struct skey {
 	int nstretch;
 	const char *walk_cond[2];
 	char walk_order[2][64];
+	const char *walk_col[2]; /* the column each stretch walks */
+	uint8_t walk_cls[2];     /* the class of its values (V_NUM, V_TEXT) */
 } skey;
 
 enum { F_METRIC, F_PARAM, F_TEXT, F_NUM, F_STATUS };
@@ -81,6 +83,8 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 				k->nstretch = 1;
 				k->walk_cond[0] = "last IS NOT NULL";
 				snprintf(k->walk_order[0], sizeof k->walk_order[0], "last %s", dir);
+				k->walk_col[0] = "last";
+				k->walk_cls[0] = V_NUM;
 			}
 		} else {
 			k->table = "params";
@@ -95,6 +99,10 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 			         "num %s, type %s, ival %s", dir, dir, dir);
 			k->walk_cond[strs] = "sval IS NOT NULL";
 			snprintf(k->walk_order[strs], sizeof k->walk_order[0], "sval %s", dir);
+			k->walk_col[nums] = "num";
+			k->walk_cls[nums] = V_NUM;
+			k->walk_col[strs] = "sval";
+			k->walk_cls[strs] = V_TEXT;
 		}
 		break;
 	}
@@ -143,6 +151,8 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 			                  : a == QA_NAME  ? "name IS NOT NULL"
 			                                  : "end_time IS NOT NULL";
 			snprintf(k->walk_order[0], sizeof k->walk_order[0], "%s %s", col, dir);
+			k->walk_col[0] = col;
+			k->walk_cls[0] = a == QA_NAME ? V_TEXT : V_NUM;
 		}
 		break;
 	}
@@ -314,12 +324,15 @@ struct store_walk {
 	store_scan_ctx *q;
 	const skey *k;
 	const rset *M;
-	int stretch;    /* the stretch being read; nstretch: the end */
-	bool open;      /* its cursor is declared */
-	char name[32];  /* the cursor */
+	int stretch;      /* the stretch being read; nstretch: the end */
+	bool open;        /* its cursor is declared */
+	char name[32];    /* the cursor */
+	const sval *from; /* a keyset walk's start, in stretch from_at */
+	int from_at;
 	int batch;      /* rows per FETCH */
 	PGresult *rows; /* the last batch */
 	int at, nrows;
+	bool desc;
 };
 
 static int walk_declare(store_walk *w)
@@ -330,8 +343,14 @@ static int walk_declare(store_walk *w)
 	snprintf(w->name, sizeof w->name, "cairn_walk%d", w->q->ncursors++);
 	buf_printf(&sql, "DECLARE %s NO SCROLL CURSOR FOR ", w->name);
 	select_key(&sql, &pl, k);
-	buf_printf(&sql, " AND %s ORDER BY %s", k->walk_cond[w->stretch],
-	           k->walk_order[w->stretch]);
+	buf_printf(&sql, " AND %s", k->walk_cond[w->stretch]);
+	if (w->from && w->stretch == w->from_at) {
+		qbind fb = {
+		    .t = w->from->cls == V_TEXT ? 's' : 'd', .d = w->from->d, .s = w->from->s};
+		buf_printf(&sql, " AND %s %s ", k->walk_col[w->stretch], w->desc ? "<=" : ">=");
+		pgscan_sql(&sql, &pl, "?", &fb, 1);
+	}
+	buf_printf(&sql, " ORDER BY %s", k->walk_order[w->stretch]);
 	PGresult *r = pgscan_exec(w->q, &sql, &pl);
 	buf_free(&sql);
 	if (!r)
@@ -360,7 +379,8 @@ static void walk_end_cursor(store_walk *w)
 		pq.clear(r);
 }
 
-int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, store_walk **out)
+int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
+                     store_walk **out)
 {
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)
@@ -368,6 +388,18 @@ int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, sto
 	w->q = q;
 	w->k = key->impl;
 	w->M = M;
+	w->desc = key->desc;
+	/* a keyset walk starts in the stretch of the position's class, at its
+	 * value (the stretches before it hold values before it); with none of
+	 * that class, from the start (the planner skips what is before) */
+	if (from && from->cls <= V_TEXT) {
+		for (int i = 0; i < w->k->nstretch; i++)
+			if (w->k->walk_cls[i] == from->cls) {
+				w->from = from;
+				w->from_at = i;
+				w->stretch = i;
+			}
+	}
 	*out = w;
 	return 0;
 }

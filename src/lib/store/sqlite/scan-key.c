@@ -30,6 +30,7 @@ typedef struct skey {
 	/* walking the index in order: */
 	char walk_notnull[64];
 	char walk_order[64];
+	const char *walk_col; /* the column walked (a keyset walk starts at a value of it) */
 } skey;
 
 enum { F_METRIC, F_PARAM, F_TEXT, F_NUM, F_STATUS };
@@ -62,6 +63,7 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 				         "last IS NOT NULL");
 				snprintf(k->walk_order, sizeof k->walk_order, "last %s",
 				         desc ? "DESC" : "ASC");
+				k->walk_col = "last";
 			}
 		} else {
 			k->table = "params";
@@ -71,6 +73,7 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 			snprintf(k->walk_notnull, sizeof k->walk_notnull, "value IS NOT NULL");
 			snprintf(k->walk_order, sizeof k->walk_order, "value %s, type %s",
 			         desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
+			k->walk_col = "value";
 		}
 		break;
 	}
@@ -110,6 +113,7 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 			snprintf(k->walk_notnull, sizeof k->walk_notnull, "%s IS NOT NULL", col);
 			snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col,
 			         desc ? "DESC" : "ASC");
+			k->walk_col = col;
 		}
 		break;
 	}
@@ -270,7 +274,8 @@ struct store_walk {
 	sqlite3_stmt *st;
 };
 
-int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, store_walk **out)
+int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
+                   store_walk **out)
 {
 	const skey *k = key->impl;
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
@@ -278,17 +283,31 @@ int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, store
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	char sql[1024];
 	/* M NULL: every row of the key, in order (the caller tests them) */
-	char inset[48] = "";
+	char inset[48] = "", start[48] = "";
+	int at = k->nb + 1;
 	if (M)
-		snprintf(inset, sizeof inset, " AND cairn_inset(?%d, rid)", k->nb + 1);
-	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s ORDER BY %s", k->val,
-	         k->table, k->keycond, k->walk_notnull, inset, k->walk_order);
+		snprintf(inset, sizeof inset, " AND cairn_inset(?%d, rid)", at++);
+	/* a keyset page starts at the position's value (SQLite orders numbers
+	 * before text as the planner does, so one bound does for a param) */
+	if (from && from->cls > V_TEXT)
+		from = NULL;
+	if (from)
+		snprintf(start, sizeof start, " AND %s %s ?%d", k->walk_col,
+		         key->desc ? "<=" : ">=", at);
+	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s%s ORDER BY %s", k->val,
+	         k->table, k->keycond, k->walk_notnull, inset, start, k->walk_order);
 	int rc = scan_prep(q, sql, &w->st);
 	if (rc)
 		return rc;
 	scan_bind_all(w->st, 1, k->b, k->nb);
 	if (M)
 		sqlite3_bind_pointer(w->st, k->nb + 1, (void *)M, RSET_PTR, NULL);
+	if (from && from->cls == V_TEXT)
+		sqlite3_bind_text(w->st, at, from->s, -1, SQLITE_TRANSIENT);
+	else if (from && from->is_int)
+		sqlite3_bind_int64(w->st, at, from->i);
+	else if (from)
+		sqlite3_bind_double(w->st, at, from->d);
 	w->q = q;
 	w->k = k;
 	*out = w;
