@@ -191,11 +191,46 @@ static void section(const char *title, bool color)
 
 /* An artifact the run wrote, not one cairn made of its own (logs, config
  * copies, environment files). */
+/* what the query's `wrote` counts: not cairn's own logs, configs, env */
 static bool wrote_artifact(const cairn_run_artifact *x)
 {
-	return strcmp(x->kind, CAIRN_ARTIFACT_LOG) != 0 &&
-	       strcmp(x->kind, CAIRN_ARTIFACT_CONFIG) != 0 &&
-	       strcmp(x->kind, CAIRN_ARTIFACT_ENV) != 0;
+	return !cairn_artifact_is_capture(x->kind);
+}
+
+/* One file of --files --json: an input dataset {name, path, digest, files,
+ * bytes}, or an output recorded as a dataset {path (its name), size,
+ * digest, kind "dataset", stored false}. */
+static void put_dataset_file(buf *b, bool *first, const cairn_run_dataset *d, bool output)
+{
+	if (!*first)
+		buf_putc(b, ',');
+	*first = false;
+	bool k = true;
+	buf_putc(b, '{');
+	if (!output) {
+		json_key(b, &k, "name");
+		json_str(b, d->name);
+	}
+	json_key(b, &k, "path");
+	json_str(b, output ? d->name : d->path);
+	if (output) {
+		json_key(b, &k, "size");
+		json_int(b, d->bytes);
+	}
+	json_key(b, &k, "digest");
+	buf_printf(b, "\"%s:%s\"", d->algo, d->digest);
+	if (output) {
+		json_key(b, &k, "kind");
+		json_str(b, "dataset");
+		json_key(b, &k, "stored");
+		json_bool(b, false);
+	} else {
+		json_key(b, &k, "files");
+		json_int(b, d->files);
+		json_key(b, &k, "bytes");
+		json_int(b, d->bytes);
+	}
+	buf_putc(b, '}');
 }
 
 static void files_json(const cairn_run_record *r)
@@ -216,24 +251,8 @@ static void files_json(const cairn_run_record *r)
 	bool f1 = true;
 	for (size_t i = 0; i < cairn_run_record_dataset_count(r); i++) {
 		const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
-		if (strcmp(d->role, "input") != 0)
-			continue;
-		if (!f1)
-			buf_putc(&b, ',');
-		f1 = false;
-		bool k = true;
-		buf_putc(&b, '{');
-		json_key(&b, &k, "name");
-		json_str(&b, d->name);
-		json_key(&b, &k, "path");
-		json_str(&b, d->path);
-		json_key(&b, &k, "digest");
-		buf_printf(&b, "\"%s:%s\"", d->algo, d->digest);
-		json_key(&b, &k, "files");
-		json_int(&b, d->files);
-		json_key(&b, &k, "bytes");
-		json_int(&b, d->bytes);
-		buf_putc(&b, '}');
+		if (strcmp(d->role, "input") == 0)
+			put_dataset_file(&b, &f1, d, false);
 	}
 	buf_putc(&b, ']');
 	json_key(&b, &first, "wrote");
@@ -262,24 +281,8 @@ static void files_json(const cairn_run_record *r)
 	}
 	for (size_t i = 0; i < cairn_run_record_dataset_count(r); i++) {
 		const cairn_run_dataset *d = cairn_run_record_dataset(r, i);
-		if (strcmp(d->role, "output") != 0)
-			continue;
-		if (!f1)
-			buf_putc(&b, ',');
-		f1 = false;
-		bool k = true;
-		buf_putc(&b, '{');
-		json_key(&b, &k, "path");
-		json_str(&b, d->name);
-		json_key(&b, &k, "size");
-		json_int(&b, d->bytes);
-		json_key(&b, &k, "digest");
-		buf_printf(&b, "\"%s:%s\"", d->algo, d->digest);
-		json_key(&b, &k, "kind");
-		json_str(&b, "dataset");
-		json_key(&b, &k, "stored");
-		json_bool(&b, false);
-		buf_putc(&b, '}');
+		if (strcmp(d->role, "output") == 0)
+			put_dataset_file(&b, &f1, d, true);
 	}
 	buf_puts(&b, "]}");
 	if (buf_ok(&b))
