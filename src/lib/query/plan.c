@@ -437,22 +437,11 @@ static int compile_cmp(qplan *q, const qnode *n, qleaf *l)
 			return rc;
 		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
 	case QK_TAGS:
-		base.src = STORE_SRC_TAG;
-		base.key = NULL;
-		l->present_all = true;
-		if (op == QO_PRESENT) {
-			l->all = true;
-			return 0;
-		}
-		if (op == QO_TRUE) {
-			base.test = STORE_TRUTHY;
-			return add(q, l, &base);
-		}
-		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
 	case QK_FILES:
-		/* as the tags: a set; `reads !~ "p"` is every run none of whose
-		 * paths matches (runs that read nothing included) */
-		base.src = STORE_SRC_FILES;
+		/* sets (a run's tags; the paths it read or wrote): `tags !~ "p"`,
+		 * `reads !~ "p"` are every run none of whose members matches
+		 * (runs with none included) */
+		base.src = f->kind == QK_TAGS ? STORE_SRC_TAG : STORE_SRC_FILES;
 		base.key = NULL;
 		l->present_all = true;
 		if (op == QO_PRESENT) {
@@ -463,7 +452,9 @@ static int compile_cmp(qplan *q, const qnode *n, qleaf *l)
 			base.test = STORE_TRUTHY;
 			return add(q, l, &base);
 		}
-		return files_scans(q, l, &base, op, n->lits, n->nlits);
+		if (f->kind == QK_FILES)
+			return files_scans(q, l, &base, op, n->lits, n->nlits);
+		return text_scans(q, l, &base, op, n->lits, n->nlits, false);
 	case QK_ATTR: return compile_attr(q, n, op, l);
 	}
 	return 0;
