@@ -156,20 +156,27 @@ static char *hook_in(const char *dir)
 	return realpath(dir, NULL);
 }
 
+bool run_ctl_self_dir(char out[PATH_MAX])
+{
+	ssize_t n = readlink("/proc/self/exe", out, PATH_MAX - 1);
+	if (n <= 0)
+		return false;
+	out[n] = '\0';
+	char *slash = strrchr(out, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	return true;
+}
+
 char *run_ctl_pyhook_dir(void)
 {
 	const char *e = getenv("CAIRN_PYHOOK");
 	if (e)
 		return *e && strcmp(e, "0") != 0 ? hook_in(e) : NULL;
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
+	if (!run_ctl_self_dir(self))
 		return NULL;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
 	/* installed: PREFIX/bin/cairn and PREFIX/share/cairn/pyhook; the build
 	 * tree: build/cairn and python/pyhook */
 	static const char *const rel[] = {"../share/cairn/pyhook", "../python/pyhook"};

@@ -10,6 +10,7 @@
 #ifndef CAIRN_CLI_RUN_CTL_H
 #define CAIRN_CLI_RUN_CTL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +28,9 @@ void run_ctl_free(run_ctl *c);
  * the installed binary, else python/pyhook of the build tree.  malloc'd, or
  * NULL when there is none. */
 char *run_ctl_pyhook_dir(void);
+/* The directory of this cairn executable (what the shim and the Python
+ * hook are found beside); false when /proc/self/exe cannot tell. */
+bool run_ctl_self_dir(char out[PATH_MAX]);
 
 /* The command's environment: ours, with CAIRN_RUN_ID, CAIRN_DIR,
  * PYTHONUNBUFFERED=1 when `unbuffered` and unset, the channel's descriptor

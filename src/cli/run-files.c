@@ -221,14 +221,8 @@ char *run_files_shim_path(void)
 	if (e)
 		return *e && strcmp(e, "0") != 0 && access(e, R_OK) == 0 ? realpath(e, NULL) : NULL;
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
+	if (!run_ctl_self_dir(self))
 		return NULL;
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
 	/* installed: PREFIX/bin/cairn and PREFIX/lib/libcairn-shim.so; the build
 	 * tree: build/cairn and build/libcairn-shim.so */
 	char *r = file_in(self, "../lib/libcairn-shim.so");
