@@ -143,7 +143,8 @@ static void test_xml(void **state)
 	assert_int_equal(xt(init, "UploadId", v, sizeof v), 0); /* from the root only */
 	assert_int_equal(xt(init, "InitiateMultipartUploadResult/UploadId", v, 8), -1);
 	/* entities, an empty element, nested text not mixed in */
-	assert_int_equal(xt("<E><Code>A&amp;B&#x41;&#66;</Code><M/></E>", "E/Code", v, sizeof v), 1);
+	assert_int_equal(xt("<E><Code>A&amp;B&#x41;&#66;</Code><M/></E>", "E/Code", v, sizeof v),
+	                 1);
 	assert_string_equal(v, "A&BAB");
 	assert_int_equal(xt("<E><M/></E>", "E/M", v, sizeof v), 1);
 	assert_string_equal(v, "");
@@ -209,8 +210,8 @@ static void test_etag(void **state)
 	assert_string_equal(v, "abc-2");
 	l = "Content-Length: 0\r\n";
 	assert_int_equal(s3_header_etag(l, strlen(l), v, sizeof v), 0);
-	static const char *bad[] = {"ETag: \r\n", "ETag: \"\"\r\n", "ETag: \"a<b\"\r\n",
-	                            "ETag: \"a\"b\"\r\n", "ETag: a b\r\n", "ETag: \"\r\n"};
+	static const char *bad[] = {"ETag: \r\n",         "ETag: \"\"\r\n", "ETag: \"a<b\"\r\n",
+	                            "ETag: \"a\"b\"\r\n", "ETag: a b\r\n",  "ETag: \"\r\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(s3_header_etag(bad[i], strlen(bad[i]), v, sizeof v), -1);
 	char big[200] = "ETag: ";
@@ -221,10 +222,8 @@ static void test_etag(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_uri),
-	    cmocka_unit_test(test_presign_aws_example),
-	    cmocka_unit_test(test_config_files),
-	    cmocka_unit_test(test_xml),
+	    cmocka_unit_test(test_uri),          cmocka_unit_test(test_presign_aws_example),
+	    cmocka_unit_test(test_config_files), cmocka_unit_test(test_xml),
 	    cmocka_unit_test(test_etag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

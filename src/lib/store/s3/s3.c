@@ -15,7 +15,20 @@
  * HEAD answer has no body, so a refused HEAD is asked again as a one-byte
  * GET to learn why.  Transient failures (a dropped connection, HTTP 500 and
  * 503) are retried twice, 0.1 s and 0.4 s apart; every request is
- * idempotent (objects are content-addressed).
+ * idempotent (objects are content-addressed) but CreateMultipartUpload,
+ * which is sent once (a retried one could leave an upload nobody aborts).
+ *
+ * A file over the multipart threshold (64 MiB, $CAIRN_S3_MULTIPART_THRESHOLD)
+ * goes up in parts (64 MiB, $CAIRN_S3_PART_SIZE; grown so at most 10,000):
+ * CreateMultipartUpload (POST ?uploads=) for an UploadId, UploadPart (PUT
+ * ?partNumber=N&uploadId=…) per part streamed with pread from its offset,
+ * each carrying its own SHA-256 and giving back an ETag, then
+ * CompleteMultipartUpload (POST ?uploadId=…) with the list.  Any failure
+ * after the Create sends AbortMultipartUpload (DELETE ?uploadId=…), so no
+ * part is left in the bucket, and the message says which part and whether
+ * the abort worked.  The answers' XML and ETags are read by s3xml.c,
+ * strictly.  Queries are written sorted and needing no escapes, so they are
+ * their own SigV4 canonical form whatever libcurl's version does with them.
  *
  * Thread-safety: see s3.h.  Idle handles are kept (up to IDLE_MAX) so a
  * run's many small objects reuse one connection.
@@ -280,6 +293,7 @@ typedef struct req {
 	size_t body_len;
 	const char *content_type; /* POST */
 	bool keep_body;           /* a 2xx body is kept in err too (capped), for the caller */
+	bool once;                /* never retried */
 	const char *payload_sha;
 	int out_fd; /* GET: -1 discards the body */
 	uint64_t cap;
@@ -554,7 +568,7 @@ static int request(s3_client *c, req *r)
 			nanosleep(&ts, NULL);
 		}
 		cc = perform(c, h, r);
-		if (!transient(cc, r->status) || r->got > 0)
+		if (!transient(cc, r->status) || r->got > 0 || r->once)
 			break;
 	}
 	int rc = 0;
@@ -676,6 +690,7 @@ static int put_multipart(s3_client *c, const char *oid, int fd, int64_t size)
 	req cr = REQ_INIT("POST", oid);
 	cr.query = "uploads=";
 	cr.keep_body = true;
+	cr.once = true;
 	int rc = request(c, &cr);
 	if (rc == 0) {
 		rc = mp_answer(c, &cr, "CreateMultipartUpload", "InitiateMultipartUploadResult",
