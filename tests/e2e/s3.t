@@ -4,14 +4,15 @@
 # `cairn init --objects`, a run with a code snapshot and artifacts whose
 # objects land in the bucket, checkout and downloads back byte for byte
 # from an empty cache, idempotent uploads, purge deleting keys,
-# $CAIRN_OBJECTS, the server's proxy and presigned downloads, and the
-# faults: bad URIs, credentials in a URI, wrong key id, wrong secret, a
+# $CAIRN_OBJECTS, the server's proxy and presigned downloads, multipart
+# uploads of files over the (lowered) threshold and their aborts on a
+# failing part or a bad answer, and the faults: bad URIs, credentials in a URI, wrong key id, wrong secret, a
 # bucket that denies writes, no such bucket, an unreachable endpoint; and
 # that no credential reaches the store or its logs.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/e2e/s3lib.sh"
 s3_available || s3_skip_all "s3rver is not installed (scripts/install-deps runs npm ci; or set S3RVER)"
-plan 79
+plan 86
 
 export CAIRN_SAMPLE_INTERVAL=60
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
@@ -140,11 +141,21 @@ is '... part 1 was sent, part 2 tried three times, part 3 never' \
 is '... AbortMultipartUpload was sent and done' "$(grep -cE '^DELETE [^ ]*\?uploadId=[0-9a-f]+ 204$' "$GATE_LOG")" 1
 is '... no upload or part left behind' "$(uploads)" 0
 is '... no key, and no artifact recorded' "$(keys team) $(arts)" "$n $a"
-ok '... and logged once the service is well' "$CAIRN" log --run "$R2" artifact big2.bin
-is '... its key there, no upload left' "$(( $(keys team) - n )) $(uploads)" '1 0'
+s3_gate --bad-answer create
+AWS_ENDPOINT_URL=$GATE_URL fails 'an UploadId that cannot be used as it is' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+like '... is an answer that is not one' "$(err)" 'gave an answer to CreateMultipartUpload that is not one'
+is '... no part was sent' "$(grep -c '^PUT ' "$GATE_LOG")" 0
+s3_gate --bad-answer complete
+AWS_ENDPOINT_URL=$GATE_URL fails 'a CompleteMultipartUpload answered 200 with an <Error>' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+like '... is the error, and the upload aborted' "$(err)" 'CompleteMultipartUpload failed: InternalError: We encountered an internal error. \(the upload was aborted\)'
+is '... all three parts were sent, then the abort' \
+	"$(grep -cE '^PUT [^ ]*partNumber=' "$GATE_LOG") $(grep -cE '^DELETE [^ ]*\?uploadId=[0-9a-f]+ 204$' "$GATE_LOG")" '3 1'
+is '... no upload left, no key, no artifact' "$(uploads) $(keys team) $(arts)" "0 $n $a"
 CAIRN_S3_PART_SIZE=1000 fails 'a part size under 5 MiB' 1 "$CAIRN" log --run "$R2" artifact big2.bin
 like '... names the knob and its bounds' "$(err)" "CAIRN_S3_PART_SIZE='1000' is not a size in bytes from 5242880 to 5368709120"
 CAIRN_S3_MULTIPART_THRESHOLD=64M fails 'a threshold that is not bytes' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+ok '... and logged once the service is well' "$CAIRN" log --run "$R2" artifact big2.bin
+is '... its key there, no upload left' "$(( $(keys team) - n )) $(uploads)" '1 0'
 unset CAIRN_S3_MULTIPART_THRESHOLD CAIRN_S3_PART_SIZE
 
 # --- faults on a working store -----------------------------------------------

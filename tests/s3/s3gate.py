@@ -8,7 +8,7 @@ unimplemented", its lib/middleware/authentication.js), and has no bucket
 policies.  So the tests put this proxy between cairn and s3rver:
 
   s3gate.py --upstream http://127.0.0.1:PORT --secret S3RVER [--deny-writes]
-            [--data DIR] [--log FILE] [--fail-part N]
+            [--data DIR] [--log FILE] [--fail-part N] [--bad-answer create|complete]
 
 It prints "listening PORT" on stdout, then forwards every request whose
 signature it verified (Authorization header, or a presigned URL's query;
@@ -24,7 +24,10 @@ CompleteMultipartUpload but answers AbortMultipartUpload (DELETE
 directory) it removes the upload's folder (BUCKET/._S3rver_uploads/ID, its
 parts) and answers 204, or 404 NoSuchUpload.  --fail-part N answers
 UploadPart of part N with 500 InternalError (every try: a service that keeps
-failing mid-upload).  --log FILE appends one line per request:
+failing mid-upload).  --bad-answer create answers CreateMultipartUpload
+with 200 and an UploadId no client may use; --bad-answer complete answers
+CompleteMultipartUpload with 200 and an <Error> body (as S3 may), both
+without asking s3rver.  --log FILE appends one line per request:
 "METHOD PATH?QUERY STATUS".  Bodies are held in memory: for
 tests, not for the benchmark.
 """
@@ -145,6 +148,18 @@ class Gate(http.server.BaseHTTPRequestHandler):
                                         keep_blank_values=True))
         if self.command == "DELETE" and "uploadId" in q:
             return self.abort_upload(q)
+        if self.command == "POST" and self.server.bad_answer == ("create" if "uploads" in q
+                                                                  else "complete"):
+            body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult>'
+                    b'<UploadId>../x&amp;y</UploadId></InitiateMultipartUploadResult>'
+                    if "uploads" in q else
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+                    b'<Message>We encountered an internal error.</Message></Error>')
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return self.wfile.write(body)
         if (self.command == "PUT" and self.server.fail_part
                 and q.get("partNumber") == str(self.server.fail_part)):
             return error(self, 500, "InternalError", "We encountered an internal error.")
@@ -178,12 +193,14 @@ def main():
     ap.add_argument("--data")
     ap.add_argument("--log")
     ap.add_argument("--fail-part", type=int, default=0)
+    ap.add_argument("--bad-answer", choices=("create", "complete"))
     a = ap.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gate)
     u = urllib.parse.urlsplit(a.upstream)
     srv.upstream_host, srv.upstream_port = u.hostname, u.port
     srv.secret, srv.deny_writes = a.secret, a.deny_writes
     srv.data, srv.log, srv.fail_part = a.data, a.log, a.fail_part
+    srv.bad_answer = a.bad_answer
     print("listening", srv.server_address[1], flush=True)
     srv.serve_forever()
 
