@@ -4,14 +4,15 @@
 # `cairn init --objects`, a run with a code snapshot and artifacts whose
 # objects land in the bucket, checkout and downloads back byte for byte
 # from an empty cache, idempotent uploads, purge deleting keys,
-# $CAIRN_OBJECTS, the server's proxy and presigned downloads, and the
-# faults: bad URIs, credentials in a URI, wrong key id, wrong secret, a
+# $CAIRN_OBJECTS, the server's proxy and presigned downloads, multipart
+# uploads of files over the (lowered) threshold and their aborts on a
+# failing part or a bad answer, and the faults: bad URIs, credentials in a URI, wrong key id, wrong secret, a
 # bucket that denies writes, no such bucket, an unreachable endpoint; and
 # that no credential reaches the store or its logs.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/e2e/s3lib.sh"
 s3_available || s3_skip_all "s3rver is not installed (scripts/install-deps runs npm ci; or set S3RVER)"
-plan 56
+plan 86
 
 export CAIRN_SAMPLE_INTERVAL=60
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
@@ -102,6 +103,60 @@ bad_url=$(echo "$loc" | sed -E 's/(X-Amz-Signature=)[0-9a-f]/\10/; s/(X-Amz-Sign
 is '... a tampered presigned URL is refused' "$(curl -s -o /dev/null -w '%{http_code}' "$bad_url")" 403
 kill $SRV; wait $SRV 2>/dev/null
 fails 'server --objects-url takes proxy or presign' 2 "$CAIRN" server --objects-url nope
+
+# --- multipart uploads (thresholds lowered to S3's least part, 5 MiB) --------
+uploads() { ls -A "$T/s3/cairn-test/._S3rver_uploads" 2>/dev/null | wc -l; }
+arts() { sqlite3 .cairn/cairn.db "select count(*) from artifacts"; }
+export CAIRN_S3_MULTIPART_THRESHOLD=5242880 CAIRN_S3_PART_SIZE=5242880
+head -c 12000000 /dev/urandom > big.bin
+: > "$GATE_LOG"
+ok 'a file over the threshold is logged' "$CAIRN" log --run "$R2" artifact big.bin
+is '... in three UploadPart requests (5 MiB, 5 MiB, the rest)' \
+	"$(grep -cE '^PUT [^ ]*\?partNumber=[123]&uploadId=[0-9a-f]+ 200$' "$GATE_LOG")" 3
+is '... between one CreateMultipartUpload and one CompleteMultipartUpload' \
+	"$(grep -cE '^POST [^ ]*\?(uploads=|uploadId=[0-9a-f]+) 200$' "$GATE_LOG")" 2
+is '... no single PUT of it' "$(grep -cE '^PUT [^ ?]* ' "$GATE_LOG")" 0
+is '... and no upload left open' "$(uploads)" 0
+big=$(sha256sum big.bin | cut -c1-64)
+cmp -s big.bin "$T/s3/cairn-test/team/${big:0:2}/${big:2}._S3rver_object"
+_report $? '... the key holds the bytes, whole, under its SHA-256'
+rm -rf .cairn/cache
+start_srv
+ok '... downloads through the server from an empty cache' curl -sf -o "$T/big.dl" "$URL/api/v1/runs/$R2/artifacts/big.bin"
+cmp -s big.bin "$T/big.dl"; _report $? '... byte for byte'
+kill $SRV; wait $SRV 2>/dev/null
+: > "$GATE_LOG"
+ok 'the same bytes logged again' "$CAIRN" log --run "$R2" artifact big.bin
+is '... upload nothing (a HEAD finds the key)' "$(grep -cE '^(PUT|POST) ' "$GATE_LOG")" 0
+
+head -c 12000000 /dev/urandom > big2.bin
+n=$(keys team) a=$(arts)
+s3_gate --fail-part 2
+AWS_ENDPOINT_URL=$GATE_URL fails 'a part the service keeps failing' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+like '... says which part and why' "$(err)" 'cannot upload part 2 of 3 of object [0-9a-f]{12}…: .*HTTP 500 InternalError'
+like '... and that the upload was aborted' "$(err)" 'the upload was aborted'
+one_error_line '... in one line'
+is '... part 1 was sent, part 2 tried three times, part 3 never' \
+	"$(grep -cE '^PUT [^ ]*partNumber=1&' "$GATE_LOG") $(grep -cE '^PUT [^ ]*partNumber=2&' "$GATE_LOG") $(grep -cE '^PUT [^ ]*partNumber=3&' "$GATE_LOG")" '1 3 0'
+is '... AbortMultipartUpload was sent and done' "$(grep -cE '^DELETE [^ ]*\?uploadId=[0-9a-f]+ 204$' "$GATE_LOG")" 1
+is '... no upload or part left behind' "$(uploads)" 0
+is '... no key, and no artifact recorded' "$(keys team) $(arts)" "$n $a"
+s3_gate --bad-answer create
+AWS_ENDPOINT_URL=$GATE_URL fails 'an UploadId that cannot be used as it is' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+like '... is an answer that is not one' "$(err)" 'gave an answer to CreateMultipartUpload that is not one'
+is '... no part was sent' "$(grep -c '^PUT ' "$GATE_LOG")" 0
+s3_gate --bad-answer complete
+AWS_ENDPOINT_URL=$GATE_URL fails 'a CompleteMultipartUpload answered 200 with an <Error>' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+like '... is the error, and the upload aborted' "$(err)" 'CompleteMultipartUpload failed: InternalError: We encountered an internal error. \(the upload was aborted\)'
+is '... all three parts were sent, then the abort' \
+	"$(grep -cE '^PUT [^ ]*partNumber=' "$GATE_LOG") $(grep -cE '^DELETE [^ ]*\?uploadId=[0-9a-f]+ 204$' "$GATE_LOG")" '3 1'
+is '... no upload left, no key, no artifact' "$(uploads) $(keys team) $(arts)" "0 $n $a"
+CAIRN_S3_PART_SIZE=1000 fails 'a part size under 5 MiB' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+like '... names the knob and its bounds' "$(err)" "CAIRN_S3_PART_SIZE='1000' is not a size in bytes from 5242880 to 5368709120"
+CAIRN_S3_MULTIPART_THRESHOLD=64M fails 'a threshold that is not bytes' 1 "$CAIRN" log --run "$R2" artifact big2.bin
+ok '... and logged once the service is well' "$CAIRN" log --run "$R2" artifact big2.bin
+is '... its key there, no upload left' "$(( $(keys team) - n )) $(uploads)" '1 0'
+unset CAIRN_S3_MULTIPART_THRESHOLD CAIRN_S3_PART_SIZE
 
 # --- faults on a working store -----------------------------------------------
 printf 'more\n' > more.txt

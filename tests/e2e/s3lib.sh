@@ -6,7 +6,8 @@
 #                     cairn-test, and the signature gate (tests/s3/s3gate.py)
 #                     in front of it; export AWS_ENDPOINT_URL (the gate), the
 #                     credentials and the region.  S3_DIRECT is s3rver itself.
-#   s3_gate ARGS...   start another gate (e.g. --deny-writes); sets GATE_URL
+#   s3_gate ARGS...   start another gate (e.g. --deny-writes, --fail-part 2);
+#                     sets GATE_URL and GATE_LOG (its requests, one a line)
 #   s3_stop           stop them all (also at exit)
 #   s3_skip_all WHY   when s3rver is not installed: a TAP skip, exit 0
 #
@@ -32,10 +33,12 @@ _s3_wait_port() {
 }
 s3_gate() {
 	local n=${#S3_PIDS[@]}
-	python3 "$ROOT/tests/s3/s3gate.py" --upstream "$S3_DIRECT" --secret "$S3_SECRET" "$@" \
+	python3 "$ROOT/tests/s3/s3gate.py" --upstream "$S3_DIRECT" --secret "$S3_SECRET" \
+		--data "$T/s3" --log "$T/gate-$n.requests" "$@" \
 		>"$T/.gate-$n.log" 2>&1 &
 	S3_PIDS+=($!)
 	GATE_URL=http://127.0.0.1:$(_s3_wait_port "$T/.gate-$n.log" 'listening [0-9]+')
+	GATE_LOG=$T/gate-$n.requests
 }
 s3_start() {
 	mkdir -p "$T/s3"

@@ -8,6 +8,7 @@ unimplemented", its lib/middleware/authentication.js), and has no bucket
 policies.  So the tests put this proxy between cairn and s3rver:
 
   s3gate.py --upstream http://127.0.0.1:PORT --secret S3RVER [--deny-writes]
+            [--data DIR] [--log FILE] [--fail-part N] [--bad-answer create|complete]
 
 It prints "listening PORT" on stdout, then forwards every request whose
 signature it verified (Authorization header, or a presigned URL's query;
@@ -15,11 +16,25 @@ the payload hash is x-amz-content-sha256, and a hex one must be the
 SHA-256 of the body) and answers S3's own error XML otherwise:
 SignatureDoesNotMatch, AccessDenied (an expired presigned URL; a PUT,
 POST or DELETE under --deny-writes), XAmzContentSHA256Mismatch.  HMAC and
-SHA-256 are Python's hmac and hashlib.  Bodies are held in memory: for
+SHA-256 are Python's hmac and hashlib.
+
+Multipart uploads: s3rver 3.7.1 has CreateMultipartUpload, UploadPart and
+CompleteMultipartUpload but answers AbortMultipartUpload (DELETE
+?uploadId=) with 405, so the gate does that one itself: with --data (s3rver's
+directory) it removes the upload's folder (BUCKET/._S3rver_uploads/ID, its
+parts) and answers 204, or 404 NoSuchUpload.  --fail-part N answers
+UploadPart of part N with 500 InternalError (every try: a service that keeps
+failing mid-upload).  --bad-answer create answers CreateMultipartUpload
+with 200 and an UploadId no client may use; --bad-answer complete answers
+CompleteMultipartUpload with 200 and an <Error> body (as S3 may), both
+without asking s3rver.  --log FILE appends one line per request:
+"METHOD PATH?QUERY STATUS".  Bodies are held in memory: for
 tests, not for the benchmark.
 """
 import argparse
 import datetime
+import os
+import shutil
 import hashlib
 import hmac
 import http.client
@@ -70,6 +85,23 @@ class Gate(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def send_response(self, code, message=None):
+        if self.server.log:
+            with open(self.server.log, "a") as f:
+                f.write("%s %s %d\n" % (self.command, self.path, code))
+        super().send_response(code, message)
+
+    def abort_upload(self, q):
+        uid = q["uploadId"]
+        bucket = urllib.parse.urlsplit(self.path).path.split("/")[1]
+        d = os.path.join(self.server.data or "", bucket, "._S3rver_uploads", uid)
+        if not self.server.data or "/" in uid or uid in ("", ".", "..") or not os.path.isdir(d):
+            return error(self, 404, "NoSuchUpload", "The specified upload does not exist.")
+        shutil.rmtree(d)
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def verify(self, body):
         u = urllib.parse.urlsplit(self.path)
         pairs = urllib.parse.parse_qsl(u.query, keep_blank_values=True)
@@ -112,6 +144,25 @@ class Gate(http.server.BaseHTTPRequestHandler):
         bad = self.verify(body)
         if bad:
             return error(self, 403, bad[0], bad[1])
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query,
+                                        keep_blank_values=True))
+        if self.command == "DELETE" and "uploadId" in q:
+            return self.abort_upload(q)
+        if self.command == "POST" and self.server.bad_answer == ("create" if "uploads" in q
+                                                                  else "complete"):
+            body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult>'
+                    b'<UploadId>../x&amp;y</UploadId></InitiateMultipartUploadResult>'
+                    if "uploads" in q else
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+                    b'<Message>We encountered an internal error.</Message></Error>')
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return self.wfile.write(body)
+        if (self.command == "PUT" and self.server.fail_part
+                and q.get("partNumber") == str(self.server.fail_part)):
+            return error(self, 500, "InternalError", "We encountered an internal error.")
         up = http.client.HTTPConnection(self.server.upstream_host, self.server.upstream_port,
                                         timeout=60)
         hdrs = {k: v for k, v in self.headers.items()
@@ -139,11 +190,17 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--secret", default="S3RVER")
     ap.add_argument("--deny-writes", action="store_true")
+    ap.add_argument("--data")
+    ap.add_argument("--log")
+    ap.add_argument("--fail-part", type=int, default=0)
+    ap.add_argument("--bad-answer", choices=("create", "complete"))
     a = ap.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gate)
     u = urllib.parse.urlsplit(a.upstream)
     srv.upstream_host, srv.upstream_port = u.hostname, u.port
     srv.secret, srv.deny_writes = a.secret, a.deny_writes
+    srv.data, srv.log, srv.fail_part = a.data, a.log, a.fail_part
+    srv.bad_answer = a.bad_answer
     print("listening", srv.server_address[1], flush=True)
     srv.serve_forever()
 

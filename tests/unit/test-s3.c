@@ -3,8 +3,10 @@
  * parsing (and refusing credentials in a URI), the ~/.aws files, and the
  * presigned URL against AWS's own worked example ("Authenticating Requests:
  * Using Query Parameters", examplebucket/test.txt, 2013-05-24), so the
- * SigV4 query signature is checked against a published answer.  The
- * round trips against a real S3 server are tests/e2e/s3.t.
+ * SigV4 query signature is checked against a published answer; the
+ * strict reader of the service's XML answers and ETag header (s3xml.c)
+ * on AWS's documented answers and on malformed ones.  The round trips
+ * against a real S3 server are tests/e2e/s3.t.
  */
 #include "unit.h"
 
@@ -12,6 +14,7 @@
 
 #include "lib/internal.h"
 #include "lib/store/s3/s3.h"
+#include "lib/store/s3/s3xml.h"
 
 static void test_uri(void **state)
 {
@@ -116,12 +119,112 @@ static void test_config_files(void **state)
 	free(home);
 }
 
+static int xt(const char *doc, const char *path, char *out, size_t n)
+{
+	return s3_xml_text(doc, strlen(doc), path, out, n);
+}
+
+static void test_xml(void **state)
+{
+	char v[256];
+	/* AWS's CreateMultipartUpload answer (its API reference's example) */
+	const char *init = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	                   "<InitiateMultipartUploadResult "
+	                   "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n"
+	                   "  <Bucket>example-bucket</Bucket>\n  <Key>example-object</Key>\n"
+	                   "  <UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA"
+	                   "</UploadId>\n</InitiateMultipartUploadResult>";
+	assert_int_equal(xt(init, "InitiateMultipartUploadResult/UploadId", v, sizeof v), 1);
+	assert_string_equal(v, "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA");
+	assert_true(s3_token_ok(v, 1024));
+	assert_int_equal(xt(init, "InitiateMultipartUploadResult", NULL, 0), 1);
+	assert_int_equal(xt(init, "InitiateMultipartUploadResult/Nope", v, sizeof v), 0);
+	assert_int_equal(xt(init, "Error/Code", v, sizeof v), 0);
+	assert_int_equal(xt(init, "UploadId", v, sizeof v), 0); /* from the root only */
+	assert_int_equal(xt(init, "InitiateMultipartUploadResult/UploadId", v, 8), -1);
+	/* entities, an empty element, nested text not mixed in */
+	assert_int_equal(xt("<E><Code>A&amp;B&#x41;&#66;</Code><M/></E>", "E/Code", v, sizeof v),
+	                 1);
+	assert_string_equal(v, "A&BAB");
+	assert_int_equal(xt("<E><M/></E>", "E/M", v, sizeof v), 1);
+	assert_string_equal(v, "");
+	assert_int_equal(xt("<E>a<X>b</X>c</E>", "E", v, sizeof v), 1);
+	assert_string_equal(v, "ac");
+	/* an Error answer of a 200 CompleteMultipartUpload */
+	assert_int_equal(xt("<Error><Code>InternalError</Code></Error>", "Error/Code", v, sizeof v),
+	                 1);
+	assert_string_equal(v, "InternalError");
+	/* not documents this reader accepts */
+	static const char *bad[] = {
+	    "",
+	    "<E>",
+	    "<E></F>",
+	    "<E><C>x</E></C>",
+	    "<E></E><E></E>",
+	    "<E></E>junk",
+	    "text<E></E>",
+	    "<E>&bogus;</E>",
+	    "<E>&#0;</E>",
+	    "<E>&#x110000;</E>",
+	    "<E>a\x01b</E>",
+	    "<E a=1></E>",
+	    "<E a=\"<\"></E>",
+	    "<E><!-- c --></E>",
+	    "<E><![CDATA[x]]></E>",
+	    "<!DOCTYPE E><E></E>",
+	    "<?xml version=\"1.0\"?><?pi?><E></E>",
+	    "<E\"></E>",
+	    "<1E></1E>",
+	    "<E/",
+	    "<?xml version=\"1.0\"",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(xt(bad[i], "E", v, sizeof v), -1);
+	/* depth: 16 levels are fine, 17 are not */
+	char deep[256] = "", *d = deep;
+	for (int i = 0; i < 17; i++)
+		d += sprintf(d, "<a>");
+	for (int i = 0; i < 17; i++)
+		d += sprintf(d, "</a>");
+	assert_int_equal(xt(deep, "a", v, sizeof v), -1);
+	assert_int_equal(xt(deep + 3, "a", NULL, 0), -1);
+	assert_int_equal(s3_xml_text(deep + 3, strlen(deep) - 7, "a", NULL, 0), 1);
+	/* a document's length is what is read, not up to a NUL */
+	assert_int_equal(s3_xml_text("<E>x</E>", 5, "E", v, sizeof v), -1);
+	/* tokens */
+	assert_false(s3_token_ok("", 10));
+	assert_false(s3_token_ok("a&b", 10));
+	assert_false(s3_token_ok("a/b", 10));
+	assert_false(s3_token_ok("abcdef", 5));
+	assert_true(s3_token_ok("2~a_b-c.d", 10));
+}
+
+static void test_etag(void **state)
+{
+	char v[140];
+	const char *l = "ETag: \"b54357faf0632cce46e942fa68356b38\"\r\n";
+	assert_int_equal(s3_header_etag(l, strlen(l), v, sizeof v), 1);
+	assert_string_equal(v, "\"b54357faf0632cce46e942fa68356b38\"");
+	l = "etag:abc-2\r\n";
+	assert_int_equal(s3_header_etag(l, strlen(l), v, sizeof v), 1);
+	assert_string_equal(v, "abc-2");
+	l = "Content-Length: 0\r\n";
+	assert_int_equal(s3_header_etag(l, strlen(l), v, sizeof v), 0);
+	static const char *bad[] = {"ETag: \r\n",         "ETag: \"\"\r\n", "ETag: \"a<b\"\r\n",
+	                            "ETag: \"a\"b\"\r\n", "ETag: a b\r\n",  "ETag: \"\r\n"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(s3_header_etag(bad[i], strlen(bad[i]), v, sizeof v), -1);
+	char big[200] = "ETag: ";
+	memset(big + 6, 'a', 129);
+	assert_int_equal(s3_header_etag(big, strlen(big), v, sizeof v), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_uri),
-	    cmocka_unit_test(test_presign_aws_example),
-	    cmocka_unit_test(test_config_files),
+	    cmocka_unit_test(test_uri),          cmocka_unit_test(test_presign_aws_example),
+	    cmocka_unit_test(test_config_files), cmocka_unit_test(test_xml),
+	    cmocka_unit_test(test_etag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

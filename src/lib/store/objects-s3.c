@@ -19,9 +19,9 @@
  * (The cache is objects-cache.c's, shared with a store behind a server.)
  *
  * Publishing: HEAD, then a streamed PUT from the temp file when the key is
- * absent (a PUT of a key that exists would be harmless too: same name,
- * same bytes), then the temp file moves into the cache (linked when the
- * caller keeps it).
+ * absent (a multipart upload above 64 MiB: s3.c; a PUT of a key that exists
+ * would be harmless too: same name, same bytes), then the temp file moves into the cache (linked
+ * when the caller keeps it).
  *
  * The client (credentials, libcurl) is made on first use, so a store
  * whose objects are in a bucket opens, lists and queries without either.

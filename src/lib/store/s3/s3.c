@@ -15,7 +15,20 @@
  * HEAD answer has no body, so a refused HEAD is asked again as a one-byte
  * GET to learn why.  Transient failures (a dropped connection, HTTP 500 and
  * 503) are retried twice, 0.1 s and 0.4 s apart; every request is
- * idempotent (objects are content-addressed).
+ * idempotent (objects are content-addressed) but CreateMultipartUpload,
+ * which is sent once (a retried one could leave an upload nobody aborts).
+ *
+ * A file over the multipart threshold (64 MiB, $CAIRN_S3_MULTIPART_THRESHOLD)
+ * goes up in parts (64 MiB, $CAIRN_S3_PART_SIZE; grown so at most 10,000):
+ * CreateMultipartUpload (POST ?uploads=) for an UploadId, UploadPart (PUT
+ * ?partNumber=N&uploadId=…) per part streamed with pread from its offset,
+ * each carrying its own SHA-256 and giving back an ETag, then
+ * CompleteMultipartUpload (POST ?uploadId=…) with the list.  Any failure
+ * after the Create sends AbortMultipartUpload (DELETE ?uploadId=…), so no
+ * part is left in the bucket, and the message says which part and whether
+ * the abort worked.  The answers' XML and ETags are read by s3xml.c,
+ * strictly.  Queries are written sorted and needing no escapes, so they are
+ * their own SigV4 canonical form whatever libcurl's version does with them.
  *
  * Thread-safety: see s3.h.  Idle handles are kept (up to IDLE_MAX) so a
  * run's many small objects reuse one connection.
@@ -33,13 +46,23 @@
 
 #include "lib/internal.h"
 #include "lib/store/s3/curl.h"
+#include "lib/store/s3/s3xml.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
-#define IDLE_MAX     4
-#define ERR_BODY_MAX (16 << 10)
-#define ATTEMPTS     3
-#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define IDLE_MAX      4
+#define ERR_BODY_MAX  (16 << 10)
+#define ATTEMPTS      3
+#define EMPTY_SHA256  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define MiB           ((int64_t)1 << 20)
+#define GiB           ((int64_t)1 << 30)
+#define MP_THRESHOLD  (64 * MiB) /* a larger file goes up in parts */
+#define MP_PART       (64 * MiB)
+#define MP_PART_MIN   (5 * MiB) /* S3's least part (but the last) */
+#define MP_PART_MAX   (5 * GiB) /* S3's largest part, and largest single PUT */
+#define MP_PARTS_MAX  10000
+#define MP_OBJECT_MAX (5 * GiB * 1024) /* S3's largest object: 5 TiB */
+#define ETAG_MAX      132
 
 struct s3_client {
 	char *uri;      /* s3://bucket/prefix, for messages */
@@ -51,6 +74,7 @@ struct s3_client {
 	char *endpoint; /* for messages: the endpoint or the AWS host */
 	char sigv4[96]; /* "aws:amz:REGION:s3" */
 	s3_config cfg;
+	int64_t mp_threshold, mp_part; /* multipart: above this size, in parts of this */
 	pthread_mutex_t mu;
 	CURL *idle[IDLE_MAX];
 	int nidle;
@@ -162,6 +186,25 @@ static int endpoint_split(const char *ep, char **out_base, char **out_host, char
 	return 0;
 }
 
+/* $name, when set: bytes, digits only, within lo..hi; else def. */
+static int size_knob(const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out)
+{
+	const char *v = getenv(name);
+	*out = def;
+	if (!v || !*v)
+		return 0;
+	int64_t n = 0;
+	const char *p = v;
+	for (; *p >= '0' && *p <= '9' && n <= hi; p++)
+		n = n * 10 + (*p - '0');
+	if (*p || n < lo || n > hi)
+		return err_set(CAIRN_EINVALID,
+		               "%s='%.40s' is not a size in bytes from %lld to %lld", name, v,
+		               (long long)lo, (long long)hi);
+	*out = n;
+	return 0;
+}
+
 int s3_open(s3_client **out, const char *uri)
 {
 	*out = NULL;
@@ -172,6 +215,12 @@ int s3_open(s3_client **out, const char *uri)
 	int rc = s3_uri_parse(uri, &c->bucket, &c->prefix);
 	if (rc == 0 && !(c->uri = strdup(uri)))
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = size_knob("CAIRN_S3_MULTIPART_THRESHOLD", MP_PART_MIN, MP_PART_MAX,
+		               MP_THRESHOLD, &c->mp_threshold);
+	if (rc == 0)
+		rc =
+		    size_knob("CAIRN_S3_PART_SIZE", MP_PART_MIN, MP_PART_MAX, MP_PART, &c->mp_part);
 	if (rc == 0)
 		rc = s3_config_load(&c->cfg, uri);
 	if (rc)
@@ -234,12 +283,17 @@ void s3_close(s3_client *c)
 /* --- requests --------------------------------------------------------------- */
 
 typedef struct req {
-	const char *method; /* HEAD GET PUT DELETE */
+	const char *method; /* HEAD GET PUT POST DELETE */
 	const char *oid;    /* NULL: the bucket */
-	const char *query;  /* without '?', or NULL */
+	const char *query;  /* without '?', sorted and needing no escapes, or NULL */
 	const char *range;  /* "0-0", or NULL */
-	int in_fd;          /* PUT */
-	int64_t in_size;
+	int in_fd;          /* PUT: size bytes from offset off */
+	int64_t in_off, in_size, sent;
+	const char *body; /* POST: the body (body_len bytes, may be 0) */
+	size_t body_len;
+	const char *content_type; /* POST */
+	bool keep_body;           /* a 2xx body is kept in err too (capped), for the caller */
+	bool once;                /* never retried */
 	const char *payload_sha;
 	int out_fd; /* GET: -1 discards the body */
 	uint64_t cap;
@@ -249,7 +303,9 @@ typedef struct req {
 	int64_t got;
 	int werr; /* errno of a failed write into out_fd */
 	bool too_big;
-	buf err; /* the body of a non-2xx answer, capped */
+	int etag_bad;        /* the answer's ETag header: 1 seen, -1 malformed */
+	char etag[ETAG_MAX]; /* its value */
+	buf err;             /* the body of a non-2xx answer, capped */
 } req;
 
 static CURL *handle_get(s3_client *c)
@@ -280,7 +336,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	if (r->status == 0)
 		return len;
-	if (r->status < 200 || r->status > 299) {
+	if (r->status < 200 || r->status > 299 || r->keep_body) {
 		buf_add(&r->err, p, len); /* capped: the rest is dropped */
 		return len;
 	}
@@ -311,6 +367,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		if (r->status == 100)
 			r->status = 0;
+		r->etag_bad = 0;
+		r->etag[0] = '\0';
+	} else if (r->status >= 200 && r->status <= 299) {
+		int e = s3_header_etag(p, len, r->etag, sizeof r->etag);
+		if (e)
+			r->etag_bad = e;
 	}
 	return len;
 }
@@ -318,12 +380,19 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 static size_t on_read(char *p, size_t size, size_t n, void *arg)
 {
 	req *r = arg;
+	size_t want = size * n;
+	if ((int64_t)want > r->in_size - r->sent)
+		want = (size_t)(r->in_size - r->sent);
+	if (want == 0)
+		return 0;
 	for (;;) {
-		ssize_t k = read(r->in_fd, p, size * n);
-		if (k >= 0)
+		ssize_t k = pread(r->in_fd, p, want, r->in_off + r->sent);
+		if (k > 0) {
+			r->sent += k;
 			return (size_t)k;
-		if (errno != EINTR)
-			return CURL_READFUNC_ABORT;
+		}
+		if (k == 0 || errno != EINTR)
+			return CURL_READFUNC_ABORT; /* the file shrank, or cannot be read */
 	}
 }
 
@@ -351,6 +420,12 @@ static CURLcode perform(s3_client *c, CURL *h, req *r)
 		hdrs = curlx.slist_append(hdrs, hd.ptr);
 	}
 	hdrs = curlx.slist_append(hdrs, "Expect:");
+	if (strcmp(r->method, "POST") == 0) {
+		buf_clear(&hd);
+		buf_printf(&hd, "Content-Type:%s%s", r->content_type ? " " : "",
+		           r->content_type ? r->content_type : "");
+		hdrs = curlx.slist_append(hdrs, hd.ptr);
+	}
 	curlx.easy_reset(h);
 	curlx.easy_setopt(h, CURLOPT_URL, url.ptr);
 	curlx.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -376,11 +451,18 @@ static CURLcode perform(s3_client *c, CURL *h, req *r)
 		curlx.easy_setopt(h, CURLOPT_READDATA, r);
 		curlx.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->in_size);
 		curlx.easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L << 10);
+	} else if (strcmp(r->method, "POST") == 0) {
+		curlx.easy_setopt(h, CURLOPT_POST, 1L);
+		curlx.easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		curlx.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 	} else if (strcmp(r->method, "DELETE") == 0) {
 		curlx.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 	r->status = 0;
 	r->got = 0;
+	r->sent = 0;
+	r->etag_bad = 0;
+	r->etag[0] = '\0';
 	buf_clear(&r->err);
 	CURLcode cc = buf_ok(&url) ? curlx.easy_perform(h) : CURLE_OUT_OF_MEMORY;
 	long code = 0;
@@ -421,7 +503,7 @@ static void xml_text(const buf *b, const char *tag, char *out, size_t n)
 
 static const char *verb_of(const req *r)
 {
-	if (strcmp(r->method, "PUT") == 0)
+	if (strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0)
 		return "write objects to";
 	if (strcmp(r->method, "DELETE") == 0)
 		return "delete objects from";
@@ -485,16 +567,15 @@ static int request(s3_client *c, req *r)
 			struct timespec ts = {0, attempt == 1 ? 100000000L : 400000000L};
 			nanosleep(&ts, NULL);
 		}
-		if (r->in_fd >= 0 && lseek(r->in_fd, 0, SEEK_SET) != 0)
-			break;
 		cc = perform(c, h, r);
-		if (!transient(cc, r->status) || r->got > 0)
+		if (!transient(cc, r->status) || r->got > 0 || r->once)
 			break;
 	}
 	int rc = 0;
 	if (cc != CURLE_OK || r->too_big || r->werr || r->status < 200 || r->status > 299)
 		rc = explain(c, r, cc);
-	buf_free(&r->err);
+	if (!r->keep_body || rc)
+		buf_free(&r->err);
 	handle_put(c, h);
 	return rc;
 }
@@ -524,16 +605,189 @@ int s3_head(s3_client *c, const char *oid)
 	return rc;
 }
 
+/* --- multipart upload ---------------------------------------------------- */
+
+/* The SHA-256 of fd's bytes off..off+n, in hex: each part's
+ * x-amz-content-sha256, so the service checks every part's bytes. */
+static int part_sha(int fd, int64_t off, int64_t n, char out[65])
+{
+	sha_ctx *h = sha_new();
+	char *b = malloc(1 << 20);
+	int rc = 0;
+	while (rc == 0 && h && b && n > 0) {
+		ssize_t k = pread(fd, b, (size_t)(n < (1 << 20) ? n : (1 << 20)), off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			rc = err_set(CAIRN_EIO, "cannot read the object to upload: %s",
+			             k < 0 ? strerror(errno) : "the file shrank");
+		else {
+			sha_update(h, b, (size_t)k);
+			off += k;
+			n -= k;
+		}
+	}
+	if (rc == 0 && (!h || !b))
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+	if (rc == 0)
+		sha_final_hex(h, out); /* frees h */
+	else
+		sha_free(h);
+	free(b);
+	return rc;
+}
+
+/* The answer to CreateMultipartUpload or CompleteMultipartUpload (a 200
+ * that may still carry an <Error>): 0 when its root is `root`, with the
+ * text at `path` in out when path is not NULL; else the error. */
+static int mp_answer(s3_client *c, const req *r, const char *op, const char *root, const char *path,
+                     char *out, size_t outn)
+{
+	char code[64], msg[200];
+	const char *doc = r->err.len ? r->err.ptr : "";
+	if (s3_xml_text(doc, r->err.len, "Error/Code", code, sizeof code) == 1) {
+		if (s3_xml_text(doc, r->err.len, "Error/Message", msg, sizeof msg) != 1)
+			msg[0] = '\0';
+		return err_set(CAIRN_EIO, "cannot write objects to %s: %s failed: %s%s%s", c->uri,
+		               op, code, msg[0] ? ": " : "", msg);
+	}
+	bool got = s3_xml_text(doc, r->err.len, root, NULL, 0) == 1;
+	if (path && got)
+		got = s3_xml_text(doc, r->err.len, path, out, outn) == 1 &&
+		      s3_token_ok(out, outn - 1);
+	if (!got)
+		return err_set(CAIRN_EIO,
+		               "the object store %s gave an answer to %s that is not one "
+		               "(HTTP %ld, no well-formed <%s>%s%s)",
+		               c->endpoint, op, r->status, root, path ? " with " : "",
+		               path ? strchr(path, '/') + 1 : "");
+	return 0;
+}
+
+/* The part size for size bytes: the configured one, grown (in MiB) so that
+ * at most MP_PARTS_MAX parts are needed. */
+static int64_t part_size_for(const s3_client *c, int64_t size)
+{
+	int64_t p = c->mp_part;
+	int64_t least = (size + MP_PARTS_MAX - 1) / MP_PARTS_MAX;
+	if (p < least)
+		p = (least + MiB - 1) / MiB * MiB;
+	return p;
+}
+
+static int put_multipart(s3_client *c, const char *oid, int fd, int64_t size)
+{
+	if (size > MP_OBJECT_MAX)
+		return err_set(CAIRN_ETOOBIG,
+		               "object %.64s is %lld bytes: an S3 object is at most 5 TiB", oid,
+		               (long long)size);
+	int64_t psize = part_size_for(c, size);
+	int nparts = (int)((size + psize - 1) / psize);
+	char upload_id[1024 + 1], sha[65];
+	buf q = BUF_INIT, body = BUF_INIT;
+
+	/* CreateMultipartUpload: POST ?uploads */
+	req cr = REQ_INIT("POST", oid);
+	cr.query = "uploads=";
+	cr.keep_body = true;
+	cr.once = true;
+	int rc = request(c, &cr);
+	if (rc == 0) {
+		rc = mp_answer(c, &cr, "CreateMultipartUpload", "InitiateMultipartUploadResult",
+		               "InitiateMultipartUploadResult/UploadId", upload_id,
+		               sizeof upload_id);
+		buf_free(&cr.err);
+	}
+	if (rc)
+		return rc;
+
+	/* UploadPart for each, keeping the ETags for the list */
+	buf_printf(&body, "<CompleteMultipartUpload "
+	                  "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+	for (int part = 1; rc == 0 && part <= nparts; part++) {
+		int64_t off = (int64_t)(part - 1) * psize;
+		int64_t n = size - off < psize ? size - off : psize;
+		buf_clear(&q);
+		buf_printf(&q, "partNumber=%d&uploadId=%s", part, upload_id);
+		req pr = REQ_INIT("PUT", oid);
+		pr.query = q.ptr;
+		pr.in_fd = fd;
+		pr.in_off = off;
+		pr.in_size = n;
+		pr.payload_sha = sha;
+		if ((rc = part_sha(fd, off, n, sha)) != 0)
+			;
+		else if (!buf_ok(&q))
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+		else if ((rc = request(c, &pr)) == 0 && pr.etag_bad != 1)
+			rc = err_set(CAIRN_EIO,
+			             "the object store %s answered UploadPart without a valid ETag",
+			             c->endpoint);
+		if (rc == 0)
+			buf_printf(&body, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+			           part, pr.etag);
+		else
+			err_wrap(rc, "cannot upload part %d of %d of object %.12s…", part, nparts,
+			         oid);
+	}
+	if (rc == 0) {
+		buf_printf(&body, "</CompleteMultipartUpload>");
+		buf_clear(&q);
+		buf_printf(&q, "uploadId=%s", upload_id);
+		if (!buf_ok(&body) || !buf_ok(&q) || sha_buf_hex(body.ptr, body.len, sha) != 0)
+			rc = err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	if (rc == 0) {
+		/* CompleteMultipartUpload: POST ?uploadId with the list */
+		req cm = REQ_INIT("POST", oid);
+		cm.query = q.ptr;
+		cm.body = body.ptr;
+		cm.body_len = body.len;
+		cm.content_type = "application/xml";
+		cm.payload_sha = sha;
+		cm.keep_body = true;
+		rc = request(c, &cm);
+		if (rc == 0) {
+			rc = mp_answer(c, &cm, "CompleteMultipartUpload",
+			               "CompleteMultipartUploadResult", NULL, NULL, 0);
+			buf_free(&cm.err);
+		}
+	}
+	if (rc) {
+		/* AbortMultipartUpload: DELETE ?uploadId, so no part is left behind */
+		char saved[1024];
+		snprintf(saved, sizeof saved, "%s", cairn_error_last());
+		buf_clear(&q);
+		buf_printf(&q, "uploadId=%s", upload_id);
+		req ab = REQ_INIT("DELETE", oid);
+		ab.query = q.ptr;
+		int arc = buf_ok(&q) ? request(c, &ab) : CAIRN_ENOMEM;
+		if (arc && arc != CAIRN_ENOTFOUND)
+			err_set(rc, "%s (and its parts could not be removed: %s)", saved,
+			        cairn_error_last());
+		else
+			err_set(rc, "%s (the upload was aborted)", saved);
+	}
+	buf_free(&q);
+	buf_free(&body);
+	return rc;
+}
+
 int s3_put_file(s3_client *c, const char *oid, const char *path, int64_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(CAIRN_EIO, "cannot read '%s': %s", path, strerror(errno));
-	req r = REQ_INIT("PUT", oid);
-	r.in_fd = fd;
-	r.in_size = size;
-	r.payload_sha = oid;
-	int rc = request(c, &r);
+	int rc;
+	if (size > c->mp_threshold) {
+		rc = put_multipart(c, oid, fd, size);
+	} else {
+		req r = REQ_INIT("PUT", oid);
+		r.in_fd = fd;
+		r.in_size = size;
+		r.payload_sha = oid;
+		rc = request(c, &r);
+	}
 	close(fd);
 	return rc;
 }

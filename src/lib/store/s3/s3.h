@@ -2,7 +2,8 @@
  * lib/store/s3/s3.h — a small S3 client for the object store: one bucket
  * and key prefix (`s3://bucket/prefix`), objects named by their SHA-256.
  *
- * What it does: HEAD, streamed PUT from a file, streamed GET into a file,
+ * What it does: HEAD, streamed PUT from a file (a multipart upload above
+ * 64 MiB, aborted on failure: s3.c), streamed GET into a file,
  * DELETE of one object key (prefix/ab/cdef…, the layout of objects/), a
  * reachability check of the bucket, and presigned GET URLs.  Requests are
  * signed by libcurl's SigV4 (CURLOPT_AWS_SIGV4, "aws:amz:REGION:s3"); the
@@ -55,7 +56,10 @@ void s3_close(s3_client *c);
 
 /* 1 when the object is in the bucket, 0 when it is not. */
 int s3_head(s3_client *c, const char *oid);
-/* Upload the file at path (size bytes whose SHA-256 is oid) as oid. */
+/* Upload the file at path (size bytes whose SHA-256 is oid) as oid: one PUT,
+ * or above the multipart threshold a multipart upload that is aborted on
+ * any failure (CAIRN_ETOOBIG over 5 TiB; CAIRN_EINVALID from s3_open for a
+ * bad $CAIRN_S3_MULTIPART_THRESHOLD or $CAIRN_S3_PART_SIZE). */
 int s3_put_file(s3_client *c, const char *oid, const char *path, int64_t size);
 /* Download oid into fd (at its offset), feeding sha when not NULL; an
  * object over cap bytes (cap 0: none) is CAIRN_ETOOBIG.  *out_size: bytes
