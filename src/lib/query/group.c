@@ -288,6 +288,7 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, c
 		if ((rc = q.ops->key_prepare(q.c, &mk)) != 0 ||
 		    (rc = q.ops->group_stats(q.c, &mk, &g)) != 0)
 			goto done;
+		store_group_flush(&g);
 	}
 	/* the runs without the field form the last group */
 	memset(&groups[ng], 0, sizeof groups[ng]);
