@@ -183,7 +183,7 @@ static int trace(unsigned type, void *ctx, void *p, void *x)
 			long v = strtol(st, NULL, 10);
 			/* grouping sets the page cache's size and gives the store's back */
 			bool cache = st - sql >= 12 && (strncmp(st - 11, "cache_size=", 11) == 0 ||
-			                                 strncmp(st - 12, "cache_size=-", 12) == 0);
+			                                strncmp(st - 12, "cache_size=-", 12) == 0);
 			if (!cache && (c - st > 4 || (v > 4 && v != 1000 && v != 65536))) {
 				fprintf(stderr, "number '%.*s' reached SQL: %s\n", (int)(c - st),
 				        st, sql);
