@@ -10,7 +10,8 @@
  * Grouping uses two aggregate passes that return no row per run: cairn_gid
  * records each match's group number in an array indexed by rid (GROUP BY
  * the field's index order), cairn_gstat adds each metric value to its run's
- * group.  Both only touch runs the planner marked as matches.
+ * group.  Both only touch runs the planner marked as matches, and run with a
+ * small page cache (they read each page once).
  */
 #include <math.h>
 #include <stdio.h>
