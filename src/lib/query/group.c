@@ -9,7 +9,8 @@
  * non-NaN values.  Two passes of the store, neither returning a row per run:
  * group_values numbers the distinct values and writes each match's group
  * number into an array indexed by rid; group_stats adds each metric value to
- * its run's group.
+ * its run's group (store_group_add, which prefetches the run's slot and adds
+ * the value a few values later: store_group_flush adds the last ones).
  *
  * A cairn_group_result owns one arena holding its groups and every string
  * (the values' text is copied out of the planner's memory, which the query
@@ -288,6 +289,7 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, c
 		if ((rc = q.ops->key_prepare(q.c, &mk)) != 0 ||
 		    (rc = q.ops->group_stats(q.c, &mk, &g)) != 0)
 			goto done;
+		store_group_flush(&g);
 	}
 	/* the runs without the field form the last group */
 	memset(&groups[ng], 0, sizeof groups[ng]);

@@ -146,17 +146,22 @@ typedef struct gstat {
 #define GID_OUT  (-2) /* not a match */
 #define GID_NONE (-1) /* a match without the field (yet) */
 
+#define STORE_GROUP_AHEAD 16 /* values held back while their run's gid is fetched */
+
 typedef struct store_groups {
 	int32_t *gid; /* by rid (0 … maxrid): group number, GID_NONE or GID_OUT */
 	int64_t maxrid;
 	int32_t ngroups; /* numbers handed out by group_values */
 	gstat *stats;    /* ngroups + 1 (the last: runs without the field) */
+	/* store_group_add's values not yet added (a ring) */
+	int64_t held_rid[STORE_GROUP_AHEAD];
+	double held_v[STORE_GROUP_AHEAD];
+	unsigned held;
 } store_groups;
 
-/* A metric value of run rid into its group (NaN and non-matches skipped). */
-static inline void store_group_add(store_groups *g, int64_t rid, double v)
+static inline void store_group_add_now(store_groups *g, int64_t rid, double v)
 {
-	if (rid < 0 || rid > g->maxrid || g->gid[rid] == GID_OUT || v != v)
+	if (g->gid[rid] == GID_OUT)
 		return;
 	int32_t k = g->gid[rid];
 	gstat *st = &g->stats[k < 0 ? g->ngroups : k];
@@ -166,6 +171,32 @@ static inline void store_group_add(store_groups *g, int64_t rid, double v)
 		st->max = v;
 	st->sum += v;
 	st->nvals++;
+}
+
+/* A metric value of run rid into its group (NaN and non-matches skipped),
+ * or later: the values come in the metric index's order, so their runs
+ * are in no order, and reading each one's gid at once stalled on a cache
+ * miss a row (half of a group at 1M runs).  The gid is prefetched and the
+ * value added STORE_GROUP_AHEAD values later; store_group_flush adds the
+ * rest (the planner calls it after group_stats). */
+static inline void store_group_add(store_groups *g, int64_t rid, double v)
+{
+	if (rid < 0 || rid > g->maxrid || v != v)
+		return;
+	__builtin_prefetch(&g->gid[rid]);
+	unsigned i = g->held++ % STORE_GROUP_AHEAD;
+	if (g->held > STORE_GROUP_AHEAD)
+		store_group_add_now(g, g->held_rid[i], g->held_v[i]);
+	g->held_rid[i] = rid;
+	g->held_v[i] = v;
+}
+
+static inline void store_group_flush(store_groups *g)
+{
+	unsigned n = g->held < STORE_GROUP_AHEAD ? g->held : STORE_GROUP_AHEAD;
+	for (unsigned i = 0; i < n; i++)
+		store_group_add_now(g, g->held_rid[i], g->held_v[i]);
+	g->held = 0;
 }
 
 /* --- the operations ---------------------------------------------------------------- */

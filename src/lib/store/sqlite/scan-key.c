@@ -10,7 +10,8 @@
  * Grouping uses two aggregate passes that return no row per run: cairn_gid
  * records each match's group number in an array indexed by rid (GROUP BY
  * the field's index order), cairn_gstat adds each metric value to its run's
- * group.  Both only touch runs the planner marked as matches.
+ * group.  Both only touch runs the planner marked as matches, and run with a
+ * small page cache (they read each page once).
  */
 #include <math.h>
 #include <stdio.h>
@@ -395,6 +396,39 @@ static int ensure_group_functions(cairn_store *s)
 	return 0;
 }
 
+/* A grouping pass reads each page of one index once, so a page cache
+ * bigger than the path down the index only costs fresh memory: at 1M runs
+ * the two passes filled the connection's 32 MiB with pages never read
+ * again, ~8,000 page faults (a tenth of the group).  The pass runs with a
+ * cache of GROUP_CACHE_KIB and gives the connection its size back after. */
+#define GROUP_CACHE_KIB 1000
+
+static int64_t cache_shrink(store_scan_ctx *q)
+{
+	int64_t was = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(q->db, "PRAGMA cache_size", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		was = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* only one surely bigger (negative: KiB; positive: pages of 512 B or more) */
+	if (was < 0 ? was >= -GROUP_CACHE_KIB : was <= GROUP_CACHE_KIB * 2)
+		return 0;
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", GROUP_CACHE_KIB);
+	return sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK ? was : 0;
+}
+
+static void cache_restore(store_scan_ctx *q, int64_t was)
+{
+	char sql[64];
+	if (!was)
+		return;
+	snprintf(sql, sizeof sql, "PRAGMA cache_size=%lld", (long long)was);
+	sqlite3_exec(q->db, sql, NULL, NULL, NULL);
+}
+
 int scan_group_values(store_scan_ctx *q, const store_key *key, store_groups *g,
                       int (*each)(void *arg, const sval *v, int32_t id), void *arg)
 {
@@ -412,6 +446,7 @@ int scan_group_values(store_scan_ctx *q, const store_key *key, store_groups *g,
 		return rc;
 	scan_bind_anon(st, k->b, k->nb);
 	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), g, GROUPS_PTR, NULL);
+	int64_t cache = cache_shrink(q);
 	int s;
 	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (sqlite3_column_type(st, nv) == SQLITE_NULL || sqlite3_column_int(st, nv) < 0)
@@ -423,6 +458,7 @@ int scan_group_values(store_scan_ctx *q, const store_key *key, store_groups *g,
 	if (rc == 0 && s != SQLITE_DONE)
 		rc = store_sqlerr(q->s, "run the query");
 	sqlite3_finalize(st);
+	cache_restore(q, cache);
 	return rc;
 }
 
@@ -441,7 +477,9 @@ int scan_group_stats(store_scan_ctx *q, const store_key *key, store_groups *g)
 		return rc;
 	scan_bind_anon(st, k->b, k->nb);
 	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), g, GROUPS_PTR, NULL);
+	int64_t cache = cache_shrink(q);
 	rc = scan_step_err(q, sqlite3_step(st));
 	sqlite3_finalize(st);
+	cache_restore(q, cache);
 	return rc;
 }
