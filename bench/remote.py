@@ -70,21 +70,27 @@ class Server:
 
 LOOP = r"""
 import sys, time, cairn
-n = int(sys.argv[1])
+n, every = int(sys.argv[1]), int(sys.argv[3])
 run = cairn.init(project="bench", name=sys.argv[2], capture_code=False, capture_env=False)
 log = run.log_metric
 t = time.perf_counter()
-for i in range(n):
-    log("loss", 1.0 / (i + 1), step=i)
+if every:
+    for i in range(n):
+        log("loss", 1.0 / (i + 1), step=i)
+        if i % every == every - 1:
+            run.flush()
+else:
+    for i in range(n):
+        log("loss", 1.0 / (i + 1), step=i)
 run.finish()
 print(time.perf_counter() - t)
 """
 
 
-def loop(store, n, name, env=None):
+def loop(store, n, name, env=None, every=0):
     e = dict(os.environ if env is None else env, CAIRN_DIR=store,
              PYTHONPATH=os.path.join(ROOT, "python"))
-    r = subprocess.run([sys.executable, "-c", LOOP, str(n), name], env=e, capture_output=True,
+    r = subprocess.run([sys.executable, "-c", LOOP, str(n), name, str(every)], env=e, capture_output=True,
                        text=True, check=True)
     return float(r.stdout.split()[-1])
 
