@@ -5,7 +5,8 @@
  * the middle refused with its offset), the server's end of the protocol
  * (cairn_store_serve) against a real store of either backend (the trial
  * queue's claim in two requests among it), and the
- * idempotency keys of both backends.  Over HTTP: tests/e2e/remote.t and
+ * idempotency keys of both backends (and a server dying between a write
+ * and its key: both or neither are stored).  Over HTTP: tests/e2e/remote.t and
  * tests/python/test_remote.py.
  */
 #include "unit.h"
@@ -13,10 +14,12 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/store/remote/journal.h"
 #include "lib/store/remote/remote.h"
+#include "lib/store/store.h"
 
 static void test_wire_bounds(void **state)
 {
@@ -503,6 +506,129 @@ static void test_idempotency_keys(void **state)
 	unit_store_close(&u);
 }
 
+/* A metrics_insert of two points under one idempotency key, in the
+ * transaction that records the key (cairn_store_idem_begin .. commit), as
+ * the server runs it (server/idem.c, idem_write). */
+static void points_req(buf *b, const char *id)
+{
+	buf_clear(b);
+	w_u32(b, 1);
+	w_str(b, id);
+	w_u32(b, 1);
+	w_str(b, "loss");
+	w_u32(b, 2);
+	for (int i = 0; i < 2; i++) {
+		w_u32(b, 0);
+		w_u32(b, 0);
+		w_i64(b, i);
+		w_i64(b, 1700000000000 + i);
+		w_f64(b, 0.5 / (i + 1));
+	}
+}
+
+static void keyed_write(cairn_store *s, const char *key, const buf *req)
+{
+	buf rep = BUF_INIT;
+	assert_ok(cairn_store_idem_begin(s));
+	assert_int_equal(serve(s, 1, "metrics_insert", req, &rep), 200);
+	assert_ok(cairn_store_idem_commit(s, key, 200, rep.ptr, rep.len));
+	buf_free(&rep);
+}
+
+static void die_at_idem(cairn_store *s, const char *point, void *arg)
+{
+	(void)s;
+	(void)arg;
+	if (strcmp(point, "idem") == 0)
+		_exit(42); /* the server dies after the write, before its key */
+}
+
+static void test_idempotency_in_txn(void **state)
+{
+	unit_store u;
+	unit_store_open(&u);
+	buf req = BUF_INIT, rep = BUF_INIT;
+	const char *id = "00112233445566778899aabbccddeeff";
+	insert_req(&req, id);
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	points_req(&req, id);
+	int status;
+	char *body;
+	size_t len;
+	/* the crash window: a process applies the write and dies before the key */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		cairn_store *c;
+		if (cairn_store_open(&c, u.store_dir) != 0 || cairn_store_idem_begin(c) != 0)
+			_exit(1);
+		store_test_hook(c, die_at_idem, NULL);
+		buf r2 = BUF_INIT;
+		if (serve(c, 1, "metrics_insert", &req, &r2) != 200)
+			_exit(2);
+		cairn_store_idem_commit(c, "sess-7", 200, r2.ptr, r2.len);
+		_exit(3);
+	}
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 42);
+	/* neither the points nor the key: the retry is not lost ... */
+	char *n = unit_store_sql(&u, "SELECT count(*) FROM metric_points");
+	assert_string_equal(n, "0\n");
+	free(n);
+	assert_int_equal(cairn_store_idem_get(u.s, "sess-7", &status, &body, &len),
+	                 CAIRN_ENOTFOUND);
+	/* ... and applied once: the retry stores both, a second retry finds the key */
+	keyed_write(u.s, "sess-7", &req);
+	n = unit_store_sql(&u, "SELECT count(*) FROM metric_points");
+	assert_string_equal(n, "2\n");
+	free(n);
+	assert_ok(cairn_store_idem_get(u.s, "sess-7", &status, &body, &len));
+	assert_int_equal(status, 200);
+	cairn_free(body);
+	/* inside one: an op that fails (its savepoint rolled back) and one that
+	 * succeeds; aborted, nothing of either stays */
+	buf bad = BUF_INIT;
+	w_u32(&bad, 5);
+	assert_ok(cairn_store_idem_begin(u.s));
+	assert_int_equal(serve(u.s, 1, "metrics_insert", &bad, &rep), 400);
+	buf_clear(&req);
+	insert_req(&req, "ffeeddccbbaa99887766554433221100");
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	cairn_store_idem_abort(u.s);
+	n = unit_store_sql(&u, "SELECT count(*) FROM runs");
+	assert_string_equal(n, "1\n");
+	free(n);
+	/* the same, committed: the failed op left nothing, the other its run */
+	assert_ok(cairn_store_idem_begin(u.s));
+	assert_int_equal(serve(u.s, 1, "metrics_insert", &bad, &rep), 400);
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	assert_ok(cairn_store_idem_commit(u.s, "sess-8", 200, rep.ptr, rep.len));
+	n = unit_store_sql(&u, "SELECT count(*) FROM runs");
+	assert_string_equal(n, "2\n");
+	free(n);
+	n = unit_store_sql(&u, "SELECT count(*) FROM metric_points");
+	assert_string_equal(n, "2\n");
+	free(n);
+	/* a keyed write is not nested in another, nor committed when none is open */
+	assert_ok(cairn_store_idem_begin(u.s));
+	assert_int_equal(cairn_store_idem_begin(u.s), CAIRN_ERROR);
+	cairn_store_idem_abort(u.s);
+	assert_int_equal(cairn_store_idem_commit(u.s, "k", 200, "", 0), CAIRN_ERROR);
+	/* the store is usable after: an ordinary write commits on its own */
+	buf_clear(&req);
+	insert_req(&req, "aaeeddccbbaa99887766554433221100");
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	n = unit_store_sql(&u, "SELECT count(*) FROM runs");
+	assert_string_equal(n, "3\n");
+	free(n);
+	buf_free(&bad);
+	buf_free(&req);
+	buf_free(&rep);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_serve_artifact_delete),
 	    cmocka_unit_test(test_serve_trial_claim),
 	    cmocka_unit_test(test_idempotency_keys),
+	    cmocka_unit_test(test_idempotency_in_txn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
