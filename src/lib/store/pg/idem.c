@@ -84,7 +84,8 @@ int pg_hold_end(cairn_store *s, bool commit)
 	s->hold_depth = 0;
 	if (!pg_in_txn(s))
 		/* an op rolled the whole of it back (an error it answered) */
-		return commit ? err_set(CAIRN_ESTORE, "the write's transaction was rolled back") : 0;
+		return commit ? err_set(CAIRN_ESTORE, "the write's transaction was rolled back")
+		              : 0;
 	if (commit)
 		return pg_commit(s);
 	pg_rollback(s);

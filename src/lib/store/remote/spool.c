@@ -9,14 +9,14 @@
  * directory is made private (0700): it holds what the runs recorded.
  *
  * Replay (spool_drain, from the handle itself when a probe is due) sends
- * the records in order, each with the idempotency key it was made with, so
- * a record the server applied before the answer was lost is not applied
- * again; `done` in the journal's header moves past each record sent, and
- * a journal that is empty again is removed with its objects.  A record the
- * server refuses for good (a conflicting param, say) is dropped and its
- * refusal kept for the next write of the handle (spool_deferred); one that
- * names a run the server does not know yet (a run another process started
- * offline, whose journal has not been replayed) stops the replay, to be
+ * the records in order, each with the idempotency key it was made with
+ * (consecutive metrics_insert records coalesced into one request under a
+ * key derived from the first's: coalesce.c), so a record the server
+ * applied before the answer was lost is not applied again; `done` in the journal's header moves
+ * past each record sent, and a journal that is empty again is removed with its objects.  A record
+ * the server refuses for good (a conflicting param, say) is dropped and its refusal kept for the
+ * next write of the handle (spool_deferred); one that names a run the server does not know yet (a
+ * run another process started offline, whose journal has not been replayed) stops the replay, to be
  * tried again later.  Thread-safety: the store's lock is held.
  */
 #include <dirent.h>

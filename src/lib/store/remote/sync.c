@@ -4,8 +4,8 @@
  * the journals under $XDG_DATA_HOME/cairn/spool/SERVER/, and their replay to
  * the server each names, in order, with the idempotency keys they were
  * written with (so replaying a journal twice, or one its process had half
- * sent, applies each write once).  A journal a live process holds (its
- * flock) is left to that process.
+ * sent, applies each write once; metrics records go coalesced, coalesce.c).  A journal a live
+ * process holds (its flock) is left to that process.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -87,7 +87,8 @@ int sqlite_hold_end(cairn_store *s, bool commit)
 	s->hold_depth = 0;
 	if (!store_in_txn(s))
 		/* an op rolled the whole of it back (an error it answered) */
-		return commit ? err_set(CAIRN_ESTORE, "the write's transaction was rolled back") : 0;
+		return commit ? err_set(CAIRN_ESTORE, "the write's transaction was rolled back")
+		              : 0;
 	if (commit)
 		return store_commit(s);
 	store_rollback(s);
