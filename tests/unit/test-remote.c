@@ -2,7 +2,8 @@
  * tests/unit/test-remote.c — the remote backend's pieces that need no
  * network: the wire reader's bounds, the handle's run and key numbers,
  * the spool journal (records, reopen, a torn tail cut, a damaged record in
- * the middle refused with its offset), the server's end of the protocol
+ * the middle refused with its offset), the replay's coalescing of metrics
+ * records, the server's end of the protocol
  * (cairn_store_serve) against a real store of either backend (the trial
  * queue's claim in two requests among it), and the
  * idempotency keys of both backends (and a server dying between a write
@@ -105,6 +106,101 @@ static void write_three(const char *path)
 	assert_ok(journal_append(&j, "tag_put", "k-2", "", 0));
 	assert_ok(journal_append(&j, "metrics_insert", "k-3", "0123456789", 10));
 	journal_close(&j);
+}
+
+/* A metrics_insert body: runs, keys, then (run index, key index, step)
+ * points with ts = step and value = step / 2. */
+static void mbody(buf *b, int nr, const char *const *runs, int nk, const char *const *keys, int n,
+                  const int (*pts)[3])
+{
+	buf_clear(b);
+	w_u32(b, (uint32_t)nr);
+	for (int i = 0; i < nr; i++)
+		w_str(b, runs[i]);
+	w_u32(b, (uint32_t)nk);
+	for (int i = 0; i < nk; i++)
+		w_str(b, keys[i]);
+	w_u32(b, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		w_u32(b, (uint32_t)pts[i][0]);
+		w_u32(b, (uint32_t)pts[i][1]);
+		w_i64(b, pts[i][2]);
+		w_i64(b, pts[i][2]);
+		w_f64(b, pts[i][2] / 2.0);
+	}
+}
+
+/* Coalescing (coalesce.c): consecutive metrics_insert records become one
+ * body with the runs and keys of all, the points in journal order, under
+ * "FIRST:N"; another kind of record ends the group; a group of one is the
+ * record as written; a record that does not parse goes alone. */
+static void test_spool_group(void **state)
+{
+	char *dir = unit_tmpdir(), *path = journal_file(dir);
+	journal j;
+	assert_ok(journal_create(&j, path, "http://h:1", "0123456789abcdef0123456789abcdef"));
+	buf b = BUF_INIT;
+	const char *ra[] = {"runA"}, *rab[] = {"runB", "runA"}, *k1[] = {"loss"},
+	           *k2[] = {"acc", "loss"};
+	const int p1[][3] = {{0, 0, 1}, {0, 0, 2}};
+	const int p2[][3] = {{1, 1, 3}, {0, 0, 1}, {1, 0, 4}};
+	assert_ok(journal_append(&j, "run_insert", "S-1", "r", 1));
+	mbody(&b, 1, ra, 1, k1, 2, p1);
+	assert_ok(journal_append(&j, "metrics_insert", "S-2", b.ptr, b.len));
+	size_t one_len = b.len;
+	char *one = malloc(one_len);
+	memcpy(one, b.ptr, one_len);
+	mbody(&b, 2, rab, 2, k2, 3, p2);
+	assert_ok(journal_append(&j, "metrics_insert", "S-3", b.ptr, b.len));
+	assert_ok(journal_append(&j, "run_finish", "S-4", "f", 1));
+	mbody(&b, 1, ra, 1, k1, 2, p1);
+	assert_ok(journal_append(&j, "metrics_insert", "S-5", b.ptr, b.len));
+	assert_ok(journal_append(&j, "metrics_insert", "S-6", "bad", 3));
+	buf scratch = BUF_INIT;
+	spool_grp g = {BUF_INIT, "", 0, 0, 0};
+	jrec rec;
+	/* not a metrics record: no group */
+	assert_ok(spool_group(&j, j.head, 0, &scratch, &g));
+	assert_int_equal(g.records, 0);
+	assert_int_equal(journal_read(&j, j.head, &rec, &scratch), 1);
+	uint64_t off = rec.next;
+	assert_ok(spool_group(&j, off, 0, &scratch, &g));
+	assert_int_equal(g.records, 2);
+	assert_int_equal(g.points, 5);
+	assert_string_equal(g.idem, "S-2:2");
+	/* the merged body: runs A, B; keys loss, acc; points remapped in order */
+	buf want = BUF_INIT;
+	const char *rm[] = {"runA", "runB"}, *km[] = {"loss", "acc"};
+	const int pm[][3] = {{0, 0, 1}, {0, 0, 2}, {0, 0, 3}, {1, 1, 1}, {0, 1, 4}};
+	mbody(&want, 2, rm, 2, km, 5, pm);
+	assert_int_equal(g.body.len, want.len);
+	assert_memory_equal(g.body.ptr, want.ptr, want.len);
+	/* the finish after it stays a record of its own */
+	assert_int_equal(journal_read(&j, g.next, &rec, &scratch), 1);
+	assert_string_equal(rec.op, "run_finish");
+	/* at most max_records: the same span as a try before */
+	assert_ok(spool_group(&j, off, 1, &scratch, &g));
+	assert_int_equal(g.records, 1);
+	assert_string_equal(g.idem, "S-2");
+	assert_int_equal(g.body.len, one_len);
+	assert_memory_equal(g.body.ptr, one, one_len); /* a group of one: the record's bytes */
+	/* a record that does not parse ends the group (it goes alone) */
+	assert_ok(spool_group(&j, rec.next, 0, &scratch, &g));
+	assert_int_equal(g.records, 1);
+	assert_string_equal(g.idem, "S-5");
+	assert_int_equal(journal_read(&j, g.next, &rec, &scratch), 1);
+	assert_string_equal(rec.op, "metrics_insert");
+	assert_ok(spool_group(&j, g.next, 0, &scratch, &g));
+	assert_int_equal(g.records, 0);
+	spool_group_free(&g);
+	journal_close(&j);
+	buf_free(&b);
+	buf_free(&want);
+	buf_free(&scratch);
+	free(one);
+	unit_rmrf(dir);
+	free(dir);
+	free(path);
 }
 
 static void test_journal(void **state)
@@ -635,6 +731,7 @@ int main(void)
 	    cmocka_unit_test(test_wire_bounds),
 	    cmocka_unit_test(test_maps),
 	    cmocka_unit_test(test_journal),
+	    cmocka_unit_test(test_spool_group),
 	    cmocka_unit_test(test_journal_torn_tail),
 	    cmocka_unit_test(test_journal_damaged_middle),
 	    cmocka_unit_test(test_serve),
