@@ -9,7 +9,10 @@ each figure beside the floor it is measured against in the same run:
                    local store (target: at most 50 ms more), medians
   spool replay     `cairn sync` of a journal of N points written while the
                    server was down  vs  the server's batched ingest of the
-                   same points from an online client (target >= 1M points/s)
+                   same points from an online client (target >= 1M points/s);
+                   once as the loop's writer flushed it (big records), once
+                   with a flush every 1,000 points (records of 1,000 points,
+                   which the replay coalesces: lib/store/remote/coalesce.c)
 
 Environment: CAIRN (the binary), CAIRN_LIB (libcairn.so), REMOTE_POINTS
 (default 1,000,000), REMOTE_RUNS (cairn run samples, default 20).
@@ -70,21 +73,27 @@ class Server:
 
 LOOP = r"""
 import sys, time, cairn
-n = int(sys.argv[1])
+n, every = int(sys.argv[1]), int(sys.argv[3])
 run = cairn.init(project="bench", name=sys.argv[2], capture_code=False, capture_env=False)
 log = run.log_metric
 t = time.perf_counter()
-for i in range(n):
-    log("loss", 1.0 / (i + 1), step=i)
+if every:
+    for i in range(n):
+        log("loss", 1.0 / (i + 1), step=i)
+        if i % every == every - 1:
+            run.flush()
+else:
+    for i in range(n):
+        log("loss", 1.0 / (i + 1), step=i)
 run.finish()
 print(time.perf_counter() - t)
 """
 
 
-def loop(store, n, name, env=None):
+def loop(store, n, name, env=None, every=0):
     e = dict(os.environ if env is None else env, CAIRN_DIR=store,
              PYTHONPATH=os.path.join(ROOT, "python"))
-    r = subprocess.run([sys.executable, "-c", LOOP, str(n), name], env=e, capture_output=True,
+    r = subprocess.run([sys.executable, "-c", LOOP, str(n), name, str(every)], env=e, capture_output=True,
                        text=True, check=True)
     return float(r.stdout.split()[-1])
 
@@ -140,6 +149,20 @@ def main():
         bench("spool replay (cairn sync)", r_sync, "points/s", r_remote,
               "points/s (online remote ingest)", r_sync / r_remote, ">=", 1000000, "points/s",
               "%d points; spooling them took %.2f s; %s" % (N, t_spool, out.strip()))
+
+        # the same replay from a journal of 1,000-point records: what a training loop that
+        # flushes every 1,000 points leaves while offline (one record per flush)
+        srv.stop()
+        loop(srv.url, N, "spooled-small", every=1000)
+        srv.start()
+        t = time.perf_counter()
+        out = subprocess.run([CAIRN, "sync", srv.url], check=True, capture_output=True,
+                             text=True).stdout
+        t_small = time.perf_counter() - t
+        r_small = N / t_small
+        bench("spool replay, 1,000-point records (cairn sync)", r_small, "points/s", r_remote,
+              "points/s (online remote ingest)", r_small / r_remote, ">=", 1000000, "points/s",
+              "%d points in %d records; %s" % (N, N // 1000, out.strip()))
         srv.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

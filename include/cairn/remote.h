@@ -103,6 +103,20 @@ CAIRN_EXTERN(int)
 cairn_store_idem_get(cairn_store *store, const char *key, int *status, char **body, size_t *len);
 CAIRN_EXTERN(int)
 cairn_store_idem_put(cairn_store *store, const char *key, int status, const void *body, size_t len);
+/* A write and its key in one transaction (docs/internals/remote.md,
+ * "Idempotency"): cairn_store_idem_begin opens it and holds the store's
+ * lock for this thread (other threads' calls on the handle wait), the
+ * write's calls run inside it, and cairn_store_idem_commit records key
+ * with its answer (key NULL: none) and commits both, or
+ * cairn_store_idem_abort rolls everything back.  A store without such
+ * transactions (a remote store) answers CAIRN_EUNSUPPORTED from begin.
+ * The writes must be the store's own ops, not the buffered metrics writer
+ * (its thread would wait for the lock). */
+CAIRN_EXTERN(int) cairn_store_idem_begin(cairn_store *store);
+CAIRN_EXTERN(int)
+cairn_store_idem_commit(cairn_store *store, const char *key, int status, const void *body,
+                        size_t len);
+CAIRN_EXTERN(void) cairn_store_idem_abort(cairn_store *store);
 
 /* Objects written by a stream (the server's PUT /api/v1/objects/OID):
  * bytes appended, then committed under the SHA-256 of what was written,

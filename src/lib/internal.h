@@ -55,6 +55,11 @@ struct cairn_store {
 	    at_open;        /* what opening collected in objects/tmp (cairn_store_gc reports it) */
 	store_hook_fn hook; /* tests: called where a concurrent purge or writer interleaves */
 	void *hook_arg;
+	/* cairn_store_idem_begin .. _commit (lib/store/idem.c): one transaction
+	 * holds a keyed write and its key; the ops' own begin/commit/rollback
+	 * inside it are savepoints, hold_depth deep */
+	bool hold;
+	int hold_depth;
 };
 
 /* Raise an error on this thread; returns code so callers can

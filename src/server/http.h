@@ -138,6 +138,7 @@ typedef struct response {
 	char *set_cookie;     /* Set-Cookie (owned) */
 	const char *www_auth; /* WWW-Authenticate of a 401 (static) */
 	bool replayed;        /* the answer kept for its Idempotency-Key (idem.c) */
+	bool idem_done;       /* its key already recorded with the write (idem_write) */
 } response;
 
 typedef int (*handler_fn)(request *rq, response *rs);

@@ -10,11 +10,13 @@
  * The answers are kept in the store (cairn_store_idem_*: the idempotency
  * table of either backend), so they survive a restart and are shared by
  * several servers on one PostgreSQL database.  Only final answers are kept
- * (not 429 or 5xx, which ask for a retry), up to 64 KiB of body; the key is
- * remembered after the write, so a crash between the two leaves a write
- * that a retry applies again — which every op of the store protocol
- * absorbs (docs/internals/remote.md, "Idempotency").  The kept body is the
- * content type, a newline, then the bytes.
+ * (not 429 or 5xx, which ask for a retry), up to 64 KiB of body.  The
+ * store protocol's writes (idem_write) record the key in the write's own
+ * transaction, so a crash leaves both or neither; the other routes
+ * remember it after the write (idem_remember), and a crash between the two
+ * leaves a write that a retry applies again (docs/internals/remote.md,
+ * "Idempotency").  The kept body is the content type, a newline, then the
+ * bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,16 +60,56 @@ bool idem_replay(request *rq, response *rs)
 	return true;
 }
 
+/* An answer worth keeping (a final one, small enough, in the body). */
+static bool keepable(const response *rs)
+{
+	return !(rs->replayed || rs->status == 429 || rs->status >= 500 || rs->fd >= 0 ||
+	         rs->static_data || rs->body.len > IDEM_KEEP_MAX);
+}
+
+static void kept_body(buf *b, const response *rs)
+{
+	buf_puts(b, rs->content_type ? rs->content_type : "");
+	buf_putc(b, '\n');
+	buf_add(b, rs->body.ptr, rs->body.len);
+}
+
+int idem_write(request *rq, response *rs, int (*fn)(request *rq, response *rs))
+{
+	const char *key = req_header(rq, "Idempotency-Key");
+	if (!key || cairn_store_idem_begin(rq->store) != 0)
+		return fn(rq, rs); /* idem_remember keeps it after, as for any route */
+	int rc = fn(rq, rs);
+	if (rs->status >= 400) {
+		/* refused or failed: nothing of it stays; a final refusal is kept
+		 * (idem_remember, after), a 5xx is not */
+		cairn_store_idem_abort(rq->store);
+		return rc;
+	}
+	buf b = BUF_INIT;
+	bool keep = keepable(rs);
+	if (keep)
+		kept_body(&b, rs);
+	int e = keep && !buf_ok(&b) ? CAIRN_ENOMEM : 0;
+	if (e)
+		cairn_store_idem_abort(rq->store);
+	else
+		e = cairn_store_idem_commit(rq->store, keep ? key : NULL, rs->status, b.ptr, b.len);
+	buf_free(&b);
+	if (e) /* neither the write nor its key: the client's retry applies it */
+		return resp_error(rs, 503, "unavailable", "the write was not stored: %s",
+		                  cairn_error_last());
+	rs->idem_done = true;
+	return rc;
+}
+
 void idem_remember(request *rq, const response *rs)
 {
 	const char *key = req_header(rq, "Idempotency-Key");
-	if (!key || rs->replayed || rs->status == 429 || rs->status >= 500 || rs->fd >= 0 ||
-	    rs->static_data || rs->body.len > IDEM_KEEP_MAX)
+	if (!key || rs->idem_done || !keepable(rs))
 		return;
 	buf b = BUF_INIT;
-	buf_puts(&b, rs->content_type ? rs->content_type : "");
-	buf_putc(&b, '\n');
-	buf_add(&b, rs->body.ptr, rs->body.len);
+	kept_body(&b, rs);
 	if (buf_ok(&b))
 		cairn_store_idem_put(rq->store, key, rs->status, b.ptr, b.len);
 	buf_free(&b);

@@ -6,6 +6,9 @@ PostgreSQL with CAIRN_TEST_PG=1).
   restarted 5 s later: every point and the final state arrive once, sent by
   the process itself;
 - the same loop with the server down from the start, then `cairn sync`;
+- a journal of many small records (a flush every 1,000 points), replayed
+  coalesced: every point once, in order, the finish after them, also when
+  the server is killed in the middle of the replay and it is run again;
 - the store protocol's idempotency key: a write resent with the same key is
   not applied again, even with another body;
 - deleting artifacts through the server (the remote backend's op);
@@ -133,6 +136,70 @@ def test_server_down_from_the_start_then_sync(store):
         assert out.startswith("sent ") and "(50 metric points)" in out
         assert steps_of(srv, run_id) == list(range(50))
         assert srv.get("/api/v1/runs/" + run_id)["status"] == "finished"
+        assert spool_journals() == []
+    finally:
+        srv.stop()
+
+
+SMALL = r"""
+import sys, cairn
+n = int(sys.argv[1])
+run = cairn.init(project="remote", name="small", capture_code=False, capture_env=False)
+print(run.id, flush=True)
+for i in range(n):
+    run.log_metric("loss", float(i), step=i)
+    if i % 1000 == 999:
+        run.flush()
+    if i == n // 2:
+        run.set_tag("half")
+run.finish()
+"""
+
+
+def journal_progress(path):
+    """(done, size) of a spool journal: the replayed bytes (its header's
+    `done`, lib/store/remote/journal.h) and the file's length."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return struct.unpack("<Q", head[8:16])[0], os.path.getsize(path)
+
+
+def test_coalesced_replay_applies_every_point_once_in_order(store):
+    n = 300000
+    srv = Server(store, free_port())
+    r = run_python(SMALL, env=client_env(srv), args=[str(n)])
+    run_id = r.stdout.split()[0]
+    [journal] = spool_journals()
+    srv.start()
+    try:
+        # the server killed (-9) once the replay is under way, then run again
+        sync = subprocess.Popen([CAIRN_BIN, "sync"], env=client_env(srv),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        killed = False
+        start = journal_progress(journal)[0]
+        while sync.poll() is None:
+            done, size = journal_progress(journal)
+            if start < done < size:
+                srv.p.kill()
+                srv.p.wait()
+                srv.p = None
+                killed = True
+                break
+            time.sleep(0.001)
+        out, err = sync.communicate(timeout=120)
+        if killed:
+            assert sync.returncode != 0, out
+            assert "cannot reach the server" in err, err
+            srv.start()
+            out = cli("sync", env=client_env(srv))
+        assert out.startswith("sent "), out
+        pts = srv.get("/api/v1/runs/%s/metrics/loss?raw=1" % run_id)["points"]
+        assert [p[0] for p in pts] == list(range(n))  # every point once, in order
+        assert all(p[-1] == float(p[0]) for p in pts)
+        run = srv.get("/api/v1/runs/" + run_id)
+        assert run["status"] == "finished"  # the finish after every point
+        assert "half" in run["tags"]
+        assert run["metrics"]["loss"]["count"] == n  # not one point counted twice
         assert spool_journals() == []
     finally:
         srv.stop()

@@ -2,10 +2,12 @@
  * tests/unit/test-remote.c — the remote backend's pieces that need no
  * network: the wire reader's bounds, the handle's run and key numbers,
  * the spool journal (records, reopen, a torn tail cut, a damaged record in
- * the middle refused with its offset), the server's end of the protocol
+ * the middle refused with its offset), the replay's coalescing of metrics
+ * records, the server's end of the protocol
  * (cairn_store_serve) against a real store of either backend (the trial
  * queue's claim in two requests among it), and the
- * idempotency keys of both backends.  Over HTTP: tests/e2e/remote.t and
+ * idempotency keys of both backends (and a server dying between a write
+ * and its key: both or neither are stored).  Over HTTP: tests/e2e/remote.t and
  * tests/python/test_remote.py.
  */
 #include "unit.h"
@@ -13,10 +15,12 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/store/remote/journal.h"
 #include "lib/store/remote/remote.h"
+#include "lib/store/store.h"
 
 static void test_wire_bounds(void **state)
 {
@@ -102,6 +106,101 @@ static void write_three(const char *path)
 	assert_ok(journal_append(&j, "tag_put", "k-2", "", 0));
 	assert_ok(journal_append(&j, "metrics_insert", "k-3", "0123456789", 10));
 	journal_close(&j);
+}
+
+/* A metrics_insert body: runs, keys, then (run index, key index, step)
+ * points with ts = step and value = step / 2. */
+static void mbody(buf *b, int nr, const char *const *runs, int nk, const char *const *keys, int n,
+                  const int (*pts)[3])
+{
+	buf_clear(b);
+	w_u32(b, (uint32_t)nr);
+	for (int i = 0; i < nr; i++)
+		w_str(b, runs[i]);
+	w_u32(b, (uint32_t)nk);
+	for (int i = 0; i < nk; i++)
+		w_str(b, keys[i]);
+	w_u32(b, (uint32_t)n);
+	for (int i = 0; i < n; i++) {
+		w_u32(b, (uint32_t)pts[i][0]);
+		w_u32(b, (uint32_t)pts[i][1]);
+		w_i64(b, pts[i][2]);
+		w_i64(b, pts[i][2]);
+		w_f64(b, pts[i][2] / 2.0);
+	}
+}
+
+/* Coalescing (coalesce.c): consecutive metrics_insert records become one
+ * body with the runs and keys of all, the points in journal order, under
+ * "FIRST:N"; another kind of record ends the group; a group of one is the
+ * record as written; a record that does not parse goes alone. */
+static void test_spool_group(void **state)
+{
+	char *dir = unit_tmpdir(), *path = journal_file(dir);
+	journal j;
+	assert_ok(journal_create(&j, path, "http://h:1", "0123456789abcdef0123456789abcdef"));
+	buf b = BUF_INIT;
+	const char *ra[] = {"runA"}, *rab[] = {"runB", "runA"}, *k1[] = {"loss"},
+	           *k2[] = {"acc", "loss"};
+	const int p1[][3] = {{0, 0, 1}, {0, 0, 2}};
+	const int p2[][3] = {{1, 1, 3}, {0, 0, 1}, {1, 0, 4}};
+	assert_ok(journal_append(&j, "run_insert", "S-1", "r", 1));
+	mbody(&b, 1, ra, 1, k1, 2, p1);
+	assert_ok(journal_append(&j, "metrics_insert", "S-2", b.ptr, b.len));
+	size_t one_len = b.len;
+	char *one = malloc(one_len);
+	memcpy(one, b.ptr, one_len);
+	mbody(&b, 2, rab, 2, k2, 3, p2);
+	assert_ok(journal_append(&j, "metrics_insert", "S-3", b.ptr, b.len));
+	assert_ok(journal_append(&j, "run_finish", "S-4", "f", 1));
+	mbody(&b, 1, ra, 1, k1, 2, p1);
+	assert_ok(journal_append(&j, "metrics_insert", "S-5", b.ptr, b.len));
+	assert_ok(journal_append(&j, "metrics_insert", "S-6", "bad", 3));
+	buf scratch = BUF_INIT;
+	spool_grp g = {BUF_INIT, "", 0, 0, 0};
+	jrec rec;
+	/* not a metrics record: no group */
+	assert_ok(spool_group(&j, j.head, 0, &scratch, &g));
+	assert_int_equal(g.records, 0);
+	assert_int_equal(journal_read(&j, j.head, &rec, &scratch), 1);
+	uint64_t off = rec.next;
+	assert_ok(spool_group(&j, off, 0, &scratch, &g));
+	assert_int_equal(g.records, 2);
+	assert_int_equal(g.points, 5);
+	assert_string_equal(g.idem, "S-2:2");
+	/* the merged body: runs A, B; keys loss, acc; points remapped in order */
+	buf want = BUF_INIT;
+	const char *rm[] = {"runA", "runB"}, *km[] = {"loss", "acc"};
+	const int pm[][3] = {{0, 0, 1}, {0, 0, 2}, {0, 0, 3}, {1, 1, 1}, {0, 1, 4}};
+	mbody(&want, 2, rm, 2, km, 5, pm);
+	assert_int_equal(g.body.len, want.len);
+	assert_memory_equal(g.body.ptr, want.ptr, want.len);
+	/* the finish after it stays a record of its own */
+	assert_int_equal(journal_read(&j, g.next, &rec, &scratch), 1);
+	assert_string_equal(rec.op, "run_finish");
+	/* at most max_records: the same span as a try before */
+	assert_ok(spool_group(&j, off, 1, &scratch, &g));
+	assert_int_equal(g.records, 1);
+	assert_string_equal(g.idem, "S-2");
+	assert_int_equal(g.body.len, one_len);
+	assert_memory_equal(g.body.ptr, one, one_len); /* a group of one: the record's bytes */
+	/* a record that does not parse ends the group (it goes alone) */
+	assert_ok(spool_group(&j, rec.next, 0, &scratch, &g));
+	assert_int_equal(g.records, 1);
+	assert_string_equal(g.idem, "S-5");
+	assert_int_equal(journal_read(&j, g.next, &rec, &scratch), 1);
+	assert_string_equal(rec.op, "metrics_insert");
+	assert_ok(spool_group(&j, g.next, 0, &scratch, &g));
+	assert_int_equal(g.records, 0);
+	spool_group_free(&g);
+	journal_close(&j);
+	buf_free(&b);
+	buf_free(&want);
+	buf_free(&scratch);
+	free(one);
+	unit_rmrf(dir);
+	free(dir);
+	free(path);
 }
 
 static void test_journal(void **state)
@@ -503,18 +602,143 @@ static void test_idempotency_keys(void **state)
 	unit_store_close(&u);
 }
 
+/* A metrics_insert of two points under one idempotency key, in the
+ * transaction that records the key (cairn_store_idem_begin .. commit), as
+ * the server runs it (server/idem.c, idem_write). */
+static void points_req(buf *b, const char *id)
+{
+	buf_clear(b);
+	w_u32(b, 1);
+	w_str(b, id);
+	w_u32(b, 1);
+	w_str(b, "loss");
+	w_u32(b, 2);
+	for (int i = 0; i < 2; i++) {
+		w_u32(b, 0);
+		w_u32(b, 0);
+		w_i64(b, i);
+		w_i64(b, 1700000000000 + i);
+		w_f64(b, 0.5 / (i + 1));
+	}
+}
+
+static void keyed_write(cairn_store *s, const char *key, const buf *req)
+{
+	buf rep = BUF_INIT;
+	assert_ok(cairn_store_idem_begin(s));
+	assert_int_equal(serve(s, 1, "metrics_insert", req, &rep), 200);
+	assert_ok(cairn_store_idem_commit(s, key, 200, rep.ptr, rep.len));
+	buf_free(&rep);
+}
+
+static void die_at_idem(cairn_store *s, const char *point, void *arg)
+{
+	(void)s;
+	(void)arg;
+	if (strcmp(point, "idem") == 0)
+		_exit(42); /* the server dies after the write, before its key */
+}
+
+static void test_idempotency_in_txn(void **state)
+{
+	unit_store u;
+	unit_store_open(&u);
+	buf req = BUF_INIT, rep = BUF_INIT;
+	const char *id = "00112233445566778899aabbccddeeff";
+	insert_req(&req, id);
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	points_req(&req, id);
+	int status;
+	char *body;
+	size_t len;
+	/* the crash window: a process applies the write and dies before the key */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		cairn_store *c;
+		if (cairn_store_open(&c, u.store_dir) != 0 || cairn_store_idem_begin(c) != 0)
+			_exit(1);
+		store_test_hook(c, die_at_idem, NULL);
+		buf r2 = BUF_INIT;
+		if (serve(c, 1, "metrics_insert", &req, &r2) != 200)
+			_exit(2);
+		cairn_store_idem_commit(c, "sess-7", 200, r2.ptr, r2.len);
+		_exit(3);
+	}
+	int ws;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 42);
+	/* neither the points nor the key: the retry is not lost ... */
+	char *n = unit_store_sql(&u, "SELECT count(*) FROM metric_points");
+	assert_string_equal(n, "0\n");
+	free(n);
+	assert_int_equal(cairn_store_idem_get(u.s, "sess-7", &status, &body, &len),
+	                 CAIRN_ENOTFOUND);
+	/* ... and applied once: the retry stores both, a second retry finds the key */
+	keyed_write(u.s, "sess-7", &req);
+	n = unit_store_sql(&u, "SELECT count(*) FROM metric_points");
+	assert_string_equal(n, "2\n");
+	free(n);
+	assert_ok(cairn_store_idem_get(u.s, "sess-7", &status, &body, &len));
+	assert_int_equal(status, 200);
+	cairn_free(body);
+	/* inside one: an op that fails (its savepoint rolled back) and one that
+	 * succeeds; aborted, nothing of either stays */
+	buf bad = BUF_INIT;
+	w_u32(&bad, 5);
+	assert_ok(cairn_store_idem_begin(u.s));
+	assert_int_equal(serve(u.s, 1, "metrics_insert", &bad, &rep), 400);
+	buf_clear(&req);
+	insert_req(&req, "ffeeddccbbaa99887766554433221100");
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	cairn_store_idem_abort(u.s);
+	n = unit_store_sql(&u, "SELECT count(*) FROM runs");
+	assert_string_equal(n, "1\n");
+	free(n);
+	/* the same, committed: the failed op left nothing, the other its run */
+	assert_ok(cairn_store_idem_begin(u.s));
+	assert_int_equal(serve(u.s, 1, "metrics_insert", &bad, &rep), 400);
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	assert_ok(cairn_store_idem_commit(u.s, "sess-8", 200, rep.ptr, rep.len));
+	n = unit_store_sql(&u, "SELECT count(*) FROM runs");
+	assert_string_equal(n, "2\n");
+	free(n);
+	n = unit_store_sql(&u, "SELECT count(*) FROM metric_points");
+	assert_string_equal(n, "2\n");
+	free(n);
+	/* a keyed write is not nested in another, nor committed when none is open */
+	assert_ok(cairn_store_idem_begin(u.s));
+	assert_int_equal(cairn_store_idem_begin(u.s), CAIRN_ERROR);
+	cairn_store_idem_abort(u.s);
+	assert_int_equal(cairn_store_idem_commit(u.s, "k", 200, "", 0), CAIRN_ERROR);
+	/* the store is usable after: an ordinary write commits on its own */
+	buf_clear(&req);
+	insert_req(&req, "aaeeddccbbaa99887766554433221100");
+	assert_int_equal(serve(u.s, 1, "run_insert", &req, &rep), 200);
+	n = unit_store_sql(&u, "SELECT count(*) FROM runs");
+	assert_string_equal(n, "3\n");
+	free(n);
+	buf_free(&bad);
+	buf_free(&req);
+	buf_free(&rep);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wire_bounds),
 	    cmocka_unit_test(test_maps),
 	    cmocka_unit_test(test_journal),
+	    cmocka_unit_test(test_spool_group),
 	    cmocka_unit_test(test_journal_torn_tail),
 	    cmocka_unit_test(test_journal_damaged_middle),
 	    cmocka_unit_test(test_serve),
 	    cmocka_unit_test(test_serve_artifact_delete),
 	    cmocka_unit_test(test_serve_trial_claim),
 	    cmocka_unit_test(test_idempotency_keys),
+	    cmocka_unit_test(test_idempotency_in_txn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

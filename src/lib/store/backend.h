@@ -238,6 +238,12 @@ typedef struct store_ops {
 	                size_t *len);
 	int (*idem_put)(cairn_store *s, const char *key, double max_age, int status,
 	                const void *body, size_t len);
+	/* The transaction of a keyed write (cairn_store_idem_begin): hold_begin
+	 * opens it and sets s->hold, so the write ops' own transactions nest in
+	 * it as savepoints; hold_end commits it (commit) or rolls it back, and
+	 * clears s->hold.  NULL: the backend has none (keys go after the write). */
+	int (*hold_begin)(cairn_store *s);
+	int (*hold_end)(cairn_store *s, bool commit);
 
 	/* --- projects as records (project.h; MLflow's experiments) and
 	 * restoring a deleted run ------------------------------------------- */

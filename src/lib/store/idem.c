@@ -4,6 +4,9 @@
  * dispatched to the backend's idem ops under the store's lock, like every
  * store call (store.c).  Which answers are kept and why is the server's
  * business (src/server/idem.c; docs/internals/remote.md, "Idempotency").
+ * cairn_store_idem_begin/commit/abort put a write and its key in one
+ * transaction of the backend (hold_begin/hold_end), the store's lock held
+ * from begin to commit.
  */
 #include <string.h>
 
@@ -54,4 +57,44 @@ int cairn_store_idem_put(cairn_store *s, const char *key, int status, const void
 	rc = s->ops->idem_put(s, key, CAIRN_IDEM_MAX_AGE, status, body, len);
 	store_unlock(s);
 	return rc;
+}
+
+int cairn_store_idem_begin(cairn_store *s)
+{
+	if (!s->ops->hold_begin)
+		return store_unsupported(s, "idempotency keys inside a write's transaction");
+	store_lock(s);
+	if (s->hold) {
+		store_unlock(s);
+		return err_set(CAIRN_ERROR, "internal: a keyed write is already open");
+	}
+	int rc = s->ops->hold_begin(s);
+	if (rc)
+		store_unlock(s);
+	return rc;
+}
+
+int cairn_store_idem_commit(cairn_store *s, const char *key, int status, const void *body,
+                            size_t len)
+{
+	if (!s->hold)
+		return err_set(CAIRN_ERROR, "internal: no keyed write is open");
+	int rc = key ? key_check(key) : 0;
+	if (rc == 0 && key && len > IDEM_BODY_MAX)
+		rc = err_set(CAIRN_ETOOBIG, "an answer over %d bytes is not kept", IDEM_BODY_MAX);
+	/* tests: a crash here is one between the write and its key */
+	store_hook(s, "idem");
+	if (rc == 0 && key)
+		rc = s->ops->idem_put(s, key, CAIRN_IDEM_MAX_AGE, status, body, len);
+	int e = s->ops->hold_end(s, rc == 0);
+	store_unlock(s);
+	return rc ? rc : e;
+}
+
+void cairn_store_idem_abort(cairn_store *s)
+{
+	if (!s->hold)
+		return;
+	s->ops->hold_end(s, false);
+	store_unlock(s);
 }

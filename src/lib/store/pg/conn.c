@@ -588,6 +588,13 @@ int pg_script(cairn_store *s, const char *sql, const char *what)
 int pg_begin(cairn_store *s)
 {
 	pg_be *be = pg_of(s);
+	/* inside a keyed write's transaction (pg/idem.c): a savepoint */
+	if (s->hold && be->in_txn) {
+		int rc = pg_script(s, "SAVEPOINT w", "begin a savepoint");
+		if (rc == 0)
+			s->hold_depth++;
+		return rc;
+	}
 	if (be->in_txn)
 		return err_set(CAIRN_ERROR, "internal: a transaction is already open");
 	int rc = pg_script(s, "BEGIN", "begin a transaction");
@@ -599,6 +606,10 @@ int pg_begin(cairn_store *s)
 int pg_commit(cairn_store *s)
 {
 	pg_be *be = pg_of(s);
+	if (s->hold && s->hold_depth > 0) {
+		s->hold_depth--;
+		return pg_script(s, "RELEASE SAVEPOINT w", "release a savepoint");
+	}
 	int rc = pg_script(s, "COMMIT", "commit");
 	if (rc)
 		pg_rollback(s);
@@ -609,6 +620,17 @@ int pg_commit(cairn_store *s)
 void pg_rollback(cairn_store *s)
 {
 	pg_be *be = pg_of(s);
+	if (s->hold && s->hold_depth > 0) {
+		s->hold_depth--;
+		if (be->conn && pq.status(be->conn) == CONNECTION_OK) {
+			PGresult *r = pq.exec(be->conn, "ROLLBACK TO SAVEPOINT w");
+			if (r)
+				pq.clear(r);
+			if ((r = pq.exec(be->conn, "RELEASE SAVEPOINT w")))
+				pq.clear(r);
+		}
+		return;
+	}
 	if (be->conn && pq.transactionStatus(be->conn) != PQTRANS_IDLE &&
 	    pq.status(be->conn) == CONNECTION_OK) {
 		PGresult *r = pq.exec(be->conn, "ROLLBACK");

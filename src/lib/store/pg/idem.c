@@ -3,7 +3,9 @@
  * same as SQLite's (sqlite/idem.c): the answer to a write that carried an
  * Idempotency-Key, its body as hex text, dropped after max_age.  Two
  * servers on one database share the table, so a retry that reaches the
- * other server is answered the same.  Thread-safety: the store's lock.
+ * other server is answered the same.  hold_begin/hold_end: the one
+ * transaction of a keyed write and its key (the ops' own transactions
+ * inside it are savepoints, conn.c).  Thread-safety: the store's lock.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,4 +66,28 @@ int pg_idem_put(cairn_store *s, const char *key, double max_age, int status, con
 	            &q, NULL);
 	free(hex);
 	return rc;
+}
+
+int pg_hold_begin(cairn_store *s)
+{
+	int rc = pg_begin(s);
+	if (rc == 0) {
+		s->hold = true;
+		s->hold_depth = 0;
+	}
+	return rc;
+}
+
+int pg_hold_end(cairn_store *s, bool commit)
+{
+	s->hold = false;
+	s->hold_depth = 0;
+	if (!pg_in_txn(s))
+		/* an op rolled the whole of it back (an error it answered) */
+		return commit ? err_set(CAIRN_ESTORE, "the write's transaction was rolled back")
+		              : 0;
+	if (commit)
+		return pg_commit(s);
+	pg_rollback(s);
+	return 0;
 }

@@ -257,6 +257,8 @@ int pg_setting_put(cairn_store *s, const char *key, const char *value);
 /* idem.c */
 int pg_idem_get(cairn_store *s, const char *key, double max_age, int *status, char **body,
                 size_t *len);
+int pg_hold_begin(cairn_store *s);
+int pg_hold_end(cairn_store *s, bool commit);
 int pg_idem_put(cairn_store *s, const char *key, double max_age, int status, const void *body,
                 size_t len);
 /* schema.c: check what the database holds and migrate it (from open). */

@@ -186,6 +186,51 @@ int spool_replay_one(remote_be *be, const char *objdir, const struct jrec *rec, 
                      int *refused);
 void spool_remove_tree(const char *dir);
 
+/* A replay group (coalesce.c): consecutive metrics_insert records of a
+ * journal merged into one request under the key "FIRST:N". */
+#define SPOOL_GROUP_POINTS 100000     /* points in one request */
+#define SPOOL_GROUP_BYTES  (4u << 20) /* bytes of its body */
+#define SPOOL_GROUP_KEYS   4096       /* distinct metric keys */
+typedef struct spool_grp {
+	buf body;
+	char idem[160];
+	uint64_t records, points, next; /* next: the offset after its last record */
+} spool_grp;
+struct journal;
+/* The group that starts at off (at most max_records records; 0: no limit):
+ * g->records 0 when the record at off is not a metrics_insert (or off is
+ * the end); an error for an unreadable journal. */
+int spool_group(struct journal *j, uint64_t off, uint64_t max_records, buf *scratch, spool_grp *g);
+void spool_group_free(spool_grp *g);
+/* The state of one replay (spool_drain, cairn sync): its scratch, the
+ * group in flight, the span of a group sent without an answer (tried again
+ * as the same span, under the same key), and the end of a group the server
+ * refused as a whole (its records then go one by one, so only the bad one
+ * is dropped). */
+typedef struct spool_replayer {
+	buf scratch;
+	spool_grp g;
+	uint64_t try_off, try_n, alone_until;
+} spool_replayer;
+#define SPOOL_REPLAYER_INIT                                                                        \
+	{                                                                                          \
+		BUF_INIT, {BUF_INIT, "", 0, 0, 0}, UINT64_MAX, 0, 0                                \
+	}
+/* What one step replayed: the records and points it covered, the offset
+ * after them, the op and seq of its (first) record, and *refused as in
+ * spool_replay_one. */
+typedef struct spool_step {
+	uint64_t next, records, seq;
+	int64_t points;
+	const char *op;
+	int refused;
+} spool_step;
+/* Replay the group or the record at off: 1 done (st filled), 0 at the
+ * end, else what spool_replay_one returns. */
+int spool_replay_step(remote_be *be, struct journal *j, const char *objdir, uint64_t off,
+                      double budget, spool_replayer *rp, spool_step *st);
+void spool_replayer_free(spool_replayer *rp);
+
 /* Open a connection to base for cairn sync (no store handle). */
 int remote_be_new(remote_be **out, const char *url);
 void remote_be_free(remote_be *be);

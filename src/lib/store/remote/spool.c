@@ -9,14 +9,14 @@
  * directory is made private (0700): it holds what the runs recorded.
  *
  * Replay (spool_drain, from the handle itself when a probe is due) sends
- * the records in order, each with the idempotency key it was made with, so
- * a record the server applied before the answer was lost is not applied
- * again; `done` in the journal's header moves past each record sent, and
- * a journal that is empty again is removed with its objects.  A record the
- * server refuses for good (a conflicting param, say) is dropped and its
- * refusal kept for the next write of the handle (spool_deferred); one that
- * names a run the server does not know yet (a run another process started
- * offline, whose journal has not been replayed) stops the replay, to be
+ * the records in order, each with the idempotency key it was made with
+ * (consecutive metrics_insert records coalesced into one request under a
+ * key derived from the first's: coalesce.c), so a record the server
+ * applied before the answer was lost is not applied again; `done` in the journal's header moves
+ * past each record sent, and a journal that is empty again is removed with its objects.  A record
+ * the server refuses for good (a conflicting param, say) is dropped and its refusal kept for the
+ * next write of the handle (spool_deferred); one that names a run the server does not know yet (a
+ * run another process started offline, whose journal has not been replayed) stops the replay, to be
  * tried again later.  Thread-safety: the store's lock is held.
  */
 #include <dirent.h>
@@ -37,6 +37,7 @@
 struct spool {
 	journal j;
 	char *objdir;
+	spool_replayer rp; /* kept between drains: a group sent unanswered */
 };
 
 char *spool_dir_for(const char *url)
@@ -66,6 +67,8 @@ static int spool_make(cairn_store *s)
 	if (e == 0)
 		chmod(dir, 0700);
 	spool *sp = calloc(1, sizeof *sp);
+	if (sp)
+		sp->rp = (spool_replayer)SPOOL_REPLAYER_INIT;
 	size_t n = strlen(dir) + 64;
 	char *path = malloc(n), *objdir = malloc(n);
 	int rc = 0;
@@ -215,29 +218,23 @@ int spool_drain(cairn_store *s)
 	spool *sp = be->sp;
 	if (!sp)
 		return 0;
-	buf scratch = BUF_INIT;
 	int rc = 0;
 	uint64_t off = sp->j.done;
 	for (;;) {
-		jrec rec;
-		int got = journal_read(&sp->j, off, &rec, &scratch);
+		spool_step st;
+		int got = spool_replay_step(be, &sp->j, sp->objdir, off, 0, &sp->rp, &st);
 		if (got <= 0) {
 			rc = got;
 			break;
 		}
-		int refused;
-		rc = spool_replay_one(be, sp->objdir, &rec, 0, &refused);
-		if (rc)
-			break;
-		if (refused && !be->deferred) {
-			be->deferred = refused;
+		if (st.refused && !be->deferred) {
+			be->deferred = st.refused;
 			snprintf(be->deferred_msg, sizeof be->deferred_msg, "%s (%s)",
-			         cairn_error_last(), rec.op);
+			         cairn_error_last(), st.op);
 		}
-		off = rec.next;
+		off = st.next;
 		journal_set_done(&sp->j, off);
 	}
-	buf_free(&scratch);
 	if (rc == 0 && sp->j.done == sp->j.size) {
 		/* empty: the journal and its objects go; a later spool starts anew */
 		unlink(sp->j.path);
@@ -253,6 +250,7 @@ void spool_close(spool *sp)
 	if (!sp)
 		return;
 	journal_close(&sp->j);
+	spool_replayer_free(&sp->rp);
 	free(sp->objdir);
 	free(sp);
 }

@@ -4,8 +4,8 @@
  * the journals under $XDG_DATA_HOME/cairn/spool/SERVER/, and their replay to
  * the server each names, in order, with the idempotency keys they were
  * written with (so replaying a journal twice, or one its process had half
- * sent, applies each write once).  A journal a live process holds (its
- * flock) is left to that process.
+ * sent, applies each write once; metrics records go coalesced, coalesce.c).  A journal a live
+ * process holds (its flock) is left to that process.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -214,42 +214,38 @@ int cairn_spool_sync(const char *path, const cairn_sync_options *opts, cairn_syn
 	if ((rc = remote_be_new(&be, j.url)) == 0 && (rc = remote_hello(be)) != 0 &&
 	    remote_down(rc))
 		rc = CAIRN_ESTORE;
-	buf scratch = BUF_INIT;
+	spool_replayer rp = SPOOL_REPLAYER_INIT;
 	int64_t done = 0, total = (int64_t)j.records;
 	uint64_t off = j.done;
 	while (rc == 0) {
-		jrec rec;
-		int got = journal_read(&j, off, &rec, &scratch);
-		if (got <= 0) {
-			rc = got;
-			break;
-		}
-		int refused;
-		rc = spool_replay_one(be, objdir, &rec, be->retry_s, &refused);
-		if (rc == CAIRN_ENOTFOUND) {
+		spool_step st;
+		int got = spool_replay_step(be, &j, objdir, off, be->retry_s, &rp, &st);
+		if (got == CAIRN_ENOTFOUND) {
 			/* a run the server does not know yet: another journal makes it */
 			if (stats)
 				stats->waiting += total - done;
 			rc = 0;
 			goto out;
 		}
-		if (rc == SPOOL_DOWN)
-			rc = CAIRN_ESTORE;
-		if (rc)
+		if (got == SPOOL_DOWN)
+			got = CAIRN_ESTORE;
+		if (got <= 0) {
+			rc = got;
 			break;
-		if (refused) {
+		}
+		if (st.refused) {
 			if (stats)
 				stats->refused++;
 			if (opts->problem)
-				opts->problem(path, rec.seq, rec.op, cairn_error_last(),
+				opts->problem(path, st.seq, st.op, cairn_error_last(),
 				              opts->payload);
 		} else if (stats) {
-			stats->records++;
-			stats->points += points_of(&rec);
+			stats->records += (int64_t)st.records;
+			stats->points += st.points;
 		}
-		off = rec.next;
+		off = st.next;
 		journal_set_done(&j, off);
-		done++;
+		done += (int64_t)st.records;
 		if (opts->progress)
 			opts->progress(done, total, opts->payload);
 	}
@@ -258,7 +254,7 @@ int cairn_spool_sync(const char *path, const cairn_sync_options *opts, cairn_syn
 		spool_remove_tree(objdir);
 	}
 out:
-	buf_free(&scratch);
+	spool_replayer_free(&rp);
 	remote_be_free(be);
 	journal_close(&j);
 	return rc;

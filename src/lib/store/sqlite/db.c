@@ -7,7 +7,9 @@
  * Transactions: every write is BEGIN IMMEDIATE (the write lock up front,
  * so a write never has to be retried half-way), and BEGIN and COMMIT are
  * retried on SQLITE_BUSY beyond the busy timeout.  A read that must see
- * one snapshot runs inside BEGIN (deferred) ... COMMIT.
+ * one snapshot runs inside BEGIN (deferred) ... COMMIT.  Inside a keyed
+ * write's transaction (s->hold, sqlite/idem.c) store_begin, store_commit
+ * and store_rollback are SAVEPOINT, RELEASE and ROLLBACK TO.
  * Thread-safety: called with the store's lock held (sqlite.h).
  */
 #include "lib/store/sqlite/sqlite.h"
@@ -145,6 +147,13 @@ void sqlite_read_end(cairn_store *s, bool own)
 
 int store_begin(cairn_store *s)
 {
+	/* inside a keyed write's transaction (sqlite/idem.c): a savepoint */
+	if (s->hold && store_in_txn(s)) {
+		if (sqlite3_exec(store_sqlite_db(s), "SAVEPOINT w", NULL, NULL, NULL) != SQLITE_OK)
+			return store_sqlerr(s, "begin a savepoint");
+		s->hold_depth++;
+		return 0;
+	}
 	/* The busy handler waits for the write lock; retry a few times beyond it
 	 * so heavy multi-process logging never surfaces a lock error. */
 	for (int attempt = 0;; attempt++) {
@@ -158,6 +167,13 @@ int store_begin(cairn_store *s)
 
 int store_commit(cairn_store *s)
 {
+	if (s->hold && s->hold_depth > 0) {
+		s->hold_depth--;
+		if (store_in_txn(s) &&
+		    sqlite3_exec(store_sqlite_db(s), "RELEASE w", NULL, NULL, NULL) != SQLITE_OK)
+			return store_sqlerr(s, "release a savepoint");
+		return 0;
+	}
 	for (int attempt = 0;; attempt++) {
 		int rc = sqlite3_exec(store_sqlite_db(s), "COMMIT", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
@@ -172,6 +188,14 @@ int store_commit(cairn_store *s)
 
 void store_rollback(cairn_store *s)
 {
+	if (s->hold && s->hold_depth > 0) {
+		s->hold_depth--;
+		if (store_in_txn(s)) {
+			sqlite3_exec(store_sqlite_db(s), "ROLLBACK TO w", NULL, NULL, NULL);
+			sqlite3_exec(store_sqlite_db(s), "RELEASE w", NULL, NULL, NULL);
+		}
+		return;
+	}
 	if (store_in_txn(s))
 		sqlite3_exec(store_sqlite_db(s), "ROLLBACK", NULL, NULL, NULL);
 }

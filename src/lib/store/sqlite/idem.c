@@ -4,7 +4,9 @@
  * of that write gets the same answer without applying it again
  * (docs/internals/remote.md, "Idempotency").  The body is kept as hex
  * text, as in PostgreSQL's table.  Keys older than max_age are dropped
- * when a new one is put.  Thread-safety: the store's lock is held.
+ * when a new one is put.  hold_begin/hold_end: the one transaction of a
+ * keyed write and its key (BEGIN IMMEDIATE; the ops' transactions inside
+ * it are savepoints, db.c).  Thread-safety: the store's lock is held.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +67,30 @@ int sqlite_idem_put(cairn_store *s, const char *key, double max_age, int status,
 	rc = store_write1(s, st, "record an idempotency key");
 	free(hex);
 	return rc;
+}
+
+int sqlite_hold_begin(cairn_store *s)
+{
+	if (store_in_txn(s))
+		return err_set(CAIRN_ERROR, "internal: a keyed write inside a transaction");
+	int rc = store_begin(s);
+	if (rc == 0) {
+		s->hold = true;
+		s->hold_depth = 0;
+	}
+	return rc;
+}
+
+int sqlite_hold_end(cairn_store *s, bool commit)
+{
+	s->hold = false;
+	s->hold_depth = 0;
+	if (!store_in_txn(s))
+		/* an op rolled the whole of it back (an error it answered) */
+		return commit ? err_set(CAIRN_ESTORE, "the write's transaction was rolled back")
+		              : 0;
+	if (commit)
+		return store_commit(s);
+	store_rollback(s);
+	return 0;
 }

@@ -118,6 +118,8 @@ int sqlite_setting_put(cairn_store *s, const char *key, const char *value);
 /* idem.c */
 int sqlite_idem_get(cairn_store *s, const char *key, double max_age, int *status, char **body,
                     size_t *len);
+int sqlite_hold_begin(cairn_store *s);
+int sqlite_hold_end(cairn_store *s, bool commit);
 int sqlite_idem_put(cairn_store *s, const char *key, double max_age, int status, const void *body,
                     size_t len);
 
