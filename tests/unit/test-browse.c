@@ -321,6 +321,189 @@ static void test_columns_catalog(void **st)
 	unit_store_close(&u);
 }
 
+/* The catalog's answer for one scope (NULL: the whole store) as lines
+ * "section key|count[|distinct]", and its number of runs. */
+static char *catalog_lines(unit_store *u, const char *project, long long *runs)
+{
+	char *js;
+	assert_ok(cairn_run_columns_json(&js, u->s, project));
+	json_doc *d = parse(js);
+	buf got = BUF_INIT;
+	const char *sect[] = {"params", "metrics", "properties", "tags"};
+	for (int k = 0; k < 4; k++)
+		for (const json *e = json_get(json_root(d), sect[k])->child; e; e = e->next) {
+			const json *dd = json_get(e, "distinct");
+			buf_printf(&got, "%s %s|%lld", sect[k],
+			           json_get_str(e, k == 3 ? "tag" : "key"),
+			           (long long)json_get(e, "count")->i);
+			if (dd)
+				buf_printf(&got, "|%lld", (long long)dd->i);
+			buf_putc(&got, '\n');
+		}
+	*runs = (long long)json_get(json_root(d), "runs")->i;
+	json_doc_free(d);
+	cairn_free(js);
+	buf_putc(&got, '\0');
+	return buf_detach(&got);
+}
+
+/* The same by brute force over the rows: count(*) and count(DISTINCT) of
+ * the live runs in scope (a param's value compared as each backend's
+ * catalog does: SQLite's untyped value; PostgreSQL's numbers by value,
+ * strings apart, NaN none). */
+static void check_scope(unit_store *u, const char *project)
+{
+	long long runs;
+	char *got = catalog_lines(u, project, &runs);
+	char scope[256], sql[2048];
+	snprintf(scope, sizeof scope,
+	         " x.rid IN (SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
+	         " WHERE r.deleted = 0%s%s%s)",
+	         project ? " AND p.name = '" : "", project ? project : "", project ? "'" : "");
+	const char *pval = unit_pg()
+	                       ? "(CASE WHEN x.type = 4 THEN 's' || x.sval ELSE x.num::text END)"
+	                       : "x.value";
+	buf want = BUF_INIT;
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT 'params ' || k.name || '|' || count(*) || '|' || count(DISTINCT %s)"
+	    " FROM params x JOIN keys k ON k.id = x.kid WHERE%s GROUP BY k.name ORDER BY k.name",
+	    pval, scope);
+	char *q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	snprintf(sql, sizeof sql,
+	         "SELECT 'metrics ' || k.name || '|' || count(*) FROM metric_summary x"
+	         " JOIN keys k ON k.id = x.kid WHERE%s GROUP BY k.name ORDER BY k.name",
+	         scope);
+	q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT 'properties ' || x.key || '|' || count(*) || '|' || count(DISTINCT x.value)"
+	    " FROM properties x WHERE%s GROUP BY x.key ORDER BY x.key",
+	    scope);
+	q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	snprintf(sql, sizeof sql,
+	         "SELECT 'tags ' || x.tag || '|' || count(*) FROM tags x WHERE%s"
+	         " GROUP BY x.tag ORDER BY x.tag",
+	         scope);
+	q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	buf_putc(&want, '\0');
+	snprintf(sql, sizeof sql,
+	         "SELECT count(*) FROM runs r JOIN projects p ON p.id = r.project_id"
+	         " WHERE r.deleted = 0%s%s%s",
+	         project ? " AND p.name = '" : "", project ? project : "", project ? "'" : "");
+	q = unit_store_sql(u, sql);
+	if (strcmp(got, want.ptr) != 0 || runs != atoll(q))
+		fail_msg("catalog of %s (%lld runs):\n%s\nwant (%s runs):\n%s",
+		         project ? project : "the store", runs, got, q, want.ptr);
+	free(q);
+	free(got);
+	buf_free(&want);
+}
+
+/* The catalog against brute force under random writes: params of every
+ * type (1, 1.0 and "1" are two values; NaN none), set and replaced; metrics;
+ * bare and valued tags, added and removed; properties set again; three
+ * projects; runs soft deleted, restored, purged, and a whole project
+ * deleted and restored.  Every scope is checked, whole store and each
+ * project, after every batch. */
+static void test_columns_property(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	uint32_t x = 12345;
+#define RND(n) ((x = x * 1664525u + 1013904223u), (x >> 8) % (n))
+	static const char *const projects[] = {"pa", "pb", "pc"};
+	static const char *const vals[] = {"1", "1.0", "\"1\"", "nan", "2", "true", "x", "0.5"};
+	char ids[200][33];
+	int nid = 0;
+	bool deleted[200] = {0}, purged[200] = {0};
+	int64_t pids[3];
+	for (int p = 0; p < 3; p++)
+		assert_ok(cairn_project_create(&pids[p], u.s, projects[p]));
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 30 && nid < 200; i++) {
+			cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+			o.project = projects[RND(3)];
+			cairn_run *r;
+			assert_ok(cairn_run_create(&r, u.s, &o));
+			snprintf(ids[nid++], sizeof ids[0], "%s", cairn_run_id(r));
+			cairn_value v;
+			static const char *const keys[] = {"p", "q", "s", "lr"};
+			for (int k = 0; k < 4; k++) {
+				if (RND(3) == 0)
+					continue;
+				cairn_value_parse(&v, vals[RND(k == 3 ? 8 : 4 + k)]);
+				assert_ok(cairn_run_log_param(r, keys[k], &v));
+				if (RND(4) == 0) { /* replaced: an update of the row */
+					cairn_value_parse(&v, vals[RND(8)]);
+					assert_ok(cairn_run_set_param(r, keys[k], &v));
+				}
+			}
+			static const char *const owners[] = {"ann", "bob", "cy"};
+			if (RND(4))
+				assert_ok(cairn_run_set_property(r, "owner", owners[RND(3)]));
+			if (RND(3) == 0)
+				assert_ok(cairn_run_set_property(r, "owner", owners[RND(3)]));
+			if (RND(2))
+				assert_ok(cairn_run_set_tag(r, RND(2) ? "a" : "b"));
+			if (RND(3) == 0)
+				assert_ok(
+				    cairn_run_set_tag_value(r, "stage", RND(2) ? "dev" : "prod"));
+			if (RND(4) == 0)
+				assert_ok(cairn_run_remove_tag(r, "a"));
+			if (RND(2))
+				assert_ok(cairn_run_log_metric(r, RND(2) ? "m1" : "m2", 1, 0, 0));
+			assert_ok(cairn_run_flush(r));
+			cairn_run_free(r);
+		}
+		for (int k = 0; k < 25; k++) {
+			int i = (int)RND((uint32_t)nid);
+			if (purged[i])
+				continue;
+			switch (RND(3)) {
+			case 0:
+				if (!deleted[i]) {
+					assert_ok(cairn_run_delete(u.s, ids[i], 0));
+					deleted[i] = true;
+				}
+				break;
+			case 1:
+				if (deleted[i]) {
+					assert_ok(cairn_run_restore(u.s, ids[i]));
+					deleted[i] = false;
+				}
+				break;
+			default:
+				if (RND(2)) {
+					assert_ok(cairn_run_delete(u.s, ids[i], 1));
+					purged[i] = true;
+				}
+			}
+		}
+		check_scope(&u, NULL);
+		for (int p = 0; p < 3; p++)
+			check_scope(&u, projects[p]);
+		check_scope(&u, "nosuch");
+	}
+	/* a whole project deleted (its runs with it), then restored */
+	assert_ok(cairn_project_set_deleted(u.s, pids[1], 1));
+	check_scope(&u, NULL);
+	check_scope(&u, "pb");
+	assert_ok(cairn_project_set_deleted(u.s, pids[1], 0));
+	check_scope(&u, NULL);
+	check_scope(&u, "pb");
+#undef RND
+	unit_store_close(&u);
+}
+
 /* Points stored before migration 3 get their tiles from the migration. */
 static void test_tiles_backfill(void **st)
 {
@@ -471,6 +654,7 @@ int main(void)
 	    cmocka_unit_test(test_sample_paths),
 	    cmocka_unit_test(test_sample_window),
 	    cmocka_unit_test(test_columns_catalog),
+	    cmocka_unit_test(test_columns_property),
 	    cmocka_unit_test(test_tiles_backfill),
 	    cmocka_unit_test(test_projects_columns_artifacts),
 	};
