@@ -504,6 +504,80 @@ static void test_columns_property(void **st)
 	unit_store_close(&u);
 }
 
+/* A store of schema 14 (migration 13's catalog, which a project or a
+ * deleted run defeated) gets migration 15's filled from its rows: runs of
+ * two projects, one deleted, params of every type and NaN, properties,
+ * metrics, tags; then the triggers keep it as runs are written. */
+static void test_catalog_migration(void **st)
+{
+	UNIT_SQLITE_ONLY("SQLite's migrations");
+	unit_store u;
+	u.dir = unit_tmpdir();
+	u.store_dir = unit_strcat3(u.dir, "/.cairn", "");
+	mkdir(u.store_dir, 0777);
+	u.db = unit_strcat3(u.store_dir, "/cairn.db", "");
+	u.objects = unit_strcat3(u.store_dir, "/objects", "");
+	{
+		cairn_store tmp;
+		memset(&tmp, 0, sizeof tmp);
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&tmp.lock, &a);
+		tmp.dir = u.store_dir;
+		sqlite_be be = {0};
+		tmp.ops = &store_sqlite_ops;
+		tmp.be = &be;
+		assert_int_equal(sqlite3_open(u.db, &be.db), 0);
+		assert_ok(store_migrate(&tmp, 14));
+		assert_int_equal(
+		    sqlite3_exec(
+		        be.db,
+		        "INSERT INTO projects(id, name, created) VALUES(1, 'pa', 0), (2, 'pb', 0);"
+		        "INSERT INTO runs(rid, id, project_id, seq, name, start_time, deleted) "
+		        "VALUES"
+		        " (1, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1', 1, 1, 'a', 0, 0),"
+		        " (2, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2', 1, 2, 'b', 0, 1),"
+		        " (3, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3', 2, 1, 'c', 0, 0),"
+		        " (4, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4', 2, 2, 'd', 0, 0);"
+		        "INSERT INTO keys(id, name) VALUES(1, 'lr'), (2, 'loss'), (3, 'seed');"
+		        "INSERT INTO params VALUES(1, 1, 3, 1), (2, 1, 3, 2.5), (3, 1, 3, 1.0),"
+		        " (4, 1, 4, '1'), (1, 3, 3, NULL), (3, 3, 3, 7), (4, 3, 3, 7);"
+		        "INSERT INTO metric_summary VALUES(1, 2, 0.5, 1, 1, 0.5, 0.5, 1),"
+		        " (2, 2, 0.5, 1, 1, 0.5, 0.5, 1), (4, 2, 0.5, 1, 1, 0.5, 0.5, 1);"
+		        "INSERT INTO properties VALUES(1, 'owner', 'ann'), (2, 'owner', 'bob'),"
+		        " (3, 'owner', 'ann');"
+		        "INSERT INTO tags VALUES(1, 'a', NULL), (2, 'a', NULL), (3, 'b', 'x');",
+		        0, 0, 0),
+		    0);
+		sqlite3_close(be.db);
+		pthread_mutex_destroy(&tmp.lock);
+	}
+	assert_ok(cairn_store_open(&u.s, u.store_dir));
+	char *v = unit_store_sql(&u, "PRAGMA user_version");
+	assert_int_equal(atoi(v), store_schema_latest());
+	free(v);
+	long long runs;
+	char *got = catalog_lines(&u, NULL, &runs);
+	assert_string_equal(got, "params lr|3|2\nparams seed|3|1\nmetrics loss|2\n"
+	                         "properties owner|2|1\ntags a|1\ntags b|1\n");
+	assert_int_equal(runs, 3);
+	free(got);
+	got = catalog_lines(&u, "pb", &runs);
+	assert_string_equal(got, "params lr|2|2\nparams seed|2|1\nmetrics loss|1\n"
+	                         "properties owner|1|1\ntags b|1\n");
+	assert_int_equal(runs, 2);
+	free(got);
+	for (int i = 0; i < 3; i++)
+		check_scope(&u, i == 0 ? NULL : i == 1 ? "pa" : "pb");
+	/* and kept from there: the deleted run restored, another deleted */
+	assert_ok(cairn_run_restore(u.s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2"));
+	assert_ok(cairn_run_delete(u.s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4", 0));
+	for (int i = 0; i < 3; i++)
+		check_scope(&u, i == 0 ? NULL : i == 1 ? "pa" : "pb");
+	unit_store_close(&u);
+}
+
 /* Points stored before migration 3 get their tiles from the migration. */
 static void test_tiles_backfill(void **st)
 {
@@ -655,6 +729,7 @@ int main(void)
 	    cmocka_unit_test(test_sample_window),
 	    cmocka_unit_test(test_columns_catalog),
 	    cmocka_unit_test(test_columns_property),
+	    cmocka_unit_test(test_catalog_migration),
 	    cmocka_unit_test(test_tiles_backfill),
 	    cmocka_unit_test(test_projects_columns_artifacts),
 	};
