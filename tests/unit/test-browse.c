@@ -321,6 +321,263 @@ static void test_columns_catalog(void **st)
 	unit_store_close(&u);
 }
 
+/* The catalog's answer for one scope (NULL: the whole store) as lines
+ * "section key|count[|distinct]", and its number of runs. */
+static char *catalog_lines(unit_store *u, const char *project, long long *runs)
+{
+	char *js;
+	assert_ok(cairn_run_columns_json(&js, u->s, project));
+	json_doc *d = parse(js);
+	buf got = BUF_INIT;
+	const char *sect[] = {"params", "metrics", "properties", "tags"};
+	for (int k = 0; k < 4; k++)
+		for (const json *e = json_get(json_root(d), sect[k])->child; e; e = e->next) {
+			const json *dd = json_get(e, "distinct");
+			buf_printf(&got, "%s %s|%lld", sect[k],
+			           json_get_str(e, k == 3 ? "tag" : "key"),
+			           (long long)json_get(e, "count")->i);
+			if (dd)
+				buf_printf(&got, "|%lld", (long long)dd->i);
+			buf_putc(&got, '\n');
+		}
+	*runs = (long long)json_get(json_root(d), "runs")->i;
+	json_doc_free(d);
+	cairn_free(js);
+	buf_putc(&got, '\0');
+	return buf_detach(&got);
+}
+
+/* The same by brute force over the rows: count(*) and count(DISTINCT) of
+ * the live runs in scope (a param's value compared as each backend's
+ * catalog does: SQLite's untyped value; PostgreSQL's numbers by value,
+ * strings apart, NaN none). */
+static void check_scope(unit_store *u, const char *project)
+{
+	long long runs;
+	char *got = catalog_lines(u, project, &runs);
+	char scope[256], sql[2048];
+	snprintf(scope, sizeof scope,
+	         " x.rid IN (SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"
+	         " WHERE r.deleted = 0%s%s%s)",
+	         project ? " AND p.name = '" : "", project ? project : "", project ? "'" : "");
+	const char *pval = unit_pg()
+	                       ? "(CASE WHEN x.type = 4 THEN 's' || x.sval ELSE x.num::text END)"
+	                       : "x.value";
+	buf want = BUF_INIT;
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT 'params ' || k.name || '|' || count(*) || '|' || count(DISTINCT %s)"
+	    " FROM params x JOIN keys k ON k.id = x.kid WHERE%s GROUP BY k.name ORDER BY k.name",
+	    pval, scope);
+	char *q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	snprintf(sql, sizeof sql,
+	         "SELECT 'metrics ' || k.name || '|' || count(*) FROM metric_summary x"
+	         " JOIN keys k ON k.id = x.kid WHERE%s GROUP BY k.name ORDER BY k.name",
+	         scope);
+	q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	snprintf(
+	    sql, sizeof sql,
+	    "SELECT 'properties ' || x.key || '|' || count(*) || '|' || count(DISTINCT x.value)"
+	    " FROM properties x WHERE%s GROUP BY x.key ORDER BY x.key",
+	    scope);
+	q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	snprintf(sql, sizeof sql,
+	         "SELECT 'tags ' || x.tag || '|' || count(*) FROM tags x WHERE%s"
+	         " GROUP BY x.tag ORDER BY x.tag",
+	         scope);
+	q = unit_store_sql(u, sql);
+	buf_puts(&want, q);
+	free(q);
+	buf_putc(&want, '\0');
+	snprintf(sql, sizeof sql,
+	         "SELECT count(*) FROM runs r JOIN projects p ON p.id = r.project_id"
+	         " WHERE r.deleted = 0%s%s%s",
+	         project ? " AND p.name = '" : "", project ? project : "", project ? "'" : "");
+	q = unit_store_sql(u, sql);
+	if (strcmp(got, want.ptr) != 0 || runs != atoll(q))
+		fail_msg("catalog of %s (%lld runs):\n%s\nwant (%s runs):\n%s",
+		         project ? project : "the store", runs, got, q, want.ptr);
+	free(q);
+	free(got);
+	buf_free(&want);
+}
+
+/* The catalog against brute force under random writes: params of every
+ * type (1, 1.0 and "1" are two values; NaN none), set and replaced; metrics;
+ * bare and valued tags, added and removed; properties set again; three
+ * projects; runs soft deleted, restored, purged, and a whole project
+ * deleted and restored.  Every scope is checked, whole store and each
+ * project, after every batch. */
+static void test_columns_property(void **st)
+{
+	unit_store u;
+	unit_store_open(&u);
+	uint32_t x = 12345;
+#define RND(n) ((x = x * 1664525u + 1013904223u), (x >> 8) % (n))
+	static const char *const projects[] = {"pa", "pb", "pc"};
+	static const char *const vals[] = {"1", "1.0", "\"1\"", "nan", "2", "true", "x", "0.5"};
+	char ids[200][33];
+	int nid = 0;
+	bool deleted[200] = {0}, purged[200] = {0};
+	int64_t pids[3];
+	for (int p = 0; p < 3; p++)
+		assert_ok(cairn_project_create(&pids[p], u.s, projects[p]));
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 30 && nid < 200; i++) {
+			cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+			o.project = projects[RND(3)];
+			cairn_run *r;
+			assert_ok(cairn_run_create(&r, u.s, &o));
+			snprintf(ids[nid++], sizeof ids[0], "%s", cairn_run_id(r));
+			cairn_value v;
+			static const char *const keys[] = {"p", "q", "s", "lr"};
+			for (int k = 0; k < 4; k++) {
+				if (RND(3) == 0)
+					continue;
+				cairn_value_parse(&v, vals[RND(k == 3 ? 8 : 4 + k)]);
+				assert_ok(cairn_run_log_param(r, keys[k], &v));
+				if (RND(4) == 0) { /* replaced: an update of the row */
+					cairn_value_parse(&v, vals[RND(8)]);
+					assert_ok(cairn_run_set_param(r, keys[k], &v));
+				}
+			}
+			static const char *const owners[] = {"ann", "bob", "cy"};
+			if (RND(4))
+				assert_ok(cairn_run_set_property(r, "owner", owners[RND(3)]));
+			if (RND(3) == 0)
+				assert_ok(cairn_run_set_property(r, "owner", owners[RND(3)]));
+			if (RND(2))
+				assert_ok(cairn_run_set_tag(r, RND(2) ? "a" : "b"));
+			if (RND(3) == 0)
+				assert_ok(
+				    cairn_run_set_tag_value(r, "stage", RND(2) ? "dev" : "prod"));
+			if (RND(4) == 0)
+				assert_ok(cairn_run_remove_tag(r, "a"));
+			if (RND(2))
+				assert_ok(cairn_run_log_metric(r, RND(2) ? "m1" : "m2", 1, 0, 0));
+			assert_ok(cairn_run_flush(r));
+			cairn_run_free(r);
+		}
+		for (int k = 0; k < 25; k++) {
+			int i = (int)RND((uint32_t)nid);
+			if (purged[i])
+				continue;
+			switch (RND(3)) {
+			case 0:
+				if (!deleted[i]) {
+					assert_ok(cairn_run_delete(u.s, ids[i], 0));
+					deleted[i] = true;
+				}
+				break;
+			case 1:
+				if (deleted[i]) {
+					assert_ok(cairn_run_restore(u.s, ids[i]));
+					deleted[i] = false;
+				}
+				break;
+			default:
+				if (RND(2)) {
+					assert_ok(cairn_run_delete(u.s, ids[i], 1));
+					purged[i] = true;
+				}
+			}
+		}
+		check_scope(&u, NULL);
+		for (int p = 0; p < 3; p++)
+			check_scope(&u, projects[p]);
+		check_scope(&u, "nosuch");
+	}
+	/* a whole project deleted (its runs with it), then restored */
+	assert_ok(cairn_project_set_deleted(u.s, pids[1], 1));
+	check_scope(&u, NULL);
+	check_scope(&u, "pb");
+	assert_ok(cairn_project_set_deleted(u.s, pids[1], 0));
+	check_scope(&u, NULL);
+	check_scope(&u, "pb");
+#undef RND
+	unit_store_close(&u);
+}
+
+/* A store of schema 14 (migration 13's catalog, which a project or a
+ * deleted run defeated) gets migration 15's filled from its rows: runs of
+ * two projects, one deleted, params of every type and NaN, properties,
+ * metrics, tags; then the triggers keep it as runs are written. */
+static void test_catalog_migration(void **st)
+{
+	UNIT_SQLITE_ONLY("SQLite's migrations");
+	unit_store u;
+	u.dir = unit_tmpdir();
+	u.store_dir = unit_strcat3(u.dir, "/.cairn", "");
+	mkdir(u.store_dir, 0777);
+	u.db = unit_strcat3(u.store_dir, "/cairn.db", "");
+	u.objects = unit_strcat3(u.store_dir, "/objects", "");
+	{
+		cairn_store tmp;
+		memset(&tmp, 0, sizeof tmp);
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&tmp.lock, &a);
+		tmp.dir = u.store_dir;
+		sqlite_be be = {0};
+		tmp.ops = &store_sqlite_ops;
+		tmp.be = &be;
+		assert_int_equal(sqlite3_open(u.db, &be.db), 0);
+		assert_ok(store_migrate(&tmp, 14));
+		assert_int_equal(
+		    sqlite3_exec(
+		        be.db,
+		        "INSERT INTO projects(id, name, created) VALUES(1, 'pa', 0), (2, 'pb', 0);"
+		        "INSERT INTO runs(rid, id, project_id, seq, name, start_time, deleted) "
+		        "VALUES"
+		        " (1, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1', 1, 1, 'a', 0, 0),"
+		        " (2, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2', 1, 2, 'b', 0, 1),"
+		        " (3, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3', 2, 1, 'c', 0, 0),"
+		        " (4, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4', 2, 2, 'd', 0, 0);"
+		        "INSERT INTO keys(id, name) VALUES(1, 'lr'), (2, 'loss'), (3, 'seed');"
+		        "INSERT INTO params VALUES(1, 1, 3, 1), (2, 1, 3, 2.5), (3, 1, 3, 1.0),"
+		        " (4, 1, 4, '1'), (1, 3, 3, NULL), (3, 3, 3, 7), (4, 3, 3, 7);"
+		        "INSERT INTO metric_summary VALUES(1, 2, 0.5, 1, 1, 0.5, 0.5, 1),"
+		        " (2, 2, 0.5, 1, 1, 0.5, 0.5, 1), (4, 2, 0.5, 1, 1, 0.5, 0.5, 1);"
+		        "INSERT INTO properties VALUES(1, 'owner', 'ann'), (2, 'owner', 'bob'),"
+		        " (3, 'owner', 'ann');"
+		        "INSERT INTO tags VALUES(1, 'a', NULL), (2, 'a', NULL), (3, 'b', 'x');",
+		        0, 0, 0),
+		    0);
+		sqlite3_close(be.db);
+		pthread_mutex_destroy(&tmp.lock);
+	}
+	assert_ok(cairn_store_open(&u.s, u.store_dir));
+	char *v = unit_store_sql(&u, "PRAGMA user_version");
+	assert_int_equal(atoi(v), store_schema_latest());
+	free(v);
+	long long runs;
+	char *got = catalog_lines(&u, NULL, &runs);
+	assert_string_equal(got, "params lr|3|2\nparams seed|3|1\nmetrics loss|2\n"
+	                         "properties owner|2|1\ntags a|1\ntags b|1\n");
+	assert_int_equal(runs, 3);
+	free(got);
+	got = catalog_lines(&u, "pb", &runs);
+	assert_string_equal(got, "params lr|2|2\nparams seed|2|1\nmetrics loss|1\n"
+	                         "properties owner|1|1\ntags b|1\n");
+	assert_int_equal(runs, 2);
+	free(got);
+	for (int i = 0; i < 3; i++)
+		check_scope(&u, i == 0 ? NULL : i == 1 ? "pa" : "pb");
+	/* and kept from there: the deleted run restored, another deleted */
+	assert_ok(cairn_run_restore(u.s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2"));
+	assert_ok(cairn_run_delete(u.s, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4", 0));
+	for (int i = 0; i < 3; i++)
+		check_scope(&u, i == 0 ? NULL : i == 1 ? "pa" : "pb");
+	unit_store_close(&u);
+}
+
 /* Points stored before migration 3 get their tiles from the migration. */
 static void test_tiles_backfill(void **st)
 {
@@ -471,6 +728,8 @@ int main(void)
 	    cmocka_unit_test(test_sample_paths),
 	    cmocka_unit_test(test_sample_window),
 	    cmocka_unit_test(test_columns_catalog),
+	    cmocka_unit_test(test_columns_property),
+	    cmocka_unit_test(test_catalog_migration),
 	    cmocka_unit_test(test_tiles_backfill),
 	    cmocka_unit_test(test_projects_columns_artifacts),
 	};

@@ -55,16 +55,16 @@ done:
 }
 
 /* One "name": [{key, count[, distinct]}] member from a statement whose rows
- * are (key, count[, distinct]); the project is bound as ?1. */
+ * are (key, count[, distinct]); the catalog's project (0: the whole store)
+ * is bound as ?1. */
 static int columns_section(cairn_store *s, buf *b, bool *first, const char *name,
-                           const char *keyname, const char *sql, const char *project,
-                           bool with_distinct)
+                           const char *keyname, const char *sql, int64_t pid, bool with_distinct)
 {
 	int r;
 	sqlite3_stmt *st = store_prep(s, sql);
 	if (!st)
 		return cairn_error_last_code();
-	store_bind_text(st, 1, project);
+	sqlite3_bind_int64(st, 1, pid);
 	json_key(b, first, name);
 	buf_putc(b, '[');
 	bool f1 = true;
@@ -91,93 +91,57 @@ static int columns_section(cairn_store *s, buf *b, bool *first, const char *name
 	return 0;
 }
 
-/* The runs in scope: not deleted, of project ?1 (NULL: all). */
-#define IN_SCOPE                                                                                   \
-	" IN (SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"                     \
-	" WHERE r.deleted = 0 AND (?1 IS NULL OR p.name = ?1))"
-
+/* The columns come from the catalog the triggers of migration 15 keep: a
+ * few rows per key of the project (0: the whole store), whatever the number
+ * of runs, deleted or not (docs/internals/store.md, "The column catalog").
+ * A project that does not exist has no runs and no keys. */
 int sqlite_run_columns_json(cairn_store *s, const char *project, buf *b)
 {
-	int rc = 0;
+	int rc = 0, r;
 	bool first = true;
-	/* The whole store without deleted runs (the usual case) is answered from
-	 * the catalog the triggers keep (migration 13); otherwise each row is
-	 * checked against the runs in scope. */
-	bool all = !project;
-	if (all) {
-		sqlite3_stmt *st =
-		    store_prep(s, "SELECT EXISTS(SELECT 1 FROM runs WHERE deleted > 0)");
+	int64_t pid = 0, nruns = 0;
+	if (project) {
+		sqlite3_stmt *st = store_prep(s, "SELECT id FROM projects WHERE name = ?");
 		if (!st)
 			return cairn_error_last_code();
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0))
-			all = false;
+		store_bind_text(st, 1, project);
+		r = sqlite3_step(st);
+		pid = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 		sqlite3_reset(st);
+		if (r != SQLITE_ROW && r != SQLITE_DONE)
+			return store_sqlerr(s, "look up the project");
 	}
-	sqlite3_stmt *st = store_prep(s, all ? "SELECT n FROM run_count"
-	                                     : "SELECT count(*) FROM runs r JOIN projects p ON"
-	                                       " p.id = r.project_id WHERE r.deleted = 0 AND"
-	                                       " (?1 IS NULL OR p.name = ?1)");
+	sqlite3_stmt *st = store_prep(s, "SELECT n FROM cat_runs WHERE project_id = ?");
 	if (!st)
 		return cairn_error_last_code();
-	if (!all)
-		store_bind_text(st, 1, project);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, pid);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		nruns = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return store_sqlerr(s, "count runs");
-	}
 	buf_putc(b, '{');
 	json_key(b, &first, "runs");
-	json_int(b, sqlite3_column_int64(st, 0));
-	sqlite3_reset(st);
-	if (all)
-		rc = columns_section(s, b, &first, "params", "key",
-		                     "SELECT k.name, x.n, x.d FROM param_stats x JOIN keys k"
-		                     " ON k.id = x.kid WHERE x.n > 0 ORDER BY k.name",
-		                     NULL, true);
-	else
-		rc =
-		    columns_section(s, b, &first, "params", "key",
-		                    "SELECT k.name, count(*), count(DISTINCT x.value) FROM params x"
-		                    " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
-		                    " GROUP BY x.kid ORDER BY k.name",
-		                    project, true);
-	if (rc)
-		return rc;
-	if (all)
-		rc = columns_section(s, b, &first, "metrics", "key",
-		                     "SELECT k.name, x.n FROM metric_stats x JOIN keys k"
-		                     " ON k.id = x.kid WHERE x.n > 0 ORDER BY k.name",
-		                     NULL, false);
-	else
-		rc = columns_section(s, b, &first, "metrics", "key",
-		                     "SELECT k.name, count(*) FROM metric_summary x"
-		                     " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
-		                     " GROUP BY x.kid ORDER BY k.name",
-		                     project, false);
-	if (rc)
-		return rc;
-	if (all)
-		rc = columns_section(s, b, &first, "properties", "key",
-		                     "SELECT key, n, d FROM prop_stats WHERE n > 0 ORDER BY key",
-		                     NULL, true);
-	else
-		rc = columns_section(
-		    s, b, &first, "properties", "key",
-		    "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
-		    " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
-		    project, true);
-	if (rc)
-		return rc;
-	if (all)
-		rc = columns_section(s, b, &first, "tags", "tag",
-		                     "SELECT tag, n FROM tag_stats WHERE n > 0 ORDER BY tag", NULL,
-		                     false);
-	else
-		rc = columns_section(s, b, &first, "tags", "tag",
-		                     "SELECT x.tag, count(*) FROM tags x WHERE x.rid" IN_SCOPE
-		                     " GROUP BY x.tag ORDER BY x.tag",
-		                     project, false);
-	if (rc)
+	json_int(b, nruns);
+	if ((rc = columns_section(s, b, &first, "params", "key",
+	                          "SELECT k.name, x.n, x.d FROM cat_params x JOIN keys k"
+	                          " ON k.id = x.kid WHERE x.project_id = ?1 AND x.n > 0"
+	                          " ORDER BY k.name",
+	                          pid, true)) != 0 ||
+	    (rc = columns_section(s, b, &first, "metrics", "key",
+	                          "SELECT k.name, x.n FROM cat_metrics x JOIN keys k"
+	                          " ON k.id = x.kid WHERE x.project_id = ?1 AND x.n > 0"
+	                          " ORDER BY k.name",
+	                          pid, false)) != 0 ||
+	    (rc = columns_section(s, b, &first, "properties", "key",
+	                          "SELECT key, n, d FROM cat_props WHERE project_id = ?1"
+	                          " AND n > 0 ORDER BY key",
+	                          pid, true)) != 0 ||
+	    (rc = columns_section(s, b, &first, "tags", "tag",
+	                          "SELECT tag, n FROM cat_tags WHERE project_id = ?1 AND n > 0"
+	                          " ORDER BY tag",
+	                          pid, false)) != 0)
 		return rc;
 	buf_putc(b, '}');
 	if (!buf_ok(b))

@@ -24,6 +24,190 @@
 
 /* --- the schema --------------------------------------------------------- */
 
+/* Migration 15's triggers (see its comment).  LIVE(R): the project of run R
+ * when it is not deleted, else NULL. */
+#define LIVE(r) "(SELECT project_id FROM runs WHERE rid = " r " AND deleted = 0)"
+/* Run R of project P leaves the catalog / enters it. */
+#define CAT_LEAVE(r, p)                                                                            \
+	"UPDATE cat_runs SET n = n - 1 WHERE project_id IN (0, " p ");"                            \
+	"UPDATE cat_params SET n = n - 1 WHERE project_id IN (0, " p ")"                           \
+	"  AND kid IN (SELECT kid FROM params WHERE rid = " r ");"                                 \
+	"UPDATE cat_param_values SET n = n - 1 WHERE project_id = " p                              \
+	"  AND (kid, value) IN (SELECT kid, value FROM params WHERE rid = " r ");"                 \
+	"UPDATE cat_metrics SET n = n - 1 WHERE project_id IN (0, " p ")"                          \
+	"  AND kid IN (SELECT kid FROM metric_summary WHERE rid = " r ");"                         \
+	"UPDATE cat_props SET n = n - 1 WHERE project_id IN (0, " p ")"                            \
+	"  AND key IN (SELECT key FROM properties WHERE rid = " r ");"                             \
+	"UPDATE cat_prop_values SET n = n - 1 WHERE project_id = " p                               \
+	"  AND (key, value) IN (SELECT key, value FROM properties WHERE rid = " r ");"             \
+	"UPDATE cat_tags SET n = n - 1 WHERE project_id IN (0, " p ")"                             \
+	"  AND tag IN (SELECT tag FROM tags WHERE rid = " r ");"
+#define CAT_ENTER_ONE(tbl, cols, src, srccols, p)                                                  \
+	"INSERT INTO " tbl " SELECT " p ", " srccols " FROM " src " ON CONFLICT(project_id, " cols \
+	") DO UPDATE SET n = n + 1;"                                                               \
+	"INSERT INTO " tbl " SELECT 0, " srccols " FROM " src " ON CONFLICT(project_id, " cols     \
+	") DO UPDATE SET n = n + 1;"
+#define CAT_ENTER(r, p)                                                                            \
+	"INSERT INTO cat_runs VALUES(" p ", 1), (0, 1)"                                            \
+	"  ON CONFLICT(project_id) DO UPDATE SET n = n + 1;" CAT_ENTER_ONE(                        \
+	    "cat_params", "kid", "params WHERE rid = " r, "kid, 1, 0",                             \
+	    p) "INSERT INTO cat_param_values SELECT kid, value, " p                                \
+	       ", 1 FROM params WHERE rid = " r                                                    \
+	       "  AND value IS NOT NULL ON CONFLICT(kid, value, project_id) DO UPDATE SET n = n "  \
+	       "+ 1;" CAT_ENTER_ONE("cat_metrics", "kid", "metric_summary WHERE rid = " r,         \
+	                            "kid, 1", p)                                                   \
+	           CAT_ENTER_ONE("cat_props", "key", "properties WHERE rid = " r, "key, 1, 0",     \
+	                         p) "INSERT INTO cat_prop_values SELECT key, value, " p            \
+	                            ", 1 FROM properties WHERE rid = " r                           \
+	                            "  ON CONFLICT(key, value, project_id) DO UPDATE SET n = n + " \
+	                            "1;" CAT_ENTER_ONE("cat_tags", "tag", "tags WHERE rid = " r,   \
+	                                               "tag, 1", p)
+/* One row of T (key column K, value V) comes into the catalog / goes. */
+#define CAT_ROW_IN(stats, k, r, extra)                                                             \
+	"INSERT INTO " stats " VALUES(" LIVE(r) ", NEW." k ", 1" extra "), (0, NEW." k ", 1" extra \
+	                                        ") ON CONFLICT(project_id, " k                     \
+	                                        ") DO UPDATE SET n = n + 1;"
+#define CAT_ROW_OUT(stats, k, r)                                                                   \
+	"UPDATE " stats " SET n = n - 1 WHERE " k " = OLD." k " AND project_id IN (0, " LIVE(r) ");"
+#define CAT_VAL_IN(vals, k, r)                                                                     \
+	"INSERT INTO " vals " SELECT NEW." k                                                       \
+	", NEW.value, " LIVE(r) ", 1 WHERE NEW.value IS NOT NULL"                                  \
+	                        " ON CONFLICT(" k ", value, project_id) DO UPDATE SET n = n + 1;"
+#define CAT_VAL_OUT(vals, k, r)                                                                    \
+	"UPDATE " vals " SET n = n - 1 WHERE " k " = OLD." k " AND value = OLD.value"              \
+	" AND project_id = " LIVE(r) ";"
+/* The triggers of a value table: its key's d, in the project and the store. */
+#define CAT_VAL_TRIGGERS(vals, stats, k)                                                           \
+	"CREATE TRIGGER " vals "_new AFTER INSERT ON " vals " BEGIN"                               \
+	"  UPDATE " stats " SET d = d + 1 WHERE project_id = NEW.project_id AND " k " = NEW." k    \
+	";"                                                                                        \
+	"  UPDATE " stats " SET d = d + 1 WHERE project_id = 0 AND " k " = NEW." k                 \
+	" AND NOT EXISTS("                                                                         \
+	"    SELECT 1 FROM " vals " v WHERE v." k " = NEW." k " AND v.value = NEW.value"           \
+	"    AND v.project_id != NEW.project_id); END;"                                            \
+	"CREATE TRIGGER " vals "_gone AFTER UPDATE OF n ON " vals " WHEN NEW.n <= 0 BEGIN"         \
+	"  DELETE FROM " vals " WHERE " k " = NEW." k " AND value = NEW.value"                     \
+	"    AND project_id = NEW.project_id;"                                                     \
+	"  UPDATE " stats " SET d = d - 1 WHERE project_id = NEW.project_id AND " k " = NEW." k    \
+	";"                                                                                        \
+	"  UPDATE " stats " SET d = d - 1 WHERE project_id = 0 AND " k " = NEW." k                 \
+	" AND NOT EXISTS("                                                                         \
+	"    SELECT 1 FROM " vals " v WHERE v." k " = NEW." k " AND v.value = NEW.value); END;"
+/* The triggers of a row table T whose rows are (rid, K[, value]). */
+#define CAT_TABLE_TRIGGERS(t, stats, k, extra, val_in, val_out, upd_cols)                          \
+	"CREATE TRIGGER " t "_cat_ins AFTER INSERT ON " t                                          \
+	" WHEN " LIVE("NEW.rid") " IS NOT NULL BEGIN " CAT_ROW_IN(stats, k, "NEW.rid", extra)      \
+	    val_in "END;"                                                                          \
+	           "CREATE TRIGGER " t "_cat_del AFTER DELETE ON " t                               \
+	           " WHEN " LIVE("OLD.rid") " IS NOT NULL BEGIN " CAT_ROW_OUT(stats, k, "OLD.rid") \
+	               val_out                                                                     \
+	    "END;"                                                                                 \
+	    "CREATE TRIGGER " t "_cat_upd_old AFTER UPDATE OF " upd_cols " ON " t                  \
+	    " WHEN " LIVE("OLD.rid") " IS NOT NULL BEGIN " CAT_ROW_OUT(stats, k, "OLD.rid")        \
+	        val_out                                                                            \
+	    "END;"                                                                                 \
+	    "CREATE TRIGGER " t "_cat_upd_new AFTER UPDATE OF " upd_cols " ON " t                  \
+	    " WHEN " LIVE("NEW.rid") " IS NOT NULL BEGIN " CAT_ROW_IN(stats, k, "NEW.rid", extra)  \
+	        val_in "END;"
+#define CAT_MIGRATION                                                                              \
+	"DROP TRIGGER params_stats_ins; DROP TRIGGER params_stats_del; DROP TRIGGER "              \
+	"params_stats_upd;"                                                                        \
+	"DROP TRIGGER props_stats_ins; DROP TRIGGER props_stats_del; DROP TRIGGER "                \
+	"props_stats_upd;"                                                                         \
+	"DROP TRIGGER metrics_stats_ins; DROP TRIGGER metrics_stats_del;"                          \
+	"DROP TRIGGER tags_stats_ins; DROP TRIGGER tags_stats_del;"                                \
+	"DROP TABLE param_stats; DROP TABLE prop_stats; DROP TABLE metric_stats; DROP TABLE "      \
+	"tag_stats;"                                                                               \
+	"CREATE TABLE cat_runs(project_id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"               \
+	"CREATE TABLE cat_params(project_id INTEGER NOT NULL, kid INTEGER NOT NULL,"               \
+	"  n INTEGER NOT NULL, d INTEGER NOT NULL, PRIMARY KEY(project_id, kid)) WITHOUT ROWID;"   \
+	"CREATE TABLE cat_param_values(kid INTEGER NOT NULL, value NOT NULL,"                      \
+	"  project_id INTEGER NOT NULL, n INTEGER NOT NULL,"                                       \
+	"  PRIMARY KEY(kid, value, project_id)) WITHOUT ROWID;"                                    \
+	"CREATE TABLE cat_metrics(project_id INTEGER NOT NULL, kid INTEGER NOT NULL,"              \
+	"  n INTEGER NOT NULL, PRIMARY KEY(project_id, kid)) WITHOUT ROWID;"                       \
+	"CREATE TABLE cat_props(project_id INTEGER NOT NULL, key TEXT NOT NULL,"                   \
+	"  n INTEGER NOT NULL, d INTEGER NOT NULL, PRIMARY KEY(project_id, key)) WITHOUT ROWID;"   \
+	"CREATE TABLE cat_prop_values(key TEXT NOT NULL, value TEXT NOT NULL,"                     \
+	"  project_id INTEGER NOT NULL, n INTEGER NOT NULL,"                                       \
+	"  PRIMARY KEY(key, value, project_id)) WITHOUT ROWID;"                                    \
+	"CREATE TABLE cat_tags(project_id INTEGER NOT NULL, tag TEXT NOT NULL,"                    \
+	"  n INTEGER NOT NULL, PRIMARY KEY(project_id, tag)) WITHOUT ROWID;"                       \
+	"INSERT INTO cat_runs SELECT 0, count(*) FROM runs WHERE deleted = 0;"                     \
+	"INSERT INTO cat_runs SELECT project_id, count(*) FROM runs WHERE deleted = 0"             \
+	"  GROUP BY project_id;"                                                                   \
+	"CREATE TEMP TABLE cat_live AS SELECT rid, project_id FROM runs WHERE deleted = 0;"        \
+	"INSERT INTO cat_params SELECT 0, x.kid, count(*), count(DISTINCT x.value) FROM params x"  \
+	"  WHERE x.rid IN (SELECT rid FROM temp.cat_live) GROUP BY x.kid;"                         \
+	"INSERT INTO cat_params SELECT r.project_id, x.kid, count(*), count(DISTINCT x.value)"     \
+	"  FROM params x JOIN temp.cat_live r ON r.rid = x.rid GROUP BY r.project_id, x.kid;"      \
+	"INSERT INTO cat_param_values SELECT x.kid, x.value, r.project_id, count(*)"               \
+	"  FROM params x JOIN temp.cat_live r ON r.rid = x.rid WHERE x.value IS NOT NULL"          \
+	"  GROUP BY x.kid, x.value, r.project_id;"                                                 \
+	"INSERT INTO cat_metrics SELECT 0, x.kid, count(*) FROM metric_summary x"                  \
+	"  WHERE x.rid IN (SELECT rid FROM temp.cat_live) GROUP BY x.kid;"                         \
+	"INSERT INTO cat_metrics SELECT r.project_id, x.kid, count(*) FROM metric_summary x"       \
+	"  JOIN temp.cat_live r ON r.rid = x.rid GROUP BY r.project_id, x.kid;"                    \
+	"INSERT INTO cat_props SELECT 0, x.key, count(*), count(DISTINCT x.value) FROM "           \
+	"properties x"                                                                             \
+	"  WHERE x.rid IN (SELECT rid FROM temp.cat_live) GROUP BY x.key;"                         \
+	"INSERT INTO cat_props SELECT r.project_id, x.key, count(*), count(DISTINCT x.value)"      \
+	"  FROM properties x JOIN temp.cat_live r ON r.rid = x.rid GROUP BY r.project_id, x.key;"  \
+	"INSERT INTO cat_prop_values SELECT x.key, x.value, r.project_id, count(*)"                \
+	"  FROM properties x JOIN temp.cat_live r ON r.rid = x.rid"                                \
+	"  GROUP BY x.key, x.value, r.project_id;"                                                 \
+	"INSERT INTO cat_tags SELECT 0, x.tag, count(*) FROM tags x"                               \
+	"  WHERE x.rid IN (SELECT rid FROM temp.cat_live) GROUP BY x.tag;"                         \
+	"INSERT INTO cat_tags SELECT r.project_id, x.tag, count(*) FROM tags x"                    \
+	"  JOIN temp.cat_live r ON r.rid = x.rid GROUP BY r.project_id, x.tag;"                    \
+	"DROP TABLE temp.cat_live;" CAT_VAL_TRIGGERS("cat_param_values", "cat_params", "kid")      \
+	    CAT_VAL_TRIGGERS("cat_prop_values", "cat_props", "key") CAT_TABLE_TRIGGERS(            \
+	        "params", "cat_params", "kid", ", 0",                                              \
+	        CAT_VAL_IN("cat_param_values", "kid", "NEW.rid"),                                  \
+	        CAT_VAL_OUT("cat_param_values", "kid", "OLD.rid"), "rid, kid, value")              \
+	        CAT_TABLE_TRIGGERS("properties", "cat_props", "key", ", 0",                        \
+	                           CAT_VAL_IN("cat_prop_values", "key", "NEW.rid"),                \
+	                           CAT_VAL_OUT("cat_prop_values", "key", "OLD.rid"),               \
+	                           "rid, key, value") CAT_TABLE_TRIGGERS("metric_summary",         \
+	                                                                 "cat_metrics", "kid", "", \
+	                                                                 "", "", "rid, kid")       \
+	            CAT_TABLE_TRIGGERS(                                                            \
+	                "tags", "cat_tags", "tag", "", "", "",                                     \
+	                "rid, tag") "CREATE TRIGGER runs_cat_ins AFTER INSERT ON runs WHEN "       \
+	                            "NEW.deleted = 0 BEGIN "                                       \
+	                            "  INSERT INTO cat_runs VALUES(NEW.project_id, 1), (0, 1)"     \
+	                            "  ON CONFLICT(project_id) DO UPDATE SET n = n + 1; END;"      \
+	                            "CREATE TRIGGER runs_cat_del AFTER DELETE ON runs WHEN "       \
+	                            "OLD.deleted = 0 BEGIN " CAT_LEAVE(                            \
+	                                "OLD.rid",                                                 \
+	                                "OLD.project_id") "END;"                                   \
+	                                                  "CREATE TRIGGER runs_cat_leave AFTER "   \
+	                                                  "UPDATE OF deleted, project_id ON runs"  \
+	                                                  "  WHEN OLD.deleted = 0 AND "            \
+	                                                  "(NEW.deleted != 0 OR NEW.project_id "   \
+	                                                  "!= OLD.project_id) BEGIN " CAT_LEAVE(   \
+	                                                      "OLD.rid",                           \
+	                                                      "OLD.project_id") "END;"             \
+	                                                                        "CREATE TRIGGER "  \
+	                                                                        "runs_cat_enter "  \
+	                                                                        "AFTER UPDATE OF " \
+	                                                                        "deleted, "        \
+	                                                                        "project_id ON "   \
+	                                                                        "runs"             \
+	                                                                        "  WHEN "          \
+	                                                                        "NEW.deleted = 0 " \
+	                                                                        "AND "             \
+	                                                                        "(OLD.deleted != " \
+	                                                                        "0 OR "            \
+	                                                                        "NEW.project_id "  \
+	                                                                        "!= "              \
+	                                                                        "OLD.project_id) " \
+	                                                                        "BEGIN"            \
+	                                                                        " " CAT_ENTER(     \
+	                                                                            "NEW.rid",     \
+	                                                                            "NEW.project_" \
+	                                                                            "id") "END;"
+
 static const char *const migrations[] = {
     /* 1: everything the first release records. */
     "CREATE TABLE projects("
@@ -240,6 +424,21 @@ static const char *const migrations[] = {
      /* and by object, for the sweep's "is it live" (store.md, "Deleting
       * an artifact") */
      "CREATE INDEX artifacts_oid ON artifacts(oid);"),
+    /* 15: the column catalog per project, without deleted runs (replaces
+     * 13, which answered only the whole store while no run was deleted):
+     * docs/internals/store.md, "The column catalog".  Every count is of
+     * live runs (deleted = 0) and exact.  cat_runs, cat_params, cat_metrics,
+     * cat_props and cat_tags hold one row per (project, key), project 0
+     * being the whole store; a param's or property's distinct values are
+     * counted through cat_param_values / cat_prop_values, one row per
+     * (key, value, project) with the number of live runs that hold it
+     * (NULL, a NaN float, is no value, as in count(DISTINCT)).  A value row
+     * appears (d + 1) or goes at n = 0 (d - 1) by its own triggers, which
+     * also move the whole store's d when no other project holds the value.
+     * A run leaves the catalog when it is deleted, purged or moved, and
+     * enters it again when restored: set-based statements over its rows.
+     * The tables are filled from the rows first, then the triggers made. */
+    CAT_MIGRATION,
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
