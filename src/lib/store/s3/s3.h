@@ -49,6 +49,9 @@ typedef struct s3_client s3_client;
  * refused, and its password never repeated).  bucket and prefix are
  * malloc'ed; prefix has no leading or trailing '/' and may be "". */
 int s3_uri_parse(const char *uri, char **out_bucket, char **out_prefix);
+/* An endpoint URL split into the base requests go to, the host they are
+ * signed for and a path prefix (each freed by the caller; s3-uri.c). */
+int s3_endpoint_split(const char *ep, char **out_base, char **out_host, char **out_path);
 
 /* A client for uri, configured from the environment and ~/.aws. */
 int s3_open(s3_client **out, const char *uri);
