@@ -81,12 +81,6 @@ int main(int argc, char **argv)
 	static const char *const names[] = {"default", "metric", "param_ties", "metric_max"};
 	int64_t deep = (int64_t)nruns * 9 / 10;
 	for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++) {
-		if (i == 3 && nruns > 200000) {
-			/* every page of it gathers a metric part no index covers
-			 * (docs/internals/query.md): seconds per page at 1M */
-			printf("pages.%s: skipped past 200,000 runs\n", names[i]);
-			continue;
-		}
 		/* the position at 90%: the last run of the page before it */
 		char *pos = NULL;
 		page(sorts[i], deep - LIMIT, NULL, &pos);

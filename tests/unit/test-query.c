@@ -1352,12 +1352,14 @@ static void gen_sort(gen *g)
 	                                "id",
 	                                "attributes.start_time",
 	                                "seq",
-	                                "children"};
+	                                "children",
+	                                "metrics.acc.min",
+	                                "metrics.loss.max"};
 	int n = 1 + (rn(3) == 0) + (rn(5) == 0);
 	for (int i = 0; i < n; i++) {
 		if (i)
 			g_puts(g, ",");
-		g_printf(g, "%s%s", rn(2) ? "-" : "", k[rn(25)]);
+		g_printf(g, "%s%s", rn(2) ? "-" : "", k[rn((int)(sizeof k / sizeof *k))]);
 	}
 }
 

@@ -58,13 +58,15 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 			k->table = "metric_summary";
 			snprintf(k->val, sizeof k->val, "%s", scan_metric_cols[f->part]);
 			k->form = F_METRIC;
-			if (f->part == QM_LAST) {
+			if (f->part == QM_LAST || f->part == QM_MIN || f->part == QM_MAX) {
+				/* an index each: metric_summary_kid_last, _min, _max */
+				const char *col = scan_metric_cols[f->part];
 				key->walkable = true;
-				snprintf(k->walk_notnull, sizeof k->walk_notnull,
-				         "last IS NOT NULL");
-				snprintf(k->walk_order, sizeof k->walk_order, "last %s",
+				snprintf(k->walk_notnull, sizeof k->walk_notnull, "%s IS NOT NULL",
+				         col);
+				snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col,
 				         desc ? "DESC" : "ASC");
-				k->walk_col = "last";
+				k->walk_col = col;
 			}
 		} else {
 			k->table = "params";
