@@ -387,8 +387,9 @@ static void walk_end_cursor(store_walk *w)
 }
 
 int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
-                     store_walk **out)
+                     int64_t from_rid, store_walk **out)
 {
+	(void)from_rid; /* ties come in any order here (walk_newest false) */
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)
 		return err_set(CAIRN_ENOMEM, "out of memory");
