@@ -246,8 +246,7 @@ static int key_slot(cairn_run *r, const char *key, keyent **out)
  * stored when it first logged the key.  Steps are 0..INT64_MAX, and there
  * is none after the last (caught here when this handle logged it, else by
  * the store's insert). */
-static int next_step(cairn_store *s, const char *key, const keyent *k, int64_t step,
-                     int64_t *out)
+static int next_step(cairn_store *s, const char *key, const keyent *k, int64_t step, int64_t *out)
 {
 	if (step == CAIRN_STEP_AUTO) {
 		if (k->last_step == INT64_MAX)
