@@ -537,8 +537,10 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 		if (sc->test == STORE_PRESENT || sc->test == STORE_TRUTHY)
 			return emit(q, out, "metric_summary", &c, STORE_COST_KEY);
 		num_cond(&c, scan_metric_cols[sc->field], sc);
+		/* last, min and max are indexed (kid, column, rid): a range */
 		return emit(q, out, "metric_summary", &c,
-		            sc->field == QM_LAST ? STORE_COST_RANGE : STORE_COST_KEY);
+		            sc->field == QM_COUNT || sc->field == QM_STEP ? STORE_COST_KEY
+		                                                          : STORE_COST_RANGE);
 	case STORE_SRC_PARAM: return prepare_param(q, sc, out);
 	case STORE_SRC_PROPERTY:
 	case STORE_SRC_DATASET: {
