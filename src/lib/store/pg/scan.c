@@ -168,8 +168,8 @@ static int scan_open(cairn_store *s, arena *mem, store_scan_ctx **out, store_sca
 	rc = scalar_int(q, "SELECT coalesce(max(rid), 0) FROM runs", &q->maxrid);
 	/* nruns plans costs only, so it is PostgreSQL's own estimate (the last
 	 * ANALYZE's rows per page times the pages now): count(*) would read
-	 * every run on every query.  The exact count is taken when a scan needs
-	 * it (every run: are the rids dense?). */
+	 * every run on every query.  The exact count (run_count) is read when a
+	 * scan needs it (every run: are the rids dense?). */
 	if (rc == 0)
 		rc = scalar_int(q,
 		                "SELECT CASE WHEN relpages > 0 AND reltuples >= 0 THEN"
@@ -380,10 +380,11 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 	cb c = {0};
 	switch (sc->src) {
 	case STORE_SRC_ALL:
-		/* rids are dense when nothing was purged: 1..maxrid, no need to read them */
+		/* rids are dense when nothing was purged: 1..maxrid, no need to read
+		 * them; run_count is kept by triggers (migration 7) */
 		{
 			int64_t n;
-			int rc = scalar_int(q, "SELECT count(*) FROM runs", &n);
+			int rc = scalar_int(q, "SELECT n FROM run_count", &n);
 			return rc ? rc : emit_whole(q, out, n == q->maxrid ? W_DENSE : W_ALL);
 		}
 	case STORE_SRC_DELETED: return emit_whole(q, out, W_DELETED);

@@ -147,6 +147,24 @@ static const char *const migrations[] = {
     /* 6: a metric's min and max in order (SQLite's migration 16). */
     ("CREATE INDEX metric_summary_kid_min ON metric_summary(kid, min, rid);"
      "CREATE INDEX metric_summary_kid_max ON metric_summary(kid, max, rid);"),
+    /* 7: the number of runs, kept by statement-level triggers (SQLite's
+     * migration 12), so a scan of every run learns whether the ids are
+     * dense (1 … max) without a count(*) over the runs: a pass over an
+     * index on every unfiltered query (docs/internals/query.md).  One
+     * update per statement, from its transition table, so a bulk insert
+     * (cairn migrate, a COPY) moves it once. */
+    ("CREATE TABLE run_count(one SMALLINT PRIMARY KEY CHECK (one = 1), n BIGINT NOT NULL);"
+     "INSERT INTO run_count SELECT 1, count(*) FROM runs;"
+     "CREATE FUNCTION cairn_runs_added() RETURNS trigger LANGUAGE plpgsql AS"
+     "  $$BEGIN UPDATE run_count SET n = n + (SELECT count(*) FROM added); RETURN NULL;"
+     "  END$$;"
+     "CREATE FUNCTION cairn_runs_removed() RETURNS trigger LANGUAGE plpgsql AS"
+     "  $$BEGIN UPDATE run_count SET n = n - (SELECT count(*) FROM removed); RETURN NULL;"
+     "  END$$;"
+     "CREATE TRIGGER runs_count_ins AFTER INSERT ON runs REFERENCING NEW TABLE AS added"
+     "  FOR EACH STATEMENT EXECUTE FUNCTION cairn_runs_added();"
+     "CREATE TRIGGER runs_count_del AFTER DELETE ON runs REFERENCING OLD TABLE AS removed"
+     "  FOR EACH STATEMENT EXECUTE FUNCTION cairn_runs_removed();"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
