@@ -47,6 +47,13 @@ typedef struct qleaf {
 	bool neg;         /* result: present − pos */
 	bool all;         /* matches every candidate */
 	bool present_all; /* every run has the field */
+	/* A metric's last value against one number (<, <=, =, >, >=): what
+	 * the top-k walk over that metric tests on the values it walks
+	 * instead of probing the store (sort.c, walk_probe). */
+	bool wtest;
+	const char *wkey;
+	qop wop;
+	qlit wlit;
 } qleaf;
 
 typedef struct cnode {

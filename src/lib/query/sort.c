@@ -23,6 +23,7 @@
 #include "lib/query/plan.h"
 #include "lib/store/backend.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -414,6 +415,77 @@ done:
 #define PROBE_MIN_RUNS 20000
 int64_t store_probe_min_runs = PROBE_MIN_RUNS;
 
+/* Whether the walked value v passes the leaf's test (qleaf.wtest): 1 or
+ * 0, exactly as the store compares; -1 when C cannot tell exactly (no
+ * number, NaN, an integer past 2^53 against a float): then the batch is
+ * tested by the store. */
+static int walked_test(const qleaf *l, const sval *v)
+{
+	if (v->cls != V_NUM)
+		return -1;
+	const qlit *lt = &l->wlit;
+	int r;
+	if (v->is_int && lt->is_int) {
+		r = (v->i > lt->i) - (v->i < lt->i);
+	} else {
+		const double big = 9007199254740992.0; /* 2^53: every integer below is a double */
+		if ((v->is_int && (v->i > (int64_t)big || v->i < -(int64_t)big)) ||
+		    (lt->is_int && (lt->i > (int64_t)big || lt->i < -(int64_t)big)))
+			return -1;
+		double a = v->is_int ? (double)v->i : v->d,
+		       b = lt->is_int ? (double)lt->i : lt->num;
+		if (isnan(a) || isnan(b))
+			return -1;
+		r = (a > b) - (a < b);
+	}
+	switch (l->wop) {
+	case QO_EQ: return r == 0;
+	case QO_LT: return r < 0;
+	case QO_LE: return r <= 0;
+	case QO_GT: return r > 0;
+	case QO_GE: return r >= 0;
+	default: return -1;
+	}
+}
+
+/* The tree c without one conjunct that the walk over metric `key` can
+ * test itself (a leaf with wtest on that metric, at the top or inside
+ * nested ANDs): *hit gets the leaf, and the rest is returned (NULL with
+ * *hit set: nothing else to test).  Without such a leaf, c itself and
+ * *hit NULL.  New nodes are the query's (q->mem). */
+static cnode *without_walked(qplan *q, cnode *c, const char *key, const qleaf **hit)
+{
+	if (c->type == QN_CMP) {
+		if (c->leaf.wtest && c->leaf.npos > 0 && strcmp(c->leaf.wkey, key) == 0) {
+			*hit = &c->leaf;
+			return NULL;
+		}
+		return c;
+	}
+	if (c->type != QN_AND)
+		return c;
+	for (int k = 0; k < c->nkids; k++) {
+		cnode *r = without_walked(q, c->kids[k], key, hit);
+		if (!*hit)
+			continue;
+		cnode *n = arena_zalloc(&q->mem, sizeof *n);
+		cnode **kids = arena_alloc(&q->mem, (size_t)c->nkids * sizeof *kids);
+		if (!n || !kids) {
+			*hit = NULL; /* no memory: test it the usual way */
+			return c;
+		}
+		n->type = QN_AND;
+		for (int j = 0; j < c->nkids; j++) {
+			cnode *kid = j == k ? r : c->kids[j];
+			if (kid)
+				kids[n->nkids++] = kid;
+		}
+		n->kids = kids;
+		return n->nkids == 0 ? NULL : n->nkids == 1 ? kids[0] : n;
+	}
+	return c;
+}
+
 /* The top `need` by walking the first key over every run in its order and
  * testing each batch of candidates against the query (root, NULL: every
  * run) and the deleted runs (del, NULL: none), so a page near the top of a
@@ -436,6 +508,12 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 	bool full = false, end = false;
 	*ok = false;
 	*nout = 0;
+	/* a comparison of the walked metric is tested on the walked values:
+	 * no probe of the store for it */
+	const qleaf *wl = NULL;
+	cnode *rest = root;
+	if (root && keys[0].f.kind == QK_METRIC && keys[0].f.part == QM_LAST && keys[0].f.key)
+		rest = without_walked(q, root, keys[0].f.key, &wl);
 	int rc = q->ops->walk_open(q->c, &keys[0], NULL, P ? &P->v[0] : NULL, &w);
 	if (rc)
 		return rc;
@@ -464,8 +542,20 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 			rset_add(&C, brid[i]);
 		if (del)
 			rset_andnot(&C, del);
-		if (root) {
-			if ((rc = plan_eval(q, root, &C, nb, &R)) != 0)
+		bool direct = wl != NULL;
+		for (int i = 0; i < nb && direct; i++)
+			direct = walked_test(wl, &bval[i]) >= 0;
+		int64_t nc = nb;
+		if (direct) {
+			for (int i = 0; i < nb; i++)
+				if (rset_has(&C, brid[i]) && walked_test(wl, &bval[i]) == 0) {
+					rset_del(&C, brid[i]);
+					nc--;
+				}
+		}
+		cnode *t = direct ? rest : root;
+		if (t) {
+			if (nc > 0 && (rc = plan_eval(q, t, &C, nc, &R)) != 0)
 				goto done;
 		} else {
 			rset_or(&R, &C);
