@@ -221,6 +221,11 @@ static int print_json(cairn_run_iter *it, bool best)
 	cairn_run_record *rec;
 	int rc;
 	size_t n = 0;
+	/* nothing went to stdout yet: into a file or a pipe, 64 KiB writes
+	 * instead of 4 KiB ones (a listing of 1M runs is ~2 GB) */
+	static char obuf[64 << 10];
+	if (!cli_isatty(stdout))
+		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 	if (!best)
 		putchar('[');
 	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
