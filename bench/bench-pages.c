@@ -67,35 +67,11 @@ static double p50(const char *sort, int64_t offset, const char *after, int reps)
 
 int main(int argc, char **argv)
 {
-	int nruns = 100000;
-	const char *keep = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
-			nruns = atoi(argv[++i]);
-		else if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc)
-			keep = argv[++i];
-	}
-	char tmpl[] = "/tmp/cairn-bench-pages.XXXXXX";
-	const char *base = keep ? keep : mkdtemp(tmpl);
-	if (!base) {
-		perror("bench-pages: mkdtemp");
+	gen_store g;
+	if (gen_store_open(&g, "bench-pages", argc, argv) != 0)
 		return 1;
-	}
-	char store_dir[4200], db_path[4300];
-	snprintf(store_dir, sizeof store_dir, "%s/.cairn", base);
-	snprintf(db_path, sizeof db_path, "%s/cairn.db", store_dir);
-	if (access(db_path, F_OK) != 0) {
-		char *sd = NULL;
-		if (cairn_store_init(&sd, base) != 0) {
-			fprintf(stderr, "bench-pages: %s\n", cairn_error_last());
-			return 1;
-		}
-		cairn_free(sd);
-		double t0 = bench_now();
-		if (gen_runs(store_dir, nruns) != 0)
-			return 1;
-		printf("built %d runs in %.1f s\n", nruns, bench_now() - t0);
-	}
+	int nruns = g.nruns;
+	const char *store_dir = g.store_dir;
 	if (cairn_store_open(&S, store_dir) != 0) {
 		fprintf(stderr, "bench-pages: %s\n", cairn_error_last());
 		return 1;
@@ -105,12 +81,6 @@ int main(int argc, char **argv)
 	static const char *const names[] = {"default", "metric", "param_ties", "metric_max"};
 	int64_t deep = (int64_t)nruns * 9 / 10;
 	for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++) {
-		if (i == 3 && nruns > 200000) {
-			/* every page of it gathers a metric part no index covers
-			 * (docs/internals/query.md): seconds per page at 1M */
-			printf("pages.%s: skipped past 200,000 runs\n", names[i]);
-			continue;
-		}
 		/* the position at 90%: the last run of the page before it */
 		char *pos = NULL;
 		page(sorts[i], deep - LIMIT, NULL, &pos);
@@ -131,11 +101,7 @@ int main(int argc, char **argv)
 		cairn_free(pos);
 	}
 	cairn_store_close(S);
-	if (!keep) {
-		char cmd[4400];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-		if (system(cmd) != 0)
-			return 1;
-	}
+	if (gen_store_done(&g, "bench-pages") != 0)
+		return 1;
 	return 0;
 }

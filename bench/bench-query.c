@@ -192,39 +192,15 @@ static int64_t key_id(sqlite3 *db, const char *name)
 
 int main(int argc, char **argv)
 {
-	int nruns = 100000;
-	const char *keep = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
-			nruns = atoi(argv[++i]);
-		else if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc)
-			keep = argv[++i];
-	}
+	gen_store g;
+	if (gen_store_open(&g, "bench-query", argc, argv) != 0)
+		return 1;
+	snprintf(store_dir, sizeof store_dir, "%s", g.store_dir);
+	char db_path[4300];
+	snprintf(db_path, sizeof db_path, "%s/cairn.db", store_dir);
 	cairn_bin = getenv("CAIRN");
 	if (!cairn_bin || access(cairn_bin, X_OK) != 0)
 		cairn_bin = "build-rel/cairn";
-	char tmpl[] = "/tmp/cairn-bench-query.XXXXXX";
-	const char *base = keep ? keep : mkdtemp(tmpl);
-	if (!base) {
-		perror("bench-query: mkdtemp");
-		return 1;
-	}
-	snprintf(store_dir, sizeof store_dir, "%s/.cairn", base);
-	char db_path[4300];
-	snprintf(db_path, sizeof db_path, "%s/cairn.db", store_dir);
-	if (access(db_path, F_OK) != 0) {
-		char *sd = NULL;
-		if (cairn_store_init(&sd, base) != 0) {
-			fprintf(stderr, "bench-query: %s\n", cairn_error_last());
-			return 1;
-		}
-		cairn_free(sd);
-		double t0 = bench_now();
-		if (gen_runs(store_dir, nruns) != 0)
-			return 1;
-		printf("built %d runs × %d params × %d metrics in %.1f s\n", nruns, GEN_NPARAMS,
-		       GEN_NMETRICS, bench_now() - t0);
-	}
 	cairn_store *s;
 	if (cairn_store_open(&s, store_dir) != 0) {
 		fprintf(stderr, "bench-query: %s\n", cairn_error_last());
@@ -320,11 +296,6 @@ int main(int argc, char **argv)
 
 	sqlite3_close(db);
 	cairn_store_close(s);
-	if (!keep) {
-		char cmd[4400];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench-query: cannot remove %s\n", base);
-	}
+	gen_store_done(&g, "bench-query");
 	return 0;
 }

@@ -10,6 +10,7 @@
 #ifndef CAIRN_BENCH_GEN_RUNS_H
 #define CAIRN_BENCH_GEN_RUNS_H
 
+#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cairn.h"
 
@@ -249,6 +252,69 @@ static inline int gen_runs(const char *store_dir, int nruns)
 	int rc = gen_exec(db, "COMMIT");
 	sqlite3_close(db);
 	return rc;
+}
+
+/* The store a benchmark reads, from its command line: --runs N (default
+ * 100,000) runs, under --keep DIR (built there once, reused after) or under
+ * a fresh temporary folder that gen_store_done removes. */
+typedef struct {
+	int nruns;
+	const char *keep;
+	char base[4096];
+	char store_dir[4200];
+} gen_store;
+
+static inline int gen_store_open(gen_store *g, const char *who, int argc, char **argv)
+{
+	g->nruns = 100000;
+	g->keep = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+			g->nruns = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc)
+			g->keep = argv[++i];
+	}
+	if (g->keep) {
+		snprintf(g->base, sizeof g->base, "%s", g->keep);
+	} else {
+		snprintf(g->base, sizeof g->base, "/tmp/cairn-%s.XXXXXX", who);
+		if (!mkdtemp(g->base)) {
+			fprintf(stderr, "%s: mkdtemp: %s\n", who, strerror(errno));
+			return -1;
+		}
+	}
+	char db_path[4300];
+	snprintf(g->store_dir, sizeof g->store_dir, "%s/.cairn", g->base);
+	snprintf(db_path, sizeof db_path, "%s/cairn.db", g->store_dir);
+	if (access(db_path, F_OK) == 0)
+		return 0;
+	char *sd = NULL;
+	if (cairn_store_init(&sd, g->base) != 0) {
+		fprintf(stderr, "%s: %s\n", who, cairn_error_last());
+		return -1;
+	}
+	cairn_free(sd);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (gen_runs(g->store_dir, g->nruns) != 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("built %d runs × %d params × %d metrics in %.1f s\n", g->nruns, GEN_NPARAMS,
+	       GEN_NMETRICS, (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+	return 0;
+}
+
+/* Remove the store unless it was kept with --keep. */
+static inline int gen_store_done(const gen_store *g, const char *who)
+{
+	if (g->keep)
+		return 0;
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", g->base);
+	if (system(cmd) == 0)
+		return 0;
+	fprintf(stderr, "%s: cannot remove %s\n", who, g->base);
+	return -1;
 }
 
 #endif

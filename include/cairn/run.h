@@ -82,8 +82,11 @@ CAIRN_EXTERN(const char *) cairn_run_project(const cairn_run *run);
 CAIRN_EXTERN(int64_t) cairn_run_seq(const cairn_run *run);
 CAIRN_EXTERN(cairn_store *) cairn_run_store(const cairn_run *run);
 
-/* Metrics.  step CAIRN_STEP_AUTO: one past the key's last step in this
- * handle (0 for a new key); otherwise 0..INT64_MAX, and there is no step
+/* Metrics.  step CAIRN_STEP_AUTO: one past the key's last step in the run
+ * (0 for a new key), counted when the point is committed, after every
+ * point any handle, process or server stored before it (a remote store's
+ * handle counts from the last step stored when it first logged the key);
+ * otherwise 0..INT64_MAX, and there is no step
  * after INT64_MAX (CAIRN_EINVALID).  timestamp 0: now; otherwise seconds
  * since the epoch, above 0 and at most CAIRN_TIMESTAMP_MAX (the end of year
  * 9999), else CAIRN_EINVALID.  value may be NaN or +-Inf.  Returns once the

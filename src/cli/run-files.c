@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,43 +305,42 @@ static bool elf64_is_go(int fd, const Elf64_Ehdr *h)
 	return false;
 }
 
+/* Whether the program headers name an interpreter: 1 yes, 0 no, -1 unreadable.
+ * p_type is the first word of a program header in both ELF classes. */
+static int elf_has_interp(int fd, off_t phoff, unsigned phnum, size_t phsz)
+{
+	for (unsigned i = 0; i < phnum && i < 4096; i++) {
+		uint32_t type;
+		if (pread(fd, &type, sizeof type, phoff + (off_t)(i * phsz)) !=
+		    (ssize_t)sizeof type)
+			return -1;
+		if (type == PT_INTERP)
+			return 1;
+	}
+	return 0;
+}
+
 static const char *elf_reason(int fd)
 {
 	unsigned char id[EI_NIDENT];
 	if (pread(fd, id, sizeof id, 0) != (ssize_t)sizeof id || memcmp(id, ELFMAG, SELFMAG) != 0)
 		return NULL; /* not ELF: a script, judged by its #! line */
-	if (id[EI_CLASS] == ELFCLASS64) {
-		Elf64_Ehdr h;
-		if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
-		    h.e_phentsize != sizeof(Elf64_Phdr))
-			return NULL;
-		for (unsigned i = 0; i < h.e_phnum && i < 4096; i++) {
-			Elf64_Phdr ph;
-			if (pread(fd, &ph, sizeof ph, (off_t)(h.e_phoff + i * sizeof ph)) !=
-			    (ssize_t)sizeof ph)
-				return NULL;
-			if (ph.p_type == PT_INTERP)
-				return elf64_is_go(fd, &h)
-				           ? "Go program (makes its own system calls)"
-				           : NULL;
-		}
+	int interp = -1;
+	Elf64_Ehdr h64;
+	Elf32_Ehdr h32;
+	if (id[EI_CLASS] == ELFCLASS64 && pread(fd, &h64, sizeof h64, 0) == (ssize_t)sizeof h64 &&
+	    h64.e_phentsize == sizeof(Elf64_Phdr))
+		interp = elf_has_interp(fd, (off_t)h64.e_phoff, h64.e_phnum, sizeof(Elf64_Phdr));
+	else if (id[EI_CLASS] == ELFCLASS32 &&
+	         pread(fd, &h32, sizeof h32, 0) == (ssize_t)sizeof h32 &&
+	         h32.e_phentsize == sizeof(Elf32_Phdr))
+		interp = elf_has_interp(fd, (off_t)h32.e_phoff, h32.e_phnum, sizeof(Elf32_Phdr));
+	if (interp < 0)
+		return NULL;
+	if (interp == 0)
 		return "static binary";
-	}
-	if (id[EI_CLASS] == ELFCLASS32) {
-		Elf32_Ehdr h;
-		if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
-		    h.e_phentsize != sizeof(Elf32_Phdr))
-			return NULL;
-		for (unsigned i = 0; i < h.e_phnum && i < 4096; i++) {
-			Elf32_Phdr ph;
-			if (pread(fd, &ph, sizeof ph, (off_t)(h.e_phoff + i * sizeof ph)) !=
-			    (ssize_t)sizeof ph)
-				return NULL;
-			if (ph.p_type == PT_INTERP)
-				return NULL;
-		}
-		return "static binary";
-	}
+	if (id[EI_CLASS] == ELFCLASS64 && elf64_is_go(fd, &h64))
+		return "Go program (makes its own system calls)";
 	return NULL;
 }
 

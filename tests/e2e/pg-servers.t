@@ -5,7 +5,8 @@
 # one server is killed (SIGKILL) mid-stream and restarted on its port.  Then
 # every point a server acknowledged is in the database exactly once, the runs'
 # sequence numbers are unique, write-once params hold across servers, and
-# both servers answer with the same data.
+# both servers answer with the same data.  Last, clients log points without
+# steps to one run through both servers: every step is distinct.
 #
 # "Acknowledged" is a 200 to POST .../metrics?sync=1, which commits before it
 # answers (docs/http-api.md); a client whose request fails (the server killed
@@ -174,6 +175,46 @@ is "both servers answer the same run" \
 	"$(curl -s "$A/api/v1/runs/$R0" | json 'j["metrics"]')" "$(curl -s "$B/api/v1/runs/$R0" | json 'j["metrics"]')"
 is "... with every loss point in its history" \
 	"$(curl -s "$A/api/v1/runs/$R0/metrics/loss?raw=1" | json 'len(j["points"])')" "$N"
+
+# --- default steps through both servers ----------------------------------------------------
+# Clients logging points without a step to one run and key, each batch to
+# the other server: the step of each is counted in the database, inside the
+# insert's transaction, after the series' last one (docs/internals/store.md,
+# "Default steps"), so no two points get the same step and none is lost.
+RS=$(curl -s -H 'Content-Type: application/json' --data-binary '{"project": "team", "name": "shared"}' \
+	"$A/api/v1/runs" | json 'j["id"]')
+SC=4 SB=30 SP=20
+cat >"$T/stepless.py" <<'PY'
+import json, sys, urllib.request
+i, rid, nb, bs = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+servers = sys.argv[5:]
+for b in range(nb):
+    pts = [{"key": "shared", "value": i * 100000 + b * bs + p} for p in range(bs)]
+    req = urllib.request.Request(servers[(i + b) % len(servers)] + "/api/v1/runs/%s/metrics?sync=1" % rid,
+                                 data=json.dumps({"metrics": pts}).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 200 and json.loads(r.read())["logged"] == bs
+PY
+SL=()
+for i in $(seq 0 $((SC - 1))); do
+	python3 "$T/stepless.py" "$i" "$RS" "$SB" "$SP" "$A" "$B" >"$T/stepless.$i.out" 2>&1 &
+	SL+=($!)
+done
+fail=0
+for p in "${SL[@]}"; do wait "$p" || fail=$((fail + 1)); done
+is "$SC clients logged stepless points to one run through both servers" "$fail" 0
+[ "$fail" = 0 ] || cat "$T"/stepless.*.out | sed 's/^/# /' | head -20
+SN=$((SC * SB * SP))
+is "... every point is there, each with its own step 0..$((SN - 1))" \
+	"$(sql "SELECT count(*) || ' ' || count(DISTINCT m.step) || ' ' || min(m.step) || ' ' || max(m.step)
+	        FROM metric_points m JOIN runs r ON r.rid = m.rid WHERE r.id = '$RS'")" "$SN $SN 0 $((SN - 1))"
+is "... each client's points in the order it sent them" \
+	"$(sql "SELECT count(*) FROM metric_points a JOIN metric_points b ON a.rid = b.rid
+	        AND a.kid = b.kid AND floor(a.value / 100000) = floor(b.value / 100000)
+	        AND a.value < b.value AND a.step > b.step JOIN runs r ON r.rid = a.rid WHERE r.id = '$RS'")" 0
+is "... and the summary's last step is the last of them" \
+	"$(curl -s "$B/api/v1/runs/$RS" | json 'j["metrics"]["shared"]["step"]')" "$((SN - 1))"
 
 # --- stopping ---------------------------------------------------------------------------------
 for s in A B; do

@@ -2,9 +2,11 @@
  * tests/unit/test-log-metrics.c — cairn_run_log_metrics, the batch entry
  * point the Python binding uses for run.log_metrics(dict): steps (explicit
  * and per-key automatic), timestamps, non-finite values, and that a bad key
- * logs nothing.
+ * logs nothing; and that automatic steps stay distinct when two store
+ * handles (two processes, two servers) log one series at once.
  */
 #include <math.h>
+#include <pthread.h>
 
 #include "unit.h"
 
@@ -144,6 +146,85 @@ static void test_step_and_timestamp_ranges(void **state)
 	unit_store_close(&u);
 }
 
+/* Two writers of one series, each on its own store handle (its own
+ * connection; what two `cairn server` processes on one database are), log
+ * points without steps at once, flushing often so that their batches
+ * interleave.  Each default step is counted in the insert transaction
+ * (fold.h), so every point is there and the steps are 0..2N-1, each once.
+ * (A handle counting from the last step it read at its first point gave
+ * both writers the same steps.) */
+#define TWO_N 300
+typedef struct two_writer {
+	const char *store_dir, *id;
+	double base;
+	int rc;
+} two_writer;
+
+static void *two_write(void *arg)
+{
+	two_writer *w = arg;
+	cairn_store *s = NULL;
+	cairn_run *r = NULL;
+	w->rc = cairn_store_open(&s, w->store_dir);
+	if (w->rc == 0)
+		w->rc = cairn_run_open(&r, s, w->id);
+	for (int i = 0; w->rc == 0 && i < TWO_N; i++) {
+		w->rc = cairn_run_log_metric(r, "shared", w->base + i, CAIRN_STEP_AUTO, 0);
+		if (w->rc == 0 && i % 7 == 6)
+			w->rc = cairn_run_flush(r);
+	}
+	if (w->rc == 0)
+		w->rc = cairn_run_flush(r);
+	cairn_run_free(r);
+	cairn_store_close(s);
+	return NULL;
+}
+
+static void test_auto_steps_two_handles(void **state)
+{
+	unit_store u;
+	cairn_run *r;
+	unit_store_open(&u);
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	assert_ok(cairn_run_log_metric(r, "shared", -1, CAIRN_STEP_AUTO, 0)); /* step 0 */
+	assert_ok(cairn_run_flush(r));
+	two_writer w[2] = {{u.store_dir, cairn_run_id(r), 1000, 0},
+	                   {u.store_dir, cairn_run_id(r), 2000, 0}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, two_write, &w[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_ok(w[i].rc);
+	}
+	/* this handle's next default step follows both writers' */
+	assert_ok(cairn_run_log_metric(r, "shared", -2, CAIRN_STEP_AUTO, 0));
+	assert_ok(cairn_run_flush(r));
+	char q[256];
+	snprintf(q, sizeof q,
+	         "SELECT count(*), count(DISTINCT step), min(step), max(step) FROM metric_points"
+	         " WHERE rid = (SELECT rid FROM runs WHERE id = '%s')",
+	         cairn_run_id(r));
+	char *got = unit_store_sql(&u, q);
+	char want[64];
+	snprintf(want, sizeof want, "%d|%d|0|%d\n", 2 * TWO_N + 2, 2 * TWO_N + 2, 2 * TWO_N + 1);
+	assert_string_equal(got, want);
+	free(got);
+	/* each writer's points in its own order: steps rise with its values */
+	snprintf(q, sizeof q,
+	         "SELECT count(*) FROM metric_points a JOIN metric_points b ON a.rid = b.rid AND"
+	         " a.kid = b.kid AND floor(a.value / 1000) = floor(b.value / 1000) AND"
+	         " a.value < b.value AND a.step > b.step WHERE a.value >= 1000");
+	got = unit_store_sql(&u, q);
+	assert_string_equal(got, "0\n");
+	free(got);
+	char *h = history(&u, r, "shared");
+	assert_non_null(strstr(h, "[0,"));
+	cairn_free(h);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 static void test_metric_value_parse(void **state)
 {
 	double v;
@@ -174,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_key_logs_nothing),
 	    cmocka_unit_test(test_step_and_timestamp_ranges),
 	    cmocka_unit_test(test_metric_value_parse),
+	    cmocka_unit_test(test_auto_steps_two_handles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,8 +9,9 @@
  *
  * The top k: when the first key is walkable (an index in sort order) and
  * walking it is cheaper than gathering, the store walks it in order keeping
- * members of the match set until there are k rows and the key changes; the
- * rest of the keys are then read for those rows only.  Otherwise every
+ * members of the match set until there are k rows and the key changes (or,
+ * when it is the only key and the walk gives ties newest first, until
+ * there are k rows); the rest of the keys are then read for those rows only.  Otherwise every
  * match's keys are gathered (probed, or one pass over the key's values) and
  * sorted here.  Runs without a value for the first key come after the walk,
  * sorted by the remaining keys.
@@ -211,6 +212,13 @@ static int walked_after(qplan *q, const store_key *keys, int nkeys, const qpos *
 	return tie_after(q, keys, nkeys, P, rid, v, keep);
 }
 
+/* Where a walk from P may start among the ties of P's first value: at P's
+ * rid when the rid alone orders them (one key), else at none of them. */
+static int64_t tie_bound(const qpos *P, int nkeys)
+{
+	return P && nkeys == 1 ? P->rid : INT64_MAX;
+}
+
 /* Walk the first key in order: rows into r until need of them and the key
  * changes; *exhausted when the walk reached its end.  With a position P,
  * from P's first value on, keeping only the rows after P. */
@@ -218,10 +226,12 @@ static int walk_first(qplan *q, const rset *M, const store_key *keys, int nkeys,
                       const qpos *P, srows *r, bool *exhausted)
 {
 	store_walk *w;
-	int rc = q->ops->walk_open(q->c, &keys[0], M, P ? &P->v[0] : NULL, &w);
+	int rc = q->ops->walk_open(q->c, &keys[0], M, P ? &P->v[0] : NULL, tie_bound(P, nkeys), &w);
 	if (rc)
 		return rc;
 	sval edge = {0};
+	/* ties newest first and no other key: the need-th row ends the page */
+	bool newest = nkeys == 1 && keys[0].walk_newest;
 	*exhausted = false;
 	for (;;) {
 		int64_t rid;
@@ -242,6 +252,8 @@ static int walk_first(qplan *q, const rset *M, const store_key *keys, int nkeys,
 		if ((rc = srows_add(r, rid)) != 0)
 			break;
 		r->v[(r->n - 1) * (size_t)nkeys] = v;
+		if (r->n == need && newest)
+			break;
 		if (r->n == need)
 			edge = v;
 	}
@@ -536,9 +548,11 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 	cnode *rest = root;
 	if (root && keys[0].f.kind == QK_METRIC && keys[0].f.part == QM_LAST && keys[0].f.key)
 		rest = without_walked(q, root, keys[0].f.key, &wl);
-	int rc = q->ops->walk_open(q->c, &keys[0], NULL, P ? &P->v[0] : NULL, &w);
+	int rc =
+	    q->ops->walk_open(q->c, &keys[0], NULL, P ? &P->v[0] : NULL, tie_bound(P, nkeys), &w);
 	if (rc)
 		return rc;
+	bool newest = nkeys == 1 && keys[0].walk_newest; /* as in walk_first */
 	if ((rc = rset_init(&C, q->nw)) != 0 || (rc = rset_init(&R, q->nw)) != 0)
 		goto done;
 	while (!full && !end) {
@@ -592,6 +606,8 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 			if ((rc = srows_add(&r, brid[i])) != 0)
 				goto done;
 			r.v[(r.n - 1) * (size_t)nkeys] = bval[i];
+			if (r.n == need && newest)
+				full = true;
 			if (r.n == need)
 				edge = bval[i];
 		}

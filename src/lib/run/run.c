@@ -6,7 +6,10 @@
  * A cairn_run caches, per metric key, the interned key id and the last step
  * this handle logged, in an open-addressing table guarded by `mu`, so the
  * hot path (cairn_run_log_metric) is: validate the key once, one hash lookup,
- * one append to the store's writer.  Thread-safe.
+ * one append to the store's writer.  A point without a step is appended
+ * with CAIRN_STEP_AUTO and gets its step in the store's insert transaction
+ * (next_step), so every handle, process or server writing the series
+ * counts from one last step.  Thread-safe.
  */
 #include <errno.h>
 #include <limits.h>
@@ -199,10 +202,11 @@ static int key_slot(cairn_run *r, const char *key, keyent **out)
 	int rc = cairn_key_validate(key, "metric key");
 	if (rc)
 		return rc;
-	int64_t kid, last;
+	int64_t kid, last = -1;
 	if ((rc = store_key_intern(r->store, key, &kid)) != 0)
 		return rc;
-	if ((rc = store_metric_last_step(r->store, r->rid, kid, &last)) != 0)
+	if (!store_default_steps(r->store) &&
+	    (rc = store_metric_last_step(r->store, r->rid, kid, &last)) != 0)
 		return rc;
 	if ((r->nkeys + 1) * 2 > r->capkeys) {
 		size_t ncap = r->capkeys ? r->capkeys * 2 : 16;
@@ -235,16 +239,21 @@ static int key_slot(cairn_run *r, const char *key, keyent **out)
 	return 0;
 }
 
-/* The step a point gets: `step`, or one past the key's last one for
- * CAIRN_STEP_AUTO; steps are 0..INT64_MAX, and there is none after the last. */
-static int next_step(const char *key, const keyent *k, int64_t step, int64_t *out)
+/* The step a point gets: `step`, or for CAIRN_STEP_AUTO one past the key's
+ * last one.  Where the store can (store_default_steps) it counts that in
+ * its insert transaction, after the last step any writer stored, and the
+ * point keeps CAIRN_STEP_AUTO; else the handle counts from the last step
+ * stored when it first logged the key.  Steps are 0..INT64_MAX, and there
+ * is none after the last (caught here when this handle logged it, else by
+ * the store's insert). */
+static int next_step(cairn_store *s, const char *key, const keyent *k, int64_t step, int64_t *out)
 {
 	if (step == CAIRN_STEP_AUTO) {
 		if (k->last_step == INT64_MAX)
 			return err_set(CAIRN_EINVALID,
 			               "metric '%s': no step after %lld, the largest there is", key,
 			               (long long)k->last_step);
-		*out = k->last_step + 1;
+		*out = store_default_steps(s) ? CAIRN_STEP_AUTO : k->last_step + 1;
 		return 0;
 	}
 	if (step < 0)
@@ -286,7 +295,7 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 	}
 	int64_t ts_ms;
 	if ((rc = timestamp_ms(r->store, key, timestamp, &ts_ms)) != 0 ||
-	    (rc = next_step(key, k, step, &step)) != 0) {
+	    (rc = next_step(r->store, key, k, step, &step)) != 0) {
 		pthread_mutex_unlock(&r->mu);
 		return rc;
 	}
@@ -327,7 +336,7 @@ int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *v
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		key_slot(r, keys[i], &k);
 		int64_t st;
-		if ((rc = next_step(keys[i], k, step, &st)) != 0)
+		if ((rc = next_step(r->store, keys[i], k, step, &st)) != 0)
 			break; /* no point is appended after an error */
 		if (st > k->last_step)
 			k->last_step = st;

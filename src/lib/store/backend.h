@@ -37,7 +37,7 @@
 #include "lib/store/sweep.h"
 
 /* Bumped when an op is added, removed or changes meaning. */
-#define STORE_OPS_VERSION 7
+#define STORE_OPS_VERSION 8
 
 struct rec_batch;
 
@@ -96,7 +96,13 @@ typedef struct store_ops {
 
 	/* --- metrics (store.h, browse.h) ------------------------------------
 	 * metrics_insert keeps the summaries (and any tiles) in the same
-	 * transaction as the points, so reads never scan points. */
+	 * transaction as the points, so reads never scan points.  With
+	 * default_steps, a point whose step is CAIRN_STEP_AUTO takes the step
+	 * after its series' last one inside that transaction, under a lock
+	 * that orders it against every other writer (fold.h), and run handles
+	 * leave default steps to it; without (the remote client), a handle
+	 * counts them itself from metric_last_step and sends none. */
+	bool default_steps;
 	int (*metric_last_step)(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
 	int (*metrics_insert)(cairn_store *s, const mpoint *pts, size_t n);
 	/* Every point of metric key in the run, in (step, time) order

@@ -210,6 +210,84 @@ oom:
 	return err_set(CAIRN_ENOMEM, "out of memory");
 }
 
+/* --- default steps ------------------------------------------------------------ */
+
+bool fold_has_auto(const mpoint *pts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pts[i].step == CAIRN_STEP_AUTO)
+			return true;
+	return false;
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+	const fold_series *x = a, *y = b;
+	if (x->rid != y->rid)
+		return x->rid < y->rid ? -1 : 1;
+	return x->kid < y->kid ? -1 : x->kid > y->kid;
+}
+
+int fold_series_sorted(const mpoint *pts, size_t n, fold_series **out, size_t *out_n)
+{
+	fold_index x = {NULL, 0, 0, NULL, sizeof(series_entry)};
+	*out = NULL;
+	*out_n = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool fresh;
+		if (!index_get(&x, pts[i].rid, pts[i].kid, 0, &fresh)) {
+			free(x.slot);
+			free(x.v);
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		}
+	}
+	free(x.slot);
+	fold_series *v = malloc((x.n ? x.n : 1) * sizeof *v);
+	if (!v) {
+		free(x.v);
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < x.n; i++) {
+		const series_entry *e = &((series_entry *)x.v)[i];
+		v[i] = (fold_series){e->rid, e->kid, -1};
+	}
+	free(x.v);
+	qsort(v, x.n, sizeof *v, series_cmp);
+	*out = v;
+	*out_n = x.n;
+	return 0;
+}
+
+int fold_assign_steps(const mpoint *pts, size_t n, fold_series *ser, size_t nser, mpoint **out)
+{
+	mpoint *v = malloc((n ? n : 1) * sizeof *v);
+	*out = NULL;
+	if (!v)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		v[i] = pts[i];
+		fold_series key = {pts[i].rid, pts[i].kid, 0};
+		fold_series *e = bsearch(&key, ser, nser, sizeof *ser, series_cmp);
+		if (!e) {
+			free(v);
+			return err_set(CAIRN_ERROR, "metric batch: a series without its last step");
+		}
+		if (v[i].step == CAIRN_STEP_AUTO) {
+			if (e->last == INT64_MAX) {
+				free(v);
+				return err_set(CAIRN_EINVALID,
+				               "metric: no step after %lld, the largest there is",
+				               (long long)e->last);
+			}
+			v[i].step = e->last + 1;
+		}
+		if (v[i].step > e->last)
+			e->last = v[i].step;
+	}
+	*out = v;
+	return 0;
+}
+
 /* --- the thinned history ---------------------------------------------------------- */
 
 static void put_point(sample *w, const fold_pt *p)

@@ -55,6 +55,28 @@ int fold_tiles(const mpoint *pts, size_t n, fold_tile **out, size_t *out_n);
  * inserts land next to each other in the points' clustered index. */
 int fold_series_order(const mpoint *pts, size_t n, size_t **order);
 
+/* --- default steps ---------------------------------------------------------
+ * A point of a batch whose step is CAIRN_STEP_AUTO (the caller gave none)
+ * takes its step inside the backend's insert transaction, after the series'
+ * last step read there under a lock that orders it against every other
+ * writer of the series (store.md, "Default steps"), so two processes, two
+ * servers, logging to one series never give two points the same step. */
+typedef struct fold_series {
+	int64_t rid, kid, last; /* last: the series' last step, -1 for none */
+} fold_series;
+
+/* Whether any point of pts has the default step. */
+bool fold_has_auto(const mpoint *pts, size_t n);
+/* The distinct series of pts sorted by (rid, kid), each with last -1
+ * (*out malloc'ed): the order a backend locks them in. */
+int fold_series_sorted(const mpoint *pts, size_t n, fold_series **out, size_t *out_n);
+/* A copy of pts (*out malloc'ed) in which each default step is the one
+ * after its series' last: ser[].last as stored (-1: no point yet), raised by
+ * every point of the batch in arrival order, so step 10 then a default step
+ * gives 11, as a run handle's own counting did.  CAIRN_EINVALID when there
+ * is no step after the last (INT64_MAX). */
+int fold_assign_steps(const mpoint *pts, size_t n, fold_series *ser, size_t nser, mpoint **out);
+
 /* --- the thinned history ----------------------------------------------------- */
 
 typedef struct sample {

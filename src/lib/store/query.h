@@ -47,6 +47,10 @@ int store_query_page_at(cairn_store *s, const store_query *sq, int64_t **out_rid
 int store_query_count(cairn_store *s, const store_query *sq, int64_t *out);
 /* The smallest store (runs) where that walk is tried; tests lower it. */
 extern int64_t store_probe_min_runs;
+/* The most equal values an ascending SQLite walk holds to give back newest
+ * first before it reads the rest of them from their end (1 … 64); tests
+ * lower it so that both ways run on a small store. */
+extern int store_walk_held_max;
 
 /* {"total": N, "runs": [...]} into out. */
 int store_query_runs_json(cairn_store *s, const store_query *sq, buf *out);

@@ -131,6 +131,7 @@ typedef struct store_key {
 	qfield f;
 	bool desc;
 	bool walkable;    /* prepared: the backend can walk its values in order */
+	bool walk_newest; /* prepared: and gives equal values newest (highest rid) first */
 	const void *impl; /* the backend's */
 } store_key;
 
@@ -242,12 +243,15 @@ typedef struct store_scan_ops {
 	int (*gather)(store_scan_ctx *c, const store_key *k, const int64_t *rids, size_t n,
 	              sval *vals, size_t stride, bool by_probe);
 	/* The members of M (NULL: every run) with a non-NaN value of a walkable
-	 * k, in k's order (ties in any order): walk_next gives 1 and a row, 0
-	 * at the end.  from (NULL: the start): begin at the first value not
-	 * before it in k's order (a keyset page, which the planner filters
-	 * exactly; a backend may start earlier, never later). */
+	 * k, in k's order (ties in any order, or newest first where k's
+	 * walk_newest says so): walk_next gives 1 and a row, 0 at the end.
+	 * from (NULL: the start): begin at the first value not before it in
+	 * k's order, and (walk_newest) among its ties at the first with a rid
+	 * not above from_rid (INT64_MAX: at the first of them) (a keyset page,
+	 * which the planner filters exactly; a backend may start earlier, never
+	 * later). */
 	int (*walk_open)(store_scan_ctx *c, const store_key *k, const rset *M, const sval *from,
-	                 store_walk **out);
+	                 int64_t from_rid, store_walk **out);
 	int (*walk_next)(store_walk *w, int64_t *rid, sval *v);
 	void (*walk_close)(store_walk *w);
 

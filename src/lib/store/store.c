@@ -342,6 +342,11 @@ int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 	return rc;
 }
 
+bool store_default_steps(const cairn_store *s)
+{
+	return s->ops->default_steps;
+}
+
 int store_metric_points(cairn_store *s, int64_t rid, const char *key, store_points *out)
 {
 	memset(out, 0, sizeof *out);

@@ -75,6 +75,9 @@ int store_run_names(cairn_store *s, int64_t rid, char **out_name, char **out_pro
 int store_key_intern(cairn_store *s, const char *name, int64_t *out_kid);
 int store_metric_last_step(cairn_store *s, int64_t rid, int64_t kid, int64_t *out_step);
 int store_metrics_insert(cairn_store *s, const mpoint *pts, size_t n);
+/* Does store_metrics_insert give CAIRN_STEP_AUTO points their steps itself,
+ * in its transaction (backend.h, default_steps)? */
+bool store_default_steps(const cairn_store *s);
 /* Params are write-once: unless overwrite, the same value again is fine,
  * another is CAIRN_ECONFLICT. */
 int store_param_put(cairn_store *s, int64_t rid, const char *key, const cairn_value *v,

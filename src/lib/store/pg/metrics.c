@@ -191,24 +191,94 @@ static int put_points(cairn_store *s, const mpoint *pts, size_t n)
 	return rc;
 }
 
+/* Default steps (fold.h): every series of the batch locked, in (rid, kid)
+ * order so that two writers never wait on each other in a circle, by one
+ * upsert of its summary row that changes nothing (a new series gets a
+ * placeholder row, last_step -1 and count 0, which put_summaries fills in
+ * this same transaction); RETURNING gives each last step as committed by
+ * whoever held the row before.  Then *out is the batch with its steps.  The
+ * rows stay locked until the commit: a second server's batch of the series
+ * reads the last step this one wrote. */
+static int assign_steps(cairn_store *s, const mpoint *pts, size_t n, mpoint **out)
+{
+	fold_series *ser = NULL;
+	size_t nser = 0;
+	buf a[2];
+	bool f[2] = {true, true};
+	PGresult *r = NULL;
+	int rc = fold_series_sorted(pts, n, &ser, &nser);
+	if (rc)
+		return rc;
+	for (int k = 0; k < 2; k++) {
+		buf_init(&a[k]);
+		buf_putc(&a[k], '{');
+	}
+	for (size_t i = 0; i < nser; i++) {
+		pg_array_int_add(&a[0], &f[0], ser[i].rid);
+		pg_array_int_add(&a[1], &f[1], ser[i].kid);
+	}
+	buf_putc(&a[0], '}');
+	buf_putc(&a[1], '}');
+	if (!buf_ok(&a[0]) || !buf_ok(&a[1])) {
+		rc = err_set(CAIRN_ENOMEM, "out of memory");
+		goto done;
+	}
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_text(&p, a[0].ptr);
+	pg_param_text(&p, a[1].ptr);
+	r = pg_exec(s, "assign metric steps",
+	            "INSERT INTO metric_summary AS m(rid, kid, last, last_step, last_ts, min, max,"
+	            " count) SELECT u.r, u.k, NULL, -1, -1, NULL, NULL, 0"
+	            " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS u(r, k, o)"
+	            " ORDER BY u.o ON CONFLICT(rid, kid) DO UPDATE SET last_step = m.last_step"
+	            " RETURNING m.rid, m.kid, m.last_step",
+	            &p);
+	if (!r) {
+		rc = cairn_error_last_code();
+		goto done;
+	}
+	for (int i = 0; i < pq.ntuples(r); i++) {
+		fold_series key = {pg_get_int(r, i, 0), pg_get_int(r, i, 1), 0};
+		for (size_t j = 0; j < nser; j++) /* few series: a scan is fine */
+			if (ser[j].rid == key.rid && ser[j].kid == key.kid) {
+				ser[j].last = pg_get_int(r, i, 2);
+				break;
+			}
+	}
+	rc = fold_assign_steps(pts, n, ser, nser, out);
+done:
+	if (r)
+		pq.clear(r);
+	buf_free(&a[0]);
+	buf_free(&a[1]);
+	free(ser);
+	return rc;
+}
+
 int pg_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 {
 	if (n == 0)
 		return 0;
 	fold_summary *tab = NULL;
+	mpoint *own = NULL;
 	size_t ns = 0;
-	int rc = fold_summaries(pts, n, &tab, &ns);
+	bool deflt = fold_has_auto(pts, n);
+	int rc = pg_begin(s);
 	if (rc)
 		return rc;
-	if ((rc = pg_begin(s)) != 0)
-		goto done;
-	if ((rc = put_points(s, pts, n)) != 0 || (rc = put_summaries(s, tab, ns)) != 0 ||
-	    (rc = pg_tiles_fold(s, pts, n)) != 0) {
-		pg_rollback(s);
-		goto done;
-	}
+	if (deflt && (rc = assign_steps(s, pts, n, &own)) != 0)
+		goto fail;
+	if (own)
+		pts = own;
+	if ((rc = fold_summaries(pts, n, &tab, &ns)) != 0 || (rc = put_points(s, pts, n)) != 0 ||
+	    (rc = put_summaries(s, tab, ns)) != 0 || (rc = pg_tiles_fold(s, pts, n)) != 0)
+		goto fail;
 	rc = pg_commit(s);
+	goto done;
+fail:
+	pg_rollback(s);
 done:
+	free(own);
 	free(tab);
 	return rc;
 }

@@ -35,6 +35,7 @@ const store_ops store_pg_ops = {
     .property_put = pg_property_put,
     .metric_last_step = pg_metric_last_step,
     .metrics_insert = pg_metrics_insert,
+    .default_steps = true,
     .metric_points = pg_metric_points,
     .metric_sample_json = pg_metric_sample_json,
     .artifact_put = pg_artifact_put,

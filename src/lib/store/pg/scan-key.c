@@ -78,12 +78,19 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 			snprintf(k->order, sizeof k->order, "%s", pgscan_metric_cols[f->part]);
 			k->form = F_METRIC;
 			k->is_int = f->part == QM_COUNT || f->part == QM_STEP;
-			if (f->part == QM_LAST) {
+			if (f->part == QM_LAST || f->part == QM_MIN || f->part == QM_MAX) {
+				/* an index each: metric_summary_kid_last, _min, _max */
+				static const char *const notnull[] = {[QM_LAST] =
+				                                          "last IS NOT NULL",
+				                                      [QM_MIN] = "min IS NOT NULL",
+				                                      [QM_MAX] = "max IS NOT NULL"};
+				const char *col = pgscan_metric_cols[f->part];
 				key->walkable = true;
 				k->nstretch = 1;
-				k->walk_cond[0] = "last IS NOT NULL";
-				snprintf(k->walk_order[0], sizeof k->walk_order[0], "last %s", dir);
-				k->walk_col[0] = "last";
+				k->walk_cond[0] = notnull[f->part];
+				snprintf(k->walk_order[0], sizeof k->walk_order[0], "%s %s", col,
+				         dir);
+				k->walk_col[0] = col;
 				k->walk_cls[0] = V_NUM;
 			}
 		} else {
@@ -380,8 +387,9 @@ static void walk_end_cursor(store_walk *w)
 }
 
 int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
-                     store_walk **out)
+                     int64_t from_rid, store_walk **out)
 {
+	(void)from_rid; /* ties come in any order here (walk_newest false) */
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)
 		return err_set(CAIRN_ENOMEM, "out of memory");

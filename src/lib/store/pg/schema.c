@@ -144,6 +144,9 @@ static const char *const migrations[] = {
     ("CREATE INDEX datasets_path ON datasets((path COLLATE \"C\"), role, rid);"
      "CREATE INDEX artifacts_path ON artifacts(path, rid);"
      "CREATE INDEX artifacts_oid ON artifacts(oid);"),
+    /* 6: a metric's min and max in order (SQLite's migration 16). */
+    ("CREATE INDEX metric_summary_kid_min ON metric_summary(kid, min, rid);"
+     "CREATE INDEX metric_summary_kid_max ON metric_summary(kid, max, rid);"),
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -100,13 +100,28 @@ int sqlite_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 	/* One upsert per series per batch instead of one per point (fold.h). */
 	fold_summary *tab = NULL;
 	size_t ns = 0, *ord = NULL;
-	int rc = fold_summaries(pts, n, &tab, &ns);
+	mpoint *own = NULL;
+	int rc = store_begin(s);
 	if (rc)
 		return rc;
-	if ((rc = fold_series_order(pts, n, &ord)) != 0)
-		goto done;
-	if ((rc = store_begin(s)) != 0)
-		goto done;
+	/* Default steps (fold.h): BEGIN IMMEDIATE holds the write lock, so the
+	 * last steps read here are the last any process wrote. */
+	if (fold_has_auto(pts, n)) {
+		fold_series *ser = NULL;
+		size_t nser = 0;
+		rc = fold_series_sorted(pts, n, &ser, &nser);
+		for (size_t i = 0; rc == 0 && i < nser; i++)
+			rc = sqlite_metric_last_step(s, ser[i].rid, ser[i].kid, &ser[i].last);
+		if (rc == 0)
+			rc = fold_assign_steps(pts, n, ser, nser, &own);
+		free(ser);
+		if (rc)
+			goto fail;
+		pts = own;
+	}
+	if ((rc = fold_summaries(pts, n, &tab, &ns)) != 0 ||
+	    (rc = fold_series_order(pts, n, &ord)) != 0)
+		goto fail;
 	if ((rc = insert_points(s, pts, ord, n)) != 0)
 		goto fail;
 	sqlite3_stmt *st = store_prep(
@@ -156,6 +171,7 @@ int sqlite_metrics_insert(cairn_store *s, const mpoint *pts, size_t n)
 fail:
 	store_rollback(s);
 done:
+	free(own);
 	free(ord);
 	free(tab);
 	return rc;

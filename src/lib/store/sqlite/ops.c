@@ -33,6 +33,7 @@ const store_ops store_sqlite_ops = {
     .property_put = sqlite_property_put,
     .metric_last_step = sqlite_metric_last_step,
     .metrics_insert = sqlite_metrics_insert,
+    .default_steps = true,
     .metric_points = sqlite_metric_points,
     .metric_sample_json = sqlite_metric_sample_json,
     .artifact_put = sqlite_artifact_put,

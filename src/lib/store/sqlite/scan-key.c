@@ -31,7 +31,8 @@ typedef struct skey {
 	/* walking the index in order: */
 	char walk_notnull[64];
 	char walk_order[64];
-	const char *walk_col; /* the column walked (a keyset walk starts at a value of it) */
+	const char *walk_col;  /* the column walked (a keyset walk starts at a value of it) */
+	const char *walk_type; /* and the type column that splits its equal values, or NULL */
 } skey;
 
 enum { F_METRIC, F_PARAM, F_TEXT, F_NUM, F_STATUS };
@@ -58,23 +59,26 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 			k->table = "metric_summary";
 			snprintf(k->val, sizeof k->val, "%s", scan_metric_cols[f->part]);
 			k->form = F_METRIC;
-			if (f->part == QM_LAST) {
-				key->walkable = true;
-				snprintf(k->walk_notnull, sizeof k->walk_notnull,
-				         "last IS NOT NULL");
-				snprintf(k->walk_order, sizeof k->walk_order, "last %s",
-				         desc ? "DESC" : "ASC");
-				k->walk_col = "last";
+			if (f->part == QM_LAST || f->part == QM_MIN || f->part == QM_MAX) {
+				/* an index each: metric_summary_kid_last, _min, _max */
+				const char *col = scan_metric_cols[f->part];
+				key->walkable = key->walk_newest = true;
+				snprintf(k->walk_notnull, sizeof k->walk_notnull, "%s IS NOT NULL",
+				         col);
+				snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col,
+				         desc ? "DESC, rid DESC" : "ASC");
+				k->walk_col = col;
 			}
 		} else {
 			k->table = "params";
 			snprintf(k->val, sizeof k->val, "value, type");
 			k->form = F_PARAM;
-			key->walkable = true;
+			key->walkable = key->walk_newest = true;
 			snprintf(k->walk_notnull, sizeof k->walk_notnull, "value IS NOT NULL");
-			snprintf(k->walk_order, sizeof k->walk_order, "value %s, type %s",
-			         desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
+			snprintf(k->walk_order, sizeof k->walk_order, "%s",
+			         desc ? "value DESC, type DESC, rid DESC" : "value ASC, type ASC");
 			k->walk_col = "value";
+			k->walk_type = "type";
 		}
 		break;
 	}
@@ -269,54 +273,239 @@ done:
 
 /* --- walking a key in order ------------------------------------------------------------ */
 
+/* A walk with walk_newest gives equal values newest first.  Descending,
+ * that is the index read backwards: (value, type, rid) all descending.
+ * Ascending, the index gives ties oldest first, so the walk reverses each
+ * block of equal values: a block of up to WALK_BUF rows is held and given
+ * back to front; a longer one is read from its end by a second statement
+ * (`= value ORDER BY rid DESC`, from a keyset position's rid when it is
+ * the position's block), and the main statement opened again past the
+ * block.  So a page of a sort by a 5-valued param reads its 100 rows, not
+ * the 200,000 ties of its last value. */
+#define WALK_BUF 64
+int store_walk_held_max = WALK_BUF;
+
 struct store_walk {
 	store_scan_ctx *q;
 	const skey *k;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st; /* the main statement, in the index's order */
+	const rset *M;
+	bool desc, newest;
+	const sval *from; /* the keyset position's first value and rid */
+	int64_t from_rid;
+	sqlite3_stmt *blk; /* a long block, newest first */
+	sval bv;           /* the value of the block being given */
+	int64_t buf[WALK_BUF];
+	int nbuf;     /* rows of a short block still to give (from the end) */
+	bool held;    /* st's current row begins the next block */
+	bool st_done; /* st has given its last row */
 };
 
-int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
-                   store_walk **out)
+static void bind_sval(sqlite3_stmt *st, int at, const sval *v)
 {
-	const skey *k = key->impl;
-	store_walk *w = arena_zalloc(q->mem, sizeof *w);
-	if (!w)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	char sql[1024];
-	/* M NULL: every row of the key, in order (the caller tests them) */
-	char inset[48] = "", start[48] = "";
+	if (v->cls == V_TEXT)
+		sqlite3_bind_text(st, at, v->s, -1, SQLITE_TRANSIENT);
+	else if (v->is_int)
+		sqlite3_bind_int64(st, at, v->i);
+	else
+		sqlite3_bind_double(st, at, v->d);
+}
+
+/* Whether the main statement's row holds v (columns 1 and, for a param, 2). */
+static bool row_is(const skey *k, sqlite3_stmt *st, const sval *v)
+{
+	int t = sqlite3_column_type(st, 1);
+	if (k->walk_type && sqlite3_column_int(st, 2) != v->type)
+		return false;
+	if (v->cls == V_TEXT) {
+		const char *s = (const char *)sqlite3_column_text(st, 1);
+		return t == SQLITE_TEXT && s && strcmp(s, v->s) == 0;
+	}
+	if (t != SQLITE_INTEGER && t != SQLITE_FLOAT)
+		return false;
+	if (t == SQLITE_INTEGER && v->is_int)
+		return sqlite3_column_int64(st, 1) == v->i;
+	return sqlite3_column_double(st, 1) == v->d;
+}
+
+static bool sval_same(const sval *a, const sval *b)
+{
+	if (a->cls != b->cls || a->type != b->type)
+		return false;
+	if (a->cls == V_TEXT)
+		return strcmp(a->s, b->s) == 0;
+	return a->is_int && b->is_int ? a->i == b->i : a->d == b->d;
+}
+
+/* Open the main statement: from the start, from w->from (and its rid when
+ * descending newest first), or past the value `past` (a long block given). */
+static int walk_main(store_walk *w, const sval *past)
+{
+	const skey *k = w->k;
+	const char *c = k->walk_col, *ty = k->walk_type;
+	char sql[1024], inset[48] = "", start[96] = "";
 	int at = k->nb + 1;
-	if (M)
+	if (w->M)
 		snprintf(inset, sizeof inset, " AND cairn_inset(?%d, rid)", at++);
-	/* a keyset page starts at the position's value (SQLite orders numbers
-	 * before text as the planner does, so one bound does for a param) */
-	if (from && from->cls > V_TEXT)
-		from = NULL;
-	if (from)
-		snprintf(start, sizeof start, " AND %s %s ?%d", k->walk_col,
-		         key->desc ? "<=" : ">=", at);
+	const sval *b = past ? past : w->from;
+	bool with_rid = !past && b && w->desc && w->newest;
+	if (past && ty)
+		snprintf(start, sizeof start, " AND (%s, %s) > (?%d, ?%d)", c, ty, at, at + 1);
+	else if (past)
+		snprintf(start, sizeof start, " AND %s > ?%d", c, at);
+	else if (with_rid && ty)
+		snprintf(start, sizeof start, " AND (%s, %s, rid) <= (?%d, ?%d, ?%d)", c, ty, at,
+		         at + 1, at + 2);
+	else if (with_rid)
+		snprintf(start, sizeof start, " AND (%s, rid) <= (?%d, ?%d)", c, at, at + 1);
+	else if (b) /* SQLite orders numbers before text as the planner does */
+		snprintf(start, sizeof start, " AND %s %s ?%d", c, w->desc ? "<=" : ">=", at);
 	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s%s ORDER BY %s", k->val,
 	         k->table, k->keycond, k->walk_notnull, inset, start, k->walk_order);
-	int rc = scan_prep(q, sql, &w->st);
+	sqlite3_finalize(w->st);
+	w->st = NULL;
+	int rc = scan_prep(w->q, sql, &w->st);
 	if (rc)
 		return rc;
 	scan_bind_all(w->st, 1, k->b, k->nb);
-	if (M)
-		sqlite3_bind_pointer(w->st, k->nb + 1, (void *)M, RSET_PTR, NULL);
-	if (from && from->cls == V_TEXT)
-		sqlite3_bind_text(w->st, at, from->s, -1, SQLITE_TRANSIENT);
-	else if (from && from->is_int)
-		sqlite3_bind_int64(w->st, at, from->i);
-	else if (from)
-		sqlite3_bind_double(w->st, at, from->d);
-	w->q = q;
-	w->k = k;
-	*out = w;
+	if (w->M)
+		sqlite3_bind_pointer(w->st, k->nb + 1, (void *)w->M, RSET_PTR, NULL);
+	if (b) {
+		bind_sval(w->st, at++, b);
+		if ((past || with_rid) && ty)
+			sqlite3_bind_int(w->st, at++, b->type);
+		if (with_rid)
+			sqlite3_bind_int64(w->st, at, w->from_rid);
+	}
 	return 0;
+}
+
+/* Open the long block of w->bv, newest first. */
+static int walk_block(store_walk *w)
+{
+	const skey *k = w->k;
+	bool at_pos = w->from && sval_same(&w->bv, w->from);
+	char sql[1024], inset[48] = "", type[32] = "", below[32] = "";
+	int at = k->nb + 1;
+	if (w->M)
+		snprintf(inset, sizeof inset, " AND cairn_inset(?%d, rid)", at++);
+	int vat = at++, tat = 0, rat = 0;
+	if (k->walk_type) {
+		tat = at++;
+		snprintf(type, sizeof type, " AND %s = ?%d", k->walk_type, tat);
+	}
+	if (at_pos) {
+		rat = at++;
+		snprintf(below, sizeof below, " AND rid <= ?%d", rat);
+	}
+	snprintf(sql, sizeof sql,
+	         "SELECT rid FROM %s WHERE %s AND %s = ?%d%s%s%s ORDER BY rid DESC", k->table,
+	         k->keycond, k->walk_col, vat, type, inset, below);
+	int rc = scan_prep(w->q, sql, &w->blk);
+	if (rc)
+		return rc;
+	scan_bind_all(w->blk, 1, k->b, k->nb);
+	if (w->M)
+		sqlite3_bind_pointer(w->blk, k->nb + 1, (void *)w->M, RSET_PTR, NULL);
+	bind_sval(w->blk, vat, &w->bv);
+	if (tat)
+		sqlite3_bind_int(w->blk, tat, w->bv.type);
+	if (rat)
+		sqlite3_bind_int64(w->blk, rat, w->from_rid);
+	return 0;
+}
+
+int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
+                   int64_t from_rid, store_walk **out)
+{
+	store_walk *w = arena_zalloc(q->mem, sizeof *w);
+	if (!w)
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	w->q = q;
+	w->k = key->impl;
+	w->M = M; /* NULL: every row of the key, in order (the caller tests them) */
+	w->desc = key->desc;
+	w->newest = key->walk_newest;
+	if (from && from->cls <= V_TEXT) {
+		w->from = from;
+		w->from_rid = from_rid;
+	}
+	int rc = walk_main(w, NULL);
+	if (rc == 0)
+		*out = w;
+	return rc;
+}
+
+/* The next row of an ascending walk_newest walk: blocks reversed. */
+static int walk_next_reversed(store_walk *w, int64_t *rid, sval *v)
+{
+	for (;;) {
+		if (w->nbuf > 0) {
+			*rid = w->buf[--w->nbuf];
+			*v = w->bv;
+			return 1;
+		}
+		if (w->blk) {
+			int s = sqlite3_step(w->blk);
+			if (s == SQLITE_ROW) {
+				*rid = sqlite3_column_int64(w->blk, 0);
+				*v = w->bv;
+				return 1;
+			}
+			if (s != SQLITE_DONE)
+				return store_sqlerr(w->q->s, "run the query");
+			sqlite3_finalize(w->blk);
+			w->blk = NULL;
+			int rc = walk_main(w, &w->bv); /* on past the block */
+			if (rc)
+				return rc;
+			w->held = w->st_done = false;
+			continue;
+		}
+		if (w->st_done)
+			return 0;
+		if (!w->held) {
+			int s = sqlite3_step(w->st);
+			if (s == SQLITE_DONE)
+				return 0;
+			if (s != SQLITE_ROW)
+				return store_sqlerr(w->q->s, "run the query");
+		}
+		/* a block begins at this row: hold it, or read it from its end */
+		w->held = false;
+		int rc = read_val(w->q, w->k, w->st, 1, &w->bv);
+		if (rc)
+			return rc;
+		int n = 0;
+		w->buf[n++] = sqlite3_column_int64(w->st, 0);
+		for (;;) {
+			int s = sqlite3_step(w->st);
+			if (s == SQLITE_DONE) {
+				w->st_done = true;
+				break;
+			}
+			if (s != SQLITE_ROW)
+				return store_sqlerr(w->q->s, "run the query");
+			if (!row_is(w->k, w->st, &w->bv)) {
+				w->held = true;
+				break;
+			}
+			if (n >= WALK_BUF || n >= store_walk_held_max) {
+				if ((rc = walk_block(w)) != 0)
+					return rc;
+				n = 0; /* the block statement gives them all */
+				break;
+			}
+			w->buf[n++] = sqlite3_column_int64(w->st, 0);
+		}
+		w->nbuf = n;
+	}
 }
 
 int scan_walk_next(store_walk *w, int64_t *rid, sval *v)
 {
+	if (w->newest && !w->desc)
+		return walk_next_reversed(w, rid, v);
 	int s = sqlite3_step(w->st);
 	if (s == SQLITE_DONE)
 		return 0;
@@ -331,7 +520,8 @@ void scan_walk_close(store_walk *w)
 {
 	if (w) {
 		sqlite3_finalize(w->st);
-		w->st = NULL;
+		sqlite3_finalize(w->blk);
+		w->st = w->blk = NULL;
 	}
 }
 
