@@ -24,7 +24,6 @@
 #include "lib/query/plan.h"
 #include "lib/store/backend.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -449,77 +448,6 @@ done:
 #define PROBE_MIN_RUNS 20000
 int64_t store_probe_min_runs = PROBE_MIN_RUNS;
 
-/* Whether the walked value v passes the leaf's test (qleaf.wtest): 1 or
- * 0, exactly as the store compares; -1 when C cannot tell exactly (no
- * number, NaN, an integer past 2^53 against a float): then the batch is
- * tested by the store. */
-static int walked_test(const qleaf *l, const sval *v)
-{
-	if (v->cls != V_NUM)
-		return -1;
-	const qlit *lt = &l->wlit;
-	int r;
-	if (v->is_int && lt->is_int) {
-		r = (v->i > lt->i) - (v->i < lt->i);
-	} else {
-		const double big = 9007199254740992.0; /* 2^53: every integer below is a double */
-		if ((v->is_int && (v->i > (int64_t)big || v->i < -(int64_t)big)) ||
-		    (lt->is_int && (lt->i > (int64_t)big || lt->i < -(int64_t)big)))
-			return -1;
-		double a = v->is_int ? (double)v->i : v->d,
-		       b = lt->is_int ? (double)lt->i : lt->num;
-		if (isnan(a) || isnan(b))
-			return -1;
-		r = (a > b) - (a < b);
-	}
-	switch (l->wop) {
-	case QO_EQ: return r == 0;
-	case QO_LT: return r < 0;
-	case QO_LE: return r <= 0;
-	case QO_GT: return r > 0;
-	case QO_GE: return r >= 0;
-	default: return -1;
-	}
-}
-
-/* The tree c without one conjunct that the walk over metric `key` can
- * test itself (a leaf with wtest on that metric, at the top or inside
- * nested ANDs): *hit gets the leaf, and the rest is returned (NULL with
- * *hit set: nothing else to test).  Without such a leaf, c itself and
- * *hit NULL.  New nodes are the query's (q->mem). */
-static cnode *without_walked(qplan *q, cnode *c, const char *key, const qleaf **hit)
-{
-	if (c->type == QN_CMP) {
-		if (c->leaf.wtest && c->leaf.npos > 0 && strcmp(c->leaf.wkey, key) == 0) {
-			*hit = &c->leaf;
-			return NULL;
-		}
-		return c;
-	}
-	if (c->type != QN_AND)
-		return c;
-	for (int k = 0; k < c->nkids; k++) {
-		cnode *r = without_walked(q, c->kids[k], key, hit);
-		if (!*hit)
-			continue;
-		cnode *n = arena_zalloc(&q->mem, sizeof *n);
-		cnode **kids = arena_alloc(&q->mem, (size_t)c->nkids * sizeof *kids);
-		if (!n || !kids) {
-			*hit = NULL; /* no memory: test it the usual way */
-			return c;
-		}
-		n->type = QN_AND;
-		for (int j = 0; j < c->nkids; j++) {
-			cnode *kid = j == k ? r : c->kids[j];
-			if (kid)
-				kids[n->nkids++] = kid;
-		}
-		n->kids = kids;
-		return n->nkids == 0 ? NULL : n->nkids == 1 ? kids[0] : n;
-	}
-	return c;
-}
-
 /* The top `need` by walking the first key over every run in its order and
  * testing each batch of candidates against the query (root, NULL: every
  * run) and the deleted runs (del, NULL: none), so a page near the top of a
@@ -547,7 +475,7 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 	const qleaf *wl = NULL;
 	cnode *rest = root;
 	if (root && keys[0].f.kind == QK_METRIC && keys[0].f.part == QM_LAST && keys[0].f.key)
-		rest = without_walked(q, root, keys[0].f.key, &wl);
+		rest = plan_without_walked(q, root, keys[0].f.key, &wl);
 	int rc =
 	    q->ops->walk_open(q->c, &keys[0], NULL, P ? &P->v[0] : NULL, tie_bound(P, nkeys), &w);
 	if (rc)
@@ -580,11 +508,11 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 			rset_andnot(&C, del);
 		bool direct = wl != NULL;
 		for (int i = 0; i < nb && direct; i++)
-			direct = walked_test(wl, &bval[i]) >= 0;
+			direct = plan_walked_test(wl, &bval[i]) >= 0;
 		int64_t nc = nb;
 		if (direct) {
 			for (int i = 0; i < nb; i++)
-				if (rset_has(&C, brid[i]) && walked_test(wl, &bval[i]) == 0) {
+				if (rset_has(&C, brid[i]) && plan_walked_test(wl, &bval[i]) == 0) {
 					rset_del(&C, brid[i]);
 					nc--;
 				}
