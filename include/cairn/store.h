@@ -47,6 +47,14 @@ CAIRN_EXTERN(const char *) cairn_store_path(const cairn_store *store);
  * pool of them for its reads (docs/internals/web.md, "Read pool"). */
 CAIRN_EXTERN(int) cairn_store_open_peer(cairn_store **out, const cairn_store *store);
 
+/* Size the handle's page cache (SQLite: its connection's, 32 MiB after
+ * open; a backend without one ignores it), kib from 64 to 2^30.  A
+ * process that reads a store once and exits does better with a small one:
+ * every page a big cache keeps is fresh memory, a page fault, and a
+ * short-lived process never reads it again (`cairn ls` takes 512 KiB;
+ * docs/internals/store.md, "Page cache"). */
+CAIRN_EXTERN(int) cairn_store_set_cache(cairn_store *store, int64_t kib);
+
 /* Wait until every metric point logged through this handle is committed
  * (the buffered writer's batches), so a peer handle reads them. */
 CAIRN_EXTERN(int) cairn_store_flush(cairn_store *store);

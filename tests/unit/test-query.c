@@ -1387,6 +1387,35 @@ static void random_queries(void **state)
 	assert_true(nonempty < nq);
 }
 
+/* A comparison of the metric a top-k walks is tested on the walked values
+ * instead of by the store (sort.c, walk_probe): with the rest of the query
+ * or alone, nested in the project's AND, on integer, float, NaN and huge
+ * literals, both directions, beside a NaN-holding metric. */
+static void walk_tests_its_key(void **state)
+{
+	(void)state;
+	static const char *const keys[] = {"acc", "loss", "nanny"};
+	static const char *const lits[] = {
+	    "0.5", "0", "1", "0.25", "-3", "nan", "1e300", "9007199254740993", "0.75"};
+	static const char *const ops[] = {">", ">=", "<", "<=", "=", "!="};
+	for (int i = 0; i < 500; i++) {
+		const char *k = keys[rn(3)];
+		char q[4096], sort[64];
+		gen g = {.n = 0};
+		g.s[0] = '\0';
+		if (rn(2))
+			gen_expr(&g, 1);
+		int n = snprintf(q, sizeof q, "metrics.%s %s %s", k, ops[rn(6)], lits[rn(9)]);
+		if (g.n && n < (int)sizeof q)
+			snprintf(q + n, sizeof q - (size_t)n, " %s (%s)", rn(4) ? "and" : "or",
+			         g.s);
+		snprintf(sort, sizeof sort, "%smetrics.%s%s", rn(2) ? "-" : "", k,
+		         rn(4) ? "" : ", name");
+		const char *project = rn(3) ? NULL : projects[rn(3)];
+		check_query(q, sort, project, rn(8) == 0, 1 + rn(15), rn(3) ? 0 : rn(5));
+	}
+}
+
 static void sorts_everything(void **state)
 {
 	(void)state;
@@ -1927,7 +1956,7 @@ int main(void)
 	    cmocka_unit_test(sorts_everything), cmocka_unit_test(batch_json_matches),
 	    cmocka_unit_test(groups),           cmocka_unit_test(bad_input),
 	    cmocka_unit_test(keyset_pages),     cmocka_unit_test(keyset_bad),
-	    cmocka_unit_test(keyset_tags),
+	    cmocka_unit_test(keyset_tags),      cmocka_unit_test(walk_tests_its_key),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);

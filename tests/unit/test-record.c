@@ -4,7 +4,8 @@
  * "Infinity"), the query iterator over more runs than one batch (order,
  * total, records outliving the iterator), fields read out of records, and
  * the JSON projection (the same text as cairn_run_get_json, the columns
- * form, the {"$float": ...} encoding of non-finite float params).
+ * form, the {"$float": ...} encoding of non-finite float params), a batch
+ * read as each of its runs alone, and cairn_store_set_cache.
  */
 #include "unit.h"
 
@@ -231,11 +232,128 @@ static void test_iterator(void **state)
 	unit_store_close(&u);
 }
 
+/* The params and metrics of a batch are put in key order by reusing the
+ * last run's order when its keys are the same (store/record-load.c): runs
+ * with the same keys logged in other orders, with fewer, more or none, a
+ * deleted run and tags between them must read exactly as each run loaded
+ * alone (cairn_run_record_get: a batch of one). */
+static void test_batch_orders(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	static const char *const sets[][6] = {
+	    {"b", "a", "c", NULL},
+	    {"b", "a", "c", NULL},
+	    {"a", NULL},
+	    {NULL},
+	    {"c", "b", "a", "d", NULL},
+	    {"b", "a", "c", NULL},
+	    {"zz", "a", "b", "c", NULL},
+	    {"a", "b", "c", "d", NULL},
+	    {"d", NULL},
+	};
+	enum { NSETS = sizeof sets / sizeof sets[0], N = 40 };
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "b%02d", i);
+		cairn_run *run = new_run(u.s, name);
+		const char *const *keys = sets[i % NSETS];
+		for (int k = 0; keys[k]; k++) {
+			cairn_value v = {.type = CAIRN_TYPE_INT, .i = i * 10 + k};
+			assert_ok(cairn_run_log_param(run, keys[k], &v));
+			/* the metrics in the reverse order of the set after the first */
+			const char *mk = keys[i % 3 ? k : 0];
+			assert_ok(
+			    cairn_run_log_metric(run, i % 2 ? keys[k] : mk, i + k * 0.5, k, 0));
+		}
+		if (i % 5 == 0)
+			assert_ok(cairn_run_set_tag(run, "t"));
+		assert_ok(cairn_run_flush(run));
+		cairn_run_free(run);
+		if (i == 13)
+			assert_ok(cairn_run_delete(u.s, name, false));
+	}
+	cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+	o.include_deleted = 1;
+	cairn_run_iter *it;
+	cairn_run_record *r;
+	assert_ok(cairn_query_iter_new(&it, u.s, &o));
+	int n = 0;
+	while (cairn_run_iter_next(&r, it) == 0) {
+		cairn_run_record *one;
+		assert_ok(
+		    cairn_run_record_get(&one, u.s, cairn_run_record_id(r), CAIRN_RECORD_DELETED));
+		assert_int_equal(cairn_run_record_param_count(r),
+		                 cairn_run_record_param_count(one));
+		const char *prev = NULL;
+		for (size_t i = 0; i < cairn_run_record_param_count(r); i++) {
+			cairn_value a, b;
+			const char *ka = cairn_run_record_param(&a, r, i);
+			const char *kb = cairn_run_record_param(&b, one, i);
+			assert_string_equal(ka, kb);
+			assert_int_equal(a.i, b.i);
+			if (prev)
+				assert_true(strcmp(prev, ka) < 0);
+			prev = ka;
+		}
+		assert_int_equal(cairn_run_record_metric_count(r),
+		                 cairn_run_record_metric_count(one));
+		prev = NULL;
+		for (size_t i = 0; i < cairn_run_record_metric_count(r); i++) {
+			const cairn_metric_summary *a = cairn_run_record_metric(r, i);
+			const cairn_metric_summary *b = cairn_run_record_metric(one, i);
+			assert_string_equal(a->key, b->key);
+			assert_true(a->last == b->last && a->count == b->count);
+			if (prev)
+				assert_true(strcmp(prev, a->key) < 0);
+			prev = a->key;
+		}
+		char *ja, *jb;
+		assert_ok(cairn_run_record_json(&ja, r, NULL, 0));
+		assert_ok(cairn_run_record_json(&jb, one, NULL, 0));
+		assert_string_equal(ja, jb);
+		cairn_free(ja);
+		cairn_free(jb);
+		cairn_run_record_free(one);
+		cairn_run_record_free(r);
+		n++;
+	}
+	assert_int_equal(n, N);
+	cairn_run_iter_free(it);
+	unit_store_close(&u);
+}
+
+/* cairn_store_set_cache: a size in range is taken (and the store still
+ * reads), one out of range is refused with nothing changed. */
+static void test_set_cache(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *run = new_run(u.s, "c");
+	cairn_run_free(run);
+	assert_ok(cairn_store_set_cache(u.s, 512));
+	assert_ok(cairn_store_set_cache(u.s, 64));
+	assert_int_equal(cairn_store_set_cache(u.s, 63), CAIRN_EINVALID);
+	assert_non_null(strstr(cairn_error_last(), "64 KiB"));
+	assert_int_equal(cairn_store_set_cache(u.s, -1), CAIRN_EINVALID);
+	assert_int_equal(cairn_store_set_cache(u.s, (INT64_C(1) << 30) + 1), CAIRN_EINVALID);
+	assert_int_equal(cairn_store_set_cache(NULL, 512), CAIRN_EINVALID);
+	cairn_run_record *r;
+	assert_ok(cairn_run_record_get(&r, u.s, "c", 0));
+	assert_string_equal(cairn_run_record_name(r), "c");
+	cairn_run_record_free(r);
+	unit_store_close(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_typed_params),
 	    cmocka_unit_test(test_iterator),
+	    cmocka_unit_test(test_batch_orders),
+	    cmocka_unit_test(test_set_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

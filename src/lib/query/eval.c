@@ -46,16 +46,23 @@ static int eval_parts(qplan *q, store_part *parts, int n, const rset *C, int64_t
 	if (C && ncand * COST_PROBE < q->nruns * COST_FULL) {
 		/* several parts probe through one OR'd condition: dearer per run */
 		int64_t budget = ncand * COST_PROBE * (n > 1 ? 2 : 1);
-		int64_t used = 0;
+		int64_t used = 0, known = 0;
 		bool ranges = false;
 		for (int k = 0; k < n; k++) {
-			if (parts[k].cost == STORE_COST_RANGE)
+			if (parts[k].cost == STORE_COST_RANGE) {
 				ranges = true;
-			else
+				/* rows this range is known to have at least (counted
+				 * to a cap that it reached, or a fill abandoned below) */
+				if (parts[k].est >= 0 && parts[k].est >= parts[k].est_cap)
+					known += parts[k].est;
+			} else {
 				used += parts[k].cost == STORE_COST_KEY ? q->nruns
 				                                        : q->nruns * COST_FULL;
+			}
 		}
-		if (used > budget)
+		/* a range already known to be dearer than probing is not read
+		 * again (the top-k walk evaluates the query once a batch) */
+		if (used + known > budget)
 			return ops->probe(q->c, parts, n, C, out);
 		if (ranges) {
 			rset tmp;
@@ -70,6 +77,12 @@ static int eval_parts(qplan *q, store_part *parts, int n, const rset *C, int64_t
 					break;
 				used += got;
 				if (used > budget) {
+					/* it has at least got rows: remember it, as an
+					 * estimate that reached its cap */
+					if (got > parts[k].est) {
+						parts[k].est = got;
+						parts[k].est_cap = got;
+					}
 					rset_free(&tmp);
 					return ops->probe(q->c, parts, n, C, out);
 				}

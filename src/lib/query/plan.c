@@ -385,6 +385,14 @@ static int compile_cmp(qplan *q, const qnode *n, qleaf *l)
 		base.src = STORE_SRC_METRIC;
 		if ((rc = set_present(q, l, &base)) != 0)
 			return rc;
+		if (!neg && f->part == QM_LAST && n->nlits == 1 && n->lits[0].has_num &&
+		    !isnan(n->lits[0].num) &&
+		    (op == QO_EQ || op == QO_LT || op == QO_LE || op == QO_GT || op == QO_GE)) {
+			l->wtest = true;
+			l->wkey = f->key;
+			l->wop = op;
+			l->wlit = n->lits[0];
+		}
 		if (op == QO_TRUE || op == QO_PRESENT) {
 			base.test = op == QO_TRUE ? STORE_TRUTHY : STORE_PRESENT;
 			return add(q, l, &base);

@@ -47,6 +47,13 @@ typedef struct qleaf {
 	bool neg;         /* result: present − pos */
 	bool all;         /* matches every candidate */
 	bool present_all; /* every run has the field */
+	/* A metric's last value against one number (<, <=, =, >, >=): what
+	 * the top-k walk over that metric tests on the values it walks
+	 * instead of probing the store (sort.c, walk_probe). */
+	bool wtest;
+	const char *wkey;
+	qop wop;
+	qlit wlit;
 } qleaf;
 
 typedef struct cnode {
@@ -78,6 +85,14 @@ int plan_eval(qplan *q, cnode *c, const rset *C, int64_t ncand, rset *out);
 
 /* sort.c */
 int cmp_val(const sval *a, const sval *b, bool desc);
+
+/* walked.c: whether the walked value v passes leaf l's wtest (1 or 0,
+ * exactly as the store compares; -1 when C cannot tell exactly), and the
+ * tree c without one conjunct testing metric key that way (*hit: the
+ * leaf, NULL when there is none and c is returned; NULL returned with
+ * *hit set: nothing else to test). */
+int plan_walked_test(const qleaf *l, const sval *v);
+cnode *plan_without_walked(qplan *q, cnode *c, const char *key, const qleaf **hit);
 
 /* pos.c: a keyset position, the place of one row in a sort order (every
  * key's value, then the rid).  Text values point into the arena given to

@@ -112,10 +112,8 @@ typedef struct sort_ctx {
 	int nkeys;
 } sort_ctx;
 
-static int cmp_rows(const void *a, const void *b, void *arg)
+static int cmp_rows_at(const sort_ctx *c, size_t i, size_t j)
 {
-	const sort_ctx *c = arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
 	for (int k = 0; k < c->nkeys; k++) {
 		int r = cmp_val(&c->r->v[i * (size_t)c->nkeys + (size_t)k],
 		                &c->r->v[j * (size_t)c->nkeys + (size_t)k], c->keys[k].desc);
@@ -126,17 +124,41 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 	return (x < y) - (x > y); /* newest (highest rid) first */
 }
 
+static int cmp_rows(const void *a, const void *b, void *arg)
+{
+	return cmp_rows_at(arg, *(const size_t *)a, *(const size_t *)b);
+}
+
+static int cmp_rows32(const void *a, const void *b, void *arg)
+{
+	return cmp_rows_at(arg, *(const uint32_t *)a, *(const uint32_t *)b);
+}
+
 /* Sort rows [from, n) and append their rids in order to out. */
 static int sort_append(srows *r, size_t from, const store_key *keys, int nkeys, int64_t *out,
                        size_t *nout, size_t need)
 {
 	size_t n = r->n - from;
-	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+	sort_ctx c = {r, keys, nkeys};
+	if (r->n <= UINT32_MAX) {
+		/* 4-byte row numbers: a listing of every run of 1M sorts them
+		 * beside its values and ids, and this keeps it under 64 MiB */
+		uint32_t *idx = malloc((n ? n : 1) * sizeof *idx);
+		if (!idx)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			idx[i] = (uint32_t)(from + i);
+		qsort_r(idx, n, sizeof *idx, cmp_rows32, &c);
+		for (size_t i = 0; i < n && *nout < need; i++)
+			out[(*nout)++] = r->rid[idx[i]];
+		free(idx);
+		return 0;
+	}
+	size_t *idx = malloc(n * sizeof *idx);
 	if (!idx)
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		idx[i] = from + i;
-	sort_ctx c = {r, keys, nkeys};
 	qsort_r(idx, n, sizeof *idx, cmp_rows, &c);
 	for (size_t i = 0; i < n && *nout < need; i++)
 		out[(*nout)++] = r->rid[idx[i]];
@@ -448,6 +470,12 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 	bool full = false, end = false;
 	*ok = false;
 	*nout = 0;
+	/* a comparison of the walked metric is tested on the walked values:
+	 * no probe of the store for it */
+	const qleaf *wl = NULL;
+	cnode *rest = root;
+	if (root && keys[0].f.kind == QK_METRIC && keys[0].f.part == QM_LAST && keys[0].f.key)
+		rest = plan_without_walked(q, root, keys[0].f.key, &wl);
 	int rc =
 	    q->ops->walk_open(q->c, &keys[0], NULL, P ? &P->v[0] : NULL, tie_bound(P, nkeys), &w);
 	if (rc)
@@ -478,8 +506,20 @@ static int walk_probe(qplan *q, cnode *root, const rset *del, store_key *keys, i
 			rset_add(&C, brid[i]);
 		if (del)
 			rset_andnot(&C, del);
-		if (root) {
-			if ((rc = plan_eval(q, root, &C, nb, &R)) != 0)
+		bool direct = wl != NULL;
+		for (int i = 0; i < nb && direct; i++)
+			direct = plan_walked_test(wl, &bval[i]) >= 0;
+		int64_t nc = nb;
+		if (direct) {
+			for (int i = 0; i < nb; i++)
+				if (rset_has(&C, brid[i]) && plan_walked_test(wl, &bval[i]) == 0) {
+					rset_del(&C, brid[i]);
+					nc--;
+				}
+		}
+		cnode *t = direct ? rest : root;
+		if (t) {
+			if (nc > 0 && (rc = plan_eval(q, t, &C, nc, &R)) != 0)
 				goto done;
 		} else {
 			rset_or(&R, &C);

@@ -260,6 +260,11 @@ typedef struct store_ops {
 	int (*project_tag_put)(cairn_store *s, int64_t id, const char *key, const char *value,
 	                       double now);
 	int (*run_restore)(cairn_store *s, int64_t rid);
+
+	/* --- the handle's own memory ------------------------------------------
+	 * cache_size: the connection's page cache, in KiB (cairn_store_set_cache,
+	 * store.md "Page cache").  NULL: the backend keeps no cache of its own. */
+	int (*cache_size)(cairn_store *s, int64_t kib);
 } store_ops;
 
 /* The backends this build has. */

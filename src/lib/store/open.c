@@ -430,6 +430,21 @@ int cairn_store_open_peer(cairn_store **out, const cairn_store *src)
 	return 0;
 }
 
+int cairn_store_set_cache(cairn_store *s, int64_t kib)
+{
+	if (!s)
+		return err_set(CAIRN_EINVALID, "no store");
+	if (kib < 64 || kib > (INT64_C(1) << 30))
+		return err_set(CAIRN_EINVALID, "a page cache of %lld KiB: give 64 KiB to 1 TiB",
+		               (long long)kib);
+	if (!s->ops->cache_size)
+		return 0;
+	store_lock(s);
+	int rc = s->ops->cache_size(s, kib);
+	store_unlock(s);
+	return rc;
+}
+
 int cairn_store_flush(cairn_store *s)
 {
 	return s ? writer_flush(s) : 0;

@@ -73,14 +73,63 @@ static size_t elem_size(int k)
 	}
 }
 
-static int cmp_param(const void *a, const void *b)
+static const char *row_key(int k, const void *row)
 {
-	return strcmp(((const rec_param *)a)->key, ((const rec_param *)b)->key);
+	return k == REC_PARAMS ? ((const rec_param *)row)->key : ((const rec_metric *)row)->m.key;
 }
 
-static int cmp_metric(const void *a, const void *b)
+typedef struct keyed {
+	const char *key;
+	size_t row;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
 {
-	return strcmp(((const rec_metric *)a)->m.key, ((const rec_metric *)b)->m.key);
+	return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key);
+}
+
+/* Copy the n gathered rows (g->tmp) into arr sorted by key (strcmp: keys
+ * are unique within a run).  When the run's keys are the last run's, in
+ * the same order, the last order is reused; else it is found by a sort and
+ * kept for the next run. */
+static int sort_rows(rec_gather *g, void *arr, size_t n)
+{
+	size_t es = g->es;
+	bool same = n == g->nord;
+	for (size_t i = 0; same && i < n; i++) {
+		const char *key = row_key(g->k, g->tmp + i * es);
+		same = key == g->okeys[i] || strcmp(key, g->okeys[i]) == 0;
+	}
+	if (!same) {
+		if (n > g->ocap) {
+			size_t nc = n > 2 * g->ocap ? n : 2 * g->ocap;
+			const char **nk = realloc(g->okeys, nc * sizeof *nk);
+			if (nk)
+				g->okeys = nk;
+			size_t *no = nk ? realloc(g->ord, nc * sizeof *no) : NULL;
+			if (no)
+				g->ord = no;
+			if (!nk || !no)
+				return err_set(CAIRN_ENOMEM, "out of memory");
+			g->ocap = nc;
+		}
+		keyed *kv = malloc(n * sizeof *kv);
+		if (!kv)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			kv[i].key = row_key(g->k, g->tmp + i * es);
+			kv[i].row = i;
+			g->okeys[i] = kv[i].key;
+		}
+		qsort(kv, n, sizeof *kv, cmp_keyed);
+		for (size_t j = 0; j < n; j++)
+			g->ord[j] = kv[j].row;
+		free(kv);
+		g->nord = n;
+	}
+	for (size_t j = 0; j < n; j++)
+		memcpy((char *)arr + j * es, g->tmp + g->ord[j] * es, es);
+	return 0;
 }
 
 /* Move the rows gathered for the current run into its record. */
@@ -94,16 +143,20 @@ static int attach(rec_gather *g)
 	void *arr = arena_alloc(a, n * es);
 	if (!arr)
 		return err_set(CAIRN_ENOMEM, "out of memory");
-	memcpy(arr, g->tmp, n * es);
+	if (g->k == REC_PARAMS || g->k == REC_METRICS) {
+		int rc = sort_rows(g, arr, n);
+		if (rc)
+			return rc;
+	} else {
+		memcpy(arr, g->tmp, n * es);
+	}
 	g->nt = 0;
 	switch (g->k) {
 	case REC_PARAMS:
-		qsort(arr, n, es, cmp_param);
 		r->params = arr;
 		r->nparams = n;
 		break;
 	case REC_METRICS:
-		qsort(arr, n, es, cmp_metric);
 		r->metrics = arr;
 		r->nmetrics = n;
 		break;
@@ -196,6 +249,11 @@ int record_gather_end(rec_gather *g, int rc)
 		rc = attach(g);
 	free(g->tmp);
 	g->tmp = NULL;
+	free(g->okeys);
+	free(g->ord);
+	g->okeys = NULL;
+	g->ord = NULL;
+	g->nord = g->ocap = 0;
 	if (rc == 0 && g->bt->arena.oom)
 		rc = err_set(CAIRN_ENOMEM, "out of memory");
 	return rc;

@@ -123,6 +123,13 @@ typedef struct rec_gather {
 	size_t n, pos, es, nt, cap;
 	char *tmp;
 	cairn_run_record *cur;
+	/* params and metrics: the keys of the last run attached, in the order
+	 * its rows came, and the order that sorts them (ord[j]: the row that
+	 * goes j-th).  Runs of one batch mostly have the same keys in the same
+	 * order, so each is sorted by copying instead of a qsort. */
+	const char **okeys;
+	size_t *ord;
+	size_t nord, ocap;
 } rec_gather;
 
 int record_batch_start(rec_batch **out, rec_ridx **out_sorted, const int64_t *rids, size_t n,

@@ -15,6 +15,7 @@
 #include "lib/store/sqlite/sqlite.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,14 @@ int sqlite_store_check(cairn_store *s)
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The page cache, in KiB (store.md, "Page cache"). */
+int sqlite_cache_size(cairn_store *s, int64_t kib)
+{
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA cache_size=-%lld", (long long)kib);
+	return store_exec(s, sql, "size the page cache");
 }
 
 /* --- statements and transactions ------------------------------------------- */

@@ -85,4 +85,5 @@ const store_ops store_sqlite_ops = {
     .project_update = sqlite_project_update,
     .project_tag_put = sqlite_project_tag_put,
     .run_restore = sqlite_run_restore,
+    .cache_size = sqlite_cache_size,
 };

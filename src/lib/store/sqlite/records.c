@@ -7,7 +7,9 @@
  * request) instead of seven per run: 100 runs take ~0.6 ms instead of
  * ~2.5 ms.  Rows are read by run id order; params and metrics by key id
  * (the join and ORDER BY name would cost a sort), their key names are
- * cached for the batch and each run's rows sorted by name here.  Every
+ * cached for the batch and each run's rows sorted by name (record-load.c:
+ * by the last run's order when its keys are the same, as most of a
+ * batch's are, else by a sort).  Every
  * string is copied into the batch's arena, so a record is one block of
  * memory with its batch.
  *

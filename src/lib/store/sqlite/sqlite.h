@@ -115,6 +115,7 @@ int sqlite_read_begin(cairn_store *s, bool *own);
 void sqlite_read_end(cairn_store *s, bool own);
 int sqlite_setting_get(cairn_store *s, const char *key, char **out);
 int sqlite_setting_put(cairn_store *s, const char *key, const char *value);
+int sqlite_cache_size(cairn_store *s, int64_t kib);
 /* idem.c */
 int sqlite_idem_get(cairn_store *s, const char *key, double max_age, int *status, char **body,
                     size_t *len);
