@@ -11,6 +11,9 @@ function line(name, v, unit, floor, floorWhat, op, target) {
   console.log(`BENCH ${name}: ${v.toPrecision(4)} ${unit} | floor ${floor.toPrecision(4)} ${unit} (${floorWhat}) | ratio ${(v / floor).toFixed(3)} | target ${op} ${target} ${unit} | ${pass ? 'PASS' : 'MISS'}`);
 }
 
+// the store's size, for the labels (the table's height is scaled past 8M px)
+const nruns = (await (await fetch(base + '/api/v1/runs?limit=1')).json()).total;
+const size = nruns >= 1e6 ? `${nruns / 1e6}M` : `${Math.round(nruns / 1000)}k`;
 const browser = await launchBrowser();
 const firstPage = [], apiOnly = [];
 for (let i = 0; i < 5; i++) {
@@ -39,23 +42,30 @@ for (let i = 0; i < 5; i++) {
       }
       return times;
     });
-    // Rows at the far end arrive after a jump there.
+    // A jump to the middle: every row on screen filled (a placeholder row
+    // has no link), and they are the middle runs (gen-runs names run-N,
+    // newest first, so the first is about run-<half>).
     const t2 = Date.now();
-    await page.evaluate(() => { const sc = document.querySelector('.vscroll'); sc.scrollTop = sc.scrollHeight / 2; });
+    await page.evaluate(() => { const sc = document.querySelector('.vscroll'); sc.scrollTop = (sc.scrollHeight - sc.clientHeight) / 2; });
     let jump;
     try {
-      await page.waitForFunction(() => [...document.querySelectorAll('.vrow[data-id]')].length >= 20 &&
-        document.querySelector('.vrows').style.transform !== 'translateY(0px)', null, { timeout: 20000 });
+      await page.waitForFunction((n) => {
+        const rows = [...document.querySelectorAll('.vscroll .vrow')];
+        if (rows.length < 20 || !rows.every((r) => r.querySelector('a'))) return false;
+        const m = /(\d+)$/.exec(rows[0].querySelector('a').textContent);
+        return m && Math.abs(Number(m[1]) - n / 2) < n / 50;
+      }, nruns, { timeout: 20000 });
       jump = Date.now() - t2;
     } catch {
       jump = 20000; // gave up waiting
     }
-    console.error(`web-ui: ${total} rows in the table`);
-    line('UI scroll frame time p95 (100k runs)', pct(frames, 0.95), 'ms', median(frames), 'median frame', '<=', 50);
-    line('UI rows after a jump to the middle (100k runs)', jump, 'ms', median(apiOnly), 'GET /api/v1/runs alone', '<=', 1000);
+    console.error(`web-ui: ${nruns} runs, a table of ${total} rows' height`);
+    line(`UI scroll frame time p95 (${size} runs)`, pct(frames, 0.95), 'ms', median(frames), 'median frame', '<=', 50);
+    // issue 18: rows in at most 500 ms after a jump, at 1M runs
+    line(`UI rows after a jump to the middle (${size} runs)`, jump, 'ms', median(apiOnly), 'GET /api/v1/runs alone', '<=', 500);
   }
   await ctx.close();
 }
 await browser.close();
 console.error('web-ui: first page after navigation, ms:', firstPage.join(' '));
-line('UI runs table first page after navigation (100k runs)', median(firstPage), 'ms', median(apiOnly), 'GET /api/v1/runs?limit=100 alone', '<=', 1000);
+line(`UI runs table first page after navigation (${size} runs)`, median(firstPage), 'ms', median(apiOnly), 'GET /api/v1/runs?limit=100 alone', '<=', 1000);

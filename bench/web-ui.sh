@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/web-ui.sh — the web UI in headless Chromium on a 100,000-run store:
+# bench/web-ui.sh — the web UI in headless Chromium on a 100,000-run store
+# (or WEBUI_STORE):
 # time from navigation to the runs table's first page on screen (target
 # under 1 s; floor: the same page's GET /api/v1/runs?limit=100 alone), and
 # the frame times while scrolling through the table.  Needs node_modules
@@ -15,8 +16,14 @@ fi
 dir=$(mktemp -d /tmp/cairn-bench-ui.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
-"$GEN" --make-store "$dir" >/dev/null
-CAIRN_DIR=$dir/.cairn "$CAIRN" ui --listen 127.0.0.1:0 --quiet >"$dir/url" 2>"$dir/err" &
+# WEBUI_STORE: an existing store to read instead (say one of 1M runs that
+# bench-query --runs 1000000 --keep DIR built: WEBUI_STORE=DIR/.cairn)
+store=${WEBUI_STORE:-}
+if [ -z "$store" ]; then
+	"$GEN" --make-store "$dir" >/dev/null
+	store=$dir/.cairn
+fi
+CAIRN_DIR=$store "$CAIRN" ui --listen 127.0.0.1:0 --quiet >"$dir/url" 2>"$dir/err" &
 pid=$!
 for _ in $(seq 1 100); do grep -q http "$dir/url" 2>/dev/null && break; sleep 0.1; done
 url=$(grep -o 'http://[^ ]*' "$dir/url" | sed 's|/$||')

@@ -249,9 +249,11 @@ typedef struct store_scan_ops {
 	 * k's order, and (walk_newest) among its ties at the first with a rid
 	 * not above from_rid (INT64_MAX: at the first of them) (a keyset page,
 	 * which the planner filters exactly; a backend may start earlier, never
-	 * later). */
+	 * later).  skip: rows passed over before the first one given (an
+	 * offset page), only asked of a descending walk_newest walk without
+	 * from, whose order is exact. */
 	int (*walk_open)(store_scan_ctx *c, const store_key *k, const rset *M, const sval *from,
-	                 int64_t from_rid, store_walk **out);
+	                 int64_t from_rid, int64_t skip, store_walk **out);
 	int (*walk_next)(store_walk *w, int64_t *rid, sval *v);
 	void (*walk_close)(store_walk *w);
 

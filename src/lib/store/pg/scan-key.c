@@ -387,9 +387,11 @@ static void walk_end_cursor(store_walk *w)
 }
 
 int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
-                     int64_t from_rid, store_walk **out)
+                     int64_t from_rid, int64_t skip, store_walk **out)
 {
 	(void)from_rid; /* ties come in any order here (walk_newest false) */
+	if (skip)
+		return err_set(CAIRN_ERROR, "internal: a skip asked of a walk that cannot");
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)
 		return err_set(CAIRN_ENOMEM, "out of memory");

@@ -116,8 +116,11 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 			                  : a == QA_NAME  ? "name"
 			                                  : "end_time";
 			snprintf(k->walk_notnull, sizeof k->walk_notnull, "%s IS NOT NULL", col);
+			/* runs' indexes end in the rowid, the rid: read backwards, ties
+			 * come newest first (ascending walks keep them in any order) */
 			snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col,
-			         desc ? "DESC" : "ASC");
+			         desc ? "DESC, rid DESC" : "ASC");
+			key->walk_newest = desc;
 			k->walk_col = col;
 		}
 		break;
@@ -299,6 +302,7 @@ struct store_walk {
 	int nbuf;     /* rows of a short block still to give (from the end) */
 	bool held;    /* st's current row begins the next block */
 	bool st_done; /* st has given its last row */
+	int64_t skip; /* rows the main statement passes over first (OFFSET) */
 };
 
 static void bind_sval(sqlite3_stmt *st, int at, const sval *v)
@@ -360,8 +364,11 @@ static int walk_main(store_walk *w, const sval *past)
 		snprintf(start, sizeof start, " AND (%s, rid) <= (?%d, ?%d)", c, at, at + 1);
 	else if (b) /* SQLite orders numbers before text as the planner does */
 		snprintf(start, sizeof start, " AND %s %s ?%d", c, w->desc ? "<=" : ">=", at);
-	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s%s ORDER BY %s", k->val,
-	         k->table, k->keycond, k->walk_notnull, inset, start, k->walk_order);
+	char skip[48] = "";
+	if (w->skip && !past)
+		snprintf(skip, sizeof skip, " LIMIT -1 OFFSET %lld", (long long)w->skip);
+	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s%s ORDER BY %s%s",
+	         k->val, k->table, k->keycond, k->walk_notnull, inset, start, k->walk_order, skip);
 	sqlite3_finalize(w->st);
 	w->st = NULL;
 	int rc = scan_prep(w->q, sql, &w->st);
@@ -416,8 +423,10 @@ static int walk_block(store_walk *w)
 }
 
 int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
-                   int64_t from_rid, store_walk **out)
+                   int64_t from_rid, int64_t skip, store_walk **out)
 {
+	if (skip && (!key->walk_newest || !key->desc || from))
+		return err_set(CAIRN_ERROR, "internal: a skip asked of a walk that cannot");
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)
 		return err_set(CAIRN_ENOMEM, "out of memory");
@@ -430,6 +439,7 @@ int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const
 		w->from = from;
 		w->from_rid = from_rid;
 	}
+	w->skip = skip;
 	int rc = walk_main(w, NULL);
 	if (rc == 0)
 		*out = w;

@@ -122,7 +122,7 @@ int scan_key_prepare(store_scan_ctx *c, store_key *k);
 int scan_gather(store_scan_ctx *c, const store_key *k, const int64_t *rids, size_t n, sval *vals,
                 size_t stride, bool by_probe);
 int scan_walk_open(store_scan_ctx *c, const store_key *k, const rset *M, const sval *from,
-                   int64_t from_rid, store_walk **out);
+                   int64_t from_rid, int64_t skip, store_walk **out);
 int scan_walk_next(store_walk *w, int64_t *rid, sval *v);
 void scan_walk_close(store_walk *w);
 int scan_group_values(store_scan_ctx *c, const store_key *k, store_groups *g,
