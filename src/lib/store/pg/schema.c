@@ -21,7 +21,8 @@
  *   - a param's value is typed columns instead of SQLite's untyped one:
  *     num (int, bool and float as a double; NULL for NaN), ival (int and bool
  *     exactly), sval (strings), each indexed with the key;
- *   - no triggers: purge deletes a run's tiles and trials itself;
+ *   - no triggers but the column catalog's (migration 6, catalog.c):
+ *     purge deletes a run's tiles and trials itself;
  *   - settings(key, value), for the store's settings (the object store).
  *
  * The objects directory: objects=DIR in the URI, else the one recorded in
@@ -144,6 +145,8 @@ static const char *const migrations[] = {
     ("CREATE INDEX datasets_path ON datasets((path COLLATE \"C\"), role, rid);"
      "CREATE INDEX artifacts_path ON artifacts(path, rid);"
      "CREATE INDEX artifacts_oid ON artifacts(oid);"),
+    /* 6: the column catalog (catalog.c; SQLite's migration 15). */
+    pg_catalog_migration,
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
