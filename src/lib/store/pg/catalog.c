@@ -81,19 +81,115 @@
 	"SELECT 3::smallint, l.project_id, x.tag, NULL::text, " DN "::bigint FROM " T " x"         \
 	" JOIN " L " l ON l.rid = x.rid"
 
-/* The live runs among RIDS (a subquery of rids), locked FOR SHARE: a CTE
- * named live. */
+/* The live runs among RIDS (a subquery of rids): a CTE named live.  Every
+ * one of those runs is locked FOR SHARE, live or not (CTE lk), and only
+ * then is deleted read: the lock waits for a concurrent rm or restore of
+ * the run and returns the run as that left it (READ COMMITTED).  A
+ * condition on deleted inside the locking query, or one the planner could
+ * push into it (a subquery), is checked on the version the statement's
+ * snapshot saw, before locking: a run being restored would be skipped
+ * without waiting, and rows written to it meanwhile never counted. */
 #define CAT_LIVE(RIDS)                                                                             \
-	"live AS (SELECT rid, project_id FROM runs WHERE rid IN (" RIDS ") AND deleted = 0"        \
-	" ORDER BY rid FOR SHARE),"
+	"lk AS (SELECT rid, project_id, deleted FROM runs WHERE rid IN (" RIDS ")"                 \
+	" ORDER BY rid FOR SHARE), live AS (SELECT rid, project_id FROM lk WHERE deleted = 0),"
 
-/* One statement applying events EV (kind, p, key, v, dn) after the CTEs
- * PRE, in a PL/pgSQL body that declares zk, zv, zp (arrays) and zn, zq:
- * the catalog rows left at 0 are deleted afterwards (they are this
- * statement's, locked by it). */
-#define CAT_APPLY(PRE, EV)                                                                         \
-	"WITH " PRE " e AS (SELECT kind, p, key, v, sum(dn) AS dn FROM (" EV ") AS"                \
-	"  e0(kind, p, key, v, dn) GROUP BY kind, p, key, v),"                                     \
+/* The pending events EV (kind, p, key, v, dn) of this statement, after the
+ * CTEs PRE, summed and queued for this transaction's flush; the flush is
+ * armed by the transaction's cat_txn row (zn: a BIGINT of the body). */
+#define CAT_PEND(PRE, EV)                                                                          \
+	"WITH " PRE " z AS (INSERT INTO cat_pending(tx, kind, p, key, v, dn)"                      \
+	"  SELECT txid_current(), kind, p, key, v, sum(dn) FROM (" EV ") AS"                       \
+	"  e0(kind, p, key, v, dn) GROUP BY kind, p, key, v HAVING sum(dn) <> 0 RETURNING 1)"      \
+	" SELECT count(*) INTO zn FROM z;"                                                         \
+	" IF zn > 0 THEN INSERT INTO cat_txn VALUES(txid_current()) ON CONFLICT DO NOTHING;"       \
+	" END IF;"
+
+/* A PL/pgSQL trigger function NAME whose body is BODY. */
+#define CAT_FUNC(NAME, BODY)                                                                       \
+	"CREATE FUNCTION " NAME "() RETURNS trigger LANGUAGE plpgsql AS $$"                        \
+	" DECLARE zn BIGINT; BEGIN " BODY " RETURN NULL; END $$;"
+
+/* The statement triggers of child table TAB (rows of one run each) with
+ * events EV(T, L, DN): insert and delete. */
+#define CAT_CHILD(TAB, EV)                                                                         \
+	CAT_FUNC(TAB "_cat_ins",                                                                   \
+	         "IF NOT EXISTS(SELECT 1 FROM nt) THEN RETURN NULL; END IF; " CAT_PEND(            \
+	             CAT_LIVE("SELECT rid FROM nt"), EV("nt", "live", "1")))                       \
+	CAT_FUNC(TAB "_cat_del",                                                                   \
+	         "IF NOT EXISTS(SELECT 1 FROM ot) THEN RETURN NULL; END IF; " CAT_PEND(            \
+	             CAT_LIVE("SELECT rid FROM ot"), EV("ot", "live", "-1")))                      \
+	"CREATE TRIGGER " TAB "_cat_ins AFTER INSERT ON " TAB " REFERENCING NEW TABLE AS nt"       \
+	" FOR EACH STATEMENT EXECUTE FUNCTION " TAB "_cat_ins();"                                  \
+	"CREATE TRIGGER " TAB "_cat_del AFTER DELETE ON " TAB " REFERENCING OLD TABLE AS ot"       \
+	" FOR EACH STATEMENT EXECUTE FUNCTION " TAB "_cat_del();"
+
+/* An update as the old rows going and the new coming (what did not change
+ * cancels out in the sums): from transition tables ot, nt. */
+#define CAT_CHILD_UPD(TAB, EV)                                                                     \
+	CAT_FUNC(TAB "_cat_upd",                                                                   \
+	         "IF NOT EXISTS(SELECT 1 FROM nt) THEN RETURN NULL; END IF; " CAT_PEND(            \
+	             CAT_LIVE("SELECT rid FROM ot UNION SELECT rid FROM nt"),                      \
+	             EV("ot", "live", "-1") " UNION ALL " EV("nt", "live", "1")))                  \
+	"CREATE TRIGGER " TAB "_cat_upd AFTER UPDATE ON " TAB                                      \
+	" REFERENCING OLD TABLE AS ot NEW TABLE AS nt"                                             \
+	" FOR EACH STATEMENT EXECUTE FUNCTION " TAB "_cat_upd();"
+
+/* The same as a row trigger on the key columns COLS (OLD_T and NEW_T: the
+ * row as a one-row subquery). */
+#define CAT_CHILD_ROWUPD(TAB, EV, COLS, OLD_T, NEW_T)                                              \
+	CAT_FUNC(TAB "_cat_upd",                                                                   \
+	         CAT_PEND(CAT_LIVE("SELECT OLD.rid UNION SELECT NEW.rid"),                         \
+	                  EV(OLD_T, "live", "-1") " UNION ALL " EV(NEW_T, "live", "1")))           \
+	"CREATE TRIGGER " TAB "_cat_upd AFTER UPDATE OF " COLS " ON " TAB " FOR EACH ROW"          \
+	" EXECUTE FUNCTION " TAB "_cat_upd();"
+
+/* The rows of the runs in S (rid, project_id, dn): each run's rows counted
+ * dn in that project. */
+#define EV_RUNS                                                                                    \
+	"SELECT 0::smallint, s.project_id, k.name, " CAT_PVAL(                                     \
+	    "x") ", s.dn::bigint FROM s JOIN params x ON x.rid = s.rid JOIN keys k ON k.id = "     \
+	         "x.kid"                                                                           \
+	         " UNION ALL SELECT 1::smallint, s.project_id, k.name, NULL, s.dn FROM s"          \
+	         " JOIN metric_summary x ON x.rid = s.rid JOIN keys k ON k.id = x.kid"             \
+	         " UNION ALL SELECT 2::smallint, s.project_id, x.key, x.value, s.dn FROM s"        \
+	         " JOIN properties x ON x.rid = s.rid"                                             \
+	         " UNION ALL SELECT 3::smallint, s.project_id, x.tag, NULL, s.dn FROM s"           \
+	         " JOIN tags x ON x.rid = s.rid"
+
+/* A body for runs changing: S is the CTE (s) of the runs leaving (dn −1,
+ * their old project) and entering (+1, their new one): their count (kind
+ * −1) and their rows. */
+#define CAT_RUNS(GUARD, S)                                                                         \
+	GUARD CAT_PEND(S ",", "SELECT -1::smallint, s.project_id, '', NULL, s.dn FROM s"           \
+	                      " UNION ALL " EV_RUNS)
+
+/* The runs that change scope in an UPDATE (ot, nt): the old side of those
+ * that were live, the new of those that are. */
+#define RUNS_MOVED                                                                                 \
+	"m AS (SELECT o.rid, o.project_id AS op, o.deleted AS od, n.project_id AS np,"             \
+	" n.deleted AS nd FROM ot o JOIN nt n ON n.rid = o.rid WHERE (o.deleted = 0 OR"            \
+	" n.deleted = 0) AND ((o.deleted = 0) <> (n.deleted = 0) OR o.project_id <> "              \
+	"n.project_id)),"                                                                          \
+	" s AS (SELECT rid, op AS project_id, -1 AS dn FROM m WHERE od = 0"                        \
+	" UNION ALL SELECT rid, np, 1 FROM m WHERE nd = 0)"
+
+/* The flush, at the commit of a transaction that queued events (the
+ * deferred trigger of its cat_txn row): cat_runs, then cat_values, then
+ * cat_keys, each in key order, so every writer takes the catalog's row
+ * locks in one global order; the rows left at 0 deleted; the queue
+ * emptied. */
+#define CAT_FLUSH                                                                                  \
+	"CREATE FUNCTION cat_flush() RETURNS trigger LANGUAGE plpgsql AS $$"                       \
+	" DECLARE zk SMALLINT[]; zkey TEXT[]; zv TEXT[]; zp BIGINT[];"                             \
+	" qk SMALLINT[]; qp BIGINT[]; qkey TEXT[]; BEGIN"                                          \
+	" INSERT INTO cat_runs AS c(project_id, n) SELECT p, sum(dn) FROM"                         \
+	"  (SELECT p, dn FROM cat_pending WHERE tx = NEW.tx AND kind = -1"                         \
+	"   UNION ALL SELECT 0, dn FROM cat_pending WHERE tx = NEW.tx AND kind = -1) AS x(p, dn)"  \
+	"  GROUP BY p HAVING sum(dn) <> 0 ORDER BY p"                                              \
+	"  ON CONFLICT(project_id) DO UPDATE SET n = c.n + excluded.n;"                            \
+	" WITH z AS (DELETE FROM cat_pending WHERE tx = NEW.tx RETURNING kind, p, key, v, dn),"    \
+	" e AS (SELECT kind, p, key, v, sum(dn) AS dn FROM z WHERE kind >= 0"                      \
+	"  GROUP BY kind, p, key, v),"                                                             \
 	" vs AS (SELECT kind, key, v, p, dn FROM e WHERE v IS NOT NULL AND dn <> 0"                \
 	"  UNION ALL SELECT kind, key, v, 0, sum(dn) FROM e WHERE v IS NOT NULL"                   \
 	"  GROUP BY kind, key, v HAVING sum(dn) <> 0),"                                            \
@@ -114,89 +210,19 @@
 	"  WHERE coalesce(kn.dn, 0) <> 0 OR coalesce(dd.dd, 0) <> 0 ORDER BY 1, 2, 3"              \
 	"  ON CONFLICT(kind, project_id, key) DO UPDATE SET n = c.n + excluded.n,"                 \
 	"  d = c.d + excluded.d RETURNING c.kind, c.project_id, c.key, c.n)"                       \
-	" SELECT (SELECT count(*) FROM up WHERE n = 0), (SELECT count(*) FROM ku WHERE n = 0)"     \
-	"  INTO zn, zq;"                                                                           \
-	" IF zn > 0 THEN WITH " PRE " z AS (" EV ")"                                               \
-	"  DELETE FROM cat_values WHERE n = 0 AND (kind, key, v, project_id) IN"                   \
-	"  (SELECT kind, key, v, p FROM z AS e1(kind, p, key, v, dn)"                              \
-	"   UNION SELECT kind, key, v, 0 FROM z AS e2(kind, p, key, v, dn));"                      \
-	" END IF;"                                                                                 \
-	" IF zq > 0 THEN WITH " PRE " z AS (" EV ")"                                               \
-	"  DELETE FROM cat_keys WHERE n = 0 AND (kind, project_id, key) IN"                        \
-	"  (SELECT kind, p, key FROM z AS e1(kind, p, key, v, dn)"                                 \
-	"   UNION SELECT kind, 0, key FROM z AS e2(kind, p, key, v, dn));"                         \
-	" END IF;"
-
-/* A PL/pgSQL trigger function NAME whose body is BODY. */
-#define CAT_FUNC(NAME, BODY)                                                                       \
-	"CREATE FUNCTION " NAME "() RETURNS trigger LANGUAGE plpgsql AS $$"                        \
-	" DECLARE zn BIGINT; zq BIGINT; BEGIN " BODY " RETURN NULL; END $$;"
-
-/* The statement triggers of child table TAB (rows of one run each) with
- * events EV(T, L, DN): insert, delete (and update when UPD). */
-#define CAT_CHILD(TAB, EV)                                                                         \
-	CAT_FUNC(TAB "_cat_ins",                                                                   \
-	         "IF NOT EXISTS(SELECT 1 FROM nt) THEN RETURN NULL; END IF; " CAT_APPLY(           \
-	             CAT_LIVE("SELECT rid FROM nt"), EV("nt", "live", "1")))                       \
-	CAT_FUNC(TAB "_cat_del",                                                                   \
-	         "IF NOT EXISTS(SELECT 1 FROM ot) THEN RETURN NULL; END IF; " CAT_APPLY(           \
-	             CAT_LIVE("SELECT rid FROM ot"), EV("ot", "live", "-1")))                      \
-	"CREATE TRIGGER " TAB "_cat_ins AFTER INSERT ON " TAB " REFERENCING NEW TABLE AS nt"       \
-	" FOR EACH STATEMENT EXECUTE FUNCTION " TAB "_cat_ins();"                                  \
-	"CREATE TRIGGER " TAB "_cat_del AFTER DELETE ON " TAB " REFERENCING OLD TABLE AS ot"       \
-	" FOR EACH STATEMENT EXECUTE FUNCTION " TAB "_cat_del();"
-
-/* An update as the old rows going and the new coming (what did not change
- * cancels out in CAT_APPLY's sums): from transition tables ot, nt. */
-#define CAT_CHILD_UPD(TAB, EV)                                                                     \
-	CAT_FUNC(TAB "_cat_upd",                                                                   \
-	         "IF NOT EXISTS(SELECT 1 FROM nt) THEN RETURN NULL; END IF; " CAT_APPLY(           \
-	             CAT_LIVE("SELECT rid FROM ot UNION SELECT rid FROM nt"),                      \
-	             EV("ot", "live", "-1") " UNION ALL " EV("nt", "live", "1")))                  \
-	"CREATE TRIGGER " TAB "_cat_upd AFTER UPDATE ON " TAB                                      \
-	" REFERENCING OLD TABLE AS ot NEW TABLE AS nt"                                             \
-	" FOR EACH STATEMENT EXECUTE FUNCTION " TAB "_cat_upd();"
-
-/* The same as a row trigger on the key columns COLS (OLD_T and NEW_T: the
- * row as a one-row subquery). */
-#define CAT_CHILD_ROWUPD(TAB, EV, COLS, OLD_T, NEW_T)                                              \
-	CAT_FUNC(TAB "_cat_upd",                                                                   \
-	         CAT_APPLY(CAT_LIVE("SELECT OLD.rid UNION SELECT NEW.rid"),                        \
-	                   EV(OLD_T, "live", "-1") " UNION ALL " EV(NEW_T, "live", "1")))          \
-	"CREATE TRIGGER " TAB "_cat_upd AFTER UPDATE OF " COLS " ON " TAB " FOR EACH ROW"          \
-	" EXECUTE FUNCTION " TAB "_cat_upd();"
-
-/* The rows of the runs in S (rid, project_id, dn): each run's rows counted
- * dn in that project. */
-#define EV_RUNS                                                                                    \
-	"SELECT 0::smallint, s.project_id, k.name, " CAT_PVAL(                                     \
-	    "x") ", s.dn FROM s JOIN params x ON x.rid = s.rid JOIN keys k ON k.id = x.kid"        \
-	         " UNION ALL SELECT 1::smallint, s.project_id, k.name, NULL, s.dn FROM s"          \
-	         " JOIN metric_summary x ON x.rid = s.rid JOIN keys k ON k.id = x.kid"             \
-	         " UNION ALL SELECT 2::smallint, s.project_id, x.key, x.value, s.dn FROM s"        \
-	         " JOIN properties x ON x.rid = s.rid"                                             \
-	         " UNION ALL SELECT 3::smallint, s.project_id, x.tag, NULL, s.dn FROM s"           \
-	         " JOIN tags x ON x.rid = s.rid"
-
-/* A body for runs changing: S is the CTE (s) of the runs leaving (dn −1,
- * their old project) and entering (+1, their new one). */
-#define CAT_RUNS(GUARD, S)                                                                         \
-	GUARD " INSERT INTO cat_runs AS c(project_id, n) SELECT p, sum(n) FROM"                    \
-	      " (WITH " S " SELECT project_id, sum(dn) FROM s GROUP BY project_id"                 \
-	      "  UNION ALL SELECT 0, sum(dn) FROM s) AS x(p, n)"                                   \
-	      " GROUP BY p HAVING sum(n) <> 0 ORDER BY p"                                          \
-	      " ON CONFLICT(project_id) DO UPDATE SET n = c.n + excluded.n; " CAT_APPLY(S ",",     \
-	                                                                                EV_RUNS)
-
-/* The runs that change scope in an UPDATE (ot, nt): the old side of those
- * that were live, the new of those that are. */
-#define RUNS_MOVED                                                                                 \
-	"m AS (SELECT o.rid, o.project_id AS op, o.deleted AS od, n.project_id AS np,"             \
-	" n.deleted AS nd FROM ot o JOIN nt n ON n.rid = o.rid WHERE (o.deleted = 0 OR"            \
-	" n.deleted = 0) AND ((o.deleted = 0) <> (n.deleted = 0) OR o.project_id <> "              \
-	"n.project_id)),"                                                                          \
-	" s AS (SELECT rid, op AS project_id, -1 AS dn FROM m WHERE od = 0"                        \
-	" UNION ALL SELECT rid, np, 1 FROM m WHERE nd = 0)"
+	" SELECT a.*, b.* INTO zk, zkey, zv, zp, qk, qp, qkey FROM"                                \
+	"  (SELECT array_agg(kind), array_agg(key), array_agg(v), array_agg(project_id)"           \
+	"   FROM up WHERE n = 0) a,"                                                               \
+	"  (SELECT array_agg(kind), array_agg(project_id), array_agg(key) FROM ku WHERE n = 0) b;" \
+	" IF zk IS NOT NULL THEN DELETE FROM cat_values c USING unnest(zk, zkey, zv, zp)"          \
+	"  AS u(kind, key, v, p) WHERE c.kind = u.kind AND c.key = u.key AND c.v = u.v"            \
+	"  AND c.project_id = u.p AND c.n = 0; END IF;"                                            \
+	" IF qk IS NOT NULL THEN DELETE FROM cat_keys c USING unnest(qk, qp, qkey)"                \
+	"  AS u(kind, p, key) WHERE c.kind = u.kind AND c.project_id = u.p AND c.key = u.key"      \
+	"  AND c.n = 0; END IF;"                                                                   \
+	" DELETE FROM cat_txn WHERE tx = NEW.tx; RETURN NULL; END $$;"                             \
+	"CREATE CONSTRAINT TRIGGER cat_flush AFTER INSERT ON cat_txn"                              \
+	" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION cat_flush();"
 
 /* The fill: every row of a live run, as (kind, p, key, v). */
 #define FILL_ROWS                                                                                  \
@@ -218,6 +244,12 @@ const char pg_catalog_migration[] =
     "CREATE TABLE cat_values(kind SMALLINT NOT NULL, key TEXT COLLATE \"C\" NOT NULL,"
     "  v TEXT COLLATE \"C\" NOT NULL, project_id BIGINT NOT NULL, n BIGINT NOT NULL,"
     "  PRIMARY KEY(kind, key, v, project_id));"
+    /* the queue of a transaction's events, flushed at its commit */
+    "CREATE UNLOGGED TABLE cat_pending(tx BIGINT NOT NULL, kind SMALLINT NOT NULL,"
+    "  p BIGINT NOT NULL, key TEXT COLLATE \"C\" NOT NULL, v TEXT COLLATE \"C\","
+    "  dn BIGINT NOT NULL);"
+    "CREATE INDEX cat_pending_tx ON cat_pending(tx);"
+    "CREATE UNLOGGED TABLE cat_txn(tx BIGINT PRIMARY KEY);" CAT_FLUSH
     /* the fill, from the rows of live runs */
     "INSERT INTO cat_runs SELECT coalesce(project_id, 0), count(*) FROM runs WHERE deleted = 0"
     "  GROUP BY GROUPING SETS ((project_id), ()) HAVING count(*) > 0;"
@@ -238,11 +270,7 @@ const char pg_catalog_migration[] =
      * remaining rows (purge deletes them first, each counted out by its own
      * trigger); an update of deleted or project_id moves the run's rows. */
     CAT_FUNC("runs_cat_ins",
-             "INSERT INTO cat_runs AS c(project_id, n) SELECT p, sum(n) FROM"
-             " (SELECT project_id, count(*) FROM nt WHERE deleted = 0 GROUP BY project_id"
-             "  UNION ALL SELECT 0, count(*) FROM nt WHERE deleted = 0) AS x(p, n)"
-             " GROUP BY p HAVING sum(n) <> 0 ORDER BY p"
-             " ON CONFLICT(project_id) DO UPDATE SET n = c.n + excluded.n;")
+             CAT_PEND("", "SELECT -1::smallint, project_id, '', NULL, 1 FROM nt WHERE deleted = 0"))
         CAT_FUNC("runs_cat_del",
                  CAT_RUNS("IF NOT EXISTS(SELECT 1 FROM ot WHERE deleted = 0) THEN RETURN NULL;"
                           " END IF;",
