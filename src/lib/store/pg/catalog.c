@@ -18,38 +18,41 @@
  * How a write changes them.  Every statement that writes params,
  * metric_summary, properties or tags fires one AFTER ... FOR EACH STATEMENT
  * trigger with its transition table (REFERENCING NEW/OLD TABLE), which
- * runs one set-based statement (CAT_APPLY): the rows of live runs, summed
- * per (kind, project, key, value), are added to cat_values' project and
- * store rows with INSERT ... ON CONFLICT DO UPDATE; a value row whose count
- * went from 0 to more is a value that appeared in its scope (d + 1), one
- * that went to 0 disappeared (d − 1); those and the row counts go into
- * cat_keys the same way.  Rows whose count is 0 afterwards are deleted.  A
- * change of a run (insert, delete, deleted or project_id updated: rm,
- * restore, a project's deletion, purge) counts in cat_runs and applies its
- * rows (params, metrics, properties, tags) as leaving the old scope and
- * entering the new one.  Only rows of runs that are live count.
+ * queues the statement's events, the rows of live runs summed per (kind,
+ * project, key, value), in cat_pending under txid_current(), and inserts
+ * that id into cat_txn (ON CONFLICT DO NOTHING).  A change of a run
+ * (insert, delete, deleted or project_id updated: rm, restore, a project's
+ * deletion, purge) queues its count (kind −1) and its rows (params,
+ * metrics, properties, tags) as leaving the old scope and entering the new
+ * one.  The deferred constraint trigger of the cat_txn row runs cat_flush
+ * once, at the commit: cat_runs, then cat_values' project and store rows
+ * (INSERT ... ON CONFLICT DO UPDATE; a value row whose count went from 0
+ * to more is a value that appeared in its scope, d + 1, one that went to 0
+ * disappeared, d − 1), then cat_keys, each in key order; rows left at 0
+ * are deleted, the queue emptied.  Only rows of live runs count.  Both
+ * queue tables are UNLOGGED: no row outlives its transaction (a rolled
+ * back statement or savepoint takes its events with it).
  *
  * Concurrency (several servers on one database; READ COMMITTED writers).
  * There is no lock across writers: two writers wait for each other only
  * when they change the same catalog row (the same key, or the same value of
- * a key, in the same scope), and only from that statement to their commit.
- * Exactness needs three things:
+ * a key, in the same scope), and only during the later one's commit.
+ * Exactness and no deadlock need three things:
  *   - a value's appearance in the whole store is decided on its store row
  *     (project 0), which every writer of that value updates: two projects
  *     receiving the same new value at once are serialised on it, and the
  *     second sees the first's count (ON CONFLICT DO UPDATE reads the latest
  *     committed row);
- *   - a row's trigger reads its run with SELECT ... FOR SHARE: a concurrent
- *     rm/restore/purge of that run (which updates or deletes the run row)
- *     waits for the row's writer, or the writer waits for it and then sees
- *     the run's new state, so a row is counted by its own trigger or by the
- *     run's, never by both or neither;
- *   - within a statement the catalog rows are upserted in key order
- *     (ORDER BY), so two statements never take them in opposite orders.
- *     Across the statements of one transaction the store writes a batch of
- *     params in key order (params.c); a deadlock that remains possible
- *     between transactions touching shared keys in other orders is detected
- *     by PostgreSQL and answered as CAIRN_EBUSY (conn.c), never a wrong count.
+ *   - a row's trigger locks its run FOR SHARE, live or not, and reads
+ *     deleted after the lock (CAT_LIVE): a concurrent rm/restore/purge of
+ *     that run (which updates or deletes the run row) waits for the row's
+ *     writer, or the writer waits for it and then sees the run's new state,
+ *     so a row is counted by its own trigger or by the run's, never both or
+ *     neither;
+ *   - every transaction takes the catalog's row locks in one statement at
+ *     its commit, in one global order (cat_runs, cat_values, cat_keys, each
+ *     by key), whatever the order of its own statements (a purge deletes
+ *     metrics before params; a server's batch mixes anything): no deadlock.
  * UPDATEs of metric_summary and tags (a new last value, a tag's value)
  * change nothing the catalog counts and fire nothing: their triggers are row
  * triggers on the key columns only (UPDATE OF rid, kid / rid, tag; a
