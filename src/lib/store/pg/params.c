@@ -16,7 +16,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 int pg_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
@@ -175,48 +174,22 @@ int pg_property_put(cairn_store *s, int64_t rid, const char *key, const char *va
 }
 
 /* Params in bulk: the keys interned and the params written in one
- * transaction (a code or config capture logs hundreds at once), in key
- * order: each write's trigger upserts the key's catalog rows (catalog.c),
- * locked to the commit, so two captures of the same keys take them in one
- * order and never deadlock. */
-typedef struct {
-	const char *key;
-	size_t i;
-} key_at;
-
-static int by_key(const void *a, const void *b)
-{
-	const key_at *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-	return c ? c : (x->i > y->i) - (x->i < y->i); /* a key given twice: in order */
-}
-
+ * transaction (a code or config capture logs hundreds at once). */
 int pg_params_put_many(cairn_store *s, int64_t rid, const char *const *keys,
                        const cairn_value *values, size_t n, bool overwrite)
 {
 	int rc;
 	if (n == 0)
 		return 0;
-	key_at *ord = malloc(n * sizeof *ord);
-	if (!ord)
-		return err_set(CAIRN_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		ord[i] = (key_at){keys[i], i};
-	qsort(ord, n, sizeof *ord, by_key);
-	if ((rc = pg_begin(s)) != 0) {
-		free(ord);
+	if ((rc = pg_begin(s)) != 0)
 		return rc;
-	}
-	for (size_t j = 0; j < n; j++) {
-		size_t i = ord[j].i;
+	for (size_t i = 0; i < n; i++) {
 		int64_t kid;
 		if ((rc = pg_key_intern(s, keys[i], &kid)) != 0 ||
 		    (rc = pg_param_write(s, rid, kid, keys[i], &values[i], overwrite)) != 0) {
 			pg_rollback(s);
-			free(ord);
 			return rc;
 		}
 	}
-	free(ord);
 	return pg_commit(s);
 }
