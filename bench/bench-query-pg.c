@@ -24,6 +24,11 @@
  *   query.pg.group    `--group params.model` with min/mean/max of valid_auc
  *                     over every run (for scale).  Floor: SQL GROUP BY sval
  *                     counting the values.
+ *   query.pg.columns  cairn_run_columns_json (GET /api/v1/columns) for the
+ *                     whole store and for the project: the column catalog
+ *                     (migration 6, src/lib/store/pg/catalog.c), target 20
+ *                     ms.  Floor: the count(DISTINCT) over the params it
+ *                     replaced.
  *
  * The cluster: $CAIRN_BENCH_PG_URI (a base URI, as scripts/pg-cluster start
  * prints), else one started here with scripts/pg-cluster and stopped at the
@@ -363,6 +368,31 @@ int main(int argc, char **argv)
 	       "counts only) | ratio %.1f\n",
 	       grp, floor_group, grp / floor_group);
 	fflush(stdout);
+
+	/* the column catalog (migration 6) against the count it replaced */
+	double floor_cols =
+	    sql_p50(c, "columns",
+	            "SELECT k.name, count(*), count(DISTINCT (CASE WHEN x.type = 4 THEN 's' ||"
+	            " x.sval ELSE x.num::text END)) FROM params x JOIN keys k ON k.id = x.kid"
+	            " WHERE x.rid IN (SELECT rid FROM runs WHERE deleted = 0) GROUP BY k.name",
+	            &rows);
+	double tc[REPS];
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < REPS; i++) {
+			char *out = NULL;
+			double t0 = bench_now();
+			if (cairn_run_columns_json(&out, s, k ? "bench" : NULL) != 0) {
+				fprintf(stderr, "bench-query-pg: %s\n", cairn_error_last());
+				return 1;
+			}
+			tc[i] = (bench_now() - t0) * 1000;
+			cairn_free(out);
+		}
+		line(k ? "query.pg.columns_project (library p50)"
+		       : "query.pg.columns (library p50)",
+		     bench_median(tc, REPS), floor_cols,
+		     "count(DISTINCT) over the params, as before", 20);
+	}
 
 	cairn_store_close(s);
 	pq.finish(c);

@@ -48,14 +48,19 @@ int pg_project_list_json(cairn_store *s, buf *b)
 	return 0;
 }
 
-/* One "name": [{key, count[, distinct]}] member; the project is $1. */
+/* One "name": [{key, count[, distinct]}] member: the catalog's keys of one
+ * kind (0 params, 1 metrics, 2 properties, 3 tags) in project pid (0: the
+ * whole store). */
 static int columns_section(cairn_store *s, buf *b, bool *first, const char *name,
-                           const char *keyname, const char *sql, const char *project,
-                           bool with_distinct)
+                           const char *keyname, int kind, int64_t pid, bool with_distinct)
 {
 	pg_params p = PG_PARAMS_INIT;
-	pg_param_text(&p, project);
-	PGresult *r = pg_exec(s, "list the columns of runs", sql, &p);
+	pg_param_int(&p, kind);
+	pg_param_int(&p, pid);
+	PGresult *r = pg_exec(s, "list the columns of runs",
+	                      "SELECT key, n, d FROM cat_keys WHERE kind = $1 AND project_id = $2"
+	                      " AND n > 0 ORDER BY key",
+	                      &p);
 	if (!r)
 		return cairn_error_last_code();
 	json_key(b, first, name);
@@ -80,52 +85,43 @@ static int columns_section(cairn_store *s, buf *b, bool *first, const char *name
 	return 0;
 }
 
-/* The runs in scope: not deleted, of project $1 (NULL: all). */
-#define IN_SCOPE                                                                                   \
-	" IN (SELECT r.rid FROM runs r JOIN projects p ON p.id = r.project_id"                     \
-	" WHERE r.deleted = 0 AND ($1::text IS NULL OR p.name = $1))"
-
+/* From the catalog that migration 6's triggers keep (catalog.c; (docs/internals/store.md,
+ * "The column catalog"): a few rows per key whatever the number of runs.  A
+ * project that does not exist has no runs and no keys. */
 int pg_run_columns_json(cairn_store *s, const char *project, buf *b)
 {
 	bool first = true;
-	int64_t nruns = 0;
-	pg_params p = PG_PARAMS_INIT;
-	pg_param_text(&p, project);
-	int rc = pg_query_int(s, "count runs",
-	                      "SELECT count(*) FROM runs r JOIN projects p ON p.id = r.project_id"
-	                      " WHERE r.deleted = 0 AND ($1::text IS NULL OR p.name = $1)",
-	                      &p, &nruns, NULL);
+	int64_t nruns = 0, pid = 0;
+	bool own;
+	int rc = pg_read_begin(s, &own);
 	if (rc)
 		return rc;
+	pg_params p = PG_PARAMS_INIT;
+	pg_param_text(&p, project);
+	if ((rc = pg_query_int(s, "look up the project",
+	                       "SELECT CASE WHEN $1::text IS NULL THEN 0 ELSE"
+	                       " coalesce((SELECT id FROM projects WHERE name = $1), -1) END",
+	                       &p, &pid, NULL)) != 0)
+		goto done;
+	pg_params q = PG_PARAMS_INIT;
+	pg_param_int(&q, pid);
+	if ((rc = pg_query_int(s, "count runs",
+	                       "SELECT coalesce((SELECT n FROM cat_runs WHERE project_id = $1), 0)",
+	                       &q, &nruns, NULL)) != 0)
+		goto done;
 	buf_putc(b, '{');
 	json_key(b, &first, "runs");
 	json_int(b, nruns);
-	/* A param's value, for counting distinct ones as SQLite compares them:
-	 * numbers by value (1 and 1.0 are one), strings apart, NaN (NULL) not. */
-#define PVAL "(CASE WHEN x.type = 4 THEN 's' || x.sval ELSE x.num::text END)"
-	if ((rc = columns_section(s, b, &first, "params", "key",
-	                          "SELECT k.name, count(*), count(DISTINCT " PVAL ") FROM params x"
-	                          " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
-	                          " GROUP BY k.name ORDER BY k.name",
-	                          project, true)) != 0 ||
-	    (rc = columns_section(s, b, &first, "metrics", "key",
-	                          "SELECT k.name, count(*) FROM metric_summary x"
-	                          " JOIN keys k ON k.id = x.kid WHERE x.rid" IN_SCOPE
-	                          " GROUP BY k.name ORDER BY k.name",
-	                          project, false)) != 0 ||
-	    (rc =
-	         columns_section(s, b, &first, "properties", "key",
-	                         "SELECT x.key, count(*), count(DISTINCT x.value) FROM properties x"
-	                         " WHERE x.rid" IN_SCOPE " GROUP BY x.key ORDER BY x.key",
-	                         project, true)) != 0 ||
-	    (rc = columns_section(s, b, &first, "tags", "tag",
-	                          "SELECT x.tag, count(*) FROM tags x WHERE x.rid" IN_SCOPE
-	                          " GROUP BY x.tag ORDER BY x.tag",
-	                          project, false)) != 0)
-		return rc;
-#undef PVAL
+	if ((rc = columns_section(s, b, &first, "params", "key", 0, pid, true)) != 0 ||
+	    (rc = columns_section(s, b, &first, "metrics", "key", 1, pid, false)) != 0 ||
+	    (rc = columns_section(s, b, &first, "properties", "key", 2, pid, true)) != 0 ||
+	    (rc = columns_section(s, b, &first, "tags", "tag", 3, pid, false)) != 0)
+		goto done;
 	buf_putc(b, '}');
-	return buf_ok(b) ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+	rc = buf_ok(b) ? 0 : err_set(CAIRN_ENOMEM, "out of memory");
+done:
+	pg_read_end(s, own);
+	return rc;
 }
 
 /* --- the sweep trial queue ------------------------------------------------------ */

@@ -21,7 +21,9 @@
  *   - a param's value is typed columns instead of SQLite's untyped one:
  *     num (int, bool and float as a double; NULL for NaN), ival (int and bool
  *     exactly), sval (strings), each indexed with the key;
- *   - no triggers: purge deletes a run's tiles and trials itself;
+ *   - no triggers but the run count's (migration 7) and the column
+ *     catalog's (migration 8, catalog.c): purge deletes a run's tiles and
+ *     trials itself;
  *   - settings(key, value), for the store's settings (the object store).
  *
  * The objects directory: objects=DIR in the URI, else the one recorded in
@@ -165,6 +167,8 @@ static const char *const migrations[] = {
      "  FOR EACH STATEMENT EXECUTE FUNCTION cairn_runs_added();"
      "CREATE TRIGGER runs_count_del AFTER DELETE ON runs REFERENCING OLD TABLE AS removed"
      "  FOR EACH STATEMENT EXECUTE FUNCTION cairn_runs_removed();"),
+    /* 8: the column catalog (catalog.c; SQLite's migration 15). */
+    pg_catalog_migration,
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
