@@ -85,7 +85,7 @@ static int columns_section(cairn_store *s, buf *b, bool *first, const char *name
 	return 0;
 }
 
-/* From the catalog that migration 6's triggers keep (catalog.c; (docs/internals/store.md,
+/* From the catalog that migration 8's triggers keep (catalog.c; (docs/internals/store.md,
  * "The column catalog"): a few rows per key whatever the number of runs.  A
  * project that does not exist has no runs and no keys. */
 int pg_run_columns_json(cairn_store *s, const char *project, buf *b)

@@ -14,7 +14,7 @@
  *             close and check
  *   schema.c  the schema, its migrations, the cairn_meta marker, where
  *             the objects are
- *   catalog.c the column catalog (migration 6): tables, triggers, fill
+ *   catalog.c the column catalog (migration 8): tables, triggers, fill
  *   runs.c    runs: insert, lookup, names, text columns, finish, heartbeat,
  *             delete and purge, the object sweep
  *   params.c  keys, params, tags, properties
@@ -255,7 +255,7 @@ void pg_read_end(cairn_store *s, bool own);
 /* The store's settings (schema.c): main's setting_get/setting_put ops. */
 int pg_setting_get(cairn_store *s, const char *key, char **out);
 
-/* catalog.c: migration 6, the column catalog's tables, triggers and fill */
+/* catalog.c: migration 8, the column catalog's tables, triggers and fill */
 extern const char pg_catalog_migration[];
 int pg_setting_put(cairn_store *s, const char *key, const char *value);
 /* idem.c */
