@@ -194,15 +194,15 @@ static int undeclared(const char *what)
 	                command.name ? command.name : "?", what);
 }
 
-/* When no store was named (--store, $CAIRN_DIR) and none was found walking
+/* When no store was named (--store, $CAIRN_DIR, $CAIRN_URI) and none was found walking
  * up, the per-user store is used; say so once per process on stderr, since a
  * run that lands there silently is easy to lose.  A store found walking up
  * is always named .cairn; the per-user one never is. */
 static void note_store_fallback(void)
 {
 	static bool said;
-	const char *env = getenv("CAIRN_DIR");
-	if (said || (cli_store_dir && *cli_store_dir) || (env && *env))
+	const char *env = getenv("CAIRN_DIR"), *uri = getenv("CAIRN_URI");
+	if (said || (cli_store_dir && *cli_store_dir) || (env && *env) || (uri && *uri))
 		return;
 	said = true;
 	char *dir = NULL, cwd[4096];

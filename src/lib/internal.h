@@ -60,6 +60,15 @@ struct cairn_store {
 	 * inside it are savepoints, hold_depth deep */
 	bool hold;
 	int hold_depth;
+	/* The metrics the holding thread logs while a keyed write is open
+	 * (writer.c: held_*): kept here, not in the writer, and inserted in the
+	 * held transaction at its next flush or at commit; `holds` (atomic) is
+	 * how many are open, so the writer's hot path skips the check; `aborts`
+	 * (atomic) counts rolled-back holds, so a run handle drops key ids it
+	 * may have learnt inside one (run.c). */
+	struct mpoint *held;
+	size_t nheld, capheld;
+	unsigned holds, aborts;
 };
 
 /* Raise an error on this thread; returns code so callers can
@@ -76,6 +85,10 @@ typedef struct mpoint {
 
 int writer_append(cairn_store *s, const mpoint *p);
 int writer_flush(cairn_store *s);
+/* A keyed write's points (held by this thread's open cairn_store_idem_begin):
+ * inserted now inside its transaction, or dropped; called with the lock. */
+int writer_held_flush(cairn_store *s);
+void writer_held_drop(cairn_store *s);
 void writer_stop(cairn_store *s);
 
 /* objects.c */

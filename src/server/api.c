@@ -327,9 +327,9 @@ const route api_v1_routes[] = {
     {"DELETE", "/api/v1/tokens/{token}", CAIRN_SCOPE_ADMIN, h_token_revoke, 0},
     /* the remote backend (api-store.c, docs/internals/remote.md) */
     {"POST", "/api/v1/store/r/{op}", CAIRN_SCOPE_READ, h_store_read, ROUTE_POST_READ},
-    {"POST", "/api/v1/store/w/{op}", CAIRN_SCOPE_WRITE, h_store_write, 0},
+    {"POST", "/api/v1/store/w/{op}", CAIRN_SCOPE_WRITE, h_store_write, ROUTE_KEY_AFTER},
     {"GET", "/api/v1/objects/{oid}", CAIRN_SCOPE_READ, h_object_get, 0},
-    {"PUT", "/api/v1/objects/{oid}", CAIRN_SCOPE_WRITE, h_object_put, 0},
+    {"PUT", "/api/v1/objects/{oid}", CAIRN_SCOPE_WRITE, h_object_put, ROUTE_KEY_AFTER},
     {NULL, NULL, CAIRN_SCOPE_NONE, NULL, 0},
 };
 

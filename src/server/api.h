@@ -44,8 +44,8 @@ void run_cache_forget(server *srv, const char *full);
 bool idem_replay(request *rq, response *rs);
 /* Keep a write's final answer under its Idempotency-Key, if it has one. */
 void idem_remember(request *rq, const response *rs);
-/* Run fn (a write of the store's own ops) and record its Idempotency-Key
- * in the same transaction (idem.c); without a key, just fn. */
+/* Run fn (a write route's handler) and record its Idempotency-Key in the
+ * same transaction (idem.c); without a key, just fn. */
 int idem_write(request *rq, response *rs, int (*fn)(request *rq, response *rs));
 
 /* --- streamed object uploads (api-store.c) -------------------------------------------- */

@@ -147,8 +147,12 @@ typedef int (*handler_fn)(request *rq, response *rs);
  * logging in), READ, WRITE or ADMIN.  Reads are GET, writes anything else,
  * and server/auth.c refuses a table where a write route asks only READ,
  * unless the route says ROUTE_POST_READ: a read whose question needs a body
- * (the remote backend's reads, MLflow's POST searches). */
-enum { ROUTE_POST_READ = 1 };
+ * (the remote backend's reads, MLflow's POST searches).  A write and its
+ * Idempotency-Key are committed in one transaction (idem_write) unless the
+ * route says ROUTE_KEY_AFTER: its handler keys its own writes (the store
+ * protocol) or removes files as it goes, which a rollback cannot bring
+ * back; its key is kept after it (idem_remember). */
+enum { ROUTE_POST_READ = 1, ROUTE_KEY_AFTER = 2 };
 
 typedef struct route {
 	const char *method;

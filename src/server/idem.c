@@ -10,13 +10,16 @@
  * The answers are kept in the store (cairn_store_idem_*: the idempotency
  * table of either backend), so they survive a restart and are shared by
  * several servers on one PostgreSQL database.  Only final answers are kept
- * (not 429 or 5xx, which ask for a retry), up to 64 KiB of body.  The
- * store protocol's writes (idem_write) record the key in the write's own
- * transaction, so a crash leaves both or neither; the other routes
- * remember it after the write (idem_remember), and a crash between the two
- * leaves a write that a retry applies again (docs/internals/remote.md,
- * "Idempotency").  The kept body is the content type, a newline, then the
- * bytes.
+ * (not 429 or 5xx, which ask for a retry), up to 64 KiB of body.  A write
+ * route's handler runs inside one transaction with its key (idem_write,
+ * called by the dispatcher), so a crash leaves both or neither — the JSON
+ * API's metrics too: the library keeps the points the holding thread logs
+ * out of the buffered writer and inserts them in that transaction
+ * (lib/run/writer.c).  Routes marked ROUTE_KEY_AFTER (the store protocol,
+ * which keys its own ops; writes that remove files) remember the key after
+ * the write (idem_remember), and a crash between the two leaves a write
+ * that a retry applies again (docs/internals/remote.md, "Idempotency").
+ * The kept body is the content type, a newline, then the bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +80,14 @@ static void kept_body(buf *b, const response *rs)
 int idem_write(request *rq, response *rs, int (*fn)(request *rq, response *rs))
 {
 	const char *key = req_header(rq, "Idempotency-Key");
-	if (!key || cairn_store_idem_begin(rq->store) != 0)
+	if (!key)
+		return fn(rq, rs);
+	/* The points earlier requests logged are committed first, so this
+	 * write comes after them (its own points go in its transaction). */
+	if (cairn_store_flush(rq->store) != 0)
+		return resp_error(rs, 503, "unavailable", "an earlier batch was not stored: %s",
+		                  cairn_error_last());
+	if (cairn_store_idem_begin(rq->store) != 0)
 		return fn(rq, rs); /* idem_remember keeps it after, as for any route */
 	int rc = fn(rq, rs);
 	if (rs->status >= 400) {

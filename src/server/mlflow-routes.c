@@ -70,7 +70,7 @@ const route mlflow_routes[] = {
     {"GET", "/api/2.0/mlflow-artifacts/artifacts", R, mlf_art_list, 0},
     {"GET", "/api/2.0/mlflow-artifacts/artifacts/{*}", R, mlf_art_get, 0},
     {"PUT", "/api/2.0/mlflow-artifacts/artifacts/{*}", W, mlf_art_put, 0},
-    {"DELETE", "/api/2.0/mlflow-artifacts/artifacts/{*}", W, mlf_art_delete, 0},
+    {"DELETE", "/api/2.0/mlflow-artifacts/artifacts/{*}", W, mlf_art_delete, ROUTE_KEY_AFTER},
     {NULL, NULL, CAIRN_SCOPE_NONE, NULL, 0},
 };
 

@@ -232,7 +232,8 @@ int server_dispatch_table(request *rq, response *rs, const route *table, const c
 		bool reads = !is_write(rq->method) || (r->flags & ROUTE_POST_READ);
 		if (reads)
 			rq->store = pool_lease(rq->srv);
-		int rc = r->fn(rq, rs);
+		int rc = !reads && !(r->flags & ROUTE_KEY_AFTER) ? idem_write(rq, rs, r->fn)
+		                                                 : r->fn(rq, rs);
 		if (reads) {
 			pool_release(rq->srv, rq->store);
 			rq->store = rq->store;

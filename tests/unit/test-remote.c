@@ -157,7 +157,7 @@ static void test_spool_group(void **state)
 	assert_ok(journal_append(&j, "metrics_insert", "S-5", b.ptr, b.len));
 	assert_ok(journal_append(&j, "metrics_insert", "S-6", "bad", 3));
 	buf scratch = BUF_INIT;
-	spool_grp g = {BUF_INIT, "", 0, 0, 0};
+	spool_grp g = {BUF_INIT, "", 0, 0, 0, false};
 	jrec rec;
 	/* not a metrics record: no group */
 	assert_ok(spool_group(&j, j.head, 0, &scratch, &g));

@@ -34,6 +34,7 @@ static int run_alloc(cairn_run **out, cairn_store *s, int64_t rid, const char *i
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	r->store = s;
 	r->rid = rid;
+	r->aborts = __atomic_load_n(&s->aborts, __ATOMIC_ACQUIRE);
 	memcpy(r->id, id, CAIRN_RUN_ID_HEXSZ + 1);
 	pthread_mutex_init(&r->mu, NULL);
 	int rc = store_run_names(s, rid, &r->name, &r->project, &r->seq);
@@ -184,6 +185,23 @@ static uint64_t fnv1a(const char *s)
 	return h ? h : 1;
 }
 
+/* Forget every cached key when a keyed write was rolled back since they were
+ * learnt (lib/store/idem.c): a key interned inside it is gone from the
+ * store, and its id may be another key's next; a step taken inside it was
+ * never stored.  Called with r->mu held, before the first key_slot. */
+static void keys_fresh(cairn_run *r)
+{
+	unsigned a = __atomic_load_n(&r->store->aborts, __ATOMIC_ACQUIRE);
+	if (a == r->aborts)
+		return;
+	for (size_t i = 0; i < r->capkeys; i++)
+		free(r->keys[i].name);
+	free(r->keys);
+	r->keys = NULL;
+	r->nkeys = r->capkeys = 0;
+	r->aborts = a;
+}
+
 /* Find or add the key in the handle's cache; called with r->mu held. */
 static int key_slot(cairn_run *r, const char *key, keyent **out)
 {
@@ -288,6 +306,7 @@ int cairn_run_log_metric(cairn_run *r, const char *key, double value, int64_t st
 		return err_set(CAIRN_EINVALID, "no run or no metric key");
 	keyent *k = NULL;
 	pthread_mutex_lock(&r->mu);
+	keys_fresh(r);
 	int rc = key_slot(r, key, &k);
 	if (rc) {
 		pthread_mutex_unlock(&r->mu);
@@ -324,6 +343,7 @@ int cairn_run_log_metrics(cairn_run *r, const char *const *keys, const double *v
 	}
 	keyent *k = NULL;
 	pthread_mutex_lock(&r->mu);
+	keys_fresh(r);
 	/* Pass 1 interns every key (and may grow the table); nothing is changed
 	 * that a failure would have to undo.  Pass 2 finds each key again — the
 	 * table no longer moves — and takes its step. */

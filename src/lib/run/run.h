@@ -28,6 +28,7 @@ struct cairn_run {
 	pthread_mutex_t mu;
 	keyent *keys;
 	size_t nkeys, capkeys; /* capkeys is a power of two */
+	unsigned aborts;       /* store->aborts when keys were learnt (run.c, keys_fresh) */
 };
 
 /* Delete run rid's artifact at path (or under it) and remove the objects no

@@ -11,6 +11,16 @@
  * A failed commit is not silent: the error is kept and returned by the next
  * log/flush call of any producer.
  *
+ * A keyed write (cairn_store_idem_begin .. _commit, lib/store/idem.c) holds
+ * the store's lock and one transaction for the whole of a server request,
+ * so its points cannot go through the flusher (which takes the lock to
+ * commit: it would wait for the request, and the request for it).  The
+ * thread that holds it appends to s->held instead; its flushes insert
+ * those points into the held transaction (and do not wait for the
+ * flusher), commit inserts the rest before the key, abort drops them.
+ * Which thread holds is asked of the lock itself: a trylock of the
+ * recursive mutex succeeds, with s->hold set, only for the holder.
+ *
  * States: not started (s->w NULL) -> running -> stopping -> joined.
  */
 #include <errno.h>
@@ -142,8 +152,57 @@ static int take_error(writer *w)
 	return rc;
 }
 
+/* True, with the store's lock taken once more, when this thread holds a
+ * keyed write; the caller unlocks. */
+static bool held_by_me(cairn_store *s)
+{
+	if (!__atomic_load_n(&s->holds, __ATOMIC_ACQUIRE))
+		return false;
+	if (pthread_mutex_trylock(&s->lock) != 0)
+		return false; /* another thread holds the lock: not ours */
+	if (s->hold)
+		return true;
+	pthread_mutex_unlock(&s->lock);
+	return false;
+}
+
+static int held_append(cairn_store *s, const mpoint *p)
+{
+	if (s->nheld == s->capheld) {
+		size_t ncap = s->capheld ? s->capheld * 2 : 1024;
+		mpoint *np = realloc(s->held, ncap * sizeof *np);
+		if (!np)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		s->held = np;
+		s->capheld = ncap;
+	}
+	s->held[s->nheld++] = *p;
+	return 0;
+}
+
+int writer_held_flush(cairn_store *s)
+{
+	if (s->nheld == 0)
+		return 0;
+	int rc = store_metrics_insert(s, s->held, s->nheld);
+	s->nheld = 0;
+	return rc;
+}
+
+void writer_held_drop(cairn_store *s)
+{
+	free(s->held);
+	s->held = NULL;
+	s->nheld = s->capheld = 0;
+}
+
 int writer_append(cairn_store *s, const mpoint *p)
 {
+	if (held_by_me(s)) {
+		int rc = held_append(s, p);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
 	writer *w = __atomic_load_n(&s->w, __ATOMIC_ACQUIRE);
 	if (!w)
 		w = writer_get(s);
@@ -166,6 +225,13 @@ int writer_append(cairn_store *s, const mpoint *p)
 
 int writer_flush(cairn_store *s)
 {
+	if (held_by_me(s)) {
+		/* the held points into the held transaction; the flusher's are
+		 * other requests' and it cannot commit them before this one ends */
+		int rc = writer_held_flush(s);
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
 	writer *w = __atomic_load_n(&s->w, __ATOMIC_ACQUIRE);
 	if (!w)
 		return 0;

@@ -6,7 +6,11 @@
  * business (src/server/idem.c; docs/internals/remote.md, "Idempotency").
  * cairn_store_idem_begin/commit/abort put a write and its key in one
  * transaction of the backend (hold_begin/hold_end), the store's lock held
- * from begin to commit.
+ * from begin to commit.  The metrics the holding thread logs meanwhile
+ * (cairn_run_log_metric: the JSON API's metrics routes) are kept aside by
+ * the writer (writer.c, "keyed write") and inserted here, in the same
+ * transaction, before the key; an abort drops them and counts itself in
+ * s->aborts, so run handles forget key ids learnt inside it (run.c).
  */
 #include <string.h>
 
@@ -71,7 +75,19 @@ int cairn_store_idem_begin(cairn_store *s)
 	int rc = s->ops->hold_begin(s);
 	if (rc)
 		store_unlock(s);
+	else
+		__atomic_add_fetch(&s->holds, 1, __ATOMIC_RELEASE);
 	return rc;
+}
+
+/* The end of a keyed write, the lock still held: its points gone, and a
+ * rollback counted. */
+static void hold_done(cairn_store *s, bool committed)
+{
+	writer_held_drop(s);
+	if (!committed)
+		__atomic_add_fetch(&s->aborts, 1, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(&s->holds, 1, __ATOMIC_RELEASE);
 }
 
 int cairn_store_idem_commit(cairn_store *s, const char *key, int status, const void *body,
@@ -82,11 +98,14 @@ int cairn_store_idem_commit(cairn_store *s, const char *key, int status, const v
 	int rc = key ? key_check(key) : 0;
 	if (rc == 0 && key && len > IDEM_BODY_MAX)
 		rc = err_set(CAIRN_ETOOBIG, "an answer over %d bytes is not kept", IDEM_BODY_MAX);
+	if (rc == 0)
+		rc = writer_held_flush(s); /* the points logged inside it */
 	/* tests: a crash here is one between the write and its key */
 	store_hook(s, "idem");
 	if (rc == 0 && key)
 		rc = s->ops->idem_put(s, key, CAIRN_IDEM_MAX_AGE, status, body, len);
 	int e = s->ops->hold_end(s, rc == 0);
+	hold_done(s, rc == 0 && e == 0);
 	store_unlock(s);
 	return rc ? rc : e;
 }
@@ -96,5 +115,6 @@ void cairn_store_idem_abort(cairn_store *s)
 	if (!s->hold)
 		return;
 	s->ops->hold_end(s, false);
+	hold_done(s, false);
 	store_unlock(s);
 }

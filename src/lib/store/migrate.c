@@ -18,7 +18,9 @@
  * reference them; sweep trials and soft deletions last, once every run they
  * name is there.  A failure stops the copy with the error of the first
  * thing that failed; what was copied stays (the target is a new store: the
- * doc says to drop it and start again).
+ * doc says to drop it and start again).  Neither store may be a cairn
+ * server's URL (one clear error before anything is read; remote.md, "What
+ * is not remote").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,6 +335,16 @@ int cairn_store_migrate(cairn_store *from, cairn_store *to, const cairn_migrate_
 	if (o && o->version != CAIRN_MIGRATE_OPTIONS_VERSION)
 		return err_set(CAIRN_EINVALID, "cairn_migrate_options version %u is not supported",
 		               o->version);
+	/* A copy reads and writes what a server does not offer (every object
+	 * reference, the code map, trial rows as given), and a server's store
+	 * is a directory or a database on its own machine: migrate it there. */
+	for (int i = 0; i < 2; i++)
+		if (store_is_remote(i ? to : from))
+			return err_set(CAIRN_EINVALID,
+			               "%s is a cairn server: cairn migrate copies between stores "
+			               "it opens itself; run it where the server's store is, with "
+			               "that store's directory or postgresql:// URI",
+			               cairn_store_path(i ? to : from));
 	m.from = from;
 	m.to = to;
 	m.o = o;

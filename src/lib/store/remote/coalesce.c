@@ -19,7 +19,17 @@
  * byte), so replaying the same span again — after a crash, or by `cairn
  * sync` after the process died — is answered from the server's kept answer.
  * A record that does not parse is left out of the group (it goes alone,
- * and the server refuses it as it would have).  Not thread-safe: the
+ * and the server refuses it as it would have).
+ *
+ * The span must be the same on every try, or a group the server applied
+ * would be applied again under another key.  Records end a group where a
+ * record of another kind or a limit ends it, the same on every read of the
+ * journal; the journal's end does not stay put (the live process appends
+ * behind it), so a group — or a lone metrics record — that reaches the end
+ * is closed before it is sent by appending a SPOOL_MARK_OP record (durable
+ * as any record): whoever replays the journal after that, this process or
+ * `cairn sync` after it died, meets the mark and sends the same span under
+ * the same key.  Marks are skipped by replay.  Not thread-safe: the
  * journal's owner.
  */
 #include <stdio.h>
@@ -155,6 +165,7 @@ int spool_group(journal *j, uint64_t off, uint64_t max_records, buf *scratch, sp
 	g->records = 0;
 	g->points = 0;
 	g->idem[0] = '\0';
+	g->at_end = false;
 	names runs = {0}, keys = {0};
 	buf pts = BUF_INIT;
 	uint32_t npts = 0;
@@ -168,6 +179,8 @@ int spool_group(journal *j, uint64_t off, uint64_t max_records, buf *scratch, sp
 			rc = got;
 			break;
 		}
+		if (got == 0)
+			g->at_end = true;
 		if (got <= 0 || strcmp(rec.op, "metrics_insert") != 0)
 			break;
 		int add = group_add(&runs, &keys, &pts, &npts, &rec);
@@ -222,6 +235,10 @@ int spool_replay_step(remote_be *be, journal *j, const char *objdir, uint64_t of
 	if (off >= rp->alone_until && (rc = spool_group(j, off, rp->try_off == off ? rp->try_n : 0,
 	                                                &rp->scratch, &rp->g)) != 0)
 		return rc;
+	/* a span that reaches the end: closed for good before it is sent */
+	if (rp->g.records > 1 && rp->g.at_end &&
+	    (rc = journal_append(j, SPOOL_MARK_OP, "", "", 0)) != 0)
+		return rc;
 	if (rp->g.records > 1) {
 		rp->try_off = off;
 		rp->try_n = rp->g.records;
@@ -246,6 +263,17 @@ int spool_replay_step(remote_be *be, journal *j, const char *objdir, uint64_t of
 	int got = journal_read(j, off, &rec, &rp->scratch);
 	if (got <= 0)
 		return got;
+	if (strcmp(rec.op, SPOOL_MARK_OP) == 0) { /* nothing to send: passed over */
+		st->next = rec.next;
+		st->seq = rec.seq;
+		st->op = rec.op;
+		return 1;
+	}
+	/* a lone metrics record at the end (a group of one, or one of a group
+	 * sent record by record): closed too, or it could join a group later */
+	if (strcmp(rec.op, "metrics_insert") == 0 && rec.next == j->size &&
+	    (rc = journal_append(j, SPOOL_MARK_OP, "", "", 0)) != 0)
+		return rc;
 	if ((rc = spool_replay_one(be, objdir, &rec, budget, &st->refused)) != 0)
 		return rc;
 	st->next = rec.next;

@@ -15,6 +15,8 @@
  *            check               u64: XXH3-64 of the payload, seeded by seq
  *            payload             op (wire string), idempotency key (wire
  *                                string), then the request body as sent
+ *                                (op "object": an upload; "group_end": a
+ *                                replay group's end, coalesce.c)
  *
  * A record is appended with one write and fdatasync'ed before the call
  * that made it returns, so a process killed at any moment leaves every

@@ -195,7 +195,12 @@ typedef struct spool_grp {
 	buf body;
 	char idem[160];
 	uint64_t records, points, next; /* next: the offset after its last record */
+	bool at_end;                    /* it ended at the journal's end, not at a record */
 } spool_grp;
+/* The record replay appends after a group that ends at the journal's end
+ * before it sends it: the group's end made durable, so no record appended
+ * later can join it and change its span and key (coalesce.c).  Never sent. */
+#define SPOOL_MARK_OP "group_end"
 struct journal;
 /* The group that starts at off (at most max_records records; 0: no limit):
  * g->records 0 when the record at off is not a metrics_insert (or off is
@@ -214,7 +219,7 @@ typedef struct spool_replayer {
 } spool_replayer;
 #define SPOOL_REPLAYER_INIT                                                                        \
 	{                                                                                          \
-		BUF_INIT, {BUF_INIT, "", 0, 0, 0}, UINT64_MAX, 0, 0                                \
+		BUF_INIT, {BUF_INIT, "", 0, 0, 0, false}, UINT64_MAX, 0, 0                         \
 	}
 /* What one step replayed: the records and points it covered, the offset
  * after them, the op and seq of its (first) record, and *refused as in

@@ -73,8 +73,11 @@ static int add_entry(cairn_spool_entry **v, size_t *n, size_t *cap, const char *
 		buf scratch = BUF_INIT;
 		jrec rec;
 		for (uint64_t off = j.done; journal_read(&j, off, &rec, &scratch) == 1;
-		     off = rec.next)
+		     off = rec.next) {
 			e.points += points_of(&rec);
+			if (strcmp(rec.op, SPOOL_MARK_OP) == 0)
+				e.records--; /* replay's own, not a write */
+		}
 		buf_free(&scratch);
 		/* held by a live process? (the lock is advisory; a test, not a wait) */
 		e.in_use = journal_in_use(path);
