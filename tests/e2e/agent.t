@@ -21,23 +21,7 @@
 plan 60
 
 export CAIRN_SAMPLE_INTERVAL=60
-SRV_STORE=$CAIRN_DIR
-SRV_PID=
-stop_server() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null; SRV_PID=; return 0; }
-trap 'stop_server; _cleanup' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-U=http://127.0.0.1:$PORT
-start_server() {
-	"$CAIRN" server --store "$SRV_STORE" --listen "127.0.0.1:$PORT" >>"$T/server.log" 2>&1 &
-	SRV_PID=$!
-	for _ in $(seq 1 100); do
-		curl -sf -H "Authorization: Bearer $TOK" "$U/api/v1/" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-local_cairn() { CAIRN_DIR=$SRV_STORE "$CAIRN" "$@"; }
+. "$ROOT/tests/e2e/server-lib.sh"
 # started TRIAL numbers in an agent's output, sorted, one line
 started() { sed -n 's/^\[\([0-9]*\)\/[0-9]*\] start .*/\1/p' "$1" | sort -n | tr '\n' ' ' | sed 's/ $//'; }
 trial_params() { # the params of a sweep's trials, by trial number
