@@ -245,7 +245,8 @@ int sqlite_trial_list(cairn_store *s, int64_t rid, trial_row **out, size_t *out_
 int sqlite_sweep_child_find(cairn_store *s, int64_t rid, const char *name, char out_id[33])
 {
 	int rc = 0;
-	sqlite3_stmt *st = store_prep(s, "SELECT id FROM runs WHERE parent_rid = ? AND name = ?"
+	sqlite3_stmt *st = store_prep(s, "SELECT id FROM runs INDEXED BY runs_parent"
+	                                 " WHERE parent_rid = ? AND name = ?"
 	                                 " AND deleted = 0 ORDER BY rid DESC LIMIT 1");
 	if (!st) {
 		rc = cairn_error_last_code();
