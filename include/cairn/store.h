@@ -59,6 +59,15 @@ CAIRN_EXTERN(int) cairn_store_set_cache(cairn_store *store, int64_t kib);
  * (the buffered writer's batches), so a peer handle reads them. */
 CAIRN_EXTERN(int) cairn_store_flush(cairn_store *store);
 
+/* A mark of the metric points logged through this handle so far (0 when
+ * none was), and a wait until every point logged before `mark` was taken
+ * is committed: later points do not lengthen the wait.  A server takes a
+ * mark for each client's writes and waits for it before that client's reads
+ * (docs/internals/web.md, "Read pool").  A failed commit is left for the
+ * handle's next log or cairn_store_flush call, which returns it. */
+CAIRN_EXTERN(uint64_t) cairn_store_write_mark(cairn_store *store);
+CAIRN_EXTERN(void) cairn_store_flush_to(cairn_store *store, uint64_t mark);
+
 /* Where the store's objects live: its objects/ directory, another
  * directory, or `s3://bucket/prefix` ($CAIRN_OBJECTS, else the store's
  * setting from cairn_store_init_objects, else objects/). */

@@ -85,6 +85,11 @@ typedef struct mpoint {
 
 int writer_append(cairn_store *s, const mpoint *p);
 int writer_flush(cairn_store *s);
+/* The count of points appended so far (0: none), and a wait until the
+ * first `mark` of them are committed; the writer's error, if any, stays
+ * for its next producer (writer_wait is a reader's, not a producer's). */
+uint64_t writer_mark(cairn_store *s);
+void writer_wait(cairn_store *s, uint64_t mark);
 /* A keyed write's points (held by this thread's open cairn_store_idem_begin):
  * inserted now inside its transaction, or dropped; called with the lock. */
 int writer_held_flush(cairn_store *s);

@@ -73,6 +73,14 @@ typedef struct audit_coalesce_ent {
 	double at;
 } audit_coalesce_ent;
 
+/* Read-your-writes per client (server/pool.c): the writer's mark after each
+ * client's last write, by token (0: a --no-auth server's one client). */
+#define POOL_MARKS 64
+typedef struct pool_mark {
+	int64_t who;
+	uint64_t mark; /* 0: a free slot */
+} pool_mark;
+
 struct server {
 	cairn_store *store; /* the writer: every write, and reads when the pool is empty */
 	/* The read pool (server/pool.c): peer handles of the store, one per
@@ -83,6 +91,8 @@ struct server {
 	cairn_store **pool;
 	cairn_store **pool_free;
 	unsigned pool_n, pool_nfree;
+	pool_mark marks[POOL_MARKS]; /* under pool_mu */
+	uint64_t marks_evicted;      /* the highest mark let go: unknown clients wait for it */
 	server_config cfg;
 	struct MHD_Daemon *daemon;
 	int port;
@@ -173,11 +183,14 @@ int server_dispatch_table(request *rq, response *rs, const struct route *table, 
 /* The read pool (server/pool.c). */
 void pool_open(server *srv);
 void pool_close(server *srv);
-/* A reader for a read, after the writer's buffered points are committed
- * (so a read sees every point acknowledged before it); srv->store when the
- * pool is empty. */
-cairn_store *pool_lease(server *srv);
+/* A reader for rq's read, after the writer's points that rq's client had
+ * logged are committed (so a client reads every point acknowledged to it;
+ * others' points as the writer commits them); srv->store when the pool is
+ * empty. */
+cairn_store *pool_lease(server *srv, const request *rq);
 void pool_release(server *srv, cairn_store *s);
+/* After a write of rq's client on the writer: keep the writer's mark. */
+void pool_wrote(server *srv, const request *rq);
 
 /* Match path against pattern; fills rq->params.  Returns true on a match. */
 bool route_match(const char *pattern, const char *path, request *rq);

@@ -231,12 +231,14 @@ int server_dispatch_table(request *rq, response *rs, const route *table, const c
 		/* reads on a reader of the pool (pool.c), writes on the writer */
 		bool reads = !is_write(rq->method) || (r->flags & ROUTE_POST_READ);
 		if (reads)
-			rq->store = pool_lease(rq->srv);
+			rq->store = pool_lease(rq->srv, rq);
 		int rc = !reads && !(r->flags & ROUTE_KEY_AFTER) ? idem_write(rq, rs, r->fn)
 		                                                 : r->fn(rq, rs);
 		if (reads) {
 			pool_release(rq->srv, rq->store);
-			rq->store = rq->store;
+			rq->store = rq->srv->store;
+		} else {
+			pool_wrote(rq->srv, rq);
 		}
 		if (is_write(rq->method))
 			idem_remember(rq, rs);

@@ -3,14 +3,15 @@
 # "Read pool"): reads run on peer handles of the store, writes on the one
 # writer, so
 #   - a read right after an acknowledged (unsynced) metric batch sees every
-#     point of it, with the pool and without (--readers 0);
+#     point of it, with the pool and without (--readers 0), for the client
+#     (token) that logged it; another token sees it once committed;
 #   - many reads at once, beside a writer, each get their whole answer;
 #   - a write made on the writer is what the next read sees;
 #   - --threads and --readers take bounded numbers (usage error otherwise).
 # Over loopback with curl, on a --no-auth `cairn ui` (SQLite, or PostgreSQL
 # with CAIRN_TEST_PG=1: a connection per reader).
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 18
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
@@ -57,6 +58,35 @@ stop
 serve --readers 0
 is "without the pool: a batch acknowledged" "$(batch 25000 100)" 200
 is "and read back at once" "$(points)" 25100
+stop
+
+# Read-your-writes is per client (its token): a client reads every point
+# acknowledged to it; another client's read does not wait for them, and
+# sees them once the writer commits (within its 200 ms interval).
+WTOK=$("$CAIRN" token create --scope write --name pool-writer)
+RTOK=$("$CAIRN" token create --scope read --name pool-reader)
+serve --auth --threads 4 --readers 3
+tbatch() {
+	python3 -c 'import json,sys; a,n=map(int,sys.argv[1:]); print(json.dumps({"metrics":[{"key":"loss","value":1.0/(s+1),"step":s} for s in range(a,a+n)]}))' "$1" "$2" |
+		curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $WTOK" -H 'Content-Type: application/json' --data-binary @- "$URL/api/v1/runs/$A/metrics"
+}
+tpoints() { curl -s -H "Authorization: Bearer $1" "$URL/api/v1/runs/$A/metrics/loss?raw=1" | json 'len(j["points"])'; }
+is "a token's batch is acknowledged" "$(tbatch 25100 5000)" 200
+is "and that token's read at once sees all of it" "$(tpoints "$WTOK")" 30100
+ok=0
+for b in 1 2 3 4 5; do
+	[ "$(tbatch $((30100 + 1000 * b)) 1000)" = 200 ] || break
+	[ "$(tpoints "$WTOK")" = $((30100 + 1000 * b)) ] || break
+	ok=$b
+done
+is "five more batches, each read back at once by its writer" "$ok" 5
+seen=0
+for _ in $(seq 1 50); do
+	seen=$(tpoints "$RTOK")
+	[ "$seen" = 35100 ] && break
+	sleep 0.1
+done
+is "another token sees them once committed" "$seen" 35100
 stop
 
 fails "--threads 0" 2 "$CAIRN" ui --listen 127.0.0.1:0 --threads 0

@@ -3,7 +3,8 @@
  * point the Python binding uses for run.log_metrics(dict): steps (explicit
  * and per-key automatic), timestamps, non-finite values, and that a bad key
  * logs nothing; and that automatic steps stay distinct when two store
- * handles (two processes, two servers) log one series at once.
+ * handles (two processes, two servers) log one series at once; and the
+ * writer's marks (cairn_store_write_mark, cairn_store_flush_to).
  */
 #include <math.h>
 #include <pthread.h>
@@ -225,6 +226,45 @@ static void test_auto_steps_two_handles(void **state)
 	unit_store_close(&u);
 }
 
+/* cairn_store_write_mark and cairn_store_flush_to: a mark counts the points
+ * logged through the handle, and a wait for it leaves them committed (read
+ * outside the handle); marks taken earlier are no wait at all. */
+static void test_write_mark(void **state)
+{
+	(void)state;
+	unit_store u;
+	cairn_run *r;
+	unit_store_open(&u);
+	assert_int_equal(cairn_store_write_mark(u.s), 0);
+	cairn_store_flush_to(u.s, 0); /* nothing logged: returns */
+	cairn_store_flush_to(NULL, 5);
+	assert_int_equal(cairn_store_write_mark(NULL), 0);
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	for (int i = 0; i < 3000; i++)
+		assert_ok(cairn_run_log_metric(r, "m", i, i, 0));
+	uint64_t mark = cairn_store_write_mark(u.s);
+	assert_int_equal(mark, 3000);
+	cairn_store_flush_to(u.s, mark);
+	char q[256];
+	snprintf(q, sizeof q,
+	         "SELECT count(*) FROM metric_points WHERE rid = (SELECT rid FROM runs WHERE id ="
+	         " '%s')",
+	         cairn_run_id(r));
+	char *got = unit_store_sql(&u, q);
+	assert_string_equal(got, "3000\n");
+	free(got);
+	for (int i = 3000; i < 3010; i++)
+		assert_ok(cairn_run_log_metric(r, "m", i, i, 0));
+	assert_int_equal(cairn_store_write_mark(u.s), 3010);
+	cairn_store_flush_to(u.s, mark); /* committed already */
+	cairn_store_flush_to(u.s, 3010);
+	got = unit_store_sql(&u, q);
+	assert_string_equal(got, "3010\n");
+	free(got);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 static void test_metric_value_parse(void **state)
 {
 	double v;
@@ -256,6 +296,7 @@ int main(void)
 	    cmocka_unit_test(test_step_and_timestamp_ranges),
 	    cmocka_unit_test(test_metric_value_parse),
 	    cmocka_unit_test(test_auto_steps_two_handles),
+	    cmocka_unit_test(test_write_mark),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -247,6 +247,31 @@ int writer_flush(cairn_store *s)
 	return rc;
 }
 
+uint64_t writer_mark(cairn_store *s)
+{
+	writer *w = __atomic_load_n(&s->w, __ATOMIC_ACQUIRE);
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	uint64_t mark = w->appended;
+	pthread_mutex_unlock(&w->mu);
+	return mark;
+}
+
+void writer_wait(cairn_store *s, uint64_t mark)
+{
+	writer *w = __atomic_load_n(&s->w, __ATOMIC_ACQUIRE);
+	if (!w || mark == 0)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->flushed < mark && w->flushed < w->appended) {
+		w->urgent = true;
+		pthread_cond_signal(&w->wake);
+		pthread_cond_wait(&w->done, &w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 void writer_stop(cairn_store *s)
 {
 	writer *w = s->w;

@@ -450,6 +450,17 @@ int cairn_store_flush(cairn_store *s)
 	return s ? writer_flush(s) : 0;
 }
 
+uint64_t cairn_store_write_mark(cairn_store *s)
+{
+	return s ? writer_mark(s) : 0;
+}
+
+void cairn_store_flush_to(cairn_store *s, uint64_t mark)
+{
+	if (s)
+		writer_wait(s, mark);
+}
+
 void cairn_store_close(cairn_store *s)
 {
 	if (!s)
