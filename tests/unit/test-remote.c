@@ -203,6 +203,48 @@ static void test_spool_group(void **state)
 	free(path);
 }
 
+/* One-by-one marks (journal_mark_alone): the span is kept by the handle
+ * and found again by journal_open while it ends past done; an empty mark
+ * (a group's end, as older journals hold) names none; a mark naming
+ * records after it is damage. */
+static void test_journal_alone(void **state)
+{
+	char *dir = unit_tmpdir(), *path = journal_file(dir);
+	write_three(path);
+	journal j;
+	assert_ok(journal_open(&j, path, false));
+	buf scratch = BUF_INIT;
+	jrec rec;
+	assert_int_equal(journal_read(&j, j.head, &rec, &scratch), 1);
+	uint64_t r2 = rec.next;
+	assert_int_equal(journal_read(&j, r2, &rec, &scratch), 1);
+	uint64_t r3 = rec.next;
+	buf_free(&scratch);
+	assert_ok(journal_append(&j, "group_end", "", "", 0));
+	assert_int_equal(j.nalone, 0);
+	assert_ok(journal_mark_alone(&j, r2, j.size));
+	assert_true(!journal_alone(&j, j.head) && journal_alone(&j, r2) && journal_alone(&j, r3));
+	journal_close(&j);
+	assert_ok(journal_open(&j, path, true));
+	assert_int_equal(j.nalone, 1);
+	assert_true(!journal_alone(&j, j.head) && journal_alone(&j, r3));
+	assert_int_equal(j.records, 5); /* marks are records (sync's list leaves them out) */
+	journal_close(&j);
+	assert_ok(journal_open(&j, path, false));
+	assert_ok(journal_set_done(&j, r3));
+	assert_true(journal_alone(&j, r3));
+	assert_ok(journal_set_done(&j, j.alone[0].to)); /* past it: forgotten, and at open */
+	assert_int_equal(j.nalone, 0);
+	assert_ok(journal_mark_alone(&j, j.size, j.size + 1)); /* records after the mark */
+	journal_close(&j);
+	assert_int_equal(journal_open(&j, path, true), CAIRN_ESTORE);
+	assert_non_null(strstr(cairn_error_last(), "a replay mark"));
+	journal_close(&j);
+	unit_rmrf(dir);
+	free(dir);
+	free(path);
+}
+
 static void test_journal(void **state)
 {
 	char *dir = unit_tmpdir(), *path = journal_file(dir);
@@ -731,6 +773,7 @@ int main(void)
 	    cmocka_unit_test(test_wire_bounds),
 	    cmocka_unit_test(test_maps),
 	    cmocka_unit_test(test_journal),
+	    cmocka_unit_test(test_journal_alone),
 	    cmocka_unit_test(test_spool_group),
 	    cmocka_unit_test(test_journal_torn_tail),
 	    cmocka_unit_test(test_journal_damaged_middle),

@@ -29,8 +29,12 @@
  * is closed before it is sent by appending a SPOOL_MARK_OP record (durable
  * as any record): whoever replays the journal after that, this process or
  * `cairn sync` after it died, meets the mark and sends the same span under
- * the same key.  Marks are skipped by replay.  Not thread-safe: the
- * journal's owner.
+ * the same key.  A group the server refuses as a whole goes record by
+ * record (each under its own key, so only the bad one is dropped); that
+ * span is made durable too before its first record is sent, by a mark
+ * naming it (journal_mark_alone), so a reader after a crash in the middle
+ * goes on record by record instead of grouping the rest under a new key.
+ * Marks are skipped by replay.  Not thread-safe: the journal's owner.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,7 +236,7 @@ int spool_replay_step(remote_be *be, journal *j, const char *objdir, uint64_t of
 	memset(st, 0, sizeof *st);
 	int rc;
 	rp->g.records = 0;
-	if (off >= rp->alone_until && (rc = spool_group(j, off, rp->try_off == off ? rp->try_n : 0,
+	if (!journal_alone(j, off) && (rc = spool_group(j, off, rp->try_off == off ? rp->try_n : 0,
 	                                                &rp->scratch, &rp->g)) != 0)
 		return rc;
 	/* a span that reaches the end: closed for good before it is sent */
@@ -256,8 +260,10 @@ int spool_replay_step(remote_be *be, journal *j, const char *objdir, uint64_t of
 			st->op = "metrics_insert";
 			return 1;
 		}
-		/* refused as a whole (nothing of it applied): one by one */
-		rp->alone_until = rp->g.next;
+		/* refused as a whole (nothing of it applied): one by one, the span
+		 * durable before its first record goes, for every later reader */
+		if ((rc = journal_mark_alone(j, off, rp->g.next)) != 0)
+			return rc;
 	}
 	jrec rec;
 	int got = journal_read(j, off, &rec, &rp->scratch);

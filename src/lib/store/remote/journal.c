@@ -190,6 +190,38 @@ static int check_at(journal *j, uint64_t off, uint64_t fsize, uint64_t want_seq,
 	return 1;
 }
 
+static int span_add(journal *j, uint64_t from, uint64_t to)
+{
+	if (j->nalone == j->alone_cap) {
+		size_t nc = j->alone_cap ? j->alone_cap * 2 : 4;
+		jspan *nv = realloc(j->alone, nc * sizeof *nv);
+		if (!nv)
+			return err_set(CAIRN_ENOMEM, "out of memory");
+		j->alone = nv;
+		j->alone_cap = nc;
+	}
+	j->alone[j->nalone++] = (jspan){from, to};
+	return 0;
+}
+
+/* A mark read at open: a one-by-one span (FROM, TO: records before the
+ * mark) kept when it ends past done; an empty body (a group's end) or any
+ * other is passed over. */
+static int mark_read(journal *j, const jrec *rec)
+{
+	if (strcmp(rec->op, JOURNAL_MARK_OP) != 0 || rec->len != 16)
+		return 0;
+	uint64_t from, to;
+	memcpy(&from, rec->body, 8);
+	memcpy(&to, (const char *)rec->body + 8, 8);
+	if (from < j->head || from >= to || to > rec->off)
+		return err_set(CAIRN_ESTORE,
+		               "the spool journal '%s' is damaged at offset %llu (a replay mark "
+		               "names records it does not follow)",
+		               j->path, (unsigned long long)rec->off);
+	return to > j->done ? span_add(j, from, to) : 0;
+}
+
 int journal_open(journal *j, const char *path, bool readonly)
 {
 	memset(j, 0, sizeof *j);
@@ -232,6 +264,10 @@ int journal_open(journal *j, const char *path, bool readonly)
 			seq = rec.seq;
 			if (off >= j->done)
 				j->records++;
+			if ((rc = mark_read(j, &rec)) != 0) {
+				buf_free(&scratch);
+				return rc;
+			}
 			off += JOURNAL_REC_HEAD + len;
 			continue;
 		}
@@ -319,11 +355,35 @@ int journal_read(journal *j, uint64_t off, jrec *rec, buf *scratch)
 	return 1;
 }
 
+int journal_mark_alone(journal *j, uint64_t from, uint64_t to)
+{
+	unsigned char body[16];
+	memcpy(body, &from, 8);
+	memcpy(body + 8, &to, 8);
+	int rc = span_add(j, from, to); /* first: a mark on disk is always kept */
+	if (rc == 0 && (rc = journal_append(j, JOURNAL_MARK_OP, "", body, sizeof body)) != 0)
+		j->nalone--;
+	return rc;
+}
+
+bool journal_alone(const journal *j, uint64_t off)
+{
+	for (size_t i = 0; i < j->nalone; i++)
+		if (off >= j->alone[i].from && off < j->alone[i].to)
+			return true;
+	return false;
+}
+
 int journal_set_done(journal *j, uint64_t off)
 {
 	if (pwrite_all(j->fd, &off, 8, 8) != 0)
 		return io_err(j, "write");
 	j->done = off;
+	size_t k = 0;
+	for (size_t i = 0; i < j->nalone; i++)
+		if (j->alone[i].to > off)
+			j->alone[k++] = j->alone[i];
+	j->nalone = k;
 	return 0;
 }
 
@@ -334,7 +394,10 @@ void journal_close(journal *j)
 	j->fd = -1;
 	free(j->path);
 	free(j->url);
+	free(j->alone);
 	j->path = j->url = NULL;
+	j->alone = NULL;
+	j->nalone = j->alone_cap = 0;
 }
 
 bool journal_in_use(const char *path)

@@ -16,7 +16,10 @@
  *            payload             op (wire string), idempotency key (wire
  *                                string), then the request body as sent
  *                                (op "object": an upload; "group_end": a
- *                                replay group's end, coalesce.c)
+ *                                replay mark, coalesce.c, never sent: an
+ *                                empty body is a group's end, a body of two
+ *                                u64 FROM, TO a span replay sends record by
+ *                                record)
  *
  * A record is appended with one write and fdatasync'ed before the call
  * that made it returns, so a process killed at any moment leaves every
@@ -27,7 +30,10 @@
  * corruption in the middle, an error naming the file and the offset, and
  * nothing after it is replayed.  The owner holds an exclusive flock on the
  * file for its life, so `cairn sync` never replays a journal a running
- * process is still writing.
+ * process is still writing.  A one-by-one mark is appended at the end, after
+ * the span it names: journal_open, which reads every record anyway, keeps
+ * the spans that end past `done`, so any later reader knows them before it
+ * reaches them.  Journals without such marks (older ones) read as before.
  * Not thread-safe: one owner.
  */
 #ifndef CAIRN_LIB_STORE_REMOTE_JOURNAL_H
@@ -41,6 +47,15 @@
 #define JOURNAL_REC_HEAD 20
 #define JOURNAL_REC_MAX  ((uint64_t)1 << 30)
 
+/* The op of replay's own marks (coalesce.c), never sent. */
+#define JOURNAL_MARK_OP "group_end"
+
+/* A span [from, to) of records replay sends one by one (a group the server
+ * refused as a whole), from a mark after it. */
+typedef struct jspan {
+	uint64_t from, to;
+} jspan;
+
 typedef struct journal {
 	int fd;
 	char *path;
@@ -53,6 +68,10 @@ typedef struct journal {
 	uint64_t records;  /* whole records past done */
 	/* journal_open: a torn tail it cut (torn_bytes 0: none) */
 	uint64_t torn_at, torn_bytes;
+	/* the one-by-one spans not yet replayed past (journal_mark_alone; found
+	 * by journal_open) */
+	jspan *alone;
+	size_t nalone, alone_cap;
 } journal;
 
 typedef struct jrec {
@@ -66,15 +85,23 @@ typedef struct jrec {
 int journal_create(journal *j, const char *path, const char *url, const char *session);
 /* An existing journal: locked without waiting (CAIRN_EBUSY "in use by a
  * running process" when another holds it), header checked, every record
- * checked (a torn tail cut, corruption in the middle an error). With
- * readonly nothing is cut or locked (cairn sync --status). */
+ * checked (a torn tail cut, corruption in the middle an error), and the
+ * one-by-one spans its marks name kept (j->alone). With readonly nothing is
+ * cut or locked (cairn sync --status). */
 int journal_open(journal *j, const char *path, bool readonly);
 /* Append one record and fdatasync it. */
 int journal_append(journal *j, const char *op, const char *idem, const void *body, size_t len);
 /* The record at off (>= done) into *rec, its bytes in scratch: 1, or 0 at
  * the end (off == size). */
 int journal_read(journal *j, uint64_t off, jrec *rec, buf *scratch);
-/* Record that everything before off was replayed. */
+/* Append a mark that the records in [from, to) go one by one (a group the
+ * server refused as a whole), fdatasync'ed as any record, and keep the span. */
+int journal_mark_alone(journal *j, uint64_t from, uint64_t to);
+/* Is the record at off in a one-by-one span (marked by this handle, or
+ * found by journal_open)? */
+bool journal_alone(const journal *j, uint64_t off);
+/* Record that everything before off was replayed (spans before it are
+ * forgotten). */
 int journal_set_done(journal *j, uint64_t off);
 void journal_close(journal *j);
 /* Does a running process hold the journal at path (its lock)? */

@@ -199,8 +199,10 @@ typedef struct spool_grp {
 } spool_grp;
 /* The record replay appends after a group that ends at the journal's end
  * before it sends it: the group's end made durable, so no record appended
- * later can join it and change its span and key (coalesce.c).  Never sent. */
-#define SPOOL_MARK_OP "group_end"
+ * later can join it and change its span and key (coalesce.c); with a body,
+ * the span of a group refused as a whole, sent record by record
+ * (journal_mark_alone).  Never sent. */
+#define SPOOL_MARK_OP JOURNAL_MARK_OP
 struct journal;
 /* The group that starts at off (at most max_records records; 0: no limit):
  * g->records 0 when the record at off is not a metrics_insert (or off is
@@ -208,18 +210,18 @@ struct journal;
 int spool_group(struct journal *j, uint64_t off, uint64_t max_records, buf *scratch, spool_grp *g);
 void spool_group_free(spool_grp *g);
 /* The state of one replay (spool_drain, cairn sync): its scratch, the
- * group in flight, the span of a group sent without an answer (tried again
- * as the same span, under the same key), and the end of a group the server
- * refused as a whole (its records then go one by one, so only the bad one
- * is dropped). */
+ * group in flight and the span of a group sent without an answer (tried
+ * again as the same span, under the same key).  The spans of groups the
+ * server refused as a whole, sent one by one, are in the journal
+ * (journal_alone): durable, so every reader sends them alike. */
 typedef struct spool_replayer {
 	buf scratch;
 	spool_grp g;
-	uint64_t try_off, try_n, alone_until;
+	uint64_t try_off, try_n;
 } spool_replayer;
 #define SPOOL_REPLAYER_INIT                                                                        \
 	{                                                                                          \
-		BUF_INIT, {BUF_INIT, "", 0, 0, 0, false}, UINT64_MAX, 0, 0                         \
+		BUF_INIT, {BUF_INIT, "", 0, 0, 0, false}, UINT64_MAX, 0                            \
 	}
 /* What one step replayed: the records and points it covered, the offset
  * after them, the op and seq of its (first) record, and *refused as in
