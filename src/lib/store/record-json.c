@@ -230,6 +230,21 @@ static const char *const member_name[M_COUNT_] = {
     "parent",    "children",  "pid",        "deleted",  "code",     "environment", "params",
     "metrics",   "tags",      "properties", "datasets", "artifacts"};
 
+/* Each member's key as the whole object writes it, after the member before
+ * (the first opens the object), and its length. */
+#define MK(s)    {",\"" s "\":", sizeof(",\"" s "\":") - 1}
+static const struct {
+	const char *s;
+	size_t n;
+} member_key[M_COUNT_] = {
+    {"{\"id\":", 6},  MK("seq"),      MK("name"),     MK("project"),     MK("status"),
+    MK("start_time"), MK("end_time"), MK("heartbeat"), MK("exit_code"), MK("command"),
+    MK("cwd"),        MK("host"),     MK("user"),     MK("note"),        MK("parent"),
+    MK("children"),   MK("pid"),      MK("deleted"),  MK("code"),        MK("environment"),
+    MK("params"),     MK("metrics"),  MK("tags"),     MK("properties"),  MK("datasets"),
+    MK("artifacts")};
+#undef MK
+
 static void put_params(buf *b, const cairn_run_record *r)
 {
 	buf_putc(b, '{');
@@ -388,10 +403,7 @@ void record_json(buf *b, const cairn_run_record *r, const char *const *cols, siz
 	if (ncols == 0) {
 		/* the whole object: keys are literals, no escaping to do */
 		for (int m = 0; m <= last; m++) {
-			buf_putc(b, m ? ',' : '{');
-			buf_putc(b, '"');
-			buf_puts(b, member_name[m]);
-			buf_puts(b, "\":");
+			buf_add(b, member_key[m].s, member_key[m].n);
 			put_member(b, r, m);
 		}
 		buf_putc(b, '}');
