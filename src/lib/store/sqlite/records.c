@@ -58,11 +58,11 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
 	" r.heartbeat, r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit,"       \
 	" r.git_branch, r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q"  \
 	" WHERE q.rid = r.parent_rid), r.pid, r.deleted FROM runs r WHERE r.rid"
-#define SQL_HEAD_B   " ORDER BY r.rid"
+#define SQL_HEAD_B " ORDER BY r.rid"
 #define SQL_KIDS_A                                                                                 \
 	"SELECT parent_rid, count(*) FROM runs INDEXED BY runs_parent WHERE deleted = 0"           \
 	" AND parent_rid"
-#define SQL_KIDS_B " GROUP BY parent_rid ORDER BY parent_rid"
+#define SQL_KIDS_B   " GROUP BY parent_rid ORDER BY parent_rid"
 #define SQL_PARAMS_A "SELECT rid, kid, type, value FROM params WHERE rid"
 #define SQL_PARAMS_B " ORDER BY rid"
 #define SQL_METRICS_A                                                                              \
@@ -270,8 +270,13 @@ static double opt_double(sqlite3_stmt *st, int col, bool *has)
 static int read_head(cairn_store *s, arena *a, cairn_run_record *r, sqlite3_stmt *st, double now,
                      kcache *projects)
 {
-	const char *id = (const char *)sqlite3_value_text(COL(st, 1));
-	snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+	sqlite3_value *v = COL(st, 1);
+	const char *id = (const char *)sqlite3_value_text(v);
+	size_t idlen = id ? (size_t)sqlite3_value_bytes(v) : 0;
+	if (idlen > CAIRN_RUN_ID_HEXSZ)
+		idlen = CAIRN_RUN_ID_HEXSZ; /* as snprintf into r->id would cut it */
+	memcpy(r->id, id ? id : "", idlen);
+	r->id[idlen] = '\0';
 	r->seq = sqlite3_value_int64(COL(st, 2));
 	r->name = acol(a, st, 3);
 	int rc = kcache_name(s, a, projects, sqlite3_value_int64(COL(st, 4)), &r->project);
@@ -284,7 +289,7 @@ static int read_head(cairn_store *s, arena *a, cairn_run_record *r, sqlite3_stmt
 	if (r->status == CAIRN_STATUS_RUNNING && r->has_heartbeat &&
 	    r->heartbeat < now - s->stale_after)
 		r->status = CAIRN_STATUS_CRASHED;
-	sqlite3_value *v = COL(st, 9);
+	v = COL(st, 9);
 	r->has_exit_code = !vnull(v);
 	r->exit_code = sqlite3_value_int64(v);
 	r->command = acol(a, st, 10);
@@ -404,16 +409,16 @@ static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *so
 			break;
 		case REC_PARAMS: {
 			rec_param *p = e;
-			if ((rc = kcache_name(s, a, kc, sqlite3_value_int64(COL(st, 1)), &p->key)) !=
-			    0)
+			if ((rc = kcache_name(s, a, kc, sqlite3_value_int64(COL(st, 1)),
+			                      &p->key)) != 0)
 				goto done;
 			read_param(p, a, st);
 			break;
 		}
 		case REC_METRICS: {
 			rec_metric *m = e;
-			if ((rc = kcache_name(s, a, kc, sqlite3_value_int64(COL(st, 1)), &m->m.key)) !=
-			    0)
+			if ((rc = kcache_name(s, a, kc, sqlite3_value_int64(COL(st, 1)),
+			                      &m->m.key)) != 0)
 				goto done;
 			read_metric(m, st);
 			break;
