@@ -57,19 +57,9 @@ bool buf_too_big(const buf *b)
 	return b->too_big;
 }
 
-/* The common case of every append, checked first and inlined into the
- * appends: the buffer is ok, has no cap, and the bytes fit in what is
- * allocated (cap > len whenever cap > 0, so cap - len cannot wrap).  A
- * capped buffer always takes buf_grow's full checks: read_file sets a cap
- * on a buffer that may already hold more room than the cap allows. */
-static inline bool fits(const buf *b, size_t extra)
-{
-	return !b->oom && !b->too_big && !b->max && extra < b->cap - b->len;
-}
-
 void buf_grow(buf *b, size_t extra)
 {
-	if (fits(b, extra))
+	if (buf_fits_(b, extra))
 		return;
 	if (!buf_ok(b))
 		return;
@@ -104,9 +94,9 @@ void buf_grow(buf *b, size_t extra)
 	b->cap = cap;
 }
 
-void buf_add(buf *b, const void *data, size_t len)
+void buf_add_slow(buf *b, const void *data, size_t len)
 {
-	if (!fits(b, len)) {
+	if (!buf_fits_(b, len)) {
 		buf_grow(b, len);
 		if (!buf_ok(b))
 			return;
@@ -121,14 +111,9 @@ void buf_puts(buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-void buf_putc(buf *b, char c)
+void buf_putc_slow(buf *b, char c)
 {
-	if (!fits(b, 1)) {
-		buf_add(b, &c, 1);
-		return;
-	}
-	b->ptr[b->len++] = c;
-	b->ptr[b->len] = '\0';
+	buf_add_slow(b, &c, 1);
 }
 
 void buf_vprintf(buf *b, const char *fmt, va_list ap)

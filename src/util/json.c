@@ -76,7 +76,7 @@ void json_num(buf *b, double v)
 	} else if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
 		/* the range test first: casting a double outside int64's range is
 		 * undefined behaviour */
-		buf_printf(b, "%lld", (long long)v);
+		json_int(b, (int64_t)v); /* as "%lld" writes it, without printf */
 	} else {
 		/* The shortest representation that round-trips (util/dtoa.c). */
 		char tmp[32];

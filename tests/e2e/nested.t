@@ -47,6 +47,11 @@ like "show a child: its parent by name and id" "$("$CAIRN" show "$t1")" "^parent
 unlike "show a run without family: no parent line" "$("$CAIRN" show loner)" "^(parent|children) "
 is "show --json: children" "$(field "$p" 'j["children"]')" 3
 is "show --json: parent" "$(field "$t1" 'j["parent"]')" "$p"
+# a listing reads child counts per batch of runs (one grouped statement),
+# not per run: every run's count, the deleted child left out
+is "ls --format json: each run's children" \
+    "$("$CAIRN" ls --format json --sort name | json '",".join("%s=%d" % (r["name"], r["children"]) for r in j)')" \
+    "grandchild=0,loner=0,sweep=3,trial-1=1,trial-2=0,trial-3=0"
 for i in 4 5 6 7; do
 	CAIRN_RUN_ID=$p "$CAIRN" run -n "trial-$i" -- true >/dev/null 2>&1
 done
