@@ -1796,9 +1796,9 @@ static void groups(void **state)
 {
 	(void)state;
 	static const char *const by[] = {
-	    "params.model", "params.mixed",          "status",
-	    "project",      "params.flag",           "metrics.acc.count",
-	    "params.none",  "datasets.train.digest", "dirty"};
+	    "params.model", "params.mixed",      "status",      "project",
+	    "params.flag",  "metrics.acc.count", "params.none", "datasets.train.digest",
+	    "dirty",        "params.lr",         "params.bs"};
 	/* the metric: a metric's last value, or a param's numbers (ints and
 	 * floats; a mixed param's strings and bools are not summarised) */
 	static const char *const metrics[] = {"metrics.acc", "params.mixed", "params.lr"};
@@ -1848,10 +1848,16 @@ static void groups(void **state)
 					else if (v.cls == E_TEXT)
 						in = val->type == JSON_STR &&
 						     strcmp(val->str, v.s) == 0;
-					else if (isnan(v.d))
-						in = val->type == JSON_STR &&
-						     strcmp(val->str, "NaN") == 0;
-					else {
+					else if (isnan(v.d)) {
+						/* a param's NaN is {"$float": "NaN"} */
+						const json *f = val->type == JSON_OBJ
+						                    ? json_get(val, "$float")
+						                    : val;
+						in = f && f->type == JSON_STR &&
+						     strcmp(f->str, "NaN") == 0;
+					} else if (val->type == JSON_OBJ) {
+						in = false;
+					} else {
 						ev gv = num_ev(val);
 						int ptype = val->type == JSON_BOOL ? 3
 						            : gv.is_int            ? 1
@@ -1894,6 +1900,105 @@ static void groups(void **state)
 			qexpr_free(&fe);
 		}
 	}
+}
+
+/* The SQLite store groups a param of at most 256 values by a skip scan and
+ * one walk, and any other by GROUP BY: both paths, on NaN, on every type, on
+ * values whose first run (the walk's boundary) is deleted or filtered out,
+ * and the counts agree with what was logged. */
+static void groups_both_paths(void **state)
+{
+	(void)state;
+	unit_store u;
+	unit_store_open(&u);
+	enum { N = 300 };
+	char ids[N][33];
+	for (int i = 0; i < N; i++) {
+		cairn_run_options o = CAIRN_RUN_OPTIONS_INIT;
+		o.project = "p";
+		cairn_run *r;
+		assert_ok(cairn_run_create(&r, u.s, &o));
+		memcpy(ids[i], cairn_run_id(r), 33);
+		/* many: 290 distinct ints, then NaN, 1.0 (a float equal to int 1) and text */
+		cairn_value m = {.type = CAIRN_TYPE_INT, .i = i};
+		if (i >= 290)
+			m = i % 3 == 0   ? (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = NAN}
+			    : i % 3 == 1 ? (cairn_value){.type = CAIRN_TYPE_FLOAT, .f = 1.0}
+			                 : (cairn_value){.type = CAIRN_TYPE_STRING, .s = "1"};
+		log_param(r, "many", m);
+		/* few: the same kinds of values, i % 6 of them */
+		static const cairn_value few[] = {
+		    {.type = CAIRN_TYPE_INT, .i = 1},     {.type = CAIRN_TYPE_FLOAT, .f = 1.0},
+		    {.type = CAIRN_TYPE_BOOL, .i = 1},    {.type = CAIRN_TYPE_STRING, .s = "1"},
+		    {.type = CAIRN_TYPE_FLOAT, .f = NAN}, {.type = CAIRN_TYPE_STRING, .s = "a"}};
+		if (i % 7) /* every 7th run has no value */
+			log_param(r, "few", few[i % 6]);
+		assert_ok(cairn_run_log_metric(r, "m", (double)i, 0, 0));
+		cairn_run_free(r);
+	}
+	/* the first run of each of few's values deleted: a value's first row
+	 * is then not a match (runs 1..5; run 0 has no value) */
+	for (int i = 1; i <= 5; i++)
+		assert_ok(cairn_run_delete(u.s, ids[i], 0));
+	static const struct {
+		const char *field, *query;
+		int64_t total;
+		size_t ngroups;
+	} cases[] = {
+	    /* 1..5 deleted: 295 runs; many: 285 ints, NaN, 1.0, "1" (past 256: GROUP BY) */
+	    {"params.many", "", 295, 288},
+	    {"params.many", "metrics.m >= 10", 290, 283},
+	    /* few: 6 values and the missing group */
+	    {"params.few", "", 295, 7},
+	    /* only runs past 200: the first runs of the values are not matches */
+	    {"params.few", "metrics.m > 200", 99, 7},
+	    /* one value left: the walk's other values have no match */
+	    {"params.few", "metrics.m = 12", 1, 1},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+		o.query = cases[c].query;
+		cairn_group_result *g;
+		assert_ok(cairn_query_group(&g, u.s, &o, cases[c].field, "metrics.m"));
+		assert_int_equal(cairn_group_result_total(g), cases[c].total);
+		size_t n = cairn_group_result_count(g);
+		if (n != cases[c].ngroups)
+			fail_msg("%s [%s]: %zu groups, expected %zu", cases[c].field,
+			         cases[c].query, n, cases[c].ngroups);
+		int64_t sum = 0;
+		for (size_t k = 0; k < n; k++) {
+			const cairn_group *gr = cairn_group_result_get(g, k);
+			sum += gr->count;
+			/* every run has the metric: one value a run */
+			assert_int_equal(gr->values, gr->count);
+			assert_true(gr->min <= gr->mean && gr->mean <= gr->max);
+			/* a value's runs: its own, by the value's type (1, 1.0, true
+			 * and "1" apart); each of few's values holds runs i % 6 */
+			if (strcmp(cases[c].field, "params.few") == 0 && !gr->missing) {
+				int64_t want = 0;
+				for (int i = 0; i < N; i++) {
+					if (i % 7 == 0 || (i >= 1 && i <= 5))
+						continue;
+					if (cases[c].query[0] &&
+					    !(strstr(cases[c].query, "> 200") ? i > 200 : i == 12))
+						continue;
+					cairn_type t = gr->value.type;
+					int kind = i % 6;
+					bool same = t == CAIRN_TYPE_INT    ? kind == 0
+					            : t == CAIRN_TYPE_BOOL ? kind == 2
+					            : t == CAIRN_TYPE_STRING
+					                ? kind == (*gr->value.s == '1' ? 3 : 5)
+					            : isnan(gr->value.f) ? kind == 4
+					                                 : kind == 1;
+					want += same;
+				}
+				assert_int_equal(gr->count, want);
+			}
+		}
+		assert_int_equal(sum, cases[c].total);
+		cairn_group_result_free(g);
+	}
+	unit_store_close(&u);
 }
 
 static void bad_input(void **state)
@@ -1952,11 +2057,17 @@ static void bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(fixed_queries),    cmocka_unit_test(random_queries),
-	    cmocka_unit_test(sorts_everything), cmocka_unit_test(batch_json_matches),
-	    cmocka_unit_test(groups),           cmocka_unit_test(bad_input),
-	    cmocka_unit_test(keyset_pages),     cmocka_unit_test(keyset_bad),
-	    cmocka_unit_test(keyset_tags),      cmocka_unit_test(walk_tests_its_key),
+	    cmocka_unit_test(fixed_queries),
+	    cmocka_unit_test(random_queries),
+	    cmocka_unit_test(sorts_everything),
+	    cmocka_unit_test(batch_json_matches),
+	    cmocka_unit_test(groups),
+	    cmocka_unit_test(groups_both_paths),
+	    cmocka_unit_test(bad_input),
+	    cmocka_unit_test(keyset_pages),
+	    cmocka_unit_test(keyset_bad),
+	    cmocka_unit_test(keyset_tags),
+	    cmocka_unit_test(walk_tests_its_key),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);

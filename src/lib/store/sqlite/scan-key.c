@@ -1,17 +1,11 @@
 /*
- * lib/store/sqlite/scan-key.c — the SQLite store's sort keys and grouping
- * aggregates (lib/store/scan.h).
+ * lib/store/sqlite/scan-key.c — the SQLite store's sort keys (lib/store/scan.h).
  *
  * A key is one field's value columns in one table, read for given runs by
  * primary-key probes or one pass over the key's rows restricted to the set
  * (cairn_inset), or walked in the order of an index (a metric's last value,
- * a param's (value, type), start time, name, end time).
- *
- * Grouping uses two aggregate passes that return no row per run: cairn_gid
- * records each match's group number in an array indexed by rid (GROUP BY
- * the field's index order), cairn_gstat adds each metric value to its run's
- * group.  Both only touch runs the planner marked as matches, and run with a
- * small page cache (they read each page once).
+ * a param's (value, type), start time, name, end time).  Grouping by a key
+ * is in scan-group.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,23 +13,6 @@
 #include <string.h>
 
 #include "lib/store/sqlite/scan-sql.h"
-
-/* How to read one field's value for a run. */
-typedef struct skey {
-	const char *table;
-	char keycond[256];
-	qbind b[MAXB];
-	int nb;
-	char val[320]; /* value columns */
-	int form;      /* how to read them */
-	/* walking the index in order: */
-	char walk_notnull[64];
-	char walk_order[64];
-	const char *walk_col;  /* the column walked (a keyset walk starts at a value of it) */
-	const char *walk_type; /* and the type column that splits its equal values, or NULL */
-} skey;
-
-enum { F_METRIC, F_PARAM, F_TEXT, F_NUM, F_STATUS };
 
 int scan_key_prepare(store_scan_ctx *q, store_key *key)
 {
@@ -153,7 +130,7 @@ static void col_num(sqlite3_stmt *st, int col, int t, sval *v)
 }
 
 /* The value columns of a row (starting at column c0) as an sval. */
-static int read_val(store_scan_ctx *q, const skey *k, sqlite3_stmt *st, int c0, sval *v)
+int scan_read_val(store_scan_ctx *q, const skey *k, sqlite3_stmt *st, int c0, sval *v)
 {
 	memset(v, 0, sizeof *v);
 	int t = sqlite3_column_type(st, c0);
@@ -229,7 +206,7 @@ int scan_gather(store_scan_ctx *q, const store_key *key, const int64_t *rids, si
 			sqlite3_bind_int64(st, ridx, rids[i]);
 			int s = sqlite3_step(st);
 			if (s == SQLITE_ROW)
-				rc = read_val(q, k, st, 0, &vals[i * stride]);
+				rc = scan_read_val(q, k, st, 0, &vals[i * stride]);
 			else if (s != SQLITE_DONE)
 				rc = store_sqlerr(q->s, "run the query");
 			sqlite3_reset(st);
@@ -261,7 +238,7 @@ int scan_gather(store_scan_ctx *q, const store_key *key, const int64_t *rids, si
 		int s;
 		while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
 			size_t i = row_of[rrank_of(&rk, sqlite3_column_int64(st, 0))];
-			rc = read_val(q, k, st, 1, &vals[i * stride]);
+			rc = scan_read_val(q, k, st, 1, &vals[i * stride]);
 		}
 		if (rc == 0 && s != SQLITE_DONE)
 			rc = store_sqlerr(q->s, "run the query");
@@ -483,7 +460,7 @@ static int walk_next_reversed(store_walk *w, int64_t *rid, sval *v)
 		}
 		/* a block begins at this row: hold it, or read it from its end */
 		w->held = false;
-		int rc = read_val(w->q, w->k, w->st, 1, &w->bv);
+		int rc = scan_read_val(w->q, w->k, w->st, 1, &w->bv);
 		if (rc)
 			return rc;
 		int n = 0;
@@ -522,7 +499,7 @@ int scan_walk_next(store_walk *w, int64_t *rid, sval *v)
 	if (s != SQLITE_ROW)
 		return store_sqlerr(w->q->s, "run the query");
 	*rid = sqlite3_column_int64(w->st, 0);
-	int rc = read_val(w->q, w->k, w->st, 1, v);
+	int rc = scan_read_val(w->q, w->k, w->st, 1, v);
 	return rc ? rc : 1;
 }
 
@@ -533,153 +510,4 @@ void scan_walk_close(store_walk *w)
 		sqlite3_finalize(w->blk);
 		w->st = w->blk = NULL;
 	}
-}
-
-/* --- grouping ------------------------------------------------------------------------ */
-
-#define GROUPS_PTR "cairn_gctx"
-
-static void fn_gid_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	(void)argc;
-	store_groups *g = sqlite3_value_pointer(argv[0], GROUPS_PTR);
-	int32_t *id = sqlite3_aggregate_context(ctx, 2 * sizeof *id);
-	if (!g || !id)
-		return;
-	int64_t rid = sqlite3_value_int64(argv[1]);
-	if (rid < 0 || rid > g->maxrid || g->gid[rid] == GID_OUT)
-		return; /* not a match */
-	if (!id[1]) {
-		id[0] = g->ngroups++;
-		id[1] = 1;
-	}
-	g->gid[rid] = id[0];
-}
-
-static void fn_gid_final(sqlite3_context *ctx)
-{
-	int32_t *id = sqlite3_aggregate_context(ctx, 0);
-	sqlite3_result_int(ctx, id && id[1] ? id[0] : -1);
-}
-
-static void fn_gstat_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	(void)argc;
-	(void)ctx;
-	store_groups *g = sqlite3_value_pointer(argv[0], GROUPS_PTR);
-	int t = sqlite3_value_type(argv[2]);
-	if (!g || (t != SQLITE_INTEGER && t != SQLITE_FLOAT))
-		return;
-	store_group_add(g, sqlite3_value_int64(argv[1]), sqlite3_value_double(argv[2]));
-}
-
-static void fn_gstat_final(sqlite3_context *ctx)
-{
-	sqlite3_result_null(ctx);
-}
-
-static int ensure_group_functions(cairn_store *s)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(store_sqlite_db(s),
-	                       "SELECT cairn_gid(NULL, 0), cairn_gstat(NULL, 0, 0)", -1, &st,
-	                       NULL) == SQLITE_OK) {
-		sqlite3_finalize(st);
-		return 0;
-	}
-	int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
-	if (sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gid", 2, flags, NULL, NULL,
-	                               fn_gid_step, fn_gid_final, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(store_sqlite_db(s), "cairn_gstat", 3, flags, NULL, NULL,
-	                               fn_gstat_step, fn_gstat_final, NULL) != SQLITE_OK)
-		return store_sqlerr(s, "register the query functions");
-	return 0;
-}
-
-/* A grouping pass reads each page of one index once, so a page cache
- * bigger than the path down the index only costs fresh memory: at 1M runs
- * the two passes filled the connection's 32 MiB with pages never read
- * again, ~8,000 page faults (a tenth of the group).  The pass runs with a
- * cache of GROUP_CACHE_KIB and gives the connection its size back after. */
-#define GROUP_CACHE_KIB 1000
-
-static int64_t cache_shrink(store_scan_ctx *q)
-{
-	int64_t was = 0;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(q->db, "PRAGMA cache_size", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		was = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	/* only one surely bigger (negative: KiB; positive: pages of 512 B or more) */
-	if (was < 0 ? was >= -GROUP_CACHE_KIB : was <= GROUP_CACHE_KIB * 2)
-		return 0;
-	char sql[64];
-	snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", GROUP_CACHE_KIB);
-	return sqlite3_exec(q->db, sql, NULL, NULL, NULL) == SQLITE_OK ? was : 0;
-}
-
-static void cache_restore(store_scan_ctx *q, int64_t was)
-{
-	char sql[64];
-	if (!was)
-		return;
-	snprintf(sql, sizeof sql, "PRAGMA cache_size=%lld", (long long)was);
-	sqlite3_exec(q->db, sql, NULL, NULL, NULL);
-}
-
-int scan_group_values(store_scan_ctx *q, const store_key *key, store_groups *g,
-                      int (*each)(void *arg, const sval *v, int32_t id), void *arg)
-{
-	const skey *k = key->impl;
-	int rc = ensure_group_functions(q->s);
-	if (rc)
-		return rc;
-	/* cairn_gid skips runs that are not matches: no cairn_inset needed */
-	int nv = k->form == F_PARAM ? 2 : 1;
-	char sql[1024];
-	snprintf(sql, sizeof sql, "SELECT %s, cairn_gid(:g, rid) FROM %s WHERE %s GROUP BY %s",
-	         k->val, k->table, k->keycond, nv == 2 ? "1, 2" : "1");
-	sqlite3_stmt *st;
-	if ((rc = scan_prep(q, sql, &st)) != 0)
-		return rc;
-	scan_bind_anon(st, k->b, k->nb);
-	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), g, GROUPS_PTR, NULL);
-	int64_t cache = cache_shrink(q);
-	int s;
-	while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, nv) == SQLITE_NULL || sqlite3_column_int(st, nv) < 0)
-			continue; /* a value no match has */
-		sval v;
-		if ((rc = read_val(q, k, st, 0, &v)) == 0)
-			rc = each(arg, &v, sqlite3_column_int(st, nv));
-	}
-	if (rc == 0 && s != SQLITE_DONE)
-		rc = store_sqlerr(q->s, "run the query");
-	sqlite3_finalize(st);
-	cache_restore(q, cache);
-	return rc;
-}
-
-int scan_group_stats(store_scan_ctx *q, const store_key *key, store_groups *g)
-{
-	const skey *k = key->impl;
-	int rc = ensure_group_functions(q->s);
-	if (rc)
-		return rc;
-	char sql[1024];
-	snprintf(sql, sizeof sql, "SELECT cairn_gstat(:g, rid, %s) FROM %s WHERE %s",
-	         k->form == F_PARAM ? "CASE WHEN type IN (1, 2) THEN value END" : k->val, k->table,
-	         k->keycond);
-	sqlite3_stmt *st;
-	if ((rc = scan_prep(q, sql, &st)) != 0)
-		return rc;
-	scan_bind_anon(st, k->b, k->nb);
-	sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), g, GROUPS_PTR, NULL);
-	int64_t cache = cache_shrink(q);
-	rc = scan_step_err(q, sqlite3_step(st));
-	sqlite3_finalize(st);
-	cache_restore(q, cache);
-	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * lib/store/sqlite/scan-sql.h — what the SQLite scans' files share (scan.c:
  * the context, scans and their SQL; scan-attr.c: the SQL of run attributes;
- * scan-key.c: sort keys and grouping).
+ * scan-key.c: sort keys; scan-group.c: grouping).
  *
  * SQL is assembled only from the fixed fragments of these files, with every
  * value bound (tests/fuzz/fuzz-query.c checks each prepared statement's words
@@ -87,6 +87,23 @@ struct store_scan_ctx {
 	int ncache, evict;
 };
 
+/* How to read one field's value for a run. */
+typedef struct skey {
+	const char *table;
+	char keycond[256];
+	qbind b[MAXB];
+	int nb;
+	char val[320]; /* value columns */
+	int form;      /* how to read them */
+	/* walking the index in order: */
+	char walk_notnull[64];
+	char walk_order[64];
+	const char *walk_col;  /* the column walked (a keyset walk starts at a value of it) */
+	const char *walk_type; /* and the type column that splits its equal values, or NULL */
+} skey;
+
+enum { /* skey.form */ F_METRIC, F_PARAM, F_TEXT, F_NUM, F_STATUS };
+
 /* SQL for a runs attribute's value, its presence, and whether an index
  * answers ranges over it. */
 typedef struct attr_sql {
@@ -125,6 +142,11 @@ int scan_walk_open(store_scan_ctx *c, const store_key *k, const rset *M, const s
                    int64_t from_rid, int64_t skip, store_walk **out);
 int scan_walk_next(store_walk *w, int64_t *rid, sval *v);
 void scan_walk_close(store_walk *w);
+/* The value columns of a row of k's table (starting at column c0) as an sval
+ * (text copied into the query's arena). */
+int scan_read_val(store_scan_ctx *q, const skey *k, sqlite3_stmt *st, int c0, sval *v);
+
+/* scan-group.c */
 int scan_group_values(store_scan_ctx *c, const store_key *k, store_groups *g,
                       int (*each)(void *arg, const sval *v, int32_t id), void *arg);
 int scan_group_stats(store_scan_ctx *c, const store_key *k, store_groups *g);
