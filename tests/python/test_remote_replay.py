@@ -16,6 +16,7 @@ The second case (below): a group the server refuses as a whole goes record
 by record, and the replayer is killed in the middle of that span.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -141,15 +142,32 @@ time.sleep(600)
 """
 
 
-def test_group_at_the_journal_end_is_applied_once(store, tmp_path):
+@contextlib.contextmanager
+def offline_child(store, tmp_path, script):
+    """A server, a relay before it, and a child process running script
+    with the relay as its store; yields (srv, relay, env, child, go, procs),
+    and kills what is still running in procs at the end."""
     srv = Server(store, free_port())
     srv.start()
     relay = Relay(srv.port)
     go = str(tmp_path / "go")
     env = dict(os.environ, CAIRN_DIR=relay.url, CAIRN_REMOTE_RETRY="0.3")
-    child = subprocess.Popen([PYTHON, "-c", CHILD, go], env=env, stdout=subprocess.PIPE,
+    child = subprocess.Popen([PYTHON, "-c", script, go], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    procs = [child]
     try:
+        yield srv, relay, env, child, go, procs
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        relay.close()
+        srv.stop()
+
+
+def test_group_at_the_journal_end_is_applied_once(store, tmp_path):
+    with offline_child(store, tmp_path, CHILD) as (srv, relay, env, child, go, _):
         run_id = child.stdout.readline().strip()
         assert child.stdout.readline().strip() == "offline"
         relay.mode = "drop"
@@ -165,12 +183,6 @@ def test_group_at_the_journal_end_is_applied_once(store, tmp_path):
         pts = srv.get("/api/v1/runs/%s/metrics/loss?raw=1" % run_id)["points"]
         assert [p[0] for p in pts] == list(range(9000))
         assert run["metrics"]["loss"]["count"] == 9000  # no record applied twice
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        relay.close()
-        srv.stop()
 
 
 # --- a group refused as a whole, sent record by record, and a crash in the middle ---------
@@ -267,14 +279,7 @@ def check_once(srv, run_id):
 
 def test_one_by_one_span_after_cairn_sync_was_killed(store, tmp_path):
     """The replayer killed mid-span is `cairn sync` itself."""
-    srv = Server(store, free_port())
-    srv.start()
-    relay = Relay(srv.port)
-    env = dict(os.environ, CAIRN_DIR=relay.url, CAIRN_REMOTE_RETRY="0.3")
-    child = subprocess.Popen([PYTHON, "-c", ALONE_CHILD, str(tmp_path / "go")], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sync = None
-    try:
+    with offline_child(store, tmp_path, ALONE_CHILD) as (srv, relay, env, child, _, procs):
         run_id = child.stdout.readline().strip()
         assert child.stdout.readline().strip() == "offline"
         child.kill()
@@ -285,6 +290,7 @@ def test_one_by_one_span_after_cairn_sync_was_killed(store, tmp_path):
         relay.mode = "hang"
         sync = subprocess.Popen([CAIRN_BIN, "sync"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+        procs.append(sync)
         assert relay.hung.wait(60)
         sync.kill()
         _, err1 = sync.communicate()
@@ -296,26 +302,12 @@ def test_one_by_one_span_after_cairn_sync_was_killed(store, tmp_path):
         # the bad record is reported once: by the sync that was killed, not again
         assert (err1 + r.stderr).count("refused by the server") == 1, (err1, r.stderr)
         assert "point 0 is out of range" in err1
-    finally:
-        for p in (child, sync):
-            if p and p.poll() is None:
-                p.kill()
-                p.wait()
-        relay.close()
-        srv.stop()
 
 
 def test_one_by_one_span_after_the_process_was_killed(store, tmp_path):
     """The replayer killed mid-span is the process that wrote the journal
     (its own replay, at a write after the server is back)."""
-    srv = Server(store, free_port())
-    srv.start()
-    relay = Relay(srv.port)
-    go = str(tmp_path / "go")
-    env = dict(os.environ, CAIRN_DIR=relay.url, CAIRN_REMOTE_RETRY="0.3")
-    child = subprocess.Popen([PYTHON, "-c", ALONE_CHILD, go], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    try:
+    with offline_child(store, tmp_path, ALONE_CHILD) as (srv, relay, env, child, go, _):
         run_id = child.stdout.readline().strip()
         assert child.stdout.readline().strip() == "offline"
         make_step_negative(journal_path(tmp_path), 1)  # in place: the process reads it again
@@ -332,9 +324,3 @@ def test_one_by_one_span_after_the_process_was_killed(store, tmp_path):
         check_once(srv, run_id)
         # refused by the process (its report died with it); sync does not send it again
         assert "refused by the server" not in r.stderr, r.stderr
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        relay.close()
-        srv.stop()
