@@ -2,7 +2,9 @@
  * tests/unit/test-log-params.c — cairn_run_log_params, the batch entry point
  * the HTTP API uses for a body of params: one transaction, write-once, all
  * or nothing (a conflict, a bad key or a value too long writes none of the
- * batch), the same value again is fine, and a large batch is stored whole.
+ * batch), the same value again is fine, and a large batch is stored whole;
+ * on PostgreSQL, two writers interning the same new keys in opposite
+ * orders do not deadlock.
  */
 #include "unit.h"
 
@@ -85,6 +87,52 @@ static void test_all_or_nothing(void **state)
 	unit_store_close(&u);
 }
 
+/* PostgreSQL: another writer's transaction (psql) interns key y, sleeps,
+ * then interns x; the store's batch interns x then y meanwhile.  Keys
+ * interned inside the batch's transaction would deadlock the two (each
+ * holds the unique entry the other waits for; PostgreSQL aborts one); the
+ * store commits a new key at once, on its side connection, so both go
+ * through.  The batch's params are all or nothing still: a refused batch
+ * leaves no param, only its new key (a dictionary entry). */
+static void test_new_keys_two_writers(void **state)
+{
+	if (!unit_pg()) {
+		print_message("# skip on sqlite: one writer at a time, no such race\n");
+		skip();
+	}
+	unit_store u;
+	unit_store_open(&u);
+	cairn_run *r;
+	assert_ok(cairn_run_create(&r, u.s, NULL));
+	char cmd[8800];
+	snprintf(cmd, sizeof cmd,
+	         "psql -X -q -v ON_ERROR_STOP=1 \"%s\" -c \"BEGIN; INSERT INTO keys(name)"
+	         " VALUES('ky') ON CONFLICT DO NOTHING; SELECT pg_sleep(1); INSERT INTO keys(name)"
+	         " VALUES('kx') ON CONFLICT DO NOTHING; COMMIT\" >/dev/null 2>&1",
+	         u.db);
+	FILE *bg = popen(cmd, "r");
+	assert_non_null(bg);
+	usleep(300 * 1000); /* psql holds ky by now */
+	const char *keys[] = {"kx", "ky"};
+	cairn_value v[] = {int_value(1), int_value(2)};
+	assert_ok(cairn_run_log_params(r, keys, v, 2));
+	assert_int_equal(pclose(bg), 0); /* and psql was no deadlock's victim either */
+	char *p = params_json(&u, r);
+	assert_string_equal(p, "\"params\":{\"kx\":1,\"ky\":2}");
+	free(p);
+	/* refused as a whole: no param of the batch, its new key kept */
+	const char *k2[] = {"kz", "kx"};
+	assert_int_equal(cairn_run_log_params(r, k2, v, 2), CAIRN_ECONFLICT);
+	p = params_json(&u, r);
+	assert_string_equal(p, "\"params\":{\"kx\":1,\"ky\":2}");
+	free(p);
+	char *n = unit_store_sql(&u, "SELECT count(*) FROM keys WHERE name IN ('kx', 'ky', 'kz')");
+	assert_string_equal(n, "3\n");
+	free(n);
+	cairn_run_free(r);
+	unit_store_close(&u);
+}
+
 static void test_many(void **state)
 {
 	enum { N = 20000 };
@@ -117,6 +165,7 @@ int main(void)
 	    cmocka_unit_test(test_batch_is_stored),
 	    cmocka_unit_test(test_all_or_nothing),
 	    cmocka_unit_test(test_many),
+	    cmocka_unit_test(test_new_keys_two_writers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

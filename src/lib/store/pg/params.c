@@ -27,12 +27,22 @@ int pg_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 	                      &found);
 	if (rc || found)
 		return rc;
-	rc = pg_query_int(s, "record a key",
-	                  "INSERT INTO keys(name) VALUES($1) ON CONFLICT(name) DO UPDATE SET"
-	                  " name = excluded.name RETURNING id",
-	                  &p, out_kid, &found);
-	if (rc == 0 && !found)
+	/* A new key is committed at once, on the side connection inside a
+	 * transaction: an uncommitted key would hold its unique entry until the
+	 * transaction's end, and two writers interning the same new keys in
+	 * different orders would deadlock on each other's.  A key whose
+	 * transaction then rolls back stays, unused (keys are a dictionary). */
+	static const char *const sql = "INSERT INTO keys(name) VALUES($1) ON CONFLICT(name)"
+	                               " DO UPDATE SET name = excluded.name RETURNING id";
+	PGresult *r = pg_of(s)->in_txn ? pg_exec_side(s, "record a key", sql, &p)
+	                               : pg_exec(s, "record a key", sql, &p);
+	if (!r)
+		return cairn_error_last_code();
+	if (pq.ntuples(r) > 0)
+		*out_kid = pg_get_int(r, 0, 0);
+	else
 		rc = err_set(CAIRN_ESTORE, "cannot record a key: no id came back");
+	pq.clear(r);
 	return rc;
 }
 
