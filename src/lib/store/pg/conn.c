@@ -291,8 +291,6 @@ void pg_store_close(cairn_store *s)
 		return;
 	if (be->conn)
 		pq.finish(be->conn);
-	if (be->side)
-		pq.finish(be->side);
 	free(be->conninfo);
 	free(be->password);
 	free(be->objects);
@@ -503,43 +501,6 @@ PGresult *pg_exec_once(cairn_store *s, const char *what, const char *sql, const 
 	return checked(
 	    s, pq.execParams(be->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0),
 	    what);
-}
-
-PGresult *pg_exec_side(cairn_store *s, const char *what, const char *sql, const pg_params *p)
-{
-	pg_be *be = pg_of(s);
-	if (!be->side) {
-		be->side = pq.connectdb(be->conninfo);
-		if (!be->side) {
-			err_set(CAIRN_ENOMEM, "out of memory");
-			return NULL;
-		}
-		if (pq.status(be->side) != CONNECTION_OK) {
-			char msg[512];
-			clean_message(s, pq.errorMessage(be->side), msg, sizeof msg);
-			pq.finish(be->side);
-			be->side = NULL;
-			err_set(CAIRN_ESTORE,
-			        "cannot %s: cannot open a second connection to store '%s': %s",
-			        what, s->dir, msg);
-			return NULL;
-		}
-		pq.setNoticeProcessor(be->side, no_notices, NULL);
-	}
-	/* the side connection in the main one's place for pg_exec_once (and its
-	 * reconnect and error mapping), then everything put back */
-	PGconn *conn = be->conn;
-	bool in_txn = be->in_txn, in_read = be->in_read;
-	int nstmts = be->nstmts;
-	be->conn = be->side;
-	be->in_txn = be->in_read = false;
-	PGresult *r = pg_exec_once(s, what, sql, p);
-	be->side = be->conn;
-	be->conn = conn;
-	be->in_txn = in_txn;
-	be->in_read = in_read;
-	be->nstmts = nstmts;
-	return r;
 }
 
 int pg_run(cairn_store *s, const char *what, const char *sql, const pg_params *p, int64_t *changed)

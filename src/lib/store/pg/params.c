@@ -27,22 +27,31 @@ int pg_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 	                      &found);
 	if (rc || found)
 		return rc;
-	/* A new key is committed at once, on the side connection inside a
-	 * transaction: an uncommitted key would hold its unique entry until the
-	 * transaction's end, and two writers interning the same new keys in
-	 * different orders would deadlock on each other's.  A key whose
-	 * transaction then rolls back stays, unused (keys are a dictionary). */
-	static const char *const sql = "INSERT INTO keys(name) VALUES($1) ON CONFLICT(name)"
-	                               " DO UPDATE SET name = excluded.name RETURNING id";
-	PGresult *r = pg_of(s)->in_txn ? pg_exec_side(s, "record a key", sql, &p)
-	                               : pg_exec(s, "record a key", sql, &p);
-	if (!r)
-		return cairn_error_last_code();
-	if (pq.ntuples(r) > 0)
-		*out_kid = pg_get_int(r, 0, 0);
-	else
+	/* Inside a transaction, a new key is inserted holding PG_LOCK_KEYS
+	 * until the transaction's end: the key's unique entry is held as long,
+	 * and two writers inserting the same new keys in different orders (a
+	 * batch of params, a server's mixed batch) would each wait for the
+	 * other's entry, a deadlock that PostgreSQL breaks by failing one.
+	 * Under the lock, transactions insert new keys one at a time; the key
+	 * is read again first (the lock's last holder may have committed it).
+	 * A rolled-back transaction takes its new keys with it. */
+	pg_be *be = pg_of(s);
+	if (be->in_txn) {
+		pg_params l = PG_PARAMS_INIT;
+		pg_param_int(&l, PG_LOCK_KEYS);
+		if ((rc = pg_run(s, "record a key", "SELECT pg_advisory_xact_lock($1::bigint)", &l,
+		                 NULL)) != 0 ||
+		    (rc = pg_query_int(s, "read a key", "SELECT id FROM keys WHERE name = $1", &p,
+		                       out_kid, &found)) != 0 ||
+		    found)
+			return rc;
+	}
+	rc = pg_query_int(s, "record a key",
+	                  "INSERT INTO keys(name) VALUES($1) ON CONFLICT(name) DO UPDATE SET"
+	                  " name = excluded.name RETURNING id",
+	                  &p, out_kid, &found);
+	if (rc == 0 && !found)
 		rc = err_set(CAIRN_ESTORE, "cannot record a key: no id came back");
-	pq.clear(r);
 	return rc;
 }
 

@@ -112,8 +112,6 @@ typedef struct pg_be {
 	char *password; /* the URI's password, "" without one: scrubbed from
 	                 * every message libpq writes */
 	PGconn *conn;
-	PGconn *side;                 /* autocommit, for keys interned inside a transaction
-	                               * (pg_exec_side), opened on first use; or NULL */
 	pg_stmt stmts[PG_STMT_CACHE]; /* prepared as "c<index>" on this connection */
 	int nstmts;
 	bool in_txn;   /* pg_begin or pg_read_begin ... pg_commit / pg_rollback */
@@ -161,10 +159,6 @@ int pg_text_check(const char *text, const char *what);
 PGresult *pg_exec(cairn_store *s, const char *what, const char *sql, const pg_params *p);
 /* The same for a statement built at run time (not cached). */
 PGresult *pg_exec_once(cairn_store *s, const char *what, const char *sql, const pg_params *p);
-/* The same on the store's side connection (opened on first use, with the
- * same conninfo), committed on its own while a transaction stays open on
- * the main one; the main connection's state is left as it was. */
-PGresult *pg_exec_side(cairn_store *s, const char *what, const char *sql, const pg_params *p);
 /* A statement whose rows are not read: 0 or the error; *changed (may be
  * NULL) gets the number of rows it changed. */
 int pg_run(cairn_store *s, const char *what, const char *sql, const pg_params *p, int64_t *changed);
@@ -219,6 +213,7 @@ static inline bool pg_in_txn(cairn_store *s)
  * same lock exclusive. */
 #define PG_LOCK_OBJECTS 0x636169726e6f626aLL /* "cairnobj" */
 #define PG_LOCK_MIGRATE 0x636169726e6d6967LL /* "cairnmig" */
+#define PG_LOCK_KEYS    0x636169726e6b6579LL /* "cairnkey" */
 int pg_refs_begin(cairn_store *s);
 int pg_object_check(cairn_store *s, const char *oid);
 /* Record that run rid references oid, inside an open pg_refs_begin
