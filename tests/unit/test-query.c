@@ -1387,6 +1387,24 @@ static void random_queries(void **state)
 	assert_true(nonempty < nq);
 }
 
+/* Offset pages of every run (deleted ones included, so no match set: the
+ * store may pass over the offset in its own statement, PostgreSQL by MOVE
+ * on the walk's cursor) and of the live runs (a set: passed over as the
+ * rows come), sorted by one descending key walked newest first, at offsets
+ * through the whole list and past its end. */
+static void offset_pages(void **state)
+{
+	(void)state;
+	static const char *const sorts[] = {
+	    "-metrics.acc", "-metrics.loss", "-metrics.nanny", "-metrics.val.loss.max",
+	    "-params.lr",   "-params.mixed", "-params.model",  "-started",
+	    "-name",        "-ended"};
+	for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++)
+		for (int deleted = 0; deleted < 2; deleted++)
+			for (int64_t off = 1; off < NRUNS + 20; off += 1 + rn(23))
+				check_query("", sorts[i], NULL, deleted, 1 + rn(9), off);
+}
+
 /* A comparison of the metric a top-k walks is tested on the walked values
  * instead of by the store (sort.c, walk_probe): with the rest of the query
  * or alone, nested in the project's AND, on integer, float, NaN and huge
@@ -2057,17 +2075,12 @@ static void bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(fixed_queries),
-	    cmocka_unit_test(random_queries),
-	    cmocka_unit_test(sorts_everything),
-	    cmocka_unit_test(batch_json_matches),
-	    cmocka_unit_test(groups),
-	    cmocka_unit_test(groups_both_paths),
-	    cmocka_unit_test(bad_input),
-	    cmocka_unit_test(keyset_pages),
-	    cmocka_unit_test(keyset_bad),
-	    cmocka_unit_test(keyset_tags),
-	    cmocka_unit_test(walk_tests_its_key),
+	    cmocka_unit_test(fixed_queries),      cmocka_unit_test(random_queries),
+	    cmocka_unit_test(offset_pages),       cmocka_unit_test(sorts_everything),
+	    cmocka_unit_test(batch_json_matches), cmocka_unit_test(groups),
+	    cmocka_unit_test(groups_both_paths),  cmocka_unit_test(bad_input),
+	    cmocka_unit_test(keyset_pages),       cmocka_unit_test(keyset_bad),
+	    cmocka_unit_test(keyset_tags),        cmocka_unit_test(walk_tests_its_key),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,7 +14,11 @@
  * A walk is a cursor (DECLARE ... CURSOR inside the query's snapshot), read
  * in batches that grow from 128 rows, so the top k of a large match set costs
  * a few round trips and a walk over a sparse set does not fetch row by row.
- * Rows not in the set are skipped here.
+ * Rows not in the set are skipped here.  Ties come newest first (every
+ * walk's ORDER BY ends in rid DESC: the index backwards, or PostgreSQL's
+ * incremental sort of each run of equal values), so with one sort key a
+ * page ends at its k-th row; an offset page's rows are passed over by MOVE
+ * when every run matches, else as they come.
  *
  * Values as SQLite's columns give them (scan-key.c there): metric last, min
  * and max are doubles, count and step integers; an int or bool param an
@@ -85,11 +89,11 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 				                                      [QM_MIN] = "min IS NOT NULL",
 				                                      [QM_MAX] = "max IS NOT NULL"};
 				const char *col = pgscan_metric_cols[f->part];
-				key->walkable = true;
+				key->walkable = key->walk_newest = true;
 				k->nstretch = 1;
 				k->walk_cond[0] = notnull[f->part];
-				snprintf(k->walk_order[0], sizeof k->walk_order[0], "%s %s", col,
-				         dir);
+				snprintf(k->walk_order[0], sizeof k->walk_order[0],
+				         "%s %s, rid DESC", col, dir);
 				k->walk_col[0] = col;
 				k->walk_cls[0] = V_NUM;
 			}
@@ -98,14 +102,15 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 			snprintf(k->val, sizeof k->val, "type, num, ival, sval");
 			snprintf(k->order, sizeof k->order, "type, num, ival, sval");
 			k->form = F_PARAM;
-			key->walkable = true;
+			key->walkable = key->walk_newest = true;
 			k->nstretch = 2;
 			int nums = desc ? 1 : 0, strs = 1 - nums;
 			k->walk_cond[nums] = "num IS NOT NULL";
 			snprintf(k->walk_order[nums], sizeof k->walk_order[0],
-			         "num %s, type %s, ival %s", dir, dir, dir);
+			         "num %s, type %s, ival %s, rid DESC", dir, dir, dir);
 			k->walk_cond[strs] = "sval IS NOT NULL";
-			snprintf(k->walk_order[strs], sizeof k->walk_order[0], "sval %s", dir);
+			snprintf(k->walk_order[strs], sizeof k->walk_order[0], "sval %s, rid DESC",
+			         dir);
 			k->walk_col[nums] = "num";
 			k->walk_cls[nums] = V_NUM;
 			k->walk_col[strs] = "sval";
@@ -149,7 +154,7 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 		k->form = a == QA_STATUS ? F_STATUS : t == QT_TEXT ? F_TEXT : F_NUM;
 		k->is_int = as.is_int;
 		if (a == QA_STARTED || a == QA_NAME || a == QA_ENDED) {
-			key->walkable = true;
+			key->walkable = key->walk_newest = true;
 			const char *col = a == QA_STARTED ? "start_time"
 			                  : a == QA_NAME  ? "name"
 			                                  : "end_time";
@@ -157,7 +162,8 @@ int pgscan_key_prepare(store_scan_ctx *q, store_key *key)
 			k->walk_cond[0] = a == QA_STARTED ? "start_time IS NOT NULL"
 			                  : a == QA_NAME  ? "name IS NOT NULL"
 			                                  : "end_time IS NOT NULL";
-			snprintf(k->walk_order[0], sizeof k->walk_order[0], "%s %s", col, dir);
+			snprintf(k->walk_order[0], sizeof k->walk_order[0], "%s %s, rid DESC", col,
+			         dir);
 			k->walk_col[0] = col;
 			k->walk_cls[0] = a == QA_NAME ? V_TEXT : V_NUM;
 		}
@@ -336,6 +342,7 @@ struct store_walk {
 	char name[32];    /* the cursor */
 	const sval *from; /* a keyset walk's start, in stretch from_at */
 	int from_at;
+	int64_t skip;   /* members still to pass over (an offset page) */
 	int batch;      /* rows per FETCH */
 	PGresult *rows; /* the last batch */
 	int at, nrows;
@@ -359,12 +366,28 @@ static int walk_declare(store_walk *w)
 	}
 	buf_printf(&sql, " ORDER BY %s", k->walk_order[w->stretch]);
 	PGresult *r = pgscan_exec(w->q, &sql, &pl);
-	buf_free(&sql);
-	if (!r)
+	buf_clear(&sql);
+	if (!r) {
+		buf_free(&sql);
 		return cairn_error_last_code();
+	}
 	pq.clear(r);
 	w->open = true;
 	w->batch = WALK_FIRST;
+	/* every row a member (no set): the server passes over the skipped
+	 * rows itself, without sending them */
+	if (w->skip > 0 && !w->M) {
+		buf_printf(&sql, "MOVE FORWARD %lld IN %s", (long long)w->skip, w->name);
+		plist none = {0};
+		if (!(r = pgscan_exec(w->q, &sql, &none))) {
+			buf_free(&sql);
+			return cairn_error_last_code();
+		}
+		const char *moved = pq.cmdTuples(r);
+		w->skip -= moved && *moved ? strtoll(moved, NULL, 10) : 0;
+		pq.clear(r);
+	}
+	buf_free(&sql);
 	return 0;
 }
 
@@ -389,8 +412,11 @@ static void walk_end_cursor(store_walk *w)
 int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
                      int64_t from_rid, int64_t skip, store_walk **out)
 {
-	(void)from_rid; /* ties come in any order here (walk_newest false) */
-	if (skip)
+	/* ties come newest first (rid DESC in every walk_order), and the walk
+	 * starts at the position's value, so at its ties' first: earlier than
+	 * from_rid, which the contract allows */
+	(void)from_rid;
+	if (skip && (!key->walk_newest || !key->desc || from))
 		return err_set(CAIRN_ERROR, "internal: a skip asked of a walk that cannot");
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)
@@ -399,6 +425,7 @@ int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, con
 	w->k = key->impl;
 	w->M = M;
 	w->desc = key->desc;
+	w->skip = skip;
 	/* a keyset walk starts in the stretch of the position's class, at its
 	 * value (the stretches before it hold values before it); with none of
 	 * that class, from the start (the planner skips what is before) */
@@ -423,6 +450,10 @@ int pgscan_walk_next(store_walk *w, int64_t *rid, sval *v)
 			int64_t x = strtoll(pq.getvalue(w->rows, i, 0), NULL, 10);
 			if (w->M && !rset_has(w->M, x))
 				continue;
+			if (w->skip > 0) { /* a member passed over here (with a set) */
+				w->skip--;
+				continue;
+			}
 			*rid = x;
 			rc = read_val(w->q, w->k, w->rows, i, 1, v);
 			return rc ? rc : 1;

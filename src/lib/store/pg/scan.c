@@ -122,13 +122,6 @@ static void rows_to_set(const PGresult *r, const rset *within, rset *out)
 	}
 }
 
-static int scalar_int(store_scan_ctx *q, const char *sql, int64_t *out)
-{
-	bool found;
-	*out = 0;
-	return pg_query_int(q->s, "run the query", sql, NULL, out, &found);
-}
-
 int pgscan_key_id(store_scan_ctx *q, const char *key, int64_t *out)
 {
 	pg_params p = PG_PARAMS_INIT;
@@ -165,17 +158,21 @@ static int scan_open(cairn_store *s, arena *mem, store_scan_ctx **out, store_sca
 		store_unlock(s);
 		return rc;
 	}
-	rc = scalar_int(q, "SELECT coalesce(max(rid), 0) FROM runs", &q->maxrid);
-	/* nruns plans costs only, so it is PostgreSQL's own estimate (the last
-	 * ANALYZE's rows per page times the pages now): count(*) would read
-	 * every run on every query.  The exact count (run_count) is read when a
-	 * scan needs it (every run: are the rids dense?). */
-	if (rc == 0)
-		rc = scalar_int(q,
-		                "SELECT CASE WHEN relpages > 0 AND reltuples >= 0 THEN"
-		                " (reltuples / relpages * (pg_relation_size(oid) / 8192))::int8"
-		                " ELSE -1 END FROM pg_class WHERE oid = 'runs'::regclass",
-		                &q->nruns);
+	/* nruns is exact, read with maxrid in the query's snapshot: run_count is
+	 * one row kept by triggers (migration 7).  The planner trusts it: a
+	 * match set of nruns runs is every run (an offset page then asks the
+	 * walk for every row of its key), which an estimate (pg_class) would
+	 * get wrong. */
+	PGresult *r =
+	    pg_exec(s, "run the query",
+	            "SELECT coalesce(max(rid), 0), (SELECT n FROM run_count) FROM runs", NULL);
+	rc = r ? 0 : cairn_error_last_code();
+	if (r && pq.ntuples(r) == 1) {
+		q->maxrid = pg_get_int(r, 0, 0);
+		q->nruns = pg_get_int(r, 0, 1);
+	}
+	if (r)
+		pq.clear(r);
 	if (rc == 0 && (q->nruns < 0 || q->nruns > q->maxrid))
 		q->nruns = q->maxrid;
 	if (rc) {
@@ -381,12 +378,8 @@ static int scan_prepare(store_scan_ctx *q, const store_scan *sc, store_parts *ou
 	switch (sc->src) {
 	case STORE_SRC_ALL:
 		/* rids are dense when nothing was purged: 1..maxrid, no need to read
-		 * them; run_count is kept by triggers (migration 7) */
-		{
-			int64_t n;
-			int rc = scalar_int(q, "SELECT n FROM run_count", &n);
-			return rc ? rc : emit_whole(q, out, n == q->maxrid ? W_DENSE : W_ALL);
-		}
+		 * them (nruns is run_count's, scan_open) */
+		return emit_whole(q, out, q->nruns == q->maxrid ? W_DENSE : W_ALL);
 	case STORE_SRC_DELETED: return emit_whole(q, out, W_DELETED);
 	case STORE_SRC_METRIC:
 		cb_sql(&c, "kid = ?");
