@@ -1389,20 +1389,31 @@ static void random_queries(void **state)
 
 /* Offset pages of every run (deleted ones included, so no match set: the
  * store may pass over the offset in its own statement, PostgreSQL by MOVE
- * on the walk's cursor) and of the live runs (a set: passed over as the
- * rows come), sorted by one descending key walked newest first, at offsets
- * through the whole list and past its end. */
+ * on the walk's cursor) and of the live runs (a set: passed over in SQL on
+ * SQLite, as the rows come on PostgreSQL), sorted by one key walked newest
+ * first, at offsets through the whole list and past its end.  Ascending,
+ * SQLite's offset lands in the index's order (ties oldest first) and the
+ * first block is fixed: both with blocks held and read from their end. */
 static void offset_pages(void **state)
 {
 	(void)state;
-	static const char *const sorts[] = {
-	    "-metrics.acc", "-metrics.loss", "-metrics.nanny", "-metrics.val.loss.max",
-	    "-params.lr",   "-params.mixed", "-params.model",  "-started",
-	    "-name",        "-ended"};
-	for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++)
-		for (int deleted = 0; deleted < 2; deleted++)
-			for (int64_t off = 1; off < NRUNS + 20; off += 1 + rn(23))
-				check_query("", sorts[i], NULL, deleted, 1 + rn(9), off);
+	static const char *const sorts[] = {"-metrics.acc",   "-metrics.loss",
+	                                    "-metrics.nanny", "-metrics.val.loss.max",
+	                                    "-params.lr",     "-params.mixed",
+	                                    "-params.model",  "-started",
+	                                    "-name",          "-ended",
+	                                    "metrics.acc",    "metrics.nanny",
+	                                    "params.model",   "params.mixed",
+	                                    "params.flag",    "params.lr",
+	                                    "metrics.loss",   "metrics.val.loss.max"};
+	for (int held = 0; held < 2; held++) {
+		store_walk_held_max = held ? 1 + rn(3) : 64;
+		for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++)
+			for (int deleted = 0; deleted < 2; deleted++)
+				for (int64_t off = 1; off < NRUNS + 20; off += 1 + rn(23))
+					check_query("", sorts[i], NULL, deleted, 1 + rn(9), off);
+	}
+	store_walk_held_max = 64;
 }
 
 /* A comparison of the metric a top-k walks is tested on the walked values

@@ -570,8 +570,8 @@ done:
 	return rc;
 }
 
-/* An offset page of one descending walk_newest key, whose walk is in the
- * exact order: the store passes over the first `off` rows itself (SQL
+/* An offset page of one walk_newest key, whose walk is in the exact order
+ * either way: the store passes over the first `off` rows itself (SQL
  * OFFSET: ~10 ns a row, against ~0.5 µs for a row given to the planner),
  * and the next `limit` are the page.  M NULL: every run with the key is a
  * match.  *ok false when the walk ends first (the runs without the key,
@@ -715,7 +715,7 @@ int store_query_page_at(cairn_store *s, const store_query *sq, int64_t **out_rid
 	/* a deep offset page of a key walked in exact order: skipped in the
 	 * store (rows there cost ~1/8 of rows walked here) */
 	if (!keyset && off > 0 && off < need && nkeys == 1 && keys[0].walkable &&
-	    keys[0].walk_newest && keys[0].desc && total > 0) {
+	    keys[0].walk_newest && total > 0) {
 		int64_t skip_cost = (int64_t)need * (q.nruns / total + 1) / 8;
 		int64_t gather_cost =
 		    total * COST_PROBE < q.nruns * COST_FULL ? total * COST_PROBE : q.nruns;

@@ -250,8 +250,8 @@ typedef struct store_scan_ops {
 	 * not above from_rid (INT64_MAX: at the first of them) (a keyset page,
 	 * which the planner filters exactly; a backend may start earlier, never
 	 * later).  skip: rows passed over before the first one given (an
-	 * offset page), only asked of a descending walk_newest walk without
-	 * from, whose order is exact. */
+	 * offset page), only asked of a walk_newest walk without from,
+	 * whose order is exact. */
 	int (*walk_open)(store_scan_ctx *c, const store_key *k, const rset *M, const sval *from,
 	                 int64_t from_rid, int64_t skip, store_walk **out);
 	int (*walk_next)(store_walk *w, int64_t *rid, sval *v);

@@ -416,7 +416,7 @@ int pgscan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, con
 	 * starts at the position's value, so at its ties' first: earlier than
 	 * from_rid, which the contract allows */
 	(void)from_rid;
-	if (skip && (!key->walk_newest || !key->desc || from))
+	if (skip && (!key->walk_newest || from))
 		return err_set(CAIRN_ERROR, "internal: a skip asked of a walk that cannot");
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)

@@ -276,10 +276,11 @@ struct store_walk {
 	sqlite3_stmt *blk; /* a long block, newest first */
 	sval bv;           /* the value of the block being given */
 	int64_t buf[WALK_BUF];
-	int nbuf;     /* rows of a short block still to give (from the end) */
-	bool held;    /* st's current row begins the next block */
-	bool st_done; /* st has given its last row */
-	int64_t skip; /* rows the main statement passes over first (OFFSET) */
+	int nbuf;      /* rows of a short block still to give (from the end) */
+	bool held;     /* st's current row begins the next block */
+	bool st_done;  /* st has given its last row */
+	int64_t skip;  /* rows the main statement passes over first (OFFSET) */
+	bool skip_fix; /* ascending: its first block not yet fixed (skip_fix) */
 };
 
 static void bind_sval(sqlite3_stmt *st, int at, const sval *v)
@@ -341,9 +342,8 @@ static int walk_main(store_walk *w, const sval *past)
 		snprintf(start, sizeof start, " AND (%s, rid) <= (?%d, ?%d)", c, at, at + 1);
 	else if (b) /* SQLite orders numbers before text as the planner does */
 		snprintf(start, sizeof start, " AND %s %s ?%d", c, w->desc ? "<=" : ">=", at);
-	char skip[48] = "";
-	if (w->skip && !past)
-		snprintf(skip, sizeof skip, " LIMIT -1 OFFSET %lld", (long long)w->skip);
+	/* the offset bound last, as the one anonymous parameter */
+	const char *skip = w->skip && !past ? " LIMIT -1 OFFSET ?" : "";
 	snprintf(sql, sizeof sql, "SELECT rid, %s FROM %s WHERE %s AND %s%s%s ORDER BY %s%s",
 	         k->val, k->table, k->keycond, k->walk_notnull, inset, start, k->walk_order, skip);
 	sqlite3_finalize(w->st);
@@ -361,48 +361,83 @@ static int walk_main(store_walk *w, const sval *past)
 		if (with_rid)
 			sqlite3_bind_int64(w->st, at, w->from_rid);
 	}
+	if (*skip)
+		sqlite3_bind_int64(w->st, sqlite3_bind_parameter_count(w->st), w->skip);
 	return 0;
 }
 
-/* Open the long block of w->bv, newest first. */
-static int walk_block(store_walk *w)
+/* A statement over the rows of w->bv (those in the set), SELECT what ...
+ * [AND rid rel below] tail [OFFSET off, off > 0]: the long block, newest
+ * first, or a count.  Anonymous parameters, bound in their order. */
+static int value_stmt(store_walk *w, const char *what, const char *rel, int64_t below,
+                      const char *tail, int64_t off, sqlite3_stmt **out)
 {
 	const skey *k = w->k;
-	bool at_pos = w->from && sval_same(&w->bv, w->from);
-	char sql[1024], inset[48] = "", type[32] = "", below[32] = "";
-	int at = k->nb + 1;
-	if (w->M)
-		snprintf(inset, sizeof inset, " AND cairn_inset(?%d, rid)", at++);
-	int vat = at++, tat = 0, rat = 0;
-	if (k->walk_type) {
-		tat = at++;
-		snprintf(type, sizeof type, " AND %s = ?%d", k->walk_type, tat);
-	}
-	if (at_pos) {
-		rat = at++;
-		snprintf(below, sizeof below, " AND rid <= ?%d", rat);
-	}
-	snprintf(sql, sizeof sql,
-	         "SELECT rid FROM %s WHERE %s AND %s = ?%d%s%s%s ORDER BY rid DESC", k->table,
-	         k->keycond, k->walk_col, vat, type, inset, below);
-	int rc = scan_prep(w->q, sql, &w->blk);
+	char sql[1024], type[32] = "", cut[32] = "";
+	if (k->walk_type)
+		snprintf(type, sizeof type, " AND %s = ?", k->walk_type);
+	if (rel)
+		snprintf(cut, sizeof cut, " AND rid %s ?", rel);
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s AND %s = ?%s%s%s%s%s", what, k->table,
+	         k->keycond, k->walk_col, type, w->M ? " AND cairn_inset(?, rid)" : "", cut, tail,
+	         off > 0 ? " LIMIT -1 OFFSET ?" : "");
+	int rc = scan_prep(w->q, sql, out);
 	if (rc)
 		return rc;
-	scan_bind_all(w->blk, 1, k->b, k->nb);
+	scan_bind_all(*out, 1, k->b, k->nb);
+	int at = k->nb + 1;
+	bind_sval(*out, at++, &w->bv);
+	if (k->walk_type)
+		sqlite3_bind_int(*out, at++, w->bv.type);
 	if (w->M)
-		sqlite3_bind_pointer(w->blk, k->nb + 1, (void *)w->M, RSET_PTR, NULL);
-	bind_sval(w->blk, vat, &w->bv);
-	if (tat)
-		sqlite3_bind_int(w->blk, tat, w->bv.type);
-	if (rat)
-		sqlite3_bind_int64(w->blk, rat, w->from_rid);
+		sqlite3_bind_pointer(*out, at++, (void *)w->M, RSET_PTR, NULL);
+	if (rel)
+		sqlite3_bind_int64(*out, at++, below);
+	if (off > 0)
+		sqlite3_bind_int64(*out, at, off);
 	return 0;
+}
+
+/* Open the long block of w->bv, newest first, from the keyset position's
+ * rid in its own value, less its first `newer` rows (an offset page's). */
+static int walk_block(store_walk *w, int64_t newer)
+{
+	bool at_pos = w->from && sval_same(&w->bv, w->from);
+	return value_stmt(w, "rid", at_pos ? "<=" : NULL, w->from_rid, " ORDER BY rid DESC", newer,
+	                  &w->blk);
+}
+
+/* An ascending offset page: the main statement passed over w->skip rows in
+ * the index's order, which gives ties oldest first, so when its first row
+ * r is inside a value's block, the rows of that value it passed over (those
+ * below r) are the value's oldest, where the page's order passes over its
+ * newest.  That many are passed over from the block's newest end instead,
+ * and the block is given from there.  0 with *fixed when it was, or when r
+ * begins its block (nothing to fix). */
+static int skip_fix(store_walk *w, int64_t r, bool *fixed)
+{
+	sqlite3_stmt *st;
+	*fixed = false;
+	int rc = value_stmt(w, "count(*)", "<", r, "", 0, &st);
+	if (rc)
+		return rc;
+	int64_t older = 0;
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		older = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (s != SQLITE_ROW)
+		return store_sqlerr(w->q->s, "run the query");
+	if (older == 0)
+		return 0;
+	*fixed = true;
+	return walk_block(w, older);
 }
 
 int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const sval *from,
                    int64_t from_rid, int64_t skip, store_walk **out)
 {
-	if (skip && (!key->walk_newest || !key->desc || from))
+	if (skip && (!key->walk_newest || from))
 		return err_set(CAIRN_ERROR, "internal: a skip asked of a walk that cannot");
 	store_walk *w = arena_zalloc(q->mem, sizeof *w);
 	if (!w)
@@ -417,6 +452,7 @@ int scan_walk_open(store_scan_ctx *q, const store_key *key, const rset *M, const
 		w->from_rid = from_rid;
 	}
 	w->skip = skip;
+	w->skip_fix = skip > 0 && !w->desc;
 	int rc = walk_main(w, NULL);
 	if (rc == 0)
 		*out = w;
@@ -463,6 +499,14 @@ static int walk_next_reversed(store_walk *w, int64_t *rid, sval *v)
 		int rc = scan_read_val(w->q, w->k, w->st, 1, &w->bv);
 		if (rc)
 			return rc;
+		if (w->skip_fix) {
+			bool fixed;
+			w->skip_fix = false;
+			if ((rc = skip_fix(w, sqlite3_column_int64(w->st, 0), &fixed)) != 0)
+				return rc;
+			if (fixed)
+				continue; /* the block statement gives the rest of it */
+		}
 		int n = 0;
 		w->buf[n++] = sqlite3_column_int64(w->st, 0);
 		for (;;) {
@@ -478,7 +522,7 @@ static int walk_next_reversed(store_walk *w, int64_t *rid, sval *v)
 				break;
 			}
 			if (n >= WALK_BUF || n >= store_walk_held_max) {
-				if ((rc = walk_block(w)) != 0)
+				if ((rc = walk_block(w, 0)) != 0)
 					return rc;
 				n = 0; /* the block statement gives them all */
 				break;
