@@ -1405,7 +1405,9 @@ static void offset_pages(void **state)
 	                                    "metrics.acc",    "metrics.nanny",
 	                                    "params.model",   "params.mixed",
 	                                    "params.flag",    "params.lr",
-	                                    "metrics.loss",   "metrics.val.loss.max"};
+	                                    "metrics.loss",   "metrics.val.loss.max",
+	                                    "started",        "name",
+	                                    "ended"};
 	for (int held = 0; held < 2; held++) {
 		store_walk_held_max = held ? 1 + rn(3) : 64;
 		for (size_t i = 0; i < sizeof sorts / sizeof *sorts; i++)
@@ -1420,6 +1422,25 @@ static void offset_pages(void **state)
  * instead of by the store (sort.c, walk_probe): with the rest of the query
  * or alone, nested in the project's AND, on integer, float, NaN and huge
  * literals, both directions, beside a NaN-holding metric. */
+/* reads / wrote in a list whose first path is absolute: each later
+ * literal is still scanned, with its tails (plan.c's files_scans returned
+ * after an absolute one: 4 matches of 8). */
+static void files_lists(void **state)
+{
+	(void)state;
+	static const char *const qs[] = {
+	    "reads = \"/srv/train\" or reads in (\"train\", \"data/train\")",
+	    "reads in (\"/srv/train\", \"train\", \"data/train\")",
+	    "metrics.loss < 0.75 and (reads = \"/srv/train\" or reads in (\"train\", "
+	    "\"data/train\"))",
+	    "wrote in (\"/nowhere\", \"PLOTS/x\") or wrote ilike \"PLOTS/%\""};
+	int n[4];
+	for (int i = 0; i < 4; i++)
+		n[i] = check_query(qs[i], NULL, NULL, false, 0, 0);
+	assert_true(n[0] > check_query("reads = \"/srv/train\"", NULL, NULL, false, 0, 0));
+	assert_int_equal(n[0], n[1]);
+}
+
 static void walk_tests_its_key(void **state)
 {
 	(void)state;
@@ -2091,7 +2112,8 @@ int main(void)
 	    cmocka_unit_test(batch_json_matches), cmocka_unit_test(groups),
 	    cmocka_unit_test(groups_both_paths),  cmocka_unit_test(bad_input),
 	    cmocka_unit_test(keyset_pages),       cmocka_unit_test(keyset_bad),
-	    cmocka_unit_test(keyset_tags),        cmocka_unit_test(walk_tests_its_key),
+	    cmocka_unit_test(keyset_tags),        cmocka_unit_test(files_lists),
+	    cmocka_unit_test(walk_tests_its_key),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -216,8 +216,10 @@ static int files_scans(qplan *q, qleaf *l, const store_scan *base, qop op, const
 		store_scan sc = *base;
 		set_text(&sc, o, t);
 		int rc = add(q, l, &sc);
-		if (rc || t[0] == '/')
+		if (rc)
 			return rc;
+		if (t[0] == '/')
+			continue; /* an absolute path has no tails (the next literal may) */
 		size_t n = strlen(t);
 		char *tail = arena_alloc(&q->mem, 3 * n + 3), *w = tail;
 		if (!tail)
