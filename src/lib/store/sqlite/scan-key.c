@@ -94,10 +94,11 @@ int scan_key_prepare(store_scan_ctx *q, store_key *key)
 			                                  : "end_time";
 			snprintf(k->walk_notnull, sizeof k->walk_notnull, "%s IS NOT NULL", col);
 			/* runs' indexes end in the rowid, the rid: read backwards, ties
-			 * come newest first (ascending walks keep them in any order) */
+			 * come newest first; ascending, the walk reverses each block
+			 * of ties, as a param's (walk_next_reversed) */
 			snprintf(k->walk_order, sizeof k->walk_order, "%s %s", col,
 			         desc ? "DESC, rid DESC" : "ASC");
-			key->walk_newest = desc;
+			key->walk_newest = true;
 			k->walk_col = col;
 		}
 		break;
