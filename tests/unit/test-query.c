@@ -1431,8 +1431,7 @@ static void files_lists(void **state)
 	static const char *const qs[] = {
 	    "reads = \"/srv/train\" or reads in (\"train\", \"data/train\")",
 	    "reads in (\"/srv/train\", \"train\", \"data/train\")",
-	    "metrics.loss < 0.75 and (reads = \"/srv/train\" or reads in (\"train\", "
-	    "\"data/train\"))",
+	    "metrics.loss < 0.75 and (reads = \"/srv/train\" or reads in (\"data/train\"))",
 	    "wrote in (\"/nowhere\", \"PLOTS/x\") or wrote ilike \"PLOTS/%\""};
 	int n[4];
 	for (int i = 0; i < 4; i++)
