@@ -235,6 +235,8 @@ typedef struct spart {
 	const char *cond;
 	const char *whole; /* SELECT cairn_bits(?, rid) …; NULL: table and cond */
 	bool dense;        /* every run, rids 1..maxrid (nothing purged) */
+	bool point;        /* params: kid, type and value all equal, so a probe seeks
+	                      params_kid_value_type to one entry */
 	qbind b[MAXB];
 	int nb;
 } spart;
@@ -457,6 +459,19 @@ static int prepare_run(store_scan_ctx *q, const store_scan *sc, store_parts *out
 	return emit(q, out, "runs", &c, as.cost);
 }
 
+/* A param's part; one that tests the value for equality is a point of
+ * params_kid_value_type (kid, value, type, rid), which scan_probe seeks
+ * rather than the run's row of params: the entries of one value lie
+ * together, so probing a few hundred runs reads about half the pages. */
+static int emit_param(store_scan_ctx *q, store_parts *out, const cb *c, int cost,
+                      const store_scan *sc)
+{
+	int rc = emit(q, out, "params", c, cost);
+	if (rc == 0 && sc->test == STORE_CMP && sc->op == QO_EQ)
+		((spart *)out->p[out->n - 1].impl)->point = true;
+	return rc;
+}
+
 static int prepare_param(store_scan_ctx *q, const store_scan *sc, store_parts *out)
 {
 	cb c = {0};
@@ -478,17 +493,17 @@ static int prepare_param(store_scan_ctx *q, const store_scan *sc, store_parts *o
 			cb_sql(&c, "? AND type IN (1, 2)");
 			cb_num(&c, sc);
 		}
-		return emit(q, out, "params", &c, STORE_COST_RANGE);
+		return emit_param(q, out, &c, STORE_COST_RANGE, sc);
 	case STORE_PT_BOOL:
 		cb_sql(&c, " AND value");
 		cb_sql(&c, op_sql[sc->op]);
 		cb_sql(&c, "? AND type = 3");
 		cb_int(&c, sc->i);
-		return emit(q, out, "params", &c, STORE_COST_RANGE);
+		return emit_param(q, out, &c, STORE_COST_RANGE, sc);
 	default: {
 		cb_sql(&c, " AND type = 4");
 		int cost = text_cond(q, &c, "value", sc, STORE_COST_RANGE);
-		return emit(q, out, "params", &c, cost);
+		return emit_param(q, out, &c, cost, sc);
 	}
 	}
 }
@@ -688,8 +703,9 @@ static int scan_probe(store_scan_ctx *q, const store_part *parts, int n, const r
 	}
 	const spart *p0 = parts[0].impl;
 	char sql[4096];
-	size_t o =
-	    (size_t)snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE rid = ? AND (", p0->table);
+	size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT 1 FROM %s%s WHERE rid = ? AND (",
+	                            p0->table,
+	                            n == 1 && p0->point ? " INDEXED BY params_kid_value_type" : "");
 	for (int k = 0; k < n && o < sizeof sql; k++) {
 		const spart *p = parts[k].impl;
 		if (!p->cond || strcmp(p->table, p0->table) != 0)
