@@ -243,12 +243,15 @@ static int make_groups(store_groups *g, const pending *pd, group **out, size_t *
 	return 0;
 }
 
+int64_t store_group_bg_min = 65536;
+
 int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, const qfield *mf,
                       cairn_group_result **out)
 {
 	qplan q;
 	rset M = {0};
 	store_groups g = {0};
+	store_group_bg *bg = NULL;
 	pending pd = {0};
 	group *groups = NULL;
 	size_t ng = 0;
@@ -272,6 +275,16 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, c
 	}
 	for (int64_t i = 0; i <= g.maxrid; i++)
 		g.gid[i] = rset_has(&M, i) ? GID_NONE : GID_OUT;
+	/* pass 2 begins beside pass 1 on a big store (a connection of its own) */
+	store_key mk = {0};
+	if (mf) {
+		mk.f = *mf;
+		if ((rc = q.ops->key_prepare(q.c, &mk)) != 0)
+			goto done;
+		if (q.ops->group_stats_begin && g.maxrid >= store_group_bg_min &&
+		    (rc = q.ops->group_stats_begin(q.c, &mk, g.maxrid, &bg)) != 0)
+			goto done;
+	}
 	/* pass 1: the groups, and each match's group number */
 	if ((rc = q.ops->group_values(q.c, &gk, &g, collect_value, &pd)) != 0)
 		goto done;
@@ -285,9 +298,13 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, c
 		goto done;
 	}
 	if (mf) {
-		store_key mk = {.f = *mf};
-		if ((rc = q.ops->key_prepare(q.c, &mk)) != 0 ||
-		    (rc = q.ops->group_stats(q.c, &mk, &g)) != 0)
+		if (bg) {
+			rc = q.ops->group_stats_end(q.c, bg, &g);
+			bg = NULL;
+		} else {
+			rc = q.ops->group_stats(q.c, &mk, &g);
+		}
+		if (rc)
 			goto done;
 		store_group_flush(&g);
 	}
@@ -301,6 +318,8 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, c
 	qsort(groups, ng, sizeof *groups, cmp_groups);
 	rc = make_result(out, gf, mf, total, groups, ng);
 done:
+	if (bg)
+		q.ops->group_stats_end(q.c, bg, NULL);
 	free(pd.p);
 	free(g.gid);
 	free(g.stats);

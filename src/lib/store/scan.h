@@ -203,6 +203,7 @@ static inline void store_group_flush(store_groups *g)
 /* --- the operations ---------------------------------------------------------------- */
 
 typedef struct store_scan_ctx store_scan_ctx;
+typedef struct store_group_bg store_group_bg;
 
 typedef struct store_scan_info {
 	int64_t maxrid; /* largest run id (0: none); sets have maxrid/64 + 1 words */
@@ -266,7 +267,21 @@ typedef struct store_scan_ops {
 	/* Pass 2: every numeric value of metric (or param) key k into
 	 * store_group_add(g, rid, value). */
 	int (*group_stats)(store_scan_ctx *c, const store_key *k, store_groups *g);
+	/* Optional: pass 2 beside pass 1.  group_stats_begin starts reading
+	 * k's values of runs 0 … maxrid on a connection of its own (another
+	 * thread), before group_values; *out is NULL when it cannot (then the
+	 * planner calls group_stats).  group_stats_end waits for it and adds
+	 * the values into g as group_stats would; with g NULL it only waits
+	 * and frees (the query failed). */
+	int (*group_stats_begin)(store_scan_ctx *c, const store_key *k, int64_t maxrid,
+	                         store_group_bg **out);
+	int (*group_stats_end)(store_scan_ctx *c, store_group_bg *bg, store_groups *g);
 } store_scan_ops;
+
+/* The fewest runs (the largest rid) for which the planner runs a group's
+ * two passes side by side (group_stats_begin): a second connection costs
+ * about a millisecond to open.  Tests lower it. */
+extern int64_t store_group_bg_min;
 
 /* The scans of the store's backend (its ops table's scan field). */
 const store_scan_ops *store_scans(cairn_store *s);

@@ -19,6 +19,8 @@
  * docs/internals/query.md).  Any other field, or a
  * param with more values, takes GROUP BY (cairn_gid).
  */
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -349,6 +351,14 @@ int scan_group_values(store_scan_ctx *q, const store_key *key, store_groups *g,
 	return rc;
 }
 
+/* Pass 2's statement: fn(:g, rid, the numeric value) over k's rows. */
+static void stats_sql(char *sql, size_t n, const skey *k, const char *fn)
+{
+	snprintf(sql, n, "SELECT %s(:g, rid, %s) FROM %s WHERE %s", fn,
+	         k->form == F_PARAM ? "CASE WHEN type IN (1, 2) THEN value END" : k->val, k->table,
+	         k->keycond);
+}
+
 int scan_group_stats(store_scan_ctx *q, const store_key *key, store_groups *g)
 {
 	const skey *k = key->impl;
@@ -356,9 +366,7 @@ int scan_group_stats(store_scan_ctx *q, const store_key *key, store_groups *g)
 	if (rc)
 		return rc;
 	char sql[1024];
-	snprintf(sql, sizeof sql, "SELECT cairn_gstat(:g, rid, %s) FROM %s WHERE %s",
-	         k->form == F_PARAM ? "CASE WHEN type IN (1, 2) THEN value END" : k->val, k->table,
-	         k->keycond);
+	stats_sql(sql, sizeof sql, k, "cairn_gstat");
 	sqlite3_stmt *st;
 	if ((rc = scan_prep(q, sql, &st)) != 0)
 		return rc;
@@ -368,5 +376,145 @@ int scan_group_stats(store_scan_ctx *q, const store_key *key, store_groups *g)
 	rc = scan_step_err(q, sqlite3_step(st));
 	sqlite3_finalize(st);
 	cache_restore(q, cache);
+	return rc;
+}
+
+/* --- pass 2 beside pass 1 ---------------------------------------------------------- */
+
+/* The two passes read two indexes, each at SQLite's per-row cost (~70 and
+ * ~85 ms at 1M runs), and neither needs the other's rows: the metric pass
+ * only needs the group numbers when it adds.  So on a big store a thread
+ * reads the metric's values into an array by rid (NaN: none) on a second
+ * connection of its own while the group pass runs, and the planner adds
+ * them in rid order afterwards (docs/internals/query.md, "Grouping").  The
+ * second connection reads in its own transaction, begun a moment after the
+ * query's: runs newer than the query's (rid past maxrid) are left out, and
+ * a value logged in between may be counted (a group is then as of a moment
+ * during the query, not its start). */
+struct store_group_bg {
+	pthread_t th;
+	char path[4096];
+	char sql[1024];
+	qbind b[MAXB];
+	int nb;
+	int64_t maxrid;
+	double *vals; /* by rid, 0 … maxrid */
+	int64_t held_rid[STORE_GROUP_AHEAD];
+	double held_v[STORE_GROUP_AHEAD];
+	unsigned held;
+	int rc;
+	char err[512];
+};
+
+#define GVALS_PTR "cairn_gvals"
+
+/* cairn_gvals(bg, rid, value): value into bg->vals[rid] (an aggregate,
+ * so the whole pass is one step). */
+static void fn_gvals_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	store_group_bg **w = sqlite3_aggregate_context(ctx, sizeof *w);
+	if (!w || (!*w && !(*w = sqlite3_value_pointer(argv[0], GVALS_PTR))))
+		return;
+	int t = sqlite3_value_type(argv[2]);
+	if (t != SQLITE_INTEGER && t != SQLITE_FLOAT)
+		return;
+	int64_t rid = sqlite3_value_int64(argv[1]);
+	store_group_bg *bg = *w;
+	if (rid < 0 || rid > bg->maxrid)
+		return;
+	/* the rows come in the index's order, so their rids in none: a store
+	 * at once stalls on the slot's cache miss, as store_group_add's read
+	 * would; the slot is prefetched and written STORE_GROUP_AHEAD rows on */
+	__builtin_prefetch(&bg->vals[rid], 1);
+	unsigned i = bg->held++ % STORE_GROUP_AHEAD;
+	if (bg->held > STORE_GROUP_AHEAD)
+		bg->vals[bg->held_rid[i]] = bg->held_v[i];
+	bg->held_rid[i] = rid;
+	bg->held_v[i] = sqlite3_value_double(argv[2]);
+}
+
+static void *gvals_main(void *arg)
+{
+	store_group_bg *bg = arg;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	const char *what = "open a second connection";
+	int r = sqlite3_open_v2(bg->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (r == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 60000);
+		what = "run the query";
+		/* each page is read once: a small cache, no mapping */
+		r = sqlite3_exec(db, "PRAGMA cache_size=-1000", NULL, NULL, NULL);
+	}
+	if (r == SQLITE_OK)
+		r = sqlite3_create_function_v2(db, "cairn_gvals", 3,
+		                               SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, NULL,
+		                               fn_gvals_step, fn_gstat_final, NULL);
+	if (r == SQLITE_OK)
+		r = sqlite3_prepare_v2(db, bg->sql, -1, &st, NULL);
+	if (r == SQLITE_OK) {
+		scan_bind_anon(st, bg->b, bg->nb);
+		sqlite3_bind_pointer(st, sqlite3_bind_parameter_index(st, ":g"), bg, GVALS_PTR,
+		                     NULL);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW || r == SQLITE_DONE)
+			r = SQLITE_OK;
+		unsigned n = bg->held < STORE_GROUP_AHEAD ? bg->held : STORE_GROUP_AHEAD;
+		for (unsigned i = 0; i < n; i++)
+			bg->vals[bg->held_rid[i]] = bg->held_v[i];
+	}
+	if (r != SQLITE_OK) {
+		bg->rc = r == SQLITE_NOMEM ? CAIRN_ENOMEM : CAIRN_ESTORE;
+		snprintf(bg->err, sizeof bg->err, "cannot %s: %s", what,
+		         db ? sqlite3_errmsg(db) : "out of memory");
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return NULL;
+}
+
+int scan_group_stats_begin(store_scan_ctx *q, const store_key *key, int64_t maxrid,
+                           store_group_bg **out)
+{
+	const skey *k = key->impl;
+	*out = NULL;
+	const char *path = sqlite3_db_filename(q->db, "main");
+	if (!path || !*path || strlen(path) >= sizeof((store_group_bg *)0)->path)
+		return 0; /* a temporary database: no second connection */
+	store_group_bg *bg = calloc(1, sizeof *bg);
+	if (!bg || !(bg->vals = malloc(((size_t)maxrid + 1) * sizeof *bg->vals))) {
+		free(bg);
+		return err_set(CAIRN_ENOMEM, "out of memory");
+	}
+	for (int64_t r = 0; r <= maxrid; r++)
+		bg->vals[r] = NAN;
+	memcpy(bg->path, path, strlen(path) + 1);
+	stats_sql(bg->sql, sizeof bg->sql, k, "cairn_gvals");
+	memcpy(bg->b, k->b, sizeof bg->b);
+	bg->nb = k->nb;
+	bg->maxrid = maxrid;
+	if (pthread_create(&bg->th, NULL, gvals_main, bg) != 0) {
+		free(bg->vals);
+		free(bg);
+		return 0; /* no thread: the planner reads them itself */
+	}
+	*out = bg;
+	return 0;
+}
+
+int scan_group_stats_end(store_scan_ctx *q, store_group_bg *bg, store_groups *g)
+{
+	(void)q;
+	pthread_join(bg->th, NULL);
+	int rc = bg->rc ? err_set(bg->rc, "%s", bg->err) : 0;
+	if (rc == 0 && g) {
+		int64_t n = bg->maxrid < g->maxrid ? bg->maxrid : g->maxrid;
+		for (int64_t r = 0; r <= n; r++)
+			if (bg->vals[r] == bg->vals[r])
+				store_group_add_now(g, r, bg->vals[r]);
+	}
+	free(bg->vals);
+	free(bg);
 	return rc;
 }

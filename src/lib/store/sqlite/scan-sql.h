@@ -150,5 +150,8 @@ int scan_read_val(store_scan_ctx *q, const skey *k, sqlite3_stmt *st, int c0, sv
 int scan_group_values(store_scan_ctx *c, const store_key *k, store_groups *g,
                       int (*each)(void *arg, const sval *v, int32_t id), void *arg);
 int scan_group_stats(store_scan_ctx *c, const store_key *k, store_groups *g);
+int scan_group_stats_begin(store_scan_ctx *c, const store_key *k, int64_t maxrid,
+                           store_group_bg **out);
+int scan_group_stats_end(store_scan_ctx *c, store_group_bg *bg, store_groups *g);
 
 #endif

@@ -703,9 +703,9 @@ static int scan_probe(store_scan_ctx *q, const store_part *parts, int n, const r
 	}
 	const spart *p0 = parts[0].impl;
 	char sql[4096];
-	size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT 1 FROM %s%s WHERE rid = ? AND (",
-	                            p0->table,
-	                            n == 1 && p0->point ? " INDEXED BY params_kid_value_type" : "");
+	size_t o =
+	    (size_t)snprintf(sql, sizeof sql, "SELECT 1 FROM %s%s WHERE rid = ? AND (", p0->table,
+	                     n == 1 && p0->point ? " INDEXED BY params_kid_value_type" : "");
 	for (int k = 0; k < n && o < sizeof sql; k++) {
 		const spart *p = parts[k].impl;
 		if (!p->cond || strcmp(p->table, p0->table) != 0)
@@ -756,4 +756,6 @@ const store_scan_ops store_sqlite_scan_ops = {
     .walk_close = scan_walk_close,
     .group_values = scan_group_values,
     .group_stats = scan_group_stats,
+    .group_stats_begin = scan_group_stats_begin,
+    .group_stats_end = scan_group_stats_end,
 };
