@@ -202,6 +202,19 @@ CAIRN_EXTERN(int64_t) cairn_run_iter_total(const cairn_run_iter *it);
  * are too long for a position (over ~6 KB of text), or on a remote store
  * (which takes offsets only): page with offset then. */
 CAIRN_EXTERN(int) cairn_run_iter_after(char **out, const cairn_run_iter *it);
+/* The iterator's records not yet given, as run objects (cairn_run_record_json's
+ * text), comma-separated, handed to write(arg, data, len) in order, in pieces of
+ * up to a batch; the iterator is then at its end.  A big page is loaded by
+ * several threads, each with a handle of its own onto the store (the caller's
+ * and peers: cairn_store_open_peer), so it goes about as many times faster as
+ * there are CPUs, in the memory of a few batches.  0 when all were written.
+ * write returns 0, or nonzero to stop: the error is then that cairn code
+ * (CAIRN_EIO for any other value), its message errno's reason when write
+ * left one.  A store error mid-way is returned after what came before it
+ * was written. */
+CAIRN_EXTERN(int)
+cairn_run_iter_write_json(cairn_run_iter *it, int (*write)(void *arg, const char *data, size_t len),
+                          void *arg);
 CAIRN_EXTERN(void) cairn_run_iter_free(cairn_run_iter *it);
 
 /* --- fields of the query language --------------------------------------------------- */

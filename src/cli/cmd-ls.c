@@ -211,16 +211,20 @@ static size_t ls_keep_limit(void)
 	return v > 0 ? (size_t)v : 20000;
 }
 
+/* stdout as the JSON listing's writer */
+static int write_stdout(void *arg, const char *data, size_t len)
+{
+	(void)arg;
+	return fwrite(data, 1, len, stdout) == len ? 0 : CAIRN_EIO; /* errno says why */
+}
+
 /* The JSON listing: the run objects (for best, the one run), as the
- * library writes them, each written and freed as the iterator gives it, so
- * any number of runs takes the memory of one batch.  A store error
- * mid-way is an error (exit 1) with no closing bracket: never a document
- * that parses but lacks runs. */
+ * library writes them, a batch at a time (cairn_run_iter_write_json: loaded
+ * by a thread a CPU), so any number of runs takes the memory of a few
+ * batches.  A store error mid-way is an error (exit 1) with no closing
+ * bracket: never a document that parses but lacks runs. */
 static int print_json(cairn_run_iter *it, bool best)
 {
-	cairn_run_record *rec;
-	int rc;
-	size_t n = 0;
 	/* nothing went to stdout yet: into a file or a pipe, 64 KiB writes
 	 * instead of 4 KiB ones (a listing of 1M runs is ~2 GB) */
 	static char obuf[64 << 10];
@@ -228,18 +232,7 @@ static int print_json(cairn_run_iter *it, bool best)
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 	if (!best)
 		putchar('[');
-	while ((rc = cairn_run_iter_next(&rec, it)) == 0) {
-		char *js = NULL;
-		rc = cairn_run_record_json(&js, rec, NULL, 0);
-		cairn_run_record_free(rec);
-		if (rc)
-			break;
-		if (n++)
-			putchar(',');
-		fputs(js, stdout);
-		cairn_free(js);
-	}
-	if (rc != CAIRN_ITEROVER) {
+	if (cairn_run_iter_write_json(it, write_stdout, NULL) != 0) {
 		fflush(stdout);
 		return cli_fail_lib("cannot list runs");
 	}

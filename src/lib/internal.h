@@ -37,6 +37,8 @@ struct cairn_store {
 	char *objects_dir;    /* dir/objects, or the local cache of objects kept elsewhere */
 	bool created;         /* a URI store: ops->open created it (cairn init) */
 	bool peer;            /* cairn_store_open_peer's: another handle's second connection */
+	bool peer_mapped;     /* a server reader's: SQLite maps the file (schema.c) */
+	int64_t cache_kib;    /* cairn_store_set_cache's size (0: the default) */
 	/* Where the objects live (lib/store/objects.h): a directory or an S3
 	 * bucket, chosen at open from $CAIRN_OBJECTS, the store's `objects`
 	 * setting, else objects_dir; objects_loc says which (never with

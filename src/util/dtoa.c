@@ -61,6 +61,29 @@ static const uint64_t pow10_u64[] = {1ull,
                                      1000000000000000000ull,
                                      10000000000000000000ull};
 
+static const char digits2[201] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546"
+    "4748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293"
+    "949596979899";
+
+char *dtoa_u64(char *end, unsigned long long u)
+{
+	char *p = end;
+	while (u >= 100) {
+		unsigned d = (unsigned)(u % 100) * 2;
+		u /= 100;
+		*--p = digits2[d + 1];
+		*--p = digits2[d];
+	}
+	if (u >= 10) {
+		*--p = digits2[u * 2 + 1];
+		*--p = digits2[u * 2];
+	} else {
+		*--p = (char)('0' + u);
+	}
+	return p;
+}
+
 static u128 pow10_u128(int k)
 {
 	return k <= 19 ? (u128)pow10_u64[k] : (u128)pow10_u64[19] * pow10_u64[k - 19];
@@ -155,15 +178,9 @@ size_t dtoa_shortest(char out[32], double v)
 		Eo++;
 	}
 	{
-		char tmp[24];
-		int t = 0;
-		uint64_t x = D;
-		while (x) {
-			tmp[t++] = (char)('0' + x % 10);
-			x /= 10;
-		}
-		while (t)
-			dig[nd++] = tmp[--t];
+		char tmp[24], *e = tmp + sizeof tmp, *d = dtoa_u64(e, D);
+		nd = (int)(e - d);
+		memcpy(dig, d, (size_t)nd);
 	}
 	while (nd > 1 && dig[nd - 1] == '0')
 		nd--;

@@ -16,6 +16,12 @@
 /* Write v (finite) into out; returns the length.  32 bytes always suffice. */
 size_t dtoa_shortest(char out[32], double v);
 
+/* The decimal digits of u written backwards ending just before end; returns
+ * where they start (20 bytes always suffice).  Two digits a step from a
+ * table: the divisions by 10 were a third of json_int and of the digits
+ * above. */
+char *dtoa_u64(char *end, unsigned long long u);
+
 /* The same by printf and strtod only (the reference the tests compare with). */
 size_t dtoa_shortest_slow(char out[32], double v);
 

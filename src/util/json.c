@@ -87,12 +87,9 @@ void json_num(buf *b, double v)
 void json_int(buf *b, int64_t v)
 {
 	/* by hand: printf is the slowest part of writing big run lists */
-	char tmp[24], *p = tmp + sizeof tmp;
+	char tmp[24];
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
+	char *p = dtoa_u64(tmp + sizeof tmp, u);
 	if (v < 0)
 		*--p = '-';
 	buf_add(b, p, (size_t)(tmp + sizeof tmp - p));

@@ -16,6 +16,7 @@
  */
 #include "unit.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 
@@ -24,6 +25,7 @@
 #include <ctype.h>
 #include <strings.h>
 #include "lib/query/query.h"
+#include "lib/run/run.h"
 #include "lib/store/scan.h"
 #include "util/json.h"
 
@@ -1841,6 +1843,102 @@ static void batch_json_matches(void **state)
 	cairn_free(out);
 }
 
+/* cairn_run_iter_write_json's writer: the text into a buf, or a failure
+ * at the fail-th call. */
+typedef struct jsink {
+	buf b;
+	int calls, fail;
+} jsink;
+
+static int jsink_write(void *arg, const char *data, size_t len)
+{
+	jsink *k = arg;
+	if (++k->calls == k->fail) {
+		errno = ENOSPC;
+		return 1; /* not a cairn code: CAIRN_EIO */
+	}
+	buf_add(&k->b, data, len);
+	return 0;
+}
+
+/* The iterator's records written as JSON by threads equal the records the
+ * iterator gives, one by one, whatever the threads, batches, query, and how
+ * many were taken with cairn_run_iter_next first; a writer's failure stops
+ * it with CAIRN_EIO and errno's reason. */
+static void iter_write_json(void **state)
+{
+	(void)state;
+	static const char *const queries[] = {"", "metrics.loss < 2", "tags.a or tags.b"};
+	static const char *const sorts[] = {NULL, "-metrics.acc", "params.lr"};
+	static const struct {
+		size_t min, batch;
+		int threads;
+	} modes[] = {{1024, 256, 0}, {0, 256, 2}, {0, 3, 4}, {0, 1, 3}, {0, 7, 1}};
+	size_t was_min = run_json_threads_min, was_batch = run_json_batch;
+	int was_threads = run_json_threads;
+	for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+		run_json_threads_min = modes[m].min;
+		run_json_batch = modes[m].batch;
+		run_json_threads = modes[m].threads;
+		for (size_t c = 0; c < 9; c++) {
+			cairn_query_options o = CAIRN_QUERY_OPTIONS_INIT;
+			o.query = queries[c % 3];
+			o.sort = sorts[c / 3];
+			o.include_deleted = c % 2;
+			size_t skip = c % 4 == 1 ? 5 : 0;
+			/* what the iterator gives */
+			cairn_run_iter *it;
+			assert_ok(cairn_query_iter_new(&it, W.u.s, &o));
+			buf want = BUF_INIT;
+			cairn_run_record *r;
+			size_t i = 0;
+			while (cairn_run_iter_next(&r, it) == 0) {
+				if (i++ >= skip) {
+					char *js;
+					assert_ok(cairn_run_record_json(&js, r, NULL, 0));
+					if (want.len)
+						buf_putc(&want, ',');
+					buf_puts(&want, js);
+					cairn_free(js);
+				}
+				cairn_run_record_free(r);
+			}
+			assert_true(i > 20);
+			cairn_run_iter_rewind(it);
+			for (size_t k = 0; k < skip; k++) {
+				assert_ok(cairn_run_iter_next(&r, it));
+				cairn_run_record_free(r);
+			}
+			jsink k = {.b = BUF_INIT};
+			assert_ok(cairn_run_iter_write_json(it, jsink_write, &k));
+			buf_putc(&k.b, 0);
+			buf_putc(&want, 0);
+			if (strcmp(k.b.ptr, want.ptr) != 0)
+				fail_msg("mode %zu, query '%s', sort %s: the written JSON differs",
+				         m, o.query, o.sort ? o.sort : "-");
+			/* the iterator is at its end */
+			assert_int_equal(cairn_run_iter_next(&r, it), CAIRN_ITEROVER);
+			buf_free(&k.b);
+			/* a failing writer */
+			cairn_run_iter_rewind(it);
+			/* small batches: many writes, the third fails (threads are
+			 * loading later batches then) */
+			int fail = modes[m].batch < 10 ? 3 : 1;
+			jsink f = {.b = BUF_INIT, .fail = fail};
+			assert_int_equal(cairn_run_iter_write_json(it, jsink_write, &f), CAIRN_EIO);
+			assert_non_null(strstr(cairn_error_last(), "cannot write the listing"));
+			assert_non_null(strstr(cairn_error_last(), strerror(ENOSPC)));
+			assert_int_equal(f.calls, fail); /* nothing after the failure */
+			buf_free(&f.b);
+			buf_free(&want);
+			cairn_run_iter_free(it);
+		}
+	}
+	run_json_threads_min = was_min;
+	run_json_batch = was_batch;
+	run_json_threads = was_threads;
+}
+
 /* Groups agree with counting the evaluator's matches per value. */
 static void groups(void **state)
 {
@@ -2118,13 +2216,21 @@ static void bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(fixed_queries),      cmocka_unit_test(random_queries),
-	    cmocka_unit_test(offset_pages),       cmocka_unit_test(sorts_everything),
-	    cmocka_unit_test(batch_json_matches), cmocka_unit_test(groups),
-	    cmocka_unit_test(groups_beside),      cmocka_unit_test(groups_both_paths),
-	    cmocka_unit_test(bad_input),          cmocka_unit_test(keyset_pages),
-	    cmocka_unit_test(keyset_bad),         cmocka_unit_test(keyset_tags),
-	    cmocka_unit_test(files_lists),        cmocka_unit_test(walk_tests_its_key),
+	    cmocka_unit_test(fixed_queries),
+	    cmocka_unit_test(random_queries),
+	    cmocka_unit_test(offset_pages),
+	    cmocka_unit_test(sorts_everything),
+	    cmocka_unit_test(batch_json_matches),
+	    cmocka_unit_test(iter_write_json),
+	    cmocka_unit_test(groups),
+	    cmocka_unit_test(groups_beside),
+	    cmocka_unit_test(groups_both_paths),
+	    cmocka_unit_test(bad_input),
+	    cmocka_unit_test(keyset_pages),
+	    cmocka_unit_test(keyset_bad),
+	    cmocka_unit_test(keyset_tags),
+	    cmocka_unit_test(files_lists),
+	    cmocka_unit_test(walk_tests_its_key),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);

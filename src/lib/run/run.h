@@ -18,6 +18,14 @@ typedef struct keyent {
 	int64_t last_step;
 } keyent;
 
+/* cairn_run_iter_write_json's settings (record.c), which tests change: the
+ * fewest runs it takes threads for (4 batches), the runs a thread loads at
+ * a time (STORE_RECORD_BATCH), and how many threads (0: one a CPU, up to
+ * 4). */
+extern size_t run_json_threads_min;
+extern size_t run_json_batch;
+extern int run_json_threads;
+
 struct cairn_run {
 	cairn_store *store;
 	int64_t rid;

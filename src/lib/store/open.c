@@ -410,7 +410,7 @@ done:
 	return rc;
 }
 
-int cairn_store_open_peer(cairn_store **out, const cairn_store *src)
+int store_open_peer(cairn_store **out, const cairn_store *src, bool mapped)
 {
 	*out = NULL;
 	if (!src)
@@ -422,12 +422,19 @@ int cairn_store_open_peer(cairn_store **out, const cairn_store *src)
 	s->stale_after = src->stale_after;
 	s->pinned_now = src->pinned_now;
 	s->peer = true;
-	if ((rc = s->ops->open(s, false)) != 0 || (rc = objects_attach(s)) != 0) {
+	s->peer_mapped = mapped;
+	if ((rc = s->ops->open(s, false)) != 0 || (rc = objects_attach(s)) != 0 ||
+	    (src->cache_kib && (rc = cairn_store_set_cache(s, src->cache_kib)) != 0)) {
 		store_free(s);
 		return rc;
 	}
 	*out = s;
 	return 0;
+}
+
+int cairn_store_open_peer(cairn_store **out, const cairn_store *src)
+{
+	return store_open_peer(out, src, true);
 }
 
 int cairn_store_set_cache(cairn_store *s, int64_t kib)
@@ -437,6 +444,7 @@ int cairn_store_set_cache(cairn_store *s, int64_t kib)
 	if (kib < 64 || kib > (INT64_C(1) << 30))
 		return err_set(CAIRN_EINVALID, "a page cache of %lld KiB: give 64 KiB to 1 TiB",
 		               (long long)kib);
+	s->cache_kib = kib;
 	if (!s->ops->cache_size)
 		return 0;
 	store_lock(s);

@@ -441,6 +441,13 @@ void record_json(buf *b, const cairn_run_record *r, const char *const *cols, siz
 	buf_putc(b, '}');
 }
 
+size_t record_json_size(const cairn_run_record *r)
+{
+	/* a metric is ~200 bytes, a param ~40 */
+	return 768 + 48 * r->nparams + 224 * r->nmetrics + 32 * r->ntags + 64 * r->nprops +
+	       320 * r->ndatasets;
+}
+
 int cairn_run_record_json(char **out, const cairn_run_record *r, const char *const *columns,
                           size_t ncolumns)
 {
@@ -448,11 +455,10 @@ int cairn_run_record_json(char **out, const cairn_run_record *r, const char *con
 	*out = NULL;
 	if (!r)
 		return err_set(CAIRN_EINVALID, "no record");
-	/* about the whole object's size up front (a metric is ~200 bytes, a
-	 * param ~40): grown from nothing it was six reallocations and copies */
+	/* the whole object's size up front: grown from nothing it was six
+	 * reallocations and copies */
 	if (ncolumns == 0)
-		buf_grow(&b, 768 + 48 * r->nparams + 224 * r->nmetrics + 32 * r->ntags +
-		                 64 * r->nprops + 320 * r->ndatasets);
+		buf_grow(&b, record_json_size(r));
 	record_json(&b, r, columns, ncolumns);
 	if (!buf_ok(&b)) {
 		buf_free(&b);

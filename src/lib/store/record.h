@@ -179,5 +179,8 @@ void record_lazy_free(cairn_run_record *r);
 /* The JSON projection (record-json.c): the run object of r appended to
  * b, or with columns only "id" and those (see cairn_run_record_json). */
 void record_json(buf *b, const cairn_run_record *r, const char *const *columns, size_t ncolumns);
+/* About the size of r's whole object (record_json without columns), to
+ * size a buffer once. */
+size_t record_json_size(const cairn_run_record *r);
 
 #endif

@@ -28,6 +28,11 @@ double store_now(const cairn_store *s);
 int64_t store_now_ms(const cairn_store *s);
 void store_clock_pin(cairn_store *s, double now);
 
+/* cairn_store_open_peer, the file mapped (a server's reader) or not (a
+ * listing's loader: a mapping's pages count in the process's memory); the
+ * peer takes src's page cache size. */
+int store_open_peer(cairn_store **out, const cairn_store *src, bool mapped);
+
 void store_lock(cairn_store *s);
 void store_unlock(cairn_store *s);
 /* A read snapshot, unless one is open already (*own tells which, for

@@ -603,7 +603,7 @@ int sqlite_store_open(cairn_store *s, bool create)
 	 * connection commits, which a server's writer does all the time: it
 	 * reads the file through a mapping instead, so starting over costs
 	 * page faults on the OS's cache, not a copy of every page read. */
-	if (s->peer)
+	if (s->peer_mapped)
 		store_exec(s, "PRAGMA mmap_size=2147418112", "configure the store");
 	if (version < NMIGRATIONS)
 		return sqlite_migrate(s, NMIGRATIONS);
