@@ -1843,6 +1843,15 @@ static void batch_json_matches(void **state)
 	cairn_free(out);
 }
 
+/* The same when every batch's aggregate finds its rows out of run order
+ * and the batch is read again row by row (SQLite; records.c). */
+static void batch_json_rows(void **state)
+{
+	sqlite_rows_disorder = true;
+	batch_json_matches(state);
+	sqlite_rows_disorder = false;
+}
+
 /* cairn_run_iter_write_json's writer: the text into a buf, or a failure
  * at the fail-th call. */
 typedef struct jsink {
@@ -2216,21 +2225,14 @@ static void bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(fixed_queries),
-	    cmocka_unit_test(random_queries),
-	    cmocka_unit_test(offset_pages),
-	    cmocka_unit_test(sorts_everything),
-	    cmocka_unit_test(batch_json_matches),
-	    cmocka_unit_test(iter_write_json),
-	    cmocka_unit_test(groups),
-	    cmocka_unit_test(groups_beside),
-	    cmocka_unit_test(groups_both_paths),
-	    cmocka_unit_test(bad_input),
-	    cmocka_unit_test(keyset_pages),
-	    cmocka_unit_test(keyset_bad),
-	    cmocka_unit_test(keyset_tags),
-	    cmocka_unit_test(files_lists),
-	    cmocka_unit_test(walk_tests_its_key),
+	    cmocka_unit_test(fixed_queries),      cmocka_unit_test(random_queries),
+	    cmocka_unit_test(offset_pages),       cmocka_unit_test(sorts_everything),
+	    cmocka_unit_test(batch_json_matches), cmocka_unit_test(batch_json_rows),
+	    cmocka_unit_test(iter_write_json),    cmocka_unit_test(groups),
+	    cmocka_unit_test(groups_beside),      cmocka_unit_test(groups_both_paths),
+	    cmocka_unit_test(bad_input),          cmocka_unit_test(keyset_pages),
+	    cmocka_unit_test(keyset_bad),         cmocka_unit_test(keyset_tags),
+	    cmocka_unit_test(files_lists),        cmocka_unit_test(walk_tests_its_key),
 	};
 	store_probe_min_runs = 0; /* the walk of a sort key on a small store too */
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -117,6 +117,85 @@ static void test_json_bytes_not_utf8(void **st)
 	json_doc_free(d);
 }
 
+/* json_strn skips eight plain bytes at a time: random texts of plain
+ * bytes with quotes, backslashes, control bytes, UTF-8 and stray high
+ * bytes at every offset escape as a byte-at-a-time reference does. */
+static void ref_escape(buf *b, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		size_t len = c >= 0x80 ? utf8_seq(s + i, n - i, NULL) : 0;
+		if (len) {
+			buf_add(b, s + i, len);
+			i += len - 1;
+		} else if (c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			buf_putc(b, '\\');
+			buf_putc(b, c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+		} else if (c < 0x20 || c >= 0x80) {
+			char esc[6] = {
+			    '\\',        'u',        c >= 0x80 ? 'd' : '0', c >= 0x80 ? 'c' : '0',
+			    hex[c >> 4], hex[c & 15]};
+			buf_add(b, esc, 6);
+		} else {
+			buf_putc(b, (char)c);
+		}
+	}
+	buf_putc(b, '"');
+}
+
+static void test_json_escape_blocks(void **st)
+{
+	(void)st;
+	static const char *const pieces[] = {"a",
+	                                     "Z",
+	                                     "~",
+	                                     " ",
+	                                     "\"",
+	                                     "\\",
+	                                     "\n",
+	                                     "\x01",
+	                                     "\x1f",
+	                                     "\x7f",
+	                                     "\xc3\xa9",
+	                                     "\xe2\x82\xac",
+	                                     "\xf0\x9f\x98\x80",
+	                                     "\x80",
+	                                     "\xff",
+	                                     "\xc3"};
+	const size_t np = sizeof pieces / sizeof pieces[0];
+	uint64_t rng = 88172645463325252ull;
+	for (int t = 0; t < 20000; t++) {
+		unsigned char s[80];
+		size_t n = 0;
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		size_t want = rng % 60;
+		int plain = (int)(rng >> 8) % 4; /* mostly plain, some texts all plain */
+		while (n < want) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			const char *p =
+			    rng % 16 < (unsigned)(12 + plain) ? "x" : pieces[(rng >> 8) % np];
+			size_t l = strlen(p);
+			if (n + l > sizeof s)
+				break;
+			memcpy(s + n, p, l);
+			n += l;
+		}
+		buf got = BUF_INIT, ref = BUF_INIT;
+		json_strn(&got, (const char *)s, n);
+		ref_escape(&ref, s, n);
+		assert_true(buf_ok(&got) && buf_ok(&ref));
+		if (got.len != ref.len || memcmp(got.ptr, ref.ptr, got.len) != 0)
+			fail_msg("case %d: %s, expected %s", t, got.ptr, ref.ptr);
+		buf_free(&got);
+		buf_free(&ref);
+	}
+}
+
 static void test_utf8_names(void **st)
 {
 	size_t at = 99;
@@ -378,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(test_buf_basic),
 	    cmocka_unit_test(test_arena),
 	    cmocka_unit_test(test_json_strings),
+	    cmocka_unit_test(test_json_escape_blocks),
 	    cmocka_unit_test(test_json_bytes_not_utf8),
 	    cmocka_unit_test(test_utf8_names),
 	    cmocka_unit_test(test_json_structure),

@@ -53,89 +53,122 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
  * and an index seek per run, ~0.5 us of a listing's ~13 us.  The child
  * count names runs_parent: ANALYZE of a store without nested runs rates it
  * as one value over every run, and the planner would then scan runs. */
-#define SQL_HEAD_A                                                                                 \
-	"SELECT r.rid, r.id, r.seq, r.name, r.project_id, r.status, r.start_time, r.end_time,"     \
+#define HEAD_COLS                                                                                  \
+	"r.rid, r.id, r.seq, r.name, r.project_id, r.status, r.start_time, r.end_time,"            \
 	" r.heartbeat, r.exit_code, r.command, r.cwd, r.host, r.user, r.note, r.git_commit,"       \
 	" r.git_branch, r.git_remote, r.git_dirty, r.code_oid, r.env_oid, (SELECT id FROM runs q"  \
-	" WHERE q.rid = r.parent_rid), r.pid, r.deleted FROM runs r WHERE r.rid"
-#define SQL_HEAD_B " ORDER BY r.rid"
-#define SQL_KIDS_A                                                                                 \
-	"SELECT parent_rid, count(*) FROM runs INDEXED BY runs_parent WHERE deleted = 0"           \
-	" AND parent_rid"
-#define SQL_KIDS_B   " GROUP BY parent_rid ORDER BY parent_rid"
-#define SQL_PARAMS_A "SELECT rid, kid, type, value FROM params WHERE rid"
-#define SQL_PARAMS_B " ORDER BY rid"
-#define SQL_METRICS_A                                                                              \
-	"SELECT rid, kid, last, min, max, count, last_step, last_ts FROM metric_summary"           \
-	" WHERE rid"
-#define SQL_METRICS_B " ORDER BY rid"
-#define SQL_TAGS_A    "SELECT rid, tag, value FROM tags WHERE rid"
-#define SQL_TAGS_B    " ORDER BY rid, tag"
-#define SQL_PROPS_A   "SELECT rid, key, value FROM properties WHERE rid"
-#define SQL_PROPS_B   " ORDER BY rid, key"
-#define SQL_DATA_A                                                                                 \
-	"SELECT rid, name, path, role, algo, digest, files, bytes, manifest_oid FROM datasets"     \
-	" WHERE rid"
-#define SQL_DATA_B " ORDER BY rid, name"
-#define SQL_ARTS_A                                                                                 \
-	"SELECT rid, path, oid, size, media_type, kind, key, step FROM artifacts WHERE rid"
-#define SQL_ARTS_B " ORDER BY rid, path"
+	" WHERE q.rid = r.parent_rid), r.pid, r.deleted"
+#define HEAD_FROM    " FROM runs r WHERE r.rid"
+#define HEAD_ORD     " ORDER BY r.rid"
+#define KIDS_COLS    "parent_rid, count(*)"
+#define KIDS_FROM    " FROM runs INDEXED BY runs_parent WHERE deleted = 0 AND parent_rid"
+#define KIDS_ORD     " GROUP BY parent_rid ORDER BY parent_rid"
+#define PARAMS_COLS  "rid, kid, type, value"
+#define PARAMS_FROM  " FROM params WHERE rid"
+#define PARAMS_ORD   " ORDER BY rid"
+#define METRICS_COLS "rid, kid, last, min, max, count, last_step, last_ts"
+#define METRICS_FROM " FROM metric_summary WHERE rid"
+#define METRICS_ORD  " ORDER BY rid"
+#define TAGS_COLS    "rid, tag, value"
+#define TAGS_FROM    " FROM tags WHERE rid"
+#define TAGS_ORD     " ORDER BY rid, tag"
+#define PROPS_COLS   "rid, key, value"
+#define PROPS_FROM   " FROM properties WHERE rid"
+#define PROPS_ORD    " ORDER BY rid, key"
+#define DATA_COLS    "rid, name, path, role, algo, digest, files, bytes, manifest_oid"
+#define DATA_FROM    " FROM datasets WHERE rid"
+#define DATA_ORD     " ORDER BY rid, name"
+#define ARTS_COLS    "rid, path, oid, size, media_type, kind, key, step"
+#define ARTS_FROM    " FROM artifacts WHERE rid"
+#define ARTS_ORD     " ORDER BY rid, path"
 
 /* The statements by section; SQL_KIDS, the child counts, is one more
  * section here (SECT_KIDS), read after the head. */
-#define SECT_KIDS REC_NSECT
-#define NSQL      (REC_NSECT + 1)
+#define SECT_KIDS          REC_NSECT
+#define NSQL               (REC_NSECT + 1)
+#define SECT_ROWS(k, form) "SELECT " k##_COLS k##_FROM form k##_ORD
 #define SECT_SQL(form)                                                                             \
 	{                                                                                          \
-		SQL_HEAD_A form SQL_HEAD_B, SQL_PARAMS_A form SQL_PARAMS_B,                        \
-		    SQL_METRICS_A form SQL_METRICS_B, SQL_TAGS_A form SQL_TAGS_B,                  \
-		    SQL_PROPS_A form SQL_PROPS_B, SQL_DATA_A form SQL_DATA_B,                      \
-		    SQL_ARTS_A form SQL_ARTS_B, SQL_KIDS_A form SQL_KIDS_B                         \
+		SECT_ROWS(HEAD, form), SECT_ROWS(PARAMS, form), SECT_ROWS(METRICS, form),          \
+		    SECT_ROWS(TAGS, form), SECT_ROWS(PROPS, form), SECT_ROWS(DATA, form),          \
+		    SECT_ROWS(ARTS, form), SECT_ROWS(KIDS, form)                                   \
 	}
 
 static const char *const sect_sql[NSQL][2] = {
-    {SQL_HEAD_A, SQL_HEAD_B}, {SQL_PARAMS_A, SQL_PARAMS_B}, {SQL_METRICS_A, SQL_METRICS_B},
-    {SQL_TAGS_A, SQL_TAGS_B}, {SQL_PROPS_A, SQL_PROPS_B},   {SQL_DATA_A, SQL_DATA_B},
-    {SQL_ARTS_A, SQL_ARTS_B}, {SQL_KIDS_A, SQL_KIDS_B},
+    {"SELECT " HEAD_COLS HEAD_FROM, HEAD_ORD},
+    {"SELECT " PARAMS_COLS PARAMS_FROM, PARAMS_ORD},
+    {"SELECT " METRICS_COLS METRICS_FROM, METRICS_ORD},
+    {"SELECT " TAGS_COLS TAGS_FROM, TAGS_ORD},
+    {"SELECT " PROPS_COLS PROPS_FROM, PROPS_ORD},
+    {"SELECT " DATA_COLS DATA_FROM, DATA_ORD},
+    {"SELECT " ARTS_COLS ARTS_FROM, ARTS_ORD},
+    {"SELECT " KIDS_COLS KIDS_FROM, KIDS_ORD},
 };
 static const char *const sect_sql1[NSQL] = SECT_SQL(" = ?");
 static const char *const sect_range[NSQL] = SECT_SQL(" BETWEEN ?1 AND ?2");
 
-/* The IN form of a section for n ids (malloc'd; NULL on OOM). */
-static char *sect_list(int k, size_t n)
+/* The big sections of a batch also come as one aggregate over their rows,
+ * cairn_rows(columns…), whose step reads each row (below, "The rows by an
+ * aggregate"); no ORDER BY, which an aggregate cannot take, so the loader
+ * checks the rows come by run. */
+#define SECT_AGG(k, form) "SELECT cairn_rows(" k##_COLS ")" k##_FROM form
+static const char *const agg_range[NSQL] = {SECT_AGG(HEAD, " BETWEEN ?1 AND ?2"),
+                                            SECT_AGG(PARAMS, " BETWEEN ?1 AND ?2"),
+                                            SECT_AGG(METRICS, " BETWEEN ?1 AND ?2")};
+static const char *const agg_sql[NSQL][2] = {
+    {"SELECT cairn_rows(" HEAD_COLS ")" HEAD_FROM, ""},
+    {"SELECT cairn_rows(" PARAMS_COLS ")" PARAMS_FROM, ""},
+    {"SELECT cairn_rows(" METRICS_COLS ")" METRICS_FROM, ""}};
+
+/* The IN form of a section for n ids, as rows or as the aggregate
+ * (malloc'd; NULL on OOM). */
+static char *sect_list(int k, size_t n, bool agg)
 {
 	buf sql = BUF_INIT;
-	buf_puts(&sql, sect_sql[k][0]);
+	buf_puts(&sql, agg ? agg_sql[k][0] : sect_sql[k][0]);
 	buf_puts(&sql, " IN (");
 	for (size_t i = 0; i < n; i++)
 		buf_puts(&sql, i ? ",?" : "?");
 	buf_puts(&sql, ")");
-	buf_puts(&sql, sect_sql[k][1]);
+	buf_puts(&sql, agg ? agg_sql[k][1] : sect_sql[k][1]);
 	return buf_detach(&sql);
 }
 
 /* The full-batch forms, built once per process (their addresses key the
  * statement cache). */
-static char *sect_full[NSQL];
+static char *sect_full[NSQL], *agg_full[NSQL];
 static pthread_once_t sect_full_once = PTHREAD_ONCE_INIT;
 
 static void sect_full_build(void)
 {
-	for (int k = 0; k < NSQL; k++)
-		sect_full[k] = sect_list(k, STORE_RECORD_BATCH);
+	for (int k = 0; k < NSQL; k++) {
+		sect_full[k] = sect_list(k, STORE_RECORD_BATCH, false);
+		if (agg_range[k])
+			agg_full[k] = sect_list(k, STORE_RECORD_BATCH, true);
+	}
+}
+
+/* Does section k of n runs come by the aggregate? */
+static bool sect_agg(int k, size_t n)
+{
+	return n > 1 && k < NSQL && agg_range[k];
 }
 
 /* Section k's statement for the batch's sorted ids, bound (*cached: a
- * store_prep statement, to reset; else one to finalize). */
-static int sect_stmt(cairn_store *s, int k, const rec_ridx *sorted, size_t n, sqlite3_stmt **out,
-                     bool *cached)
+ * store_prep statement, to reset; else one to finalize); agg: the
+ * aggregate's (sect_agg), its loader still to bind. */
+static int sect_stmt(cairn_store *s, int k, const rec_ridx *sorted, size_t n, bool agg,
+                     sqlite3_stmt **out, bool *cached)
 {
 	sqlite3_stmt *st = NULL;
 	bool range = n > 1 && sorted[n - 1].rid - sorted[0].rid + 1 == (int64_t)n;
-	const char *csql = n == 1 ? sect_sql1[k] : range ? sect_range[k] : NULL;
+	const char *csql = n == 1   ? sect_sql1[k]
+	                   : !range ? NULL
+	                   : agg    ? agg_range[k]
+	                            : sect_range[k];
 	if (!csql && n == STORE_RECORD_BATCH) {
 		pthread_once(&sect_full_once, sect_full_build);
-		csql = sect_full[k];
+		csql = agg ? agg_full[k] : sect_full[k];
 	}
 	*out = NULL;
 	*cached = csql != NULL;
@@ -143,7 +176,7 @@ static int sect_stmt(cairn_store *s, int k, const rec_ridx *sorted, size_t n, sq
 		if (!(st = store_prep(s, csql)))
 			return cairn_error_last_code();
 	} else {
-		char *sql = sect_list(k, n);
+		char *sql = sect_list(k, n, agg);
 		int rc = sql ? prep(s, sql, &st) : err_set(CAIRN_ENOMEM, "out of memory");
 		free(sql);
 		if (rc)
@@ -234,13 +267,12 @@ static int kcache_name(cairn_store *s, arena *a, kcache *c, int64_t kid, const c
 	return 0;
 }
 
-/* Columns are read through sqlite3_column_value and the sqlite3_value_*
- * accessors: one call per column instead of two (its type, then its
- * value), and the value accessors skip the statement's error bookkeeping
- * that every sqlite3_column_* call does — ~30 calls per run.  The values
- * are "unprotected": safe here, as the connection is opened NOMUTEX and
- * only used under the store's lock. */
-#define COL(st, c) sqlite3_column_value((st), (c))
+/* A row's columns are sqlite3_values: the aggregate's arguments, or a
+ * statement's row through sqlite3_column_value (one call per column
+ * instead of two, its type then its value; the value accessors skip the
+ * statement's error bookkeeping that every sqlite3_column_* call does).
+ * The values are "unprotected": safe here, as the connection is opened
+ * NOMUTEX and only used under the store's lock. */
 
 /* A text value copied into the arena (NULL stays NULL). */
 static const char *aval(arena *a, sqlite3_value *v)
@@ -249,77 +281,68 @@ static const char *aval(arena *a, sqlite3_value *v)
 	return t ? rec_strndup(a, t, (size_t)sqlite3_value_bytes(v)) : NULL;
 }
 
-static const char *acol(arena *a, sqlite3_stmt *st, int col)
-{
-	return aval(a, COL(st, col));
-}
-
 static bool vnull(sqlite3_value *v)
 {
 	return sqlite3_value_type(v) == SQLITE_NULL;
 }
 
 /* A REAL column: *has is false and the value 0 when it is NULL. */
-static double opt_double(sqlite3_stmt *st, int col, bool *has)
+static double opt_double(sqlite3_value *v, bool *has)
 {
-	sqlite3_value *v = COL(st, col);
 	*has = !vnull(v);
 	return sqlite3_value_double(v);
 }
 
-static int read_head(cairn_store *s, arena *a, cairn_run_record *r, sqlite3_stmt *st, double now,
+static int read_head(cairn_store *s, arena *a, cairn_run_record *r, sqlite3_value **c, double now,
                      kcache *projects)
 {
-	sqlite3_value *v = COL(st, 1);
-	const char *id = (const char *)sqlite3_value_text(v);
-	size_t idlen = id ? (size_t)sqlite3_value_bytes(v) : 0;
+	const char *id = (const char *)sqlite3_value_text(c[1]);
+	size_t idlen = id ? (size_t)sqlite3_value_bytes(c[1]) : 0;
 	if (idlen > CAIRN_RUN_ID_HEXSZ)
 		idlen = CAIRN_RUN_ID_HEXSZ; /* as snprintf into r->id would cut it */
 	memcpy(r->id, id ? id : "", idlen);
 	r->id[idlen] = '\0';
-	r->seq = sqlite3_value_int64(COL(st, 2));
-	r->name = acol(a, st, 3);
-	int rc = kcache_name(s, a, projects, sqlite3_value_int64(COL(st, 4)), &r->project);
+	r->seq = sqlite3_value_int64(c[2]);
+	r->name = aval(a, c[3]);
+	int rc = kcache_name(s, a, projects, sqlite3_value_int64(c[4]), &r->project);
 	if (rc)
 		return rc;
-	r->status = (cairn_status)sqlite3_value_int(COL(st, 5));
-	r->start_time = opt_double(st, 6, &r->has_start);
-	r->end_time = opt_double(st, 7, &r->has_end);
-	r->heartbeat = opt_double(st, 8, &r->has_heartbeat);
+	r->status = (cairn_status)sqlite3_value_int(c[5]);
+	r->start_time = opt_double(c[6], &r->has_start);
+	r->end_time = opt_double(c[7], &r->has_end);
+	r->heartbeat = opt_double(c[8], &r->has_heartbeat);
 	if (r->status == CAIRN_STATUS_RUNNING && r->has_heartbeat &&
 	    r->heartbeat < now - s->stale_after)
 		r->status = CAIRN_STATUS_CRASHED;
-	v = COL(st, 9);
-	r->has_exit_code = !vnull(v);
-	r->exit_code = sqlite3_value_int64(v);
-	r->command = acol(a, st, 10);
-	r->cwd = acol(a, st, 11);
-	r->host = acol(a, st, 12);
-	r->user = acol(a, st, 13);
-	r->note = acol(a, st, 14);
+	r->has_exit_code = !vnull(c[9]);
+	r->exit_code = sqlite3_value_int64(c[9]);
+	r->command = aval(a, c[10]);
+	r->cwd = aval(a, c[11]);
+	r->host = aval(a, c[12]);
+	r->user = aval(a, c[13]);
+	r->note = aval(a, c[14]);
 	if (!r->note)
 		r->note = "";
-	r->code.commit = acol(a, st, 15);
-	r->code.branch = acol(a, st, 16);
-	r->code.remote = acol(a, st, 17);
-	v = COL(st, 18);
-	r->code.dirty = vnull(v) ? -1 : sqlite3_value_int(v) != 0;
-	r->code.snapshot = acol(a, st, 19);
+	r->code.commit = aval(a, c[15]);
+	r->code.branch = aval(a, c[16]);
+	r->code.remote = aval(a, c[17]);
+	r->code.dirty = vnull(c[18]) ? -1 : sqlite3_value_int(c[18]) != 0;
+	r->code.snapshot = aval(a, c[19]);
 	r->has_code = r->code.commit || r->code.snapshot;
-	r->env_oid = acol(a, st, 20);
-	r->parent = acol(a, st, 21);
-	r->pid = sqlite3_value_int64(COL(st, 22));
-	r->deleted = sqlite3_value_int(COL(st, 23)) != 0;
+	r->env_oid = aval(a, c[20]);
+	r->parent = aval(a, c[21]);
+	r->pid = sqlite3_value_int64(c[22]);
+	r->deleted = sqlite3_value_int(c[23]) != 0;
 	r->children = 0; /* SECT_KIDS */
 	r->loaded_at = now;
 	r->store = s;
 	return 0;
 }
 
-static void read_param(rec_param *p, arena *a, sqlite3_stmt *st)
+static void read_param(rec_param *p, arena *a, sqlite3_value **c)
 {
-	int type = sqlite3_value_int(COL(st, 2));
-	sqlite3_value *v = COL(st, 3);
+	int type = sqlite3_value_int(c[2]);
+	sqlite3_value *v = c[3];
 	memset(&p->v, 0, sizeof p->v);
 	p->v.type = (cairn_type)type;
 	switch (type) {
@@ -337,23 +360,23 @@ static void read_param(rec_param *p, arena *a, sqlite3_stmt *st)
 	}
 }
 
-static void read_metric(rec_metric *m, sqlite3_stmt *st)
+static void read_metric(rec_metric *m, sqlite3_value **c)
 {
 	bool has;
-	m->m.last = opt_double(st, 2, &has);
+	m->m.last = opt_double(c[2], &has);
 	if (!has)
 		m->m.last = NAN;
-	m->m.min = opt_double(st, 3, &has);
+	m->m.min = opt_double(c[3], &has);
 	m->min_null = !has;
 	if (!has)
 		m->m.min = NAN;
-	m->m.max = opt_double(st, 4, &has);
+	m->m.max = opt_double(c[4], &has);
 	m->max_null = !has;
 	if (!has)
 		m->m.max = NAN;
-	m->m.count = sqlite3_value_int64(COL(st, 5));
-	m->m.step = sqlite3_value_int64(COL(st, 6));
-	m->ts_ms = sqlite3_value_int64(COL(st, 7));
+	m->m.count = sqlite3_value_int64(c[5]);
+	m->m.step = sqlite3_value_int64(c[6]);
+	m->ts_ms = sqlite3_value_int64(c[7]);
 	m->m.timestamp = (double)m->ts_ms / 1000.0;
 }
 
@@ -363,19 +386,19 @@ static int load_kids(cairn_store *s, rec_batch *bt, const rec_ridx *sorted, size
 {
 	sqlite3_stmt *st;
 	bool cached;
-	int rc = sect_stmt(s, SECT_KIDS, sorted, n, &st, &cached);
+	int rc = sect_stmt(s, SECT_KIDS, sorted, n, false, &st, &cached);
 	if (rc)
 		return rc;
 	size_t pos = 0;
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t rid = sqlite3_value_int64(COL(st, 0));
+		int64_t rid = sqlite3_column_int64(st, 0);
 		while (pos < n && sorted[pos].rid < rid)
 			pos++;
 		if (pos == n)
 			break;
 		if (sorted[pos].rid == rid)
-			bt->recs[sorted[pos].idx].children = sqlite3_value_int64(COL(st, 1));
+			bt->recs[sorted[pos].idx].children = sqlite3_column_int64(st, 1);
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = store_sqlerr(s, "read the runs");
@@ -383,84 +406,175 @@ static int load_kids(cairn_store *s, rec_batch *bt, const rec_ridx *sorted, size
 	return rc;
 }
 
-/* One section's rows for the batch, gathered into the records (record.h). */
-static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *sorted, size_t n,
-                        kcache *kc, kcache *projects, double now)
+/* One section's loading: the gathering, what a row needs, and how it went. */
+typedef struct sect_ld {
+	cairn_store *s;
+	rec_batch *bt;
+	int k;
+	rec_gather g;
+	kcache *kc, *projects;
+	double now;
+	int64_t prev;  /* the last row's run */
+	int rc;        /* an error reading a row */
+	bool done;     /* a row past the batch's runs came: the rest are too */
+	bool disorder; /* the aggregate's rows came out of run order */
+} sect_ld;
+
+/* Row c (its columns, the run id first) into its record: 0, or an error;
+ * L->done when the row's run is past the batch. */
+static int sect_row(sect_ld *L, sqlite3_value **c)
 {
-	arena *a = &bt->arena;
-	sqlite3_stmt *st;
-	bool cached;
-	int rc = sect_stmt(s, k, sorted, n, &st, &cached);
+	arena *a = &L->bt->arena;
+	cairn_run_record *cur;
+	void *e;
+	int rc = record_gather_row(&L->g, sqlite3_value_int64(c[0]), &cur, &e);
+	if (rc || !cur) {
+		L->done = !rc;
+		return rc;
+	}
+	switch (L->k) {
+	case REC_HEAD: return read_head(L->s, a, cur, c, L->now, L->projects);
+	case REC_PARAMS: {
+		rec_param *p = e;
+		if ((rc = kcache_name(L->s, a, L->kc, sqlite3_value_int64(c[1]), &p->key)) != 0)
+			return rc;
+		read_param(p, a, c);
+		return 0;
+	}
+	case REC_METRICS: {
+		rec_metric *m = e;
+		if ((rc = kcache_name(L->s, a, L->kc, sqlite3_value_int64(c[1]), &m->m.key)) != 0)
+			return rc;
+		read_metric(m, c);
+		return 0;
+	}
+	case REC_TAGS:
+	case REC_PROPS: {
+		rec_prop *p = e;
+		p->key = aval(a, c[1]);
+		p->value = aval(a, c[2]);
+		return 0;
+	}
+	case REC_DATA: {
+		cairn_run_dataset *d = e;
+		d->name = aval(a, c[1]);
+		d->path = aval(a, c[2]);
+		d->role = aval(a, c[3]);
+		d->algo = aval(a, c[4]);
+		d->digest = aval(a, c[5]);
+		d->files = sqlite3_value_int64(c[6]);
+		d->bytes = sqlite3_value_int64(c[7]);
+		d->manifest = aval(a, c[8]);
+		return 0;
+	}
+	case REC_ARTS: {
+		cairn_run_artifact *x = e;
+		x->path = aval(a, c[1]);
+		x->digest = aval(a, c[2]);
+		x->size = sqlite3_value_int64(c[3]);
+		x->media_type = aval(a, c[4]);
+		x->kind = aval(a, c[5]);
+		x->key = aval(a, c[6]);
+		x->step = vnull(c[7]) ? CAIRN_STEP_AUTO : sqlite3_value_int64(c[7]);
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* --- the rows by an aggregate ---------------------------------------------------------- */
+
+/* A row a step costs SQLite's return to the caller and a column call per
+ * column; the aggregate's step gets them as its arguments inside one
+ * sqlite3_step (params and metrics of a 1M-run listing: ~145 -> ~105 ns a
+ * row).  An aggregate takes no ORDER BY, and the gathering needs the rows
+ * by run: they come so (each table's primary key starts with rid, read as
+ * one range or in the IN list's sorted order), and a row out of order sets
+ * `disorder`, after which the batch is read again row by row. */
+bool sqlite_rows_disorder = false;
+
+static void fn_rows_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	/* the loader of the statement being stepped: the connection's, set
+	 * for that step (the connection is used by one thread at a time) */
+	sect_ld *L = ((sqlite_be *)sqlite3_user_data(ctx))->rows;
+	if (!L || L->rc || L->done || L->disorder)
+		return;
+	int64_t rid = sqlite3_value_int64(argv[0]);
+	if (rid < L->prev || (sqlite_rows_disorder && L->prev != INT64_MIN)) {
+		L->disorder = true;
+		return;
+	}
+	L->prev = rid;
+	if ((L->rc = sect_row(L, argv)) != 0)
+		sqlite3_result_error(ctx, "cannot read a row", -1); /* the loader has why */
+}
+
+static void fn_rows_final(sqlite3_context *ctx)
+{
+	sqlite3_result_null(ctx);
+}
+
+static int rows_function(cairn_store *s)
+{
+	sqlite_be *be = s->be;
+	if (be->rows_fn)
+		return 0;
+	if (sqlite3_create_function_v2(be->db, "cairn_rows", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+	                               be, NULL, fn_rows_step, fn_rows_final, NULL) != SQLITE_OK)
+		return store_sqlerr(s, "register the record functions");
+	be->rows_fn = true;
+	return 0;
+}
+
+/* One section's rows for the batch, gathered into the records (record.h):
+ * 0, 1 when the aggregate's rows came out of run order, or an error. */
+static int load_section(cairn_store *s, rec_batch *bt, int k, const rec_ridx *sorted, size_t n,
+                        kcache *kc, kcache *projects, double now, bool rows)
+{
+	bool agg = !rows && sect_agg(k, n);
+	int rc = agg ? rows_function(s) : 0;
 	if (rc)
 		return rc;
-	rec_gather g;
-	record_gather_init(&g, bt, k, sorted, n);
+	sqlite3_stmt *st;
+	bool cached;
+	if ((rc = sect_stmt(s, k, sorted, n, agg, &st, &cached)) != 0)
+		return rc;
+	sect_ld L = {.s = s,
+	             .bt = bt,
+	             .k = k,
+	             .kc = kc,
+	             .projects = projects,
+	             .now = now,
+	             .prev = INT64_MIN};
+	record_gather_init(&L.g, bt, k, sorted, n);
 	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		cairn_run_record *cur;
-		void *e;
-		if ((rc = record_gather_row(&g, sqlite3_value_int64(COL(st, 0)), &cur, &e)) != 0 ||
-		    !cur)
-			break;
-		switch (k) {
-		case REC_HEAD:
-			if ((rc = read_head(s, a, cur, st, now, projects)) != 0)
-				goto done;
-			break;
-		case REC_PARAMS: {
-			rec_param *p = e;
-			if ((rc = kcache_name(s, a, kc, sqlite3_value_int64(COL(st, 1)),
-			                      &p->key)) != 0)
-				goto done;
-			read_param(p, a, st);
-			break;
+	if (agg) {
+		sqlite_be *be = s->be;
+		be->rows = &L;
+		step = sqlite3_step(st);
+		be->rows = NULL;
+		if (step == SQLITE_ROW)
+			step = SQLITE_DONE;
+	} else {
+		sqlite3_value *c[24];
+		int nc = sqlite3_column_count(st);
+		while (!L.rc && !L.done && (step = sqlite3_step(st)) == SQLITE_ROW) {
+			for (int i = 0; i < nc && i < 24; i++)
+				c[i] = sqlite3_column_value(st, i);
+			L.rc = sect_row(&L, c);
 		}
-		case REC_METRICS: {
-			rec_metric *m = e;
-			if ((rc = kcache_name(s, a, kc, sqlite3_value_int64(COL(st, 1)),
-			                      &m->m.key)) != 0)
-				goto done;
-			read_metric(m, st);
-			break;
-		}
-		case REC_TAGS:
-		case REC_PROPS: {
-			rec_prop *p = e;
-			p->key = acol(a, st, 1);
-			p->value = acol(a, st, 2);
-			break;
-		}
-		case REC_DATA: {
-			cairn_run_dataset *d = e;
-			d->name = acol(a, st, 1);
-			d->path = acol(a, st, 2);
-			d->role = acol(a, st, 3);
-			d->algo = acol(a, st, 4);
-			d->digest = acol(a, st, 5);
-			d->files = sqlite3_value_int64(COL(st, 6));
-			d->bytes = sqlite3_value_int64(COL(st, 7));
-			d->manifest = acol(a, st, 8);
-			break;
-		}
-		case REC_ARTS: {
-			cairn_run_artifact *x = e;
-			sqlite3_value *v = COL(st, 7);
-			x->path = acol(a, st, 1);
-			x->digest = acol(a, st, 2);
-			x->size = sqlite3_value_int64(COL(st, 3));
-			x->media_type = acol(a, st, 4);
-			x->kind = acol(a, st, 5);
-			x->key = acol(a, st, 6);
-			x->step = vnull(v) ? CAIRN_STEP_AUTO : sqlite3_value_int64(v);
-			break;
-		}
-		}
+		if (L.rc || L.done)
+			step = SQLITE_DONE;
 	}
-	if (rc == 0 && step != SQLITE_ROW && step != SQLITE_DONE)
+	rc = L.rc;
+	if (rc == 0 && step != SQLITE_DONE)
 		rc = store_sqlerr(s, "read the runs");
-done:
-	rc = record_gather_end(&g, rc);
+	rc = record_gather_end(&L.g, rc);
 	sect_done(st, cached);
+	if (rc == 0 && L.disorder)
+		return 1;
 	if (rc == 0 && k == REC_HEAD)
 		rc = load_kids(s, bt, sorted, n);
 	return rc;
@@ -474,19 +588,36 @@ int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with
 	rec_ridx *sorted = NULL;
 	rec_batch *bt = NULL;
 	*out = NULL;
-	int rc = record_batch_start(&bt, &sorted, rids, n, with_artifacts);
-	if (rc)
-		return rc;
+	int rc;
+	bool rows = false; /* true: no aggregate (its rows came out of order) */
+again:
+	if ((rc = record_batch_start(&bt, &sorted, rids, n, with_artifacts)) != 0)
+		goto done;
 	store_lock(s);
 	double now = store_now(s);
 	for (int k = 0; k < REC_NSECT && rc == 0 && n; k++) {
 		if (k == REC_ARTS && !with_artifacts)
 			break;
-		rc = load_section(s, bt, k, sorted, n, &kc, &projects, now);
+		rc = load_section(s, bt, k, sorted, n, &kc, &projects, now, rows);
 	}
 	if (rc == 0)
 		record_batch_finish(bt, n);
 	store_unlock(s);
+	if (rc == 1 && !rows) {
+		/* the batch again, row by row; names read so far are in the old
+		 * batch's arena, so the caches start over too */
+		rec_batch_unref(bt);
+		bt = NULL;
+		free(sorted);
+		sorted = NULL;
+		free(kc.tab);
+		free(projects.tab);
+		kc.tab = projects.tab = NULL;
+		kc.cap = kc.n = projects.cap = projects.n = 0;
+		rows = true;
+		goto again;
+	}
+done:
 	free(kc.tab);
 	sqlite3_finalize(kc.st);
 	free(projects.tab);
@@ -494,7 +625,7 @@ int sqlite_records_load(cairn_store *s, const int64_t *rids, size_t n, bool with
 	free(sorted);
 	if (rc) {
 		rec_batch_unref(bt);
-		return rc;
+		return rc == 1 ? err_set(CAIRN_ERROR, "internal: rows out of run order") : rc;
 	}
 	*out = bt;
 	return 0;

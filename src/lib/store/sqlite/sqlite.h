@@ -50,7 +50,13 @@ typedef struct sqlite_be {
 	sqlite3 *db;
 	stmt_cache_entry stmts[STMT_CACHE_SIZE];
 	int nstmts;
+	bool rows_fn;         /* cairn_rows is registered (records.c) */
+	struct sect_ld *rows; /* the loader cairn_rows feeds, while it steps */
 } sqlite_be;
+
+/* Tests: every aggregate over a batch's rows (records.c) finds its second
+ * row out of order, so each batch is read again row by row. */
+extern bool sqlite_rows_disorder;
 
 /* The store's database connection. */
 static inline sqlite3 *store_sqlite_db(cairn_store *s)
