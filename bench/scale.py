@@ -3,7 +3,8 @@
 benchmark does, and SCALE_STORE reuses one), side by side with their floors:
 
   ls top-100 with a filter and a sort, as a whole process  vs  cairn --version  (≤ 2×)
-  ls --format json of every run: runs/s (≥ 200k) and peak RSS (≤ 64 MiB), the output parses
+  ls --format json of every run: runs/s (≥ 200k, p50 of 3 after a warm-up
+  pass) and peak RSS (≤ 64 MiB), the output parses
   a group with a metric (≤ 150 ms, library, the process's time less --version's)
   the column catalog, cairn_run_columns_json (≤ 20 ms), of the whole store and
   of its largest project
@@ -56,17 +57,28 @@ def main():
     line("scale.ls_topk (process p50)", topk, "ms", ver, "ms", topk / ver, "<=", 2, topk / ver <= 2)
     grp = p50([CAIRN, "ls", "--group", "params.model", "--sort", "-metrics.valid_auc", "--format", "json"], env, 5)
     line("scale.group_metric (process p50 less --version)", grp - ver, "ms", None, None, 0, "<=", 150, grp - ver <= 150)
-    # the whole listing, streamed
+    # the whole listing, streamed: once into /dev/null to bring the store
+    # into the OS's page cache (a store evicted, by the last run's parse
+    # below or anything else, is read from disk: a figure of the disk),
+    # then the p50 of three into a new file each, the last one parsed
+    subprocess.run([CAIRN, "ls", "--format", "json"], env=env, stdout=subprocess.DEVNULL, check=True)
     out = os.path.join(tempfile.gettempdir(), "cairn-bench-scale-%d.json" % os.getpid())
-    t0 = time.perf_counter()
-    with open(out, "wb") as f:
-        pr = subprocess.Popen([CAIRN, "ls", "--format", "json"], env=env, stdout=f)
-        _, status, ru = os.wait4(pr.pid, 0)
-    dt = time.perf_counter() - t0
+    times, rss = [], 0.0
+    for rep in range(3):
+        if os.path.exists(out):
+            os.unlink(out)
+        t0 = time.perf_counter()
+        with open(out, "wb") as f:
+            pr = subprocess.Popen([CAIRN, "ls", "--format", "json"], env=env, stdout=f)
+            _, status, ru = os.wait4(pr.pid, 0)
+        times.append(time.perf_counter() - t0)
+        rss = max(rss, ru.ru_maxrss / 1024.0)
+        if status != 0:
+            sys.exit("cairn ls --format json failed (%d)" % status)
+    dt = statistics.median(times)
     with open(out) as f:
         n = len(json.load(f))
     os.unlink(out)
-    rss = ru.ru_maxrss / 1024.0
     line("scale.ls_json_rate", n / dt, "runs/s", None, None, 0, ">=", 200000, n / dt >= 200000 and n == N)
     line("scale.ls_json_rss", rss, "MiB", None, None, 0, "<=", 64, rss <= 64)
     lib = ctypes.CDLL(LIB)

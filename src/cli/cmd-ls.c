@@ -11,10 +11,12 @@
  * scope has is a warning on stderr (for best, an error: it cannot rank by
  * it).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -211,11 +213,22 @@ static size_t ls_keep_limit(void)
 	return v > 0 ? (size_t)v : 20000;
 }
 
-/* stdout as the JSON listing's writer */
+/* stdout as the JSON listing's writer: write(2) of the library's pieces
+ * (~600 KB), after what stdio holds (print_json flushes first), instead of
+ * a copy of each into stdio's buffer. */
 static int write_stdout(void *arg, const char *data, size_t len)
 {
 	(void)arg;
-	return fwrite(data, 1, len, stdout) == len ? 0 : CAIRN_EIO; /* errno says why */
+	while (len) {
+		ssize_t w = write(STDOUT_FILENO, data, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return CAIRN_EIO; /* errno says why */
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }
 
 /* The JSON listing: the run objects (for best, the one run), as the
@@ -232,6 +245,8 @@ static int print_json(cairn_run_iter *it, bool best)
 		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 	if (!best)
 		putchar('[');
+	if (fflush(stdout) != 0)
+		return cli_fail("cannot write the listing: %s", strerror(errno));
 	if (cairn_run_iter_write_json(it, write_stdout, NULL) != 0) {
 		fflush(stdout);
 		return cli_fail_lib("cannot list runs");

@@ -7,7 +7,7 @@
 # the kept path prints, byte for byte, in every format and with a sort, a
 # filter, an offset, --columns and +COLS.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 30
 
 # 240 runs in two projects, with params that vary and one that does not,
 # a metric some runs lack, and tags on some
@@ -87,4 +87,15 @@ is "every row aligned under the header" \
 fails "a bad query" 2 env CAIRN_LS_KEEP=7 "$CAIRN" ls 'acc >'
 is "nothing on stdout" "$(out)" ""
 fails "a bad sort" 2 env CAIRN_LS_KEEP=7 "$CAIRN" ls --sort 'acc desc desc'
+# output that cannot be written is one error and exit 1
+if [ -w /dev/full ]; then
+	"$CAIRN" ls --format json >/dev/full 2>"$T/full.err"
+	is "json into a full device: exit 1" "$?" 1
+	like "it says why" "$(cat "$T/full.err")" "^error: cannot write the listing: No space left on device"
+	is "one line" "$(wc -l <"$T/full.err")" 1
+else
+	skip "json into a full device" "no /dev/full"
+	skip "it says why" "no /dev/full"
+	skip "one line" "no /dev/full"
+fi
 done_testing
