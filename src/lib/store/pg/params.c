@@ -18,13 +18,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The id of key p's $1 into *out_kid, *found when it is in keys. */
+static int key_read(cairn_store *s, const pg_params *p, int64_t *out_kid, bool *found)
+{
+	return pg_query_int(s, "read a key", "SELECT id FROM keys WHERE name = $1", p, out_kid,
+	                    found);
+}
+
 int pg_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 {
 	pg_params p = PG_PARAMS_INIT;
 	pg_param_text(&p, name);
 	bool found = false;
-	int rc = pg_query_int(s, "read a key", "SELECT id FROM keys WHERE name = $1", &p, out_kid,
-	                      &found);
+	int rc = key_read(s, &p, out_kid, &found);
 	if (rc || found)
 		return rc;
 	/* Inside a transaction, a new key is inserted holding PG_LOCK_KEYS
@@ -41,8 +47,7 @@ int pg_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 		pg_param_int(&l, PG_LOCK_KEYS);
 		if ((rc = pg_run(s, "record a key", "SELECT pg_advisory_xact_lock($1::bigint)", &l,
 		                 NULL)) != 0 ||
-		    (rc = pg_query_int(s, "read a key", "SELECT id FROM keys WHERE name = $1", &p,
-		                       out_kid, &found)) != 0 ||
+		    (rc = key_read(s, &p, out_kid, &found)) != 0 ||
 		    found)
 			return rc;
 	}
