@@ -47,8 +47,7 @@ int pg_key_intern(cairn_store *s, const char *name, int64_t *out_kid)
 		pg_param_int(&l, PG_LOCK_KEYS);
 		if ((rc = pg_run(s, "record a key", "SELECT pg_advisory_xact_lock($1::bigint)", &l,
 		                 NULL)) != 0 ||
-		    (rc = key_read(s, &p, out_kid, &found)) != 0 ||
-		    found)
+		    (rc = key_read(s, &p, out_kid, &found)) != 0 || found)
 			return rc;
 	}
 	rc = pg_query_int(s, "record a key",
