@@ -275,13 +275,14 @@ int store_query_group(cairn_store *s, const store_query *sq, const qfield *gf, c
 	}
 	for (int64_t i = 0; i <= g.maxrid; i++)
 		g.gid[i] = rset_has(&M, i) ? GID_NONE : GID_OUT;
-	/* pass 2 begins beside pass 1 on a big store (a connection of its own) */
+	/* pass 2 begins beside pass 1 on a big store (a connection of its own,
+	 * so not inside a keyed write: that connection would miss its writes) */
 	store_key mk = {0};
 	if (mf) {
 		mk.f = *mf;
 		if ((rc = q.ops->key_prepare(q.c, &mk)) != 0)
 			goto done;
-		if (q.ops->group_stats_begin && g.maxrid >= store_group_bg_min &&
+		if (q.ops->group_stats_begin && !s->hold && g.maxrid >= store_group_bg_min &&
 		    (rc = q.ops->group_stats_begin(q.c, &mk, g.maxrid, &bg)) != 0)
 			goto done;
 	}
