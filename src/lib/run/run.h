@@ -18,7 +18,7 @@ typedef struct keyent {
 	int64_t last_step;
 } keyent;
 
-/* cairn_run_iter_write_json's settings (record.c), which tests change: the
+/* cairn_run_iter_write_json's settings (iter-json.c), which tests change: the
  * fewest runs it takes threads for (4 batches), the runs a thread loads at
  * a time (STORE_RECORD_BATCH), and how many threads (0: one a CPU, up to
  * 4). */
