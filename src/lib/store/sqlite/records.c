@@ -39,8 +39,8 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
 
 /* --- loading a batch ----------------------------------------------------------------- */
 
-/* Each section's statement is SQL_<k>_A, a condition on the run id, then
- * SQL_<k>_B.  Three forms are prepared once and cached (store_prep): one
+/* Each section's statement is SELECT <k>_COLS <k>_FROM, a condition on the
+ * run id, then <k>_ORD.  Three forms are prepared once and cached (store_prep): one
  * run (= ?, for cairn show and the HTTP run page), a run of consecutive
  * ids (BETWEEN ?1 AND ?2: a listing's batch is usually one, and a range
  * reads each index in order), and a full batch of ids (IN with
@@ -49,7 +49,7 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
  *
  * The head reads the project by id (names cached for the batch, as key
  * names are) and the child counts come from one grouped statement over
- * the batch's ids (SQL_KIDS): as subqueries in the head they were a join
+ * the batch's ids (KIDS_COLS): as subqueries in the head they were a join
  * and an index seek per run, ~0.5 us of a listing's ~13 us.  The child
  * count names runs_parent: ANALYZE of a store without nested runs rates it
  * as one value over every run, and the planner would then scan runs. */
@@ -82,7 +82,7 @@ static int prep(cairn_store *s, const char *sql, sqlite3_stmt **st)
 #define ARTS_FROM    " FROM artifacts WHERE rid"
 #define ARTS_ORD     " ORDER BY rid, path"
 
-/* The statements by section; SQL_KIDS, the child counts, is one more
+/* The statements by section; KIDS, the child counts, is one more
  * section here (SECT_KIDS), read after the head. */
 #define SECT_KIDS          REC_NSECT
 #define NSQL               (REC_NSECT + 1)
@@ -156,7 +156,7 @@ static bool sect_agg(int k, size_t n)
 
 /* Section k's statement for the batch's sorted ids, bound (*cached: a
  * store_prep statement, to reset; else one to finalize); agg: the
- * aggregate's (sect_agg), its loader still to bind. */
+ * aggregate's (sect_agg). */
 static int sect_stmt(cairn_store *s, int k, const rec_ridx *sorted, size_t n, bool agg,
                      sqlite3_stmt **out, bool *cached)
 {
