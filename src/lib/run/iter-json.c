@@ -67,11 +67,13 @@ static int js_write(int (*write)(void *, const char *, size_t), void *arg, const
 	               "cannot write the listing%s%s", e ? ": " : "", e ? strerror(e) : "");
 }
 
-/* Batch i's objects, comma-separated, into b. */
-static int js_batch(cairn_store *s, const int64_t *ids, size_t n, buf *b)
+/* Batch k's objects, comma-separated, into b. */
+static int js_batch(cairn_store *s, const js_stream *js, size_t k, buf *b)
 {
+	size_t from = k * js->batch;
+	size_t n = js->n - from < js->batch ? js->n - from : js->batch;
 	rec_batch *bt;
-	int rc = store_records_load(s, ids, n, false, &bt);
+	int rc = store_records_load(s, js->ids + from, n, false, &bt);
 	if (rc)
 		return rc;
 	size_t size = bt->n; /* the commas */
@@ -112,10 +114,8 @@ static void *js_main(void *arg)
 		if (js->rc)
 			break;
 		pthread_mutex_unlock(&js->mu);
-		size_t from = i * js->batch;
-		size_t cnt = js->n - from < js->batch ? js->n - from : js->batch;
 		buf b = BUF_INIT;
-		int rc = js_batch(w->s, js->ids + from, cnt, &b);
+		int rc = js_batch(w->s, js, i, &b);
 		pthread_mutex_lock(&js->mu);
 		if (rc) {
 			buf_free(&b);
@@ -195,12 +195,10 @@ int cairn_run_iter_write_json(cairn_run_iter *it,
 	if (started == 0) {
 		/* no thread at all: the batches one after another, here */
 		for (size_t i = 0; i < js.nbatches && rc == 0; i++) {
-			size_t from = i * per;
-			size_t cnt = js.n - from < per ? js.n - from : per;
 			buf b = BUF_INIT;
 			if (!first)
 				buf_putc(&b, ',');
-			if ((rc = js_batch(it->store, js.ids + from, cnt, &b)) == 0)
+			if ((rc = js_batch(it->store, &js, i, &b)) == 0)
 				rc = js_write(write, arg, b.ptr, b.len);
 			buf_free(&b);
 			first = false;

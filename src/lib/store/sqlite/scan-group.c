@@ -437,6 +437,9 @@ static void fn_gvals_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void *gvals_main(void *arg)
 {
 	store_group_bg *bg = arg;
+	/* here, not before the thread starts: 8 MB at 1M runs, beside pass 1 */
+	for (int64_t r = 0; r <= bg->maxrid; r++)
+		bg->vals[r] = NAN;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	const char *what = "open a second connection";
@@ -487,8 +490,6 @@ int scan_group_stats_begin(store_scan_ctx *q, const store_key *key, int64_t maxr
 		free(bg);
 		return err_set(CAIRN_ENOMEM, "out of memory");
 	}
-	for (int64_t r = 0; r <= maxrid; r++)
-		bg->vals[r] = NAN;
 	memcpy(bg->path, path, strlen(path) + 1);
 	stats_sql(bg->sql, sizeof bg->sql, k, "cairn_gvals");
 	memcpy(bg->b, k->b, sizeof bg->b);
